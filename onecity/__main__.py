@@ -1,0 +1,5 @@
+import sys
+
+from onecity.cli import main
+
+sys.exit(main())

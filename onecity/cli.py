@@ -1,0 +1,193 @@
+"""The ``onecity`` command: serve, migrate, manage users and keys, verify the audit log.
+
+Commands run on the server itself, as the system principal ``cli:<os user>``; every change
+they make is audited like any other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from onecity.core.config import ConfigurationError, Settings, get_settings
+from onecity.core.db import Database
+from onecity.core.errors import DomainError
+from onecity.core.identity.principal import Principal, system_principal
+from onecity.core.identity.roles import PrincipalKind, Role, Scope
+
+
+def _cli_principal() -> Principal:
+    return system_principal(f"cli:{getpass.getuser()}")
+
+
+def _db(settings: Settings) -> Database:
+    return Database(settings.database_url)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from onecity.api.app import create_app
+
+    if args.upgrade:
+        from onecity.core import migrate
+
+        migrate.upgrade(_db(settings))
+    app = create_app(settings)
+    print(f"OneCity is serving on http://{args.host}:{args.port}/ (env={settings.env})", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=True)
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.core import migrate
+
+    db = _db(settings)
+    added = migrate.upgrade(db, args.revision)
+    print(f"database at revision {migrate.current(db)}; reference divisions added: {added}")
+    return 0
+
+
+def cmd_db_check(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.core import migrate
+
+    diffs = migrate.drift(_db(settings))
+    if diffs:
+        print("models and migrations disagree; run `onecity db revision -m '...'`:", file=sys.stderr)
+        for d in diffs:
+            print(f"  {d}", file=sys.stderr)
+        return 1
+    print("models and migrations agree")
+    return 0
+
+
+def cmd_db_revision(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.core import migrate
+
+    migrate.revision(_db(settings), args.message)
+    return 0
+
+
+def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.core.identity import service
+
+    kind = PrincipalKind(args.kind) if args.kind else (PrincipalKind.STAFF if args.role else PrincipalKind.CITIZEN)
+    password = args.password if args.password is not None else getpass.getpass("password: ")
+    with _db(settings).transaction() as session:
+        user = service.create_user(
+            session, _cli_principal(), username=args.username, password=password, kind=kind,
+            roles=[Role(r) for r in args.role], agency_code=args.agency, division_code=args.division,
+            display_name=args.name or "",
+        )
+        print(user.id)
+    return 0
+
+
+def cmd_agency_create(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.core.identity import service
+
+    with _db(settings).transaction() as session:
+        agency = service.create_agency(session, _cli_principal(), code=args.code, name=args.name,
+                                       name_en=args.name_en, division_code=args.division, parent_code=args.parent)
+        print(agency.id)
+    return 0
+
+
+def cmd_apikey_create(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.core.identity import service
+
+    with _db(settings).transaction() as session:
+        _key, secret = service.create_api_key(session, _cli_principal(), name=args.name, scopes=args.scope,
+                                              agency_code=args.agency, division_code=args.division)
+    print(secret)
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.core import audit
+
+    with _db(settings).sessions() as session:
+        result = audit.verify(session)
+    if args.json:
+        print(json.dumps(result.__dict__))
+    elif result.ok:
+        print(f"audit log intact: {result.entries} entries verified")
+    else:
+        print(f"audit log BROKEN at entry {result.first_bad_seq}: {result.reason}", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="onecity", description="OneCity city digital governance platform")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the web server")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--log-level", default="info")
+    s.add_argument("--upgrade", action="store_true", help="apply migrations first")
+    s.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    u = db.add_parser("upgrade", help="apply migrations and load reference data")
+    u.add_argument("revision", nargs="?", default="head")
+    u.set_defaults(func=cmd_db_upgrade)
+    db.add_parser("check", help="fail if models and migrations disagree").set_defaults(func=cmd_db_check)
+    r = db.add_parser("revision", help="autogenerate a migration (developers)")
+    r.add_argument("-m", "--message", required=True)
+    r.set_defaults(func=cmd_db_revision)
+
+    user = sub.add_parser("user", help="user accounts").add_subparsers(dest="user_command", required=True)
+    uc = user.add_parser("create", help="create a user (staff when --role is given)")
+    uc.add_argument("--username", required=True)
+    uc.add_argument("--password", help="omit to be prompted")
+    uc.add_argument("--role", action="append", default=[], choices=[r.value for r in Role])
+    uc.add_argument("--agency", help="agency code (staff)")
+    uc.add_argument("--division", help="12-digit division code (staff: where they serve)")
+    uc.add_argument("--kind", choices=["citizen", "enterprise", "staff"])
+    uc.add_argument("--name", help="display name")
+    uc.set_defaults(func=cmd_user_create)
+
+    agency = sub.add_parser("agency", help="agencies").add_subparsers(dest="agency_command", required=True)
+    ac = agency.add_parser("create", help="create an agency")
+    ac.add_argument("--code", required=True)
+    ac.add_argument("--name", required=True, help="Chinese name")
+    ac.add_argument("--name-en", required=True)
+    ac.add_argument("--division", required=True)
+    ac.add_argument("--parent", help="parent agency code")
+    ac.set_defaults(func=cmd_agency_create)
+
+    key = sub.add_parser("apikey", help="API keys").add_subparsers(dest="apikey_command", required=True)
+    kc = key.add_parser("create", help="create a key; prints it alone on stdout")
+    kc.add_argument("--name", required=True)
+    kc.add_argument("--scope", action="append", required=True, choices=[s.value for s in Scope])
+    kc.add_argument("--agency")
+    kc.add_argument("--division")
+    kc.set_defaults(func=cmd_apikey_create)
+
+    au = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_command", required=True)
+    av = au.add_parser("verify", help="check the hash chain; non-zero exit names the first bad entry")
+    av.add_argument("--json", action="store_true")
+    av.set_defaults(func=cmd_audit_verify)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace, Settings], int] = args.func
+    try:
+        settings = get_settings()
+        return func(args, settings)
+    except ConfigurationError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+    except DomainError as err:
+        print(f"error: {err.detail}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Idempotent consumers: at-least-once delivery in, exactly-once effects out.
+
+``idempotent(db, "name", fn)`` wraps a synchronous ``fn(session, envelope)`` so that it runs
+in one transaction with the insert of the message id into the consumer's inbox. A message
+seen before is acked without running ``fn``; a crash before commit leaves nothing and the
+bus redelivers it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onecity.core import clock
+from onecity.core.bus.base import Delivery, Handler
+from onecity.core.db import Database
+from onecity.core.events import Envelope, ProcessedMessage
+
+
+def idempotent(db: Database, consumer: str, fn: Callable[[Session, Envelope], None]) -> Handler:
+    def _process(delivery: Delivery) -> None:
+        envelope = Envelope.from_bytes(delivery.data)
+        with db.transaction() as session:
+            seen = session.execute(
+                select(ProcessedMessage.message_id).where(
+                    ProcessedMessage.consumer == consumer, ProcessedMessage.message_id == envelope.id
+                )
+            ).first()
+            if seen:
+                return
+            session.add(ProcessedMessage(consumer=consumer, message_id=envelope.id, processed_at=clock.now()))
+            fn(session, envelope)
+
+    async def handler(delivery: Delivery) -> None:
+        await asyncio.to_thread(_process, delivery)
+
+    return handler

@@ -1,0 +1,118 @@
+"""NATS JetStream: the bus at city scale.
+
+One stream (default ``ONECITY``) holds every subject under ``onecity.>``; its duplicate
+window discards a republished message id. Consumers are durable pull consumers with
+explicit ack: a member that dies before acking leaves the message to be redelivered to
+another member after ``ack_wait``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import nats
+from nats.errors import Error as NatsError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+from nats.js.errors import NotFoundError
+
+from onecity.core.bus.base import Delivery, Handler
+from onecity.core.errors import Unavailable
+from onecity.core.events import SUBJECT_PREFIX
+
+log = logging.getLogger(__name__)
+
+
+class _NatsSubscription:
+    def __init__(self, task: asyncio.Task[None]) -> None:
+        self._task = task
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+class NatsBus:
+    def __init__(self, url: str, *, stream: str = "ONECITY", ack_wait: float = 30.0,
+                 duplicate_window: float = 600.0, batch: int = 100) -> None:
+        self.url, self.stream, self.ack_wait = url, stream, ack_wait
+        self.duplicate_window, self.batch = duplicate_window, batch
+        self._nc: nats.NATS | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def connect(self) -> None:
+        try:
+            self._nc = await nats.connect(self.url, connect_timeout=5, max_reconnect_attempts=-1,
+                                          allow_reconnect=True)
+            js = self._nc.jetstream()
+            config = StreamConfig(name=self.stream, subjects=[f"{SUBJECT_PREFIX}.>"],
+                                  duplicate_window=self.duplicate_window)
+            try:
+                await js.stream_info(self.stream)
+                await js.update_stream(config)
+            except NotFoundError:
+                await js.add_stream(config)
+        except (NatsError, OSError) as err:
+            raise Unavailable(f"cannot reach NATS JetStream at {self.url}: {err}") from err
+
+    @property
+    def _js(self):  # type: ignore[no-untyped-def]
+        if self._nc is None:
+            raise Unavailable("the NATS bus is not connected")
+        return self._nc.jetstream()
+
+    async def close(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        self._tasks.clear()
+        if self._nc is not None:
+            with contextlib.suppress(Exception):
+                await self._nc.drain()
+            self._nc = None
+
+    async def healthy(self) -> bool:
+        return self._nc is not None and self._nc.is_connected
+
+    async def publish(self, subject: str, data: bytes, message_id: str) -> None:
+        try:
+            await self._js.publish(subject, data, stream=self.stream, headers={"Nats-Msg-Id": message_id})
+        except (NatsError, OSError) as err:
+            raise Unavailable(f"publishing to NATS failed: {err}") from err
+
+    async def subscribe(self, subject: str, durable: str, handler: Handler) -> _NatsSubscription:
+        config = ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT,
+                                deliver_policy=DeliverPolicy.ALL, ack_wait=self.ack_wait,
+                                filter_subject=subject, max_deliver=-1)
+        sub = await self._js.pull_subscribe(subject, durable=durable, stream=self.stream, config=config)
+        task = asyncio.create_task(self._pull(sub, handler), name=f"nats:{durable}")
+        self._tasks.append(task)
+        return _NatsSubscription(task)
+
+    async def _pull(self, sub, handler: Handler) -> None:  # type: ignore[no-untyped-def]
+        while True:
+            try:
+                msgs = await sub.fetch(self.batch, timeout=1.0)
+            except NatsTimeout:
+                continue
+            except NatsError as err:
+                log.warning("NATS fetch failed (%s); retrying", err)
+                await asyncio.sleep(1.0)
+                continue
+            for msg in msgs:
+                meta = msg.metadata
+                msg_id = (msg.headers or {}).get("Nats-Msg-Id", f"{meta.stream}:{meta.sequence.stream}")
+                try:
+                    await handler(Delivery(msg.subject, msg.data, msg_id, meta.num_delivered))
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("handler failed on %s; asking for redelivery", msg_id)
+                    await msg.nak(delay=min(meta.num_delivered, 30))
+                else:
+                    await msg.ack()

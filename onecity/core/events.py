@@ -1,0 +1,149 @@
+"""Typed domain events and the transactional outbox.
+
+A service function announces what happened with :func:`publish`, in the same transaction as
+the change itself. The event is a row in ``outbox``; if the transaction rolls back the event
+never existed. After commit the relay (:mod:`onecity.core.bus.relay`) sends it to the bus,
+with the outbox row's id as the message id, so a relay that crashes after sending but
+before marking the row sent causes a duplicate the bus discards, not a second event.
+
+Event types are registered once, with the pydantic model of their payload::
+
+    USER_CREATED = event_type("core.user.created", UserCreated)
+    events.publish(session, USER_CREATED, UserCreated(...), principal=p, reason="…")
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import JSON, Integer, String, event
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from onecity.core import clock
+from onecity.core.db import Base, new_id
+from onecity.core.identity.principal import Principal
+
+P = TypeVar("P", bound=BaseModel)
+
+SUBJECT_PREFIX = "onecity"
+
+
+@dataclass(frozen=True)
+class EventType(Generic[P]):
+    name: str
+    payload: type[P]
+
+    @property
+    def subject(self) -> str:
+        return f"{SUBJECT_PREFIX}.{self.name}"
+
+
+REGISTRY: dict[str, EventType[Any]] = {}
+
+
+def event_type(name: str, payload: type[P]) -> EventType[P]:
+    """Register an event type; names are namespaced like audit actions (``part.thing.verb``)."""
+    if name.count(".") < 2:
+        raise ValueError(f"event name {name!r} must be namespaced, e.g. 'core.user.created'")
+    if name in REGISTRY and REGISTRY[name].payload is not payload:
+        raise ValueError(f"event type {name!r} is already registered with another payload")
+    et = EventType(name, payload)
+    REGISTRY[name] = et
+    return et
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    subject: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(120))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(String(300))
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProcessedMessage(Base):
+    """Inbox of an idempotent consumer: a message id seen once is never processed again."""
+
+    __tablename__ = "processed_messages"
+
+    consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    processed_at: Mapped[datetime]
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What travels on the bus: the event and who caused it, and why."""
+
+    id: str
+    type: str
+    occurred_at: str
+    actor: str
+    reason: str
+    payload: dict[str, Any]
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(self.__dict__, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Envelope:
+        return cls(**json.loads(data))
+
+    def typed(self, et: EventType[P]) -> P:
+        if self.type != et.name:
+            raise ValueError(f"envelope holds {self.type}, not {et.name}")
+        return et.payload.model_validate(self.payload)
+
+
+def publish(session: Session, et: EventType[P], payload: P, *, principal: Principal, reason: str) -> OutboxMessage:
+    """Write the event to the outbox inside the caller's transaction."""
+    if not isinstance(payload, et.payload):
+        raise TypeError(f"{et.name} carries {et.payload.__name__}, not {type(payload).__name__}")
+    msg = OutboxMessage(
+        subject=et.subject,
+        event_type=et.name,
+        payload=payload.model_dump(mode="json"),
+        actor=principal.ref,
+        reason=reason,
+        occurred_at=clock.now(),
+        published_at=None,
+    )
+    session.add(msg)
+    session.info["outbox_written"] = True
+    return msg
+
+
+def envelope_of(msg: OutboxMessage) -> Envelope:
+    return Envelope(
+        id=msg.id, type=msg.event_type, occurred_at=msg.occurred_at.isoformat(), actor=msg.actor,
+        reason=msg.reason, payload=msg.payload,
+    )
+
+
+_commit_listeners: list[Any] = []
+
+
+def on_outbox_commit(callback: Any) -> None:
+    """Call ``callback()`` after any transaction that wrote to the outbox commits (wakes the relay)."""
+    _commit_listeners.append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop("outbox_written", False):
+        for cb in list(_commit_listeners):
+            cb()
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop("outbox_written", None)

@@ -1,0 +1,398 @@
+"""Agencies, users and API keys: the actions administrators take, one function each.
+
+Each function takes the acting principal, checks the policy, writes in the caller's
+transaction, appends an audit entry and publishes a domain event after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onecity.core import audit, clock, events, policy
+from onecity.core.divisions import Division, contains, scope_prefix, validate_code
+from onecity.core.errors import AuthenticationRequired, Conflict, InvalidInput, NotFound, PermissionDenied
+from onecity.core.grants import AccessGrant
+from onecity.core.identity.models import Agency, ApiKey, User, UserRole
+from onecity.core.identity.passwords import check_strength, hash_password, verify_password
+from onecity.core.identity.principal import Principal
+from onecity.core.identity.roles import PrincipalKind, Role, Scope
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+AGENCY_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,39}$")
+API_KEY_PREFIX = "oc_"
+
+
+class AgencyCreated(BaseModel):
+    agency_id: str
+    code: str
+    division_code: str
+
+
+class UserCreated(BaseModel):
+    user_id: str
+    username: str
+    kind: str
+    roles: list[str]
+    division_code: str | None
+
+
+class UserUpdated(BaseModel):
+    user_id: str
+    changes: list[str]
+
+
+class ApiKeyCreated(BaseModel):
+    api_key_id: str
+    name: str
+    scopes: list[str]
+
+
+class ApiKeyRevoked(BaseModel):
+    api_key_id: str
+
+
+class GrantChanged(BaseModel):
+    grant_id: str
+    resource: str
+    scope_division_code: str
+    revoked: bool
+
+
+AGENCY_CREATED = events.event_type("core.agency.created", AgencyCreated)
+USER_CREATED = events.event_type("core.user.created", UserCreated)
+USER_UPDATED = events.event_type("core.user.updated", UserUpdated)
+APIKEY_CREATED = events.event_type("core.apikey.created", ApiKeyCreated)
+APIKEY_REVOKED = events.event_type("core.apikey.revoked", ApiKeyRevoked)
+GRANT_CHANGED = events.event_type("core.grant.changed", GrantChanged)
+
+
+def _division(session: Session, code: str) -> Division:
+    validate_code(code)
+    div = session.get(Division, code)
+    if div is None:
+        raise InvalidInput(f"division {code} does not exist; list divisions at /api/v1/divisions")
+    return div
+
+
+def _require_covers(principal: Principal, division_code: str, what: str) -> None:
+    if principal.division_code is None or not contains(principal.division_code, division_code):
+        raise PermissionDenied(
+            f"you administer division {principal.division_code}; {what} in {division_code} is outside it"
+        )
+
+
+# -- agencies -------------------------------------------------------------------------------
+
+def create_agency(
+    session: Session, principal: Principal, *, code: str, name: str, name_en: str, division_code: str,
+    parent_code: str | None = None,
+) -> Agency:
+    policy.require(principal, "core.agency.create")
+    if not AGENCY_CODE_RE.match(code):
+        raise InvalidInput("agency code must be 2–40 letters, digits, '.', '_' or '-'")
+    if not name.strip() or not name_en.strip():
+        raise InvalidInput("an agency needs a Chinese and an English name")
+    _division(session, division_code)
+    _require_covers(principal, division_code, "creating an agency")
+    if session.scalar(select(Agency.id).where(Agency.code == code)):
+        raise Conflict(f"agency code {code!r} is already taken")
+    parent_id = None
+    if parent_code:
+        parent = session.scalar(select(Agency).where(Agency.code == parent_code))
+        if parent is None:
+            raise InvalidInput(f"parent agency {parent_code!r} does not exist")
+        parent_id = parent.id
+    agency = Agency(code=code, name=name.strip(), name_en=name_en.strip(), division_code=division_code,
+                    parent_id=parent_id, active=True)
+    session.add(agency)
+    session.flush()
+    audit.record(session, principal, "core.agency.created", object_type="agency", object_id=agency.id,
+                 division_code=division_code, detail={"code": code})
+    events.publish(session, AGENCY_CREATED, AgencyCreated(agency_id=agency.id, code=code,
+                   division_code=division_code), principal=principal, reason="agency created")
+    return agency
+
+
+def list_agencies(session: Session, principal: Principal) -> list[Agency]:
+    policy.require(principal, "core.agency.list")
+    return list(session.scalars(select(Agency).order_by(Agency.division_code, Agency.code)))
+
+
+def agency_by_code(session: Session, code: str) -> Agency:
+    agency = session.scalar(select(Agency).where(Agency.code == code))
+    if agency is None:
+        raise NotFound(f"no agency with code {code!r}")
+    return agency
+
+
+# -- users ----------------------------------------------------------------------------------
+
+def create_user(
+    session: Session, principal: Principal, *, username: str, password: str, kind: PrincipalKind,
+    roles: list[Role] | None = None, agency_code: str | None = None, division_code: str | None = None,
+    display_name: str = "",
+) -> User:
+    """Create a person's account. Staff need an agency and a division inside the creator's area."""
+    policy.require(principal, "core.user.create")
+    roles = list(dict.fromkeys(roles or []))
+    username = username.strip().lower()
+    if not USERNAME_RE.match(username):
+        raise InvalidInput("username must be 3–64 lowercase letters, digits, '.', '_' or '-'")
+    check_strength(password)
+    if kind not in (PrincipalKind.CITIZEN, PrincipalKind.ENTERPRISE, PrincipalKind.STAFF):
+        raise InvalidInput("a user is a citizen, an enterprise representative or agency staff")
+    agency = None
+    if kind is PrincipalKind.STAFF:
+        if not roles:
+            raise InvalidInput("staff need at least one role, e.g. --role counter_clerk")
+        if agency_code is None or division_code is None:
+            raise InvalidInput("staff need an agency (--agency CODE) and a division (--division CODE)")
+        agency = agency_by_code(session, agency_code)
+        if not contains(agency.division_code, division_code) and not contains(division_code, agency.division_code):
+            raise InvalidInput(f"division {division_code} is not served by agency {agency_code} "
+                               f"(which sits in {agency.division_code})")
+    elif roles:
+        raise InvalidInput("only agency staff hold roles")
+    if division_code is not None:
+        _division(session, division_code)
+        _require_covers(principal, division_code, "creating a user")
+    elif principal.kind is not PrincipalKind.SYSTEM and not policy.in_scope(session, principal, "core.user", None):
+        raise PermissionDenied("only municipal administrators create users without a division")
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict(f"username {username!r} is already taken")
+    user = User(username=username, display_name=display_name or username, kind=kind,
+                password_hash=hash_password(password), agency_id=agency.id if agency else None,
+                division_code=division_code, active=True, password_changed_at=clock.now())
+    user.role_rows = [UserRole(role=r) for r in roles]
+    session.add(user)
+    session.flush()
+    audit.record(session, principal, "core.user.created", object_type="user", object_id=user.id,
+                 subject=f"user:{user.id}", division_code=division_code,
+                 detail={"username": username, "kind": str(kind), "roles": [str(r) for r in roles]})
+    events.publish(session, USER_CREATED, UserCreated(user_id=user.id, username=username, kind=str(kind),
+                   roles=[str(r) for r in roles], division_code=division_code),
+                   principal=principal, reason="user created")
+    return user
+
+
+def list_users(session: Session, principal: Principal, *, division_code: str | None = None,
+               limit: int = 100, offset: int = 0) -> list[User]:
+    policy.require(principal, "core.user.list")
+    stmt = select(User).where(policy.scope_clause(session, principal, "core.user", User.division_code))
+    if division_code:
+        stmt = stmt.where(User.division_code.startswith(scope_prefix(validate_code(division_code))))
+    stmt = stmt.order_by(User.username).limit(min(limit, 500)).offset(offset)
+    return list(session.scalars(stmt))
+
+
+def get_user(session: Session, principal: Principal, user_id: str, *, purpose: str | None) -> User:
+    """One user's record. It is personal data: the read is audited with its purpose."""
+    user = session.get(User, user_id)
+    if user is not None and principal.id == user.id:
+        return user
+    policy.require(principal, "core.user.read")
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    policy.require_in_scope(session, principal, "core.user", user.division_code)
+    audit.personal_read(session, principal, "core.user.read", f"user:{user.id}", purpose,
+                        object_type="user", division_code=user.division_code)
+    return user
+
+
+def update_user(session: Session, principal: Principal, user_id: str, *, active: bool | None = None,
+                roles: list[Role] | None = None, reason: str) -> User:
+    policy.require(principal, "core.user.update")
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    policy.require_in_scope(session, principal, "core.user", user.division_code)
+    if user.id == principal.id and active is False:
+        raise InvalidInput("you cannot disable your own account")
+    changes: list[str] = []
+    if active is not None and active != user.active:
+        user.active = active
+        changes.append("activated" if active else "disabled")
+    if roles is not None:
+        if user.kind is not PrincipalKind.STAFF and roles:
+            raise InvalidInput("only agency staff hold roles")
+        new = list(dict.fromkeys(roles))
+        if set(new) != set(user.roles):
+            user.role_rows = [UserRole(role=r) for r in new]
+            changes.append("roles=" + ",".join(str(r) for r in new))
+    if not changes:
+        return user
+    session.flush()
+    audit.record(session, principal, "core.user.updated", object_type="user", object_id=user.id,
+                 subject=f"user:{user.id}", division_code=user.division_code,
+                 purpose=reason, detail={"changes": changes})
+    events.publish(session, USER_UPDATED, UserUpdated(user_id=user.id, changes=changes),
+                   principal=principal, reason=reason)
+    return user
+
+
+def change_password(session: Session, principal: Principal, *, current: str, new: str) -> None:
+    user = session.get(User, principal.id)
+    if user is None or not verify_password(user.password_hash, current):
+        raise InvalidInput("the current password is not correct")
+    check_strength(new)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = clock.now()
+    audit.record(session, principal, "core.user.password_changed", object_type="user", object_id=user.id,
+                 subject=f"user:{user.id}", division_code=user.division_code)
+
+
+def principal_for_user(user: User) -> Principal:
+    return Principal(
+        kind=PrincipalKind(user.kind), id=user.id, name=user.display_name or user.username,
+        roles=frozenset(user.roles), agency_id=user.agency_id,
+        agency_code=user.agency.code if user.agency else None, division_code=user.division_code,
+    )
+
+
+# -- API keys -------------------------------------------------------------------------------
+
+def _hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_key(
+    session: Session, principal: Principal, *, name: str, scopes: list[str],
+    agency_code: str | None = None, division_code: str | None = None, expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """A new key and its secret. The secret is shown once; only its hash is stored."""
+    policy.require(principal, "core.apikey.create")
+    if not name.strip():
+        raise InvalidInput("an API key needs a name that says who uses it, e.g. 'xuhui-rain-gauges'")
+    valid = {s.value for s in Scope}
+    bad = [s for s in scopes if s not in valid]
+    if not scopes or bad:
+        raise InvalidInput(f"scopes must be some of {sorted(valid)}; got {bad or 'none'}")
+    agency_id = agency_by_code(session, agency_code).id if agency_code else None
+    if division_code:
+        _division(session, division_code)
+        _require_covers(principal, division_code, "issuing a key")
+    prefix = secrets.token_hex(4)
+    secret = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(name=name.strip(), prefix=prefix, key_hash=_hash_key(secret), scopes=sorted(set(scopes)),
+                 agency_id=agency_id, division_code=division_code or principal.division_code,
+                 created_by=principal.ref, expires_at=expires_at)
+    session.add(key)
+    session.flush()
+    audit.record(session, principal, "core.apikey.created", object_type="apikey", object_id=key.id,
+                 division_code=key.division_code, detail={"name": key.name, "scopes": key.scopes})
+    events.publish(session, APIKEY_CREATED, ApiKeyCreated(api_key_id=key.id, name=key.name, scopes=key.scopes),
+                   principal=principal, reason="api key created")
+    return key, secret
+
+
+def revoke_api_key(session: Session, principal: Principal, key_id: str) -> ApiKey:
+    policy.require(principal, "core.apikey.revoke")
+    key = session.get(ApiKey, key_id, with_for_update=True)
+    if key is None:
+        raise NotFound(f"no API key {key_id}")
+    policy.require_in_scope(session, principal, "core.apikey", key.division_code)
+    if key.revoked_at is None:
+        key.revoked_at = clock.now()
+        audit.record(session, principal, "core.apikey.revoked", object_type="apikey", object_id=key.id,
+                     division_code=key.division_code)
+        events.publish(session, APIKEY_REVOKED, ApiKeyRevoked(api_key_id=key.id), principal=principal,
+                       reason="api key revoked")
+    return key
+
+
+def list_api_keys(session: Session, principal: Principal) -> list[ApiKey]:
+    policy.require(principal, "core.apikey.list")
+    return list(session.scalars(
+        select(ApiKey).where(policy.scope_clause(session, principal, "core.apikey", ApiKey.division_code))
+        .order_by(ApiKey.created_at)
+    ))
+
+
+def principal_for_api_key(session: Session, secret: str) -> Principal:
+    """The system principal a key stands for; 401 if unknown, revoked or expired."""
+    parts = secret.split("_")
+    if not secret.startswith(API_KEY_PREFIX) or len(parts) < 3:
+        raise AuthenticationRequired("the API key is malformed; keys look like oc_xxxxxxxx_…")
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+    if key is None or not secrets.compare_digest(key.key_hash, _hash_key(secret)):
+        raise AuthenticationRequired("the API key is not valid")
+    now = clock.now()
+    if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
+        raise AuthenticationRequired("the API key was revoked or has expired")
+    return Principal(kind=PrincipalKind.SYSTEM, id=key.id, name=key.name, roles=frozenset(),
+                     agency_id=key.agency_id, division_code=key.division_code, scopes=frozenset(key.scopes))
+
+
+def require_scope(principal: Principal, scope: Scope) -> None:
+    """API keys reach only what their scopes say; people are checked by role instead."""
+    if principal.kind is PrincipalKind.SYSTEM and scope.value not in principal.scopes \
+            and Scope.ADMIN.value not in principal.scopes:
+        raise PermissionDenied(f"this API key lacks the {scope.value!r} scope")
+
+
+# -- grants ---------------------------------------------------------------------------------
+
+def create_grant(
+    session: Session, principal: Principal, *, resource: str, scope_division_code: str, purpose: str,
+    grantee_agency_code: str | None = None, grantee_division_code: str | None = None,
+    fields: list[str] | None = None, valid_until: datetime | None = None,
+) -> AccessGrant:
+    """Share one kind of record of an area with an agency or a division. Only the area's owner may."""
+    policy.require(principal, "core.grant.create")
+    _division(session, scope_division_code)
+    _require_covers(principal, scope_division_code, "granting access to records")
+    if (grantee_agency_code is None) == (grantee_division_code is None):
+        raise InvalidInput("a grant goes to exactly one grantee: an agency or a division")
+    if not purpose.strip():
+        raise InvalidInput("a grant needs a purpose, e.g. 'flood response 2026-07'")
+    if valid_until is not None and valid_until <= clock.now():
+        raise InvalidInput("valid_until must be in the future")
+    agency_id = agency_by_code(session, grantee_agency_code).id if grantee_agency_code else None
+    if grantee_division_code:
+        _division(session, grantee_division_code)
+    grant = AccessGrant(resource=resource, scope_division_code=scope_division_code,
+                        grantee_agency_id=agency_id, grantee_division_code=grantee_division_code,
+                        fields=fields, purpose=purpose.strip(), granted_by=principal.ref,
+                        valid_until=valid_until, revoked_at=None)
+    session.add(grant)
+    session.flush()
+    audit.record(session, principal, "core.grant.created", object_type="grant", object_id=grant.id,
+                 purpose=grant.purpose, division_code=scope_division_code,
+                 detail={"resource": resource, "agency": grantee_agency_code, "division": grantee_division_code,
+                         "fields": fields})
+    events.publish(session, GRANT_CHANGED, GrantChanged(grant_id=grant.id, resource=resource,
+                   scope_division_code=scope_division_code, revoked=False), principal=principal,
+                   reason=grant.purpose)
+    return grant
+
+
+def revoke_grant(session: Session, principal: Principal, grant_id: str, *, reason: str) -> AccessGrant:
+    policy.require(principal, "core.grant.revoke")
+    grant = session.get(AccessGrant, grant_id, with_for_update=True)
+    if grant is None:
+        raise NotFound(f"no grant {grant_id}")
+    _require_covers(principal, grant.scope_division_code, "revoking a grant")
+    if grant.revoked_at is None:
+        grant.revoked_at = clock.now()
+        audit.record(session, principal, "core.grant.revoked", object_type="grant", object_id=grant.id,
+                     purpose=reason, division_code=grant.scope_division_code)
+        events.publish(session, GRANT_CHANGED, GrantChanged(grant_id=grant.id, resource=grant.resource,
+                       scope_division_code=grant.scope_division_code, revoked=True),
+                       principal=principal, reason=reason)
+    return grant
+
+
+def list_grants(session: Session, principal: Principal) -> list[AccessGrant]:
+    policy.require(principal, "core.grant.list")
+    return list(session.scalars(
+        select(AccessGrant)
+        .where(policy.scope_clause(session, principal, "core.grant", AccessGrant.scope_division_code))
+        .order_by(AccessGrant.created_at)
+    ))

@@ -1,0 +1,12 @@
+"""Every table of the core, imported in one place so Alembic and the tests see them all."""
+
+from onecity.core.audit import AuditEntry, AuditHead
+from onecity.core.divisions import Division
+from onecity.core.events import OutboxMessage, ProcessedMessage
+from onecity.core.grants import AccessGrant
+from onecity.core.identity.models import Agency, ApiKey, LoginAttempt, User, UserRole, WebSession
+
+__all__ = [
+    "AccessGrant", "Agency", "ApiKey", "AuditEntry", "AuditHead", "Division", "LoginAttempt",
+    "OutboxMessage", "ProcessedMessage", "User", "UserRole", "WebSession",
+]

@@ -1,0 +1,14 @@
+"""Alembic environment: runs on the connection `onecity.core.migrate` hands it."""
+
+from alembic import context
+
+from onecity.core.db import Base
+from onecity.core.migrate import import_all_models
+
+import_all_models()
+target_metadata = Base.metadata
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                  compare_type=True)
+with context.begin_transaction():
+    context.run_migrations()

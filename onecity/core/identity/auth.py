@@ -46,8 +46,12 @@ def _check_throttle(session: Session, settings: Settings, username: str, client:
             )
 
 
-def authenticate(session: Session, settings: Settings, username: str, password: str, client: str) -> User:
-    """The active user with these credentials, or 401/429. Every attempt is recorded."""
+def authenticate(session: Session, settings: Settings, username: str, password: str, client: str) -> User | None:
+    """The active user with these credentials, or None; 429 when throttled.
+
+    Returns rather than raises on a wrong password so that the caller's transaction commits
+    the recorded attempt: a rolled-back failure would never count towards the throttle.
+    """
     username = username.strip().lower()[:64]
     client = client[:64]
     _check_throttle(session, settings, username, client)
@@ -57,12 +61,15 @@ def authenticate(session: Session, settings: Settings, username: str, password: 
     if not ok or user is None:
         audit.record(session, ANONYMOUS, "core.auth.login", object_type="user", object_id=None,
                      outcome=Outcome.DENIED, detail={"username": username, "client": client})
-        raise AuthenticationRequired("wrong username or password, or the account is disabled")
+        return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     audit.record(session, principal_for_user(user), "core.auth.login", object_type="user", object_id=user.id,
                  division_code=user.division_code, detail={"client": client})
     return user
+
+
+BAD_CREDENTIALS = "wrong username or password, or the account is disabled"
 
 
 def issue_token(settings: Settings, user: User) -> tuple[str, int]:

@@ -1,0 +1,91 @@
+"""The ASGI application: API under ``/api/v1``, the web pages, static assets, the relay.
+
+``create_app(settings)`` wires one process: a :class:`~onecity.core.db.Database`, the bus
+chosen by ``ONECITY_BUS_URL`` and the outbox relay running beside the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request, Response
+
+from onecity import __version__
+from onecity.api import problems
+from onecity.api.routes import admin, audit, auth, system
+from onecity.core.bus import Bus, connect_bus
+from onecity.core.bus.relay import OutboxRelay
+from onecity.core.config import Settings, get_settings
+from onecity.core.db import Database
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
+    ),
+}
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (system, auth, admin, audit):
+        router.include_router(module.router)
+    return router
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None, bus: Bus | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = db or Database(settings.database_url)
+    bus = bus or connect_bus(settings.bus_url, stream=settings.bus_stream)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await bus.connect()
+        relay = OutboxRelay(db, bus, poll_seconds=settings.outbox_poll_seconds)
+        app.state.relay = relay
+        task = asyncio.create_task(relay.run(), name="outbox-relay")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await bus.close()
+
+    app = FastAPI(
+        title="OneCity",
+        version=__version__,
+        summary="City digital governance: data hub, government services and urban operations",
+        openapi_url="/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings, app.state.db, app.state.bus = settings, db, bus
+    problems.install(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        if request.url.path.startswith(API_PREFIX):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.include_router(api_router())
+    from onecity.web import mount as mount_web
+
+    mount_web(app)
+    return app

@@ -1,0 +1,126 @@
+"""Typed dependencies: the request's database session and acting principal.
+
+``SessionDep`` is one transaction per request, committed after the route returns and
+before the response goes out (so a 200 always means "saved"), rolled back on any error.
+``PrincipalDep`` insists on an authenticated caller; ``MaybePrincipalDep`` does not.
+
+A caller authenticates with one of:
+
+* ``Authorization: Bearer <JWT>`` from ``POST /api/v1/auth/token``;
+* ``Authorization: Bearer oc_…`` — an API key (systems and devices);
+* ``Authorization: Basic`` with user ``apikey`` and the key as password (SensorThings clients);
+* the ``onecity_session`` cookie of the web pages; unsafe methods then need the session's
+  CSRF token in ``X-CSRF-Token`` (or the form field ``csrf_token``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session
+
+from onecity.core.config import Settings
+from onecity.core.db import Database
+from onecity.core.errors import AuthenticationRequired, PermissionDenied
+from onecity.core.identity import auth
+from onecity.core.identity.principal import ANONYMOUS, Principal
+from onecity.core.identity.service import API_KEY_PREFIX, principal_for_api_key, principal_for_user
+from onecity.core.identity.tokens import read_access_token
+
+SESSION_COOKIE = "onecity_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with get_db(request).transaction() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_db)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def _from_authorization(session: Session, settings: Settings, value: str) -> Principal:
+    scheme, _, credential = value.partition(" ")
+    scheme, credential = scheme.lower(), credential.strip()
+    if scheme == "bearer" and credential:
+        if credential.startswith(API_KEY_PREFIX):
+            return principal_for_api_key(session, credential)
+        user = auth.active_user(session, read_access_token(settings.secret_key, credential))
+        return principal_for_user(user)
+    if scheme == "basic" and credential:
+        try:
+            username, _, password = base64.b64decode(credential, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError) as err:
+            raise AuthenticationRequired("the Basic credentials are not valid base64") from err
+        if username == "apikey":
+            return principal_for_api_key(session, password)
+        raise AuthenticationRequired("Basic authentication takes an API key: user 'apikey', the key as password")
+    raise AuthenticationRequired("unsupported Authorization header; use 'Bearer <token or API key>'")
+
+
+async def submitted_csrf(request: Request) -> str | None:
+    """The CSRF token a state-changing request carries, in the header or a form field."""
+    if request.method in SAFE_METHODS:
+        return None
+    token = request.headers.get(CSRF_HEADER)
+    if token is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf_token")
+        token = value if isinstance(value, str) else None
+    return token
+
+
+def resolve_principal(
+    request: Request, session: SessionDep, settings: SettingsDep,
+    csrf: Annotated[str | None, Depends(submitted_csrf)],
+) -> Principal:
+    """Who is calling (possibly nobody); remembered on ``request.state`` for auditing."""
+    principal = ANONYMOUS
+    header = request.headers.get("authorization")
+    if header:
+        principal = _from_authorization(session, settings, header)
+    elif (cookie := request.cookies.get(SESSION_COOKIE)) is not None:
+        found = auth.session_principal(session, cookie)
+        if found is not None:
+            principal, row = found
+            request.state.web_session = row
+            if request.method not in SAFE_METHODS and not auth.check_csrf(row, csrf):
+                raise PermissionDenied("the form has expired or did not come from this site (CSRF check failed); "
+                                       "reload the page and try again")
+    request.state.principal = principal
+    return principal
+
+
+def require_principal(principal: Annotated[Principal, Depends(resolve_principal)]) -> Principal:
+    if not principal.is_authenticated:
+        raise AuthenticationRequired("sign in first: send 'Authorization: Bearer <token>' "
+                                     "(POST /api/v1/auth/token) or an API key")
+    return principal
+
+
+MaybePrincipalDep = Annotated[Principal, Depends(resolve_principal)]
+PrincipalDep = Annotated[Principal, Depends(require_principal)]
+PurposeDep = Annotated[
+    str | None,
+    Header(alias="X-OneCity-Purpose", max_length=200,
+           description="Why personal data is being read (recorded in the audit log)"),
+]

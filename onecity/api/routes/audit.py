@@ -1,0 +1,42 @@
+"""The audit log for auditors, and "who read my data" for everyone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from onecity.api.deps import PrincipalDep, SessionDep
+from onecity.api.schemas import AccessLogEntry, AuditEntryPublic, AuditVerifyPublic
+from onecity.core import audit_queries
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/audit", response_model=list[AuditEntryPublic])
+def list_entries(
+    session: SessionDep, principal: PrincipalDep,
+    action: Annotated[str | None, Query(max_length=80, description="prefix, e.g. 'core.user'")] = None,
+    actor: Annotated[str | None, Query(max_length=120)] = None,
+    subject: Annotated[str | None, Query(max_length=120)] = None,
+    since: datetime | None = None,
+    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AuditEntryPublic]:
+    entries = audit_queries.search(session, principal, action=action, actor=actor, subject=subject, since=since,
+                                   before_seq=before_seq, limit=limit)
+    return [AuditEntryPublic.model_validate(e) for e in entries]
+
+
+@router.get("/audit/verify", response_model=AuditVerifyPublic)
+def verify(session: SessionDep, principal: PrincipalDep) -> AuditVerifyPublic:
+    result = audit_queries.verify(session, principal)
+    return AuditVerifyPublic(**result.__dict__)
+
+
+@router.get("/me/access-log", response_model=list[AccessLogEntry], summary="Who read my personal data, and why")
+def my_access_log(session: SessionDep, principal: PrincipalDep,
+                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AccessLogEntry]:
+    return [AccessLogEntry(at=e.at, by=e.actor_name, action=e.action, purpose=e.purpose)
+            for e in audit_queries.my_access_log(session, principal, limit=limit)]

@@ -1,0 +1,49 @@
+"""Signing in for API clients: the OAuth2 password flow, and who am I."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+
+from onecity.api.deps import PrincipalDep, SessionDep, SettingsDep
+from onecity.api.schemas import PasswordChange, TokenPublic, UserPublic
+from onecity.api.users_view import user_public
+from onecity.core.errors import AuthenticationRequired
+from onecity.core.identity import auth, service
+from onecity.core.identity.roles import PrincipalKind
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/token", response_model=TokenPublic, summary="OAuth2 password flow: exchange credentials for a JWT")
+def token(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form(min_length=1, max_length=64)],
+    password: Annotated[str, Form(min_length=1, max_length=200)],
+    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+) -> TokenPublic:
+    user = auth.authenticate(session, settings, username, password, client_address(request))
+    if user is None:
+        session.commit()  # keep the failed attempt: it counts towards throttling
+        raise AuthenticationRequired(auth.BAD_CREDENTIALS)
+    access, expires = auth.issue_token(settings, user)
+    return TokenPublic(access_token=access, expires_in=expires)
+
+
+@router.get("/me", response_model=UserPublic, summary="The signed-in user")
+def me(session: SessionDep, principal: PrincipalDep) -> UserPublic:
+    if principal.kind is PrincipalKind.SYSTEM:
+        raise AuthenticationRequired("API keys are not users; /auth/me is for people")
+    return user_public(service.get_user(session, principal, principal.id, purpose=None))
+
+
+@router.post("/password", status_code=204, summary="Change my password")
+def change_password(body: PasswordChange, session: SessionDep, principal: PrincipalDep) -> None:
+    service.change_password(session, principal, current=body.current_password, new=body.new_password)

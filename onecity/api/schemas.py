@@ -1,0 +1,182 @@
+"""Request and response bodies, one family per entity (``XCreate``, ``XUpdate``, ``XPublic``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from onecity.core.identity.roles import Role, Scope
+
+DivisionCode = Field(pattern=r"^\d{12}$", description="12-digit GB/T 2260 statistical division code")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class TokenPublic(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class ComponentStatus(BaseModel):
+    status: Literal["ok", "down"]
+    detail: str | None = None
+    latency_ms: float | None = None
+
+
+class HealthPublic(BaseModel):
+    status: Literal["ok", "degraded"]
+    version: str
+    components: dict[str, ComponentStatus]
+
+
+class DivisionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    code: str
+    name: str
+    name_en: str
+    level: str
+    kind: str | None
+    parent_code: str | None
+
+
+class AgencyCreate(Strict):
+    code: str = Field(min_length=2, max_length=40)
+    name: str = Field(min_length=1, max_length=200)
+    name_en: str = Field(min_length=1, max_length=200)
+    division_code: str = DivisionCode
+    parent_code: str | None = Field(default=None, max_length=40)
+
+
+class AgencyPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    code: str
+    name: str
+    name_en: str
+    division_code: str
+    active: bool
+
+
+class UserCreate(Strict):
+    username: str = Field(min_length=3, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+    kind: Literal["citizen", "enterprise", "staff"] = "staff"
+    roles: list[Role] = Field(default_factory=list, max_length=len(Role))
+    agency_code: str | None = Field(default=None, max_length=40)
+    division_code: str | None = DivisionCode
+    display_name: str = Field(default="", max_length=100)
+
+
+class UserUpdate(Strict):
+    active: bool | None = None
+    roles: list[Role] | None = Field(default=None, max_length=len(Role))
+    reason: str = Field(min_length=3, max_length=300, description="why (kept in the audit log)")
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    username: str
+    display_name: str
+    kind: str
+    roles: list[Role]
+    agency_code: str | None = None
+    division_code: str | None
+    active: bool
+    created_at: datetime
+
+
+class PasswordChange(Strict):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
+
+
+class ApiKeyCreate(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
+    agency_code: str | None = Field(default=None, max_length=40)
+    division_code: str | None = DivisionCode
+    expires_at: datetime | None = None
+
+
+class ApiKeyPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    name: str
+    prefix: str
+    scopes: list[str]
+    division_code: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ApiKeyIssued(ApiKeyPublic):
+    key: str = Field(description="the secret, shown this once only")
+
+
+class GrantCreate(Strict):
+    resource: str = Field(pattern=r"^[a-z]+\.[a-z_]+$", max_length=60)
+    scope_division_code: str = DivisionCode
+    grantee_agency_code: str | None = Field(default=None, max_length=40)
+    grantee_division_code: str | None = DivisionCode
+    fields: list[str] | None = Field(default=None, max_length=200)
+    purpose: str = Field(min_length=3, max_length=200)
+    valid_until: datetime | None = None
+
+
+class GrantRevoke(Strict):
+    reason: str = Field(min_length=3, max_length=300)
+
+
+class GrantPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    resource: str
+    scope_division_code: str
+    grantee_agency_id: str | None
+    grantee_division_code: str | None
+    fields: list[str] | None
+    purpose: str
+    granted_by: str
+    valid_until: datetime | None
+    revoked_at: datetime | None
+
+
+class AuditEntryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    seq: int
+    at: datetime
+    actor: str
+    actor_name: str
+    action: str
+    object_type: str
+    object_id: str | None
+    subject: str | None
+    purpose: str | None
+    outcome: str
+    division_code: str | None
+    detail: dict[str, Any]
+    hash: str
+
+
+class AuditVerifyPublic(BaseModel):
+    ok: bool
+    entries: int
+    first_bad_seq: int | None
+    reason: str | None
+
+
+class AccessLogEntry(BaseModel):
+    """One read of my data, as the resident sees it."""
+
+    at: datetime
+    by: str
+    action: str
+    purpose: str | None

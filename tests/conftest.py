@@ -1,0 +1,177 @@
+"""Shared fixtures: a migrated database on each backend, the app, and factories.
+
+Every database test runs twice, on SQLite (the embedded default) and on PostgreSQL. Locally
+an unreachable PostgreSQL, NATS or Mosquitto skips the tests that need it; with ``CI=true``
+it fails them, so CI can never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from onecity.core import migrate
+from onecity.core.config import Environment, Settings
+from onecity.core.db import Base, Database
+from onecity.core.identity import service
+from onecity.core.identity.models import Agency, User
+from onecity.core.identity.principal import system_principal
+from onecity.core.identity.roles import PrincipalKind, Role
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PG_ADMIN_URL = os.environ.get("ONECITY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+NATS_URL = os.environ.get("ONECITY_TEST_NATS_URL", "nats://127.0.0.1:4222")
+MQTT_URL = os.environ.get("ONECITY_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
+OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
+PASSWORD = "Correct-horse-9"
+SYSTEM = system_principal("tests")
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def need_service(name: str, host: str, port: int) -> None:
+    """Skip locally, fail in CI, when a real server the test needs is not there."""
+    if not reachable(host, port):
+        message = f"{name} is not reachable at {host}:{port}"
+        if IN_CI:
+            pytest.fail(message + " (CI requires it)")
+        pytest.skip(message)
+
+
+# -- databases ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    db = Database(f"sqlite:///{path}")
+    migrate.upgrade(db)
+    db.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    need_service("PostgreSQL", "127.0.0.1", 5432)
+    name = f"onecity_test_{os.getpid()}"
+    admin = Database(PG_ADMIN_URL)
+    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    db = Database(url)
+    migrate.upgrade(db)
+    db.dispose()
+    yield url
+    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+KEEP_TABLES = {"divisions", "alembic_version"}
+
+
+def _truncate_pg(db: Database) -> None:
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in KEEP_TABLES]
+    with db.engine.begin() as conn:
+        conn.execute(text("SET LOCAL session_replication_role = replica"))  # past the append-only trigger
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated database with reference divisions and nothing else, fresh for each test."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "onecity.db"
+        shutil.copy(template, path)
+        database = Database(f"sqlite:///{path}")
+    else:
+        url: str = request.getfixturevalue("pg_url")
+        database = Database(url)
+        _truncate_pg(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings(db: Database) -> Settings:
+    return Settings(env=Environment.TEST, database_url=db.url, secret_key=secrets.token_urlsafe(48),
+                    bus_url="memory://", outbox_poll_seconds=0.05)
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database) -> Any:
+    from onecity.api.app import create_app
+
+    return create_app(settings, db=db)
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+# -- factories (through the public service functions) ---------------------------------------
+
+XUHUI = "310104000000"
+XUJIAHUI = "310104003000"  # 徐家汇街道, Xuhui
+HUANGPU = "310101000000"
+WAITAN = "310101013000"  # 外滩街道, Huangpu
+CITY = "310000000000"
+
+
+@pytest.fixture
+def make_agency(db: Database) -> Callable[..., Agency]:
+    def _make(code: str, division_code: str, name: str | None = None) -> Agency:
+        with db.transaction() as session:
+            return service.create_agency(session, SYSTEM, code=code, name=name or f"机构{code}",
+                                         name_en=name or f"Agency {code}", division_code=division_code)
+    return _make
+
+
+@pytest.fixture
+def make_user(db: Database, make_agency: Callable[..., Agency]) -> Callable[..., User]:
+    agencies: dict[str, Agency] = {}
+
+    def _make(username: str, *roles: Role, division_code: str | None = XUHUI,
+              kind: PrincipalKind = PrincipalKind.STAFF, agency_code: str | None = None,
+              password: str = PASSWORD) -> User:
+        if kind is PrincipalKind.STAFF and agency_code is None:
+            assert division_code is not None
+            agency_code = f"gov-{division_code[:6]}"
+            if agency_code not in agencies:
+                agencies[agency_code] = make_agency(agency_code, division_code[:6] + "000000")
+        with db.transaction() as session:
+            return service.create_user(session, SYSTEM, username=username, password=password, kind=kind,
+                                       roles=list(roles), agency_code=agency_code, division_code=division_code)
+    return _make
+
+
+@pytest.fixture
+def login(client: TestClient) -> Callable[[str], dict[str, str]]:
+    def _login(username: str, password: str = PASSWORD) -> dict[str, str]:
+        r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+    return _login

@@ -1,4 +1,4 @@
-"""Web pages. (Filled in by the web shell work.)"""
+"""Web pages: the routers, the static assets and HTML error pages, attached to the app."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from onecity.web import errors
+from onecity.web.pages import account, audit, home, prefs, users
+
 STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (home, prefs, account, users, audit):
+        app.include_router(module.router)
+    errors.install(app)

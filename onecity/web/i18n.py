@@ -1,0 +1,307 @@
+"""Every word the pages show, in Chinese and English, in one place.
+
+Templates never hold UI text: they call ``t("key")``. Keeping both catalogues side by side
+lets a test prove they have the same keys, so switching language never shows a raw key.
+Chinese is the default (``settings.default_language``); the visitor's choice lives in the
+``lang`` cookie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from onecity.core.identity.roles import Role
+
+LANG_COOKIE = "lang"
+LANGUAGES = ("zh", "en")
+#: The value of ``<html lang>`` for each language.
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "zh": {
+        "app.name": "OneCity",
+        "app.subtitle": "一网通办 · 一网统管",
+        "app.tagline": "城市数字治理开放平台",
+        "nav.home": "首页",
+        "nav.users": "用户管理",
+        "nav.audit": "审计日志",
+        "nav.main": "主导航",
+        "lang.switch": "语言",
+        "lang.zh": "中文",
+        "lang.en": "English",
+        "a11y.large": "长辈版",
+        "a11y.standard": "标准版",
+        "a11y.large_hint": "切换为大字号、高对比度显示",
+        "a11y.standard_hint": "切换回标准显示",
+        "account.signed_in_as": "当前用户",
+        "account.login": "登录",
+        "account.logout": "退出登录",
+        "footer.text": "OneCity — 城市数字治理开放平台（开源）。数据枢纽 · 政务服务 · 城市运行。",
+        "footer.time_zone": "时间均为北京时间（Asia/Shanghai）",
+        "skip.content": "跳到主要内容",
+        # home
+        "home.title": "上海市城市数字治理",
+        "home.lead": "一座城市、两张网：政务服务“一网通办”，城市运行“一网统管”，共同建立在城市数据枢纽之上。",
+        "home.map.title": "上海市十六个区",
+        "home.map.caption": "悬停在某个区上，可查看其街道、镇、乡的数量。",
+        "home.map.loading": "地图加载中……",
+        "home.map.unavailable": "地图暂时无法显示，请查看下方的列表。",
+        "home.map.townships": "街镇数量",
+        "home.map.unit": "个",
+        "home.map.aria": "上海市十六个区的行政区划地图",
+        "home.list.title": "各区街道、镇、乡数量",
+        "home.list.district": "区",
+        "home.list.townships": "街镇",
+        "home.stats.districts": "个区",
+        "home.stats.townships": "个街道、镇、乡",
+        "home.parts.title": "平台的三个组成部分",
+        "home.part.hub.title": "城市数据枢纽",
+        "home.part.hub.body": "行政区划、人口和法人等基础库、数据目录，以及有目的、可审计的跨部门数据共享。",
+        "home.part.services.title": "政务服务 · 一网通办",
+        "home.part.services.body": "线上线下一个案卷：事项目录、跨部门流程、“两个免于提交”、"
+                                   "电子证照、一件事和免申即享。",
+        "home.part.operations.title": "城市运行 · 一网统管",
+        "home.part.operations.body": "物联感知、12345 热线和网格巡查汇聚成事件闭环："
+                                     "发现、立案、派遣、处置、核查、结案、评价。",
+        # login
+        "login.title": "工作人员登录",
+        "login.intro": "请使用所在单位分配的账号登录。",
+        "login.username": "用户名",
+        "login.password": "密码",
+        "login.submit": "登录",
+        "login.bad_credentials": "用户名或密码错误，或账号已停用。",
+        "login.missing": "请输入用户名和密码。",
+        "login.throttled": "登录失败次数过多，请在 {minutes} 分钟后再试。",
+        "login.csrf": "表单已过期或并非来自本站，请重新提交。",
+        # users
+        "users.title": "用户管理",
+        "users.scope": "您管理的区域：{division}",
+        "users.count": "共 {count} 个用户",
+        "users.empty": "您的区域内还没有用户。",
+        "users.col.username": "用户名",
+        "users.col.name": "姓名",
+        "users.col.kind": "类型",
+        "users.col.roles": "角色",
+        "users.col.agency": "单位",
+        "users.col.division": "区划",
+        "users.col.status": "状态",
+        "users.col.created": "创建时间",
+        "users.active": "启用",
+        "users.inactive": "停用",
+        "users.create.title": "新建工作人员账号",
+        "users.create.display_name": "姓名",
+        "users.create.password": "初始密码",
+        "users.create.password_hint": "至少 {min_length} 位，且须包含字母和数字或符号。",
+        "users.create.agency": "所属单位",
+        "users.create.division": "服务区划",
+        "users.create.roles": "角色（可多选）",
+        "users.create.submit": "创建账号",
+        "users.create.done": "已创建账号 {username}。",
+        "users.create.no_agency": "您的区域内还没有单位，请先通过接口或命令行创建单位。",
+        "kind.citizen": "市民",
+        "kind.enterprise": "企业",
+        "kind.staff": "工作人员",
+        "kind.system": "系统",
+        # audit
+        "audit.title": "审计日志",
+        "audit.intro": "每一次登录、数据读取和变更都写入不可篡改的哈希链。以下是您区域内最新的记录。",
+        "audit.empty": "暂无审计记录。",
+        "audit.col.seq": "序号",
+        "audit.col.at": "时间",
+        "audit.col.actor": "操作人",
+        "audit.col.action": "操作",
+        "audit.col.object": "对象",
+        "audit.col.outcome": "结果",
+        "audit.col.division": "区划",
+        "audit.verify.submit": "校验哈希链",
+        "audit.verify.ok": "哈希链完整：共校验 {entries} 条记录，未发现篡改。",
+        "audit.verify.broken": "哈希链已被破坏：第 {seq} 条记录有问题（{reason}）。",
+        "outcome.success": "成功",
+        "outcome.denied": "拒绝",
+        "outcome.failed": "失败",
+        # errors
+        "error.title": "出错了",
+        "error.back_home": "返回首页",
+        "error.sign_in": "登录",
+        "error.detail": "详细信息",
+        "error.400": "请求有误",
+        "error.401": "请先登录",
+        "error.403": "没有权限",
+        "error.403.body": "您的账号没有访问此页面或执行此操作的权限。如有需要，请联系本区域的管理员。",
+        "error.404": "页面不存在",
+        "error.404.body": "您要找的页面不存在，可能已被移动或地址有误。",
+        "error.405": "不支持此操作",
+        "error.409": "与现有数据冲突",
+        "error.422": "输入有误",
+        "error.422.body": "提交的内容不符合要求，请检查后重试。",
+        "error.429": "操作过于频繁",
+        "error.500": "系统内部错误",
+        "error.500.body": "系统出现意外错误，没有任何数据被修改。反馈问题时请提供参考编号 {reference}。",
+        "error.503": "服务暂不可用",
+        "error.generic.body": "请求未能完成。",
+    },
+    "en": {
+        "app.name": "OneCity",
+        "app.subtitle": "One network for services · One network for operations",
+        "app.tagline": "Open platform for city digital governance",
+        "nav.home": "Home",
+        "nav.users": "Users",
+        "nav.audit": "Audit log",
+        "nav.main": "Main navigation",
+        "lang.switch": "Language",
+        "lang.zh": "中文",
+        "lang.en": "English",
+        "a11y.large": "Large text",
+        "a11y.standard": "Standard text",
+        "a11y.large_hint": "Switch to large, high-contrast text",
+        "a11y.standard_hint": "Switch back to the standard display",
+        "account.signed_in_as": "Signed in as",
+        "account.login": "Sign in",
+        "account.logout": "Sign out",
+        "footer.text": "OneCity — an open-source platform for city digital governance. "
+                       "Data hub · Government services · Urban operations.",
+        "footer.time_zone": "All times are China Standard Time (Asia/Shanghai)",
+        "skip.content": "Skip to main content",
+        # home
+        "home.title": "Digital governance for Shanghai",
+        "home.lead": "One city, two networks: every government service through one network (一网通办), the whole "
+                     "city watched and managed through another (一网统管), both standing on one city data hub.",
+        "home.map.title": "Shanghai's 16 districts",
+        "home.map.caption": "Hover over a district to see how many subdistricts, towns and townships it has.",
+        "home.map.loading": "Loading the map…",
+        "home.map.unavailable": "The map cannot be shown right now; see the list below.",
+        "home.map.townships": "Townships",
+        "home.map.unit": "",
+        "home.map.aria": "Map of Shanghai's 16 districts",
+        "home.list.title": "Townships by district",
+        "home.list.district": "District",
+        "home.list.townships": "Townships",
+        "home.stats.districts": "districts",
+        "home.stats.townships": "subdistricts, towns and townships",
+        "home.parts.title": "Three parts, one platform",
+        "home.part.hub.title": "City data hub",
+        "home.part.hub.body": "Administrative geography, the base registries of people and firms, the data catalogue, "
+                              "and purpose-bound, audited data sharing between agencies.",
+        "home.part.services.title": "Government services",
+        "home.part.services.body": "One case file online or at the counter: service items, cross-agency workflows, "
+                                   "no document asked for twice, e-certificates, life events and proactive benefits.",
+        "home.part.operations.title": "Urban operations",
+        "home.part.operations.body": "Sensors, the 12345 hotline and grid inspectors feed one event loop: detect, "
+                                     "register, dispatch, dispose, verify, close and evaluate.",
+        # login
+        "login.title": "Staff sign-in",
+        "login.intro": "Sign in with the account your agency gave you.",
+        "login.username": "Username",
+        "login.password": "Password",
+        "login.submit": "Sign in",
+        "login.bad_credentials": "Wrong username or password, or the account is disabled.",
+        "login.missing": "Enter your username and password.",
+        "login.throttled": "Too many failed sign-ins. Try again in {minutes} minute(s).",
+        "login.csrf": "The form has expired or did not come from this site. Please submit it again.",
+        # users
+        "users.title": "Users",
+        "users.scope": "Your area: {division}",
+        "users.count": "{count} user(s)",
+        "users.empty": "There are no users in your area yet.",
+        "users.col.username": "Username",
+        "users.col.name": "Name",
+        "users.col.kind": "Kind",
+        "users.col.roles": "Roles",
+        "users.col.agency": "Agency",
+        "users.col.division": "Division",
+        "users.col.status": "Status",
+        "users.col.created": "Created",
+        "users.active": "Active",
+        "users.inactive": "Disabled",
+        "users.create.title": "Create a staff account",
+        "users.create.display_name": "Full name",
+        "users.create.password": "Initial password",
+        "users.create.password_hint": "At least {min_length} characters, mixing letters with digits or symbols.",
+        "users.create.agency": "Agency",
+        "users.create.division": "Division served",
+        "users.create.roles": "Roles (one or more)",
+        "users.create.submit": "Create account",
+        "users.create.done": "Account {username} created.",
+        "users.create.no_agency": "There is no agency in your area yet; create one through the API or the CLI first.",
+        "kind.citizen": "Citizen",
+        "kind.enterprise": "Enterprise",
+        "kind.staff": "Staff",
+        "kind.system": "System",
+        # audit
+        "audit.title": "Audit log",
+        "audit.intro": "Every sign-in, read of personal data and change is appended to a tamper-evident hash chain. "
+                       "These are the latest entries in your area.",
+        "audit.empty": "No audit entries yet.",
+        "audit.col.seq": "No.",
+        "audit.col.at": "Time",
+        "audit.col.actor": "Actor",
+        "audit.col.action": "Action",
+        "audit.col.object": "Object",
+        "audit.col.outcome": "Outcome",
+        "audit.col.division": "Division",
+        "audit.verify.submit": "Verify the hash chain",
+        "audit.verify.ok": "The chain is intact: {entries} entries verified, nothing altered.",
+        "audit.verify.broken": "The chain is broken at entry {seq} ({reason}).",
+        "outcome.success": "Success",
+        "outcome.denied": "Denied",
+        "outcome.failed": "Failed",
+        # errors
+        "error.title": "Something went wrong",
+        "error.back_home": "Back to the home page",
+        "error.sign_in": "Sign in",
+        "error.detail": "Details",
+        "error.400": "Bad request",
+        "error.401": "Please sign in",
+        "error.403": "Access denied",
+        "error.403.body": "Your account may not open this page or take this action. Ask your area's administrator "
+                          "if you need it.",
+        "error.404": "Page not found",
+        "error.404.body": "The page you are looking for does not exist; it may have moved or the address is wrong.",
+        "error.405": "Not allowed",
+        "error.409": "Conflicts with existing data",
+        "error.422": "Invalid input",
+        "error.422.body": "What was submitted is not valid; please check it and try again.",
+        "error.429": "Too many attempts",
+        "error.500": "Internal error",
+        "error.500.body": "Something went wrong on our side; nothing was changed. Quote reference {reference} when "
+                          "reporting it.",
+        "error.503": "Service unavailable",
+        "error.generic.body": "The request could not be completed.",
+    },
+}
+
+Translator = Callable[..., str]
+
+
+def language(requested: str | None, default: str) -> str:
+    """The language to use: the visitor's supported choice, else the platform default."""
+    if requested in LANGUAGES:
+        return str(requested)
+    return default if default in LANGUAGES else LANGUAGES[0]
+
+
+def translate(lang: str, key: str, **params: Any) -> str:
+    """The text for ``key``; an unknown key shows itself, so a gap is visible, never a crash."""
+    text = MESSAGES.get(lang, MESSAGES[LANGUAGES[0]]).get(key, key)
+    return text.format(**params) if params else text
+
+
+def translator(lang: str) -> Translator:
+    """``t(key, **params)`` bound to one language, as templates use it."""
+
+    def t(key: str, **params: Any) -> str:
+        return translate(lang, key, **params)
+
+    return t
+
+
+def role_label(role: Role | str, lang: str) -> str:
+    role = Role(role)
+    return role.label_zh if lang == "zh" else role.label_en
+
+
+def status_key(status: int) -> str:
+    """The catalogue key of the title for an HTTP error status."""
+    key = f"error.{status}"
+    return key if key in MESSAGES["en"] else "error.title"

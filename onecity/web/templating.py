@@ -1,0 +1,108 @@
+"""Rendering a page: the template engine and what every page knows about its visitor.
+
+Every page gets the same context: the language and its ``t()``, whether large-text mode is
+on, the signed-in principal, the CSRF token for its forms and the navigation the principal
+may use. Routes add only their own data, so no route can forget one of these.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import inspect
+
+from onecity.core import clock, policy
+from onecity.core.identity.principal import ANONYMOUS, Principal
+from onecity.web import i18n
+from onecity.web.deps import CSRF_STATE
+
+TEMPLATES = Path(__file__).parent / "templates"
+A11Y_COOKIE = "a11y"
+LARGE_TEXT = "large"
+LARGE_TEXT_CLASS = "large-text"
+
+#: (catalogue key, path, action the principal must be allowed)
+NAVIGATION: tuple[tuple[str, str, str | None], ...] = (
+    ("nav.home", "/", None),
+    ("nav.users", "/admin/users", "core.user.list"),
+    ("nav.audit", "/audit", "core.audit.read"),
+)
+
+
+def local_time(value: datetime | None) -> str:
+    """A stored UTC time as Shanghai wall-clock time."""
+    return clock.local(value).strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
+
+
+templates = Jinja2Templates(directory=TEMPLATES)
+templates.env.filters["local_time"] = local_time
+templates.env.globals["role_label"] = i18n.role_label
+
+
+def current_language(request: Request) -> str:
+    default = getattr(request.app.state.settings, "default_language", "zh")
+    return i18n.language(request.cookies.get(i18n.LANG_COOKIE), default)
+
+
+def large_text(request: Request) -> bool:
+    return request.cookies.get(A11Y_COOKIE) == LARGE_TEXT
+
+
+def current_principal(request: Request) -> Principal:
+    principal: Principal = getattr(request.state, "principal", ANONYMOUS)
+    return principal
+
+
+def csrf_token(request: Request) -> str | None:
+    """The signed-in session's CSRF token, which every form posted by the pages carries.
+
+    Read from what :func:`onecity.web.deps.page_principal` kept; when the request failed
+    before that (its row then expired by the rollback), only an already-loaded value is used.
+    """
+    kept = getattr(request.state, CSRF_STATE, None)
+    if kept is not None:
+        return str(kept)
+    web_session = getattr(request.state, "web_session", None)
+    if web_session is None:
+        return None
+    value = inspect(web_session).dict.get("csrf_token")
+    return str(value) if value is not None else None
+
+
+def here(request: Request) -> str:
+    """The current path and query: where the language switch and sign-in come back to."""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def page_context(request: Request) -> dict[str, Any]:
+    lang = current_language(request)
+    principal = current_principal(request)
+    nav = [(key, path) for key, path, action in NAVIGATION if action is None or policy.may(principal, action)]
+    return {
+        "lang": lang,
+        "html_lang": i18n.HTML_LANG[lang],
+        "t": i18n.translator(lang),
+        "large_text": large_text(request),
+        "body_class": LARGE_TEXT_CLASS if large_text(request) else "",
+        "principal": principal,
+        "csrf_token": csrf_token(request),
+        "here": here(request),
+        "nav": nav,
+        "current_path": request.url.path,
+    }
+
+
+def render(request: Request, template: str, status_code: int = 200, headers: dict[str, str] | None = None,
+           **context: Any) -> HTMLResponse:
+    """Render ``template`` with the page context; pages for a signed-in visitor are never cached."""
+    ctx = page_context(request)
+    ctx.update(context)
+    response = templates.TemplateResponse(request, template, ctx, status_code=status_code, headers=headers)
+    if ctx["principal"].is_authenticated or ctx.get("no_store"):
+        response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,205 @@
+"""The pages in a real browser: the map draws, the switches work, staff sign in through the form.
+
+A real uvicorn server runs in a thread against a migrated SQLite file; headless Chromium
+(Debian's package) drives it through Playwright. Screenshots land in
+``test-output/screenshots`` for a person to look at. Without Chromium the tests skip
+locally and fail in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from onecity.core.config import Environment, Settings
+from onecity.core.db import Database
+from onecity.core.identity import service
+from onecity.core.identity.principal import system_principal
+from onecity.core.identity.roles import PrincipalKind, Role
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("ONECITY_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+VENDORED_ECHARTS = Path(__file__).resolve().parents[2] / "onecity" / "web" / "static" / "vendor" / "echarts.min.js"
+ADMIN, PASSWORD = "admin.xuhui", "Browser-test-42"
+XUHUI = "310104000000"
+XUHUI_LON_LAT = [121.437, 31.18]
+
+
+def _need(condition: bool, message: str) -> None:
+    if not condition:
+        if IN_CI:
+            pytest.fail(message + " (CI requires it)")
+        pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _seed(db: Database) -> None:
+    system = system_principal("browser-tests")
+    with db.transaction() as session:
+        service.create_agency(session, system, code="xh-gov", name="徐汇区人民政府",
+                              name_en="Xuhui District Government", division_code=XUHUI)
+    with db.transaction() as session:
+        service.create_user(session, system, username=ADMIN, password=PASSWORD, kind=PrincipalKind.STAFF,
+                            roles=[Role.ADMIN], agency_code="xh-gov", division_code=XUHUI, display_name="王管理员")
+        service.create_user(session, system, username="clerk.xuhui", password=PASSWORD, kind=PrincipalKind.STAFF,
+                            roles=[Role.COUNTER_CLERK], agency_code="xh-gov", division_code="310104003000",
+                            display_name="李窗口")
+
+
+@pytest.fixture(scope="module")
+def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+
+    from onecity.api.app import create_app
+
+    path = tmp_path_factory.mktemp("browser") / "onecity.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    _seed(db)
+    settings = Settings(env=Environment.TEST, database_url=db.url, secret_key=secrets.token_urlsafe(48),
+                        bus_url="memory://", outbox_poll_seconds=0.2)
+    port = _free_port()
+    uv = uvicorn.Server(uvicorn.Config(create_app(settings, db=db), host="127.0.0.1", port=port,
+                                       log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=uv.run, name="uvicorn-browser-tests", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(timeout=10)
+    db.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    _need(Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM}")
+    _need(VENDORED_ECHARTS.exists(), "ECharts is not vendored: run `npm ci && python scripts/vendor_assets.py`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    pg = context.new_page()
+    problems: list[str] = []
+    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    pg.problems = problems
+    yield pg
+    context.close()
+
+
+def shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def wait_for_map(page: Any) -> dict[str, Any]:
+    """Wait until ECharts has drawn the districts; report what it drew."""
+    page.wait_for_selector("#district-map[data-state=ready] canvas", timeout=15000)
+    drawn: dict[str, Any] = page.evaluate("""() => {
+        const el = document.getElementById('district-map');
+        const chart = echarts.getInstanceByDom(el);
+        const canvas = el.querySelector('canvas');
+        const ctx = canvas.getContext('2d');
+        const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+        let painted = 0;
+        for (let i = 3; i < pixels.length; i += 4 * 7) { if (pixels[i] > 0) painted++; }
+        const series = chart.getOption().series[0];
+        return {labels: series.data.map(d => d.label), values: series.data.map(d => d.value),
+                painted: painted / (pixels.length / (4 * 7)), width: canvas.clientWidth, height: canvas.clientHeight};
+    }""")
+    return drawn
+
+
+def hover_xuhui(page: Any) -> str:
+    x, y = page.evaluate(f"""() => {{
+        const el = document.getElementById('district-map');
+        const box = el.getBoundingClientRect();
+        const [px, py] = echarts.getInstanceByDom(el).convertToPixel({{seriesIndex: 0}}, {XUHUI_LON_LAT});
+        return [box.left + px, box.top + py];
+    }}""")
+    page.mouse.move(x, y)
+    tooltip = page.wait_for_selector("#district-map div:has-text('13')", timeout=5000)
+    return str(tooltip.inner_text())
+
+
+def test_home_map_language_and_large_text(server: str, page: Any) -> None:
+    page.goto(server + "/")
+    assert page.get_attribute("html", "lang") == "zh-CN"
+    drawn = wait_for_map(page)
+    assert len(drawn["labels"]) == 16 and "徐汇区" in drawn["labels"] and "浦东新区" in drawn["labels"]
+    assert sum(drawn["values"]) == 216
+    assert drawn["painted"] > 0.2, f"the map canvas is mostly blank ({drawn['painted']:.0%} painted)"
+    assert drawn["width"] >= 700 and drawn["height"] >= 500
+    assert "徐汇区" in hover_xuhui(page)
+    shot(page, "home-zh")
+
+    page.click(".lang-switch a[lang=en]")
+    page.wait_for_url(server + "/")
+    assert page.get_attribute("html", "lang") == "en"
+    drawn = wait_for_map(page)
+    assert "Xuhui" in drawn["labels"] and "Pudong New Area" in drawn["labels"]
+    tip = hover_xuhui(page)
+    assert "Xuhui" in tip and "Townships" in tip
+    assert page.inner_text("h1") == "Digital governance for Shanghai"
+    page.mouse.move(5, 5)
+    shot(page, "home-en")
+
+    page.click("a.a11y-switch")
+    page.wait_for_selector("body.large-text")
+    size = page.evaluate("() => parseFloat(getComputedStyle(document.body).fontSize)")
+    assert size >= 22
+    wait_for_map(page)
+    shot(page, "home-large-text")
+
+    page.click("a.a11y-switch")
+    page.wait_for_selector("body:not(.large-text)")
+    assert page.evaluate("() => parseFloat(getComputedStyle(document.body).fontSize)") < 22
+    assert page.problems == []  # no script errors, no CSP violations
+
+
+def test_admin_signs_in_through_the_form(server: str, page: Any) -> None:
+    page.goto(server + "/admin/users")
+    assert "/login?next=/admin/users" in page.url
+    page.fill("#username", ADMIN)
+    page.fill("#password", PASSWORD)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(server + "/admin/users")
+    table = page.inner_text("#users-table")
+    assert ADMIN in table and "clerk.xuhui" in table and "窗口受理员" in table
+    assert page.inner_text(".account-name") == "王管理员"
+    shot(page, "admin-users")
+
+    page.click(".logout-form button")
+    page.wait_for_url(server + "/")
+    assert page.locator(".account-name").count() == 0
+    assert page.problems == []

@@ -135,7 +135,7 @@ def client(app: Any) -> Iterator[TestClient]:
 # -- factories (through the public service functions) ---------------------------------------
 
 XUHUI = "310104000000"
-XUJIAHUI = "310104003000"  # 徐家汇街道, Xuhui
+TIANPINGLU = "310104003000"  # 天平路街道, a township in Xuhui
 HUANGPU = "310101000000"
 WAITAN = "310101013000"  # 外滩街道, Huangpu
 CITY = "310000000000"

@@ -24,7 +24,7 @@ from onecity.web import i18n
 TEMPLATES = Path(i18n.__file__).parent / "templates"
 PASSWORD = "Pages-test-pass-1"
 CITY, XUHUI, HUANGPU = "310000000000", "310104000000", "310101000000"
-XUJIAHUI, WAITAN = "310104003000", "310101013000"  # townships in Xuhui and Huangpu
+TIANPINGLU, WAITAN = "310104003000", "310101013000"  # townships in Xuhui and Huangpu
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 
@@ -229,7 +229,7 @@ def test_admin_page_is_403_for_the_wrong_role(client: TestClient, make_staff: Ca
 
 def test_admin_sees_only_users_of_their_own_district(client: TestClient, make_staff: Callable[..., object]) -> None:
     make_staff("admin.xh", Role.ADMIN, division_code=XUHUI)
-    make_staff("clerk.xjh", Role.COUNTER_CLERK, division_code=XUJIAHUI)
+    make_staff("clerk.xjh", Role.COUNTER_CLERK, division_code=TIANPINGLU)
     make_staff("admin.hp", Role.ADMIN, division_code=HUANGPU)
     make_staff("clerk.wt", Role.COUNTER_CLERK, division_code=WAITAN)
     sign_in(client, "admin.xh")
@@ -245,7 +245,7 @@ def _create_form(client: TestClient, **fields: object) -> Response:
     page = client.get("/admin/users")
     data: dict[str, object] = {"csrf_token": csrf_from(page), "username": "clerk.new", "display_name": "张三",
                                "password": "Strong-pass-77", "agency_code": "gov-310104",
-                               "division_code": XUJIAHUI, "roles": ["counter_clerk", "reviewer"]}
+                               "division_code": TIANPINGLU, "roles": ["counter_clerk", "reviewer"]}
     data.update(fields)
     return client.post("/admin/users", data=data, follow_redirects=False)
 

@@ -37,25 +37,31 @@ class _NatsSubscription:
 
 class NatsBus:
     def __init__(self, url: str, *, stream: str = "ONECITY", ack_wait: float = 30.0,
-                 duplicate_window: float = 600.0, batch: int = 100) -> None:
+                 duplicate_window: float = 600.0, batch: int = 100, namespace: str = "") -> None:
+        """``namespace`` prefixes every subject, so several deployments (or test runs) can
+        share one NATS server without their streams' subjects overlapping."""
         self.url, self.stream, self.ack_wait = url, stream, ack_wait
+        self._ns = f"{namespace}." if namespace else ""
         self.duplicate_window, self.batch = duplicate_window, batch
         self._nc: nats.NATS | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def connect(self) -> None:
         try:
-            self._nc = await nats.connect(self.url, connect_timeout=5, max_reconnect_attempts=-1,
-                                          allow_reconnect=True)
+            # reconnect for ever once connected, but give up on a server that is not there at start
+            self._nc = await asyncio.wait_for(
+                nats.connect(self.url, connect_timeout=2, max_reconnect_attempts=-1, allow_reconnect=True),
+                timeout=5,
+            )
             js = self._nc.jetstream()
-            config = StreamConfig(name=self.stream, subjects=[f"{SUBJECT_PREFIX}.>"],
+            config = StreamConfig(name=self.stream, subjects=[f"{self._ns}{SUBJECT_PREFIX}.>"],
                                   duplicate_window=self.duplicate_window)
             try:
                 await js.stream_info(self.stream)
                 await js.update_stream(config)
             except NotFoundError:
                 await js.add_stream(config)
-        except (NatsError, OSError) as err:
+        except (NatsError, OSError, TimeoutError) as err:
             raise Unavailable(f"cannot reach NATS JetStream at {self.url}: {err}") from err
 
     @property
@@ -63,6 +69,11 @@ class NatsBus:
         if self._nc is None:
             raise Unavailable("the NATS bus is not connected")
         return self._nc.jetstream()
+
+    async def delete_stream(self) -> None:
+        """Remove the stream and its consumers (tests, and decommissioning a namespace)."""
+        with contextlib.suppress(NotFoundError):
+            await self._js.delete_stream(self.stream)
 
     async def close(self) -> None:
         for t in self._tasks:
@@ -73,7 +84,9 @@ class NatsBus:
         self._tasks.clear()
         if self._nc is not None:
             with contextlib.suppress(Exception):
-                await self._nc.drain()
+                await self._nc.flush(timeout=2)  # publishes are acked by JetStream already; be quick
+            with contextlib.suppress(Exception):
+                await self._nc.close()
             self._nc = None
 
     async def healthy(self) -> bool:
@@ -81,11 +94,13 @@ class NatsBus:
 
     async def publish(self, subject: str, data: bytes, message_id: str) -> None:
         try:
-            await self._js.publish(subject, data, stream=self.stream, headers={"Nats-Msg-Id": message_id})
+            await self._js.publish(self._ns + subject, data, stream=self.stream,
+                                   headers={"Nats-Msg-Id": message_id})
         except (NatsError, OSError) as err:
             raise Unavailable(f"publishing to NATS failed: {err}") from err
 
     async def subscribe(self, subject: str, durable: str, handler: Handler) -> _NatsSubscription:
+        subject = self._ns + subject
         config = ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT,
                                 deliver_policy=DeliverPolicy.ALL, ack_wait=self.ack_wait,
                                 filter_subject=subject, max_deliver=-1)
@@ -108,7 +123,8 @@ class NatsBus:
                 meta = msg.metadata
                 msg_id = (msg.headers or {}).get("Nats-Msg-Id", f"{meta.stream}:{meta.sequence.stream}")
                 try:
-                    await handler(Delivery(msg.subject, msg.data, msg_id, meta.num_delivered))
+                    await handler(Delivery(msg.subject.removeprefix(self._ns), msg.data, msg_id,
+                                           meta.num_delivered))
                 except asyncio.CancelledError:
                     raise
                 except Exception:

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from onecity.core import audit
@@ -87,6 +88,14 @@ def install(app: FastAPI) -> None:
             detail = f"{request.method} is not allowed on {request.url.path}"
         return problem(err.status_code, detail.capitalize() if len(detail) < 40 else "Request failed", detail,
                        code=f"http-{err.status_code}", request=request, headers=getattr(err, "headers", None))
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, err: DataError) -> JSONResponse:
+        # the database refused a value that validation let through; nothing was written
+        log.warning("database refused a value on %s %s: %s", request.method, request.url.path, err.orig)
+        return problem(422, "Invalid input", "a value in the request cannot be stored (wrong format, out of range "
+                       "or containing forbidden characters); check the fields and try again",
+                       code="invalid-input", request=request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception) -> JSONResponse:

@@ -2,18 +2,45 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from onecity.core.identity.roles import Role, Scope
 
-DivisionCode = Field(pattern=r"^\d{12}$", description="12-digit GB/T 2260 statistical division code")
+DIVISION_PATTERN = r"^\d{12}$"
+DIVISION_HELP = "12-digit GB/T 2260 statistical division code"
+DivisionCode = Field(pattern=DIVISION_PATTERN, description=DIVISION_HELP)
+OptionalDivisionCode = Field(default=None, pattern=DIVISION_PATTERN, description=DIVISION_HELP)
+
+
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _reject_control_chars(value: Any, where: str = "") -> None:
+    if isinstance(value, str):
+        if CONTROL_CHARS.search(value):
+            raise ValueError(f"{where or 'a text field'} contains control characters (such as NUL); remove them")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _reject_control_chars(v, str(k))
+    elif isinstance(value, list):
+        for v in value:
+            _reject_control_chars(v, where)
 
 
 class Strict(BaseModel):
+    """Base of every request body: unknown fields and control characters are refused."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clean_text(cls, data: Any) -> Any:
+        _reject_control_chars(data)
+        return data
 
 
 class TokenPublic(BaseModel):
@@ -68,7 +95,7 @@ class UserCreate(Strict):
     kind: Literal["citizen", "enterprise", "staff"] = "staff"
     roles: list[Role] = Field(default_factory=list, max_length=len(Role))
     agency_code: str | None = Field(default=None, max_length=40)
-    division_code: str | None = DivisionCode
+    division_code: str | None = OptionalDivisionCode
     display_name: str = Field(default="", max_length=100)
 
 
@@ -100,7 +127,7 @@ class ApiKeyCreate(Strict):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
     agency_code: str | None = Field(default=None, max_length=40)
-    division_code: str | None = DivisionCode
+    division_code: str | None = OptionalDivisionCode
     expires_at: datetime | None = None
 
 
@@ -125,7 +152,7 @@ class GrantCreate(Strict):
     resource: str = Field(pattern=r"^[a-z]+\.[a-z_]+$", max_length=60)
     scope_division_code: str = DivisionCode
     grantee_agency_code: str | None = Field(default=None, max_length=40)
-    grantee_division_code: str | None = DivisionCode
+    grantee_division_code: str | None = OptionalDivisionCode
     fields: list[str] | None = Field(default=None, max_length=200)
     purpose: str = Field(min_length=3, max_length=200)
     valid_until: datetime | None = None

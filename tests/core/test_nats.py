@@ -51,10 +51,9 @@ def test_commit_delivered_once_per_consumer_even_when_a_consumer_dies_before_ack
         bus = NatsBus(NATS_URL, stream=stream, namespace=namespace, ack_wait=2.0)
         await bus.connect()
         try:
-            with pytest.raises(RuntimeError):
-                with db.transaction() as session:
-                    events.publish(session, NOTED, Noted(text="rolled back"), principal=SYSTEM, reason="t")
-                    raise RuntimeError("abort")
+            with pytest.raises(RuntimeError), db.transaction() as session:
+                events.publish(session, NOTED, Noted(text="rolled back"), principal=SYSTEM, reason="t")
+                raise RuntimeError("abort")
             with db.transaction() as session:
                 events.publish(session, NOTED, Noted(text="committed"), principal=SYSTEM, reason="t")
             relay = OutboxRelay(db, bus)

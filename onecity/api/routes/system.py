@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, text
 
@@ -46,7 +47,8 @@ async def health(request: Request) -> JSONResponse:
 
 @router.get("/divisions", response_model=list[DivisionPublic], tags=["divisions"],
             summary="Administrative divisions (municipality, districts, townships)")
-def divisions(session: SessionDep, principal: PrincipalDep, parent: str | None = None,
+def divisions(session: SessionDep, principal: PrincipalDep,
+              parent: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
               level: DivisionLevel | None = None) -> list[Division]:
     """Geography is public knowledge, but the API serves signed-in callers only."""
     stmt = select(Division).order_by(Division.code)

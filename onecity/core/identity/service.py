@@ -209,7 +209,7 @@ def get_user(session: Session, principal: Principal, user_id: str, *, purpose: s
 def update_user(session: Session, principal: Principal, user_id: str, *, active: bool | None = None,
                 roles: list[Role] | None = None, reason: str) -> User:
     policy.require(principal, "core.user.update")
-    user = session.get(User, user_id, with_for_update=True)
+    user = session.get(User, user_id, with_for_update={"of": User})
     if user is None:
         raise NotFound(f"no user {user_id}")
     policy.require_in_scope(session, principal, "core.user", user.division_code)

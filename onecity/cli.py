@@ -42,6 +42,27 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from onecity import demo
+    from onecity.api.app import create_app
+    from onecity.core.config import REPO_VAR
+
+    db = _db(settings)
+    creds = demo.prepare(db, REPO_VAR)
+    url = f"http://{args.host}:{args.port}/"
+    print("\nOneCity demo — embedded default (SQLite under var/, in-process bus)")
+    print(f"  open:  {url}")
+    print(f"  API:   {url}openapi.json (OpenAPI 3.1)")
+    print("  sign in with (passwords kept in var/demo-credentials.json):")
+    for acc in demo.ACCOUNTS:
+        print(f"    {acc.username:<13} {creds.get(acc.username, '(created earlier)'):<18} {acc.description}")
+    print(flush=True)
+    uvicorn.run(create_app(settings, db=db), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.core import migrate
 
@@ -130,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--log-level", default="info")
     s.add_argument("--upgrade", action="store_true", help="apply migrations first")
     s.set_defaults(func=cmd_serve)
+
+    d = sub.add_parser("demo", help="prepare the embedded demo city and serve it")
+    d.add_argument("--host", default="127.0.0.1")
+    d.add_argument("--port", type=int, default=8000)
+    d.set_defaults(func=cmd_demo)
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     u = db.add_parser("upgrade", help="apply migrations and load reference data")

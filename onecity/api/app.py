@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         version=__version__,
         summary="City digital governance: data hub, government services and urban operations",
         openapi_url="/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )

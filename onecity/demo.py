@@ -1,0 +1,72 @@
+"""The embedded demo: a migrated SQLite city with a few real accounts to sign in with.
+
+Passwords are random, made on the first run and kept in ``var/demo-credentials.json``
+(readable by the owner only), so even a demo never ships a password anyone could guess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from onecity.core import migrate
+from onecity.core.db import Database
+from onecity.core.divisions import MUNICIPALITY_CODE
+from onecity.core.identity import service
+from onecity.core.identity.models import Agency, User
+from onecity.core.identity.principal import system_principal
+from onecity.core.identity.roles import PrincipalKind, Role
+
+XUHUI = "310104000000"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    roles: tuple[Role, ...]
+    agency: str
+    division: str
+    description: str
+
+
+AGENCIES = [
+    ("sh-bdc", "上海市大数据中心", "Shanghai Big Data Center", MUNICIPALITY_CODE),
+    ("xh-gov", "徐汇区人民政府办公室", "Xuhui District Government Office", XUHUI),
+]
+
+ACCOUNTS = [
+    DemoAccount("admin", (Role.ADMIN,), "sh-bdc", MUNICIPALITY_CODE, "municipal administrator"),
+    DemoAccount("auditor", (Role.AUDITOR,), "sh-bdc", MUNICIPALITY_CODE, "municipal auditor"),
+    DemoAccount("xuhui.admin", (Role.ADMIN,), "xh-gov", XUHUI, "Xuhui district administrator"),
+    DemoAccount("xuhui.clerk", (Role.COUNTER_CLERK,), "xh-gov", "310104003000", "counter clerk, Tianpinglu"),
+]
+
+
+def prepare(db: Database, var_dir: Path) -> dict[str, str]:
+    """Migrate, create the demo agencies and accounts if missing; returns username → password."""
+    migrate.upgrade(db)
+    creds_path = var_dir / "demo-credentials.json"
+    creds: dict[str, str] = json.loads(creds_path.read_text()) if creds_path.exists() else {}
+    actor = system_principal("demo-setup")
+    with db.transaction() as session:
+        for code, name, name_en, division in AGENCIES:
+            if session.scalar(select(Agency.id).where(Agency.code == code)) is None:
+                service.create_agency(session, actor, code=code, name=name, name_en=name_en, division_code=division)
+        for acc in ACCOUNTS:
+            if session.scalar(select(User.id).where(User.username == acc.username)) is not None:
+                continue
+            password = creds.get(acc.username) or f"demo-{secrets.token_hex(6)}"
+            service.create_user(session, actor, username=acc.username, password=password,
+                                kind=PrincipalKind.STAFF, roles=list(acc.roles), agency_code=acc.agency,
+                                division_code=acc.division, display_name=acc.description)
+            creds[acc.username] = password
+    var_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(creds_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(creds, fh, indent=2)
+    return creds

@@ -47,7 +47,7 @@ migrate: venv ## apply database migrations (ONECITY_DATABASE_URL)
 	$(BIN)/onecity db upgrade
 
 test: setup services ## the whole suite: SQLite and PostgreSQL, NATS, browser tests, lint
-	$(BIN)/ruff check onecity tests bench scripts
+	$(BIN)/ruff check onecity tests scripts $(wildcard bench)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
@@ -55,7 +55,7 @@ test-fast: venv ## the suite without the browser and NATS tests
 	$(BIN)/python -m pytest -m "not browser and not nats"
 
 lint: venv ## ruff and mypy
-	$(BIN)/ruff check onecity tests bench scripts
+	$(BIN)/ruff check onecity tests scripts $(wildcard bench)
 	$(BIN)/ruff format --check onecity || true
 	$(BIN)/mypy
 

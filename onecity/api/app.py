@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 
 from onecity import __version__
 from onecity.api import problems
+from onecity.api.limits import BodySizeLimit
 from onecity.api.routes import admin, audit, auth, system
 from onecity.core.bus import Bus, connect_bus
 from onecity.core.bus.relay import OutboxRelay
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(api_router())
     from onecity.web import mount as mount_web
 

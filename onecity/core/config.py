@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     #: How often the outbox relay looks for unpublished events when nothing woke it.
     outbox_poll_seconds: float = 1.0
     default_language: str = "zh"
+    #: Largest request body accepted (scanned documents are the big ones).
+    max_body_bytes: int = 20 * 1024 * 1024
 
     @model_validator(mode="after")
     def _refuse_known_secret(self) -> Settings:

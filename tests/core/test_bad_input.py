@@ -95,3 +95,20 @@ def test_validation_problem_names_the_field(client: TestClient, make_user: Calla
     r = client.post("/api/v1/agencies", headers=login("admin.city"),
                     json={"code": "ok-code", "name": "名", "name_en": "n", "division_code": "310199000000"})
     assert r.status_code == 422 and "does not exist" in r.json()["detail"]
+
+
+def test_oversized_body_is_413_before_it_is_read(client: TestClient) -> None:
+    limit = client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
+    r = client.post("/api/v1/auth/token", content=b"x" * (limit + 1),
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "MiB" in r.json()["detail"]
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(limit // (1024 * 1024) + 2):
+            yield b"y" * (1024 * 1024)
+
+    r = client.post("/api/v1/auth/token", content=chunks(),
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413

@@ -31,7 +31,7 @@ node_modules/echarts/dist/echarts.min.js: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-onecity/web/static/vendor/echarts.min.js: node_modules/echarts/dist/echarts.min.js scripts/vendor_assets.py $(VENV)/.installed
+onecity/web/static/vendor/echarts.min.js: package-lock.json node_modules/echarts/dist/echarts.min.js scripts/vendor_assets.py $(VENV)/.installed
 	$(BIN)/python scripts/vendor_assets.py
 
 services: ## start PostgreSQL, NATS and Mosquitto if installed and stopped

@@ -54,7 +54,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     url = f"http://{args.host}:{args.port}/"
     print("\nOneCity demo — embedded default (SQLite under var/, in-process bus)")
     print(f"  open:  {url}")
-    print(f"  API:   {url}openapi.json (OpenAPI 3.1)")
+    print(f"  API:   {url}api/docs (OpenAPI 3.1 at {url}openapi.json)")
     print("  sign in with (passwords kept in var/demo-credentials.json):")
     for acc in demo.ACCOUNTS:
         print(f"    {acc.username:<13} {creds.get(acc.username, '(created earlier)'):<18} {acc.description}")

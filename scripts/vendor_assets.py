@@ -21,6 +21,9 @@ VENDOR = ROOT / "onecity" / "web" / "static" / "vendor"
 ASSETS: dict[str, str] = {
     "echarts/dist/echarts.min.js": "echarts.min.js",
     "echarts/LICENSE": "echarts.LICENSE.txt",
+    "swagger-ui-dist/swagger-ui-bundle.js": "swagger-ui-bundle.js",
+    "swagger-ui-dist/swagger-ui.css": "swagger-ui.css",
+    "swagger-ui-dist/LICENSE": "swagger-ui.LICENSE.txt",
 }
 
 

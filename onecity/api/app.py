@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from onecity import __version__
 from onecity.api import problems
 from onecity.api.limits import BodySizeLimit
-from onecity.api.routes import admin, audit, auth, system
+from onecity.api.routes import admin, audit, auth, docs, system
 from onecity.core.bus import Bus, connect_bus
 from onecity.core.bus.relay import OutboxRelay
 from onecity.core.config import Settings, get_settings
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(api_router())
+    app.include_router(docs.router)
     from onecity.web import mount as mount_web
 
     mount_web(app)

@@ -14,10 +14,10 @@ from onecity.api.deps import PrincipalDep, SessionDep
 from onecity.api.schemas import ComponentStatus, DivisionPublic, HealthPublic
 from onecity.core.divisions import Division, DivisionLevel
 
-router = APIRouter(tags=["system"])
+router = APIRouter()
 
 
-@router.get("/health", response_model=HealthPublic, summary="Liveness and component status (public)",
+@router.get("/health", response_model=HealthPublic, tags=["system"], summary="Liveness and component status (public)",
             responses={503: {"model": HealthPublic}})
 async def health(request: Request) -> JSONResponse:
     import anyio

@@ -27,6 +27,8 @@ class AccessGrant(IdMixin, TimestampMixin, Base):
     grantee_division_code: Mapped[str | None] = mapped_column(ForeignKey("divisions.code"), index=True)
     #: Fields granted (None: all the resource's fields); the hub applies masking rules per field.
     fields: Mapped[list[str] | None] = mapped_column(JSON)
+    #: Granted fields that may be read in clear; every other granted personal field is masked.
+    unmasked_fields: Mapped[list[str] | None] = mapped_column(JSON)
     purpose: Mapped[str] = mapped_column(String(200))
     granted_by: Mapped[str] = mapped_column(String(120))
     valid_until: Mapped[datetime | None]

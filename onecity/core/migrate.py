@@ -15,7 +15,13 @@ from onecity.core.db import Base, Database
 from onecity.core.divisions import load_reference_divisions
 
 #: Modules whose import registers tables on ``Base.metadata``; each part adds its own.
-MODEL_MODULES = ["onecity.core.models"]
+MODEL_MODULES = [
+    "onecity.core.models",
+    "onecity.hub.geography.models",
+    "onecity.hub.registries.models",
+    "onecity.hub.catalogue.models",
+    "onecity.hub.sharing.models",
+]
 
 
 def import_all_models() -> None:

@@ -1,0 +1,1 @@
+"""Administrative geography below the reference divisions: outlines, communities, villages, unit grids."""

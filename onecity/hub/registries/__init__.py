@@ -1,0 +1,1 @@
+"""Base registries: natural persons, legal persons, city components, e-certificates, indicators."""

@@ -1,0 +1,158 @@
+"""Registry tables, sized for the real city (25 million persons, 12 million components).
+
+Ids are 64-bit integers assigned by the seed generator (so the same seed gives the same
+rows), not UUIDs: at this scale the key width is most of an index. ``division_code`` is
+always the most precise division a record belongs to (a community or village code), so
+the access policy's prefix scope works on every registry alike.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from onecity.core.db import Base
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class PersonStatus(StrEnum):
+    ALIVE = "alive"
+    DECEASED = "deceased"
+    MOVED_AWAY = "moved_away"
+
+
+class LegalPersonStatus(StrEnum):
+    ACTIVE = "active"  # 存续
+    REVOKED = "revoked"  # 吊销
+    CANCELLED = "cancelled"  # 注销
+
+
+class ComponentStatus(StrEnum):
+    INTACT = "intact"
+    DAMAGED = "damaged"
+    LOST = "lost"
+    REMOVED = "removed"
+
+
+class HolderKind(StrEnum):
+    PERSON = "person"
+    LEGAL_PERSON = "legal_person"
+
+
+class CertificateStatus(StrEnum):
+    VALID = "valid"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class Person(Base):
+    """A natural person (自然人). Personal data: every read goes through the audit log."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)  # GB 11643
+    name: Mapped[str] = mapped_column(String(40))
+    sex: Mapped[str] = mapped_column(String(1))  # "M" / "F", as the ID number's 17th digit says
+    birth_date: Mapped[date] = mapped_column(Date)
+    #: 6-digit GB/T 2260 code of the household registration (户籍); 31xxxx is Shanghai.
+    hukou_region: Mapped[str] = mapped_column(String(6), index=True)
+    #: Where the person lives: a community or village code.
+    division_code: Mapped[str] = mapped_column(ForeignKey("divisions.code"), index=True)
+    address: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(11))
+    status: Mapped[PersonStatus] = mapped_column(String(12), default=PersonStatus.ALIVE)
+    updated_at: Mapped[datetime | None]
+
+
+class LegalPerson(Base):
+    """A legal person or other registered organisation (法人), keyed by its GB 32100 code."""
+
+    __tablename__ = "legal_persons"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)  # unified social credit code
+    name: Mapped[str] = mapped_column(String(200))
+    #: GB 32100 registration-authority + organisation-kind digits, e.g. "91" enterprise.
+    kind: Mapped[str] = mapped_column(String(2), index=True)
+    industry: Mapped[str] = mapped_column(String(1), index=True)  # GB/T 4754 section A–T
+    legal_rep_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    division_code: Mapped[str] = mapped_column(ForeignKey("divisions.code"), index=True)
+    address: Mapped[str] = mapped_column(String(200))
+    established_on: Mapped[date] = mapped_column(Date)
+    registered_capital: Mapped[float] = mapped_column(Float)  # 10,000 CNY
+    status: Mapped[LegalPersonStatus] = mapped_column(String(12), default=LegalPersonStatus.ACTIVE)
+    updated_at: Mapped[datetime | None]
+
+
+class Component(Base):
+    """A managed city component (城市部件, GB/T 30428.2) placed in a unit grid."""
+
+    __tablename__ = "components"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    code: Mapped[str] = mapped_column(String(18), unique=True)  # district(6) + class(4) + serial(8)
+    class_code: Mapped[str] = mapped_column(String(4), index=True)  # major(2) + minor(2)
+    grid_code: Mapped[str] = mapped_column(ForeignKey("grids.code"), index=True)
+    division_code: Mapped[str] = mapped_column(ForeignKey("divisions.code"), index=True)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    owner_department: Mapped[str] = mapped_column(String(60))
+    status: Mapped[ComponentStatus] = mapped_column(String(10), default=ComponentStatus.INTACT)
+    updated_at: Mapped[datetime | None]
+
+
+class CertificateType(Base):
+    """A kind of e-certificate (电子证照), described with the GB/T 36903 metadata model."""
+
+    __tablename__ = "certificate_types"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    holder_kind: Mapped[HolderKind] = mapped_column(String(12))
+    issuer_department: Mapped[str] = mapped_column(String(100))
+    #: None: valid until revoked.
+    validity_years: Mapped[int | None] = mapped_column(Integer)
+    metadata_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Certificate(Base):
+    """One certificate held by a person or a legal person; later parts issue into this registry."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    type_code: Mapped[str] = mapped_column(ForeignKey("certificate_types.code"), index=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    holder_kind: Mapped[HolderKind] = mapped_column(String(12))
+    holder_id: Mapped[int] = mapped_column(BigId)
+    #: The holder's ID number or credit code, for lookups by the people who present it.
+    holder_identifier: Mapped[str] = mapped_column(String(18), index=True)
+    holder_name: Mapped[str] = mapped_column(String(200))
+    issuer: Mapped[str] = mapped_column(String(100))
+    issued_on: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[CertificateStatus] = mapped_column(String(10), default=CertificateStatus.VALID)
+    revoked_at: Mapped[datetime | None]
+    division_code: Mapped[str] = mapped_column(ForeignKey("divisions.code"), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_certificates_holder", "holder_kind", "holder_id"),)
+
+
+class Indicator(Base):
+    """A macro indicator (宏观指标) for one district and month."""
+
+    __tablename__ = "indicators"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    district_code: Mapped[str] = mapped_column(ForeignKey("divisions.code"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11"
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(20))

@@ -1,1 +1,4 @@
-"""Governed sharing (三清单一目录): agencies request dataset fields for a purpose; owners decide; grants are enforced."""
+"""Governed sharing (三清单一目录).
+
+Agencies request dataset fields for a purpose; the owning agency decides; grants are enforced.
+"""

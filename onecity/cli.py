@@ -19,11 +19,11 @@ from onecity.core.identity.principal import Principal, system_principal
 from onecity.core.identity.roles import PrincipalKind, Role, Scope
 
 
-def _cli_principal() -> Principal:
+def cli_principal() -> Principal:
     return system_principal(f"cli:{getpass.getuser()}")
 
 
-def _db(settings: Settings) -> Database:
+def open_db(settings: Settings) -> Database:
     return Database(settings.database_url)
 
 
@@ -35,7 +35,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.upgrade:
         from onecity.core import migrate
 
-        migrate.upgrade(_db(settings))
+        migrate.upgrade(open_db(settings))
     app = create_app(settings)
     print(f"OneCity is serving on http://{args.host}:{args.port}/ (env={settings.env})", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=True)
@@ -49,7 +49,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.api.app import create_app
     from onecity.core.config import REPO_VAR
 
-    db = _db(settings)
+    db = open_db(settings)
     creds = demo.prepare(db, REPO_VAR)
     url = f"http://{args.host}:{args.port}/"
     print("\nOneCity demo — embedded default (SQLite under var/, in-process bus)")
@@ -66,7 +66,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.core import migrate
 
-    db = _db(settings)
+    db = open_db(settings)
     added = migrate.upgrade(db, args.revision)
     print(f"database at revision {migrate.current(db)}; reference divisions added: {added}")
     return 0
@@ -75,7 +75,7 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_db_check(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.core import migrate
 
-    diffs = migrate.drift(_db(settings))
+    diffs = migrate.drift(open_db(settings))
     if diffs:
         print("models and migrations disagree; run `onecity db revision -m '...'`:", file=sys.stderr)
         for d in diffs:
@@ -88,7 +88,7 @@ def cmd_db_check(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_db_revision(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.core import migrate
 
-    migrate.revision(_db(settings), args.message)
+    migrate.revision(open_db(settings), args.message)
     return 0
 
 
@@ -97,9 +97,9 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
 
     kind = PrincipalKind(args.kind) if args.kind else (PrincipalKind.STAFF if args.role else PrincipalKind.CITIZEN)
     password = args.password if args.password is not None else getpass.getpass("password: ")
-    with _db(settings).transaction() as session:
+    with open_db(settings).transaction() as session:
         user = service.create_user(
-            session, _cli_principal(), username=args.username, password=password, kind=kind,
+            session, cli_principal(), username=args.username, password=password, kind=kind,
             roles=[Role(r) for r in args.role], agency_code=args.agency, division_code=args.division,
             display_name=args.name or "",
         )
@@ -110,8 +110,8 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_agency_create(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.core.identity import service
 
-    with _db(settings).transaction() as session:
-        agency = service.create_agency(session, _cli_principal(), code=args.code, name=args.name,
+    with open_db(settings).transaction() as session:
+        agency = service.create_agency(session, cli_principal(), code=args.code, name=args.name,
                                        name_en=args.name_en, division_code=args.division, parent_code=args.parent)
         print(agency.id)
     return 0
@@ -120,8 +120,8 @@ def cmd_agency_create(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_apikey_create(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.core.identity import service
 
-    with _db(settings).transaction() as session:
-        _key, secret = service.create_api_key(session, _cli_principal(), name=args.name, scopes=args.scope,
+    with open_db(settings).transaction() as session:
+        _key, secret = service.create_api_key(session, cli_principal(), name=args.name, scopes=args.scope,
                                               agency_code=args.agency, division_code=args.division)
     print(secret)
     return 0
@@ -130,7 +130,7 @@ def cmd_apikey_create(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.core import audit
 
-    with _db(settings).sessions() as session:
+    with open_db(settings).sessions() as session:
         result = audit.verify(session)
     if args.json:
         print(json.dumps(result.__dict__))
@@ -139,6 +139,11 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"audit log BROKEN at entry {result.first_bad_seq}: {result.reason}", file=sys.stderr)
     return 0 if result.ok else 1
+
+
+#: Modules that add their own commands: each has ``add_commands(subparsers)``; their
+#: handlers take ``(args, settings)`` like the ones here and return an exit code.
+COMMAND_MODULES: list[str] = []
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     u = db.add_parser("upgrade", help="apply migrations and load reference data")
-    u.add_argument("revision", nargs="?", default="head")
+    u.add_argument("revision", nargs="?", default="heads")
     u.set_defaults(func=cmd_db_upgrade)
     db.add_parser("check", help="fail if models and migrations disagree").set_defaults(func=cmd_db_check)
     r = db.add_parser("revision", help="autogenerate a migration (developers)")
@@ -198,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     av = au.add_parser("verify", help="check the hash chain; non-zero exit names the first bad entry")
     av.add_argument("--json", action="store_true")
     av.set_defaults(func=cmd_audit_verify)
+
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(sub)
     return p
 
 

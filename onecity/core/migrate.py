@@ -36,7 +36,7 @@ def _config(db: Database) -> Config:
     return cfg
 
 
-def upgrade(db: Database, revision: str = "head") -> int:
+def upgrade(db: Database, revision: str = "heads") -> int:
     """Bring the schema to ``revision`` and load reference data; returns rows of it added."""
     cfg = _config(db)
     with db.engine.connect() as conn:
@@ -63,6 +63,7 @@ def drift(db: Database) -> list[Any]:
         return list(compare_metadata(ctx, Base.metadata))
 
 
-def current(db: Database) -> str | None:
+def current(db: Database) -> str:
+    """The applied revision(s), comma-separated when parts of the schema have their own heads."""
     with db.engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return ",".join(sorted(MigrationContext.configure(conn).get_current_heads()))

@@ -18,6 +18,7 @@ from onecity import __version__
 from onecity.api import problems
 from onecity.api.limits import BodySizeLimit
 from onecity.api.routes import admin, audit, auth, docs, system
+from onecity.core import housekeeping
 from onecity.core.bus import Bus, connect_bus
 from onecity.core.bus.relay import OutboxRelay
 from onecity.core.config import Settings, get_settings
@@ -45,6 +46,18 @@ def api_router() -> APIRouter:
     return router
 
 
+async def _housekeeping(db: Database, settings: Settings, every_seconds: float = 600.0) -> None:
+    while True:
+        try:
+            trimmed = await asyncio.to_thread(housekeeping.trim, db, settings)
+            log.debug("housekeeping: %s", trimmed)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("housekeeping failed; will try again")
+        await asyncio.sleep(every_seconds)
+
+
 def create_app(settings: Settings | None = None, *, db: Database | None = None, bus: Bus | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = db or Database(settings.database_url)
@@ -55,13 +68,16 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         await bus.connect()
         relay = OutboxRelay(db, bus, poll_seconds=settings.outbox_poll_seconds)
         app.state.relay = relay
-        task = asyncio.create_task(relay.run(), name="outbox-relay")
+        tasks = [asyncio.create_task(relay.run(), name="outbox-relay"),
+                 asyncio.create_task(_housekeeping(db, settings), name="housekeeping")]
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await bus.close()
 
     app = FastAPI(

@@ -27,6 +27,17 @@ def set_clock(source: Callable[[], datetime]) -> None:
 
 
 @contextmanager
+def driven_by(source: Callable[[], datetime]) -> Iterator[None]:
+    """Let ``source`` (e.g. a simulation's clock) tell the time inside the block."""
+    previous = _source
+    set_clock(source)
+    try:
+        yield
+    finally:
+        set_clock(previous)
+
+
+@contextmanager
 def frozen(at: datetime) -> Iterator[Callable[[float], None]]:
     """Freeze time at ``at``; yields ``advance(seconds)`` to move it on."""
     if at.tzinfo is None:

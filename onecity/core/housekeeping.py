@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, Delete, delete
+from sqlalchemy.orm import Session
 
 from onecity.core import clock
 from onecity.core.config import Settings
@@ -30,14 +32,19 @@ class Trimmed:
     inbox: int
 
 
+def _deleted(session: Session, stmt: Delete) -> int:
+    result: CursorResult[Any] = session.execute(stmt)  # type: ignore[assignment]
+    return result.rowcount or 0
+
+
 def trim(db: Database, settings: Settings, keep_days: int = 7) -> Trimmed:
     now = clock.now()
     horizon = now - timedelta(days=keep_days)
     with db.transaction() as session:
-        sessions = session.execute(delete(WebSession).where(WebSession.expires_at <= now)).rowcount
-        attempts = session.execute(delete(LoginAttempt).where(
-            LoginAttempt.at < now - timedelta(minutes=2 * settings.login_window_minutes))).rowcount
-        outbox = session.execute(delete(OutboxMessage).where(
-            OutboxMessage.published_at.is_not(None), OutboxMessage.published_at < horizon)).rowcount
-        inbox = session.execute(delete(ProcessedMessage).where(ProcessedMessage.processed_at < horizon)).rowcount
-    return Trimmed(sessions or 0, attempts or 0, outbox or 0, inbox or 0)
+        sessions = _deleted(session, delete(WebSession).where(WebSession.expires_at <= now))
+        attempts = _deleted(session, delete(LoginAttempt).where(
+            LoginAttempt.at < now - timedelta(minutes=2 * settings.login_window_minutes)))
+        outbox = _deleted(session, delete(OutboxMessage).where(
+            OutboxMessage.published_at.is_not(None), OutboxMessage.published_at < horizon))
+        inbox = _deleted(session, delete(ProcessedMessage).where(ProcessedMessage.processed_at < horizon))
+    return Trimmed(sessions, attempts, outbox, inbox)

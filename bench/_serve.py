@@ -1,0 +1,76 @@
+"""The server side of ``bench.api_http``: one uvicorn process, as ``onecity serve`` runs it.
+
+``--app onecity`` serves ``create_app(Settings())`` (configured by ``ONECITY_*`` variables);
+``--app bare`` serves a FastAPI app with one trivial route, the baseline: whatever the bare
+app cannot beat is the cost of uvicorn, the event loop and the client, not of OneCity.
+Both run with uvloop and httptools and without the access log (``onecity serve`` logs every
+request at ``info``; one log line per request would be measured instead of the platform).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from typing import Annotated
+
+import uvicorn
+from fastapi import Depends, FastAPI
+
+
+def _settings() -> dict[str, str]:
+    """The head of /ping-sync's chain; module level, so FastAPI can resolve the string annotations."""
+    return {"env": "bench"}
+
+
+def _session(s: Annotated[dict[str, str], Depends(_settings)]) -> Iterator[dict[str, str]]:
+    yield s
+
+
+def _principal(s: Annotated[dict[str, str], Depends(_session)]) -> str:
+    return "bench"
+
+
+def _required(p: Annotated[str, Depends(_principal)]) -> str:
+    return p
+
+
+def bare_app() -> FastAPI:
+    """The smallest FastAPI app that answers JSON, twice over.
+
+    ``/ping`` is an ``async def`` route: the floor. ``/ping-sync`` has the shape of OneCity's
+    routes without their work: a plain ``def`` route behind a chain of four plain ``def``
+    dependencies (settings, session, principal, required principal), each of which FastAPI
+    runs in its thread pool. The gap between the two is what that shape costs by itself.
+    """
+    app = FastAPI()
+
+    @app.get("/ping")
+    async def ping() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ping-sync")
+    def ping_sync(p: Annotated[str, Depends(_required)],
+                  s: Annotated[dict[str, str], Depends(_session)]) -> dict[str, str]:
+        return {"status": "ok", "principal": p}
+
+    return app
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--app", choices=("onecity", "bare"), required=True)
+    p.add_argument("--port", type=int, required=True)
+    args = p.parse_args()
+    if args.app == "onecity":
+        from onecity.api.app import create_app
+        from onecity.core.config import Settings
+
+        app = create_app(Settings())
+    else:
+        app = bare_app()
+    uvicorn.run(app, host="127.0.0.1", port=args.port, loop="uvloop", http="httptools", log_level="warning",
+                access_log=False, proxy_headers=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""Where is this point? Vectorised point → grid → community → township → district lookup,
+and random points inside a division for the registries generator.
+
+The grids partition the city and each grid's code starts with its community's, township's
+and district's codes (GB/T 30428 nests in GB/T 2260), so finding the grid answers the whole
+chain: one spatial query, then string slicing done once per grid in advance. The query is a
+shapely 2 ``STRtree`` over the 40,625 grid outlines, asked about a whole array of points at
+once (the loop runs in C); ``bench/geo_lookup.py`` measures it against a per-point shapely
+loop.
+
+A point on the edge between two grids is inside neither (``within`` is strict) and gets a
+second ask with ``intersects``, which picks the grid with the lower code: every point of the
+city gets exactly one grid, and a point outside the city gets none (-1 / ``""`` / ``None``).
+
+Use :func:`default_index` (built from the generator, no database needed; the geography is
+the same everywhere) or :meth:`GeoIndex.from_session` (built from the ``grids`` table, for a
+city whose outlines were loaded from elsewhere).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onecity.core.errors import NotFound
+from onecity.hub.geography.generate import Geography, generate_geography
+from onecity.hub.geography.models import Grid
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+StrArray = npt.NDArray[np.str_]
+
+
+@dataclass(frozen=True)
+class Location:
+    """The divisions one point lies in, most precise first."""
+
+    grid: str
+    community: str
+    township: str
+    district: str
+
+
+@dataclass(frozen=True)
+class Located:
+    """The divisions of many points, as arrays aligned with the points (``""`` outside the city)."""
+
+    grid: StrArray
+    community: StrArray
+    township: StrArray
+    district: StrArray
+
+    @property
+    def found(self) -> npt.NDArray[np.bool_]:
+        return np.asarray(self.grid != "")
+
+
+class GeoIndex:
+    """The city's grids, indexed for point lookup and for drawing random points inside a division."""
+
+    def __init__(self, codes: list[str] | StrArray, shapes: npt.ArrayLike, areas_km2: npt.ArrayLike) -> None:
+        codes_arr = np.asarray(codes, dtype="<U15")
+        order = np.argsort(codes_arr, kind="stable")  # code order: a division's grids are one slice
+        self.grid_codes: StrArray = codes_arr[order]
+        self.shapes: npt.NDArray[np.object_] = np.asarray(shapes, dtype=object)[order]
+        self.areas_km2: FloatArray = np.asarray(areas_km2, dtype=np.float64)[order]
+        self.community_codes: StrArray = self.grid_codes.astype("<U12")
+        self.township_codes: StrArray = np.char.add(self.grid_codes.astype("<U9"), "000")
+        self.district_codes: StrArray = np.char.add(self.grid_codes.astype("<U6"), "000000")
+        self._bounds: FloatArray = shapely.bounds(self.shapes)
+        self.tree = shapely.STRtree(self.shapes)
+
+    def __len__(self) -> int:
+        return len(self.grid_codes)
+
+    # -- building ------------------------------------------------------------------------------
+
+    @classmethod
+    def from_geography(cls, geo: Geography | None = None) -> GeoIndex:
+        geo = geo or generate_geography()
+        from onecity.hub.geography.projection import to_plane  # areas: in the equal-area plane
+
+        return cls([g.code for g in geo.grids], geo.grid_lonlat, shapely.area(to_plane(geo.grid_lonlat)))
+
+    @classmethod
+    def from_session(cls, session: Session) -> GeoIndex:
+        rows = session.execute(select(Grid.code, Grid.geometry, Grid.area_km2).order_by(Grid.code)).all()
+        if not rows:
+            raise NotFound("the database holds no grids: run `onecity geo load` (or `onecity seed`) first")
+        return cls([r[0] for r in rows], shapely.from_geojson([r[1] for r in rows]), [r[2] for r in rows])
+
+    # -- lookup --------------------------------------------------------------------------------
+
+    def lookup(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> IntArray:
+        """Index into :attr:`grid_codes` of the grid holding each point, -1 outside the city."""
+        lon_a = np.asarray(lon, dtype=np.float64).ravel()
+        lat_a = np.asarray(lat, dtype=np.float64).ravel()
+        points = shapely.points(lon_a, lat_a)
+        result = np.full(len(points), -1, dtype=np.int64)
+        _first_hit(result, *self.tree.query(points, predicate="within"))
+        missing = np.flatnonzero(result < 0)
+        if len(missing):
+            # on an edge between grids, or outside the city: ask again, inclusively
+            pi, gi = self.tree.query(points[missing], predicate="intersects")
+            sub = np.full(len(missing), -1, dtype=np.int64)
+            _first_hit(sub, pi, gi)
+            result[missing] = sub
+        return result
+
+    def locate(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> Located:
+        """Grid, community, township and district codes of each point (``""`` outside the city)."""
+        idx = self.lookup(lon, lat)
+        inside = idx >= 0
+        safe = np.where(inside, idx, 0)
+
+        def pick(arr: StrArray) -> StrArray:
+            return np.where(inside, arr[safe], "")
+
+        return Located(grid=pick(self.grid_codes), community=pick(self.community_codes),
+                       township=pick(self.township_codes), district=pick(self.district_codes))
+
+    def locate_one(self, lon: float, lat: float) -> Location | None:
+        """The divisions of one point, or None outside the city."""
+        i = int(self.lookup([lon], [lat])[0])
+        if i < 0:
+            return None
+        return Location(grid=str(self.grid_codes[i]), community=str(self.community_codes[i]),
+                        township=str(self.township_codes[i]), district=str(self.district_codes[i]))
+
+    # -- random points -------------------------------------------------------------------------
+
+    def grids_in(self, code: str) -> IntArray:
+        """Indices of the grids inside a division (any level: 12-digit code) or of one grid (15 digits)."""
+        from onecity.core.divisions import scope_prefix
+
+        prefix = code if len(code) == 15 else scope_prefix(code)
+        lo = int(np.searchsorted(self.grid_codes, prefix, side="left"))
+        hi = int(np.searchsorted(self.grid_codes, prefix + "\uffff", side="left"))
+        if hi <= lo:
+            raise NotFound(f"no grids lie in division {code}: is the code right and the geography loaded?")
+        return np.arange(lo, hi, dtype=np.int64)
+
+    def points_in_grids(self, grid_index: npt.ArrayLike, rng: np.random.Generator) -> FloatArray:
+        """One uniformly random (lon, lat) inside each grid given by index; shape (n, 2).
+
+        Rejection sampling on each grid's bounding box, all grids at once: about half the
+        draws of a Voronoi cell land inside, so a few rounds finish any batch.
+        """
+        idx = np.asarray(grid_index, dtype=np.int64).ravel()
+        out = np.empty((len(idx), 2))
+        todo = np.arange(len(idx))
+        while len(todo):
+            b = self._bounds[idx[todo]]
+            x = rng.uniform(b[:, 0], b[:, 2])
+            y = rng.uniform(b[:, 1], b[:, 3])
+            ok = shapely.contains_xy(self.shapes[idx[todo]], x, y)
+            out[todo[ok], 0] = x[ok]
+            out[todo[ok], 1] = y[ok]
+            todo = todo[~ok]
+        return out
+
+    def random_points_in(self, code: str, n: int, rng: np.random.Generator) -> tuple[FloatArray, StrArray]:
+        """``n`` random points spread evenly by area over division (or grid) ``code``.
+
+        Returns ``(lonlat, grid_codes)``: an (n, 2) array of lon/lat and the grid code of each
+        point, so a caller placing city components or people has both their coordinates and
+        their grid without a second lookup. Reproducible for a given ``rng`` state.
+        """
+        idx = self.grids_in(code)
+        weights = self.areas_km2[idx]
+        chosen = np.sort(rng.choice(idx, size=n, p=weights / weights.sum()))
+        return self.points_in_grids(chosen, rng), self.grid_codes[chosen]
+
+
+def _first_hit(result: IntArray, point_idx: IntArray, grid_idx: IntArray) -> None:
+    """Write into ``result`` the lowest grid index each point matched (float noise can give two)."""
+    if len(point_idx) == 0:
+        return
+    order = np.lexsort((grid_idx, point_idx))
+    pi, gi = point_idx[order], grid_idx[order]
+    first = np.flatnonzero(np.r_[True, pi[1:] != pi[:-1]])
+    result[pi[first]] = gi[first]
+
+
+@lru_cache(maxsize=1)
+def default_index() -> GeoIndex:
+    """The index of the generated geography, built once per process (about a second)."""
+    return GeoIndex.from_geography()
+
+
+def random_points_in(code: str, n: int, rng: np.random.Generator) -> tuple[FloatArray, StrArray]:
+    """``n`` random (lon, lat) points in division or grid ``code`` and their grid codes; see
+    :meth:`GeoIndex.random_points_in`. Uses :func:`default_index`."""
+    return default_index().random_points_in(code, n, rng)
+
+
+def locate(lon: npt.ArrayLike, lat: npt.ArrayLike) -> Located:
+    """Divisions of many points, with :func:`default_index`."""
+    return default_index().locate(lon, lat)

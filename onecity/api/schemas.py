@@ -207,3 +207,9 @@ class AccessLogEntry(BaseModel):
     by: str
     action: str
     purpose: str | None
+    #: For reads through the data hub: the reading agency, the dataset and the fields it saw.
+    agency: str | None = None
+    agency_en: str | None = None
+    dataset: str | None = None
+    fields: list[str] = Field(default_factory=list)
+    masked: list[str] = Field(default_factory=list)

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, Text, select, update
+from sqlalchemy import JSON, BigInteger, Integer, String, Text, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from onecity.core import clock
@@ -137,6 +137,65 @@ def record(
     session.add(entry)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=entry.hash))
     return entry
+
+
+@dataclass(frozen=True)
+class BatchEntry:
+    """One entry of :func:`record_many`: what differs between the entries of one batch."""
+
+    object_type: str
+    object_id: str | None = None
+    subject: str | None = None
+    division_code: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+def record_many(
+    session: Session,
+    principal: Principal,
+    action: str,
+    entries: Sequence[BatchEntry],
+    *,
+    purpose: str | None = None,
+    outcome: Outcome = Outcome.SUCCESS,
+) -> int:
+    """Append many entries of one action at once, inside the caller's transaction.
+
+    A bulk read of 1,000 persons needs one entry per person (so each finds it in "who read
+    my data"), but not 1,000 round trips of :func:`record`: the head moves once by ``n``, the
+    chain is hashed in memory and the rows go in one multi-row insert. The result is the same
+    chain :func:`verify` walks. Returns the number of entries written.
+    """
+    if action.count(".") < 2:
+        raise ValueError(f"audit action {action!r} must be namespaced, e.g. 'hub.person.read'")
+    n = len(entries)
+    if n == 0:
+        return 0
+    last = session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + n).returning(AuditHead.seq)
+    ).scalar_one_or_none()
+    if last is None:
+        session.add(AuditHead(id=1, seq=n, hash=GENESIS))
+        session.flush()
+        last = n
+    first = last - n + 1
+    prev_hash = GENESIS if first == 1 else session.execute(
+        select(AuditEntry.hash).where(AuditEntry.seq == first - 1)
+    ).scalar_one()
+    at = clock.now()
+    rows: list[dict[str, Any]] = []
+    for i, spec in enumerate(entries):
+        entry = AuditEntry(
+            seq=first + i, at=at, actor=principal.ref, actor_name=principal.name, action=action,
+            object_type=spec.object_type, object_id=spec.object_id, subject=spec.subject, purpose=purpose,
+            outcome=outcome, division_code=spec.division_code, detail=spec.detail or {}, prev_hash=prev_hash,
+        )
+        entry.hash = _digest(_content(entry))
+        rows.append({**_content(entry), "at": at, "outcome": outcome, "hash": entry.hash})
+        prev_hash = entry.hash
+    session.execute(insert(AuditEntry), rows)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=prev_hash))
+    return n
 
 
 def personal_read(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -44,12 +45,32 @@ def verify(session: Session, principal: Principal) -> VerifyResult:
     return audit.verify(session)
 
 
+#: Other names a signed-in person's data goes by in the audit log (e.g. the data hub's
+#: ``person:<id>`` for a resident linked to their registry record). Parts register a resolver
+#: here, so the core stays ignorant of them.
+SubjectResolver = Callable[[Session, Principal], list[str]]
+SUBJECT_RESOLVERS: list[SubjectResolver] = []
+
+
+def register_subject_resolver(resolver: SubjectResolver) -> None:
+    if resolver not in SUBJECT_RESOLVERS:
+        SUBJECT_RESOLVERS.append(resolver)
+
+
+def my_subjects(session: Session, principal: Principal) -> list[str]:
+    """Every audit subject that names this person: their account and any registered alias."""
+    subjects = [f"user:{principal.id}"]
+    for resolve in SUBJECT_RESOLVERS:
+        subjects.extend(s for s in resolve(session, principal) if s not in subjects)
+    return subjects
+
+
 def my_access_log(session: Session, principal: Principal, *, limit: int = 100) -> list[AuditEntry]:
     policy.require(principal, "core.me.access_log")
     if principal.kind is PrincipalKind.SYSTEM:
         raise PermissionDenied("API keys have no personal data")
     return list(session.scalars(
         select(AuditEntry)
-        .where(AuditEntry.subject == f"user:{principal.id}", AuditEntry.actor != principal.ref)
+        .where(AuditEntry.subject.in_(my_subjects(session, principal)), AuditEntry.actor != principal.ref)
         .order_by(AuditEntry.seq.desc()).limit(limit)
     ))

@@ -38,5 +38,8 @@ def verify(session: SessionDep, principal: PrincipalDep) -> AuditVerifyPublic:
 @router.get("/me/access-log", response_model=list[AccessLogEntry], summary="Who read my personal data, and why")
 def my_access_log(session: SessionDep, principal: PrincipalDep,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AccessLogEntry]:
-    return [AccessLogEntry(at=e.at, by=e.actor_name, action=e.action, purpose=e.purpose)
+    return [AccessLogEntry(at=e.at, by=e.actor_name, action=e.action, purpose=e.purpose,
+                           agency=e.detail.get("agency_name"), agency_en=e.detail.get("agency_name_en"),
+                           dataset=e.detail.get("dataset"), fields=e.detail.get("fields") or [],
+                           masked=e.detail.get("masked") or [])
             for e in audit_queries.my_access_log(session, principal, limit=limit)]

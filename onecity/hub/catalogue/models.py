@@ -51,6 +51,10 @@ class Dataset(IdMixin, TimestampMixin, Base):
     #: The registry table behind it, when the hub holds the data itself.
     source_table: Mapped[str | None] = mapped_column(String(60))
     issued_on: Mapped[date] = mapped_column(Date)
+    #: Lower-cased titles, descriptions, keywords and field names in both languages, kept by the
+    #: service functions so that search is one indexed-column ``LIKE`` per term on both databases
+    #: (a JSON column's text differs between SQLite and PostgreSQL, so keywords cannot be searched in place).
+    search_text: Mapped[str] = mapped_column(Text, default="")
 
 
 class DatasetField(Base):

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from onecity.core.db import Base, IdMixin, TimestampMixin
+from onecity.hub.registries.models import BigId
 
 
 class RequestStatus(StrEnum):
@@ -38,3 +39,18 @@ class ShareRequest(IdMixin, TimestampMixin, Base):
     decided_at: Mapped[datetime | None]
     decision_reason: Mapped[str | None] = mapped_column(Text)
     grant_id: Mapped[str | None] = mapped_column(ForeignKey("access_grants.id"))
+
+
+class ResidentLink(TimestampMixin, Base):
+    """A citizen's account linked to their natural-person record, after their identity was checked.
+
+    Kept beside the users table rather than in it: the core knows nothing of the hub's
+    registries, and a link is itself a fact worth auditing (who verified whom, when). One
+    account per person and one person per account.
+    """
+
+    __tablename__ = "resident_links"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(BigId, ForeignKey("persons.id"), unique=True)
+    linked_by: Mapped[str] = mapped_column(String(120))

@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from onecity import __version__
 from onecity.api import problems
 from onecity.api.limits import BodySizeLimit
-from onecity.api.routes import admin, audit, auth, catalogue, docs, sharing, system
+from onecity.api.routes import admin, audit, auth, catalogue, docs, geography, sharing, system
 from onecity.core import housekeeping
 from onecity.core.bus import Bus, connect_bus
 from onecity.core.bus.relay import OutboxRelay
@@ -41,7 +41,7 @@ SECURITY_HEADERS = {
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (system, auth, admin, audit, catalogue, sharing):
+    for module in (system, auth, admin, audit, catalogue, sharing, geography):
         router.include_router(module.router)
     return router
 

@@ -30,6 +30,7 @@ LARGE_TEXT_CLASS = "large-text"
 NAVIGATION: tuple[tuple[str, str, str | None], ...] = (
     ("nav.home", "/", None),
     ("nav.users", "/admin/users", "core.user.list"),
+    ("nav.divisions", "/divisions", "hub.geography.read"),
     ("nav.audit", "/audit", "core.audit.read"),
 )
 

@@ -14,7 +14,8 @@ cost on top of what uvicorn and this client can do at all on this machine.
 
 Sign-in (``POST /auth/token``) is deliberately slow: Argon2id costs about a quarter second
 of CPU per password check, by design, so that a stolen hash resists guessing. Its figures
-are reported, not compared with anything.
+are reported, not compared with anything; ``me_during_logins`` shows whether sign-ins in
+progress slow everyone else down (they should cost CPU, never locks).
 """
 
 from __future__ import annotations
@@ -194,6 +195,12 @@ async def run(args: Any) -> None:
                 f = await measure(app, f"POST /api/v1/auth/token x{c}", token_req, c, login_seconds, 0.5)
                 f["per_request_ms"] = round(1000 * c / f["req_per_s"], 1) if f["req_per_s"] else None
                 figures["login"][f"c{c}"] = f
+            # Does signing in hold up everyone else? /auth/me under load while two clients sign in.
+            me_req = build_request("GET", "/api/v1/auth/me", auth)
+            _, figures["me_during_logins"] = await asyncio.gather(
+                measure(app, "  (2 clients signing in meanwhile)", token_req, 2, login_seconds, 0.5),
+                measure(app, "GET /api/v1/auth/me while 2 clients sign in", me_req, connections, login_seconds, 0.5),
+            )
     baseline = {"bare_ping": {
         "req_per_s": round(sum(r["req_per_s"] for r in bare_runs) / len(bare_runs), 1),
         "p50_ms": round(sum(r["p50_ms"] for r in bare_runs) / len(bare_runs), 2),

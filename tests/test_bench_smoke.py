@@ -1,0 +1,71 @@
+"""The benchmarks still run: each at ``--quick`` size, in its own process, printing its JSON line.
+
+Benchmarks are code nobody runs on every commit, so they rot; this keeps them honest at a
+few seconds each. It checks the shape of the output, not the figures: a shared two-core
+machine is too noisy for speed assertions, which belong in the report, not in CI.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import need_service
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_bench(name: str, *args: str, timeout: float = 60) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, "-m", f"bench.{name}", "--quick", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.strip().splitlines()
+    assert lines, f"bench.{name} printed nothing on stdout; stderr:\n{proc.stderr[-3000:]}"
+    result: dict[str, Any] = json.loads(lines[-1])
+    assert result["benchmark"] == name
+    assert isinstance(result["figures"], dict) and result["figures"]
+    return result
+
+
+def test_audit_append_on_sqlite() -> None:
+    result = run_bench("audit_append", "--backends", "sqlite")
+    assert result["figures"]["sqlite"]["tx1_entries_per_s"] > 0
+    assert "sqlite" in result["ratio"]
+
+
+@pytest.mark.postgres
+def test_audit_append_on_postgresql() -> None:
+    need_service("PostgreSQL", "127.0.0.1", 5432)
+    result = run_bench("audit_append", "--backends", "postgresql")
+    assert result["figures"]["postgresql"]["verify_entries"] > 0
+
+
+def test_outbox_relay_on_the_memory_bus() -> None:
+    result = run_bench("outbox_relay", "--backends", "sqlite", "--buses", "memory")
+    assert result["figures"]["sqlite/memory"]["tx1"]["events_per_s"] > 0
+
+
+@pytest.mark.nats
+@pytest.mark.postgres
+def test_outbox_relay_on_nats_and_postgresql() -> None:
+    need_service("NATS", "127.0.0.1", 4222)
+    need_service("PostgreSQL", "127.0.0.1", 5432)
+    result = run_bench("outbox_relay", "--backends", "postgresql", "--buses", "nats")
+    assert result["baseline"]["postgresql/nats"]["raw_window1"]["events_per_s"] > 0
+
+
+def test_api_http() -> None:
+    result = run_bench("api_http")
+    assert set(result["figures"]) >= {"health", "me", "users", "login"}
+    assert result["figures"]["me"]["non_2xx"] == 0
+
+
+def test_runner_rejects_an_unknown_benchmark() -> None:
+    proc = subprocess.run([sys.executable, "-m", "bench.run", "no_such_bench"], cwd=REPO, capture_output=True,
+                          text=True, timeout=30, check=False)
+    assert proc.returncode == 2 and "unknown benchmark" in proc.stderr

@@ -18,7 +18,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -73,22 +73,20 @@ def _digest(fields: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+HASHED = ("seq", "at", "actor", "actor_name", "action", "object_type", "object_id", "subject", "purpose",
+          "outcome", "division_code", "detail", "prev_hash")
+
+
+def _fields(row: dict[str, Any]) -> dict[str, Any]:
+    """What an entry's hash covers: everything but the hash itself, in a stable form."""
+    out = {k: row[k] for k in HASHED}
+    out["at"] = row["at"].astimezone(UTC).isoformat(timespec="microseconds")
+    out["outcome"] = str(row["outcome"])
+    return out
+
+
 def _content(e: AuditEntry) -> dict[str, Any]:
-    return {
-        "seq": e.seq,
-        "at": e.at.isoformat(timespec="microseconds"),
-        "actor": e.actor,
-        "actor_name": e.actor_name,
-        "action": e.action,
-        "object_type": e.object_type,
-        "object_id": e.object_id,
-        "subject": e.subject,
-        "purpose": e.purpose,
-        "outcome": str(e.outcome),
-        "division_code": e.division_code,
-        "detail": e.detail,
-        "prev_hash": e.prev_hash,
-    }
+    return _fields({k: getattr(e, k) for k in HASHED})
 
 
 def record(
@@ -103,40 +101,10 @@ def record(
     outcome: Outcome = Outcome.SUCCESS,
     division_code: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditEntry:
+) -> None:
     """Append one entry, inside the caller's transaction."""
-    if action.count(".") < 2:
-        raise ValueError(f"audit action {action!r} must be namespaced, e.g. 'hub.person.read'")
-    head = session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq)
-    ).scalar_one_or_none()
-    if head is None:  # first entry ever: create the head (the unique id makes a race fail loudly)
-        session.add(AuditHead(id=1, seq=1, hash=GENESIS))
-        session.flush()
-        head = 1
-    prev_hash = GENESIS if head == 1 else session.execute(
-        select(AuditEntry.hash).where(AuditEntry.seq == head - 1)
-    ).scalar_one()
-    entry = AuditEntry(
-        seq=head,
-        at=clock.now(),
-        actor=principal.ref,
-        actor_name=principal.name,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        subject=subject,
-        purpose=purpose,
-        outcome=outcome,
-        division_code=division_code,
-        detail=detail or {},
-        prev_hash=prev_hash,
-    )
-    entry.hash = _digest(_content(entry))
-    session.add(entry)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=entry.hash))
-    return entry
+    record_many(session, principal, action, [BatchEntry(object_type, object_id, subject, division_code, detail)],
+                purpose=purpose, outcome=outcome)
 
 
 @dataclass(frozen=True)
@@ -159,40 +127,39 @@ def record_many(
     purpose: str | None = None,
     outcome: Outcome = Outcome.SUCCESS,
 ) -> int:
-    """Append many entries of one action at once, inside the caller's transaction.
+    """Append entries of one action, inside the caller's transaction.
 
     A bulk read of 1,000 persons needs one entry per person (so each finds it in "who read
-    my data"), but not 1,000 round trips of :func:`record`: the head moves once by ``n``, the
-    chain is hashed in memory and the rows go in one multi-row insert. The result is the same
-    chain :func:`verify` walks. Returns the number of entries written.
+    my data"), but not 1,000 round trips: the head moves once by ``n`` — its ``RETURNING``
+    also gives the previous entry's hash, so nothing is read back — the chain is hashed in
+    memory and the rows go in one multi-row insert. Returns the number of entries written.
     """
     if action.count(".") < 2:
         raise ValueError(f"audit action {action!r} must be namespaced, e.g. 'hub.person.read'")
     n = len(entries)
     if n == 0:
         return 0
-    last = session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + n).returning(AuditHead.seq)
-    ).scalar_one_or_none()
-    if last is None:
-        session.add(AuditHead(id=1, seq=n, hash=GENESIS))
-        session.flush()
-        last = n
+    moved = session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + n)
+        .returning(AuditHead.seq, AuditHead.hash)
+    ).one_or_none()
+    if moved is None:  # first entry ever: create the head (its primary key makes a race fail loudly)
+        session.execute(insert(AuditHead).values(id=1, seq=n, hash=GENESIS))
+        last, prev_hash = n, GENESIS
+    else:
+        last, prev_hash = moved
     first = last - n + 1
-    prev_hash = GENESIS if first == 1 else session.execute(
-        select(AuditEntry.hash).where(AuditEntry.seq == first - 1)
-    ).scalar_one()
     at = clock.now()
     rows: list[dict[str, Any]] = []
     for i, spec in enumerate(entries):
-        entry = AuditEntry(
-            seq=first + i, at=at, actor=principal.ref, actor_name=principal.name, action=action,
-            object_type=spec.object_type, object_id=spec.object_id, subject=spec.subject, purpose=purpose,
-            outcome=outcome, division_code=spec.division_code, detail=spec.detail or {}, prev_hash=prev_hash,
-        )
-        entry.hash = _digest(_content(entry))
-        rows.append({**_content(entry), "at": at, "outcome": outcome, "hash": entry.hash})
-        prev_hash = entry.hash
+        row: dict[str, Any] = {
+            "seq": first + i, "at": at, "actor": principal.ref, "actor_name": principal.name, "action": action,
+            "object_type": spec.object_type, "object_id": spec.object_id, "subject": spec.subject,
+            "purpose": purpose, "outcome": outcome, "division_code": spec.division_code,
+            "detail": spec.detail or {}, "prev_hash": prev_hash,
+        }
+        row["hash"] = prev_hash = _digest(_fields(row))
+        rows.append(row)
     session.execute(insert(AuditEntry), rows)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=prev_hash))
     return n
@@ -209,14 +176,14 @@ def personal_read(
     object_id: str | None = None,
     division_code: str | None = None,
     fields: list[str] | None = None,
-) -> AuditEntry:
+) -> None:
     """Record a read of one person's data. A read without a stated purpose is refused."""
     if not purpose or not purpose.strip():
         raise InvalidInput(
             "reading personal data needs a purpose: send it in the X-OneCity-Purpose header "
             "(e.g. 'case 2026-000123 review')"
         )
-    return record(
+    record(
         session, principal, action, object_type=object_type, object_id=object_id or subject,
         subject=subject, purpose=purpose.strip()[:200], division_code=division_code,
         detail={"fields": fields} if fields else None,

@@ -15,7 +15,8 @@ from onecity.core.db import Database
 from onecity.core.identity.roles import PrincipalKind, Role
 from tests.conftest import HUANGPU, TIANPINGLU, WAITAN, XUHUI
 
-PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/token")}
+#: Public by nature: liveness, signing in, and the catalogue's DCAT metadata (no records, only descriptions).
+PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/token"), ("GET", "/api/v1/catalog/dcat")}
 
 
 def _api_operations(client: TestClient) -> list[tuple[str, str]]:

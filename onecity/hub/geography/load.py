@@ -17,15 +17,23 @@ from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from onecity.core.divisions import Division, DivisionLevel, load_reference_divisions
 from onecity.hub.geography import projection
-from onecity.hub.geography.generate import Geography, generate_geography
+from onecity.hub.geography.generate import (
+    COMMUNITIES_TOTAL,
+    GRIDS_TOTAL,
+    VILLAGES_TOTAL,
+    Geography,
+    generate_geography,
+)
 from onecity.hub.geography.models import DivisionShape, Grid
 
 CHUNK = 5000
+#: Reference divisions with an outline besides the municipality's.
+DISTRICTS, TOWNSHIPS = 16, 216
 
 
 @dataclass(frozen=True)
@@ -88,14 +96,27 @@ def _insert_missing(session: Session, table: Any, rows: list[dict[str, Any]]) ->
     return len(missing)
 
 
+def _complete(session: Session) -> bool:
+    """Whether every generated row is present, judged by counts (a cheap check, not a diff)."""
+    units = COMMUNITIES_TOTAL + VILLAGES_TOTAL
+    communities = session.scalar(select(func.count()).select_from(Division)
+                                 .where(Division.level == DivisionLevel.COMMUNITY))
+    shapes = session.scalar(select(func.count()).select_from(DivisionShape))
+    grids = session.scalar(select(func.count()).select_from(Grid))
+    return (communities, shapes, grids) == (units, 1 + DISTRICTS + TOWNSHIPS + units, GRIDS_TOTAL)
+
+
 def load_geography(session: Session, geography: Geography | None = None) -> LoadResult:
     """Make the database hold the whole geography; returns what had to be added.
 
     Runs in the caller's transaction and does not commit. The reference divisions (city,
     districts, townships) are loaded first if missing, since everything hangs off them.
     """
-    geo = geography or generate_geography()
     added_ref = load_reference_divisions(session)
+    if geography is None and _complete(session):
+        # already there (``onecity seed`` run again, a restart): skip the seconds of generation
+        return LoadResult(reference_divisions=added_ref, communities=0, shapes=0, grids=0)
+    geo = geography or generate_geography()
     divisions, shapes, grids = _rows(geo)
     added_div = _insert_missing(session, Division.__table__, divisions)
     added_shapes = _insert_missing(session, DivisionShape.__table__, shapes)

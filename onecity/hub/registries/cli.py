@@ -1,0 +1,136 @@
+"""Commands: ``onecity seed``, ``onecity registry load``, ``onecity city stats``, ``onecity export``.
+
+They run on the server as the CLI principal (``cli:<os user>``), like the core's commands, and
+are audited like any other action. ``--database URL`` points one command at another database
+than ``ONECITY_DATABASE_URL`` (seeding a scratch database, exporting from a replica).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from onecity.core.config import Settings
+from onecity.core.db import Database
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> Database:
+    return Database(args.database or settings.database_url)
+
+
+def _out(text: str) -> None:
+    """Command output goes to stdout (the lint rule against print is for library code)."""
+    sys.stdout.write(text + "\n")
+
+
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.cli import cli_principal
+    from onecity.core import policy
+    from onecity.hub.registries import service  # noqa: F401  (registers the actions)
+    from onecity.hub.registries.seed import seed
+
+    principal = cli_principal()
+    policy.require(principal, "hub.registry.seed")
+    db = _db(args, settings)
+    try:
+        report = seed(db, args.scale, args.seed, principal, out=None if args.quiet else sys.stderr)
+    finally:
+        db.dispose()
+    if args.json:
+        _out(json.dumps(report.as_dict()))
+    return 0
+
+
+def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.cli import cli_principal
+    from onecity.hub.registries.load import LoadRejected, RegistryKind, load_file
+
+    db = _db(args, settings)
+    try:
+        with db.transaction() as session:
+            result = load_file(session, cli_principal(), RegistryKind(args.kind), Path(args.file))
+    except LoadRejected as err:
+        for rejection in err.rejections:
+            sys.stderr.write(f"{args.file}: {rejection}\n")
+        sys.stderr.write(f"{err.detail}\n")
+        return 1
+    finally:
+        db.dispose()
+    _out(f"loaded {result.rows} {result.kind.value} from {args.file}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.hub.registries.export import city_stats
+
+    db = _db(args, settings)
+    try:
+        with db.sessions() as session:
+            stats = city_stats(session)
+    finally:
+        db.dispose()
+    if args.json:
+        _out(json.dumps(stats, ensure_ascii=False))
+    else:
+        for key, value in stats.items():
+            _out(f"{key:14} {value}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.cli import cli_principal
+    from onecity.hub.registries import service  # noqa: F401  (registers the actions)
+    from onecity.hub.registries.export import ExportFormat, ExportKind, write_export
+
+    db = _db(args, settings)
+    try:
+        with db.transaction() as session:
+            if args.output:
+                with open(args.output, "w", encoding="utf-8", newline="") as fh:
+                    rows = write_export(session, cli_principal(), ExportKind(args.kind), ExportFormat(args.format),
+                                        fh, destination=str(Path(args.output).resolve()))
+                sys.stderr.write(f"exported {rows} {args.kind} to {args.output}\n")
+            else:
+                write_export(session, cli_principal(), ExportKind(args.kind), ExportFormat(args.format), sys.stdout,
+                             destination="stdout")
+                sys.stdout.flush()
+    finally:
+        db.dispose()
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    from onecity.hub.registries.export import ExportFormat, ExportKind
+    from onecity.hub.registries.load import RegistryKind
+
+    s = sub.add_parser("seed", help="generate the base registries of a synthetic Shanghai (streamed)")
+    s.add_argument("--scale", type=float, default=0.001, help="1 = Shanghai's size; 0.001 for the demo and tests")
+    s.add_argument("--seed", type=int, default=1, help="same seed, same bytes")
+    s.add_argument("--database", help="database URL (default: ONECITY_DATABASE_URL)")
+    s.add_argument("--json", action="store_true", help="print the report (rows/s per registry) as JSON")
+    s.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    s.set_defaults(func=cmd_seed)
+
+    reg = sub.add_parser("registry", help="the base registries").add_subparsers(dest="registry_command",
+                                                                                  required=True)
+    ld = reg.add_parser("load", help="validate a CSV/JSONL file and load it all, or nothing")
+    ld.add_argument("kind", choices=[k.value for k in RegistryKind])
+    ld.add_argument("file")
+    ld.add_argument("--database")
+    ld.set_defaults(func=cmd_load)
+
+    city = sub.add_parser("city", help="the city as a whole").add_subparsers(dest="city_command", required=True)
+    st = city.add_parser("stats", help="counts of divisions, grids and registry rows")
+    st.add_argument("--json", action="store_true")
+    st.add_argument("--database")
+    st.set_defaults(func=cmd_stats)
+
+    ex = sub.add_parser("export", help="export the geography or a registry (audited administrator action)")
+    ex.add_argument("kind", choices=[k.value for k in ExportKind])
+    ex.add_argument("--format", choices=[f.value for f in ExportFormat], default="jsonl")
+    ex.add_argument("--output", help="file to write (default: stdout)")
+    ex.add_argument("--database")
+    ex.set_defaults(func=cmd_export)

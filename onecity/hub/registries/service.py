@@ -1,0 +1,202 @@
+"""Service functions over the base registries, for the other parts of the platform.
+
+Thin on purpose: look a person or a firm up by the identifier people present, list and
+issue and revoke certificates. Every function takes the acting principal; reads of personal
+data take a purpose and write an audit entry (``audit.personal_read``) naming the subject,
+so the resident's "who read my data" sees them. Field-masked reads for other agencies go
+through grants in :mod:`onecity.hub.sharing`, not through here.
+
+State changes follow the platform's sequence: check the policy and the current state → lock
+the row → save → audit → publish a typed event in the same transaction (the outbox).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from onecity.core import audit, clock, events, policy
+from onecity.core.errors import Conflict, InvalidInput, NotFound
+from onecity.core.identity.principal import Principal
+from onecity.core.identity.roles import Role
+from onecity.hub.registries.identifiers import InvalidIdentifier, validate_resident_id, validate_uscc
+from onecity.hub.registries.models import (
+    Certificate,
+    CertificateStatus,
+    CertificateType,
+    HolderKind,
+    LegalPerson,
+    Person,
+)
+
+R = Role
+_STAFF_READERS = frozenset({R.COUNTER_CLERK, R.REVIEWER, R.APPROVER, R.INSPECTOR, R.DATA_STEWARD})
+
+policy.register_actions({
+    "hub.registry.person.read": _STAFF_READERS,
+    "hub.registry.legal_person.read": _STAFF_READERS | {R.DISPATCHER, R.OPERATOR},
+    "hub.registry.certificate.read": _STAFF_READERS | {R.DISPATCHER, R.OPERATOR},
+    "hub.registry.certificate.issue": frozenset({R.APPROVER, R.DATA_STEWARD}),
+    "hub.registry.certificate.revoke": frozenset({R.APPROVER, R.DATA_STEWARD}),
+    "hub.registry.export": frozenset({R.ADMIN}),
+    "hub.registry.load": frozenset({R.ADMIN, R.DATA_STEWARD}),
+    "hub.registry.seed": frozenset({R.ADMIN}),
+})
+
+
+class CertificateIssued(BaseModel):
+    certificate_id: int
+    type_code: str
+    number: str
+    holder_kind: str
+    holder_id: int
+    division_code: str
+    valid_until: date | None
+
+
+class CertificateRevoked(BaseModel):
+    certificate_id: int
+    type_code: str
+    number: str
+    holder_kind: str
+    holder_id: int
+    division_code: str
+    reason: str
+
+
+CERTIFICATE_ISSUED = events.event_type("hub.certificate.issued", CertificateIssued)
+CERTIFICATE_REVOKED = events.event_type("hub.certificate.revoked", CertificateRevoked)
+
+
+def _subject(kind: str, holder_id: int) -> str | None:
+    """The audit subject of personal data: the person (firms' data is not personal)."""
+    return f"person:{holder_id}" if kind == HolderKind.PERSON else None
+
+
+# -- reads ----------------------------------------------------------------------------------------
+
+def person_by_id_number(session: Session, principal: Principal, id_number: str, purpose: str) -> Person:
+    """The person with this resident ID number, in the principal's area; the read is audited."""
+    policy.require(principal, "hub.registry.person.read")
+    validate_resident_id(id_number)
+    person = session.scalar(select(Person).where(Person.id_number == id_number))
+    if person is None:
+        raise NotFound(f"no person with ID number {id_number[:6]}…{id_number[-4:]} in the registry")
+    policy.require_in_scope(session, principal, "hub.person", person.division_code)
+    audit.personal_read(session, principal, "hub.registry.person.read", f"person:{person.id}", purpose,
+                        object_type="person", object_id=str(person.id), division_code=person.division_code)
+    return person
+
+
+def legal_person_by_uscc(session: Session, principal: Principal, uscc: str) -> LegalPerson:
+    """The legal person with this credit code. Firms' registration data is public (企业信息公示)."""
+    policy.require(principal, "hub.registry.legal_person.read")
+    validate_uscc(uscc)
+    firm = session.scalar(select(LegalPerson).where(LegalPerson.uscc == uscc))
+    if firm is None:
+        raise NotFound(f"no legal person with credit code {uscc} in the registry")
+    return firm
+
+
+def certificates_of(session: Session, principal: Principal, holder_kind: HolderKind, holder_id: int,
+                    purpose: str) -> list[Certificate]:
+    """All certificates a person or legal person holds (newest first); a person's are audited."""
+    policy.require(principal, "hub.registry.certificate.read")
+    certs = list(session.scalars(
+        select(Certificate).where(Certificate.holder_kind == holder_kind, Certificate.holder_id == holder_id)
+        .order_by(Certificate.issued_on.desc(), Certificate.id.desc())))
+    if certs:
+        policy.require_in_scope(session, principal, "hub.certificate", certs[0].division_code)
+    subject = _subject(holder_kind, holder_id)
+    if subject is not None:
+        audit.personal_read(session, principal, "hub.registry.certificate.read", subject, purpose,
+                            object_type="certificate", object_id=f"{holder_kind}:{holder_id}",
+                            division_code=certs[0].division_code if certs else None)
+    return certs
+
+
+# -- state changes ----------------------------------------------------------------------------------
+
+def _holder(session: Session, kind: HolderKind, holder_id: int) -> tuple[str, str, str]:
+    """(identifier, name, division code) of an existing holder."""
+    if kind == HolderKind.PERSON:
+        person = session.get(Person, holder_id)
+        if person is None:
+            raise NotFound(f"person {holder_id} is not in the registry")
+        return person.id_number, person.name, person.division_code
+    firm = session.get(LegalPerson, holder_id)
+    if firm is None:
+        raise NotFound(f"legal person {holder_id} is not in the registry")
+    return firm.uscc, firm.name, firm.division_code
+
+
+def issue_certificate(session: Session, principal: Principal, *, type_code: str, holder_kind: HolderKind,
+                      holder_id: int, number: str, issuer: str, issued_on: date, valid_until: date | None = None,
+                      data: dict[str, Any] | None = None, reason: str = "issued") -> Certificate:
+    """Put a new certificate into the registry (later parts issue through this)."""
+    policy.require(principal, "hub.registry.certificate.issue")
+    ctype = session.get(CertificateType, type_code)
+    if ctype is None:
+        raise InvalidInput(f"unknown certificate type {type_code!r}")
+    if ctype.holder_kind != holder_kind:
+        raise InvalidInput(f"a {ctype.name_en} is held by a {ctype.holder_kind}, not a {holder_kind}")
+    if not number or len(number) > 64:
+        raise InvalidInput("a certificate number is 1–64 characters")
+    if valid_until is None and ctype.validity_years is not None:
+        valid_until = issued_on.replace(year=issued_on.year + ctype.validity_years)
+    if valid_until is not None and valid_until < issued_on:
+        raise InvalidInput("valid_until cannot be before issued_on")
+    identifier, name, division = _holder(session, holder_kind, holder_id)
+    try:  # the holder's identifier was validated when it entered the registry; a bad one is a data fault
+        (validate_resident_id if holder_kind == HolderKind.PERSON else validate_uscc)(identifier)
+    except InvalidIdentifier as err:
+        raise Conflict(f"the holder's identifier fails its check ({err.detail}); correct the registry first") \
+            from err
+    policy.require_in_scope(session, principal, "hub.certificate", division)
+    if session.scalar(select(Certificate.id).where(Certificate.number == number)) is not None:
+        raise Conflict(f"certificate number {number} is already in the registry")
+    # ids are 64-bit and assigned by the registry (the seed numbers from 1): take the next one
+    # under a lock on the type row, so two issuers never pick the same id
+    session.execute(select(CertificateType).where(CertificateType.code == type_code).with_for_update())
+    next_id = (session.scalar(select(func.max(Certificate.id))) or 0) + 1
+    cert = Certificate(id=next_id, type_code=type_code, number=number, holder_kind=holder_kind, holder_id=holder_id,
+                       holder_identifier=identifier, holder_name=name, issuer=issuer, issued_on=issued_on,
+                       valid_until=valid_until, status=CertificateStatus.VALID, revoked_at=None,
+                       division_code=division, data=data or {})
+    session.add(cert)
+    session.flush()
+    audit.record(session, principal, "hub.certificate.issued", object_type="certificate", object_id=str(cert.id),
+                 subject=_subject(holder_kind, holder_id), division_code=division,
+                 detail={"type": type_code, "number": number})
+    events.publish(session, CERTIFICATE_ISSUED, CertificateIssued(
+        certificate_id=cert.id, type_code=type_code, number=number, holder_kind=holder_kind.value,
+        holder_id=holder_id, division_code=division, valid_until=valid_until), principal=principal, reason=reason)
+    return cert
+
+
+def revoke_certificate(session: Session, principal: Principal, certificate_id: int, reason: str) -> Certificate:
+    """Revoke a valid or expired certificate; revoking twice is a conflict, not a no-op."""
+    policy.require(principal, "hub.registry.certificate.revoke")
+    if not reason or not reason.strip():
+        raise InvalidInput("say why the certificate is revoked")
+    cert = session.scalar(select(Certificate).where(Certificate.id == certificate_id).with_for_update())
+    if cert is None:
+        raise NotFound(f"certificate {certificate_id} is not in the registry")
+    policy.require_in_scope(session, principal, "hub.certificate", cert.division_code)
+    if cert.status == CertificateStatus.REVOKED:
+        raise Conflict(f"certificate {cert.number} was already revoked at {cert.revoked_at}")
+    cert.status = CertificateStatus.REVOKED
+    cert.revoked_at = clock.now()
+    session.flush()
+    audit.record(session, principal, "hub.certificate.revoked", object_type="certificate", object_id=str(cert.id),
+                 subject=_subject(cert.holder_kind, cert.holder_id), division_code=cert.division_code,
+                 detail={"number": cert.number, "reason": reason.strip()[:200]})
+    events.publish(session, CERTIFICATE_REVOKED, CertificateRevoked(
+        certificate_id=cert.id, type_code=cert.type_code, number=cert.number, holder_kind=str(cert.holder_kind),
+        holder_id=cert.holder_id, division_code=cert.division_code, reason=reason.strip()[:200]),
+        principal=principal, reason=reason.strip()[:300])
+    return cert

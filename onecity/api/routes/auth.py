@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
-from onecity.api.deps import PrincipalDep, SessionDep, SettingsDep
+from onecity.api.deps import DatabaseDep, PrincipalDep, SessionDep, SettingsDep
 from onecity.api.schemas import PasswordChange, TokenPublic, UserPublic
 from onecity.api.users_view import user_public
 from onecity.core.errors import AuthenticationRequired
@@ -23,15 +23,14 @@ def client_address(request: Request) -> str:
 @router.post("/token", response_model=TokenPublic, summary="OAuth2 password flow: exchange credentials for a JWT")
 def token(
     request: Request,
-    session: SessionDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     username: Annotated[str, Form(min_length=1, max_length=64)],
     password: Annotated[str, Form(min_length=1, max_length=200)],
     grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
 ) -> TokenPublic:
-    user = auth.authenticate(session, settings, username, password, client_address(request))
+    user = auth.authenticate(db, settings, username, password, client_address(request))
     if user is None:
-        session.commit()  # keep the failed attempt: it counts towards throttling
         raise AuthenticationRequired(auth.BAD_CREDENTIALS)
     access, expires = auth.issue_token(settings, user)
     return TokenPublic(access_token=access, expires_in=expires)

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import threading
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from onecity.core import clock
 from onecity.core.bus.base import Bus
@@ -23,8 +23,10 @@ log = logging.getLogger(__name__)
 
 
 class OutboxRelay:
-    def __init__(self, db: Database, bus: Bus, *, poll_seconds: float = 1.0, batch: int = 500) -> None:
+    def __init__(self, db: Database, bus: Bus, *, poll_seconds: float = 1.0, batch: int = 500,
+                 in_flight: int = 64) -> None:
         self.db, self.bus, self.poll_seconds, self.batch = db, bus, poll_seconds, batch
+        self.in_flight = in_flight
         self._wake = threading.Event()
         self.sent = 0
         on_outbox_commit(self._wake.set)
@@ -40,22 +42,32 @@ class OutboxRelay:
 
     def _mark(self, ids: list[str]) -> None:
         with self.db.transaction() as session:
-            stamp = clock.now()
-            for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))):
-                row.published_at = stamp
-                row.attempts += 1
+            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                            .values(published_at=clock.now(), attempts=OutboxMessage.attempts + 1))
 
     async def relay_once(self) -> int:
-        """Send what is pending now; returns how many were sent."""
+        """Send what is pending now; returns how many were sent.
+
+        Publishes go out ``in_flight`` at a time (JetStream acknowledges each; waiting for
+        one before sending the next caps the relay at one round trip per event). Order is
+        kept within a window; consumers must not rely on order across events anyway.
+        """
         rows = await asyncio.to_thread(self._claim)
         if not rows:
             return 0
         sent: list[str] = []
         try:
-            for row in rows:
-                env = envelope_of(row)
-                await self.bus.publish(row.subject, env.to_bytes(), row.id)
-                sent.append(row.id)
+            for i in range(0, len(rows), self.in_flight):
+                window = rows[i:i + self.in_flight]
+                results = await asyncio.gather(
+                    *(self.bus.publish(r.subject, envelope_of(r).to_bytes(), r.id) for r in window),
+                    return_exceptions=True,
+                )
+                ok = [r.id for r, res in zip(window, results, strict=True) if not isinstance(res, BaseException)]
+                sent.extend(ok)
+                failed = next((res for res in results if isinstance(res, BaseException)), None)
+                if failed is not None:
+                    raise failed
         finally:
             if sent:
                 await asyncio.to_thread(self._mark, sent)

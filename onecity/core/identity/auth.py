@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from onecity.core import audit, clock
 from onecity.core.audit import Outcome
 from onecity.core.config import Settings
+from onecity.core.db import Database
 from onecity.core.errors import AuthenticationRequired, TooManyAttempts
 from onecity.core.identity.models import LoginAttempt, User, WebSession
 from onecity.core.identity.passwords import hash_password, needs_rehash, verify_password
@@ -46,26 +47,30 @@ def _check_throttle(session: Session, settings: Settings, username: str, client:
             )
 
 
-def authenticate(session: Session, settings: Settings, username: str, password: str, client: str) -> User | None:
+def authenticate(db: Database, settings: Settings, username: str, password: str, client: str) -> User | None:
     """The active user with these credentials, or None; 429 when throttled.
 
-    Returns rather than raises on a wrong password so that the caller's transaction commits
-    the recorded attempt: a rolled-back failure would never count towards the throttle.
+    Runs its own short transactions around the password check instead of one long one:
+    Argon2 takes ~0.2 s by design, and holding a transaction (on SQLite, the write lock)
+    across it would stall every other request. The attempt is recorded whatever the
+    outcome, so failures count towards the throttle.
     """
     username = username.strip().lower()[:64]
     client = client[:64]
-    _check_throttle(session, settings, username, client)
-    user = session.scalar(select(User).where(User.username == username))
+    with db.transaction() as session:
+        _check_throttle(session, settings, username, client)
+        user = session.scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user else None, password) and user is not None and user.active
-    session.add(LoginAttempt(username=username, client=client, at=clock.now(), success=ok))
-    if not ok or user is None:
-        audit.record(session, ANONYMOUS, "core.auth.login", object_type="user", object_id=None,
-                     outcome=Outcome.DENIED, detail={"username": username, "client": client})
-        return None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    audit.record(session, principal_for_user(user), "core.auth.login", object_type="user", object_id=user.id,
-                 division_code=user.division_code, detail={"client": client})
+    with db.transaction() as session:
+        session.add(LoginAttempt(username=username, client=client, at=clock.now(), success=ok))
+        if not ok or user is None:
+            audit.record(session, ANONYMOUS, "core.auth.login", object_type="user", object_id=None,
+                         outcome=Outcome.DENIED, detail={"username": username, "client": client})
+            return None
+        if needs_rehash(user.password_hash):
+            session.get(User, user.id).password_hash = hash_password(password)  # type: ignore[union-attr]
+        audit.record(session, principal_for_user(user), "core.auth.login", object_type="user", object_id=user.id,
+                     division_code=user.division_code, detail={"client": client})
     return user
 
 

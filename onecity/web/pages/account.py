@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from onecity.api.deps import SESSION_COOKIE, MaybePrincipalDep, SessionDep, SettingsDep
+from onecity.api.deps import SESSION_COOKIE, DatabaseDep, MaybePrincipalDep, SessionDep, SettingsDep
 from onecity.core.errors import TooManyAttempts
 from onecity.core.identity import auth
 from onecity.web.deps import PagePrincipalDep
@@ -56,7 +56,7 @@ def login_page(request: Request, settings: SettingsDep, principal: PagePrincipal
 
 @router.post("/login", response_class=HTMLResponse)
 def login(
-    request: Request, session: SessionDep, settings: SettingsDep,
+    request: Request, db: DatabaseDep, settings: SettingsDep,
     username: FormText = "", password: FormText = "", csrf_token: FormText = "", next: FormText = "/",
 ) -> Response:
     t = translator(current_language(request))
@@ -67,19 +67,19 @@ def login(
         return login_form(request, settings.secret_key, next_path=next, status_code=422,
                           error=t("login.missing"), username=username)
     try:
-        user = auth.authenticate(session, settings, username, password, client_address(request))
+        user = auth.authenticate(db, settings, username, password, client_address(request))
     except TooManyAttempts as err:
         return login_form(request, settings.secret_key, next_path=next, status_code=429,
                           error=t("login.throttled", minutes=max(1, math.ceil(err.retry_after / 60))),
                           username=username, headers={"Retry-After": str(err.retry_after)})
     if user is None:
-        session.commit()  # keep the failed attempt: it counts towards throttling
         return login_form(request, settings.secret_key, next_path=next, status_code=401,
                           error=t("login.bad_credentials"), username=username)
     previous = request.cookies.get(SESSION_COOKIE)
-    if previous:
-        auth.close_session(session, previous)
-    token, _row = auth.open_session(session, settings, user)
+    with db.transaction() as session:
+        if previous:
+            auth.close_session(session, previous)
+        token, _row = auth.open_session(session, settings, user)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_hours * 3600, path="/", httponly=True,
                         samesite="lax", secure=is_https(request))

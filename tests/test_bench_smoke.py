@@ -65,6 +65,10 @@ def test_api_http() -> None:
     assert result["figures"]["me"]["non_2xx"] == 0
 
 
+def test_geo_lookup() -> None:
+    result = run_bench("geo_lookup", timeout=180)  # generates the whole geography first
+    assert result["figures"]["agree"] is True and result["ratio"]["vs_per_point_loop"] > 0
+
 def test_runner_rejects_an_unknown_benchmark() -> None:
     proc = subprocess.run([sys.executable, "-m", "bench.run", "no_such_bench"], cwd=REPO, capture_output=True,
                           text=True, timeout=30, check=False)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from onecity.core.divisions import Division, DivisionLevel
@@ -28,28 +27,34 @@ def _square(lon: float, lat: float, size: float) -> dict[str, object]:
     return {"type": "Polygon", "coordinates": [ring]}
 
 
+def small_city_codes() -> list[str]:
+    return [t[:9] + f"{serial:03d}" for t, _lon, _lat in TOWNSHIPS for serial in (1, 2, 200)]
+
+
 def build_small_city(session: Session) -> None:
     """Two communities and a village in each of five real townships, each with 2×2 grids.
 
-    Idempotent: a city that already has communities is left alone.
+    Idempotent row by row (the PostgreSQL test database keeps ``divisions`` between tests).
     """
-    if session.scalar(select(func.count()).select_from(Division).where(Division.level == DivisionLevel.COMMUNITY)):
-        return
     for t, (township, lon0, lat0) in enumerate(TOWNSHIPS):
         parent = session.get(Division, township)
         assert parent is not None, f"reference township {township} missing"
         for u, (serial, kind, name) in enumerate(((1, "community", "天平居委会"), (2, "community", "新华居委会"),
                                                   (200, "village", "联合村委会"))):
             code = township[:9] + f"{serial:03d}"
-            session.add(Division(code=code, name=f"{name[:-3]}{t}{name[-3:]}", name_en=f"Unit {code}",
-                                 level=DivisionLevel.COMMUNITY, kind=kind, parent_code=township))
-            session.flush()
+            if session.get(Division, code) is None:
+                session.add(Division(code=code, name=f"{name[:-3]}{t}{name[-3:]}", name_en=f"Unit {code}",
+                                     level=DivisionLevel.COMMUNITY, kind=kind, parent_code=township))
+                session.flush()
             ulon, ulat = lon0 + u * 2 * STEP, lat0
-            session.add(DivisionShape(code=code, geometry=json.dumps(_square(ulon, ulat, 2 * STEP)),
-                                      area_km2=4.0, centroid_lon=ulon + STEP, centroid_lat=ulat + STEP))
+            if session.get(DivisionShape, code) is None:
+                session.add(DivisionShape(code=code, geometry=json.dumps(_square(ulon, ulat, 2 * STEP)),
+                                          area_km2=4.0, centroid_lon=ulon + STEP, centroid_lat=ulat + STEP))
             for g in range(4):
                 glon, glat = ulon + (g % 2) * STEP, ulat + (g // 2) * STEP
-                # a triangle-cut square: real polygons, not just boxes, so rejection sampling is exercised
+                if session.get(Grid, f"{code}{g + 1:03d}") is not None:
+                    continue
+                # a square with one corner cut: a real polygon, so rejection sampling is exercised
                 ring = [[glon, glat], [glon + STEP, glat], [glon + STEP, glat + STEP], [glon + STEP / 2, glat + STEP],
                         [glon, glat + STEP / 2], [glon, glat]]
                 session.add(Grid(code=f"{code}{g + 1:03d}", community_code=code, township_code=township,

@@ -11,13 +11,15 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import delete, text
 
 from onecity.cli import main
 from onecity.core import migrate
 from onecity.core.config import get_settings
 from onecity.core.db import Database
-from tests.conftest import PG_ADMIN_URL, need_service
+from onecity.core.divisions import Division
+from tests.conftest import PG_ADMIN_URL, _truncate_pg, need_service
+from tests.hub.registries.city import build_small_city, small_city_codes
 
 
 def run_cli(args: list[str]) -> int:
@@ -72,3 +74,16 @@ def seeded_city(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     with _scratch(backend, template, tmp_path_factory.mktemp("seeded")) as url:
         assert run_cli(["seed", "--scale", "0.001", "--seed", "1", "--database", url, "--quiet"]) == 0
         yield url
+
+
+@pytest.fixture
+def small_city(db: Database, backend: str) -> Iterator[Database]:
+    """``db`` with the small test city; on PostgreSQL its division rows are removed afterwards,
+    since the shared test database keeps ``divisions`` from one test to the next."""
+    with db.transaction() as session:
+        build_small_city(session)
+    yield db
+    if backend == "postgresql":
+        _truncate_pg(db)
+        with db.transaction() as session:
+            session.execute(delete(Division).where(Division.code.in_(small_city_codes())))

@@ -144,9 +144,8 @@ def test_same_seed_same_bytes(db: Database, scratch_db: Callable[[], AbstractCon
     assert exports[0]["persons"].count(b"\n") == round(24_870_895 * 0.0005)
 
 
-def test_another_seed_gives_another_city(db: Database) -> None:
-    with db.transaction() as session:
-        build_small_city(session)
+def test_seed_is_audited(small_city: Database) -> None:
+    db = small_city
     seed(db, 0.0002, 1, SYSTEM, out=None)
     with db.sessions() as s:
         first = s.execute(select(AuditEntry.detail).where(AuditEntry.action == "hub.registry.seeded")).scalar_one()

@@ -8,13 +8,13 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from onecity.web import errors
-from onecity.web.pages import account, audit, divisions, home, prefs, users
+from onecity.web.pages import account, audit, catalogue, divisions, home, my_data, prefs, sharing, users
 
 STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (home, prefs, account, users, audit, divisions):
+    for module in (home, prefs, account, users, audit, divisions, catalogue, sharing, my_data):
         app.include_router(module.router)
     errors.install(app)

@@ -31,6 +31,9 @@ NAVIGATION: tuple[tuple[str, str, str | None], ...] = (
     ("nav.home", "/", None),
     ("nav.users", "/admin/users", "core.user.list"),
     ("nav.divisions", "/divisions", "hub.geography.read"),
+    ("nav.catalogue", "/catalogue", "core.me.read"),  # catalogue metadata: every signed-in person
+    ("nav.sharing", "/sharing", "hub.share.list"),
+    ("nav.my_data", "/me/data", "core.me.access_log"),
     ("nav.audit", "/audit", "core.audit.read"),
 )
 

@@ -69,6 +69,14 @@ def test_geo_lookup() -> None:
     result = run_bench("geo_lookup", timeout=180)  # generates the whole geography first
     assert result["figures"]["agree"] is True and result["ratio"]["vs_per_point_loop"] > 0
 
+
+@pytest.mark.postgres
+def test_seed_scale() -> None:
+    need_service("PostgreSQL", "127.0.0.1", 5432)
+    result = run_bench("seed_scale", "--scale", "0.001", timeout=240)  # loads the whole geography first
+    assert result["figures"]["tables"]["persons"]["rows"] == 24_871 and result["figures"]["peak_rss_mb"] > 0
+
+
 def test_runner_rejects_an_unknown_benchmark() -> None:
     proc = subprocess.run([sys.executable, "-m", "bench.run", "no_such_bench"], cwd=REPO, capture_output=True,
                           text=True, timeout=30, check=False)

@@ -57,8 +57,8 @@ def read_geography(session: Session) -> CityGeography:
         .order_by(Division.code)
     ).all()
     if not rows:
-        raise InvalidInput("the city has no communities or villages yet: load the geography first "
-                           "(`onecity seed` does so when the geography package provides its loader)")
+        raise InvalidInput("the city has no communities or villages yet: run `onecity geo load` first "
+                           "(`onecity seed` does so itself on an empty city)")
     district_index = {c + "000000": i for i, c in enumerate(DISTRICT_CODES)}
     names = dict(session.execute(select(Division.code, Division.name)
                                  .where(Division.level == DivisionLevel.DISTRICT)).all())
@@ -68,7 +68,7 @@ def read_geography(session: Session) -> CityGeography:
         select(Grid.code, Grid.community_code, Grid.area_km2, Grid.geometry).order_by(Grid.code)
     ).all()
     if not grids:
-        raise InvalidInput("the city has no unit grids yet: load the geography first")
+        raise InvalidInput("the city has no unit grids yet: run `onecity geo load` first")
     shapes = shapely.from_geojson([g[3] for g in grids])
     shapely.prepare(shapes)
     return CityGeography(
@@ -89,8 +89,10 @@ def points_in_grids(geo: CityGeography, grid_index: npt.NDArray[np.int64],
                     rng: np.random.Generator) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """One uniformly random point inside each given grid (rejection sampling in the bounding box).
 
-    Vectorised over all points at once; each round redraws only the points that fell outside
-    their polygon, so a city of 12 million components takes a handful of rounds.
+    Vectorised over all points of a chunk at once, whatever grids they fall in; each round
+    redraws only the points that fell outside their polygon. (The geography part's
+    ``GeoIndex.random_points_in`` draws n points inside one division per call; placing 12
+    million components grid by grid would be 40,625 calls per chunk.)
     """
     shapes = geo.grid_shapes[grid_index]
     bounds = shapely.bounds(shapes)

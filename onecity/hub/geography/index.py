@@ -36,6 +36,11 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 StrArray = npt.NDArray[np.str_]
 
+#: Points asked of the tree at once (keeps the working set in cache; see :meth:`GeoIndex.lookup`).
+CHUNK = 65_536
+#: Cells per side of the raster that puts a batch of points in spatial order.
+RASTER = 1024
+
 
 @dataclass(frozen=True)
 class Location:
@@ -98,10 +103,33 @@ class GeoIndex:
     # -- lookup --------------------------------------------------------------------------------
 
     def lookup(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> IntArray:
-        """Index into :attr:`grid_codes` of the grid holding each point, -1 outside the city."""
+        """Index into :attr:`grid_codes` of the grid holding each point, -1 outside the city.
+
+        Large batches are put in spatial order (rows of a 1024² raster over the city) and
+        asked in chunks of :data:`CHUNK`: neighbouring points then walk the same branches of
+        the tree and the same grid outlines while they are in the CPU's cache, which about
+        doubles the rate on a million random points.
+        """
         lon_a = np.asarray(lon, dtype=np.float64).ravel()
         lat_a = np.asarray(lat, dtype=np.float64).ravel()
-        points = shapely.points(lon_a, lat_a)
+        if len(lon_a) <= CHUNK:
+            return self._lookup(lon_a, lat_a)
+        order = self._spatial_order(lon_a, lat_a)
+        result = np.empty(len(lon_a), dtype=np.int64)
+        for start in range(0, len(order), CHUNK):
+            part = order[start:start + CHUNK]
+            result[part] = self._lookup(lon_a[part], lat_a[part])
+        return result
+
+    def _spatial_order(self, lon: FloatArray, lat: FloatArray) -> IntArray:
+        minx, miny = self._bounds[:, 0].min(), self._bounds[:, 1].min()
+        maxx, maxy = self._bounds[:, 2].max(), self._bounds[:, 3].max()
+        kx = np.clip((lon - minx) / (maxx - minx) * RASTER, 0, RASTER - 1).astype(np.int64)
+        ky = np.clip((lat - miny) / (maxy - miny) * RASTER, 0, RASTER - 1).astype(np.int64)
+        return np.argsort(ky * RASTER + kx, kind="stable")
+
+    def _lookup(self, lon: FloatArray, lat: FloatArray) -> IntArray:
+        points = shapely.points(lon, lat)
         result = np.full(len(points), -1, dtype=np.int64)
         _first_hit(result, *self.tree.query(points, predicate="within"))
         missing = np.flatnonzero(result < 0)

@@ -242,6 +242,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "mydata.col.what": "读取的数据",
         "mydata.col.why": "用途",
         "mydata.masked": "（脱敏）",
+        "mydata.action.account_created": "开通账号",
+        "mydata.action.account_updated": "变更账号",
+        "mydata.action.account_read": "查看账号信息",
+        "mydata.action.resident_linked": "账号关联人口基础信息（核验身份后）",
+        "mydata.action.record_read": "读取人口基础信息",
         # errors
         "error.title": "出错了",
         "error.back_home": "返回首页",
@@ -525,6 +530,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "mydata.col.what": "What was read",
         "mydata.col.why": "Purpose",
         "mydata.masked": "(masked)",
+        "mydata.action.account_created": "Account opened",
+        "mydata.action.account_updated": "Account changed",
+        "mydata.action.account_read": "Account details read",
+        "mydata.action.resident_linked": "Account linked to your population record (identity checked)",
+        "mydata.action.record_read": "Population record read",
         # errors
         "error.title": "Something went wrong",
         "error.back_home": "Back to the home page",

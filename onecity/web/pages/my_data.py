@@ -20,6 +20,14 @@ from onecity.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 LATEST = 200
+#: Plain words for the audit actions a person meets here; any other shows its code.
+ACTION_KEYS = {
+    "core.user.created": "mydata.action.account_created",
+    "core.user.updated": "mydata.action.account_updated",
+    "core.user.read": "mydata.action.account_read",
+    "hub.resident.linked": "mydata.action.resident_linked",
+    "hub.dataset.record_read": "mydata.action.record_read",
+}
 
 
 @router.get("/me/data", response_class=HTMLResponse)
@@ -32,5 +40,5 @@ def my_data_page(request: Request, session: SessionDep, principal: PagePrincipal
         by_id = {d.id: d.code for d in datasets.values()}
         for f in session.scalars(select(DatasetField).where(DatasetField.dataset_id.in_(by_id))):
             titles[(by_id[f.dataset_id], f.name)] = f
-    return render(request, "my_data.html", entries=entries, datasets=datasets, titles=titles,
+    return render(request, "my_data.html", entries=entries, datasets=datasets, titles=titles, action_keys=ACTION_KEYS,
                   linked=bool(person_subjects(session, principal)))

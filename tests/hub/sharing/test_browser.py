@@ -25,7 +25,7 @@ from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.hub.catalogue.service import install_catalogue
 from onecity.hub.sharing import query
 from onecity.hub.sharing import service as sharing
-from tests.browser.test_browser import _free_port, browser, page, shot  # noqa: F401 (fixtures)
+from tests.browser.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _need, shot
 from tests.hub.sharing.conftest import TIANPINGLU, WAITAN, XUHUI, YONGJIA, person
 
 pytestmark = pytest.mark.browser
@@ -105,6 +105,30 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     uv.should_exit = True
     thread.join(timeout=10)
     db.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    _need(Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A Chinese-locale tab that collects script errors and CSP violations."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    pg = context.new_page()
+    problems: list[str] = []
+    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    pg.problems = problems
+    yield pg
+    context.close()
 
 
 def _sign_in(page: Any, server: str, username: str, target: str) -> None:

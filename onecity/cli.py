@@ -51,6 +51,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     db = open_db(settings)
     creds = demo.prepare(db, REPO_VAR)
+    stop = demo.start_simulation(db, speed=args.speed)
     url = f"http://{args.host}:{args.port}/"
     print("\nOneCity demo — embedded default (SQLite under var/, in-process bus)")
     print(f"  open:  {url}")
@@ -59,7 +60,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     for acc in demo.ACCOUNTS:
         print(f"    {acc.username:<13} {creds.get(acc.username, '(created earlier)'):<18} {acc.description}")
     print(flush=True)
-    uvicorn.run(create_app(settings, db=db), host=args.host, port=args.port, log_level="warning")
+    try:
+        uvicorn.run(create_app(settings, db=db), host=args.host, port=args.port, log_level="warning")
+    finally:
+        stop.set()
     return 0
 
 
@@ -161,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="prepare the embedded demo city and serve it")
     d.add_argument("--host", default="127.0.0.1")
     d.add_argument("--port", type=int, default=8000)
+    d.add_argument("--speed", type=float, default=600.0,
+                   help="simulated seconds per real second of the live city (default 600: a day in 2.4 minutes)")
     d.set_defaults(func=cmd_demo)
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)

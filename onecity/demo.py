@@ -7,20 +7,24 @@ Passwords are random, made on the first run and kept in ``var/demo-credentials.j
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 
-from onecity.core import migrate
+from onecity.core import clock, migrate
 from onecity.core.db import Database
 from onecity.core.divisions import MUNICIPALITY_CODE
 from onecity.core.identity import service
 from onecity.core.identity.models import Agency, User
 from onecity.core.identity.principal import system_principal
 from onecity.core.identity.roles import PrincipalKind, Role
+
+log = logging.getLogger(__name__)
 
 XUHUI = "310104000000"
 
@@ -45,6 +49,35 @@ ACCOUNTS = [
     DemoAccount("xuhui.admin", (Role.ADMIN,), "xh-gov", XUHUI, "Xuhui district administrator"),
     DemoAccount("xuhui.clerk", (Role.COUNTER_CLERK,), "xh-gov", "310104003000", "counter clerk, Tianpinglu"),
 ]
+
+
+DEMO_SCALE = 0.001
+DEMO_SEED = 1
+
+
+def start_simulation(db: Database, *, speed: float) -> threading.Event:
+    """Seed the demo city if needed and keep it living in a background thread; set the event to stop.
+
+    The simulation runs beside the server without moving the platform clock (people's
+    sessions expire in real time); records carry real timestamps.
+    """
+    from onecity.sim.city import LifeEventsActor
+    from onecity.sim.cli import ensure_city
+    from onecity.sim.engine import Simulation
+
+    ensure_city(db, DEMO_SCALE, DEMO_SEED)
+    stop = threading.Event()
+    sim = Simulation(db, [LifeEventsActor(DEMO_SCALE)], start=clock.now(), seed=int(clock.now().timestamp()),
+                     speed=speed, drive_clock=False, progress=lambda _msg: None)
+
+    def _run() -> None:
+        try:
+            sim.run(float("inf"), should_stop=stop.is_set)
+        except Exception:  # the demo server keeps serving if its simulation stops
+            log.exception("the demo simulation stopped")
+
+    threading.Thread(target=_run, name="demo-simulation", daemon=True).start()
+    return stop
 
 
 def prepare(db: Database, var_dir: Path) -> dict[str, str]:

@@ -9,6 +9,7 @@ and audit entry carries the simulated moment it happened at.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -43,6 +44,9 @@ class Simulation:
     step: timedelta = timedelta(minutes=10)
     #: Simulated seconds per wall-clock second; None runs as fast as possible.
     speed: float | None = None
+    #: Make the platform clock follow simulated time (off when the simulation runs beside a
+    #: server people use: their sessions must expire in real time).
+    drive_clock: bool = True
     progress: Callable[[str], None] = field(default=lambda msg: sys.stderr.write(msg + "\n") and None)
     now: datetime = field(init=False)
     steps_done: int = field(default=0, init=False)
@@ -57,7 +61,7 @@ class Simulation:
         rng = np.random.default_rng(self.seed)
         end = self.start + timedelta(hours=hours) if hours != float("inf") else None
         wall0, sim0 = time.monotonic(), self.now
-        with clock.driven_by(lambda: self.now):
+        with clock.driven_by(lambda: self.now) if self.drive_clock else contextlib.nullcontext():
             while (end is None or self.now < end) and not should_stop():
                 step_end = self.now + self.step if end is None else min(self.now + self.step, end)
                 for actor in self.actors:

@@ -41,11 +41,14 @@ def _start(value: str) -> datetime:
 
 
 def ensure_city(db: Database, scale: float, seed: int) -> None:
-    """Migrate, and seed the registries at ``scale`` unless a city is already there."""
+    """Migrate, describe the registries in the catalogue, and seed them at ``scale`` unless a city is there."""
     from onecity.cli import cli_principal
+    from onecity.hub.catalogue.service import install_catalogue
     from onecity.hub.registries.seed import seed as seed_registries
 
     migrate.upgrade(db)
+    with db.transaction() as session:
+        install_catalogue(session, cli_principal())
     with db.sessions() as session:
         seeded = bool(session.scalar(select(func.count()).select_from(Person)))
     if not seeded:

@@ -306,7 +306,8 @@ def _update(session: Session, principal: Principal, ds: Dataset, spec: DatasetSp
 def install_catalogue(session: Session, principal: Principal | None = None) -> InstallReport:
     """Describe every base registry, creating their owner agencies first. Idempotent.
 
-    Run after ``onecity db upgrade`` (``onecity catalogue install``; the seed calls it too).
+    Run after ``onecity db upgrade`` (``onecity catalogue install``); ``onecity simulate`` and
+    the demo run it before seeding.
     Agencies that exist are left alone; a built-in dataset whose shipped description changed
     is brought up to date, and one that did not is not touched (no audit noise on re-runs).
     """

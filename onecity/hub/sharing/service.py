@@ -36,6 +36,7 @@ from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.core.identity.service import GRANT_CHANGED, GrantChanged
 from onecity.hub.catalogue.models import Dataset
 from onecity.hub.catalogue.service import dataset_by_code, fields_of
+from onecity.hub.registries.identifiers import validate_resident_id
 from onecity.hub.registries.models import Person
 from onecity.hub.sharing.models import RequestStatus, ResidentLink, ShareRequest
 
@@ -328,15 +329,6 @@ def get_request(session: Session, principal: Principal, request_id: str) -> Requ
 
 # -- residents and their records -------------------------------------------------------------
 
-def valid_id_number(value: str) -> bool:
-    """GB 11643: 17 digits and an ISO 7064 MOD 11-2 check character."""
-    if len(value) != 18 or not value[:17].isdigit():
-        return False
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    total = sum(int(d) * w for d, w in zip(value[:17], weights, strict=True))
-    return "10X98765432"[total % 11] == value[17].upper()
-
-
 def link_resident(session: Session, principal: Principal, *, username: str, id_number: str) -> ResidentLink:
     """Tie a citizen's account to their person record, once their identity was checked in person.
 
@@ -346,8 +338,7 @@ def link_resident(session: Session, principal: Principal, *, username: str, id_n
     """
     policy.require(principal, "hub.resident.link")
     id_number = id_number.strip().upper()
-    if not valid_id_number(id_number):
-        raise InvalidInput("not a valid resident ID number (GB 11643: 18 characters with a check digit)")
+    validate_resident_id(id_number)  # says what is wrong: format, date or check character
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
         raise NotFound(f"no user {username!r}")

@@ -88,6 +88,11 @@ KEEP_TABLES = {"divisions", "alembic_version"}
 def _truncate_pg(db: Database) -> None:
     tables = [t.name for t in Base.metadata.sorted_tables if t.name not in KEEP_TABLES]
     with db.engine.begin() as conn:
+        # a connection left behind by an earlier test (a worker thread still in a transaction)
+        # would make TRUNCATE wait for ever: end them; pools reconnect (pool_pre_ping)
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        conn.execute(text("SET LOCAL lock_timeout = '60s'"))
         conn.execute(text("SET LOCAL session_replication_role = replica"))  # past the append-only trigger
         conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
 

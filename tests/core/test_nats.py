@@ -101,7 +101,7 @@ def test_commit_delivered_once_per_consumer_even_when_a_consumer_dies_before_ack
             await bus.delete_stream()
             await bus.close()
 
-    worked, mirrored, taken = asyncio.run(scenario())
+    worked, mirrored, taken = asyncio.run(asyncio.wait_for(scenario(), timeout=120))
     assert taken == 1
     assert worked == ["committed"]
     assert mirrored == ["committed"]
@@ -141,7 +141,7 @@ def test_redelivered_message_already_processed_is_not_processed_again(
             await bus.delete_stream()
             await bus.close()
 
-    assert asyncio.run(scenario()) == [1]
+    assert asyncio.run(asyncio.wait_for(scenario(), timeout=120)) == [1]
 
 
 def test_unreachable_nats_is_a_clear_error() -> None:

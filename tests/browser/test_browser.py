@@ -1,55 +1,29 @@
 """The pages in a real browser: the map draws, the switches work, staff sign in through the form.
 
-A real uvicorn server runs in a thread against a migrated SQLite file; headless Chromium
-(Debian's package) drives it through Playwright. Screenshots land in
-``test-output/screenshots`` for a person to look at. Without Chromium the tests skip
-locally and fail in CI.
+Screenshots land in ``test-output/screenshots`` for a person to look at (machinery in
+``tests/browser_support.py``).
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from onecity.core.config import Environment, Settings
 from onecity.core.db import Database
 from onecity.core.identity import service
 from onecity.core.identity.principal import system_principal
 from onecity.core.identity.roles import PrincipalKind, Role
+from tests.browser_support import chromium, live_server, shot, watched_page
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("ONECITY_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-VENDORED_ECHARTS = Path(__file__).resolve().parents[2] / "onecity" / "web" / "static" / "vendor" / "echarts.min.js"
 ADMIN, PASSWORD = "admin.xuhui", "Browser-test-42"
 XUHUI = "310104000000"
 XUHUI_LON_LAT = [121.437, 31.18]
-
-
-def _need(condition: bool, message: str) -> None:
-    if not condition:
-        if IN_CI:
-            pytest.fail(message + " (CI requires it)")
-        pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _seed(db: Database) -> None:
@@ -67,59 +41,25 @@ def _seed(db: Database) -> None:
 
 @pytest.fixture(scope="module")
 def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
-    from onecity.api.app import create_app
-
     path = tmp_path_factory.mktemp("browser") / "onecity.db"
     shutil.copy(sqlite_template, path)
     db = Database(f"sqlite:///{path}")
     _seed(db)
-    settings = Settings(env=Environment.TEST, database_url=db.url, secret_key=secrets.token_urlsafe(48),
-                        bus_url="memory://", outbox_poll_seconds=0.2)
-    port = _free_port()
-    uv = uvicorn.Server(uvicorn.Config(create_app(settings, db=db), host="127.0.0.1", port=port,
-                                       log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uv.run, name="uvicorn-browser-tests", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with live_server(db, "browser-tests") as url:
+        yield url
     db.dispose()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    _need(Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM}")
-    _need(VENDORED_ECHARTS.exists(), "ECharts is not vendored: run `npm ci && python scripts/vendor_assets.py`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    pg = context.new_page()
-    problems: list[str] = []
-    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: problems.append(str(e)))
-    pg.problems = problems
-    yield pg
-    context.close()
-
-
-def shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    with watched_page(browser) as pg:
+        yield pg
 
 
 def wait_for_map(page: Any) -> dict[str, Any]:

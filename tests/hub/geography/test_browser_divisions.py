@@ -9,10 +9,7 @@ headless Chromium (Debian's package) drives it through Playwright, clicking the 
 from __future__ import annotations
 
 import re
-import secrets
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,13 +17,12 @@ from typing import Any
 import pytest
 import shapely
 
-from onecity.core.config import Environment, Settings
 from onecity.core.db import Database
 from onecity.core.identity import service
 from onecity.core.identity.principal import system_principal
 from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.hub.geography.models import DivisionShape
-from tests.browser.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, VENDORED_ECHARTS, _free_port, _need
+from tests.browser_support import chromium, live_server, shot
 
 pytestmark = pytest.mark.browser
 
@@ -36,10 +32,6 @@ XUHUI, TIANPINGLU = "310104000000", "310104003000"
 
 @pytest.fixture(scope="module")
 def server(geo_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Database]]:
-    import uvicorn
-
-    from onecity.api.app import create_app
-
     path = tmp_path_factory.mktemp("divisions-browser") / "onecity.db"
     shutil.copy(geo_sqlite_template, path)
     db = Database(f"sqlite:///{path}")
@@ -51,39 +43,19 @@ def server(geo_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) 
         service.create_user(session, system, username=USER, password=PASSWORD, kind=PrincipalKind.STAFF,
                             roles=[Role.INSPECTOR], agency_code="xh-cgj", division_code=XUHUI,
                             display_name="赵网格员")
-    settings = Settings(env=Environment.TEST, database_url=db.url, secret_key=secrets.token_urlsafe(48),
-                        bus_url="memory://", outbox_poll_seconds=0.2)
-    port = _free_port()
-    uv = uvicorn.Server(uvicorn.Config(create_app(settings, db=db), host="127.0.0.1", port=port,
-                                       log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uv.run, name="uvicorn-divisions-browser", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", db
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with live_server(db, "divisions-browser") as url:
+        yield url, db
     db.dispose()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    _need(Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM}")
-    _need(VENDORED_ECHARTS.exists(), "ECharts is not vendored: run `npm ci && python scripts/vendor_assets.py`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"divisions-{name}.png"), full_page=True)
+    shot(page, f"divisions-{name}")
 
 
 def _wait_for_map(page: Any) -> dict[str, Any]:

@@ -3,10 +3,7 @@ the sharing workbench before and after approval, and a resident's "who read my d
 
 from __future__ import annotations
 
-import secrets
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +12,6 @@ from typing import Any
 import pytest
 
 from onecity.core import clock
-from onecity.core.config import Environment, Settings
 from onecity.core.db import Database
 from onecity.core.divisions import Division, DivisionLevel
 from onecity.core.identity import service
@@ -25,7 +21,7 @@ from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.hub.catalogue.service import install_catalogue
 from onecity.hub.sharing import query
 from onecity.hub.sharing import service as sharing
-from tests.browser.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _need, shot
+from tests.browser_support import chromium, live_server, shot, watched_page
 from tests.hub.sharing.conftest import TIANPINGLU, WAITAN, XUHUI, YONGJIA, person
 
 pytestmark = pytest.mark.browser
@@ -82,53 +78,25 @@ def _seed(db: Database) -> None:
 
 @pytest.fixture(scope="module")
 def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
-    from onecity.api.app import create_app
-
     path = tmp_path_factory.mktemp("hub-browser") / "onecity.db"
     shutil.copy(sqlite_template, path)
     db = Database(f"sqlite:///{path}")
     _seed(db)
-    settings = Settings(env=Environment.TEST, database_url=db.url, secret_key=secrets.token_urlsafe(48),
-                        bus_url="memory://", outbox_poll_seconds=0.2)
-    uv = uvicorn.Server(uvicorn.Config(create_app(settings, db=db), host="127.0.0.1", port=_free_port(),
-                                       log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uv.run, name="uvicorn-hub-browser", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{uv.config.port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with live_server(db, "hub-browser") as url:
+        yield url
     db.dispose()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    _need(Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    """A Chinese-locale tab that collects script errors and CSP violations."""
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    pg = context.new_page()
-    problems: list[str] = []
-    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: problems.append(str(e)))
-    pg.problems = problems
-    yield pg
-    context.close()
+    with watched_page(browser) as pg:
+        yield pg
 
 
 def _sign_in(page: Any, server: str, username: str, target: str) -> None:

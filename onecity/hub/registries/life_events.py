@@ -23,8 +23,8 @@ from onecity.hub.registries.identifiers import make_resident_id, make_uscc, vali
 from onecity.hub.registries.models import LegalPerson, LegalPersonStatus, Person, PersonStatus
 
 policy.register_actions({
-    "hub.person.register": frozenset({Role.COUNTER_CLERK, Role.DATA_STEWARD}),
-    "hub.legal_person.register": frozenset({Role.COUNTER_CLERK, Role.DATA_STEWARD}),
+    "hub.registry.person.register": frozenset({Role.COUNTER_CLERK, Role.DATA_STEWARD}),
+    "hub.registry.legal_person.register": frozenset({Role.COUNTER_CLERK, Role.DATA_STEWARD}),
 })
 
 
@@ -80,7 +80,7 @@ def _next_id(session: Session, column: object) -> int:
 def register_birth(session: Session, principal: Principal, *, name: str, male: bool, birth_date: date,
                    division_code: str, address: str, hukou_region: str | None = None) -> Person:
     """A newborn enters the population register with a new GB 11643 number."""
-    policy.require(principal, "hub.person.register")
+    policy.require(principal, "hub.registry.person.register")
     if not name.strip():
         raise InvalidInput("a newborn needs a name")
     if birth_date > clock.now().date():
@@ -118,7 +118,7 @@ def _person(session: Session, principal: Principal, person_id: int) -> Person:
 
 
 def register_death(session: Session, principal: Principal, person_id: int) -> Person:
-    policy.require(principal, "hub.person.register")
+    policy.require(principal, "hub.registry.person.register")
     person = _person(session, principal, person_id)
     person.status = PersonStatus.DECEASED
     person.updated_at = clock.now()
@@ -132,7 +132,7 @@ def register_death(session: Session, principal: Principal, person_id: int) -> Pe
 def register_move(session: Session, principal: Principal, person_id: int, *, to_division: str,
                   address: str) -> Person:
     """A change of residence inside the city (居住地变更)."""
-    policy.require(principal, "hub.person.register")
+    policy.require(principal, "hub.registry.person.register")
     person = _person(session, principal, person_id)
     _residence(session, to_division)
     if to_division == person.division_code:
@@ -150,7 +150,7 @@ def register_move(session: Session, principal: Principal, person_id: int, *, to_
 def register_firm(session: Session, principal: Principal, *, name: str, kind: str, org_body: str, industry: str,
                   legal_rep_id: int, division_code: str, address: str, registered_capital: float) -> LegalPerson:
     """A new market entity with its unified social credit code (企业设立登记)."""
-    policy.require(principal, "hub.legal_person.register")
+    policy.require(principal, "hub.registry.legal_person.register")
     _residence(session, division_code)
     policy.require_in_scope(session, principal, "hub.legal_person", division_code)
     rep = session.get(Person, legal_rep_id)
@@ -177,7 +177,7 @@ def register_firm(session: Session, principal: Principal, *, name: str, kind: st
 
 def close_firm(session: Session, principal: Principal, legal_person_id: int) -> LegalPerson:
     """Deregistration (注销): the firm stays in the register with its status."""
-    policy.require(principal, "hub.legal_person.register")
+    policy.require(principal, "hub.registry.legal_person.register")
     firm = session.get(LegalPerson, legal_person_id, with_for_update=True)
     if firm is None:
         raise NotFound(f"no legal person {legal_person_id}")

@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 
 from onecity.core import audit
 from onecity.core.db import Database
-from onecity.core.errors import Conflict, InvalidInput
+from onecity.core.errors import Conflict, InvalidInput, PermissionDenied
 from onecity.core.events import OutboxMessage
+from onecity.core.identity.principal import Principal
+from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.hub.registries import life_events
 from onecity.hub.registries.identifiers import validate_resident_id
 from onecity.hub.registries.models import Person, PersonStatus
@@ -71,6 +73,15 @@ def test_birth_gets_a_valid_unique_id_number_in_its_district(
         with db.transaction() as session, pytest.raises(InvalidInput, match="community or village"):
             life_events.register_birth(session, SYSTEM, name="李四", male=True, birth_date=date(2026, 6, 1),
                                        division_code=parent.division_code[:9] + "000", address="x")
+        # the wrong role and the wrong district are refused
+        elsewhere = "310104000000" if parent.division_code.startswith("310101") else "310101000000"
+        clerk_elsewhere = Principal(kind=PrincipalKind.STAFF, id="u1", name="clerk",
+                                    roles=frozenset({Role.COUNTER_CLERK}), division_code=elsewhere)
+        inspector_here = Principal(kind=PrincipalKind.STAFF, id="u2", name="inspector",
+                                   roles=frozenset({Role.INSPECTOR}), division_code=parent.division_code)
+        for who in (clerk_elsewhere, inspector_here):
+            with db.transaction() as session, pytest.raises(PermissionDenied):
+                life_events.register_death(session, who, babies[1].id)
         with db.transaction() as session:
             life_events.register_death(session, SYSTEM, babies[0].id)
         with db.transaction() as session, pytest.raises(Conflict, match="deceased"):

@@ -2,7 +2,8 @@
 
 A real uvicorn server runs in a thread against a migrated SQLite file; headless Chromium
 (Debian's package) drives it through Playwright. Without Chromium (or the vendored ECharts)
-the tests skip locally and fail in CI.
+the tests skip locally and fail in CI. The ``browser`` and ``page`` fixtures are available
+to every test (``pytest_plugins`` in ``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -97,6 +98,19 @@ def watched_page(browser: Any) -> Iterator[Any]:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Chromium for a test module (a fixture of every test, registered in tests/conftest.py)."""
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    with watched_page(browser) as pg:
+        yield pg
 
 
 def shot(page: Any, name: str) -> None:

@@ -17,7 +17,7 @@ from onecity.core.db import Database
 from onecity.core.identity import service
 from onecity.core.identity.principal import system_principal
 from onecity.core.identity.roles import PrincipalKind, Role
-from tests.browser_support import chromium, live_server, shot, watched_page
+from tests.browser_support import live_server, shot
 
 pytestmark = pytest.mark.browser
 
@@ -48,18 +48,6 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     with live_server(db, "browser-tests") as url:
         yield url
     db.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    with watched_page(browser) as pg:
-        yield pg
 
 
 def wait_for_map(page: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from onecity.core.identity import service
 from onecity.core.identity.principal import system_principal
 from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.hub.geography.models import DivisionShape
-from tests.browser_support import chromium, live_server, shot
+from tests.browser_support import live_server, shot
 
 pytestmark = pytest.mark.browser
 
@@ -46,12 +46,6 @@ def server(geo_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     with live_server(db, "divisions-browser") as url:
         yield url, db
     db.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 def _shot(page: Any, name: str) -> None:

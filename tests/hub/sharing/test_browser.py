@@ -21,7 +21,7 @@ from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.hub.catalogue.service import install_catalogue
 from onecity.hub.sharing import query
 from onecity.hub.sharing import service as sharing
-from tests.browser_support import chromium, live_server, shot, watched_page
+from tests.browser_support import live_server, shot
 from tests.hub.sharing.conftest import TIANPINGLU, WAITAN, XUHUI, YONGJIA, person
 
 pytestmark = pytest.mark.browser
@@ -85,18 +85,6 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     with live_server(db, "hub-browser") as url:
         yield url
     db.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    with watched_page(browser) as pg:
-        yield pg
 
 
 def _sign_in(page: Any, server: str, username: str, target: str) -> None:

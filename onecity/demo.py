@@ -61,13 +61,13 @@ def start_simulation(db: Database, *, speed: float) -> threading.Event:
     The simulation runs beside the server without moving the platform clock (people's
     sessions expire in real time); records carry real timestamps.
     """
-    from onecity.sim.city import LifeEventsActor
+    from onecity.sim import actors
     from onecity.sim.cli import ensure_city
     from onecity.sim.engine import Simulation
 
     ensure_city(db, DEMO_SCALE, DEMO_SEED)
     stop = threading.Event()
-    sim = Simulation(db, [LifeEventsActor(DEMO_SCALE)], start=clock.now(), seed=int(clock.now().timestamp()),
+    sim = Simulation(db, actors.build(DEMO_SCALE), start=clock.now(), seed=int(clock.now().timestamp()),
                      speed=speed, drive_clock=False, progress=lambda _msg: None)
 
     def _run() -> None:

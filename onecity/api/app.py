@@ -19,7 +19,7 @@ from onecity.api import problems
 from onecity.api.limits import BodySizeLimit
 from onecity.api.routes import admin, audit, auth, catalogue, docs, geography, sharing, system
 from onecity.core import housekeeping
-from onecity.core.bus import Bus, connect_bus
+from onecity.core.bus import Bus, connect_bus, consumers
 from onecity.core.bus.relay import OutboxRelay
 from onecity.core.config import Settings, get_settings
 from onecity.core.db import Database
@@ -70,9 +70,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         app.state.relay = relay
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay"),
                  asyncio.create_task(_housekeeping(db, settings), name="housekeeping")]
+        subscriptions = await consumers.subscribe_all(db, bus)
         try:
             yield
         finally:
+            for subscription in subscriptions:
+                await subscription.stop()
             for task in tasks:
                 task.cancel()
             for task in tasks:

@@ -167,3 +167,7 @@ class LifeEventsActor:
 
     def report(self) -> dict[str, Any]:
         return {"life_events": dict(self.counts)}
+
+
+def actors(scale: float) -> list[LifeEventsActor]:
+    return [LifeEventsActor(scale)]

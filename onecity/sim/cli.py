@@ -58,12 +58,12 @@ def ensure_city(db: Database, scale: float, seed: int) -> None:
 def run(db: Database, *, scale: float, seed: int, hours: float, speed: float | None,
         start: datetime = DEFAULT_START) -> dict[str, Any]:
     from onecity.hub.registries.export import city_stats
-    from onecity.sim.city import LifeEventsActor
+    from onecity.sim import actors
     from onecity.sim.engine import Simulation
 
     ensure_city(db, scale, seed)
-    sim = Simulation(db, [LifeEventsActor(scale)], start=start.astimezone(clock.SHANGHAI), seed=seed,
-                     step=timedelta(minutes=10), speed=speed)
+    sim = Simulation(db, actors.build(scale), start=start.astimezone(clock.SHANGHAI), seed=seed,
+                     step=timedelta(minutes=10), speed=speed, deliver_events=True)
     sim.run(hours)
     report = sim.report()
     with db.sessions() as session:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from onecity.core import clock
+from onecity.core.bus import consumers
 from onecity.core.db import Database
 
 
@@ -47,6 +48,10 @@ class Simulation:
     #: Make the platform clock follow simulated time (off when the simulation runs beside a
     #: server people use: their sessions must expire in real time).
     drive_clock: bool = True
+    #: Hand each step's events to the registered consumers before the next step (for a run with
+    #: no server relaying the outbox: one part's events, such as a sensor alert, become another
+    #: part's work, such as an urban-operations case, deterministically).
+    deliver_events: bool = False
     progress: Callable[[str], None] = field(default=lambda msg: sys.stderr.write(msg + "\n") and None)
     now: datetime = field(init=False)
     steps_done: int = field(default=0, init=False)
@@ -66,6 +71,8 @@ class Simulation:
                 step_end = self.now + self.step if end is None else min(self.now + self.step, end)
                 for actor in self.actors:
                     actor.step(self.db, self.now, step_end, rng)
+                    if self.deliver_events:
+                        consumers.deliver_pending(self.db)
                 self.now = step_end
                 self.steps_done += 1
                 if self.speed:

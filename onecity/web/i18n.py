@@ -591,6 +591,22 @@ MESSAGES: dict[str, dict[str, str]] = {
 Translator = Callable[..., str]
 
 
+def extend(catalogue: dict[str, dict[str, str]]) -> None:
+    """Add a part's own words (each part keeps its catalogue beside its pages).
+
+    Both languages must bring the same keys, and a key may not be redefined with other text,
+    so two parts cannot silently overwrite each other's words.
+    """
+    if set(catalogue) != set(LANGUAGES) or set(catalogue["zh"]) != set(catalogue["en"]):
+        missing = set(catalogue.get("zh", {})) ^ set(catalogue.get("en", {}))
+        raise ValueError(f"a catalogue needs the same keys in {LANGUAGES}; differing: {sorted(missing)[:10]}")
+    for lang, entries in catalogue.items():
+        for key, text in entries.items():
+            if MESSAGES[lang].get(key, text) != text:
+                raise ValueError(f"message key {key!r} is already defined with other text")
+        MESSAGES[lang].update(entries)
+
+
 def language(requested: str | None, default: str) -> str:
     """The language to use: the visitor's supported choice, else the platform default."""
     if requested in LANGUAGES:

@@ -20,19 +20,24 @@ from onecity.core.db import Database
 from onecity.core.events import Envelope, ProcessedMessage
 
 
+def process_once(db: Database, consumer: str, fn: Callable[[Session, Envelope], None], envelope: Envelope) -> bool:
+    """Run ``fn`` for ``envelope`` unless ``consumer`` has already; True when it ran."""
+    with db.transaction() as session:
+        seen = session.execute(
+            select(ProcessedMessage.message_id).where(
+                ProcessedMessage.consumer == consumer, ProcessedMessage.message_id == envelope.id
+            )
+        ).first()
+        if seen:
+            return False
+        session.add(ProcessedMessage(consumer=consumer, message_id=envelope.id, processed_at=clock.now()))
+        fn(session, envelope)
+        return True
+
+
 def idempotent(db: Database, consumer: str, fn: Callable[[Session, Envelope], None]) -> Handler:
     def _process(delivery: Delivery) -> None:
-        envelope = Envelope.from_bytes(delivery.data)
-        with db.transaction() as session:
-            seen = session.execute(
-                select(ProcessedMessage.message_id).where(
-                    ProcessedMessage.consumer == consumer, ProcessedMessage.message_id == envelope.id
-                )
-            ).first()
-            if seen:
-                return
-            session.add(ProcessedMessage(consumer=consumer, message_id=envelope.id, processed_at=clock.now()))
-            fn(session, envelope)
+        process_once(db, consumer, fn, Envelope.from_bytes(delivery.data))
 
     async def handler(delivery: Delivery) -> None:
         await asyncio.to_thread(_process, delivery)

@@ -1,0 +1,103 @@
+"""The platform's event consumers, registered once and run wherever events flow.
+
+A part that reacts to another part's events (urban operations opening a case for a sensor
+alert, or a hotline work order for a bad service rating) registers a consumer here instead
+of being called directly, so neither part imports the other's services::
+
+    @consumers.consumer("ops.case-from-alert", ALERT_RAISED)
+    def open_case_for_alert(session: Session, envelope: Envelope) -> None: ...
+
+and lists its module in :data:`CONSUMER_MODULES`. The same consumers run in two ways:
+
+- in a server or worker, :func:`subscribe_all` subscribes each to the bus (durable, acked,
+  exactly-once through the consumer's inbox), fed by the outbox relay;
+- in a process with no bus (the simulation command, tests), :func:`deliver_pending` hands
+  pending outbox rows to the consumers synchronously, in order, through the same inbox, and
+  marks them sent. It is deterministic, which a seeded simulation needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from onecity.core import clock
+from onecity.core.bus.base import Bus, Subscription, subject_matches
+from onecity.core.bus.consumer import idempotent, process_once
+from onecity.core.db import Database
+from onecity.core.events import Envelope, EventType, OutboxMessage, envelope_of
+
+ConsumerFn = Callable[[Session, Envelope], None]
+
+#: Modules whose import registers consumers (each part appends its own).
+CONSUMER_MODULES: list[str] = []
+
+
+@dataclass(frozen=True)
+class Consumer:
+    #: Durable name on the bus and key of the consumer's inbox; never rename a live one.
+    name: str
+    event: EventType[Any]
+    fn: ConsumerFn
+
+    @property
+    def subject(self) -> str:
+        return self.event.subject
+
+
+_REGISTRY: dict[str, Consumer] = {}
+
+
+def consumer(name: str, event: EventType[Any]) -> Callable[[ConsumerFn], ConsumerFn]:
+    """Register ``fn(session, envelope)`` to run once for every ``event``."""
+
+    def register(fn: ConsumerFn) -> ConsumerFn:
+        existing = _REGISTRY.get(name)
+        if existing is not None and existing.fn is not fn and existing.fn.__qualname__ != fn.__qualname__:
+            raise ValueError(f"consumer {name!r} is already registered")
+        _REGISTRY[name] = Consumer(name, event, fn)
+        return fn
+
+    return register
+
+
+def registered() -> list[Consumer]:
+    """Every consumer, after importing the modules that register them."""
+    for module in CONSUMER_MODULES:
+        importlib.import_module(module)
+    return sorted(_REGISTRY.values(), key=lambda c: c.name)
+
+
+async def subscribe_all(db: Database, bus: Bus) -> list[Subscription]:
+    return [await bus.subscribe(c.subject, c.name, idempotent(db, c.name, c.fn)) for c in registered()]
+
+
+def deliver_pending(db: Database, *, batch: int = 500) -> int:
+    """Give every unsent outbox row to the consumers, in order, then mark it sent.
+
+    Only for processes that run no relay: a server relaying the same database would find
+    these rows already sent. Events that consumers publish are delivered in the same call.
+    """
+    consumers = registered()
+    delivered = 0
+    while True:
+        with db.sessions() as session:
+            rows = list(session.scalars(
+                select(OutboxMessage).where(OutboxMessage.published_at.is_(None))
+                .order_by(OutboxMessage.occurred_at, OutboxMessage.id).limit(batch)))
+        if not rows:
+            return delivered
+        for row in rows:
+            envelope = envelope_of(row)
+            for c in consumers:
+                if subject_matches(c.subject, row.subject):
+                    process_once(db, c.name, c.fn, envelope)
+            with db.transaction() as session:
+                session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
+                                .values(published_at=clock.now(), attempts=OutboxMessage.attempts + 1))
+            delivered += 1

@@ -1,0 +1,1 @@
+"""Government Online-Offline (一网通办): service items, applications, workflows, ratings."""

@@ -1,0 +1,32 @@
+"""What government services tells the rest of the platform.
+
+A 1–2 star rating with a complaint (好差评 差评) becomes a hotline work order in urban
+operations, which consumes ``services.rating.complaint``; the payload carries what the
+work order needs, so operations never reads the services tables.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from onecity.core.events import event_type
+
+
+class ComplaintRated(BaseModel):
+    rating_id: str
+    case_id: str
+    item_code: str
+    item_name: str
+    #: The agency (department) that handled the case: the complaint is about its service.
+    agency_code: str
+    stars: int
+    channel: str
+    comment: str
+    #: Where the service was delivered (the handling agency's or the applicant's division).
+    division_code: str
+    rated_at: datetime
+
+
+RATING_COMPLAINT = event_type("services.rating.complaint", ComplaintRated)

@@ -1,0 +1,77 @@
+"""Registered consumers run exactly once per event, with or without a bus."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from onecity.core import events
+from onecity.core.bus import consumers
+from onecity.core.bus.memory import MemoryBus
+from onecity.core.bus.relay import OutboxRelay
+from onecity.core.db import Database
+from onecity.core.events import Envelope, OutboxMessage
+from tests.conftest import SYSTEM
+
+
+class Pinged(BaseModel):
+    n: int
+
+
+PINGED = events.event_type("test.consumer.pinged", Pinged)
+PONGED = events.event_type("test.consumer.ponged", Pinged)
+seen: list[tuple[str, int]] = []
+
+
+@consumers.consumer("test.ping-to-pong", PINGED)
+def _pong(session: Session, envelope: Envelope) -> None:
+    n = envelope.typed(PINGED).n
+    seen.append(("ping", n))
+    events.publish(session, PONGED, Pinged(n=n), principal=SYSTEM, reason="answer")
+
+
+@consumers.consumer("test.pong-seen", PONGED)
+def _seen(session: Session, envelope: Envelope) -> None:
+    seen.append(("pong", envelope.typed(PONGED).n))
+
+
+def _ping(db: Database, n: int) -> None:
+    with db.transaction() as session:
+        events.publish(session, PINGED, Pinged(n=n), principal=SYSTEM, reason="test")
+
+
+def test_deliver_pending_runs_each_consumer_once_and_follows_their_events(db: Database) -> None:
+    seen.clear()
+    _ping(db, 1)
+    _ping(db, 2)
+    assert consumers.deliver_pending(db) == 4  # two pings, and the two pongs they caused
+    assert seen == [("ping", 1), ("ping", 2), ("pong", 1), ("pong", 2)]  # in the order they happened
+    assert consumers.deliver_pending(db) == 0
+    with db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)
+                              .where(OutboxMessage.published_at.is_(None))) == 0
+
+
+def test_subscribed_consumers_run_from_the_relay(db: Database) -> None:
+    seen.clear()
+
+    async def scenario() -> None:
+        bus = MemoryBus()
+        await bus.connect()
+        subs = await consumers.subscribe_all(db, bus)
+        relay = OutboxRelay(db, bus)
+        _ping(db, 7)
+        for _ in range(200):
+            await relay.relay_once()
+            if ("pong", 7) in seen:
+                break
+            await asyncio.sleep(0.02)
+        for s in subs:
+            await s.stop()
+        await bus.close()
+
+    asyncio.run(scenario())
+    assert seen.count(("ping", 7)) == 1 and seen.count(("pong", 7)) == 1

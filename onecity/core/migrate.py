@@ -21,6 +21,7 @@ MODEL_MODULES = [
     "onecity.hub.registries.models",
     "onecity.hub.catalogue.models",
     "onecity.hub.sharing.models",
+    "onecity.credentials.models",
 ]
 
 

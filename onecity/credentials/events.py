@@ -1,0 +1,30 @@
+"""What the credentials part tells the rest of the platform."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from onecity.core.events import event_type
+
+
+class CredentialIssued(BaseModel):
+    credential_id: str
+    certificate_id: int
+    type_code: str
+    holder_kind: str
+    holder_id: int
+    division_code: str
+    kid: str
+
+
+class CredentialStatusChanged(BaseModel):
+    credential_id: str
+    certificate_id: int
+    status: str
+    previous: str
+    division_code: str
+    reason: str
+
+
+CREDENTIAL_ISSUED = event_type("credentials.credential.issued", CredentialIssued)
+CREDENTIAL_STATUS_CHANGED = event_type("credentials.credential.status_changed", CredentialStatusChanged)

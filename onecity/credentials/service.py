@@ -1,0 +1,371 @@
+"""Service functions for verifiable e-certificates: what other parts (government services) call.
+
+* :func:`issue_for_certificate` — sign a credential for a certificate already in the hub's
+  registry (the services part issues the certificate with
+  :func:`onecity.hub.registries.service.issue_certificate`, then calls this);
+* :func:`change_status` — revoke (which revokes the registry certificate too), suspend,
+  reinstate;
+* :func:`revoke_for_certificate` — what the consumer of the hub's ``CertificateRevoked`` runs,
+  so a certificate revoked in the registry never keeps a credential that checks as active;
+* :func:`verify` — the public check; :func:`rotate_signing_key`, reads and the export.
+
+Every state change runs the platform's sequence in the caller's transaction: policy and
+state check → lock → save → audit → event (outbox).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TextIO
+
+from pydantic import BaseModel
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from onecity.core import audit, clock, events, policy
+from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from onecity.core.identity.principal import Principal
+from onecity.core.identity.roles import PrincipalKind, Role
+from onecity.credentials import keys, statuslist, vc
+from onecity.credentials.events import (
+    CREDENTIAL_ISSUED,
+    CREDENTIAL_STATUS_CHANGED,
+    CredentialIssued,
+    CredentialStatusChanged,
+)
+from onecity.credentials.issuer import issuer_url
+from onecity.credentials.models import Credential, CredentialStatus, SigningKey, StatusPurpose
+from onecity.hub.registries.models import Certificate, CertificateStatus, CertificateType, HolderKind, LegalPerson
+from onecity.hub.registries.service import revoke_certificate
+from onecity.hub.sharing.models import ResidentLink
+
+R = Role
+_STAFF_READERS = frozenset({R.COUNTER_CLERK, R.REVIEWER, R.APPROVER, R.INSPECTOR, R.DATA_STEWARD,
+                            R.DISPATCHER, R.OPERATOR})
+_ISSUERS = frozenset({R.APPROVER, R.DATA_STEWARD})
+
+policy.register_actions({
+    "credentials.credential.issue": _ISSUERS,
+    "credentials.credential.revoke": _ISSUERS,
+    "credentials.credential.suspend": _ISSUERS,
+    "credentials.credential.reinstate": _ISSUERS,
+    "credentials.credential.read": _STAFF_READERS,
+    "credentials.key.rotate": frozenset({R.ADMIN}),
+    "credentials.export": frozenset({R.ADMIN}),
+})
+
+#: What each target status asks of the principal, and the audit action it writes.
+_TRANSITIONS: dict[CredentialStatus, tuple[str, str]] = {
+    CredentialStatus.REVOKED: ("credentials.credential.revoke", "credentials.credential.revoked"),
+    CredentialStatus.SUSPENDED: ("credentials.credential.suspend", "credentials.credential.suspended"),
+    CredentialStatus.ACTIVE: ("credentials.credential.reinstate", "credentials.credential.reinstated"),
+}
+
+
+def _subject(holder_kind: str, holder_id: int) -> str | None:
+    return f"person:{holder_id}" if holder_kind == HolderKind.PERSON else None
+
+
+def _reason(reason: str) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("say why (reason): it is kept in the audit log and shown to the holder")
+    return reason.strip()[:300]
+
+
+# -- issuing ---------------------------------------------------------------------------------------
+
+def issue_for_certificate(session: Session, principal: Principal, certificate_id: int) -> Credential:
+    """Sign a W3C VC 2.0 ``vc+jwt`` for a valid registry certificate and keep it.
+
+    One live credential per certificate: a second call while one is active or suspended is
+    a :class:`Conflict` naming it (revoke it first to reissue).
+    """
+    policy.require(principal, "credentials.credential.issue")
+    cert = session.scalar(select(Certificate).where(Certificate.id == certificate_id).with_for_update())
+    if cert is None:
+        raise NotFound(f"certificate {certificate_id} is not in the registry")
+    policy.require_in_scope(session, principal, "hub.certificate", cert.division_code)
+    if cert.status != CertificateStatus.VALID:
+        raise Conflict(f"certificate {cert.number} is {cert.status}; only a valid certificate gets a credential")
+    today = clock.local(clock.now()).date()
+    if cert.valid_until is not None and cert.valid_until < today:
+        raise Conflict(f"certificate {cert.number} expired on {cert.valid_until}; renew it first")
+    live = session.scalar(select(Credential.id).where(Credential.certificate_id == cert.id,
+                                                      Credential.status != CredentialStatus.REVOKED))
+    if live is not None:
+        raise Conflict(f"certificate {cert.number} already has credential {live}; revoke it first to reissue")
+    ctype = session.get(CertificateType, cert.type_code)
+    if ctype is None:  # the foreign key makes this a data fault
+        raise Conflict(f"certificate type {cert.type_code} is missing from the registry")
+
+    issuer = issuer_url()
+    credential_id = str(uuid.uuid4())
+    revocation_list, revocation_index = statuslist.allocate(session, StatusPurpose.REVOCATION)
+    suspension_list, suspension_index = statuslist.allocate(session, StatusPurpose.SUSPENSION)
+    entries = [vc.status_entry(issuer, revocation_list, revocation_index),
+               vc.status_entry(issuer, suspension_list, suspension_index)]
+    now = clock.now()
+    claims, valid_from, valid_until = vc.build(cert, ctype, credential_id, issuer, entries, now)
+    signer = keys.current_signer(session, principal.ref)
+    token = keys.sign_compact(signer, {"typ": vc.TYP, "cty": "vc"}, claims)
+    credential = Credential(
+        id=credential_id, certificate_id=cert.id, type_code=cert.type_code, holder_kind=str(cert.holder_kind),
+        holder_id=cert.holder_id, division_code=cert.division_code, kid=signer.kid, jwt=token,
+        status=CredentialStatus.ACTIVE, revocation_list_id=revocation_list.id, revocation_index=revocation_index,
+        suspension_list_id=suspension_list.id, suspension_index=suspension_index, valid_from=valid_from,
+        valid_until=valid_until, issued_at=now, issued_by=principal.ref, status_changed_at=None, status_reason=None)
+    session.add(credential)
+    session.flush()
+    audit.record(session, principal, "credentials.credential.issued", object_type="credential",
+                 object_id=credential_id, subject=_subject(cert.holder_kind, cert.holder_id),
+                 division_code=cert.division_code,
+                 detail={"certificate": cert.id, "number": cert.number, "type": cert.type_code, "kid": signer.kid})
+    events.publish(session, CREDENTIAL_ISSUED, CredentialIssued(
+        credential_id=credential_id, certificate_id=cert.id, type_code=cert.type_code,
+        holder_kind=str(cert.holder_kind), holder_id=cert.holder_id, division_code=cert.division_code,
+        kid=signer.kid), principal=principal, reason="credential issued")
+    return credential
+
+
+# -- status ----------------------------------------------------------------------------------------
+
+def _lock(session: Session, credential_id: str) -> Credential:
+    cred = session.scalar(select(Credential).where(Credential.id == credential_id).with_for_update())
+    if cred is None:
+        raise NotFound(f"no credential {credential_id}")
+    return cred
+
+
+def _apply(session: Session, principal: Principal, cred: Credential, target: CredentialStatus,
+           reason: str) -> None:
+    """Flip the status-list bits and the row, audit and announce (the caller checked the policy)."""
+    previous = CredentialStatus(cred.status)
+    if target is CredentialStatus.REVOKED:
+        statuslist.set_bit(session, cred.revocation_list_id, cred.revocation_index, True)
+        # a revoked credential is no longer suspended: revocation is the final word
+        statuslist.set_bit(session, cred.suspension_list_id, cred.suspension_index, False)
+    else:
+        statuslist.set_bit(session, cred.suspension_list_id, cred.suspension_index,
+                           target is CredentialStatus.SUSPENDED)
+    cred.status = target
+    cred.status_changed_at = clock.now()
+    cred.status_reason = reason
+    session.flush()
+    audit.record(session, principal, _TRANSITIONS[target][1], object_type="credential", object_id=cred.id,
+                 subject=_subject(cred.holder_kind, cred.holder_id), division_code=cred.division_code,
+                 detail={"certificate": cred.certificate_id, "from": previous.value, "reason": reason})
+    events.publish(session, CREDENTIAL_STATUS_CHANGED, CredentialStatusChanged(
+        credential_id=cred.id, certificate_id=cred.certificate_id, status=target.value, previous=previous.value,
+        division_code=cred.division_code, reason=reason), principal=principal, reason=reason)
+
+
+def change_status(session: Session, principal: Principal, credential_id: str, status: CredentialStatus | str,
+                  reason: str) -> Credential:
+    """Revoke, suspend or reinstate (status ``active``) a credential.
+
+    Revocation is final and also revokes the registry certificate (if it is not already), so
+    the next application no longer finds it. Suspension is reversible; reinstating applies
+    to a suspended credential only.
+    """
+    try:
+        target = CredentialStatus(status)
+    except ValueError as err:
+        raise InvalidInput(f"status must be one of {', '.join(s.value for s in CredentialStatus)}") from err
+    action = _TRANSITIONS[target][0]
+    policy.require(principal, action)
+    why = _reason(reason)
+    cred = _lock(session, credential_id)
+    policy.require_in_scope(session, principal, "hub.certificate", cred.division_code)
+    current = CredentialStatus(cred.status)
+    if current is CredentialStatus.REVOKED:
+        raise Conflict(f"credential {cred.id} was revoked at {cred.status_changed_at}; revocation is final")
+    if target is current:
+        raise Conflict(f"credential {cred.id} is already {current.value}")
+    if target is CredentialStatus.ACTIVE and current is not CredentialStatus.SUSPENDED:
+        raise Conflict("only a suspended credential can be reinstated")
+    _apply(session, principal, cred, target, why)
+    if target is CredentialStatus.REVOKED:
+        cert = session.get(Certificate, cred.certificate_id)
+        if cert is not None and cert.status != CertificateStatus.REVOKED:
+            revoke_certificate(session, principal, cert.id, f"credential revoked: {why}")
+    return cred
+
+
+def revoke_for_certificate(session: Session, principal: Principal, certificate_id: int, reason: str) -> list[str]:
+    """Revoke every live credential of a certificate the registry has revoked; returns their ids.
+
+    Idempotent: credentials already revoked (say, by :func:`change_status`, whose registry
+    revocation is what brings us here) are left alone.
+    """
+    policy.require(principal, "credentials.credential.revoke")
+    why = _reason(reason)
+    creds = list(session.scalars(select(Credential).where(
+        Credential.certificate_id == certificate_id, Credential.status != CredentialStatus.REVOKED)
+        .order_by(Credential.issued_at).with_for_update()))
+    for cred in creds:
+        policy.require_in_scope(session, principal, "hub.certificate", cred.division_code)
+        _apply(session, principal, cred, CredentialStatus.REVOKED, why)
+    return [c.id for c in creds]
+
+
+# -- keys ------------------------------------------------------------------------------------------
+
+def rotate_signing_key(session: Session, principal: Principal, reason: str) -> SigningKey:
+    """Start signing with a new key; the old one stays in the JWKS so what it signed still verifies."""
+    policy.require(principal, "credentials.key.rotate")
+    why = _reason(reason)
+    new, old = keys.rotate(session, principal.ref)
+    audit.record(session, principal, "credentials.key.rotated", object_type="signing_key", object_id=new.kid,
+                 detail={"retired": old.kid if old else None, "reason": why})
+    return new
+
+
+# -- reads -----------------------------------------------------------------------------------------
+
+def _holder_filter(session: Session, principal: Principal) -> Any:
+    """Credentials a signed-in resident holds: their own, and their firms' (as legal representative)."""
+    if principal.kind is not PrincipalKind.CITIZEN:
+        return None
+    person_id = session.scalar(select(ResidentLink.person_id).where(ResidentLink.user_id == principal.id))
+    if person_id is None:
+        return None
+    firms = select(LegalPerson.id).where(LegalPerson.legal_rep_id == person_id)
+    return or_((Credential.holder_kind == HolderKind.PERSON) & (Credential.holder_id == person_id),
+               (Credential.holder_kind == HolderKind.LEGAL_PERSON) & Credential.holder_id.in_(firms))
+
+
+def my_credentials(session: Session, principal: Principal) -> list[Credential]:
+    """The signed-in resident's credentials, newest first (empty until their account is linked)."""
+    policy.require(principal, "core.me.read")
+    clause = _holder_filter(session, principal)
+    if clause is None:
+        return []
+    return list(session.scalars(select(Credential).where(clause).order_by(Credential.issued_at.desc())))
+
+
+def holds(session: Session, principal: Principal, cred: Credential) -> bool:
+    clause = _holder_filter(session, principal)
+    return clause is not None and session.scalar(
+        select(Credential.id).where(Credential.id == cred.id, clause)) is not None
+
+
+def get_credential(session: Session, principal: Principal, credential_id: str, purpose: str | None) -> Credential:
+    """One credential, for its holder or for staff in its area (whose read is audited with a purpose)."""
+    policy.require(principal, "core.me.read")
+    cred = session.get(Credential, credential_id)
+    if cred is None:
+        raise NotFound(f"no credential {credential_id}")
+    if holds(session, principal, cred):
+        return cred
+    if principal.kind is PrincipalKind.CITIZEN:
+        raise PermissionDenied("this credential belongs to someone else")
+    policy.require(principal, "credentials.credential.read")
+    policy.require_in_scope(session, principal, "hub.certificate", cred.division_code)
+    subject = _subject(cred.holder_kind, cred.holder_id)
+    if subject is not None:
+        if not purpose or not purpose.strip():
+            raise InvalidInput("say why you read this person's credential (X-OneCity-Purpose header)")
+        audit.personal_read(session, principal, "credentials.credential.read", subject, purpose.strip()[:200],
+                            object_type="credential", object_id=cred.id, division_code=cred.division_code)
+    return cred
+
+
+# -- the public check --------------------------------------------------------------------------------
+
+def verify(session: Session, token: str) -> vc.Verification:
+    """Check any credential JWT; needs no principal (anyone may check a certificate shown to them)."""
+    return vc.verify(session, token)
+
+
+@dataclass(frozen=True)
+class PublicCheck:
+    """What ``/verify/<id>`` shows: the full check of the stored JWT and the masked facts."""
+
+    credential: Credential
+    verification: vc.Verification
+    holder_name: str
+    holder_identifier: str
+    type_name: str
+    type_name_en: str
+    issuer: str
+    number: str
+
+
+def mask_name(name: str, holder_kind: str) -> str:
+    """A person's name with all but the surname hidden (张** ); a firm's name is public (企业信息公示)."""
+    if holder_kind != HolderKind.PERSON or not name:
+        return name
+    return name[0] + "*" * max(1, len(name) - 1)
+
+
+def mask_identifier(identifier: str, holder_kind: str) -> str:
+    if holder_kind != HolderKind.PERSON or len(identifier) < 10:
+        return identifier
+    return identifier[:6] + "*" * (len(identifier) - 10) + identifier[-4:]
+
+
+def check_by_id(session: Session, principal: Principal, credential_id: str) -> PublicCheck:
+    """Verify a stored credential by its id, as the QR link asks; recorded for the holder to see."""
+    try:
+        uuid.UUID(credential_id)
+    except ValueError as err:
+        raise NotFound("no credential with that id: check the link or scan the QR code again") from err
+    cred = session.get(Credential, credential_id)
+    if cred is None:
+        raise NotFound("no credential with that id: check the link or scan the QR code again")
+    result = vc.verify(session, cred.jwt)
+    subject = (result.claims or {}).get("credentialSubject") or {}
+    cert = subject.get("certificate") or {}
+    issuer = (result.claims or {}).get("issuer") or {}
+    audit.record(session, principal, "credentials.credential.checked", object_type="credential", object_id=cred.id,
+                 subject=_subject(cred.holder_kind, cred.holder_id), division_code=cred.division_code,
+                 detail={"valid": result.valid, "status": result.status.value if result.status else None})
+    return PublicCheck(
+        credential=cred, verification=result,
+        holder_name=mask_name(str(subject.get("name", "")), cred.holder_kind),
+        holder_identifier=mask_identifier(str(subject.get("identifier", "")), cred.holder_kind),
+        type_name=str(cert.get("typeName", cred.type_code)), type_name_en=str(cert.get("typeNameEn", cred.type_code)),
+        issuer=str(issuer.get("name", "")) if isinstance(issuer, dict) else str(issuer),
+        number=str(cert.get("number", "")))
+
+
+# -- export ----------------------------------------------------------------------------------------
+
+class ExportedCredential(BaseModel):
+    id: str
+    certificate_id: int
+    type_code: str
+    holder_kind: str
+    holder_id: int
+    division_code: str
+    status: str
+    kid: str
+    issued_at: datetime
+    valid_from: datetime
+    valid_until: datetime | None
+    jwt: str
+
+
+def iter_export(session: Session) -> Iterator[Credential]:
+    stmt = select(Credential).order_by(Credential.issued_at, Credential.id)
+    yield from session.scalars(stmt.execution_options(stream_results=True, yield_per=1000))
+
+
+def export_jsonl(session: Session, principal: Principal, out: TextIO, *, destination: str) -> int:
+    """Every issued credential, one JSON object a line with its ``jwt``; audited like a registry export."""
+    policy.require(principal, "credentials.export")
+    rows = 0
+    for cred in iter_export(session):
+        row = ExportedCredential(
+            id=cred.id, certificate_id=cred.certificate_id, type_code=cred.type_code, holder_kind=cred.holder_kind,
+            holder_id=cred.holder_id, division_code=cred.division_code, status=str(cred.status), kid=cred.kid,
+            issued_at=cred.issued_at, valid_from=cred.valid_from, valid_until=cred.valid_until, jwt=cred.jwt)
+        out.write(json.dumps(row.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")) + "\n")
+        rows += 1
+    audit.record(session, principal, "credentials.credential.exported", object_type="credential",
+                 detail={"format": "jsonl", "rows": rows, "destination": destination})
+    return rows

@@ -107,6 +107,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(api_router())
     app.include_router(docs.router)
+    from onecity.sensing.sta.routes import router as sensorthings
+
+    app.include_router(sensorthings)  # /sta/v1.1: the OGC standard's own paths, beside /api/v1
     from onecity.web import mount as mount_web
 
     mount_web(app)

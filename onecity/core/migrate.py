@@ -22,6 +22,10 @@ MODEL_MODULES = [
     "onecity.hub.catalogue.models",
     "onecity.hub.sharing.models",
     "onecity.credentials.models",
+    "onecity.services.models",
+    "onecity.sensing.models",
+    "onecity.documents.models",
+    "onecity.ops.models",
 ]
 
 

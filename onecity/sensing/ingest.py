@@ -1,0 +1,274 @@
+"""Storing observations: one batched path for HTTP, the dataArray extension and MQTT.
+
+:func:`store_observations` writes a whole batch in the caller's transaction:
+
+1. the batch's datastreams are read (and on PostgreSQL locked, in id order, so two ingest
+   workers handling the same stream take turns and its rules see a consistent history);
+2. the rows go in with one multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING``: a row
+   whose ``(datastream_id, dedup_key)`` exists (a redelivered MQTT message) is skipped;
+3. each stream's last two results, its time extent and its Thing's health are updated;
+4. the stream rules run on the new rows (:mod:`onecity.sensing.rules`), raising and
+   clearing alerts, whose events go to the outbox;
+5. one ``sensing.observations.stored`` event for the whole batch goes to the outbox.
+
+What is durable is the observation row itself; the outbox row per *batch* (not per
+observation) carries the batch to the bus and to MQTT subscribers, so a batch of 2,000
+readings costs one outbox write, and a crash anywhere before commit leaves nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from onecity.core import clock, events
+from onecity.core.errors import InvalidInput, NotFound
+from onecity.core.identity.principal import Principal
+from onecity.sensing.models import (
+    Datastream,
+    FeatureOfInterest,
+    Location,
+    Observation,
+    ObservedProperty,
+    Thing,
+    ThingLocation,
+)
+from onecity.sensing.sta.odata import parse_datetime
+
+#: Largest batch one call stores (the dataArray extension and the MQTT worker chunk to this).
+MAX_BATCH = 5000
+
+
+class ObservationsStored(BaseModel):
+    """A batch of new observations: ``[id, datastream_id, phenomenonTime, result]`` each."""
+
+    origin: str
+    count: int
+    observations: list[list[Any]]
+
+
+OBSERVATIONS_STORED = events.event_type("sensing.observations.stored", ObservationsStored)
+
+
+@dataclass
+class NewObservation:
+    datastream_id: int
+    phenomenon_time: datetime
+    result_number: float | None
+    result_json: Any = None
+    phenomenon_time_end: datetime | None = None
+    result_time: datetime | None = None
+    result_quality: Any = None
+    valid_time_start: datetime | None = None
+    valid_time_end: datetime | None = None
+    parameters: dict[str, Any] | None = None
+    feature_of_interest_id: int | None = None
+    dedup_key: str | None = None
+
+
+@dataclass
+class StreamMeta:
+    id: int
+    thing_id: int
+    observed_property: str
+    last_result: float | None
+    last_time: datetime | None
+    prev_result: float | None
+    prev_time: datetime | None
+    phenomenon_time_start: datetime | None
+    phenomenon_time_end: datetime | None
+    township_code: str | None
+    grid_code: str | None
+    lon: float | None
+    lat: float | None
+    component_id: int | None
+    available: bool
+
+
+@dataclass
+class StoreResult:
+    stored: int = 0
+    duplicates: int = 0
+    ids: list[int] = field(default_factory=list)
+    raised: list[str] = field(default_factory=list)
+    cleared: list[str] = field(default_factory=list)
+
+
+def message_key(topic: str, payload: bytes) -> str:
+    """The dedup key of an MQTT message: a redelivery carries the same bytes on the same topic."""
+    return hashlib.blake2b(topic.encode() + b"\0" + payload, digest_size=20).hexdigest()
+
+
+def _time_or_interval(value: Any, name: str) -> tuple[datetime, datetime | None]:
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be an ISO 8601 time or interval (start/end), not {value!r}")
+    start, slash, end = value.partition("/")
+    s = parse_datetime(start)
+    return (s, parse_datetime(end)) if slash else (s, None)
+
+
+def parse_observation(obj: Any, datastream_id: int | None, *, now: datetime | None = None,
+                      dedup_key: str | None = None) -> NewObservation:
+    """Validate one Observation's JSON (as a device or client sends it) into a row to store."""
+    if not isinstance(obj, dict):
+        raise InvalidInput("an Observation is a JSON object")
+    if "result" not in obj:
+        raise InvalidInput("an Observation needs a result")
+    if datastream_id is None:
+        ds = obj.get("Datastream")
+        if not isinstance(ds, dict) or not isinstance(ds.get("@iot.id"), int):
+            raise InvalidInput("say which Datastream the Observation belongs to: \"Datastream\": {\"@iot.id\": n}")
+        datastream_id = int(ds["@iot.id"])
+    result = obj["result"]
+    number: float | None = None
+    if isinstance(result, int | float) and not isinstance(result, bool):
+        number = float(result)
+        if not math.isfinite(number):
+            raise InvalidInput("the result must be a finite number")
+        result = None
+    pt = obj.get("phenomenonTime")
+    start, end = _time_or_interval(pt, "phenomenonTime") if pt is not None else (now or clock.now(), None)
+    rt = obj.get("resultTime")
+    vt = obj.get("validTime")
+    vstart, vend = _time_or_interval(vt, "validTime") if vt is not None else (None, None)
+    params = obj.get("parameters")
+    if params is not None and not isinstance(params, dict):
+        raise InvalidInput("parameters must be a JSON object")
+    foi = obj.get("FeatureOfInterest")
+    foi_id = None
+    if foi is not None:
+        if not isinstance(foi, dict) or not isinstance(foi.get("@iot.id"), int):
+            raise InvalidInput("FeatureOfInterest must be a link {\"@iot.id\": n} here")
+        foi_id = int(foi["@iot.id"])
+    return NewObservation(
+        datastream_id=datastream_id, phenomenon_time=start, phenomenon_time_end=end, result_number=number,
+        result_json=result, result_time=parse_datetime(rt) if isinstance(rt, str) else None,
+        result_quality=obj.get("resultQuality"), valid_time_start=vstart, valid_time_end=vend,
+        parameters=params, feature_of_interest_id=foi_id, dedup_key=dedup_key,
+    )
+
+
+def stream_meta(session: Session, ids: list[int], *, lock: bool = False) -> dict[int, StreamMeta]:
+    stmt = (select(Datastream.id, Datastream.thing_id, ObservedProperty.name, Datastream.last_result,
+                   Datastream.last_time, Datastream.prev_result, Datastream.prev_time,
+                   Datastream.phenomenon_time_start, Datastream.phenomenon_time_end, Thing.township_code,
+                   Thing.grid_code, Thing.lon, Thing.lat, Thing.component_id, Thing.available)
+            .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
+            .join(Thing, Thing.id == Datastream.thing_id)
+            .where(Datastream.id.in_(ids)).order_by(Datastream.id))
+    if lock and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Datastream)
+    return {r[0]: StreamMeta(*r) for r in session.execute(stmt).all()}
+
+
+def _features(session: Session, thing_ids: set[int]) -> dict[int, int | None]:
+    """The feature of interest of each Thing's observations, made from its location when missing."""
+    found = dict(session.execute(select(FeatureOfInterest.thing_id, FeatureOfInterest.id)
+                                 .where(FeatureOfInterest.thing_id.in_(thing_ids))).tuples().all())
+    out: dict[int, int | None] = {t: found.get(t) for t in thing_ids}
+    missing = [t for t in thing_ids if out[t] is None]
+    if missing:
+        locs = session.execute(
+            select(ThingLocation.thing_id, Location.name, Location.location, Location.encoding_type,
+                   Location.lon, Location.lat)
+            .join(Location, Location.id == ThingLocation.location_id)
+            .where(ThingLocation.thing_id.in_(missing)).order_by(ThingLocation.thing_id, Location.id)).all()
+        for thing_id, name, geometry, enc, lon, lat in locs:
+            if out.get(thing_id) is not None:
+                continue
+            foi = FeatureOfInterest(name=name, description=f"location of thing {thing_id}", encoding_type=enc,
+                                    feature=geometry, lon=lon, lat=lat, thing_id=thing_id)
+            session.add(foi)
+            session.flush()
+            out[thing_id] = foi.id
+    return out
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
+    dialect = session.get_bind().dialect.name
+    table = Observation.__table__
+    ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    stmt = ins.on_conflict_do_nothing(index_elements=["datastream_id", "dedup_key"]).returning(
+        table.c.id, table.c.datastream_id, table.c.phenomenon_time, table.c.result_number)
+    out: list[Any] = []
+    for i in range(0, len(rows), 1000):
+        out.extend(session.execute(stmt, rows[i:i + 1000]).all())
+    return out
+
+
+def store_observations(session: Session, observations: list[NewObservation], *, principal: Principal,
+                       origin: str, skip_unknown: bool = False) -> StoreResult:
+    """Store a batch; see the module docstring for the steps. Unknown datastreams are refused
+    (HTTP) or, with ``skip_unknown`` (MQTT: a message for a stream that does not exist cannot be
+    fixed by redelivering it), dropped."""
+    from onecity.sensing import rules
+
+    result = StoreResult()
+    if not observations:
+        return result
+    if len(observations) > MAX_BATCH:
+        raise InvalidInput(f"at most {MAX_BATCH} observations per request")
+    meta = stream_meta(session, sorted({o.datastream_id for o in observations}), lock=True)
+    unknown = {o.datastream_id for o in observations} - meta.keys()
+    if unknown:
+        if not skip_unknown:
+            raise NotFound(f"no Datastream with @iot.id {min(unknown)}: create it first")
+        observations = [o for o in observations if o.datastream_id in meta]
+        if not observations:
+            return result
+    features = _features(session, {meta[o.datastream_id].thing_id for o in observations
+                                   if o.feature_of_interest_id is None})
+    rows = [{
+        "datastream_id": o.datastream_id, "phenomenon_time": o.phenomenon_time,
+        "phenomenon_time_end": o.phenomenon_time_end, "result_time": o.result_time,
+        "result_number": o.result_number, "result_json": o.result_json, "result_quality": o.result_quality,
+        "valid_time_start": o.valid_time_start, "valid_time_end": o.valid_time_end, "parameters": o.parameters,
+        "feature_of_interest_id": o.feature_of_interest_id or features.get(meta[o.datastream_id].thing_id),
+        "dedup_key": o.dedup_key,
+    } for o in observations]
+    inserted = _insert(session, rows)
+    result.stored, result.duplicates = len(inserted), len(rows) - len(inserted)
+    result.ids = [r[0] for r in inserted]
+    if not inserted:
+        return result
+    now = clock.now()
+    inserted.sort(key=lambda r: (r[1], r[2], r[0]))
+    # each reading with the stream's previous numeric reading (rate rules), newest two kept per stream
+    history: list[tuple[Any, float | None, datetime | None]] = []
+    ds_updates: list[dict[str, Any]] = []
+    touched: dict[int, None] = {}
+    for r in inserted:
+        m = meta[r[1]]
+        touched[r[1]] = None
+        _, _, t, value = r
+        m.phenomenon_time_start = t if m.phenomenon_time_start is None else min(m.phenomenon_time_start, t)
+        m.phenomenon_time_end = t if m.phenomenon_time_end is None else max(m.phenomenon_time_end, t)
+        history.append((r, m.last_result, m.last_time))
+        if value is not None and (m.last_time is None or t >= m.last_time):
+            m.prev_result, m.prev_time, m.last_result, m.last_time = m.last_result, m.last_time, value, t
+    for ds_id in touched:
+        m = meta[ds_id]
+        ds_updates.append({"b_id": ds_id, "b_lr": m.last_result, "b_lt": m.last_time, "b_pr": m.prev_result,
+                           "b_pt": m.prev_time, "b_ps": m.phenomenon_time_start, "b_pe": m.phenomenon_time_end})
+    table = Datastream.__table__
+    session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
+        last_result=bindparam("b_lr"), last_time=bindparam("b_lt"), prev_result=bindparam("b_pr"),
+        prev_time=bindparam("b_pt"), phenomenon_time_start=bindparam("b_ps"),
+        phenomenon_time_end=bindparam("b_pe")), ds_updates, execution_options={"synchronize_session": False})
+    things = sorted({meta[d].thing_id for d in touched})
+    session.execute(update(Thing).where(Thing.id.in_(things)).values(last_seen_at=now, available=True),
+                    execution_options={"synchronize_session": False})
+    result.raised, result.cleared = rules.on_observations(session, meta, history, principal=principal, now=now)
+    events.publish(session, OBSERVATIONS_STORED, ObservationsStored(
+        origin=origin, count=len(inserted),
+        observations=[[r[0], r[1], r[2].isoformat(), r[3]] for r in inserted]),
+        principal=principal, reason=f"{len(inserted)} observations stored ({origin})")
+    return result

@@ -1,0 +1,497 @@
+"""From OCR lines to typed fields: type detection, label-anchored extraction, identifier checks.
+
+Each document type is read the way a clerk reads it: find the printed label (名称, 成立日期,
+公民身份号码…), take the value after it on the same line or the next text to its right on the
+same row — "the same row" follows the label's own slope, so a rotated photo still reads — and
+let an address run on to the lines below it. Numbers with a known shape (credit codes, ID
+numbers, certificate numbers) are also found by pattern anywhere on the page.
+
+Every field carries a confidence (the recogniser's scores of the lines it came from, lowered
+when the value does not parse) and its region (the union of those lines' boxes). Identifiers
+are checked with their check characters: a code that fails keeps the characters read and gets
+the flag ``check_failed`` with the reason; characters that cannot occur in a code at all (O, I,
+S, Z, V in a credit code) are read as the digits they resemble *before* the check, which is
+reading, not correcting — the check character is never changed to make a number valid.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from onecity.documents.ocr import OcrLine, OcrResult, Rect
+from onecity.hub.registries.identifiers import InvalidIdentifier, validate_resident_id, validate_uscc
+
+DOC_TYPES = ("business_licence", "food_business_licence", "id_card", "real_estate_certificate", "invoice",
+             "application_letter")
+
+_WIDTH = str.maketrans({"（": "(", "）": ")", "：": ":", "，": ",", "　": "", " ": "", "／": "/", "￥": "¥",
+                        "Ｘ": "X", "﹕": ":"})
+
+
+def norm(text: str) -> str:
+    """Half-width punctuation, no spaces: how labels and values are compared."""
+    return text.translate(_WIDTH)
+
+
+@dataclass
+class Field:
+    name: str
+    value: str | None
+    confidence: float
+    box: Rect | None
+    flags: list[str] = field(default_factory=list)
+    #: why a flag was raised (the check character expected, the date that does not exist)
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"value": self.value, "confidence": round(self.confidence, 4),
+                "box": list(self.box) if self.box else None, "flags": self.flags, "notes": self.notes}
+
+
+@dataclass
+class Extraction:
+    doc_type: str
+    type_confidence: float
+    fields: dict[str, Field]
+    text: list[str]
+    width: int
+    height: int
+
+    def value(self, name: str) -> str | None:
+        f = self.fields.get(name)
+        return f.value if f is not None else None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"type": self.doc_type, "type_confidence": round(self.type_confidence, 4),
+                "fields": {k: v.as_json() for k, v in self.fields.items()}, "text": self.text,
+                "size": [self.width, self.height]}
+
+
+# -- type detection ---------------------------------------------------------------------------------
+
+KEYWORDS: dict[str, tuple[tuple[str, float], ...]] = {
+    "business_licence": (("营业执照", 3), ("统一社会信用代码", 1), ("登记机关", 1), ("成立日期", 1), ("注册资本", 1)),
+    "food_business_licence": (("食品经营许可证", 4), ("经营项目", 1), ("许可证编号", 1), ("经营者名称", 1)),
+    "id_card": (("公民身份号码", 3), ("民族", 1), ("住址", 1), ("出生", 0.5), ("性别", 0.5)),
+    "real_estate_certificate": (("不动产权", 3), ("权利人", 1), ("坐落", 1), ("不动产单元号", 1), ("权利类型", 1)),
+    "invoice": (("发票", 3), ("价税合计", 1), ("购买方", 1), ("销售方", 1), ("税额", 0.5)),
+    "application_letter": (("申请书", 3), ("此致", 1), ("申请人", 1), ("敬礼", 1), ("现申请", 1)),
+}
+
+
+def detect_type(lines: Iterable[OcrLine]) -> tuple[str, float]:
+    """The most likely type and a confidence (its share of the keyword score)."""
+    text = "".join(norm(ln.text) for ln in lines)
+    scores = {t: sum(w for k, w in kws if k in text) for t, kws in KEYWORDS.items()}
+    best = max(scores, key=lambda t: scores[t])
+    total = sum(scores.values())
+    return best, (scores[best] / total if total else 0.0)
+
+
+# -- geometry ---------------------------------------------------------------------------------------
+
+def _union(lines: Iterable[OcrLine]) -> Rect | None:
+    rects = [ln.rect for ln in lines]
+    if not rects:
+        return None
+    return min(r[0] for r in rects), min(r[1] for r in rects), max(r[2] for r in rects), max(r[3] for r in rects)
+
+
+class Page:
+    """The OCR lines of one page with the lookups extraction needs."""
+
+    def __init__(self, ocr: OcrResult) -> None:
+        self.ocr = ocr
+        self.lines = [ln for ln in ocr.lines if ln.text.strip()]
+        self.slope = self._median_slope()
+
+    def _median_slope(self) -> float:
+        slopes = sorted(ln.slope for ln in self.lines if len(ln.text) >= 4)
+        return slopes[len(slopes) // 2] if slopes else 0.0
+
+    def reading_order(self) -> list[OcrLine]:
+        """Top to bottom, left to right within a row, rows measured across the page's slope."""
+        def key(ln: OcrLine) -> tuple[float, float]:
+            x, y = ln.centre
+            return y - self.slope * x, x
+        ordered = sorted(self.lines, key=key)
+        rows: list[list[OcrLine]] = []
+        for ln in ordered:
+            y = key(ln)[0]
+            if rows and abs(key(rows[-1][0])[0] - y) < 0.5 * max(ln.height, rows[-1][0].height):
+                rows[-1].append(ln)
+            else:
+                rows.append([ln])
+        return [ln for row in rows for ln in sorted(row, key=lambda item: item.centre[0])]
+
+    def find_label(self, label: str, *, where: Callable[[OcrLine], bool] | None = None) -> OcrLine | None:
+        hits = [ln for ln in self.lines if label in norm(ln.text) and (where is None or where(ln))]
+        return min(hits, key=lambda ln: len(ln.text)) if hits else None
+
+    def right_of(self, anchor: OcrLine, *, max_gap: float | None = None) -> list[OcrLine]:
+        """Lines on the anchor's row to its right, nearest first."""
+        ax, ay = anchor.centre
+        out = []
+        for ln in self.lines:
+            if ln is anchor:
+                continue
+            x, y = ln.centre
+            if ln.rect[0] < anchor.rect[2] - 5:
+                continue
+            expected = ay + self.slope * (x - ax)
+            if abs(y - expected) < 0.55 * max(anchor.height, ln.height) and (
+                    max_gap is None or ln.rect[0] - anchor.rect[2] < max_gap):
+                out.append(ln)
+        return sorted(out, key=lambda ln: ln.rect[0])
+
+    def continuation(self, first: OcrLine, start_x: float, labels: set[str]) -> list[OcrLine]:
+        """Lines that continue a wrapped value: just below, starting where the value started."""
+        chain = [first]
+        while True:
+            last = chain[-1]
+            lx, ly = last.centre
+            nxt = None
+            for ln in self.lines:
+                if ln in chain:
+                    continue
+                x0 = ln.quad[0][0]
+                dy = (ln.centre[1] - self.slope * ln.centre[0]) - (ly - self.slope * lx)
+                if not 0.6 * last.height < dy < 1.65 * last.height:
+                    continue
+                if abs(x0 - (start_x - self.slope * dy)) > 0.9 * last.height:
+                    continue
+                if any(lab in norm(ln.text) for lab in labels):
+                    continue
+                nxt = ln
+                break
+            if nxt is None:
+                return chain
+            chain.append(nxt)
+
+
+@dataclass
+class Read:
+    """Raw text read for a field and the lines it came from."""
+
+    text: str
+    lines: list[OcrLine]
+
+    @property
+    def score(self) -> float:
+        return min((ln.score for ln in self.lines), default=0.0)
+
+    @property
+    def box(self) -> Rect | None:
+        return _union(self.lines)
+
+
+def after_label(page: Page, label: str, labels: set[str], *, multiline: bool = False,
+                where: Callable[[OcrLine], bool] | None = None, below: bool = False) -> Read | None:
+    """The value printed after ``label``: the rest of its line, else the nearest text to its
+    right on the same row, else (``below``) the line under it; ``multiline`` follows wraps."""
+    anchor = page.find_label(label, where=where)
+    if anchor is None:
+        return None
+    rest = norm(anchor.text).split(label, 1)[1].lstrip(":")
+    if rest:
+        first, text, start_x = anchor, rest, anchor.quad[0][0]
+        # the value starts inside the anchor's box: estimate where, for the continuation test
+        share = 1 - len(rest) / max(1, len(norm(anchor.text)))
+        start_x = anchor.quad[0][0] + share * (anchor.quad[1][0] - anchor.quad[0][0])
+    else:
+        right = page.right_of(anchor)
+        if right:
+            first, text, start_x = right[0], norm(right[0].text).lstrip(":"), right[0].quad[0][0]
+        elif below:
+            under = [ln for ln in page.lines if 0.5 * anchor.height < ln.centre[1] - anchor.centre[1]
+                     < 2.2 * anchor.height and abs(ln.quad[0][0] - anchor.quad[0][0]) < 2 * anchor.height]
+            if not under:
+                return None
+            first = min(under, key=lambda ln: ln.centre[1])
+            text, start_x = norm(first.text), first.quad[0][0]
+        else:
+            return None
+    lines = [anchor, first] if first is not anchor and rest else [first]
+    if multiline:
+        more = page.continuation(first, start_x, labels)[1:]
+        lines += more
+        text += "".join(norm(ln.text) for ln in more)
+    return Read(text, lines)
+
+
+# -- value parsers ----------------------------------------------------------------------------------
+
+_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+_USCC_LOOSE = re.compile(r"[0-9A-Z]{18}")
+_ID_LOOSE = re.compile(r"\d{17}[\dX]")
+_MONEY = re.compile(r"\d+(?:,\d{3})*\.\d{2}")
+_PHONE = re.compile(r"1[3-9]\d{9}")
+_ESTATE_NO = re.compile(r"沪\(\d{4}\)[\u4e00-\u9fff]{1,4}字?不动产权第\d{7}号")
+_FOOD_NO = re.compile(r"JY\d{14}")
+USCC_READ = str.maketrans({"O": "0", "I": "1", "Z": "2", "S": "5", "V": "U"})
+
+
+def parse_date(text: str) -> str | None:
+    m = _DATE.search(norm(text))
+    if not m:
+        return None
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+    except ValueError:
+        return None
+
+
+def field_from(name: str, read: Read | None, value: str | None, *, ok: bool = True) -> Field:
+    if read is None:
+        return Field(name, None, 0.0, None, ["missing"])
+    if value is None or value == "":
+        return Field(name, None, 0.2 * read.score, read.box, ["unparsed"], [f"read {read.text!r}"])
+    return Field(name, value, read.score if ok else 0.5 * read.score, read.box)
+
+
+def check_uscc(f: Field) -> Field:
+    if f.value is not None:
+        try:
+            validate_uscc(f.value)
+        except InvalidIdentifier as err:
+            f.flags.append("check_failed")
+            f.notes.append(err.detail)
+    return f
+
+
+def check_id(f: Field) -> Field:
+    if f.value is not None:
+        try:
+            validate_resident_id(f.value)
+        except InvalidIdentifier as err:
+            f.flags.append("check_failed")
+            f.notes.append(err.detail)
+    return f
+
+
+def find_pattern(page: Page, pattern: re.Pattern[str], *, translate: dict[int, str] | None = None,
+                 where: Callable[[OcrLine], bool] | None = None) -> tuple[str, Read] | None:
+    for ln in page.reading_order():
+        if where is not None and not where(ln):
+            continue
+        t = norm(ln.text).upper() if translate is None else norm(ln.text).upper().translate(translate)
+        m = pattern.search(t)
+        if m:
+            return m[0], Read(ln.text, [ln])
+    return None
+
+
+def uscc_field(page: Page, name: str, where: Callable[[OcrLine], bool] | None = None) -> Field:
+    """A credit code by pattern (18 characters of the code's alphabet after reading look-alikes)."""
+    found = find_pattern(page, re.compile(r"(?<![0-9A-Z])[0-9A-Z]{18}(?![0-9A-Z])"), translate=USCC_READ,
+                         where=where)
+    if found is None:
+        return Field(name, None, 0.0, None, ["missing"])
+    return check_uscc(field_from(name, found[1], found[0]))
+
+
+def id_field(page: Page, name: str = "id_number") -> Field:
+    found = find_pattern(page, re.compile(r"(?<!\d)\d{17}[\dX](?![\dX])"))
+    if found is None:
+        return Field(name, None, 0.0, None, ["missing"])
+    return check_id(field_from(name, found[1], found[0]))
+
+
+def _clean_name(text: str) -> str:
+    return re.sub(r"[:;,.。，、\"'“”]", "", text)
+
+
+def _money(text: str) -> str | None:
+    m = _MONEY.search(norm(text).replace("¥", ""))
+    return m[0].replace(",", "") if m else None
+
+
+def bottom_date(page: Page, *, exclude: Iterable[str] = ("至",), below_share: float = 0.6,
+                skip: set[int] | None = None) -> Field:
+    """The issue date printed at the foot of a certificate (the lowest date on the page)."""
+    cut = page.ocr.height * below_share
+    cands = [ln for ln in page.lines if parse_date(ln.text) and ln.centre[1] > cut
+             and not any(x in ln.text for x in exclude) and id(ln) not in (skip or set())]
+    if not cands:
+        return Field("issued_on", None, 0.0, None, ["missing"])
+    ln = max(cands, key=lambda item: item.centre[1])
+    return field_from("issued_on", Read(ln.text, [ln]), parse_date(ln.text))
+
+
+# -- per-type extractors ----------------------------------------------------------------------------
+
+def _business_licence(page: Page) -> dict[str, Field]:
+    labels = {"名称", "类型", "法定代表人", "经营范围", "注册资本", "成立日期", "营业期限", "住所", "登记机关"}
+    f: dict[str, Field] = {"uscc": uscc_field(page, "uscc")}
+    r = after_label(page, "名称", labels)
+    f["name"] = field_from("name", r, _clean_name(r.text) if r else None)
+    r = after_label(page, "法定代表人", labels)
+    f["legal_rep"] = field_from("legal_rep", r, _clean_name(r.text) if r else None)
+    r = after_label(page, "注册资本", labels)
+    cap = re.search(r"(\d+(?:\.\d+)?)万", r.text) if r else None
+    f["registered_capital"] = field_from("registered_capital", r, f"{float(cap[1]):.2f}" if cap else None)
+    r = after_label(page, "成立日期", labels)
+    f["established_on"] = field_from("established_on", r, parse_date(r.text) if r else None)
+    r = after_label(page, "住所", labels, multiline=True)
+    f["address"] = field_from("address", r, r.text if r else None)
+    f["issued_on"] = bottom_date(page)
+    return f
+
+
+def _food_licence(page: Page) -> dict[str, Field]:
+    labels = {"经营者名称", "社会信用代码", "法定代表人", "经营场所", "主体业态", "经营项目", "许可证编号", "有效期至",
+              "发证机关"}
+    f: dict[str, Field] = {}
+    r = after_label(page, "经营者名称", labels)
+    f["name"] = field_from("name", r, _clean_name(r.text) if r else None)
+    f["uscc"] = uscc_field(page, "uscc")
+    r = after_label(page, "(负责人)", labels) or after_label(page, "法定代表人", labels)
+    f["legal_rep"] = field_from("legal_rep", r, _clean_name(r.text) if r else None)
+    r = after_label(page, "经营场所", labels, multiline=True)
+    f["premises"] = field_from("premises", r, r.text if r else None)
+    r = after_label(page, "经营项目", labels, multiline=True)
+    f["business_items"] = field_from("business_items", r, r.text if r else None)
+    found = find_pattern(page, _FOOD_NO, translate={ord("O"): "0"})
+    f["number"] = field_from("number", found[1], found[0]) if found else Field("number", None, 0.0, None, ["missing"])
+    r = after_label(page, "有效期至", labels)
+    f["valid_until"] = field_from("valid_until", r, parse_date(r.text) if r else None)
+    until = page.find_label("有效期至")
+    beside = set(map(id, page.right_of(until))) if until is not None else set()
+    f["issued_on"] = bottom_date(page, below_share=0.75, skip=beside)
+    return f
+
+
+def _id_card(page: Page) -> dict[str, Field]:
+    labels = {"姓名", "性别", "民族", "出生", "住址", "公民身份号码"}
+    f: dict[str, Field] = {}
+    r = after_label(page, "姓名", labels)
+    f["name"] = field_from("name", r, _clean_name(r.text) if r else None)
+    r = after_label(page, "性别", labels)
+    sex = next((c for c in (r.text if r else "") if c in "男女"), None)
+    f["sex"] = field_from("sex", r, sex)
+    r = after_label(page, "出生", labels)
+    if r is not None and parse_date(r.text) is None:  # "1987 年 2 月 3 日" read as separate boxes
+        row = page.right_of(r.lines[0])
+        r = Read("".join(norm(ln.text) for ln in row), row) if row else r
+    f["birth_date"] = field_from("birth_date", r, parse_date(r.text) if r else None)
+    r = after_label(page, "住址", labels, multiline=True)
+    f["address"] = field_from("address", r, r.text if r else None)
+    f["id_number"] = id_field(page)
+    return f
+
+
+def _real_estate(page: Page) -> dict[str, Field]:
+    labels = {"权利人", "共有情况", "坐落", "不动产单元号", "权利类型", "权利性质", "用途", "面积", "使用期限", "附记"}
+    f: dict[str, Field] = {}
+    found = find_pattern(page, _ESTATE_NO, translate={})
+    f["number"] = field_from("number", found[1], found[0]) if found else Field("number", None, 0.0, None, ["missing"])
+    r = after_label(page, "权利人", labels)
+    f["holder_name"] = field_from("holder_name", r, _clean_name(r.text) if r else None)
+    r = after_label(page, "坐落", labels, multiline=True)
+    f["address"] = field_from("address", r, r.text if r else None)
+    r = after_label(page, "用途", labels)
+    f["use"] = field_from("use", r, _clean_name(r.text) if r else None)
+    r = after_label(page, "面积", labels)
+    area = re.search(r"(\d+\.\d+)平方米", r.text) if r else None
+    f["area_m2"] = field_from("area_m2", r, area[1] if area else None)
+    f["issued_on"] = bottom_date(page, below_share=0.7)
+    return f
+
+
+def _invoice(page: Page) -> dict[str, Field]:
+    labels = {"发票号码", "开票日期", "名称", "统一社会信用代码", "合计", "价税合计", "小写"}
+    mid = page.ocr.width / 2
+    f: dict[str, Field] = {}
+    r = after_label(page, "发票号码", labels)
+    num = re.search(r"\d{20}", r.text) if r else None
+    f["number"] = field_from("number", r, num[0] if num else None)
+    r = after_label(page, "开票日期", labels)
+    f["issued_on"] = field_from("issued_on", r, parse_date(r.text) if r else None)
+    sides: tuple[tuple[str, Callable[[OcrLine], bool]], ...] = (
+        ("buyer", lambda ln: ln.centre[0] < mid), ("seller", lambda ln: ln.centre[0] >= mid))
+    for side, test in sides:
+        def named(ln: OcrLine, t: Callable[[OcrLine], bool] = test) -> bool:
+            return t(ln) and "项目" not in ln.text
+        r = after_label(page, "名称", labels, where=named)
+        f[f"{side}_name"] = field_from(f"{side}_name", r, _clean_name(r.text) if r else None)
+        f[f"{side}_uscc"] = uscc_field(page, f"{side}_uscc", where=test)
+    # the 合计 row: the two amounts just above 价税合计 (the label itself is often read as 合 and 计)
+    grand = page.find_label("价税合计")
+    money: list[OcrLine] = []
+    if grand is not None:
+        gy = grand.centre[1] - page.slope * grand.centre[0]
+        above = [(gy - (ln.centre[1] - page.slope * ln.centre[0]), ln) for ln in page.lines
+                 if _money(ln.text) and "¥" in norm(ln.text).replace("Y", "¥")]
+        above = [(dy, ln) for dy, ln in above if 0.8 * grand.height < dy < 6 * grand.height]
+        if above:
+            nearest = min(dy for dy, _ in above)
+            money = sorted((ln for dy, ln in above if dy - nearest < 0.6 * grand.height), key=lambda ln: ln.centre[0])
+    f["amount"] = field_from("amount", Read(money[0].text, [money[0]]), _money(money[0].text)) if money \
+        else Field("amount", None, 0.0, None, ["missing"])
+    f["tax"] = field_from("tax", Read(money[-1].text, [money[-1]]), _money(money[-1].text)) if len(money) > 1 \
+        else Field("tax", None, 0.0, None, ["missing"])
+    r = after_label(page, "(小写)", labels) or after_label(page, "小写", labels)
+    f["total"] = field_from("total", r, _money(r.text) if r else None)
+    return f
+
+
+def _letter(page: Page) -> dict[str, Field]:
+    ordered = page.reading_order()
+    body = [ln for ln in ordered if not any(k in ln.text for k in ("申请书", "此致", "敬礼"))]
+    joined = "".join(norm(ln.text) for ln in body)
+    whole = Read(joined, body)
+    f: dict[str, Field] = {}
+
+    def from_body(name: str, pattern: str) -> Field:
+        m = re.search(pattern, joined)
+        return field_from(name, whole, m[1] if m else None)
+
+    r = after_label(page, "申请人", set())
+    f["name"] = field_from("name", r, _clean_name(r.text) if r else None)
+    if f["name"].value is None:
+        f["name"] = from_body("name", r"本人([\u4e00-\u9fff]{2,4}),")
+    f["id_number"] = check_id(from_body("id_number", r"身份号码(\d{17}[\dXx])"))
+    if f["id_number"].value:
+        f["id_number"].value = f["id_number"].value.upper()
+    f["address"] = from_body("address", r"现住(.+?),联系电话")
+    f["phone"] = from_body("phone", r"联系电话(1[3-9]\d{9})")
+    f["item"] = from_body("item", r"现申请办理(.+?),请予")
+    dates = [ln for ln in ordered if parse_date(ln.text)]
+    f["signed_on"] = field_from("signed_on", Read(dates[-1].text, [dates[-1]]), parse_date(dates[-1].text)) \
+        if dates else Field("signed_on", None, 0.0, None, ["missing"])
+    for name in ("id_number", "address", "phone", "item"):  # one region for the paragraph: narrow it
+        value = f[name].value
+        if value:
+            hit = [ln for ln in body if norm(ln.text) and norm(ln.text)[:4] in value or value[:4] in norm(ln.text)]
+            if hit:
+                f[name].box = _union(hit)
+    return f
+
+
+EXTRACTORS: dict[str, Callable[[Page], dict[str, Field]]] = {
+    "business_licence": _business_licence,
+    "food_business_licence": _food_licence,
+    "id_card": _id_card,
+    "real_estate_certificate": _real_estate,
+    "invoice": _invoice,
+    "application_letter": _letter,
+}
+
+
+def extract(ocr: OcrResult, doc_type: str | None = None) -> Extraction:
+    """The fields of the document OCR read; the type is detected unless given."""
+    page = Page(ocr)
+    if doc_type is None:
+        doc_type, confidence = detect_type(page.lines)
+    else:
+        if doc_type not in EXTRACTORS:
+            from onecity.core.errors import InvalidInput
+
+            raise InvalidInput(f"unknown document type {doc_type!r}; one of {', '.join(EXTRACTORS)}")
+        confidence = 1.0
+    fields = EXTRACTORS[doc_type](page)
+    return Extraction(doc_type, confidence, fields, [ln.text for ln in page.reading_order()], ocr.width, ocr.height)

@@ -1,0 +1,253 @@
+"""OCR behind one interface, cached by content hash, run in workers off the request path.
+
+* :class:`OcrEngine` is the protocol an engine implements: ``recognise(image) -> OcrResult``
+  with lines of text, a confidence and a quadrilateral each. :class:`RapidOcrEngine` adapts
+  rapidocr 3, whose PP-OCR ONNX models ship inside the wheel: nothing is downloaded, ever
+  (``tests/documents`` runs it under ``unshare -n``). Another engine (a vendor's, a newer
+  PaddleOCR) implements the same protocol and nothing else changes.
+* Results are cached by the SHA-256 of the uploaded bytes and the engine's name
+  (:class:`DbOcrCache`, table ``documents_ocr_cache``): the same scan uploaded again, by a
+  resubmission or a second application, is never recognised twice.
+* :class:`OcrPool` runs recognition in a small thread pool (onnxruntime releases the GIL while
+  it computes), each thread with its own engine; callers get a ``Future`` — an API route awaits
+  it with ``asyncio.wrap_future`` and the event loop stays free. Threads rather than processes:
+  the models load once per thread (~0.3 s), no pickling of images, and the pool size (default 1
+  worker with 2 onnxruntime threads) is what bounds OCR's share of the CPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from onecity.core import clock
+from onecity.core.db import Database
+from onecity.core.errors import InvalidInput, Unavailable
+from onecity.documents.models import OcrCacheEntry
+
+MAX_BYTES = 15 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+MIN_SIDE = 64
+
+Point = tuple[float, float]
+Rect = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    """One recognised line: its text, the recogniser's confidence (0–1) and its quadrilateral
+    (top-left, top-right, bottom-right, bottom-left, in image pixels)."""
+
+    text: str
+    score: float
+    quad: tuple[Point, Point, Point, Point]
+
+    @property
+    def rect(self) -> Rect:
+        xs, ys = [p[0] for p in self.quad], [p[1] for p in self.quad]
+        return int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys))
+
+    @property
+    def height(self) -> float:
+        (x0, y0), _, _, (x3, y3) = self.quad
+        return float(((x3 - x0) ** 2 + (y3 - y0) ** 2) ** 0.5)
+
+    @property
+    def centre(self) -> Point:
+        return (sum(p[0] for p in self.quad) / 4, sum(p[1] for p in self.quad) / 4)
+
+    @property
+    def slope(self) -> float:
+        """dy/dx of the top edge: how much the page is rotated at this line."""
+        (x0, y0), (x1, y1) = self.quad[0], self.quad[1]
+        return (y1 - y0) / (x1 - x0) if x1 != x0 else 0.0
+
+
+@dataclass(frozen=True)
+class OcrResult:
+    engine: str
+    width: int
+    height: int
+    lines: tuple[OcrLine, ...]
+    seconds: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {"engine": self.engine, "width": self.width, "height": self.height, "seconds": self.seconds,
+                "lines": [{"text": ln.text, "score": ln.score, "quad": [list(p) for p in ln.quad]}
+                          for ln in self.lines]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OcrResult:
+        lines = tuple(OcrLine(str(d["text"]), float(d["score"]),
+                              tuple((float(p[0]), float(p[1])) for p in d["quad"]))  # type: ignore[arg-type]
+                      for d in data["lines"])
+        return cls(str(data["engine"]), int(data["width"]), int(data["height"]), lines, float(data["seconds"]))
+
+
+class OcrEngine(Protocol):
+    """What an OCR engine offers the platform: a name (part of the cache key) and recognition."""
+
+    name: str
+
+    def recognise(self, image: Image.Image) -> OcrResult: ...
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def decode_image(data: bytes) -> Image.Image:
+    """The uploaded bytes as an RGB image, or an :class:`InvalidInput` saying what is wrong."""
+    if not data:
+        raise InvalidInput("the upload is empty: attach a scan or photo of the document")
+    if len(data) > MAX_BYTES:
+        raise InvalidInput(f"the image is {len(data) // 1024} KB; upload at most {MAX_BYTES // (1024 * 1024)} MB")
+    try:
+        img = Image.open(io.BytesIO(data))
+        if img.width * img.height > MAX_PIXELS:
+            raise InvalidInput(f"the image is {img.width}×{img.height} pixels; scan at 300 dpi or less")
+        img.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
+        raise InvalidInput("the upload is not a readable image: send a JPEG, PNG or TIFF scan") from err
+    if min(img.size) < MIN_SIDE:
+        raise InvalidInput(f"the image is only {img.width}×{img.height} pixels: too small to read")
+    return img.convert("RGB")
+
+
+class RapidOcrEngine:
+    """rapidocr 3 with its bundled PP-OCR models (detection, direction, recognition; Chinese and English)."""
+
+    name = "rapidocr-3"
+
+    def __init__(self, threads: int = 2) -> None:
+        try:
+            from rapidocr import RapidOCR
+        except ImportError as err:  # pragma: no cover - a broken install
+            raise Unavailable("OCR is unavailable: the rapidocr package is not installed") from err
+        self._ocr = RapidOCR(params={"Global.log_level": "warning",
+                                     "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+                                     "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+
+    def recognise(self, image: Image.Image) -> OcrResult:
+        start = time.perf_counter()
+        arr = np.asarray(image.convert("RGB"))[:, :, ::-1].copy()  # rapidocr works in BGR like OpenCV
+        try:
+            out: Any = self._ocr(arr)
+        except Exception as err:  # a vendor failure becomes the platform's "unavailable"
+            raise Unavailable(f"the OCR engine failed on this image: {err}") from err
+        lines: list[OcrLine] = []
+        if out.boxes is not None and out.txts is not None:
+            for quad, text, score in zip(out.boxes, out.txts, out.scores or (), strict=True):
+                q = tuple((float(x), float(y)) for x, y in quad)
+                lines.append(OcrLine(str(text), float(score), q))  # type: ignore[arg-type]
+        return OcrResult(self.name, image.width, image.height, tuple(lines), round(time.perf_counter() - start, 4))
+
+
+# -- cache ------------------------------------------------------------------------------------------
+
+class OcrCache(Protocol):
+    def get(self, sha256: str, engine: str) -> OcrResult | None: ...
+
+    def put(self, sha256: str, result: OcrResult) -> None: ...
+
+
+class MemoryOcrCache:
+    """A per-process cache (the CLI without a database, the benchmark's warm pass)."""
+
+    def __init__(self) -> None:
+        self._data: dict[tuple[str, str], OcrResult] = {}
+        self._lock = threading.Lock()
+
+    def get(self, sha256: str, engine: str) -> OcrResult | None:
+        with self._lock:
+            return self._data.get((sha256, engine))
+
+    def put(self, sha256: str, result: OcrResult) -> None:
+        with self._lock:
+            self._data[(sha256, result.engine)] = result
+
+
+class DbOcrCache:
+    """The shared cache in the platform's database: every worker and server sees one another's results.
+
+    OCR output is not personal data in itself any more than the upload is; it is kept beside
+    the upload's hash only, never the image, and it carries no subject. Each get/put is its
+    own short transaction, so a cache write never holds a lock while an image is recognised.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get(self, sha256: str, engine: str) -> OcrResult | None:
+        with self.db.sessions() as session:
+            row = session.scalar(select(OcrCacheEntry).where(OcrCacheEntry.sha256 == sha256,
+                                                             OcrCacheEntry.engine == engine))
+            return OcrResult.from_json(row.result) if row is not None else None
+
+    def put(self, sha256: str, result: OcrResult) -> None:
+        try:
+            with self.db.transaction() as session:
+                session.add(OcrCacheEntry(sha256=sha256, engine=result.engine, width=result.width,
+                                          height=result.height, seconds=result.seconds,
+                                          result=json.loads(json.dumps(result.as_json())), created_at=clock.now()))
+        except IntegrityError:
+            pass  # another worker recognised the same bytes first: its result is as good as ours
+
+
+def recognise_bytes(data: bytes, engine: OcrEngine, cache: OcrCache | None = None) -> tuple[OcrResult, bool]:
+    """(result, served from cache) for the uploaded bytes; the image is validated before OCR."""
+    digest = content_hash(data)
+    if cache is not None:
+        hit = cache.get(digest, engine.name)
+        if hit is not None:
+            return hit, True
+    result = engine.recognise(decode_image(data))
+    if cache is not None:
+        cache.put(digest, result)
+    return result, False
+
+
+class OcrPool:
+    """A bounded pool of OCR workers, each thread with its own engine (built on first use)."""
+
+    def __init__(self, engine_factory: Callable[[], OcrEngine] = RapidOcrEngine, *, workers: int = 1,
+                 cache: OcrCache | None = None) -> None:
+        self._factory = engine_factory
+        self._local = threading.local()
+        self._cache = cache
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="onecity-ocr")
+
+    def _engine(self) -> OcrEngine:
+        engine: OcrEngine | None = getattr(self._local, "engine", None)
+        if engine is None:
+            engine = self._factory()
+            self._local.engine = engine
+        return engine
+
+    def _run(self, data: bytes) -> tuple[OcrResult, bool]:
+        return recognise_bytes(data, self._engine(), self._cache)
+
+    def submit(self, data: bytes) -> Future[tuple[OcrResult, bool]]:
+        """Recognise ``data`` in a worker; the future gives (result, served from cache)."""
+        return self._executor.submit(self._run, data)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+    def __enter__(self) -> OcrPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -30,3 +30,29 @@ class ComplaintRated(BaseModel):
 
 
 RATING_COMPLAINT = event_type("services.rating.complaint", ComplaintRated)
+
+
+class CaseSubmitted(BaseModel):
+    case_id: str
+    number: str
+    item_code: str
+    department: str
+    channel: str
+    division_code: str
+
+
+class CaseDecided(BaseModel):
+    case_id: str
+    number: str
+    item_code: str
+    department: str
+    #: "approve" or "refuse"
+    decision: str
+    within_limit: bool
+    certificate_id: int | None
+    credential_id: str | None
+    division_code: str
+
+
+CASE_SUBMITTED = event_type("services.case.submitted", CaseSubmitted)
+CASE_DECIDED = event_type("services.case.decided", CaseDecided)

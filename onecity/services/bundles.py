@@ -1,0 +1,122 @@
+"""Bundled life events (一件事): one form, one set of materials, fanned out to the items' workflows.
+
+A bundle application makes one draft case per item, all prefilled from one read of the
+registries. The applicant fills the merged form once and provides each material once;
+submission validates every case first (so what is missing is told once, for the whole
+bundle) and then submits each, starting each item's own workflow (fan-out). The bundle is
+complete when its last case is decided (fan-in, in :func:`service.complete_task`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onecity.core.errors import InvalidInput, NotFound
+from onecity.core.identity.principal import Principal
+from onecity.services import catalogue, service
+from onecity.services.models import BundleApplication, Case, MaterialState
+
+
+def start_bundle(session: Session, principal: Principal, code: str, *, id_number: str | None = None,
+                 uscc: str | None = None, identity_checked: bool = False,
+                 proxy_relation: str | None = None) -> BundleApplication:
+    bundle = catalogue.bundle(code)
+    who = service.resolve_applicant(session, principal, applicant_kind=bundle.applicant_kind, id_number=id_number,
+                                    uscc=uscc, identity_checked=identity_checked, proxy_relation=proxy_relation)
+    facts = service._facts(session, who.reader, who.person, who.firm,
+                           f"一网通办 bundle {code}: prefill (acting: {principal.ref})")
+    app = BundleApplication(bundle_code=code,
+                            applicant_identifier=who.firm.uscc if who.firm else who.person.id_number,
+                            applicant_name=who.firm.name if who.firm else who.person.name,
+                            division_code=who.firm.division_code if who.firm else who.person.division_code,
+                            channel=who.channel, created_by=principal.ref)
+    session.add(app)
+    session.flush()
+    cases = [service._new_case(session, principal, it, who, facts, bundle_id=app.id) for it in bundle.member_items()]
+    prefilled: set[str] = set()
+    missing: set[str] = set()
+    for case in cases:
+        prefilled |= set(case.prefill)
+        missing |= {m["code"] for m in service.missing_materials(case)}
+    app.fields_asked = len([f for f in bundle.fields() if f not in prefilled])
+    app.fields_one_by_one = sum(len(it.fields) for it in bundle.member_items())
+    app.materials_asked = len(missing)
+    app.materials_one_by_one = sum(len(it.materials) for it in bundle.member_items())
+    return app
+
+
+def get_bundle(session: Session, principal: Principal, app_id: str) -> tuple[BundleApplication, list[Case]]:
+    app = session.get(BundleApplication, app_id)
+    if app is None:
+        raise NotFound(f"no bundle application {app_id}")
+    cases = list(session.scalars(select(Case).where(Case.bundle_id == app.id).order_by(Case.item_code)))
+    for case in cases[:1]:
+        service.get_case(session, principal, case.id)  # the same access rule as its cases
+    return app, cases
+
+
+def merged_form(cases: list[Case]) -> tuple[dict[str, Any], dict[str, str]]:
+    form: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for case in cases:
+        form.update(case.form)
+        sources.update(case.prefill)
+    return form, sources
+
+
+def missing(cases: list[Case]) -> list[dict[str, Any]]:
+    """The bundle's one-time notice: each material still needed, once."""
+    seen: dict[str, dict[str, Any]] = {}
+    for case in cases:
+        for m in service.missing_materials(case):
+            seen.setdefault(m["code"], m)
+    return list(seen.values())
+
+
+def update_form(session: Session, principal: Principal, app_id: str, values: dict[str, Any]) -> None:
+    bundle_app, cases = get_bundle(session, principal, app_id)
+    fields = set(catalogue.bundle(bundle_app.bundle_code).fields())
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise InvalidInput(f"the bundle's form has no fields {unknown}")
+    for case in cases:
+        own = {k: v for k, v in values.items() if k in catalogue.item(case.item_code).fields}
+        if own:
+            service.update_form(session, principal, case.id, own)
+
+
+def attach_document(session: Session, principal: Principal, app_id: str, material_code: str, *, filename: str,
+                    content_type: str, content: bytes) -> int:
+    """One upload serves every item of the bundle that asks for the material; returns how many."""
+    _app, cases = get_bundle(session, principal, app_id)
+    used = 0
+    for case in cases:
+        entry = next((m for m in case.materials if m["code"] == material_code), None)
+        if entry is not None and entry["state"] != MaterialState.HELD:
+            service.attach_document(session, principal, case.id, material_code, filename=filename,
+                                    content_type=content_type, content=content)
+            used += 1
+    if not used:
+        raise InvalidInput(f"no item of this bundle still needs {material_code!r}")
+    return used
+
+
+def submit(session: Session, principal: Principal, app_id: str) -> list[Case]:
+    """Check the whole bundle first (one notice for everything missing), then submit each case."""
+    _app, cases = get_bundle(session, principal, app_id)
+    notice = missing(cases)
+    if notice:
+        names = "; ".join(f"{m['name']} / {m['name_en']} ({m['code']})" for m in notice)
+        raise InvalidInput(f"still needed for the bundle, all at once (一次性告知): {names}",
+                           missing=[m["code"] for m in notice])
+    problems = []
+    for case in cases:
+        problems.extend(service.form_errors(case, catalogue.item(case.item_code)))
+    if problems:
+        unique = {(p["field"], p["message"]): p for p in problems}
+        raise InvalidInput("the bundle's form is not complete: " + "; ".join(
+            f"{f}: {m}" for f, m in unique), errors=list(unique.values()))
+    return [service.submit(session, principal, case.id) for case in cases]

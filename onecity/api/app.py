@@ -41,7 +41,11 @@ SECURITY_HEADERS = {
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (system, auth, admin, audit, catalogue, sharing, geography):
+    from onecity.credentials import api as credentials
+    from onecity.sensing import api as sensing
+    from onecity.services import api as services
+
+    for module in (system, auth, admin, audit, catalogue, sharing, geography, credentials, sensing, services):
         router.include_router(module.router)
     return router
 

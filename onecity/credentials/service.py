@@ -282,30 +282,62 @@ def verify(session: Session, token: str) -> vc.Verification:
 
 
 @dataclass(frozen=True)
-class PublicCheck:
-    """What ``/verify/<id>`` shows: the full check of the stored JWT and the masked facts."""
+class Facts:
+    """What a verifier is shown of a credential: the holder masked, the rest as issued."""
 
-    credential: Credential
-    verification: vc.Verification
     holder_name: str
     holder_identifier: str
     type_name: str
     type_name_en: str
-    issuer: str
     number: str
+    issuer: str
+    valid_from: datetime | None
+    valid_until: datetime | None
+    credential_id: str
 
 
 def mask_name(name: str, holder_kind: str) -> str:
-    """A person's name with all but the surname hidden (张** ); a firm's name is public (企业信息公示)."""
+    """A person's name with all but the surname hidden (张**); a firm's name is public (企业信息公示)."""
     if holder_kind != HolderKind.PERSON or not name:
         return name
     return name[0] + "*" * max(1, len(name) - 1)
 
 
 def mask_identifier(identifier: str, holder_kind: str) -> str:
+    """A resident ID number shows its region and last four characters; a credit code is public."""
     if holder_kind != HolderKind.PERSON or len(identifier) < 10:
         return identifier
     return identifier[:6] + "*" * (len(identifier) - 10) + identifier[-4:]
+
+
+def facts(claims: dict[str, Any] | None) -> Facts | None:
+    """The masked facts of a credential whose signature held (None for an untrusted one)."""
+    if not claims:
+        return None
+    subject = claims.get("credentialSubject")
+    subject = subject if isinstance(subject, dict) else {}
+    cert = subject.get("certificate")
+    cert = cert if isinstance(cert, dict) else {}
+    issuer = claims.get("issuer")
+    kind = str(subject.get("holderKind", HolderKind.PERSON))
+    cid = str(claims.get("id", ""))
+    return Facts(
+        holder_name=mask_name(str(subject.get("name", "")), kind),
+        holder_identifier=mask_identifier(str(subject.get("identifier", "")), kind),
+        type_name=str(cert.get("typeName", "")), type_name_en=str(cert.get("typeNameEn", "")),
+        number=str(cert.get("number", "")),
+        issuer=str(issuer.get("name", "")) if isinstance(issuer, dict) else str(issuer or ""),
+        valid_from=vc.parse_time(claims.get("validFrom")), valid_until=vc.parse_time(claims.get("validUntil")),
+        credential_id=cid.removeprefix("urn:uuid:"))
+
+
+@dataclass(frozen=True)
+class PublicCheck:
+    """What ``/verify/<id>`` shows: the full check of the stored JWT and the masked facts."""
+
+    credential: Credential
+    verification: vc.Verification
+    facts: Facts | None
 
 
 def check_by_id(session: Session, principal: Principal, credential_id: str) -> PublicCheck:
@@ -318,19 +350,10 @@ def check_by_id(session: Session, principal: Principal, credential_id: str) -> P
     if cred is None:
         raise NotFound("no credential with that id: check the link or scan the QR code again")
     result = vc.verify(session, cred.jwt)
-    subject = (result.claims or {}).get("credentialSubject") or {}
-    cert = subject.get("certificate") or {}
-    issuer = (result.claims or {}).get("issuer") or {}
     audit.record(session, principal, "credentials.credential.checked", object_type="credential", object_id=cred.id,
                  subject=_subject(cred.holder_kind, cred.holder_id), division_code=cred.division_code,
                  detail={"valid": result.valid, "status": result.status.value if result.status else None})
-    return PublicCheck(
-        credential=cred, verification=result,
-        holder_name=mask_name(str(subject.get("name", "")), cred.holder_kind),
-        holder_identifier=mask_identifier(str(subject.get("identifier", "")), cred.holder_kind),
-        type_name=str(cert.get("typeName", cred.type_code)), type_name_en=str(cert.get("typeNameEn", cred.type_code)),
-        issuer=str(issuer.get("name", "")) if isinstance(issuer, dict) else str(issuer),
-        number=str(cert.get("number", "")))
+    return PublicCheck(credential=cred, verification=result, facts=facts(result.claims))
 
 
 # -- export ----------------------------------------------------------------------------------------

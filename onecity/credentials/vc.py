@@ -111,7 +111,7 @@ class Verification:
         return self
 
 
-def _parse_time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
@@ -177,13 +177,13 @@ def verify(session: Session, token: str, *, at: datetime | None = None) -> Verif
         result.fail("structure", "type must include VerifiableCredential")
     if not isinstance(claims.get("credentialSubject"), dict):
         result.fail("structure", "the credential has no credentialSubject")
-    valid_from = _parse_time(claims.get("validFrom"))
+    valid_from = parse_time(claims.get("validFrom"))
     if valid_from is None:
         result.fail("structure", "validFrom is missing or not a date-time with a time zone")
     elif now < valid_from:
         result.fail("not-yet-valid", f"not valid before {claims['validFrom']}")
     if "validUntil" in claims:
-        valid_until = _parse_time(claims.get("validUntil"))
+        valid_until = parse_time(claims.get("validUntil"))
         if valid_until is None:
             result.fail("structure", "validUntil is not a date-time with a time zone")
         elif now >= valid_until:

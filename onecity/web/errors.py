@@ -29,7 +29,7 @@ from onecity.web.templating import current_language, here, render
 log = logging.getLogger(__name__)
 
 #: Paths answered for programs, not people: their errors stay problem+json.
-MACHINE_PREFIXES = ("/api", "/open311", "/sta", "/geo", "/openapi.json")
+MACHINE_PREFIXES = ("/api", "/open311", "/sta", "/geo", "/openapi.json", "/.well-known")
 
 Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 

@@ -15,6 +15,8 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (home, prefs, account, users, audit, divisions, catalogue, sharing, my_data):
+    from onecity.credentials import pages as credentials
+
+    for module in (home, prefs, account, users, audit, divisions, catalogue, sharing, my_data, credentials):
         app.include_router(module.router)
     errors.install(app)

@@ -34,6 +34,7 @@ NAVIGATION: tuple[tuple[str, str, str | None], ...] = (
     ("nav.catalogue", "/catalogue", "core.me.read"),  # catalogue metadata: every signed-in person
     ("nav.sharing", "/sharing", "hub.share.list"),
     ("nav.my_data", "/me/data", "core.me.access_log"),
+    ("credentials.nav.verify", "/verify", None),
     ("nav.audit", "/audit", "core.audit.read"),
 )
 

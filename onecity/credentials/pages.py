@@ -1,0 +1,117 @@
+"""Pages of the credentials: the public check (from the QR code) and the holder's certificates.
+
+The QR code on a certificate encodes the short link ``<public URL>/verify/<credential id>``,
+not the JWT itself: a credential JWT is 1.5–2.5 KB, which needs a QR code of version 30–40
+(137–177 modules a side), too dense to print small and scan with a worn phone camera; the
+link fits in version 5 (37 modules) with error correction level M. The page behind the
+link runs the complete check on the stored JWT. For verifiers that work offline the
+holder's page also shows a second, larger code holding the whole JWT, when it fits.
+
+``/verify?c=<jwt>`` checks a pasted or scanned JWT; ``/.well-known/jwks.json`` publishes
+the keys. The router's lifespan binds the app's secret to its database (the signing keys
+are sealed with it; see :mod:`onecity.credentials.keys`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import segno
+from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from segno import DataOverflowError
+
+from onecity.api.deps import SessionDep
+from onecity.core.errors import InvalidInput
+from onecity.credentials import i18n as words
+from onecity.credentials import keys, service
+from onecity.credentials.api import PUBLIC_BUDGET as _BUDGET
+from onecity.credentials.api import public, verify_url
+from onecity.web import i18n
+from onecity.web.deps import PagePrincipalDep
+from onecity.web.templating import render
+
+i18n.extend(words.MESSAGES)
+
+
+@asynccontextmanager
+async def _bind_secret(app: FastAPI) -> AsyncIterator[None]:
+    keys.use_secret(app.state.db, app.state.settings.secret_key)
+    yield
+
+
+router = APIRouter(include_in_schema=False, lifespan=_bind_secret)
+CredentialId = Annotated[str, Path(max_length=36)]
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+@router.get("/.well-known/jwks.json")
+def jwks(session: SessionDep) -> Response:
+    """The issuer's public keys (RFC 7517 JWK Set), current first, retired ones kept."""
+    return JSONResponse(keys.jwks(session), media_type="application/jwk-set+json",
+                        headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/verify", response_class=HTMLResponse)
+def verify_page(request: Request, session: SessionDep, principal: PagePrincipalDep,
+                c: Annotated[str | None, Query(max_length=64 * 1024)] = None) -> Response:
+    result = facts = None
+    if c is not None and c.strip():
+        _BUDGET.hit(_client(request))
+        result = service.verify(session, c)
+        facts = service.facts(result.claims)
+    return render(request, "credentials/verify.html", result=result, facts=facts, token=c or "", no_store=True)
+
+
+@router.get("/verify/{credential_id}", response_class=HTMLResponse)
+def verify_by_id(credential_id: CredentialId, request: Request, session: SessionDep,
+                 principal: PagePrincipalDep) -> Response:
+    _BUDGET.hit(_client(request))
+    check = service.check_by_id(session, principal, credential_id)
+    return render(request, "credentials/verify.html", result=check.verification, facts=check.facts, token="",
+                  by_id=True, no_store=True)
+
+
+@router.get("/credentials", response_class=HTMLResponse)
+def my_credentials_page(request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
+    creds = public(session, service.my_credentials(session, principal))
+    return render(request, "credentials/mine.html", creds=creds)
+
+
+def qr_svg(data: str, *, scale: int = 4) -> str | None:
+    """An SVG QR code (error correction M, or L when the data is large); None if it cannot fit."""
+    try:
+        qr = segno.make_qr(data, error="m", boost_error=False)
+    except DataOverflowError:
+        try:
+            qr = segno.make_qr(data, error="l", boost_error=False)
+        except DataOverflowError:
+            return None
+    svg: str = qr.svg_inline(scale=scale, border=4, dark="#000", light="#fff")
+    return svg
+
+
+@router.get("/credentials/{credential_id}", response_class=HTMLResponse)
+def credential_page(credential_id: CredentialId, request: Request, session: SessionDep,
+                    principal: PagePrincipalDep) -> Response:
+    cred = service.get_credential(session, principal, credential_id, purpose="holder or staff view of a credential")
+    view = public(session, [cred])[0]
+    full = qr_svg(cred.jwt, scale=2)
+    return render(request, "credentials/detail.html", cred=view, verify_link=verify_url(cred.id),
+                  full_qr_fits=full is not None)
+
+
+@router.get("/credentials/{credential_id}/qr.svg")
+def credential_qr(credential_id: CredentialId, session: SessionDep, principal: PagePrincipalDep,
+                  kind: Annotated[str, Query(pattern="^(link|full)$")] = "link") -> Response:
+    """The QR code of the verify link (``kind=link``) or of the whole JWT (``kind=full``), as SVG."""
+    cred = service.get_credential(session, principal, credential_id, purpose="holder or staff view of a credential")
+    svg = qr_svg(verify_url(cred.id), scale=8) if kind == "link" else qr_svg(cred.jwt, scale=3)
+    if svg is None:
+        raise InvalidInput("this credential is too long for a single QR code; use the verification link code")
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})

@@ -1,0 +1,369 @@
+"""HTTP API of government services (一网通办) under ``/api/v1/services``.
+
+Public by nature (no sign-in): the catalogue (items, their BPMN, bundles), performance
+figures and ratings per department. Everything about a case needs the applicant, their
+proxy or staff in the case's area. Routes are thin: they parse, call one service function
+and shape the answer; the service function holds the rule.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from onecity.api.deps import PrincipalDep, SessionDep
+from onecity.api.schemas import Strict
+from onecity.core.errors import InvalidInput
+from onecity.core.identity.principal import Principal
+from onecity.services import bundles, catalogue, performance, service, workflow
+from onecity.services.models import BundleApplication, Case, CaseEvent, WorkItem
+
+router = APIRouter(prefix="/services", tags=["services"])
+CaseId = Annotated[str, Path(max_length=36)]
+ItemCode = Annotated[str, Path(max_length=24, description="item code, e.g. 310000-01-00040-001")]
+
+
+# -- schemas -----------------------------------------------------------------------------------
+
+class CaseCreate(Strict):
+    item_code: str = Field(max_length=24)
+    id_number: str | None = Field(default=None, max_length=18,
+                                  description="counter and proxy: the applicant's resident ID number")
+    uscc: str | None = Field(default=None, max_length=18, description="items for firms: the firm's credit code")
+    identity_checked: bool = Field(default=False, description="counter: the clerk checked the identity document")
+    proxy_relation: str | None = Field(default=None, max_length=40, description="proxy: how you are related")
+
+
+class BundleCreate(Strict):
+    id_number: str | None = Field(default=None, max_length=18)
+    uscc: str | None = Field(default=None, max_length=18)
+    identity_checked: bool = False
+    proxy_relation: str | None = Field(default=None, max_length=40)
+
+
+class FormUpdate(Strict):
+    values: dict[str, Any] = Field(description="form fields to set, by name")
+
+
+class DocumentUpload(Strict):
+    material_code: str = Field(max_length=40)
+    filename: str = Field(min_length=1, max_length=200)
+    content_type: str = Field(default="application/pdf", max_length=100)
+    content_base64: str = Field(min_length=1, max_length=8 * 1024 * 1024)
+
+
+class Reason(Strict):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class TaskDone(Strict):
+    outcome: Literal["accept", "supplement", "pass", "fail", "approve", "refuse"]
+    reason: str = Field(default="", max_length=2000)
+    missing: list[str] = Field(default_factory=list, max_length=50,
+                               description="supplement: every material to provide again, all at once")
+
+
+class RatingCreate(Strict):
+    stars: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=1000)
+
+
+class FollowUp(Strict):
+    note: str = Field(min_length=1, max_length=1000)
+
+
+class CaseEventPublic(BaseModel):
+    at: datetime
+    actor: str
+    actor_name: str
+    channel: str
+    action: str
+    detail: dict[str, Any]
+
+
+class CasePublic(BaseModel):
+    id: str
+    number: str
+    item_code: str
+    item_name: str
+    item_name_en: str
+    department: str
+    bundle_id: str | None
+    applicant_kind: str
+    applicant_name: str
+    applicant_identifier: str
+    division_code: str
+    channel: str
+    status: str
+    form: dict[str, Any]
+    prefill: dict[str, Any]
+    materials: list[dict[str, Any]]
+    missing: list[dict[str, Any]]
+    fields_total: int
+    fields_prefilled: int
+    supplements: int
+    submitted_at: datetime | None
+    accepted_at: datetime | None
+    decided_at: datetime | None
+    time_limit_days: int
+    due_on: date | None
+    warned: bool
+    overdue: bool
+    within_limit: bool | None
+    decision_reason: str | None
+    legal_basis: str | None
+    certificate_id: int | None
+    credential_id: str | None
+    history: list[CaseEventPublic] | None = None
+
+
+class WorkItemPublic(BaseModel):
+    id: str
+    task_name: str
+    role: str
+    department: str
+    division_code: str
+    created_at: datetime
+    case: CasePublic
+
+
+class BundlePublic(BaseModel):
+    id: str
+    bundle_code: str
+    applicant_name: str
+    channel: str
+    form: dict[str, Any]
+    prefill: dict[str, Any]
+    missing: list[dict[str, Any]]
+    materials_asked: int
+    materials_one_by_one: int
+    fields_asked: int
+    fields_one_by_one: int
+    completed_at: datetime | None
+    cases: list[CasePublic]
+
+
+def case_public(case: Case, events: list[CaseEvent] | None = None) -> CasePublic:
+    it = catalogue.item(case.item_code)
+    return CasePublic(
+        id=case.id, number=case.number, item_code=case.item_code, item_name=it.name, item_name_en=it.name_en,
+        department=case.department, bundle_id=case.bundle_id, applicant_kind=case.applicant_kind,
+        applicant_name=case.applicant_name, applicant_identifier=case.applicant_identifier,
+        division_code=case.division_code, channel=str(case.channel), status=str(case.status), form=case.form,
+        prefill=case.prefill, materials=case.materials, missing=service.missing_materials(case),
+        fields_total=case.fields_total, fields_prefilled=case.fields_prefilled, supplements=case.supplements,
+        submitted_at=case.submitted_at, accepted_at=case.accepted_at, decided_at=case.decided_at,
+        time_limit_days=case.time_limit_days, due_on=case.due_on, warned=case.warned, overdue=case.overdue,
+        within_limit=case.within_limit, decision_reason=case.decision_reason, legal_basis=case.legal_basis,
+        certificate_id=case.certificate_id, credential_id=case.credential_id,
+        history=[CaseEventPublic(at=e.at, actor=e.actor, actor_name=e.actor_name, channel=e.channel,
+                                 action=e.action, detail=e.detail) for e in events] if events is not None else None)
+
+
+def bundle_public(app: BundleApplication, cases: list[Case]) -> BundlePublic:
+    form, prefill = bundles.merged_form(cases)
+    return BundlePublic(id=app.id, bundle_code=app.bundle_code, applicant_name=app.applicant_name,
+                        channel=str(app.channel), form=form, prefill=prefill, missing=bundles.missing(cases),
+                        materials_asked=app.materials_asked, materials_one_by_one=app.materials_one_by_one,
+                        fields_asked=app.fields_asked, fields_one_by_one=app.fields_one_by_one,
+                        completed_at=app.completed_at, cases=[case_public(c) for c in cases])
+
+
+def _full(session: Session, principal: Principal, case_id: str) -> CasePublic:
+    case = service.get_case(session, principal, case_id)
+    return case_public(case, service.history(session, case))
+
+
+def _decode(body: DocumentUpload) -> bytes:
+    try:
+        return base64.b64decode(body.content_base64, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise InvalidInput("content_base64 is not valid base64") from err
+
+
+# -- the public catalogue --------------------------------------------------------------------------
+
+@router.get("/items", summary="Search the service catalogue (public)")
+def list_items(q: Annotated[str, Query(max_length=100)] = "",
+               department: Annotated[str | None, Query(max_length=40)] = None,
+               applicant_kind: Annotated[Literal["person", "legal_person"] | None, Query()] = None,
+               ) -> list[dict[str, Any]]:
+    return [it.as_dict() for it in catalogue.search(q, department, applicant_kind)]
+
+
+@router.get("/items/{code}", summary="One service item with its form (JSON Schema) and materials (public)")
+def get_item(code: ItemCode) -> dict[str, Any]:
+    return catalogue.item(code).as_dict()
+
+
+@router.get("/workflows/{shape}.bpmn", summary="A workflow shape as BPMN 2.0 XML (public)",
+            response_class=Response)
+def get_bpmn(shape: Annotated[str, Path(max_length=40, pattern="^[a-z_]+$")]) -> Response:
+    if shape not in workflow.SHAPES:
+        raise InvalidInput(f"no workflow {shape!r}; there are {list(workflow.SHAPES)}")
+    return Response(workflow.bpmn_xml(shape), media_type="application/xml")
+
+
+@router.get("/departments", summary="Departments that handle the items (public)")
+def list_departments() -> list[dict[str, str]]:
+    return [{"code": code, **dept} for code, dept in catalogue.departments().items()]
+
+
+@router.get("/bundles", summary="Bundled life events (一件事), with their burden against one by one (public)")
+def list_bundles() -> list[dict[str, Any]]:
+    return [b.as_dict() for b in catalogue.bundles()]
+
+
+@router.get("/performance", summary="Performance per item, department or district (public)")
+def get_performance(session: SessionDep,
+                    by: Annotated[Literal["item", "department", "district"], Query()] = "department",
+                    ) -> list[dict[str, Any]]:
+    return performance.figures(session, by)
+
+
+@router.get("/ratings", summary="Ratings per department, with complaints and their follow-up (public)")
+def get_ratings(session: SessionDep) -> list[dict[str, Any]]:
+    return performance.ratings_by_department(session)
+
+
+# -- cases -------------------------------------------------------------------------------------------
+
+@router.post("/cases", response_model=CasePublic, status_code=201,
+             summary="Start a draft (online, by proxy, or at the counter), prefilled from the registries")
+def create_case(body: CaseCreate, session: SessionDep, principal: PrincipalDep) -> CasePublic:
+    case = service.start_case(session, principal, body.item_code, id_number=body.id_number, uscc=body.uscc,
+                              identity_checked=body.identity_checked, proxy_relation=body.proxy_relation)
+    return _full(session, principal, case.id)
+
+
+@router.get("/cases", response_model=list[CasePublic], summary="My cases (as applicant or proxy)")
+def list_my_cases(session: SessionDep, principal: PrincipalDep) -> list[CasePublic]:
+    return [case_public(c) for c in service.my_cases(session, principal)]
+
+
+@router.get("/counter/cases", response_model=list[CasePublic],
+            summary="A person's cases, for the counter (continue a case started online)")
+def counter_cases(session: SessionDep, principal: PrincipalDep,
+                  id_number: Annotated[str, Query(min_length=18, max_length=18)]) -> list[CasePublic]:
+    return [case_public(c) for c in service.cases_of_person(session, principal, id_number)]
+
+
+@router.get("/cases/{case_id}", response_model=CasePublic, summary="One case with its whole history")
+def get_case(case_id: CaseId, session: SessionDep, principal: PrincipalDep) -> CasePublic:
+    return _full(session, principal, case_id)
+
+
+@router.patch("/cases/{case_id}/form", response_model=CasePublic, summary="Change form fields of a draft")
+def patch_form(case_id: CaseId, body: FormUpdate, session: SessionDep, principal: PrincipalDep) -> CasePublic:
+    service.update_form(session, principal, case_id, body.values)
+    return _full(session, principal, case_id)
+
+
+@router.post("/cases/{case_id}/documents", response_model=CasePublic, status_code=201,
+             summary="Upload or scan one material")
+def upload(case_id: CaseId, body: DocumentUpload, session: SessionDep, principal: PrincipalDep) -> CasePublic:
+    service.attach_document(session, principal, case_id, body.material_code, filename=body.filename,
+                            content_type=body.content_type, content=_decode(body))
+    return _full(session, principal, case_id)
+
+
+@router.post("/cases/{case_id}/submit", response_model=CasePublic, summary="Submit: the workflow starts")
+def submit(case_id: CaseId, session: SessionDep, principal: PrincipalDep) -> CasePublic:
+    service.submit(session, principal, case_id)
+    return _full(session, principal, case_id)
+
+
+@router.post("/cases/{case_id}/resubmit", response_model=CasePublic, summary="Hand in the supplements")
+def resubmit(case_id: CaseId, session: SessionDep, principal: PrincipalDep) -> CasePublic:
+    service.resubmit(session, principal, case_id)
+    return _full(session, principal, case_id)
+
+
+@router.post("/cases/{case_id}/withdraw", response_model=CasePublic, summary="Withdraw a case not yet decided")
+def withdraw(case_id: CaseId, body: Reason, session: SessionDep, principal: PrincipalDep) -> CasePublic:
+    service.withdraw(session, principal, case_id, body.reason)
+    return _full(session, principal, case_id)
+
+
+@router.post("/cases/{case_id}/rating", status_code=201, summary="Rate a decided case (好差评)")
+def rate(case_id: CaseId, body: RatingCreate, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    rating = service.rate(session, principal, case_id, body.stars, body.comment)
+    return {"id": rating.id, "stars": rating.stars, "channel": rating.channel, "follow_up": rating.follow_up}
+
+
+@router.post("/ratings/{rating_id}/follow-up", summary="Record how a complaint was followed up")
+def follow_up(rating_id: Annotated[str, Path(max_length=36)], body: FollowUp, session: SessionDep,
+              principal: PrincipalDep) -> dict[str, Any]:
+    rating = service.close_follow_up(session, principal, rating_id, body.note)
+    return {"id": rating.id, "follow_up": rating.follow_up, "follow_up_note": rating.follow_up_note}
+
+
+# -- work queues ---------------------------------------------------------------------------------
+
+def _work_public(w: WorkItem, c: Case) -> WorkItemPublic:
+    return WorkItemPublic(id=w.id, task_name=w.task_name, role=w.role, department=w.department,
+                          division_code=w.division_code, created_at=w.created_at, case=case_public(c))
+
+
+@router.get("/work", response_model=list[WorkItemPublic],
+            summary="My queue: open tasks for my roles, department and division")
+def my_work(session: SessionDep, principal: PrincipalDep,
+            limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[WorkItemPublic]:
+    return [_work_public(w, c) for w, c in service.work_queue(session, principal, limit)]
+
+
+@router.post("/work/{work_item_id}/complete", response_model=CasePublic,
+             summary="Do a task: accept or ask for supplements, review, approve or refuse")
+def complete(work_item_id: Annotated[str, Path(max_length=36)], body: TaskDone, session: SessionDep,
+             principal: PrincipalDep) -> CasePublic:
+    case = service.complete_task(session, principal, work_item_id, body.outcome, reason=body.reason,
+                                 missing=body.missing)
+    return _full(session, principal, case.id)
+
+
+# -- bundles ------------------------------------------------------------------------------------------
+
+@router.post("/bundles/{code}/applications", response_model=BundlePublic, status_code=201,
+             summary="Start a bundle application: one merged, prefilled form for all its items")
+def create_bundle(code: Annotated[str, Path(max_length=40)], body: BundleCreate, session: SessionDep,
+                  principal: PrincipalDep) -> BundlePublic:
+    app = bundles.start_bundle(session, principal, code, id_number=body.id_number, uscc=body.uscc,
+                               identity_checked=body.identity_checked, proxy_relation=body.proxy_relation)
+    return bundle_public(*bundles.get_bundle(session, principal, app.id))
+
+
+BundleId = Annotated[str, Path(max_length=36)]
+
+
+@router.get("/bundle-applications/{app_id}", response_model=BundlePublic, summary="A bundle application")
+def get_bundle(app_id: BundleId, session: SessionDep, principal: PrincipalDep) -> BundlePublic:
+    return bundle_public(*bundles.get_bundle(session, principal, app_id))
+
+
+@router.patch("/bundle-applications/{app_id}/form", response_model=BundlePublic, summary="Fill the merged form")
+def patch_bundle(app_id: BundleId, body: FormUpdate, session: SessionDep, principal: PrincipalDep) -> BundlePublic:
+    bundles.update_form(session, principal, app_id, body.values)
+    return bundle_public(*bundles.get_bundle(session, principal, app_id))
+
+
+@router.post("/bundle-applications/{app_id}/documents", response_model=BundlePublic, status_code=201,
+             summary="Provide one material once for every item that needs it")
+def upload_bundle(app_id: BundleId, body: DocumentUpload, session: SessionDep,
+                  principal: PrincipalDep) -> BundlePublic:
+    bundles.attach_document(session, principal, app_id, body.material_code, filename=body.filename,
+                            content_type=body.content_type, content=_decode(body))
+    return bundle_public(*bundles.get_bundle(session, principal, app_id))
+
+
+@router.post("/bundle-applications/{app_id}/submit", response_model=BundlePublic,
+             summary="Submit every item of the bundle (fan-out to their workflows)")
+def submit_bundle(app_id: BundleId, session: SessionDep, principal: PrincipalDep) -> BundlePublic:
+    bundles.submit(session, principal, app_id)
+    return bundle_public(*bundles.get_bundle(session, principal, app_id))

@@ -1,0 +1,87 @@
+"""The services API end to end over HTTP: public catalogue, a case on two channels, decisions, rating, figures."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+
+from onecity.services import catalogue
+from tests.services.conftest import City
+
+FOOD = "310000-01-00040-001"
+PDF = base64.b64encode(b"%PDF-1.4 lease\n").decode()
+
+
+def test_public_catalogue(client: TestClient) -> None:
+    items = client.get("/api/v1/services/items").json()
+    assert len(items) >= 30 and len({i["department"]["code"] for i in items}) >= 8
+    food = client.get(f"/api/v1/services/items/{FOOD}").json()
+    assert food["form"]["properties"]["uscc"]["x-prefill"] == "firm.uscc"
+    assert {"code": "business_licence", "stands_in": "cert:business_licence"}.items() <= \
+        next(m for m in food["materials"] if m["code"] == "business_licence").items()
+    assert [i["code"] for i in client.get("/api/v1/services/items", params={"q": "食品经营"}).json()] == [FOOD]
+    r = client.get("/api/v1/services/items/nope")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+    bpmn = client.get("/api/v1/services/workflows/joint_review.bpmn")
+    assert bpmn.status_code == 200 and "parallelGateway" in bpmn.text
+    restaurant = next(b for b in client.get("/api/v1/services/bundles").json() if b["code"] == "open-restaurant")
+    burden = restaurant["burden"]
+    assert burden["bundle"]["materials"] < burden["one_by_one"]["materials"]
+    assert burden["bundle"]["working_days"] < burden["one_by_one"]["working_days"]
+    assert client.get("/api/v1/services/performance", params={"by": "district"}).status_code == 200
+    assert client.get("/api/v1/services/performance", params={"by": "planet"}).status_code == 422
+
+
+def test_case_over_http(city: City, client: TestClient, login: Callable[[str], dict[str, str]]) -> None:
+    assert client.post("/api/v1/services/cases", json={"item_code": FOOD}).status_code == 401
+    me = login("resident")
+    r = client.post("/api/v1/services/cases", json={"item_code": FOOD, "uscc": city.firm.uscc, "extra": 1},
+                    headers=me)
+    assert r.status_code == 422  # unknown fields are refused
+    r = client.post("/api/v1/services/cases", json={"item_code": FOOD, "uscc": city.firm.uscc}, headers=me)
+    assert r.status_code == 201, r.text
+    case = r.json()
+    assert case["channel"] == "online" and case["prefill"]["uscc"] == "firm.uscc"
+    r = client.post(f"/api/v1/services/cases/{case['id']}/submit", headers=me)
+    assert r.status_code == 422 and set(r.json()["missing"]) == {m["code"] for m in case["missing"]}
+    for m in case["missing"]:
+        r = client.post(f"/api/v1/services/cases/{case['id']}/documents", headers=me,
+                        json={"material_code": m["code"], "filename": "a.pdf", "content_base64": PDF})
+        assert r.status_code == 201, r.text
+    r = client.patch(f"/api/v1/services/cases/{case['id']}/form", headers=me,
+                     json={"values": {"business_items": "热食类食品制售", "floor_area_m2": "big"}})
+    assert r.status_code == 200
+    r = client.post(f"/api/v1/services/cases/{case['id']}/submit", headers=me)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "floor_area_m2"
+    client.patch(f"/api/v1/services/cases/{case['id']}/form", headers=me, json={"values": {"floor_area_m2": 60}})
+    assert client.post(f"/api/v1/services/cases/{case['id']}/submit", headers=me).json()["status"] == "submitted"
+    for who, outcome in (("clerk", "accept"), ("reviewer", "pass"), ("approver", "approve")):
+        h = login(who)
+        queue = client.get("/api/v1/services/work", headers=h).json()
+        task = next(w for w in queue if w["case"]["id"] == case["id"])
+        r = client.post(f"/api/v1/services/work/{task['id']}/complete", headers=h, json={"outcome": outcome})
+        assert r.status_code == 200, r.text
+    done = client.get(f"/api/v1/services/cases/{case['id']}", headers=me).json()
+    assert done["status"] == "approved" and done["credential_id"]
+    assert [e["action"] for e in done["history"]][-1] == "task_decide"
+    # the credential verifies publicly
+    cred = client.get(f"/api/v1/credentials/{done['credential_id']}", headers=me)
+    assert cred.status_code == 200, cred.text
+    check = client.post("/api/v1/credentials/verify", json={"credential": cred.json()["jwt"]}).json()
+    assert check["valid"] is True and check["status"] == "active"
+    # the clerk of another district does not see the case
+    assert client.get(f"/api/v1/services/cases/{case['id']}", headers=login("hpclerk")).status_code == 403
+    r = client.post(f"/api/v1/services/cases/{case['id']}/rating", headers=me, json={"stars": 1, "comment": "窗口推诿"})
+    assert r.status_code == 201 and r.json()["follow_up"] == "open"
+    assert client.post(f"/api/v1/services/cases/{case['id']}/rating", headers=me,
+                       json={"stars": 5}).status_code == 409
+    ratings = client.get("/api/v1/services/ratings").json()
+    samr = next(d for d in ratings if d["department"] == "sh-samr")
+    assert samr["ratings"] == 1 and samr["complaints"][0]["comment"] == "窗口推诿"
+    perf = client.get("/api/v1/services/performance", params={"by": "item"}).json()
+    row = next(p for p in perf if p["key"] == FOOD)
+    assert row["volume"] == 1 and row["online_share"] == 1.0 and row["within_time_limit_rate"] == 1.0
+    assert row["prefilled_field_share"] > 0.5 and row["avg_stars"] == 1.0
+    assert catalogue.item(FOOD).name == row["name"]

@@ -171,8 +171,9 @@ def stream_meta(session: Session, ids: list[int], *, lock: bool = False) -> dict
 
 def _features(session: Session, thing_ids: set[int]) -> dict[int, int | None]:
     """The feature of interest of each Thing's observations, made from its location when missing."""
-    found = dict(session.execute(select(FeatureOfInterest.thing_id, FeatureOfInterest.id)
-                                 .where(FeatureOfInterest.thing_id.in_(thing_ids))).tuples().all())
+    rows = session.execute(select(FeatureOfInterest.thing_id, FeatureOfInterest.id)
+                           .where(FeatureOfInterest.thing_id.in_(thing_ids))).all()
+    found = {int(r[0]): int(r[1]) for r in rows}
     out: dict[int, int | None] = {t: found.get(t) for t in thing_ids}
     missing = [t for t in thing_ids if out[t] is None]
     if missing:

@@ -1,0 +1,105 @@
+"""Commands: ``onecity worker ingest`` (MQTT → database, rules, alerts) and ``onecity sensing …``.
+
+The ingest worker is a whole pipeline in one process: the MQTT ingest loop (a thread doing
+batched, acknowledged-after-commit writes), the outbox relay to the configured bus, and the
+platform's consumers (which republish stored observations and alerts to MQTT subscribers
+and, in urban operations, open cases for alerts). Run several with different ``--id`` to
+split the load; restart one with the same ``--id`` to resume its MQTT session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from onecity.core.config import Settings
+from onecity.core.db import Database
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+async def _pipeline(settings: Settings, db: Database, worker: Any, stop: threading.Event) -> None:
+    from onecity.core.bus import connect_bus, consumers
+    from onecity.core.bus.relay import OutboxRelay
+
+    bus = connect_bus(settings.bus_url, stream=settings.bus_stream)
+    await bus.connect()
+    relay = OutboxRelay(db, bus, poll_seconds=settings.outbox_poll_seconds)
+    relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+    subscriptions = await consumers.subscribe_all(db, bus)
+    ingest = asyncio.create_task(asyncio.to_thread(worker.run, should_stop=stop.is_set), name="ingest")
+    try:
+        await ingest
+    finally:
+        for s in subscriptions:
+            await s.stop()
+        relay_task.cancel()
+        await asyncio.gather(relay_task, return_exceptions=True)
+        await bus.close()
+
+
+def cmd_worker_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.sensing.mqtt import REPUBLISHER, IngestWorker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    url = args.mqtt or settings.mqtt_url or "mqtt://127.0.0.1:1883"
+    db = Database(args.database or settings.database_url)
+    REPUBLISHER.configure(None if args.no_republish else url)
+    worker = IngestWorker(db, url, worker_id=args.id, batch=args.batch, flush_seconds=args.flush_ms / 1000)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    worker.start()
+    _out(f"ingest worker {worker.client_id} subscribed on {url} (batch {args.batch})")
+    try:
+        asyncio.run(_pipeline(settings, db, worker, stop))
+    finally:
+        worker.close()
+        _out(json.dumps({"worker": worker.client_id, **{k: v for k, v in vars(worker.stats).items()
+                                                          if k != "latencies_ms"}}))
+        db.dispose()
+    return 0
+
+
+def cmd_check_silence(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.sensing import rules
+    from onecity.sensing.mqtt import INGEST
+
+    db = Database(settings.database_url)
+    with db.transaction() as session:
+        raised = rules.check_silence(session, principal=INGEST)
+    _out(json.dumps({"alerts_raised": len(raised)}))
+    return 0
+
+
+def _subparsers_of(parser: argparse.ArgumentParser) -> Any:
+    for action in parser._actions:  # argparse keeps no public handle on a parser's subcommands
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return parser.add_subparsers(dest="worker_command", required=True)
+
+
+def add_commands(sub: Any) -> None:
+    worker_parser = sub.choices.get("worker") or sub.add_parser("worker", help="background workers")
+    workers = _subparsers_of(worker_parser)
+    w = workers.add_parser("ingest", help="store observations published over MQTT; run stream rules")
+    w.add_argument("--id", default="1", help="worker id: the MQTT session to resume (default 1)")
+    w.add_argument("--mqtt", help="broker URL (default ONECITY_MQTT_URL, else mqtt://127.0.0.1:1883)")
+    w.add_argument("--database", help="database URL (default ONECITY_DATABASE_URL)")
+    w.add_argument("--batch", type=int, default=2000, help="largest batch written at once")
+    w.add_argument("--flush-ms", type=float, default=50.0, help="longest wait to fill a batch")
+    w.add_argument("--no-republish", action="store_true", help="do not republish stored observations to MQTT")
+    w.set_defaults(func=cmd_worker_ingest)
+    s = sub.add_parser("sensing", help="sensing: rules and devices").add_subparsers(dest="sensing_command",
+                                                                                     required=True)
+    s.add_parser("check-silence", help="mark silent devices unavailable and alert").set_defaults(
+        func=cmd_check_silence)

@@ -1,0 +1,63 @@
+"""Sensing's bus consumers: stored observations and alerts go out to MQTT subscribers.
+
+Both run wherever the platform's consumers run (the server, the ingest worker), fed by the
+outbox relay, at least once and exactly once per consumer inbox. A process with no MQTT
+broker configured (``ONECITY_MQTT_URL`` unset, and nothing passed to
+:meth:`~onecity.sensing.mqtt.Republisher.configure`) skips the publishing.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy.orm import Session
+
+from onecity.core.bus.consumers import consumer
+from onecity.core.config import ConfigurationError, get_settings
+from onecity.core.events import Envelope
+from onecity.sensing.events import ALERT_CLEARED, ALERT_RAISED
+from onecity.sensing.ingest import OBSERVATIONS_STORED
+from onecity.sensing.mqtt import ALERT_TOPIC, REPUBLISHER, observation_topic
+from onecity.sensing.sta.entities import VERSION_PATH
+
+_configured = False
+
+
+def _ready() -> bool:
+    global _configured
+    if not _configured:
+        _configured = True
+        if not REPUBLISHER.enabled:
+            try:
+                REPUBLISHER.configure(get_settings().mqtt_url)
+            except ConfigurationError:  # a process without platform settings (tests): no MQTT
+                REPUBLISHER.configure(None)
+    return REPUBLISHER.enabled
+
+
+@consumer("sensing.mqtt-observations", OBSERVATIONS_STORED)
+def republish_observations(session: Session, envelope: Envelope) -> None:
+    """Each stored observation to ``v1.1/Datastreams(<id>)/Observations`` (OGC 18-088 §14.2.2)."""
+    if not _ready():
+        return
+    payload = envelope.typed(OBSERVATIONS_STORED)
+    messages = []
+    for obs_id, ds_id, t, result in payload.observations:
+        body = {"@iot.id": obs_id, "@iot.selfLink": f"{VERSION_PATH}/Observations({obs_id})",
+                "phenomenonTime": t.replace("+00:00", "Z"), "result": result,
+                "Datastream@iot.navigationLink": f"{VERSION_PATH}/Observations({obs_id})/Datastream"}
+        messages.append((observation_topic(ds_id), json.dumps(body).encode()))
+    REPUBLISHER.publish_many(messages)
+
+
+@consumer("sensing.mqtt-alerts", ALERT_RAISED)
+def publish_alert(session: Session, envelope: Envelope) -> None:
+    """Alerts to ``onecity/v1/alerts`` for live displays (the case itself comes from operations)."""
+    if _ready():
+        REPUBLISHER.publish_many([(ALERT_TOPIC, json.dumps({"event": "raised", **envelope.payload}).encode())])
+
+
+@consumer("sensing.mqtt-alerts-cleared", ALERT_CLEARED)
+def publish_cleared(session: Session, envelope: Envelope) -> None:
+    if _ready():
+        REPUBLISHER.publish_many([(ALERT_TOPIC, json.dumps({"event": "cleared", **envelope.payload}).encode())])

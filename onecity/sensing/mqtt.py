@@ -1,0 +1,292 @@
+"""MQTT: devices publish observations, the ingest worker stores them, subscribers get them back.
+
+Library: **paho-mqtt 2.x**. It is the reference Python client of the Eclipse project that
+also ships Mosquitto, speaks MQTT 5 (session expiry, receive maximum, user properties) and,
+since 2.0, lets the application acknowledge QoS 1 messages itself (``manual_ack=True``):
+the worker sends PUBACK only after the database committed the batch, which is what makes a
+worker killed at any moment lose nothing. aiomqtt wraps paho and adds an asyncio layer the
+worker does not need (its hot loop is a thread doing batched database writes).
+
+Topics (OGC 18-088 §14.2): a device publishes an Observation to
+``v1.1/Datastreams(<id>)/Observations``; the platform republishes every stored observation
+(from MQTT or HTTP) to the same topic, marked with the MQTT 5 user property
+``onecity-origin=platform`` so the ingest workers, which subscribe to that topic too, skip
+their own echo. MQTT 3.1.1 subscribers see the observation JSON as the standard describes.
+
+The ingest worker (``onecity worker ingest``) subscribes with QoS 1 to
+``$share/onecity-ingest/v1.1/+/Observations``: the broker hands each message to one member
+of the group, so several workers split the load. Its MQTT session is persistent (fixed client
+id, clean start off, session expiry one day): messages that arrive while it is down, and the
+ones it received but never acknowledged, are delivered again when it reconnects; the
+``(datastream, digest of the message)`` key makes the second copy a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from onecity.core import clock
+from onecity.core.db import Database
+from onecity.core.errors import DomainError
+from onecity.core.identity.principal import Principal, system_principal
+from onecity.sensing.ingest import MAX_BATCH, NewObservation, message_key, parse_observation, store_observations
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "mqtt://127.0.0.1:1883"
+SHARE_GROUP = "onecity-ingest"
+OBSERVATION_TOPICS = "v1.1/+/Observations"
+ALERT_TOPIC = "onecity/v1/alerts"
+ORIGIN_PROPERTY = ("onecity-origin", "platform")
+_DS_TOPIC = re.compile(r"^v1\.1/Datastreams\((\d{1,18})\)/Observations$")
+INGEST = system_principal("sensing:ingest")
+
+
+def broker_address(url: str | None) -> tuple[str, int]:
+    """(host, port) of ``ONECITY_MQTT_URL`` (``mqtt://host:port``; unset: the local broker)."""
+    parsed = urlparse(url or DEFAULT_URL)
+    if parsed.scheme not in {"mqtt", "tcp"}:
+        raise ValueError(f"ONECITY_MQTT_URL {url!r} must look like mqtt://host:1883")
+    return parsed.hostname or "127.0.0.1", parsed.port or 1883
+
+
+def observation_topic(datastream_id: int) -> str:
+    return f"v1.1/Datastreams({datastream_id})/Observations"
+
+
+def platform_properties() -> Properties:
+    props = Properties(PacketTypes.PUBLISH)
+    props.UserProperty = [ORIGIN_PROPERTY]
+    return props
+
+
+def from_platform(msg: mqtt.MQTTMessage) -> bool:
+    props = getattr(msg, "properties", None)
+    return bool(props is not None and ORIGIN_PROPERTY in (getattr(props, "UserProperty", None) or []))
+
+
+def new_client(client_id: str, *, manual_ack: bool = False) -> mqtt.Client:
+    return mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
+                       manual_ack=manual_ack)
+
+
+def connect(client: mqtt.Client, url: str | None, *, persistent: bool = False, timeout: float = 10.0) -> None:
+    """Connect and start the network thread; waits until the broker accepted the session."""
+    host, port = broker_address(url)
+    props = Properties(PacketTypes.CONNECT)
+    props.ReceiveMaximum = 65_535
+    if persistent:
+        props.SessionExpiryInterval = 24 * 3600
+    connected = threading.Event()
+    previous = client.on_connect
+
+    def on_connect(c: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        if not reason.is_failure:
+            connected.set()
+        if previous is not None:
+            previous(c, userdata, flags, reason, properties)
+
+    client.on_connect = on_connect
+    client.connect(host, port, keepalive=30, clean_start=not persistent, properties=props)
+    client.loop_start()
+    if not connected.wait(timeout):
+        client.loop_stop()
+        raise ConnectionError(f"the MQTT broker at {host}:{port} did not accept the connection")
+
+
+# -- the republisher (used by the bus consumer) -------------------------------------------------
+
+class Republisher:
+    """A lazily connected client the consumers publish through (one per process)."""
+
+    def __init__(self) -> None:
+        self.url: str | None = None
+        self.enabled = False
+        self._client: mqtt.Client | None = None
+        self._lock = threading.Lock()
+
+    def configure(self, url: str | None) -> None:
+        with self._lock:
+            if self._client is not None and url != self.url:
+                self._client.disconnect()
+                self._client.loop_stop()
+                self._client = None
+            self.url, self.enabled = url, url is not None
+
+    def client(self) -> mqtt.Client:
+        with self._lock:
+            if self._client is None:
+                c = new_client(f"onecity-pub-{clock.now().timestamp():.0f}-{threading.get_ident() % 100000}")
+                connect(c, self.url)
+                self._client = c
+            return self._client
+
+    def publish_many(self, messages: list[tuple[str, bytes]], *, timeout: float = 10.0) -> None:
+        """QoS 1 publishes, waited for: a failure raises so the bus redelivers the event."""
+        if not self.enabled or not messages:
+            return
+        c = self.client()
+        infos = [c.publish(topic, payload, qos=1, properties=platform_properties()) for topic, payload in messages]
+        deadline = time.monotonic() + timeout
+        for info in infos:
+            info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+            if not info.is_published():
+                raise ConnectionError("the MQTT broker did not acknowledge a republished observation in time")
+
+
+REPUBLISHER = Republisher()
+
+
+# -- the ingest worker ----------------------------------------------------------------------------
+
+@dataclass
+class IngestStats:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    echoes: int = 0
+    batches: int = 0
+    alerts: int = 0
+    last_error: str | None = None
+    latencies_ms: list[float] = field(default_factory=list)
+
+
+class IngestWorker:
+    """Receives observations over MQTT and stores them in batches, acking after each commit."""
+
+    def __init__(self, db: Database, url: str | None, *, worker_id: str = "1", batch: int = 2000,
+                 flush_seconds: float = 0.05, principal: Principal = INGEST,
+                 on_stored: Callable[[int], None] | None = None) -> None:
+        self.db, self.url, self.batch, self.flush_seconds = db, url, min(batch, MAX_BATCH), flush_seconds
+        self.client_id = f"onecity-ingest-{worker_id}"
+        self.principal = principal
+        self.stats = IngestStats()
+        self.on_stored = on_stored
+        self._inbox: queue.SimpleQueue[mqtt.MQTTMessage] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self.client = new_client(self.client_id, manual_ack=True)
+        self.client.on_message = lambda c, u, msg: self._inbox.put(msg)
+        self.client.on_connect = self._subscribe
+
+    def _subscribe(self, c: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        if not reason.is_failure:
+            c.subscribe(f"$share/{SHARE_GROUP}/{OBSERVATION_TOPICS}", qos=1)
+
+    def start(self) -> None:
+        connect(self.client, self.url, persistent=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _drain(self) -> list[mqtt.MQTTMessage]:
+        out: list[mqtt.MQTTMessage] = []
+        try:
+            out.append(self._inbox.get(timeout=0.2))
+        except queue.Empty:
+            return out
+        deadline = time.monotonic() + self.flush_seconds
+        while len(out) < self.batch:
+            wait = deadline - time.monotonic()
+            try:
+                out.append(self._inbox.get(timeout=wait) if wait > 0 else self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        return out
+
+    def _parse(self, msgs: list[mqtt.MQTTMessage]) -> list[NewObservation]:
+        rows: list[NewObservation] = []
+        now = clock.now()
+        for msg in msgs:
+            if from_platform(msg):
+                self.stats.echoes += 1
+                continue
+            m = _DS_TOPIC.match(msg.topic)
+            try:
+                if m is None:
+                    raise ValueError(f"topic {msg.topic!r} is not v1.1/Datastreams(<id>)/Observations")
+                obj = json.loads(msg.payload)
+                if isinstance(obj, dict) and "@iot.id" in obj:
+                    self.stats.echoes += 1  # an observation that was already stored, republished
+                    continue
+                rows.append(parse_observation(obj, int(m.group(1)), now=now,
+                                              dedup_key=message_key(msg.topic, msg.payload)))
+            except (ValueError, DomainError) as err:
+                self.stats.rejected += 1
+                detail = getattr(err, "detail", str(err))
+                log.warning("dropped an MQTT message on %s: %s", msg.topic, detail)
+        return rows
+
+    def process(self, msgs: list[mqtt.MQTTMessage]) -> None:
+        """Store one batch, commit, then acknowledge every message of it (never before)."""
+        self.stats.received += len(msgs)
+        rows = self._parse(msgs)
+        if rows:
+            with self.db.transaction() as session:
+                result = store_observations(session, rows, principal=self.principal, origin="mqtt",
+                                            skip_unknown=True)
+            self.stats.stored += result.stored
+            self.stats.duplicates += result.duplicates
+            self.stats.rejected += len(rows) - result.stored - result.duplicates
+            self.stats.alerts += len(result.raised)
+            if self.on_stored is not None:
+                self.on_stored(result.stored)
+        self.stats.batches += 1
+        for msg in msgs:
+            if msg.qos > 0:
+                self.client.ack(msg.mid, msg.qos)
+
+    def run(self, *, silence_every: float = 60.0, should_stop: Callable[[], bool] = lambda: False) -> None:
+        """Loop until stopped: batches as they come, the silence check every ``silence_every`` s."""
+        from onecity.sensing import rules
+
+        last_silence = time.monotonic()
+        while not self._stop.is_set() and not should_stop():
+            msgs = self._drain()
+            if msgs:
+                try:
+                    self.process(msgs)
+                except Exception as err:
+                    # nothing was acked: the broker redelivers this batch after reconnecting
+                    self.stats.last_error = str(err)
+                    log.exception("storing a batch of %d failed; reconnecting for redelivery", len(msgs))
+                    self._reconnect()
+            if time.monotonic() - last_silence >= silence_every:
+                last_silence = time.monotonic()
+                try:
+                    with self.db.transaction() as session:
+                        rules.check_silence(session, principal=self.principal)
+                except Exception:
+                    log.exception("the silence check failed; will try again")
+
+    def _reconnect(self) -> None:
+        """Drop the connection without acking: the persistent session gets the batch again."""
+        self.client.disconnect()
+        self.client.loop_stop()
+        while True:
+            try:
+                self._inbox.get_nowait()
+            except queue.Empty:
+                break
+        time.sleep(1.0)
+        self.client = new_client(self.client_id, manual_ack=True)
+        self.client.on_message = lambda c, u, msg: self._inbox.put(msg)
+        self.client.on_connect = self._subscribe
+        connect(self.client, self.url, persistent=True)

@@ -1,0 +1,167 @@
+"""SensorThings API 1.1 over HTTP: entities, deep insert, links, the query language, dataArray, access."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from onecity.core.db import Database
+from onecity.core.events import OutboxMessage
+from tests.sensing.conftest import station
+
+STA = "/sta/v1.1"
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_deep_insert_links_and_place(client: Any, sensing_key: str) -> None:
+    h = auth(sensing_key)
+    r = client.post(f"{STA}/Things", headers=h, json=station("外滩", "water_level", "m"))
+    assert r.status_code == 201, r.text
+    thing = r.json()
+    assert r.headers["location"] == thing["@iot.selfLink"]
+    assert thing["Datastreams@iot.navigationLink"].endswith(f"/Things({thing['@iot.id']})/Datastreams")
+    # the place comes from the hub's GeoIndex: the Bund lies in Huangpu's 外滩街道
+    assert thing["properties"]["onecity:township"] == "310101013000" or \
+        thing["properties"]["onecity:district"] == "310101000000"
+    locs = client.get(thing["Locations@iot.navigationLink"], headers=h).json()["value"]
+    assert locs[0]["location"]["coordinates"] == [121.4737, 31.2304]
+    hist = client.get(f"{STA}/Things({thing['@iot.id']})/HistoricalLocations?$expand=Locations", headers=h).json()
+    assert hist["value"][0]["Locations"][0]["@iot.id"] == locs[0]["@iot.id"]
+    ds = client.get(f"{STA}/Things({thing['@iot.id']})/Datastreams?$expand=Sensor,ObservedProperty",
+                    headers=h).json()["value"][0]
+    assert ds["ObservedProperty"]["name"] == "water_level" and ds["Sensor"]["encodingType"] == "application/pdf"
+    # a navigation path through a to-one link, and a property with $value
+    assert client.get(f"{STA}/Datastreams({ds['@iot.id']})/Thing/Locations", headers=h).json()["value"][0][
+        "name"] == "外滩 site"
+    assert client.get(f"{STA}/Datastreams({ds['@iot.id']})/name/$value", headers=h).text == "外滩 water_level"
+    root = client.get(f"{STA}", headers=h).json()
+    assert {v["name"] for v in root["value"]} == {"Things", "Locations", "HistoricalLocations", "Datastreams",
+                                                  "Sensors", "ObservedProperties", "Observations",
+                                                  "FeaturesOfInterest"}
+
+
+def test_update_and_delete(client: Any, sensing_key: str, make_station: Callable[..., tuple[int, int]]) -> None:
+    h = auth(sensing_key)
+    thing_id, ds_id = make_station("苏州河", "water_level")
+    r = client.patch(f"{STA}/Things({thing_id})", headers=h, json={"name": "苏州河 1", "properties": {"k": 1}})
+    assert r.status_code == 200 and r.json()["name"] == "苏州河 1"
+    assert client.get(f"{STA}/Things?$filter=properties/k eq 1", headers=h).json()["value"][0]["@iot.id"] == thing_id
+    r = client.patch(f"{STA}/Things({thing_id})", headers=h, json={"colour": "red"})
+    assert r.status_code == 422 and "colour" in r.json()["detail"]
+    assert client.delete(f"{STA}/Things({thing_id})", headers=h).status_code == 200
+    assert client.get(f"{STA}/Things({thing_id})", headers=h).status_code == 404
+    assert client.get(f"{STA}/Datastreams({ds_id})", headers=h).status_code == 404  # went with its Thing
+
+
+def test_observations_filters_expand_and_paging(client: Any, sensing_key: str,
+                                                 make_station: Callable[..., tuple[int, int]]) -> None:
+    h = auth(sensing_key)
+    _, rain = make_station("徐家汇", "rainfall", "mm", 121.437, 31.195)
+    _, level = make_station("外滩", "water_level", "m")
+    for i in range(12):
+        r = client.post(f"{STA}/Datastreams({rain})/Observations", headers=h,
+                        json={"phenomenonTime": f"2026-07-01T{i:02d}:00:00Z", "result": i * 2.5})
+        assert r.status_code == 201, r.text
+    r = client.post(f"{STA}/Observations", headers=h,
+                    json={"Datastream": {"@iot.id": level}, "phenomenonTime": "2026-07-01T03:00:00Z", "result": 3.1,
+                          "FeatureOfInterest": {"name": "江面", "description": "river", "encodingType":
+                                                "application/geo+json",
+                                                "feature": {"type": "Point", "coordinates": [121.49, 31.24]}}})
+    assert r.status_code == 201, r.text
+
+    def values(query: str) -> list[Any]:
+        r = client.get(f"{STA}/{query}", headers=h)
+        assert r.status_code == 200, r.text
+        return [v.get("result") for v in r.json()["value"]]
+
+    assert values("Observations?$filter=result gt 20 and result le 25&$orderby=result") == [22.5, 25]
+    assert values(f"Datastreams({rain})/Observations?$filter=(result mul 2) sub 5 eq 10") == [7.5]
+    assert values("Observations?$filter=not (result lt 25) or result eq 0&$orderby=result desc") == [27.5, 25, 0]
+    assert values("Observations?$filter=hour(phenomenonTime) eq 3&$orderby=result") == [3.1, 7.5]
+    assert values("Observations?$filter=phenomenonTime ge 2026-07-01T10:00:00Z&$orderby=phenomenonTime") == [25, 27.5]
+    assert values("Observations?$filter=Datastream/ObservedProperty/name eq 'water_level'") == [3.1]
+    assert values("Observations?$filter=startswith(Datastream/name, '徐家') and result ge 27") == [27.5]
+    assert values("Observations?$filter=st_within(FeatureOfInterest/feature, geography'POLYGON((121.48 31.23, "
+                  "121.5 31.23, 121.5 31.25, 121.48 31.25, 121.48 31.23))')") == [3.1]
+    assert values("Observations?$filter=geo.distance(FeatureOfInterest/feature, "
+                  "geography'POINT(121.49 31.24)') lt 0.001") == [3.1]
+    assert [t["name"] for t in client.get(
+        f"{STA}/Things?$filter=substringof('汇', name) and tolower(description) eq '徐家汇 station'",
+        headers=h).json()["value"]] == ["徐家汇"]
+    locs = client.get(f"{STA}/Locations?$filter=geo.intersects(location, geography'POLYGON((121.42 31.18, "
+                      "121.45 31.18, 121.45 31.21, 121.42 31.21, 121.42 31.18))')", headers=h).json()["value"]
+    assert [x["name"] for x in locs] == ["徐家汇 site"]
+    # paging: $top/$skip/$count and a nextLink that works
+    page = client.get(f"{STA}/Datastreams({rain})/Observations?$top=5&$count=true&$orderby=phenomenonTime",
+                      headers=h).json()
+    assert page["@iot.count"] == 12 and len(page["value"]) == 5
+    seen = [v["result"] for v in page["value"]]
+    while "@iot.nextLink" in page:
+        page = client.get(page["@iot.nextLink"], headers=h).json()
+        seen += [v["result"] for v in page["value"]]
+    assert seen == [i * 2.5 for i in range(12)]
+    # $expand nested, with options, and $select
+    things = client.get(f"{STA}/Things?$select=name&$expand=Datastreams($select=name;$expand=Observations("
+                        "$filter=result ge 25;$orderby=result desc;$top=1;$select=result),ObservedProperty)"
+                        "&$orderby=name", headers=h).json().get("value", "?")
+    assert isinstance(things, list), things
+    xu = next(t for t in things if t["name"] == "徐家汇")
+    assert set(xu) == {"name", "Datastreams"}
+    assert xu["Datastreams"][0]["Observations"] == [{"result": 27.5}]
+    assert xu["Datastreams"][0]["ObservedProperty"]["name"] == "rainfall"
+
+
+def test_data_array_and_one_outbox_row_per_batch(client: Any, db: Database, sensing_key: str,
+                                                 make_station: Callable[..., tuple[int, int]]) -> None:
+    h = auth(sensing_key)
+    _, ds = make_station("闵行", "rainfall", "mm", 121.38, 31.11)
+    rows = [[f"2026-07-02T00:{i // 60:02d}:{i % 60:02d}Z", float(i)] for i in range(1500)]
+    r = client.post(f"{STA}/CreateObservations", headers=h,
+                    json=[{"Datastream": {"@iot.id": ds}, "components": ["phenomenonTime", "result"],
+                           "dataArray": rows}])
+    assert r.status_code == 201, r.text
+    assert len(r.json()) == 1500 and r.json()[0].startswith("http")
+    assert client.get(f"{STA}/Datastreams({ds})/Observations?$count=true&$top=0",
+                      headers=h).json()["@iot.count"] == 1500
+    with db.sessions() as s:
+        batches = list(s.scalars(select(OutboxMessage).where(
+            OutboxMessage.event_type == "sensing.observations.stored")))
+    assert len(batches) == 1 and batches[0].payload["count"] == 1500
+    bad = client.post(f"{STA}/CreateObservations", headers=h, json=[{"Datastream": {"@iot.id": ds},
+                      "components": ["result"], "dataArray": [[1], ["x", 2]]}])
+    assert bad.status_code == 422 and "row 1" in bad.json()["detail"]
+    # nothing of the refused request was stored
+    assert client.get(f"{STA}/Datastreams({ds})/Observations?$count=true&$top=0",
+                      headers=h).json()["@iot.count"] == 1500
+
+
+def test_access_and_bad_input(client: Any, sensing_key: str, read_key: str) -> None:
+    assert client.get(f"{STA}/Things").status_code == 401
+    assert client.post(f"{STA}/Things", json={"name": "x"}).status_code == 401
+    assert client.get(f"{STA}/Things", headers=auth(read_key)).status_code == 200
+    r = client.post(f"{STA}/Things", headers=auth(read_key), json={"name": "x"})
+    assert r.status_code == 403 and "sensing" in r.json()["detail"]
+    import base64
+
+    basic = {"Authorization": "Basic " + base64.b64encode(f"apikey:{sensing_key}".encode()).decode()}
+    assert client.post(f"{STA}/Things", headers=basic, json={"name": "basic"}).status_code == 201
+    h = auth(sensing_key)
+    for query, fragment in [("Things?$filter=name eq", "position"), ("Things?$filter=colour eq 1", "colour"),
+                            ("Things?$top=-1", "$top"), ("Things?$expand=Nothing", "Nothing"),
+                            ("Things?$foo=1", "$foo"), ("Observations?$filter=Datastream/Thing/Nope eq 1", "Nope")]:
+        r = client.get(f"{STA}/{query}", headers=h)
+        assert r.status_code in (400, 422), (query, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert fragment in r.json()["detail"], (query, r.json()["detail"])
+    assert client.get(f"{STA}/Nowhere", headers=h).status_code == 404
+    r = client.post(f"{STA}/Locations", headers=h, json={"name": "x", "description": "d",
+                                                          "location": {"type": "Point", "coordinates": [500, 1]}})
+    assert r.status_code == 422 and "range" in r.json()["detail"]
+    r = client.post(f"{STA}/Datastreams", headers=h, json={"name": "x", "observationType": "t",
+                                                            "unitOfMeasurement": {}})
+    assert r.status_code == 422 and "Thing" in r.json()["detail"]

@@ -8,11 +8,12 @@
 * Results are cached by the SHA-256 of the uploaded bytes and the engine's name
   (:class:`DbOcrCache`, table ``documents_ocr_cache``): the same scan uploaded again, by a
   resubmission or a second application, is never recognised twice.
-* :class:`OcrPool` runs recognition in a small thread pool (onnxruntime releases the GIL while
-  it computes), each thread with its own engine; callers get a ``Future`` — an API route awaits
-  it with ``asyncio.wrap_future`` and the event loop stays free. Threads rather than processes:
-  the models load once per thread (~0.3 s), no pickling of images, and the pool size (default 1
-  worker with 2 onnxruntime threads) is what bounds OCR's share of the CPU.
+* :class:`onecity.documents.pipeline.Reader` runs recognition and extraction in a small thread
+  pool (onnxruntime releases the GIL while it computes), each thread with its own engine;
+  callers get a ``Future`` — an API route awaits it with ``asyncio.wrap_future`` and the event
+  loop stays free. Threads rather than processes: the models load once per thread (~0.3 s), no
+  pickling of images, and the pool size (default 1 worker with 2 onnxruntime threads) is what
+  bounds OCR's share of the CPU.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ import io
 import json
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -217,37 +216,3 @@ def recognise_bytes(data: bytes, engine: OcrEngine, cache: OcrCache | None = Non
     if cache is not None:
         cache.put(digest, result)
     return result, False
-
-
-class OcrPool:
-    """A bounded pool of OCR workers, each thread with its own engine (built on first use)."""
-
-    def __init__(self, engine_factory: Callable[[], OcrEngine] = RapidOcrEngine, *, workers: int = 1,
-                 cache: OcrCache | None = None) -> None:
-        self._factory = engine_factory
-        self._local = threading.local()
-        self._cache = cache
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="onecity-ocr")
-
-    def _engine(self) -> OcrEngine:
-        engine: OcrEngine | None = getattr(self._local, "engine", None)
-        if engine is None:
-            engine = self._factory()
-            self._local.engine = engine
-        return engine
-
-    def _run(self, data: bytes) -> tuple[OcrResult, bool]:
-        return recognise_bytes(data, self._engine(), self._cache)
-
-    def submit(self, data: bytes) -> Future[tuple[OcrResult, bool]]:
-        """Recognise ``data`` in a worker; the future gives (result, served from cache)."""
-        return self._executor.submit(self._run, data)
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=True)
-
-    def __enter__(self) -> OcrPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -147,10 +147,10 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 #: Modules that add their own commands: each has ``add_commands(subparsers)``; their
 #: handlers take ``(args, settings)`` like the ones here and return an exit code.
-COMMAND_MODULES: list[str,
-                              "onecity.documents.cli"] = ["onecity.hub.catalogue.cli", "onecity.hub.sharing.cli", "onecity.hub.geography.cli",
+COMMAND_MODULES: list[str] = ["onecity.hub.catalogue.cli", "onecity.hub.sharing.cli", "onecity.hub.geography.cli",
                               "onecity.hub.registries.cli", "onecity.sim.cli", "onecity.sensing.cli",
-                              "onecity.credentials.cli"]
+                              "onecity.credentials.cli",
+                              "onecity.documents.cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:

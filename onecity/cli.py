@@ -148,7 +148,7 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 #: Modules that add their own commands: each has ``add_commands(subparsers)``; their
 #: handlers take ``(args, settings)`` like the ones here and return an exit code.
 COMMAND_MODULES: list[str] = ["onecity.hub.catalogue.cli", "onecity.hub.sharing.cli", "onecity.hub.geography.cli",
-                              "onecity.hub.registries.cli", "onecity.sim.cli", "onecity.sensing.cli",
+                              "onecity.hub.registries.cli", "onecity.sim.cli", "onecity.ops.cli", "onecity.sensing.cli",
                               "onecity.credentials.cli",
                               "onecity.documents.cli"]
 

@@ -35,7 +35,7 @@ from onecity.core.events import Envelope, EventType, OutboxMessage, envelope_of
 ConsumerFn = Callable[[Session, Envelope], None]
 
 #: Modules whose import registers consumers (each part appends its own).
-CONSUMER_MODULES: list[str] = ["onecity.credentials.consumers", "onecity.sensing.consumers"]
+CONSUMER_MODULES: list[str] = ["onecity.ops.consumers", "onecity.credentials.consumers", "onecity.sensing.consumers"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,53 @@
+"""Time-limit clocks: reminders before a step falls due, escalation after.
+
+:func:`sweep` finds the cases whose reminder or escalation time has come (two indexed
+columns, ``remind_at`` and ``escalate_at``, set when each step starts) and runs
+:func:`onecity.ops.service.remind` / :func:`~onecity.ops.service.escalate` on each, one
+short transaction per case, as the principal ``ops:clock``. The server runs it every
+minute beside the outbox relay, and the simulation after every step; running it twice
+changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+
+from onecity.core import clock
+from onecity.core.db import Database
+from onecity.core.identity.principal import system_principal
+from onecity.ops import service
+from onecity.ops.models import Case
+
+CLOCK = system_principal("ops:clock")
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Swept:
+    reminded: int
+    escalated: int
+
+
+def sweep(db: Database) -> Swept:
+    """Send due reminders and escalate overdue cases, a level at a time."""
+    reminded = escalated = 0
+    while True:
+        now = clock.now()
+        with db.sessions() as session:
+            rows = session.execute(select(Case.id, Case.remind_at, Case.escalate_at).where(
+                or_(Case.remind_at <= now, Case.escalate_at <= now)).order_by(Case.id).limit(BATCH)).all()
+        if not rows:
+            return Swept(reminded, escalated)
+        changed = 0
+        for case_id, remind_at, escalate_at in rows:
+            with db.transaction() as session:
+                if remind_at is not None and remind_at <= now and service.remind(session, CLOCK, case_id):
+                    reminded += 1
+                    changed += 1
+                if escalate_at is not None and escalate_at <= now and service.escalate(session, CLOCK, case_id):
+                    escalated += 1
+                    changed += 1
+        if len(rows) < BATCH or changed == 0:
+            return Swept(reminded, escalated)

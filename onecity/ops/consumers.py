@@ -1,0 +1,106 @@
+"""Other parts' events that become cases: sensor alerts, camera detections' alerts, bad service ratings.
+
+Each consumer turns the event's payload into one call of :func:`onecity.ops.service.intake`
+(the same door as every other source), as a system principal naming the source. They run
+through the platform's idempotent inbox, so a redelivered event never opens a second case;
+a payload the intake refuses (a point outside the city) is logged and dropped rather than
+retried for ever.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onecity.core.bus.consumers import consumer
+from onecity.core.errors import DomainError
+from onecity.core.events import Envelope
+from onecity.core.identity.principal import system_principal
+from onecity.hub.geography.index import default_index
+from onecity.hub.registries.models import Component
+from onecity.ops import service
+from onecity.ops.models import Case, Report, Source
+from onecity.sensing.events import ALERT_CLEARED, ALERT_RAISED
+from onecity.services.events import RATING_COMPLAINT
+
+log = logging.getLogger(__name__)
+
+SENSOR_INTAKE = system_principal("ops:sensor-intake")
+RATING_INTAKE = system_principal("ops:rating-intake")
+
+#: What a sensor's observed property means as a case type (the alert's place and level do the rest).
+PROPERTY_SUBTYPES = {
+    "water_level": "E0501", "rainfall": "E0501", "ponding_depth": "E0501",
+    "gas_concentration": "E0504", "methane": "E0504",
+    "water_pressure": "E0503", "tilt": "E0506", "displacement": "E0502", "settlement": "E0502",
+    "noise": "E0108", "pm10": "E0302", "pm2_5": "E0302", "dust": "E0302",
+    "cover_open": "C0103", "manhole_cover": "C0103",
+}
+FALLBACK_SUBTYPE = "E0506"  # a public-safety hazard: somebody goes and looks
+URGENT_LEVELS = {"orange", "red"}
+
+
+def subtype_for_alert(observed_property: str | None, component_class: str | None) -> str:
+    if component_class:
+        return "C" + component_class
+    return PROPERTY_SUBTYPES.get((observed_property or "").lower(), FALLBACK_SUBTYPE)
+
+
+@consumer("ops.case-from-sensor-alert", ALERT_RAISED)
+def case_from_sensor_alert(session: Session, envelope: Envelope) -> None:
+    alert = envelope.typed(ALERT_RAISED)
+    component = None
+    if alert.component_id and alert.component_id.isdigit():
+        component = session.get(Component, int(alert.component_id))
+    component_class = component.class_code if component is not None else None
+    try:
+        with session.begin_nested():
+            service.intake(
+                session, SENSOR_INTAKE, source=Source.SENSOR.value,
+                subtype_code=subtype_for_alert(alert.observed_property, component_class),
+                description=f"[{alert.rule_name}] {alert.message}", lon=alert.lon, lat=alert.lat,
+                component_id=component.id if component is not None else None,
+                external_id=alert.alert_id, urgency="urgent" if alert.level in URGENT_LEVELS else None)
+    except DomainError as err:
+        log.warning("sensor alert %s opened no case: %s", alert.alert_id, err.detail)
+
+
+@consumer("ops.case-note-alert-cleared", ALERT_CLEARED)
+def note_alert_cleared(session: Session, envelope: Envelope) -> None:
+    cleared = envelope.typed(ALERT_CLEARED)
+    case_id = session.scalar(select(Report.case_id).where(Report.source == Source.SENSOR,
+                                                          Report.external_id == cleared.alert_id))
+    if case_id is None:
+        return
+    case = session.get(Case, case_id)
+    if case is not None:
+        service.note_case(session, SENSOR_INTAKE, case_id,
+                          note=f"sensor alert {cleared.alert_id} cleared at {cleared.cleared_at.isoformat()}")
+
+
+@consumer("ops.work-order-from-rating", RATING_COMPLAINT)
+def work_order_from_rating(session: Session, envelope: Envelope) -> None:
+    rating = envelope.typed(RATING_COMPLAINT)
+    try:
+        lonlat, _grids = default_index().random_points_in(rating.division_code, 1, _rng(rating.rating_id))
+    except DomainError as err:
+        log.warning("rating %s opened no work order: %s", rating.rating_id, err.detail)
+        return
+    try:
+        with session.begin_nested():
+            service.intake(
+                session, RATING_INTAKE, source=Source.RATING.value, subtype_code="E0601",
+                description=(f"{rating.stars}★ {rating.item_name}（{rating.item_code}，{rating.agency_code}，"
+                             f"{rating.channel}）：{rating.comment}")[:2000],
+                lon=float(lonlat[0, 0]), lat=float(lonlat[0, 1]), external_id=rating.rating_id)
+    except DomainError as err:
+        log.warning("rating %s opened no work order: %s", rating.rating_id, err.detail)
+
+
+def _rng(key: str) -> np.random.Generator:
+    """A generator seeded by the rating id: the same rating always lands on the same point."""
+    return np.random.default_rng(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))

@@ -1,0 +1,718 @@
+"""The event loop: one intake for every source, then one function per transition.
+
+::
+
+    collected ──register──▶ registered ──dispatch──▶ dispatched ──accept──▶ disposing ──report_back──▶ reported
+        │                       │  ▲                     │                      ▲                         │
+        └──reject──▶ rejected   │  └──resolve_dispute── disputed ◀──dispute──┘  └──verify(ok=False): rework─┤
+                                │                                                                          ▼
+                    suspend ◀───┴── (registered, dispatched, disposing) ── resume        verified ◀──verify(ok)
+                                                                                              │
+                                                              evaluated ◀──evaluate── closed ◀┘ close
+
+Every transition runs the platform's sequence: check the policy and the area → lock the
+case row → check its state → save → a timeline step → ``audit.record`` → the outbox event
+(delivered after commit), all in the caller's transaction.
+
+Registration dispatches at once by the routing rule (智能派单: the subtype's department,
+that department's unit for the case's township or district), as the principal
+``ops:router``; a dispatcher only steps in when the rule cannot decide (no unit) and the
+level above resolves a unit's dispute by choosing the right department.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onecity.core import audit, clock, events, policy
+from onecity.core.divisions import DivisionLevel, contains, level_of
+from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from onecity.core.identity.principal import Principal, system_principal
+from onecity.core.identity.roles import PrincipalKind, Role, Scope
+from onecity.hub.geography.index import Location, default_index
+from onecity.hub.registries.models import Component
+from onecity.ops import worktime
+from onecity.ops.models import OPEN, TRUSTED, Case, Level, Media, Report, Source, Status, StepRecord, Unit
+from onecity.ops.taxonomy import Step, Subtype, UnitLevel, Urgency, taxonomy
+from onecity.ops.units import unit_for
+
+R = Role
+policy.register_actions({
+    "ops.case.report": frozenset({R.DISPATCHER, R.INSPECTOR, R.OPERATOR}),
+    "ops.case.read": frozenset({R.DISPATCHER, R.INSPECTOR, R.OPERATOR, R.AUDITOR}),
+    "ops.case.register": frozenset({R.INSPECTOR, R.OPERATOR, R.DISPATCHER}),
+    "ops.case.dispatch": frozenset({R.DISPATCHER, R.OPERATOR}),
+    "ops.case.dispose": frozenset({R.OPERATOR, R.INSPECTOR}),
+    "ops.case.verify": frozenset({R.INSPECTOR}),
+    "ops.case.close": frozenset({R.OPERATOR, R.DISPATCHER}),
+    "ops.case.evaluate": frozenset({R.OPERATOR, R.DISPATCHER}),
+    "ops.case.suspend": frozenset({R.OPERATOR}),
+    "ops.case.resolve": frozenset({R.OPERATOR, R.DISPATCHER}),
+    "ops.reporter.read": frozenset({R.DISPATCHER, R.OPERATOR}),
+    "ops.media.upload": frozenset({R.INSPECTOR, R.OPERATOR, R.DISPATCHER}),
+})
+
+RESOURCE = "ops.case"
+ROUTER = system_principal("ops:router")
+#: Two reports of the same subtype this close, this soon, are one problem (the issue's rule).
+DUPLICATE_METRES = 50.0
+DUPLICATE_WINDOW = timedelta(hours=24)
+#: The reminder goes out when this share of a step's time is used up.
+REMIND_AT_SHARE = 0.75
+MAX_TEXT = 2000
+MAX_MEDIA_BYTES = 5 * 1024 * 1024
+IMAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png", b"RIFF": "image/webp"}
+URL_RE = re.compile(r"^https?://[^\s]{1,490}$")
+EARTH_M = 6_371_008.8
+
+
+class CaseChanged(BaseModel):
+    case_id: str
+    action: str
+    status: str
+    subtype_code: str
+    department: str
+    unit_agency_id: str | None
+    division_code: str
+    township_code: str
+    district_code: str
+    level: str
+    source: str
+
+
+ACTIONS_EVENTS = ("collected", "merged", "registered", "rejected", "dispatched", "accepted", "disputed", "resolved",
+                  "reported", "verified", "reworked", "closed", "evaluated", "suspended", "resumed", "reminded",
+                  "escalated", "noted")
+EVENTS = {a: events.event_type(f"ops.case.{a}", CaseChanged) for a in ACTIONS_EVENTS}
+
+
+@dataclass(frozen=True)
+class Intake:
+    case: Case
+    report: Report
+    #: True when the report joined an existing case (the reporter is told which).
+    duplicate: bool
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def locate(lon: float, lat: float) -> Location:
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise InvalidInput("lon and lat must be numbers (WGS 84 degrees)")
+    loc = default_index().locate_one(lon, lat)
+    if loc is None:
+        raise InvalidInput(f"the point ({lon:.6f}, {lat:.6f}) lies outside Shanghai's grids; "
+                           "give a WGS 84 longitude/latitude inside the city (e.g. 121.437, 31.188 in Xuhui)")
+    return loc
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_M * math.asin(math.sqrt(a))
+
+
+def _text(value: str | None, what: str, *, required: bool = True, limit: int = MAX_TEXT) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise InvalidInput(f"{what} is required: say in a few words what is wrong")
+        return None
+    if len(value) > limit:
+        raise InvalidInput(f"{what} is {len(value)} characters; keep it to {limit}")
+    return value
+
+
+def _payload(case: Case, action: str) -> CaseChanged:
+    return CaseChanged(case_id=case.id, action=action, status=str(case.status), subtype_code=case.subtype_code,
+                       department=case.department, unit_agency_id=case.unit_agency_id,
+                       division_code=case.division_code, township_code=case.township_code,
+                       district_code=case.district_code, level=str(case.level), source=str(case.source))
+
+
+def _record(session: Session, principal: Principal, case: Case, action: str, from_status: str | None, *,
+            note: str | None = None, media_id: str | None = None, detail: dict[str, object] | None = None,
+            reason: str | None = None) -> None:
+    """The timeline step, the audit entry and the event of one change."""
+    now = clock.now()
+    session.add(StepRecord(case_id=case.id, at=now, action=action, from_status=from_status,
+                           to_status=str(case.status), actor=principal.ref, note=note,
+                           unit_agency_id=case.unit_agency_id, media_id=media_id))
+    audit.record(session, principal, f"ops.case.{action}", object_type="ops_case", object_id=case.id,
+                 division_code=case.division_code,
+                 detail={"from": from_status, "to": str(case.status), **(detail or {})})
+    events.publish(session, EVENTS[action], _payload(case, action), principal=principal,
+                   reason=reason or note or action)
+
+
+def _urgency(case: Case) -> Urgency:
+    return Urgency(case.urgency)
+
+
+def _subtype(case: Case) -> Subtype:
+    return taxonomy().subtype(case.subtype_code)
+
+
+def _start_step(case: Case, step: Step, at: datetime, due: datetime | None = None) -> None:
+    """Start the clock of ``step``: its limit from the taxonomy, a reminder and the first escalation time."""
+    urgency = _urgency(case)
+    due = due or worktime.due(at, _subtype(case).limit(step, urgency), urgency)
+    case.step, case.step_started_at, case.step_due_at = step.value, at, due
+    case.remind_at = at + (due - at) * REMIND_AT_SHARE if due > at else None
+    case.escalate_at = due if case.level != Level.CITY else None
+
+
+def _finish_step(case: Case, at: datetime) -> bool:
+    """Stop the clock; True when the step was done within its limit."""
+    on_time = case.step_due_at is None or at <= case.step_due_at
+    if not on_time:
+        case.late_steps += 1
+    case.step = case.step_started_at = case.step_due_at = case.remind_at = case.escalate_at = None
+    return on_time
+
+
+def _locked(session: Session, case_id: str) -> Case:
+    case = session.get(Case, case_id, with_for_update=True, populate_existing=True)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    return case
+
+
+def _expect(case: Case, *allowed: Status, doing: str) -> None:
+    if case.status not in allowed:
+        names = " or ".join(s.value for s in allowed)
+        raise Conflict(f"case {case.id} is {case.status}; only a case that is {names} can be {doing}")
+
+
+def _require_area(session: Session, principal: Principal, action: str, case: Case) -> None:
+    policy.require(principal, action)
+    policy.require_in_scope(session, principal, RESOURCE, case.division_code)
+
+
+def _require_unit(session: Session, principal: Principal, case: Case) -> None:
+    """Disposal actions belong to the staff of the unit the case was sent to."""
+    policy.require(principal, "ops.case.dispose")
+    if principal.kind is PrincipalKind.SYSTEM and "admin" in principal.scopes:
+        return
+    if case.unit_agency_id is None or principal.agency_id != case.unit_agency_id:
+        raise PermissionDenied(f"case {case.id} was sent to another unit; only that unit's staff dispose of it")
+
+
+# -- intake ----------------------------------------------------------------------------------
+
+def _require_intake(session: Session, principal: Principal, source: Source) -> None:
+    if not principal.is_authenticated:
+        policy.require(principal, "ops.case.report")  # raises 401
+    if principal.kind is PrincipalKind.SYSTEM:
+        if "admin" in principal.scopes:
+            return
+        needed = {Source.OPEN311: Scope.OPEN311, Source.SENSOR: Scope.SENSING, Source.CAMERA: Scope.SENSING}.get(source)
+        if needed is None or needed.value not in principal.scopes:
+            raise PermissionDenied(f"this API key may not report {source.value} cases"
+                                   + (f"; it needs the {needed.value!r} scope" if needed else ""))
+        return
+    policy.require(principal, "ops.case.report")
+    if source is Source.HOTLINE and not principal.has_role(R.DISPATCHER, R.OPERATOR):
+        raise PermissionDenied("hotline work orders are taken by dispatchers (12345 call-takers)")
+    if source is Source.INSPECTOR and not principal.has_role(R.INSPECTOR):
+        raise PermissionDenied("inspector reports are made by grid inspectors")
+    if source not in (Source.HOTLINE, Source.INSPECTOR):
+        raise PermissionDenied(f"staff report through the hotline or on patrol, not as {source.value}")
+
+
+def find_duplicate(session: Session, subtype_code: str, lon: float, lat: float, component_id: int | None,
+                   at: datetime) -> Case | None:
+    """An open case about the same component, or of the same subtype within 50 m and 24 h."""
+    if component_id is not None:
+        same = session.scalar(select(Case).where(Case.component_id == component_id, Case.status.in_(OPEN))
+                              .order_by(Case.created_at).limit(1))
+        if same is not None:
+            return same
+    dlat = DUPLICATE_METRES / 111_320.0
+    dlon = DUPLICATE_METRES / (111_320.0 * max(math.cos(math.radians(lat)), 0.1))
+    rows = session.scalars(select(Case).where(
+        Case.subtype_code == subtype_code, Case.created_at >= at - DUPLICATE_WINDOW, Case.status.in_(OPEN),
+        Case.lat.between(lat - dlat, lat + dlat), Case.lon.between(lon - dlon, lon + dlon),
+    ).order_by(Case.created_at))
+    best: tuple[float, Case] | None = None
+    for c in rows:
+        d = distance_m(lon, lat, c.lon, c.lat)
+        if d <= DUPLICATE_METRES and (best is None or d < best[0]):
+            best = (d, c)
+    return best[1] if best else None
+
+
+def intake(
+    session: Session, principal: Principal, *, source: str, subtype_code: str, description: str,
+    lon: float | None = None, lat: float | None = None, address: str | None = None,
+    reporter_name: str | None = None, contact: str | None = None, media_url: str | None = None,
+    component_id: int | None = None, external_id: str | None = None, urgency: str | None = None,
+) -> Intake:
+    """The one door for every report, whatever its source: locate, deduplicate, open or join a case.
+
+    A report from a trusted source (the hotline, an inspector, a sensor, a camera, a rating)
+    is registered at once and dispatched by the routing rule; a resident's report waits for
+    an inspector to confirm it on site. A report of an open case's problem (same component,
+    or same subtype within 50 m and 24 h) joins that case, and the result says so.
+    """
+    try:
+        src = Source(source)
+    except ValueError as err:
+        raise InvalidInput(f"unknown source {source!r}; one of {[s.value for s in Source]}") from err
+    _require_intake(session, principal, src)
+    sub = taxonomy().subtype(subtype_code)
+    text = _text(description, "description")
+    assert text is not None
+    component = None
+    if component_id is not None:
+        component = session.get(Component, component_id)
+        if component is None:
+            raise InvalidInput(f"no component {component_id} in the component registry; pick one near the place")
+        if sub.kind.value == "component" and sub.code != "C" + component.class_code:
+            raise InvalidInput(f"component {component.code} is of class {component.class_code}, "
+                               f"not {sub.code[1:]}; report it as C{component.class_code}")
+        if lon is None or lat is None:
+            lon, lat = component.lon, component.lat
+    if lon is None or lat is None:
+        raise InvalidInput("say where the problem is: lon and lat (WGS 84), or a component from the registry")
+    lon, lat = float(lon), float(lat)
+    loc = locate(lon, lat)
+    if component is not None and distance_m(lon, lat, component.lon, component.lat) > 500:
+        raise InvalidInput(f"component {component.code} is more than 500 m from the reported place")
+    if principal.kind is not PrincipalKind.SYSTEM:
+        policy.require_in_scope(session, principal, RESOURCE, loc.community)
+    if media_url is not None and media_url.strip():
+        media_url = media_url.strip()
+        if not URL_RE.match(media_url):
+            raise InvalidInput("media_url must be an http(s) URL of at most 500 characters")
+    else:
+        media_url = None
+    try:
+        urg = Urgency(urgency) if urgency else sub.default_urgency
+    except ValueError as err:
+        raise InvalidInput(f"urgency is one of {[u.value for u in Urgency]}") from err
+    name = _text(reporter_name, "reporter name", required=False, limit=100)
+    contact_v = _text(contact, "contact", required=False, limit=120)
+    addr = _text(address, "address", required=False, limit=200)
+    ext = _text(external_id, "external id", required=False, limit=64)
+    now = clock.now()
+
+    existing = find_duplicate(session, sub.code, lon, lat, component_id, now)
+    if existing is not None:
+        case = _locked(session, existing.id)
+        case.report_count += 1
+        report = Report(case_id=case.id, source=src, reporter=principal.ref, reporter_name=name, contact=contact_v,
+                        description=text, subtype_code=sub.code, lon=lon, lat=lat, media_url=media_url,
+                        external_id=ext, duplicate=True, created_at=now)
+        session.add(report)
+        session.flush()
+        _record(session, principal, case, "merged", str(case.status), note=f"{src.value}: {text[:200]}",
+                detail={"report_id": report.id, "source": src.value})
+        return Intake(case, report, duplicate=True)
+
+    case = Case(subtype_code=sub.code, major_code=sub.major_code, kind=sub.kind.value, urgency=urg.value,
+                status=Status.COLLECTED, source=src, description=text, address=addr, media_url=media_url,
+                lon=lon, lat=lat, grid_code=loc.grid, division_code=loc.community, township_code=loc.township,
+                district_code=loc.district, component_id=component_id, department=sub.department,
+                level=Level.TOWNSHIP, escalations=0, late_steps=0, rework_count=0, report_count=1)
+    _start_step(case, Step.REGISTER, now)
+    session.add(case)
+    session.flush()
+    report = Report(case_id=case.id, source=src, reporter=principal.ref, reporter_name=name, contact=contact_v,
+                    description=text, subtype_code=sub.code, lon=lon, lat=lat, media_url=media_url,
+                    external_id=ext, duplicate=False, created_at=now)
+    session.add(report)
+    session.flush()
+    _record(session, principal, case, "collected", None, note=text[:200],
+            detail={"report_id": report.id, "source": src.value, "subtype": sub.code})
+    if src in TRUSTED:
+        _register(session, principal, case, note=f"trusted source: {src.value}")
+    return Intake(case, report, duplicate=False)
+
+
+# -- registration and dispatch ---------------------------------------------------------------
+
+def _register(session: Session, principal: Principal, case: Case, *, note: str | None) -> None:
+    now = clock.now()
+    before = str(case.status)
+    _finish_step(case, now)
+    case.status, case.registered_at = Status.REGISTERED, now
+    _start_step(case, Step.DISPATCH, now)
+    _record(session, principal, case, "registered", before, note=note)
+    try:
+        unit = unit_for(session, case.department, case.township_code, case.district_code)
+    except NotFound:
+        return  # no unit for the rule: it waits for a dispatcher (and escalates if none acts)
+    _dispatch(session, ROUTER, case, unit, note="routing rule: " + case.department)
+
+
+def register_case(session: Session, principal: Principal, case_id: str, *, subtype_code: str | None = None,
+                  urgency: str | None = None, note: str | None = None) -> Case:
+    """An inspector confirms a resident's report on site (and may correct its type and urgency)."""
+    case = _locked(session, case_id)
+    _require_area(session, principal, "ops.case.register", case)
+    _expect(case, Status.COLLECTED, doing="registered")
+    if subtype_code and subtype_code != case.subtype_code:
+        sub = taxonomy().subtype(subtype_code)
+        case.subtype_code, case.major_code, case.kind, case.department = (sub.code, sub.major_code, sub.kind.value,
+                                                                          sub.department)
+    if urgency:
+        try:
+            case.urgency = Urgency(urgency).value
+        except ValueError as err:
+            raise InvalidInput(f"urgency is one of {[u.value for u in Urgency]}") from err
+    _register(session, principal, case, note=_text(note, "note", required=False))
+    return case
+
+
+def reject_case(session: Session, principal: Principal, case_id: str, *, reason: str) -> Case:
+    """Not a case (nothing found on site, or outside city management): closed without dispatch."""
+    case = _locked(session, case_id)
+    _require_area(session, principal, "ops.case.register", case)
+    _expect(case, Status.COLLECTED, doing="rejected")
+    why = _text(reason, "the reason for not registering")
+    before = str(case.status)
+    _finish_step(case, clock.now())
+    case.status, case.closed_at = Status.REJECTED, clock.now()
+    _record(session, principal, case, "rejected", before, note=why)
+    return case
+
+
+def _dispatch(session: Session, principal: Principal, case: Case, unit: Unit, *, note: str | None,
+              action: str = "dispatched") -> None:
+    now = clock.now()
+    before = str(case.status)
+    on_time = _finish_step(case, now)
+    if case.dispatched_on_time is None:
+        case.dispatched_on_time = on_time
+    case.status, case.department, case.unit_agency_id = Status.DISPATCHED, unit.department, unit.agency_id
+    case.dispatched_at = now
+    _start_step(case, Step.DISPOSE, now)
+    case.dispose_due_at = case.step_due_at
+    _record(session, principal, case, action, before, note=note,
+            detail={"unit_agency_id": unit.agency_id, "department": unit.department})
+
+
+def dispatch_case(session: Session, principal: Principal, case_id: str, *, department: str | None = None,
+                  note: str | None = None) -> Case:
+    """A dispatcher sends a registered case the routing rule could not place (or to another department)."""
+    case = _locked(session, case_id)
+    _require_area(session, principal, "ops.case.dispatch", case)
+    _expect(case, Status.REGISTERED, doing="dispatched")
+    dept = taxonomy().department(department).key if department else case.department
+    unit = unit_for(session, dept, case.township_code, case.district_code)
+    _dispatch(session, principal, case, unit, note=_text(note, "note", required=False))
+    return case
+
+
+# -- disposal --------------------------------------------------------------------------------
+
+def accept_case(session: Session, principal: Principal, case_id: str) -> Case:
+    """The unit takes the case on: disposal is under way (its clock started at dispatch)."""
+    case = _locked(session, case_id)
+    _require_unit(session, principal, case)
+    _expect(case, Status.DISPATCHED, doing="accepted")
+    before = str(case.status)
+    case.status = Status.DISPOSING
+    _record(session, principal, case, "accepted", before)
+    return case
+
+
+def dispute_case(session: Session, principal: Principal, case_id: str, *, reason: str) -> Case:
+    """The unit says the case is not theirs; the level above decides (the clock stops meanwhile)."""
+    case = _locked(session, case_id)
+    _require_unit(session, principal, case)
+    _expect(case, Status.DISPATCHED, doing="disputed")
+    why = _text(reason, "the reason the case is not your unit's")
+    before = str(case.status)
+    case.step = case.step_started_at = case.step_due_at = case.remind_at = case.escalate_at = None
+    case.status, case.dispute_reason = Status.DISPUTED, why
+    _record(session, principal, case, "disputed", before, note=why)
+    return case
+
+
+def _unit_level(session: Session, case: Case) -> UnitLevel:
+    unit = session.get(Unit, case.unit_agency_id) if case.unit_agency_id else None
+    return UnitLevel(unit.level) if unit else UnitLevel.TOWNSHIP
+
+
+def resolve_dispute(session: Session, principal: Principal, case_id: str, *, department: str,
+                    note: str | None = None) -> Case:
+    """The level above the disputing unit names the responsible department; the case goes to its unit.
+
+    A township unit's dispute is decided by the district (or city) operation centre, a
+    district bureau's by the city's: nobody rules on a dispute at their own level.
+    """
+    case = _locked(session, case_id)
+    _require_area(session, principal, "ops.case.resolve", case)
+    _expect(case, Status.DISPUTED, doing="resolved")
+    level = level_of(principal.division_code or "")
+    needed = ((DivisionLevel.DISTRICT, DivisionLevel.MUNICIPALITY) if _unit_level(session, case) is UnitLevel.TOWNSHIP
+              else (DivisionLevel.MUNICIPALITY,))
+    if level not in needed and not (principal.kind is PrincipalKind.SYSTEM and "admin" in principal.scopes):
+        raise PermissionDenied("a dispatch dispute is resolved by the operation centre one level above the unit "
+                               f"({' or '.join(n.value for n in needed)})")
+    dept = taxonomy().department(department).key
+    unit = unit_for(session, dept, case.township_code, case.district_code)
+    case.dispute_reason = None
+    _dispatch(session, principal, case, unit, note=_text(note, "note", required=False) or f"resolved: {dept}",
+              action="resolved")
+    return case
+
+
+def report_back(session: Session, principal: Principal, case_id: str, *, media_id: str,
+                note: str | None = None) -> Case:
+    """The unit reports the work done, with a photo of the result; an inspector checks it next."""
+    case = _locked(session, case_id)
+    _require_unit(session, principal, case)
+    _expect(case, Status.DISPOSING, doing="reported back")
+    media = session.get(Media, media_id) if media_id else None
+    if media is None:
+        raise InvalidInput("a report back needs a photo of the result: upload one first")
+    now = clock.now()
+    before = str(case.status)
+    on_time = _finish_step(case, now)
+    if case.disposed_on_time is None or not on_time:
+        case.disposed_on_time = on_time
+    case.status, case.reported_at = Status.REPORTED, now
+    case.result_note, case.result_media_id = _text(note, "note", required=False), media.id
+    _start_step(case, Step.VERIFY, now)
+    _record(session, principal, case, "reported", before, note=case.result_note, media_id=media.id)
+    return case
+
+
+def verify_case(session: Session, principal: Principal, case_id: str, *, ok: bool, note: str | None = None,
+                media_id: str | None = None) -> Case:
+    """An inspector checks the result on site: passed, or returned to the unit for rework."""
+    case = _locked(session, case_id)
+    _require_area(session, principal, "ops.case.verify", case)
+    _expect(case, Status.REPORTED, doing="verified")
+    now = clock.now()
+    before = str(case.status)
+    _finish_step(case, now)
+    if ok:
+        case.status, case.verified_at = Status.VERIFIED, now
+        _start_step(case, Step.CLOSE, now)
+        _record(session, principal, case, "verified", before, note=_text(note, "note", required=False),
+                media_id=media_id)
+    else:
+        why = _text(note, "what is still wrong (for the rework)")
+        case.status, case.rework_count = Status.DISPOSING, case.rework_count + 1
+        # rework gets no fresh limit: the original disposal deadline still stands
+        assert case.dispose_due_at is not None
+        _start_step(case, Step.DISPOSE, now, due=max(case.dispose_due_at, now + timedelta(minutes=1)))
+        case.disposed_on_time = False if now > case.dispose_due_at else case.disposed_on_time
+        _record(session, principal, case, "reworked", before, note=why, media_id=media_id)
+    return case
+
+
+def close_case(session: Session, principal: Principal, case_id: str, *, note: str | None = None) -> Case:
+    """The centre closes a verified case; it counts as on time when no step ran past its limit."""
+    case = _locked(session, case_id)
+    _require_area(session, principal, "ops.case.close", case)
+    _expect(case, Status.VERIFIED, doing="closed")
+    now = clock.now()
+    before = str(case.status)
+    _finish_step(case, now)
+    case.status, case.closed_at = Status.CLOSED, now
+    case.closed_on_time = case.late_steps == 0
+    _record(session, principal, case, "closed", before, note=_text(note, "note", required=False))
+    return case
+
+
+def evaluate_case(session: Session, principal: Principal, case_id: str, *, satisfaction: int | None = None) -> Case:
+    """Score a closed case (GB/T 30428 style: time limits kept, no rework, the reporter satisfied)."""
+    case = _locked(session, case_id)
+    _require_area(session, principal, "ops.case.evaluate", case)
+    _expect(case, Status.CLOSED, doing="evaluated")
+    if satisfaction is not None and not 1 <= satisfaction <= 5:
+        raise InvalidInput("satisfaction is 1 (very unsatisfied) to 5 (very satisfied)")
+    score = 100.0 - 20.0 * case.late_steps - 10.0 * case.rework_count
+    if satisfaction is not None:
+        score -= (5 - satisfaction) * 5.0
+    before = str(case.status)
+    case.status, case.evaluated_at = Status.EVALUATED, clock.now()
+    case.score, case.satisfaction = max(0.0, min(100.0, score)), satisfaction
+    _record(session, principal, case, "evaluated", before, detail={"score": case.score})
+    return case
+
+
+# -- suspension ------------------------------------------------------------------------------
+
+def suspend_case(session: Session, principal: Principal, case_id: str, *, reason: str) -> Case:
+    """Stop the clock (a typhoon, a court order, works that need a permit first)."""
+    case = _locked(session, case_id)
+    _require_area(session, principal, "ops.case.suspend", case)
+    _expect(case, Status.REGISTERED, Status.DISPATCHED, Status.DISPOSING, doing="suspended")
+    why = _text(reason, "the reason for suspending")
+    before = str(case.status)
+    case.suspended_from, case.suspended_at, case.suspend_reason = before, clock.now(), why
+    case.status, case.remind_at, case.escalate_at = Status.SUSPENDED, None, None
+    _record(session, principal, case, "suspended", before, note=why)
+    return case
+
+
+def resume_case(session: Session, principal: Principal, case_id: str, *, note: str | None = None) -> Case:
+    """Restart the clock where it stopped: the time suspended is added to the step's limit."""
+    case = _locked(session, case_id)
+    _require_area(session, principal, "ops.case.suspend", case)
+    _expect(case, Status.SUSPENDED, doing="resumed")
+    now = clock.now()
+    assert case.suspended_at is not None and case.suspended_from is not None
+    paused = now - case.suspended_at
+    if case.step_due_at is not None and case.step_started_at is not None:
+        case.step_due_at += paused
+        case.step_started_at += paused
+        case.remind_at = case.step_started_at + (case.step_due_at - case.step_started_at) * REMIND_AT_SHARE
+        case.escalate_at = case.step_due_at if case.level != Level.CITY else None
+    if case.dispose_due_at is not None:
+        case.dispose_due_at += paused
+    case.status, case.suspended_from, case.suspended_at = Status(case.suspended_from), None, None
+    _record(session, principal, case, "resumed", "suspended", note=_text(note, "note", required=False))
+    return case
+
+
+def note_case(session: Session, principal: Principal, case_id: str, *, note: str) -> Case:
+    """Add a line to the timeline without changing the state (a sensor alert cleared, a call back)."""
+    case = _locked(session, case_id)
+    _require_area(session, principal, "ops.case.read", case)
+    _record(session, principal, case, "noted", str(case.status), note=_text(note, "note"))
+    return case
+
+
+# -- clocks (called by the sweep) ------------------------------------------------------------
+
+NEXT_LEVEL = {Level.TOWNSHIP: Level.DISTRICT, Level.DISTRICT: Level.CITY}
+
+
+def remind(session: Session, principal: Principal, case_id: str) -> bool:
+    case = _locked(session, case_id)
+    if case.remind_at is None or case.remind_at > clock.now() or case.status in (Status.SUSPENDED, Status.DISPUTED):
+        return False
+    case.remind_at = None
+    _record(session, principal, case, "reminded", str(case.status),
+            note=f"{case.step} due {clock.local(case.step_due_at):%Y-%m-%d %H:%M}" if case.step_due_at else None)
+    return True
+
+
+def escalate(session: Session, principal: Principal, case_id: str) -> bool:
+    """Move an overdue case up one level (township → district → city), where it shows as escalated."""
+    case = _locked(session, case_id)
+    now = clock.now()
+    if case.escalate_at is None or case.escalate_at > now or case.status in (Status.SUSPENDED, Status.DISPUTED):
+        return False
+    nxt = NEXT_LEVEL.get(Level(case.level))
+    if nxt is None:
+        case.escalate_at = None
+        return False
+    case.level, case.escalations = nxt, case.escalations + 1
+    # the next level gets one more step limit before it escalates again
+    if nxt is Level.CITY or case.step_started_at is None or case.step_due_at is None:
+        case.escalate_at = None
+    else:
+        case.escalate_at = case.escalate_at + max(case.step_due_at - case.step_started_at, timedelta(minutes=15))
+    _record(session, principal, case, "escalated", str(case.status),
+            note=f"{case.step} overdue since {clock.local(case.step_due_at):%Y-%m-%d %H:%M}"
+            if case.step_due_at else "overdue", detail={"level": nxt.value})
+    return True
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+def get_case(session: Session, principal: Principal, case_id: str) -> Case:
+    """One case, for staff of its area or of the unit it was sent to."""
+    policy.require(principal, "ops.case.read")
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    if not (principal.agency_id and principal.agency_id == case.unit_agency_id):
+        policy.require_in_scope(session, principal, RESOURCE, case.division_code)
+    return case
+
+
+def timeline(session: Session, principal: Principal, case_id: str) -> list[StepRecord]:
+    get_case(session, principal, case_id)
+    return list(session.scalars(select(StepRecord).where(StepRecord.case_id == case_id).order_by(StepRecord.id)))
+
+
+def reports_of(session: Session, principal: Principal, case_id: str, *, purpose: str | None) -> list[Report]:
+    """The reports that make up a case with the reporters' names and numbers (an audited personal read)."""
+    case = get_case(session, principal, case_id)
+    policy.require(principal, "ops.reporter.read")
+    rows = list(session.scalars(select(Report).where(Report.case_id == case_id).order_by(Report.created_at)))
+    for r in rows:
+        if r.reporter_name or r.contact:
+            audit.personal_read(session, principal, "ops.reporter.read", f"ops-reporter:{r.id}", purpose,
+                                object_type="ops_report", object_id=r.id, division_code=case.division_code,
+                                fields=["reporter_name", "contact"])
+    return rows
+
+
+def unit_cases(session: Session, principal: Principal, *, statuses: tuple[Status, ...] | None = None,
+               limit: int = 200) -> list[Case]:
+    """The cases sent to the principal's own unit, oldest due first."""
+    policy.require(principal, "ops.case.dispose")
+    if principal.agency_id is None or session.get(Unit, principal.agency_id) is None:
+        raise PermissionDenied("your account belongs to no disposal unit")
+    stmt = select(Case).where(Case.unit_agency_id == principal.agency_id)
+    if statuses:
+        stmt = stmt.where(Case.status.in_(statuses))
+    return list(session.scalars(stmt.order_by(Case.dispose_due_at, Case.created_at).limit(limit)))
+
+
+def area_cases(session: Session, principal: Principal, *, statuses: tuple[Status, ...] | None = None,
+               division_code: str | None = None, limit: int = 200) -> list[Case]:
+    """Cases in the principal's area (optionally one division inside it), newest first."""
+    policy.require(principal, "ops.case.read")
+    stmt = select(Case).where(policy.scope_clause(session, principal, RESOURCE, Case.division_code))
+    if division_code:
+        from onecity.core.divisions import scope_prefix
+
+        if principal.division_code is None or not (contains(principal.division_code, division_code)
+                                                   or contains(division_code, principal.division_code)):
+            policy.require_in_scope(session, principal, RESOURCE, division_code)
+        stmt = stmt.where(Case.division_code.startswith(scope_prefix(division_code)))
+    if statuses:
+        stmt = stmt.where(Case.status.in_(statuses))
+    return list(session.scalars(stmt.order_by(Case.created_at.desc()).limit(limit)))
+
+
+# -- photos ----------------------------------------------------------------------------------
+
+def store_media(session: Session, principal: Principal, data: bytes, *, division_code: str | None = None) -> Media:
+    """Keep a photo taken on site (JPEG, PNG or WebP, at most 5 MB); returns its row."""
+    policy.require(principal, "ops.media.upload")
+    if not data:
+        raise InvalidInput("the photo is empty")
+    if len(data) > MAX_MEDIA_BYTES:
+        raise InvalidInput(f"the photo is {len(data) // 1024} KB; at most {MAX_MEDIA_BYTES // 1024 // 1024} MB")
+    kind = next((t for magic, t in IMAGE_TYPES.items() if data.startswith(magic)), None)
+    if kind == "image/webp" and data[8:12] != b"WEBP":
+        kind = None
+    if kind is None:
+        raise InvalidInput("the photo must be a JPEG, PNG or WebP image")
+    media = Media(content_type=kind, data=data, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                  uploaded_by=principal.ref, division_code=division_code or principal.division_code,
+                  created_at=clock.now())
+    session.add(media)
+    session.flush()
+    audit.record(session, principal, "ops.media.uploaded", object_type="ops_media", object_id=media.id,
+                 division_code=media.division_code, detail={"bytes": len(data), "type": kind})
+    return media
+
+
+def get_media(session: Session, principal: Principal, media_id: str) -> Media:
+    policy.require(principal, "ops.case.read")
+    media = session.get(Media, media_id)
+    if media is None:
+        raise NotFound(f"no photo {media_id}")
+    return media

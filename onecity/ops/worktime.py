@@ -1,0 +1,69 @@
+"""Working-hour arithmetic for the time limits of normal cases.
+
+Normal cases count working hours (Monday to Friday, 09:00–17:00 Shanghai time, as the
+taxonomy file says); urgent ones count clock hours. Public holidays and the make-up
+working weekends of China's holiday calendar are not modelled: a limit that spans one is
+shorter than the real rule would make it, never longer.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from onecity.core import clock
+from onecity.ops.taxonomy import Urgency, taxonomy
+
+
+def _window() -> tuple[set[int], time, time]:
+    wh = taxonomy().working_hours
+    return set(wh["days"]), time.fromisoformat(wh["start"]), time.fromisoformat(wh["end"])
+
+
+def add_working_hours(start: datetime, hours: float) -> datetime:
+    """The moment ``hours`` working hours after ``start`` (aware; returned in UTC)."""
+    days, open_, close = _window()
+    t = clock.local(start)
+    left = timedelta(hours=hours)
+    for _ in range(3660):  # ten years of days: a bound, never reached by a real limit
+        day_open = datetime.combine(t.date(), open_, tzinfo=clock.SHANGHAI)
+        day_close = datetime.combine(t.date(), close, tzinfo=clock.SHANGHAI)
+        if t.weekday() in days and t < day_close:
+            t = max(t, day_open)
+            room = day_close - t
+            if left <= room:
+                return (t + left).astimezone(UTC)
+            left -= room
+        t = datetime.combine(t.date() + timedelta(days=1), open_, tzinfo=clock.SHANGHAI)
+    raise ValueError(f"{hours} working hours is beyond any time limit")
+
+
+def working_hours_between(a: datetime, b: datetime) -> float:
+    """Working hours from ``a`` to ``b`` (0 if ``b`` is not after ``a``)."""
+    if b <= a:
+        return 0.0
+    days, open_, close = _window()
+    total = timedelta()
+    t = clock.local(a)
+    end = clock.local(b)
+    while t < end:
+        day_open = datetime.combine(t.date(), open_, tzinfo=clock.SHANGHAI)
+        day_close = datetime.combine(t.date(), close, tzinfo=clock.SHANGHAI)
+        if t.weekday() in days:
+            lo, hi = max(t, day_open), min(end, day_close)
+            if hi > lo:
+                total += hi - lo
+        t = datetime.combine(t.date() + timedelta(days=1), time(0), tzinfo=clock.SHANGHAI)
+    return total.total_seconds() / 3600
+
+
+def due(start: datetime, hours: float, urgency: Urgency) -> datetime:
+    """When a step started at ``start`` with a limit of ``hours`` falls due."""
+    if taxonomy().urgency[urgency].clock == "clock":
+        return start + timedelta(hours=hours)
+    return add_working_hours(start, hours)
+
+
+def is_working_time(at: datetime) -> bool:
+    days, open_, close = _window()
+    t = clock.local(at)
+    return t.weekday() in days and open_ <= t.time() < close

@@ -1,0 +1,112 @@
+"""A small operating city for the ops tests: disposal units in Xuhui and Huangpu, and their staff.
+
+Points are real places inside the generated grids: ``TIANPING_POINT`` lies in Tianping Road
+subdistrict (Xuhui), ``HUNANLU_POINT`` in Hunan Road subdistrict (Xuhui), ``WAITAN_POINT`` on
+the Bund (Huangpu). Units are installed only for these two districts (the whole city's 800
+units would only slow every test down).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from onecity.core.db import Database
+from onecity.core.identity.models import Agency, User
+from onecity.core.identity.principal import Principal, system_principal
+from onecity.core.identity.roles import PrincipalKind, Role
+from onecity.core.identity.service import principal_for_user
+from onecity.hub.geography.index import default_index
+from onecity.ops.units import install_units, unit_agency_code
+
+XUHUI, TIANPINGLU, HUNANLU = "310104000000", "310104003000", "310104004000"
+HUANGPU, WAITAN, CITY = "310101000000", "310101013000", "310000000000"
+TIANPING_POINT = (121.447664, 31.217119)
+HUNANLU_POINT = (121.434938, 31.215561)
+WAITAN_POINT = (121.484634, 31.237359)
+SYSTEM = system_principal("ops-tests")
+
+OPR, INS, DSP = Role.OPERATOR, Role.INSPECTOR, Role.DISPATCHER
+
+
+@dataclass
+class Ops:
+    db: Database
+    principals: dict[str, Principal] = field(default_factory=dict)
+
+    def p(self, username: str) -> Principal:
+        return self.principals[username]
+
+    def run(self, fn: Callable[..., Any], username: str | Principal, *args: Any, **kwargs: Any) -> Any:
+        """Call a service function in its own transaction as ``username``."""
+        principal = username if isinstance(username, Principal) else self.p(username)
+        with self.db.transaction() as session:
+            return fn(session, principal, *args, **kwargs)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _geo_index() -> None:
+    default_index()  # build the grid index once for the whole run (a few seconds)
+
+
+STAFF = [
+    ("tp.operator", (OPR,), TIANPINGLU, None), ("tp.inspector", (INS,), TIANPINGLU, None),
+    ("hn.operator", (OPR,), HUNANLU, None), ("xh.operator", (OPR, DSP), XUHUI, None),
+    ("hp.operator", (OPR,), HUANGPU, None), ("city.operator", (OPR, DSP), CITY, None),
+    ("hotline", (DSP,), CITY, None),
+    ("tp.sanitation", (OPR,), TIANPINGLU, unit_agency_code("sanitation", TIANPINGLU)),
+    ("tp.enforcement", (OPR,), TIANPINGLU, unit_agency_code("enforcement", TIANPINGLU)),
+    ("xh.water", (OPR,), XUHUI, unit_agency_code("water", XUHUI)),
+]
+
+
+@pytest.fixture
+def ops(db: Database) -> Ops:
+    """Units installed and staff principals (service tests call the functions as these principals
+    directly; the API and page tests sign real users in, see :func:`staff_users`)."""
+    with db.transaction() as session:
+        install_units(session, SYSTEM, within=XUHUI)
+        install_units(session, SYSTEM, within=HUANGPU)
+        agencies = {a.code: a for a in session.scalars(select(Agency))}
+    o = Ops(db)
+    for username, roles, division, agency in STAFF:
+        a = agencies.get(agency or "")
+        o.principals[username] = Principal(kind=PrincipalKind.STAFF, id=f"test-{username}", name=username,
+                                           roles=frozenset(roles), agency_id=a.id if a else None,
+                                           agency_code=a.code if a else None, division_code=division)
+    return o
+
+
+@pytest.fixture
+def staff_users(ops: Ops, make_user: Callable[..., User]) -> Ops:
+    """The same staff as real, signed-in-able users (slower: each password is hashed with Argon2)."""
+    for username, roles, division, agency in STAFF:
+        user = make_user(username, *roles, division_code=division, agency_code=agency)
+        with ops.db.sessions() as session:
+            ops.principals[username] = principal_for_user(session.get(User, user.id))  # type: ignore[arg-type]
+    return ops
+
+
+@pytest.fixture
+def open311_key(db: Database) -> str:
+    from onecity.core.identity import service
+
+    with db.transaction() as session:
+        _key, secret = service.create_api_key(session, SYSTEM, name="shanghai-311-app", scopes=["open311"])
+    return secret
+
+
+def png() -> bytes:
+    """A real 1×1 PNG (what a phone's photo would be, smaller)."""
+    import base64
+
+    return base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwAD"
+                            "hgGAWjR9awAAAABJRU5ErkJggg==")
+
+
+__all__ = ["Ops", "TestClient", "png"]

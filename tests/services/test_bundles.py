@@ -1,0 +1,176 @@
+"""Bundles fan out and back in; proxies, withdrawal, time-limit clocks and complaints."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from onecity.core import clock
+from onecity.core.errors import Conflict, InvalidInput
+from onecity.core.events import OutboxMessage
+from onecity.core.identity import service as identity
+from onecity.core.identity.principal import Principal
+from onecity.core.identity.roles import PrincipalKind, Role
+from onecity.hub.registries.models import Person
+from onecity.hub.sharing.models import ResidentLink
+from onecity.services import bundles, catalogue, service
+from onecity.services.models import BundleApplication, Case, CaseStatus, WorkItem
+from tests.conftest import PASSWORD, SYSTEM
+from tests.services.conftest import XUHUI, City, staff
+
+PDF = b"%PDF-1.4 one scan for all\n"
+OUTCOME = {"accept": "accept", "review": "pass", "decide": "approve"}
+
+
+def _officers(city: City, departments: set[str]) -> list[Principal]:
+    out = []
+    with city.db.transaction() as s:
+        for d in sorted(departments):
+            out.append(staff(s, f"all-{d}", d, XUHUI, Role.COUNTER_CLERK, Role.REVIEWER, Role.APPROVER))
+    return out
+
+
+def _work_off(city: City, officers: list[Principal]) -> int:
+    done = 0
+    while True:
+        progressed = False
+        for officer in officers:
+            with city.db.transaction() as s:
+                queue = service.work_queue(s, officer)
+            for w, _c in queue:
+                kind = next(k for k in OUTCOME if w.task_name.startswith(k))
+                with city.db.transaction() as s:
+                    service.complete_task(s, officer, w.id, OUTCOME[kind])
+                done += 1
+                progressed = True
+        if not progressed:
+            return done
+
+
+def test_open_a_restaurant_in_one_go(city: City) -> None:
+    bundle = catalogue.bundle("open-restaurant")
+    with city.db.transaction() as s:
+        app = bundles.start_bundle(s, city.resident, "open-restaurant", uscc=city.firm.uscc)
+        app_id = app.id
+        assert app.materials_asked < app.materials_one_by_one
+        assert app.fields_asked < app.fields_one_by_one
+        _app, cases = bundles.get_bundle(s, city.resident, app_id)
+        assert len(cases) == len(bundle.items)
+        notice = bundles.missing(cases)
+        with pytest.raises(InvalidInput, match="all at once"):
+            bundles.submit(s, city.resident, app_id)
+    # each missing material is provided once, whatever number of items need it
+    with city.db.transaction() as s:
+        lease_users = bundles.attach_document(s, city.resident, app_id, "floor_plan", filename="plan.pdf",
+                                              content_type="application/pdf", content=PDF)
+        assert lease_users >= 2  # the food licence and the fire inspection both need the floor plan
+        for m in notice:
+            if m["code"] != "floor_plan":
+                bundles.attach_document(s, city.resident, app_id, m["code"], filename=f"{m['code']}.pdf",
+                                        content_type="application/pdf", content=PDF)
+        bundles.update_form(s, city.resident, app_id, {
+            "business_items": "热食类食品制售", "floor_area_m2": 120, "seats": 40, "sign_text": "小笼馆",
+            "sign_area_m2": 3.5, "fire_escape_count": 2, "drainage_m3_per_day": 4.0, "pollutants": "油烟",
+            "employees": 8})
+        submitted = bundles.submit(s, city.resident, app_id)
+        assert {c.status for c in submitted} == {CaseStatus.SUBMITTED}
+    departments = {i.department for i in bundle.member_items()} | \
+        {i.partner_department for i in bundle.member_items() if i.partner_department}
+    # the fire inspection's parallel branch waits in the fire service's and market regulation's queues at once
+    officers = _officers(city, departments)
+    done = _work_off(city, officers)
+    with city.db.sessions() as s:
+        fire_reviews = list(s.scalars(select(WorkItem.department).where(WorkItem.task_name.startswith("review"))
+                                      .join(Case, Case.id == WorkItem.case_id)
+                                      .where(Case.item_code == "310000-01-00151-001")))
+        cases = list(s.scalars(select(Case).where(Case.bundle_id == app_id)))
+        finished = s.get(BundleApplication, app_id)
+    assert sorted(fire_reviews) == ["sh-fire", "sh-samr"]
+    assert done >= 3 * len(bundle.items) - 4  # instant items skip review
+    assert {c.status for c in cases} == {CaseStatus.APPROVED}
+    assert finished is not None and finished.completed_at is not None  # fan-in
+    assert next(c for c in cases if c.item_code == "310000-01-00040-001").credential_id
+
+
+def test_a_relative_applies_as_proxy_and_the_power_of_attorney_is_asked(city: City) -> None:
+    with city.db.transaction() as s:
+        other = s.scalars(select(Person).where(Person.division_code.startswith("310104"),
+                                               Person.id != city.rep.id).order_by(Person.id)).first()
+        assert other is not None
+        user = identity.create_user(s, SYSTEM, username="daughter", password=PASSWORD, kind=PrincipalKind.CITIZEN,
+                                    roles=[], agency_code=None, division_code=None)
+        s.add(ResidentLink(user_id=user.id, person_id=other.id, linked_by=SYSTEM.ref))
+        daughter = identity.principal_for_user(user)
+    senior = "310000-20-00072-001"
+    with city.db.transaction() as s, pytest.raises(InvalidInput, match="proxy_relation"):
+        service.start_case(s, daughter, senior, id_number=city.rep.id_number)
+    with city.db.transaction() as s:
+        case = service.start_case(s, daughter, senior, id_number=city.rep.id_number, proxy_relation="女儿")
+        assert case.channel == "proxy" and case.person_id == city.rep.id
+        assert "power_of_attorney" in [m["code"] for m in service.missing_materials(case)]
+        assert case.form["id_number"] == city.rep.id_number  # prefilled from the senior's record
+        case_id = case.id
+    # the senior sees the case their daughter started, online
+    with city.db.transaction() as s:
+        assert case_id in [c.id for c in service.my_cases(s, city.resident)]
+        service.withdraw(s, city.resident, case_id, "will go to the counter myself")
+    with city.db.transaction() as s, pytest.raises(Conflict):
+        service.withdraw(s, daughter, case_id, "again")
+
+
+def test_time_limit_clock_warns_at_80_percent_and_flags_overdue(city: City) -> None:
+    with city.db.transaction() as s:
+        case = service.start_case(s, city.resident, "310000-01-00040-001", uscc=city.firm.uscc)
+        for m in service.missing_materials(case):
+            service.attach_document(s, city.resident, case.id, m["code"], filename="x.pdf",
+                                    content_type="application/pdf", content=PDF)
+        service.update_form(s, city.resident, case.id, {"business_items": "预包装食品销售", "floor_area_m2": 20})
+        service.submit(s, city.resident, case.id)
+        case_id = case.id
+    start = clock.now()
+    with city.db.transaction() as s:
+        accept = next(w for w, c in service.work_queue(s, city.clerk) if c.id == case_id)
+        case = service.complete_task(s, city.clerk, accept.id, "accept")
+        due = case.due_on
+        accepted_on = clock.local(start).date()
+    assert due is not None and due > accepted_on
+    with city.db.transaction() as s:
+        assert service.refresh_clocks(s, accepted_on) == {"warned": 0, "overdue": 0}
+        eight = accepted_on
+        while service.calendar.working_days_between(accepted_on, eight) < 8:
+            eight += timedelta(days=1)
+        assert service.refresh_clocks(s, eight) == {"warned": 1, "overdue": 0}
+        assert service.refresh_clocks(s, due + timedelta(days=1)) == {"warned": 0, "overdue": 1}
+    # decided late: outside the time limit
+    with city.db.transaction() as s:
+        review = next(w for w, c in service.work_queue(s, city.reviewer) if c.id == case_id)
+        service.complete_task(s, city.reviewer, review.id, "pass")
+    late = clock.now() + timedelta(days=30)
+    with clock.frozen(late), city.db.transaction() as s:
+        decide = next(w for w, c in service.work_queue(s, city.approver) if c.id == case_id)
+        case = service.complete_task(s, city.approver, decide.id, "approve")
+        assert case.within_limit is False and case.handling_days is not None and case.handling_days > 10
+
+
+def test_a_bad_rating_with_a_complaint_becomes_a_work_order_event(city: City) -> None:
+    with city.db.transaction() as s:
+        case = service.start_case(s, city.resident, "310000-10-00122-001", uscc=city.firm.uscc)
+        service.update_form(s, city.resident, case.id, {"pollutants": "油烟", "premises_address": "徐汇区天平路1号"})
+        service.submit(s, city.resident, case.id)
+        case_id = case.id
+    with city.db.transaction() as s:
+        officer = staff(s, "sthj", "sh-sthj", XUHUI, Role.COUNTER_CLERK, Role.APPROVER)
+    _work_off(city, [officer])
+    with city.db.transaction() as s:
+        with pytest.raises(InvalidInput):
+            service.rate(s, city.resident, case_id, 6)
+        rating = service.rate(s, city.resident, case_id, 2, "等了两个小时才受理")
+        assert rating.follow_up == "open" and rating.channel == "online"
+    with city.db.sessions() as s:
+        msg = s.scalars(select(OutboxMessage).where(OutboxMessage.event_type == "services.rating.complaint")).one()
+    assert msg.payload["agency_code"] == "sh-sthj" and msg.payload["stars"] == 2
+    with city.db.transaction() as s:
+        closed = service.close_follow_up(s, officer, rating.id, "已约谈窗口负责人并增加午间窗口")
+        assert closed.follow_up == "closed"

@@ -44,11 +44,11 @@ def amount_in_words(amount: str) -> str:
     while yuan:
         groups.append(yuan % 10000)
         yuan //= 10000
+    pending = False
     for gi in range(len(groups) - 1, -1, -1):
         g = groups[gi]
         if g == 0:
-            if out and not out.endswith("零"):
-                out += "零"
+            pending = bool(out)
             continue
         s = ""
         zero = False
@@ -61,8 +61,9 @@ def amount_in_words(amount: str) -> str:
                     s += "零"
                     zero = False
                 s += DIGITS_UPPER[digit] + units[k]
-        if out and g < 1000 and not out.endswith("零"):
+        if out and (pending or g < 1000):
             out += "零"
+        pending = False
         out += s + big[gi]
     out += "圆"
     jiao, fen = int(fen_s[0]), int(fen_s[1])

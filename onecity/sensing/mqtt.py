@@ -170,7 +170,8 @@ class IngestWorker:
 
     def __init__(self, db: Database, url: str | None, *, worker_id: str = "1", batch: int = 2000,
                  flush_seconds: float = 0.05, principal: Principal = INGEST,
-                 on_stored: Callable[[int], None] | None = None) -> None:
+                 on_stored: Callable[[int], None] | None = None, group: str = SHARE_GROUP) -> None:
+        self.group = group
         self.db, self.url, self.batch, self.flush_seconds = db, url, min(batch, MAX_BATCH), flush_seconds
         self.client_id = f"onecity-ingest-{worker_id}"
         self.principal = principal
@@ -184,7 +185,7 @@ class IngestWorker:
 
     def _subscribe(self, c: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         if not reason.is_failure:
-            c.subscribe(f"$share/{SHARE_GROUP}/{OBSERVATION_TOPICS}", qos=1)
+            c.subscribe(f"$share/{self.group}/{OBSERVATION_TOPICS}", qos=1)
 
     def start(self) -> None:
         connect(self.client, self.url, persistent=True)

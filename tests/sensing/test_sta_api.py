@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from onecity.core.db import Database
 from onecity.core.events import OutboxMessage
+from onecity.hub.geography.index import default_index
 from tests.sensing.conftest import station
 
 STA = "/sta/v1.1"
@@ -25,9 +26,11 @@ def test_deep_insert_links_and_place(client: Any, sensing_key: str) -> None:
     thing = r.json()
     assert r.headers["location"] == thing["@iot.selfLink"]
     assert thing["Datastreams@iot.navigationLink"].endswith(f"/Things({thing['@iot.id']})/Datastreams")
-    # the place comes from the hub's GeoIndex: the Bund lies in Huangpu's 外滩街道
-    assert thing["properties"]["onecity:township"] == "310101013000" or \
-        thing["properties"]["onecity:district"] == "310101000000"
+    # the place comes from the hub's GeoIndex: the Bund lies in Huangpu
+    where = default_index().locate_one(121.4737, 31.2304)
+    assert where is not None and where.district == "310101000000"
+    assert thing["properties"]["onecity:grid"] == where.grid
+    assert thing["properties"]["onecity:township"] == where.township
     locs = client.get(thing["Locations@iot.navigationLink"], headers=h).json()["value"]
     assert locs[0]["location"]["coordinates"] == [121.4737, 31.2304]
     hist = client.get(f"{STA}/Things({thing['@iot.id']})/HistoricalLocations?$expand=Locations", headers=h).json()

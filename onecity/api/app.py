@@ -23,6 +23,7 @@ from onecity.core.bus import Bus, connect_bus, consumers
 from onecity.core.bus.relay import OutboxRelay
 from onecity.core.config import Settings, get_settings
 from onecity.core.db import Database
+from onecity.ops import clocks as ops_clocks
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         relay = OutboxRelay(db, bus, poll_seconds=settings.outbox_poll_seconds)
         app.state.relay = relay
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay"),
-                 asyncio.create_task(_housekeeping(db, settings), name="housekeeping")]
+                 asyncio.create_task(_housekeeping(db, settings), name="housekeeping"),
+                 asyncio.create_task(ops_clocks.run_periodically(db), name="ops-clocks")]
         subscriptions = await consumers.subscribe_all(db, bus)
         try:
             yield
@@ -114,6 +116,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     from onecity.sensing.sta.routes import router as sensorthings
 
     app.include_router(sensorthings)  # /sta/v1.1: the OGC standard's own paths, beside /api/v1
+    from onecity.ops.open311 import router as open311
+
+    app.include_router(open311)  # /open311/v2: GeoReport v2's own paths
     from onecity.web import mount as mount_web
 
     mount_web(app)

@@ -51,3 +51,21 @@ def sweep(db: Database) -> Swept:
                     changed += 1
         if len(rows) < BATCH or changed == 0:
             return Swept(reminded, escalated)
+
+
+async def run_periodically(db: Database, every_seconds: float = 60.0) -> None:
+    """The server's clock task: sweep every minute, off the event loop; a failure waits for the next round."""
+    import asyncio
+    import logging
+
+    log = logging.getLogger(__name__)
+    while True:
+        try:
+            swept = await asyncio.to_thread(sweep, db)
+            if swept.reminded or swept.escalated:
+                log.info("ops clocks: %d reminded, %d escalated", swept.reminded, swept.escalated)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("ops clock sweep failed; will try again")
+        await asyncio.sleep(every_seconds)

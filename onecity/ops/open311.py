@@ -1,0 +1,364 @@
+"""Open311 GeoReport v2 at ``/open311/v2/``: what residents' apps already speak.
+
+Endpoints (each in ``.json`` and ``.xml``), as the specification names them:
+
+* ``GET services`` — the case types (the taxonomy's subtypes; ``service_code`` is ``E0101``…);
+* ``GET services/{service_code}`` — a type's definition (component types take the optional
+  attribute ``component_code``: the registry code of the component at fault);
+* ``POST requests`` — a report; needs ``api_key`` (``onecity apikey create --scope open311``);
+  goes through the one intake function, so it is located, deduplicated (the answer's
+  ``service_notice`` says when it joined an existing request) and waits for an inspector;
+* ``GET requests``, ``GET requests/{service_request_id}`` — status, ``agency_responsible``
+  (the disposal unit the case was dispatched to), the expected time; never who reported it;
+* ``GET tokens/{token}`` — the request a report's token belongs to.
+
+``jurisdiction_id`` is optional; if given it must be ``shanghai``. Errors are the
+specification's own shape, ``[{"code": 400, "description": "..."}]`` (``<errors>`` in XML),
+with the HTTP status of the code. The reads are public by nature (a 311 map shows every
+report); they carry no personal data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from onecity.core import clock
+from onecity.core.db import Database
+from onecity.core.errors import DomainError, InvalidInput
+from onecity.core.identity.models import Agency
+from onecity.core.identity.principal import ANONYMOUS
+from onecity.core.identity.service import principal_for_api_key
+from onecity.hub.registries.models import Component
+from onecity.ops import service
+from onecity.ops.models import DONE, Case, Report, Status
+from onecity.ops.taxonomy import Kind, Subtype, taxonomy
+
+JURISDICTION = "shanghai"
+FORMATS = ("json", "xml")
+MAX_RESULTS = 1000
+DEFAULT_WINDOW = timedelta(days=90)
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+STATUS_NOTES = {
+    Status.COLLECTED: ("已受理，待网格监督员现场核实", "Received; an inspector will check it on site"),
+    Status.REGISTERED: ("已立案，待派遣", "Registered; being dispatched"),
+    Status.DISPATCHED: ("已派遣至处置单位", "Dispatched to the responsible unit"),
+    Status.DISPOSING: ("处置中", "Being fixed"),
+    Status.REPORTED: ("处置完毕，待核查", "Fixed; waiting for an inspector's check"),
+    Status.VERIFIED: ("核查通过，待结案", "Checked; about to close"),
+    Status.CLOSED: ("已结案", "Closed"),
+    Status.EVALUATED: ("已结案并评价", "Closed and evaluated"),
+    Status.DISPUTED: ("派遣有争议，上级协调中", "Dispatch disputed; the level above decides"),
+    Status.SUSPENDED: ("暂缓处置", "On hold"),
+    Status.REJECTED: ("不予立案", "Not a case for city management"),
+}
+
+
+class Open311Error(Exception):
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(description)
+        self.code, self.description = code, description
+
+
+def _english(request: Request) -> bool:
+    return request.headers.get("accept-language", "").lower().startswith("en")
+
+
+def _fmt(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise Open311Error(404, f"unknown format .{fmt}; use .json or .xml")
+    return fmt
+
+
+def _jurisdiction(params: Any) -> None:
+    j = params.get("jurisdiction_id")
+    if j not in (None, "", JURISDICTION):
+        raise Open311Error(404, f"unknown jurisdiction_id {j!r}; this endpoint serves 'shanghai'")
+
+
+def _xml(root: str, item: str, rows: Sequence[dict[str, Any]]) -> bytes:
+    top = ET.Element(root)
+    for row in rows:
+        _fill(ET.SubElement(top, item), row)
+    return b'<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(top, encoding="utf-8", xml_declaration=False)
+
+
+def _fill(el: ET.Element, row: dict[str, Any]) -> None:
+    for k, v in row.items():
+        child = ET.SubElement(el, k)
+        if isinstance(v, list):
+            singular = {"attributes": "attribute", "values": "value", "keywords": "keyword"}.get(k, "item")
+            for x in v:
+                if isinstance(x, dict):
+                    _fill(ET.SubElement(child, singular), x)
+                else:
+                    ET.SubElement(child, singular).text = str(x)
+        elif isinstance(v, dict):
+            _fill(child, v)
+        elif v is not None:
+            child.text = str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def _respond(fmt: str, root: str, item: str, rows: list[dict[str, Any]], status: int = 200,
+             single: dict[str, Any] | None = None) -> Response:
+    if fmt == "json":
+        body = json.dumps(single if single is not None else rows, ensure_ascii=False, separators=(",", ":"))
+        return Response(body, status_code=status, media_type="application/json; charset=utf-8")
+    if single is not None:
+        top = ET.Element(root)
+        _fill(top, single)
+        data = b'<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(top, encoding="utf-8")
+    else:
+        data = _xml(root, item, rows)
+    return Response(data, status_code=status, media_type="text/xml; charset=utf-8")
+
+
+def _errors(fmt: str, code: int, description: str) -> Response:
+    rows = [{"code": code, "description": description}]
+    fmt = fmt if fmt in FORMATS else "json"
+    return _respond(fmt, "errors", "error", rows, status=code)
+
+
+def _guard(fmt: str, fn: Callable[[], Response]) -> Response:
+    """Run ``fn``; every refusal comes back in Open311's error shape with its status."""
+    try:
+        return fn()
+    except Open311Error as err:
+        return _errors(fmt, err.code, err.description)
+    except DomainError as err:
+        code = 403 if err.status == 401 else err.status
+        return _errors(fmt, code, err.detail)
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+# -- services --------------------------------------------------------------------------------
+
+def _service_row(sub: Subtype, en: bool) -> dict[str, Any]:
+    major = taxonomy().majors[sub.major_code]
+    dept = taxonomy().departments[sub.department]
+    return {
+        "service_code": sub.code, "service_name": sub.name_en if en else sub.name,
+        "description": (f"{sub.name_en}. Handled by the {dept.name_en}. Closed when: {sub.closure_en}." if en
+                        else f"{sub.name}。责任部门：{dept.name}。结案条件：{sub.closure}。"),
+        "metadata": sub.kind is Kind.COMPONENT, "type": "realtime",
+        "keywords": ", ".join([sub.code, major.name_en if en else major.name, dept.name_en if en else dept.name]),
+        "group": major.name_en if en else major.name,
+    }
+
+
+@router.get("/services.{fmt}", summary="GeoReport v2: the case types (service list)")
+def services(fmt: str, request: Request) -> Response:
+    def run() -> Response:
+        _fmt(fmt)
+        _jurisdiction(request.query_params)
+        en = _english(request)
+        rows = [_service_row(s, en) for s in sorted(taxonomy().subtypes.values(), key=lambda s: s.code)]
+        return _respond(fmt, "services", "service", rows)
+    return _guard(fmt, run)
+
+
+@router.get("/services/{service_code}.{fmt}", summary="GeoReport v2: a case type's definition")
+def service_definition(service_code: str, fmt: str, request: Request) -> Response:
+    def run() -> Response:
+        _fmt(fmt)
+        _jurisdiction(request.query_params)
+        sub = taxonomy().subtypes.get(service_code[:10])
+        if sub is None:
+            raise Open311Error(404, f"unknown service_code {service_code[:10]!r}; see services.{fmt}")
+        en = _english(request)
+        attributes = []
+        if sub.kind is Kind.COMPONENT:
+            attributes.append({
+                "variable": True, "code": "component_code", "datatype": "string", "required": False,
+                "datatype_description": "18-digit component code from the city component registry",
+                "order": 1,
+                "description": ("The code on the component's plate, if known" if en
+                                else "部件标识牌上的部件编码（如已知）"),
+                "values": [],
+            })
+        return _respond(fmt, "service_definition", "", [], single={"service_code": sub.code,
+                                                                 "attributes": attributes})
+    return _guard(fmt, run)
+
+
+# -- requests --------------------------------------------------------------------------------
+
+def _w3c(dt: datetime | None) -> str | None:
+    return clock.local(dt).isoformat(timespec="seconds") if dt is not None else None
+
+
+def _agencies(session: Session, cases: Sequence[Case]) -> dict[str, Agency]:
+    ids = {c.unit_agency_id for c in cases if c.unit_agency_id}
+    return {a.id: a for a in session.scalars(select(Agency).where(Agency.id.in_(ids)))} if ids else {}
+
+
+def _request_row(case: Case, agencies: dict[str, Agency], en: bool) -> dict[str, Any]:
+    sub = taxonomy().subtypes[case.subtype_code]
+    agency = agencies.get(case.unit_agency_id or "")
+    notes = STATUS_NOTES[Status(case.status)]
+    return {
+        "service_request_id": case.id,
+        "status": "closed" if case.status in DONE else "open",
+        "status_notes": notes[1] if en else notes[0],
+        "service_name": sub.name_en if en else sub.name,
+        "service_code": sub.code,
+        "description": case.description,
+        "agency_responsible": (agency.name_en if en else agency.name) if agency else None,
+        "service_notice": (f"{case.report_count} reports" if en else f"共 {case.report_count} 次报告")
+        if case.report_count > 1 else None,
+        "requested_datetime": _w3c(case.created_at),
+        "updated_datetime": _w3c(case.updated_at),
+        "expected_datetime": _w3c(case.dispose_due_at),
+        "address": case.address,
+        "address_id": None,
+        "zipcode": None,
+        "lat": round(case.lat, 7),
+        "long": round(case.lon, 7),
+        "media_url": case.media_url,
+    }
+
+
+def _parse_time(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as err:
+        raise Open311Error(400, f"{name} must be a w3c date-time, e.g. 2026-06-01T00:00:00Z") from err
+    if parsed.tzinfo is None:
+        raise Open311Error(400, f"{name} needs a time zone (Z or +08:00)")
+    return parsed
+
+
+@router.get("/requests.{fmt}", summary="GeoReport v2: requests, newest first")
+def list_requests(fmt: str, request: Request) -> Response:
+    def run() -> Response:
+        _fmt(fmt)
+        q = request.query_params
+        _jurisdiction(q)
+        stmt = select(Case)
+        if ids := q.get("service_request_id"):
+            wanted = [i.strip() for i in ids.split(",") if i.strip()][:MAX_RESULTS]
+            stmt = stmt.where(Case.id.in_(wanted))
+        else:
+            start, end = _parse_time(q.get("start_date"), "start_date"), _parse_time(q.get("end_date"), "end_date")
+            if start and end and end - start > DEFAULT_WINDOW:
+                raise Open311Error(400, "start_date to end_date may span at most 90 days")
+            end = end or clock.now()
+            start = start or end - DEFAULT_WINDOW
+            stmt = stmt.where(Case.created_at >= start, Case.created_at <= end)
+            if codes := q.get("service_code"):
+                stmt = stmt.where(Case.subtype_code.in_([c.strip() for c in codes.split(",")]))
+            if status := q.get("status"):
+                wanted_status = {s.strip() for s in status.split(",")}
+                if not wanted_status <= {"open", "closed"}:
+                    raise Open311Error(400, "status is open, closed or both (comma separated)")
+                if wanted_status == {"open"}:
+                    stmt = stmt.where(Case.status.not_in(DONE))
+                elif wanted_status == {"closed"}:
+                    stmt = stmt.where(Case.status.in_(DONE))
+        with _db(request).sessions() as session:
+            cases = list(session.scalars(stmt.order_by(Case.created_at.desc()).limit(MAX_RESULTS)))
+            agencies = _agencies(session, cases)
+        en = _english(request)
+        return _respond(fmt, "service_requests", "request", [_request_row(c, agencies, en) for c in cases])
+    return _guard(fmt, run)
+
+
+@router.get("/requests/{request_id}.{fmt}", summary="GeoReport v2: one request")
+def get_request(request_id: str, fmt: str, request: Request) -> Response:
+    def run() -> Response:
+        _fmt(fmt)
+        _jurisdiction(request.query_params)
+        with _db(request).sessions() as session:
+            case = session.get(Case, request_id[:36])
+            if case is None:
+                raise Open311Error(404, f"no service request {request_id[:36]}")
+            agencies = _agencies(session, [case])
+        return _respond(fmt, "service_requests", "request", [_request_row(case, agencies, _english(request))])
+    return _guard(fmt, run)
+
+
+@router.get("/tokens/{token}.{fmt}", summary="GeoReport v2: the request a token belongs to")
+def get_token(token: str, fmt: str, request: Request) -> Response:
+    def run() -> Response:
+        _fmt(fmt)
+        _jurisdiction(request.query_params)
+        with _db(request).sessions() as session:
+            case_id = session.scalar(select(Report.case_id).where(Report.id == token[:36]))
+        if case_id is None:
+            raise Open311Error(404, f"no token {token[:36]}")
+        return _respond(fmt, "service_requests", "request", [{"service_request_id": case_id, "token": token}])
+    return _guard(fmt, run)
+
+
+def _float(value: Any, name: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError) as err:
+        raise Open311Error(400, f"{name} must be a number (WGS 84 degrees)") from err
+
+
+@router.post("/requests.{fmt}", summary="GeoReport v2: report a problem (needs an api_key)", status_code=201)
+async def post_request(fmt: str, request: Request) -> Response:
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        params: dict[str, str] = {k: v for k, v in form.items() if isinstance(v, str)}
+    else:
+        params = dict(request.query_params)
+    for k, v in request.query_params.items():
+        params.setdefault(k, v)
+    en = _english(request)
+    db = _db(request)
+
+    def run() -> Response:
+        _fmt(fmt)
+        _jurisdiction(params)
+        key = params.get("api_key", "").strip()
+        if not key:
+            raise Open311Error(403, "an api_key is required to post a service request; ask the city for one")
+        code = params.get("service_code", "").strip()
+        if not code:
+            raise Open311Error(400, "service_code is required; see services." + fmt)
+        if "lat" not in params or "long" not in params:
+            raise Open311Error(400, "lat and long are required: address_string alone cannot be located yet")
+        lat, lon = _float(params.get("lat"), "lat"), _float(params.get("long"), "long")
+        name = " ".join(p for p in (params.get("first_name", "").strip(), params.get("last_name", "").strip()) if p)
+        contact = ", ".join(p for p in (params.get("phone", "").strip(), params.get("email", "").strip()) if p)
+        with db.transaction() as session:
+            principal = principal_for_api_key(session, key) if key else ANONYMOUS
+            component_id = None
+            if comp_code := params.get("attribute[component_code]", "").strip():
+                component_id = session.scalar(select(Component.id).where(Component.code == comp_code[:18]))
+                if component_id is None:
+                    raise InvalidInput(f"no component {comp_code[:18]} in the registry")
+            got = service.intake(
+                session, principal, source="open311", subtype_code=code, lon=lon, lat=lat,
+                description=params.get("description", "") or "", address=params.get("address_string"),
+                reporter_name=name or None, contact=contact[:120] or None, media_url=params.get("media_url"),
+                component_id=component_id, external_id=(params.get("device_id") or None))
+            case_id, token, duplicate = got.case.id, got.report.id, got.duplicate
+        notice = None
+        if duplicate:
+            notice = (f"This problem was already reported: your report joined request {case_id}" if en
+                      else f"该问题已有人报告，您的报告已并入工单 {case_id}")
+        row = {"service_request_id": case_id, "token": token, "service_notice": notice,
+               "account_id": params.get("account_id") or None}
+        return _respond(fmt, "service_requests", "request", [row], status=201)
+
+    return await run_in_threadpool(_guard, fmt, run)

@@ -1,0 +1,166 @@
+"""Open311 GeoReport v2: the specification's request and response shapes, and a real client library."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from onecity.core import clock
+from onecity.core.db import Database
+from onecity.ops import service
+from onecity.ops.models import Case
+from tests.ops.conftest import HUNANLU_POINT, TIANPING_POINT, TIANPINGLU, Ops, png
+from tests.ops.test_loop import MONDAY_10
+
+BASE = "/open311/v2"
+
+
+def post(client: TestClient, key: str, fmt: str = "json", **overrides: Any) -> Any:
+    form = {"api_key": key, "jurisdiction_id": "shanghai", "service_code": "E0101", "lat": str(TIANPING_POINT[1]),
+            "long": str(TIANPING_POINT[0]), "description": "小区门口垃圾堆了三天", "first_name": "晓明",
+            "last_name": "李", "phone": "13912345678", "media_url": "https://example.org/photos/1.jpg",
+            "address_string": "永嘉路 100 号", **overrides}
+    return client.post(f"{BASE}/requests.{fmt}", data={k: v for k, v in form.items() if v is not None})
+
+
+def test_services_list_and_definition_in_json_and_xml(client: TestClient) -> None:
+    r = client.get(f"{BASE}/services.json", params={"jurisdiction_id": "shanghai"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    services = r.json()
+    codes = {s["service_code"] for s in services}
+    assert {"E0101", "E0501", "C0103"} <= codes
+    first = next(s for s in services if s["service_code"] == "E0101")
+    assert set(first) == {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
+    assert first["service_name"] == "暴露垃圾" and first["type"] == "realtime" and first["metadata"] is False
+    en = client.get(f"{BASE}/services.json", headers={"Accept-Language": "en"}).json()
+    assert next(s for s in en if s["service_code"] == "E0101")["service_name"] == "Exposed rubbish"
+
+    x = client.get(f"{BASE}/services.xml")
+    assert x.headers["content-type"].startswith("text/xml") and x.text.startswith('<?xml version="1.0"')
+    root = ET.fromstring(x.content)
+    assert root.tag == "services" and len(root.findall("service")) == len(services)
+    assert root.find("service/service_code") is not None
+
+    d = client.get(f"{BASE}/services/C0103.json").json()
+    assert d["service_code"] == "C0103" and d["attributes"][0]["code"] == "component_code"
+    dx = ET.fromstring(client.get(f"{BASE}/services/C0103.xml").content)
+    assert dx.tag == "service_definition" and dx.find("attributes/attribute/code").text == "component_code"  # type: ignore[union-attr]
+
+    bad = client.get(f"{BASE}/services/X1.json")
+    assert bad.status_code == 404 and bad.json()[0]["code"] == 404 and "service_code" in bad.json()[0]["description"]
+    wrong = client.get(f"{BASE}/services.xml", params={"jurisdiction_id": "chicago"})
+    assert wrong.status_code == 404
+    err = ET.fromstring(wrong.content)
+    assert err.tag == "errors" and err.find("error/code").text == "404"  # type: ignore[union-attr]
+
+
+def test_post_needs_a_valid_open311_key_and_good_input(client: TestClient, ops: Ops, open311_key: str,
+                                                       db: Database) -> None:
+    assert post(client, "").status_code == 403
+    r = post(client, "oc_deadbeef_nope")
+    assert r.status_code == 403 and r.json()[0]["code"] == 403
+    from onecity.core.identity import service as identity
+    from tests.ops.conftest import SYSTEM
+
+    with db.transaction() as session:
+        _k, sensing_key = identity.create_api_key(session, SYSTEM, name="gauges", scopes=["sensing"])
+    r = post(client, sensing_key)
+    assert r.status_code == 403 and "open311" in r.json()[0]["description"]
+    for overrides, status, words in [
+        ({"service_code": "E9999"}, 422, "unknown case type"),
+        ({"lat": "31.0", "long": "110.0"}, 422, "outside Shanghai"),
+        ({"lat": "north"}, 400, "lat must be a number"),
+        ({"long": None}, 400, "lat and long are required"),
+        ({"description": ""}, 422, "description"),
+        ({"media_url": "ftp://x/y"}, 422, "media_url"),
+        ({"jurisdiction_id": "nyc"}, 404, "jurisdiction"),
+    ]:
+        r = post(client, open311_key, **overrides)
+        assert r.status_code == status, (overrides, r.text)
+        assert words in r.json()[0]["description"]
+    x = post(client, open311_key, "xml", service_code="E9999")
+    assert x.status_code == 422 and ET.fromstring(x.content).tag == "errors"
+    with db.sessions() as session:
+        assert session.query(Case).count() == 0
+
+
+def test_post_dispatch_and_read_back_with_agency_responsible(client: TestClient, ops: Ops, open311_key: str) -> None:
+    with clock.frozen(MONDAY_10):
+        r = post(client, open311_key)
+        assert r.status_code == 201, r.text
+        [created] = r.json()
+        assert set(created) == {"service_request_id", "token", "service_notice", "account_id"}
+        rid = created["service_request_id"]
+        assert created["service_notice"] is None
+
+        # the same problem again, 20 m away: joins the request, and the reporter is told
+        again = post(client, open311_key, "xml", long=str(TIANPING_POINT[0] + 0.0002))
+        assert again.status_code == 201
+        el = ET.fromstring(again.content)
+        assert el.tag == "service_requests" and el.find("request/service_request_id").text == rid  # type: ignore[union-attr]
+        assert rid in (el.find("request/service_notice").text or "")  # type: ignore[union-attr]
+        token = el.find("request/token").text  # type: ignore[union-attr]
+        t = client.get(f"{BASE}/tokens/{token}.json").json()
+        assert t == [{"service_request_id": rid, "token": token}]
+
+        [row] = client.get(f"{BASE}/requests/{rid}.json").json()
+        assert row["status"] == "open" and row["agency_responsible"] is None  # waits for an inspector
+        assert row["service_notice"] == "共 2 次报告"
+        assert "phone" not in row and "13912345678" not in str(row) and "李" not in str(row)
+        ops.run(service.register_case, "tp.inspector", rid)
+        [row] = client.get(f"{BASE}/requests/{rid}.json").json()
+        assert row["agency_responsible"] == "天平路街道市容环境卫生所"
+        assert row["expected_datetime"].endswith("+08:00")
+        assert row["requested_datetime"].startswith("2026-06-01T10:00:00")
+        en = client.get(f"{BASE}/requests/{rid}.json", headers={"Accept-Language": "en"}).json()[0]
+        assert en["agency_responsible"].endswith("Street cleansing office")
+
+        ops.run(service.accept_case, "tp.sanitation", rid)
+        media = ops.run(service.store_media, "tp.sanitation", png()).id
+        ops.run(service.report_back, "tp.sanitation", rid, media_id=media)
+        ops.run(service.verify_case, "tp.inspector", rid, ok=True)
+        ops.run(service.close_case, "tp.operator", rid)
+        other = post(client, open311_key, service_code="E0401", lat=str(HUNANLU_POINT[1]), long=str(HUNANLU_POINT[0]))
+        assert other.status_code == 201
+
+        closed = client.get(f"{BASE}/requests.json", params={"status": "closed"}).json()
+        assert [c["service_request_id"] for c in closed] == [rid]
+        assert closed[0]["status"] == "closed"
+        both = client.get(f"{BASE}/requests.xml", params={"service_code": "E0101,E0401"})
+        assert len(ET.fromstring(both.content).findall("request")) == 2
+        by_id = client.get(f"{BASE}/requests.json", params={"service_request_id": rid}).json()
+        assert [c["service_request_id"] for c in by_id] == [rid]
+        assert client.get(f"{BASE}/requests.json", params={"status": "pending"}).status_code == 400
+    assert client.get(f"{BASE}/requests/nope.json").status_code == 404
+    with ops.db.sessions() as session:
+        case = session.get(Case, rid)
+        assert case is not None and case.township_code == TIANPINGLU and case.source == "open311"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_real_open311_client_library_reads_it(db: Database, ops: Ops, open311_key: str) -> None:
+    """``georeport`` (PyPI) speaks to the server over HTTP, in JSON and in XML, unchanged."""
+    import requests
+    from georeport import GeoReport
+
+    from tests.browser_support import live_server
+
+    with live_server(db, "open311") as base:
+        r = requests.post(f"{base}{BASE}/requests.json", data={
+            "api_key": open311_key, "service_code": "E0403", "lat": TIANPING_POINT[1], "long": TIANPING_POINT[0],
+            "description": "人行道上停了一辆车"}, timeout=30)
+        assert r.status_code == 201
+        rid = r.json()[0]["service_request_id"]
+        for fmt in ("json", "xml"):
+            client = GeoReport(f"{base}{BASE}", jurisdiction="shanghai", output_format=fmt)
+            services = client.get_service_list()
+            assert any(s["service_code"] == "E0403" for s in services)
+            assert client.get_service_definition("C0103")["service_code"] == "C0103"
+            one = client.get_service_request(rid)
+            assert one["service_request_id"] == rid and one["status"] == "open"
+            listed = client.get_service_requests(service_request_id=rid)
+            listed = listed if isinstance(listed, list) else [listed]  # xmltodict: one element is a dict
+            assert listed[0]["service_code"] == "E0403"

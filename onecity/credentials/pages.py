@@ -14,8 +14,10 @@ are sealed with it; see :mod:`onecity.credentials.keys`).
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import segno
@@ -24,6 +26,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from segno import DataOverflowError
 
 from onecity.api.deps import SessionDep
+from onecity.core import clock
 from onecity.core.errors import InvalidInput
 from onecity.credentials import i18n as words
 from onecity.credentials import keys, service
@@ -46,6 +49,19 @@ router = APIRouter(include_in_schema=False, lifespan=_bind_secret)
 CredentialId = Annotated[str, Path(max_length=36)]
 
 
+def first_day(value: datetime | None) -> str:
+    """The local (Shanghai) date a validity period starts on."""
+    return clock.local(value).date().isoformat() if value is not None else ""
+
+
+def last_day(value: datetime | None) -> str:
+    """The last local date of a validity period whose end (``validUntil``) is the next midnight."""
+    return (clock.local(value) - timedelta(seconds=1)).date().isoformat() if value is not None else ""
+
+
+DAYS = {"first_day": first_day, "last_day": last_day}
+
+
 def _client(request: Request) -> str:
     return request.client.host if request.client else "-"
 
@@ -65,7 +81,8 @@ def verify_page(request: Request, session: SessionDep, principal: PagePrincipalD
         _BUDGET.hit(_client(request))
         result = service.verify(session, c)
         facts = service.facts(result.claims)
-    return render(request, "credentials/verify.html", result=result, facts=facts, token=c or "", no_store=True)
+    return render(request, "credentials/verify.html", result=result, facts=facts, token=c or "", no_store=True,
+                  **DAYS)
 
 
 @router.get("/verify/{credential_id}", response_class=HTMLResponse)
@@ -74,13 +91,13 @@ def verify_by_id(credential_id: CredentialId, request: Request, session: Session
     _BUDGET.hit(_client(request))
     check = service.check_by_id(session, principal, credential_id)
     return render(request, "credentials/verify.html", result=check.verification, facts=check.facts, token="",
-                  by_id=True, no_store=True)
+                  by_id=True, no_store=True, **DAYS)
 
 
 @router.get("/credentials", response_class=HTMLResponse)
 def my_credentials_page(request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
     creds = public(session, service.my_credentials(session, principal))
-    return render(request, "credentials/mine.html", creds=creds)
+    return render(request, "credentials/mine.html", creds=creds, **DAYS)
 
 
 def qr_svg(data: str, *, scale: int = 4) -> str | None:
@@ -92,8 +109,10 @@ def qr_svg(data: str, *, scale: int = 4) -> str | None:
             qr = segno.make_qr(data, error="l", boost_error=False)
         except DataOverflowError:
             return None
-    svg: str = qr.svg_inline(scale=scale, border=4, dark="#000", light="#fff")
-    return svg
+    out = io.BytesIO()
+    qr.save(out, kind="svg", scale=scale, border=4, dark="#000", light="#fff", xmldecl=False, svgns=True,
+            title="QR", nl=False)
+    return out.getvalue().decode("utf-8")
 
 
 @router.get("/credentials/{credential_id}", response_class=HTMLResponse)
@@ -102,8 +121,9 @@ def credential_page(credential_id: CredentialId, request: Request, session: Sess
     cred = service.get_credential(session, principal, credential_id, purpose="holder or staff view of a credential")
     view = public(session, [cred])[0]
     full = qr_svg(cred.jwt, scale=2)
-    return render(request, "credentials/detail.html", cred=view, verify_link=verify_url(cred.id),
-                  full_qr_fits=full is not None)
+    facts = service.facts(keys.parse_compact(cred.jwt).payload, masked=False)
+    return render(request, "credentials/detail.html", cred=view, facts=facts, verify_link=verify_url(cred.id),
+                  full_qr_fits=full is not None, **DAYS)
 
 
 @router.get("/credentials/{credential_id}/qr.svg")

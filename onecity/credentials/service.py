@@ -310,8 +310,8 @@ def mask_identifier(identifier: str, holder_kind: str) -> str:
     return identifier[:6] + "*" * (len(identifier) - 10) + identifier[-4:]
 
 
-def facts(claims: dict[str, Any] | None) -> Facts | None:
-    """The masked facts of a credential whose signature held (None for an untrusted one)."""
+def facts(claims: dict[str, Any] | None, *, masked: bool = True) -> Facts | None:
+    """The facts of a credential whose signature held (None for an untrusted one), masked for verifiers."""
     if not claims:
         return None
     subject = claims.get("credentialSubject")
@@ -322,8 +322,9 @@ def facts(claims: dict[str, Any] | None) -> Facts | None:
     kind = str(subject.get("holderKind", HolderKind.PERSON))
     cid = str(claims.get("id", ""))
     return Facts(
-        holder_name=mask_name(str(subject.get("name", "")), kind),
-        holder_identifier=mask_identifier(str(subject.get("identifier", "")), kind),
+        holder_name=mask_name(str(subject.get("name", "")), kind) if masked else str(subject.get("name", "")),
+        holder_identifier=(mask_identifier(str(subject.get("identifier", "")), kind) if masked
+                           else str(subject.get("identifier", ""))),
         type_name=str(cert.get("typeName", "")), type_name_en=str(cert.get("typeNameEn", "")),
         number=str(cert.get("number", "")),
         issuer=str(issuer.get("name", "")) if isinstance(issuer, dict) else str(issuer or ""),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -40,10 +41,8 @@ class Registry:
     firm: LegalPerson
 
 
-@pytest.fixture
-def registry_db(db: Database, settings: Settings) -> Registry:
+def populate(db: Database) -> Registry:
     """Certificate types, a resident of Tianping Road (Xuhui) and a restaurant firm she represents."""
-    keys.use_secret(db, settings.secret_key)
     with db.transaction() as s:
         for t in CERT_TYPES:
             s.add(CertificateType(code=t.code.value, name=t.name, name_en=t.name_en, holder_kind=t.holder_kind,
@@ -61,17 +60,28 @@ def registry_db(db: Database, settings: Settings) -> Registry:
     return Registry(db, person, firm)
 
 
+def certificate(db: Database, serial: int, type_code: str = "food_business_licence", *, holder: str = "firm",
+                issued_on: date = date(2026, 3, 2), valid_until: date | None = None) -> Certificate:
+    """A certificate put in the registry through its service function, as the services part does."""
+    kind = HolderKind.LEGAL_PERSON if holder == "firm" else HolderKind.PERSON
+    holder_id = FIRM_ID if holder == "firm" else PERSON_ID
+    with db.transaction() as s:
+        return registry.issue_certificate(
+            s, APPROVER, type_code=type_code, holder_kind=kind, holder_id=holder_id,
+            number=f"JY3310104{serial:08d}", issuer="徐汇区市场监督管理局", issued_on=issued_on,
+            valid_until=valid_until, data={"business_items": "热食类食品制售", "premises": "天平路 2 号"})
+
+
+@pytest.fixture
+def registry_db(db: Database, settings: Settings) -> Registry:
+    keys.use_secret(db, settings.secret_key)
+    return populate(db)
+
+
 @pytest.fixture
 def make_certificate(registry_db: Registry) -> Callable[..., Certificate]:
     serial = iter(range(1, 10_000))
 
-    def _make(type_code: str = "food_business_licence", *, holder: str = "firm",
-              issued_on: date = date(2026, 3, 2), valid_until: date | None = None) -> Certificate:
-        kind = HolderKind.LEGAL_PERSON if holder == "firm" else HolderKind.PERSON
-        holder_id = FIRM_ID if holder == "firm" else PERSON_ID
-        with registry_db.db.transaction() as s:
-            return registry.issue_certificate(
-                s, APPROVER, type_code=type_code, holder_kind=kind, holder_id=holder_id,
-                number=f"JY3310104{next(serial):08d}", issuer="徐汇区市场监督管理局", issued_on=issued_on,
-                valid_until=valid_until, data={"business_items": "热食类食品制售", "premises": "天平路 2 号"})
+    def _make(type_code: str = "food_business_licence", **kwargs: Any) -> Certificate:
+        return certificate(registry_db.db, next(serial), type_code, **kwargs)
     return _make

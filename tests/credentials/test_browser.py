@@ -1,0 +1,109 @@
+"""The QR code works: Chromium renders the holder's page, OpenCV reads the printed code, and the
+page it leads to says valid, then revoked. Screenshots in test-output/screenshots/credentials-*."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from onecity.core.db import Database
+from onecity.core.identity import service as identity
+from onecity.core.identity.roles import PrincipalKind
+from onecity.credentials import issuer, service
+from onecity.hub.sharing.service import link_resident
+from tests.browser_support import live_server, shot
+from tests.conftest import PASSWORD, SYSTEM
+from tests.credentials.conftest import APPROVER, Registry, certificate, populate
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def served(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Registry]]:
+    path = tmp_path / "onecity.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    reg = populate(db)
+    with db.transaction() as s:
+        identity.create_user(s, SYSTEM, username="xiaomei", password=PASSWORD, kind=PrincipalKind.CITIZEN,
+                             roles=[], agency_code=None, division_code=None, display_name="王小梅")
+    with db.transaction() as s:
+        link_resident(s, SYSTEM, username="xiaomei", id_number=reg.person.id_number)
+    with live_server(db, "credentials") as url:
+        # the credentials name the address verifiers reach: here, the test server
+        monkeypatch.setenv("ONECITY_PUBLIC_URL", url)
+        issuer.issuer_url.cache_clear()
+        try:
+            yield url, reg
+        finally:
+            issuer.issuer_url.cache_clear()
+    db.dispose()
+
+
+def scan(page: Any, selector: str) -> str:
+    """Read the QR code in ``selector`` from a screenshot, as a phone camera would."""
+    png = page.locator(selector).screenshot()
+    image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
+    text, _points, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert text, "the QR code on the page could not be read"
+    return str(text)
+
+
+def test_the_printed_qr_code_leads_to_a_verification_that_follows_the_status(
+        served: tuple[str, Registry], page: Any) -> None:
+    url, reg = served
+    cert = certificate(reg.db, 1)
+    with reg.db.transaction() as s:
+        cred = service.issue_for_certificate(s, APPROVER, cert.id)
+
+    page.goto(url + "/credentials")
+    assert "/login" in page.url
+    page.fill("#username", "xiaomei")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/credentials")
+    page.click(f"a[href='/credentials/{cred.id}']")
+    page.wait_for_selector("#qr-link")
+    page.wait_for_load_state("load")  # the QR image is in
+    assert page.locator("#qr-link").evaluate("img => img.naturalWidth") > 0
+    assert page.inner_text("#credential-status") == "有效"
+    shot(page, "credentials-holder-zh")
+
+    target = scan(page, "#qr-link")
+    assert target == f"{url}/verify/{cred.id}"
+
+    verifier = page.context.browser.new_context(locale="zh-CN")  # someone else's phone: not signed in
+    other = verifier.new_page()
+    try:
+        other.goto(target)
+        assert other.get_attribute("#verify-result", "data-valid") == "true"
+        assert other.inner_text("#verify-status") == "有效"
+        assert other.inner_text("#fact-holder") == "上海小梅餐饮店"  # a firm's name is public
+        shot(other, "credentials-verify-valid-zh")
+
+        with reg.db.transaction() as s:
+            service.change_status(s, APPROVER, cred.id, "revoked", "经营场所已关闭")
+        other.goto(target)
+        assert other.get_attribute("#verify-result", "data-valid") == "false"
+        assert other.get_attribute("#verify-result", "data-status") == "revoked"
+        assert "颁发机构已撤销该证照" in other.inner_text("#verify-errors")
+        shot(other, "credentials-verify-revoked-zh")
+
+        # the JWT pasted into the form, one character changed: refused, in English this time
+        other.goto(url + "/lang/en?next=/verify")
+        changed = cred.jwt[:-3] + ("A" if cred.jwt[-3] != "A" else "B") + cred.jwt[-2:]
+        other.fill("#c", changed)
+        other.click("#verify-form button[type=submit]")
+        other.wait_for_selector("#verify-result")
+        assert other.get_attribute("#verify-result", "data-valid") == "false"
+        assert "The signature does not match" in other.inner_text("#verify-errors")
+        shot(other, "credentials-verify-tampered-en")
+    finally:
+        verifier.close()
+    assert not page.problems

@@ -273,9 +273,9 @@ def parse_orderby(text: str) -> list[OrderBy]:
         if not part:
             raise InvalidInput("$orderby has an empty item")
         desc = False
-        m = re.match(r"^(.*?)\s+(asc|desc)$", part)
+        m = re.match(r"^(.*?)\s+(asc|desc)$", part, re.IGNORECASE)
         if m:
-            part, desc = m.group(1), m.group(2) == "desc"
+            part, desc = m.group(1), m.group(2).lower() == "desc"
         out.append(OrderBy(_Parser(part).parse(), desc))
     return out
 

@@ -1,0 +1,439 @@
+"""Residents and firms applying for services, and officers working their queues, in simulated time.
+
+Rates and mixes (scaled with ``--scale``; assumptions are marked as such):
+
+* **volume** — 336 million cases a year in Shanghai (the design brief's published figure),
+  spread over the day: online applications around the clock with day-time peaks, counter
+  applications in office hours (09:00–12:00, 13:30–17:00) on working days only;
+* **channel mix** — 72 % online, 23 % at a counter, 5 % by a proxy (assumption close to
+  Shanghai's published online-handling share of over 70 %);
+* **mistakes** — 15 % of online applicants first try to submit without a material and are
+  told what is missing once; 8 % of submitted cases hold a wrong material, which the clerk
+  finds at acceptance and asks for again (补正); 3 % are refused (assumptions);
+* **bundles** — "have a baby" at Shanghai's birth rate (4.35 ‰ of residents a year, most
+  parents use the bundle), "open a restaurant" at ~20,000 new catering outlets a year;
+* **officers** — every department has one counter clerk, one reviewer and one approver per
+  district, each handling at most 8 tasks an hour in office hours (limited capacity);
+* **ratings** — 60 % of decided cases are rated; 80 % five stars, 2 % one star, 2 % two
+  (assumption near Shanghai's published 99 % satisfaction); most 1–2 star ratings carry
+  a complaint, which becomes a hotline work order.
+
+Online applicants and proxies are residents with portal accounts: the actor opens a pool of
+accounts once (through the identity and sharing services, as a counter would link them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from onecity.core import clock
+from onecity.core.db import Database
+from onecity.core.divisions import Division, DivisionLevel
+from onecity.core.errors import DomainError
+from onecity.core.identity import service as identity
+from onecity.core.identity.models import Agency, User
+from onecity.core.identity.principal import Principal, system_principal
+from onecity.core.identity.roles import PrincipalKind, Role
+from onecity.hub.registries.models import LegalPerson, LegalPersonStatus, Person, PersonStatus
+from onecity.hub.sharing.models import ResidentLink
+from onecity.services import bundles, calendar, catalogue, service
+from onecity.services.models import BundleApplication, Case, CaseStatus, WorkItem, WorkStatus
+
+log = logging.getLogger(__name__)
+
+CASES_PER_YEAR_AT_SCALE_1 = 336_000_000
+BIRTHS_PER_RESIDENT_YEAR = 4.35e-3
+RESTAURANTS_PER_YEAR_AT_SCALE_1 = 20_000
+CHANNELS = (("online", 0.72), ("counter", 0.23), ("proxy", 0.05))
+FORGOT_MATERIAL = 0.15
+WRONG_MATERIAL = 0.08
+REFUSED = 0.03
+RATED = 0.6
+STARS = ((5, 0.80), (4, 0.12), (3, 0.04), (2, 0.02), (1, 0.02))
+TASKS_PER_OFFICER_HOUR = 8
+PORTAL_ACCOUNTS = 150
+#: Relative demand of the busiest items (others weigh 1): cards, benefits and permits dominate.
+POPULARITY = {"310000-20-00081-001": 8, "310000-02-00101-001": 8, "310000-20-00061-001": 6,
+              "310000-20-00063-001": 4, "310000-07-00064-001": 4, "310000-20-00072-001": 3,
+              "310000-02-00082-001": 3, "310000-01-00012-001": 3, "310000-01-00040-001": 2}
+#: Hour-of-day weights of online applications (sum 24).
+ONLINE_HOURS = [0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 0.8, 1.4, 1.9, 2.0, 1.8, 1.2, 1.4, 1.8, 1.8, 1.6, 1.3,
+                1.0, 1.0, 1.0, 0.8, 0.6, 0.4]
+SIM_AGENT = system_principal("sim:services")
+PDF = b"%PDF-1.4\n% simulated scan\n"
+COMPLAINTS = ("窗口排队时间太长", "材料要求没有一次说清", "审批超出承诺时限", "网上申报系统卡顿")
+OUTCOME = {"accept": "accept", "review": "pass", "decide": "approve"}
+
+
+def office_hours(moment: datetime) -> bool:
+    local = clock.local(moment)
+    minutes = local.hour * 60 + local.minute
+    return calendar.is_working_day(local.date()) and (9 * 60 <= minutes < 12 * 60 or 13 * 60 + 30 <= minutes < 17 * 60)
+
+
+def _fill(case: Case, rng: np.random.Generator) -> dict[str, Any]:
+    """Values an applicant types into the fields nothing prefilled."""
+    it = catalogue.item(case.item_code)
+    out: dict[str, Any] = {}
+    for name in it.fields:
+        if name in case.form:
+            continue
+        spec = catalogue.field(name)
+        if "enum" in spec:
+            out[name] = spec["enum"][int(rng.integers(len(spec["enum"])))]
+        elif spec.get("format") == "date":
+            out[name] = (clock.local(clock.now()).date() - timedelta(days=int(rng.integers(1, 60)))).isoformat()
+        elif spec["type"] == "integer":
+            out[name] = int(rng.integers(max(1, spec.get("minimum", 1)), 50))
+        elif spec["type"] == "number":
+            out[name] = float(round(rng.uniform(max(1.0, spec.get("minimum", 1)), 200.0), 1))
+        elif "pattern" in spec and "1[0-9]{10}" in spec["pattern"]:
+            out[name] = "13" + "".join(str(int(d)) for d in rng.integers(0, 10, 9))
+        elif "pattern" in spec and "{12,19}" in spec["pattern"]:
+            out[name] = "6222" + "".join(str(int(d)) for d in rng.integers(0, 10, 12))
+        elif "pattern" in spec and "[0-9A-Z]{6,20}" in spec["pattern"]:
+            out[name] = "EB" + "".join(str(int(d)) for d in rng.integers(0, 10, 10))
+        elif "pattern" in spec and name in ("spouse_id_number",):
+            continue  # the spouse is drawn from the registry below
+        elif "pattern" in spec:
+            continue
+        else:
+            out[name] = f"模拟{spec['title']}"[: spec.get("maxLength", 40)]
+    return out
+
+
+@dataclass
+class ServicesActor:
+    scale: float
+    name: str = "services"
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    bundle_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    _ready: bool = field(default=False, init=False)
+    _accounts: list[tuple[Principal, int]] = field(default_factory=list, init=False)
+    _firm_accounts: list[tuple[Principal, str]] = field(default_factory=list, init=False)
+    _officers: dict[tuple[str, str, str], Principal] = field(default_factory=dict, init=False)
+    _capacity: dict[tuple[str, str, str], float] = field(default_factory=dict, init=False)
+    _population: int = field(default=0, init=False)
+    _pending: list[tuple[str, str]] = field(default_factory=list, init=False)  # (case id, what to do)
+    _db: Database | None = field(default=None, init=False)
+
+    # -- set-up ------------------------------------------------------------------------------------
+
+    def _setup(self, db: Database, rng: np.random.Generator) -> None:
+        with db.transaction() as s:
+            service.install_departments(s, SIM_AGENT)
+        with db.sessions() as s:
+            self._population = int(s.scalar(select(func.count()).select_from(Person)
+                                             .where(Person.status == PersonStatus.ALIVE)) or 0)
+            districts = list(s.scalars(select(Division.code).where(Division.level == DivisionLevel.DISTRICT)))
+            agencies = dict(s.execute(select(Agency.code, Agency.id)).all())
+            adults = list(s.scalars(select(Person.id).where(Person.status == PersonStatus.ALIVE)
+                                    .order_by(Person.id).limit(5000)))
+            firms = list(s.execute(select(LegalPerson.uscc, LegalPerson.legal_rep_id)
+                                   .where(LegalPerson.status == LegalPersonStatus.ACTIVE)
+                                   .order_by(LegalPerson.id).limit(2000)).all())
+        for dept in catalogue.departments():
+            for d in districts:
+                for role in (Role.COUNTER_CLERK, Role.REVIEWER, Role.APPROVER):
+                    self._officers[(dept, d[:6], role.value)] = Principal(
+                        kind=PrincipalKind.STAFF, id=f"sim-{dept}-{d[:6]}-{role.value}", name=f"{dept} {role.label_en}",
+                        roles=frozenset({role}), agency_id=agencies.get(dept), agency_code=dept, division_code=d)
+        if not adults:
+            return
+        picks = rng.choice(len(adults), size=min(PORTAL_ACCOUNTS, len(adults)), replace=False)
+        firm_reps = {rep: uscc for uscc, rep in firms}
+        chosen = {adults[int(i)] for i in picks} | set(list(firm_reps)[: PORTAL_ACCOUNTS // 3])
+        with db.transaction() as s:
+            existing = dict(s.execute(select(ResidentLink.person_id, ResidentLink.user_id)).all())
+            for pid in sorted(chosen):
+                user_id = existing.get(pid)
+                if user_id is None:
+                    person = s.get(Person, pid)
+                    if person is None:
+                        continue
+                    user = identity.create_user(s, SIM_AGENT, username=f"sim-resident-{pid}",
+                                                password=f"Sim-{pid}-{int(rng.integers(1 << 30))}x",
+                                                kind=PrincipalKind.CITIZEN, roles=[], agency_code=None,
+                                                division_code=None)
+                    s.add(ResidentLink(user_id=user.id, person_id=pid, linked_by=SIM_AGENT.ref))
+                    user_id = user.id
+                u = s.get(User, user_id)
+                assert u is not None
+                p = identity.principal_for_user(u)
+                self._accounts.append((p, pid))
+                if pid in firm_reps:
+                    self._firm_accounts.append((p, firm_reps[pid]))
+
+    # -- the step --------------------------------------------------------------------------------
+
+    def step(self, db: Database, start: datetime, end: datetime, rng: np.random.Generator) -> None:
+        self._db = db
+        if not self._ready:
+            self._setup(db, rng)
+            self._ready = True
+        if not self._accounts:
+            return
+        hours = (end - start).total_seconds() / 3600
+        per_hour = CASES_PER_YEAR_AT_SCALE_1 * self.scale / 365 / 24
+        hour = clock.local(start).hour
+        online = rng.poisson(per_hour * hours * ONLINE_HOURS[hour] * 0.77)
+        counter = rng.poisson(per_hour * hours * 0.23 * 24 / 6.5) if office_hours(start) else 0
+        self._follow_ups(db, rng)
+        for _ in range(int(online)):
+            self._apply(db, rng, "proxy" if rng.random() < 0.05 / 0.77 else "online")
+        for _ in range(int(counter)):
+            self._apply(db, rng, "counter")
+        years = hours / (365 * 24)
+        for _ in range(int(rng.poisson(self._population * BIRTHS_PER_RESIDENT_YEAR * years))):
+            self._bundle(db, rng, "have-a-baby")
+        for _ in range(int(rng.poisson(RESTAURANTS_PER_YEAR_AT_SCALE_1 * self.scale * years))):
+            self._bundle(db, rng, "open-restaurant")
+        if office_hours(start):
+            self._work(db, rng, hours)
+        with db.transaction() as s:
+            service.refresh_clocks(s)
+
+    def _pick_item(self, rng: np.random.Generator, kind: str | None = None) -> catalogue.Item:
+        items = [i for i in catalogue.items() if kind is None or i.applicant_kind == kind]
+        w = np.asarray([POPULARITY.get(i.code, 1) for i in items], dtype=float)
+        return items[int(rng.choice(len(items), p=w / w.sum()))]
+
+    def _apply(self, db: Database, rng: np.random.Generator, channel: str) -> None:
+        it = self._pick_item(rng)
+        try:
+            with db.transaction() as s:
+                case = self._start(s, rng, it, channel)
+                if case is None:
+                    return
+                self.counts["drafts"] += 1
+                actor = self._actor_of(s, case, channel)
+                service.update_form(s, actor, case.id, _fill(case, rng))
+                self._spouse(s, rng, actor, case)
+                missing = service.missing_materials(case)
+                forgot = channel != "counter" and missing and rng.random() < FORGOT_MATERIAL
+                for m in missing[:-1] if forgot else missing:
+                    service.attach_document(s, actor, case.id, m["code"], filename=f"{m['code']}.pdf",
+                                            content_type="application/pdf", content=PDF)
+                case_id = case.id
+            if forgot:  # told once what is missing, the applicant adds it and submits again
+                with db.transaction() as s:
+                    try:
+                        service.submit(s, actor, case_id)
+                    except DomainError:
+                        self.counts["told_missing_once"] += 1
+                with db.transaction() as s:
+                    m = service.missing_materials(service.get_case(s, actor, case_id))[0]
+                    service.attach_document(s, actor, case_id, m["code"], filename="late.pdf",
+                                            content_type="application/pdf", content=PDF)
+            with db.transaction() as s:
+                service.submit(s, actor, case_id)
+            self.counts["applications"] += 1
+            self.counts[channel] += 1
+        except DomainError as err:
+            log.debug("simulated application refused: %s", err.detail)
+            self.counts["not_submitted"] += 1
+
+    def _start(self, s: Session, rng: np.random.Generator, it: catalogue.Item, channel: str) -> Case | None:
+        if it.applicant_kind == "legal_person":
+            if not self._firm_accounts:
+                return None
+            principal, uscc = self._firm_accounts[int(rng.integers(len(self._firm_accounts)))]
+            if channel == "counter":
+                clerk = self._clerk_for(s, it, principal)
+                rep = service.linked_person(s, principal)
+                return service.start_case(s, clerk, it.code, id_number=rep.id_number, uscc=uscc,
+                                          identity_checked=True)
+            return service.start_case(s, principal, it.code, uscc=uscc)
+        principal, _pid = self._accounts[int(rng.integers(len(self._accounts)))]
+        if channel == "counter":
+            me = service.linked_person(s, principal)
+            return service.start_case(s, self._clerk_for(s, it, principal), it.code, id_number=me.id_number,
+                                      identity_checked=True)
+        if channel == "proxy":
+            other, _ = self._accounts[int(rng.integers(len(self._accounts)))]
+            if other.id == principal.id:
+                return None
+            return service.start_case(s, principal, it.code, id_number=service.linked_person(s, other).id_number,
+                                      proxy_relation="子女")
+        return service.start_case(s, principal, it.code)
+
+    def _clerk_for(self, s: Session, it: catalogue.Item, citizen: Principal) -> Principal:
+        person = service.linked_person(s, citizen)
+        return self._officers[(it.department, person.division_code[:6], Role.COUNTER_CLERK.value)]
+
+    def _actor_of(self, s: Session, case: Case, channel: str) -> Principal:
+        if channel == "counter":
+            return self._officers[(case.department, case.division_code[:6], Role.COUNTER_CLERK.value)]
+        for p, pid in self._accounts:
+            if pid == (case.proxy_person_id if channel == "proxy" else case.person_id):
+                return p
+        raise LookupError("no account for the case's applicant")
+
+    def _spouse(self, s: Session, rng: np.random.Generator, actor: Principal, case: Case) -> None:
+        if "spouse_id_number" not in catalogue.item(case.item_code).fields or "spouse_id_number" in case.form:
+            return
+        spouse = s.scalar(select(Person).where(Person.id != case.person_id).order_by(Person.id)
+                          .offset(int(rng.integers(1, 500))).limit(1))
+        if spouse is not None:
+            service.update_form(s, actor, case.id, {"spouse_name": spouse.name, "spouse_id_number": spouse.id_number})
+
+    def _bundle(self, db: Database, rng: np.random.Generator, code: str) -> None:
+        b = catalogue.bundle(code)
+        figures = self.bundle_counts.setdefault(code, defaultdict(int))
+        try:
+            with db.transaction() as s:
+                if b.applicant_kind == "legal_person":
+                    if not self._firm_accounts:
+                        return
+                    principal, uscc = self._firm_accounts[int(rng.integers(len(self._firm_accounts)))]
+                    app = bundles.start_bundle(s, principal, code, uscc=uscc)
+                else:
+                    principal, _ = self._accounts[int(rng.integers(len(self._accounts)))]
+                    app = bundles.start_bundle(s, principal, code)
+                _a, cases = bundles.get_bundle(s, principal, app.id)
+                values: dict[str, Any] = {}
+                for case in cases:
+                    values.update(_fill(case, rng))
+                if "child_sex" in values:
+                    values["child_birth_date"] = clock.local(clock.now()).date().isoformat()
+                bundles.update_form(s, principal, app.id, values)
+                for m in bundles.missing(cases):
+                    bundles.attach_document(s, principal, app.id, m["code"], filename=f"{m['code']}.pdf",
+                                            content_type="application/pdf", content=PDF)
+                bundles.submit(s, principal, app.id)
+                figures["applications"] += 1
+                figures["materials_asked"] += app.materials_asked
+                figures["materials_one_by_one"] += app.materials_one_by_one
+                figures["fields_asked"] += app.fields_asked
+                figures["fields_one_by_one"] += app.fields_one_by_one
+                self.counts["applications"] += len(cases)
+                self.counts["online"] += len(cases)
+        except DomainError as err:
+            log.debug("simulated bundle refused: %s", err.detail)
+            figures["not_submitted"] += 1
+
+    # -- officers and applicants coming back -----------------------------------------------------
+
+    def _work(self, db: Database, rng: np.random.Generator, hours: float) -> None:
+        for key in self._officers:
+            self._capacity[key] = min(self._capacity.get(key, 0.0) + TASKS_PER_OFFICER_HOUR * hours,
+                                      TASKS_PER_OFFICER_HOUR)
+        with db.sessions() as s:
+            open_items = list(s.execute(
+                select(WorkItem.id, WorkItem.department, WorkItem.division_code, WorkItem.role, WorkItem.task_name)
+                .where(WorkItem.status == WorkStatus.OPEN, WorkItem.role != "applicant")
+                .order_by(WorkItem.created_at)).all())
+        for wid, dept, division, role, task in open_items:
+            key = (dept, division[:6], role)
+            officer = self._officers.get(key)
+            if officer is None or self._capacity.get(key, 0.0) < 1:
+                continue
+            self._capacity[key] -= 1
+            kind = next(k for k in OUTCOME if task.startswith(k))
+            outcome, reason, missing = OUTCOME[kind], "", None
+            try:
+                with db.transaction() as s:
+                    case = s.get(Case, s.get(WorkItem, wid).case_id)  # type: ignore[union-attr]
+                    assert case is not None
+                    if kind == "accept" and case.supplements == 0 and rng.random() < WRONG_MATERIAL:
+                        uploaded = [m["code"] for m in case.materials if m["state"] == "uploaded"]
+                        if uploaded:
+                            outcome, reason, missing = "supplement", "材料不清晰或与申请不符", [uploaded[0]]
+                    if kind == "decide" and rng.random() < REFUSED:
+                        outcome, reason = "refuse", "不符合法定条件"
+                    done = service.complete_task(s, officer, wid, outcome, reason=reason, missing=missing)
+                    decided = done.status in (CaseStatus.APPROVED, CaseStatus.REFUSED)
+                    number = done.id
+                if outcome == "supplement":
+                    self._pending.append((number, "resubmit"))
+                if decided:
+                    self.counts[str(done.status)] += 1
+                    if done.certificate_id:
+                        self.counts["certificates_issued"] += 1
+                    if rng.random() < RATED:
+                        self._pending.append((number, "rate"))
+            except DomainError as err:
+                log.debug("simulated task refused: %s", err.detail)
+                self.counts["task_errors"] += 1
+
+    def _follow_ups(self, db: Database, rng: np.random.Generator) -> None:
+        pending, self._pending = self._pending, []
+        for case_id, what in pending:
+            try:
+                with db.transaction() as s:
+                    case = s.get(Case, case_id)
+                    assert case is not None
+                    channel = "proxy" if case.proxy_person_id else ("counter" if case.channel == "counter"
+                                                                    else "online")
+                    actor = self._actor_of(s, case, "online" if channel == "counter" else channel)
+                    if what == "resubmit":
+                        for m in service.missing_materials(case):
+                            service.attach_document(s, actor, case_id, m["code"], filename="again.pdf",
+                                                    content_type="application/pdf", content=PDF + b"v2")
+                        service.resubmit(s, actor, case_id)
+                    else:
+                        stars = int(rng.choice([x for x, _ in STARS], p=[p for _, p in STARS]))
+                        comment = COMPLAINTS[int(rng.integers(len(COMPLAINTS)))] if stars <= 2 and rng.random() < .8 \
+                            else ""
+                        service.rate(s, actor, case_id, stars, comment)
+                        self.counts["ratings"] += 1
+                        self.counts["complaints"] += int(bool(comment))
+            except (DomainError, LookupError) as err:
+                log.debug("simulated follow-up refused: %s", err)
+
+    # -- the report ----------------------------------------------------------------------------------
+
+    def report(self) -> dict[str, Any]:
+        c = self.counts
+        out: dict[str, Any] = {k: int(c.get(k, 0)) for k in (
+            "applications", "online", "counter", "proxy", "approved", "refused", "certificates_issued", "ratings",
+            "complaints", "told_missing_once", "not_submitted")}
+        out["bundles"] = {code: {**{k: int(v) for k, v in figures.items()},
+                                 "catalogue_burden": catalogue.bundle(code).burden()}
+                          for code, figures in self.bundle_counts.items()}
+        for b in catalogue.bundles():
+            out["bundles"].setdefault(b.code, {"applications": 0, "catalogue_burden": b.burden()})
+        if self._db is not None:
+            out.update(self._rates(self._db))
+        return out
+
+    def _rates(self, db: Database) -> dict[str, Any]:
+        """Read the rates the report gives from the case files themselves."""
+        with db.sessions() as s:
+            submitted = Case.submitted_at.is_not(None)
+            decided = Case.status.in_([CaseStatus.APPROVED, CaseStatus.REFUSED])
+            n = s.scalar(select(func.count()).select_from(Case).where(submitted)) or 0
+            dec = s.scalar(select(func.count()).select_from(Case).where(decided)) or 0
+            first = s.scalar(select(func.count()).select_from(Case).where(decided, Case.supplements == 0)) or 0
+            within = s.scalar(select(func.count()).select_from(Case).where(decided, Case.within_limit.is_(True))) or 0
+            fields, pre = s.execute(select(func.sum(Case.fields_total), func.sum(Case.fields_prefilled))
+                                    .where(submitted)).one()
+            mats, held = s.execute(select(func.sum(Case.materials_total), func.sum(Case.materials_held))
+                                   .where(submitted)).one()
+            open_overdue = s.scalar(select(func.count()).select_from(Case).where(Case.overdue.is_(True))) or 0
+            in_progress = s.scalar(select(func.count()).select_from(Case).where(
+                Case.status.in_([CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW, CaseStatus.SUPPLEMENT]))) or 0
+            bundles_done = s.scalar(select(func.count()).select_from(BundleApplication)
+                                    .where(BundleApplication.completed_at.is_not(None))) or 0
+        return {
+            "cases_in_files": int(n), "decided": int(dec), "in_progress": int(in_progress),
+            "first_time_pass_rate": round(first / dec, 4) if dec else None,
+            "within_time_limit_rate": round(within / dec, 4) if dec else None,
+            "overdue": int(open_overdue),
+            "prefilled_field_share": round((pre or 0) / fields, 4) if fields else None,
+            "materials_asked_per_application": round(((mats or 0) - (held or 0)) / n, 3) if n else None,
+            "materials_held_per_application": round((held or 0) / n, 3) if n else None,
+            "bundles_completed": int(bundles_done),
+        }
+
+
+def actors(scale: float) -> list[ServicesActor]:
+    return [ServicesActor(scale)]

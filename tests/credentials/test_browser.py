@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import jwt as pyjwt
 import numpy as np
 import pytest
 
@@ -50,7 +51,8 @@ def scan(page: Any, selector: str) -> str:
     """Read the QR code in ``selector`` from a screenshot, as a phone camera would."""
     png = page.locator(selector).screenshot()
     image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
-    text, _points, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    # the ArUco-based detector also reads the large (version 30+) code that carries a whole JWT
+    text, _points, _ = cv2.QRCodeDetectorAruco().detectAndDecode(image)
     assert text, "the QR code on the page could not be read"
     return str(text)
 
@@ -77,6 +79,15 @@ def test_the_printed_qr_code_leads_to_a_verification_that_follows_the_status(
 
     target = scan(page, "#qr-link")
     assert target == f"{url}/verify/{cred.id}"
+
+    # the offline code carries the whole credential: it checks against the published JWKS alone
+    page.click("details.cred-offline summary")
+    offline = scan(page, ".cred-qr-full")
+    assert offline == cred.jwt
+    keyset = pyjwt.PyJWKSet.from_dict(page.request.get(url + "/.well-known/jwks.json").json())
+    kid = pyjwt.get_unverified_header(offline)["kid"]
+    claims = pyjwt.decode(offline, key=next(k for k in keyset.keys if k.key_id == kid), algorithms=["EdDSA"])
+    assert claims["credentialSubject"]["certificate"]["number"] == cert.number
 
     verifier = page.context.browser.new_context(locale="zh-CN")  # someone else's phone: not signed in
     other = verifier.new_page()

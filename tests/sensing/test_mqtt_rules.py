@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 
 from onecity.core.db import Database
 from onecity.core.events import OutboxMessage
+from onecity.hub.geography.index import default_index
 from onecity.sensing import mqtt
 from onecity.sensing.events import ALERT_RAISED
 from onecity.sensing.models import Alert, Observation
-from onecity.hub.geography.index import default_index
 from tests.conftest import MQTT_URL, need_service
 from tests.sensing.conftest import BUND
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from bench._common import log
 
-ALL = ("audit_append", "outbox_relay", "api_http", "geo_lookup", "seed_scale")
+ALL = ("audit_append", "outbox_relay", "api_http", "geo_lookup", "seed_scale", "credentials_verify")
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -59,9 +59,6 @@ def last_day(value: datetime | None) -> str:
     return (clock.local(value) - timedelta(seconds=1)).date().isoformat() if value is not None else ""
 
 
-DAYS = {"first_day": first_day, "last_day": last_day}
-
-
 def _client(request: Request) -> str:
     return request.client.host if request.client else "-"
 
@@ -82,7 +79,7 @@ def verify_page(request: Request, session: SessionDep, principal: PagePrincipalD
         result = service.verify(session, c)
         facts = service.facts(result.claims)
     return render(request, "credentials/verify.html", result=result, facts=facts, token=c or "", no_store=True,
-                  **DAYS)
+                  first_day=first_day, last_day=last_day)
 
 
 @router.get("/verify/{credential_id}", response_class=HTMLResponse)
@@ -91,13 +88,13 @@ def verify_by_id(credential_id: CredentialId, request: Request, session: Session
     _BUDGET.hit(_client(request))
     check = service.check_by_id(session, principal, credential_id)
     return render(request, "credentials/verify.html", result=check.verification, facts=check.facts, token="",
-                  by_id=True, no_store=True, **DAYS)
+                  by_id=True, no_store=True, first_day=first_day, last_day=last_day)
 
 
 @router.get("/credentials", response_class=HTMLResponse)
 def my_credentials_page(request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
     creds = public(session, service.my_credentials(session, principal))
-    return render(request, "credentials/mine.html", creds=creds, **DAYS)
+    return render(request, "credentials/mine.html", creds=creds, first_day=first_day, last_day=last_day)
 
 
 def qr_svg(data: str, *, scale: int = 4) -> str | None:
@@ -123,7 +120,7 @@ def credential_page(credential_id: CredentialId, request: Request, session: Sess
     full = qr_svg(cred.jwt, scale=2)
     facts = service.facts(keys.parse_compact(cred.jwt).payload, masked=False)
     return render(request, "credentials/detail.html", cred=view, facts=facts, verify_link=verify_url(cred.id),
-                  full_qr_fits=full is not None, **DAYS)
+                  full_qr_fits=full is not None, first_day=first_day, last_day=last_day)
 
 
 @router.get("/credentials/{credential_id}/qr.svg")

@@ -17,12 +17,12 @@ sentence a person at a counter can read out.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from onecity.core import clock
@@ -202,7 +202,7 @@ def _status(session: Session, raw: Any, result: Verification) -> CredentialStatu
     if not entries:
         result.fail("status", "the credential has no credentialStatus entry to check")
         return None
-    flags: dict[str, bool] = {}
+    wanted: list[tuple[str, int, int]] = []
     for entry in entries:
         if not isinstance(entry, dict) or entry.get("type") != "BitstringStatusListEntry":
             result.fail("status", "a credentialStatus entry is not a BitstringStatusListEntry")
@@ -211,7 +211,7 @@ def _status(session: Session, raw: Any, result: Verification) -> CredentialStatu
         if purpose not in (StatusPurpose.REVOCATION, StatusPurpose.SUSPENSION):
             result.fail("status", f"unknown statusPurpose {purpose!r}")
             return None
-        if not isinstance(index, str) or not index.isdigit():
+        if not isinstance(index, str) or not index.isdigit() or len(index) > 12:
             result.fail("status", "statusListIndex must be a decimal string")
             return None
         url = entry.get("statusListCredential")
@@ -219,11 +219,21 @@ def _status(session: Session, raw: Any, result: Verification) -> CredentialStatu
         if list_id is None:
             result.fail("status", f"the status list {url!r} is not one this issuer publishes")
             return None
-        try:
-            flags[str(purpose)] = _list_bit(session, list_id, str(purpose), int(index))
-        except StatusListError as err:
-            result.fail("status", str(err))
-            return None
+        wanted.append((str(purpose), list_id, int(index)))
+    # one light query for the lists' versions; their bitstrings come from the cache when unchanged
+    versions = {row.id: row for row in session.execute(
+        select(StatusList.id, StatusList.version, StatusList.created_at)
+        .where(StatusList.id.in_({w[1] for w in wanted})))}
+    flags: dict[str, bool] = {}
+    try:
+        for purpose, list_id, index in wanted:
+            row = versions.get(list_id)
+            if row is None:
+                raise StatusListError(f"status list {list_id} does not exist")
+            flags[purpose] = flags.get(purpose, False) or _list_bit(session, row, purpose, index)
+    except StatusListError as err:
+        result.fail("status", str(err))
+        return None
     if flags.get(StatusPurpose.REVOCATION):
         return CredentialStatus.REVOKED
     if flags.get(StatusPurpose.SUSPENSION):
@@ -235,35 +245,24 @@ class StatusListError(ValueError):
     pass
 
 
-_decoded: dict[str, tuple[str, bytes]] = {}
+#: Decoded status lists by (database, list id, created, version): a list's bits change only
+#: with its version, so a check reads the database's version alone until the list changes.
+_decoded: dict[tuple[str, int, str, int], tuple[str, bytes]] = {}
 _decoded_lock = threading.Lock()
 
 
-def _list_bit(session: Session, list_id: int, purpose: str, index: int) -> bool:
+def _list_bit(session: Session, row: Any, purpose: str, index: int) -> bool:
     """Read the bit through the published status list credential, as any verifier would."""
-    lst = session.get(StatusList, list_id)
-    if lst is None:
-        raise StatusListError(f"status list {list_id} does not exist")
-    token = statuslist.signed_status_list(session, issuer_url(), lst, "system:credentials")
-    digest = hashlib.sha256(token.encode("ascii")).hexdigest()
-    cached = _decoded.get(digest)
+    bind = session.get_bind()
+    cache_key = (str(bind.engine.url if isinstance(bind, Connection) else bind.url), row.id,
+                 row.created_at.isoformat(), row.version)
+    cached = _decoded.get(cache_key)
     if cached is None:
-        inner = Verification()
-        jws = check_signature(session, token, inner)
-        if jws is None:
-            raise StatusListError("the status list credential does not verify: " + "; ".join(inner.errors))
-        subject = jws.payload.get("credentialSubject")
-        if not isinstance(subject, dict) or subject.get("type") != "BitstringStatusList":
-            raise StatusListError("the status list credential has no BitstringStatusList subject")
-        try:
-            bits = statuslist.decode_list(str(subject.get("encodedList", "")))
-        except (ValueError, OSError, EOFError) as err:
-            raise StatusListError(f"the status list cannot be decoded: {err}") from err
-        cached = (str(subject.get("statusPurpose")), bits)
+        cached = _fetch_list(session, row.id)
         with _decoded_lock:
             if len(_decoded) > 256:
                 _decoded.clear()
-            _decoded[digest] = cached
+            _decoded[cache_key] = cached
     list_purpose, bits = cached
     if list_purpose != purpose:
         raise StatusListError(f"the entry says {purpose} but the list it points to is for {list_purpose}")
@@ -272,3 +271,23 @@ def _list_bit(session: Session, list_id: int, purpose: str, index: int) -> bool:
     if index >= len(bits) * 8:
         raise StatusListError(f"statusListIndex {index} is beyond the end of the list")
     return statuslist.bit(bits, index)
+
+
+def _fetch_list(session: Session, list_id: int) -> tuple[str, bytes]:
+    """The status list credential as published, verified and decoded: (statusPurpose, bitstring)."""
+    lst = session.get(StatusList, list_id)
+    if lst is None:
+        raise StatusListError(f"status list {list_id} does not exist")
+    token = statuslist.signed_status_list(session, issuer_url(), lst, "system:credentials")
+    inner = Verification()
+    jws = check_signature(session, token, inner)
+    if jws is None:
+        raise StatusListError("the status list credential does not verify: " + "; ".join(inner.errors))
+    subject = jws.payload.get("credentialSubject")
+    if not isinstance(subject, dict) or subject.get("type") != "BitstringStatusList":
+        raise StatusListError("the status list credential has no BitstringStatusList subject")
+    try:
+        bits = statuslist.decode_list(str(subject.get("encodedList", "")))
+    except (ValueError, OSError, EOFError) as err:
+        raise StatusListError(f"the status list cannot be decoded: {err}") from err
+    return str(subject.get("statusPurpose")), bits

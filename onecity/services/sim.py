@@ -214,6 +214,7 @@ class ServicesActor:
                 if case is None:
                     return
                 self.counts["drafts"] += 1
+                channel = str(case.channel)
                 actor = self._actor_of(s, case, channel)
                 service.update_form(s, actor, case.id, _fill(case, rng))
                 self._spouse(s, rng, actor, case)
@@ -237,8 +238,8 @@ class ServicesActor:
                 service.submit(s, actor, case_id)
             self.counts["applications"] += 1
             self.counts[channel] += 1
-        except DomainError as err:
-            log.debug("simulated application refused: %s", err.detail)
+        except (DomainError, LookupError) as err:
+            log.debug("simulated application refused: %s", err)
             self.counts["not_submitted"] += 1
 
     def _start(self, s: Session, rng: np.random.Generator, it: catalogue.Item, channel: str) -> Case | None:

@@ -16,7 +16,8 @@ STATIC = Path(__file__).parent / "static"
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     from onecity.credentials import pages as credentials
+    from onecity.services import pages as services
 
-    for module in (home, prefs, account, users, audit, divisions, catalogue, sharing, my_data, credentials):
+    for module in (home, prefs, account, users, audit, divisions, catalogue, sharing, my_data, credentials, services):
         app.include_router(module.router)
     errors.install(app)

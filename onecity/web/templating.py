@@ -34,6 +34,10 @@ NAVIGATION: tuple[tuple[str, str, str | None], ...] = (
     ("nav.catalogue", "/catalogue", "core.me.read"),  # catalogue metadata: every signed-in person
     ("nav.sharing", "/sharing", "hub.share.list"),
     ("nav.my_data", "/me/data", "core.me.access_log"),
+    ("services.nav.portal", "/services", None),
+    ("services.nav.counter", "/services/counter", "services.case.counter"),
+    ("services.nav.work", "/services/work", "services.work.list"),
+    ("services.nav.performance", "/services/performance", None),
     ("credentials.nav.verify", "/verify", None),
     ("nav.audit", "/audit", "core.audit.read"),
 )

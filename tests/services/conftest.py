@@ -3,8 +3,10 @@ who is the legal representative of a firm holding a business licence."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select
@@ -28,6 +30,18 @@ HUANGPU = "310101000000"
 SECRET = "services-tests-" + "x" * 40
 
 
+@pytest.fixture
+def sqlite_city(sqlite_template: Path, tmp_path: Path) -> Iterator[City]:
+    """The city on the embedded default only (for the browser flow, which needs no second backend)."""
+    path = tmp_path / "browser.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    try:
+        yield make_city(db)
+    finally:
+        db.dispose()
+
+
 @dataclass
 class City:
     db: Database
@@ -48,8 +62,8 @@ def staff(session: object, username: str, agency: str, division: str, *roles: Ro
     return identity.principal_for_user(user)
 
 
-@pytest.fixture
-def city(db: Database, backend: str) -> Iterator[City]:
+def make_city(db: Database) -> City:
+    """Seed a small city with departments, staff and a linked resident who represents a licensed firm."""
     keys.use_secret(db, SECRET)
     with db.transaction() as s:
         build_small_city(s)
@@ -80,7 +94,12 @@ def city(db: Database, backend: str) -> Iterator[City]:
         approver = staff(s, "approver", "xh-samr", XUHUI, Role.APPROVER)
         fire = staff(s, "fire", "sh-fire", XUHUI, Role.REVIEWER)
         hp_clerk = staff(s, "hpclerk", "sh-samr", HUANGPU, Role.COUNTER_CLERK)
-    yield City(db, firm, rep, resident, clerk, reviewer, approver, fire, hp_clerk)
+    return City(db, firm, rep, resident, clerk, reviewer, approver, fire, hp_clerk)
+
+
+@pytest.fixture
+def city(db: Database, backend: str) -> Iterator[City]:
+    yield make_city(db)
     if backend == "postgresql":
         _truncate_pg(db)
         with db.transaction() as s:

@@ -1,0 +1,84 @@
+"""The main flow in Chromium: a resident applies with a prefilled form, officers decide on the workbench,
+the resident finds the credential and rates; the counter and the public performance page. Screenshots are kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser_support import live_server, shot
+from tests.conftest import PASSWORD
+from tests.services.conftest import City
+
+pytestmark = pytest.mark.browser
+FOOD = "310000-01-00040-001"
+
+
+def _sign_in(page: Any, server: str, username: str, target: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{server}/login?next={target}")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(f"**{target}")
+
+
+def test_apply_decide_rate_in_the_browser(sqlite_city: City, page: Any, tmp_path: Path) -> None:
+    city = sqlite_city
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.4 scanned\n")
+    with live_server(city.db, "services") as server:
+        _sign_in(page, server, "resident", "/services")
+        page.fill("#svc-search", "食品经营")
+        page.click("form[role=search] button")
+        page.click(f"a[href='/services/items/{FOOD}']")
+        assert "cert:business_licence" in page.inner_text("#item-materials")
+        page.fill("#apply-uscc", city.firm.uscc)
+        page.click("#apply")
+        page.wait_for_url("**/services/cases/*")
+        assert page.input_value("#f-uscc") == city.firm.uscc
+        assert "firm.uscc" in page.inner_text("#case-form")
+        notice = page.inner_text("#missing-notice")
+        assert "营业执照" not in notice and "平面布局图" in notice
+        shot(page, "services-case-draft")
+        while page.locator("#case-materials input[type=file]").count():
+            page.locator("#case-materials input[type=file]").first.set_input_files(str(scan))
+            page.locator("#case-materials form[enctype] button").first.click()
+            page.wait_for_load_state()
+        page.select_option("#f-business_items", "热食类食品制售")
+        page.fill("#f-floor_area_m2", "85")
+        page.click("#save-form")
+        page.click("#submit-case")
+        page.wait_for_selector(".svc-submitted")
+        for user, outcome in (("clerk", "accept"), ("reviewer", "pass"), ("approver", "approve")):
+            _sign_in(page, server, user, "/services/work")
+            if user == "clerk":
+                shot(page, "services-workbench")
+            page.click(f"#queue button[data-outcome={outcome}]")
+            page.wait_for_load_state()
+        _sign_in(page, server, "resident", "/services")
+        page.click("#my-cases a.code")
+        assert page.locator("#credential-link").count() == 1
+        page.select_option("#rate-stars", "5")
+        page.click("#rate-form button")
+        page.wait_for_selector("#rated")
+        shot(page, "services-case-approved")
+        page.click("#credential-link")
+        page.wait_for_url("**/credentials/*")
+        _sign_in(page, server, "clerk", "/services/counter")
+        page.fill("#counter-id", city.rep.id_number)
+        page.click("form[action='/services/counter'] button")
+        assert page.locator("#counter-cases li").count() == 1
+        page.select_option("#counter-item", "310000-20-00081-001")
+        page.check("#counter-checked")
+        page.click("#counter-start")
+        page.wait_for_url("**/services/cases/*")
+        assert "窗口" in page.inner_text("#case-history")
+        shot(page, "services-counter-case")
+        page.goto(f"{server}/services/performance?by=item")
+        page.wait_for_selector("#perf-chart canvas")
+        assert "100.0%" in page.inner_text("#perf-table")
+        shot(page, "services-performance")
+    assert page.problems == []

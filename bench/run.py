@@ -18,7 +18,8 @@ from typing import Any
 
 from bench._common import log
 
-ALL = ("audit_append", "outbox_relay", "api_http", "geo_lookup", "seed_scale", "credentials_verify")
+ALL = ("audit_append", "outbox_relay", "api_http", "geo_lookup", "seed_scale", "credentials_verify",
+       "services_workflow")
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -150,7 +150,7 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 COMMAND_MODULES: list[str] = ["onecity.hub.catalogue.cli", "onecity.hub.sharing.cli", "onecity.hub.geography.cli",
                               "onecity.hub.registries.cli", "onecity.sim.cli", "onecity.ops.cli", "onecity.sensing.cli",
                               "onecity.credentials.cli",
-                              "onecity.documents.cli"]
+                              "onecity.documents.cli", "onecity.services.cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:

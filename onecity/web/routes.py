@@ -16,8 +16,10 @@ STATIC = Path(__file__).parent / "static"
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     from onecity.credentials import pages as credentials
+    from onecity.ops import pages as ops
     from onecity.services import pages as services
 
-    for module in (home, prefs, account, users, audit, divisions, catalogue, sharing, my_data, credentials, services):
+    for module in (home, prefs, account, users, audit, divisions, catalogue, sharing, my_data, credentials, ops,
+                   services):
         app.include_router(module.router)
     errors.install(app)

@@ -33,6 +33,7 @@ NAVIGATION: tuple[tuple[str, str, str | None], ...] = (
     ("nav.divisions", "/divisions", "hub.geography.read"),
     ("nav.catalogue", "/catalogue", "core.me.read"),  # catalogue metadata: every signed-in person
     ("nav.sharing", "/sharing", "hub.share.list"),
+    ("ops.nav", "/ops", "ops.case.read"),
     ("nav.my_data", "/me/data", "core.me.access_log"),
     ("services.nav.portal", "/services", None),
     ("services.nav.counter", "/services/counter", "services.case.counter"),

@@ -83,13 +83,16 @@ def ops(db: Database) -> Ops:
 
 
 @pytest.fixture
-def staff_users(ops: Ops, make_user: Callable[..., User]) -> Ops:
-    """The same staff as real, signed-in-able users (slower: each password is hashed with Argon2)."""
-    for username, roles, division, agency in STAFF:
-        user = make_user(username, *roles, division_code=division, agency_code=agency)
-        with ops.db.sessions() as session:
-            ops.principals[username] = principal_for_user(session.get(User, user.id))  # type: ignore[arg-type]
-    return ops
+def staff_users(ops: Ops, make_user: Callable[..., User]) -> Callable[..., Ops]:
+    """``staff_users(*names)``: those staff as real users who can sign in (slower: Argon2 per password)."""
+    def make(*names: str) -> Ops:
+        for username, roles, division, agency in STAFF:
+            if username in names:
+                user = make_user(username, *roles, division_code=division, agency_code=agency)
+                with ops.db.sessions() as session:
+                    ops.principals[username] = principal_for_user(session.get(User, user.id))  # type: ignore[arg-type]
+        return ops
+    return make
 
 
 @pytest.fixture

@@ -1,0 +1,379 @@
+"""The operations pages: operation centres (city, district, township), the 12345 call-taker, the
+grid inspector's phone page, the disposal unit's desk and one page per case.
+
+Each button posts one form (with the session's CSRF token) to one service function and
+comes back to the page it came from; a refused action shows the service's own message.
+The centre page's figures refresh over server-sent events (``/ops/centre/{code}/live``)
+without reloading; its map draws the city's own division outlines with ECharts and the
+open cases on top.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onecity.api.deps import DatabaseDep, PrincipalDep, SessionDep
+from onecity.core import clock, policy
+from onecity.core.divisions import Division
+from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInput, PermissionDenied
+from onecity.core.identity.models import Agency
+from onecity.core.identity.principal import Principal
+from onecity.core.identity.roles import Role
+from onecity.hub.registries.models import Component
+from onecity.ops import centre, service
+from onecity.ops.i18n import CATALOGUE
+from onecity.ops.models import OPEN, Case, Media, Status, Unit
+from onecity.ops.taxonomy import taxonomy
+from onecity.web import i18n
+from onecity.web.deps import PagePrincipalDep
+from onecity.web.i18n import status_key, translator
+from onecity.web.templating import current_language, render
+
+i18n.extend(CATALOGUE)
+
+router = APIRouter(include_in_schema=False)
+Code = Annotated[str, Path(pattern=r"^\d{12}$")]
+CaseId = Annotated[str, Path(max_length=36)]
+Text = Annotated[str, Form(max_length=2000)]
+LIVE_SECONDS = 3.0
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def _subtypes(lang: str) -> list[tuple[str, str, str]]:
+    """(code, label, group) for the type pickers, grouped by major class."""
+    tax = taxonomy()
+    out = []
+    for s in sorted(tax.subtypes.values(), key=lambda s: s.code):
+        major = tax.majors[s.major_code]
+        out.append((s.code, s.name if lang == "zh" else s.name_en, major.name if lang == "zh" else major.name_en))
+    return out
+
+
+def _unit_names(session: Session, cases: list[Case], lang: str) -> dict[str, str]:
+    ids = {c.unit_agency_id for c in cases if c.unit_agency_id}
+    if not ids:
+        return {}
+    agencies = session.scalars(select(Agency).where(Agency.id.in_(ids)))
+    return {a.id: (a.name if lang == "zh" else a.name_en) for a in agencies}
+
+
+def _view(request: Request) -> dict[str, Any]:
+    lang = current_language(request)
+    tax = taxonomy()
+
+    def sub_label(code: str) -> str:
+        sub = tax.subtypes.get(code)
+        return code if sub is None else (sub.name if lang == "zh" else sub.name_en)
+
+    return {"tax": tax, "sub_label": sub_label, "now": clock.now()}
+
+
+def _error(request: Request, err: DomainError) -> tuple[str, str]:
+    t = translator(current_language(request))
+    return (t(status_key(err.status)), err.detail)
+
+
+def _is_unit_staff(session: Session, principal: Principal) -> bool:
+    return bool(principal.agency_id) and session.get(Unit, principal.agency_id) is not None
+
+
+# -- landing ---------------------------------------------------------------------------------
+
+@router.get("/ops", response_class=HTMLResponse)
+def landing(session: SessionDep, principal: PagePrincipalDep) -> Response:
+    """Each person lands on their own desk: unit staff, inspectors, call-takers, centre operators."""
+    if not principal.is_authenticated:
+        raise AuthenticationRequired("sign in to use the operations pages")
+    if _is_unit_staff(session, principal):
+        return RedirectResponse("/ops/unit", status_code=303)
+    if principal.has_role(Role.INSPECTOR):
+        return RedirectResponse("/ops/inspector", status_code=303)
+    if principal.has_role(Role.DISPATCHER) and not principal.has_role(Role.OPERATOR):
+        return RedirectResponse("/ops/hotline", status_code=303)
+    policy.require(principal, "ops.case.read")
+    return RedirectResponse(f"/ops/centre/{centre.centre_code(principal)}", status_code=303)
+
+
+# -- the operation centre --------------------------------------------------------------------
+
+@router.get("/ops/centre/{code}", response_class=HTMLResponse)
+def centre_page(code: Code, request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
+    summary = centre.summary(session, principal, code)
+    lang = current_language(request)
+    t = translator(lang)
+    division = session.get(Division, code)
+    path: list[Division] = []
+    if division is not None:
+        parent = division.parent_code
+        while parent:
+            d = session.get(Division, parent)
+            if d is None:
+                break
+            if policy.in_scope(session, principal, service.RESOURCE, d.code):
+                path.insert(0, d)
+            parent = d.parent_code
+    units = centre.evaluation(session, principal, code, by="unit")
+    towns = centre.evaluation(session, principal, code, by="township") if summary.level != "township" else []
+    config = {
+        "lang": lang, "code": code, "live": f"/ops/centre/{code}/live", "points": f"/ops/centre/{code}/cases.geojson",
+        "outlines": f"/geo/divisions/{code}.geojson",
+        "statuses": {s.value: t(f"ops.status.{s.value}") for s in Status},
+        "classes": {m.code: (m.name if lang == "zh" else m.name_en) for m in taxonomy().majors.values()},
+        "unavailable": t("ops.centre.map_unavailable"), "openLabel": t("ops.centre.open"),
+        "overdueLabel": t("ops.centre.overdue"),
+    }
+    cases = summary.overdue + summary.escalated
+    return render(request, "ops/centre.html", s=summary, path=path, units=units, towns=towns, config=config,
+                  unit_names=_unit_names(session, cases, lang), **_view(request))
+
+
+@router.get("/ops/centre/{code}/cases.geojson")
+def centre_points(code: Code, session: SessionDep, principal: PrincipalDep) -> Response:
+    body = json.dumps(centre.open_points(session, principal, code), separators=(",", ":"))
+    return Response(body, media_type="application/geo+json", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/ops/centre/{code}/live")
+def centre_live(code: Code, request: Request, db: DatabaseDep, session: SessionDep, principal: PrincipalDep,
+                max_events: Annotated[int, Query(ge=1, le=1000)] = 200) -> StreamingResponse:
+    """Server-sent events: the centre's figures every few seconds (the browser reconnects after the last).
+
+    The area check runs in the request's own transaction, so a refusal is a 403, not an event;
+    the stream itself reads in short sessions of its own after that transaction has ended.
+    """
+    centre.live_counts(session, principal, code)
+
+    def counts() -> dict[str, Any]:
+        with db.sessions() as session:
+            return centre.live_counts(session, principal, code)
+
+    async def stream() -> AsyncIterator[bytes]:
+        for i in range(max_events):
+            if await request.is_disconnected():
+                return
+            data = await asyncio.to_thread(counts)
+            yield f"event: counts\nid: {i}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+            if i + 1 < max_events:
+                await asyncio.sleep(LIVE_SECONDS)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+# -- one case --------------------------------------------------------------------------------
+
+def _case_page(request: Request, session: Session, principal: Principal, case_id: str, *, status_code: int = 200,
+               error: tuple[str, str] | None = None, done: str | None = None) -> Response:
+    case = service.get_case(session, principal, case_id)
+    steps = service.timeline(session, principal, case_id)
+    lang = current_language(request)
+    unit = session.get(Agency, case.unit_agency_id) if case.unit_agency_id else None
+    unit_staff = bool(principal.agency_id and principal.agency_id == case.unit_agency_id)
+    actors = {s.unit_agency_id for s in steps if s.unit_agency_id}
+    return render(request, "ops/case.html", status_code=status_code, case=case, steps=steps, unit=unit,
+                  unit_staff=unit_staff, may=lambda a: policy.may(principal, a), error=error,
+                  done=done if done in {s.value for s in Status} else None, departments=taxonomy().departments,
+                  unit_names=_unit_names(session, [case], lang), actors=actors, **_view(request))
+
+
+@router.get("/ops/cases/{case_id}", response_class=HTMLResponse)
+def case_page(case_id: CaseId, request: Request, session: SessionDep, principal: PagePrincipalDep,
+              done: str | None = None) -> Response:
+    return _case_page(request, session, principal, case_id, done=done)
+
+
+ACTIONS: dict[str, Callable[..., Case]] = {
+    "register": lambda s, p, cid, f: service.register_case(s, p, cid, subtype_code=f["subtype"] or None,
+                                                           note=f["note"]),
+    "reject": lambda s, p, cid, f: service.reject_case(s, p, cid, reason=f["reason"]),
+    "dispatch": lambda s, p, cid, f: service.dispatch_case(s, p, cid, department=f["department"] or None,
+                                                           note=f["note"]),
+    "accept": lambda s, p, cid, f: service.accept_case(s, p, cid),
+    "dispute": lambda s, p, cid, f: service.dispute_case(s, p, cid, reason=f["reason"]),
+    "report": lambda s, p, cid, f: service.report_back(s, p, cid, media_id=f["media"] or "", note=f["note"]),
+    "verify": lambda s, p, cid, f: service.verify_case(s, p, cid, ok=True, note=f["note"], media_id=f["media"]),
+    "rework": lambda s, p, cid, f: service.verify_case(s, p, cid, ok=False, note=f["note"], media_id=f["media"]),
+    "close": lambda s, p, cid, f: service.close_case(s, p, cid, note=f["note"]),
+    "evaluate": lambda s, p, cid, f: service.evaluate_case(s, p, cid, satisfaction=f["satisfaction"]),
+    "suspend": lambda s, p, cid, f: service.suspend_case(s, p, cid, reason=f["reason"]),
+    "resume": lambda s, p, cid, f: service.resume_case(s, p, cid, note=f["note"]),
+    "resolve": lambda s, p, cid, f: service.resolve_dispute(s, p, cid, department=f["department"], note=f["note"]),
+}
+
+
+def _upload(photo: UploadFile | None) -> bytes | None:
+    """The uploaded photo's bytes (already spooled by the form parser), at most one byte over the limit."""
+    if photo is None or not photo.filename:
+        return None
+    return photo.file.read(service.MAX_MEDIA_BYTES + 1)
+
+
+@router.post("/ops/cases/{case_id}/{action}", response_class=HTMLResponse)
+def act(case_id: CaseId, action: Annotated[str, Path(max_length=20)], request: Request,
+        session: SessionDep, principal: PagePrincipalDep,
+        note: Text = "", reason: Text = "", department: Annotated[str, Form(max_length=30)] = "",
+        subtype: Annotated[str, Form(max_length=6)] = "", satisfaction: Annotated[str, Form(max_length=2)] = "",
+        back: Annotated[str, Form(max_length=20)] = "",
+        photo: Annotated[UploadFile | None, File()] = None) -> Response:
+    """One button, one service function; back to the page it came from (the case, the unit desk, patrol)."""
+    run = ACTIONS.get(action)
+    if run is None:
+        raise InvalidInput(f"unknown action {action!r}")
+    data = _upload(photo)
+    try:
+        with session.begin_nested():
+            media = service.store_media(session, principal, data).id if data is not None else None
+            sat = int(satisfaction) if satisfaction.strip().isdigit() else None
+            case = run(session, principal, case_id, {"note": note, "reason": reason, "department": department,
+                                                     "subtype": subtype, "media": media, "satisfaction": sat})
+    except (AuthenticationRequired, PermissionDenied):
+        raise
+    except DomainError as err:
+        return _case_page(request, session, principal, case_id, status_code=err.status, error=_error(request, err))
+    target = {"unit": "/ops/unit", "inspector": "/ops/inspector"}.get(back, f"/ops/cases/{case.id}")
+    return RedirectResponse(f"{target}?done={case.status}", status_code=303)
+
+
+@router.get("/ops/media/{media_id}")
+def media(media_id: CaseId, session: SessionDep, principal: PrincipalDep) -> Response:
+    m: Media = service.get_media(session, principal, media_id)
+    return Response(m.data, media_type=m.content_type, headers={"Cache-Control": "private, max-age=86400",
+                                                                "Content-Disposition": "inline"})
+
+
+# -- the hotline -----------------------------------------------------------------------------
+
+def _hotline(request: Request, session: Session, principal: Principal, *, status_code: int = 200,
+             error: tuple[str, str] | None = None, result: dict[str, Any] | None = None,
+             form: dict[str, Any] | None = None) -> Response:
+    policy.require(principal, "ops.case.report")
+    lang = current_language(request)
+    recent = service.area_cases(session, principal, limit=15)
+    return render(request, "ops/hotline.html", status_code=status_code, error=error, result=result,
+                  subtypes=_subtypes(lang), form=form or {}, recent=recent,
+                  unit_names=_unit_names(session, recent, lang), **_view(request))
+
+
+@router.get("/ops/hotline", response_class=HTMLResponse)
+def hotline_page(request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
+    return _hotline(request, session, principal)
+
+
+@router.post("/ops/hotline", response_class=HTMLResponse)
+def hotline_submit(request: Request, session: SessionDep, principal: PagePrincipalDep,
+                   subtype: Annotated[str, Form(max_length=6)], lon: Annotated[str, Form(max_length=20)],
+                   lat: Annotated[str, Form(max_length=20)], description: Text,
+                   address: Annotated[str, Form(max_length=200)] = "",
+                   reporter: Annotated[str, Form(max_length=100)] = "",
+                   contact: Annotated[str, Form(max_length=120)] = "",
+                   urgency: Annotated[str, Form(max_length=8)] = "") -> Response:
+    form = {"subtype": subtype, "lon": lon, "lat": lat, "description": description, "address": address,
+            "reporter": reporter, "contact": contact, "urgency": urgency}
+    try:
+        with session.begin_nested():
+            got = service.intake(session, principal, source="hotline", subtype_code=subtype, lon=_num(lon, "lon"),
+                                 lat=_num(lat, "lat"), description=description, address=address or None,
+                                 reporter_name=reporter or None, contact=contact or None, urgency=urgency or None)
+    except (AuthenticationRequired, PermissionDenied):
+        raise
+    except DomainError as err:
+        return _hotline(request, session, principal, status_code=err.status, error=_error(request, err), form=form)
+    unit = session.get(Agency, got.case.unit_agency_id) if got.case.unit_agency_id else None
+    lang = current_language(request)
+    result = {"id": got.case.id, "duplicate": got.duplicate, "status": str(got.case.status),
+              "n": got.case.report_count, "unit": (unit.name if lang == "zh" else unit.name_en) if unit else "–"}
+    return _hotline(request, session, principal, result=result)
+
+
+def _num(value: str, name: str) -> float:
+    try:
+        x = float(value)
+    except ValueError as err:
+        raise InvalidInput(f"{name} must be a number, e.g. 121.4376") from err
+    if not math.isfinite(x):
+        raise InvalidInput(f"{name} must be a number, e.g. 121.4376")
+    return x
+
+
+# -- the grid inspector (phone) --------------------------------------------------------------
+
+def _inspector(request: Request, session: Session, principal: Principal, *, status_code: int = 200,
+               error: tuple[str, str] | None = None, done: str | None = None,
+               result: dict[str, Any] | None = None) -> Response:
+    policy.require(principal, "ops.case.verify")
+    todo = service.area_cases(session, principal, statuses=(Status.COLLECTED, Status.REPORTED), limit=50)
+    return render(request, "ops/inspector.html", status_code=status_code, error=error, todo=todo,
+                  subtypes=_subtypes(current_language(request)), result=result,
+                  done=done if done in {s.value for s in Status} else None, **_view(request))
+
+
+@router.get("/ops/inspector", response_class=HTMLResponse)
+def inspector_page(request: Request, session: SessionDep, principal: PagePrincipalDep,
+                   done: str | None = None) -> Response:
+    return _inspector(request, session, principal, done=done)
+
+
+@router.post("/ops/inspector/report", response_class=HTMLResponse)
+def inspector_report(request: Request, session: SessionDep, principal: PagePrincipalDep,
+                     subtype: Annotated[str, Form(max_length=6)], lon: Annotated[str, Form(max_length=20)],
+                     lat: Annotated[str, Form(max_length=20)], description: Text,
+                     component: Annotated[str, Form(max_length=20)] = "",
+                     photo: Annotated[UploadFile | None, File()] = None) -> Response:
+    data = _upload(photo)
+    try:
+        with session.begin_nested():
+            media_url = None
+            if data is not None:
+                media_id = service.store_media(session, principal, data).id
+                media_url = f"{str(request.base_url).rstrip('/')}/ops/media/{media_id}"
+            got = service.intake(session, principal, source="inspector", subtype_code=subtype, lon=_num(lon, "lon"),
+                                 lat=_num(lat, "lat"), description=description, media_url=media_url,
+                                 component_id=int(component) if component.strip().isdigit() else None)
+    except (AuthenticationRequired, PermissionDenied):
+        raise
+    except DomainError as err:
+        return _inspector(request, session, principal, status_code=err.status, error=_error(request, err))
+    return _inspector(request, session, principal, result={
+        "id": got.case.id, "duplicate": got.duplicate, "status": str(got.case.status), "n": got.case.report_count})
+
+
+@router.get("/ops/components/near")
+def components_near(session: SessionDep, principal: PrincipalDep, lon: Annotated[float, Query(ge=-180, le=180)],
+                    lat: Annotated[float, Query(ge=-90, le=90)],
+                    radius: Annotated[float, Query(ge=5, le=500)] = 150.0) -> list[dict[str, Any]]:
+    """Registry components near a point, nearest first: what the inspector picks from."""
+    policy.require(principal, "ops.case.report")
+    dlat = radius / 111_320.0
+    dlon = radius / (111_320.0 * max(math.cos(math.radians(lat)), 0.1))
+    rows = session.scalars(select(Component).where(Component.lat.between(lat - dlat, lat + dlat),
+                                                   Component.lon.between(lon - dlon, lon + dlon)).limit(500))
+    tax = taxonomy()
+    found = []
+    for c in rows:
+        d = service.distance_m(lon, lat, c.lon, c.lat)
+        sub = tax.subtypes.get("C" + c.class_code)
+        if d <= radius and sub is not None:
+            found.append({"id": c.id, "code": c.code, "class_code": c.class_code, "service_code": sub.code,
+                          "name": sub.name, "name_en": sub.name_en, "status": str(c.status),
+                          "distance_m": round(d, 1)})
+    return sorted(found, key=lambda x: float(x["distance_m"]))[:20]  # type: ignore[arg-type]
+
+
+# -- the disposal unit -----------------------------------------------------------------------
+
+@router.get("/ops/unit", response_class=HTMLResponse)
+def unit_page(request: Request, session: SessionDep, principal: PagePrincipalDep, done: str | None = None) -> Response:
+    cases = service.unit_cases(session, principal, statuses=(Status.DISPATCHED, Status.DISPOSING, Status.REPORTED))
+    agency = session.get(Agency, principal.agency_id) if principal.agency_id else None
+    return render(request, "ops/unit.html", cases=cases, agency=agency,
+                  done=done if done in {s.value for s in Status} else None, open_statuses=OPEN, **_view(request))

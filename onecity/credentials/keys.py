@@ -34,12 +34,13 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from onecity.core import clock
 from onecity.core.config import ConfigurationError, get_settings
 from onecity.core.db import Database
-from onecity.core.errors import Unavailable
+from onecity.core.errors import Conflict, Unavailable
 from onecity.credentials.models import SigningKey
 
 ALG = "EdDSA"
@@ -154,7 +155,13 @@ def current_signer(session: Session, created_by: str) -> Signer:
     """The key that signs now; the first call on a new database makes one."""
     row = session.scalar(select(SigningKey).where(SigningKey.current == 1))
     if row is None:
-        row = _new_key(session, created_by)
+        try:
+            with session.begin_nested():  # two first issuers at once: the unique index lets one win
+                row = _new_key(session, created_by)
+        except IntegrityError:
+            row = session.scalar(select(SigningKey).where(SigningKey.current == 1))
+            if row is None:
+                raise
     return Signer(row.kid, _private(session, row))
 
 
@@ -177,7 +184,13 @@ def rotate(session: Session, created_by: str) -> tuple[SigningKey, SigningKey | 
                         .values(current=None, retired_at=clock.now()))
         session.flush()
         session.refresh(old)
-    return _new_key(session, created_by), old
+    try:
+        with session.begin_nested():
+            new = _new_key(session, created_by)
+    except IntegrityError as err:
+        raise Conflict("another key rotation finished just now; look at /.well-known/jwks.json before rotating "
+                       "again") from err
+    return new, old
 
 
 def jwks(session: Session) -> dict[str, Any]:

@@ -108,3 +108,33 @@ def test_masking_for_verifiers() -> None:
     assert service.mask_name("王小梅", "person") == "王**"
     assert service.mask_identifier("310104198803140276", "person") == "310104********0276"
     assert service.mask_name("上海小梅餐饮店", "legal_person") == "上海小梅餐饮店"
+
+
+def test_concurrent_first_issues_share_one_key_and_distinct_entries(
+        registry_db: Registry, make_certificate: Callable[..., Certificate]) -> None:
+    import threading
+
+    certs = [make_certificate() for _ in range(4)]
+    barrier = threading.Barrier(len(certs))
+    issued: list[str] = []
+    failures: list[BaseException] = []
+
+    def issue(cert: Certificate) -> None:
+        try:
+            barrier.wait(timeout=10)
+            with registry_db.db.transaction() as s:
+                issued.append(service.issue_for_certificate(s, APPROVER, cert.id).id)
+        except BaseException as err:  # reported below, with the others
+            failures.append(err)
+
+    threads = [threading.Thread(target=issue, args=(c,)) for c in certs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not failures and len(issued) == 4
+    with registry_db.db.sessions() as s:
+        assert len(s.scalars(select(SigningKey)).all()) == 1
+        rows = s.scalars(select(Credential)).all()
+        assert len({(r.revocation_list_id, r.revocation_index) for r in rows}) == 4
+        assert all(service.verify(s, r.jwt).valid for r in rows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, case, func, select
+from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from onecity.services import catalogue
@@ -34,7 +34,7 @@ def _key(model: Any, by: str) -> ColumnElement[str]:
 def figures(session: Session, by: str = "department") -> list[dict[str, Any]]:
     key = _key(Case, by).label("key")
     decided = Case.status.in_([CaseStatus.APPROVED, CaseStatus.REFUSED])
-    one = func.cast(1, Integer)
+    one = literal(1)
     rows = session.execute(
         select(key, func.count().label("volume"),
                func.sum(case((Case.channel == Channel.ONLINE, one), else_=0)).label("online"),

@@ -22,10 +22,10 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-from SpiffWorkflow.bpmn import BpmnWorkflow  # type: ignore[import-untyped]
-from SpiffWorkflow.bpmn.parser import BpmnParser  # type: ignore[import-untyped]
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # type: ignore[import-untyped]
-from SpiffWorkflow.util.task import TaskState  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.parser import BpmnParser
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.util.task import TaskState
 
 from onecity.core.identity.roles import Role
 

@@ -11,7 +11,7 @@ import importlib
 
 from onecity.sim.engine import Actor
 
-ACTOR_MODULES: list[str] = ["onecity.sim.city", "onecity.services.sim"]
+ACTOR_MODULES: list[str] = ["onecity.sim.city", "onecity.services.sim", "onecity.sensing.sim"]
 
 
 def build(scale: float) -> list[Actor]:

@@ -58,7 +58,8 @@ class StatusList(Base):
     purpose: Mapped[StatusPurpose] = mapped_column(String(12), index=True)
     #: Number of entries (bits); at least 131,072 as the specification asks, for group privacy.
     size: Mapped[int] = mapped_column(Integer)
-    bits: Mapped[bytes] = mapped_column(LargeBinary)
+    #: Deferred: allocating an entry locks the row but needs only the counters, not the 16 KiB.
+    bits: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     allocated: Mapped[int] = mapped_column(Integer, default=0)
     #: No new entries once this many are allocated (random indices need free room to land in).
     capacity: Mapped[int] = mapped_column(Integer)

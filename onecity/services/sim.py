@@ -92,15 +92,18 @@ def _fill(case: Case, rng: np.random.Generator) -> dict[str, Any]:
         elif spec.get("format") == "date":
             out[name] = (clock.local(clock.now()).date() - timedelta(days=int(rng.integers(1, 60)))).isoformat()
         elif spec["type"] == "integer":
-            out[name] = int(rng.integers(max(1, spec.get("minimum", 1)), 50))
+            low = max(1, spec.get("minimum", 1))
+            out[name] = int(rng.integers(low, max(low, min(50, spec.get("maximum", 50))) + 1))
         elif spec["type"] == "number":
-            out[name] = float(round(rng.uniform(max(1.0, spec.get("minimum", 1)), 200.0), 1))
+            out[name] = float(round(rng.uniform(max(1.0, spec.get("minimum", 1)), min(200.0, spec.get("maximum", 200))), 1))
         elif "pattern" in spec and "1[0-9]{10}" in spec["pattern"]:
             out[name] = "13" + "".join(str(int(d)) for d in rng.integers(0, 10, 9))
         elif "pattern" in spec and "{12,19}" in spec["pattern"]:
             out[name] = "6222" + "".join(str(int(d)) for d in rng.integers(0, 10, 12))
         elif "pattern" in spec and "[0-9A-Z]{6,20}" in spec["pattern"]:
             out[name] = "EB" + "".join(str(int(d)) for d in rng.integers(0, 10, 10))
+        elif name == "industry":
+            out[name] = "ABCDEFGHIJKLMNOPQRST"[int(rng.integers(20))]
         elif "pattern" in spec and name in ("spouse_id_number",):
             continue  # the spouse is drawn from the registry below
         elif "pattern" in spec:
@@ -116,6 +119,8 @@ class ServicesActor:
     name: str = "services"
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     bundle_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Why simulated applications did not get submitted (for the report: a modelling check).
+    refusals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     _ready: bool = field(default=False, init=False)
     _accounts: list[tuple[Principal, int]] = field(default_factory=list, init=False)
     _firm_accounts: list[tuple[Principal, str]] = field(default_factory=list, init=False)
@@ -241,6 +246,7 @@ class ServicesActor:
         except (DomainError, LookupError) as err:
             log.debug("simulated application refused: %s", err)
             self.counts["not_submitted"] += 1
+            self.refusals[type(err).__name__ + ": " + str(getattr(err, "detail", err))[:60]] += 1
 
     def _start(self, s: Session, rng: np.random.Generator, it: catalogue.Item, channel: str) -> Case | None:
         if it.applicant_kind == "legal_person":
@@ -402,6 +408,7 @@ class ServicesActor:
                           for code, figures in self.bundle_counts.items()}
         for b in catalogue.bundles():
             out["bundles"].setdefault(b.code, {"applications": 0, "catalogue_burden": b.burden()})
+        out["not_submitted_reasons"] = dict(sorted(self.refusals.items(), key=lambda kv: -kv[1])[:8])
         if self._db is not None:
             out.update(self._rates(self._db))
         return out

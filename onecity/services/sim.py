@@ -95,7 +95,8 @@ def _fill(case: Case, rng: np.random.Generator) -> dict[str, Any]:
             low = max(1, spec.get("minimum", 1))
             out[name] = int(rng.integers(low, max(low, min(50, spec.get("maximum", 50))) + 1))
         elif spec["type"] == "number":
-            out[name] = float(round(rng.uniform(max(1.0, spec.get("minimum", 1)), min(200.0, spec.get("maximum", 200))), 1))
+            top = min(200.0, spec.get("maximum", 200))
+            out[name] = float(round(rng.uniform(max(1.0, spec.get("minimum", 1)), top), 1))
         elif "pattern" in spec and "1[0-9]{10}" in spec["pattern"]:
             out[name] = "13" + "".join(str(int(d)) for d in rng.integers(0, 10, 9))
         elif "pattern" in spec and "{12,19}" in spec["pattern"]:

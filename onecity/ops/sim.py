@@ -1,0 +1,353 @@
+"""Urban operations in the simulated city: reports at Shanghai's rates, worked by people with limited time.
+
+Rates (per year at scale 1; multiplied by ``--scale``):
+
+* the 12345 hotline: 9 million requests (Shanghai 12345 citizen service hotline, 2023); every
+  one is treated as a city-management report here, which overstates the share of hotline
+  calls that become street-level cases (many are enquiries) — an assumption on the heavy side;
+* grid inspectors' own discoveries: 4 million (an assumption, of the order of Shanghai's grid
+  system's published annual totals);
+* residents' apps through Open311: 600,000; camera detections: 1,000,000 (assumptions).
+
+Sensor alerts and bad service ratings arrive through the other parts' events and are worked
+like the rest. Each report is of a *true* problem the simulator keeps (its true subtype, place
+and whether it repeats one already reported); 15 % of reports repeat an existing problem within
+20 m, and call-takers pick a wrong type 3 % of the time (inspectors 1 %), which sends the case
+to the wrong department until the unit disputes it (90 % of misroutes are caught) and the
+level above re-dispatches it by the ground truth.
+
+People: each township's inspectors patrol 07:00–21:00 every day; disposal units work normal
+cases in working hours and urgent ones at any hour, each with a number of crews (20 a
+township unit, 60 a district bureau at scale 1, at least 2); a case waits for a free crew.
+Work takes a lognormal time with its median at 30 % of the subtype's limit (about 1 % run past
+it); urgent cases are checked by the duty inspector at any hour. All of it goes
+through the service functions as staff principals, so every step is audited and timed like a
+real one.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+
+from onecity.core import clock
+from onecity.core.db import Database
+from onecity.core.divisions import MUNICIPALITY_CODE, Division, DivisionLevel, scope_prefix
+from onecity.core.errors import DomainError
+from onecity.core.identity.principal import Principal, system_principal
+from onecity.core.identity.roles import PrincipalKind, Role
+from onecity.hub.geography.index import default_index
+from onecity.hub.registries.models import Person
+from onecity.ops import clocks, service, worktime
+from onecity.ops.models import Case, Report, Status, Unit
+from onecity.ops.taxonomy import Step, Urgency, taxonomy
+from onecity.ops.units import install_units
+
+log = logging.getLogger(__name__)
+
+YEAR_HOURS = 365.0 * 24
+RATES_PER_YEAR = {"hotline": 9_000_000, "inspector": 4_000_000, "open311": 600_000, "camera": 1_000_000}
+#: Share of the hotline's calls by hour of day (Shanghai time): quiet at night, busy 9–11 and 14–16.
+HOURLY = np.array([0.6, 0.4, 0.3, 0.3, 0.3, 0.5, 1.2, 2.5, 4.5, 6.5, 7.0, 6.5, 5.0, 5.5, 6.5, 6.8,
+                   6.3, 5.5, 4.8, 4.5, 4.0, 3.2, 2.2, 1.2])
+HOURLY = HOURLY / HOURLY.mean()
+DUPLICATE_SHARE = 0.15
+MISCLASSIFY = {"hotline": 0.03, "open311": 0.03, "inspector": 0.01, "camera": 0.0}
+DISPUTE_CAUGHT = 0.9
+NOT_A_CASE = 0.04  # residents' reports an inspector finds nothing for
+REWORK_SHARE = 0.05
+INSPECTOR_HOURS = (7, 21)
+#: Disposal work takes a lognormal time: median this share of the limit, this spread (1 % run past it).
+WORK_MEDIAN_SHARE, WORK_SIGMA = 0.3, 0.45
+CREWS_AT_SCALE_1 = {"township": 20, "district": 60}
+#: Camera detections: what video analytics flags in the street.
+CAMERA_SUBTYPES = ("E0101", "E0102", "E0401", "E0402", "E0403", "E0404", "E0201", "E0501")
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwAD"
+                       "hgGAWjR9awAAAABJRU5ErkJggg==")
+
+
+@dataclass
+class Truth:
+    """What the simulator knows and the platform must work out."""
+
+    subtype: str
+    department: str
+    lon: float
+    lat: float
+    at: datetime
+
+
+def _staff(name: str, role: Role, division: str, agency_id: str | None = None) -> Principal:
+    return Principal(kind=PrincipalKind.STAFF, id=f"sim:{name}", name=name, roles=frozenset({role}),
+                     agency_id=agency_id, division_code=division)
+
+
+HOTLINE = _staff("hotline", Role.DISPATCHER, MUNICIPALITY_CODE)
+APP = Principal(kind=PrincipalKind.SYSTEM, id="sim:311-app", name="sim:311-app", division_code=MUNICIPALITY_CODE,
+                scopes=frozenset({"open311"}))
+CAMERAS = Principal(kind=PrincipalKind.SYSTEM, id="sim:cameras", name="sim:cameras", division_code=MUNICIPALITY_CODE,
+                    scopes=frozenset({"sensing"}))
+INSTALLER = system_principal("sim:ops-install")
+
+
+@dataclass
+class OpsActor:
+    scale: float
+    #: Only this division (tests and demos of one district); the whole city by default.
+    within: str = MUNICIPALITY_CODE
+    name: str = "operations"
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("reports", "true_duplicates", "duplicates_merged", "misclassified", "refused"), 0))
+    by_source: dict[str, int] = field(default_factory=dict)
+    truth: dict[str, Truth] = field(default_factory=dict)  # case id -> the problem it is about
+    problems: list[Truth] = field(default_factory=list)
+    ready: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    work_left: dict[str, float] = field(default_factory=dict)
+    _db: Database | None = field(default=None, init=False)
+    _started: datetime | None = field(default=None, init=False)
+    _communities: list[str] = field(default_factory=list, init=False)
+    _weights: np.ndarray | None = field(default=None, init=False)
+    _units: dict[str, Unit] = field(default_factory=dict, init=False)
+    _subtypes: list[str] = field(default_factory=list, init=False)
+    _photo: str | None = field(default=None, init=False)
+
+    # -- setup -------------------------------------------------------------------------------
+
+    def _setup(self, db: Database, start: datetime) -> None:
+        self._db, self._started = db, start
+        with db.transaction() as session:
+            install_units(session, INSTALLER, within=None if self.within == MUNICIPALITY_CODE else self.within)
+        with db.sessions() as session:
+            rows = session.execute(select(Person.division_code, func.count()).group_by(Person.division_code)).all()
+            self._units = {u.agency_id: u for u in session.scalars(select(Unit))}
+            known = {c for c in session.scalars(select(Division.code).where(
+                Division.level == DivisionLevel.COMMUNITY))}
+        prefix = scope_prefix(self.within)
+        rows = [r for r in rows if r[0] in known and r[0].startswith(prefix)]
+        if rows:
+            self._communities = [r[0] for r in rows]
+            w = np.array([r[1] for r in rows], dtype=float)
+            self._weights = w / w.sum()
+        self._subtypes = [c for c in taxonomy().subtypes if c.startswith("E")]
+
+    def _point(self, rng: np.random.Generator) -> tuple[float, float]:
+        """Where a new problem is: where people live (by the population register), else anywhere in the city."""
+        index = default_index()
+        if self._communities and self._weights is not None:
+            code = self._communities[int(rng.choice(len(self._communities), p=self._weights))]
+            try:
+                lonlat, _ = index.random_points_in(code, 1, rng)
+                return float(lonlat[0, 0]), float(lonlat[0, 1])
+            except DomainError:
+                pass
+        lonlat, _ = index.random_points_in(self.within, 1, rng)
+        return float(lonlat[0, 0]), float(lonlat[0, 1])
+
+    # -- the step ----------------------------------------------------------------------------
+
+    def step(self, db: Database, start: datetime, end: datetime, rng: np.random.Generator) -> None:
+        if self._db is None:
+            self._setup(db, start)
+        hours = (end - start).total_seconds() / 3600
+        hour = clock.local(start).hour
+        for source, per_year in RATES_PER_YEAR.items():
+            rate = per_year * self.scale * hours / YEAR_HOURS
+            if source == "hotline" or source == "open311":
+                rate *= HOURLY[hour]
+            elif source == "inspector":
+                lo, hi = INSPECTOR_HOURS
+                rate = rate * 24 / (hi - lo) if lo <= hour < hi else 0.0
+            for _ in range(int(rng.poisson(rate))):
+                self._report(db, source, rng)
+        self._work(db, start, end, rng)
+        clocks.sweep(db)
+
+    def _report(self, db: Database, source: str, rng: np.random.Generator) -> None:
+        tax = taxonomy()
+        now = clock.now()
+        recent = [p for p in self.problems[-500:] if now - p.at < timedelta(hours=24)]
+        duplicate = bool(recent) and rng.random() < DUPLICATE_SHARE
+        if duplicate:
+            p = recent[int(rng.integers(len(recent)))]
+            d, bearing = rng.uniform(0, 20), rng.uniform(0, 2 * math.pi)
+            lon = p.lon + d * math.cos(bearing) / (111_320 * math.cos(math.radians(p.lat)))
+            lat = p.lat + d * math.sin(bearing) / 111_320
+            truth = p
+        else:
+            lon, lat = self._point(rng)
+            pool = CAMERA_SUBTYPES if source == "camera" else self._subtypes
+            code = pool[int(rng.integers(len(pool)))]
+            truth = Truth(code, tax.subtypes[code].department, lon, lat, now)
+        reported = truth.subtype
+        if rng.random() < MISCLASSIFY[source]:
+            others = [c for c in self._subtypes if tax.subtypes[c].department != truth.department]
+            reported = others[int(rng.integers(len(others)))]
+            self.counts["misclassified"] += 1
+        principal = {"hotline": HOTLINE, "open311": APP, "camera": CAMERAS}.get(source)
+        if principal is None:
+            loc = default_index().locate_one(lon, lat)
+            if loc is None:
+                return
+            principal = _staff(f"inspector-{loc.township}", Role.INSPECTOR, loc.township)
+        try:
+            with db.transaction() as session:
+                got = service.intake(session, principal, source=source, subtype_code=reported, lon=lon, lat=lat,
+                                     description=f"{tax.subtypes[reported].name}（模拟）",
+                                     contact="138" + "".join(str(int(x)) for x in rng.integers(0, 10, 8))
+                                     if source in ("hotline", "open311") else None)
+                case_id, merged = got.case.id, got.duplicate
+        except DomainError as err:
+            log.debug("simulated %s report refused: %s", source, err.detail)
+            self.counts["refused"] += 1
+            return
+        self.counts["reports"] += 1
+        self.by_source[source] = self.by_source.get(source, 0) + 1
+        self.counts["true_duplicates"] += int(duplicate)
+        self.counts["duplicates_merged"] += int(merged)
+        if not duplicate:
+            self.problems.append(truth)
+        self.truth.setdefault(case_id, truth)
+
+    # -- people at work ----------------------------------------------------------------------
+
+    def _after(self, key: tuple[str, str], now: datetime, rng: np.random.Generator, median_h: float) -> bool:
+        """Whether the person who does ``key`` has got to it yet (a lognormal delay from first sight)."""
+        due = self.ready.get(key)
+        if due is None:
+            due = now + timedelta(hours=float(rng.lognormal(math.log(median_h), 0.5)))
+            self.ready[key] = due
+        return now >= due
+
+    def _crews(self, unit: Unit) -> int:
+        return max(2, round(CREWS_AT_SCALE_1.get(unit.level, 20) * self.scale))
+
+    def _act(self, db: Database, fn: Any, principal: Principal, case_id: str, **kw: Any) -> bool:
+        try:
+            with db.transaction() as session:
+                fn(session, principal, case_id, **kw)
+            return True
+        except DomainError as err:
+            log.debug("simulated %s on %s refused: %s", fn.__name__, case_id, err.detail)
+            self.counts["refused"] += 1
+            return False
+
+    def _unit_staff(self, unit_id: str) -> Principal:
+        unit = self._units[unit_id]
+        return _staff(f"unit-{unit_id[:8]}", Role.OPERATOR, unit.division_code, agency_id=unit_id)
+
+    def _work(self, db: Database, start: datetime, end: datetime, rng: np.random.Generator) -> None:
+        now = clock.now()
+        hours = (end - start).total_seconds() / 3600
+        patrol = INSPECTOR_HOURS[0] <= clock.local(now).hour < INSPECTOR_HOURS[1]
+        with db.sessions() as session:
+            cases = list(session.scalars(select(Case).where(Case.status.in_((
+                Status.COLLECTED, Status.DISPATCHED, Status.DISPOSING, Status.REPORTED, Status.VERIFIED,
+                Status.CLOSED, Status.DISPUTED)))))
+        busy: dict[str, int] = {}
+        for c in cases:
+            if c.status == Status.DISPOSING and c.unit_agency_id:
+                busy[c.unit_agency_id] = busy.get(c.unit_agency_id, 0) + 1
+        if self._photo is None:
+            with db.transaction() as session:
+                self._photo = service.store_media(session, INSTALLER, PNG).id
+        for c in sorted(cases, key=lambda c: (c.step_due_at or now, c.id)):
+            key = (c.id, str(c.status))
+            township = c.township_code
+            on_duty = patrol or c.urgency == Urgency.URGENT.value  # urgent cases: the duty inspector, any hour
+            if c.status == Status.COLLECTED and on_duty and self._after(key, now, rng, 0.4):
+                inspector = _staff(f"inspector-{township}", Role.INSPECTOR, township)
+                if rng.random() < NOT_A_CASE:
+                    self._act(db, service.reject_case, inspector, c.id, reason="现场未发现问题（模拟）")
+                else:
+                    self._act(db, service.register_case, inspector, c.id)
+            elif c.status == Status.DISPATCHED and c.unit_agency_id in self._units:
+                unit = self._units[c.unit_agency_id]
+                truth = self.truth.get(c.id)
+                staff = self._unit_staff(unit.agency_id)
+                if not self._after(key, now, rng, 0.25):
+                    continue
+                if truth is not None and truth.department != unit.department and rng.random() < DISPUTE_CAUGHT:
+                    self._act(db, service.dispute_case, staff, c.id, reason="不属本单位职责（模拟）")
+                elif busy.get(unit.agency_id, 0) < self._crews(unit) and self._act(db, service.accept_case, staff,
+                                                                                    c.id):
+                    busy[unit.agency_id] = busy.get(unit.agency_id, 0) + 1
+                    limit = taxonomy().subtype(c.subtype_code).limit(Step.DISPOSE, Urgency(c.urgency))
+                    self.work_left[c.id] = float(rng.lognormal(math.log(WORK_MEDIAN_SHARE * limit), WORK_SIGMA))
+            elif c.status == Status.DISPOSING and c.unit_agency_id in self._units:
+                urgent = c.urgency == Urgency.URGENT.value
+                if urgent or worktime.is_working_time(now):
+                    left = self.work_left.get(c.id, 1.0) - hours
+                    self.work_left[c.id] = left
+                    if left <= 0:
+                        self._act(db, service.report_back, self._unit_staff(c.unit_agency_id), c.id,
+                                  media_id=self._photo, note="处置完毕（模拟）")
+            elif c.status == Status.REPORTED and on_duty and self._after(key, now, rng, 0.5):
+                inspector = _staff(f"inspector-{township}", Role.INSPECTOR, township)
+                ok = rng.random() >= REWORK_SHARE
+                note = None if ok else "仍未整改到位（模拟）"
+                if self._act(db, service.verify_case, inspector, c.id, ok=ok, note=note) and not ok:
+                    self.work_left[c.id] = float(rng.lognormal(math.log(0.5), 0.5))
+            elif c.status == Status.VERIFIED and self._after(key, now, rng, 0.3):
+                self._act(db, service.close_case, _staff(f"centre-{township}", Role.OPERATOR, township), c.id)
+            elif c.status == Status.CLOSED:
+                self._act(db, service.evaluate_case, _staff(f"centre-{township}", Role.OPERATOR, township), c.id,
+                          satisfaction=int(rng.choice([3, 4, 5, 5, 5])))
+            elif c.status == Status.DISPUTED and self._after(key, now, rng, 1.0):
+                disputed_unit = self._units.get(c.unit_agency_id or "")
+                truth = self.truth.get(c.id)
+                dept = truth.department if truth else c.department
+                above = (_staff(f"centre-{c.district_code}", Role.OPERATOR, c.district_code)
+                         if disputed_unit is None or disputed_unit.level == "township"
+                         else _staff("centre-city", Role.OPERATOR, MUNICIPALITY_CODE))
+                self._act(db, service.resolve_dispute, above, c.id, department=dept)
+
+    # -- the report --------------------------------------------------------------------------
+
+    def report(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"events": 0, "by_source": {}, "duplicates_merged": 0, "dispatched": 0, "misrouted": 0,
+                               "closed": 0, "closed_on_time_rate": None, "escalated": 0, "median_hours_to_close": None}
+        if self._db is None or self._started is None:
+            return out
+        since = self._started
+        with self._db.sessions() as session:
+            by_source = dict(session.execute(select(Report.source, func.count()).where(Report.created_at >= since)
+                                             .group_by(Report.source)).all())
+            merged = session.scalar(select(func.count()).select_from(Report).where(
+                Report.created_at >= since, Report.duplicate.is_(True))) or 0
+            cases = list(session.execute(select(
+                Case.id, Case.status, Case.dispatched_at, Case.closed_at, Case.closed_on_time, Case.escalations,
+                Case.created_at, Case.department).where(Case.created_at >= since)).all())
+        done = [c for c in cases if c.status in (Status.CLOSED, Status.EVALUATED)]
+        hours = sorted((c.closed_at - c.created_at).total_seconds() / 3600 for c in done if c.closed_at)
+        misrouted = sum(1 for c in done if c.id in self.truth and self.truth[c.id].department != c.department)
+        out.update({
+            "events": int(sum(by_source.values())),
+            "by_source": {str(k): int(v) for k, v in sorted(by_source.items())},
+            "duplicates_merged": int(merged),
+            "dispatched": sum(1 for c in cases if c.dispatched_at is not None),
+            "misrouted": misrouted,
+            "closed": len(done),
+            "closed_on_time_rate": round(sum(1 for c in done if c.closed_on_time) / len(done), 4) if done else None,
+            "escalated": sum(1 for c in cases if c.escalations > 0),
+            "median_hours_to_close": round(float(np.median(hours)), 2) if hours else None,
+            "open_at_end": sum(1 for c in cases if c.status not in (Status.CLOSED, Status.EVALUATED, Status.REJECTED)),
+            "ground_truth": {
+                "reports_by_simulator": self.counts["reports"],
+                "true_duplicates": self.counts["true_duplicates"],
+                "duplicates_detected": self.counts["duplicates_merged"],
+                "misclassified_at_intake": self.counts["misclassified"],
+                "refused_actions": self.counts["refused"],
+            },
+        })
+        return out
+
+
+def actors(scale: float) -> list[OpsActor]:
+    return [OpsActor(scale)]

@@ -7,6 +7,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from onecity.credentials import pages as credentials
+from onecity.ops import pages as ops
+from onecity.services import pages as services
 from onecity.web import errors
 from onecity.web.pages import account, audit, catalogue, divisions, home, my_data, prefs, sharing, users
 
@@ -15,9 +18,6 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    from onecity.credentials import pages as credentials
-    from onecity.ops import pages as ops
-    from onecity.services import pages as services
 
     for module in (home, prefs, account, users, audit, divisions, catalogue, sharing, my_data, credentials, ops,
                    services):

@@ -18,8 +18,9 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    from onecity.sensing import pages as sensing
 
     for module in (home, prefs, account, users, audit, divisions, catalogue, sharing, my_data, credentials, ops,
-                   services):
+                   services, sensing):
         app.include_router(module.router)
     errors.install(app)

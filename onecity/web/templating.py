@@ -34,6 +34,7 @@ NAVIGATION: tuple[tuple[str, str, str | None], ...] = (
     ("nav.catalogue", "/catalogue", "core.me.read"),  # catalogue metadata: every signed-in person
     ("nav.sharing", "/sharing", "hub.share.list"),
     ("ops.nav", "/ops", "ops.case.read"),
+    ("sensing.nav", "/sensing", "sensing.alert.list"),
     ("nav.my_data", "/me/data", "core.me.access_log"),
     ("services.nav.portal", "/services", None),
     ("services.nav.counter", "/services/counter", "services.case.counter"),

@@ -1,0 +1,236 @@
+"""Sensing pages: the device map with health and live alerts, a datastream's chart, the rules.
+
+Words live in this part's own catalogue (:data:`MESSAGES`), added to the platform's on
+import. The pages are rendered on the server with everything a person needs to read
+without JavaScript (tables of devices, alerts and rules); the scripts in
+``/static/sensing/`` draw the map and the chart and refresh the alert list every few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import func, select
+
+from onecity.api.deps import SessionDep
+from onecity.core import policy
+from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInput, NotFound, PermissionDenied
+from onecity.sensing import service
+from onecity.sensing.models import Datastream, ObservedProperty, Thing
+from onecity.web import i18n
+from onecity.web.deps import PagePrincipalDep
+from onecity.web.templating import current_language, render
+
+router = APIRouter(include_in_schema=False)
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "zh": {
+        "sensing.nav": "城市感知",
+        "sensing.title": "城市感知：设备与预警",
+        "sensing.intro": "各类传感器（水位、雨量、井盖、烟感、交通、客流）通过 SensorThings API 与 MQTT 接入；规则实时研判，触发预警并推送城市运行。",  # noqa: E501
+        "sensing.map": "设备分布与健康状态",
+        "sensing.map.aria": "城市感知设备地图：绿色在线，灰色离线，红色正在预警",
+        "sensing.map.loading": "正在加载设备地图…",
+        "sensing.map.unavailable": "地图暂不可用，请查看下方列表。",
+        "sensing.legend.ok": "在线",
+        "sensing.legend.down": "离线",
+        "sensing.legend.alert": "预警中",
+        "sensing.stats.devices": "设备",
+        "sensing.stats.available": "在线",
+        "sensing.stats.streams": "数据流",
+        "sensing.stats.active": "当前预警",
+        "sensing.alerts": "实时预警",
+        "sensing.alerts.none": "当前没有预警。",
+        "sensing.alerts.updated": "每 5 秒自动刷新",
+        "sensing.col.level": "级别",
+        "sensing.col.message": "内容",
+        "sensing.col.place": "地点",
+        "sensing.col.raised": "发生时间",
+        "sensing.col.status": "状态",
+        "sensing.col.name": "名称",
+        "sensing.col.kind": "类型",
+        "sensing.col.property": "观测要素",
+        "sensing.col.area": "范围",
+        "sensing.col.params": "参数",
+        "sensing.col.enabled": "启用",
+        "sensing.col.device": "设备",
+        "sensing.col.last": "最新读数",
+        "sensing.col.seen": "最近上报",
+        "sensing.level.blue": "蓝色",
+        "sensing.level.yellow": "黄色",
+        "sensing.level.orange": "橙色",
+        "sensing.level.red": "红色",
+        "sensing.status.active": "预警中",
+        "sensing.status.cleared": "已解除",
+        "sensing.kind.threshold": "阈值（含回差）",
+        "sensing.kind.rate": "变化率",
+        "sensing.kind.silence": "设备静默",
+        "sensing.kind.combination": "多要素组合",
+        "sensing.devices": "设备列表",
+        "sensing.chart": "数据流曲线",
+        "sensing.chart.aria": "数据流 {name} 的最近读数曲线",
+        "sensing.chart.empty": "这个数据流还没有读数。",
+        "sensing.rules": "研判规则",
+        "sensing.rules.none": "还没有规则。",
+        "sensing.rules.new": "新建规则",
+        "sensing.rules.params_hint": "参数为 JSON，例如阈值 {\"above\": 4.5, \"clear_below\": 4.3}；变化率 {\"rise_per_hour\": 0.3}；静默 {\"silent_minutes\": 60}。",  # noqa: E501
+        "sensing.rules.area_hint": "12 位区划代码，留空表示全市",
+        "sensing.rules.create": "保存规则",
+        "sensing.rules.enable": "启用",
+        "sensing.rules.disable": "停用",
+        "sensing.rules.saved": "规则已保存。",
+        "sensing.yes": "是",
+        "sensing.no": "否",
+        "sensing.whole_city": "全市",
+    },
+    "en": {
+        "sensing.nav": "City sensing",
+        "sensing.title": "City sensing: devices and warnings",
+        "sensing.intro": "Sensors (water level, rain, manhole covers, smoke, traffic, crowds) report through the SensorThings API and MQTT; rules judge each reading as it arrives, raise warnings and hand them to urban operations.",  # noqa: E501
+        "sensing.map": "Devices and their health",
+        "sensing.map.aria": "Map of sensing devices: green online, grey offline, red alerting",
+        "sensing.map.loading": "Loading the device map…",
+        "sensing.map.unavailable": "The map is unavailable; see the list below.",
+        "sensing.legend.ok": "online",
+        "sensing.legend.down": "offline",
+        "sensing.legend.alert": "alerting",
+        "sensing.stats.devices": "Devices",
+        "sensing.stats.available": "Online",
+        "sensing.stats.streams": "Datastreams",
+        "sensing.stats.active": "Active warnings",
+        "sensing.alerts": "Live warnings",
+        "sensing.alerts.none": "No warnings right now.",
+        "sensing.alerts.updated": "Refreshes every 5 seconds",
+        "sensing.col.level": "Level",
+        "sensing.col.message": "Message",
+        "sensing.col.place": "Place",
+        "sensing.col.raised": "Raised",
+        "sensing.col.status": "Status",
+        "sensing.col.name": "Name",
+        "sensing.col.kind": "Kind",
+        "sensing.col.property": "Observed property",
+        "sensing.col.area": "Area",
+        "sensing.col.params": "Parameters",
+        "sensing.col.enabled": "Enabled",
+        "sensing.col.device": "Device",
+        "sensing.col.last": "Latest reading",
+        "sensing.col.seen": "Last seen",
+        "sensing.level.blue": "Blue",
+        "sensing.level.yellow": "Yellow",
+        "sensing.level.orange": "Orange",
+        "sensing.level.red": "Red",
+        "sensing.status.active": "active",
+        "sensing.status.cleared": "cleared",
+        "sensing.kind.threshold": "Threshold (with hysteresis)",
+        "sensing.kind.rate": "Rate of change",
+        "sensing.kind.silence": "Device silent",
+        "sensing.kind.combination": "Combination",
+        "sensing.devices": "Devices",
+        "sensing.chart": "Datastream chart",
+        "sensing.chart.aria": "Recent readings of datastream {name}",
+        "sensing.chart.empty": "This datastream has no readings yet.",
+        "sensing.rules": "Stream rules",
+        "sensing.rules.none": "No rules yet.",
+        "sensing.rules.new": "New rule",
+        "sensing.rules.params_hint": "Parameters are JSON, e.g. threshold {\"above\": 4.5, \"clear_below\": 4.3}; rate {\"rise_per_hour\": 0.3}; silence {\"silent_minutes\": 60}.",  # noqa: E501
+        "sensing.rules.area_hint": "12-digit division code; empty for the whole city",
+        "sensing.rules.create": "Save rule",
+        "sensing.rules.enable": "Enable",
+        "sensing.rules.disable": "Disable",
+        "sensing.rules.saved": "The rule was saved.",
+        "sensing.yes": "yes",
+        "sensing.no": "no",
+        "sensing.whole_city": "whole city",
+    },
+}
+i18n.extend(MESSAGES)
+
+
+@router.get("/sensing", response_class=HTMLResponse)
+def overview(request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
+    alerts = service.list_alerts(session, principal, status="active", limit=50)
+    scope = policy.scope_clause(session, principal, "sensing.alert", Thing.township_code)
+    things = session.scalar(select(func.count()).select_from(Thing).where(scope)) or 0
+    online = session.scalar(select(func.count()).select_from(Thing).where(scope, Thing.available.is_(True))) or 0
+    streams = session.scalar(select(func.count()).select_from(Datastream).join(Thing).where(scope)) or 0
+    devices = session.execute(
+        select(Thing.id, Thing.name, Thing.available, Thing.last_seen_at, Datastream.id, ObservedProperty.name,
+               Datastream.last_result, Datastream.unit_of_measurement)
+        .join(Datastream, Datastream.thing_id == Thing.id)
+        .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
+        .where(scope).order_by(Thing.available, Thing.last_seen_at.desc(), Thing.id).limit(100)).all()
+    lang = current_language(request)
+    t = i18n.translator(lang)
+    config = {"devices": "/api/v1/sensing/devices", "outline": "/geo/districts.geojson",
+              "alerts": "/api/v1/sensing/alerts?status=active&limit=50", "lang": lang,
+              "labels": {k: t(f"sensing.{k}") for k in ("legend.ok", "legend.down", "legend.alert",
+                                                        "map.unavailable", "alerts.none")},
+              "levels": {lv: t(f"sensing.level.{lv}") for lv in ("blue", "yellow", "orange", "red")}}
+    return render(request, "sensing/overview.html", alerts=alerts, things=things, online=online, streams=streams,
+                  devices=devices, config=config)
+
+
+@router.get("/sensing/datastreams/{ds_id}", response_class=HTMLResponse)
+def datastream_page(request: Request, ds_id: Annotated[int, Path(ge=1, le=10**15)], session: SessionDep,
+                    principal: PagePrincipalDep) -> Response:
+    policy.require(principal, "sensing.alert.list")
+    row = session.execute(select(Datastream, Thing, ObservedProperty).join(Thing, Thing.id == Datastream.thing_id)
+                          .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
+                          .where(Datastream.id == ds_id)).first()
+    if row is None:
+        raise NotFound(f"no datastream {ds_id}")
+    ds, thing, prop = row
+    policy.require_in_scope(session, principal, "sensing.alert", thing.township_code)
+    lang = current_language(request)
+    config = {"observations": f"/sta/v1.1/Datastreams({ds_id})/Observations?$orderby=phenomenonTime%20desc"
+                              f"&$top=500&$select=phenomenonTime,result",
+              "unit": (ds.unit_of_measurement or {}).get("symbol", ""), "name": ds.name, "lang": lang,
+              "empty": i18n.translator(lang)("sensing.chart.empty")}
+    return render(request, "sensing/datastream.html", ds=ds, thing=thing, prop=prop, config=config)
+
+
+def _rules_page(request: Request, session: SessionDep, principal: PagePrincipalDep, *, status_code: int = 200,
+                error: str | None = None, form: dict[str, str] | None = None, saved: bool = False) -> Response:
+    rules = service.list_rules(session, principal)
+    return render(request, "sensing/rules.html", status_code=status_code, rules=rules, error=error, form=form or {},
+                  saved=saved, may_manage=policy.may(principal, "sensing.rule.manage"),
+                  params_json=lambda p: json.dumps(p, ensure_ascii=False))
+
+
+@router.get("/sensing/rules", response_class=HTMLResponse)
+def rules_page(request: Request, session: SessionDep, principal: PagePrincipalDep, saved: bool = False) -> Response:
+    return _rules_page(request, session, principal, saved=saved)
+
+
+@router.post("/sensing/rules", response_class=HTMLResponse)
+def create_rule(request: Request, session: SessionDep, principal: PagePrincipalDep,
+                name: Annotated[str, Form(max_length=200)], kind: Annotated[str, Form(max_length=20)],
+                level: Annotated[str, Form(max_length=10)], params: Annotated[str, Form(max_length=4000)],
+                observed_property: Annotated[str, Form(max_length=200)] = "",
+                area_code: Annotated[str, Form(max_length=12)] = "") -> Response:
+    form = {"name": name, "kind": kind, "level": level, "params": params, "observed_property": observed_property,
+            "area_code": area_code}
+    try:
+        try:
+            parsed: Any = json.loads(params)
+        except ValueError as err:
+            raise InvalidInput(f"the parameters are not valid JSON: {err}") from err
+        with session.begin_nested():
+            service.create_rule(session, principal, name=name, kind=kind, level=level, params=parsed,
+                                observed_property=observed_property.strip() or None,
+                                area_code=area_code.strip() or None)
+    except (AuthenticationRequired, PermissionDenied):
+        raise
+    except DomainError as err:
+        return _rules_page(request, session, principal, status_code=err.status, error=err.detail, form=form)
+    return RedirectResponse("/sensing/rules?saved=true", status_code=303)
+
+
+@router.post("/sensing/rules/{rule_id}/toggle", response_class=HTMLResponse)
+def toggle_rule(rule_id: Annotated[str, Path(max_length=36)], request: Request, session: SessionDep,
+                principal: PagePrincipalDep, enabled: Annotated[str, Form(pattern="^(true|false)$")]) -> Response:
+    service.update_rule(session, principal, rule_id, enabled=enabled == "true")
+    return RedirectResponse("/sensing/rules?saved=true", status_code=303)

@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from onecity.credentials import pages as credentials
 from onecity.ops import pages as ops
+from onecity.sensing import pages as sensing
 from onecity.services import pages as services
 from onecity.web import errors
 from onecity.web.pages import account, audit, catalogue, divisions, home, my_data, prefs, sharing, users
@@ -18,8 +19,6 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    from onecity.sensing import pages as sensing
-
     for module in (home, prefs, account, users, audit, divisions, catalogue, sharing, my_data, credentials, ops,
                    services, sensing):
         app.include_router(module.router)

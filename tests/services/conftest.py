@@ -1,20 +1,29 @@
 """Fixtures of the services tests: a small seeded city with the departments, staff, and a linked resident
-who is the legal representative of a firm holding a business licence."""
+who is the legal representative of a firm holding a business licence.
+
+The city is built once per session and backend (seeding and Argon2 hashing take seconds) and
+each test gets a fresh copy: on SQLite a file copy, on PostgreSQL a database created from it
+as a template (``CREATE DATABASE … TEMPLATE``). The ``db`` fixture is overridden here so that
+the app and client fixtures serve the same copy.
+"""
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session
 
+from onecity.core import migrate
 from onecity.core.db import Database
-from onecity.core.divisions import Division
 from onecity.core.identity import service as identity
-from onecity.core.identity.models import Agency
+from onecity.core.identity.models import User
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.credentials import keys
@@ -22,24 +31,12 @@ from onecity.hub.registries.models import Certificate, CertificateStatus, LegalP
 from onecity.hub.registries.seed import seed
 from onecity.hub.sharing.models import ResidentLink
 from onecity.services import service
-from tests.conftest import PASSWORD, SYSTEM, _truncate_pg
-from tests.hub.registries.city import build_small_city, small_city_codes
+from tests.conftest import PASSWORD, PG_ADMIN_URL, SYSTEM, need_service
+from tests.hub.registries.city import build_small_city
 
 XUHUI = "310104000000"
 HUANGPU = "310101000000"
 SECRET = "services-tests-" + "x" * 40
-
-
-@pytest.fixture
-def sqlite_city(sqlite_template: Path, tmp_path: Path) -> Iterator[City]:
-    """The city on the embedded default only (for the browser flow, which needs no second backend)."""
-    path = tmp_path / "browser.db"
-    shutil.copy(sqlite_template, path)
-    db = Database(f"sqlite:///{path}")
-    try:
-        yield make_city(db)
-    finally:
-        db.dispose()
 
 
 @dataclass
@@ -55,52 +52,133 @@ class City:
     huangpu_clerk: Principal
 
 
-def staff(session: object, username: str, agency: str, division: str, *roles: Role) -> Principal:
-    user = identity.create_user(session, SYSTEM, username=username, password=PASSWORD,  # type: ignore[arg-type]
-                                kind=PrincipalKind.STAFF, roles=list(roles), agency_code=agency,
-                                division_code=division)
+def staff(session: Session, username: str, agency: str, division: str, *roles: Role) -> Principal:
+    user = identity.create_user(session, SYSTEM, username=username, password=PASSWORD, kind=PrincipalKind.STAFF,
+                                roles=list(roles), agency_code=agency, division_code=division)
     return identity.principal_for_user(user)
 
 
-def make_city(db: Database) -> City:
+def build_city(db: Database) -> None:
     """Seed a small city with departments, staff and a linked resident who represents a licensed firm."""
-    keys.use_secret(db, SECRET)
     with db.transaction() as s:
         build_small_city(s)
     seed(db, 0.0002, 3, SYSTEM, out=None)
     with db.transaction() as s:
         service.install_departments(s, SYSTEM)
-        xh_samr = identity.create_agency(s, SYSTEM, code="xh-samr", name="徐汇区市场监督管理局",
-                                         name_en="Xuhui AMR", division_code=XUHUI, parent_code="sh-samr")
-        assert s.scalar(select(Agency.id).where(Agency.code == "sh-samr"))
+        identity.create_agency(s, SYSTEM, code="xh-samr", name="徐汇区市场监督管理局", name_en="Xuhui AMR",
+                               division_code=XUHUI, parent_code="sh-samr")
         firm = s.scalars(
             select(LegalPerson).join(Certificate, Certificate.holder_id == LegalPerson.id)
             .where(LegalPerson.division_code.startswith("310104"), Certificate.type_code == "business_licence",
                    Certificate.holder_kind == "legal_person", Certificate.status == CertificateStatus.VALID)
             .order_by(LegalPerson.id)).first()
         assert firm is not None, "the seed gives Xuhui firms with business licences"
-        # the firm must not already hold a food business licence for the test to mean something
+        # the firm must not already hold a food business licence for the tests to mean something
         s.execute(delete(Certificate).where(Certificate.holder_kind == "legal_person",
                                             Certificate.holder_id == firm.id,
                                             Certificate.type_code == "food_business_licence"))
-        rep = s.get(Person, firm.legal_rep_id)
-        assert rep is not None
         user = identity.create_user(s, SYSTEM, username="resident", password=PASSWORD, kind=PrincipalKind.CITIZEN,
                                     roles=[], agency_code=None, division_code=None)
-        s.add(ResidentLink(user_id=user.id, person_id=rep.id, linked_by=SYSTEM.ref))
-        resident = identity.principal_for_user(user)
-        clerk = staff(s, "clerk", xh_samr.code, XUHUI, Role.COUNTER_CLERK)
-        reviewer = staff(s, "reviewer", "xh-samr", XUHUI, Role.REVIEWER)
-        approver = staff(s, "approver", "xh-samr", XUHUI, Role.APPROVER)
-        fire = staff(s, "fire", "sh-fire", XUHUI, Role.REVIEWER)
-        hp_clerk = staff(s, "hpclerk", "sh-samr", HUANGPU, Role.COUNTER_CLERK)
-    return City(db, firm, rep, resident, clerk, reviewer, approver, fire, hp_clerk)
+        s.add(ResidentLink(user_id=user.id, person_id=firm.legal_rep_id, linked_by=SYSTEM.ref))
+        staff(s, "clerk", "xh-samr", XUHUI, Role.COUNTER_CLERK)
+        staff(s, "reviewer", "xh-samr", XUHUI, Role.REVIEWER)
+        staff(s, "approver", "xh-samr", XUHUI, Role.APPROVER)
+        staff(s, "fire", "sh-fire", XUHUI, Role.REVIEWER)
+        staff(s, "hpclerk", "sh-samr", HUANGPU, Role.COUNTER_CLERK)
+
+
+def load_city(db: Database) -> City:
+    keys.use_secret(db, SECRET)
+    with db.sessions() as s:
+        def who(username: str) -> Principal:
+            user = s.scalar(select(User).where(User.username == username))
+            assert user is not None
+            return identity.principal_for_user(user)
+
+        resident = who("resident")
+        rep_id = s.scalar(select(ResidentLink.person_id).where(ResidentLink.user_id == resident.id))
+        rep = s.get(Person, rep_id)
+        firm = s.scalars(select(LegalPerson).where(LegalPerson.legal_rep_id == rep_id,
+                                                   LegalPerson.division_code.startswith("310104"))
+                         .order_by(LegalPerson.id)).first()
+        assert rep is not None and firm is not None
+        return City(db, firm, rep, resident, who("clerk"), who("reviewer"), who("approver"), who("fire"),
+                    who("hpclerk"))
+
+
+# -- one seeded city per session and backend, copied for each test -----------------------------------
+
+@pytest.fixture(scope="session")
+def services_sqlite_city(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("services") / "city.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    build_city(db)
+    db.dispose()
+    return path
+
+
+def _admin() -> Database:
+    return Database(PG_ADMIN_URL)
+
+
+@pytest.fixture(scope="session")
+def services_pg_city() -> Iterator[str]:
+    need_service("PostgreSQL", "127.0.0.1", 5432)
+    name = f"onecity_svc_tpl_{os.getpid()}"
+    admin = _admin()
+    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    db = Database(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    migrate.upgrade(db)
+    build_city(db)
+    db.dispose()
+    yield name
+    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _copy_file(template: Path, tmp_path: Path) -> Database:
+    path = tmp_path / f"city-{secrets.token_hex(3)}.db"
+    shutil.copy(template, path)
+    return Database(f"sqlite:///{path}")
 
 
 @pytest.fixture
-def city(db: Database, backend: str) -> Iterator[City]:
-    yield make_city(db)
-    if backend == "postgresql":
-        _truncate_pg(db)
-        with db.transaction() as s:
-            s.execute(delete(Division).where(Division.code.in_(small_city_codes())))
+def db(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A fresh copy of the seeded services city (overrides the empty database of tests/conftest.py)."""
+    if backend == "sqlite":
+        database = _copy_file(request.getfixturevalue("services_sqlite_city"), tmp_path)
+        yield database
+        database.dispose()
+        return
+    template: str = request.getfixturevalue("services_pg_city")
+    name = f"onecity_svc_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = _admin()
+    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    database = Database(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        yield database
+    finally:
+        database.dispose()
+        with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def city(db: Database) -> City:
+    return load_city(db)
+
+
+@pytest.fixture
+def sqlite_city(services_sqlite_city: Path, tmp_path: Path) -> Iterator[City]:
+    """The city on the embedded default only (for the browser flow, which needs no second backend)."""
+    db = _copy_file(services_sqlite_city, tmp_path)
+    try:
+        yield load_city(db)
+    finally:
+        db.dispose()

@@ -279,3 +279,16 @@ def crosscheck(session: Session, principal: Principal, ex: Extraction, *, on: da
 
 def failed(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.outcome == Outcome.FAIL]
+
+
+def risk_facts(ex: Extraction, findings: list[Finding]) -> dict[str, Any]:
+    """The inputs of the common ``document_risk`` DMN table, from one document's findings."""
+    fails = failed(findings)
+    read = [f.confidence for f in ex.fields.values() if f.value is not None]
+    return {
+        "failed": len(fails),
+        "identifier_check_failed": any(f.rule == "identifier.check_digit" for f in fails),
+        "registry_failed": any(f.rule.startswith(("registry.", "certificate.")) for f in fails),
+        "warned": sum(1 for f in findings if f.outcome == Outcome.WARN),
+        "min_confidence": min(read) if read else 0.0,
+    }

@@ -29,11 +29,14 @@ DOC_TYPES = ("business_licence", "food_business_licence", "id_card", "real_estat
              "application_letter")
 
 _WIDTH = str.maketrans({"（": "(", "）": ")", "：": ":", "，": ",", "　": "", " ": "", "／": "/", "￥": "¥",
-                        "Ｘ": "X", "﹕": ":"})
+                        "Ｘ": "X", "﹕": ":",
+                        # traditional or Japanese forms the recogniser sometimes returns for a label's character
+                        "別": "别", "號": "号", "書": "书", "證": "证", "記": "记", "關": "关"})
 
 
 def norm(text: str) -> str:
-    """Half-width punctuation, no spaces: how labels and values are compared."""
+    """Half-width punctuation, no spaces, a few look-alike character forms folded: how labels
+    and values are compared."""
     return text.translate(_WIDTH)
 
 
@@ -140,7 +143,7 @@ class Page:
             if ln is anchor:
                 continue
             x, y = ln.centre
-            if ln.rect[0] < anchor.rect[2] - 5:
+            if x <= anchor.rect[2] or ln.rect[0] < ax:
                 continue
             expected = ay + self.slope * (x - ax)
             if abs(y - expected) < 0.55 * max(anchor.height, ln.height) and (
@@ -225,7 +228,7 @@ def after_label(page: Page, label: str, labels: set[str], *, multiline: bool = F
 
 # -- value parsers ----------------------------------------------------------------------------------
 
-_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})(?:日|(?!\d))")
 _USCC_LOOSE = re.compile(r"[0-9A-Z]{18}")
 _ID_LOOSE = re.compile(r"\d{17}[\dX]")
 _MONEY = re.compile(r"\d+(?:,\d{3})*\.\d{2}")
@@ -316,7 +319,12 @@ def bottom_date(page: Page, *, exclude: Iterable[str] = ("至",), below_share: f
     cut = page.ocr.height * below_share
     cands = [ln for ln in page.lines if parse_date(ln.text) and ln.centre[1] > cut
              and not any(x in ln.text for x in exclude) and id(ln) not in (skip or set())]
-    if not cands:
+    if not cands:  # a date half hidden under the seal: report where it is, unparsed, for a second look
+        partial = [ln for ln in page.lines if re.search(r"\d{4}年", norm(ln.text)) and ln.centre[1] > cut
+                   and not any(x in ln.text for x in exclude) and id(ln) not in (skip or set())]
+        if partial:
+            ln = max(partial, key=lambda item: item.centre[1])
+            return field_from("issued_on", Read(ln.text, [ln]), None)
         return Field("issued_on", None, 0.0, None, ["missing"])
     ln = max(cands, key=lambda item: item.centre[1])
     return field_from("issued_on", Read(ln.text, [ln]), parse_date(ln.text))
@@ -470,6 +478,55 @@ def _letter(page: Page) -> dict[str, Field]:
             if hit:
                 f[name].box = _union(hit)
     return f
+
+
+#: Values printed to the right of a label, per type: where a second look can find a value the
+#: page-level detector missed (short values — a two-character name, 男/女 — are the usual ones).
+LABELLED: dict[str, dict[str, str]] = {
+    "business_licence": {"name": "名称", "legal_rep": "法定代表人", "registered_capital": "注册资本",
+                         "established_on": "成立日期"},
+    "food_business_licence": {"name": "经营者名称", "legal_rep": "(负责人)", "valid_until": "有效期至"},
+    "id_card": {"name": "姓名", "sex": "性别", "birth_date": "出生"},
+    "real_estate_certificate": {"holder_name": "权利人", "use": "用途", "area_m2": "面积"},
+    "invoice": {"issued_on": "开票日期", "number": "发票号码"},
+    "application_letter": {},
+}
+
+
+def probes(ocr: OcrResult, ex: Extraction) -> dict[str, Rect]:
+    """Where to look again for each field that was not read: a line read only in part, or the
+    band right of a field's label up to the next text on the row (or about ten characters)."""
+    page = Page(ocr)
+    out: dict[str, Rect] = {}
+    for name, partial in ex.fields.items():  # read in part (a date under a seal): the line, a little wider
+        if partial.value is None and "unparsed" in partial.flags and partial.box is not None:
+            left, top, right, bottom = partial.box
+            size = bottom - top
+            out[name] = (max(0, int(left - 0.5 * size)), max(0, int(top - 0.2 * size)),
+                         min(ocr.width, int(right + 3 * size)), min(ocr.height, int(bottom + 0.2 * size)))
+    for name, label in LABELLED.get(ex.doc_type, {}).items():
+        f = ex.fields.get(name)
+        if f is None or f.value is not None:
+            continue
+        anchor = page.find_label(label)
+        if anchor is None or norm(anchor.text).split(label, 1)[1].lstrip(":"):
+            continue
+        h = anchor.height
+        x0 = anchor.rect[2] + 0.2 * h
+        beside = page.right_of(anchor)
+        x1 = min(beside[0].rect[0] - 0.2 * h if beside else x0 + 10 * h, x0 + 14 * h, ocr.width)
+        if x1 - x0 < h:
+            continue
+        dy = page.slope * (x1 - x0)
+        y0 = anchor.rect[1] - 0.25 * h + min(0.0, dy)
+        y1 = anchor.rect[3] + 0.25 * h + max(0.0, dy)
+        out[name] = (int(x0), int(max(0, y0)), int(x1), int(min(ocr.height, y1)))
+    return out
+
+
+def with_lines(ocr: OcrResult, extra: list[OcrLine]) -> OcrResult:
+    """The OCR result with lines found by a second look added."""
+    return OcrResult(ocr.engine, ocr.width, ocr.height, ocr.lines + tuple(extra), ocr.seconds)
 
 
 EXTRACTORS: dict[str, Callable[[Page], dict[str, Field]]] = {

@@ -96,11 +96,15 @@ class OcrResult:
 
 
 class OcrEngine(Protocol):
-    """What an OCR engine offers the platform: a name (part of the cache key) and recognition."""
+    """What an OCR engine offers the platform: a name (part of the cache key), recognition of a
+    page, and recognition of one line already cut out (no detection: the "second look" at a
+    value the page-level detector missed, such as a one-character 女)."""
 
     name: str
 
     def recognise(self, image: Image.Image) -> OcrResult: ...
+
+    def recognise_line(self, image: Image.Image) -> tuple[str, float]: ...
 
 
 def content_hash(data: bytes) -> str:
@@ -143,7 +147,7 @@ class RapidOcrEngine:
         start = time.perf_counter()
         arr = np.asarray(image.convert("RGB"))[:, :, ::-1].copy()  # rapidocr works in BGR like OpenCV
         try:
-            out: Any = self._ocr(arr)
+            out: Any = self._ocr(arr, use_det=True, use_cls=True, use_rec=True)  # explicit: the flags persist
         except Exception as err:  # a vendor failure becomes the platform's "unavailable"
             raise Unavailable(f"the OCR engine failed on this image: {err}") from err
         lines: list[OcrLine] = []
@@ -152,6 +156,16 @@ class RapidOcrEngine:
                 q = tuple((float(x), float(y)) for x, y in quad)
                 lines.append(OcrLine(str(text), float(score), q))  # type: ignore[arg-type]
         return OcrResult(self.name, image.width, image.height, tuple(lines), round(time.perf_counter() - start, 4))
+
+    def recognise_line(self, image: Image.Image) -> tuple[str, float]:
+        arr = np.asarray(image.convert("RGB"))[:, :, ::-1].copy()
+        try:
+            out: Any = self._ocr(arr, use_det=False, use_cls=False, use_rec=True)
+        except Exception as err:
+            raise Unavailable(f"the OCR engine failed on a line: {err}") from err
+        if not out.txts:
+            return "", 0.0
+        return str(out.txts[0]), float(out.scores[0])
 
 
 # -- cache ------------------------------------------------------------------------------------------

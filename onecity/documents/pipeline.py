@@ -14,8 +14,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from onecity.documents.extract import Extraction, extract
-from onecity.documents.ocr import OcrCache, OcrEngine, OcrResult, RapidOcrEngine, content_hash, recognise_bytes
+from PIL import Image
+
+from onecity.documents.extract import Extraction, extract, probes, with_lines
+from onecity.documents.ocr import (
+    OcrCache,
+    OcrEngine,
+    OcrLine,
+    OcrResult,
+    RapidOcrEngine,
+    content_hash,
+    decode_image,
+    recognise_bytes,
+)
 
 
 @dataclass(frozen=True)
@@ -35,9 +46,33 @@ class Reading:
 
 
 def read(data: bytes, doc_type: str | None = None, *, engine: OcrEngine, cache: OcrCache | None = None) -> Reading:
-    """OCR (or the cache) then extraction; ``doc_type`` None means detect it."""
+    """OCR (or the cache) then extraction; ``doc_type`` None means detect it.
+
+    A value the page-level detector missed or read only in part (a date under the red seal)
+    gets a second look: its line, or the band right of its label, is cut out, its red ink
+    dropped (the red channel alone), enlarged and recognised as one line (no detection), and
+    the page is extracted again with that line added. The added lines carry their own scores, so a field
+    read this way is as confident as the recogniser was.
+    """
     result, cached = recognise_bytes(data, engine, cache)
-    return Reading(content_hash(data), result, extract(result, doc_type), cached)
+    ex = extract(result, doc_type)
+    looks = probes(result, ex)
+    if looks:
+        image = decode_image(data)
+        extra = []
+        for box in looks.values():
+            # the red channel alone: red seal ink turns white, black and blue-black print stays dark
+            red = image.crop(box).split()[0]
+            crop = Image.merge("RGB", (red, red, red)).resize((red.width * 2, red.height * 2),
+                                                              Image.Resampling.BICUBIC)
+            text, score = engine.recognise_line(crop)
+            if text.strip() and score >= 0.5:
+                x0, y0, x1, y1 = (float(v) for v in box)
+                extra.append(OcrLine(text.strip(), score, ((x0, y0), (x1, y0), (x1, y1), (x0, y1))))
+        if extra:
+            result = with_lines(result, extra)
+            ex = extract(result, ex.doc_type)
+    return Reading(content_hash(data), result, ex, cached)
 
 
 class Reader:

@@ -1,0 +1,68 @@
+"""The pages without a browser: what a verifier sees of a person (masked), errors as pages, the holder's QR."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import segno  # noqa: F401  (the QR maker the pages use must be installed)
+from fastapi.testclient import TestClient
+
+from onecity.core.identity.roles import PrincipalKind
+from onecity.credentials import service
+from onecity.hub.registries.models import Certificate
+from onecity.hub.sharing.service import link_resident
+from tests.conftest import PASSWORD, SYSTEM
+from tests.credentials.conftest import APPROVER, Registry
+
+
+def _sign_in(client: TestClient, username: str) -> None:
+    client.cookies.clear()
+    page = client.get("/login")
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/"},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+
+
+def test_verify_page_masks_a_person_and_pages_answer_errors_in_html(
+        client: TestClient, registry_db: Registry, make_certificate: Callable[..., Certificate],
+        make_user: Callable[..., Any]) -> None:
+    cert = make_certificate("driving_licence", holder="person")
+    with registry_db.db.transaction() as s:
+        cred = service.issue_for_certificate(s, APPROVER, cert.id)
+    page = client.get(f"/verify/{cred.id}")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'data-valid="true"' in page.text and "王**" in page.text
+    person = registry_db.person
+    assert "王小梅" not in page.text and person.id_number not in page.text
+    assert person.id_number[:6] + "********" + person.id_number[-4:] in page.text
+    assert page.headers["cache-control"] == "no-store"
+    # the pasted JWT through the form's GET
+    assert 'data-status="active"' in client.get("/verify", params={"c": cred.jwt}).text
+    assert "不是可读取的证照凭证" in client.get("/verify", params={"c": "nonsense"}).text
+    # a bad link is a page, not JSON
+    missing = client.get("/verify/5b1c2c2e-0000-4000-8000-000000000000", headers={"accept": "text/html"})
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert client.get("/verify/not-a-uuid").status_code == 404
+
+    # the holder's page and QR code need the holder; someone else gets a 403 page
+    make_user("xiaomei", kind=PrincipalKind.CITIZEN, division_code=None)
+    make_user("stranger", kind=PrincipalKind.CITIZEN, division_code=None)
+    with registry_db.db.transaction() as s:
+        link_resident(s, SYSTEM, username="xiaomei", id_number=person.id_number)
+    assert client.get(f"/credentials/{cred.id}", follow_redirects=False).status_code == 303  # sign in first
+    _sign_in(client, "stranger")
+    assert client.get(f"/credentials/{cred.id}").status_code == 403
+    assert client.get(f"/credentials/{cred.id}/qr.svg").status_code == 403
+    _sign_in(client, "xiaomei")
+    mine = client.get("/credentials")
+    assert f"/credentials/{cred.id}" in mine.text
+    detail = client.get(f"/credentials/{cred.id}")
+    assert detail.status_code == 200 and "王小梅" in detail.text and cred.jwt in detail.text
+    qr = client.get(f"/credentials/{cred.id}/qr.svg")
+    assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg+xml")
+    assert qr.text.startswith("<svg") and 'xmlns="http://www.w3.org/2000/svg"' in qr.text
+    assert client.get(f"/credentials/{cred.id}/qr.svg?kind=bogus").status_code == 422
+    jwks = client.get("/.well-known/jwks.json")
+    assert jwks.status_code == 200 and jwks.json()["keys"][0]["kid"] == cred.kid

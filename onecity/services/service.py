@@ -554,6 +554,11 @@ def work_queue(session: Session, principal: Principal, limit: int = 100) -> list
         .where(WorkItem.status == WorkStatus.OPEN, WorkItem.role.in_(roles), WorkItem.department.in_(departments),
                policy.scope_clause(session, principal, "services.case", WorkItem.division_code))
         .order_by(Case.due_on.is_(None), Case.due_on, WorkItem.created_at).limit(limit)).all()
+    # the queue shows applicants' names: each listed case is a read of its applicant's data
+    audit.record_many(session, principal, "services.case.queued_read", [
+        audit.BatchEntry(object_type="case", object_id=c.id, subject=f"person:{c.person_id}",
+                         division_code=c.division_code, detail={"number": c.number, "task": w.task_name})
+        for w, c in rows if c.person_id is not None], purpose="一网通办 work queue")
     return [(w, c) for w, c in rows]
 
 

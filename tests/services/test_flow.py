@@ -12,6 +12,7 @@ from onecity.core.db import Database
 from onecity.core.errors import Conflict, InvalidInput, PermissionDenied
 from onecity.core.events import OutboxMessage
 from onecity.credentials import keys
+from onecity.credentials import service as credentials
 from onecity.credentials.models import Credential
 from onecity.hub.registries.models import Certificate
 from onecity.services import service
@@ -81,6 +82,16 @@ def test_business_licence_is_not_asked_for_and_approval_issues_a_credential(city
         cred = s.get(Credential, case.credential_id)
     assert cert is not None and cert.type_code == "food_business_licence" and cert.holder_id == city.firm.id
     assert cred is not None and cred.certificate_id == cert.id and cred.jwt.count(".") == 2
+    # the credential checks as active; revoked, it checks as revoked; one byte changed, it fails
+    with city.db.transaction() as s:
+        assert credentials.verify(s, cred.jwt).status == "active"
+        credentials.change_status(s, city.approver, cred.id, "revoked", "premises closed after inspection")
+    with city.db.transaction() as s:
+        checked = credentials.verify(s, cred.jwt)
+        assert checked.status == "revoked" and not checked.valid
+        head, body, sig = cred.jwt.split(".")
+        tampered = credentials.verify(s, f"{head}.{body[:-2]}{'A' if body[-2] != 'A' else 'B'}{body[-1]}.{sig}")
+        assert not tampered.valid
     # the exemption loop closes: the next application finds the new licence
     with city.db.transaction() as s:
         nxt = service.start_case(s, city.resident, "310000-01-00141-001", uscc=city.firm.uscc)

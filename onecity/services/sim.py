@@ -409,6 +409,10 @@ class ServicesActor:
                           for code, figures in self.bundle_counts.items()}
         for b in catalogue.bundles():
             out["bundles"].setdefault(b.code, {"applications": 0, "catalogue_burden": b.burden()})
+        per_day = {"have-a-baby": self._population * BIRTHS_PER_RESIDENT_YEAR / 365,
+                   "open-restaurant": RESTAURANTS_PER_YEAR_AT_SCALE_1 * self.scale / 365}
+        for code, expected in per_day.items():
+            out["bundles"][code]["expected_per_day_at_this_scale"] = round(expected, 3)
         out["not_submitted_reasons"] = dict(sorted(self.refusals.items(), key=lambda kv: -kv[1])[:8])
         if self._db is not None:
             out.update(self._rates(self._db))

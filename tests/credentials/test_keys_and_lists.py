@@ -138,3 +138,38 @@ def test_concurrent_first_issues_share_one_key_and_distinct_entries(
         rows = s.scalars(select(Credential)).all()
         assert len({(r.revocation_list_id, r.revocation_index) for r in rows}) == 4
         assert all(service.verify(s, r.jwt).valid for r in rows)
+
+
+def test_forgeries_and_malformed_credentials_are_refused_with_reasons(
+        registry_db: Registry, make_certificate: Callable[..., Certificate]) -> None:
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    cred = _issue(registry_db, make_certificate())
+    claims = keys.parse_compact(cred.jwt).payload
+    foreign = Ed25519PrivateKey.generate()
+    foreign_kid = keys.thumbprint(keys.public_jwk(foreign.public_key()))
+    with registry_db.db.sessions() as s:
+        def check(token: str) -> tuple[list[str], CredentialStatus | None]:
+            result = service.verify(s, token)
+            assert not result.valid
+            return result.codes, result.status
+
+        # a stranger's key, named as itself or as ours
+        for kid, code in ((foreign_kid, "unknown-key"), (cred.kid, "signature")):
+            token = pyjwt.encode(claims, foreign, algorithm="EdDSA", headers={"typ": "vc+jwt", "kid": kid})
+            assert check(token) == ([code], None)
+        # our key, but the wrong media type, or content that is not a credential we can check
+        signer = keys.current_signer(s, "tests")
+        assert check(keys.sign_compact(signer, {"typ": "JWT"}, claims))[0] == ["header"]
+        assert check(keys.sign_compact(signer, {"typ": "vc+jwt"}, {**claims, "credentialStatus": []})) == (
+            ["status"], None)
+        elsewhere = [{**e, "statusListCredential": "https://status.example.org/lists/1"}
+                     for e in claims["credentialStatus"]]
+        assert check(keys.sign_compact(signer, {"typ": "vc+jwt"}, {**claims, "credentialStatus": elsewhere}))[0] \
+            == ["status"]
+        swapped = [{**e, "statusPurpose": "suspension" if e["statusPurpose"] == "revocation" else "revocation"}
+                   for e in claims["credentialStatus"]]
+        codes, _ = check(keys.sign_compact(signer, {"typ": "vc+jwt"}, {**claims, "credentialStatus": swapped}))
+        assert codes == ["status"]
+        assert check(keys.sign_compact(signer, {"typ": "vc+jwt"}, {**claims, "@context": ["x"]}))[0] == ["structure"]

@@ -16,7 +16,7 @@ from onecity.core.errors import InvalidInput
 from onecity.documents.corpus import FIELDS, Generator, Roster, Sample
 from onecity.documents.extract import Extraction
 from onecity.documents.ocr import DbOcrCache, content_hash, decode_image, recognise_bytes
-from onecity.documents.pipeline import read
+from onecity.documents.pipeline import Reader, read
 from tests.documents.conftest import Ocr
 from tests.hub.registries.conftest import run_cli
 
@@ -76,6 +76,31 @@ def test_the_same_bytes_are_recognised_once(corpus_roster: Roster, ocr: Ocr, db:
     assert cached and again == memo
 
 
+def test_the_reader_works_off_the_calling_thread(corpus_roster: Roster, ocr: Ocr) -> None:
+    """``Reader.submit`` returns a future at once; the work runs in the pool's thread."""
+    import threading
+
+    sample = Generator(corpus_roster, seed=24).sample(3, "id_card")  # read by an earlier test: cached
+    seen: list[str] = []
+
+    class Spy:
+        name = ocr.engine.name
+
+        def recognise(self, image: object) -> object:
+            raise AssertionError("served from the cache, never recognised again")
+
+        def recognise_line(self, image: object) -> tuple[str, float]:
+            seen.append(threading.current_thread().name)
+            return ocr.engine.recognise_line(image)  # type: ignore[arg-type]
+
+    read(sample.image, engine=ocr.engine, cache=ocr.cache)  # make sure it is cached
+    with Reader(lambda: Spy(), cache=ocr.cache) as reader:  # type: ignore[arg-type, return-value]
+        future = reader.submit(sample.image)
+        reading = future.result(timeout=60)
+    assert reading.cached and reading.extraction.value("id_number") == sample.truth["id_number"]
+    assert all(name.startswith("onecity-documents") for name in seen)
+
+
 def test_uploads_that_are_not_images_are_refused() -> None:
     with pytest.raises(InvalidInput, match="not a readable image"):
         decode_image(b"%PDF-1.7 this is not a scan")
@@ -108,7 +133,7 @@ NETWORK_OFF = """
 import socket, sys
 from pathlib import Path
 from onecity.documents.ocr import RapidOcrEngine
-from onecity.documents.pipeline import read
+from onecity.documents.pipeline import Reader, read
 try:
     socket.create_connection(("1.1.1.1", 443), timeout=2)
     print("NETWORK-UP")

@@ -191,6 +191,14 @@ def change_status(credential_id: CredentialId, body: StatusChange, session: Sess
     return public(session, [service.change_status(session, principal, credential_id, body.status, body.reason)])[0]
 
 
+@router.post("/credentials/keys/{kid}/withdraw", response_model=RotatedKey,
+             summary="Withdraw a leaked key from the JWKS: nothing it signed verifies any more (administrators)")
+def withdraw(kid: Annotated[str, Path(max_length=64)], body: RotateRequest, session: SessionDep,
+             principal: PrincipalDep) -> RotatedKey:
+    key = service.withdraw_signing_key(session, principal, kid, body.reason)
+    return RotatedKey(kid=key.kid, created_at=key.created_at)
+
+
 @router.post("/credentials/keys/rotate", response_model=RotatedKey,
              summary="Sign with a new Ed25519 key from now on; old keys stay in the JWKS (administrators)")
 def rotate(body: RotateRequest, session: SessionDep, principal: PrincipalDep) -> RotatedKey:

@@ -57,6 +57,21 @@ def cmd_rotate_key(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_withdraw_key(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.cli import cli_principal
+    from onecity.credentials import keys, service
+
+    db = Database(args.database or settings.database_url)
+    try:
+        keys.use_secret(db, settings.secret_key)
+        with db.transaction() as session:
+            service.withdraw_signing_key(session, cli_principal(), args.kid, args.reason)
+        sys.stderr.write(f"withdrew {args.kid}: credentials it signed no longer verify; issue them again\n")
+    finally:
+        db.dispose()
+    return 0
+
+
 def _extend_export(sub: Any) -> None:
     """Add ``credentials`` to ``onecity export``'s kinds, or make the command if no one has."""
     export = sub.choices.get("export")
@@ -90,3 +105,8 @@ def add_commands(sub: Any) -> None:
     rk.add_argument("--reason", required=True, help="why (kept in the audit log)")
     rk.add_argument("--database")
     rk.set_defaults(func=cmd_rotate_key)
+    wk = cred.add_parser("withdraw-key", help="take a leaked key out of the JWKS (what it signed stops verifying)")
+    wk.add_argument("kid")
+    wk.add_argument("--reason", required=True, help="why (kept in the audit log)")
+    wk.add_argument("--database")
+    wk.set_defaults(func=cmd_withdraw_key)

@@ -23,8 +23,10 @@ import hashlib
 import json
 import os
 import threading
+import time
 import weakref
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -40,7 +42,7 @@ from sqlalchemy.orm import Session
 from onecity.core import clock
 from onecity.core.config import ConfigurationError, get_settings
 from onecity.core.db import Database
-from onecity.core.errors import Conflict, Unavailable
+from onecity.core.errors import Conflict, NotFound, Unavailable
 from onecity.credentials.models import SigningKey
 
 ALG = "EdDSA"
@@ -48,7 +50,10 @@ SEAL_INFO = b"onecity/credentials/signing-key-seal/v1"
 
 _secrets: weakref.WeakKeyDictionary[Engine, bytes] = weakref.WeakKeyDictionary()
 _private_cache: dict[tuple[str, bytes], Ed25519PrivateKey] = {}
-_public_cache: dict[tuple[str, str], Ed25519PublicKey] = {}
+#: Public keys by (database, kid), with when they were read: a key withdrawn by another process
+#: stops verifying here within PUBLIC_KEY_TTL seconds (at once in the withdrawing process).
+_public_cache: dict[tuple[str, str], tuple[Ed25519PublicKey, float]] = {}
+PUBLIC_KEY_TTL = 60.0
 _lock = threading.Lock()
 
 
@@ -145,7 +150,7 @@ def _new_key(session: Session, created_by: str) -> SigningKey:
     raw = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     row = SigningKey(kid=kid, public_jwk={**jwk, "kid": kid, "alg": ALG, "use": "sig"},
                      sealed_private_key=_seal(_seal_key(session), kid, raw), created_at=clock.now(),
-                     created_by=created_by, retired_at=None, current=1)
+                     created_by=created_by, retired_at=None, withdrawn_at=None, withdrawn_reason=None, current=1)
     session.add(row)
     session.flush()
     return row
@@ -193,27 +198,60 @@ def rotate(session: Session, created_by: str) -> tuple[SigningKey, SigningKey | 
     return new, old
 
 
+def withdraw(session: Session, kid: str, reason: str, by: str) -> tuple[SigningKey, SigningKey | None]:
+    """Take a leaked key out of the JWKS for good; if it was signing, a new key takes over.
+
+    Returns (the withdrawn key, the new current key if one had to be made).
+    """
+    row = session.scalar(select(SigningKey).where(SigningKey.kid == kid).with_for_update())
+    if row is None:
+        raise NotFound(f"no signing key {kid}")
+    if row.withdrawn_at is not None:
+        raise Conflict(f"key {kid} was already withdrawn at {row.withdrawn_at}")
+    was_current = row.current == 1
+    now = clock.now()
+    row.withdrawn_at, row.withdrawn_reason, row.current = now, reason, None
+    row.retired_at = row.retired_at or now
+    session.flush()
+    with _lock:
+        for key in [k for k in _public_cache if k[1] == kid]:
+            del _public_cache[key]
+    return row, _new_key(session, by) if was_current else None
+
+
 def jwks(session: Session) -> dict[str, Any]:
-    """Every key ever used, current first: a credential signed before a rotation still verifies."""
-    rows = session.scalars(select(SigningKey).order_by(SigningKey.current.is_(None), SigningKey.created_at.desc()))
+    """Every key in use or retired, current first: a credential signed before a rotation still verifies.
+
+    Withdrawn keys are left out, so nothing they signed verifies any more.
+    """
+    rows = session.scalars(select(SigningKey).where(SigningKey.withdrawn_at.is_(None))
+                           .order_by(SigningKey.current.is_(None), SigningKey.created_at.desc()))
     return {"keys": [dict(r.public_jwk) for r in rows]}
 
 
-def verification_key(session: Session, kid: str) -> Ed25519PublicKey | None:
-    """The public key named ``kid`` in this database's JWKS, or None (public keys never change)."""
+@dataclass(frozen=True)
+class KeyLookup:
+    public: Ed25519PublicKey | None
+    withdrawn_at: datetime | None = None
+
+
+def verification_key(session: Session, kid: str) -> KeyLookup:
+    """The public key named ``kid`` in this database's JWKS (``public`` None if unknown or withdrawn)."""
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     cache_key = (str(engine.url), kid)
     cached = _public_cache.get(cache_key)
-    if cached is not None:
-        return cached
+    if cached is not None and time.monotonic() - cached[1] < PUBLIC_KEY_TTL:
+        return KeyLookup(cached[0])
     row = session.get(SigningKey, kid)
     if row is None:
-        return None  # not cached: the key may be created later
+        return KeyLookup(None)  # not cached: the key may be created later
+    if row.withdrawn_at is not None:
+        return KeyLookup(None, row.withdrawn_at)
     key = Ed25519PublicKey.from_public_bytes(b64url_decode(row.public_jwk["x"]))
     with _lock:
-        _public_cache[cache_key] = key
-    return key
+        _public_cache[cache_key] = (key, time.monotonic())
+    return KeyLookup(key)
 
 
 # -- compact JWS -----------------------------------------------------------------------------------

@@ -45,6 +45,9 @@ class SigningKey(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(120))
     retired_at: Mapped[datetime | None]
+    #: A withdrawn key (leaked, compromised) leaves the JWKS: what it signed no longer verifies.
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(300))
     #: 1 for the one key that signs now, NULL for retired keys: the unique index keeps it one.
     current: Mapped[int | None] = mapped_column(Integer, unique=True)
 

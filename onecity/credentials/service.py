@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from pydantic import BaseModel
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, clock, events, policy
@@ -55,6 +55,7 @@ policy.register_actions({
     "credentials.credential.reinstate": _ISSUERS,
     "credentials.credential.read": _STAFF_READERS,
     "credentials.key.rotate": frozenset({R.ADMIN}),
+    "credentials.key.withdraw": frozenset({R.ADMIN}),
     "credentials.export": frozenset({R.ADMIN}),
 })
 
@@ -222,6 +223,21 @@ def rotate_signing_key(session: Session, principal: Principal, reason: str) -> S
     audit.record(session, principal, "credentials.key.rotated", object_type="signing_key", object_id=new.kid,
                  detail={"retired": old.kid if old else None, "reason": why})
     return new
+
+
+def withdraw_signing_key(session: Session, principal: Principal, kid: str, reason: str) -> SigningKey:
+    """Withdraw a leaked key: it leaves the JWKS and nothing it signed verifies any more.
+
+    The holders of those credentials need them issued again (revoke and issue): list them with
+    ``select(Credential).where(Credential.kid == kid)``. If the key was signing, a new one takes over.
+    """
+    policy.require(principal, "credentials.key.withdraw")
+    why = _reason(reason)
+    withdrawn, new = keys.withdraw(session, kid, why, principal.ref)
+    affected = session.scalar(select(func.count()).select_from(Credential).where(Credential.kid == kid)) or 0
+    audit.record(session, principal, "credentials.key.withdrawn", object_type="signing_key", object_id=kid,
+                 detail={"reason": why, "credentials_signed": int(affected), "new_key": new.kid if new else None})
+    return withdrawn
 
 
 # -- reads -----------------------------------------------------------------------------------------

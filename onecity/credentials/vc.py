@@ -149,11 +149,15 @@ def check_signature(session: Session, token: str, result: Verification) -> keys.
         return None
     assert isinstance(kid, str)
     result.kid = kid
-    public = keys.verification_key(session, kid)
-    if public is None:
+    found = keys.verification_key(session, kid)
+    if found.withdrawn_at is not None:
+        result.fail("withdrawn-key", f"the issuer withdrew the key {kid} on {statuslist.iso(found.withdrawn_at)}; "
+                                     "ask the holder for a credential issued again")
+        return None
+    if found.public is None:
         result.fail("unknown-key", f"the key {kid} is not in this issuer's JWKS (/.well-known/jwks.json)")
         return None
-    if not keys.check_signature(public, jws):
+    if not keys.check_signature(found.public, jws):
         result.fail("signature", "the signature does not match: the credential was altered after it was issued, "
                                  "or it was not signed by this issuer")
         return None

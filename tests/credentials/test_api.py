@@ -227,3 +227,28 @@ def test_public_checks_are_budgeted(client: TestClient, registry_db: Registry,
     assert codes == [200, 200, 200, 429]
     r = client.post("/api/v1/credentials/verify", json={"credential": "x"})
     assert int(r.headers["retry-after"]) >= 1 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_a_withdrawn_key_leaves_the_jwks_and_its_credentials_stop_verifying(
+        client: TestClient, registry_db: Registry, make_certificate: Callable[..., Certificate],
+        approver_headers: dict[str, str], make_user: Callable[..., Any],
+        login: Callable[[str], dict[str, str]]) -> None:
+    leaked = _issue(client, approver_headers, make_certificate())
+    make_user("city.admin", Role.ADMIN, division_code="310000000000")
+    admin = login("city.admin")
+    r = client.post(f"/api/v1/credentials/keys/{leaked['kid']}/withdraw", headers=admin,
+                    json={"reason": "private key found on a lost laptop"})
+    assert r.status_code == 200, r.text
+    kids = [k["kid"] for k in client.get("/.well-known/jwks.json").json()["keys"]]
+    assert leaked["kid"] not in kids and len(kids) == 1  # a new key took over
+    answer = _verify(client, leaked["jwt"])
+    assert answer["valid"] is False and answer["status"] is None and "withdrew" in answer["errors"][0]
+    with pytest.raises(StopIteration):
+        jwks_verify(client, leaked["jwt"])  # an outside verifier finds no such key either
+    fresh = _issue(client, approver_headers, make_certificate())
+    assert fresh["kid"] == kids[0]
+    claims = jwks_verify(client, fresh["jwt"])
+    assert _verify(client, fresh["jwt"])["valid"] is True
+    assert status_bit(client, claims["credentialStatus"][0]) is False  # lists re-signed by the new key
+    again = client.post(f"/api/v1/credentials/keys/{leaked['kid']}/withdraw", headers=admin, json={"reason": "x"})
+    assert again.status_code == 409

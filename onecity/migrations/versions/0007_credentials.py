@@ -28,6 +28,8 @@ def upgrade() -> None:
     sa.Column('created_at', onecity.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=120), nullable=False),
     sa.Column('retired_at', onecity.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('withdrawn_at', onecity.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('withdrawn_reason', sa.String(length=300), nullable=True),
     sa.Column('current', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('kid', name=op.f('pk_credential_signing_keys')),
     sa.UniqueConstraint('current', name=op.f('uq_credential_signing_keys_current'))

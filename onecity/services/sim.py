@@ -118,6 +118,8 @@ def _fill(case: Case, rng: np.random.Generator) -> dict[str, Any]:
 class ServicesActor:
     scale: float
     name: str = "services"
+    #: Residents with portal accounts (online applicants and proxies are drawn from them).
+    accounts: int = PORTAL_ACCOUNTS
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     bundle_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     #: Why simulated applications did not get submitted (for the report: a modelling check).
@@ -154,9 +156,9 @@ class ServicesActor:
                         roles=frozenset({role}), agency_id=agencies.get(dept), agency_code=dept, division_code=d)
         if not adults:
             return
-        picks = rng.choice(len(adults), size=min(PORTAL_ACCOUNTS, len(adults)), replace=False)
+        picks = rng.choice(len(adults), size=min(self.accounts, len(adults)), replace=False)
         firm_reps = {rep: uscc for uscc, rep in firms}
-        chosen = {adults[int(i)] for i in picks} | set(list(firm_reps)[: PORTAL_ACCOUNTS // 3])
+        chosen = {adults[int(i)] for i in picks} | set(list(firm_reps)[: self.accounts // 3])
         with db.transaction() as s:
             existing = dict(s.execute(select(ResidentLink.person_id, ResidentLink.user_id)).all())
             for pid in sorted(chosen):

@@ -1,0 +1,31 @@
+"""The services actor in simulated office hours: applications on every channel, officers deciding, the report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from onecity.core import clock
+from onecity.core.db import Database
+from onecity.services.models import Case, CaseEvent
+from onecity.services.sim import ServicesActor
+from onecity.sim.engine import Simulation
+
+
+def test_a_morning_of_applications_fills_the_report(db: Database) -> None:
+    actor = ServicesActor(scale=0.0001, accounts=10)
+    start = datetime(2026, 6, 1, 9, 0, tzinfo=clock.SHANGHAI)  # a Monday morning
+    sim = Simulation(db, [actor], start=start, seed=7, deliver_events=True, progress=lambda _m: None)
+    sim.run(2)
+    report = sim.report()["services"]
+    assert report["applications"] >= 3 and report["online"] + report["counter"] + report["proxy"] == \
+        report["cases_in_files"] - sum(b.get("applications", 0) for b in report["bundles"].values())
+    assert report["approved"] + report["refused"] == report["decided"] > 0
+    assert 0 < report["prefilled_field_share"] <= 1 and report["first_time_pass_rate"] is not None
+    assert report["within_time_limit_rate"] == 1.0
+    assert set(report["bundles"]) == {"open-restaurant", "have-a-baby"}
+    with db.sessions() as s:
+        channels = set(s.scalars(select(Case.channel)))
+        history = s.scalar(select(func.count()).select_from(CaseEvent))
+    assert "counter" in channels and "online" in channels and history

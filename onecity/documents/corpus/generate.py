@@ -247,7 +247,8 @@ class Generator:
                                                              day=min(cert.issued_on.day, 28)).isoformat()
             return values, cert.holder_identifier, cert.number, edited
         if doc_type == "invoice":
-            seller, buyer = rng.sample(self.roster.firms, 2)
+            active = [f for f in self.roster.firms if f.status == "active"]  # a cancelled firm invoices no one
+            seller, buyer = rng.sample(active, 2)
             amount = round(rng.uniform(80, 20000), 2)
             tax = round(amount * 0.06, 2)
             issued = self.as_of - timedelta(days=rng.randint(1, 200))
@@ -258,8 +259,7 @@ class Generator:
             if forgery == "bad_check_digit":
                 values["seller_uscc"] = bad_check_char(rng, seller.uscc)
             elif forgery == "other_holder":
-                values["seller_uscc"] = rng.choice([f.uscc for f in self.roster.firms
-                                                    if f.uscc not in (seller.uscc, buyer.uscc)])
+                values["seller_uscc"] = rng.choice([f.uscc for f in active if f.uscc not in (seller.uscc, buyer.uscc)])
             return values, seller.uscc, None, None
         # application letter
         person = rng.choice(self.roster.persons)

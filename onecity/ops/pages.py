@@ -28,6 +28,7 @@ from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInpu
 from onecity.core.identity.models import Agency
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import Role
+from onecity.hub.geography.models import DivisionShape
 from onecity.hub.registries.models import Component
 from onecity.ops import centre, service
 from onecity.ops.i18n import CATALOGUE
@@ -106,6 +107,12 @@ def landing(session: SessionDep, principal: PagePrincipalDep) -> Response:
 
 # -- the operation centre --------------------------------------------------------------------
 
+def _outlines_loaded(session: Session, code: str) -> bool:
+    """Whether the children's outlines are in the database (`onecity geo load`); else the map shows points only."""
+    return session.scalar(select(DivisionShape.code).join(Division, Division.code == DivisionShape.code)
+                          .where(Division.parent_code == code).limit(1)) is not None
+
+
 @router.get("/ops/centre/{code}", response_class=HTMLResponse)
 def centre_page(code: Code, request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
     summary = centre.summary(session, principal, code)
@@ -126,7 +133,7 @@ def centre_page(code: Code, request: Request, session: SessionDep, principal: Pa
     towns = centre.evaluation(session, principal, code, by="township") if summary.level != "township" else []
     config = {
         "lang": lang, "code": code, "live": f"/ops/centre/{code}/live", "points": f"/ops/centre/{code}/cases.geojson",
-        "outlines": f"/geo/divisions/{code}.geojson",
+        "outlines": f"/geo/divisions/{code}.geojson" if _outlines_loaded(session, code) else None,
         "statuses": {s.value: t(f"ops.status.{s.value}") for s in Status},
         "classes": {m.code: (m.name if lang == "zh" else m.name_en) for m in taxonomy().majors.values()},
         "unavailable": t("ops.centre.map_unavailable"), "openLabel": t("ops.centre.open"),

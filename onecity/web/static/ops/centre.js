@@ -67,7 +67,8 @@
   function drawMap() {
     if (!mapEl || !hasCharts) { return; }
     Promise.all([
-      fetch(config.outlines, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; }),
+      config.outlines ? fetch(config.outlines, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; }) : Promise.resolve(null),
       points()
     ]).then(function (res) {
       var outlines = res[0], fc = res[1];
@@ -120,7 +121,7 @@
       }
     });
     var at = document.getElementById("live-at");
-    if (at) { at.textContent = new Date(data.at).toLocaleString(config.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false }); }
+    if (at) { at.textContent = new Date(data.at).toLocaleString(config.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false, timeZone: "Asia/Shanghai" }); }
     drawCharts(data);
     refreshPoints();
   }

@@ -94,6 +94,7 @@ class Bundle:
     time_limit_days: int
     published_baseline: dict[str, Any] | None
     published_target: dict[str, Any] | None
+    note: str = ""
 
     def member_items(self) -> list[Item]:
         return [item(c) for c in self.items]

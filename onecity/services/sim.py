@@ -312,8 +312,9 @@ class ServicesActor:
                 values: dict[str, Any] = {}
                 for case in cases:
                     values.update(_fill(case, rng))
-                if "child_sex" in values:
-                    values["child_birth_date"] = clock.local(clock.now()).date().isoformat()
+                if "child_sex" in values:  # bundles are applied for in the days after the birth
+                    values["child_birth_date"] = (clock.local(clock.now()).date()
+                                                  - timedelta(days=int(rng.integers(1, 20)))).isoformat()
                 bundles.update_form(s, principal, app.id, values)
                 for m in bundles.missing(cases):
                     bundles.attach_document(s, principal, app.id, m["code"], filename=f"{m['code']}.pdf",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from onecity.core import clock
 from onecity.core.errors import Conflict, InvalidInput
@@ -174,3 +174,31 @@ def test_a_bad_rating_with_a_complaint_becomes_a_work_order_event(city: City) ->
     with city.db.transaction() as s:
         closed = service.close_follow_up(s, officer, rating.id, "已约谈窗口负责人并增加午间窗口")
         assert closed.follow_up == "closed"
+
+
+def test_have_a_baby_registers_the_newborn(city: City) -> None:
+    bundle = catalogue.bundle("have-a-baby")
+    with city.db.sessions() as s:
+        people_before = s.scalar(select(func.count()).select_from(Person))
+    # born yesterday (Shanghai): the registry compares a birth date with the UTC date, so a
+    # birth "today" is refused between 00:00 and 08:00 Shanghai time (reported to the hub)
+    born = (clock.local(clock.now()).date() - timedelta(days=1)).isoformat()
+    with city.db.transaction() as s:
+        app = bundles.start_bundle(s, city.resident, "have-a-baby")
+        _a, cases = bundles.get_bundle(s, city.resident, app.id)
+        for m in bundles.missing(cases):
+            bundles.attach_document(s, city.resident, app.id, m["code"], filename=f"{m['code']}.pdf",
+                                    content_type="application/pdf", content=PDF)
+        bundles.update_form(s, city.resident, app.id, {
+            "child_name": "王小满", "child_sex": "F", "child_birth_date": born, "place_of_birth": "国际和平妇幼保健院",
+            "spouse_name": "王大伟", "employer": "上海某公司", "bank_account": "6222020000000001"})
+        bundles.submit(s, city.resident, app.id)
+        app_id = app.id
+    _work_off(city, _officers(city, {i.department for i in bundle.member_items()}))
+    with city.db.sessions() as s:
+        finished = s.get(BundleApplication, app_id)
+        child = s.scalar(select(Person).where(Person.name == "王小满"))
+        people_after = s.scalar(select(func.count()).select_from(Person))
+    assert finished is not None and finished.completed_at is not None
+    assert child is not None and child.sex == "F" and people_after == people_before + 1
+    assert child.division_code == city.rep.division_code

@@ -11,6 +11,7 @@ the reasons in ``errors`` (a verifier needs the why, not a status code); a body 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -155,8 +156,11 @@ def status_list(list_id: Annotated[int, Path(ge=1, le=10**12)], request: Request
     if lst is None:
         raise NotFound(f"no status list {list_id}")
     token = statuslist.signed_status_list(session, issuer_url(), lst, "system:credentials")
-    return Response(token, media_type="application/vc+jwt",
-                    headers={"Cache-Control": f"public, max-age={statuslist.TTL_MS // 1000}"})
+    etag = '"' + hashlib.sha256(token.encode("ascii")).hexdigest()[:32] + '"'
+    headers = {"Cache-Control": f"public, max-age={statuslist.TTL_MS // 1000}", "ETag": etag}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)  # verifiers polling a list that has not changed
+    return Response(token, media_type="application/vc+jwt", headers=headers)
 
 
 # -- the holder --------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ def status_bit(client: TestClient, entry: dict[str, Any]) -> bool:
     path = url[url.index("/api/v1/"):]
     r = client.get(path)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/vc+jwt")
+    assert client.get(path, headers={"If-None-Match": r.headers["etag"]}).status_code == 304
     claims = jwks_verify(client, r.text)
     assert claims["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
     subject = claims["credentialSubject"]

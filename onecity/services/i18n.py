@@ -106,6 +106,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "services.perf.ratings": ("评价数", "Ratings"),
     "services.perf.complaints": ("差评与整改", "Complaints and follow-up"),
     "services.perf.none": ("暂无数据。", "No figures yet."),
+    "services.bundle.applications": ("申请次数", "Applications"),
+    "services.bundle.fields": ("填写项", "Form fields"),
+    "services.bundle.one_by_one": ("逐项分别办理", "One by one"),
+    "services.bundle.in_one_go": ("一件事一次办", "In one go"),
+    "services.bundle.complete": ("全部办结", "All decided"),
 }
 
 MESSAGES: dict[str, dict[str, str]] = {

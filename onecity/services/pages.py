@@ -17,10 +17,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from onecity.api.deps import SessionDep
+from onecity.core import policy
 from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInput, PermissionDenied
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind
-from onecity.services import catalogue, performance, service
+from onecity.services import bundles, catalogue, performance, service
 from onecity.services import i18n as words
 from onecity.services.models import Case, Rating
 from onecity.web import i18n
@@ -181,6 +182,89 @@ def case_action(case_id: CaseId, action: Annotated[str, Path(max_length=20)], re
     return _guarded(request, session, run, lambda e, s: _case_page(request, session, principal, case_id, e, s))
 
 
+# -- bundles (一件事) -------------------------------------------------------------------------------------
+
+@router.get("/services/bundles/{code}", response_class=HTMLResponse)
+def bundle_page(code: Annotated[str, Path(max_length=40)], request: Request, principal: PagePrincipalDep,
+                error: tuple[str, str] | None = None, status_code: int = 200) -> Response:
+    b = catalogue.bundle(code)
+    return render(request, "services/bundle.html", status_code=status_code, bundle=b, burden=b.burden(),
+                  departments=catalogue.departments(), error=error,
+                  can_apply=principal.kind is PrincipalKind.CITIZEN)
+
+
+@router.post("/services/bundles/{code}/apply", response_class=HTMLResponse)
+def bundle_apply(code: Annotated[str, Path(max_length=40)], request: Request, session: SessionDep,
+                 principal: PagePrincipalDep, uscc: Annotated[str, Form(max_length=18)] = "") -> Response:
+    def run() -> Response:
+        app = bundles.start_bundle(session, principal, code, uscc=uscc or None)
+        return RedirectResponse(f"/services/bundle-applications/{app.id}", status_code=303)
+
+    return _guarded(request, session, run,
+                    lambda e, s: bundle_page(code, request, principal, error=e, status_code=s))
+
+
+def _bundle_app_page(request: Request, session: Session, principal: Principal, app_id: str,
+                     error: tuple[str, str] | None = None, status_code: int = 200) -> Response:
+    app, cases = bundles.get_bundle(session, principal, app_id)
+    b = catalogue.bundle(app.bundle_code)
+    form, sources = bundles.merged_form(cases)
+    return render(request, "services/bundle_app.html", status_code=status_code, app=app, bundle=b, cases=cases,
+                  form=form, sources=sources, fields=[(n, catalogue.field(n)) for n in b.fields()],
+                  missing=bundles.missing(cases), editable=all(c.status == "draft" for c in cases), error=error)
+
+
+@router.get("/services/bundle-applications/{app_id}", response_class=HTMLResponse)
+def bundle_app_page(app_id: CaseId, request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
+    return _bundle_app_page(request, session, principal, app_id)
+
+
+@router.post("/services/bundle-applications/{app_id}/form", response_class=HTMLResponse)
+async def bundle_save(app_id: CaseId, request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
+    posted = await request.form()
+
+    def run() -> Response:
+        app, cases = bundles.get_bundle(session, principal, app_id)
+        current, _sources = bundles.merged_form(cases)
+        values = {}
+        for name in catalogue.bundle(app.bundle_code).fields():
+            raw = posted.get(f"f.{name}")
+            if isinstance(raw, str):
+                value = _typed(catalogue.field(name), raw.strip()[:500])
+                if value is not None and value != current.get(name):
+                    values[name] = value
+        if values:
+            bundles.update_form(session, principal, app_id, values)
+        return RedirectResponse(f"/services/bundle-applications/{app_id}", status_code=303)
+
+    return _guarded(request, session, run,
+                    lambda e, s: _bundle_app_page(request, session, principal, app_id, e, s))
+
+
+@router.post("/services/bundle-applications/{app_id}/documents", response_class=HTMLResponse)
+async def bundle_upload(app_id: CaseId, request: Request, session: SessionDep, principal: PagePrincipalDep,
+                        material_code: Annotated[str, Form(max_length=40)], file: UploadFile) -> Response:
+    content = await file.read(MAX_UPLOAD + 1)
+
+    def run() -> Response:
+        bundles.attach_document(session, principal, app_id, material_code, filename=file.filename or "scan",
+                                content_type=file.content_type or "application/octet-stream", content=content)
+        return RedirectResponse(f"/services/bundle-applications/{app_id}", status_code=303)
+
+    return _guarded(request, session, run,
+                    lambda e, s: _bundle_app_page(request, session, principal, app_id, e, s))
+
+
+@router.post("/services/bundle-applications/{app_id}/submit", response_class=HTMLResponse)
+def bundle_submit(app_id: CaseId, request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
+    def run() -> Response:
+        bundles.submit(session, principal, app_id)
+        return RedirectResponse(f"/services/bundle-applications/{app_id}", status_code=303)
+
+    return _guarded(request, session, run,
+                    lambda e, s: _bundle_app_page(request, session, principal, app_id, e, s))
+
+
 # -- counter -------------------------------------------------------------------------------------------
 
 def _counter(request: Request, session: Session, principal: Principal, id_number: str,
@@ -223,6 +307,7 @@ def counter_apply(request: Request, session: SessionDep, principal: PagePrincipa
 
 def _work(request: Request, session: Session, principal: Principal, error: tuple[str, str] | None = None,
           status_code: int = 200) -> Response:
+    policy.require(principal, "services.work.list")  # before anything is written for the visitor
     with session.begin_nested():
         service.refresh_clocks(session)
     queue = service.work_queue(session, principal)

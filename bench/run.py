@@ -19,7 +19,7 @@ from typing import Any
 from bench._common import log
 
 ALL = ("audit_append", "outbox_relay", "api_http", "geo_lookup", "seed_scale", "credentials_verify",
-       "services_workflow")
+       "services_workflow", "ops_open311")
 REPO = Path(__file__).resolve().parent.parent
 
 

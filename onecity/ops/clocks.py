@@ -54,11 +54,17 @@ def sweep(db: Database) -> Swept:
 
 
 async def run_periodically(db: Database, every_seconds: float = 60.0) -> None:
-    """The server's clock task: sweep every minute, off the event loop; a failure waits for the next round."""
+    """The server's clock task: sweep every minute, off the event loop; a failure waits for the next round.
+
+    It first builds the grid index intake locates reports with, so the first report after a
+    start does not wait for it."""
     import asyncio
     import logging
 
     log = logging.getLogger(__name__)
+    from onecity.hub.geography.index import default_index
+
+    await asyncio.to_thread(default_index)  # build the grid index now, not on the first report (seconds)
     while True:
         try:
             swept = await asyncio.to_thread(sweep, db)

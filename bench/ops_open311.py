@@ -1,0 +1,224 @@
+"""Open311 intake under load, and a simulated Shanghai day of urban-operations reports end to end.
+
+1. ``POST /open311/v2/requests.json`` over real sockets against one uvicorn process (the
+   way ``onecity serve`` runs) on a migrated SQLite file with every disposal unit of the city
+   installed: each request is a different report at a different place in the city, so every
+   one is validated, located in its grid (``GeoIndex``), checked for duplicates, written with
+   its report, timeline step, audit entry and outbox event. ``bench._load`` keeps N keep-alive
+   connections busy, cycling through the prepared bodies.
+2. Those reports are then confirmed by inspectors and dispatched by the routing rule to the
+   right unit (``register_case``, in-process): the rest of "intake with dispatch".
+3. A simulated day: the operations actor alone (hotline, inspectors, apps, cameras at
+   Shanghai's rates times ``--scale``) for 24 simulated hours, every report through intake,
+   dispatch, disposal, verification and closure; its wall time and the report.
+
+Baseline: the bare FastAPI ``/ping`` served the same way in the same run (what uvicorn and
+this client can do at all); the ratio is what the whole intake costs on top.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import time
+import urllib.parse
+from datetime import timedelta
+from typing import Any, cast
+
+import numpy as np
+import uvloop
+
+from bench._common import emit, log, parser, percentile, ratio, sqlite_url
+from bench._load import LoadResult, _Connection, _Run, build_request
+from bench.api_http import cpu_seconds, server
+from onecity.core import migrate
+from onecity.core.db import Database
+from onecity.core.identity import service as identity
+from onecity.core.identity.principal import Principal, system_principal
+from onecity.core.identity.roles import PrincipalKind, Role
+from onecity.hub.geography.index import default_index
+
+NAME = "ops_open311"
+SYSTEM = system_principal("bench")
+CITY, XUHUI = "310000000000", "310104000000"
+SUBTYPES = ("E0101", "E0102", "E0103", "E0201", "E0401", "E0402", "E0403", "E0404", "E0303", "E0501")
+
+
+class _Cycling(_Connection):
+    """A keep-alive connection that sends the next of many prepared requests each time."""
+
+    def __init__(self, requests: list[bytes], start: int, run: _Run) -> None:
+        super().__init__(requests[start % len(requests)], run)
+        self.requests, self.i = requests, start
+
+    def _send(self) -> None:
+        self.request = self.requests[self.i % len(self.requests)]
+        self.i += 7919  # a prime stride: connections do not walk in step
+        super()._send()
+
+
+async def load_many(port: int, requests: list[bytes], *, connections: int, seconds: float,
+                    warmup: float) -> LoadResult:
+    loop = asyncio.get_running_loop()
+    t0 = time.perf_counter()
+    run = _Run(t0 + warmup, t0 + warmup + seconds)
+    cpu0 = time.process_time()
+    conns = []
+    for k in range(connections):
+        _, proto = await loop.create_connection(lambda k=k: _Cycling(requests, k, run),  # type: ignore[misc]
+                                                "127.0.0.1", port)
+        conns.append(cast(_Cycling, proto))
+    try:
+        await asyncio.wait_for(asyncio.gather(*(c.closed for c in conns)), warmup + seconds + 60)
+    finally:
+        for c in conns:
+            if c.transport is not None:
+                c.transport.close()
+    measured = min(time.perf_counter(), run.end) - run.start_measuring
+    return LoadResult(requests=len(run.latencies), seconds=measured, latencies=run.latencies, statuses=run.statuses,
+                      client_cpu_seconds=time.process_time() - cpu0)
+
+
+def seed(url: str, within: str) -> str:
+    """Migrated database, every disposal unit of the area, an Open311 key; returns the key."""
+    from onecity.ops.units import install_units
+
+    db = Database(url)
+    try:
+        migrate.upgrade(db)
+        with db.transaction() as session:
+            install_units(session, SYSTEM, within=None if within == CITY else within)
+            _k, key = identity.create_api_key(session, SYSTEM, name="bench-311", scopes=["open311"])
+        return key
+    finally:
+        db.dispose()
+
+
+def bodies(key: str, n: int, within: str, seed_: int = 1) -> list[bytes]:
+    """``n`` different reports at random places of the area (far apart: hardly any duplicates)."""
+    rng = np.random.default_rng(seed_)
+    lonlat, _ = default_index().random_points_in(within, n, rng)
+    out = []
+    for i, (lon, lat) in enumerate(lonlat):
+        form = urllib.parse.urlencode({
+            "api_key": key, "jurisdiction_id": "shanghai", "service_code": SUBTYPES[i % len(SUBTYPES)],
+            "lat": f"{lat:.7f}", "long": f"{lon:.7f}", "description": f"基准测试报告 {i}",
+            "phone": "13800000000"}).encode()
+        out.append(build_request("POST", "/open311/v2/requests.json",
+                                 {"Content-Type": "application/x-www-form-urlencoded"}, form))
+    return out
+
+
+def register_all(url: str) -> dict[str, Any]:
+    """Inspectors confirm every collected report; the routing rule dispatches each (in-process)."""
+    from sqlalchemy import select
+
+    from onecity.ops import service
+    from onecity.ops.models import Case, Status
+
+    db = Database(url)
+    try:
+        with db.sessions() as session:
+            rows = session.execute(select(Case.id, Case.township_code).where(Case.status == Status.COLLECTED)).all()
+        lat: list[float] = []
+        t0 = time.perf_counter()
+        dispatched = 0
+        for case_id, township in rows:
+            inspector = Principal(kind=PrincipalKind.STAFF, id=f"bench-insp-{township}", name="inspector",
+                                  roles=frozenset({Role.INSPECTOR}), division_code=township)
+            s = time.perf_counter()
+            with db.transaction() as session:
+                case = service.register_case(session, inspector, case_id)
+                dispatched += int(case.status == Status.DISPATCHED)
+            lat.append(time.perf_counter() - s)
+        wall = time.perf_counter() - t0
+        lat.sort()
+        return {"cases": len(rows), "dispatched": dispatched, "per_s": round(len(rows) / wall, 1) if wall else 0.0,
+                "p50_ms": round(percentile(lat, 50) * 1000, 2) if lat else None,
+                "p99_ms": round(percentile(lat, 99) * 1000, 2) if lat else None}
+    finally:
+        db.dispose()
+
+
+def simulated_day(url: str, scale: float, hours: float, within: str) -> dict[str, Any]:
+    from onecity.ops.sim import OpsActor
+    from onecity.sim.cli import DEFAULT_START
+    from onecity.sim.engine import Simulation
+
+    db = Database(url)
+    try:
+        migrate.upgrade(db)
+        actor = OpsActor(scale, within=within)
+        sim = Simulation(db, [actor], start=DEFAULT_START, seed=1, step=timedelta(minutes=10), deliver_events=True,
+                         progress=lambda _m: None)
+        t0 = time.perf_counter()
+        sim.run(hours)
+        wall = time.perf_counter() - t0
+        report = sim.report()["operations"]
+        events = report["events"]
+        return {"scale": scale, "within": within, "simulated_hours": hours, "wall_seconds": round(wall, 1),
+                "events": events, "ms_per_event_end_to_end": round(1000 * wall / events, 1) if events else None,
+                "operations": report}
+    finally:
+        db.dispose()
+
+
+async def run(args: Any) -> None:
+    quick = args.quick
+    seconds, warmup = (1.0, 0.3) if quick else (8.0, 2.0)
+    connections = args.connections or (8 if quick else 16)
+    n_bodies = 400 if quick else 40_000
+    within = args.within or (XUHUI if quick else CITY)
+    figures: dict[str, Any] = {}
+    with sqlite_url("ops311") as url:
+        log(f"{NAME}: installing the city's disposal units and preparing {n_bodies:,} reports")
+        key = await asyncio.to_thread(seed, url, within)
+        reqs = await asyncio.to_thread(bodies, key, n_bodies, within)
+        env = {**os.environ, "ONECITY_ENV": "test", "ONECITY_DATABASE_URL": url, "ONECITY_BUS_URL": "memory://",
+               "ONECITY_SECRET_KEY": secrets.token_urlsafe(48), "PYTHONUNBUFFERED": "1"}
+        with server("bare", env, "/ping") as bare, server("onecity", env, "/api/v1/health") as app:
+            ping = await load_many(bare.port, [build_request("GET", "/ping")], connections=connections,
+                                   seconds=seconds, warmup=warmup)
+            base = ping.figures()
+            log(f"  bare /ping: {base['req_per_s']:,.0f} req/s, p50 {base['p50_ms']} ms, p99 {base['p99_ms']} ms")
+            # the server builds its grid index in the background at start: wait until a report goes through
+            await load_many(app.port, reqs[-1:], connections=1, seconds=0.5, warmup=0.0)
+            cpu0 = cpu_seconds(app.proc.pid)
+            result = await load_many(app.port, reqs[:-1], connections=connections, seconds=seconds, warmup=warmup)
+            f = result.figures()
+            f["server_cpu_percent"] = round(100 * (cpu_seconds(app.proc.pid) - cpu0) / (seconds + warmup), 1)
+            if f["non_2xx"]:
+                raise RuntimeError(f"{f['non_2xx']} of {f['requests']} POSTs were not 2xx: {result.statuses}")
+            log(f"  POST /open311/v2/requests.json: {f['req_per_s']:,.0f} req/s, p50 {f['p50_ms']} ms, "
+                f"p99 {f['p99_ms']} ms (server CPU {f['server_cpu_percent']} %)")
+            figures["open311_post"] = f
+        figures["register_and_dispatch"] = await asyncio.to_thread(register_all, url)
+        log(f"  register + dispatch: {figures['register_and_dispatch']}")
+    scale = args.scale if args.scale is not None else (0.004 if quick else 0.01)
+    hours = 4.0 if quick else 24.0
+    with sqlite_url("opsday") as url:
+        log(f"  simulating {hours:g} h of urban operations at scale {scale:g}")
+        figures["simulated_day"] = await asyncio.to_thread(simulated_day, url, scale, hours, within)
+        log(f"  simulated day: {figures['simulated_day']['wall_seconds']} s for "
+            f"{figures['simulated_day']['events']} reports")
+    emit(NAME, {"connections": connections, "seconds": seconds, "warmup": warmup, "distinct_reports": n_bodies,
+                "within": within,
+                "server": "uvicorn 1 worker, uvloop, httptools, SQLite, access log off",
+                "client": "bench._load connections cycling through distinct bodies"},
+         figures, {"bare_ping": base},
+         {"open311_post_req_per_s_vs_bare": ratio(figures["open311_post"]["req_per_s"], base["req_per_s"])})
+
+
+def main() -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--connections", type=int, default=None, help="concurrent keep-alive connections")
+    p.add_argument("--scale", type=float, default=None, help="scale of the simulated day (default 0.01)")
+    p.add_argument("--within", default=None, help="only this division (default: the city; Xuhui with --quick)")
+    args = p.parse_args()
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(run(args))
+
+
+if __name__ == "__main__":
+    main()

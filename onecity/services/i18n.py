@@ -77,7 +77,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "services.counter.cases": ("该申请人的办件", "This applicant's cases"),
     "services.work.title": ("审批工作台", "Officer workbench"),
     "services.work.empty": ("队列中没有待办任务。", "Nothing waiting in your queue."),
-    "services.work.missing": ("需补正的材料编码（逗号分隔）", "Materials to supplement (codes, comma-separated)"),
+    "services.work.missing": ("需补正的材料（一次性全部勾选）", "Materials to provide again (tick them all at once)"),
     "services.outcome.accept": ("受理", "Accept"),
     "services.outcome.supplement": ("一次性告知补正", "Ask for supplements"),
     "services.outcome.pass": ("审核通过", "Pass"),

@@ -312,7 +312,7 @@ def _work(request: Request, session: Session, principal: Principal, error: tuple
         service.refresh_clocks(session)
     queue = service.work_queue(session, principal)
     return render(request, "services/work.html", status_code=status_code, queue=queue, outcomes=service.OUTCOMES,
-                  error=error)
+                  items={it.code: it for it in catalogue.items()}, error=error)
 
 
 @router.get("/services/work", response_class=HTMLResponse)
@@ -324,9 +324,9 @@ def work_page(request: Request, session: SessionDep, principal: PagePrincipalDep
 def work_done(work_item_id: Annotated[str, Path(max_length=36)], request: Request, session: SessionDep,
               principal: PagePrincipalDep, outcome: Annotated[str, Form(max_length=20)],
               reason: Annotated[str, Form(max_length=2000)] = "",
-              missing: Annotated[str, Form(max_length=500)] = "") -> Response:
+              missing: Annotated[list[str] | None, Form(max_length=40)] = None) -> Response:
     def run() -> Response:
-        codes = [c.strip() for c in missing.replace("，", ",").split(",") if c.strip()]
+        codes = [c.strip() for c in (missing or []) if c.strip()][:50]
         service.complete_task(session, principal, work_item_id, outcome, reason=reason, missing=codes)
         return RedirectResponse("/services/work", status_code=303)
 

@@ -53,3 +53,26 @@ def test_counter_and_workbench_are_for_staff(city: City, client: TestClient) -> 
                                                      "csrf_token": csrf_from(counter)})
     assert r.status_code == 422 and "identity" in r.text  # the ID document must be checked first
     assert client.get("/services/work").status_code == 200
+
+
+def test_the_workbench_asks_for_supplements_by_ticking_materials(city: City, client: TestClient) -> None:
+    from onecity.services import service
+
+    with city.db.transaction() as s:
+        case = service.start_case(s, city.resident, "310000-01-00040-001", uscc=city.firm.uscc)
+        for m in service.missing_materials(case):
+            service.attach_document(s, city.resident, case.id, m["code"], filename="a.pdf",
+                                    content_type="application/pdf", content=b"%PDF-1.4\n")
+        service.update_form(s, city.resident, case.id, {"business_items": "自制饮品制售", "floor_area_m2": 30})
+        service.submit(s, city.resident, case.id)
+    sign_in(client, "clerk", PASSWORD, next_path="/services/work")
+    work = client.get("/services/work")
+    assert 'name="missing" value="floor_plan"' in work.text and 'value="business_licence"' not in work.text
+    action = work.text.split('action="/services/work/')[1].split('"')[0]
+    r = client.post(f"/services/work/{action}", data={"outcome": "supplement", "reason": "平面图不清晰",
+                                                      "missing": ["floor_plan", "food_safety_rules"],
+                                                      "csrf_token": csrf_from(work)}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    with city.db.transaction() as s:
+        again = service.get_case(s, city.resident, case.id)
+        assert [m["code"] for m in service.missing_materials(again)] == ["floor_plan", "food_safety_rules"]

@@ -43,10 +43,12 @@ SECURITY_HEADERS = {
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     from onecity.credentials import api as credentials
+    from onecity.documents import api as documents
     from onecity.sensing import api as sensing
     from onecity.services import api as services
 
-    for module in (system, auth, admin, audit, catalogue, sharing, geography, credentials, sensing, services):
+    for module in (system, auth, admin, audit, catalogue, sharing, geography, credentials, sensing, services,
+                   documents):
         router.include_router(module.router)
     return router
 

@@ -92,8 +92,10 @@ class Reader:
             self._local.engine = engine
         return engine
 
-    def submit(self, data: bytes, doc_type: str | None = None) -> Future[Reading]:
-        return self._executor.submit(lambda: read(data, doc_type, engine=self._engine(), cache=self._cache))
+    def submit(self, data: bytes, doc_type: str | None = None, *, cache: OcrCache | None = None) -> Future[Reading]:
+        """Read ``data`` in a worker; ``cache`` overrides the reader's own (a server passes its database's)."""
+        use = cache if cache is not None else self._cache
+        return self._executor.submit(lambda: read(data, doc_type, engine=self._engine(), cache=use))
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

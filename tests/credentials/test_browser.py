@@ -89,7 +89,8 @@ def test_the_printed_qr_code_leads_to_a_verification_that_follows_the_status(
     claims = pyjwt.decode(offline, key=next(k for k in keyset.keys if k.key_id == kid), algorithms=["EdDSA"])
     assert claims["credentialSubject"]["certificate"]["number"] == cert.number
 
-    verifier = page.context.browser.new_context(locale="zh-CN")  # someone else's phone: not signed in
+    verifier = page.context.browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
+                                                is_mobile=True)  # someone else's phone: not signed in
     other = verifier.new_page()
     try:
         other.goto(target)

@@ -76,6 +76,11 @@ def test_the_printed_qr_code_leads_to_a_verification_that_follows_the_status(
     assert page.locator("#qr-link").evaluate("img => img.naturalWidth") > 0
     assert page.inner_text("#credential-status") == "有效"
     shot(page, "credentials-holder-zh")
+    page.emulate_media(media="print")  # what the print button gives: the certificate and its code alone
+    assert not page.locator(".site-header").is_visible() and not page.locator("#print-credential").is_visible()
+    assert page.locator("#qr-link").is_visible()
+    shot(page, "credentials-holder-print")
+    page.emulate_media(media="screen")
 
     target = scan(page, "#qr-link")
     assert target == f"{url}/verify/{cred.id}"

@@ -44,11 +44,12 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     from onecity.credentials import api as credentials
     from onecity.documents import api as documents
+    from onecity.ops import api as ops
     from onecity.sensing import api as sensing
     from onecity.services import api as services
 
     for module in (system, auth, admin, audit, catalogue, sharing, geography, credentials, sensing, services,
-                   documents):
+                   documents, ops):
         router.include_router(module.router)
     return router
 

@@ -66,6 +66,8 @@ REWORK_SHARE = 0.05
 INSPECTOR_HOURS = (7, 21)
 #: Disposal work takes a lognormal time: median this share of the limit, this spread (1 % run past it).
 WORK_MEDIAN_SHARE, WORK_SIGMA = 0.3, 0.45
+#: Urgent cases wait this share of the usual time for a person to pick them up.
+URGENT_DELAY_SHARE = 0.25
 CREWS_AT_SCALE_1 = {"township": 20, "district": 60}
 #: Camera detections: what video analytics flags in the street.
 CAMERA_SUBTYPES = ("E0101", "E0102", "E0401", "E0402", "E0403", "E0404", "E0201", "E0501")
@@ -217,10 +219,13 @@ class OpsActor:
 
     # -- people at work ----------------------------------------------------------------------
 
-    def _after(self, key: tuple[str, str], now: datetime, rng: np.random.Generator, median_h: float) -> bool:
-        """Whether the person who does ``key`` has got to it yet (a lognormal delay from first sight)."""
+    def _after(self, key: tuple[str, str], now: datetime, rng: np.random.Generator, median_h: float,
+               urgent: bool = False) -> bool:
+        """Whether the person who does ``key`` has got to it yet (a lognormal delay from first sight;
+        urgent cases are picked up first, in a fraction of the time)."""
         due = self.ready.get(key)
         if due is None:
+            median_h = median_h * URGENT_DELAY_SHARE if urgent else median_h
             due = now + timedelta(hours=float(rng.lognormal(math.log(median_h), 0.5)))
             self.ready[key] = due
         return now >= due
@@ -260,8 +265,9 @@ class OpsActor:
         for c in sorted(cases, key=lambda c: (c.step_due_at or now, c.id)):
             key = (c.id, str(c.status))
             township = c.township_code
-            on_duty = patrol or c.urgency == Urgency.URGENT.value  # urgent cases: the duty inspector, any hour
-            if c.status == Status.COLLECTED and on_duty and self._after(key, now, rng, 0.4):
+            urgent = c.urgency == Urgency.URGENT.value
+            on_duty = patrol or urgent  # urgent cases: the duty inspector, any hour
+            if c.status == Status.COLLECTED and on_duty and self._after(key, now, rng, 0.4, urgent):
                 inspector = _staff(f"inspector-{township}", Role.INSPECTOR, township)
                 if rng.random() < NOT_A_CASE:
                     self._act(db, service.reject_case, inspector, c.id, reason="现场未发现问题（模拟）")
@@ -271,7 +277,7 @@ class OpsActor:
                 unit = self._units[c.unit_agency_id]
                 truth = self.truth.get(c.id)
                 staff = self._unit_staff(unit.agency_id)
-                if not self._after(key, now, rng, 0.25):
+                if not self._after(key, now, rng, 0.25, urgent):
                     continue
                 if truth is not None and truth.department != unit.department and rng.random() < DISPUTE_CAUGHT:
                     self._act(db, service.dispute_case, staff, c.id, reason="不属本单位职责（模拟）")
@@ -281,20 +287,19 @@ class OpsActor:
                     limit = taxonomy().subtype(c.subtype_code).limit(Step.DISPOSE, Urgency(c.urgency))
                     self.work_left[c.id] = float(rng.lognormal(math.log(WORK_MEDIAN_SHARE * limit), WORK_SIGMA))
             elif c.status == Status.DISPOSING and c.unit_agency_id in self._units:
-                urgent = c.urgency == Urgency.URGENT.value
                 if urgent or worktime.is_working_time(now):
                     left = self.work_left.get(c.id, 1.0) - hours
                     self.work_left[c.id] = left
                     if left <= 0:
                         self._act(db, service.report_back, self._unit_staff(c.unit_agency_id), c.id,
                                   media_id=self._photo, note="处置完毕（模拟）")
-            elif c.status == Status.REPORTED and on_duty and self._after(key, now, rng, 0.5):
+            elif c.status == Status.REPORTED and on_duty and self._after(key, now, rng, 0.5, urgent):
                 inspector = _staff(f"inspector-{township}", Role.INSPECTOR, township)
                 ok = rng.random() >= REWORK_SHARE
                 note = None if ok else "仍未整改到位（模拟）"
                 if self._act(db, service.verify_case, inspector, c.id, ok=ok, note=note) and not ok:
                     self.work_left[c.id] = float(rng.lognormal(math.log(0.5), 0.5))
-            elif c.status == Status.VERIFIED and self._after(key, now, rng, 0.3):
+            elif c.status == Status.VERIFIED and self._after(key, now, rng, 0.3, urgent):
                 self._act(db, service.close_case, _staff(f"centre-{township}", Role.OPERATOR, township), c.id)
             elif c.status == Status.CLOSED:
                 self._act(db, service.evaluate_case, _staff(f"centre-{township}", Role.OPERATOR, township), c.id,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 from onecity.core import clock
 from onecity.core.db import Database
+from onecity.core.errors import InvalidInput
 from onecity.core.identity import service as identity
 from tests.ops.conftest import HUNANLU, SYSTEM, TIANPING_POINT, TIANPINGLU, Ops, png
 from tests.ops.test_loop import MONDAY_10
@@ -62,3 +64,50 @@ def test_camera_feed_transitions_and_scope(client: TestClient, db: Database, sta
         tax = client.get("/api/v1/ops/taxonomy", headers=inspector).json()
         assert tax["subtypes"]["E0402"]["department"] == "enforcement"
     assert client.get("/api/v1/ops/cases").status_code == 401
+
+
+def test_a_component_from_the_registry_links_reports_and_alerts(client: TestClient, db: Database,
+                                                                 staff_users: Callable[..., Ops],
+                                                                 login: Callable[[str], dict[str, str]]) -> None:
+    from onecity.core.bus import consumers
+    from onecity.core.events import publish
+    from onecity.hub.geography.index import default_index
+    from onecity.hub.geography.models import Grid
+    from onecity.hub.registries.models import Component
+    from onecity.ops import service
+    from onecity.ops.models import Case, Unit
+    from onecity.sensing.events import ALERT_RAISED, AlertRaised
+    from tests.ops.conftest import XUHUI
+
+    ops = staff_users("tp.inspector")
+    lon, lat = TIANPING_POINT[0] + 0.0003, TIANPING_POINT[1]
+    grid = default_index().locate_one(lon, lat)
+    assert grid is not None
+    with db.transaction() as session:
+        session.add(Grid(code=grid.grid, community_code=TIANPINGLU, township_code=TIANPINGLU, district_code=XUHUI,
+                         geometry="{}", area_km2=0.1, centroid_lon=lon, centroid_lat=lat))
+        session.flush()
+        session.add(Component(id=9001, code="310104010300000042", class_code="0103", grid_code=grid.grid,
+                              division_code=TIANPINGLU, lon=lon, lat=lat, owner_department="徐汇区水务局",
+                              status="damaged"))
+    near = client.get("/ops/components/near", params={"lon": TIANPING_POINT[0], "lat": TIANPING_POINT[1]},
+                      headers=login("tp.inspector")).json()
+    assert near[0]["id"] == 9001 and near[0]["service_code"] == "C0103" and 25 < near[0]["distance_m"] < 35
+    with clock.frozen(MONDAY_10):
+        with pytest.raises(InvalidInput, match="report it as C0103"):
+            ops.run(service.intake, "tp.inspector", source="inspector", subtype_code="C0120", component_id=9001,
+                    description="井盖")
+        got = ops.run(service.intake, "tp.inspector", source="inspector", subtype_code="C0103", component_id=9001,
+                      description="雨水井盖破损")
+        assert got.case.component_id == 9001 and (got.case.lon, got.case.lat) == (lon, lat)
+        with db.transaction() as session:
+            publish(session, ALERT_RAISED, AlertRaised(
+                alert_id="al-cover", rule_id="r-9", rule_name="井盖位移", kind="threshold", level="yellow",
+                observed_property="tilt", message="井盖倾角 12° ≥ 10°", lon=lon + 0.001, lat=lat,
+                division_code=TIANPINGLU, thing_id="t-9", component_id="9001", raised_at=clock.now()),
+                principal=SYSTEM, reason="test")
+        consumers.deliver_pending(db)
+    with db.sessions() as session:
+        [case] = session.query(Case).all()  # the alert about the same component joined the inspector's case
+        assert case.report_count == 2 and case.subtype_code == "C0103"
+        assert session.get(Unit, case.unit_agency_id).department == "water"  # type: ignore[union-attr]

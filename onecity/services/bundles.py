@@ -26,7 +26,7 @@ def start_bundle(session: Session, principal: Principal, code: str, *, id_number
     bundle = catalogue.bundle(code)
     who = service.resolve_applicant(session, principal, applicant_kind=bundle.applicant_kind, id_number=id_number,
                                     uscc=uscc, identity_checked=identity_checked, proxy_relation=proxy_relation)
-    facts = service._facts(session, who.reader, who.person, who.firm,
+    facts = service.applicant_facts(session, who.reader, who.person, who.firm,
                            f"一网通办 bundle {code}: prefill (acting: {principal.ref})")
     app = BundleApplication(bundle_code=code,
                             applicant_identifier=who.firm.uscc if who.firm else who.person.id_number,
@@ -35,7 +35,7 @@ def start_bundle(session: Session, principal: Principal, code: str, *, id_number
                             channel=who.channel, created_by=principal.ref)
     session.add(app)
     session.flush()
-    cases = [service._new_case(session, principal, it, who, facts, bundle_id=app.id) for it in bundle.member_items()]
+    cases = [service.new_case(session, principal, it, who, facts, bundle_id=app.id) for it in bundle.member_items()]
     prefilled: set[str] = set()
     missing: set[str] = set()
     for case in cases:

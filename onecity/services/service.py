@@ -137,7 +137,9 @@ class Facts:
     certificates: dict[str, Certificate]
 
 
-def _facts(session: Session, reader: Principal, person: Person, firm: LegalPerson | None, purpose: str) -> Facts:
+def applicant_facts(session: Session, reader: Principal, person: Person, firm: LegalPerson | None,
+                    purpose: str) -> Facts:
+    """The applicant's registry record, their firm's, and their valid certificates, read once and audited."""
     found = registries.person_by_id_number(session, reader, person.id_number, purpose)
     values: dict[str, Any] = {
         "person.name": found.name, "person.id_number": found.id_number, "person.sex": found.sex,
@@ -272,7 +274,7 @@ def resolve_applicant(session: Session, principal: Principal, *, applicant_kind:
                      proxy_relation=proxy_relation.strip()[:40] if proxy_relation else None)
 
 
-def _new_case(session: Session, principal: Principal, it: Item, who: Applicant, facts: Facts,
+def new_case(session: Session, principal: Principal, it: Item, who: Applicant, facts: Facts,
               bundle_id: str | None = None) -> Case:
     form, sources = _prefill(list(it.fields), facts)
     codes = list(it.materials) + ([PROXY_MATERIAL] if who.channel is Channel.PROXY else [])
@@ -307,9 +309,9 @@ def start_case(session: Session, principal: Principal, item_code: str, *, id_num
                             identity_checked=identity_checked, proxy_relation=proxy_relation)
     if who.channel.value not in it.channels:
         raise InvalidInput(f"{it.name_en} cannot be applied for on the {who.channel} channel")
-    facts = _facts(session, who.reader, who.person, who.firm,
+    facts = applicant_facts(session, who.reader, who.person, who.firm,
                    f"一网通办 prefill: {it.code} for {who.person.id_number[:6]}… (acting: {principal.ref})")
-    return _new_case(session, principal, it, who, facts)
+    return new_case(session, principal, it, who, facts)
 
 
 def get_case(session: Session, principal: Principal, case_id: str) -> Case:

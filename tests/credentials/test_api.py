@@ -19,7 +19,7 @@ from onecity.cli import main
 from onecity.core.config import get_settings
 from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.credentials import api as credentials_api
-from onecity.credentials import service
+from onecity.credentials import keys, service
 from onecity.credentials.models import CredentialStatus
 from onecity.hub.registries.models import Certificate
 from onecity.hub.sharing.service import link_resident
@@ -126,6 +126,16 @@ def test_any_changed_byte_fails_verification(registry_db: Registry, make_certifi
             part = "header" if i < header_end else "payload" if i < payload_end else "signature"
             assert not result.valid and result.errors, (i, part)
             assert result.status is None, (i, part)  # an untrusted credential has no status
+        # and an attacker who edits the decoded JSON and re-encodes it properly: every byte, one bit flipped
+        head_b64, body_b64, sig_b64 = token.split(".")
+        for part in (0, 1):
+            raw = bytearray(keys.b64url_decode((head_b64, body_b64)[part]))
+            for i in range(len(raw)):
+                raw[i] ^= 0x01
+                parts = [head_b64, body_b64, sig_b64]
+                parts[part] = keys.b64url(bytes(raw))
+                assert not service.verify(s, ".".join(parts)).valid, (part, i)
+                raw[i] ^= 0x01
     # and through the API, one position in each part
     for i in (5, header_end + 40, len(token) - 1):
         changed = token[:i] + ("B" if token[i] == "A" else "A") + token[i + 1:]

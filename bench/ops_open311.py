@@ -166,9 +166,9 @@ def simulated_day(url: str, scale: float, hours: float, within: str) -> dict[str
 
 async def run(args: Any) -> None:
     quick = args.quick
-    seconds, warmup = (1.0, 0.3) if quick else (8.0, 2.0)
+    seconds, warmup = (0.6, 0.2) if quick else (8.0, 2.0)
     connections = args.connections or (8 if quick else 16)
-    n_bodies = 400 if quick else 40_000
+    n_bodies = 200 if quick else 40_000
     within = args.within or (XUHUI if quick else CITY)
     figures: dict[str, Any] = {}
     with sqlite_url("ops311") as url:
@@ -196,7 +196,7 @@ async def run(args: Any) -> None:
         figures["register_and_dispatch"] = await asyncio.to_thread(register_all, url)
         log(f"  register + dispatch: {figures['register_and_dispatch']}")
     scale = args.scale if args.scale is not None else (0.004 if quick else 0.01)
-    hours = 4.0 if quick else 24.0
+    hours = 2.0 if quick else 24.0
     with sqlite_url("opsday") as url:
         log(f"  simulating {hours:g} h of urban operations at scale {scale:g}")
         figures["simulated_day"] = await asyncio.to_thread(simulated_day, url, scale, hours, within)

@@ -132,9 +132,9 @@ def main() -> None:
                 genuine["low_risk"] += risk == ["low"]
             if samples % 25 == 0:  # interim figures: a long run cut short still says something
                 so_far = {g: _pct(fields[g]["ok"], fields[g]["total"]) for g in ("clean", "degraded")}
-                caught = sum(c["detected"] for c in forged.values())
+                caught, made = (sum(c[k] for c in forged.values()) for k in ("detected", "total"))
                 log(f"  {samples} documents, {statistics.mean(seconds):.2f} s/page; fields clean {so_far['clean']} %, "
-                    f"degraded {so_far['degraded']} %; forged detected {caught}/{sum(c['total'] for c in forged.values())}"
+                    f"degraded {so_far['degraded']} %; forged detected {caught}/{made}"
                     f"; forged rated low risk {len(low_risk_forged)}; genuine false alarms {genuine['false_alarm']}")
         db.dispose()
 

@@ -21,17 +21,21 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 import segno
-from fastapi import APIRouter, FastAPI, Path, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, FastAPI, Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from segno import DataOverflowError
+from sqlalchemy.orm import Session
 
 from onecity.api.deps import SessionDep
-from onecity.core import clock
-from onecity.core.errors import InvalidInput
+from onecity.core import clock, policy
+from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInput, PermissionDenied
+from onecity.core.identity.principal import Principal
+from onecity.core.identity.roles import PrincipalKind
 from onecity.credentials import i18n as words
 from onecity.credentials import keys, service
 from onecity.credentials.api import PUBLIC_BUDGET as _BUDGET
 from onecity.credentials.api import public, verify_url
+from onecity.credentials.models import CredentialStatus
 from onecity.web import i18n
 from onecity.web.deps import PagePrincipalDep
 from onecity.web.templating import render
@@ -112,15 +116,48 @@ def qr_svg(data: str, *, scale: int = 4) -> str | None:
     return out.getvalue().decode("utf-8")
 
 
-@router.get("/credentials/{credential_id}", response_class=HTMLResponse)
-def credential_page(credential_id: CredentialId, request: Request, session: SessionDep,
-                    principal: PagePrincipalDep) -> Response:
+#: What an officer may do to a credential in each state: (target status, action guarding it).
+STAFF_ACTIONS: dict[CredentialStatus, tuple[tuple[CredentialStatus, str], ...]] = {
+    CredentialStatus.ACTIVE: ((CredentialStatus.SUSPENDED, "credentials.credential.suspend"),
+                              (CredentialStatus.REVOKED, "credentials.credential.revoke")),
+    CredentialStatus.SUSPENDED: ((CredentialStatus.ACTIVE, "credentials.credential.reinstate"),
+                                 (CredentialStatus.REVOKED, "credentials.credential.revoke")),
+    CredentialStatus.REVOKED: (),
+}
+
+
+def _detail(request: Request, session: Session, principal: Principal, credential_id: str, *,
+            status_code: int = 200, error: str | None = None) -> Response:
     cred = service.get_credential(session, principal, credential_id, purpose="holder or staff view of a credential")
     view = public(session, [cred])[0]
     full = qr_svg(cred.jwt, scale=2)
     facts = service.facts(keys.parse_compact(cred.jwt).payload, masked=False)
-    return render(request, "credentials/detail.html", cred=view, facts=facts, verify_link=verify_url(cred.id),
-                  full_qr_fits=full is not None, first_day=first_day, last_day=last_day)
+    actions = [target for target, action in STAFF_ACTIONS[CredentialStatus(cred.status)]
+               if principal.kind is PrincipalKind.STAFF and policy.may(principal, action)]
+    return render(request, "credentials/detail.html", status_code=status_code, cred=view, facts=facts,
+                  verify_link=verify_url(cred.id), full_qr_fits=full is not None, first_day=first_day,
+                  last_day=last_day, staff_actions=actions, error=error)
+
+
+@router.get("/credentials/{credential_id}", response_class=HTMLResponse)
+def credential_page(credential_id: CredentialId, request: Request, session: SessionDep,
+                    principal: PagePrincipalDep) -> Response:
+    return _detail(request, session, principal, credential_id)
+
+
+@router.post("/credentials/{credential_id}/status", response_class=HTMLResponse)
+def credential_status(credential_id: CredentialId, request: Request, session: SessionDep,
+                      principal: PagePrincipalDep, status: Annotated[str, Form(max_length=12)],
+                      reason: Annotated[str, Form(max_length=300)] = "") -> Response:
+    """An officer revokes, suspends or reinstates from the credential's page (the form carries the CSRF token)."""
+    try:
+        with session.begin_nested():
+            service.change_status(session, principal, credential_id, status, reason)
+    except (AuthenticationRequired, PermissionDenied):
+        raise
+    except DomainError as err:  # say what was wrong on the same page, nothing saved
+        return _detail(request, session, principal, credential_id, status_code=err.status, error=err.detail)
+    return RedirectResponse(f"/credentials/{credential_id}", status_code=303)
 
 
 @router.get("/credentials/{credential_id}/qr.svg")

@@ -66,3 +66,36 @@ def test_verify_page_masks_a_person_and_pages_answer_errors_in_html(
     assert client.get(f"/credentials/{cred.id}/qr.svg?kind=bogus").status_code == 422
     jwks = client.get("/.well-known/jwks.json")
     assert jwks.status_code == 200 and jwks.json()["keys"][0]["kid"] == cred.kid
+
+
+def test_an_officer_changes_the_status_from_the_credential_page(
+        client: TestClient, registry_db: Registry, make_certificate: Callable[..., Certificate],
+        make_user: Callable[..., Any]) -> None:
+    from onecity.core.identity.roles import Role
+    from tests.conftest import TIANPINGLU
+
+    with registry_db.db.transaction() as s:
+        cred = service.issue_for_certificate(s, APPROVER, make_certificate().id)
+    make_user("xh.clerk", Role.COUNTER_CLERK, division_code=TIANPINGLU)
+    make_user("xh.approver", Role.APPROVER, division_code=TIANPINGLU)
+    _sign_in(client, "xh.clerk")
+    page = client.get(f"/credentials/{cred.id}")
+    assert page.status_code == 200 and 'id="staff-actions"' not in page.text  # a clerk may read, not act
+    _sign_in(client, "xh.approver")
+    page = client.get(f"/credentials/{cred.id}")
+    assert 'id="to-suspended"' in page.text and 'id="to-revoked"' in page.text and 'id="to-active"' not in page.text
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    url = f"/credentials/{cred.id}/status"
+    r = client.post(url, data={"status": "suspended", "reason": "", "csrf_token": token})
+    assert r.status_code == 422 and 'id="status-error"' in r.text  # the reason is required, nothing saved
+    assert client.post(url, data={"status": "suspended", "reason": "x"}).status_code == 403  # no CSRF token
+    r = client.post(url, data={"status": "suspended", "reason": "卫生检查", "csrf_token": token},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(f"/credentials/{cred.id}")
+    assert 'id="to-active"' in page.text and "已暂停" in page.text
+    client.post(url, data={"status": "revoked", "reason": "停业", "csrf_token": token})
+    with registry_db.db.sessions() as s:
+        assert service.verify(s, cred.jwt).status is not None
+        assert service.verify(s, cred.jwt).status.value == "revoked"
+    assert 'id="staff-actions"' not in client.get(f"/credentials/{cred.id}").text  # revocation is final

@@ -711,8 +711,13 @@ def store_media(session: Session, principal: Principal, data: bytes, *, division
 
 
 def get_media(session: Session, principal: Principal, media_id: str) -> Media:
+    """A site photo, for staff whose area and the photo's area lie one inside the other (a township's
+    inspector sees the district bureau's proof for a case in their township, not another district's)."""
     policy.require(principal, "ops.case.read")
     media = session.get(Media, media_id)
     if media is None:
         raise NotFound(f"no photo {media_id}")
+    mine, its = principal.division_code, media.division_code
+    if its and not (policy.in_scope(session, principal, RESOURCE, its) or (mine and contains(its, mine))):
+        raise PermissionDenied(f"this photo belongs to division {its}, outside your area ({mine})")
     return media

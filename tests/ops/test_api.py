@@ -56,6 +56,7 @@ def test_camera_feed_transitions_and_scope(client: TestClient, db: Database, sta
 
         other = login("hn.operator")
         assert client.get(f"/api/v1/ops/cases/{cid}", headers=other).status_code == 403
+        assert client.get(f"/ops/media/{media.json()['id']}", headers=other).status_code == 403  # another township
         assert client.get(f"/api/v1/ops/centres/{TIANPINGLU}", headers=other).status_code == 403
         assert client.get(f"/api/v1/ops/centres/{HUNANLU}", headers=other).json()["totals"]["open"] == 0
         inspector = login("tp.inspector")

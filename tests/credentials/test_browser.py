@@ -15,7 +15,7 @@ import pytest
 
 from onecity.core.db import Database
 from onecity.core.identity import service as identity
-from onecity.core.identity.roles import PrincipalKind
+from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.credentials import issuer, service
 from onecity.hub.sharing.service import link_resident
 from tests.browser_support import live_server, shot
@@ -36,6 +36,13 @@ def served(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
                              roles=[], agency_code=None, division_code=None, display_name="王小梅")
     with db.transaction() as s:
         link_resident(s, SYSTEM, username="xiaomei", id_number=reg.person.id_number)
+    with db.transaction() as s:
+        identity.create_agency(s, SYSTEM, code="xh-samr", name="徐汇区市场监督管理局",
+                               name_en="Xuhui Market Regulation", division_code="310104000000")
+    with db.transaction() as s:
+        identity.create_user(s, SYSTEM, username="li.approver", password=PASSWORD, kind=PrincipalKind.STAFF,
+                             roles=[Role.APPROVER], agency_code="xh-samr", division_code="310104003000",
+                             display_name="李审批")
     with live_server(db, "credentials") as url:
         # the credentials name the address verifiers reach: here, the test server
         monkeypatch.setenv("ONECITY_PUBLIC_URL", url)
@@ -123,4 +130,23 @@ def test_the_printed_qr_code_leads_to_a_verification_that_follows_the_status(
         shot(other, "credentials-verify-tampered-en")
     finally:
         verifier.close()
+    assert not page.problems
+
+
+def test_an_officer_suspends_from_the_page(served: tuple[str, Registry], page: Any) -> None:
+    url, reg = served
+    with reg.db.transaction() as s:
+        cred = service.issue_for_certificate(s, APPROVER, certificate(reg.db, 2).id)
+    page.goto(f"{url}/login?next=/credentials/{cred.id}")
+    page.fill("#username", "li.approver")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#staff-actions")
+    page.fill("#reason", "食品安全抽检不合格，整改期间暂停")
+    shot(page, "credentials-officer-zh")
+    page.click("#to-suspended")
+    page.wait_for_selector("#to-active")
+    assert page.inner_text("#credential-status") == "已暂停"
+    page.goto(f"{url}/verify/{cred.id}")
+    assert page.get_attribute("#verify-result", "data-status") == "suspended"
     assert not page.problems

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 
+import jwt as pyjwt
 from fastapi.testclient import TestClient
 
 from onecity.services import catalogue
@@ -71,17 +73,25 @@ def test_case_over_http(city: City, client: TestClient, login: Callable[[str], d
     assert cred.status_code == 200, cred.text
     check = client.post("/api/v1/credentials/verify", json={"credential": cred.json()["jwt"]}).json()
     assert check["valid"] is True and check["status"] == "active"
+    # and with a standard JOSE library against the published keys
+    token = cred.json()["jwt"]
+    keyset = pyjwt.PyJWKSet.from_dict(client.get("/.well-known/jwks.json").json())
+    kid = pyjwt.get_unverified_header(token)["kid"]
+    key = next(k for k in keyset.keys if k.key_id == kid)
+    claims = pyjwt.decode(token, key=key, algorithms=["EdDSA"], options={"verify_aud": False})
+    assert city.firm.uscc in json.dumps(claims, ensure_ascii=False)
     # the clerk of another district does not see the case
     assert client.get(f"/api/v1/services/cases/{case['id']}", headers=login("hpclerk")).status_code == 403
-    r = client.post(f"/api/v1/services/cases/{case['id']}/rating", headers=me, json={"stars": 1, "comment": "窗口推诿"})
-    assert r.status_code == 201 and r.json()["follow_up"] == "open"
+    # (a complaint, which urban operations turns into a work order, is tested at the service level)
+    r = client.post(f"/api/v1/services/cases/{case['id']}/rating", headers=me, json={"stars": 4, "comment": "快"})
+    assert r.status_code == 201 and r.json()["follow_up"] == "none" and r.json()["channel"] == "online"
     assert client.post(f"/api/v1/services/cases/{case['id']}/rating", headers=me,
                        json={"stars": 5}).status_code == 409
     ratings = client.get("/api/v1/services/ratings").json()
     samr = next(d for d in ratings if d["department"] == "sh-samr")
-    assert samr["ratings"] == 1 and samr["complaints"][0]["comment"] == "窗口推诿"
+    assert samr["ratings"] == 1 and samr["avg_stars"] == 4.0 and samr["complaints"] == []
     perf = client.get("/api/v1/services/performance", params={"by": "item"}).json()
     row = next(p for p in perf if p["key"] == FOOD)
     assert row["volume"] == 1 and row["online_share"] == 1.0 and row["within_time_limit_rate"] == 1.0
-    assert row["prefilled_field_share"] > 0.5 and row["avg_stars"] == 1.0
+    assert row["prefilled_field_share"] > 0.5 and row["avg_stars"] == 4.0
     assert catalogue.item(FOOD).name == row["name"]

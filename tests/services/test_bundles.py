@@ -15,7 +15,7 @@ from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.hub.registries.models import Person
 from onecity.hub.sharing.models import ResidentLink
-from onecity.services import bundles, catalogue, service
+from onecity.services import bundles, catalogue, performance, service
 from onecity.services.models import BundleApplication, Case, CaseStatus, WorkItem
 from tests.conftest import PASSWORD, SYSTEM
 from tests.services.conftest import XUHUI, City, staff
@@ -171,6 +171,9 @@ def test_a_bad_rating_with_a_complaint_becomes_a_work_order_event(city: City) ->
     with city.db.sessions() as s:
         msg = s.scalars(select(OutboxMessage).where(OutboxMessage.event_type == "services.rating.complaint")).one()
     assert msg.payload["agency_code"] == "sh-sthj" and msg.payload["stars"] == 2
+    with city.db.sessions() as s:
+        public = next(d for d in performance.ratings_by_department(s) if d["department"] == "sh-sthj")
+    assert public["complaints"][0]["comment"] == "等了两个小时才受理" and public["complaints"][0]["follow_up"] == "open"
     with city.db.transaction() as s:
         closed = service.close_follow_up(s, officer, rating.id, "已约谈窗口负责人并增加午间窗口")
         assert closed.follow_up == "closed"

@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, clock, events, policy
+from onecity.core.db import new_id
 from onecity.core.divisions import DivisionLevel, contains, level_of
 from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.identity.principal import Principal, system_principal
@@ -310,28 +311,26 @@ def intake(
     if existing is not None:
         case = _locked(session, existing.id)
         case.report_count += 1
-        report = Report(case_id=case.id, source=src, reporter=principal.ref, reporter_name=name, contact=contact_v,
-                        description=text, subtype_code=sub.code, lon=lon, lat=lat, media_url=media_url,
-                        external_id=ext, duplicate=True, created_at=now)
+        report = Report(id=new_id(), case_id=case.id, source=src, reporter=principal.ref, reporter_name=name,
+                        contact=contact_v, description=text, subtype_code=sub.code, lon=lon, lat=lat,
+                        media_url=media_url, external_id=ext, duplicate=True, created_at=now)
         session.add(report)
-        session.flush()
         _record(session, principal, case, "merged", str(case.status), note=f"{src.value}: {text[:200]}",
                 detail={"report_id": report.id, "source": src.value})
         return Intake(case, report, duplicate=True)
 
-    case = Case(subtype_code=sub.code, major_code=sub.major_code, kind=sub.kind.value, urgency=urg.value,
+    case = Case(id=new_id(), subtype_code=sub.code, major_code=sub.major_code, kind=sub.kind.value, urgency=urg.value,
                 status=Status.COLLECTED, source=src, description=text, address=addr, media_url=media_url,
                 lon=lon, lat=lat, grid_code=loc.grid, division_code=loc.community, township_code=loc.township,
                 district_code=loc.district, component_id=component_id, department=sub.department,
                 level=Level.TOWNSHIP, escalations=0, late_steps=0, rework_count=0, report_count=1)
     _start_step(case, Step.REGISTER, now)
     session.add(case)
-    session.flush()
-    report = Report(case_id=case.id, source=src, reporter=principal.ref, reporter_name=name, contact=contact_v,
-                    description=text, subtype_code=sub.code, lon=lon, lat=lat, media_url=media_url,
-                    external_id=ext, duplicate=False, created_at=now)
+    # ids are set here, not at flush: the case, its report and its first step go in one flush
+    report = Report(id=new_id(), case_id=case.id, source=src, reporter=principal.ref, reporter_name=name,
+                    contact=contact_v, description=text, subtype_code=sub.code, lon=lon, lat=lat,
+                    media_url=media_url, external_id=ext, duplicate=False, created_at=now)
     session.add(report)
-    session.flush()
     _record(session, principal, case, "collected", None, note=text[:200],
             detail={"report_id": report.id, "source": src.value, "subtype": sub.code})
     if src in TRUSTED:

@@ -81,6 +81,14 @@ def cmd_check_silence(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_forget_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.sensing.mqtt import forget_session
+
+    forget_session(args.mqtt or settings.mqtt_url, f"onecity-ingest-{args.id}")
+    _out(f"the broker forgot the session of ingest worker {args.id}")
+    return 0
+
+
 def _subparsers_of(parser: argparse.ArgumentParser) -> Any:
     for action in parser._actions:  # argparse keeps no public handle on a parser's subcommands
         if isinstance(action, argparse._SubParsersAction):
@@ -103,3 +111,8 @@ def add_commands(sub: Any) -> None:
                                                                                      required=True)
     s.add_parser("check-silence", help="mark silent devices unavailable and alert").set_defaults(
         func=cmd_check_silence)
+    f = s.add_parser("forget-worker", help="retire an ingest worker: end its MQTT session, so that the "
+                                          "shared subscription stops queueing its share of messages")
+    f.add_argument("id")
+    f.add_argument("--mqtt", help="broker URL (default ONECITY_MQTT_URL)")
+    f.set_defaults(func=cmd_forget_worker)

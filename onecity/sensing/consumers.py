@@ -27,7 +27,7 @@ def _ready() -> bool:
     global _configured
     if not _configured:
         _configured = True
-        if not REPUBLISHER.enabled:
+        if not REPUBLISHER.configured:
             try:
                 REPUBLISHER.configure(get_settings().mqtt_url)
             except ConfigurationError:  # a process without platform settings (tests): no MQTT

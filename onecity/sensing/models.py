@@ -171,8 +171,8 @@ class Observation(Base):
     phenomenon_time_end: Mapped[datetime | None]
     result_time: Mapped[datetime | None]
     result_number: Mapped[float | None] = mapped_column(Float)
-    result_json: Mapped[Any] = mapped_column(JSON)
-    result_quality: Mapped[Any] = mapped_column(JSON)
+    result_json: Mapped[Any] = mapped_column(JSON, nullable=True)
+    result_quality: Mapped[Any] = mapped_column(JSON, nullable=True)
     valid_time_start: Mapped[datetime | None]
     valid_time_end: Mapped[datetime | None]
     parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON)

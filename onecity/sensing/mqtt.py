@@ -115,6 +115,8 @@ class Republisher:
     def __init__(self) -> None:
         self.url: str | None = None
         self.enabled = False
+        #: Set once someone chose (``configure``); until then the settings decide.
+        self.configured = False
         self._client: mqtt.Client | None = None
         self._lock = threading.Lock()
 
@@ -124,7 +126,7 @@ class Republisher:
                 self._client.disconnect()
                 self._client.loop_stop()
                 self._client = None
-            self.url, self.enabled = url, url is not None
+            self.url, self.enabled, self.configured = url, url is not None, True
 
     def client(self) -> mqtt.Client:
         with self._lock:
@@ -182,20 +184,32 @@ class IngestWorker:
         self.client = new_client(self.client_id, manual_ack=True)
         self.client.on_message = lambda c, u, msg: self._inbox.put(msg)
         self.client.on_connect = self._subscribe
+        self.subscribed = threading.Event()
+        self.client.on_subscribe = lambda *_: self.subscribed.set()
 
     def _subscribe(self, c: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         if not reason.is_failure:
             c.subscribe(f"$share/{self.group}/{OBSERVATION_TOPICS}", qos=1)
 
     def start(self) -> None:
+        """Connect and wait for the broker to confirm the subscription (no message is missed after)."""
         connect(self.client, self.url, persistent=True)
+        if not self.subscribed.wait(10):
+            raise ConnectionError("the MQTT broker did not confirm the ingest subscription")
 
     def stop(self) -> None:
         self._stop.set()
 
-    def close(self) -> None:
-        self.client.disconnect()
+    def close(self, *, forget: bool = False) -> None:
+        """Disconnect; ``forget`` also ends the broker's session (a worker retired for good, or a
+        test's), so the broker stops queueing messages for it."""
+        props = None
+        if forget:
+            props = Properties(PacketTypes.DISCONNECT)
+            props.SessionExpiryInterval = 0
+        self.client.disconnect(properties=props)
         self.client.loop_stop()
+
 
     def _drain(self) -> list[mqtt.MQTTMessage]:
         out: list[mqtt.MQTTMessage] = []
@@ -290,4 +304,13 @@ class IngestWorker:
         self.client = new_client(self.client_id, manual_ack=True)
         self.client.on_message = lambda c, u, msg: self._inbox.put(msg)
         self.client.on_connect = self._subscribe
+        self.client.on_subscribe = lambda *_: self.subscribed.set()
         connect(self.client, self.url, persistent=True)
+
+
+def forget_session(url: str | None, client_id: str) -> None:
+    """End a persistent session left on the broker by a worker that will not come back."""
+    c = new_client(client_id)
+    connect(c, url)
+    c.disconnect()
+    c.loop_stop()

@@ -211,6 +211,15 @@ def on_observations(session: Session, meta: dict[int, StreamMeta],
                         cleared.append(c)
     stream_rules = [r for r in rules if r.kind in (RuleKind.THRESHOLD, RuleKind.RATE)]
     if stream_rules:
+        params = {r.id: PARAMS[RuleKind(r.kind)].model_validate(r.params) for r in stream_rules}
+        # which (rule, stream) pairs have an active alert: one query for the batch, kept current below
+        subjects = sorted({f"ds:{h[0][1]}" for h in history})
+        active: set[tuple[str, str]] = set()
+        for i in range(0, len(subjects), 500):
+            active.update((r[0], r[1]) for r in session.execute(
+                select(RuleState.rule_id, RuleState.subject).where(
+                    RuleState.rule_id.in_(list(params)), RuleState.subject.in_(subjects[i:i + 500]),
+                    RuleState.active_alert_id.is_not(None))))
         for row, prev_value, prev_time in history:
             obs_id, ds_id, t, value = row
             if value is None:
@@ -219,7 +228,8 @@ def on_observations(session: Session, meta: dict[int, StreamMeta],
             for rule in stream_rules:
                 if rule.observed_property != m.observed_property or not _covers(rule, m.grid_code or m.township_code):
                     continue
-                r, c = _stream_rule(session, rule, m, value, t, prev_value, prev_time, principal=principal, now=now)
+                r, c = _stream_rule(session, rule, params[rule.id], m, value, t, prev_value, prev_time, active,
+                                    principal=principal, now=now)
                 raised.extend(r)
                 cleared.extend(c)
     combos = [r for r in rules if r.kind == RuleKind.COMBINATION]
@@ -243,13 +253,12 @@ def on_observations(session: Session, meta: dict[int, StreamMeta],
     return raised, cleared
 
 
-def _stream_rule(session: Session, rule: Rule, m: StreamMeta, value: float, t: datetime,
-                 prev_value: float | None, prev_time: datetime | None, *, principal: Principal,
-                 now: datetime) -> tuple[list[str], list[str]]:
+def _stream_rule(session: Session, rule: Rule, p: Any, m: StreamMeta, value: float, t: datetime,
+                 prev_value: float | None, prev_time: datetime | None, active_pairs: set[tuple[str, str]], *,
+                 principal: Principal, now: datetime) -> tuple[list[str], list[str]]:
     subject = f"ds:{m.id}"
     unit = ""
     if rule.kind == RuleKind.THRESHOLD:
-        p = ThresholdParams.model_validate(rule.params)
         if p.above is not None:
             fire, calm = value >= p.above, value < (p.clear_below if p.clear_below is not None else p.above)
             text = f"{m.observed_property} {_fmt(value)}{unit} ≥ {_fmt(p.above)}"
@@ -258,7 +267,7 @@ def _stream_rule(session: Session, rule: Rule, m: StreamMeta, value: float, t: d
             fire, calm = value <= p.below, value > (p.clear_above if p.clear_above is not None else p.below)
             text = f"{m.observed_property} {_fmt(value)}{unit} ≤ {_fmt(p.below)}"
     else:
-        rp = RateParams.model_validate(rule.params)
+        rp = p
         if prev_value is None or prev_time is None or t <= prev_time:
             return [], []
         per_hour = (value - prev_value) / ((t - prev_time).total_seconds() / 3600)
@@ -271,10 +280,11 @@ def _stream_rule(session: Session, rule: Rule, m: StreamMeta, value: float, t: d
         text = f"{m.observed_property} {'+' if per_hour >= 0 else ''}{_fmt(per_hour)}/h (limit {_fmt(limit)}/h)"
     if not fire and not calm:
         return [], []  # inside the hysteresis band: nothing changes
-    state_row = session.get(RuleState, (rule.id, subject))
-    active = state_row is not None and state_row.active_alert_id is not None
+    key = (rule.id, subject)
+    active = key in active_pairs
     if fire and not active:
         state = _lock_state(session, rule.id, subject, now)
+        active_pairs.add(key)
         if state.active_alert_id is None:
             zh, en = LEVEL_NAMES[rule.level]
             alert = _raise(session, rule, state, principal=principal, now=now, message=f"{text} ({zh} / {en})",
@@ -282,6 +292,7 @@ def _stream_rule(session: Session, rule: Rule, m: StreamMeta, value: float, t: d
             return [alert.id], []
     if calm and active:
         state = _lock_state(session, rule.id, subject, now)
+        active_pairs.discard(key)
         c = _clear(session, rule, state, principal=principal, now=now)
         return [], [c] if c else []
     return [], []

@@ -35,7 +35,7 @@ def worker(db: Database) -> Any:
     yield w
     stop.set()
     thread.join(timeout=10)
-    w.close()
+    w.close(forget=True)
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 15.0) -> None:

@@ -1,0 +1,158 @@
+"""What the sensing benchmarks share: a prepared database, a publisher process, worker processes.
+
+The publisher runs in its own process (a Python MQTT client is CPU-bound; in the measuring
+process it would steal the CPU it measures), publishes QoS 1 with a wide in-flight window
+and reports when it finished. Workers are real ``onecity worker ingest`` processes.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench._common import log
+
+REPO = Path(__file__).resolve().parent.parent
+MQTT_URL = os.environ.get("ONECITY_BENCH_MQTT_URL", "mqtt://127.0.0.1:1883")
+T0 = datetime(2026, 7, 1, tzinfo=UTC)
+
+
+def prepare(url: str, streams: int, *, rule_above: float | None = 1e9) -> list[int]:
+    """Migrate ``url`` and create ``streams`` stations (one Thing and Datastream each) and a rule."""
+    from onecity.core import migrate
+    from onecity.core.db import Database
+    from onecity.core.identity.principal import system_principal
+    from onecity.sensing import service
+    from onecity.sensing.sta.service import Writer
+
+    system = system_principal("bench")
+    db = Database(url)
+    migrate.upgrade(db)
+    ids: list[int] = []
+    with db.transaction() as s:
+        w = Writer(s, system)
+        sensor = w.create("Sensors", {"name": "s", "description": "s", "encodingType": "text/html", "metadata": "m"}).id
+        prop = w.create("ObservedProperties", {"name": "water_level", "definition": "d", "description": "d"}).id
+        for i in range(streams):
+            lon, lat = 121.3 + (i % 40) * 0.008, 31.1 + (i // 40 % 40) * 0.006
+            w.create("Things", {"name": f"bench {i}", "description": "bench", "Locations": [{
+                "name": "site", "description": "d", "encodingType": "application/geo+json",
+                "location": {"type": "Point", "coordinates": [lon, lat]}}], "Datastreams": [{
+                "name": f"bench {i}", "description": "d", "observationType": "OM_Measurement",
+                "unitOfMeasurement": {"name": "m", "symbol": "m", "definition": "m"},
+                "Sensor": {"@iot.id": sensor}, "ObservedProperty": {"@iot.id": prop}}]})
+        ids = [i for es, i in w.created if es == "Datastreams"]
+        if rule_above is not None:
+            service.create_rule(s, system, name="bench high water", kind="threshold", level="orange",
+                                observed_property="water_level", params={"above": rule_above})
+    db.dispose()
+    return ids
+
+
+def payload(seq: int, value: float) -> bytes:
+    t = T0 + timedelta(milliseconds=seq)
+    return json.dumps({"phenomenonTime": t.isoformat().replace("+00:00", "Z"), "result": value}).encode()
+
+
+def _publish(url: str, streams: list[int], count: int, rate: float | None, start_seq: int,
+             done: Any) -> None:
+    from onecity.sensing import mqtt
+
+    c = mqtt.new_client(f"bench-pub-{os.getpid()}")
+    c.max_inflight_messages_set(2000)
+    c.max_queued_messages_set(0)
+    mqtt.connect(c, url)
+    t0 = time.perf_counter()
+    infos = []
+    n = len(streams)
+    for k in range(count):
+        seq = start_seq + k
+        infos.append(c.publish(mqtt.observation_topic(streams[seq % n]), payload(seq, float(seq % 97) / 10), qos=1))
+        if rate and k % 100 == 0:
+            ahead = t0 + k / rate - time.perf_counter()
+            if ahead > 0:
+                time.sleep(ahead)
+    for info in infos:
+        info.wait_for_publish(120)
+    done.put((t0, time.perf_counter()))
+    c.disconnect()
+    c.loop_stop()
+
+
+def publish_in_background(url: str, streams: list[int], count: int, *, rate: float | None = None,
+                          start_seq: int = 0) -> tuple[mp.Process, Any]:
+    """Start a publisher process; ``queue.get()`` returns (start, end) perf_counter times."""
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_publish, args=(url, streams, count, rate, start_seq, q), daemon=True)
+    p.start()
+    return p, q
+
+
+def start_worker(db_url: str, worker_id: str, *, mqtt_url: str = MQTT_URL, republish: bool = False,
+                 batch: int = 2000) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, ONECITY_ENV="development", ONECITY_DATABASE_URL=db_url, ONECITY_MQTT_URL=mqtt_url,
+               ONECITY_OUTBOX_POLL_SECONDS="0.2")
+    cmd = [sys.executable, "-m", "onecity", "worker", "ingest", "--id", worker_id, "--mqtt", mqtt_url,
+           "--batch", str(batch)] + ([] if republish else ["--no-republish"])
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().decode()  # "ingest worker … subscribed" once it is connected
+    if "subscribed" not in line:
+        raise RuntimeError(f"worker {worker_id} did not start: {line!r}")
+    return proc
+
+
+def stop_worker(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def stored(db_url: str) -> int:
+    from sqlalchemy import func, select
+
+    from onecity.core.db import Database
+    from onecity.sensing.models import Observation
+
+    db = Database(db_url)
+    try:
+        with db.sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(Observation)) or 0)
+    finally:
+        db.dispose()
+
+
+def wait_stored(db_url: str, target: int, timeout: float, poll: float = 0.1) -> tuple[int, float]:
+    """Poll until ``target`` rows are stored; returns (count, perf_counter when reached or gave up)."""
+    from sqlalchemy import func, select
+
+    from onecity.core.db import Database
+    from onecity.sensing.models import Observation
+
+    db = Database(db_url)
+    deadline = time.perf_counter() + timeout
+    n = 0
+    try:
+        while time.perf_counter() < deadline:
+            with db.sessions() as s:
+                n = int(s.scalar(select(func.count()).select_from(Observation)) or 0)
+            if n >= target:
+                return n, time.perf_counter()
+            time.sleep(poll)
+        log(f"  gave up waiting: {n} of {target} stored")
+        return n, time.perf_counter()
+    finally:
+        db.dispose()

@@ -205,7 +205,8 @@ def centre_figures(code: Code, session: SessionDep, principal: PrincipalDep) -> 
     return centre.live_counts(session, principal, code)
 
 
-@router.get("/centres/{code}/evaluation", summary="Evaluation by disposal unit or by township")
+@router.get("/centres/{code}/evaluation", summary="Evaluation by disposal unit, department or township")
 def centre_evaluation(code: Code, session: SessionDep, principal: PrincipalDep,
-                      by: Annotated[Literal["unit", "township"], Query()] = "unit") -> list[dict[str, Any]]:
+                      by: Annotated[Literal["unit", "department", "township"], Query()] = "unit",
+                      ) -> list[dict[str, Any]]:
     return centre.evaluation(session, principal, code, by=by)

@@ -26,6 +26,7 @@ from onecity.core.identity.models import Agency
 from onecity.core.identity.principal import Principal
 from onecity.ops.models import DONE, OPEN, Case, Level, Status, Unit
 from onecity.ops.service import RESOURCE
+from onecity.ops.taxonomy import taxonomy
 
 LEVEL_OF_DIVISION = {DivisionLevel.MUNICIPALITY: Level.CITY, DivisionLevel.DISTRICT: Level.DISTRICT,
                      DivisionLevel.TOWNSHIP: Level.TOWNSHIP}
@@ -153,11 +154,12 @@ def _score(m: dict[str, Any]) -> float | None:
 
 
 def evaluation(session: Session, principal: Principal, code: str, *, by: str = "unit") -> list[dict[str, Any]]:
-    """Per disposal unit (department) or per township: on-time dispatch and disposal, closure, rework, score."""
+    """Per disposal unit, per department (all its units in the area) or per township: on-time dispatch and
+    disposal, closure, rework, score."""
     _division(session, principal, code)
-    if by not in ("unit", "township"):
-        raise NotFound("evaluation is by 'unit' or by 'township'")
-    key = Case.unit_agency_id if by == "unit" else Case.township_code
+    if by not in ("unit", "department", "township"):
+        raise NotFound("evaluation is by 'unit', 'department' or 'township'")
+    key = {"unit": Case.unit_agency_id, "department": Case.department, "township": Case.township_code}[by]
     closed = Case.status.in_((Status.CLOSED, Status.EVALUATED))
     rows = session.execute(select(
         key, func.count(),
@@ -175,6 +177,9 @@ def evaluation(session: Session, principal: Principal, code: str, *, by: str = "
         for a, u in session.execute(select(Agency, Unit).join(Unit, Unit.agency_id == Agency.id)
                                     .where(Agency.id.in_(keys))):
             labels[a.id] = (a.name, a.name_en, u.department)
+    elif by == "department":
+        depts = taxonomy().departments
+        labels = {k: (depts[k].name, depts[k].name_en, k) for k in keys if k in depts}
     else:
         for d in session.scalars(select(Division).where(Division.code.in_(keys))):
             labels[d.code] = (d.name, d.name_en, "")

@@ -130,6 +130,7 @@ def centre_page(code: Code, request: Request, session: SessionDep, principal: Pa
                 path.insert(0, d)
             parent = d.parent_code
     units = centre.evaluation(session, principal, code, by="unit")
+    depts = centre.evaluation(session, principal, code, by="department")
     towns = centre.evaluation(session, principal, code, by="township") if summary.level != "township" else []
     config = {
         "lang": lang, "code": code, "live": f"/ops/centre/{code}/live", "points": f"/ops/centre/{code}/cases.geojson",
@@ -140,7 +141,8 @@ def centre_page(code: Code, request: Request, session: SessionDep, principal: Pa
         "overdueLabel": t("ops.centre.overdue"),
     }
     cases = summary.overdue + summary.escalated
-    return render(request, "ops/centre.html", s=summary, path=path, units=units, towns=towns, config=config,
+    return render(request, "ops/centre.html", s=summary, path=path, units=units, depts=depts, towns=towns,
+                  config=config,
                   unit_names=_unit_names(session, cases, lang), **_view(request))
 
 

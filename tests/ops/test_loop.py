@@ -288,12 +288,14 @@ def test_evaluation_per_unit_and_township(ops: Ops) -> None:
     with ops.db.sessions() as session:
         units = centre.evaluation(session, ops.p("xh.operator"), XUHUI, by="unit")
         towns = centre.evaluation(session, ops.p("xh.operator"), XUHUI, by="township")
+        depts = centre.evaluation(session, ops.p("xh.operator"), XUHUI, by="department")
     [u] = units
     assert u["department"] == "sanitation" and u["cases"] == 2
     assert u["on_time_dispatch"] == 1.0 and u["on_time_disposal"] == 0.5
     assert u["closure_rate"] == 0.5 and u["rework_rate"] == 0.0
     assert u["score"] == pytest.approx(100 * (0.2 * 1 + 0.4 * 0.5 + 0.3 * 0.5 + 0.1 * 1))
     assert [t["key"] for t in towns] == [TIANPINGLU]
+    assert [(d["key"], d["name"], d["cases"]) for d in depts] == [("sanitation", "市容环境卫生所", 2)]
 
 
 def test_sensor_alert_opens_a_case_and_its_clearing_is_noted(ops: Ops) -> None:

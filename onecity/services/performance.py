@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.orm import Session
 
+from onecity.core.divisions import Division
 from onecity.services import catalogue
 from onecity.services.models import Case, CaseStatus, Channel, Rating
 
@@ -51,11 +52,18 @@ def figures(session: Session, by: str = "department") -> list[dict[str, Any]]:
     ratings = {r.key: (int(r.n), float(r.avg), int(r.bad)) for r in session.execute(
         select(rkey, func.count().label("n"), func.avg(Rating.stars).label("avg"),
                func.sum(case((Rating.stars <= 2, one), else_=0)).label("bad")).group_by(rkey)).all()}
+    names: dict[str, tuple[str, str]] = {}
+    if by == "district" and rows:
+        codes = [f"{r.key}000000" for r in rows]
+        names = {code[:6]: (name, name_en) for code, name, name_en in session.execute(
+            select(Division.code, Division.name, Division.name_en).where(Division.code.in_(codes)))}
     out = []
     for r in rows:
         n, dec = int(r.volume), int(r.decided or 0)
         rated = ratings.get(r.key, (0, 0.0, 0))
         label = _label(by, r.key)
+        if r.key in names:
+            label = {"name": names[r.key][0], "name_en": names[r.key][1]}
         out.append({
             "key": r.key, **label, "volume": n, "online": int(r.online or 0), "counter": int(r.counter or 0),
             "online_share": round((r.online or 0) / n, 4) if n else None, "decided": dec,

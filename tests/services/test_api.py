@@ -95,3 +95,5 @@ def test_case_over_http(city: City, client: TestClient, login: Callable[[str], d
     assert row["volume"] == 1 and row["online_share"] == 1.0 and row["within_time_limit_rate"] == 1.0
     assert row["prefilled_field_share"] > 0.5 and row["avg_stars"] == 4.0
     assert catalogue.item(FOOD).name == row["name"]
+    district = client.get("/api/v1/services/performance", params={"by": "district"}).json()
+    assert [(d["key"], d["name"]) for d in district] == [("310104", "徐汇区")]

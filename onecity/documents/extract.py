@@ -218,7 +218,7 @@ def after_label(page: Page, label: str, labels: set[str], *, multiline: bool = F
             text, start_x = norm(first.text), first.quad[0][0]
         else:
             return None
-    lines = [anchor, first] if first is not anchor and rest else [first]
+    lines = [first]
     if multiline:
         more = page.continuation(first, start_x, labels)[1:]
         lines += more

@@ -58,6 +58,8 @@ def tamper(token: str, rng: np.random.Generator) -> str:
 class Verifiers:
     scale: float
     name: str = "credentials"
+    #: Share of live credentials whose certificate an inspector revokes per day.
+    revoke_per_live_day: float = REVOKED_PER_LIVE_DAY
     counts: Counter[str] = field(default_factory=Counter)
     issued: int = 0
 
@@ -103,7 +105,7 @@ class Verifiers:
 
     def _revoke(self, db: Database, rows: list[Any], hours: float, rng: np.random.Generator) -> None:
         live = [r for r in rows if r[1] != CredentialStatus.REVOKED]
-        n = min(len(live), int(rng.poisson(len(live) * REVOKED_PER_LIVE_DAY * hours / 24)))
+        n = min(len(live), int(rng.poisson(len(live) * self.revoke_per_live_day * hours / 24)))
         for i in rng.choice(len(live), size=n, replace=False) if n else []:
             try:
                 with db.transaction() as s:

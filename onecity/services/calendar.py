@@ -41,12 +41,18 @@ def is_working_day(day: date) -> bool:
 
 
 def add_working_days(start: date, days: int) -> date:
-    """The date ``days`` working days after ``start`` (0: ``start`` itself, or the next working day)."""
+    """The ``days``-th working day after ``start``; with 0, ``start`` itself if it is a working day, else the next.
+
+    A case accepted on a Sunday with a limit of one day is due on Monday, the first working day
+    after it, exactly as one accepted on the Friday before.
+    """
     if days < 0:
         raise ValueError("a time limit cannot be negative")
     current = start
-    while not is_working_day(current):
-        current += timedelta(days=1)
+    if days == 0:
+        while not is_working_day(current):
+            current += timedelta(days=1)
+        return current
     remaining = days
     while remaining > 0:
         current += timedelta(days=1)

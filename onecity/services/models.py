@@ -108,7 +108,9 @@ class Case(IdMixin, TimestampMixin, Base):
     accepted_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
     time_limit_days: Mapped[int] = mapped_column(Integer, default=0)
-    due_on: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date, index=True)
+    #: The day 80 % of the working days are used (the warning), set with ``due_on`` at acceptance.
+    warn_on: Mapped[date | None] = mapped_column(Date, index=True)
     warned: Mapped[bool] = mapped_column(Boolean, default=False)
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     within_limit: Mapped[bool | None] = mapped_column(Boolean)

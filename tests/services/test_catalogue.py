@@ -54,6 +54,8 @@ def test_search_in_both_languages() -> None:
     (date(2026, 2, 14), 1, date(2026, 2, 24)),  # nine days off, 15–23 Feb
     (date(2025, 1, 1), 0, date(2025, 1, 2)),  # a holiday: the clock starts on the next working day
     (date(2026, 11, 27), 10, date(2026, 12, 11)),
+    (date(2026, 11, 29), 10, date(2026, 12, 11)),  # accepted on the Sunday after: due the same day
+    (date(2026, 11, 29), 0, date(2026, 11, 30)),
 ])
 def test_working_days_know_holidays_and_make_up_days(start: date, days: int, due: date) -> None:
     assert calendar.add_working_days(start, days) == due

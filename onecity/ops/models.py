@@ -76,6 +76,7 @@ class Case(IdMixin, TimestampMixin, DivisionScopedMixin, Base):
     __tablename__ = "ops_cases"
     __table_args__ = (
         Index("ix_ops_cases_dedupe", "subtype_code", "created_at"),
+        Index("ix_ops_cases_created_at", "created_at"),  # Open311's date window, newest first
     )
 
     subtype_code: Mapped[str] = mapped_column(String(6))

@@ -16,7 +16,8 @@ and whether it repeats one already reported); 15 % of reports repeat an existing
 to the wrong department until the unit disputes it (90 % of misroutes are caught) and the
 level above re-dispatches it by the ground truth.
 
-People: each township's inspectors patrol 07:00–21:00 every day; disposal units work normal
+People: each township's inspectors patrol 07:00–21:00 every day and make a limited number of
+on-site checks an hour (60 at scale 1, at least 2; urgent checks go first); disposal units work normal
 cases in working hours and urgent ones at any hour, each with a number of crews (20 a
 township unit, 60 a district bureau at scale 1, at least 2); a case waits for a free crew.
 Work takes a lognormal time with its median at 30 % of the subtype's limit (about 1 % run past
@@ -69,6 +70,9 @@ WORK_MEDIAN_SHARE, WORK_SIGMA = 0.3, 0.45
 #: Urgent cases wait this share of the usual time for a person to pick them up.
 URGENT_DELAY_SHARE = 0.25
 CREWS_AT_SCALE_1 = {"township": 20, "district": 60}
+#: On-site checks (confirming a report, verifying a result) a township's inspectors make in an hour
+#: at scale 1 (about 20 inspectors, 3 an hour each); at least 2.
+CHECKS_PER_HOUR_AT_SCALE_1 = 60
 #: Camera detections: what video analytics flags in the street.
 CAMERA_SUBTYPES = ("E0101", "E0102", "E0401", "E0402", "E0403", "E0404", "E0201", "E0501")
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwAD"
@@ -256,6 +260,8 @@ class OpsActor:
                 Status.COLLECTED, Status.DISPATCHED, Status.DISPOSING, Status.REPORTED, Status.VERIFIED,
                 Status.CLOSED, Status.DISPUTED)))))
         busy: dict[str, int] = {}
+        checks_left: dict[str, float] = {}
+        check_cap = max(2.0, CHECKS_PER_HOUR_AT_SCALE_1 * self.scale) * hours
         for c in cases:
             if c.status == Status.DISPOSING and c.unit_agency_id:
                 busy[c.unit_agency_id] = busy.get(c.unit_agency_id, 0) + 1
@@ -267,6 +273,11 @@ class OpsActor:
             township = c.township_code
             urgent = c.urgency == Urgency.URGENT.value
             on_duty = patrol or urgent  # urgent cases: the duty inspector, any hour
+            if c.status in (Status.COLLECTED, Status.REPORTED):
+                left = checks_left.setdefault(township, check_cap)
+                if left < 1 and not urgent:
+                    continue  # this township's inspectors are all busy this step
+                checks_left[township] = left - 1
             if c.status == Status.COLLECTED and on_duty and self._after(key, now, rng, 0.4, urgent):
                 inspector = _staff(f"inspector-{township}", Role.INSPECTOR, township)
                 if rng.random() < NOT_A_CASE:

@@ -101,6 +101,7 @@ def upgrade() -> None:
     with op.batch_alter_table('ops_cases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ops_cases_component_id'), ['component_id'], unique=False)
         batch_op.create_index('ix_ops_cases_dedupe', ['subtype_code', 'created_at'], unique=False)
+        batch_op.create_index('ix_ops_cases_created_at', ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_ops_cases_district_code'), ['district_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_ops_cases_division_code'), ['division_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_ops_cases_escalate_at'), ['escalate_at'], unique=False)
@@ -172,6 +173,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ops_cases_division_code'))
         batch_op.drop_index(batch_op.f('ix_ops_cases_district_code'))
         batch_op.drop_index('ix_ops_cases_dedupe')
+        batch_op.drop_index('ix_ops_cases_created_at')
         batch_op.drop_index(batch_op.f('ix_ops_cases_component_id'))
 
     op.drop_table('ops_cases')

@@ -74,9 +74,7 @@ def jwks(session: SessionDep) -> Response:
                         headers={"Cache-Control": "public, max-age=300"})
 
 
-@router.get("/verify", response_class=HTMLResponse)
-def verify_page(request: Request, session: SessionDep, principal: PagePrincipalDep,
-                c: Annotated[str | None, Query(max_length=64 * 1024)] = None) -> Response:
+def _verify_page(request: Request, session: Session, c: str | None) -> Response:
     result = facts = None
     if c is not None and c.strip():
         _BUDGET.hit(_client(request))
@@ -84,6 +82,20 @@ def verify_page(request: Request, session: SessionDep, principal: PagePrincipalD
         facts = service.facts(result.claims)
     return render(request, "credentials/verify.html", result=result, facts=facts, token=c or "", no_store=True,
                   first_day=first_day, last_day=last_day)
+
+
+@router.get("/verify", response_class=HTMLResponse)
+def verify_page(request: Request, session: SessionDep, principal: PagePrincipalDep,
+                c: Annotated[str | None, Query(max_length=64 * 1024)] = None) -> Response:
+    """The form, or the check of ``?c=<jwt>`` (a link can carry a credential this way)."""
+    return _verify_page(request, session, c)
+
+
+@router.post("/verify", response_class=HTMLResponse)
+def verify_posted(request: Request, session: SessionDep, principal: PagePrincipalDep,
+                  c: Annotated[str, Form(max_length=64 * 1024)] = "") -> Response:
+    """The pasted credential, posted so it stays out of URLs and access logs."""
+    return _verify_page(request, session, c)
 
 
 @router.get("/verify/{credential_id}", response_class=HTMLResponse)

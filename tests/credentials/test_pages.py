@@ -43,6 +43,8 @@ def test_verify_page_masks_a_person_and_pages_answer_errors_in_html(
     wrapped = "\n".join(cred.jwt[i:i + 76] for i in range(0, len(cred.jwt), 76))  # pasted from a printout
     assert 'data-valid="true"' in client.get("/verify", params={"c": f"  {wrapped}\n"}).text
     assert "不是可读取的证照凭证" in client.get("/verify", params={"c": "nonsense"}).text
+    posted = client.post("/verify", data={"c": cred.jwt})  # the form posts, keeping the JWT out of URLs
+    assert posted.status_code == 200 and 'data-valid="true"' in posted.text
     # a bad link is a page, not JSON
     missing = client.get("/verify/5b1c2c2e-0000-4000-8000-000000000000", headers={"accept": "text/html"})
     assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")

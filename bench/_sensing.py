@@ -98,11 +98,12 @@ def publish_in_background(url: str, streams: list[int], count: int, *, rate: flo
 
 
 def start_worker(db_url: str, worker_id: str, *, mqtt_url: str = MQTT_URL, republish: bool = False,
-                 batch: int = 2000) -> subprocess.Popen[bytes]:
+                 batch: int = 2000, warm: bool = False) -> subprocess.Popen[bytes]:
+    """A real ``onecity worker ingest``; ``warm`` builds the city's point index first (only alerts need it)."""
     env = dict(os.environ, ONECITY_ENV="development", ONECITY_DATABASE_URL=db_url, ONECITY_MQTT_URL=mqtt_url,
                ONECITY_OUTBOX_POLL_SECONDS="0.2")
     cmd = [sys.executable, "-m", "onecity", "worker", "ingest", "--id", worker_id, "--mqtt", mqtt_url,
-           "--batch", str(batch)] + ([] if republish else ["--no-republish"])
+           "--batch", str(batch)] + ([] if republish else ["--no-republish"]) + ([] if warm else ["--no-warm"])
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None
     line = proc.stdout.readline().decode()  # "ingest worker … subscribed" once it is connected

@@ -52,8 +52,17 @@ def cmd_worker_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     url = args.mqtt or settings.mqtt_url or "mqtt://127.0.0.1:1883"
-    db = Database(args.database or settings.database_url)
+    db_url = args.database or settings.database_url
+    # the ingest loop, the relay and every consumer each hold a connection at once; SQLite's
+    # default pool of 4 lets consumers waiting for the single writer starve the one holding it
+    db = Database(db_url, pool_size=16) if db_url.startswith("sqlite") else Database(db_url)
     REPUBLISHER.configure(None if args.no_republish else url)
+    if not args.no_warm:
+        # the hub's point index is built once per process (seconds); build it before the first
+        # alert needs it (urban operations places its case with it) rather than on the alert path
+        from onecity.hub.geography.index import default_index
+
+        default_index()
     worker = IngestWorker(db, url, worker_id=args.id, batch=args.batch, flush_seconds=args.flush_ms / 1000)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -106,6 +115,7 @@ def add_commands(sub: Any) -> None:
     w.add_argument("--batch", type=int, default=2000, help="largest batch written at once")
     w.add_argument("--flush-ms", type=float, default=50.0, help="longest wait to fill a batch")
     w.add_argument("--no-republish", action="store_true", help="do not republish stored observations to MQTT")
+    w.add_argument("--no-warm", action="store_true", help="skip building the city's point index at start-up")
     w.set_defaults(func=cmd_worker_ingest)
     s = sub.add_parser("sensing", help="sensing: rules and devices").add_subparsers(dest="sensing_command",
                                                                                      required=True)

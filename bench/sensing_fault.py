@@ -1,0 +1,135 @@
+"""The fault run: kill the ingest worker again and again mid-stream; nothing lost, nothing twice.
+
+A broker of its own (Mosquitto on a free port, in memory, no per-session queue limit: the
+stock ``max_queued_messages 1000`` would drop QoS 1 messages queued for a worker that is
+down, which is a broker setting to change in production, not something a worker can fix).
+One publisher sends ``--messages`` QoS 1 observations at ``--rate`` per second, each with its
+own phenomenon time; meanwhile the ingest worker is killed with SIGKILL every ``--every``
+seconds, ``--kills`` times, and restarted with the same id (so it resumes its MQTT session).
+Then the run waits until the database holds every observation, or gives up.
+
+figures: ``sent``, ``stored`` (rows), ``distinct`` (distinct stream and time),
+``duplicates`` = stored − distinct, ``missing`` = sent − distinct, ``kills``. Goal:
+``missing == 0`` and ``duplicates == 0``. The baseline is the same run with no kill:
+``recovery_seconds`` is the extra time the kills cost.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench import _sensing
+from bench._common import csv_choice, database_url, emit, log, parser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def own_broker() -> Iterator[str]:
+    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="onecity-bench-mqtt-") as tmp:
+        conf = Path(tmp) / "mosquitto.conf"
+        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                        "max_queued_messages 0\nmax_inflight_messages 0\n")
+        proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise RuntimeError("the benchmark's Mosquitto did not start") from None
+                    time.sleep(0.1)
+            yield f"mqtt://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def counts(db_url: str) -> tuple[int, int]:
+    from sqlalchemy import distinct, func, select, tuple_
+
+    from onecity.core.db import Database
+    from onecity.sensing.models import Observation
+
+    db = Database(db_url)
+    try:
+        with db.sessions() as s:
+            rows = s.scalar(select(func.count()).select_from(Observation)) or 0
+            if db.dialect == "sqlite":
+                uniq = s.scalar(select(func.count()).select_from(
+                    select(Observation.datastream_id, Observation.phenomenon_time).distinct().subquery())) or 0
+            else:
+                uniq = s.scalar(select(func.count(distinct(tuple_(Observation.datastream_id,
+                                                                  Observation.phenomenon_time))))) or 0
+            return int(rows), int(uniq)
+    finally:
+        db.dispose()
+
+
+def run(backend: str, args: Any, kills: int) -> dict[str, Any]:
+    with own_broker() as url, database_url(backend, "fault") as db_url:
+        streams = _sensing.prepare(db_url, args.streams)
+        wid = f"fault-{uuid.uuid4().hex[:6]}"
+        worker = _sensing.start_worker(db_url, wid, mqtt_url=url)
+        t0 = time.perf_counter()
+        pub, q = _sensing.publish_in_background(url, streams, args.messages, rate=args.rate)
+        done = 0
+        try:
+            while done < kills:
+                time.sleep(args.every)
+                if pub.exitcode is not None:
+                    break
+                _sensing.stop_worker(worker, kill=True)
+                done += 1
+                log(f"  killed the worker ({done}/{kills}) with {_sensing.stored(db_url)} stored")
+                time.sleep(0.3)
+                worker = _sensing.start_worker(db_url, wid, mqtt_url=url)
+            q.get(timeout=600)
+            pub.join(30)
+            n, t1 = _sensing.wait_stored(db_url, args.messages, timeout=args.timeout)
+        finally:
+            _sensing.stop_worker(worker)
+        rows, uniq = counts(db_url)
+        log(f"  {backend}: {kills} kills planned, {done} done; sent {args.messages}, stored {rows}, distinct {uniq}")
+        return {"sent": args.messages, "stored": rows, "distinct": uniq, "duplicates": rows - uniq,
+                "missing": args.messages - uniq, "kills": done, "seconds": round(t1 - t0, 2)}
+
+
+def main() -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--backends", type=csv_choice(["postgresql", "sqlite"]), default=["postgresql"])
+    p.add_argument("--messages", type=int, default=60_000)
+    p.add_argument("--rate", type=float, default=4000.0)
+    p.add_argument("--streams", type=int, default=200)
+    p.add_argument("--kills", type=int, default=5)
+    p.add_argument("--every", type=float, default=2.0)
+    p.add_argument("--timeout", type=float, default=300.0)
+    args = p.parse_args()
+    if args.quick:
+        args.messages, args.rate, args.streams, args.kills, args.every = 3000, 1000.0, 10, 1, 1.0
+    figures = {b: run(b, args, args.kills) for b in args.backends}
+    baseline = {b: run(b, args, 0) for b in args.backends}
+    emit("sensing_fault", {"messages": args.messages, "rate": args.rate, "kills": args.kills, "every_s": args.every},
+         figures, baseline, {f"{b}.recovery_seconds": round(figures[b]["seconds"] - baseline[b]["seconds"], 2)
+                             for b in figures})
+
+
+if __name__ == "__main__":
+    main()

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -71,10 +72,12 @@ def _publish(url: str, streams: list[int], count: int, rate: float | None, start
     c.max_queued_messages_set(0)
     mqtt.connect(c, url)
     t0 = time.perf_counter()
-    infos = []
+    infos: deque[Any] = deque()
     n = len(streams)
     for k in range(count):
         seq = start_seq + k
+        while len(infos) >= 20_000:  # message ids are 16 bits: never have 65,535 outstanding
+            infos.popleft().wait_for_publish(120)
         infos.append(c.publish(mqtt.observation_topic(streams[seq % n]), payload(seq, float(seq % 97) / 10), qos=1))
         if rate and k % 100 == 0:
             ahead = t0 + k / rate - time.perf_counter()

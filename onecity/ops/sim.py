@@ -116,6 +116,8 @@ class OpsActor:
     problems: list[Truth] = field(default_factory=list)
     ready: dict[tuple[str, str], datetime] = field(default_factory=dict)
     work_left: dict[str, float] = field(default_factory=dict)
+    credit: dict[str, float] = field(default_factory=dict)
+    credit_at: dict[str, datetime] = field(default_factory=dict)
     _db: Database | None = field(default=None, init=False)
     _started: datetime | None = field(default=None, init=False)
     _communities: list[str] = field(default_factory=list, init=False)
@@ -234,6 +236,15 @@ class OpsActor:
             self.ready[key] = due
         return now >= due
 
+    def _check_credit(self, township: str, now: datetime, rate: float) -> float:
+        """Checks the township's inspectors can still make: ``rate`` an hour accrue, at most an hour's worth."""
+        bank = max(1.0, rate)
+        last = self.credit_at.get(township)
+        earned = bank if last is None else rate * (now - last).total_seconds() / 3600
+        self.credit[township] = min(bank, self.credit.get(township, 0.0) + earned)
+        self.credit_at[township] = now
+        return self.credit[township]
+
     def _crews(self, unit: Unit) -> int:
         return max(2, round(CREWS_AT_SCALE_1.get(unit.level, 20) * self.scale))
 
@@ -260,8 +271,7 @@ class OpsActor:
                 Status.COLLECTED, Status.DISPATCHED, Status.DISPOSING, Status.REPORTED, Status.VERIFIED,
                 Status.CLOSED, Status.DISPUTED)))))
         busy: dict[str, int] = {}
-        checks_left: dict[str, float] = {}
-        check_cap = max(2.0, CHECKS_PER_HOUR_AT_SCALE_1 * self.scale) * hours
+        rate = max(2.0, CHECKS_PER_HOUR_AT_SCALE_1 * self.scale)  # on-site checks an hour, per township
         for c in cases:
             if c.status == Status.DISPOSING and c.unit_agency_id:
                 busy[c.unit_agency_id] = busy.get(c.unit_agency_id, 0) + 1
@@ -273,12 +283,11 @@ class OpsActor:
             township = c.township_code
             urgent = c.urgency == Urgency.URGENT.value
             on_duty = patrol or urgent  # urgent cases: the duty inspector, any hour
-            if c.status in (Status.COLLECTED, Status.REPORTED):
-                left = checks_left.setdefault(township, check_cap)
-                if left < 1 and not urgent:
-                    continue  # this township's inspectors are all busy this step
-                checks_left[township] = left - 1
-            if c.status == Status.COLLECTED and on_duty and self._after(key, now, rng, 0.4, urgent):
+            # an on-site check needs a free inspector (urgent checks go ahead regardless)
+            free = on_duty and c.status in (Status.COLLECTED, Status.REPORTED) and (
+                urgent or self._check_credit(township, now, rate) >= 1)
+            if c.status == Status.COLLECTED and free and self._after(key, now, rng, 0.4, urgent):
+                self.credit[township] = self.credit.get(township, 0.0) - 1
                 inspector = _staff(f"inspector-{township}", Role.INSPECTOR, township)
                 if rng.random() < NOT_A_CASE:
                     self._act(db, service.reject_case, inspector, c.id, reason="现场未发现问题（模拟）")
@@ -304,7 +313,8 @@ class OpsActor:
                     if left <= 0:
                         self._act(db, service.report_back, self._unit_staff(c.unit_agency_id), c.id,
                                   media_id=self._photo, note="处置完毕（模拟）")
-            elif c.status == Status.REPORTED and on_duty and self._after(key, now, rng, 0.5, urgent):
+            elif c.status == Status.REPORTED and free and self._after(key, now, rng, 0.5, urgent):
+                self.credit[township] = self.credit.get(township, 0.0) - 1
                 inspector = _staff(f"inspector-{township}", Role.INSPECTOR, township)
                 ok = rng.random() >= REWORK_SHARE
                 note = None if ok else "仍未整改到位（模拟）"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -60,3 +60,9 @@ def frozen(at: datetime) -> Iterator[Callable[[float], None]]:
 def local(dt: datetime) -> datetime:
     """``dt`` as Shanghai wall-clock time, for display."""
     return dt.astimezone(SHANGHAI)
+
+
+def today() -> date:
+    """Today's date in Shanghai: what a birth date, a certificate's issue date or a deadline means
+    (the UTC date is yesterday until 08:00 Shanghai time)."""
+    return now().astimezone(SHANGHAI).date()

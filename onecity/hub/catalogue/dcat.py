@@ -131,7 +131,7 @@ def catalogue_jsonld(session: Session, base_url: str) -> dict[str, Any]:
     # the catalogue's publisher is the big data center, whether or not its agency row exists yet
     publisher = next(a for a in builtin.AGENCIES if a.code == builtin.CATALOGUE_PUBLISHER)
     modified = max((d.updated_at for d in datasets), default=clock.now())
-    issued = min((d.issued_on for d in datasets), default=clock.now().date())
+    issued = min((d.issued_on for d in datasets), default=clock.today())
     catalog: dict[str, Any] = {
         "@id": f"{base_url}api/v1/catalog/dcat",
         "@type": "dcat:Catalog",

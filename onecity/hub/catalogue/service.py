@@ -258,7 +258,7 @@ def create_dataset(session: Session, principal: Principal, spec: DatasetSpec) ->
 def _create(session: Session, principal: Principal, spec: DatasetSpec, agency: Agency) -> Dataset:
     if session.scalar(select(Dataset.id).where(Dataset.code == spec.code)):
         raise Conflict(f"dataset code {spec.code!r} is already taken")
-    ds = Dataset(code=spec.code, issued_on=clock.now().date())
+    ds = Dataset(code=spec.code, issued_on=clock.today())
     _apply(ds, spec, agency)
     session.add(ds)
     session.flush()

@@ -83,7 +83,7 @@ def register_birth(session: Session, principal: Principal, *, name: str, male: b
     policy.require(principal, "hub.registry.person.register")
     if not name.strip():
         raise InvalidInput("a newborn needs a name")
-    if birth_date > clock.now().date():
+    if birth_date > clock.today():
         raise InvalidInput("a birth date cannot be in the future")
     _residence(session, division_code)
     policy.require_in_scope(session, principal, "hub.person", division_code)

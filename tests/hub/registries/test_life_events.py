@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
-from onecity.core import audit
+from onecity.core import audit, clock
 from onecity.core.db import Database
 from onecity.core.errors import Conflict, InvalidInput, PermissionDenied
 from onecity.core.events import OutboxMessage
@@ -70,6 +70,11 @@ def test_birth_gets_a_valid_unique_id_number_in_its_district(
             assert parsed.region == parent.division_code[:6]
             assert parsed.birth_date == date(2026, 6, 1)
             assert parsed.sex == ("M" if male else "F")
+        # 01:00 in Shanghai is still yesterday in UTC: a birth today is not "in the future"
+        with clock.frozen(datetime(2026, 6, 2, 1, 0, tzinfo=clock.SHANGHAI)), db.transaction() as session:
+            early = life_events.register_birth(session, SYSTEM, name="林晨", male=False, birth_date=date(2026, 6, 2),
+                                               division_code=parent.division_code, address=parent.address)
+        assert validate_resident_id(early.id_number).birth_date == date(2026, 6, 2)
         with db.transaction() as session, pytest.raises(InvalidInput, match="community or village"):
             life_events.register_birth(session, SYSTEM, name="李四", male=True, birth_date=date(2026, 6, 1),
                                        division_code=parent.division_code[:9] + "000", address="x")
@@ -87,3 +92,4 @@ def test_birth_gets_a_valid_unique_id_number_in_its_district(
         with db.transaction() as session, pytest.raises(Conflict, match="deceased"):
             life_events.register_death(session, SYSTEM, babies[0].id)
         db.dispose()
+

@@ -4,8 +4,9 @@ A broker of its own (Mosquitto on a free port, in memory, no per-session queue l
 stock ``max_queued_messages 1000`` would drop QoS 1 messages queued for a worker that is
 down, which is a broker setting to change in production, not something a worker can fix).
 One publisher sends ``--messages`` QoS 1 observations at ``--rate`` per second, each with its
-own phenomenon time; meanwhile the ingest worker is killed with SIGKILL every ``--every``
-seconds, ``--kills`` times, and restarted with the same id (so it resumes its MQTT session).
+own phenomenon time; meanwhile the ingest worker is killed with SIGKILL at a random moment
+up to ``--every`` seconds after it committed a batch, ``--kills`` times, and restarted with
+the same id (so it resumes its MQTT session).
 Then the run waits until the database holds every observation, or gives up.
 
 figures: ``sent``, ``stored`` (rows), ``distinct`` (distinct stream and time),
@@ -16,6 +17,7 @@ figures: ``sent``, ``stored`` (rows), ``distinct`` (distinct stream and time),
 
 from __future__ import annotations
 
+import random
 import shutil
 import socket
 import subprocess
@@ -93,7 +95,11 @@ def run(backend: str, args: Any, kills: int) -> dict[str, Any]:
         done = 0
         try:
             while done < kills:
-                time.sleep(args.every)
+                # kill mid-stream: only once this worker has committed something, a random moment later
+                before = _sensing.stored(db_url)
+                while _sensing.stored(db_url) == before and pub.exitcode is None:
+                    time.sleep(0.1)
+                time.sleep(args.every * random.random())
                 if pub.exitcode is not None:
                     break
                 _sensing.stop_worker(worker, kill=True)
@@ -116,10 +122,10 @@ def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--backends", type=csv_choice(["postgresql", "sqlite"]), default=["postgresql"])
     p.add_argument("--messages", type=int, default=60_000)
-    p.add_argument("--rate", type=float, default=4000.0)
+    p.add_argument("--rate", type=float, default=2000.0)
     p.add_argument("--streams", type=int, default=200)
     p.add_argument("--kills", type=int, default=5)
-    p.add_argument("--every", type=float, default=2.0)
+    p.add_argument("--every", type=float, default=2.0, help="longest wait after a commit before a kill")
     p.add_argument("--timeout", type=float, default=300.0)
     args = p.parse_args()
     if args.quick:

@@ -85,7 +85,7 @@ class CredentialPublic(BaseModel):
 
 
 class IssueRequest(Strict):
-    certificate_id: int = Field(ge=1, description="a valid certificate in the hub's registry")
+    certificate_id: int = Field(ge=1, le=2**63 - 1, description="a valid certificate in the hub's registry")
 
 
 class StatusChange(Strict):

@@ -15,8 +15,9 @@ ACTOR_MODULES: list[str] = ["onecity.sim.city", "onecity.services.sim", "onecity
                              "onecity.credentials.sim"]
 
 
-def build(scale: float) -> list[Actor]:
+def build(scale: float, modules: list[str] | None = None) -> list[Actor]:
+    """The actors of ``modules`` (default: all), e.g. only the city's life events for a test of them."""
     out: list[Actor] = []
-    for name in ACTOR_MODULES:
+    for name in ACTOR_MODULES if modules is None else modules:
         out.extend(importlib.import_module(name).actors(scale))
     return out

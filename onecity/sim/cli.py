@@ -56,13 +56,13 @@ def ensure_city(db: Database, scale: float, seed: int) -> None:
 
 
 def run(db: Database, *, scale: float, seed: int, hours: float, speed: float | None,
-        start: datetime = DEFAULT_START) -> dict[str, Any]:
+        start: datetime = DEFAULT_START, actor_modules: list[str] | None = None) -> dict[str, Any]:
     from onecity.hub.registries.export import city_stats
     from onecity.sim import actors
     from onecity.sim.engine import Simulation
 
     ensure_city(db, scale, seed)
-    sim = Simulation(db, actors.build(scale), start=start.astimezone(clock.SHANGHAI), seed=seed,
+    sim = Simulation(db, actors.build(scale, actor_modules), start=start.astimezone(clock.SHANGHAI), seed=seed,
                      step=timedelta(minutes=10), speed=speed, deliver_events=True)
     sim.run(hours)
     report = sim.report()

@@ -45,6 +45,18 @@ def _bodies(spec: dict[str, Any], op: dict[str, Any]) -> Iterator[tuple[str, Any
                     yield "form", {field: str(value)}
 
 
+def _assert_actionable_error(path: str, r: Any) -> None:
+    """problem+json with a detail; Open311 keeps its own error list, which its clients parse."""
+    if path.startswith("/open311/"):
+        if r.headers["content-type"].startswith("application/json"):
+            assert r.json()[0]["description"], path
+        else:
+            assert "<description>" in r.text, path
+        return
+    assert r.headers["content-type"].startswith("application/problem+json"), path
+    assert r.json()["detail"], path
+
+
 def test_no_endpoint_answers_bad_input_with_a_server_error(
     client: TestClient, make_user: Callable[..., Any], login: Callable[[str], dict[str, str]],
 ) -> None:
@@ -68,8 +80,7 @@ def test_no_endpoint_answers_bad_input_with_a_server_error(
                     calls += 1
                     assert r.status_code < 500, f"{method.upper()} {concrete} {kind} {body!r:.80} -> {r.text[:300]}"
                     if r.status_code >= 400:
-                        assert r.headers["content-type"].startswith("application/problem+json"), concrete
-                        assert r.json()["detail"], concrete
+                        _assert_actionable_error(concrete, r)
                 if "{" not in path:
                     break
             for param in op.get("parameters", []):

@@ -58,7 +58,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  API:   {url}api/docs (OpenAPI 3.1 at {url}openapi.json)")
     print("  sign in with (passwords kept in var/demo-credentials.json):")
     for acc in demo.ACCOUNTS:
-        print(f"    {acc.username:<13} {creds.get(acc.username, '(created earlier)'):<18} {acc.description}")
+        print(f"    {acc.username:<22} {creds.get(acc.username, '(created earlier)'):<18} {acc.description}")
+    print(f"    {demo.RESIDENT:<22} {creds.get(demo.RESIDENT, '(created earlier)'):<18} "
+          "a resident (citizen portal), linked to a Xuhui firm's legal representative")
     print(flush=True)
     try:
         uvicorn.run(create_app(settings, db=db), host=args.host, port=args.port, log_level="warning")
@@ -148,8 +150,8 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 #: Modules that add their own commands: each has ``add_commands(subparsers)``; their
 #: handlers take ``(args, settings)`` like the ones here and return an exit code.
 COMMAND_MODULES: list[str] = ["onecity.hub.catalogue.cli", "onecity.hub.sharing.cli", "onecity.hub.geography.cli",
-                              "onecity.hub.registries.cli", "onecity.sim.cli", "onecity.ops.cli", "onecity.sensing.cli",
-                              "onecity.credentials.cli",
+                              "onecity.hub.registries.cli", "onecity.sim.cli", "onecity.ops.cli",
+                              "onecity.sensing.cli", "onecity.credentials.cli",
                               "onecity.documents.cli", "onecity.services.cli"]
 
 

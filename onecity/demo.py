@@ -27,6 +27,7 @@ from onecity.core.identity.roles import PrincipalKind, Role
 log = logging.getLogger(__name__)
 
 XUHUI = "310104000000"
+TIANPINGLU = "310104003000"
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,24 @@ ACCOUNTS = [
     DemoAccount("admin", (Role.ADMIN,), "sh-bdc", MUNICIPALITY_CODE, "municipal administrator"),
     DemoAccount("auditor", (Role.AUDITOR,), "sh-bdc", MUNICIPALITY_CODE, "municipal auditor"),
     DemoAccount("xuhui.admin", (Role.ADMIN,), "xh-gov", XUHUI, "Xuhui district administrator"),
-    DemoAccount("xuhui.clerk", (Role.COUNTER_CLERK,), "xh-gov", "310104003000", "counter clerk, Tianpinglu"),
+    DemoAccount("xuhui.clerk", (Role.COUNTER_CLERK,), "xh-gov", TIANPINGLU, "counter clerk, Tianpinglu"),
+    # government services: the market regulation officers who review and decide in Xuhui
+    DemoAccount("samr.reviewer", (Role.REVIEWER,), "sh-samr", XUHUI, "market regulation reviewer, Xuhui"),
+    DemoAccount("samr.approver", (Role.APPROVER,), "sh-samr", XUHUI, "market regulation approver, Xuhui"),
+    # urban operations: the three levels of operation centres, the hotline, the grid and a disposal unit
+    DemoAccount("city.operator", (Role.OPERATOR,), "sh-bdc", MUNICIPALITY_CODE, "city operation centre"),
+    DemoAccount("xuhui.operator", (Role.OPERATOR, Role.DISPATCHER), "xh-gov", XUHUI, "Xuhui operation centre"),
+    DemoAccount("tianpinglu.operator", (Role.OPERATOR, Role.DISPATCHER), "xh-gov", TIANPINGLU,
+                "Tianpinglu operation centre"),
+    DemoAccount("hotline", (Role.DISPATCHER,), "sh-bdc", MUNICIPALITY_CODE, "12345 hotline call-taker"),
+    DemoAccount("tianpinglu.inspector", (Role.INSPECTOR,), "xh-gov", TIANPINGLU, "grid inspector, Tianpinglu"),
+    DemoAccount("tianpinglu.sanitation", (Role.OPERATOR,), "ops-310104003-sanitation", TIANPINGLU,
+                "sanitation unit, Tianpinglu"),
 ]
+
+#: A resident to try the citizen portal with, linked (once the city is seeded) to the legal
+#: representative of a Xuhui firm holding a business licence: the food-licence walk-through.
+RESIDENT = "resident"
 
 
 DEMO_SCALE = 0.001
@@ -66,6 +83,7 @@ def start_simulation(db: Database, *, speed: float) -> threading.Event:
     from onecity.sim.engine import Simulation
 
     ensure_city(db, DEMO_SCALE, DEMO_SEED)
+    link_resident(db)
     stop = threading.Event()
     sim = Simulation(db, actors.build(DEMO_SCALE), start=clock.now(), seed=int(clock.now().timestamp()),
                      speed=speed, drive_clock=False, progress=lambda _msg: None)
@@ -80,12 +98,39 @@ def start_simulation(db: Database, *, speed: float) -> threading.Event:
     return stop
 
 
+def link_resident(db: Database) -> None:
+    """Link the demo resident's account to a Xuhui firm's legal representative, once (audited)."""
+    from onecity.hub.registries.models import Certificate, CertificateStatus, LegalPerson, Person
+    from onecity.hub.sharing.models import ResidentLink
+    from onecity.hub.sharing.service import link_resident as link
+
+    with db.transaction() as session:
+        user = session.scalar(select(User).where(User.username == RESIDENT))
+        if user is None or session.get(ResidentLink, user.id) is not None:
+            return
+        id_number = session.scalar(
+            select(Person.id_number).join(LegalPerson, LegalPerson.legal_rep_id == Person.id)
+            .join(Certificate, Certificate.holder_id == LegalPerson.id)
+            .where(LegalPerson.division_code.startswith(XUHUI[:6]), Certificate.holder_kind == "legal_person",
+                   Certificate.type_code == "business_licence", Certificate.status == CertificateStatus.VALID,
+                   Person.id.not_in(select(ResidentLink.person_id)))
+            .order_by(LegalPerson.id).limit(1))
+        if id_number is not None:
+            link(session, system_principal("demo-setup"), username=RESIDENT, id_number=id_number)
+
+
 def prepare(db: Database, var_dir: Path) -> dict[str, str]:
     """Migrate, create the demo agencies and accounts if missing; returns username → password."""
     migrate.upgrade(db)
     creds_path = var_dir / "demo-credentials.json"
     creds: dict[str, str] = json.loads(creds_path.read_text()) if creds_path.exists() else {}
     actor = system_principal("demo-setup")
+    from onecity.ops.units import install_units
+    from onecity.services.service import install_departments
+
+    with db.transaction() as session:
+        install_departments(session, actor)
+        install_units(session, actor)
     with db.transaction() as session:
         for code, name, name_en, division in AGENCIES:
             if session.scalar(select(Agency.id).where(Agency.code == code)) is None:
@@ -98,6 +143,11 @@ def prepare(db: Database, var_dir: Path) -> dict[str, str]:
                                 kind=PrincipalKind.STAFF, roles=list(acc.roles), agency_code=acc.agency,
                                 division_code=acc.division, display_name=acc.description)
             creds[acc.username] = password
+        if session.scalar(select(User.id).where(User.username == RESIDENT)) is None:
+            password = creds.get(RESIDENT) or f"demo-{secrets.token_hex(6)}"
+            service.create_user(session, actor, username=RESIDENT, password=password, kind=PrincipalKind.CITIZEN,
+                                display_name="demo resident")
+            creds[RESIDENT] = password
     var_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(creds_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:

@@ -21,12 +21,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -167,14 +167,15 @@ def stream_meta(session: Session, ids: list[int], *, lock: bool = False) -> dict
             .where(Datastream.id.in_(ids)).order_by(Datastream.id))
     if lock and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=Datastream)
-    return {r[0]: StreamMeta(*r) for r in session.execute(stmt).all()}
+    names = [f.name for f in fields(StreamMeta)]
+    return {r[0]: StreamMeta(**dict(zip(names, r, strict=True))) for r in session.execute(stmt).all()}
 
 
 def _features(session: Session, thing_ids: set[int]) -> dict[int, int | None]:
     """The feature of interest of each Thing's observations, made from its location when missing."""
     rows = session.execute(select(FeatureOfInterest.thing_id, FeatureOfInterest.id)
                            .where(FeatureOfInterest.thing_id.in_(thing_ids))).all()
-    found = {int(r[0]): int(r[1]) for r in rows}
+    found = {int(r[0]): int(r[1]) for r in rows if r[0] is not None}
     out: dict[int, int | None] = {t: found.get(t) for t in thing_ids}
     missing = [t for t in thing_ids if out[t] is None]
     if missing:
@@ -228,7 +229,7 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
                   "vte": col("valid_time_end"), "prm": col("parameters", _json_text),
                   "foi": col("feature_of_interest_id"), "dk": col("dedup_key")}
         return [(r[0], r[1], r[2].astimezone(UTC), r[3]) for r in session.execute(_PG_INSERT, params).all()]
-    table = Observation.__table__
+    table = cast(Table, Observation.__table__)
     stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["datastream_id", "dedup_key"]).returning(
         table.c.id, table.c.datastream_id, table.c.phenomenon_time, table.c.result_number)
     out: list[Any] = []
@@ -291,7 +292,7 @@ def store_observations(session: Session, observations: list[NewObservation], *, 
         m = meta[ds_id]
         ds_updates.append({"b_id": ds_id, "b_lr": m.last_result, "b_lt": m.last_time, "b_pr": m.prev_result,
                            "b_pt": m.prev_time, "b_ps": m.phenomenon_time_start, "b_pe": m.phenomenon_time_end})
-    table = Datastream.__table__
+    table = cast(Table, Datastream.__table__)
     session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
         last_result=bindparam("b_lr"), last_time=bindparam("b_lt"), prev_result=bindparam("b_pr"),
         prev_time=bindparam("b_pt"), phenomenon_time_start=bindparam("b_ps"),

@@ -97,7 +97,7 @@ def connect(client: mqtt.Client, url: str | None, *, persistent: bool = False, t
         if not reason.is_failure:
             connected.set()
         if previous is not None:
-            previous(c, userdata, flags, reason, properties)
+            previous(c, userdata, flags, reason, properties)  # type: ignore[call-arg]
 
     client.on_connect = on_connect
     client.connect(host, port, keepalive=30, clean_start=not persistent, properties=props)
@@ -242,7 +242,7 @@ class IngestWorker:
                     self.stats.echoes += 1  # an observation that was already stored, republished
                     continue
                 rows.append(parse_observation(obj, int(m.group(1)), now=now,
-                                              dedup_key=message_key(msg.topic, msg.payload)))
+                                              dedup_key=message_key(msg.topic, bytes(msg.payload))))
             except (ValueError, DomainError) as err:
                 self.stats.rejected += 1
                 detail = getattr(err, "detail", str(err))

@@ -25,16 +25,17 @@ One alert at a time per rule and subject (a stream, a Thing, a township), tracke
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, clock, events
 from onecity.core.identity.principal import Principal
-from onecity.sensing.events import ALERT_CLEARED, ALERT_RAISED, AlertCleared, AlertRaised
+from onecity.sensing.events import ALERT_CLEARED, ALERT_RAISED, AlertCleared, AlertRaised, WarningLevel
+from onecity.sensing.events import RuleKind as RuleKindName
 from onecity.sensing.ingest import StreamMeta
 from onecity.sensing.models import (
     Alert,
@@ -119,7 +120,7 @@ PARAMS: dict[RuleKind, type[_Params]] = {
 def _lock_state(session: Session, rule_id: str, subject: str, now: datetime) -> RuleState:
     """The state row of (rule, subject), created if missing and locked for this transaction."""
     dialect = session.get_bind().dialect.name
-    table = RuleState.__table__
+    table = cast(Table, RuleState.__table__)
     ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     session.execute(ins.values(rule_id=rule_id, subject=subject, active_alert_id=None, updated_at=now)
                     .on_conflict_do_nothing(index_elements=["rule_id", "subject"]))
@@ -149,8 +150,8 @@ def _raise(session: Session, rule: Rule, state: RuleState, *, principal: Princip
     audit.record(session, principal, "sensing.alert.raise", object_type="sensing.alert", object_id=alert.id,
                  division_code=township, detail={"rule": rule.name, "level": rule.level, "value": value})
     events.publish(session, ALERT_RAISED, AlertRaised(
-        alert_id=alert.id, rule_id=rule.id, rule_name=rule.name, kind=rule.kind.value if isinstance(
-            rule.kind, RuleKind) else rule.kind, level=rule.level, observed_property=rule.observed_property,
+        alert_id=alert.id, rule_id=rule.id, rule_name=rule.name, kind=cast(RuleKindName, str(rule.kind)),
+        level=cast(WarningLevel, str(rule.level)), observed_property=rule.observed_property,
         message=alert.message, lon=alert.lon, lat=alert.lat, division_code=alert.division_code,
         thing_id=str(thing_id) if thing_id is not None else None,
         component_id=str(component_id) if component_id is not None else None, raised_at=now),
@@ -207,8 +208,8 @@ def on_observations(session: Session, meta: dict[int, StreamMeta],
                 state = session.get(RuleState, (rule.id, f"thing:{thing_id}"))
                 if state is not None and state.active_alert_id is not None:
                     state = _lock_state(session, rule.id, f"thing:{thing_id}", now)
-                    if (c := _clear(session, rule, state, principal=principal, now=now)) is not None:
-                        cleared.append(c)
+                    if (gone := _clear(session, rule, state, principal=principal, now=now)) is not None:
+                        cleared.append(gone)
     stream_rules = [r for r in rules if r.kind in (RuleKind.THRESHOLD, RuleKind.RATE)]
     if stream_rules:
         params = {r.id: PARAMS[RuleKind(r.kind)].model_validate(r.params) for r in stream_rules}
@@ -228,10 +229,10 @@ def on_observations(session: Session, meta: dict[int, StreamMeta],
             for rule in stream_rules:
                 if rule.observed_property != m.observed_property or not _covers(rule, m.grid_code or m.township_code):
                     continue
-                r, c = _stream_rule(session, rule, params[rule.id], m, value, t, prev_value, prev_time, active,
-                                    principal=principal, now=now)
-                raised.extend(r)
-                cleared.extend(c)
+                up, down = _stream_rule(session, rule, params[rule.id], m, value, t, prev_value, prev_time, active,
+                                        principal=principal, now=now)
+                raised.extend(up)
+                cleared.extend(down)
     combos = [r for r in rules if r.kind == RuleKind.COMBINATION]
     if combos:
         props_by_township: dict[str, set[str]] = {}
@@ -242,14 +243,15 @@ def on_observations(session: Session, meta: dict[int, StreamMeta],
                 props_by_township.setdefault(m.township_code, set()).add(m.observed_property)
                 trigger[m.township_code] = m
         for rule in combos:
-            params = CombinationParams.model_validate(rule.params)
-            involved = {c.observed_property for c in params.conditions}
+            combo = CombinationParams.model_validate(rule.params)
+            involved = {c.observed_property for c in combo.conditions}
             for township in sorted(props_by_township):
                 if not involved & props_by_township[township] or not _covers(rule, township):
                     continue
-                r, c = _combination(session, rule, params, township, trigger[township], principal=principal, now=now)
-                raised.extend(r)
-                cleared.extend(c)
+                up, down = _combination(session, rule, combo, township, trigger[township], principal=principal,
+                                        now=now)
+                raised.extend(up)
+                cleared.extend(down)
     return raised, cleared
 
 
@@ -311,7 +313,8 @@ def _condition_holds(session: Session, township: str, cond: Condition, since: da
             return True
         if cond.below is not None and last <= cond.below:
             return True
-        if cond.rise_per_hour is not None and prev is not None and prev_t is not None and last_t > prev_t \
+        if cond.rise_per_hour is not None and prev is not None and prev_t is not None and last_t is not None \
+                and last_t > prev_t \
                 and (last - prev) / ((last_t - prev_t).total_seconds() / 3600) >= cond.rise_per_hour:
             return True
     return False

@@ -95,15 +95,15 @@ class Compiler:
                 return left.is_(None) if node.op == "eq" else left.is_not(None)
             if isinstance(node.left, Literal) and node.left.value is None:
                 return right.is_(None) if node.op == "eq" else right.is_not(None)
-            return _CMP[node.op](left, right)  # type: ignore[no-any-return]
+            return _CMP[node.op](left, right)
         if isinstance(node, Call) and node.name in {*_GEO_PREDICATES, "st_relate"}:
             return self._geo_predicate(node)
         if isinstance(node, Call) and node.name in {"substringof", "startswith", "endswith"}:
-            return self.value(node) == true()  # type: ignore[no-any-return]
+            return self.value(node) == true()
         if isinstance(node, Literal) and isinstance(node.value, bool):
             return true() if node.value else false()
         if isinstance(node, Path):
-            return self.value(node) == true()  # type: ignore[no-any-return]
+            return self.value(node) == true()
         raise InvalidInput("$filter must be a condition (a comparison, a boolean function, and/or/not)")
 
     # -- values ---------------------------------------------------------------------------------
@@ -312,10 +312,10 @@ class _JsonValue:
             return self.expr.as_float()
         return self.expr.as_string()
 
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Any:
         return self._pick(other) == other
 
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Any:
         return self._pick(other) != other
 
     def __gt__(self, other: Any) -> Any:

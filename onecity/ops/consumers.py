@@ -50,7 +50,7 @@ def subtype_for_alert(observed_property: str | None, component_class: str | None
     return PROPERTY_SUBTYPES.get((observed_property or "").lower(), FALLBACK_SUBTYPE)
 
 
-@consumer("ops.case-from-sensor-alert", ALERT_RAISED)
+@consumer("ops.case-from-sensor-alert", ALERT_RAISED, warm=default_index)
 def case_from_sensor_alert(session: Session, envelope: Envelope) -> None:
     alert = envelope.typed(ALERT_RAISED)
     component = None
@@ -69,7 +69,7 @@ def case_from_sensor_alert(session: Session, envelope: Envelope) -> None:
         log.warning("sensor alert %s opened no case: %s", alert.alert_id, err.detail)
 
 
-@consumer("ops.case-note-alert-cleared", ALERT_CLEARED)
+@consumer("ops.case-note-alert-cleared", ALERT_CLEARED, warm=default_index)
 def note_alert_cleared(session: Session, envelope: Envelope) -> None:
     cleared = envelope.typed(ALERT_CLEARED)
     case_id = session.scalar(select(Report.case_id).where(Report.source == Source.SENSOR,
@@ -82,7 +82,7 @@ def note_alert_cleared(session: Session, envelope: Envelope) -> None:
                           note=f"sensor alert {cleared.alert_id} cleared at {cleared.cleared_at.isoformat()}")
 
 
-@consumer("ops.work-order-from-rating", RATING_COMPLAINT)
+@consumer("ops.work-order-from-rating", RATING_COMPLAINT, warm=default_index)
 def work_order_from_rating(session: Session, envelope: Envelope) -> None:
     rating = envelope.typed(RATING_COMPLAINT)
     try:

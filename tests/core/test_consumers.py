@@ -33,7 +33,11 @@ def _pong(session: Session, envelope: Envelope) -> None:
     events.publish(session, PONGED, Pinged(n=n), principal=SYSTEM, reason="answer")
 
 
-@consumers.consumer("test.pong-seen", PONGED)
+def _warm() -> None:
+    seen.append(("warm", 0))
+
+
+@consumers.consumer("test.pong-seen", PONGED, warm=_warm)
 def _seen(session: Session, envelope: Envelope) -> None:
     seen.append(("pong", envelope.typed(PONGED).n))
 
@@ -48,7 +52,8 @@ def test_deliver_pending_runs_each_consumer_once_and_follows_their_events(db: Da
     _ping(db, 1)
     _ping(db, 2)
     assert consumers.deliver_pending(db) == 4  # two pings, and the two pongs they caused
-    assert seen == [("ping", 1), ("ping", 2), ("pong", 1), ("pong", 2)]  # in the order they happened
+    # in the order they happened; the slow preparation runs before each transaction, not inside it
+    assert seen == [("ping", 1), ("ping", 2), ("warm", 0), ("pong", 1), ("warm", 0), ("pong", 2)]
     assert consumers.deliver_pending(db) == 0
     with db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(OutboxMessage)

@@ -35,8 +35,11 @@ def process_once(db: Database, consumer: str, fn: Callable[[Session, Envelope], 
         return True
 
 
-def idempotent(db: Database, consumer: str, fn: Callable[[Session, Envelope], None]) -> Handler:
+def idempotent(db: Database, consumer: str, fn: Callable[[Session, Envelope], None], *,
+               warm: Callable[[], object] | None = None) -> Handler:
     def _process(delivery: Delivery) -> None:
+        if warm is not None:  # outside the transaction: never hold the write lock while building
+            warm()
         process_once(db, consumer, fn, Envelope.from_bytes(delivery.data))
 
     async def handler(delivery: Delivery) -> None:

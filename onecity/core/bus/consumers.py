@@ -44,6 +44,9 @@ class Consumer:
     name: str
     event: EventType[Any]
     fn: ConsumerFn
+    #: Called before each message's transaction opens: builds what ``fn`` needs that is slow the
+    #: first time (an in-process index, say), so no write lock is held while it is built.
+    warm: Callable[[], object] | None = None
 
     @property
     def subject(self) -> str:
@@ -53,14 +56,15 @@ class Consumer:
 _REGISTRY: dict[str, Consumer] = {}
 
 
-def consumer(name: str, event: EventType[Any]) -> Callable[[ConsumerFn], ConsumerFn]:
-    """Register ``fn(session, envelope)`` to run once for every ``event``."""
+def consumer(name: str, event: EventType[Any], *,
+             warm: Callable[[], object] | None = None) -> Callable[[ConsumerFn], ConsumerFn]:
+    """Register ``fn(session, envelope)`` to run once for every ``event`` (``warm`` as in :class:`Consumer`)."""
 
     def register(fn: ConsumerFn) -> ConsumerFn:
         existing = _REGISTRY.get(name)
         if existing is not None and existing.fn is not fn and existing.fn.__qualname__ != fn.__qualname__:
             raise ValueError(f"consumer {name!r} is already registered")
-        _REGISTRY[name] = Consumer(name, event, fn)
+        _REGISTRY[name] = Consumer(name, event, fn, warm)
         return fn
 
     return register
@@ -74,7 +78,7 @@ def registered() -> list[Consumer]:
 
 
 async def subscribe_all(db: Database, bus: Bus) -> list[Subscription]:
-    return [await bus.subscribe(c.subject, c.name, idempotent(db, c.name, c.fn)) for c in registered()]
+    return [await bus.subscribe(c.subject, c.name, idempotent(db, c.name, c.fn, warm=c.warm)) for c in registered()]
 
 
 def deliver_pending(db: Database, *, batch: int = 500) -> int:
@@ -96,6 +100,8 @@ def deliver_pending(db: Database, *, batch: int = 500) -> int:
             envelope = envelope_of(row)
             for c in consumers:
                 if subject_matches(c.subject, row.subject):
+                    if c.warm is not None:
+                        c.warm()
                     process_once(db, c.name, c.fn, envelope)
             with db.transaction() as session:
                 session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)

@@ -389,3 +389,9 @@ def test_templates_hold_no_inline_scripts_or_handlers() -> None:
         for tag in re.findall(r"<script\b[^>]*>", text):
             assert "src=" in tag or 'type="application/json"' in tag, (template.name, tag)
         assert not re.search(r"\son[a-z]+=", text), template.name
+
+
+def test_every_access_log_action_has_words_in_both_languages() -> None:
+    from onecity.web.pages.my_data import ACTION_KEYS
+
+    assert set(ACTION_KEYS.values()) <= set(i18n.MESSAGES["zh"]) & set(i18n.MESSAGES["en"])

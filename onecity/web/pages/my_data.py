@@ -27,6 +27,13 @@ ACTION_KEYS = {
     "core.user.read": "mydata.action.account_read",
     "hub.resident.linked": "mydata.action.resident_linked",
     "hub.dataset.record_read": "mydata.action.record_read",
+    "hub.registry.person.read": "mydata.action.record_read",
+    "hub.registry.certificate.read": "mydata.action.certificates_read",
+    "services.case.read": "mydata.action.case_read",
+    "credentials.credential.issued": "mydata.action.credential_issued",
+    "credentials.credential.checked": "mydata.action.credential_checked",
+    "credentials.credential.read": "mydata.action.credential_read",
+    "ops.reporter.read": "mydata.action.reporter_read",
 }
 
 

@@ -1,22 +1,28 @@
 """Working-hour arithmetic for the time limits of normal cases.
 
-Normal cases count working hours (Monday to Friday, 09:00–17:00 Shanghai time, as the
-taxonomy file says); urgent ones count clock hours. Public holidays and the make-up
-working weekends of China's holiday calendar are not modelled: a limit that spans one is
-shorter than the real rule would make it, never longer.
+Normal cases count working hours (09:00–17:00 Shanghai time on working days, as the
+taxonomy file says); urgent ones count clock hours. Working days are the platform's one
+calendar (:mod:`onecity.core.workdays`): public holidays are off and the make-up working
+weekends (调休) are on, as for the services' time limits. The taxonomy's ``days`` are the
+weekdays used for years the calendar does not list.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from onecity.core import clock
+from onecity.core import clock, workdays
 from onecity.ops.taxonomy import Urgency, taxonomy
 
 
 def _window() -> tuple[set[int], time, time]:
     wh = taxonomy().working_hours
     return set(wh["days"]), time.fromisoformat(wh["start"]), time.fromisoformat(wh["end"])
+
+
+def _works(day: date, days: set[int]) -> bool:
+    """A working day: the holiday calendar where it knows the year, else the taxonomy's weekdays."""
+    return workdays.is_working_day(day) if workdays.known_year(day.year) else day.weekday() in days
 
 
 def add_working_hours(start: datetime, hours: float) -> datetime:
@@ -27,7 +33,7 @@ def add_working_hours(start: datetime, hours: float) -> datetime:
     for _ in range(3660):  # ten years of days: a bound, never reached by a real limit
         day_open = datetime.combine(t.date(), open_, tzinfo=clock.SHANGHAI)
         day_close = datetime.combine(t.date(), close, tzinfo=clock.SHANGHAI)
-        if t.weekday() in days and t < day_close:
+        if _works(t.date(), days) and t < day_close:
             t = max(t, day_open)
             room = day_close - t
             if left <= room:
@@ -48,7 +54,7 @@ def working_hours_between(a: datetime, b: datetime) -> float:
     while t < end:
         day_open = datetime.combine(t.date(), open_, tzinfo=clock.SHANGHAI)
         day_close = datetime.combine(t.date(), close, tzinfo=clock.SHANGHAI)
-        if t.weekday() in days:
+        if _works(t.date(), days):
             lo, hi = max(t, day_open), min(end, day_close)
             if hi > lo:
                 total += hi - lo
@@ -66,4 +72,4 @@ def due(start: datetime, hours: float, urgency: Urgency) -> datetime:
 def is_working_time(at: datetime) -> bool:
     days, open_, close = _window()
     t = clock.local(at)
-    return t.weekday() in days and open_ <= t.time() < close
+    return _works(t.date(), days) and open_ <= t.time() < close

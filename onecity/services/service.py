@@ -38,7 +38,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from onecity.core import audit, clock, events, policy
+from onecity.core import audit, clock, events, policy, workdays
 from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.identity.models import Agency
 from onecity.core.identity.principal import Principal, system_principal
@@ -46,7 +46,7 @@ from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.hub.registries import service as registries
 from onecity.hub.registries.models import Certificate, CertificateStatus, HolderKind, LegalPerson, Person
 from onecity.hub.sharing.models import ResidentLink
-from onecity.services import calendar, catalogue, workflow
+from onecity.services import catalogue, workflow
 from onecity.services.catalogue import PROXY_MATERIAL, Item
 from onecity.services.events import (
     CASE_DECIDED,
@@ -616,9 +616,9 @@ def complete_task(session: Session, principal: Principal, work_item_id: str, out
         elif case.accepted_at is None:
             case.accepted_at = now
             accepted_on = clock.local(now).date()
-            case.due_on = calendar.add_working_days(accepted_on, it.time_limit_days)
+            case.due_on = workdays.add_working_days(accepted_on, it.time_limit_days)
             if it.time_limit_days > 0:
-                case.warn_on = calendar.add_working_days(accepted_on, math.ceil(0.8 * it.time_limit_days))
+                case.warn_on = workdays.add_working_days(accepted_on, math.ceil(0.8 * it.time_limit_days))
             detail["due_on"] = case.due_on.isoformat()
     elif kind == "review":
         if outcome == "fail" and not reason:
@@ -654,7 +654,7 @@ def _decide(case: Case, it: Item, outcome: str, reason: str, now: Any) -> None:
     case.status = CaseStatus.APPROVED if outcome == "approve" else CaseStatus.REFUSED
     decided_on = clock.local(now).date()
     start: date = clock.local(case.accepted_at or case.submitted_at or now).date()
-    case.handling_days = calendar.working_days_between(start, decided_on)
+    case.handling_days = workdays.working_days_between(start, decided_on)
     case.within_limit = case.due_on is None or decided_on <= case.due_on
     if outcome == "refuse":
         case.decision_reason = reason[:2000]

@@ -34,7 +34,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from onecity.core import clock
+from onecity.core import clock, workdays
 from onecity.core.db import Database
 from onecity.core.divisions import Division, DivisionLevel
 from onecity.core.errors import DomainError
@@ -44,7 +44,7 @@ from onecity.core.identity.principal import Principal, system_principal
 from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.hub.registries.models import LegalPerson, LegalPersonStatus, Person, PersonStatus
 from onecity.hub.sharing.models import ResidentLink
-from onecity.services import bundles, calendar, catalogue, service
+from onecity.services import bundles, catalogue, service
 from onecity.services.models import BundleApplication, Case, CaseStatus, WorkItem, WorkStatus
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ OUTCOME = {"accept": "accept", "review": "pass", "decide": "approve"}
 def office_hours(moment: datetime) -> bool:
     local = clock.local(moment)
     minutes = local.hour * 60 + local.minute
-    return calendar.is_working_day(local.date()) and (9 * 60 <= minutes < 12 * 60 or 13 * 60 + 30 <= minutes < 17 * 60)
+    return workdays.is_working_day(local.date()) and (9 * 60 <= minutes < 12 * 60 or 13 * 60 + 30 <= minutes < 17 * 60)
 
 
 def _fill(case: Case, rng: np.random.Generator) -> dict[str, Any]:

@@ -73,6 +73,15 @@ def test_working_hours_skip_nights_and_weekends() -> None:
     assert worktime.due(friday_4pm, 2, Urgency.URGENT) == friday_4pm + timedelta(hours=2)  # clock hours
 
 
+def test_working_hours_follow_the_holiday_calendar() -> None:
+    """National Day 2026 is off (1–7 October) and Saturday 10 October is a make-up working day."""
+    before_holiday = datetime(2026, 9, 30, 16, 0, tzinfo=clock.SHANGHAI)
+    due = worktime.due(before_holiday, 2, Urgency.NORMAL)
+    assert clock.local(due) == datetime(2026, 10, 8, 10, 0, tzinfo=clock.SHANGHAI)
+    assert worktime.is_working_time(datetime(2026, 10, 10, 10, 0, tzinfo=clock.SHANGHAI))
+    assert not worktime.is_working_time(datetime(2026, 10, 5, 10, 0, tzinfo=clock.SHANGHAI))
+
+
 def test_units_install_is_idempotent_and_per_level(ops: Ops) -> None:
     with ops.db.transaction() as session:
         again = install_units(session, SYSTEM, within=XUHUI)

@@ -7,8 +7,9 @@ from datetime import date
 import pytest
 from jsonschema import Draft202012Validator
 
+from onecity.core import workdays
 from onecity.hub.registries.certtypes import SPECS
-from onecity.services import calendar, catalogue, workflow
+from onecity.services import catalogue, workflow
 
 
 def test_catalogue_has_thirty_items_from_eight_departments_with_valid_forms() -> None:
@@ -58,14 +59,14 @@ def test_search_in_both_languages() -> None:
     (date(2026, 11, 29), 0, date(2026, 11, 30)),
 ])
 def test_working_days_know_holidays_and_make_up_days(start: date, days: int, due: date) -> None:
-    assert calendar.add_working_days(start, days) == due
+    assert workdays.add_working_days(start, days) == due
 
 
 def test_working_day_counts() -> None:
-    assert calendar.is_working_day(date(2026, 9, 20))  # a Sunday made a working day
-    assert not calendar.is_working_day(date(2026, 10, 5))
-    assert calendar.working_days_between(date(2026, 9, 30), date(2026, 10, 10)) == 3
-    assert calendar.known_year(2026) and not calendar.known_year(2030)
+    assert workdays.is_working_day(date(2026, 9, 20))  # a Sunday made a working day
+    assert not workdays.is_working_day(date(2026, 10, 5))
+    assert workdays.working_days_between(date(2026, 9, 30), date(2026, 10, 10)) == 3
+    assert workdays.known_year(2026) and not workdays.known_year(2030)
 
 
 def test_parallel_workflow_runs_and_resumes_from_json() -> None:

@@ -1,9 +1,10 @@
 """Working days in China: weekends, public holidays and make-up working days (调休).
 
 Statutory time limits of service items (承诺时限) count working days, so a limit of ten
-days promised on the Friday before the Spring Festival ends weeks later. The holiday
-arrangements are published by the State Council each year; ``data/holidays.json`` holds
-them with their source. Years not listed there fall back to Monday–Friday (and say so via
+days promised on the Friday before the Spring Festival ends weeks later; urban operations'
+working-hour limits skip the same days. One calendar for the whole platform. The holiday
+arrangements are published by the State Council each year; ``onecity/data/holidays.json``
+holds them with their source. Years not listed there fall back to Monday–Friday (and say so via
 :func:`known_year`), rather than guessing.
 """
 
@@ -17,7 +18,7 @@ from importlib import resources
 
 @lru_cache(maxsize=1)
 def _table() -> tuple[frozenset[date], frozenset[date], frozenset[int]]:
-    raw = json.loads(resources.files("onecity.services").joinpath("data/holidays.json").read_text("utf-8"))
+    raw = json.loads(resources.files("onecity").joinpath("data/holidays.json").read_text("utf-8"))
     off: set[date] = set()
     work: set[date] = set()
     for year in raw["years"].values():

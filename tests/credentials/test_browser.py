@@ -55,13 +55,25 @@ def served(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def scan(page: Any, selector: str) -> str:
-    """Read the QR code in ``selector`` from a screenshot, as a phone camera would."""
-    png = page.locator(selector).screenshot()
-    image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
-    # the ArUco-based detector also reads the large (version 30+) code that carries a whole JWT
-    text, _points, _ = cv2.QRCodeDetectorAruco().detectAndDecode(image)
-    assert text, "the QR code on the page could not be read"
-    return str(text)
+    """Read the QR code in ``selector`` from a screenshot, as a phone camera would.
+
+    A camera gets several looks and a margin around the code: so does this (the code's image may
+    still be decoding when the first screenshot is taken, and a tight crop loses the quiet zone).
+    """
+    code = page.locator(selector)
+    code.wait_for(state="visible")
+    for _ in range(10):
+        if code.evaluate("e => e.tagName !== 'IMG' || (e.complete && e.naturalWidth > 0)"):
+            png = code.screenshot()
+            image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
+            image = cv2.copyMakeBorder(image, 32, 32, 32, 32, cv2.BORDER_CONSTANT, value=255)
+            # the ArUco-based detector also reads the large (version 30+) code that carries a whole JWT
+            for detector in (cv2.QRCodeDetectorAruco(), cv2.QRCodeDetector()):
+                text, _points, _ = detector.detectAndDecode(image)
+                if text:
+                    return str(text)
+        page.wait_for_timeout(300)
+    raise AssertionError("the QR code on the page could not be read")
 
 
 def test_the_printed_qr_code_leads_to_a_verification_that_follows_the_status(

@@ -116,3 +116,12 @@ def page(browser: Any) -> Iterator[Any]:
 def shot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in_page(page: Any, base: str, username: str, target: str, *, password: str) -> None:
+    """Open ``base + target`` signed out, sign in on the form it sends the tab to, and wait to be back."""
+    page.goto(base + target)
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(base + target)

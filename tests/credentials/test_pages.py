@@ -12,17 +12,9 @@ from onecity.core.identity.roles import PrincipalKind
 from onecity.credentials import service
 from onecity.hub.registries.models import Certificate
 from onecity.hub.sharing.service import link_resident
-from tests.conftest import PASSWORD, SYSTEM
+from tests.conftest import SYSTEM
 from tests.credentials.conftest import APPROVER, Registry
-
-
-def _sign_in(client: TestClient, username: str) -> None:
-    client.cookies.clear()
-    page = client.get("/login")
-    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/"},
-                    follow_redirects=False)
-    assert r.status_code == 303, r.text
+from tests.web_support import csrf, sign_in
 
 
 def test_verify_page_masks_a_person_and_pages_answer_errors_in_html(
@@ -56,10 +48,12 @@ def test_verify_page_masks_a_person_and_pages_answer_errors_in_html(
     with registry_db.db.transaction() as s:
         link_resident(s, SYSTEM, username="xiaomei", id_number=person.id_number)
     assert client.get(f"/credentials/{cred.id}", follow_redirects=False).status_code == 303  # sign in first
-    _sign_in(client, "stranger")
+    client.cookies.clear()
+    sign_in(client, "stranger")
     assert client.get(f"/credentials/{cred.id}").status_code == 403
     assert client.get(f"/credentials/{cred.id}/qr.svg").status_code == 403
-    _sign_in(client, "xiaomei")
+    client.cookies.clear()
+    sign_in(client, "xiaomei")
     mine = client.get("/credentials")
     assert f"/credentials/{cred.id}" in mine.text
     detail = client.get(f"/credentials/{cred.id}")
@@ -82,13 +76,15 @@ def test_an_officer_changes_the_status_from_the_credential_page(
         cred = service.issue_for_certificate(s, APPROVER, make_certificate().id)
     make_user("xh.clerk", Role.COUNTER_CLERK, division_code=TIANPINGLU)
     make_user("xh.approver", Role.APPROVER, division_code=TIANPINGLU)
-    _sign_in(client, "xh.clerk")
+    client.cookies.clear()
+    sign_in(client, "xh.clerk")
     page = client.get(f"/credentials/{cred.id}")
     assert page.status_code == 200 and 'id="staff-actions"' not in page.text  # a clerk may read, not act
-    _sign_in(client, "xh.approver")
+    client.cookies.clear()
+    sign_in(client, "xh.approver")
     page = client.get(f"/credentials/{cred.id}")
     assert 'id="to-suspended"' in page.text and 'id="to-revoked"' in page.text and 'id="to-active"' not in page.text
-    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    token = csrf(page)
     url = f"/credentials/{cred.id}/status"
     r = client.post(url, data={"status": "suspended", "reason": "", "csrf_token": token})
     assert r.status_code == 422 and 'id="status-error"' in r.text  # the reason is required, nothing saved

@@ -28,7 +28,7 @@ from onecity.hub.geography.models import DivisionShape
 from onecity.ops import service
 from onecity.ops.clocks import sweep
 from onecity.ops.units import install_units, unit_agency_code
-from tests.browser_support import live_server, shot, watched_page
+from tests.browser_support import live_server, shot, sign_in_page, watched_page
 from tests.ops.conftest import SYSTEM, TIANPING_POINT, TIANPINGLU, XUHUI, png
 
 pytestmark = pytest.mark.browser
@@ -73,14 +73,6 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     db.dispose()
 
 
-def _sign_in(page: Any, url: str, username: str, target: str) -> None:
-    page.goto(url + target)
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(url + target)
-
-
 def _post(url: str, key: str, **overrides: Any) -> str:
     r = requests.post(f"{url}/open311/v2/requests.json", timeout=30, data={
         "api_key": key, "jurisdiction_id": "shanghai", "service_code": "E0101", "lat": TIANPING_POINT[1],
@@ -104,7 +96,7 @@ def test_open311_report_followed_to_closure_on_the_phone_pages(server: tuple[str
     phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
     try:
         page = phone.new_page()
-        _sign_in(page, url, "tp.inspector", "/ops/inspector")
+        sign_in_page(page, url, "tp.inspector", "/ops/inspector", password=PASSWORD)
         card = page.locator(f'#inspector-todo li[data-case="{rid}"]')
         assert "待核实" in card.inner_text()
         shot(page, "ops-inspector-todo")
@@ -114,7 +106,7 @@ def test_open311_report_followed_to_closure_on_the_phone_pages(server: tuple[str
 
         unit = phone.new_page()
         phone.clear_cookies()
-        _sign_in(unit, url, "tp.sanitation", "/ops/unit")
+        sign_in_page(unit, url, "tp.sanitation", "/ops/unit", password=PASSWORD)
         assert "天平路街道市容环境卫生所" in unit.inner_text("#unit-name")
         unit.locator(f'#unit-todo li[data-case="{rid}"] form[data-action=accept] button').click()
         unit.wait_for_url(url + "/ops/unit?done=disposing")
@@ -126,7 +118,7 @@ def test_open311_report_followed_to_closure_on_the_phone_pages(server: tuple[str
         unit.wait_for_url(url + "/ops/unit?done=reported")
 
         phone.clear_cookies()
-        _sign_in(page, url, "tp.inspector", "/ops/inspector")
+        sign_in_page(page, url, "tp.inspector", "/ops/inspector", password=PASSWORD)
         card = page.locator(f'#inspector-todo li[data-case="{rid}"]')
         assert card.locator("img.ops-thumb").evaluate("img => img.naturalWidth") == 1  # the unit's photo
         card.locator("form[data-action=verify] button").click()
@@ -136,7 +128,7 @@ def test_open311_report_followed_to_closure_on_the_phone_pages(server: tuple[str
         phone.close()
 
     with watched_page(browser) as desk:
-        _sign_in(desk, url, "xh.operator", f"/ops/cases/{rid}")
+        sign_in_page(desk, url, "xh.operator", f"/ops/cases/{rid}", password=PASSWORD)
         desk.click("form[data-action=close] button")
         desk.wait_for_url(f"{url}/ops/cases/{rid}?done=closed")
         actions = desk.locator("#timeline li").evaluate_all("els => els.map(e => e.dataset.action)")
@@ -155,7 +147,7 @@ def test_escalated_case_and_live_counts_at_the_district_centre(server: tuple[str
                               lat=TIANPING_POINT[1], description="道路积水没过脚踝").case.id
     assert sweep(db).escalated == 1
     with watched_page(browser) as page:
-        _sign_in(page, url, "xh.operator", f"/ops/centre/{XUHUI}")
+        sign_in_page(page, url, "xh.operator", f"/ops/centre/{XUHUI}", password=PASSWORD)
         row = page.locator(f'#escalated-table tr[data-case="{late}"]')
         assert "已升级至区" in row.inner_text()
         assert page.locator(f'#overdue-table tr[data-case="{late}"]').count() == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Callable
@@ -13,23 +12,7 @@ from onecity.core import clock
 from onecity.ops import service
 from tests.ops.conftest import HUNANLU, TIANPING_POINT, TIANPINGLU, XUHUI, Ops, png
 from tests.ops.test_loop import MONDAY_10
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
-PASSWORD = "Correct-horse-9"
-
-
-def sign_in(client: TestClient, username: str) -> None:
-    page = client.get("/login")
-    token = html.unescape(CSRF.search(page.text).group(1))  # type: ignore[union-attr]
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/"},
-                    follow_redirects=False)
-    assert r.status_code == 303, r.text
-
-
-def csrf(text: str) -> str:
-    found = CSRF.search(text)
-    assert found
-    return html.unescape(found.group(1))
+from tests.web_support import csrf, sign_in
 
 
 def test_hotline_to_unit_to_inspector_to_centre(client: TestClient, staff_users: Callable[..., Ops]) -> None:

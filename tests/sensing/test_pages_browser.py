@@ -19,7 +19,7 @@ from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.sensing import service
 from onecity.sensing.ingest import NewObservation, store_observations
 from onecity.sensing.sta.service import Writer
-from tests.browser_support import live_server, shot
+from tests.browser_support import live_server, shot, sign_in_page
 from tests.sensing.conftest import station
 
 pytestmark = pytest.mark.browser
@@ -66,17 +66,9 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     db.dispose()
 
 
-def _sign_in(page: Any, base: str, target: str) -> None:
-    page.goto(base + target)
-    page.fill("#username", "ops.duty")
-    page.fill("#password", PASSWORD)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(base + target)
-
-
 def test_overview_map_alerts_and_chart(server: tuple[str, int], page: Any) -> None:
     base, river = server
-    _sign_in(page, base, "/sensing")
+    sign_in_page(page, base, "ops.duty", "/sensing", password=PASSWORD)
     page.wait_for_selector("#sensing-map[data-state=ready]", timeout=20000)
     rows = page.inner_text("#alert-rows")
     assert "water_level 4.86" in rows and "橙色" in rows
@@ -94,7 +86,7 @@ def test_overview_map_alerts_and_chart(server: tuple[str, int], page: Any) -> No
 
 def test_rules_page_creates_and_refuses(server: tuple[str, int], page: Any) -> None:
     base, _ = server
-    _sign_in(page, base, "/sensing/rules")
+    sign_in_page(page, base, "ops.duty", "/sensing/rules", password=PASSWORD)
     assert "河道高水位" in page.inner_text("#rule-table")
     page.fill("#rule-form input[name=name]", "积水预警")
     page.select_option("#rule-form select[name=level]", "yellow")

@@ -20,12 +20,12 @@ from httpx2 import Response
 from onecity.core import clock
 from onecity.core.identity.roles import Role
 from onecity.web import i18n
+from tests.conftest import PASSWORD
+from tests.web_support import csrf, post_sign_in, sign_in
 
 TEMPLATES = Path(i18n.__file__).parent / "templates"
-PASSWORD = "Pages-test-pass-1"
 CITY, XUHUI, HUANGPU = "310000000000", "310104000000", "310101000000"
 TIANPINGLU, WAITAN = "310104003000", "310101013000"  # townships in Xuhui and Huangpu
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 
 @pytest.fixture
@@ -34,18 +34,6 @@ def make_staff(make_user: Callable[..., object]) -> Callable[..., object]:
     def _make(username: str, *roles: Role, **kwargs: object) -> object:
         return make_user(username, *roles, password=PASSWORD, **kwargs)
     return _make
-
-
-def csrf_from(page: Response) -> str:
-    found = CSRF_FIELD.search(page.text)
-    assert found, "the page has no form with a CSRF token"
-    return html.unescape(found.group(1))
-
-
-def sign_in(client: TestClient, username: str, password: str = PASSWORD, next_path: str = "/") -> Response:
-    token = csrf_from(client.get("/login"))
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": token,
-                                       "next": next_path}, follow_redirects=False)
 
 
 def map_data(page: Response) -> dict[str, object]:
@@ -147,7 +135,7 @@ def test_login_refuses_an_off_site_next(client: TestClient, make_staff: Callable
 
 def test_wrong_password_shows_the_form_again_with_401(client: TestClient, make_staff: Callable[..., object]) -> None:
     make_staff("admin.xh", Role.ADMIN)
-    r = sign_in(client, "admin.xh", password="Not-the-password-1")
+    r = post_sign_in(client, "admin.xh", password="Not-the-password-1")
     assert r.status_code == 401
     assert "用户名或密码错误" in r.text
     assert 'value="admin.xh"' in r.text  # the username is kept
@@ -159,8 +147,8 @@ def test_failed_logins_count_until_the_form_is_throttled(client: TestClient,
                                                           make_staff: Callable[..., object]) -> None:
     make_staff("admin.xh", Role.ADMIN)
     for _ in range(5):
-        assert sign_in(client, "admin.xh", password="Not-the-password-1").status_code == 401
-    r = sign_in(client, "admin.xh")  # even the right password waits now
+        assert post_sign_in(client, "admin.xh", password="Not-the-password-1").status_code == 401
+    r = post_sign_in(client, "admin.xh")  # even the right password waits now
     assert r.status_code == 429
     assert int(r.headers["retry-after"]) > 0
     assert "登录失败次数过多" in r.text
@@ -178,7 +166,7 @@ def test_login_with_a_mismatched_csrf_token_is_refused(client: TestClient, make_
 
 def test_login_without_the_nonce_cookie_is_refused(client: TestClient, make_staff: Callable[..., object]) -> None:
     make_staff("admin.xh", Role.ADMIN)
-    token = csrf_from(client.get("/login"))
+    token = csrf(client.get("/login"))
     client.cookies.clear()  # a cross-site post carries the page's token but not the visitor's cookie
     r = client.post("/login", data={"username": "admin.xh", "password": PASSWORD, "csrf_token": token},
                     follow_redirects=False)
@@ -193,7 +181,7 @@ def test_logout_needs_the_csrf_token(client: TestClient, make_staff: Callable[..
     assert refused.status_code == 403
     assert refused.headers["content-type"].startswith("text/html")
     assert client.get("/admin/users").status_code == 200  # still signed in
-    r = client.post("/logout", data={"csrf_token": csrf_from(page)}, follow_redirects=False)
+    r = client.post("/logout", data={"csrf_token": csrf(page)}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/"
     assert 'onecity_session=""' in r.headers["set-cookie"]
     client.cookies.clear()
@@ -204,7 +192,7 @@ def test_a_logged_out_session_cookie_no_longer_works(client: TestClient, make_st
     make_staff("admin.xh", Role.ADMIN)
     sign_in(client, "admin.xh")
     stolen = client.cookies.get("onecity_session")
-    client.post("/logout", data={"csrf_token": csrf_from(client.get("/admin/users"))})
+    client.post("/logout", data={"csrf_token": csrf(client.get("/admin/users"))})
     client.cookies.set("onecity_session", stolen or "")
     assert client.get("/admin/users", follow_redirects=False).status_code == 303
 
@@ -243,7 +231,7 @@ def test_admin_sees_only_users_of_their_own_district(client: TestClient, make_st
 
 def _create_form(client: TestClient, **fields: object) -> Response:
     page = client.get("/admin/users")
-    data: dict[str, object] = {"csrf_token": csrf_from(page), "username": "clerk.new", "display_name": "张三",
+    data: dict[str, object] = {"csrf_token": csrf(page), "username": "clerk.new", "display_name": "张三",
                                "password": "Strong-pass-77", "agency_code": "gov-310104",
                                "division_code": TIANPINGLU, "roles": ["counter_clerk", "reviewer"]}
     data.update(fields)
@@ -317,7 +305,7 @@ def test_auditor_sees_the_log_and_verifies_the_chain(client: TestClient, make_st
     page = client.get("/audit")
     assert page.status_code == 200
     assert "core.auth.login" in page.text and "core.user.created" in page.text
-    r = client.post("/audit/verify", data={"csrf_token": csrf_from(page)})
+    r = client.post("/audit/verify", data={"csrf_token": csrf(page)})
     assert r.status_code == 200
     assert "哈希链完整" in r.text
 
@@ -335,7 +323,7 @@ def test_district_auditor_has_no_verify_button_and_cannot_verify(client: TestCli
     sign_in(client, "auditor.xh")
     page = client.get("/audit")
     assert page.status_code == 200 and "/audit/verify" not in page.text
-    r = client.post("/audit/verify", data={"csrf_token": csrf_from(page)})
+    r = client.post("/audit/verify", data={"csrf_token": csrf(page)})
     assert r.status_code == 403
 
 

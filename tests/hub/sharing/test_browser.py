@@ -21,7 +21,7 @@ from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.hub.catalogue.service import install_catalogue
 from onecity.hub.sharing import query
 from onecity.hub.sharing import service as sharing
-from tests.browser_support import live_server, shot
+from tests.browser_support import live_server, shot, sign_in_page
 from tests.hub.sharing.conftest import TIANPINGLU, WAITAN, XUHUI, YONGJIA, person
 
 pytestmark = pytest.mark.browser
@@ -87,16 +87,8 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     db.dispose()
 
 
-def _sign_in(page: Any, server: str, username: str, target: str) -> None:
-    page.goto(server + target)
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(server + target)
-
-
 def test_catalogue_pages(server: str, page: Any) -> None:
-    _sign_in(page, server, "mca.steward", "/catalogue")
+    sign_in_page(page, server, "mca.steward", "/catalogue", password=PASSWORD)
     assert "人口基础信息库" in page.inner_text("#catalogue-table")
     shot(page, "catalogue-list-zh")
     page.fill("#q", "营业执照")
@@ -117,7 +109,7 @@ def test_catalogue_pages(server: str, page: Any) -> None:
 
 
 def test_sharing_workbench(server: str, page: Any) -> None:
-    _sign_in(page, server, "psb.steward", "/sharing")
+    sign_in_page(page, server, "psb.steward", "/sharing", password=PASSWORD)
     assert page.locator("#incoming form[action$='/approve']").count() == 1
     shot(page, "sharing-owner-zh")
     page.fill("#incoming form[action$='/approve'] input[name=reason]", "符合高龄津贴核对需要")
@@ -126,14 +118,14 @@ def test_sharing_workbench(server: str, page: Any) -> None:
     assert page.locator("#grants tbody tr").count() == 2
     shot(page, "sharing-owner-approved-zh")
     page.click(".logout-form button")
-    _sign_in(page, server, "mca.steward", "/sharing")
+    sign_in_page(page, server, "mca.steward", "/sharing", password=PASSWORD)
     assert page.locator("#outgoing tbody tr").count() == 2
     shot(page, "sharing-requester-zh")
     assert page.problems == []
 
 
 def test_who_read_my_data(server: str, page: Any) -> None:
-    _sign_in(page, server, "zhang.san", "/me/data")
+    sign_in_page(page, server, "zhang.san", "/me/data", password=PASSWORD)
     table = page.inner_text("#access-log")
     assert "徐汇区民政局" in table and "案件 2026-000123" in table and "公民身份号码" in table
     shot(page, "my-data-zh")

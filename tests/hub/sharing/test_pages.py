@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-import html
 import re
 
-from fastapi.testclient import TestClient
-
 from tests.hub.sharing.conftest import PURPOSE, Hub
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
-PASSWORD = "Correct-horse-9"
-
-
-def sign_in(client: TestClient, username: str) -> None:
-    page = client.get("/login")
-    token = html.unescape(CSRF.search(page.text).group(1))  # type: ignore[union-attr]
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/"},
-                    follow_redirects=False)
-    assert r.status_code == 303, r.text
-
-
-def csrf(page_text: str) -> str:
-    found = CSRF.search(page_text)
-    assert found
-    return html.unescape(found.group(1))
+from tests.web_support import csrf, sign_in
 
 
 def test_catalogue_search_and_dataset_page(hub: Hub) -> None:

@@ -9,17 +9,22 @@ without JavaScript (tables of devices, alerts and rules); the scripts in
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from onecity.api.deps import SessionDep
 from onecity.core import policy
+from onecity.core.divisions import Division
 from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInput, NotFound, PermissionDenied
 from onecity.sensing import service
-from onecity.sensing.models import Datastream, ObservedProperty, Thing
+from onecity.sensing.models import Alert, Datastream, ObservedProperty, Rule, RuleKind, Thing
 from onecity.web import i18n
 from onecity.web.deps import PagePrincipalDep
 from onecity.web.templating import current_language, render
@@ -85,6 +90,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sensing.yes": "是",
         "sensing.no": "否",
         "sensing.whole_city": "全市",
+        "sensing.property.water_level": "水位",
+        "sensing.property.rainfall": "雨量",
+        "sensing.property.tilt": "井盖倾角",
+        "sensing.property.smoke_density": "烟雾浓度",
+        "sensing.property.traffic_flow": "交通流量",
+        "sensing.property.crowd_density": "人群密度",
+        "sensing.property.ponding_depth": "积水深度",
     },
     "en": {
         "sensing.nav": "City sensing",
@@ -144,9 +156,90 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sensing.yes": "yes",
         "sensing.no": "no",
         "sensing.whole_city": "whole city",
+        "sensing.property.water_level": "Water level",
+        "sensing.property.rainfall": "Rainfall",
+        "sensing.property.tilt": "Manhole cover tilt",
+        "sensing.property.smoke_density": "Smoke density",
+        "sensing.property.traffic_flow": "Traffic flow",
+        "sensing.property.crowd_density": "Crowd density",
+        "sensing.property.ponding_depth": "Ponding depth",
     },
 }
 i18n.extend(MESSAGES)
+PROPERTY_KEY = "sensing.property."
+
+
+def property_names(lang: str) -> dict[str, str]:
+    """Observed property key → its name in ``lang``, for every property the catalogue names."""
+    return {k[len(PROPERTY_KEY):]: v for k, v in i18n.MESSAGES[lang].items() if k.startswith(PROPERTY_KEY)}
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """One alert as the live list shows it: words in the reader's language, no codes or keys."""
+
+    id: str
+    level: str
+    level_name: str
+    message: str
+    place: str
+    raised_at: datetime
+
+    def as_json(self) -> dict[str, str]:
+        return {"id": self.id, "level": self.level, "level_name": self.level_name, "message": self.message,
+                "place": self.place, "raised_at": self.raised_at.isoformat()}
+
+
+def _whereabouts(alert: Alert) -> list[str]:
+    """Division codes that can name where an alert is, nearest first: its township, then its district."""
+    code = alert.township_code or alert.division_code
+    if not code or len(code) < 12 or not code.isdigit():
+        return []
+    return list(dict.fromkeys([code[:9] + "000", code[:6] + "000000"]))
+
+
+def _watched(rule: Rule | None) -> list[str]:
+    """The observed property keys a rule's messages name (none for a silent device's)."""
+    if rule is None or rule.kind == RuleKind.SILENCE:
+        return []
+    keys = [rule.observed_property] if rule.observed_property else []
+    if rule.kind == RuleKind.COMBINATION:
+        keys += [c["observed_property"] for c in rule.params.get("conditions", [])
+                 if isinstance(c, dict) and isinstance(c.get("observed_property"), str)]
+    return sorted(set(keys), key=len, reverse=True)
+
+
+def alert_rows(session: Session, alerts: list[Alert], lang: str) -> list[AlertRow]:
+    """The live list's rows: the township's name for the place, the property's name in the message.
+
+    The stored message keeps the property key and codes it was raised with (operations reads it
+    too); the names are put in here, in the reader's language, from the divisions and the catalogue.
+    """
+    t = i18n.translator(lang)
+    props = property_names(lang)
+    rules = {r.id: r for r in session.scalars(select(Rule).where(Rule.id.in_({a.rule_id for a in alerts})))}
+    where = {a.id: _whereabouts(a) for a in alerts}
+    codes = {c for cs in where.values() for c in cs}
+    names = {code: (name if lang == "zh" else name_en) for code, name, name_en in session.execute(
+        select(Division.code, Division.name, Division.name_en).where(Division.code.in_(codes)))}
+    rows = []
+    for a in alerts:
+        place = next((names[c] for c in where[a.id] if c in names), a.division_code or "")
+        message = a.message
+        for key in _watched(rules.get(a.rule_id)):
+            message = re.sub(rf"(?<![\w.]){re.escape(key)}(?![\w.])", props.get(key, key), message)
+        if a.township_code and a.township_code in message:  # a combination names its township by code
+            message = message.replace(a.township_code, place)
+        rows.append(AlertRow(id=a.id, level=a.level, level_name=t(f"sensing.level.{a.level}"), message=message,
+                             place=place, raised_at=a.raised_at))
+    return rows
+
+
+@router.get("/sensing/alerts.json")
+def live_alerts(request: Request, session: SessionDep, principal: PagePrincipalDep) -> dict[str, Any]:
+    """The overview's live list, refreshed by its script: active alerts as :class:`AlertRow`."""
+    alerts = service.list_alerts(session, principal, status="active", limit=50)
+    return {"alerts": [r.as_json() for r in alert_rows(session, alerts, current_language(request))]}
 
 
 @router.get("/sensing", response_class=HTMLResponse)
@@ -164,13 +257,13 @@ def overview(request: Request, session: SessionDep, principal: PagePrincipalDep)
         .where(scope).order_by(Thing.available, Thing.last_seen_at.desc(), Thing.id).limit(100)).all()
     lang = current_language(request)
     t = i18n.translator(lang)
+    props = property_names(lang)
     config = {"devices": "/api/v1/sensing/devices", "outline": "/geo/districts.geojson",
-              "alerts": "/api/v1/sensing/alerts?status=active&limit=50", "lang": lang,
+              "alerts": "/sensing/alerts.json", "lang": lang, "properties": props,
               "labels": {k: t(f"sensing.{k}") for k in ("legend.ok", "legend.down", "legend.alert",
-                                                        "map.unavailable", "alerts.none")},
-              "levels": {lv: t(f"sensing.level.{lv}") for lv in ("blue", "yellow", "orange", "red")}}
-    return render(request, "sensing/overview.html", alerts=alerts, things=things, online=online, streams=streams,
-                  devices=devices, config=config)
+                                                        "map.unavailable", "alerts.none")}}
+    return render(request, "sensing/overview.html", alerts=alert_rows(session, alerts, lang), things=things,
+                  online=online, streams=streams, devices=devices, properties=props, config=config)
 
 
 @router.get("/sensing/datastreams/{ds_id}", response_class=HTMLResponse)

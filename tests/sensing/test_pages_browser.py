@@ -10,14 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from onecity.core import clock
 from onecity.core.db import Database
+from onecity.core.divisions import Division
 from onecity.core.identity import service as identity
 from onecity.core.identity.principal import system_principal
 from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.sensing import service
 from onecity.sensing.ingest import NewObservation, store_observations
+from onecity.sensing.models import Datastream, Thing
 from onecity.sensing.sta.service import Writer
 from tests.browser_support import live_server, shot, sign_in_page
 from tests.sensing.conftest import station
@@ -27,7 +30,8 @@ PASSWORD = "Browser-sensing-7"
 SYSTEM = system_principal("browser-tests")
 
 
-def _seed(db: Database) -> int:
+def _seed(db: Database) -> tuple[int, str]:
+    """The river's datastream, and the name of the township its station stands in."""
     with db.transaction() as s:
         identity.create_agency(s, SYSTEM, code="sh-ops", name="城市运行管理中心", name_en="City Operations Centre",
                                division_code="310000000000")
@@ -52,31 +56,43 @@ def _seed(db: Database) -> int:
         store_observations(s, rows, principal=SYSTEM, origin="test")
     with db.transaction() as s:  # the river crosses 4.5 m now
         store_observations(s, [NewObservation(streams[0], clock.now(), 4.86)], principal=SYSTEM, origin="test")
-    return streams[0]
+    with db.sessions() as s:
+        township = s.scalar(select(Division.name).join(Thing, Thing.township_code == Division.code)
+                            .join(Datastream, Datastream.thing_id == Thing.id).where(Datastream.id == streams[0]))
+    assert township
+    return streams[0], township
 
 
 @pytest.fixture(scope="module")
-def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, str]]:
     path = tmp_path_factory.mktemp("sensing-browser") / "onecity.db"
     shutil.copy(sqlite_template, path)
     db = Database(f"sqlite:///{path}")
-    river = _seed(db)
+    river, township = _seed(db)
     with live_server(db, "sensing-browser") as url:
-        yield url, river
+        yield url, river, township
     db.dispose()
 
 
-def test_overview_map_alerts_and_chart(server: tuple[str, int], page: Any) -> None:
-    base, river = server
+def test_overview_map_alerts_and_chart(server: tuple[str, int, str], page: Any) -> None:
+    base, river, township = server
     sign_in_page(page, base, "ops.duty", "/sensing", password=PASSWORD)
     page.wait_for_selector("#sensing-map[data-state=ready]", timeout=20000)
     rows = page.inner_text("#alert-rows")
-    assert "water_level 4.86" in rows and "橙色" in rows
+    assert "水位 4.86" in rows and "橙色" in rows and township in rows  # words, not keys or grid codes
+    assert "water_level" not in rows and "3101" not in rows
     assert page.inner_text("#active-count") == "1"
-    assert "外滩水位站" in page.inner_text("#device-table")
-    page.wait_for_timeout(5500)  # one refresh of the live list keeps the alert
-    assert "water_level 4.86" in page.inner_text("#alert-rows")
+    assert "外滩水位站" in page.inner_text("#device-table") and "water_level" not in page.inner_text("#device-table")
+    page.wait_for_timeout(5500)  # one refresh of the live list keeps the alert, in words
+    rows = page.inner_text("#alert-rows")
+    assert "水位 4.86" in rows and township in rows and "water_level" not in rows and "3101" not in rows
     shot(page, "sensing-overview")
+    page.goto(base + "/lang/en?next=/sensing")
+    page.wait_for_timeout(5500)  # and in English after a refresh
+    rows = page.inner_text("#alert-rows")
+    assert "Water level 4.86" in rows and "water_level" not in rows and "3101" not in rows
+    shot(page, "sensing-overview-en")
+    page.goto(base + "/lang/zh?next=/sensing")
     page.click(f"a[href='/sensing/datastreams/{river}']")
     page.wait_for_selector("#ds-chart[data-state=ready]", timeout=20000)
     assert page.inner_text("#ds-name") == "外滩水位站 water_level"
@@ -84,8 +100,8 @@ def test_overview_map_alerts_and_chart(server: tuple[str, int], page: Any) -> No
     assert page.problems == []
 
 
-def test_rules_page_creates_and_refuses(server: tuple[str, int], page: Any) -> None:
-    base, _ = server
+def test_rules_page_creates_and_refuses(server: tuple[str, int, str], page: Any) -> None:
+    base, _, _ = server
     sign_in_page(page, base, "ops.duty", "/sensing/rules", password=PASSWORD)
     assert "河道高水位" in page.inner_text("#rule-table")
     page.fill("#rule-form input[name=name]", "积水预警")

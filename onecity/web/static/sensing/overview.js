@@ -1,5 +1,6 @@
 /* City sensing overview: devices on the city's district outlines coloured by health, and the live
-   warning list refreshed every five seconds. Words come from the page's JSON block. */
+   warning list refreshed every five seconds from /sensing/alerts.json, which names the township and
+   the observed property in the page's language. Other words come from the page's JSON block. */
 (function () {
   "use strict";
 
@@ -46,7 +47,7 @@
           box.appendChild(title);
           p.data.props.datastreams.forEach(function (d) {
             var line = document.createElement("div");
-            line.textContent = d.property + ": " + (d.last === null ? "–" : Number(d.last).toFixed(2)) + " " + (d.unit || "");
+            line.textContent = (config.properties[d.property] || d.property) + ": " + (d.last === null ? "–" : Number(d.last).toFixed(2)) + " " + (d.unit || "");
             box.appendChild(line);
           });
           return box.innerHTML;
@@ -111,7 +112,8 @@
   }
 
   function refresh() {
-    getJson(config.alerts).then(function (alerts) {
+    getJson(config.alerts).then(function (data) {
+      var alerts = data.alerts;
       rows.innerHTML = "";
       alerts.forEach(function (a) {
         var tr = document.createElement("tr");
@@ -119,10 +121,10 @@
         var td = cell(tr, "");
         var badge = document.createElement("span");
         badge.className = "level level-" + a.level;
-        badge.textContent = config.levels[a.level] || a.level;
+        badge.textContent = a.level_name;
         td.appendChild(badge);
         cell(tr, a.message);
-        cell(tr, a.division_code || "", "code");
+        cell(tr, a.place);
         cell(tr, localTime(a.raised_at), "nowrap");
         rows.appendChild(tr);
       });

@@ -81,8 +81,51 @@ class EntitySet:
         return col
 
 
-def _attr(name: str) -> Callable[[Any], Any]:
-    return lambda row: getattr(row, name)
+def _column(col: InstrumentedAttribute[Any], kind: str = "plain") -> Prop:
+    """A property read as it is stored in ``col``."""
+    return Prop(col, lambda row: getattr(row, col.key), kind)
+
+
+def _instant(col: InstrumentedAttribute[Any]) -> Prop:
+    """A time instant stored in ``col``, written ISO 8601 in UTC."""
+    return Prop(col, lambda row: iso(getattr(row, col.key)))
+
+
+def _interval(start: InstrumentedAttribute[Any], end: InstrumentedAttribute[Any]) -> Prop:
+    """A time that may be an interval (``start/end``); it filters and orders on its start."""
+    return Prop(start, lambda row: interval(getattr(row, start.key), getattr(row, end.key)))
+
+
+def _described(model: Any, **own: Prop) -> dict[str, Prop]:
+    """``name``, ``description``, the set's ``own`` properties, then its free-form ``properties``
+    (JSON, unless ``own`` reads them otherwise): the shape of every set but the two of time."""
+    props = {"name": _column(model.name), "description": _column(model.description), **own}
+    props.setdefault("properties", _column(model.properties, "json"))
+    return props
+
+
+def _navs(*navs: Nav) -> dict[str, Nav]:
+    return {nav.name: nav for nav in navs}
+
+
+def _many(name: str, fk: InstrumentedAttribute[Any]) -> Nav:
+    """The link to the rows of the set ``name`` whose foreign key ``fk`` names the source."""
+    target = fk.class_
+    return Nav(name, name, True, lambda source_id: select(target).where(fk == source_id))
+
+
+def _many_via(name: str, target: Any, source_key: InstrumentedAttribute[Any],
+              target_key: InstrumentedAttribute[Any]) -> Nav:
+    """The link to the rows of the set ``name`` paired with the source in an association table."""
+    return Nav(name, name, True, lambda source_id: select(target).where(target.id.in_(
+        select(target_key).where(source_key == source_id))))
+
+
+def _one(fk: InstrumentedAttribute[Any], target: Any, target_set: str) -> Nav:
+    """The link to the one ``target`` (named like its model) that the source's foreign key ``fk`` names."""
+    source = fk.class_
+    return Nav(target.__name__, target_set, False, lambda source_id: select(target).where(
+        target.id == select(fk).where(source.id == source_id).scalar_subquery()), fk)
 
 
 def _result(row: Observation) -> Any:
@@ -101,111 +144,68 @@ def _thing_properties(row: Thing) -> dict[str, Any] | None:
     return props or None
 
 
-def _many_fk(target: Any, fk: str) -> Callable[[Any], Select[Any]]:
-    return lambda source_id: select(target).where(getattr(target, fk) == source_id)
-
-
-def _one(target: Any, source: Any, fk: str) -> Callable[[Any], Select[Any]]:
-    return lambda source_id: select(target).where(
-        target.id == select(getattr(source, fk)).where(source.id == source_id).scalar_subquery())
-
-
-def _via(target: Any, assoc: Any, source_key: str, target_key: str) -> Callable[[Any], Select[Any]]:
-    return lambda source_id: select(target).where(target.id.in_(
-        select(getattr(assoc, target_key)).where(getattr(assoc, source_key) == source_id)))
-
-
 SETS: dict[str, EntitySet] = {
-    "Things": EntitySet("Things", "Thing", Thing, {
-        "name": Prop(Thing.name, _attr("name")),
-        "description": Prop(Thing.description, _attr("description")),
-        "properties": Prop(Thing.properties, _thing_properties, "json"),
-    }, {
-        "Locations": Nav("Locations", "Locations", True, _via(Location, ThingLocation, "thing_id", "location_id")),
-        "HistoricalLocations": Nav("HistoricalLocations", "HistoricalLocations", True,
-                                   _many_fk(HistoricalLocation, "thing_id")),
-        "Datastreams": Nav("Datastreams", "Datastreams", True, _many_fk(Datastream, "thing_id")),
-    }),
-    "Locations": EntitySet("Locations", "Location", Location, {
-        "name": Prop(Location.name, _attr("name")),
-        "description": Prop(Location.description, _attr("description")),
-        "encodingType": Prop(Location.encoding_type, _attr("encoding_type")),
-        "location": Prop(Location.location, _attr("location"), "geometry"),
-        "properties": Prop(Location.properties, _attr("properties"), "json"),
-    }, {
-        "Things": Nav("Things", "Things", True, _via(Thing, ThingLocation, "location_id", "thing_id")),
-        "HistoricalLocations": Nav("HistoricalLocations", "HistoricalLocations", True,
-                                   _via(HistoricalLocation, HistoricalLocationLocation, "location_id",
-                                        "historical_location_id")),
-    }),
+    "Things": EntitySet("Things", "Thing", Thing, _described(
+        Thing, properties=Prop(Thing.properties, _thing_properties, "json"),
+    ), _navs(
+        _many_via("Locations", Location, ThingLocation.thing_id, ThingLocation.location_id),
+        _many("HistoricalLocations", HistoricalLocation.thing_id),
+        _many("Datastreams", Datastream.thing_id),
+    )),
+    "Locations": EntitySet("Locations", "Location", Location, _described(
+        Location, encodingType=_column(Location.encoding_type), location=_column(Location.location, "geometry"),
+    ), _navs(
+        _many_via("Things", Thing, ThingLocation.location_id, ThingLocation.thing_id),
+        _many_via("HistoricalLocations", HistoricalLocation, HistoricalLocationLocation.location_id,
+                  HistoricalLocationLocation.historical_location_id),
+    )),
     "HistoricalLocations": EntitySet("HistoricalLocations", "HistoricalLocation", HistoricalLocation, {
-        "time": Prop(HistoricalLocation.time, lambda r: iso(r.time)),
-    }, {
-        "Thing": Nav("Thing", "Things", False, _one(Thing, HistoricalLocation, "thing_id"),
-                     HistoricalLocation.thing_id),
-        "Locations": Nav("Locations", "Locations", True,
-                         _via(Location, HistoricalLocationLocation, "historical_location_id", "location_id")),
-    }),
-    "Sensors": EntitySet("Sensors", "Sensor", Sensor, {
-        "name": Prop(Sensor.name, _attr("name")),
-        "description": Prop(Sensor.description, _attr("description")),
-        "encodingType": Prop(Sensor.encoding_type, _attr("encoding_type")),
-        "metadata": Prop(Sensor.sensor_metadata, _attr("sensor_metadata")),
-        "properties": Prop(Sensor.properties, _attr("properties"), "json"),
-    }, {
-        "Datastreams": Nav("Datastreams", "Datastreams", True, _many_fk(Datastream, "sensor_id")),
-    }),
-    "ObservedProperties": EntitySet("ObservedProperties", "ObservedProperty", ObservedProperty, {
-        "name": Prop(ObservedProperty.name, _attr("name")),
-        "definition": Prop(ObservedProperty.definition, _attr("definition")),
-        "description": Prop(ObservedProperty.description, _attr("description")),
-        "properties": Prop(ObservedProperty.properties, _attr("properties"), "json"),
-    }, {
-        "Datastreams": Nav("Datastreams", "Datastreams", True, _many_fk(Datastream, "observed_property_id")),
-    }),
-    "Datastreams": EntitySet("Datastreams", "Datastream", Datastream, {
-        "name": Prop(Datastream.name, _attr("name")),
-        "description": Prop(Datastream.description, _attr("description")),
-        "observationType": Prop(Datastream.observation_type, _attr("observation_type")),
-        "unitOfMeasurement": Prop(Datastream.unit_of_measurement, _attr("unit_of_measurement"), "json"),
-        "observedArea": Prop(Datastream.observed_area, _attr("observed_area"), "geometry"),
-        "phenomenonTime": Prop(Datastream.phenomenon_time_start,
-                               lambda r: interval(r.phenomenon_time_start, r.phenomenon_time_end)),
-        "resultTime": Prop(Datastream.result_time_start, lambda r: interval(r.result_time_start, r.result_time_end)),
-        "properties": Prop(Datastream.properties, _attr("properties"), "json"),
-    }, {
-        "Thing": Nav("Thing", "Things", False, _one(Thing, Datastream, "thing_id"), Datastream.thing_id),
-        "Sensor": Nav("Sensor", "Sensors", False, _one(Sensor, Datastream, "sensor_id"), Datastream.sensor_id),
-        "ObservedProperty": Nav("ObservedProperty", "ObservedProperties", False,
-                                _one(ObservedProperty, Datastream, "observed_property_id"),
-                                Datastream.observed_property_id),
-        "Observations": Nav("Observations", "Observations", True, _many_fk(Observation, "datastream_id")),
-    }),
-    "FeaturesOfInterest": EntitySet("FeaturesOfInterest", "FeatureOfInterest", FeatureOfInterest, {
-        "name": Prop(FeatureOfInterest.name, _attr("name")),
-        "description": Prop(FeatureOfInterest.description, _attr("description")),
-        "encodingType": Prop(FeatureOfInterest.encoding_type, _attr("encoding_type")),
-        "feature": Prop(FeatureOfInterest.feature, _attr("feature"), "geometry"),
-        "properties": Prop(FeatureOfInterest.properties, _attr("properties"), "json"),
-    }, {
-        "Observations": Nav("Observations", "Observations", True,
-                            _many_fk(Observation, "feature_of_interest_id")),
-    }),
+        "time": _instant(HistoricalLocation.time),
+    }, _navs(
+        _one(HistoricalLocation.thing_id, Thing, "Things"),
+        _many_via("Locations", Location, HistoricalLocationLocation.historical_location_id,
+                  HistoricalLocationLocation.location_id),
+    )),
+    "Sensors": EntitySet("Sensors", "Sensor", Sensor, _described(
+        Sensor, encodingType=_column(Sensor.encoding_type), metadata=_column(Sensor.sensor_metadata),
+    ), _navs(
+        _many("Datastreams", Datastream.sensor_id),
+    )),
+    "ObservedProperties": EntitySet("ObservedProperties", "ObservedProperty", ObservedProperty, _described(
+        ObservedProperty, definition=_column(ObservedProperty.definition),
+    ), _navs(
+        _many("Datastreams", Datastream.observed_property_id),
+    )),
+    "Datastreams": EntitySet("Datastreams", "Datastream", Datastream, _described(
+        Datastream,
+        observationType=_column(Datastream.observation_type),
+        unitOfMeasurement=_column(Datastream.unit_of_measurement, "json"),
+        observedArea=_column(Datastream.observed_area, "geometry"),
+        phenomenonTime=_interval(Datastream.phenomenon_time_start, Datastream.phenomenon_time_end),
+        resultTime=_interval(Datastream.result_time_start, Datastream.result_time_end),
+    ), _navs(
+        _one(Datastream.thing_id, Thing, "Things"),
+        _one(Datastream.sensor_id, Sensor, "Sensors"),
+        _one(Datastream.observed_property_id, ObservedProperty, "ObservedProperties"),
+        _many("Observations", Observation.datastream_id),
+    )),
+    "FeaturesOfInterest": EntitySet("FeaturesOfInterest", "FeatureOfInterest", FeatureOfInterest, _described(
+        FeatureOfInterest, encodingType=_column(FeatureOfInterest.encoding_type),
+        feature=_column(FeatureOfInterest.feature, "geometry"),
+    ), _navs(
+        _many("Observations", Observation.feature_of_interest_id),
+    )),
     "Observations": EntitySet("Observations", "Observation", Observation, {
-        "phenomenonTime": Prop(Observation.phenomenon_time,
-                               lambda r: interval(r.phenomenon_time, r.phenomenon_time_end)),
-        "resultTime": Prop(Observation.result_time, lambda r: iso(r.result_time)),
+        "phenomenonTime": _interval(Observation.phenomenon_time, Observation.phenomenon_time_end),
+        "resultTime": _instant(Observation.result_time),
         "result": Prop(Observation.result_number, _result),
-        "resultQuality": Prop(Observation.result_quality, _attr("result_quality")),
-        "validTime": Prop(Observation.valid_time_start, lambda r: interval(r.valid_time_start, r.valid_time_end)),
-        "parameters": Prop(Observation.parameters, _attr("parameters"), "json"),
-    }, {
-        "Datastream": Nav("Datastream", "Datastreams", False, _one(Datastream, Observation, "datastream_id"),
-                          Observation.datastream_id),
-        "FeatureOfInterest": Nav("FeatureOfInterest", "FeaturesOfInterest", False,
-                                 _one(FeatureOfInterest, Observation, "feature_of_interest_id"),
-                                 Observation.feature_of_interest_id),
-    }),
+        "resultQuality": _column(Observation.result_quality),
+        "validTime": _interval(Observation.valid_time_start, Observation.valid_time_end),
+        "parameters": _column(Observation.parameters, "json"),
+    }, _navs(
+        _one(Observation.datastream_id, Datastream, "Datastreams"),
+        _one(Observation.feature_of_interest_id, FeatureOfInterest, "FeaturesOfInterest"),
+    )),
 }
 
 BY_SINGULAR = {s.singular: s for s in SETS.values()}

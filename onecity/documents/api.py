@@ -12,7 +12,6 @@ hash (not its content): a scan of an ID card is personal data passing through th
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
@@ -23,7 +22,7 @@ from onecity.core.errors import InvalidInput
 from onecity.core.identity.roles import Role
 from onecity.documents.extract import DOC_TYPES
 from onecity.documents.ocr import MAX_BYTES, MemoryOcrCache, RapidOcrEngine, SessionOcrCache, content_hash
-from onecity.documents.pipeline import Reader
+from onecity.documents.pipeline import shared_reader
 
 router = APIRouter(tags=["documents"])
 TypeField = Annotated[str | None, Form(alias="type", description="document type; detected when omitted")]
@@ -31,19 +30,6 @@ TypeField = Annotated[str | None, Form(alias="type", description="document type;
 policy.register_actions({
     "documents.read": frozenset({Role.COUNTER_CLERK, Role.REVIEWER, Role.APPROVER}),
 })
-
-_lock = threading.Lock()
-_reader: Reader | None = None
-
-
-def reader() -> Reader:
-    """The process's document workers, started on first use."""
-    global _reader
-    with _lock:
-        if _reader is None:
-            _reader = Reader(workers=1)
-        return _reader
-
 
 @router.post("/documents/read", summary="Read an uploaded scan: type, fields with confidence and region, text")
 async def read_document(principal: PrincipalDep, session: SessionDep, db: DatabaseDep,
@@ -61,7 +47,7 @@ async def read_document(principal: PrincipalDep, session: SessionDep, db: Databa
     handed = MemoryOcrCache()
     if known is not None:
         handed.put(digest, known)
-    reading = await asyncio.wrap_future(reader().submit(data, doc_type, cache=handed))
+    reading = await asyncio.wrap_future(shared_reader().submit(data, doc_type, cache=handed))
     recognised = handed.get(digest, RapidOcrEngine.name)
     if known is None and recognised is not None:
         cache.put(digest, recognised)

@@ -105,3 +105,18 @@ class Reader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_shared_lock = threading.Lock()
+_shared: Reader | None = None
+
+
+def shared_reader() -> Reader:
+    """The process's document workers (one thread: OCR's share of the CPU), started on first use;
+    the API's reads and the services pre-review queue on the same workers."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Reader(workers=1)
+        return _shared
+

@@ -30,6 +30,9 @@ class Material:
     name: str
     name_en: str
     stands_in: str | None
+    #: The document type AI pre-review reads an upload of this material as (``id_card``,
+    #: ``business_licence``…; see :mod:`onecity.documents`), or None when no machine reads it.
+    reads_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,10 @@ class Item:
     workflow: str
     applicant_kind: str
     certificate_type: str | None
+    #: May be approved with no officer (无人干预) when AI pre-review finds nothing wrong.
+    unattended: bool = False
+    #: The DMN decision that says whether the applicant is eligible (``senior_citizen_card``), if any.
+    eligibility: str | None = None
 
     def form_schema(self) -> dict[str, Any]:
         """The item's form as a JSON Schema; ``x-prefill`` on a field names its source."""
@@ -76,12 +83,13 @@ class Item:
                 "partner_department": ({"code": self.partner_department, **department(self.partner_department)}
                                        if self.partner_department else None),
                 "level": self.level, "legal_basis": self.legal_basis, "conditions": self.conditions,
-                "materials": [{"code": m.code, "name": m.name, "name_en": m.name_en, "stands_in": m.stands_in}
-                              for m in self.material_specs()],
+                "materials": [{"code": m.code, "name": m.name, "name_en": m.name_en, "stands_in": m.stands_in,
+                               "reads_as": m.reads_as} for m in self.material_specs()],
                 "form": self.form_schema(), "time_limit_days": self.time_limit_days,
                 "statutory_limit_days": self.statutory_limit_days, "fee_cny": self.fee_cny,
                 "channels": list(self.channels), "workflow": self.workflow, "applicant_kind": self.applicant_kind,
-                "certificate_type": self.certificate_type}
+                "certificate_type": self.certificate_type,
+                "prereview": {"unattended": self.unattended, "eligibility": self.eligibility}}
 
 
 @dataclass(frozen=True)
@@ -157,8 +165,11 @@ def _raw() -> dict[str, Any]:
 def _items() -> dict[str, Item]:
     out = {}
     for raw in _raw()["items"]:
-        out[raw["code"]] = Item(**{**raw, "materials": tuple(raw["materials"]), "fields": tuple(raw["fields"]),
-                                   "required": tuple(raw["required"]), "channels": tuple(raw["channels"])})
+        pre = raw.get("prereview") or {}
+        fields = {k: v for k, v in raw.items() if k != "prereview"}
+        out[raw["code"]] = Item(**{**fields, "materials": tuple(raw["materials"]), "fields": tuple(raw["fields"]),
+                                   "required": tuple(raw["required"]), "channels": tuple(raw["channels"]),
+                                   "unattended": bool(pre.get("unattended")), "eligibility": pre.get("eligibility")})
     return out
 
 
@@ -191,7 +202,7 @@ def bundle(code: str) -> Bundle:
 
 def material(code: str) -> Material:
     raw = _raw()["materials"][code]
-    return Material(code, raw["name"], raw["name_en"], raw["stands_in"])
+    return Material(code, raw["name"], raw["name_en"], raw["stands_in"], raw.get("reads_as"))
 
 
 def field(name: str) -> dict[str, Any]:

@@ -39,6 +39,8 @@ class CaseSubmitted(BaseModel):
     department: str
     channel: str
     division_code: str
+    #: True when the applicant hands in supplements (the case is pre-reviewed again).
+    resubmitted: bool = False
 
 
 class CaseDecided(BaseModel):

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from onecity.core.db import Base, IdMixin, TimestampMixin
@@ -189,3 +189,47 @@ class Rating(IdMixin, Base):
     #: none / open (a hotline work order was asked for) / closed
     follow_up: Mapped[str] = mapped_column(String(10), default="none")
     follow_up_note: Mapped[str | None] = mapped_column(Text)
+
+
+class PreReviewOutcome(StrEnum):
+    """What AI pre-review (智能预审) concludes about a submitted case, strongest first."""
+
+    REFUSAL_SUGGESTED = "refusal_suggested"  # 建议不予：a forgery sign or the applicant is not eligible
+    NEEDS_CORRECTION = "needs_correction"  # 需补正：a material is unreadable, of the wrong kind or disagrees
+    PRE_APPROVED = "pre_approved"  # 预审通过，待人工确认：nothing wrong, but an officer must confirm
+    APPROVE_UNATTENDED = "approve_unattended"  # 无人干预：approved with no officer
+
+
+class PreReview(IdMixin, Base):
+    """One AI pre-review of a case: every uploaded material read and checked, one outcome with reasons.
+
+    A case is pre-reviewed on each submission (``round`` 1, then again after a supplement).
+    ``reasons`` are the checks behind the outcome, each with rule, field, evidence, OCR
+    confidence and the region of the page (image pixels of the stored upload), so an officer
+    sees where to look; an officer who decides otherwise records an override with a reason.
+    """
+
+    __tablename__ = "svc_prereviews"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("svc_cases.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    outcome: Mapped[PreReviewOutcome] = mapped_column(String(20), index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    #: [{rule, field, outcome, message, evidence, confidence, box, material, document_id, decision}]
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: [{document_id, material, expected_type, type, risk, risk_rules, fields, size}] per upload read
+    documents: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: {decision, outputs, rules} of the item's eligibility table, when it has one
+    eligibility: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The one-time list (一次性告知) for the applicant: [{material, message}]
+    corrections: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    engine: Mapped[str] = mapped_column(String(60))
+    #: Wall time of reading (OCR or its cache) and checking every upload.
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    #: True when the unattended approval was carried out (the case untouched by an officer until then).
+    acted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    overridden_by: Mapped[str | None] = mapped_column(String(120))
+    overridden_at: Mapped[datetime | None]
+    override_outcome: Mapped[str | None] = mapped_column(String(20))
+    override_reason: Mapped[str | None] = mapped_column(Text)

@@ -14,6 +14,14 @@ Rates and mixes (scaled with ``--scale``; assumptions are marked as such):
   parents use the bundle), "open a restaurant" at ~20,000 new catering outlets a year;
 * **officers** — every department has one counter clerk, one reviewer and one approver per
   district, each handling at most 8 tasks an hour in office hours (limited capacity);
+* **scans** — materials a machine reads (ID cards, licences, application letters, invoices,
+  real-estate certificates) are uploaded as scans printed by :mod:`onecity.documents.corpus`
+  for exactly the applicant: 40 % degraded (phone photo, photocopy…), 5 % forged
+  (assumption); other materials as a PDF. AI pre-review reads each submitted case, and
+  officers follow its advice (asking for the corrections it lists, refusing what it
+  suggests refusing); the report counts what was approved unattended, and — from the
+  simulation's own ground truth, not the pre-review — how many of those were forged or
+  ineligible (``false_auto_approvals``, which must be 0);
 * **ratings** — 60 % of decided cases are rated; 80 % five stars, 2 % one star, 2 % two
   (assumption near Shanghai's published 99 % satisfaction); most 1–2 star ratings carry
   a complaint, which becomes a hotline work order.
@@ -42,10 +50,29 @@ from onecity.core.identity import service as identity
 from onecity.core.identity.models import Agency, User
 from onecity.core.identity.principal import Principal, system_principal
 from onecity.core.identity.roles import PrincipalKind, Role
-from onecity.hub.registries.models import LegalPerson, LegalPersonStatus, Person, PersonStatus
+from onecity.documents.corpus import FORGERIES, CannotForge, Generator, Roster
+from onecity.documents.corpus.degrade import DEGRADATIONS
+from onecity.documents.rules import age_on
+from onecity.hub.registries.models import (
+    Certificate,
+    CertificateStatus,
+    HolderKind,
+    LegalPerson,
+    LegalPersonStatus,
+    Person,
+    PersonStatus,
+)
 from onecity.hub.sharing.models import ResidentLink
-from onecity.services import bundles, catalogue, service
-from onecity.services.models import BundleApplication, Case, CaseStatus, WorkItem, WorkStatus
+from onecity.services import bundles, catalogue, prereview, service
+from onecity.services.models import (
+    BundleApplication,
+    Case,
+    CaseStatus,
+    PreReview,
+    PreReviewOutcome,
+    WorkItem,
+    WorkStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +98,11 @@ SIM_AGENT = system_principal("sim:services")
 PDF = b"%PDF-1.4\n% simulated scan\n"
 COMPLAINTS = ("窗口排队时间太长", "材料要求没有一次说清", "审批超出承诺时限", "网上申报系统卡顿")
 OUTCOME = {"accept": "accept", "review": "pass", "decide": "approve"}
+SCAN_DEGRADED = 0.4
+SCAN_FORGED = 0.05
+#: What an application letter asks for, by item (the letters the corpus prints).
+LETTER_ITEMS = {"310000-20-00072-001": "上海市敬老卡", "310000-20-00061-001": "上海市居住证",
+                "310000-02-00073-001": "最低生活保障"}
 
 
 def office_hours(moment: datetime) -> bool:
@@ -124,7 +156,13 @@ class ServicesActor:
     bundle_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     #: Why simulated applications did not get submitted (for the report: a modelling check).
     refusals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    #: Share of machine-readable materials uploaded as printed scans (the rest as PDFs no OCR reads).
+    scan_share: float = 1.0
     _ready: bool = field(default=False, init=False)
+    #: Ground truth the pre-review never sees: case id → the forgery its scans carry.
+    _forged: dict[str, str] = field(default_factory=dict, init=False)
+    _printer: Generator | None = field(default=None, init=False)
+    _printed: int = field(default=0, init=False)
     _accounts: list[tuple[Principal, int]] = field(default_factory=list, init=False)
     _firm_accounts: list[tuple[Principal, str]] = field(default_factory=list, init=False)
     _officers: dict[tuple[str, str, str], Principal] = field(default_factory=dict, init=False)
@@ -229,8 +267,7 @@ class ServicesActor:
                 missing = service.missing_materials(case)
                 forgot = channel != "counter" and missing and rng.random() < FORGOT_MATERIAL
                 for m in missing[:-1] if forgot else missing:
-                    service.attach_document(s, actor, case.id, m["code"], filename=f"{m['code']}.pdf",
-                                            content_type="application/pdf", content=PDF)
+                    self._upload(s, rng, actor, case, m["code"])
                 case_id = case.id
             if forgot:  # told once what is missing, the applicant adds it and submits again
                 with db.transaction() as s:
@@ -239,9 +276,8 @@ class ServicesActor:
                     except DomainError:
                         self.counts["told_missing_once"] += 1
                 with db.transaction() as s:
-                    m = service.missing_materials(service.get_case(s, actor, case_id))[0]
-                    service.attach_document(s, actor, case_id, m["code"], filename="late.pdf",
-                                            content_type="application/pdf", content=PDF)
+                    late = service.get_case(s, actor, case_id)
+                    self._upload(s, rng, actor, late, service.missing_materials(late)[0]["code"])
             with db.transaction() as s:
                 service.submit(s, actor, case_id)
             self.counts["applications"] += 1
@@ -286,6 +322,65 @@ class ServicesActor:
             if pid == (case.proxy_person_id if channel == "proxy" else case.person_id):
                 return p
         raise LookupError("no account for the case's applicant")
+
+    def _upload(self, s: Session, rng: np.random.Generator, actor: Principal, case: Case, code: str, *,
+                honest: bool = False) -> None:
+        """Upload one material: a printed scan of the applicant's own document when a machine
+        reads that material (a share degraded, a share forged unless ``honest``), else a PDF."""
+        spec = catalogue.material(code)
+        scan = None
+        if spec.reads_as and rng.random() < self.scan_share:
+            scan = self._print(s, rng, case, spec.reads_as, honest=honest)
+        if scan is None:
+            service.attach_document(s, actor, case.id, code, filename=f"{code}.pdf", content_type="application/pdf",
+                                    content=PDF)
+            return
+        data, media_type, forgery = scan
+        if forgery:
+            self._forged[case.id] = forgery
+        self.counts["scans"] += 1
+        self.counts["scans_forged"] += int(bool(forgery))
+        service.attach_document(s, actor, case.id, code, filename=f"{code}.{media_type.rsplit('/', 1)[-1]}",
+                                content_type=media_type, content=data)
+
+    def _print(self, s: Session, rng: np.random.Generator, case: Case, doc_type: str, *,
+               honest: bool) -> tuple[bytes, str, str | None] | None:
+        if self._printer is None:
+            self._printer = Generator(Roster([], [], {}), seed=int(rng.integers(1 << 30)), as_of=clock.today())
+        printer = self._printer
+        printer.as_of = clock.today()
+        if doc_type in prereview.FIRM_DOC_TYPES:
+            holder: str | None = case.applicant_identifier if case.applicant_kind == "legal_person" else None
+        elif doc_type in ("id_card", "application_letter", "real_estate_certificate"):
+            person = s.get(Person, case.person_id) if case.person_id is not None else None
+            holder = person.id_number if person is not None else None
+        else:
+            holder = None
+        if holder is None and doc_type != "invoice":
+            return None
+        if holder is not None and not printer.roster.add_holder(s, holder):
+            return None
+        if len(printer.roster.persons) < 3 or len(printer.roster.firms) < 3:  # someone else to forge from
+            for other in s.scalars(select(Person.id_number).order_by(Person.id).limit(5)):
+                printer.roster.add_holder(s, other)
+            for other in s.scalars(select(LegalPerson.uscc).where(LegalPerson.status == LegalPersonStatus.ACTIVE)
+                                   .order_by(LegalPerson.id).limit(5)):
+                printer.roster.add_holder(s, other)
+        kinds = [k for k, types in FORGERIES.items() if doc_type in types]
+        forgery = kinds[int(rng.integers(len(kinds)))] if kinds and not honest and rng.random() < SCAN_FORGED else None
+        names = list(DEGRADATIONS)
+        degradations = tuple(names[int(i)] for i in rng.choice(len(names), size=int(rng.integers(1, 3)),
+                                                               replace=False)) if rng.random() < SCAN_DEGRADED else ()
+        self._printed += 1
+        for attempt in (forgery, None):
+            try:
+                sample = printer.sample(self._printed, doc_type, degradations=degradations, forgery=attempt,
+                                        holder=holder if doc_type != "invoice" else None,
+                                        item=LETTER_ITEMS.get(case.item_code))
+                return sample.image, sample.media_type, attempt
+            except CannotForge:
+                continue  # nothing to forge from (or the applicant holds no such certificate)
+        return None
 
     def _spouse(self, s: Session, rng: np.random.Generator, actor: Principal, case: Case) -> None:
         if "spouse_id_number" not in catalogue.item(case.item_code).fields or "spouse_id_number" in case.form:
@@ -354,12 +449,20 @@ class ServicesActor:
                 with db.transaction() as s:
                     case = s.get(Case, s.get(WorkItem, wid).case_id)  # type: ignore[union-attr]
                     assert case is not None
+                    advice = prereview.latest(s, case.id)
                     if kind == "accept" and case.supplements == 0 and rng.random() < WRONG_MATERIAL:
                         uploaded = [m["code"] for m in case.materials if m["state"] == "uploaded"]
                         if uploaded:
                             outcome, reason, missing = "supplement", "材料不清晰或与申请不符", [uploaded[0]]
                     if kind == "decide" and rng.random() < REFUSED:
                         outcome, reason = "refuse", "不符合法定条件"
+                    if advice is not None:  # officers follow the pre-review's advice
+                        if kind == "accept" and advice.outcome == PreReviewOutcome.NEEDS_CORRECTION:
+                            codes = {m["code"] for m in case.materials}
+                            missing = sorted({c["material"] for c in advice.corrections} & codes) or missing
+                            outcome, reason = "supplement", advice.summary
+                        elif advice.outcome == PreReviewOutcome.REFUSAL_SUGGESTED and kind in ("review", "decide"):
+                            outcome, reason = ("fail" if kind == "review" else "refuse"), advice.summary
                     done = service.complete_task(s, officer, wid, outcome, reason=reason, missing=missing)
                     decided = done.status in (CaseStatus.APPROVED, CaseStatus.REFUSED)
                     number = done.id
@@ -387,8 +490,7 @@ class ServicesActor:
                     actor = self._actor_of(s, case, "online" if channel == "counter" else channel)
                     if what == "resubmit":
                         for m in service.missing_materials(case):
-                            service.attach_document(s, actor, case_id, m["code"], filename="again.pdf",
-                                                    content_type="application/pdf", content=PDF + b"v2")
+                            self._upload(s, rng, actor, case, m["code"], honest=True)
                         service.resubmit(s, actor, case_id)
                     else:
                         stars = int(rng.choice([x for x, _ in STARS], p=[p for _, p in STARS]))
@@ -406,7 +508,7 @@ class ServicesActor:
         c = self.counts
         out: dict[str, Any] = {k: int(c.get(k, 0)) for k in (
             "applications", "online", "counter", "proxy", "approved", "refused", "certificates_issued", "ratings",
-            "complaints", "told_missing_once", "not_submitted")}
+            "complaints", "told_missing_once", "not_submitted", "scans", "scans_forged")}
         out["bundles"] = {code: {**{k: int(v) for k, v in figures.items()},
                                  "catalogue_burden": catalogue.bundle(code).burden()}
                           for code, figures in self.bundle_counts.items()}
@@ -419,7 +521,60 @@ class ServicesActor:
         out["not_submitted_reasons"] = dict(sorted(self.refusals.items(), key=lambda kv: -kv[1])[:8])
         if self._db is not None:
             out.update(self._rates(self._db))
+            out.update(self._prereview_figures(self._db))
         return out
+
+    def _prereview_figures(self, db: Database) -> dict[str, Any]:
+        """AI pre-review: how many cases, what it concluded, how fast, and — against the
+        simulation's ground truth — whether anything forged or ineligible went through unattended."""
+        with db.sessions() as s:
+            rows = list(s.execute(select(PreReview.case_id, PreReview.outcome, PreReview.acted, PreReview.seconds,
+                                         PreReview.documents)).all())
+            submitted = s.scalar(select(func.count()).select_from(Case).where(Case.submitted_at.is_not(None))) or 0
+            acted = [case_id for case_id, _o, a, _s, _d in rows if a]
+            false_approvals = [c for c in acted if c in self._forged or not self._eligible(s, c)]
+        outcomes: dict[str, int] = defaultdict(int)
+        for _c, outcome, _a, _s, _d in rows:
+            outcomes[str(outcome)] += 1
+        reading = sorted(sec for _c, _o, _a, sec, docs in rows if docs)
+        every = sorted(sec for _c, _o, _a, sec, _d in rows)
+        cases = {c for c, *_ in rows}
+        return {
+            "prereviewed": len(cases),
+            "prereviewed_share": round(len(cases) / submitted, 4) if submitted else None,
+            "prereview_outcomes": dict(outcomes),
+            "auto_approved": len(acted),
+            "false_auto_approvals": len(false_approvals),
+            "forged_cases": len(self._forged),
+            "forged_cases_prereviewed_as": self._forged_outcomes(rows),
+            "prereview_seconds_p50": round(float(np.median(reading)), 3) if reading else None,
+            "prereview_seconds_p50_all": round(float(np.median(every)), 4) if every else None,
+        }
+
+    def _forged_outcomes(self, rows: list[Any]) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for case_id, outcome, *_rest in rows:
+            if case_id in self._forged:
+                out[str(outcome)] += 1
+        return dict(out)
+
+    @staticmethod
+    def _eligible(s: Session, case_id: str) -> bool:
+        """The simulation's own eligibility check, from the registry (not the pre-review's DMN table)."""
+        case = s.get(Case, case_id)
+        if case is None:
+            return False
+        it = catalogue.item(case.item_code)
+        if it.eligibility != "senior_citizen_card":
+            return True
+        person = s.get(Person, case.person_id) if case.person_id is not None else None
+        if person is None:
+            return False
+        on = clock.local(case.decided_at or clock.now()).date()
+        permit = s.scalar(select(Certificate.id).where(
+            Certificate.holder_kind == HolderKind.PERSON, Certificate.holder_id == person.id,
+            Certificate.type_code == "residence_permit", Certificate.status == CertificateStatus.VALID).limit(1))
+        return age_on(person.birth_date, on) >= 60 and (person.hukou_region.startswith("31") or permit is not None)
 
     def _rates(self, db: Database) -> dict[str, Any]:
         """Read the rates the report gives from the case files themselves."""

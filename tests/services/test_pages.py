@@ -6,7 +6,8 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import PASSWORD
 from tests.services.conftest import City
-from tests.web.test_pages import csrf_from, sign_in
+from tests.web_support import csrf as csrf_from
+from tests.web_support import sign_in
 
 
 def test_public_pages_need_no_sign_in(client: TestClient) -> None:

@@ -36,11 +36,15 @@ def process_once(db: Database, consumer: str, fn: Callable[[Session, Envelope], 
 
 
 def idempotent(db: Database, consumer: str, fn: Callable[[Session, Envelope], None], *,
-               warm: Callable[[], object] | None = None) -> Handler:
+               warm: Callable[[], object] | None = None,
+               prepare: Callable[[Database, Envelope], object] | None = None) -> Handler:
     def _process(delivery: Delivery) -> None:
+        envelope = Envelope.from_bytes(delivery.data)
         if warm is not None:  # outside the transaction: never hold the write lock while building
             warm()
-        process_once(db, consumer, fn, Envelope.from_bytes(delivery.data))
+        if prepare is not None:  # slow per-message work (OCR), also outside the transaction
+            prepare(db, envelope)
+        process_once(db, consumer, fn, envelope)
 
     async def handler(delivery: Delivery) -> None:
         await asyncio.to_thread(_process, delivery)

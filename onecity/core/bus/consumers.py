@@ -33,9 +33,11 @@ from onecity.core.db import Database
 from onecity.core.events import Envelope, EventType, OutboxMessage, envelope_of
 
 ConsumerFn = Callable[[Session, Envelope], None]
+PrepareFn = Callable[[Database, Envelope], object]
 
 #: Modules whose import registers consumers (each part appends its own).
-CONSUMER_MODULES: list[str] = ["onecity.ops.consumers", "onecity.credentials.consumers", "onecity.sensing.consumers"]
+CONSUMER_MODULES: list[str] = ["onecity.ops.consumers", "onecity.credentials.consumers", "onecity.sensing.consumers",
+                               "onecity.services.consumers"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,11 @@ class Consumer:
     #: Called before each message's transaction opens: builds what ``fn`` needs that is slow the
     #: first time (an in-process index, say), so no write lock is held while it is built.
     warm: Callable[[], object] | None = None
+    #: Called with the message before its transaction opens, for slow per-message work whose
+    #: result ``fn`` finds again by itself (OCR of a case's uploads into the OCR cache, say):
+    #: the transaction then takes milliseconds, not the seconds the slow work needs. ``fn``
+    #: must not depend on it having run (a redelivery after a crash skips nothing but speed).
+    prepare: PrepareFn | None = None
 
     @property
     def subject(self) -> str:
@@ -56,15 +63,16 @@ class Consumer:
 _REGISTRY: dict[str, Consumer] = {}
 
 
-def consumer(name: str, event: EventType[Any], *,
-             warm: Callable[[], object] | None = None) -> Callable[[ConsumerFn], ConsumerFn]:
-    """Register ``fn(session, envelope)`` to run once for every ``event`` (``warm`` as in :class:`Consumer`)."""
+def consumer(name: str, event: EventType[Any], *, warm: Callable[[], object] | None = None,
+             prepare: PrepareFn | None = None) -> Callable[[ConsumerFn], ConsumerFn]:
+    """Register ``fn(session, envelope)`` to run once for every ``event`` (``warm`` and
+    ``prepare`` as in :class:`Consumer`)."""
 
     def register(fn: ConsumerFn) -> ConsumerFn:
         existing = _REGISTRY.get(name)
         if existing is not None and existing.fn is not fn and existing.fn.__qualname__ != fn.__qualname__:
             raise ValueError(f"consumer {name!r} is already registered")
-        _REGISTRY[name] = Consumer(name, event, fn, warm)
+        _REGISTRY[name] = Consumer(name, event, fn, warm, prepare)
         return fn
 
     return register
@@ -78,7 +86,8 @@ def registered() -> list[Consumer]:
 
 
 async def subscribe_all(db: Database, bus: Bus) -> list[Subscription]:
-    return [await bus.subscribe(c.subject, c.name, idempotent(db, c.name, c.fn, warm=c.warm)) for c in registered()]
+    return [await bus.subscribe(c.subject, c.name, idempotent(db, c.name, c.fn, warm=c.warm, prepare=c.prepare))
+            for c in registered()]
 
 
 def deliver_pending(db: Database, *, batch: int = 500) -> int:
@@ -102,6 +111,8 @@ def deliver_pending(db: Database, *, batch: int = 500) -> int:
                 if subject_matches(c.subject, row.subject):
                     if c.warm is not None:
                         c.warm()
+                    if c.prepare is not None:
+                        c.prepare(db, envelope)
                     process_once(db, c.name, c.fn, envelope)
             with db.transaction() as session:
                 session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)

@@ -48,8 +48,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
 #: Which document types each forgery kind can be made on.
 FORGERIES: dict[str, tuple[str, ...]] = {
     "bad_check_digit": ("business_licence", "food_business_licence", "id_card", "invoice", "application_letter"),
-    "other_holder": ("business_licence", "food_business_licence", "id_card", "real_estate_certificate", "invoice"),
-    "name_mismatch": ("business_licence", "food_business_licence", "id_card", "real_estate_certificate"),
+    "other_holder": ("business_licence", "food_business_licence", "id_card", "real_estate_certificate", "invoice",
+                     "application_letter"),
+    "name_mismatch": ("business_licence", "food_business_licence", "id_card", "real_estate_certificate",
+                      "application_letter"),
     "expired": ("id_card", "food_business_licence"),
     "revoked": ("business_licence", "food_business_licence", "id_card", "real_estate_certificate"),
     "edited_date": ("business_licence", "food_business_licence", "id_card", "real_estate_certificate"),
@@ -154,10 +156,18 @@ class Generator:
 
     def __init__(self, roster: Roster, *, seed: int, as_of: date = date(2026, 1, 1)) -> None:
         self.roster, self.seed, self.as_of = roster, seed, as_of
+        self._holder: str | None = None
+        self._item: str | None = None
 
     def sample(self, index: int, doc_type: str, *, degradations: tuple[str, ...] = (),
-               forgery: str | None = None) -> Sample:
-        """Sample ``index`` of ``doc_type``; raises :class:`CannotForge` if the roster lacks the material."""
+               forgery: str | None = None, holder: str | None = None, item: str | None = None) -> Sample:
+        """Sample ``index`` of ``doc_type``; raises :class:`CannotForge` if the roster lacks the material.
+
+        ``holder`` (an ID number or credit code in the roster, see :meth:`Roster.add_holder`) prints
+        that holder's document, as an applicant uploading their own would; ``item`` is the service
+        an application letter asks for (one of :data:`ITEMS`).
+        """
+        self._holder, self._item = holder, item
         if doc_type not in LAYOUTS:
             raise ValueError(f"unknown document type {doc_type!r}; one of {', '.join(LAYOUTS)}")
         if forgery is not None and doc_type not in FORGERIES.get(forgery, ()):
@@ -186,6 +196,8 @@ class Generator:
         else:
             pool = [c for c in self.roster.certs_of(type_code, status="valid")
                     if c.valid_until is None or c.valid_until >= self.as_of]
+        if self._holder is not None:
+            pool = [c for c in pool if c.holder_identifier == self._holder]
         if type_code in ("business_licence", "food_business_licence"):
             pool = [c for c in pool if self.roster.firm(c.holder_identifier) is not None]
         elif type_code == "id_card":
@@ -262,15 +274,21 @@ class Generator:
                 values["seller_uscc"] = rng.choice([f.uscc for f in active if f.uscc not in (seller.uscc, buyer.uscc)])
             return values, seller.uscc, None, None
         # application letter
-        person = rng.choice(self.roster.persons)
+        pinned = self.roster.person(self._holder) if self._holder is not None else None
+        person = pinned if pinned is not None else rng.choice(self.roster.persons)
         district = person.address[3:person.address.index("区") + 1] if "区" in person.address[:8] else "黄浦区"
-        k = rng.randrange(len(ITEMS))
+        k = ITEMS.index(self._item) if self._item in ITEMS else rng.randrange(len(ITEMS))
         values = {"name": person.name, "id_number": person.id_number, "address": person.address,
                   "phone": rng.choice(("139", "138", "150", "158", "186")) + f"{rng.randint(0, 10**8 - 1):08d}",
                   "item": ITEMS[k], "reason": REASONS[k], "addressee": f"上海市{district}民政局",
                   "signed_on": (self.as_of - timedelta(days=rng.randint(0, 20))).isoformat()}
         if forgery == "bad_check_digit":
             values["id_number"] = bad_check_char(rng, person.id_number)
+        elif forgery == "other_holder":  # a real number, of somebody else
+            values["id_number"] = rng.choice([p.id_number for p in self.roster.persons
+                                              if p.id_number != person.id_number])
+        elif forgery == "name_mismatch":
+            values["name"] = _swap_char(rng, person.name, NAME_SWAP)
         return values, person.id_number, None, None
 
 

@@ -70,6 +70,32 @@ class Roster:
     def firm(self, uscc: str) -> FirmFacts | None:
         return next((f for f in self.firms if f.uscc == uscc), None)
 
+    def add_holder(self, session: Session, identifier: str) -> bool:
+        """Add a person (ID number) or firm (credit code) and their printable certificates from the
+        registry, so documents of exactly that applicant can be printed; False if it is unknown."""
+        if self.person(identifier) is not None or self.firm(identifier) is not None:
+            return True
+        if len(identifier) == 18 and identifier[:17].isdigit():
+            p = session.scalar(select(Person).where(Person.id_number == identifier))
+            if p is None:
+                return False
+            self.persons.append(PersonFacts(p.id_number, p.name, p.sex, p.birth_date, p.address, p.hukou_region))
+            kind, holder_id = HolderKind.PERSON, p.id
+        else:
+            f = session.scalar(select(LegalPerson).where(LegalPerson.uscc == identifier))
+            if f is None:
+                return False
+            rep = session.get(Person, f.legal_rep_id) if f.legal_rep_id is not None else None
+            self.firms.append(FirmFacts(f.uscc, f.name, f.kind, rep.name if rep else "", f.address, f.established_on,
+                                        f.registered_capital, str(f.status)))
+            kind, holder_id = HolderKind.LEGAL_PERSON, f.id
+        for c in session.scalars(select(Certificate).where(Certificate.holder_kind == kind,
+                                                           Certificate.holder_id == holder_id,
+                                                           Certificate.type_code.in_(DOC_CERT_TYPES))
+                                 .order_by(Certificate.id)):
+            self.certs.setdefault(c.type_code, []).append(_cert_facts(c))
+        return True
+
     def certs_of(self, type_code: str, *, status: str | None = None, expired_by: date | None = None
                  ) -> list[CertFacts]:
         out = self.certs.get(type_code, [])
@@ -82,6 +108,11 @@ class Roster:
 
 
 DOC_CERT_TYPES = ("id_card", "business_licence", "food_business_licence", "real_estate_certificate")
+
+
+def _cert_facts(c: Certificate) -> CertFacts:
+    return CertFacts(c.type_code, c.number, c.holder_identifier, c.holder_name, c.issuer, c.issued_on,
+                     c.valid_until, str(c.status), dict(c.data or {}))
 
 
 def load_roster(session: Session, *, seed: int, persons: int = 300, firms: int = 150, certs: int = 200) -> Roster:
@@ -112,10 +143,7 @@ def load_roster(session: Session, *, seed: int, persons: int = 300, firms: int =
         for c in keep:
             (want_firms if c.holder_kind == HolderKind.LEGAL_PERSON else want_people).add(
                 firm_index[c.holder_id] if c.holder_kind == HolderKind.LEGAL_PERSON else person_index[c.holder_id])
-        cert_facts[type_code] = [
-            CertFacts(c.type_code, c.number, c.holder_identifier, c.holder_name, c.issuer, c.issued_on,
-                      c.valid_until, str(c.status), dict(c.data or {}))
-            for c in sorted(keep, key=lambda c: c.id)]
+        cert_facts[type_code] = [_cert_facts(c) for c in sorted(keep, key=lambda c: c.id)]
     person_facts = [PersonFacts(p.id_number, p.name, p.sex, p.birth_date, p.address, p.hukou_region)
                     for p in (people[i] for i in sorted(want_people))]
     firm_facts = [FirmFacts(f.uscc, f.name, f.kind, by_id[f.legal_rep_id].name if f.legal_rep_id in by_id else "",

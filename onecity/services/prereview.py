@@ -1,0 +1,476 @@
+"""AI pre-review (智能预审) of a submitted case, and approval with no officer (无人干预).
+
+When a case is submitted, every uploaded material that a machine can read (its catalogue
+entry's ``reads_as``: an ID card, a business licence, an application letter…) is read by
+:mod:`onecity.documents` (OCR, extraction with check digits) and cross-checked against the
+form, the registries and the certificate registry; the common ``document_risk`` DMN table
+rates each document, and the item's eligibility table (``senior_citizen_card``) judges the
+applicant. The pre-review then concludes one of, strongest first:
+
+* **refusal suggested** — a sign of forgery (a number failing its check character, a
+  document disagreeing with the registry, a revoked or expired certificate) or the
+  applicant is not eligible;
+* **needs correction** — a material is of the wrong kind, unreadable, or disagrees with the
+  form: the one-time list (一次性告知) says what to fix;
+* **pre-approved** — nothing wrong, but an officer must confirm: the item is not one that
+  may be approved unattended, a material no machine reads was uploaded, a field was read
+  with confidence below 0.95, a check could only warn, or the applicant changed a value the
+  registry supplied;
+* **approve unattended** — only for items configured for it, and only when every material
+  is held by the government or read and checked with high confidence, and the applicant
+  is eligible. The case's tasks are then completed by the platform agent
+  ``system:services:unattended``, with the pre-review as the reason.
+
+Each reason carries the rule, field, evidence, OCR confidence and region of the page. The
+pre-review is advice to officers in every other case: an officer who acts against it (accepts
+a case it said needs correction, approves one it suggested refusing) must say why, and the
+override is recorded and audited (:func:`record_override`).
+
+It runs off the request path, as the ``services.prereview`` consumer of
+``services.case.submitted``: OCR happens in :func:`prepare`, before the consumer's
+transaction opens (results land in the OCR cache and a process-local memo), so the
+transaction that checks and decides takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onecity.core import audit, clock, policy
+from onecity.core.db import Database
+from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from onecity.core.events import Envelope
+from onecity.core.identity.principal import Principal, system_principal
+from onecity.documents import rules
+from onecity.documents.crosscheck import Finding, Outcome, crosscheck, failed, risk_facts
+from onecity.documents.ocr import DbOcrCache, MemoryOcrCache, RapidOcrEngine, SessionOcrCache
+from onecity.documents.pipeline import Reading, shared_reader
+from onecity.hub.registries.models import Person
+from onecity.services import catalogue
+from onecity.services.catalogue import Item
+from onecity.services.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Document,
+    MaterialState,
+    PreReview,
+    PreReviewOutcome,
+    WorkItem,
+    WorkStatus,
+)
+
+#: Reads registries for a pre-review; each read's purpose names the case.
+READER = system_principal("services:prereview")
+#: Completes the tasks of a case approved with no officer.
+UNATTENDED = system_principal("services:unattended")
+#: Below this OCR confidence a document cannot pass unattended (the risk table's threshold).
+HIGH_CONFIDENCE = 0.95
+
+#: Which form field each document field is compared with, per document type.
+FORM_FIELDS: dict[str, dict[str, str]] = {
+    "id_card": {"name": "applicant_name", "id_number": "id_number"},
+    "application_letter": {"name": "applicant_name", "id_number": "id_number"},
+    "business_licence": {"uscc": "uscc", "name": "firm_name", "legal_rep": "legal_rep"},
+    "food_business_licence": {"uscc": "uscc", "name": "firm_name", "legal_rep": "legal_rep"},
+    "real_estate_certificate": {"number": "property_certificate_no"},
+    "invoice": {},
+}
+#: The document field naming whose document it is: a person's ID number or a firm's credit code.
+HOLDER_FIELDS = {"id_card": "id_number", "application_letter": "id_number", "business_licence": "uscc",
+                 "food_business_licence": "uscc"}
+#: Materials read as a person's document belong to the legal representative in a firm's case.
+FIRM_DOC_TYPES = frozenset({"business_licence", "food_business_licence"})
+
+RANK = [PreReviewOutcome.REFUSAL_SUGGESTED, PreReviewOutcome.NEEDS_CORRECTION, PreReviewOutcome.PRE_APPROVED,
+        PreReviewOutcome.APPROVE_UNATTENDED]
+
+
+# -- reading the uploads (outside any transaction when it can be) ---------------------------------------
+
+_MEMO_SIZE = 128
+_memo: OrderedDict[str, tuple[Reading, float]] = OrderedDict()
+
+
+def _remember(reading: Reading, seconds: float) -> None:
+    _memo[reading.sha256] = (reading, seconds)
+    _memo.move_to_end(reading.sha256)
+    while len(_memo) > _MEMO_SIZE:
+        _memo.popitem(last=False)
+
+
+def _readable(case: Case) -> list[tuple[dict[str, Any], str]]:
+    """(material entry, document type) for every uploaded material a machine reads."""
+    out = []
+    for m in case.materials:
+        spec = catalogue.material(m["code"])
+        if m["state"] == MaterialState.UPLOADED and spec.reads_as and m.get("ref"):
+            out.append((m, spec.reads_as))
+    return out
+
+
+def prepare(db: Database, envelope: Envelope) -> None:
+    """OCR a submitted case's readable uploads in the document workers, before the consumer's
+    transaction opens: results go to the database's OCR cache and this process's memo."""
+    from onecity.services.events import CASE_SUBMITTED
+
+    case_id = envelope.typed(CASE_SUBMITTED).case_id
+    with db.sessions() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            return
+        wanted = [(d.sha256, d.content) for m, _t in _readable(case)
+                  if (d := session.get(Document, m["ref"])) is not None and d.sha256 not in _memo]
+    for _sha, content in wanted:
+        started = time.perf_counter()
+        try:
+            reading = shared_reader().submit(content, cache=DbOcrCache(db)).result()
+        except InvalidInput:
+            continue  # not an image: the consumer says so to the applicant
+        _remember(reading, time.perf_counter() - started)
+
+
+def _read(session: Session, doc: Document) -> tuple[Reading, float]:
+    """The memo's reading, or read now: the worker gets what the cache knows and never touches the
+    database (this transaction may hold SQLite's write lock); a new result is cached here."""
+    hit = _memo.get(doc.sha256)
+    if hit is not None:
+        return hit
+    started = time.perf_counter()
+    cache = SessionOcrCache(session)
+    known = cache.get(doc.sha256, RapidOcrEngine.name)
+    handed = MemoryOcrCache()
+    if known is not None:
+        handed.put(doc.sha256, known)
+    reading = shared_reader().submit(doc.content, cache=handed).result()
+    recognised = handed.get(doc.sha256, RapidOcrEngine.name)
+    if known is None and recognised is not None:
+        cache.put(doc.sha256, recognised)
+    seconds = time.perf_counter() - started
+    _remember(reading, seconds)
+    return reading, seconds
+
+
+# -- judging ----------------------------------------------------------------------------------------------
+
+@dataclass
+class DocumentReview:
+    """One uploaded material, read and checked."""
+
+    material: str
+    document_id: str
+    expected_type: str
+    #: None when the upload is not an image a machine can read (a PDF, a broken file)
+    reading: Reading | None
+    findings: list[Finding]
+    risk: list[str]
+    risk_rules: tuple[str, ...]
+    seconds: float
+
+    @property
+    def worst_risk(self) -> str:
+        for level in ("high", "medium", "low"):
+            if level in self.risk:
+                return level
+        return "medium"  # no rule matched: never low by default
+
+    @property
+    def min_confidence(self) -> float:
+        if self.reading is None:
+            return 0.0
+        return min((f.confidence for f in self.reading.extraction.fields.values() if f.value is not None), default=0.0)
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"document_id": self.document_id, "material": self.material,
+                               "expected_type": self.expected_type, "risk": self.worst_risk,
+                               "risk_rules": list(self.risk_rules), "seconds": round(self.seconds, 3)}
+        if self.reading is None:
+            return {**out, "type": None, "type_confidence": 0.0, "size": None, "fields": {}, "cached": False}
+        ex = self.reading.extraction
+        return {**out, "type": ex.doc_type, "type_confidence": round(ex.type_confidence, 4),
+                "size": [ex.width, ex.height], "fields": {k: v.as_json() for k, v in ex.fields.items()},
+                "cached": self.reading.cached}
+
+
+@dataclass
+class Conclusion:
+    outcome: PreReviewOutcome
+    summary: str
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    corrections: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _holder_of(session: Session, case: Case, doc_type: str) -> str | None:
+    """Whose document this upload must be: the firm's (licences) or the applicant person's."""
+    if doc_type in FIRM_DOC_TYPES:
+        return case.applicant_identifier if case.applicant_kind == "legal_person" else None
+    if doc_type not in HOLDER_FIELDS:
+        return None
+    if case.applicant_kind != "legal_person":
+        return case.applicant_identifier
+    person = session.get(Person, case.person_id) if case.person_id is not None else None
+    return person.id_number if person is not None else None
+
+
+def review_document(session: Session, case: Case, material: str, expected: str, doc: Document, *,
+                    on: date) -> DocumentReview:
+    """Read one upload (memo, cache or OCR) and check it against the form, the registries and itself."""
+    try:
+        reading, seconds = _read(session, doc)
+    except InvalidInput as err:
+        # a PDF or a file no OCR here reads: not the applicant's fault, an officer looks at it
+        unreadable = Finding("document.unread", "", Outcome.WARN,
+                             f"the upload for {material} is not read by a machine ({err.detail}): "
+                             "an officer checks it", {"filename": doc.filename, "content_type": doc.content_type},
+                             0.0)
+        return DocumentReview(material, doc.id, expected, None, [unreadable], ["medium"], (), 0.0)
+    ex = reading.extraction
+    started = time.perf_counter()
+    form = {doc_field: str(case.form[form_field]) for doc_field, form_field in FORM_FIELDS.get(ex.doc_type, {}).items()
+            if case.form.get(form_field) not in (None, "")}
+    if ex.doc_type == "real_estate_certificate":
+        holder = _holder_of(session, case, "id_card")
+        if holder:
+            form["holder_id_number"] = holder
+    findings = crosscheck(session, READER, ex, on=on, purpose=f"一网通办 pre-review: case {case.number}", form=form)
+    kind_ok = ex.doc_type == expected
+    findings.insert(0, Finding("document.type", "", Outcome.PASS if kind_ok else Outcome.FAIL,
+                               f"the upload for {material} reads as a {expected}" if kind_ok else
+                               f"the upload for {material} should be a {expected} but reads as a {ex.doc_type}",
+                               {"expected": expected, "detected": ex.doc_type}, ex.type_confidence))
+    holder = _holder_of(session, case, ex.doc_type)
+    holder_field = HOLDER_FIELDS.get(ex.doc_type)
+    if holder and holder_field and kind_ok:
+        read = ex.fields.get(holder_field)
+        value = read.value if read is not None else None
+        if value is not None:
+            findings.append(Finding(
+                "application.holder", holder_field, Outcome.PASS if value == holder else Outcome.FAIL,
+                f"the document belongs to {value}, the application is for {holder}" if value != holder else
+                "the document belongs to the applicant", {"document": value, "application": holder},
+                read.confidence if read else 0.0, read.box if read else None))
+    facts = risk_facts(ex, findings)
+    if not kind_ok:
+        facts["failed"] = max(1, facts["failed"])
+    if any(f.rule == "application.holder" for f in failed(findings)):
+        facts["registry_failed"] = True  # someone else's document: as serious as a registry mismatch
+    decision = rules.decide("document_risk", facts)
+    risk = [str(r) for r in (decision.outputs.get("risk") or [])]
+    return DocumentReview(material, doc.id, expected, reading, findings, risk, decision.rules,
+                          seconds + time.perf_counter() - started)
+
+
+def _reason(f: Finding, review: DocumentReview | None = None, decision: str | None = None) -> dict[str, Any]:
+    out = f.as_json()
+    out.update(material=review.material if review else None, document_id=review.document_id if review else None,
+               decision=decision)
+    return out
+
+
+def _changed_registry_values(session: Session, case: Case) -> list[str]:
+    """Fields the registry prefilled at the draft that the applicant has since changed."""
+    drafted = session.scalar(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == "drafted")
+                             .order_by(CaseEvent.id).limit(1))
+    prefilled = set((drafted.detail or {}).get("prefilled", [])) if drafted is not None else set()
+    return sorted(prefilled - set(case.prefill or {}))
+
+
+def conclude(it: Item, reviews: list[DocumentReview], *, unread: list[str], eligibility: rules.Decision | None,
+             changed: list[str]) -> Conclusion:
+    """The outcome from the documents' risks, the eligibility decision and what no machine read.
+
+    Pure: the benchmark calls it on generated documents as the services consumer does on cases.
+    """
+    reasons: list[dict[str, Any]] = []
+    corrections: list[dict[str, Any]] = []
+    refuse: list[str] = []
+    correct: list[str] = []
+    confirm: list[str] = []
+    if eligibility is not None and not eligibility.outputs.get("eligible"):
+        refuse.append(f"not eligible: {eligibility.outputs.get('reason')}")
+        reasons.append({"rule": f"eligibility.{eligibility.decision_id}", "field": "", "outcome": "fail",
+                        "message": str(eligibility.outputs.get("reason")), "evidence": dict(eligibility.outputs),
+                        "confidence": 1.0, "box": None, "material": None, "document_id": None,
+                        "decision": ",".join(eligibility.rules)})
+    elif eligibility is not None:
+        reasons.append({"rule": f"eligibility.{eligibility.decision_id}", "field": "", "outcome": "pass",
+                        "message": str(eligibility.outputs.get("reason")), "evidence": dict(eligibility.outputs),
+                        "confidence": 1.0, "box": None, "material": None, "document_id": None,
+                        "decision": ",".join(eligibility.rules)})
+    for r in reviews:
+        decision = ",".join(r.risk_rules)
+        bad = [f for f in r.findings if f.outcome != Outcome.PASS]
+        for f in bad:
+            reasons.append(_reason(f, r, decision))
+        fails = failed(r.findings)
+        if r.worst_risk == "high":
+            refuse.append(f"{r.material}: {fails[0].message if fails else 'high risk'}")
+        elif fails:
+            correct.append(f"{r.material}: {fails[0].message}")
+            corrections.extend({"material": r.material, "field": f.field, "message": f.message} for f in fails)
+        elif r.worst_risk != "low":
+            confirm.append(f"{r.material}: read with low confidence or a check could only warn")
+        if not bad:
+            reasons.append({"rule": "document_risk", "field": "", "outcome": "pass",
+                            "message": f"{r.material}: every check passed with high confidence", "evidence": {},
+                            "confidence": r.min_confidence,
+                            "box": None, "material": r.material, "document_id": r.document_id, "decision": decision})
+    if unread:
+        confirm.append("no machine reads " + ", ".join(unread) + ": an officer looks at it")
+        reasons.extend({"rule": "document.unread", "field": "", "outcome": "warn",
+                        "message": f"{code} is not read by a machine: an officer checks it", "evidence": {},
+                        "confidence": 0.0, "box": None, "material": code, "document_id": None, "decision": None}
+                       for code in unread)
+    if changed:
+        confirm.append("the applicant changed values the registry supplied: " + ", ".join(changed))
+        reasons.append({"rule": "form.registry_value_changed", "field": ",".join(changed), "outcome": "warn",
+                        "message": "the applicant changed values the registry supplied: " + ", ".join(changed),
+                        "evidence": {"fields": changed}, "confidence": 1.0, "box": None, "material": None,
+                        "document_id": None, "decision": None})
+    if refuse:
+        return Conclusion(PreReviewOutcome.REFUSAL_SUGGESTED, "; ".join(refuse), reasons, corrections)
+    if correct:
+        return Conclusion(PreReviewOutcome.NEEDS_CORRECTION, "; ".join(correct), reasons, corrections)
+    if not it.unattended:
+        confirm.insert(0, f"{it.name_en} is decided by an officer")
+    elif it.eligibility and eligibility is None:
+        confirm.insert(0, "eligibility could not be decided")
+    if confirm:
+        return Conclusion(PreReviewOutcome.PRE_APPROVED, "; ".join(confirm), reasons, corrections)
+    return Conclusion(PreReviewOutcome.APPROVE_UNATTENDED,
+                      "every material is held or read and checked with high confidence"
+                      + ("; the applicant is eligible" if eligibility is not None else ""), reasons, corrections)
+
+
+ELIGIBILITY = {"senior_citizen_card": rules.senior_citizen_card}
+
+
+def _eligibility(session: Session, case: Case, it: Item, on: date) -> rules.Decision | None:
+    if not it.eligibility:
+        return None
+    judge = ELIGIBILITY.get(it.eligibility)
+    if judge is None:
+        raise NotFound(f"item {it.code} names eligibility table {it.eligibility!r}, which has no fact gatherer")
+    holder = _holder_of(session, case, "id_card")
+    if holder is None:
+        return None
+    return judge(session, READER, holder, on=on, purpose=f"一网通办 pre-review: case {case.number}")
+
+
+def prereview(session: Session, case_id: str) -> PreReview:
+    """Pre-review a submitted case now (in the caller's transaction) and act on it when it may
+    be approved unattended; returns the stored pre-review."""
+    from onecity.services import service
+
+    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    if case.status not in (CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW):
+        raise Conflict(f"case {case.number} is {case.status}: only a submitted case is pre-reviewed")
+    it = catalogue.item(case.item_code)
+    on = clock.today()
+    started = time.perf_counter()
+    reviews: list[DocumentReview] = []
+    for m, expected in _readable(case):
+        doc = session.get(Document, m["ref"])
+        if doc is not None:
+            reviews.append(review_document(session, case, m["code"], expected, doc, on=on))
+    unread = [m["code"] for m in case.materials
+              if m["state"] == MaterialState.UPLOADED and not catalogue.material(m["code"]).reads_as]
+    eligibility = _eligibility(session, case, it, on)
+    conclusion = conclude(it, reviews, unread=unread, eligibility=eligibility,
+                          changed=_changed_registry_values(session, case))
+    rounds = session.scalars(select(PreReview.round).where(PreReview.case_id == case.id)).all()
+    read_seconds = sum(r.seconds for r in reviews)
+    row = PreReview(case_id=case.id, round=max(rounds, default=0) + 1, outcome=conclusion.outcome,
+                    summary=conclusion.summary[:2000], reasons=conclusion.reasons,
+                    documents=[r.as_json() for r in reviews],
+                    eligibility=({"decision": eligibility.decision_id, "outputs": dict(eligibility.outputs),
+                                  "rules": list(eligibility.rules)} if eligibility is not None else None),
+                    corrections=conclusion.corrections, engine=RapidOcrEngine.name,
+                    seconds=round(read_seconds + (time.perf_counter() - started if not reviews else 0.0), 4),
+                    acted=False, created_at=clock.now())
+    session.add(row)
+    session.flush()
+    service.log_event(session, READER, case, "system", "prereviewed",
+                      {"outcome": row.outcome.value if isinstance(row.outcome, PreReviewOutcome) else row.outcome,
+                       "round": row.round, "summary": row.summary[:300]})
+    if conclusion.outcome == PreReviewOutcome.APPROVE_UNATTENDED and _untouched(session, case):
+        service.run_unattended(session, UNATTENDED, case,
+                               f"无人干预自动审批 / approved unattended: {conclusion.summary} (pre-review {row.round})")
+        row.acted = True
+    return row
+
+
+def _untouched(session: Session, case: Case) -> bool:
+    """No officer has acted since the submission: only then may the platform decide alone."""
+    if case.status != CaseStatus.SUBMITTED:
+        return False
+    done = session.scalar(select(WorkItem.id).where(WorkItem.case_id == case.id, WorkItem.status == WorkStatus.DONE)
+                          .limit(1))
+    return done is None
+
+
+def latest(session: Session, case_id: str) -> PreReview | None:
+    return session.scalar(select(PreReview).where(PreReview.case_id == case_id)
+                          .order_by(PreReview.round.desc()).limit(1))
+
+
+def contradicts(review: PreReview, kind: str, outcome: str) -> bool:
+    """Whether an officer's step goes against the pre-review's advice."""
+    advice = PreReviewOutcome(review.outcome)
+    if advice == PreReviewOutcome.REFUSAL_SUGGESTED:
+        return (kind, outcome) in {("decide", "approve"), ("review", "pass")}
+    if advice == PreReviewOutcome.NEEDS_CORRECTION:
+        return (kind, outcome) == ("accept", "accept")
+    return outcome in ("refuse", "fail", "supplement")
+
+
+def record_override(session: Session, principal: Principal, case: Case, review: PreReview, decided: str,
+                    reason: str) -> None:
+    """An officer decides otherwise than the pre-review advised: who, what and why, audited."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(f"the pre-review advised {review.outcome}: say why you decide otherwise (reason)")
+    if review.overridden_by is None:
+        review.overridden_by, review.overridden_at = principal.ref, clock.now()
+        review.override_outcome, review.override_reason = decided[:20], reason[:2000]
+    audit.record(session, principal, "services.prereview.overridden", object_type="case", object_id=case.id,
+                 subject=f"person:{case.person_id}" if case.person_id is not None else None,
+                 division_code=case.division_code,
+                 detail={"number": case.number, "round": review.round, "advice": str(review.outcome),
+                         "decided": decided, "reason": reason[:500]})
+
+
+def override(session: Session, principal: Principal, case_id: str, outcome: str, reason: str) -> PreReview:
+    """An officer says the latest pre-review is wrong (before acting on the case), with a reason."""
+    from onecity.services import service
+
+    policy.require(principal, "services.work.complete")
+    case = service.get_case(session, principal, case_id)
+    if case.department not in service.department_codes(session, principal):
+        raise PermissionDenied(f"case {case.number} is handled by {case.department}, not your agency")
+    review = latest(session, case.id)
+    if review is None:
+        raise NotFound(f"case {case.number} has not been pre-reviewed")
+    if outcome not in {o.value for o in PreReviewOutcome} or outcome == PreReviewOutcome.APPROVE_UNATTENDED:
+        raise InvalidInput("an officer's own assessment is one of refusal_suggested, needs_correction, pre_approved")
+    if outcome == review.outcome:
+        raise InvalidInput(f"the pre-review already says {outcome}")
+    if review.overridden_by is not None:
+        raise Conflict(f"{review.overridden_by} already overrode this pre-review")
+    if case.status not in (CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW, CaseStatus.SUPPLEMENT):
+        raise Conflict(f"case {case.number} is {case.status}: its pre-review can no longer be overridden")
+    record_override(session, principal, case, review, outcome, reason)
+    service.log_event(session, principal, case, "counter", "prereview_overridden",
+                      {"round": review.round, "advice": str(review.outcome), "officer": outcome,
+                       "reason": reason.strip()[:300]})
+    return review
+

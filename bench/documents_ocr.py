@@ -16,6 +16,15 @@ with a failed check (false alarms, each a document an officer would look at for 
 unattended if an item allowed it: the goal is 0. Seconds per page are measured with the
 engine warm.
 
+**Decisions**: each document is then handed to services' AI pre-review as the one upload of
+an application by the document's own holder (the firm or person it names, with the form
+prefilled from the registry as a real draft is) for an item that may be approved unattended;
+an application letter applies for the senior citizen card, whose eligibility table runs on
+the holder's registry record. ``prereview.review_document`` and ``prereview.conclude`` are
+the functions the ``services.prereview`` consumer runs. Figures: outcomes for forged,
+ineligible and genuine applications, and **false unattended approvals** (forged or
+ineligible yet approved unattended: the goal is 0).
+
 Baselines, same run: the cross-checks on the *true* field values (perfect reading) — the
 detection rate OCR is compared with (ratio = detection with OCR / with perfect reading); and
 the same pages served from the OCR cache by content hash (ratio = OCR seconds / cached seconds;
@@ -64,6 +73,9 @@ def main() -> None:
     from onecity.documents.pipeline import read
     from onecity.documents.rules import decide
     from onecity.hub.registries.seed import seed
+    from onecity.services import catalogue
+    from onecity.services import prereview as pre
+    from onecity.services.models import Case, Document
 
     reviewer = Principal(kind=PrincipalKind.STAFF, id="bench-reviewer", name="reviewer",
                          roles=frozenset({Role.REVIEWER}), division_code="310000000000")
@@ -88,6 +100,8 @@ def main() -> None:
         cached_seconds: list[float] = []
         types_ok = 0
         low_risk_forged: list[dict[str, Any]] = []
+        decisions: dict[str, Counter[str]] = defaultdict(Counter)  # forged/ineligible/genuine → outcome
+        false_unattended: list[dict[str, Any]] = []
         samples = 0
         last = args.documents - 1 if args.last is None else min(args.last, args.documents - 1)
         for sample in generate(roster, last + 1, args.seed):
@@ -123,6 +137,14 @@ def main() -> None:
                 findings = crosscheck(session, reviewer, ex, on=ON, purpose=PURPOSE, form=form)
                 ideal = crosscheck(session, reviewer, perfect, on=ON, purpose=PURPOSE, form=form)
             risk = decide("document_risk", risk_facts(ex, findings)).outputs["risk"]
+            with db.transaction() as session:
+                outcome, eligible = _decision(session, pre, catalogue, Case, Document, roster, reviewer, sample,
+                                              reading, sw.seconds)
+            group = "forged" if sample.forgery else "ineligible" if not eligible else "genuine"
+            decisions[group][outcome] += 1
+            if group != "genuine" and outcome == "approve_unattended":
+                false_unattended.append({"i": sample.index, "type": sample.doc_type, "forgery": sample.forgery,
+                                         "eligible": eligible})
             if sample.forgery:
                 c = forged[sample.forgery]
                 c["total"] += 1
@@ -140,7 +162,8 @@ def main() -> None:
                 caught, made = (sum(c[k] for c in forged.values()) for k in ("detected", "total"))
                 log(f"  {samples} documents, {statistics.mean(seconds):.2f} s/page; fields clean {so_far['clean']} %, "
                     f"degraded {so_far['degraded']} %; forged detected {caught}/{made}"
-                    f"; forged rated low risk {len(low_risk_forged)}; genuine false alarms {genuine['false_alarm']}")
+                    f"; forged rated low risk {len(low_risk_forged)}; genuine false alarms {genuine['false_alarm']}"
+                    f"; false unattended approvals {len(false_unattended)}")
         db.dispose()
 
     def acc(group: str) -> float | None:
@@ -170,6 +193,11 @@ def main() -> None:
         "genuine": genuine["total"],
         "genuine_false_alarm_pct": _pct(genuine["false_alarm"], genuine["total"]),
         "genuine_rated_low_risk_pct": _pct(genuine["low_risk"], genuine["total"]),
+        "decisions": {g: dict(c) for g, c in sorted(decisions.items())},
+        "false_unattended_approvals": len(false_unattended),
+        "false_unattended_approval_cases": false_unattended[:10],
+        "genuine_approved_unattended_pct": _pct(decisions["genuine"]["approve_unattended"],
+                                                sum(decisions["genuine"].values())),
         "seconds_per_page": round(sec, 3),
         "seconds_per_page_p50": round(statistics.median(seconds), 3),
         "misses_sample": misses[:25],
@@ -209,8 +237,62 @@ def table(f: dict[str, Any], b: dict[str, Any]) -> None:
     print(f"  {'forged rated low risk (goal 0)':<38} {f['forged_rated_low_risk']}", file=out)
     print(f"  {'genuine with a failed check':<38} {f['genuine_false_alarm_pct']} % of {f['genuine']} "
           f"(perfect reading: {b['genuine_false_alarm_perfect_reading_pct']} %)", file=out)
+    for group, outcomes in f["decisions"].items():
+        print(f"  {'pre-review of ' + group + ' applications':<38} "
+              + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())), file=out)
+    print(f"  {'false unattended approvals (goal 0)':<38} {f['false_unattended_approvals']}", file=out)
+    print(f"  {'genuine approved unattended':<38} {f['genuine_approved_unattended_pct']} %", file=out)
     print(f"  {'seconds per page (OCR + extraction)':<38} {f['seconds_per_page']} (p50 {f['seconds_per_page_p50']}; "
           f"cached {b['cached_seconds_per_page']})", file=out)
+
+
+#: The items a benchmark application is for: an unattended item with no eligibility table (a firm's
+#: or person's document), and the senior citizen card (an application letter, with eligibility).
+PLAIN_ITEM = "310000-20-00083-001"
+SENIOR_ITEM = "310000-20-00072-001"
+FIRM_TYPES = ("business_licence", "food_business_licence", "invoice")
+
+
+def _decision(session: Any, pre: Any, catalogue: Any, case_cls: Any, document_cls: Any, roster: Any, reviewer: Any,
+              sample: Any, reading: Any, seconds: float) -> tuple[str, bool]:
+    """Pre-review ``sample`` as the one upload of an application by its own holder: (outcome, eligible)."""
+    import dataclasses
+    import hashlib
+
+    from onecity.documents.rules import senior_citizen_card
+
+    holder = sample.holder_identifier or ""
+    form: dict[str, str] = {}
+    eligibility = None
+    if sample.doc_type in FIRM_TYPES:
+        firm = roster.firm(holder)
+        case = case_cls(number="BENCH", item_code=PLAIN_ITEM, applicant_kind="legal_person",
+                        applicant_identifier=holder, person_id=None, form=form)
+        if firm is not None:
+            form.update(uscc=firm.uscc, firm_name=firm.name, legal_rep=firm.legal_rep)
+        it = dataclasses.replace(catalogue.item(PLAIN_ITEM), unattended=True)
+    else:
+        person = roster.person(holder)
+        letter = sample.doc_type == "application_letter"
+        it = catalogue.item(SENIOR_ITEM if letter else PLAIN_ITEM)
+        case = case_cls(number="BENCH", item_code=it.code, applicant_kind="person", applicant_identifier=holder,
+                        person_id=None, form=form)
+        if person is not None:
+            form.update(applicant_name=person.name, id_number=person.id_number)
+        if sample.doc_type == "real_estate_certificate" and sample.certificate_number:
+            form["property_certificate_no"] = sample.certificate_number
+        if letter:
+            eligibility = senior_citizen_card(session, reviewer, holder, on=ON, purpose=PURPOSE)
+        else:
+            it = dataclasses.replace(it, unattended=True)
+    doc = document_cls(id=f"bench-{sample.index}", case_id="bench", material_code="upload", filename="scan",
+                       content_type=sample.media_type, size=len(sample.image),
+                       sha256=hashlib.sha256(sample.image).hexdigest(), content=sample.image)
+    pre.remember(reading, seconds)
+    review = pre.review_document(session, case, "upload", sample.doc_type, doc, on=ON)
+    conclusion = pre.conclude(it, [review], unread=[], eligibility=eligibility, changed=[])
+    eligible = eligibility is None or bool(eligibility.outputs.get("eligible"))
+    return str(conclusion.outcome.value), eligible
 
 
 if __name__ == "__main__":

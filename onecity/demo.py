@@ -70,6 +70,10 @@ RESIDENT = "resident"
 
 DEMO_SCALE = 0.001
 DEMO_SEED = 1
+#: Share of machine-readable uploads the demo's applicants make as printed scans: each is read
+#: by OCR in the server (1–3 s of a core), and at the demo's speed every scan would be more
+#: than the laptop's two cores could read; the rest are PDFs that officers check.
+DEMO_SCAN_SHARE = 0.05
 
 
 def start_simulation(db: Database, *, speed: float) -> threading.Event:
@@ -78,6 +82,7 @@ def start_simulation(db: Database, *, speed: float) -> threading.Event:
     The simulation runs beside the server without moving the platform clock (people's
     sessions expire in real time); records carry real timestamps.
     """
+    from onecity.services.sim import ServicesActor
     from onecity.sim import actors
     from onecity.sim.cli import ensure_city
     from onecity.sim.engine import Simulation
@@ -85,7 +90,11 @@ def start_simulation(db: Database, *, speed: float) -> threading.Event:
     ensure_city(db, DEMO_SCALE, DEMO_SEED)
     link_resident(db)
     stop = threading.Event()
-    sim = Simulation(db, actors.build(DEMO_SCALE), start=clock.now(), seed=int(clock.now().timestamp()),
+    cast = actors.build(DEMO_SCALE)
+    for actor in cast:
+        if isinstance(actor, ServicesActor):
+            actor.scan_share = DEMO_SCAN_SHARE
+    sim = Simulation(db, cast, start=clock.now(), seed=int(clock.now().timestamp()),
                      speed=speed, drive_clock=False, progress=lambda _msg: None)
 
     def _run() -> None:

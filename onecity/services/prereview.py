@@ -383,12 +383,14 @@ def prereview(session: Session, case_id: str) -> PreReview:
     on = clock.today()
     started = time.perf_counter()
     reviews: list[DocumentReview] = []
-    for m, expected in _readable(case):
-        doc = session.get(Document, m["ref"])
-        if doc is not None:
-            reviews.append(review_document(session, case, m["code"], expected, doc, on=on))
     unread = [m["code"] for m in case.materials
               if m["state"] == MaterialState.UPLOADED and not catalogue.material(m["code"]).reads_as]
+    for m, expected in _readable(case):
+        doc = session.get(Document, m["ref"])
+        if doc is None:  # never approve on an upload nobody could read
+            unread.append(m["code"])
+        else:
+            reviews.append(review_document(session, case, m["code"], expected, doc, on=on))
     eligibility = _eligibility(session, case, it, on)
     conclusion = conclude(it, reviews, unread=unread, eligibility=eligibility,
                           changed=_changed_registry_values(session, case))

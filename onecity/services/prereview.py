@@ -142,12 +142,13 @@ def prepare(db: Database, envelope: Envelope) -> None:
         _remember(reading, time.perf_counter() - started)
 
 
-def _read(session: Session, doc: Document) -> tuple[Reading, float]:
-    """The memo's reading, or read now: the worker gets what the cache knows and never touches the
-    database (this transaction may hold SQLite's write lock); a new result is cached here."""
+def _read(session: Session, doc: Document) -> tuple[Reading, float, bool]:
+    """The memo's reading (with the seconds it took before, True), or read now (False): the worker
+    gets what the cache knows and never touches the database (this transaction may hold SQLite's
+    write lock); a new result is cached here."""
     hit = _memo.get(doc.sha256)
     if hit is not None:
-        return hit
+        return hit[0], hit[1], True
     started = time.perf_counter()
     cache = SessionOcrCache(session)
     known = cache.get(doc.sha256, RapidOcrEngine.name)
@@ -160,7 +161,7 @@ def _read(session: Session, doc: Document) -> tuple[Reading, float]:
         cache.put(doc.sha256, recognised)
     seconds = time.perf_counter() - started
     _remember(reading, seconds)
-    return reading, seconds
+    return reading, seconds, False
 
 
 # -- judging ----------------------------------------------------------------------------------------------
@@ -177,7 +178,10 @@ class DocumentReview:
     findings: list[Finding]
     risk: list[str]
     risk_rules: tuple[str, ...]
+    #: reading (OCR or the cache) and checking this upload
     seconds: float
+    #: the part of ``seconds`` spent before the transaction (in ``prepare``)
+    prepared_seconds: float = 0.0
 
     @property
     def worst_risk(self) -> str:
@@ -228,7 +232,7 @@ def review_document(session: Session, case: Case, material: str, expected: str, 
                     on: date) -> DocumentReview:
     """Read one upload (memo, cache or OCR) and check it against the form, the registries and itself."""
     try:
-        reading, seconds = _read(session, doc)
+        reading, seconds, prepared = _read(session, doc)
     except InvalidInput as err:
         # a PDF or a file no OCR here reads: not the applicant's fault, an officer looks at it
         unreadable = Finding("document.unread", "", Outcome.WARN,
@@ -269,7 +273,7 @@ def review_document(session: Session, case: Case, material: str, expected: str, 
     decision = rules.decide("document_risk", facts)
     risk = [str(r) for r in (decision.outputs.get("risk") or [])]
     return DocumentReview(material, doc.id, expected, reading, findings, risk, decision.rules,
-                          seconds + time.perf_counter() - started)
+                          seconds + time.perf_counter() - started, seconds if prepared else 0.0)
 
 
 def _reason(f: Finding, review: DocumentReview | None = None, decision: str | None = None) -> dict[str, Any]:
@@ -395,14 +399,15 @@ def prereview(session: Session, case_id: str) -> PreReview:
     conclusion = conclude(it, reviews, unread=unread, eligibility=eligibility,
                           changed=_changed_registry_values(session, case))
     rounds = session.scalars(select(PreReview.round).where(PreReview.case_id == case.id)).all()
-    read_seconds = sum(r.seconds for r in reviews)
+    # OCR done in prepare (before this transaction) plus everything since this function started
+    spent = sum(r.prepared_seconds for r in reviews) + time.perf_counter() - started
     row = PreReview(case_id=case.id, round=max(rounds, default=0) + 1, outcome=conclusion.outcome,
                     summary=conclusion.summary[:2000], reasons=conclusion.reasons,
                     documents=[r.as_json() for r in reviews],
                     eligibility=({"decision": eligibility.decision_id, "outputs": dict(eligibility.outputs),
                                   "rules": list(eligibility.rules)} if eligibility is not None else None),
                     corrections=conclusion.corrections, engine=RapidOcrEngine.name,
-                    seconds=round(read_seconds + (time.perf_counter() - started if not reviews else 0.0), 4),
+                    seconds=round(spent, 4),
                     acted=False, created_at=clock.now())
     session.add(row)
     session.flush()

@@ -9,9 +9,13 @@ real pipeline concludes from a real image (the OCR runs; nothing is stubbed).
 
 from __future__ import annotations
 
+import base64
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from onecity.core import clock
@@ -136,10 +140,9 @@ def test_a_forged_letter_is_never_approved_and_the_officer_must_say_why_to_go_on
     with city.db.transaction() as s:
         service.complete_task(s, clerk, accept.id, "accept")
     assert prereview.contradicts(review, "decide", "approve")
-    with city.db.transaction() as s:
-        with pytest.raises(InvalidInput, match="say why"):
-            prereview.record_override(s, clerk, s.get(Case, case_id), s.get(PreReview, review.id),
-                                      "decide:approve", "  ")
+    with city.db.transaction() as s, pytest.raises(InvalidInput, match="say why"):
+        prereview.record_override(s, clerk, s.get(Case, case_id), s.get(PreReview, review.id),
+                                  "decide:approve", "  ")
 
 
 def test_an_applicant_under_60_is_refused_by_the_eligibility_table(mca: tuple[City, Principal]) -> None:
@@ -223,3 +226,33 @@ def test_conclude_never_approves_unattended_on_a_medium_risk_or_an_unread_upload
         PreReviewOutcome.PRE_APPROVED
     assert prereview.conclude(food, [], unread=[], eligibility=None, changed=[]).outcome == \
         PreReviewOutcome.PRE_APPROVED
+
+
+def test_over_http_the_server_pre_reviews_after_answering(city: City, client: TestClient,
+                                                         login: Callable[[str], dict[str, str]]) -> None:
+    """The submit request answers at once; the server's own relay and consumer read the letter and
+    approve the case unattended a moment later (both backends)."""
+    _clerk(city)
+    senior = _person(city, senior=True)
+    h = login("mca.clerk")
+    r = client.post("/api/v1/services/cases", headers=h,
+                    json={"item_code": SENIOR_CARD, "id_number": senior, "identity_checked": True})
+    assert r.status_code == 201, r.text
+    case_id = r.json()["id"]
+    letter = base64.b64encode(_letter(city, senior)).decode()
+    r = client.post(f"/api/v1/services/cases/{case_id}/documents", headers=h,
+                    json={"material_code": "application_letter", "filename": "letter.png",
+                          "content_type": "image/png", "content_base64": letter})
+    assert r.status_code == 201, r.text
+    submitted = client.post(f"/api/v1/services/cases/{case_id}/submit", headers=h)
+    assert submitted.status_code == 200 and submitted.json()["status"] == "submitted"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        case = client.get(f"/api/v1/services/cases/{case_id}", headers=h).json()
+        if case["status"] != "submitted":
+            break
+        time.sleep(0.25)
+    assert case["status"] == "approved", case["status"]
+    actions = [(e["actor"], e["action"]) for e in case["history"]]
+    assert actions.index(("system:services:prereview", "prereviewed")) < \
+        actions.index(("system:services:unattended", "task_decide"))

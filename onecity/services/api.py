@@ -16,14 +16,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onecity.api.deps import PrincipalDep, SessionDep
 from onecity.api.schemas import Strict
+from onecity.core import policy
 from onecity.core.errors import InvalidInput
 from onecity.core.identity.principal import Principal
-from onecity.services import bundles, catalogue, performance, service, workflow
-from onecity.services.models import BundleApplication, Case, CaseEvent, WorkItem
+from onecity.services import bundles, catalogue, performance, prereview, service, workflow
+from onecity.services.models import BundleApplication, Case, CaseEvent, PreReview, WorkItem
 
 router = APIRouter(prefix="/services", tags=["services"])
 CaseId = Annotated[str, Path(max_length=36)]
@@ -77,6 +79,43 @@ class RatingCreate(Strict):
 
 class FollowUp(Strict):
     note: str = Field(min_length=1, max_length=1000)
+
+
+class PreReviewOverride(Strict):
+    outcome: Literal["refusal_suggested", "needs_correction", "pre_approved"] = Field(
+        description="the officer's own assessment")
+    reason: str = Field(min_length=1, max_length=2000, description="why the pre-review is wrong (audited)")
+
+
+class PreReviewPublic(BaseModel):
+    """One AI pre-review round with every reason (staff only: messages may name third persons)."""
+
+    id: str
+    case_id: str
+    round: int
+    outcome: str
+    summary: str
+    reasons: list[dict[str, Any]]
+    documents: list[dict[str, Any]]
+    eligibility: dict[str, Any] | None
+    corrections: list[dict[str, Any]]
+    engine: str
+    seconds: float
+    acted: bool
+    created_at: datetime
+    overridden_by: str | None
+    overridden_at: datetime | None
+    override_outcome: str | None
+    override_reason: str | None
+
+
+def prereview_public(row: PreReview) -> PreReviewPublic:
+    return PreReviewPublic(
+        id=row.id, case_id=row.case_id, round=row.round, outcome=str(row.outcome), summary=row.summary,
+        reasons=row.reasons or [], documents=row.documents or [], eligibility=row.eligibility,
+        corrections=row.corrections or [], engine=row.engine, seconds=row.seconds, acted=row.acted,
+        created_at=row.created_at, overridden_by=row.overridden_by, overridden_at=row.overridden_at,
+        override_outcome=row.override_outcome, override_reason=row.override_reason)
 
 
 class CaseEventPublic(BaseModel):
@@ -303,6 +342,24 @@ def follow_up(rating_id: Annotated[str, Path(max_length=36)], body: FollowUp, se
               principal: PrincipalDep) -> dict[str, Any]:
     rating = service.close_follow_up(session, principal, rating_id, body.note)
     return {"id": rating.id, "follow_up": rating.follow_up, "follow_up_note": rating.follow_up_note}
+
+
+# -- AI pre-review (智能预审) --------------------------------------------------------------------------
+
+@router.get("/cases/{case_id}/prereviews", response_model=list[PreReviewPublic],
+            summary="Every AI pre-review round of a case, with its reasons (staff)")
+def list_prereviews(case_id: CaseId, session: SessionDep, principal: PrincipalDep) -> list[PreReviewPublic]:
+    policy.require(principal, "services.case.read")  # staff only: reasons may name third persons
+    case = service.get_case(session, principal, case_id)
+    rows = session.scalars(select(PreReview).where(PreReview.case_id == case.id).order_by(PreReview.round))
+    return [prereview_public(r) for r in rows]
+
+
+@router.post("/cases/{case_id}/prereview/override", response_model=PreReviewPublic,
+             summary="Say the latest pre-review is wrong, with a reason (audited)")
+def override_prereview(case_id: CaseId, body: PreReviewOverride, session: SessionDep,
+                       principal: PrincipalDep) -> PreReviewPublic:
+    return prereview_public(prereview.override(session, principal, case_id, body.outcome, body.reason))
 
 
 # -- work queues ---------------------------------------------------------------------------------

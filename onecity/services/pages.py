@@ -1,9 +1,14 @@
 """Pages of government services: the citizen portal, the counter, the officer workbench, performance.
 
 Server-rendered forms, each posting to one service function and coming back to the page
-(POST → redirect → GET); a refused action shows the service's own message. The only script
-is the performance chart (ECharts, vendored), fed from a JSON data attribute (CSP
-``script-src 'self'``).
+(POST → redirect → GET); a refused action shows the service's own message. The scripts are
+the performance chart (ECharts, vendored) and the pre-review's boxes drawn over each upload
+(``prereview.js``), both fed from JSON data attributes (CSP ``script-src 'self'``).
+
+The AI pre-review (智能预审) is shown whole to staff: outcome, reasons with rule, field,
+confidence and the region of the page, and an override form. An applicant sees only the
+one-time list of a pre-review that needs correction, as material and field names: a
+reason's message or evidence may name a third person from the registry.
 """
 
 from __future__ import annotations
@@ -11,19 +16,23 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onecity.api.deps import SessionDep
 from onecity.core import policy
-from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInput, PermissionDenied
+from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInput, NotFound, PermissionDenied
+from onecity.core.identity.models import User
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind
-from onecity.services import bundles, catalogue, performance, service
+from onecity.hub.registries.certtypes import SPECS as CERT_SPECS
+from onecity.services import bundles, catalogue, performance, prereview, service
 from onecity.services import i18n as words
-from onecity.services.models import Case, Rating
+from onecity.services.models import Case, Document, PreReview, PreReviewOutcome, Rating
 from onecity.web import i18n
 from onecity.web.deps import PagePrincipalDep
 from onecity.web.i18n import status_key, translator
@@ -89,6 +98,173 @@ def apply(code: Annotated[str, Path(max_length=24)], request: Request, session: 
                     lambda e, s: item_page(code, request, principal, error=e, status_code=s))
 
 
+# -- words for keys ------------------------------------------------------------------------------------
+
+def _word(t: Callable[..., str], key: str, fallback: str) -> str:
+    """The catalogue's words for ``key``, or ``fallback`` when it has none (never the bare key)."""
+    text = t(key)
+    return fallback if text == key else text
+
+
+def _material_name(code: str | None, lang: str) -> str:
+    if not code:
+        return ""
+    try:
+        spec = catalogue.material(code)
+    except DomainError:
+        return code
+    return spec.name if lang == "zh" else spec.name_en
+
+
+def _field_name(name: str | None, t: Callable[..., str]) -> str:
+    """Words for a field read from a document (``id_number`` → 公民身份号码); several comma-separated."""
+    if not name:
+        return ""
+    return "、".join(_word(t, f"services.docfield.{n}", n.replace("_", " ")) for n in name.split(",") if n)
+
+
+def _rule_name(rule: str, t: Callable[..., str]) -> str:
+    """Words for a pre-review rule: its own, else its family's (``form.id_number`` → 与申请表比对)."""
+    own = t(f"services.rule.{rule}")
+    if own != f"services.rule.{rule}":
+        return own
+    family, _, rest = rule.partition(".")
+    family_words = t(f"services.rule.{family}")
+    if family_words == f"services.rule.{family}":
+        return rule
+    return f"{family_words}：{_field_name(rest, t)}" if rest and family in ("form", "registry") else family_words
+
+
+def source_name(source: str | None, lang: str) -> str:
+    """Where a prefilled value or a held material comes from, in words (``firm.name`` → 法人登记·名称)."""
+    if not source:
+        return ""
+    t = translator(lang)
+    sep = "·" if lang == "zh" else ": "
+    if source in ("upload", "scan"):
+        return _word(t, f"services.src.{source}", source)
+    kind, _, rest = source.replace(":", ".", 1).partition(".")
+    if kind in ("person", "firm") and rest:
+        return t(f"services.src.{kind}") + sep + _word(t, f"services.src.{kind}.{rest}", rest.replace("_", " "))
+    if kind == "registry":
+        return _word(t, f"services.src.{'firm' if rest == 'legal_person' else rest}", source)
+    if kind == "cert" and rest:
+        type_code, _, key = rest.partition(".")
+        spec = CERT_SPECS.get(type_code)
+        parts = [t("services.src.cert"), (spec.name if lang == "zh" else spec.name_en.lower()) if spec else type_code]
+        if key:
+            surface = {n: z for n, z, _t in spec.surface} if spec else {}
+            parts.append(t("services.src.number") if key == "number" else
+                         surface.get(key, key) if lang == "zh" else key.replace("_", " "))
+        return sep.join(parts)
+    return source
+
+
+def _history(session: Session, case: Case, lang: str, *, staff: bool) -> list[dict[str, Any]]:
+    """The case history in words: what happened, with material names; pre-review details for staff only."""
+    t = translator(lang)
+    rows = []
+    for e in service.history(session, case):
+        d = e.detail or {}
+        notes: list[str] = []
+        if d.get("material"):
+            notes.append(_material_name(str(d["material"]), lang))
+        if e.action == "prereviewed":
+            if staff and d.get("outcome"):
+                notes.append(t("services.pr.history.detail", n=d.get("round", 1),
+                               what=t(f"services.pr.outcome.{d['outcome']}")))
+        elif e.action == "prereview_overridden":
+            if staff:
+                notes.append(f"{t('services.pr.outcome.' + str(d.get('officer')))} — {d.get('reason', '')}")
+        else:
+            if d.get("outcome") and e.action.startswith("task_"):
+                notes.append(_word(t, f"services.outcome.{d['outcome']}", str(d["outcome"])))
+            if d.get("reason"):
+                notes.append(str(d["reason"]))
+            if d.get("missing"):
+                notes.append("、".join(_material_name(str(c), lang) for c in d["missing"]))
+        rows.append({"at": e.at, "channel": e.channel, "actor_name": e.actor_name, "action": e.action,
+                     "words": _word(t, f"services.action.{e.action}", e.action), "notes": " · ".join(notes)})
+    return rows
+
+
+# -- the pre-review, as staff and applicants see it ---------------------------------------------------
+
+def _is_staff(principal: Principal) -> bool:
+    return principal.kind is PrincipalKind.STAFF and principal.has_role(*service.STAFF_ROLES)
+
+
+def _pct(value: Any) -> str:
+    try:
+        return f"{float(value) * 100:.1f}%"
+    except (TypeError, ValueError):
+        return "–"
+
+
+def _officer_name(session: Session, ref: str | None) -> str:
+    if not ref:
+        return ""
+    kind, _, ident = ref.partition(":")
+    user = session.get(User, ident) if kind == "user" else None
+    return (user.display_name or user.username) if user is not None else ref
+
+
+def prereview_view(session: Session, case: Case, lang: str) -> dict[str, Any] | None:
+    """Everything the staff panel shows of a case's latest pre-review (None before the first)."""
+    rounds = list(session.scalars(select(PreReview).where(PreReview.case_id == case.id)
+                                  .order_by(PreReview.round)))
+    if not rounds:
+        return None
+    review = rounds[-1]
+    t = translator(lang)
+    reasons = []
+    for n, r in enumerate(review.reasons or [], 1):
+        reasons.append({**r, "n": n, "rule_name": _rule_name(str(r.get("rule", "")), t),
+                        "field_name": _field_name(r.get("field"), t),
+                        "material_name": _material_name(r.get("material"), lang),
+                        "confidence_pct": _pct(r.get("confidence")),
+                        "result": t(f"services.pr.result.{r.get('outcome', 'warn')}")})
+    documents = []
+    for d in review.documents or []:
+        fields = [{"name": name, "label": _field_name(name, t), **f} for name, f in (d.get("fields") or {}).items()]
+        for f in fields:
+            f["confidence_pct"] = _pct(f.get("confidence"))
+        boxes = [{"box": f["box"], "kind": "field", "label": f["label"]}
+                 for f in fields if f.get("box") and f.get("value") is not None]
+        boxes += [{"box": r["box"], "kind": r["outcome"], "label": f"#{r['n']} {r['rule_name']}"}
+                  for r in reasons if r.get("document_id") == d.get("document_id") and r.get("box")
+                  and r.get("outcome") in ("warn", "fail")]
+        documents.append({**d, "fields_list": fields, "material_name": _material_name(d.get("material"), lang),
+                          "src": f"/services/cases/{case.id}/documents/{d['document_id']}",
+                          "canvas": json.dumps({"size": d.get("size"), "boxes": boxes}, ensure_ascii=False)})
+    outcome = str(review.outcome)
+    overridable = (outcome != PreReviewOutcome.APPROVE_UNATTENDED and review.overridden_by is None
+                   and case.status in ("submitted", "in_review", "supplement"))
+    return {"review": review, "outcome": outcome, "rounds": len(rounds), "reasons": reasons, "documents": documents,
+            "eligibility": review.eligibility, "seconds": f"{review.seconds:.2f}",
+            "overridden_by": _officer_name(session, review.overridden_by), "overridable": overridable,
+            "choices": [o.value for o in PreReviewOutcome
+                        if o not in (PreReviewOutcome.APPROVE_UNATTENDED, review.outcome)]}
+
+
+def applicant_corrections(session: Session, case: Case, lang: str) -> list[dict[str, str]]:
+    """The one-time list an applicant sees: material and field names only, never a reason's message or
+    evidence (they may name a third person); nothing unless the latest pre-review needs correction."""
+    review = prereview.latest(session, case.id)
+    if (review is None or review.outcome != PreReviewOutcome.NEEDS_CORRECTION or review.overridden_by is not None
+            or case.status not in ("submitted", "supplement", "in_review")):
+        return []
+    t = translator(lang)
+    listed: dict[str, list[str]] = {}
+    for c in review.corrections or []:
+        fields = listed.setdefault(str(c.get("material") or ""), [])
+        name = _field_name(c.get("field"), t)
+        if name and name not in fields:
+            fields.append(name)
+    return [{"material": _material_name(code, lang), "fields": "、".join(fields)} for code, fields in listed.items()
+            if code]
+
+
 # -- one case ----------------------------------------------------------------------------------------
 
 def _case_page(request: Request, session: Session, principal: Principal, case_id: str,
@@ -97,16 +273,61 @@ def _case_page(request: Request, session: Session, principal: Principal, case_id
     it = catalogue.item(case.item_code)
     rating = session.query(Rating).filter(Rating.case_id == case.id).one_or_none()
     is_party = principal.kind is not PrincipalKind.STAFF or principal.has_role(*service.STAFF_ROLES)
+    lang = current_language(request)
+    staff = _is_staff(principal)
     return render(request, "services/case.html", status_code=status_code, case=case, item=it,
                   fields=[(n, catalogue.field(n)) for n in it.fields], missing=service.missing_materials(case),
-                  history=service.history(session, case), rating=rating, error=error,
+                  history=_history(session, case, lang, staff=staff), rating=rating, error=error,
                   editable=case.status in ("draft", "supplement") and is_party,
-                  is_applicant=principal.kind is not PrincipalKind.STAFF)
+                  is_applicant=principal.kind is not PrincipalKind.STAFF,
+                  source_name=lambda src: source_name(src, lang),
+                  staff=staff, pr=prereview_view(session, case, lang) if staff else None,
+                  corrections=applicant_corrections(session, case, lang) if not staff else [])
 
 
 @router.get("/services/cases/{case_id}", response_class=HTMLResponse)
 def case_page(case_id: CaseId, request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
     return _case_page(request, session, principal, case_id)
+
+
+#: Uploads served inline as pictures; anything else is downloaded, never rendered by the browser.
+IMAGE_TYPES = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",),
+               "image/tiff": (b"II*\x00", b"MM\x00*")}
+
+
+def case_document(session: Session, principal: Principal, case_id: str, document_id: str) -> Document:
+    """An upload of a case, for whoever may read the case (the read is audited by ``get_case``)."""
+    case = service.get_case(session, principal, case_id)
+    doc = session.get(Document, document_id)
+    if doc is None or doc.case_id != case.id:
+        raise NotFound(f"no document {document_id} in case {case.number}")
+    return doc
+
+
+@router.get("/services/cases/{case_id}/documents/{document_id}")
+def document_file(case_id: CaseId, document_id: Annotated[str, Path(max_length=36)], session: SessionDep,
+                  principal: PagePrincipalDep) -> Response:
+    doc = case_document(session, principal, case_id, document_id)
+    kind = doc.content_type.split(";")[0].strip().lower()
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
+    ascii_name = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "_" for ch in doc.filename)
+    disposition = f"filename=\"{ascii_name or 'document'}\"; filename*=UTF-8''{quote(doc.filename)}"
+    if kind in IMAGE_TYPES and doc.content.startswith(IMAGE_TYPES[kind]):
+        return Response(doc.content, media_type=kind,
+                        headers={**headers, "Content-Disposition": "inline; " + disposition})
+    return Response(doc.content, media_type="application/octet-stream",
+                    headers={**headers, "Content-Disposition": "attachment; " + disposition})
+
+
+@router.post("/services/cases/{case_id}/prereview/override", response_class=HTMLResponse)
+def prereview_override(case_id: CaseId, request: Request, session: SessionDep, principal: PagePrincipalDep,
+                       outcome: Annotated[str, Form(max_length=20)],
+                       reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    def run() -> Response:
+        prereview.override(session, principal, case_id, outcome, reason)
+        return RedirectResponse(f"/services/cases/{case_id}#prereview", status_code=303)
+
+    return _guarded(request, session, run, lambda e, s: _case_page(request, session, principal, case_id, e, s))
 
 
 def _typed(spec: dict[str, Any], raw: str) -> Any:
@@ -311,8 +532,23 @@ def _work(request: Request, session: Session, principal: Principal, error: tuple
     with session.begin_nested():
         service.refresh_clocks(session)
     queue = service.work_queue(session, principal)
+    reviews = latest_reviews(session, [c.id for _w, c in queue])
     return render(request, "services/work.html", status_code=status_code, queue=queue, outcomes=service.OUTCOMES,
-                  items={it.code: it for it in catalogue.items()}, error=error)
+                  items={it.code: it for it in catalogue.items()}, error=error, reviews=reviews,
+                  against=lambda review, kind, outcome: review is not None and review.overridden_by is None
+                  and prereview.contradicts(review, kind, outcome),
+                  to_correct=lambda review: {str(c.get("material")) for c in (review.corrections or [])}
+                  if review is not None and review.outcome == PreReviewOutcome.NEEDS_CORRECTION else set())
+
+
+def latest_reviews(session: Session, case_ids: list[str]) -> dict[str, PreReview]:
+    """The latest pre-review of each of these cases (one query), by case id."""
+    if not case_ids:
+        return {}
+    out: dict[str, PreReview] = {}
+    for row in session.scalars(select(PreReview).where(PreReview.case_id.in_(case_ids)).order_by(PreReview.round)):
+        out[row.case_id] = row
+    return out
 
 
 @router.get("/services/work", response_class=HTMLResponse)

@@ -39,7 +39,7 @@ def test_apply_decide_rate_in_the_browser(sqlite_city: City, page: Any, tmp_path
         page.click("#apply")
         page.wait_for_url("**/services/cases/*")
         assert page.input_value("#f-uscc") == city.firm.uscc
-        assert "firm.uscc" in page.inner_text("#case-form")
+        assert "法人登记·统一社会信用代码" in page.inner_text("#case-form")  # the prefill source, in words
         notice = page.inner_text("#missing-notice")
         assert "营业执照" not in notice and "平面布局图" in notice
         shot(page, "services-case-draft")

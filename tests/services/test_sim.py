@@ -8,12 +8,15 @@ from sqlalchemy import func, select
 
 from onecity.core import clock
 from onecity.core.db import Database
+from onecity.credentials import keys
 from onecity.services.models import Case, CaseEvent
 from onecity.services.sim import ServicesActor
 from onecity.sim.engine import Simulation
+from tests.services.conftest import SECRET
 
 
 def test_a_morning_of_applications_fills_the_report(db: Database) -> None:
+    keys.use_secret(db, SECRET)  # approvals (by officers or unattended) sign credentials
     actor = ServicesActor(scale=0.0001, accounts=10)
     start = datetime(2026, 6, 1, 9, 0, tzinfo=clock.SHANGHAI)  # a Monday morning
     sim = Simulation(db, [actor], start=start, seed=7, deliver_events=True, progress=lambda _m: None)
@@ -25,6 +28,10 @@ def test_a_morning_of_applications_fills_the_report(db: Database) -> None:
     assert 0 < report["prefilled_field_share"] <= 1 and report["first_time_pass_rate"] is not None
     assert report["within_time_limit_rate"] == 1.0
     assert set(report["bundles"]) == {"open-restaurant", "have-a-baby"}
+    # every submitted case was pre-reviewed; nothing forged or ineligible went through unattended
+    assert report["prereviewed"] == report["cases_in_files"] and report["prereviewed_share"] == 1.0
+    assert report["false_auto_approvals"] == 0 and report["auto_approved"] >= 0
+    assert sum(report["prereview_outcomes"].values()) >= report["prereviewed"]
     with db.sessions() as s:
         channels = set(s.scalars(select(Case.channel)))
         history = s.scalar(select(func.count()).select_from(CaseEvent))

@@ -291,8 +291,36 @@ def _changed_registry_values(session: Session, case: Case) -> list[str]:
     return sorted(prefilled - set(case.prefill or {}))
 
 
+def applicant_findings(session: Session, case: Case) -> list[Finding]:
+    """The applicant as the registries have them today: a person alive, a firm still active
+    (an unattended approval for a deceased person or a deregistered firm would be wrong even
+    with every document in order)."""
+    from onecity.hub.registries import service as registries
+    from onecity.hub.registries.models import LegalPersonStatus, PersonStatus
+
+    purpose = f"一网通办 pre-review: case {case.number}"
+    out: list[Finding] = []
+    try:
+        if case.applicant_kind == "legal_person":
+            firm = registries.legal_person_by_uscc(session, READER, case.applicant_identifier)
+            ok = firm.status == LegalPersonStatus.ACTIVE
+            out.append(Finding("registry.applicant_active", "uscc", Outcome.PASS if ok else Outcome.FAIL,
+                               "the firm is active (存续)" if ok else f"the firm is {firm.status} in the registry",
+                               {"status": str(firm.status)}))
+        else:
+            person = registries.person_by_id_number(session, READER, case.applicant_identifier, purpose)
+            ok = person.status == PersonStatus.ALIVE
+            out.append(Finding("registry.applicant_active", "id_number", Outcome.PASS if ok else Outcome.FAIL,
+                               "the applicant is a living resident" if ok else
+                               f"the applicant is {person.status} in the registry", {"status": str(person.status)}))
+    except (NotFound, PermissionDenied) as err:
+        out.append(Finding("registry.applicant_active", "", Outcome.WARN,
+                           f"the applicant's registry record could not be read: {err}", {}))
+    return out
+
+
 def conclude(it: Item, reviews: list[DocumentReview], *, unread: list[str], eligibility: rules.Decision | None,
-             changed: list[str]) -> Conclusion:
+             changed: list[str], applicant: list[Finding] | None = None) -> Conclusion:
     """The outcome from the documents' risks, the eligibility decision and what no machine read.
 
     Pure: the benchmark calls it on generated documents as the services consumer does on cases.
@@ -331,6 +359,13 @@ def conclude(it: Item, reviews: list[DocumentReview], *, unread: list[str], elig
                             "message": f"{r.material}: every check passed with high confidence", "evidence": {},
                             "confidence": r.min_confidence,
                             "box": None, "material": r.material, "document_id": r.document_id, "decision": decision})
+    for f in applicant or []:
+        if f.outcome == Outcome.FAIL:
+            refuse.append(f.message)
+        elif f.outcome == Outcome.WARN:
+            confirm.append(f.message)
+        if f.outcome != Outcome.PASS:
+            reasons.append(_reason(f))
     if unread:
         confirm.append("no machine reads " + ", ".join(unread) + ": an officer looks at it")
         reasons.extend({"rule": "document.unread", "field": "", "outcome": "warn",
@@ -397,7 +432,8 @@ def prereview(session: Session, case_id: str) -> PreReview:
             reviews.append(review_document(session, case, m["code"], expected, doc, on=on))
     eligibility = _eligibility(session, case, it, on)
     conclusion = conclude(it, reviews, unread=unread, eligibility=eligibility,
-                          changed=_changed_registry_values(session, case))
+                          changed=_changed_registry_values(session, case),
+                          applicant=applicant_findings(session, case))
     rounds = session.scalars(select(PreReview.round).where(PreReview.case_id == case.id)).all()
     # OCR done in prepare (before this transaction) plus everything since this function started
     spent = sum(r.prepared_seconds for r in reviews) + time.perf_counter() - started

@@ -25,7 +25,7 @@ from onecity.core.errors import InvalidInput
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import Role
 from onecity.documents.corpus import Generator, Roster
-from onecity.hub.registries.models import Certificate, Person
+from onecity.hub.registries.models import Certificate, Person, PersonStatus
 from onecity.services import prereview, service
 from onecity.services.models import Case, CaseEvent, CaseStatus, PreReview, PreReviewOutcome, WorkItem
 from tests.services.conftest import XUHUI, City, staff
@@ -207,6 +207,20 @@ def test_an_item_for_officers_is_pre_approved_without_reading_anything(city: Cit
         row = prereview.latest(s, case_id)
         assert row is not None and row.override_outcome == "needs_correction"
         assert s.scalars(select(WorkItem).where(WorkItem.case_id == case_id)).all()
+
+
+def test_a_deceased_applicant_is_never_approved_unattended(mca: tuple[City, Principal]) -> None:
+    city, clerk = mca
+    senior = _person(city, senior=True)
+    letter = _letter(city, senior)
+    case_id = _apply_at_counter(city, clerk, senior, letter)
+    with city.db.transaction() as s:
+        person = s.scalar(select(Person).where(Person.id_number == senior))
+        assert person is not None
+        person.status = PersonStatus.DECEASED  # the registry learns of the death before the pre-review runs
+    case, review = _reviewed(city, case_id)
+    assert review.outcome == PreReviewOutcome.REFUSAL_SUGGESTED and case.status == CaseStatus.SUBMITTED
+    assert any(r["rule"] == "registry.applicant_active" and r["outcome"] == "fail" for r in review.reasons)
 
 
 def test_conclude_never_approves_unattended_on_a_medium_risk_or_an_unread_upload() -> None:

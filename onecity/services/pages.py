@@ -120,7 +120,8 @@ def _field_name(name: str | None, t: Callable[..., str]) -> str:
     """Words for a field read from a document (``id_number`` → 公民身份号码); several comma-separated."""
     if not name:
         return ""
-    return "、".join(_word(t, f"services.docfield.{n}", n.replace("_", " ")) for n in name.split(",") if n)
+    sep = "、" if t("services.src.cert") == "证照库" else ", "  # the translator's language
+    return sep.join(_word(t, f"services.docfield.{n}", n.replace("_", " ")) for n in name.split(",") if n)
 
 
 def _rule_name(rule: str, t: Callable[..., str]) -> str:
@@ -132,7 +133,9 @@ def _rule_name(rule: str, t: Callable[..., str]) -> str:
     family_words = t(f"services.rule.{family}")
     if family_words == f"services.rule.{family}":
         return rule
-    return f"{family_words}：{_field_name(rest, t)}" if rest and family in ("form", "registry") else family_words
+    if not rest or family not in ("form", "registry"):
+        return family_words
+    return f"{family_words}{'：' if t('services.src.cert') == '证照库' else ': '}{_field_name(rest, t)}"
 
 
 def source_name(source: str | None, lang: str) -> str:
@@ -182,8 +185,11 @@ def _history(session: Session, case: Case, lang: str, *, staff: bool) -> list[di
             if d.get("reason"):
                 notes.append(str(d["reason"]))
             if d.get("missing"):
-                notes.append("、".join(_material_name(str(c), lang) for c in d["missing"]))
-        rows.append({"at": e.at, "channel": e.channel, "actor_name": e.actor_name, "action": e.action,
+                listed = "、".join(_material_name(str(c), lang) for c in d["missing"])
+                notes.append(f"{t('services.history.missing')}: {listed}" if e.action == "drafted" else listed)
+        actor = _word(t, f"services.actor.{e.actor_name}", e.actor_name) if e.actor.startswith("system:") \
+            else e.actor_name
+        rows.append({"at": e.at, "channel": e.channel, "actor_name": actor, "action": e.action,
                      "words": _word(t, f"services.action.{e.action}", e.action), "notes": " · ".join(notes)})
     return rows
 
@@ -231,7 +237,7 @@ def prereview_view(session: Session, case: Case, lang: str) -> dict[str, Any] | 
             f["confidence_pct"] = _pct(f.get("confidence"))
         boxes = [{"box": f["box"], "kind": "field", "label": f["label"]}
                  for f in fields if f.get("box") and f.get("value") is not None]
-        boxes += [{"box": r["box"], "kind": r["outcome"], "label": f"#{r['n']} {r['rule_name']}"}
+        boxes += [{"box": r["box"], "kind": r["outcome"], "label": f"#{r['n']}"}
                   for r in reasons if r.get("document_id") == d.get("document_id") and r.get("box")
                   and r.get("outcome") in ("warn", "fail")]
         documents.append({**d, "fields_list": fields, "material_name": _material_name(d.get("material"), lang),

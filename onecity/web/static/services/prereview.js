@@ -1,26 +1,41 @@
 // The AI pre-review's boxes over each upload: every field read (blue), every warning (amber) and
-// failed check (red), numbered as in the reasons table. Data comes from the canvas's data-* attributes
-// (CSP: no inline script); the canvas gets data-drawn="1" when done, "error" if the image did not load.
+// failed check (red, dashed), the checks numbered as in the reasons table. Data comes from the
+// canvas's data-* attributes (CSP: no inline script); the canvas gets data-drawn="1" when done,
+// "error" if the image did not load.
 (function () {
   "use strict";
-  var COLOURS = { field: "#2563eb", warn: "#d97706", fail: "#dc2626" };
+  var COLOURS = { field: "#2563eb", warn: "#b45309", fail: "#dc2626" };
   var FONT = '"Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif';
 
-  function label(ctx, text, x, y, colour, size, below) {
-    ctx.font = "600 " + size + "px " + FONT;
-    var pad = Math.round(size * 0.3);
-    var w = ctx.measureText(text).width + 2 * pad;
-    var h = size + 2 * pad;
-    var top = below ? y : y - h;
-    if (top < 0) { top = y; }
-    if (top + h > ctx.canvas.height) { top = ctx.canvas.height - h; }
-    if (x + w > ctx.canvas.width) { x = Math.max(0, ctx.canvas.width - w); }
-    ctx.fillStyle = colour;
-    ctx.fillRect(x, top, w, h);
-    ctx.fillStyle = "#ffffff";
-    ctx.textBaseline = "top";
-    ctx.fillText(text, x + pad, top + pad);
-    return h;
+  function overlaps(a, b) {
+    return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+  }
+
+  // Place a label at the first candidate spot that lies wholly on the canvas and clear of the labels
+  // already placed, sliding each candidate a label's height at a time; else at the first candidate.
+  // A candidate is [x, y, anchored at its right?, above y?].
+  function place(ctx, placed, text, candidates, size) {
+    var pad = Math.round(size * 0.25);
+    var w = ctx.measureText(text).width + 2 * pad, h = size + 2 * pad;
+    var W = ctx.canvas.width, H = ctx.canvas.height;
+    var at = function (c, step) {  // a label above its spot slides up, any other down
+      return { x: c[2] ? c[0] - w : c[0], y: c[3] ? c[1] - h - step * h : c[1] + step * h, w: w, h: h };
+    };
+    var clear = function (r) {
+      return r.x >= 0 && r.y >= 0 && r.x + r.w <= W && r.y + r.h <= H &&
+        !placed.some(function (p) { return overlaps(p, r); });
+    };
+    for (var i = 0; i < candidates.length; i++) {
+      for (var step = 0; step < 4; step++) {
+        var r = at(candidates[i], step);
+        if (clear(r)) { placed.push(r); return { rect: r, pad: pad }; }
+      }
+    }
+    var f = at(candidates[0], 0);
+    f.x = Math.min(Math.max(0, f.x), W - w);
+    f.y = Math.min(Math.max(0, f.y), H - h);
+    placed.push(f);
+    return { rect: f, pad: pad };
   }
 
   function draw(canvas) {
@@ -33,35 +48,42 @@
       var ctx = canvas.getContext("2d");
       ctx.drawImage(img, 0, 0);
       // boxes are in the pixels of the image as it was read; scale if the stored one differs
-      var size = data.size || [w, h];
-      var sx = w / size[0], sy = h / size[1];
-      var unit = Math.max(12, Math.round(w / 70));
-      var stacked = {};
-      (data.boxes || []).forEach(function (b) {
-        var colour = COLOURS[b.kind] || COLOURS.warn;
-        var isField = b.kind === "field";
-        var grow = isField ? 0 : Math.round(unit * 0.35);
-        var x0 = b.box[0] * sx - grow, y0 = b.box[1] * sy - grow;
-        var x1 = b.box[2] * sx + grow, y1 = b.box[3] * sy + grow;
-        ctx.lineWidth = isField ? Math.max(2, unit / 6) : Math.max(3, unit / 4);
-        ctx.strokeStyle = colour;
-        if (!isField) { ctx.setLineDash([unit * 0.6, unit * 0.3]); } else { ctx.setLineDash([]); }
-        ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
-        ctx.setLineDash([]);
-        // fields label above the box's left end, checks below its right end, stacked when they share a box
-        var key = b.box.join(",") + (isField ? "f" : "c");
-        var n = stacked[key] || 0;
-        var size = Math.round(unit * 0.9);
-        if (isField) {
-          ctx.font = "600 " + size + "px " + FONT;
-          stacked[key] = n + 1;
-          label(ctx, b.label, x0, y0 - n * (size * 1.6), colour, size, false);
-        } else {
-          ctx.font = "600 " + size + "px " + FONT;
-          var wLabel = ctx.measureText(b.label).width + size * 0.6;
-          stacked[key] = n + 1;
-          label(ctx, b.label, Math.max(0, x1 - wLabel), y1 + n * (size * 1.6), colour, size, true);
-        }
+      var size0 = data.size || [w, h];
+      var sx = w / size0[0], sy = h / size0[1];
+      // labels 12 CSS pixels high however small the canvas is shown
+      var shown = canvas.getBoundingClientRect().width || w;
+      var font = Math.max(12, Math.round(12 * w / shown));
+      var line = Math.max(2, Math.round(1.6 * w / shown));
+      var boxes = (data.boxes || []).map(function (b) {
+        var grow = b.kind === "field" ? 0 : Math.round(line * 2);
+        return { kind: b.kind, label: b.label,
+                 x0: b.box[0] * sx - grow, y0: b.box[1] * sy - grow, x1: b.box[2] * sx + grow, y1: b.box[3] * sy + grow };
+      });
+      // the frames first, then every label on top of them, checks before fields so they get the best spots
+      boxes.forEach(function (b) {
+        ctx.lineWidth = b.kind === "field" ? line : Math.round(line * 1.5);
+        ctx.strokeStyle = COLOURS[b.kind] || COLOURS.warn;
+        ctx.setLineDash(b.kind === "field" ? [] : [line * 4, line * 2]);
+        ctx.strokeRect(b.x0, b.y0, b.x1 - b.x0, b.y1 - b.y0);
+      });
+      ctx.setLineDash([]);
+      ctx.font = "600 " + font + "px " + FONT;
+      ctx.textBaseline = "top";
+      var placed = [];
+      var checks = boxes.filter(function (b) { return b.kind !== "field"; });
+      var fields = boxes.filter(function (b) { return b.kind === "field"; });
+      checks.concat(fields).forEach(function (b) {
+        // fields: in the margin left of the box, else above or below its left end;
+        // checks (numbered as in the reasons table): right of the box, else below its right end
+        var gap = line;
+        var candidates = b.kind === "field"
+          ? [[b.x0 - gap, b.y0, true, false], [b.x0, b.y0, false, true], [b.x0, b.y1, false, false]]
+          : [[b.x1 + gap, b.y0, false, false], [b.x1, b.y1, true, false], [b.x1, b.y0, true, true]];
+        var spot = place(ctx, placed, b.label, candidates, font);
+        ctx.fillStyle = COLOURS[b.kind] || COLOURS.warn;
+        ctx.fillRect(spot.rect.x, spot.rect.y, spot.rect.w, spot.rect.h);
+        ctx.fillStyle = "#ffffff";
+        ctx.fillText(b.label, spot.rect.x + spot.pad, spot.rect.y + spot.pad);
       });
       canvas.setAttribute("data-drawn", "1");
     };

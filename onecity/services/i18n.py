@@ -201,6 +201,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "services.src.firm.registered_capital": ("注册资本", "registered capital"),
     "services.src.firm.industry": ("行业", "industry"),
     "services.src.firm.legal_rep_name": ("法定代表人", "legal representative"),
+    "services.sep.list": ("、", ", "),
+    "services.sep.label": ("：", ": "),
     # fields read from documents
     "services.docfield.name": ("姓名/名称", "name"),
     "services.docfield.id_number": ("公民身份号码", "ID number"),

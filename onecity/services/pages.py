@@ -111,21 +111,33 @@ def _material_name(code: str | None, lang: str) -> str:
         return ""
     try:
         spec = catalogue.material(code)
-    except DomainError:
+    except KeyError:  # a code no longer in the catalogue: show it as it was recorded
         return code
     return spec.name if lang == "zh" else spec.name_en
 
 
-def _field_name(name: str | None, t: Callable[..., str]) -> str:
-    """Words for a field read from a document (``id_number`` → 公民身份号码); several comma-separated."""
+def _field_name(name: str | None, lang: str) -> str:
+    """Words for a field read from a document (``id_number`` → 公民身份号码) or of the form; several
+    comma-separated."""
     if not name:
         return ""
-    sep = "、" if t("services.src.cert") == "证照库" else ", "  # the translator's language
-    return sep.join(_word(t, f"services.docfield.{n}", n.replace("_", " ")) for n in name.split(",") if n)
+    t = translator(lang)
+    out = []
+    for n in (x for x in name.split(",") if x):
+        text = t(f"services.docfield.{n}")
+        if text == f"services.docfield.{n}":
+            try:
+                spec = catalogue.field(n)
+                text = str(spec.get("title") if lang == "zh" else spec.get("x-title-en"))
+            except KeyError:
+                text = n.replace("_", " ")
+        out.append(text)
+    return t("services.sep.list").join(out)
 
 
-def _rule_name(rule: str, t: Callable[..., str]) -> str:
-    """Words for a pre-review rule: its own, else its family's (``form.id_number`` → 与申请表比对)."""
+def _rule_name(rule: str, lang: str) -> str:
+    """Words for a pre-review rule: its own, else its family's (``form.id_number`` → 与申请表比对：公民身份号码)."""
+    t = translator(lang)
     own = t(f"services.rule.{rule}")
     if own != f"services.rule.{rule}":
         return own
@@ -135,7 +147,7 @@ def _rule_name(rule: str, t: Callable[..., str]) -> str:
         return rule
     if not rest or family not in ("form", "registry"):
         return family_words
-    return f"{family_words}{'：' if t('services.src.cert') == '证照库' else ': '}{_field_name(rest, t)}"
+    return f"{family_words}{t('services.sep.label')}{_field_name(rest, lang)}"
 
 
 def source_name(source: str | None, lang: str) -> str:
@@ -225,14 +237,14 @@ def prereview_view(session: Session, case: Case, lang: str) -> dict[str, Any] | 
     t = translator(lang)
     reasons = []
     for n, r in enumerate(review.reasons or [], 1):
-        reasons.append({**r, "n": n, "rule_name": _rule_name(str(r.get("rule", "")), t),
-                        "field_name": _field_name(r.get("field"), t),
+        reasons.append({**r, "n": n, "rule_name": _rule_name(str(r.get("rule", "")), lang),
+                        "field_name": _field_name(r.get("field"), lang),
                         "material_name": _material_name(r.get("material"), lang),
                         "confidence_pct": _pct(r.get("confidence")),
                         "result": t(f"services.pr.result.{r.get('outcome', 'warn')}")})
     documents = []
     for d in review.documents or []:
-        fields = [{"name": name, "label": _field_name(name, t), **f} for name, f in (d.get("fields") or {}).items()]
+        fields = [{"name": name, "label": _field_name(name, lang), **f} for name, f in (d.get("fields") or {}).items()]
         for f in fields:
             f["confidence_pct"] = _pct(f.get("confidence"))
         boxes = [{"box": f["box"], "kind": "field", "label": f["label"]}
@@ -260,11 +272,10 @@ def applicant_corrections(session: Session, case: Case, lang: str) -> list[dict[
     if (review is None or review.outcome != PreReviewOutcome.NEEDS_CORRECTION or review.overridden_by is not None
             or case.status not in ("submitted", "supplement", "in_review")):
         return []
-    t = translator(lang)
     listed: dict[str, list[str]] = {}
     for c in review.corrections or []:
         fields = listed.setdefault(str(c.get("material") or ""), [])
-        name = _field_name(c.get("field"), t)
+        name = _field_name(c.get("field"), lang)
         if name and name not in fields:
             fields.append(name)
     return [{"material": _material_name(code, lang), "fields": "、".join(fields)} for code, fields in listed.items()

@@ -449,7 +449,8 @@ def _bundle_app_page(request: Request, session: Session, principal: Principal, a
     form, sources = bundles.merged_form(cases)
     return render(request, "services/bundle_app.html", status_code=status_code, app=app, bundle=b, cases=cases,
                   form=form, sources=sources, fields=[(n, catalogue.field(n)) for n in b.fields()],
-                  missing=bundles.missing(cases), editable=all(c.status == "draft" for c in cases), error=error)
+                  missing=bundles.missing(cases), editable=all(c.status == "draft" for c in cases), error=error,
+                  source_name=lambda src: source_name(src, current_language(request)))
 
 
 @router.get("/services/bundle-applications/{app_id}", response_class=HTMLResponse)

@@ -227,6 +227,60 @@ def _officer_name(session: Session, ref: str | None) -> str:
     return (user.display_name or user.username) if user is not None else ref
 
 
+#: Evidence keys shown in a reason's words, in this order.
+EVIDENCE_KEYS = ("form", "document", "registry", "application", "expected", "detected", "status", "registry_status",
+                 "valid_until", "reason")
+
+
+def reason_text(r: dict[str, Any], lang: str) -> str:
+    """A reason's message in the reader's language: the checks write English sentences, so a Chinese
+    reader gets the rule's own words with its evidence (材料上：…；登记库：…)."""
+    message = str(r.get("message") or "")
+    if lang != "zh":
+        return message
+    t = translator(lang)
+    rule = str(r.get("rule") or "")
+    if rule.startswith("eligibility."):
+        return message  # the DMN table's reason is written in both languages
+    if rule == "document_risk":
+        return t("services.pr.msg.clean")
+    if rule in ("document.unread", "document.readable"):
+        return t("services.pr.msg.unread")
+    if rule == "field.read":
+        return t("services.pr.msg.not_read")
+    if rule == "field.confidence":
+        return f"{t('services.pr.msg.low_confidence')}（{_pct(r.get('confidence'))}）"
+    if rule == "form.registry_value_changed":
+        return t("services.pr.msg.changed")
+    evidence = r.get("evidence") or {}
+    parts = []
+    for key in EVIDENCE_KEYS:
+        value = evidence.get(key)
+        if value in (None, ""):
+            continue
+        if key in ("expected", "detected"):
+            value = _word(t, f"services.doctype.{value}", str(value))
+        parts.append(f"{t('services.pr.ev.' + key)}：{value}")
+    return "；".join(parts) if parts else _rule_name(rule, lang)
+
+
+def summary_text(review: PreReview, reasons: list[dict[str, Any]], lang: str) -> str:
+    """The pre-review's one line: as written (English) or, for a Chinese reader, the outcome and the
+    rules that led to it in words."""
+    if lang != "zh":
+        return review.summary
+    t = translator(lang)
+    outcome = str(review.outcome)
+    decisive = [x for x in reasons if x.get("outcome") == "fail"] or [x for x in reasons if x.get("outcome") == "warn"]
+    if not decisive:
+        tail = (t("services.pr.msg.officer_item") if outcome == PreReviewOutcome.PRE_APPROVED
+                else t("services.pr.msg.clean"))
+        return f"{t('services.pr.outcome.' + outcome)}：{tail}"
+    listed = "；".join(dict.fromkeys(
+        f"{x['material_name'] + ' ' if x.get('material_name') else ''}{x['rule_name']}" for x in decisive[:6]))
+    return f"{t('services.pr.outcome.' + outcome)}：{listed}"
+
+
 def prereview_view(session: Session, case: Case, lang: str) -> dict[str, Any] | None:
     """Everything the staff panel shows of a case's latest pre-review (None before the first)."""
     rounds = list(session.scalars(select(PreReview).where(PreReview.case_id == case.id)
@@ -242,6 +296,7 @@ def prereview_view(session: Session, case: Case, lang: str) -> dict[str, Any] | 
                         "material_name": _material_name(r.get("material"), lang),
                         "confidence_pct": _pct(r.get("confidence")),
                         "result": t(f"services.pr.result.{r.get('outcome', 'warn')}")})
+        reasons[-1]["text"] = reason_text(reasons[-1], lang)
     documents = []
     for d in review.documents or []:
         fields = [{"name": name, "label": _field_name(name, lang), **f} for name, f in (d.get("fields") or {}).items()]
@@ -259,6 +314,7 @@ def prereview_view(session: Session, case: Case, lang: str) -> dict[str, Any] | 
     overridable = (outcome != PreReviewOutcome.APPROVE_UNATTENDED and review.overridden_by is None
                    and case.status in ("submitted", "in_review", "supplement"))
     return {"review": review, "outcome": outcome, "rounds": len(rounds), "reasons": reasons, "documents": documents,
+            "summary": summary_text(review, reasons, lang),
             "eligibility": review.eligibility, "seconds": f"{review.seconds:.2f}",
             "overridden_by": _officer_name(session, review.overridden_by), "overridable": overridable,
             "choices": [o.value for o in PreReviewOutcome

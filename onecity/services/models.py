@@ -221,7 +221,7 @@ class PreReview(IdMixin, Base):
     documents: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     #: {decision, outputs, rules} of the item's eligibility table, when it has one
     eligibility: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    #: The one-time list (一次性告知) for the applicant: [{material, message}]
+    #: The one-time list (一次性告知): [{material, field, message}] (applicants see material and field only)
     corrections: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     engine: Mapped[str] = mapped_column(String(60))
     #: Wall time of reading (OCR or its cache) and checking every upload.

@@ -16,8 +16,8 @@ Rates and mixes (scaled with ``--scale``; assumptions are marked as such):
   district, each handling at most 8 tasks an hour in office hours (limited capacity);
 * **scans** — materials a machine reads (ID cards, licences, application letters, invoices,
   real-estate certificates) are uploaded as scans printed by :mod:`onecity.documents.corpus`
-  for exactly the applicant: 40 % degraded (phone photo, photocopy…), 5 % forged
-  (assumption); other materials as a PDF. AI pre-review reads each submitted case, and
+  for exactly the applicant: 40 % degraded (phone photo, photocopy…), 5 % forged, 3 % the
+  wrong document (assumptions); other materials as a PDF. AI pre-review reads each submitted case, and
   officers follow its advice (asking for the corrections it lists, refusing what it
   suggests refusing); the report counts what was approved unattended, and — from the
   simulation's own ground truth, not the pre-review — how many of those were forged or
@@ -100,6 +100,11 @@ COMPLAINTS = ("窗口排队时间太长", "材料要求没有一次说清", "审
 OUTCOME = {"accept": "accept", "review": "pass", "decide": "approve"}
 SCAN_DEGRADED = 0.4
 SCAN_FORGED = 0.05
+#: Share of scans that are the wrong document (the ID card uploaded where the letter belongs).
+SCAN_WRONG = 0.03
+WRONG_DOCUMENT = {"application_letter": "id_card", "id_card": "application_letter",
+                  "business_licence": "id_card", "food_business_licence": "business_licence",
+                  "real_estate_certificate": "id_card", "invoice": "id_card"}
 #: What an application letter asks for, by item (the letters the corpus prints).
 LETTER_ITEMS = {"310000-20-00072-001": "上海市敬老卡", "310000-20-00061-001": "上海市居住证",
                 "310000-02-00073-001": "最低生活保障"}
@@ -330,7 +335,11 @@ class ServicesActor:
         spec = catalogue.material(code)
         scan = None
         if spec.reads_as and rng.random() < self.scan_share:
-            scan = self._print(s, rng, case, spec.reads_as, honest=honest)
+            doc_type = spec.reads_as
+            if not honest and rng.random() < SCAN_WRONG:
+                doc_type = WRONG_DOCUMENT[doc_type]
+                self.counts["scans_wrong_document"] += 1
+            scan = self._print(s, rng, case, doc_type, honest=honest)
         if scan is None:
             service.attach_document(s, actor, case.id, code, filename=f"{code}.pdf", content_type="application/pdf",
                                     content=PDF)
@@ -520,7 +529,7 @@ class ServicesActor:
         c = self.counts
         out: dict[str, Any] = {k: int(c.get(k, 0)) for k in (
             "applications", "online", "counter", "proxy", "approved", "refused", "certificates_issued", "ratings",
-            "complaints", "told_missing_once", "not_submitted", "scans", "scans_forged")}
+            "complaints", "told_missing_once", "not_submitted", "scans", "scans_forged", "scans_wrong_document")}
         out["bundles"] = {code: {**{k: int(v) for k, v in figures.items()},
                                  "catalogue_burden": catalogue.bundle(code).burden()}
                           for code, figures in self.bundle_counts.items()}

@@ -405,7 +405,10 @@ def _eligibility(session: Session, case: Case, it: Item, on: date) -> rules.Deci
     holder = _holder_of(session, case, "id_card")
     if holder is None:
         return None
-    return judge(session, READER, holder, on=on, purpose=f"一网通办 pre-review: case {case.number}")
+    try:
+        return judge(session, READER, holder, on=on, purpose=f"一网通办 pre-review: case {case.number}")
+    except (NotFound, PermissionDenied, InvalidInput):
+        return None  # not decided: an officer decides (conclude never approves unattended without it)
 
 
 def prereview(session: Session, case_id: str) -> PreReview:

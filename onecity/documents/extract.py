@@ -20,6 +20,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 from onecity.documents.ocr import OcrLine, OcrResult, Rect
@@ -34,10 +36,37 @@ _WIDTH = str.maketrans({"（": "(", "）": ")", "：": ":", "，": ",", "　": "
                         "別": "别", "號": "号", "書": "书", "證": "证", "記": "记", "關": "关"})
 
 
+@lru_cache(maxsize=1)
+def _folding() -> dict[int, str]:
+    """``_WIDTH`` plus every traditional character outside GB 2312 whose simplified form is in it
+    (瑤 → 瑶, 悅 → 悦, 黃 → 黄), from OpenCC's character table (data shipped in its wheel).
+
+    Mainland documents print GB-encodable simplified characters, so a traditional form in the
+    recogniser's output is a reading artefact, not what the page says; characters that are
+    themselves in GB 2312 (乾, 於) are never touched, so a name is not "simplified" into another.
+    """
+    table = dict(_WIDTH)
+    text = resources.files("opencc").joinpath("dictionary/TSCharacters.txt").read_text("utf-8")
+    for line in text.splitlines():
+        source, _, targets = line.partition("\t")
+        target = targets.split(" ")[0]
+        if len(source) == 1 and len(target) == 1 and not _in_gb2312(source) and _in_gb2312(target):
+            table.setdefault(ord(source), target)
+    return table
+
+
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def norm(text: str) -> str:
-    """Half-width punctuation, no spaces, a few look-alike character forms folded: how labels
-    and values are compared."""
-    return text.translate(_WIDTH)
+    """Half-width punctuation, no spaces, look-alike and traditional character forms folded: how
+    labels and values are compared."""
+    return text.translate(_folding())
 
 
 @dataclass

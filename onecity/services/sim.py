@@ -163,6 +163,8 @@ class ServicesActor:
     refusals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     #: Share of machine-readable materials uploaded as printed scans (the rest as PDFs no OCR reads).
     scan_share: float = 1.0
+    #: Share of those scans forged (a benchmark raises it to see that none goes through unattended).
+    forged_share: float = SCAN_FORGED
     _ready: bool = field(default=False, init=False)
     #: Ground truth the pre-review never sees: case id → the forgery its scans carry.
     _forged: dict[str, str] = field(default_factory=dict, init=False)
@@ -376,7 +378,8 @@ class ServicesActor:
                                    .order_by(LegalPerson.id).limit(5)):
                 printer.roster.add_holder(s, other)
         kinds = [k for k, types in FORGERIES.items() if doc_type in types]
-        forgery = kinds[int(rng.integers(len(kinds)))] if kinds and not honest and rng.random() < SCAN_FORGED else None
+        forgery = kinds[int(rng.integers(len(kinds)))] if kinds and not honest and rng.random() < self.forged_share \
+            else None
         names = list(DEGRADATIONS)
         degradations = tuple(names[int(i)] for i in rng.choice(len(names), size=int(rng.integers(1, 3)),
                                                                replace=False)) if rng.random() < SCAN_DEGRADED else ()

@@ -77,3 +77,16 @@ def test_the_workbench_asks_for_supplements_by_ticking_materials(city: City, cli
     with city.db.transaction() as s:
         again = service.get_case(s, city.resident, case.id)
         assert [m["code"] for m in service.missing_materials(again)] == ["floor_plan", "food_safety_rules"]
+
+
+def test_the_residents_access_log_names_the_platform_not_its_code(city: City, client: TestClient) -> None:
+    """A draft online is prefilled by the one-stop platform's audited reads: the resident's "who read
+    my data" names it in words."""
+    sign_in(client, "resident", PASSWORD, next_path="/services")
+    page = client.get("/services/items/310000-01-00040-001")
+    r = client.post("/services/items/310000-01-00040-001/apply", data={"uscc": city.firm.uscc,
+                                                                        "csrf_token": csrf_from(page)},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+    log = client.get("/me/data")
+    assert log.status_code == 200 and "一网通办平台" in log.text and ">services:one-stop<" not in log.text

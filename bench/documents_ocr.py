@@ -73,9 +73,6 @@ def main() -> None:
     from onecity.documents.pipeline import read
     from onecity.documents.rules import decide
     from onecity.hub.registries.seed import seed
-    from onecity.services import catalogue
-    from onecity.services import prereview as pre
-    from onecity.services.models import Case, Document
 
     reviewer = Principal(kind=PrincipalKind.STAFF, id="bench-reviewer", name="reviewer",
                          roles=frozenset({Role.REVIEWER}), division_code="310000000000")
@@ -138,8 +135,7 @@ def main() -> None:
                 ideal = crosscheck(session, reviewer, perfect, on=ON, purpose=PURPOSE, form=form)
             risk = decide("document_risk", risk_facts(ex, findings)).outputs["risk"]
             with db.transaction() as session:
-                outcome, eligible = _decision(session, pre, catalogue, Case, Document, roster, reviewer, sample,
-                                              reading, sw.seconds)
+                outcome, eligible = _decision(session, roster, reviewer, sample, reading, sw.seconds)
             group = "forged" if sample.forgery else "ineligible" if not eligible else "genuine"
             decisions[group][outcome] += 1
             if group != "genuine" and outcome == "approve_unattended":
@@ -253,20 +249,22 @@ SENIOR_ITEM = "310000-20-00072-001"
 FIRM_TYPES = ("business_licence", "food_business_licence", "invoice")
 
 
-def _decision(session: Any, pre: Any, catalogue: Any, case_cls: Any, document_cls: Any, roster: Any, reviewer: Any,
-              sample: Any, reading: Any, seconds: float) -> tuple[str, bool]:
+def _decision(session: Any, roster: Any, reviewer: Any, sample: Any, reading: Any, seconds: float) -> tuple[str, bool]:
     """Pre-review ``sample`` as the one upload of an application by its own holder: (outcome, eligible)."""
     import dataclasses
     import hashlib
 
     from onecity.documents.rules import senior_citizen_card
+    from onecity.services import catalogue
+    from onecity.services import prereview as pre
+    from onecity.services.models import Case, Document
 
     holder = sample.holder_identifier or ""
     form: dict[str, str] = {}
     eligibility = None
     if sample.doc_type in FIRM_TYPES:
         firm = roster.firm(holder)
-        case = case_cls(number="BENCH", item_code=PLAIN_ITEM, applicant_kind="legal_person",
+        case = Case(number="BENCH", item_code=PLAIN_ITEM, applicant_kind="legal_person",
                         applicant_identifier=holder, person_id=None, form=form)
         if firm is not None:
             form.update(uscc=firm.uscc, firm_name=firm.name, legal_rep=firm.legal_rep)
@@ -275,7 +273,7 @@ def _decision(session: Any, pre: Any, catalogue: Any, case_cls: Any, document_cl
         person = roster.person(holder)
         letter = sample.doc_type == "application_letter"
         it = catalogue.item(SENIOR_ITEM if letter else PLAIN_ITEM)
-        case = case_cls(number="BENCH", item_code=it.code, applicant_kind="person", applicant_identifier=holder,
+        case = Case(number="BENCH", item_code=it.code, applicant_kind="person", applicant_identifier=holder,
                         person_id=None, form=form)
         if person is not None:
             form.update(applicant_name=person.name, id_number=person.id_number)
@@ -285,7 +283,7 @@ def _decision(session: Any, pre: Any, catalogue: Any, case_cls: Any, document_cl
             eligibility = senior_citizen_card(session, reviewer, holder, on=ON, purpose=PURPOSE)
         else:
             it = dataclasses.replace(it, unattended=True)
-    doc = document_cls(id=f"bench-{sample.index}", case_id="bench", material_code="upload", filename="scan",
+    doc = Document(id=f"bench-{sample.index}", case_id="bench", material_code="upload", filename="scan",
                        content_type=sample.media_type, size=len(sample.image),
                        sha256=hashlib.sha256(sample.image).hexdigest(), content=sample.image)
     pre.remember(reading, seconds)

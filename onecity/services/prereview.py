@@ -100,11 +100,8 @@ _memo: OrderedDict[str, tuple[Reading, float]] = OrderedDict()
 
 
 def remember(reading: Reading, seconds: float) -> None:
-    """Keep a reading made elsewhere (the benchmark's own OCR) so a review of the same bytes reuses it."""
-    _remember(reading, seconds)
-
-
-def _remember(reading: Reading, seconds: float) -> None:
+    """Keep a reading (from ``prepare``, a read in the transaction, or the benchmark's own OCR) so
+    a review of the same bytes in this process reuses it."""
     _memo[reading.sha256] = (reading, seconds)
     _memo.move_to_end(reading.sha256)
     while len(_memo) > _MEMO_SIZE:
@@ -139,7 +136,7 @@ def prepare(db: Database, envelope: Envelope) -> None:
             reading = shared_reader().submit(content, cache=DbOcrCache(db)).result()
         except InvalidInput:
             continue  # not an image: the consumer says so to the applicant
-        _remember(reading, time.perf_counter() - started)
+        remember(reading, time.perf_counter() - started)
 
 
 def _read(session: Session, doc: Document) -> tuple[Reading, float, bool]:
@@ -160,7 +157,7 @@ def _read(session: Session, doc: Document) -> tuple[Reading, float, bool]:
     if known is None and recognised is not None:
         cache.put(doc.sha256, recognised)
     seconds = time.perf_counter() - started
-    _remember(reading, seconds)
+    remember(reading, seconds)
     return reading, seconds, False
 
 
@@ -276,9 +273,11 @@ def review_document(session: Session, case: Case, material: str, expected: str, 
                           seconds + time.perf_counter() - started, seconds if prepared else 0.0)
 
 
-def _reason(f: Finding, review: DocumentReview | None = None, decision: str | None = None) -> dict[str, Any]:
+def _reason(f: Finding, review: DocumentReview | None = None, decision: str | None = None, *,
+            material: str | None = None) -> dict[str, Any]:
+    """A finding as one stored reason: with the upload (or material) it is about and the DMN rules."""
     out = f.as_json()
-    out.update(material=review.material if review else None, document_id=review.document_id if review else None,
+    out.update(material=review.material if review else material, document_id=review.document_id if review else None,
                decision=decision)
     return out
 
@@ -330,17 +329,14 @@ def conclude(it: Item, reviews: list[DocumentReview], *, unread: list[str], elig
     refuse: list[str] = []
     correct: list[str] = []
     confirm: list[str] = []
-    if eligibility is not None and not eligibility.outputs.get("eligible"):
-        refuse.append(f"not eligible: {eligibility.outputs.get('reason')}")
-        reasons.append({"rule": f"eligibility.{eligibility.decision_id}", "field": "", "outcome": "fail",
-                        "message": str(eligibility.outputs.get("reason")), "evidence": dict(eligibility.outputs),
-                        "confidence": 1.0, "box": None, "material": None, "document_id": None,
-                        "decision": ",".join(eligibility.rules)})
-    elif eligibility is not None:
-        reasons.append({"rule": f"eligibility.{eligibility.decision_id}", "field": "", "outcome": "pass",
-                        "message": str(eligibility.outputs.get("reason")), "evidence": dict(eligibility.outputs),
-                        "confidence": 1.0, "box": None, "material": None, "document_id": None,
-                        "decision": ",".join(eligibility.rules)})
+    if eligibility is not None:
+        eligible = bool(eligibility.outputs.get("eligible"))
+        why = str(eligibility.outputs.get("reason"))
+        if not eligible:
+            refuse.append(f"not eligible: {why}")
+        reasons.append(_reason(Finding(f"eligibility.{eligibility.decision_id}", "",
+                                       Outcome.PASS if eligible else Outcome.FAIL, why, dict(eligibility.outputs)),
+                               decision=",".join(eligibility.rules)))
     for r in reviews:
         decision = ",".join(r.risk_rules)
         bad = [f for f in r.findings if f.outcome != Outcome.PASS]
@@ -355,10 +351,9 @@ def conclude(it: Item, reviews: list[DocumentReview], *, unread: list[str], elig
         elif r.worst_risk != "low":
             confirm.append(f"{r.material}: read with low confidence or a check could only warn")
         if not bad:
-            reasons.append({"rule": "document_risk", "field": "", "outcome": "pass",
-                            "message": f"{r.material}: every check passed with high confidence", "evidence": {},
-                            "confidence": r.min_confidence,
-                            "box": None, "material": r.material, "document_id": r.document_id, "decision": decision})
+            reasons.append(_reason(Finding("document_risk", "", Outcome.PASS,
+                                           f"{r.material}: every check passed with high confidence",
+                                           confidence=r.min_confidence), r, decision))
     for f in applicant or []:
         if f.outcome == Outcome.FAIL:
             refuse.append(f.message)
@@ -368,16 +363,14 @@ def conclude(it: Item, reviews: list[DocumentReview], *, unread: list[str], elig
             reasons.append(_reason(f))
     if unread:
         confirm.append("no machine reads " + ", ".join(unread) + ": an officer looks at it")
-        reasons.extend({"rule": "document.unread", "field": "", "outcome": "warn",
-                        "message": f"{code} is not read by a machine: an officer checks it", "evidence": {},
-                        "confidence": 0.0, "box": None, "material": code, "document_id": None, "decision": None}
-                       for code in unread)
+        reasons.extend(_reason(Finding("document.unread", "", Outcome.WARN,
+                                       f"{code} is not read by a machine: an officer checks it", confidence=0.0),
+                               material=code) for code in unread)
     if changed:
         confirm.append("the applicant changed values the registry supplied: " + ", ".join(changed))
-        reasons.append({"rule": "form.registry_value_changed", "field": ",".join(changed), "outcome": "warn",
-                        "message": "the applicant changed values the registry supplied: " + ", ".join(changed),
-                        "evidence": {"fields": changed}, "confidence": 1.0, "box": None, "material": None,
-                        "document_id": None, "decision": None})
+        reasons.append(_reason(Finding("form.registry_value_changed", ",".join(changed), Outcome.WARN,
+                                       "the applicant changed values the registry supplied: " + ", ".join(changed),
+                                       {"fields": changed})))
     if refuse:
         return Conclusion(PreReviewOutcome.REFUSAL_SUGGESTED, "; ".join(refuse), reasons, corrections)
     if correct:
@@ -451,8 +444,7 @@ def prereview(session: Session, case_id: str) -> PreReview:
     session.add(row)
     session.flush()
     service.log_event(session, READER, case, "system", "prereviewed",
-                      {"outcome": row.outcome.value if isinstance(row.outcome, PreReviewOutcome) else row.outcome,
-                       "round": row.round, "summary": row.summary[:300]})
+                      {"outcome": conclusion.outcome.value, "round": row.round, "summary": row.summary[:300]})
     if conclusion.outcome == PreReviewOutcome.APPROVE_UNATTENDED and _untouched(session, case):
         service.run_unattended(session, UNATTENDED, case,
                                f"无人干预自动审批 / approved unattended: {conclusion.summary} (pre-review {row.round})")

@@ -37,6 +37,8 @@ from tests.hub.registries.city import build_small_city
 XUHUI = "310104000000"
 HUANGPU = "310101000000"
 SECRET = "services-tests-" + "x" * 40
+FOOD = "310000-01-00040-001"
+PDF = b"%PDF-1.4 scanned page\n"
 
 
 @dataclass
@@ -182,3 +184,16 @@ def sqlite_city(services_sqlite_city: Path, tmp_path: Path) -> Iterator[City]:
         yield load_city(db)
     finally:
         db.dispose()
+
+
+def food_case_ready(city: City) -> str:
+    """The resident's food business licence draft, every material no registry holds uploaded as a
+    PDF (none a machine reads) and the form complete: ready to submit."""
+    with city.db.transaction() as s:
+        case = service.start_case(s, city.resident, FOOD, uscc=city.firm.uscc)
+        for m in service.missing_materials(case):
+            service.attach_document(s, city.resident, case.id, m["code"], filename=f"{m['code']}.pdf",
+                                    content_type="application/pdf", content=PDF)
+        service.update_form(s, city.resident, case.id, {"business_items": "热食类食品制售", "floor_area_m2": 80,
+                                                         "seats": 30})
+        return case.id

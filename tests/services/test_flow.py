@@ -17,10 +17,7 @@ from onecity.credentials.models import Credential
 from onecity.hub.registries.models import Certificate
 from onecity.services import service
 from onecity.services.models import CaseStatus, WorkItem
-from tests.services.conftest import SECRET, City
-
-FOOD = "310000-01-00040-001"
-PDF = b"%PDF-1.4 scanned page\n"
+from tests.services.conftest import FOOD, PDF, SECRET, City, food_case_ready
 
 
 def _work(city: City, principal, case_id: str) -> WorkItem:  # type: ignore[no-untyped-def]
@@ -28,18 +25,6 @@ def _work(city: City, principal, case_id: str) -> WorkItem:  # type: ignore[no-u
         items = [w for w, c in service.work_queue(s, principal) if c.id == case_id]
     assert len(items) == 1, items
     return items[0]
-
-
-def _food_case_ready(city: City) -> str:
-    """A resident's food-licence draft with the uploads that no registry holds."""
-    with city.db.transaction() as s:
-        case = service.start_case(s, city.resident, FOOD, uscc=city.firm.uscc)
-        for m in service.missing_materials(case):
-            service.attach_document(s, city.resident, case.id, m["code"], filename=f"{m['code']}.pdf",
-                                    content_type="application/pdf", content=PDF)
-        service.update_form(s, city.resident, case.id, {"business_items": "热食类食品制售", "floor_area_m2": 80,
-                                                         "seats": 30})
-        return case.id
 
 
 def test_business_licence_is_not_asked_for_and_approval_issues_a_credential(city: City) -> None:
@@ -61,7 +46,7 @@ def test_business_licence_is_not_asked_for_and_approval_issues_a_credential(city
         with pytest.raises(InvalidInput, match="all at once") as err:
             service.submit(s, city.resident, case.id)
     assert set(err.value.extra["missing"]) == missing
-    case_id = _food_case_ready(city)
+    case_id = food_case_ready(city)
     with city.db.transaction() as s:
         assert service.submit(s, city.resident, case_id).status == CaseStatus.SUBMITTED
     accept = _work(city, city.clerk, case_id)
@@ -147,7 +132,7 @@ def test_online_case_continued_at_the_counter_has_one_history(city: City) -> Non
 
 
 def test_workflow_survives_a_restart(city: City) -> None:
-    case_id = _food_case_ready(city)
+    case_id = food_case_ready(city)
     with city.db.transaction() as s:
         service.submit(s, city.resident, case_id)
     accept = _work(city, city.clerk, case_id)

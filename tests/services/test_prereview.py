@@ -28,10 +28,9 @@ from onecity.documents.corpus import Generator, Roster
 from onecity.hub.registries.models import Certificate, Person, PersonStatus
 from onecity.services import prereview, service
 from onecity.services.models import Case, CaseEvent, CaseStatus, PreReview, PreReviewOutcome, WorkItem
-from tests.services.conftest import XUHUI, City, staff
+from tests.services.conftest import FOOD, XUHUI, City, food_case_ready, staff
 
 SENIOR_CARD = "310000-20-00072-001"
-FOOD = "310000-01-00040-001"
 
 
 def _person(city: City, *, senior: bool) -> str:
@@ -184,15 +183,9 @@ def test_the_wrong_document_needs_correction_with_the_one_time_list(mca: tuple[C
 
 def test_an_item_for_officers_is_pre_approved_without_reading_anything(city: City) -> None:
     """Food business licence: no upload a machine reads, not an unattended item: an officer decides."""
+    case_id = food_case_ready(city)
     with city.db.transaction() as s:
-        case = service.start_case(s, city.resident, FOOD, uscc=city.firm.uscc)
-        for m in service.missing_materials(case):
-            service.attach_document(s, city.resident, case.id, m["code"], filename=f"{m['code']}.pdf",
-                                    content_type="application/pdf", content=b"%PDF-1.4 plan\n")
-        service.update_form(s, city.resident, case.id, {"business_items": "热食类食品制售", "floor_area_m2": 80,
-                                                         "seats": 30})
-        service.submit(s, city.resident, case.id)
-        case_id = case.id
+        service.submit(s, city.resident, case_id)
     case, review = _reviewed(city, case_id)
     assert review.outcome == PreReviewOutcome.PRE_APPROVED and case.status == CaseStatus.SUBMITTED
     assert review.documents == [] and "decided by an officer" in review.summary

@@ -21,11 +21,10 @@ from onecity.hub.sharing.models import ResidentLink
 from onecity.services import prereview, service
 from onecity.services.models import Case, Document, PreReview
 from tests.conftest import PASSWORD, SYSTEM
-from tests.services.conftest import City
+from tests.services.conftest import PDF, City, food_case_ready
 from tests.services.test_prereview import _apply_at_counter, _clerk, _letter, _person
 from tests.web_support import csrf, sign_in
 
-FOOD = "310000-01-00040-001"
 API = "/api/v1/services"
 ocr_on_sqlite = pytest.mark.parametrize("backend", ["sqlite"])
 
@@ -40,15 +39,11 @@ def _applicant_account(city: City, id_number: str, username: str = "senior") -> 
 
 
 def _food_case(city: City) -> str:
-    """The resident's food business licence, every material a PDF: pre-reviewed without OCR."""
+    """The resident's food business licence, every material a PDF, submitted: pre-reviewed without OCR."""
+    case_id = food_case_ready(city)
     with city.db.transaction() as s:
-        case = service.start_case(s, city.resident, FOOD, uscc=city.firm.uscc)
-        for m in service.missing_materials(case):
-            service.attach_document(s, city.resident, case.id, m["code"], filename=f"{m['code']}.pdf",
-                                    content_type="application/pdf", content=b"%PDF-1.4 plan\n")
-        service.update_form(s, city.resident, case.id, {"business_items": "热食类食品制售", "floor_area_m2": 80})
-        service.submit(s, city.resident, case.id)
-        return case.id
+        service.submit(s, city.resident, case_id)
+    return case_id
 
 
 def _reviewed(city: City, case_id: str, seconds: float = 120.0) -> tuple[Case, PreReview]:
@@ -227,7 +222,7 @@ def test_the_queue_badge_words_on_the_case_page_and_a_pdf_download(
     assert "智能预审" in history and "第 1 轮" in history
     # a PDF is downloaded, never shown inline
     got = client.get(f"/services/cases/{case_id}/documents/{pdf}")
-    assert got.status_code == 200 and got.content == b"%PDF-1.4 plan\n"
+    assert got.status_code == 200 and got.content == PDF
     assert got.headers["content-type"] == "application/octet-stream"
     assert got.headers["content-disposition"].startswith("attachment")
     # the API override, end to end

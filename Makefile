@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-packages venv assets services demo serve test test-fast test-browser lint fmt bench migrate db-check clean
+.PHONY: help setup system-packages venv assets services demo serve test test-fast lint fmt bench migrate clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -48,16 +48,21 @@ migrate: venv ## apply database migrations (ONECITY_DATABASE_URL)
 
 test: setup services ## the whole suite: SQLite and PostgreSQL, NATS, browser tests, lint
 	$(BIN)/ruff check onecity tests scripts $(wildcard bench)
+	$(BIN)/ruff format --check onecity tests scripts $(wildcard bench)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 test-fast: venv ## the suite without the browser and NATS tests
 	$(BIN)/python -m pytest -m "not browser and not nats"
 
-lint: venv ## ruff and mypy
+lint: venv ## ruff (lint and format check) and mypy
 	$(BIN)/ruff check onecity tests scripts $(wildcard bench)
-	$(BIN)/ruff format --check onecity || true
+	$(BIN)/ruff format --check onecity tests scripts $(wildcard bench)
 	$(BIN)/mypy
+
+fmt: venv ## format the code and fix what ruff can fix
+	$(BIN)/ruff format onecity tests scripts $(wildcard bench)
+	$(BIN)/ruff check --fix onecity tests scripts $(wildcard bench)
 
 bench: setup services ## run the benchmarks (long); figures as JSON
 	$(BIN)/python -m bench.run

@@ -41,12 +41,14 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 def csv_choice(allowed: Sequence[str]) -> Any:
     """An argparse type for a comma-separated subset of ``allowed``."""
+
     def _parse(value: str) -> list[str]:
         items = [v.strip() for v in value.split(",") if v.strip()]
         bad = [v for v in items if v not in allowed]
         if bad or not items:
             raise argparse.ArgumentTypeError(f"choose from {', '.join(allowed)} (comma-separated)")
         return items
+
     return _parse
 
 
@@ -55,8 +57,13 @@ def machine() -> dict[str, Any]:
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(terse=True)}
 
 
-def emit(name: str, params: dict[str, Any], figures: dict[str, Any], baseline: dict[str, Any] | None = None,
-         ratio: dict[str, Any] | None = None) -> None:
+def emit(
+    name: str,
+    params: dict[str, Any],
+    figures: dict[str, Any],
+    baseline: dict[str, Any] | None = None,
+    ratio: dict[str, Any] | None = None,
+) -> None:
     """Print the result as the last line of stdout (the convention in ``bench/README.md``)."""
     result: dict[str, Any] = {"benchmark": name, "params": {**params, "machine": machine()}, "figures": figures}
     if baseline:

@@ -141,5 +141,10 @@ async def load(port: int, request: bytes, *, connections: int, seconds: float, w
             if c.transport is not None:
                 c.transport.close()
     measured = min(time.perf_counter(), run.end) - run.start_measuring
-    return LoadResult(requests=len(run.latencies), seconds=measured, latencies=run.latencies,
-                      statuses=run.statuses, client_cpu_seconds=time.process_time() - cpu0)
+    return LoadResult(
+        requests=len(run.latencies),
+        seconds=measured,
+        latencies=run.latencies,
+        statuses=run.statuses,
+        client_cpu_seconds=time.process_time() - cpu0,
+    )

@@ -44,16 +44,42 @@ def prepare(url: str, streams: int, *, rule_above: float | None = 1e9) -> list[i
         prop = w.create("ObservedProperties", {"name": "water_level", "definition": "d", "description": "d"}).id
         for i in range(streams):
             lon, lat = 121.3 + (i % 40) * 0.008, 31.1 + (i // 40 % 40) * 0.006
-            w.create("Things", {"name": f"bench {i}", "description": "bench", "Locations": [{
-                "name": "site", "description": "d", "encodingType": "application/geo+json",
-                "location": {"type": "Point", "coordinates": [lon, lat]}}], "Datastreams": [{
-                "name": f"bench {i}", "description": "d", "observationType": "OM_Measurement",
-                "unitOfMeasurement": {"name": "m", "symbol": "m", "definition": "m"},
-                "Sensor": {"@iot.id": sensor}, "ObservedProperty": {"@iot.id": prop}}]})
+            w.create(
+                "Things",
+                {
+                    "name": f"bench {i}",
+                    "description": "bench",
+                    "Locations": [
+                        {
+                            "name": "site",
+                            "description": "d",
+                            "encodingType": "application/geo+json",
+                            "location": {"type": "Point", "coordinates": [lon, lat]},
+                        }
+                    ],
+                    "Datastreams": [
+                        {
+                            "name": f"bench {i}",
+                            "description": "d",
+                            "observationType": "OM_Measurement",
+                            "unitOfMeasurement": {"name": "m", "symbol": "m", "definition": "m"},
+                            "Sensor": {"@iot.id": sensor},
+                            "ObservedProperty": {"@iot.id": prop},
+                        }
+                    ],
+                },
+            )
         ids = [i for es, i in w.created if es == "Datastreams"]
         if rule_above is not None:
-            service.create_rule(s, system, name="bench high water", kind="threshold", level="orange",
-                                observed_property="water_level", params={"above": rule_above})
+            service.create_rule(
+                s,
+                system,
+                name="bench high water",
+                kind="threshold",
+                level="orange",
+                observed_property="water_level",
+                params={"above": rule_above},
+            )
     db.dispose()
     return ids
 
@@ -63,8 +89,7 @@ def payload(seq: int, value: float) -> bytes:
     return json.dumps({"phenomenonTime": t.isoformat().replace("+00:00", "Z"), "result": value}).encode()
 
 
-def _publish(url: str, streams: list[int], count: int, rate: float | None, start_seq: int,
-             done: Any) -> None:
+def _publish(url: str, streams: list[int], count: int, rate: float | None, start_seq: int, done: Any) -> None:
     from onecity.sensing import mqtt
 
     c = mqtt.new_client(f"bench-pub-{os.getpid()}")
@@ -90,8 +115,9 @@ def _publish(url: str, streams: list[int], count: int, rate: float | None, start
     c.loop_stop()
 
 
-def publish_in_background(url: str, streams: list[int], count: int, *, rate: float | None = None,
-                          start_seq: int = 0) -> tuple[mp.Process, Any]:
+def publish_in_background(
+    url: str, streams: list[int], count: int, *, rate: float | None = None, start_seq: int = 0
+) -> tuple[mp.Process, Any]:
     """Start a publisher process; ``queue.get()`` returns (start, end) perf_counter times."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
@@ -100,13 +126,40 @@ def publish_in_background(url: str, streams: list[int], count: int, *, rate: flo
     return p, q
 
 
-def start_worker(db_url: str, worker_id: str, *, mqtt_url: str = MQTT_URL, republish: bool = False,
-                 batch: int = 2000, warm: bool = False) -> subprocess.Popen[bytes]:
+def start_worker(
+    db_url: str,
+    worker_id: str,
+    *,
+    mqtt_url: str = MQTT_URL,
+    republish: bool = False,
+    batch: int = 2000,
+    warm: bool = False,
+) -> subprocess.Popen[bytes]:
     """A real ``onecity worker ingest``; ``warm`` builds the city's point index first (only alerts need it)."""
-    env = dict(os.environ, ONECITY_ENV="development", ONECITY_DATABASE_URL=db_url, ONECITY_MQTT_URL=mqtt_url,
-               ONECITY_OUTBOX_POLL_SECONDS="0.2")
-    cmd = [sys.executable, "-m", "onecity", "worker", "ingest", "--id", worker_id, "--mqtt", mqtt_url,
-           "--batch", str(batch)] + ([] if republish else ["--no-republish"]) + ([] if warm else ["--no-warm"])
+    env = dict(
+        os.environ,
+        ONECITY_ENV="development",
+        ONECITY_DATABASE_URL=db_url,
+        ONECITY_MQTT_URL=mqtt_url,
+        ONECITY_OUTBOX_POLL_SECONDS="0.2",
+    )
+    cmd = (
+        [
+            sys.executable,
+            "-m",
+            "onecity",
+            "worker",
+            "ingest",
+            "--id",
+            worker_id,
+            "--mqtt",
+            mqtt_url,
+            "--batch",
+            str(batch),
+        ]
+        + ([] if republish else ["--no-republish"])
+        + ([] if warm else ["--no-warm"])
+    )
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None
     line = proc.stdout.readline().decode()  # "ingest worker … subscribed" once it is connected

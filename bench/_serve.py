@@ -49,8 +49,9 @@ def bare_app() -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/ping-sync")
-    def ping_sync(p: Annotated[str, Depends(_required)],
-                  s: Annotated[dict[str, str], Depends(_session)]) -> dict[str, str]:
+    def ping_sync(
+        p: Annotated[str, Depends(_required)], s: Annotated[dict[str, str], Depends(_session)]
+    ) -> dict[str, str]:
         return {"status": "ok", "principal": p}
 
     return app
@@ -68,8 +69,16 @@ def main() -> None:
         app = create_app(Settings())
     else:
         app = bare_app()
-    uvicorn.run(app, host="127.0.0.1", port=args.port, loop="uvloop", http="httptools", log_level="warning",
-                access_log=False, proxy_headers=True)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        access_log=False,
+        proxy_headers=True,
+    )
 
 
 if __name__ == "__main__":

@@ -69,19 +69,40 @@ def seed(url: str, users: int) -> None:
     try:
         migrate.upgrade(db)
         with db.transaction() as session:
-            service.create_agency(session, SYSTEM, code="gov-310000", name="市政府", name_en="City government",
-                                  division_code=CITY)
-            service.create_agency(session, SYSTEM, code="gov-310104", name="徐汇区政府",
-                                  name_en="Xuhui district government", division_code=XUHUI)
+            service.create_agency(
+                session, SYSTEM, code="gov-310000", name="市政府", name_en="City government", division_code=CITY
+            )
+            service.create_agency(
+                session,
+                SYSTEM,
+                code="gov-310104",
+                name="徐汇区政府",
+                name_en="Xuhui district government",
+                division_code=XUHUI,
+            )
         with db.transaction() as session:
-            service.create_user(session, SYSTEM, username="bench.admin", password=PASSWORD,
-                                kind=PrincipalKind.STAFF, roles=[Role.ADMIN], agency_code="gov-310000",
-                                division_code=CITY)
+            service.create_user(
+                session,
+                SYSTEM,
+                username="bench.admin",
+                password=PASSWORD,
+                kind=PrincipalKind.STAFF,
+                roles=[Role.ADMIN],
+                agency_code="gov-310000",
+                division_code=CITY,
+            )
         for i in range(users):
             with db.transaction() as session:
-                service.create_user(session, SYSTEM, username=f"clerk{i:03d}", password=PASSWORD,
-                                    kind=PrincipalKind.STAFF, roles=[Role.COUNTER_CLERK],
-                                    agency_code="gov-310104", division_code=XUHUI)
+                service.create_user(
+                    session,
+                    SYSTEM,
+                    username=f"clerk{i:03d}",
+                    password=PASSWORD,
+                    kind=PrincipalKind.STAFF,
+                    roles=[Role.COUNTER_CLERK],
+                    agency_code="gov-310104",
+                    division_code=XUHUI,
+                )
     finally:
         db.dispose()
 
@@ -104,8 +125,13 @@ class Server:
 def server(app: str, env: dict[str, str], ready_path: str) -> Iterator[Server]:
     """``bench._serve`` in a subprocess on a free port, up and answering ``ready_path``; stopped after."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "bench._serve", "--app", app, "--port", str(port)],
-                            cwd=REPO, env=env, stdout=sys.stderr, stderr=sys.stderr)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench._serve", "--app", app, "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=sys.stderr,
+        stderr=sys.stderr,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -142,8 +168,9 @@ def login(port: int) -> str:
         return str(json.loads(r.read())["access_token"])
 
 
-async def measure(srv: Server, label: str, request: bytes, connections: int,
-                  seconds: float, warmup: float) -> dict[str, Any]:
+async def measure(
+    srv: Server, label: str, request: bytes, connections: int, seconds: float, warmup: float
+) -> dict[str, Any]:
     """Load one route; its figures plus how busy the server and this client were."""
     cpu0 = cpu_seconds(srv.proc.pid)
     result = await load(srv.port, request, connections=connections, seconds=seconds, warmup=warmup)
@@ -152,10 +179,13 @@ async def measure(srv: Server, label: str, request: bytes, connections: int,
     figures["server_cpu_percent"] = round(100 * server_cpu / (seconds + warmup), 1)
     figures["client_cpu_percent"] = round(100 * result.client_cpu_seconds / (seconds + warmup), 1)
     if figures["non_2xx"]:
-        raise RuntimeError(f"{label}: {figures['non_2xx']} of {figures['requests']} answers were not 2xx "
-                           f"({result.statuses})")
-    log(f"  {label}: {figures['req_per_s']:,.0f} req/s, p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms "
-        f"(server CPU {figures['server_cpu_percent']} %, client {figures['client_cpu_percent']} %)")
+        raise RuntimeError(
+            f"{label}: {figures['non_2xx']} of {figures['requests']} answers were not 2xx ({result.statuses})"
+        )
+    log(
+        f"  {label}: {figures['req_per_s']:,.0f} req/s, p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms "
+        f"(server CPU {figures['server_cpu_percent']} %, client {figures['client_cpu_percent']} %)"
+    )
     return figures
 
 
@@ -169,27 +199,36 @@ async def run(args: Any) -> None:
     with sqlite_url("api") as url:
         log(f"{NAME}: seeding {users + 1} users (Argon2id makes this take a moment)")
         await asyncio.to_thread(seed, url, users)
-        env = {**os.environ, "ONECITY_ENV": "test", "ONECITY_DATABASE_URL": url, "ONECITY_BUS_URL": "memory://",
-               "ONECITY_SECRET_KEY": secrets.token_urlsafe(48), "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "ONECITY_ENV": "test",
+            "ONECITY_DATABASE_URL": url,
+            "ONECITY_BUS_URL": "memory://",
+            "ONECITY_SECRET_KEY": secrets.token_urlsafe(48),
+            "PYTHONUNBUFFERED": "1",
+        }
         with server("bare", env, "/ping") as bare, server("onecity", env, "/api/v1/health") as app:
             token = await asyncio.to_thread(login, app.port)
             auth = {"Authorization": f"Bearer {token}"}
             ping = build_request("GET", "/ping")
             bare_runs = [await measure(bare, "bare /ping", ping, connections, seconds, warmup)]
-            figures["health"] = await measure(app, "GET /api/v1/health", build_request("GET", "/api/v1/health"),
-                                              connections, seconds, warmup)
-            figures["me"] = await measure(app, "GET /api/v1/auth/me",
-                                          build_request("GET", "/api/v1/auth/me", auth), connections, seconds,
-                                          warmup)
-            figures["users"] = await measure(app, "GET /api/v1/users",
-                                             build_request("GET", "/api/v1/users", auth), connections, seconds,
-                                             warmup)
+            figures["health"] = await measure(
+                app, "GET /api/v1/health", build_request("GET", "/api/v1/health"), connections, seconds, warmup
+            )
+            figures["me"] = await measure(
+                app, "GET /api/v1/auth/me", build_request("GET", "/api/v1/auth/me", auth), connections, seconds, warmup
+            )
+            figures["users"] = await measure(
+                app, "GET /api/v1/users", build_request("GET", "/api/v1/users", auth), connections, seconds, warmup
+            )
             bare_runs.append(await measure(bare, "bare /ping (again)", ping, connections, seconds, warmup))
-            bare_sync = await measure(bare, "bare /ping-sync (4 sync deps)", build_request("GET", "/ping-sync"),
-                                      connections, seconds, warmup)
+            bare_sync = await measure(
+                bare, "bare /ping-sync (4 sync deps)", build_request("GET", "/ping-sync"), connections, seconds, warmup
+            )
             form = urllib.parse.urlencode({"username": "bench.admin", "password": PASSWORD}).encode()
-            token_req = build_request("POST", "/api/v1/auth/token",
-                                      {"Content-Type": "application/x-www-form-urlencoded"}, form)
+            token_req = build_request(
+                "POST", "/api/v1/auth/token", {"Content-Type": "application/x-www-form-urlencoded"}, form
+            )
             figures["login"] = {}
             for c in (1,) if quick else (1, 4):
                 f = await measure(app, f"POST /api/v1/auth/token x{c}", token_req, c, login_seconds, 0.5)
@@ -201,19 +240,35 @@ async def run(args: Any) -> None:
                 measure(app, "  (2 clients signing in meanwhile)", token_req, 2, login_seconds, 0.5),
                 measure(app, "GET /api/v1/auth/me while 2 clients sign in", me_req, connections, login_seconds, 0.5),
             )
-    baseline = {"bare_ping": {
-        "req_per_s": round(sum(r["req_per_s"] for r in bare_runs) / len(bare_runs), 1),
-        "p50_ms": round(sum(r["p50_ms"] for r in bare_runs) / len(bare_runs), 2),
-        "p99_ms": round(sum(r["p99_ms"] for r in bare_runs) / len(bare_runs), 2),
-        "runs": bare_runs,
-    }, "bare_ping_sync_deps": bare_sync}
+    baseline = {
+        "bare_ping": {
+            "req_per_s": round(sum(r["req_per_s"] for r in bare_runs) / len(bare_runs), 1),
+            "p50_ms": round(sum(r["p50_ms"] for r in bare_runs) / len(bare_runs), 2),
+            "p99_ms": round(sum(r["p99_ms"] for r in bare_runs) / len(bare_runs), 2),
+            "runs": bare_runs,
+        },
+        "bare_ping_sync_deps": bare_sync,
+    }
     base = baseline["bare_ping"]["req_per_s"]
-    ratios: dict[str, Any] = {f"{k}_req_per_s_vs_bare": ratio(figures[k]["req_per_s"], base)
-                              for k in ("health", "me", "users")}
+    ratios: dict[str, Any] = {
+        f"{k}_req_per_s_vs_bare": ratio(figures[k]["req_per_s"], base) for k in ("health", "me", "users")
+    }
     ratios["bare_sync_deps_vs_bare"] = ratio(bare_sync["req_per_s"], base)
-    emit(NAME, {"connections": connections, "seconds": seconds, "warmup": warmup, "login_seconds": login_seconds,
-                "users": users + 1, "server": "uvicorn 1 worker, uvloop, httptools, SQLite, access log off",
-                "client": "bench._load (asyncio protocols, same machine)"}, figures, baseline, ratios)
+    emit(
+        NAME,
+        {
+            "connections": connections,
+            "seconds": seconds,
+            "warmup": warmup,
+            "login_seconds": login_seconds,
+            "users": users + 1,
+            "server": "uvicorn 1 worker, uvloop, httptools, SQLite, access log off",
+            "client": "bench._load (asyncio protocols, same machine)",
+        },
+        figures,
+        baseline,
+        ratios,
+    )
 
 
 def main() -> None:

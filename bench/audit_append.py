@@ -65,17 +65,38 @@ class PlainAuditRow(_BenchBase):
 
 def chained(session: Session, i: int) -> None:
     """One entry through the public API, shaped like a real personal-data read."""
-    audit.record(session, PRINCIPAL, "hub.person.read", object_type="person", object_id=f"p-{i}",
-                 subject=f"person:{i}", purpose="bench", division_code="310104003000", detail={"n": i})
+    audit.record(
+        session,
+        PRINCIPAL,
+        "hub.person.read",
+        object_type="person",
+        object_id=f"p-{i}",
+        subject=f"person:{i}",
+        purpose="bench",
+        division_code="310104003000",
+        detail={"n": i},
+    )
 
 
 def plain(session: Session, i: int) -> None:
     """The same content as :func:`chained`, without the head row or the hash."""
-    session.add(PlainAuditRow(at=clock.now(), actor=PRINCIPAL.ref, actor_name=PRINCIPAL.name,
-                              action="hub.person.read", object_type="person", object_id=f"p-{i}",
-                              subject=f"person:{i}", purpose="bench", outcome="success",
-                              division_code="310104003000", detail={"n": i}, prev_hash=FAKE_HASH,
-                              hash=FAKE_HASH))
+    session.add(
+        PlainAuditRow(
+            at=clock.now(),
+            actor=PRINCIPAL.ref,
+            actor_name=PRINCIPAL.name,
+            action="hub.person.read",
+            object_type="person",
+            object_id=f"p-{i}",
+            subject=f"person:{i}",
+            purpose="bench",
+            outcome="success",
+            division_code="310104003000",
+            detail={"n": i},
+            prev_hash=FAKE_HASH,
+            hash=FAKE_HASH,
+        )
+    )
 
 
 Writer = Callable[[Session, int], None]
@@ -129,21 +150,24 @@ def bench_backend(backend: str, sizes: dict[str, int], rounds: int) -> tuple[dic
             _BenchBase.metadata.create_all(db.engine)
             if backend == "postgresql":
                 with db.engine.connect() as conn:
-                    figures["server"] = {k: conn.execute(text(f"SHOW {k}")).scalar_one()
-                                         for k in ("server_version", "synchronous_commit", "fsync")}
+                    figures["server"] = {
+                        k: conn.execute(text(f"SHOW {k}")).scalar_one()
+                        for k in ("server_version", "synchronous_commit", "fsync")
+                    }
             modes: dict[str, Callable[[Writer], float]] = {
                 "tx1": lambda w: run_serial(db, w, sizes["tx1"], 1),
                 "tx100": lambda w: run_serial(db, w, sizes["tx100"], 100),
-                f"threads{sizes['threads']}_tx1": lambda w: run_threads(db, w, sizes["concurrent"],
-                                                                         sizes["threads"]),
+                f"threads{sizes['threads']}_tx1": lambda w: run_threads(db, w, sizes["concurrent"], sizes["threads"]),
             }
             for mode, run in modes.items():
                 chain_rates, plain_rates = [], []
                 for r in range(rounds):
                     chain_rates.append(run(chained))
                     plain_rates.append(run(plain))
-                    log(f"  {backend} {mode} round {r + 1}/{rounds}: chain {chain_rates[-1]:,.0f}/s, "
-                        f"plain {plain_rates[-1]:,.0f}/s")
+                    log(
+                        f"  {backend} {mode} round {r + 1}/{rounds}: chain {chain_rates[-1]:,.0f}/s, "
+                        f"plain {plain_rates[-1]:,.0f}/s"
+                    )
                 figures[f"{mode}_entries_per_s"] = round(statistics.median(chain_rates), 1)
                 baseline[f"{mode}_entries_per_s"] = round(statistics.median(plain_rates), 1)
             with db.sessions() as session, Stopwatch() as sw:

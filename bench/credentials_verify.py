@@ -42,23 +42,59 @@ def _populate(db: Any, count: int) -> list[int]:
     system = system_principal("bench")
     with db.transaction() as s:
         for t in CERT_TYPES:
-            s.add(CertificateType(code=t.code.value, name=t.name, name_en=t.name_en, holder_kind=t.holder_kind,
-                                  issuer_department=t.issuer_department, validity_years=t.validity_years,
-                                  metadata_fields=t.metadata_fields()))
-        s.add(Person(id=1, id_number=make_resident_id("310104", date(1988, 3, 14), 27), name="王小梅", sex="F",
-                     birth_date=date(1988, 3, 14), hukou_region="310104", division_code="310104003000",
-                     address="天平路 1 号", phone=None))
+            s.add(
+                CertificateType(
+                    code=t.code.value,
+                    name=t.name,
+                    name_en=t.name_en,
+                    holder_kind=t.holder_kind,
+                    issuer_department=t.issuer_department,
+                    validity_years=t.validity_years,
+                    metadata_fields=t.metadata_fields(),
+                )
+            )
+        s.add(
+            Person(
+                id=1,
+                id_number=make_resident_id("310104", date(1988, 3, 14), 27),
+                name="王小梅",
+                sex="F",
+                birth_date=date(1988, 3, 14),
+                hukou_region="310104",
+                division_code="310104003000",
+                address="天平路 1 号",
+                phone=None,
+            )
+        )
         s.flush()
-        s.add(LegalPerson(id=1, uscc=make_uscc("92", "310104", "MA1K2L3M"), name="上海小梅餐饮店", kind="92",
-                          industry="H", legal_rep_id=1, division_code="310104003000", address="天平路 2 号",
-                          established_on=date(2024, 5, 1), registered_capital=10.0))
+        s.add(
+            LegalPerson(
+                id=1,
+                uscc=make_uscc("92", "310104", "MA1K2L3M"),
+                name="上海小梅餐饮店",
+                kind="92",
+                industry="H",
+                legal_rep_id=1,
+                division_code="310104003000",
+                address="天平路 2 号",
+                established_on=date(2024, 5, 1),
+                registered_capital=10.0,
+            )
+        )
     ids = []
     with db.transaction() as s:
         for i in range(count):
             cert = registry.issue_certificate(
-                s, system, type_code="food_business_licence", holder_kind=HolderKind.LEGAL_PERSON, holder_id=1,
-                number=f"JY3310104{i:08d}", issuer="徐汇区市场监督管理局", issued_on=date(2026, 3, 2),
-                data={"business_items": "热食类食品制售", "premises": "天平路 2 号"})
+                s,
+                system,
+                type_code="food_business_licence",
+                holder_kind=HolderKind.LEGAL_PERSON,
+                holder_id=1,
+                number=f"JY3310104{i:08d}",
+                issuer="徐汇区市场监督管理局",
+                issued_on=date(2026, 3, 2),
+                data={"business_items": "热食类食品制售", "premises": "天平路 2 号"},
+            )
             ids.append(cert.id)
     return ids
 
@@ -121,7 +157,9 @@ def run_backend(backend: str, count: int, rounds: int) -> tuple[dict[str, Any], 
         for i in range(checks):
             pyjwt.decode(jwts[i % count], key=py_keys[kid], algorithms=["EdDSA"])
     figures = {
-        "credentials": count, "checks": checks, "statuses": statuses,
+        "credentials": count,
+        "checks": checks,
+        "statuses": statuses,
         "jwt_bytes_mean": round(sum(len(t) for t in jwts) / count),
         "issue_per_s": rate(count, issue.seconds),
         "verify_per_s": rate(checks, warm.seconds),
@@ -145,12 +183,26 @@ def main() -> None:
     for backend in args.backends:
         f, b = run_backend(backend, args.credentials, args.rounds)
         figures[backend], baseline[backend] = f, b
-        ratios[backend] = {"verify_vs_ed25519": ratio(f["verify_per_s"], b["ed25519_verify_per_s"]),
-                           "verify_vs_pyjwt": ratio(f["verify_per_s"], b["pyjwt_decode_per_s"])}
-        log(f"{backend}: verify {f['verify_per_s']}/s, bare Ed25519 {b['ed25519_verify_per_s']}/s, "
-            f"PyJWT {b['pyjwt_decode_per_s']}/s, issue {f['issue_per_s']}/s")
-    emit(NAME, {"credentials": args.credentials, "rounds": args.rounds, "backends": args.backends,
-                "run": str(uuid.uuid4())[:8]}, figures, baseline, ratios)
+        ratios[backend] = {
+            "verify_vs_ed25519": ratio(f["verify_per_s"], b["ed25519_verify_per_s"]),
+            "verify_vs_pyjwt": ratio(f["verify_per_s"], b["pyjwt_decode_per_s"]),
+        }
+        log(
+            f"{backend}: verify {f['verify_per_s']}/s, bare Ed25519 {b['ed25519_verify_per_s']}/s, "
+            f"PyJWT {b['pyjwt_decode_per_s']}/s, issue {f['issue_per_s']}/s"
+        )
+    emit(
+        NAME,
+        {
+            "credentials": args.credentials,
+            "rounds": args.rounds,
+            "backends": args.backends,
+            "run": str(uuid.uuid4())[:8],
+        },
+        figures,
+        baseline,
+        ratios,
+    )
 
 
 if __name__ == "__main__":

@@ -74,8 +74,13 @@ def main() -> None:
     from onecity.documents.rules import decide
     from onecity.hub.registries.seed import seed
 
-    reviewer = Principal(kind=PrincipalKind.STAFF, id="bench-reviewer", name="reviewer",
-                         roles=frozenset({Role.REVIEWER}), division_code="310000000000")
+    reviewer = Principal(
+        kind=PrincipalKind.STAFF,
+        id="bench-reviewer",
+        name="reviewer",
+        roles=frozenset({Role.REVIEWER}),
+        division_code="310000000000",
+    )
     with sqlite_url(NAME) as url:
         db = Database(url)
         log(f"seeding a registry at {scale:g} × Shanghai…")
@@ -125,10 +130,20 @@ def main() -> None:
                 by_field[f"{sample.doc_type}.{name}"]["ok"] += ok
                 by_field[f"{sample.doc_type}.{name}"]["total"] += 1
                 if not ok and len(misses) < 60:
-                    misses.append({"i": sample.index, "field": f"{sample.doc_type}.{name}", "truth": truth,
-                                   "read": ex.value(name), "degradations": list(sample.degradations)})
-            form = {"holder_id_number": sample.holder_identifier or ""} \
-                if sample.doc_type == "real_estate_certificate" else None
+                    misses.append(
+                        {
+                            "i": sample.index,
+                            "field": f"{sample.doc_type}.{name}",
+                            "truth": truth,
+                            "read": ex.value(name),
+                            "degradations": list(sample.degradations),
+                        }
+                    )
+            form = (
+                {"holder_id_number": sample.holder_identifier or ""}
+                if sample.doc_type == "real_estate_certificate"
+                else None
+            )
             perfect = from_values(sample.doc_type, sample.fields(), confidence=0.99)
             with db.transaction() as session:
                 findings = crosscheck(session, reviewer, ex, on=ON, purpose=PURPOSE, form=form)
@@ -139,8 +154,9 @@ def main() -> None:
             group = "forged" if sample.forgery else "ineligible" if not eligible else "genuine"
             decisions[group][outcome] += 1
             if group != "genuine" and outcome == "approve_unattended":
-                false_unattended.append({"i": sample.index, "type": sample.doc_type, "forgery": sample.forgery,
-                                         "eligible": eligible})
+                false_unattended.append(
+                    {"i": sample.index, "type": sample.doc_type, "forgery": sample.forgery, "eligible": eligible}
+                )
             if sample.forgery:
                 c = forged[sample.forgery]
                 c["total"] += 1
@@ -156,10 +172,12 @@ def main() -> None:
             if samples % 25 == 0:  # interim figures: a long run cut short still says something
                 so_far = {g: _pct(fields[g]["ok"], fields[g]["total"]) for g in ("clean", "degraded")}
                 caught, made = (sum(c[k] for c in forged.values()) for k in ("detected", "total"))
-                log(f"  {samples} documents, {statistics.mean(seconds):.2f} s/page; fields clean {so_far['clean']} %, "
+                log(
+                    f"  {samples} documents, {statistics.mean(seconds):.2f} s/page; fields clean {so_far['clean']} %, "
                     f"degraded {so_far['degraded']} %; forged detected {caught}/{made}"
                     f"; forged rated low risk {len(low_risk_forged)}; genuine false alarms {genuine['false_alarm']}"
-                    f"; false unattended approvals {len(false_unattended)}")
+                    f"; false unattended approvals {len(false_unattended)}"
+                )
         db.dispose()
 
     def acc(group: str) -> float | None:
@@ -174,16 +192,19 @@ def main() -> None:
         "documents": samples,
         "field_accuracy_clean_pct": acc("clean"),
         "field_accuracy_degraded_pct": acc("degraded"),
-        "fields_clean": fields["clean"]["total"], "fields_degraded": fields["degraded"]["total"],
+        "fields_clean": fields["clean"]["total"],
+        "fields_degraded": fields["degraded"]["total"],
         "type_detection_pct": _pct(types_ok, samples),
         "by_type": {t: {"clean_pct": acc(f"clean:{t}"), "degraded_pct": acc(f"degraded:{t}")} for t in FIELDS},
         "by_degradation_pct": {k[4:]: acc(k) for k in sorted(fields) if k.startswith("deg:")},
-        "worst_fields_pct": dict(sorted(((k, _pct(v["ok"], v["total"])) for k, v in by_field.items()),
-                                        key=lambda kv: kv[1] or 0)[:8]),
+        "worst_fields_pct": dict(
+            sorted(((k, _pct(v["ok"], v["total"])) for k, v in by_field.items()), key=lambda kv: kv[1] or 0)[:8]
+        ),
         "forged": forged_total,
         "forged_detected_pct": _pct(detected, forged_total),
-        "forged_detected_by_kind": {k: {"detected": c["detected"], "of": c["total"]}
-                                    for k, c in sorted(forged.items())},
+        "forged_detected_by_kind": {
+            k: {"detected": c["detected"], "of": c["total"]} for k, c in sorted(forged.items())
+        },
         "forged_rated_low_risk": len(low_risk_forged),
         "forged_rated_low_risk_cases": low_risk_forged[:10],
         "genuine": genuine["total"],
@@ -192,54 +213,92 @@ def main() -> None:
         "decisions": {g: dict(c) for g, c in sorted(decisions.items())},
         "false_unattended_approvals": len(false_unattended),
         "false_unattended_approval_cases": false_unattended[:10],
-        "genuine_approved_unattended_pct": _pct(decisions["genuine"]["approve_unattended"],
-                                                sum(decisions["genuine"].values())),
+        "genuine_approved_unattended_pct": _pct(
+            decisions["genuine"]["approve_unattended"], sum(decisions["genuine"].values())
+        ),
         "seconds_per_page": round(sec, 3),
         "seconds_per_page_p50": round(statistics.median(seconds), 3),
         "misses_sample": misses[:25],
-        "raw": {"fields": {k: dict(v) for k, v in fields.items()}, "genuine": dict(genuine),
-                "forged": {k: dict(v) for k, v in forged.items()}, "types_ok": types_ok,
-                "seconds_sum": round(sum(seconds), 3), "cached_seconds_sum": round(sum(cached_seconds), 4)},
+        "raw": {
+            "fields": {k: dict(v) for k, v in fields.items()},
+            "genuine": dict(genuine),
+            "forged": {k: dict(v) for k, v in forged.items()},
+            "types_ok": types_ok,
+            "seconds_sum": round(sum(seconds), 3),
+            "cached_seconds_sum": round(sum(cached_seconds), 4),
+        },
     }
     baseline = {
         "forged_detected_perfect_reading_pct": _pct(detected_perfect, forged_total),
         "genuine_false_alarm_perfect_reading_pct": _pct(genuine["false_alarm_perfect_reading"], genuine["total"]),
         "cached_seconds_per_page": round(sec_cached, 4),
     }
-    ratios = {"detection_vs_perfect_reading": ratio(detected, detected_perfect),
-              "ocr_vs_cached_seconds": ratio(sec, sec_cached)}
+    ratios = {
+        "detection_vs_perfect_reading": ratio(detected, detected_perfect),
+        "ocr_vs_cached_seconds": ratio(sec, sec_cached),
+    }
     table(figures, baseline)
-    emit(NAME, {"documents": args.documents, "first": args.first, "last": last, "seed": args.seed,
-                "threads": args.threads, "degraded_share": 0.5, "forged_share": 0.25, "on": ON.isoformat()},
-         figures, baseline, ratios)
+    emit(
+        NAME,
+        {
+            "documents": args.documents,
+            "first": args.first,
+            "last": last,
+            "seed": args.seed,
+            "threads": args.threads,
+            "degraded_share": 0.5,
+            "forged_share": 0.25,
+            "on": ON.isoformat(),
+        },
+        figures,
+        baseline,
+        ratios,
+    )
 
 
 def table(f: dict[str, Any], b: dict[str, Any]) -> None:
     out = sys.stderr
     print(f"\n{NAME}: {f['documents']} documents", file=out)
-    print(f"  {'field accuracy, clean':<38} {f['field_accuracy_clean_pct']} %  ({f['fields_clean']} fields; goal 98)",
-          file=out)
-    print(f"  {'field accuracy, degraded':<38} {f['field_accuracy_degraded_pct']} %  ({f['fields_degraded']} fields; "
-          "goal 95)", file=out)
+    print(
+        f"  {'field accuracy, clean':<38} {f['field_accuracy_clean_pct']} %  ({f['fields_clean']} fields; goal 98)",
+        file=out,
+    )
+    print(
+        f"  {'field accuracy, degraded':<38} {f['field_accuracy_degraded_pct']} %  ({f['fields_degraded']} fields; "
+        "goal 95)",
+        file=out,
+    )
     print(f"  {'type detected':<38} {f['type_detection_pct']} %", file=out)
     for t, v in f["by_type"].items():
         print(f"    {t:<36} clean {v['clean_pct']} %   degraded {v['degraded_pct']} %", file=out)
     for d, v in f["by_degradation_pct"].items():
         print(f"    degraded by {d:<24} {v} %", file=out)
-    print(f"  {'forged detected':<38} {f['forged_detected_pct']} % of {f['forged']} "
-          f"(perfect reading: {b['forged_detected_perfect_reading_pct']} %)", file=out)
+    print(
+        f"  {'forged detected':<38} {f['forged_detected_pct']} % of {f['forged']} "
+        f"(perfect reading: {b['forged_detected_perfect_reading_pct']} %)",
+        file=out,
+    )
     for k, v in f["forged_detected_by_kind"].items():
         print(f"    {k:<36} {v['detected']}/{v['of']}", file=out)
     print(f"  {'forged rated low risk (goal 0)':<38} {f['forged_rated_low_risk']}", file=out)
-    print(f"  {'genuine with a failed check':<38} {f['genuine_false_alarm_pct']} % of {f['genuine']} "
-          f"(perfect reading: {b['genuine_false_alarm_perfect_reading_pct']} %)", file=out)
+    print(
+        f"  {'genuine with a failed check':<38} {f['genuine_false_alarm_pct']} % of {f['genuine']} "
+        f"(perfect reading: {b['genuine_false_alarm_perfect_reading_pct']} %)",
+        file=out,
+    )
     for group, outcomes in f["decisions"].items():
-        print(f"  {'pre-review of ' + group + ' applications':<38} "
-              + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())), file=out)
+        print(
+            f"  {'pre-review of ' + group + ' applications':<38} "
+            + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())),
+            file=out,
+        )
     print(f"  {'false unattended approvals (goal 0)':<38} {f['false_unattended_approvals']}", file=out)
     print(f"  {'genuine approved unattended':<38} {f['genuine_approved_unattended_pct']} %", file=out)
-    print(f"  {'seconds per page (OCR + extraction)':<38} {f['seconds_per_page']} (p50 {f['seconds_per_page_p50']}; "
-          f"cached {b['cached_seconds_per_page']})", file=out)
+    print(
+        f"  {'seconds per page (OCR + extraction)':<38} {f['seconds_per_page']} (p50 {f['seconds_per_page_p50']}; "
+        f"cached {b['cached_seconds_per_page']})",
+        file=out,
+    )
 
 
 #: The items a benchmark application is for: an unattended item with no eligibility table (a firm's
@@ -264,8 +323,14 @@ def _decision(session: Any, roster: Any, reviewer: Any, sample: Any, reading: An
     eligibility = None
     if sample.doc_type in FIRM_TYPES:
         firm = roster.firm(holder)
-        case = Case(number="BENCH", item_code=PLAIN_ITEM, applicant_kind="legal_person",
-                        applicant_identifier=holder, person_id=None, form=form)
+        case = Case(
+            number="BENCH",
+            item_code=PLAIN_ITEM,
+            applicant_kind="legal_person",
+            applicant_identifier=holder,
+            person_id=None,
+            form=form,
+        )
         if firm is not None:
             form.update(uscc=firm.uscc, firm_name=firm.name, legal_rep=firm.legal_rep)
         it = dataclasses.replace(catalogue.item(PLAIN_ITEM), unattended=True)
@@ -273,8 +338,14 @@ def _decision(session: Any, roster: Any, reviewer: Any, sample: Any, reading: An
         person = roster.person(holder)
         letter = sample.doc_type == "application_letter"
         it = catalogue.item(SENIOR_ITEM if letter else PLAIN_ITEM)
-        case = Case(number="BENCH", item_code=it.code, applicant_kind="person", applicant_identifier=holder,
-                        person_id=None, form=form)
+        case = Case(
+            number="BENCH",
+            item_code=it.code,
+            applicant_kind="person",
+            applicant_identifier=holder,
+            person_id=None,
+            form=form,
+        )
         if person is not None:
             form.update(applicant_name=person.name, id_number=person.id_number)
         if sample.doc_type == "real_estate_certificate" and sample.certificate_number:
@@ -283,9 +354,16 @@ def _decision(session: Any, roster: Any, reviewer: Any, sample: Any, reading: An
             eligibility = senior_citizen_card(session, reviewer, holder, on=ON, purpose=PURPOSE)
         else:
             it = dataclasses.replace(it, unattended=True)
-    doc = Document(id=f"bench-{sample.index}", case_id="bench", material_code="upload", filename="scan",
-                       content_type=sample.media_type, size=len(sample.image),
-                       sha256=hashlib.sha256(sample.image).hexdigest(), content=sample.image)
+    doc = Document(
+        id=f"bench-{sample.index}",
+        case_id="bench",
+        material_code="upload",
+        filename="scan",
+        content_type=sample.media_type,
+        size=len(sample.image),
+        sha256=hashlib.sha256(sample.image).hexdigest(),
+        content=sample.image,
+    )
     pre.remember(reading, seconds)
     review = pre.review_document(session, case, "upload", sample.doc_type, doc, on=ON)
     conclusion = pre.conclude(it, [review], unread=[], eligibility=eligibility, changed=[])

@@ -117,11 +117,22 @@ def main() -> None:
         "per_point_loop_points_per_s": rate(args.sample, t_loop),
         "brute_force_points_per_s": rate(args.brute_sample, t_brute),
     }
-    emit(NAME, {"points": args.points, "sample": args.sample, "brute_sample": args.brute_sample,
-                "rounds": args.rounds, "seed": args.seed},
-         figures, baseline,
-         {"vs_per_point_loop": ratio(lookup_rate, baseline["per_point_loop_points_per_s"]),
-          "vs_brute_force": ratio(lookup_rate, baseline["brute_force_points_per_s"])})
+    emit(
+        NAME,
+        {
+            "points": args.points,
+            "sample": args.sample,
+            "brute_sample": args.brute_sample,
+            "rounds": args.rounds,
+            "seed": args.seed,
+        },
+        figures,
+        baseline,
+        {
+            "vs_per_point_loop": ratio(lookup_rate, baseline["per_point_loop_points_per_s"]),
+            "vs_brute_force": ratio(lookup_rate, baseline["brute_force_points_per_s"]),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -58,16 +58,18 @@ class _Cycling(_Connection):
         super()._send()
 
 
-async def load_many(port: int, requests: list[bytes], *, connections: int, seconds: float,
-                    warmup: float) -> LoadResult:
+async def load_many(port: int, requests: list[bytes], *, connections: int, seconds: float, warmup: float) -> LoadResult:
     loop = asyncio.get_running_loop()
     t0 = time.perf_counter()
     run = _Run(t0 + warmup, t0 + warmup + seconds)
     cpu0 = time.process_time()
     conns = []
     for k in range(connections):
-        _, proto = await loop.create_connection(lambda k=k: _Cycling(requests, k, run),  # type: ignore[misc]
-                                                "127.0.0.1", port)
+        _, proto = await loop.create_connection(
+            lambda k=k: _Cycling(requests, k, run),  # type: ignore[misc]
+            "127.0.0.1",
+            port,
+        )
         conns.append(cast(_Cycling, proto))
     try:
         await asyncio.wait_for(asyncio.gather(*(c.closed for c in conns)), warmup + seconds + 60)
@@ -76,8 +78,13 @@ async def load_many(port: int, requests: list[bytes], *, connections: int, secon
             if c.transport is not None:
                 c.transport.close()
     measured = min(time.perf_counter(), run.end) - run.start_measuring
-    return LoadResult(requests=len(run.latencies), seconds=measured, latencies=run.latencies, statuses=run.statuses,
-                      client_cpu_seconds=time.process_time() - cpu0)
+    return LoadResult(
+        requests=len(run.latencies),
+        seconds=measured,
+        latencies=run.latencies,
+        statuses=run.statuses,
+        client_cpu_seconds=time.process_time() - cpu0,
+    )
 
 
 def seed(url: str, within: str) -> str:
@@ -101,12 +108,22 @@ def bodies(key: str, n: int, within: str, seed_: int = 1) -> list[bytes]:
     lonlat, _ = default_index().random_points_in(within, n, rng)
     out = []
     for i, (lon, lat) in enumerate(lonlat):
-        form = urllib.parse.urlencode({
-            "api_key": key, "jurisdiction_id": "shanghai", "service_code": SUBTYPES[i % len(SUBTYPES)],
-            "lat": f"{lat:.7f}", "long": f"{lon:.7f}", "description": f"基准测试报告 {i}",
-            "phone": "13800000000"}).encode()
-        out.append(build_request("POST", "/open311/v2/requests.json",
-                                 {"Content-Type": "application/x-www-form-urlencoded"}, form))
+        form = urllib.parse.urlencode(
+            {
+                "api_key": key,
+                "jurisdiction_id": "shanghai",
+                "service_code": SUBTYPES[i % len(SUBTYPES)],
+                "lat": f"{lat:.7f}",
+                "long": f"{lon:.7f}",
+                "description": f"基准测试报告 {i}",
+                "phone": "13800000000",
+            }
+        ).encode()
+        out.append(
+            build_request(
+                "POST", "/open311/v2/requests.json", {"Content-Type": "application/x-www-form-urlencoded"}, form
+            )
+        )
     return out
 
 
@@ -125,8 +142,13 @@ def register_all(url: str) -> dict[str, Any]:
         t0 = time.perf_counter()
         dispatched = 0
         for case_id, township in rows:
-            inspector = Principal(kind=PrincipalKind.STAFF, id=f"bench-insp-{township}", name="inspector",
-                                  roles=frozenset({Role.INSPECTOR}), division_code=township)
+            inspector = Principal(
+                kind=PrincipalKind.STAFF,
+                id=f"bench-insp-{township}",
+                name="inspector",
+                roles=frozenset({Role.INSPECTOR}),
+                division_code=township,
+            )
             s = time.perf_counter()
             with db.transaction() as session:
                 case = service.register_case(session, inspector, case_id)
@@ -134,9 +156,13 @@ def register_all(url: str) -> dict[str, Any]:
             lat.append(time.perf_counter() - s)
         wall = time.perf_counter() - t0
         lat.sort()
-        return {"cases": len(rows), "dispatched": dispatched, "per_s": round(len(rows) / wall, 1) if wall else 0.0,
-                "p50_ms": round(percentile(lat, 50) * 1000, 2) if lat else None,
-                "p99_ms": round(percentile(lat, 99) * 1000, 2) if lat else None}
+        return {
+            "cases": len(rows),
+            "dispatched": dispatched,
+            "per_s": round(len(rows) / wall, 1) if wall else 0.0,
+            "p50_ms": round(percentile(lat, 50) * 1000, 2) if lat else None,
+            "p99_ms": round(percentile(lat, 99) * 1000, 2) if lat else None,
+        }
     finally:
         db.dispose()
 
@@ -150,16 +176,29 @@ def simulated_day(url: str, scale: float, hours: float, within: str) -> dict[str
     try:
         migrate.upgrade(db)
         actor = OpsActor(scale, within=within)
-        sim = Simulation(db, [actor], start=DEFAULT_START, seed=1, step=timedelta(minutes=10), deliver_events=True,
-                         progress=lambda _m: None)
+        sim = Simulation(
+            db,
+            [actor],
+            start=DEFAULT_START,
+            seed=1,
+            step=timedelta(minutes=10),
+            deliver_events=True,
+            progress=lambda _m: None,
+        )
         t0 = time.perf_counter()
         sim.run(hours)
         wall = time.perf_counter() - t0
         report = sim.report()["operations"]
         events = report["events"]
-        return {"scale": scale, "within": within, "simulated_hours": hours, "wall_seconds": round(wall, 1),
-                "events": events, "ms_per_event_end_to_end": round(1000 * wall / events, 1) if events else None,
-                "operations": report}
+        return {
+            "scale": scale,
+            "within": within,
+            "simulated_hours": hours,
+            "wall_seconds": round(wall, 1),
+            "events": events,
+            "ms_per_event_end_to_end": round(1000 * wall / events, 1) if events else None,
+            "operations": report,
+        }
     finally:
         db.dispose()
 
@@ -175,11 +214,18 @@ async def run(args: Any) -> None:
         log(f"{NAME}: installing the city's disposal units and preparing {n_bodies:,} reports")
         key = await asyncio.to_thread(seed, url, within)
         reqs = await asyncio.to_thread(bodies, key, n_bodies, within)
-        env = {**os.environ, "ONECITY_ENV": "test", "ONECITY_DATABASE_URL": url, "ONECITY_BUS_URL": "memory://",
-               "ONECITY_SECRET_KEY": secrets.token_urlsafe(48), "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "ONECITY_ENV": "test",
+            "ONECITY_DATABASE_URL": url,
+            "ONECITY_BUS_URL": "memory://",
+            "ONECITY_SECRET_KEY": secrets.token_urlsafe(48),
+            "PYTHONUNBUFFERED": "1",
+        }
         with server("bare", env, "/ping") as bare, server("onecity", env, "/api/v1/health") as app:
-            ping = await load_many(bare.port, [build_request("GET", "/ping")], connections=connections,
-                                   seconds=seconds, warmup=warmup)
+            ping = await load_many(
+                bare.port, [build_request("GET", "/ping")], connections=connections, seconds=seconds, warmup=warmup
+            )
             base = ping.figures()
             log(f"  bare /ping: {base['req_per_s']:,.0f} req/s, p50 {base['p50_ms']} ms, p99 {base['p99_ms']} ms")
             # the server builds its grid index in the background at start: wait until a report goes through
@@ -190,8 +236,10 @@ async def run(args: Any) -> None:
             f["server_cpu_percent"] = round(100 * (cpu_seconds(app.proc.pid) - cpu0) / (seconds + warmup), 1)
             if f["non_2xx"]:
                 raise RuntimeError(f"{f['non_2xx']} of {f['requests']} POSTs were not 2xx: {result.statuses}")
-            log(f"  POST /open311/v2/requests.json: {f['req_per_s']:,.0f} req/s, p50 {f['p50_ms']} ms, "
-                f"p99 {f['p99_ms']} ms (server CPU {f['server_cpu_percent']} %)")
+            log(
+                f"  POST /open311/v2/requests.json: {f['req_per_s']:,.0f} req/s, p50 {f['p50_ms']} ms, "
+                f"p99 {f['p99_ms']} ms (server CPU {f['server_cpu_percent']} %)"
+            )
             figures["open311_post"] = f
         figures["register_and_dispatch"] = await asyncio.to_thread(register_all, url)
         log(f"  register + dispatch: {figures['register_and_dispatch']}")
@@ -200,14 +248,25 @@ async def run(args: Any) -> None:
     with sqlite_url("opsday") as url:
         log(f"  simulating {hours:g} h of urban operations at scale {scale:g}")
         figures["simulated_day"] = await asyncio.to_thread(simulated_day, url, scale, hours, within)
-        log(f"  simulated day: {figures['simulated_day']['wall_seconds']} s for "
-            f"{figures['simulated_day']['events']} reports")
-    emit(NAME, {"connections": connections, "seconds": seconds, "warmup": warmup, "distinct_reports": n_bodies,
-                "within": within,
-                "server": "uvicorn 1 worker, uvloop, httptools, SQLite, access log off",
-                "client": "bench._load connections cycling through distinct bodies"},
-         figures, {"bare_ping": base},
-         {"open311_post_req_per_s_vs_bare": ratio(figures["open311_post"]["req_per_s"], base["req_per_s"])})
+        log(
+            f"  simulated day: {figures['simulated_day']['wall_seconds']} s for "
+            f"{figures['simulated_day']['events']} reports"
+        )
+    emit(
+        NAME,
+        {
+            "connections": connections,
+            "seconds": seconds,
+            "warmup": warmup,
+            "distinct_reports": n_bodies,
+            "within": within,
+            "server": "uvicorn 1 worker, uvloop, httptools, SQLite, access log off",
+            "client": "bench._load connections cycling through distinct bodies",
+        },
+        figures,
+        {"bare_ping": base},
+        {"open311_post_req_per_s_vs_bare": ratio(figures["open311_post"]["req_per_s"], base["req_per_s"])},
+    )
 
 
 def main() -> None:

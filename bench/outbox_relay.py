@@ -77,8 +77,9 @@ class Receiver:
         try:
             await asyncio.wait_for(self.done.wait(), RECEIVE_TIMEOUT)
         except TimeoutError as err:
-            raise RuntimeError(f"{what}: received {self.count} of {self.expected} events "
-                               f"in {RECEIVE_TIMEOUT:.0f} s") from err
+            raise RuntimeError(
+                f"{what}: received {self.count} of {self.expected} events in {RECEIVE_TIMEOUT:.0f} s"
+            ) from err
 
 
 _run_counter = 0
@@ -117,8 +118,11 @@ async def through_outbox(db: Database, bus: Bus, count: int, per_tx: int) -> dic
         with contextlib.suppress(asyncio.CancelledError):
             await relay_task
         await sub.stop()
-    return {"events_per_s": rate(count, total), "commit_events_per_s": rate(count, committed),
-            "lag": summarise(receiver.lags)}
+    return {
+        "events_per_s": rate(count, total),
+        "commit_events_per_s": rate(count, committed),
+        "lag": summarise(receiver.lags),
+    }
 
 
 async def raw(bus: Bus, count: int, window: int) -> dict[str, Any]:
@@ -129,8 +133,14 @@ async def raw(bus: Bus, count: int, window: int) -> dict[str, Any]:
 
     def envelope(i: int) -> tuple[str, bytes]:
         msg_id = str(uuid.uuid4())
-        env = Envelope(id=msg_id, type=et.name, occurred_at=datetime.now(UTC).isoformat(), actor=PRINCIPAL.ref,
-                       reason="bench", payload=payload(i).model_dump(mode="json"))
+        env = Envelope(
+            id=msg_id,
+            type=et.name,
+            occurred_at=datetime.now(UTC).isoformat(),
+            actor=PRINCIPAL.ref,
+            reason="bench",
+            payload=payload(i).model_dump(mode="json"),
+        )
         return msg_id, env.to_bytes()
 
     try:
@@ -174,12 +184,16 @@ async def bench_pair(backend: str, bus_kind: str, sizes: dict[str, int]) -> tupl
                 out: dict[str, Any] = {}
                 for per_tx, count in ((1, sizes["tx1"]), (100, sizes["tx100"])):
                     out[f"tx{per_tx}"] = await through_outbox(db, bus, count, per_tx)
-                    log(f"  {backend}/{bus_kind} outbox tx{per_tx}: {out[f'tx{per_tx}']['events_per_s']:,.0f} "
-                        f"events/s end to end ({out[f'tx{per_tx}']['commit_events_per_s']:,.0f}/s committed)")
+                    log(
+                        f"  {backend}/{bus_kind} outbox tx{per_tx}: {out[f'tx{per_tx}']['events_per_s']:,.0f} "
+                        f"events/s end to end ({out[f'tx{per_tx}']['commit_events_per_s']:,.0f}/s committed)"
+                    )
                 for window in (1, 100):
                     out[f"raw_window{window}"] = await raw(bus, sizes["raw"], window)
-                    log(f"  {backend}/{bus_kind} raw publish, {window} in flight: "
-                        f"{out[f'raw_window{window}']['events_per_s']:,.0f} events/s")
+                    log(
+                        f"  {backend}/{bus_kind} raw publish, {window} in flight: "
+                        f"{out[f'raw_window{window}']['events_per_s']:,.0f} events/s"
+                    )
                 return out
 
             out = await with_bus(bus_kind, work)

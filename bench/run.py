@@ -18,9 +18,22 @@ from typing import Any
 
 from bench._common import log
 
-ALL = ("audit_append", "outbox_relay", "api_http", "geo_lookup", "seed_scale", "credentials_verify",
-       "services_workflow", "ops_open311", "sensing_ingest", "sensing_data_array", "sensing_alert_latency",
-       "sensing_fault", "documents_ocr", "services_prereview")
+ALL = (
+    "audit_append",
+    "outbox_relay",
+    "api_http",
+    "geo_lookup",
+    "seed_scale",
+    "credentials_verify",
+    "services_workflow",
+    "ops_open311",
+    "sensing_ingest",
+    "sensing_data_array",
+    "sensing_alert_latency",
+    "sensing_fault",
+    "documents_ocr",
+    "services_prereview",
+)
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -65,14 +65,22 @@ def main() -> None:
         rows = sum(t.rows for t in report.tables.values())
         base = _baseline(url, min(1_000_000, report.tables["persons"].rows))
     per_s = rate(rows, report.total_seconds)
-    emit("seed_scale", {"scale": scale, "seed": args.seed, "backend": "postgresql"}, {
-        "total_s": round(total, 1),
-        "constraints_s": round(report.constraints_seconds, 1),
-        "rows": rows,
-        "rows_per_s": per_s,
-        "tables": {name: {"rows": t.rows, "rows_per_s": rate(t.rows, t.seconds)} for name, t in report.tables.items()},
-        "peak_rss_mb": _peak_mb(),
-    }, baseline={"copy_rows_per_s": base}, ratio={"rows_per_s": ratio(per_s, base)})
+    emit(
+        "seed_scale",
+        {"scale": scale, "seed": args.seed, "backend": "postgresql"},
+        {
+            "total_s": round(total, 1),
+            "constraints_s": round(report.constraints_seconds, 1),
+            "rows": rows,
+            "rows_per_s": per_s,
+            "tables": {
+                name: {"rows": t.rows, "rows_per_s": rate(t.rows, t.seconds)} for name, t in report.tables.items()
+            },
+            "peak_rss_mb": _peak_mb(),
+        },
+        baseline={"copy_rows_per_s": base},
+        ratio={"rows_per_s": ratio(per_s, base)},
+    )
 
 
 if __name__ == "__main__":

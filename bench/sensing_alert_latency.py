@@ -72,11 +72,18 @@ def run(backend: str, args: Any, url: str) -> dict[str, Any]:
 
         db = Database(db_url)
         with db.transaction() as s:
-            service.create_rule(s, system_principal("bench"), name="bench alert", kind="threshold", level="red",
-                                observed_property="water_level", params={"above": 5.0, "clear_below": 4.0})
+            service.create_rule(
+                s,
+                system_principal("bench"),
+                name="bench alert",
+                kind="threshold",
+                level="red",
+                observed_property="water_level",
+                params={"above": 5.0, "clear_below": 4.0},
+            )
         db.dispose()
         things = thing_of_streams(db_url)
-        alert_streams, load_streams = streams[:args.events], streams[args.events:]
+        alert_streams, load_streams = streams[: args.events], streams[args.events :]
         sent: dict[str, float] = {}
         received: dict[str, float] = {}
         sub = mqtt.new_client(f"bench-alerts-{uuid.uuid4().hex[:6]}")
@@ -93,8 +100,9 @@ def run(backend: str, args: Any, url: str) -> dict[str, Any]:
         worker = _sensing.start_worker(db_url, wid, mqtt_url=url, republish=True, warm=not args.quick)
         background = None
         if args.load:
-            background, _ = _sensing.publish_in_background(url, load_streams, int(args.load * args.seconds_load),
-                                                           rate=args.load, start_seq=10_000_000)
+            background, _ = _sensing.publish_in_background(
+                url, load_streams, int(args.load * args.seconds_load), rate=args.load, start_seq=10_000_000
+            )
         dev = mqtt.new_client(f"bench-device-{uuid.uuid4().hex[:6]}")
         mqtt.connect(dev, url)
         try:
@@ -117,9 +125,14 @@ def run(backend: str, args: Any, url: str) -> dict[str, Any]:
                 c.loop_stop()
         lat = sorted(received[k] - sent[k] for k in sent if k in received)
         log(f"  {backend}: {len(lat)} of {len(sent)} alerts received")
-        return {"alerts": len(lat), "events": len(sent), "p50_ms": round(percentile(lat, 50) * 1000, 1),
-                "p99_ms": round(percentile(lat, 99) * 1000, 1), "max_ms": round(lat[-1] * 1000, 1) if lat else None,
-                "background_load_per_s": args.load}
+        return {
+            "alerts": len(lat),
+            "events": len(sent),
+            "p50_ms": round(percentile(lat, 50) * 1000, 1),
+            "p99_ms": round(percentile(lat, 99) * 1000, 1),
+            "max_ms": round(lat[-1] * 1000, 1) if lat else None,
+            "background_load_per_s": args.load,
+        }
 
 
 def main() -> None:
@@ -136,10 +149,16 @@ def main() -> None:
     require("Mosquitto", url, 1883, "set ONECITY_BENCH_MQTT_URL")
     base = broker_rtt(url, 200 if not args.quick else 20)
     figures = {b: run(b, args, url) for b in args.backends}
-    emit("sensing_alert_latency", {"events": args.events, "interval_s": args.interval, "load_per_s": args.load},
-         figures, {"broker_round_trip": base},
-         {f"{b}.p99_vs_broker_p99": round(f["p99_ms"] / base["p99_ms"], 1) if base["p99_ms"] else None
-          for b, f in figures.items()})
+    emit(
+        "sensing_alert_latency",
+        {"events": args.events, "interval_s": args.interval, "load_per_s": args.load},
+        figures,
+        {"broker_round_trip": base},
+        {
+            f"{b}.p99_vs_broker_p99": round(f["p99_ms"] / base["p99_ms"], 1) if base["p99_ms"] else None
+            for b, f in figures.items()
+        },
+    )
 
 
 if __name__ == "__main__":

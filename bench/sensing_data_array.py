@@ -48,10 +48,17 @@ def bodies(streams: list[int], total: int, per_request: int, offset: int) -> lis
         for _ in range(per_request):
             t = _sensing.T0 + timedelta(milliseconds=seq)
             groups.setdefault(streams[seq % len(streams)], []).append(
-                [t.isoformat().replace("+00:00", "Z"), float(seq % 97) / 10])
+                [t.isoformat().replace("+00:00", "Z"), float(seq % 97) / 10]
+            )
             seq += 1
-        out.append(json.dumps([{"Datastream": {"@iot.id": ds}, "components": ["phenomenonTime", "result"],
-                                "dataArray": rows} for ds, rows in groups.items()]).encode())
+        out.append(
+            json.dumps(
+                [
+                    {"Datastream": {"@iot.id": ds}, "components": ["phenomenonTime", "result"], "dataArray": rows}
+                    for ds, rows in groups.items()
+                ]
+            ).encode()
+        )
     return out
 
 
@@ -66,9 +73,12 @@ def post_all(port: int, key: str, reqs: list[bytes], clients: int) -> float:
                 if not todo:
                     return
                 body = todo.pop()
-            req = urllib.request.Request(f"http://127.0.0.1:{port}/sta/v1.1/CreateObservations", data=body,
-                                         method="POST", headers={"Authorization": f"Bearer {key}",
-                                                                 "Content-Type": "application/json"})
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/sta/v1.1/CreateObservations",
+                data=body,
+                method="POST",
+                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            )
             try:
                 with urllib.request.urlopen(req, timeout=300) as r:
                     r.read()
@@ -94,12 +104,19 @@ def raw_insert(db_url: str, streams: list[int], total: int, per_request: int) ->
     from onecity.sensing.models import Observation
 
     db = Database(db_url)
-    rows = [{"datastream_id": streams[i % len(streams)], "phenomenon_time": _sensing.T0 + timedelta(seconds=i),
-             "result_number": float(i % 97) / 10, "dedup_key": f"raw{i}"} for i in range(total)]
+    rows = [
+        {
+            "datastream_id": streams[i % len(streams)],
+            "phenomenon_time": _sensing.T0 + timedelta(seconds=i),
+            "result_number": float(i % 97) / 10,
+            "dedup_key": f"raw{i}",
+        }
+        for i in range(total)
+    ]
     t0 = time.perf_counter()
     for i in range(0, total, per_request):
         with db.transaction() as s:
-            s.execute(insert(Observation), rows[i:i + per_request])
+            s.execute(insert(Observation), rows[i : i + per_request])
     seconds = time.perf_counter() - t0
     db.dispose()
     return seconds
@@ -117,8 +134,9 @@ def one(backend: str, args: Any) -> tuple[dict[str, Any], float]:
         log(f"  {backend}: {n} stored in {seconds:.2f} s over HTTP")
         raw = raw_insert(db_url, streams, args.observations, args.per_request)
         log(f"  {backend}: raw insert of the same rows in {raw:.2f} s")
-        return {"stored": n, "observations_per_s": rate(n, seconds), "seconds": round(seconds, 2)}, \
-            rate(args.observations, raw)
+        return {"stored": n, "observations_per_s": rate(n, seconds), "seconds": round(seconds, 2)}, rate(
+            args.observations, raw
+        )
 
 
 def main() -> None:
@@ -136,10 +154,21 @@ def main() -> None:
     for b in args.backends:
         figures[b], raw = one(b, args)
         baseline[b] = {"raw_insert_per_s": raw}
-    emit("sensing_data_array", {"observations": args.observations, "per_request": args.per_request,
-                                "streams": args.streams, "clients": args.clients},
-         figures, baseline, {f"{b}.vs_raw_insert": ratio(figures[b]["observations_per_s"],
-                                                         baseline[b]["raw_insert_per_s"]) for b in figures})
+    emit(
+        "sensing_data_array",
+        {
+            "observations": args.observations,
+            "per_request": args.per_request,
+            "streams": args.streams,
+            "clients": args.clients,
+        },
+        figures,
+        baseline,
+        {
+            f"{b}.vs_raw_insert": ratio(figures[b]["observations_per_s"], baseline[b]["raw_insert_per_s"])
+            for b in figures
+        },
+    )
 
 
 if __name__ == "__main__":

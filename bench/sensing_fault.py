@@ -45,8 +45,10 @@ def own_broker() -> Iterator[str]:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="onecity-bench-mqtt-") as tmp:
         conf = Path(tmp) / "mosquitto.conf"
-        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                        "max_queued_messages 0\nmax_inflight_messages 0\n")
+        conf.write_text(
+            f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "max_queued_messages 0\nmax_inflight_messages 0\n"
+        )
         proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 10
@@ -75,11 +77,21 @@ def counts(db_url: str) -> tuple[int, int]:
         with db.sessions() as s:
             rows = s.scalar(select(func.count()).select_from(Observation)) or 0
             if db.dialect == "sqlite":
-                uniq = s.scalar(select(func.count()).select_from(
-                    select(Observation.datastream_id, Observation.phenomenon_time).distinct().subquery())) or 0
+                uniq = (
+                    s.scalar(
+                        select(func.count()).select_from(
+                            select(Observation.datastream_id, Observation.phenomenon_time).distinct().subquery()
+                        )
+                    )
+                    or 0
+                )
             else:
-                uniq = s.scalar(select(func.count(distinct(tuple_(Observation.datastream_id,
-                                                                  Observation.phenomenon_time))))) or 0
+                uniq = (
+                    s.scalar(
+                        select(func.count(distinct(tuple_(Observation.datastream_id, Observation.phenomenon_time))))
+                    )
+                    or 0
+                )
             return int(rows), int(uniq)
     finally:
         db.dispose()
@@ -114,8 +126,15 @@ def run(backend: str, args: Any, kills: int) -> dict[str, Any]:
             _sensing.stop_worker(worker)
         rows, uniq = counts(db_url)
         log(f"  {backend}: {kills} kills planned, {done} done; sent {args.messages}, stored {rows}, distinct {uniq}")
-        return {"sent": args.messages, "stored": rows, "distinct": uniq, "duplicates": rows - uniq,
-                "missing": args.messages - uniq, "kills": done, "seconds": round(t1 - t0, 2)}
+        return {
+            "sent": args.messages,
+            "stored": rows,
+            "distinct": uniq,
+            "duplicates": rows - uniq,
+            "missing": args.messages - uniq,
+            "kills": done,
+            "seconds": round(t1 - t0, 2),
+        }
 
 
 def main() -> None:
@@ -132,9 +151,13 @@ def main() -> None:
         args.messages, args.rate, args.streams, args.kills, args.every = 3000, 1000.0, 10, 1, 1.0
     figures = {b: run(b, args, args.kills) for b in args.backends}
     baseline = {b: run(b, args, 0) for b in args.backends}
-    emit("sensing_fault", {"messages": args.messages, "rate": args.rate, "kills": args.kills, "every_s": args.every},
-         figures, baseline, {f"{b}.recovery_seconds": round(figures[b]["seconds"] - baseline[b]["seconds"], 2)
-                             for b in figures})
+    emit(
+        "sensing_fault",
+        {"messages": args.messages, "rate": args.rate, "kills": args.kills, "every_s": args.every},
+        figures,
+        baseline,
+        {f"{b}.recovery_seconds": round(figures[b]["seconds"] - baseline[b]["seconds"], 2) for b in figures},
+    )
 
 
 if __name__ == "__main__":

@@ -61,8 +61,9 @@ def pipeline(backend: str, streams_n: int, count: int, workers: int, url: str, r
     with database_url(backend, "ingest") as db_url:
         streams = _sensing.prepare(db_url, streams_n)
         tag = uuid.uuid4().hex[:6]
-        procs = [_sensing.start_worker(db_url, f"bench-{tag}-{i}", mqtt_url=url, republish=republish)
-                 for i in range(workers)]
+        procs = [
+            _sensing.start_worker(db_url, f"bench-{tag}-{i}", mqtt_url=url, republish=republish) for i in range(workers)
+        ]
         try:
             pub, q = _sensing.publish_in_background(url, streams, count)
             t0, t_pub = q.get(timeout=600)
@@ -76,8 +77,12 @@ def pipeline(backend: str, streams_n: int, count: int, workers: int, url: str, r
             for i in range(workers):
                 forget_session(url, f"onecity-ingest-bench-{tag}-{i}")
         log(f"  {backend}: {n} of {count} stored in {t1 - t0:.2f} s (publisher done after {t_pub - t0:.2f} s)")
-        return {"stored": n, "stored_per_s": rate(n, t1 - t0), "published_per_s": rate(count, t_pub - t0),
-                "seconds": round(t1 - t0, 2)}
+        return {
+            "stored": n,
+            "stored_per_s": rate(n, t1 - t0),
+            "published_per_s": rate(count, t_pub - t0),
+            "seconds": round(t1 - t0, 2),
+        }
 
 
 def main() -> None:
@@ -95,10 +100,19 @@ def main() -> None:
     log(f"sensing_ingest: {args.messages} messages over {args.streams} streams, {args.workers} worker(s)")
     base = bare_subscriber(list(range(1, args.streams + 1)), args.messages, url)
     figures = {b: pipeline(b, args.streams, args.messages, args.workers, url, args.republish) for b in args.backends}
-    emit("sensing_ingest", {"messages": args.messages, "streams": args.streams, "workers": args.workers,
-                            "republish": args.republish, "qos": 1},
-         figures, {"bare_subscriber_per_s": base},
-         {f"{b}.vs_bare": ratio(f["stored_per_s"], base) for b, f in figures.items()})
+    emit(
+        "sensing_ingest",
+        {
+            "messages": args.messages,
+            "streams": args.streams,
+            "workers": args.workers,
+            "republish": args.republish,
+            "qos": 1,
+        },
+        figures,
+        {"bare_subscriber_per_s": base},
+        {f"{b}.vs_bare": ratio(f["stored_per_s"], base) for b, f in figures.items()},
+    )
 
 
 if __name__ == "__main__":

@@ -49,17 +49,32 @@ def main() -> None:
         ensure_city(db, scale, args.seed)
         keys.use_secret(db, "bench-" + "s" * 40)
         actor = ServicesActor(scale, forged_share=args.forged)
-        sim = Simulation(db, [actor], start=start, seed=args.seed, step=timedelta(minutes=10),
-                         deliver_events=True, progress=log)
+        sim = Simulation(
+            db, [actor], start=start, seed=args.seed, step=timedelta(minutes=10), deliver_events=True, progress=log
+        )
         t0 = time.perf_counter()
         sim.run(args.hours)
         wall = time.perf_counter() - t0
         report = sim.report()["services"]
         db.dispose()
-    keys_of = ("applications", "scans", "scans_forged", "scans_wrong_document", "prereviewed", "prereviewed_share",
-               "prereview_outcomes", "auto_approved", "false_auto_approvals", "forged_cases",
-               "forged_cases_prereviewed_as", "prereview_seconds_p50", "prereview_seconds_p50_all", "approved",
-               "refused", "in_progress")
+    keys_of = (
+        "applications",
+        "scans",
+        "scans_forged",
+        "scans_wrong_document",
+        "prereviewed",
+        "prereviewed_share",
+        "prereview_outcomes",
+        "auto_approved",
+        "false_auto_approvals",
+        "forged_cases",
+        "forged_cases_prereviewed_as",
+        "prereview_seconds_p50",
+        "prereview_seconds_p50_all",
+        "approved",
+        "refused",
+        "in_progress",
+    )
     figures = {k: report.get(k) for k in keys_of}
     figures["wall_seconds"] = round(wall, 1)
     log(f"\n{NAME}: {args.hours:g} simulated hours at 1:{1 / scale:,.0f}, forged share {args.forged}")

@@ -84,8 +84,9 @@ def main() -> None:
             for _ in range(n_base):
                 run_case(shape, fresh_spec, persist=True)
         baseline[f"{shape}.cases_per_s"] = rate(n_base, bw.seconds)
-        ratios[f"{shape}.cached_vs_parse_per_case"] = ratio(figures[f"{shape}.cases_per_s"],
-                                                            baseline[f"{shape}.cases_per_s"])
+        ratios[f"{shape}.cached_vs_parse_per_case"] = ratio(
+            figures[f"{shape}.cases_per_s"], baseline[f"{shape}.cases_per_s"]
+        )
     wf = workflow.start("joint_review")
     workflow.complete(wf, workflow.ready_tasks(wf)[0], {"acceptance": "accept"})
     state = workflow.dump(wf)

@@ -59,8 +59,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print("  sign in with (passwords kept in var/demo-credentials.json):")
     for acc in demo.ACCOUNTS:
         print(f"    {acc.username:<22} {creds.get(acc.username, '(created earlier)'):<18} {acc.description}")
-    print(f"    {demo.RESIDENT:<22} {creds.get(demo.RESIDENT, '(created earlier)'):<18} "
-          "a resident (citizen portal), linked to a Xuhui firm's legal representative")
+    print(
+        f"    {demo.RESIDENT:<22} {creds.get(demo.RESIDENT, '(created earlier)'):<18} "
+        "a resident (citizen portal), linked to a Xuhui firm's legal representative"
+    )
     print(flush=True)
     try:
         uvicorn.run(create_app(settings, db=db), host=args.host, port=args.port, log_level="warning")
@@ -105,8 +107,14 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
     password = args.password if args.password is not None else getpass.getpass("password: ")
     with open_db(settings).transaction() as session:
         user = service.create_user(
-            session, cli_principal(), username=args.username, password=password, kind=kind,
-            roles=[Role(r) for r in args.role], agency_code=args.agency, division_code=args.division,
+            session,
+            cli_principal(),
+            username=args.username,
+            password=password,
+            kind=kind,
+            roles=[Role(r) for r in args.role],
+            agency_code=args.agency,
+            division_code=args.division,
             display_name=args.name or "",
         )
         print(user.id)
@@ -117,8 +125,15 @@ def cmd_agency_create(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.core.identity import service
 
     with open_db(settings).transaction() as session:
-        agency = service.create_agency(session, cli_principal(), code=args.code, name=args.name,
-                                       name_en=args.name_en, division_code=args.division, parent_code=args.parent)
+        agency = service.create_agency(
+            session,
+            cli_principal(),
+            code=args.code,
+            name=args.name,
+            name_en=args.name_en,
+            division_code=args.division,
+            parent_code=args.parent,
+        )
         print(agency.id)
     return 0
 
@@ -127,8 +142,14 @@ def cmd_apikey_create(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.core.identity import service
 
     with open_db(settings).transaction() as session:
-        _key, secret = service.create_api_key(session, cli_principal(), name=args.name, scopes=args.scope,
-                                              agency_code=args.agency, division_code=args.division)
+        _key, secret = service.create_api_key(
+            session,
+            cli_principal(),
+            name=args.name,
+            scopes=args.scope,
+            agency_code=args.agency,
+            division_code=args.division,
+        )
     print(secret)
     return 0
 
@@ -149,10 +170,18 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 #: Modules that add their own commands: each has ``add_commands(subparsers)``; their
 #: handlers take ``(args, settings)`` like the ones here and return an exit code.
-COMMAND_MODULES: list[str] = ["onecity.hub.catalogue.cli", "onecity.hub.sharing.cli", "onecity.hub.geography.cli",
-                              "onecity.hub.registries.cli", "onecity.sim.cli", "onecity.ops.cli",
-                              "onecity.sensing.cli", "onecity.credentials.cli",
-                              "onecity.documents.cli", "onecity.services.cli"]
+COMMAND_MODULES: list[str] = [
+    "onecity.hub.catalogue.cli",
+    "onecity.hub.sharing.cli",
+    "onecity.hub.geography.cli",
+    "onecity.hub.registries.cli",
+    "onecity.sim.cli",
+    "onecity.ops.cli",
+    "onecity.sensing.cli",
+    "onecity.credentials.cli",
+    "onecity.documents.cli",
+    "onecity.services.cli",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,8 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="prepare the embedded demo city and serve it")
     d.add_argument("--host", default="127.0.0.1")
     d.add_argument("--port", type=int, default=8000)
-    d.add_argument("--speed", type=float, default=600.0,
-                   help="simulated seconds per real second of the live city (default 600: a day in 2.4 minutes)")
+    d.add_argument(
+        "--speed",
+        type=float,
+        default=600.0,
+        help="simulated seconds per real second of the live city (default 600: a day in 2.4 minutes)",
+    )
     d.set_defaults(func=cmd_demo)
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)

@@ -55,12 +55,14 @@ ACCOUNTS = [
     # urban operations: the three levels of operation centres, the hotline, the grid and a disposal unit
     DemoAccount("city.operator", (Role.OPERATOR,), "sh-bdc", MUNICIPALITY_CODE, "city operation centre"),
     DemoAccount("xuhui.operator", (Role.OPERATOR, Role.DISPATCHER), "xh-gov", XUHUI, "Xuhui operation centre"),
-    DemoAccount("tianpinglu.operator", (Role.OPERATOR, Role.DISPATCHER), "xh-gov", TIANPINGLU,
-                "Tianpinglu operation centre"),
+    DemoAccount(
+        "tianpinglu.operator", (Role.OPERATOR, Role.DISPATCHER), "xh-gov", TIANPINGLU, "Tianpinglu operation centre"
+    ),
     DemoAccount("hotline", (Role.DISPATCHER,), "sh-bdc", MUNICIPALITY_CODE, "12345 hotline call-taker"),
     DemoAccount("tianpinglu.inspector", (Role.INSPECTOR,), "xh-gov", TIANPINGLU, "grid inspector, Tianpinglu"),
-    DemoAccount("tianpinglu.sanitation", (Role.OPERATOR,), "ops-310104003-sanitation", TIANPINGLU,
-                "sanitation unit, Tianpinglu"),
+    DemoAccount(
+        "tianpinglu.sanitation", (Role.OPERATOR,), "ops-310104003-sanitation", TIANPINGLU, "sanitation unit, Tianpinglu"
+    ),
 ]
 
 #: A resident to try the citizen portal with, linked (once the city is seeded) to the legal
@@ -94,8 +96,15 @@ def start_simulation(db: Database, *, speed: float) -> threading.Event:
     for actor in cast:
         if isinstance(actor, ServicesActor):
             actor.scan_share = DEMO_SCAN_SHARE
-    sim = Simulation(db, cast, start=clock.now(), seed=int(clock.now().timestamp()),
-                     speed=speed, drive_clock=False, progress=lambda _msg: None)
+    sim = Simulation(
+        db,
+        cast,
+        start=clock.now(),
+        seed=int(clock.now().timestamp()),
+        speed=speed,
+        drive_clock=False,
+        progress=lambda _msg: None,
+    )
 
     def _run() -> None:
         try:
@@ -118,12 +127,19 @@ def link_resident(db: Database) -> None:
         if user is None or session.get(ResidentLink, user.id) is not None:
             return
         id_number = session.scalar(
-            select(Person.id_number).join(LegalPerson, LegalPerson.legal_rep_id == Person.id)
+            select(Person.id_number)
+            .join(LegalPerson, LegalPerson.legal_rep_id == Person.id)
             .join(Certificate, Certificate.holder_id == LegalPerson.id)
-            .where(LegalPerson.division_code.startswith(XUHUI[:6]), Certificate.holder_kind == "legal_person",
-                   Certificate.type_code == "business_licence", Certificate.status == CertificateStatus.VALID,
-                   Person.id.not_in(select(ResidentLink.person_id)))
-            .order_by(LegalPerson.id).limit(1))
+            .where(
+                LegalPerson.division_code.startswith(XUHUI[:6]),
+                Certificate.holder_kind == "legal_person",
+                Certificate.type_code == "business_licence",
+                Certificate.status == CertificateStatus.VALID,
+                Person.id.not_in(select(ResidentLink.person_id)),
+            )
+            .order_by(LegalPerson.id)
+            .limit(1)
+        )
         if id_number is not None:
             link(session, system_principal("demo-setup"), username=RESIDENT, id_number=id_number)
 
@@ -148,14 +164,28 @@ def prepare(db: Database, var_dir: Path) -> dict[str, str]:
             if session.scalar(select(User.id).where(User.username == acc.username)) is not None:
                 continue
             password = creds.get(acc.username) or f"demo-{secrets.token_hex(6)}"
-            service.create_user(session, actor, username=acc.username, password=password,
-                                kind=PrincipalKind.STAFF, roles=list(acc.roles), agency_code=acc.agency,
-                                division_code=acc.division, display_name=acc.description)
+            service.create_user(
+                session,
+                actor,
+                username=acc.username,
+                password=password,
+                kind=PrincipalKind.STAFF,
+                roles=list(acc.roles),
+                agency_code=acc.agency,
+                division_code=acc.division,
+                display_name=acc.description,
+            )
             creds[acc.username] = password
         if session.scalar(select(User.id).where(User.username == RESIDENT)) is None:
             password = creds.get(RESIDENT) or f"demo-{secrets.token_hex(6)}"
-            service.create_user(session, actor, username=RESIDENT, password=password, kind=PrincipalKind.CITIZEN,
-                                display_name="demo resident")
+            service.create_user(
+                session,
+                actor,
+                username=RESIDENT,
+                password=password,
+                kind=PrincipalKind.CITIZEN,
+                display_name="demo resident",
+            )
             creds[RESIDENT] = password
     var_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(creds_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -25,8 +25,15 @@ from onecity.core.db import Database
 from tests.conftest import IN_CI
 
 CHROMIUM = os.environ.get("ONECITY_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 VENDORED_ECHARTS = ROOT / "onecity" / "web" / "static" / "vendor" / "echarts.min.js"
@@ -52,11 +59,17 @@ def live_server(db: Database, name: str) -> Iterator[str]:
 
     from onecity.api.app import create_app
 
-    settings = Settings(env=Environment.TEST, database_url=db.url, secret_key=secrets.token_urlsafe(48),
-                        bus_url="memory://", outbox_poll_seconds=0.2)
+    settings = Settings(
+        env=Environment.TEST,
+        database_url=db.url,
+        secret_key=secrets.token_urlsafe(48),
+        bus_url="memory://",
+        outbox_poll_seconds=0.2,
+    )
     port = free_port()
-    uv = uvicorn.Server(uvicorn.Config(create_app(settings, db=db), host="127.0.0.1", port=port,
-                                       log_level="warning", lifespan="on"))
+    uv = uvicorn.Server(
+        uvicorn.Config(create_app(settings, db=db), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=uv.run, name=f"uvicorn-{name}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

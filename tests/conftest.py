@@ -57,6 +57,7 @@ def need_service(name: str, host: str, port: int) -> None:
 
 # -- databases ------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("db") / "template.db"
@@ -92,8 +93,12 @@ def _truncate_pg(db: Database) -> None:
     with db.engine.begin() as conn:
         # a connection left behind by an earlier test (a worker thread still in a transaction)
         # would make TRUNCATE wait for ever: end them; pools reconnect (pool_pre_ping)
-        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
         conn.execute(text("SET LOCAL lock_timeout = '60s'"))
         conn.execute(text("SET LOCAL session_replication_role = replica"))  # past the append-only trigger
         conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
@@ -122,8 +127,13 @@ def db(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
 
 @pytest.fixture
 def settings(db: Database) -> Settings:
-    return Settings(env=Environment.TEST, database_url=db.url, secret_key=secrets.token_urlsafe(48),
-                    bus_url="memory://", outbox_poll_seconds=0.05)
+    return Settings(
+        env=Environment.TEST,
+        database_url=db.url,
+        secret_key=secrets.token_urlsafe(48),
+        bus_url="memory://",
+        outbox_poll_seconds=0.05,
+    )
 
 
 @pytest.fixture
@@ -152,8 +162,15 @@ CITY = "310000000000"
 def make_agency(db: Database) -> Callable[..., Agency]:
     def _make(code: str, division_code: str, name: str | None = None) -> Agency:
         with db.transaction() as session:
-            return service.create_agency(session, SYSTEM, code=code, name=name or f"机构{code}",
-                                         name_en=name or f"Agency {code}", division_code=division_code)
+            return service.create_agency(
+                session,
+                SYSTEM,
+                code=code,
+                name=name or f"机构{code}",
+                name_en=name or f"Agency {code}",
+                division_code=division_code,
+            )
+
     return _make
 
 
@@ -161,17 +178,31 @@ def make_agency(db: Database) -> Callable[..., Agency]:
 def make_user(db: Database, make_agency: Callable[..., Agency]) -> Callable[..., User]:
     agencies: dict[str, Agency] = {}
 
-    def _make(username: str, *roles: Role, division_code: str | None = XUHUI,
-              kind: PrincipalKind = PrincipalKind.STAFF, agency_code: str | None = None,
-              password: str = PASSWORD) -> User:
+    def _make(
+        username: str,
+        *roles: Role,
+        division_code: str | None = XUHUI,
+        kind: PrincipalKind = PrincipalKind.STAFF,
+        agency_code: str | None = None,
+        password: str = PASSWORD,
+    ) -> User:
         if kind is PrincipalKind.STAFF and agency_code is None:
             assert division_code is not None
             agency_code = f"gov-{division_code[:6]}"
             if agency_code not in agencies:
                 agencies[agency_code] = make_agency(agency_code, division_code[:6] + "000000")
         with db.transaction() as session:
-            return service.create_user(session, SYSTEM, username=username, password=password, kind=kind,
-                                       roles=list(roles), agency_code=agency_code, division_code=division_code)
+            return service.create_user(
+                session,
+                SYSTEM,
+                username=username,
+                password=password,
+                kind=kind,
+                roles=list(roles),
+                agency_code=agency_code,
+                division_code=division_code,
+            )
+
     return _make
 
 
@@ -181,4 +212,5 @@ def login(client: TestClient) -> Callable[[str], dict[str, str]]:
         r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
         assert r.status_code == 200, r.text
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
     return _login

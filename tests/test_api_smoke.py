@@ -18,8 +18,9 @@ def test_health_is_public_and_reports_components(client: TestClient) -> None:
     assert body["components"]["bus"]["status"] == "ok"
 
 
-def test_token_then_me(client: TestClient, make_user: Callable[..., object],
-                       login: Callable[[str], dict[str, str]]) -> None:
+def test_token_then_me(
+    client: TestClient, make_user: Callable[..., object], login: Callable[[str], dict[str, str]]
+) -> None:
     make_user("clerk.xh", Role.COUNTER_CLERK)
     me = client.get("/api/v1/auth/me", headers=login("clerk.xh"))
     assert me.status_code == 200

@@ -21,8 +21,14 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def run_bench(name: str, *args: str, timeout: float = 60) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-m", f"bench.{name}", "--quick", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", "--quick", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.strip().splitlines()
     assert lines, f"bench.{name} printed nothing on stdout; stderr:\n{proc.stderr[-3000:]}"
@@ -78,6 +84,12 @@ def test_seed_scale() -> None:
 
 
 def test_runner_rejects_an_unknown_benchmark() -> None:
-    proc = subprocess.run([sys.executable, "-m", "bench.run", "no_such_bench"], cwd=REPO, capture_output=True,
-                          text=True, timeout=30, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "no_such_bench"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert proc.returncode == 2 and "unknown benchmark" in proc.stderr

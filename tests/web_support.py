@@ -28,8 +28,11 @@ def csrf(page: Response | str) -> str:
 def post_sign_in(client: TestClient, username: str, password: str = PASSWORD, next_path: str = "/") -> Response:
     """Fetch the sign-in form and post it; the answer, whatever it is (a wrong password gets 401)."""
     token = csrf(client.get("/login"))
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": token,
-                                       "next": next_path}, follow_redirects=False)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token, "next": next_path},
+        follow_redirects=False,
+    )
 
 
 def sign_in(client: TestClient, username: str, password: str = PASSWORD, next_path: str = "/") -> Response:

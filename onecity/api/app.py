@@ -48,8 +48,20 @@ def api_router() -> APIRouter:
     from onecity.sensing import api as sensing
     from onecity.services import api as services
 
-    for module in (system, auth, admin, audit, catalogue, sharing, geography, credentials, sensing, services,
-                   documents, ops):
+    for module in (
+        system,
+        auth,
+        admin,
+        audit,
+        catalogue,
+        sharing,
+        geography,
+        credentials,
+        sensing,
+        services,
+        documents,
+        ops,
+    ):
         router.include_router(module.router)
     return router
 
@@ -76,9 +88,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         await bus.connect()
         relay = OutboxRelay(db, bus, poll_seconds=settings.outbox_poll_seconds)
         app.state.relay = relay
-        tasks = [asyncio.create_task(relay.run(), name="outbox-relay"),
-                 asyncio.create_task(_housekeeping(db, settings), name="housekeeping"),
-                 asyncio.create_task(ops_clocks.run_periodically(db), name="ops-clocks")]
+        tasks = [
+            asyncio.create_task(relay.run(), name="outbox-relay"),
+            asyncio.create_task(_housekeeping(db, settings), name="housekeeping"),
+            asyncio.create_task(ops_clocks.run_periodically(db), name="ops-clocks"),
+        ]
         subscriptions = await consumers.subscribe_all(db, bus)
         try:
             yield

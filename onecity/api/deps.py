@@ -94,7 +94,9 @@ async def submitted_csrf(request: Request) -> str | None:
 
 
 def resolve_principal(
-    request: Request, session: SessionDep, settings: SettingsDep,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
     csrf: Annotated[str | None, Depends(submitted_csrf)],
 ) -> Principal:
     """Who is calling (possibly nobody); remembered on ``request.state`` for auditing."""
@@ -108,16 +110,19 @@ def resolve_principal(
             principal, row = found
             request.state.web_session = row
             if request.method not in SAFE_METHODS and not auth.check_csrf(row, csrf):
-                raise PermissionDenied("the form has expired or did not come from this site (CSRF check failed); "
-                                       "reload the page and try again")
+                raise PermissionDenied(
+                    "the form has expired or did not come from this site (CSRF check failed); "
+                    "reload the page and try again"
+                )
     request.state.principal = principal
     return principal
 
 
 async def require_principal(principal: Annotated[Principal, Depends(resolve_principal)]) -> Principal:
     if not principal.is_authenticated:
-        raise AuthenticationRequired("sign in first: send 'Authorization: Bearer <token>' "
-                                     "(POST /api/v1/auth/token) or an API key")
+        raise AuthenticationRequired(
+            "sign in first: send 'Authorization: Bearer <token>' (POST /api/v1/auth/token) or an API key"
+        )
     return principal
 
 
@@ -125,6 +130,9 @@ MaybePrincipalDep = Annotated[Principal, Depends(resolve_principal)]
 PrincipalDep = Annotated[Principal, Depends(require_principal)]
 PurposeDep = Annotated[
     str | None,
-    Header(alias="X-OneCity-Purpose", max_length=200,
-           description="Why personal data is being read (recorded in the audit log)"),
+    Header(
+        alias="X-OneCity-Purpose",
+        max_length=200,
+        description="Why personal data is being read (recorded in the audit log)",
+    ),
 ]

@@ -13,11 +13,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 def _problem(limit: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    body = json.dumps({
-        "type": "https://onecity.dev/problems/too-large", "title": "Request too large", "status": 413,
-        "detail": f"the request body is larger than the {limit // (1024 * 1024)} MiB this server accepts; "
-                  "send a smaller file or split the upload",
-    }).encode()
+    body = json.dumps(
+        {
+            "type": "https://onecity.dev/problems/too-large",
+            "title": "Request too large",
+            "status": 413,
+            "detail": f"the request body is larger than the {limit // (1024 * 1024)} MiB this server accepts; "
+            "send a smaller file or split the upload",
+        }
+    ).encode()
     return body, [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
 
 

@@ -27,10 +27,22 @@ log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, *, code: str, request: Request | None = None,
-            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"type": f"https://onecity.dev/problems/{code}", "title": title, "status": status,
-                            "detail": detail}
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    code: str,
+    request: Request | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://onecity.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     if request is not None:
         body["instance"] = request.url.path
     body.update(extra)
@@ -49,9 +61,16 @@ def _audit_denied(request: Request, err: PermissionDenied) -> None:
         return
     try:
         with db.transaction() as session:
-            audit.record(session, principal, "core.access.denied", object_type="request",
-                         object_id=f"{request.method} {request.url.path}"[:120], outcome=Outcome.DENIED,
-                         division_code=principal.division_code, detail={"reason": err.detail[:300]})
+            audit.record(
+                session,
+                principal,
+                "core.access.denied",
+                object_type="request",
+                object_id=f"{request.method} {request.url.path}"[:120],
+                outcome=Outcome.DENIED,
+                division_code=principal.division_code,
+                detail={"reason": err.detail[:300]},
+            )
     except Exception:  # auditing a refusal must not turn the 403 into a 500
         log.exception("could not audit a denied request")
 
@@ -73,11 +92,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, err: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
-                  for e in err.errors()]
+        errors = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in err.errors()]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        return problem(422, "Invalid input", f"the request is not valid: {summary}", code="invalid-input",
-                       request=request, errors=errors)
+        return problem(
+            422,
+            "Invalid input",
+            f"the request is not valid: {summary}",
+            code="invalid-input",
+            request=request,
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, err: StarletteHTTPException) -> JSONResponse:
@@ -86,21 +110,37 @@ def install(app: FastAPI) -> None:
             detail = f"nothing here: {request.url.path}; the API is described at /openapi.json"
         if err.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}"
-        return problem(err.status_code, detail.capitalize() if len(detail) < 40 else "Request failed", detail,
-                       code=f"http-{err.status_code}", request=request, headers=getattr(err, "headers", None))
+        return problem(
+            err.status_code,
+            detail.capitalize() if len(detail) < 40 else "Request failed",
+            detail,
+            code=f"http-{err.status_code}",
+            request=request,
+            headers=getattr(err, "headers", None),
+        )
 
     @app.exception_handler(DataError)
     async def _data(request: Request, err: DataError) -> JSONResponse:
         # the database refused a value that validation let through; nothing was written
         log.warning("database refused a value on %s %s: %s", request.method, request.url.path, err.orig)
-        return problem(422, "Invalid input", "a value in the request cannot be stored (wrong format, out of range "
-                       "or containing forbidden characters); check the fields and try again",
-                       code="invalid-input", request=request)
+        return problem(
+            422,
+            "Invalid input",
+            "a value in the request cannot be stored (wrong format, out of range "
+            "or containing forbidden characters); check the fields and try again",
+            code="invalid-input",
+            request=request,
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception) -> JSONResponse:
         ref = uuid.uuid4().hex[:12]
         log.exception("unhandled error %s on %s %s", ref, request.method, request.url.path)
-        return problem(500, "Internal error",
-                       f"something went wrong on our side; nothing was changed. Quote reference {ref} when "
-                       "reporting it.", code="internal-error", request=request, reference=ref)
+        return problem(
+            500,
+            "Internal error",
+            f"something went wrong on our side; nothing was changed. Quote reference {ref} when reporting it.",
+            code="internal-error",
+            request=request,
+            reference=ref,
+        )

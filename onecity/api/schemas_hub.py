@@ -107,8 +107,11 @@ class DatasetPage(BaseModel):
 class ShareRequestCreate(Strict):
     dataset_code: str = Field(pattern=DATASET_CODE, max_length=60)
     fields: list[str] = Field(min_length=1, max_length=200)
-    unmasked_fields: list[str] = Field(default_factory=list, max_length=200,
-                                       description="fields wanted in clear; the other personal fields come masked")
+    unmasked_fields: list[str] = Field(
+        default_factory=list,
+        max_length=200,
+        description="fields wanted in clear; the other personal fields come masked",
+    )
     purpose: str = Field(min_length=3, max_length=200)
     legal_basis: str = Field(min_length=3, max_length=2000)
     scope_division_code: str = DivisionCode

@@ -8,7 +8,13 @@ from onecity.core.identity.models import User
 
 def user_public(user: User) -> UserPublic:
     return UserPublic(
-        id=user.id, username=user.username, display_name=user.display_name, kind=str(user.kind),
-        roles=user.roles, agency_code=user.agency.code if user.agency else None,
-        division_code=user.division_code, active=user.active, created_at=user.created_at,
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        kind=str(user.kind),
+        roles=user.roles,
+        agency_code=user.agency.code if user.agency else None,
+        division_code=user.division_code,
+        active=user.active,
+        created_at=user.created_at,
     )

@@ -42,8 +42,9 @@ class Outcome(StrEnum):
 class AuditEntry(Base):
     __tablename__ = "audit_log"
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                     autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     at: Mapped[datetime] = mapped_column(index=True)
     actor: Mapped[str] = mapped_column(String(120), index=True)
     actor_name: Mapped[str] = mapped_column(String(120))
@@ -73,8 +74,21 @@ def _digest(fields: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-HASHED = ("seq", "at", "actor", "actor_name", "action", "object_type", "object_id", "subject", "purpose",
-          "outcome", "division_code", "detail", "prev_hash")
+HASHED = (
+    "seq",
+    "at",
+    "actor",
+    "actor_name",
+    "action",
+    "object_type",
+    "object_id",
+    "subject",
+    "purpose",
+    "outcome",
+    "division_code",
+    "detail",
+    "prev_hash",
+)
 
 
 def _fields(row: dict[str, Any]) -> dict[str, Any]:
@@ -103,8 +117,14 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Append one entry, inside the caller's transaction."""
-    record_many(session, principal, action, [BatchEntry(object_type, object_id, subject, division_code, detail)],
-                purpose=purpose, outcome=outcome)
+    record_many(
+        session,
+        principal,
+        action,
+        [BatchEntry(object_type, object_id, subject, division_code, detail)],
+        purpose=purpose,
+        outcome=outcome,
+    )
 
 
 @dataclass(frozen=True)
@@ -140,7 +160,9 @@ def record_many(
     if n == 0:
         return 0
     moved = session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + n)
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + n)
         .returning(AuditHead.seq, AuditHead.hash)
     ).one_or_none()
     if moved is None:  # first entry ever: create the head (its primary key makes a race fail loudly)
@@ -153,10 +175,19 @@ def record_many(
     rows: list[dict[str, Any]] = []
     for i, spec in enumerate(entries):
         row: dict[str, Any] = {
-            "seq": first + i, "at": at, "actor": principal.ref, "actor_name": principal.name, "action": action,
-            "object_type": spec.object_type, "object_id": spec.object_id, "subject": spec.subject,
-            "purpose": purpose, "outcome": outcome, "division_code": spec.division_code,
-            "detail": spec.detail or {}, "prev_hash": prev_hash,
+            "seq": first + i,
+            "at": at,
+            "actor": principal.ref,
+            "actor_name": principal.name,
+            "action": action,
+            "object_type": spec.object_type,
+            "object_id": spec.object_id,
+            "subject": spec.subject,
+            "purpose": purpose,
+            "outcome": outcome,
+            "division_code": spec.division_code,
+            "detail": spec.detail or {},
+            "prev_hash": prev_hash,
         }
         row["hash"] = prev_hash = _digest(_fields(row))
         rows.append(row)
@@ -184,8 +215,14 @@ def personal_read(
             "(e.g. 'case 2026-000123 review')"
         )
     record(
-        session, principal, action, object_type=object_type, object_id=object_id or subject,
-        subject=subject, purpose=purpose.strip()[:200], division_code=division_code,
+        session,
+        principal,
+        action,
+        object_type=object_type,
+        object_id=object_id or subject,
+        subject=subject,
+        purpose=purpose.strip()[:200],
+        division_code=division_code,
         detail={"fields": fields} if fields else None,
     )
 
@@ -217,11 +254,13 @@ def verify(session: Session) -> VerifyResult:
     for e in _iter_entries(session):
         count += 1
         if e.seq != expected_seq:
-            return VerifyResult(False, count, expected_seq,
-                                f"entry {expected_seq} is missing (next entry present is {e.seq})")
+            return VerifyResult(
+                False, count, expected_seq, f"entry {expected_seq} is missing (next entry present is {e.seq})"
+            )
         if e.prev_hash != prev_hash:
-            return VerifyResult(False, count, e.seq,
-                                f"entry {e.seq} does not follow entry {e.seq - 1} (previous hash differs)")
+            return VerifyResult(
+                False, count, e.seq, f"entry {e.seq} does not follow entry {e.seq - 1} (previous hash differs)"
+            )
         if _digest(_content(e)) != e.hash:
             return VerifyResult(False, count, e.seq, f"entry {e.seq} was altered (its content hash differs)")
         prev_hash, expected_seq = e.hash, e.seq + 1
@@ -232,6 +271,7 @@ def verify(session: Session) -> VerifyResult:
             return VerifyResult(False, count, 1, "the audit head row is missing")
         return VerifyResult(True, 0)
     if head.seq != last_seq or head.hash != prev_hash:
-        return VerifyResult(False, count, last_seq + 1,
-                            f"entries after {last_seq} are missing (the head records entry {head.seq})")
+        return VerifyResult(
+            False, count, last_seq + 1, f"entries after {last_seq} are missing (the head records entry {head.seq})"
+        )
     return VerifyResult(True, count)

@@ -16,8 +16,15 @@ from onecity.core.identity.roles import PrincipalKind
 
 
 def search(
-    session: Session, principal: Principal, *, action: str | None = None, actor: str | None = None,
-    subject: str | None = None, since: datetime | None = None, before_seq: int | None = None, limit: int = 100,
+    session: Session,
+    principal: Principal,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    subject: str | None = None,
+    since: datetime | None = None,
+    before_seq: int | None = None,
+    limit: int = 100,
 ) -> list[AuditEntry]:
     """Entries in the auditor's area, newest first; municipal auditors also see area-less entries."""
     policy.require(principal, "core.audit.read")
@@ -69,8 +76,11 @@ def my_access_log(session: Session, principal: Principal, *, limit: int = 100) -
     policy.require(principal, "core.me.access_log")
     if principal.kind is PrincipalKind.SYSTEM:
         raise PermissionDenied("API keys have no personal data")
-    return list(session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.subject.in_(my_subjects(session, principal)), AuditEntry.actor != principal.ref)
-        .order_by(AuditEntry.seq.desc()).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.subject.in_(my_subjects(session, principal)), AuditEntry.actor != principal.ref)
+            .order_by(AuditEntry.seq.desc())
+            .limit(limit)
+        )
+    )

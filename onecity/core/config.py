@@ -58,9 +58,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_known_secret(self) -> Settings:
         relaxed = {Environment.DEVELOPMENT, Environment.DEMO, Environment.TEST}
-        if self.env not in relaxed and (
-            self.secret_key in KNOWN_DEFAULT_SECRETS or len(self.secret_key) < 32
-        ):
+        if self.env not in relaxed and (self.secret_key in KNOWN_DEFAULT_SECRETS or len(self.secret_key) < 32):
             raise ConfigurationError(
                 "ONECITY_SECRET_KEY is unset, a known default or shorter than 32 characters. "
                 "Set it to a random value, e.g. "

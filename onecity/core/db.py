@@ -85,14 +85,14 @@ class DivisionScopedMixin:
 def _sqlite_path(url: str) -> Path | None:
     prefix = "sqlite:///"
     if url.startswith(prefix) and ":memory:" not in url:
-        return Path(url[len(prefix):])
+        return Path(url[len(prefix) :])
     return None
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with the platform's connection settings applied."""
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if url.startswith("sqlite"):
         path = _sqlite_path(url)
         if path is not None:

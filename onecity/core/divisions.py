@@ -93,23 +93,44 @@ def load_reference_divisions(session: Session) -> int:
     present = set(session.scalars(select(Division.code)))
     rows: list[Division] = []
     if MUNICIPALITY_CODE not in present:
-        rows.append(Division(code=MUNICIPALITY_CODE, name=MUNICIPALITY_NAME, name_en=MUNICIPALITY_NAME_EN,
-                             level=DivisionLevel.MUNICIPALITY, kind="municipality", parent_code=None))
+        rows.append(
+            Division(
+                code=MUNICIPALITY_CODE,
+                name=MUNICIPALITY_NAME,
+                name_en=MUNICIPALITY_NAME_EN,
+                level=DivisionLevel.MUNICIPALITY,
+                kind="municipality",
+                parent_code=None,
+            )
+        )
     ref = resources.files("onecity.data").joinpath("shanghai-township-divisions.csv")
     seen_districts: set[str] = set()
     with ref.open(encoding="utf-8") as fh:
         for rec in csv.DictReader(fh):
             district = rec["district_code"] + "000000"
             if district not in present and district not in seen_districts:
-                rows.append(Division(code=district, name=rec["district_name"], name_en=rec["district_name_en"],
-                                     level=DivisionLevel.DISTRICT, kind="district",
-                                     parent_code=MUNICIPALITY_CODE))
+                rows.append(
+                    Division(
+                        code=district,
+                        name=rec["district_name"],
+                        name_en=rec["district_name_en"],
+                        level=DivisionLevel.DISTRICT,
+                        kind="district",
+                        parent_code=MUNICIPALITY_CODE,
+                    )
+                )
             seen_districts.add(district)
             if rec["township_code"] not in present:
-                rows.append(Division(code=rec["township_code"], name=rec["township_name"],
-                                     name_en=rec["township_name_en"],
-                                     level=DivisionLevel.TOWNSHIP, kind=rec["township_kind"],
-                                     parent_code=district))
+                rows.append(
+                    Division(
+                        code=rec["township_code"],
+                        name=rec["township_name"],
+                        name_en=rec["township_name_en"],
+                        level=DivisionLevel.TOWNSHIP,
+                        kind=rec["township_kind"],
+                        parent_code=district,
+                    )
+                )
     # added parents first: the unit of work inserts one table's rows in the order added
     session.add_all(rows)
     session.flush()

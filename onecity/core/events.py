@@ -124,8 +124,12 @@ def publish(session: Session, et: EventType[P], payload: P, *, principal: Princi
 
 def envelope_of(msg: OutboxMessage) -> Envelope:
     return Envelope(
-        id=msg.id, type=msg.event_type, occurred_at=msg.occurred_at.isoformat(), actor=msg.actor,
-        reason=msg.reason, payload=msg.payload,
+        id=msg.id,
+        type=msg.event_type,
+        occurred_at=msg.occurred_at.isoformat(),
+        actor=msg.actor,
+        reason=msg.reason,
+        payload=msg.payload,
     )
 
 

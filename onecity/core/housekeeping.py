@@ -42,9 +42,13 @@ def trim(db: Database, settings: Settings, keep_days: int = 7) -> Trimmed:
     horizon = now - timedelta(days=keep_days)
     with db.transaction() as session:
         sessions = _deleted(session, delete(WebSession).where(WebSession.expires_at <= now))
-        attempts = _deleted(session, delete(LoginAttempt).where(
-            LoginAttempt.at < now - timedelta(minutes=2 * settings.login_window_minutes)))
-        outbox = _deleted(session, delete(OutboxMessage).where(
-            OutboxMessage.published_at.is_not(None), OutboxMessage.published_at < horizon))
+        attempts = _deleted(
+            session,
+            delete(LoginAttempt).where(LoginAttempt.at < now - timedelta(minutes=2 * settings.login_window_minutes)),
+        )
+        outbox = _deleted(
+            session,
+            delete(OutboxMessage).where(OutboxMessage.published_at.is_not(None), OutboxMessage.published_at < horizon),
+        )
         inbox = _deleted(session, delete(ProcessedMessage).where(ProcessedMessage.processed_at < horizon))
     return Trimmed(sessions, attempts, outbox, inbox)

@@ -7,6 +7,16 @@ from onecity.core.grants import AccessGrant
 from onecity.core.identity.models import Agency, ApiKey, LoginAttempt, User, UserRole, WebSession
 
 __all__ = [
-    "AccessGrant", "Agency", "ApiKey", "AuditEntry", "AuditHead", "Division", "LoginAttempt",
-    "OutboxMessage", "ProcessedMessage", "User", "UserRole", "WebSession",
+    "AccessGrant",
+    "Agency",
+    "ApiKey",
+    "AuditEntry",
+    "AuditHead",
+    "Division",
+    "LoginAttempt",
+    "OutboxMessage",
+    "ProcessedMessage",
+    "User",
+    "UserRole",
+    "WebSession",
 ]

@@ -42,8 +42,11 @@ def _budget(request: Request) -> None:
 
 
 class VerifyRequest(Strict):
-    credential: str = Field(min_length=1, max_length=64 * 1024,
-                            description="the credential as a compact JWT (vc+jwt), as the QR code or holder gives it")
+    credential: str = Field(
+        min_length=1,
+        max_length=64 * 1024,
+        description="the credential as a compact JWT (vc+jwt), as the QR code or holder gives it",
+    )
 
 
 class VerifiedCredential(BaseModel):
@@ -112,11 +115,25 @@ def public(session: Session, creds: list[Credential]) -> list[CredentialPublic]:
     out = []
     for c in creds:
         t = types.get(c.type_code)
-        out.append(CredentialPublic(
-            id=c.id, certificate_id=c.certificate_id, type_code=c.type_code, type_name=t.name if t else c.type_code,
-            type_name_en=t.name_en if t else c.type_code, holder_kind=c.holder_kind, status=CredentialStatus(c.status),
-            status_reason=c.status_reason, status_changed_at=c.status_changed_at, issued_at=c.issued_at,
-            valid_from=c.valid_from, valid_until=c.valid_until, kid=c.kid, verify_url=verify_url(c.id), jwt=c.jwt))
+        out.append(
+            CredentialPublic(
+                id=c.id,
+                certificate_id=c.certificate_id,
+                type_code=c.type_code,
+                type_name=t.name if t else c.type_code,
+                type_name_en=t.name_en if t else c.type_code,
+                holder_kind=c.holder_kind,
+                status=CredentialStatus(c.status),
+                status_reason=c.status_reason,
+                status_changed_at=c.status_changed_at,
+                issued_at=c.issued_at,
+                valid_from=c.valid_from,
+                valid_until=c.valid_until,
+                kid=c.kid,
+                verify_url=verify_url(c.id),
+                jwt=c.jwt,
+            )
+        )
     return out
 
 
@@ -133,23 +150,35 @@ def verify_response(result: Any) -> VerifyResponse:
             issuer_name=str(issuer.get("name")) if isinstance(issuer, dict) and issuer.get("name") else None,
             valid_from=claims.get("validFrom") if isinstance(claims.get("validFrom"), str) else None,
             valid_until=claims.get("validUntil") if isinstance(claims.get("validUntil"), str) else None,
-            kid=result.kid)
-    return VerifyResponse(valid=result.valid, status=result.status.value if result.status else None,
-                          errors=list(result.errors), credential=summary)
+            kid=result.kid,
+        )
+    return VerifyResponse(
+        valid=result.valid,
+        status=result.status.value if result.status else None,
+        errors=list(result.errors),
+        credential=summary,
+    )
 
 
 # -- public ----------------------------------------------------------------------------------------
 
-@router.post("/credentials/verify", response_model=VerifyResponse,
-             summary="Check a credential: signature, key, dates and status list (public)")
+
+@router.post(
+    "/credentials/verify",
+    response_model=VerifyResponse,
+    summary="Check a credential: signature, key, dates and status list (public)",
+)
 def verify(body: VerifyRequest, request: Request, session: SessionDep) -> VerifyResponse:
     _budget(request)
     return verify_response(service.verify(session, body.credential))
 
 
-@router.get("/credentials/status/{list_id}", response_class=Response,
-            summary="A Bitstring Status List credential, as a signed vc+jwt (public)",
-            responses={200: {"content": {"application/vc+jwt": {}}}})
+@router.get(
+    "/credentials/status/{list_id}",
+    response_class=Response,
+    summary="A Bitstring Status List credential, as a signed vc+jwt (public)",
+    responses={200: {"content": {"application/vc+jwt": {}}}},
+)
 def status_list(list_id: Annotated[int, Path(ge=1, le=10**12)], request: Request, session: SessionDep) -> Response:
     _budget(request)
     lst = session.get(StatusList, list_id)
@@ -165,16 +194,24 @@ def status_list(list_id: Annotated[int, Path(ge=1, le=10**12)], request: Request
 
 # -- the holder --------------------------------------------------------------------------------------
 
-@router.get("/me/credentials", response_model=list[CredentialPublic],
-            summary="My credentials and my firms' (a resident whose account is linked to their record)")
+
+@router.get(
+    "/me/credentials",
+    response_model=list[CredentialPublic],
+    summary="My credentials and my firms' (a resident whose account is linked to their record)",
+)
 def my_credentials(session: SessionDep, principal: PrincipalDep) -> list[CredentialPublic]:
     return public(session, service.my_credentials(session, principal))
 
 
-@router.get("/credentials/{credential_id}", response_model=CredentialPublic,
-            summary="One credential: its holder, or staff in its area (send X-OneCity-Purpose)")
-def get_credential(credential_id: CredentialId, session: SessionDep, principal: PrincipalDep,
-                   purpose: PurposeDep = None) -> CredentialPublic:
+@router.get(
+    "/credentials/{credential_id}",
+    response_model=CredentialPublic,
+    summary="One credential: its holder, or staff in its area (send X-OneCity-Purpose)",
+)
+def get_credential(
+    credential_id: CredentialId, session: SessionDep, principal: PrincipalDep, purpose: PurposeDep = None
+) -> CredentialPublic:
     from onecity.api.routes.sharing import decode_purpose
 
     return public(session, [service.get_credential(session, principal, credential_id, decode_purpose(purpose))])[0]
@@ -182,29 +219,45 @@ def get_credential(credential_id: CredentialId, session: SessionDep, principal: 
 
 # -- staff -----------------------------------------------------------------------------------------
 
-@router.post("/credentials", response_model=CredentialPublic, status_code=201,
-             summary="Issue the credential of a valid registry certificate (approvers, data stewards)")
+
+@router.post(
+    "/credentials",
+    response_model=CredentialPublic,
+    status_code=201,
+    summary="Issue the credential of a valid registry certificate (approvers, data stewards)",
+)
 def issue(body: IssueRequest, session: SessionDep, principal: PrincipalDep) -> CredentialPublic:
     return public(session, [service.issue_for_certificate(session, principal, body.certificate_id)])[0]
 
 
-@router.post("/credentials/{credential_id}/status", response_model=CredentialPublic,
-             summary="Revoke (final; revokes the registry certificate too), suspend or reinstate")
-def change_status(credential_id: CredentialId, body: StatusChange, session: SessionDep,
-                  principal: PrincipalDep) -> CredentialPublic:
+@router.post(
+    "/credentials/{credential_id}/status",
+    response_model=CredentialPublic,
+    summary="Revoke (final; revokes the registry certificate too), suspend or reinstate",
+)
+def change_status(
+    credential_id: CredentialId, body: StatusChange, session: SessionDep, principal: PrincipalDep
+) -> CredentialPublic:
     return public(session, [service.change_status(session, principal, credential_id, body.status, body.reason)])[0]
 
 
-@router.post("/credentials/keys/{kid}/withdraw", response_model=RotatedKey,
-             summary="Withdraw a leaked key from the JWKS: nothing it signed verifies any more (administrators)")
-def withdraw(kid: Annotated[str, Path(max_length=64)], body: RotateRequest, session: SessionDep,
-             principal: PrincipalDep) -> RotatedKey:
+@router.post(
+    "/credentials/keys/{kid}/withdraw",
+    response_model=RotatedKey,
+    summary="Withdraw a leaked key from the JWKS: nothing it signed verifies any more (administrators)",
+)
+def withdraw(
+    kid: Annotated[str, Path(max_length=64)], body: RotateRequest, session: SessionDep, principal: PrincipalDep
+) -> RotatedKey:
     key = service.withdraw_signing_key(session, principal, kid, body.reason)
     return RotatedKey(kid=key.kid, created_at=key.created_at)
 
 
-@router.post("/credentials/keys/rotate", response_model=RotatedKey,
-             summary="Sign with a new Ed25519 key from now on; old keys stay in the JWKS (administrators)")
+@router.post(
+    "/credentials/keys/rotate",
+    response_model=RotatedKey,
+    summary="Sign with a new Ed25519 key from now on; old keys stay in the JWKS (administrators)",
+)
 def rotate(body: RotateRequest, session: SessionDep, principal: PrincipalDep) -> RotatedKey:
     key = service.rotate_signing_key(session, principal, body.reason)
     return RotatedKey(kid=key.kid, created_at=key.created_at)

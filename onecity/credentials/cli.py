@@ -31,8 +31,9 @@ def cmd_export_credentials(args: argparse.Namespace, settings: Settings) -> int:
         with db.transaction() as session:
             if args.output:
                 with open(args.output, "w", encoding="utf-8", newline="") as fh:
-                    rows = service.export_jsonl(session, cli_principal(), fh,
-                                                destination=str(Path(args.output).resolve()))
+                    rows = service.export_jsonl(
+                        session, cli_principal(), fh, destination=str(Path(args.output).resolve())
+                    )
                 sys.stderr.write(f"exported {rows} credentials to {args.output}\n")
             else:
                 service.export_jsonl(session, cli_principal(), sys.stdout, destination="stdout")
@@ -100,7 +101,8 @@ def _extend_export(sub: Any) -> None:
 def add_commands(sub: Any) -> None:
     _extend_export(sub)
     cred = sub.add_parser("credentials", help="verifiable e-certificates").add_subparsers(
-        dest="credentials_command", required=True)
+        dest="credentials_command", required=True
+    )
     rk = cred.add_parser("rotate-key", help="sign new credentials with a new Ed25519 key (old keys stay published)")
     rk.add_argument("--reason", required=True, help="why (kept in the audit log)")
     rk.add_argument("--database")

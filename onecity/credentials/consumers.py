@@ -21,5 +21,6 @@ PRINCIPAL = system_principal("credentials")
 @consumer("credentials.revoke-with-certificate", CERTIFICATE_REVOKED)
 def revoke_with_certificate(session: Session, envelope: Envelope) -> None:
     revoked = envelope.typed(CERTIFICATE_REVOKED)
-    service.revoke_for_certificate(session, PRINCIPAL, revoked.certificate_id,
-                                   f"certificate revoked in the registry: {revoked.reason}")
+    service.revoke_for_certificate(
+        session, PRINCIPAL, revoked.certificate_id, f"certificate revoked in the registry: {revoked.reason}"
+    )

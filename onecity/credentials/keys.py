@@ -59,6 +59,7 @@ _lock = threading.Lock()
 
 # -- base64url, strictly -------------------------------------------------------------------------
 
+
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -86,6 +87,7 @@ def json_bytes(value: Any) -> bytes:
 
 # -- sealing ---------------------------------------------------------------------------------------
 
+
 def use_secret(target: Database | Engine, secret_key: str) -> None:
     """Bind the platform secret whose derived key seals this database's signing keys."""
     engine = target.engine if isinstance(target, Database) else target
@@ -105,8 +107,10 @@ def _seal_key(session: Session) -> bytes:
     try:
         return _derive(get_settings().secret_key)
     except ConfigurationError as err:
-        raise Unavailable("credential signing is unavailable: the platform secret is not configured "
-                          f"({err}); set ONECITY_SECRET_KEY or bind one with keys.use_secret()") from err
+        raise Unavailable(
+            "credential signing is unavailable: the platform secret is not configured "
+            f"({err}); set ONECITY_SECRET_KEY or bind one with keys.use_secret()"
+        ) from err
 
 
 def _seal(kek: bytes, kid: str, raw: bytes) -> str:
@@ -119,12 +123,15 @@ def _unseal(kek: bytes, kid: str, sealed: str) -> bytes:
     try:
         return AESGCM(kek).decrypt(blob[:12], blob[12:], kid.encode("ascii"))
     except InvalidTag as err:
-        raise Unavailable(f"signing key {kid} cannot be unsealed: the platform secret (ONECITY_SECRET_KEY) is not "
-                          "the one it was sealed with; restore that secret, or rotate the key "
-                          "(`onecity credentials rotate-key`) to sign new credentials") from err
+        raise Unavailable(
+            f"signing key {kid} cannot be unsealed: the platform secret (ONECITY_SECRET_KEY) is not "
+            "the one it was sealed with; restore that secret, or rotate the key "
+            "(`onecity credentials rotate-key`) to sign new credentials"
+        ) from err
 
 
 # -- keys ------------------------------------------------------------------------------------------
+
 
 def public_jwk(public: Ed25519PublicKey) -> dict[str, str]:
     x = public.public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -148,9 +155,17 @@ def _new_key(session: Session, created_by: str) -> SigningKey:
     jwk = public_jwk(private.public_key())
     kid = thumbprint(jwk)
     raw = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    row = SigningKey(kid=kid, public_jwk={**jwk, "kid": kid, "alg": ALG, "use": "sig"},
-                     sealed_private_key=_seal(_seal_key(session), kid, raw), created_at=clock.now(),
-                     created_by=created_by, retired_at=None, withdrawn_at=None, withdrawn_reason=None, current=1)
+    row = SigningKey(
+        kid=kid,
+        public_jwk={**jwk, "kid": kid, "alg": ALG, "use": "sig"},
+        sealed_private_key=_seal(_seal_key(session), kid, raw),
+        created_at=clock.now(),
+        created_by=created_by,
+        retired_at=None,
+        withdrawn_at=None,
+        withdrawn_reason=None,
+        current=1,
+    )
     session.add(row)
     session.flush()
     return row
@@ -185,16 +200,18 @@ def rotate(session: Session, created_by: str) -> tuple[SigningKey, SigningKey | 
     """Retire the current key (it stays in the JWKS) and make a new one; returns (new, retired)."""
     old = session.scalar(select(SigningKey).where(SigningKey.current == 1).with_for_update())
     if old is not None:
-        session.execute(update(SigningKey).where(SigningKey.kid == old.kid)
-                        .values(current=None, retired_at=clock.now()))
+        session.execute(
+            update(SigningKey).where(SigningKey.kid == old.kid).values(current=None, retired_at=clock.now())
+        )
         session.flush()
         session.refresh(old)
     try:
         with session.begin_nested():
             new = _new_key(session, created_by)
     except IntegrityError as err:
-        raise Conflict("another key rotation finished just now; look at /.well-known/jwks.json before rotating "
-                       "again") from err
+        raise Conflict(
+            "another key rotation finished just now; look at /.well-known/jwks.json before rotating again"
+        ) from err
     return new, old
 
 
@@ -224,8 +241,11 @@ def jwks(session: Session) -> dict[str, Any]:
 
     Withdrawn keys are left out, so nothing they signed verifies any more.
     """
-    rows = session.scalars(select(SigningKey).where(SigningKey.withdrawn_at.is_(None))
-                           .order_by(SigningKey.current.is_(None), SigningKey.created_at.desc()))
+    rows = session.scalars(
+        select(SigningKey)
+        .where(SigningKey.withdrawn_at.is_(None))
+        .order_by(SigningKey.current.is_(None), SigningKey.created_at.desc())
+    )
     return {"keys": [dict(r.public_jwk) for r in rows]}
 
 
@@ -255,6 +275,7 @@ def verification_key(session: Session, kid: str) -> KeyLookup:
 
 
 # -- compact JWS -----------------------------------------------------------------------------------
+
 
 def sign_compact(signer: Signer, header: dict[str, Any], payload: dict[str, Any]) -> str:
     head = {"alg": ALG, **header, "kid": signer.kid}

@@ -70,8 +70,9 @@ def _client(request: Request) -> str:
 @router.get("/.well-known/jwks.json")
 def jwks(session: SessionDep) -> Response:
     """The issuer's public keys (RFC 7517 JWK Set), current first, retired ones kept."""
-    return JSONResponse(keys.jwks(session), media_type="application/jwk-set+json",
-                        headers={"Cache-Control": "public, max-age=300"})
+    return JSONResponse(
+        keys.jwks(session), media_type="application/jwk-set+json", headers={"Cache-Control": "public, max-age=300"}
+    )
 
 
 def _verify_page(request: Request, session: Session, c: str | None) -> Response:
@@ -80,31 +81,57 @@ def _verify_page(request: Request, session: Session, c: str | None) -> Response:
         _BUDGET.hit(_client(request))
         result = service.verify(session, c)
         facts = service.facts(result.claims)
-    return render(request, "credentials/verify.html", result=result, facts=facts, token=c or "", no_store=True,
-                  first_day=first_day, last_day=last_day)
+    return render(
+        request,
+        "credentials/verify.html",
+        result=result,
+        facts=facts,
+        token=c or "",
+        no_store=True,
+        first_day=first_day,
+        last_day=last_day,
+    )
 
 
 @router.get("/verify", response_class=HTMLResponse)
-def verify_page(request: Request, session: SessionDep, principal: PagePrincipalDep,
-                c: Annotated[str | None, Query(max_length=64 * 1024)] = None) -> Response:
+def verify_page(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    c: Annotated[str | None, Query(max_length=64 * 1024)] = None,
+) -> Response:
     """The form, or the check of ``?c=<jwt>`` (a link can carry a credential this way)."""
     return _verify_page(request, session, c)
 
 
 @router.post("/verify", response_class=HTMLResponse)
-def verify_posted(request: Request, session: SessionDep, principal: PagePrincipalDep,
-                  c: Annotated[str, Form(max_length=64 * 1024)] = "") -> Response:
+def verify_posted(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    c: Annotated[str, Form(max_length=64 * 1024)] = "",
+) -> Response:
     """The pasted credential, posted so it stays out of URLs and access logs."""
     return _verify_page(request, session, c)
 
 
 @router.get("/verify/{credential_id}", response_class=HTMLResponse)
-def verify_by_id(credential_id: CredentialId, request: Request, session: SessionDep,
-                 principal: PagePrincipalDep) -> Response:
+def verify_by_id(
+    credential_id: CredentialId, request: Request, session: SessionDep, principal: PagePrincipalDep
+) -> Response:
     _BUDGET.hit(_client(request))
     check = service.check_by_id(session, principal, credential_id)
-    return render(request, "credentials/verify.html", result=check.verification, facts=check.facts, token="",
-                  by_id=True, no_store=True, first_day=first_day, last_day=last_day)
+    return render(
+        request,
+        "credentials/verify.html",
+        result=check.verification,
+        facts=check.facts,
+        token="",
+        by_id=True,
+        no_store=True,
+        first_day=first_day,
+        last_day=last_day,
+    )
 
 
 @router.get("/credentials", response_class=HTMLResponse)
@@ -123,44 +150,84 @@ def qr_svg(data: str, *, scale: int = 4) -> str | None:
         except DataOverflowError:
             return None
     out = io.BytesIO()
-    qr.save(out, kind="svg", scale=scale, border=4, dark="#000", light="#fff", xmldecl=False, svgns=True,
-            title="QR", nl=False)
+    qr.save(
+        out,
+        kind="svg",
+        scale=scale,
+        border=4,
+        dark="#000",
+        light="#fff",
+        xmldecl=False,
+        svgns=True,
+        title="QR",
+        nl=False,
+    )
     return out.getvalue().decode("utf-8")
 
 
 #: What an officer may do to a credential in each state: (target status, action guarding it).
 STAFF_ACTIONS: dict[CredentialStatus, tuple[tuple[CredentialStatus, str], ...]] = {
-    CredentialStatus.ACTIVE: ((CredentialStatus.SUSPENDED, "credentials.credential.suspend"),
-                              (CredentialStatus.REVOKED, "credentials.credential.revoke")),
-    CredentialStatus.SUSPENDED: ((CredentialStatus.ACTIVE, "credentials.credential.reinstate"),
-                                 (CredentialStatus.REVOKED, "credentials.credential.revoke")),
+    CredentialStatus.ACTIVE: (
+        (CredentialStatus.SUSPENDED, "credentials.credential.suspend"),
+        (CredentialStatus.REVOKED, "credentials.credential.revoke"),
+    ),
+    CredentialStatus.SUSPENDED: (
+        (CredentialStatus.ACTIVE, "credentials.credential.reinstate"),
+        (CredentialStatus.REVOKED, "credentials.credential.revoke"),
+    ),
     CredentialStatus.REVOKED: (),
 }
 
 
-def _detail(request: Request, session: Session, principal: Principal, credential_id: str, *,
-            status_code: int = 200, error: str | None = None) -> Response:
+def _detail(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    credential_id: str,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+) -> Response:
     cred = service.get_credential(session, principal, credential_id, purpose="holder or staff view of a credential")
     view = public(session, [cred])[0]
     full = qr_svg(cred.jwt, scale=2)
     facts = service.facts(keys.parse_compact(cred.jwt).payload, masked=False)
-    actions = [target for target, action in STAFF_ACTIONS[CredentialStatus(cred.status)]
-               if principal.kind is PrincipalKind.STAFF and policy.may(principal, action)]
-    return render(request, "credentials/detail.html", status_code=status_code, cred=view, facts=facts,
-                  verify_link=verify_url(cred.id), full_qr_fits=full is not None, first_day=first_day,
-                  last_day=last_day, staff_actions=actions, error=error)
+    actions = [
+        target
+        for target, action in STAFF_ACTIONS[CredentialStatus(cred.status)]
+        if principal.kind is PrincipalKind.STAFF and policy.may(principal, action)
+    ]
+    return render(
+        request,
+        "credentials/detail.html",
+        status_code=status_code,
+        cred=view,
+        facts=facts,
+        verify_link=verify_url(cred.id),
+        full_qr_fits=full is not None,
+        first_day=first_day,
+        last_day=last_day,
+        staff_actions=actions,
+        error=error,
+    )
 
 
 @router.get("/credentials/{credential_id}", response_class=HTMLResponse)
-def credential_page(credential_id: CredentialId, request: Request, session: SessionDep,
-                    principal: PagePrincipalDep) -> Response:
+def credential_page(
+    credential_id: CredentialId, request: Request, session: SessionDep, principal: PagePrincipalDep
+) -> Response:
     return _detail(request, session, principal, credential_id)
 
 
 @router.post("/credentials/{credential_id}/status", response_class=HTMLResponse)
-def credential_status(credential_id: CredentialId, request: Request, session: SessionDep,
-                      principal: PagePrincipalDep, status: Annotated[str, Form(max_length=12)],
-                      reason: Annotated[str, Form(max_length=300)] = "") -> Response:
+def credential_status(
+    credential_id: CredentialId,
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    status: Annotated[str, Form(max_length=12)],
+    reason: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
     """An officer revokes, suspends or reinstates from the credential's page (the form carries the CSRF token)."""
     try:
         with session.begin_nested():
@@ -173,8 +240,12 @@ def credential_status(credential_id: CredentialId, request: Request, session: Se
 
 
 @router.get("/credentials/{credential_id}/qr.svg")
-def credential_qr(credential_id: CredentialId, session: SessionDep, principal: PagePrincipalDep,
-                  kind: Annotated[str, Query(pattern="^(link|full)$")] = "link") -> Response:
+def credential_qr(
+    credential_id: CredentialId,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    kind: Annotated[str, Query(pattern="^(link|full)$")] = "link",
+) -> Response:
     """The QR code of the verify link (``kind=link``) or of the whole JWT (``kind=full``), as SVG."""
     cred = service.get_credential(session, principal, credential_id, purpose="holder or staff view of a credential")
     svg = qr_svg(verify_url(cred.id), scale=8) if kind == "link" else qr_svg(cred.jwt, scale=3)

@@ -35,8 +35,11 @@ class SlidingWindow:
                 hits.popleft()
             if len(hits) >= self.limit:
                 retry = max(1, math.ceil(hits[0] + self.window - now))
-                raise TooManyAttempts(f"more than {self.limit} checks in {int(self.window)} seconds from this "
-                                      f"address; try again in {retry} seconds", retry_after=retry)
+                raise TooManyAttempts(
+                    f"more than {self.limit} checks in {int(self.window)} seconds from this "
+                    f"address; try again in {retry} seconds",
+                    retry_after=retry,
+                )
             hits.append(now)
 
     def _evict(self, now: float) -> None:

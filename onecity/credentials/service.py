@@ -44,20 +44,23 @@ from onecity.hub.registries.service import revoke_certificate
 from onecity.hub.sharing.models import ResidentLink
 
 R = Role
-_STAFF_READERS = frozenset({R.COUNTER_CLERK, R.REVIEWER, R.APPROVER, R.INSPECTOR, R.DATA_STEWARD,
-                            R.DISPATCHER, R.OPERATOR})
+_STAFF_READERS = frozenset(
+    {R.COUNTER_CLERK, R.REVIEWER, R.APPROVER, R.INSPECTOR, R.DATA_STEWARD, R.DISPATCHER, R.OPERATOR}
+)
 _ISSUERS = frozenset({R.APPROVER, R.DATA_STEWARD})
 
-policy.register_actions({
-    "credentials.credential.issue": _ISSUERS,
-    "credentials.credential.revoke": _ISSUERS,
-    "credentials.credential.suspend": _ISSUERS,
-    "credentials.credential.reinstate": _ISSUERS,
-    "credentials.credential.read": _STAFF_READERS,
-    "credentials.key.rotate": frozenset({R.ADMIN}),
-    "credentials.key.withdraw": frozenset({R.ADMIN}),
-    "credentials.export": frozenset({R.ADMIN}),
-})
+policy.register_actions(
+    {
+        "credentials.credential.issue": _ISSUERS,
+        "credentials.credential.revoke": _ISSUERS,
+        "credentials.credential.suspend": _ISSUERS,
+        "credentials.credential.reinstate": _ISSUERS,
+        "credentials.credential.read": _STAFF_READERS,
+        "credentials.key.rotate": frozenset({R.ADMIN}),
+        "credentials.key.withdraw": frozenset({R.ADMIN}),
+        "credentials.export": frozenset({R.ADMIN}),
+    }
+)
 
 #: What each target status asks of the principal, and the audit action it writes.
 _TRANSITIONS: dict[CredentialStatus, tuple[str, str]] = {
@@ -79,6 +82,7 @@ def _reason(reason: str) -> str:
 
 # -- issuing ---------------------------------------------------------------------------------------
 
+
 def issue_for_certificate(session: Session, principal: Principal, certificate_id: int) -> Credential:
     """Sign a W3C VC 2.0 ``vc+jwt`` for a valid registry certificate and keep it.
 
@@ -95,8 +99,9 @@ def issue_for_certificate(session: Session, principal: Principal, certificate_id
     today = clock.local(clock.now()).date()
     if cert.valid_until is not None and cert.valid_until < today:
         raise Conflict(f"certificate {cert.number} expired on {cert.valid_until}; renew it first")
-    live = session.scalar(select(Credential.id).where(Credential.certificate_id == cert.id,
-                                                      Credential.status != CredentialStatus.REVOKED))
+    live = session.scalar(
+        select(Credential.id).where(Credential.certificate_id == cert.id, Credential.status != CredentialStatus.REVOKED)
+    )
     if live is not None:
         raise Conflict(f"certificate {cert.number} already has credential {live}; revoke it first to reissue")
     ctype = session.get(CertificateType, cert.type_code)
@@ -107,32 +112,67 @@ def issue_for_certificate(session: Session, principal: Principal, certificate_id
     credential_id = str(uuid.uuid4())
     revocation_list, revocation_index = statuslist.allocate(session, StatusPurpose.REVOCATION)
     suspension_list, suspension_index = statuslist.allocate(session, StatusPurpose.SUSPENSION)
-    entries = [vc.status_entry(issuer, revocation_list, revocation_index),
-               vc.status_entry(issuer, suspension_list, suspension_index)]
+    entries = [
+        vc.status_entry(issuer, revocation_list, revocation_index),
+        vc.status_entry(issuer, suspension_list, suspension_index),
+    ]
     now = clock.now()
     claims, valid_from, valid_until = vc.build(cert, ctype, credential_id, issuer, entries, now)
     signer = keys.current_signer(session, principal.ref)
     token = keys.sign_compact(signer, {"typ": vc.TYP, "cty": "vc"}, claims)
     credential = Credential(
-        id=credential_id, certificate_id=cert.id, type_code=cert.type_code, holder_kind=str(cert.holder_kind),
-        holder_id=cert.holder_id, division_code=cert.division_code, kid=signer.kid, jwt=token,
-        status=CredentialStatus.ACTIVE, revocation_list_id=revocation_list.id, revocation_index=revocation_index,
-        suspension_list_id=suspension_list.id, suspension_index=suspension_index, valid_from=valid_from,
-        valid_until=valid_until, issued_at=now, issued_by=principal.ref, status_changed_at=None, status_reason=None)
+        id=credential_id,
+        certificate_id=cert.id,
+        type_code=cert.type_code,
+        holder_kind=str(cert.holder_kind),
+        holder_id=cert.holder_id,
+        division_code=cert.division_code,
+        kid=signer.kid,
+        jwt=token,
+        status=CredentialStatus.ACTIVE,
+        revocation_list_id=revocation_list.id,
+        revocation_index=revocation_index,
+        suspension_list_id=suspension_list.id,
+        suspension_index=suspension_index,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        issued_at=now,
+        issued_by=principal.ref,
+        status_changed_at=None,
+        status_reason=None,
+    )
     session.add(credential)
     session.flush()
-    audit.record(session, principal, "credentials.credential.issued", object_type="credential",
-                 object_id=credential_id, subject=_subject(cert.holder_kind, cert.holder_id),
-                 division_code=cert.division_code,
-                 detail={"certificate": cert.id, "number": cert.number, "type": cert.type_code, "kid": signer.kid})
-    events.publish(session, CREDENTIAL_ISSUED, CredentialIssued(
-        credential_id=credential_id, certificate_id=cert.id, type_code=cert.type_code,
-        holder_kind=str(cert.holder_kind), holder_id=cert.holder_id, division_code=cert.division_code,
-        kid=signer.kid), principal=principal, reason="credential issued")
+    audit.record(
+        session,
+        principal,
+        "credentials.credential.issued",
+        object_type="credential",
+        object_id=credential_id,
+        subject=_subject(cert.holder_kind, cert.holder_id),
+        division_code=cert.division_code,
+        detail={"certificate": cert.id, "number": cert.number, "type": cert.type_code, "kid": signer.kid},
+    )
+    events.publish(
+        session,
+        CREDENTIAL_ISSUED,
+        CredentialIssued(
+            credential_id=credential_id,
+            certificate_id=cert.id,
+            type_code=cert.type_code,
+            holder_kind=str(cert.holder_kind),
+            holder_id=cert.holder_id,
+            division_code=cert.division_code,
+            kid=signer.kid,
+        ),
+        principal=principal,
+        reason="credential issued",
+    )
     return credential
 
 
 # -- status ----------------------------------------------------------------------------------------
+
 
 def _lock(session: Session, credential_id: str) -> Credential:
     cred = session.scalar(select(Credential).where(Credential.id == credential_id).with_for_update())
@@ -141,8 +181,7 @@ def _lock(session: Session, credential_id: str) -> Credential:
     return cred
 
 
-def _apply(session: Session, principal: Principal, cred: Credential, target: CredentialStatus,
-           reason: str) -> None:
+def _apply(session: Session, principal: Principal, cred: Credential, target: CredentialStatus, reason: str) -> None:
     """Flip the status-list bits and the row, audit and announce (the caller checked the policy)."""
     previous = CredentialStatus(cred.status)
     if target is CredentialStatus.REVOKED:
@@ -150,22 +189,42 @@ def _apply(session: Session, principal: Principal, cred: Credential, target: Cre
         # a revoked credential is no longer suspended: revocation is the final word
         statuslist.set_bit(session, cred.suspension_list_id, cred.suspension_index, False)
     else:
-        statuslist.set_bit(session, cred.suspension_list_id, cred.suspension_index,
-                           target is CredentialStatus.SUSPENDED)
+        statuslist.set_bit(
+            session, cred.suspension_list_id, cred.suspension_index, target is CredentialStatus.SUSPENDED
+        )
     cred.status = target
     cred.status_changed_at = clock.now()
     cred.status_reason = reason
     session.flush()
-    audit.record(session, principal, _TRANSITIONS[target][1], object_type="credential", object_id=cred.id,
-                 subject=_subject(cred.holder_kind, cred.holder_id), division_code=cred.division_code,
-                 detail={"certificate": cred.certificate_id, "from": previous.value, "reason": reason})
-    events.publish(session, CREDENTIAL_STATUS_CHANGED, CredentialStatusChanged(
-        credential_id=cred.id, certificate_id=cred.certificate_id, status=target.value, previous=previous.value,
-        division_code=cred.division_code, reason=reason), principal=principal, reason=reason)
+    audit.record(
+        session,
+        principal,
+        _TRANSITIONS[target][1],
+        object_type="credential",
+        object_id=cred.id,
+        subject=_subject(cred.holder_kind, cred.holder_id),
+        division_code=cred.division_code,
+        detail={"certificate": cred.certificate_id, "from": previous.value, "reason": reason},
+    )
+    events.publish(
+        session,
+        CREDENTIAL_STATUS_CHANGED,
+        CredentialStatusChanged(
+            credential_id=cred.id,
+            certificate_id=cred.certificate_id,
+            status=target.value,
+            previous=previous.value,
+            division_code=cred.division_code,
+            reason=reason,
+        ),
+        principal=principal,
+        reason=reason,
+    )
 
 
-def change_status(session: Session, principal: Principal, credential_id: str, status: CredentialStatus | str,
-                  reason: str) -> Credential:
+def change_status(
+    session: Session, principal: Principal, credential_id: str, status: CredentialStatus | str, reason: str
+) -> Credential:
     """Revoke, suspend or reinstate (status ``active``) a credential.
 
     Revocation is final and also revokes the registry certificate (if it is not already), so
@@ -204,9 +263,14 @@ def revoke_for_certificate(session: Session, principal: Principal, certificate_i
     """
     policy.require(principal, "credentials.credential.revoke")
     why = _reason(reason)
-    creds = list(session.scalars(select(Credential).where(
-        Credential.certificate_id == certificate_id, Credential.status != CredentialStatus.REVOKED)
-        .order_by(Credential.issued_at).with_for_update()))
+    creds = list(
+        session.scalars(
+            select(Credential)
+            .where(Credential.certificate_id == certificate_id, Credential.status != CredentialStatus.REVOKED)
+            .order_by(Credential.issued_at)
+            .with_for_update()
+        )
+    )
     for cred in creds:
         policy.require_in_scope(session, principal, "hub.certificate", cred.division_code)
         _apply(session, principal, cred, CredentialStatus.REVOKED, why)
@@ -215,13 +279,20 @@ def revoke_for_certificate(session: Session, principal: Principal, certificate_i
 
 # -- keys ------------------------------------------------------------------------------------------
 
+
 def rotate_signing_key(session: Session, principal: Principal, reason: str) -> SigningKey:
     """Start signing with a new key; the old one stays in the JWKS so what it signed still verifies."""
     policy.require(principal, "credentials.key.rotate")
     why = _reason(reason)
     new, old = keys.rotate(session, principal.ref)
-    audit.record(session, principal, "credentials.key.rotated", object_type="signing_key", object_id=new.kid,
-                 detail={"retired": old.kid if old else None, "reason": why})
+    audit.record(
+        session,
+        principal,
+        "credentials.key.rotated",
+        object_type="signing_key",
+        object_id=new.kid,
+        detail={"retired": old.kid if old else None, "reason": why},
+    )
     return new
 
 
@@ -235,12 +306,19 @@ def withdraw_signing_key(session: Session, principal: Principal, kid: str, reaso
     why = _reason(reason)
     withdrawn, new = keys.withdraw(session, kid, why, principal.ref)
     affected = session.scalar(select(func.count()).select_from(Credential).where(Credential.kid == kid)) or 0
-    audit.record(session, principal, "credentials.key.withdrawn", object_type="signing_key", object_id=kid,
-                 detail={"reason": why, "credentials_signed": int(affected), "new_key": new.kid if new else None})
+    audit.record(
+        session,
+        principal,
+        "credentials.key.withdrawn",
+        object_type="signing_key",
+        object_id=kid,
+        detail={"reason": why, "credentials_signed": int(affected), "new_key": new.kid if new else None},
+    )
     return withdrawn
 
 
 # -- reads -----------------------------------------------------------------------------------------
+
 
 def _holder_filter(session: Session, principal: Principal) -> Any:
     """Credentials a signed-in resident holds: their own, and their firms' (as legal representative)."""
@@ -250,8 +328,10 @@ def _holder_filter(session: Session, principal: Principal) -> Any:
     if person_id is None:
         return None
     firms = select(LegalPerson.id).where(LegalPerson.legal_rep_id == person_id)
-    return or_((Credential.holder_kind == HolderKind.PERSON) & (Credential.holder_id == person_id),
-               (Credential.holder_kind == HolderKind.LEGAL_PERSON) & Credential.holder_id.in_(firms))
+    return or_(
+        (Credential.holder_kind == HolderKind.PERSON) & (Credential.holder_id == person_id),
+        (Credential.holder_kind == HolderKind.LEGAL_PERSON) & Credential.holder_id.in_(firms),
+    )
 
 
 def my_credentials(session: Session, principal: Principal) -> list[Credential]:
@@ -265,8 +345,9 @@ def my_credentials(session: Session, principal: Principal) -> list[Credential]:
 
 def holds(session: Session, principal: Principal, cred: Credential) -> bool:
     clause = _holder_filter(session, principal)
-    return clause is not None and session.scalar(
-        select(Credential.id).where(Credential.id == cred.id, clause)) is not None
+    return (
+        clause is not None and session.scalar(select(Credential.id).where(Credential.id == cred.id, clause)) is not None
+    )
 
 
 def get_credential(session: Session, principal: Principal, credential_id: str, purpose: str | None) -> Credential:
@@ -285,12 +366,21 @@ def get_credential(session: Session, principal: Principal, credential_id: str, p
     if subject is not None:
         if not purpose or not purpose.strip():
             raise InvalidInput("say why you read this person's credential (X-OneCity-Purpose header)")
-        audit.personal_read(session, principal, "credentials.credential.read", subject, purpose.strip()[:200],
-                            object_type="credential", object_id=cred.id, division_code=cred.division_code)
+        audit.personal_read(
+            session,
+            principal,
+            "credentials.credential.read",
+            subject,
+            purpose.strip()[:200],
+            object_type="credential",
+            object_id=cred.id,
+            division_code=cred.division_code,
+        )
     return cred
 
 
 # -- the public check --------------------------------------------------------------------------------
+
 
 def verify(session: Session, token: str) -> vc.Verification:
     """Check any credential JWT; needs no principal (anyone may check a certificate shown to them)."""
@@ -339,13 +429,17 @@ def facts(claims: dict[str, Any] | None, *, masked: bool = True) -> Facts | None
     cid = str(claims.get("id", ""))
     return Facts(
         holder_name=mask_name(str(subject.get("name", "")), kind) if masked else str(subject.get("name", "")),
-        holder_identifier=(mask_identifier(str(subject.get("identifier", "")), kind) if masked
-                           else str(subject.get("identifier", ""))),
-        type_name=str(cert.get("typeName", "")), type_name_en=str(cert.get("typeNameEn", "")),
+        holder_identifier=(
+            mask_identifier(str(subject.get("identifier", "")), kind) if masked else str(subject.get("identifier", ""))
+        ),
+        type_name=str(cert.get("typeName", "")),
+        type_name_en=str(cert.get("typeNameEn", "")),
         number=str(cert.get("number", "")),
         issuer=str(issuer.get("name", "")) if isinstance(issuer, dict) else str(issuer or ""),
-        valid_from=vc.parse_time(claims.get("validFrom")), valid_until=vc.parse_time(claims.get("validUntil")),
-        credential_id=cid.removeprefix("urn:uuid:"))
+        valid_from=vc.parse_time(claims.get("validFrom")),
+        valid_until=vc.parse_time(claims.get("validUntil")),
+        credential_id=cid.removeprefix("urn:uuid:"),
+    )
 
 
 @dataclass(frozen=True)
@@ -367,13 +461,21 @@ def check_by_id(session: Session, principal: Principal, credential_id: str) -> P
     if cred is None:
         raise NotFound("no credential with that id: check the link or scan the QR code again")
     result = vc.verify(session, cred.jwt)
-    audit.record(session, principal, "credentials.credential.checked", object_type="credential", object_id=cred.id,
-                 subject=_subject(cred.holder_kind, cred.holder_id), division_code=cred.division_code,
-                 detail={"valid": result.valid, "status": result.status.value if result.status else None})
+    audit.record(
+        session,
+        principal,
+        "credentials.credential.checked",
+        object_type="credential",
+        object_id=cred.id,
+        subject=_subject(cred.holder_kind, cred.holder_id),
+        division_code=cred.division_code,
+        detail={"valid": result.valid, "status": result.status.value if result.status else None},
+    )
     return PublicCheck(credential=cred, verification=result, facts=facts(result.claims))
 
 
 # -- export ----------------------------------------------------------------------------------------
+
 
 class ExportedCredential(BaseModel):
     id: str
@@ -401,11 +503,26 @@ def export_jsonl(session: Session, principal: Principal, out: TextIO, *, destina
     rows = 0
     for cred in iter_export(session):
         row = ExportedCredential(
-            id=cred.id, certificate_id=cred.certificate_id, type_code=cred.type_code, holder_kind=cred.holder_kind,
-            holder_id=cred.holder_id, division_code=cred.division_code, status=str(cred.status), kid=cred.kid,
-            issued_at=cred.issued_at, valid_from=cred.valid_from, valid_until=cred.valid_until, jwt=cred.jwt)
+            id=cred.id,
+            certificate_id=cred.certificate_id,
+            type_code=cred.type_code,
+            holder_kind=cred.holder_kind,
+            holder_id=cred.holder_id,
+            division_code=cred.division_code,
+            status=str(cred.status),
+            kid=cred.kid,
+            issued_at=cred.issued_at,
+            valid_from=cred.valid_from,
+            valid_until=cred.valid_until,
+            jwt=cred.jwt,
+        )
         out.write(json.dumps(row.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")) + "\n")
         rows += 1
-    audit.record(session, principal, "credentials.credential.exported", object_type="credential",
-                 detail={"format": "jsonl", "rows": rows, "destination": destination})
+    audit.record(
+        session,
+        principal,
+        "credentials.credential.exported",
+        object_type="credential",
+        detail={"format": "jsonl", "rows": rows, "destination": destination},
+    )
     return rows

@@ -42,8 +42,34 @@ REVOKED_PER_LIVE_DAY = 0.01
 INSPECTOR = system_principal("sim:inspection")
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 #: Share of a day's checks in each hour (people check what they are shown in waking hours).
-HOURS = np.array([0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 1.0, 1.6, 2.0, 2.0, 1.8, 1.3, 1.6, 2.0, 2.0, 1.8, 1.4,
-                  1.1, 1.0, 0.9, 0.6, 0.4, 0.3])
+HOURS = np.array(
+    [
+        0.2,
+        0.1,
+        0.1,
+        0.1,
+        0.1,
+        0.2,
+        0.5,
+        1.0,
+        1.6,
+        2.0,
+        2.0,
+        1.8,
+        1.3,
+        1.6,
+        2.0,
+        2.0,
+        1.8,
+        1.4,
+        1.1,
+        1.0,
+        0.9,
+        0.6,
+        0.4,
+        0.3,
+    ]
+)
 HOURS = HOURS / HOURS.sum()
 
 
@@ -51,7 +77,7 @@ def tamper(token: str, rng: np.random.Generator) -> str:
     """The credential with one character replaced by another, anywhere in it."""
     i = int(rng.integers(len(token)))
     choices = [c for c in ALPHABET if c != token[i]]
-    return token[:i] + choices[int(rng.integers(len(choices)))] + token[i + 1:]
+    return token[:i] + choices[int(rng.integers(len(choices)))] + token[i + 1 :]
 
 
 @dataclass
@@ -68,8 +94,13 @@ class Verifiers:
 
         hours = (end - start).total_seconds() / 3600
         with db.sessions() as s:
-            rows = list(s.execute(select(Credential.id, Credential.status, Credential.certificate_id)
-                                  .order_by(Credential.issued_at, Credential.id)))
+            rows = list(
+                s.execute(
+                    select(Credential.id, Credential.status, Credential.certificate_id).order_by(
+                        Credential.issued_at, Credential.id
+                    )
+                )
+            )
         self.issued = len(rows)
         if not rows:
             return
@@ -80,10 +111,12 @@ class Verifiers:
             return
         picks = rng.integers(len(rows), size=n)
         with db.sessions() as s:
-            tokens = dict(s.execute(select(Credential.id, Credential.jwt)
-                                    .where(Credential.id.in_({rows[int(i)][0] for i in picks}))).all())
-            status = dict(s.execute(select(Credential.id, Credential.status)
-                                    .where(Credential.id.in_(tokens))).all())
+            tokens = dict(
+                s.execute(
+                    select(Credential.id, Credential.jwt).where(Credential.id.in_({rows[int(i)][0] for i in picks}))
+                ).all()
+            )
+            status = dict(s.execute(select(Credential.id, Credential.status).where(Credential.id.in_(tokens))).all())
             for i in picks:
                 cid = rows[int(i)][0]
                 forged = rng.random() < FORGED_SHARE
@@ -115,13 +148,18 @@ class Verifiers:
                 continue
 
     def report(self) -> dict[str, Any]:
-        return {"issued": self.issued, "checks": self.counts["checks"], "valid": self.counts["valid"],
-                "revoked_seen": self.counts["revoked_seen"], "suspended_seen": self.counts["suspended_seen"],
-                "forged_presented": self.counts["forged_presented"], "forged_refused": self.counts["forged_refused"],
-                "forged_accepted": self.counts["forged_accepted"],
-                "registry_revocations": self.counts["registry_revocations"],
-                "status_mismatches": self.counts["status_mismatches"]}
-
+        return {
+            "issued": self.issued,
+            "checks": self.counts["checks"],
+            "valid": self.counts["valid"],
+            "revoked_seen": self.counts["revoked_seen"],
+            "suspended_seen": self.counts["suspended_seen"],
+            "forged_presented": self.counts["forged_presented"],
+            "forged_refused": self.counts["forged_refused"],
+            "forged_accepted": self.counts["forged_accepted"],
+            "registry_revocations": self.counts["registry_revocations"],
+            "status_mismatches": self.counts["status_mismatches"],
+        }
 
 
 def actors(scale: float) -> list[Any]:

@@ -81,14 +81,29 @@ def list_id_of(url: str) -> int | None:
 
 # -- allocation -------------------------------------------------------------------------------------
 
+
 def _open_list(session: Session, purpose: StatusPurpose) -> StatusList:
-    stmt = (select(StatusList).where(StatusList.purpose == purpose, StatusList.full.is_(False))
-            .order_by(StatusList.id).limit(1).with_for_update())
+    stmt = (
+        select(StatusList)
+        .where(StatusList.purpose == purpose, StatusList.full.is_(False))
+        .order_by(StatusList.id)
+        .limit(1)
+        .with_for_update()
+    )
     lst = session.scalar(stmt)
     if lst is None:
         now = clock.now()
-        lst = StatusList(purpose=purpose, size=LIST_SIZE, bits=bytes(LIST_SIZE // 8), allocated=0, capacity=CAPACITY,
-                         full=False, version=0, created_at=now, updated_at=now)
+        lst = StatusList(
+            purpose=purpose,
+            size=LIST_SIZE,
+            bits=bytes(LIST_SIZE // 8),
+            allocated=0,
+            capacity=CAPACITY,
+            full=False,
+            version=0,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(lst)
         session.flush()
     return lst
@@ -97,9 +112,11 @@ def _open_list(session: Session, purpose: StatusPurpose) -> StatusList:
 def allocate(session: Session, purpose: StatusPurpose) -> tuple[StatusList, int]:
     """A free random index in an open list of ``purpose`` (the list row is locked until commit)."""
     lst = _open_list(session, purpose)
-    list_col, index_col = ((Credential.revocation_list_id, Credential.revocation_index)
-                           if purpose is StatusPurpose.REVOCATION
-                           else (Credential.suspension_list_id, Credential.suspension_index))
+    list_col, index_col = (
+        (Credential.revocation_list_id, Credential.revocation_index)
+        if purpose is StatusPurpose.REVOCATION
+        else (Credential.suspension_list_id, Credential.suspension_index)
+    )
     while True:
         index = secrets.randbelow(lst.size)
         taken = session.scalar(select(Credential.id).where(list_col == lst.id, index_col == index))
@@ -123,6 +140,7 @@ def set_bit(session: Session, list_id: int, index: int, value: bool) -> None:
 
 
 # -- the status list credential ----------------------------------------------------------------------
+
 
 def status_list_credential(issuer: str, lst: StatusList) -> dict[str, Any]:
     url = list_url(issuer, lst.id)

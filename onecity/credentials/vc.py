@@ -43,8 +43,14 @@ def day_start(d: date) -> datetime:
     return datetime.combine(d, time(0), tzinfo=clock.SHANGHAI).astimezone(UTC)
 
 
-def build(cert: Certificate, ctype: CertificateType, credential_id: str, issuer: str,
-          entries: list[dict[str, Any]], issued_at: datetime) -> tuple[dict[str, Any], datetime, datetime | None]:
+def build(
+    cert: Certificate,
+    ctype: CertificateType,
+    credential_id: str,
+    issuer: str,
+    entries: list[dict[str, Any]],
+    issued_at: datetime,
+) -> tuple[dict[str, Any], datetime, datetime | None]:
     """The credential's claims, its validFrom and validUntil (end of the last valid day)."""
     valid_from = day_start(cert.issued_on)
     valid_until = day_start(cert.valid_until + timedelta(days=1)) if cert.valid_until is not None else None
@@ -88,11 +94,17 @@ def build(cert: Certificate, ctype: CertificateType, credential_id: str, issuer:
 
 def status_entry(issuer: str, lst: StatusList, index: int) -> dict[str, Any]:
     url = statuslist.list_url(issuer, lst.id)
-    return {"id": f"{url}#{index}", "type": "BitstringStatusListEntry", "statusPurpose": str(lst.purpose),
-            "statusListIndex": str(index), "statusListCredential": url}
+    return {
+        "id": f"{url}#{index}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": str(lst.purpose),
+        "statusListIndex": str(index),
+        "statusListCredential": url,
+    }
 
 
 # -- verification ---------------------------------------------------------------------------------
+
 
 @dataclass
 class Verification:
@@ -152,15 +164,21 @@ def check_signature(session: Session, token: str, result: Verification) -> keys.
     result.kid = kid
     found = keys.verification_key(session, kid)
     if found.withdrawn_at is not None:
-        result.fail("withdrawn-key", f"the issuer withdrew the key {kid} on {statuslist.iso(found.withdrawn_at)}; "
-                                     "ask the holder for a credential issued again")
+        result.fail(
+            "withdrawn-key",
+            f"the issuer withdrew the key {kid} on {statuslist.iso(found.withdrawn_at)}; "
+            "ask the holder for a credential issued again",
+        )
         return None
     if found.public is None:
         result.fail("unknown-key", f"the key {kid} is not in this issuer's JWKS (/.well-known/jwks.json)")
         return None
     if not keys.check_signature(found.public, jws):
-        result.fail("signature", "the signature does not match: the credential was altered after it was issued, "
-                                 "or it was not signed by this issuer")
+        result.fail(
+            "signature",
+            "the signature does not match: the credential was altered after it was issued, "
+            "or it was not signed by this issuer",
+        )
         return None
     return jws
 
@@ -226,9 +244,14 @@ def _status(session: Session, raw: Any, result: Verification) -> CredentialStatu
             return None
         wanted.append((str(purpose), list_id, int(index)))
     # one light query for the lists' versions; their bitstrings come from the cache when unchanged
-    versions = {row.id: row for row in session.execute(
-        select(StatusList.id, StatusList.version, StatusList.created_at)
-        .where(StatusList.id.in_({w[1] for w in wanted})))}
+    versions = {
+        row.id: row
+        for row in session.execute(
+            select(StatusList.id, StatusList.version, StatusList.created_at).where(
+                StatusList.id.in_({w[1] for w in wanted})
+            )
+        )
+    }
     flags: dict[str, bool] = {}
     try:
         for purpose, list_id, index in wanted:
@@ -259,8 +282,12 @@ _decoded_lock = threading.Lock()
 def _list_bit(session: Session, row: Any, purpose: str, index: int) -> bool:
     """Read the bit through the published status list credential, as any verifier would."""
     bind = session.get_bind()
-    cache_key = (str(bind.engine.url if isinstance(bind, Connection) else bind.url), row.id,
-                 row.created_at.isoformat(), row.version)
+    cache_key = (
+        str(bind.engine.url if isinstance(bind, Connection) else bind.url),
+        row.id,
+        row.created_at.isoformat(),
+        row.version,
+    )
     cached = _decoded.get(cache_key)
     if cached is None:
         cached = _fetch_list(session, row.id)

@@ -27,14 +27,21 @@ from onecity.documents.pipeline import shared_reader
 router = APIRouter(tags=["documents"])
 TypeField = Annotated[str | None, Form(alias="type", description="document type; detected when omitted")]
 
-policy.register_actions({
-    "documents.read": frozenset({Role.COUNTER_CLERK, Role.REVIEWER, Role.APPROVER}),
-})
+policy.register_actions(
+    {
+        "documents.read": frozenset({Role.COUNTER_CLERK, Role.REVIEWER, Role.APPROVER}),
+    }
+)
+
 
 @router.post("/documents/read", summary="Read an uploaded scan: type, fields with confidence and region, text")
-async def read_document(principal: PrincipalDep, session: SessionDep, db: DatabaseDep,
-                        file: Annotated[UploadFile, File(description="the scan or photo (JPEG, PNG, TIFF)")],
-                        doc_type: TypeField = None) -> dict[str, Any]:
+async def read_document(
+    principal: PrincipalDep,
+    session: SessionDep,
+    db: DatabaseDep,
+    file: Annotated[UploadFile, File(description="the scan or photo (JPEG, PNG, TIFF)")],
+    doc_type: TypeField = None,
+) -> dict[str, Any]:
     policy.require(principal, "documents.read")
     if doc_type is not None and doc_type not in DOC_TYPES:
         raise InvalidInput(f"type must be one of {', '.join(DOC_TYPES)}, or omitted to detect it")
@@ -51,7 +58,16 @@ async def read_document(principal: PrincipalDep, session: SessionDep, db: Databa
     recognised = handed.get(digest, RapidOcrEngine.name)
     if known is None and recognised is not None:
         cache.put(digest, recognised)
-    audit.record(session, principal, "documents.upload.read", object_type="document", object_id=reading.sha256,
-                 detail={"type": reading.extraction.doc_type, "cached": reading.cached,
-                         "fields_read": sum(1 for f in reading.extraction.fields.values() if f.value is not None)})
+    audit.record(
+        session,
+        principal,
+        "documents.upload.read",
+        object_type="document",
+        object_id=reading.sha256,
+        detail={
+            "type": reading.extraction.doc_type,
+            "cached": reading.cached,
+            "fields_read": sum(1 for f in reading.extraction.fields.values() if f.value is not None),
+        },
+    )
     return reading.as_json()

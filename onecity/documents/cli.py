@@ -46,8 +46,10 @@ def cmd_read(args: argparse.Namespace, settings: Settings) -> int:
         _out(json.dumps(reading.as_json(), ensure_ascii=False))
         return 0
     ex = reading.extraction
-    _out(f"{path}: {ex.doc_type} (type confidence {ex.type_confidence:.2f}; OCR {reading.ocr.seconds:.2f} s"
-         f"{', cached' if reading.cached else ''})")
+    _out(
+        f"{path}: {ex.doc_type} (type confidence {ex.type_confidence:.2f}; OCR {reading.ocr.seconds:.2f} s"
+        f"{', cached' if reading.cached else ''})"
+    )
     for name, f in ex.fields.items():
         flags = f" [{', '.join(f.flags)}: {'; '.join(f.notes)}]" if f.flags else ""
         _out(f"  {name:<20} {f.value or '—':<40} {f.confidence:.3f}{flags}")
@@ -70,10 +72,17 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     for s in generate(roster, args.count, args.seed, degraded_share=args.degraded, forged_share=args.forged):
         name = f"{s.index:05d}-{s.doc_type}.{'jpg' if s.media_type == 'image/jpeg' else 'png'}"
         (out / name).write_bytes(s.image)
-        truth.append({"file": name, "type": s.doc_type, "fields": s.fields(), "degradations": list(s.degradations),
-                      "forgery": s.forgery, "regions": {k: list(v) for k, v in s.regions.items()}})
-    (out / "truth.jsonl").write_text("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in truth),
-                                     encoding="utf-8")
+        truth.append(
+            {
+                "file": name,
+                "type": s.doc_type,
+                "fields": s.fields(),
+                "degradations": list(s.degradations),
+                "forgery": s.forgery,
+                "regions": {k: list(v) for k, v in s.regions.items()},
+            }
+        )
+    (out / "truth.jsonl").write_text("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in truth), encoding="utf-8")
     _out(f"wrote {len(truth)} documents and truth.jsonl to {out}")
     return 0
 
@@ -82,7 +91,8 @@ def add_commands(sub: Any) -> None:
     from onecity.documents.extract import DOC_TYPES
 
     docs = sub.add_parser("documents", help="read uploaded documents (OCR, fields, checks)").add_subparsers(
-        dest="documents_command", required=True)
+        dest="documents_command", required=True
+    )
     r = docs.add_parser("read", help="OCR an image and extract its fields")
     r.add_argument("image")
     r.add_argument("--type", choices=DOC_TYPES, help="document type (detected when omitted)")

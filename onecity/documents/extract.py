@@ -27,13 +27,36 @@ from typing import Any
 from onecity.documents.ocr import OcrLine, OcrResult, Rect
 from onecity.hub.registries.identifiers import InvalidIdentifier, validate_resident_id, validate_uscc
 
-DOC_TYPES = ("business_licence", "food_business_licence", "id_card", "real_estate_certificate", "invoice",
-             "application_letter")
+DOC_TYPES = (
+    "business_licence",
+    "food_business_licence",
+    "id_card",
+    "real_estate_certificate",
+    "invoice",
+    "application_letter",
+)
 
-_WIDTH = str.maketrans({"（": "(", "）": ")", "：": ":", "，": ",", "　": "", " ": "", "／": "/", "￥": "¥",
-                        "Ｘ": "X", "﹕": ":",
-                        # traditional or Japanese forms the recogniser sometimes returns for a label's character
-                        "別": "别", "號": "号", "書": "书", "證": "证", "記": "记", "關": "关"})
+_WIDTH = str.maketrans(
+    {
+        "（": "(",
+        "）": ")",
+        "：": ":",
+        "，": ",",
+        "　": "",
+        " ": "",
+        "／": "/",
+        "￥": "¥",
+        "Ｘ": "X",
+        "﹕": ":",
+        # traditional or Japanese forms the recogniser sometimes returns for a label's character
+        "別": "别",
+        "號": "号",
+        "書": "书",
+        "證": "证",
+        "記": "记",
+        "關": "关",
+    }
+)
 
 
 @lru_cache(maxsize=1)
@@ -80,8 +103,13 @@ class Field:
     notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"value": self.value, "confidence": round(self.confidence, 4),
-                "box": list(self.box) if self.box else None, "flags": self.flags, "notes": self.notes}
+        return {
+            "value": self.value,
+            "confidence": round(self.confidence, 4),
+            "box": list(self.box) if self.box else None,
+            "flags": self.flags,
+            "notes": self.notes,
+        }
 
 
 @dataclass
@@ -98,9 +126,13 @@ class Extraction:
         return f.value if f is not None else None
 
     def as_json(self) -> dict[str, Any]:
-        return {"type": self.doc_type, "type_confidence": round(self.type_confidence, 4),
-                "fields": {k: v.as_json() for k, v in self.fields.items()}, "text": self.text,
-                "size": [self.width, self.height]}
+        return {
+            "type": self.doc_type,
+            "type_confidence": round(self.type_confidence, 4),
+            "fields": {k: v.as_json() for k, v in self.fields.items()},
+            "text": self.text,
+            "size": [self.width, self.height],
+        }
 
 
 # -- type detection ---------------------------------------------------------------------------------
@@ -126,6 +158,7 @@ def detect_type(lines: Iterable[OcrLine]) -> tuple[str, float]:
 
 # -- geometry ---------------------------------------------------------------------------------------
 
+
 def _union(lines: Iterable[OcrLine]) -> Rect | None:
     rects = [ln.rect for ln in lines]
     if not rects:
@@ -147,9 +180,11 @@ class Page:
 
     def reading_order(self) -> list[OcrLine]:
         """Top to bottom, left to right within a row, rows measured across the page's slope."""
+
         def key(ln: OcrLine) -> tuple[float, float]:
             x, y = ln.centre
             return y - self.slope * x, x
+
         ordered = sorted(self.lines, key=key)
         rows: list[list[OcrLine]] = []
         for ln in ordered:
@@ -176,7 +211,8 @@ class Page:
                 continue
             expected = ay + self.slope * (x - ax)
             if abs(y - expected) < 0.55 * max(anchor.height, ln.height) and (
-                    max_gap is None or ln.rect[0] - anchor.rect[2] < max_gap):
+                max_gap is None or ln.rect[0] - anchor.rect[2] < max_gap
+            ):
                 out.append(ln)
         return sorted(out, key=lambda ln: ln.rect[0])
 
@@ -221,8 +257,15 @@ class Read:
         return _union(self.lines)
 
 
-def after_label(page: Page, label: str, labels: set[str], *, multiline: bool = False,
-                where: Callable[[OcrLine], bool] | None = None, below: bool = False) -> Read | None:
+def after_label(
+    page: Page,
+    label: str,
+    labels: set[str],
+    *,
+    multiline: bool = False,
+    where: Callable[[OcrLine], bool] | None = None,
+    below: bool = False,
+) -> Read | None:
     """The value printed after ``label``: the rest of its line, else the nearest text to its
     right on the same row, else (``below``) the line under it; ``multiline`` follows wraps."""
     anchor = page.find_label(label, where=where)
@@ -239,8 +282,12 @@ def after_label(page: Page, label: str, labels: set[str], *, multiline: bool = F
         if right:
             first, text, start_x = right[0], norm(right[0].text).lstrip(":"), right[0].quad[0][0]
         elif below:
-            under = [ln for ln in page.lines if 0.5 * anchor.height < ln.centre[1] - anchor.centre[1]
-                     < 2.2 * anchor.height and abs(ln.quad[0][0] - anchor.quad[0][0]) < 2 * anchor.height]
+            under = [
+                ln
+                for ln in page.lines
+                if 0.5 * anchor.height < ln.centre[1] - anchor.centre[1] < 2.2 * anchor.height
+                and abs(ln.quad[0][0] - anchor.quad[0][0]) < 2 * anchor.height
+            ]
             if not under:
                 return None
             first = min(under, key=lambda ln: ln.centre[1])
@@ -305,8 +352,13 @@ def check_id(f: Field) -> Field:
     return f
 
 
-def find_pattern(page: Page, pattern: re.Pattern[str], *, translate: dict[int, str] | None = None,
-                 where: Callable[[OcrLine], bool] | None = None) -> tuple[str, Read] | None:
+def find_pattern(
+    page: Page,
+    pattern: re.Pattern[str],
+    *,
+    translate: dict[int, str] | None = None,
+    where: Callable[[OcrLine], bool] | None = None,
+) -> tuple[str, Read] | None:
     for ln in page.reading_order():
         if where is not None and not where(ln):
             continue
@@ -319,8 +371,7 @@ def find_pattern(page: Page, pattern: re.Pattern[str], *, translate: dict[int, s
 
 def uscc_field(page: Page, name: str, where: Callable[[OcrLine], bool] | None = None) -> Field:
     """A credit code by pattern (18 characters of the code's alphabet after reading look-alikes)."""
-    found = find_pattern(page, re.compile(r"(?<![0-9A-Z])[0-9A-Z]{18}(?![0-9A-Z])"), translate=USCC_READ,
-                         where=where)
+    found = find_pattern(page, re.compile(r"(?<![0-9A-Z])[0-9A-Z]{18}(?![0-9A-Z])"), translate=USCC_READ, where=where)
     if found is None:
         return Field(name, None, 0.0, None, ["missing"])
     return check_uscc(field_from(name, found[1], found[0]))
@@ -342,15 +393,28 @@ def _money(text: str) -> str | None:
     return m[0].replace(",", "") if m else None
 
 
-def bottom_date(page: Page, *, exclude: Iterable[str] = ("至",), below_share: float = 0.6,
-                skip: set[int] | None = None) -> Field:
+def bottom_date(
+    page: Page, *, exclude: Iterable[str] = ("至",), below_share: float = 0.6, skip: set[int] | None = None
+) -> Field:
     """The issue date printed at the foot of a certificate (the lowest date on the page)."""
     cut = page.ocr.height * below_share
-    cands = [ln for ln in page.lines if parse_date(ln.text) and ln.centre[1] > cut
-             and not any(x in ln.text for x in exclude) and id(ln) not in (skip or set())]
+    cands = [
+        ln
+        for ln in page.lines
+        if parse_date(ln.text)
+        and ln.centre[1] > cut
+        and not any(x in ln.text for x in exclude)
+        and id(ln) not in (skip or set())
+    ]
     if not cands:  # a date half hidden under the seal: report where it is, unparsed, for a second look
-        partial = [ln for ln in page.lines if re.search(r"\d{4}年", norm(ln.text)) and ln.centre[1] > cut
-                   and not any(x in ln.text for x in exclude) and id(ln) not in (skip or set())]
+        partial = [
+            ln
+            for ln in page.lines
+            if re.search(r"\d{4}年", norm(ln.text))
+            and ln.centre[1] > cut
+            and not any(x in ln.text for x in exclude)
+            and id(ln) not in (skip or set())
+        ]
         if partial:
             ln = max(partial, key=lambda item: item.centre[1])
             return field_from("issued_on", Read(ln.text, [ln]), None)
@@ -360,6 +424,7 @@ def bottom_date(page: Page, *, exclude: Iterable[str] = ("至",), below_share: f
 
 
 # -- per-type extractors ----------------------------------------------------------------------------
+
 
 def _business_licence(page: Page) -> dict[str, Field]:
     labels = {"名称", "类型", "法定代表人", "经营范围", "注册资本", "成立日期", "营业期限", "住所", "登记机关"}
@@ -380,8 +445,17 @@ def _business_licence(page: Page) -> dict[str, Field]:
 
 
 def _food_licence(page: Page) -> dict[str, Field]:
-    labels = {"经营者名称", "社会信用代码", "法定代表人", "经营场所", "主体业态", "经营项目", "许可证编号", "有效期至",
-              "发证机关"}
+    labels = {
+        "经营者名称",
+        "社会信用代码",
+        "法定代表人",
+        "经营场所",
+        "主体业态",
+        "经营项目",
+        "许可证编号",
+        "有效期至",
+        "发证机关",
+    }
     f: dict[str, Field] = {}
     r = after_label(page, "经营者名称", labels)
     f["name"] = field_from("name", r, _clean_name(r.text) if r else None)
@@ -449,10 +523,14 @@ def _invoice(page: Page) -> dict[str, Field]:
     r = after_label(page, "开票日期", labels)
     f["issued_on"] = field_from("issued_on", r, parse_date(r.text) if r else None)
     sides: tuple[tuple[str, Callable[[OcrLine], bool]], ...] = (
-        ("buyer", lambda ln: ln.centre[0] < mid), ("seller", lambda ln: ln.centre[0] >= mid))
+        ("buyer", lambda ln: ln.centre[0] < mid),
+        ("seller", lambda ln: ln.centre[0] >= mid),
+    )
     for side, test in sides:
+
         def named(ln: OcrLine, t: Callable[[OcrLine], bool] = test) -> bool:
             return t(ln) and "项目" not in ln.text
+
         r = after_label(page, "名称", labels, where=named)
         f[f"{side}_name"] = field_from(f"{side}_name", r, _clean_name(r.text) if r else None)
         f[f"{side}_uscc"] = uscc_field(page, f"{side}_uscc", where=test)
@@ -461,16 +539,25 @@ def _invoice(page: Page) -> dict[str, Field]:
     money: list[OcrLine] = []
     if grand is not None:
         gy = grand.centre[1] - page.slope * grand.centre[0]
-        above = [(gy - (ln.centre[1] - page.slope * ln.centre[0]), ln) for ln in page.lines
-                 if _money(ln.text) and "¥" in norm(ln.text).replace("Y", "¥")]
+        above = [
+            (gy - (ln.centre[1] - page.slope * ln.centre[0]), ln)
+            for ln in page.lines
+            if _money(ln.text) and "¥" in norm(ln.text).replace("Y", "¥")
+        ]
         above = [(dy, ln) for dy, ln in above if 0.8 * grand.height < dy < 6 * grand.height]
         if above:
             nearest = min(dy for dy, _ in above)
             money = sorted((ln for dy, ln in above if dy - nearest < 0.6 * grand.height), key=lambda ln: ln.centre[0])
-    f["amount"] = field_from("amount", Read(money[0].text, [money[0]]), _money(money[0].text)) if money \
+    f["amount"] = (
+        field_from("amount", Read(money[0].text, [money[0]]), _money(money[0].text))
+        if money
         else Field("amount", None, 0.0, None, ["missing"])
-    f["tax"] = field_from("tax", Read(money[-1].text, [money[-1]]), _money(money[-1].text)) if len(money) > 1 \
+    )
+    f["tax"] = (
+        field_from("tax", Read(money[-1].text, [money[-1]]), _money(money[-1].text))
+        if len(money) > 1
         else Field("tax", None, 0.0, None, ["missing"])
+    )
     r = after_label(page, "(小写)", labels) or after_label(page, "小写", labels)
     f["total"] = field_from("total", r, _money(r.text) if r else None)
     return f
@@ -498,8 +585,11 @@ def _letter(page: Page) -> dict[str, Field]:
     f["phone"] = from_body("phone", r"联系电话(1[3-9]\d{9})")
     f["item"] = from_body("item", r"现申请办理(.+?),请予")
     dates = [ln for ln in ordered if parse_date(ln.text)]
-    f["signed_on"] = field_from("signed_on", Read(dates[-1].text, [dates[-1]]), parse_date(dates[-1].text)) \
-        if dates else Field("signed_on", None, 0.0, None, ["missing"])
+    f["signed_on"] = (
+        field_from("signed_on", Read(dates[-1].text, [dates[-1]]), parse_date(dates[-1].text))
+        if dates
+        else Field("signed_on", None, 0.0, None, ["missing"])
+    )
     for name in ("id_number", "address", "phone", "item"):  # one region for the paragraph: narrow it
         value = f[name].value
         if value:
@@ -512,8 +602,12 @@ def _letter(page: Page) -> dict[str, Field]:
 #: Values printed to the right of a label, per type: where a second look can find a value the
 #: page-level detector missed (short values — a two-character name, 男/女 — are the usual ones).
 LABELLED: dict[str, dict[str, str]] = {
-    "business_licence": {"name": "名称", "legal_rep": "法定代表人", "registered_capital": "注册资本",
-                         "established_on": "成立日期"},
+    "business_licence": {
+        "name": "名称",
+        "legal_rep": "法定代表人",
+        "registered_capital": "注册资本",
+        "established_on": "成立日期",
+    },
     "food_business_licence": {"name": "经营者名称", "legal_rep": "(负责人)", "valid_until": "有效期至"},
     "id_card": {"name": "姓名", "sex": "性别", "birth_date": "出生"},
     "real_estate_certificate": {"holder_name": "权利人", "use": "用途", "area_m2": "面积"},
@@ -531,8 +625,12 @@ def probes(ocr: OcrResult, ex: Extraction) -> dict[str, Rect]:
         if partial.value is None and "unparsed" in partial.flags and partial.box is not None:
             left, top, right, bottom = partial.box
             size = bottom - top
-            out[name] = (max(0, int(left - 0.5 * size)), max(0, int(top - 0.2 * size)),
-                         min(ocr.width, int(right + 3 * size)), min(ocr.height, int(bottom + 0.2 * size)))
+            out[name] = (
+                max(0, int(left - 0.5 * size)),
+                max(0, int(top - 0.2 * size)),
+                min(ocr.width, int(right + 3 * size)),
+                min(ocr.height, int(bottom + 0.2 * size)),
+            )
     for name, label in LABELLED.get(ex.doc_type, {}).items():
         f = ex.fields.get(name)
         if f is None or f.value is not None:
@@ -584,12 +682,16 @@ def extract(ocr: OcrResult, doc_type: str | None = None) -> Extraction:
 
 
 IDENTIFIER_FIELDS: dict[str, Callable[[Field], Field]] = {
-    "uscc": check_uscc, "buyer_uscc": check_uscc, "seller_uscc": check_uscc, "id_number": check_id,
+    "uscc": check_uscc,
+    "buyer_uscc": check_uscc,
+    "seller_uscc": check_uscc,
+    "id_number": check_id,
 }
 
 
-def from_values(doc_type: str, values: dict[str, str], *, confidence: float = 1.0,
-                regions: dict[str, Rect] | None = None) -> Extraction:
+def from_values(
+    doc_type: str, values: dict[str, str], *, confidence: float = 1.0, regions: dict[str, Rect] | None = None
+) -> Extraction:
     """An extraction whose values are known rather than read: keyed in by a counter clerk, or a
     corpus document's ground truth (to test the cross-checks apart from OCR). Identifiers get
     the same check-character test as read ones."""

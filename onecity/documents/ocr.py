@@ -84,15 +84,20 @@ class OcrResult:
     seconds: float
 
     def as_json(self) -> dict[str, Any]:
-        return {"engine": self.engine, "width": self.width, "height": self.height, "seconds": self.seconds,
-                "lines": [{"text": ln.text, "score": ln.score, "quad": [list(p) for p in ln.quad]}
-                          for ln in self.lines]}
+        return {
+            "engine": self.engine,
+            "width": self.width,
+            "height": self.height,
+            "seconds": self.seconds,
+            "lines": [{"text": ln.text, "score": ln.score, "quad": [list(p) for p in ln.quad]} for ln in self.lines],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OcrResult:
-        lines = tuple(OcrLine(str(d["text"]), float(d["score"]),
-                              tuple((float(p[0]), float(p[1])) for p in d["quad"]))  # type: ignore[arg-type]
-                      for d in data["lines"])
+        lines = tuple(
+            OcrLine(str(d["text"]), float(d["score"]), tuple((float(p[0]), float(p[1])) for p in d["quad"]))  # type: ignore[arg-type]
+            for d in data["lines"]
+        )
         return cls(str(data["engine"]), int(data["width"]), int(data["height"]), lines, float(data["seconds"]))
 
 
@@ -140,9 +145,13 @@ class RapidOcrEngine:
             from rapidocr import RapidOCR
         except ImportError as err:  # pragma: no cover - a broken install
             raise Unavailable("OCR is unavailable: the rapidocr package is not installed") from err
-        self._ocr = RapidOCR(params={"Global.log_level": "warning",
-                                     "EngineConfig.onnxruntime.intra_op_num_threads": threads,
-                                     "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+        self._ocr = RapidOCR(
+            params={
+                "Global.log_level": "warning",
+                "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            }
+        )
 
     def recognise(self, image: Image.Image) -> OcrResult:
         start = time.perf_counter()
@@ -170,6 +179,7 @@ class RapidOcrEngine:
 
 
 # -- cache ------------------------------------------------------------------------------------------
+
 
 class OcrCache(Protocol):
     def get(self, sha256: str, engine: str) -> OcrResult | None: ...
@@ -206,16 +216,25 @@ class DbOcrCache:
 
     def get(self, sha256: str, engine: str) -> OcrResult | None:
         with self.db.sessions() as session:
-            row = session.scalar(select(OcrCacheEntry).where(OcrCacheEntry.sha256 == sha256,
-                                                             OcrCacheEntry.engine == engine))
+            row = session.scalar(
+                select(OcrCacheEntry).where(OcrCacheEntry.sha256 == sha256, OcrCacheEntry.engine == engine)
+            )
             return OcrResult.from_json(row.result) if row is not None else None
 
     def put(self, sha256: str, result: OcrResult) -> None:
         try:
             with self.db.transaction() as session:
-                session.add(OcrCacheEntry(sha256=sha256, engine=result.engine, width=result.width,
-                                          height=result.height, seconds=result.seconds,
-                                          result=json.loads(json.dumps(result.as_json())), created_at=clock.now()))
+                session.add(
+                    OcrCacheEntry(
+                        sha256=sha256,
+                        engine=result.engine,
+                        width=result.width,
+                        height=result.height,
+                        seconds=result.seconds,
+                        result=json.loads(json.dumps(result.as_json())),
+                        created_at=clock.now(),
+                    )
+                )
         except IntegrityError:
             pass  # another worker recognised the same bytes first: its result is as good as ours
 
@@ -235,10 +254,17 @@ class SessionOcrCache:
     def put(self, sha256: str, result: OcrResult) -> None:
         try:
             with self.session.begin_nested():
-                self.session.add(OcrCacheEntry(sha256=sha256, engine=result.engine, width=result.width,
-                                               height=result.height, seconds=result.seconds,
-                                               result=json.loads(json.dumps(result.as_json())),
-                                               created_at=clock.now()))
+                self.session.add(
+                    OcrCacheEntry(
+                        sha256=sha256,
+                        engine=result.engine,
+                        width=result.width,
+                        height=result.height,
+                        seconds=result.seconds,
+                        result=json.loads(json.dumps(result.as_json())),
+                        created_at=clock.now(),
+                    )
+                )
         except IntegrityError:
             pass  # recognised by another request meanwhile
 

@@ -63,8 +63,7 @@ def read(data: bytes, doc_type: str | None = None, *, engine: OcrEngine, cache: 
         for box in looks.values():
             # the red channel alone: red seal ink turns white, black and blue-black print stays dark
             red = image.crop(box).split()[0]
-            crop = Image.merge("RGB", (red, red, red)).resize((red.width * 2, red.height * 2),
-                                                              Image.Resampling.BICUBIC)
+            crop = Image.merge("RGB", (red, red, red)).resize((red.width * 2, red.height * 2), Image.Resampling.BICUBIC)
             text, score = engine.recognise_line(crop)
             if text.strip() and score >= 0.5:
                 x0, y0, x1, y1 = (float(v) for v in box)
@@ -78,8 +77,13 @@ def read(data: bytes, doc_type: str | None = None, *, engine: OcrEngine, cache: 
 class Reader:
     """Reads documents in worker threads, each with its own OCR engine built on first use."""
 
-    def __init__(self, engine_factory: Callable[[], OcrEngine] = RapidOcrEngine, *, workers: int = 1,
-                 cache: OcrCache | None = None) -> None:
+    def __init__(
+        self,
+        engine_factory: Callable[[], OcrEngine] = RapidOcrEngine,
+        *,
+        workers: int = 1,
+        cache: OcrCache | None = None,
+    ) -> None:
         self._factory = engine_factory
         self._cache = cache
         self._local = threading.local()
@@ -119,4 +123,3 @@ def shared_reader() -> Reader:
         if _shared is None:
             _shared = Reader(workers=1)
         return _shared
-

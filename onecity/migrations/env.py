@@ -8,7 +8,6 @@ from onecity.core.migrate import import_all_models
 import_all_models()
 target_metadata = Base.metadata
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                  compare_type=True)
+context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True)
 with context.begin_transaction():
     context.run_migrations()

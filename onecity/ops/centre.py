@@ -28,8 +28,11 @@ from onecity.ops.models import DONE, OPEN, Case, Level, Status, Unit
 from onecity.ops.service import RESOURCE
 from onecity.ops.taxonomy import taxonomy
 
-LEVEL_OF_DIVISION = {DivisionLevel.MUNICIPALITY: Level.CITY, DivisionLevel.DISTRICT: Level.DISTRICT,
-                     DivisionLevel.TOWNSHIP: Level.TOWNSHIP}
+LEVEL_OF_DIVISION = {
+    DivisionLevel.MUNICIPALITY: Level.CITY,
+    DivisionLevel.DISTRICT: Level.DISTRICT,
+    DivisionLevel.TOWNSHIP: Level.TOWNSHIP,
+}
 #: Cases still running a clock (the overdue list looks at these).
 TIMED = (Status.COLLECTED, Status.REGISTERED, Status.DISPATCHED, Status.DISPOSING, Status.REPORTED, Status.VERIFIED)
 WEIGHTS = {"on_time_dispatch": 0.2, "on_time_disposal": 0.4, "closure_rate": 0.3, "rework_free": 0.1}
@@ -77,65 +80,130 @@ def summary(session: Session, principal: Principal, code: str, *, list_limit: in
     division = _division(session, principal, code)
     level = LEVEL_OF_DIVISION[DivisionLevel(division.level)]
     where = _in(code)
-    by_status = {str(s): int(n) for s, n in session.execute(
-        select(Case.status, func.count()).where(where).group_by(Case.status))}
-    by_class = {str(c): int(n) for c, n in session.execute(
-        select(Case.major_code, func.count()).where(where, Case.status.in_(OPEN)).group_by(Case.major_code))}
-    child_col = {Level.CITY: Case.district_code, Level.DISTRICT: Case.township_code,
-                 Level.TOWNSHIP: Case.division_code}[level]
+    by_status = {
+        str(s): int(n) for s, n in session.execute(select(Case.status, func.count()).where(where).group_by(Case.status))
+    }
+    by_class = {
+        str(c): int(n)
+        for c, n in session.execute(
+            select(Case.major_code, func.count()).where(where, Case.status.in_(OPEN)).group_by(Case.major_code)
+        )
+    }
+    child_col = {
+        Level.CITY: Case.district_code,
+        Level.DISTRICT: Case.township_code,
+        Level.TOWNSHIP: Case.division_code,
+    }[level]
     now = clock.now()
     overdue_expr = and_(Case.status.in_(TIMED), Case.step_due_at < now)
     rows = session.execute(
-        select(child_col, func.count(), func.sum(case((Case.status.in_(OPEN), 1), else_=0)),
-               func.sum(case((overdue_expr, 1), else_=0)))
-        .where(where).group_by(child_col)).all()
+        select(
+            child_col,
+            func.count(),
+            func.sum(case((Case.status.in_(OPEN), 1), else_=0)),
+            func.sum(case((overdue_expr, 1), else_=0)),
+        )
+        .where(where)
+        .group_by(child_col)
+    ).all()
     names = {d.code: d for d in session.scalars(select(Division).where(Division.code.in_([r[0] for r in rows])))}
     children = []
     for child, total, open_, overdue in rows:
         d = names.get(child)
-        children.append({"code": child, "name": d.name if d else child, "name_en": d.name_en if d else child,
-                         "total": int(total), "open": int(open_ or 0), "overdue": int(overdue or 0),
-                         "drill": level is not Level.TOWNSHIP})
+        children.append(
+            {
+                "code": child,
+                "name": d.name if d else child,
+                "name_en": d.name_en if d else child,
+                "total": int(total),
+                "open": int(open_ or 0),
+                "overdue": int(overdue or 0),
+                "drill": level is not Level.TOWNSHIP,
+            }
+        )
     children.sort(key=lambda c: (-c["open"], c["code"]))
-    overdue = list(session.scalars(select(Case).where(where, overdue_expr)
-                                   .order_by(Case.step_due_at).limit(list_limit)))
-    higher = {Level.TOWNSHIP: (Level.DISTRICT, Level.CITY), Level.DISTRICT: (Level.DISTRICT, Level.CITY),
-              Level.CITY: (Level.CITY,)}[level]
-    escalated = list(session.scalars(select(Case).where(where, Case.level.in_(higher), Case.status.in_(OPEN))
-                                     .order_by(Case.updated_at.desc()).limit(list_limit)))
-    totals = {"open": sum(by_status.get(s.value, 0) for s in OPEN),
-              "done": sum(by_status.get(s.value, 0) for s in DONE),
-              "overdue": sum(c["overdue"] for c in children),
-              "escalated": int(session.scalar(select(func.count()).where(where, Case.level.in_(higher),
-                                                                           Case.status.in_(OPEN))) or 0)}
-    return Summary(code, division.name, division.name_en, level, by_status, by_class, children, overdue, escalated,
-                   totals, now)
+    overdue = list(
+        session.scalars(select(Case).where(where, overdue_expr).order_by(Case.step_due_at).limit(list_limit))
+    )
+    higher = {
+        Level.TOWNSHIP: (Level.DISTRICT, Level.CITY),
+        Level.DISTRICT: (Level.DISTRICT, Level.CITY),
+        Level.CITY: (Level.CITY,),
+    }[level]
+    escalated = list(
+        session.scalars(
+            select(Case)
+            .where(where, Case.level.in_(higher), Case.status.in_(OPEN))
+            .order_by(Case.updated_at.desc())
+            .limit(list_limit)
+        )
+    )
+    totals = {
+        "open": sum(by_status.get(s.value, 0) for s in OPEN),
+        "done": sum(by_status.get(s.value, 0) for s in DONE),
+        "overdue": sum(c["overdue"] for c in children),
+        "escalated": int(
+            session.scalar(select(func.count()).where(where, Case.level.in_(higher), Case.status.in_(OPEN))) or 0
+        ),
+    }
+    return Summary(
+        code, division.name, division.name_en, level, by_status, by_class, children, overdue, escalated, totals, now
+    )
 
 
 def live_counts(session: Session, principal: Principal, code: str) -> dict[str, Any]:
     """The small figure set the centre page refreshes over SSE."""
     s = summary(session, principal, code, list_limit=20)
     return {
-        "at": s.at.isoformat(), "code": code, "by_status": s.by_status, "by_class": s.by_class, "totals": s.totals,
+        "at": s.at.isoformat(),
+        "code": code,
+        "by_status": s.by_status,
+        "by_class": s.by_class,
+        "totals": s.totals,
         "children": s.children,
-        "overdue": [{"id": c.id, "subtype": c.subtype_code, "status": str(c.status), "level": str(c.level),
-                     "due": c.step_due_at.isoformat() if c.step_due_at else None} for c in s.overdue],
-        "escalated": [{"id": c.id, "subtype": c.subtype_code, "status": str(c.status), "level": str(c.level)}
-                      for c in s.escalated],
+        "overdue": [
+            {
+                "id": c.id,
+                "subtype": c.subtype_code,
+                "status": str(c.status),
+                "level": str(c.level),
+                "due": c.step_due_at.isoformat() if c.step_due_at else None,
+            }
+            for c in s.overdue
+        ],
+        "escalated": [
+            {"id": c.id, "subtype": c.subtype_code, "status": str(c.status), "level": str(c.level)} for c in s.escalated
+        ],
     }
 
 
 def open_points(session: Session, principal: Principal, code: str, *, limit: int = 3000) -> dict[str, Any]:
     """Open cases as GeoJSON points for the centre's map (the city's own outlines are drawn under them)."""
     _division(session, principal, code)
-    rows = session.execute(select(Case.id, Case.lon, Case.lat, Case.subtype_code, Case.status, Case.level,
-                                  Case.step_due_at).where(_in(code), Case.status.in_(OPEN))
-                           .order_by(Case.created_at.desc()).limit(limit)).all()
+    rows = session.execute(
+        select(Case.id, Case.lon, Case.lat, Case.subtype_code, Case.status, Case.level, Case.step_due_at)
+        .where(_in(code), Case.status.in_(OPEN))
+        .order_by(Case.created_at.desc())
+        .limit(limit)
+    ).all()
     now = clock.now()
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(r.lon, 6), round(r.lat, 6)]},
-         "properties": {"id": r.id, "subtype": r.subtype_code, "status": str(r.status), "level": str(r.level),
-                        "overdue": bool(r.step_due_at is not None and r.step_due_at < now)}} for r in rows]}
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [round(r.lon, 6), round(r.lat, 6)]},
+                "properties": {
+                    "id": r.id,
+                    "subtype": r.subtype_code,
+                    "status": str(r.status),
+                    "level": str(r.level),
+                    "overdue": bool(r.step_due_at is not None and r.step_due_at < now),
+                },
+            }
+            for r in rows
+        ],
+    }
 
 
 def _rate(num: int, den: int) -> float | None:
@@ -143,9 +211,12 @@ def _rate(num: int, den: int) -> float | None:
 
 
 def _score(m: dict[str, Any]) -> float | None:
-    parts = {"on_time_dispatch": m["on_time_dispatch"], "on_time_disposal": m["on_time_disposal"],
-             "closure_rate": m["closure_rate"],
-             "rework_free": None if m["rework_rate"] is None else 1 - m["rework_rate"]}
+    parts = {
+        "on_time_dispatch": m["on_time_dispatch"],
+        "on_time_disposal": m["on_time_disposal"],
+        "closure_rate": m["closure_rate"],
+        "rework_free": None if m["rework_rate"] is None else 1 - m["rework_rate"],
+    }
     known = {k: v for k, v in parts.items() if v is not None}
     if not known:
         return None
@@ -161,21 +232,27 @@ def evaluation(session: Session, principal: Principal, code: str, *, by: str = "
         raise NotFound("evaluation is by 'unit', 'department' or 'township'")
     key = {"unit": Case.unit_agency_id, "department": Case.department, "township": Case.township_code}[by]
     closed = Case.status.in_((Status.CLOSED, Status.EVALUATED))
-    rows = session.execute(select(
-        key, func.count(),
-        func.sum(case((Case.dispatched_on_time.is_(True), 1), else_=0)),
-        func.sum(case((Case.dispatched_on_time.is_not(None), 1), else_=0)),
-        func.sum(case((Case.disposed_on_time.is_(True), 1), else_=0)),
-        func.sum(case((Case.disposed_on_time.is_not(None), 1), else_=0)),
-        func.sum(case((closed, 1), else_=0)),
-        func.sum(case((Case.rework_count > 0, 1), else_=0)),
-        func.sum(case((and_(closed, Case.closed_on_time.is_(True)), 1), else_=0)),
-    ).where(_in(code), Case.unit_agency_id.is_not(None), Case.status != Status.REJECTED).group_by(key)).all()
+    rows = session.execute(
+        select(
+            key,
+            func.count(),
+            func.sum(case((Case.dispatched_on_time.is_(True), 1), else_=0)),
+            func.sum(case((Case.dispatched_on_time.is_not(None), 1), else_=0)),
+            func.sum(case((Case.disposed_on_time.is_(True), 1), else_=0)),
+            func.sum(case((Case.disposed_on_time.is_not(None), 1), else_=0)),
+            func.sum(case((closed, 1), else_=0)),
+            func.sum(case((Case.rework_count > 0, 1), else_=0)),
+            func.sum(case((and_(closed, Case.closed_on_time.is_(True)), 1), else_=0)),
+        )
+        .where(_in(code), Case.unit_agency_id.is_not(None), Case.status != Status.REJECTED)
+        .group_by(key)
+    ).all()
     labels: dict[str, tuple[str, str, str]] = {}
     keys = [r[0] for r in rows if r[0]]
     if by == "unit":
-        for a, u in session.execute(select(Agency, Unit).join(Unit, Unit.agency_id == Agency.id)
-                                    .where(Agency.id.in_(keys))):
+        for a, u in session.execute(
+            select(Agency, Unit).join(Unit, Unit.agency_id == Agency.id).where(Agency.id.in_(keys))
+        ):
             labels[a.id] = (a.name, a.name_en, u.department)
     elif by == "department":
         depts = taxonomy().departments
@@ -187,7 +264,11 @@ def evaluation(session: Session, principal: Principal, code: str, *, by: str = "
     for k, total, disp_ok, disp_n, dispo_ok, dispo_n, closed_n, rework_n, closed_ok in rows:
         name, name_en, dept = labels.get(k, (k, k, ""))
         m: dict[str, Any] = {
-            "key": k, "name": name, "name_en": name_en, "department": dept, "cases": int(total),
+            "key": k,
+            "name": name,
+            "name_en": name_en,
+            "department": dept,
+            "cases": int(total),
             "on_time_dispatch": _rate(int(disp_ok or 0), int(disp_n or 0)),
             "on_time_disposal": _rate(int(dispo_ok or 0), int(dispo_n or 0)),
             "closure_rate": _rate(int(closed_n or 0), int(total)),

@@ -36,8 +36,12 @@ def sweep(db: Database) -> Swept:
     while True:
         now = clock.now()
         with db.sessions() as session:
-            rows = session.execute(select(Case.id, Case.remind_at, Case.escalate_at).where(
-                or_(Case.remind_at <= now, Case.escalate_at <= now)).order_by(Case.id).limit(BATCH)).all()
+            rows = session.execute(
+                select(Case.id, Case.remind_at, Case.escalate_at)
+                .where(or_(Case.remind_at <= now, Case.escalate_at <= now))
+                .order_by(Case.id)
+                .limit(BATCH)
+            ).all()
         if not rows:
             return Swept(reminded, escalated)
         changed = 0

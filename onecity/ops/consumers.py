@@ -34,11 +34,21 @@ RATING_INTAKE = system_principal("ops:rating-intake")
 
 #: What a sensor's observed property means as a case type (the alert's place and level do the rest).
 PROPERTY_SUBTYPES = {
-    "water_level": "E0501", "rainfall": "E0501", "ponding_depth": "E0501",
-    "gas_concentration": "E0504", "methane": "E0504",
-    "water_pressure": "E0503", "tilt": "E0506", "displacement": "E0502", "settlement": "E0502",
-    "noise": "E0108", "pm10": "E0302", "pm2_5": "E0302", "dust": "E0302",
-    "cover_open": "C0103", "manhole_cover": "C0103",
+    "water_level": "E0501",
+    "rainfall": "E0501",
+    "ponding_depth": "E0501",
+    "gas_concentration": "E0504",
+    "methane": "E0504",
+    "water_pressure": "E0503",
+    "tilt": "E0506",
+    "displacement": "E0502",
+    "settlement": "E0502",
+    "noise": "E0108",
+    "pm10": "E0302",
+    "pm2_5": "E0302",
+    "dust": "E0302",
+    "cover_open": "C0103",
+    "manhole_cover": "C0103",
 }
 FALLBACK_SUBTYPE = "E0506"  # a public-safety hazard: somebody goes and looks
 URGENT_LEVELS = {"orange", "red"}
@@ -60,11 +70,17 @@ def case_from_sensor_alert(session: Session, envelope: Envelope) -> None:
     try:
         with session.begin_nested():
             service.intake(
-                session, SENSOR_INTAKE, source=Source.SENSOR.value,
+                session,
+                SENSOR_INTAKE,
+                source=Source.SENSOR.value,
                 subtype_code=subtype_for_alert(alert.observed_property, component_class),
-                description=f"[{alert.rule_name}] {alert.message}", lon=alert.lon, lat=alert.lat,
+                description=f"[{alert.rule_name}] {alert.message}",
+                lon=alert.lon,
+                lat=alert.lat,
                 component_id=component.id if component is not None else None,
-                external_id=alert.alert_id, urgency="urgent" if alert.level in URGENT_LEVELS else None)
+                external_id=alert.alert_id,
+                urgency="urgent" if alert.level in URGENT_LEVELS else None,
+            )
     except DomainError as err:
         log.warning("sensor alert %s opened no case: %s", alert.alert_id, err.detail)
 
@@ -72,14 +88,19 @@ def case_from_sensor_alert(session: Session, envelope: Envelope) -> None:
 @consumer("ops.case-note-alert-cleared", ALERT_CLEARED, warm=default_index)
 def note_alert_cleared(session: Session, envelope: Envelope) -> None:
     cleared = envelope.typed(ALERT_CLEARED)
-    case_id = session.scalar(select(Report.case_id).where(Report.source == Source.SENSOR,
-                                                          Report.external_id == cleared.alert_id))
+    case_id = session.scalar(
+        select(Report.case_id).where(Report.source == Source.SENSOR, Report.external_id == cleared.alert_id)
+    )
     if case_id is None:
         return
     case = session.get(Case, case_id)
     if case is not None:
-        service.note_case(session, SENSOR_INTAKE, case_id,
-                          note=f"sensor alert {cleared.alert_id} cleared at {cleared.cleared_at.isoformat()}")
+        service.note_case(
+            session,
+            SENSOR_INTAKE,
+            case_id,
+            note=f"sensor alert {cleared.alert_id} cleared at {cleared.cleared_at.isoformat()}",
+        )
 
 
 @consumer("ops.work-order-from-rating", RATING_COMPLAINT, warm=default_index)
@@ -93,10 +114,18 @@ def work_order_from_rating(session: Session, envelope: Envelope) -> None:
     try:
         with session.begin_nested():
             service.intake(
-                session, RATING_INTAKE, source=Source.RATING.value, subtype_code="E0601",
-                description=(f"{rating.stars}★ {rating.item_name}（{rating.item_code}，{rating.agency_code}，"
-                             f"{rating.channel}）：{rating.comment}")[:2000],
-                lon=float(lonlat[0, 0]), lat=float(lonlat[0, 1]), external_id=rating.rating_id)
+                session,
+                RATING_INTAKE,
+                source=Source.RATING.value,
+                subtype_code="E0601",
+                description=(
+                    f"{rating.stars}★ {rating.item_name}（{rating.item_code}，{rating.agency_code}，"
+                    f"{rating.channel}）：{rating.comment}"
+                )[:2000],
+                lon=float(lonlat[0, 0]),
+                lat=float(lonlat[0, 1]),
+                external_id=rating.rating_id,
+            )
     except DomainError as err:
         log.warning("rating %s opened no work order: %s", rating.rating_id, err.detail)
 

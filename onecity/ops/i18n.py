@@ -110,7 +110,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ops.done": "已完成：{status}",
         "ops.hotline.title": "12345 热线受理",
         "ops.hotline.intro": "记录来电反映的城市管理问题。工单直接立案并按规则派遣到责任单位；"
-                             "同一问题50米、24小时内重复反映会并入已有工单。",
+        "同一问题50米、24小时内重复反映会并入已有工单。",
         "ops.hotline.created": "已生成工单 {id}，状态：{status}，处置单位：{unit}。",
         "ops.hotline.merged": "该问题已有工单 {id}，本次来电已并入（共 {n} 次反映），请告知来电人。",
         "ops.inspector.title": "网格巡查",
@@ -247,11 +247,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ops.done": "Done: {status}",
         "ops.hotline.title": "12345 hotline",
         "ops.hotline.intro": "Record a city-management problem a caller reports. The work order is registered and "
-                             "dispatched by the routing rule; the same problem reported within 50 m and 24 h joins "
-                             "the existing order.",
+        "dispatched by the routing rule; the same problem reported within 50 m and 24 h joins "
+        "the existing order.",
         "ops.hotline.created": "Work order {id} opened: {status}, sent to {unit}.",
         "ops.hotline.merged": "This problem already has work order {id}; the call was added to it ({n} reports). "
-                              "Tell the caller.",
+        "Tell the caller.",
         "ops.inspector.title": "Grid patrol",
         "ops.inspector.todo": "Cases waiting for my check",
         "ops.inspector.new": "Report a new problem",

@@ -19,32 +19,40 @@ from onecity.hub.registries.models import BigId
 
 
 class Status(StrEnum):
-    COLLECTED = "collected"      # 信息收集: reported, not yet confirmed
-    REGISTERED = "registered"    # 立案
-    DISPATCHED = "dispatched"    # 派遣
-    DISPOSING = "disposing"      # 处置中
-    REPORTED = "reported"        # 处置反馈 (reported back, with a photo)
-    VERIFIED = "verified"        # 核查通过
-    CLOSED = "closed"            # 结案
-    EVALUATED = "evaluated"      # 已评价
-    DISPUTED = "disputed"        # 派遣争议, waiting for the level above
-    SUSPENDED = "suspended"      # 挂起: the clock stops
-    REJECTED = "rejected"        # 不予立案 (not a case: no problem found, outside remit)
+    COLLECTED = "collected"  # 信息收集: reported, not yet confirmed
+    REGISTERED = "registered"  # 立案
+    DISPATCHED = "dispatched"  # 派遣
+    DISPOSING = "disposing"  # 处置中
+    REPORTED = "reported"  # 处置反馈 (reported back, with a photo)
+    VERIFIED = "verified"  # 核查通过
+    CLOSED = "closed"  # 结案
+    EVALUATED = "evaluated"  # 已评价
+    DISPUTED = "disputed"  # 派遣争议, waiting for the level above
+    SUSPENDED = "suspended"  # 挂起: the clock stops
+    REJECTED = "rejected"  # 不予立案 (not a case: no problem found, outside remit)
 
 
 #: Statuses of a case still being worked (the centres' "open" count; duplicates join these).
-OPEN = (Status.COLLECTED, Status.REGISTERED, Status.DISPATCHED, Status.DISPOSING, Status.REPORTED,
-        Status.VERIFIED, Status.DISPUTED, Status.SUSPENDED)
+OPEN = (
+    Status.COLLECTED,
+    Status.REGISTERED,
+    Status.DISPATCHED,
+    Status.DISPOSING,
+    Status.REPORTED,
+    Status.VERIFIED,
+    Status.DISPUTED,
+    Status.SUSPENDED,
+)
 DONE = (Status.CLOSED, Status.EVALUATED, Status.REJECTED)
 
 
 class Source(StrEnum):
-    OPEN311 = "open311"      # residents' apps through Open311 GeoReport v2
-    HOTLINE = "hotline"      # the 12345 call-taker
+    OPEN311 = "open311"  # residents' apps through Open311 GeoReport v2
+    HOTLINE = "hotline"  # the 12345 call-taker
     INSPECTOR = "inspector"  # a grid inspector on patrol
-    SENSOR = "sensor"        # a sensing alert
-    CAMERA = "camera"        # a camera detection
-    RATING = "rating"        # a 1–2 star service rating with a complaint
+    SENSOR = "sensor"  # a sensing alert
+    CAMERA = "camera"  # a camera detection
+    RATING = "rating"  # a 1–2 star service rating with a complaint
 
 
 #: Sources whose reports are registered without an inspector's check: staff took them, or a

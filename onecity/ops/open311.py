@@ -109,8 +109,9 @@ def _fill(el: ET.Element, row: dict[str, Any]) -> None:
             child.text = str(v).lower() if isinstance(v, bool) else str(v)
 
 
-def _respond(fmt: str, root: str, item: str, rows: list[dict[str, Any]], status: int = 200,
-             single: dict[str, Any] | None = None) -> Response:
+def _respond(
+    fmt: str, root: str, item: str, rows: list[dict[str, Any]], status: int = 200, single: dict[str, Any] | None = None
+) -> Response:
     if fmt == "json":
         body = json.dumps(single if single is not None else rows, ensure_ascii=False, separators=(",", ":"))
         return Response(body, status_code=status, media_type="application/json; charset=utf-8")
@@ -147,14 +148,20 @@ def _db(request: Request) -> Database:
 
 # -- services --------------------------------------------------------------------------------
 
+
 def _service_row(sub: Subtype, en: bool) -> dict[str, Any]:
     major = taxonomy().majors[sub.major_code]
     dept = taxonomy().departments[sub.department]
     return {
-        "service_code": sub.code, "service_name": sub.name_en if en else sub.name,
-        "description": (f"{sub.name_en}. Handled by the {dept.name_en}. Closed when: {sub.closure_en}." if en
-                        else f"{sub.name}。责任部门：{dept.name}。结案条件：{sub.closure}。"),
-        "metadata": sub.kind is Kind.COMPONENT, "type": "realtime",
+        "service_code": sub.code,
+        "service_name": sub.name_en if en else sub.name,
+        "description": (
+            f"{sub.name_en}. Handled by the {dept.name_en}. Closed when: {sub.closure_en}."
+            if en
+            else f"{sub.name}。责任部门：{dept.name}。结案条件：{sub.closure}。"
+        ),
+        "metadata": sub.kind is Kind.COMPONENT,
+        "type": "realtime",
         "keywords": ", ".join([sub.code, major.name_en if en else major.name, dept.name_en if en else dept.name]),
         "group": major.name_en if en else major.name,
     }
@@ -168,6 +175,7 @@ def services(fmt: str, request: Request) -> Response:
         en = _english(request)
         rows = [_service_row(s, en) for s in sorted(taxonomy().subtypes.values(), key=lambda s: s.code)]
         return _respond(fmt, "services", "service", rows)
+
     return _guard(fmt, run)
 
 
@@ -182,20 +190,27 @@ def service_definition(service_code: str, fmt: str, request: Request) -> Respons
         en = _english(request)
         attributes = []
         if sub.kind is Kind.COMPONENT:
-            attributes.append({
-                "variable": True, "code": "component_code", "datatype": "string", "required": False,
-                "datatype_description": "18-digit component code from the city component registry",
-                "order": 1,
-                "description": ("The code on the component's plate, if known" if en
-                                else "部件标识牌上的部件编码（如已知）"),
-                "values": [],
-            })
-        return _respond(fmt, "service_definition", "", [], single={"service_code": sub.code,
-                                                                 "attributes": attributes})
+            attributes.append(
+                {
+                    "variable": True,
+                    "code": "component_code",
+                    "datatype": "string",
+                    "required": False,
+                    "datatype_description": "18-digit component code from the city component registry",
+                    "order": 1,
+                    "description": (
+                        "The code on the component's plate, if known" if en else "部件标识牌上的部件编码（如已知）"
+                    ),
+                    "values": [],
+                }
+            )
+        return _respond(fmt, "service_definition", "", [], single={"service_code": sub.code, "attributes": attributes})
+
     return _guard(fmt, run)
 
 
 # -- requests --------------------------------------------------------------------------------
+
 
 def _w3c(dt: datetime | None) -> str | None:
     return clock.local(dt).isoformat(timespec="seconds") if dt is not None else None
@@ -219,7 +234,8 @@ def _request_row(case: Case, agencies: dict[str, Agency], en: bool) -> dict[str,
         "description": case.description,
         "agency_responsible": (agency.name_en if en else agency.name) if agency else None,
         "service_notice": (f"{case.report_count} reports" if en else f"共 {case.report_count} 次报告")
-        if case.report_count > 1 else None,
+        if case.report_count > 1
+        else None,
         "requested_datetime": _w3c(case.created_at),
         "updated_datetime": _w3c(case.updated_at),
         "expected_datetime": _w3c(case.dispose_due_at),
@@ -276,6 +292,7 @@ def list_requests(fmt: str, request: Request) -> Response:
             agencies = _agencies(session, cases)
         en = _english(request)
         return _respond(fmt, "service_requests", "request", [_request_row(c, agencies, en) for c in cases])
+
     return _guard(fmt, run)
 
 
@@ -290,6 +307,7 @@ def get_request(request_id: str, fmt: str, request: Request) -> Response:
                 raise Open311Error(404, f"no service request {request_id[:36]}")
             agencies = _agencies(session, [case])
         return _respond(fmt, "service_requests", "request", [_request_row(case, agencies, _english(request))])
+
     return _guard(fmt, run)
 
 
@@ -303,6 +321,7 @@ def get_token(token: str, fmt: str, request: Request) -> Response:
         if case_id is None:
             raise Open311Error(404, f"no token {token[:36]}")
         return _respond(fmt, "service_requests", "request", [{"service_request_id": case_id, "token": token}])
+
     return _guard(fmt, run)
 
 
@@ -348,17 +367,34 @@ async def post_request(fmt: str, request: Request) -> Response:
                 if component_id is None:
                     raise InvalidInput(f"no component {comp_code[:18]} in the registry")
             got = service.intake(
-                session, principal, source="open311", subtype_code=code, lon=lon, lat=lat,
-                description=params.get("description", "") or "", address=params.get("address_string"),
-                reporter_name=name or None, contact=contact[:120] or None, media_url=params.get("media_url"),
-                component_id=component_id, external_id=(params.get("device_id") or None))
+                session,
+                principal,
+                source="open311",
+                subtype_code=code,
+                lon=lon,
+                lat=lat,
+                description=params.get("description", "") or "",
+                address=params.get("address_string"),
+                reporter_name=name or None,
+                contact=contact[:120] or None,
+                media_url=params.get("media_url"),
+                component_id=component_id,
+                external_id=(params.get("device_id") or None),
+            )
             case_id, token, duplicate = got.case.id, got.report.id, got.duplicate
         notice = None
         if duplicate:
-            notice = (f"This problem was already reported: your report joined request {case_id}" if en
-                      else f"该问题已有人报告，您的报告已并入工单 {case_id}")
-        row = {"service_request_id": case_id, "token": token, "service_notice": notice,
-               "account_id": params.get("account_id") or None}
+            notice = (
+                f"This problem was already reported: your report joined request {case_id}"
+                if en
+                else f"该问题已有人报告，您的报告已并入工单 {case_id}"
+            )
+        row = {
+            "service_request_id": case_id,
+            "token": token,
+            "service_notice": notice,
+            "account_id": params.get("account_id") or None,
+        }
         return _respond(fmt, "service_requests", "request", [row], status=201)
 
     return await run_in_threadpool(_guard, fmt, run)

@@ -50,6 +50,7 @@ LIVE_SECONDS = 3.0
 
 # -- helpers ---------------------------------------------------------------------------------
 
+
 def _subtypes(lang: str) -> list[tuple[str, str, str]]:
     """(code, label, group) for the type pickers, grouped by major class."""
     tax = taxonomy()
@@ -90,6 +91,7 @@ def _is_unit_staff(session: Session, principal: Principal) -> bool:
 
 # -- landing ---------------------------------------------------------------------------------
 
+
 @router.get("/ops", response_class=HTMLResponse)
 def landing(session: SessionDep, principal: PagePrincipalDep) -> Response:
     """Each person lands on their own desk: unit staff, inspectors, call-takers, centre operators."""
@@ -107,10 +109,18 @@ def landing(session: SessionDep, principal: PagePrincipalDep) -> Response:
 
 # -- the operation centre --------------------------------------------------------------------
 
+
 def _outlines_loaded(session: Session, code: str) -> bool:
     """Whether the children's outlines are in the database (`onecity geo load`); else the map shows points only."""
-    return session.scalar(select(DivisionShape.code).join(Division, Division.code == DivisionShape.code)
-                          .where(Division.parent_code == code).limit(1)) is not None
+    return (
+        session.scalar(
+            select(DivisionShape.code)
+            .join(Division, Division.code == DivisionShape.code)
+            .where(Division.parent_code == code)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 @router.get("/ops/centre/{code}", response_class=HTMLResponse)
@@ -133,17 +143,30 @@ def centre_page(code: Code, request: Request, session: SessionDep, principal: Pa
     depts = centre.evaluation(session, principal, code, by="department")
     towns = centre.evaluation(session, principal, code, by="township") if summary.level != "township" else []
     config = {
-        "lang": lang, "code": code, "live": f"/ops/centre/{code}/live", "points": f"/ops/centre/{code}/cases.geojson",
+        "lang": lang,
+        "code": code,
+        "live": f"/ops/centre/{code}/live",
+        "points": f"/ops/centre/{code}/cases.geojson",
         "outlines": f"/geo/divisions/{code}.geojson" if _outlines_loaded(session, code) else None,
         "statuses": {s.value: t(f"ops.status.{s.value}") for s in Status},
         "classes": {m.code: (m.name if lang == "zh" else m.name_en) for m in taxonomy().majors.values()},
-        "unavailable": t("ops.centre.map_unavailable"), "openLabel": t("ops.centre.open"),
+        "unavailable": t("ops.centre.map_unavailable"),
+        "openLabel": t("ops.centre.open"),
         "overdueLabel": t("ops.centre.overdue"),
     }
     cases = summary.overdue + summary.escalated
-    return render(request, "ops/centre.html", s=summary, path=path, units=units, depts=depts, towns=towns,
-                  config=config,
-                  unit_names=_unit_names(session, cases, lang), **_view(request))
+    return render(
+        request,
+        "ops/centre.html",
+        s=summary,
+        path=path,
+        units=units,
+        depts=depts,
+        towns=towns,
+        config=config,
+        unit_names=_unit_names(session, cases, lang),
+        **_view(request),
+    )
 
 
 @router.get("/ops/centre/{code}/cases.geojson")
@@ -153,8 +176,14 @@ def centre_points(code: Code, session: SessionDep, principal: PrincipalDep) -> R
 
 
 @router.get("/ops/centre/{code}/live")
-def centre_live(code: Code, request: Request, db: DatabaseDep, session: SessionDep, principal: PrincipalDep,
-                max_events: Annotated[int, Query(ge=1, le=1000)] = 200) -> StreamingResponse:
+def centre_live(
+    code: Code,
+    request: Request,
+    db: DatabaseDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    max_events: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> StreamingResponse:
     """Server-sent events: the centre's figures every few seconds (the browser reconnects after the last).
 
     The area check runs in the request's own transaction, so a refusal is a 403, not an event;
@@ -175,38 +204,63 @@ def centre_live(code: Code, request: Request, db: DatabaseDep, session: SessionD
             if i + 1 < max_events:
                 await asyncio.sleep(LIVE_SECONDS)
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
 
 
 # -- one case --------------------------------------------------------------------------------
 
-def _case_page(request: Request, session: Session, principal: Principal, case_id: str, *, status_code: int = 200,
-               error: tuple[str, str] | None = None, done: str | None = None) -> Response:
+
+def _case_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    case_id: str,
+    *,
+    status_code: int = 200,
+    error: tuple[str, str] | None = None,
+    done: str | None = None,
+) -> Response:
     case = service.get_case(session, principal, case_id)
     steps = service.timeline(session, principal, case_id)
     lang = current_language(request)
     unit = session.get(Agency, case.unit_agency_id) if case.unit_agency_id else None
     unit_staff = bool(principal.agency_id and principal.agency_id == case.unit_agency_id)
     actors = {s.unit_agency_id for s in steps if s.unit_agency_id}
-    return render(request, "ops/case.html", status_code=status_code, case=case, steps=steps, unit=unit,
-                  unit_staff=unit_staff, may=lambda a: policy.may(principal, a), error=error,
-                  done=done if done in {s.value for s in Status} else None, departments=taxonomy().departments,
-                  unit_names=_unit_names(session, [case], lang), actors=actors, **_view(request))
+    return render(
+        request,
+        "ops/case.html",
+        status_code=status_code,
+        case=case,
+        steps=steps,
+        unit=unit,
+        unit_staff=unit_staff,
+        may=lambda a: policy.may(principal, a),
+        error=error,
+        done=done if done in {s.value for s in Status} else None,
+        departments=taxonomy().departments,
+        unit_names=_unit_names(session, [case], lang),
+        actors=actors,
+        **_view(request),
+    )
 
 
 @router.get("/ops/cases/{case_id}", response_class=HTMLResponse)
-def case_page(case_id: CaseId, request: Request, session: SessionDep, principal: PagePrincipalDep,
-              done: str | None = None) -> Response:
+def case_page(
+    case_id: CaseId, request: Request, session: SessionDep, principal: PagePrincipalDep, done: str | None = None
+) -> Response:
     return _case_page(request, session, principal, case_id, done=done)
 
 
 ACTIONS: dict[str, Callable[..., Case]] = {
-    "register": lambda s, p, cid, f: service.register_case(s, p, cid, subtype_code=f["subtype"] or None,
-                                                           note=f["note"]),
+    "register": lambda s, p, cid, f: service.register_case(
+        s, p, cid, subtype_code=f["subtype"] or None, note=f["note"]
+    ),
     "reject": lambda s, p, cid, f: service.reject_case(s, p, cid, reason=f["reason"]),
-    "dispatch": lambda s, p, cid, f: service.dispatch_case(s, p, cid, department=f["department"] or None,
-                                                           note=f["note"]),
+    "dispatch": lambda s, p, cid, f: service.dispatch_case(
+        s, p, cid, department=f["department"] or None, note=f["note"]
+    ),
     "accept": lambda s, p, cid, f: service.accept_case(s, p, cid),
     "dispute": lambda s, p, cid, f: service.dispute_case(s, p, cid, reason=f["reason"]),
     "report": lambda s, p, cid, f: service.report_back(s, p, cid, media_id=f["media"] or "", note=f["note"]),
@@ -228,12 +282,20 @@ def _upload(photo: UploadFile | None) -> bytes | None:
 
 
 @router.post("/ops/cases/{case_id}/{action}", response_class=HTMLResponse)
-def act(case_id: CaseId, action: Annotated[str, Path(max_length=20)], request: Request,
-        session: SessionDep, principal: PagePrincipalDep,
-        note: Text = "", reason: Text = "", department: Annotated[str, Form(max_length=30)] = "",
-        subtype: Annotated[str, Form(max_length=6)] = "", satisfaction: Annotated[str, Form(max_length=2)] = "",
-        back: Annotated[str, Form(max_length=20)] = "",
-        photo: Annotated[UploadFile | None, File()] = None) -> Response:
+def act(
+    case_id: CaseId,
+    action: Annotated[str, Path(max_length=20)],
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    note: Text = "",
+    reason: Text = "",
+    department: Annotated[str, Form(max_length=30)] = "",
+    subtype: Annotated[str, Form(max_length=6)] = "",
+    satisfaction: Annotated[str, Form(max_length=2)] = "",
+    back: Annotated[str, Form(max_length=20)] = "",
+    photo: Annotated[UploadFile | None, File()] = None,
+) -> Response:
     """One button, one service function; back to the page it came from (the case, the unit desk, patrol)."""
     run = ACTIONS.get(action)
     if run is None:
@@ -243,8 +305,19 @@ def act(case_id: CaseId, action: Annotated[str, Path(max_length=20)], request: R
         with session.begin_nested():
             media = service.store_media(session, principal, data).id if data is not None else None
             sat = int(satisfaction) if satisfaction.strip().isdigit() else None
-            case = run(session, principal, case_id, {"note": note, "reason": reason, "department": department,
-                                                     "subtype": subtype, "media": media, "satisfaction": sat})
+            case = run(
+                session,
+                principal,
+                case_id,
+                {
+                    "note": note,
+                    "reason": reason,
+                    "department": department,
+                    "subtype": subtype,
+                    "media": media,
+                    "satisfaction": sat,
+                },
+            )
     except (AuthenticationRequired, PermissionDenied):
         raise
     except DomainError as err:
@@ -256,21 +329,41 @@ def act(case_id: CaseId, action: Annotated[str, Path(max_length=20)], request: R
 @router.get("/ops/media/{media_id}")
 def media(media_id: CaseId, session: SessionDep, principal: PrincipalDep) -> Response:
     m: Media = service.get_media(session, principal, media_id)
-    return Response(m.data, media_type=m.content_type, headers={"Cache-Control": "private, max-age=86400",
-                                                                "Content-Disposition": "inline"})
+    return Response(
+        m.data,
+        media_type=m.content_type,
+        headers={"Cache-Control": "private, max-age=86400", "Content-Disposition": "inline"},
+    )
 
 
 # -- the hotline -----------------------------------------------------------------------------
 
-def _hotline(request: Request, session: Session, principal: Principal, *, status_code: int = 200,
-             error: tuple[str, str] | None = None, result: dict[str, Any] | None = None,
-             form: dict[str, Any] | None = None) -> Response:
+
+def _hotline(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    *,
+    status_code: int = 200,
+    error: tuple[str, str] | None = None,
+    result: dict[str, Any] | None = None,
+    form: dict[str, Any] | None = None,
+) -> Response:
     policy.require(principal, "ops.case.report")
     lang = current_language(request)
     recent = service.area_cases(session, principal, limit=15)
-    return render(request, "ops/hotline.html", status_code=status_code, error=error, result=result,
-                  subtypes=_subtypes(lang), form=form or {}, recent=recent,
-                  unit_names=_unit_names(session, recent, lang), **_view(request))
+    return render(
+        request,
+        "ops/hotline.html",
+        status_code=status_code,
+        error=error,
+        result=result,
+        subtypes=_subtypes(lang),
+        form=form or {},
+        recent=recent,
+        unit_names=_unit_names(session, recent, lang),
+        **_view(request),
+    )
 
 
 @router.get("/ops/hotline", response_class=HTMLResponse)
@@ -279,28 +372,57 @@ def hotline_page(request: Request, session: SessionDep, principal: PagePrincipal
 
 
 @router.post("/ops/hotline", response_class=HTMLResponse)
-def hotline_submit(request: Request, session: SessionDep, principal: PagePrincipalDep,
-                   subtype: Annotated[str, Form(max_length=6)], lon: Annotated[str, Form(max_length=20)],
-                   lat: Annotated[str, Form(max_length=20)], description: Text,
-                   address: Annotated[str, Form(max_length=200)] = "",
-                   reporter: Annotated[str, Form(max_length=100)] = "",
-                   contact: Annotated[str, Form(max_length=120)] = "",
-                   urgency: Annotated[str, Form(max_length=8)] = "") -> Response:
-    form = {"subtype": subtype, "lon": lon, "lat": lat, "description": description, "address": address,
-            "reporter": reporter, "contact": contact, "urgency": urgency}
+def hotline_submit(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    subtype: Annotated[str, Form(max_length=6)],
+    lon: Annotated[str, Form(max_length=20)],
+    lat: Annotated[str, Form(max_length=20)],
+    description: Text,
+    address: Annotated[str, Form(max_length=200)] = "",
+    reporter: Annotated[str, Form(max_length=100)] = "",
+    contact: Annotated[str, Form(max_length=120)] = "",
+    urgency: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    form = {
+        "subtype": subtype,
+        "lon": lon,
+        "lat": lat,
+        "description": description,
+        "address": address,
+        "reporter": reporter,
+        "contact": contact,
+        "urgency": urgency,
+    }
     try:
         with session.begin_nested():
-            got = service.intake(session, principal, source="hotline", subtype_code=subtype, lon=_num(lon, "lon"),
-                                 lat=_num(lat, "lat"), description=description, address=address or None,
-                                 reporter_name=reporter or None, contact=contact or None, urgency=urgency or None)
+            got = service.intake(
+                session,
+                principal,
+                source="hotline",
+                subtype_code=subtype,
+                lon=_num(lon, "lon"),
+                lat=_num(lat, "lat"),
+                description=description,
+                address=address or None,
+                reporter_name=reporter or None,
+                contact=contact or None,
+                urgency=urgency or None,
+            )
     except (AuthenticationRequired, PermissionDenied):
         raise
     except DomainError as err:
         return _hotline(request, session, principal, status_code=err.status, error=_error(request, err), form=form)
     unit = session.get(Agency, got.case.unit_agency_id) if got.case.unit_agency_id else None
     lang = current_language(request)
-    result = {"id": got.case.id, "duplicate": got.duplicate, "status": str(got.case.status),
-              "n": got.case.report_count, "unit": (unit.name if lang == "zh" else unit.name_en) if unit else "–"}
+    result = {
+        "id": got.case.id,
+        "duplicate": got.duplicate,
+        "status": str(got.case.status),
+        "n": got.case.report_count,
+        "unit": (unit.name if lang == "zh" else unit.name_en) if unit else "–",
+    }
     return _hotline(request, session, principal, result=result)
 
 
@@ -316,28 +438,51 @@ def _num(value: str, name: str) -> float:
 
 # -- the grid inspector (phone) --------------------------------------------------------------
 
-def _inspector(request: Request, session: Session, principal: Principal, *, status_code: int = 200,
-               error: tuple[str, str] | None = None, done: str | None = None,
-               result: dict[str, Any] | None = None) -> Response:
+
+def _inspector(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    *,
+    status_code: int = 200,
+    error: tuple[str, str] | None = None,
+    done: str | None = None,
+    result: dict[str, Any] | None = None,
+) -> Response:
     policy.require(principal, "ops.case.verify")
     todo = service.area_cases(session, principal, statuses=(Status.COLLECTED, Status.REPORTED), limit=50)
-    return render(request, "ops/inspector.html", status_code=status_code, error=error, todo=todo,
-                  subtypes=_subtypes(current_language(request)), result=result,
-                  done=done if done in {s.value for s in Status} else None, **_view(request))
+    return render(
+        request,
+        "ops/inspector.html",
+        status_code=status_code,
+        error=error,
+        todo=todo,
+        subtypes=_subtypes(current_language(request)),
+        result=result,
+        done=done if done in {s.value for s in Status} else None,
+        **_view(request),
+    )
 
 
 @router.get("/ops/inspector", response_class=HTMLResponse)
-def inspector_page(request: Request, session: SessionDep, principal: PagePrincipalDep,
-                   done: str | None = None) -> Response:
+def inspector_page(
+    request: Request, session: SessionDep, principal: PagePrincipalDep, done: str | None = None
+) -> Response:
     return _inspector(request, session, principal, done=done)
 
 
 @router.post("/ops/inspector/report", response_class=HTMLResponse)
-def inspector_report(request: Request, session: SessionDep, principal: PagePrincipalDep,
-                     subtype: Annotated[str, Form(max_length=6)], lon: Annotated[str, Form(max_length=20)],
-                     lat: Annotated[str, Form(max_length=20)], description: Text,
-                     component: Annotated[str, Form(max_length=20)] = "",
-                     photo: Annotated[UploadFile | None, File()] = None) -> Response:
+def inspector_report(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    subtype: Annotated[str, Form(max_length=6)],
+    lon: Annotated[str, Form(max_length=20)],
+    lat: Annotated[str, Form(max_length=20)],
+    description: Text,
+    component: Annotated[str, Form(max_length=20)] = "",
+    photo: Annotated[UploadFile | None, File()] = None,
+) -> Response:
     data = _upload(photo)
     try:
         with session.begin_nested():
@@ -345,44 +490,85 @@ def inspector_report(request: Request, session: SessionDep, principal: PagePrinc
             if data is not None:
                 media_id = service.store_media(session, principal, data).id
                 media_url = f"{str(request.base_url).rstrip('/')}/ops/media/{media_id}"
-            got = service.intake(session, principal, source="inspector", subtype_code=subtype, lon=_num(lon, "lon"),
-                                 lat=_num(lat, "lat"), description=description, media_url=media_url,
-                                 component_id=int(component) if component.strip().isdigit() else None)
+            got = service.intake(
+                session,
+                principal,
+                source="inspector",
+                subtype_code=subtype,
+                lon=_num(lon, "lon"),
+                lat=_num(lat, "lat"),
+                description=description,
+                media_url=media_url,
+                component_id=int(component) if component.strip().isdigit() else None,
+            )
     except (AuthenticationRequired, PermissionDenied):
         raise
     except DomainError as err:
         return _inspector(request, session, principal, status_code=err.status, error=_error(request, err))
-    return _inspector(request, session, principal, result={
-        "id": got.case.id, "duplicate": got.duplicate, "status": str(got.case.status), "n": got.case.report_count})
+    return _inspector(
+        request,
+        session,
+        principal,
+        result={
+            "id": got.case.id,
+            "duplicate": got.duplicate,
+            "status": str(got.case.status),
+            "n": got.case.report_count,
+        },
+    )
 
 
 @router.get("/ops/components/near")
-def components_near(session: SessionDep, principal: PrincipalDep, lon: Annotated[float, Query(ge=-180, le=180)],
-                    lat: Annotated[float, Query(ge=-90, le=90)],
-                    radius: Annotated[float, Query(ge=5, le=500)] = 150.0) -> list[dict[str, Any]]:
+def components_near(
+    session: SessionDep,
+    principal: PrincipalDep,
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    radius: Annotated[float, Query(ge=5, le=500)] = 150.0,
+) -> list[dict[str, Any]]:
     """Registry components near a point, nearest first: what the inspector picks from."""
     policy.require(principal, "ops.case.report")
     dlat = radius / 111_320.0
     dlon = radius / (111_320.0 * max(math.cos(math.radians(lat)), 0.1))
-    rows = session.scalars(select(Component).where(Component.lat.between(lat - dlat, lat + dlat),
-                                                   Component.lon.between(lon - dlon, lon + dlon)).limit(500))
+    rows = session.scalars(
+        select(Component)
+        .where(Component.lat.between(lat - dlat, lat + dlat), Component.lon.between(lon - dlon, lon + dlon))
+        .limit(500)
+    )
     tax = taxonomy()
     found = []
     for c in rows:
         d = service.distance_m(lon, lat, c.lon, c.lat)
         sub = tax.subtypes.get("C" + c.class_code)
         if d <= radius and sub is not None:
-            found.append({"id": c.id, "code": c.code, "class_code": c.class_code, "service_code": sub.code,
-                          "name": sub.name, "name_en": sub.name_en, "status": str(c.status),
-                          "distance_m": round(d, 1)})
+            found.append(
+                {
+                    "id": c.id,
+                    "code": c.code,
+                    "class_code": c.class_code,
+                    "service_code": sub.code,
+                    "name": sub.name,
+                    "name_en": sub.name_en,
+                    "status": str(c.status),
+                    "distance_m": round(d, 1),
+                }
+            )
     return sorted(found, key=lambda x: float(x["distance_m"]))[:20]  # type: ignore[arg-type]
 
 
 # -- the disposal unit -----------------------------------------------------------------------
 
+
 @router.get("/ops/unit", response_class=HTMLResponse)
 def unit_page(request: Request, session: SessionDep, principal: PagePrincipalDep, done: str | None = None) -> Response:
     cases = service.unit_cases(session, principal, statuses=(Status.DISPATCHED, Status.DISPOSING, Status.REPORTED))
     agency = session.get(Agency, principal.agency_id) if principal.agency_id else None
-    return render(request, "ops/unit.html", cases=cases, agency=agency,
-                  done=done if done in {s.value for s in Status} else None, open_statuses=OPEN, **_view(request))
+    return render(
+        request,
+        "ops/unit.html",
+        cases=cases,
+        agency=agency,
+        done=done if done in {s.value for s in Status} else None,
+        open_statuses=OPEN,
+        **_view(request),
+    )

@@ -46,20 +46,22 @@ from onecity.ops.taxonomy import Step, Subtype, UnitLevel, Urgency, taxonomy
 from onecity.ops.units import unit_for
 
 R = Role
-policy.register_actions({
-    "ops.case.report": frozenset({R.DISPATCHER, R.INSPECTOR, R.OPERATOR}),
-    "ops.case.read": frozenset({R.DISPATCHER, R.INSPECTOR, R.OPERATOR, R.AUDITOR}),
-    "ops.case.register": frozenset({R.INSPECTOR, R.OPERATOR, R.DISPATCHER}),
-    "ops.case.dispatch": frozenset({R.DISPATCHER, R.OPERATOR}),
-    "ops.case.dispose": frozenset({R.OPERATOR, R.INSPECTOR}),
-    "ops.case.verify": frozenset({R.INSPECTOR}),
-    "ops.case.close": frozenset({R.OPERATOR, R.DISPATCHER}),
-    "ops.case.evaluate": frozenset({R.OPERATOR, R.DISPATCHER}),
-    "ops.case.suspend": frozenset({R.OPERATOR}),
-    "ops.case.resolve": frozenset({R.OPERATOR, R.DISPATCHER}),
-    "ops.reporter.read": frozenset({R.DISPATCHER, R.OPERATOR}),
-    "ops.media.upload": frozenset({R.INSPECTOR, R.OPERATOR, R.DISPATCHER}),
-})
+policy.register_actions(
+    {
+        "ops.case.report": frozenset({R.DISPATCHER, R.INSPECTOR, R.OPERATOR}),
+        "ops.case.read": frozenset({R.DISPATCHER, R.INSPECTOR, R.OPERATOR, R.AUDITOR}),
+        "ops.case.register": frozenset({R.INSPECTOR, R.OPERATOR, R.DISPATCHER}),
+        "ops.case.dispatch": frozenset({R.DISPATCHER, R.OPERATOR}),
+        "ops.case.dispose": frozenset({R.OPERATOR, R.INSPECTOR}),
+        "ops.case.verify": frozenset({R.INSPECTOR}),
+        "ops.case.close": frozenset({R.OPERATOR, R.DISPATCHER}),
+        "ops.case.evaluate": frozenset({R.OPERATOR, R.DISPATCHER}),
+        "ops.case.suspend": frozenset({R.OPERATOR}),
+        "ops.case.resolve": frozenset({R.OPERATOR, R.DISPATCHER}),
+        "ops.reporter.read": frozenset({R.DISPATCHER, R.OPERATOR}),
+        "ops.media.upload": frozenset({R.INSPECTOR, R.OPERATOR, R.DISPATCHER}),
+    }
+)
 
 RESOURCE = "ops.case"
 ROUTER = system_principal("ops:router")
@@ -89,9 +91,26 @@ class CaseChanged(BaseModel):
     source: str
 
 
-ACTIONS_EVENTS = ("collected", "merged", "registered", "rejected", "dispatched", "accepted", "disputed", "resolved",
-                  "reported", "verified", "reworked", "closed", "evaluated", "suspended", "resumed", "reminded",
-                  "escalated", "noted")
+ACTIONS_EVENTS = (
+    "collected",
+    "merged",
+    "registered",
+    "rejected",
+    "dispatched",
+    "accepted",
+    "disputed",
+    "resolved",
+    "reported",
+    "verified",
+    "reworked",
+    "closed",
+    "evaluated",
+    "suspended",
+    "resumed",
+    "reminded",
+    "escalated",
+    "noted",
+)
 EVENTS = {a: events.event_type(f"ops.case.{a}", CaseChanged) for a in ACTIONS_EVENTS}
 
 
@@ -105,13 +124,16 @@ class Intake:
 
 # -- helpers ---------------------------------------------------------------------------------
 
+
 def locate(lon: float, lat: float) -> Location:
     if not (math.isfinite(lon) and math.isfinite(lat)):
         raise InvalidInput("lon and lat must be numbers (WGS 84 degrees)")
     loc = default_index().locate_one(lon, lat)
     if loc is None:
-        raise InvalidInput(f"the point ({lon:.6f}, {lat:.6f}) lies outside Shanghai's grids; "
-                           "give a WGS 84 longitude/latitude inside the city (e.g. 121.437, 31.188 in Xuhui)")
+        raise InvalidInput(
+            f"the point ({lon:.6f}, {lat:.6f}) lies outside Shanghai's grids; "
+            "give a WGS 84 longitude/latitude inside the city (e.g. 121.437, 31.188 in Xuhui)"
+        )
     return loc
 
 
@@ -134,25 +156,60 @@ def _text(value: str | None, what: str, *, required: bool = True, limit: int = M
 
 
 def _payload(case: Case, action: str) -> CaseChanged:
-    return CaseChanged(case_id=case.id, action=action, status=str(case.status), subtype_code=case.subtype_code,
-                       department=case.department, unit_agency_id=case.unit_agency_id,
-                       division_code=case.division_code, township_code=case.township_code,
-                       district_code=case.district_code, level=str(case.level), source=str(case.source))
+    return CaseChanged(
+        case_id=case.id,
+        action=action,
+        status=str(case.status),
+        subtype_code=case.subtype_code,
+        department=case.department,
+        unit_agency_id=case.unit_agency_id,
+        division_code=case.division_code,
+        township_code=case.township_code,
+        district_code=case.district_code,
+        level=str(case.level),
+        source=str(case.source),
+    )
 
 
-def _record(session: Session, principal: Principal, case: Case, action: str, from_status: str | None, *,
-            note: str | None = None, media_id: str | None = None, detail: dict[str, object] | None = None,
-            reason: str | None = None) -> None:
+def _record(
+    session: Session,
+    principal: Principal,
+    case: Case,
+    action: str,
+    from_status: str | None,
+    *,
+    note: str | None = None,
+    media_id: str | None = None,
+    detail: dict[str, object] | None = None,
+    reason: str | None = None,
+) -> None:
     """The timeline step, the audit entry and the event of one change."""
     now = clock.now()
-    session.add(StepRecord(case_id=case.id, at=now, action=action, from_status=from_status,
-                           to_status=str(case.status), actor=principal.ref, note=note,
-                           unit_agency_id=case.unit_agency_id, media_id=media_id))
-    audit.record(session, principal, f"ops.case.{action}", object_type="ops_case", object_id=case.id,
-                 division_code=case.division_code,
-                 detail={"from": from_status, "to": str(case.status), **(detail or {})})
-    events.publish(session, EVENTS[action], _payload(case, action), principal=principal,
-                   reason=reason or note or action)
+    session.add(
+        StepRecord(
+            case_id=case.id,
+            at=now,
+            action=action,
+            from_status=from_status,
+            to_status=str(case.status),
+            actor=principal.ref,
+            note=note,
+            unit_agency_id=case.unit_agency_id,
+            media_id=media_id,
+        )
+    )
+    audit.record(
+        session,
+        principal,
+        f"ops.case.{action}",
+        object_type="ops_case",
+        object_id=case.id,
+        division_code=case.division_code,
+        detail={"from": from_status, "to": str(case.status), **(detail or {})},
+    )
+    events.publish(
+        session, EVENTS[action], _payload(case, action), principal=principal, reason=reason or note or action
+    )
 
 
 def _urgency(case: Case) -> Urgency:
@@ -210,6 +267,7 @@ def _require_unit(session: Session, principal: Principal, case: Case) -> None:
 
 # -- intake ----------------------------------------------------------------------------------
 
+
 def _require_intake(session: Session, principal: Principal, source: Source) -> None:
     if not principal.is_authenticated:
         policy.require(principal, "ops.case.report")  # raises 401
@@ -218,8 +276,10 @@ def _require_intake(session: Session, principal: Principal, source: Source) -> N
             return
         needed = {Source.OPEN311: Scope.OPEN311, Source.SENSOR: Scope.SENSING, Source.CAMERA: Scope.SENSING}.get(source)
         if needed is None or needed.value not in principal.scopes:
-            raise PermissionDenied(f"this API key may not report {source.value} cases"
-                                   + (f"; it needs the {needed.value!r} scope" if needed else ""))
+            raise PermissionDenied(
+                f"this API key may not report {source.value} cases"
+                + (f"; it needs the {needed.value!r} scope" if needed else "")
+            )
         return
     policy.require(principal, "ops.case.report")
     if source is Source.HOTLINE and not principal.has_role(R.DISPATCHER, R.OPERATOR):
@@ -230,20 +290,32 @@ def _require_intake(session: Session, principal: Principal, source: Source) -> N
         raise PermissionDenied(f"staff report through the hotline or on patrol, not as {source.value}")
 
 
-def find_duplicate(session: Session, subtype_code: str, lon: float, lat: float, component_id: int | None,
-                   at: datetime) -> Case | None:
+def find_duplicate(
+    session: Session, subtype_code: str, lon: float, lat: float, component_id: int | None, at: datetime
+) -> Case | None:
     """An open case about the same component, or of the same subtype within 50 m and 24 h."""
     if component_id is not None:
-        same = session.scalar(select(Case).where(Case.component_id == component_id, Case.status.in_(OPEN))
-                              .order_by(Case.created_at).limit(1))
+        same = session.scalar(
+            select(Case)
+            .where(Case.component_id == component_id, Case.status.in_(OPEN))
+            .order_by(Case.created_at)
+            .limit(1)
+        )
         if same is not None:
             return same
     dlat = DUPLICATE_METRES / 111_320.0
     dlon = DUPLICATE_METRES / (111_320.0 * max(math.cos(math.radians(lat)), 0.1))
-    rows = session.scalars(select(Case).where(
-        Case.subtype_code == subtype_code, Case.created_at >= at - DUPLICATE_WINDOW, Case.status.in_(OPEN),
-        Case.lat.between(lat - dlat, lat + dlat), Case.lon.between(lon - dlon, lon + dlon),
-    ).order_by(Case.created_at))
+    rows = session.scalars(
+        select(Case)
+        .where(
+            Case.subtype_code == subtype_code,
+            Case.created_at >= at - DUPLICATE_WINDOW,
+            Case.status.in_(OPEN),
+            Case.lat.between(lat - dlat, lat + dlat),
+            Case.lon.between(lon - dlon, lon + dlon),
+        )
+        .order_by(Case.created_at)
+    )
     best: tuple[float, Case] | None = None
     for c in rows:
         d = distance_m(lon, lat, c.lon, c.lat)
@@ -253,10 +325,21 @@ def find_duplicate(session: Session, subtype_code: str, lon: float, lat: float, 
 
 
 def intake(
-    session: Session, principal: Principal, *, source: str, subtype_code: str, description: str,
-    lon: float | None = None, lat: float | None = None, address: str | None = None,
-    reporter_name: str | None = None, contact: str | None = None, media_url: str | None = None,
-    component_id: int | None = None, external_id: str | None = None, urgency: str | None = None,
+    session: Session,
+    principal: Principal,
+    *,
+    source: str,
+    subtype_code: str,
+    description: str,
+    lon: float | None = None,
+    lat: float | None = None,
+    address: str | None = None,
+    reporter_name: str | None = None,
+    contact: str | None = None,
+    media_url: str | None = None,
+    component_id: int | None = None,
+    external_id: str | None = None,
+    urgency: str | None = None,
 ) -> Intake:
     """The one door for every report, whatever its source: locate, deduplicate, open or join a case.
 
@@ -279,8 +362,10 @@ def intake(
         if component is None:
             raise InvalidInput(f"no component {component_id} in the component registry; pick one near the place")
         if sub.kind.value == "component" and sub.code != "C" + component.class_code:
-            raise InvalidInput(f"component {component.code} is of class {component.class_code}, "
-                               f"not {sub.code[1:]}; report it as C{component.class_code}")
+            raise InvalidInput(
+                f"component {component.code} is of class {component.class_code}, "
+                f"not {sub.code[1:]}; report it as C{component.class_code}"
+            )
         if lon is None or lat is None:
             lon, lat = component.lon, component.lat
     if lon is None or lat is None:
@@ -311,34 +396,95 @@ def intake(
     if existing is not None:
         case = _locked(session, existing.id)
         case.report_count += 1
-        report = Report(id=new_id(), case_id=case.id, source=src, reporter=principal.ref, reporter_name=name,
-                        contact=contact_v, description=text, subtype_code=sub.code, lon=lon, lat=lat,
-                        media_url=media_url, external_id=ext, duplicate=True, created_at=now)
+        report = Report(
+            id=new_id(),
+            case_id=case.id,
+            source=src,
+            reporter=principal.ref,
+            reporter_name=name,
+            contact=contact_v,
+            description=text,
+            subtype_code=sub.code,
+            lon=lon,
+            lat=lat,
+            media_url=media_url,
+            external_id=ext,
+            duplicate=True,
+            created_at=now,
+        )
         session.add(report)
-        _record(session, principal, case, "merged", str(case.status), note=f"{src.value}: {text[:200]}",
-                detail={"report_id": report.id, "source": src.value})
+        _record(
+            session,
+            principal,
+            case,
+            "merged",
+            str(case.status),
+            note=f"{src.value}: {text[:200]}",
+            detail={"report_id": report.id, "source": src.value},
+        )
         return Intake(case, report, duplicate=True)
 
-    case = Case(id=new_id(), subtype_code=sub.code, major_code=sub.major_code, kind=sub.kind.value, urgency=urg.value,
-                status=Status.COLLECTED, source=src, description=text, address=addr, media_url=media_url,
-                lon=lon, lat=lat, grid_code=loc.grid, division_code=loc.community, township_code=loc.township,
-                district_code=loc.district, component_id=component_id, department=sub.department,
-                level=Level.TOWNSHIP, escalations=0, late_steps=0, rework_count=0, report_count=1)
+    case = Case(
+        id=new_id(),
+        subtype_code=sub.code,
+        major_code=sub.major_code,
+        kind=sub.kind.value,
+        urgency=urg.value,
+        status=Status.COLLECTED,
+        source=src,
+        description=text,
+        address=addr,
+        media_url=media_url,
+        lon=lon,
+        lat=lat,
+        grid_code=loc.grid,
+        division_code=loc.community,
+        township_code=loc.township,
+        district_code=loc.district,
+        component_id=component_id,
+        department=sub.department,
+        level=Level.TOWNSHIP,
+        escalations=0,
+        late_steps=0,
+        rework_count=0,
+        report_count=1,
+    )
     _start_step(case, Step.REGISTER, now)
     session.add(case)
     # ids are set here, not at flush: the case, its report and its first step go in one flush
-    report = Report(id=new_id(), case_id=case.id, source=src, reporter=principal.ref, reporter_name=name,
-                    contact=contact_v, description=text, subtype_code=sub.code, lon=lon, lat=lat,
-                    media_url=media_url, external_id=ext, duplicate=False, created_at=now)
+    report = Report(
+        id=new_id(),
+        case_id=case.id,
+        source=src,
+        reporter=principal.ref,
+        reporter_name=name,
+        contact=contact_v,
+        description=text,
+        subtype_code=sub.code,
+        lon=lon,
+        lat=lat,
+        media_url=media_url,
+        external_id=ext,
+        duplicate=False,
+        created_at=now,
+    )
     session.add(report)
-    _record(session, principal, case, "collected", None, note=text[:200],
-            detail={"report_id": report.id, "source": src.value, "subtype": sub.code})
+    _record(
+        session,
+        principal,
+        case,
+        "collected",
+        None,
+        note=text[:200],
+        detail={"report_id": report.id, "source": src.value, "subtype": sub.code},
+    )
     if src in TRUSTED:
         _register(session, principal, case, note=f"trusted source: {src.value}")
     return Intake(case, report, duplicate=False)
 
 
 # -- registration and dispatch ---------------------------------------------------------------
+
 
 def _register(session: Session, principal: Principal, case: Case, *, note: str | None) -> None:
     now = clock.now()
@@ -354,16 +500,27 @@ def _register(session: Session, principal: Principal, case: Case, *, note: str |
     _dispatch(session, ROUTER, case, unit, note="routing rule: " + case.department)
 
 
-def register_case(session: Session, principal: Principal, case_id: str, *, subtype_code: str | None = None,
-                  urgency: str | None = None, note: str | None = None) -> Case:
+def register_case(
+    session: Session,
+    principal: Principal,
+    case_id: str,
+    *,
+    subtype_code: str | None = None,
+    urgency: str | None = None,
+    note: str | None = None,
+) -> Case:
     """An inspector confirms a resident's report on site (and may correct its type and urgency)."""
     case = _locked(session, case_id)
     _require_area(session, principal, "ops.case.register", case)
     _expect(case, Status.COLLECTED, doing="registered")
     if subtype_code and subtype_code != case.subtype_code:
         sub = taxonomy().subtype(subtype_code)
-        case.subtype_code, case.major_code, case.kind, case.department = (sub.code, sub.major_code, sub.kind.value,
-                                                                          sub.department)
+        case.subtype_code, case.major_code, case.kind, case.department = (
+            sub.code,
+            sub.major_code,
+            sub.kind.value,
+            sub.department,
+        )
     if urgency:
         try:
             case.urgency = Urgency(urgency).value
@@ -386,8 +543,9 @@ def reject_case(session: Session, principal: Principal, case_id: str, *, reason:
     return case
 
 
-def _dispatch(session: Session, principal: Principal, case: Case, unit: Unit, *, note: str | None,
-              action: str = "dispatched") -> None:
+def _dispatch(
+    session: Session, principal: Principal, case: Case, unit: Unit, *, note: str | None, action: str = "dispatched"
+) -> None:
     now = clock.now()
     before = str(case.status)
     on_time = _finish_step(case, now)
@@ -397,12 +555,20 @@ def _dispatch(session: Session, principal: Principal, case: Case, unit: Unit, *,
     case.dispatched_at = now
     _start_step(case, Step.DISPOSE, now)
     case.dispose_due_at = case.step_due_at
-    _record(session, principal, case, action, before, note=note,
-            detail={"unit_agency_id": unit.agency_id, "department": unit.department})
+    _record(
+        session,
+        principal,
+        case,
+        action,
+        before,
+        note=note,
+        detail={"unit_agency_id": unit.agency_id, "department": unit.department},
+    )
 
 
-def dispatch_case(session: Session, principal: Principal, case_id: str, *, department: str | None = None,
-                  note: str | None = None) -> Case:
+def dispatch_case(
+    session: Session, principal: Principal, case_id: str, *, department: str | None = None, note: str | None = None
+) -> Case:
     """A dispatcher sends a registered case the routing rule could not place (or to another department)."""
     case = _locked(session, case_id)
     _require_area(session, principal, "ops.case.dispatch", case)
@@ -414,6 +580,7 @@ def dispatch_case(session: Session, principal: Principal, case_id: str, *, depar
 
 
 # -- disposal --------------------------------------------------------------------------------
+
 
 def accept_case(session: Session, principal: Principal, case_id: str) -> Case:
     """The unit takes the case on: disposal is under way (its clock started at dispatch)."""
@@ -444,8 +611,9 @@ def _unit_level(session: Session, case: Case) -> UnitLevel:
     return UnitLevel(unit.level) if unit else UnitLevel.TOWNSHIP
 
 
-def resolve_dispute(session: Session, principal: Principal, case_id: str, *, department: str,
-                    note: str | None = None) -> Case:
+def resolve_dispute(
+    session: Session, principal: Principal, case_id: str, *, department: str, note: str | None = None
+) -> Case:
     """The level above the disputing unit names the responsible department; the case goes to its unit.
 
     A township unit's dispute is decided by the district (or city) operation centre, a
@@ -455,21 +623,33 @@ def resolve_dispute(session: Session, principal: Principal, case_id: str, *, dep
     _require_area(session, principal, "ops.case.resolve", case)
     _expect(case, Status.DISPUTED, doing="resolved")
     level = level_of(principal.division_code or "")
-    needed = ((DivisionLevel.DISTRICT, DivisionLevel.MUNICIPALITY) if _unit_level(session, case) is UnitLevel.TOWNSHIP
-              else (DivisionLevel.MUNICIPALITY,))
+    needed = (
+        (DivisionLevel.DISTRICT, DivisionLevel.MUNICIPALITY)
+        if _unit_level(session, case) is UnitLevel.TOWNSHIP
+        else (DivisionLevel.MUNICIPALITY,)
+    )
     if level not in needed and not (principal.kind is PrincipalKind.SYSTEM and "admin" in principal.scopes):
-        raise PermissionDenied("a dispatch dispute is resolved by the operation centre one level above the unit "
-                               f"({' or '.join(n.value for n in needed)})")
+        raise PermissionDenied(
+            "a dispatch dispute is resolved by the operation centre one level above the unit "
+            f"({' or '.join(n.value for n in needed)})"
+        )
     dept = taxonomy().department(department).key
     unit = unit_for(session, dept, case.township_code, case.district_code)
     case.dispute_reason = None
-    _dispatch(session, principal, case, unit, note=_text(note, "note", required=False) or f"resolved: {dept}",
-              action="resolved")
+    _dispatch(
+        session,
+        principal,
+        case,
+        unit,
+        note=_text(note, "note", required=False) or f"resolved: {dept}",
+        action="resolved",
+    )
     return case
 
 
-def report_back(session: Session, principal: Principal, case_id: str, *, media_id: str,
-                note: str | None = None) -> Case:
+def report_back(
+    session: Session, principal: Principal, case_id: str, *, media_id: str, note: str | None = None
+) -> Case:
     """The unit reports the work done, with a photo of the result; an inspector checks it next."""
     case = _locked(session, case_id)
     _require_unit(session, principal, case)
@@ -489,8 +669,15 @@ def report_back(session: Session, principal: Principal, case_id: str, *, media_i
     return case
 
 
-def verify_case(session: Session, principal: Principal, case_id: str, *, ok: bool, note: str | None = None,
-                media_id: str | None = None) -> Case:
+def verify_case(
+    session: Session,
+    principal: Principal,
+    case_id: str,
+    *,
+    ok: bool,
+    note: str | None = None,
+    media_id: str | None = None,
+) -> Case:
     """An inspector checks the result on site: passed, or returned to the unit for rework."""
     case = _locked(session, case_id)
     _require_area(session, principal, "ops.case.verify", case)
@@ -501,8 +688,9 @@ def verify_case(session: Session, principal: Principal, case_id: str, *, ok: boo
     if ok:
         case.status, case.verified_at = Status.VERIFIED, now
         _start_step(case, Step.CLOSE, now)
-        _record(session, principal, case, "verified", before, note=_text(note, "note", required=False),
-                media_id=media_id)
+        _record(
+            session, principal, case, "verified", before, note=_text(note, "note", required=False), media_id=media_id
+        )
     else:
         why = _text(note, "what is still wrong (for the rework)")
         case.status, case.rework_count = Status.DISPOSING, case.rework_count + 1
@@ -546,6 +734,7 @@ def evaluate_case(session: Session, principal: Principal, case_id: str, *, satis
 
 
 # -- suspension ------------------------------------------------------------------------------
+
 
 def suspend_case(session: Session, principal: Principal, case_id: str, *, reason: str) -> Case:
     """Stop the clock (a typhoon, a court order, works that need a permit first)."""
@@ -598,8 +787,14 @@ def remind(session: Session, principal: Principal, case_id: str) -> bool:
     if case.remind_at is None or case.remind_at > clock.now() or case.status in (Status.SUSPENDED, Status.DISPUTED):
         return False
     case.remind_at = None
-    _record(session, principal, case, "reminded", str(case.status),
-            note=f"{case.step} due {clock.local(case.step_due_at):%Y-%m-%d %H:%M}" if case.step_due_at else None)
+    _record(
+        session,
+        principal,
+        case,
+        "reminded",
+        str(case.status),
+        note=f"{case.step} due {clock.local(case.step_due_at):%Y-%m-%d %H:%M}" if case.step_due_at else None,
+    )
     return True
 
 
@@ -619,13 +814,22 @@ def escalate(session: Session, principal: Principal, case_id: str) -> bool:
         case.escalate_at = None
     else:
         case.escalate_at = case.escalate_at + max(case.step_due_at - case.step_started_at, timedelta(minutes=15))
-    _record(session, principal, case, "escalated", str(case.status),
-            note=f"{case.step} overdue since {clock.local(case.step_due_at):%Y-%m-%d %H:%M}"
-            if case.step_due_at else "overdue", detail={"level": nxt.value})
+    _record(
+        session,
+        principal,
+        case,
+        "escalated",
+        str(case.status),
+        note=f"{case.step} overdue since {clock.local(case.step_due_at):%Y-%m-%d %H:%M}"
+        if case.step_due_at
+        else "overdue",
+        detail={"level": nxt.value},
+    )
     return True
 
 
 # -- reading ---------------------------------------------------------------------------------
+
 
 def get_case(session: Session, principal: Principal, case_id: str) -> Case:
     """One case, for staff of its area or of the unit it was sent to."""
@@ -650,14 +854,23 @@ def reports_of(session: Session, principal: Principal, case_id: str, *, purpose:
     rows = list(session.scalars(select(Report).where(Report.case_id == case_id).order_by(Report.created_at)))
     for r in rows:
         if r.reporter_name or r.contact:
-            audit.personal_read(session, principal, "ops.reporter.read", f"ops-reporter:{r.id}", purpose,
-                                object_type="ops_report", object_id=r.id, division_code=case.division_code,
-                                fields=["reporter_name", "contact"])
+            audit.personal_read(
+                session,
+                principal,
+                "ops.reporter.read",
+                f"ops-reporter:{r.id}",
+                purpose,
+                object_type="ops_report",
+                object_id=r.id,
+                division_code=case.division_code,
+                fields=["reporter_name", "contact"],
+            )
     return rows
 
 
-def unit_cases(session: Session, principal: Principal, *, statuses: tuple[Status, ...] | None = None,
-               limit: int = 200) -> list[Case]:
+def unit_cases(
+    session: Session, principal: Principal, *, statuses: tuple[Status, ...] | None = None, limit: int = 200
+) -> list[Case]:
     """The cases sent to the principal's own unit, oldest due first."""
     policy.require(principal, "ops.case.dispose")
     if principal.agency_id is None or session.get(Unit, principal.agency_id) is None:
@@ -668,16 +881,23 @@ def unit_cases(session: Session, principal: Principal, *, statuses: tuple[Status
     return list(session.scalars(stmt.order_by(Case.dispose_due_at, Case.created_at).limit(limit)))
 
 
-def area_cases(session: Session, principal: Principal, *, statuses: tuple[Status, ...] | None = None,
-               division_code: str | None = None, limit: int = 200) -> list[Case]:
+def area_cases(
+    session: Session,
+    principal: Principal,
+    *,
+    statuses: tuple[Status, ...] | None = None,
+    division_code: str | None = None,
+    limit: int = 200,
+) -> list[Case]:
     """Cases in the principal's area (optionally one division inside it), newest first."""
     policy.require(principal, "ops.case.read")
     stmt = select(Case).where(policy.scope_clause(session, principal, RESOURCE, Case.division_code))
     if division_code:
         from onecity.core.divisions import scope_prefix
 
-        if principal.division_code is None or not (contains(principal.division_code, division_code)
-                                                   or contains(division_code, principal.division_code)):
+        if principal.division_code is None or not (
+            contains(principal.division_code, division_code) or contains(division_code, principal.division_code)
+        ):
             policy.require_in_scope(session, principal, RESOURCE, division_code)
         stmt = stmt.where(Case.division_code.startswith(scope_prefix(division_code)))
     if statuses:
@@ -686,6 +906,7 @@ def area_cases(session: Session, principal: Principal, *, statuses: tuple[Status
 
 
 # -- photos ----------------------------------------------------------------------------------
+
 
 def store_media(session: Session, principal: Principal, data: bytes, *, division_code: str | None = None) -> Media:
     """Keep a photo taken on site (JPEG, PNG or WebP, at most 5 MB); returns its row."""
@@ -699,13 +920,26 @@ def store_media(session: Session, principal: Principal, data: bytes, *, division
         kind = None
     if kind is None:
         raise InvalidInput("the photo must be a JPEG, PNG or WebP image")
-    media = Media(content_type=kind, data=data, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                  uploaded_by=principal.ref, division_code=division_code or principal.division_code,
-                  created_at=clock.now())
+    media = Media(
+        content_type=kind,
+        data=data,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        uploaded_by=principal.ref,
+        division_code=division_code or principal.division_code,
+        created_at=clock.now(),
+    )
     session.add(media)
     session.flush()
-    audit.record(session, principal, "ops.media.uploaded", object_type="ops_media", object_id=media.id,
-                 division_code=media.division_code, detail={"bytes": len(data), "type": kind})
+    audit.record(
+        session,
+        principal,
+        "ops.media.uploaded",
+        object_type="ops_media",
+        object_id=media.id,
+        division_code=media.division_code,
+        detail={"bytes": len(data), "type": kind},
+    )
     return media
 
 

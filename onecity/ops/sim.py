@@ -56,8 +56,34 @@ log = logging.getLogger(__name__)
 YEAR_HOURS = 365.0 * 24
 RATES_PER_YEAR = {"hotline": 9_000_000, "inspector": 4_000_000, "open311": 600_000, "camera": 1_000_000}
 #: Share of the hotline's calls by hour of day (Shanghai time): quiet at night, busy 9–11 and 14–16.
-HOURLY = np.array([0.6, 0.4, 0.3, 0.3, 0.3, 0.5, 1.2, 2.5, 4.5, 6.5, 7.0, 6.5, 5.0, 5.5, 6.5, 6.8,
-                   6.3, 5.5, 4.8, 4.5, 4.0, 3.2, 2.2, 1.2])
+HOURLY = np.array(
+    [
+        0.6,
+        0.4,
+        0.3,
+        0.3,
+        0.3,
+        0.5,
+        1.2,
+        2.5,
+        4.5,
+        6.5,
+        7.0,
+        6.5,
+        5.0,
+        5.5,
+        6.5,
+        6.8,
+        6.3,
+        5.5,
+        4.8,
+        4.5,
+        4.0,
+        3.2,
+        2.2,
+        1.2,
+    ]
+)
 HOURLY = HOURLY / HOURLY.mean()
 DUPLICATE_SHARE = 0.15
 MISCLASSIFY = {"hotline": 0.03, "open311": 0.03, "inspector": 0.01, "camera": 0.0}
@@ -75,8 +101,9 @@ CREWS_AT_SCALE_1 = {"township": 20, "district": 60}
 CHECKS_PER_HOUR_AT_SCALE_1 = 60
 #: Camera detections: what video analytics flags in the street.
 CAMERA_SUBTYPES = ("E0101", "E0102", "E0401", "E0402", "E0403", "E0404", "E0201", "E0501")
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwAD"
-                       "hgGAWjR9awAAAABJRU5ErkJggg==")
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 
 @dataclass
@@ -91,15 +118,31 @@ class Truth:
 
 
 def _staff(name: str, role: Role, division: str, agency_id: str | None = None) -> Principal:
-    return Principal(kind=PrincipalKind.STAFF, id=f"sim:{name}", name=name, roles=frozenset({role}),
-                     agency_id=agency_id, division_code=division)
+    return Principal(
+        kind=PrincipalKind.STAFF,
+        id=f"sim:{name}",
+        name=name,
+        roles=frozenset({role}),
+        agency_id=agency_id,
+        division_code=division,
+    )
 
 
 HOTLINE = _staff("hotline", Role.DISPATCHER, MUNICIPALITY_CODE)
-APP = Principal(kind=PrincipalKind.SYSTEM, id="sim:311-app", name="sim:311-app", division_code=MUNICIPALITY_CODE,
-                scopes=frozenset({"open311"}))
-CAMERAS = Principal(kind=PrincipalKind.SYSTEM, id="sim:cameras", name="sim:cameras", division_code=MUNICIPALITY_CODE,
-                    scopes=frozenset({"sensing"}))
+APP = Principal(
+    kind=PrincipalKind.SYSTEM,
+    id="sim:311-app",
+    name="sim:311-app",
+    division_code=MUNICIPALITY_CODE,
+    scopes=frozenset({"open311"}),
+)
+CAMERAS = Principal(
+    kind=PrincipalKind.SYSTEM,
+    id="sim:cameras",
+    name="sim:cameras",
+    division_code=MUNICIPALITY_CODE,
+    scopes=frozenset({"sensing"}),
+)
 INSTALLER = system_principal("sim:ops-install")
 
 
@@ -109,8 +152,11 @@ class OpsActor:
     #: Only this division (tests and demos of one district); the whole city by default.
     within: str = MUNICIPALITY_CODE
     name: str = "operations"
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("reports", "true_duplicates", "duplicates_merged", "misclassified", "refused"), 0))
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("reports", "true_duplicates", "duplicates_merged", "misclassified", "refused"), 0
+        )
+    )
     by_source: dict[str, int] = field(default_factory=dict)
     truth: dict[str, Truth] = field(default_factory=dict)  # case id -> the problem it is about
     problems: list[Truth] = field(default_factory=list)
@@ -135,8 +181,7 @@ class OpsActor:
         with db.sessions() as session:
             rows = session.execute(select(Person.division_code, func.count()).group_by(Person.division_code)).all()
             self._units = {u.agency_id: u for u in session.scalars(select(Unit))}
-            known = {c for c in session.scalars(select(Division.code).where(
-                Division.level == DivisionLevel.COMMUNITY))}
+            known = {c for c in session.scalars(select(Division.code).where(Division.level == DivisionLevel.COMMUNITY))}
         prefix = scope_prefix(self.within)
         rows = [r for r in rows if r[0] in known and r[0].startswith(prefix)]
         if rows:
@@ -206,10 +251,18 @@ class OpsActor:
             principal = _staff(f"inspector-{loc.township}", Role.INSPECTOR, loc.township)
         try:
             with db.transaction() as session:
-                got = service.intake(session, principal, source=source, subtype_code=reported, lon=lon, lat=lat,
-                                     description=f"{tax.subtypes[reported].name}（模拟）",
-                                     contact="138" + "".join(str(int(x)) for x in rng.integers(0, 10, 8))
-                                     if source in ("hotline", "open311") else None)
+                got = service.intake(
+                    session,
+                    principal,
+                    source=source,
+                    subtype_code=reported,
+                    lon=lon,
+                    lat=lat,
+                    description=f"{tax.subtypes[reported].name}（模拟）",
+                    contact="138" + "".join(str(int(x)) for x in rng.integers(0, 10, 8))
+                    if source in ("hotline", "open311")
+                    else None,
+                )
                 case_id, merged = got.case.id, got.duplicate
         except DomainError as err:
             log.debug("simulated %s report refused: %s", source, err.detail)
@@ -225,8 +278,9 @@ class OpsActor:
 
     # -- people at work ----------------------------------------------------------------------
 
-    def _after(self, key: tuple[str, str], now: datetime, rng: np.random.Generator, median_h: float,
-               urgent: bool = False) -> bool:
+    def _after(
+        self, key: tuple[str, str], now: datetime, rng: np.random.Generator, median_h: float, urgent: bool = False
+    ) -> bool:
         """Whether the person who does ``key`` has got to it yet (a lognormal delay from first sight;
         urgent cases are picked up first, in a fraction of the time)."""
         due = self.ready.get(key)
@@ -267,9 +321,23 @@ class OpsActor:
         hours = (end - start).total_seconds() / 3600
         patrol = INSPECTOR_HOURS[0] <= clock.local(now).hour < INSPECTOR_HOURS[1]
         with db.sessions() as session:
-            cases = list(session.scalars(select(Case).where(Case.status.in_((
-                Status.COLLECTED, Status.DISPATCHED, Status.DISPOSING, Status.REPORTED, Status.VERIFIED,
-                Status.CLOSED, Status.DISPUTED)))))
+            cases = list(
+                session.scalars(
+                    select(Case).where(
+                        Case.status.in_(
+                            (
+                                Status.COLLECTED,
+                                Status.DISPATCHED,
+                                Status.DISPOSING,
+                                Status.REPORTED,
+                                Status.VERIFIED,
+                                Status.CLOSED,
+                                Status.DISPUTED,
+                            )
+                        )
+                    )
+                )
+            )
         busy: dict[str, int] = {}
         rate = max(2.0, CHECKS_PER_HOUR_AT_SCALE_1 * self.scale)  # on-site checks an hour, per township
         for c in cases:
@@ -284,8 +352,11 @@ class OpsActor:
             urgent = c.urgency == Urgency.URGENT.value
             on_duty = patrol or urgent  # urgent cases: the duty inspector, any hour
             # an on-site check needs a free inspector (urgent checks go ahead regardless)
-            free = on_duty and c.status in (Status.COLLECTED, Status.REPORTED) and (
-                urgent or self._check_credit(township, now, rate) >= 1)
+            free = (
+                on_duty
+                and c.status in (Status.COLLECTED, Status.REPORTED)
+                and (urgent or self._check_credit(township, now, rate) >= 1)
+            )
             if c.status == Status.COLLECTED and free and self._after(key, now, rng, 0.4, urgent):
                 self.credit[township] = self.credit.get(township, 0.0) - 1
                 inspector = _staff(f"inspector-{township}", Role.INSPECTOR, township)
@@ -301,8 +372,9 @@ class OpsActor:
                     continue
                 if truth is not None and truth.department != unit.department and rng.random() < DISPUTE_CAUGHT:
                     self._act(db, service.dispute_case, staff, c.id, reason="不属本单位职责（模拟）")
-                elif busy.get(unit.agency_id, 0) < self._crews(unit) and self._act(db, service.accept_case, staff,
-                                                                                    c.id):
+                elif busy.get(unit.agency_id, 0) < self._crews(unit) and self._act(
+                    db, service.accept_case, staff, c.id
+                ):
                     busy[unit.agency_id] = busy.get(unit.agency_id, 0) + 1
                     limit = taxonomy().subtype(c.subtype_code).limit(Step.DISPOSE, Urgency(c.urgency))
                     self.work_left[c.id] = float(rng.lognormal(math.log(WORK_MEDIAN_SHARE * limit), WORK_SIGMA))
@@ -311,8 +383,14 @@ class OpsActor:
                     left = self.work_left.get(c.id, 1.0) - hours
                     self.work_left[c.id] = left
                     if left <= 0:
-                        self._act(db, service.report_back, self._unit_staff(c.unit_agency_id), c.id,
-                                  media_id=self._photo, note="处置完毕（模拟）")
+                        self._act(
+                            db,
+                            service.report_back,
+                            self._unit_staff(c.unit_agency_id),
+                            c.id,
+                            media_id=self._photo,
+                            note="处置完毕（模拟）",
+                        )
             elif c.status == Status.REPORTED and free and self._after(key, now, rng, 0.5, urgent):
                 self.credit[township] = self.credit.get(township, 0.0) - 1
                 inspector = _staff(f"inspector-{township}", Role.INSPECTOR, township)
@@ -323,55 +401,95 @@ class OpsActor:
             elif c.status == Status.VERIFIED and self._after(key, now, rng, 0.3, urgent):
                 self._act(db, service.close_case, _staff(f"centre-{township}", Role.OPERATOR, township), c.id)
             elif c.status == Status.CLOSED:
-                self._act(db, service.evaluate_case, _staff(f"centre-{township}", Role.OPERATOR, township), c.id,
-                          satisfaction=int(rng.choice([3, 4, 5, 5, 5])))
+                self._act(
+                    db,
+                    service.evaluate_case,
+                    _staff(f"centre-{township}", Role.OPERATOR, township),
+                    c.id,
+                    satisfaction=int(rng.choice([3, 4, 5, 5, 5])),
+                )
             elif c.status == Status.DISPUTED and self._after(key, now, rng, 1.0):
                 disputed_unit = self._units.get(c.unit_agency_id or "")
                 truth = self.truth.get(c.id)
                 dept = truth.department if truth else c.department
-                above = (_staff(f"centre-{c.district_code}", Role.OPERATOR, c.district_code)
-                         if disputed_unit is None or disputed_unit.level == "township"
-                         else _staff("centre-city", Role.OPERATOR, MUNICIPALITY_CODE))
+                above = (
+                    _staff(f"centre-{c.district_code}", Role.OPERATOR, c.district_code)
+                    if disputed_unit is None or disputed_unit.level == "township"
+                    else _staff("centre-city", Role.OPERATOR, MUNICIPALITY_CODE)
+                )
                 self._act(db, service.resolve_dispute, above, c.id, department=dept)
 
     # -- the report --------------------------------------------------------------------------
 
     def report(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"events": 0, "by_source": {}, "duplicates_merged": 0, "dispatched": 0, "misrouted": 0,
-                               "closed": 0, "closed_on_time_rate": None, "escalated": 0, "median_hours_to_close": None}
+        out: dict[str, Any] = {
+            "events": 0,
+            "by_source": {},
+            "duplicates_merged": 0,
+            "dispatched": 0,
+            "misrouted": 0,
+            "closed": 0,
+            "closed_on_time_rate": None,
+            "escalated": 0,
+            "median_hours_to_close": None,
+        }
         if self._db is None or self._started is None:
             return out
         since = self._started
         with self._db.sessions() as session:
-            by_source = dict(session.execute(select(Report.source, func.count()).where(Report.created_at >= since)
-                                             .group_by(Report.source)).all())
-            merged = session.scalar(select(func.count()).select_from(Report).where(
-                Report.created_at >= since, Report.duplicate.is_(True))) or 0
-            cases = list(session.execute(select(
-                Case.id, Case.status, Case.dispatched_at, Case.closed_at, Case.closed_on_time, Case.escalations,
-                Case.created_at, Case.department).where(Case.created_at >= since)).all())
+            by_source = dict(
+                session.execute(
+                    select(Report.source, func.count()).where(Report.created_at >= since).group_by(Report.source)
+                ).all()
+            )
+            merged = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(Report)
+                    .where(Report.created_at >= since, Report.duplicate.is_(True))
+                )
+                or 0
+            )
+            cases = list(
+                session.execute(
+                    select(
+                        Case.id,
+                        Case.status,
+                        Case.dispatched_at,
+                        Case.closed_at,
+                        Case.closed_on_time,
+                        Case.escalations,
+                        Case.created_at,
+                        Case.department,
+                    ).where(Case.created_at >= since)
+                ).all()
+            )
         done = [c for c in cases if c.status in (Status.CLOSED, Status.EVALUATED)]
         hours = sorted((c.closed_at - c.created_at).total_seconds() / 3600 for c in done if c.closed_at)
         misrouted = sum(1 for c in done if c.id in self.truth and self.truth[c.id].department != c.department)
-        out.update({
-            "events": int(sum(by_source.values())),
-            "by_source": {str(k): int(v) for k, v in sorted(by_source.items())},
-            "duplicates_merged": int(merged),
-            "dispatched": sum(1 for c in cases if c.dispatched_at is not None),
-            "misrouted": misrouted,
-            "closed": len(done),
-            "closed_on_time_rate": round(sum(1 for c in done if c.closed_on_time) / len(done), 4) if done else None,
-            "escalated": sum(1 for c in cases if c.escalations > 0),
-            "median_hours_to_close": round(float(np.median(hours)), 2) if hours else None,
-            "open_at_end": sum(1 for c in cases if c.status not in (Status.CLOSED, Status.EVALUATED, Status.REJECTED)),
-            "ground_truth": {
-                "reports_by_simulator": self.counts["reports"],
-                "true_duplicates": self.counts["true_duplicates"],
-                "duplicates_detected": self.counts["duplicates_merged"],
-                "misclassified_at_intake": self.counts["misclassified"],
-                "refused_actions": self.counts["refused"],
-            },
-        })
+        out.update(
+            {
+                "events": int(sum(by_source.values())),
+                "by_source": {str(k): int(v) for k, v in sorted(by_source.items())},
+                "duplicates_merged": int(merged),
+                "dispatched": sum(1 for c in cases if c.dispatched_at is not None),
+                "misrouted": misrouted,
+                "closed": len(done),
+                "closed_on_time_rate": round(sum(1 for c in done if c.closed_on_time) / len(done), 4) if done else None,
+                "escalated": sum(1 for c in cases if c.escalations > 0),
+                "median_hours_to_close": round(float(np.median(hours)), 2) if hours else None,
+                "open_at_end": sum(
+                    1 for c in cases if c.status not in (Status.CLOSED, Status.EVALUATED, Status.REJECTED)
+                ),
+                "ground_truth": {
+                    "reports_by_simulator": self.counts["reports"],
+                    "true_duplicates": self.counts["true_duplicates"],
+                    "duplicates_detected": self.counts["duplicates_merged"],
+                    "misclassified_at_intake": self.counts["misclassified"],
+                    "refused_actions": self.counts["refused"],
+                },
+            }
+        )
         return out
 
 

@@ -110,8 +110,10 @@ class Taxonomy:
     def subtype(self, code: str) -> Subtype:
         found = self.subtypes.get(code)
         if found is None:
-            raise InvalidInput(f"unknown case type {code!r}; the types are listed at /open311/v2/services.json "
-                               f"(e.g. E0101 exposed rubbish, C0103 rain-water manhole cover)")
+            raise InvalidInput(
+                f"unknown case type {code!r}; the types are listed at /open311/v2/services.json "
+                f"(e.g. E0101 exposed rubbish, C0103 rain-water manhole cover)"
+            )
         return found
 
     def department(self, key: str) -> Department:
@@ -128,10 +130,13 @@ def _load() -> Taxonomy:
     from onecity.hub.registries.generate import COMPONENT_CLASSES
 
     raw = json.loads(resources.files("onecity.ops").joinpath("data/taxonomy.json").read_text(encoding="utf-8"))
-    departments = {k: Department(k, v["name"], v["name_en"], UnitLevel(v["level"]))
-                   for k, v in raw["departments"].items()}
-    urgency = {Urgency(k): UrgencyLevel(Urgency(k), v["name"], v["name_en"], v["clock"], dict(v["limits"]))
-               for k, v in raw["urgency"].items()}
+    departments = {
+        k: Department(k, v["name"], v["name_en"], UnitLevel(v["level"])) for k, v in raw["departments"].items()
+    }
+    urgency = {
+        Urgency(k): UrgencyLevel(Urgency(k), v["name"], v["name_en"], v["clock"], dict(v["limits"]))
+        for k, v in raw["urgency"].items()
+    }
     majors: dict[str, MajorClass] = {}
     subtypes: dict[str, Subtype] = {}
     for mcode, m in raw["event_classes"].items():
@@ -140,9 +145,17 @@ def _load() -> Taxonomy:
             if s["department"] not in departments:
                 raise ValueError(f"taxonomy: subtype {scode} names unknown department {s['department']}")
             subtypes["E" + scode] = Subtype(
-                "E" + scode, Kind.EVENT, mcode, s["name"], s["name_en"], s["department"],
-                {k: float(v) for k, v in s["dispose"].items()}, Urgency(s.get("urgency", "normal")),
-                s["closure"], s["closure_en"])
+                "E" + scode,
+                Kind.EVENT,
+                mcode,
+                s["name"],
+                s["name_en"],
+                s["department"],
+                {k: float(v) for k, v in s["dispose"].items()},
+                Urgency(s.get("urgency", "normal")),
+                s["closure"],
+                s["closure_en"],
+            )
     for mcode, m in raw["component_classes"].items():
         majors["C" + mcode] = MajorClass("C" + mcode, Kind.COMPONENT, m["name"], m["name_en"])
     cp = raw["component_problems"]
@@ -150,22 +163,51 @@ def _load() -> Taxonomy:
     names_en = _COMPONENT_NAMES_EN
     for code, name, owner, _share in COMPONENT_CLASSES:
         subtypes["C" + code] = Subtype(
-            "C" + code, Kind.COMPONENT, code[:2], f"{name}破损", f"Damaged {names_en.get(code, 'component')}",
-            owners[owner], {k: float(v) for k, v in cp["dispose"].items()},
-            Urgency.URGENT if code in cp["urgent_classes"] else Urgency.NORMAL, cp["closure"], cp["closure_en"])
+            "C" + code,
+            Kind.COMPONENT,
+            code[:2],
+            f"{name}破损",
+            f"Damaged {names_en.get(code, 'component')}",
+            owners[owner],
+            {k: float(v) for k, v in cp["dispose"].items()},
+            Urgency.URGENT if code in cp["urgent_classes"] else Urgency.NORMAL,
+            cp["closure"],
+            cp["closure_en"],
+        )
     return Taxonomy(raw["standard"], raw["working_hours"], urgency, departments, majors, subtypes)
 
 
 #: English names of the registry's component classes (the registry holds only Chinese).
 _COMPONENT_NAMES_EN = {
-    "0101": "water-supply manhole cover", "0102": "sewer manhole cover", "0103": "rain-water manhole cover",
-    "0104": "storm drain grate", "0105": "power manhole cover", "0106": "street-light manhole cover",
-    "0107": "telecom manhole cover", "0110": "gas manhole cover", "0111": "heating manhole cover",
-    "0115": "fire hydrant", "0120": "street light", "0125": "news kiosk", "0126": "phone booth",
-    "0130": "post box", "0201": "bus shelter", "0203": "traffic light", "0204": "traffic sign",
-    "0207": "guard rail", "0210": "parking bay", "0213": "street name sign", "0301": "public toilet",
-    "0303": "litter bin", "0305": "shop sign", "0308": "bench", "0401": "heritage tree",
-    "0402": "street tree", "0404": "green space", "0405": "tree guard", "0601": "CCTV camera",
+    "0101": "water-supply manhole cover",
+    "0102": "sewer manhole cover",
+    "0103": "rain-water manhole cover",
+    "0104": "storm drain grate",
+    "0105": "power manhole cover",
+    "0106": "street-light manhole cover",
+    "0107": "telecom manhole cover",
+    "0110": "gas manhole cover",
+    "0111": "heating manhole cover",
+    "0115": "fire hydrant",
+    "0120": "street light",
+    "0125": "news kiosk",
+    "0126": "phone booth",
+    "0130": "post box",
+    "0201": "bus shelter",
+    "0203": "traffic light",
+    "0204": "traffic sign",
+    "0207": "guard rail",
+    "0210": "parking bay",
+    "0213": "street name sign",
+    "0301": "public toilet",
+    "0303": "litter bin",
+    "0305": "shop sign",
+    "0308": "bench",
+    "0401": "heritage tree",
+    "0402": "street tree",
+    "0404": "green space",
+    "0405": "tree guard",
+    "0601": "CCTV camera",
     "0606": "fitness equipment",
 }
 

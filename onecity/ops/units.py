@@ -55,11 +55,15 @@ def install_units(session: Session, principal: Principal | None = None, *, withi
             code = unit_agency_code(dept.key, division.code)
             agency = session.scalar(select(Agency).where(Agency.code == code))
             if agency is None:
-                agency = identity.create_agency(session, principal, code=code, name=f"{division.name}{dept.name}",
-                                                name_en=f"{division.name_en} {dept.name_en}",
-                                                division_code=division.code)
-            session.add(Unit(agency_id=agency.id, department=dept.key, division_code=division.code,
-                             level=level.value))
+                agency = identity.create_agency(
+                    session,
+                    principal,
+                    code=code,
+                    name=f"{division.name}{dept.name}",
+                    name_en=f"{division.name_en} {dept.name_en}",
+                    division_code=division.code,
+                )
+            session.add(Unit(agency_id=agency.id, department=dept.key, division_code=division.code, level=level.value))
             created += 1
     session.flush()
     return UnitsReport(created, existing)

@@ -69,16 +69,38 @@ class AlertPublic(BaseModel):
 
 
 def _rule(r: Rule) -> RulePublic:
-    return RulePublic(id=r.id, name=r.name, kind=r.kind, level=r.level, observed_property=r.observed_property,
-                      area_code=r.area_code, params=r.params, enabled=r.enabled, created_by=r.created_by,
-                      created_at=r.created_at)
+    return RulePublic(
+        id=r.id,
+        name=r.name,
+        kind=r.kind,
+        level=r.level,
+        observed_property=r.observed_property,
+        area_code=r.area_code,
+        params=r.params,
+        enabled=r.enabled,
+        created_by=r.created_by,
+        created_at=r.created_at,
+    )
 
 
 def _alert(a: Alert) -> AlertPublic:
-    return AlertPublic(id=a.id, rule_id=a.rule_id, status=a.status, level=a.level, message=a.message, value=a.value,
-                       thing_id=a.thing_id, datastream_id=a.datastream_id, division_code=a.division_code,
-                       township_code=a.township_code, lon=a.lon, lat=a.lat, observed_at=a.observed_at,
-                       raised_at=a.raised_at, cleared_at=a.cleared_at)
+    return AlertPublic(
+        id=a.id,
+        rule_id=a.rule_id,
+        status=a.status,
+        level=a.level,
+        message=a.message,
+        value=a.value,
+        thing_id=a.thing_id,
+        datastream_id=a.datastream_id,
+        division_code=a.division_code,
+        township_code=a.township_code,
+        lon=a.lon,
+        lat=a.lat,
+        observed_at=a.observed_at,
+        raised_at=a.raised_at,
+        cleared_at=a.cleared_at,
+    )
 
 
 @router.get("/rules", response_model=list[RulePublic], summary="Stream rules")
@@ -102,33 +124,62 @@ def delete_rule(rule_id: RuleId, session: SessionDep, principal: PrincipalDep) -
 
 
 @router.get("/alerts", response_model=list[AlertPublic], summary="Alerts of your area, newest first")
-def get_alerts(session: SessionDep, principal: PrincipalDep,
-               status: Annotated[str | None, Query(pattern="^(active|cleared)$")] = None,
-               limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[AlertPublic]:
+def get_alerts(
+    session: SessionDep,
+    principal: PrincipalDep,
+    status: Annotated[str | None, Query(pattern="^(active|cleared)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AlertPublic]:
     return [_alert(a) for a in service.list_alerts(session, principal, status=status, limit=limit)]
 
 
 @router.get("/devices", summary="Things with their place, health and streams (GeoJSON, for the device map)")
-def get_devices(session: SessionDep, principal: PrincipalDep,
-                limit: Annotated[int, Query(ge=1, le=20000)] = 5000) -> dict[str, Any]:
+def get_devices(
+    session: SessionDep, principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=20000)] = 5000
+) -> dict[str, Any]:
     policy.require(principal, "sensing.alert.list")
-    things = session.execute(select(Thing.id, Thing.name, Thing.lon, Thing.lat, Thing.available, Thing.last_seen_at,
-                                    Thing.township_code).where(
-        Thing.lon.is_not(None), policy.scope_clause(session, principal, "sensing.alert", Thing.township_code))
-        .order_by(Thing.id).limit(limit)).all()
+    things = session.execute(
+        select(Thing.id, Thing.name, Thing.lon, Thing.lat, Thing.available, Thing.last_seen_at, Thing.township_code)
+        .where(Thing.lon.is_not(None), policy.scope_clause(session, principal, "sensing.alert", Thing.township_code))
+        .order_by(Thing.id)
+        .limit(limit)
+    ).all()
     streams: dict[int, list[dict[str, Any]]] = {}
     ids = [t[0] for t in things]
     for i in range(0, len(ids), 1000):
-        rows = session.execute(select(Datastream.thing_id, Datastream.id, Datastream.name, ObservedProperty.name,
-                                      Datastream.last_result, Datastream.unit_of_measurement)
-                               .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
-                               .where(Datastream.thing_id.in_(ids[i:i + 1000]))).all()
+        rows = session.execute(
+            select(
+                Datastream.thing_id,
+                Datastream.id,
+                Datastream.name,
+                ObservedProperty.name,
+                Datastream.last_result,
+                Datastream.unit_of_measurement,
+            )
+            .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
+            .where(Datastream.thing_id.in_(ids[i : i + 1000]))
+        ).all()
         for thing_id, ds_id, name, prop, last, uom in rows:
-            streams.setdefault(thing_id, []).append({"id": ds_id, "name": name, "property": prop, "last": last,
-                                                     "unit": (uom or {}).get("symbol")})
+            streams.setdefault(thing_id, []).append(
+                {"id": ds_id, "name": name, "property": prop, "last": last, "unit": (uom or {}).get("symbol")}
+            )
     active = set(session.scalars(select(Alert.thing_id).where(Alert.status == "active", Alert.thing_id.in_(ids))))
-    return {"type": "FeatureCollection", "features": [{
-        "type": "Feature", "geometry": {"type": "Point", "coordinates": [t[2], t[3]]},
-        "properties": {"id": t[0], "name": t[1], "available": t[4],
-                       "last_seen_at": t[5].isoformat() if t[5] else None, "township": t[6],
-                       "alerting": t[0] in active, "datastreams": streams.get(t[0], [])}} for t in things]}
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [t[2], t[3]]},
+                "properties": {
+                    "id": t[0],
+                    "name": t[1],
+                    "available": t[4],
+                    "last_seen_at": t[5].isoformat() if t[5] else None,
+                    "township": t[6],
+                    "alerting": t[0] in active,
+                    "datastreams": streams.get(t[0], []),
+                },
+            }
+            for t in things
+        ],
+    }

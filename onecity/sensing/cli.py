@@ -73,8 +73,11 @@ def cmd_worker_ingest(args: argparse.Namespace, settings: Settings) -> int:
         asyncio.run(_pipeline(settings, db, worker, stop))
     finally:
         worker.close()
-        _out(json.dumps({"worker": worker.client_id, **{k: v for k, v in vars(worker.stats).items()
-                                                          if k != "latencies_ms"}}))
+        _out(
+            json.dumps(
+                {"worker": worker.client_id, **{k: v for k, v in vars(worker.stats).items() if k != "latencies_ms"}}
+            )
+        )
         db.dispose()
     return 0
 
@@ -117,12 +120,15 @@ def add_commands(sub: Any) -> None:
     w.add_argument("--no-republish", action="store_true", help="do not republish stored observations to MQTT")
     w.add_argument("--no-warm", action="store_true", help="skip building the city's point index at start-up")
     w.set_defaults(func=cmd_worker_ingest)
-    s = sub.add_parser("sensing", help="sensing: rules and devices").add_subparsers(dest="sensing_command",
-                                                                                     required=True)
-    s.add_parser("check-silence", help="mark silent devices unavailable and alert").set_defaults(
-        func=cmd_check_silence)
-    f = s.add_parser("forget-worker", help="retire an ingest worker: end its MQTT session, so that the "
-                                          "shared subscription stops queueing its share of messages")
+    s = sub.add_parser("sensing", help="sensing: rules and devices").add_subparsers(
+        dest="sensing_command", required=True
+    )
+    s.add_parser("check-silence", help="mark silent devices unavailable and alert").set_defaults(func=cmd_check_silence)
+    f = s.add_parser(
+        "forget-worker",
+        help="retire an ingest worker: end its MQTT session, so that the "
+        "shared subscription stops queueing its share of messages",
+    )
     f.add_argument("id")
     f.add_argument("--mqtt", help="broker URL (default ONECITY_MQTT_URL)")
     f.set_defaults(func=cmd_forget_worker)

@@ -43,9 +43,13 @@ def republish_observations(session: Session, envelope: Envelope) -> None:
     payload = envelope.typed(OBSERVATIONS_STORED)
     messages = []
     for obs_id, ds_id, t, result in payload.observations:
-        body = {"@iot.id": obs_id, "@iot.selfLink": f"{VERSION_PATH}/Observations({obs_id})",
-                "phenomenonTime": t.replace("+00:00", "Z"), "result": result,
-                "Datastream@iot.navigationLink": f"{VERSION_PATH}/Observations({obs_id})/Datastream"}
+        body = {
+            "@iot.id": obs_id,
+            "@iot.selfLink": f"{VERSION_PATH}/Observations({obs_id})",
+            "phenomenonTime": t.replace("+00:00", "Z"),
+            "result": result,
+            "Datastream@iot.navigationLink": f"{VERSION_PATH}/Observations({obs_id})/Datastream",
+        }
         messages.append((observation_topic(ds_id), json.dumps(body).encode()))
     REPUBLISHER.publish_many(messages)
 

@@ -116,8 +116,9 @@ def _time_or_interval(value: Any, name: str) -> tuple[datetime, datetime | None]
     return (s, parse_datetime(end)) if slash else (s, None)
 
 
-def parse_observation(obj: Any, datastream_id: int | None, *, now: datetime | None = None,
-                      dedup_key: str | None = None) -> NewObservation:
+def parse_observation(
+    obj: Any, datastream_id: int | None, *, now: datetime | None = None, dedup_key: str | None = None
+) -> NewObservation:
     """Validate one Observation's JSON (as a device or client sends it) into a row to store."""
     if not isinstance(obj, dict):
         raise InvalidInput("an Observation is a JSON object")
@@ -126,7 +127,7 @@ def parse_observation(obj: Any, datastream_id: int | None, *, now: datetime | No
     if datastream_id is None:
         ds = obj.get("Datastream")
         if not isinstance(ds, dict) or not isinstance(ds.get("@iot.id"), int):
-            raise InvalidInput("say which Datastream the Observation belongs to: \"Datastream\": {\"@iot.id\": n}")
+            raise InvalidInput('say which Datastream the Observation belongs to: "Datastream": {"@iot.id": n}')
         datastream_id = int(ds["@iot.id"])
     result = obj["result"]
     number: float | None = None
@@ -147,24 +148,48 @@ def parse_observation(obj: Any, datastream_id: int | None, *, now: datetime | No
     foi_id = None
     if foi is not None:
         if not isinstance(foi, dict) or not isinstance(foi.get("@iot.id"), int):
-            raise InvalidInput("FeatureOfInterest must be a link {\"@iot.id\": n} here")
+            raise InvalidInput('FeatureOfInterest must be a link {"@iot.id": n} here')
         foi_id = int(foi["@iot.id"])
     return NewObservation(
-        datastream_id=datastream_id, phenomenon_time=start, phenomenon_time_end=end, result_number=number,
-        result_json=result, result_time=parse_datetime(rt) if isinstance(rt, str) else None,
-        result_quality=obj.get("resultQuality"), valid_time_start=vstart, valid_time_end=vend,
-        parameters=params, feature_of_interest_id=foi_id, dedup_key=dedup_key,
+        datastream_id=datastream_id,
+        phenomenon_time=start,
+        phenomenon_time_end=end,
+        result_number=number,
+        result_json=result,
+        result_time=parse_datetime(rt) if isinstance(rt, str) else None,
+        result_quality=obj.get("resultQuality"),
+        valid_time_start=vstart,
+        valid_time_end=vend,
+        parameters=params,
+        feature_of_interest_id=foi_id,
+        dedup_key=dedup_key,
     )
 
 
 def stream_meta(session: Session, ids: list[int], *, lock: bool = False) -> dict[int, StreamMeta]:
-    stmt = (select(Datastream.id, Datastream.thing_id, ObservedProperty.name, Datastream.last_result,
-                   Datastream.last_time, Datastream.prev_result, Datastream.prev_time,
-                   Datastream.phenomenon_time_start, Datastream.phenomenon_time_end, Thing.township_code,
-                   Thing.grid_code, Thing.lon, Thing.lat, Thing.component_id, Thing.available)
-            .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
-            .join(Thing, Thing.id == Datastream.thing_id)
-            .where(Datastream.id.in_(ids)).order_by(Datastream.id))
+    stmt = (
+        select(
+            Datastream.id,
+            Datastream.thing_id,
+            ObservedProperty.name,
+            Datastream.last_result,
+            Datastream.last_time,
+            Datastream.prev_result,
+            Datastream.prev_time,
+            Datastream.phenomenon_time_start,
+            Datastream.phenomenon_time_end,
+            Thing.township_code,
+            Thing.grid_code,
+            Thing.lon,
+            Thing.lat,
+            Thing.component_id,
+            Thing.available,
+        )
+        .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
+        .join(Thing, Thing.id == Datastream.thing_id)
+        .where(Datastream.id.in_(ids))
+        .order_by(Datastream.id)
+    )
     if lock and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=Datastream)
     names = [f.name for f in fields(StreamMeta)]
@@ -173,22 +198,38 @@ def stream_meta(session: Session, ids: list[int], *, lock: bool = False) -> dict
 
 def _features(session: Session, thing_ids: set[int]) -> dict[int, int | None]:
     """The feature of interest of each Thing's observations, made from its location when missing."""
-    rows = session.execute(select(FeatureOfInterest.thing_id, FeatureOfInterest.id)
-                           .where(FeatureOfInterest.thing_id.in_(thing_ids))).all()
+    rows = session.execute(
+        select(FeatureOfInterest.thing_id, FeatureOfInterest.id).where(FeatureOfInterest.thing_id.in_(thing_ids))
+    ).all()
     found = {int(r[0]): int(r[1]) for r in rows if r[0] is not None}
     out: dict[int, int | None] = {t: found.get(t) for t in thing_ids}
     missing = [t for t in thing_ids if out[t] is None]
     if missing:
         locs = session.execute(
-            select(ThingLocation.thing_id, Location.name, Location.location, Location.encoding_type,
-                   Location.lon, Location.lat)
+            select(
+                ThingLocation.thing_id,
+                Location.name,
+                Location.location,
+                Location.encoding_type,
+                Location.lon,
+                Location.lat,
+            )
             .join(Location, Location.id == ThingLocation.location_id)
-            .where(ThingLocation.thing_id.in_(missing)).order_by(ThingLocation.thing_id, Location.id)).all()
+            .where(ThingLocation.thing_id.in_(missing))
+            .order_by(ThingLocation.thing_id, Location.id)
+        ).all()
         for thing_id, name, geometry, enc, lon, lat in locs:
             if out.get(thing_id) is not None:
                 continue
-            foi = FeatureOfInterest(name=name, description=f"location of thing {thing_id}", encoding_type=enc,
-                                    feature=geometry, lon=lon, lat=lat, thing_id=thing_id)
+            foi = FeatureOfInterest(
+                name=name,
+                description=f"location of thing {thing_id}",
+                encoding_type=enc,
+                feature=geometry,
+                lon=lon,
+                lat=lat,
+                thing_id=thing_id,
+            )
             session.add(foi)
             session.flush()
             out[thing_id] = foi.id
@@ -220,26 +261,45 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
     of rows spends more time building the SQL text than the server spends inserting.
     """
     if session.get_bind().dialect.name == "postgresql":
+
         def col(name: str, fn: Any = None) -> list[Any]:
             return [fn(r[name]) if fn else r[name] for r in rows]
 
-        params = {"ds": col("datastream_id"), "pt": col("phenomenon_time"), "pte": col("phenomenon_time_end"),
-                  "rt": col("result_time"), "rn": col("result_number"), "rj": col("result_json", _json_text),
-                  "rq": col("result_quality", _json_text), "vts": col("valid_time_start"),
-                  "vte": col("valid_time_end"), "prm": col("parameters", _json_text),
-                  "foi": col("feature_of_interest_id"), "dk": col("dedup_key")}
+        params = {
+            "ds": col("datastream_id"),
+            "pt": col("phenomenon_time"),
+            "pte": col("phenomenon_time_end"),
+            "rt": col("result_time"),
+            "rn": col("result_number"),
+            "rj": col("result_json", _json_text),
+            "rq": col("result_quality", _json_text),
+            "vts": col("valid_time_start"),
+            "vte": col("valid_time_end"),
+            "prm": col("parameters", _json_text),
+            "foi": col("feature_of_interest_id"),
+            "dk": col("dedup_key"),
+        }
         return [(r[0], r[1], r[2].astimezone(UTC), r[3]) for r in session.execute(_PG_INSERT, params).all()]
     table = cast(Table, Observation.__table__)
-    stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["datastream_id", "dedup_key"]).returning(
-        table.c.id, table.c.datastream_id, table.c.phenomenon_time, table.c.result_number)
+    stmt = (
+        sqlite.insert(table)
+        .on_conflict_do_nothing(index_elements=["datastream_id", "dedup_key"])
+        .returning(table.c.id, table.c.datastream_id, table.c.phenomenon_time, table.c.result_number)
+    )
     out: list[Any] = []
     for i in range(0, len(rows), 1000):
-        out.extend(session.execute(stmt, rows[i:i + 1000]).all())
+        out.extend(session.execute(stmt, rows[i : i + 1000]).all())
     return out
 
 
-def store_observations(session: Session, observations: list[NewObservation], *, principal: Principal,
-                       origin: str, skip_unknown: bool = False) -> StoreResult:
+def store_observations(
+    session: Session,
+    observations: list[NewObservation],
+    *,
+    principal: Principal,
+    origin: str,
+    skip_unknown: bool = False,
+) -> StoreResult:
     """Store a batch; see the module docstring for the steps. Unknown datastreams are refused
     (HTTP) or, with ``skip_unknown`` (MQTT: a message for a stream that does not exist cannot be
     fixed by redelivering it), dropped."""
@@ -258,16 +318,26 @@ def store_observations(session: Session, observations: list[NewObservation], *, 
         observations = [o for o in observations if o.datastream_id in meta]
         if not observations:
             return result
-    features = _features(session, {meta[o.datastream_id].thing_id for o in observations
-                                   if o.feature_of_interest_id is None})
-    rows = [{
-        "datastream_id": o.datastream_id, "phenomenon_time": o.phenomenon_time,
-        "phenomenon_time_end": o.phenomenon_time_end, "result_time": o.result_time,
-        "result_number": o.result_number, "result_json": o.result_json, "result_quality": o.result_quality,
-        "valid_time_start": o.valid_time_start, "valid_time_end": o.valid_time_end, "parameters": o.parameters,
-        "feature_of_interest_id": o.feature_of_interest_id or features.get(meta[o.datastream_id].thing_id),
-        "dedup_key": o.dedup_key,
-    } for o in observations]
+    features = _features(
+        session, {meta[o.datastream_id].thing_id for o in observations if o.feature_of_interest_id is None}
+    )
+    rows = [
+        {
+            "datastream_id": o.datastream_id,
+            "phenomenon_time": o.phenomenon_time,
+            "phenomenon_time_end": o.phenomenon_time_end,
+            "result_time": o.result_time,
+            "result_number": o.result_number,
+            "result_json": o.result_json,
+            "result_quality": o.result_quality,
+            "valid_time_start": o.valid_time_start,
+            "valid_time_end": o.valid_time_end,
+            "parameters": o.parameters,
+            "feature_of_interest_id": o.feature_of_interest_id or features.get(meta[o.datastream_id].thing_id),
+            "dedup_key": o.dedup_key,
+        }
+        for o in observations
+    ]
     inserted = _insert(session, rows)
     result.stored, result.duplicates = len(inserted), len(rows) - len(inserted)
     result.ids = [r[0] for r in inserted]
@@ -290,19 +360,45 @@ def store_observations(session: Session, observations: list[NewObservation], *, 
             m.prev_result, m.prev_time, m.last_result, m.last_time = m.last_result, m.last_time, value, t
     for ds_id in touched:
         m = meta[ds_id]
-        ds_updates.append({"b_id": ds_id, "b_lr": m.last_result, "b_lt": m.last_time, "b_pr": m.prev_result,
-                           "b_pt": m.prev_time, "b_ps": m.phenomenon_time_start, "b_pe": m.phenomenon_time_end})
+        ds_updates.append(
+            {
+                "b_id": ds_id,
+                "b_lr": m.last_result,
+                "b_lt": m.last_time,
+                "b_pr": m.prev_result,
+                "b_pt": m.prev_time,
+                "b_ps": m.phenomenon_time_start,
+                "b_pe": m.phenomenon_time_end,
+            }
+        )
     table = cast(Table, Datastream.__table__)
-    session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
-        last_result=bindparam("b_lr"), last_time=bindparam("b_lt"), prev_result=bindparam("b_pr"),
-        prev_time=bindparam("b_pt"), phenomenon_time_start=bindparam("b_ps"),
-        phenomenon_time_end=bindparam("b_pe")), ds_updates, execution_options={"synchronize_session": False})
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            last_result=bindparam("b_lr"),
+            last_time=bindparam("b_lt"),
+            prev_result=bindparam("b_pr"),
+            prev_time=bindparam("b_pt"),
+            phenomenon_time_start=bindparam("b_ps"),
+            phenomenon_time_end=bindparam("b_pe"),
+        ),
+        ds_updates,
+        execution_options={"synchronize_session": False},
+    )
     things = sorted({meta[d].thing_id for d in touched})
-    session.execute(update(Thing).where(Thing.id.in_(things)).values(last_seen_at=now, available=True),
-                    execution_options={"synchronize_session": False})
+    session.execute(
+        update(Thing).where(Thing.id.in_(things)).values(last_seen_at=now, available=True),
+        execution_options={"synchronize_session": False},
+    )
     result.raised, result.cleared = rules.on_observations(session, meta, history, principal=principal, now=now)
-    events.publish(session, OBSERVATIONS_STORED, ObservationsStored(
-        origin=origin, count=len(inserted),
-        observations=[[r[0], r[1], r[2].isoformat(), r[3]] for r in inserted]),
-        principal=principal, reason=f"{len(inserted)} observations stored ({origin})")
+    events.publish(
+        session,
+        OBSERVATIONS_STORED,
+        ObservationsStored(
+            origin=origin, count=len(inserted), observations=[[r[0], r[1], r[2].isoformat(), r[3]] for r in inserted]
+        ),
+        principal=principal,
+        reason=f"{len(inserted)} observations stored ({origin})",
+    )
     return result

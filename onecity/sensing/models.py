@@ -79,8 +79,9 @@ class ThingLocation(Base):
     __tablename__ = "sta_thing_locations"
 
     thing_id: Mapped[int] = mapped_column(ForeignKey("sta_things.id", ondelete="CASCADE"), primary_key=True)
-    location_id: Mapped[int] = mapped_column(ForeignKey("sta_locations.id", ondelete="CASCADE"), primary_key=True,
-                                             index=True)
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("sta_locations.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class HistoricalLocation(Base):
@@ -95,9 +96,11 @@ class HistoricalLocationLocation(Base):
     __tablename__ = "sta_historical_location_locations"
 
     historical_location_id: Mapped[int] = mapped_column(
-        ForeignKey("sta_historical_locations.id", ondelete="CASCADE"), primary_key=True)
-    location_id: Mapped[int] = mapped_column(ForeignKey("sta_locations.id", ondelete="CASCADE"), primary_key=True,
-                                             index=True)
+        ForeignKey("sta_historical_locations.id", ondelete="CASCADE"), primary_key=True
+    )
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("sta_locations.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class Sensor(Base):
@@ -138,8 +141,9 @@ class Datastream(Base):
     properties: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     thing_id: Mapped[int] = mapped_column(ForeignKey("sta_things.id", ondelete="CASCADE"), index=True)
     sensor_id: Mapped[int] = mapped_column(ForeignKey("sta_sensors.id", ondelete="CASCADE"), index=True)
-    observed_property_id: Mapped[int] = mapped_column(ForeignKey("sta_observed_properties.id", ondelete="CASCADE"),
-                                                      index=True)
+    observed_property_id: Mapped[int] = mapped_column(
+        ForeignKey("sta_observed_properties.id", ondelete="CASCADE"), index=True
+    )
     #: The newest numeric result and the one before it, with their phenomenon times (rules read these).
     last_result: Mapped[float | None] = mapped_column(Float)
     last_time: Mapped[datetime | None]
@@ -177,7 +181,8 @@ class Observation(Base):
     valid_time_end: Mapped[datetime | None]
     parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     feature_of_interest_id: Mapped[int | None] = mapped_column(
-        ForeignKey("sta_features_of_interest.id", ondelete="SET NULL"), index=True)
+        ForeignKey("sta_features_of_interest.id", ondelete="SET NULL"), index=True
+    )
     #: Digest of the MQTT message that made this row; NULL for HTTP (NULLs never collide).
     dedup_key: Mapped[str | None] = mapped_column(String(40))
 
@@ -188,6 +193,7 @@ class Observation(Base):
 
 
 # -- rules and alerts ---------------------------------------------------------------------------
+
 
 class RuleKind(StrEnum):
     THRESHOLD = "threshold"

@@ -79,8 +79,9 @@ def from_platform(msg: mqtt.MQTTMessage) -> bool:
 
 
 def new_client(client_id: str, *, manual_ack: bool = False) -> mqtt.Client:
-    return mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
-                       manual_ack=manual_ack)
+    return mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack
+    )
 
 
 def connect(client: mqtt.Client, url: str | None, *, persistent: bool = False, timeout: float = 10.0) -> None:
@@ -108,6 +109,7 @@ def connect(client: mqtt.Client, url: str | None, *, persistent: bool = False, t
 
 
 # -- the republisher (used by the bus consumer) -------------------------------------------------
+
 
 class Republisher:
     """A lazily connected client the consumers publish through (one per process)."""
@@ -154,6 +156,7 @@ REPUBLISHER = Republisher()
 
 # -- the ingest worker ----------------------------------------------------------------------------
 
+
 @dataclass
 class IngestStats:
     received: int = 0
@@ -170,9 +173,18 @@ class IngestStats:
 class IngestWorker:
     """Receives observations over MQTT and stores them in batches, acking after each commit."""
 
-    def __init__(self, db: Database, url: str | None, *, worker_id: str = "1", batch: int = 2000,
-                 flush_seconds: float = 0.05, principal: Principal = INGEST,
-                 on_stored: Callable[[int], None] | None = None, group: str = SHARE_GROUP) -> None:
+    def __init__(
+        self,
+        db: Database,
+        url: str | None,
+        *,
+        worker_id: str = "1",
+        batch: int = 2000,
+        flush_seconds: float = 0.05,
+        principal: Principal = INGEST,
+        on_stored: Callable[[int], None] | None = None,
+        group: str = SHARE_GROUP,
+    ) -> None:
         self.group = group
         self.db, self.url, self.batch, self.flush_seconds = db, url, min(batch, MAX_BATCH), flush_seconds
         self.client_id = f"onecity-ingest-{worker_id}"
@@ -210,7 +222,6 @@ class IngestWorker:
         self.client.disconnect(properties=props)
         self.client.loop_stop()
 
-
     def _drain(self) -> list[mqtt.MQTTMessage]:
         out: list[mqtt.MQTTMessage] = []
         try:
@@ -241,8 +252,11 @@ class IngestWorker:
                 if isinstance(obj, dict) and "@iot.id" in obj:
                     self.stats.echoes += 1  # an observation that was already stored, republished
                     continue
-                rows.append(parse_observation(obj, int(m.group(1)), now=now,
-                                              dedup_key=message_key(msg.topic, bytes(msg.payload))))
+                rows.append(
+                    parse_observation(
+                        obj, int(m.group(1)), now=now, dedup_key=message_key(msg.topic, bytes(msg.payload))
+                    )
+                )
             except (ValueError, DomainError) as err:
                 self.stats.rejected += 1
                 detail = getattr(err, "detail", str(err))
@@ -255,8 +269,7 @@ class IngestWorker:
         rows = self._parse(msgs)
         if rows:
             with self.db.transaction() as session:
-                result = store_observations(session, rows, principal=self.principal, origin="mqtt",
-                                            skip_unknown=True)
+                result = store_observations(session, rows, principal=self.principal, origin="mqtt", skip_unknown=True)
             self.stats.stored += result.stored
             self.stats.duplicates += result.duplicates
             self.stats.rejected += len(rows) - result.stored - result.duplicates

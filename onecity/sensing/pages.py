@@ -81,7 +81,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sensing.rules": "研判规则",
         "sensing.rules.none": "还没有规则。",
         "sensing.rules.new": "新建规则",
-        "sensing.rules.params_hint": "参数为 JSON，例如阈值 {\"above\": 4.5, \"clear_below\": 4.3}；变化率 {\"rise_per_hour\": 0.3}；静默 {\"silent_minutes\": 60}。",  # noqa: E501
+        "sensing.rules.params_hint": '参数为 JSON，例如阈值 {"above": 4.5, "clear_below": 4.3}；变化率 {"rise_per_hour": 0.3}；静默 {"silent_minutes": 60}。',  # noqa: E501
         "sensing.rules.area_hint": "12 位区划代码，留空表示全市",
         "sensing.rules.create": "保存规则",
         "sensing.rules.enable": "启用",
@@ -147,7 +147,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sensing.rules": "Stream rules",
         "sensing.rules.none": "No rules yet.",
         "sensing.rules.new": "New rule",
-        "sensing.rules.params_hint": "Parameters are JSON, e.g. threshold {\"above\": 4.5, \"clear_below\": 4.3}; rate {\"rise_per_hour\": 0.3}; silence {\"silent_minutes\": 60}.",  # noqa: E501
+        "sensing.rules.params_hint": 'Parameters are JSON, e.g. threshold {"above": 4.5, "clear_below": 4.3}; rate {"rise_per_hour": 0.3}; silence {"silent_minutes": 60}.',  # noqa: E501
         "sensing.rules.area_hint": "12-digit division code; empty for the whole city",
         "sensing.rules.create": "Save rule",
         "sensing.rules.enable": "Enable",
@@ -171,7 +171,7 @@ PROPERTY_KEY = "sensing.property."
 
 def property_names(lang: str) -> dict[str, str]:
     """Observed property key → its name in ``lang``, for every property the catalogue names."""
-    return {k[len(PROPERTY_KEY):]: v for k, v in i18n.MESSAGES[lang].items() if k.startswith(PROPERTY_KEY)}
+    return {k[len(PROPERTY_KEY) :]: v for k, v in i18n.MESSAGES[lang].items() if k.startswith(PROPERTY_KEY)}
 
 
 @dataclass(frozen=True)
@@ -186,8 +186,14 @@ class AlertRow:
     raised_at: datetime
 
     def as_json(self) -> dict[str, str]:
-        return {"id": self.id, "level": self.level, "level_name": self.level_name, "message": self.message,
-                "place": self.place, "raised_at": self.raised_at.isoformat()}
+        return {
+            "id": self.id,
+            "level": self.level,
+            "level_name": self.level_name,
+            "message": self.message,
+            "place": self.place,
+            "raised_at": self.raised_at.isoformat(),
+        }
 
 
 def _whereabouts(alert: Alert) -> list[str]:
@@ -204,8 +210,11 @@ def _watched(rule: Rule | None) -> list[str]:
         return []
     keys = [rule.observed_property] if rule.observed_property else []
     if rule.kind == RuleKind.COMBINATION:
-        keys += [c["observed_property"] for c in rule.params.get("conditions", [])
-                 if isinstance(c, dict) and isinstance(c.get("observed_property"), str)]
+        keys += [
+            c["observed_property"]
+            for c in rule.params.get("conditions", [])
+            if isinstance(c, dict) and isinstance(c.get("observed_property"), str)
+        ]
     return sorted(set(keys), key=len, reverse=True)
 
 
@@ -220,8 +229,12 @@ def alert_rows(session: Session, alerts: list[Alert], lang: str) -> list[AlertRo
     rules = {r.id: r for r in session.scalars(select(Rule).where(Rule.id.in_({a.rule_id for a in alerts})))}
     where = {a.id: _whereabouts(a) for a in alerts}
     codes = {c for cs in where.values() for c in cs}
-    names = {code: (name if lang == "zh" else name_en) for code, name, name_en in session.execute(
-        select(Division.code, Division.name, Division.name_en).where(Division.code.in_(codes)))}
+    names = {
+        code: (name if lang == "zh" else name_en)
+        for code, name, name_en in session.execute(
+            select(Division.code, Division.name, Division.name_en).where(Division.code.in_(codes))
+        )
+    }
     rows = []
     for a in alerts:
         place = next((names[c] for c in where[a.id] if c in names), a.division_code or "")
@@ -230,8 +243,16 @@ def alert_rows(session: Session, alerts: list[Alert], lang: str) -> list[AlertRo
             message = re.sub(rf"(?<![\w.]){re.escape(key)}(?![\w.])", props.get(key, key), message)
         if a.township_code and a.township_code in message:  # a combination names its township by code
             message = message.replace(a.township_code, place)
-        rows.append(AlertRow(id=a.id, level=a.level, level_name=t(f"sensing.level.{a.level}"), message=message,
-                             place=place, raised_at=a.raised_at))
+        rows.append(
+            AlertRow(
+                id=a.id,
+                level=a.level,
+                level_name=t(f"sensing.level.{a.level}"),
+                message=message,
+                place=place,
+                raised_at=a.raised_at,
+            )
+        )
     return rows
 
 
@@ -250,47 +271,97 @@ def overview(request: Request, session: SessionDep, principal: PagePrincipalDep)
     online = session.scalar(select(func.count()).select_from(Thing).where(scope, Thing.available.is_(True))) or 0
     streams = session.scalar(select(func.count()).select_from(Datastream).join(Thing).where(scope)) or 0
     devices = session.execute(
-        select(Thing.id, Thing.name, Thing.available, Thing.last_seen_at, Datastream.id, ObservedProperty.name,
-               Datastream.last_result, Datastream.unit_of_measurement)
+        select(
+            Thing.id,
+            Thing.name,
+            Thing.available,
+            Thing.last_seen_at,
+            Datastream.id,
+            ObservedProperty.name,
+            Datastream.last_result,
+            Datastream.unit_of_measurement,
+        )
         .join(Datastream, Datastream.thing_id == Thing.id)
         .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
-        .where(scope).order_by(Thing.available, Thing.last_seen_at.desc(), Thing.id).limit(100)).all()
+        .where(scope)
+        .order_by(Thing.available, Thing.last_seen_at.desc(), Thing.id)
+        .limit(100)
+    ).all()
     lang = current_language(request)
     t = i18n.translator(lang)
     props = property_names(lang)
-    config = {"devices": "/api/v1/sensing/devices", "outline": "/geo/districts.geojson",
-              "alerts": "/sensing/alerts.json", "lang": lang, "properties": props,
-              "labels": {k: t(f"sensing.{k}") for k in ("legend.ok", "legend.down", "legend.alert",
-                                                        "map.unavailable", "alerts.none")}}
-    return render(request, "sensing/overview.html", alerts=alert_rows(session, alerts, lang), things=things,
-                  online=online, streams=streams, devices=devices, properties=props, config=config)
+    config = {
+        "devices": "/api/v1/sensing/devices",
+        "outline": "/geo/districts.geojson",
+        "alerts": "/sensing/alerts.json",
+        "lang": lang,
+        "properties": props,
+        "labels": {
+            k: t(f"sensing.{k}") for k in ("legend.ok", "legend.down", "legend.alert", "map.unavailable", "alerts.none")
+        },
+    }
+    return render(
+        request,
+        "sensing/overview.html",
+        alerts=alert_rows(session, alerts, lang),
+        things=things,
+        online=online,
+        streams=streams,
+        devices=devices,
+        properties=props,
+        config=config,
+    )
 
 
 @router.get("/sensing/datastreams/{ds_id}", response_class=HTMLResponse)
-def datastream_page(request: Request, ds_id: Annotated[int, Path(ge=1, le=10**15)], session: SessionDep,
-                    principal: PagePrincipalDep) -> Response:
+def datastream_page(
+    request: Request, ds_id: Annotated[int, Path(ge=1, le=10**15)], session: SessionDep, principal: PagePrincipalDep
+) -> Response:
     policy.require(principal, "sensing.alert.list")
-    row = session.execute(select(Datastream, Thing, ObservedProperty).join(Thing, Thing.id == Datastream.thing_id)
-                          .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
-                          .where(Datastream.id == ds_id)).first()
+    row = session.execute(
+        select(Datastream, Thing, ObservedProperty)
+        .join(Thing, Thing.id == Datastream.thing_id)
+        .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
+        .where(Datastream.id == ds_id)
+    ).first()
     if row is None:
         raise NotFound(f"no datastream {ds_id}")
     ds, thing, prop = row
     policy.require_in_scope(session, principal, "sensing.alert", thing.township_code)
     lang = current_language(request)
-    config = {"observations": f"/sta/v1.1/Datastreams({ds_id})/Observations?$orderby=phenomenonTime%20desc"
-                              f"&$top=500&$select=phenomenonTime,result",
-              "unit": (ds.unit_of_measurement or {}).get("symbol", ""), "name": ds.name, "lang": lang,
-              "empty": i18n.translator(lang)("sensing.chart.empty")}
+    config = {
+        "observations": f"/sta/v1.1/Datastreams({ds_id})/Observations?$orderby=phenomenonTime%20desc"
+        f"&$top=500&$select=phenomenonTime,result",
+        "unit": (ds.unit_of_measurement or {}).get("symbol", ""),
+        "name": ds.name,
+        "lang": lang,
+        "empty": i18n.translator(lang)("sensing.chart.empty"),
+    }
     return render(request, "sensing/datastream.html", ds=ds, thing=thing, prop=prop, config=config)
 
 
-def _rules_page(request: Request, session: SessionDep, principal: PagePrincipalDep, *, status_code: int = 200,
-                error: str | None = None, form: dict[str, str] | None = None, saved: bool = False) -> Response:
+def _rules_page(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+    saved: bool = False,
+) -> Response:
     rules = service.list_rules(session, principal)
-    return render(request, "sensing/rules.html", status_code=status_code, rules=rules, error=error, form=form or {},
-                  saved=saved, may_manage=policy.may(principal, "sensing.rule.manage"),
-                  params_json=lambda p: json.dumps(p, ensure_ascii=False))
+    return render(
+        request,
+        "sensing/rules.html",
+        status_code=status_code,
+        rules=rules,
+        error=error,
+        form=form or {},
+        saved=saved,
+        may_manage=policy.may(principal, "sensing.rule.manage"),
+        params_json=lambda p: json.dumps(p, ensure_ascii=False),
+    )
 
 
 @router.get("/sensing/rules", response_class=HTMLResponse)
@@ -299,22 +370,41 @@ def rules_page(request: Request, session: SessionDep, principal: PagePrincipalDe
 
 
 @router.post("/sensing/rules", response_class=HTMLResponse)
-def create_rule(request: Request, session: SessionDep, principal: PagePrincipalDep,
-                name: Annotated[str, Form(max_length=200)], kind: Annotated[str, Form(max_length=20)],
-                level: Annotated[str, Form(max_length=10)], params: Annotated[str, Form(max_length=4000)],
-                observed_property: Annotated[str, Form(max_length=200)] = "",
-                area_code: Annotated[str, Form(max_length=12)] = "") -> Response:
-    form = {"name": name, "kind": kind, "level": level, "params": params, "observed_property": observed_property,
-            "area_code": area_code}
+def create_rule(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    name: Annotated[str, Form(max_length=200)],
+    kind: Annotated[str, Form(max_length=20)],
+    level: Annotated[str, Form(max_length=10)],
+    params: Annotated[str, Form(max_length=4000)],
+    observed_property: Annotated[str, Form(max_length=200)] = "",
+    area_code: Annotated[str, Form(max_length=12)] = "",
+) -> Response:
+    form = {
+        "name": name,
+        "kind": kind,
+        "level": level,
+        "params": params,
+        "observed_property": observed_property,
+        "area_code": area_code,
+    }
     try:
         try:
             parsed: Any = json.loads(params)
         except ValueError as err:
             raise InvalidInput(f"the parameters are not valid JSON: {err}") from err
         with session.begin_nested():
-            service.create_rule(session, principal, name=name, kind=kind, level=level, params=parsed,
-                                observed_property=observed_property.strip() or None,
-                                area_code=area_code.strip() or None)
+            service.create_rule(
+                session,
+                principal,
+                name=name,
+                kind=kind,
+                level=level,
+                params=parsed,
+                observed_property=observed_property.strip() or None,
+                area_code=area_code.strip() or None,
+            )
     except (AuthenticationRequired, PermissionDenied):
         raise
     except DomainError as err:
@@ -323,7 +413,12 @@ def create_rule(request: Request, session: SessionDep, principal: PagePrincipalD
 
 
 @router.post("/sensing/rules/{rule_id}/toggle", response_class=HTMLResponse)
-def toggle_rule(rule_id: Annotated[str, Path(max_length=36)], request: Request, session: SessionDep,
-                principal: PagePrincipalDep, enabled: Annotated[str, Form(pattern="^(true|false)$")]) -> Response:
+def toggle_rule(
+    rule_id: Annotated[str, Path(max_length=36)],
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    enabled: Annotated[str, Form(pattern="^(true|false)$")],
+) -> Response:
     service.update_rule(session, principal, rule_id, enabled=enabled == "true")
     return RedirectResponse("/sensing/rules?saved=true", status_code=303)

@@ -48,11 +48,16 @@ from onecity.sensing.models import (
     Thing,
 )
 
-LEVEL_NAMES = {"blue": ("蓝色预警", "blue warning"), "yellow": ("黄色预警", "yellow warning"),
-               "orange": ("橙色预警", "orange warning"), "red": ("红色预警", "red warning")}
+LEVEL_NAMES = {
+    "blue": ("蓝色预警", "blue warning"),
+    "yellow": ("黄色预警", "yellow warning"),
+    "orange": ("橙色预警", "orange warning"),
+    "red": ("红色预警", "red warning"),
+}
 
 
 # -- rule parameters (validated on create and update) ------------------------------------------
+
 
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -110,20 +115,26 @@ class CombinationParams(_Params):
 
 
 PARAMS: dict[RuleKind, type[_Params]] = {
-    RuleKind.THRESHOLD: ThresholdParams, RuleKind.RATE: RateParams, RuleKind.SILENCE: SilenceParams,
+    RuleKind.THRESHOLD: ThresholdParams,
+    RuleKind.RATE: RateParams,
+    RuleKind.SILENCE: SilenceParams,
     RuleKind.COMBINATION: CombinationParams,
 }
 
 
 # -- state and alerts -------------------------------------------------------------------------
 
+
 def _lock_state(session: Session, rule_id: str, subject: str, now: datetime) -> RuleState:
     """The state row of (rule, subject), created if missing and locked for this transaction."""
     dialect = session.get_bind().dialect.name
     table = cast(Table, RuleState.__table__)
     ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    session.execute(ins.values(rule_id=rule_id, subject=subject, active_alert_id=None, updated_at=now)
-                    .on_conflict_do_nothing(index_elements=["rule_id", "subject"]))
+    session.execute(
+        ins.values(rule_id=rule_id, subject=subject, active_alert_id=None, updated_at=now).on_conflict_do_nothing(
+            index_elements=["rule_id", "subject"]
+        )
+    )
     stmt = select(RuleState).where(RuleState.rule_id == rule_id, RuleState.subject == subject)
     if dialect == "postgresql":
         stmt = stmt.with_for_update()
@@ -131,31 +142,76 @@ def _lock_state(session: Session, rule_id: str, subject: str, now: datetime) -> 
     return state
 
 
-def _raise(session: Session, rule: Rule, state: RuleState, *, principal: Principal, now: datetime,
-           message: str, value: float | None, meta: StreamMeta | None, thing: Thing | None,
-           township: str | None, observed_at: datetime | None, division: str | None = None) -> Alert:
+def _raise(
+    session: Session,
+    rule: Rule,
+    state: RuleState,
+    *,
+    principal: Principal,
+    now: datetime,
+    message: str,
+    value: float | None,
+    meta: StreamMeta | None,
+    thing: Thing | None,
+    township: str | None,
+    observed_at: datetime | None,
+    division: str | None = None,
+) -> Alert:
     lon = meta.lon if meta else (thing.lon if thing else None)
     lat = meta.lat if meta else (thing.lat if thing else None)
     grid = meta.grid_code if meta else (thing.grid_code if thing else None)
     thing_id = meta.thing_id if meta else (thing.id if thing else None)
     component_id = meta.component_id if meta else (thing.component_id if thing else None)
     township = township or (meta.township_code if meta else (thing.township_code if thing else None))
-    alert = Alert(rule_id=rule.id, subject=state.subject, status=AlertStatus.ACTIVE, level=rule.level,
-                  message=message[:500], value=value, thing_id=thing_id,
-                  datastream_id=meta.id if meta else None, division_code=division or grid or township,
-                  township_code=township, lon=lon or 0.0, lat=lat or 0.0, observed_at=observed_at, raised_at=now)
+    alert = Alert(
+        rule_id=rule.id,
+        subject=state.subject,
+        status=AlertStatus.ACTIVE,
+        level=rule.level,
+        message=message[:500],
+        value=value,
+        thing_id=thing_id,
+        datastream_id=meta.id if meta else None,
+        division_code=division or grid or township,
+        township_code=township,
+        lon=lon or 0.0,
+        lat=lat or 0.0,
+        observed_at=observed_at,
+        raised_at=now,
+    )
     session.add(alert)
     session.flush()
     state.active_alert_id, state.updated_at = alert.id, now
-    audit.record(session, principal, "sensing.alert.raise", object_type="sensing.alert", object_id=alert.id,
-                 division_code=township, detail={"rule": rule.name, "level": rule.level, "value": value})
-    events.publish(session, ALERT_RAISED, AlertRaised(
-        alert_id=alert.id, rule_id=rule.id, rule_name=rule.name, kind=cast(RuleKindName, str(rule.kind)),
-        level=cast(WarningLevel, str(rule.level)), observed_property=rule.observed_property,
-        message=alert.message, lon=alert.lon, lat=alert.lat, division_code=alert.division_code,
-        thing_id=str(thing_id) if thing_id is not None else None,
-        component_id=str(component_id) if component_id is not None else None, raised_at=now),
-        principal=principal, reason=f"rule {rule.name} fired")
+    audit.record(
+        session,
+        principal,
+        "sensing.alert.raise",
+        object_type="sensing.alert",
+        object_id=alert.id,
+        division_code=township,
+        detail={"rule": rule.name, "level": rule.level, "value": value},
+    )
+    events.publish(
+        session,
+        ALERT_RAISED,
+        AlertRaised(
+            alert_id=alert.id,
+            rule_id=rule.id,
+            rule_name=rule.name,
+            kind=cast(RuleKindName, str(rule.kind)),
+            level=cast(WarningLevel, str(rule.level)),
+            observed_property=rule.observed_property,
+            message=alert.message,
+            lon=alert.lon,
+            lat=alert.lat,
+            division_code=alert.division_code,
+            thing_id=str(thing_id) if thing_id is not None else None,
+            component_id=str(component_id) if component_id is not None else None,
+            raised_at=now,
+        ),
+        principal=principal,
+        reason=f"rule {rule.name} fired",
+    )
     return alert
 
 
@@ -163,13 +219,27 @@ def _clear(session: Session, rule: Rule, state: RuleState, *, principal: Princip
     alert_id = state.active_alert_id
     if alert_id is None:
         return None
-    session.execute(update(Alert).where(Alert.id == alert_id, Alert.status == AlertStatus.ACTIVE)
-                    .values(status=AlertStatus.CLEARED, cleared_at=now))
+    session.execute(
+        update(Alert)
+        .where(Alert.id == alert_id, Alert.status == AlertStatus.ACTIVE)
+        .values(status=AlertStatus.CLEARED, cleared_at=now)
+    )
     state.active_alert_id, state.updated_at = None, now
-    audit.record(session, principal, "sensing.alert.clear", object_type="sensing.alert", object_id=alert_id,
-                 detail={"rule": rule.name})
-    events.publish(session, ALERT_CLEARED, AlertCleared(alert_id=alert_id, rule_id=rule.id, cleared_at=now),
-                   principal=principal, reason=f"rule {rule.name} cleared")
+    audit.record(
+        session,
+        principal,
+        "sensing.alert.clear",
+        object_type="sensing.alert",
+        object_id=alert_id,
+        detail={"rule": rule.name},
+    )
+    events.publish(
+        session,
+        ALERT_CLEARED,
+        AlertCleared(alert_id=alert_id, rule_id=rule.id, cleared_at=now),
+        principal=principal,
+        reason=f"rule {rule.name} cleared",
+    )
     return alert_id
 
 
@@ -193,9 +263,15 @@ def _fmt(v: float) -> str:
 
 # -- evaluation on ingest -------------------------------------------------------------------------
 
-def on_observations(session: Session, meta: dict[int, StreamMeta],
-                    history: list[tuple[Any, float | None, datetime | None]], *, principal: Principal,
-                    now: datetime) -> tuple[list[str], list[str]]:
+
+def on_observations(
+    session: Session,
+    meta: dict[int, StreamMeta],
+    history: list[tuple[Any, float | None, datetime | None]],
+    *,
+    principal: Principal,
+    now: datetime,
+) -> tuple[list[str], list[str]]:
     """Run every enabled rule over the rows just stored; returns (alerts raised, alerts cleared)."""
     raised: list[str] = []
     cleared: list[str] = []
@@ -217,10 +293,16 @@ def on_observations(session: Session, meta: dict[int, StreamMeta],
         subjects = sorted({f"ds:{h[0][1]}" for h in history})
         active: set[tuple[str, str]] = set()
         for i in range(0, len(subjects), 500):
-            active.update((r[0], r[1]) for r in session.execute(
-                select(RuleState.rule_id, RuleState.subject).where(
-                    RuleState.rule_id.in_(list(params)), RuleState.subject.in_(subjects[i:i + 500]),
-                    RuleState.active_alert_id.is_not(None))))
+            active.update(
+                (r[0], r[1])
+                for r in session.execute(
+                    select(RuleState.rule_id, RuleState.subject).where(
+                        RuleState.rule_id.in_(list(params)),
+                        RuleState.subject.in_(subjects[i : i + 500]),
+                        RuleState.active_alert_id.is_not(None),
+                    )
+                )
+            )
         for row, prev_value, prev_time in history:
             obs_id, ds_id, t, value = row
             if value is None:
@@ -229,8 +311,19 @@ def on_observations(session: Session, meta: dict[int, StreamMeta],
             for rule in stream_rules:
                 if rule.observed_property != m.observed_property or not _covers(rule, m.grid_code or m.township_code):
                     continue
-                up, down = _stream_rule(session, rule, params[rule.id], m, value, t, prev_value, prev_time, active,
-                                        principal=principal, now=now)
+                up, down = _stream_rule(
+                    session,
+                    rule,
+                    params[rule.id],
+                    m,
+                    value,
+                    t,
+                    prev_value,
+                    prev_time,
+                    active,
+                    principal=principal,
+                    now=now,
+                )
                 raised.extend(up)
                 cleared.extend(down)
     combos = [r for r in rules if r.kind == RuleKind.COMBINATION]
@@ -248,16 +341,26 @@ def on_observations(session: Session, meta: dict[int, StreamMeta],
             for township in sorted(props_by_township):
                 if not involved & props_by_township[township] or not _covers(rule, township):
                     continue
-                up, down = _combination(session, rule, combo, township, trigger[township], principal=principal,
-                                        now=now)
+                up, down = _combination(session, rule, combo, township, trigger[township], principal=principal, now=now)
                 raised.extend(up)
                 cleared.extend(down)
     return raised, cleared
 
 
-def _stream_rule(session: Session, rule: Rule, p: Any, m: StreamMeta, value: float, t: datetime,
-                 prev_value: float | None, prev_time: datetime | None, active_pairs: set[tuple[str, str]], *,
-                 principal: Principal, now: datetime) -> tuple[list[str], list[str]]:
+def _stream_rule(
+    session: Session,
+    rule: Rule,
+    p: Any,
+    m: StreamMeta,
+    value: float,
+    t: datetime,
+    prev_value: float | None,
+    prev_time: datetime | None,
+    active_pairs: set[tuple[str, str]],
+    *,
+    principal: Principal,
+    now: datetime,
+) -> tuple[list[str], list[str]]:
     subject = f"ds:{m.id}"
     unit = ""
     if rule.kind == RuleKind.THRESHOLD:
@@ -289,8 +392,19 @@ def _stream_rule(session: Session, rule: Rule, p: Any, m: StreamMeta, value: flo
         active_pairs.add(key)
         if state.active_alert_id is None:
             zh, en = LEVEL_NAMES[rule.level]
-            alert = _raise(session, rule, state, principal=principal, now=now, message=f"{text} ({zh} / {en})",
-                           value=value, meta=m, thing=None, township=None, observed_at=t)
+            alert = _raise(
+                session,
+                rule,
+                state,
+                principal=principal,
+                now=now,
+                message=f"{text} ({zh} / {en})",
+                value=value,
+                meta=m,
+                thing=None,
+                township=None,
+                observed_at=t,
+            )
             return [alert.id], []
     if calm and active:
         state = _lock_state(session, rule.id, subject, now)
@@ -301,11 +415,16 @@ def _stream_rule(session: Session, rule: Rule, p: Any, m: StreamMeta, value: flo
 
 
 def _condition_holds(session: Session, township: str, cond: Condition, since: datetime) -> bool:
-    stmt = (select(Datastream.last_result, Datastream.last_time, Datastream.prev_result, Datastream.prev_time)
-            .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
-            .join(Thing, Thing.id == Datastream.thing_id)
-            .where(Thing.township_code == township, ObservedProperty.name == cond.observed_property,
-                   Datastream.last_time >= since))
+    stmt = (
+        select(Datastream.last_result, Datastream.last_time, Datastream.prev_result, Datastream.prev_time)
+        .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
+        .join(Thing, Thing.id == Datastream.thing_id)
+        .where(
+            Thing.township_code == township,
+            ObservedProperty.name == cond.observed_property,
+            Datastream.last_time >= since,
+        )
+    )
     for last, last_t, prev, prev_t in session.execute(stmt):
         if last is None:
             continue
@@ -313,15 +432,28 @@ def _condition_holds(session: Session, township: str, cond: Condition, since: da
             return True
         if cond.below is not None and last <= cond.below:
             return True
-        if cond.rise_per_hour is not None and prev is not None and prev_t is not None and last_t is not None \
-                and last_t > prev_t \
-                and (last - prev) / ((last_t - prev_t).total_seconds() / 3600) >= cond.rise_per_hour:
+        if (
+            cond.rise_per_hour is not None
+            and prev is not None
+            and prev_t is not None
+            and last_t is not None
+            and last_t > prev_t
+            and (last - prev) / ((last_t - prev_t).total_seconds() / 3600) >= cond.rise_per_hour
+        ):
             return True
     return False
 
 
-def _combination(session: Session, rule: Rule, params: CombinationParams, township: str, trigger: StreamMeta,
-                 *, principal: Principal, now: datetime) -> tuple[list[str], list[str]]:
+def _combination(
+    session: Session,
+    rule: Rule,
+    params: CombinationParams,
+    township: str,
+    trigger: StreamMeta,
+    *,
+    principal: Principal,
+    now: datetime,
+) -> tuple[list[str], list[str]]:
     since = (trigger.last_time or now) - timedelta(minutes=params.window_minutes)
     holds = all(_condition_holds(session, township, c, since) for c in params.conditions)
     subject = f"tw:{township}"
@@ -332,9 +464,19 @@ def _combination(session: Session, rule: Rule, params: CombinationParams, townsh
         if state.active_alert_id is None:
             zh, en = LEVEL_NAMES[rule.level]
             names = " + ".join(c.observed_property for c in params.conditions)
-            alert = _raise(session, rule, state, principal=principal, now=now,
-                           message=f"{names} @ {township} ({zh} / {en})", value=trigger.last_result,
-                           meta=trigger, thing=None, township=township, observed_at=trigger.last_time)
+            alert = _raise(
+                session,
+                rule,
+                state,
+                principal=principal,
+                now=now,
+                message=f"{names} @ {township} ({zh} / {en})",
+                value=trigger.last_result,
+                meta=trigger,
+                thing=None,
+                township=township,
+                observed_at=trigger.last_time,
+            )
             return [alert.id], []
     if not holds and active:
         state = _lock_state(session, rule.id, subject, now)
@@ -344,6 +486,7 @@ def _combination(session: Session, rule: Rule, params: CombinationParams, townsh
 
 
 # -- silence ----------------------------------------------------------------------------------
+
 
 def check_silence(session: Session, *, principal: Principal, now: datetime | None = None) -> list[str]:
     """Mark Things silent longer than a silence rule allows as unavailable, and alert each once."""
@@ -356,10 +499,13 @@ def check_silence(session: Session, *, principal: Principal, now: datetime | Non
         cutoff = now - timedelta(minutes=p.silent_minutes)
         stmt = select(Thing).where(Thing.last_seen_at.is_not(None), Thing.last_seen_at < cutoff)
         if rule.observed_property:
-            stmt = stmt.where(Thing.id.in_(
-                select(Datastream.thing_id)
-                .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
-                .where(ObservedProperty.name == rule.observed_property)))
+            stmt = stmt.where(
+                Thing.id.in_(
+                    select(Datastream.thing_id)
+                    .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
+                    .where(ObservedProperty.name == rule.observed_property)
+                )
+            )
         for thing in session.scalars(stmt.order_by(Thing.id)):
             if not _covers(rule, thing.grid_code or thing.township_code):
                 continue
@@ -373,8 +519,18 @@ def check_silence(session: Session, *, principal: Principal, now: datetime | Non
             thing.available = False
             minutes = (now - thing.last_seen_at).total_seconds() / 60 if thing.last_seen_at else 0
             zh, en = LEVEL_NAMES[rule.level]
-            alert = _raise(session, rule, state, principal=principal, now=now,
-                           message=f"设备离线 / device silent: {thing.name} ({minutes:.0f} min; {zh} / {en})",
-                           value=None, meta=None, thing=thing, township=None, observed_at=thing.last_seen_at)
+            alert = _raise(
+                session,
+                rule,
+                state,
+                principal=principal,
+                now=now,
+                message=f"设备离线 / device silent: {thing.name} ({minutes:.0f} min; {zh} / {en})",
+                value=None,
+                meta=None,
+                thing=thing,
+                township=None,
+                observed_at=thing.last_seen_at,
+            )
             raised.append(alert.id)
     return raised

@@ -22,20 +22,24 @@ from onecity.sensing.models import Alert, AlertStatus, Level, Rule, RuleKind
 from onecity.sensing.rules import PARAMS
 
 R = Role
-policy.register_actions({
-    "sensing.rule.manage": frozenset({R.OPERATOR, R.ADMIN}),
-    "sensing.rule.list": frozenset({R.OPERATOR, R.ADMIN, R.DISPATCHER, R.INSPECTOR, R.AUDITOR}),
-    "sensing.alert.list": frozenset({R.OPERATOR, R.ADMIN, R.DISPATCHER, R.INSPECTOR, R.AUDITOR}),
-})
+policy.register_actions(
+    {
+        "sensing.rule.manage": frozenset({R.OPERATOR, R.ADMIN}),
+        "sensing.rule.list": frozenset({R.OPERATOR, R.ADMIN, R.DISPATCHER, R.INSPECTOR, R.AUDITOR}),
+        "sensing.alert.list": frozenset({R.OPERATOR, R.ADMIN, R.DISPATCHER, R.INSPECTOR, R.AUDITOR}),
+    }
+)
 
 
-def _validate(kind: str, level: str, params: Any,
-              observed_property: str | None) -> tuple[RuleKind, Level, dict[str, Any]]:
+def _validate(
+    kind: str, level: str, params: Any, observed_property: str | None
+) -> tuple[RuleKind, Level, dict[str, Any]]:
     try:
         k, lv = RuleKind(kind), Level(level)
     except ValueError as err:
-        raise InvalidInput(f"kind must be one of {[x.value for x in RuleKind]} and level one of "
-                           f"{[x.value for x in Level]}") from err
+        raise InvalidInput(
+            f"kind must be one of {[x.value for x in RuleKind]} and level one of {[x.value for x in Level]}"
+        ) from err
     if not isinstance(params, dict):
         raise InvalidInput("params must be a JSON object")
     try:
@@ -49,8 +53,18 @@ def _validate(kind: str, level: str, params: Any,
     return k, lv, clean
 
 
-def create_rule(session: Session, principal: Principal, *, name: str, kind: str, level: str, params: Any,
-                observed_property: str | None = None, area_code: str | None = None, enabled: bool = True) -> Rule:
+def create_rule(
+    session: Session,
+    principal: Principal,
+    *,
+    name: str,
+    kind: str,
+    level: str,
+    params: Any,
+    observed_property: str | None = None,
+    area_code: str | None = None,
+    enabled: bool = True,
+) -> Rule:
     policy.require(principal, "sensing.rule.manage")
     if not name.strip() or len(name) > 200:
         raise InvalidInput("a rule needs a name of at most 200 characters, e.g. '黄浦江水位橙色预警'")
@@ -58,25 +72,49 @@ def create_rule(session: Session, principal: Principal, *, name: str, kind: str,
     if area_code is not None:
         validate_code(area_code)
     policy.require_in_scope(session, principal, "sensing.rule", area_code or "310000000000")
-    rule = Rule(name=name.strip(), kind=k, level=lv, observed_property=observed_property or None,
-                area_code=area_code, params=clean, enabled=enabled, created_by=principal.ref)
+    rule = Rule(
+        name=name.strip(),
+        kind=k,
+        level=lv,
+        observed_property=observed_property or None,
+        area_code=area_code,
+        params=clean,
+        enabled=enabled,
+        created_by=principal.ref,
+    )
     session.add(rule)
     session.flush()
-    audit.record(session, principal, "sensing.rule.create", object_type="sensing.rule", object_id=rule.id,
-                 division_code=area_code, detail={"name": rule.name, "kind": k.value, "level": lv.value})
+    audit.record(
+        session,
+        principal,
+        "sensing.rule.create",
+        object_type="sensing.rule",
+        object_id=rule.id,
+        division_code=area_code,
+        detail={"name": rule.name, "kind": k.value, "level": lv.value},
+    )
     return rule
 
 
-def update_rule(session: Session, principal: Principal, rule_id: str, *, enabled: bool | None = None,
-                params: Any = None, level: str | None = None, name: str | None = None) -> Rule:
+def update_rule(
+    session: Session,
+    principal: Principal,
+    rule_id: str,
+    *,
+    enabled: bool | None = None,
+    params: Any = None,
+    level: str | None = None,
+    name: str | None = None,
+) -> Rule:
     policy.require(principal, "sensing.rule.manage")
     rule = session.scalars(select(Rule).where(Rule.id == rule_id).with_for_update()).first()
     if rule is None:
         raise NotFound(f"no rule {rule_id}")
     policy.require_in_scope(session, principal, "sensing.rule", rule.area_code or "310000000000")
     if params is not None or level is not None:
-        _, lv, clean = _validate(rule.kind, level or rule.level, params if params is not None else rule.params,
-                                 rule.observed_property)
+        _, lv, clean = _validate(
+            rule.kind, level or rule.level, params if params is not None else rule.params, rule.observed_property
+        )
         rule.level, rule.params = lv, clean
     if enabled is not None:
         rule.enabled = enabled
@@ -84,8 +122,15 @@ def update_rule(session: Session, principal: Principal, rule_id: str, *, enabled
         if not name.strip() or len(name) > 200:
             raise InvalidInput("a rule name is 1 to 200 characters")
         rule.name = name.strip()
-    audit.record(session, principal, "sensing.rule.update", object_type="sensing.rule", object_id=rule.id,
-                 division_code=rule.area_code, detail={"enabled": rule.enabled, "level": rule.level})
+    audit.record(
+        session,
+        principal,
+        "sensing.rule.update",
+        object_type="sensing.rule",
+        object_id=rule.id,
+        division_code=rule.area_code,
+        detail={"enabled": rule.enabled, "level": rule.level},
+    )
     return rule
 
 
@@ -96,8 +141,14 @@ def delete_rule(session: Session, principal: Principal, rule_id: str) -> None:
         raise NotFound(f"no rule {rule_id}")
     policy.require_in_scope(session, principal, "sensing.rule", rule.area_code or "310000000000")
     session.delete(rule)
-    audit.record(session, principal, "sensing.rule.delete", object_type="sensing.rule", object_id=rule_id,
-                 division_code=rule.area_code)
+    audit.record(
+        session,
+        principal,
+        "sensing.rule.delete",
+        object_type="sensing.rule",
+        object_id=rule_id,
+        division_code=rule.area_code,
+    )
 
 
 def list_rules(session: Session, principal: Principal) -> list[Rule]:

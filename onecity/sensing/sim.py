@@ -68,19 +68,53 @@ KINDS = (
 
 #: The rules a fresh city starts with (operators change them on the rules page).
 DEFAULT_RULES: list[dict[str, Any]] = [
-    {"name": "河道高水位 (orange)", "kind": "threshold", "level": "orange", "observed_property": "water_level",
-     "params": {"above": 4.5, "clear_below": 4.3}},
-    {"name": "短时强降雨 (yellow)", "kind": "threshold", "level": "yellow", "observed_property": "rainfall",
-     "params": {"above": 30.0, "clear_below": 20.0}},
-    {"name": "井盖位移 (red)", "kind": "threshold", "level": "red", "observed_property": "tilt",
-     "params": {"above": 15.0, "clear_below": 5.0}},
-    {"name": "烟雾报警 (red)", "kind": "threshold", "level": "red", "observed_property": "smoke_density",
-     "params": {"above": 0.2, "clear_below": 0.1}},
-    {"name": "人群密集 (orange)", "kind": "threshold", "level": "orange", "observed_property": "crowd_density",
-     "params": {"above": 4.0, "clear_below": 3.0}},
-    {"name": "暴雨叠加涨水 (red)", "kind": "combination", "level": "red",
-     "params": {"window_minutes": 60, "conditions": [{"observed_property": "rainfall", "above": 30.0},
-                                                     {"observed_property": "water_level", "rise_per_hour": 0.3}]}},
+    {
+        "name": "河道高水位 (orange)",
+        "kind": "threshold",
+        "level": "orange",
+        "observed_property": "water_level",
+        "params": {"above": 4.5, "clear_below": 4.3},
+    },
+    {
+        "name": "短时强降雨 (yellow)",
+        "kind": "threshold",
+        "level": "yellow",
+        "observed_property": "rainfall",
+        "params": {"above": 30.0, "clear_below": 20.0},
+    },
+    {
+        "name": "井盖位移 (red)",
+        "kind": "threshold",
+        "level": "red",
+        "observed_property": "tilt",
+        "params": {"above": 15.0, "clear_below": 5.0},
+    },
+    {
+        "name": "烟雾报警 (red)",
+        "kind": "threshold",
+        "level": "red",
+        "observed_property": "smoke_density",
+        "params": {"above": 0.2, "clear_below": 0.1},
+    },
+    {
+        "name": "人群密集 (orange)",
+        "kind": "threshold",
+        "level": "orange",
+        "observed_property": "crowd_density",
+        "params": {"above": 4.0, "clear_below": 3.0},
+    },
+    {
+        "name": "暴雨叠加涨水 (red)",
+        "kind": "combination",
+        "level": "red",
+        "params": {
+            "window_minutes": 60,
+            "conditions": [
+                {"observed_property": "rainfall", "above": 30.0},
+                {"observed_property": "water_level", "rise_per_hour": 0.3},
+            ],
+        },
+    },
     {"name": "设备离线 (blue)", "kind": "silence", "level": "blue", "params": {"silent_minutes": 90}},
 ]
 
@@ -119,8 +153,9 @@ class SensingActor:
     name: str = "sensing"
     devices: list[Device] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("observations_sent", "observations_stored", "faults"), 0))
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("observations_sent", "observations_stored", "faults"), 0)
+    )
     raining: dict[str, float] = field(default_factory=dict)
     _ready: bool = False
     _seen_alerts: set[str] = field(default_factory=set)
@@ -153,37 +188,73 @@ class SensingActor:
                     props: dict[str, Any] = {"kind": kind.key}
                     if kind.key == "cover" and i < len(covers):  # on the cover itself
                         props["onecity:component"], lon, lat = covers[i]
-                    thing = writer.create("Things", {
-                        "name": f"{kind.name} {i + 1:05d}", "description": kind.name, "properties": props,
-                        "Locations": [{"name": f"{kind.name} {i + 1:05d}", "description": "site",
-                                       "encodingType": "application/geo+json",
-                                       "location": {"type": "Point", "coordinates": [lon, lat]}}],
-                        "Datastreams": [{
-                            "name": f"{kind.name} {i + 1:05d} {kind.prop}", "description": kind.prop,
-                            "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
-                            "unitOfMeasurement": {"name": kind.unit, "symbol": kind.unit, "definition": kind.unit},
-                            "Sensor": {"@iot.id": self._sensor(writer, kind)},
-                            "ObservedProperty": {"@iot.id": self._property(writer, kind)},
-                        }]})
+                    thing = writer.create(
+                        "Things",
+                        {
+                            "name": f"{kind.name} {i + 1:05d}",
+                            "description": kind.name,
+                            "properties": props,
+                            "Locations": [
+                                {
+                                    "name": f"{kind.name} {i + 1:05d}",
+                                    "description": "site",
+                                    "encodingType": "application/geo+json",
+                                    "location": {"type": "Point", "coordinates": [lon, lat]},
+                                }
+                            ],
+                            "Datastreams": [
+                                {
+                                    "name": f"{kind.name} {i + 1:05d} {kind.prop}",
+                                    "description": kind.prop,
+                                    "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
+                                    "unitOfMeasurement": {
+                                        "name": kind.unit,
+                                        "symbol": kind.unit,
+                                        "definition": kind.unit,
+                                    },
+                                    "Sensor": {"@iot.id": self._sensor(writer, kind)},
+                                    "ObservedProperty": {"@iot.id": self._property(writer, kind)},
+                                }
+                            ],
+                        },
+                    )
                     ds_id = [cid for es, cid in writer.created if es == "Datastreams"][-1]
-                    self.devices.append(Device(thing.id, ds_id, kind, thing.township_code or str(grids[i])[:9] + "000",
-                                               phase=float(rng.uniform(0, 2 * math.pi)),
-                                               base=float(rng.uniform(0.8, 1.2))))
+                    self.devices.append(
+                        Device(
+                            thing.id,
+                            ds_id,
+                            kind,
+                            thing.township_code or str(grids[i])[:9] + "000",
+                            phase=float(rng.uniform(0, 2 * math.pi)),
+                            base=float(rng.uniform(0.8, 1.2)),
+                        )
+                    )
 
     def _sensor(self, writer: Writer, kind: Kind) -> int:
         key = f"sensor:{kind.key}"
         if key not in self._ids:
-            self._ids[key] = writer.create("Sensors", {"name": f"{kind.name} sensor", "description": kind.name,
-                                                       "encodingType": "text/html",
-                                                       "metadata": "https://onecity.dev/sensors"}).id
+            self._ids[key] = writer.create(
+                "Sensors",
+                {
+                    "name": f"{kind.name} sensor",
+                    "description": kind.name,
+                    "encodingType": "text/html",
+                    "metadata": "https://onecity.dev/sensors",
+                },
+            ).id
         return self._ids[key]
 
     def _property(self, writer: Writer, kind: Kind) -> int:
         key = f"prop:{kind.key}"
         if key not in self._ids:
-            self._ids[key] = writer.create("ObservedProperties", {
-                "name": kind.prop, "definition": f"https://onecity.dev/properties/{kind.prop}",
-                "description": kind.name}).id
+            self._ids[key] = writer.create(
+                "ObservedProperties",
+                {
+                    "name": kind.prop,
+                    "definition": f"https://onecity.dev/properties/{kind.prop}",
+                    "description": kind.name,
+                },
+            ).id
         return self._ids[key]
 
     def _manhole_covers(self, db: Database) -> list[tuple[str, float, float]]:
@@ -191,8 +262,12 @@ class SensingActor:
 
         n = max(1, round(50_000 * self.scale))
         with db.sessions() as session:
-            rows = session.execute(select(Component.code, Component.lon, Component.lat)
-                                   .where(Component.class_code.like("01%")).order_by(Component.id).limit(n))
+            rows = session.execute(
+                select(Component.code, Component.lon, Component.lat)
+                .where(Component.class_code.like("01%"))
+                .order_by(Component.id)
+                .limit(n)
+            )
             return [(r[0], float(r[1]), float(r[2])) for r in rows]
 
     # -- one step -------------------------------------------------------------------------------
@@ -222,7 +297,7 @@ class SensingActor:
         self.counts["observations_sent"] += len(batch)
         for i in range(0, len(batch), 2000):
             with db.transaction() as session:
-                result = store_observations(session, batch[i:i + 2000], principal=SENSORS, origin="sim")
+                result = store_observations(session, batch[i : i + 2000], principal=SENSORS, origin="sim")
             self.counts["observations_stored"] += result.stored
         with db.transaction() as session:
             # silence is measured on the platform clock, the clock that stamped last_seen_at: simulated
@@ -256,13 +331,17 @@ class SensingActor:
                 key = {"cover": "cover", "fire": "smoke", "crowd": "crowd"}[kind]
                 pool = [d for d in self.devices if d.kind.key == key]
                 d = pool[int(rng.integers(len(pool)))]
-                self.incidents.append(Incident(kind, onset, onset + timedelta(hours=float(rng.uniform(1, 3))),
-                                               {d.thing_id}, d.township))
+                self.incidents.append(
+                    Incident(kind, onset, onset + timedelta(hours=float(rng.uniform(1, 3))), {d.thing_id}, d.township)
+                )
 
     def _active(self, d: Device, t: datetime) -> Incident | None:
         for inc in self.incidents:
-            if inc.kind != "fault" and inc.start <= t < inc.end and (
-                    d.thing_id in inc.thing_ids or (inc.kind == "storm" and d.township == inc.township)):
+            if (
+                inc.kind != "fault"
+                and inc.start <= t < inc.end
+                and (d.thing_id in inc.thing_ids or (inc.kind == "storm" and d.township == inc.township))
+            ):
                 return inc
         return None
 
@@ -296,8 +375,9 @@ class SensingActor:
     def _score(self, db: Database) -> None:
         """Match new alerts to the ground truth: a hit detects an incident, a miss is a false alert."""
         with db.sessions() as session:
-            stmt = select(Alert.id, Alert.thing_id, Alert.township_code, Alert.raised_at, Alert.subject,
-                          Alert.observed_at)
+            stmt = select(
+                Alert.id, Alert.thing_id, Alert.township_code, Alert.raised_at, Alert.subject, Alert.observed_at
+            )
             if self._scored_until is not None:
                 stmt = stmt.where(Alert.raised_at >= self._scored_until)
             alerts = list(session.execute(stmt.order_by(Alert.raised_at)))

@@ -34,10 +34,12 @@ ItemCode = Annotated[str, Path(max_length=24, description="item code, e.g. 31000
 
 # -- schemas -----------------------------------------------------------------------------------
 
+
 class CaseCreate(Strict):
     item_code: str = Field(max_length=24)
-    id_number: str | None = Field(default=None, max_length=18,
-                                  description="counter and proxy: the applicant's resident ID number")
+    id_number: str | None = Field(
+        default=None, max_length=18, description="counter and proxy: the applicant's resident ID number"
+    )
     uscc: str | None = Field(default=None, max_length=18, description="items for firms: the firm's credit code")
     identity_checked: bool = Field(default=False, description="counter: the clerk checked the identity document")
     proxy_relation: str | None = Field(default=None, max_length=40, description="proxy: how you are related")
@@ -68,8 +70,9 @@ class Reason(Strict):
 class TaskDone(Strict):
     outcome: Literal["accept", "supplement", "pass", "fail", "approve", "refuse"]
     reason: str = Field(default="", max_length=2000)
-    missing: list[str] = Field(default_factory=list, max_length=50,
-                               description="supplement: every material to provide again, all at once")
+    missing: list[str] = Field(
+        default_factory=list, max_length=50, description="supplement: every material to provide again, all at once"
+    )
 
 
 class RatingCreate(Strict):
@@ -83,7 +86,8 @@ class FollowUp(Strict):
 
 class PreReviewOverride(Strict):
     outcome: Literal["refusal_suggested", "needs_correction", "pre_approved"] = Field(
-        description="the officer's own assessment")
+        description="the officer's own assessment"
+    )
     reason: str = Field(min_length=1, max_length=2000, description="why the pre-review is wrong (audited)")
 
 
@@ -111,11 +115,24 @@ class PreReviewPublic(BaseModel):
 
 def prereview_public(row: PreReview) -> PreReviewPublic:
     return PreReviewPublic(
-        id=row.id, case_id=row.case_id, round=row.round, outcome=str(row.outcome), summary=row.summary,
-        reasons=row.reasons or [], documents=row.documents or [], eligibility=row.eligibility,
-        corrections=row.corrections or [], engine=row.engine, seconds=row.seconds, acted=row.acted,
-        created_at=row.created_at, overridden_by=row.overridden_by, overridden_at=row.overridden_at,
-        override_outcome=row.override_outcome, override_reason=row.override_reason)
+        id=row.id,
+        case_id=row.case_id,
+        round=row.round,
+        outcome=str(row.outcome),
+        summary=row.summary,
+        reasons=row.reasons or [],
+        documents=row.documents or [],
+        eligibility=row.eligibility,
+        corrections=row.corrections or [],
+        engine=row.engine,
+        seconds=row.seconds,
+        acted=row.acted,
+        created_at=row.created_at,
+        overridden_by=row.overridden_by,
+        overridden_at=row.overridden_at,
+        override_outcome=row.override_outcome,
+        override_reason=row.override_reason,
+    )
 
 
 class CaseEventPublic(BaseModel):
@@ -192,27 +209,66 @@ class BundlePublic(BaseModel):
 def case_public(case: Case, events: list[CaseEvent] | None = None) -> CasePublic:
     it = catalogue.item(case.item_code)
     return CasePublic(
-        id=case.id, number=case.number, item_code=case.item_code, item_name=it.name, item_name_en=it.name_en,
-        department=case.department, bundle_id=case.bundle_id, applicant_kind=case.applicant_kind,
-        applicant_name=case.applicant_name, applicant_identifier=case.applicant_identifier,
-        division_code=case.division_code, channel=str(case.channel), status=str(case.status), form=case.form,
-        prefill=case.prefill, materials=case.materials, missing=service.missing_materials(case),
-        fields_total=case.fields_total, fields_prefilled=case.fields_prefilled, supplements=case.supplements,
-        submitted_at=case.submitted_at, accepted_at=case.accepted_at, decided_at=case.decided_at,
-        time_limit_days=case.time_limit_days, due_on=case.due_on, warned=case.warned, overdue=case.overdue,
-        within_limit=case.within_limit, decision_reason=case.decision_reason, legal_basis=case.legal_basis,
-        certificate_id=case.certificate_id, credential_id=case.credential_id,
-        history=[CaseEventPublic(at=e.at, actor=e.actor, actor_name=e.actor_name, channel=e.channel,
-                                 action=e.action, detail=e.detail) for e in events] if events is not None else None)
+        id=case.id,
+        number=case.number,
+        item_code=case.item_code,
+        item_name=it.name,
+        item_name_en=it.name_en,
+        department=case.department,
+        bundle_id=case.bundle_id,
+        applicant_kind=case.applicant_kind,
+        applicant_name=case.applicant_name,
+        applicant_identifier=case.applicant_identifier,
+        division_code=case.division_code,
+        channel=str(case.channel),
+        status=str(case.status),
+        form=case.form,
+        prefill=case.prefill,
+        materials=case.materials,
+        missing=service.missing_materials(case),
+        fields_total=case.fields_total,
+        fields_prefilled=case.fields_prefilled,
+        supplements=case.supplements,
+        submitted_at=case.submitted_at,
+        accepted_at=case.accepted_at,
+        decided_at=case.decided_at,
+        time_limit_days=case.time_limit_days,
+        due_on=case.due_on,
+        warned=case.warned,
+        overdue=case.overdue,
+        within_limit=case.within_limit,
+        decision_reason=case.decision_reason,
+        legal_basis=case.legal_basis,
+        certificate_id=case.certificate_id,
+        credential_id=case.credential_id,
+        history=[
+            CaseEventPublic(
+                at=e.at, actor=e.actor, actor_name=e.actor_name, channel=e.channel, action=e.action, detail=e.detail
+            )
+            for e in events
+        ]
+        if events is not None
+        else None,
+    )
 
 
 def bundle_public(app: BundleApplication, cases: list[Case]) -> BundlePublic:
     form, prefill = bundles.merged_form(cases)
-    return BundlePublic(id=app.id, bundle_code=app.bundle_code, applicant_name=app.applicant_name,
-                        channel=str(app.channel), form=form, prefill=prefill, missing=bundles.missing(cases),
-                        materials_asked=app.materials_asked, materials_one_by_one=app.materials_one_by_one,
-                        fields_asked=app.fields_asked, fields_one_by_one=app.fields_one_by_one,
-                        completed_at=app.completed_at, cases=[case_public(c) for c in cases])
+    return BundlePublic(
+        id=app.id,
+        bundle_code=app.bundle_code,
+        applicant_name=app.applicant_name,
+        channel=str(app.channel),
+        form=form,
+        prefill=prefill,
+        missing=bundles.missing(cases),
+        materials_asked=app.materials_asked,
+        materials_one_by_one=app.materials_one_by_one,
+        fields_asked=app.fields_asked,
+        fields_one_by_one=app.fields_one_by_one,
+        completed_at=app.completed_at,
+        cases=[case_public(c) for c in cases],
+    )
 
 
 def _full(session: Session, principal: Principal, case_id: str) -> CasePublic:
@@ -229,11 +285,13 @@ def _decode(body: DocumentUpload) -> bytes:
 
 # -- the public catalogue --------------------------------------------------------------------------
 
+
 @router.get("/items", summary="Search the service catalogue (public)")
-def list_items(q: Annotated[str, Query(max_length=100)] = "",
-               department: Annotated[str | None, Query(max_length=40)] = None,
-               applicant_kind: Annotated[Literal["person", "legal_person"] | None, Query()] = None,
-               ) -> list[dict[str, Any]]:
+def list_items(
+    q: Annotated[str, Query(max_length=100)] = "",
+    department: Annotated[str | None, Query(max_length=40)] = None,
+    applicant_kind: Annotated[Literal["person", "legal_person"] | None, Query()] = None,
+) -> list[dict[str, Any]]:
     return [it.as_dict() for it in catalogue.search(q, department, applicant_kind)]
 
 
@@ -242,8 +300,7 @@ def get_item(code: ItemCode) -> dict[str, Any]:
     return catalogue.item(code).as_dict()
 
 
-@router.get("/workflows/{shape}.bpmn", summary="A workflow shape as BPMN 2.0 XML (public)",
-            response_class=Response)
+@router.get("/workflows/{shape}.bpmn", summary="A workflow shape as BPMN 2.0 XML (public)", response_class=Response)
 def get_bpmn(shape: Annotated[str, Path(max_length=40, pattern="^[a-z_]+$")]) -> Response:
     if shape not in workflow.SHAPES:
         raise InvalidInput(f"no workflow {shape!r}; there are {list(workflow.SHAPES)}")
@@ -261,9 +318,10 @@ def list_bundles() -> list[dict[str, Any]]:
 
 
 @router.get("/performance", summary="Performance per item, department or district (public)")
-def get_performance(session: SessionDep,
-                    by: Annotated[Literal["item", "department", "district"], Query()] = "department",
-                    ) -> list[dict[str, Any]]:
+def get_performance(
+    session: SessionDep,
+    by: Annotated[Literal["item", "department", "district"], Query()] = "department",
+) -> list[dict[str, Any]]:
     return performance.figures(session, by)
 
 
@@ -274,11 +332,23 @@ def get_ratings(session: SessionDep) -> list[dict[str, Any]]:
 
 # -- cases -------------------------------------------------------------------------------------------
 
-@router.post("/cases", response_model=CasePublic, status_code=201,
-             summary="Start a draft (online, by proxy, or at the counter), prefilled from the registries")
+
+@router.post(
+    "/cases",
+    response_model=CasePublic,
+    status_code=201,
+    summary="Start a draft (online, by proxy, or at the counter), prefilled from the registries",
+)
 def create_case(body: CaseCreate, session: SessionDep, principal: PrincipalDep) -> CasePublic:
-    case = service.start_case(session, principal, body.item_code, id_number=body.id_number, uscc=body.uscc,
-                              identity_checked=body.identity_checked, proxy_relation=body.proxy_relation)
+    case = service.start_case(
+        session,
+        principal,
+        body.item_code,
+        id_number=body.id_number,
+        uscc=body.uscc,
+        identity_checked=body.identity_checked,
+        proxy_relation=body.proxy_relation,
+    )
     return _full(session, principal, case.id)
 
 
@@ -287,10 +357,14 @@ def list_my_cases(session: SessionDep, principal: PrincipalDep) -> list[CasePubl
     return [case_public(c) for c in service.my_cases(session, principal)]
 
 
-@router.get("/counter/cases", response_model=list[CasePublic],
-            summary="A person's cases, for the counter (continue a case started online)")
-def counter_cases(session: SessionDep, principal: PrincipalDep,
-                  id_number: Annotated[str, Query(min_length=18, max_length=18)]) -> list[CasePublic]:
+@router.get(
+    "/counter/cases",
+    response_model=list[CasePublic],
+    summary="A person's cases, for the counter (continue a case started online)",
+)
+def counter_cases(
+    session: SessionDep, principal: PrincipalDep, id_number: Annotated[str, Query(min_length=18, max_length=18)]
+) -> list[CasePublic]:
     return [case_public(c) for c in service.cases_of_person(session, principal, id_number)]
 
 
@@ -305,11 +379,19 @@ def patch_form(case_id: CaseId, body: FormUpdate, session: SessionDep, principal
     return _full(session, principal, case_id)
 
 
-@router.post("/cases/{case_id}/documents", response_model=CasePublic, status_code=201,
-             summary="Upload or scan one material")
+@router.post(
+    "/cases/{case_id}/documents", response_model=CasePublic, status_code=201, summary="Upload or scan one material"
+)
 def upload(case_id: CaseId, body: DocumentUpload, session: SessionDep, principal: PrincipalDep) -> CasePublic:
-    service.attach_document(session, principal, case_id, body.material_code, filename=body.filename,
-                            content_type=body.content_type, content=_decode(body))
+    service.attach_document(
+        session,
+        principal,
+        case_id,
+        body.material_code,
+        filename=body.filename,
+        content_type=body.content_type,
+        content=_decode(body),
+    )
     return _full(session, principal, case_id)
 
 
@@ -338,16 +420,21 @@ def rate(case_id: CaseId, body: RatingCreate, session: SessionDep, principal: Pr
 
 
 @router.post("/ratings/{rating_id}/follow-up", summary="Record how a complaint was followed up")
-def follow_up(rating_id: Annotated[str, Path(max_length=36)], body: FollowUp, session: SessionDep,
-              principal: PrincipalDep) -> dict[str, Any]:
+def follow_up(
+    rating_id: Annotated[str, Path(max_length=36)], body: FollowUp, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
     rating = service.close_follow_up(session, principal, rating_id, body.note)
     return {"id": rating.id, "follow_up": rating.follow_up, "follow_up_note": rating.follow_up_note}
 
 
 # -- AI pre-review (智能预审) --------------------------------------------------------------------------
 
-@router.get("/cases/{case_id}/prereviews", response_model=list[PreReviewPublic],
-            summary="Every AI pre-review round of a case, with its reasons (staff)")
+
+@router.get(
+    "/cases/{case_id}/prereviews",
+    response_model=list[PreReviewPublic],
+    summary="Every AI pre-review round of a case, with its reasons (staff)",
+)
 def list_prereviews(case_id: CaseId, session: SessionDep, principal: PrincipalDep) -> list[PreReviewPublic]:
     policy.require(principal, "services.case.read")  # staff only: reasons may name third persons
     case = service.get_case(session, principal, case_id)
@@ -355,44 +442,76 @@ def list_prereviews(case_id: CaseId, session: SessionDep, principal: PrincipalDe
     return [prereview_public(r) for r in rows]
 
 
-@router.post("/cases/{case_id}/prereview/override", response_model=PreReviewPublic,
-             summary="Say the latest pre-review is wrong, with a reason (audited)")
-def override_prereview(case_id: CaseId, body: PreReviewOverride, session: SessionDep,
-                       principal: PrincipalDep) -> PreReviewPublic:
+@router.post(
+    "/cases/{case_id}/prereview/override",
+    response_model=PreReviewPublic,
+    summary="Say the latest pre-review is wrong, with a reason (audited)",
+)
+def override_prereview(
+    case_id: CaseId, body: PreReviewOverride, session: SessionDep, principal: PrincipalDep
+) -> PreReviewPublic:
     return prereview_public(prereview.override(session, principal, case_id, body.outcome, body.reason))
 
 
 # -- work queues ---------------------------------------------------------------------------------
 
+
 def _work_public(w: WorkItem, c: Case) -> WorkItemPublic:
-    return WorkItemPublic(id=w.id, task_name=w.task_name, role=w.role, department=w.department,
-                          division_code=w.division_code, created_at=w.created_at, case=case_public(c))
+    return WorkItemPublic(
+        id=w.id,
+        task_name=w.task_name,
+        role=w.role,
+        department=w.department,
+        division_code=w.division_code,
+        created_at=w.created_at,
+        case=case_public(c),
+    )
 
 
-@router.get("/work", response_model=list[WorkItemPublic],
-            summary="My queue: open tasks for my roles, department and division")
-def my_work(session: SessionDep, principal: PrincipalDep,
-            limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[WorkItemPublic]:
+@router.get(
+    "/work", response_model=list[WorkItemPublic], summary="My queue: open tasks for my roles, department and division"
+)
+def my_work(
+    session: SessionDep, principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[WorkItemPublic]:
     return [_work_public(w, c) for w, c in service.work_queue(session, principal, limit)]
 
 
-@router.post("/work/{work_item_id}/complete", response_model=CasePublic,
-             summary="Do a task: accept or ask for supplements, review, approve or refuse")
-def complete(work_item_id: Annotated[str, Path(max_length=36)], body: TaskDone, session: SessionDep,
-             principal: PrincipalDep) -> CasePublic:
-    case = service.complete_task(session, principal, work_item_id, body.outcome, reason=body.reason,
-                                 missing=body.missing)
+@router.post(
+    "/work/{work_item_id}/complete",
+    response_model=CasePublic,
+    summary="Do a task: accept or ask for supplements, review, approve or refuse",
+)
+def complete(
+    work_item_id: Annotated[str, Path(max_length=36)], body: TaskDone, session: SessionDep, principal: PrincipalDep
+) -> CasePublic:
+    case = service.complete_task(
+        session, principal, work_item_id, body.outcome, reason=body.reason, missing=body.missing
+    )
     return _full(session, principal, case.id)
 
 
 # -- bundles ------------------------------------------------------------------------------------------
 
-@router.post("/bundles/{code}/applications", response_model=BundlePublic, status_code=201,
-             summary="Start a bundle application: one merged, prefilled form for all its items")
-def create_bundle(code: Annotated[str, Path(max_length=40)], body: BundleCreate, session: SessionDep,
-                  principal: PrincipalDep) -> BundlePublic:
-    app = bundles.start_bundle(session, principal, code, id_number=body.id_number, uscc=body.uscc,
-                               identity_checked=body.identity_checked, proxy_relation=body.proxy_relation)
+
+@router.post(
+    "/bundles/{code}/applications",
+    response_model=BundlePublic,
+    status_code=201,
+    summary="Start a bundle application: one merged, prefilled form for all its items",
+)
+def create_bundle(
+    code: Annotated[str, Path(max_length=40)], body: BundleCreate, session: SessionDep, principal: PrincipalDep
+) -> BundlePublic:
+    app = bundles.start_bundle(
+        session,
+        principal,
+        code,
+        id_number=body.id_number,
+        uscc=body.uscc,
+        identity_checked=body.identity_checked,
+        proxy_relation=body.proxy_relation,
+    )
     return bundle_public(*bundles.get_bundle(session, principal, app.id))
 
 
@@ -410,17 +529,30 @@ def patch_bundle(app_id: BundleId, body: FormUpdate, session: SessionDep, princi
     return bundle_public(*bundles.get_bundle(session, principal, app_id))
 
 
-@router.post("/bundle-applications/{app_id}/documents", response_model=BundlePublic, status_code=201,
-             summary="Provide one material once for every item that needs it")
-def upload_bundle(app_id: BundleId, body: DocumentUpload, session: SessionDep,
-                  principal: PrincipalDep) -> BundlePublic:
-    bundles.attach_document(session, principal, app_id, body.material_code, filename=body.filename,
-                            content_type=body.content_type, content=_decode(body))
+@router.post(
+    "/bundle-applications/{app_id}/documents",
+    response_model=BundlePublic,
+    status_code=201,
+    summary="Provide one material once for every item that needs it",
+)
+def upload_bundle(app_id: BundleId, body: DocumentUpload, session: SessionDep, principal: PrincipalDep) -> BundlePublic:
+    bundles.attach_document(
+        session,
+        principal,
+        app_id,
+        body.material_code,
+        filename=body.filename,
+        content_type=body.content_type,
+        content=_decode(body),
+    )
     return bundle_public(*bundles.get_bundle(session, principal, app_id))
 
 
-@router.post("/bundle-applications/{app_id}/submit", response_model=BundlePublic,
-             summary="Submit every item of the bundle (fan-out to their workflows)")
+@router.post(
+    "/bundle-applications/{app_id}/submit",
+    response_model=BundlePublic,
+    summary="Submit every item of the bundle (fan-out to their workflows)",
+)
 def submit_bundle(app_id: BundleId, session: SessionDep, principal: PrincipalDep) -> BundlePublic:
     bundles.submit(session, principal, app_id)
     return bundle_public(*bundles.get_bundle(session, principal, app_id))

@@ -20,19 +20,37 @@ from onecity.services import catalogue, service
 from onecity.services.models import BundleApplication, Case, MaterialState
 
 
-def start_bundle(session: Session, principal: Principal, code: str, *, id_number: str | None = None,
-                 uscc: str | None = None, identity_checked: bool = False,
-                 proxy_relation: str | None = None) -> BundleApplication:
+def start_bundle(
+    session: Session,
+    principal: Principal,
+    code: str,
+    *,
+    id_number: str | None = None,
+    uscc: str | None = None,
+    identity_checked: bool = False,
+    proxy_relation: str | None = None,
+) -> BundleApplication:
     bundle = catalogue.bundle(code)
-    who = service.resolve_applicant(session, principal, applicant_kind=bundle.applicant_kind, id_number=id_number,
-                                    uscc=uscc, identity_checked=identity_checked, proxy_relation=proxy_relation)
-    facts = service.applicant_facts(session, who.reader, who.person, who.firm,
-                           f"一网通办 bundle {code}: prefill (acting: {principal.ref})")
-    app = BundleApplication(bundle_code=code,
-                            applicant_identifier=who.firm.uscc if who.firm else who.person.id_number,
-                            applicant_name=who.firm.name if who.firm else who.person.name,
-                            division_code=who.firm.division_code if who.firm else who.person.division_code,
-                            channel=who.channel, created_by=principal.ref)
+    who = service.resolve_applicant(
+        session,
+        principal,
+        applicant_kind=bundle.applicant_kind,
+        id_number=id_number,
+        uscc=uscc,
+        identity_checked=identity_checked,
+        proxy_relation=proxy_relation,
+    )
+    facts = service.applicant_facts(
+        session, who.reader, who.person, who.firm, f"一网通办 bundle {code}: prefill (acting: {principal.ref})"
+    )
+    app = BundleApplication(
+        bundle_code=code,
+        applicant_identifier=who.firm.uscc if who.firm else who.person.id_number,
+        applicant_name=who.firm.name if who.firm else who.person.name,
+        division_code=who.firm.division_code if who.firm else who.person.division_code,
+        channel=who.channel,
+        created_by=principal.ref,
+    )
     session.add(app)
     session.flush()
     cases = [service.new_case(session, principal, it, who, facts, bundle_id=app.id) for it in bundle.member_items()]
@@ -88,16 +106,31 @@ def update_form(session: Session, principal: Principal, app_id: str, values: dic
             service.update_form(session, principal, case.id, own)
 
 
-def attach_document(session: Session, principal: Principal, app_id: str, material_code: str, *, filename: str,
-                    content_type: str, content: bytes) -> int:
+def attach_document(
+    session: Session,
+    principal: Principal,
+    app_id: str,
+    material_code: str,
+    *,
+    filename: str,
+    content_type: str,
+    content: bytes,
+) -> int:
     """One upload serves every item of the bundle that asks for the material; returns how many."""
     _app, cases = get_bundle(session, principal, app_id)
     used = 0
     for case in cases:
         entry = next((m for m in case.materials if m["code"] == material_code), None)
         if entry is not None and entry["state"] != MaterialState.HELD:
-            service.attach_document(session, principal, case.id, material_code, filename=filename,
-                                    content_type=content_type, content=content)
+            service.attach_document(
+                session,
+                principal,
+                case.id,
+                material_code,
+                filename=filename,
+                content_type=content_type,
+                content=content,
+            )
             used += 1
     if not used:
         raise InvalidInput(f"no item of this bundle still needs {material_code!r}")
@@ -110,13 +143,16 @@ def submit(session: Session, principal: Principal, app_id: str) -> list[Case]:
     notice = missing(cases)
     if notice:
         names = "; ".join(f"{m['name']} / {m['name_en']} ({m['code']})" for m in notice)
-        raise InvalidInput(f"still needed for the bundle, all at once (一次性告知): {names}",
-                           missing=[m["code"] for m in notice])
+        raise InvalidInput(
+            f"still needed for the bundle, all at once (一次性告知): {names}", missing=[m["code"] for m in notice]
+        )
     problems = []
     for case in cases:
         problems.extend(service.form_errors(case, catalogue.item(case.item_code)))
     if problems:
         unique = {(p["field"], p["message"]): p for p in problems}
-        raise InvalidInput("the bundle's form is not complete: " + "; ".join(
-            f"{f}: {m}" for f, m in unique), errors=list(unique.values()))
+        raise InvalidInput(
+            "the bundle's form is not complete: " + "; ".join(f"{f}: {m}" for f, m in unique),
+            errors=list(unique.values()),
+        )
     return [service.submit(session, principal, case.id) for case in cases]

@@ -67,29 +67,51 @@ class Item:
     def form_schema(self) -> dict[str, Any]:
         """The item's form as a JSON Schema; ``x-prefill`` on a field names its source."""
         fields = _raw()["fields"]
-        return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": self.name,
-                "x-title-en": self.name_en, "type": "object",
-                "properties": {name: fields[name] for name in self.fields}, "required": list(self.required),
-                "additionalProperties": False}
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": self.name,
+            "x-title-en": self.name_en,
+            "type": "object",
+            "properties": {name: fields[name] for name in self.fields},
+            "required": list(self.required),
+            "additionalProperties": False,
+        }
 
     def material_specs(self) -> list[Material]:
         return [material(code) for code in self.materials]
 
     def as_dict(self) -> dict[str, Any]:
         dept = department(self.department)
-        return {"code": self.code, "name": self.name, "name_en": self.name_en, "kind": self.kind,
-                "kind_name": self.kind_name, "kind_name_en": self.kind_name_en,
-                "department": {"code": self.department, **dept},
-                "partner_department": ({"code": self.partner_department, **department(self.partner_department)}
-                                       if self.partner_department else None),
-                "level": self.level, "legal_basis": self.legal_basis, "conditions": self.conditions,
-                "materials": [{"code": m.code, "name": m.name, "name_en": m.name_en, "stands_in": m.stands_in,
-                               "reads_as": m.reads_as} for m in self.material_specs()],
-                "form": self.form_schema(), "time_limit_days": self.time_limit_days,
-                "statutory_limit_days": self.statutory_limit_days, "fee_cny": self.fee_cny,
-                "channels": list(self.channels), "workflow": self.workflow, "applicant_kind": self.applicant_kind,
-                "certificate_type": self.certificate_type,
-                "prereview": {"unattended": self.unattended, "eligibility": self.eligibility}}
+        return {
+            "code": self.code,
+            "name": self.name,
+            "name_en": self.name_en,
+            "kind": self.kind,
+            "kind_name": self.kind_name,
+            "kind_name_en": self.kind_name_en,
+            "department": {"code": self.department, **dept},
+            "partner_department": (
+                {"code": self.partner_department, **department(self.partner_department)}
+                if self.partner_department
+                else None
+            ),
+            "level": self.level,
+            "legal_basis": self.legal_basis,
+            "conditions": self.conditions,
+            "materials": [
+                {"code": m.code, "name": m.name, "name_en": m.name_en, "stands_in": m.stands_in, "reads_as": m.reads_as}
+                for m in self.material_specs()
+            ],
+            "form": self.form_schema(),
+            "time_limit_days": self.time_limit_days,
+            "statutory_limit_days": self.statutory_limit_days,
+            "fee_cny": self.fee_cny,
+            "channels": list(self.channels),
+            "workflow": self.workflow,
+            "applicant_kind": self.applicant_kind,
+            "certificate_type": self.certificate_type,
+            "prereview": {"unattended": self.unattended, "eligibility": self.eligibility},
+        }
 
 
 @dataclass(frozen=True)
@@ -126,31 +148,48 @@ class Bundle:
         required: dict[str, None] = {}
         for it in self.member_items():
             required.update(dict.fromkeys(it.required))
-        return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": self.name,
-                "x-title-en": self.name_en, "type": "object",
-                "properties": {n: fields[n] for n in self.fields()}, "required": list(required),
-                "additionalProperties": False}
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": self.name,
+            "x-title-en": self.name_en,
+            "type": "object",
+            "properties": {n: fields[n] for n in self.fields()},
+            "required": list(required),
+            "additionalProperties": False,
+        }
 
     def burden(self) -> dict[str, Any]:
         """Materials, form fields, visits and working days asked of the applicant: bundle vs one by one."""
         members = self.member_items()
         return {
-            "one_by_one": {"applications": len(members), "materials": sum(len(i.materials) for i in members),
-                           "fields": sum(len(i.fields) for i in members),
-                           "working_days": sum(i.time_limit_days for i in members)},
-            "bundle": {"applications": 1, "materials": len(self.materials()), "fields": len(self.fields()),
-                       "working_days": max(i.time_limit_days for i in members)},
-            "published_baseline": self.published_baseline, "published_target": self.published_target,
+            "one_by_one": {
+                "applications": len(members),
+                "materials": sum(len(i.materials) for i in members),
+                "fields": sum(len(i.fields) for i in members),
+                "working_days": sum(i.time_limit_days for i in members),
+            },
+            "bundle": {
+                "applications": 1,
+                "materials": len(self.materials()),
+                "fields": len(self.fields()),
+                "working_days": max(i.time_limit_days for i in members),
+            },
+            "published_baseline": self.published_baseline,
+            "published_target": self.published_target,
         }
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "name": self.name, "name_en": self.name_en,
-                "items": [{"code": i.code, "name": i.name, "name_en": i.name_en} for i in self.member_items()],
-                "applicant_kind": self.applicant_kind, "time_limit_days": self.time_limit_days,
-                "form": self.form_schema(),
-                "materials": [{"code": m, **{k: v for k, v in _raw()["materials"][m].items()}}
-                              for m in self.materials()],
-                "burden": self.burden()}
+        return {
+            "code": self.code,
+            "name": self.name,
+            "name_en": self.name_en,
+            "items": [{"code": i.code, "name": i.name, "name_en": i.name_en} for i in self.member_items()],
+            "applicant_kind": self.applicant_kind,
+            "time_limit_days": self.time_limit_days,
+            "form": self.form_schema(),
+            "materials": [{"code": m, **{k: v for k, v in _raw()["materials"][m].items()}} for m in self.materials()],
+            "burden": self.burden(),
+        }
 
 
 @lru_cache(maxsize=1)
@@ -167,9 +206,17 @@ def _items() -> dict[str, Item]:
     for raw in _raw()["items"]:
         pre = raw.get("prereview") or {}
         fields = {k: v for k, v in raw.items() if k != "prereview"}
-        out[raw["code"]] = Item(**{**fields, "materials": tuple(raw["materials"]), "fields": tuple(raw["fields"]),
-                                   "required": tuple(raw["required"]), "channels": tuple(raw["channels"]),
-                                   "unattended": bool(pre.get("unattended")), "eligibility": pre.get("eligibility")})
+        out[raw["code"]] = Item(
+            **{
+                **fields,
+                "materials": tuple(raw["materials"]),
+                "fields": tuple(raw["fields"]),
+                "required": tuple(raw["required"]),
+                "channels": tuple(raw["channels"]),
+                "unattended": bool(pre.get("unattended")),
+                "eligibility": pre.get("eligibility"),
+            }
+        )
     return out
 
 

@@ -37,18 +37,21 @@ def cmd_clocks(args: argparse.Namespace, settings: Settings) -> int:
 
     with open_db(settings).transaction() as session:
         counts = service.refresh_clocks(session)
-    sys.stdout.write(f"services: {counts['warned']} cases past 80 % of their time limit, "
-                     f"{counts['overdue']} newly overdue\n")
+    sys.stdout.write(
+        f"services: {counts['warned']} cases past 80 % of their time limit, {counts['overdue']} newly overdue\n"
+    )
     return 0
 
 
 def add_commands(sub: Any) -> None:
     svc = sub.add_parser("services", help="government services (一网通办)").add_subparsers(
-        dest="services_command", required=True)
+        dest="services_command", required=True
+    )
     svc.add_parser("install", help="create the catalogue's departments as agencies").set_defaults(func=cmd_install)
     items = svc.add_parser("items", help="list the service catalogue")
     items.add_argument("q", nargs="?", help="search words (Chinese or English)")
     items.add_argument("--json", action="store_true", help="one JSON object per item")
     items.set_defaults(func=cmd_items)
     svc.add_parser("clocks", help="flag cases at 80 %% of their time limit and overdue ones").set_defaults(
-        func=cmd_clocks)
+        func=cmd_clocks
+    )

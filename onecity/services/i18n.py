@@ -8,8 +8,10 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "services.nav.work": ("审批工作台", "Workbench"),
     "services.nav.performance": ("办件绩效", "Performance"),
     "services.portal.title": ("一网通办 · 政务服务", "Government services online and offline"),
-    "services.portal.intro": ("一次申请、任一渠道办理；政府已有的材料不再提交。",
-                              "Apply once, on any channel; nothing the government already holds is asked again."),
+    "services.portal.intro": (
+        "一次申请、任一渠道办理；政府已有的材料不再提交。",
+        "Apply once, on any channel; nothing the government already holds is asked again.",
+    ),
     "services.search": ("搜索事项", "Search services"),
     "services.search.button": ("搜索", "Search"),
     "services.items": ("服务事项", "Service items"),
@@ -95,9 +97,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "services.task.decide": ("决定", "Decision"),
     "services.task.supplement": ("补正", "Supplement"),
     "services.perf.title": ("办件绩效（公开）", "Service performance (public)"),
-    "services.perf.intro": ("按部门、区和事项统计办件量、网办率、按时办结率、一次通过率、表单预填率和评价。",
-                            "Volumes, online share, within-time-limit and first-time pass rates, prefilled fields "
-                            "and ratings per department, district and item."),
+    "services.perf.intro": (
+        "按部门、区和事项统计办件量、网办率、按时办结率、一次通过率、表单预填率和评价。",
+        "Volumes, online share, within-time-limit and first-time pass rates, prefilled fields "
+        "and ratings per department, district and item.",
+    ),
     "services.perf.by.department": ("按部门", "By department"),
     "services.perf.by.district": ("按区", "By district"),
     "services.perf.by.item": ("按事项", "By item"),
@@ -152,20 +156,28 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "services.pr.legend.warn": ("提示", "warning"),
     "services.pr.legend.fail": ("不通过", "failed check"),
     "services.pr.override": ("不同意预审意见", "Disagree with the pre-review"),
-    "services.pr.override.help": ("预审仅为建议。与建议不一致的办理须写明理由，并记入审计。",
-                                  "The pre-review is advice. Acting against it needs a reason, which is audited."),
+    "services.pr.override.help": (
+        "预审仅为建议。与建议不一致的办理须写明理由，并记入审计。",
+        "The pre-review is advice. Acting against it needs a reason, which is audited.",
+    ),
     "services.pr.override.outcome": ("我的判断", "My assessment"),
     "services.pr.override.submit": ("记录不同意见", "Record my assessment"),
-    "services.pr.overridden": ("已由 {who} 于 {when} 改判为「{what}」，理由：{why}",
-                               "Overridden by {who} on {when} as “{what}”, because: {why}"),
+    "services.pr.overridden": (
+        "已由 {who} 于 {when} 改判为「{what}」，理由：{why}",
+        "Overridden by {who} on {when} as “{what}”, because: {why}",
+    ),
     "services.pr.against": ("与预审意见不一致时须写明理由", "Acting against the pre-review needs a reason"),
     "services.pr.reason_if_against": ("理由（与预审意见不一致时必填）", "Reason (needed against the advice)"),
     "services.pr.open_case": ("查看预审", "See the pre-review"),
-    "services.pr.queue_help": ("「智能预审」列为系统建议；与建议不一致的受理、审核或决定须写明理由，并记入审计。",
-                               "The AI pre-review column is advice; accepting, passing or deciding against it "
-                               "needs a reason, which is audited."),
-    "services.pr.correct.title": ("一次性告知：请核对以下材料后重新上传",
-                                  "Told once: please check these and upload again"),
+    "services.pr.queue_help": (
+        "「智能预审」列为系统建议；与建议不一致的受理、审核或决定须写明理由，并记入审计。",
+        "The AI pre-review column is advice; accepting, passing or deciding against it "
+        "needs a reason, which is audited.",
+    ),
+    "services.pr.correct.title": (
+        "一次性告知：请核对以下材料后重新上传",
+        "Told once: please check these and upload again",
+    ),
     "services.pr.correct.field": ("请核对", "check"),
     "services.pr.history.detail": ("第 {n} 轮：{what}", "round {n}: {what}"),
     "services.pr.msg.clean": ("各项核验均以高置信度通过", "every check passed with high confidence"),

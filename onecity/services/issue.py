@@ -38,8 +38,13 @@ def _surface(type_code: str, form: dict[str, Any]) -> dict[str, Any]:
     """The certificate's surface fields (GB/T 36903 照面信息) that the form holds."""
     spec = SPECS.get(type_code)
     names = {n for n, _zh, _t in spec.surface} if spec else set()
-    aliases = {"premises": "premises_address", "business_items": "business_items", "spouse_name": "spouse_name",
-               "spouse_id_number": "spouse_id_number", "vehicle_class": "vehicle_class"}
+    aliases = {
+        "premises": "premises_address",
+        "business_items": "business_items",
+        "spouse_name": "spouse_name",
+        "spouse_id_number": "spouse_id_number",
+        "vehicle_class": "vehicle_class",
+    }
     out = {n: form[aliases.get(n, n)] for n in names if aliases.get(n, n) in form}
     return out
 
@@ -50,21 +55,34 @@ def _register_firm(session: Session, case: Case) -> LegalPerson:
     assert person is not None
     division = person.division_code
     body = "".join(secrets.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(8))
-    return life_events.register_firm(session, REGISTRAR, name=str(form["proposed_name"]), kind="91", org_body=body,
-                                     industry=str(form["industry"]), legal_rep_id=person.id, division_code=division,
-                                     address=str(form.get("premises_address") or person.address),
-                                     registered_capital=float(form.get("registered_capital") or 0))
+    return life_events.register_firm(
+        session,
+        REGISTRAR,
+        name=str(form["proposed_name"]),
+        kind="91",
+        org_body=body,
+        industry=str(form["industry"]),
+        legal_rep_id=person.id,
+        division_code=division,
+        address=str(form.get("premises_address") or person.address),
+        registered_capital=float(form.get("registered_capital") or 0),
+    )
 
 
 def _register_birth(session: Session, case: Case) -> Person:
     form = case.form
     parent = session.get(Person, case.person_id)
     assert parent is not None
-    return life_events.register_birth(session, REGISTRAR, name=str(form["child_name"]),
-                                      male=form.get("child_sex") == "M",
-                                      birth_date=date.fromisoformat(str(form["child_birth_date"])),
-                                      division_code=parent.division_code, address=parent.address,
-                                      hukou_region=parent.hukou_region)
+    return life_events.register_birth(
+        session,
+        REGISTRAR,
+        name=str(form["child_name"]),
+        male=form.get("child_sex") == "M",
+        birth_date=date.fromisoformat(str(form["child_birth_date"])),
+        division_code=parent.division_code,
+        address=parent.address,
+        hukou_region=parent.hukou_region,
+    )
 
 
 def issue(session: Session, principal: Principal, case: Case) -> None:
@@ -72,8 +90,9 @@ def issue(session: Session, principal: Principal, case: Case) -> None:
     it = catalogue.item(case.item_code)
     if it.code == BIRTH_REGISTRATION:
         _register_birth(session, case)
-    holder_kind, holder_id = (HolderKind.LEGAL_PERSON, case.legal_person_id) if case.legal_person_id \
-        else (HolderKind.PERSON, case.person_id)
+    holder_kind, holder_id = (
+        (HolderKind.LEGAL_PERSON, case.legal_person_id) if case.legal_person_id else (HolderKind.PERSON, case.person_id)
+    )
     if it.code == COMPANY_ESTABLISHMENT:
         firm = _register_firm(session, case)
         holder_kind, holder_id = HolderKind.LEGAL_PERSON, firm.id
@@ -82,9 +101,17 @@ def issue(session: Session, principal: Principal, case: Case) -> None:
     dept = catalogue.department(it.department)
     today = clock.local(clock.now()).date()
     cert = registries.issue_certificate(
-        session, principal, type_code=it.certificate_type, holder_kind=holder_kind, holder_id=holder_id,
-        number=f"{SPECS[it.certificate_type].type_code_36905}-{case.number}", issuer=dept["name"], issued_on=today,
-        data={**_surface(it.certificate_type, case.form), "case": case.number}, reason=f"case {case.number} approved")
+        session,
+        principal,
+        type_code=it.certificate_type,
+        holder_kind=holder_kind,
+        holder_id=holder_id,
+        number=f"{SPECS[it.certificate_type].type_code_36905}-{case.number}",
+        issuer=dept["name"],
+        issued_on=today,
+        data={**_surface(it.certificate_type, case.form), "case": case.number},
+        reason=f"case {case.number} approved",
+    )
     case.certificate_id = cert.id
     from onecity.credentials.service import issue_for_certificate
 

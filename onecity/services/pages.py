@@ -50,8 +50,9 @@ def _error(request: Request, err: DomainError) -> tuple[str, str]:
     return t(status_key(err.status)), err.detail
 
 
-def _guarded(request: Request, session: Session, run: Callable[[], Response],
-             again: Callable[[tuple[str, str], int], Response]) -> Response:
+def _guarded(
+    request: Request, session: Session, run: Callable[[], Response], again: Callable[[tuple[str, str], int], Response]
+) -> Response:
     """Run one action in a savepoint; a refused action comes back to the page with its message."""
     try:
         with session.begin_nested():
@@ -64,41 +65,68 @@ def _guarded(request: Request, session: Session, run: Callable[[], Response],
 
 # -- portal ----------------------------------------------------------------------------------------
 
+
 @router.get("/services", response_class=HTMLResponse)
-def portal(request: Request, session: SessionDep, principal: PagePrincipalDep,
-           q: Annotated[str, Query(max_length=100)] = "") -> Response:
+def portal(
+    request: Request, session: SessionDep, principal: PagePrincipalDep, q: Annotated[str, Query(max_length=100)] = ""
+) -> Response:
     mine: list[Case] = []
     if principal.kind in (PrincipalKind.CITIZEN, PrincipalKind.ENTERPRISE):
         try:
             mine = service.my_cases(session, principal, limit=50)
         except PermissionDenied:
             mine = []
-    return render(request, "services/portal.html", items=catalogue.search(q), q=q, bundles=catalogue.bundles(),
-                  mine=mine, departments=catalogue.departments(), is_resident=principal.kind is PrincipalKind.CITIZEN)
+    return render(
+        request,
+        "services/portal.html",
+        items=catalogue.search(q),
+        q=q,
+        bundles=catalogue.bundles(),
+        mine=mine,
+        departments=catalogue.departments(),
+        is_resident=principal.kind is PrincipalKind.CITIZEN,
+    )
 
 
 @router.get("/services/items/{code}", response_class=HTMLResponse)
-def item_page(code: Annotated[str, Path(max_length=24)], request: Request, principal: PagePrincipalDep,
-              error: tuple[str, str] | None = None, status_code: int = 200) -> Response:
+def item_page(
+    code: Annotated[str, Path(max_length=24)],
+    request: Request,
+    principal: PagePrincipalDep,
+    error: tuple[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     it = catalogue.item(code)
-    return render(request, "services/item.html", status_code=status_code, item=it,
-                  dept=catalogue.department(it.department), materials=it.material_specs(),
-                  fields=[(n, catalogue.field(n)) for n in it.fields], error=error,
-                  can_apply=principal.kind is PrincipalKind.CITIZEN)
+    return render(
+        request,
+        "services/item.html",
+        status_code=status_code,
+        item=it,
+        dept=catalogue.department(it.department),
+        materials=it.material_specs(),
+        fields=[(n, catalogue.field(n)) for n in it.fields],
+        error=error,
+        can_apply=principal.kind is PrincipalKind.CITIZEN,
+    )
 
 
 @router.post("/services/items/{code}/apply", response_class=HTMLResponse)
-def apply(code: Annotated[str, Path(max_length=24)], request: Request, session: SessionDep,
-          principal: PagePrincipalDep, uscc: Annotated[str, Form(max_length=18)] = "") -> Response:
+def apply(
+    code: Annotated[str, Path(max_length=24)],
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    uscc: Annotated[str, Form(max_length=18)] = "",
+) -> Response:
     def run() -> Response:
         case = service.start_case(session, principal, code, uscc=uscc or None)
         return RedirectResponse(f"/services/cases/{case.id}", status_code=303)
 
-    return _guarded(request, session, run,
-                    lambda e, s: item_page(code, request, principal, error=e, status_code=s))
+    return _guarded(request, session, run, lambda e, s: item_page(code, request, principal, error=e, status_code=s))
 
 
 # -- words for keys ------------------------------------------------------------------------------------
+
 
 def _word(t: Callable[..., str], key: str, fallback: str) -> str:
     """The catalogue's words for ``key``, or ``fallback`` when it has none (never the bare key)."""
@@ -169,8 +197,13 @@ def source_name(source: str | None, lang: str) -> str:
         parts = [t("services.src.cert"), (spec.name if lang == "zh" else spec.name_en.lower()) if spec else type_code]
         if key:
             surface = {n: z for n, z, _t in spec.surface} if spec else {}
-            parts.append(t("services.src.number") if key == "number" else
-                         surface.get(key, key) if lang == "zh" else key.replace("_", " "))
+            parts.append(
+                t("services.src.number")
+                if key == "number"
+                else surface.get(key, key)
+                if lang == "zh"
+                else key.replace("_", " ")
+            )
         return sep.join(parts)
     return source
 
@@ -186,8 +219,9 @@ def _history(session: Session, case: Case, lang: str, *, staff: bool) -> list[di
             notes.append(_material_name(str(d["material"]), lang))
         if e.action == "prereviewed":
             if staff and d.get("outcome"):
-                notes.append(t("services.pr.history.detail", n=d.get("round", 1),
-                               what=t(f"services.pr.outcome.{d['outcome']}")))
+                notes.append(
+                    t("services.pr.history.detail", n=d.get("round", 1), what=t(f"services.pr.outcome.{d['outcome']}"))
+                )
         elif e.action == "prereview_overridden":
             if staff:
                 notes.append(f"{t('services.pr.outcome.' + str(d.get('officer')))} — {d.get('reason', '')}")
@@ -199,14 +233,24 @@ def _history(session: Session, case: Case, lang: str, *, staff: bool) -> list[di
             if d.get("missing"):
                 listed = "、".join(_material_name(str(c), lang) for c in d["missing"])
                 notes.append(f"{t('services.history.missing')}: {listed}" if e.action == "drafted" else listed)
-        actor = _word(t, f"services.actor.{e.actor_name}", e.actor_name) if e.actor.startswith("system:") \
-            else e.actor_name
-        rows.append({"at": e.at, "channel": e.channel, "actor_name": actor, "action": e.action,
-                     "words": _word(t, f"services.action.{e.action}", e.action), "notes": " · ".join(notes)})
+        actor = (
+            _word(t, f"services.actor.{e.actor_name}", e.actor_name) if e.actor.startswith("system:") else e.actor_name
+        )
+        rows.append(
+            {
+                "at": e.at,
+                "channel": e.channel,
+                "actor_name": actor,
+                "action": e.action,
+                "words": _word(t, f"services.action.{e.action}", e.action),
+                "notes": " · ".join(notes),
+            }
+        )
     return rows
 
 
 # -- the pre-review, as staff and applicants see it ---------------------------------------------------
+
 
 def _is_staff(principal: Principal) -> bool:
     return principal.kind is PrincipalKind.STAFF and principal.has_role(*service.STAFF_ROLES)
@@ -228,8 +272,18 @@ def _officer_name(session: Session, ref: str | None) -> str:
 
 
 #: Evidence keys shown in a reason's words, in this order.
-EVIDENCE_KEYS = ("form", "document", "registry", "application", "expected", "detected", "status", "registry_status",
-                 "valid_until", "reason")
+EVIDENCE_KEYS = (
+    "form",
+    "document",
+    "registry",
+    "application",
+    "expected",
+    "detected",
+    "status",
+    "registry_status",
+    "valid_until",
+    "reason",
+)
 
 
 def reason_text(r: dict[str, Any], lang: str) -> str:
@@ -273,60 +327,98 @@ def summary_text(review: PreReview, reasons: list[dict[str, Any]], lang: str) ->
     outcome = str(review.outcome)
     decisive = [x for x in reasons if x.get("outcome") == "fail"] or [x for x in reasons if x.get("outcome") == "warn"]
     if not decisive:
-        tail = (t("services.pr.msg.officer_item") if outcome == PreReviewOutcome.PRE_APPROVED
-                else t("services.pr.msg.clean"))
+        tail = (
+            t("services.pr.msg.officer_item")
+            if outcome == PreReviewOutcome.PRE_APPROVED
+            else t("services.pr.msg.clean")
+        )
         return f"{t('services.pr.outcome.' + outcome)}：{tail}"
-    listed = "；".join(dict.fromkeys(
-        f"{x['material_name'] + ' ' if x.get('material_name') else ''}{x['rule_name']}" for x in decisive[:6]))
+    listed = "；".join(
+        dict.fromkeys(
+            f"{x['material_name'] + ' ' if x.get('material_name') else ''}{x['rule_name']}" for x in decisive[:6]
+        )
+    )
     return f"{t('services.pr.outcome.' + outcome)}：{listed}"
 
 
 def prereview_view(session: Session, case: Case, lang: str) -> dict[str, Any] | None:
     """Everything the staff panel shows of a case's latest pre-review (None before the first)."""
-    rounds = list(session.scalars(select(PreReview).where(PreReview.case_id == case.id)
-                                  .order_by(PreReview.round)))
+    rounds = list(session.scalars(select(PreReview).where(PreReview.case_id == case.id).order_by(PreReview.round)))
     if not rounds:
         return None
     review = rounds[-1]
     t = translator(lang)
     reasons = []
     for n, r in enumerate(review.reasons or [], 1):
-        reasons.append({**r, "n": n, "rule_name": _rule_name(str(r.get("rule", "")), lang),
-                        "field_name": _field_name(r.get("field"), lang),
-                        "material_name": _material_name(r.get("material"), lang),
-                        "confidence_pct": _pct(r.get("confidence")),
-                        "result": t(f"services.pr.result.{r.get('outcome', 'warn')}")})
+        reasons.append(
+            {
+                **r,
+                "n": n,
+                "rule_name": _rule_name(str(r.get("rule", "")), lang),
+                "field_name": _field_name(r.get("field"), lang),
+                "material_name": _material_name(r.get("material"), lang),
+                "confidence_pct": _pct(r.get("confidence")),
+                "result": t(f"services.pr.result.{r.get('outcome', 'warn')}"),
+            }
+        )
         reasons[-1]["text"] = reason_text(reasons[-1], lang)
     documents = []
     for d in review.documents or []:
         fields = [{"name": name, "label": _field_name(name, lang), **f} for name, f in (d.get("fields") or {}).items()]
         for f in fields:
             f["confidence_pct"] = _pct(f.get("confidence"))
-        boxes = [{"box": f["box"], "kind": "field", "label": f["label"]}
-                 for f in fields if f.get("box") and f.get("value") is not None]
-        boxes += [{"box": r["box"], "kind": r["outcome"], "label": f"#{r['n']}"}
-                  for r in reasons if r.get("document_id") == d.get("document_id") and r.get("box")
-                  and r.get("outcome") in ("warn", "fail")]
-        documents.append({**d, "fields_list": fields, "material_name": _material_name(d.get("material"), lang),
-                          "src": f"/services/cases/{case.id}/documents/{d['document_id']}",
-                          "canvas": json.dumps({"size": d.get("size"), "boxes": boxes}, ensure_ascii=False)})
+        boxes = [
+            {"box": f["box"], "kind": "field", "label": f["label"]}
+            for f in fields
+            if f.get("box") and f.get("value") is not None
+        ]
+        boxes += [
+            {"box": r["box"], "kind": r["outcome"], "label": f"#{r['n']}"}
+            for r in reasons
+            if r.get("document_id") == d.get("document_id") and r.get("box") and r.get("outcome") in ("warn", "fail")
+        ]
+        documents.append(
+            {
+                **d,
+                "fields_list": fields,
+                "material_name": _material_name(d.get("material"), lang),
+                "src": f"/services/cases/{case.id}/documents/{d['document_id']}",
+                "canvas": json.dumps({"size": d.get("size"), "boxes": boxes}, ensure_ascii=False),
+            }
+        )
     outcome = str(review.outcome)
-    overridable = (outcome != PreReviewOutcome.APPROVE_UNATTENDED and review.overridden_by is None
-                   and case.status in ("submitted", "in_review", "supplement"))
-    return {"review": review, "outcome": outcome, "rounds": len(rounds), "reasons": reasons, "documents": documents,
-            "summary": summary_text(review, reasons, lang),
-            "eligibility": review.eligibility, "seconds": f"{review.seconds:.2f}",
-            "overridden_by": _officer_name(session, review.overridden_by), "overridable": overridable,
-            "choices": [o.value for o in PreReviewOutcome
-                        if o not in (PreReviewOutcome.APPROVE_UNATTENDED, review.outcome)]}
+    overridable = (
+        outcome != PreReviewOutcome.APPROVE_UNATTENDED
+        and review.overridden_by is None
+        and case.status in ("submitted", "in_review", "supplement")
+    )
+    return {
+        "review": review,
+        "outcome": outcome,
+        "rounds": len(rounds),
+        "reasons": reasons,
+        "documents": documents,
+        "summary": summary_text(review, reasons, lang),
+        "eligibility": review.eligibility,
+        "seconds": f"{review.seconds:.2f}",
+        "overridden_by": _officer_name(session, review.overridden_by),
+        "overridable": overridable,
+        "choices": [
+            o.value for o in PreReviewOutcome if o not in (PreReviewOutcome.APPROVE_UNATTENDED, review.outcome)
+        ],
+    }
 
 
 def applicant_corrections(session: Session, case: Case, lang: str) -> list[dict[str, str]]:
     """The one-time list an applicant sees: material and field names only, never a reason's message or
     evidence (they may name a third person); nothing unless the latest pre-review needs correction."""
     review = prereview.latest(session, case.id)
-    if (review is None or review.outcome != PreReviewOutcome.NEEDS_CORRECTION or review.overridden_by is not None
-            or case.status not in ("submitted", "supplement", "in_review")):
+    if (
+        review is None
+        or review.outcome != PreReviewOutcome.NEEDS_CORRECTION
+        or review.overridden_by is not None
+        or case.status not in ("submitted", "supplement", "in_review")
+    ):
         return []
     listed: dict[str, list[str]] = {}
     for c in review.corrections or []:
@@ -334,28 +426,46 @@ def applicant_corrections(session: Session, case: Case, lang: str) -> list[dict[
         name = _field_name(c.get("field"), lang)
         if name and name not in fields:
             fields.append(name)
-    return [{"material": _material_name(code, lang), "fields": "、".join(fields)} for code, fields in listed.items()
-            if code]
+    return [
+        {"material": _material_name(code, lang), "fields": "、".join(fields)} for code, fields in listed.items() if code
+    ]
 
 
 # -- one case ----------------------------------------------------------------------------------------
 
-def _case_page(request: Request, session: Session, principal: Principal, case_id: str,
-               error: tuple[str, str] | None = None, status_code: int = 200) -> Response:
+
+def _case_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    case_id: str,
+    error: tuple[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     case = service.get_case(session, principal, case_id)
     it = catalogue.item(case.item_code)
     rating = session.query(Rating).filter(Rating.case_id == case.id).one_or_none()
     is_party = principal.kind is not PrincipalKind.STAFF or principal.has_role(*service.STAFF_ROLES)
     lang = current_language(request)
     staff = _is_staff(principal)
-    return render(request, "services/case.html", status_code=status_code, case=case, item=it,
-                  fields=[(n, catalogue.field(n)) for n in it.fields], missing=service.missing_materials(case),
-                  history=_history(session, case, lang, staff=staff), rating=rating, error=error,
-                  editable=case.status in ("draft", "supplement") and is_party,
-                  is_applicant=principal.kind is not PrincipalKind.STAFF,
-                  source_name=lambda src: source_name(src, lang),
-                  staff=staff, pr=prereview_view(session, case, lang) if staff else None,
-                  corrections=applicant_corrections(session, case, lang) if not staff else [])
+    return render(
+        request,
+        "services/case.html",
+        status_code=status_code,
+        case=case,
+        item=it,
+        fields=[(n, catalogue.field(n)) for n in it.fields],
+        missing=service.missing_materials(case),
+        history=_history(session, case, lang, staff=staff),
+        rating=rating,
+        error=error,
+        editable=case.status in ("draft", "supplement") and is_party,
+        is_applicant=principal.kind is not PrincipalKind.STAFF,
+        source_name=lambda src: source_name(src, lang),
+        staff=staff,
+        pr=prereview_view(session, case, lang) if staff else None,
+        corrections=applicant_corrections(session, case, lang) if not staff else [],
+    )
 
 
 @router.get("/services/cases/{case_id}", response_class=HTMLResponse)
@@ -364,8 +474,11 @@ def case_page(case_id: CaseId, request: Request, session: SessionDep, principal:
 
 
 #: Uploads served inline as pictures; anything else is downloaded, never rendered by the browser.
-IMAGE_TYPES = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",),
-               "image/tiff": (b"II*\x00", b"MM\x00*")}
+IMAGE_TYPES = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/tiff": (b"II*\x00", b"MM\x00*"),
+}
 
 
 def case_document(session: Session, principal: Principal, case_id: str, document_id: str) -> Document:
@@ -378,24 +491,34 @@ def case_document(session: Session, principal: Principal, case_id: str, document
 
 
 @router.get("/services/cases/{case_id}/documents/{document_id}")
-def document_file(case_id: CaseId, document_id: Annotated[str, Path(max_length=36)], session: SessionDep,
-                  principal: PagePrincipalDep) -> Response:
+def document_file(
+    case_id: CaseId, document_id: Annotated[str, Path(max_length=36)], session: SessionDep, principal: PagePrincipalDep
+) -> Response:
     doc = case_document(session, principal, case_id, document_id)
     kind = doc.content_type.split(";")[0].strip().lower()
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
     ascii_name = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "_" for ch in doc.filename)
     disposition = f"filename=\"{ascii_name or 'document'}\"; filename*=UTF-8''{quote(doc.filename)}"
     if kind in IMAGE_TYPES and doc.content.startswith(IMAGE_TYPES[kind]):
-        return Response(doc.content, media_type=kind,
-                        headers={**headers, "Content-Disposition": "inline; " + disposition})
-    return Response(doc.content, media_type="application/octet-stream",
-                    headers={**headers, "Content-Disposition": "attachment; " + disposition})
+        return Response(
+            doc.content, media_type=kind, headers={**headers, "Content-Disposition": "inline; " + disposition}
+        )
+    return Response(
+        doc.content,
+        media_type="application/octet-stream",
+        headers={**headers, "Content-Disposition": "attachment; " + disposition},
+    )
 
 
 @router.post("/services/cases/{case_id}/prereview/override", response_class=HTMLResponse)
-def prereview_override(case_id: CaseId, request: Request, session: SessionDep, principal: PagePrincipalDep,
-                       outcome: Annotated[str, Form(max_length=20)],
-                       reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+def prereview_override(
+    case_id: CaseId,
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    outcome: Annotated[str, Form(max_length=20)],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
     def run() -> Response:
         prereview.override(session, principal, case_id, outcome, reason)
         return RedirectResponse(f"/services/cases/{case_id}#prereview", status_code=303)
@@ -440,13 +563,26 @@ async def save_form(case_id: CaseId, request: Request, session: SessionDep, prin
 
 
 @router.post("/services/cases/{case_id}/documents", response_class=HTMLResponse)
-async def upload(case_id: CaseId, request: Request, session: SessionDep, principal: PagePrincipalDep,
-                 material_code: Annotated[str, Form(max_length=40)], file: UploadFile) -> Response:
+async def upload(
+    case_id: CaseId,
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    material_code: Annotated[str, Form(max_length=40)],
+    file: UploadFile,
+) -> Response:
     content = await file.read(MAX_UPLOAD + 1)
 
     def run() -> Response:
-        service.attach_document(session, principal, case_id, material_code, filename=file.filename or "scan",
-                                content_type=file.content_type or "application/octet-stream", content=content)
+        service.attach_document(
+            session,
+            principal,
+            case_id,
+            material_code,
+            filename=file.filename or "scan",
+            content_type=file.content_type or "application/octet-stream",
+            content=content,
+        )
         return RedirectResponse(f"/services/cases/{case_id}", status_code=303)
 
     return _guarded(request, session, run, lambda e, s: _case_page(request, session, principal, case_id, e, s))
@@ -460,10 +596,16 @@ ACTIONS: dict[str, Callable[[Session, Principal, str, str], Any]] = {
 
 
 @router.post("/services/cases/{case_id}/{action}", response_class=HTMLResponse)
-def case_action(case_id: CaseId, action: Annotated[str, Path(max_length=20)], request: Request,
-                session: SessionDep, principal: PagePrincipalDep,
-                reason: Annotated[str, Form(max_length=500)] = "", stars: Annotated[int, Form(ge=0, le=5)] = 0,
-                comment: Annotated[str, Form(max_length=1000)] = "") -> Response:
+def case_action(
+    case_id: CaseId,
+    action: Annotated[str, Path(max_length=20)],
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    stars: Annotated[int, Form(ge=0, le=5)] = 0,
+    comment: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
     def run() -> Response:
         if action == "rate":
             service.rate(session, principal, case_id, stars, comment)
@@ -478,35 +620,69 @@ def case_action(case_id: CaseId, action: Annotated[str, Path(max_length=20)], re
 
 # -- bundles (一件事) -------------------------------------------------------------------------------------
 
+
 @router.get("/services/bundles/{code}", response_class=HTMLResponse)
-def bundle_page(code: Annotated[str, Path(max_length=40)], request: Request, principal: PagePrincipalDep,
-                error: tuple[str, str] | None = None, status_code: int = 200) -> Response:
+def bundle_page(
+    code: Annotated[str, Path(max_length=40)],
+    request: Request,
+    principal: PagePrincipalDep,
+    error: tuple[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     b = catalogue.bundle(code)
-    return render(request, "services/bundle.html", status_code=status_code, bundle=b, burden=b.burden(),
-                  departments=catalogue.departments(), error=error,
-                  can_apply=principal.kind is PrincipalKind.CITIZEN)
+    return render(
+        request,
+        "services/bundle.html",
+        status_code=status_code,
+        bundle=b,
+        burden=b.burden(),
+        departments=catalogue.departments(),
+        error=error,
+        can_apply=principal.kind is PrincipalKind.CITIZEN,
+    )
 
 
 @router.post("/services/bundles/{code}/apply", response_class=HTMLResponse)
-def bundle_apply(code: Annotated[str, Path(max_length=40)], request: Request, session: SessionDep,
-                 principal: PagePrincipalDep, uscc: Annotated[str, Form(max_length=18)] = "") -> Response:
+def bundle_apply(
+    code: Annotated[str, Path(max_length=40)],
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    uscc: Annotated[str, Form(max_length=18)] = "",
+) -> Response:
     def run() -> Response:
         app = bundles.start_bundle(session, principal, code, uscc=uscc or None)
         return RedirectResponse(f"/services/bundle-applications/{app.id}", status_code=303)
 
-    return _guarded(request, session, run,
-                    lambda e, s: bundle_page(code, request, principal, error=e, status_code=s))
+    return _guarded(request, session, run, lambda e, s: bundle_page(code, request, principal, error=e, status_code=s))
 
 
-def _bundle_app_page(request: Request, session: Session, principal: Principal, app_id: str,
-                     error: tuple[str, str] | None = None, status_code: int = 200) -> Response:
+def _bundle_app_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    app_id: str,
+    error: tuple[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     app, cases = bundles.get_bundle(session, principal, app_id)
     b = catalogue.bundle(app.bundle_code)
     form, sources = bundles.merged_form(cases)
-    return render(request, "services/bundle_app.html", status_code=status_code, app=app, bundle=b, cases=cases,
-                  form=form, sources=sources, fields=[(n, catalogue.field(n)) for n in b.fields()],
-                  missing=bundles.missing(cases), editable=all(c.status == "draft" for c in cases), error=error,
-                  source_name=lambda src: source_name(src, current_language(request)))
+    return render(
+        request,
+        "services/bundle_app.html",
+        status_code=status_code,
+        app=app,
+        bundle=b,
+        cases=cases,
+        form=form,
+        sources=sources,
+        fields=[(n, catalogue.field(n)) for n in b.fields()],
+        missing=bundles.missing(cases),
+        editable=all(c.status == "draft" for c in cases),
+        error=error,
+        source_name=lambda src: source_name(src, current_language(request)),
+    )
 
 
 @router.get("/services/bundle-applications/{app_id}", response_class=HTMLResponse)
@@ -532,22 +708,33 @@ async def bundle_save(app_id: CaseId, request: Request, session: SessionDep, pri
             bundles.update_form(session, principal, app_id, values)
         return RedirectResponse(f"/services/bundle-applications/{app_id}", status_code=303)
 
-    return _guarded(request, session, run,
-                    lambda e, s: _bundle_app_page(request, session, principal, app_id, e, s))
+    return _guarded(request, session, run, lambda e, s: _bundle_app_page(request, session, principal, app_id, e, s))
 
 
 @router.post("/services/bundle-applications/{app_id}/documents", response_class=HTMLResponse)
-async def bundle_upload(app_id: CaseId, request: Request, session: SessionDep, principal: PagePrincipalDep,
-                        material_code: Annotated[str, Form(max_length=40)], file: UploadFile) -> Response:
+async def bundle_upload(
+    app_id: CaseId,
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    material_code: Annotated[str, Form(max_length=40)],
+    file: UploadFile,
+) -> Response:
     content = await file.read(MAX_UPLOAD + 1)
 
     def run() -> Response:
-        bundles.attach_document(session, principal, app_id, material_code, filename=file.filename or "scan",
-                                content_type=file.content_type or "application/octet-stream", content=content)
+        bundles.attach_document(
+            session,
+            principal,
+            app_id,
+            material_code,
+            filename=file.filename or "scan",
+            content_type=file.content_type or "application/octet-stream",
+            content=content,
+        )
         return RedirectResponse(f"/services/bundle-applications/{app_id}", status_code=303)
 
-    return _guarded(request, session, run,
-                    lambda e, s: _bundle_app_page(request, session, principal, app_id, e, s))
+    return _guarded(request, session, run, lambda e, s: _bundle_app_page(request, session, principal, app_id, e, s))
 
 
 @router.post("/services/bundle-applications/{app_id}/submit", response_class=HTMLResponse)
@@ -556,14 +743,20 @@ def bundle_submit(app_id: CaseId, request: Request, session: SessionDep, princip
         bundles.submit(session, principal, app_id)
         return RedirectResponse(f"/services/bundle-applications/{app_id}", status_code=303)
 
-    return _guarded(request, session, run,
-                    lambda e, s: _bundle_app_page(request, session, principal, app_id, e, s))
+    return _guarded(request, session, run, lambda e, s: _bundle_app_page(request, session, principal, app_id, e, s))
 
 
 # -- counter -------------------------------------------------------------------------------------------
 
-def _counter(request: Request, session: Session, principal: Principal, id_number: str,
-             error: tuple[str, str] | None = None, status_code: int = 200) -> Response:
+
+def _counter(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    id_number: str,
+    error: tuple[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     cases: list[Case] = []
     if id_number and error is None:
         try:
@@ -573,26 +766,48 @@ def _counter(request: Request, session: Session, principal: Principal, id_number
             raise
         except DomainError as err:
             error, status_code = _error(request, err), err.status
-    return render(request, "services/counter.html", status_code=status_code, id_number=id_number, cases=cases,
-                  items=catalogue.items(), error=error)
+    return render(
+        request,
+        "services/counter.html",
+        status_code=status_code,
+        id_number=id_number,
+        cases=cases,
+        items=catalogue.items(),
+        error=error,
+    )
 
 
 @router.get("/services/counter", response_class=HTMLResponse)
-def counter_page(request: Request, session: SessionDep, principal: PagePrincipalDep,
-                 id_number: Annotated[str, Query(max_length=18)] = "") -> Response:
+def counter_page(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    id_number: Annotated[str, Query(max_length=18)] = "",
+) -> Response:
     if not principal.is_authenticated:
         raise AuthenticationRequired("sign in as a counter clerk")
     return _counter(request, session, principal, id_number.strip().upper())
 
 
 @router.post("/services/counter/apply", response_class=HTMLResponse)
-def counter_apply(request: Request, session: SessionDep, principal: PagePrincipalDep,
-                  id_number: Annotated[str, Form(max_length=18)], item_code: Annotated[str, Form(max_length=24)],
-                  uscc: Annotated[str, Form(max_length=18)] = "",
-                  identity_checked: Annotated[str, Form(max_length=5)] = "") -> Response:
+def counter_apply(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    id_number: Annotated[str, Form(max_length=18)],
+    item_code: Annotated[str, Form(max_length=24)],
+    uscc: Annotated[str, Form(max_length=18)] = "",
+    identity_checked: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
     def run() -> Response:
-        case = service.start_case(session, principal, item_code, id_number=id_number.strip().upper(),
-                                  uscc=uscc.strip() or None, identity_checked=identity_checked == "yes")
+        case = service.start_case(
+            session,
+            principal,
+            item_code,
+            id_number=id_number.strip().upper(),
+            uscc=uscc.strip() or None,
+            identity_checked=identity_checked == "yes",
+        )
         return RedirectResponse(f"/services/cases/{case.id}", status_code=303)
 
     return _guarded(request, session, run, lambda e, s: _counter(request, session, principal, id_number, e, s))
@@ -600,19 +815,37 @@ def counter_apply(request: Request, session: SessionDep, principal: PagePrincipa
 
 # -- workbench -------------------------------------------------------------------------------------
 
-def _work(request: Request, session: Session, principal: Principal, error: tuple[str, str] | None = None,
-          status_code: int = 200) -> Response:
+
+def _work(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    error: tuple[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     policy.require(principal, "services.work.list")  # before anything is written for the visitor
     with session.begin_nested():
         service.refresh_clocks(session)
     queue = service.work_queue(session, principal)
     reviews = latest_reviews(session, [c.id for _w, c in queue])
-    return render(request, "services/work.html", status_code=status_code, queue=queue, outcomes=service.OUTCOMES,
-                  items={it.code: it for it in catalogue.items()}, error=error, reviews=reviews,
-                  against=lambda review, kind, outcome: review is not None and review.overridden_by is None
-                  and prereview.contradicts(review, kind, outcome),
-                  to_correct=lambda review: {str(c.get("material")) for c in (review.corrections or [])}
-                  if review is not None and review.outcome == PreReviewOutcome.NEEDS_CORRECTION else set())
+    return render(
+        request,
+        "services/work.html",
+        status_code=status_code,
+        queue=queue,
+        outcomes=service.OUTCOMES,
+        items={it.code: it for it in catalogue.items()},
+        error=error,
+        reviews=reviews,
+        against=lambda review, kind, outcome: (
+            review is not None and review.overridden_by is None and prereview.contradicts(review, kind, outcome)
+        ),
+        to_correct=lambda review: (
+            {str(c.get("material")) for c in (review.corrections or [])}
+            if review is not None and review.outcome == PreReviewOutcome.NEEDS_CORRECTION
+            else set()
+        ),
+    )
 
 
 def latest_reviews(session: Session, case_ids: list[str]) -> dict[str, PreReview]:
@@ -631,10 +864,15 @@ def work_page(request: Request, session: SessionDep, principal: PagePrincipalDep
 
 
 @router.post("/services/work/{work_item_id}", response_class=HTMLResponse)
-def work_done(work_item_id: Annotated[str, Path(max_length=36)], request: Request, session: SessionDep,
-              principal: PagePrincipalDep, outcome: Annotated[str, Form(max_length=20)],
-              reason: Annotated[str, Form(max_length=2000)] = "",
-              missing: Annotated[list[str] | None, Form(max_length=40)] = None) -> Response:
+def work_done(
+    work_item_id: Annotated[str, Path(max_length=36)],
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    outcome: Annotated[str, Form(max_length=20)],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    missing: Annotated[list[str] | None, Form(max_length=40)] = None,
+) -> Response:
     def run() -> Response:
         codes = [c.strip() for c in (missing or []) if c.strip()][:50]
         service.complete_task(session, principal, work_item_id, outcome, reason=reason, missing=codes)
@@ -645,15 +883,27 @@ def work_done(work_item_id: Annotated[str, Path(max_length=36)], request: Reques
 
 # -- performance -------------------------------------------------------------------------------------
 
+
 @router.get("/services/performance", response_class=HTMLResponse)
-def performance_page(request: Request, session: SessionDep,
-                     by: Annotated[str, Query(pattern="^(department|district|item)$")] = "department") -> Response:
+def performance_page(
+    request: Request,
+    session: SessionDep,
+    by: Annotated[str, Query(pattern="^(department|district|item)$")] = "department",
+) -> Response:
     rows = performance.figures(session, by)
     t = translator(current_language(request))
-    chart = {"names": [t("services.perf.volume"), t("services.perf.within"), t("services.perf.prefilled")],
-             "labels": [r["name"] if current_language(request) == "zh" else r["name_en"] for r in rows],
-             "volume": [r["volume"] for r in rows],
-             "within": [r["within_time_limit_rate"] for r in rows],
-             "prefilled": [r["prefilled_field_share"] for r in rows]}
-    return render(request, "services/performance.html", rows=rows, by=by, chart=json.dumps(chart, ensure_ascii=False),
-                  ratings=performance.ratings_by_department(session))
+    chart = {
+        "names": [t("services.perf.volume"), t("services.perf.within"), t("services.perf.prefilled")],
+        "labels": [r["name"] if current_language(request) == "zh" else r["name_en"] for r in rows],
+        "volume": [r["volume"] for r in rows],
+        "within": [r["within_time_limit_rate"] for r in rows],
+        "prefilled": [r["prefilled_field_share"] for r in rows],
+    }
+    return render(
+        request,
+        "services/performance.html",
+        rows=rows,
+        by=by,
+        chart=json.dumps(chart, ensure_ascii=False),
+        ratings=performance.ratings_by_department(session),
+    )

@@ -37,26 +37,45 @@ def figures(session: Session, by: str = "department") -> list[dict[str, Any]]:
     decided = Case.status.in_([CaseStatus.APPROVED, CaseStatus.REFUSED])
     one = literal(1)
     rows = session.execute(
-        select(key, func.count().label("volume"),
-               func.sum(case((Case.channel == Channel.ONLINE, one), else_=0)).label("online"),
-               func.sum(case((Case.channel == Channel.COUNTER, one), else_=0)).label("counter"),
-               func.sum(case((decided, one), else_=0)).label("decided"),
-               func.sum(case((Case.status == CaseStatus.APPROVED, one), else_=0)).label("approved"),
-               func.sum(case((decided & Case.within_limit.is_(True), one), else_=0)).label("within"),
-               func.sum(case((decided & (Case.supplements == 0), one), else_=0)).label("first_pass"),
-               func.avg(Case.handling_days).label("handling"),
-               func.sum(Case.fields_prefilled).label("prefilled"), func.sum(Case.fields_total).label("fields"),
-               func.sum(case((Case.overdue.is_(True), one), else_=0)).label("overdue"))
-        .where(Case.status != CaseStatus.DRAFT, Case.submitted_at.is_not(None)).group_by(key).order_by(key)).all()
+        select(
+            key,
+            func.count().label("volume"),
+            func.sum(case((Case.channel == Channel.ONLINE, one), else_=0)).label("online"),
+            func.sum(case((Case.channel == Channel.COUNTER, one), else_=0)).label("counter"),
+            func.sum(case((decided, one), else_=0)).label("decided"),
+            func.sum(case((Case.status == CaseStatus.APPROVED, one), else_=0)).label("approved"),
+            func.sum(case((decided & Case.within_limit.is_(True), one), else_=0)).label("within"),
+            func.sum(case((decided & (Case.supplements == 0), one), else_=0)).label("first_pass"),
+            func.avg(Case.handling_days).label("handling"),
+            func.sum(Case.fields_prefilled).label("prefilled"),
+            func.sum(Case.fields_total).label("fields"),
+            func.sum(case((Case.overdue.is_(True), one), else_=0)).label("overdue"),
+        )
+        .where(Case.status != CaseStatus.DRAFT, Case.submitted_at.is_not(None))
+        .group_by(key)
+        .order_by(key)
+    ).all()
     rkey = _key(Rating, by).label("key")
-    ratings = {r.key: (int(r.n), float(r.avg), int(r.bad)) for r in session.execute(
-        select(rkey, func.count().label("n"), func.avg(Rating.stars).label("avg"),
-               func.sum(case((Rating.stars <= 2, one), else_=0)).label("bad")).group_by(rkey)).all()}
+    ratings = {
+        r.key: (int(r.n), float(r.avg), int(r.bad))
+        for r in session.execute(
+            select(
+                rkey,
+                func.count().label("n"),
+                func.avg(Rating.stars).label("avg"),
+                func.sum(case((Rating.stars <= 2, one), else_=0)).label("bad"),
+            ).group_by(rkey)
+        ).all()
+    }
     names: dict[str, tuple[str, str]] = {}
     if by == "district" and rows:
         codes = [f"{r.key}000000" for r in rows]
-        names = {code[:6]: (name, name_en) for code, name, name_en in session.execute(
-            select(Division.code, Division.name, Division.name_en).where(Division.code.in_(codes)))}
+        names = {
+            code[:6]: (name, name_en)
+            for code, name, name_en in session.execute(
+                select(Division.code, Division.name, Division.name_en).where(Division.code.in_(codes))
+            )
+        }
     out = []
     for r in rows:
         n, dec = int(r.volume), int(r.decided or 0)
@@ -64,17 +83,26 @@ def figures(session: Session, by: str = "department") -> list[dict[str, Any]]:
         label = _label(by, r.key)
         if r.key in names:
             label = {"name": names[r.key][0], "name_en": names[r.key][1]}
-        out.append({
-            "key": r.key, **label, "volume": n, "online": int(r.online or 0), "counter": int(r.counter or 0),
-            "online_share": round((r.online or 0) / n, 4) if n else None, "decided": dec,
-            "approved": int(r.approved or 0),
-            "avg_handling_working_days": round(float(r.handling), 2) if r.handling is not None else None,
-            "within_time_limit_rate": round((r.within or 0) / dec, 4) if dec else None,
-            "first_time_pass_rate": round((r.first_pass or 0) / dec, 4) if dec else None,
-            "prefilled_field_share": round((r.prefilled or 0) / r.fields, 4) if r.fields else None,
-            "overdue": int(r.overdue or 0), "ratings": rated[0],
-            "avg_stars": round(rated[1], 2) if rated[0] else None, "bad_ratings": rated[2],
-        })
+        out.append(
+            {
+                "key": r.key,
+                **label,
+                "volume": n,
+                "online": int(r.online or 0),
+                "counter": int(r.counter or 0),
+                "online_share": round((r.online or 0) / n, 4) if n else None,
+                "decided": dec,
+                "approved": int(r.approved or 0),
+                "avg_handling_working_days": round(float(r.handling), 2) if r.handling is not None else None,
+                "within_time_limit_rate": round((r.within or 0) / dec, 4) if dec else None,
+                "first_time_pass_rate": round((r.first_pass or 0) / dec, 4) if dec else None,
+                "prefilled_field_share": round((r.prefilled or 0) / r.fields, 4) if r.fields else None,
+                "overdue": int(r.overdue or 0),
+                "ratings": rated[0],
+                "avg_stars": round(rated[1], 2) if rated[0] else None,
+                "bad_ratings": rated[2],
+            }
+        )
     return out
 
 
@@ -94,14 +122,32 @@ def ratings_by_department(session: Session, limit: int = 50) -> list[dict[str, A
     """Public ratings per department with the complaints and how they were followed up."""
     out = []
     for code, dept in catalogue.departments().items():
-        rows = list(session.scalars(select(Rating).where(Rating.department == code)
-                                    .order_by(Rating.created_at.desc()).limit(limit)))
+        rows = list(
+            session.scalars(
+                select(Rating).where(Rating.department == code).order_by(Rating.created_at.desc()).limit(limit)
+            )
+        )
         n = session.scalar(select(func.count()).select_from(Rating).where(Rating.department == code)) or 0
         avg = session.scalar(select(func.avg(Rating.stars)).where(Rating.department == code))
-        out.append({"department": code, **dept, "ratings": int(n),
-                    "avg_stars": round(float(avg), 2) if avg is not None else None,
-                    "complaints": [{"stars": r.stars, "comment": r.comment, "channel": r.channel,
-                                    "item_code": r.item_code, "follow_up": r.follow_up,
-                                    "follow_up_note": r.follow_up_note, "rated_at": r.created_at.isoformat()}
-                                   for r in rows if r.follow_up != "none"]})
+        out.append(
+            {
+                "department": code,
+                **dept,
+                "ratings": int(n),
+                "avg_stars": round(float(avg), 2) if avg is not None else None,
+                "complaints": [
+                    {
+                        "stars": r.stars,
+                        "comment": r.comment,
+                        "channel": r.channel,
+                        "item_code": r.item_code,
+                        "follow_up": r.follow_up,
+                        "follow_up_note": r.follow_up_note,
+                        "rated_at": r.created_at.isoformat(),
+                    }
+                    for r in rows
+                    if r.follow_up != "none"
+                ],
+            }
+        )
     return out

@@ -84,13 +84,21 @@ FORM_FIELDS: dict[str, dict[str, str]] = {
     "invoice": {},
 }
 #: The document field naming whose document it is: a person's ID number or a firm's credit code.
-HOLDER_FIELDS = {"id_card": "id_number", "application_letter": "id_number", "business_licence": "uscc",
-                 "food_business_licence": "uscc"}
+HOLDER_FIELDS = {
+    "id_card": "id_number",
+    "application_letter": "id_number",
+    "business_licence": "uscc",
+    "food_business_licence": "uscc",
+}
 #: Materials read as a person's document belong to the legal representative in a firm's case.
 FIRM_DOC_TYPES = frozenset({"business_licence", "food_business_licence"})
 
-RANK = [PreReviewOutcome.REFUSAL_SUGGESTED, PreReviewOutcome.NEEDS_CORRECTION, PreReviewOutcome.PRE_APPROVED,
-        PreReviewOutcome.APPROVE_UNATTENDED]
+RANK = [
+    PreReviewOutcome.REFUSAL_SUGGESTED,
+    PreReviewOutcome.NEEDS_CORRECTION,
+    PreReviewOutcome.PRE_APPROVED,
+    PreReviewOutcome.APPROVE_UNATTENDED,
+]
 
 
 # -- reading the uploads (outside any transaction when it can be) ---------------------------------------
@@ -128,8 +136,11 @@ def prepare(db: Database, envelope: Envelope) -> None:
         case = session.get(Case, case_id)
         if case is None:
             return
-        wanted = [(d.sha256, d.content) for m, _t in _readable(case)
-                  if (d := session.get(Document, m["ref"])) is not None and d.sha256 not in _memo]
+        wanted = [
+            (d.sha256, d.content)
+            for m, _t in _readable(case)
+            if (d := session.get(Document, m["ref"])) is not None and d.sha256 not in _memo
+        ]
     for _sha, content in wanted:
         started = time.perf_counter()
         try:
@@ -163,6 +174,7 @@ def _read(session: Session, doc: Document) -> tuple[Reading, float, bool]:
 
 # -- judging ----------------------------------------------------------------------------------------------
 
+
 @dataclass
 class DocumentReview:
     """One uploaded material, read and checked."""
@@ -194,15 +206,25 @@ class DocumentReview:
         return min((f.confidence for f in self.reading.extraction.fields.values() if f.value is not None), default=0.0)
 
     def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"document_id": self.document_id, "material": self.material,
-                               "expected_type": self.expected_type, "risk": self.worst_risk,
-                               "risk_rules": list(self.risk_rules), "seconds": round(self.seconds, 3)}
+        out: dict[str, Any] = {
+            "document_id": self.document_id,
+            "material": self.material,
+            "expected_type": self.expected_type,
+            "risk": self.worst_risk,
+            "risk_rules": list(self.risk_rules),
+            "seconds": round(self.seconds, 3),
+        }
         if self.reading is None:
             return {**out, "type": None, "type_confidence": 0.0, "size": None, "fields": {}, "cached": False}
         ex = self.reading.extraction
-        return {**out, "type": ex.doc_type, "type_confidence": round(ex.type_confidence, 4),
-                "size": [ex.width, ex.height], "fields": {k: v.as_json() for k, v in ex.fields.items()},
-                "cached": self.reading.cached}
+        return {
+            **out,
+            "type": ex.doc_type,
+            "type_confidence": round(ex.type_confidence, 4),
+            "size": [ex.width, ex.height],
+            "fields": {k: v.as_json() for k, v in ex.fields.items()},
+            "cached": self.reading.cached,
+        }
 
 
 @dataclass
@@ -225,43 +247,68 @@ def _holder_of(session: Session, case: Case, doc_type: str) -> str | None:
     return person.id_number if person is not None else None
 
 
-def review_document(session: Session, case: Case, material: str, expected: str, doc: Document, *,
-                    on: date) -> DocumentReview:
+def review_document(
+    session: Session, case: Case, material: str, expected: str, doc: Document, *, on: date
+) -> DocumentReview:
     """Read one upload (memo, cache or OCR) and check it against the form, the registries and itself."""
     try:
         reading, seconds, prepared = _read(session, doc)
     except InvalidInput as err:
         # a PDF or a file no OCR here reads: not the applicant's fault, an officer looks at it
-        unreadable = Finding("document.unread", "", Outcome.WARN,
-                             f"the upload for {material} is not read by a machine ({err.detail}): "
-                             "an officer checks it", {"filename": doc.filename, "content_type": doc.content_type},
-                             0.0)
+        unreadable = Finding(
+            "document.unread",
+            "",
+            Outcome.WARN,
+            f"the upload for {material} is not read by a machine ({err.detail}): an officer checks it",
+            {"filename": doc.filename, "content_type": doc.content_type},
+            0.0,
+        )
         return DocumentReview(material, doc.id, expected, None, [unreadable], ["medium"], (), 0.0)
     ex = reading.extraction
     started = time.perf_counter()
-    form = {doc_field: str(case.form[form_field]) for doc_field, form_field in FORM_FIELDS.get(ex.doc_type, {}).items()
-            if case.form.get(form_field) not in (None, "")}
+    form = {
+        doc_field: str(case.form[form_field])
+        for doc_field, form_field in FORM_FIELDS.get(ex.doc_type, {}).items()
+        if case.form.get(form_field) not in (None, "")
+    }
     if ex.doc_type == "real_estate_certificate":
         holder = _holder_of(session, case, "id_card")
         if holder:
             form["holder_id_number"] = holder
     findings = crosscheck(session, READER, ex, on=on, purpose=f"一网通办 pre-review: case {case.number}", form=form)
     kind_ok = ex.doc_type == expected
-    findings.insert(0, Finding("document.type", "", Outcome.PASS if kind_ok else Outcome.FAIL,
-                               f"the upload for {material} reads as a {expected}" if kind_ok else
-                               f"the upload for {material} should be a {expected} but reads as a {ex.doc_type}",
-                               {"expected": expected, "detected": ex.doc_type}, ex.type_confidence))
+    findings.insert(
+        0,
+        Finding(
+            "document.type",
+            "",
+            Outcome.PASS if kind_ok else Outcome.FAIL,
+            f"the upload for {material} reads as a {expected}"
+            if kind_ok
+            else f"the upload for {material} should be a {expected} but reads as a {ex.doc_type}",
+            {"expected": expected, "detected": ex.doc_type},
+            ex.type_confidence,
+        ),
+    )
     holder = _holder_of(session, case, ex.doc_type)
     holder_field = HOLDER_FIELDS.get(ex.doc_type)
     if holder and holder_field and kind_ok:
         read = ex.fields.get(holder_field)
         value = read.value if read is not None else None
         if value is not None:
-            findings.append(Finding(
-                "application.holder", holder_field, Outcome.PASS if value == holder else Outcome.FAIL,
-                f"the document belongs to {value}, the application is for {holder}" if value != holder else
-                "the document belongs to the applicant", {"document": value, "application": holder},
-                read.confidence if read else 0.0, read.box if read else None))
+            findings.append(
+                Finding(
+                    "application.holder",
+                    holder_field,
+                    Outcome.PASS if value == holder else Outcome.FAIL,
+                    f"the document belongs to {value}, the application is for {holder}"
+                    if value != holder
+                    else "the document belongs to the applicant",
+                    {"document": value, "application": holder},
+                    read.confidence if read else 0.0,
+                    read.box if read else None,
+                )
+            )
     facts = risk_facts(ex, findings)
     if not kind_ok:
         facts["failed"] = max(1, facts["failed"])
@@ -269,23 +316,40 @@ def review_document(session: Session, case: Case, material: str, expected: str, 
         facts["registry_failed"] = True  # someone else's document: as serious as a registry mismatch
     decision = rules.decide("document_risk", facts)
     risk = [str(r) for r in (decision.outputs.get("risk") or [])]
-    return DocumentReview(material, doc.id, expected, reading, findings, risk, decision.rules,
-                          seconds + time.perf_counter() - started, seconds if prepared else 0.0)
+    return DocumentReview(
+        material,
+        doc.id,
+        expected,
+        reading,
+        findings,
+        risk,
+        decision.rules,
+        seconds + time.perf_counter() - started,
+        seconds if prepared else 0.0,
+    )
 
 
-def _reason(f: Finding, review: DocumentReview | None = None, decision: str | None = None, *,
-            material: str | None = None) -> dict[str, Any]:
+def _reason(
+    f: Finding, review: DocumentReview | None = None, decision: str | None = None, *, material: str | None = None
+) -> dict[str, Any]:
     """A finding as one stored reason: with the upload (or material) it is about and the DMN rules."""
     out = f.as_json()
-    out.update(material=review.material if review else material, document_id=review.document_id if review else None,
-               decision=decision)
+    out.update(
+        material=review.material if review else material,
+        document_id=review.document_id if review else None,
+        decision=decision,
+    )
     return out
 
 
 def _changed_registry_values(session: Session, case: Case) -> list[str]:
     """Fields the registry prefilled at the draft that the applicant has since changed."""
-    drafted = session.scalar(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == "drafted")
-                             .order_by(CaseEvent.id).limit(1))
+    drafted = session.scalar(
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id, CaseEvent.action == "drafted")
+        .order_by(CaseEvent.id)
+        .limit(1)
+    )
     prefilled = set((drafted.detail or {}).get("prefilled", [])) if drafted is not None else set()
     return sorted(prefilled - set(case.prefill or {}))
 
@@ -303,23 +367,49 @@ def applicant_findings(session: Session, case: Case) -> list[Finding]:
         if case.applicant_kind == "legal_person":
             firm = registries.legal_person_by_uscc(session, READER, case.applicant_identifier)
             ok = firm.status == LegalPersonStatus.ACTIVE
-            out.append(Finding("registry.applicant_active", "uscc", Outcome.PASS if ok else Outcome.FAIL,
-                               "the firm is active (存续)" if ok else f"the firm is {firm.status} in the registry",
-                               {"status": str(firm.status)}))
+            out.append(
+                Finding(
+                    "registry.applicant_active",
+                    "uscc",
+                    Outcome.PASS if ok else Outcome.FAIL,
+                    "the firm is active (存续)" if ok else f"the firm is {firm.status} in the registry",
+                    {"status": str(firm.status)},
+                )
+            )
         else:
             person = registries.person_by_id_number(session, READER, case.applicant_identifier, purpose)
             ok = person.status == PersonStatus.ALIVE
-            out.append(Finding("registry.applicant_active", "id_number", Outcome.PASS if ok else Outcome.FAIL,
-                               "the applicant is a living resident" if ok else
-                               f"the applicant is {person.status} in the registry", {"status": str(person.status)}))
+            out.append(
+                Finding(
+                    "registry.applicant_active",
+                    "id_number",
+                    Outcome.PASS if ok else Outcome.FAIL,
+                    "the applicant is a living resident" if ok else f"the applicant is {person.status} in the registry",
+                    {"status": str(person.status)},
+                )
+            )
     except (NotFound, PermissionDenied) as err:
-        out.append(Finding("registry.applicant_active", "", Outcome.WARN,
-                           f"the applicant's registry record could not be read: {err}", {}))
+        out.append(
+            Finding(
+                "registry.applicant_active",
+                "",
+                Outcome.WARN,
+                f"the applicant's registry record could not be read: {err}",
+                {},
+            )
+        )
     return out
 
 
-def conclude(it: Item, reviews: list[DocumentReview], *, unread: list[str], eligibility: rules.Decision | None,
-             changed: list[str], applicant: list[Finding] | None = None) -> Conclusion:
+def conclude(
+    it: Item,
+    reviews: list[DocumentReview],
+    *,
+    unread: list[str],
+    eligibility: rules.Decision | None,
+    changed: list[str],
+    applicant: list[Finding] | None = None,
+) -> Conclusion:
     """The outcome from the documents' risks, the eligibility decision and what no machine read.
 
     Pure: the benchmark calls it on generated documents as the services consumer does on cases.
@@ -334,9 +424,18 @@ def conclude(it: Item, reviews: list[DocumentReview], *, unread: list[str], elig
         why = str(eligibility.outputs.get("reason"))
         if not eligible:
             refuse.append(f"not eligible: {why}")
-        reasons.append(_reason(Finding(f"eligibility.{eligibility.decision_id}", "",
-                                       Outcome.PASS if eligible else Outcome.FAIL, why, dict(eligibility.outputs)),
-                               decision=",".join(eligibility.rules)))
+        reasons.append(
+            _reason(
+                Finding(
+                    f"eligibility.{eligibility.decision_id}",
+                    "",
+                    Outcome.PASS if eligible else Outcome.FAIL,
+                    why,
+                    dict(eligibility.outputs),
+                ),
+                decision=",".join(eligibility.rules),
+            )
+        )
     for r in reviews:
         decision = ",".join(r.risk_rules)
         bad = [f for f in r.findings if f.outcome != Outcome.PASS]
@@ -351,9 +450,19 @@ def conclude(it: Item, reviews: list[DocumentReview], *, unread: list[str], elig
         elif r.worst_risk != "low":
             confirm.append(f"{r.material}: read with low confidence or a check could only warn")
         if not bad:
-            reasons.append(_reason(Finding("document_risk", "", Outcome.PASS,
-                                           f"{r.material}: every check passed with high confidence",
-                                           confidence=r.min_confidence), r, decision))
+            reasons.append(
+                _reason(
+                    Finding(
+                        "document_risk",
+                        "",
+                        Outcome.PASS,
+                        f"{r.material}: every check passed with high confidence",
+                        confidence=r.min_confidence,
+                    ),
+                    r,
+                    decision,
+                )
+            )
     for f in applicant or []:
         if f.outcome == Outcome.FAIL:
             refuse.append(f.message)
@@ -363,14 +472,32 @@ def conclude(it: Item, reviews: list[DocumentReview], *, unread: list[str], elig
             reasons.append(_reason(f))
     if unread:
         confirm.append("no machine reads " + ", ".join(unread) + ": an officer looks at it")
-        reasons.extend(_reason(Finding("document.unread", "", Outcome.WARN,
-                                       f"{code} is not read by a machine: an officer checks it", confidence=0.0),
-                               material=code) for code in unread)
+        reasons.extend(
+            _reason(
+                Finding(
+                    "document.unread",
+                    "",
+                    Outcome.WARN,
+                    f"{code} is not read by a machine: an officer checks it",
+                    confidence=0.0,
+                ),
+                material=code,
+            )
+            for code in unread
+        )
     if changed:
         confirm.append("the applicant changed values the registry supplied: " + ", ".join(changed))
-        reasons.append(_reason(Finding("form.registry_value_changed", ",".join(changed), Outcome.WARN,
-                                       "the applicant changed values the registry supplied: " + ", ".join(changed),
-                                       {"fields": changed})))
+        reasons.append(
+            _reason(
+                Finding(
+                    "form.registry_value_changed",
+                    ",".join(changed),
+                    Outcome.WARN,
+                    "the applicant changed values the registry supplied: " + ", ".join(changed),
+                    {"fields": changed},
+                )
+            )
+        )
     if refuse:
         return Conclusion(PreReviewOutcome.REFUSAL_SUGGESTED, "; ".join(refuse), reasons, corrections)
     if correct:
@@ -381,9 +508,13 @@ def conclude(it: Item, reviews: list[DocumentReview], *, unread: list[str], elig
         confirm.insert(0, "eligibility could not be decided")
     if confirm:
         return Conclusion(PreReviewOutcome.PRE_APPROVED, "; ".join(confirm), reasons, corrections)
-    return Conclusion(PreReviewOutcome.APPROVE_UNATTENDED,
-                      "every material is held or read and checked with high confidence"
-                      + ("; the applicant is eligible" if eligibility is not None else ""), reasons, corrections)
+    return Conclusion(
+        PreReviewOutcome.APPROVE_UNATTENDED,
+        "every material is held or read and checked with high confidence"
+        + ("; the applicant is eligible" if eligibility is not None else ""),
+        reasons,
+        corrections,
+    )
 
 
 ELIGIBILITY = {"senior_citizen_card": rules.senior_citizen_card}
@@ -418,8 +549,11 @@ def prereview(session: Session, case_id: str) -> PreReview:
     on = clock.today()
     started = time.perf_counter()
     reviews: list[DocumentReview] = []
-    unread = [m["code"] for m in case.materials
-              if m["state"] == MaterialState.UPLOADED and not catalogue.material(m["code"]).reads_as]
+    unread = [
+        m["code"]
+        for m in case.materials
+        if m["state"] == MaterialState.UPLOADED and not catalogue.material(m["code"]).reads_as
+    ]
     for m, expected in _readable(case):
         doc = session.get(Document, m["ref"])
         if doc is None:  # never approve on an upload nobody could read
@@ -427,27 +561,56 @@ def prereview(session: Session, case_id: str) -> PreReview:
         else:
             reviews.append(review_document(session, case, m["code"], expected, doc, on=on))
     eligibility = _eligibility(session, case, it, on)
-    conclusion = conclude(it, reviews, unread=unread, eligibility=eligibility,
-                          changed=_changed_registry_values(session, case),
-                          applicant=applicant_findings(session, case))
+    conclusion = conclude(
+        it,
+        reviews,
+        unread=unread,
+        eligibility=eligibility,
+        changed=_changed_registry_values(session, case),
+        applicant=applicant_findings(session, case),
+    )
     rounds = session.scalars(select(PreReview.round).where(PreReview.case_id == case.id)).all()
     # OCR done in prepare (before this transaction) plus everything since this function started
     spent = sum(r.prepared_seconds for r in reviews) + time.perf_counter() - started
-    row = PreReview(case_id=case.id, round=max(rounds, default=0) + 1, outcome=conclusion.outcome,
-                    summary=conclusion.summary[:2000], reasons=conclusion.reasons,
-                    documents=[r.as_json() for r in reviews],
-                    eligibility=({"decision": eligibility.decision_id, "outputs": dict(eligibility.outputs),
-                                  "rules": list(eligibility.rules)} if eligibility is not None else None),
-                    corrections=conclusion.corrections, engine=RapidOcrEngine.name,
-                    seconds=round(spent, 4),
-                    acted=False, created_at=clock.now())
+    row = PreReview(
+        case_id=case.id,
+        round=max(rounds, default=0) + 1,
+        outcome=conclusion.outcome,
+        summary=conclusion.summary[:2000],
+        reasons=conclusion.reasons,
+        documents=[r.as_json() for r in reviews],
+        eligibility=(
+            {
+                "decision": eligibility.decision_id,
+                "outputs": dict(eligibility.outputs),
+                "rules": list(eligibility.rules),
+            }
+            if eligibility is not None
+            else None
+        ),
+        corrections=conclusion.corrections,
+        engine=RapidOcrEngine.name,
+        seconds=round(spent, 4),
+        acted=False,
+        created_at=clock.now(),
+    )
     session.add(row)
     session.flush()
-    service.log_event(session, READER, case, "system", "prereviewed",
-                      {"outcome": conclusion.outcome.value, "round": row.round, "summary": row.summary[:300]})
+    service.log_event(
+        session,
+        READER,
+        case,
+        "system",
+        "prereviewed",
+        {"outcome": conclusion.outcome.value, "round": row.round, "summary": row.summary[:300]},
+    )
     if conclusion.outcome == PreReviewOutcome.APPROVE_UNATTENDED and _untouched(session, case):
-        service.run_unattended(session, UNATTENDED, case,
-                               f"无人干预自动审批 / approved unattended: {conclusion.summary} (pre-review {row.round})")
+        service.run_unattended(
+            session,
+            UNATTENDED,
+            case,
+            f"无人干预自动审批 / approved unattended: {conclusion.summary} (pre-review {row.round})",
+        )
         row.acted = True
     return row
 
@@ -456,14 +619,16 @@ def _untouched(session: Session, case: Case) -> bool:
     """No officer has acted since the submission: only then may the platform decide alone."""
     if case.status != CaseStatus.SUBMITTED:
         return False
-    done = session.scalar(select(WorkItem.id).where(WorkItem.case_id == case.id, WorkItem.status == WorkStatus.DONE)
-                          .limit(1))
+    done = session.scalar(
+        select(WorkItem.id).where(WorkItem.case_id == case.id, WorkItem.status == WorkStatus.DONE).limit(1)
+    )
     return done is None
 
 
 def latest(session: Session, case_id: str) -> PreReview | None:
-    return session.scalar(select(PreReview).where(PreReview.case_id == case_id)
-                          .order_by(PreReview.round.desc()).limit(1))
+    return session.scalar(
+        select(PreReview).where(PreReview.case_id == case_id).order_by(PreReview.round.desc()).limit(1)
+    )
 
 
 def contradicts(review: PreReview, kind: str, outcome: str) -> bool:
@@ -476,8 +641,9 @@ def contradicts(review: PreReview, kind: str, outcome: str) -> bool:
     return outcome in ("refuse", "fail", "supplement")
 
 
-def record_override(session: Session, principal: Principal, case: Case, review: PreReview, decided: str,
-                    reason: str) -> None:
+def record_override(
+    session: Session, principal: Principal, case: Case, review: PreReview, decided: str, reason: str
+) -> None:
     """An officer decides otherwise than the pre-review advised: who, what and why, audited."""
     reason = (reason or "").strip()
     if not reason:
@@ -485,11 +651,22 @@ def record_override(session: Session, principal: Principal, case: Case, review: 
     if review.overridden_by is None:
         review.overridden_by, review.overridden_at = principal.ref, clock.now()
         review.override_outcome, review.override_reason = decided[:20], reason[:2000]
-    audit.record(session, principal, "services.prereview.overridden", object_type="case", object_id=case.id,
-                 subject=f"person:{case.person_id}" if case.person_id is not None else None,
-                 division_code=case.division_code,
-                 detail={"number": case.number, "round": review.round, "advice": str(review.outcome),
-                         "decided": decided, "reason": reason[:500]})
+    audit.record(
+        session,
+        principal,
+        "services.prereview.overridden",
+        object_type="case",
+        object_id=case.id,
+        subject=f"person:{case.person_id}" if case.person_id is not None else None,
+        division_code=case.division_code,
+        detail={
+            "number": case.number,
+            "round": review.round,
+            "advice": str(review.outcome),
+            "decided": decided,
+            "reason": reason[:500],
+        },
+    )
 
 
 def override(session: Session, principal: Principal, case_id: str, outcome: str, reason: str) -> PreReview:
@@ -512,8 +689,12 @@ def override(session: Session, principal: Principal, case_id: str, outcome: str,
     if case.status not in (CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW, CaseStatus.SUPPLEMENT):
         raise Conflict(f"case {case.number} is {case.status}: its pre-review can no longer be overridden")
     record_override(session, principal, case, review, outcome, reason)
-    service.log_event(session, principal, case, "counter", "prereview_overridden",
-                      {"round": review.round, "advice": str(review.outcome), "officer": outcome,
-                       "reason": reason.strip()[:300]})
+    service.log_event(
+        session,
+        principal,
+        case,
+        "counter",
+        "prereview_overridden",
+        {"round": review.round, "advice": str(review.outcome), "officer": outcome, "reason": reason.strip()[:300]},
+    )
     return review
-

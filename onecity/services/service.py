@@ -72,13 +72,15 @@ from onecity.services.models import (
 
 R = Role
 STAFF_ROLES = frozenset({R.COUNTER_CLERK, R.REVIEWER, R.APPROVER})
-policy.register_actions({
-    "services.case.counter": frozenset({R.COUNTER_CLERK}),
-    "services.case.read": STAFF_ROLES,
-    "services.work.list": STAFF_ROLES,
-    "services.work.complete": STAFF_ROLES,
-    "services.rating.follow_up": frozenset({R.COUNTER_CLERK, R.APPROVER}),
-})
+policy.register_actions(
+    {
+        "services.case.counter": frozenset({R.COUNTER_CLERK}),
+        "services.case.read": STAFF_ROLES,
+        "services.work.list": STAFF_ROLES,
+        "services.work.complete": STAFF_ROLES,
+        "services.rating.follow_up": frozenset({R.COUNTER_CLERK, R.APPROVER}),
+    }
+)
 
 #: The platform acting for an applicant on their own case (online and proxy channels).
 AGENT = system_principal("services:one-stop")
@@ -88,14 +90,17 @@ APPLICANT_ROLE = workflow.APPLICANT
 
 # -- who is acting --------------------------------------------------------------------------
 
+
 def linked_person(session: Session, principal: Principal) -> Person:
     """The person record a citizen's account is linked to (after an identity check)."""
     if principal.kind not in (PrincipalKind.CITIZEN, PrincipalKind.ENTERPRISE):
         raise PermissionDenied("this is for residents and firms; staff apply at the counter on their behalf")
     pid = session.scalar(select(ResidentLink.person_id).where(ResidentLink.user_id == principal.id))
     if pid is None:
-        raise PermissionDenied("your account is not linked to your person record yet: have your identity checked "
-                               "once at any service counter (POST /api/v1/sharing/residents)")
+        raise PermissionDenied(
+            "your account is not linked to your person record yet: have your identity checked "
+            "once at any service counter (POST /api/v1/sharing/residents)"
+        )
     person = session.get(Person, pid)
     assert person is not None  # foreign key
     return person
@@ -130,6 +135,7 @@ def _department_codes(session: Session, principal: Principal) -> set[str]:
 
 # -- reading what the government already holds ---------------------------------------------------
 
+
 @dataclass
 class Facts:
     """What the registries say about an applicant, read once per draft."""
@@ -138,13 +144,17 @@ class Facts:
     certificates: dict[str, Certificate]
 
 
-def applicant_facts(session: Session, reader: Principal, person: Person, firm: LegalPerson | None,
-                    purpose: str) -> Facts:
+def applicant_facts(
+    session: Session, reader: Principal, person: Person, firm: LegalPerson | None, purpose: str
+) -> Facts:
     """The applicant's registry record, their firm's, and their valid certificates, read once and audited."""
     found = registries.person_by_id_number(session, reader, person.id_number, purpose)
     values: dict[str, Any] = {
-        "person.name": found.name, "person.id_number": found.id_number, "person.sex": found.sex,
-        "person.birth_date": found.birth_date.isoformat(), "person.address": found.address,
+        "person.name": found.name,
+        "person.id_number": found.id_number,
+        "person.sex": found.sex,
+        "person.birth_date": found.birth_date.isoformat(),
+        "person.address": found.address,
         "person.hukou_region": found.hukou_region,
     }
     if found.phone:
@@ -153,9 +163,16 @@ def applicant_facts(session: Session, reader: Principal, person: Person, firm: L
     if firm is not None:
         firm = registries.legal_person_by_uscc(session, reader, firm.uscc)
         rep = session.get(Person, firm.legal_rep_id)
-        values.update({"firm.name": firm.name, "firm.uscc": firm.uscc, "firm.address": firm.address,
-                       "firm.registered_capital": float(firm.registered_capital), "firm.industry": firm.industry,
-                       "firm.legal_rep_name": rep.name if rep else None})
+        values.update(
+            {
+                "firm.name": firm.name,
+                "firm.uscc": firm.uscc,
+                "firm.address": firm.address,
+                "firm.registered_capital": float(firm.registered_capital),
+                "firm.industry": firm.industry,
+                "firm.legal_rep_name": rep.name if rep else None,
+            }
+        )
         held += registries.certificates_of(session, reader, HolderKind.LEGAL_PERSON, firm.id, purpose)
     today = clock.local(clock.now()).date()
     certs: dict[str, Certificate] = {}
@@ -184,8 +201,14 @@ def _materials(codes: list[str], facts: Facts, applicant_kind: str) -> list[dict
     out = []
     for code in codes:
         spec = catalogue.material(code)
-        entry: dict[str, Any] = {"code": code, "name": spec.name, "name_en": spec.name_en,
-                                 "state": MaterialState.MISSING.value, "source": None, "ref": None}
+        entry: dict[str, Any] = {
+            "code": code,
+            "name": spec.name,
+            "name_en": spec.name_en,
+            "state": MaterialState.MISSING.value,
+            "source": None,
+            "ref": None,
+        }
         stand = spec.stands_in or ""
         if stand.startswith("cert:") and stand[5:] in facts.certificates:
             cert = facts.certificates[stand[5:]]
@@ -205,15 +228,32 @@ def missing_materials(case: Case) -> list[dict[str, Any]]:
 
 # -- history -------------------------------------------------------------------------------------
 
-def _log(session: Session, principal: Principal, case: Case, channel: str, action: str,
-         detail: dict[str, Any] | None = None) -> None:
+
+def _log(
+    session: Session, principal: Principal, case: Case, channel: str, action: str, detail: dict[str, Any] | None = None
+) -> None:
     now = clock.now()
-    session.add(CaseEvent(case_id=case.id, at=now, actor=principal.ref, actor_name=principal.name, channel=channel,
-                          action=action, detail=detail or {}))
-    audit.record(session, principal, f"services.case.{action}", object_type="case", object_id=case.id,
-                 subject=f"person:{case.person_id}" if case.person_id is not None else None,
-                 division_code=case.division_code,
-                 detail={"number": case.number, "item": case.item_code, "channel": channel, **(detail or {})})
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            actor=principal.ref,
+            actor_name=principal.name,
+            channel=channel,
+            action=action,
+            detail=detail or {},
+        )
+    )
+    audit.record(
+        session,
+        principal,
+        f"services.case.{action}",
+        object_type="case",
+        object_id=case.id,
+        subject=f"person:{case.person_id}" if case.person_id is not None else None,
+        division_code=case.division_code,
+        detail={"number": case.number, "item": case.item_code, "channel": channel, **(detail or {})},
+    )
 
 
 def _locked(session: Session, case_id: str) -> Case:
@@ -229,6 +269,7 @@ def _number() -> str:
 
 # -- starting a case -----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Applicant:
     person: Person
@@ -239,9 +280,16 @@ class Applicant:
     proxy_relation: str | None = None
 
 
-def resolve_applicant(session: Session, principal: Principal, *, applicant_kind: str, id_number: str | None = None,
-                      uscc: str | None = None, identity_checked: bool = False,
-                      proxy_relation: str | None = None) -> Applicant:
+def resolve_applicant(
+    session: Session,
+    principal: Principal,
+    *,
+    applicant_kind: str,
+    id_number: str | None = None,
+    uscc: str | None = None,
+    identity_checked: bool = False,
+    proxy_relation: str | None = None,
+) -> Applicant:
     """Who the case is for, and on which channel; checks the principal may apply for them."""
     if principal.kind is PrincipalKind.STAFF:
         policy.require(principal, "services.case.counter")
@@ -249,17 +297,21 @@ def resolve_applicant(session: Session, principal: Principal, *, applicant_kind:
             raise InvalidInput("at the counter, give the applicant's resident ID number (id_number)")
         if not identity_checked:
             raise InvalidInput("check the applicant's identity document first, then confirm it (identity_checked)")
-        person = registries.person_by_id_number(session, principal, id_number,
-                                                "一网通办 counter: identify the applicant")
+        person = registries.person_by_id_number(
+            session, principal, id_number, "一网通办 counter: identify the applicant"
+        )
         channel, reader, proxy = Channel.COUNTER, principal, None
     else:
         me = linked_person(session, principal)
         if id_number and id_number != me.id_number:
             if not proxy_relation or not proxy_relation.strip():
-                raise InvalidInput("to apply for someone else, say how you are related (proxy_relation), "
-                                   "and provide their power of attorney")
-            person = registries.person_by_id_number(session, AGENT, id_number,
-                                                    f"一网通办 proxy application by {principal.ref}")
+                raise InvalidInput(
+                    "to apply for someone else, say how you are related (proxy_relation), "
+                    "and provide their power of attorney"
+                )
+            person = registries.person_by_id_number(
+                session, AGENT, id_number, f"一网通办 proxy application by {principal.ref}"
+            )
             channel, reader, proxy = Channel.PROXY, AGENT, me
         else:
             person, channel, reader, proxy = me, Channel.ONLINE, AGENT, None
@@ -269,49 +321,99 @@ def resolve_applicant(session: Session, principal: Principal, *, applicant_kind:
             raise InvalidInput("this item is applied for by a firm: give its unified social credit code (uscc)")
         firm = registries.legal_person_by_uscc(session, AGENT, uscc)
         if firm.legal_rep_id != person.id:
-            raise PermissionDenied("only the firm's legal representative (or a clerk or proxy on their behalf) "
-                                   "applies for it")
-    return Applicant(person=person, firm=firm, channel=channel, reader=reader, proxy=proxy,
-                     proxy_relation=proxy_relation.strip()[:40] if proxy_relation else None)
+            raise PermissionDenied(
+                "only the firm's legal representative (or a clerk or proxy on their behalf) applies for it"
+            )
+    return Applicant(
+        person=person,
+        firm=firm,
+        channel=channel,
+        reader=reader,
+        proxy=proxy,
+        proxy_relation=proxy_relation.strip()[:40] if proxy_relation else None,
+    )
 
 
-def new_case(session: Session, principal: Principal, it: Item, who: Applicant, facts: Facts,
-              bundle_id: str | None = None) -> Case:
+def new_case(
+    session: Session, principal: Principal, it: Item, who: Applicant, facts: Facts, bundle_id: str | None = None
+) -> Case:
     form, sources = _prefill(list(it.fields), facts)
     codes = list(it.materials) + ([PROXY_MATERIAL] if who.channel is Channel.PROXY else [])
     materials = _materials(codes, facts, it.applicant_kind)
     holder_firm = who.firm
-    case = Case(number=_number(), item_code=it.code, department=it.department, bundle_id=bundle_id,
-                applicant_kind=it.applicant_kind, person_id=who.person.id,
-                legal_person_id=holder_firm.id if holder_firm else None,
-                applicant_identifier=holder_firm.uscc if holder_firm else who.person.id_number,
-                applicant_name=holder_firm.name if holder_firm else who.person.name,
-                division_code=holder_firm.division_code if holder_firm else who.person.division_code,
-                channel=who.channel, proxy_person_id=who.proxy.id if who.proxy else None,
-                proxy_relation=who.proxy_relation, created_by=principal.ref, status=CaseStatus.DRAFT, form=form,
-                prefill=sources, materials=materials, fields_total=len(it.fields), fields_prefilled=len(sources),
-                materials_total=len(materials),
-                materials_held=sum(1 for m in materials if m["state"] == MaterialState.HELD),
-                time_limit_days=it.time_limit_days)
+    case = Case(
+        number=_number(),
+        item_code=it.code,
+        department=it.department,
+        bundle_id=bundle_id,
+        applicant_kind=it.applicant_kind,
+        person_id=who.person.id,
+        legal_person_id=holder_firm.id if holder_firm else None,
+        applicant_identifier=holder_firm.uscc if holder_firm else who.person.id_number,
+        applicant_name=holder_firm.name if holder_firm else who.person.name,
+        division_code=holder_firm.division_code if holder_firm else who.person.division_code,
+        channel=who.channel,
+        proxy_person_id=who.proxy.id if who.proxy else None,
+        proxy_relation=who.proxy_relation,
+        created_by=principal.ref,
+        status=CaseStatus.DRAFT,
+        form=form,
+        prefill=sources,
+        materials=materials,
+        fields_total=len(it.fields),
+        fields_prefilled=len(sources),
+        materials_total=len(materials),
+        materials_held=sum(1 for m in materials if m["state"] == MaterialState.HELD),
+        time_limit_days=it.time_limit_days,
+    )
     session.add(case)
     session.flush()
-    _log(session, principal, case, who.channel, "drafted",
-         {"prefilled": sorted(sources), "held": [m["code"] for m in materials if m["state"] == MaterialState.HELD],
-          "missing": [m["code"] for m in missing_materials(case)],
-          **({"proxy_relation": who.proxy_relation} if who.proxy_relation else {})})
+    _log(
+        session,
+        principal,
+        case,
+        who.channel,
+        "drafted",
+        {
+            "prefilled": sorted(sources),
+            "held": [m["code"] for m in materials if m["state"] == MaterialState.HELD],
+            "missing": [m["code"] for m in missing_materials(case)],
+            **({"proxy_relation": who.proxy_relation} if who.proxy_relation else {}),
+        },
+    )
     return case
 
 
-def start_case(session: Session, principal: Principal, item_code: str, *, id_number: str | None = None,
-               uscc: str | None = None, identity_checked: bool = False, proxy_relation: str | None = None) -> Case:
+def start_case(
+    session: Session,
+    principal: Principal,
+    item_code: str,
+    *,
+    id_number: str | None = None,
+    uscc: str | None = None,
+    identity_checked: bool = False,
+    proxy_relation: str | None = None,
+) -> Case:
     """A draft case for an item, prefilled from the registries, with held materials attached."""
     it = catalogue.item(item_code)
-    who = resolve_applicant(session, principal, applicant_kind=it.applicant_kind, id_number=id_number, uscc=uscc,
-                            identity_checked=identity_checked, proxy_relation=proxy_relation)
+    who = resolve_applicant(
+        session,
+        principal,
+        applicant_kind=it.applicant_kind,
+        id_number=id_number,
+        uscc=uscc,
+        identity_checked=identity_checked,
+        proxy_relation=proxy_relation,
+    )
     if who.channel.value not in it.channels:
         raise InvalidInput(f"{it.name_en} cannot be applied for on the {who.channel} channel")
-    facts = applicant_facts(session, who.reader, who.person, who.firm,
-                   f"一网通办 prefill: {it.code} for {who.person.id_number[:6]}… (acting: {principal.ref})")
+    facts = applicant_facts(
+        session,
+        who.reader,
+        who.person,
+        who.firm,
+        f"一网通办 prefill: {it.code} for {who.person.id_number[:6]}… (acting: {principal.ref})",
+    )
     return new_case(session, principal, it, who, facts)
 
 
@@ -324,9 +426,16 @@ def get_case(session: Session, principal: Principal, case_id: str) -> Case:
         policy.require(principal, "services.case.read")
         policy.require_in_scope(session, principal, "services.case", case.division_code)
         if case.person_id is not None:
-            audit.personal_read(session, principal, "services.case.read", f"person:{case.person_id}",
-                                f"一网通办 case {case.number}", object_type="case", object_id=case.id,
-                                division_code=case.division_code)
+            audit.personal_read(
+                session,
+                principal,
+                "services.case.read",
+                f"person:{case.person_id}",
+                f"一网通办 case {case.number}",
+                object_type="case",
+                object_id=case.id,
+                division_code=case.division_code,
+            )
     else:
         _channel_of(session, principal, case)
     return case
@@ -338,18 +447,25 @@ def history(session: Session, case: Case) -> list[CaseEvent]:
 
 def my_cases(session: Session, principal: Principal, limit: int = 100) -> list[Case]:
     person = linked_person(session, principal)
-    return list(session.scalars(
-        select(Case).where((Case.person_id == person.id) | (Case.proxy_person_id == person.id))
-        .order_by(Case.created_at.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(Case)
+            .where((Case.person_id == person.id) | (Case.proxy_person_id == person.id))
+            .order_by(Case.created_at.desc())
+            .limit(limit)
+        )
+    )
 
 
 def cases_of_person(session: Session, principal: Principal, id_number: str, limit: int = 100) -> list[Case]:
     """Cases of one person, for the counter (continuing a case started online)."""
     policy.require(principal, "services.case.counter")
-    person = registries.person_by_id_number(session, principal, id_number,
-                                            "一网通办 counter: find the applicant's cases")
-    return list(session.scalars(select(Case).where(Case.person_id == person.id)
-                                .order_by(Case.created_at.desc()).limit(limit)))
+    person = registries.person_by_id_number(
+        session, principal, id_number, "一网通办 counter: find the applicant's cases"
+    )
+    return list(
+        session.scalars(select(Case).where(Case.person_id == person.id).order_by(Case.created_at.desc()).limit(limit))
+    )
 
 
 # -- filling in ----------------------------------------------------------------------------------
@@ -369,8 +485,10 @@ def update_form(session: Session, principal: Principal, case_id: str, values: di
         raise InvalidInput(f"the form of {case.item_code} has no fields {unknown}; it has {sorted(allowed)}")
     locked = sorted(k for k in values if case.prefill.get(k) in LOCKED_SOURCES and values[k] != case.form.get(k))
     if locked:
-        raise InvalidInput(f"{locked} come from the registry and identify the applicant; correct the registry "
-                           "record instead (at a counter)")
+        raise InvalidInput(
+            f"{locked} come from the registry and identify the applicant; correct the registry "
+            "record instead (at a counter)"
+        )
     form, prefill = dict(case.form), dict(case.prefill)
     changed = []
     for key, value in values.items():
@@ -383,8 +501,16 @@ def update_form(session: Session, principal: Principal, case_id: str, values: di
     return case
 
 
-def attach_document(session: Session, principal: Principal, case_id: str, material_code: str, *, filename: str,
-                    content_type: str, content: bytes) -> Document:
+def attach_document(
+    session: Session,
+    principal: Principal,
+    case_id: str,
+    material_code: str,
+    *,
+    filename: str,
+    content_type: str,
+    content: bytes,
+) -> Document:
     """Upload (online) or scan (at the counter) one material."""
     case = _locked(session, case_id)
     channel = _channel_of(session, principal, case)
@@ -393,28 +519,45 @@ def attach_document(session: Session, principal: Principal, case_id: str, materi
     if not content:
         raise InvalidInput("the document is empty")
     if len(content) > MAX_DOCUMENT_BYTES:
-        raise InvalidInput(f"a document is at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB; "
-                           "scan at a lower resolution")
+        raise InvalidInput(
+            f"a document is at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB; scan at a lower resolution"
+        )
     if not filename.strip() or len(filename) > 200:
         raise InvalidInput("give the document a file name of 1–200 characters")
     materials = [dict(m) for m in case.materials]
     entry = next((m for m in materials if m["code"] == material_code), None)
     if entry is None:
-        raise InvalidInput(f"{case.item_code} does not ask for {material_code!r}; it asks for "
-                           f"{[m['code'] for m in materials]}")
+        raise InvalidInput(
+            f"{case.item_code} does not ask for {material_code!r}; it asks for {[m['code'] for m in materials]}"
+        )
     if entry["state"] == MaterialState.HELD:
         raise Conflict(f"{entry['name_en']} is already held by the government ({entry['source']}): no upload needed")
     digest = hashlib.sha256(content).hexdigest()
-    doc = Document(case_id=case.id, material_code=material_code, filename=filename.strip(),
-                   content_type=content_type[:100] or "application/octet-stream", size=len(content), sha256=digest,
-                   content=content, uploaded_by=principal.ref, created_at=clock.now())
+    doc = Document(
+        case_id=case.id,
+        material_code=material_code,
+        filename=filename.strip(),
+        content_type=content_type[:100] or "application/octet-stream",
+        size=len(content),
+        sha256=digest,
+        content=content,
+        uploaded_by=principal.ref,
+        created_at=clock.now(),
+    )
     session.add(doc)
     session.flush()
-    entry.update(state=MaterialState.UPLOADED.value, source="upload" if channel != Channel.COUNTER else "scan",
-                 ref=doc.id)
+    entry.update(
+        state=MaterialState.UPLOADED.value, source="upload" if channel != Channel.COUNTER else "scan", ref=doc.id
+    )
     case.materials = materials
-    _log(session, principal, case, channel, "material_added",
-         {"material": material_code, "sha256": digest, "size": len(content)})
+    _log(
+        session,
+        principal,
+        case,
+        channel,
+        "material_added",
+        {"material": material_code, "sha256": digest, "size": len(content)},
+    )
     return doc
 
 
@@ -432,15 +575,18 @@ def _require_complete(case: Case, it: Item) -> None:
         return
     parts = []
     if missing:
-        parts.append("materials still needed: " + "; ".join(
-            f"{m['name']} / {m['name_en']} ({m['code']})" for m in missing))
+        parts.append(
+            "materials still needed: " + "; ".join(f"{m['name']} / {m['name_en']} ({m['code']})" for m in missing)
+        )
     if errors:
         parts.append("form: " + "; ".join(f"{d['field']}: {d['message']}" for d in errors))
-    raise InvalidInput("all at once (一次性告知) — " + " | ".join(parts), errors=errors,
-                       missing=[m["code"] for m in missing])
+    raise InvalidInput(
+        "all at once (一次性告知) — " + " | ".join(parts), errors=errors, missing=[m["code"] for m in missing]
+    )
 
 
 # -- the workflow ---------------------------------------------------------------------------------
+
 
 def _run_system_tasks(session: Session, principal: Principal, case: Case, wf: Any) -> None:
     while True:
@@ -461,8 +607,9 @@ def _sync(session: Session, principal: Principal, case: Case, wf: Any) -> None:
     it = catalogue.item(case.item_code)
     ready = {str(t.id): t for t in workflow.ready_tasks(wf)}
     now = clock.now()
-    open_items = list(session.scalars(select(WorkItem).where(WorkItem.case_id == case.id,
-                                                            WorkItem.status == WorkStatus.OPEN)))
+    open_items = list(
+        session.scalars(select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.status == WorkStatus.OPEN))
+    )
     known = {w.task_id for w in open_items}
     for w in open_items:
         if w.task_id not in ready:
@@ -473,9 +620,18 @@ def _sync(session: Session, principal: Principal, case: Case, wf: Any) -> None:
         name = task.task_spec.name
         lane = workflow.lane_of(task)
         dept = it.partner_department if lane == "partner" and it.partner_department else it.department
-        session.add(WorkItem(case_id=case.id, task_id=task_id, task_name=name, department=dept,
-                             role=workflow.role_for(name), division_code=case.division_code,
-                             status=WorkStatus.OPEN, created_at=now))
+        session.add(
+            WorkItem(
+                case_id=case.id,
+                task_id=task_id,
+                task_name=name,
+                department=dept,
+                role=workflow.role_for(name),
+                division_code=case.division_code,
+                status=WorkStatus.OPEN,
+                created_at=now,
+            )
+        )
     names = {t.task_spec.name for t in ready.values()}
     if workflow.finished(wf):
         pass  # the decision set the final status
@@ -501,9 +657,20 @@ def submit(session: Session, principal: Principal, case_id: str) -> Case:
     wf = workflow.start(it.workflow)
     _log(session, principal, case, channel, "submitted", {"workflow": it.workflow})
     _sync(session, principal, case, wf)
-    events.publish(session, CASE_SUBMITTED, CaseSubmitted(
-        case_id=case.id, number=case.number, item_code=case.item_code, department=case.department,
-        channel=str(channel), division_code=case.division_code), principal=principal, reason="case submitted")
+    events.publish(
+        session,
+        CASE_SUBMITTED,
+        CaseSubmitted(
+            case_id=case.id,
+            number=case.number,
+            item_code=case.item_code,
+            department=case.department,
+            channel=str(channel),
+            division_code=case.division_code,
+        ),
+        principal=principal,
+        reason="case submitted",
+    )
     return case
 
 
@@ -523,10 +690,21 @@ def resubmit(session: Session, principal: Principal, case_id: str) -> Case:
     workflow.complete(wf, task, {})
     _log(session, principal, case, channel, "supplemented", {})
     _sync(session, principal, case, wf)
-    events.publish(session, CASE_SUBMITTED, CaseSubmitted(
-        case_id=case.id, number=case.number, item_code=case.item_code, department=case.department,
-        channel=str(channel), division_code=case.division_code, resubmitted=True),
-        principal=principal, reason="case supplemented")
+    events.publish(
+        session,
+        CASE_SUBMITTED,
+        CaseSubmitted(
+            case_id=case.id,
+            number=case.number,
+            item_code=case.item_code,
+            department=case.department,
+            channel=str(channel),
+            division_code=case.division_code,
+            resubmitted=True,
+        ),
+        principal=principal,
+        reason="case supplemented",
+    )
     return case
 
 
@@ -551,29 +729,57 @@ def withdraw(session: Session, principal: Principal, case_id: str, reason: str) 
 
 # -- work queues ----------------------------------------------------------------------------------
 
+
 def work_queue(session: Session, principal: Principal, limit: int = 100) -> list[tuple[WorkItem, Case]]:
     """Open tasks for the principal's roles, in their department (agency lineage) and division."""
     policy.require(principal, "services.work.list")
     departments = _department_codes(session, principal)
     roles = [r.value for r in principal.roles if r in STAFF_ROLES]
     rows = session.execute(
-        select(WorkItem, Case).join(Case, Case.id == WorkItem.case_id)
-        .where(WorkItem.status == WorkStatus.OPEN, WorkItem.role.in_(roles), WorkItem.department.in_(departments),
-               policy.scope_clause(session, principal, "services.case", WorkItem.division_code))
-        .order_by(Case.due_on.is_(None), Case.due_on, WorkItem.created_at).limit(limit)).all()
+        select(WorkItem, Case)
+        .join(Case, Case.id == WorkItem.case_id)
+        .where(
+            WorkItem.status == WorkStatus.OPEN,
+            WorkItem.role.in_(roles),
+            WorkItem.department.in_(departments),
+            policy.scope_clause(session, principal, "services.case", WorkItem.division_code),
+        )
+        .order_by(Case.due_on.is_(None), Case.due_on, WorkItem.created_at)
+        .limit(limit)
+    ).all()
     # the queue shows applicants' names: each listed case is a read of its applicant's data
-    audit.record_many(session, principal, "services.case.queued_read", [
-        audit.BatchEntry(object_type="case", object_id=c.id, subject=f"person:{c.person_id}",
-                         division_code=c.division_code, detail={"number": c.number, "task": w.task_name})
-        for w, c in rows if c.person_id is not None], purpose="一网通办 work queue")
+    audit.record_many(
+        session,
+        principal,
+        "services.case.queued_read",
+        [
+            audit.BatchEntry(
+                object_type="case",
+                object_id=c.id,
+                subject=f"person:{c.person_id}",
+                division_code=c.division_code,
+                detail={"number": c.number, "task": w.task_name},
+            )
+            for w, c in rows
+            if c.person_id is not None
+        ],
+        purpose="一网通办 work queue",
+    )
     return [(w, c) for w, c in rows]
 
 
 OUTCOMES = {"accept": ("accept", "supplement"), "review": ("pass", "fail"), "decide": ("approve", "refuse")}
 
 
-def complete_task(session: Session, principal: Principal, work_item_id: str, outcome: str, *, reason: str = "",
-                  missing: list[str] | None = None) -> Case:
+def complete_task(
+    session: Session,
+    principal: Principal,
+    work_item_id: str,
+    outcome: str,
+    *,
+    reason: str = "",
+    missing: list[str] | None = None,
+) -> Case:
     """Do one queued task: accept or ask for supplements, review, approve or refuse.
 
     A step against the AI pre-review's advice (accepting a case it said needs correction,
@@ -595,15 +801,15 @@ def complete_task(session: Session, principal: Principal, work_item_id: str, out
     if not principal.has_role(Role(item_row.role)):
         raise PermissionDenied(f"the {item_row.task_name} task is for a {item_row.role}")
     if item_row.department not in _department_codes(session, principal):
-        raise PermissionDenied(f"the {item_row.task_name} task is in the queue of {item_row.department}, "
-                               "not your agency's")
+        raise PermissionDenied(
+            f"the {item_row.task_name} task is in the queue of {item_row.department}, not your agency's"
+        )
     policy.require_in_scope(session, principal, "services.case", item_row.division_code)
     kind = _task_kind(item_row, outcome)
     advice = prereview.latest(session, case.id)
     if advice is not None and prereview.contradicts(advice, kind, outcome):
         prereview.record_override(session, principal, case, advice, f"{kind}:{outcome}", reason)
-    _perform(session, principal, item_row, case, outcome, reason=reason, missing=missing,
-             channel=Channel.COUNTER.value)
+    _perform(session, principal, item_row, case, outcome, reason=reason, missing=missing, channel=Channel.COUNTER.value)
     return case
 
 
@@ -614,8 +820,17 @@ def _task_kind(item_row: WorkItem, outcome: str) -> str:
     return kind
 
 
-def _perform(session: Session, principal: Principal, item_row: WorkItem, case: Case, outcome: str, *, reason: str,
-             missing: list[str] | None, channel: str) -> None:
+def _perform(
+    session: Session,
+    principal: Principal,
+    item_row: WorkItem,
+    case: Case,
+    outcome: str,
+    *,
+    reason: str,
+    missing: list[str] | None,
+    channel: str,
+) -> None:
     """Carry out one task on a locked case, for whoever was allowed to (an officer, or the platform
     for a case approved unattended)."""
     kind = _task_kind(item_row, outcome)
@@ -631,8 +846,10 @@ def _perform(session: Session, principal: Principal, item_row: WorkItem, case: C
             known = {m["code"] for m in case.materials}
             wrong = sorted(set(codes) - known)
             if not codes or wrong:
-                raise InvalidInput("name every material to supplement at once (一次性告知), from "
-                                   f"{sorted(known)}" + (f"; unknown: {wrong}" if wrong else ""))
+                raise InvalidInput(
+                    "name every material to supplement at once (一次性告知), from "
+                    f"{sorted(known)}" + (f"; unknown: {wrong}" if wrong else "")
+                )
             if not reason:
                 raise InvalidInput("say what is wrong with the materials, so the applicant can fix it in one go")
             materials = [dict(m) for m in case.materials]
@@ -669,11 +886,23 @@ def _perform(session: Session, principal: Principal, item_row: WorkItem, case: C
     workflow.complete(wf, task, data)
     _sync(session, principal, case, wf)
     if kind == "decide":
-        events.publish(session, CASE_DECIDED, CaseDecided(
-            case_id=case.id, number=case.number, item_code=case.item_code, department=case.department,
-            decision=outcome, within_limit=bool(case.within_limit), certificate_id=case.certificate_id,
-            credential_id=case.credential_id, division_code=case.division_code),
-            principal=principal, reason=f"case {outcome}d")
+        events.publish(
+            session,
+            CASE_DECIDED,
+            CaseDecided(
+                case_id=case.id,
+                number=case.number,
+                item_code=case.item_code,
+                department=case.department,
+                decision=outcome,
+                within_limit=bool(case.within_limit),
+                certificate_id=case.certificate_id,
+                credential_id=case.credential_id,
+                division_code=case.division_code,
+            ),
+            principal=principal,
+            reason=f"case {outcome}d",
+        )
         _maybe_close_bundle(session, case)
 
 
@@ -685,15 +914,27 @@ def run_unattended(session: Session, principal: Principal, case: Case, reason: s
     """Complete every officer's task of a locked, untouched case the way an approval would (无人干预):
     accept, pass the reviews, approve; the certificate is issued as for any approval."""
     for _ in range(10):  # a workflow shape has a handful of user tasks; never loop for ever
-        open_items = list(session.scalars(select(WorkItem).where(
-            WorkItem.case_id == case.id, WorkItem.status == WorkStatus.OPEN, WorkItem.role != APPLICANT_ROLE)
-            .order_by(WorkItem.created_at, WorkItem.id)))
+        open_items = list(
+            session.scalars(
+                select(WorkItem)
+                .where(WorkItem.case_id == case.id, WorkItem.status == WorkStatus.OPEN, WorkItem.role != APPLICANT_ROLE)
+                .order_by(WorkItem.created_at, WorkItem.id)
+            )
+        )
         if not open_items or case.status in DONE_STATUSES:
             return
         for item_row in open_items:
             kind = next(k for k in OUTCOMES if item_row.task_name.startswith(k))
-            _perform(session, principal, item_row, case, UNATTENDED_OUTCOMES[kind], reason=reason, missing=None,
-                     channel="system")
+            _perform(
+                session,
+                principal,
+                item_row,
+                case,
+                UNATTENDED_OUTCOMES[kind],
+                reason=reason,
+                missing=None,
+                channel="system",
+            )
     raise Conflict(f"case {case.number}'s workflow did not finish unattended")
 
 
@@ -702,8 +943,9 @@ def department_codes(session: Session, principal: Principal) -> set[str]:
     return _department_codes(session, principal)
 
 
-def log_event(session: Session, principal: Principal, case: Case, channel: str, action: str,
-              detail: dict[str, Any] | None = None) -> None:
+def log_event(
+    session: Session, principal: Principal, case: Case, channel: str, action: str, detail: dict[str, Any] | None = None
+) -> None:
     """One history entry of a case (and its audit record), for the parts of services beside this module."""
     _log(session, principal, case, channel, action, detail)
 
@@ -742,17 +984,24 @@ def refresh_clocks(session: Session, today: date | None = None) -> dict[str, int
     """
     today = today or clock.local(clock.now()).date()
     running = Case.status.in_([CaseStatus.IN_REVIEW, CaseStatus.SUPPLEMENT])
-    warned = session.execute(update(Case).where(running, Case.warned.is_(False), Case.warn_on.is_not(None),
-                                                Case.warn_on <= today).values(warned=True)
-                             .execution_options(synchronize_session=False))
-    overdue = session.execute(update(Case).where(running, Case.overdue.is_(False), Case.due_on.is_not(None),
-                                                 Case.due_on < today).values(overdue=True)
-                              .execution_options(synchronize_session=False))
+    warned = session.execute(
+        update(Case)
+        .where(running, Case.warned.is_(False), Case.warn_on.is_not(None), Case.warn_on <= today)
+        .values(warned=True)
+        .execution_options(synchronize_session=False)
+    )
+    overdue = session.execute(
+        update(Case)
+        .where(running, Case.overdue.is_(False), Case.due_on.is_not(None), Case.due_on < today)
+        .values(overdue=True)
+        .execution_options(synchronize_session=False)
+    )
     session.expire_all()
     return {"warned": int(warned.rowcount or 0), "overdue": int(overdue.rowcount or 0)}  # type: ignore[attr-defined]
 
 
 # -- ratings (好差评) ------------------------------------------------------------------------------
+
 
 def rate(session: Session, principal: Principal, case_id: str, stars: int, comment: str = "") -> Rating:
     """Rate a completed case once; 1–2 stars with a complaint becomes a hotline work order."""
@@ -767,18 +1016,41 @@ def rate(session: Session, principal: Principal, case_id: str, stars: int, comme
     comment = (comment or "").strip()[:1000]
     complaint = stars <= 2 and bool(comment)
     now = clock.now()
-    rating = Rating(case_id=case.id, item_code=case.item_code, department=case.department,
-                    division_code=case.division_code, channel=str(case.channel), stars=stars, comment=comment,
-                    rated_by=principal.ref, created_at=now, follow_up="open" if complaint else "none")
+    rating = Rating(
+        case_id=case.id,
+        item_code=case.item_code,
+        department=case.department,
+        division_code=case.division_code,
+        channel=str(case.channel),
+        stars=stars,
+        comment=comment,
+        rated_by=principal.ref,
+        created_at=now,
+        follow_up="open" if complaint else "none",
+    )
     session.add(rating)
     session.flush()
     _log(session, principal, case, channel, "rated", {"stars": stars, "complaint": complaint})
     if complaint:
         it = catalogue.item(case.item_code)
-        events.publish(session, RATING_COMPLAINT, ComplaintRated(
-            rating_id=rating.id, case_id=case.id, item_code=case.item_code, item_name=it.name,
-            agency_code=case.department, stars=stars, channel=str(case.channel), comment=comment,
-            division_code=case.division_code, rated_at=now), principal=principal, reason="差评 complaint")
+        events.publish(
+            session,
+            RATING_COMPLAINT,
+            ComplaintRated(
+                rating_id=rating.id,
+                case_id=case.id,
+                item_code=case.item_code,
+                item_name=it.name,
+                agency_code=case.department,
+                stars=stars,
+                channel=str(case.channel),
+                comment=comment,
+                division_code=case.division_code,
+                rated_at=now,
+            ),
+            principal=principal,
+            reason="差评 complaint",
+        )
     return rating
 
 
@@ -796,12 +1068,20 @@ def close_follow_up(session: Session, principal: Principal, rating_id: str, note
     if not note or not note.strip():
         raise InvalidInput("say what was done about the complaint")
     rating.follow_up, rating.follow_up_note = "closed", note.strip()[:1000]
-    audit.record(session, principal, "services.rating.followed_up", object_type="rating", object_id=rating.id,
-                 division_code=rating.division_code, detail={"case": rating.case_id})
+    audit.record(
+        session,
+        principal,
+        "services.rating.followed_up",
+        object_type="rating",
+        object_id=rating.id,
+        division_code=rating.division_code,
+        detail={"case": rating.case_id},
+    )
     return rating
 
 
 # -- departments ------------------------------------------------------------------------------------
+
 
 def install_departments(session: Session, principal: Principal) -> int:
     """Create the catalogue's departments as municipal agencies where missing; returns how many were made."""
@@ -811,7 +1091,13 @@ def install_departments(session: Session, principal: Principal) -> int:
     made = 0
     for code, dept in catalogue.departments().items():
         if session.scalar(select(Agency.id).where(Agency.code == code)) is None:
-            identity.create_agency(session, principal, code=code, name=dept["name"], name_en=dept["name_en"],
-                                   division_code=MUNICIPALITY_CODE)
+            identity.create_agency(
+                session,
+                principal,
+                code=code,
+                name=dept["name"],
+                name_en=dept["name_en"],
+                division_code=MUNICIPALITY_CODE,
+            )
             made += 1
     return made

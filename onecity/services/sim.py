@@ -88,12 +88,44 @@ STARS = ((5, 0.80), (4, 0.12), (3, 0.04), (2, 0.02), (1, 0.02))
 TASKS_PER_OFFICER_HOUR = 8
 PORTAL_ACCOUNTS = 150
 #: Relative demand of the busiest items (others weigh 1): cards, benefits and permits dominate.
-POPULARITY = {"310000-20-00081-001": 8, "310000-02-00101-001": 8, "310000-20-00061-001": 6,
-              "310000-20-00063-001": 4, "310000-07-00064-001": 4, "310000-20-00072-001": 3,
-              "310000-02-00082-001": 3, "310000-01-00012-001": 3, "310000-01-00040-001": 2}
+POPULARITY = {
+    "310000-20-00081-001": 8,
+    "310000-02-00101-001": 8,
+    "310000-20-00061-001": 6,
+    "310000-20-00063-001": 4,
+    "310000-07-00064-001": 4,
+    "310000-20-00072-001": 3,
+    "310000-02-00082-001": 3,
+    "310000-01-00012-001": 3,
+    "310000-01-00040-001": 2,
+}
 #: Hour-of-day weights of online applications (sum 24).
-ONLINE_HOURS = [0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 0.8, 1.4, 1.9, 2.0, 1.8, 1.2, 1.4, 1.8, 1.8, 1.6, 1.3,
-                1.0, 1.0, 1.0, 0.8, 0.6, 0.4]
+ONLINE_HOURS = [
+    0.2,
+    0.1,
+    0.1,
+    0.1,
+    0.1,
+    0.2,
+    0.4,
+    0.8,
+    1.4,
+    1.9,
+    2.0,
+    1.8,
+    1.2,
+    1.4,
+    1.8,
+    1.8,
+    1.6,
+    1.3,
+    1.0,
+    1.0,
+    1.0,
+    0.8,
+    0.6,
+    0.4,
+]
 SIM_AGENT = system_principal("sim:services")
 PDF = b"%PDF-1.4\n% simulated scan\n"
 COMPLAINTS = ("窗口排队时间太长", "材料要求没有一次说清", "审批超出承诺时限", "网上申报系统卡顿")
@@ -102,12 +134,20 @@ SCAN_DEGRADED = 0.4
 SCAN_FORGED = 0.05
 #: Share of scans that are the wrong document (the ID card uploaded where the letter belongs).
 SCAN_WRONG = 0.03
-WRONG_DOCUMENT = {"application_letter": "id_card", "id_card": "application_letter",
-                  "business_licence": "id_card", "food_business_licence": "business_licence",
-                  "real_estate_certificate": "id_card", "invoice": "id_card"}
+WRONG_DOCUMENT = {
+    "application_letter": "id_card",
+    "id_card": "application_letter",
+    "business_licence": "id_card",
+    "food_business_licence": "business_licence",
+    "real_estate_certificate": "id_card",
+    "invoice": "id_card",
+}
 #: What an application letter asks for, by item (the letters the corpus prints).
-LETTER_ITEMS = {"310000-20-00072-001": "上海市敬老卡", "310000-20-00061-001": "上海市居住证",
-                "310000-02-00073-001": "最低生活保障"}
+LETTER_ITEMS = {
+    "310000-20-00072-001": "上海市敬老卡",
+    "310000-20-00061-001": "上海市居住证",
+    "310000-02-00073-001": "最低生活保障",
+}
 
 
 def office_hours(moment: datetime) -> bool:
@@ -184,21 +224,34 @@ class ServicesActor:
         with db.transaction() as s:
             service.install_departments(s, SIM_AGENT)
         with db.sessions() as s:
-            self._population = int(s.scalar(select(func.count()).select_from(Person)
-                                             .where(Person.status == PersonStatus.ALIVE)) or 0)
+            self._population = int(
+                s.scalar(select(func.count()).select_from(Person).where(Person.status == PersonStatus.ALIVE)) or 0
+            )
             districts = list(s.scalars(select(Division.code).where(Division.level == DivisionLevel.DISTRICT)))
             agencies = dict(s.execute(select(Agency.code, Agency.id)).all())
-            adults = list(s.scalars(select(Person.id).where(Person.status == PersonStatus.ALIVE)
-                                    .order_by(Person.id).limit(5000)))
-            firms = list(s.execute(select(LegalPerson.uscc, LegalPerson.legal_rep_id)
-                                   .where(LegalPerson.status == LegalPersonStatus.ACTIVE)
-                                   .order_by(LegalPerson.id).limit(2000)).all())
+            adults = list(
+                s.scalars(select(Person.id).where(Person.status == PersonStatus.ALIVE).order_by(Person.id).limit(5000))
+            )
+            firms = list(
+                s.execute(
+                    select(LegalPerson.uscc, LegalPerson.legal_rep_id)
+                    .where(LegalPerson.status == LegalPersonStatus.ACTIVE)
+                    .order_by(LegalPerson.id)
+                    .limit(2000)
+                ).all()
+            )
         for dept in catalogue.departments():
             for d in districts:
                 for role in (Role.COUNTER_CLERK, Role.REVIEWER, Role.APPROVER):
                     self._officers[(dept, d[:6], role.value)] = Principal(
-                        kind=PrincipalKind.STAFF, id=f"sim-{dept}-{d[:6]}-{role.value}", name=f"{dept} {role.label_en}",
-                        roles=frozenset({role}), agency_id=agencies.get(dept), agency_code=dept, division_code=d)
+                        kind=PrincipalKind.STAFF,
+                        id=f"sim-{dept}-{d[:6]}-{role.value}",
+                        name=f"{dept} {role.label_en}",
+                        roles=frozenset({role}),
+                        agency_id=agencies.get(dept),
+                        agency_code=dept,
+                        division_code=d,
+                    )
         if not adults:
             return
         picks = rng.choice(len(adults), size=min(self.accounts, len(adults)), replace=False)
@@ -212,10 +265,16 @@ class ServicesActor:
                     person = s.get(Person, pid)
                     if person is None:
                         continue
-                    user = identity.create_user(s, SIM_AGENT, username=f"sim-resident-{pid}",
-                                                password=f"Sim-{pid}-{int(rng.integers(1 << 30))}x",
-                                                kind=PrincipalKind.CITIZEN, roles=[], agency_code=None,
-                                                division_code=None)
+                    user = identity.create_user(
+                        s,
+                        SIM_AGENT,
+                        username=f"sim-resident-{pid}",
+                        password=f"Sim-{pid}-{int(rng.integers(1 << 30))}x",
+                        kind=PrincipalKind.CITIZEN,
+                        roles=[],
+                        agency_code=None,
+                        division_code=None,
+                    )
                     s.add(ResidentLink(user_id=user.id, person_id=pid, linked_by=SIM_AGENT.ref))
                     user_id = user.id
                 u = s.get(User, user_id)
@@ -302,20 +361,21 @@ class ServicesActor:
             if channel == "counter":
                 clerk = self._clerk_for(s, it, principal)
                 rep = service.linked_person(s, principal)
-                return service.start_case(s, clerk, it.code, id_number=rep.id_number, uscc=uscc,
-                                          identity_checked=True)
+                return service.start_case(s, clerk, it.code, id_number=rep.id_number, uscc=uscc, identity_checked=True)
             return service.start_case(s, principal, it.code, uscc=uscc)
         principal, _pid = self._accounts[int(rng.integers(len(self._accounts)))]
         if channel == "counter":
             me = service.linked_person(s, principal)
-            return service.start_case(s, self._clerk_for(s, it, principal), it.code, id_number=me.id_number,
-                                      identity_checked=True)
+            return service.start_case(
+                s, self._clerk_for(s, it, principal), it.code, id_number=me.id_number, identity_checked=True
+            )
         if channel == "proxy":
             other, _ = self._accounts[int(rng.integers(len(self._accounts)))]
             if other.id == principal.id:
                 return None
-            return service.start_case(s, principal, it.code, id_number=service.linked_person(s, other).id_number,
-                                      proxy_relation="子女")
+            return service.start_case(
+                s, principal, it.code, id_number=service.linked_person(s, other).id_number, proxy_relation="子女"
+            )
         return service.start_case(s, principal, it.code)
 
     def _clerk_for(self, s: Session, it: catalogue.Item, citizen: Principal) -> Principal:
@@ -330,8 +390,9 @@ class ServicesActor:
                 return p
         raise LookupError("no account for the case's applicant")
 
-    def _upload(self, s: Session, rng: np.random.Generator, actor: Principal, case: Case, code: str, *,
-                honest: bool = False) -> None:
+    def _upload(
+        self, s: Session, rng: np.random.Generator, actor: Principal, case: Case, code: str, *, honest: bool = False
+    ) -> None:
         """Upload one material: a printed scan of the applicant's own document when a machine
         reads that material (a share degraded, a share forged unless ``honest``), else a PDF."""
         spec = catalogue.material(code)
@@ -343,19 +404,28 @@ class ServicesActor:
                 self.counts["scans_wrong_document"] += 1
             scan = self._print(s, rng, case, doc_type, honest=honest)
         if scan is None:
-            service.attach_document(s, actor, case.id, code, filename=f"{code}.pdf", content_type="application/pdf",
-                                    content=PDF)
+            service.attach_document(
+                s, actor, case.id, code, filename=f"{code}.pdf", content_type="application/pdf", content=PDF
+            )
             return
         data, media_type, forgery = scan
         if forgery:
             self._forged[case.id] = forgery
         self.counts["scans"] += 1
         self.counts["scans_forged"] += int(bool(forgery))
-        service.attach_document(s, actor, case.id, code, filename=f"{code}.{media_type.rsplit('/', 1)[-1]}",
-                                content_type=media_type, content=data)
+        service.attach_document(
+            s,
+            actor,
+            case.id,
+            code,
+            filename=f"{code}.{media_type.rsplit('/', 1)[-1]}",
+            content_type=media_type,
+            content=data,
+        )
 
-    def _print(self, s: Session, rng: np.random.Generator, case: Case, doc_type: str, *,
-               honest: bool) -> tuple[bytes, str, str | None] | None:
+    def _print(
+        self, s: Session, rng: np.random.Generator, case: Case, doc_type: str, *, honest: bool
+    ) -> tuple[bytes, str, str | None] | None:
         if self._printer is None:
             self._printer = Generator(Roster([], [], {}), seed=int(rng.integers(1 << 30)), as_of=clock.today())
         printer = self._printer
@@ -374,21 +444,34 @@ class ServicesActor:
         if len(printer.roster.persons) < 3 or len(printer.roster.firms) < 3:  # someone else to forge from
             for other in s.scalars(select(Person.id_number).order_by(Person.id).limit(5)):
                 printer.roster.add_holder(s, other)
-            for other in s.scalars(select(LegalPerson.uscc).where(LegalPerson.status == LegalPersonStatus.ACTIVE)
-                                   .order_by(LegalPerson.id).limit(5)):
+            for other in s.scalars(
+                select(LegalPerson.uscc)
+                .where(LegalPerson.status == LegalPersonStatus.ACTIVE)
+                .order_by(LegalPerson.id)
+                .limit(5)
+            ):
                 printer.roster.add_holder(s, other)
         kinds = [k for k, types in FORGERIES.items() if doc_type in types]
-        forgery = kinds[int(rng.integers(len(kinds)))] if kinds and not honest and rng.random() < self.forged_share \
-            else None
+        forgery = (
+            kinds[int(rng.integers(len(kinds)))] if kinds and not honest and rng.random() < self.forged_share else None
+        )
         names = list(DEGRADATIONS)
-        degradations = tuple(names[int(i)] for i in rng.choice(len(names), size=int(rng.integers(1, 3)),
-                                                               replace=False)) if rng.random() < SCAN_DEGRADED else ()
+        degradations = (
+            tuple(names[int(i)] for i in rng.choice(len(names), size=int(rng.integers(1, 3)), replace=False))
+            if rng.random() < SCAN_DEGRADED
+            else ()
+        )
         self._printed += 1
         for attempt in (forgery, None):
             try:
-                sample = printer.sample(self._printed, doc_type, degradations=degradations, forgery=attempt,
-                                        holder=holder if doc_type != "invoice" else None,
-                                        item=LETTER_ITEMS.get(case.item_code))
+                sample = printer.sample(
+                    self._printed,
+                    doc_type,
+                    degradations=degradations,
+                    forgery=attempt,
+                    holder=holder if doc_type != "invoice" else None,
+                    item=LETTER_ITEMS.get(case.item_code),
+                )
                 return sample.image, sample.media_type, attempt
             except CannotForge:
                 continue  # nothing to forge from (or the applicant holds no such certificate)
@@ -397,8 +480,13 @@ class ServicesActor:
     def _spouse(self, s: Session, rng: np.random.Generator, actor: Principal, case: Case) -> None:
         if "spouse_id_number" not in catalogue.item(case.item_code).fields or "spouse_id_number" in case.form:
             return
-        spouse = s.scalar(select(Person).where(Person.id != case.person_id).order_by(Person.id)
-                          .offset(int(rng.integers(1, 500))).limit(1))
+        spouse = s.scalar(
+            select(Person)
+            .where(Person.id != case.person_id)
+            .order_by(Person.id)
+            .offset(int(rng.integers(1, 500)))
+            .limit(1)
+        )
         if spouse is not None:
             service.update_form(s, actor, case.id, {"spouse_name": spouse.name, "spouse_id_number": spouse.id_number})
 
@@ -420,12 +508,20 @@ class ServicesActor:
                 for case in cases:
                     values.update(_fill(case, rng))
                 if "child_sex" in values:  # bundles are applied for in the days after the birth
-                    values["child_birth_date"] = (clock.local(clock.now()).date()
-                                                  - timedelta(days=int(rng.integers(1, 20)))).isoformat()
+                    values["child_birth_date"] = (
+                        clock.local(clock.now()).date() - timedelta(days=int(rng.integers(1, 20)))
+                    ).isoformat()
                 bundles.update_form(s, principal, app.id, values)
                 for m in bundles.missing(cases):
-                    bundles.attach_document(s, principal, app.id, m["code"], filename=f"{m['code']}.pdf",
-                                            content_type="application/pdf", content=PDF)
+                    bundles.attach_document(
+                        s,
+                        principal,
+                        app.id,
+                        m["code"],
+                        filename=f"{m['code']}.pdf",
+                        content_type="application/pdf",
+                        content=PDF,
+                    )
                 bundles.submit(s, principal, app.id)
                 figures["applications"] += 1
                 figures["materials_asked"] += app.materials_asked
@@ -442,13 +538,17 @@ class ServicesActor:
 
     def _work(self, db: Database, rng: np.random.Generator, hours: float) -> None:
         for key in self._officers:
-            self._capacity[key] = min(self._capacity.get(key, 0.0) + TASKS_PER_OFFICER_HOUR * hours,
-                                      TASKS_PER_OFFICER_HOUR)
+            self._capacity[key] = min(
+                self._capacity.get(key, 0.0) + TASKS_PER_OFFICER_HOUR * hours, TASKS_PER_OFFICER_HOUR
+            )
         with db.sessions() as s:
-            open_items = list(s.execute(
-                select(WorkItem.id, WorkItem.department, WorkItem.division_code, WorkItem.role, WorkItem.task_name)
-                .where(WorkItem.status == WorkStatus.OPEN, WorkItem.role != "applicant")
-                .order_by(WorkItem.created_at)).all())
+            open_items = list(
+                s.execute(
+                    select(WorkItem.id, WorkItem.department, WorkItem.division_code, WorkItem.role, WorkItem.task_name)
+                    .where(WorkItem.status == WorkStatus.OPEN, WorkItem.role != "applicant")
+                    .order_by(WorkItem.created_at)
+                ).all()
+            )
         for wid, dept, division, role, task in open_items:
             key = (dept, division[:6], role)
             officer = self._officers.get(key)
@@ -509,8 +609,9 @@ class ServicesActor:
                 with db.transaction() as s:
                     case = s.get(Case, case_id)
                     assert case is not None
-                    channel = "proxy" if case.proxy_person_id else ("counter" if case.channel == "counter"
-                                                                    else "online")
+                    channel = (
+                        "proxy" if case.proxy_person_id else ("counter" if case.channel == "counter" else "online")
+                    )
                     actor = self._actor_of(s, case, "online" if channel == "counter" else channel)
                     if what == "resubmit":
                         for m in service.missing_materials(case):
@@ -518,8 +619,9 @@ class ServicesActor:
                         service.resubmit(s, actor, case_id)
                     else:
                         stars = int(rng.choice([x for x, _ in STARS], p=[p for _, p in STARS]))
-                        comment = COMPLAINTS[int(rng.integers(len(COMPLAINTS)))] if stars <= 2 and rng.random() < .8 \
-                            else ""
+                        comment = (
+                            COMPLAINTS[int(rng.integers(len(COMPLAINTS)))] if stars <= 2 and rng.random() < 0.8 else ""
+                        )
                         service.rate(s, actor, case_id, stars, comment)
                         self.counts["ratings"] += 1
                         self.counts["complaints"] += int(bool(comment))
@@ -530,16 +632,35 @@ class ServicesActor:
 
     def report(self) -> dict[str, Any]:
         c = self.counts
-        out: dict[str, Any] = {k: int(c.get(k, 0)) for k in (
-            "applications", "online", "counter", "proxy", "approved", "refused", "certificates_issued", "ratings",
-            "complaints", "told_missing_once", "not_submitted", "scans", "scans_forged", "scans_wrong_document")}
-        out["bundles"] = {code: {**{k: int(v) for k, v in figures.items()},
-                                 "catalogue_burden": catalogue.bundle(code).burden()}
-                          for code, figures in self.bundle_counts.items()}
+        out: dict[str, Any] = {
+            k: int(c.get(k, 0))
+            for k in (
+                "applications",
+                "online",
+                "counter",
+                "proxy",
+                "approved",
+                "refused",
+                "certificates_issued",
+                "ratings",
+                "complaints",
+                "told_missing_once",
+                "not_submitted",
+                "scans",
+                "scans_forged",
+                "scans_wrong_document",
+            )
+        }
+        out["bundles"] = {
+            code: {**{k: int(v) for k, v in figures.items()}, "catalogue_burden": catalogue.bundle(code).burden()}
+            for code, figures in self.bundle_counts.items()
+        }
         for b in catalogue.bundles():
             out["bundles"].setdefault(b.code, {"applications": 0, "catalogue_burden": b.burden()})
-        per_day = {"have-a-baby": self._population * BIRTHS_PER_RESIDENT_YEAR / 365,
-                   "open-restaurant": RESTAURANTS_PER_YEAR_AT_SCALE_1 * self.scale / 365}
+        per_day = {
+            "have-a-baby": self._population * BIRTHS_PER_RESIDENT_YEAR / 365,
+            "open-restaurant": RESTAURANTS_PER_YEAR_AT_SCALE_1 * self.scale / 365,
+        }
         for code, expected in per_day.items():
             out["bundles"][code]["expected_per_day_at_this_scale"] = round(expected, 3)
         out["not_submitted_reasons"] = dict(sorted(self.refusals.items(), key=lambda kv: -kv[1])[:8])
@@ -552,8 +673,13 @@ class ServicesActor:
         """AI pre-review: how many cases, what it concluded, how fast, and — against the
         simulation's ground truth — whether anything forged or ineligible went through unattended."""
         with db.sessions() as s:
-            rows = list(s.execute(select(PreReview.case_id, PreReview.outcome, PreReview.acted, PreReview.seconds,
-                                         PreReview.documents)).all())
+            rows = list(
+                s.execute(
+                    select(
+                        PreReview.case_id, PreReview.outcome, PreReview.acted, PreReview.seconds, PreReview.documents
+                    )
+                ).all()
+            )
             submitted = s.scalar(select(func.count()).select_from(Case).where(Case.submitted_at.is_not(None))) or 0
             acted = [case_id for case_id, _o, a, _s, _d in rows if a]
             false_approvals = [c for c in acted if c in self._forged or not self._eligible(s, c)]
@@ -596,9 +722,16 @@ class ServicesActor:
         if person is None:
             return False
         on = clock.local(case.decided_at or clock.now()).date()
-        permit = s.scalar(select(Certificate.id).where(
-            Certificate.holder_kind == HolderKind.PERSON, Certificate.holder_id == person.id,
-            Certificate.type_code == "residence_permit", Certificate.status == CertificateStatus.VALID).limit(1))
+        permit = s.scalar(
+            select(Certificate.id)
+            .where(
+                Certificate.holder_kind == HolderKind.PERSON,
+                Certificate.holder_id == person.id,
+                Certificate.type_code == "residence_permit",
+                Certificate.status == CertificateStatus.VALID,
+            )
+            .limit(1)
+        )
         return age_on(person.birth_date, on) >= 60 and (person.hukou_region.startswith("31") or permit is not None)
 
     def _rates(self, db: Database) -> dict[str, Any]:
@@ -612,19 +745,37 @@ class ServicesActor:
             issued = s.scalar(select(func.count()).select_from(Case).where(Case.certificate_id.is_not(None))) or 0
             first = s.scalar(select(func.count()).select_from(Case).where(decided, Case.supplements == 0)) or 0
             within = s.scalar(select(func.count()).select_from(Case).where(decided, Case.within_limit.is_(True))) or 0
-            fields, pre = s.execute(select(func.sum(Case.fields_total), func.sum(Case.fields_prefilled))
-                                    .where(submitted)).one()
-            mats, held = s.execute(select(func.sum(Case.materials_total), func.sum(Case.materials_held))
-                                   .where(submitted)).one()
+            fields, pre = s.execute(
+                select(func.sum(Case.fields_total), func.sum(Case.fields_prefilled)).where(submitted)
+            ).one()
+            mats, held = s.execute(
+                select(func.sum(Case.materials_total), func.sum(Case.materials_held)).where(submitted)
+            ).one()
             open_overdue = s.scalar(select(func.count()).select_from(Case).where(Case.overdue.is_(True))) or 0
-            in_progress = s.scalar(select(func.count()).select_from(Case).where(
-                Case.status.in_([CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW, CaseStatus.SUPPLEMENT]))) or 0
-            bundles_done = s.scalar(select(func.count()).select_from(BundleApplication)
-                                    .where(BundleApplication.completed_at.is_not(None))) or 0
+            in_progress = (
+                s.scalar(
+                    select(func.count())
+                    .select_from(Case)
+                    .where(Case.status.in_([CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW, CaseStatus.SUPPLEMENT]))
+                )
+                or 0
+            )
+            bundles_done = (
+                s.scalar(
+                    select(func.count())
+                    .select_from(BundleApplication)
+                    .where(BundleApplication.completed_at.is_not(None))
+                )
+                or 0
+            )
         return {
             # decided by officers or unattended, from the case files
-            "approved": int(approved), "refused": int(dec - approved), "certificates_issued": int(issued),
-            "cases_in_files": int(n), "decided": int(dec), "in_progress": int(in_progress),
+            "approved": int(approved),
+            "refused": int(dec - approved),
+            "certificates_issued": int(issued),
+            "cases_in_files": int(n),
+            "decided": int(dec),
+            "in_progress": int(in_progress),
             "first_time_pass_rate": round(first / dec, 4) if dec else None,
             "within_time_limit_rate": round(within / dec, 4) if dec else None,
             "overdue": int(open_overdue),

@@ -11,8 +11,13 @@ import importlib
 
 from onecity.sim.engine import Actor
 
-ACTOR_MODULES: list[str] = ["onecity.sim.city", "onecity.services.sim", "onecity.sensing.sim", "onecity.ops.sim",
-                             "onecity.credentials.sim"]
+ACTOR_MODULES: list[str] = [
+    "onecity.sim.city",
+    "onecity.services.sim",
+    "onecity.sensing.sim",
+    "onecity.ops.sim",
+    "onecity.credentials.sim",
+]
 
 
 def build(scale: float, modules: list[str] | None = None) -> list[Actor]:

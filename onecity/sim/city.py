@@ -50,18 +50,25 @@ class LifeEventsActor:
 
     scale: float
     name: str = "city"
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("births", "deaths", "moves", "firms_registered", "firms_closed", "refused"), 0))
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("births", "deaths", "moves", "firms_registered", "firms_closed", "refused"), 0
+        )
+    )
     _population: int = field(default=0, init=False)
     _communities: list[str] = field(default_factory=list, init=False)
     _loaded: bool = field(default=False, init=False)
 
     def _refresh(self, db: Database) -> None:
         with db.sessions() as session:
-            self._population = int(session.scalar(
-                select(func.count()).select_from(Person).where(Person.status == PersonStatus.ALIVE)) or 0)
-            self._communities = list(session.scalars(
-                select(Division.code).where(Division.level == DivisionLevel.COMMUNITY).order_by(Division.code)))
+            self._population = int(
+                session.scalar(select(func.count()).select_from(Person).where(Person.status == PersonStatus.ALIVE)) or 0
+            )
+            self._communities = list(
+                session.scalars(
+                    select(Division.code).where(Division.level == DivisionLevel.COMMUNITY).order_by(Division.code)
+                )
+            )
 
     def step(self, db: Database, start: datetime, end: datetime, rng: np.random.Generator) -> None:
         if not self._loaded:
@@ -77,8 +84,13 @@ class LifeEventsActor:
             "firms_registered": rng.poisson(NEW_FIRMS_PER_YEAR_AT_SCALE_1 * self.scale * years),
             "firms_closed": rng.poisson(NEW_FIRMS_PER_YEAR_AT_SCALE_1 * CLOSURES_PER_ENTRY * self.scale * years),
         }
-        actions = {"births": self._birth, "deaths": self._death, "moves": self._move,
-                   "firms_registered": self._register_firm, "firms_closed": self._close_firm}
+        actions = {
+            "births": self._birth,
+            "deaths": self._death,
+            "moves": self._move,
+            "firms_registered": self._register_firm,
+            "firms_closed": self._close_firm,
+        }
         for kind, n in todo.items():
             for _ in range(int(n)):
                 try:
@@ -115,9 +127,16 @@ class LifeEventsActor:
         if parent is None:
             return False
         male = bool(rng.random() < 0.52)  # Shanghai's sex ratio at birth ≈ 108
-        life_events.register_birth(session, REGISTRAR, name=self._name(rng, male), male=male,
-                                   birth_date=clock.local(clock.now()).date(), division_code=parent.division_code,
-                                   address=parent.address, hukou_region=parent.hukou_region)
+        life_events.register_birth(
+            session,
+            REGISTRAR,
+            name=self._name(rng, male),
+            male=male,
+            birth_date=clock.local(clock.now()).date(),
+            division_code=parent.division_code,
+            address=parent.address,
+            hukou_region=parent.hukou_region,
+        )
         return True
 
     def _death(self, session: Any, rng: np.random.Generator) -> bool:
@@ -135,8 +154,9 @@ class LifeEventsActor:
         if to == person.division_code:
             return False
         division = session.get(Division, to)
-        life_events.register_move(session, REGISTRAR, person.id, to_division=to,
-                                  address=f"{division.name}{int(rng.integers(1, 300))}号")
+        life_events.register_move(
+            session, REGISTRAR, person.id, to_division=to, address=f"{division.name}{int(rng.integers(1, 300))}号"
+        )
         return True
 
     def _register_firm(self, session: Any, rng: np.random.Generator) -> bool:
@@ -149,11 +169,18 @@ class LifeEventsActor:
         trade = "".join(census.GIVEN_MALE[int(rng.integers(len(census.GIVEN_MALE)))] for _ in range(2))
         org_body = "".join(ORG_CHARS[int(rng.integers(len(ORG_CHARS)))] for _ in range(8))
         division = session.get(Division, rep.division_code)
-        life_events.register_firm(session, REGISTRAR, name=f"上海{trade}{section[3]}有限公司", kind="91",
-                                  org_body=org_body, industry=section[0], legal_rep_id=rep.id,
-                                  division_code=rep.division_code,
-                                  address=f"{division.name}{int(rng.integers(1, 500))}号",
-                                  registered_capital=float(np.round(rng.lognormal(4.0, 1.2), 2)))
+        life_events.register_firm(
+            session,
+            REGISTRAR,
+            name=f"上海{trade}{section[3]}有限公司",
+            kind="91",
+            org_body=org_body,
+            industry=section[0],
+            legal_rep_id=rep.id,
+            division_code=rep.division_code,
+            address=f"{division.name}{int(rng.integers(1, 500))}号",
+            registered_capital=float(np.round(rng.lognormal(4.0, 1.2), 2)),
+        )
         return True
 
     def _close_firm(self, session: Any, rng: np.random.Generator) -> bool:

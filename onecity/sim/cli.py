@@ -55,15 +55,30 @@ def ensure_city(db: Database, scale: float, seed: int) -> None:
         seed_registries(db, scale, seed, cli_principal())
 
 
-def run(db: Database, *, scale: float, seed: int, hours: float, speed: float | None,
-        start: datetime = DEFAULT_START, actor_modules: list[str] | None = None) -> dict[str, Any]:
+def run(
+    db: Database,
+    *,
+    scale: float,
+    seed: int,
+    hours: float,
+    speed: float | None,
+    start: datetime = DEFAULT_START,
+    actor_modules: list[str] | None = None,
+) -> dict[str, Any]:
     from onecity.hub.registries.export import city_stats
     from onecity.sim import actors
     from onecity.sim.engine import Simulation
 
     ensure_city(db, scale, seed)
-    sim = Simulation(db, actors.build(scale, actor_modules), start=start.astimezone(clock.SHANGHAI), seed=seed,
-                     step=timedelta(minutes=10), speed=speed, deliver_events=True)
+    sim = Simulation(
+        db,
+        actors.build(scale, actor_modules),
+        start=start.astimezone(clock.SHANGHAI),
+        seed=seed,
+        step=timedelta(minutes=10),
+        speed=speed,
+        deliver_events=True,
+    )
     sim.run(hours)
     report = sim.report()
     with db.sessions() as session:
@@ -75,8 +90,9 @@ def run(db: Database, *, scale: float, seed: int, hours: float, speed: float | N
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.cli import open_db
 
-    report = run(open_db(settings), scale=args.scale, seed=args.seed, hours=args.hours, speed=args.speed,
-                 start=args.start)
+    report = run(
+        open_db(settings), scale=args.scale, seed=args.seed, hours=args.hours, speed=args.speed, start=args.start
+    )
     text = json.dumps(report, ensure_ascii=False, indent=2)
     if args.report:
         Path(args.report).write_text(text + "\n", encoding="utf-8")

@@ -81,8 +81,10 @@ class Simulation:
                     if delay > 0:
                         time.sleep(delay)
                 if self.steps_done % 36 == 0:
-                    self.progress(f"simulated {clock.local(self.now):%Y-%m-%d %H:%M} "
-                                  f"({(self.now - self.start).total_seconds() / 3600:.1f} h)")
+                    self.progress(
+                        f"simulated {clock.local(self.now):%Y-%m-%d %H:%M} "
+                        f"({(self.now - self.start).total_seconds() / 3600:.1f} h)"
+                    )
 
     def report(self) -> dict[str, Any]:
         out: dict[str, Any] = {

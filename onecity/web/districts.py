@@ -39,20 +39,22 @@ class DistrictSummary:
 
 
 def district_code_from_gb(gb: str) -> str:
-    return gb[len(COUNTRY_PREFIX):] + "000000"
+    return gb[len(COUNTRY_PREFIX) :] + "000000"
 
 
 def district_summaries(session: Session) -> list[DistrictSummary]:
     """Every district with its number of township-level divisions, in code order."""
     township = aliased(Division)
     count = (
-        select(func.count()).select_from(township)
+        select(func.count())
+        .select_from(township)
         .where(township.parent_code == Division.code, township.level == DivisionLevel.TOWNSHIP)
         .scalar_subquery()
     )
     rows = session.execute(
         select(Division.code, Division.name, Division.name_en, count)
-        .where(Division.level == DivisionLevel.DISTRICT).order_by(Division.code)
+        .where(Division.level == DivisionLevel.DISTRICT)
+        .order_by(Division.code)
     )
     return [DistrictSummary(code=c, name=n, name_en=e, townships=int(k or 0)) for c, n, e, k in rows]
 
@@ -60,10 +62,13 @@ def district_summaries(session: Session) -> list[DistrictSummary]:
 def divisions_within(session: Session, code: str) -> list[Division]:
     """``code`` and the districts and townships inside it, for choosing a division in a form."""
     levels = (DivisionLevel.MUNICIPALITY, DivisionLevel.DISTRICT, DivisionLevel.TOWNSHIP)
-    return list(session.scalars(
-        select(Division).where(Division.code.startswith(scope_prefix(code)), Division.level.in_(levels))
-        .order_by(Division.code)
-    ))
+    return list(
+        session.scalars(
+            select(Division)
+            .where(Division.code.startswith(scope_prefix(code)), Division.level.in_(levels))
+            .order_by(Division.code)
+        )
+    )
 
 
 def division_names(session: Session, codes: set[str]) -> dict[str, Division]:

@@ -48,13 +48,28 @@ def login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(safe_next(target), safe='/')}", status_code=303)
 
 
-def error_page(request: Request, status: int, *, detail: str | None = None, reference: str | None = None,
-               headers: dict[str, str] | None = None) -> Response:
+def error_page(
+    request: Request,
+    status: int,
+    *,
+    detail: str | None = None,
+    reference: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     t = i18n.translator(current_language(request))
     body_key = f"error.{status}.body"
     body = t(body_key, reference=reference or "-") if body_key in i18n.MESSAGES["en"] else t("error.generic.body")
-    return render(request, "error.html", status_code=status, headers=headers, status=status,
-                  title=t(i18n.status_key(status)), body=body, detail=detail, no_store=True)
+    return render(
+        request,
+        "error.html",
+        status_code=status,
+        headers=headers,
+        status=status,
+        title=t(i18n.status_key(status)),
+        body=body,
+        detail=detail,
+        no_store=True,
+    )
 
 
 def _carry(response: Response) -> dict[str, str]:

@@ -60,10 +60,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "home.part.hub.body": "行政区划、人口和法人等基础库、数据目录，以及有目的、可审计的跨部门数据共享。",
         "home.part.services.title": "政务服务 · 一网通办",
         "home.part.services.body": "线上线下一个案卷：事项目录、跨部门流程、“两个免于提交”、"
-                                   "电子证照、一件事和免申即享。",
+        "电子证照、一件事和免申即享。",
         "home.part.operations.title": "城市运行 · 一网统管",
         "home.part.operations.body": "物联感知、12345 热线和网格巡查汇聚成事件闭环："
-                                     "发现、立案、派遣、处置、核查、结案、评价。",
+        "发现、立案、派遣、处置、核查、结案、评价。",
         # login
         "login.title": "工作人员登录",
         "login.intro": "请使用所在单位分配的账号登录。",
@@ -126,7 +126,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "nav.my_data": "谁查看了我的数据",
         "catalogue.title": "公共数据资源目录",
         "catalogue.intro": "城市数据枢纽持有和登记的全部数据集：权属部门、字段及其敏感级别、更新频率和数据来源。"
-                           "目录本身是公开的，数据须经授权共享。",
+        "目录本身是公开的，数据须经授权共享。",
         "catalogue.search.q": "关键词",
         "catalogue.search.placeholder": "如：人口、营业执照、grid",
         "catalogue.search.theme": "主题",
@@ -203,7 +203,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "masking.redact": "完全遮蔽",
         "sharing.title": "数据共享工作台",
         "sharing.intro": "本部门的共享申请、待您审批的申请和生效中的授权。授权按字段、用途、区域和期限执行，"
-                         "每次读取均记入审计日志。",
+        "每次读取均记入审计日志。",
         "sharing.incoming": "待我审批",
         "sharing.incoming_empty": "没有待您审批的申请。",
         "sharing.outgoing": "本部门的申请",
@@ -235,7 +235,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "mydata.intro": "政府部门每次读取您的个人信息都会留下记录：谁、何时、读取了哪些字段、为了什么。",
         "mydata.linked": "您的账号已关联人口基础信息，下面也列出对您的户籍和居住信息的读取。",
         "mydata.not_linked": "您的账号尚未关联人口基础信息。请携带身份证到任一社区事务受理服务中心办理关联，"
-                             "之后即可查看部门对您的人口信息的读取记录。",
+        "之后即可查看部门对您的人口信息的读取记录。",
         "mydata.empty": "还没有部门读取过您的数据。",
         "mydata.col.at": "时间",
         "mydata.col.who": "读取部门和人员",
@@ -321,13 +321,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "account.login": "Sign in",
         "account.logout": "Sign out",
         "footer.text": "OneCity — an open-source platform for city digital governance. "
-                       "Data hub · Government services · Urban operations.",
+        "Data hub · Government services · Urban operations.",
         "footer.time_zone": "All times are China Standard Time (Asia/Shanghai)",
         "skip.content": "Skip to main content",
         # home
         "home.title": "Digital governance for Shanghai",
         "home.lead": "One city, two networks: every government service through one network (一网通办), the whole "
-                     "city watched and managed through another (一网统管), both standing on one city data hub.",
+        "city watched and managed through another (一网统管), both standing on one city data hub.",
         "home.map.title": "Shanghai's 16 districts",
         "home.map.caption": "Hover over a district to see how many subdistricts, towns and townships it has.",
         "home.map.loading": "Loading the map…",
@@ -343,13 +343,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "home.parts.title": "Three parts, one platform",
         "home.part.hub.title": "City data hub",
         "home.part.hub.body": "Administrative geography, the base registries of people and firms, the data catalogue, "
-                              "and purpose-bound, audited data sharing between agencies.",
+        "and purpose-bound, audited data sharing between agencies.",
         "home.part.services.title": "Government services",
         "home.part.services.body": "One case file online or at the counter: service items, cross-agency workflows, "
-                                   "no document asked for twice, e-certificates, life events and proactive benefits.",
+        "no document asked for twice, e-certificates, life events and proactive benefits.",
         "home.part.operations.title": "Urban operations",
         "home.part.operations.body": "Sensors, the 12345 hotline and grid inspectors feed one event loop: detect, "
-                                     "register, dispatch, dispose, verify, close and evaluate.",
+        "register, dispatch, dispose, verify, close and evaluate.",
         # login
         "login.title": "Staff sign-in",
         "login.intro": "Sign in with the account your agency gave you.",
@@ -392,7 +392,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         # audit
         "audit.title": "Audit log",
         "audit.intro": "Every sign-in, read of personal data and change is appended to a tamper-evident hash chain. "
-                       "These are the latest entries in your area.",
+        "These are the latest entries in your area.",
         "audit.empty": "No audit entries yet.",
         "audit.col.seq": "No.",
         "audit.col.at": "Time",
@@ -413,8 +413,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "nav.my_data": "Who read my data",
         "catalogue.title": "Public data catalogue",
         "catalogue.intro": "Every dataset the city data hub holds or registers: its owner, its fields and how "
-                           "sensitive they are, how often it changes and where it comes from. The catalogue is "
-                           "open; the data is shared by grant.",
+        "sensitive they are, how often it changes and where it comes from. The catalogue is "
+        "open; the data is shared by grant.",
         "catalogue.search.q": "Keywords",
         "catalogue.search.placeholder": "e.g. population, business licence, 网格",
         "catalogue.search.theme": "Theme",
@@ -446,12 +446,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "dataset.col.sensitivity": "Sensitivity",
         "dataset.col.masking": "Masking",
         "dataset.held_by_hub": "Held by the city data hub and served field by field, under a grant, through the "
-                               "sharing API.",
+        "sharing API.",
         "dataset.held_by_owner": "Held by its owner; the catalogue records its description only.",
         "dataset.back": "Back to the catalogue",
         "request.title": "Request access",
-        "request.intro": "Ask only for the fields your task needs. Personal fields not ticked \"in clear\" are shared "
-                         "masked.",
+        "request.intro": 'Ask only for the fields your task needs. Personal fields not ticked "in clear" are shared '
+        "masked.",
         "request.fields": "Fields",
         "request.unmasked": "In clear",
         "request.purpose": "Purpose",
@@ -493,12 +493,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "masking.redact": "fully hidden",
         "sharing.title": "Data sharing workbench",
         "sharing.intro": "Your agency's requests, requests awaiting your decision and the grants in force. Grants "
-                         "are enforced by field, purpose, area and period, and every read is audited.",
+        "are enforced by field, purpose, area and period, and every read is audited.",
         "sharing.incoming": "Awaiting my decision",
         "sharing.incoming_empty": "No request awaits your decision.",
         "sharing.outgoing": "My agency's requests",
         "sharing.outgoing_empty": "Your agency has not asked for any data yet. Pick a dataset in the catalogue to "
-                                  "request it.",
+        "request it.",
         "sharing.grants": "Grants in force",
         "sharing.grants_empty": "No grant is in force.",
         "sharing.col.dataset": "Dataset",
@@ -524,12 +524,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "status.revoked": "Revoked",
         "mydata.title": "Who read my data",
         "mydata.intro": "Every time an agency reads your personal information it leaves a record: who, when, which "
-                        "fields, and why.",
+        "fields, and why.",
         "mydata.linked": "Your account is linked to your population record: reads of your registration and "
-                         "residence are listed too.",
+        "residence are listed too.",
         "mydata.not_linked": "Your account is not linked to your population record yet. Bring your ID card to any "
-                             "community service centre to link it; you will then see who reads your population "
-                             "record.",
+        "community service centre to link it; you will then see who reads your population "
+        "record.",
         "mydata.empty": "No agency has read your data yet.",
         "mydata.col.at": "When",
         "mydata.col.who": "Agency and officer",
@@ -556,7 +556,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.401": "Please sign in",
         "error.403": "Access denied",
         "error.403.body": "Your account may not open this page or take this action. Ask your area's administrator "
-                          "if you need it.",
+        "if you need it.",
         "error.404": "Page not found",
         "error.404.body": "The page you are looking for does not exist; it may have moved or the address is wrong.",
         "error.405": "Not allowed",
@@ -566,7 +566,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.429": "Too many attempts",
         "error.500": "Internal error",
         "error.500.body": "Something went wrong on our side; nothing was changed. Quote reference {reference} when "
-                          "reporting it.",
+        "reporting it.",
         "error.503": "Service unavailable",
         "error.generic.body": "The request could not be completed.",
         # division browser (onecity.web.pages.divisions)

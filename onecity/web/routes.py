@@ -19,7 +19,20 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (home, prefs, account, users, audit, divisions, catalogue, sharing, my_data, credentials, ops,
-                   services, sensing):
+    for module in (
+        home,
+        prefs,
+        account,
+        users,
+        audit,
+        divisions,
+        catalogue,
+        sharing,
+        my_data,
+        credentials,
+        ops,
+        services,
+        sensing,
+    ):
         app.include_router(module.router)
     errors.install(app)

@@ -59,8 +59,15 @@ def login_form_token(secret_key: str, nonce: str) -> str:
 
 
 def remember_login_nonce(request: Request, response: Response, nonce: str) -> None:
-    response.set_cookie(LOGIN_CSRF_COOKIE, nonce, max_age=LOGIN_CSRF_MAX_AGE, path="/login", httponly=True,
-                        samesite="strict", secure=is_https(request))
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        nonce,
+        max_age=LOGIN_CSRF_MAX_AGE,
+        path="/login",
+        httponly=True,
+        samesite="strict",
+        secure=is_https(request),
+    )
 
 
 def check_login_csrf(request: Request, submitted: str | None, secret_key: str) -> bool:

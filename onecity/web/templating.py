@@ -108,8 +108,9 @@ def page_context(request: Request) -> dict[str, Any]:
     }
 
 
-def render(request: Request, template: str, status_code: int = 200, headers: dict[str, str] | None = None,
-           **context: Any) -> HTMLResponse:
+def render(
+    request: Request, template: str, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any
+) -> HTMLResponse:
     """Render ``template`` with the page context; pages for a signed-in visitor are never cached."""
     ctx = page_context(request)
     ctx.update(context)

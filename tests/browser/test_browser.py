@@ -29,14 +29,37 @@ XUHUI_LON_LAT = [121.437, 31.18]
 def _seed(db: Database) -> None:
     system = system_principal("browser-tests")
     with db.transaction() as session:
-        service.create_agency(session, system, code="xh-gov", name="徐汇区人民政府",
-                              name_en="Xuhui District Government", division_code=XUHUI)
+        service.create_agency(
+            session,
+            system,
+            code="xh-gov",
+            name="徐汇区人民政府",
+            name_en="Xuhui District Government",
+            division_code=XUHUI,
+        )
     with db.transaction() as session:
-        service.create_user(session, system, username=ADMIN, password=PASSWORD, kind=PrincipalKind.STAFF,
-                            roles=[Role.ADMIN], agency_code="xh-gov", division_code=XUHUI, display_name="王管理员")
-        service.create_user(session, system, username="clerk.xuhui", password=PASSWORD, kind=PrincipalKind.STAFF,
-                            roles=[Role.COUNTER_CLERK], agency_code="xh-gov", division_code="310104003000",
-                            display_name="李窗口")
+        service.create_user(
+            session,
+            system,
+            username=ADMIN,
+            password=PASSWORD,
+            kind=PrincipalKind.STAFF,
+            roles=[Role.ADMIN],
+            agency_code="xh-gov",
+            division_code=XUHUI,
+            display_name="王管理员",
+        )
+        service.create_user(
+            session,
+            system,
+            username="clerk.xuhui",
+            password=PASSWORD,
+            kind=PrincipalKind.STAFF,
+            roles=[Role.COUNTER_CLERK],
+            agency_code="xh-gov",
+            division_code="310104003000",
+            display_name="李窗口",
+        )
 
 
 @pytest.fixture(scope="module")

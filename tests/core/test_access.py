@@ -20,11 +20,17 @@ from tests.conftest import HUANGPU, TIANPINGLU, WAITAN, XUHUI
 #: bundles), public accountability figures (performance, ratings), and checking a certificate
 #: (the verify call and the status lists verifiers fetch). None of them returns personal data.
 PUBLIC = {
-    ("GET", "/api/v1/health"), ("POST", "/api/v1/auth/token"), ("GET", "/api/v1/catalog/dcat"),
-    ("POST", "/api/v1/credentials/verify"), ("GET", "/api/v1/credentials/status/{list_id}"),
-    ("GET", "/api/v1/services/items"), ("GET", "/api/v1/services/items/{code}"),
-    ("GET", "/api/v1/services/workflows/{shape}.bpmn"), ("GET", "/api/v1/services/departments"),
-    ("GET", "/api/v1/services/bundles"), ("GET", "/api/v1/services/performance"),
+    ("GET", "/api/v1/health"),
+    ("POST", "/api/v1/auth/token"),
+    ("GET", "/api/v1/catalog/dcat"),
+    ("POST", "/api/v1/credentials/verify"),
+    ("GET", "/api/v1/credentials/status/{list_id}"),
+    ("GET", "/api/v1/services/items"),
+    ("GET", "/api/v1/services/items/{code}"),
+    ("GET", "/api/v1/services/workflows/{shape}.bpmn"),
+    ("GET", "/api/v1/services/departments"),
+    ("GET", "/api/v1/services/bundles"),
+    ("GET", "/api/v1/services/performance"),
     ("GET", "/api/v1/services/ratings"),
 }
 
@@ -61,7 +67,10 @@ def test_garbage_tokens_are_401(client: TestClient) -> None:
 
 
 def test_district_admin_sees_only_own_district_and_gets_403_for_another(
-    client: TestClient, make_user: Callable[..., Any], login: Callable[[str], dict[str, str]], db: Database,
+    client: TestClient,
+    make_user: Callable[..., Any],
+    login: Callable[[str], dict[str, str]],
+    db: Database,
 ) -> None:
     make_user("admin.xh", Role.ADMIN, division_code=XUHUI)
     make_user("clerk.xh", Role.COUNTER_CLERK, division_code=TIANPINGLU)
@@ -80,31 +89,45 @@ def test_district_admin_sees_only_own_district_and_gets_403_for_another(
 
 
 def test_district_admin_cannot_create_users_elsewhere(
-    client: TestClient, make_user: Callable[..., Any], make_agency: Callable[..., Any],
+    client: TestClient,
+    make_user: Callable[..., Any],
+    make_agency: Callable[..., Any],
     login: Callable[[str], dict[str, str]],
 ) -> None:
     make_user("admin.xh", Role.ADMIN, division_code=XUHUI)
     make_agency("hp-samr", HUANGPU)
-    r = client.post("/api/v1/users", headers=login("admin.xh"), json={
-        "username": "sneaky", "password": "Pass-word-123", "kind": "staff", "roles": ["admin"],
-        "agency_code": "hp-samr", "division_code": HUANGPU})
+    r = client.post(
+        "/api/v1/users",
+        headers=login("admin.xh"),
+        json={
+            "username": "sneaky",
+            "password": "Pass-word-123",
+            "kind": "staff",
+            "roles": ["admin"],
+            "agency_code": "hp-samr",
+            "division_code": HUANGPU,
+        },
+    )
     assert r.status_code == 403
 
 
-def test_wrong_role_is_403(client: TestClient, make_user: Callable[..., Any],
-                           login: Callable[[str], dict[str, str]]) -> None:
+def test_wrong_role_is_403(
+    client: TestClient, make_user: Callable[..., Any], login: Callable[[str], dict[str, str]]
+) -> None:
     make_user("clerk.xh", Role.COUNTER_CLERK, division_code=XUHUI)
     h = login("clerk.xh")
     assert client.get("/api/v1/users", headers=h).status_code == 403
     assert client.get("/api/v1/audit", headers=h).status_code == 403
-    r = client.post("/api/v1/agencies", headers=h, json={"code": "x1", "name": "x", "name_en": "x",
-                                                          "division_code": XUHUI})
+    r = client.post(
+        "/api/v1/agencies", headers=h, json={"code": "x1", "name": "x", "name_en": "x", "division_code": XUHUI}
+    )
     assert r.status_code == 403
     assert "admin" in r.json()["detail"]
 
 
-def test_citizen_is_not_staff(client: TestClient, make_user: Callable[..., Any],
-                              login: Callable[[str], dict[str, str]]) -> None:
+def test_citizen_is_not_staff(
+    client: TestClient, make_user: Callable[..., Any], login: Callable[[str], dict[str, str]]
+) -> None:
     make_user("zhang.san", kind=PrincipalKind.CITIZEN, division_code=None)
     h = login("zhang.san")
     assert client.get("/api/v1/auth/me", headers=h).json()["kind"] == "citizen"
@@ -112,7 +135,9 @@ def test_citizen_is_not_staff(client: TestClient, make_user: Callable[..., Any],
 
 
 def test_grant_opens_another_district_and_revocation_closes_it(
-    client: TestClient, make_user: Callable[..., Any], login: Callable[[str], dict[str, str]],
+    client: TestClient,
+    make_user: Callable[..., Any],
+    login: Callable[[str], dict[str, str]],
 ) -> None:
     make_user("admin.xh", Role.ADMIN, division_code=XUHUI)
     make_user("admin.hp", Role.ADMIN, division_code=HUANGPU)
@@ -121,13 +146,27 @@ def test_grant_opens_another_district_and_revocation_closes_it(
     read = {**xh, "X-OneCity-Purpose": "joint service window"}
     assert client.get(f"/api/v1/users/{target.id}", headers=read).status_code == 403
     # Xuhui cannot grant itself Huangpu's records: only the owner can
-    r = client.post("/api/v1/grants", headers=xh, json={
-        "resource": "core.user", "scope_division_code": WAITAN, "grantee_division_code": XUHUI,
-        "purpose": "joint service window"})
+    r = client.post(
+        "/api/v1/grants",
+        headers=xh,
+        json={
+            "resource": "core.user",
+            "scope_division_code": WAITAN,
+            "grantee_division_code": XUHUI,
+            "purpose": "joint service window",
+        },
+    )
     assert r.status_code == 403
-    r = client.post("/api/v1/grants", headers=hp, json={
-        "resource": "core.user", "scope_division_code": WAITAN, "grantee_division_code": XUHUI,
-        "purpose": "joint service window"})
+    r = client.post(
+        "/api/v1/grants",
+        headers=hp,
+        json={
+            "resource": "core.user",
+            "scope_division_code": WAITAN,
+            "grantee_division_code": XUHUI,
+            "purpose": "joint service window",
+        },
+    )
     assert r.status_code == 201, r.text
     grant_id = r.json()["id"]
     assert client.get(f"/api/v1/users/{target.id}", headers=read).status_code == 200
@@ -137,7 +176,10 @@ def test_grant_opens_another_district_and_revocation_closes_it(
 
 
 def test_reading_personal_data_needs_a_purpose_and_is_audited(
-    client: TestClient, make_user: Callable[..., Any], login: Callable[[str], dict[str, str]], db: Database,
+    client: TestClient,
+    make_user: Callable[..., Any],
+    login: Callable[[str], dict[str, str]],
+    db: Database,
 ) -> None:
     make_user("admin.xh", Role.ADMIN, division_code=XUHUI)
     target = make_user("clerk.xh", Role.COUNTER_CLERK, division_code=TIANPINGLU)
@@ -152,11 +194,14 @@ def test_reading_personal_data_needs_a_purpose_and_is_audited(
     # the person sees who read their data
     log = client.get("/api/v1/me/access-log", headers=login("clerk.xh")).json()
     assert [(e["action"], e["purpose"]) for e in log if e["action"] == "core.user.read"] == [
-        ("core.user.read", "annual appraisal")]
+        ("core.user.read", "annual appraisal")
+    ]
 
 
 def test_api_key_scopes_and_revocation(
-    client: TestClient, make_user: Callable[..., Any], login: Callable[[str], dict[str, str]],
+    client: TestClient,
+    make_user: Callable[..., Any],
+    login: Callable[[str], dict[str, str]],
 ) -> None:
     make_user("admin.city", Role.ADMIN, division_code="310000000000")
     h = login("admin.city")
@@ -173,20 +218,24 @@ def test_api_key_scopes_and_revocation(
 
 
 @pytest.mark.parametrize("scope", ["sensing"])
-def test_basic_auth_with_apikey_user(client: TestClient, make_user: Callable[..., Any],
-                                     login: Callable[[str], dict[str, str]], scope: str) -> None:
+def test_basic_auth_with_apikey_user(
+    client: TestClient, make_user: Callable[..., Any], login: Callable[[str], dict[str, str]], scope: str
+) -> None:
     import base64
 
     make_user("admin.city", Role.ADMIN, division_code="310000000000")
-    key = client.post("/api/v1/apikeys", headers=login("admin.city"),
-                      json={"name": "sta client", "scopes": [scope]}).json()["key"]
+    key = client.post(
+        "/api/v1/apikeys", headers=login("admin.city"), json={"name": "sta client", "scopes": [scope]}
+    ).json()["key"]
     basic = base64.b64encode(f"apikey:{key}".encode()).decode()
     r = client.get("/api/v1/divisions?level=district", headers={"Authorization": f"Basic {basic}"})
     assert r.status_code == 200 and len(r.json()) == 16
 
 
 def test_disabled_user_token_stops_working(
-    client: TestClient, make_user: Callable[..., Any], login: Callable[[str], dict[str, str]],
+    client: TestClient,
+    make_user: Callable[..., Any],
+    login: Callable[[str], dict[str, str]],
 ) -> None:
     make_user("admin.xh", Role.ADMIN, division_code=XUHUI)
     u = make_user("clerk.xh", Role.COUNTER_CLERK, division_code=TIANPINGLU)

@@ -19,8 +19,14 @@ from tests.conftest import SYSTEM
 def _write(db: Database, n: int) -> None:
     for i in range(n):
         with db.transaction() as session:
-            audit.record(session, SYSTEM, "test.thing.done", object_type="thing", object_id=str(i),
-                         detail={"i": i, "text": "中文"})
+            audit.record(
+                session,
+                SYSTEM,
+                "test.thing.done",
+                object_type="thing",
+                object_id=str(i),
+                detail={"i": i, "text": "中文"},
+            )
 
 
 def _tamper(db: Database, *statements: str) -> None:
@@ -67,18 +73,23 @@ def test_database_refuses_updates_and_deletes(db: Database) -> None:
     ("statements", "bad_seq", "words"),
     [
         (["UPDATE audit_log SET purpose = 'nothing to see' WHERE seq = 3"], 3, "altered"),
-        (["UPDATE audit_log SET detail = '{\"i\": 99, \"text\": \"中文\"}' WHERE seq = 2"], 2, "altered"),
+        (['UPDATE audit_log SET detail = \'{"i": 99, "text": "中文"}\' WHERE seq = 2'], 2, "altered"),
         (["DELETE FROM audit_log WHERE seq = 2"], 2, "missing"),
         (["DELETE FROM audit_log WHERE seq = 5"], 5, "missing"),
         # swap the content of two entries (reordering), recomputing nothing
-        (["UPDATE audit_log SET seq = 100 WHERE seq = 2", "UPDATE audit_log SET seq = 2 WHERE seq = 3",
-          "UPDATE audit_log SET seq = 3 WHERE seq = 100"], 2, "does not follow"),
+        (
+            [
+                "UPDATE audit_log SET seq = 100 WHERE seq = 2",
+                "UPDATE audit_log SET seq = 2 WHERE seq = 3",
+                "UPDATE audit_log SET seq = 3 WHERE seq = 100",
+            ],
+            2,
+            "does not follow",
+        ),
     ],
     ids=["edit-purpose", "edit-detail", "delete-middle", "delete-last", "reorder"],
 )
-def test_any_tampering_names_the_first_bad_entry(
-    db: Database, statements: list[str], bad_seq: int, words: str
-) -> None:
+def test_any_tampering_names_the_first_bad_entry(db: Database, statements: list[str], bad_seq: int, words: str) -> None:
     _write(db, 5)
     _tamper(db, *statements)
     with db.sessions() as session:
@@ -117,7 +128,9 @@ def test_actions_must_be_namespaced(db: Database) -> None:
 def test_cli_verify_exit_codes(db: Database, tmp_path: object) -> None:
     _write(db, 4)
     env_cmd: Callable[[], subprocess.CompletedProcess[str]] = lambda: subprocess.run(  # noqa: E731
-        [sys.executable, "-m", "onecity", "audit", "verify"], capture_output=True, text=True,
+        [sys.executable, "-m", "onecity", "audit", "verify"],
+        capture_output=True,
+        text=True,
         env={"ONECITY_DATABASE_URL": db.url, "ONECITY_ENV": "test", "PATH": "/usr/bin:/bin"},
     )
     ok = env_cmd()

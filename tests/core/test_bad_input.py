@@ -16,8 +16,20 @@ from fastapi.testclient import TestClient
 
 from onecity.core.identity.roles import Role
 
-NASTY_STRINGS = ["", " ", "x" * 5000, "'; DROP TABLE users; --", "\x00\x01", "../../etc/passwd", "🏙️中文",
-                 "%", "_", "31010", "999999999999", "2026-13-45T99:99:99"]
+NASTY_STRINGS = [
+    "",
+    " ",
+    "x" * 5000,
+    "'; DROP TABLE users; --",
+    "\x00\x01",
+    "../../etc/passwd",
+    "🏙️中文",
+    "%",
+    "_",
+    "31010",
+    "999999999999",
+    "2026-13-45T99:99:99",
+]
 NASTY_VALUES: list[Any] = [None, -1, 0, 10**30, 1.5, True, [], {}, ["a"], {"a": 1}, *NASTY_STRINGS]
 
 
@@ -58,7 +70,9 @@ def _assert_actionable_error(path: str, r: Any) -> None:
 
 
 def test_no_endpoint_answers_bad_input_with_a_server_error(
-    client: TestClient, make_user: Callable[..., Any], login: Callable[[str], dict[str, str]],
+    client: TestClient,
+    make_user: Callable[..., Any],
+    login: Callable[[str], dict[str, str]],
 ) -> None:
     make_user("admin.city", Role.ADMIN, Role.AUDITOR, Role.DATA_STEWARD, division_code="310000000000")
     headers = login("admin.city")
@@ -71,8 +85,12 @@ def test_no_endpoint_answers_bad_input_with_a_server_error(
                 concrete = re.sub(r"\{[^}]+\}", pid, path)
                 for kind, body in _bodies(spec, op):
                     if kind == "raw":
-                        r = client.request(method.upper(), concrete, content=body,
-                                           headers={**headers, "Content-Type": "application/json"})
+                        r = client.request(
+                            method.upper(),
+                            concrete,
+                            content=body,
+                            headers={**headers, "Content-Type": "application/json"},
+                        )
                     elif kind == "json":
                         r = client.request(method.upper(), concrete, json=body, headers=headers)
                     else:
@@ -94,24 +112,32 @@ def test_no_endpoint_answers_bad_input_with_a_server_error(
     assert calls > 500
 
 
-def test_validation_problem_names_the_field(client: TestClient, make_user: Callable[..., Any],
-                                            login: Callable[[str], dict[str, str]]) -> None:
+def test_validation_problem_names_the_field(
+    client: TestClient, make_user: Callable[..., Any], login: Callable[[str], dict[str, str]]
+) -> None:
     make_user("admin.city", Role.ADMIN, division_code="310000000000")
-    r = client.post("/api/v1/agencies", headers=login("admin.city"),
-                    json={"code": "ok-code", "name": "名", "name_en": "n", "division_code": "3101"})
+    r = client.post(
+        "/api/v1/agencies",
+        headers=login("admin.city"),
+        json={"code": "ok-code", "name": "名", "name_en": "n", "division_code": "3101"},
+    )
     assert r.status_code == 422
     body = r.json()
     assert body["status"] == 422 and body["title"] == "Invalid input"
     assert [e["field"] for e in body["errors"]] == ["division_code"]
-    r = client.post("/api/v1/agencies", headers=login("admin.city"),
-                    json={"code": "ok-code", "name": "名", "name_en": "n", "division_code": "310199000000"})
+    r = client.post(
+        "/api/v1/agencies",
+        headers=login("admin.city"),
+        json={"code": "ok-code", "name": "名", "name_en": "n", "division_code": "310199000000"},
+    )
     assert r.status_code == 422 and "does not exist" in r.json()["detail"]
 
 
 def test_oversized_body_is_413_before_it_is_read(client: TestClient) -> None:
     limit = client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
-    r = client.post("/api/v1/auth/token", content=b"x" * (limit + 1),
-                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = client.post(
+        "/api/v1/auth/token", content=b"x" * (limit + 1), headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert r.status_code == 413
     assert r.headers["content-type"] == "application/problem+json"
     assert "MiB" in r.json()["detail"]
@@ -120,6 +146,7 @@ def test_oversized_body_is_413_before_it_is_read(client: TestClient) -> None:
         for _ in range(limit // (1024 * 1024) + 2):
             yield b"y" * (1024 * 1024)
 
-    r = client.post("/api/v1/auth/token", content=chunks(),
-                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = client.post(
+        "/api/v1/auth/token", content=chunks(), headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert r.status_code == 413

@@ -36,23 +36,57 @@ def test_settings_come_from_onecity_environment(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_cli_refuses_to_start_in_production_with_default_secret(tmp_path: Path) -> None:
-    r = subprocess.run([sys.executable, "-m", "onecity", "db", "upgrade"], capture_output=True, text=True,
-                       env={"PATH": "/usr/bin:/bin", "ONECITY_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    r = subprocess.run(
+        [sys.executable, "-m", "onecity", "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "ONECITY_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"},
+    )
     assert r.returncode == 2
     assert "ONECITY_SECRET_KEY" in r.stderr
 
 
 def _cli(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "onecity", *args], capture_output=True, text=True,
-                          env={"ONECITY_DATABASE_URL": db.url, "ONECITY_ENV": "test", "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, "-m", "onecity", *args],
+        capture_output=True,
+        text=True,
+        env={"ONECITY_DATABASE_URL": db.url, "ONECITY_ENV": "test", "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_cli_user_and_apikey_create(db: Database) -> None:
-    r = _cli(db, "agency", "create", "--code", "xh-samr", "--name", "徐汇区市场监督管理局",
-             "--name-en", "Xuhui Market Regulation Bureau", "--division", "310104000000")
+    r = _cli(
+        db,
+        "agency",
+        "create",
+        "--code",
+        "xh-samr",
+        "--name",
+        "徐汇区市场监督管理局",
+        "--name-en",
+        "Xuhui Market Regulation Bureau",
+        "--division",
+        "310104000000",
+    )
     assert r.returncode == 0, r.stderr
-    r = _cli(db, "user", "create", "--username", "li.clerk", "--password", "Counter-2026!",
-             "--role", "counter_clerk", "--role", "reviewer", "--agency", "xh-samr", "--division", "310104003000")
+    r = _cli(
+        db,
+        "user",
+        "create",
+        "--username",
+        "li.clerk",
+        "--password",
+        "Counter-2026!",
+        "--role",
+        "counter_clerk",
+        "--role",
+        "reviewer",
+        "--agency",
+        "xh-samr",
+        "--division",
+        "310104003000",
+    )
     assert r.returncode == 0, r.stderr
     with db.sessions() as session:
         user = session.scalar(select(User).where(User.username == "li.clerk"))
@@ -67,6 +101,19 @@ def test_cli_user_and_apikey_create(db: Database) -> None:
     # bad input: a clear message and a non-zero exit, nothing written
     r = _cli(db, "user", "create", "--username", "x", "--password", "short", "--role", "admin")
     assert r.returncode == 1 and "error:" in r.stderr
-    r = _cli(db, "user", "create", "--username", "wang.staff", "--password", "Long-enough-1",
-             "--role", "admin", "--agency", "xh-samr", "--division", "310101000000")
+    r = _cli(
+        db,
+        "user",
+        "create",
+        "--username",
+        "wang.staff",
+        "--password",
+        "Long-enough-1",
+        "--role",
+        "admin",
+        "--agency",
+        "xh-samr",
+        "--division",
+        "310101000000",
+    )
     assert r.returncode == 1 and "not served by agency" in r.stderr

@@ -56,8 +56,10 @@ def test_deliver_pending_runs_each_consumer_once_and_follows_their_events(db: Da
     assert seen == [("ping", 1), ("ping", 2), ("warm", 0), ("pong", 1), ("warm", 0), ("pong", 2)]
     assert consumers.deliver_pending(db) == 0
     with db.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(OutboxMessage)
-                              .where(OutboxMessage.published_at.is_(None))) == 0
+        assert (
+            session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None)))
+            == 0
+        )
 
 
 def test_subscribed_consumers_run_from_the_relay(db: Database) -> None:

@@ -31,9 +31,13 @@ def test_models_and_migrations_agree(db: Database) -> None:
 def test_reference_divisions_are_loaded_once(db: Database) -> None:
     with db.sessions() as session:
         counts = dict(session.execute(select(Division.level, func.count()).group_by(Division.level)).all())
-        kinds = dict(session.execute(
-            select(Division.kind, func.count()).where(Division.level == DivisionLevel.TOWNSHIP)
-            .group_by(Division.kind)).all())
+        kinds = dict(
+            session.execute(
+                select(Division.kind, func.count())
+                .where(Division.level == DivisionLevel.TOWNSHIP)
+                .group_by(Division.kind)
+            ).all()
+        )
     assert counts == {"municipality": 1, "district": 16, "township": 216}
     assert kinds == {"subdistrict": 108, "town": 106, "township": 2}
     assert migrate.upgrade(db) == 0  # idempotent
@@ -80,8 +84,7 @@ def test_cli_upgrade_on_a_fresh_postgresql_database(pg_url: str) -> None:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         env = {"ONECITY_DATABASE_URL": fresh, "ONECITY_ENV": "test", "PATH": "/usr/bin:/bin"}
-        r = subprocess.run([sys.executable, "-m", "onecity", "db", "upgrade"], capture_output=True, text=True,
-                           env=env)
+        r = subprocess.run([sys.executable, "-m", "onecity", "db", "upgrade"], capture_output=True, text=True, env=env)
         assert r.returncode == 0, r.stderr
         assert all(h in r.stdout for h in head_revisions())
     finally:

@@ -66,8 +66,9 @@ def test_commit_delivered_once_per_consumer_even_when_a_consumer_dies_before_ack
 
             # consumer group "workers": its first member takes the message and is killed before acking
             proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.core.nats_consumer", NATS_URL, stream, namespace, "workers",
-                 str(marker)], cwd=Path(__file__).resolve().parents[2], env={**os.environ},
+                [sys.executable, "-m", "tests.core.nats_consumer", NATS_URL, stream, namespace, "workers", str(marker)],
+                cwd=Path(__file__).resolve().parents[2],
+                env={**os.environ},
             )
             try:
                 deadline = time.monotonic() + 20

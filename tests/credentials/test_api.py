@@ -44,7 +44,7 @@ def status_bit(client: TestClient, entry: dict[str, Any]) -> bool:
     """Follow a BitstringStatusListEntry as the specification says: fetch the list credential,
     verify it, base64url-decode and GUNZIP ``encodedList``, read bit ``statusListIndex`` from the left."""
     url = entry["statusListCredential"]
-    path = url[url.index("/api/v1/"):]
+    path = url[url.index("/api/v1/") :]
     r = client.get(path)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/vc+jwt")
     assert client.get(path, headers={"If-None-Match": r.headers["etag"]}).status_code == 304
@@ -61,8 +61,9 @@ def status_bit(client: TestClient, entry: dict[str, Any]) -> bool:
 
 
 @pytest.fixture
-def approver_headers(registry_db: Registry, make_user: Callable[..., Any],
-                     login: Callable[[str], dict[str, str]]) -> dict[str, str]:
+def approver_headers(
+    registry_db: Registry, make_user: Callable[..., Any], login: Callable[[str], dict[str, str]]
+) -> dict[str, str]:
     make_user("xh.approver", Role.APPROVER, division_code=TIANPINGLU)
     return login("xh.approver")
 
@@ -79,9 +80,12 @@ def _verify(client: TestClient, token: str) -> dict[str, Any]:
     return dict(r.json())
 
 
-def test_issue_verify_suspend_revoke_over_http(client: TestClient, registry_db: Registry,
-                                               make_certificate: Callable[..., Certificate],
-                                               approver_headers: dict[str, str]) -> None:
+def test_issue_verify_suspend_revoke_over_http(
+    client: TestClient,
+    registry_db: Registry,
+    make_certificate: Callable[..., Certificate],
+    approver_headers: dict[str, str],
+) -> None:
     cert = make_certificate()
     cred = _issue(client, approver_headers, cert)
     claims = jwks_verify(client, cred["jwt"])
@@ -89,30 +93,47 @@ def test_issue_verify_suspend_revoke_over_http(client: TestClient, registry_db: 
     entries = {e["statusPurpose"]: e for e in claims["credentialStatus"]}
     assert not status_bit(client, entries["revocation"]) and not status_bit(client, entries["suspension"])
     assert _verify(client, cred["jwt"]) | {"credential": None} == {
-        "valid": True, "status": "active", "errors": [], "credential": None}
+        "valid": True,
+        "status": "active",
+        "errors": [],
+        "credential": None,
+    }
 
-    r = client.post(f"/api/v1/credentials/{cred['id']}/status", headers=approver_headers,
-                    json={"status": "suspended", "reason": "hygiene inspection pending"})
+    r = client.post(
+        f"/api/v1/credentials/{cred['id']}/status",
+        headers=approver_headers,
+        json={"status": "suspended", "reason": "hygiene inspection pending"},
+    )
     assert r.status_code == 200 and r.json()["status"] == "suspended"
     assert status_bit(client, entries["suspension"]) and not status_bit(client, entries["revocation"])
     answer = _verify(client, cred["jwt"])
     assert (answer["valid"], answer["status"]) == (False, "suspended") and "suspended" in answer["errors"][0]
 
-    r = client.post(f"/api/v1/credentials/{cred['id']}/status", headers=approver_headers,
-                    json={"status": "revoked", "reason": "premises closed for good"})
+    r = client.post(
+        f"/api/v1/credentials/{cred['id']}/status",
+        headers=approver_headers,
+        json={"status": "revoked", "reason": "premises closed for good"},
+    )
     assert r.status_code == 200 and r.json()["status"] == "revoked"
     assert status_bit(client, entries["revocation"])
     assert _verify(client, cred["jwt"])["status"] == "revoked"
     # the JWT itself is untouched: it still verifies cryptographically; only its status says no
     jwks_verify(client, cred["jwt"])
 
-    r = client.post(f"/api/v1/credentials/{cred['id']}/status", headers=approver_headers,
-                    json={"status": "active", "reason": "oops"})
+    r = client.post(
+        f"/api/v1/credentials/{cred['id']}/status",
+        headers=approver_headers,
+        json={"status": "active", "reason": "oops"},
+    )
     assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
 
 
-def test_any_changed_byte_fails_verification(registry_db: Registry, make_certificate: Callable[..., Certificate],
-                                             client: TestClient, approver_headers: dict[str, str]) -> None:
+def test_any_changed_byte_fails_verification(
+    registry_db: Registry,
+    make_certificate: Callable[..., Certificate],
+    client: TestClient,
+    approver_headers: dict[str, str],
+) -> None:
     token = _issue(client, approver_headers, make_certificate())["jwt"]
     header_end, payload_end = token.index("."), token.rindex(".")
     with registry_db.db.sessions() as s:
@@ -121,7 +142,7 @@ def test_any_changed_byte_fails_verification(registry_db: Registry, make_certifi
             # the next character of the alphabet: for the last character of a part this is the
             # one a lenient base64 decoder would read as the same bytes
             other = "A" if ch == "." else B64URL[(B64URL.index(ch) + 1) % 64]
-            changed = token[:i] + other + token[i + 1:]
+            changed = token[:i] + other + token[i + 1 :]
             result = service.verify(s, changed)
             part = "header" if i < header_end else "payload" if i < payload_end else "signature"
             assert not result.valid and result.errors, (i, part)
@@ -138,7 +159,7 @@ def test_any_changed_byte_fails_verification(registry_db: Registry, make_certifi
                 raw[i] ^= 0x01
     # and through the API, one position in each part
     for i in (5, header_end + 40, len(token) - 1):
-        changed = token[:i] + ("B" if token[i] == "A" else "A") + token[i + 1:]
+        changed = token[:i] + ("B" if token[i] == "A" else "A") + token[i + 1 :]
         answer = _verify(client, changed)
         assert answer["valid"] is False and answer["status"] is None and answer["errors"]
 
@@ -147,8 +168,13 @@ def test_garbage_and_malformed_bodies(client: TestClient, registry_db: Registry)
     for garbage in ("hello", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", "x" * 20_000):
         answer = _verify(client, garbage)
         assert answer["valid"] is False and answer["status"] is None and answer["errors"], garbage
-    unsigned = ".".join(base64.urlsafe_b64encode(json.dumps(p).encode()).rstrip(b"=").decode()
-                        for p in ({"alg": "none", "typ": "vc+jwt"}, {"iss": "x"})) + "."
+    unsigned = (
+        ".".join(
+            base64.urlsafe_b64encode(json.dumps(p).encode()).rstrip(b"=").decode()
+            for p in ({"alg": "none", "typ": "vc+jwt"}, {"iss": "x"})
+        )
+        + "."
+    )
     assert "EdDSA" in _verify(client, unsigned)["errors"][0]
     for body in ({}, {"credential": 5}, {"credential": "x", "extra": 1}, {"credential": ""}):
         r = client.post("/api/v1/credentials/verify", json=body)
@@ -159,12 +185,20 @@ def test_garbage_and_malformed_bodies(client: TestClient, registry_db: Registry)
 
 
 def test_key_rotation_keeps_old_credentials_verifiable(
-        client: TestClient, registry_db: Registry, make_certificate: Callable[..., Certificate],
-        approver_headers: dict[str, str], make_user: Callable[..., Any],
-        login: Callable[[str], dict[str, str]]) -> None:
+    client: TestClient,
+    registry_db: Registry,
+    make_certificate: Callable[..., Certificate],
+    approver_headers: dict[str, str],
+    make_user: Callable[..., Any],
+    login: Callable[[str], dict[str, str]],
+) -> None:
     old = _issue(client, approver_headers, make_certificate())
-    assert client.post("/api/v1/credentials/keys/rotate", headers=approver_headers,
-                       json={"reason": "yearly rotation"}).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/credentials/keys/rotate", headers=approver_headers, json={"reason": "yearly rotation"}
+        ).status_code
+        == 403
+    )
     make_user("city.admin", Role.ADMIN, division_code="310000000000")
     r = client.post("/api/v1/credentials/keys/rotate", headers=login("city.admin"), json={"reason": "yearly rotation"})
     assert r.status_code == 200, r.text
@@ -181,9 +215,14 @@ def test_key_rotation_keeps_old_credentials_verifiable(
     assert status_bit(client, claims["credentialStatus"][0]) is False
 
 
-def test_holder_and_staff_access(client: TestClient, registry_db: Registry,
-                                 make_certificate: Callable[..., Certificate], approver_headers: dict[str, str],
-                                 make_user: Callable[..., Any], login: Callable[[str], dict[str, str]]) -> None:
+def test_holder_and_staff_access(
+    client: TestClient,
+    registry_db: Registry,
+    make_certificate: Callable[..., Certificate],
+    approver_headers: dict[str, str],
+    make_user: Callable[..., Any],
+    login: Callable[[str], dict[str, str]],
+) -> None:
     firm_cred = _issue(client, approver_headers, make_certificate())
     own_cred = _issue(client, approver_headers, make_certificate("driving_licence", holder="person"))
     make_user("xiaomei", kind=PrincipalKind.CITIZEN, division_code=None)
@@ -203,23 +242,38 @@ def test_holder_and_staff_access(client: TestClient, registry_db: Registry,
     assert client.get(f"/api/v1/credentials/{own_cred['id']}", headers=clerk).status_code == 422  # no purpose
     r = client.get(f"/api/v1/credentials/{own_cred['id']}", headers=clerk | {"X-OneCity-Purpose": "case 42"})
     assert r.status_code == 200
-    assert client.get(f"/api/v1/credentials/{own_cred['id']}",
-                      headers=login("hp.clerk") | {"X-OneCity-Purpose": "case 42"}).status_code == 403
-    assert client.post(f"/api/v1/credentials/{own_cred['id']}/status", headers=clerk,
-                       json={"status": "revoked", "reason": "x"}).status_code == 403
+    assert (
+        client.get(
+            f"/api/v1/credentials/{own_cred['id']}", headers=login("hp.clerk") | {"X-OneCity-Purpose": "case 42"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"/api/v1/credentials/{own_cred['id']}/status", headers=clerk, json={"status": "revoked", "reason": "x"}
+        ).status_code
+        == 403
+    )
 
 
-def test_export_credentials_jsonl(registry_db: Registry, make_certificate: Callable[..., Certificate],
-                                  client: TestClient, approver_headers: dict[str, str], tmp_path: Path,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_export_credentials_jsonl(
+    registry_db: Registry,
+    make_certificate: Callable[..., Certificate],
+    client: TestClient,
+    approver_headers: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     issued = {_issue(client, approver_headers, make_certificate())["id"] for _ in range(3)}
     out = tmp_path / "credentials.jsonl"
     monkeypatch.setenv("ONECITY_ENV", "test")
     monkeypatch.setenv("ONECITY_SECRET_KEY", secrets.token_urlsafe(48))
     get_settings.cache_clear()
     try:
-        assert main(["export", "credentials", "--format", "jsonl", "--output", str(out),
-                     "--database", registry_db.db.url]) == 0
+        assert (
+            main(["export", "credentials", "--format", "jsonl", "--output", str(out), "--database", registry_db.db.url])
+            == 0
+        )
         assert main(["export", "credentials", "--format", "csv", "--database", registry_db.db.url]) == 2
     finally:
         get_settings.cache_clear()
@@ -230,8 +284,7 @@ def test_export_credentials_jsonl(registry_db: Registry, make_certificate: Calla
         assert row["status"] == CredentialStatus.ACTIVE
 
 
-def test_public_checks_are_budgeted(client: TestClient, registry_db: Registry,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_public_checks_are_budgeted(client: TestClient, registry_db: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(credentials_api.PUBLIC_BUDGET, "limit", 3)
     monkeypatch.setattr(credentials_api.PUBLIC_BUDGET, "_hits", {})
     codes = [client.post("/api/v1/credentials/verify", json={"credential": "x"}).status_code for _ in range(4)]
@@ -241,14 +294,21 @@ def test_public_checks_are_budgeted(client: TestClient, registry_db: Registry,
 
 
 def test_a_withdrawn_key_leaves_the_jwks_and_its_credentials_stop_verifying(
-        client: TestClient, registry_db: Registry, make_certificate: Callable[..., Certificate],
-        approver_headers: dict[str, str], make_user: Callable[..., Any],
-        login: Callable[[str], dict[str, str]]) -> None:
+    client: TestClient,
+    registry_db: Registry,
+    make_certificate: Callable[..., Certificate],
+    approver_headers: dict[str, str],
+    make_user: Callable[..., Any],
+    login: Callable[[str], dict[str, str]],
+) -> None:
     leaked = _issue(client, approver_headers, make_certificate())
     make_user("city.admin", Role.ADMIN, division_code="310000000000")
     admin = login("city.admin")
-    r = client.post(f"/api/v1/credentials/keys/{leaked['kid']}/withdraw", headers=admin,
-                    json={"reason": "private key found on a lost laptop"})
+    r = client.post(
+        f"/api/v1/credentials/keys/{leaked['kid']}/withdraw",
+        headers=admin,
+        json={"reason": "private key found on a lost laptop"},
+    )
     assert r.status_code == 200, r.text
     kids = [k["kid"] for k in client.get("/.well-known/jwks.json").json()["keys"]]
     assert leaked["kid"] not in kids and len(kids) == 1  # a new key took over

@@ -32,17 +32,40 @@ def served(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     db = Database(f"sqlite:///{path}")
     reg = populate(db)
     with db.transaction() as s:
-        identity.create_user(s, SYSTEM, username="xiaomei", password=PASSWORD, kind=PrincipalKind.CITIZEN,
-                             roles=[], agency_code=None, division_code=None, display_name="王小梅")
+        identity.create_user(
+            s,
+            SYSTEM,
+            username="xiaomei",
+            password=PASSWORD,
+            kind=PrincipalKind.CITIZEN,
+            roles=[],
+            agency_code=None,
+            division_code=None,
+            display_name="王小梅",
+        )
     with db.transaction() as s:
         link_resident(s, SYSTEM, username="xiaomei", id_number=reg.person.id_number)
     with db.transaction() as s:
-        identity.create_agency(s, SYSTEM, code="xh-samr", name="徐汇区市场监督管理局",
-                               name_en="Xuhui Market Regulation", division_code="310104000000")
+        identity.create_agency(
+            s,
+            SYSTEM,
+            code="xh-samr",
+            name="徐汇区市场监督管理局",
+            name_en="Xuhui Market Regulation",
+            division_code="310104000000",
+        )
     with db.transaction() as s:
-        identity.create_user(s, SYSTEM, username="li.approver", password=PASSWORD, kind=PrincipalKind.STAFF,
-                             roles=[Role.APPROVER], agency_code="xh-samr", division_code="310104003000",
-                             display_name="李审批")
+        identity.create_user(
+            s,
+            SYSTEM,
+            username="li.approver",
+            password=PASSWORD,
+            kind=PrincipalKind.STAFF,
+            roles=[Role.APPROVER],
+            agency_code="xh-samr",
+            division_code="310104003000",
+            display_name="李审批",
+        )
     with live_server(db, "credentials") as url:
         # the credentials name the address verifiers reach: here, the test server
         monkeypatch.setenv("ONECITY_PUBLIC_URL", url)
@@ -77,7 +100,8 @@ def scan(page: Any, selector: str) -> str:
 
 
 def test_the_printed_qr_code_leads_to_a_verification_that_follows_the_status(
-        served: tuple[str, Registry], page: Any) -> None:
+    served: tuple[str, Registry], page: Any
+) -> None:
     url, reg = served
     cert = certificate(reg.db, 1)
     with reg.db.transaction() as s:
@@ -113,8 +137,9 @@ def test_the_printed_qr_code_leads_to_a_verification_that_follows_the_status(
     claims = pyjwt.decode(offline, key=next(k for k in keyset.keys if k.key_id == kid), algorithms=["EdDSA"])
     assert claims["credentialSubject"]["certificate"]["number"] == cert.number
 
-    verifier = page.context.browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
-                                                is_mobile=True)  # someone else's phone: not signed in
+    verifier = page.context.browser.new_context(
+        locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True
+    )  # someone else's phone: not signed in
     other = verifier.new_page()
     try:
         other.goto(target)

@@ -25,7 +25,8 @@ def _issue(reg: Registry, cert: Certificate) -> Credential:
 
 
 def test_private_keys_are_sealed_and_never_published(
-        registry_db: Registry, make_certificate: Callable[..., Certificate]) -> None:
+    registry_db: Registry, make_certificate: Callable[..., Certificate]
+) -> None:
     _issue(registry_db, make_certificate())
     with registry_db.db.sessions() as s:
         row = s.scalars(select(SigningKey)).one()
@@ -42,7 +43,8 @@ def test_private_keys_are_sealed_and_never_published(
 
 
 def test_indices_are_random_and_full_lists_roll_over(
-        registry_db: Registry, make_certificate: Callable[..., Certificate]) -> None:
+    registry_db: Registry, make_certificate: Callable[..., Certificate]
+) -> None:
     creds = [_issue(registry_db, make_certificate()) for _ in range(6)]
     indices = [c.revocation_index for c in creds]
     assert len(set(indices)) == 6
@@ -58,8 +60,11 @@ def test_indices_are_random_and_full_lists_roll_over(
     with registry_db.db.sessions() as s:
         lists = list(s.scalars(select(StatusList).order_by(StatusList.id)))
         assert [(x.purpose, x.full) for x in lists] == [
-            (StatusPurpose.REVOCATION, True), (StatusPurpose.SUSPENSION, True),
-            (StatusPurpose.REVOCATION, False), (StatusPurpose.SUSPENSION, False)]
+            (StatusPurpose.REVOCATION, True),
+            (StatusPurpose.SUSPENSION, True),
+            (StatusPurpose.REVOCATION, False),
+            (StatusPurpose.SUSPENSION, False),
+        ]
         assert all(len(x.bits) == statuslist.LIST_SIZE // 8 for x in lists)
         assert service.verify(s, after.jwt).valid and service.verify(s, creds[0].jwt).valid
 
@@ -99,8 +104,13 @@ def test_events_and_audit(registry_db: Registry, make_certificate: Callable[...,
         assert check.facts is not None and check.facts.holder_name == "上海小梅餐饮店"
         assert check.verification.status is CredentialStatus.SUSPENDED
     with registry_db.db.sessions() as s:
-        types = list(s.scalars(select(OutboxMessage.event_type).where(OutboxMessage.event_type.startswith("cred"))
-                               .order_by(OutboxMessage.occurred_at)))
+        types = list(
+            s.scalars(
+                select(OutboxMessage.event_type)
+                .where(OutboxMessage.event_type.startswith("cred"))
+                .order_by(OutboxMessage.occurred_at)
+            )
+        )
         checked = s.scalars(select(AuditEntry).where(AuditEntry.action == "credentials.credential.checked")).one()
     assert types == ["credentials.credential.issued", "credentials.credential.status_changed"]
     assert checked.actor == "anonymous:-" and checked.detail == {"valid": False, "status": "suspended"}
@@ -113,7 +123,8 @@ def test_masking_for_verifiers() -> None:
 
 
 def test_concurrent_first_issues_share_one_key_and_distinct_entries(
-        registry_db: Registry, make_certificate: Callable[..., Certificate]) -> None:
+    registry_db: Registry, make_certificate: Callable[..., Certificate]
+) -> None:
     import threading
 
     certs = [make_certificate() for _ in range(4)]
@@ -143,7 +154,8 @@ def test_concurrent_first_issues_share_one_key_and_distinct_entries(
 
 
 def test_forgeries_and_malformed_credentials_are_refused_with_reasons(
-        registry_db: Registry, make_certificate: Callable[..., Certificate]) -> None:
+    registry_db: Registry, make_certificate: Callable[..., Certificate]
+) -> None:
     import jwt as pyjwt
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -152,6 +164,7 @@ def test_forgeries_and_malformed_credentials_are_refused_with_reasons(
     foreign = Ed25519PrivateKey.generate()
     foreign_kid = keys.thumbprint(keys.public_jwk(foreign.public_key()))
     with registry_db.db.sessions() as s:
+
         def check(token: str) -> tuple[list[str], CredentialStatus | None]:
             result = service.verify(s, token)
             assert not result.valid
@@ -165,13 +178,19 @@ def test_forgeries_and_malformed_credentials_are_refused_with_reasons(
         signer = keys.current_signer(s, "tests")
         assert check(keys.sign_compact(signer, {"typ": "JWT"}, claims))[0] == ["header"]
         assert check(keys.sign_compact(signer, {"typ": "vc+jwt"}, {**claims, "credentialStatus": []})) == (
-            ["status"], None)
-        elsewhere = [{**e, "statusListCredential": "https://status.example.org/lists/1"}
-                     for e in claims["credentialStatus"]]
-        assert check(keys.sign_compact(signer, {"typ": "vc+jwt"}, {**claims, "credentialStatus": elsewhere}))[0] \
-            == ["status"]
-        swapped = [{**e, "statusPurpose": "suspension" if e["statusPurpose"] == "revocation" else "revocation"}
-                   for e in claims["credentialStatus"]]
+            ["status"],
+            None,
+        )
+        elsewhere = [
+            {**e, "statusListCredential": "https://status.example.org/lists/1"} for e in claims["credentialStatus"]
+        ]
+        assert check(keys.sign_compact(signer, {"typ": "vc+jwt"}, {**claims, "credentialStatus": elsewhere}))[0] == [
+            "status"
+        ]
+        swapped = [
+            {**e, "statusPurpose": "suspension" if e["statusPurpose"] == "revocation" else "revocation"}
+            for e in claims["credentialStatus"]
+        ]
         codes, _ = check(keys.sign_compact(signer, {"typ": "vc+jwt"}, {**claims, "credentialStatus": swapped}))
         assert codes == ["status"]
         assert check(keys.sign_compact(signer, {"typ": "vc+jwt"}, {**claims, "@context": ["x"]}))[0] == ["structure"]

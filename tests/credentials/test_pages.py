@@ -18,8 +18,11 @@ from tests.web_support import csrf, sign_in
 
 
 def test_verify_page_masks_a_person_and_pages_answer_errors_in_html(
-        client: TestClient, registry_db: Registry, make_certificate: Callable[..., Certificate],
-        make_user: Callable[..., Any]) -> None:
+    client: TestClient,
+    registry_db: Registry,
+    make_certificate: Callable[..., Certificate],
+    make_user: Callable[..., Any],
+) -> None:
     cert = make_certificate("driving_licence", holder="person")
     with registry_db.db.transaction() as s:
         cred = service.issue_for_certificate(s, APPROVER, cert.id)
@@ -32,7 +35,7 @@ def test_verify_page_masks_a_person_and_pages_answer_errors_in_html(
     assert page.headers["cache-control"] == "no-store"
     # the pasted JWT through the form's GET
     assert 'data-status="active"' in client.get("/verify", params={"c": cred.jwt}).text
-    wrapped = "\n".join(cred.jwt[i:i + 76] for i in range(0, len(cred.jwt), 76))  # pasted from a printout
+    wrapped = "\n".join(cred.jwt[i : i + 76] for i in range(0, len(cred.jwt), 76))  # pasted from a printout
     assert 'data-valid="true"' in client.get("/verify", params={"c": f"  {wrapped}\n"}).text
     assert "不是可读取的证照凭证" in client.get("/verify", params={"c": "nonsense"}).text
     posted = client.post("/verify", data={"c": cred.jwt})  # the form posts, keeping the JWT out of URLs
@@ -67,8 +70,11 @@ def test_verify_page_masks_a_person_and_pages_answer_errors_in_html(
 
 
 def test_an_officer_changes_the_status_from_the_credential_page(
-        client: TestClient, registry_db: Registry, make_certificate: Callable[..., Certificate],
-        make_user: Callable[..., Any]) -> None:
+    client: TestClient,
+    registry_db: Registry,
+    make_certificate: Callable[..., Certificate],
+    make_user: Callable[..., Any],
+) -> None:
     from onecity.core.identity.roles import Role
     from tests.conftest import TIANPINGLU
 
@@ -89,8 +95,9 @@ def test_an_officer_changes_the_status_from_the_credential_page(
     r = client.post(url, data={"status": "suspended", "reason": "", "csrf_token": token})
     assert r.status_code == 422 and 'id="status-error"' in r.text  # the reason is required, nothing saved
     assert client.post(url, data={"status": "suspended", "reason": "x"}).status_code == 403  # no CSRF token
-    r = client.post(url, data={"status": "suspended", "reason": "卫生检查", "csrf_token": token},
-                    follow_redirects=False)
+    r = client.post(
+        url, data={"status": "suspended", "reason": "卫生检查", "csrf_token": token}, follow_redirects=False
+    )
     assert r.status_code == 303
     page = client.get(f"/credentials/{cred.id}")
     assert 'id="to-active"' in page.text and "已暂停" in page.text

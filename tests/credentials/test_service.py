@@ -27,7 +27,8 @@ def _issue(reg: Registry, cert: Certificate) -> Credential:
 
 
 def test_issue_signs_a_vc_jwt_that_pyjwt_verifies_with_the_jwks(
-        registry_db: Registry, make_certificate: Callable[..., Certificate]) -> None:
+    registry_db: Registry, make_certificate: Callable[..., Certificate]
+) -> None:
     cert = make_certificate()
     cred = _issue(registry_db, cert)
     assert cred.certificate_id == cert.id and cred.status == CredentialStatus.ACTIVE
@@ -50,7 +51,8 @@ def test_issue_signs_a_vc_jwt_that_pyjwt_verifies_with_the_jwks(
 
 
 def test_revoke_suspend_reinstate_show_in_the_status_lists(
-        registry_db: Registry, make_certificate: Callable[..., Certificate]) -> None:
+    registry_db: Registry, make_certificate: Callable[..., Certificate]
+) -> None:
     a, b = _issue(registry_db, make_certificate()), _issue(registry_db, make_certificate())
     with registry_db.db.transaction() as s:
         service.change_status(s, APPROVER, b.id, "suspended", "licence under inspection")
@@ -78,14 +80,20 @@ def test_revoke_suspend_reinstate_show_in_the_status_lists(
     # the registry's revocation event reaches our consumer, which finds nothing left to do
     consumers.deliver_pending(registry_db.db)
     with registry_db.db.sessions() as s:
-        actions = list(s.scalars(select(AuditEntry.action).where(AuditEntry.object_id == b.id)
-                                 .order_by(AuditEntry.seq)))
-    assert actions == ["credentials.credential.issued", "credentials.credential.suspended",
-                       "credentials.credential.reinstated", "credentials.credential.revoked"]
+        actions = list(
+            s.scalars(select(AuditEntry.action).where(AuditEntry.object_id == b.id).order_by(AuditEntry.seq))
+        )
+    assert actions == [
+        "credentials.credential.issued",
+        "credentials.credential.suspended",
+        "credentials.credential.reinstated",
+        "credentials.credential.revoked",
+    ]
 
 
 def test_a_certificate_revoked_in_the_hub_revokes_its_credential(
-        registry_db: Registry, make_certificate: Callable[..., Certificate]) -> None:
+    registry_db: Registry, make_certificate: Callable[..., Certificate]
+) -> None:
     cert = make_certificate()
     cred = _issue(registry_db, cert)
     with registry_db.db.transaction() as s:
@@ -98,7 +106,8 @@ def test_a_certificate_revoked_in_the_hub_revokes_its_credential(
 
 
 def test_policy_state_and_input_are_checked(
-        registry_db: Registry, make_certificate: Callable[..., Certificate]) -> None:
+    registry_db: Registry, make_certificate: Callable[..., Certificate]
+) -> None:
     cert = make_certificate()
     db = registry_db.db
     with db.transaction() as s, pytest.raises(PermissionDenied, match="roles"):

@@ -19,8 +19,14 @@ def test_two_simulated_days_of_checks(registry_db: Registry, make_certificate: C
         with registry_db.db.transaction() as s:
             service.issue_for_certificate(s, APPROVER, cert.id)
     actor = Verifiers(scale=0.0003, revoke_per_live_day=0.2)  # ~300 checks a day; revocations made frequent
-    sim = Simulation(db=registry_db.db, actors=[actor], start=datetime(2026, 6, 1, 16, tzinfo=UTC),
-                     seed=7, deliver_events=True, progress=lambda _msg: None)
+    sim = Simulation(
+        db=registry_db.db,
+        actors=[actor],
+        start=datetime(2026, 6, 1, 16, tzinfo=UTC),
+        seed=7,
+        deliver_events=True,
+        progress=lambda _msg: None,
+    )
     sim.run(hours=48)
     report = sim.report()["credentials"]
     assert report["issued"] == 12

@@ -83,5 +83,11 @@ def registry(registry_url: str) -> Iterator[Database]:
 
 def reviewer(division: str = CITY) -> Principal:
     """A city-level reviewer: what a pre-review runs as."""
-    return Principal(kind=PrincipalKind.STAFF, id="staff-reviewer", name="reviewer",
-                     roles=frozenset({Role.REVIEWER}), agency_id=None, division_code=division)
+    return Principal(
+        kind=PrincipalKind.STAFF,
+        id="staff-reviewer",
+        name="reviewer",
+        roles=frozenset({Role.REVIEWER}),
+        agency_id=None,
+        division_code=division,
+    )

@@ -18,9 +18,14 @@ from tests.documents.conftest import Ocr
 URL = "/api/v1/documents/read"
 
 
-def test_staff_read_a_scan_through_the_workers(client: TestClient, db: Database, make_user: Callable[..., object],
-                                               login: Callable[[str], dict[str, str]], corpus_roster: Roster,
-                                               ocr: Ocr) -> None:
+def test_staff_read_a_scan_through_the_workers(
+    client: TestClient,
+    db: Database,
+    make_user: Callable[..., object],
+    login: Callable[[str], dict[str, str]],
+    corpus_roster: Roster,
+    ocr: Ocr,
+) -> None:
     sample = Generator(corpus_roster, seed=24).sample(3, "id_card")
     result, _ = recognise_bytes(sample.image, ocr.engine, ocr.cache)  # read by the other tests already
     DbOcrCache(db).put(content_hash(sample.image), result)

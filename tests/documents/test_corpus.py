@@ -56,8 +56,10 @@ def test_forgeries_differ_from_the_registry_as_their_kind_says(corpus_roster: Ro
     assert person is not None and renamed.truth["name"] != person.name
     assert len(renamed.truth["name"]) == len(person.name)
     revoked = gen.sample(10, "business_licence", forgery="revoked")
-    assert any(c.number == revoked.certificate_number and c.status == "revoked"
-               for c in corpus_roster.certs_of("business_licence"))
+    assert any(
+        c.number == revoked.certificate_number and c.status == "revoked"
+        for c in corpus_roster.certs_of("business_licence")
+    )
     expired = gen.sample(11, "id_card", forgery="expired")
     cert = next(c for c in corpus_roster.certs_of("id_card") if c.number == expired.certificate_number)
     assert cert.status == "expired" or (cert.valid_until is not None and cert.valid_until < date(2026, 1, 1))

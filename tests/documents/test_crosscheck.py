@@ -45,8 +45,16 @@ def _rules(findings: list[Finding]) -> set[str]:
 
 def test_genuine_documents_pass_every_check(registry: Database, roster: Roster) -> None:
     gen = Generator(roster, seed=31)
-    for i, doc_type in enumerate(("business_licence", "food_business_licence", "id_card", "real_estate_certificate",
-                                  "invoice", "application_letter")):
+    for i, doc_type in enumerate(
+        (
+            "business_licence",
+            "food_business_licence",
+            "id_card",
+            "real_estate_certificate",
+            "invoice",
+            "application_letter",
+        )
+    ):
         sample = gen.sample(i, doc_type)
         findings = _check(registry, sample)
         assert failed(findings) == [], (doc_type, [f.message for f in failed(findings)])
@@ -67,8 +75,13 @@ def test_a_revoked_certificate_fails(registry: Database, roster: Roster) -> None
     gen = Generator(roster, seed=33)
     sample = gen.sample(0, "real_estate_certificate")
     assert _rules(_check(registry, sample)) == set()
-    approver = Principal(kind=PrincipalKind.STAFF, id="approver", name="approver", roles=frozenset({Role.APPROVER}),
-                         division_code="310000000000")
+    approver = Principal(
+        kind=PrincipalKind.STAFF,
+        id="approver",
+        name="approver",
+        roles=frozenset({Role.APPROVER}),
+        division_code="310000000000",
+    )
     with registry.transaction() as s:
         cert = s.scalars(select(Certificate).where(Certificate.number == sample.certificate_number)).one()
         if cert.status != CertificateStatus.REVOKED:
@@ -94,10 +107,10 @@ def test_check_digit_other_holder_and_edited_dates_fail(registry: Database, rost
     assert _rules(bad) == {"identifier.check_digit"}
     other = _rules(_check(registry, gen.sample(1, "id_card", forgery="other_holder")))
     assert "registry.holder_name" in other and "consistency.birth_date" in other
-    assert "registry.holder_name" in _rules(_check(registry, gen.sample(2, "business_licence",
-                                                                        forgery="other_holder")))
-    assert "registry.established_on" in _rules(_check(registry, gen.sample(3, "business_licence",
-                                                                           forgery="edited_date")))
+    assert "registry.holder_name" in _rules(_check(registry, gen.sample(2, "business_licence", forgery="other_holder")))
+    assert "registry.established_on" in _rules(
+        _check(registry, gen.sample(3, "business_licence", forgery="edited_date"))
+    )
     edited_card = _rules(_check(registry, gen.sample(4, "id_card", forgery="edited_date")))
     assert {"consistency.birth_date", "registry.birth_date"} <= edited_card
     assert "identifier.check_digit" in _rules(_check(registry, gen.sample(5, "invoice", forgery="bad_check_digit")))

@@ -35,8 +35,7 @@ def test_a_clean_licence_reads_every_field(corpus_roster: Roster, ocr: Ocr) -> N
     code = ex.fields["uscc"]
     assert code.flags == [] and code.confidence > 0.9
     # the region is where the layout printed the code (within a few pixels)
-    assert code.box is not None and all(abs(a - b) < 12 for a, b in zip(code.box, sample.regions["uscc"],
-                                                                        strict=True))
+    assert code.box is not None and all(abs(a - b) < 12 for a, b in zip(code.box, sample.regions["uscc"], strict=True))
 
 
 def test_a_degraded_licence_still_gets_the_credit_code(corpus_roster: Roster, ocr: Ocr) -> None:
@@ -115,8 +114,9 @@ def test_uploads_that_are_not_images_are_refused() -> None:
         decode_image(b"")
 
 
-def test_the_cli_prints_type_fields_and_text(corpus_roster: Roster, ocr: Ocr, sqlite_template: Path,
-                                             tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_prints_type_fields_and_text(
+    corpus_roster: Roster, ocr: Ocr, sqlite_template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     sample = Generator(corpus_roster, seed=24).sample(3, "id_card")
     image = tmp_path / "card.png"
     image.write_bytes(sample.image)
@@ -175,9 +175,11 @@ def test_the_pipeline_runs_with_the_network_off(corpus_roster: Roster, tmp_path:
         script.write_text(NETWORK_OFF)
         cmd = ["unshare", "-rn", sys.executable, str(script), str(image)]
     else:
-        script.write_text("import socket\n"
-                          "def _refuse(*a, **k):\n    raise OSError('network is off')\n"
-                          "socket.socket.connect = _refuse\nsocket.create_connection = _refuse\n" + NETWORK_OFF)
+        script.write_text(
+            "import socket\n"
+            "def _refuse(*a, **k):\n    raise OSError('network is off')\n"
+            "socket.socket.connect = _refuse\nsocket.create_connection = _refuse\n" + NETWORK_OFF
+        )
         cmd = [sys.executable, str(script), str(image)]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -17,12 +17,15 @@ from tests.documents.conftest import reviewer
 ON = date(2026, 1, 1)
 
 
-@pytest.mark.parametrize(("age", "hukou", "permit", "eligible", "rule"), [
-    (59, True, True, False, "r_young"),
-    (60, True, False, True, "r_hukou"),
-    (75, False, True, True, "r_permit"),
-    (75, False, False, False, "r_neither"),
-])
+@pytest.mark.parametrize(
+    ("age", "hukou", "permit", "eligible", "rule"),
+    [
+        (59, True, True, False, "r_young"),
+        (60, True, False, True, "r_hukou"),
+        (75, False, True, True, "r_permit"),
+        (75, False, False, False, "r_neither"),
+    ],
+)
 def test_senior_citizen_card_table(age: int, hukou: bool, permit: bool, eligible: bool, rule: str) -> None:
     d = decide("senior_citizen_card", {"age": age, "shanghai_hukou": hukou, "residence_permit_valid": permit})
     assert d.outputs["eligible"] is eligible and d.rules == (rule,)
@@ -38,14 +41,20 @@ def test_a_decision_needs_all_its_inputs_and_must_exist() -> None:
 
 
 def test_document_risk_collects_every_matching_rule() -> None:
-    clean = decide("document_risk", {"failed": 0, "identifier_check_failed": False, "registry_failed": False,
-                                     "warned": 0, "min_confidence": 0.99})
+    clean = decide(
+        "document_risk",
+        {"failed": 0, "identifier_check_failed": False, "registry_failed": False, "warned": 0, "min_confidence": 0.99},
+    )
     assert clean.outputs["risk"] == ["low"] and clean.rules == ("k_clean",)
-    forged = decide("document_risk", {"failed": 2, "identifier_check_failed": True, "registry_failed": True,
-                                      "warned": 0, "min_confidence": 0.99})
+    forged = decide(
+        "document_risk",
+        {"failed": 2, "identifier_check_failed": True, "registry_failed": True, "warned": 0, "min_confidence": 0.99},
+    )
     assert forged.outputs["risk"] == ["high", "high"] and forged.rules == ("k_identifier", "k_registry")
-    unsure = decide("document_risk", {"failed": 0, "identifier_check_failed": False, "registry_failed": False,
-                                      "warned": 0, "min_confidence": 0.9})
+    unsure = decide(
+        "document_risk",
+        {"failed": 0, "identifier_check_failed": False, "registry_failed": False, "warned": 0, "min_confidence": 0.9},
+    )
     assert unsure.outputs["risk"] == ["medium"]
 
 
@@ -58,13 +67,23 @@ def test_age_counts_whole_years() -> None:
 def test_senior_citizen_card_from_the_registries(registry: Database) -> None:
     with registry.sessions() as s:
         people = s.scalars(select(Person).order_by(Person.id)).all()
-        permits = {c.holder_identifier for c in s.scalars(select(Certificate).where(
-            Certificate.type_code == "residence_permit", Certificate.status == CertificateStatus.VALID,
-            Certificate.valid_until >= ON))}
+        permits = {
+            c.holder_identifier
+            for c in s.scalars(
+                select(Certificate).where(
+                    Certificate.type_code == "residence_permit",
+                    Certificate.status == CertificateStatus.VALID,
+                    Certificate.valid_until >= ON,
+                )
+            )
+        }
     old_local = next(p for p in people if age_on(p.birth_date, ON) >= 60 and p.hukou_region.startswith("31"))
     young = next(p for p in people if age_on(p.birth_date, ON) < 60)
-    old_migrant = next(p for p in people if age_on(p.birth_date, ON) >= 60 and not p.hukou_region.startswith("31")
-                       and p.id_number in permits)
+    old_migrant = next(
+        p
+        for p in people
+        if age_on(p.birth_date, ON) >= 60 and not p.hukou_region.startswith("31") and p.id_number in permits
+    )
     with registry.transaction() as s:
         r = reviewer()
         assert senior_citizen_card(s, r, old_local.id_number, on=ON, purpose="敬老卡 review").rules == ("r_hukou",)

@@ -55,9 +55,12 @@ def _geo_index() -> None:
 
 
 STAFF = [
-    ("tp.operator", (OPR,), TIANPINGLU, None), ("tp.inspector", (INS,), TIANPINGLU, None),
-    ("hn.operator", (OPR,), HUNANLU, None), ("xh.operator", (OPR, DSP), XUHUI, None),
-    ("hp.operator", (OPR,), HUANGPU, None), ("city.operator", (OPR, DSP), CITY, None),
+    ("tp.operator", (OPR,), TIANPINGLU, None),
+    ("tp.inspector", (INS,), TIANPINGLU, None),
+    ("hn.operator", (OPR,), HUNANLU, None),
+    ("xh.operator", (OPR, DSP), XUHUI, None),
+    ("hp.operator", (OPR,), HUANGPU, None),
+    ("city.operator", (OPR, DSP), CITY, None),
     ("hotline", (DSP,), CITY, None),
     ("tp.sanitation", (OPR,), TIANPINGLU, unit_agency_code("sanitation", TIANPINGLU)),
     ("tp.enforcement", (OPR,), TIANPINGLU, unit_agency_code("enforcement", TIANPINGLU)),
@@ -76,15 +79,22 @@ def ops(db: Database) -> Ops:
     o = Ops(db)
     for username, roles, division, agency in STAFF:
         a = agencies.get(agency or "")
-        o.principals[username] = Principal(kind=PrincipalKind.STAFF, id=f"test-{username}", name=username,
-                                           roles=frozenset(roles), agency_id=a.id if a else None,
-                                           agency_code=a.code if a else None, division_code=division)
+        o.principals[username] = Principal(
+            kind=PrincipalKind.STAFF,
+            id=f"test-{username}",
+            name=username,
+            roles=frozenset(roles),
+            agency_id=a.id if a else None,
+            agency_code=a.code if a else None,
+            division_code=division,
+        )
     return o
 
 
 @pytest.fixture
 def staff_users(ops: Ops, make_user: Callable[..., User]) -> Callable[..., Ops]:
     """``staff_users(*names)``: those staff as real users who can sign in (slower: Argon2 per password)."""
+
     def make(*names: str) -> Ops:
         for username, roles, division, agency in STAFF:
             if username in names:
@@ -92,6 +102,7 @@ def staff_users(ops: Ops, make_user: Callable[..., User]) -> Callable[..., Ops]:
                 with ops.db.sessions() as session:
                     ops.principals[username] = principal_for_user(session.get(User, user.id))  # type: ignore[arg-type]
         return ops
+
     return make
 
 
@@ -108,8 +119,9 @@ def png() -> bytes:
     """A real 1×1 PNG (what a phone's photo would be, smaller)."""
     import base64
 
-    return base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwAD"
-                            "hgGAWjR9awAAAABJRU5ErkJggg==")
+    return base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    )
 
 
 __all__ = ["Ops", "TestClient", "png"]

@@ -33,8 +33,13 @@ from tests.ops.conftest import SYSTEM, TIANPING_POINT, TIANPINGLU, XUHUI, png
 
 pytestmark = pytest.mark.browser
 PASSWORD = "Browser-ops-42"
-HOTLINE = Principal(kind=PrincipalKind.STAFF, id="browser-hotline", name="hotline",
-                            roles=frozenset({Role.DISPATCHER}), division_code="310000000000")
+HOTLINE = Principal(
+    kind=PrincipalKind.STAFF,
+    id="browser-hotline",
+    name="hotline",
+    roles=frozenset({Role.DISPATCHER}),
+    division_code="310000000000",
+)
 
 
 def _xuhui_outlines(db: Database) -> None:
@@ -44,9 +49,15 @@ def _xuhui_outlines(db: Database) -> None:
         for unit, shape in zip(geo.divisions, geo.unit_lonlat, strict=True):
             if unit.code.startswith("310104") and unit.code.endswith("000"):
                 c = shapely.centroid(shape)
-                session.add(DivisionShape(code=unit.code, geometry=shapely.to_geojson(shape),
-                                          area_km2=float(shapely.area(unit.shape)), centroid_lon=c.x,
-                                          centroid_lat=c.y))
+                session.add(
+                    DivisionShape(
+                        code=unit.code,
+                        geometry=shapely.to_geojson(shape),
+                        area_km2=float(shapely.area(unit.shape)),
+                        centroid_lon=c.x,
+                        centroid_lat=c.y,
+                    )
+                )
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +68,14 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     _xuhui_outlines(db)
     with db.transaction() as session:
         install_units(session, SYSTEM, within=XUHUI)
-        identity.create_agency(session, SYSTEM, code="xh-ccc", name="徐汇区城市运行管理中心",
-                               name_en="Xuhui Urban Operation Centre", division_code=XUHUI)
+        identity.create_agency(
+            session,
+            SYSTEM,
+            code="xh-ccc",
+            name="徐汇区城市运行管理中心",
+            name_en="Xuhui Urban Operation Centre",
+            division_code=XUHUI,
+        )
         _k, key = identity.create_api_key(session, SYSTEM, name="311-app", scopes=["open311"])
     for username, role, division, agency in [
         ("tp.inspector", Role.INSPECTOR, TIANPINGLU, "xh-ccc"),
@@ -66,17 +83,35 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         ("xh.operator", Role.OPERATOR, XUHUI, "xh-ccc"),
     ]:
         with db.transaction() as session:
-            identity.create_user(session, SYSTEM, username=username, password=PASSWORD, kind=PrincipalKind.STAFF,
-                                 roles=[role], agency_code=agency, division_code=division)
+            identity.create_user(
+                session,
+                SYSTEM,
+                username=username,
+                password=PASSWORD,
+                kind=PrincipalKind.STAFF,
+                roles=[role],
+                agency_code=agency,
+                division_code=division,
+            )
     with live_server(db, "ops-browser") as url:
         yield url, db, key
     db.dispose()
 
 
 def _post(url: str, key: str, **overrides: Any) -> str:
-    r = requests.post(f"{url}/open311/v2/requests.json", timeout=30, data={
-        "api_key": key, "jurisdiction_id": "shanghai", "service_code": "E0101", "lat": TIANPING_POINT[1],
-        "long": TIANPING_POINT[0], "description": "永嘉路口垃圾堆放", **overrides})
+    r = requests.post(
+        f"{url}/open311/v2/requests.json",
+        timeout=30,
+        data={
+            "api_key": key,
+            "jurisdiction_id": "shanghai",
+            "service_code": "E0101",
+            "lat": TIANPING_POINT[1],
+            "long": TIANPING_POINT[0],
+            "description": "永嘉路口垃圾堆放",
+            **overrides,
+        },
+    )
     assert r.status_code == 201, r.text
     return str(r.json()[0]["service_request_id"])
 
@@ -86,8 +121,9 @@ def _open311(url: str, rid: str) -> dict[str, Any]:
     return dict(rows[0])
 
 
-def test_open311_report_followed_to_closure_on_the_phone_pages(server: tuple[str, Database, str], browser: Any,
-                                                               tmp_path: Path) -> None:
+def test_open311_report_followed_to_closure_on_the_phone_pages(
+    server: tuple[str, Database, str], browser: Any, tmp_path: Path
+) -> None:
     url, db, key = server
     rid = _post(url, key)
     photo = tmp_path / "done.png"
@@ -138,13 +174,19 @@ def test_open311_report_followed_to_closure_on_the_phone_pages(server: tuple[str
     assert _open311(url, rid)["status"] == "closed"
 
 
-def test_escalated_case_and_live_counts_at_the_district_centre(server: tuple[str, Database, str],
-                                                              browser: Any) -> None:
+def test_escalated_case_and_live_counts_at_the_district_centre(server: tuple[str, Database, str], browser: Any) -> None:
     url, db, key = server
     # road flooding reported 90 minutes ago: urgent, 1 clock hour to dispose → overdue, not yet by two limits
     with clock.frozen(clock.now() - timedelta(minutes=90)), db.transaction() as session:
-        late = service.intake(session, HOTLINE, source="hotline", subtype_code="E0501", lon=TIANPING_POINT[0] + 0.003,
-                              lat=TIANPING_POINT[1], description="道路积水没过脚踝").case.id
+        late = service.intake(
+            session,
+            HOTLINE,
+            source="hotline",
+            subtype_code="E0501",
+            lon=TIANPING_POINT[0] + 0.003,
+            lat=TIANPING_POINT[1],
+            description="道路积水没过脚踝",
+        ).case.id
     assert sweep(db).escalated == 1
     with watched_page(browser) as page:
         sign_in_page(page, url, "xh.operator", f"/ops/centre/{XUHUI}", password=PASSWORD)
@@ -158,7 +200,8 @@ def test_escalated_case_and_live_counts_at_the_district_centre(server: tuple[str
         _post(url, key, service_code="E0403", description="人行道停车", long=TIANPING_POINT[0] - 0.004)
         page.wait_for_function(
             f"() => Number(document.querySelector('#centre-totals [data-total=open]').textContent) === {before + 1}",
-            timeout=15000)  # without a reload: the SSE stream brought it
+            timeout=15000,
+        )  # without a reload: the SSE stream brought it
         assert page.evaluate("() => performance.getEntriesByType('navigation').length") == 1
         shot(page, "ops-centre-xuhui")
         page.click(f'#children-table tr[data-code="{TIANPINGLU}"] a')

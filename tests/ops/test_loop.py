@@ -41,10 +41,21 @@ def _offset(point: tuple[float, float], metres_east: float) -> tuple[float, floa
     return point[0] + metres_east / 95_400.0, point[1]  # a degree of longitude is ~95.4 km at 31.2°N
 
 
-def hotline_report(o: Ops, subtype: str = "E0101", point: tuple[float, float] = TIANPING_POINT,
-                   **kw: object) -> service.Intake:
-    return o.run(service.intake, "hotline", source="hotline", subtype_code=subtype, lon=point[0], lat=point[1],
-                 description="路口有一堆暴露垃圾", reporter_name="王女士", contact="13800001111", **kw)
+def hotline_report(
+    o: Ops, subtype: str = "E0101", point: tuple[float, float] = TIANPING_POINT, **kw: object
+) -> service.Intake:
+    return o.run(
+        service.intake,
+        "hotline",
+        source="hotline",
+        subtype_code=subtype,
+        lon=point[0],
+        lat=point[1],
+        description="路口有一堆暴露垃圾",
+        reporter_name="王女士",
+        contact="13800001111",
+        **kw,
+    )
 
 
 def photo(o: Ops, username: str) -> str:
@@ -53,8 +64,20 @@ def photo(o: Ops, username: str) -> str:
 
 def test_taxonomy_covers_the_standard_classes() -> None:
     tax = taxonomy()
-    assert {m.code for m in tax.majors.values()} >= {"E01", "E02", "E03", "E04", "E05", "E06",
-                                                      "C01", "C02", "C03", "C04", "C05", "C06"}
+    assert {m.code for m in tax.majors.values()} >= {
+        "E01",
+        "E02",
+        "E03",
+        "E04",
+        "E05",
+        "E06",
+        "C01",
+        "C02",
+        "C03",
+        "C04",
+        "C05",
+        "C06",
+    }
     assert tax.subtype("E0101").department == "sanitation"
     assert tax.subtype("C0103").department == "water"  # rain-water manhole cover: its owner bureau
     assert tax.subtype("E0501").default_urgency is Urgency.URGENT
@@ -86,8 +109,12 @@ def test_units_install_is_idempotent_and_per_level(ops: Ops) -> None:
     with ops.db.transaction() as session:
         again = install_units(session, SYSTEM, within=XUHUI)
         assert again.created == 0 and again.existing > 0
-        townships = {u.division_code for u in session.scalars(select(Unit).where(Unit.department == "sanitation",
-                                                                               Unit.division_code.startswith("310104")))}
+        townships = {
+            u.division_code
+            for u in session.scalars(
+                select(Unit).where(Unit.department == "sanitation", Unit.division_code.startswith("310104"))
+            )
+        }
         assert TIANPINGLU in townships and XUHUI not in townships  # sanitation is a township unit
         water = session.scalars(select(Unit).where(Unit.department == "water", Unit.division_code == XUHUI)).all()
         assert len(water) == 1  # water affairs is a district bureau
@@ -106,8 +133,10 @@ def test_trusted_report_is_registered_and_dispatched_to_the_township_unit(ops: O
     with ops.db.sessions() as session:
         unit = session.get(Unit, case.unit_agency_id)
         assert unit is not None and (unit.department, unit.division_code) == ("sanitation", TIANPINGLU)
-        steps = [s.action for s in session.scalars(select(StepRecord).where(StepRecord.case_id == case.id)
-                                                   .order_by(StepRecord.id))]
+        steps = [
+            s.action
+            for s in session.scalars(select(StepRecord).where(StepRecord.case_id == case.id).order_by(StepRecord.id))
+        ]
         assert steps == ["collected", "registered", "dispatched"]
         types = set(session.scalars(select(OutboxMessage.event_type)))
         assert {"ops.case.collected", "ops.case.registered", "ops.case.dispatched"} <= types
@@ -128,8 +157,15 @@ def test_the_whole_loop_to_evaluation_on_time(ops: Ops, open311_key: str) -> Non
     with ops.db.sessions() as session:
         app = principal_for_api_key(session, open311_key)
     with clock.frozen(MONDAY_10) as advance:
-        got = ops.run(service.intake, app, source="open311", subtype_code="E0201", lon=TIANPING_POINT[0],
-                      lat=TIANPING_POINT[1], description="电线杆上贴满小广告")
+        got = ops.run(
+            service.intake,
+            app,
+            source="open311",
+            subtype_code="E0201",
+            lon=TIANPING_POINT[0],
+            lat=TIANPING_POINT[1],
+            description="电线杆上贴满小广告",
+        )
         assert got.case.status == Status.COLLECTED  # a resident's report waits for an inspector
         cid = got.case.id
         advance(1800)
@@ -216,17 +252,37 @@ def test_intake_refuses_bad_input_without_writing(ops: Ops, open311_key: str) ->
         ({"urgency": "whenever"}, "urgency"),
     ]
     for override, message in bad:
-        kw = {"source": "hotline", "subtype_code": "E0101", "lon": TIANPING_POINT[0], "lat": TIANPING_POINT[1],
-              "description": "垃圾", **override}
+        kw = {
+            "source": "hotline",
+            "subtype_code": "E0101",
+            "lon": TIANPING_POINT[0],
+            "lat": TIANPING_POINT[1],
+            "description": "垃圾",
+            **override,
+        }
         with pytest.raises(InvalidInput, match=message):
             ops.run(service.intake, "hotline", **kw)
     with pytest.raises(PermissionDenied, match="inspector"):
-        ops.run(service.intake, "hotline", source="inspector", subtype_code="E0101", lon=TIANPING_POINT[0],
-                lat=TIANPING_POINT[1], description="垃圾")
+        ops.run(
+            service.intake,
+            "hotline",
+            source="inspector",
+            subtype_code="E0101",
+            lon=TIANPING_POINT[0],
+            lat=TIANPING_POINT[1],
+            description="垃圾",
+        )
     # a township inspector cannot file a report in another township
     with pytest.raises(PermissionDenied):
-        ops.run(service.intake, "tp.inspector", source="inspector", subtype_code="E0101", lon=HUNANLU_POINT[0],
-                lat=HUNANLU_POINT[1], description="垃圾")
+        ops.run(
+            service.intake,
+            "tp.inspector",
+            source="inspector",
+            subtype_code="E0101",
+            lon=HUNANLU_POINT[0],
+            lat=HUNANLU_POINT[1],
+            description="垃圾",
+        )
     with ops.db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == 0
 
@@ -308,10 +364,21 @@ def test_evaluation_per_unit_and_township(ops: Ops) -> None:
 
 
 def test_sensor_alert_opens_a_case_and_its_clearing_is_noted(ops: Ops) -> None:
-    raised = AlertRaised(alert_id="al-1", rule_id="r-1", rule_name="积水深度", kind="threshold", level="orange",
-                         observed_property="ponding_depth", message="积水 0.32 m ≥ 0.25 m (橙色预警)",
-                         lon=HUNANLU_POINT[0], lat=HUNANLU_POINT[1], division_code=HUNANLU, thing_id="t-1",
-                         component_id=None, raised_at=clock.now())
+    raised = AlertRaised(
+        alert_id="al-1",
+        rule_id="r-1",
+        rule_name="积水深度",
+        kind="threshold",
+        level="orange",
+        observed_property="ponding_depth",
+        message="积水 0.32 m ≥ 0.25 m (橙色预警)",
+        lon=HUNANLU_POINT[0],
+        lat=HUNANLU_POINT[1],
+        division_code=HUNANLU,
+        thing_id="t-1",
+        component_id=None,
+        raised_at=clock.now(),
+    )
     outside = raised.model_copy(update={"alert_id": "al-2", "lon": 100.0, "lat": 10.0})
     with ops.db.transaction() as session:
         publish(session, ALERT_RAISED, raised, principal=SYSTEM, reason="test")
@@ -324,19 +391,34 @@ def test_sensor_alert_opens_a_case_and_its_clearing_is_noted(ops: Ops) -> None:
         assert case.status == Status.DISPATCHED and case.township_code == HUNANLU
         assert session.get(Unit, case.unit_agency_id).department == "water"  # type: ignore[union-attr]
     with ops.db.transaction() as session:
-        publish(session, ALERT_CLEARED, AlertCleared(alert_id="al-1", rule_id="r-1", cleared_at=clock.now()),
-                principal=SYSTEM, reason="test")
+        publish(
+            session,
+            ALERT_CLEARED,
+            AlertCleared(alert_id="al-1", rule_id="r-1", cleared_at=clock.now()),
+            principal=SYSTEM,
+            reason="test",
+        )
     consumers.deliver_pending(ops.db)
     with ops.db.sessions() as session:
-        notes = list(session.scalars(select(StepRecord.note).where(StepRecord.case_id == case.id,
-                                                                   StepRecord.action == "noted")))
+        notes = list(
+            session.scalars(select(StepRecord.note).where(StepRecord.case_id == case.id, StepRecord.action == "noted"))
+        )
         assert len(notes) == 1 and "al-1" in (notes[0] or "")
 
 
 def test_bad_rating_becomes_a_hotline_work_order(ops: Ops) -> None:
-    rating = ComplaintRated(rating_id="rt-9", case_id="svc-1", item_code="310104-001", item_name="居住证办理",
-                            agency_code="xh-psb", stars=1, channel="counter", comment="窗口排队两小时无人受理",
-                            division_code=TIANPINGLU, rated_at=clock.now())
+    rating = ComplaintRated(
+        rating_id="rt-9",
+        case_id="svc-1",
+        item_code="310104-001",
+        item_name="居住证办理",
+        agency_code="xh-psb",
+        stars=1,
+        channel="counter",
+        comment="窗口排队两小时无人受理",
+        division_code=TIANPINGLU,
+        rated_at=clock.now(),
+    )
     with ops.db.transaction() as session:
         publish(session, RATING_COMPLAINT, rating, principal=SYSTEM, reason="test")
     consumers.deliver_pending(ops.db)

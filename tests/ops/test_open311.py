@@ -19,10 +19,20 @@ BASE = "/open311/v2"
 
 
 def post(client: TestClient, key: str, fmt: str = "json", **overrides: Any) -> Any:
-    form = {"api_key": key, "jurisdiction_id": "shanghai", "service_code": "E0101", "lat": str(TIANPING_POINT[1]),
-            "long": str(TIANPING_POINT[0]), "description": "小区门口垃圾堆了三天", "first_name": "晓明",
-            "last_name": "李", "phone": "13912345678", "media_url": "https://example.org/photos/1.jpg",
-            "address_string": "永嘉路 100 号", **overrides}
+    form = {
+        "api_key": key,
+        "jurisdiction_id": "shanghai",
+        "service_code": "E0101",
+        "lat": str(TIANPING_POINT[1]),
+        "long": str(TIANPING_POINT[0]),
+        "description": "小区门口垃圾堆了三天",
+        "first_name": "晓明",
+        "last_name": "李",
+        "phone": "13912345678",
+        "media_url": "https://example.org/photos/1.jpg",
+        "address_string": "永嘉路 100 号",
+        **overrides,
+    }
     return client.post(f"{BASE}/requests.{fmt}", data={k: v for k, v in form.items() if v is not None})
 
 
@@ -57,8 +67,9 @@ def test_services_list_and_definition_in_json_and_xml(client: TestClient) -> Non
     assert err.tag == "errors" and err.find("error/code").text == "404"  # type: ignore[union-attr]
 
 
-def test_post_needs_a_valid_open311_key_and_good_input(client: TestClient, ops: Ops, open311_key: str,
-                                                       db: Database) -> None:
+def test_post_needs_a_valid_open311_key_and_good_input(
+    client: TestClient, ops: Ops, open311_key: str, db: Database
+) -> None:
     assert post(client, "").status_code == 403
     r = post(client, "oc_deadbeef_nope")
     assert r.status_code == 403 and r.json()[0]["code"] == 403
@@ -149,9 +160,17 @@ def test_a_real_open311_client_library_reads_it(db: Database, ops: Ops, open311_
     from tests.browser_support import live_server
 
     with live_server(db, "open311") as base:
-        r = requests.post(f"{base}{BASE}/requests.json", data={
-            "api_key": open311_key, "service_code": "E0403", "lat": TIANPING_POINT[1], "long": TIANPING_POINT[0],
-            "description": "人行道上停了一辆车"}, timeout=30)
+        r = requests.post(
+            f"{base}{BASE}/requests.json",
+            data={
+                "api_key": open311_key,
+                "service_code": "E0403",
+                "lat": TIANPING_POINT[1],
+                "long": TIANPING_POINT[0],
+                "description": "人行道上停了一辆车",
+            },
+            timeout=30,
+        )
         assert r.status_code == 201
         rid = r.json()[0]["service_request_id"]
         for fmt in ("json", "xml"):

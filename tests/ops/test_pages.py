@@ -21,14 +21,24 @@ def test_hotline_to_unit_to_inspector_to_centre(client: TestClient, staff_users:
         sign_in(client, "hotline")
         page = client.get("/ops/hotline")
         assert page.status_code == 200 and "12345" in page.text
-        r = client.post("/ops/hotline", data={"csrf_token": csrf(page.text), "subtype": "E0101",
-                                              "lon": str(TIANPING_POINT[0]), "lat": str(TIANPING_POINT[1]),
-                                              "description": "路口垃圾", "reporter": "王女士",
-                                              "contact": "13800001111"})
+        r = client.post(
+            "/ops/hotline",
+            data={
+                "csrf_token": csrf(page.text),
+                "subtype": "E0101",
+                "lon": str(TIANPING_POINT[0]),
+                "lat": str(TIANPING_POINT[1]),
+                "description": "路口垃圾",
+                "reporter": "王女士",
+                "contact": "13800001111",
+            },
+        )
         assert r.status_code == 200 and 'id="hotline-result"' in r.text and "天平路街道市容环境卫生所" in r.text
         cid = re.search(r'data-case="([0-9a-f-]{36})"', r.text).group(1)  # type: ignore[union-attr]
-        bad = client.post("/ops/hotline", data={"csrf_token": csrf(page.text), "subtype": "E0101", "lon": "abc",
-                                                "lat": "31.2", "description": "x"})
+        bad = client.post(
+            "/ops/hotline",
+            data={"csrf_token": csrf(page.text), "subtype": "E0101", "lon": "abc", "lat": "31.2", "description": "x"},
+        )
         assert bad.status_code == 422 and "lon must be a number" in bad.text
         client.cookies.clear()
 
@@ -36,18 +46,25 @@ def test_hotline_to_unit_to_inspector_to_centre(client: TestClient, staff_users:
         assert client.get("/ops", follow_redirects=False).headers["location"] == "/ops/unit"
         desk = client.get("/ops/unit")
         assert cid in desk.text
-        r = client.post(f"/ops/cases/{cid}/accept", data={"csrf_token": csrf(desk.text), "back": "unit"},
-                        follow_redirects=False)
+        r = client.post(
+            f"/ops/cases/{cid}/accept", data={"csrf_token": csrf(desk.text), "back": "unit"}, follow_redirects=False
+        )
         assert r.status_code == 303 and r.headers["location"] == "/ops/unit?done=disposing"
         desk = client.get("/ops/unit")
         no_photo = client.post(f"/ops/cases/{cid}/report", data={"csrf_token": csrf(desk.text), "back": "unit"})
         assert no_photo.status_code == 422 and "photo" in no_photo.text
-        not_image = client.post(f"/ops/cases/{cid}/report", data={"csrf_token": csrf(desk.text)},
-                                files={"photo": ("x.jpg", b"not an image", "image/jpeg")})
+        not_image = client.post(
+            f"/ops/cases/{cid}/report",
+            data={"csrf_token": csrf(desk.text)},
+            files={"photo": ("x.jpg", b"not an image", "image/jpeg")},
+        )
         assert not_image.status_code == 422 and "JPEG, PNG or WebP" in not_image.text
-        r = client.post(f"/ops/cases/{cid}/report", data={"csrf_token": csrf(desk.text), "back": "unit",
-                                                         "note": "已清运"},
-                        files={"photo": ("done.png", png(), "image/png")}, follow_redirects=False)
+        r = client.post(
+            f"/ops/cases/{cid}/report",
+            data={"csrf_token": csrf(desk.text), "back": "unit", "note": "已清运"},
+            files={"photo": ("done.png", png(), "image/png")},
+            follow_redirects=False,
+        )
         assert r.status_code == 303
         client.cookies.clear()
 
@@ -57,14 +74,24 @@ def test_hotline_to_unit_to_inspector_to_centre(client: TestClient, staff_users:
         media = re.search(r'src="/ops/media/([0-9a-f-]{36})"', patrol.text).group(1)  # type: ignore[union-attr]
         img = client.get(f"/ops/media/{media}")
         assert img.status_code == 200 and img.headers["content-type"] == "image/png"
-        r = client.post(f"/ops/cases/{cid}/verify", data={"csrf_token": csrf(patrol.text), "back": "inspector"},
-                        follow_redirects=False)
+        r = client.post(
+            f"/ops/cases/{cid}/verify",
+            data={"csrf_token": csrf(patrol.text), "back": "inspector"},
+            follow_redirects=False,
+        )
         assert r.headers["location"] == "/ops/inspector?done=verified"
         # a new report from patrol, with a photo
-        r = client.post("/ops/inspector/report", data={"csrf_token": csrf(patrol.text), "subtype": "E0201",
-                                                      "lon": str(TIANPING_POINT[0]), "lat": str(TIANPING_POINT[1]),
-                                                      "description": "电箱上的小广告"},
-                        files={"photo": ("p.png", png(), "image/png")})
+        r = client.post(
+            "/ops/inspector/report",
+            data={
+                "csrf_token": csrf(patrol.text),
+                "subtype": "E0201",
+                "lon": str(TIANPING_POINT[0]),
+                "lat": str(TIANPING_POINT[1]),
+                "description": "电箱上的小广告",
+            },
+            files={"photo": ("p.png", png(), "image/png")},
+        )
         assert r.status_code == 200 and 'id="inspector-result"' in r.text
         client.cookies.clear()
 
@@ -99,8 +126,15 @@ def test_pages_refuse_the_wrong_people(client: TestClient, staff_users: Callable
     ops = staff_users("tp.enforcement", "hn.operator")
     sign_in(client, "tp.enforcement")
     with clock.frozen(MONDAY_10):
-        cid = ops.run(service.intake, "hotline", source="hotline", subtype_code="E0101",
-                              lon=TIANPING_POINT[0], lat=TIANPING_POINT[1], description="垃圾").case.id
+        cid = ops.run(
+            service.intake,
+            "hotline",
+            source="hotline",
+            subtype_code="E0101",
+            lon=TIANPING_POINT[0],
+            lat=TIANPING_POINT[1],
+            description="垃圾",
+        ).case.id
     desk = client.get("/ops/unit")
     assert cid not in desk.text  # sent to the sanitation office, not the enforcement squad
     r = client.post(f"/ops/cases/{cid}/accept", data={"csrf_token": csrf(desk.text)})

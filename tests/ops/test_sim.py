@@ -18,8 +18,15 @@ from tests.ops.test_loop import MONDAY_10
 
 def test_a_simulated_day_in_xuhui(db: Database) -> None:
     actor = OpsActor(scale=0.0015, within=XUHUI)
-    sim = Simulation(db, [actor], start=MONDAY_10 - timedelta(hours=2), seed=7, step=timedelta(minutes=10),
-                     deliver_events=True, progress=lambda _msg: None)
+    sim = Simulation(
+        db,
+        [actor],
+        start=MONDAY_10 - timedelta(hours=2),
+        seed=7,
+        step=timedelta(minutes=10),
+        deliver_events=True,
+        progress=lambda _msg: None,
+    )
     sim.run(30)
     r = sim.report()["operations"]
     assert r["events"] == sum(r["by_source"].values()) and r["events"] >= 20
@@ -33,8 +40,7 @@ def test_a_simulated_day_in_xuhui(db: Database) -> None:
     assert r["misrouted"] <= gt["misclassified_at_intake"]
     assert 0.0 <= r["closed_on_time_rate"] <= 1.0 and r["median_hours_to_close"] > 0
     with db.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Case).where(
-            Case.township_code.not_like("310104%"))) == 0
+        assert session.scalar(select(func.count()).select_from(Case).where(Case.township_code.not_like("310104%"))) == 0
         # everything went through the audited service functions, at simulated times
         first = session.scalar(select(func.min(AuditEntry.at)).where(AuditEntry.action == "ops.case.collected"))
         assert first is not None and first >= MONDAY_10 - timedelta(hours=2)

@@ -32,17 +32,31 @@ def read_key(db: Database) -> str:
 def station(name: str, prop: str, unit: str, lon: float = BUND[0], lat: float = BUND[1]) -> dict[str, Any]:
     """A Thing with its Location and one Datastream, as one deep insert."""
     return {
-        "name": name, "description": f"{name} station",
-        "Locations": [{"name": f"{name} site", "description": "site", "encodingType": "application/geo+json",
-                       "location": {"type": "Point", "coordinates": [lon, lat]}}],
-        "Datastreams": [{
-            "name": f"{name} {prop}", "description": prop,
-            "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
-            "unitOfMeasurement": {"name": unit, "symbol": unit, "definition": "http://unitsofmeasure.org"},
-            "Sensor": {"name": f"{prop} sensor", "description": "s", "encodingType": "application/pdf",
-                       "metadata": "https://example.org/sensor.pdf"},
-            "ObservedProperty": {"name": prop, "definition": f"https://example.org/{prop}", "description": prop},
-        }],
+        "name": name,
+        "description": f"{name} station",
+        "Locations": [
+            {
+                "name": f"{name} site",
+                "description": "site",
+                "encodingType": "application/geo+json",
+                "location": {"type": "Point", "coordinates": [lon, lat]},
+            }
+        ],
+        "Datastreams": [
+            {
+                "name": f"{name} {prop}",
+                "description": prop,
+                "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
+                "unitOfMeasurement": {"name": unit, "symbol": unit, "definition": "http://unitsofmeasure.org"},
+                "Sensor": {
+                    "name": f"{prop} sensor",
+                    "description": "s",
+                    "encodingType": "application/pdf",
+                    "metadata": "https://example.org/sensor.pdf",
+                },
+                "ObservedProperty": {"name": prop, "definition": f"https://example.org/{prop}", "description": prop},
+            }
+        ],
     }
 
 

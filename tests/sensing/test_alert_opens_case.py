@@ -27,26 +27,40 @@ from tests.sensing.test_mqtt_rules import wait_for, worker  # noqa: F401  (the w
 
 
 def test_an_mqtt_reading_over_the_threshold_opens_a_dispatched_case_in_its_township(
-    db: Database, client: Any, sensing_key: str, worker: Any,  # noqa: F811
-    make_station: Callable[..., tuple[int, int]], make_user: Any, login: Any,
+    db: Database,
+    client: Any,
+    sensing_key: str,
+    worker: Any,  # noqa: F811
+    make_station: Callable[..., tuple[int, int]],
+    make_user: Any,
+    login: Any,
 ) -> None:
     with db.transaction() as session:
         install_units(session, SYSTEM, within=XUHUI)
-    (lon, lat), = default_index().random_points_in(TIANPINGLU, 1, np.random.default_rng(3))[0].tolist()
+    ((lon, lat),) = default_index().random_points_in(TIANPINGLU, 1, np.random.default_rng(3))[0].tolist()
     _, ds = make_station("天平路积水监测点", "water_level", lon=lon, lat=lat)
     make_user("xh.operator", Role.OPERATOR, division_code=XUHUI)
-    r = client.post("/api/v1/sensing/rules", headers=login("xh.operator"), json={
-        "name": "道路积水橙色预警", "kind": "threshold", "level": "orange", "observed_property": "water_level",
-        "area_code": XUHUI,
-        "params": {"above": 0.3, "clear_below": 0.2}})
+    r = client.post(
+        "/api/v1/sensing/rules",
+        headers=login("xh.operator"),
+        json={
+            "name": "道路积水橙色预警",
+            "kind": "threshold",
+            "level": "orange",
+            "observed_property": "water_level",
+            "area_code": XUHUI,
+            "params": {"above": 0.3, "clear_below": 0.2},
+        },
+    )
     assert r.status_code == 201, r.text
 
     device = mqtt.new_client(f"device-{uuid.uuid4().hex[:8]}")
     mqtt.connect(device, MQTT_URL)
     try:
         for t, v in (("2026-07-01T08:00:00Z", 0.05), ("2026-07-01T08:05:00Z", 0.42)):
-            device.publish(mqtt.observation_topic(ds), json.dumps({"phenomenonTime": t, "result": v}),
-                           qos=1).wait_for_publish(5)
+            device.publish(
+                mqtt.observation_topic(ds), json.dumps({"phenomenonTime": t, "result": v}), qos=1
+            ).wait_for_publish(5)
     finally:
         device.disconnect()
         device.loop_stop()

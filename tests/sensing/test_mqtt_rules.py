@@ -45,17 +45,31 @@ def wait_for(check: Callable[[], bool], timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-def test_mqtt_reading_stored_readable_and_alerting(db: Database, client: Any, sensing_key: str, worker: Any,
-                                                   make_station: Callable[..., tuple[int, int]],
-                                                   make_user: Any, login: Any) -> None:
+def test_mqtt_reading_stored_readable_and_alerting(
+    db: Database,
+    client: Any,
+    sensing_key: str,
+    worker: Any,
+    make_station: Callable[..., tuple[int, int]],
+    make_user: Any,
+    login: Any,
+) -> None:
     from onecity.core.identity.roles import Role
 
     _, ds = make_station("外滩水位站", "water_level")
     make_user("operator1", Role.OPERATOR, division_code="310000000000")
     staff = login("operator1")
-    r = client.post("/api/v1/sensing/rules", headers=staff, json={
-        "name": "外滩水位橙色预警", "kind": "threshold", "level": "orange", "observed_property": "water_level",
-        "params": {"above": 4.5, "clear_below": 4.3}})
+    r = client.post(
+        "/api/v1/sensing/rules",
+        headers=staff,
+        json={
+            "name": "外滩水位橙色预警",
+            "kind": "threshold",
+            "level": "orange",
+            "observed_property": "water_level",
+            "params": {"above": 4.5, "clear_below": 4.3},
+        },
+    )
     assert r.status_code == 201, r.text
     device = mqtt.new_client(f"device-{uuid.uuid4().hex[:8]}")
     mqtt.connect(device, MQTT_URL)
@@ -65,8 +79,9 @@ def test_mqtt_reading_stored_readable_and_alerting(db: Database, client: Any, se
             payload = json.dumps({"phenomenonTime": t, "result": v})
             device.publish(mqtt.observation_topic(ds), payload, qos=1).wait_for_publish(5)
         # the same message again, as a broker redelivers it: stored once
-        device.publish(mqtt.observation_topic(ds), json.dumps({"phenomenonTime": readings[0][0],
-                       "result": readings[0][1]}), qos=1).wait_for_publish(5)
+        device.publish(
+            mqtt.observation_topic(ds), json.dumps({"phenomenonTime": readings[0][0], "result": readings[0][1]}), qos=1
+        ).wait_for_publish(5)
         wait_for(lambda: worker.stats.stored + worker.stats.duplicates >= 4 or worker.stats.last_error is not None)
         assert worker.stats.last_error is None, worker.stats.last_error
     finally:
@@ -75,8 +90,10 @@ def test_mqtt_reading_stored_readable_and_alerting(db: Database, client: Any, se
     with db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Observation)) == 3
     assert worker.stats.duplicates == 1
-    got = client.get(f"/sta/v1.1/Datastreams({ds})/Observations?$orderby=phenomenonTime",
-                     headers={"Authorization": f"Bearer {sensing_key}"}).json()["value"]
+    got = client.get(
+        f"/sta/v1.1/Datastreams({ds})/Observations?$orderby=phenomenonTime",
+        headers={"Authorization": f"Bearer {sensing_key}"},
+    ).json()["value"]
     assert [o["result"] for o in got] == [4.1, 4.82, 4.4]
     # 4.82 crossed 4.5: one orange alert; 4.4 is inside the hysteresis band, so it stays active
     with db.sessions() as s:
@@ -90,12 +107,14 @@ def test_mqtt_reading_stored_readable_and_alerting(db: Database, client: Any, se
     assert where is not None and where.district == "310101000000"  # Huangpu
     assert payload["division_code"] == where.grid
     assert abs(payload["lon"] - 121.4737) < 1e-6
-    assert client.get("/api/v1/sensing/alerts?status=active", headers=staff).json()[0]["township_code"] == \
-        where.township
+    assert (
+        client.get("/api/v1/sensing/alerts?status=active", headers=staff).json()[0]["township_code"] == where.township
+    )
 
 
-def test_republished_to_subscribers_including_http(db: Database, client: Any, sensing_key: str, worker: Any,
-                                                   make_station: Callable[..., tuple[int, int]]) -> None:
+def test_republished_to_subscribers_including_http(
+    db: Database, client: Any, sensing_key: str, worker: Any, make_station: Callable[..., tuple[int, int]]
+) -> None:
     """Subscribers of v1.1/Datastreams(id)/Observations receive what HTTP created, once, and the
     ingest worker does not store the platform's own echo."""
     mqtt.REPUBLISHER.configure(MQTT_URL)
@@ -107,8 +126,11 @@ def test_republished_to_subscribers_including_http(db: Database, client: Any, se
         mqtt.connect(sub, MQTT_URL)
         sub.subscribe(mqtt.observation_topic(ds), qos=1)
         time.sleep(0.3)
-        r = client.post(f"/sta/v1.1/Datastreams({ds})/Observations", json={"result": 12.5},
-                        headers={"Authorization": f"Bearer {sensing_key}"})
+        r = client.post(
+            f"/sta/v1.1/Datastreams({ds})/Observations",
+            json={"result": 12.5},
+            headers={"Authorization": f"Bearer {sensing_key}"},
+        )
         assert r.status_code == 201
         # the app's outbox relay hands the batch event to the republishing consumer
         wait_for(lambda: any(o.get("result") == 12.5 for o in got))

@@ -29,12 +29,19 @@ def _section(text: str, element_id: str) -> str:
 
 
 def test_the_live_alert_list_names_the_township_and_the_property(
-        client: TestClient, db: Database, make_user: Callable[..., Any],
-        make_station: Callable[..., tuple[int, int]]) -> None:
+    client: TestClient, db: Database, make_user: Callable[..., Any], make_station: Callable[..., tuple[int, int]]
+) -> None:
     thing_id, ds = make_station("外滩水位站", "water_level")
     with db.transaction() as s:
-        service.create_rule(s, SYSTEM, name="河道高水位", kind="threshold", level="orange",
-                            observed_property="water_level", params={"above": 4.5, "clear_below": 4.3})
+        service.create_rule(
+            s,
+            SYSTEM,
+            name="河道高水位",
+            kind="threshold",
+            level="orange",
+            observed_property="water_level",
+            params={"above": 4.5, "clear_below": 4.3},
+        )
         store_observations(s, [NewObservation(ds, T0, 4.86)], principal=SYSTEM, origin="test")
     with db.sessions() as s:
         thing = s.get(Thing, thing_id)
@@ -66,16 +73,28 @@ def test_the_live_alert_list_names_the_township_and_the_property(
 
 
 def test_a_combination_alert_names_its_township_and_both_properties(
-        client: TestClient, db: Database, make_user: Callable[..., Any],
-        make_station: Callable[..., tuple[int, int]]) -> None:
+    client: TestClient, db: Database, make_user: Callable[..., Any], make_station: Callable[..., tuple[int, int]]
+) -> None:
     thing_id, rain = make_station("外滩雨量站", "rainfall", "mm")
     _, river = make_station("外滩水位站", "water_level")
     with db.transaction() as s:
-        service.create_rule(s, SYSTEM, name="暴雨叠加高水位", kind="combination", level="red", params={
-            "window_minutes": 60, "conditions": [{"observed_property": "rainfall", "above": 30},
-                                                 {"observed_property": "water_level", "above": 4.5}]})
-        store_observations(s, [NewObservation(rain, T0, 42.0), NewObservation(river, T0, 4.9)],
-                           principal=SYSTEM, origin="test")
+        service.create_rule(
+            s,
+            SYSTEM,
+            name="暴雨叠加高水位",
+            kind="combination",
+            level="red",
+            params={
+                "window_minutes": 60,
+                "conditions": [
+                    {"observed_property": "rainfall", "above": 30},
+                    {"observed_property": "water_level", "above": 4.5},
+                ],
+            },
+        )
+        store_observations(
+            s, [NewObservation(rain, T0, 42.0), NewObservation(river, T0, 4.9)], principal=SYSTEM, origin="test"
+        )
     with db.sessions() as s:
         thing = s.get(Thing, thing_id)
         assert thing is not None and thing.township_code

@@ -33,32 +33,61 @@ SYSTEM = system_principal("browser-tests")
 def _seed(db: Database) -> tuple[int, str]:
     """The river's datastream, and the name of the township its station stands in."""
     with db.transaction() as s:
-        identity.create_agency(s, SYSTEM, code="sh-ops", name="城市运行管理中心", name_en="City Operations Centre",
-                               division_code="310000000000")
-        identity.create_user(s, SYSTEM, username="ops.duty", password=PASSWORD, kind=PrincipalKind.STAFF,
-                             roles=[Role.OPERATOR], agency_code="sh-ops", division_code="310000000000",
-                             display_name="值班员")
-        service.create_rule(s, SYSTEM, name="河道高水位", kind="threshold", level="orange",
-                            observed_property="water_level", params={"above": 4.5, "clear_below": 4.3})
+        identity.create_agency(
+            s,
+            SYSTEM,
+            code="sh-ops",
+            name="城市运行管理中心",
+            name_en="City Operations Centre",
+            division_code="310000000000",
+        )
+        identity.create_user(
+            s,
+            SYSTEM,
+            username="ops.duty",
+            password=PASSWORD,
+            kind=PrincipalKind.STAFF,
+            roles=[Role.OPERATOR],
+            agency_code="sh-ops",
+            division_code="310000000000",
+            display_name="值班员",
+        )
+        service.create_rule(
+            s,
+            SYSTEM,
+            name="河道高水位",
+            kind="threshold",
+            level="orange",
+            observed_property="water_level",
+            params={"above": 4.5, "clear_below": 4.3},
+        )
     streams = []
     with db.transaction() as s:
         w = Writer(s, SYSTEM)
-        for name, prop, unit, lon, lat in [("外滩水位站", "water_level", "m", 121.4737, 31.2304),
-                                           ("徐家汇雨量站", "rainfall", "mm", 121.437, 31.195),
-                                           ("静安客流", "crowd_density", "p/m2", 121.445, 31.228)]:
+        for name, prop, unit, lon, lat in [
+            ("外滩水位站", "water_level", "m", 121.4737, 31.2304),
+            ("徐家汇雨量站", "rainfall", "mm", 121.437, 31.195),
+            ("静安客流", "crowd_density", "p/m2", 121.445, 31.228),
+        ]:
             w.create("Things", station(name, prop, unit, lon, lat))
             streams.append([i for es, i in w.created if es == "Datastreams"][-1])
     start = clock.now() - timedelta(hours=12)
     with db.transaction() as s:
-        rows = [NewObservation(streams[0], start + timedelta(minutes=10 * i),
-                               3.4 + 0.8 * (i / 72) + 0.3 * ((i % 12) / 12)) for i in range(72)]
+        rows = [
+            NewObservation(streams[0], start + timedelta(minutes=10 * i), 3.4 + 0.8 * (i / 72) + 0.3 * ((i % 12) / 12))
+            for i in range(72)
+        ]
         rows += [NewObservation(streams[1], start + timedelta(minutes=10 * i), float(i % 7)) for i in range(72)]
         store_observations(s, rows, principal=SYSTEM, origin="test")
     with db.transaction() as s:  # the river crosses 4.5 m now
         store_observations(s, [NewObservation(streams[0], clock.now(), 4.86)], principal=SYSTEM, origin="test")
     with db.sessions() as s:
-        township = s.scalar(select(Division.name).join(Thing, Thing.township_code == Division.code)
-                            .join(Datastream, Datastream.thing_id == Thing.id).where(Datastream.id == streams[0]))
+        township = s.scalar(
+            select(Division.name)
+            .join(Thing, Thing.township_code == Division.code)
+            .join(Datastream, Datastream.thing_id == Thing.id)
+            .where(Datastream.id == streams[0])
+        )
     assert township
     return streams[0], township
 

@@ -26,15 +26,19 @@ def feed(db: Database, ds: int, values: list[float], *, start: datetime = T0, mi
     """Store readings one batch each (as a stream arrives); returns the alert events in order."""
     for i, v in enumerate(values):
         with db.transaction() as s:
-            store_observations(s, [NewObservation(ds, start + timedelta(minutes=minutes * i), v)],
-                               principal=SYSTEM, origin="test")
+            store_observations(
+                s, [NewObservation(ds, start + timedelta(minutes=minutes * i), v)], principal=SYSTEM, origin="test"
+            )
     return alert_events(db)
 
 
 def alert_events(db: Database) -> list[str]:
     with db.sessions() as s:
-        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.event_type.in_(
-            [ALERT_RAISED.name, ALERT_CLEARED.name])).order_by(OutboxMessage.occurred_at, OutboxMessage.id))
+        rows = s.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.event_type.in_([ALERT_RAISED.name, ALERT_CLEARED.name]))
+            .order_by(OutboxMessage.occurred_at, OutboxMessage.id)
+        )
         return ["raised" if r.event_type == ALERT_RAISED.name else "cleared" for r in rows]
 
 
@@ -45,8 +49,14 @@ def rule(db: Database, **kw: Any) -> str:
 
 def test_threshold_with_hysteresis(db: Database, make_station: Callable[..., tuple[int, int]]) -> None:
     _, ds = make_station("吴淞口", "water_level")
-    rule(db, name="吴淞口高水位", kind="threshold", level="red", observed_property="water_level",
-         params={"above": 5.0, "clear_below": 4.6})
+    rule(
+        db,
+        name="吴淞口高水位",
+        kind="threshold",
+        level="red",
+        observed_property="water_level",
+        params={"above": 5.0, "clear_below": 4.6},
+    )
     # rises over 5.0, hovers in the band (no flapping), falls under 4.6, rises again
     events = feed(db, ds, [4.2, 5.1, 4.9, 5.05, 4.7, 4.5, 5.2])
     assert events == ["raised", "cleared", "raised"]
@@ -58,8 +68,9 @@ def test_threshold_with_hysteresis(db: Database, make_station: Callable[..., tup
 
 def test_rate_of_change(db: Database, make_station: Callable[..., tuple[int, int]]) -> None:
     _, ds = make_station("黄浦公园", "water_level")
-    rule(db, name="水位陡涨", kind="rate", level="yellow", observed_property="water_level",
-         params={"rise_per_hour": 0.6})
+    rule(
+        db, name="水位陡涨", kind="rate", level="yellow", observed_property="water_level", params={"rise_per_hour": 0.6}
+    )
     # +0.05 per 10 min = 0.3/h (calm), +0.2 per 10 min = 1.2/h (fires), then flat (clears)
     assert feed(db, ds, [3.0, 3.05, 3.25, 3.25]) == ["raised", "cleared"]
 
@@ -68,8 +79,15 @@ def test_rules_respect_area_and_property(db: Database, make_station: Callable[..
     _, bund = make_station("外滩", "water_level")
     _, xu = make_station("徐家汇", "water_level", "m", 121.437, 31.195)
     _, rain = make_station("徐家汇雨量", "rainfall", "mm", 121.437, 31.195)
-    rule(db, name="黄浦区高水位", kind="threshold", level="orange", observed_property="water_level",
-         area_code="310101000000", params={"above": 4.0})
+    rule(
+        db,
+        name="黄浦区高水位",
+        kind="threshold",
+        level="orange",
+        observed_property="water_level",
+        area_code="310101000000",
+        params={"above": 4.0},
+    )
     assert feed(db, xu, [9.0]) == []  # Xuhui: outside the rule's area
     assert feed(db, rain, [9.0]) == []  # another property
     assert feed(db, bund, [9.0]) == ["raised"]
@@ -80,9 +98,19 @@ def test_combination_in_one_township(db: Database, make_station: Callable[..., t
     _, rain = make_station("外滩雨量", "rainfall", "mm")
     _, level = make_station("外滩水位", "water_level")
     _, far_rain = make_station("崇明雨量", "rainfall", "mm", 121.40, 31.62)
-    rule(db, name="暴雨叠加涨水", kind="combination", level="red", params={
-        "window_minutes": 60, "conditions": [{"observed_property": "rainfall", "above": 30},
-                                             {"observed_property": "water_level", "rise_per_hour": 0.3}]})
+    rule(
+        db,
+        name="暴雨叠加涨水",
+        kind="combination",
+        level="red",
+        params={
+            "window_minutes": 60,
+            "conditions": [
+                {"observed_property": "rainfall", "above": 30},
+                {"observed_property": "water_level", "rise_per_hour": 0.3},
+            ],
+        },
+    )
     assert feed(db, far_rain, [80.0]) == []  # heavy rain elsewhere
     assert feed(db, level, [3.0, 3.2]) == []  # rising (1.2/h) but no heavy rain here yet
     assert feed(db, rain, [45.0], start=T0 + timedelta(minutes=15)) == ["raised"]
@@ -93,8 +121,9 @@ def test_combination_in_one_township(db: Database, make_station: Callable[..., t
     assert feed(db, rain, [5.0], start=T0 + timedelta(minutes=20)) == ["raised", "cleared"]
 
 
-def test_silence_marks_unavailable_and_clears_on_return(db: Database, make_station: Callable[..., tuple[int, int]],
-                                                       client: Any, sensing_key: str) -> None:
+def test_silence_marks_unavailable_and_clears_on_return(
+    db: Database, make_station: Callable[..., tuple[int, int]], client: Any, sensing_key: str
+) -> None:
     thing_id, ds = make_station("井盖 1", "tilt", "deg")
     rule(db, name="设备离线", kind="silence", level="blue", params={"silent_minutes": 30})
     with clock.frozen(T0):
@@ -116,16 +145,25 @@ def test_rules_api_validates_and_scopes(client: Any, make_user: Any, login: Any)
     make_user("xuhui.op", Role.OPERATOR, division_code="310104000000")
     make_user("xuhui.clerk", Role.COUNTER_CLERK, division_code="310104000000")
     h = login("xuhui.op")
-    ok = {"name": "徐汇积水", "kind": "threshold", "level": "yellow", "observed_property": "ponding_depth",
-          "area_code": "310104000000", "params": {"above": 0.15, "clear_below": 0.1}}
+    ok = {
+        "name": "徐汇积水",
+        "kind": "threshold",
+        "level": "yellow",
+        "observed_property": "ponding_depth",
+        "area_code": "310104000000",
+        "params": {"above": 0.15, "clear_below": 0.1},
+    }
     r = client.post("/api/v1/sensing/rules", headers=h, json=ok)
     assert r.status_code == 201, r.text
     rule_id = r.json()["id"]
-    for change, fragment in [({"params": {"above": 1, "clear_below": 2}}, "hysteresis"),
-                             ({"params": {"above": 1, "below": 0}}, "exactly one"),
-                             ({"level": "purple"}, "level"), ({"kind": "magic"}, "kind"),
-                             ({"area_code": "310101000000"}, "outside your area"),
-                             ({"kind": "combination", "params": {"conditions": []}}, "conditions")]:
+    for change, fragment in [
+        ({"params": {"above": 1, "clear_below": 2}}, "hysteresis"),
+        ({"params": {"above": 1, "below": 0}}, "exactly one"),
+        ({"level": "purple"}, "level"),
+        ({"kind": "magic"}, "kind"),
+        ({"area_code": "310101000000"}, "outside your area"),
+        ({"kind": "combination", "params": {"conditions": []}}, "conditions"),
+    ]:
         r = client.post("/api/v1/sensing/rules", headers=h, json={**ok, **change})
         assert r.status_code in (403, 422), (change, r.text)
         assert fragment in r.json()["detail"], (change, r.json()["detail"])
@@ -147,19 +185,34 @@ def test_thing_linked_to_component(db: Database, backend: str, client: Any, sens
 
     with db.transaction() as s:
         build_small_city(s)
-        s.add(Component(id=1, code="310104010300000001", class_code="0103", grid_code="310104003001001",
-                        division_code="310104003001", lon=121.4455, lat=31.2055, owner_department="水务局"))
+        s.add(
+            Component(
+                id=1,
+                code="310104010300000001",
+                class_code="0103",
+                grid_code="310104003001001",
+                division_code="310104003001",
+                lon=121.4455,
+                lat=31.2055,
+                owner_department="水务局",
+            )
+        )
     try:
         h = {"Authorization": f"Bearer {sensing_key}"}
-        r = client.post("/sta/v1.1/Things", headers=h, json={
-            "name": "井盖传感器", "description": "manhole cover tilt",
-            "properties": {"onecity:component": "310104010300000001"}})
+        r = client.post(
+            "/sta/v1.1/Things",
+            headers=h,
+            json={
+                "name": "井盖传感器",
+                "description": "manhole cover tilt",
+                "properties": {"onecity:component": "310104010300000001"},
+            },
+        )
         assert r.status_code == 201, r.text
         props = r.json()["properties"]
         assert props["onecity:grid"] == "310104003001001" and props["onecity:township"] == "310104003000"
         assert props["onecity:district"] == "310104000000"
-        r = client.post("/sta/v1.1/Things", headers=h, json={"name": "x",
-                                                              "properties": {"onecity:component": "nope"}})
+        r = client.post("/sta/v1.1/Things", headers=h, json={"name": "x", "properties": {"onecity:component": "nope"}})
         assert r.status_code == 404 and "component" in r.json()["detail"]
     finally:
         if backend == "postgresql":

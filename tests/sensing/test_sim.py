@@ -16,8 +16,9 @@ START = datetime(2026, 6, 1, tzinfo=clock.SHANGHAI)
 
 def test_actor_stores_everything_and_detects_an_injected_fire(db: Database) -> None:
     actor = SensingActor(scale=0.0005)
-    sim = Simulation(db, [actor], start=START, seed=3, step=timedelta(minutes=10), deliver_events=True,
-                     progress=lambda _: None)
+    sim = Simulation(
+        db, [actor], start=START, seed=3, step=timedelta(minutes=10), deliver_events=True, progress=lambda _: None
+    )
     sim.run(0.5)  # sets the fleet up
     kinds = {d.kind.key: 0 for d in actor.devices}
     for d in actor.devices:
@@ -32,6 +33,14 @@ def test_actor_stores_everything_and_detects_an_injected_fire(db: Database) -> N
     assert fire.detected_at is not None
     assert (fire.detected_at - fire.start) <= timedelta(minutes=61)  # smoke detectors report hourly
     assert report["incidents_detected"] >= 1 and report["alerts"] >= 1
-    assert set(report) >= {"observations_sent", "observations_stored", "alerts", "incidents", "incidents_detected",
-                           "false_alerts", "alert_latency_ms_p50", "alert_latency_ms_p99"}
+    assert set(report) >= {
+        "observations_sent",
+        "observations_stored",
+        "alerts",
+        "incidents",
+        "incidents_detected",
+        "false_alerts",
+        "alert_latency_ms_p50",
+        "alert_latency_ms_p99",
+    }
     assert np.isfinite(report["alert_latency_ms_p50"])

@@ -35,17 +35,27 @@ def test_deep_insert_links_and_place(client: Any, sensing_key: str) -> None:
     assert locs[0]["location"]["coordinates"] == [121.4737, 31.2304]
     hist = client.get(f"{STA}/Things({thing['@iot.id']})/HistoricalLocations?$expand=Locations", headers=h).json()
     assert hist["value"][0]["Locations"][0]["@iot.id"] == locs[0]["@iot.id"]
-    ds = client.get(f"{STA}/Things({thing['@iot.id']})/Datastreams?$expand=Sensor,ObservedProperty",
-                    headers=h).json()["value"][0]
+    ds = client.get(f"{STA}/Things({thing['@iot.id']})/Datastreams?$expand=Sensor,ObservedProperty", headers=h).json()[
+        "value"
+    ][0]
     assert ds["ObservedProperty"]["name"] == "water_level" and ds["Sensor"]["encodingType"] == "application/pdf"
     # a navigation path through a to-one link, and a property with $value
-    assert client.get(f"{STA}/Datastreams({ds['@iot.id']})/Thing/Locations", headers=h).json()["value"][0][
-        "name"] == "外滩 site"
+    assert (
+        client.get(f"{STA}/Datastreams({ds['@iot.id']})/Thing/Locations", headers=h).json()["value"][0]["name"]
+        == "外滩 site"
+    )
     assert client.get(f"{STA}/Datastreams({ds['@iot.id']})/name/$value", headers=h).text == "外滩 water_level"
     root = client.get(f"{STA}", headers=h).json()
-    assert {v["name"] for v in root["value"]} == {"Things", "Locations", "HistoricalLocations", "Datastreams",
-                                                  "Sensors", "ObservedProperties", "Observations",
-                                                  "FeaturesOfInterest"}
+    assert {v["name"] for v in root["value"]} == {
+        "Things",
+        "Locations",
+        "HistoricalLocations",
+        "Datastreams",
+        "Sensors",
+        "ObservedProperties",
+        "Observations",
+        "FeaturesOfInterest",
+    }
 
 
 def test_update_and_delete(client: Any, sensing_key: str, make_station: Callable[..., tuple[int, int]]) -> None:
@@ -61,20 +71,34 @@ def test_update_and_delete(client: Any, sensing_key: str, make_station: Callable
     assert client.get(f"{STA}/Datastreams({ds_id})", headers=h).status_code == 404  # went with its Thing
 
 
-def test_observations_filters_expand_and_paging(client: Any, sensing_key: str,
-                                                 make_station: Callable[..., tuple[int, int]]) -> None:
+def test_observations_filters_expand_and_paging(
+    client: Any, sensing_key: str, make_station: Callable[..., tuple[int, int]]
+) -> None:
     h = auth(sensing_key)
     _, rain = make_station("徐家汇", "rainfall", "mm", 121.437, 31.195)
     _, level = make_station("外滩", "water_level", "m")
     for i in range(12):
-        r = client.post(f"{STA}/Datastreams({rain})/Observations", headers=h,
-                        json={"phenomenonTime": f"2026-07-01T{i:02d}:00:00Z", "result": i * 2.5})
+        r = client.post(
+            f"{STA}/Datastreams({rain})/Observations",
+            headers=h,
+            json={"phenomenonTime": f"2026-07-01T{i:02d}:00:00Z", "result": i * 2.5},
+        )
         assert r.status_code == 201, r.text
-    r = client.post(f"{STA}/Observations", headers=h,
-                    json={"Datastream": {"@iot.id": level}, "phenomenonTime": "2026-07-01T03:00:00Z", "result": 3.1,
-                          "FeatureOfInterest": {"name": "江面", "description": "river", "encodingType":
-                                                "application/geo+json",
-                                                "feature": {"type": "Point", "coordinates": [121.49, 31.24]}}})
+    r = client.post(
+        f"{STA}/Observations",
+        headers=h,
+        json={
+            "Datastream": {"@iot.id": level},
+            "phenomenonTime": "2026-07-01T03:00:00Z",
+            "result": 3.1,
+            "FeatureOfInterest": {
+                "name": "江面",
+                "description": "river",
+                "encodingType": "application/geo+json",
+                "feature": {"type": "Point", "coordinates": [121.49, 31.24]},
+            },
+        },
+    )
     assert r.status_code == 201, r.text
 
     def values(query: str) -> list[Any]:
@@ -89,19 +113,29 @@ def test_observations_filters_expand_and_paging(client: Any, sensing_key: str,
     assert values("Observations?$filter=phenomenonTime ge 2026-07-01T10:00:00Z&$orderby=phenomenonTime") == [25, 27.5]
     assert values("Observations?$filter=Datastream/ObservedProperty/name eq 'water_level'") == [3.1]
     assert values("Observations?$filter=startswith(Datastream/name, '徐家') and result ge 27") == [27.5]
-    assert values("Observations?$filter=st_within(FeatureOfInterest/feature, geography'POLYGON((121.48 31.23, "
-                  "121.5 31.23, 121.5 31.25, 121.48 31.25, 121.48 31.23))')") == [3.1]
-    assert values("Observations?$filter=geo.distance(FeatureOfInterest/feature, "
-                  "geography'POINT(121.49 31.24)') lt 0.001") == [3.1]
-    assert [t["name"] for t in client.get(
-        f"{STA}/Things?$filter=substringof('汇', name) and tolower(description) eq '徐家汇 station'",
-        headers=h).json()["value"]] == ["徐家汇"]
-    locs = client.get(f"{STA}/Locations?$filter=geo.intersects(location, geography'POLYGON((121.42 31.18, "
-                      "121.45 31.18, 121.45 31.21, 121.42 31.21, 121.42 31.18))')", headers=h).json()["value"]
+    assert values(
+        "Observations?$filter=st_within(FeatureOfInterest/feature, geography'POLYGON((121.48 31.23, "
+        "121.5 31.23, 121.5 31.25, 121.48 31.25, 121.48 31.23))')"
+    ) == [3.1]
+    assert values(
+        "Observations?$filter=geo.distance(FeatureOfInterest/feature, geography'POINT(121.49 31.24)') lt 0.001"
+    ) == [3.1]
+    assert [
+        t["name"]
+        for t in client.get(
+            f"{STA}/Things?$filter=substringof('汇', name) and tolower(description) eq '徐家汇 station'", headers=h
+        ).json()["value"]
+    ] == ["徐家汇"]
+    locs = client.get(
+        f"{STA}/Locations?$filter=geo.intersects(location, geography'POLYGON((121.42 31.18, "
+        "121.45 31.18, 121.45 31.21, 121.42 31.21, 121.42 31.18))')",
+        headers=h,
+    ).json()["value"]
     assert [x["name"] for x in locs] == ["徐家汇 site"]
     # paging: $top/$skip/$count and a nextLink that works
-    page = client.get(f"{STA}/Datastreams({rain})/Observations?$top=5&$count=true&$orderby=phenomenonTime",
-                      headers=h).json()
+    page = client.get(
+        f"{STA}/Datastreams({rain})/Observations?$top=5&$count=true&$orderby=phenomenonTime", headers=h
+    ).json()
     assert page["@iot.count"] == 12 and len(page["value"]) == 5
     seen = [v["result"] for v in page["value"]]
     while "@iot.nextLink" in page:
@@ -109,9 +143,16 @@ def test_observations_filters_expand_and_paging(client: Any, sensing_key: str,
         seen += [v["result"] for v in page["value"]]
     assert seen == [i * 2.5 for i in range(12)]
     # $expand nested, with options, and $select
-    things = client.get(f"{STA}/Things?$select=name&$expand=Datastreams($select=name;$expand=Observations("
-                        "$filter=result ge 25;$orderby=result desc;$top=1;$select=result),ObservedProperty)"
-                        "&$orderby=name", headers=h).json().get("value", "?")
+    things = (
+        client.get(
+            f"{STA}/Things?$select=name&$expand=Datastreams($select=name;$expand=Observations("
+            "$filter=result ge 25;$orderby=result desc;$top=1;$select=result),ObservedProperty)"
+            "&$orderby=name",
+            headers=h,
+        )
+        .json()
+        .get("value", "?")
+    )
     assert isinstance(things, list), things
     xu = next(t for t in things if t["name"] == "徐家汇")
     assert set(xu) == {"name", "Datastreams"}
@@ -119,28 +160,37 @@ def test_observations_filters_expand_and_paging(client: Any, sensing_key: str,
     assert xu["Datastreams"][0]["ObservedProperty"]["name"] == "rainfall"
 
 
-def test_data_array_and_one_outbox_row_per_batch(client: Any, db: Database, sensing_key: str,
-                                                 make_station: Callable[..., tuple[int, int]]) -> None:
+def test_data_array_and_one_outbox_row_per_batch(
+    client: Any, db: Database, sensing_key: str, make_station: Callable[..., tuple[int, int]]
+) -> None:
     h = auth(sensing_key)
     _, ds = make_station("闵行", "rainfall", "mm", 121.38, 31.11)
     rows = [[f"2026-07-02T00:{i // 60:02d}:{i % 60:02d}Z", float(i)] for i in range(1500)]
-    r = client.post(f"{STA}/CreateObservations", headers=h,
-                    json=[{"Datastream": {"@iot.id": ds}, "components": ["phenomenonTime", "result"],
-                           "dataArray": rows}])
+    r = client.post(
+        f"{STA}/CreateObservations",
+        headers=h,
+        json=[{"Datastream": {"@iot.id": ds}, "components": ["phenomenonTime", "result"], "dataArray": rows}],
+    )
     assert r.status_code == 201, r.text
     assert len(r.json()) == 1500 and r.json()[0].startswith("http")
-    assert client.get(f"{STA}/Datastreams({ds})/Observations?$count=true&$top=0",
-                      headers=h).json()["@iot.count"] == 1500
+    assert (
+        client.get(f"{STA}/Datastreams({ds})/Observations?$count=true&$top=0", headers=h).json()["@iot.count"] == 1500
+    )
     with db.sessions() as s:
-        batches = list(s.scalars(select(OutboxMessage).where(
-            OutboxMessage.event_type == "sensing.observations.stored")))
+        batches = list(
+            s.scalars(select(OutboxMessage).where(OutboxMessage.event_type == "sensing.observations.stored"))
+        )
     assert len(batches) == 1 and batches[0].payload["count"] == 1500
-    bad = client.post(f"{STA}/CreateObservations", headers=h, json=[{"Datastream": {"@iot.id": ds},
-                      "components": ["result"], "dataArray": [[1], ["x", 2]]}])
+    bad = client.post(
+        f"{STA}/CreateObservations",
+        headers=h,
+        json=[{"Datastream": {"@iot.id": ds}, "components": ["result"], "dataArray": [[1], ["x", 2]]}],
+    )
     assert bad.status_code == 422 and "row 1" in bad.json()["detail"]
     # nothing of the refused request was stored
-    assert client.get(f"{STA}/Datastreams({ds})/Observations?$count=true&$top=0",
-                      headers=h).json()["@iot.count"] == 1500
+    assert (
+        client.get(f"{STA}/Datastreams({ds})/Observations?$count=true&$top=0", headers=h).json()["@iot.count"] == 1500
+    )
 
 
 def test_access_and_bad_input(client: Any, sensing_key: str, read_key: str) -> None:
@@ -154,17 +204,26 @@ def test_access_and_bad_input(client: Any, sensing_key: str, read_key: str) -> N
     basic = {"Authorization": "Basic " + base64.b64encode(f"apikey:{sensing_key}".encode()).decode()}
     assert client.post(f"{STA}/Things", headers=basic, json={"name": "basic"}).status_code == 201
     h = auth(sensing_key)
-    for query, fragment in [("Things?$filter=name eq", "position"), ("Things?$filter=colour eq 1", "colour"),
-                            ("Things?$top=-1", "$top"), ("Things?$expand=Nothing", "Nothing"),
-                            ("Things?$foo=1", "$foo"), ("Observations?$filter=Datastream/Thing/Nope eq 1", "Nope")]:
+    for query, fragment in [
+        ("Things?$filter=name eq", "position"),
+        ("Things?$filter=colour eq 1", "colour"),
+        ("Things?$top=-1", "$top"),
+        ("Things?$expand=Nothing", "Nothing"),
+        ("Things?$foo=1", "$foo"),
+        ("Observations?$filter=Datastream/Thing/Nope eq 1", "Nope"),
+    ]:
         r = client.get(f"{STA}/{query}", headers=h)
         assert r.status_code in (400, 422), (query, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
         assert fragment in r.json()["detail"], (query, r.json()["detail"])
     assert client.get(f"{STA}/Nowhere", headers=h).status_code == 404
-    r = client.post(f"{STA}/Locations", headers=h, json={"name": "x", "description": "d",
-                                                          "location": {"type": "Point", "coordinates": [500, 1]}})
+    r = client.post(
+        f"{STA}/Locations",
+        headers=h,
+        json={"name": "x", "description": "d", "location": {"type": "Point", "coordinates": [500, 1]}},
+    )
     assert r.status_code == 422 and "range" in r.json()["detail"]
-    r = client.post(f"{STA}/Datastreams", headers=h, json={"name": "x", "observationType": "t",
-                                                            "unitOfMeasurement": {}})
+    r = client.post(
+        f"{STA}/Datastreams", headers=h, json={"name": "x", "observationType": "t", "unitOfMeasurement": {}}
+    )
     assert r.status_code == 422 and "Thing" in r.json()["detail"]

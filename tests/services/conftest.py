@@ -55,8 +55,16 @@ class City:
 
 
 def staff(session: Session, username: str, agency: str, division: str, *roles: Role) -> Principal:
-    user = identity.create_user(session, SYSTEM, username=username, password=PASSWORD, kind=PrincipalKind.STAFF,
-                                roles=list(roles), agency_code=agency, division_code=division)
+    user = identity.create_user(
+        session,
+        SYSTEM,
+        username=username,
+        password=PASSWORD,
+        kind=PrincipalKind.STAFF,
+        roles=list(roles),
+        agency_code=agency,
+        division_code=division,
+    )
     return identity.principal_for_user(user)
 
 
@@ -67,20 +75,45 @@ def build_city(db: Database) -> None:
     seed(db, 0.0002, 3, SYSTEM, out=None)
     with db.transaction() as s:
         service.install_departments(s, SYSTEM)
-        identity.create_agency(s, SYSTEM, code="xh-samr", name="徐汇区市场监督管理局", name_en="Xuhui AMR",
-                               division_code=XUHUI, parent_code="sh-samr")
+        identity.create_agency(
+            s,
+            SYSTEM,
+            code="xh-samr",
+            name="徐汇区市场监督管理局",
+            name_en="Xuhui AMR",
+            division_code=XUHUI,
+            parent_code="sh-samr",
+        )
         firm = s.scalars(
-            select(LegalPerson).join(Certificate, Certificate.holder_id == LegalPerson.id)
-            .where(LegalPerson.division_code.startswith("310104"), Certificate.type_code == "business_licence",
-                   Certificate.holder_kind == "legal_person", Certificate.status == CertificateStatus.VALID)
-            .order_by(LegalPerson.id)).first()
+            select(LegalPerson)
+            .join(Certificate, Certificate.holder_id == LegalPerson.id)
+            .where(
+                LegalPerson.division_code.startswith("310104"),
+                Certificate.type_code == "business_licence",
+                Certificate.holder_kind == "legal_person",
+                Certificate.status == CertificateStatus.VALID,
+            )
+            .order_by(LegalPerson.id)
+        ).first()
         assert firm is not None, "the seed gives Xuhui firms with business licences"
         # the firm must not already hold a food business licence for the tests to mean something
-        s.execute(delete(Certificate).where(Certificate.holder_kind == "legal_person",
-                                            Certificate.holder_id == firm.id,
-                                            Certificate.type_code == "food_business_licence"))
-        user = identity.create_user(s, SYSTEM, username="resident", password=PASSWORD, kind=PrincipalKind.CITIZEN,
-                                    roles=[], agency_code=None, division_code=None)
+        s.execute(
+            delete(Certificate).where(
+                Certificate.holder_kind == "legal_person",
+                Certificate.holder_id == firm.id,
+                Certificate.type_code == "food_business_licence",
+            )
+        )
+        user = identity.create_user(
+            s,
+            SYSTEM,
+            username="resident",
+            password=PASSWORD,
+            kind=PrincipalKind.CITIZEN,
+            roles=[],
+            agency_code=None,
+            division_code=None,
+        )
         s.add(ResidentLink(user_id=user.id, person_id=firm.legal_rep_id, linked_by=SYSTEM.ref))
         staff(s, "clerk", "xh-samr", XUHUI, Role.COUNTER_CLERK)
         staff(s, "reviewer", "xh-samr", XUHUI, Role.REVIEWER)
@@ -92,6 +125,7 @@ def build_city(db: Database) -> None:
 def load_city(db: Database) -> City:
     keys.use_secret(db, SECRET)
     with db.sessions() as s:
+
         def who(username: str) -> Principal:
             user = s.scalar(select(User).where(User.username == username))
             assert user is not None
@@ -100,15 +134,19 @@ def load_city(db: Database) -> City:
         resident = who("resident")
         rep_id = s.scalar(select(ResidentLink.person_id).where(ResidentLink.user_id == resident.id))
         rep = s.get(Person, rep_id)
-        firm = s.scalars(select(LegalPerson).where(LegalPerson.legal_rep_id == rep_id,
-                                                   LegalPerson.division_code.startswith("310104"))
-                         .order_by(LegalPerson.id)).first()
+        firm = s.scalars(
+            select(LegalPerson)
+            .where(LegalPerson.legal_rep_id == rep_id, LegalPerson.division_code.startswith("310104"))
+            .order_by(LegalPerson.id)
+        ).first()
         assert rep is not None and firm is not None
-        return City(db, firm, rep, resident, who("clerk"), who("reviewer"), who("approver"), who("fire"),
-                    who("hpclerk"))
+        return City(
+            db, firm, rep, resident, who("clerk"), who("reviewer"), who("approver"), who("fire"), who("hpclerk")
+        )
 
 
 # -- one seeded city per session and backend, copied for each test -----------------------------------
+
 
 @pytest.fixture(scope="session")
 def services_sqlite_city(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -192,8 +230,16 @@ def food_case_ready(city: City) -> str:
     with city.db.transaction() as s:
         case = service.start_case(s, city.resident, FOOD, uscc=city.firm.uscc)
         for m in service.missing_materials(case):
-            service.attach_document(s, city.resident, case.id, m["code"], filename=f"{m['code']}.pdf",
-                                    content_type="application/pdf", content=PDF)
-        service.update_form(s, city.resident, case.id, {"business_items": "热食类食品制售", "floor_area_m2": 80,
-                                                         "seats": 30})
+            service.attach_document(
+                s,
+                city.resident,
+                case.id,
+                m["code"],
+                filename=f"{m['code']}.pdf",
+                content_type="application/pdf",
+                content=PDF,
+            )
+        service.update_form(
+            s, city.resident, case.id, {"business_items": "热食类食品制售", "floor_area_m2": 80, "seats": 30}
+        )
         return case.id

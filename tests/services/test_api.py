@@ -21,8 +21,9 @@ def test_public_catalogue(client: TestClient) -> None:
     assert len(items) >= 30 and len({i["department"]["code"] for i in items}) >= 8
     food = client.get(f"/api/v1/services/items/{FOOD}").json()
     assert food["form"]["properties"]["uscc"]["x-prefill"] == "firm.uscc"
-    assert {"code": "business_licence", "stands_in": "cert:business_licence"}.items() <= \
-        next(m for m in food["materials"] if m["code"] == "business_licence").items()
+    assert {"code": "business_licence", "stands_in": "cert:business_licence"}.items() <= next(
+        m for m in food["materials"] if m["code"] == "business_licence"
+    ).items()
     assert [i["code"] for i in client.get("/api/v1/services/items", params={"q": "食品经营"}).json()] == [FOOD]
     r = client.get("/api/v1/services/items/nope")
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
@@ -39,8 +40,7 @@ def test_public_catalogue(client: TestClient) -> None:
 def test_case_over_http(city: City, client: TestClient, login: Callable[[str], dict[str, str]]) -> None:
     assert client.post("/api/v1/services/cases", json={"item_code": FOOD}).status_code == 401
     me = login("resident")
-    r = client.post("/api/v1/services/cases", json={"item_code": FOOD, "uscc": city.firm.uscc, "extra": 1},
-                    headers=me)
+    r = client.post("/api/v1/services/cases", json={"item_code": FOOD, "uscc": city.firm.uscc, "extra": 1}, headers=me)
     assert r.status_code == 422  # unknown fields are refused
     r = client.post("/api/v1/services/cases", json={"item_code": FOOD, "uscc": city.firm.uscc}, headers=me)
     assert r.status_code == 201, r.text
@@ -49,11 +49,17 @@ def test_case_over_http(city: City, client: TestClient, login: Callable[[str], d
     r = client.post(f"/api/v1/services/cases/{case['id']}/submit", headers=me)
     assert r.status_code == 422 and set(r.json()["missing"]) == {m["code"] for m in case["missing"]}
     for m in case["missing"]:
-        r = client.post(f"/api/v1/services/cases/{case['id']}/documents", headers=me,
-                        json={"material_code": m["code"], "filename": "a.pdf", "content_base64": PDF})
+        r = client.post(
+            f"/api/v1/services/cases/{case['id']}/documents",
+            headers=me,
+            json={"material_code": m["code"], "filename": "a.pdf", "content_base64": PDF},
+        )
         assert r.status_code == 201, r.text
-    r = client.patch(f"/api/v1/services/cases/{case['id']}/form", headers=me,
-                     json={"values": {"business_items": "热食类食品制售", "floor_area_m2": "big"}})
+    r = client.patch(
+        f"/api/v1/services/cases/{case['id']}/form",
+        headers=me,
+        json={"values": {"business_items": "热食类食品制售", "floor_area_m2": "big"}},
+    )
     assert r.status_code == 200
     r = client.post(f"/api/v1/services/cases/{case['id']}/submit", headers=me)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "floor_area_m2"
@@ -85,8 +91,7 @@ def test_case_over_http(city: City, client: TestClient, login: Callable[[str], d
     # (a complaint, which urban operations turns into a work order, is tested at the service level)
     r = client.post(f"/api/v1/services/cases/{case['id']}/rating", headers=me, json={"stars": 4, "comment": "快"})
     assert r.status_code == 201 and r.json()["follow_up"] == "none" and r.json()["channel"] == "online"
-    assert client.post(f"/api/v1/services/cases/{case['id']}/rating", headers=me,
-                       json={"stars": 5}).status_code == 409
+    assert client.post(f"/api/v1/services/cases/{case['id']}/rating", headers=me, json={"stars": 5}).status_code == 409
     ratings = client.get("/api/v1/services/ratings").json()
     samr = next(d for d in ratings if d["department"] == "sh-samr")
     assert samr["ratings"] == 1 and samr["avg_stars"] == 4.0 and samr["complaints"] == []

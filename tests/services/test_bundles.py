@@ -63,28 +63,54 @@ def test_open_a_restaurant_in_one_go(city: City) -> None:
             bundles.submit(s, city.resident, app_id)
     # each missing material is provided once, whatever number of items need it
     with city.db.transaction() as s:
-        lease_users = bundles.attach_document(s, city.resident, app_id, "floor_plan", filename="plan.pdf",
-                                              content_type="application/pdf", content=PDF)
+        lease_users = bundles.attach_document(
+            s, city.resident, app_id, "floor_plan", filename="plan.pdf", content_type="application/pdf", content=PDF
+        )
         assert lease_users >= 2  # the food licence and the fire inspection both need the floor plan
         for m in notice:
             if m["code"] != "floor_plan":
-                bundles.attach_document(s, city.resident, app_id, m["code"], filename=f"{m['code']}.pdf",
-                                        content_type="application/pdf", content=PDF)
-        bundles.update_form(s, city.resident, app_id, {
-            "business_items": "热食类食品制售", "floor_area_m2": 120, "seats": 40, "sign_text": "小笼馆",
-            "sign_area_m2": 3.5, "fire_escape_count": 2, "drainage_m3_per_day": 4.0, "pollutants": "油烟",
-            "employees": 8})
+                bundles.attach_document(
+                    s,
+                    city.resident,
+                    app_id,
+                    m["code"],
+                    filename=f"{m['code']}.pdf",
+                    content_type="application/pdf",
+                    content=PDF,
+                )
+        bundles.update_form(
+            s,
+            city.resident,
+            app_id,
+            {
+                "business_items": "热食类食品制售",
+                "floor_area_m2": 120,
+                "seats": 40,
+                "sign_text": "小笼馆",
+                "sign_area_m2": 3.5,
+                "fire_escape_count": 2,
+                "drainage_m3_per_day": 4.0,
+                "pollutants": "油烟",
+                "employees": 8,
+            },
+        )
         submitted = bundles.submit(s, city.resident, app_id)
         assert {c.status for c in submitted} == {CaseStatus.SUBMITTED}
-    departments = {i.department for i in bundle.member_items()} | \
-        {i.partner_department for i in bundle.member_items() if i.partner_department}
+    departments = {i.department for i in bundle.member_items()} | {
+        i.partner_department for i in bundle.member_items() if i.partner_department
+    }
     # the fire inspection's parallel branch waits in the fire service's and market regulation's queues at once
     officers = _officers(city, departments)
     done = _work_off(city, officers)
     with city.db.sessions() as s:
-        fire_reviews = list(s.scalars(select(WorkItem.department).where(WorkItem.task_name.startswith("review"))
-                                      .join(Case, Case.id == WorkItem.case_id)
-                                      .where(Case.item_code == "310000-01-00151-001")))
+        fire_reviews = list(
+            s.scalars(
+                select(WorkItem.department)
+                .where(WorkItem.task_name.startswith("review"))
+                .join(Case, Case.id == WorkItem.case_id)
+                .where(Case.item_code == "310000-01-00151-001")
+            )
+        )
         cases = list(s.scalars(select(Case).where(Case.bundle_id == app_id)))
         finished = s.get(BundleApplication, app_id)
     assert sorted(fire_reviews) == ["sh-fire", "sh-samr"]
@@ -96,11 +122,22 @@ def test_open_a_restaurant_in_one_go(city: City) -> None:
 
 def test_a_relative_applies_as_proxy_and_the_power_of_attorney_is_asked(city: City) -> None:
     with city.db.transaction() as s:
-        other = s.scalars(select(Person).where(Person.division_code.startswith("310104"),
-                                               Person.id != city.rep.id).order_by(Person.id)).first()
+        other = s.scalars(
+            select(Person)
+            .where(Person.division_code.startswith("310104"), Person.id != city.rep.id)
+            .order_by(Person.id)
+        ).first()
         assert other is not None
-        user = identity.create_user(s, SYSTEM, username="daughter", password=PASSWORD, kind=PrincipalKind.CITIZEN,
-                                    roles=[], agency_code=None, division_code=None)
+        user = identity.create_user(
+            s,
+            SYSTEM,
+            username="daughter",
+            password=PASSWORD,
+            kind=PrincipalKind.CITIZEN,
+            roles=[],
+            agency_code=None,
+            division_code=None,
+        )
         s.add(ResidentLink(user_id=user.id, person_id=other.id, linked_by=SYSTEM.ref))
         daughter = identity.principal_for_user(user)
     senior = "310000-20-00072-001"
@@ -124,8 +161,9 @@ def test_time_limit_clock_warns_at_80_percent_and_flags_overdue(city: City) -> N
     with city.db.transaction() as s:
         case = service.start_case(s, city.resident, "310000-01-00040-001", uscc=city.firm.uscc)
         for m in service.missing_materials(case):
-            service.attach_document(s, city.resident, case.id, m["code"], filename="x.pdf",
-                                    content_type="application/pdf", content=PDF)
+            service.attach_document(
+                s, city.resident, case.id, m["code"], filename="x.pdf", content_type="application/pdf", content=PDF
+            )
         service.update_form(s, city.resident, case.id, {"business_items": "预包装食品销售", "floor_area_m2": 20})
         service.submit(s, city.resident, case.id)
         case_id = case.id
@@ -190,11 +228,29 @@ def test_have_a_baby_registers_the_newborn(city: City) -> None:
         app = bundles.start_bundle(s, city.resident, "have-a-baby")
         _a, cases = bundles.get_bundle(s, city.resident, app.id)
         for m in bundles.missing(cases):
-            bundles.attach_document(s, city.resident, app.id, m["code"], filename=f"{m['code']}.pdf",
-                                    content_type="application/pdf", content=PDF)
-        bundles.update_form(s, city.resident, app.id, {
-            "child_name": "王小满", "child_sex": "F", "child_birth_date": born, "place_of_birth": "国际和平妇幼保健院",
-            "spouse_name": "王大伟", "employer": "上海某公司", "bank_account": "6222020000000001"})
+            bundles.attach_document(
+                s,
+                city.resident,
+                app.id,
+                m["code"],
+                filename=f"{m['code']}.pdf",
+                content_type="application/pdf",
+                content=PDF,
+            )
+        bundles.update_form(
+            s,
+            city.resident,
+            app.id,
+            {
+                "child_name": "王小满",
+                "child_sex": "F",
+                "child_birth_date": born,
+                "place_of_birth": "国际和平妇幼保健院",
+                "spouse_name": "王大伟",
+                "employer": "上海某公司",
+                "bank_account": "6222020000000001",
+            },
+        )
         bundles.submit(s, city.resident, app.id)
         app_id = app.id
     _work_off(city, _officers(city, {i.department for i in bundle.member_items()}))

@@ -48,16 +48,19 @@ def test_search_in_both_languages() -> None:
     assert all(i.department == "sh-psb" for i in catalogue.search(department_code="sh-psb"))
 
 
-@pytest.mark.parametrize(("start", "days", "due"), [
-    (date(2026, 9, 30), 1, date(2026, 10, 8)),  # National Day: 1–7 October off
-    (date(2026, 10, 9), 1, date(2026, 10, 10)),  # Saturday 10 October is a make-up working day
-    (date(2026, 2, 13), 1, date(2026, 2, 14)),  # Saturday 14 Feb works before the Spring Festival
-    (date(2026, 2, 14), 1, date(2026, 2, 24)),  # nine days off, 15–23 Feb
-    (date(2025, 1, 1), 0, date(2025, 1, 2)),  # a holiday: the clock starts on the next working day
-    (date(2026, 11, 27), 10, date(2026, 12, 11)),
-    (date(2026, 11, 29), 10, date(2026, 12, 11)),  # accepted on the Sunday after: due the same day
-    (date(2026, 11, 29), 0, date(2026, 11, 30)),
-])
+@pytest.mark.parametrize(
+    ("start", "days", "due"),
+    [
+        (date(2026, 9, 30), 1, date(2026, 10, 8)),  # National Day: 1–7 October off
+        (date(2026, 10, 9), 1, date(2026, 10, 10)),  # Saturday 10 October is a make-up working day
+        (date(2026, 2, 13), 1, date(2026, 2, 14)),  # Saturday 14 Feb works before the Spring Festival
+        (date(2026, 2, 14), 1, date(2026, 2, 24)),  # nine days off, 15–23 Feb
+        (date(2025, 1, 1), 0, date(2025, 1, 2)),  # a holiday: the clock starts on the next working day
+        (date(2026, 11, 27), 10, date(2026, 12, 11)),
+        (date(2026, 11, 29), 10, date(2026, 12, 11)),  # accepted on the Sunday after: due the same day
+        (date(2026, 11, 29), 0, date(2026, 11, 30)),
+    ],
+)
 def test_working_days_know_holidays_and_make_up_days(start: date, days: int, due: date) -> None:
     assert workdays.add_working_days(start, days) == due
 

@@ -40,8 +40,15 @@ def test_business_licence_is_not_asked_for_and_approval_issues_a_credential(city
         assert case.prefill["business_licence_no"] == "cert.business_licence.number"
         assert case.fields_prefilled >= 6
         with pytest.raises(Conflict, match="already held"):
-            service.attach_document(s, city.resident, case.id, "business_licence", filename="bl.pdf",
-                                    content_type="application/pdf", content=PDF)
+            service.attach_document(
+                s,
+                city.resident,
+                case.id,
+                "business_licence",
+                filename="bl.pdf",
+                content_type="application/pdf",
+                content=PDF,
+            )
         # submitting with materials missing tells everything at once
         with pytest.raises(InvalidInput, match="all at once") as err:
             service.submit(s, city.resident, case.id)
@@ -87,8 +94,13 @@ def test_business_licence_is_not_asked_for_and_approval_issues_a_credential(city
     with city.db.sessions() as s:
         actions = set(s.scalars(select(AuditEntry.action)))
         kinds = set(s.scalars(select(OutboxMessage.event_type)))
-    assert {"services.case.submitted", "services.case.task_decide", "hub.certificate.issued",
-            "credentials.credential.issued", "hub.registry.certificate.read"} <= actions
+    assert {
+        "services.case.submitted",
+        "services.case.task_decide",
+        "hub.certificate.issued",
+        "credentials.credential.issued",
+        "hub.registry.certificate.read",
+    } <= actions
     assert {"services.case.submitted", "services.case.decided", "hub.certificate.issued"} <= kinds
 
 
@@ -101,8 +113,9 @@ def test_online_case_continued_at_the_counter_has_one_history(city: City) -> Non
         found = service.cases_of_person(s, city.clerk, city.rep.id_number)
         assert case_id in [c.id for c in found]
         for m in service.missing_materials(service.get_case(s, city.clerk, case_id)):
-            service.attach_document(s, city.clerk, case_id, m["code"], filename="scan.pdf",
-                                    content_type="application/pdf", content=PDF)
+            service.attach_document(
+                s, city.clerk, case_id, m["code"], filename="scan.pdf", content_type="application/pdf", content=PDF
+            )
         service.update_form(s, city.clerk, case_id, {"business_items": "冷食类食品制售", "floor_area_m2": 40})
         service.submit(s, city.clerk, case_id)
     # a clerk of another district may not touch it
@@ -110,15 +123,23 @@ def test_online_case_continued_at_the_counter_has_one_history(city: City) -> Non
         service.update_form(s, city.huangpu_clerk, case_id, {"seats": 3})
     accept = _work(city, city.clerk, case_id)
     with city.db.transaction() as s:
-        service.complete_task(s, city.clerk, accept.id, "supplement", reason="平面图缺少厨房布局",
-                              missing=["floor_plan"])
+        service.complete_task(
+            s, city.clerk, accept.id, "supplement", reason="平面图缺少厨房布局", missing=["floor_plan"]
+        )
     # ... and the resident supplements online
     with city.db.transaction() as s:
         case = service.get_case(s, city.resident, case_id)
         assert case.status == CaseStatus.SUPPLEMENT and case.supplements == 1
         assert [m["code"] for m in service.missing_materials(case)] == ["floor_plan"]
-        service.attach_document(s, city.resident, case_id, "floor_plan", filename="plan-v2.pdf",
-                                content_type="application/pdf", content=PDF + b"v2")
+        service.attach_document(
+            s,
+            city.resident,
+            case_id,
+            "floor_plan",
+            filename="plan-v2.pdf",
+            content_type="application/pdf",
+            content=PDF + b"v2",
+        )
         service.resubmit(s, city.resident, case_id)
         history = service.history(s, service.get_case(s, city.resident, case_id))
     channels = [(e.action, e.channel) for e in history]
@@ -151,8 +172,9 @@ def test_workflow_survives_a_restart(city: City) -> None:
             service.complete_task(s, city.reviewer, review.id, "pass")
         decide = _work(city, city.approver, case_id)
         with fresh.transaction() as s:
-            case = service.complete_task(s, city.approver, decide.id, "refuse",
-                                         reason="经营场所与住宅楼相邻，油烟排放不符合要求")
+            case = service.complete_task(
+                s, city.approver, decide.id, "refuse", reason="经营场所与住宅楼相邻，油烟排放不符合要求"
+            )
             assert case.status == CaseStatus.REFUSED and "食品安全法" in (case.legal_basis or "")
             assert case.certificate_id is None
     finally:

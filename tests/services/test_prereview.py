@@ -37,8 +37,9 @@ def _person(city: City, *, senior: bool) -> str:
     """A Xuhui resident with Shanghai hukou, aged 60 or over (or under 50)."""
     cut = clock.today() - timedelta(days=366 * (61 if senior else 50))
     with city.db.sessions() as s:
-        query = select(Person.id_number).where(Person.division_code.startswith("310104"),
-                                               Person.hukou_region.startswith("31"))
+        query = select(Person.id_number).where(
+            Person.division_code.startswith("310104"), Person.hukou_region.startswith("31")
+        )
         query = query.where(Person.birth_date <= cut) if senior else query.where(Person.birth_date >= cut)
         found = s.scalars(query.order_by(Person.id).limit(1)).first()
     assert found is not None
@@ -50,8 +51,14 @@ def _clerk(city: City) -> Principal:
         return staff(s, "mca.clerk", "sh-mca", XUHUI, Role.COUNTER_CLERK)
 
 
-def _letter(city: City, id_number: str, *, forgery: str | None = None, degradations: tuple[str, ...] = (),
-            doc_type: str = "application_letter") -> bytes:
+def _letter(
+    city: City,
+    id_number: str,
+    *,
+    forgery: str | None = None,
+    degradations: tuple[str, ...] = (),
+    doc_type: str = "application_letter",
+) -> bytes:
     with city.db.sessions() as s:
         roster = Roster([], [], {})
         assert roster.add_holder(s, id_number)
@@ -59,17 +66,18 @@ def _letter(city: City, id_number: str, *, forgery: str | None = None, degradati
             other = s.scalars(select(Person.id_number).where(Person.id_number != id_number).limit(1)).first()
             assert other is not None and roster.add_holder(s, other)
     gen = Generator(roster, seed=11, as_of=clock.today())
-    return gen.sample(1, doc_type, degradations=degradations, forgery=forgery, holder=id_number,
-                      item="上海市敬老卡").image
+    return gen.sample(
+        1, doc_type, degradations=degradations, forgery=forgery, holder=id_number, item="上海市敬老卡"
+    ).image
 
 
 def _apply_at_counter(city: City, clerk: Principal, id_number: str, letter: bytes) -> str:
     with city.db.transaction() as s:
         case = service.start_case(s, clerk, SENIOR_CARD, id_number=id_number, identity_checked=True)
-        assert {m["code"]: m["state"] for m in case.materials} == {"application_letter": "missing",
-                                                                  "id_card": "held"}
-        service.attach_document(s, clerk, case.id, "application_letter", filename="letter.png",
-                                content_type="image/png", content=letter)
+        assert {m["code"]: m["state"] for m in case.materials} == {"application_letter": "missing", "id_card": "held"}
+        service.attach_document(
+            s, clerk, case.id, "application_letter", filename="letter.png", content_type="image/png", content=letter
+        )
         service.submit(s, clerk, case.id)
         return case.id
 
@@ -107,8 +115,10 @@ def test_an_eligible_senior_with_a_genuine_letter_is_approved_unattended(mca: tu
     assert doc["type"] == "application_letter" and doc["risk"] == "low"
     assert doc["fields"]["id_number"]["value"] == senior and doc["fields"]["id_number"]["box"]
     with city.db.sessions() as s:
-        actions = [(e.actor, e.action) for e in s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)
-                                                           .order_by(CaseEvent.id))]
+        actions = [
+            (e.actor, e.action)
+            for e in s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))
+        ]
         assert ("system:services:prereview", "prereviewed") in actions
         assert ("system:services:unattended", "task_decide") in actions
         assert s.get(Certificate, case.certificate_id) is not None
@@ -123,7 +133,8 @@ def test_an_eligible_senior_with_a_genuine_letter_is_approved_unattended(mca: tu
 
 @pytest.mark.parametrize("forgery", ["bad_check_digit", "other_holder"])
 def test_a_forged_letter_is_never_approved_and_the_officer_must_say_why_to_go_on(
-        mca: tuple[City, Principal], forgery: str) -> None:
+    mca: tuple[City, Principal], forgery: str
+) -> None:
     city, clerk = mca
     senior = _person(city, senior=True)
     case_id = _apply_at_counter(city, clerk, senior, _letter(city, senior, forgery=forgery))
@@ -140,8 +151,7 @@ def test_a_forged_letter_is_never_approved_and_the_officer_must_say_why_to_go_on
         service.complete_task(s, clerk, accept.id, "accept")
     assert prereview.contradicts(review, "decide", "approve")
     with city.db.transaction() as s, pytest.raises(InvalidInput, match="say why"):
-        prereview.record_override(s, clerk, s.get(Case, case_id), s.get(PreReview, review.id),
-                                  "decide:approve", "  ")
+        prereview.record_override(s, clerk, s.get(Case, case_id), s.get(PreReview, review.id), "decide:approve", "  ")
 
 
 def test_an_applicant_under_60_is_refused_by_the_eligibility_table(mca: tuple[City, Principal]) -> None:
@@ -158,8 +168,9 @@ def test_the_wrong_document_needs_correction_with_the_one_time_list(mca: tuple[C
     city, clerk = mca
     senior = _person(city, senior=True)
     with city.db.sessions() as s:
-        has_id = s.scalar(select(Certificate.id).where(Certificate.holder_identifier == senior,
-                                                       Certificate.type_code == "id_card"))
+        has_id = s.scalar(
+            select(Certificate.id).where(Certificate.holder_identifier == senior, Certificate.type_code == "id_card")
+        )
     if has_id is None:
         pytest.skip("the seeded senior holds no ID-card record to print")
     card = _letter(city, senior, doc_type="id_card")
@@ -190,7 +201,11 @@ def test_an_item_for_officers_is_pre_approved_without_reading_anything(city: Cit
     assert review.outcome == PreReviewOutcome.PRE_APPROVED and case.status == CaseStatus.SUBMITTED
     assert review.documents == [] and "decided by an officer" in review.summary
     assert {r["material"] for r in review.reasons if r["rule"] == "document.unread"} == {
-        "lease_contract", "floor_plan", "food_safety_rules", "food_safety_officer"}
+        "lease_contract",
+        "floor_plan",
+        "food_safety_rules",
+        "food_safety_officer",
+    }
     # an officer may say the pre-review is wrong before acting, with a reason
     with city.db.transaction() as s:
         with pytest.raises(InvalidInput, match="say why"):
@@ -223,33 +238,52 @@ def test_conclude_never_approves_unattended_on_a_medium_risk_or_an_unread_upload
     senior = catalogue.item(SENIOR_CARD)
     food = catalogue.item(FOOD)
     eligible = prereview.rules.Decision("senior_citizen_card", {"eligible": True, "reason": "ok"}, ("r1",))
-    assert prereview.conclude(senior, [], unread=[], eligibility=eligible, changed=[]).outcome == \
-        PreReviewOutcome.APPROVE_UNATTENDED
-    assert prereview.conclude(senior, [], unread=["photo"], eligibility=eligible, changed=[]).outcome == \
-        PreReviewOutcome.PRE_APPROVED
-    assert prereview.conclude(senior, [], unread=[], eligibility=eligible, changed=["applicant_name"]).outcome == \
-        PreReviewOutcome.PRE_APPROVED
-    assert prereview.conclude(senior, [], unread=[], eligibility=None, changed=[]).outcome == \
-        PreReviewOutcome.PRE_APPROVED
-    assert prereview.conclude(food, [], unread=[], eligibility=None, changed=[]).outcome == \
-        PreReviewOutcome.PRE_APPROVED
+    assert (
+        prereview.conclude(senior, [], unread=[], eligibility=eligible, changed=[]).outcome
+        == PreReviewOutcome.APPROVE_UNATTENDED
+    )
+    assert (
+        prereview.conclude(senior, [], unread=["photo"], eligibility=eligible, changed=[]).outcome
+        == PreReviewOutcome.PRE_APPROVED
+    )
+    assert (
+        prereview.conclude(senior, [], unread=[], eligibility=eligible, changed=["applicant_name"]).outcome
+        == PreReviewOutcome.PRE_APPROVED
+    )
+    assert (
+        prereview.conclude(senior, [], unread=[], eligibility=None, changed=[]).outcome == PreReviewOutcome.PRE_APPROVED
+    )
+    assert (
+        prereview.conclude(food, [], unread=[], eligibility=None, changed=[]).outcome == PreReviewOutcome.PRE_APPROVED
+    )
 
 
-def test_over_http_the_server_pre_reviews_after_answering(city: City, client: TestClient,
-                                                         login: Callable[[str], dict[str, str]]) -> None:
+def test_over_http_the_server_pre_reviews_after_answering(
+    city: City, client: TestClient, login: Callable[[str], dict[str, str]]
+) -> None:
     """The submit request answers at once; the server's own relay and consumer read the letter and
     approve the case unattended a moment later (both backends)."""
     _clerk(city)
     senior = _person(city, senior=True)
     h = login("mca.clerk")
-    r = client.post("/api/v1/services/cases", headers=h,
-                    json={"item_code": SENIOR_CARD, "id_number": senior, "identity_checked": True})
+    r = client.post(
+        "/api/v1/services/cases",
+        headers=h,
+        json={"item_code": SENIOR_CARD, "id_number": senior, "identity_checked": True},
+    )
     assert r.status_code == 201, r.text
     case_id = r.json()["id"]
     letter = base64.b64encode(_letter(city, senior)).decode()
-    r = client.post(f"/api/v1/services/cases/{case_id}/documents", headers=h,
-                    json={"material_code": "application_letter", "filename": "letter.png",
-                          "content_type": "image/png", "content_base64": letter})
+    r = client.post(
+        f"/api/v1/services/cases/{case_id}/documents",
+        headers=h,
+        json={
+            "material_code": "application_letter",
+            "filename": "letter.png",
+            "content_type": "image/png",
+            "content_base64": letter,
+        },
+    )
     assert r.status_code == 201, r.text
     submitted = client.post(f"/api/v1/services/cases/{case_id}/submit", headers=h)
     assert submitted.status_code == 200 and submitted.json()["status"] == "submitted"
@@ -261,5 +295,6 @@ def test_over_http_the_server_pre_reviews_after_answering(city: City, client: Te
         time.sleep(0.25)
     assert case["status"] == "approved", case["status"]
     actions = [(e["actor"], e["action"]) for e in case["history"]]
-    assert actions.index(("system:services:prereview", "prereviewed")) < \
-        actions.index(("system:services:unattended", "task_decide"))
+    assert actions.index(("system:services:prereview", "prereviewed")) < actions.index(
+        ("system:services:unattended", "task_decide")
+    )

@@ -33,8 +33,16 @@ def _applicant_account(city: City, id_number: str, username: str = "senior") -> 
     """A citizen account linked to the person a counter case was started for."""
     with city.db.transaction() as s:
         person_id = s.scalar(select(Person.id).where(Person.id_number == id_number))
-        user = identity.create_user(s, SYSTEM, username=username, password=PASSWORD, kind=PrincipalKind.CITIZEN,
-                                    roles=[], agency_code=None, division_code=None)
+        user = identity.create_user(
+            s,
+            SYSTEM,
+            username=username,
+            password=PASSWORD,
+            kind=PrincipalKind.CITIZEN,
+            roles=[],
+            agency_code=None,
+            division_code=None,
+        )
         s.add(ResidentLink(user_id=user.id, person_id=person_id, linked_by=SYSTEM.ref))
 
 
@@ -71,7 +79,8 @@ def _letter_doc(city: City, case_id: str) -> Document:
 
 @ocr_on_sqlite
 def test_staff_see_the_forged_letter_and_override_it_the_applicant_sees_no_reasons(
-        city: City, client: TestClient, login: Callable[[str], dict[str, str]]) -> None:
+    city: City, client: TestClient, login: Callable[[str], dict[str, str]]
+) -> None:
     clerk = _clerk(city)
     senior = _person(city, senior=True)
     letter = _letter(city, senior, forgery="other_holder")
@@ -110,29 +119,40 @@ def test_staff_see_the_forged_letter_and_override_it_the_applicant_sees_no_reaso
     rounds = client.get(f"{API}/cases/{case_id}/prereviews", headers=officer)
     assert rounds.status_code == 200 and [r["round"] for r in rounds.json()] == [1]
     assert any(r["rule"] == "application.holder" for r in rounds.json()[0]["reasons"])
-    for bad in ({"outcome": "approve_unattended", "reason": "x"}, {"outcome": "pre_approved", "reason": ""},
-                {"outcome": "pre_approved"}, {"outcome": "pre_approved", "reason": "   "}):
+    for bad in (
+        {"outcome": "approve_unattended", "reason": "x"},
+        {"outcome": "pre_approved", "reason": ""},
+        {"outcome": "pre_approved"},
+        {"outcome": "pre_approved", "reason": "   "},
+    ):
         r = client.post(f"{API}/cases/{case_id}/prereview/override", json=bad, headers=officer)
         assert r.status_code == 422, (bad, r.text)
 
     # the override form: an empty reason comes back with the message, a reason is recorded and shown
-    r = client.post(f"/services/cases/{case_id}/prereview/override",
-                    data={"outcome": "pre_approved", "reason": "  ", "csrf_token": csrf(page)})
+    r = client.post(
+        f"/services/cases/{case_id}/prereview/override",
+        data={"outcome": "pre_approved", "reason": "  ", "csrf_token": csrf(page)},
+    )
     assert r.status_code == 422 and "say why" in r.text and 'id="prereview"' in r.text
-    r = client.post(f"/services/cases/{case_id}/prereview/override",
-                    data={"outcome": "pre_approved", "reason": "申请人到窗口核对了身份证原件",
-                          "csrf_token": csrf(page)},
-                    follow_redirects=False)
+    r = client.post(
+        f"/services/cases/{case_id}/prereview/override",
+        data={"outcome": "pre_approved", "reason": "申请人到窗口核对了身份证原件", "csrf_token": csrf(page)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     after = client.get(f"/services/cases/{case_id}")
     done = after.text.split('id="prereview-override-done"')[1].split("</div>")[0]
     assert "mca.clerk" in done and "申请人到窗口核对了身份证原件" in done and "预审通过" in done
     assert 'id="prereview-override"' not in after.text  # once only
-    again = client.post(f"{API}/cases/{case_id}/prereview/override",
-                        json={"outcome": "needs_correction", "reason": "再改一次"}, headers=officer)
+    again = client.post(
+        f"{API}/cases/{case_id}/prereview/override",
+        json={"outcome": "needs_correction", "reason": "再改一次"},
+        headers=officer,
+    )
     assert again.status_code == 409
-    assert client.get(f"{API}/cases/{case_id}/prereviews", headers=officer).json()[0]["override_outcome"] == \
-        "pre_approved"
+    assert (
+        client.get(f"{API}/cases/{case_id}/prereviews", headers=officer).json()[0]["override_outcome"] == "pre_approved"
+    )
 
     # the applicant: their upload, but not the advice, the reasons or whom the forged number belongs to
     client.cookies.clear()
@@ -168,8 +188,14 @@ def test_a_case_needing_correction_in_the_queue_and_for_the_applicant(city: City
     with city.db.sessions() as s:
         from onecity.hub.registries.models import Certificate
 
-        if s.scalar(select(Certificate.id).where(Certificate.holder_identifier == senior,
-                                                 Certificate.type_code == "id_card")) is None:
+        if (
+            s.scalar(
+                select(Certificate.id).where(
+                    Certificate.holder_identifier == senior, Certificate.type_code == "id_card"
+                )
+            )
+            is None
+        ):
             pytest.skip("the seeded senior holds no ID-card record to print")
     case_id = _apply_at_counter(city, clerk, senior, _letter(city, senior, doc_type="id_card"))
     _case, review = _reviewed(city, case_id)
@@ -201,7 +227,8 @@ def test_a_case_needing_correction_in_the_queue_and_for_the_applicant(city: City
 
 
 def test_the_queue_badge_words_on_the_case_page_and_a_pdf_download(
-        city: City, client: TestClient, login: Callable[[str], dict[str, str]]) -> None:
+    city: City, client: TestClient, login: Callable[[str], dict[str, str]]
+) -> None:
     """No OCR: the food licence's uploads are PDFs, pre-approved for an officer to confirm."""
     case_id = _food_case(city)
     _reviewed(city, case_id)
@@ -217,8 +244,11 @@ def test_the_queue_badge_words_on_the_case_page_and_a_pdf_download(
     # prefill sources and history in words, not keys
     assert "法人登记·名称" in page.text and "证照库·营业执照" in page.text
     history = page.text.split('id="case-history"')[1]
-    assert "提交材料" in history and "经营场所平面布局图" in history and "material_added" not in history.replace(
-        'data-action="material_added"', "")
+    assert (
+        "提交材料" in history
+        and "经营场所平面布局图" in history
+        and "material_added" not in history.replace('data-action="material_added"', "")
+    )
     assert "智能预审" in history and "第 1 轮" in history
     # a PDF is downloaded, never shown inline
     got = client.get(f"/services/cases/{case_id}/documents/{pdf}")
@@ -226,8 +256,11 @@ def test_the_queue_badge_words_on_the_case_page_and_a_pdf_download(
     assert got.headers["content-type"] == "application/octet-stream"
     assert got.headers["content-disposition"].startswith("attachment")
     # the API override, end to end
-    r = client.post(f"{API}/cases/{case_id}/prereview/override",
-                    json={"outcome": "needs_correction", "reason": "平面图与租赁合同地址不符"}, headers=login("clerk"))
+    r = client.post(
+        f"{API}/cases/{case_id}/prereview/override",
+        json={"outcome": "needs_correction", "reason": "平面图与租赁合同地址不符"},
+        headers=login("clerk"),
+    )
     assert r.status_code == 200, r.text
     assert r.json()["override_outcome"] == "needs_correction" and r.json()["overridden_by"].startswith("user:")
     client.cookies.clear()

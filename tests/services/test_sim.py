@@ -22,8 +22,9 @@ def test_a_morning_of_applications_fills_the_report(db: Database) -> None:
     sim = Simulation(db, [actor], start=start, seed=7, deliver_events=True, progress=lambda _m: None)
     sim.run(2)
     report = sim.report()["services"]
-    assert report["applications"] >= 3 and report["online"] + report["counter"] + report["proxy"] == \
-        report["cases_in_files"] - sum(b.get("applications", 0) for b in report["bundles"].values())
+    assert report["applications"] >= 3 and report["online"] + report["counter"] + report["proxy"] == report[
+        "cases_in_files"
+    ] - sum(b.get("applications", 0) for b in report["bundles"].values())
     assert report["approved"] + report["refused"] == report["decided"] > 0
     assert 0 < report["prefilled_field_share"] <= 1 and report["first_time_pass_rate"] is not None
     assert report["within_time_limit_rate"] == 1.0

@@ -31,8 +31,10 @@ TIANPINGLU, WAITAN = "310104003000", "310101013000"  # townships in Xuhui and Hu
 @pytest.fixture
 def make_staff(make_user: Callable[..., object]) -> Callable[..., object]:
     """``make_user`` with this module's password, which the sign-in form then uses."""
+
     def _make(username: str, *roles: Role, **kwargs: object) -> object:
         return make_user(username, *roles, password=PASSWORD, **kwargs)
+
     return _make
 
 
@@ -44,6 +46,7 @@ def map_data(page: Response) -> dict[str, object]:
 
 
 # -- home, language, large text ---------------------------------------------------------------
+
 
 def test_home_is_chinese_by_default_with_district_map_data(client: TestClient) -> None:
     r = client.get("/")
@@ -88,8 +91,17 @@ def test_language_switch_returns_to_a_local_page(client: TestClient) -> None:
     assert r.headers["location"] == "/login?next=/admin/users"
 
 
-@pytest.mark.parametrize("target", ["https://evil.example", "//evil.example", "/\\evil.example",
-                                    "javascript:alert(1)", "evil.example/x", "/ok\r\nSet-Cookie: x=1"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "evil.example/x",
+        "/ok\r\nSet-Cookie: x=1",
+    ],
+)
 def test_language_switch_refuses_to_redirect_off_site(client: TestClient, target: str) -> None:
     r = client.get("/lang/en", params={"next": target}, follow_redirects=False)
     assert r.status_code == 303
@@ -114,8 +126,10 @@ def test_large_text_stylesheet_sets_at_least_22px() -> None:
 
 # -- signing in and out -----------------------------------------------------------------------
 
-def test_login_success_sets_session_cookie_and_redirects(client: TestClient, make_staff: Callable[..., object],
-                                                         settings: object) -> None:
+
+def test_login_success_sets_session_cookie_and_redirects(
+    client: TestClient, make_staff: Callable[..., object], settings: object
+) -> None:
     make_staff("admin.xh", Role.ADMIN)
     r = sign_in(client, "admin.xh", next_path="/admin/users")
     assert r.status_code == 303
@@ -143,8 +157,7 @@ def test_wrong_password_shows_the_form_again_with_401(client: TestClient, make_s
     assert client.get("/admin/users", follow_redirects=False).status_code == 303
 
 
-def test_failed_logins_count_until_the_form_is_throttled(client: TestClient,
-                                                          make_staff: Callable[..., object]) -> None:
+def test_failed_logins_count_until_the_form_is_throttled(client: TestClient, make_staff: Callable[..., object]) -> None:
     make_staff("admin.xh", Role.ADMIN)
     for _ in range(5):
         assert post_sign_in(client, "admin.xh", password="Not-the-password-1").status_code == 401
@@ -157,8 +170,9 @@ def test_failed_logins_count_until_the_form_is_throttled(client: TestClient,
 def test_login_with_a_mismatched_csrf_token_is_refused(client: TestClient, make_staff: Callable[..., object]) -> None:
     make_staff("admin.xh", Role.ADMIN)
     client.get("/login")  # the nonce cookie is set, but the form value is forged
-    r = client.post("/login", data={"username": "admin.xh", "password": PASSWORD, "csrf_token": "forged"},
-                    follow_redirects=False)
+    r = client.post(
+        "/login", data={"username": "admin.xh", "password": PASSWORD, "csrf_token": "forged"}, follow_redirects=False
+    )
     assert r.status_code == 403
     assert "onecity_session" not in r.headers.get("set-cookie", "")
     assert "表单已过期" in r.text
@@ -168,8 +182,9 @@ def test_login_without_the_nonce_cookie_is_refused(client: TestClient, make_staf
     make_staff("admin.xh", Role.ADMIN)
     token = csrf(client.get("/login"))
     client.cookies.clear()  # a cross-site post carries the page's token but not the visitor's cookie
-    r = client.post("/login", data={"username": "admin.xh", "password": PASSWORD, "csrf_token": token},
-                    follow_redirects=False)
+    r = client.post(
+        "/login", data={"username": "admin.xh", "password": PASSWORD, "csrf_token": token}, follow_redirects=False
+    )
     assert r.status_code == 403
 
 
@@ -198,6 +213,7 @@ def test_a_logged_out_session_cookie_no_longer_works(client: TestClient, make_st
 
 
 # -- administration ---------------------------------------------------------------------------
+
 
 def test_admin_page_sends_the_anonymous_to_sign_in(client: TestClient) -> None:
     r = client.get("/admin/users", follow_redirects=False)
@@ -231,9 +247,15 @@ def test_admin_sees_only_users_of_their_own_district(client: TestClient, make_st
 
 def _create_form(client: TestClient, **fields: object) -> Response:
     page = client.get("/admin/users")
-    data: dict[str, object] = {"csrf_token": csrf(page), "username": "clerk.new", "display_name": "张三",
-                               "password": "Strong-pass-77", "agency_code": "gov-310104",
-                               "division_code": TIANPINGLU, "roles": ["counter_clerk", "reviewer"]}
+    data: dict[str, object] = {
+        "csrf_token": csrf(page),
+        "username": "clerk.new",
+        "display_name": "张三",
+        "password": "Strong-pass-77",
+        "agency_code": "gov-310104",
+        "division_code": TIANPINGLU,
+        "roles": ["counter_clerk", "reviewer"],
+    }
     data.update(fields)
     return client.post("/admin/users", data=data, follow_redirects=False)
 
@@ -248,15 +270,19 @@ def test_admin_creates_a_staff_user_through_the_form(client: TestClient, make_st
     assert "张三" in page.text and "窗口受理员" in page.text and "审核员" in page.text
 
 
-@pytest.mark.parametrize(("fields", "status", "message"), [
-    ({"password": "short"}, 422, "at least 10 characters"),
-    ({"username": "X"}, 422, "username must be"),
-    ({"roles": []}, 422, "at least one role"),
-    ({"roles": ["mayor"]}, 422, "unknown role"),
-    ({"agency_code": "no-such-agency"}, 422, "no agency"),
-])
-def test_create_user_form_shows_domain_errors(client: TestClient, make_staff: Callable[..., object],
-                                              fields: dict[str, object], status: int, message: str) -> None:
+@pytest.mark.parametrize(
+    ("fields", "status", "message"),
+    [
+        ({"password": "short"}, 422, "at least 10 characters"),
+        ({"username": "X"}, 422, "username must be"),
+        ({"roles": []}, 422, "at least one role"),
+        ({"roles": ["mayor"]}, 422, "unknown role"),
+        ({"agency_code": "no-such-agency"}, 422, "no agency"),
+    ],
+)
+def test_create_user_form_shows_domain_errors(
+    client: TestClient, make_staff: Callable[..., object], fields: dict[str, object], status: int, message: str
+) -> None:
     make_staff("admin.xh", Role.ADMIN)
     sign_in(client, "admin.xh")
     r = _create_form(client, **fields)
@@ -265,8 +291,9 @@ def test_create_user_form_shows_domain_errors(client: TestClient, make_staff: Ca
     assert "clerk.new" not in client.get("/admin/users").text.split("<tbody>")[1]
 
 
-def test_create_user_form_reports_a_taken_username_as_409(client: TestClient,
-                                                          make_staff: Callable[..., object]) -> None:
+def test_create_user_form_reports_a_taken_username_as_409(
+    client: TestClient, make_staff: Callable[..., object]
+) -> None:
     make_staff("admin.xh", Role.ADMIN)
     sign_in(client, "admin.xh")
     assert _create_form(client).status_code == 303
@@ -299,6 +326,7 @@ def test_times_are_shown_in_shanghai(client: TestClient, make_staff: Callable[..
 
 # -- audit ------------------------------------------------------------------------------------
 
+
 def test_auditor_sees_the_log_and_verifies_the_chain(client: TestClient, make_staff: Callable[..., object]) -> None:
     make_staff("auditor.city", Role.AUDITOR, division_code=CITY)
     sign_in(client, "auditor.city")
@@ -317,8 +345,9 @@ def test_audit_page_access(client: TestClient, make_staff: Callable[..., object]
     assert client.get("/audit").status_code == 403
 
 
-def test_district_auditor_has_no_verify_button_and_cannot_verify(client: TestClient,
-                                                                 make_staff: Callable[..., object]) -> None:
+def test_district_auditor_has_no_verify_button_and_cannot_verify(
+    client: TestClient, make_staff: Callable[..., object]
+) -> None:
     make_staff("auditor.xh", Role.AUDITOR)
     sign_in(client, "auditor.xh")
     page = client.get("/audit")
@@ -328,6 +357,7 @@ def test_district_auditor_has_no_verify_button_and_cannot_verify(client: TestCli
 
 
 # -- errors and the catalogue -----------------------------------------------------------------
+
 
 def test_unknown_page_is_an_html_404_but_the_api_keeps_problem_json(client: TestClient) -> None:
     page = client.get("/no-such-page")

@@ -37,13 +37,21 @@ def list_agencies(session: SessionDep, principal: PrincipalDep) -> list[Agency]:
 
 @router.post("/agencies", response_model=AgencyPublic, status_code=201, tags=["agencies"])
 def create_agency(body: AgencyCreate, session: SessionDep, principal: PrincipalDep) -> Agency:
-    return service.create_agency(session, principal, code=body.code, name=body.name, name_en=body.name_en,
-                                 division_code=body.division_code, parent_code=body.parent_code)
+    return service.create_agency(
+        session,
+        principal,
+        code=body.code,
+        name=body.name,
+        name_en=body.name_en,
+        division_code=body.division_code,
+        parent_code=body.parent_code,
+    )
 
 
 @router.get("/users", response_model=list[UserPublic], tags=["users"])
 def list_users(
-    session: SessionDep, principal: PrincipalDep,
+    session: SessionDep,
+    principal: PrincipalDep,
     division_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -54,14 +62,26 @@ def list_users(
 
 @router.post("/users", response_model=UserPublic, status_code=201, tags=["users"])
 def create_user(body: UserCreate, session: SessionDep, principal: PrincipalDep) -> UserPublic:
-    user = service.create_user(session, principal, username=body.username, password=body.password,
-                               kind=PrincipalKind(body.kind), roles=body.roles, agency_code=body.agency_code,
-                               division_code=body.division_code, display_name=body.display_name)
+    user = service.create_user(
+        session,
+        principal,
+        username=body.username,
+        password=body.password,
+        kind=PrincipalKind(body.kind),
+        roles=body.roles,
+        agency_code=body.agency_code,
+        division_code=body.division_code,
+        display_name=body.display_name,
+    )
     return user_public(user)
 
 
-@router.get("/users/{user_id}", response_model=UserPublic, tags=["users"],
-            summary="One user (personal data: the read is audited with X-OneCity-Purpose)")
+@router.get(
+    "/users/{user_id}",
+    response_model=UserPublic,
+    tags=["users"],
+    summary="One user (personal data: the read is audited with X-OneCity-Purpose)",
+)
 def get_user(user_id: Id, session: SessionDep, principal: PrincipalDep, purpose: PurposeDep = None) -> UserPublic:
     return user_public(service.get_user(session, principal, user_id, purpose=purpose))
 
@@ -79,9 +99,15 @@ def list_api_keys(session: SessionDep, principal: PrincipalDep) -> list[ApiKey]:
 
 @router.post("/apikeys", response_model=ApiKeyIssued, status_code=201, tags=["api keys"])
 def create_api_key(body: ApiKeyCreate, session: SessionDep, principal: PrincipalDep) -> ApiKeyIssued:
-    key, secret = service.create_api_key(session, principal, name=body.name, scopes=[s.value for s in body.scopes],
-                                         agency_code=body.agency_code, division_code=body.division_code,
-                                         expires_at=body.expires_at)
+    key, secret = service.create_api_key(
+        session,
+        principal,
+        name=body.name,
+        scopes=[s.value for s in body.scopes],
+        agency_code=body.agency_code,
+        division_code=body.division_code,
+        expires_at=body.expires_at,
+    )
     return ApiKeyIssued.model_validate({**ApiKeyPublic.model_validate(key).model_dump(), "key": secret})
 
 
@@ -97,11 +123,17 @@ def list_grants(session: SessionDep, principal: PrincipalDep) -> list[AccessGran
 
 @router.post("/grants", response_model=GrantPublic, status_code=201, tags=["grants"])
 def create_grant(body: GrantCreate, session: SessionDep, principal: PrincipalDep) -> AccessGrant:
-    return service.create_grant(session, principal, resource=body.resource,
-                                scope_division_code=body.scope_division_code, purpose=body.purpose,
-                                grantee_agency_code=body.grantee_agency_code,
-                                grantee_division_code=body.grantee_division_code, fields=body.fields,
-                                valid_until=body.valid_until)
+    return service.create_grant(
+        session,
+        principal,
+        resource=body.resource,
+        scope_division_code=body.scope_division_code,
+        purpose=body.purpose,
+        grantee_agency_code=body.grantee_agency_code,
+        grantee_division_code=body.grantee_division_code,
+        fields=body.fields,
+        valid_until=body.valid_until,
+    )
 
 
 @router.post("/grants/{grant_id}/revoke", response_model=GrantPublic, tags=["grants"])

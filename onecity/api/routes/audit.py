@@ -16,7 +16,8 @@ router = APIRouter(tags=["audit"])
 
 @router.get("/audit", response_model=list[AuditEntryPublic])
 def list_entries(
-    session: SessionDep, principal: PrincipalDep,
+    session: SessionDep,
+    principal: PrincipalDep,
     action: Annotated[str | None, Query(max_length=80, description="prefix, e.g. 'core.user'")] = None,
     actor: Annotated[str | None, Query(max_length=120)] = None,
     subject: Annotated[str | None, Query(max_length=120)] = None,
@@ -24,8 +25,9 @@ def list_entries(
     before_seq: Annotated[int | None, Query(ge=1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEntryPublic]:
-    entries = audit_queries.search(session, principal, action=action, actor=actor, subject=subject, since=since,
-                                   before_seq=before_seq, limit=limit)
+    entries = audit_queries.search(
+        session, principal, action=action, actor=actor, subject=subject, since=since, before_seq=before_seq, limit=limit
+    )
     return [AuditEntryPublic.model_validate(e) for e in entries]
 
 
@@ -36,10 +38,20 @@ def verify(session: SessionDep, principal: PrincipalDep) -> AuditVerifyPublic:
 
 
 @router.get("/me/access-log", response_model=list[AccessLogEntry], summary="Who read my personal data, and why")
-def my_access_log(session: SessionDep, principal: PrincipalDep,
-                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AccessLogEntry]:
-    return [AccessLogEntry(at=e.at, by=e.actor_name, action=e.action, purpose=e.purpose,
-                           agency=e.detail.get("agency_name"), agency_en=e.detail.get("agency_name_en"),
-                           dataset=e.detail.get("dataset"), fields=e.detail.get("fields") or [],
-                           masked=e.detail.get("masked") or [])
-            for e in audit_queries.my_access_log(session, principal, limit=limit)]
+def my_access_log(
+    session: SessionDep, principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[AccessLogEntry]:
+    return [
+        AccessLogEntry(
+            at=e.at,
+            by=e.actor_name,
+            action=e.action,
+            purpose=e.purpose,
+            agency=e.detail.get("agency_name"),
+            agency_en=e.detail.get("agency_name_en"),
+            dataset=e.detail.get("dataset"),
+            fields=e.detail.get("fields") or [],
+            masked=e.detail.get("masked") or [],
+        )
+        for e in audit_queries.my_access_log(session, principal, limit=limit)
+    ]

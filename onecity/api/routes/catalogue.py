@@ -35,16 +35,35 @@ def datasets_public(session: Session, datasets: list[Dataset]) -> list[DatasetPu
     out = []
     for d in datasets:
         a = agencies[d.owner_agency_id]
-        out.append(DatasetPublic(
-            code=d.code, title=d.title, title_en=d.title_en, description=d.description,
-            description_en=d.description_en, owner=AgencyRef(code=a.code, name=a.name, name_en=a.name_en),
-            division_code=d.division_code, theme=d.theme, keywords=list(d.keywords),
-            update_frequency=str(d.update_frequency), lineage=d.lineage,
-            sensitivity=service.sensitivity_of(fields[d.id]), held_by_hub=d.source_table is not None,
-            issued_on=d.issued_on, modified_at=d.updated_at,
-            fields=[FieldPublic(name=f.name, title=f.title, title_en=f.title_en,
-                                sensitivity=Sensitivity(f.sensitivity), masking=f.masking) for f in fields[d.id]],
-        ))
+        out.append(
+            DatasetPublic(
+                code=d.code,
+                title=d.title,
+                title_en=d.title_en,
+                description=d.description,
+                description_en=d.description_en,
+                owner=AgencyRef(code=a.code, name=a.name, name_en=a.name_en),
+                division_code=d.division_code,
+                theme=d.theme,
+                keywords=list(d.keywords),
+                update_frequency=str(d.update_frequency),
+                lineage=d.lineage,
+                sensitivity=service.sensitivity_of(fields[d.id]),
+                held_by_hub=d.source_table is not None,
+                issued_on=d.issued_on,
+                modified_at=d.updated_at,
+                fields=[
+                    FieldPublic(
+                        name=f.name,
+                        title=f.title,
+                        title_en=f.title_en,
+                        sensitivity=Sensitivity(f.sensitivity),
+                        masking=f.masking,
+                    )
+                    for f in fields[d.id]
+                ],
+            )
+        )
     return out
 
 
@@ -54,7 +73,8 @@ def _fields(fields: list[FieldIn]) -> tuple[FieldSpec, ...]:
 
 @router.get("/datasets", response_model=DatasetPage, summary="Search the catalogue (every signed-in user)")
 def search(
-    session: SessionDep, principal: PrincipalDep,
+    session: SessionDep,
+    principal: PrincipalDep,
     q: Annotated[str | None, Query(max_length=200, description="words in Chinese or English; all must match")] = None,
     theme: Theme | None = None,
     sensitivity: Annotated[Sensitivity | None, Query(description="the dataset's most sensitive field class")] = None,
@@ -64,8 +84,9 @@ def search(
 ) -> DatasetPage:
     if q and CONTROL_CHARS.search(q):
         raise InvalidInput("q contains control characters (such as NUL); remove them")
-    found = service.search_datasets(session, principal, q=q, theme=theme, sensitivity=sensitivity, owner=owner,
-                                    limit=limit, offset=offset)
+    found = service.search_datasets(
+        session, principal, q=q, theme=theme, sensitivity=sensitivity, owner=owner, limit=limit, offset=offset
+    )
     return DatasetPage(count=found.count, limit=limit, offset=offset, results=datasets_public(session, found.datasets))
 
 
@@ -74,28 +95,59 @@ def get_dataset(code: Code, session: SessionDep, principal: PrincipalDep) -> Dat
     return datasets_public(session, [service.get_dataset(session, principal, code)])[0]
 
 
-@router.post("/datasets", response_model=DatasetPublic, status_code=201,
-             summary="Register an agency's dataset (data stewards, in their own area)")
+@router.post(
+    "/datasets",
+    response_model=DatasetPublic,
+    status_code=201,
+    summary="Register an agency's dataset (data stewards, in their own area)",
+)
 def create_dataset(body: DatasetCreate, session: SessionDep, principal: PrincipalDep) -> DatasetPublic:
-    spec = DatasetSpec(code=body.code, title=body.title, title_en=body.title_en, description=body.description,
-                       description_en=body.description_en, owner_agency_code=body.owner_agency_code,
-                       theme=body.theme, update_frequency=body.update_frequency, lineage=body.lineage,
-                       fields=_fields(body.fields), keywords=tuple(body.keywords), division_code=body.division_code)
+    spec = DatasetSpec(
+        code=body.code,
+        title=body.title,
+        title_en=body.title_en,
+        description=body.description,
+        description_en=body.description_en,
+        owner_agency_code=body.owner_agency_code,
+        theme=body.theme,
+        update_frequency=body.update_frequency,
+        lineage=body.lineage,
+        fields=_fields(body.fields),
+        keywords=tuple(body.keywords),
+        division_code=body.division_code,
+    )
     return datasets_public(session, [service.create_dataset(session, principal, spec)])[0]
 
 
-@router.put("/datasets/{code}", response_model=DatasetPublic,
-            summary="Replace an agency dataset's description (data stewards of its district)")
+@router.put(
+    "/datasets/{code}",
+    response_model=DatasetPublic,
+    summary="Replace an agency dataset's description (data stewards of its district)",
+)
 def update_dataset(code: Code, body: DatasetUpdate, session: SessionDep, principal: PrincipalDep) -> DatasetPublic:
-    spec = DatasetSpec(code=code, title=body.title, title_en=body.title_en, description=body.description,
-                       description_en=body.description_en, owner_agency_code=body.owner_agency_code,
-                       theme=body.theme, update_frequency=body.update_frequency, lineage=body.lineage,
-                       fields=_fields(body.fields), keywords=tuple(body.keywords), division_code=body.division_code)
+    spec = DatasetSpec(
+        code=code,
+        title=body.title,
+        title_en=body.title_en,
+        description=body.description,
+        description_en=body.description_en,
+        owner_agency_code=body.owner_agency_code,
+        theme=body.theme,
+        update_frequency=body.update_frequency,
+        lineage=body.lineage,
+        fields=_fields(body.fields),
+        keywords=tuple(body.keywords),
+        division_code=body.division_code,
+    )
     return datasets_public(session, [service.update_dataset(session, principal, code, spec, reason=body.reason)])[0]
 
 
-@router.get("/dcat", summary="The catalogue as DCAT-AP 3 JSON-LD (public, for harvesters)",
-            response_class=JSONResponse, responses={200: {"content": {"application/ld+json": {}}}})
+@router.get(
+    "/dcat",
+    summary="The catalogue as DCAT-AP 3 JSON-LD (public, for harvesters)",
+    response_class=JSONResponse,
+    responses={200: {"content": {"application/ld+json": {}}}},
+)
 def dcat_export(request: Request, session: SessionDep) -> JSONResponse:
     """Public, without signing in, on purpose.
 

@@ -60,25 +60,41 @@ class LocationPublic(BaseModel):
     district: str
 
 
-@router.get("/divisions/{code}", response_model=DivisionDetailPublic,
-            summary="A division with its area, what it holds (townships, communities, villages, grids) and children")
+@router.get(
+    "/divisions/{code}",
+    response_model=DivisionDetailPublic,
+    summary="A division with its area, what it holds (townships, communities, villages, grids) and children",
+)
 def division_detail(code: DivisionCode, session: SessionDep, principal: PrincipalDep) -> Any:
     return service.division_detail(session, principal, code)
 
 
-@router.get("/divisions/{code}/geometry", summary="A division's outline as a GeoJSON Feature (WGS 84 lon/lat)",
-            responses={200: {"content": {GEOJSON: {}}}})
-def division_geometry(code: Annotated[str, Path(pattern=r"^(\d{12}|\d{15})$",
-                                                description="12-digit division or 15-digit grid code")],
-                      session: SessionDep, principal: PrincipalDep) -> JSONResponse:
+@router.get(
+    "/divisions/{code}/geometry",
+    summary="A division's outline as a GeoJSON Feature (WGS 84 lon/lat)",
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+def division_geometry(
+    code: Annotated[str, Path(pattern=r"^(\d{12}|\d{15})$", description="12-digit division or 15-digit grid code")],
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> JSONResponse:
     return JSONResponse(service.division_geometry(session, principal, code), media_type=GEOJSON)
 
 
-@router.get("/geography/locate", response_model=LocationPublic,
-            summary="The grid, community or village, township and district of a point",
-            responses={404: {"description": "the point is outside the city"}})
-def locate(request: Request, session: SessionDep, principal: PrincipalDep,
-           lon: Annotated[float, Query(ge=-180, le=180)], lat: Annotated[float, Query(ge=-90, le=90)]) -> Any:
+@router.get(
+    "/geography/locate",
+    response_model=LocationPublic,
+    summary="The grid, community or village, township and district of a point",
+    responses={404: {"description": "the point is outside the city"}},
+)
+def locate(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+) -> Any:
     policy.require(principal, service.READ)
     found = _index(request, session).locate_one(lon, lat)
     if found is None:

@@ -17,8 +17,13 @@ from onecity.core.divisions import Division, DivisionLevel
 router = APIRouter()
 
 
-@router.get("/health", response_model=HealthPublic, tags=["system"], summary="Liveness and component status (public)",
-            responses={503: {"model": HealthPublic}})
+@router.get(
+    "/health",
+    response_model=HealthPublic,
+    tags=["system"],
+    summary="Liveness and component status (public)",
+    responses={503: {"model": HealthPublic}},
+)
 async def health(request: Request) -> JSONResponse:
     import anyio
 
@@ -32,24 +37,33 @@ async def health(request: Request) -> JSONResponse:
 
     try:
         ms = await anyio.to_thread.run_sync(_db_ping)
-        components["database"] = ComponentStatus(status="ok", latency_ms=round(ms, 2),
-                                                 detail=request.app.state.db.dialect)
+        components["database"] = ComponentStatus(
+            status="ok", latency_ms=round(ms, 2), detail=request.app.state.db.dialect
+        )
     except Exception as err:  # a health check reports failures, it does not raise them
         components["database"] = ComponentStatus(status="down", detail=type(err).__name__)
     bus = request.app.state.bus
     ok = await bus.healthy()
-    components["bus"] = ComponentStatus(status="ok" if ok else "down", detail=request.app.state.settings.bus_url
-                                        .split("@")[-1])
+    components["bus"] = ComponentStatus(
+        status="ok" if ok else "down", detail=request.app.state.settings.bus_url.split("@")[-1]
+    )
     degraded = any(c.status == "down" for c in components.values())
     body = HealthPublic(status="degraded" if degraded else "ok", version=__version__, components=components)
     return JSONResponse(body.model_dump(), status_code=503 if degraded else 200)
 
 
-@router.get("/divisions", response_model=list[DivisionPublic], tags=["divisions"],
-            summary="Administrative divisions (municipality, districts, townships)")
-def divisions(session: SessionDep, principal: PrincipalDep,
-              parent: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
-              level: DivisionLevel | None = None) -> list[Division]:
+@router.get(
+    "/divisions",
+    response_model=list[DivisionPublic],
+    tags=["divisions"],
+    summary="Administrative divisions (municipality, districts, townships)",
+)
+def divisions(
+    session: SessionDep,
+    principal: PrincipalDep,
+    parent: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    level: DivisionLevel | None = None,
+) -> list[Division]:
     """Geography is public knowledge, but the API serves signed-in callers only."""
     stmt = select(Division).order_by(Division.code)
     if parent is not None:

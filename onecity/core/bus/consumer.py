@@ -35,9 +35,14 @@ def process_once(db: Database, consumer: str, fn: Callable[[Session, Envelope], 
         return True
 
 
-def idempotent(db: Database, consumer: str, fn: Callable[[Session, Envelope], None], *,
-               warm: Callable[[], object] | None = None,
-               prepare: Callable[[Database, Envelope], object] | None = None) -> Handler:
+def idempotent(
+    db: Database,
+    consumer: str,
+    fn: Callable[[Session, Envelope], None],
+    *,
+    warm: Callable[[], object] | None = None,
+    prepare: Callable[[Database, Envelope], object] | None = None,
+) -> Handler:
     def _process(delivery: Delivery) -> None:
         envelope = Envelope.from_bytes(delivery.data)
         if warm is not None:  # outside the transaction: never hold the write lock while building

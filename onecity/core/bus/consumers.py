@@ -36,8 +36,12 @@ ConsumerFn = Callable[[Session, Envelope], None]
 PrepareFn = Callable[[Database, Envelope], object]
 
 #: Modules whose import registers consumers (each part appends its own).
-CONSUMER_MODULES: list[str] = ["onecity.ops.consumers", "onecity.credentials.consumers", "onecity.sensing.consumers",
-                               "onecity.services.consumers"]
+CONSUMER_MODULES: list[str] = [
+    "onecity.ops.consumers",
+    "onecity.credentials.consumers",
+    "onecity.sensing.consumers",
+    "onecity.services.consumers",
+]
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,9 @@ class Consumer:
 _REGISTRY: dict[str, Consumer] = {}
 
 
-def consumer(name: str, event: EventType[Any], *, warm: Callable[[], object] | None = None,
-             prepare: PrepareFn | None = None) -> Callable[[ConsumerFn], ConsumerFn]:
+def consumer(
+    name: str, event: EventType[Any], *, warm: Callable[[], object] | None = None, prepare: PrepareFn | None = None
+) -> Callable[[ConsumerFn], ConsumerFn]:
     """Register ``fn(session, envelope)`` to run once for every ``event`` (``warm`` and
     ``prepare`` as in :class:`Consumer`)."""
 
@@ -86,8 +91,10 @@ def registered() -> list[Consumer]:
 
 
 async def subscribe_all(db: Database, bus: Bus) -> list[Subscription]:
-    return [await bus.subscribe(c.subject, c.name, idempotent(db, c.name, c.fn, warm=c.warm, prepare=c.prepare))
-            for c in registered()]
+    return [
+        await bus.subscribe(c.subject, c.name, idempotent(db, c.name, c.fn, warm=c.warm, prepare=c.prepare))
+        for c in registered()
+    ]
 
 
 def deliver_pending(db: Database, *, batch: int = 500) -> int:
@@ -100,9 +107,14 @@ def deliver_pending(db: Database, *, batch: int = 500) -> int:
     delivered = 0
     while True:
         with db.sessions() as session:
-            rows = list(session.scalars(
-                select(OutboxMessage).where(OutboxMessage.published_at.is_(None))
-                .order_by(OutboxMessage.occurred_at, OutboxMessage.id).limit(batch)))
+            rows = list(
+                session.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.published_at.is_(None))
+                    .order_by(OutboxMessage.occurred_at, OutboxMessage.id)
+                    .limit(batch)
+                )
+            )
         if not rows:
             return delivered
         for row in rows:
@@ -115,6 +127,9 @@ def deliver_pending(db: Database, *, batch: int = 500) -> int:
                         c.prepare(db, envelope)
                     process_once(db, c.name, c.fn, envelope)
             with db.transaction() as session:
-                session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
-                                .values(published_at=clock.now(), attempts=OutboxMessage.attempts + 1))
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row.id)
+                    .values(published_at=clock.now(), attempts=OutboxMessage.attempts + 1)
+                )
             delivered += 1

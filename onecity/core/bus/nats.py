@@ -36,8 +36,16 @@ class _NatsSubscription:
 
 
 class NatsBus:
-    def __init__(self, url: str, *, stream: str = "ONECITY", ack_wait: float = 30.0,
-                 duplicate_window: float = 600.0, batch: int = 100, namespace: str = "") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        stream: str = "ONECITY",
+        ack_wait: float = 30.0,
+        duplicate_window: float = 600.0,
+        batch: int = 100,
+        namespace: str = "",
+    ) -> None:
         """``namespace`` prefixes every subject, so several deployments (or test runs) can
         share one NATS server without their streams' subjects overlapping."""
         self.url, self.stream, self.ack_wait = url, stream, ack_wait
@@ -54,8 +62,9 @@ class NatsBus:
                 timeout=5,
             )
             js = self._nc.jetstream()
-            config = StreamConfig(name=self.stream, subjects=[f"{self._ns}{SUBJECT_PREFIX}.>"],
-                                  duplicate_window=self.duplicate_window)
+            config = StreamConfig(
+                name=self.stream, subjects=[f"{self._ns}{SUBJECT_PREFIX}.>"], duplicate_window=self.duplicate_window
+            )
             try:
                 await js.stream_info(self.stream)
                 await js.update_stream(config)
@@ -94,16 +103,20 @@ class NatsBus:
 
     async def publish(self, subject: str, data: bytes, message_id: str) -> None:
         try:
-            await self._js.publish(self._ns + subject, data, stream=self.stream,
-                                   headers={"Nats-Msg-Id": message_id})
+            await self._js.publish(self._ns + subject, data, stream=self.stream, headers={"Nats-Msg-Id": message_id})
         except (NatsError, OSError) as err:
             raise Unavailable(f"publishing to NATS failed: {err}") from err
 
     async def subscribe(self, subject: str, durable: str, handler: Handler) -> _NatsSubscription:
         subject = self._ns + subject
-        config = ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT,
-                                deliver_policy=DeliverPolicy.ALL, ack_wait=self.ack_wait,
-                                filter_subject=subject, max_deliver=-1)
+        config = ConsumerConfig(
+            durable_name=durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.ack_wait,
+            filter_subject=subject,
+            max_deliver=-1,
+        )
         sub = await self._js.pull_subscribe(subject, durable=durable, stream=self.stream, config=config)
         task = asyncio.create_task(self._pull(sub, handler), name=f"nats:{durable}")
         self._tasks.append(task)
@@ -123,8 +136,7 @@ class NatsBus:
                 meta = msg.metadata
                 msg_id = (msg.headers or {}).get("Nats-Msg-Id", f"{meta.stream}:{meta.sequence.stream}")
                 try:
-                    await handler(Delivery(msg.subject.removeprefix(self._ns), msg.data, msg_id,
-                                           meta.num_delivered))
+                    await handler(Delivery(msg.subject.removeprefix(self._ns), msg.data, msg_id, meta.num_delivered))
                 except asyncio.CancelledError:
                     raise
                 except Exception:

@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 
 
 class OutboxRelay:
-    def __init__(self, db: Database, bus: Bus, *, poll_seconds: float = 1.0, batch: int = 500,
-                 in_flight: int = 64) -> None:
+    def __init__(
+        self, db: Database, bus: Bus, *, poll_seconds: float = 1.0, batch: int = 500, in_flight: int = 64
+    ) -> None:
         self.db, self.bus, self.poll_seconds, self.batch = db, bus, poll_seconds, batch
         self.in_flight = in_flight
         self._wake = threading.Event()
@@ -36,14 +37,21 @@ class OutboxRelay:
 
     def _claim(self) -> list[OutboxMessage]:
         with self.db.sessions() as session:
-            stmt = (select(OutboxMessage).where(OutboxMessage.published_at.is_(None))
-                    .order_by(OutboxMessage.occurred_at).limit(self.batch))
+            stmt = (
+                select(OutboxMessage)
+                .where(OutboxMessage.published_at.is_(None))
+                .order_by(OutboxMessage.occurred_at)
+                .limit(self.batch)
+            )
             return list(session.scalars(stmt))
 
     def _mark(self, ids: list[str]) -> None:
         with self.db.transaction() as session:
-            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                            .values(published_at=clock.now(), attempts=OutboxMessage.attempts + 1))
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(published_at=clock.now(), attempts=OutboxMessage.attempts + 1)
+            )
 
     async def relay_once(self) -> int:
         """Send what is pending now; returns how many were sent.
@@ -58,7 +66,7 @@ class OutboxRelay:
         sent: list[str] = []
         try:
             for i in range(0, len(rows), self.in_flight):
-                window = rows[i:i + self.in_flight]
+                window = rows[i : i + self.in_flight]
                 results = await asyncio.gather(
                     *(self.bus.publish(r.subject, envelope_of(r).to_bytes(), r.id) for r in window),
                     return_exceptions=True,

@@ -29,19 +29,25 @@ from onecity.core.identity.tokens import issue_access_token
 def _check_throttle(session: Session, settings: Settings, username: str, client: str) -> None:
     since = clock.now() - timedelta(minutes=settings.login_window_minutes)
     for column, value in ((LoginAttempt.username, username), (LoginAttempt.client, client)):
-        failures = session.scalar(
-            select(func.count()).select_from(LoginAttempt)
-            .where(column == value, LoginAttempt.success.is_(False), LoginAttempt.at > since)
-        ) or 0
+        failures = (
+            session.scalar(
+                select(func.count())
+                .select_from(LoginAttempt)
+                .where(column == value, LoginAttempt.success.is_(False), LoginAttempt.at > since)
+            )
+            or 0
+        )
         if failures >= settings.login_max_failures:
             oldest = session.scalar(
-                select(func.min(LoginAttempt.at))
-                .where(column == value, LoginAttempt.success.is_(False), LoginAttempt.at > since)
+                select(func.min(LoginAttempt.at)).where(
+                    column == value, LoginAttempt.success.is_(False), LoginAttempt.at > since
+                )
             )
             wait = settings.login_window_minutes * 60
             if oldest is not None:
-                wait = max(1, int((oldest + timedelta(minutes=settings.login_window_minutes)
-                                   - clock.now()).total_seconds()))
+                wait = max(
+                    1, int((oldest + timedelta(minutes=settings.login_window_minutes) - clock.now()).total_seconds())
+                )
             raise TooManyAttempts(
                 f"too many failed sign-ins; try again in {max(1, wait // 60)} minute(s)", retry_after=wait
             )
@@ -64,13 +70,27 @@ def authenticate(db: Database, settings: Settings, username: str, password: str,
     with db.transaction() as session:
         session.add(LoginAttempt(username=username, client=client, at=clock.now(), success=ok))
         if not ok or user is None:
-            audit.record(session, ANONYMOUS, "core.auth.login", object_type="user", object_id=None,
-                         outcome=Outcome.DENIED, detail={"username": username, "client": client})
+            audit.record(
+                session,
+                ANONYMOUS,
+                "core.auth.login",
+                object_type="user",
+                object_id=None,
+                outcome=Outcome.DENIED,
+                detail={"username": username, "client": client},
+            )
             return None
         if needs_rehash(user.password_hash):
             session.get(User, user.id).password_hash = hash_password(password)  # type: ignore[union-attr]
-        audit.record(session, principal_for_user(user), "core.auth.login", object_type="user", object_id=user.id,
-                     division_code=user.division_code, detail={"client": client})
+        audit.record(
+            session,
+            principal_for_user(user),
+            "core.auth.login",
+            object_type="user",
+            object_id=user.id,
+            division_code=user.division_code,
+            detail={"client": client},
+        )
     return user
 
 
@@ -95,8 +115,12 @@ def _hash(token: str) -> str:
 def open_session(session: Session, settings: Settings, user: User) -> tuple[str, WebSession]:
     """A new browser session; returns the cookie value (shown once) and the row."""
     token = secrets.token_urlsafe(32)
-    row = WebSession(token_hash=_hash(token), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
-                     expires_at=clock.now() + timedelta(hours=settings.session_hours))
+    row = WebSession(
+        token_hash=_hash(token),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        expires_at=clock.now() + timedelta(hours=settings.session_hours),
+    )
     session.add(row)
     return token, row
 

@@ -90,8 +90,15 @@ def _require_covers(principal: Principal, division_code: str, what: str) -> None
 
 # -- agencies -------------------------------------------------------------------------------
 
+
 def create_agency(
-    session: Session, principal: Principal, *, code: str, name: str, name_en: str, division_code: str,
+    session: Session,
+    principal: Principal,
+    *,
+    code: str,
+    name: str,
+    name_en: str,
+    division_code: str,
     parent_code: str | None = None,
 ) -> Agency:
     policy.require(principal, "core.agency.create")
@@ -109,14 +116,32 @@ def create_agency(
         if parent is None:
             raise InvalidInput(f"parent agency {parent_code!r} does not exist")
         parent_id = parent.id
-    agency = Agency(code=code, name=name.strip(), name_en=name_en.strip(), division_code=division_code,
-                    parent_id=parent_id, active=True)
+    agency = Agency(
+        code=code,
+        name=name.strip(),
+        name_en=name_en.strip(),
+        division_code=division_code,
+        parent_id=parent_id,
+        active=True,
+    )
     session.add(agency)
     session.flush()
-    audit.record(session, principal, "core.agency.created", object_type="agency", object_id=agency.id,
-                 division_code=division_code, detail={"code": code})
-    events.publish(session, AGENCY_CREATED, AgencyCreated(agency_id=agency.id, code=code,
-                   division_code=division_code), principal=principal, reason="agency created")
+    audit.record(
+        session,
+        principal,
+        "core.agency.created",
+        object_type="agency",
+        object_id=agency.id,
+        division_code=division_code,
+        detail={"code": code},
+    )
+    events.publish(
+        session,
+        AGENCY_CREATED,
+        AgencyCreated(agency_id=agency.id, code=code, division_code=division_code),
+        principal=principal,
+        reason="agency created",
+    )
     return agency
 
 
@@ -134,9 +159,17 @@ def agency_by_code(session: Session, code: str) -> Agency:
 
 # -- users ----------------------------------------------------------------------------------
 
+
 def create_user(
-    session: Session, principal: Principal, *, username: str, password: str, kind: PrincipalKind,
-    roles: list[Role] | None = None, agency_code: str | None = None, division_code: str | None = None,
+    session: Session,
+    principal: Principal,
+    *,
+    username: str,
+    password: str,
+    kind: PrincipalKind,
+    roles: list[Role] | None = None,
+    agency_code: str | None = None,
+    division_code: str | None = None,
     display_name: str = "",
 ) -> User:
     """Create a person's account. Staff need an agency and a division inside the creator's area."""
@@ -156,8 +189,9 @@ def create_user(
             raise InvalidInput("staff need an agency (--agency CODE) and a division (--division CODE)")
         agency = agency_by_code(session, agency_code)
         if not contains(agency.division_code, division_code) and not contains(division_code, agency.division_code):
-            raise InvalidInput(f"division {division_code} is not served by agency {agency_code} "
-                               f"(which sits in {agency.division_code})")
+            raise InvalidInput(
+                f"division {division_code} is not served by agency {agency_code} (which sits in {agency.division_code})"
+            )
     elif roles:
         raise InvalidInput("only agency staff hold roles")
     if division_code is not None:
@@ -167,23 +201,48 @@ def create_user(
         raise PermissionDenied("only municipal administrators create users without a division")
     if session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(f"username {username!r} is already taken")
-    user = User(username=username, display_name=display_name or username, kind=kind,
-                password_hash=hash_password(password), agency_id=agency.id if agency else None,
-                division_code=division_code, active=True, password_changed_at=clock.now())
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        kind=kind,
+        password_hash=hash_password(password),
+        agency_id=agency.id if agency else None,
+        division_code=division_code,
+        active=True,
+        password_changed_at=clock.now(),
+    )
     user.role_rows = [UserRole(role=r) for r in roles]
     session.add(user)
     session.flush()
-    audit.record(session, principal, "core.user.created", object_type="user", object_id=user.id,
-                 subject=f"user:{user.id}", division_code=division_code,
-                 detail={"username": username, "kind": str(kind), "roles": [str(r) for r in roles]})
-    events.publish(session, USER_CREATED, UserCreated(user_id=user.id, username=username, kind=str(kind),
-                   roles=[str(r) for r in roles], division_code=division_code),
-                   principal=principal, reason="user created")
+    audit.record(
+        session,
+        principal,
+        "core.user.created",
+        object_type="user",
+        object_id=user.id,
+        subject=f"user:{user.id}",
+        division_code=division_code,
+        detail={"username": username, "kind": str(kind), "roles": [str(r) for r in roles]},
+    )
+    events.publish(
+        session,
+        USER_CREATED,
+        UserCreated(
+            user_id=user.id,
+            username=username,
+            kind=str(kind),
+            roles=[str(r) for r in roles],
+            division_code=division_code,
+        ),
+        principal=principal,
+        reason="user created",
+    )
     return user
 
 
-def list_users(session: Session, principal: Principal, *, division_code: str | None = None,
-               limit: int = 100, offset: int = 0) -> list[User]:
+def list_users(
+    session: Session, principal: Principal, *, division_code: str | None = None, limit: int = 100, offset: int = 0
+) -> list[User]:
     policy.require(principal, "core.user.list")
     stmt = select(User).where(policy.scope_clause(session, principal, "core.user", User.division_code))
     if division_code:
@@ -201,13 +260,27 @@ def get_user(session: Session, principal: Principal, user_id: str, *, purpose: s
     if user is None:
         raise NotFound(f"no user {user_id}")
     policy.require_in_scope(session, principal, "core.user", user.division_code)
-    audit.personal_read(session, principal, "core.user.read", f"user:{user.id}", purpose,
-                        object_type="user", division_code=user.division_code)
+    audit.personal_read(
+        session,
+        principal,
+        "core.user.read",
+        f"user:{user.id}",
+        purpose,
+        object_type="user",
+        division_code=user.division_code,
+    )
     return user
 
 
-def update_user(session: Session, principal: Principal, user_id: str, *, active: bool | None = None,
-                roles: list[Role] | None = None, reason: str) -> User:
+def update_user(
+    session: Session,
+    principal: Principal,
+    user_id: str,
+    *,
+    active: bool | None = None,
+    roles: list[Role] | None = None,
+    reason: str,
+) -> User:
     policy.require(principal, "core.user.update")
     user = session.get(User, user_id, with_for_update={"of": User})
     if user is None:
@@ -229,11 +302,20 @@ def update_user(session: Session, principal: Principal, user_id: str, *, active:
     if not changes:
         return user
     session.flush()
-    audit.record(session, principal, "core.user.updated", object_type="user", object_id=user.id,
-                 subject=f"user:{user.id}", division_code=user.division_code,
-                 purpose=reason, detail={"changes": changes})
-    events.publish(session, USER_UPDATED, UserUpdated(user_id=user.id, changes=changes),
-                   principal=principal, reason=reason)
+    audit.record(
+        session,
+        principal,
+        "core.user.updated",
+        object_type="user",
+        object_id=user.id,
+        subject=f"user:{user.id}",
+        division_code=user.division_code,
+        purpose=reason,
+        detail={"changes": changes},
+    )
+    events.publish(
+        session, USER_UPDATED, UserUpdated(user_id=user.id, changes=changes), principal=principal, reason=reason
+    )
     return user
 
 
@@ -244,27 +326,45 @@ def change_password(session: Session, principal: Principal, *, current: str, new
     check_strength(new)
     user.password_hash = hash_password(new)
     user.password_changed_at = clock.now()
-    audit.record(session, principal, "core.user.password_changed", object_type="user", object_id=user.id,
-                 subject=f"user:{user.id}", division_code=user.division_code)
+    audit.record(
+        session,
+        principal,
+        "core.user.password_changed",
+        object_type="user",
+        object_id=user.id,
+        subject=f"user:{user.id}",
+        division_code=user.division_code,
+    )
 
 
 def principal_for_user(user: User) -> Principal:
     return Principal(
-        kind=PrincipalKind(user.kind), id=user.id, name=user.display_name or user.username,
-        roles=frozenset(user.roles), agency_id=user.agency_id,
-        agency_code=user.agency.code if user.agency else None, division_code=user.division_code,
+        kind=PrincipalKind(user.kind),
+        id=user.id,
+        name=user.display_name or user.username,
+        roles=frozenset(user.roles),
+        agency_id=user.agency_id,
+        agency_code=user.agency.code if user.agency else None,
+        division_code=user.division_code,
     )
 
 
 # -- API keys -------------------------------------------------------------------------------
+
 
 def _hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def create_api_key(
-    session: Session, principal: Principal, *, name: str, scopes: list[str],
-    agency_code: str | None = None, division_code: str | None = None, expires_at: datetime | None = None,
+    session: Session,
+    principal: Principal,
+    *,
+    name: str,
+    scopes: list[str],
+    agency_code: str | None = None,
+    division_code: str | None = None,
+    expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """A new key and its secret. The secret is shown once; only its hash is stored."""
     policy.require(principal, "core.apikey.create")
@@ -280,15 +380,34 @@ def create_api_key(
         _require_covers(principal, division_code, "issuing a key")
     prefix = secrets.token_hex(4)
     secret = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey(name=name.strip(), prefix=prefix, key_hash=_hash_key(secret), scopes=sorted(set(scopes)),
-                 agency_id=agency_id, division_code=division_code or principal.division_code,
-                 created_by=principal.ref, expires_at=expires_at)
+    key = ApiKey(
+        name=name.strip(),
+        prefix=prefix,
+        key_hash=_hash_key(secret),
+        scopes=sorted(set(scopes)),
+        agency_id=agency_id,
+        division_code=division_code or principal.division_code,
+        created_by=principal.ref,
+        expires_at=expires_at,
+    )
     session.add(key)
     session.flush()
-    audit.record(session, principal, "core.apikey.created", object_type="apikey", object_id=key.id,
-                 division_code=key.division_code, detail={"name": key.name, "scopes": key.scopes})
-    events.publish(session, APIKEY_CREATED, ApiKeyCreated(api_key_id=key.id, name=key.name, scopes=key.scopes),
-                   principal=principal, reason="api key created")
+    audit.record(
+        session,
+        principal,
+        "core.apikey.created",
+        object_type="apikey",
+        object_id=key.id,
+        division_code=key.division_code,
+        detail={"name": key.name, "scopes": key.scopes},
+    )
+    events.publish(
+        session,
+        APIKEY_CREATED,
+        ApiKeyCreated(api_key_id=key.id, name=key.name, scopes=key.scopes),
+        principal=principal,
+        reason="api key created",
+    )
     return key, secret
 
 
@@ -300,19 +419,29 @@ def revoke_api_key(session: Session, principal: Principal, key_id: str) -> ApiKe
     policy.require_in_scope(session, principal, "core.apikey", key.division_code)
     if key.revoked_at is None:
         key.revoked_at = clock.now()
-        audit.record(session, principal, "core.apikey.revoked", object_type="apikey", object_id=key.id,
-                     division_code=key.division_code)
-        events.publish(session, APIKEY_REVOKED, ApiKeyRevoked(api_key_id=key.id), principal=principal,
-                       reason="api key revoked")
+        audit.record(
+            session,
+            principal,
+            "core.apikey.revoked",
+            object_type="apikey",
+            object_id=key.id,
+            division_code=key.division_code,
+        )
+        events.publish(
+            session, APIKEY_REVOKED, ApiKeyRevoked(api_key_id=key.id), principal=principal, reason="api key revoked"
+        )
     return key
 
 
 def list_api_keys(session: Session, principal: Principal) -> list[ApiKey]:
     policy.require(principal, "core.apikey.list")
-    return list(session.scalars(
-        select(ApiKey).where(policy.scope_clause(session, principal, "core.apikey", ApiKey.division_code))
-        .order_by(ApiKey.created_at)
-    ))
+    return list(
+        session.scalars(
+            select(ApiKey)
+            .where(policy.scope_clause(session, principal, "core.apikey", ApiKey.division_code))
+            .order_by(ApiKey.created_at)
+        )
+    )
 
 
 def principal_for_api_key(session: Session, secret: str) -> Principal:
@@ -326,23 +455,41 @@ def principal_for_api_key(session: Session, secret: str) -> Principal:
     now = clock.now()
     if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
         raise AuthenticationRequired("the API key was revoked or has expired")
-    return Principal(kind=PrincipalKind.SYSTEM, id=key.id, name=key.name, roles=frozenset(),
-                     agency_id=key.agency_id, division_code=key.division_code, scopes=frozenset(key.scopes))
+    return Principal(
+        kind=PrincipalKind.SYSTEM,
+        id=key.id,
+        name=key.name,
+        roles=frozenset(),
+        agency_id=key.agency_id,
+        division_code=key.division_code,
+        scopes=frozenset(key.scopes),
+    )
 
 
 def require_scope(principal: Principal, scope: Scope) -> None:
     """API keys reach only what their scopes say; people are checked by role instead."""
-    if principal.kind is PrincipalKind.SYSTEM and scope.value not in principal.scopes \
-            and Scope.ADMIN.value not in principal.scopes:
+    if (
+        principal.kind is PrincipalKind.SYSTEM
+        and scope.value not in principal.scopes
+        and Scope.ADMIN.value not in principal.scopes
+    ):
         raise PermissionDenied(f"this API key lacks the {scope.value!r} scope")
 
 
 # -- grants ---------------------------------------------------------------------------------
 
+
 def create_grant(
-    session: Session, principal: Principal, *, resource: str, scope_division_code: str, purpose: str,
-    grantee_agency_code: str | None = None, grantee_division_code: str | None = None,
-    fields: list[str] | None = None, valid_until: datetime | None = None,
+    session: Session,
+    principal: Principal,
+    *,
+    resource: str,
+    scope_division_code: str,
+    purpose: str,
+    grantee_agency_code: str | None = None,
+    grantee_division_code: str | None = None,
+    fields: list[str] | None = None,
+    valid_until: datetime | None = None,
 ) -> AccessGrant:
     """Share one kind of record of an area with an agency or a division. Only the area's owner may."""
     policy.require(principal, "core.grant.create")
@@ -357,19 +504,41 @@ def create_grant(
     agency_id = agency_by_code(session, grantee_agency_code).id if grantee_agency_code else None
     if grantee_division_code:
         _division(session, grantee_division_code)
-    grant = AccessGrant(resource=resource, scope_division_code=scope_division_code,
-                        grantee_agency_id=agency_id, grantee_division_code=grantee_division_code,
-                        fields=fields, purpose=purpose.strip(), granted_by=principal.ref,
-                        valid_until=valid_until, revoked_at=None)
+    grant = AccessGrant(
+        resource=resource,
+        scope_division_code=scope_division_code,
+        grantee_agency_id=agency_id,
+        grantee_division_code=grantee_division_code,
+        fields=fields,
+        purpose=purpose.strip(),
+        granted_by=principal.ref,
+        valid_until=valid_until,
+        revoked_at=None,
+    )
     session.add(grant)
     session.flush()
-    audit.record(session, principal, "core.grant.created", object_type="grant", object_id=grant.id,
-                 purpose=grant.purpose, division_code=scope_division_code,
-                 detail={"resource": resource, "agency": grantee_agency_code, "division": grantee_division_code,
-                         "fields": fields})
-    events.publish(session, GRANT_CHANGED, GrantChanged(grant_id=grant.id, resource=resource,
-                   scope_division_code=scope_division_code, revoked=False), principal=principal,
-                   reason=grant.purpose)
+    audit.record(
+        session,
+        principal,
+        "core.grant.created",
+        object_type="grant",
+        object_id=grant.id,
+        purpose=grant.purpose,
+        division_code=scope_division_code,
+        detail={
+            "resource": resource,
+            "agency": grantee_agency_code,
+            "division": grantee_division_code,
+            "fields": fields,
+        },
+    )
+    events.publish(
+        session,
+        GRANT_CHANGED,
+        GrantChanged(grant_id=grant.id, resource=resource, scope_division_code=scope_division_code, revoked=False),
+        principal=principal,
+        reason=grant.purpose,
+    )
     return grant
 
 
@@ -381,18 +550,33 @@ def revoke_grant(session: Session, principal: Principal, grant_id: str, *, reaso
     _require_covers(principal, grant.scope_division_code, "revoking a grant")
     if grant.revoked_at is None:
         grant.revoked_at = clock.now()
-        audit.record(session, principal, "core.grant.revoked", object_type="grant", object_id=grant.id,
-                     purpose=reason, division_code=grant.scope_division_code)
-        events.publish(session, GRANT_CHANGED, GrantChanged(grant_id=grant.id, resource=grant.resource,
-                       scope_division_code=grant.scope_division_code, revoked=True),
-                       principal=principal, reason=reason)
+        audit.record(
+            session,
+            principal,
+            "core.grant.revoked",
+            object_type="grant",
+            object_id=grant.id,
+            purpose=reason,
+            division_code=grant.scope_division_code,
+        )
+        events.publish(
+            session,
+            GRANT_CHANGED,
+            GrantChanged(
+                grant_id=grant.id, resource=grant.resource, scope_division_code=grant.scope_division_code, revoked=True
+            ),
+            principal=principal,
+            reason=reason,
+        )
     return grant
 
 
 def list_grants(session: Session, principal: Principal) -> list[AccessGrant]:
     policy.require(principal, "core.grant.list")
-    return list(session.scalars(
-        select(AccessGrant)
-        .where(policy.scope_clause(session, principal, "core.grant", AccessGrant.scope_division_code))
-        .order_by(AccessGrant.created_at)
-    ))
+    return list(
+        session.scalars(
+            select(AccessGrant)
+            .where(policy.scope_clause(session, principal, "core.grant", AccessGrant.scope_division_code))
+            .order_by(AccessGrant.created_at)
+        )
+    )

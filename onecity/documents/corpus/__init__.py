@@ -17,5 +17,16 @@ from onecity.documents.corpus.generate import (
 )
 from onecity.documents.corpus.records import Roster, load_roster
 
-__all__ = ["CERT_TYPE", "DOC_TYPES", "FIELDS", "FORGERIES", "CannotForge", "Generator", "Roster", "Sample",
-           "generate", "load_roster", "plan"]
+__all__ = [
+    "CERT_TYPE",
+    "DOC_TYPES",
+    "FIELDS",
+    "FORGERIES",
+    "CannotForge",
+    "Generator",
+    "Roster",
+    "Sample",
+    "generate",
+    "load_roster",
+    "plan",
+]

@@ -27,12 +27,17 @@ def perspective(img: Image.Image, rng: random.Random) -> Image.Image:
     canvas.paste(img, (pad, pad))
     W, H = canvas.size
     j = lambda s: rng.uniform(0, 0.04) * s  # noqa: E731
-    src = [(pad + j(w), pad + j(h)), (pad + w - j(w), pad + j(h)), (pad + w - j(w), pad + h - j(h)),
-           (pad + j(w), pad + h - j(h))]
+    src = [
+        (pad + j(w), pad + j(h)),
+        (pad + w - j(w), pad + j(h)),
+        (pad + w - j(w), pad + h - j(h)),
+        (pad + j(w), pad + h - j(h)),
+    ]
     dst: list[tuple[float, float]] = [(0.0, 0.0), (float(W), 0.0), (float(W), float(H)), (0.0, float(H))]
     coeffs = _perspective_coeffs(dst, src)
-    return canvas.transform((W, H), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BICUBIC,
-                            fillcolor=(190, 186, 178))
+    return canvas.transform(
+        (W, H), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BICUBIC, fillcolor=(190, 186, 178)
+    )
 
 
 def _perspective_coeffs(dst: list[tuple[float, float]], src: list[tuple[float, float]]) -> list[float]:
@@ -63,7 +68,7 @@ def low_light(img: Image.Image, rng: random.Random) -> Image.Image:
     w, h = img.size
     yy, xx = np.mgrid[0:h, 0:w]
     r = np.sqrt(((xx - w / 2) / (w / 2)) ** 2 + ((yy - h / 2) / (h / 2)) ** 2)
-    shade = np.clip(1.0 - 0.35 * r ** 2, 0.4, 1.0)
+    shade = np.clip(1.0 - 0.35 * r**2, 0.4, 1.0)
     arr = np.asarray(img).astype(np.float32) * shade[..., None] * np.array([1.0, 0.96, 0.85])
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
 

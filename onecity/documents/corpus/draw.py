@@ -26,15 +26,31 @@ class Page:
         self.image = Image.new("RGB", (width, height), background)
         self.draw = ImageDraw.Draw(self.image)
 
-    def text(self, xy: tuple[float, float], s: str, size: int, *, serif: bool = False,
-             fill: tuple[int, int, int] = BLACK, anchor: str = "la") -> Box:
+    def text(
+        self,
+        xy: tuple[float, float],
+        s: str,
+        size: int,
+        *,
+        serif: bool = False,
+        fill: tuple[int, int, int] = BLACK,
+        anchor: str = "la",
+    ) -> Box:
         f = font(size, serif=serif)
         self.draw.text(xy, s, font=f, fill=fill, anchor=anchor)
         left, top, right, bottom = self.draw.textbbox(xy, s, font=f, anchor=anchor)
         return int(left), int(top), int(right), int(bottom)
 
-    def spaced(self, xy: tuple[float, float], s: str, size: int, width: float, *, serif: bool = False,
-               fill: tuple[int, int, int] = BLACK) -> Box:
+    def spaced(
+        self,
+        xy: tuple[float, float],
+        s: str,
+        size: int,
+        width: float,
+        *,
+        serif: bool = False,
+        fill: tuple[int, int, int] = BLACK,
+    ) -> Box:
         """Characters spread evenly over ``width`` (titles such as 营 业 执 照)."""
         f = font(size, serif=serif)
         step = width / max(1, len(s))
@@ -43,11 +59,24 @@ class Page:
             x = xy[0] + i * step + (step - f.getlength(ch)) / 2
             self.draw.text((x, xy[1]), ch, font=f, fill=fill)
             boxes.append(self.draw.textbbox((x, xy[1]), ch, font=f))
-        return (int(min(b[0] for b in boxes)), int(min(b[1] for b in boxes)),
-                int(max(b[2] for b in boxes)), int(max(b[3] for b in boxes)))
+        return (
+            int(min(b[0] for b in boxes)),
+            int(min(b[1] for b in boxes)),
+            int(max(b[2] for b in boxes)),
+            int(max(b[3] for b in boxes)),
+        )
 
-    def wrapped(self, xy: tuple[float, float], s: str, size: int, width: float, *, line_gap: float = 1.45,
-                fill: tuple[int, int, int] = BLACK, first_indent: float = 0.0) -> Box:
+    def wrapped(
+        self,
+        xy: tuple[float, float],
+        s: str,
+        size: int,
+        width: float,
+        *,
+        line_gap: float = 1.45,
+        fill: tuple[int, int, int] = BLACK,
+        first_indent: float = 0.0,
+    ) -> Box:
         """``s`` broken into lines no wider than ``width``; returns the box around all of them."""
         f = font(size)
         lines: list[str] = []
@@ -65,20 +94,25 @@ class Page:
         for i, line in enumerate(lines):
             x = xy[0] + (first_indent if i == 0 else 0)
             boxes.append(self.text((x, xy[1] + i * size * line_gap), line, size, fill=fill))
-        return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
-                max(b[3] for b in boxes))
+        return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
-    def rect(self, box: Box, *, outline: tuple[int, int, int] = BLACK, width: int = 2,
-             fill: tuple[int, int, int] | None = None) -> None:
+    def rect(
+        self,
+        box: Box,
+        *,
+        outline: tuple[int, int, int] = BLACK,
+        width: int = 2,
+        fill: tuple[int, int, int] | None = None,
+    ) -> None:
         self.draw.rectangle(box, outline=outline, width=width, fill=fill)
 
-    def line(self, a: tuple[float, float], b: tuple[float, float], *, fill: tuple[int, int, int] = BLACK,
-             width: int = 2) -> None:
+    def line(
+        self, a: tuple[float, float], b: tuple[float, float], *, fill: tuple[int, int, int] = BLACK, width: int = 2
+    ) -> None:
         self.draw.line([a, b], fill=fill, width=width)
 
 
-def seal(page: Page, center: tuple[int, int], radius: int, around: str, *, rng: random.Random,
-         below: str = "") -> None:
+def seal(page: Page, center: tuple[int, int], radius: int, around: str, *, rng: random.Random, below: str = "") -> None:
     """A round red official seal (公章): a ring, a five-pointed star, the issuer's name along the
     upper arc; stamped by multiplying, so the black print under it stays legible as on paper."""
     size = radius * 2 + 8
@@ -126,8 +160,9 @@ def qr_like(page: Page, xy: tuple[int, int], modules: int, cell: int, rng: rando
     for r in range(modules):
         for c in range(modules):
             if rng.random() < 0.5:
-                d.rectangle((x0 + c * cell, y0 + r * cell, x0 + (c + 1) * cell - 1, y0 + (r + 1) * cell - 1),
-                            fill=BLACK)
+                d.rectangle(
+                    (x0 + c * cell, y0 + r * cell, x0 + (c + 1) * cell - 1, y0 + (r + 1) * cell - 1), fill=BLACK
+                )
     for fx, fy in ((0, 0), (modules - 7, 0), (0, modules - 7)):
         ox, oy = x0 + fx * cell, y0 + fy * cell
         d.rectangle((ox - cell, oy - cell, ox + 8 * cell - 1, oy + 8 * cell - 1), fill=(255, 255, 255))

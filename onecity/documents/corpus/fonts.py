@@ -24,8 +24,9 @@ def _path(filename: str) -> Path:
     for root in FONT_DIRS:
         for found in sorted(root.rglob(filename)) if root.is_dir() else ():
             return found
-    raise ConfigurationError(f"font {filename} not found: install the Debian package fonts-noto-cjk "
-                             "(scripts/install-system-packages.sh)")
+    raise ConfigurationError(
+        f"font {filename} not found: install the Debian package fonts-noto-cjk (scripts/install-system-packages.sh)"
+    )
 
 
 @cache

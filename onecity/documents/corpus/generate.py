@@ -34,24 +34,51 @@ DOC_TYPES: tuple[str, ...] = tuple(LAYOUTS)
 
 #: The fields extracted from each type, in printing order (the benchmark scores these).
 FIELDS: dict[str, tuple[str, ...]] = {
-    "business_licence": ("uscc", "name", "legal_rep", "registered_capital", "established_on", "address",
-                         "issued_on"),
-    "food_business_licence": ("name", "uscc", "legal_rep", "premises", "business_items", "number", "valid_until",
-                              "issued_on"),
+    "business_licence": ("uscc", "name", "legal_rep", "registered_capital", "established_on", "address", "issued_on"),
+    "food_business_licence": (
+        "name",
+        "uscc",
+        "legal_rep",
+        "premises",
+        "business_items",
+        "number",
+        "valid_until",
+        "issued_on",
+    ),
     "id_card": ("name", "sex", "birth_date", "address", "id_number"),
     "real_estate_certificate": ("number", "holder_name", "address", "use", "area_m2", "issued_on"),
-    "invoice": ("number", "issued_on", "buyer_name", "buyer_uscc", "seller_name", "seller_uscc", "amount", "tax",
-                "total"),
+    "invoice": (
+        "number",
+        "issued_on",
+        "buyer_name",
+        "buyer_uscc",
+        "seller_name",
+        "seller_uscc",
+        "amount",
+        "tax",
+        "total",
+    ),
     "application_letter": ("name", "id_number", "address", "phone", "item", "signed_on"),
 }
 
 #: Which document types each forgery kind can be made on.
 FORGERIES: dict[str, tuple[str, ...]] = {
     "bad_check_digit": ("business_licence", "food_business_licence", "id_card", "invoice", "application_letter"),
-    "other_holder": ("business_licence", "food_business_licence", "id_card", "real_estate_certificate", "invoice",
-                     "application_letter"),
-    "name_mismatch": ("business_licence", "food_business_licence", "id_card", "real_estate_certificate",
-                      "application_letter"),
+    "other_holder": (
+        "business_licence",
+        "food_business_licence",
+        "id_card",
+        "real_estate_certificate",
+        "invoice",
+        "application_letter",
+    ),
+    "name_mismatch": (
+        "business_licence",
+        "food_business_licence",
+        "id_card",
+        "real_estate_certificate",
+        "application_letter",
+    ),
     "expired": ("id_card", "food_business_licence"),
     "revoked": ("business_licence", "food_business_licence", "id_card", "real_estate_certificate"),
     "edited_date": ("business_licence", "food_business_licence", "id_card", "real_estate_certificate"),
@@ -59,14 +86,21 @@ FORGERIES: dict[str, tuple[str, ...]] = {
 
 #: The certificate type each document type is a copy of (None: not a certificate).
 CERT_TYPE: dict[str, str | None] = {
-    "business_licence": "business_licence", "food_business_licence": "food_business_licence",
-    "id_card": "id_card", "real_estate_certificate": "real_estate_certificate",
-    "invoice": None, "application_letter": None,
+    "business_licence": "business_licence",
+    "food_business_licence": "food_business_licence",
+    "id_card": "id_card",
+    "real_estate_certificate": "real_estate_certificate",
+    "invoice": None,
+    "application_letter": None,
 }
 
 ITEMS = ("上海市敬老卡", "上海市居住证", "最低生活保障", "残疾人两项补贴")
-REASONS = ("本人已年满六十周岁，户籍在本市。", "本人在本市合法稳定就业并居住。",
-           "本人家庭收入低于本市最低生活保障标准。", "本人持有残疾人证，生活困难。")
+REASONS = (
+    "本人已年满六十周岁，户籍在本市。",
+    "本人在本市合法稳定就业并居住。",
+    "本人家庭收入低于本市最低生活保障标准。",
+    "本人持有残疾人证，生活困难。",
+)
 NAME_SWAP = "伟强磊军勇杰涛斌明刚平辉鹏华飞芳娜敏静丽艳娟霞玲婷雪慧琳颖"
 TRADE_SWAP = "华盛鑫源泰丰恒达信诚嘉禾瑞祥宏远润博凯越锦程"
 
@@ -106,7 +140,7 @@ def _swap_char(rng: random.Random, text: str, pool: str, *, start: int = 1) -> s
     positions = [i for i in range(start, len(text)) if text[i] in pool] or list(range(start, len(text)))
     i = rng.choice(positions)
     choices = [c for c in pool if c != text[i]]
-    return text[:i] + rng.choice(choices) + text[i + 1:]
+    return text[:i] + rng.choice(choices) + text[i + 1 :]
 
 
 def bad_check_char(rng: random.Random, number: str) -> str:
@@ -124,31 +158,59 @@ def _firm_kind(firm: FirmFacts) -> str:
 
 
 def _licence_values(firm: FirmFacts, cert: CertFacts) -> Values:
-    return {"uscc": firm.uscc, "name": firm.name, "kind": _firm_kind(firm), "legal_rep": firm.legal_rep,
-            "registered_capital": f"{firm.capital:.2f}", "established_on": firm.established_on.isoformat(),
-            "address": firm.address, "issued_on": cert.issued_on.isoformat(), "issuer": cert.issuer}
+    return {
+        "uscc": firm.uscc,
+        "name": firm.name,
+        "kind": _firm_kind(firm),
+        "legal_rep": firm.legal_rep,
+        "registered_capital": f"{firm.capital:.2f}",
+        "established_on": firm.established_on.isoformat(),
+        "address": firm.address,
+        "issued_on": cert.issued_on.isoformat(),
+        "issuer": cert.issuer,
+    }
 
 
 def _food_values(firm: FirmFacts, cert: CertFacts) -> Values:
     valid_until = cert.valid_until or cert.issued_on.replace(year=cert.issued_on.year + 5)
-    return {"name": firm.name, "uscc": firm.uscc, "legal_rep": firm.legal_rep,
-            "premises": str(cert.data.get("premises") or firm.address),
-            "business_items": str(cert.data.get("business_items") or "热食类食品制售"), "number": cert.number,
-            "valid_until": valid_until.isoformat(), "issued_on": cert.issued_on.isoformat(), "issuer": cert.issuer}
+    return {
+        "name": firm.name,
+        "uscc": firm.uscc,
+        "legal_rep": firm.legal_rep,
+        "premises": str(cert.data.get("premises") or firm.address),
+        "business_items": str(cert.data.get("business_items") or "热食类食品制售"),
+        "number": cert.number,
+        "valid_until": valid_until.isoformat(),
+        "issued_on": cert.issued_on.isoformat(),
+        "issuer": cert.issuer,
+    }
 
 
 def _id_values(person: PersonFacts, cert: CertFacts) -> Values:
-    return {"name": person.name, "sex": "男" if person.sex == "M" else "女",
-            "birth_date": person.birth_date.isoformat(), "address": str(cert.data.get("address") or person.address),
-            "id_number": person.id_number}
+    return {
+        "name": person.name,
+        "sex": "男" if person.sex == "M" else "女",
+        "birth_date": person.birth_date.isoformat(),
+        "address": str(cert.data.get("address") or person.address),
+        "id_number": person.id_number,
+    }
 
 
 def _estate_values(cert: CertFacts, rng: random.Random) -> Values:
-    unit = (f"{cert.holder_identifier[:6]}{rng.randint(0, 999):03d}{rng.randint(0, 999):03d}"
-            f"GB{rng.randint(0, 99999):05d}F{rng.randint(0, 99999999):08d}")
-    return {"number": cert.number, "holder_name": cert.holder_name, "address": str(cert.data.get("address", "")),
-            "use": str(cert.data.get("use", "住宅")), "area_m2": f"{float(cert.data.get('area_m2', 0)):.2f}",
-            "issued_on": cert.issued_on.isoformat(), "issuer": cert.issuer, "unit": unit}
+    unit = (
+        f"{cert.holder_identifier[:6]}{rng.randint(0, 999):03d}{rng.randint(0, 999):03d}"
+        f"GB{rng.randint(0, 99999):05d}F{rng.randint(0, 99999999):08d}"
+    )
+    return {
+        "number": cert.number,
+        "holder_name": cert.holder_name,
+        "address": str(cert.data.get("address", "")),
+        "use": str(cert.data.get("use", "住宅")),
+        "area_m2": f"{float(cert.data.get('area_m2', 0)):.2f}",
+        "issued_on": cert.issued_on.isoformat(),
+        "issuer": cert.issuer,
+        "unit": unit,
+    }
 
 
 class Generator:
@@ -159,8 +221,16 @@ class Generator:
         self._holder: str | None = None
         self._item: str | None = None
 
-    def sample(self, index: int, doc_type: str, *, degradations: tuple[str, ...] = (),
-               forgery: str | None = None, holder: str | None = None, item: str | None = None) -> Sample:
+    def sample(
+        self,
+        index: int,
+        doc_type: str,
+        *,
+        degradations: tuple[str, ...] = (),
+        forgery: str | None = None,
+        holder: str | None = None,
+        item: str | None = None,
+    ) -> Sample:
         """Sample ``index`` of ``doc_type``; raises :class:`CannotForge` if the roster lacks the material.
 
         ``holder`` (an ID number or credit code in the roster, see :meth:`Roster.add_holder`) prints
@@ -183,8 +253,19 @@ class Generator:
         else:
             image.save(buf, "PNG", optimize=False, compress_level=3)
             media_type = "image/png"
-        return Sample(index, doc_type, values, regions, buf.getvalue(), media_type, tuple(degradations), forgery,
-                      holder, cert_number, self.as_of)
+        return Sample(
+            index,
+            doc_type,
+            values,
+            regions,
+            buf.getvalue(),
+            media_type,
+            tuple(degradations),
+            forgery,
+            holder,
+            cert_number,
+            self.as_of,
+        )
 
     # -- values ---------------------------------------------------------------------------------
 
@@ -194,8 +275,11 @@ class Generator:
         elif forgery == "expired":
             pool = self.roster.certs_of(type_code, expired_by=self.as_of)
         else:
-            pool = [c for c in self.roster.certs_of(type_code, status="valid")
-                    if c.valid_until is None or c.valid_until >= self.as_of]
+            pool = [
+                c
+                for c in self.roster.certs_of(type_code, status="valid")
+                if c.valid_until is None or c.valid_until >= self.as_of
+            ]
         if self._holder is not None:
             pool = [c for c in pool if c.holder_identifier == self._holder]
         if type_code in ("business_licence", "food_business_licence"):
@@ -206,8 +290,9 @@ class Generator:
             raise CannotForge(f"the roster has no {forgery or 'valid'} {type_code} to print")
         return rng.choice(pool)
 
-    def _values(self, doc_type: str, forgery: str | None, rng: random.Random
-                ) -> tuple[Values, str | None, str | None, str | None]:
+    def _values(
+        self, doc_type: str, forgery: str | None, rng: random.Random
+    ) -> tuple[Values, str | None, str | None, str | None]:
         """(printed values, holder identifier, certificate number, hand-edited field)."""
         edited: str | None = None
         if doc_type in ("business_licence", "food_business_licence"):
@@ -225,8 +310,9 @@ class Generator:
             elif forgery == "edited_date":
                 edited = "established_on" if doc_type == "business_licence" else "valid_until"
                 d = date.fromisoformat(values[edited])
-                values[edited] = (d.replace(year=d.year + rng.choice((-3, -2, 2, 3, 5)), day=min(d.day, 28))
-                                  ).isoformat()
+                values[edited] = (
+                    d.replace(year=d.year + rng.choice((-3, -2, 2, 3, 5)), day=min(d.day, 28))
+                ).isoformat()
             return values, holder, number, edited
         if doc_type == "id_card":
             cert = self._pick_cert(rng, "id_card", forgery)
@@ -236,27 +322,36 @@ class Generator:
             if forgery == "bad_check_digit":
                 values["id_number"] = bad_check_char(rng, person.id_number)
             elif forgery == "other_holder":
-                values["id_number"] = rng.choice([p.id_number for p in self.roster.persons
-                                                  if p.id_number != person.id_number and p.sex == person.sex])
+                values["id_number"] = rng.choice(
+                    [
+                        p.id_number
+                        for p in self.roster.persons
+                        if p.id_number != person.id_number and p.sex == person.sex
+                    ]
+                )
             elif forgery == "name_mismatch":
                 values["name"] = _swap_char(rng, person.name, NAME_SWAP)
             elif forgery == "edited_date":
                 edited = "birth_date"
-                values["birth_date"] = (person.birth_date.replace(day=min(person.birth_date.day, 28))
-                                        - timedelta(days=365 * rng.choice((3, 5, 8)))).isoformat()
+                values["birth_date"] = (
+                    person.birth_date.replace(day=min(person.birth_date.day, 28))
+                    - timedelta(days=365 * rng.choice((3, 5, 8)))
+                ).isoformat()
             return values, person.id_number, cert.number, edited
         if doc_type == "real_estate_certificate":
             cert = self._pick_cert(rng, doc_type, forgery)
             values = _estate_values(cert, rng)
             if forgery == "other_holder":
-                values["number"] = rng.choice([c.number for c in self.roster.certs_of(doc_type)
-                                               if c.holder_identifier != cert.holder_identifier])
+                values["number"] = rng.choice(
+                    [c.number for c in self.roster.certs_of(doc_type) if c.holder_identifier != cert.holder_identifier]
+                )
             elif forgery == "name_mismatch":
                 values["holder_name"] = _swap_char(rng, cert.holder_name, NAME_SWAP)
             elif forgery == "edited_date":
                 edited = "issued_on"
-                values["issued_on"] = cert.issued_on.replace(year=cert.issued_on.year - rng.choice((1, 2, 4)),
-                                                             day=min(cert.issued_on.day, 28)).isoformat()
+                values["issued_on"] = cert.issued_on.replace(
+                    year=cert.issued_on.year - rng.choice((1, 2, 4)), day=min(cert.issued_on.day, 28)
+                ).isoformat()
             return values, cert.holder_identifier, cert.number, edited
         if doc_type == "invoice":
             active = [f for f in self.roster.firms if f.status == "active"]  # a cancelled firm invoices no one
@@ -264,10 +359,17 @@ class Generator:
             amount = round(rng.uniform(80, 20000), 2)
             tax = round(amount * 0.06, 2)
             issued = self.as_of - timedelta(days=rng.randint(1, 200))
-            values = {"number": f"{issued:%y}31200000{rng.randint(0, 10**10 - 1):010d}",
-                      "issued_on": issued.isoformat(), "buyer_name": buyer.name, "buyer_uscc": buyer.uscc,
-                      "seller_name": seller.name, "seller_uscc": seller.uscc, "amount": f"{amount:.2f}",
-                      "tax": f"{tax:.2f}", "total": f"{amount + tax:.2f}"}
+            values = {
+                "number": f"{issued:%y}31200000{rng.randint(0, 10**10 - 1):010d}",
+                "issued_on": issued.isoformat(),
+                "buyer_name": buyer.name,
+                "buyer_uscc": buyer.uscc,
+                "seller_name": seller.name,
+                "seller_uscc": seller.uscc,
+                "amount": f"{amount:.2f}",
+                "tax": f"{tax:.2f}",
+                "total": f"{amount + tax:.2f}",
+            }
             if forgery == "bad_check_digit":
                 values["seller_uscc"] = bad_check_char(rng, seller.uscc)
             elif forgery == "other_holder":
@@ -276,24 +378,37 @@ class Generator:
         # application letter
         pinned = self.roster.person(self._holder) if self._holder is not None else None
         person = pinned if pinned is not None else rng.choice(self.roster.persons)
-        district = person.address[3:person.address.index("区") + 1] if "区" in person.address[:8] else "黄浦区"
+        district = person.address[3 : person.address.index("区") + 1] if "区" in person.address[:8] else "黄浦区"
         k = ITEMS.index(self._item) if self._item in ITEMS else rng.randrange(len(ITEMS))
-        values = {"name": person.name, "id_number": person.id_number, "address": person.address,
-                  "phone": rng.choice(("139", "138", "150", "158", "186")) + f"{rng.randint(0, 10**8 - 1):08d}",
-                  "item": ITEMS[k], "reason": REASONS[k], "addressee": f"上海市{district}民政局",
-                  "signed_on": (self.as_of - timedelta(days=rng.randint(0, 20))).isoformat()}
+        values = {
+            "name": person.name,
+            "id_number": person.id_number,
+            "address": person.address,
+            "phone": rng.choice(("139", "138", "150", "158", "186")) + f"{rng.randint(0, 10**8 - 1):08d}",
+            "item": ITEMS[k],
+            "reason": REASONS[k],
+            "addressee": f"上海市{district}民政局",
+            "signed_on": (self.as_of - timedelta(days=rng.randint(0, 20))).isoformat(),
+        }
         if forgery == "bad_check_digit":
             values["id_number"] = bad_check_char(rng, person.id_number)
         elif forgery == "other_holder":  # a real number, of somebody else
-            values["id_number"] = rng.choice([p.id_number for p in self.roster.persons
-                                              if p.id_number != person.id_number])
+            values["id_number"] = rng.choice(
+                [p.id_number for p in self.roster.persons if p.id_number != person.id_number]
+            )
         elif forgery == "name_mismatch":
             values["name"] = _swap_char(rng, person.name, NAME_SWAP)
         return values, person.id_number, None, None
 
 
-def plan(count: int, seed: int, *, degraded_share: float = 0.5, forged_share: float = 0.25,
-         types: tuple[str, ...] = DOC_TYPES) -> list[tuple[int, str, tuple[str, ...], str | None]]:
+def plan(
+    count: int,
+    seed: int,
+    *,
+    degraded_share: float = 0.5,
+    forged_share: float = 0.25,
+    types: tuple[str, ...] = DOC_TYPES,
+) -> list[tuple[int, str, tuple[str, ...], str | None]]:
     """(index, type, degradations, forgery) for ``count`` documents: types in turn, a share
     degraded (one or two degradations), a share forged (kinds in turn among those the type allows)."""
     rng = random.Random(f"plan:{seed}")
@@ -314,12 +429,21 @@ def plan(count: int, seed: int, *, degraded_share: float = 0.5, forged_share: fl
     return out
 
 
-def generate(roster: Roster, count: int, seed: int, *, as_of: date = date(2026, 1, 1), degraded_share: float = 0.5,
-             forged_share: float = 0.25, types: tuple[str, ...] = DOC_TYPES) -> Iterator[Sample]:
+def generate(
+    roster: Roster,
+    count: int,
+    seed: int,
+    *,
+    as_of: date = date(2026, 1, 1),
+    degraded_share: float = 0.5,
+    forged_share: float = 0.25,
+    types: tuple[str, ...] = DOC_TYPES,
+) -> Iterator[Sample]:
     """``count`` samples (a forgery the roster cannot support is made as a genuine document instead)."""
     gen = Generator(roster, seed=seed, as_of=as_of)
-    for index, doc_type, degradations, forgery in plan(count, seed, degraded_share=degraded_share,
-                                                       forged_share=forged_share, types=types):
+    for index, doc_type, degradations, forgery in plan(
+        count, seed, degraded_share=degraded_share, forged_share=forged_share, types=types
+    ):
         try:
             yield gen.sample(index, doc_type, degradations=degradations, forgery=forgery)
         except CannotForge:

@@ -87,20 +87,41 @@ class _Printer:
         self.page, self.values, self.edited, self.rng = page, values, edited, rng
         self.regions: Regions = {}
 
-    def value(self, name: str, xy: tuple[float, float], shown: str, size: int, *, width: float | None = None,
-              line_gap: float = 1.45) -> Box:
+    def value(
+        self,
+        name: str,
+        xy: tuple[float, float],
+        shown: str,
+        size: int,
+        *,
+        width: float | None = None,
+        line_gap: float = 1.45,
+    ) -> Box:
         if name == self.edited:
             # the forger's patch: white-out, then the new text a size off and in a bluish black
-            box = (self.page.text(xy, shown, size + 1, fill=(40, 44, 70)) if width is None else
-                   self.page.wrapped(xy, shown, size + 1, width, fill=(40, 44, 70), line_gap=line_gap))
+            box = (
+                self.page.text(xy, shown, size + 1, fill=(40, 44, 70))
+                if width is None
+                else self.page.wrapped(xy, shown, size + 1, width, fill=(40, 44, 70), line_gap=line_gap)
+            )
             pad = 4
             self.page.draw.rectangle((box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad), fill=(255, 255, 255))
-            box = (self.page.text((xy[0] + self.rng.uniform(0, 3), xy[1] + self.rng.uniform(-2, 2)), shown,
-                                  size + 1, fill=(40, 44, 70)) if width is None else
-                   self.page.wrapped(xy, shown, size + 1, width, fill=(40, 44, 70), line_gap=line_gap))
+            box = (
+                self.page.text(
+                    (xy[0] + self.rng.uniform(0, 3), xy[1] + self.rng.uniform(-2, 2)),
+                    shown,
+                    size + 1,
+                    fill=(40, 44, 70),
+                )
+                if width is None
+                else self.page.wrapped(xy, shown, size + 1, width, fill=(40, 44, 70), line_gap=line_gap)
+            )
         else:
-            box = (self.page.text(xy, shown, size) if width is None
-                   else self.page.wrapped(xy, shown, size, width, line_gap=line_gap))
+            box = (
+                self.page.text(xy, shown, size)
+                if width is None
+                else self.page.wrapped(xy, shown, size, width, line_gap=line_gap)
+            )
         self.regions[name] = box
         return box
 
@@ -117,17 +138,23 @@ def render_business_licence(values: Values, rng: random.Random, edited: str | No
     qr_like(page, (1330, 90), 25, 7, rng)
     page.text((1330 + 88, 280), "扫描二维码登录国家企业信用信息公示系统", 14, anchor="ma")
     size, y0, gap = 31, 330, 78
-    left = (("名称", "name", values["name"]), ("类型", "kind", values["kind"]),
-            ("法定代表人", "legal_rep", values["legal_rep"]))
+    left = (
+        ("名称", "name", values["name"]),
+        ("类型", "kind", values["kind"]),
+        ("法定代表人", "legal_rep", values["legal_rep"]),
+    )
     for i, (label, name, shown) in enumerate(left):
         page.text((110, y0 + i * gap), label, size)
         p.value(name, (290, y0 + i * gap), shown, size, width=560 if name != "name" else None)
     page.text((110, y0 + 3 * gap), "经营范围", size)
-    page.wrapped((290, y0 + 3 * gap), values.get("scope", "一般项目：技术服务、技术开发、技术咨询。"), 26, 520,
-                 line_gap=1.5)
-    right = (("注册资本", "registered_capital", f"人民币{float(values['registered_capital']):.2f}万元"),
-             ("成立日期", "established_on", cn_date(values["established_on"])),
-             ("营业期限", "term", "长期"))
+    page.wrapped(
+        (290, y0 + 3 * gap), values.get("scope", "一般项目：技术服务、技术开发、技术咨询。"), 26, 520, line_gap=1.5
+    )
+    right = (
+        ("注册资本", "registered_capital", f"人民币{float(values['registered_capital']):.2f}万元"),
+        ("成立日期", "established_on", cn_date(values["established_on"])),
+        ("营业期限", "term", "长期"),
+    )
     for i, (label, name, shown) in enumerate(right):
         page.text((930, y0 + 80 + i * gap), label, size)
         if name == "term":
@@ -152,12 +179,16 @@ def render_food_licence(values: Values, rng: random.Random, edited: str | None =
     p = _Printer(page, values, edited, rng)
     page.spaced((480, 100), "食品经营许可证", 64, 640, serif=True, fill=(30, 60, 120))
     page.text((800, 190), "（副　本）", 28, anchor="ma")
-    rows = (("经营者名称", "name", values["name"]), ("社会信用代码", "uscc", values["uscc"]),
-            ("法定代表人（负责人）", "legal_rep", values["legal_rep"]),
-            ("经营场所", "premises", values["premises"]), ("主体业态", "form", "餐饮服务经营者"),
-            ("经营项目", "business_items", values["business_items"]),
-            ("许可证编号", "number", values["number"]),
-            ("有效期至", "valid_until", cn_date(values["valid_until"])))
+    rows = (
+        ("经营者名称", "name", values["name"]),
+        ("社会信用代码", "uscc", values["uscc"]),
+        ("法定代表人（负责人）", "legal_rep", values["legal_rep"]),
+        ("经营场所", "premises", values["premises"]),
+        ("主体业态", "form", "餐饮服务经营者"),
+        ("经营项目", "business_items", values["business_items"]),
+        ("许可证编号", "number", values["number"]),
+        ("有效期至", "valid_until", cn_date(values["valid_until"])),
+    )
     x0, x1, x2, top, h = 110, 520, 1490, 250, 86
     for i, (label, name, shown) in enumerate(rows):
         y = top + i * h
@@ -212,11 +243,17 @@ def render_real_estate(values: Values, rng: random.Random, edited: str | None = 
     page = Page(1240, 1600, (251, 250, 246))
     p = _Printer(page, values, edited, rng)
     p.value("number", (120, 110), values["number"], 34)
-    rows = (("权利人", "holder_name", values["holder_name"]), ("共有情况", "shared", "单独所有"),
-            ("坐落", "address", values["address"]), ("不动产单元号", "unit", values.get("unit", "")),
-            ("权利类型", "right", "国有建设用地使用权/房屋所有权"), ("权利性质", "nature", "出让/市场化商品房"),
-            ("用途", "use", values["use"]), ("面积", "area_m2", f"房屋建筑面积{values['area_m2']}平方米"),
-            ("使用期限", "term", "国有建设用地使用权 70年"))
+    rows = (
+        ("权利人", "holder_name", values["holder_name"]),
+        ("共有情况", "shared", "单独所有"),
+        ("坐落", "address", values["address"]),
+        ("不动产单元号", "unit", values.get("unit", "")),
+        ("权利类型", "right", "国有建设用地使用权/房屋所有权"),
+        ("权利性质", "nature", "出让/市场化商品房"),
+        ("用途", "use", values["use"]),
+        ("面积", "area_m2", f"房屋建筑面积{values['area_m2']}平方米"),
+        ("使用期限", "term", "国有建设用地使用权 70年"),
+    )
     x0, x1, x2, top = 100, 360, 1140, 200
     y = top
     for label, name, shown in rows:
@@ -263,8 +300,16 @@ def render_invoice(values: Values, rng: random.Random, edited: str | None = None
         p.value(f"{side}_uscc", (x + 340, top + 118), values[f"{side}_uscc"], 25)
     t = top + 170
     page.rect((x0, t, x1, t + 330), outline=brown, width=2)
-    heads = (("项目名称", 100), ("规格型号", 430), ("单位", 600), ("数量", 720), ("单价", 840), ("金额", 1000),
-             ("税率/征收率", 1150), ("税额", 1360))
+    heads = (
+        ("项目名称", 100),
+        ("规格型号", 430),
+        ("单位", 600),
+        ("数量", 720),
+        ("单价", 840),
+        ("金额", 1000),
+        ("税率/征收率", 1150),
+        ("税额", 1360),
+    )
     for head, x in heads:
         page.text((x, t + 18), head, 22, fill=brown)
     page.text((100, t + 70), values.get("item", "*餐饮服务*餐费"), 24)
@@ -298,8 +343,10 @@ def render_letter(values: Values, rng: random.Random, edited: str | None = None)
     page.spaced((520, 120), "申请书", 56, 200, serif=True)
     page.text((110, 260), f"{values['addressee']}：", 32)
     size, gap = 31, 1.7
-    body = (f"本人{values['name']}，公民身份号码{values['id_number']}，现住{values['address']}，"
-            f"联系电话{values['phone']}。{values['reason']}现申请办理{values['item']}，请予审核批准。")
+    body = (
+        f"本人{values['name']}，公民身份号码{values['id_number']}，现住{values['address']}，"
+        f"联系电话{values['phone']}。{values['reason']}现申请办理{values['item']}，请予审核批准。"
+    )
     box = page.wrapped((110, 340), body, size, 1020, line_gap=gap, first_indent=2 * size)
     for name in ("name", "id_number", "address", "phone", "item"):
         p.regions[name] = box

@@ -86,24 +86,41 @@ class Roster:
             if f is None:
                 return False
             rep = session.get(Person, f.legal_rep_id) if f.legal_rep_id is not None else None
-            self.firms.append(FirmFacts(f.uscc, f.name, f.kind, rep.name if rep else "", f.address, f.established_on,
-                                        f.registered_capital, str(f.status)))
+            self.firms.append(
+                FirmFacts(
+                    f.uscc,
+                    f.name,
+                    f.kind,
+                    rep.name if rep else "",
+                    f.address,
+                    f.established_on,
+                    f.registered_capital,
+                    str(f.status),
+                )
+            )
             kind, holder_id = HolderKind.LEGAL_PERSON, f.id
-        for c in session.scalars(select(Certificate).where(Certificate.holder_kind == kind,
-                                                           Certificate.holder_id == holder_id,
-                                                           Certificate.type_code.in_(DOC_CERT_TYPES))
-                                 .order_by(Certificate.id)):
+        for c in session.scalars(
+            select(Certificate)
+            .where(
+                Certificate.holder_kind == kind,
+                Certificate.holder_id == holder_id,
+                Certificate.type_code.in_(DOC_CERT_TYPES),
+            )
+            .order_by(Certificate.id)
+        ):
             self.certs.setdefault(c.type_code, []).append(_cert_facts(c))
         return True
 
-    def certs_of(self, type_code: str, *, status: str | None = None, expired_by: date | None = None
-                 ) -> list[CertFacts]:
+    def certs_of(self, type_code: str, *, status: str | None = None, expired_by: date | None = None) -> list[CertFacts]:
         out = self.certs.get(type_code, [])
         if status is not None:
             out = [c for c in out if c.status == status]
         if expired_by is not None:
-            out = [c for c in out if c.status == CertificateStatus.EXPIRED
-                   or (c.valid_until is not None and c.valid_until < expired_by)]
+            out = [
+                c
+                for c in out
+                if c.status == CertificateStatus.EXPIRED or (c.valid_until is not None and c.valid_until < expired_by)
+            ]
         return out
 
 
@@ -111,8 +128,17 @@ DOC_CERT_TYPES = ("id_card", "business_licence", "food_business_licence", "real_
 
 
 def _cert_facts(c: Certificate) -> CertFacts:
-    return CertFacts(c.type_code, c.number, c.holder_identifier, c.holder_name, c.issuer, c.issued_on,
-                     c.valid_until, str(c.status), dict(c.data or {}))
+    return CertFacts(
+        c.type_code,
+        c.number,
+        c.holder_identifier,
+        c.holder_name,
+        c.issuer,
+        c.issued_on,
+        c.valid_until,
+        str(c.status),
+        dict(c.data or {}),
+    )
 
 
 def load_roster(session: Session, *, seed: int, persons: int = 300, firms: int = 150, certs: int = 200) -> Roster:
@@ -125,28 +151,44 @@ def load_roster(session: Session, *, seed: int, persons: int = 300, firms: int =
     if not people:
         raise LookupError("the registry is empty: seed it first (onecity seed --scale 0.0002)")
     by_id = {p.id: p for p in people}
-    all_firms = list(session.scalars(select(LegalPerson).where(LegalPerson.kind.in_(("91", "92", "93")))
-                                     .order_by(LegalPerson.id)))
+    all_firms = list(
+        session.scalars(select(LegalPerson).where(LegalPerson.kind.in_(("91", "92", "93"))).order_by(LegalPerson.id))
+    )
     cert_facts: dict[str, list[CertFacts]] = {}
     want_people = set(rng.sample(range(len(people)), min(persons, len(people))))
     want_firms = set(rng.sample(range(len(all_firms)), min(firms, len(all_firms))))
     person_index = {p.id: i for i, p in enumerate(people)}
     firm_index = {f.id: i for i, f in enumerate(all_firms)}
     for type_code in DOC_CERT_TYPES:
-        rows = list(session.scalars(select(Certificate).where(Certificate.type_code == type_code)
-                                    .order_by(Certificate.id)))
+        rows = list(
+            session.scalars(select(Certificate).where(Certificate.type_code == type_code).order_by(Certificate.id))
+        )
         special = [c for c in rows if c.status != CertificateStatus.VALID]
         ordinary = [c for c in rows if c.status == CertificateStatus.VALID]
         keep = special + [ordinary[i] for i in sorted(rng.sample(range(len(ordinary)), min(certs, len(ordinary))))]
-        keep = [c for c in keep if c.holder_id in (firm_index if c.holder_kind == HolderKind.LEGAL_PERSON
-                                                   else person_index)]
+        keep = [
+            c for c in keep if c.holder_id in (firm_index if c.holder_kind == HolderKind.LEGAL_PERSON else person_index)
+        ]
         for c in keep:
             (want_firms if c.holder_kind == HolderKind.LEGAL_PERSON else want_people).add(
-                firm_index[c.holder_id] if c.holder_kind == HolderKind.LEGAL_PERSON else person_index[c.holder_id])
+                firm_index[c.holder_id] if c.holder_kind == HolderKind.LEGAL_PERSON else person_index[c.holder_id]
+            )
         cert_facts[type_code] = [_cert_facts(c) for c in sorted(keep, key=lambda c: c.id)]
-    person_facts = [PersonFacts(p.id_number, p.name, p.sex, p.birth_date, p.address, p.hukou_region)
-                    for p in (people[i] for i in sorted(want_people))]
-    firm_facts = [FirmFacts(f.uscc, f.name, f.kind, by_id[f.legal_rep_id].name if f.legal_rep_id in by_id else "",
-                            f.address, f.established_on, f.registered_capital, str(f.status))
-                  for f in (all_firms[i] for i in sorted(want_firms))]
+    person_facts = [
+        PersonFacts(p.id_number, p.name, p.sex, p.birth_date, p.address, p.hukou_region)
+        for p in (people[i] for i in sorted(want_people))
+    ]
+    firm_facts = [
+        FirmFacts(
+            f.uscc,
+            f.name,
+            f.kind,
+            by_id[f.legal_rep_id].name if f.legal_rep_id in by_id else "",
+            f.address,
+            f.established_on,
+            f.registered_capital,
+            str(f.status),
+        )
+        for f in (all_firms[i] for i in sorted(want_firms))
+    ]
     return Roster(person_facts, firm_facts, cert_facts)

@@ -92,8 +92,7 @@ def age_on(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def senior_citizen_card(session: Session, principal: Principal, id_number: str, *, on: date,
-                        purpose: str) -> Decision:
+def senior_citizen_card(session: Session, principal: Principal, id_number: str, *, on: date, purpose: str) -> Decision:
     """Decide 上海市敬老卡 eligibility from the registries (person and residence permit), read
     through their audited functions; the facts go to ``senior_citizen_card.dmn``."""
     from onecity.hub.registries import service as registry
@@ -101,8 +100,17 @@ def senior_citizen_card(session: Session, principal: Principal, id_number: str, 
 
     person = registry.person_by_id_number(session, principal, id_number, purpose)
     certs = registry.certificates_of(session, principal, HolderKind.PERSON, person.id, purpose)
-    permit = any(c.type_code == "residence_permit" and c.status == CertificateStatus.VALID
-                 and (c.valid_until is None or c.valid_until >= on) for c in certs)
-    return decide("senior_citizen_card", {"age": age_on(person.birth_date, on),
-                                          "shanghai_hukou": person.hukou_region.startswith("31"),
-                                          "residence_permit_valid": permit})
+    permit = any(
+        c.type_code == "residence_permit"
+        and c.status == CertificateStatus.VALID
+        and (c.valid_until is None or c.valid_until >= on)
+        for c in certs
+    )
+    return decide(
+        "senior_citizen_card",
+        {
+            "age": age_on(person.birth_date, on),
+            "shanghai_hukou": person.hukou_region.startswith("31"),
+            "residence_permit_valid": permit,
+        },
+    )

@@ -56,19 +56,24 @@ def _datetime(value: datetime) -> dict[str, str]:
 
 
 def _agent(base: str, agency: Agency) -> dict[str, Any]:
-    return {"@id": f"{base}id/agency/{agency.code}", "@type": "foaf:Agent",
-            "foaf:name": _text(agency.name, agency.name_en)}
+    return {
+        "@id": f"{base}id/agency/{agency.code}",
+        "@type": "foaf:Agent",
+        "foaf:name": _text(agency.name, agency.name_en),
+    }
 
 
 def _contact(base: str, agency: Agency) -> dict[str, Any]:
-    return {"@id": f"{base}id/agency/{agency.code}#contact", "@type": ["vcard:Organization", "vcard:Kind"],
-            "vcard:fn": _text(agency.name, agency.name_en),
-            "vcard:hasURL": {"@id": f"{base}catalogue?owner={agency.code}"}}
+    return {
+        "@id": f"{base}id/agency/{agency.code}#contact",
+        "@type": ["vcard:Organization", "vcard:Kind"],
+        "vcard:fn": _text(agency.name, agency.name_en),
+        "vcard:hasURL": {"@id": f"{base}catalogue?owner={agency.code}"},
+    }
 
 
 def _location(base: str, division: Division | None, code: str) -> dict[str, Any]:
-    node: dict[str, Any] = {"@id": f"{base}id/division/{code}", "@type": "dct:Location",
-                            "dct:identifier": code}
+    node: dict[str, Any] = {"@id": f"{base}id/division/{code}", "@type": "dct:Location", "dct:identifier": code}
     if division is not None:
         node["locn:geographicName"] = _text(division.name, division.name_en)
     return node
@@ -76,8 +81,12 @@ def _location(base: str, division: Division | None, code: str) -> dict[str, Any]
 
 def _theme(theme: Theme) -> dict[str, Any]:
     zh, en = THEME_LABELS[theme]
-    return {"@id": theme.iri, "@type": "skos:Concept", "skos:prefLabel": _text(zh, en),
-            "skos:inScheme": {"@id": EU_THEME_SCHEME}}
+    return {
+        "@id": theme.iri,
+        "@type": "skos:Concept",
+        "skos:prefLabel": _text(zh, en),
+        "skos:inScheme": {"@id": EU_THEME_SCHEME},
+    }
 
 
 def _language(code: str) -> dict[str, Any]:
@@ -88,8 +97,10 @@ def catalogue_jsonld(session: Session, base_url: str) -> dict[str, Any]:
     """The whole catalogue as one JSON-LD document (``base_url`` ends with '/')."""
     datasets = list(session.scalars(select(Dataset).order_by(Dataset.code)))
     agencies = {a.id: a for a in session.scalars(select(Agency))}
-    divisions = {d.code: d for d in session.scalars(
-        select(Division).where(Division.code.in_({d.division_code for d in datasets})))}
+    divisions = {
+        d.code: d
+        for d in session.scalars(select(Division).where(Division.code.in_({d.division_code for d in datasets})))
+    }
     fields = fields_of(session, [d.id for d in datasets])
     entries = []
     for ds in datasets:
@@ -114,7 +125,8 @@ def catalogue_jsonld(session: Session, base_url: str) -> dict[str, Any]:
             "dct:provenance": {"@type": "dct:ProvenanceStatement", "rdfs:label": ds.lineage},
             "dct:accessRights": {
                 "@id": ACCESS_RIGHTS["public" if level is Sensitivity.PUBLIC else "restricted"],
-                "@type": "dct:RightsStatement"},
+                "@type": "dct:RightsStatement",
+            },
         }
         if ds.source_table:
             # held by the hub: served field by field under a grant through the sharing API
@@ -122,8 +134,10 @@ def catalogue_jsonld(session: Session, base_url: str) -> dict[str, Any]:
                 "@id": f"{landing}#records",
                 "@type": "dcat:Distribution",
                 "dct:title": _text(f"{ds.title}（按授权共享接口）", f"{ds.title_en} (governed sharing API)"),
-                "dcat:accessURL": {"@id": f"{base_url}api/v1/sharing/datasets/{ds.code}/records",
-                                   "@type": "rdfs:Resource"},
+                "dcat:accessURL": {
+                    "@id": f"{base_url}api/v1/sharing/datasets/{ds.code}/records",
+                    "@type": "rdfs:Resource",
+                },
                 "dcat:mediaType": {"@id": JSON_MEDIA_TYPE, "@type": "dct:MediaType"},
                 "dct:format": {"@id": JSON_FILE_TYPE, "@type": "dct:MediaTypeOrExtent"},
             }
@@ -139,17 +153,24 @@ def catalogue_jsonld(session: Session, base_url: str) -> dict[str, Any]:
         "dct:description": _text(
             "城市数据枢纽的数据目录：各基础库和各部门数据集的说明、权属、字段敏感级别和更新频率。",
             "The city data hub's catalogue: every base registry and agency dataset, with its owner, the "
-            "sensitivity of its fields and how often it changes."),
+            "sensitivity of its fields and how often it changes.",
+        ),
         "dct:issued": _date(issued),
         "dct:modified": _datetime(modified),
         "dct:language": [_language("zh"), _language("en")],
         "dct:spatial": _location(base_url, session.get(Division, "310000000000"), "310000000000"),
         "dct:conformsTo": {"@id": DCAT_AP, "@type": "dct:Standard"},
         "foaf:homepage": {"@id": f"{base_url}catalogue", "@type": "foaf:Document"},
-        "dcat:themeTaxonomy": {"@id": EU_THEME_SCHEME, "@type": "skos:ConceptScheme",
-                               "dct:title": {"@value": "Data theme", "@language": "en"}},
-        "dct:publisher": {"@id": f"{base_url}id/agency/{publisher.code}", "@type": "foaf:Agent",
-                          "foaf:name": _text(publisher.name, publisher.name_en)},
+        "dcat:themeTaxonomy": {
+            "@id": EU_THEME_SCHEME,
+            "@type": "skos:ConceptScheme",
+            "dct:title": {"@value": "Data theme", "@language": "en"},
+        },
+        "dct:publisher": {
+            "@id": f"{base_url}id/agency/{publisher.code}",
+            "@type": "foaf:Agent",
+            "foaf:name": _text(publisher.name, publisher.name_en),
+        },
         "dcat:dataset": entries,
     }
     return {"@context": CONTEXT, **catalog}

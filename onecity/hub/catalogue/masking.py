@@ -49,7 +49,7 @@ MASKING_LABELS: dict[Masking, tuple[str, str]] = {
 def _keep_ends(value: str, head: int, tail: int) -> str:
     if len(value) <= head + tail:
         return STAR * len(value)
-    return value[:head] + STAR * (len(value) - head - tail) + value[len(value) - tail:]
+    return value[:head] + STAR * (len(value) - head - tail) + value[len(value) - tail :]
 
 
 def _name(value: str) -> str:
@@ -69,8 +69,7 @@ def _region(value: str) -> str:
 Community = Callable[[str], str | None]
 
 
-def mask(rule: str | None, value: Any, *, division_code: str | None = None,
-         community: Community | None = None) -> Any:
+def mask(rule: str | None, value: Any, *, division_code: str | None = None, community: Community | None = None) -> Any:
     """``value`` masked by ``rule``; None stays None (there is nothing to hide).
 
     ``community(division_code)`` gives the full name of the record's community (district,
@@ -101,8 +100,15 @@ def is_rule(value: str) -> bool:
     return value in Masking._value2member_map_
 
 
-def mask_record(record: Mapping[str, Any], rules: Mapping[str, str | None], *, division_code: str | None,
-                community: Community | None) -> dict[str, Any]:
+def mask_record(
+    record: Mapping[str, Any],
+    rules: Mapping[str, str | None],
+    *,
+    division_code: str | None,
+    community: Community | None,
+) -> dict[str, Any]:
     """A record with each field in ``rules`` masked by its rule and the others as they are."""
-    return {k: (mask(rules[k], v, division_code=division_code, community=community) if k in rules else v)
-            for k, v in record.items()}
+    return {
+        k: (mask(rules[k], v, division_code=division_code, community=community) if k in rules else v)
+        for k, v in record.items()
+    }

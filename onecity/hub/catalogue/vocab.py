@@ -68,7 +68,10 @@ SENSITIVITY_LABELS: dict[Sensitivity, tuple[str, str]] = {
 
 #: Lowest to highest: a dataset is as sensitive as its most sensitive field.
 SENSITIVITY_ORDER: tuple[Sensitivity, ...] = (
-    Sensitivity.PUBLIC, Sensitivity.INTERNAL, Sensitivity.PERSONAL, Sensitivity.SENSITIVE,
+    Sensitivity.PUBLIC,
+    Sensitivity.INTERNAL,
+    Sensitivity.PERSONAL,
+    Sensitivity.SENSITIVE,
 )
 #: Classes whose values are personal information under PIPL: shared masked unless granted in clear.
 PERSONAL_CLASSES = frozenset({Sensitivity.PERSONAL, Sensitivity.SENSITIVE})

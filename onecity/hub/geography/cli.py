@@ -45,9 +45,11 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
         _out(json.dumps(stats, ensure_ascii=False))
     else:
         t = stats["townships"]
-        _out(f"districts {stats['districts']}; townships {sum(t.values())} (subdistricts {t['subdistrict']}, "
-              f"towns {t['town']}, townships {t['township']}); communities {stats['communities']}; "
-              f"villages {stats['villages']}; grids {stats['grids']}; area {stats['area_km2']} km²")
+        _out(
+            f"districts {stats['districts']}; townships {sum(t.values())} (subdistricts {t['subdistrict']}, "
+            f"towns {t['town']}, townships {t['township']}); communities {stats['communities']}; "
+            f"villages {stats['villages']}; grids {stats['grids']}; area {stats['area_km2']} km²"
+        )
     return 0
 
 
@@ -62,8 +64,7 @@ def cmd_locate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def add_commands(sub: Any) -> None:
-    geo = sub.add_parser("geo", help="the administrative geography").add_subparsers(dest="geo_command",
-                                                                                    required=True)
+    geo = sub.add_parser("geo", help="the administrative geography").add_subparsers(dest="geo_command", required=True)
     load = geo.add_parser("load", help="write communities, villages, outlines and grids (idempotent)")
     load.add_argument("--json", action="store_true")
     load.set_defaults(func=cmd_load)

@@ -76,11 +76,21 @@ RURAL_KINDS = ("town", "township")
 CITY_CENTRE = (121.4737, 31.2304)
 #: Approximate seats of the district governments, used only to make the land near them denser.
 DISTRICT_SEATS: dict[str, tuple[float, float]] = {
-    "310101": (121.4846, 31.2316), "310104": (121.4365, 31.1885), "310105": (121.4244, 31.2204),
-    "310106": (121.4480, 31.2290), "310107": (121.3955, 31.2497), "310109": (121.5055, 31.2646),
-    "310110": (121.5260, 31.2595), "310112": (121.3816, 31.1128), "310113": (121.4890, 31.4050),
-    "310114": (121.2654, 31.3752), "310115": (121.5447, 31.2218), "310116": (121.3418, 30.7420),
-    "310117": (121.2278, 31.0322), "310118": (121.1242, 31.1497), "310120": (121.4740, 30.9179),
+    "310101": (121.4846, 31.2316),
+    "310104": (121.4365, 31.1885),
+    "310105": (121.4244, 31.2204),
+    "310106": (121.4480, 31.2290),
+    "310107": (121.3955, 31.2497),
+    "310109": (121.5055, 31.2646),
+    "310110": (121.5260, 31.2595),
+    "310112": (121.3816, 31.1128),
+    "310113": (121.4890, 31.4050),
+    "310114": (121.2654, 31.3752),
+    "310115": (121.5447, 31.2218),
+    "310116": (121.3418, 30.7420),
+    "310117": (121.2278, 31.0322),
+    "310118": (121.1242, 31.1497),
+    "310120": (121.4740, 30.9179),
     "310151": (121.3972, 31.6229),
 }
 #: The seven central districts (中心城区), where communities are dense and grids small.
@@ -118,6 +128,7 @@ def density(xy: Points) -> npt.NDArray[np.float64]:
 
 
 # -- the result ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Unit:
@@ -198,6 +209,7 @@ def _lonlat(shapes: Sequence[BaseGeometry]) -> npt.NDArray[np.object_]:
 
 # -- geometry helpers -------------------------------------------------------------------------
 
+
 def polygonal(geom: BaseGeometry) -> BaseGeometry:
     """The polygon parts of an overlay result (clipping can add stray lines or points)."""
     if geom.geom_type in ("Polygon", "MultiPolygon"):
@@ -215,8 +227,12 @@ def polygonal(geom: BaseGeometry) -> BaseGeometry:
     return shapely.multipolygons(polys)
 
 
-def sample_in(region: BaseGeometry, n: int, rng: np.random.Generator,
-              weight: Callable[[Points], npt.NDArray[np.float64]] | None = None) -> Points:
+def sample_in(
+    region: BaseGeometry,
+    n: int,
+    rng: np.random.Generator,
+    weight: Callable[[Points], npt.NDArray[np.float64]] | None = None,
+) -> Points:
     """``n`` points inside ``region``, uniform or with probability proportional to ``weight``.
 
     Rejection sampling on the bounding box, vectorised; ``weight`` must be at most 1.
@@ -322,8 +338,9 @@ def relax(region: BaseGeometry, seeds: Points, step: float = 0.5, rounds: int = 
     return seeds
 
 
-def apportion(weights: Sequence[float], total: int, minimum: Sequence[int] | int = 0,
-              maximum: Sequence[int] | int | None = None) -> list[int]:
+def apportion(
+    weights: Sequence[float], total: int, minimum: Sequence[int] | int = 0, maximum: Sequence[int] | int | None = None
+) -> list[int]:
     """Split ``total`` in proportion to ``weights`` with whole numbers (largest remainder),
     giving each at least ``minimum`` and at most ``maximum``; ties go to the earlier entry."""
     n = len(weights)
@@ -363,6 +380,7 @@ def rng_for(code: str, purpose: int = 0) -> np.random.Generator:
 
 # -- reading the real divisions -----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _RefTownship:
     code: str
@@ -385,10 +403,13 @@ def _reference() -> list[_RefDistrict]:
         for rec in csv.DictReader(fh):
             code = rec["district_code"] + "000000"
             entry = by_district.setdefault(code, (rec["district_name"], rec["district_name_en"], []))
-            entry[2].append(_RefTownship(rec["township_code"], rec["township_name"], rec["township_name_en"],
-                                         rec["township_kind"]))
-    return [_RefDistrict(code, n, e, tuple(sorted(ts, key=lambda t: t.code)))
-            for code, (n, e, ts) in sorted(by_district.items())]
+            entry[2].append(
+                _RefTownship(rec["township_code"], rec["township_name"], rec["township_name_en"], rec["township_kind"])
+            )
+    return [
+        _RefDistrict(code, n, e, tuple(sorted(ts, key=lambda t: t.code)))
+        for code, (n, e, ts) in sorted(by_district.items())
+    ]
 
 
 def district_outlines() -> dict[str, BaseGeometry]:
@@ -397,7 +418,7 @@ def district_outlines() -> dict[str, BaseGeometry]:
     codes: list[str] = []
     geoms: list[BaseGeometry] = []
     for feature in sorted(raw["features"], key=lambda f: f["properties"]["gb"]):
-        codes.append(feature["properties"]["gb"][len(COUNTRY_PREFIX):] + "000000")
+        codes.append(feature["properties"]["gb"][len(COUNTRY_PREFIX) :] + "000000")
         geoms.append(shapely.make_valid(shapely.from_geojson(json.dumps(feature["geometry"]))))
     return dict(zip(codes, clean_partition(list(projection.to_plane(geoms))), strict=True))
 
@@ -415,6 +436,7 @@ def clean_partition(shapes: list[BaseGeometry]) -> list[BaseGeometry]:
 
 
 # -- the generator ----------------------------------------------------------------------------
+
 
 def _townships(district: _RefDistrict, outline: BaseGeometry) -> list[Unit]:
     """Cut a district into its real townships: densest cells → subdistricts, then towns, then 乡."""
@@ -437,9 +459,19 @@ def _townships(district: _RefDistrict, outline: BaseGeometry) -> list[Unit]:
     order = sorted(range(n), key=lambda i: (-urban[i], i))
     kind_rank = {"subdistrict": 0, "town": 1, "township": 2}
     refs = sorted(district.townships, key=lambda t: (kind_rank[t.kind], t.code))
-    units = [Unit(code=ref.code, name=ref.name, name_en=ref.name_en, level=DivisionLevel.TOWNSHIP, kind=ref.kind,
-                  parent_code=district.code, shape=cells[i], seed=(float(seeds[i, 0]), float(seeds[i, 1])))
-             for ref, i in zip(refs, order, strict=True)]
+    units = [
+        Unit(
+            code=ref.code,
+            name=ref.name,
+            name_en=ref.name_en,
+            level=DivisionLevel.TOWNSHIP,
+            kind=ref.kind,
+            parent_code=district.code,
+            shape=cells[i],
+            seed=(float(seeds[i, 0]), float(seeds[i, 1])),
+        )
+        for ref, i in zip(refs, order, strict=True)
+    ]
     return sorted(units, key=lambda u: u.code)
 
 
@@ -453,13 +485,18 @@ def _unit_counts(townships: Sequence[Unit]) -> tuple[list[int], list[int]]:
     dens = density(np.array([t.seed for t in townships]))
     rural = np.array([t.kind in RURAL_KINDS for t in townships])
     subdistrict = np.array([t.kind == "subdistrict" for t in townships])
-    community_w = area * dens ** 1.3 * np.where(subdistrict, 2.0, 1.0)
-    communities = apportion(list(community_w), COMMUNITIES_TOTAL, minimum=np.where(subdistrict, 4, 2).tolist(),
-                            maximum=len(COMMUNITY_SERIALS))
+    community_w = area * dens**1.3 * np.where(subdistrict, 2.0, 1.0)
+    communities = apportion(
+        list(community_w),
+        COMMUNITIES_TOTAL,
+        minimum=np.where(subdistrict, 4, 2).tolist(),
+        maximum=len(COMMUNITY_SERIALS),
+    )
     rurality = np.clip(1.0 - dens / 2.0, 0.05, 1.0)
     village_w = np.where(rural, area * rurality, 0.0)
-    villages = apportion(list(village_w), VILLAGES_TOTAL, minimum=0,
-                         maximum=np.where(rural, len(VILLAGE_SERIALS), 0).tolist())
+    villages = apportion(
+        list(village_w), VILLAGES_TOTAL, minimum=0, maximum=np.where(rural, len(VILLAGE_SERIALS), 0).tolist()
+    )
     return communities, villages
 
 
@@ -484,6 +521,7 @@ def _communities(township: Unit, n_communities: int, n_villages: int) -> list[Un
 
         seeds_c = sample_in(region, n_communities, rng, near_core)
     if n_villages:
+
         def away_from_core(xy: Points) -> npt.NDArray[np.float64]:
             return np.minimum(1.0, 0.15 + np.sqrt(((xy - core) ** 2).sum(axis=1)) / radius)
 
@@ -504,15 +542,24 @@ def _communities(township: Unit, n_communities: int, n_villages: int) -> list[Un
         ordered = sorted(idx, key=lambda i: (dist[i], i))
         for serial, i in zip(serials, ordered, strict=False):
             zh, en = labels[i]
-            units.append(Unit(code=f"{township.code[:9]}{serial:03d}", name=zh + suffix_zh,
-                              name_en=f"{en} {suffix_en}", level=DivisionLevel.COMMUNITY, kind=kind,
-                              parent_code=township.code, shape=cells[i],
-                              seed=(float(seeds[i, 0]), float(seeds[i, 1]))))
+            units.append(
+                Unit(
+                    code=f"{township.code[:9]}{serial:03d}",
+                    name=zh + suffix_zh,
+                    name_en=f"{en} {suffix_en}",
+                    level=DivisionLevel.COMMUNITY,
+                    kind=kind,
+                    parent_code=township.code,
+                    shape=cells[i],
+                    seed=(float(seeds[i, 0]), float(seeds[i, 1])),
+                )
+            )
     return units
 
 
 def _grid_counts(communities: Sequence[Unit], township_kinds: dict[str, str]) -> list[int]:
     """Grids per community or village: :data:`GRID_DENSITY` per km², scaled to the city total."""
+
     def wanted(u: Unit) -> float:
         if u.kind == VILLAGE:
             return GRID_DENSITY[VILLAGE]
@@ -532,8 +579,10 @@ def _grids(unit: Unit, n: int) -> list[GridCell]:
         seeds = relax(unit.shape, seeds, step=1.0, rounds=2)
     cells = voronoi_cells(unit.shape, seeds)
     order = sorted(range(n), key=lambda i: (-round(float(seeds[i, 1]), 3), round(float(seeds[i, 0]), 3), i))
-    return [GridCell(code=f"{unit.code}{serial:03d}", community_code=unit.code, shape=cells[i])
-            for serial, i in enumerate(order, start=1)]
+    return [
+        GridCell(code=f"{unit.code}{serial:03d}", community_code=unit.code, shape=cells[i])
+        for serial, i in enumerate(order, start=1)
+    ]
 
 
 def build_geography() -> Geography:
@@ -544,13 +593,30 @@ def build_geography() -> Geography:
     for ref in _reference():
         outline = outlines[ref.code]
         seat = _xy(*DISTRICT_SEATS[ref.code[:6]])
-        districts.append(Unit(code=ref.code, name=ref.name, name_en=ref.name_en, level=DivisionLevel.DISTRICT,
-                              kind="district", parent_code=MUNICIPALITY_CODE, shape=outline, seed=seat))
+        districts.append(
+            Unit(
+                code=ref.code,
+                name=ref.name,
+                name_en=ref.name_en,
+                level=DivisionLevel.DISTRICT,
+                kind="district",
+                parent_code=MUNICIPALITY_CODE,
+                shape=outline,
+                seed=seat,
+            )
+        )
         townships.extend(_townships(ref, outline))
     city = polygonal(shapely.union_all([d.shape for d in districts]))
-    municipality = Unit(code=MUNICIPALITY_CODE, name=MUNICIPALITY_NAME, name_en=MUNICIPALITY_NAME_EN,
-                        level=DivisionLevel.MUNICIPALITY, kind="municipality", parent_code=None, shape=city,
-                        seed=_CENTRE_XY)
+    municipality = Unit(
+        code=MUNICIPALITY_CODE,
+        name=MUNICIPALITY_NAME,
+        name_en=MUNICIPALITY_NAME_EN,
+        level=DivisionLevel.MUNICIPALITY,
+        kind="municipality",
+        parent_code=None,
+        shape=city,
+        seed=_CENTRE_XY,
+    )
     n_comm, n_vill = _unit_counts(townships)
     communities: list[Unit] = []
     for t, nc, nv in zip(townships, n_comm, n_vill, strict=True):
@@ -560,8 +626,13 @@ def build_geography() -> Geography:
     counts = _grid_counts(communities, kinds)
     for unit, n in zip(communities, counts, strict=True):
         grids.extend(_grids(unit, n))
-    return Geography(municipality=municipality, districts=tuple(districts), townships=tuple(townships),
-                     communities=tuple(communities), grids=tuple(grids))
+    return Geography(
+        municipality=municipality,
+        districts=tuple(districts),
+        townships=tuple(townships),
+        communities=tuple(communities),
+        grids=tuple(grids),
+    )
 
 
 @lru_cache(maxsize=1)

@@ -117,7 +117,7 @@ class GeoIndex:
         order = self._spatial_order(lon_a, lat_a)
         result = np.empty(len(lon_a), dtype=np.int64)
         for start in range(0, len(order), CHUNK):
-            part = order[start:start + CHUNK]
+            part = order[start : start + CHUNK]
             result[part] = self._lookup(lon_a[part], lat_a[part])
         return result
 
@@ -150,16 +150,24 @@ class GeoIndex:
         def pick(arr: StrArray) -> StrArray:
             return np.where(inside, arr[safe], "")
 
-        return Located(grid=pick(self.grid_codes), community=pick(self.community_codes),
-                       township=pick(self.township_codes), district=pick(self.district_codes))
+        return Located(
+            grid=pick(self.grid_codes),
+            community=pick(self.community_codes),
+            township=pick(self.township_codes),
+            district=pick(self.district_codes),
+        )
 
     def locate_one(self, lon: float, lat: float) -> Location | None:
         """The divisions of one point, or None outside the city."""
         i = int(self.lookup([lon], [lat])[0])
         if i < 0:
             return None
-        return Location(grid=str(self.grid_codes[i]), community=str(self.community_codes[i]),
-                        township=str(self.township_codes[i]), district=str(self.district_codes[i]))
+        return Location(
+            grid=str(self.grid_codes[i]),
+            community=str(self.community_codes[i]),
+            township=str(self.township_codes[i]),
+            district=str(self.district_codes[i]),
+        )
 
     # -- random points -------------------------------------------------------------------------
 

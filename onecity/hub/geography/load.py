@@ -61,22 +61,40 @@ def _figures(plane: Any, lonlat: Any) -> tuple[list[str], list[float], np.ndarra
 def _rows(geo: Geography) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """(community/village division rows, shape rows, grid rows), built once per process."""
     divisions = [
-        {"code": u.code, "name": u.name, "name_en": u.name_en, "level": DivisionLevel.COMMUNITY.value,
-         "kind": u.kind, "parent_code": u.parent_code}
+        {
+            "code": u.code,
+            "name": u.name,
+            "name_en": u.name_en,
+            "level": DivisionLevel.COMMUNITY.value,
+            "kind": u.kind,
+            "parent_code": u.parent_code,
+        }
         for u in geo.communities
     ]
     units = geo.divisions
     text, areas, cent = _figures(np.asarray([u.shape for u in units], dtype=object), geo.unit_lonlat)
     shapes = [
-        {"code": u.code, "geometry": text[i], "area_km2": areas[i], "centroid_lon": float(cent[i, 0]),
-         "centroid_lat": float(cent[i, 1])}
+        {
+            "code": u.code,
+            "geometry": text[i],
+            "area_km2": areas[i],
+            "centroid_lon": float(cent[i, 0]),
+            "centroid_lat": float(cent[i, 1]),
+        }
         for i, u in enumerate(units)
     ]
     gtext, gareas, gcent = _figures(np.asarray([g.shape for g in geo.grids], dtype=object), geo.grid_lonlat)
     grids = [
-        {"code": g.code, "community_code": g.community_code, "township_code": g.township_code,
-         "district_code": g.district_code, "geometry": gtext[i], "area_km2": gareas[i],
-         "centroid_lon": float(gcent[i, 0]), "centroid_lat": float(gcent[i, 1])}
+        {
+            "code": g.code,
+            "community_code": g.community_code,
+            "township_code": g.township_code,
+            "district_code": g.district_code,
+            "geometry": gtext[i],
+            "area_km2": gareas[i],
+            "centroid_lon": float(gcent[i, 0]),
+            "centroid_lat": float(gcent[i, 1]),
+        }
         for i, g in enumerate(geo.grids)
     ]
     return divisions, shapes, grids
@@ -99,8 +117,9 @@ def _insert_missing(session: Session, table: Any, rows: list[dict[str, Any]]) ->
 def _complete(session: Session) -> bool:
     """Whether every generated row is present, judged by counts (a cheap check, not a diff)."""
     units = COMMUNITIES_TOTAL + VILLAGES_TOTAL
-    communities = session.scalar(select(func.count()).select_from(Division)
-                                 .where(Division.level == DivisionLevel.COMMUNITY))
+    communities = session.scalar(
+        select(func.count()).select_from(Division).where(Division.level == DivisionLevel.COMMUNITY)
+    )
     shapes = session.scalar(select(func.count()).select_from(DivisionShape))
     grids = session.scalar(select(func.count()).select_from(Grid))
     return (communities, shapes, grids) == (units, 1 + DISTRICTS + TOWNSHIPS + units, GRIDS_TOTAL)

@@ -84,15 +84,21 @@ class Detail:
 def _division(session: Session, code: str) -> Division:
     row = session.get(Division, code)
     if row is None:
-        raise NotFound(f"there is no division with code {code}; codes are 12-digit GB/T 2260 statistical codes, "
-                       f"e.g. {MUNICIPALITY_CODE} for Shanghai")
+        raise NotFound(
+            f"there is no division with code {code}; codes are 12-digit GB/T 2260 statistical codes, "
+            f"e.g. {MUNICIPALITY_CODE} for Shanghai"
+        )
     return row
 
 
 def _child_prefix_length(division: Division) -> int:
     """How many leading code digits identify a child of ``division``."""
-    return {DivisionLevel.MUNICIPALITY: 6, DivisionLevel.DISTRICT: 9, DivisionLevel.TOWNSHIP: 12,
-            DivisionLevel.COMMUNITY: 15}[DivisionLevel(division.level)]
+    return {
+        DivisionLevel.MUNICIPALITY: 6,
+        DivisionLevel.DISTRICT: 9,
+        DivisionLevel.TOWNSHIP: 12,
+        DivisionLevel.COMMUNITY: 15,
+    }[DivisionLevel(division.level)]
 
 
 def _counts_by_prefix(session: Session, code: str, length: int) -> dict[str, Counts]:
@@ -102,8 +108,11 @@ def _counts_by_prefix(session: Session, code: str, length: int) -> dict[str, Cou
     key = func.substr(Division.code, 1, min(length, 12))
     rows = session.execute(
         select(key, Division.level, Division.kind, func.count())
-        .where(Division.code.startswith(prefix), Division.code != code, Division.level.in_([DivisionLevel.TOWNSHIP,
-                                                                     DivisionLevel.COMMUNITY]))
+        .where(
+            Division.code.startswith(prefix),
+            Division.code != code,
+            Division.level.in_([DivisionLevel.TOWNSHIP, DivisionLevel.COMMUNITY]),
+        )
         .group_by(key, Division.level, Division.kind)
     )
     for k, level, kind, n in rows:
@@ -137,28 +146,51 @@ def division_detail(session: Session, principal: Principal, code: str) -> Detail
     shape = session.get(DivisionShape, code)
     children: list[Child]
     if division.level == DivisionLevel.COMMUNITY:
-        children = [Child(code=c, name=c, name_en=c, level=GRID, kind=GRID, area_km2=a, counts=Counts(grids=1))
-                    for c, a in session.execute(select(Grid.code, Grid.area_km2)
-                                                .where(Grid.community_code == code).order_by(Grid.code))]
+        children = [
+            Child(code=c, name=c, name_en=c, level=GRID, kind=GRID, area_km2=a, counts=Counts(grids=1))
+            for c, a in session.execute(
+                select(Grid.code, Grid.area_km2).where(Grid.community_code == code).order_by(Grid.code)
+            )
+        ]
     else:
-        areas = dict(session.execute(
-            select(DivisionShape.code, DivisionShape.area_km2).join(Division, Division.code == DivisionShape.code)
-            .where(Division.parent_code == code)).all())
-        children = [Child(code=d.code, name=d.name, name_en=d.name_en, level=d.level, kind=d.kind,
-                          area_km2=areas.get(d.code), counts=counts.get(d.code[:length], Counts()))
-                    for d in session.scalars(select(Division).where(Division.parent_code == code)
-                                             .order_by(Division.code))]
+        areas = dict(
+            session.execute(
+                select(DivisionShape.code, DivisionShape.area_km2)
+                .join(Division, Division.code == DivisionShape.code)
+                .where(Division.parent_code == code)
+            ).all()
+        )
+        children = [
+            Child(
+                code=d.code,
+                name=d.name,
+                name_en=d.name_en,
+                level=d.level,
+                kind=d.kind,
+                area_km2=areas.get(d.code),
+                counts=counts.get(d.code[:length], Counts()),
+            )
+            for d in session.scalars(select(Division).where(Division.parent_code == code).order_by(Division.code))
+        ]
     path: list[Child] = []
     parent = division.parent_code
     while parent is not None:
         p = _division(session, parent)
         path.insert(0, Child(code=p.code, name=p.name, name_en=p.name_en, level=p.level, kind=p.kind, area_km2=None))
         parent = p.parent_code
-    return Detail(code=division.code, name=division.name, name_en=division.name_en, level=division.level,
-                  kind=division.kind, parent_code=division.parent_code,
-                  area_km2=shape.area_km2 if shape else None,
-                  centroid=(shape.centroid_lon, shape.centroid_lat) if shape else None,
-                  path=path, counts=_total(counts), children=children)
+    return Detail(
+        code=division.code,
+        name=division.name,
+        name_en=division.name_en,
+        level=division.level,
+        kind=division.kind,
+        parent_code=division.parent_code,
+        area_km2=shape.area_km2 if shape else None,
+        centroid=(shape.centroid_lon, shape.centroid_lat) if shape else None,
+        path=path,
+        counts=_total(counts),
+        children=children,
+    )
 
 
 def division_geometry(session: Session, principal: Principal, code: str) -> dict[str, Any]:
@@ -168,15 +200,26 @@ def division_geometry(session: Session, principal: Principal, code: str) -> dict
         grid = session.get(Grid, code)
         if grid is None:
             raise NotFound(f"there is no grid with code {code}")
-        props: dict[str, Any] = {"code": code, "level": GRID, "community_code": grid.community_code,
-                                 "area_km2": grid.area_km2}
+        props: dict[str, Any] = {
+            "code": code,
+            "level": GRID,
+            "community_code": grid.community_code,
+            "area_km2": grid.area_km2,
+        }
         return {"type": "Feature", "id": code, "geometry": json.loads(grid.geometry), "properties": props}
     division = _division(session, code)
     shape = session.get(DivisionShape, code)
     if shape is None:
         raise NotFound(f"division {code} has no outline yet: run `onecity geo load` (or `onecity seed`)")
-    props = {"code": code, "name": division.name, "name_en": division.name_en, "level": division.level,
-             "kind": division.kind, "area_km2": shape.area_km2, "centroid": [shape.centroid_lon, shape.centroid_lat]}
+    props = {
+        "code": code,
+        "name": division.name,
+        "name_en": division.name_en,
+        "level": division.level,
+        "kind": division.kind,
+        "area_km2": shape.area_km2,
+        "centroid": [shape.centroid_lon, shape.centroid_lat],
+    }
     return {"type": "Feature", "id": code, "geometry": json.loads(shape.geometry), "properties": props}
 
 
@@ -191,19 +234,33 @@ def children_geojson(session: Session, principal: Principal, code: str) -> dict[
     if detail.level == DivisionLevel.COMMUNITY:
         texts = dict(session.execute(select(Grid.code, Grid.geometry).where(Grid.community_code == code)).all())
     else:
-        texts = dict(session.execute(
-            select(DivisionShape.code, DivisionShape.geometry).join(Division, Division.code == DivisionShape.code)
-            .where(Division.parent_code == code)).all())
+        texts = dict(
+            session.execute(
+                select(DivisionShape.code, DivisionShape.geometry)
+                .join(Division, Division.code == DivisionShape.code)
+                .where(Division.parent_code == code)
+            ).all()
+        )
     children = [c for c in detail.children if c.code in texts]
     if not children:
         raise NotFound(f"the outlines inside division {code} are not loaded: run `onecity geo load`")
     geoms = shapely.from_geojson([texts[c.code] for c in children])
     geoms = _simplify_for_map(geoms)
     features = [
-        {"type": "Feature", "id": c.code, "geometry": json.loads(str(text)),
-         "properties": {"code": c.code, "name": c.name, "name_en": c.name_en, "level": c.level, "kind": c.kind,
-                        "area_km2": round(c.area_km2, 4) if c.area_km2 is not None else None,
-                        **c.counts.as_dict()}}
+        {
+            "type": "Feature",
+            "id": c.code,
+            "geometry": json.loads(str(text)),
+            "properties": {
+                "code": c.code,
+                "name": c.name,
+                "name_en": c.name_en,
+                "level": c.level,
+                "kind": c.kind,
+                "area_km2": round(c.area_km2, 4) if c.area_km2 is not None else None,
+                **c.counts.as_dict(),
+            },
+        }
         for c, text in zip(children, shapely.to_geojson(geoms), strict=True)
     ]
     return {"type": "FeatureCollection", "features": features}
@@ -223,8 +280,13 @@ def _simplify_for_map(geoms: np.ndarray) -> np.ndarray:
 def geography_stats(session: Session) -> dict[str, Any]:
     """City-wide figures (for ``onecity geo stats`` and checks): counts of each level and of outlines."""
     levels = dict(session.execute(select(Division.level, func.count()).group_by(Division.level)).all())
-    kinds = dict(session.execute(select(Division.kind, func.count()).where(Division.level.in_(
-        [DivisionLevel.TOWNSHIP, DivisionLevel.COMMUNITY])).group_by(Division.kind)).all())
+    kinds = dict(
+        session.execute(
+            select(Division.kind, func.count())
+            .where(Division.level.in_([DivisionLevel.TOWNSHIP, DivisionLevel.COMMUNITY]))
+            .group_by(Division.kind)
+        ).all()
+    )
     grids, grid_area = session.execute(select(func.count(), func.coalesce(func.sum(Grid.area_km2), 0.0))).one()
     city = session.get(DivisionShape, MUNICIPALITY_CODE)
     return {

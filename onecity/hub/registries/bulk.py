@@ -109,8 +109,10 @@ class BulkWriter:
         if self.dialect == "postgresql":
             from psycopg.copy import QueuedLibpqWriter
 
-            with self.raw.cursor() as cur, cur.copy(f'COPY "{prepared.table.name}" ({cols}) FROM STDIN',
-                                                    writer=QueuedLibpqWriter(cur)) as copy:
+            with (
+                self.raw.cursor() as cur,
+                cur.copy(f'COPY "{prepared.table.name}" ({cols}) FROM STDIN', writer=QueuedLibpqWriter(cur)) as copy,
+            ):
                 copy.write(prepared.payload)
         else:
             marks = ", ".join("?" for _ in prepared.names)

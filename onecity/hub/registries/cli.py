@@ -90,12 +90,24 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         with db.transaction() as session:
             if args.output:
                 with open(args.output, "w", encoding="utf-8", newline="") as fh:
-                    rows = write_export(session, cli_principal(), ExportKind(args.kind), ExportFormat(args.format),
-                                        fh, destination=str(Path(args.output).resolve()))
+                    rows = write_export(
+                        session,
+                        cli_principal(),
+                        ExportKind(args.kind),
+                        ExportFormat(args.format),
+                        fh,
+                        destination=str(Path(args.output).resolve()),
+                    )
                 sys.stderr.write(f"exported {rows} {args.kind} to {args.output}\n")
             else:
-                write_export(session, cli_principal(), ExportKind(args.kind), ExportFormat(args.format), sys.stdout,
-                             destination="stdout")
+                write_export(
+                    session,
+                    cli_principal(),
+                    ExportKind(args.kind),
+                    ExportFormat(args.format),
+                    sys.stdout,
+                    destination="stdout",
+                )
                 sys.stdout.flush()
     finally:
         db.dispose()
@@ -114,8 +126,7 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")
     s.set_defaults(func=cmd_seed)
 
-    reg = sub.add_parser("registry", help="the base registries").add_subparsers(dest="registry_command",
-                                                                                  required=True)
+    reg = sub.add_parser("registry", help="the base registries").add_subparsers(dest="registry_command", required=True)
     ld = reg.add_parser("load", help="validate a CSV/JSONL file and load it all, or nothing")
     ld.add_argument("kind", choices=[k.value for k in RegistryKind])
     ld.add_argument("file")

@@ -39,8 +39,14 @@ class ExportKind(StrEnum):
 
     @property
     def table(self) -> Table:
-        model = {"divisions": Division, "grids": Grid, "persons": Person, "legal-persons": LegalPerson,
-                 "components": Component, "certificates": Certificate}[self.value]
+        model = {
+            "divisions": Division,
+            "grids": Grid,
+            "persons": Person,
+            "legal-persons": LegalPerson,
+            "components": Component,
+            "certificates": Certificate,
+        }[self.value]
         return model.__table__  # type: ignore[return-value]
 
 
@@ -67,8 +73,9 @@ def iter_rows(session: Session, kind: ExportKind) -> Iterator[dict[str, Any]]:
         yield {n: _plain(v) for n, v in zip(names, row, strict=True)}
 
 
-def write_export(session: Session, principal: Principal, kind: ExportKind, fmt: ExportFormat, out: TextIO,
-                 *, destination: str) -> int:
+def write_export(
+    session: Session, principal: Principal, kind: ExportKind, fmt: ExportFormat, out: TextIO, *, destination: str
+) -> int:
     """Stream ``kind`` to ``out``; records the export in the audit log. Returns the row count."""
     policy.require(principal, "hub.registry.export")
     names = [c.name for c in kind.table.columns]
@@ -77,30 +84,48 @@ def write_export(session: Session, principal: Principal, kind: ExportKind, fmt: 
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(names)
         for rec in iter_rows(session, kind):
-            writer.writerow(["" if rec[n] is None else json.dumps(rec[n], ensure_ascii=False, sort_keys=True)
-                             if isinstance(rec[n], dict) else rec[n] for n in names])
+            writer.writerow(
+                [
+                    ""
+                    if rec[n] is None
+                    else json.dumps(rec[n], ensure_ascii=False, sort_keys=True)
+                    if isinstance(rec[n], dict)
+                    else rec[n]
+                    for n in names
+                ]
+            )
             rows += 1
     else:
         for rec in iter_rows(session, kind):
             out.write(json.dumps(rec, ensure_ascii=False, sort_keys=False, separators=(",", ":")) + "\n")
             rows += 1
-    audit.record(session, principal, "hub.registry.exported", object_type="registry", object_id=kind.value,
-                 detail={"format": fmt.value, "rows": rows, "destination": destination})
+    audit.record(
+        session,
+        principal,
+        "hub.registry.exported",
+        object_type="registry",
+        object_id=kind.value,
+        detail={"format": fmt.value, "rows": rows, "destination": destination},
+    )
     return rows
 
 
 def city_stats(session: Session) -> dict[str, Any]:
     """The counts ``onecity city stats`` prints, in the documented key order."""
-    kinds = dict(session.execute(
-        select(Division.kind, func.count()).where(Division.level.in_([DivisionLevel.TOWNSHIP,
-                                                                      DivisionLevel.COMMUNITY]))
-        .group_by(Division.kind)).all())
+    kinds = dict(
+        session.execute(
+            select(Division.kind, func.count())
+            .where(Division.level.in_([DivisionLevel.TOWNSHIP, DivisionLevel.COMMUNITY]))
+            .group_by(Division.kind)
+        ).all()
+    )
 
     def count(table: Any) -> int:
         return int(session.scalar(select(func.count()).select_from(table)) or 0)
 
-    districts = session.scalar(select(func.count()).select_from(Division)
-                               .where(Division.level == DivisionLevel.DISTRICT))
+    districts = session.scalar(
+        select(func.count()).select_from(Division).where(Division.level == DivisionLevel.DISTRICT)
+    )
     return {
         "districts": int(districts or 0),
         "townships": {k: int(kinds.get(k, 0)) for k in ("subdistrict", "town", "township")},

@@ -67,17 +67,95 @@ SENIOR_CARD = 0.92  # aged 65+, hukou or residence permit
 REVOKED_SHARE = 0.003
 UNRENEWED_ID_SHARE = 0.015
 
-ROADS = ("长乐路", "淮海中路", "南京西路", "四川北路", "天目西路", "武宁路", "长寿路", "曹杨路", "中山北路",
-         "漕溪北路", "虹桥路", "延安西路", "共和新路", "控江路", "黄兴路", "浦东南路", "张杨路", "世纪大道",
-         "沪闵路", "莘庄路", "牡丹江路", "友谊路", "城中路", "博乐路", "人民路", "园中路", "新松江路", "公园路",
-         "南桥路", "城桥镇人民路", "锦绣路", "东方路", "龙吴路", "宜山路", "凯旋路", "江宁路", "大连路")
-PHONE_PREFIXES = ("139", "138", "137", "136", "135", "150", "151", "152", "158", "159", "182", "183",
-                  "187", "188", "130", "131", "132", "155", "156", "185", "186", "133", "153", "180",
-                  "181", "189", "177", "199")
-DEPARTMENTS_11 = ("发展和改革委员会", "财政局", "教育局", "卫生健康委员会", "民政局", "人力资源和社会保障局",
-                  "生态环境局", "商务委员会", "文化和旅游局", "统计局")
-INSTITUTION_WORDS = ("社区卫生服务中心", "社区事务受理服务中心", "青少年活动中心", "图书馆", "文化馆",
-                     "疾病预防控制中心")
+ROADS = (
+    "长乐路",
+    "淮海中路",
+    "南京西路",
+    "四川北路",
+    "天目西路",
+    "武宁路",
+    "长寿路",
+    "曹杨路",
+    "中山北路",
+    "漕溪北路",
+    "虹桥路",
+    "延安西路",
+    "共和新路",
+    "控江路",
+    "黄兴路",
+    "浦东南路",
+    "张杨路",
+    "世纪大道",
+    "沪闵路",
+    "莘庄路",
+    "牡丹江路",
+    "友谊路",
+    "城中路",
+    "博乐路",
+    "人民路",
+    "园中路",
+    "新松江路",
+    "公园路",
+    "南桥路",
+    "城桥镇人民路",
+    "锦绣路",
+    "东方路",
+    "龙吴路",
+    "宜山路",
+    "凯旋路",
+    "江宁路",
+    "大连路",
+)
+PHONE_PREFIXES = (
+    "139",
+    "138",
+    "137",
+    "136",
+    "135",
+    "150",
+    "151",
+    "152",
+    "158",
+    "159",
+    "182",
+    "183",
+    "187",
+    "188",
+    "130",
+    "131",
+    "132",
+    "155",
+    "156",
+    "185",
+    "186",
+    "133",
+    "153",
+    "180",
+    "181",
+    "189",
+    "177",
+    "199",
+)
+DEPARTMENTS_11 = (
+    "发展和改革委员会",
+    "财政局",
+    "教育局",
+    "卫生健康委员会",
+    "民政局",
+    "人力资源和社会保障局",
+    "生态环境局",
+    "商务委员会",
+    "文化和旅游局",
+    "统计局",
+)
+INSTITUTION_WORDS = (
+    "社区卫生服务中心",
+    "社区事务受理服务中心",
+    "青少年活动中心",
+    "图书馆",
+    "文化馆",
+    "疾病预防控制中心",
+)
 SOCIAL_WORDS = ("养老服务中心", "社会工作服务社", "青少年服务中心", "职业技能培训中心")
 
 
@@ -129,7 +207,7 @@ def _fixed(chars: npt.NDArray[np.uint8]) -> list[str]:
     """Rows of ASCII bytes (n × w) as n strings."""
     w = chars.shape[1]
     text = chars.tobytes().decode("ascii")
-    return [text[i:i + w] for i in range(0, len(text), w)]
+    return [text[i : i + w] for i in range(0, len(text), w)]
 
 
 def _add_years(d: npt.NDArray[np.datetime64], years: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
@@ -173,8 +251,21 @@ class _Holders:
 class _PersonCtx(_Holders):
     """The persons of one chunk, with what their certificates depend on."""
 
-    def __init__(self, pid: I64, ids: Obj, names: Obj, division: Obj, male: B, birth: npt.NDArray[np.datetime64],
-                 age_years: I64, migrant: B, hukou_region: Obj, district: I64, address: Obj, id_region: I64) -> None:
+    def __init__(
+        self,
+        pid: I64,
+        ids: Obj,
+        names: Obj,
+        division: Obj,
+        male: B,
+        birth: npt.NDArray[np.datetime64],
+        age_years: I64,
+        migrant: B,
+        hukou_region: Obj,
+        district: I64,
+        address: Obj,
+        id_region: I64,
+    ) -> None:
         super().__init__("person", pid, ids, names, division)
         self.male, self.birth, self.age_years, self.migrant = male, birth, age_years, migrant
         self.hukou_region, self.district, self.address, self.id_region = hukou_region, district, address, id_region
@@ -211,8 +302,12 @@ class CityGenerator:
         self.district_names = _obj(list(geo.district_names))
         self.district_short = _obj([_short(n) for n in geo.district_names])
         self.district_codes = _obj(list(DISTRICT_CODES))
-        self.unit_head = _obj([f"上海市{geo.district_names[d]}{t}" for d, t in
-                               zip(geo.unit_district.tolist(), geo.unit_township_names.tolist(), strict=True)])
+        self.unit_head = _obj(
+            [
+                f"上海市{geo.district_names[d]}{t}"
+                for d, t in zip(geo.unit_district.tolist(), geo.unit_township_names.tolist(), strict=True)
+            ]
+        )
         self._build_regions()
         self._build_weights()
 
@@ -234,8 +329,10 @@ class CityGenerator:
         self.prov_start = np.array(prov_start)
         self.prov_len = np.array(prov_len)
         self.prov_p = np.array(prov_w) / sum(prov_w)
-        self.historic = [(codes.index(old), DISTRICT_CODES.index(new), np.datetime64(f"{year}-01-01", "D"))
-                         for old, new, year in census.HISTORIC_CODES]
+        self.historic = [
+            (codes.index(old), DISTRICT_CODES.index(new), np.datetime64(f"{year}-01-01", "D"))
+            for old, new, year in census.HISTORIC_CODES
+        ]
         self.id_counters = np.zeros(len(codes) * NDAYS * 2, dtype=np.int16)
 
     def _build_weights(self) -> None:
@@ -337,8 +434,9 @@ class CityGenerator:
             "holder_kind": [t.holder_kind.value for t in CERT_TYPES],
             "issuer_department": [t.issuer_department for t in CERT_TYPES],
             "validity_years": [None if t.validity_years is None else str(t.validity_years) for t in CERT_TYPES],
-            "metadata_fields": [json.dumps(t.metadata_fields(), ensure_ascii=False, sort_keys=True)
-                                for t in CERT_TYPES],
+            "metadata_fields": [
+                json.dumps(t.metadata_fields(), ensure_ascii=False, sort_keys=True) for t in CERT_TYPES
+            ],
         }
 
     # -- natural persons --------------------------------------------------------------------
@@ -376,8 +474,9 @@ class CityGenerator:
         names = _obj(self._names(rng, male))
         address = _obj(self._addresses(rng, unit))
         prefix = _obj(list(PHONE_PREFIXES))[rng.integers(0, len(PHONE_PREFIXES), n)].tolist()
-        phone: list[str | None] = [f"{p}{x:08d}" for p, x in
-                                   zip(prefix, rng.integers(0, 100_000_000, n).tolist(), strict=True)]
+        phone: list[str | None] = [
+            f"{p}{x:08d}" for p, x in zip(prefix, rng.integers(0, 100_000_000, n).tolist(), strict=True)
+        ]
         for i in np.flatnonzero(age_years < 12).tolist():
             phone[i] = None
         columns: Columns = {
@@ -393,8 +492,20 @@ class CityGenerator:
             "status": ["alive"] * n,
             "updated_at": [None] * n,
         }
-        ctx = _PersonCtx(pid, ids, names, self.unit_codes[unit], male, birth, age_years, migrant, hukou_region,
-                         district, address, id_region)
+        ctx = _PersonCtx(
+            pid,
+            ids,
+            names,
+            self.unit_codes[unit],
+            male,
+            birth,
+            age_years,
+            migrant,
+            hukou_region,
+            district,
+            address,
+            id_region,
+        )
         return columns, self._person_certificates(rng, ctx), ctx
 
     def _sequences(self, region: I64, birth: npt.NDArray[np.datetime64], male: B) -> I64:
@@ -434,10 +545,16 @@ class CityGenerator:
     def _names(self, rng: np.random.Generator, male: B) -> list[str]:
         n = len(male)
         sur = self.surnames[rng.choice(len(self.surnames), size=n, p=self.surname_p)].tolist()
-        g1 = np.where(male, self.given_m[rng.integers(0, len(self.given_m), n)],
-                      self.given_f[rng.integers(0, len(self.given_f), n)]).tolist()
-        g2 = np.where(male, self.given_m[rng.integers(0, len(self.given_m), n)],
-                      self.given_f[rng.integers(0, len(self.given_f), n)])
+        g1 = np.where(
+            male,
+            self.given_m[rng.integers(0, len(self.given_m), n)],
+            self.given_f[rng.integers(0, len(self.given_f), n)],
+        ).tolist()
+        g2 = np.where(
+            male,
+            self.given_m[rng.integers(0, len(self.given_m), n)],
+            self.given_f[rng.integers(0, len(self.given_f), n)],
+        )
         g2[rng.random(n) < census.GIVEN_SINGLE_SHARE] = ""
         return [a + b + c for a, b, c in zip(sur, g1, g2.tolist(), strict=True)]
 
@@ -448,9 +565,10 @@ class CityGenerator:
         nums = rng.integers(1, 1200, (4, n)).tolist()
         village = self.geo.unit_is_village[unit].tolist()
         names = self.unit_names[unit].tolist()
-        return [f"{h}{nm}{a % 15 + 1}组{b % 300 + 1}号" if v
-                else f"{h}{r}{a}弄{b % 60 + 1}号{c % 30 + 1}{d % 5 + 1:02d}室"
-                for h, nm, r, v, a, b, c, d in zip(head, names, road, village, *nums, strict=True)]
+        return [
+            f"{h}{nm}{a % 15 + 1}组{b % 300 + 1}号" if v else f"{h}{r}{a}弄{b % 60 + 1}号{c % 30 + 1}{d % 5 + 1:02d}室"
+            for h, nm, r, v, a, b, c, d in zip(head, names, road, village, *nums, strict=True)
+        ]
 
     # -- personal certificates ----------------------------------------------------------------
 
@@ -463,8 +581,7 @@ class CityGenerator:
         """Certificate numbers: a per-type serial (so unique) behind a type-specific head."""
         start = self._serial[type_code]
         self._serial[type_code] = start + len(heads)
-        return [f"{h}{s:0{width}d}{tail}" for h, s in zip(heads, range(start + 1, start + len(heads) + 1),
-                                                           strict=True)]
+        return [f"{h}{s:0{width}d}{tail}" for h, s in zip(heads, range(start + 1, start + len(heads) + 1), strict=True)]
 
     def _person_certificates(self, rng: np.random.Generator, p: _PersonCtx) -> list[_CertBlock]:
         n = len(p.pid)
@@ -482,47 +599,86 @@ class CityGenerator:
         issued = np.where(unrenewed, issued - (span * YEAR).astype(np.int64).astype("timedelta64[D]"), issued)
         issued = np.maximum(issued, _add_years(p.birth[idx], 16))
         valid = np.where(span > 0, _add_years(issued, span), nat[idx])
-        blocks.append(_CertBlock(CertType.ID_CARD, idx, p.ids[idx].tolist(),
-                                 self._issuer("上海市公安局", p.district[idx], "分局", short=True), issued, valid,
-                                 [f'{{"address":"{x}"}}' for x in p.address[idx].tolist()]))
+        blocks.append(
+            _CertBlock(
+                CertType.ID_CARD,
+                idx,
+                p.ids[idx].tolist(),
+                self._issuer("上海市公安局", p.district[idx], "分局", short=True),
+                issued,
+                valid,
+                [f'{{"address":"{x}"}}' for x in p.address[idx].tolist()],
+            )
+        )
         hukou_sh = ~p.migrant
         # household register: the heads of Shanghai-hukou households
         idx = np.flatnonzero(hukou_sh & (age >= 25) & (u[2] < HOUSEHOLD_HEAD))
         issued = _add_years(p.birth[idx], 25 + u[3, idx] * (age[idx] - 25))
         hr = p.hukou_region[idx].tolist()
-        blocks.append(_CertBlock(CertType.HOUSEHOLD_REGISTER, idx,
-                                 self._numbers(CertType.HOUSEHOLD_REGISTER, [f"HJ{r}" for r in hr]),
-                                 self._issuer("上海市公安局", p.district[idx], "分局", short=True), issued, nat[idx],
-                                 [f'{{"hukou_region":"{r}","relation":"户主"}}' for r in hr]))
+        blocks.append(
+            _CertBlock(
+                CertType.HOUSEHOLD_REGISTER,
+                idx,
+                self._numbers(CertType.HOUSEHOLD_REGISTER, [f"HJ{r}" for r in hr]),
+                self._issuer("上海市公安局", p.district[idx], "分局", short=True),
+                issued,
+                nat[idx],
+                [f'{{"hukou_region":"{r}","relation":"户主"}}' for r in hr],
+            )
+        )
         # residence permit: most adults from other provinces; valid 3 years, a few lapsed
         idx = np.flatnonzero(p.migrant & (age >= 16) & (u[4] < RESIDENCE_PERMIT))
         issued = AS_OF - np.floor(u[5, idx] * 3 * YEAR).astype("timedelta64[D]")
         issued = np.where(u[6, idx] < 0.04, issued - np.timedelta64(1200, "D"), issued)
-        blocks.append(_CertBlock(CertType.RESIDENCE_PERMIT, idx,
-                                 self._numbers(CertType.RESIDENCE_PERMIT,
-                                               [f"JZ{c}" for c in self.district_codes[p.district[idx]].tolist()], 10),
-                                 self._issuer("上海市公安局", p.district[idx], "分局", short=True), issued,
-                                 _add_years(issued, 3),
-                                 [f'{{"hukou_region":"{r}"}}' for r in p.hukou_region[idx].tolist()]))
+        blocks.append(
+            _CertBlock(
+                CertType.RESIDENCE_PERMIT,
+                idx,
+                self._numbers(
+                    CertType.RESIDENCE_PERMIT, [f"JZ{c}" for c in self.district_codes[p.district[idx]].tolist()], 10
+                ),
+                self._issuer("上海市公安局", p.district[idx], "分局", short=True),
+                issued,
+                _add_years(issued, 3),
+                [f'{{"hukou_region":"{r}"}}' for r in p.hukou_region[idx].tolist()],
+            )
+        )
         # birth medical certificate: under-18s born in Shanghai
         idx = np.flatnonzero((age < 18) & (p.id_region < len(DISTRICT_CODES)))
-        blocks.append(_CertBlock(CertType.BIRTH_MEDICAL, idx,
-                                 self._numbers(CertType.BIRTH_MEDICAL, ["Q31"] * len(idx), 9),
-                                 self._issuer("上海市", p.district[idx], "妇幼保健院"), p.birth[idx], nat[idx],
-                                 [f'{{"place_of_birth":"上海市{x}"}}'
-                                  for x in self.district_names[p.district[idx]].tolist()]))
+        blocks.append(
+            _CertBlock(
+                CertType.BIRTH_MEDICAL,
+                idx,
+                self._numbers(CertType.BIRTH_MEDICAL, ["Q31"] * len(idx), 9),
+                self._issuer("上海市", p.district[idx], "妇幼保健院"),
+                p.birth[idx],
+                nat[idx],
+                [f'{{"place_of_birth":"上海市{x}"}}' for x in self.district_names[p.district[idx]].tolist()],
+            )
+        )
         blocks.extend(self._marriages(rng, p, nat))
         # real-estate title: homeowners
         idx = np.flatnonzero((age >= 30) & (u[7] < np.where(hukou_sh, HOMEOWNER_HUKOU, HOMEOWNER_MIGRANT)))
         issued = _add_years(p.birth[idx], 30 + rng.random(len(idx)) * np.minimum(age[idx] - 30, 25))
         area = np.round(rng.lognormal(np.log(85), 0.35, len(idx)), 2).tolist()
-        heads = [f"沪({y}){s}字不动产权第" for y, s in
-                 zip(_years(issued), self.district_short[p.district[idx]].tolist(), strict=True)]
-        blocks.append(_CertBlock(
-            CertType.REAL_ESTATE, idx, self._numbers(CertType.REAL_ESTATE, heads, 7, "号"),
-            ["上海市规划和自然资源局"] * len(idx), issued, nat[idx],
-            [f'{{"address":"{x}","area_m2":{a},"use":"住宅"}}' for x, a in
-             zip(p.address[idx].tolist(), area, strict=True)]))
+        heads = [
+            f"沪({y}){s}字不动产权第"
+            for y, s in zip(_years(issued), self.district_short[p.district[idx]].tolist(), strict=True)
+        ]
+        blocks.append(
+            _CertBlock(
+                CertType.REAL_ESTATE,
+                idx,
+                self._numbers(CertType.REAL_ESTATE, heads, 7, "号"),
+                ["上海市规划和自然资源局"] * len(idx),
+                issued,
+                nat[idx],
+                [
+                    f'{{"address":"{x}","area_m2":{a},"use":"住宅"}}'
+                    for x, a in zip(p.address[idx].tolist(), area, strict=True)
+                ],
+            )
+        )
         # driving licence: 6 years at first, then 10, long-term after
         v = rng.random((2, n))
         idx = np.flatnonzero((age >= 18) & (age <= 70) & (v[0] < np.where(p.male, DRIVER_MALE, DRIVER_FEMALE)))
@@ -531,21 +687,33 @@ class CityGenerator:
         period = np.where(held < 6, 6, np.where(held < 16, 10, 0))
         issued = np.where(held < 6, first, np.where(held < 16, _add_years(first, 6), _add_years(first, 16)))
         valid = np.where(period > 0, _add_years(issued, period), nat[idx])
-        blocks.append(_CertBlock(CertType.DRIVING_LICENCE, idx, self._numbers(CertType.DRIVING_LICENCE,
-                                                                              ["31"] * len(idx), 10),
-                                 ["上海市公安局交通警察总队"] * len(idx), issued, valid,
-                                 [f'{{"vehicle_class":"C1","first_issued_on":"{f}"}}' for f in _dates(first)]))
+        blocks.append(
+            _CertBlock(
+                CertType.DRIVING_LICENCE,
+                idx,
+                self._numbers(CertType.DRIVING_LICENCE, ["31"] * len(idx), 10),
+                ["上海市公安局交通警察总队"] * len(idx),
+                issued,
+                valid,
+                [f'{{"vehicle_class":"C1","first_issued_on":"{f}"}}' for f in _dates(first)],
+            )
+        )
         # senior citizen card: 65+ living in Shanghai with hukou or a residence permit
         idx = np.flatnonzero((age >= 65) & (v[0] < SENIOR_CARD))
-        blocks.append(_CertBlock(CertType.SENIOR_CITIZEN_CARD, idx,
-                                 self._numbers(CertType.SENIOR_CITIZEN_CARD, ["JLK"] * len(idx), 10),
-                                 self._issuer("上海市", p.district[idx], "民政局"),
-                                 _add_years(p.birth[idx], 65), nat[idx],
-                                 [f'{{"birth_date":"{b}"}}' for b in _dates(p.birth[idx])]))
+        blocks.append(
+            _CertBlock(
+                CertType.SENIOR_CITIZEN_CARD,
+                idx,
+                self._numbers(CertType.SENIOR_CITIZEN_CARD, ["JLK"] * len(idx), 10),
+                self._issuer("上海市", p.district[idx], "民政局"),
+                _add_years(p.birth[idx], 65),
+                nat[idx],
+                [f'{{"birth_date":"{b}"}}' for b in _dates(p.birth[idx])],
+            )
+        )
         return blocks
 
-    def _marriages(self, rng: np.random.Generator, p: _PersonCtx, nat: npt.NDArray[np.datetime64]
-                   ) -> list[_CertBlock]:
+    def _marriages(self, rng: np.random.Generator, p: _PersonCtx, nat: npt.NDArray[np.datetime64]) -> list[_CertBlock]:
         """Pair married men and women of the same district by age rank; each spouse holds a copy."""
         age = p.age_years
         pm = np.zeros(len(age))
@@ -571,18 +739,44 @@ class CityGenerator:
         wed_text = _dates(wed)
         out = []
         for holder, spouse, suffix in ((h, w, "-1"), (w, h, "-2")):
-            out.append(_CertBlock(
-                CertType.MARRIAGE, holder, [x + suffix for x in numbers], issuer, wed, nat[holder],
-                [f'{{"spouse_name":"{nm}","spouse_id_number":"{i}","registered_on":"{d}"}}' for nm, i, d in
-                 zip(p.names[spouse].tolist(), p.ids[spouse].tolist(), wed_text, strict=True)]))
+            out.append(
+                _CertBlock(
+                    CertType.MARRIAGE,
+                    holder,
+                    [x + suffix for x in numbers],
+                    issuer,
+                    wed,
+                    nat[holder],
+                    [
+                        f'{{"spouse_name":"{nm}","spouse_id_number":"{i}","registered_on":"{d}"}}'
+                        for nm, i, d in zip(p.names[spouse].tolist(), p.ids[spouse].tolist(), wed_text, strict=True)
+                    ],
+                )
+            )
         return out
 
     def _certificates(self, blocks: list[_CertBlock], h: _Holders) -> Columns:
         """Turn certificate blocks into one certificate chunk (ids in block order)."""
         rng = self._rng(9, self._cert_id)
-        cols: dict[str, list[str | None]] = {k: [] for k in (
-            "id", "type_code", "number", "holder_kind", "holder_id", "holder_identifier", "holder_name",
-            "issuer", "issued_on", "valid_until", "status", "revoked_at", "division_code", "data")}
+        cols: dict[str, list[str | None]] = {
+            k: []
+            for k in (
+                "id",
+                "type_code",
+                "number",
+                "holder_kind",
+                "holder_id",
+                "holder_identifier",
+                "holder_name",
+                "issuer",
+                "issued_on",
+                "valid_until",
+                "status",
+                "revoked_at",
+                "division_code",
+                "data",
+            )
+        }
         pid_text = h.pid_text
         for b in blocks:
             n = len(b.idx)
@@ -618,8 +812,15 @@ class CityGenerator:
 
     # -- legal persons ------------------------------------------------------------------------
 
-    def _legal_persons(self, part: int, start: int, unit: I64, adults: Sequence[npt.NDArray[np.int32]],
-                       active_by_month: I64, new_by_month: I64) -> tuple[Columns, list[_CertBlock], _Holders]:
+    def _legal_persons(
+        self,
+        part: int,
+        start: int,
+        unit: I64,
+        adults: Sequence[npt.NDArray[np.int32]],
+        active_by_month: I64,
+        new_by_month: I64,
+    ) -> tuple[Columns, list[_CertBlock], _Holders]:
         rng = self._rng(2, part)
         geo = self.geo
         n = len(unit)
@@ -709,28 +910,57 @@ class CityGenerator:
         blocks = []
         issuer = _obj(self._issuer("上海市", district, "市场监督管理局"))
         mkt = np.flatnonzero(np.isin(kind, ["91", "92", "93"]))
-        blocks.append(_CertBlock(CertType.BUSINESS_LICENCE, mkt, uscc[mkt].tolist(), issuer[mkt].tolist(),
-                                 established[mkt], nat[mkt],
-                                 [f'{{"name":"{name[i]}","registered_capital":{capital_s[i]}}}' for i in mkt.tolist()],
-                                 struck_off[mkt]))
+        blocks.append(
+            _CertBlock(
+                CertType.BUSINESS_LICENCE,
+                mkt,
+                uscc[mkt].tolist(),
+                issuer[mkt].tolist(),
+                established[mkt],
+                nat[mkt],
+                [f'{{"name":"{name[i]}","registered_capital":{capital_s[i]}}}' for i in mkt.tolist()],
+                struck_off[mkt],
+            )
+        )
         food = np.flatnonzero(np.isin(kind, ["91", "92"]) & (industry == "H") & (rng.random(n) < 0.85))
-        f_issued = np.maximum(established[food], AS_OF - np.floor(rng.random(len(food)) * 5 * YEAR)
-                              .astype(np.int64).astype("timedelta64[D]"))
-        blocks.append(_CertBlock(CertType.FOOD_BUSINESS_LICENCE, food,
-                                 self._numbers(CertType.FOOD_BUSINESS_LICENCE,
-                                               [f"JY2{c}" for c in self.district_codes[district[food]].tolist()], 7),
-                                 issuer[food].tolist(), f_issued, _add_years(f_issued, 5),
-                                 [f'{{"business_items":"热食类食品制售","premises":"{address[i]}"}}'
-                                  for i in food.tolist()], struck_off[food]))
+        f_issued = np.maximum(
+            established[food],
+            AS_OF - np.floor(rng.random(len(food)) * 5 * YEAR).astype(np.int64).astype("timedelta64[D]"),
+        )
+        blocks.append(
+            _CertBlock(
+                CertType.FOOD_BUSINESS_LICENCE,
+                food,
+                self._numbers(
+                    CertType.FOOD_BUSINESS_LICENCE, [f"JY2{c}" for c in self.district_codes[district[food]].tolist()], 7
+                ),
+                issuer[food].tolist(),
+                f_issued,
+                _add_years(f_issued, 5),
+                [f'{{"business_items":"热食类食品制售","premises":"{address[i]}"}}' for i in food.tolist()],
+                struck_off[food],
+            )
+        )
         for kinds_, ctype, head, sfx, iss in (
-                (["12"], CertType.INSTITUTION_CERTIFICATE, "事证第1310", "号", "机构编制委员会办公室"),
-                (["51", "52", "53"], CertType.SOCIAL_ORG_CERTIFICATE, "沪社证字第", "号", "民政局")):
+            (["12"], CertType.INSTITUTION_CERTIFICATE, "事证第1310", "号", "机构编制委员会办公室"),
+            (["51", "52", "53"], CertType.SOCIAL_ORG_CERTIFICATE, "沪社证字第", "号", "民政局"),
+        ):
             sel = np.flatnonzero(np.isin(kind, kinds_))
-            issued = np.maximum(established[sel], AS_OF - np.floor(rng.random(len(sel)) * 5 * YEAR)
-                                .astype(np.int64).astype("timedelta64[D]"))
-            blocks.append(_CertBlock(ctype, sel, self._numbers(ctype, [head] * len(sel), 8, sfx),
-                                     self._issuer("上海市", district[sel], iss), issued, _add_years(issued, 5),
-                                     [f'{{"name":"{name[i]}"}}' for i in sel.tolist()]))
+            issued = np.maximum(
+                established[sel],
+                AS_OF - np.floor(rng.random(len(sel)) * 5 * YEAR).astype(np.int64).astype("timedelta64[D]"),
+            )
+            blocks.append(
+                _CertBlock(
+                    ctype,
+                    sel,
+                    self._numbers(ctype, [head] * len(sel), 8, sfx),
+                    self._issuer("上海市", district[sel], iss),
+                    issued,
+                    _add_years(issued, 5),
+                    [f'{{"name":"{name[i]}"}}' for i in sel.tolist()],
+                )
+            )
         return columns, blocks, holders
 
     def _org_bodies(self, serial: I64, new_style: B) -> npt.NDArray[np.uint8]:
@@ -740,7 +970,7 @@ class CityGenerator:
         start "MA" followed by 6 characters of the credit-code alphabet, as Shanghai's do.
         """
         old = (serial * 48_271 + 10_000_019) % 100_000_000
-        new = (serial * 7_919 + 12_345) % (31 ** 6)
+        new = (serial * 7_919 + 12_345) % (31**6)
         alphabet = np.frombuffer(USCC_ALPHABET.encode(), dtype=np.uint8)
         n = len(serial)
         chars = np.empty((n, 8), dtype=np.uint8)
@@ -756,8 +986,9 @@ class CityGenerator:
 
     def _uscc(self, kind: U, region: U, org_body: npt.NDArray[np.uint8]) -> list[str]:
         n = len(kind)
-        head = np.frombuffer("".join(k + r for k, r in zip(kind.tolist(), region.tolist(), strict=True)).encode(),
-                            dtype=np.uint8).reshape(n, 8)
+        head = np.frombuffer(
+            "".join(k + r for k, r in zip(kind.tolist(), region.tolist(), strict=True)).encode(), dtype=np.uint8
+        ).reshape(n, 8)
         raw = np.concatenate([head, org_body], axis=1)
         # GB 11714 check over the organisation body (letters A=10…Z=35)
         org = raw[:, 8:16].astype(np.int64)
@@ -837,8 +1068,11 @@ class CityGenerator:
                     ("registered_legal_persons", int(active[d, m]), "entities"),
                     ("new_legal_persons", int(new[d, m]), "entities"),
                     ("gdp", round(gdp, 4), "100M CNY"),
-                    ("retail_sales", round(gdp * census.RETAIL_SHARE_OF_GDP * (1 + rng.normal(0, 0.02)), 4),
-                     "100M CNY"),
+                    (
+                        "retail_sales",
+                        round(gdp * census.RETAIL_SHARE_OF_GDP * (1 + rng.normal(0, 0.02)), 4),
+                        "100M CNY",
+                    ),
                 )
                 for code, value, unit in figures:
                     cols["code"].append(code)
@@ -853,19 +1087,34 @@ class CityGenerator:
 #: suffix, share % of all components). Majors as in the standard: 01 public utilities, 02 roads
 #: and traffic, 03 city appearance and environment, 04 landscaping, 05 housing and land, 06 other.
 COMPONENT_CLASSES: tuple[tuple[str, str, str, float], ...] = (
-    ("0101", "上水井盖", "水务局", 6.0), ("0102", "污水井盖", "水务局", 7.0), ("0103", "雨水井盖", "水务局", 7.5),
-    ("0104", "雨水箅子", "水务局", 9.0), ("0105", "电力井盖", "电力公司", 4.0),
-    ("0106", "路灯井盖", "建设和管理委员会", 2.5), ("0107", "通信井盖", "通信管理局", 5.0),
-    ("0110", "燃气井盖", "燃气公司", 2.0), ("0111", "热力井盖", "建设和管理委员会", 0.3),
-    ("0115", "消防栓", "消防救援支队", 1.5), ("0120", "路灯", "建设和管理委员会", 9.0),
+    ("0101", "上水井盖", "水务局", 6.0),
+    ("0102", "污水井盖", "水务局", 7.0),
+    ("0103", "雨水井盖", "水务局", 7.5),
+    ("0104", "雨水箅子", "水务局", 9.0),
+    ("0105", "电力井盖", "电力公司", 4.0),
+    ("0106", "路灯井盖", "建设和管理委员会", 2.5),
+    ("0107", "通信井盖", "通信管理局", 5.0),
+    ("0110", "燃气井盖", "燃气公司", 2.0),
+    ("0111", "热力井盖", "建设和管理委员会", 0.3),
+    ("0115", "消防栓", "消防救援支队", 1.5),
+    ("0120", "路灯", "建设和管理委员会", 9.0),
     ("0125", "报刊亭", "绿化和市容管理局", 0.2),
-    ("0126", "电话亭", "通信管理局", 0.1), ("0130", "邮筒", "邮政管理局", 0.2),
-    ("0201", "公交站亭", "交通委员会", 0.5), ("0203", "交通信号灯", "公安分局交警支队", 0.6),
-    ("0204", "交通标志牌", "公安分局交警支队", 2.5), ("0207", "隔离护栏", "建设和管理委员会", 3.0),
-    ("0210", "停车泊位", "交通委员会", 2.0), ("0213", "道路名牌", "民政局", 1.0),
-    ("0301", "公共厕所", "绿化和市容管理局", 0.1), ("0303", "垃圾箱", "绿化和市容管理局", 5.5),
-    ("0305", "广告牌匾", "绿化和市容管理局", 3.0), ("0308", "座椅", "绿化和市容管理局", 1.2),
-    ("0401", "古树名木", "绿化和市容管理局", 0.05), ("0402", "行道树", "绿化和市容管理局", 14.0),
-    ("0404", "绿地", "绿化和市容管理局", 1.5), ("0405", "护树设施", "绿化和市容管理局", 2.0),
-    ("0601", "监控电子眼", "公安分局", 2.5), ("0606", "健身设施", "体育局", 0.6),
+    ("0126", "电话亭", "通信管理局", 0.1),
+    ("0130", "邮筒", "邮政管理局", 0.2),
+    ("0201", "公交站亭", "交通委员会", 0.5),
+    ("0203", "交通信号灯", "公安分局交警支队", 0.6),
+    ("0204", "交通标志牌", "公安分局交警支队", 2.5),
+    ("0207", "隔离护栏", "建设和管理委员会", 3.0),
+    ("0210", "停车泊位", "交通委员会", 2.0),
+    ("0213", "道路名牌", "民政局", 1.0),
+    ("0301", "公共厕所", "绿化和市容管理局", 0.1),
+    ("0303", "垃圾箱", "绿化和市容管理局", 5.5),
+    ("0305", "广告牌匾", "绿化和市容管理局", 3.0),
+    ("0308", "座椅", "绿化和市容管理局", 1.2),
+    ("0401", "古树名木", "绿化和市容管理局", 0.05),
+    ("0402", "行道树", "绿化和市容管理局", 14.0),
+    ("0404", "绿地", "绿化和市容管理局", 1.5),
+    ("0405", "护树设施", "绿化和市容管理局", 2.0),
+    ("0601", "监控电子眼", "公安分局", 2.5),
+    ("0606", "健身设施", "体育局", 0.6),
 )

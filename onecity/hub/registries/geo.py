@@ -57,11 +57,14 @@ def read_geography(session: Session) -> CityGeography:
         .order_by(Division.code)
     ).all()
     if not rows:
-        raise InvalidInput("the city has no communities or villages yet: run `onecity geo load` first "
-                           "(`onecity seed` does so itself on an empty city)")
+        raise InvalidInput(
+            "the city has no communities or villages yet: run `onecity geo load` first "
+            "(`onecity seed` does so itself on an empty city)"
+        )
     district_index = {c + "000000": i for i, c in enumerate(DISTRICT_CODES)}
-    names = dict(session.execute(select(Division.code, Division.name)
-                                 .where(Division.level == DivisionLevel.DISTRICT)).all())
+    names = dict(
+        session.execute(select(Division.code, Division.name).where(Division.level == DivisionLevel.DISTRICT)).all()
+    )
     unit_codes = np.array([r[0] for r in rows])
     unit_pos = {c: i for i, c in enumerate(unit_codes.tolist())}
     grids = session.execute(
@@ -85,8 +88,9 @@ def read_geography(session: Session) -> CityGeography:
     )
 
 
-def points_in_grids(geo: CityGeography, grid_index: npt.NDArray[np.int64],
-                    rng: np.random.Generator) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def points_in_grids(
+    geo: CityGeography, grid_index: npt.NDArray[np.int64], rng: np.random.Generator
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """One uniformly random point inside each given grid (rejection sampling in the bounding box).
 
     Vectorised over all points of a chunk at once, whatever grids they fall in; each round

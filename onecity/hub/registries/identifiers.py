@@ -22,10 +22,44 @@ class InvalidIdentifier(InvalidInput):
 
 #: Two-digit province codes of GB/T 2260 (mainland, plus 71 Taiwan, 81 Hong Kong, 82 Macao,
 #: which appear on residence permits for those residents).
-PROVINCE_CODES: frozenset[str] = frozenset({
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42",
-    "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
-})
+PROVINCE_CODES: frozenset[str] = frozenset(
+    {
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+    }
+)
 
 # -- GB 11643-1999 citizen identity number --------------------------------------------------
 
@@ -102,18 +136,40 @@ ORG_WEIGHTS: tuple[int, ...] = (3, 7, 9, 10, 5, 8, 4, 2)
 #: Registration authority (first character) → organisation kinds (second character) it issues,
 #: with their names (GB 32100-2015 table 1).
 USCC_KINDS: dict[str, str] = {
-    "11": "机关", "12": "事业单位", "13": "中央编办直接管理机构编制的群众团体", "19": "其他机构编制",
-    "21": "外国常驻新闻机构", "29": "其他外交",
-    "31": "司法行政律师执业机构", "32": "公证处", "33": "基层法律服务所", "34": "司法鉴定机构",
-    "35": "仲裁委员会", "39": "其他司法行政",
-    "41": "外国在华文化中心", "49": "其他文化",
-    "51": "社会团体", "52": "民办非企业单位", "53": "基金会", "59": "其他民政",
-    "61": "外国旅游部门常驻代表机构", "62": "港澳台地区旅游部门常驻内地代表机构", "69": "其他旅游",
-    "71": "宗教活动场所", "72": "宗教院校", "79": "其他宗教",
-    "81": "基层工会", "89": "其他工会",
-    "91": "企业", "92": "个体工商户", "93": "农民专业合作社",
-    "A1": "军队事业单位", "A9": "其他中央军委改革和编制办公室",
-    "N1": "农村集体经济组织", "N2": "农村集体经济组织联合社", "N9": "其他农业农村",
+    "11": "机关",
+    "12": "事业单位",
+    "13": "中央编办直接管理机构编制的群众团体",
+    "19": "其他机构编制",
+    "21": "外国常驻新闻机构",
+    "29": "其他外交",
+    "31": "司法行政律师执业机构",
+    "32": "公证处",
+    "33": "基层法律服务所",
+    "34": "司法鉴定机构",
+    "35": "仲裁委员会",
+    "39": "其他司法行政",
+    "41": "外国在华文化中心",
+    "49": "其他文化",
+    "51": "社会团体",
+    "52": "民办非企业单位",
+    "53": "基金会",
+    "59": "其他民政",
+    "61": "外国旅游部门常驻代表机构",
+    "62": "港澳台地区旅游部门常驻内地代表机构",
+    "69": "其他旅游",
+    "71": "宗教活动场所",
+    "72": "宗教院校",
+    "79": "其他宗教",
+    "81": "基层工会",
+    "89": "其他工会",
+    "91": "企业",
+    "92": "个体工商户",
+    "93": "农民专业合作社",
+    "A1": "军队事业单位",
+    "A9": "其他中央军委改革和编制办公室",
+    "N1": "农村集体经济组织",
+    "N2": "农村集体经济组织联合社",
+    "N9": "其他农业农村",
     "Y1": "其他",
 }
 _USCC_RE = re.compile(rf"^[{USCC_ALPHABET}]{{18}}$")
@@ -177,7 +233,8 @@ def validate_uscc(code: str) -> CreditCode:
     org_expected = organisation_code_check_char(org[:8])
     if org[8] != org_expected:
         raise InvalidIdentifier(
-            f"credit code {code}: organisation code check character is {org[8]}, expected {org_expected}")
+            f"credit code {code}: organisation code check character is {org[8]}, expected {org_expected}"
+        )
     expected = uscc_check_char(code[:17])
     if code[17] != expected:
         raise InvalidIdentifier(f"credit code {code}: check character is {code[17]}, expected {expected}")

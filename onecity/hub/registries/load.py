@@ -59,8 +59,9 @@ class RegistryKind(StrEnum):
 
     @property
     def table(self) -> Table:
-        model = {"persons": Person, "legal-persons": LegalPerson, "components": Component,
-                 "certificates": Certificate}[self.value]
+        model = {"persons": Person, "legal-persons": LegalPerson, "components": Component, "certificates": Certificate}[
+            self.value
+        ]
         return model.__table__  # type: ignore[return-value]
 
 
@@ -94,6 +95,7 @@ class _Bad(Exception):
 
 # -- reading ------------------------------------------------------------------------------------
 
+
 def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(line number, record) pairs; a record that cannot be parsed at all comes as its reason."""
     suffix = path.suffix.lower()
@@ -102,8 +104,11 @@ def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
             reader = csv.DictReader(fh)
             for rec in reader:
                 if None in rec:
-                    yield reader.line_num, f"{len(rec[None]) + len(reader.fieldnames or [])} fields, " \
-                        f"the header has {len(reader.fieldnames or [])}"
+                    yield (
+                        reader.line_num,
+                        f"{len(rec[None]) + len(reader.fieldnames or [])} fields, "
+                        f"the header has {len(reader.fieldnames or [])}",
+                    )
                     continue
                 yield reader.line_num, {k: (v if v != "" else None) for k, v in rec.items()}
     elif suffix in {".jsonl", ".ndjson", ".json"}:
@@ -125,6 +130,7 @@ def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
 
 
 # -- field parsers ------------------------------------------------------------------------------
+
 
 def _req(rec: dict[str, Any], name: str) -> Any:
     value = rec.get(name)
@@ -223,14 +229,23 @@ def _person(rec: dict[str, Any], today: date) -> tuple[dict[str, Any], Refs]:
     if phone is not None and not (len(phone) == 11 and phone.isdigit() and phone[0] == "1"):
         raise _Bad(f"phone {phone!r} must be an 11-digit mobile number")
     row = {
-        "id": _int(rec, "id"), "id_number": number, "name": _text(rec, "name", 40), "sex": sex,
-        "birth_date": born, "hukou_region": hukou, "division_code": _text(rec, "division_code", 12),
-        "address": _text(rec, "address", 200), "phone": phone,
-        "status": _choice(rec, "status", PersonStatus, PersonStatus.ALIVE), "updated_at": _datetime(rec, "updated_at"),
+        "id": _int(rec, "id"),
+        "id_number": number,
+        "name": _text(rec, "name", 40),
+        "sex": sex,
+        "birth_date": born,
+        "hukou_region": hukou,
+        "division_code": _text(rec, "division_code", 12),
+        "address": _text(rec, "address", 200),
+        "phone": phone,
+        "status": _choice(rec, "status", PersonStatus, PersonStatus.ALIVE),
+        "updated_at": _datetime(rec, "updated_at"),
     }
-    refs: Refs = [("unit", row["division_code"], f"division_code {row['division_code']} is not a community or village"),
-                  ("person.id", row["id"], f"id {row['id']} is already in the registry"),
-                  ("person.id_number", number, f"ID number {number} is already in the registry")]
+    refs: Refs = [
+        ("unit", row["division_code"], f"division_code {row['division_code']} is not a community or village"),
+        ("person.id", row["id"], f"id {row['id']} is already in the registry"),
+        ("person.id_number", number, f"ID number {number} is already in the registry"),
+    ]
     if hukou.startswith("31"):
         refs.append(("district", hukou + "000000", f"hukou_region {hukou} is not a Shanghai district"))
     return row, refs
@@ -256,9 +271,16 @@ def _legal_person(rec: dict[str, Any], today: date) -> tuple[dict[str, Any], Ref
     if capital < 0:
         raise _Bad("registered_capital cannot be negative")
     row = {
-        "id": _int(rec, "id"), "uscc": code, "name": _text(rec, "name", 200), "kind": kind, "industry": industry,
-        "legal_rep_id": _int(rec, "legal_rep_id"), "division_code": _text(rec, "division_code", 12),
-        "address": _text(rec, "address", 200), "established_on": established, "registered_capital": capital,
+        "id": _int(rec, "id"),
+        "uscc": code,
+        "name": _text(rec, "name", 200),
+        "kind": kind,
+        "industry": industry,
+        "legal_rep_id": _int(rec, "legal_rep_id"),
+        "division_code": _text(rec, "division_code", 12),
+        "address": _text(rec, "address", 200),
+        "established_on": established,
+        "registered_capital": capital,
         "status": _choice(rec, "status", LegalPersonStatus, LegalPersonStatus.ACTIVE),
         "updated_at": _datetime(rec, "updated_at"),
     }
@@ -285,8 +307,14 @@ def _component(rec: dict[str, Any], today: date) -> tuple[dict[str, Any], Refs]:
         raise _Bad(f"division_code {division} is not the community of grid {grid}")
     lon, lat = _float(rec, "lon"), _float(rec, "lat")
     row = {
-        "id": _int(rec, "id"), "code": code, "class_code": cls, "grid_code": grid, "division_code": division,
-        "lon": lon, "lat": lat, "owner_department": _text(rec, "owner_department", 60),
+        "id": _int(rec, "id"),
+        "code": code,
+        "class_code": cls,
+        "grid_code": grid,
+        "division_code": division,
+        "lon": lon,
+        "lat": lat,
+        "owner_department": _text(rec, "owner_department", 60),
         "status": _choice(rec, "status", ComponentStatus, ComponentStatus.INTACT),
         "updated_at": _datetime(rec, "updated_at"),
     }
@@ -327,39 +355,59 @@ def _certificate(rec: dict[str, Any], today: date) -> tuple[dict[str, Any], Refs
     if not isinstance(data, dict):
         raise _Bad("data must be a JSON object")
     row = {
-        "id": _int(rec, "id"), "type_code": _text(rec, "type_code", 40), "number": _text(rec, "number", 64),
-        "holder_kind": holder_kind, "holder_id": _int(rec, "holder_id"), "holder_identifier": identifier,
-        "holder_name": _text(rec, "holder_name", 200), "issuer": _text(rec, "issuer", 100), "issued_on": issued,
-        "valid_until": valid_until, "status": status, "revoked_at": revoked_at,
-        "division_code": _text(rec, "division_code", 12), "data": data,
+        "id": _int(rec, "id"),
+        "type_code": _text(rec, "type_code", 40),
+        "number": _text(rec, "number", 64),
+        "holder_kind": holder_kind,
+        "holder_id": _int(rec, "holder_id"),
+        "holder_identifier": identifier,
+        "holder_name": _text(rec, "holder_name", 200),
+        "issuer": _text(rec, "issuer", 100),
+        "issued_on": issued,
+        "valid_until": valid_until,
+        "status": status,
+        "revoked_at": revoked_at,
+        "division_code": _text(rec, "division_code", 12),
+        "data": data,
     }
     return row, [
-        ("cert_type", (row["type_code"], holder_kind),
-         f"type_code {row['type_code']} is not a certificate type held by a {holder_kind}"),
+        (
+            "cert_type",
+            (row["type_code"], holder_kind),
+            f"type_code {row['type_code']} is not a certificate type held by a {holder_kind}",
+        ),
         ("division", row["division_code"], f"division_code {row['division_code']} does not exist"),
-        ("holder", (holder_kind, row["holder_id"], identifier),
-         f"holder {holder_kind} {row['holder_id']} with identifier {identifier} is not in the registry"),
+        (
+            "holder",
+            (holder_kind, row["holder_id"], identifier),
+            f"holder {holder_kind} {row['holder_id']} with identifier {identifier} is not in the registry",
+        ),
         ("certificate.id", row["id"], f"id {row['id']} is already in the registry"),
         ("certificate.number", row["number"], f"certificate number {row['number']} is already in the registry"),
     ]
 
 
 VALIDATORS: dict[RegistryKind, Callable[[dict[str, Any], date], tuple[dict[str, Any], Refs]]] = {
-    RegistryKind.PERSONS: _person, RegistryKind.LEGAL_PERSONS: _legal_person,
-    RegistryKind.COMPONENTS: _component, RegistryKind.CERTIFICATES: _certificate,
+    RegistryKind.PERSONS: _person,
+    RegistryKind.LEGAL_PERSONS: _legal_person,
+    RegistryKind.COMPONENTS: _component,
+    RegistryKind.CERTIFICATES: _certificate,
 }
 #: Fields that must be unique within one file, per kind.
 UNIQUE: dict[RegistryKind, tuple[str, ...]] = {
-    RegistryKind.PERSONS: ("id", "id_number"), RegistryKind.LEGAL_PERSONS: ("id", "uscc"),
-    RegistryKind.COMPONENTS: ("id", "code"), RegistryKind.CERTIFICATES: ("id", "number"),
+    RegistryKind.PERSONS: ("id", "id_number"),
+    RegistryKind.LEGAL_PERSONS: ("id", "uscc"),
+    RegistryKind.COMPONENTS: ("id", "code"),
+    RegistryKind.CERTIFICATES: ("id", "number"),
 }
 
 
 # -- reference checks, batched ------------------------------------------------------------------
 
+
 def _batches(values: Sequence[Any], size: int = 900) -> Iterator[Sequence[Any]]:
     for i in range(0, len(values), size):
-        yield values[i:i + size]
+        yield values[i : i + size]
 
 
 def _present(session: Session, column: Any, keys: set[Any]) -> set[Any]:
@@ -374,17 +422,28 @@ def _resolve(session: Session, kind: str, keys: set[Any]) -> set[Any]:
     """The subset of ``keys`` for which the reference of ``kind`` is satisfied."""
     if kind == "unit":
         units = _present(session, Division.code, keys)
-        levels = {c for batch in _batches(sorted(units)) for c in session.scalars(
-            select(Division.code).where(Division.code.in_(batch), Division.level == DivisionLevel.COMMUNITY))}
+        levels = {
+            c
+            for batch in _batches(sorted(units))
+            for c in session.scalars(
+                select(Division.code).where(Division.code.in_(batch), Division.level == DivisionLevel.COMMUNITY)
+            )
+        }
         return levels
     if kind in {"district", "division"}:
         return _present(session, Division.code, keys)
     if kind == "person.exists":
         return _present(session, Person.id, keys)
-    absent_if_present = {"person.id": Person.id, "person.id_number": Person.id_number, "legal.id": LegalPerson.id,
-                         "legal.uscc": LegalPerson.uscc, "component.id": Component.id,
-                         "component.code": Component.code, "certificate.id": Certificate.id,
-                         "certificate.number": Certificate.number}
+    absent_if_present = {
+        "person.id": Person.id,
+        "person.id_number": Person.id_number,
+        "legal.id": LegalPerson.id,
+        "legal.uscc": LegalPerson.uscc,
+        "component.id": Component.id,
+        "component.code": Component.code,
+        "certificate.id": Certificate.id,
+        "certificate.number": Certificate.number,
+    }
     if kind in absent_if_present:
         return keys - _present(session, absent_if_present[kind], keys)
     if kind == "grid":
@@ -418,6 +477,7 @@ def _resolve(session: Session, kind: str, keys: set[Any]) -> set[Any]:
 
 
 # -- the load -----------------------------------------------------------------------------------
+
 
 def validate_file(session: Session, kind: RegistryKind, path: Path) -> tuple[list[dict[str, Any]], list[Rejection]]:
     """Check every line of ``path``; returns the rows and the rejections (sorted by line)."""
@@ -476,8 +536,15 @@ def load_file(session: Session, principal: Principal, kind: RegistryKind, path: 
     except DomainError:
         raise
     except Exception as err:  # a race with another writer: the constraint caught what validation could not
-        raise InvalidInput(f"{path.name}: the database refused the rows ({type(err).__name__}); nothing was loaded") \
-            from err
-    audit.record(session, principal, "hub.registry.loaded", object_type="registry", object_id=kind.value,
-                 detail={"file": path.name, "rows": len(rows)})
+        raise InvalidInput(
+            f"{path.name}: the database refused the rows ({type(err).__name__}); nothing was loaded"
+        ) from err
+    audit.record(
+        session,
+        principal,
+        "hub.registry.loaded",
+        object_type="registry",
+        object_id=kind.value,
+        detail={"file": path.name, "rows": len(rows)},
+    )
     return LoadResult(kind, len(rows))

@@ -29,8 +29,17 @@ from onecity.hub.registries.generate import CityGenerator
 from onecity.hub.registries.geo import read_geography
 from onecity.hub.registries.models import Certificate, CertificateType, Component, Indicator, LegalPerson, Person
 
-REGISTRY_TABLES: list[Table] = [m.__table__ for m in (  # type: ignore[misc]
-    CertificateType, Person, LegalPerson, Component, Certificate, Indicator)]
+REGISTRY_TABLES: list[Table] = [
+    m.__table__
+    for m in (  # type: ignore[misc]
+        CertificateType,
+        Person,
+        LegalPerson,
+        Component,
+        Certificate,
+        Indicator,
+    )
+]
 
 
 @dataclass
@@ -53,10 +62,14 @@ class SeedReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "scale": self.scale, "seed": self.seed, "total_seconds": round(self.total_seconds, 2),
+            "scale": self.scale,
+            "seed": self.seed,
+            "total_seconds": round(self.total_seconds, 2),
             "constraints_seconds": round(self.constraints_seconds, 2),
-            "tables": {k: {"rows": v.rows, "seconds": round(v.seconds, 2), "rows_per_second": round(v.rate)}
-                       for k, v in self.tables.items()},
+            "tables": {
+                k: {"rows": v.rows, "seconds": round(v.seconds, 2), "rows_per_second": round(v.rate)}
+                for k, v in self.tables.items()
+            },
         }
 
 
@@ -67,8 +80,9 @@ def _ensure_geography(db: Database) -> bool:
     (the same at every scale). Returns whether anything was loaded.
     """
     with db.transaction() as session:
-        has_units = session.scalar(select(func.count()).select_from(Division)
-                                   .where(Division.level == DivisionLevel.COMMUNITY))
+        has_units = session.scalar(
+            select(func.count()).select_from(Division).where(Division.level == DivisionLevel.COMMUNITY)
+        )
         if has_units:
             return False
         from onecity.hub.geography.load import load_geography
@@ -77,8 +91,15 @@ def _ensure_geography(db: Database) -> bool:
         return True
 
 
-def seed(db: Database, scale: float, seed_value: int, principal: Principal, *,
-         out: TextIO | None = sys.stderr, chunk: int | None = None) -> SeedReport:
+def seed(
+    db: Database,
+    scale: float,
+    seed_value: int,
+    principal: Principal,
+    *,
+    out: TextIO | None = sys.stderr,
+    chunk: int | None = None,
+) -> SeedReport:
     """Generate the registries at ``scale`` × Shanghai from ``seed_value`` into empty registry tables."""
     started = time.perf_counter()
     if _ensure_geography(db) and out is not None:
@@ -86,8 +107,10 @@ def seed(db: Database, scale: float, seed_value: int, principal: Principal, *,
     with db.sessions() as session:
         for model in (Person, LegalPerson, Component, Certificate, CertificateType, Indicator):
             if session.scalar(select(func.count()).select_from(model)):
-                raise Conflict(f"the {model.__tablename__} registry already holds data: seed into a fresh database "
-                               "(or load more rows with `onecity registry load`)")
+                raise Conflict(
+                    f"the {model.__tablename__} registry already holds data: seed into a fresh database "
+                    "(or load more rows with `onecity registry load`)"
+                )
         geo = read_geography(session)
     gen = CityGenerator(geo, scale, seed_value, **({"chunk": chunk} if chunk else {}))
     report = SeedReport(scale, seed_value)
@@ -143,9 +166,14 @@ def seed(db: Database, scale: float, seed_value: int, principal: Principal, *,
     finally:
         writer.close()
     with db.transaction() as session:
-        audit.record(session, principal, "hub.registry.seeded", object_type="registry", object_id="all",
-                     detail={"scale": scale, "seed": seed_value,
-                             "rows": {k: v.rows for k, v in report.tables.items()}})
+        audit.record(
+            session,
+            principal,
+            "hub.registry.seeded",
+            object_type="registry",
+            object_id="all",
+            detail={"scale": scale, "seed": seed_value, "rows": {k: v.rows for k, v in report.tables.items()}},
+        )
     report.total_seconds = time.perf_counter() - started
     if out is not None:
         _print_progress(out, report, started, final=True)

@@ -36,16 +36,18 @@ from onecity.hub.registries.models import (
 R = Role
 _STAFF_READERS = frozenset({R.COUNTER_CLERK, R.REVIEWER, R.APPROVER, R.INSPECTOR, R.DATA_STEWARD})
 
-policy.register_actions({
-    "hub.registry.person.read": _STAFF_READERS,
-    "hub.registry.legal_person.read": _STAFF_READERS | {R.DISPATCHER, R.OPERATOR},
-    "hub.registry.certificate.read": _STAFF_READERS | {R.DISPATCHER, R.OPERATOR},
-    "hub.registry.certificate.issue": frozenset({R.APPROVER, R.DATA_STEWARD}),
-    "hub.registry.certificate.revoke": frozenset({R.APPROVER, R.DATA_STEWARD}),
-    "hub.registry.export": frozenset({R.ADMIN}),
-    "hub.registry.load": frozenset({R.ADMIN, R.DATA_STEWARD}),
-    "hub.registry.seed": frozenset({R.ADMIN}),
-})
+policy.register_actions(
+    {
+        "hub.registry.person.read": _STAFF_READERS,
+        "hub.registry.legal_person.read": _STAFF_READERS | {R.DISPATCHER, R.OPERATOR},
+        "hub.registry.certificate.read": _STAFF_READERS | {R.DISPATCHER, R.OPERATOR},
+        "hub.registry.certificate.issue": frozenset({R.APPROVER, R.DATA_STEWARD}),
+        "hub.registry.certificate.revoke": frozenset({R.APPROVER, R.DATA_STEWARD}),
+        "hub.registry.export": frozenset({R.ADMIN}),
+        "hub.registry.load": frozenset({R.ADMIN, R.DATA_STEWARD}),
+        "hub.registry.seed": frozenset({R.ADMIN}),
+    }
+)
 
 
 class CertificateIssued(BaseModel):
@@ -79,6 +81,7 @@ def _subject(kind: str, holder_id: int) -> str | None:
 
 # -- reads ----------------------------------------------------------------------------------------
 
+
 def person_by_id_number(session: Session, principal: Principal, id_number: str, purpose: str) -> Person:
     """The person with this resident ID number, in the principal's area; the read is audited."""
     policy.require(principal, "hub.registry.person.read")
@@ -87,8 +90,16 @@ def person_by_id_number(session: Session, principal: Principal, id_number: str, 
     if person is None:
         raise NotFound(f"no person with ID number {id_number[:6]}…{id_number[-4:]} in the registry")
     policy.require_in_scope(session, principal, "hub.person", person.division_code)
-    audit.personal_read(session, principal, "hub.registry.person.read", f"person:{person.id}", purpose,
-                        object_type="person", object_id=str(person.id), division_code=person.division_code)
+    audit.personal_read(
+        session,
+        principal,
+        "hub.registry.person.read",
+        f"person:{person.id}",
+        purpose,
+        object_type="person",
+        object_id=str(person.id),
+        division_code=person.division_code,
+    )
     return person
 
 
@@ -102,24 +113,37 @@ def legal_person_by_uscc(session: Session, principal: Principal, uscc: str) -> L
     return firm
 
 
-def certificates_of(session: Session, principal: Principal, holder_kind: HolderKind, holder_id: int,
-                    purpose: str) -> list[Certificate]:
+def certificates_of(
+    session: Session, principal: Principal, holder_kind: HolderKind, holder_id: int, purpose: str
+) -> list[Certificate]:
     """All certificates a person or legal person holds (newest first); a person's are audited."""
     policy.require(principal, "hub.registry.certificate.read")
-    certs = list(session.scalars(
-        select(Certificate).where(Certificate.holder_kind == holder_kind, Certificate.holder_id == holder_id)
-        .order_by(Certificate.issued_on.desc(), Certificate.id.desc())))
+    certs = list(
+        session.scalars(
+            select(Certificate)
+            .where(Certificate.holder_kind == holder_kind, Certificate.holder_id == holder_id)
+            .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
+        )
+    )
     if certs:
         policy.require_in_scope(session, principal, "hub.certificate", certs[0].division_code)
     subject = _subject(holder_kind, holder_id)
     if subject is not None:
-        audit.personal_read(session, principal, "hub.registry.certificate.read", subject, purpose,
-                            object_type="certificate", object_id=f"{holder_kind}:{holder_id}",
-                            division_code=certs[0].division_code if certs else None)
+        audit.personal_read(
+            session,
+            principal,
+            "hub.registry.certificate.read",
+            subject,
+            purpose,
+            object_type="certificate",
+            object_id=f"{holder_kind}:{holder_id}",
+            division_code=certs[0].division_code if certs else None,
+        )
     return certs
 
 
 # -- state changes ----------------------------------------------------------------------------------
+
 
 def _holder(session: Session, kind: HolderKind, holder_id: int) -> tuple[str, str, str]:
     """(identifier, name, division code) of an existing holder."""
@@ -134,9 +158,20 @@ def _holder(session: Session, kind: HolderKind, holder_id: int) -> tuple[str, st
     return firm.uscc, firm.name, firm.division_code
 
 
-def issue_certificate(session: Session, principal: Principal, *, type_code: str, holder_kind: HolderKind,
-                      holder_id: int, number: str, issuer: str, issued_on: date, valid_until: date | None = None,
-                      data: dict[str, Any] | None = None, reason: str = "issued") -> Certificate:
+def issue_certificate(
+    session: Session,
+    principal: Principal,
+    *,
+    type_code: str,
+    holder_kind: HolderKind,
+    holder_id: int,
+    number: str,
+    issuer: str,
+    issued_on: date,
+    valid_until: date | None = None,
+    data: dict[str, Any] | None = None,
+    reason: str = "issued",
+) -> Certificate:
     """Put a new certificate into the registry (later parts issue through this)."""
     policy.require(principal, "hub.registry.certificate.issue")
     ctype = session.get(CertificateType, type_code)
@@ -154,8 +189,7 @@ def issue_certificate(session: Session, principal: Principal, *, type_code: str,
     try:  # the holder's identifier was validated when it entered the registry; a bad one is a data fault
         (validate_resident_id if holder_kind == HolderKind.PERSON else validate_uscc)(identifier)
     except InvalidIdentifier as err:
-        raise Conflict(f"the holder's identifier fails its check ({err.detail}); correct the registry first") \
-            from err
+        raise Conflict(f"the holder's identifier fails its check ({err.detail}); correct the registry first") from err
     policy.require_in_scope(session, principal, "hub.certificate", division)
     if session.scalar(select(Certificate.id).where(Certificate.number == number)) is not None:
         raise Conflict(f"certificate number {number} is already in the registry")
@@ -163,18 +197,49 @@ def issue_certificate(session: Session, principal: Principal, *, type_code: str,
     # under a lock on the type row, so two issuers never pick the same id
     session.execute(select(CertificateType).where(CertificateType.code == type_code).with_for_update())
     next_id = (session.scalar(select(func.max(Certificate.id))) or 0) + 1
-    cert = Certificate(id=next_id, type_code=type_code, number=number, holder_kind=holder_kind, holder_id=holder_id,
-                       holder_identifier=identifier, holder_name=name, issuer=issuer, issued_on=issued_on,
-                       valid_until=valid_until, status=CertificateStatus.VALID, revoked_at=None,
-                       division_code=division, data=data or {})
+    cert = Certificate(
+        id=next_id,
+        type_code=type_code,
+        number=number,
+        holder_kind=holder_kind,
+        holder_id=holder_id,
+        holder_identifier=identifier,
+        holder_name=name,
+        issuer=issuer,
+        issued_on=issued_on,
+        valid_until=valid_until,
+        status=CertificateStatus.VALID,
+        revoked_at=None,
+        division_code=division,
+        data=data or {},
+    )
     session.add(cert)
     session.flush()
-    audit.record(session, principal, "hub.certificate.issued", object_type="certificate", object_id=str(cert.id),
-                 subject=_subject(holder_kind, holder_id), division_code=division,
-                 detail={"type": type_code, "number": number})
-    events.publish(session, CERTIFICATE_ISSUED, CertificateIssued(
-        certificate_id=cert.id, type_code=type_code, number=number, holder_kind=holder_kind.value,
-        holder_id=holder_id, division_code=division, valid_until=valid_until), principal=principal, reason=reason)
+    audit.record(
+        session,
+        principal,
+        "hub.certificate.issued",
+        object_type="certificate",
+        object_id=str(cert.id),
+        subject=_subject(holder_kind, holder_id),
+        division_code=division,
+        detail={"type": type_code, "number": number},
+    )
+    events.publish(
+        session,
+        CERTIFICATE_ISSUED,
+        CertificateIssued(
+            certificate_id=cert.id,
+            type_code=type_code,
+            number=number,
+            holder_kind=holder_kind.value,
+            holder_id=holder_id,
+            division_code=division,
+            valid_until=valid_until,
+        ),
+        principal=principal,
+        reason=reason,
+    )
     return cert
 
 
@@ -192,11 +257,29 @@ def revoke_certificate(session: Session, principal: Principal, certificate_id: i
     cert.status = CertificateStatus.REVOKED
     cert.revoked_at = clock.now()
     session.flush()
-    audit.record(session, principal, "hub.certificate.revoked", object_type="certificate", object_id=str(cert.id),
-                 subject=_subject(cert.holder_kind, cert.holder_id), division_code=cert.division_code,
-                 detail={"number": cert.number, "reason": reason.strip()[:200]})
-    events.publish(session, CERTIFICATE_REVOKED, CertificateRevoked(
-        certificate_id=cert.id, type_code=cert.type_code, number=cert.number, holder_kind=str(cert.holder_kind),
-        holder_id=cert.holder_id, division_code=cert.division_code, reason=reason.strip()[:200]),
-        principal=principal, reason=reason.strip()[:300])
+    audit.record(
+        session,
+        principal,
+        "hub.certificate.revoked",
+        object_type="certificate",
+        object_id=str(cert.id),
+        subject=_subject(cert.holder_kind, cert.holder_id),
+        division_code=cert.division_code,
+        detail={"number": cert.number, "reason": reason.strip()[:200]},
+    )
+    events.publish(
+        session,
+        CERTIFICATE_REVOKED,
+        CertificateRevoked(
+            certificate_id=cert.id,
+            type_code=cert.type_code,
+            number=cert.number,
+            holder_kind=str(cert.holder_kind),
+            holder_id=cert.holder_id,
+            division_code=cert.division_code,
+            reason=reason.strip()[:200],
+        ),
+        principal=principal,
+        reason=reason.strip()[:300],
+    )
     return cert

@@ -20,8 +20,7 @@ def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def add_commands(sub: Any) -> None:
-    res = sub.add_parser("resident", help="residents' accounts").add_subparsers(dest="resident_command",
-                                                                               required=True)
+    res = sub.add_parser("resident", help="residents' accounts").add_subparsers(dest="resident_command", required=True)
     link = res.add_parser("link", help="link a citizen's account to their person record by ID number")
     link.add_argument("--username", required=True)
     link.add_argument("--id-number", required=True)

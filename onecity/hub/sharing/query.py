@@ -93,7 +93,7 @@ def purpose_matches(granted: str, stated: str) -> bool:
         return True
     if not s.startswith(g):
         return False
-    rest = s[len(g):].lstrip()
+    rest = s[len(g) :].lstrip()
     return rest[:1] in CASE_SEPARATORS and bool(rest[1:].strip())
 
 
@@ -111,14 +111,23 @@ def _live_grants(session: Session, principal: Principal, resource: str) -> list[
     if principal.agency_id:
         grantee.append(AccessGrant.grantee_agency_id == principal.agency_id)
     now = clock.now()
-    return list(session.scalars(select(AccessGrant).where(
-        AccessGrant.resource == resource, AccessGrant.revoked_at.is_(None),
-        or_(AccessGrant.valid_until.is_(None), AccessGrant.valid_until > now), or_(*grantee),
-    ).order_by(AccessGrant.created_at)))
+    return list(
+        session.scalars(
+            select(AccessGrant)
+            .where(
+                AccessGrant.resource == resource,
+                AccessGrant.revoked_at.is_(None),
+                or_(AccessGrant.valid_until.is_(None), AccessGrant.valid_until > now),
+                or_(*grantee),
+            )
+            .order_by(AccessGrant.created_at)
+        )
+    )
 
 
-def _decide(session: Session, principal: Principal, ds: Dataset, fields: list[DatasetField], purpose: str,
-            grant_id: str | None) -> _Access:
+def _decide(
+    session: Session, principal: Principal, ds: Dataset, fields: list[DatasetField], purpose: str, grant_id: str | None
+) -> _Access:
     if principal.division_code is None:
         raise PermissionDenied("reading shared data needs an account that serves a division")
     if ds.owner_agency_id in _agency_lineage(session, principal.agency_id) and grant_id is None:
@@ -129,8 +138,9 @@ def _decide(session: Session, principal: Principal, ds: Dataset, fields: list[Da
         return _Access(Basis.OPEN, None, ds.division_code, fields, frozenset())
     grants = _live_grants(session, principal, ds.code)
     if not grants:
-        raise PermissionDenied(f"your agency holds no live grant for {ds.code}; ask its owner for one "
-                               "(POST /api/v1/sharing/requests)")
+        raise PermissionDenied(
+            f"your agency holds no live grant for {ds.code}; ask its owner for one (POST /api/v1/sharing/requests)"
+        )
     if grant_id is not None:
         grants = [g for g in grants if g.id == grant_id]
         if not grants:
@@ -138,17 +148,19 @@ def _decide(session: Session, principal: Principal, ds: Dataset, fields: list[Da
     matching = [g for g in grants if purpose_matches(g.purpose, purpose)]
     if not matching:
         granted = "; ".join(sorted({g.purpose for g in grants}))
-        raise PermissionDenied(f"the stated purpose is not one your grants for {ds.code} were given for "
-                               f"({granted}); state it, optionally followed by ': <case reference>'")
+        raise PermissionDenied(
+            f"the stated purpose is not one your grants for {ds.code} were given for "
+            f"({granted}); state it, optionally followed by ': <case reference>'"
+        )
     if len(matching) > 1:
-        raise InvalidInput(f"several of your grants match this purpose; choose one with grant_id "
-                           f"({', '.join(g.id for g in matching)})")
+        raise InvalidInput(
+            f"several of your grants match this purpose; choose one with grant_id ({', '.join(g.id for g in matching)})"
+        )
     grant = matching[0]
     allowed = set(grant.fields) if grant.fields is not None else {f.name for f in fields}
     clear = set(grant.unmasked_fields or [])
     chosen = [f for f in fields if f.name in allowed]
-    masked = frozenset(f.name for f in chosen if Sensitivity(f.sensitivity) in PERSONAL_CLASSES
-                       and f.name not in clear)
+    masked = frozenset(f.name for f in chosen if Sensitivity(f.sensitivity) in PERSONAL_CLASSES and f.name not in clear)
     return _Access(Basis.GRANT, grant, grant.scope_division_code, chosen, masked)
 
 
@@ -194,21 +206,31 @@ def _scope_clause(source: Source, scope: str, division_filter: str | None) -> Co
 
 
 def read_records(
-    session: Session, principal: Principal, dataset_code: str, purpose: str | None, *,
-    filters: Mapping[str, str] | None = None, division_code: str | None = None, grant_id: str | None = None,
-    limit: int = 100, offset: int = 0,
+    session: Session,
+    principal: Principal,
+    dataset_code: str,
+    purpose: str | None,
+    *,
+    filters: Mapping[str, str] | None = None,
+    division_code: str | None = None,
+    grant_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> ReadResult:
     """Records of a hub dataset, as the reader's basis allows (see the module docstring). Audited."""
     policy.require(principal, "hub.dataset.read")
     if not purpose or len(purpose.strip()) < 3:
-        raise InvalidInput("reading shared data needs a purpose: send it in the X-OneCity-Purpose header "
-                           "(the grant's purpose, optionally followed by ': <case reference>')")
+        raise InvalidInput(
+            "reading shared data needs a purpose: send it in the X-OneCity-Purpose header "
+            "(the grant's purpose, optionally followed by ': <case reference>')"
+        )
     purpose = purpose.strip()[:200]
     ds = dataset_by_code(session, dataset_code)
     source = SOURCES.get(ds.source_table or "")
     if source is None:
-        raise Conflict(f"{ds.code} is held by its owning agency, not by the hub: the catalogue describes it, "
-                       "the owner serves it")
+        raise Conflict(
+            f"{ds.code} is held by its owning agency, not by the hub: the catalogue describes it, the owner serves it"
+        )
     all_fields = [f for f in fields_of(session, [ds.id])[ds.id] if hasattr(source.model, f.name)]
     access = _decide(session, principal, ds, all_fields, purpose, grant_id)
     names = [f.name for f in access.fields]
@@ -219,8 +241,9 @@ def read_records(
         if name not in names:
             raise PermissionDenied(f"you may look records up only by fields you were granted; {name!r} is not one")
         if name not in source.filterable:
-            raise InvalidInput(f"{ds.code} cannot be looked up by {name!r}; use one of "
-                               f"{sorted(source.filterable & set(names))}")
+            raise InvalidInput(
+                f"{ds.code} cannot be looked up by {name!r}; use one of {sorted(source.filterable & set(names))}"
+            )
         column = getattr(source.model, name)
         conds.append(column == _coerce(column, value))
         shown_filters[name] = mask(rules[name], value) if name in rules else value
@@ -235,25 +258,68 @@ def read_records(
     records = []
     for r in rows:
         where = getattr(r, source.division_column)
-        records.append({n: (mask(rules[n], getattr(r, n), division_code=where, community=communities.get)
-                            if n in rules else getattr(r, n)) for n in names})
+        records.append(
+            {
+                n: (
+                    mask(rules[n], getattr(r, n), division_code=where, community=communities.get)
+                    if n in rules
+                    else getattr(r, n)
+                )
+                for n in names
+            }
+        )
 
     agency = session.get(Agency, principal.agency_id) if principal.agency_id else None
-    who = {"agency": agency.code if agency else None, "agency_name": agency.name if agency else None,
-           "agency_name_en": agency.name_en if agency else None}
+    who = {
+        "agency": agency.code if agency else None,
+        "agency_name": agency.name if agency else None,
+        "agency_name_en": agency.name_en if agency else None,
+    }
     basis = {"dataset": ds.code, "basis": str(access.basis), "grant": access.grant.id if access.grant else None}
     masked = sorted(access.masked)
     refs = [f"{source.kind}:{source.key(r)}" for r in rows]
-    audit.record(session, principal, "hub.dataset.queried", object_type="dataset", object_id=ds.code,
-                 purpose=purpose, division_code=access.scope,
-                 detail={**basis, **who, "fields": names, "masked": masked, "filters": shown_filters,
-                         "count": len(rows), **({} if source.personal else {"records": refs})})
+    audit.record(
+        session,
+        principal,
+        "hub.dataset.queried",
+        object_type="dataset",
+        object_id=ds.code,
+        purpose=purpose,
+        division_code=access.scope,
+        detail={
+            **basis,
+            **who,
+            "fields": names,
+            "masked": masked,
+            "filters": shown_filters,
+            "count": len(rows),
+            **({} if source.personal else {"records": refs}),
+        },
+    )
     if source.personal and rows:
-        audit.record_many(session, principal, "hub.dataset.record_read", [
-            audit.BatchEntry(object_type=source.kind, object_id=source.key(r), subject=source.subject(r),
-                             division_code=getattr(r, source.division_column),
-                             detail={**basis, **who, "fields": names, "masked": masked})
-            for r in rows], purpose=purpose)
-    return ReadResult(dataset=ds.code, basis=access.basis, grant_id=access.grant.id if access.grant else None,
-                      purpose=purpose, scope_division_code=access.scope, fields=names, masked=masked,
-                      records=records)
+        audit.record_many(
+            session,
+            principal,
+            "hub.dataset.record_read",
+            [
+                audit.BatchEntry(
+                    object_type=source.kind,
+                    object_id=source.key(r),
+                    subject=source.subject(r),
+                    division_code=getattr(r, source.division_column),
+                    detail={**basis, **who, "fields": names, "masked": masked},
+                )
+                for r in rows
+            ],
+            purpose=purpose,
+        )
+    return ReadResult(
+        dataset=ds.code,
+        basis=access.basis,
+        grant_id=access.grant.id if access.grant else None,
+        purpose=purpose,
+        scope_division_code=access.scope,
+        fields=names,
+        masked=masked,
+        records=records,
+    )

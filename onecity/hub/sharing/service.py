@@ -41,15 +41,17 @@ from onecity.hub.registries.models import Person
 from onecity.hub.sharing.models import RequestStatus, ResidentLink, ShareRequest
 
 R = Role
-policy.register_actions({
-    "hub.share.request": frozenset({R.DATA_STEWARD}),
-    "hub.share.withdraw": frozenset({R.DATA_STEWARD}),
-    "hub.share.decide": frozenset({R.DATA_STEWARD}),
-    "hub.share.list": frozenset({R.DATA_STEWARD, R.AUDITOR}),
-    # staff who work cases read shared records; administrators and auditors do not need to
-    "hub.dataset.read": frozenset(set(Role) - {R.ADMIN, R.AUDITOR}),
-    "hub.resident.link": frozenset({R.ADMIN, R.COUNTER_CLERK}),
-})
+policy.register_actions(
+    {
+        "hub.share.request": frozenset({R.DATA_STEWARD}),
+        "hub.share.withdraw": frozenset({R.DATA_STEWARD}),
+        "hub.share.decide": frozenset({R.DATA_STEWARD}),
+        "hub.share.list": frozenset({R.DATA_STEWARD, R.AUDITOR}),
+        # staff who work cases read shared records; administrators and auditors do not need to
+        "hub.dataset.read": frozenset(set(Role) - {R.ADMIN, R.AUDITOR}),
+        "hub.resident.link": frozenset({R.ADMIN, R.COUNTER_CLERK}),
+    }
+)
 
 #: PIPL: keep personal information no longer than the purpose needs. Three years is the
 #: longest a grant may run; a longer need is a new request, decided again.
@@ -81,9 +83,15 @@ RESIDENT_LINKED = events.event_type("hub.resident.linked", ResidentLinked)
 
 # -- helpers ---------------------------------------------------------------------------------
 
+
 def _payload(req: ShareRequest, ds: Dataset) -> ShareChanged:
-    return ShareChanged(request_id=req.id, dataset_code=ds.code, requester_agency_id=req.requester_agency_id,
-                        status=str(req.status), grant_id=req.grant_id)
+    return ShareChanged(
+        request_id=req.id,
+        dataset_code=ds.code,
+        requester_agency_id=req.requester_agency_id,
+        status=str(req.status),
+        grant_id=req.grant_id,
+    )
 
 
 def _locked(session: Session, request_id: str) -> tuple[ShareRequest, Dataset]:
@@ -100,8 +108,10 @@ def _require_owner_steward(principal: Principal, ds: Dataset, scope_division_cod
     if principal.agency_id != ds.owner_agency_id:
         raise PermissionDenied(f"only the data stewards of {ds.code}'s owning agency decide who may read it")
     if principal.division_code is None or not contains(principal.division_code, scope_division_code):
-        raise PermissionDenied(f"the request covers division {scope_division_code}, outside your area "
-                               f"({principal.division_code}); a steward of your agency there decides")
+        raise PermissionDenied(
+            f"the request covers division {scope_division_code}, outside your area "
+            f"({principal.division_code}); a steward of your agency there decides"
+        )
 
 
 def _require_requester_steward(principal: Principal, req: ShareRequest, action: str) -> None:
@@ -127,16 +137,31 @@ def _revoke_grant(session: Session, principal: Principal, req: ShareRequest, rea
     grant = session.get(AccessGrant, req.grant_id, with_for_update=True)
     if grant is not None and grant.revoked_at is None:
         grant.revoked_at = clock.now()
-        events.publish(session, GRANT_CHANGED, GrantChanged(grant_id=grant.id, resource=grant.resource,
-                       scope_division_code=grant.scope_division_code, revoked=True),
-                       principal=principal, reason=reason)
+        events.publish(
+            session,
+            GRANT_CHANGED,
+            GrantChanged(
+                grant_id=grant.id, resource=grant.resource, scope_division_code=grant.scope_division_code, revoked=True
+            ),
+            principal=principal,
+            reason=reason,
+        )
 
 
 # -- the transitions -------------------------------------------------------------------------
 
+
 def request_share(
-    session: Session, principal: Principal, *, dataset_code: str, fields: list[str], unmasked_fields: list[str],
-    purpose: str, legal_basis: str, scope_division_code: str, valid_until: datetime,
+    session: Session,
+    principal: Principal,
+    *,
+    dataset_code: str,
+    fields: list[str],
+    unmasked_fields: list[str],
+    purpose: str,
+    legal_basis: str,
+    scope_division_code: str,
+    valid_until: datetime,
 ) -> ShareRequest:
     """Ask for some of a dataset's fields, some of them in clear, for one purpose, area and period."""
     policy.require(principal, "hub.share.request")
@@ -170,16 +195,35 @@ def request_share(
         raise InvalidInput("valid_until must be in the future")
     if valid_until > now + timedelta(days=MAX_GRANT_DAYS):
         raise InvalidInput("a grant runs for at most three years; ask again when it ends")
-    req = ShareRequest(dataset_id=ds.id, requester_agency_id=principal.agency_id, requested_by=principal.ref,
-                       scope_division_code=scope_division_code, fields=fields, unmasked_fields=unmasked_fields,
-                       purpose=purpose, legal_basis=legal_basis, valid_until=valid_until,
-                       status=RequestStatus.PENDING)
+    req = ShareRequest(
+        dataset_id=ds.id,
+        requester_agency_id=principal.agency_id,
+        requested_by=principal.ref,
+        scope_division_code=scope_division_code,
+        fields=fields,
+        unmasked_fields=unmasked_fields,
+        purpose=purpose,
+        legal_basis=legal_basis,
+        valid_until=valid_until,
+        status=RequestStatus.PENDING,
+    )
     session.add(req)
     session.flush()
-    audit.record(session, principal, "hub.share.requested", object_type="share_request", object_id=req.id,
-                 purpose=purpose, division_code=scope_division_code,
-                 detail={"dataset": ds.code, "fields": fields, "unmasked": unmasked_fields,
-                         "valid_until": valid_until.isoformat()})
+    audit.record(
+        session,
+        principal,
+        "hub.share.requested",
+        object_type="share_request",
+        object_id=req.id,
+        purpose=purpose,
+        division_code=scope_division_code,
+        detail={
+            "dataset": ds.code,
+            "fields": fields,
+            "unmasked": unmasked_fields,
+            "valid_until": valid_until.isoformat(),
+        },
+    )
     events.publish(session, SHARE_REQUESTED, _payload(req, ds), principal=principal, reason=purpose)
     return req
 
@@ -193,22 +237,48 @@ def approve_request(session: Session, principal: Principal, request_id: str, *, 
     now = clock.now()
     if req.valid_until <= now:
         raise InvalidInput("the period asked for has already ended; refuse the request instead")
-    grant = AccessGrant(resource=ds.code, scope_division_code=req.scope_division_code,
-                        grantee_agency_id=req.requester_agency_id, grantee_division_code=None,
-                        fields=list(req.fields), unmasked_fields=list(req.unmasked_fields), purpose=req.purpose,
-                        granted_by=principal.ref, valid_until=req.valid_until, revoked_at=None)
+    grant = AccessGrant(
+        resource=ds.code,
+        scope_division_code=req.scope_division_code,
+        grantee_agency_id=req.requester_agency_id,
+        grantee_division_code=None,
+        fields=list(req.fields),
+        unmasked_fields=list(req.unmasked_fields),
+        purpose=req.purpose,
+        granted_by=principal.ref,
+        valid_until=req.valid_until,
+        revoked_at=None,
+    )
     session.add(grant)
     session.flush()
     req.status, req.grant_id = RequestStatus.APPROVED, grant.id
     req.decided_by, req.decided_at, req.decision_reason = principal.ref, now, reason.strip() or None
-    audit.record(session, principal, "hub.share.approved", object_type="share_request", object_id=req.id,
-                 purpose=req.purpose, division_code=req.scope_division_code,
-                 detail={"dataset": ds.code, "grant": grant.id, "fields": req.fields,
-                         "unmasked": req.unmasked_fields, "reason": req.decision_reason})
+    audit.record(
+        session,
+        principal,
+        "hub.share.approved",
+        object_type="share_request",
+        object_id=req.id,
+        purpose=req.purpose,
+        division_code=req.scope_division_code,
+        detail={
+            "dataset": ds.code,
+            "grant": grant.id,
+            "fields": req.fields,
+            "unmasked": req.unmasked_fields,
+            "reason": req.decision_reason,
+        },
+    )
     events.publish(session, SHARE_APPROVED, _payload(req, ds), principal=principal, reason=reason or req.purpose)
-    events.publish(session, GRANT_CHANGED, GrantChanged(grant_id=grant.id, resource=grant.resource,
-                   scope_division_code=grant.scope_division_code, revoked=False), principal=principal,
-                   reason=req.purpose)
+    events.publish(
+        session,
+        GRANT_CHANGED,
+        GrantChanged(
+            grant_id=grant.id, resource=grant.resource, scope_division_code=grant.scope_division_code, revoked=False
+        ),
+        principal=principal,
+        reason=req.purpose,
+    )
     return req
 
 
@@ -222,9 +292,16 @@ def refuse_request(session: Session, principal: Principal, request_id: str, *, r
         raise InvalidInput("say why the request is refused, so the requester can act on it")
     req.status, req.decided_by, req.decided_at = RequestStatus.REFUSED, principal.ref, clock.now()
     req.decision_reason = reason.strip()
-    audit.record(session, principal, "hub.share.refused", object_type="share_request", object_id=req.id,
-                 purpose=req.purpose, division_code=req.scope_division_code,
-                 detail={"dataset": ds.code, "reason": req.decision_reason})
+    audit.record(
+        session,
+        principal,
+        "hub.share.refused",
+        object_type="share_request",
+        object_id=req.id,
+        purpose=req.purpose,
+        division_code=req.scope_division_code,
+        detail={"dataset": ds.code, "reason": req.decision_reason},
+    )
     events.publish(session, SHARE_REFUSED, _payload(req, ds), principal=principal, reason=req.decision_reason)
     return req
 
@@ -238,9 +315,16 @@ def withdraw_request(session: Session, principal: Principal, request_id: str, *,
     why = reason.strip() or "withdrawn by the requester"
     _revoke_grant(session, principal, req, why)
     req.status = RequestStatus.WITHDRAWN
-    audit.record(session, principal, "hub.share.withdrawn", object_type="share_request", object_id=req.id,
-                 purpose=req.purpose, division_code=req.scope_division_code,
-                 detail={"dataset": ds.code, "grant": req.grant_id, "reason": why})
+    audit.record(
+        session,
+        principal,
+        "hub.share.withdrawn",
+        object_type="share_request",
+        object_id=req.id,
+        purpose=req.purpose,
+        division_code=req.scope_division_code,
+        detail={"dataset": ds.code, "grant": req.grant_id, "reason": why},
+    )
     events.publish(session, SHARE_WITHDRAWN, _payload(req, ds), principal=principal, reason=why)
     return req
 
@@ -255,14 +339,22 @@ def revoke_request(session: Session, principal: Principal, request_id: str, *, r
         raise InvalidInput("say why the grant is revoked")
     _revoke_grant(session, principal, req, reason.strip())
     req.status, req.decision_reason = RequestStatus.REVOKED, reason.strip()
-    audit.record(session, principal, "hub.share.revoked", object_type="share_request", object_id=req.id,
-                 purpose=req.purpose, division_code=req.scope_division_code,
-                 detail={"dataset": ds.code, "grant": req.grant_id, "reason": req.decision_reason})
+    audit.record(
+        session,
+        principal,
+        "hub.share.revoked",
+        object_type="share_request",
+        object_id=req.id,
+        purpose=req.purpose,
+        division_code=req.scope_division_code,
+        detail={"dataset": ds.code, "grant": req.grant_id, "reason": req.decision_reason},
+    )
     events.publish(session, SHARE_REVOKED, _payload(req, ds), principal=principal, reason=req.decision_reason)
     return req
 
 
 # -- reading requests ------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RequestView:
@@ -282,20 +374,32 @@ class RequestView:
 def _views(session: Session, requests: list[ShareRequest]) -> list[RequestView]:
     if not requests:
         return []
-    datasets = {d.id: d for d in session.scalars(select(Dataset).where(
-        Dataset.id.in_({r.dataset_id for r in requests})))}
+    datasets = {
+        d.id: d for d in session.scalars(select(Dataset).where(Dataset.id.in_({r.dataset_id for r in requests})))
+    }
     agency_ids = {r.requester_agency_id for r in requests} | {d.owner_agency_id for d in datasets.values()}
     agencies = {a.id: a for a in session.scalars(select(Agency).where(Agency.id.in_(agency_ids)))}
     grant_ids = {r.grant_id for r in requests if r.grant_id}
-    grants = {g.id: g for g in session.scalars(select(AccessGrant).where(AccessGrant.id.in_(grant_ids)))} \
-        if grant_ids else {}
-    return [RequestView(r, datasets[r.dataset_id], agencies[r.requester_agency_id],
-                        agencies[datasets[r.dataset_id].owner_agency_id], grants.get(r.grant_id or ""))
-            for r in requests]
+    grants = (
+        {g.id: g for g in session.scalars(select(AccessGrant).where(AccessGrant.id.in_(grant_ids)))}
+        if grant_ids
+        else {}
+    )
+    return [
+        RequestView(
+            r,
+            datasets[r.dataset_id],
+            agencies[r.requester_agency_id],
+            agencies[datasets[r.dataset_id].owner_agency_id],
+            grants.get(r.grant_id or ""),
+        )
+        for r in requests
+    ]
 
 
-def list_requests(session: Session, principal: Principal, *, box: str, status: RequestStatus | None = None,
-                  limit: int = 100) -> list[RequestView]:
+def list_requests(
+    session: Session, principal: Principal, *, box: str, status: RequestStatus | None = None, limit: int = 100
+) -> list[RequestView]:
     """``outgoing``: my agency's requests; ``incoming``: requests for my agency's datasets in my area."""
     policy.require(principal, "hub.share.list")
     if principal.agency_id is None or principal.division_code is None:
@@ -306,7 +410,8 @@ def list_requests(session: Session, principal: Principal, *, box: str, status: R
     elif box == "incoming":
         stmt = stmt.join(Dataset, Dataset.id == ShareRequest.dataset_id).where(
             Dataset.owner_agency_id == principal.agency_id,
-            ShareRequest.scope_division_code.startswith(scope_prefix(principal.division_code), autoescape=True))
+            ShareRequest.scope_division_code.startswith(scope_prefix(principal.division_code), autoescape=True),
+        )
     else:
         raise InvalidInput("box is 'outgoing' (my agency's requests) or 'incoming' (requests to decide)")
     if status is not None:
@@ -328,6 +433,7 @@ def get_request(session: Session, principal: Principal, request_id: str) -> Requ
 
 
 # -- residents and their records -------------------------------------------------------------
+
 
 def link_resident(session: Session, principal: Principal, *, username: str, id_number: str) -> ResidentLink:
     """Tie a citizen's account to their person record, once their identity was checked in person.
@@ -355,11 +461,23 @@ def link_resident(session: Session, principal: Principal, *, username: str, id_n
     link = ResidentLink(user_id=user.id, person_id=person.id, linked_by=principal.ref)
     session.add(link)
     session.flush()
-    audit.record(session, principal, "hub.resident.linked", object_type="user", object_id=user.id,
-                 subject=f"person:{person.id}", division_code=person.division_code,
-                 detail={"user": f"user:{user.id}"})
-    events.publish(session, RESIDENT_LINKED, ResidentLinked(user_id=user.id, person_id=person.id),
-                   principal=principal, reason="identity checked")
+    audit.record(
+        session,
+        principal,
+        "hub.resident.linked",
+        object_type="user",
+        object_id=user.id,
+        subject=f"person:{person.id}",
+        division_code=person.division_code,
+        detail={"user": f"user:{user.id}"},
+    )
+    events.publish(
+        session,
+        RESIDENT_LINKED,
+        ResidentLinked(user_id=user.id, person_id=person.id),
+        principal=principal,
+        reason="identity checked",
+    )
     return link
 
 

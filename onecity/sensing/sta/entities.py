@@ -114,18 +114,28 @@ def _many(name: str, fk: InstrumentedAttribute[Any]) -> Nav:
     return Nav(name, name, True, lambda source_id: select(target).where(fk == source_id))
 
 
-def _many_via(name: str, target: Any, source_key: InstrumentedAttribute[Any],
-              target_key: InstrumentedAttribute[Any]) -> Nav:
+def _many_via(
+    name: str, target: Any, source_key: InstrumentedAttribute[Any], target_key: InstrumentedAttribute[Any]
+) -> Nav:
     """The link to the rows of the set ``name`` paired with the source in an association table."""
-    return Nav(name, name, True, lambda source_id: select(target).where(target.id.in_(
-        select(target_key).where(source_key == source_id))))
+    return Nav(
+        name,
+        name,
+        True,
+        lambda source_id: select(target).where(target.id.in_(select(target_key).where(source_key == source_id))),
+    )
 
 
 def _one(fk: InstrumentedAttribute[Any], target: Any, target_set: str) -> Nav:
     """The link to the one ``target`` (named like its model) that the source's foreign key ``fk`` names."""
     source = fk.class_
-    return Nav(target.__name__, target_set, False, lambda source_id: select(target).where(
-        target.id == select(fk).where(source.id == source_id).scalar_subquery()), fk)
+    return Nav(
+        target.__name__,
+        target_set,
+        False,
+        lambda source_id: select(target).where(target.id == select(fk).where(source.id == source_id).scalar_subquery()),
+        fk,
+    )
 
 
 def _result(row: Observation) -> Any:
@@ -145,67 +155,130 @@ def _thing_properties(row: Thing) -> dict[str, Any] | None:
 
 
 SETS: dict[str, EntitySet] = {
-    "Things": EntitySet("Things", "Thing", Thing, _described(
-        Thing, properties=Prop(Thing.properties, _thing_properties, "json"),
-    ), _navs(
-        _many_via("Locations", Location, ThingLocation.thing_id, ThingLocation.location_id),
-        _many("HistoricalLocations", HistoricalLocation.thing_id),
-        _many("Datastreams", Datastream.thing_id),
-    )),
-    "Locations": EntitySet("Locations", "Location", Location, _described(
-        Location, encodingType=_column(Location.encoding_type), location=_column(Location.location, "geometry"),
-    ), _navs(
-        _many_via("Things", Thing, ThingLocation.location_id, ThingLocation.thing_id),
-        _many_via("HistoricalLocations", HistoricalLocation, HistoricalLocationLocation.location_id,
-                  HistoricalLocationLocation.historical_location_id),
-    )),
-    "HistoricalLocations": EntitySet("HistoricalLocations", "HistoricalLocation", HistoricalLocation, {
-        "time": _instant(HistoricalLocation.time),
-    }, _navs(
-        _one(HistoricalLocation.thing_id, Thing, "Things"),
-        _many_via("Locations", Location, HistoricalLocationLocation.historical_location_id,
-                  HistoricalLocationLocation.location_id),
-    )),
-    "Sensors": EntitySet("Sensors", "Sensor", Sensor, _described(
-        Sensor, encodingType=_column(Sensor.encoding_type), metadata=_column(Sensor.sensor_metadata),
-    ), _navs(
-        _many("Datastreams", Datastream.sensor_id),
-    )),
-    "ObservedProperties": EntitySet("ObservedProperties", "ObservedProperty", ObservedProperty, _described(
-        ObservedProperty, definition=_column(ObservedProperty.definition),
-    ), _navs(
-        _many("Datastreams", Datastream.observed_property_id),
-    )),
-    "Datastreams": EntitySet("Datastreams", "Datastream", Datastream, _described(
+    "Things": EntitySet(
+        "Things",
+        "Thing",
+        Thing,
+        _described(
+            Thing,
+            properties=Prop(Thing.properties, _thing_properties, "json"),
+        ),
+        _navs(
+            _many_via("Locations", Location, ThingLocation.thing_id, ThingLocation.location_id),
+            _many("HistoricalLocations", HistoricalLocation.thing_id),
+            _many("Datastreams", Datastream.thing_id),
+        ),
+    ),
+    "Locations": EntitySet(
+        "Locations",
+        "Location",
+        Location,
+        _described(
+            Location,
+            encodingType=_column(Location.encoding_type),
+            location=_column(Location.location, "geometry"),
+        ),
+        _navs(
+            _many_via("Things", Thing, ThingLocation.location_id, ThingLocation.thing_id),
+            _many_via(
+                "HistoricalLocations",
+                HistoricalLocation,
+                HistoricalLocationLocation.location_id,
+                HistoricalLocationLocation.historical_location_id,
+            ),
+        ),
+    ),
+    "HistoricalLocations": EntitySet(
+        "HistoricalLocations",
+        "HistoricalLocation",
+        HistoricalLocation,
+        {
+            "time": _instant(HistoricalLocation.time),
+        },
+        _navs(
+            _one(HistoricalLocation.thing_id, Thing, "Things"),
+            _many_via(
+                "Locations",
+                Location,
+                HistoricalLocationLocation.historical_location_id,
+                HistoricalLocationLocation.location_id,
+            ),
+        ),
+    ),
+    "Sensors": EntitySet(
+        "Sensors",
+        "Sensor",
+        Sensor,
+        _described(
+            Sensor,
+            encodingType=_column(Sensor.encoding_type),
+            metadata=_column(Sensor.sensor_metadata),
+        ),
+        _navs(
+            _many("Datastreams", Datastream.sensor_id),
+        ),
+    ),
+    "ObservedProperties": EntitySet(
+        "ObservedProperties",
+        "ObservedProperty",
+        ObservedProperty,
+        _described(
+            ObservedProperty,
+            definition=_column(ObservedProperty.definition),
+        ),
+        _navs(
+            _many("Datastreams", Datastream.observed_property_id),
+        ),
+    ),
+    "Datastreams": EntitySet(
+        "Datastreams",
+        "Datastream",
         Datastream,
-        observationType=_column(Datastream.observation_type),
-        unitOfMeasurement=_column(Datastream.unit_of_measurement, "json"),
-        observedArea=_column(Datastream.observed_area, "geometry"),
-        phenomenonTime=_interval(Datastream.phenomenon_time_start, Datastream.phenomenon_time_end),
-        resultTime=_interval(Datastream.result_time_start, Datastream.result_time_end),
-    ), _navs(
-        _one(Datastream.thing_id, Thing, "Things"),
-        _one(Datastream.sensor_id, Sensor, "Sensors"),
-        _one(Datastream.observed_property_id, ObservedProperty, "ObservedProperties"),
-        _many("Observations", Observation.datastream_id),
-    )),
-    "FeaturesOfInterest": EntitySet("FeaturesOfInterest", "FeatureOfInterest", FeatureOfInterest, _described(
-        FeatureOfInterest, encodingType=_column(FeatureOfInterest.encoding_type),
-        feature=_column(FeatureOfInterest.feature, "geometry"),
-    ), _navs(
-        _many("Observations", Observation.feature_of_interest_id),
-    )),
-    "Observations": EntitySet("Observations", "Observation", Observation, {
-        "phenomenonTime": _interval(Observation.phenomenon_time, Observation.phenomenon_time_end),
-        "resultTime": _instant(Observation.result_time),
-        "result": Prop(Observation.result_number, _result),
-        "resultQuality": _column(Observation.result_quality),
-        "validTime": _interval(Observation.valid_time_start, Observation.valid_time_end),
-        "parameters": _column(Observation.parameters, "json"),
-    }, _navs(
-        _one(Observation.datastream_id, Datastream, "Datastreams"),
-        _one(Observation.feature_of_interest_id, FeatureOfInterest, "FeaturesOfInterest"),
-    )),
+        _described(
+            Datastream,
+            observationType=_column(Datastream.observation_type),
+            unitOfMeasurement=_column(Datastream.unit_of_measurement, "json"),
+            observedArea=_column(Datastream.observed_area, "geometry"),
+            phenomenonTime=_interval(Datastream.phenomenon_time_start, Datastream.phenomenon_time_end),
+            resultTime=_interval(Datastream.result_time_start, Datastream.result_time_end),
+        ),
+        _navs(
+            _one(Datastream.thing_id, Thing, "Things"),
+            _one(Datastream.sensor_id, Sensor, "Sensors"),
+            _one(Datastream.observed_property_id, ObservedProperty, "ObservedProperties"),
+            _many("Observations", Observation.datastream_id),
+        ),
+    ),
+    "FeaturesOfInterest": EntitySet(
+        "FeaturesOfInterest",
+        "FeatureOfInterest",
+        FeatureOfInterest,
+        _described(
+            FeatureOfInterest,
+            encodingType=_column(FeatureOfInterest.encoding_type),
+            feature=_column(FeatureOfInterest.feature, "geometry"),
+        ),
+        _navs(
+            _many("Observations", Observation.feature_of_interest_id),
+        ),
+    ),
+    "Observations": EntitySet(
+        "Observations",
+        "Observation",
+        Observation,
+        {
+            "phenomenonTime": _interval(Observation.phenomenon_time, Observation.phenomenon_time_end),
+            "resultTime": _instant(Observation.result_time),
+            "result": Prop(Observation.result_number, _result),
+            "resultQuality": _column(Observation.result_quality),
+            "validTime": _interval(Observation.valid_time_start, Observation.valid_time_end),
+            "parameters": _column(Observation.parameters, "json"),
+        },
+        _navs(
+            _one(Observation.datastream_id, Datastream, "Datastreams"),
+            _one(Observation.feature_of_interest_id, FeatureOfInterest, "FeaturesOfInterest"),
+        ),
+    ),
 }
 
 BY_SINGULAR = {s.singular: s for s in SETS.values()}

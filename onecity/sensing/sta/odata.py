@@ -79,7 +79,8 @@ ARITHMETIC = frozenset({"add", "sub", "mul", "div", "mod"})
 
 # -- tokens -------------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<ws>\s+)
   | (?P<geo>geography'(?:[^']|'')*')
   | (?P<string>'(?:[^']|'')*')
@@ -89,7 +90,9 @@ _TOKEN = re.compile(r"""
   | (?P<name>[A-Za-z_@$][A-Za-z0-9_.@:$]*(?:/[A-Za-z_@$][A-Za-z0-9_.@:$]*)*)
   | (?P<punct>[(),])
   | (?P<minus>-)
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
 
 @dataclass
@@ -105,7 +108,7 @@ def _tokens(text: str) -> list[_Tok]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
-            raise InvalidInput(f"cannot read the query at position {pos}: {text[pos:pos + 20]!r}")
+            raise InvalidInput(f"cannot read the query at position {pos}: {text[pos : pos + 20]!r}")
         kind = m.lastgroup or ""
         if kind != "ws":
             out.append(_Tok(kind, m.group(), pos))
@@ -201,8 +204,11 @@ class _Parser:
         if self.tok.kind == "minus":
             self.i += 1
             inner = self.unary()
-            if isinstance(inner, Literal) and isinstance(inner.value, int | float) \
-                    and not isinstance(inner.value, bool):
+            if (
+                isinstance(inner, Literal)
+                and isinstance(inner.value, int | float)
+                and not isinstance(inner.value, bool)
+            ):
                 return Literal(-inner.value)
             return Negate(inner)
         return self.primary()
@@ -222,7 +228,7 @@ class _Parser:
             return Literal(t.text[1:-1].replace("''", "'"))
         if t.kind == "geo":
             self.i += 1
-            return Literal(Geometry(t.text[len("geography'"):-1].replace("''", "'")))
+            return Literal(Geometry(t.text[len("geography'") : -1].replace("''", "'")))
         if t.kind == "datetime":
             self.i += 1
             return Literal(parse_datetime(t.text))
@@ -357,8 +363,10 @@ def parse_options(params: dict[str, str], *, depth: int = 0) -> QueryOptions:
             if value != "dataArray":
                 raise InvalidInput("$resultFormat supports only dataArray")
         elif key.startswith("$"):
-            raise InvalidInput(f"unknown query option {key}; SensorThings knows $filter, $expand, $select, "
-                               "$orderby, $top, $skip, $count and $resultFormat")
+            raise InvalidInput(
+                f"unknown query option {key}; SensorThings knows $filter, $expand, $select, "
+                "$orderby, $top, $skip, $count and $resultFormat"
+            )
     return opts
 
 
@@ -371,7 +379,7 @@ def parse_expand(text: str, *, depth: int = 0) -> list[Expand]:
         if paren >= 0:
             if not item.endswith(")"):
                 raise InvalidInput(f"$expand item {item!r} has text after its options")
-            for opt in split_top_level(item[paren + 1:-1], ";"):
+            for opt in split_top_level(item[paren + 1 : -1], ";"):
                 k, eq, v = opt.strip().partition("=")
                 if not eq:
                     raise InvalidInput(f"$expand option {opt!r} needs the form $name=value")

@@ -49,15 +49,30 @@ DEFAULT_TOP = 100
 MAX_TOP = 10_000
 
 _CMP: dict[str, Callable[[Any, Any], Any]] = {
-    "eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le,
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
 }
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {
-    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv, "mod": operator.mod,
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "div": operator.truediv,
+    "mod": operator.mod,
 }
 _GEO_PREDICATES = {
-    "geo.intersects": "intersects", "st_intersects": "intersects", "st_within": "within",
-    "st_contains": "contains", "st_equals": "equals", "st_disjoint": "disjoint", "st_touches": "touches",
-    "st_overlaps": "overlaps", "st_crosses": "crosses",
+    "geo.intersects": "intersects",
+    "st_intersects": "intersects",
+    "st_within": "within",
+    "st_contains": "contains",
+    "st_equals": "equals",
+    "st_disjoint": "disjoint",
+    "st_touches": "touches",
+    "st_overlaps": "overlaps",
+    "st_crosses": "crosses",
 }
 
 
@@ -125,8 +140,11 @@ class Compiler:
             if node.op == "div":
                 return cast(left, Float) / right
             if node.op == "mod":
-                return func.mod(left, right) if self.session.bind and self.session.bind.dialect.name != "sqlite" \
+                return (
+                    func.mod(left, right)
+                    if self.session.bind and self.session.bind.dialect.name != "sqlite"
                     else left % right
+                )
             return _ARITH[node.op](left, right)
         if isinstance(node, Call):
             return self.call(node)
@@ -151,8 +169,10 @@ class Compiler:
             known = ", ".join([*es.props, *es.navs])
             raise InvalidInput(f"{es.singular} has no property or link {head!r}; it has: {known}")
         if nav.many or nav.fk is None:
-            raise InvalidInput(f"$filter can follow only to-one links; {es.singular}/{head} leads to many "
-                               f"(filter {head} itself instead, or use $expand with $filter)")
+            raise InvalidInput(
+                f"$filter can follow only to-one links; {es.singular}/{head} leads to many "
+                f"(filter {head} itself instead, or use $expand with $filter)"
+            )
         if not rest:
             raise InvalidInput(f"name a property of {head}, e.g. {head}/id")
         target = SETS[nav.target]
@@ -177,8 +197,11 @@ class Compiler:
             arity(2)
             if not isinstance(args[1], Literal) or not isinstance(args[1].value, str):
                 raise InvalidInput(f"{name}() takes a string literal as its second argument")
-            return v[0].startswith(args[1].value, autoescape=True) if name == "startswith" \
+            return (
+                v[0].startswith(args[1].value, autoescape=True)
+                if name == "startswith"
                 else v[0].endswith(args[1].value, autoescape=True)
+            )
         if name == "length":
             arity(1)
             return func.length(v[0])
@@ -221,8 +244,10 @@ class Compiler:
                 return case((v[0] > as_int, as_int + 1), else_=as_int)
             return func.floor(v[0]) if name == "floor" else func.ceil(v[0])
         if name in {"geo.distance", "geo.length"}:
-            raise InvalidInput(f"{name}() can be used only compared with a number, e.g. "
-                               f"{name}(location, geography'POINT(121.47 31.23)') lt 0.01")
+            raise InvalidInput(
+                f"{name}() can be used only compared with a number, e.g. "
+                f"{name}(location, geography'POINT(121.47 31.23)') lt 0.01"
+            )
         raise InvalidInput(f"unknown function {name}()")
 
     @property
@@ -369,12 +394,19 @@ def apply_options(session: Session, es: EntitySet, stmt: Select[Any], opts: Quer
     # a stable order for paging: observations newest first by default, like most servers
     if not opts.orderby and es.name == "Observations":
         stmt = stmt.order_by(SETS["Observations"].props["phenomenonTime"].column.desc())
-    return stmt.order_by(es.id_column.desc() if es.name == "Observations" and not opts.orderby
-                         else es.id_column.asc())
+    return stmt.order_by(es.id_column.desc() if es.name == "Observations" and not opts.orderby else es.id_column.asc())
 
 
-def read_collection(session: Session, es: EntitySet, stmt: Select[Any], opts: QueryOptions, base: str,
-                    next_link: str | None, *, top_default: int = DEFAULT_TOP) -> dict[str, Any]:
+def read_collection(
+    session: Session,
+    es: EntitySet,
+    stmt: Select[Any],
+    opts: QueryOptions,
+    base: str,
+    next_link: str | None,
+    *,
+    top_default: int = DEFAULT_TOP,
+) -> dict[str, Any]:
     """One page of a collection as the standard's JSON: ``@iot.count``, ``value``, ``@iot.nextLink``."""
     top = min(opts.top if opts.top is not None else top_default, MAX_TOP)
     stmt = apply_options(session, es, stmt, opts)
@@ -408,8 +440,9 @@ def render(session: Session, es: EntitySet, row: Any, opts: QueryOptions, base: 
             if ex.options.top is None or len(page["value"]) >= (ex.options.top or 0):
                 link = f"{out.get('@iot.selfLink') or ''}/{name}"
                 if len(page["value"]) >= (ex.options.top or DEFAULT_TOP):
-                    out[f"{name}@iot.nextLink"] = f"{link}?$top={ex.options.top or DEFAULT_TOP}" \
-                                                  f"&$skip={ex.options.skip + len(page['value'])}"
+                    out[f"{name}@iot.nextLink"] = (
+                        f"{link}?$top={ex.options.top or DEFAULT_TOP}&$skip={ex.options.skip + len(page['value'])}"
+                    )
         else:
             stmt = apply_options(session, target, related, QueryOptions(filter=ex.options.filter))
             child = session.scalars(stmt.limit(1)).first()

@@ -73,8 +73,16 @@ def _next_link(request: Request, opts: QueryOptions) -> str:
 class Target:
     """Where a resource path leads: an entity, a collection, or a property of an entity."""
 
-    def __init__(self, es: EntitySet, stmt: Select[Any], *, single: bool, parent: tuple[str, int] | None = None,
-                 prop: str | None = None, raw: bool = False) -> None:
+    def __init__(
+        self,
+        es: EntitySet,
+        stmt: Select[Any],
+        *,
+        single: bool,
+        parent: tuple[str, int] | None = None,
+        prop: str | None = None,
+        raw: bool = False,
+    ) -> None:
         self.es, self.stmt, self.single, self.parent, self.prop, self.raw = es, stmt, single, parent, prop, raw
 
 
@@ -113,8 +121,12 @@ def resolve(session: Session, path: str) -> Target:
         child = SETS[nav.target]
         related = nav.related(row.id)
         if m.group("id") is not None:
-            target = Target(child, related.where(child.id_column == int(m.group("id"))), single=True,
-                            parent=(target.es.name, row.id))
+            target = Target(
+                child,
+                related.where(child.id_column == int(m.group("id"))),
+                single=True,
+                parent=(target.es.name, row.id),
+            )
         else:
             target = Target(child, related, single=not nav.many, parent=(target.es.name, row.id))
     return target
@@ -128,15 +140,21 @@ def _check_read(principal: Any) -> None:
 @router.get("/", include_in_schema=False)
 def service_root(request: Request, principal: MaybePrincipalDep) -> dict[str, Any]:
     base = f"{_base(request)}{VERSION_PATH}"
-    return {"value": [{"name": n, "url": f"{base}/{n}"} for n in SETS],
-            "serverSettings": {"conformance": CONFORMANCE,
-                               "http://www.opengis.net/spec/iot_sensing/1.1/req/create-observations-via-mqtt/"
-                               "observations-creation": {"endpoints": ["mqtt://(ONECITY_MQTT_URL)"]}}}
+    return {
+        "value": [{"name": n, "url": f"{base}/{n}"} for n in SETS],
+        "serverSettings": {
+            "conformance": CONFORMANCE,
+            "http://www.opengis.net/spec/iot_sensing/1.1/req/create-observations-via-mqtt/observations-creation": {
+                "endpoints": ["mqtt://(ONECITY_MQTT_URL)"]
+            },
+        },
+    }
 
 
 @router.post("/CreateObservations", status_code=201, summary="dataArray extension: many observations at once")
-def create_observations(request: Request, session: SessionDep, principal: MaybePrincipalDep,
-                        body: BodyDep) -> list[str]:
+def create_observations(
+    request: Request, session: SessionDep, principal: MaybePrincipalDep, body: BodyDep
+) -> list[str]:
     base = f"{_base(request)}{VERSION_PATH}/"
     return [base + link for link in service.create_observations_array(session, principal, body)]
 
@@ -164,8 +182,7 @@ def read(path: str, request: Request, session: SessionDep, principal: MaybePrinc
 
 
 @router.post("/{path:path}", status_code=201, summary="Create an entity (deep insert allowed)")
-def create(path: str, request: Request, session: SessionDep, principal: MaybePrincipalDep,
-           body: BodyDep) -> Response:
+def create(path: str, request: Request, session: SessionDep, principal: MaybePrincipalDep, body: BodyDep) -> Response:
     service.require_writer(principal)
     target = resolve(session, path)
     if target.single or target.prop is not None:

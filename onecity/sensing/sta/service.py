@@ -48,8 +48,10 @@ def require_reader(principal: Principal) -> None:
     if not principal.is_authenticated:
         from onecity.core.errors import AuthenticationRequired
 
-        raise AuthenticationRequired("SensorThings reads need an API key or a signed-in user "
-                                     "(Authorization: Bearer <key>, or Basic with user 'apikey')")
+        raise AuthenticationRequired(
+            "SensorThings reads need an API key or a signed-in user "
+            "(Authorization: Bearer <key>, or Basic with user 'apikey')"
+        )
 
 
 def require_writer(principal: Principal) -> None:
@@ -59,11 +61,13 @@ def require_writer(principal: Principal) -> None:
         require_scope(principal, Scope.SENSING)
         return
     if principal.kind is not PrincipalKind.STAFF or not principal.has_role(*WRITER_ROLES):
-        raise PermissionDenied("writing SensorThings entities needs an API key with the 'sensing' scope "
-                               "or the operator role")
+        raise PermissionDenied(
+            "writing SensorThings entities needs an API key with the 'sensing' scope or the operator role"
+        )
 
 
 # -- field helpers ------------------------------------------------------------------------------
+
 
 def _str(body: dict[str, Any], key: str, *, required: bool = True, max_len: int = 200) -> str:
     value = body.get(key)
@@ -90,7 +94,7 @@ def _obj(body: dict[str, Any], key: str, *, required: bool = False) -> dict[str,
 def geometry(value: Any, key: str) -> tuple[dict[str, Any], float | None, float | None]:
     """Validate GeoJSON (a geometry or a Feature); returns it and a representative lon/lat."""
     if not isinstance(value, dict):
-        raise InvalidInput(f"{key} must be GeoJSON, e.g. {{\"type\": \"Point\", \"coordinates\": [121.47, 31.23]}}")
+        raise InvalidInput(f'{key} must be GeoJSON, e.g. {{"type": "Point", "coordinates": [121.47, 31.23]}}')
     geom = value.get("geometry") if value.get("type") == "Feature" else value
     try:
         shape = shapely.geometry.shape(geom)
@@ -108,7 +112,7 @@ def geometry(value: Any, key: str) -> tuple[dict[str, Any], float | None, float 
 def _ref(value: Any, key: str) -> int | None:
     """The id of a link ``{"@iot.id": n}``; None when the value is a new entity to deep-insert."""
     if not isinstance(value, dict):
-        raise InvalidInput(f"{key} must be an entity or a link {{\"@iot.id\": n}}")
+        raise InvalidInput(f'{key} must be an entity or a link {{"@iot.id": n}}')
     if "@iot.id" in value:
         ref = value["@iot.id"]
         if not isinstance(ref, int) or isinstance(ref, bool):
@@ -132,6 +136,7 @@ def _list(body: dict[str, Any], key: str) -> list[Any]:
 
 
 # -- places -------------------------------------------------------------------------------------
+
 
 def place_thing(session: Session, thing: Thing) -> None:
     """Set the Thing's grid and township: from its linked component, else its first location."""
@@ -170,6 +175,7 @@ def _link_component(session: Session, thing: Thing, props: dict[str, Any]) -> No
 
 # -- creating -----------------------------------------------------------------------------------
 
+
 class Writer:
     """One request's writes: remembers what it created, for the audit entries and the response."""
 
@@ -201,8 +207,11 @@ class Writer:
         props = dict(_obj(body, "properties") or {})
         for k in PLACE_KEYS:
             props.pop(k, None)
-        thing = Thing(name=_str(body, "name"), description=_str(body, "description", required=False, max_len=4000),
-                      properties=props or None)
+        thing = Thing(
+            name=_str(body, "name"),
+            description=_str(body, "description", required=False, max_len=4000),
+            properties=props or None,
+        )
         _link_component(self.session, thing, props)
         self.session.add(thing)
         self.session.flush()
@@ -235,9 +244,15 @@ class Writer:
 
     def _create_Locations(self, body: dict[str, Any], parent: tuple[str, int] | None) -> Location:  # noqa: N802
         geom, lon, lat = geometry(body.get("location"), "location")
-        loc = Location(name=_str(body, "name"), description=_str(body, "description", required=False, max_len=4000),
-                       encoding_type=_str(body, "encodingType", required=False, max_len=100) or
-                       "application/geo+json", location=geom, properties=_obj(body, "properties"), lon=lon, lat=lat)
+        loc = Location(
+            name=_str(body, "name"),
+            description=_str(body, "description", required=False, max_len=4000),
+            encoding_type=_str(body, "encodingType", required=False, max_len=100) or "application/geo+json",
+            location=geom,
+            properties=_obj(body, "properties"),
+            lon=lon,
+            lat=lat,
+        )
         self.session.add(loc)
         self._done("Locations", loc)
         things = [self._one("Things", t, "Things") for t in _list(body, "Things")]
@@ -249,8 +264,11 @@ class Writer:
             place_thing(self.session, thing)
         return loc
 
-    def _create_HistoricalLocations(self, body: dict[str, Any],  # noqa: N802
-                                    parent: tuple[str, int] | None) -> HistoricalLocation:
+    def _create_HistoricalLocations(
+        self,
+        body: dict[str, Any],  # noqa: N802
+        parent: tuple[str, int] | None,
+    ) -> HistoricalLocation:
         thing_id = parent[1] if parent and parent[0] == "Things" else self._one("Things", body.get("Thing"), "Thing")
         t = body.get("time")
         if not isinstance(t, str):
@@ -259,24 +277,37 @@ class Writer:
         self.session.add(hl)
         self.session.flush()
         for loc in _list(body, "Locations"):
-            self.session.add(HistoricalLocationLocation(historical_location_id=hl.id,
-                                                        location_id=self._one("Locations", loc, "Locations")))
+            self.session.add(
+                HistoricalLocationLocation(
+                    historical_location_id=hl.id, location_id=self._one("Locations", loc, "Locations")
+                )
+            )
         return self._done("HistoricalLocations", hl)
 
     def _create_Sensors(self, body: dict[str, Any], parent: tuple[str, int] | None) -> Sensor:  # noqa: N802
         if "metadata" not in body:
             raise InvalidInput("metadata is required (a URL or a document describing the sensor)")
-        s = Sensor(name=_str(body, "name"), description=_str(body, "description", required=False, max_len=4000),
-                   encoding_type=_str(body, "encodingType", max_len=100), sensor_metadata=body["metadata"],
-                   properties=_obj(body, "properties"))
+        s = Sensor(
+            name=_str(body, "name"),
+            description=_str(body, "description", required=False, max_len=4000),
+            encoding_type=_str(body, "encodingType", max_len=100),
+            sensor_metadata=body["metadata"],
+            properties=_obj(body, "properties"),
+        )
         self.session.add(s)
         return self._done("Sensors", s)
 
-    def _create_ObservedProperties(self, body: dict[str, Any],  # noqa: N802
-                                   parent: tuple[str, int] | None) -> ObservedProperty:
-        op = ObservedProperty(name=_str(body, "name"), definition=_str(body, "definition", max_len=500),
-                              description=_str(body, "description", required=False, max_len=4000),
-                              properties=_obj(body, "properties"))
+    def _create_ObservedProperties(
+        self,
+        body: dict[str, Any],  # noqa: N802
+        parent: tuple[str, int] | None,
+    ) -> ObservedProperty:
+        op = ObservedProperty(
+            name=_str(body, "name"),
+            definition=_str(body, "definition", max_len=500),
+            description=_str(body, "description", required=False, max_len=4000),
+            properties=_obj(body, "properties"),
+        )
         self.session.add(op)
         return self._done("ObservedProperties", op)
 
@@ -290,12 +321,18 @@ class Writer:
             elif key in body:
                 links[key] = self._one(es_name, body[key], key)
             else:
-                raise InvalidInput(f"a Datastream needs its {key} (a link {{\"@iot.id\": n}} or a new one)")
-        ds = Datastream(name=_str(body, "name"), description=_str(body, "description", required=False, max_len=4000),
-                        observation_type=_str(body, "observationType", max_len=200), unit_of_measurement=uom,
-                        observed_area=geometry(area, "observedArea")[0] if area is not None else None,
-                        properties=_obj(body, "properties"), thing_id=links["Thing"], sensor_id=links["Sensor"],
-                        observed_property_id=links["ObservedProperty"])
+                raise InvalidInput(f'a Datastream needs its {key} (a link {{"@iot.id": n}} or a new one)')
+        ds = Datastream(
+            name=_str(body, "name"),
+            description=_str(body, "description", required=False, max_len=4000),
+            observation_type=_str(body, "observationType", max_len=200),
+            unit_of_measurement=uom,
+            observed_area=geometry(area, "observedArea")[0] if area is not None else None,
+            properties=_obj(body, "properties"),
+            thing_id=links["Thing"],
+            sensor_id=links["Sensor"],
+            observed_property_id=links["ObservedProperty"],
+        )
         self.session.add(ds)
         self._done("Datastreams", ds)
         obs = _list(body, "Observations")
@@ -303,14 +340,21 @@ class Writer:
             self._store([parse_observation(o, ds.id, now=self.now) for o in obs])
         return ds
 
-    def _create_FeaturesOfInterest(self, body: dict[str, Any],  # noqa: N802
-                                   parent: tuple[str, int] | None) -> FeatureOfInterest:
+    def _create_FeaturesOfInterest(
+        self,
+        body: dict[str, Any],  # noqa: N802
+        parent: tuple[str, int] | None,
+    ) -> FeatureOfInterest:
         geom, lon, lat = geometry(body.get("feature"), "feature")
-        foi = FeatureOfInterest(name=_str(body, "name"),
-                                description=_str(body, "description", required=False, max_len=4000),
-                                encoding_type=_str(body, "encodingType", required=False, max_len=100) or
-                                "application/geo+json", feature=geom, properties=_obj(body, "properties"),
-                                lon=lon, lat=lat)
+        foi = FeatureOfInterest(
+            name=_str(body, "name"),
+            description=_str(body, "description", required=False, max_len=4000),
+            encoding_type=_str(body, "encodingType", required=False, max_len=100) or "application/geo+json",
+            feature=geom,
+            properties=_obj(body, "properties"),
+            lon=lon,
+            lat=lat,
+        )
         self.session.add(foi)
         return self._done("FeaturesOfInterest", foi)
 
@@ -328,8 +372,12 @@ class Writer:
         elif isinstance(foi, dict) and "@iot.id" not in foi:
             body["FeatureOfInterest"] = {"@iot.id": self.create("FeaturesOfInterest", foi).id}
         elif isinstance(foi, dict):
-            _get(self.session, FeatureOfInterest, self._one("FeaturesOfInterest", foi, "FeatureOfInterest"),
-                 "FeatureOfInterest")
+            _get(
+                self.session,
+                FeatureOfInterest,
+                self._one("FeaturesOfInterest", foi, "FeatureOfInterest"),
+                "FeatureOfInterest",
+            )
         new = parse_observation(body, ds_id, now=self.now)
         ids = self._store([new])
         return _get(self.session, Observation, ids[0], "Observation")
@@ -343,12 +391,18 @@ class Writer:
     def audit_created(self) -> None:
         for es_name, entity_id in self.created:
             if es_name != "Observations":
-                audit.record(self.session, self.principal, f"sensing.{SETS[es_name].singular.lower()}.create",
-                             object_type=f"sensing.{SETS[es_name].singular.lower()}", object_id=str(entity_id))
+                audit.record(
+                    self.session,
+                    self.principal,
+                    f"sensing.{SETS[es_name].singular.lower()}.create",
+                    object_type=f"sensing.{SETS[es_name].singular.lower()}",
+                    object_id=str(entity_id),
+                )
 
 
-def create(session: Session, principal: Principal, es: EntitySet, body: Any,
-           parent: tuple[str, int] | None = None) -> Any:
+def create(
+    session: Session, principal: Principal, es: EntitySet, body: Any, parent: tuple[str, int] | None = None
+) -> Any:
     """Create one entity (and whatever it deep-inserts), audited; returns the row."""
     require_writer(principal)
     writer = Writer(session, principal)
@@ -364,9 +418,16 @@ def update_entity(session: Session, principal: Principal, es: EntitySet, entity_
         raise InvalidInput("a PATCH body is a JSON object")
     row = _get(session, es.model, entity_id, es.singular)
     writer = Writer(session, principal)
-    columns = {"name": "name", "description": "description", "definition": "definition",
-               "encodingType": "encoding_type", "observationType": "observation_type",
-               "unitOfMeasurement": "unit_of_measurement", "properties": "properties", "metadata": "sensor_metadata"}
+    columns = {
+        "name": "name",
+        "description": "description",
+        "definition": "definition",
+        "encodingType": "encoding_type",
+        "observationType": "observation_type",
+        "unitOfMeasurement": "unit_of_measurement",
+        "properties": "properties",
+        "metadata": "sensor_metadata",
+    }
     for key, value in body.items():
         if key in {"@iot.id", "@iot.selfLink"} or key.endswith("@iot.navigationLink"):
             continue
@@ -405,8 +466,14 @@ def update_entity(session: Session, principal: Principal, es: EntitySet, entity_
         else:
             raise InvalidInput(f"{es.singular} has no property {key!r} that can be changed")
     session.flush()
-    audit.record(session, principal, f"sensing.{es.singular.lower()}.update",
-                 object_type=f"sensing.{es.singular.lower()}", object_id=str(entity_id), detail={"fields": list(body)})
+    audit.record(
+        session,
+        principal,
+        f"sensing.{es.singular.lower()}.update",
+        object_type=f"sensing.{es.singular.lower()}",
+        object_id=str(entity_id),
+        detail={"fields": list(body)},
+    )
     return row
 
 
@@ -415,8 +482,13 @@ def delete_entity(session: Session, principal: Principal, es: EntitySet, entity_
     require_writer(principal)
     _get(session, es.model, entity_id, es.singular)
     session.execute(delete(es.model).where(es.id_column == entity_id))
-    audit.record(session, principal, f"sensing.{es.singular.lower()}.delete",
-                 object_type=f"sensing.{es.singular.lower()}", object_id=str(entity_id))
+    audit.record(
+        session,
+        principal,
+        f"sensing.{es.singular.lower()}.delete",
+        object_type=f"sensing.{es.singular.lower()}",
+        object_id=str(entity_id),
+    )
 
 
 def create_observations_array(session: Session, principal: Principal, body: Any) -> list[str]:
@@ -435,13 +507,20 @@ def create_observations_array(session: Session, principal: Principal, body: Any)
             raise InvalidInput(f"item {i} must be an object")
         ds_ref = _ref(group.get("Datastream"), f"[{i}]/Datastream")
         if ds_ref is None:
-            raise InvalidInput(f"item {i}: Datastream must be a link {{\"@iot.id\": n}}")
+            raise InvalidInput(f'item {i}: Datastream must be a link {{"@iot.id": n}}')
         comps = group.get("components")
         rows = group.get("dataArray")
         if not isinstance(comps, list) or not all(isinstance(c, str) for c in comps) or "result" not in comps:
             raise InvalidInput(f"item {i}: components must list the fields, including result")
-        allowed = {"phenomenonTime", "result", "resultTime", "resultQuality", "validTime", "parameters",
-                   "FeatureOfInterest/id"}
+        allowed = {
+            "phenomenonTime",
+            "result",
+            "resultTime",
+            "resultQuality",
+            "validTime",
+            "parameters",
+            "FeatureOfInterest/id",
+        }
         if set(comps) - allowed:
             raise InvalidInput(f"item {i}: unknown components {sorted(set(comps) - allowed)}")
         if not isinstance(rows, list):
@@ -459,7 +538,7 @@ def create_observations_array(session: Session, principal: Principal, body: Any)
                 raise InvalidInput(f"item {i}, row {j}: {err.detail}") from err
     ids: list[int] = []
     for k in range(0, len(batch), 5000):
-        ids.extend(store_observations(session, batch[k:k + 5000], principal=principal, origin="http").ids)
+        ids.extend(store_observations(session, batch[k : k + 5000], principal=principal, origin="http").ids)
     return [f"Observations({i})" for i in ids]
 
 

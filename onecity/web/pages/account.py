@@ -37,52 +37,95 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def login_form(request: Request, secret_key: str, *, next_path: str | None, status_code: int = 200,
-               error: str | None = None, username: str = "", headers: dict[str, str] | None = None) -> Response:
+def login_form(
+    request: Request,
+    secret_key: str,
+    *,
+    next_path: str | None,
+    status_code: int = 200,
+    error: str | None = None,
+    username: str = "",
+    headers: dict[str, str] | None = None,
+) -> Response:
     """The sign-in form, with a fresh double-submit token (its nonce cookie set on the response)."""
     nonce = login_nonce(request)
-    response = render(request, "login.html", status_code=status_code, headers=headers, no_store=True,
-                      login_token=login_form_token(secret_key, nonce), next_path=safe_next(next_path),
-                      error=error, username=username)
+    response = render(
+        request,
+        "login.html",
+        status_code=status_code,
+        headers=headers,
+        no_store=True,
+        login_token=login_form_token(secret_key, nonce),
+        next_path=safe_next(next_path),
+        error=error,
+        username=username,
+    )
     remember_login_nonce(request, response, nonce)
     return response
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, settings: SettingsDep, principal: PagePrincipalDep,
-               next: str | None = None) -> Response:
+def login_page(
+    request: Request, settings: SettingsDep, principal: PagePrincipalDep, next: str | None = None
+) -> Response:
     return login_form(request, settings.secret_key, next_path=next)
 
 
 @router.post("/login", response_class=HTMLResponse)
 def login(
-    request: Request, db: DatabaseDep, settings: SettingsDep,
-    username: FormText = "", password: FormText = "", csrf_token: FormText = "", next: FormText = "/",
+    request: Request,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    username: FormText = "",
+    password: FormText = "",
+    csrf_token: FormText = "",
+    next: FormText = "/",
 ) -> Response:
     t = translator(current_language(request))
     if not check_login_csrf(request, csrf_token, settings.secret_key):
-        return login_form(request, settings.secret_key, next_path=next, status_code=403, error=t("login.csrf"),
-                          username=username)
+        return login_form(
+            request, settings.secret_key, next_path=next, status_code=403, error=t("login.csrf"), username=username
+        )
     if not username.strip() or not password:
-        return login_form(request, settings.secret_key, next_path=next, status_code=422,
-                          error=t("login.missing"), username=username)
+        return login_form(
+            request, settings.secret_key, next_path=next, status_code=422, error=t("login.missing"), username=username
+        )
     try:
         user = auth.authenticate(db, settings, username, password, client_address(request))
     except TooManyAttempts as err:
-        return login_form(request, settings.secret_key, next_path=next, status_code=429,
-                          error=t("login.throttled", minutes=max(1, math.ceil(err.retry_after / 60))),
-                          username=username, headers={"Retry-After": str(err.retry_after)})
+        return login_form(
+            request,
+            settings.secret_key,
+            next_path=next,
+            status_code=429,
+            error=t("login.throttled", minutes=max(1, math.ceil(err.retry_after / 60))),
+            username=username,
+            headers={"Retry-After": str(err.retry_after)},
+        )
     if user is None:
-        return login_form(request, settings.secret_key, next_path=next, status_code=401,
-                          error=t("login.bad_credentials"), username=username)
+        return login_form(
+            request,
+            settings.secret_key,
+            next_path=next,
+            status_code=401,
+            error=t("login.bad_credentials"),
+            username=username,
+        )
     previous = request.cookies.get(SESSION_COOKIE)
     with db.transaction() as session:
         if previous:
             auth.close_session(session, previous)
         token, _row = auth.open_session(session, settings, user)
     response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_hours * 3600, path="/", httponly=True,
-                        samesite="lax", secure=is_https(request))
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_hours * 3600,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request),
+    )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 

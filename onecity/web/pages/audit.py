@@ -19,14 +19,19 @@ router = APIRouter(include_in_schema=False)
 LATEST = 100
 
 
-def _page(request: Request, session: Session, principal: Principal,
-          verified: VerifyResult | None = None) -> Response:
+def _page(request: Request, session: Session, principal: Principal, verified: VerifyResult | None = None) -> Response:
     entries = audit_queries.search(session, principal, limit=LATEST)
     codes = {e.division_code for e in entries if e.division_code}
     # verifying reads the whole chain, so only municipal auditors may (the service says so too)
     can_verify = policy.may(principal, "core.audit.verify") and policy.in_scope(session, principal, "core.audit", None)
-    return render(request, "audit.html", entries=entries, names=districts.division_names(session, codes),
-                  can_verify=can_verify, verified=verified)
+    return render(
+        request,
+        "audit.html",
+        entries=entries,
+        names=districts.division_names(session, codes),
+        can_verify=can_verify,
+        verified=verified,
+    )
 
 
 @router.get("/audit", response_class=HTMLResponse)

@@ -43,29 +43,67 @@ def _search_args(q: str, theme: str, sensitivity: str, owner: str) -> tuple[str 
 
 
 @router.get("/catalogue", response_class=HTMLResponse)
-def catalogue_page(request: Request, session: SessionDep, principal: PagePrincipalDep, q: str = "", theme: str = "",
-                   sensitivity: str = "", owner: str = "", page: int = 1) -> Response:
+def catalogue_page(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    q: str = "",
+    theme: str = "",
+    sensitivity: str = "",
+    owner: str = "",
+    page: int = 1,
+) -> Response:
     q, owner = q[:200], owner[:40]
     theme_v, sens_v, owner_v = _search_args(q, theme, sensitivity, owner)
     page = max(1, min(page, 10_000))
-    found = service.search_datasets(session, principal, q=q or None, theme=theme_v, sensitivity=sens_v,
-                                    owner=owner_v, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    found = service.search_datasets(
+        session,
+        principal,
+        q=q or None,
+        theme=theme_v,
+        sensitivity=sens_v,
+        owner=owner_v,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
     fields = service.fields_of(session, [d.id for d in found.datasets])
     levels = {d.id: service.sensitivity_of(fields[d.id]) for d in found.datasets}
-    owners = list(session.scalars(select(Agency).where(Agency.id.in_(select(Dataset.owner_agency_id)))
-                                  .order_by(Agency.code)))
+    owners = list(
+        session.scalars(select(Agency).where(Agency.id.in_(select(Dataset.owner_agency_id))).order_by(Agency.code))
+    )
     params = {k: v for k, v in {"q": q, "theme": theme_v, "sensitivity": sens_v, "owner": owner_v}.items() if v}
     pages = max(1, -(-found.count // PAGE_SIZE))
-    return render(request, "catalogue.html", datasets=found.datasets, count=found.count, levels=levels,
-                  agencies=service.agencies_of(session, found.datasets), owners=owners, themes=list(Theme),
-                  sensitivities=list(SENSITIVITY_ORDER), q=q, theme=theme_v or "", sensitivity=sens_v or "",
-                  owner=owner_v or "", page=page, pages=pages,
-                  prev_url=f"/catalogue?{urlencode({**params, 'page': page - 1})}" if page > 1 else None,
-                  next_url=f"/catalogue?{urlencode({**params, 'page': page + 1})}" if page < pages else None)
+    return render(
+        request,
+        "catalogue.html",
+        datasets=found.datasets,
+        count=found.count,
+        levels=levels,
+        agencies=service.agencies_of(session, found.datasets),
+        owners=owners,
+        themes=list(Theme),
+        sensitivities=list(SENSITIVITY_ORDER),
+        q=q,
+        theme=theme_v or "",
+        sensitivity=sens_v or "",
+        owner=owner_v or "",
+        page=page,
+        pages=pages,
+        prev_url=f"/catalogue?{urlencode({**params, 'page': page - 1})}" if page > 1 else None,
+        next_url=f"/catalogue?{urlencode({**params, 'page': page + 1})}" if page < pages else None,
+    )
 
 
-def _dataset_page(request: Request, session: Session, principal: Principal, code: str, *, status_code: int = 200,
-                  error: tuple[str, str] | None = None, form: dict[str, object] | None = None) -> Response:
+def _dataset_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    code: str,
+    *,
+    status_code: int = 200,
+    error: tuple[str, str] | None = None,
+    form: dict[str, object] | None = None,
+) -> Response:
     ds = service.get_dataset(session, principal, code)
     fields = service.fields_of(session, [ds.id])[ds.id]
     owner = session.get(Agency, ds.owner_agency_id)
@@ -73,11 +111,22 @@ def _dataset_page(request: Request, session: Session, principal: Principal, code
     is_owner = principal.agency_id == ds.owner_agency_id
     can_request = policy.may(principal, "hub.share.request") and principal.agency_id is not None and not is_owner
     default_until = (clock.local(clock.now()).date() + timedelta(days=365)).isoformat()
-    return render(request, "catalogue_dataset.html", status_code=status_code, ds=ds, fields=fields, owner=owner,
-                  coverage=coverage, level=service.sensitivity_of(fields), personal=PERSONAL_CLASSES,
-                  is_owner=is_owner, can_request=can_request, error=error,
-                  form=form or {"scope": principal.division_code or "", "valid_until": default_until,
-                                "fields": [], "unmasked": []})
+    return render(
+        request,
+        "catalogue_dataset.html",
+        status_code=status_code,
+        ds=ds,
+        fields=fields,
+        owner=owner,
+        coverage=coverage,
+        level=service.sensitivity_of(fields),
+        personal=PERSONAL_CLASSES,
+        is_owner=is_owner,
+        can_request=can_request,
+        error=error,
+        form=form
+        or {"scope": principal.division_code or "", "valid_until": default_until, "fields": [], "unmasked": []},
+    )
 
 
 @router.get("/catalogue/{code}", response_class=HTMLResponse)
@@ -96,25 +145,50 @@ def _end_of_day(value: str) -> datetime:
 
 @router.post("/catalogue/{code}/request", response_class=HTMLResponse)
 def request_access(
-    code: str, request: Request, session: SessionDep, principal: PagePrincipalDep,
-    purpose: FormText = "", legal_basis: FormText = "", scope: FormText = "", valid_until: FormText = "",
+    code: str,
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    purpose: FormText = "",
+    legal_basis: FormText = "",
+    scope: FormText = "",
+    valid_until: FormText = "",
     fields: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies it)
     unmasked: Annotated[list[str], Form()] = [],  # noqa: B006
 ) -> Response:
-    form: dict[str, object] = {"purpose": purpose, "legal_basis": legal_basis, "scope": scope,
-                               "valid_until": valid_until, "fields": fields, "unmasked": unmasked}
+    form: dict[str, object] = {
+        "purpose": purpose,
+        "legal_basis": legal_basis,
+        "scope": scope,
+        "valid_until": valid_until,
+        "fields": fields,
+        "unmasked": unmasked,
+    }
     try:
         with session.begin_nested():
-            sharing.request_share(session, principal, dataset_code=code[:60], fields=fields,
-                                  unmasked_fields=[f for f in unmasked if f in fields], purpose=purpose,
-                                  legal_basis=legal_basis, scope_division_code=scope.strip(),
-                                  valid_until=_end_of_day(valid_until.strip()))
+            sharing.request_share(
+                session,
+                principal,
+                dataset_code=code[:60],
+                fields=fields,
+                unmasked_fields=[f for f in unmasked if f in fields],
+                purpose=purpose,
+                legal_basis=legal_basis,
+                scope_division_code=scope.strip(),
+                valid_until=_end_of_day(valid_until.strip()),
+            )
     except (AuthenticationRequired, PermissionDenied):
         raise
     except DomainError as err:
         t = translator(current_language(request))
         status = err.status if err.status != 404 else 422
-        return _dataset_page(request, session, principal, code[:60], status_code=status,
-                             error=(t(status_key(status)), err.detail), form=form)
+        return _dataset_page(
+            request,
+            session,
+            principal,
+            code[:60],
+            status_code=status,
+            error=(t(status_key(status)), err.detail),
+            form=form,
+        )
     return RedirectResponse("/sharing?created=1", status_code=303)
-

@@ -38,8 +38,10 @@ def map_data(detail: service.Detail, lang: str) -> dict[str, Any]:
         "metric": "area_km2" if grids_level else "grids",
         "metricLabel": t("divisions.col.area") if grids_level else t("divisions.col.grids"),
         "labels": {
-            "communities": t("divisions.col.communities"), "villages": t("divisions.col.villages"),
-            "grids": t("divisions.col.grids"), "area": t("divisions.col.area"),
+            "communities": t("divisions.col.communities"),
+            "villages": t("divisions.col.villages"),
+            "grids": t("divisions.col.grids"),
+            "area": t("divisions.col.area"),
         },
         "unavailable": t("divisions.map.unavailable"),
         "hint": t("divisions.map.drill") if not grids_level else "",
@@ -49,8 +51,13 @@ def map_data(detail: service.Detail, lang: str) -> dict[str, Any]:
 def _page(request: Request, session: SessionDep, principal: PagePrincipalDep, code: str) -> Response:
     detail = service.division_detail(session, principal, code)
     lang = current_language(request)
-    return render(request, "divisions.html", detail=detail, map_data=map_data(detail, lang),
-                  grids_level=detail.level == "community")
+    return render(
+        request,
+        "divisions.html",
+        detail=detail,
+        map_data=map_data(detail, lang),
+        grids_level=detail.level == "community",
+    )
 
 
 @router.get("/divisions", response_class=HTMLResponse)
@@ -67,6 +74,5 @@ def division_page(request: Request, code: Code, session: SessionDep, principal: 
 def children_geojson(code: Code, session: SessionDep, principal: PrincipalDep) -> Response:
     """The children's outlines for the map; signed-in staff only, like the page."""
 
-    body = json.dumps(service.children_geojson(session, principal, code), ensure_ascii=False,
-                      separators=(",", ":"))
+    body = json.dumps(service.children_geojson(session, principal, code), ensure_ascii=False, separators=(",", ":"))
     return Response(body, media_type="application/geo+json", headers={"Cache-Control": "private, max-age=3600"})

@@ -26,9 +26,7 @@ def map_data(summaries: list[districts.DistrictSummary], lang: str) -> dict[str,
         "townshipsLabel": t("home.map.townships"),
         "unit": t("home.map.unit"),
         "unavailable": t("home.map.unavailable"),
-        "districts": [
-            {"name": d.gb, "code": d.code, "label": d.label(lang), "value": d.townships} for d in summaries
-        ],
+        "districts": [{"name": d.gb, "code": d.code, "label": d.label(lang), "value": d.townships} for d in summaries],
     }
 
 
@@ -36,12 +34,21 @@ def map_data(summaries: list[districts.DistrictSummary], lang: str) -> dict[str,
 def home(request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
     lang = current_language(request)
     summaries = districts.district_summaries(session)
-    return render(request, "home.html", districts=summaries, map_data=map_data(summaries, lang),
-                  township_total=sum(d.townships for d in summaries), parts=PARTS)
+    return render(
+        request,
+        "home.html",
+        districts=summaries,
+        map_data=map_data(summaries, lang),
+        township_total=sum(d.townships for d in summaries),
+        parts=PARTS,
+    )
 
 
 @router.get("/geo/districts.geojson")
 def districts_geojson() -> Response:
     """The district outlines the map draws (the city's own data: no base-map tiles offline)."""
-    return Response(districts.districts_geojson(), media_type="application/geo+json",
-                    headers={"Cache-Control": "public, max-age=86400"})
+    return Response(
+        districts.districts_geojson(),
+        media_type="application/geo+json",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )

@@ -1,4 +1,4 @@
-""""Who read my data": every audited read of the signed-in person's data, in plain words.
+""" "Who read my data": every audited read of the signed-in person's data, in plain words.
 
 The entries are :func:`onecity.core.audit_queries.my_access_log`'s (the API's
 ``/api/v1/me/access-log`` shows the same); this page adds the names a resident reads:
@@ -47,5 +47,12 @@ def my_data_page(request: Request, session: SessionDep, principal: PagePrincipal
         by_id = {d.id: d.code for d in datasets.values()}
         for f in session.scalars(select(DatasetField).where(DatasetField.dataset_id.in_(by_id))):
             titles[(by_id[f.dataset_id], f.name)] = f
-    return render(request, "my_data.html", entries=entries, datasets=datasets, titles=titles, action_keys=ACTION_KEYS,
-                  linked=bool(person_subjects(session, principal)))
+    return render(
+        request,
+        "my_data.html",
+        entries=entries,
+        datasets=datasets,
+        titles=titles,
+        action_keys=ACTION_KEYS,
+        linked=bool(person_subjects(session, principal)),
+    )

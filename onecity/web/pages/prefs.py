@@ -22,8 +22,9 @@ ONE_YEAR = 365 * 24 * 3600
 
 def _back(request: Request, next_path: str | None, cookie: str, value: str) -> RedirectResponse:
     response = RedirectResponse(safe_next(next_path), status_code=303)
-    response.set_cookie(cookie, value, max_age=ONE_YEAR, path="/", httponly=True, samesite="lax",
-                        secure=is_https(request))
+    response.set_cookie(
+        cookie, value, max_age=ONE_YEAR, path="/", httponly=True, samesite="lax", secure=is_https(request)
+    )
     return response
 
 
@@ -33,6 +34,5 @@ def switch_language(request: Request, lang: Literal["zh", "en"], next: str | Non
 
 
 @router.get("/a11y/{mode}")
-def switch_text_size(request: Request, mode: Literal["large", "standard"], next: str | None = None) \
-        -> RedirectResponse:
+def switch_text_size(request: Request, mode: Literal["large", "standard"], next: str | None = None) -> RedirectResponse:
     return _back(request, next, A11Y_COOKIE, LARGE_TEXT if mode == "large" else "standard")

@@ -33,27 +33,55 @@ ACTIONS = {
 }
 
 
-def _page(request: Request, session: Session, principal: Principal, *, status_code: int = 200,
-          error: tuple[str, str] | None = None, done: str | None = None, created: bool = False) -> Response:
+def _page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    *,
+    status_code: int = 200,
+    error: tuple[str, str] | None = None,
+    done: str | None = None,
+    created: bool = False,
+) -> Response:
     incoming = service.list_requests(session, principal, box="incoming")
     outgoing = service.list_requests(session, principal, box="outgoing")
     pending = [v for v in incoming if v.request.status == RequestStatus.PENDING]
     grants = [v for v in incoming + outgoing if v.request.status == RequestStatus.APPROVED and v.live]
     codes = {v.request.scope_division_code for v in incoming + outgoing}
-    return render(request, "sharing.html", status_code=status_code, pending=pending, outgoing=outgoing,
-                  grants=grants, names=districts.division_names(session, codes), error=error,
-                  done=done if done in {s.value for s in RequestStatus} else None, created=created)
+    return render(
+        request,
+        "sharing.html",
+        status_code=status_code,
+        pending=pending,
+        outgoing=outgoing,
+        grants=grants,
+        names=districts.division_names(session, codes),
+        error=error,
+        done=done if done in {s.value for s in RequestStatus} else None,
+        created=created,
+    )
 
 
 @router.get("/sharing", response_class=HTMLResponse)
-def sharing_page(request: Request, session: SessionDep, principal: PagePrincipalDep, done: str | None = None,
-                 created: str | None = None) -> Response:
+def sharing_page(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    done: str | None = None,
+    created: str | None = None,
+) -> Response:
     return _page(request, session, principal, done=done, created=created is not None)
 
 
 @router.post("/sharing/requests/{request_id}/{action}", response_class=HTMLResponse)
-def act(request_id: str, action: str, request: Request, session: SessionDep, principal: PagePrincipalDep,
-        reason: Annotated[str, Form(max_length=1000)] = "") -> Response:
+def act(
+    request_id: str,
+    action: str,
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
     run = ACTIONS.get(action)
     t = translator(current_language(request))
     if run is None:
@@ -64,6 +92,5 @@ def act(request_id: str, action: str, request: Request, session: SessionDep, pri
     except (AuthenticationRequired, PermissionDenied):
         raise
     except DomainError as err:
-        return _page(request, session, principal, status_code=err.status, error=(t(status_key(err.status)),
-                                                                                 err.detail))
+        return _page(request, session, principal, status_code=err.status, error=(t(status_key(err.status)), err.detail))
     return RedirectResponse(f"/sharing?done={req.status}", status_code=303)

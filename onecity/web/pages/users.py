@@ -32,9 +32,16 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 FormText = Annotated[str, Form(max_length=200)]
 
 
-def _page(request: Request, session: Session, principal: Principal, *, status_code: int = 200,
-          error: tuple[str, str] | None = None, form: dict[str, object] | None = None,
-          created: str | None = None) -> Response:
+def _page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    *,
+    status_code: int = 200,
+    error: tuple[str, str] | None = None,
+    form: dict[str, object] | None = None,
+    created: str | None = None,
+) -> Response:
     users = service.list_users(session, principal, limit=500)
     codes = {u.division_code for u in users if u.division_code}
     can_create = policy.may(principal, "core.user.create") and principal.division_code is not None
@@ -45,33 +52,60 @@ def _page(request: Request, session: Session, principal: Principal, *, status_co
         divisions = districts.divisions_within(session, area)
         codes.add(area)
     return render(
-        request, "admin_users.html", status_code=status_code, users=users,
-        division_names=districts.division_names(session, codes), can_create=can_create, agencies=agencies,
-        divisions=divisions, roles=list(Role), error=error, form=form or {}, created=created,
+        request,
+        "admin_users.html",
+        status_code=status_code,
+        users=users,
+        division_names=districts.division_names(session, codes),
+        can_create=can_create,
+        agencies=agencies,
+        divisions=divisions,
+        roles=list(Role),
+        error=error,
+        form=form or {},
+        created=created,
         min_length=MIN_LENGTH,
     )
 
 
 @router.get("/users", response_class=HTMLResponse)
-def users_page(request: Request, session: SessionDep, principal: PagePrincipalDep,
-               created: str | None = None) -> Response:
+def users_page(
+    request: Request, session: SessionDep, principal: PagePrincipalDep, created: str | None = None
+) -> Response:
     return _page(request, session, principal, created=created)
 
 
 @router.post("/users", response_class=HTMLResponse)
 def create_staff_user(
-    request: Request, session: SessionDep, principal: PagePrincipalDep,
-    username: FormText = "", display_name: FormText = "", password: FormText = "", agency_code: FormText = "",
-    division_code: FormText = "", roles: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies it)
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    username: FormText = "",
+    display_name: FormText = "",
+    password: FormText = "",
+    agency_code: FormText = "",
+    division_code: FormText = "",
+    roles: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies it)
 ) -> Response:
-    form: dict[str, object] = {"username": username, "display_name": display_name, "agency_code": agency_code,
-            "division_code": division_code, "roles": roles}
+    form: dict[str, object] = {
+        "username": username,
+        "display_name": display_name,
+        "agency_code": agency_code,
+        "division_code": division_code,
+        "roles": roles,
+    }
     try:
         with session.begin_nested():  # a refused form leaves nothing behind, the page still renders
             chosen = [_role(r) for r in roles]
             user = service.create_user(
-                session, principal, username=username, password=password, kind=PrincipalKind.STAFF,
-                roles=chosen, agency_code=agency_code or None, division_code=division_code or None,
+                session,
+                principal,
+                username=username,
+                password=password,
+                kind=PrincipalKind.STAFF,
+                roles=chosen,
+                agency_code=agency_code or None,
+                division_code=division_code or None,
                 display_name=display_name.strip(),
             )
     except (AuthenticationRequired, PermissionDenied):
@@ -79,8 +113,9 @@ def create_staff_user(
     except DomainError as err:
         status = 422 if isinstance(err, NotFound) else err.status
         t = translator(current_language(request))
-        return _page(request, session, principal, status_code=status, error=(t(status_key(status)), err.detail),
-                     form=form)
+        return _page(
+            request, session, principal, status_code=status, error=(t(status_key(status)), err.detail), form=form
+        )
     return RedirectResponse(f"/admin/users?created={user.username}", status_code=303)
 
 

@@ -27,8 +27,12 @@ def installed(db: Database) -> None:
 
 
 @pytest.fixture
-def headers(make_user: Callable[..., Any], login: Callable[[str], dict[str, str]], installed: None,
-            make_agency: Callable[..., Any]) -> Callable[[str], dict[str, str]]:
+def headers(
+    make_user: Callable[..., Any],
+    login: Callable[[str], dict[str, str]],
+    installed: None,
+    make_agency: Callable[..., Any],
+) -> Callable[[str], dict[str, str]]:
     make_agency("xh-mca", XUHUI, "徐汇区民政局")
     make_agency("hp-mca", HUANGPU, "黄浦区民政局")
     make_user("xh.steward", Role.DATA_STEWARD, agency_code="xh-mca", division_code=XUHUI)
@@ -41,6 +45,7 @@ def headers(make_user: Callable[..., Any], login: Callable[[str], dict[str, str]
         if username not in cache:
             cache[username] = login(username)
         return cache[username]
+
     return _headers
 
 
@@ -57,15 +62,19 @@ def test_install_is_idempotent_and_classifies_fields(db: Database) -> None:
         assert person is not None
         owner = session.get(Agency, person.owner_agency_id)
         assert owner is not None and owner.name == "上海市公安局"
-        fields = {f.name: (f.sensitivity, f.masking) for f in session.scalars(
-            select(DatasetField).where(DatasetField.dataset_id == person.id))}
+        fields = {
+            f.name: (f.sensitivity, f.masking)
+            for f in session.scalars(select(DatasetField).where(DatasetField.dataset_id == person.id))
+        }
         assert fields["id_number"] == ("sensitive", "id_number")
         assert fields["name"] == ("personal", "name") and fields["phone"] == ("personal", "phone")
         assert fields["birth_date"][0] == fields["address"][0] == "personal"
         firms = session.scalar(select(Dataset).where(Dataset.code == "hub.legal_person"))
         assert firms is not None
-        firm_fields = {f.name: f.sensitivity for f in session.scalars(
-            select(DatasetField).where(DatasetField.dataset_id == firms.id))}
+        firm_fields = {
+            f.name: f.sensitivity
+            for f in session.scalars(select(DatasetField).where(DatasetField.dataset_id == firms.id))
+        }
         assert firm_fields["uscc"] == firm_fields["name"] == "public"
 
 
@@ -75,8 +84,9 @@ def _codes(client: TestClient, headers: dict[str, str], **params: Any) -> list[s
     return [d["code"] for d in r.json()["results"]]
 
 
-def test_search_finds_datasets_by_chinese_and_english_words(client: TestClient,
-                                                            headers: Callable[[str], dict[str, str]]) -> None:
+def test_search_finds_datasets_by_chinese_and_english_words(
+    client: TestClient, headers: Callable[[str], dict[str, str]]
+) -> None:
     h = headers("resident")  # public metadata: every signed-in user, citizens included
     # the title match comes first; the indicators mention "resident population" in their description
     assert _codes(client, h, q="人口") == ["hub.person", "hub.indicator"]
@@ -107,28 +117,39 @@ def test_search_filters_and_pages(client: TestClient, headers: Callable[[str], d
 
 
 def _dataset(**overrides: Any) -> dict[str, Any]:
-    return {"code": "xhmca.elderly_care", "title": "徐汇区居家养老服务对象",
-            "title_en": "Xuhui home elderly care clients", "description": "享受居家养老服务补贴的老年人名单。",
-            "description_en": "Older people receiving home-care subsidies.",
-            "owner_agency_code": "xh-mca", "division_code": XUHUI, "theme": "SOCI",
-            "keywords": ["养老", "elderly care"], "update_frequency": "MONTHLY",
-            "lineage": "区民政局养老服务系统月度导出 / monthly export of the district's elderly-care system",
-            "fields": [{"name": "name", "title": "姓名", "title_en": "Name", "sensitivity": "personal",
-                        "masking": "name"},
-                       {"name": "care_level", "title": "照护等级", "title_en": "Care level",
-                        "sensitivity": "internal"}],
-            **overrides}
+    return {
+        "code": "xhmca.elderly_care",
+        "title": "徐汇区居家养老服务对象",
+        "title_en": "Xuhui home elderly care clients",
+        "description": "享受居家养老服务补贴的老年人名单。",
+        "description_en": "Older people receiving home-care subsidies.",
+        "owner_agency_code": "xh-mca",
+        "division_code": XUHUI,
+        "theme": "SOCI",
+        "keywords": ["养老", "elderly care"],
+        "update_frequency": "MONTHLY",
+        "lineage": "区民政局养老服务系统月度导出 / monthly export of the district's elderly-care system",
+        "fields": [
+            {"name": "name", "title": "姓名", "title_en": "Name", "sensitivity": "personal", "masking": "name"},
+            {"name": "care_level", "title": "照护等级", "title_en": "Care level", "sensitivity": "internal"},
+        ],
+        **overrides,
+    }
 
 
-def test_a_steward_registers_their_districts_dataset(client: TestClient,
-                                                    headers: Callable[[str], dict[str, str]]) -> None:
+def test_a_steward_registers_their_districts_dataset(
+    client: TestClient, headers: Callable[[str], dict[str, str]]
+) -> None:
     r = client.post("/api/v1/catalog/datasets", json=_dataset(), headers=headers("xh.steward"))
     assert r.status_code == 201, r.text
     assert r.json()["held_by_hub"] is False and r.json()["sensitivity"] == "personal"
     assert _codes(client, headers("resident"), q="养老") == ["xhmca.elderly_care"]
     update = {k: v for k, v in _dataset(title_en="Xuhui home-care clients").items() if k != "code"}
-    r = client.put("/api/v1/catalog/datasets/xhmca.elderly_care", json={**update, "reason": "clearer title"},
-                   headers=headers("xh.steward"))
+    r = client.put(
+        "/api/v1/catalog/datasets/xhmca.elderly_care",
+        json={**update, "reason": "clearer title"},
+        headers=headers("xh.steward"),
+    )
     assert r.status_code == 200 and r.json()["title_en"] == "Xuhui home-care clients"
     assert _codes(client, headers("resident"), q="home-care") == ["xhmca.elderly_care"]
 
@@ -158,21 +179,26 @@ def test_registrations_are_validated(client: TestClient, headers: Callable[[str]
     assert client.post("/api/v1/catalog/datasets", json=_dataset(), headers=h).status_code == 409
 
 
-@pytest.mark.parametrize(("rule", "value", "shown"), [
-    ("id_number", "31010419880307123X", "310***********123X"),
-    ("name", "张三", "张*"),
-    ("name", "欧阳娜娜", "欧***"),
-    ("phone", "13812345678", "138****5678"),
-    ("region", "310104", "31****"),
-    ("redact", "M", "***"),
-    ("id_number", None, None),
-])
+@pytest.mark.parametrize(
+    ("rule", "value", "shown"),
+    [
+        ("id_number", "31010419880307123X", "310***********123X"),
+        ("name", "张三", "张*"),
+        ("name", "欧阳娜娜", "欧***"),
+        ("phone", "13812345678", "138****5678"),
+        ("region", "310104", "31****"),
+        ("redact", "M", "***"),
+        ("id_number", None, None),
+    ],
+)
 def test_masking_rules(rule: str, value: str | None, shown: str | None) -> None:
     assert mask(rule, value) == shown
 
 
 def test_an_address_is_cut_back_to_its_community() -> None:
     names = {"310104003098": "徐汇区天平路街道永嘉居委会"}
-    assert mask("address", "上海市徐汇区永嘉路1号101室", division_code="310104003098",
-                community=names.get) == "徐汇区天平路街道永嘉居委会***"
+    assert (
+        mask("address", "上海市徐汇区永嘉路1号101室", division_code="310104003098", community=names.get)
+        == "徐汇区天平路街道永嘉居委会***"
+    )
     assert mask("address", "上海市徐汇区永嘉路1号101室") == "***"  # never guessed

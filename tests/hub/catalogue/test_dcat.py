@@ -42,8 +42,11 @@ def test_dcat_export_conforms_to_the_dcat_ap_3_shapes(client: TestClient, instal
     person = next(d for d in datasets if str(d).endswith("/catalog/datasets/hub.person"))
     titles = {(str(t), t.language) for t in data.objects(person, dct.title)}
     assert ("人口基础信息库", "zh") in titles and ("Population base registry", "en") in titles
-    assert (person, dct.accrualPeriodicity,
-            URIRef("http://publications.europa.eu/resource/authority/frequency/DAILY")) in data
+    assert (
+        person,
+        dct.accrualPeriodicity,
+        URIRef("http://publications.europa.eu/resource/authority/frequency/DAILY"),
+    ) in data
     issued = next(data.objects(person, dct.issued))
     assert isinstance(issued, Literal) and issued.datatype == URIRef("http://www.w3.org/2001/XMLSchema#date")
     publisher = next(data.objects(person, dct.publisher))
@@ -59,6 +62,7 @@ def test_an_empty_catalogue_still_conforms(client: TestClient) -> None:
 
     r = client.get("/api/v1/catalog/dcat")
     assert r.status_code == 200
-    conforms, _g, report = pyshacl.validate(Graph().parse(data=r.text, format="json-ld"),
-                                            shacl_graph=Graph().parse(SHAPES, format="turtle"))
+    conforms, _g, report = pyshacl.validate(
+        Graph().parse(data=r.text, format="json-ld"), shacl_graph=Graph().parse(SHAPES, format="turtle")
+    )
     assert conforms, report

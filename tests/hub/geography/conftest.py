@@ -37,8 +37,7 @@ def geo_index(geography: Geography) -> GeoIndex:
 
 
 @pytest.fixture(scope="session")
-def geo_sqlite_template(sqlite_template: Path, geography: Geography,
-                        tmp_path_factory: pytest.TempPathFactory) -> Path:
+def geo_sqlite_template(sqlite_template: Path, geography: Geography, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("geo") / "geography.db"
     shutil.copy(sqlite_template, path)
     database = Database(f"sqlite:///{path}")

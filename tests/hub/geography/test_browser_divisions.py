@@ -37,12 +37,26 @@ def server(geo_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     db = Database(f"sqlite:///{path}")
     system = system_principal("browser-tests")
     with db.transaction() as session:
-        service.create_agency(session, system, code="xh-cgj", name="徐汇区城市管理局",
-                              name_en="Xuhui Urban Management Bureau", division_code=XUHUI)
+        service.create_agency(
+            session,
+            system,
+            code="xh-cgj",
+            name="徐汇区城市管理局",
+            name_en="Xuhui Urban Management Bureau",
+            division_code=XUHUI,
+        )
     with db.transaction() as session:
-        service.create_user(session, system, username=USER, password=PASSWORD, kind=PrincipalKind.STAFF,
-                            roles=[Role.INSPECTOR], agency_code="xh-cgj", division_code=XUHUI,
-                            display_name="赵网格员")
+        service.create_user(
+            session,
+            system,
+            username=USER,
+            password=PASSWORD,
+            kind=PrincipalKind.STAFF,
+            roles=[Role.INSPECTOR],
+            agency_code="xh-cgj",
+            division_code=XUHUI,
+            display_name="赵网格员",
+        )
     with live_server(db, "divisions-browser") as url:
         yield url, db
     db.dispose()
@@ -67,12 +81,15 @@ def _wait_for_map(page: Any) -> dict[str, Any]:
 
 
 def _click_on_map(page: Any, lon: float, lat: float, click: bool = True) -> None:
-    x, y = page.evaluate("""([lon, lat]) => {
+    x, y = page.evaluate(
+        """([lon, lat]) => {
         const el = document.getElementById('division-map');
         const box = el.getBoundingClientRect();
         const [px, py] = echarts.getInstanceByDom(el).convertToPixel({seriesIndex: 0}, [lon, lat]);
         return [box.left + px, box.top + py];
-    }""", [lon, lat])
+    }""",
+        [lon, lat],
+    )
     page.mouse.move(x - 3, y - 3)
     page.mouse.move(x, y)  # hovering shows the tooltip
     if click:
@@ -85,7 +102,7 @@ def _inner_point(db: Database, code: str) -> tuple[float, float]:
         shape = session.get(DivisionShape, code)
         assert shape is not None
         geom = shapely.from_geojson(shape.geometry)
-    point = shapely.point_on_surface(shapely.buffer(geom, -0.1 * (geom.area ** 0.5)) or geom)
+    point = shapely.point_on_surface(shapely.buffer(geom, -0.1 * (geom.area**0.5)) or geom)
     if point.is_empty:
         point = shapely.point_on_surface(geom)
     return point.x, point.y

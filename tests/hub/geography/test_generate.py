@@ -61,7 +61,11 @@ def test_township_codes_names_and_kinds_are_the_reference_ones(geography: Geogra
     for t in geography.townships:
         r = ref[t.code]
         assert (t.name, t.name_en, t.kind, t.parent_code) == (
-            r["township_name"], r["township_name_en"], r["township_kind"], r["district_code"] + "000000")
+            r["township_name"],
+            r["township_name_en"],
+            r["township_kind"],
+            r["district_code"] + "000000",
+        )
 
 
 def test_codes_are_valid_nested_and_unique(geography: Geography) -> None:
@@ -92,8 +96,10 @@ def test_villages_only_in_towns_and_townships_and_communities_everywhere(geograp
     assert village_parents <= {"town", "township"}
     with_communities = {u.parent_code for u in geography.communities if u.kind == "community"}
     assert with_communities == set(kinds)  # every township has residents' committees, towns too
-    subdistrict_share = sum(1 for u in geography.communities
-                            if u.kind == "community" and kinds[u.parent_code or ""] == "subdistrict") / 4563
+    subdistrict_share = (
+        sum(1 for u in geography.communities if u.kind == "community" and kinds[u.parent_code or ""] == "subdistrict")
+        / 4563
+    )
     assert 0.5 < subdistrict_share < 0.9  # communities mostly in subdistricts
 
 

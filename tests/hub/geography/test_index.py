@@ -28,7 +28,7 @@ def test_lookup_agrees_with_shapely_point_by_point(geography: Geography, geo_ind
 def test_the_chain_is_right_for_points_in_communities(geography: Geography, geo_index: GeoIndex) -> None:
     rng = np.random.default_rng(11)
     units = geography.communities[::97]
-    shapes = geography.unit_lonlat[1 + len(geography.districts) + len(geography.townships):][::97]
+    shapes = geography.unit_lonlat[1 + len(geography.districts) + len(geography.townships) :][::97]
     for unit, shape in zip(units, shapes, strict=True):
         pts = shapely.get_coordinates(shapely.points(_inside(shape, 3, rng)))
         found = geo_index.locate(pts[:, 0], pts[:, 1])
@@ -64,8 +64,7 @@ def test_a_point_on_a_shared_vertex_gets_exactly_one_grid(geo_index: GeoIndex) -
     assert shapely.intersects_xy(geo_index.shapes[i], x, y)
 
 
-def test_random_points_in_a_division_are_inside_it_and_reproducible(geo_index: GeoIndex,
-                                                                    geography: Geography) -> None:
+def test_random_points_in_a_division_are_inside_it_and_reproducible(geo_index: GeoIndex, geography: Geography) -> None:
     xuhui = "310104000000"
     pts, grids = geo_index.random_points_in(xuhui, 2000, np.random.default_rng(3))
     assert pts.shape == (2000, 2)

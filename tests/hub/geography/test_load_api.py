@@ -22,8 +22,14 @@ from tests.conftest import PASSWORD
 from tests.web.test_pages import sign_in
 
 CITY, XUHUI, TIANPINGLU = "310000000000", "310104000000", "310104003000"
-EXPECTED_STATS = {"districts": 16, "townships": {"subdistrict": 108, "town": 106, "township": 2},
-                  "communities": 4563, "villages": 1562, "grids": 40625, "outlines": 1 + 16 + 216 + 6125}
+EXPECTED_STATS = {
+    "districts": 16,
+    "townships": {"subdistrict": 108, "town": 106, "township": 2},
+    "communities": 4563,
+    "villages": 1562,
+    "grids": 40625,
+    "outlines": 1 + 16 + 216 + 6125,
+}
 
 
 def test_load_is_complete_and_idempotent(db: Database, geography: Geography) -> None:
@@ -50,34 +56,49 @@ def test_load_is_complete_and_idempotent(db: Database, geography: Geography) -> 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the loader itself is tested on both
 def test_geo_commands_load_and_count(db: Database) -> None:
     env = {"ONECITY_DATABASE_URL": db.url, "ONECITY_ENV": "test", "PATH": "/usr/bin:/bin"}
-    r = subprocess.run([sys.executable, "-m", "onecity", "geo", "load", "--json"], capture_output=True, text=True,
-                       env=env, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "onecity", "geo", "load", "--json"], capture_output=True, text=True, env=env, timeout=300
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["added"]["grids"] == 0  # already loaded: nothing to add
-    r = subprocess.run([sys.executable, "-m", "onecity", "geo", "stats", "--json"], capture_output=True, text=True,
-                       env=env, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "onecity", "geo", "stats", "--json"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert r.returncode == 0, r.stderr
     stats = json.loads(r.stdout)
     assert {k: stats[k] for k in EXPECTED_STATS} == EXPECTED_STATS
-    r = subprocess.run([sys.executable, "-m", "onecity", "geo", "locate", "121.4737", "31.2304"],
-                       capture_output=True, text=True, env=env, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "onecity", "geo", "locate", "121.4737", "31.2304"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert r.returncode == 0 and json.loads(r.stdout)["district"] == "310101000000"
 
 
-def _staff(make_user: Callable[..., User], login: Callable[[str], dict[str, str]], role: Role,
-           name: str = "geo.staff") -> dict[str, str]:
+def _staff(
+    make_user: Callable[..., User], login: Callable[[str], dict[str, str]], role: Role, name: str = "geo.staff"
+) -> dict[str, str]:
     make_user(name, role, division_code=XUHUI)
     return login(name)
 
 
-def test_division_detail_for_any_staff_role(client: TestClient, make_user: Callable[..., User],
-                                            login: Callable[[str], dict[str, str]]) -> None:
+def test_division_detail_for_any_staff_role(
+    client: TestClient, make_user: Callable[..., User], login: Callable[[str], dict[str, str]]
+) -> None:
     headers = _staff(make_user, login, Role.AUDITOR)  # any role will do: geography is reference data
     r = client.get(f"/api/v1/divisions/{CITY}", headers=headers)
     assert r.status_code == 200, r.text
     city = r.json()
-    assert city["counts"] == {"subdistricts": 108, "towns": 106, "townships": 2, "communities": 4563,
-                              "villages": 1562, "grids": 40625}
+    assert city["counts"] == {
+        "subdistricts": 108,
+        "towns": 106,
+        "townships": 2,
+        "communities": 4563,
+        "villages": 1562,
+        "grids": 40625,
+    }
     assert len(city["children"]) == 16 and city["path"] == []
     assert sum(c["counts"]["grids"] for c in city["children"]) == 40625
     r = client.get(f"/api/v1/divisions/{TIANPINGLU}", headers=headers)
@@ -104,8 +125,9 @@ def test_division_detail_for_any_staff_role(client: TestClient, make_user: Calla
     assert r.status_code == 404
 
 
-def test_divisions_api_refuses_and_explains(client: TestClient, make_user: Callable[..., User],
-                                            login: Callable[[str], dict[str, str]]) -> None:
+def test_divisions_api_refuses_and_explains(
+    client: TestClient, make_user: Callable[..., User], login: Callable[[str], dict[str, str]]
+) -> None:
     r = client.get(f"/api/v1/divisions/{CITY}")
     assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
     r = client.get(f"/geo/divisions/{CITY}.geojson")
@@ -123,8 +145,9 @@ def test_divisions_api_refuses_and_explains(client: TestClient, make_user: Calla
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
 
 
-def test_map_data_is_small_and_carries_counts(client: TestClient, make_user: Callable[..., User],
-                                              login: Callable[[str], dict[str, str]]) -> None:
+def test_map_data_is_small_and_carries_counts(
+    client: TestClient, make_user: Callable[..., User], login: Callable[[str], dict[str, str]]
+) -> None:
     headers = _staff(make_user, login, Role.INSPECTOR)
     r = client.get(f"/geo/divisions/{CITY}.geojson", headers=headers)
     assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"

@@ -39,26 +39,56 @@ def build_small_city(session: Session) -> None:
     for t, (township, lon0, lat0) in enumerate(TOWNSHIPS):
         parent = session.get(Division, township)
         assert parent is not None, f"reference township {township} missing"
-        for u, (serial, kind, name) in enumerate(((1, "community", "天平居委会"), (2, "community", "新华居委会"),
-                                                  (200, "village", "联合村委会"))):
+        for u, (serial, kind, name) in enumerate(
+            ((1, "community", "天平居委会"), (2, "community", "新华居委会"), (200, "village", "联合村委会"))
+        ):
             code = township[:9] + f"{serial:03d}"
             if session.get(Division, code) is None:
-                session.add(Division(code=code, name=f"{name[:-3]}{t}{name[-3:]}", name_en=f"Unit {code}",
-                                     level=DivisionLevel.COMMUNITY, kind=kind, parent_code=township))
+                session.add(
+                    Division(
+                        code=code,
+                        name=f"{name[:-3]}{t}{name[-3:]}",
+                        name_en=f"Unit {code}",
+                        level=DivisionLevel.COMMUNITY,
+                        kind=kind,
+                        parent_code=township,
+                    )
+                )
                 session.flush()
             ulon, ulat = lon0 + u * 2 * STEP, lat0
             if session.get(DivisionShape, code) is None:
-                session.add(DivisionShape(code=code, geometry=json.dumps(_square(ulon, ulat, 2 * STEP)),
-                                          area_km2=4.0, centroid_lon=ulon + STEP, centroid_lat=ulat + STEP))
+                session.add(
+                    DivisionShape(
+                        code=code,
+                        geometry=json.dumps(_square(ulon, ulat, 2 * STEP)),
+                        area_km2=4.0,
+                        centroid_lon=ulon + STEP,
+                        centroid_lat=ulat + STEP,
+                    )
+                )
             for g in range(4):
                 glon, glat = ulon + (g % 2) * STEP, ulat + (g // 2) * STEP
                 if session.get(Grid, f"{code}{g + 1:03d}") is not None:
                     continue
                 # a square with one corner cut: a real polygon, so rejection sampling is exercised
-                ring = [[glon, glat], [glon + STEP, glat], [glon + STEP, glat + STEP], [glon + STEP / 2, glat + STEP],
-                        [glon, glat + STEP / 2], [glon, glat]]
-                session.add(Grid(code=f"{code}{g + 1:03d}", community_code=code, township_code=township,
-                                 district_code=township[:6] + "000000",
-                                 geometry=json.dumps({"type": "Polygon", "coordinates": [ring]}),
-                                 area_km2=0.9, centroid_lon=glon + STEP / 2, centroid_lat=glat + STEP / 2))
+                ring = [
+                    [glon, glat],
+                    [glon + STEP, glat],
+                    [glon + STEP, glat + STEP],
+                    [glon + STEP / 2, glat + STEP],
+                    [glon, glat + STEP / 2],
+                    [glon, glat],
+                ]
+                session.add(
+                    Grid(
+                        code=f"{code}{g + 1:03d}",
+                        community_code=code,
+                        township_code=township,
+                        district_code=township[:6] + "000000",
+                        geometry=json.dumps({"type": "Polygon", "coordinates": [ring]}),
+                        area_km2=0.9,
+                        centroid_lon=glon + STEP / 2,
+                        centroid_lat=glat + STEP / 2,
+                    )
+                )
     session.flush()

@@ -59,8 +59,9 @@ def _scratch(backend: str, template: Path, tmp: Path, migrated: bool = True) -> 
 
 
 @pytest.fixture
-def scratch_db(backend: str, request: pytest.FixtureRequest,
-               tmp_path: Path) -> Callable[[], AbstractContextManager[str]]:
+def scratch_db(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Callable[[], AbstractContextManager[str]]:
     """Make more fresh, migrated databases on the test's backend (for comparing two seeds)."""
     template: Path = request.getfixturevalue("sqlite_template") if backend == "sqlite" else Path()
     return lambda: _scratch(backend, template, tmp_path)

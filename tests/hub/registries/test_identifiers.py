@@ -20,13 +20,17 @@ from onecity.hub.registries.identifiers import (
 )
 
 # The two examples printed in GB 11643-1999 itself.
-STANDARD_IDS = [("11010519491231002X", "110105", date(1949, 12, 31), "F"),
-                ("440524188001010014", "440524", date(1880, 1, 1), "M")]
+STANDARD_IDS = [
+    ("11010519491231002X", "110105", date(1949, 12, 31), "F"),
+    ("440524188001010014", "440524", date(1880, 1, 1), "M"),
+]
 # Credit codes of well-known firms, as printed on their business licences.
-REAL_USCCS = ["914403001922038216",  # 华为技术有限公司
-              "91330100716105852F",  # 阿里巴巴(中国)有限公司
-              "91440300708461136T",  # 深圳市腾讯计算机系统有限公司
-              "91110000802100433B"]  # 北京百度网讯科技有限公司
+REAL_USCCS = [
+    "914403001922038216",  # 华为技术有限公司
+    "91330100716105852F",  # 阿里巴巴(中国)有限公司
+    "91440300708461136T",  # 深圳市腾讯计算机系统有限公司
+    "91110000802100433B",
+]  # 北京百度网讯科技有限公司
 
 
 @pytest.mark.parametrize(("number", "region", "born", "sex"), STANDARD_IDS)
@@ -43,13 +47,16 @@ def test_real_credit_codes_validate(code: str) -> None:
     assert make_uscc(cc.kind, cc.region, cc.organisation_code[:8]) == code
 
 
-@pytest.mark.parametrize(("number", "reason"), [
-    ("110105194912310021", "check character is 1, expected X"),
-    ("11010519491231002x", "17 digits and a check character"),
-    ("11010519490231002X", "not a calendar date"),
-    ("990105194912310020", "not a county-level"),
-    ("1101051949123100", "17 digits"),
-])
+@pytest.mark.parametrize(
+    ("number", "reason"),
+    [
+        ("110105194912310021", "check character is 1, expected X"),
+        ("11010519491231002x", "17 digits and a check character"),
+        ("11010519490231002X", "not a calendar date"),
+        ("990105194912310020", "not a county-level"),
+        ("1101051949123100", "17 digits"),
+    ],
+)
 def test_bad_resident_ids_are_refused_with_a_reason(number: str, reason: str) -> None:
     with pytest.raises(InvalidIdentifier, match=reason):
         validate_resident_id(number)
@@ -61,13 +68,16 @@ def test_future_birth_date_is_refused() -> None:
         validate_resident_id(number, today=date(2026, 1, 1))
 
 
-@pytest.mark.parametrize(("code", "reason"), [
-    ("914403001922038217", "check character is 7, expected 6"),
-    ("914403001922038316", "organisation code check character"),
-    ("9144030019220382I6", "18 characters"),
-    ("Z14403001922038216", "18 characters"),
-    ("974403001922038216", "not a registration authority"),
-])
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("914403001922038217", "check character is 7, expected 6"),
+        ("914403001922038316", "organisation code check character"),
+        ("9144030019220382I6", "18 characters"),
+        ("Z14403001922038216", "18 characters"),
+        ("974403001922038216", "not a registration authority"),
+    ],
+)
 def test_bad_credit_codes_are_refused_with_a_reason(code: str, reason: str) -> None:
     with pytest.raises(InvalidIdentifier, match=reason):
         validate_uscc(code)
@@ -96,7 +106,7 @@ def test_any_other_check_char_is_refused_not_corrected(region: str, born: date, 
 @given(regions, births, st.integers(0, 999), st.integers(0, 16), st.integers(1, 9))
 def test_a_single_digit_typo_is_caught(region: str, born: date, seq: int, pos: int, delta: int) -> None:
     number = make_resident_id(region, born, seq)
-    typo = number[:pos] + str((int(number[pos]) + delta) % 10) + number[pos + 1:]
+    typo = number[:pos] + str((int(number[pos]) + delta) % 10) + number[pos + 1 :]
     with pytest.raises(InvalidIdentifier):
         validate_resident_id(typo)
 
@@ -127,4 +137,4 @@ def test_a_single_character_typo_is_caught(kind: str, body: str, pos: int, other
     if other == code[pos]:
         return
     with pytest.raises(InvalidIdentifier):
-        validate_uscc(code[:pos] + other + code[pos + 1:])
+        validate_uscc(code[:pos] + other + code[pos + 1 :])

@@ -21,8 +21,13 @@ from onecity.hub.registries.models import Person, PersonStatus
 from onecity.sim import cli as sim_cli
 from tests.conftest import SYSTEM
 
-EVENT_OF = {"births": "hub.person.born", "deaths": "hub.person.died", "moves": "hub.person.moved",
-            "firms_registered": "hub.legal_person.registered", "firms_closed": "hub.legal_person.closed"}
+EVENT_OF = {
+    "births": "hub.person.born",
+    "deaths": "hub.person.died",
+    "moves": "hub.person.moved",
+    "firms_registered": "hub.legal_person.registered",
+    "firms_closed": "hub.legal_person.closed",
+}
 
 
 def test_simulated_days_are_reproducible_published_and_audited(
@@ -32,11 +37,13 @@ def test_simulated_days_are_reproducible_published_and_audited(
     for _ in range(2):
         with scratch_db() as url:
             db = Database(url)
-            report = sim_cli.run(db, scale=0.001, seed=7, hours=24 * 5, speed=None,
-                                 actor_modules=["onecity.sim.city"])
+            report = sim_cli.run(db, scale=0.001, seed=7, hours=24 * 5, speed=None, actor_modules=["onecity.sim.city"])
             with db.sessions() as session:
-                published = dict(session.execute(
-                    select(OutboxMessage.event_type, func.count()).group_by(OutboxMessage.event_type)).all())
+                published = dict(
+                    session.execute(
+                        select(OutboxMessage.event_type, func.count()).group_by(OutboxMessage.event_type)
+                    ).all()
+                )
                 assert audit.verify(session).ok
                 registered = session.scalar(select(func.count()).select_from(Person))
             db.dispose()
@@ -61,9 +68,17 @@ def test_birth_gets_a_valid_unique_id_number_in_its_district(
         babies = []
         for male in (True, False, True):
             with db.transaction() as session:
-                babies.append(life_events.register_birth(
-                    session, SYSTEM, name="王小明", male=male, birth_date=date(2026, 6, 1),
-                    division_code=parent.division_code, address=parent.address))
+                babies.append(
+                    life_events.register_birth(
+                        session,
+                        SYSTEM,
+                        name="王小明",
+                        male=male,
+                        birth_date=date(2026, 6, 1),
+                        division_code=parent.division_code,
+                        address=parent.address,
+                    )
+                )
         numbers = [b.id_number for b in babies]
         assert len(set(numbers)) == 3
         for baby, male in zip(babies, (True, False, True), strict=True):
@@ -73,18 +88,42 @@ def test_birth_gets_a_valid_unique_id_number_in_its_district(
             assert parsed.sex == ("M" if male else "F")
         # 01:00 in Shanghai is still yesterday in UTC: a birth today is not "in the future"
         with clock.frozen(datetime(2026, 6, 2, 1, 0, tzinfo=clock.SHANGHAI)), db.transaction() as session:
-            early = life_events.register_birth(session, SYSTEM, name="林晨", male=False, birth_date=date(2026, 6, 2),
-                                               division_code=parent.division_code, address=parent.address)
+            early = life_events.register_birth(
+                session,
+                SYSTEM,
+                name="林晨",
+                male=False,
+                birth_date=date(2026, 6, 2),
+                division_code=parent.division_code,
+                address=parent.address,
+            )
         assert validate_resident_id(early.id_number).birth_date == date(2026, 6, 2)
         with db.transaction() as session, pytest.raises(InvalidInput, match="community or village"):
-            life_events.register_birth(session, SYSTEM, name="李四", male=True, birth_date=date(2026, 6, 1),
-                                       division_code=parent.division_code[:9] + "000", address="x")
+            life_events.register_birth(
+                session,
+                SYSTEM,
+                name="李四",
+                male=True,
+                birth_date=date(2026, 6, 1),
+                division_code=parent.division_code[:9] + "000",
+                address="x",
+            )
         # the wrong role and the wrong district are refused
         elsewhere = "310104000000" if parent.division_code.startswith("310101") else "310101000000"
-        clerk_elsewhere = Principal(kind=PrincipalKind.STAFF, id="u1", name="clerk",
-                                    roles=frozenset({Role.COUNTER_CLERK}), division_code=elsewhere)
-        inspector_here = Principal(kind=PrincipalKind.STAFF, id="u2", name="inspector",
-                                   roles=frozenset({Role.INSPECTOR}), division_code=parent.division_code)
+        clerk_elsewhere = Principal(
+            kind=PrincipalKind.STAFF,
+            id="u1",
+            name="clerk",
+            roles=frozenset({Role.COUNTER_CLERK}),
+            division_code=elsewhere,
+        )
+        inspector_here = Principal(
+            kind=PrincipalKind.STAFF,
+            id="u2",
+            name="inspector",
+            roles=frozenset({Role.INSPECTOR}),
+            division_code=parent.division_code,
+        )
         for who in (clerk_elsewhere, inspector_here):
             with db.transaction() as session, pytest.raises(PermissionDenied):
                 life_events.register_death(session, who, babies[1].id)
@@ -93,4 +132,3 @@ def test_birth_gets_a_valid_unique_id_number_in_its_district(
         with db.transaction() as session, pytest.raises(Conflict, match="deceased"):
             life_events.register_death(session, SYSTEM, babies[0].id)
         db.dispose()
-

@@ -35,8 +35,17 @@ def test_stats_match_the_city(seeded_city: str, capsys: pytest.CaptureFixture[st
     capsys.readouterr()
     assert run_cli(["city", "stats", "--json", "--database", seeded_city]) == 0
     stats = json.loads(capsys.readouterr().out)
-    assert list(stats) == ["districts", "townships", "communities", "villages", "grids", "persons",
-                           "legal_persons", "components", "certificates"]
+    assert list(stats) == [
+        "districts",
+        "townships",
+        "communities",
+        "villages",
+        "grids",
+        "persons",
+        "legal_persons",
+        "components",
+        "certificates",
+    ]
     assert stats["districts"] == 16
     assert stats["townships"] == {"subdistrict": 108, "town": 106, "township": 2}
     assert (stats["communities"], stats["villages"], stats["grids"]) == (4563, 1562, 40625)
@@ -110,8 +119,9 @@ def test_export_is_audited_and_csv_streams(seeded_city: str, tmp_path: Path) -> 
     assert rows and set(rows[0]) >= {"uscc", "name", "legal_rep_id"}
     db = Database(seeded_city)
     with db.sessions() as s:
-        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "hub.registry.exported")
-                          .order_by(AuditEntry.seq.desc())).first()
+        entry = s.scalars(
+            select(AuditEntry).where(AuditEntry.action == "hub.registry.exported").order_by(AuditEntry.seq.desc())
+        ).first()
     db.dispose()
     assert entry is not None and entry.object_id == "legal-persons"
     assert entry.detail["rows"] == len(rows) and entry.detail["format"] == "csv"
@@ -122,8 +132,9 @@ def test_seeding_twice_is_refused(seeded_city: str, capsys: pytest.CaptureFixtur
     assert "already holds data" in capsys.readouterr().err
 
 
-def test_same_seed_same_bytes(db: Database, scratch_db: Callable[[], AbstractContextManager[str]],
-                              tmp_path: Path) -> None:
+def test_same_seed_same_bytes(
+    db: Database, scratch_db: Callable[[], AbstractContextManager[str]], tmp_path: Path
+) -> None:
     """Two seeds into two fresh databases export identically, byte for byte (on a small city)."""
     exports = []
     for run in range(2):

@@ -23,8 +23,14 @@ HUANGPU = "310101000000"
 
 
 def _staff(division: str, *roles: Role) -> Principal:
-    return Principal(kind=PrincipalKind.STAFF, id=f"staff-{division}", name="clerk", roles=frozenset(roles),
-                     agency_id=None, division_code=division)
+    return Principal(
+        kind=PrincipalKind.STAFF,
+        id=f"staff-{division}",
+        name="clerk",
+        roles=frozenset(roles),
+        agency_id=None,
+        division_code=division,
+    )
 
 
 @pytest.fixture
@@ -61,19 +67,51 @@ def test_issue_and_revoke_a_certificate(seeded: Database) -> None:
     person = _a_person_in(seeded, XUHUI)
     approver = _staff(XUHUI, Role.APPROVER)
     with seeded.transaction() as s:
-        cert = service.issue_certificate(s, approver, type_code="driving_licence", holder_kind=HolderKind.PERSON,
-                                         holder_id=person.id, number="DL-TEST-0001", issuer="上海市公安局交通警察总队",
-                                         issued_on=date(2026, 1, 5), data={"vehicle_class": "C1"})
+        cert = service.issue_certificate(
+            s,
+            approver,
+            type_code="driving_licence",
+            holder_kind=HolderKind.PERSON,
+            holder_id=person.id,
+            number="DL-TEST-0001",
+            issuer="上海市公安局交通警察总队",
+            issued_on=date(2026, 1, 5),
+            data={"vehicle_class": "C1"},
+        )
         assert cert.valid_until == date(2032, 1, 5) and cert.holder_identifier == person.id_number
     with seeded.transaction() as s, pytest.raises(Conflict, match="already in the registry"):
-        service.issue_certificate(s, approver, type_code="driving_licence", holder_kind=HolderKind.PERSON,
-                                  holder_id=person.id, number="DL-TEST-0001", issuer="x", issued_on=date(2026, 1, 5))
+        service.issue_certificate(
+            s,
+            approver,
+            type_code="driving_licence",
+            holder_kind=HolderKind.PERSON,
+            holder_id=person.id,
+            number="DL-TEST-0001",
+            issuer="x",
+            issued_on=date(2026, 1, 5),
+        )
     with seeded.transaction() as s, pytest.raises(InvalidInput, match="held by a legal_person"):
-        service.issue_certificate(s, approver, type_code="business_licence", holder_kind=HolderKind.PERSON,
-                                  holder_id=person.id, number="B-1", issuer="x", issued_on=date(2026, 1, 5))
+        service.issue_certificate(
+            s,
+            approver,
+            type_code="business_licence",
+            holder_kind=HolderKind.PERSON,
+            holder_id=person.id,
+            number="B-1",
+            issuer="x",
+            issued_on=date(2026, 1, 5),
+        )
     with seeded.transaction() as s, pytest.raises(NotFound):
-        service.issue_certificate(s, approver, type_code="driving_licence", holder_kind=HolderKind.PERSON,
-                                  holder_id=10**9, number="D-2", issuer="x", issued_on=date(2026, 1, 5))
+        service.issue_certificate(
+            s,
+            approver,
+            type_code="driving_licence",
+            holder_kind=HolderKind.PERSON,
+            holder_id=10**9,
+            number="D-2",
+            issuer="x",
+            issued_on=date(2026, 1, 5),
+        )
     with seeded.transaction() as s:
         revoked = service.revoke_certificate(s, approver, cert.id, "licence withdrawn after a court ruling")
         assert revoked.status == CertificateStatus.REVOKED and revoked.revoked_at is not None

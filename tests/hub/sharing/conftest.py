@@ -43,9 +43,18 @@ def id_number(region: str, birth: date, seq: int) -> str:
 
 
 def person(pid: int, name: str, division: str, birth: date, seq: int, phone: str) -> Person:
-    return Person(id=pid, id_number=id_number("310104", birth, seq), name=name, sex="M" if seq % 2 else "F",
-                  birth_date=birth, hukou_region="310104", division_code=division,
-                  address=f"上海市徐汇区永嘉路{pid}号{pid}01室", phone=phone, status="alive")
+    return Person(
+        id=pid,
+        id_number=id_number("310104", birth, seq),
+        name=name,
+        sex="M" if seq % 2 else "F",
+        birth_date=birth,
+        hukou_region="310104",
+        division_code=division,
+        address=f"上海市徐汇区永嘉路{pid}号{pid}01室",
+        phone=phone,
+        status="alive",
+    )
 
 
 @dataclass
@@ -69,33 +78,57 @@ class Hub:
         return h
 
     def request(self, username: str = "mca.steward", **overrides: Any) -> dict[str, Any]:
-        body = {"dataset_code": "hub.person", "fields": ["id", "id_number", "name", "phone", "address", "birth_date"],
-                "unmasked_fields": ["name"], "purpose": PURPOSE,
-                "legal_basis": "《社会救助暂行办法》第十一条 (Social Assistance Interim Measures, art. 11)",
-                "scope_division_code": XUHUI, "valid_until": ONE_YEAR.isoformat(), **overrides}
+        body = {
+            "dataset_code": "hub.person",
+            "fields": ["id", "id_number", "name", "phone", "address", "birth_date"],
+            "unmasked_fields": ["name"],
+            "purpose": PURPOSE,
+            "legal_basis": "《社会救助暂行办法》第十一条 (Social Assistance Interim Measures, art. 11)",
+            "scope_division_code": XUHUI,
+            "valid_until": ONE_YEAR.isoformat(),
+            **overrides,
+        }
         r = self.client.post("/api/v1/sharing/requests", json=body, headers=self.signed_in(username))
         assert r.status_code == 201, r.text
         return dict(r.json())
 
     def approve(self, request_id: str, username: str = "psb.steward.xh") -> dict[str, Any]:
-        r = self.client.post(f"/api/v1/sharing/requests/{request_id}/approve", json={"reason": "purpose is lawful"},
-                             headers=self.signed_in(username))
+        r = self.client.post(
+            f"/api/v1/sharing/requests/{request_id}/approve",
+            json={"reason": "purpose is lawful"},
+            headers=self.signed_in(username),
+        )
         assert r.status_code == 200, r.text
         return dict(r.json())
 
-    def read(self, username: str = "mca.reviewer", purpose: str | None = PURPOSE, dataset: str = "hub.person",
-             **params: Any) -> Any:
-        return self.client.get(f"/api/v1/sharing/datasets/{dataset}/records", params=params,
-                               headers=self.headers(username, purpose))
+    def read(
+        self, username: str = "mca.reviewer", purpose: str | None = PURPOSE, dataset: str = "hub.person", **params: Any
+    ) -> Any:
+        return self.client.get(
+            f"/api/v1/sharing/datasets/{dataset}/records", params=params, headers=self.headers(username, purpose)
+        )
 
 
 @pytest.fixture
-def hub(db: Database, client: TestClient, make_agency: Callable[..., Any], make_user: Callable[..., Any],
-        login: Callable[[str], dict[str, str]]) -> Iterator[Hub]:
+def hub(
+    db: Database,
+    client: TestClient,
+    make_agency: Callable[..., Any],
+    make_user: Callable[..., Any],
+    login: Callable[[str], dict[str, str]],
+) -> Iterator[Hub]:
     with db.transaction() as session:
         install_catalogue(session)
-        session.add(Division(code=YONGJIA, name="永嘉居委会", name_en="Yongjia Community",
-                             level=DivisionLevel.COMMUNITY, kind="community", parent_code=TIANPINGLU))
+        session.add(
+            Division(
+                code=YONGJIA,
+                name="永嘉居委会",
+                name_en="Yongjia Community",
+                level=DivisionLevel.COMMUNITY,
+                kind="community",
+                parent_code=TIANPINGLU,
+            )
+        )
     make_agency("xh-mca", XUHUI, "徐汇区民政局")
     make_agency("hp-mca", HUANGPU, "黄浦区民政局")
     S, R = Role.DATA_STEWARD, Role.REVIEWER

@@ -40,40 +40,88 @@ def _seed(db: Database) -> None:
     system = system_principal("browser-tests")
     with db.transaction() as session:
         install_catalogue(session)
-        session.add(Division(code=YONGJIA, name="永嘉居委会", name_en="Yongjia Community",
-                             level=DivisionLevel.COMMUNITY, kind="community", parent_code=TIANPINGLU))
-        service.create_agency(session, system, code="xh-mca", name="徐汇区民政局",
-                              name_en="Xuhui Civil Affairs Bureau", division_code=XUHUI)
-    people = [("mca.steward", Role.DATA_STEWARD, "xh-mca", XUHUI, "陈专员"),
-              ("mca.reviewer", Role.REVIEWER, "xh-mca", TIANPINGLU, "刘审核"),
-              ("psb.steward", Role.DATA_STEWARD, "sh-psb", XUHUI, "周数据")]
+        session.add(
+            Division(
+                code=YONGJIA,
+                name="永嘉居委会",
+                name_en="Yongjia Community",
+                level=DivisionLevel.COMMUNITY,
+                kind="community",
+                parent_code=TIANPINGLU,
+            )
+        )
+        service.create_agency(
+            session,
+            system,
+            code="xh-mca",
+            name="徐汇区民政局",
+            name_en="Xuhui Civil Affairs Bureau",
+            division_code=XUHUI,
+        )
+    people = [
+        ("mca.steward", Role.DATA_STEWARD, "xh-mca", XUHUI, "陈专员"),
+        ("mca.reviewer", Role.REVIEWER, "xh-mca", TIANPINGLU, "刘审核"),
+        ("psb.steward", Role.DATA_STEWARD, "sh-psb", XUHUI, "周数据"),
+    ]
     with db.transaction() as session:
         for username, role, agency, division, name in people:
-            service.create_user(session, system, username=username, password=PASSWORD, kind=PrincipalKind.STAFF,
-                                roles=[role], agency_code=agency, division_code=division, display_name=name)
-        service.create_user(session, system, username="zhang.san", password=PASSWORD, kind=PrincipalKind.CITIZEN,
-                            display_name="张三")
+            service.create_user(
+                session,
+                system,
+                username=username,
+                password=PASSWORD,
+                kind=PrincipalKind.STAFF,
+                roles=[role],
+                agency_code=agency,
+                division_code=division,
+                display_name=name,
+            )
+        service.create_user(
+            session, system, username="zhang.san", password=PASSWORD, kind=PrincipalKind.CITIZEN, display_name="张三"
+        )
         from datetime import date
 
-        rows = [person(1, "张三", YONGJIA, date(1988, 3, 7), 123, "13812345678"),
-                person(2, "李四", YONGJIA, date(1975, 11, 30), 42, "13900001111"),
-                person(3, "赵六", WAITAN, date(1960, 6, 1), 8, "13600003333")]
+        rows = [
+            person(1, "张三", YONGJIA, date(1988, 3, 7), 123, "13812345678"),
+            person(2, "李四", YONGJIA, date(1975, 11, 30), 42, "13900001111"),
+            person(3, "赵六", WAITAN, date(1960, 6, 1), 8, "13600003333"),
+        ]
         session.add_all(rows)
         session.flush()
         sharing.link_resident(session, system, username="zhang.san", id_number=rows[0].id_number)
     with db.transaction() as session:
         until = clock.now() + timedelta(days=365)
-        common = {"unmasked_fields": ["name"], "legal_basis": "《社会救助暂行办法》第十一条",
-                  "scope_division_code": XUHUI, "valid_until": until}
-        granted = sharing.request_share(session, _as(session, "mca.steward"), dataset_code="hub.person",
-                                        fields=["id", "id_number", "name", "phone", "address"], purpose=PURPOSE,
-                                        **common)
+        common = {
+            "unmasked_fields": ["name"],
+            "legal_basis": "《社会救助暂行办法》第十一条",
+            "scope_division_code": XUHUI,
+            "valid_until": until,
+        }
+        granted = sharing.request_share(
+            session,
+            _as(session, "mca.steward"),
+            dataset_code="hub.person",
+            fields=["id", "id_number", "name", "phone", "address"],
+            purpose=PURPOSE,
+            **common,
+        )
         sharing.approve_request(session, _as(session, "psb.steward"), granted.id, reason="依法履职所需")
-        sharing.request_share(session, _as(session, "mca.steward"), dataset_code="hub.person",
-                              fields=["id", "name", "birth_date"], purpose="高龄津贴发放核对", **common)
+        sharing.request_share(
+            session,
+            _as(session, "mca.steward"),
+            dataset_code="hub.person",
+            fields=["id", "name", "birth_date"],
+            purpose="高龄津贴发放核对",
+            **common,
+        )
     with db.transaction() as session:
-        query.read_records(session, _as(session, "mca.reviewer"), "hub.person", f"{PURPOSE}: 案件 2026-000123",
-                           filters={"id_number": rows[0].id_number})
+        query.read_records(
+            session,
+            _as(session, "mca.reviewer"),
+            "hub.person",
+            f"{PURPOSE}: 案件 2026-000123",
+            filters={"id_number": rows[0].id_number},
+        )
 
 
 @pytest.fixture(scope="module")

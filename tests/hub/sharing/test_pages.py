@@ -29,9 +29,15 @@ def test_a_steward_requests_through_the_form_and_the_owner_approves_on_the_workb
     sign_in(c, "mca.steward")
     detail = c.get("/catalogue/hub.person")
     assert 'id="request-form"' in detail.text
-    form = {"csrf_token": csrf(detail.text), "fields": ["id", "name", "phone"], "unmasked": ["name"],
-            "purpose": PURPOSE, "legal_basis": "社会救助暂行办法第十一条", "scope": "310104000000",
-            "valid_until": "2026-12-31"}
+    form = {
+        "csrf_token": csrf(detail.text),
+        "fields": ["id", "name", "phone"],
+        "unmasked": ["name"],
+        "purpose": PURPOSE,
+        "legal_basis": "社会救助暂行办法第十一条",
+        "scope": "310104000000",
+        "valid_until": "2026-12-31",
+    }
     bad = c.post("/catalogue/hub.person/request", data={**form, "fields": []})
     assert bad.status_code == 422 and "alert-error" in bad.text
     r = c.post("/catalogue/hub.person/request", data=form, follow_redirects=False)
@@ -47,8 +53,11 @@ def test_a_steward_requests_through_the_form_and_the_owner_approves_on_the_workb
     rid = found.group(1)
     no_csrf = c.post(f"/sharing/requests/{rid}/approve", data={"reason": "ok"})
     assert no_csrf.status_code == 403
-    r = c.post(f"/sharing/requests/{rid}/approve", data={"csrf_token": csrf(workbench.text), "reason": "lawful"},
-               follow_redirects=False)
+    r = c.post(
+        f"/sharing/requests/{rid}/approve",
+        data={"csrf_token": csrf(workbench.text), "reason": "lawful"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/sharing?done=approved"
     again = c.post(f"/sharing/requests/{rid}/approve", data={"csrf_token": csrf(workbench.text)})
     assert again.status_code == 409 and "alert-error" in again.text

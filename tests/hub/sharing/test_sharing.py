@@ -105,14 +105,18 @@ def test_a_lookup_that_finds_nobody_is_still_audited_with_the_value_masked(hub: 
 def test_revoked_withdrawn_and_expired_grants_give_403_again(hub: Hub) -> None:
     first = hub.approve(hub.request()["id"])
     assert hub.read().status_code == 200
-    r = hub.client.post(f"/api/v1/sharing/requests/{first['id']}/revoke", json={"reason": "case closed"},
-                        headers=hub.signed_in("psb.steward.xh"))
+    r = hub.client.post(
+        f"/api/v1/sharing/requests/{first['id']}/revoke",
+        json={"reason": "case closed"},
+        headers=hub.signed_in("psb.steward.xh"),
+    )
     assert r.status_code == 200 and r.json()["status"] == "revoked" and r.json()["grant_live"] is False
     assert hub.read().status_code == 403
 
     second = hub.approve(hub.request()["id"])
-    r = hub.client.post(f"/api/v1/sharing/requests/{second['id']}/withdraw", json={},
-                        headers=hub.signed_in("mca.steward"))
+    r = hub.client.post(
+        f"/api/v1/sharing/requests/{second['id']}/withdraw", json={}, headers=hub.signed_in("mca.steward")
+    )
     assert r.status_code == 200 and r.json()["status"] == "withdrawn"
     assert hub.read().status_code == 403
 
@@ -171,8 +175,7 @@ def test_the_owner_reads_its_own_area_in_clear(hub: Hub) -> None:
 
 
 def test_public_registries_are_shared_without_a_grant(hub: Hub) -> None:
-    r = hub.read("hp.reviewer", dataset="hub.division", purpose="map of my district",
-                 filter="parent_code:310104000000")
+    r = hub.read("hp.reviewer", dataset="hub.division", purpose="map of my district", filter="parent_code:310104000000")
     assert r.status_code == 200, r.text
     assert r.json()["basis"] == "open" and r.json()["count"] == 13
     q = _entries(hub, "hub.dataset.queried")[-1]
@@ -182,22 +185,31 @@ def test_public_registries_are_shared_without_a_grant(hub: Hub) -> None:
 def test_only_the_owners_stewards_of_the_area_decide(hub: Hub) -> None:
     req = hub.request()
     for who in ("hp.steward", "mca.steward", "psb.steward.hp", "psb.officer.xh"):
-        r = hub.client.post(f"/api/v1/sharing/requests/{req['id']}/approve", json={},
-                            headers=hub.signed_in(who))
+        r = hub.client.post(f"/api/v1/sharing/requests/{req['id']}/approve", json={}, headers=hub.signed_in(who))
         assert r.status_code == 403, who
-    incoming = hub.client.get("/api/v1/sharing/requests", params={"box": "incoming"},
-                              headers=hub.signed_in("psb.steward.xh")).json()
+    incoming = hub.client.get(
+        "/api/v1/sharing/requests", params={"box": "incoming"}, headers=hub.signed_in("psb.steward.xh")
+    ).json()
     assert [x["id"] for x in incoming] == [req["id"]]
-    assert hub.client.get("/api/v1/sharing/requests", params={"box": "incoming"},
-                          headers=hub.signed_in("psb.steward.hp")).json() == []
-    r = hub.client.post(f"/api/v1/sharing/requests/{req['id']}/refuse", json={"reason": "no"},
-                        headers=hub.signed_in("psb.steward.xh"))
+    assert (
+        hub.client.get(
+            "/api/v1/sharing/requests", params={"box": "incoming"}, headers=hub.signed_in("psb.steward.hp")
+        ).json()
+        == []
+    )
+    r = hub.client.post(
+        f"/api/v1/sharing/requests/{req['id']}/refuse", json={"reason": "no"}, headers=hub.signed_in("psb.steward.xh")
+    )
     assert r.status_code == 422  # a reason of 3 characters at least
-    r = hub.client.post(f"/api/v1/sharing/requests/{req['id']}/refuse", json={"reason": "phone is not needed"},
-                        headers=hub.signed_in("psb.steward.xh"))
+    r = hub.client.post(
+        f"/api/v1/sharing/requests/{req['id']}/refuse",
+        json={"reason": "phone is not needed"},
+        headers=hub.signed_in("psb.steward.xh"),
+    )
     assert r.status_code == 200 and r.json()["status"] == "refused"
-    r = hub.client.post(f"/api/v1/sharing/requests/{req['id']}/approve", json={},
-                        headers=hub.signed_in("psb.steward.xh"))
+    r = hub.client.post(
+        f"/api/v1/sharing/requests/{req['id']}/approve", json={}, headers=hub.signed_in("psb.steward.xh")
+    )
     assert r.status_code == 409
     outgoing = hub.client.get("/api/v1/sharing/requests", headers=hub.signed_in("mca.steward")).json()
     assert outgoing[0]["decision_reason"] == "phone is not needed"
@@ -207,8 +219,15 @@ def test_only_the_owners_stewards_of_the_area_decide(hub: Hub) -> None:
 
 def test_requests_are_validated(hub: Hub) -> None:
     def bad(**overrides: object) -> str:
-        body = {"dataset_code": "hub.person", "fields": ["name"], "purpose": PURPOSE, "legal_basis": "law art. 1",
-                "scope_division_code": "310104000000", "valid_until": ONE_YEAR.isoformat(), **overrides}
+        body = {
+            "dataset_code": "hub.person",
+            "fields": ["name"],
+            "purpose": PURPOSE,
+            "legal_basis": "law art. 1",
+            "scope_division_code": "310104000000",
+            "valid_until": ONE_YEAR.isoformat(),
+            **overrides,
+        }
         r = hub.client.post("/api/v1/sharing/requests", json=body, headers=hub.signed_in("mca.steward"))
         assert r.status_code == 422, r.text
         return str(r.json()["detail"])
@@ -218,15 +237,31 @@ def test_requests_are_validated(hub: Hub) -> None:
     assert "future" in bad(valid_until="2001-01-01T00:00:00+08:00")
     assert "three years" in bad(valid_until=(datetime.now(UTC) + timedelta(days=5000)).isoformat())
     assert "time zone" in bad(valid_until="2027-01-01T00:00:00")
-    r = hub.client.post("/api/v1/sharing/requests", json={
-        "dataset_code": "hub.person", "fields": ["name"], "purpose": PURPOSE, "legal_basis": "law art. 1",
-        "scope_division_code": "310104000000", "valid_until": ONE_YEAR.isoformat()},
-        headers=hub.signed_in("psb.steward.xh"))
+    r = hub.client.post(
+        "/api/v1/sharing/requests",
+        json={
+            "dataset_code": "hub.person",
+            "fields": ["name"],
+            "purpose": PURPOSE,
+            "legal_basis": "law art. 1",
+            "scope_division_code": "310104000000",
+            "valid_until": ONE_YEAR.isoformat(),
+        },
+        headers=hub.signed_in("psb.steward.xh"),
+    )
     assert r.status_code == 422 and "owns" in r.json()["detail"]
-    r = hub.client.post("/api/v1/sharing/requests", json={
-        "dataset_code": "hub.person", "fields": ["name"], "purpose": PURPOSE, "legal_basis": "law art. 1",
-        "scope_division_code": "310104000000", "valid_until": ONE_YEAR.isoformat()},
-        headers=hub.signed_in("mca.reviewer"))
+    r = hub.client.post(
+        "/api/v1/sharing/requests",
+        json={
+            "dataset_code": "hub.person",
+            "fields": ["name"],
+            "purpose": PURPOSE,
+            "legal_basis": "law art. 1",
+            "scope_division_code": "310104000000",
+            "valid_until": ONE_YEAR.isoformat(),
+        },
+        headers=hub.signed_in("mca.reviewer"),
+    )
     assert r.status_code == 403  # a reviewer reads under grants but does not ask for them
 
 
@@ -245,15 +280,27 @@ def test_a_bulk_read_of_1000_persons_writes_one_entry_each_in_one_batch(hub: Hub
     from tests.hub.sharing.conftest import person
 
     with hub.db.transaction() as session:
-        session.add_all(person(1000 + i, "钱某", YONGJIA, date(1990, 1, 1) + timedelta(days=i % 3000),
-                               100 + i % 800, "13800000000") for i in range(1000))
+        session.add_all(
+            person(1000 + i, "钱某", YONGJIA, date(1990, 1, 1) + timedelta(days=i % 3000), 100 + i % 800, "13800000000")
+            for i in range(1000)
+        )
     hub.approve(hub.request()["id"])
     r = hub.read(limit=1000, division_code=YONGJIA)
     assert r.status_code == 200 and r.json()["count"] == 1000
     with hub.db.sessions() as session:
-        written = session.scalar(select(func.count()).select_from(AuditEntry)
-                                 .where(AuditEntry.action.in_(["hub.dataset.queried", "hub.dataset.record_read"]))) or 0
-        subjects = session.scalar(select(func.count(AuditEntry.subject.distinct()))
-                                  .where(AuditEntry.action == "hub.dataset.record_read")) or 0
+        written = (
+            session.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action.in_(["hub.dataset.queried", "hub.dataset.record_read"]))
+            )
+            or 0
+        )
+        subjects = (
+            session.scalar(
+                select(func.count(AuditEntry.subject.distinct())).where(AuditEntry.action == "hub.dataset.record_read")
+            )
+            or 0
+        )
         assert audit.verify(session).ok
     assert written == 1000 + 1 and subjects == 1000  # one per person, plus the query itself

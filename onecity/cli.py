@@ -38,7 +38,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         migrate.upgrade(open_db(settings))
     app = create_app(settings)
     print(f"OneCity is serving on http://{args.host}:{args.port}/ (env={settings.env})", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=True)
+    from onecity.api.proxies import uvicorn_config
+
+    # X-Forwarded-For is believed only from ONECITY_TRUSTED_PROXIES (onecity.api.proxies), not uvicorn's defaults
+    uvicorn.Server(uvicorn_config(app, host=args.host, port=args.port, log_level=args.log_level)).run()
     return 0
 
 
@@ -65,7 +68,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     )
     print(flush=True)
     try:
-        uvicorn.run(create_app(settings, db=db), host=args.host, port=args.port, log_level="warning")
+        from onecity.api.proxies import uvicorn_config
+
+        uvicorn.Server(
+            uvicorn_config(create_app(settings, db=db), host=args.host, port=args.port, log_level="warning")
+        ).run()
     finally:
         stop.set()
     return 0

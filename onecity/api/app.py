@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from onecity import __version__
 from onecity.api import problems
 from onecity.api.limits import BodySizeLimit
+from onecity.api.proxies import TrustedProxies
 from onecity.api.routes import admin, audit, auth, catalogue, docs, geography, sharing, system
 from onecity.core import housekeeping
 from onecity.core.bus import Bus, connect_bus, consumers
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         return response
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(TrustedProxies, trusted=settings.trusted_proxy_list)  # outermost: runs first
     app.include_router(api_router())
     app.include_router(docs.router)
     from onecity.sensing.sta.routes import router as sensorthings

@@ -18,9 +18,10 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from sqlalchemy.orm import Session
 
 from onecity.core.config import Settings
@@ -136,3 +137,26 @@ PurposeDep = Annotated[
         description="Why personal data is being read (recorded in the audit log)",
     ),
 ]
+
+
+#: The deepest a list may be paged. Past a million rows a client should filter, not page; and a
+#: number past what the database's integers hold would otherwise surface as a 500.
+MAX_OFFSET = 1_000_000
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int
+    offset: int
+
+
+async def page(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many rows (at most 500)")] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many rows to skip (at most 1,000,000)")] = 0,
+) -> Page:
+    """The one pagination of list routes: bounded, so a huge number is a 422, never a 500."""
+    return Page(limit=limit, offset=offset)
+
+
+PageDep = Annotated[Page, Depends(page)]

@@ -23,7 +23,10 @@ def test_known_default_secret_is_refused_in_production(monkeypatch: pytest.Monke
         Settings(env=Environment.PRODUCTION, secret_key="changeme")
     with pytest.raises(ConfigurationError):
         Settings(env=Environment.PRODUCTION, secret_key="short-but-not-default")
-    assert Settings(env=Environment.PRODUCTION, secret_key="k" * 40).secret_key == "k" * 40
+    assert (
+        Settings(env=Environment.PRODUCTION, secret_key="Kq8vT3xLr9Zp2MwY7bN4cD6fH1jS5gA0").secret_key
+        == "Kq8vT3xLr9Zp2MwY7bN4cD6fH1jS5gA0"
+    )
     assert Settings(env=Environment.DEMO).env is Environment.DEMO
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from onecity.api.deps import PrincipalDep, PurposeDep, SessionDep
+from onecity.api.deps import PageDep, PrincipalDep, PurposeDep, SessionDep
 from onecity.api.schemas import (
     AgencyCreate,
     AgencyPublic,
@@ -52,11 +52,10 @@ def create_agency(body: AgencyCreate, session: SessionDep, principal: PrincipalD
 def list_users(
     session: SessionDep,
     principal: PrincipalDep,
+    page: PageDep,
     division_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[UserPublic]:
-    users = service.list_users(session, principal, division_code=division_code, limit=limit, offset=offset)
+    users = service.list_users(session, principal, division_code=division_code, limit=page.limit, offset=page.offset)
     return [user_public(u) for u in users]
 
 

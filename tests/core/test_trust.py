@@ -1,0 +1,133 @@
+"""Issue 12's identity holes: paging, the production secret, forwarded addresses, the throttle."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from onecity.core.audit import AuditEntry
+from onecity.core.config import ConfigurationError, Environment, Settings, random_secret
+from onecity.core.db import Database
+from onecity.core.identity.roles import Role
+from tests.conftest import XUHUI
+
+
+@pytest.mark.parametrize("param", ["offset=100000000000000000000", "offset=9223372036854775808", "limit=100000"])
+def test_a_huge_offset_or_limit_on_a_list_is_a_422_not_a_500(
+    client: TestClient, make_user: Callable[..., Any], login: Callable[[str], dict[str, str]], param: str
+) -> None:
+    make_user("admin.xh", Role.ADMIN, division_code=XUHUI)
+    r = client.get(f"/api/v1/users?{param}", headers=login("admin.xh"))
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/api/v1/users?offset=1000000", headers=login("admin.xh")).json() == []
+
+
+@pytest.mark.parametrize(
+    ("secret", "why"),
+    [
+        ("k" * 40, "distinct characters"),
+        ("Xq7!pL2#mZ9@" * 4, "repeats a pattern"),
+        ("onecity-production-key-2026-shanghai-xuhui", "well-known string 'onecity'"),
+        ("my-Secret-Key-for-the-city-of-shanghai-2026", "well-known string 'secret'"),
+        ("a" * 40 + "Xq7pL2mZ9w", "entropy"),
+        ("short-but-random-Xq9", "shorter than 32"),
+    ],
+)
+def test_a_low_entropy_production_secret_is_refused_with_the_reason(secret: str, why: str) -> None:
+    with pytest.raises(ConfigurationError, match=why) as err:
+        Settings(env=Environment.PRODUCTION, secret_key=secret)
+    assert "secrets.token_urlsafe(48)" in str(err.value)
+    # a development run does not care
+    assert Settings(env=Environment.DEVELOPMENT, secret_key=secret).secret_key == secret
+
+
+def test_a_generated_production_secret_is_accepted() -> None:
+    import secrets
+
+    for value in (random_secret(), secrets.token_urlsafe(24), secrets.token_hex(32)):
+        assert Settings(env=Environment.PRODUCTION, secret_key=value).secret_key == value
+
+
+# -- X-Forwarded-For ---------------------------------------------------------------------------
+
+
+def _login_clients(db: Database) -> list[str]:
+    with db.sessions() as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "core.auth.login").order_by(AuditEntry.seq)
+        ).all()
+    return [e.detail["client"] for e in entries]
+
+
+@pytest.fixture
+def live(settings: Settings, db: Database) -> Iterator[Callable[[Settings], str]]:
+    """A real uvicorn server configured as ``onecity serve`` configures it, on 127.0.0.1."""
+    import socket
+
+    import uvicorn
+
+    from onecity.api.app import create_app
+    from onecity.api.proxies import uvicorn_config
+
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(s: Settings) -> str:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = uvicorn.Server(uvicorn_config(create_app(s, db=db), host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        for _ in range(200):
+            if server.started:
+                break
+            threading.Event().wait(0.05)
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_a_forwarded_for_header_from_an_untrusted_local_peer_is_ignored(
+    live: Callable[[Settings], str], settings: Settings, db: Database, make_user: Callable[..., Any]
+) -> None:
+    make_user("clerk.xh", Role.COUNTER_CLERK)
+    base = live(settings)  # ONECITY_TRUSTED_PROXIES unset: nobody is trusted, not even 127.0.0.1
+    r = httpx.post(
+        f"{base}/api/v1/auth/token",
+        data={"username": "clerk.xh", "password": "wrong-password-1"},
+        headers={"X-Forwarded-For": "203.0.113.9"},
+    )
+    assert r.status_code == 401
+    assert _login_clients(db) == ["127.0.0.1"]
+
+
+def test_a_forwarded_for_header_from_a_configured_proxy_names_the_client(
+    live: Callable[[Settings], str], settings: Settings, db: Database, make_user: Callable[..., Any]
+) -> None:
+    make_user("clerk.xh", Role.COUNTER_CLERK)
+    base = live(settings.model_copy(update={"trusted_proxies": "127.0.0.1, 10.1.0.0/16"}))
+    for chain in ("203.0.113.9", "198.51.100.7, 203.0.113.9", "198.51.100.7, 203.0.113.9, 10.1.2.3"):
+        r = httpx.post(
+            f"{base}/api/v1/auth/token",
+            data={"username": "clerk.xh", "password": "wrong-password-1"},
+            headers={"X-Forwarded-For": chain},
+        )
+        assert r.status_code == 401
+    # the right-most address that is not one of our proxies: what a client prepends is not believed
+    assert _login_clients(db) == ["203.0.113.9"] * 3
+
+
+def test_trusted_proxies_must_be_addresses() -> None:
+    with pytest.raises(ConfigurationError, match="ONECITY_TRUSTED_PROXIES"):
+        Settings(env=Environment.TEST, trusted_proxies="10.0.0.1, proxy.local")

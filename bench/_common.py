@@ -2,8 +2,10 @@
 
 A benchmark's stdout carries exactly one JSON object (its last line) so that the runner, the
 smoke test and a CI job can read it without parsing prose; everything else goes to stderr.
-Scratch PostgreSQL databases are named ``onecity_bench_*`` so that they never collide with
-the test suite's or another engineer's, and are dropped even when the benchmark fails.
+Scratch PostgreSQL databases are named ``onecity_bench_<label>_<pid>_<random>`` so that they
+never collide with the test suite's or another engineer's; they are dropped even when the
+benchmark fails or is stopped with SIGTERM, and a later run drops those of a benchmark that was
+killed outright (``bench/_runs.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench import _runs
+
 PG_ADMIN_URL = os.environ.get("ONECITY_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NATS_URL = os.environ.get("ONECITY_BENCH_NATS_URL", "nats://127.0.0.1:4222")
 
@@ -34,6 +38,7 @@ def log(*parts: object) -> None:
 
 def parser(description: str) -> argparse.ArgumentParser:
     """The options every benchmark takes; each adds its own after."""
+    _runs.exit_on_sigterm()  # every benchmark builds its parser first: stopped, it still cleans up
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--quick", action="store_true", help="a small size, for the smoke test (seconds, not minutes)")
     return p
@@ -140,13 +145,14 @@ def sqlite_url(label: str) -> Iterator[str]:
 
 @contextmanager
 def postgres_url(label: str) -> Iterator[str]:
-    """A fresh database ``onecity_bench_<label>_<random>`` on the test server, dropped afterwards."""
+    """A fresh database ``onecity_bench_<label>_<pid>_<random>`` on the test server, dropped afterwards."""
     from sqlalchemy import text
 
     from onecity.core.db import Database
 
     require("PostgreSQL", PG_ADMIN_URL, 5432, "leave it out with --backends sqlite")
-    name = f"onecity_bench_{label}_{secrets.token_hex(4)}"
+    _runs.sweep_postgres(PG_ADMIN_URL)
+    name = f"onecity_bench_{label}_{os.getpid()}_{secrets.token_hex(4)}"
     admin = Database(PG_ADMIN_URL)
     try:
         with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

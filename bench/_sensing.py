@@ -1,8 +1,15 @@
-"""What the sensing benchmarks share: a prepared database, a publisher process, worker processes.
+"""What the sensing benchmarks share: a broker, a prepared database, a publisher process, workers.
 
 The publisher runs in its own process (a Python MQTT client is CPU-bound; in the measuring
 process it would steal the CPU it measures), publishes QoS 1 with a wide in-flight window
 and reports when it finished. Workers are real ``onecity worker ingest`` processes.
+
+A benchmark runs on a Mosquitto of its own (``bench/_runs.py``) unless ``ONECITY_BENCH_MQTT_URL``
+names one: then its workers still join a share group of this run's own (``RUN_GROUP``), with a
+short session expiry, so that neither a worker an earlier run left on that broker (the
+production group's dead members included) nor one of this run's takes readings from another run.
+Topics cannot be made private on a shared broker: two runs at once on one broker still see
+each other's readings, so leave the variable unset to measure while others work.
 """
 
 from __future__ import annotations
@@ -15,15 +22,37 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench._common import log
+from bench import _runs
+from bench._common import log, require
 
 REPO = Path(__file__).resolve().parent.parent
-MQTT_URL = os.environ.get("ONECITY_BENCH_MQTT_URL", "mqtt://127.0.0.1:1883")
+#: A broker to measure (shared with whoever else uses it); unset, each run starts its own.
+MQTT_URL = os.environ.get("ONECITY_BENCH_MQTT_URL")
+#: The share group of this run's workers, and the session expiry they ask for: a worker this
+#: run leaves behind (it was killed) stops being dealt readings within a minute.
+RUN_GROUP = _runs.tag("bench")
+SESSION_EXPIRY = 60
 T0 = datetime(2026, 7, 1, tzinfo=UTC)
+
+
+@contextmanager
+def broker() -> Iterator[str]:
+    """The broker URL to run on: ``ONECITY_BENCH_MQTT_URL``, else a Mosquitto of this run's own."""
+    if MQTT_URL:
+        require("Mosquitto", MQTT_URL, 1883, "unset ONECITY_BENCH_MQTT_URL to run on a broker of the benchmark's own")
+        yield MQTT_URL
+        return
+    if _runs.mosquitto_path() is None:
+        log("Mosquitto is not installed (apt-get install mosquitto), or set ONECITY_BENCH_MQTT_URL")
+        raise SystemExit(2)
+    with _runs.private_mosquitto() as url:
+        yield url
 
 
 def prepare(url: str, streams: int, *, rule_above: float | None = 1e9) -> list[int]:
@@ -92,7 +121,8 @@ def payload(seq: int, value: float) -> bytes:
 def _publish(url: str, streams: list[int], count: int, rate: float | None, start_seq: int, done: Any) -> None:
     from onecity.sensing import mqtt
 
-    c = mqtt.new_client(f"bench-pub-{os.getpid()}")
+    _runs.die_with_parent()  # a benchmark killed mid-run takes its publisher with it
+    c = mqtt.new_client(_runs.tag("bench-pub"))
     c.max_inflight_messages_set(2000)
     c.max_queued_messages_set(0)
     mqtt.connect(c, url)
@@ -130,12 +160,13 @@ def start_worker(
     db_url: str,
     worker_id: str,
     *,
-    mqtt_url: str = MQTT_URL,
+    mqtt_url: str,
     republish: bool = False,
     batch: int = 2000,
     warm: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """A real ``onecity worker ingest``; ``warm`` builds the city's point index first (only alerts need it)."""
+    """A real ``onecity worker ingest`` in this run's share group, stopped by Linux if the benchmark
+    dies; ``warm`` builds the city's point index first (only alerts need it)."""
     env = dict(
         os.environ,
         ONECITY_ENV="development",
@@ -156,11 +187,15 @@ def start_worker(
             mqtt_url,
             "--batch",
             str(batch),
+            "--group",
+            RUN_GROUP,
+            "--session-expiry",
+            str(SESSION_EXPIRY),
         ]
         + ([] if republish else ["--no-republish"])
         + ([] if warm else ["--no-warm"])
     )
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(_runs.orphanless(cmd), cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None
     line = proc.stdout.readline().decode()  # "ingest worker … subscribed" once it is connected
     if "subscribed" not in line:
@@ -168,7 +203,9 @@ def start_worker(
     return proc
 
 
-def stop_worker(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
+def stop_worker(proc: subprocess.Popen[bytes], *, kill: bool = False, forget: tuple[str, str] | None = None) -> None:
+    """Stop a worker (SIGKILL: as a crash would); ``forget=(broker URL, worker id)`` also ends its
+    MQTT session, so the broker stops dealing it readings at once rather than at its expiry."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
     try:
@@ -176,6 +213,13 @@ def stop_worker(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    if forget is not None:
+        from onecity.sensing.mqtt import forget_session
+
+        try:
+            forget_session(forget[0], f"onecity-ingest-{forget[1]}")
+        except (ConnectionError, OSError) as err:  # the broker is gone too: so is the session
+            log(f"  could not end the session of worker {forget[1]}: {err}")
 
 
 def stored(db_url: str) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import secrets
 import time
 import uuid
@@ -27,6 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from bench import _runs
 from bench._common import NATS_URL, Stopwatch, csv_choice, database_url, emit, log, parser, rate, ratio, require
 from bench._common import summary_ms as summarise
 from onecity.core import events, migrate
@@ -164,7 +166,9 @@ async def with_bus(kind: str, work: Callable[[Bus], Awaitable[dict[str, Any]]]) 
         finally:
             await bus.close()
     tag = secrets.token_hex(4)
-    nats_bus = NatsBus(NATS_URL, namespace=f"bench{tag}", stream=f"BENCH_{tag.upper()}")
+    # the pid in the name lets a later run delete this stream if this one is killed before its finally
+    await asyncio.to_thread(_runs.sweep_streams, NATS_URL)
+    nats_bus = NatsBus(NATS_URL, namespace=f"bench{tag}", stream=f"BENCH_{os.getpid()}_{tag.upper()}")
     await nats_bus.connect()
     try:
         return await work(nats_bus)

@@ -19,8 +19,8 @@ import time
 import uuid
 from typing import Any
 
-from bench import _sensing
-from bench._common import csv_choice, database_url, emit, log, parser, percentile, require
+from bench import _runs, _sensing
+from bench._common import csv_choice, database_url, emit, log, parser, percentile
 
 
 def broker_rtt(url: str, n: int) -> dict[str, float]:
@@ -96,7 +96,7 @@ def run(backend: str, args: Any, url: str) -> dict[str, Any]:
         sub.on_message = on_alert
         mqtt.connect(sub, url)
         sub.subscribe(mqtt.ALERT_TOPIC, qos=1)
-        wid = f"latency-{uuid.uuid4().hex[:6]}"
+        wid = _runs.tag("latency")
         worker = _sensing.start_worker(db_url, wid, mqtt_url=url, republish=True, warm=not args.quick)
         background = None
         if args.load:
@@ -116,8 +116,7 @@ def run(backend: str, args: Any, url: str) -> dict[str, Any]:
             while len(received) < len(sent) and time.perf_counter() < deadline:
                 time.sleep(0.05)
         finally:
-            _sensing.stop_worker(worker)
-            mqtt.forget_session(url, f"onecity-ingest-{wid}")
+            _sensing.stop_worker(worker, forget=(url, wid))
             if background is not None:
                 background.terminate()
             for c in (dev, sub):
@@ -145,10 +144,9 @@ def main() -> None:
     if args.quick:
         args.events, args.load = 20, 0.0
     args.seconds_load = args.events * args.interval + 10
-    url = _sensing.MQTT_URL
-    require("Mosquitto", url, 1883, "set ONECITY_BENCH_MQTT_URL")
-    base = broker_rtt(url, 200 if not args.quick else 20)
-    figures = {b: run(b, args, url) for b in args.backends}
+    with _sensing.broker() as url:
+        base = broker_rtt(url, 200 if not args.quick else 20)
+        figures = {b: run(b, args, url) for b in args.backends}
     emit(
         "sensing_alert_latency",
         {"events": args.events, "interval_s": args.interval, "load_per_s": args.load},

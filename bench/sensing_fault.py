@@ -18,52 +18,11 @@ figures: ``sent``, ``stored`` (rows), ``distinct`` (distinct stream and time),
 from __future__ import annotations
 
 import random
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from bench import _sensing
+from bench import _runs, _sensing
 from bench._common import csv_choice, database_url, emit, log, parser
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def own_broker() -> Iterator[str]:
-    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="onecity-bench-mqtt-") as tmp:
-        conf = Path(tmp) / "mosquitto.conf"
-        conf.write_text(
-            f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_queued_messages 0\nmax_inflight_messages 0\n"
-        )
-        proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise RuntimeError("the benchmark's Mosquitto did not start") from None
-                    time.sleep(0.1)
-            yield f"mqtt://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 def counts(db_url: str) -> tuple[int, int]:
@@ -98,9 +57,9 @@ def counts(db_url: str) -> tuple[int, int]:
 
 
 def run(backend: str, args: Any, kills: int) -> dict[str, Any]:
-    with own_broker() as url, database_url(backend, "fault") as db_url:
+    with _runs.private_mosquitto() as url, database_url(backend, "fault") as db_url:
         streams = _sensing.prepare(db_url, args.streams)
-        wid = f"fault-{uuid.uuid4().hex[:6]}"
+        wid = _runs.tag("fault")
         worker = _sensing.start_worker(db_url, wid, mqtt_url=url)
         t0 = time.perf_counter()
         pub, q = _sensing.publish_in_background(url, streams, args.messages, rate=args.rate)

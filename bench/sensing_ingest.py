@@ -6,6 +6,9 @@ datastreams, to ``v1.1/Datastreams(<id>)/Observations``. Measured:
 * **figures** ``<db>.stored_per_s`` — from the first publish to the moment the database holds
   every observation (polled every 0.1 s), with ``--workers`` ingest workers sharing the
   subscription; a threshold rule is enabled, so the rules run on every reading;
+The broker is a Mosquitto of the run's own unless ``ONECITY_BENCH_MQTT_URL`` names one
+(``bench/_sensing.py``).
+
 * **baseline** ``bare_subscriber_per_s`` — the same publisher and broker, and a paho
   subscriber on the same shared subscription at QoS 1 that only counts (it acks
   automatically): the rate the broker and the client library give before any work;
@@ -16,11 +19,10 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from typing import Any
 
-from bench import _sensing
-from bench._common import csv_choice, database_url, emit, log, parser, rate, ratio, require
+from bench import _runs, _sensing
+from bench._common import csv_choice, database_url, emit, log, parser, rate, ratio
 
 
 def bare_subscriber(streams: list[int], count: int, url: str) -> float:
@@ -38,7 +40,7 @@ def bare_subscriber(streams: list[int], count: int, url: str) -> float:
         if got >= count:
             done.set()
 
-    group = f"bench-bare-{uuid.uuid4().hex[:6]}"
+    group = _runs.tag("bench-bare")
     sub = mqtt.new_client(group)
     sub.on_message = on_message
     subscribed = threading.Event()
@@ -60,22 +62,16 @@ def bare_subscriber(streams: list[int], count: int, url: str) -> float:
 def pipeline(backend: str, streams_n: int, count: int, workers: int, url: str, republish: bool) -> dict[str, Any]:
     with database_url(backend, "ingest") as db_url:
         streams = _sensing.prepare(db_url, streams_n)
-        tag = uuid.uuid4().hex[:6]
-        procs = [
-            _sensing.start_worker(db_url, f"bench-{tag}-{i}", mqtt_url=url, republish=republish) for i in range(workers)
-        ]
+        tag = _runs.tag("bench")
+        procs = [_sensing.start_worker(db_url, f"{tag}-{i}", mqtt_url=url, republish=republish) for i in range(workers)]
         try:
             pub, q = _sensing.publish_in_background(url, streams, count)
             t0, t_pub = q.get(timeout=600)
             n, t1 = _sensing.wait_stored(db_url, count, timeout=600)
             pub.join(30)
         finally:
-            for p in procs:
-                _sensing.stop_worker(p)
-            from onecity.sensing.mqtt import forget_session
-
-            for i in range(workers):
-                forget_session(url, f"onecity-ingest-bench-{tag}-{i}")
+            for i, p in enumerate(procs):
+                _sensing.stop_worker(p, forget=(url, f"{tag}-{i}"))
         log(f"  {backend}: {n} of {count} stored in {t1 - t0:.2f} s (publisher done after {t_pub - t0:.2f} s)")
         return {
             "stored": n,
@@ -95,11 +91,12 @@ def main() -> None:
     args = p.parse_args()
     if args.quick:
         args.messages, args.streams, args.workers = 2000, 20, 1
-    url = _sensing.MQTT_URL
-    require("Mosquitto", url, 1883, "set ONECITY_BENCH_MQTT_URL")
     log(f"sensing_ingest: {args.messages} messages over {args.streams} streams, {args.workers} worker(s)")
-    base = bare_subscriber(list(range(1, args.streams + 1)), args.messages, url)
-    figures = {b: pipeline(b, args.streams, args.messages, args.workers, url, args.republish) for b in args.backends}
+    with _sensing.broker() as url:
+        base = bare_subscriber(list(range(1, args.streams + 1)), args.messages, url)
+        figures = {
+            b: pipeline(b, args.streams, args.messages, args.workers, url, args.republish) for b in args.backends
+        }
     emit(
         "sensing_ingest",
         {

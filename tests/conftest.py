@@ -1,8 +1,14 @@
-"""Shared fixtures: a migrated database on each backend, the app, and factories.
+"""Shared fixtures: a migrated database on each backend, the app, brokers, and factories.
 
 Every database test runs twice, on SQLite (the embedded default) and on PostgreSQL. Locally
 an unreachable PostgreSQL, NATS or Mosquitto skips the tests that need it; with ``CI=true``
 it fails them, so CI can never pass by skipping.
+
+A run leaves nothing that changes the next one (``bench/_runs.py``): its PostgreSQL database
+is ``onecity_test_<pid>`` and its JetStream streams ``TEST_<pid>_*``, removed at the end and, if
+the run was killed before that, by the next run's start; MQTT tests talk to a Mosquitto of the
+run's own that dies with it (or, with ``ONECITY_TEST_MQTT_URL`` set, use share groups of their
+own with a short session expiry).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from bench._runs import mosquitto_path, private_mosquitto, sweep_postgres, sweep_streams
 from onecity.core import migrate
 from onecity.core.config import Environment, Settings
 from onecity.core.db import Base, Database
@@ -32,7 +39,8 @@ pytest_plugins = ["tests.browser_support"]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_ADMIN_URL = os.environ.get("ONECITY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NATS_URL = os.environ.get("ONECITY_TEST_NATS_URL", "nats://127.0.0.1:4222")
-MQTT_URL = os.environ.get("ONECITY_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
+#: A broker to test against; unset (the default), the run starts a Mosquitto of its own.
+MQTT_URL = os.environ.get("ONECITY_TEST_MQTT_URL")
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
 PASSWORD = "Correct-horse-9"
 SYSTEM = system_principal("tests")
@@ -70,6 +78,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     need_service("PostgreSQL", "127.0.0.1", 5432)
+    sweep_postgres(PG_ADMIN_URL)  # the databases of runs that were killed before their teardown
     name = f"onecity_test_{os.getpid()}"
     admin = Database(PG_ADMIN_URL)
     with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -83,6 +92,40 @@ def pg_url() -> Iterator[str]:
     with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+# -- brokers ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def mqtt_url() -> Iterator[str]:
+    """The MQTT broker of this run: ``ONECITY_TEST_MQTT_URL`` if set, else a Mosquitto of its own.
+
+    A broker of its own is what makes a run independent of every earlier one: no persistent
+    session, share-group member or retained message survives it, and a concurrent run's
+    readings (same topics, ``v1.1/Datastreams(1)/…``) never reach this run's workers."""
+    if MQTT_URL:
+        from onecity.sensing.mqtt import broker_address
+
+        need_service("Mosquitto", *broker_address(MQTT_URL))
+        yield MQTT_URL
+        return
+    if mosquitto_path() is None:
+        message = "Mosquitto is not installed (apt-get install mosquitto)"
+        if IN_CI:
+            pytest.fail(message + " (CI requires it)")
+        pytest.skip(message)
+    with private_mosquitto() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    """The NATS server, after deleting the streams (and consumers) that killed runs left on it."""
+    host, _, port = NATS_URL.split("://", 1)[-1].rpartition(":")
+    need_service("NATS", host or "127.0.0.1", int(port))
+    sweep_streams(NATS_URL)
+    return NATS_URL
 
 
 KEEP_TABLES = {"divisions", "alembic_version"}

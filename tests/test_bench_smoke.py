@@ -7,7 +7,10 @@ machine is too noisy for speed assertions, which belong in the report, not in CI
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,23 +18,52 @@ from typing import Any
 
 import pytest
 
+from bench._runs import orphanless
 from tests.conftest import need_service
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run_bench(name: str, *args: str, timeout: float = 60) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-m", f"bench.{name}", "--quick", *args],
+def _stop_group(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """SIGTERM to the benchmark and all it started (it drops its database and stops its workers
+    on it), SIGKILL to what is still there after 20 s; returns what it printed."""
+    for sig, wait in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 10.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            return proc.communicate(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+    return "", ""
+
+
+def run_bench(name: str, *args: str, timeout: float = 60, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``bench.<name> --quick`` and return its JSON result.
+
+    The benchmark runs in a process group of its own: a timeout, or Ctrl-C on this run, stops
+    it and everything it started (workers, publisher, broker) with SIGTERM, so its ``finally``
+    blocks still drop its database and end its workers' sessions; if this run is killed
+    outright, Linux sends the benchmark SIGTERM (``orphanless``)."""
+    proc = subprocess.Popen(
+        orphanless([sys.executable, "-m", f"bench.{name}", "--quick", *args]),
         cwd=REPO,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
-        check=False,
+        start_new_session=True,
+        env={**os.environ, **(env or {})},
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    lines = proc.stdout.strip().splitlines()
-    assert lines, f"bench.{name} printed nothing on stdout; stderr:\n{proc.stderr[-3000:]}"
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _, stderr = _stop_group(proc)
+        pytest.fail(f"bench.{name} did not finish in {timeout} s; stderr:\n{stderr[-3000:]}")
+    except BaseException:  # Ctrl-C, the suite's own timeout: take the benchmark's processes down too
+        _stop_group(proc)
+        raise
+    assert proc.returncode == 0, stderr[-3000:]
+    lines = stdout.strip().splitlines()
+    assert lines, f"bench.{name} printed nothing on stdout; stderr:\n{stderr[-3000:]}"
     result: dict[str, Any] = json.loads(lines[-1])
     assert result["benchmark"] == name
     assert isinstance(result["figures"], dict) and result["figures"]

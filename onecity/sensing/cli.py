@@ -63,7 +63,15 @@ def cmd_worker_ingest(args: argparse.Namespace, settings: Settings) -> int:
         from onecity.hub.geography.index import default_index
 
         default_index()
-    worker = IngestWorker(db, url, worker_id=args.id, batch=args.batch, flush_seconds=args.flush_ms / 1000)
+    worker = IngestWorker(
+        db,
+        url,
+        worker_id=args.id,
+        batch=args.batch,
+        flush_seconds=args.flush_ms / 1000,
+        group=args.group,
+        session_expiry=args.session_expiry,
+    )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -108,13 +116,37 @@ def _subparsers_of(parser: argparse.ArgumentParser) -> Any:
     return parser.add_subparsers(dest="worker_command", required=True)
 
 
+def _positive_seconds(value: str) -> int:
+    try:
+        seconds = int(value)
+    except ValueError:
+        seconds = 0
+    if seconds < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of seconds, 1 or more")
+    return seconds
+
+
 def add_commands(sub: Any) -> None:
+    from onecity.sensing.mqtt import DEFAULT_SESSION_EXPIRY, SHARE_GROUP
+
     worker_parser = sub.choices.get("worker") or sub.add_parser("worker", help="background workers")
     workers = _subparsers_of(worker_parser)
     w = workers.add_parser("ingest", help="store observations published over MQTT; run stream rules")
     w.add_argument("--id", default="1", help="worker id: the MQTT session to resume (default 1)")
     w.add_argument("--mqtt", help="broker URL (default ONECITY_MQTT_URL, else mqtt://127.0.0.1:1883)")
     w.add_argument("--database", help="database URL (default ONECITY_DATABASE_URL)")
+    w.add_argument(
+        "--group",
+        default=SHARE_GROUP,
+        help=f"the MQTT share group whose members split the load (default {SHARE_GROUP})",
+    )
+    w.add_argument(
+        "--session-expiry",
+        type=_positive_seconds,
+        default=DEFAULT_SESSION_EXPIRY,
+        help="seconds the broker keeps this worker's session, and deals it readings, after it is gone "
+        f"(default {DEFAULT_SESSION_EXPIRY}: a restart within it loses nothing)",
+    )
     w.add_argument("--batch", type=int, default=2000, help="largest batch written at once")
     w.add_argument("--flush-ms", type=float, default=50.0, help="longest wait to fill a batch")
     w.add_argument("--no-republish", action="store_true", help="do not republish stored observations to MQTT")

@@ -16,9 +16,17 @@ their own echo. MQTT 3.1.1 subscribers see the observation JSON as the standard 
 The ingest worker (``onecity worker ingest``) subscribes with QoS 1 to
 ``$share/onecity-ingest/v1.1/+/Observations``: the broker hands each message to one member
 of the group, so several workers split the load. Its MQTT session is persistent (fixed client
-id, clean start off, session expiry one day): messages that arrive while it is down, and the
-ones it received but never acknowledged, are delivered again when it reconnects; the
-``(datastream, digest of the message)`` key makes the second copy a no-op.
+id, clean start off): messages that arrive while it is down, and the ones it received but never
+acknowledged, are delivered again when it reconnects; the ``(datastream, digest of the
+message)`` key makes the second copy a no-op.
+
+The price of a persistent session: the broker keeps dealing a member its share while it is
+offline (Mosquitto does not skip offline members of a share group). A worker restarted within
+the session expiry gets that share; one that never comes back takes it with it. The expiry is
+therefore bounded — ten minutes by default (``--session-expiry``) — after which the broker
+drops the session and its queue and the live members get every message again; a worker
+retired for good should say so at once (``onecity sensing forget-worker <id>``). Ingest that
+loses nothing to a dead member by design is a bus question, not an MQTT setting.
 """
 
 from __future__ import annotations
@@ -48,6 +56,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_URL = "mqtt://127.0.0.1:1883"
 SHARE_GROUP = "onecity-ingest"
+#: How long the broker keeps an ingest worker's session (and keeps dealing it readings) once it
+#: is gone: long enough for a restart, short enough that a dead member's share is bounded.
+DEFAULT_SESSION_EXPIRY = 600
 OBSERVATION_TOPICS = "v1.1/+/Observations"
 ALERT_TOPIC = "onecity/v1/alerts"
 ORIGIN_PROPERTY = ("onecity-origin", "platform")
@@ -84,13 +95,17 @@ def new_client(client_id: str, *, manual_ack: bool = False) -> mqtt.Client:
     )
 
 
-def connect(client: mqtt.Client, url: str | None, *, persistent: bool = False, timeout: float = 10.0) -> None:
-    """Connect and start the network thread; waits until the broker accepted the session."""
+def connect(client: mqtt.Client, url: str | None, *, session_expiry: int = 0, timeout: float = 10.0) -> None:
+    """Connect and start the network thread; waits until the broker accepted the session.
+
+    ``session_expiry`` > 0 resumes the client id's session (clean start off) and asks the
+    broker to keep it that many seconds after a disconnect; 0 starts clean and ends with it."""
     host, port = broker_address(url)
     props = Properties(PacketTypes.CONNECT)
     props.ReceiveMaximum = 65_535
+    persistent = session_expiry > 0
     if persistent:
-        props.SessionExpiryInterval = 24 * 3600
+        props.SessionExpiryInterval = session_expiry
     connected = threading.Event()
     previous = client.on_connect
 
@@ -184,8 +199,11 @@ class IngestWorker:
         principal: Principal = INGEST,
         on_stored: Callable[[int], None] | None = None,
         group: str = SHARE_GROUP,
+        session_expiry: int = DEFAULT_SESSION_EXPIRY,
     ) -> None:
-        self.group = group
+        if session_expiry < 1:
+            raise ValueError("an ingest worker's session expiry must be at least one second")
+        self.group, self.session_expiry = group, session_expiry
         self.db, self.url, self.batch, self.flush_seconds = db, url, min(batch, MAX_BATCH), flush_seconds
         self.client_id = f"onecity-ingest-{worker_id}"
         self.principal = principal
@@ -205,7 +223,7 @@ class IngestWorker:
 
     def start(self) -> None:
         """Connect and wait for the broker to confirm the subscription (no message is missed after)."""
-        connect(self.client, self.url, persistent=True)
+        connect(self.client, self.url, session_expiry=self.session_expiry)
         if not self.subscribed.wait(10):
             raise ConnectionError("the MQTT broker did not confirm the ingest subscription")
 
@@ -318,7 +336,7 @@ class IngestWorker:
         self.client.on_message = lambda c, u, msg: self._inbox.put(msg)
         self.client.on_connect = self._subscribe
         self.client.on_subscribe = lambda *_: self.subscribed.set()
-        connect(self.client, self.url, persistent=True)
+        connect(self.client, self.url, session_expiry=self.session_expiry)
 
 
 def forget_session(url: str | None, client_id: str) -> None:

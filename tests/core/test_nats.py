@@ -15,6 +15,7 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
+from bench._runs import orphanless
 from onecity.core import events
 from onecity.core.bus.base import Delivery
 from onecity.core.bus.consumer import idempotent
@@ -22,7 +23,7 @@ from onecity.core.bus.nats import NatsBus
 from onecity.core.bus.relay import OutboxRelay
 from onecity.core.db import Database
 from onecity.core.events import Envelope, OutboxMessage, ProcessedMessage
-from tests.conftest import NATS_URL, SYSTEM, need_service
+from tests.conftest import NATS_URL, SYSTEM
 
 pytestmark = pytest.mark.nats
 
@@ -35,10 +36,11 @@ NOTED = events.event_type("test.note.written", Noted)
 
 
 @pytest.fixture
-def nats_names() -> tuple[str, str]:
-    need_service("NATS", "127.0.0.1", int(NATS_URL.rsplit(":", 1)[1]))
+def nats_names(nats_url: str) -> tuple[str, str]:
+    """A stream and a subject namespace of this test's own; the pid in the stream's name lets the
+    next run delete it (and its consumers) if this one is killed before its ``finally``."""
     tag = uuid.uuid4().hex[:8]
-    return f"TEST_{tag}", f"t{tag}"
+    return f"TEST_{os.getpid()}_{tag.upper()}", f"t{tag}"
 
 
 def test_commit_delivered_once_per_consumer_even_when_a_consumer_dies_before_ack(
@@ -66,7 +68,10 @@ def test_commit_delivered_once_per_consumer_even_when_a_consumer_dies_before_ack
 
             # consumer group "workers": its first member takes the message and is killed before acking
             proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.core.nats_consumer", NATS_URL, stream, namespace, "workers", str(marker)],
+                orphanless(
+                    [sys.executable, "-m", "tests.core.nats_consumer"]
+                    + [NATS_URL, stream, namespace, "workers", str(marker)]
+                ),
                 cwd=Path(__file__).resolve().parents[2],
                 env={**os.environ},
             )

@@ -22,7 +22,7 @@ from onecity.hub.geography.index import default_index
 from onecity.ops.models import Case
 from onecity.ops.units import install_units, unit_agency_code
 from onecity.sensing import mqtt
-from tests.conftest import MQTT_URL, SYSTEM, TIANPINGLU, XUHUI
+from tests.conftest import SYSTEM, TIANPINGLU, XUHUI
 from tests.sensing.test_mqtt_rules import wait_for, worker  # noqa: F401  (the worker fixture)
 
 
@@ -55,7 +55,7 @@ def test_an_mqtt_reading_over_the_threshold_opens_a_dispatched_case_in_its_towns
     assert r.status_code == 201, r.text
 
     device = mqtt.new_client(f"device-{uuid.uuid4().hex[:8]}")
-    mqtt.connect(device, MQTT_URL)
+    mqtt.connect(device, worker.url)
     try:
         for t, v in (("2026-07-01T08:00:00Z", 0.05), ("2026-07-01T08:05:00Z", 0.42)):
             device.publish(

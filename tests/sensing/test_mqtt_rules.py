@@ -4,6 +4,7 @@ alert raised by a rule carries the township; redelivered messages are stored onc
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
@@ -19,15 +20,15 @@ from onecity.hub.geography.index import default_index
 from onecity.sensing import mqtt
 from onecity.sensing.events import ALERT_RAISED
 from onecity.sensing.models import Alert, Observation
-from tests.conftest import MQTT_URL, need_service
 from tests.sensing.conftest import BUND
 
 
 @pytest.fixture
-def worker(db: Database) -> Any:
-    need_service("Mosquitto", "127.0.0.1", 1883)
-    tag = uuid.uuid4().hex[:8]
-    w = mqtt.IngestWorker(db, MQTT_URL, worker_id=f"test-{tag}", group=f"test-{tag}", flush_seconds=0.02)
+def worker(db: Database, mqtt_url: str) -> Any:
+    """An ingest worker on this run's broker, in a share group of its own; should the run be
+    killed before the teardown forgets its session, the broker drops it within 30 s."""
+    tag = f"test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    w = mqtt.IngestWorker(db, mqtt_url, worker_id=tag, group=tag, flush_seconds=0.02, session_expiry=30)
     w.start()
     stop = threading.Event()
     thread = threading.Thread(target=w.run, kwargs={"should_stop": stop.is_set}, daemon=True)
@@ -72,7 +73,7 @@ def test_mqtt_reading_stored_readable_and_alerting(
     )
     assert r.status_code == 201, r.text
     device = mqtt.new_client(f"device-{uuid.uuid4().hex[:8]}")
-    mqtt.connect(device, MQTT_URL)
+    mqtt.connect(device, worker.url)
     try:
         readings = [("2026-07-01T08:00:00Z", 4.1), ("2026-07-01T08:05:00Z", 4.82), ("2026-07-01T08:10:00Z", 4.4)]
         for t, v in readings:
@@ -117,13 +118,13 @@ def test_republished_to_subscribers_including_http(
 ) -> None:
     """Subscribers of v1.1/Datastreams(id)/Observations receive what HTTP created, once, and the
     ingest worker does not store the platform's own echo."""
-    mqtt.REPUBLISHER.configure(MQTT_URL)
+    mqtt.REPUBLISHER.configure(worker.url)
     try:
         _, ds = make_station("虹口", "rainfall", "mm", 121.49, 31.27)
         got: list[dict[str, Any]] = []
         sub = mqtt.new_client(f"sub-{uuid.uuid4().hex[:8]}")
         sub.on_message = lambda c, u, m: got.append(json.loads(m.payload))
-        mqtt.connect(sub, MQTT_URL)
+        mqtt.connect(sub, worker.url)
         sub.subscribe(mqtt.observation_topic(ds), qos=1)
         time.sleep(0.3)
         r = client.post(

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, String, Table, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import QueuePool
@@ -55,6 +55,16 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime()}
+
+
+def table_of(model: type[Base]) -> Table:
+    """The ``Table`` a mapped class is declared on. SQLAlchemy types ``__table__`` as any
+    ``FromClause`` (a class may be mapped onto a join or a select); every model here is mapped
+    onto one table, and bulk writers need its ``Table`` to build inserts."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped onto a single table")
+    return table
 
 
 def new_id() -> str:

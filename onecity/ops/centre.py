@@ -221,7 +221,7 @@ def _score(m: dict[str, Any]) -> float | None:
     if not known:
         return None
     weight = sum(WEIGHTS[k] for k in known)
-    return round(100 * sum(WEIGHTS[k] * v for k, v in known.items()) / weight, 1)
+    return round(100 * sum(WEIGHTS[k] * float(v) for k, v in known.items()) / weight, 1)
 
 
 def evaluation(session: Session, principal: Principal, code: str, *, by: str = "unit") -> list[dict[str, Any]]:

@@ -90,7 +90,8 @@ def _xml(root: str, item: str, rows: Sequence[dict[str, Any]]) -> bytes:
     top = ET.Element(root)
     for row in rows:
         _fill(ET.SubElement(top, item), row)
-    return b'<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(top, encoding="utf-8", xml_declaration=False)
+    body: bytes = ET.tostring(top, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>' + body
 
 
 def _fill(el: ET.Element, row: dict[str, Any]) -> None:

@@ -43,6 +43,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -90,9 +91,7 @@ def from_platform(msg: mqtt.MQTTMessage) -> bool:
 
 
 def new_client(client_id: str, *, manual_ack: bool = False) -> mqtt.Client:
-    return mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack
-    )
+    return mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack)
 
 
 def connect(client: mqtt.Client, url: str | None, *, session_expiry: int = 0, timeout: float = 10.0) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from onecity.core import clock
 from onecity.core.db import Database
@@ -106,7 +107,7 @@ class LifeEventsActor:
 
     # -- the events ------------------------------------------------------------------------
 
-    def _random_person(self, session: Any, rng: np.random.Generator) -> Person | None:
+    def _random_person(self, session: Session, rng: np.random.Generator) -> Person | None:
         top = int(session.scalar(select(func.max(Person.id))) or 0)
         for _ in range(20):
             p = session.get(Person, int(rng.integers(1, top + 1)))
@@ -115,8 +116,8 @@ class LifeEventsActor:
         return None
 
     def _name(self, rng: np.random.Generator, male: bool) -> str:
-        surnames, weights = zip(*census.SURNAMES, strict=True)
-        w = np.asarray(weights, dtype=float)
+        surnames = [name for name, _ in census.SURNAMES]
+        w = np.asarray([weight for _, weight in census.SURNAMES], dtype=float)
         surname = surnames[int(rng.choice(len(surnames), p=w / w.sum()))]
         chars = census.GIVEN_MALE if male else census.GIVEN_FEMALE
         n = 1 if rng.random() < census.GIVEN_SINGLE_SHARE else 2

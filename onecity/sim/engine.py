@@ -36,6 +36,10 @@ class Actor(Protocol):
         """Figures for this actor's section of the report."""
 
 
+def _to_stderr(msg: str) -> None:
+    sys.stderr.write(msg + "\n")
+
+
 @dataclass
 class Simulation:
     db: Database
@@ -52,7 +56,7 @@ class Simulation:
     #: no server relaying the outbox: one part's events, such as a sensor alert, become another
     #: part's work, such as an urban-operations case, deterministically).
     deliver_events: bool = False
-    progress: Callable[[str], None] = field(default=lambda msg: sys.stderr.write(msg + "\n") and None)
+    progress: Callable[[str], None] = field(default=_to_stderr)
     now: datetime = field(init=False)
     steps_done: int = field(default=0, init=False)
 

@@ -13,6 +13,7 @@ import contextlib
 import logging
 
 import nats
+from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
@@ -51,7 +52,7 @@ class NatsBus:
         self.url, self.stream, self.ack_wait = url, stream, ack_wait
         self._ns = f"{namespace}." if namespace else ""
         self.duplicate_window, self.batch = duplicate_window, batch
-        self._nc: nats.NATS | None = None
+        self._nc: NatsClient | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def connect(self) -> None:

@@ -26,7 +26,10 @@ def perspective(img: Image.Image, rng: random.Random) -> Image.Image:
     canvas = Image.new("RGB", (w + 2 * pad, h + 2 * pad), (190, 186, 178))
     canvas.paste(img, (pad, pad))
     W, H = canvas.size
-    j = lambda s: rng.uniform(0, 0.04) * s  # noqa: E731
+
+    def j(side: int) -> float:
+        return rng.uniform(0, 0.04) * side
+
     src = [
         (pad + j(w), pad + j(h)),
         (pad + w - j(w), pad + j(h)),

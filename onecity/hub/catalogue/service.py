@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from pydantic import BaseModel
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, clock, events, policy
@@ -110,7 +110,7 @@ def sensitivity_of(fields: Sequence[DatasetField]) -> Sensitivity:
     return highest([f.sensitivity for f in fields])
 
 
-def _sensitivity_clause(level: Sensitivity) -> object:
+def _sensitivity_clause(level: Sensitivity) -> ColumnElement[bool]:
     """Datasets whose most sensitive field is exactly ``level`` (how data is classed: 数据分级)."""
     higher = list(SENSITIVITY_ORDER[SENSITIVITY_ORDER.index(level) + 1 :])
     has = exists().where(DatasetField.dataset_id == Dataset.id, DatasetField.sensitivity == level)
@@ -136,7 +136,7 @@ def search_datasets(
     """CKAN-style search: every word of ``q`` must occur in the titles, descriptions, keywords or
     field names (Chinese or English, any case); datasets whose title matches come first."""
     _require_signed_in(principal)
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     terms = [t.lower() for t in (q or "").split() if t.strip()][:10]
     for term in terms:
         conds.append(Dataset.search_text.contains(term, autoescape=True))
@@ -150,14 +150,18 @@ def search_datasets(
     if owner:
         conds.append(Dataset.owner_agency_id.in_(select(Agency.id).where(Agency.code == owner)))
     total = session.scalar(select(func.count()).select_from(Dataset).where(*conds)) or 0
-    order = [Dataset.code]
     if terms:
         first = terms[0]
         in_title = or_(
             func.lower(Dataset.title).contains(first, autoescape=True),
             func.lower(Dataset.title_en).contains(first, autoescape=True),
         )
-        order.insert(0, case((in_title, 0), else_=1))
+        order: tuple[ColumnElement[int], ColumnElement[str]] | tuple[ColumnElement[str]] = (
+            case((in_title, 0), else_=1),
+            Dataset.code.expression,
+        )
+    else:
+        order = (Dataset.code.expression,)
     rows = session.scalars(
         select(Dataset).where(*conds).order_by(*order).limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset))
     )

@@ -214,17 +214,17 @@ def polygonal(geom: BaseGeometry) -> BaseGeometry:
     """The polygon parts of an overlay result (clipping can add stray lines or points)."""
     if geom.geom_type in ("Polygon", "MultiPolygon"):
         return geom
-    polys: list[BaseGeometry] = []
+    polys: list[shapely.Polygon] = []
     stack = list(shapely.get_parts(geom))
     while stack:
         part = stack.pop(0)
-        if part.geom_type == "Polygon" and not part.is_empty:
+        if isinstance(part, shapely.Polygon) and not part.is_empty:
             polys.append(part)
         elif part.geom_type in ("MultiPolygon", "GeometryCollection"):
             stack[0:0] = list(shapely.get_parts(part))
     if len(polys) == 1:
         return polys[0]
-    return shapely.multipolygons(polys)
+    return shapely.MultiPolygon(polys)
 
 
 def sample_in(
@@ -425,7 +425,10 @@ def district_outlines() -> dict[str, BaseGeometry]:
 
 def clean_partition(shapes: list[BaseGeometry]) -> list[BaseGeometry]:
     """Make neighbouring outlines a partition: matched edges, no overlaps, no slivers between them."""
-    cleaned = shapely.coverage_clean(np.asarray(shapes, dtype=object), gap_width=SLIVER_GAP_KM)
+    # coverage_clean is new in shapely 2.1; the types-shapely stubs do not declare it yet
+    cleaned = shapely.coverage_clean(  # type: ignore[attr-defined]
+        np.asarray(shapes, dtype=object), gap_width=SLIVER_GAP_KM
+    )
     if not shapely.coverage_is_valid(cleaned, gap_width=SLIVER_GAP_KM):
         # e.g. a sliver open to the sea between two coastal districts: the cleaner fills only
         # enclosed gaps, and guessing where a coast runs is not the generator's job
@@ -517,13 +520,15 @@ def _communities(township: Unit, n_communities: int, n_villages: int) -> list[Un
         spread = radius * (0.25 + 0.5 * n_communities / (n_communities + n_villages + 1))
 
         def near_core(xy: Points) -> npt.NDArray[np.float64]:
-            return np.exp(-((xy - core) ** 2).sum(axis=1) / (2 * spread**2))
+            weight: npt.NDArray[np.float64] = np.exp(-((xy - core) ** 2).sum(axis=1) / (2 * spread**2))
+            return weight
 
         seeds_c = sample_in(region, n_communities, rng, near_core)
     if n_villages:
 
         def away_from_core(xy: Points) -> npt.NDArray[np.float64]:
-            return np.minimum(1.0, 0.15 + np.sqrt(((xy - core) ** 2).sum(axis=1)) / radius)
+            weight: npt.NDArray[np.float64] = np.minimum(1.0, 0.15 + np.sqrt(((xy - core) ** 2).sum(axis=1)) / radius)
+            return weight
 
         seeds_v = sample_in(region, n_villages, rng, away_from_core)
         seeds = np.concatenate([seeds_c, seeds_v])

@@ -129,7 +129,7 @@ class GeoIndex:
         return np.argsort(ky * RASTER + kx, kind="stable")
 
     def _lookup(self, lon: FloatArray, lat: FloatArray) -> IntArray:
-        points = shapely.points(lon, lat)
+        points = np.asarray(shapely.points(lon, lat))  # an array for arrays (the stubs say "or a Point")
         result = np.full(len(points), -1, dtype=np.int64)
         _first_hit(result, *self.tree.query(points, predicate="within"))
         missing = np.flatnonzero(result < 0)

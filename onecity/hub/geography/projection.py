@@ -11,9 +11,12 @@ form, so no projection library is needed. Coordinates are kilometres.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 #: Radius (km) of the sphere with the same surface area as the WGS 84 ellipsoid.
 AUTHALIC_RADIUS_KM = 6371.0072
@@ -40,12 +43,12 @@ def inverse_coords(xy: Coords) -> Coords:
     return np.column_stack([lon, lat])
 
 
-def to_plane(geoms: npt.ArrayLike) -> npt.NDArray[np.object_]:
+def to_plane(geoms: Sequence[BaseGeometry] | npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
     """Geometries in lon/lat → the same geometries in the km plane."""
     return np.asarray(shapely.transform(geoms, forward_coords))
 
 
-def to_lonlat(geoms: npt.ArrayLike) -> npt.NDArray[np.object_]:
+def to_lonlat(geoms: Sequence[BaseGeometry] | npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
     """Geometries in the km plane → lon/lat. Shared vertices map to identical coordinates,
     so outlines that partition an area in the plane still partition it in lon/lat."""
     return np.asarray(shapely.transform(geoms, inverse_coords))

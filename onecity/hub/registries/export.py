@@ -20,6 +20,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, policy
+from onecity.core.db import table_of
 from onecity.core.divisions import Division, DivisionLevel
 from onecity.core.identity.principal import Principal
 from onecity.hub.geography.models import Grid
@@ -47,7 +48,7 @@ class ExportKind(StrEnum):
             "components": Component,
             "certificates": Certificate,
         }[self.value]
-        return model.__table__  # type: ignore[return-value]
+        return table_of(model)
 
 
 class ExportFormat(StrEnum):

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Table
 
+from onecity.core.db import table_of
 from onecity.hub.registries import census
 from onecity.hub.registries.bulk import Columns
 from onecity.hub.registries.certtypes import CERT_TYPES, CertType
@@ -163,7 +164,7 @@ def apportion(weights: npt.ArrayLike, total: int) -> I64:
     """Split ``total`` in proportion to ``weights`` in whole numbers (largest remainder, ties to the first)."""
     w = np.asarray(weights, dtype=np.float64)
     share = w / w.sum() * total
-    counts = np.floor(share).astype(np.int64)
+    counts: I64 = np.floor(share).astype(np.int64)
     rest = total - int(counts.sum())
     if rest:
         order = np.lexsort((np.arange(len(w)), -(share - counts)))
@@ -196,7 +197,8 @@ def _dates(a: npt.NDArray[np.datetime64]) -> list[str | None]:
     out = DATE_TEXT[days]
     if nat.any():
         out[nat] = None
-    return out.tolist()
+    texts: list[str | None] = out.tolist()
+    return texts
 
 
 def _strs(a: npt.NDArray[Any]) -> list[str]:
@@ -211,11 +213,15 @@ def _fixed(chars: npt.NDArray[np.uint8]) -> list[str]:
 
 
 def _add_years(d: npt.NDArray[np.datetime64], years: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
-    return d + np.round(np.asarray(years, dtype=np.float64) * YEAR).astype("timedelta64[D]")
+    later: npt.NDArray[np.datetime64] = d + np.round(np.asarray(years, dtype=np.float64) * YEAR).astype(
+        "timedelta64[D]"
+    )
+    return later
 
 
 def _years(d: npt.NDArray[np.datetime64]) -> list[int]:
-    return (d.astype("datetime64[Y]").astype(np.int64) + 1970).tolist()
+    years: list[int] = (d.astype("datetime64[Y]").astype(np.int64) + 1970).tolist()
+    return years
 
 
 def _short(district_name: str) -> str:
@@ -380,7 +386,7 @@ class CityGenerator:
 
     def chunks(self) -> Iterator[tuple[Table, Columns]]:
         """Every registry, in order; certificate types first so certificates can reference them."""
-        yield CertificateType.__table__, self._certificate_types()  # type: ignore[misc]
+        yield table_of(CertificateType), self._certificate_types()
         adults: list[list[npt.NDArray[np.int32]]] = [[] for _ in DISTRICT_CODES]
         district_pop = np.zeros(len(DISTRICT_CODES), dtype=np.int64)
         cum = np.cumsum(self.unit_persons)
@@ -393,7 +399,7 @@ class CityGenerator:
                 adults[d].append(holders.pid[adult & (holders.district == d)].astype(np.int32))
             district_pop += np.bincount(holders.district, minlength=len(DISTRICT_CODES))
             self.progress.persons += end - start
-            yield Person.__table__, persons  # type: ignore[misc]
+            yield table_of(Person), persons
             yield from self._cert_chunks(certs, holders)
         adult_pool = [np.concatenate(a) if a else np.zeros(0, np.int32) for a in adults]
         firms_active = np.zeros((len(DISTRICT_CODES), 12), dtype=np.int64)
@@ -404,7 +410,7 @@ class CityGenerator:
             unit = np.searchsorted(cum, np.arange(start, end), side="right")
             firms, certs, lholders = self._legal_persons(part, start, unit, adult_pool, firms_active, firms_new)
             self.progress.legal_persons += end - start
-            yield LegalPerson.__table__, firms  # type: ignore[misc]
+            yield table_of(LegalPerson), firms
             yield from self._cert_chunks(certs, lholders)
         del adult_pool
         cum = np.cumsum(self.grid_components)
@@ -413,16 +419,16 @@ class CityGenerator:
             end = min(start + self.chunk, self.n_components)
             grid = np.searchsorted(cum, np.arange(start, end), side="right")
             self.progress.components += end - start
-            yield Component.__table__, self._components(part, start, grid, counters)  # type: ignore[misc]
+            yield table_of(Component), self._components(part, start, grid, counters)
         indicators = self._indicators(district_pop, firms_active, firms_new)
         self.progress.indicators += len(indicators["code"])
-        yield Indicator.__table__, indicators  # type: ignore[misc]
+        yield table_of(Indicator), indicators
 
     def _cert_chunks(self, blocks: list[_CertBlock], holders: _Holders) -> Iterator[tuple[Table, Columns]]:
         cols = self._certificates(blocks, holders)
         if cols["id"]:
             self.progress.certificates += len(cols["id"])
-            yield Certificate.__table__, cols  # type: ignore[misc]
+            yield table_of(Certificate), cols
 
     # -- certificate types --------------------------------------------------------------------
 
@@ -524,7 +530,8 @@ class CityGenerator:
         if n and k.max() >= 500:
             raise RuntimeError("more than 500 people of one sex born on one day in one region: scale too large")
         self.id_counters[sb[first]] += sizes.astype(np.int16)
-        return ((k * 337 + (bucket * 7919) % 500) % 500) * 2 + male
+        sequence: I64 = ((k * 337 + (bucket * 7919) % 500) % 500) * 2 + male
+        return sequence
 
     def _id_numbers(self, region: I64, birth: npt.NDArray[np.datetime64], seq: I64) -> list[str]:
         n = len(region)

@@ -12,7 +12,7 @@ from datetime import date
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from onecity.core import audit, clock, events, policy
 from onecity.core.divisions import Division, DivisionLevel, district_of
@@ -73,10 +73,11 @@ def _residence(session: Session, code: str) -> Division:
     return div
 
 
-def _next_id(session: Session, column: object) -> int:
+def _next_id(session: Session, column: InstrumentedAttribute[int]) -> int:
     # ids are dense integers (the seed assigns them); a clash under concurrency fails the
-    # insert on the primary key and the caller's transaction is retried, never merged
-    return int(session.scalar(select(func.coalesce(func.max(column), 0))) or 0) + 1  # type: ignore[call-overload]
+    # insert on the primary key, and with it the caller's whole transaction (nothing retries
+    # it): two records never share an id
+    return int(session.scalar(select(func.coalesce(func.max(column), 0))) or 0) + 1
 
 
 def register_birth(

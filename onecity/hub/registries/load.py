@@ -28,6 +28,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, clock, policy
+from onecity.core.db import table_of
 from onecity.core.divisions import Division, DivisionLevel
 from onecity.core.errors import DomainError, InvalidInput
 from onecity.core.identity.principal import Principal
@@ -62,7 +63,7 @@ class RegistryKind(StrEnum):
         model = {"persons": Person, "legal-persons": LegalPerson, "components": Component, "certificates": Certificate}[
             self.value
         ]
-        return model.__table__  # type: ignore[return-value]
+        return table_of(model)
 
 
 @dataclass(frozen=True)

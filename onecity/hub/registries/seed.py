@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from sqlalchemy import Table, func, select
 
 from onecity.core import audit
-from onecity.core.db import Database
+from onecity.core.db import Database, table_of
 from onecity.core.divisions import Division, DivisionLevel
 from onecity.core.errors import Conflict
 from onecity.core.identity.principal import Principal
@@ -30,8 +30,8 @@ from onecity.hub.registries.geo import read_geography
 from onecity.hub.registries.models import Certificate, CertificateType, Component, Indicator, LegalPerson, Person
 
 REGISTRY_TABLES: list[Table] = [
-    m.__table__
-    for m in (  # type: ignore[misc]
+    table_of(m)
+    for m in (
         CertificateType,
         Person,
         LegalPerson,

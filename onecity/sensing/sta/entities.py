@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from onecity.sensing.models import (
@@ -304,7 +304,3 @@ def serialise(es: EntitySet, row: Any, base: str, select_fields: list[str] | Non
         if wanted is None or name in wanted:
             out[f"{name}@iot.navigationLink"] = f"{link}/{name}"
     return out
-
-
-def column_condition(col: InstrumentedAttribute[Any], value: Any) -> ColumnElement[bool]:
-    return col == value

@@ -48,7 +48,7 @@ from onecity.sensing.sta.odata import Binary, Call, Geometry, Literal, Negate, N
 DEFAULT_TOP = 100
 MAX_TOP = 10_000
 
-_CMP: dict[str, Callable[[Any, Any], Any]] = {
+_CMP: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
     "eq": operator.eq,
     "ne": operator.ne,
     "gt": operator.gt,
@@ -105,7 +105,8 @@ class Compiler:
             geo = self._geo_comparison(node)
             if geo is not None:
                 return geo
-            left, right = self.value(node.left), self.value(node.right)
+            left: ColumnElement[Any] = self.value(node.left)
+            right: ColumnElement[Any] = self.value(node.right)
             if isinstance(node.right, Literal) and node.right.value is None:
                 return left.is_(None) if node.op == "eq" else left.is_not(None)
             if isinstance(node.left, Literal) and node.left.value is None:
@@ -113,12 +114,13 @@ class Compiler:
             return _CMP[node.op](left, right)
         if isinstance(node, Call) and node.name in {*_GEO_PREDICATES, "st_relate"}:
             return self._geo_predicate(node)
-        if isinstance(node, Call) and node.name in {"substringof", "startswith", "endswith"}:
-            return self.value(node) == true()
         if isinstance(node, Literal) and isinstance(node.value, bool):
             return true() if node.value else false()
-        if isinstance(node, Path):
-            return self.value(node) == true()
+        if isinstance(node, Path) or (
+            isinstance(node, Call) and node.name in {"substringof", "startswith", "endswith"}
+        ):
+            truth: ColumnElement[Any] = self.value(node)  # a boolean property or function
+            return truth == true()
         raise InvalidInput("$filter must be a condition (a comparison, a boolean function, and/or/not)")
 
     # -- values ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import shapely
 from sqlalchemy import delete, select
@@ -96,13 +96,15 @@ def geometry(value: Any, key: str) -> tuple[dict[str, Any], float | None, float 
     if not isinstance(value, dict):
         raise InvalidInput(f'{key} must be GeoJSON, e.g. {{"type": "Point", "coordinates": [121.47, 31.23]}}')
     geom = value.get("geometry") if value.get("type") == "Feature" else value
+    if not isinstance(geom, dict):
+        raise InvalidInput(f"{key} is a Feature without a geometry object")
     try:
         shape = shapely.geometry.shape(geom)
     except Exception as err:  # shapely raises several types on bad GeoJSON
         raise InvalidInput(f"{key} is not valid GeoJSON: {err}") from err
     if shape.is_empty:
         return value, None, None
-    point = shape if shape.geom_type == "Point" else shape.representative_point()
+    point = shape if isinstance(shape, shapely.Point) else shape.representative_point()
     lon, lat = float(point.x), float(point.y)
     if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
         raise InvalidInput(f"{key} has coordinates outside longitude/latitude range")
@@ -121,7 +123,18 @@ def _ref(value: Any, key: str) -> int | None:
     return None
 
 
-def _get(session: Session, model: type[Any], entity_id: int, name: str) -> Any:
+class _Entity(Protocol):
+    """A SensorThings row: every entity set's model has an integer ``id``."""
+
+    @property
+    def id(self) -> int: ...
+
+
+_M = TypeVar("_M")
+_E = TypeVar("_E", bound=_Entity)
+
+
+def _get(session: Session, model: type[_M], entity_id: int, name: str) -> _M:
     row = session.get(model, entity_id)
     if row is None:
         raise NotFound(f"no {name} with @iot.id {entity_id}")
@@ -184,7 +197,7 @@ class Writer:
         self.now = clock.now()
         self.created: list[tuple[str, int]] = []
 
-    def _done(self, es_name: str, row: Any) -> Any:
+    def _done(self, es_name: str, row: _E) -> _E:
         self.session.flush()
         self.created.append((es_name, row.id))
         return row

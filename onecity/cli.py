@@ -12,19 +12,10 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
+from onecity.core.commands import cli_principal, open_db
 from onecity.core.config import ConfigurationError, Settings, get_settings
-from onecity.core.db import Database
 from onecity.core.errors import DomainError
-from onecity.core.identity.principal import Principal, system_principal
 from onecity.core.identity.roles import PrincipalKind, Role, Scope
-
-
-def cli_principal() -> Principal:
-    return system_principal(f"cli:{getpass.getuser()}")
-
-
-def open_db(settings: Settings) -> Database:
-    return Database(settings.database_url)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -20,7 +20,7 @@ KIND = "credentials"
 
 
 def cmd_export_credentials(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.cli import cli_principal
+    from onecity.core.commands import cli_principal
     from onecity.credentials import service
 
     if args.format != "jsonl":
@@ -44,7 +44,7 @@ def cmd_export_credentials(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_rotate_key(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.cli import cli_principal
+    from onecity.core.commands import cli_principal
     from onecity.credentials import keys, service
 
     db = Database(args.database or settings.database_url)
@@ -59,7 +59,7 @@ def cmd_rotate_key(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_withdraw_key(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.cli import cli_principal
+    from onecity.core.commands import cli_principal
     from onecity.credentials import keys, service
 
     db = Database(args.database or settings.database_url)

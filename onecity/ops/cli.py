@@ -20,7 +20,7 @@ def _out(text: str) -> None:
 
 
 def cmd_install(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.cli import cli_principal, open_db
+    from onecity.core.commands import cli_principal, open_db
     from onecity.ops.units import install_units
 
     with open_db(settings).transaction() as session:
@@ -30,7 +30,7 @@ def cmd_install(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.cli import open_db
+    from onecity.core.commands import open_db
     from onecity.ops.clocks import sweep
 
     swept = sweep(open_db(settings))

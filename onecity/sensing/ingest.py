@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -33,16 +33,17 @@ from sqlalchemy.orm import Session
 from onecity.core import clock, events
 from onecity.core.errors import InvalidInput, NotFound
 from onecity.core.identity.principal import Principal
+from onecity.sensing import rules
 from onecity.sensing.models import (
     Datastream,
     FeatureOfInterest,
     Location,
     Observation,
-    ObservedProperty,
     Thing,
     ThingLocation,
 )
 from onecity.sensing.sta.odata import parse_datetime
+from onecity.sensing.streams import stream_meta
 
 #: Largest batch one call stores (the dataArray extension and the MQTT worker chunk to this).
 MAX_BATCH = 5000
@@ -73,25 +74,6 @@ class NewObservation:
     parameters: dict[str, Any] | None = None
     feature_of_interest_id: int | None = None
     dedup_key: str | None = None
-
-
-@dataclass
-class StreamMeta:
-    id: int
-    thing_id: int
-    observed_property: str
-    last_result: float | None
-    last_time: datetime | None
-    prev_result: float | None
-    prev_time: datetime | None
-    phenomenon_time_start: datetime | None
-    phenomenon_time_end: datetime | None
-    township_code: str | None
-    grid_code: str | None
-    lon: float | None
-    lat: float | None
-    component_id: int | None
-    available: bool
 
 
 @dataclass
@@ -164,36 +146,6 @@ def parse_observation(
         feature_of_interest_id=foi_id,
         dedup_key=dedup_key,
     )
-
-
-def stream_meta(session: Session, ids: list[int], *, lock: bool = False) -> dict[int, StreamMeta]:
-    stmt = (
-        select(
-            Datastream.id,
-            Datastream.thing_id,
-            ObservedProperty.name,
-            Datastream.last_result,
-            Datastream.last_time,
-            Datastream.prev_result,
-            Datastream.prev_time,
-            Datastream.phenomenon_time_start,
-            Datastream.phenomenon_time_end,
-            Thing.township_code,
-            Thing.grid_code,
-            Thing.lon,
-            Thing.lat,
-            Thing.component_id,
-            Thing.available,
-        )
-        .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
-        .join(Thing, Thing.id == Datastream.thing_id)
-        .where(Datastream.id.in_(ids))
-        .order_by(Datastream.id)
-    )
-    if lock and session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=Datastream)
-    names = [f.name for f in fields(StreamMeta)]
-    return {r[0]: StreamMeta(**dict(zip(names, r, strict=True))) for r in session.execute(stmt).all()}
 
 
 def _features(session: Session, thing_ids: set[int]) -> dict[int, int | None]:
@@ -303,8 +255,6 @@ def store_observations(
     """Store a batch; see the module docstring for the steps. Unknown datastreams are refused
     (HTTP) or, with ``skip_unknown`` (MQTT: a message for a stream that does not exist cannot be
     fixed by redelivering it), dropped."""
-    from onecity.sensing import rules
-
     result = StoreResult()
     if not observations:
         return result

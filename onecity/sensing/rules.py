@@ -36,7 +36,6 @@ from onecity.core import audit, clock, events
 from onecity.core.identity.principal import Principal
 from onecity.sensing.events import ALERT_CLEARED, ALERT_RAISED, AlertCleared, AlertRaised, WarningLevel
 from onecity.sensing.events import RuleKind as RuleKindName
-from onecity.sensing.ingest import StreamMeta
 from onecity.sensing.models import (
     Alert,
     AlertStatus,
@@ -47,6 +46,7 @@ from onecity.sensing.models import (
     RuleState,
     Thing,
 )
+from onecity.sensing.streams import StreamMeta
 
 LEVEL_NAMES = {
     "blue": ("蓝色预警", "blue warning"),

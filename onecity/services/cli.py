@@ -11,7 +11,7 @@ from onecity.core.config import Settings
 
 
 def cmd_install(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.cli import cli_principal, open_db
+    from onecity.core.commands import cli_principal, open_db
     from onecity.services import service
 
     with open_db(settings).transaction() as session:
@@ -32,7 +32,7 @@ def cmd_items(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_clocks(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.cli import open_db
+    from onecity.core.commands import open_db
     from onecity.services import service
 
     with open_db(settings).transaction() as session:

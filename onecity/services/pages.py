@@ -30,7 +30,7 @@ from onecity.core.identity.models import User
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind
 from onecity.hub.registries.certtypes import SPECS as CERT_SPECS
-from onecity.services import bundles, catalogue, performance, prereview, service
+from onecity.services import advice, bundles, catalogue, performance, prereview, service
 from onecity.services import i18n as words
 from onecity.services.models import Case, Document, PreReview, PreReviewOutcome, Rating
 from onecity.web import i18n
@@ -412,7 +412,7 @@ def prereview_view(session: Session, case: Case, lang: str) -> dict[str, Any] | 
 def applicant_corrections(session: Session, case: Case, lang: str) -> list[dict[str, str]]:
     """The one-time list an applicant sees: material and field names only, never a reason's message or
     evidence (they may name a third person); nothing unless the latest pre-review needs correction."""
-    review = prereview.latest(session, case.id)
+    review = advice.latest(session, case.id)
     if (
         review is None
         or review.outcome != PreReviewOutcome.NEEDS_CORRECTION
@@ -838,7 +838,7 @@ def _work(
         error=error,
         reviews=reviews,
         against=lambda review, kind, outcome: (
-            review is not None and review.overridden_by is None and prereview.contradicts(review, kind, outcome)
+            review is not None and review.overridden_by is None and advice.contradicts(review, kind, outcome)
         ),
         to_correct=lambda review: (
             {str(c.get("material")) for c in (review.corrections or [])}

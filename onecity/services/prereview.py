@@ -43,7 +43,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from onecity.core import audit, clock, policy
+from onecity.core import clock, policy
 from onecity.core.db import Database
 from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.events import Envelope
@@ -53,7 +53,8 @@ from onecity.documents.crosscheck import Finding, Outcome, crosscheck, failed, r
 from onecity.documents.ocr import DbOcrCache, MemoryOcrCache, RapidOcrEngine, SessionOcrCache
 from onecity.documents.pipeline import Reading, shared_reader
 from onecity.hub.registries.models import Person
-from onecity.services import catalogue
+from onecity.services import catalogue, service
+from onecity.services.advice import latest, record_override
 from onecity.services.catalogue import Item
 from onecity.services.models import (
     Case,
@@ -538,8 +539,6 @@ def _eligibility(session: Session, case: Case, it: Item, on: date) -> rules.Deci
 def prereview(session: Session, case_id: str) -> PreReview:
     """Pre-review a submitted case now (in the caller's transaction) and act on it when it may
     be approved unattended; returns the stored pre-review."""
-    from onecity.services import service
-
     case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
     if case is None:
         raise NotFound(f"no case {case_id}")
@@ -625,54 +624,8 @@ def _untouched(session: Session, case: Case) -> bool:
     return done is None
 
 
-def latest(session: Session, case_id: str) -> PreReview | None:
-    return session.scalar(
-        select(PreReview).where(PreReview.case_id == case_id).order_by(PreReview.round.desc()).limit(1)
-    )
-
-
-def contradicts(review: PreReview, kind: str, outcome: str) -> bool:
-    """Whether an officer's step goes against the pre-review's advice."""
-    advice = PreReviewOutcome(review.outcome)
-    if advice == PreReviewOutcome.REFUSAL_SUGGESTED:
-        return (kind, outcome) in {("decide", "approve"), ("review", "pass")}
-    if advice == PreReviewOutcome.NEEDS_CORRECTION:
-        return (kind, outcome) == ("accept", "accept")
-    return outcome in ("refuse", "fail", "supplement")
-
-
-def record_override(
-    session: Session, principal: Principal, case: Case, review: PreReview, decided: str, reason: str
-) -> None:
-    """An officer decides otherwise than the pre-review advised: who, what and why, audited."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput(f"the pre-review advised {review.outcome}: say why you decide otherwise (reason)")
-    if review.overridden_by is None:
-        review.overridden_by, review.overridden_at = principal.ref, clock.now()
-        review.override_outcome, review.override_reason = decided[:20], reason[:2000]
-    audit.record(
-        session,
-        principal,
-        "services.prereview.overridden",
-        object_type="case",
-        object_id=case.id,
-        subject=f"person:{case.person_id}" if case.person_id is not None else None,
-        division_code=case.division_code,
-        detail={
-            "number": case.number,
-            "round": review.round,
-            "advice": str(review.outcome),
-            "decided": decided,
-            "reason": reason[:500],
-        },
-    )
-
-
 def override(session: Session, principal: Principal, case_id: str, outcome: str, reason: str) -> PreReview:
     """An officer says the latest pre-review is wrong (before acting on the case), with a reason."""
-    from onecity.services import service
-
     policy.require(principal, "services.work.complete")
     case = service.get_case(session, principal, case_id)
     if case.department not in service.department_codes(session, principal):

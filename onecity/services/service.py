@@ -46,7 +46,7 @@ from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.hub.registries import service as registries
 from onecity.hub.registries.models import Certificate, CertificateStatus, HolderKind, LegalPerson, Person
 from onecity.hub.sharing.models import ResidentLink
-from onecity.services import catalogue, workflow
+from onecity.services import advice, catalogue, workflow
 from onecity.services.catalogue import PROXY_MATERIAL, Item
 from onecity.services.events import (
     CASE_DECIDED,
@@ -120,7 +120,7 @@ def _channel_of(session: Session, principal: Principal, case: Case) -> Channel:
     raise NotFound(f"no case {case.id} of yours")  # not 403: do not confirm another person's case exists
 
 
-def _department_codes(session: Session, principal: Principal) -> set[str]:
+def department_codes(session: Session, principal: Principal) -> set[str]:
     """Agency codes of the principal's agency and the agencies above it (a district branch stands under its bureau)."""
     codes: set[str] = set()
     agency_id = principal.agency_id
@@ -229,9 +229,10 @@ def missing_materials(case: Case) -> list[dict[str, Any]]:
 # -- history -------------------------------------------------------------------------------------
 
 
-def _log(
+def log_event(
     session: Session, principal: Principal, case: Case, channel: str, action: str, detail: dict[str, Any] | None = None
 ) -> None:
+    """One history entry of a case and its audit record (the pre-review writes its own too)."""
     now = clock.now()
     session.add(
         CaseEvent(
@@ -368,7 +369,7 @@ def new_case(
     )
     session.add(case)
     session.flush()
-    _log(
+    log_event(
         session,
         principal,
         case,
@@ -497,7 +498,7 @@ def update_form(session: Session, principal: Principal, case_id: str, values: di
             form[key] = value
             prefill.pop(key, None)  # the applicant's own value: no longer prefilled
     case.form, case.prefill, case.fields_prefilled = form, prefill, len(prefill)
-    _log(session, principal, case, channel, "form_updated", {"fields": sorted(changed)})
+    log_event(session, principal, case, channel, "form_updated", {"fields": sorted(changed)})
     return case
 
 
@@ -550,7 +551,7 @@ def attach_document(
         state=MaterialState.UPLOADED.value, source="upload" if channel != Channel.COUNTER else "scan", ref=doc.id
     )
     case.materials = materials
-    _log(
+    log_event(
         session,
         principal,
         case,
@@ -655,7 +656,7 @@ def submit(session: Session, principal: Principal, case_id: str) -> Case:
     _require_complete(case, it)
     case.submitted_at = clock.now()
     wf = workflow.start(it.workflow)
-    _log(session, principal, case, channel, "submitted", {"workflow": it.workflow})
+    log_event(session, principal, case, channel, "submitted", {"workflow": it.workflow})
     _sync(session, principal, case, wf)
     events.publish(
         session,
@@ -688,7 +689,7 @@ def resubmit(session: Session, principal: Principal, case_id: str) -> Case:
     for w in session.scalars(select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.task_id == str(task.id))):
         w.status, w.done_at, w.done_by, w.outcome = WorkStatus.DONE, clock.now(), principal.ref, "supplied"
     workflow.complete(wf, task, {})
-    _log(session, principal, case, channel, "supplemented", {})
+    log_event(session, principal, case, channel, "supplemented", {})
     _sync(session, principal, case, wf)
     events.publish(
         session,
@@ -723,7 +724,7 @@ def withdraw(session: Session, principal: Principal, case_id: str, reason: str) 
     for w in session.scalars(select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.status == WorkStatus.OPEN)):
         w.status = WorkStatus.CANCELLED
     case.status = CaseStatus.WITHDRAWN
-    _log(session, principal, case, channel, "withdrawn", {"reason": reason.strip()[:300]})
+    log_event(session, principal, case, channel, "withdrawn", {"reason": reason.strip()[:300]})
     return case
 
 
@@ -733,7 +734,7 @@ def withdraw(session: Session, principal: Principal, case_id: str, reason: str) 
 def work_queue(session: Session, principal: Principal, limit: int = 100) -> list[tuple[WorkItem, Case]]:
     """Open tasks for the principal's roles, in their department (agency lineage) and division."""
     policy.require(principal, "services.work.list")
-    departments = _department_codes(session, principal)
+    departments = department_codes(session, principal)
     roles = [r.value for r in principal.roles if r in STAFF_ROLES]
     rows = session.execute(
         select(WorkItem, Case)
@@ -786,8 +787,6 @@ def complete_task(
     approving one it suggested refusing, refusing one it pre-approved) needs a reason and is
     recorded as an override of the pre-review.
     """
-    from onecity.services import prereview
-
     policy.require(principal, "services.work.complete")
     item_row = session.get(WorkItem, work_item_id)
     if item_row is None:
@@ -800,15 +799,15 @@ def complete_task(
         raise Conflict("this task is the applicant's: they hand in the supplements (resubmit)")
     if not principal.has_role(Role(item_row.role)):
         raise PermissionDenied(f"the {item_row.task_name} task is for a {item_row.role}")
-    if item_row.department not in _department_codes(session, principal):
+    if item_row.department not in department_codes(session, principal):
         raise PermissionDenied(
             f"the {item_row.task_name} task is in the queue of {item_row.department}, not your agency's"
         )
     policy.require_in_scope(session, principal, "services.case", item_row.division_code)
     kind = _task_kind(item_row, outcome)
-    advice = prereview.latest(session, case.id)
-    if advice is not None and prereview.contradicts(advice, kind, outcome):
-        prereview.record_override(session, principal, case, advice, f"{kind}:{outcome}", reason)
+    review = advice.latest(session, case.id)
+    if review is not None and advice.contradicts(review, kind, outcome):
+        advice.record_override(session, principal, case, review, f"{kind}:{outcome}", reason)
     _perform(session, principal, item_row, case, outcome, reason=reason, missing=missing, channel=Channel.COUNTER.value)
     return case
 
@@ -882,7 +881,7 @@ def _perform(
     if task is None:
         raise Conflict("the workflow has moved on: this task is no longer waiting")
     item_row.status, item_row.done_at, item_row.done_by, item_row.outcome = WorkStatus.DONE, now, principal.ref, outcome
-    _log(session, principal, case, channel, f"task_{kind}", detail)
+    log_event(session, principal, case, channel, f"task_{kind}", detail)
     workflow.complete(wf, task, data)
     _sync(session, principal, case, wf)
     if kind == "decide":
@@ -936,18 +935,6 @@ def run_unattended(session: Session, principal: Principal, case: Case, reason: s
                 channel="system",
             )
     raise Conflict(f"case {case.number}'s workflow did not finish unattended")
-
-
-def department_codes(session: Session, principal: Principal) -> set[str]:
-    """The department codes whose queues the principal's agency works (its lineage)."""
-    return _department_codes(session, principal)
-
-
-def log_event(
-    session: Session, principal: Principal, case: Case, channel: str, action: str, detail: dict[str, Any] | None = None
-) -> None:
-    """One history entry of a case (and its audit record), for the parts of services beside this module."""
-    _log(session, principal, case, channel, action, detail)
 
 
 def _decide(case: Case, it: Item, outcome: str, reason: str, now: Any) -> None:
@@ -1030,7 +1017,7 @@ def rate(session: Session, principal: Principal, case_id: str, stars: int, comme
     )
     session.add(rating)
     session.flush()
-    _log(session, principal, case, channel, "rated", {"stars": stars, "complaint": complaint})
+    log_event(session, principal, case, channel, "rated", {"stars": stars, "complaint": complaint})
     if complaint:
         it = catalogue.item(case.item_code)
         events.publish(
@@ -1060,7 +1047,7 @@ def close_follow_up(session: Session, principal: Principal, rating_id: str, note
     rating = session.scalar(select(Rating).where(Rating.id == rating_id).with_for_update())
     if rating is None:
         raise NotFound(f"no rating {rating_id}")
-    if rating.department not in _department_codes(session, principal):
+    if rating.department not in department_codes(session, principal):
         raise PermissionDenied("only the rated department follows its ratings up")
     policy.require_in_scope(session, principal, "services.case", rating.division_code)
     if rating.follow_up != "open":

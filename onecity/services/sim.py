@@ -63,7 +63,7 @@ from onecity.hub.registries.models import (
     PersonStatus,
 )
 from onecity.hub.sharing.models import ResidentLink
-from onecity.services import bundles, catalogue, prereview, service
+from onecity.services import advice, bundles, catalogue, prereview, service
 from onecity.services.models import (
     BundleApplication,
     Case,
@@ -561,8 +561,8 @@ class ServicesActor:
                 with db.transaction() as s:
                     case = s.get(Case, s.get(WorkItem, wid).case_id)  # type: ignore[union-attr]
                     assert case is not None
-                    advice = prereview.latest(s, case.id)
-                    if not self._pre_reviewed(case, advice):
+                    review = advice.latest(s, case.id)
+                    if not self._pre_reviewed(case, review):
                         self._capacity[key] += 1
                         continue  # the workbench shows the case once its pre-review is in
                     if kind == "accept" and case.supplements == 0 and rng.random() < WRONG_MATERIAL:
@@ -571,13 +571,13 @@ class ServicesActor:
                             outcome, reason, missing = "supplement", "材料不清晰或与申请不符", [uploaded[0]]
                     if kind == "decide" and rng.random() < REFUSED:
                         outcome, reason = "refuse", "不符合法定条件"
-                    if advice is not None:  # officers follow the pre-review's advice
-                        if kind == "accept" and advice.outcome == PreReviewOutcome.NEEDS_CORRECTION:
+                    if review is not None:  # officers follow the pre-review's advice
+                        if kind == "accept" and review.outcome == PreReviewOutcome.NEEDS_CORRECTION:
                             codes = {m["code"] for m in case.materials}
-                            missing = sorted({c["material"] for c in advice.corrections} & codes) or missing
-                            outcome, reason = "supplement", advice.summary
-                        elif advice.outcome == PreReviewOutcome.REFUSAL_SUGGESTED and kind in ("review", "decide"):
-                            outcome, reason = ("fail" if kind == "review" else "refuse"), advice.summary
+                            missing = sorted({c["material"] for c in review.corrections} & codes) or missing
+                            outcome, reason = "supplement", review.summary
+                        elif review.outcome == PreReviewOutcome.REFUSAL_SUGGESTED and kind in ("review", "decide"):
+                            outcome, reason = ("fail" if kind == "review" else "refuse"), review.summary
                     done = service.complete_task(s, officer, wid, outcome, reason=reason, missing=missing)
                     decided = done.status in (CaseStatus.APPROVED, CaseStatus.REFUSED)
                     number = done.id

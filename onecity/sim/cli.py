@@ -42,7 +42,7 @@ def _start(value: str) -> datetime:
 
 def ensure_city(db: Database, scale: float, seed: int) -> None:
     """Migrate, describe the registries in the catalogue, and seed them at ``scale`` unless a city is there."""
-    from onecity.cli import cli_principal
+    from onecity.core.commands import cli_principal
     from onecity.hub.catalogue.service import install_catalogue
     from onecity.hub.registries.seed import seed as seed_registries
 
@@ -88,7 +88,7 @@ def run(
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.cli import open_db
+    from onecity.core.commands import open_db
 
     report = run(
         open_db(settings), scale=args.scale, seed=args.seed, hours=args.hours, speed=args.speed, start=args.start

@@ -26,7 +26,7 @@ from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import Role
 from onecity.documents.corpus import Generator, Roster
 from onecity.hub.registries.models import Certificate, Person, PersonStatus
-from onecity.services import prereview, service
+from onecity.services import advice, prereview, service
 from onecity.services.models import Case, CaseEvent, CaseStatus, PreReview, PreReviewOutcome, WorkItem
 from tests.services.conftest import FOOD, XUHUI, City, food_case_ready, staff
 
@@ -86,7 +86,7 @@ def _reviewed(city: City, case_id: str) -> tuple[Case, PreReview]:
     consumers.deliver_pending(city.db)
     with city.db.sessions() as s:
         case = s.get(Case, case_id)
-        review = prereview.latest(s, case_id)
+        review = advice.latest(s, case_id)
         assert case is not None and review is not None
         s.expunge_all()
         return case, review
@@ -149,9 +149,9 @@ def test_a_forged_letter_is_never_approved_and_the_officer_must_say_why_to_go_on
     # accepting is not against a refusal suggestion (the reviewer and approver decide), approving is
     with city.db.transaction() as s:
         service.complete_task(s, clerk, accept.id, "accept")
-    assert prereview.contradicts(review, "decide", "approve")
+    assert advice.contradicts(review, "decide", "approve")
     with city.db.transaction() as s, pytest.raises(InvalidInput, match="say why"):
-        prereview.record_override(s, clerk, s.get(Case, case_id), s.get(PreReview, review.id), "decide:approve", "  ")
+        advice.record_override(s, clerk, s.get(Case, case_id), s.get(PreReview, review.id), "decide:approve", "  ")
 
 
 def test_an_applicant_under_60_is_refused_by_the_eligibility_table(mca: tuple[City, Principal]) -> None:
@@ -212,7 +212,7 @@ def test_an_item_for_officers_is_pre_approved_without_reading_anything(city: Cit
             prereview.override(s, city.clerk, case_id, "needs_correction", "")
         prereview.override(s, city.clerk, case_id, "needs_correction", "租赁合同已过期")
     with city.db.sessions() as s:
-        row = prereview.latest(s, case_id)
+        row = advice.latest(s, case_id)
         assert row is not None and row.override_outcome == "needs_correction"
         assert s.scalars(select(WorkItem).where(WorkItem.case_id == case_id)).all()
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from onecity.services import prereview
+from onecity.services import advice
 from tests.browser_support import live_server, shot
 from tests.conftest import PASSWORD
 from tests.services.conftest import City
@@ -23,7 +23,7 @@ def _wait_reviewed(city: City, case_id: str, seconds: float = 120.0) -> str:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with city.db.sessions() as s:
-            review = prereview.latest(s, case_id)
+            review = advice.latest(s, case_id)
             if review is not None:
                 return str(review.outcome)
         time.sleep(0.2)

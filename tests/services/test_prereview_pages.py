@@ -18,7 +18,7 @@ from onecity.core.identity import service as identity
 from onecity.core.identity.roles import PrincipalKind
 from onecity.hub.registries.models import Person
 from onecity.hub.sharing.models import ResidentLink
-from onecity.services import prereview, service
+from onecity.services import advice, service
 from onecity.services.models import Case, Document, PreReview
 from tests.conftest import PASSWORD, SYSTEM
 from tests.services.conftest import PDF, City, food_case_ready
@@ -60,7 +60,7 @@ def _reviewed(city: City, case_id: str, seconds: float = 120.0) -> tuple[Case, P
     deadline = time.monotonic() + seconds
     while True:
         with city.db.sessions() as s:
-            review = prereview.latest(s, case_id)
+            review = advice.latest(s, case_id)
             if review is not None:
                 case = s.get(Case, case_id)
                 assert case is not None

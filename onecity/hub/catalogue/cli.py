@@ -11,7 +11,7 @@ from onecity.core.config import Settings
 
 
 def cmd_install(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.cli import cli_principal, open_db
+    from onecity.core.commands import cli_principal, open_db
     from onecity.hub.catalogue.service import install_catalogue
 
     with open_db(settings).transaction() as session:

@@ -27,8 +27,8 @@ def _out(text: str) -> None:
 
 
 def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.cli import cli_principal
     from onecity.core import policy
+    from onecity.core.commands import cli_principal
     from onecity.hub.registries import service  # noqa: F401  (registers the actions)
     from onecity.hub.registries.seed import seed
 
@@ -45,7 +45,7 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.cli import cli_principal
+    from onecity.core.commands import cli_principal
     from onecity.hub.registries.load import LoadRejected, RegistryKind, load_file
 
     db = _db(args, settings)
@@ -81,7 +81,7 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.cli import cli_principal
+    from onecity.core.commands import cli_principal
     from onecity.hub.registries import service  # noqa: F401  (registers the actions)
     from onecity.hub.registries.export import ExportFormat, ExportKind, write_export
 

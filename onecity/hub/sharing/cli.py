@@ -10,7 +10,7 @@ from onecity.core.config import Settings
 
 
 def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.cli import cli_principal, open_db
+    from onecity.core.commands import cli_principal, open_db
     from onecity.hub.sharing.service import link_resident
 
     with open_db(settings).transaction() as session:

@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import Depends, Header, Query, Request
 from sqlalchemy.orm import Session
 
 from onecity.core.config import Settings
 from onecity.core.db import Database
-from onecity.core.errors import AuthenticationRequired, PermissionDenied
+from onecity.core.errors import AuthenticationRequired, InvalidInput, PermissionDenied
 from onecity.core.identity import auth
 from onecity.core.identity.principal import ANONYMOUS, Principal
 from onecity.core.identity.service import API_KEY_PREFIX, principal_for_api_key, principal_for_user
@@ -129,14 +131,43 @@ async def require_principal(principal: Annotated[Principal, Depends(resolve_prin
 
 MaybePrincipalDep = Annotated[Principal, Depends(resolve_principal)]
 PrincipalDep = Annotated[Principal, Depends(require_principal)]
-PurposeDep = Annotated[
-    str | None,
-    Header(
-        alias="X-OneCity-Purpose",
-        max_length=200,
-        description="Why personal data is being read (recorded in the audit log)",
-    ),
-]
+
+
+#: Longest purpose, in characters once decoded (the audit log's column).
+PURPOSE_MAX = 200
+
+
+def decode_purpose(raw: str | None) -> str | None:
+    """The purpose header as text: HTTP headers are Latin-1, so clients send Chinese percent-encoded
+    UTF-8 (``quote(purpose)``); raw UTF-8 bytes (what curl sends) are recovered too."""
+    if raw is None:
+        return None
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        raw = raw.encode("latin-1").decode("utf-8")
+    return unquote(raw)
+
+
+async def stated_purpose(
+    raw: Annotated[
+        str | None,
+        Header(
+            alias="X-OneCity-Purpose",
+            # percent-encoded UTF-8 takes up to nine characters for one Chinese character
+            max_length=9 * PURPOSE_MAX,
+            description="Why personal data is being read (recorded in the audit log); "
+            "percent-encode UTF-8, e.g. quote('窗口办件核验')",
+        ),
+    ] = None,
+) -> str | None:
+    """The stated purpose of a read, decoded the same way on every route that reads personal data."""
+    purpose = decode_purpose(raw)
+    if purpose is not None and len(purpose) > PURPOSE_MAX:
+        raise InvalidInput(f"the purpose (X-OneCity-Purpose) is at most {PURPOSE_MAX} characters, not {len(purpose)}")
+    return purpose
+
+
+#: Why personal data is being read, from the ``X-OneCity-Purpose`` header, decoded.
+PurposeDep = Annotated[str | None, Depends(stated_purpose)]
 
 
 #: The deepest a list may be paged. Past a million rows a client should filter, not page; and a

@@ -210,11 +210,9 @@ def my_credentials(session: SessionDep, principal: PrincipalDep) -> list[Credent
     summary="One credential: its holder, or staff in its area (send X-OneCity-Purpose)",
 )
 def get_credential(
-    credential_id: CredentialId, session: SessionDep, principal: PrincipalDep, purpose: PurposeDep = None
+    credential_id: CredentialId, session: SessionDep, principal: PrincipalDep, purpose: PurposeDep
 ) -> CredentialPublic:
-    from onecity.api.routes.sharing import decode_purpose
-
-    return public(session, [service.get_credential(session, principal, credential_id, decode_purpose(purpose))])[0]
+    return public(session, [service.get_credential(session, principal, credential_id, purpose)])[0]
 
 
 # -- staff -----------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -196,6 +197,30 @@ def test_reading_personal_data_needs_a_purpose_and_is_audited(
     assert [(e["action"], e["purpose"]) for e in log if e["action"] == "core.user.read"] == [
         ("core.user.read", "annual appraisal")
     ]
+
+
+def test_every_route_that_reads_personal_data_decodes_the_purpose_the_same_way(
+    client: TestClient,
+    make_user: Callable[..., Any],
+    login: Callable[[str], dict[str, str]],
+    db: Database,
+) -> None:
+    """Headers are Latin-1, so a Chinese purpose arrives percent-encoded; the user read once
+    stored it still encoded, while the sharing and credential reads decoded it."""
+    make_user("admin.xh", Role.ADMIN, division_code=XUHUI)
+    target = make_user("clerk.xh", Role.COUNTER_CLERK, division_code=TIANPINGLU)
+    h = login("admin.xh")
+    r = client.get(f"/api/v1/users/{target.id}", headers={**h, "X-OneCity-Purpose": quote("年度考核 annual appraisal")})
+    assert r.status_code == 200, r.text
+    with db.sessions() as session:
+        reads = session.scalars(select(AuditEntry).where(AuditEntry.action == "core.user.read")).all()
+    assert [e.purpose for e in reads] == ["年度考核 annual appraisal"]
+    # the limit is on the decoded text (the audit log keeps 200 characters), not on the header
+    r = client.get(f"/api/v1/users/{target.id}", headers={**h, "X-OneCity-Purpose": quote("考" * 150)})
+    assert r.status_code == 200, r.text
+    r = client.get(f"/api/v1/users/{target.id}", headers={**h, "X-OneCity-Purpose": "x" * 201})
+    assert r.status_code == 422 and "at most 200 characters" in r.json()["detail"]
+    assert r.headers["content-type"].startswith("application/problem+json")
 
 
 def test_api_key_scopes_and_revocation(

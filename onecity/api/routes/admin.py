@@ -81,7 +81,7 @@ def create_user(body: UserCreate, session: SessionDep, principal: PrincipalDep) 
     tags=["users"],
     summary="One user (personal data: the read is audited with X-OneCity-Purpose)",
 )
-def get_user(user_id: Id, session: SessionDep, principal: PrincipalDep, purpose: PurposeDep = None) -> UserPublic:
+def get_user(user_id: Id, session: SessionDep, principal: PrincipalDep, purpose: PurposeDep) -> UserPublic:
     return user_public(service.get_user(session, principal, user_id, purpose=purpose))
 
 

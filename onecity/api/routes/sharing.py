@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Annotated
-from urllib.parse import unquote
 
 from fastapi import APIRouter, Path, Query
 from sqlalchemy.orm import Session
@@ -63,16 +61,6 @@ def request_public(view: RequestView) -> ShareRequestPublic:
 
 def _one(session: Session, principal: PrincipalDep, request_id: str) -> ShareRequestPublic:
     return request_public(service.get_request(session, principal, request_id))
-
-
-def decode_purpose(raw: str | None) -> str | None:
-    """The purpose header as text: HTTP headers are Latin-1, so clients send Chinese percent-encoded
-    UTF-8 (``quote(purpose)``); raw UTF-8 bytes (what curl sends) are recovered too."""
-    if raw is None:
-        return None
-    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-        raw = raw.encode("latin-1").decode("utf-8")
-    return unquote(raw)
 
 
 @router.post(
@@ -169,7 +157,7 @@ def read_records(
     code: Code,
     session: SessionDep,
     principal: PrincipalDep,
-    purpose: PurposeDep = None,
+    purpose: PurposeDep,
     lookups: Annotated[
         list[str],
         Query(
@@ -195,7 +183,7 @@ def read_records(
         session,
         principal,
         code,
-        decode_purpose(purpose),
+        purpose,
         filters=filters,
         division_code=division_code,
         grant_id=grant_id,

@@ -28,10 +28,8 @@ CITY = scope_prefix(MUNICIPALITY_CODE)
 #: action -> roles allowed. Citizens' and enterprises' self-service actions are listed with
 #: the kinds that may use them in :data:`SELF_SERVICE`.
 ACTIONS: dict[str, frozenset[Role]] = {
-    "core.division.list": frozenset(Role),
     "core.agency.list": frozenset(Role),
     "core.agency.create": frozenset({R.ADMIN}),
-    "core.agency.update": frozenset({R.ADMIN}),
     "core.user.list": frozenset({R.ADMIN}),
     "core.user.read": frozenset({R.ADMIN}),
     "core.user.create": frozenset({R.ADMIN}),

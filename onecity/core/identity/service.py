@@ -320,6 +320,7 @@ def update_user(
 
 
 def change_password(session: Session, principal: Principal, *, current: str, new: str) -> None:
+    policy.require(principal, "core.me.password")
     user = session.get(User, principal.id)
     if user is None or not verify_password(user.password_hash, current):
         raise InvalidInput("the current password is not correct")

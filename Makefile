@@ -50,15 +50,17 @@ test: setup services ## the whole suite: SQLite and PostgreSQL, NATS, browser te
 	$(BIN)/ruff check onecity tests scripts $(wildcard bench)
 	$(BIN)/ruff format --check onecity tests scripts $(wildcard bench)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 test-fast: venv ## the suite without the browser and NATS tests
 	$(BIN)/python -m pytest -m "not browser and not nats"
 
-lint: venv ## ruff (lint and format check) and mypy
+lint: venv ## ruff (lint and format check), mypy (strict) and the import contracts
 	$(BIN)/ruff check onecity tests scripts $(wildcard bench)
 	$(BIN)/ruff format --check onecity tests scripts $(wildcard bench)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: venv ## format the code and fix what ruff can fix
 	$(BIN)/ruff format onecity tests scripts $(wildcard bench)
@@ -68,4 +70,4 @@ bench: setup services ## run the benchmarks (long); figures as JSON
 	$(BIN)/python -m bench.run
 
 clean: ## remove the virtual environment, node modules, local data and test output
-	rm -rf $(VENV) node_modules onecity/web/static/vendor var test-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules onecity/web/static/vendor var test-output .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache

@@ -94,7 +94,8 @@ def cmd_db_check(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_db_revision(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.core import migrate
 
-    migrate.revision(open_db(settings), args.message)
+    made = migrate.revision(open_db(settings), args.message)
+    print(f"wrote {made}: read it before you commit it")
     return 0
 
 

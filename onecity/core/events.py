@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from onecity.core import clock
 from onecity.core.db import Base, new_id
+from onecity.core.errors import InvalidInput
 from onecity.core.identity.principal import Principal
 
 P = TypeVar("P", bound=BaseModel)
@@ -56,6 +57,10 @@ def event_type(name: str, payload: type[P]) -> EventType[P]:
     return et
 
 
+#: Longest reason an event carries: what people may write when they decide (a refusal's grounds).
+REASON_MAX = 2000
+
+
 class OutboxMessage(Base):
     __tablename__ = "outbox"
 
@@ -64,7 +69,7 @@ class OutboxMessage(Base):
     event_type: Mapped[str] = mapped_column(String(120))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     actor: Mapped[str] = mapped_column(String(120))
-    reason: Mapped[str] = mapped_column(String(300))
+    reason: Mapped[str] = mapped_column(String(REASON_MAX))
     occurred_at: Mapped[datetime] = mapped_column(index=True)
     published_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -108,6 +113,9 @@ def publish(session: Session, et: EventType[P], payload: P, *, principal: Princi
     """Write the event to the outbox inside the caller's transaction."""
     if not isinstance(payload, et.payload):
         raise TypeError(f"{et.name} carries {et.payload.__name__}, not {type(payload).__name__}")
+    if len(reason) > REASON_MAX:
+        # refused here, before the database would (PostgreSQL enforces the length, SQLite not)
+        raise InvalidInput(f"a reason is at most {REASON_MAX} characters, not {len(reason)}")
     msg = OutboxMessage(
         subject=et.subject,
         event_type=et.name,

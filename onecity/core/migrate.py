@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import importlib
+import os
+import re
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import Script, ScriptDirectory
 
 from onecity.core.db import Base, Database
 from onecity.core.divisions import load_reference_divisions
+from onecity.core.errors import Conflict
 
 #: Modules whose import registers tables on ``Base.metadata``; each part adds its own.
 MODEL_MODULES = [
@@ -34,6 +39,10 @@ def import_all_models() -> None:
         importlib.import_module(name)
 
 
+def _versions() -> Path:
+    return Path(str(resources.files("onecity") / "migrations" / "versions"))
+
+
 def _config(db: Database) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("onecity") / "migrations"))
@@ -52,12 +61,41 @@ def upgrade(db: Database, revision: str = "heads") -> int:
         return load_reference_divisions(session)
 
 
-def revision(db: Database, message: str) -> None:
-    """Autogenerate a new migration from the models (developers: `onecity db revision -m`)."""
+def revision(db: Database, message: str, *, directory: Path | None = None) -> Path:
+    """Autogenerate a new migration from the models (developers: `onecity db revision -m`),
+    after the one head, numbered like the others (``0012_what_changed.py``); returns its file.
+
+    ``db`` must be upgraded to the head first (autogenerate compares it with the models).
+    ``directory`` writes the file there instead of into onecity/migrations/versions (tests).
+    """
     cfg = _config(db)
+    script = ScriptDirectory.from_config(cfg)
+    heads = script.get_heads()
+    if len(heads) != 1:
+        raise Conflict(
+            f"the migrations have {len(heads)} heads ({', '.join(sorted(heads))}): a new migration needs one "
+            "parent; set the newest migration's down_revision to the head it should follow"
+        )
+    numbers = [int(m.group(1)) for rev in script.walk_revisions() if (m := re.match(r"(\d{4})_", rev.revision))]
+    slug = "_".join(re.findall(r"[a-z0-9]+", message.lower()))[:40].strip("_") or "change"
+    rev_id = f"{max(numbers, default=0) + 1:04d}_{slug}"
+    cfg.set_main_option("file_template", "%%(rev)s")
+    if directory is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+        cfg.set_main_option("path_separator", "os")
+        cfg.set_main_option("version_locations", os.pathsep.join([str(_versions()), str(directory)]))
     with db.engine.connect() as conn:
         cfg.attributes["connection"] = conn
-        command.revision(cfg, message=message, autogenerate=True)
+        made = command.revision(
+            cfg,
+            message=message,
+            autogenerate=True,
+            rev_id=rev_id,
+            version_path=str(directory) if directory is not None else None,
+        )
+    if not isinstance(made, Script):
+        raise Conflict(f"alembic made no single migration for {message!r}")
+    return Path(made.path)
 
 
 def drift(db: Database) -> list[Any]:

@@ -13,6 +13,7 @@ from onecity.core.bus.consumer import idempotent
 from onecity.core.bus.memory import MemoryBus
 from onecity.core.bus.relay import OutboxRelay
 from onecity.core.db import Database
+from onecity.core.errors import InvalidInput
 from onecity.core.events import Envelope, OutboxMessage, ProcessedMessage
 from tests.conftest import SYSTEM
 
@@ -42,6 +43,22 @@ def test_payload_type_is_checked(db: Database) -> None:
 
     with db.transaction() as session, pytest.raises(TypeError):
         events.publish(session, PINGED, Other(x=1), principal=SYSTEM, reason="t")  # type: ignore[arg-type]
+
+
+def test_an_event_carries_a_reason_of_2000_characters_and_refuses_a_longer_one(db: Database) -> None:
+    """Callers pass what people wrote (a refusal's grounds, up to 2,000 characters); the outbox
+    kept 300 and PostgreSQL refused the insert with a 500."""
+    grounds = "不符合法定条件。" * 250
+    assert len(grounds) == events.REASON_MAX
+    with db.transaction() as session:
+        events.publish(session, PINGED, Pinged(n=1), principal=SYSTEM, reason=grounds)
+    with db.sessions() as session:
+        stored = session.scalars(select(OutboxMessage.reason)).all()
+    assert stored == [grounds]
+    with pytest.raises(InvalidInput, match="at most 2000 characters"), db.transaction() as session:
+        events.publish(session, PINGED, Pinged(n=2), principal=SYSTEM, reason=grounds + "!")
+    with db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
 
 
 def test_rolled_back_event_is_never_delivered_and_committed_one_once(db: Database) -> None:

@@ -15,12 +15,32 @@ from onecity.core.divisions import Division, DivisionLevel
 
 
 def head_revisions() -> list[str]:
-    """Every head: each part's migrations branch from the hub's, and upgrade applies them all."""
+    """Every head (one: see test_the_migrations_are_one_line_with_one_head)."""
     from alembic.script import ScriptDirectory
 
     heads = ScriptDirectory.from_config(migrate._config(Database("sqlite://"))).get_heads()
     assert heads
     return list(heads)
+
+
+def test_the_migrations_are_one_line_with_one_head() -> None:
+    """Every migration follows one parent, so `onecity db revision` knows where a new one goes
+    and two parts' migrations have an order. A migration written beside another on the same
+    parent (two branches landing at once) fails here: point its down_revision at the head."""
+    heads = head_revisions()
+    assert len(heads) == 1, f"the migrations have {len(heads)} heads: {sorted(heads)}"
+
+
+def test_db_revision_writes_the_next_numbered_migration_after_the_head(db: Database, tmp_path: Path) -> None:
+    """`onecity db revision` failed outright while the parts' branches left five heads."""
+    made = migrate.revision(db, "Nothing changed, to see where it goes", directory=tmp_path / "versions")
+    text_ = made.read_text(encoding="utf-8")
+    (head,) = head_revisions()
+    number = int(head[:4]) + 1
+    assert made.name == f"{number:04d}_nothing_changed_to_see_where_it_goes.py"
+    assert f"down_revision: str | Sequence[str] | None = {head!r}" in text_
+    upgrade = text_.split("def upgrade() -> None:", 1)[1].split("def downgrade", 1)[0]
+    assert "op." not in upgrade  # the models and the migrations agree: nothing to do
 
 
 def test_models_and_migrations_agree(db: Database) -> None:

@@ -33,6 +33,10 @@ from onecity.documents.extract import Extraction, Field, norm
 from onecity.documents.ocr import Rect
 from onecity.hub.registries import service as registry
 from onecity.hub.registries.models import Certificate, CertificateStatus, HolderKind, LegalPersonStatus
+from onecity.hub.registries.relations import ReadBasis
+
+#: The basis of every registry read a cross-check makes: the reviewing department's duty.
+REVIEW = ReadBasis.duty("审查申请材料 / reviewing the materials of an application (the department's review duty)")
 
 #: Below this OCR confidence a field is not trusted enough to pass a check unattended.
 LOW_CONFIDENCE = 0.85
@@ -196,7 +200,7 @@ def _licence(c: _Checks, session: Session, principal: Principal, on: date, purpo
     firm = _firm(c, session, principal, "uscc", "name", purpose)
     if firm is None:
         return
-    certs = registry.certificates_of(session, principal, HolderKind.LEGAL_PERSON, firm.id, purpose)
+    certs = registry.certificates_of(session, principal, HolderKind.LEGAL_PERSON, firm.id, purpose, basis=REVIEW)
     if c.ex.doc_type == "business_licence":
         _check_dates(c, "established_on", firm.established_on)
         cert = next((x for x in certs if x.type_code == "business_licence"), None)
@@ -216,7 +220,7 @@ def _person_certificates(
     c: _Checks, session: Session, principal: Principal, id_number: str, purpose: str
 ) -> tuple[Any, list[Certificate]]:
     try:
-        person = registry.person_by_id_number(session, principal, id_number, purpose)
+        person = registry.person_by_id_number(session, principal, id_number, purpose, basis=REVIEW)
     except NotFound:
         c.add(
             "registry.holder_exists",
@@ -226,7 +230,7 @@ def _person_certificates(
             document=id_number,
         )
         return None, []
-    return person, registry.certificates_of(session, principal, HolderKind.PERSON, person.id, purpose)
+    return person, registry.certificates_of(session, principal, HolderKind.PERSON, person.id, purpose, basis=REVIEW)
 
 
 def _id_card(c: _Checks, session: Session, principal: Principal, on: date, purpose: str) -> None:

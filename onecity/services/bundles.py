@@ -39,9 +39,15 @@ def start_bundle(
         uscc=uscc,
         identity_checked=identity_checked,
         proxy_relation=proxy_relation,
+        items=tuple(it.code for it in bundle.member_items()),
     )
     facts = service.applicant_facts(
-        session, who.reader, who.person, who.firm, f"一网通办 bundle {code}: prefill (acting: {principal.ref})"
+        session,
+        who.reader,
+        who.person,
+        who.firm,
+        f"一网通办 bundle {code}: prefill (acting: {principal.ref})",
+        who.basis,
     )
     app = BundleApplication(
         bundle_code=code,

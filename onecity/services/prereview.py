@@ -49,9 +49,10 @@ from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDeni
 from onecity.core.events import Envelope
 from onecity.core.identity.principal import Principal, system_principal
 from onecity.documents import rules
-from onecity.documents.crosscheck import Finding, Outcome, crosscheck, failed, risk_facts
+from onecity.documents.crosscheck import REVIEW, Finding, Outcome, crosscheck, failed, risk_facts
 from onecity.documents.ocr import DbOcrCache, MemoryOcrCache, RapidOcrEngine, SessionOcrCache
 from onecity.documents.pipeline import Reading, shared_reader
+from onecity.hub.registries import relations
 from onecity.hub.registries.models import Person
 from onecity.services import catalogue, service
 from onecity.services.advice import latest, record_override
@@ -70,6 +71,8 @@ from onecity.services.models import (
 
 #: Reads registries for a pre-review; each read's purpose names the case.
 READER = system_principal("services:prereview")
+#: The pre-review reads applicants' records on the reviewing department's duty, not on their behalf.
+relations.register_duty_agent(READER.id, "AI pre-review on the reviewing department's behalf")
 #: Completes the tasks of a case approved with no officer.
 UNATTENDED = system_principal("services:unattended")
 #: Below this OCR confidence a document cannot pass unattended (the risk table's threshold).
@@ -378,7 +381,7 @@ def applicant_findings(session: Session, case: Case) -> list[Finding]:
                 )
             )
         else:
-            person = registries.person_by_id_number(session, READER, case.applicant_identifier, purpose)
+            person = registries.person_by_id_number(session, READER, case.applicant_identifier, purpose, basis=REVIEW)
             ok = person.status == PersonStatus.ALIVE
             out.append(
                 Finding(

@@ -10,8 +10,10 @@ Who acts on a case:
 
 * the **applicant** online (a citizen whose account is linked to their person record; for a
   firm, its legal representative), channel ``online``;
-* an **authorised proxy** (a relative) with their own linked account, channel ``proxy``;
-  a power of attorney is added to the materials and checked at acceptance;
+* a **proven proxy** with their own linked account, channel ``proxy``: a relation the registries
+  know (parent of a minor, guardian, household member) or a registered power of attorney the
+  applicant granted (:mod:`onecity.hub.registries.relations`). Until one is found nothing about the
+  applicant is read and no draft is made; the free-text ``proxy_relation`` proves nothing;
 * a **counter clerk** whose division covers the applicant's, after checking the
   applicant's identity document, channel ``counter``.
 
@@ -22,7 +24,9 @@ is attached as ``held``. What is still missing is told once, all at once (一次
 the draft, and again by the clerk when asking for supplements.
 
 Reads on the applicant's own behalf (online and proxy) are made by the platform agent
-``system:services:one-stop``; the audit entry's purpose names the case and the acting account.
+``system:services:one-stop``, which has no official duty of its own: it reads only with the
+applicant's own basis (their linked account) or a proven representation, and the audit entry
+names the acting account and, for a proxy, the relation in words.
 """
 
 from __future__ import annotations
@@ -43,8 +47,10 @@ from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDeni
 from onecity.core.identity.models import Agency
 from onecity.core.identity.principal import Principal, system_principal
 from onecity.core.identity.roles import PrincipalKind, Role
+from onecity.hub.registries import relations
 from onecity.hub.registries import service as registries
 from onecity.hub.registries.models import Certificate, CertificateStatus, HolderKind, LegalPerson, Person
+from onecity.hub.registries.relations import BasisKind, ReadBasis
 from onecity.hub.sharing.models import ResidentLink
 from onecity.services import advice, catalogue, workflow
 from onecity.services.catalogue import PROXY_MATERIAL, Item
@@ -145,10 +151,11 @@ class Facts:
 
 
 def applicant_facts(
-    session: Session, reader: Principal, person: Person, firm: LegalPerson | None, purpose: str
+    session: Session, reader: Principal, person: Person, firm: LegalPerson | None, purpose: str, basis: ReadBasis
 ) -> Facts:
-    """The applicant's registry record, their firm's, and their valid certificates, read once and audited."""
-    found = registries.person_by_id_number(session, reader, person.id_number, purpose)
+    """The applicant's registry record, their firm's, and their valid certificates, read once and audited
+    through the registries' one door with the basis the applicant resolution proved."""
+    found = registries.person_by_id_number(session, reader, person.id_number, purpose, basis=basis)
     values: dict[str, Any] = {
         "person.name": found.name,
         "person.id_number": found.id_number,
@@ -159,7 +166,9 @@ def applicant_facts(
     }
     if found.phone:
         values["person.phone"] = found.phone
-    held: list[Certificate] = list(registries.certificates_of(session, reader, HolderKind.PERSON, person.id, purpose))
+    held: list[Certificate] = list(
+        registries.certificates_of(session, reader, HolderKind.PERSON, person.id, purpose, basis=basis)
+    )
     if firm is not None:
         firm = registries.legal_person_by_uscc(session, reader, firm.uscc)
         rep = session.get(Person, firm.legal_rep_id)
@@ -173,7 +182,7 @@ def applicant_facts(
                 "firm.legal_rep_name": rep.name if rep else None,
             }
         )
-        held += registries.certificates_of(session, reader, HolderKind.LEGAL_PERSON, firm.id, purpose)
+        held += registries.certificates_of(session, reader, HolderKind.LEGAL_PERSON, firm.id, purpose, basis=basis)
     today = clock.local(clock.now()).date()
     certs: dict[str, Certificate] = {}
     for c in held:  # newest first: keep the newest valid certificate of each type
@@ -197,7 +206,9 @@ def _prefill(it_fields: list[str], facts: Facts) -> tuple[dict[str, Any], dict[s
     return form, sources
 
 
-def _materials(codes: list[str], facts: Facts, applicant_kind: str) -> list[dict[str, Any]]:
+def _materials(
+    codes: list[str], facts: Facts, applicant_kind: str, basis: ReadBasis | None = None
+) -> list[dict[str, Any]]:
     out = []
     for code in codes:
         spec = catalogue.material(code)
@@ -217,6 +228,12 @@ def _materials(codes: list[str], facts: Facts, applicant_kind: str) -> list[dict
             entry.update(state=MaterialState.HELD.value, source=stand, ref=facts.values["person.id_number"])
         elif stand == "registry:legal_person" and "firm.uscc" in facts.values:
             entry.update(state=MaterialState.HELD.value, source=stand, ref=facts.values["firm.uscc"])
+        elif code == PROXY_MATERIAL and basis is not None and basis.kind is BasisKind.REPRESENTATION:
+            # the registry proved the representation: the power of attorney (or the relation) is held
+            source = (
+                "registry:power_of_attorney" if basis.relation == relations.POWER_OF_ATTORNEY else "registry:relation"
+            )
+            entry.update(state=MaterialState.HELD.value, source=source, ref=basis.proof_id, relation=basis.relation)
         out.append(entry)
     return out
 
@@ -277,6 +294,8 @@ class Applicant:
     firm: LegalPerson | None
     channel: Channel
     reader: Principal
+    #: Why the reader may read the applicant's data: duty (counter), self (online), proven representation (proxy).
+    basis: ReadBasis
     proxy: Person | None = None
     proxy_relation: str | None = None
 
@@ -290,32 +309,44 @@ def resolve_applicant(
     uscc: str | None = None,
     identity_checked: bool = False,
     proxy_relation: str | None = None,
+    items: tuple[str, ...] = (),
 ) -> Applicant:
-    """Who the case is for, and on which channel; checks the principal may apply for them."""
+    """Who the case is for, and on which channel; checks the principal may apply for them.
+
+    Acting for someone else must be proven first (:func:`relations.prove`, for ``items``): the
+    stated ``proxy_relation`` proves nothing and is not kept; the case records the proven relation.
+    Without proof the answer is a 403 that says which proof is missing and how to get it, and
+    nothing about the person is read.
+    """
     if principal.kind is PrincipalKind.STAFF:
         policy.require(principal, "services.case.counter")
         if not id_number:
             raise InvalidInput("at the counter, give the applicant's resident ID number (id_number)")
         if not identity_checked:
             raise InvalidInput("check the applicant's identity document first, then confirm it (identity_checked)")
+        basis = ReadBasis.duty("一网通办 counter service: the applicant presented their identity document")
         person = registries.person_by_id_number(
-            session, principal, id_number, "一网通办 counter: identify the applicant"
+            session, principal, id_number, "一网通办 counter: identify the applicant", basis=basis
         )
         channel, reader, proxy = Channel.COUNTER, principal, None
     else:
         me = linked_person(session, principal)
-        if id_number and id_number != me.id_number:
-            if not proxy_relation or not proxy_relation.strip():
-                raise InvalidInput(
-                    "to apply for someone else, say how you are related (proxy_relation), "
-                    "and provide their power of attorney"
-                )
+        if id_number and id_number.strip().upper() != me.id_number:
+            proven = relations.prove(session, me, id_number=id_number, items=items, account=principal.ref)
+            if proven is None:
+                raise PermissionDenied(relations.missing_proof(items))
+            basis = proven
             person = registries.person_by_id_number(
-                session, AGENT, id_number, f"一网通办 proxy application by {principal.ref}"
+                session,
+                AGENT,
+                id_number.strip().upper(),
+                f"一网通办 proxy application by {principal.ref} ({proven.relation})",
+                basis=basis,
             )
             channel, reader, proxy = Channel.PROXY, AGENT, me
         else:
             person, channel, reader, proxy = me, Channel.ONLINE, AGENT, None
+            basis = ReadBasis.own(me.id, principal.ref)
     firm = None
     if applicant_kind == HolderKind.LEGAL_PERSON:
         if not uscc:
@@ -330,8 +361,9 @@ def resolve_applicant(
         firm=firm,
         channel=channel,
         reader=reader,
+        basis=basis,
         proxy=proxy,
-        proxy_relation=proxy_relation.strip()[:40] if proxy_relation else None,
+        proxy_relation=(basis.relation if basis.kind is BasisKind.REPRESENTATION else None),
     )
 
 
@@ -340,7 +372,7 @@ def new_case(
 ) -> Case:
     form, sources = _prefill(list(it.fields), facts)
     codes = list(it.materials) + ([PROXY_MATERIAL] if who.channel is Channel.PROXY else [])
-    materials = _materials(codes, facts, it.applicant_kind)
+    materials = _materials(codes, facts, it.applicant_kind, who.basis)
     holder_firm = who.firm
     case = Case(
         number=_number(),
@@ -379,7 +411,7 @@ def new_case(
             "prefilled": sorted(sources),
             "held": [m["code"] for m in materials if m["state"] == MaterialState.HELD],
             "missing": [m["code"] for m in missing_materials(case)],
-            **({"proxy_relation": who.proxy_relation} if who.proxy_relation else {}),
+            **({"proxy_relation": who.proxy_relation, "proof": who.basis.proof_id} if who.proxy_relation else {}),
         },
     )
     return case
@@ -405,6 +437,7 @@ def start_case(
         uscc=uscc,
         identity_checked=identity_checked,
         proxy_relation=proxy_relation,
+        items=(it.code,),
     )
     if who.channel.value not in it.channels:
         raise InvalidInput(f"{it.name_en} cannot be applied for on the {who.channel} channel")
@@ -414,6 +447,7 @@ def start_case(
         who.person,
         who.firm,
         f"一网通办 prefill: {it.code} for {who.person.id_number[:6]}… (acting: {principal.ref})",
+        who.basis,
     )
     return new_case(session, principal, it, who, facts)
 
@@ -462,7 +496,11 @@ def cases_of_person(session: Session, principal: Principal, id_number: str, limi
     """Cases of one person, for the counter (continuing a case started online)."""
     policy.require(principal, "services.case.counter")
     person = registries.person_by_id_number(
-        session, principal, id_number, "一网通办 counter: find the applicant's cases"
+        session,
+        principal,
+        id_number,
+        "一网通办 counter: find the applicant's cases",
+        basis=ReadBasis.duty("一网通办 counter service: continuing the applicant's cases"),
     )
     return list(
         session.scalars(select(Case).where(Case.person_id == person.id).order_by(Case.created_at.desc()).limit(limit))

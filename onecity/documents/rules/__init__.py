@@ -97,9 +97,11 @@ def senior_citizen_card(session: Session, principal: Principal, id_number: str, 
     through their audited functions; the facts go to ``senior_citizen_card.dmn``."""
     from onecity.hub.registries import service as registry
     from onecity.hub.registries.models import CertificateStatus, HolderKind
+    from onecity.hub.registries.relations import ReadBasis
 
-    person = registry.person_by_id_number(session, principal, id_number, purpose)
-    certs = registry.certificates_of(session, principal, HolderKind.PERSON, person.id, purpose)
+    basis = ReadBasis.duty("资格审查 / deciding eligibility (the department's review duty)")
+    person = registry.person_by_id_number(session, principal, id_number, purpose, basis=basis)
+    certs = registry.certificates_of(session, principal, HolderKind.PERSON, person.id, purpose, basis=basis)
     permit = any(
         c.type_code == "residence_permit"
         and c.status == CertificateStatus.VALID

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from onecity.core.db import Base
+from onecity.core.db import Base, IdMixin
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -156,3 +156,66 @@ class Indicator(Base):
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11"
     value: Mapped[float] = mapped_column(Float)
     unit: Mapped[str] = mapped_column(String(20))
+
+
+class RelationKind(StrEnum):
+    """Relations the registries know that let one person act for another (代办的法定关系)."""
+
+    PARENT = "parent"  # 父母 (of a minor: acts for them until they turn 18)
+    GUARDIAN = "guardian"  # 监护人 (appointed: acts for the ward while the guardianship runs)
+    HOUSEHOLD = "household"  # 同户成员 (registered in the same household)
+
+
+class PersonRelation(IdMixin, Base):
+    """One person's standing to act for another, as a registry recorded it (birth, household, court).
+
+    ``relative_id`` may act for ``person_id``. A household relation is stored once and holds both
+    ways. Kept as registry facts, not as claims: an applicant's own words about how they are
+    related prove nothing.
+    """
+
+    __tablename__ = "person_relations"
+
+    person_id: Mapped[int] = mapped_column(BigId, ForeignKey("persons.id"), index=True)
+    relative_id: Mapped[int] = mapped_column(BigId, ForeignKey("persons.id"), index=True)
+    kind: Mapped[RelationKind] = mapped_column(String(12))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    #: What the registry recorded it from (a birth registration, the household register, a court ruling).
+    source: Mapped[str] = mapped_column(String(200))
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class PowerOfAttorneyStatus(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+class PowerOfAttorney(IdMixin, Base):
+    """A registered power of attorney (授权委托): the grantor lets the agent act for them.
+
+    Granted by the grantor from their own account, or recorded at a counter by a clerk who checked
+    both identity documents. It covers the listed service items (or ``*``, every item), runs from
+    ``valid_from`` to ``valid_until`` and ends early when the grantor revokes it.
+    """
+
+    __tablename__ = "powers_of_attorney"
+
+    grantor_id: Mapped[int] = mapped_column(BigId, ForeignKey("persons.id"), index=True)
+    agent_id: Mapped[int] = mapped_column(BigId, ForeignKey("persons.id"), index=True)
+    #: Service item codes the agent may act on, or ``["*"]`` for every item.
+    scope: Mapped[list[str]] = mapped_column(JSON)
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime]
+    status: Mapped[PowerOfAttorneyStatus] = mapped_column(String(10), default=PowerOfAttorneyStatus.ACTIVE)
+    #: ``online`` (the grantor's own account) or ``counter`` (a clerk checked both identities).
+    channel: Mapped[str] = mapped_column(String(10))
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    #: The grantor's division when granted (the counter's area check, the audit's division).
+    division_code: Mapped[str] = mapped_column(String(12), index=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(120))
+    revoke_reason: Mapped[str | None] = mapped_column(String(300))

@@ -2,9 +2,12 @@
 
 Thin on purpose: look a person or a firm up by the identifier people present, list and
 issue and revoke certificates. Every function takes the acting principal; reads of personal
-data take a purpose and write an audit entry (``audit.personal_read``) naming the subject,
-so the resident's "who read my data" sees them. Field-masked reads for other agencies go
-through grants in :mod:`onecity.hub.sharing`, not through here.
+data take a purpose and a :class:`~onecity.hub.registries.relations.ReadBasis` (an official duty,
+the person themselves, or a representation proven from the registry) and pass through one door,
+:func:`_audited_read`, which checks the basis against the subject at that moment and writes the
+audit entry naming the subject and the basis, so the resident's "who read my data" sees them and
+the relation of whoever acted for them. Field-masked reads for other agencies go through grants
+in :mod:`onecity.hub.sharing`, not through here.
 
 State changes follow the platform's sequence: check the policy and the current state → lock
 the row → save → audit → publish a typed event in the same transaction (the outbox).
@@ -32,6 +35,7 @@ from onecity.hub.registries.models import (
     LegalPerson,
     Person,
 )
+from onecity.hub.registries.relations import BasisKind, ReadBasis, check
 
 R = Role
 _STAFF_READERS = frozenset({R.COUNTER_CLERK, R.REVIEWER, R.APPROVER, R.INSPECTOR, R.DATA_STEWARD})
@@ -82,20 +86,69 @@ def _subject(kind: str, holder_id: int) -> str | None:
 # -- reads ----------------------------------------------------------------------------------------
 
 
-def person_by_id_number(session: Session, principal: Principal, id_number: str, purpose: str) -> Person:
-    """The person with this resident ID number, in the principal's area; the read is audited."""
+def _audited_read(
+    session: Session,
+    principal: Principal,
+    action: str,
+    basis: ReadBasis,
+    purpose: str,
+    *,
+    person_id: int | None,
+    firm_id: int | None = None,
+    object_type: str,
+    object_id: str,
+    division_code: str | None,
+) -> None:
+    """The one door of a read of a person's or a firm's registry data: the basis must cover the
+    subject now (:func:`relations.check`), a purpose is stated, and the audit entry names both.
+
+    A firm's data read on an official duty is the public business register (no entry); read for
+    its legal representative or someone they authorised, the entry goes to the representative.
+    """
+    if not purpose or not purpose.strip():
+        raise InvalidInput(
+            "reading personal data needs a purpose: send it in the X-OneCity-Purpose header "
+            "(e.g. 'case 2026-000123 review')"
+        )
+    check(session, principal, basis, person_id=person_id, firm_id=firm_id)
+    subject = person_id if firm_id is None else basis.person_id
+    if subject is None:
+        return
+    audit.record(
+        session,
+        principal,
+        action,
+        object_type=object_type,
+        object_id=object_id,
+        subject=f"person:{subject}",
+        purpose=purpose.strip()[:200],
+        division_code=division_code,
+        detail=basis.detail(),
+    )
+
+
+def person_by_id_number(
+    session: Session, principal: Principal, id_number: str, purpose: str, *, basis: ReadBasis
+) -> Person:
+    """The person with this resident ID number; the read is audited with its basis.
+
+    On an official duty the record must lie in the principal's area; for the person themselves or
+    a proven representative the basis names the person, so no area applies.
+    """
     policy.require(principal, "hub.registry.person.read")
     validate_resident_id(id_number)
     person = session.scalar(select(Person).where(Person.id_number == id_number))
     if person is None:
         raise NotFound(f"no person with ID number {id_number[:6]}…{id_number[-4:]} in the registry")
-    policy.require_in_scope(session, principal, "hub.person", person.division_code)
-    audit.personal_read(
+    if basis.kind is BasisKind.DUTY:
+        policy.require_in_scope(session, principal, "hub.person", person.division_code)
+    _audited_read(
         session,
         principal,
         "hub.registry.person.read",
-        f"person:{person.id}",
+        basis,
         purpose,
+        person_id=person.id,
         object_type="person",
         object_id=str(person.id),
         division_code=person.division_code,
@@ -104,7 +157,8 @@ def person_by_id_number(session: Session, principal: Principal, id_number: str, 
 
 
 def legal_person_by_uscc(session: Session, principal: Principal, uscc: str) -> LegalPerson:
-    """The legal person with this credit code. Firms' registration data is public (企业信息公示)."""
+    """The legal person with this credit code. Firms' registration data is public (企业信息公示):
+    no basis, no audit; what a firm holds (its certificates) goes through :func:`certificates_of`."""
     policy.require(principal, "hub.registry.legal_person.read")
     validate_uscc(uscc)
     firm = session.scalar(select(LegalPerson).where(LegalPerson.uscc == uscc))
@@ -114,9 +168,15 @@ def legal_person_by_uscc(session: Session, principal: Principal, uscc: str) -> L
 
 
 def certificates_of(
-    session: Session, principal: Principal, holder_kind: HolderKind, holder_id: int, purpose: str
+    session: Session,
+    principal: Principal,
+    holder_kind: HolderKind,
+    holder_id: int,
+    purpose: str,
+    *,
+    basis: ReadBasis,
 ) -> list[Certificate]:
-    """All certificates a person or legal person holds (newest first); a person's are audited."""
+    """All certificates a person or legal person holds (newest first), read through the one door."""
     policy.require(principal, "hub.registry.certificate.read")
     certs = list(
         session.scalars(
@@ -125,20 +185,22 @@ def certificates_of(
             .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
         )
     )
-    if certs:
+    if certs and basis.kind is BasisKind.DUTY:
         policy.require_in_scope(session, principal, "hub.certificate", certs[0].division_code)
-    subject = _subject(holder_kind, holder_id)
-    if subject is not None:
-        audit.personal_read(
-            session,
-            principal,
-            "hub.registry.certificate.read",
-            subject,
-            purpose,
-            object_type="certificate",
-            object_id=f"{holder_kind}:{holder_id}",
-            division_code=certs[0].division_code if certs else None,
-        )
+    person_id = holder_id if holder_kind == HolderKind.PERSON else None
+    firm_id = holder_id if holder_kind == HolderKind.LEGAL_PERSON else None
+    _audited_read(
+        session,
+        principal,
+        "hub.registry.certificate.read",
+        basis,
+        purpose,
+        person_id=person_id,
+        firm_id=firm_id,
+        object_type="certificate",
+        object_id=f"{holder_kind}:{holder_id}",
+        division_code=certs[0].division_code if certs else None,
+    )
     return certs
 
 

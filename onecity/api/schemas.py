@@ -213,3 +213,7 @@ class AccessLogEntry(BaseModel):
     dataset: str | None = None
     fields: list[str] = Field(default_factory=list)
     masked: list[str] = Field(default_factory=list)
+    #: For reads made for someone acting on my behalf: who, and the proven relation in words.
+    on_behalf_of: str | None = Field(default=None, description="the person who acted for me")
+    relation: str | None = Field(default=None, description="their proven relation to me, in Chinese")
+    relation_en: str | None = Field(default=None, description="their proven relation to me, in English")

@@ -24,6 +24,7 @@ from onecity.api.schemas import Strict
 from onecity.core import policy
 from onecity.core.errors import InvalidInput
 from onecity.core.identity.principal import Principal
+from onecity.hub.registries import relations
 from onecity.services import bundles, catalogue, performance, prereview, service, workflow
 from onecity.services.models import BundleApplication, Case, CaseEvent, PreReview, WorkItem
 
@@ -50,6 +51,61 @@ class BundleCreate(Strict):
     uscc: str | None = Field(default=None, max_length=18)
     identity_checked: bool = False
     proxy_relation: str | None = Field(default=None, max_length=40)
+
+
+class PowerOfAttorneyCreate(Strict):
+    agent_id_number: str = Field(
+        max_length=18, description="the agent's resident ID number: who may act for the grantor"
+    )
+    items: list[str] = Field(
+        min_length=1, max_length=50, description='service item codes the power covers, or ["*"] for every item'
+    )
+    valid_until: datetime = Field(description="when the power ends (with a time zone), at most five years ahead")
+    grantor_id_number: str | None = Field(
+        default=None, max_length=18, description="counter: the grantor's resident ID number"
+    )
+    identity_checked: bool = Field(
+        default=False, description="counter: the clerk checked both the grantor's and the agent's identity documents"
+    )
+
+
+class PowerOfAttorneyRevoke(Strict):
+    reason: str = Field(min_length=2, max_length=300)
+    identity_checked: bool = Field(default=False, description="counter: the clerk checked the grantor's identity")
+
+
+class PowerOfAttorneyPublic(BaseModel):
+    id: str
+    grantor_name: str
+    agent_name: str
+    items: list[str]
+    valid_from: datetime
+    valid_until: datetime
+    status: str
+    live: bool
+    channel: str
+    revoked_at: datetime | None
+
+
+class PowersOfAttorney(BaseModel):
+    granted: list[PowerOfAttorneyPublic] = Field(description="powers I granted")
+    received: list[PowerOfAttorneyPublic] = Field(description="powers granted to me")
+
+
+def poa_public(v: relations.PoaView) -> PowerOfAttorneyPublic:
+    p = v.poa
+    return PowerOfAttorneyPublic(
+        id=p.id,
+        grantor_name=v.grantor_name,
+        agent_name=v.agent_name,
+        items=list(p.scope),
+        valid_from=p.valid_from,
+        valid_until=p.valid_until,
+        status=str(p.status),
+        live=v.live,
+        channel=p.channel,
+        revoked_at=p.revoked_at,
+    )
 
 
 class FormUpdate(Strict):
@@ -556,3 +612,63 @@ def upload_bundle(app_id: BundleId, body: DocumentUpload, session: SessionDep, p
 def submit_bundle(app_id: BundleId, session: SessionDep, principal: PrincipalDep) -> BundlePublic:
     bundles.submit(session, principal, app_id)
     return bundle_public(*bundles.get_bundle(session, principal, app_id))
+
+
+# -- powers of attorney (授权委托) --------------------------------------------------------------------------
+
+PoaId = Annotated[str, Path(max_length=36)]
+
+
+def _poa_view(session: Session, poa_id: str) -> relations.PoaView:
+    from onecity.hub.registries.models import Person, PowerOfAttorney
+
+    poa = session.get(PowerOfAttorney, poa_id)
+    assert poa is not None
+    names = dict(
+        session.execute(select(Person.id, Person.name).where(Person.id.in_({poa.grantor_id, poa.agent_id}))).all()
+    )
+    return relations.PoaView(poa, names.get(poa.grantor_id, ""), names.get(poa.agent_id, ""), relations.is_live(poa))
+
+
+@router.post(
+    "/powers-of-attorney",
+    response_model=PowerOfAttorneyPublic,
+    status_code=201,
+    summary="Grant a power of attorney from your own account, or record one at a counter (both identities checked)",
+)
+def grant_power(body: PowerOfAttorneyCreate, session: SessionDep, principal: PrincipalDep) -> PowerOfAttorneyPublic:
+    poa = relations.grant_power_of_attorney(
+        session,
+        principal,
+        agent_id_number=body.agent_id_number,
+        items=body.items,
+        valid_until=body.valid_until,
+        grantor_id_number=body.grantor_id_number,
+        identity_checked=body.identity_checked,
+        known_items={it.code for it in catalogue.items()},
+    )
+    return poa_public(_poa_view(session, poa.id))
+
+
+@router.get(
+    "/powers-of-attorney",
+    response_model=PowersOfAttorney,
+    summary="My powers of attorney: those I granted and those granted to me",
+)
+def my_powers(session: SessionDep, principal: PrincipalDep) -> PowersOfAttorney:
+    granted, received = relations.my_powers(session, principal)
+    return PowersOfAttorney(granted=[poa_public(v) for v in granted], received=[poa_public(v) for v in received])
+
+
+@router.post(
+    "/powers-of-attorney/{poa_id}/revoke",
+    response_model=PowerOfAttorneyPublic,
+    summary="Revoke a power of attorney you granted (or, at a counter, one the grantor asks to end)",
+)
+def revoke_power(
+    poa_id: PoaId, body: PowerOfAttorneyRevoke, session: SessionDep, principal: PrincipalDep
+) -> PowerOfAttorneyPublic:
+    poa = relations.revoke_power_of_attorney(
+        session, principal, poa_id, reason=body.reason, identity_checked=body.identity_checked
+    )
+    return poa_public(_poa_view(session, poa.id))

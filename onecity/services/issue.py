@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from onecity.core import clock
 from onecity.core.identity.principal import Principal, system_principal
-from onecity.hub.registries import life_events
+from onecity.hub.registries import life_events, relations
 from onecity.hub.registries import service as registries
 from onecity.hub.registries.certtypes import SPECS
-from onecity.hub.registries.models import HolderKind, LegalPerson, Person
+from onecity.hub.registries.models import HolderKind, LegalPerson, Person, RelationKind
 from onecity.services import catalogue
 from onecity.services.models import Case
 
@@ -73,7 +73,7 @@ def _register_birth(session: Session, case: Case) -> Person:
     form = case.form
     parent = session.get(Person, case.person_id)
     assert parent is not None
-    return life_events.register_birth(
+    child = life_events.register_birth(
         session,
         REGISTRAR,
         name=str(form["child_name"]),
@@ -83,6 +83,16 @@ def _register_birth(session: Session, case: Case) -> Person:
         address=parent.address,
         hukou_region=parent.hukou_region,
     )
+    # the registration names the applicant as the child's parent: they act for the child until 18
+    relations.record_relation(
+        session,
+        REGISTRAR,
+        person_id=child.id,
+        relative_id=parent.id,
+        kind=RelationKind.PARENT,
+        source=f"birth registration, case {case.number}",
+    )
+    return child
 
 
 def issue(session: Session, principal: Principal, case: Case) -> None:

@@ -53,6 +53,7 @@ from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.documents.corpus import FORGERIES, CannotForge, Generator, Roster
 from onecity.documents.corpus.degrade import DEGRADATIONS
 from onecity.documents.rules import age_on
+from onecity.hub.registries import relations
 from onecity.hub.registries.models import (
     Certificate,
     CertificateStatus,
@@ -373,9 +374,17 @@ class ServicesActor:
             other, _ = self._accounts[int(rng.integers(len(self._accounts)))]
             if other.id == principal.id:
                 return None
-            return service.start_case(
-                s, principal, it.code, id_number=service.linked_person(s, other).id_number, proxy_relation="子女"
-            )
+            grantor, agent = service.linked_person(s, other), service.linked_person(s, principal)
+            if relations.prove(s, agent, id_number=grantor.id_number, items=(it.code,), account=principal.ref) is None:
+                # an older relative lets a son or daughter act for them: a power of attorney from their own account
+                relations.grant_power_of_attorney(
+                    s,
+                    other,
+                    agent_id_number=agent.id_number,
+                    items=["*"],
+                    valid_until=clock.now() + timedelta(days=365),
+                )
+            return service.start_case(s, principal, it.code, id_number=grantor.id_number)
         return service.start_case(s, principal, it.code)
 
     def _clerk_for(self, s: Session, it: catalogue.Item, citizen: Principal) -> Principal:

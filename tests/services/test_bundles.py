@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from onecity.core import clock, workdays
-from onecity.core.errors import Conflict, InvalidInput
+from onecity.core.errors import Conflict, InvalidInput, PermissionDenied
 from onecity.core.events import OutboxMessage
 from onecity.core.identity import service as identity
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role
+from onecity.hub.registries import relations
 from onecity.hub.registries.models import Person
 from onecity.hub.sharing.models import ResidentLink
 from onecity.services import bundles, catalogue, performance, service
@@ -141,12 +142,21 @@ def test_a_relative_applies_as_proxy_and_the_power_of_attorney_is_asked(city: Ci
         s.add(ResidentLink(user_id=user.id, person_id=other.id, linked_by=SYSTEM.ref))
         daughter = identity.principal_for_user(user)
     senior = "310000-20-00072-001"
-    with city.db.transaction() as s, pytest.raises(InvalidInput, match="proxy_relation"):
-        service.start_case(s, daughter, senior, id_number=city.rep.id_number)
+    with city.db.transaction() as s, pytest.raises(PermissionDenied, match="power of attorney"):
+        service.start_case(s, daughter, senior, id_number=city.rep.id_number, proxy_relation="女儿")
+    with city.db.transaction() as s:  # the senior grants it from their own account
+        relations.grant_power_of_attorney(
+            s,
+            city.resident,
+            agent_id_number=other.id_number,
+            items=[senior],
+            valid_until=clock.now() + timedelta(days=30),
+        )
     with city.db.transaction() as s:
-        case = service.start_case(s, daughter, senior, id_number=city.rep.id_number, proxy_relation="女儿")
+        case = service.start_case(s, daughter, senior, id_number=city.rep.id_number)
         assert case.channel == "proxy" and case.person_id == city.rep.id
-        assert "power_of_attorney" in [m["code"] for m in service.missing_materials(case)]
+        poa = next(m for m in case.materials if m["code"] == "power_of_attorney")
+        assert poa["state"] == "held" and poa["source"] == "registry:power_of_attorney"
         assert case.form["id_number"] == city.rep.id_number  # prefilled from the senior's record
         case_id = case.id
     # the senior sees the case their daughter started, online

@@ -52,6 +52,9 @@ def my_access_log(
             dataset=e.detail.get("dataset"),
             fields=e.detail.get("fields") or [],
             masked=e.detail.get("masked") or [],
+            on_behalf_of=e.detail.get("agent_name"),
+            relation=e.detail.get("relation_zh"),
+            relation_en=e.detail.get("relation_en"),
         )
         for e in audit_queries.my_access_log(session, principal, limit=limit)
     ]

@@ -556,6 +556,11 @@ def revoke_power_of_attorney(
     return poa
 
 
+def is_live(poa: PowerOfAttorney) -> bool:
+    """Active and within its validity period now."""
+    return poa.status == PowerOfAttorneyStatus.ACTIVE and poa.valid_from <= clock.now() < poa.valid_until
+
+
 @dataclass(frozen=True)
 class PoaView:
     poa: PowerOfAttorney
@@ -577,14 +582,5 @@ def my_powers(session: Session, principal: Principal) -> tuple[list[PoaView], li
     )
     ids = {p.grantor_id for p in rows} | {p.agent_id for p in rows}
     names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(ids))).all()) if ids else {}
-    now = clock.now()
-    views = [
-        PoaView(
-            p,
-            names.get(p.grantor_id, ""),
-            names.get(p.agent_id, ""),
-            p.status == PowerOfAttorneyStatus.ACTIVE and p.valid_from <= now < p.valid_until,
-        )
-        for p in rows
-    ]
+    views = [PoaView(p, names.get(p.grantor_id, ""), names.get(p.agent_id, ""), is_live(p)) for p in rows]
     return [v for v in views if v.poa.grantor_id == me.id], [v for v in views if v.poa.agent_id == me.id]

@@ -34,6 +34,9 @@ ACTION_KEYS = {
     "credentials.credential.checked": "mydata.action.credential_checked",
     "credentials.credential.read": "mydata.action.credential_read",
     "ops.reporter.read": "mydata.action.reporter_read",
+    "hub.power_of_attorney.granted": "services.proxy.action.granted",
+    "hub.power_of_attorney.revoked": "services.proxy.action.revoked",
+    "hub.relation.recorded": "services.proxy.action.relation_recorded",
 }
 
 

@@ -15,8 +15,11 @@ from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.hub.registries import service
 from onecity.hub.registries.models import CertificateStatus, HolderKind, Person
+from onecity.hub.registries.relations import ReadBasis
 from onecity.hub.registries.seed import seed
 from tests.conftest import SYSTEM
+
+DUTY = ReadBasis.duty("registry tests: an officer's review duty")
 
 XUHUI = "310104000000"
 HUANGPU = "310101000000"
@@ -50,17 +53,17 @@ def test_person_read_is_audited_with_purpose_and_scoped(seeded: Database) -> Non
     person = _a_person_in(seeded, XUHUI)
     clerk = _staff(XUHUI, Role.COUNTER_CLERK)
     with seeded.transaction() as s, pytest.raises(InvalidInput, match="purpose"):
-        service.person_by_id_number(s, clerk, person.id_number, "")
+        service.person_by_id_number(s, clerk, person.id_number, "", basis=DUTY)
     with seeded.transaction() as s:
-        found = service.person_by_id_number(s, clerk, person.id_number, "case 2026-000123 review")
+        found = service.person_by_id_number(s, clerk, person.id_number, "case 2026-000123 review", basis=DUTY)
         assert found.id == person.id
     with seeded.sessions() as s:
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "hub.registry.person.read")).one()
     assert entry.subject == f"person:{person.id}" and entry.purpose == "case 2026-000123 review"
     with seeded.transaction() as s, pytest.raises(PermissionDenied, match="outside your area"):
-        service.person_by_id_number(s, _staff(HUANGPU, Role.COUNTER_CLERK), person.id_number, "review")
+        service.person_by_id_number(s, _staff(HUANGPU, Role.COUNTER_CLERK), person.id_number, "review", basis=DUTY)
     with seeded.transaction() as s, pytest.raises(PermissionDenied):
-        service.person_by_id_number(s, _staff(XUHUI, Role.AUDITOR), person.id_number, "review")
+        service.person_by_id_number(s, _staff(XUHUI, Role.AUDITOR), person.id_number, "review", basis=DUTY)
 
 
 def test_issue_and_revoke_a_certificate(seeded: Database) -> None:
@@ -118,7 +121,7 @@ def test_issue_and_revoke_a_certificate(seeded: Database) -> None:
     with seeded.transaction() as s, pytest.raises(Conflict, match="already revoked"):
         service.revoke_certificate(s, approver, cert.id, "again")
     with seeded.transaction() as s:
-        held = service.certificates_of(s, approver, HolderKind.PERSON, person.id, "licence check")
+        held = service.certificates_of(s, approver, HolderKind.PERSON, person.id, "licence check", basis=DUTY)
         assert cert.id in [c.id for c in held]
     with seeded.sessions() as s:
         types = list(s.scalars(select(OutboxMessage.event_type).order_by(OutboxMessage.occurred_at)))

@@ -57,6 +57,9 @@ class PowerOfAttorneyCreate(Strict):
     agent_id_number: str = Field(
         max_length=18, description="the agent's resident ID number: who may act for the grantor"
     )
+    agent_name: str | None = Field(
+        default=None, max_length=40, description="online: the agent's name as on their identity card (checked)"
+    )
     items: list[str] = Field(
         min_length=1, max_length=50, description='service item codes the power covers, or ["*"] for every item'
     )
@@ -641,6 +644,7 @@ def grant_power(body: PowerOfAttorneyCreate, session: SessionDep, principal: Pri
         session,
         principal,
         agent_id_number=body.agent_id_number,
+        agent_name=body.agent_name,
         items=body.items,
         valid_until=body.valid_until,
         grantor_id_number=body.grantor_id_number,

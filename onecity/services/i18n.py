@@ -93,6 +93,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "services.powers.none": ("暂无授权委托。", "No powers of attorney."),
     "services.powers.new": ("新增授权委托", "Grant a power of attorney"),
     "services.powers.agent_id": ("被授权人身份证号", "Agent's resident ID number"),
+    "services.powers.agent_name": ("被授权人姓名（与身份证一致）", "Agent's name (as on their identity card)"),
     "services.powers.grantor_id": ("委托人身份证号", "Grantor's resident ID number"),
     "services.powers.items": (
         "授权事项（事项编码，逗号分隔；* 表示全部事项）",

@@ -967,6 +967,7 @@ def _grant(
     agent_id_number: str,
     items: str,
     valid_until: str,
+    agent_name: str = "",
     grantor_id_number: str = "",
     identity_checked: str = "",
 ) -> Response:
@@ -977,6 +978,7 @@ def _grant(
             session,
             principal,
             agent_id_number=agent_id_number,
+            agent_name=agent_name or None,
             items=[i for i in items.replace("，", ",").split(",")],
             valid_until=_until(valid_until),
             grantor_id_number=grantor_id_number or None,
@@ -999,6 +1001,7 @@ def powers_grant(
     session: SessionDep,
     principal: PagePrincipalDep,
     agent_id_number: Annotated[str, Form(max_length=18)],
+    agent_name: Annotated[str, Form(max_length=40)],
     items: Annotated[str, Form(max_length=600)],
     valid_until: Annotated[str, Form(max_length=10)],
 ) -> Response:
@@ -1010,6 +1013,7 @@ def powers_grant(
         principal,
         counter=False,
         agent_id_number=agent_id_number,
+        agent_name=agent_name,
         items=items,
         valid_until=valid_until,
     )

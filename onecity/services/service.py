@@ -122,6 +122,9 @@ def _channel_of(session: Session, principal: Principal, case: Case) -> Channel:
     if person.id == case.person_id:
         return Channel.ONLINE
     if case.proxy_person_id is not None and person.id == case.proxy_person_id:
+        # the standing to act must still hold: a revoked or expired power, or a child come of age, ends it
+        if case.person_id is None or not relations.represents(session, person, case.person_id, (case.item_code,)):
+            raise PermissionDenied(relations.missing_proof((case.item_code,)))
         return Channel.PROXY
     raise NotFound(f"no case {case.id} of yours")  # not 403: do not confirm another person's case exists
 

@@ -381,6 +381,7 @@ class ServicesActor:
                     s,
                     other,
                     agent_id_number=agent.id_number,
+                    agent_name=agent.name,
                     items=["*"],
                     valid_until=clock.now() + timedelta(days=365),
                 )

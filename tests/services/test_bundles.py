@@ -149,6 +149,7 @@ def test_a_relative_applies_as_proxy_and_the_power_of_attorney_is_asked(city: Ci
             s,
             city.resident,
             agent_id_number=other.id_number,
+            agent_name=other.name,
             items=[senior],
             valid_until=clock.now() + timedelta(days=30),
         )

@@ -9,7 +9,7 @@ who checked both identities). Every such read names the relation in their "who r
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +25,7 @@ from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind
 from onecity.hub.registries import relations
 from onecity.hub.registries import service as registries
+from onecity.hub.registries.identifiers import make_resident_id
 from onecity.hub.registries.models import (
     Certificate,
     CertificateStatus,
@@ -108,6 +109,7 @@ def test_a_stranger_s_id_number_and_a_free_text_relation_read_nothing(
 # -- factories -----------------------------------------------------------------------------------------
 
 CARD = "310000-20-00063-001"  # resident ID card renewal: a person's item, open to proxies
+NOBODY = make_resident_id("110105", date(1949, 12, 31), 997)  # well-formed, nobody's
 
 
 def citizen(city: City, username: str, person_id: int) -> Principal:
@@ -158,6 +160,8 @@ def grant(
 ) -> Any:
     until = (clock.now() + timedelta(days=days)).isoformat()
     body = {"agent_id_number": agent.id_number, "items": items, "valid_until": until, **extra}
+    if "grantor_id_number" not in extra:
+        body.setdefault("agent_name", agent.name)
     return client.post("/api/v1/services/powers-of-attorney", json=body, headers=headers)
 
 
@@ -217,6 +221,30 @@ def test_a_parent_relation_ends_when_the_child_turns_18(
     r = apply_for(client, login("resident"), CARD, grown.id_number)
     assert r.status_code == 403 and grown.name not in r.text
     assert len(reads_about(city, grown.id)) == before
+
+
+def test_a_guardianship_holds_while_it_runs(
+    city: City, client: TestClient, login: Callable[[str], dict[str, str]]
+) -> None:
+    ward = someone(city, adult=True)
+    today = clock.local(clock.now()).date()
+    with city.db.transaction() as s:
+        relations.record_relation(
+            s,
+            SYSTEM,
+            person_id=ward.id,
+            relative_id=city.rep.id,
+            kind=RelationKind.GUARDIAN,
+            source="court appointment (test)",
+            valid_from=today - timedelta(days=400),
+            valid_until=today - timedelta(days=1),
+        )
+    me = login("resident")
+    assert apply_for(client, me, CARD, ward.id_number).status_code == 403  # it ended yesterday
+    relate(city, ward, city.rep, RelationKind.GUARDIAN)
+    r = apply_for(client, me, CARD, ward.id_number)
+    assert r.status_code == 201, r.text
+    assert r.json()["materials"][-1]["relation"] == "guardian"
 
 
 def test_a_household_member_acts_either_way(
@@ -279,10 +307,18 @@ def test_a_power_of_attorney_granted_from_the_account_works_until_revoked(
     # both sides see it; only the grantor revokes it
     listed = client.get("/api/v1/services/powers-of-attorney", headers=me).json()
     assert [p["id"] for p in listed["received"]] == [poa["id"]] and listed["granted"] == []
+    # naming the agent takes their ID number and their name: a wrong name or an unknown number say the same
+    wrong = grant(client, them, city.rep, [DIVORCE], agent_name="张三丰")
+    assert wrong.status_code == 422 and city.rep.name not in wrong.text
+    unknown = grant(client, them, city.rep, [DIVORCE], agent_id_number=NOBODY)
+    assert unknown.status_code == 422 and unknown.json()["detail"] == wrong.json()["detail"]
     url = f"/api/v1/services/powers-of-attorney/{poa['id']}/revoke"
     assert client.post(url, json={"reason": "mine"}, headers=me).status_code == 404
     assert client.post(url, json={"reason": "done"}, headers=them).status_code == 200
     assert client.post(url, json={"reason": "done"}, headers=them).status_code == 409
+    # the case the proxy started is theirs no more: only the person themselves sees it now
+    assert client.get(f"/api/v1/services/cases/{case['id']}", headers=me).status_code == 403
+    assert client.get(f"/api/v1/services/cases/{case['id']}", headers=them).status_code == 200
     before = len(reads_about(city, stranger.id))
     r = apply_for(client, me, DIVORCE, stranger.id_number)
     assert r.status_code == 403 and stranger.name not in r.text
@@ -306,7 +342,12 @@ def test_an_expired_power_of_attorney_stops_and_a_stale_proof_is_refused_at_the_
     grantor = citizen(city, "grantor", stranger.id)
     with city.db.transaction() as s:
         relations.grant_power_of_attorney(
-            s, grantor, agent_id_number=city.rep.id_number, items=["*"], valid_until=clock.now() + timedelta(hours=1)
+            s,
+            grantor,
+            agent_id_number=city.rep.id_number,
+            agent_name=city.rep.name,
+            items=["*"],
+            valid_until=clock.now() + timedelta(hours=1),
         )
     with city.db.transaction() as s:
         rep = s.get(Person, city.rep.id)
@@ -366,7 +407,13 @@ def test_the_resident_s_powers_page_grants_and_revokes(city: City, client: TestC
     until = (clock.local(clock.now()) + timedelta(days=10)).date().isoformat()
     r = client.post(
         "/services/powers",
-        data={"agent_id_number": agent.id_number, "items": CARD, "valid_until": until, "csrf_token": csrf_from(page)},
+        data={
+            "agent_id_number": agent.id_number,
+            "agent_name": agent.name,
+            "items": CARD,
+            "valid_until": until,
+            "csrf_token": csrf_from(page),
+        },
     )
     assert r.status_code == 200 and agent.name in r.text and "已登记授权委托" in r.text
     with city.db.sessions() as s:

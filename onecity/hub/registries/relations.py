@@ -242,6 +242,12 @@ def _prove_for(
     )
 
 
+def represents(session: Session, agent: Person, person_id: int, items: tuple[str, ...]) -> bool:
+    """Whether ``agent`` may still act for ``person_id`` on ``items`` (a case they started as proxy)."""
+    person = session.get(Person, person_id)
+    return person is not None and _prove_for(session, agent, person, items, "") is not None
+
+
 def missing_proof(items: tuple[str, ...]) -> str:
     """The bilingual notice a would-be proxy reads: what proof is missing and how to obtain it."""
     what = "、".join(items) if items else "—"
@@ -402,10 +408,17 @@ def _linked(session: Session, principal: Principal) -> Person:
     return person
 
 
-def _by_id_number(session: Session, id_number: str, who: str) -> Person:
+def _by_id_number(session: Session, id_number: str, who: str, name: str | None = None) -> Person:
+    """The person named by an ID number; with ``name``, only if it is theirs, so that an ID number
+    alone never tells a resident whose it is (nor whether it exists)."""
     id_number = id_number.strip().upper()
     validate_resident_id(id_number)
     person = session.scalar(select(Person).where(Person.id_number == id_number))
+    if name is not None and (person is None or " ".join(person.name.split()) != " ".join(name.split())):
+        raise InvalidInput(
+            f"没有此身份证号与姓名相符的人，请核对 / no person in the registry has this {who}'s ID number and name; "
+            "check both"
+        )
     if person is None:
         raise NotFound(f"no person with the {who}'s ID number in the population registry")
     return person
@@ -443,6 +456,7 @@ def grant_power_of_attorney(
     agent_id_number: str,
     items: list[str],
     valid_until: datetime,
+    agent_name: str | None = None,
     grantor_id_number: str | None = None,
     identity_checked: bool = False,
     known_items: set[str] | None = None,
@@ -450,7 +464,9 @@ def grant_power_of_attorney(
     """Register a power of attorney: the grantor from their own account, or a clerk at a counter.
 
     At a counter the clerk names both people and confirms (``identity_checked``) that they checked
-    both identity documents; the clerk's area must cover the grantor.
+    both identity documents; the clerk's area must cover the grantor. From an account the grantor
+    names the agent by ID number *and* name, both checked against the registry, so granting tells
+    nobody whose an ID number is.
     """
     if principal.kind is PrincipalKind.STAFF:
         policy.require(principal, "hub.registry.poa.record")
@@ -469,7 +485,9 @@ def grant_power_of_attorney(
         if grantor_id_number and grantor_id_number.strip().upper() != grantor.id_number:
             raise PermissionDenied("you grant a power of attorney for yourself only")
         channel = "online"
-    agent = _by_id_number(session, agent_id_number, "agent")
+        if not agent_name or not agent_name.strip():
+            raise InvalidInput("name the agent as on their identity card (agent_name), with their ID number")
+    agent = _by_id_number(session, agent_id_number, "agent", agent_name if channel == "online" else None)
     if agent.id == grantor.id:
         raise InvalidInput("the agent is someone other than the grantor")
     scope = _scope(items, known_items)

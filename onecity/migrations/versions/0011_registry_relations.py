@@ -1,7 +1,7 @@
 """registries: relations that let one person act for another, and registered powers of attorney
 
 Revision ID: 0011_registry_relations
-Revises: 0003_sharing
+Revises: 0010_services_prereview
 Create Date: 2026-12-04
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import onecity.core.db
 
 revision: str = "0011_registry_relations"
-down_revision: str | None = "0003_sharing"
+down_revision: str | None = "0010_services_prereview"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -49,12 +49,9 @@ policy.register_actions(
     {
         # registrars record relations from births, household registers and court rulings
         "hub.registry.relation.record": frozenset({Role.COUNTER_CLERK, Role.DATA_STEWARD}),
-        # a clerk records a power of attorney (or its revocation) after checking both identity documents
-        "hub.registry.poa.record": frozenset({Role.COUNTER_CLERK}),
+        # a clerk records a power of attorney (or its revocation) after checking both identity documents;
         # residents grant, list and revoke their own from their linked account (checked by the link, not a role)
-        "hub.registry.poa.grant": frozenset(),
-        "hub.registry.poa.revoke": frozenset(),
-        "hub.registry.poa.list": frozenset(),
+        "hub.registry.poa.record": frozenset({Role.COUNTER_CLERK}),
     }
 )
 

@@ -1,7 +1,7 @@
 """registries: relations that let one person act for another, and registered powers of attorney
 
-Revision ID: 0011_registry_relations
-Revises: 0010_services_prereview
+Revision ID: 0013_registry_relations
+Revises: 0012_event_reason
 Create Date: 2026-12-04
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import onecity.core.db
 
-revision: str = "0011_registry_relations"
-down_revision: str | None = "0010_services_prereview"
+revision: str = "0013_registry_relations"
+down_revision: str | None = "0012_event_reason"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -40,6 +40,7 @@ from onecity.hub.sharing.models import ResidentLink
 from onecity.services import catalogue, service
 from onecity.services.models import BundleApplication, Case
 from tests.conftest import PASSWORD, SYSTEM
+from tests.hub.registries.conftest import run_cli
 from tests.services.conftest import FOOD, City
 from tests.web_support import csrf as csrf_from
 from tests.web_support import sign_in
@@ -251,7 +252,10 @@ def test_a_household_member_acts_either_way(
     city: City, client: TestClient, login: Callable[[str], dict[str, str]]
 ) -> None:
     member = someone(city, adult=True)
-    relate(city, city.rep, member, RelationKind.HOUSEHOLD)  # recorded on the resident's side: holds both ways
+    # a registrar records it from the household register, on the resident's side: it holds both ways
+    relate_cli = ["registry", "relate", city.rep.id_number, member.id_number, "--kind", "household"]
+    assert run_cli([*relate_cli, "--source", "HJ-2026-0001", "--database", city.db.url]) == 0
+    assert run_cli([*relate_cli, "--source", "again", "--database", city.db.url]) == 1  # already recorded
     r = apply_for(client, login("resident"), CARD, member.id_number)
     assert r.status_code == 201, r.text
     assert {e.detail.get("relation") for e in reads_about(city, member.id) if e.action.startswith("hub.registry.")} == {

@@ -1,4 +1,4 @@
-"""Commands: ``onecity seed``, ``onecity registry load``, ``onecity city stats``, ``onecity export``.
+"""Commands: ``onecity seed``, ``onecity registry load|relate``, ``onecity city stats``, ``onecity export``.
 
 They run on the server as the CLI principal (``cli:<os user>``), like the core's commands, and
 are audited like any other action. ``--database URL`` points one command at another database
@@ -60,6 +60,43 @@ def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         db.dispose()
     _out(f"loaded {result.rows} {result.kind.value} from {args.file}")
+    return 0
+
+
+def cmd_relate(args: argparse.Namespace, settings: Settings) -> int:
+    """Record a relation a registrar holds on paper (household register, guardianship ruling)."""
+    from sqlalchemy import select
+
+    from onecity.core.commands import cli_principal
+    from onecity.core.errors import DomainError
+    from onecity.hub.registries.models import Person, RelationKind
+    from onecity.hub.registries.relations import record_relation
+
+    db = _db(args, settings)
+    try:
+        with db.transaction() as session:
+            ids = {
+                n: session.scalar(select(Person.id).where(Person.id_number == n.strip().upper()))
+                for n in (args.person, args.relative)
+            }
+            missing = [n for n, pid in ids.items() if pid is None]
+            if missing:
+                sys.stderr.write(f"no person with ID number {', '.join(missing)} in the registry\n")
+                return 1
+            row = record_relation(
+                session,
+                cli_principal(),
+                person_id=ids[args.person] or 0,
+                relative_id=ids[args.relative] or 0,
+                kind=RelationKind(args.kind),
+                source=args.source,
+            )
+            _out(f"recorded {row.kind} relation {row.id}")
+    except DomainError as err:
+        sys.stderr.write(f"{err.detail}\n")
+        return 1
+    finally:
+        db.dispose()
     return 0
 
 
@@ -132,6 +169,13 @@ def add_commands(sub: Any) -> None:
     ld.add_argument("file")
     ld.add_argument("--database")
     ld.set_defaults(func=cmd_load)
+    rel = reg.add_parser("relate", help="record that RELATIVE may act for PERSON (parent, guardian, household)")
+    rel.add_argument("person", help="the represented person's resident ID number")
+    rel.add_argument("relative", help="the resident ID number of who may act for them")
+    rel.add_argument("--kind", choices=["parent", "guardian", "household"], required=True)
+    rel.add_argument("--source", required=True, help="what it is recorded from (household register no., ruling)")
+    rel.add_argument("--database")
+    rel.set_defaults(func=cmd_relate)
 
     city = sub.add_parser("city", help="the city as a whole").add_subparsers(dest="city_command", required=True)
     st = city.add_parser("stats", help="counts of divisions, grids and registry rows")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import secrets
 from collections import Counter
 from enum import StrEnum
 from functools import lru_cache
@@ -159,7 +158,3 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings; tests build their own ``Settings`` instead."""
     return Settings()
-
-
-def random_secret() -> str:
-    return secrets.token_urlsafe(48)

@@ -105,7 +105,7 @@ def linked_person(session: Session, principal: Principal) -> Person:
     if pid is None:
         raise PermissionDenied(
             "your account is not linked to your person record yet: have your identity checked "
-            "once at any service counter (POST /api/v1/sharing/residents)"
+            "once at any service counter, where a clerk links it (POST /api/v1/sharing/residents/links)"
         )
     person = session.get(Person, pid)
     assert person is not None  # foreign key

@@ -38,10 +38,6 @@ class DistrictSummary:
         return self.name if lang == "zh" else self.name_en
 
 
-def district_code_from_gb(gb: str) -> str:
-    return gb[len(COUNTRY_PREFIX) :] + "000000"
-
-
 def district_summaries(session: Session) -> list[DistrictSummary]:
     """Every district with its number of township-level divisions, in code order."""
     township = aliased(Division)

@@ -9,7 +9,7 @@ address cut back to the residential community.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -98,17 +98,3 @@ def mask(rule: str | None, value: Any, *, division_code: str | None = None, comm
 
 def is_rule(value: str) -> bool:
     return value in Masking._value2member_map_
-
-
-def mask_record(
-    record: Mapping[str, Any],
-    rules: Mapping[str, str | None],
-    *,
-    division_code: str | None,
-    community: Community | None,
-) -> dict[str, Any]:
-    """A record with each field in ``rules`` masked by its rule and the others as they are."""
-    return {
-        k: (mask(rules[k], v, division_code=division_code, community=community) if k in rules else v)
-        for k, v in record.items()
-    }

@@ -226,7 +226,8 @@ def _first_hit(result: IntArray, point_idx: IntArray, grid_idx: IntArray) -> Non
 
 @lru_cache(maxsize=1)
 def default_index() -> GeoIndex:
-    """The index of the generated geography, built once per process (about a second)."""
+    """The index of the generated geography, built once per process, on first use: generating
+    the geography and indexing its grids takes several seconds (about 8 s for the default city)."""
     return GeoIndex.from_geography()
 
 

@@ -11,7 +11,6 @@ sensor would serialise every writer on the audit chain's head.
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 import shapely
@@ -553,7 +552,3 @@ def create_observations_array(session: Session, principal: Principal, body: Any)
     for k in range(0, len(batch), 5000):
         ids.extend(store_observations(session, batch[k : k + 5000], principal=principal, origin="http").ids)
     return [f"Observations({i})" for i in ids]
-
-
-def created_at_now() -> datetime:
-    return clock.now()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-CATALOGUE: dict[str, dict[str, str]] = {
+MESSAGES: dict[str, dict[str, str]] = {
     "zh": {
         "ops.nav": "城市运行",
         "ops.centre.title": "城市运行管理中心",

@@ -1,9 +1,9 @@
 """Sensing pages: the device map with health and live alerts, a datastream's chart, the rules.
 
-Words live in this part's own catalogue (:data:`MESSAGES`), added to the platform's on
-import. The pages are rendered on the server with everything a person needs to read
-without JavaScript (tables of devices, alerts and rules); the scripts in
-``/static/sensing/`` draw the map and the chart and refresh the alert list every few seconds.
+Words live in this part's own catalogue (:mod:`onecity.sensing.i18n`). The pages are
+rendered on the server with everything a person needs to read without JavaScript (tables
+of devices, alerts and rules); the scripts in ``/static/sensing/`` draw the map and the
+chart and refresh the alert list every few seconds.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from onecity.core import policy
 from onecity.core.divisions import Division
 from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInput, NotFound, PermissionDenied
 from onecity.sensing import service
+from onecity.sensing.i18n import MESSAGES
 from onecity.sensing.models import Alert, Datastream, ObservedProperty, Rule, RuleKind, Thing
 from onecity.web import i18n
 from onecity.web.deps import PagePrincipalDep
@@ -31,140 +32,6 @@ from onecity.web.templating import current_language, render
 
 router = APIRouter(include_in_schema=False)
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "zh": {
-        "sensing.nav": "城市感知",
-        "sensing.title": "城市感知：设备与预警",
-        "sensing.intro": "各类传感器（水位、雨量、井盖、烟感、交通、客流）通过 SensorThings API 与 MQTT 接入；规则实时研判，触发预警并推送城市运行。",  # noqa: E501
-        "sensing.map": "设备分布与健康状态",
-        "sensing.map.aria": "城市感知设备地图：绿色在线，灰色离线，红色正在预警",
-        "sensing.map.loading": "正在加载设备地图…",
-        "sensing.map.unavailable": "地图暂不可用，请查看下方列表。",
-        "sensing.legend.ok": "在线",
-        "sensing.legend.down": "离线",
-        "sensing.legend.alert": "预警中",
-        "sensing.stats.devices": "设备",
-        "sensing.stats.available": "在线",
-        "sensing.stats.streams": "数据流",
-        "sensing.stats.active": "当前预警",
-        "sensing.alerts": "实时预警",
-        "sensing.alerts.none": "当前没有预警。",
-        "sensing.alerts.updated": "每 5 秒自动刷新",
-        "sensing.col.level": "级别",
-        "sensing.col.message": "内容",
-        "sensing.col.place": "地点",
-        "sensing.col.raised": "发生时间",
-        "sensing.col.status": "状态",
-        "sensing.col.name": "名称",
-        "sensing.col.kind": "类型",
-        "sensing.col.property": "观测要素",
-        "sensing.col.area": "范围",
-        "sensing.col.params": "参数",
-        "sensing.col.enabled": "启用",
-        "sensing.col.device": "设备",
-        "sensing.col.last": "最新读数",
-        "sensing.col.seen": "最近上报",
-        "sensing.level.blue": "蓝色",
-        "sensing.level.yellow": "黄色",
-        "sensing.level.orange": "橙色",
-        "sensing.level.red": "红色",
-        "sensing.status.active": "预警中",
-        "sensing.status.cleared": "已解除",
-        "sensing.kind.threshold": "阈值（含回差）",
-        "sensing.kind.rate": "变化率",
-        "sensing.kind.silence": "设备静默",
-        "sensing.kind.combination": "多要素组合",
-        "sensing.devices": "设备列表",
-        "sensing.chart": "数据流曲线",
-        "sensing.chart.aria": "数据流 {name} 的最近读数曲线",
-        "sensing.chart.empty": "这个数据流还没有读数。",
-        "sensing.rules": "研判规则",
-        "sensing.rules.none": "还没有规则。",
-        "sensing.rules.new": "新建规则",
-        "sensing.rules.params_hint": '参数为 JSON，例如阈值 {"above": 4.5, "clear_below": 4.3}；变化率 {"rise_per_hour": 0.3}；静默 {"silent_minutes": 60}。',  # noqa: E501
-        "sensing.rules.area_hint": "12 位区划代码，留空表示全市",
-        "sensing.rules.create": "保存规则",
-        "sensing.rules.enable": "启用",
-        "sensing.rules.disable": "停用",
-        "sensing.rules.saved": "规则已保存。",
-        "sensing.yes": "是",
-        "sensing.no": "否",
-        "sensing.whole_city": "全市",
-        "sensing.property.water_level": "水位",
-        "sensing.property.rainfall": "雨量",
-        "sensing.property.tilt": "井盖倾角",
-        "sensing.property.smoke_density": "烟雾浓度",
-        "sensing.property.traffic_flow": "交通流量",
-        "sensing.property.crowd_density": "人群密度",
-        "sensing.property.ponding_depth": "积水深度",
-    },
-    "en": {
-        "sensing.nav": "City sensing",
-        "sensing.title": "City sensing: devices and warnings",
-        "sensing.intro": "Sensors (water level, rain, manhole covers, smoke, traffic, crowds) report through the SensorThings API and MQTT; rules judge each reading as it arrives, raise warnings and hand them to urban operations.",  # noqa: E501
-        "sensing.map": "Devices and their health",
-        "sensing.map.aria": "Map of sensing devices: green online, grey offline, red alerting",
-        "sensing.map.loading": "Loading the device map…",
-        "sensing.map.unavailable": "The map is unavailable; see the list below.",
-        "sensing.legend.ok": "online",
-        "sensing.legend.down": "offline",
-        "sensing.legend.alert": "alerting",
-        "sensing.stats.devices": "Devices",
-        "sensing.stats.available": "Online",
-        "sensing.stats.streams": "Datastreams",
-        "sensing.stats.active": "Active warnings",
-        "sensing.alerts": "Live warnings",
-        "sensing.alerts.none": "No warnings right now.",
-        "sensing.alerts.updated": "Refreshes every 5 seconds",
-        "sensing.col.level": "Level",
-        "sensing.col.message": "Message",
-        "sensing.col.place": "Place",
-        "sensing.col.raised": "Raised",
-        "sensing.col.status": "Status",
-        "sensing.col.name": "Name",
-        "sensing.col.kind": "Kind",
-        "sensing.col.property": "Observed property",
-        "sensing.col.area": "Area",
-        "sensing.col.params": "Parameters",
-        "sensing.col.enabled": "Enabled",
-        "sensing.col.device": "Device",
-        "sensing.col.last": "Latest reading",
-        "sensing.col.seen": "Last seen",
-        "sensing.level.blue": "Blue",
-        "sensing.level.yellow": "Yellow",
-        "sensing.level.orange": "Orange",
-        "sensing.level.red": "Red",
-        "sensing.status.active": "active",
-        "sensing.status.cleared": "cleared",
-        "sensing.kind.threshold": "Threshold (with hysteresis)",
-        "sensing.kind.rate": "Rate of change",
-        "sensing.kind.silence": "Device silent",
-        "sensing.kind.combination": "Combination",
-        "sensing.devices": "Devices",
-        "sensing.chart": "Datastream chart",
-        "sensing.chart.aria": "Recent readings of datastream {name}",
-        "sensing.chart.empty": "This datastream has no readings yet.",
-        "sensing.rules": "Stream rules",
-        "sensing.rules.none": "No rules yet.",
-        "sensing.rules.new": "New rule",
-        "sensing.rules.params_hint": 'Parameters are JSON, e.g. threshold {"above": 4.5, "clear_below": 4.3}; rate {"rise_per_hour": 0.3}; silence {"silent_minutes": 60}.',  # noqa: E501
-        "sensing.rules.area_hint": "12-digit division code; empty for the whole city",
-        "sensing.rules.create": "Save rule",
-        "sensing.rules.enable": "Enable",
-        "sensing.rules.disable": "Disable",
-        "sensing.rules.saved": "The rule was saved.",
-        "sensing.yes": "yes",
-        "sensing.no": "no",
-        "sensing.whole_city": "whole city",
-        "sensing.property.water_level": "Water level",
-        "sensing.property.rainfall": "Rainfall",
-        "sensing.property.tilt": "Manhole cover tilt",
-        "sensing.property.smoke_density": "Smoke density",
-        "sensing.property.traffic_flow": "Traffic flow",
-        "sensing.property.crowd_density": "Crowd density",
-        "sensing.property.ponding_depth": "Ponding depth",
-    },
-}
 i18n.extend(MESSAGES)
 PROPERTY_KEY = "sensing.property."
 

@@ -18,7 +18,7 @@ from onecity import __version__
 from onecity.api import problems
 from onecity.api.limits import BodySizeLimit
 from onecity.api.proxies import TrustedProxies
-from onecity.api.routes import admin, audit, auth, catalogue, docs, geography, sharing, system
+from onecity.api.routes import admin, audit, auth, docs, system
 from onecity.core import housekeeping
 from onecity.core.bus import Bus, connect_bus, consumers
 from onecity.core.bus.relay import OutboxRelay
@@ -45,6 +45,9 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     from onecity.credentials import api as credentials
     from onecity.documents import api as documents
+    from onecity.hub.catalogue import api as catalogue
+    from onecity.hub.geography import api as geography
+    from onecity.hub.sharing import api as sharing
     from onecity.ops import api as ops
     from onecity.sensing import api as sensing
     from onecity.services import api as services

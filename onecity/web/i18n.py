@@ -273,7 +273,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.500.body": "系统出现意外错误，没有任何数据被修改。反馈问题时请提供参考编号 {reference}。",
         "error.503": "服务暂不可用",
         "error.generic.body": "请求未能完成。",
-        # division browser (onecity.web.pages.divisions)
+        # division browser (onecity.hub.geography.pages)
         "nav.divisions": "行政区划",
         "divisions.title": "行政区划",
         "divisions.breadcrumb": "所在位置",
@@ -569,7 +569,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "reporting it.",
         "error.503": "Service unavailable",
         "error.generic.body": "The request could not be completed.",
-        # division browser (onecity.web.pages.divisions)
+        # division browser (onecity.hub.geography.pages)
         "nav.divisions": "Divisions",
         "divisions.title": "Administrative divisions",
         "divisions.breadcrumb": "You are here",

@@ -8,11 +8,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from onecity.credentials import pages as credentials
+from onecity.hub.catalogue import pages as catalogue
+from onecity.hub.geography import pages as divisions
+from onecity.hub.sharing import pages as sharing
 from onecity.ops import pages as ops
 from onecity.sensing import pages as sensing
 from onecity.services import pages as services
 from onecity.web import errors
-from onecity.web.pages import account, audit, catalogue, divisions, home, my_data, prefs, sharing, users
+from onecity.web.pages import account, audit, home, my_data, prefs, users
 
 STATIC = Path(__file__).parent / "static"
 

@@ -10,7 +10,11 @@ from sqlalchemy.orm import Session
 
 from onecity.api.deps import PrincipalDep, SessionDep
 from onecity.api.schemas import CONTROL_CHARS
-from onecity.api.schemas_hub import (
+from onecity.core.errors import InvalidInput
+from onecity.hub.catalogue import dcat, service
+from onecity.hub.catalogue.builtin import DatasetSpec, FieldSpec
+from onecity.hub.catalogue.models import Dataset, Sensitivity
+from onecity.hub.catalogue.schemas import (
     AgencyRef,
     DatasetCreate,
     DatasetPage,
@@ -19,10 +23,6 @@ from onecity.api.schemas_hub import (
     FieldIn,
     FieldPublic,
 )
-from onecity.core.errors import InvalidInput
-from onecity.hub.catalogue import dcat, service
-from onecity.hub.catalogue.builtin import DatasetSpec, FieldSpec
-from onecity.hub.catalogue.models import Dataset, Sensitivity
 from onecity.hub.catalogue.vocab import Theme
 
 router = APIRouter(prefix="/catalog", tags=["catalogue"])

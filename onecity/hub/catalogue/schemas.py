@@ -1,14 +1,12 @@
-"""Request and response bodies of the data hub's catalogue and sharing endpoints.
+"""Request and response bodies of the catalogue's endpoints (:mod:`onecity.hub.catalogue.api`).
 
-Kept apart from :mod:`onecity.api.schemas` (the core's) so that parts built in parallel do
-not all edit one file; the conventions are the same (``Strict`` request bodies, ``XPublic``
-answers).
+The conventions are the platform's (:mod:`onecity.api.schemas`): ``Strict`` request bodies,
+``XPublic`` answers.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -16,7 +14,6 @@ from onecity.api.schemas import DivisionCode, Strict
 from onecity.hub.catalogue.masking import Masking
 from onecity.hub.catalogue.models import Frequency, Sensitivity
 from onecity.hub.catalogue.vocab import Theme
-from onecity.hub.sharing.models import RequestStatus
 
 DATASET_CODE = r"^[a-z][a-z0-9]{1,19}\.[a-z][a-z0-9_]{1,39}$"
 FIELD_NAME = r"^[a-z][a-z0-9_]{0,59}$"
@@ -102,74 +99,3 @@ class DatasetPage(BaseModel):
     limit: int
     offset: int
     results: list[DatasetPublic]
-
-
-class ShareRequestCreate(Strict):
-    dataset_code: str = Field(pattern=DATASET_CODE, max_length=60)
-    fields: list[str] = Field(min_length=1, max_length=200)
-    unmasked_fields: list[str] = Field(
-        default_factory=list,
-        max_length=200,
-        description="fields wanted in clear; the other personal fields come masked",
-    )
-    purpose: str = Field(min_length=3, max_length=200)
-    legal_basis: str = Field(min_length=3, max_length=2000)
-    scope_division_code: str = DivisionCode
-    valid_until: datetime
-
-
-class Decision(Strict):
-    reason: str = Field(default="", max_length=1000)
-
-
-class ReasonRequired(Strict):
-    reason: str = Field(min_length=3, max_length=1000)
-
-
-class ShareRequestPublic(BaseModel):
-    id: str
-    dataset_code: str
-    dataset_title: str
-    dataset_title_en: str
-    requester: AgencyRef
-    owner: AgencyRef
-    requested_by: str
-    scope_division_code: str
-    fields: list[str]
-    unmasked_fields: list[str]
-    purpose: str
-    legal_basis: str
-    valid_until: datetime
-    status: RequestStatus
-    decided_by: str | None
-    decided_at: datetime | None
-    decision_reason: str | None
-    grant_id: str | None
-    grant_live: bool
-    created_at: datetime
-
-
-class RecordsPublic(BaseModel):
-    dataset: str
-    basis: Literal["owner", "open", "grant"]
-    grant_id: str | None
-    purpose: str
-    scope_division_code: str
-    fields: list[str]
-    masked: list[str]
-    count: int
-    limit: int
-    offset: int
-    records: list[dict[str, Any]]
-
-
-class ResidentLinkCreate(Strict):
-    username: str = Field(min_length=3, max_length=64)
-    id_number: str = Field(min_length=18, max_length=18, pattern=r"^\d{17}[\dXx]$")
-
-
-class ResidentLinkPublic(BaseModel):
-    user_id: str
-    person_id: int
-    linked_by: str
-    created_at: datetime

@@ -8,8 +8,12 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy.orm import Session
 
 from onecity.api.deps import PrincipalDep, PurposeDep, SessionDep
-from onecity.api.schemas_hub import (
-    AgencyRef,
+from onecity.core.errors import InvalidInput
+from onecity.core.identity.models import Agency
+from onecity.hub.catalogue.schemas import AgencyRef
+from onecity.hub.sharing import query, service
+from onecity.hub.sharing.models import RequestStatus, ResidentLink
+from onecity.hub.sharing.schemas import (
     Decision,
     ReasonRequired,
     RecordsPublic,
@@ -18,10 +22,6 @@ from onecity.api.schemas_hub import (
     ShareRequestCreate,
     ShareRequestPublic,
 )
-from onecity.core.errors import InvalidInput
-from onecity.core.identity.models import Agency
-from onecity.hub.sharing import query, service
-from onecity.hub.sharing.models import RequestStatus, ResidentLink
 from onecity.hub.sharing.service import RequestView
 
 router = APIRouter(prefix="/sharing", tags=["sharing"])

@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
+from onecity.core import parts
 from onecity.core.commands import cli_principal, open_db
 from onecity.core.config import ConfigurationError, Settings, get_settings
 from onecity.core.errors import DomainError
@@ -167,22 +168,6 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if result.ok else 1
 
 
-#: Modules that add their own commands: each has ``add_commands(subparsers)``; their
-#: handlers take ``(args, settings)`` like the ones here and return an exit code.
-COMMAND_MODULES: list[str] = [
-    "onecity.hub.catalogue.cli",
-    "onecity.hub.sharing.cli",
-    "onecity.hub.geography.cli",
-    "onecity.hub.registries.cli",
-    "onecity.sim.cli",
-    "onecity.ops.cli",
-    "onecity.sensing.cli",
-    "onecity.credentials.cli",
-    "onecity.documents.cli",
-    "onecity.services.cli",
-]
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="onecity", description="OneCity city digital governance platform")
     sub = p.add_subparsers(dest="command", required=True)
@@ -247,10 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     av.add_argument("--json", action="store_true")
     av.set_defaults(func=cmd_audit_verify)
 
-    import importlib
-
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).add_commands(sub)
+    # each part's ``commands`` modules have ``add_commands(subparsers)``; their handlers take
+    # ``(args, settings)`` like the ones here and return an exit code
+    for module in parts.import_all("commands"):
+        module.add_commands(sub)
     return p
 
 

@@ -10,9 +10,10 @@ The audit log is never trimmed.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CursorResult, Delete, delete
 from sqlalchemy.orm import Session
@@ -22,6 +23,11 @@ from onecity.core.config import Settings
 from onecity.core.db import Database
 from onecity.core.events import OutboxMessage, ProcessedMessage
 from onecity.core.identity.models import LoginAttempt, WebSession
+
+if TYPE_CHECKING:
+    from onecity.core.tasks import TaskContext
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,3 +58,10 @@ def trim(db: Database, settings: Settings, keep_days: int = 7) -> Trimmed:
         )
         inbox = _deleted(session, delete(ProcessedMessage).where(ProcessedMessage.processed_at < horizon))
     return Trimmed(sessions, attempts, outbox, inbox)
+
+
+def run(ctx: TaskContext) -> Trimmed:
+    """One round of the server's housekeeping task (every ten minutes; the platform's manifest)."""
+    trimmed = trim(ctx.db, ctx.settings)
+    log.debug("housekeeping: %s", trimmed)
+    return trimmed

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 from importlib import resources
@@ -15,28 +14,15 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 
+from onecity.core import parts
 from onecity.core.db import Base, Database
 from onecity.core.divisions import load_reference_divisions
 from onecity.core.errors import Conflict
 
-#: Modules whose import registers tables on ``Base.metadata``; each part adds its own.
-MODEL_MODULES = [
-    "onecity.core.models",
-    "onecity.hub.geography.models",
-    "onecity.hub.registries.models",
-    "onecity.hub.catalogue.models",
-    "onecity.hub.sharing.models",
-    "onecity.credentials.models",
-    "onecity.services.models",
-    "onecity.sensing.models",
-    "onecity.documents.models",
-    "onecity.ops.models",
-]
-
 
 def import_all_models() -> None:
-    for name in MODEL_MODULES:
-        importlib.import_module(name)
+    """Register every installed part's tables on ``Base.metadata`` (the ``models`` of its manifest)."""
+    parts.import_all("models")
 
 
 def _versions() -> Path:

@@ -31,16 +31,12 @@ from onecity.core import clock, policy
 from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInput, PermissionDenied
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind
-from onecity.credentials import i18n as words
 from onecity.credentials import keys, service
 from onecity.credentials.api import PUBLIC_BUDGET as _BUDGET
 from onecity.credentials.api import public, verify_url
 from onecity.credentials.models import CredentialStatus
-from onecity.web import i18n
 from onecity.web.deps import PagePrincipalDep
 from onecity.web.templating import render
-
-i18n.extend(words.MESSAGES)
 
 
 @asynccontextmanager

@@ -4,12 +4,13 @@
 columns, ``remind_at`` and ``escalate_at``, set when each step starts) and runs
 :func:`onecity.ops.service.remind` / :func:`~onecity.ops.service.escalate` on each, one
 short transaction per case, as the principal ``ops:clock``. The server runs it every
-minute beside the outbox relay, and the simulation after every step; running it twice
-changes nothing the second time.
+minute (:func:`run`, the ``ops.clocks`` task of this part's manifest), and the simulation
+after every step; running it twice changes nothing the second time.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
@@ -17,8 +18,11 @@ from sqlalchemy import or_, select
 from onecity.core import clock
 from onecity.core.db import Database
 from onecity.core.identity.principal import system_principal
+from onecity.core.tasks import TaskContext
 from onecity.ops import service
 from onecity.ops.models import Case
+
+log = logging.getLogger(__name__)
 
 CLOCK = system_principal("ops:clock")
 BATCH = 500
@@ -57,25 +61,9 @@ def sweep(db: Database) -> Swept:
             return Swept(reminded, escalated)
 
 
-async def run_periodically(db: Database, every_seconds: float = 60.0) -> None:
-    """The server's clock task: sweep every minute, off the event loop; a failure waits for the next round.
-
-    It first builds the grid index intake locates reports with, so the first report after a
-    start does not wait for it."""
-    import asyncio
-    import logging
-
-    log = logging.getLogger(__name__)
-    from onecity.hub.geography.index import default_index
-
-    await asyncio.to_thread(default_index)  # build the grid index now, not on the first report (seconds)
-    while True:
-        try:
-            swept = await asyncio.to_thread(sweep, db)
-            if swept.reminded or swept.escalated:
-                log.info("ops clocks: %d reminded, %d escalated", swept.reminded, swept.escalated)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("ops clock sweep failed; will try again")
-        await asyncio.sleep(every_seconds)
+def run(ctx: TaskContext) -> Swept:
+    """One round of the server's clock task (:mod:`onecity.core.tasks` runs it every minute)."""
+    swept = sweep(ctx.db)
+    if swept.reminded or swept.escalated:
+        log.info("ops clocks: %d reminded, %d escalated", swept.reminded, swept.escalated)
+    return swept

@@ -31,15 +31,11 @@ from onecity.core.identity.roles import Role
 from onecity.hub.geography.models import DivisionShape
 from onecity.hub.registries.models import Component
 from onecity.ops import centre, service
-from onecity.ops.i18n import MESSAGES
 from onecity.ops.models import OPEN, Case, Media, Status, Unit
 from onecity.ops.taxonomy import taxonomy
-from onecity.web import i18n
 from onecity.web.deps import PagePrincipalDep
 from onecity.web.i18n import status_key, translator
 from onecity.web.templating import current_language, render
-
-i18n.extend(MESSAGES)
 
 router = APIRouter(include_in_schema=False)
 Code = Annotated[str, Path(pattern=r"^\d{12}$")]

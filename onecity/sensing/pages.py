@@ -24,7 +24,6 @@ from onecity.core import policy
 from onecity.core.divisions import Division
 from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInput, NotFound, PermissionDenied
 from onecity.sensing import service
-from onecity.sensing.i18n import MESSAGES
 from onecity.sensing.models import Alert, Datastream, ObservedProperty, Rule, RuleKind, Thing
 from onecity.web import i18n
 from onecity.web.deps import PagePrincipalDep
@@ -32,13 +31,12 @@ from onecity.web.templating import current_language, render
 
 router = APIRouter(include_in_schema=False)
 
-i18n.extend(MESSAGES)
 PROPERTY_KEY = "sensing.property."
 
 
 def property_names(lang: str) -> dict[str, str]:
     """Observed property key → its name in ``lang``, for every property the catalogue names."""
-    return {k[len(PROPERTY_KEY) :]: v for k, v in i18n.MESSAGES[lang].items() if k.startswith(PROPERTY_KEY)}
+    return {k[len(PROPERTY_KEY) :]: v for k, v in i18n.messages(lang).items() if k.startswith(PROPERTY_KEY)}
 
 
 @dataclass(frozen=True)

@@ -33,14 +33,10 @@ from onecity.core.identity.roles import PrincipalKind
 from onecity.hub.registries import relations
 from onecity.hub.registries.certtypes import SPECS as CERT_SPECS
 from onecity.services import advice, bundles, catalogue, performance, prereview, service
-from onecity.services import i18n as words
 from onecity.services.models import Case, Document, PreReview, PreReviewOutcome, Rating
-from onecity.web import i18n
 from onecity.web.deps import PagePrincipalDep
 from onecity.web.i18n import status_key, translator
 from onecity.web.templating import current_language, render
-
-i18n.extend(words.MESSAGES)
 
 router = APIRouter(include_in_schema=False)
 CaseId = Annotated[str, Path(max_length=36)]

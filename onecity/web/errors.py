@@ -58,7 +58,7 @@ def error_page(
 ) -> Response:
     t = i18n.translator(current_language(request))
     body_key = f"error.{status}.body"
-    body = t(body_key, reference=reference or "-") if body_key in i18n.MESSAGES["en"] else t("error.generic.body")
+    body = t(body_key, reference=reference or "-") if body_key in i18n.messages("en") else t("error.generic.body")
     return render(
         request,
         "error.html",

@@ -1,16 +1,19 @@
-"""Every word the pages show, in Chinese and English, in one place.
+"""Every word the pages show, in Chinese and English: the platform's here, each part's in its ``i18n.py``.
 
-Templates never hold UI text: they call ``t("key")``. Keeping both catalogues side by side
-lets a test prove they have the same keys, so switching language never shows a raw key.
-Chinese is the default (``settings.default_language``); the visitor's choice lives in the
-``lang`` cookie.
+Templates never hold UI text: they call ``t("key")``. Each catalogue (:data:`MESSAGES` here,
+``MESSAGES`` in the ``words`` module a part's manifest names) keeps both languages side by
+side, so a test can prove they have the same keys and switching language never shows a raw
+key. :func:`messages` is all of them together, merged on first use. Chinese is the default
+(``settings.default_language``); the visitor's choice lives in the ``lang`` cookie.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
+from onecity.core import parts
 from onecity.core.identity.roles import Role
 
 LANG_COOKIE = "lang"
@@ -120,117 +123,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "outcome.success": "成功",
         "outcome.denied": "拒绝",
         "outcome.failed": "失败",
-        # data hub: catalogue, sharing, who read my data
-        "nav.catalogue": "数据目录",
-        "nav.sharing": "共享工作台",
+        # who read my data (the hub's catalogue, sharing and division words are in their parts' i18n.py)
         "nav.my_data": "谁查看了我的数据",
-        "catalogue.title": "公共数据资源目录",
-        "catalogue.intro": "城市数据枢纽持有和登记的全部数据集：权属部门、字段及其敏感级别、更新频率和数据来源。"
-        "目录本身是公开的，数据须经授权共享。",
-        "catalogue.search.q": "关键词",
-        "catalogue.search.placeholder": "如：人口、营业执照、grid",
-        "catalogue.search.theme": "主题",
-        "catalogue.search.sensitivity": "敏感级别",
-        "catalogue.search.owner": "权属部门",
-        "catalogue.search.any": "全部",
-        "catalogue.search.submit": "搜索",
-        "catalogue.count": "共 {count} 个数据集",
-        "catalogue.empty": "没有找到符合条件的数据集。",
-        "catalogue.col.title": "数据集",
-        "catalogue.col.owner": "权属部门",
-        "catalogue.col.theme": "主题",
-        "catalogue.col.sensitivity": "敏感级别",
-        "catalogue.col.frequency": "更新频率",
-        "catalogue.prev": "上一页",
-        "catalogue.next": "下一页",
-        "catalogue.dcat": "DCAT-AP 3 元数据（JSON-LD）",
-        "dataset.owner": "权属部门",
-        "dataset.coverage": "覆盖范围",
-        "dataset.theme": "主题",
-        "dataset.frequency": "更新频率",
-        "dataset.lineage": "数据来源",
-        "dataset.keywords": "关键词",
-        "dataset.issued": "发布日期",
-        "dataset.modified": "最近更新",
-        "dataset.fields": "字段",
-        "dataset.col.name": "字段名",
-        "dataset.col.title": "名称",
-        "dataset.col.sensitivity": "敏感级别",
-        "dataset.col.masking": "脱敏规则",
-        "dataset.held_by_hub": "由城市数据枢纽持有，经授权通过共享接口按字段提供。",
-        "dataset.held_by_owner": "由权属部门持有，目录仅登记其说明。",
-        "dataset.back": "返回目录",
-        "request.title": "申请共享",
-        "request.intro": "只申请履职所必需的字段。未勾选“明文”的个人信息字段将脱敏提供。",
-        "request.fields": "申请字段",
-        "request.unmasked": "明文",
-        "request.purpose": "用途",
-        "request.purpose_hint": "读取数据时须声明相同的用途（可在其后加“: 案件编号”）。",
-        "request.legal_basis": "法律依据",
-        "request.scope": "数据范围（区划代码）",
-        "request.valid_until": "使用期限至",
-        "request.submit": "提交申请",
-        "request.owner_note": "本部门是该数据集的权属部门，工作人员可在本辖区内直接查询，无需申请。",
-        "sensitivity.public": "公开",
-        "sensitivity.internal": "内部",
-        "sensitivity.personal": "个人信息",
-        "sensitivity.sensitive": "敏感个人信息",
-        "theme.SOCI": "人口与社会",
-        "theme.ECON": "经济与金融",
-        "theme.REGI": "区域与城市",
-        "theme.GOVE": "政府与公共部门",
-        "theme.ENVI": "环境",
-        "theme.TRAN": "交通",
-        "theme.HEAL": "卫生健康",
-        "theme.EDUC": "教育文化体育",
-        "theme.JUST": "司法与公共安全",
-        "theme.ENER": "能源",
-        "theme.AGRI": "农业与食品",
-        "theme.TECH": "科学技术",
-        "frequency.CONT": "实时",
-        "frequency.DAILY": "每日",
-        "frequency.WEEKLY": "每周",
-        "frequency.MONTHLY": "每月",
-        "frequency.QUARTERLY": "每季度",
-        "frequency.ANNUAL": "每年",
-        "frequency.IRREG": "不定期",
-        "masking.id_number": "保留前3位和后4位",
-        "masking.name": "保留姓氏",
-        "masking.phone": "保留前3位和后4位",
-        "masking.address": "仅显示到居村",
-        "masking.date": "仅显示年份",
-        "masking.region": "仅显示省级",
-        "masking.redact": "完全遮蔽",
-        "sharing.title": "数据共享工作台",
-        "sharing.intro": "本部门的共享申请、待您审批的申请和生效中的授权。授权按字段、用途、区域和期限执行，"
-        "每次读取均记入审计日志。",
-        "sharing.incoming": "待我审批",
-        "sharing.incoming_empty": "没有待您审批的申请。",
-        "sharing.outgoing": "本部门的申请",
-        "sharing.outgoing_empty": "本部门还没有提出共享申请。可在数据目录中选择数据集后申请。",
-        "sharing.grants": "生效中的授权",
-        "sharing.grants_empty": "目前没有生效中的授权。",
-        "sharing.col.dataset": "数据集",
-        "sharing.col.requester": "申请部门",
-        "sharing.col.owner": "权属部门",
-        "sharing.col.fields": "字段（加粗为明文）",
-        "sharing.col.purpose": "用途与依据",
-        "sharing.col.scope": "范围",
-        "sharing.col.until": "期限至",
-        "sharing.col.status": "状态",
-        "sharing.col.action": "操作",
-        "sharing.reason": "理由",
-        "sharing.approve": "批准",
-        "sharing.refuse": "拒绝",
-        "sharing.withdraw": "撤回",
-        "sharing.revoke": "撤销授权",
-        "sharing.done": "操作已完成，申请状态：{status}。",
-        "sharing.created": "申请已提交，等待权属部门审批。",
-        "status.pending": "待审批",
-        "status.approved": "已批准",
-        "status.refused": "已拒绝",
-        "status.withdrawn": "已撤回",
-        "status.revoked": "已撤销",
         "mydata.title": "谁查看了我的数据",
         "mydata.intro": "政府部门每次读取您的个人信息都会留下记录：谁、何时、读取了哪些字段、为了什么。",
         "mydata.linked": "您的账号已关联人口基础信息，下面也列出对您的户籍和居住信息的读取。",
@@ -273,34 +167,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.500.body": "系统出现意外错误，没有任何数据被修改。反馈问题时请提供参考编号 {reference}。",
         "error.503": "服务暂不可用",
         "error.generic.body": "请求未能完成。",
-        # division browser (onecity.hub.geography.pages)
-        "nav.divisions": "行政区划",
-        "divisions.title": "行政区划",
-        "divisions.breadcrumb": "所在位置",
-        "divisions.kind.municipality": "直辖市",
-        "divisions.kind.district": "市辖区",
-        "divisions.kind.subdistrict": "街道",
-        "divisions.kind.town": "镇",
-        "divisions.kind.township": "乡",
-        "divisions.kind.community": "社区居委会",
-        "divisions.kind.village": "村委会",
-        "divisions.kind.grid": "单元网格",
-        "divisions.area_value": "面积 {area} 平方公里",
-        "divisions.stat.townships": "街道、镇、乡",
-        "divisions.col.name": "名称",
-        "divisions.col.communities": "居委会",
-        "divisions.col.villages": "村委会",
-        "divisions.col.grids": "单元网格",
-        "divisions.col.area": "面积（平方公里）",
-        "divisions.children.municipality": "各区",
-        "divisions.children.district": "街道、镇、乡",
-        "divisions.children.township": "居委会和村委会",
-        "divisions.children.community": "单元网格",
-        "divisions.map.aria": "{name}下辖区域地图",
-        "divisions.map.loading": "地图加载中……",
-        "divisions.map.unavailable": "地图暂时无法显示，请查看右侧列表。",
-        "divisions.map.drill": "点击地图上的区域或列表中的名称，查看下一级。",
-        "divisions.empty": "尚未载入下一级区划。请运行 onecity geo load。",
     },
     "en": {
         "app.name": "OneCity",
@@ -407,121 +273,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "outcome.success": "Success",
         "outcome.denied": "Denied",
         "outcome.failed": "Failed",
-        # data hub: catalogue, sharing, who read my data
-        "nav.catalogue": "Data catalogue",
-        "nav.sharing": "Sharing workbench",
+        # who read my data (the hub's catalogue, sharing and division words are in their parts' i18n.py)
         "nav.my_data": "Who read my data",
-        "catalogue.title": "Public data catalogue",
-        "catalogue.intro": "Every dataset the city data hub holds or registers: its owner, its fields and how "
-        "sensitive they are, how often it changes and where it comes from. The catalogue is "
-        "open; the data is shared by grant.",
-        "catalogue.search.q": "Keywords",
-        "catalogue.search.placeholder": "e.g. population, business licence, 网格",
-        "catalogue.search.theme": "Theme",
-        "catalogue.search.sensitivity": "Sensitivity",
-        "catalogue.search.owner": "Owner",
-        "catalogue.search.any": "Any",
-        "catalogue.search.submit": "Search",
-        "catalogue.count": "{count} dataset(s)",
-        "catalogue.empty": "No dataset matches.",
-        "catalogue.col.title": "Dataset",
-        "catalogue.col.owner": "Owner",
-        "catalogue.col.theme": "Theme",
-        "catalogue.col.sensitivity": "Sensitivity",
-        "catalogue.col.frequency": "Updated",
-        "catalogue.prev": "Previous",
-        "catalogue.next": "Next",
-        "catalogue.dcat": "DCAT-AP 3 metadata (JSON-LD)",
-        "dataset.owner": "Owner",
-        "dataset.coverage": "Coverage",
-        "dataset.theme": "Theme",
-        "dataset.frequency": "Update frequency",
-        "dataset.lineage": "Lineage",
-        "dataset.keywords": "Keywords",
-        "dataset.issued": "Issued",
-        "dataset.modified": "Last modified",
-        "dataset.fields": "Fields",
-        "dataset.col.name": "Field",
-        "dataset.col.title": "Title",
-        "dataset.col.sensitivity": "Sensitivity",
-        "dataset.col.masking": "Masking",
-        "dataset.held_by_hub": "Held by the city data hub and served field by field, under a grant, through the "
-        "sharing API.",
-        "dataset.held_by_owner": "Held by its owner; the catalogue records its description only.",
-        "dataset.back": "Back to the catalogue",
-        "request.title": "Request access",
-        "request.intro": 'Ask only for the fields your task needs. Personal fields not ticked "in clear" are shared '
-        "masked.",
-        "request.fields": "Fields",
-        "request.unmasked": "In clear",
-        "request.purpose": "Purpose",
-        "request.purpose_hint": "Each read must state the same purpose (optionally followed by ': case reference').",
-        "request.legal_basis": "Legal basis",
-        "request.scope": "Area (division code)",
-        "request.valid_until": "Needed until",
-        "request.submit": "Submit request",
-        "request.owner_note": "Your agency owns this dataset: its staff read it within their own area without a grant.",
-        "sensitivity.public": "Public",
-        "sensitivity.internal": "Internal",
-        "sensitivity.personal": "Personal",
-        "sensitivity.sensitive": "Sensitive personal",
-        "theme.SOCI": "Population and society",
-        "theme.ECON": "Economy and finance",
-        "theme.REGI": "Regions and cities",
-        "theme.GOVE": "Government and public sector",
-        "theme.ENVI": "Environment",
-        "theme.TRAN": "Transport",
-        "theme.HEAL": "Health",
-        "theme.EDUC": "Education, culture and sport",
-        "theme.JUST": "Justice and public safety",
-        "theme.ENER": "Energy",
-        "theme.AGRI": "Agriculture and food",
-        "theme.TECH": "Science and technology",
-        "frequency.CONT": "Continuous",
-        "frequency.DAILY": "Daily",
-        "frequency.WEEKLY": "Weekly",
-        "frequency.MONTHLY": "Monthly",
-        "frequency.QUARTERLY": "Quarterly",
-        "frequency.ANNUAL": "Annual",
-        "frequency.IRREG": "Irregular",
-        "masking.id_number": "first 3 and last 4 kept",
-        "masking.name": "family name kept",
-        "masking.phone": "first 3 and last 4 kept",
-        "masking.address": "community only",
-        "masking.date": "year only",
-        "masking.region": "province only",
-        "masking.redact": "fully hidden",
-        "sharing.title": "Data sharing workbench",
-        "sharing.intro": "Your agency's requests, requests awaiting your decision and the grants in force. Grants "
-        "are enforced by field, purpose, area and period, and every read is audited.",
-        "sharing.incoming": "Awaiting my decision",
-        "sharing.incoming_empty": "No request awaits your decision.",
-        "sharing.outgoing": "My agency's requests",
-        "sharing.outgoing_empty": "Your agency has not asked for any data yet. Pick a dataset in the catalogue to "
-        "request it.",
-        "sharing.grants": "Grants in force",
-        "sharing.grants_empty": "No grant is in force.",
-        "sharing.col.dataset": "Dataset",
-        "sharing.col.requester": "Requester",
-        "sharing.col.owner": "Owner",
-        "sharing.col.fields": "Fields (bold: in clear)",
-        "sharing.col.purpose": "Purpose and basis",
-        "sharing.col.scope": "Area",
-        "sharing.col.until": "Until",
-        "sharing.col.status": "Status",
-        "sharing.col.action": "Action",
-        "sharing.reason": "Reason",
-        "sharing.approve": "Approve",
-        "sharing.refuse": "Refuse",
-        "sharing.withdraw": "Withdraw",
-        "sharing.revoke": "Revoke grant",
-        "sharing.done": "Done: the request is now {status}.",
-        "sharing.created": "Request submitted; the owning agency will decide.",
-        "status.pending": "Pending",
-        "status.approved": "Approved",
-        "status.refused": "Refused",
-        "status.withdrawn": "Withdrawn",
-        "status.revoked": "Revoked",
         "mydata.title": "Who read my data",
         "mydata.intro": "Every time an agency reads your personal information it leaves a record: who, when, which "
         "fields, and why.",
@@ -569,54 +322,44 @@ MESSAGES: dict[str, dict[str, str]] = {
         "reporting it.",
         "error.503": "Service unavailable",
         "error.generic.body": "The request could not be completed.",
-        # division browser (onecity.hub.geography.pages)
-        "nav.divisions": "Divisions",
-        "divisions.title": "Administrative divisions",
-        "divisions.breadcrumb": "You are here",
-        "divisions.kind.municipality": "Municipality",
-        "divisions.kind.district": "District",
-        "divisions.kind.subdistrict": "Subdistrict",
-        "divisions.kind.town": "Town",
-        "divisions.kind.township": "Township",
-        "divisions.kind.community": "Residents' committee",
-        "divisions.kind.village": "Village committee",
-        "divisions.kind.grid": "Unit grid",
-        "divisions.area_value": "{area} km²",
-        "divisions.stat.townships": "Subdistricts, towns, townships",
-        "divisions.col.name": "Name",
-        "divisions.col.communities": "Communities",
-        "divisions.col.villages": "Villages",
-        "divisions.col.grids": "Grids",
-        "divisions.col.area": "Area (km²)",
-        "divisions.children.municipality": "Districts",
-        "divisions.children.district": "Subdistricts, towns and townships",
-        "divisions.children.township": "Communities and villages",
-        "divisions.children.community": "Unit grids",
-        "divisions.map.aria": "Map of the divisions of {name}",
-        "divisions.map.loading": "Loading the map…",
-        "divisions.map.unavailable": "The map cannot be shown right now; see the list beside it.",
-        "divisions.map.drill": "Click an area on the map or a name in the list to go one level down.",
-        "divisions.empty": "The divisions below this one are not loaded yet: run onecity geo load.",
     },
 }
 
 Translator = Callable[..., str]
 
 
-def extend(catalogue: dict[str, dict[str, str]]) -> None:
-    """Add a part's own words (each part keeps its catalogue beside its pages).
+#: The platform's words and every installed part's, merged by :func:`messages`.
+_CATALOGUE: dict[str, dict[str, str]] = {lang: {} for lang in LANGUAGES}
+#: The words modules merged into it so far.
+_MERGED: set[str] = set()
 
-    Both languages must bring the same keys, and a key may not be redefined with other text,
-    so two parts cannot silently overwrite each other's words.
-    """
+
+def check(catalogue: dict[str, dict[str, str]]) -> None:
+    """Refuse a catalogue whose languages do not bring the same keys."""
     if set(catalogue) != set(LANGUAGES) or set(catalogue["zh"]) != set(catalogue["en"]):
         missing = set(catalogue.get("zh", {})) ^ set(catalogue.get("en", {}))
         raise ValueError(f"a catalogue needs the same keys in {LANGUAGES}; differing: {sorted(missing)[:10]}")
+
+
+def _merge(name: str, catalogue: dict[str, dict[str, str]]) -> None:
+    """Add one part's words; a key may not be redefined with other text, so two parts cannot
+    silently overwrite each other's words."""
+    check(catalogue)
     for lang, entries in catalogue.items():
         for key, text in entries.items():
-            if MESSAGES[lang].get(key, text) != text:
-                raise ValueError(f"message key {key!r} is already defined with other text")
-        MESSAGES[lang].update(entries)
+            if _CATALOGUE[lang].get(key, text) != text:
+                raise ValueError(f"{name}: message key {key!r} is already defined with other text")
+    for lang, entries in catalogue.items():
+        _CATALOGUE[lang].update(entries)
+    _MERGED.add(name)
+
+
+def messages(lang: str) -> dict[str, str]:
+    """Every word in ``lang`` (else the default language's): the platform's and each installed part's."""
+    for part in parts.installed():
+        if part.words is not None and part.words not in _MERGED:
+            _merge(part.words, importlib.import_module(part.words).MESSAGES)
+    return _CATALOGUE.get(lang, _CATALOGUE[LANGUAGES[0]])
 
 
 def language(requested: str | None, default: str) -> str:
@@ -628,7 +371,7 @@ def language(requested: str | None, default: str) -> str:
 
 def translate(lang: str, key: str, **params: Any) -> str:
     """The text for ``key``; an unknown key shows itself, so a gap is visible, never a crash."""
-    text = MESSAGES.get(lang, MESSAGES[LANGUAGES[0]]).get(key, key)
+    text = messages(lang).get(key, key)
     return text.format(**params) if params else text
 
 
@@ -649,4 +392,4 @@ def role_label(role: Role | str, lang: str) -> str:
 def status_key(status: int) -> str:
     """The catalogue key of the title for an HTTP error status."""
     key = f"error.{status}"
-    return key if key in MESSAGES["en"] else "error.title"
+    return key if key in messages("en") else "error.title"

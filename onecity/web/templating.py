@@ -2,11 +2,14 @@
 
 Every page gets the same context: the language and its ``t()``, whether large-text mode is
 on, the signed-in principal, the CSRF token for its forms and the navigation the principal
-may use. Routes add only their own data, so no route can forget one of these.
+may use (the links each installed part's manifest declares). Routes add only their own
+data, so no route can forget one of these.
 """
 
 from __future__ import annotations
 
+import importlib.util
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,9 +17,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, TemplateNotFound
 from sqlalchemy import inspect
 
-from onecity.core import clock, policy
+from onecity.core import clock, parts, policy
 from onecity.core.identity.principal import ANONYMOUS, Principal
 from onecity.web import i18n
 from onecity.web.deps import CSRF_STATE
@@ -26,31 +30,37 @@ A11Y_COOKIE = "a11y"
 LARGE_TEXT = "large"
 LARGE_TEXT_CLASS = "large-text"
 
-#: (catalogue key, path, action the principal must be allowed)
-NAVIGATION: tuple[tuple[str, str, str | None], ...] = (
-    ("nav.home", "/", None),
-    ("nav.users", "/admin/users", "core.user.list"),
-    ("nav.divisions", "/divisions", "hub.geography.read"),
-    ("nav.catalogue", "/catalogue", "core.me.read"),  # catalogue metadata: every signed-in person
-    ("nav.sharing", "/sharing", "hub.share.list"),
-    ("ops.nav", "/ops", "ops.case.read"),
-    ("sensing.nav", "/sensing", "sensing.alert.list"),
-    ("nav.my_data", "/me/data", "core.me.access_log"),
-    ("services.nav.portal", "/services", None),
-    ("services.nav.counter", "/services/counter", "services.case.counter"),
-    ("services.nav.work", "/services/work", "services.work.list"),
-    ("services.nav.performance", "/services/performance", None),
-    ("credentials.nav.verify", "/verify", None),
-    ("nav.audit", "/audit", "core.audit.read"),
-)
-
 
 def local_time(value: datetime | None) -> str:
     """A stored UTC time as Shanghai wall-clock time."""
     return clock.local(value).strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
 
 
+def _unchanged(path: Path) -> Callable[[], bool]:
+    mtime = path.stat().st_mtime
+    return lambda: path.stat().st_mtime == mtime
+
+
+class PartTemplates(BaseLoader):
+    """Templates a part keeps in its own package: ``"<part>/page.html"`` is ``<package>/templates/page.html``.
+
+    Looked up after ``web/templates`` (where the parts written before this loader keep theirs),
+    so a new part ships its pages' templates inside its package.
+    """
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        name, _, rest = template.partition("/")
+        for part in parts.installed():
+            spec = importlib.util.find_spec(part.package) if part.name == name and rest else None
+            for location in (spec.submodule_search_locations or []) if spec else []:
+                path = Path(location) / "templates" / rest
+                if path.is_file():
+                    return path.read_text(encoding="utf-8"), str(path), _unchanged(path)
+        raise TemplateNotFound(template)
+
+
 templates = Jinja2Templates(directory=TEMPLATES)
+templates.env.loader = ChoiceLoader([FileSystemLoader(TEMPLATES), PartTemplates()])
 templates.env.filters["local_time"] = local_time
 templates.env.globals["role_label"] = i18n.role_label
 
@@ -93,7 +103,7 @@ def here(request: Request) -> str:
 def page_context(request: Request) -> dict[str, Any]:
     lang = current_language(request)
     principal = current_principal(request)
-    nav = [(key, path) for key, path, action in NAVIGATION if action is None or policy.may(principal, action)]
+    nav = [(n.key, n.path) for n in parts.navigation() if n.action is None or policy.may(principal, n.action)]
     return {
         "lang": lang,
         "html_lang": i18n.HTML_LANG[lang],

@@ -7,7 +7,7 @@ of being called directly, so neither part imports the other's services::
     @consumers.consumer("ops.case-from-alert", ALERT_RAISED)
     def open_case_for_alert(session: Session, envelope: Envelope) -> None: ...
 
-and lists its module in :data:`CONSUMER_MODULES`. The same consumers run in two ways:
+and lists its module in its manifest's ``consumers`` (:mod:`onecity.core.parts`). The same consumers run in two ways:
 
 - in a server or worker, :func:`subscribe_all` subscribes each to the bus (durable, acked,
   exactly-once through the consumer's inbox), fed by the outbox relay;
@@ -18,7 +18,6 @@ and lists its module in :data:`CONSUMER_MODULES`. The same consumers run in two 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from onecity.core import clock
+from onecity.core import clock, parts
 from onecity.core.bus.base import Bus, Subscription, subject_matches
 from onecity.core.bus.consumer import idempotent, process_once
 from onecity.core.db import Database
@@ -34,14 +33,6 @@ from onecity.core.events import Envelope, EventType, OutboxMessage, envelope_of
 
 ConsumerFn = Callable[[Session, Envelope], None]
 PrepareFn = Callable[[Database, Envelope], object]
-
-#: Modules whose import registers consumers (each part appends its own).
-CONSUMER_MODULES: list[str] = [
-    "onecity.ops.consumers",
-    "onecity.credentials.consumers",
-    "onecity.sensing.consumers",
-    "onecity.services.consumers",
-]
 
 
 @dataclass(frozen=True)
@@ -84,9 +75,8 @@ def consumer(
 
 
 def registered() -> list[Consumer]:
-    """Every consumer, after importing the modules that register them."""
-    for module in CONSUMER_MODULES:
-        importlib.import_module(module)
+    """Every consumer registered in this process, after importing the installed parts' ``consumers`` modules."""
+    parts.import_all("consumers")
     return sorted(_REGISTRY.values(), key=lambda c: c.name)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
@@ -18,6 +19,9 @@ from onecity.core import clock
 from onecity.core.bus.base import Bus
 from onecity.core.db import Database
 from onecity.core.events import OutboxMessage, envelope_of, on_outbox_commit
+
+if TYPE_CHECKING:
+    from onecity.core.tasks import TaskContext
 
 log = logging.getLogger(__name__)
 
@@ -94,3 +98,15 @@ class OutboxRelay:
             if n < self.batch:
                 await asyncio.to_thread(self._wake.wait, self.poll_seconds)
                 self._wake.clear()
+
+
+async def run_relay(ctx: TaskContext) -> None:
+    """The server's relay task (registered in the platform's manifest): relay until cancelled.
+
+    Cancelling it wakes the thread waiting for a commit, so shutdown does not wait out a poll.
+    """
+    relay = OutboxRelay(ctx.db, ctx.bus, poll_seconds=ctx.settings.outbox_poll_seconds)
+    try:
+        await relay.run()
+    finally:
+        relay.notify()

@@ -1,0 +1,11 @@
+"""The registries part's manifest: persons, legal persons, components and certificates, and their life events."""
+
+from onecity.core.parts import Part
+
+PART = Part(
+    name="registries",
+    package="onecity.hub.registries",
+    models=("onecity.hub.registries.models",),
+    commands=("onecity.hub.registries.cli",),
+    actors=("onecity.hub.registries.sim",),
+)

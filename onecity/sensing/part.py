@@ -1,0 +1,17 @@
+"""The sensing part's manifest: devices and observations (SensorThings, MQTT), rules and alerts."""
+
+from onecity.core.parts import NavItem, Part
+
+PART = Part(
+    name="sensing",
+    package="onecity.sensing",
+    models=("onecity.sensing.models",),
+    api=("onecity.sensing.api",),
+    routes=("onecity.sensing.sta.routes",),  # /sta/v1.1: the OGC standard's own paths, beside /api/v1
+    pages=("onecity.sensing.pages",),
+    commands=("onecity.sensing.cli",),
+    consumers=("onecity.sensing.consumers",),
+    actors=("onecity.sensing.sim",),
+    words="onecity.sensing.i18n",
+    navigation=(NavItem("sensing.nav", "/sensing", "sensing.alert.list", order=60),),
+)

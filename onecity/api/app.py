@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 
 from onecity import __version__
 from onecity.api import problems
-from onecity.api.limits import BodySizeLimit
+from onecity.api.limits import BodySizeLimit, JsonDepthLimit
 from onecity.api.proxies import TrustedProxies
 from onecity.core import parts
 from onecity.core.bus import Bus, connect_bus, consumers
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    app.add_middleware(JsonDepthLimit)  # inside the size limit: it reads only bodies that passed it
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(TrustedProxies, trusted=settings.trusted_proxy_list)  # outermost: runs first
     app.include_router(api_router())

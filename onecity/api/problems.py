@@ -132,6 +132,14 @@ def install(app: FastAPI) -> None:
             request=request,
         )
 
+    @app.exception_handler(RecursionError)
+    async def _too_deep(request: Request, err: RecursionError) -> JSONResponse:
+        # a last guard: JSON bodies are depth-checked before parsing (api/limits.py), but a
+        # document nested inside another (a form field, a token's payload) could still recurse
+        from onecity.api.limits import too_deep_detail
+
+        return problem(400, "Nested too deeply", too_deep_detail(), code="too-deep", request=request)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception) -> JSONResponse:
         ref = uuid.uuid4().hex[:12]

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from onecity.api.deps import SessionDep
+from onecity.api.limits import loads_bounded
 from onecity.core import policy
 from onecity.core.divisions import Division
 from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInput, NotFound, PermissionDenied
@@ -256,7 +257,7 @@ def create_rule(
     }
     try:
         try:
-            parsed: Any = json.loads(params)
+            parsed: Any = loads_bounded(params)
         except ValueError as err:
             raise InvalidInput(f"the parameters are not valid JSON: {err}") from err
         with session.begin_nested():

@@ -150,3 +150,41 @@ def test_oversized_body_is_413_before_it_is_read(client: TestClient) -> None:
         "/api/v1/auth/token", content=chunks(), headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
     assert r.status_code == 413
+
+
+DEEP = b"[" * 50_000 + b"]" * 50_000
+
+
+def test_deeply_nested_json_is_refused_before_parsing_and_authentication(client: TestClient) -> None:
+    """50,000 nested brackets used to reach json.loads before authentication and fail as a 500."""
+    spec = client.get("/openapi.json").json()
+    tried = 0
+    for path, item in spec["paths"].items():
+        concrete = re.sub(r"\{[^}]+\}", "1", path)
+        for method in item:
+            if method not in {"post", "put", "patch", "delete"}:
+                continue
+            for ctype in ("application/json", "application/merge-patch+json", None):
+                headers = {"Content-Type": ctype} if ctype else {}
+                r = client.request(method.upper(), concrete, content=DEEP, headers=headers)
+                tried += 1
+                # anonymous, yet 400 and not 401: refused before anything looked at who is asking
+                assert r.status_code == 400, f"{method.upper()} {concrete} {ctype} -> {r.status_code} {r.text[:200]}"
+                assert r.headers["content-type"] == "application/problem+json"
+                assert "64 levels" in r.json()["detail"]
+    assert tried > 100
+    # a SensorThings client that labels its JSON as text is parsed with the same bound
+    r = client.post("/sta/v1.1/Things", content=DEEP, headers={"Content-Type": "text/plain"})
+    assert r.status_code == 422 and "64 levels" in r.json()["detail"]
+
+
+def test_json_depth_is_measured_without_parsing() -> None:
+    from onecity.api.limits import MAX_JSON_DEPTH, json_depth
+
+    assert json_depth(b'{"a": [1, 2, {"b": [3]}]}', stop_at=0) == 4
+    assert json_depth(b'{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}', stop_at=0) == 1
+    assert json_depth(b'["\\"[[[[", [[]]]', stop_at=0) == 3  # an escaped quote does not end the string
+    assert json_depth(DEEP) == 50_000
+    # a wide, shallow document (a dataArray of 200,000 rows) is not too deep, and is measured quickly
+    wide = b'[{"dataArray": [' + b",".join([b'["2026-01-01T00:00:00Z", 1.5]'] * 200_000) + b"]}]"
+    assert json_depth(wide) == 4 <= MAX_JSON_DEPTH

@@ -19,6 +19,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from onecity.api.deps import MaybePrincipalDep, SessionDep
+from onecity.api.limits import loads_bounded
 from onecity.core.errors import InvalidInput, NotFound
 from onecity.sensing.sta import service
 from onecity.sensing.sta.entities import SETS, VERSION_PATH, EntitySet, serialise
@@ -45,7 +46,7 @@ async def json_body(request: Request) -> Any:
     if not raw:
         raise InvalidInput("send the entity as a JSON body (Content-Type: application/json)")
     try:
-        return json.loads(raw)
+        return loads_bounded(raw)  # clients send JSON under any content type; the bound holds for all
     except (ValueError, UnicodeDecodeError) as err:
         raise InvalidInput(f"the body is not valid JSON: {err}") from err
 

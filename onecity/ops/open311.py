@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, Request, Response
@@ -31,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from onecity.api.limits import loads_bounded
 from onecity.core import clock
 from onecity.core.db import Database
 from onecity.core.errors import DomainError, InvalidInput
@@ -46,6 +48,10 @@ JURISDICTION = "shanghai"
 FORMATS = ("json", "xml")
 MAX_RESULTS = 1000
 DEFAULT_WINDOW = timedelta(days=90)
+#: Dates a query may name: wide enough for any report, narrow enough that a window around them
+#: (90 days back) is still a date, and that every database stores them.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -68,6 +74,35 @@ class Open311Error(Exception):
     def __init__(self, code: int, description: str) -> None:
         super().__init__(description)
         self.code, self.description = code, description
+
+
+def _check_text(name: str, value: str) -> str:
+    """A parameter's text: UTF-8 that a database stores as it is (no NUL, no lone surrogates)."""
+    if "\x00" in value or "\x00" in name:
+        raise Open311Error(400, f"{name[:40]} contains a NUL byte (\\0); send text without control characters")
+    try:
+        value.encode("utf-8")
+        name.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise Open311Error(400, f"{name[:40]!r} is not valid UTF-8 text (a lone surrogate)") from err
+    return value
+
+
+def _pairs(raw: bytes, where: str) -> dict[str, str]:
+    """``a=1&b=2`` decoded strictly: invalid UTF-8 is refused, not replaced with U+FFFD.
+
+    Starlette's own parsing replaces bytes that are not UTF-8 (query) or falls back to
+    Latin-1 (forms), so a report would be stored with text nobody sent.
+    """
+    try:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as err:
+        raise Open311Error(400, f"{where} is not valid UTF-8; percent-encode UTF-8 text (%E5%9E%83…)") from err
+    return {k: _check_text(k, v) for k, v in pairs}
+
+
+def _query(request: Request) -> dict[str, str]:
+    return _pairs(request.scope.get("query_string", b""), "the query string")
 
 
 def _english(request: Request) -> bool:
@@ -172,7 +207,7 @@ def _service_row(sub: Subtype, en: bool) -> dict[str, Any]:
 def services(fmt: str, request: Request) -> Response:
     def run() -> Response:
         _fmt(fmt)
-        _jurisdiction(request.query_params)
+        _jurisdiction(_query(request))
         en = _english(request)
         rows = [_service_row(s, en) for s in sorted(taxonomy().subtypes.values(), key=lambda s: s.code)]
         return _respond(fmt, "services", "service", rows)
@@ -184,7 +219,7 @@ def services(fmt: str, request: Request) -> Response:
 def service_definition(service_code: str, fmt: str, request: Request) -> Response:
     def run() -> Response:
         _fmt(fmt)
-        _jurisdiction(request.query_params)
+        _jurisdiction(_query(request))
         sub = taxonomy().subtypes.get(service_code[:10])
         if sub is None:
             raise Open311Error(404, f"unknown service_code {service_code[:10]!r}; see services.{fmt}")
@@ -258,14 +293,20 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
         raise Open311Error(400, f"{name} must be a w3c date-time, e.g. 2026-06-01T00:00:00Z") from err
     if parsed.tzinfo is None:
         raise Open311Error(400, f"{name} needs a time zone (Z or +08:00)")
-    return parsed
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 has no UTC instant
+        utc = None
+    if utc is None or not EARLIEST <= utc <= LATEST:
+        raise Open311Error(400, f"{name} must lie between 1970 and 2200, e.g. 2026-06-01T00:00:00Z; got {value[:40]!r}")
+    return utc
 
 
 @router.get("/requests.{fmt}", summary="GeoReport v2: requests, newest first")
 def list_requests(fmt: str, request: Request) -> Response:
     def run() -> Response:
         _fmt(fmt)
-        q = request.query_params
+        q = _query(request)
         _jurisdiction(q)
         stmt = select(Case)
         if ids := q.get("service_request_id"):
@@ -301,7 +342,7 @@ def list_requests(fmt: str, request: Request) -> Response:
 def get_request(request_id: str, fmt: str, request: Request) -> Response:
     def run() -> Response:
         _fmt(fmt)
-        _jurisdiction(request.query_params)
+        _jurisdiction(_query(request))
         with _db(request).sessions() as session:
             case = session.get(Case, request_id[:36])
             if case is None:
@@ -316,7 +357,7 @@ def get_request(request_id: str, fmt: str, request: Request) -> Response:
 def get_token(token: str, fmt: str, request: Request) -> Response:
     def run() -> Response:
         _fmt(fmt)
-        _jurisdiction(request.query_params)
+        _jurisdiction(_query(request))
         with _db(request).sessions() as session:
             case_id = session.scalar(select(Report.case_id).where(Report.id == token[:36]))
         if case_id is None:
@@ -333,16 +374,56 @@ def _float(value: Any, name: str) -> float:
         raise Open311Error(400, f"{name} must be a number (WGS 84 degrees)") from err
 
 
+def _json_params(raw: bytes) -> dict[str, str]:
+    try:
+        data = loads_bounded(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise Open311Error(400, "the JSON body is not valid UTF-8") from err
+    except (ValueError, DomainError) as err:
+        raise Open311Error(400, f"the body is not valid JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise Open311Error(400, 'send the request as a JSON object, e.g. {"service_code": "E0101", "lat": 31.2, ...}')
+    out: dict[str, str] = {}
+    for k, v in data.items():
+        if isinstance(v, bool) or not isinstance(v, str | int | float) and v is not None:
+            raise Open311Error(400, f"{k[:40]} must be text or a number")
+        if v is not None:
+            out[k] = _check_text(k, str(v))
+    return out
+
+
+async def _post_params(request: Request) -> dict[str, str]:
+    """The report's fields from a form (GeoReport v2), a JSON object, or the query string.
+
+    Every field is checked to be UTF-8 text without NUL bytes: Starlette would quietly turn
+    bad bytes into U+FFFD or Latin-1, and PostgreSQL refuses NUL in text (a 500 otherwise).
+    """
+    ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    params: dict[str, str] = {}
+    if ctype == "application/x-www-form-urlencoded":
+        params = _pairs(await request.body(), "the form")
+    elif ctype == "multipart/form-data":
+        raw = await request.body()
+        async with request.form() as form:  # closes the uploaded files' temporary copies
+            fields = [(k, v) for k, v in form.items() if isinstance(v, str)]
+        for k, v in fields:
+            # a part that is not UTF-8 comes back decoded as Latin-1: its UTF-8 is not in the body
+            if not v.isascii() and v.encode("utf-8", "surrogatepass") not in raw:
+                raise Open311Error(400, f"{k[:40]} is not valid UTF-8 text")
+            params[k] = _check_text(k, v)
+    elif ctype == "application/json" or ctype.endswith("+json"):
+        params = _json_params(await request.body())
+    for k, v in _query(request).items():
+        params.setdefault(k, v)
+    return params
+
+
 @router.post("/requests.{fmt}", summary="GeoReport v2: report a problem (needs an api_key)", status_code=201)
 async def post_request(fmt: str, request: Request) -> Response:
-    ctype = request.headers.get("content-type", "")
-    if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        form = await request.form()
-        params: dict[str, str] = {k: v for k, v in form.items() if isinstance(v, str)}
-    else:
-        params = dict(request.query_params)
-    for k, v in request.query_params.items():
-        params.setdefault(k, v)
+    try:
+        params = await _post_params(request)
+    except Open311Error as err:
+        return _errors(fmt, err.code, err.description)
     en = _english(request)
     db = _db(request)
 

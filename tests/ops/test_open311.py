@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -183,3 +184,94 @@ def test_a_real_open311_client_library_reads_it(db: Database, ops: Ops, open311_
             listed = client.get_service_requests(service_request_id=rid)
             listed = listed if isinstance(listed, list) else [listed]  # xmltodict: one element is a dict
             assert listed[0]["service_code"] == "E0403"
+
+
+def test_dates_out_of_range_are_400_not_500(client: TestClient) -> None:
+    for params in (
+        {"end_date": "0001-01-01T00:00:00Z"},  # 90 days before it is no date at all
+        {"end_date": "9999-12-31T23:59:59-14:00"},  # past the last UTC instant Python can hold
+        {"start_date": "0001-01-01T00:00:00+14:00"},
+        {"start_date": "1000-01-01T00:00:00Z", "end_date": "1000-02-01T00:00:00Z"},
+    ):
+        r = client.get(f"{BASE}/requests.json", params=params)
+        assert r.status_code == 400, (params, r.text)
+        assert "between 1970 and 2200" in r.json()[0]["description"], params
+    r = client.get(f"{BASE}/requests.xml", params={"end_date": "0001-01-01T00:00:00Z"})
+    assert r.status_code == 400 and ET.fromstring(r.content).tag == "errors"
+
+
+def test_nul_bytes_and_invalid_utf8_are_refused_in_forms_json_and_queries(
+    client: TestClient, ops: Ops, open311_key: str, db: Database
+) -> None:
+    from urllib.parse import urlencode
+
+    form = {
+        "api_key": open311_key,
+        "service_code": "E0101",
+        "lat": str(TIANPING_POINT[1]),
+        "long": str(TIANPING_POINT[0]),
+        "description": "小区门口垃圾堆了三天",
+    }
+    urlencoded = {"Content-Type": "application/x-www-form-urlencoded"}
+    refused: list[tuple[str, Any]] = [
+        ("NUL", post(client, open311_key, description="垃圾\x00堆")),
+        ("NUL", post(client, open311_key, address_string="永嘉路\x00")),
+        (
+            "UTF-8",
+            client.post(
+                f"{BASE}/requests.json", content=urlencode(form) + "&address_string=%FF%FE", headers=urlencoded
+            ),
+        ),
+        (
+            "UTF-8",
+            client.post(
+                f"{BASE}/requests.json", content=urlencode(form).encode() + b"&first_name=\xff", headers=urlencoded
+            ),
+        ),
+        ("NUL", client.post(f"{BASE}/requests.json", json={**form, "description": "a\u0000b"})),
+        (
+            "UTF-8",
+            client.post(
+                f"{BASE}/requests.json",
+                content=b'{"description": "\xff\xfe"}',
+                headers={"Content-Type": "application/json"},
+            ),
+        ),
+        (
+            "UTF-8",
+            client.post(
+                f"{BASE}/requests.json",
+                content=json.dumps({**form, "description": "\ud800"}),
+                headers={"Content-Type": "application/json"},
+            ),
+        ),
+        ("UTF-8", client.post(f"{BASE}/requests.json?" + urlencode(form) + "&description=%C3%28")),
+        (
+            "NUL",
+            client.post(f"{BASE}/requests.json", files={"x": ("a.txt", b"x")}, data={**form, "description": "a\x00"}),
+        ),
+        ("UTF-8", client.get(f"{BASE}/requests.json?status=%FF")),
+        ("NUL", client.get(f"{BASE}/services.json?jurisdiction_id=shanghai%00")),
+    ]
+    for words, r in refused:
+        assert r.status_code == 400, (words, r.text)
+        assert words in r.json()[0]["description"], r.text
+    with db.sessions() as session:
+        assert session.query(Case).count() == 0
+    # the same report in good JSON is taken, like the form
+    with clock.frozen(MONDAY_10):
+        r = client.post(f"{BASE}/requests.json", json={**form, "lat": TIANPING_POINT[1], "long": TIANPING_POINT[0]})
+    assert r.status_code == 201, r.text
+    # and Latin letters in a multipart form are not mistaken for bad bytes
+    with clock.frozen(MONDAY_10):
+        r = client.post(
+            f"{BASE}/requests.json",
+            files={"x": ("a.txt", b"x")},
+            data={
+                **form,
+                "description": "café au lait spilt",
+                "lat": str(HUNANLU_POINT[1]),
+                "long": str(HUNANLU_POINT[0]),
+            },
+        )
+    assert r.status_code == 201, r.text

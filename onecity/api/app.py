@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request, Response
 
 from onecity import __version__
-from onecity.api import problems
+from onecity.api import logredact, problems
 from onecity.api.limits import BodySizeLimit, JsonDepthLimit
 from onecity.api.proxies import TrustedProxies
 from onecity.core import parts
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         lifespan=lifespan,
     )
     app.state.settings, app.state.db, app.state.bus = settings, db, bus
+    logredact.install()  # no api_key from a query string in the access log
     problems.install(app)
 
     @app.middleware("http")

@@ -275,3 +275,60 @@ def test_nul_bytes_and_invalid_utf8_are_refused_in_forms_json_and_queries(
             },
         )
     assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_api_key_in_the_query_string_stays_out_of_the_access_log(db: Database, ops: Ops, open311_key: str) -> None:
+    """A real uvicorn with its own logging config, as ``onecity serve`` runs it; the log is captured."""
+    import logging
+    import secrets
+    import threading
+    import time
+
+    import requests
+    import uvicorn
+
+    from onecity.api.app import create_app
+    from onecity.core.config import Environment, Settings
+    from tests.browser_support import free_port
+
+    settings = Settings(env=Environment.TEST, database_url=db.url, secret_key=secrets.token_urlsafe(48))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, db=db), host="127.0.0.1", port=port, log_level="info"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    lines: list[str] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    access = logging.getLogger("uvicorn.access")
+    capture = Capture()
+    capture.setFormatter(access.handlers[0].formatter if access.handlers else logging.Formatter())
+    access.addHandler(capture)
+    try:
+        base = f"http://127.0.0.1:{port}/open311/v2"
+        secret = open311_key.split("_", 2)[2]
+        with clock.frozen(MONDAY_10):
+            r = requests.post(
+                f"{base}/requests.json?api_key={open311_key}&service_code=E0101"
+                f"&lat={TIANPING_POINT[1]}&long={TIANPING_POINT[0]}&description=rubbish",
+            )
+        assert r.status_code == 201, r.text
+        requests.get(f"{base}/requests.json?jurisdiction_id=shanghai&access_token=tok-{secret}&status=open")
+        deadline = time.monotonic() + 5
+        while len(lines) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        access.removeHandler(capture)
+        server.should_exit = True
+        thread.join(timeout=10)
+    log = "\n".join(lines)
+    assert "POST /open311/v2/requests.json?api_key=[redacted]&service_code=E0101" in log, log
+    assert "access_token=[redacted]&status=open" in log, log
+    assert secret not in log and open311_key not in log

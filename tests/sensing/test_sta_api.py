@@ -227,3 +227,50 @@ def test_access_and_bad_input(client: Any, sensing_key: str, read_key: str) -> N
         f"{STA}/Datastreams", headers=h, json={"name": "x", "observationType": "t", "unitOfMeasurement": {}}
     )
     assert r.status_code == 422 and "Thing" in r.json()["detail"]
+
+
+def test_expand_depth_and_response_size_are_bounded(
+    client: Any, sensing_key: str, make_station: Callable[..., tuple[int, int]]
+) -> None:
+    """A 320-segment ``$expand`` path took 14 s and 18 MB; depth and entity count are now bounded."""
+    h = auth(sensing_key)
+    thing, ds = make_station("外滩", "water_level")
+    long_path = "/".join(["Thing", "Datastreams"] * 160)
+    for query in (
+        f"$expand={long_path}",
+        "$expand=Thing/Datastreams/Thing/Datastreams/Thing/Datastreams",  # six levels as a path
+        "$expand=Thing($expand=Datastreams($expand=Thing($expand=Datastreams($expand=Thing($expand=Locations)))))",
+        "$expand=Thing/Datastreams($expand=Thing/Datastreams($expand=Thing/Locations))",  # paths inside options
+    ):
+        r = client.get(f"{STA}/Datastreams({ds})?{query}", headers=h)
+        assert r.status_code == 400, (query[:80], r.text[:300])
+        assert r.headers["content-type"] == "application/problem+json"
+        assert "at most 5 levels" in r.json()["detail"]
+    # five levels are served
+    r = client.get(f"{STA}/Datastreams({ds})?$expand=Thing/Datastreams/Thing/Datastreams/Thing", headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["Thing"]["Datastreams"][0]["Thing"]["Datastreams"][0]["Thing"]["@iot.id"] == thing
+    # a resource path is bounded too
+    assert client.get(f"{STA}/Datastreams({ds})/Thing/Datastreams({ds})/Thing", headers=h).status_code == 200
+    walk = f"Datastreams({ds})/" + "/".join([f"Thing/Datastreams({ds})"] * 10)
+    r = client.get(f"{STA}/{walk}", headers=h)
+    assert r.status_code == 400 and "segments" in r.json()["detail"]
+
+    # the entities in one answer: 150 observations, each with its stream and the stream's 150 observations,
+    # is 22,800
+    client.post(
+        f"{STA}/CreateObservations",
+        headers=h,
+        json=[
+            {
+                "Datastream": {"@iot.id": ds},
+                "components": ["phenomenonTime", "result"],
+                "dataArray": [[f"2026-06-01T{i // 60:02d}:{i % 60:02d}:00Z", i] for i in range(150)],
+            }
+        ],
+    )
+    ok = client.get(f"{STA}/Observations?$top=150&$expand=Datastream", headers=h)
+    assert ok.status_code == 200 and len(ok.json()["value"]) == 150
+    r = client.get(f"{STA}/Observations?$top=150&$expand=Datastream($expand=Observations($top=150))", headers=h)
+    assert r.status_code == 400, r.text[:200]
+    assert "more than 20,000 entities" in r.json()["detail"]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from onecity.core.errors import InvalidInput
+from onecity.core.errors import DomainError, InvalidInput
 
 # -- the AST ------------------------------------------------------------------------------------
 
@@ -339,8 +339,6 @@ def _int_option(name: str, value: str, *, minimum: int = 0) -> int:
 
 def parse_options(params: dict[str, str], *, depth: int = 0) -> QueryOptions:
     """Read ``$filter``, ``$orderby``, ``$top``, ``$skip``, ``$count``, ``$select``, ``$expand``."""
-    if depth > 5:
-        raise InvalidInput("$expand nests more than five levels deep")
     opts = QueryOptions()
     for key, value in params.items():
         if key == "$filter":
@@ -370,7 +368,21 @@ def parse_options(params: dict[str, str], *, depth: int = 0) -> QueryOptions:
     return opts
 
 
+class QueryTooLarge(DomainError):
+    """A query whose answer would be too large or too costly to build: 400, with what to ask instead."""
+
+    status = 400
+    code = "query-too-large"
+    title = "Query too large"
+
+
+#: Levels of ``$expand`` below the entities asked for (``Datastreams/Observations`` is two),
+#: however they are written: as a path, nested in options, or both.
+MAX_EXPAND_DEPTH = 5
+
+
 def parse_expand(text: str, *, depth: int = 0) -> list[Expand]:
+    """``$expand`` items; ``depth`` is how many levels the enclosing items already used."""
     out: list[Expand] = []
     for item in split_top_level(text, ","):
         item = item.strip()
@@ -386,9 +398,15 @@ def parse_expand(text: str, *, depth: int = 0) -> list[Expand]:
                 inner[k.strip()] = v.strip()
             item = item[:paren]
         path = [p for p in item.split("/") if p]
+        if depth + len(path) > MAX_EXPAND_DEPTH:
+            shown = "/".join(path[:6]) + ("/…" if len(path) > 6 else "")
+            raise QueryTooLarge(
+                f"$expand goes {depth + len(path)} levels deep ({shown}); at most {MAX_EXPAND_DEPTH} levels are "
+                "served: start from an entity nearer to what you need, e.g. /Datastreams(1)/Thing?$expand=Locations"
+            )
         if not path or any(not re.fullmatch(r"[A-Za-z]+", p) for p in path):
-            raise InvalidInput(f"$expand item {item!r} is not a navigation path")
-        opts = parse_options(inner, depth=depth + 1)
+            raise InvalidInput(f"$expand item {item[:80]!r} is not a navigation path")
+        opts = parse_options(inner, depth=depth + len(path))
         # Datastreams/Observations is Datastreams($expand=Observations)
         node = Expand(path[-1:], opts)
         for p in reversed(path[:-1]):

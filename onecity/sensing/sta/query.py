@@ -43,10 +43,41 @@ from sqlalchemy.orm import Session
 from onecity.core.errors import InvalidInput
 from onecity.sensing.sta import odata
 from onecity.sensing.sta.entities import SETS, EntitySet, Prop, serialise
-from onecity.sensing.sta.odata import Binary, Call, Geometry, Literal, Negate, Node, Not, Path, QueryOptions
+from onecity.sensing.sta.odata import (
+    Binary,
+    Call,
+    Geometry,
+    Literal,
+    Negate,
+    Node,
+    Not,
+    Path,
+    QueryOptions,
+    QueryTooLarge,
+)
 
 DEFAULT_TOP = 100
 MAX_TOP = 10_000
+#: Entities one response may hold, counting every expanded one: a page of 10,000 with one
+#: to-one expansion each fits; 100 Things × 100 Datastreams × 100 Observations does not.
+MAX_ENTITIES = 20_000
+
+
+class Budget:
+    """How many more entities this response may hold; spent as rows are read, before rendering."""
+
+    def __init__(self, limit: int = MAX_ENTITIES) -> None:
+        self.limit = self.left = limit
+
+    def spend(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise QueryTooLarge(
+                f"the answer would hold more than {self.limit:,} entities with its expansions; "
+                "ask for fewer at a time: a smaller $top (also inside $expand), or fewer $expand levels, "
+                "and follow @iot.nextLink"
+            )
+
 
 _CMP: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
     "eq": operator.eq,
@@ -408,8 +439,13 @@ def read_collection(
     next_link: str | None,
     *,
     top_default: int = DEFAULT_TOP,
+    budget: Budget | None = None,
 ) -> dict[str, Any]:
-    """One page of a collection as the standard's JSON: ``@iot.count``, ``value``, ``@iot.nextLink``."""
+    """One page of a collection as the standard's JSON: ``@iot.count``, ``value``, ``@iot.nextLink``.
+
+    ``budget`` bounds the entities of the whole response (this page and all its expansions).
+    """
+    budget = budget or Budget()
     top = min(opts.top if opts.top is not None else top_default, MAX_TOP)
     stmt = apply_options(session, es, stmt, opts)
     out: dict[str, Any] = {}
@@ -418,14 +454,27 @@ def read_collection(
     rows = list(session.scalars(stmt.offset(opts.skip).limit(top + 1)))
     more = len(rows) > top
     rows = rows[:top]
-    out["value"] = [render(session, es, r, opts, base) for r in rows]
+    budget.spend(len(rows))
+    out["value"] = [render(session, es, r, opts, base, budget=budget, counted=True) for r in rows]
     if more and next_link is not None:
         out["@iot.nextLink"] = next_link.replace("__SKIP__", str(opts.skip + top))
     return out
 
 
-def render(session: Session, es: EntitySet, row: Any, opts: QueryOptions, base: str) -> dict[str, Any]:
-    """An entity with its ``$select`` and ``$expand`` applied (expansions recursively)."""
+def render(
+    session: Session,
+    es: EntitySet,
+    row: Any,
+    opts: QueryOptions,
+    base: str,
+    *,
+    budget: Budget | None = None,
+    counted: bool = False,
+) -> dict[str, Any]:
+    """An entity with its ``$select`` and ``$expand`` applied (expansions recursively, within ``budget``)."""
+    budget = budget or Budget()
+    if not counted:
+        budget.spend(1)
     out = serialise(es, row, base, opts.select)
     for ex in opts.expand:
         name = ex.path[0]
@@ -435,7 +484,7 @@ def render(session: Session, es: EntitySet, row: Any, opts: QueryOptions, base: 
         target = SETS[nav.target]
         related = nav.related(row.id)
         if nav.many:
-            page = read_collection(session, target, related, ex.options, base, None)
+            page = read_collection(session, target, related, ex.options, base, None, budget=budget)
             out[name] = page["value"]
             if "@iot.count" in page:
                 out[f"{name}@iot.count"] = page["@iot.count"]
@@ -448,7 +497,7 @@ def render(session: Session, es: EntitySet, row: Any, opts: QueryOptions, base: 
         else:
             stmt = apply_options(session, target, related, QueryOptions(filter=ex.options.filter))
             child = session.scalars(stmt.limit(1)).first()
-            out[name] = render(session, target, child, ex.options, base) if child is not None else None
+            out[name] = render(session, target, child, ex.options, base, budget=budget) if child is not None else None
     return out
 
 

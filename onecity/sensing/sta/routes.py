@@ -23,7 +23,7 @@ from onecity.api.limits import loads_bounded
 from onecity.core.errors import InvalidInput, NotFound
 from onecity.sensing.sta import service
 from onecity.sensing.sta.entities import SETS, VERSION_PATH, EntitySet, serialise
-from onecity.sensing.sta.odata import QueryOptions, parse_options
+from onecity.sensing.sta.odata import QueryOptions, QueryTooLarge, parse_options
 from onecity.sensing.sta.query import read_collection, render
 
 router = APIRouter(prefix=VERSION_PATH, tags=["SensorThings"])
@@ -38,6 +38,8 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/iot_sensing/1.1/req/receive-updates-via-mqtt/receive-updates",
 ]
 SAFE_QUERY = "$(),/'@:;="
+#: Segments of a resource path (``Things(1)/Datastreams(2)/Observations(3)/result/$value`` is five).
+MAX_PATH_SEGMENTS = 12
 _SEGMENT = re.compile(r"^(?P<name>[A-Za-z$]+)(?:\((?P<id>\d{1,18})\))?$")
 
 
@@ -89,6 +91,11 @@ class Target:
 
 def resolve(session: Session, path: str) -> Target:
     segments = [s for s in path.split("/") if s]
+    if len(segments) > MAX_PATH_SEGMENTS:
+        raise QueryTooLarge(
+            f"the resource path has {len(segments)} segments; at most {MAX_PATH_SEGMENTS} are followed: "
+            "start from the entity nearest to what you need, e.g. /Datastreams(1)/Thing"
+        )
     if not segments:
         raise NotFound("name an entity set, e.g. /sta/v1.1/Things")
     m = _SEGMENT.match(segments[0])

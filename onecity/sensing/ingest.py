@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from onecity.core import clock, events
 from onecity.core.errors import InvalidInput, NotFound
 from onecity.core.identity.principal import Principal
-from onecity.sensing import rules
+from onecity.sensing import access, rules
 from onecity.sensing.models import (
     Datastream,
     FeatureOfInterest,
@@ -268,6 +268,8 @@ def store_observations(
         observations = [o for o in observations if o.datastream_id in meta]
         if not observations:
             return result
+    # readings go only to the principal's own devices (city-level principals: the ingest worker, skip)
+    access.require_things(session, principal, {m.thing_id for m in meta.values()}, "an Observation's Datastream")
     features = _features(
         session, {meta[o.datastream_id].thing_id for o in observations if o.feature_of_interest_id is None}
     )

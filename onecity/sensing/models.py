@@ -6,6 +6,9 @@ A few columns beyond the standard serve the platform:
 * a :class:`Thing` may be linked to a hub registry component (a manhole cover) and carries
   the grid and township it stands in (from the component, else from its location through the
   hub's ``GeoIndex``), so rules per area and alerts at the right place need no spatial query;
+* a :class:`Thing` belongs to a division and an agency (``division_code``, ``agency_id``):
+  writes to it, its Datastreams and their Observations are limited to them
+  (:mod:`onecity.sensing.access`);
 * a :class:`Thing` keeps its health (``last_seen_at``, ``available``) for the device map;
 * a :class:`Datastream` keeps its last two results, which the rate-of-change and combination
   rules read instead of scanning observations;
@@ -55,6 +58,11 @@ class Thing(Base):
     township_code: Mapped[str | None] = mapped_column(String(12), index=True)
     lon: Mapped[float | None] = mapped_column(Float)
     lat: Mapped[float | None] = mapped_column(Float)
+    #: The division that owns the Thing, whose staff and keys may change it and its streams and
+    #: readings: its township (from the component or the location), else its creator's division.
+    division_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    #: The agency that put it up (its creator's); None when made by a key of no agency.
+    agency_id: Mapped[str | None] = mapped_column(ForeignKey("agencies.id", ondelete="SET NULL"), index=True)
     last_seen_at: Mapped[datetime | None] = mapped_column(index=True)
     #: False once a silence rule found the device gone quiet; True again at its next reading.
     available: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -151,6 +151,8 @@ def _thing_properties(row: Thing) -> dict[str, Any] | None:
         props["onecity:grid"] = row.grid_code
         props["onecity:township"] = row.township_code
         props["onecity:district"] = row.grid_code[:6] + "000000"
+    if row.division_code:
+        props["onecity:owner"] = row.division_code  # whose staff and keys may change it
     return props or None
 
 

@@ -1,7 +1,8 @@
 """Writing SensorThings entities: create (with deep insert), update, delete, in one transaction.
 
 Who may write: an API key with the ``sensing`` scope (devices, gateways, partner systems) or
-agency staff with the operator or administrator role. Who may read: any authenticated
+agency staff with the operator or administrator role, and only to the Things of their own
+area and agency (:mod:`onecity.sensing.access`). Who may read: any authenticated
 caller (sensor readings describe the city, not people; an anonymous Internet is not their
 audience). Changes to the metadata (Things, Datastreams…) are audited; observations are
 not, one by one: the rows themselves are the record, and auditing a reading per second per
@@ -22,6 +23,7 @@ from onecity.core.errors import InvalidInput, NotFound, PermissionDenied
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role, Scope
 from onecity.core.identity.service import require_scope
+from onecity.sensing import access
 from onecity.sensing.ingest import parse_observation, store_observations
 from onecity.sensing.models import (
     Datastream,
@@ -39,7 +41,7 @@ from onecity.sensing.sta.entities import SETS, EntitySet
 from onecity.sensing.sta.odata import parse_datetime
 
 WRITER_ROLES = (Role.OPERATOR, Role.ADMIN)
-PLACE_KEYS = ("onecity:grid", "onecity:township", "onecity:district")
+PLACE_KEYS = ("onecity:grid", "onecity:township", "onecity:district", "onecity:owner")
 COMPONENT_KEY = "onecity:component"
 
 
@@ -160,6 +162,7 @@ def place_thing(session: Session, thing: Thing) -> None:
             thing.grid_code, thing.township_code = comp.grid_code, comp.grid_code[:9] + "000"
             if thing.lon is None:
                 thing.lon, thing.lat = comp.lon, comp.lat
+            _own_place(thing)
             return
     if thing.lon is None:
         return
@@ -169,6 +172,13 @@ def place_thing(session: Session, thing: Thing) -> None:
     loc = default_index().locate_one(thing.lon, thing.lat)
     thing.grid_code = loc.grid if loc else None
     thing.township_code = loc.township if loc else None
+    _own_place(thing)
+
+
+def _own_place(thing: Thing) -> None:
+    """A Thing that stands in a township belongs to it (one moved out of the city keeps its owner)."""
+    if thing.township_code:
+        thing.division_code = thing.township_code
 
 
 def _link_component(session: Session, thing: Thing, props: dict[str, Any]) -> None:
@@ -195,6 +205,8 @@ class Writer:
         self.session, self.principal = session, principal
         self.now = clock.now()
         self.created: list[tuple[str, int]] = []
+        #: Things made or moved by this request: their (new) owner must be the principal's too.
+        self.placed: set[int] = set()
 
     def _done(self, es_name: str, row: _E) -> _E:
         self.session.flush()
@@ -212,6 +224,8 @@ class Writer:
         ref = _ref(value, key)
         if ref is not None:
             _get(self.session, SETS[es_name].model, ref, SETS[es_name].singular)
+            if es_name in ("Things", "Datastreams"):  # linking to them adds to them: a write
+                access.require_entity(self.session, self.principal, es_name, ref, SETS[es_name].singular)
             return ref
         return int(self.create(es_name, value).id)
 
@@ -232,6 +246,8 @@ class Writer:
             location_ids.append(parent[1])
         self._set_locations(thing, location_ids)
         place_thing(self.session, thing)
+        access.claim(thing, self.principal)
+        self.placed.add(thing.id)
         self._done("Things", thing)
         for ds in _list(body, "Datastreams"):
             if _ref(ds, "Datastreams") is not None:
@@ -274,6 +290,7 @@ class Writer:
             thing = _get(self.session, Thing, tid, "Thing")
             self._set_locations(thing, [loc.id])
             place_thing(self.session, thing)
+            self.placed.add(tid)
         return loc
 
     def _create_HistoricalLocations(
@@ -400,6 +417,13 @@ class Writer:
             self.created.append(("Observations", i))
         return result.ids
 
+    def check_placed(self) -> None:
+        """Things made or moved here must end up in the principal's area (a Pudong key cannot
+        put up, or move, a device into Xuhui)."""
+        if self.placed:
+            self.session.flush()
+            access.require_things(self.session, self.principal, self.placed, "the Thing")
+
     def audit_created(self) -> None:
         for es_name, entity_id in self.created:
             if es_name != "Observations":
@@ -417,8 +441,11 @@ def create(
 ) -> Any:
     """Create one entity (and whatever it deep-inserts), audited; returns the row."""
     require_writer(principal)
+    if parent and parent[0] in ("Things", "Datastreams"):  # POST /Things(1)/Datastreams adds to Thing 1
+        access.require_entity(session, principal, parent[0], parent[1], SETS[parent[0]].singular)
     writer = Writer(session, principal)
     row = writer.create(es.name, body, parent)
+    writer.check_placed()
     writer.audit_created()
     return row
 
@@ -429,7 +456,10 @@ def update_entity(session: Session, principal: Principal, es: EntitySet, entity_
     if not isinstance(body, dict):
         raise InvalidInput("a PATCH body is a JSON object")
     row = _get(session, es.model, entity_id, es.singular)
+    access.require_entity(session, principal, es.name, entity_id, es.singular)
     writer = Writer(session, principal)
+    if es.name == "Things":
+        writer.placed.add(entity_id)
     columns = {
         "name": "name",
         "description": "description",
@@ -478,6 +508,7 @@ def update_entity(session: Session, principal: Principal, es: EntitySet, entity_
         else:
             raise InvalidInput(f"{es.singular} has no property {key!r} that can be changed")
     session.flush()
+    writer.check_placed()
     audit.record(
         session,
         principal,
@@ -493,6 +524,7 @@ def delete_entity(session: Session, principal: Principal, es: EntitySet, entity_
     """DELETE: the entity and what the standard says goes with it (a Thing's Datastreams…)."""
     require_writer(principal)
     _get(session, es.model, entity_id, es.singular)
+    access.require_entity(session, principal, es.name, entity_id, es.singular)
     session.execute(delete(es.model).where(es.id_column == entity_id))
     audit.record(
         session,

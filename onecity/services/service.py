@@ -484,15 +484,20 @@ def history(session: Session, case: Case) -> list[CaseEvent]:
 
 
 def my_cases(session: Session, principal: Principal, limit: int = 100) -> list[Case]:
+    """My own cases, and those I started for someone while I may still act for them."""
     person = linked_person(session, principal)
-    return list(
-        session.scalars(
-            select(Case)
-            .where((Case.person_id == person.id) | (Case.proxy_person_id == person.id))
-            .order_by(Case.created_at.desc())
-            .limit(limit)
-        )
+    rows = session.scalars(
+        select(Case)
+        .where((Case.person_id == person.id) | (Case.proxy_person_id == person.id))
+        .order_by(Case.created_at.desc())
+        .limit(limit)
     )
+    return [
+        c
+        for c in rows
+        if c.person_id == person.id
+        or (c.person_id is not None and relations.represents(session, person, c.person_id, (c.item_code,)))
+    ]
 
 
 def cases_of_person(session: Session, principal: Principal, id_number: str, limit: int = 100) -> list[Case]:

@@ -323,6 +323,7 @@ def test_a_power_of_attorney_granted_from_the_account_works_until_revoked(
     # the case the proxy started is theirs no more: only the person themselves sees it now
     assert client.get(f"/api/v1/services/cases/{case['id']}", headers=me).status_code == 403
     assert client.get(f"/api/v1/services/cases/{case['id']}", headers=them).status_code == 200
+    assert case["id"] not in [c["id"] for c in client.get("/api/v1/services/cases", headers=me).json()]
     before = len(reads_about(city, stranger.id))
     r = apply_for(client, me, DIVORCE, stranger.id_number)
     assert r.status_code == 403 and stranger.name not in r.text

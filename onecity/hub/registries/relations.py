@@ -262,13 +262,14 @@ def missing_proof(items: tuple[str, ...]) -> str:
 
 def check(
     session: Session, principal: Principal, basis: ReadBasis, *, person_id: int | None, firm_id: int | None
-) -> None:
-    """Refuse a read whose basis does not cover its subject at this moment (re-read from the registry)."""
+) -> ReadBasis:
+    """Refuse a read whose basis does not cover its subject at this moment (re-read from the registry);
+    returns the basis as it holds now (a representation names the relation that proves it today)."""
     if basis.kind is BasisKind.DUTY:
         if principal.kind is PrincipalKind.STAFF:
-            return
+            return basis
         if principal.kind is PrincipalKind.SYSTEM and principal.id in _DUTY_AGENTS:
-            return
+            return basis
         raise PermissionDenied(
             "reading someone's registry data on an official duty is for staff; on a person's behalf, "
             "prove the relation or power of attorney first"
@@ -289,7 +290,7 @@ def check(
         )
         if linked != whose:
             raise PermissionDenied("only the person's own linked account reads their records as themselves")
-        return
+        return basis
     agent = session.get(Person, basis.agent_person_id) if basis.agent_person_id is not None else None
     person = session.get(Person, whose)
     if agent is None or person is None:
@@ -297,6 +298,7 @@ def check(
     again = _prove_for(session, agent, person, basis.items, basis.account or "")
     if again is None:
         raise PermissionDenied(missing_proof(basis.items))
+    return again
 
 
 # -- recording relations ----------------------------------------------------------------------------

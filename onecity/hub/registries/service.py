@@ -110,7 +110,7 @@ def _audited_read(
             "reading personal data needs a purpose: send it in the X-OneCity-Purpose header "
             "(e.g. 'case 2026-000123 review')"
         )
-    check(session, principal, basis, person_id=person_id, firm_id=firm_id)
+    basis = check(session, principal, basis, person_id=person_id, firm_id=firm_id)
     subject = person_id if firm_id is None else basis.person_id
     if subject is None:
         return

@@ -4,7 +4,8 @@ An action in :data:`onecity.core.policy.ACTIONS` that no code checks is a role t
 that grants nothing and misleads whoever reads it; an action checked but never registered is
 refused to everyone (the policy fails closed), which a test may not exercise. The check sites
 are found in the source: calls to ``policy.require``/``policy.may``, to helpers that pass one
-of their parameters on to them, and ``may("…")`` in the page templates. An action given as a
+of their parameters on to them, the navigation links a part declares (shown when
+``policy.may`` allows their action), and ``may("…")`` in the page templates. An action given as a
 constant, a module-level name or an entry of a module-level table is followed to its string;
 a site whose action cannot be followed fails the test, so every check stays readable.
 """
@@ -24,6 +25,9 @@ from onecity.core import policy
 
 ROOT = Path(onecity.__file__).parent
 CHECKS = {"require", "may"}
+#: Values that carry an action to a check made elsewhere: the class, and where the action is
+#: among its arguments. A navigation link shows when ``policy.may(principal, link.action)``.
+CARRIERS = {"NavItem": (2, "action")}
 TEMPLATE_MAY = re.compile(r"""\bmay\(\s*["']([^"']+)["']\s*\)""")
 
 
@@ -123,6 +127,8 @@ def _check_sites(mods: dict[str, Module]) -> tuple[list[Site], set[str]]:
             arg = _action_arg(node, 1, "action")
             assert arg is not None, f"{mod.path}:{node.lineno}: a policy check without an action"
             scope = owner[node]
+            if isinstance(arg, ast.Attribute) and arg.attr in {field for _, field in CARRIERS.values()}:
+                continue  # the action a carrier holds: found where the carrier is made (below)
             if (
                 isinstance(arg, ast.Name)
                 and isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
@@ -137,6 +143,12 @@ def _check_sites(mods: dict[str, Module]) -> tuple[list[Site], set[str]]:
         owner = _enclosing(mod.tree)
         for node in ast.walk(mod.tree):
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+                continue
+            carrier = CARRIERS.get(node.func.id)
+            if carrier is not None:
+                arg = _action_arg(node, *carrier)
+                assert arg is not None, f"{mod.path}:{node.lineno}: {node.func.id}() without an action"
+                sites.append(Site(f"{mod.path.relative_to(ROOT.parent)}:{node.lineno}", node, arg, mod, owner[node]))
                 continue
             helper = helpers.get((mod.name, node.func.id))
             if helper is None:
@@ -269,6 +281,7 @@ def test_the_finder_sees_the_kinds_of_check_sites_there_are() -> None:
     assert "services.work.complete" in found  # policy.require(principal, "…")
     assert "ops.case.dispatch" in found  # _require_area(session, principal, "…", case)
     assert "hub.geography.read" in found  # policy.require(principal, READ)
-    assert "sensing.alert.list" in found or "core.user.list" in found  # NAVIGATION's third column
+    assert any(w.endswith("part.py:16") for w in found["sensing.alert.list"])  # NavItem(…, "…", order=…)
+    assert "services.case.counter" in found  # a NavItem's action, and the counter's own check
     assert any(w.endswith(".html") for where in found.values() for w in where)  # may("…") in a template
     assert len(found) >= 50

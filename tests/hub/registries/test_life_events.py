@@ -37,7 +37,9 @@ def test_simulated_days_are_reproducible_published_and_audited(
     for _ in range(2):
         with scratch_db() as url:
             db = Database(url)
-            report = sim_cli.run(db, scale=0.001, seed=7, hours=24 * 5, speed=None, actor_modules=["onecity.hub.registries.sim"])
+            report = sim_cli.run(
+                db, scale=0.001, seed=7, hours=24 * 5, speed=None, actor_modules=["onecity.hub.registries.sim"]
+            )
             with db.sessions() as session:
                 published = dict(
                     session.execute(

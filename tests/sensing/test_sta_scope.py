@@ -158,3 +158,29 @@ def test_the_district_its_agency_and_the_city_may(client: Any, people: dict[str,
     assert client.delete(f"{STA}/Datastreams({ds})", headers=people["xh.key"]).status_code == 200
     assert client.delete(f"{STA}/Things({thing})", headers=people["city.op"]).status_code == 200
     assert client.get(f"{STA}/Things({thing})", headers=people["xh.key"]).status_code == 404
+
+
+def test_existing_things_get_their_township_as_owner_when_migrated(db: Database) -> None:
+    """Things made before owners existed: placed ones belong to their township, unplaced ones to the city."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from onecity.core import migrate
+
+    cfg = migrate._config(db)
+    with db.engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0013_registry_relations")
+        conn.commit()
+        conn.execute(
+            text(
+                "INSERT INTO sta_things (name, description, township_code, grid_code, available, created_at) "
+                "VALUES ('placed', '', '310104010000', '310104010011003', true, CURRENT_TIMESTAMP), "
+                "('nowhere', '', NULL, NULL, true, CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.commit()
+    migrate.upgrade(db)
+    with db.engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT name, division_code FROM sta_things")).all())
+    assert rows == {"placed": "310104010000", "nowhere": None}

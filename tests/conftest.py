@@ -63,6 +63,16 @@ def need_service(name: str, host: str, port: int) -> None:
         pytest.skip(message)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Before this run creates anything: drop the databases and streams of runs that were killed
+    before their teardown (their names carry a pid that is no longer alive)."""
+    if reachable("127.0.0.1", 5432):
+        sweep_postgres(PG_ADMIN_URL)
+    host, _, port = NATS_URL.split("://", 1)[-1].rpartition(":")
+    if reachable(host or "127.0.0.1", int(port)):
+        sweep_streams(NATS_URL)
+
+
 # -- databases ------------------------------------------------------------------------------
 
 
@@ -78,7 +88,6 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     need_service("PostgreSQL", "127.0.0.1", 5432)
-    sweep_postgres(PG_ADMIN_URL)  # the databases of runs that were killed before their teardown
     name = f"onecity_test_{os.getpid()}"
     admin = Database(PG_ADMIN_URL)
     with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -121,10 +130,9 @@ def mqtt_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def nats_url() -> str:
-    """The NATS server, after deleting the streams (and consumers) that killed runs left on it."""
+    """The NATS server (the streams killed runs left on it were deleted at the session's start)."""
     host, _, port = NATS_URL.split("://", 1)[-1].rpartition(":")
     need_service("NATS", host or "127.0.0.1", int(port))
-    sweep_streams(NATS_URL)
     return NATS_URL
 
 

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import _runs
 from bench._common import log
 
 ALL = (
@@ -39,12 +40,22 @@ REPO = Path(__file__).resolve().parent.parent
 
 def run_one(name: str, quick: bool, timeout: float) -> dict[str, Any]:
     """One benchmark's result object, or ``{"benchmark": name, "error": ...}``."""
-    cmd = [sys.executable, "-m", f"bench.{name}"] + (["--quick"] if quick else [])
+    # the benchmark gets SIGTERM if this runner dies, and on a timeout too: either way it drops its
+    # database and stops its workers (bench/_runs.py) rather than leaving them for the next run
+    cmd = _runs.orphanless([sys.executable, "-m", f"bench.{name}"] + (["--quick"] if quick else []))
     t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=None, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return {"benchmark": name, "error": f"timed out after {timeout:.0f} s"}
+    with subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=None) as child:
+        try:
+            out, _ = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            child.terminate()
+            try:
+                child.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.communicate()
+            return {"benchmark": name, "error": f"timed out after {timeout:.0f} s"}
+    proc = subprocess.CompletedProcess(cmd, child.returncode, out)
     lines = proc.stdout.decode().strip().splitlines()
     if proc.returncode != 0 or not lines:
         return {"benchmark": name, "error": f"exited with {proc.returncode}"}

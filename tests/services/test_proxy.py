@@ -39,6 +39,7 @@ from onecity.hub.registries.relations import ReadBasis
 from onecity.hub.sharing.models import ResidentLink
 from onecity.services import catalogue, service
 from onecity.services.models import BundleApplication, Case
+from onecity.web.i18n import LANG_COOKIE
 from tests.conftest import PASSWORD, SYSTEM
 from tests.hub.registries.conftest import run_cli
 from tests.services.conftest import FOOD, City
@@ -192,6 +193,9 @@ def test_a_parent_of_a_minor_gets_the_prefill_and_the_child_s_log_names_the_rela
     sign_in(client, "child", PASSWORD, next_path="/me/data")
     page = client.get("/me/data")
     assert "父母（未成年子女的监护人）" in page.text and city.rep.name in page.text
+    client.cookies.set(LANG_COOKIE, "en")
+    page = client.get("/me/data")
+    assert "Acting for you:" in page.text and "parent of a minor" in page.text
 
 
 def test_a_parent_relation_ends_when_the_child_turns_18(

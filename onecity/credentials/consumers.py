@@ -13,7 +13,7 @@ from onecity.core.bus.consumers import consumer
 from onecity.core.events import Envelope
 from onecity.core.identity.principal import system_principal
 from onecity.credentials import service
-from onecity.hub.registries.service import CERTIFICATE_REVOKED
+from onecity.hub.registries.events import CERTIFICATE_REVOKED
 
 PRINCIPAL = system_principal("credentials")
 

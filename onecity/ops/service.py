@@ -28,7 +28,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -41,6 +40,7 @@ from onecity.core.identity.roles import PrincipalKind, Role, Scope
 from onecity.hub.geography.index import Location, default_index
 from onecity.hub.registries.models import Component
 from onecity.ops import worktime
+from onecity.ops.events import EVENTS, CaseChanged
 from onecity.ops.models import OPEN, TRUSTED, Case, Level, Media, Report, Source, Status, StepRecord, Unit
 from onecity.ops.taxonomy import Step, Subtype, UnitLevel, Urgency, taxonomy
 from onecity.ops.units import unit_for
@@ -75,43 +75,6 @@ MAX_MEDIA_BYTES = 5 * 1024 * 1024
 IMAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png", b"RIFF": "image/webp"}
 URL_RE = re.compile(r"^https?://[^\s]{1,490}$")
 EARTH_M = 6_371_008.8
-
-
-class CaseChanged(BaseModel):
-    case_id: str
-    action: str
-    status: str
-    subtype_code: str
-    department: str
-    unit_agency_id: str | None
-    division_code: str
-    township_code: str
-    district_code: str
-    level: str
-    source: str
-
-
-ACTIONS_EVENTS = (
-    "collected",
-    "merged",
-    "registered",
-    "rejected",
-    "dispatched",
-    "accepted",
-    "disputed",
-    "resolved",
-    "reported",
-    "verified",
-    "reworked",
-    "closed",
-    "evaluated",
-    "suspended",
-    "resumed",
-    "reminded",
-    "escalated",
-    "noted",
-)
-EVENTS = {a: events.event_type(f"ops.case.{a}", CaseChanged) for a in ACTIONS_EVENTS}
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from pydantic import BaseModel
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -26,6 +25,7 @@ from onecity.core.identity.principal import Principal, system_principal
 from onecity.core.identity.roles import Role
 from onecity.hub.catalogue import builtin
 from onecity.hub.catalogue.builtin import BUILTIN_PREFIX, DatasetSpec, FieldSpec
+from onecity.hub.catalogue.events import DATASET_CHANGED, DatasetChanged
 from onecity.hub.catalogue.masking import Masking, is_rule
 from onecity.hub.catalogue.models import Dataset, DatasetField, Frequency, Sensitivity
 from onecity.hub.catalogue.vocab import PERSONAL_CLASSES, SENSITIVITY_ORDER, Theme, highest
@@ -42,16 +42,6 @@ FIELD_RE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 MAX_FIELDS = 200
 MAX_KEYWORDS = 30
 MAX_PAGE = 100
-
-
-class DatasetChanged(BaseModel):
-    code: str
-    change: str  # created | updated
-    owner_agency_id: str
-    division_code: str
-
-
-DATASET_CHANGED = events.event_type("hub.dataset.changed", DatasetChanged)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,6 +25,7 @@ from onecity.core import audit, clock, events, policy
 from onecity.core.errors import Conflict, InvalidInput, NotFound
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import Role
+from onecity.hub.registries.events import CERTIFICATE_ISSUED, CERTIFICATE_REVOKED, CertificateIssued, CertificateRevoked
 from onecity.hub.registries.identifiers import InvalidIdentifier, validate_resident_id, validate_uscc
 from onecity.hub.registries.models import (
     Certificate,
@@ -52,30 +52,6 @@ policy.register_actions(
         "hub.registry.seed": frozenset({R.ADMIN}),
     }
 )
-
-
-class CertificateIssued(BaseModel):
-    certificate_id: int
-    type_code: str
-    number: str
-    holder_kind: str
-    holder_id: int
-    division_code: str
-    valid_until: date | None
-
-
-class CertificateRevoked(BaseModel):
-    certificate_id: int
-    type_code: str
-    number: str
-    holder_kind: str
-    holder_id: int
-    division_code: str
-    reason: str
-
-
-CERTIFICATE_ISSUED = events.event_type("hub.certificate.issued", CertificateIssued)
-CERTIFICATE_REVOKED = events.event_type("hub.certificate.revoked", CertificateRevoked)
 
 
 def _subject(kind: str, holder_id: int) -> str | None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -38,6 +37,16 @@ from onecity.hub.catalogue.models import Dataset
 from onecity.hub.catalogue.service import dataset_by_code, fields_of
 from onecity.hub.registries.identifiers import validate_resident_id
 from onecity.hub.registries.models import Person
+from onecity.hub.sharing.events import (
+    RESIDENT_LINKED,
+    SHARE_APPROVED,
+    SHARE_REFUSED,
+    SHARE_REQUESTED,
+    SHARE_REVOKED,
+    SHARE_WITHDRAWN,
+    ResidentLinked,
+    ShareChanged,
+)
 from onecity.hub.sharing.models import RequestStatus, ResidentLink, ShareRequest
 
 R = Role
@@ -56,29 +65,6 @@ policy.register_actions(
 #: PIPL: keep personal information no longer than the purpose needs. Three years is the
 #: longest a grant may run; a longer need is a new request, decided again.
 MAX_GRANT_DAYS = 3 * 366
-
-
-class ShareChanged(BaseModel):
-    request_id: str
-    dataset_code: str
-    requester_agency_id: str
-    status: str
-    grant_id: str | None
-
-
-SHARE_REQUESTED = events.event_type("hub.share.requested", ShareChanged)
-SHARE_APPROVED = events.event_type("hub.share.approved", ShareChanged)
-SHARE_REFUSED = events.event_type("hub.share.refused", ShareChanged)
-SHARE_WITHDRAWN = events.event_type("hub.share.withdrawn", ShareChanged)
-SHARE_REVOKED = events.event_type("hub.share.revoked", ShareChanged)
-
-
-class ResidentLinked(BaseModel):
-    user_id: str
-    person_id: int
-
-
-RESIDENT_LINKED = events.event_type("hub.resident.linked", ResidentLinked)
 
 
 # -- helpers ---------------------------------------------------------------------------------

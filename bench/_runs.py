@@ -36,7 +36,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 #: Names a run creates and a later run may sweep; the digits captured are the creating process's id.
-PG_LEFTOVER = re.compile(r"^onecity_(?:test_(\d+)|svc_tpl_(\d+)|svc_(\d+)_[0-9a-f]{6}|bench_[a-z]+_(\d+)_[0-9a-f]{8})$")
+PG_LEFTOVER = re.compile(
+    r"^onecity_(?:test_(\d+)|svc_tpl_(\d+)|(?:svc|test_reg)_(\d+)_[0-9a-f]{6}|bench_[a-z]+_(\d+)_[0-9a-f]{8})$"
+)
 STREAM_LEFTOVER = re.compile(r"^(?:TEST|BENCH)_(\d+)_[0-9A-F]{6,}$")
 
 _PR_SET_PDEATHSIG = 1

@@ -37,7 +37,7 @@ def _stop_group(proc: subprocess.Popen[str]) -> tuple[str, str]:
     return "", ""
 
 
-def run_bench(name: str, *args: str, timeout: float = 60, env: dict[str, str] | None = None) -> dict[str, Any]:
+def run_bench(name: str, *args: str, timeout: float = 120, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``bench.<name> --quick`` and return its JSON result.
 
     The benchmark runs in a process group of its own: a timeout, or Ctrl-C on this run, stops

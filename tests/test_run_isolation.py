@@ -33,6 +33,7 @@ def test_only_names_of_dead_runs_are_leftovers() -> None:
         f"onecity_bench_ingest_{dead}_0a1b2c3d",
         f"onecity_svc_tpl_{dead}",
         f"onecity_svc_{dead}_0a1b2c",
+        f"onecity_test_reg_{dead}_0a1b2c",
         "onecity_bench_ingest_12345678",  # the old form: its number is random, not a pid
         "onecity",
         f"onecity_test_{dead}_extra",
@@ -42,6 +43,7 @@ def test_only_names_of_dead_runs_are_leftovers() -> None:
         f"onecity_bench_ingest_{dead}_0a1b2c3d",
         f"onecity_svc_tpl_{dead}",
         f"onecity_svc_{dead}_0a1b2c",
+        f"onecity_test_reg_{dead}_0a1b2c",
     ]
     streams = [f"TEST_{dead}_0A1B2C3D", f"BENCH_{dead}_0A1B2C3D", f"TEST_{alive}_0A1B2C3D", "ONECITY", "TEST_0a1b2c3d"]
     assert _runs.dead_leftovers(streams, _runs.STREAM_LEFTOVER) == streams[:2]

@@ -784,6 +784,7 @@ def counter_page(
 ) -> Response:
     if not principal.is_authenticated:
         raise AuthenticationRequired("sign in as a counter clerk")
+    policy.require(principal, "services.case.counter")  # the counter's form is for clerks only
     return _counter(request, session, principal, id_number.strip().upper())
 
 

@@ -68,6 +68,7 @@ CATALOGUE = "what the government offers is public (no personal data)"
 VERIFY = "anyone may check a certificate they were shown; answers name no holder beyond the credential"
 MAP = "district outlines and names are public geography"
 SOURCE = "the report's source decides: hotline work orders for dispatchers, inspections for inspectors"
+LINKED = "residents whose account is linked to their person record"
 STA_WRITERS = frozenset({Role.OPERATOR, Role.ADMIN})
 
 #: (method, path template) -> guard, grouped by part. Paths are as the application declares them.
@@ -185,7 +186,7 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("GET", "/api/v1/services/performance"): public("performance figures are published for accountability"),
     ("GET", "/api/v1/services/ratings"): public("ratings are published for accountability"),
     ("POST", "/api/v1/services/cases"): applicant("services.case.counter"),
-    ("GET", "/api/v1/services/cases"): applicant(narrower="residents whose account is linked to their person record"),
+    ("GET", "/api/v1/services/cases"): applicant(narrower=LINKED),
     ("GET", "/api/v1/services/counter/cases"): staff("services.case.counter"),
     ("GET", "/api/v1/services/cases/{case_id}"): applicant("services.case.read"),
     ("PATCH", "/api/v1/services/cases/{case_id}/form"): applicant(),
@@ -219,6 +220,16 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("POST", "/services/bundle-applications/{app_id}/form"): applicant(),
     ("POST", "/services/bundle-applications/{app_id}/documents"): applicant(),
     ("POST", "/services/bundle-applications/{app_id}/submit"): applicant(),
+    ("POST", "/api/v1/services/powers-of-attorney"): applicant("hub.registry.poa.record", narrower=LINKED),
+    ("GET", "/api/v1/services/powers-of-attorney"): applicant(narrower=LINKED),
+    ("POST", "/api/v1/services/powers-of-attorney/{poa_id}/revoke"): applicant(
+        "hub.registry.poa.record", narrower=LINKED
+    ),
+    ("GET", "/services/powers"): applicant(narrower=LINKED),
+    ("POST", "/services/powers"): applicant("hub.registry.poa.record", narrower=LINKED),
+    ("POST", "/services/powers/{poa_id}/revoke"): applicant("hub.registry.poa.record", narrower=LINKED),
+    ("GET", "/services/counter/powers"): staff("hub.registry.poa.record"),
+    ("POST", "/services/counter/powers"): staff("hub.registry.poa.record"),
     ("GET", "/services/counter"): staff("services.case.counter"),
     ("POST", "/services/counter/apply"): staff("services.case.counter"),
     ("GET", "/services/work"): staff("services.work.list"),
@@ -278,7 +289,6 @@ ROUTES: dict[tuple[str, str], Guard] = {
 
 #: Registered actions that no HTTP route guards, with where they are used instead.
 NOT_ON_HTTP: dict[str, str] = {
-    "core.division.list": "registered for every role, but the division list is public geography (no check)",
     "hub.registry.person.read": "read by the services and documents parts through the registries' service functions",
     "hub.registry.legal_person.read": "read by the services part through the registries' service functions",
     "hub.registry.certificate.read": "read by the services and credentials parts",
@@ -289,9 +299,9 @@ NOT_ON_HTTP: dict[str, str] = {
     "hub.registry.seed": "the command line (onecity registries seed)",
     "hub.registry.person.register": "life events, from the command line and the simulation",
     "hub.registry.legal_person.register": "life events, from the command line and the simulation",
+    "hub.registry.relation.record": "relations proven at issue time (services.issue) and the command line",
     "credentials.export": "the command line (onecity credentials export)",
     "ops.reporter.read": "ops.service.reports_of (reporters' names and numbers); no route calls it yet",
-    "core.agency.update": "registered for administrators; no function or route changes an agency yet",
 }
 
 

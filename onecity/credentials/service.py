@@ -16,6 +16,7 @@ state check → lock → save → audit → event (outbox).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -416,6 +417,25 @@ def mask_identifier(identifier: str, holder_kind: str) -> str:
     return identifier[:6] + "*" * (len(identifier) - 10) + identifier[-4:]
 
 
+#: A resident ID number standing alone inside a longer text (a certificate number, say).
+_RESIDENT_ID_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+
+
+def mask_number(number: str, identifier: str, holder_kind: str) -> str:
+    """A certificate number as a verifier may see it.
+
+    Many of a person's certificates are numbered with the holder's ID number (the ID card, the
+    driving licence, the social security card), so a page that masked the identifier and then
+    printed the number whole would give it away. The holder's identifier, and any resident-ID
+    shaped run, is masked here exactly as :func:`mask_identifier` masks it; a firm's numbers are public.
+    """
+    if holder_kind != HolderKind.PERSON or not number:
+        return number
+    if len(identifier) >= 10:
+        number = number.replace(identifier, mask_identifier(identifier, holder_kind))
+    return _RESIDENT_ID_RUN.sub(lambda m: mask_identifier(m.group(0), holder_kind), number)
+
+
 def facts(claims: dict[str, Any] | None, *, masked: bool = True) -> Facts | None:
     """The facts of a credential whose signature held (None for an untrusted one), masked for verifiers."""
     if not claims:
@@ -434,7 +454,11 @@ def facts(claims: dict[str, Any] | None, *, masked: bool = True) -> Facts | None
         ),
         type_name=str(cert.get("typeName", "")),
         type_name_en=str(cert.get("typeNameEn", "")),
-        number=str(cert.get("number", "")),
+        number=(
+            mask_number(str(cert.get("number", "")), str(subject.get("identifier", "")), kind)
+            if masked
+            else str(cert.get("number", ""))
+        ),
         issuer=str(issuer.get("name", "")) if isinstance(issuer, dict) else str(issuer or ""),
         valid_from=vc.parse_time(claims.get("validFrom")),
         valid_until=vc.parse_time(claims.get("validUntil")),

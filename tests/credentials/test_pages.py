@@ -106,3 +106,40 @@ def test_an_officer_changes_the_status_from_the_credential_page(
         assert service.verify(s, cred.jwt).status is not None
         assert service.verify(s, cred.jwt).status.value == "revoked"
     assert 'id="staff-actions"' not in client.get(f"/credentials/{cred.id}").text  # revocation is final
+
+
+def test_verify_page_masks_a_certificate_numbered_with_the_holders_id_number(
+    client: TestClient, registry_db: Registry
+) -> None:
+    """A driving licence's number is the holder's ID number: masking the holder and printing the
+    number whole gave the ID number away on the public page (issue 12, point 5)."""
+    from datetime import date
+
+    from onecity.hub.registries import service as registry
+    from onecity.hub.registries.models import HolderKind
+    from tests.credentials.conftest import PERSON_ID
+
+    person = registry_db.person
+    with registry_db.db.transaction() as s:
+        cert = registry.issue_certificate(
+            s,
+            APPROVER,
+            type_code="driving_licence",
+            holder_kind=HolderKind.PERSON,
+            holder_id=PERSON_ID,
+            number=person.id_number,
+            issuer="上海市公安局交通警察总队",
+            issued_on=date(2026, 3, 2),
+            valid_until=None,
+            data={},
+        )
+    with registry_db.db.transaction() as s:
+        cred = service.issue_for_certificate(s, APPROVER, cert.id)
+    masked = person.id_number[:6] + "********" + person.id_number[-4:]
+    for page in (client.get(f"/verify/{cred.id}"), client.get("/verify", params={"c": cred.jwt})):
+        assert page.status_code == 200 and 'data-valid="true"' in page.text
+        assert person.id_number not in page.text
+        assert page.text.count(masked) == 2  # the holder's identifier and the certificate number, alike
+    assert service.mask_number(f"A-{person.id_number}-2", "", "person") == f"A-{masked}-2"
+    assert service.mask_number("JY33101040000001", person.id_number, "person") == "JY33101040000001"
+    assert service.mask_number(person.id_number, person.id_number, "legal_person") == person.id_number

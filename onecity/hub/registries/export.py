@@ -9,7 +9,6 @@ table's, JSON objects are written with sorted keys, dates in ISO 8601.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -19,7 +18,7 @@ from typing import Any, TextIO
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from onecity.core import audit, policy
+from onecity.core import audit, csvout, policy
 from onecity.core.db import table_of
 from onecity.core.divisions import Division, DivisionLevel
 from onecity.core.identity.principal import Principal
@@ -82,7 +81,7 @@ def write_export(
     names = [c.name for c in kind.table.columns]
     rows = 0
     if fmt is ExportFormat.CSV:
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csvout.writer(out)  # formula cells escaped (OWASP CSV injection)
         writer.writerow(names)
         for rec in iter_rows(session, kind):
             writer.writerow(

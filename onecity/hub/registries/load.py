@@ -27,7 +27,7 @@ import shapely
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from onecity.core import audit, clock, policy
+from onecity.core import audit, clock, csvout, policy
 from onecity.core.db import table_of
 from onecity.core.divisions import Division, DivisionLevel
 from onecity.core.errors import DomainError, InvalidInput
@@ -111,7 +111,7 @@ def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
                         f"the header has {len(reader.fieldnames or [])}",
                     )
                     continue
-                yield reader.line_num, {k: (v if v != "" else None) for k, v in rec.items()}
+                yield reader.line_num, {k: (csvout.unescape_cell(v) if v != "" else None) for k, v in rec.items()}
     elif suffix in {".jsonl", ".ndjson", ".json"}:
         with path.open(encoding="utf-8") as fh:
             for number, line in enumerate(fh, start=1):

@@ -154,18 +154,74 @@ def cmd_apikey_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.core import audit
+def _progress_printer(enabled: bool) -> Callable[[int, int], None] | None:
+    """Progress of a long verify on stderr: in place on a terminal, a line a second otherwise."""
+    if not enabled:
+        return None
+    import time
 
+    tty = sys.stderr.isatty()
+    last = [0.0]
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if not tty and now - last[0] < 1.0 and done < total:
+            return
+        last[0] = now
+        pct = 100 * done // max(total, 1)
+        text = f"verifying the audit log: {done:,} / {total:,} entries ({pct}%)"
+        print(("\r" + text) if tty else text, end="" if tty else "\n", file=sys.stderr, flush=True)
+
+    return show
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from onecity.core import audit, audit_checkpoints
+
+    checkpoints: list[audit_checkpoints.Checkpoint] = []
+    if args.checkpoints:
+        checkpoints = audit_checkpoints.read_file(Path(args.checkpoints))  # signatures checked here
+    show = _progress_printer(args.progress or (sys.stderr.isatty() and not args.json))
     with open_db(settings).sessions() as session:
-        result = audit.verify(session)
+        result = audit.verify(session, checkpoints=checkpoints, progress=show)
+    if show is not None and sys.stderr.isatty():
+        print(file=sys.stderr)
     if args.json:
         print(json.dumps(result.__dict__))
     elif result.ok:
-        print(f"audit log intact: {result.entries} entries verified")
+        against = f", agreeing with {result.checkpoints} signed checkpoints" if args.checkpoints else ""
+        print(f"audit log intact: {result.entries} entries verified{against}")
     else:
         print(f"audit log BROKEN at entry {result.first_bad_seq}: {result.reason}", file=sys.stderr)
     return 0 if result.ok else 1
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.core import audit_checkpoints
+
+    key = audit_checkpoints.load_or_create_key(audit_checkpoints.key_file(settings))
+    cp = audit_checkpoints.checkpoint(open_db(settings), settings)
+    if cp is None:
+        print(f"no new checkpoint: the audit head has not moved since the last one (key {key.kid})")
+    else:
+        print(f"signed checkpoint at entry {cp.seq}, head {cp.head}, with key {key.kid}")
+    return 0
+
+
+def cmd_audit_checkpoints(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from onecity.core import audit_checkpoints
+
+    with open_db(settings).sessions() as session:
+        if args.export:
+            total, new = audit_checkpoints.export(session, Path(args.export))
+            print(f"{args.export}: {total} checkpoints ({new} new); keep a copy where the database is not")
+        else:
+            print(json.dumps(audit_checkpoints.published(session), ensure_ascii=False, indent=1))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -230,7 +286,18 @@ def build_parser() -> argparse.ArgumentParser:
     au = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_command", required=True)
     av = au.add_parser("verify", help="check the hash chain; non-zero exit names the first bad entry")
     av.add_argument("--json", action="store_true")
+    av.add_argument(
+        "--checkpoints",
+        metavar="FILE",
+        help="also check the chain against the signed checkpoints in FILE (from `audit checkpoints --export`)",
+    )
+    av.add_argument("--progress", action="store_true", help="report progress on stderr (default on a terminal)")
     av.set_defaults(func=cmd_audit_verify)
+    ac = au.add_parser("checkpoint", help="sign a checkpoint of the audit head now (the server does so periodically)")
+    ac.set_defaults(func=cmd_audit_checkpoint)
+    al = au.add_parser("checkpoints", help="print the signed checkpoints, or add them to a file kept elsewhere")
+    al.add_argument("--export", metavar="FILE", help="write them to FILE, keeping the checkpoints already in it")
+    al.set_defaults(func=cmd_audit_checkpoints)
 
     # each part's ``commands`` modules have ``add_commands(subparsers)``; their handlers take
     # ``(args, settings)`` like the ones here and return an exit code

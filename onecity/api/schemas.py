@@ -198,6 +198,37 @@ class AuditVerifyPublic(BaseModel):
     entries: int
     first_bad_seq: int | None
     reason: str | None
+    checkpoints: int = 0
+
+
+class CheckpointKeyPublic(BaseModel):
+    """An Ed25519 public key (JWK) that signs audit checkpoints; ``kid`` is its RFC 7638 thumbprint."""
+
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    x: str
+    kid: str
+    use: str = "sig"
+    alg: str = "EdDSA"
+
+
+class CheckpointPublic(BaseModel):
+    """A signed head: ``signature`` (base64url Ed25519) covers
+    ``"onecity audit checkpoint v1\nseq {seq}\nhead {head}\nat {at}\n"``."""
+
+    seq: int
+    head: str
+    at: str
+    kid: str
+    signature: str
+
+
+class CheckpointsPublic(BaseModel):
+    """The checkpoints document (what ``onecity audit checkpoints --export`` writes, ``verify --checkpoints`` reads)."""
+
+    format: Literal["onecity-audit-checkpoints/v1"]
+    keys: list[CheckpointKeyPublic]
+    checkpoints: list[CheckpointPublic]
 
 
 class AccessLogEntry(BaseModel):

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import JSON, BigInteger, Integer, String, Text, insert, select, update
+from sqlalchemy import JSON, BigInteger, Integer, String, Text, func, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from onecity.core import clock
@@ -233,45 +233,105 @@ class VerifyResult:
     entries: int
     first_bad_seq: int | None = None
     reason: str | None = None
+    #: How many signed checkpoints the chain was compared with (all agreed when ``ok``).
+    checkpoints: int = 0
 
 
-def _iter_entries(session: Session, batch: int = 5000) -> Iterator[AuditEntry]:
+class SignedHead(Protocol):
+    """A checkpoint as :func:`verify` compares it (see :mod:`onecity.core.audit_checkpoints`)."""
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def head(self) -> str: ...
+
+    def name(self) -> str: ...
+
+
+#: ``progress(entries verified, entries in the chain)``, called after each batch.
+Progress = Callable[[int, int], None]
+
+
+def _iter_entries(session: Session, upto: int | None, batch: int = 5000) -> Iterator[list[AuditEntry]]:
     last = 0
     while True:
-        rows = session.scalars(
-            select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)
-        ).all()
+        stmt = select(AuditEntry).where(AuditEntry.seq > last)
+        if upto is not None:
+            stmt = stmt.where(AuditEntry.seq <= upto)
+        rows = session.scalars(stmt.order_by(AuditEntry.seq).limit(batch)).all()
         if not rows:
             return
-        yield from rows
+        yield list(rows)
         last = rows[-1].seq
         session.expunge_all()
 
 
-def verify(session: Session) -> VerifyResult:
-    """Walk the whole chain; report the first entry that was edited, removed or moved."""
-    expected_seq, prev_hash, count = 1, GENESIS, 0
-    for e in _iter_entries(session):
-        count += 1
-        if e.seq != expected_seq:
-            return VerifyResult(
-                False, count, expected_seq, f"entry {expected_seq} is missing (next entry present is {e.seq})"
-            )
-        if e.prev_hash != prev_hash:
-            return VerifyResult(
-                False, count, e.seq, f"entry {e.seq} does not follow entry {e.seq - 1} (previous hash differs)"
-            )
-        if _digest(_content(e)) != e.hash:
-            return VerifyResult(False, count, e.seq, f"entry {e.seq} was altered (its content hash differs)")
-        prev_hash, expected_seq = e.hash, e.seq + 1
+def verify(
+    session: Session, *, checkpoints: Sequence[SignedHead] = (), progress: Progress | None = None
+) -> VerifyResult:
+    """Walk the whole chain; report the first entry that was edited, removed or moved.
+
+    With ``checkpoints`` (signed heads kept outside the database), each named entry's hash must
+    also be the one the checkpoint signed: this is what catches a chain rewritten with every
+    hash recomputed, which the chain alone cannot.
+    """
+    signed = {c.seq: c for c in checkpoints}
+    # The head first, and the walk up to it: entries written meanwhile (a live server) are not
+    # this walk's business, and are not mistaken for a tampered end.
     head = session.get(AuditHead, 1)
+    total = head.seq if head is not None else 0
+    expected_seq, prev_hash, count = 1, GENESIS, 0
+    for rows in _iter_entries(session, total if head is not None else None):
+        for e in rows:
+            count += 1
+            if e.seq != expected_seq:
+                return VerifyResult(
+                    False, count, expected_seq, f"entry {expected_seq} is missing (next entry present is {e.seq})"
+                )
+            if e.prev_hash != prev_hash:
+                return VerifyResult(
+                    False, count, e.seq, f"entry {e.seq} does not follow entry {e.seq - 1} (previous hash differs)"
+                )
+            if _digest(_content(e)) != e.hash:
+                return VerifyResult(False, count, e.seq, f"entry {e.seq} was altered (its content hash differs)")
+            if (cp := signed.get(e.seq)) is not None and cp.head != e.hash:
+                return VerifyResult(
+                    False,
+                    count,
+                    e.seq,
+                    f"{cp.name()} disagrees with the chain: it signed hash {cp.head[:16]}… for entry {e.seq}, "
+                    f"the database now holds {e.hash[:16]}… (the log was rewritten at or before entry {e.seq})",
+                )
+            prev_hash, expected_seq = e.hash, e.seq + 1
+        if progress is not None:
+            progress(count, max(total, count))
     last_seq = expected_seq - 1
     if head is None:
         if count:
             return VerifyResult(False, count, 1, "the audit head row is missing")
-        return VerifyResult(True, 0)
-    if head.seq != last_seq or head.hash != prev_hash:
+    elif head.seq != last_seq or head.hash != prev_hash:
         return VerifyResult(
             False, count, last_seq + 1, f"entries after {last_seq} are missing (the head records entry {head.seq})"
         )
-    return VerifyResult(True, count)
+    else:
+        beyond_head = session.scalar(select(func.max(AuditEntry.seq)).where(AuditEntry.seq > total))
+        if beyond_head is not None:  # new entries, or rows slipped in past the head? ask the head again
+            now_at = session.scalar(
+                select(AuditHead.seq).where(AuditHead.id == 1).execution_options(populate_existing=True)
+            )
+            if now_at is None or now_at < beyond_head:
+                return VerifyResult(
+                    False, count, total + 1, f"entry {beyond_head} lies beyond the head (which records entry {total})"
+                )
+    beyond = [c for c in checkpoints if c.seq > last_seq]
+    if beyond:
+        first = min(beyond, key=lambda c: c.seq)
+        return VerifyResult(
+            False,
+            count,
+            last_seq + 1,
+            f"{first.name()} records entries up to {first.seq}, but the chain ends at entry {last_seq}: "
+            "entries were cut off",
+        )
+    return VerifyResult(True, count, checkpoints=len(signed))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from onecity.core import audit, policy
+from onecity.core import audit, audit_checkpoints, policy
 from onecity.core.audit import AuditEntry, VerifyResult
 from onecity.core.errors import PermissionDenied
 from onecity.core.identity.principal import Principal
@@ -50,6 +51,12 @@ def verify(session: Session, principal: Principal) -> VerifyResult:
     if not policy.in_scope(session, principal, "core.audit", None):
         raise PermissionDenied("verifying the whole chain is for municipal auditors")
     return audit.verify(session)
+
+
+def checkpoints(session: Session, principal: Principal, *, since_seq: int = 0, limit: int = 1000) -> dict[str, Any]:
+    """The signed checkpoints and their public keys: for auditors, to copy somewhere the database is not."""
+    policy.require(principal, "core.audit.checkpoints")
+    return audit_checkpoints.published(session, since_seq=since_seq, limit=limit)
 
 
 #: Other names a signed-in person's data goes by in the audit log (e.g. the data hub's

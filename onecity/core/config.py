@@ -123,6 +123,13 @@ class Settings(BaseSettings):
     default_language: str = "zh"
     #: Largest request body accepted (scanned documents are the big ones).
     max_body_bytes: int = 20 * 1024 * 1024
+    #: The Ed25519 key that signs audit checkpoints: a file the database does not hold
+    #: (default ``var/audit-checkpoint.key``, created on first use with mode 0600).
+    audit_key_file: Path | None = None
+    #: How often the server signs a checkpoint of the audit chain (when it moved); 0 turns it off.
+    audit_checkpoint_seconds: float = 900.0
+    #: How long an ``Idempotency-Key`` is remembered.
+    idempotency_keep_hours: int = 24
 
     @model_validator(mode="after")
     def _refuse_known_secret(self) -> Settings:

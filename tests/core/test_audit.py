@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 
-from onecity.core import audit
+from onecity.core import audit, audit_checkpoints
 from onecity.core.audit import AuditEntry
+from onecity.core.config import Environment, Settings
 from onecity.core.db import Database
 from onecity.core.errors import InvalidInput
 from tests.conftest import SYSTEM
@@ -140,3 +144,188 @@ def test_cli_verify_exit_codes(db: Database, tmp_path: object) -> None:
     bad = env_cmd()
     assert bad.returncode == 1
     assert "entry 3" in bad.stderr
+
+
+# -- signed checkpoints (issue 12: an audit log an insider cannot rewrite unnoticed) --------------------
+
+
+def _cli(db: Database, key_file: object, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "onecity", "audit", *args],
+        capture_output=True,
+        text=True,
+        env={
+            "ONECITY_DATABASE_URL": db.url,
+            "ONECITY_ENV": "test",
+            "ONECITY_AUDIT_KEY_FILE": str(key_file),
+            "PATH": "/usr/bin:/bin",
+        },
+    )
+
+
+def _rewrite(db: Database, seq: int, actor: str) -> None:
+    """What an insider with write access does: drop the append-only triggers, edit entry ``seq``,
+    recompute every hash from there on and the head, and remove the database's own checkpoints."""
+    with db.engine.begin() as conn:
+        if db.dialect == "postgresql":
+            conn.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))
+        else:
+            conn.execute(text("DROP TRIGGER audit_log_no_update"))
+            conn.execute(text("DROP TRIGGER audit_log_no_delete"))
+    with db.sessions() as session:
+        entries = list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+        session.expunge_all()
+    prev = audit.GENESIS
+    with db.engine.begin() as conn:
+        for e in entries:
+            if e.seq == seq:
+                e.actor = actor
+            e.prev_hash = prev
+            prev = audit._digest(audit._content(e))
+            conn.execute(
+                text("UPDATE audit_log SET actor = :a, prev_hash = :p, hash = :h WHERE seq = :s"),
+                {"a": e.actor, "p": e.prev_hash, "h": prev, "s": e.seq},
+            )
+        conn.execute(text("UPDATE audit_head SET hash = :h WHERE id = 1"), {"h": prev})
+        conn.execute(text("DELETE FROM audit_checkpoints"))
+
+
+def test_checkpoints_catch_a_full_rewrite_with_recomputed_hashes(db: Database, tmp_path: Path) -> None:
+    key_file = tmp_path / "keys" / "audit-checkpoint.key"
+    exported = tmp_path / "elsewhere" / "checkpoints.json"
+    exported.parent.mkdir()
+    _write(db, 5)
+    first = _cli(db, key_file, "checkpoint")
+    assert first.returncode == 0 and "entry 5" in first.stdout, first.stderr
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600  # created on first use, for the owner only
+    assert _cli(db, key_file, "checkpoint").stdout.startswith("no new checkpoint")  # the head has not moved
+    _write(db, 3)
+    settings = Settings(env=Environment.TEST, database_url=db.url, audit_key_file=key_file)
+    signed = audit_checkpoints.checkpoint(db, settings)
+    assert signed is not None and signed.seq == 8
+    out = _cli(db, key_file, "checkpoints", "--export", str(exported))
+    assert out.returncode == 0 and "2 checkpoints" in out.stdout, out.stderr
+    doc = json.loads(exported.read_text(encoding="utf-8"))
+    assert [c["seq"] for c in doc["checkpoints"]] == [5, 8] and len(doc["keys"]) == 1
+    assert "PRIVATE" not in exported.read_text(encoding="utf-8")
+    assert _cli(db, key_file, "verify", "--checkpoints", str(exported)).returncode == 0
+    _write(db, 2)  # the log goes on after the export: still agrees
+
+    try:
+        _rewrite(db, 3, "user:nobody-saw-this")
+        plain = _cli(db, key_file, "verify")
+        assert plain.returncode == 0 and "intact: 10 entries" in plain.stdout  # the chain alone is fooled
+        caught = _cli(db, key_file, "verify", "--checkpoints", str(exported))
+        assert caught.returncode == 1
+        assert "BROKEN at entry 5" in caught.stderr and "checkpoint at entry 5" in caught.stderr, caught.stderr
+        # re-exporting from the rewritten database cannot overwrite the evidence
+        with db.sessions() as session:
+            audit_checkpoints.sign(session, audit_checkpoints.load_or_create_key(key_file))
+            session.commit()
+        again = _cli(db, key_file, "checkpoints", "--export", str(exported))
+        assert again.returncode == 1 and "disagrees" in again.stderr, again.stderr
+    finally:
+        if db.dialect == "postgresql":  # the PostgreSQL test database is shared: put the trigger back
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log "
+                        "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"
+                    )
+                )
+
+
+def test_a_forged_or_altered_checkpoints_file_is_refused(db: Database, tmp_path: Path) -> None:
+    _write(db, 3)
+    key = audit_checkpoints.load_or_create_key(tmp_path / "k.key")
+    with db.transaction() as session:
+        audit_checkpoints.sign(session, key)
+    path = tmp_path / "cp.json"
+    with db.sessions() as session:
+        assert audit_checkpoints.export(session, path) == (1, 1)
+    good = json.loads(path.read_text(encoding="utf-8"))
+    assert len(audit_checkpoints.read_file(path)) == 1
+    # someone "fixes" the file to match a rewritten chain: the signature no longer holds
+    forged = json.loads(json.dumps(good))
+    forged["checkpoints"][0]["head"] = "f" * 64
+    path.write_text(json.dumps(forged), encoding="utf-8")
+    with pytest.raises(audit_checkpoints.CheckpointError, match="checkpoint at entry 3.*bad signature"):
+        audit_checkpoints.read_file(path)
+    # or swaps in a key of their own under the old name
+    other = audit_checkpoints.load_or_create_key(tmp_path / "other.key")
+    swapped = json.loads(json.dumps(good))
+    swapped["keys"][0]["x"] = other.x
+    path.write_text(json.dumps(swapped), encoding="utf-8")
+    with pytest.raises(audit_checkpoints.CheckpointError, match="thumbprint"):
+        audit_checkpoints.read_file(path)
+    path.write_text("{}", encoding="utf-8")
+    with pytest.raises(audit_checkpoints.CheckpointError, match="not an audit checkpoints document"):
+        audit_checkpoints.read_file(path)
+
+
+def test_a_chain_cut_below_a_checkpoint_is_caught_and_progress_is_reported(db: Database, tmp_path: Path) -> None:
+    _write(db, 4)
+    key = audit_checkpoints.load_or_create_key(tmp_path / "k.key")
+    with db.transaction() as session:
+        audit_checkpoints.sign(session, key)
+        doc = audit_checkpoints.published(session)
+    checkpoints = audit_checkpoints.read_document(doc)
+    seen: list[tuple[int, int]] = []
+    with db.sessions() as session:
+        result = audit.verify(session, checkpoints=checkpoints, progress=lambda done, total: seen.append((done, total)))
+    assert result.ok and result.checkpoints == 1 and seen == [(4, 4)]
+    # cut the last entries off and move the head back: the chain alone agrees, the checkpoint does not
+    _tamper(db, "DELETE FROM audit_log WHERE seq > 2")
+    with db.engine.begin() as conn:
+        h = conn.execute(text("SELECT hash FROM audit_log WHERE seq = 2")).scalar_one()
+        conn.execute(text("UPDATE audit_head SET seq = 2, hash = :h"), {"h": h})
+    with db.sessions() as session:
+        assert audit.verify(session).ok
+        cut = audit.verify(session, checkpoints=checkpoints)
+    assert (
+        not cut.ok and "chain ends at entry 2" in (cut.reason or "") and "checkpoint at entry 4" in (cut.reason or "")
+    )
+
+
+def test_checkpoints_are_published_to_auditors_and_signed_by_the_server(
+    db: Database, tmp_path: Path, make_user: Callable[..., object]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from onecity.api.app import create_app
+    from onecity.core.bus import connect_bus
+    from onecity.core.identity.roles import PrincipalKind, Role
+    from onecity.core.parts import PeriodicTask
+    from onecity.core.tasks import TaskContext
+    from onecity.parts import PLATFORM
+    from tests.conftest import CITY, PASSWORD
+
+    assert PeriodicTask("audit-checkpoints", "onecity.core.audit_checkpoints:run", every_seconds=60.0) in PLATFORM.tasks
+    settings = Settings(
+        env=Environment.TEST, database_url=db.url, audit_key_file=tmp_path / "k.key", audit_checkpoint_seconds=600
+    )
+    _write(db, 2)
+    ctx = TaskContext(db, settings, connect_bus("memory://"))
+    assert audit_checkpoints.run(ctx) is None  # a process's first minute signs nothing (tests' apps live seconds)
+    signed = audit_checkpoints.run(ctx, first_delay=0)
+    assert signed is not None and signed.seq == 2
+    _write(db, 1)
+    assert audit_checkpoints.run(ctx, first_delay=0) is None  # the last one is not ten minutes old yet
+    make_user("auditor", Role.AUDITOR, division_code=CITY)
+    make_user("resident", kind=PrincipalKind.CITIZEN, division_code=None)
+    with TestClient(create_app(settings, db=db), raise_server_exceptions=False) as client:
+
+        def token(name: str) -> dict[str, str]:
+            r = client.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
+            return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+        r = client.get("/api/v1/audit/checkpoints", headers=token("auditor"))
+        assert r.status_code == 200, r.text
+        doc = r.json()
+        assert doc["checkpoints"][0]["seq"] >= 2 and doc["keys"][0]["crv"] == "Ed25519"
+        assert audit_checkpoints.read_document(doc)[0].seq == doc["checkpoints"][0]["seq"]  # verifies as published
+        denied = client.get("/api/v1/audit/checkpoints", headers=token("resident"))
+        assert denied.status_code == 403 and denied.headers["content-type"].startswith("application/problem+json")
+        assert client.get("/api/v1/audit/checkpoints").status_code == 401
+        schema = client.get("/openapi.json").json()
+        assert "/api/v1/audit/checkpoints" in schema["paths"]

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from onecity.api.deps import PrincipalDep, SessionDep
-from onecity.api.schemas import AccessLogEntry, AuditEntryPublic, AuditVerifyPublic
+from onecity.api.schemas import AccessLogEntry, AuditEntryPublic, AuditVerifyPublic, CheckpointsPublic
 from onecity.core import audit_queries
 
 router = APIRouter(tags=["audit"])
@@ -35,6 +35,22 @@ def list_entries(
 def verify(session: SessionDep, principal: PrincipalDep) -> AuditVerifyPublic:
     result = audit_queries.verify(session, principal)
     return AuditVerifyPublic(**result.__dict__)
+
+
+@router.get(
+    "/audit/checkpoints",
+    response_model=CheckpointsPublic,
+    summary="Signed checkpoints of the audit chain, with the public keys (auditors; keep a copy elsewhere)",
+)
+def list_checkpoints(
+    session: SessionDep,
+    principal: PrincipalDep,
+    since_seq: Annotated[int, Query(ge=0, description="only checkpoints of later entries")] = 0,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+) -> CheckpointsPublic:
+    return CheckpointsPublic.model_validate(
+        audit_queries.checkpoints(session, principal, since_seq=since_seq, limit=limit)
+    )
 
 
 @router.get("/me/access-log", response_model=list[AccessLogEntry], summary="Who read my personal data, and why")

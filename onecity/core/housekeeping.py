@@ -3,7 +3,8 @@
 * expired browser sessions;
 * sign-in attempts older than twice the throttling window;
 * outbox rows sent more than ``keep_days`` ago, and consumer inbox entries as old
-  (a message redelivered after that long would be a bug worth seeing, not a duplicate).
+  (a message redelivered after that long would be a bug worth seeing, not a duplicate);
+* ``Idempotency-Key`` answers older than ``ONECITY_IDEMPOTENCY_KEEP_HOURS`` (24 h).
 
 The audit log is never trimmed.
 """
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import CursorResult, Delete, delete
 from sqlalchemy.orm import Session
 
-from onecity.core import clock
+from onecity.core import clock, idempotency
 from onecity.core.config import Settings
 from onecity.core.db import Database
 from onecity.core.events import OutboxMessage, ProcessedMessage
@@ -36,6 +37,7 @@ class Trimmed:
     login_attempts: int
     outbox: int
     inbox: int
+    idempotency_keys: int = 0
 
 
 def _deleted(session: Session, stmt: Delete) -> int:
@@ -57,7 +59,8 @@ def trim(db: Database, settings: Settings, keep_days: int = 7) -> Trimmed:
             delete(OutboxMessage).where(OutboxMessage.published_at.is_not(None), OutboxMessage.published_at < horizon),
         )
         inbox = _deleted(session, delete(ProcessedMessage).where(ProcessedMessage.processed_at < horizon))
-    return Trimmed(sessions, attempts, outbox, inbox)
+        keys = idempotency.forget_older_than(session, settings.idempotency_keep_hours)
+    return Trimmed(sessions, attempts, outbox, inbox, keys)
 
 
 def run(ctx: TaskContext) -> Trimmed:

@@ -32,8 +32,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from onecity.api.idempotency import KEY_HELP
 from onecity.api.limits import loads_bounded
-from onecity.core import clock
+from onecity.core import clock, idempotency
 from onecity.core.db import Database
 from onecity.core.errors import DomainError, InvalidInput
 from onecity.core.identity.models import Agency
@@ -418,7 +419,25 @@ async def _post_params(request: Request) -> dict[str, str]:
     return params
 
 
-@router.post("/requests.{fmt}", summary="GeoReport v2: report a problem (needs an api_key)", status_code=201)
+ROUTE = "POST /open311/v2/requests.{fmt}"
+
+
+@router.post(
+    "/requests.{fmt}",
+    summary="GeoReport v2: report a problem (needs an api_key)",
+    status_code=201,
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "maxLength": 255},
+                "description": KEY_HELP,
+            }
+        ]
+    },
+)
 async def post_request(fmt: str, request: Request) -> Response:
     try:
         params = await _post_params(request)
@@ -426,6 +445,8 @@ async def post_request(fmt: str, request: Request) -> Response:
         return _errors(fmt, err.code, err.description)
     en = _english(request)
     db = _db(request)
+    idempotency_key = request.headers.get(idempotency.HEADER)
+    path = request.url.path
 
     def run() -> Response:
         _fmt(fmt)
@@ -443,6 +464,17 @@ async def post_request(fmt: str, request: Request) -> Response:
         contact = ", ".join(p for p in (params.get("phone", "").strip(), params.get("email", "").strip()) if p)
         with db.transaction() as session:
             principal = principal_for_api_key(session, key) if key else ANONYMOUS
+            if idempotency_key is not None:  # a retry of a report whose answer was lost: the first answer
+                unkeyed = {k: v for k, v in sorted(params.items()) if k != "api_key"}
+                fingerprint = idempotency.fingerprint("POST", path, unkeyed)
+                stored = idempotency.claim(session, principal.ref, idempotency_key, ROUTE, fingerprint)
+                if stored is not None:
+                    return Response(
+                        stored.body,
+                        status_code=stored.status,
+                        media_type=stored.content_type,
+                        headers={idempotency.REPLAYED_HEADER: "true"},
+                    )
             component_id = None
             if comp_code := params.get("attribute[component_code]", "").strip():
                 component_id = session.scalar(select(Component.id).where(Component.code == comp_code[:18]))
@@ -464,19 +496,29 @@ async def post_request(fmt: str, request: Request) -> Response:
                 external_id=(params.get("device_id") or None),
             )
             case_id, token, duplicate = got.case.id, got.report.id, got.duplicate
-        notice = None
-        if duplicate:
-            notice = (
-                f"This problem was already reported: your report joined request {case_id}"
-                if en
-                else f"该问题已有人报告，您的报告已并入工单 {case_id}"
-            )
-        row = {
-            "service_request_id": case_id,
-            "token": token,
-            "service_notice": notice,
-            "account_id": params.get("account_id") or None,
-        }
-        return _respond(fmt, "service_requests", "request", [row], status=201)
+            notice = None
+            if duplicate:
+                notice = (
+                    f"This problem was already reported: your report joined request {case_id}"
+                    if en
+                    else f"该问题已有人报告，您的报告已并入工单 {case_id}"
+                )
+            row = {
+                "service_request_id": case_id,
+                "token": token,
+                "service_notice": notice,
+                "account_id": params.get("account_id") or None,
+            }
+            response = _respond(fmt, "service_requests", "request", [row], status=201)
+            if idempotency_key is not None:  # kept in the report's own transaction
+                idempotency.store(
+                    session,
+                    principal.ref,
+                    idempotency_key,
+                    201,
+                    response.media_type or "application/json",
+                    bytes(response.body).decode("utf-8"),
+                )
+        return response
 
     return await run_in_threadpool(_guard, fmt, run)

@@ -13,13 +13,15 @@ import binascii
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onecity.api.deps import PrincipalDep, SessionDep
+from onecity.api.idempotency import RESPONSES as IDEMPOTENT_RESPONSES
+from onecity.api.idempotency import IdempotencyKeyHeader, idempotent
 from onecity.api.schemas import Strict
 from onecity.core import policy
 from onecity.core.errors import InvalidInput
@@ -396,19 +398,29 @@ def get_ratings(session: SessionDep) -> list[dict[str, Any]]:
     "/cases",
     response_model=CasePublic,
     status_code=201,
+    responses=IDEMPOTENT_RESPONSES,
     summary="Start a draft (online, by proxy, or at the counter), prefilled from the registries",
 )
-def create_case(body: CaseCreate, session: SessionDep, principal: PrincipalDep) -> CasePublic:
-    case = service.start_case(
-        session,
-        principal,
-        body.item_code,
-        id_number=body.id_number,
-        uscc=body.uscc,
-        identity_checked=body.identity_checked,
-        proxy_relation=body.proxy_relation,
-    )
-    return _full(session, principal, case.id)
+def create_case(
+    body: CaseCreate,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> CasePublic:
+    def create() -> CasePublic:
+        case = service.start_case(
+            session,
+            principal,
+            body.item_code,
+            id_number=body.id_number,
+            uscc=body.uscc,
+            identity_checked=body.identity_checked,
+            proxy_relation=body.proxy_relation,
+        )
+        return _full(session, principal, case.id)
+
+    return idempotent(request, session, principal, idempotency_key, body, create)
 
 
 @router.get("/cases", response_model=list[CasePublic], summary="My cases (as applicant or proxy)")
@@ -472,10 +484,22 @@ def withdraw(case_id: CaseId, body: Reason, session: SessionDep, principal: Prin
     return _full(session, principal, case_id)
 
 
-@router.post("/cases/{case_id}/rating", status_code=201, summary="Rate a decided case (好差评)")
-def rate(case_id: CaseId, body: RatingCreate, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
-    rating = service.rate(session, principal, case_id, body.stars, body.comment)
-    return {"id": rating.id, "stars": rating.stars, "channel": rating.channel, "follow_up": rating.follow_up}
+@router.post(
+    "/cases/{case_id}/rating", status_code=201, summary="Rate a decided case (好差评)", responses=IDEMPOTENT_RESPONSES
+)
+def rate(
+    case_id: CaseId,
+    body: RatingCreate,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> dict[str, Any]:
+    def create() -> dict[str, Any]:
+        rating = service.rate(session, principal, case_id, body.stars, body.comment)
+        return {"id": rating.id, "stars": rating.stars, "channel": rating.channel, "follow_up": rating.follow_up}
+
+    return idempotent(request, session, principal, idempotency_key, body, create)
 
 
 @router.post("/ratings/{rating_id}/follow-up", summary="Record how a complaint was followed up")
@@ -557,21 +581,30 @@ def complete(
     "/bundles/{code}/applications",
     response_model=BundlePublic,
     status_code=201,
+    responses=IDEMPOTENT_RESPONSES,
     summary="Start a bundle application: one merged, prefilled form for all its items",
 )
 def create_bundle(
-    code: Annotated[str, Path(max_length=40)], body: BundleCreate, session: SessionDep, principal: PrincipalDep
+    code: Annotated[str, Path(max_length=40)],
+    body: BundleCreate,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> BundlePublic:
-    app = bundles.start_bundle(
-        session,
-        principal,
-        code,
-        id_number=body.id_number,
-        uscc=body.uscc,
-        identity_checked=body.identity_checked,
-        proxy_relation=body.proxy_relation,
-    )
-    return bundle_public(*bundles.get_bundle(session, principal, app.id))
+    def create() -> BundlePublic:
+        app = bundles.start_bundle(
+            session,
+            principal,
+            code,
+            id_number=body.id_number,
+            uscc=body.uscc,
+            identity_checked=body.identity_checked,
+            proxy_relation=body.proxy_relation,
+        )
+        return bundle_public(*bundles.get_bundle(session, principal, app.id))
+
+    return idempotent(request, session, principal, idempotency_key, body, create)
 
 
 BundleId = Annotated[str, Path(max_length=36)]

@@ -102,3 +102,64 @@ def test_case_over_http(city: City, client: TestClient, login: Callable[[str], d
     assert catalogue.item(FOOD).name == row["name"]
     district = client.get("/api/v1/services/performance", params={"by": "district"}).json()
     assert [(d["key"], d["name"]) for d in district] == [("310104", "徐汇区")]
+
+
+def test_retried_creates_with_an_idempotency_key_make_one_case_one_bundle_one_rating(
+    city: City, client: TestClient, login: Callable[[str], dict[str, str]]
+) -> None:
+    """An app that lost the answer to a create and retries it gets the first answer (issue 12, point 5)."""
+    from sqlalchemy import func, select
+
+    from onecity.services import service
+    from onecity.services.models import BundleApplication, Case, Rating
+    from tests.services.conftest import food_case_ready
+
+    def count(model: type) -> int:
+        with city.db.sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+    me = login("resident")
+    body = {"item_code": FOOD, "uscc": city.firm.uscc}
+    first = client.post("/api/v1/services/cases", json=body, headers={**me, "Idempotency-Key": "case-1"})
+    assert first.status_code == 201, first.text
+    again = client.post("/api/v1/services/cases", json=body, headers={**me, "Idempotency-Key": "case-1"})
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true" and count(Case) == 1
+    reused = client.post(
+        "/api/v1/services/cases", json={**body, "proxy_relation": None}, headers={**me, "Idempotency-Key": "case-1"}
+    )
+    assert reused.status_code == 201  # the same request, spelled with a default: still a replay
+    other = client.post(
+        "/api/v1/services/cases",
+        json={"item_code": FOOD, "uscc": city.firm.uscc, "identity_checked": True},
+        headers={**me, "Idempotency-Key": "case-1"},
+    )
+    assert other.status_code == 422 and other.headers["content-type"].startswith("application/problem+json")
+    assert "different request" in other.json()["detail"] and count(Case) == 1
+    # a bundle application, likewise
+    bundle_url = "/api/v1/services/bundles/open-restaurant/applications"
+    b1_body = {"uscc": city.firm.uscc}
+    b1 = client.post(bundle_url, json=b1_body, headers={**me, "Idempotency-Key": "bundle-1"})
+    assert b1.status_code == 201, b1.text
+    b2 = client.post(bundle_url, json=b1_body, headers={**me, "Idempotency-Key": "bundle-1"})
+    assert b2.status_code == 201 and b2.json()["id"] == b1.json()["id"] and count(BundleApplication) == 1
+    # a rating of a decided case
+    case_id = food_case_ready(city)
+    with city.db.transaction() as s:
+        service.submit(s, city.resident, case_id)
+    for principal, outcome in ((city.clerk, "accept"), (city.reviewer, "pass"), (city.approver, "approve")):
+        with city.db.transaction() as s:
+            [work] = [w for w, c in service.work_queue(s, principal) if c.id == case_id]
+            service.complete_task(s, principal, work.id, outcome)
+    url = f"/api/v1/services/cases/{case_id}/rating"
+    r1 = client.post(url, json={"stars": 5}, headers={**me, "Idempotency-Key": "rate-1"})
+    r2 = client.post(url, json={"stars": 5}, headers={**me, "Idempotency-Key": "rate-1"})
+    assert r1.status_code == r2.status_code == 201 and r1.json() == r2.json() and count(Rating) == 1
+    assert client.post(url, json={"stars": 5}, headers=me).status_code == 409  # without a key: already rated
+    schema = client.get("/openapi.json").json()["paths"]
+    for path in (
+        "/api/v1/services/cases",
+        "/api/v1/services/cases/{case_id}/rating",
+        "/api/v1/services/bundles/{code}/applications",
+    ):
+        assert any(p["name"] == "Idempotency-Key" for p in schema[path]["post"]["parameters"]), path

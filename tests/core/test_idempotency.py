@@ -54,3 +54,36 @@ def test_housekeeping_forgets_old_keys(db: Database, settings: Settings) -> None
     with db.sessions() as s:
         assert list(s.scalars(select(IdempotencyRecord.key))) == ["new"]
         assert s.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1
+
+
+def test_a_retry_racing_the_first_request_waits_for_it_and_replays(db: Database) -> None:
+    """The first request holds its claim (uncommitted) while the retry arrives: the retry must not
+    create anything; it waits on the key's primary key (PostgreSQL) or the write lock (SQLite)
+    and answers with what the first stored."""
+    import threading
+    import time
+
+    fp = idempotency.fingerprint("POST", "/x", {"a": 1})
+    claimed = threading.Event()
+    outcome: list[object] = []
+
+    def first() -> None:
+        with db.transaction() as s:
+            assert idempotency.claim(s, "user:1", "race", "POST /x", fp) is None
+            claimed.set()
+            time.sleep(0.5)  # the create takes a while
+            idempotency.store(s, "user:1", "race", 201, "application/json", '{"id":"first"}')
+
+    def retry() -> None:
+        claimed.wait(10)
+        with db.transaction() as s:
+            outcome.append(idempotency.claim(s, "user:1", "race", "POST /x", fp))
+
+    threads = [threading.Thread(target=first), threading.Thread(target=retry)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert outcome == [idempotency.Stored(201, "application/json", '{"id":"first"}')]
+    with db.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1

@@ -68,3 +68,18 @@ def test_registry_export_escapes_formula_cells_and_loads_back(db: Database, tmp_
     path.write_text(out.getvalue(), encoding="utf-8")
     ((_, loaded),) = list(read_records(path))
     assert isinstance(loaded, dict) and loaded["address"] == evil and loaded["name"] == "@王"
+
+
+def test_no_csv_is_written_past_the_shared_writer() -> None:
+    """A new export that opens its own ``csv.writer`` would write formula cells unescaped."""
+    from pathlib import Path
+
+    import onecity
+
+    root = Path(onecity.__file__).parent
+    offenders = [
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if p.name != "csvout.py" and ("csv.writer(" in (text := p.read_text(encoding="utf-8")) or "DictWriter(" in text)
+    ]
+    assert offenders == [], f"write CSV through onecity.core.csvout.writer: {offenders}"

@@ -175,9 +175,12 @@ def private_mosquitto() -> Iterator[str]:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="onecity-mqtt-") as tmp:
         conf = Path(tmp) / "mosquitto.conf"
+        # run as root, Mosquitto switches to its own user, and Linux clears the parent death signal
+        # on a change of user: stay who we are, so that the broker dies with the run
+        stay = "user root\n" if os.geteuid() == 0 else ""
         conf.write_text(
             f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_queued_messages 0\nmax_inflight_messages 0\n"
+            f"max_queued_messages 0\nmax_inflight_messages 0\n{stay}"
         )
         proc = subprocess.Popen(
             orphanless([exe, "-c", str(conf)]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -7,6 +7,7 @@ from onecity.core.events import OutboxMessage, ProcessedMessage
 from onecity.core.grants import AccessGrant
 from onecity.core.idempotency import IdempotencyRecord
 from onecity.core.identity.models import Agency, ApiKey, LoginAttempt, User, UserRole, WebSession
+from onecity.core.tasks import TaskLease
 
 __all__ = [
     "AccessGrant",
@@ -20,6 +21,7 @@ __all__ = [
     "LoginAttempt",
     "OutboxMessage",
     "ProcessedMessage",
+    "TaskLease",
     "User",
     "UserRole",
     "WebSession",

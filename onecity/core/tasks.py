@@ -10,6 +10,14 @@ does not wait for at all: the test suite's app teardowns used to wait for it.
 
 A failing round is logged and the task carries on at the next round; it never stops the
 server.
+
+**Once per deployment.** Several server processes may share one database (uvicorn workers,
+replicas). Before each round a plain task takes a lease on its name in ``task_leases``: the
+process holding it renews it each round; another process skips its rounds until the lease
+has lapsed (the holder died: after two intervals, at least a minute), then takes it over. A
+stopping runner gives its leases back, so a restart does not wait. The outbox relay (a
+coroutine task) runs in every process: a commit wakes the relay of its own process at once,
+and a message two relays send twice keeps its id, which the bus discards as a duplicate.
 """
 
 from __future__ import annotations
@@ -18,17 +26,73 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from sqlalchemy import String, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from onecity.core import clock
 from onecity.core.bus.base import Bus
 from onecity.core.config import Settings
-from onecity.core.db import Database
+from onecity.core.db import Base, Database
 from onecity.core.parts import PeriodicTask, resolve
 
 log = logging.getLogger(__name__)
+
+
+class TaskLease(Base):
+    """Which process runs a periodic task now, until when (see the module's docstring)."""
+
+    __tablename__ = "task_leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]
+
+
+def lease_seconds(task: PeriodicTask) -> float:
+    """How long a lease lasts without renewal: two intervals, and at least a minute for a slow round."""
+    return max(2 * task.every_seconds, task.every_seconds + 60.0)
+
+
+def claim(db: Database, name: str, holder: str, seconds: float) -> bool:
+    """Take or renew the lease on ``name`` for ``seconds``; False while another holder's is live."""
+    now = clock.now()
+    until = now + timedelta(seconds=seconds)
+    with db.transaction() as session:
+        renewed = session.execute(
+            update(TaskLease)
+            .where(TaskLease.name == name, or_(TaskLease.holder == holder, TaskLease.expires_at < now))
+            .values(holder=holder, expires_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(renewed, "rowcount", 0):
+            return True
+    try:
+        with db.transaction() as session:
+            session.add(TaskLease(name=name, holder=holder, expires_at=until))
+        return True
+    except IntegrityError:  # another process holds it (or took it just now)
+        return False
+
+
+def release(db: Database, holder: str) -> None:
+    """Give back every lease ``holder`` has, so another process may take them at once."""
+    with db.transaction() as session:
+        session.execute(
+            update(TaskLease)
+            .where(TaskLease.holder == holder)
+            .values(expires_at=clock.now() - timedelta(seconds=1))
+            .execution_options(synchronize_session=False)
+        )
 
 
 @dataclass(frozen=True)
@@ -48,6 +112,8 @@ class TaskRunner:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._coroutines: list[asyncio.Task[object]] = []
+        #: This runner's name on its leases: host, process and a random part (a forked worker differs).
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         #: Rounds completed per task name (a test waits on it; an operator may log it).
         self.rounds: dict[str, int] = {t.name: 0 for t in self.tasks}
 
@@ -77,6 +143,11 @@ class TaskRunner:
             await asyncio.to_thread(thread.join, max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
                 log.warning("periodic task %s is still in a round; leaving it", thread.name)
+        if self._threads:
+            try:
+                await asyncio.to_thread(release, self.ctx.db, self.holder)
+            except Exception:
+                log.exception("could not give the periodic tasks' leases back; they lapse on their own")
 
     @property
     def stopping(self) -> bool:
@@ -93,10 +164,11 @@ class TaskRunner:
         fn = resolve(task.run)
         while not self._stop.is_set():
             try:
-                fn(self.ctx)
+                if claim(self.ctx.db, task.name, self.holder, lease_seconds(task)):
+                    fn(self.ctx)
+                    self.rounds[task.name] += 1
             except Exception:
                 log.exception("periodic task %s failed; will try again", task.name)
-            self.rounds[task.name] += 1
             self._stop.wait(task.every_seconds)
 
     async def _forever(self, task: PeriodicTask) -> None:

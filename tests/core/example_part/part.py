@@ -10,7 +10,7 @@ PART = Part(
     pages=("tests.core.example_part.pages",),
     commands=("tests.core.example_part.cli",),
     consumers=("tests.core.example_part.consumers",),
-    tasks=(PeriodicTask("example.tick", "tests.core.example_part.tasks:tick", every_seconds=0.05),),
+    tasks=(PeriodicTask("example.tick", "tests.core.example_part.tasks:tick", every_seconds=0.1),),
     words="tests.core.example_part.i18n",
     navigation=(NavItem("example.nav", "/example", None, order=65),),
 )

@@ -95,6 +95,7 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("POST", "/api/v1/grants/{grant_id}/revoke"): staff("core.grant.revoke"),
     ("GET", "/api/v1/audit"): staff("core.audit.read"),
     ("GET", "/api/v1/audit/verify"): staff("core.audit.verify", narrower="municipal auditors only"),
+    ("GET", "/api/v1/audit/checkpoints"): staff("core.audit.checkpoints"),
     ("GET", "/api/v1/me/access-log"): me("core.me.access_log"),
     # pages
     ("GET", "/"): public("the home page; what it shows depends on who is signed in"),

@@ -1,7 +1,7 @@
 """core: leases that let one process of a deployment run each periodic task
 
-Revision ID: 0015_task_leases
-Revises: 0014_sensing_thing_owner
+Revision ID: 0016_task_leases
+Revises: 0015_core_trust
 Create Date: 2026-12-04
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import onecity.core.db
 
-revision: str = "0015_task_leases"
-down_revision: str | None = "0014_sensing_thing_owner"
+revision: str = "0016_task_leases"
+down_revision: str | None = "0015_core_trust"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

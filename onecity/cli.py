@@ -191,7 +191,8 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(result.__dict__))
     elif result.ok:
-        against = f", agreeing with {result.checkpoints} signed checkpoints" if args.checkpoints else ""
+        n = result.checkpoints
+        against = f", agreeing with {n} signed checkpoint{'' if n == 1 else 's'}" if args.checkpoints else ""
         print(f"audit log intact: {result.entries} entries verified{against}")
     else:
         print(f"audit log BROKEN at entry {result.first_bad_seq}: {result.reason}", file=sys.stderr)

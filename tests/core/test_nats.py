@@ -98,18 +98,23 @@ def test_commit_delivered_once_per_consumer_even_when_a_consumer_dies_before_ack
                 mirrored.append(Envelope.from_bytes(d.data).typed(NOTED).text)
 
             await bus.subscribe("onecity.test.>", "mirror", mirror)
-            deadline = time.monotonic() + 15
+            deadline = time.monotonic() + 45  # ack_wait is 2 s; a machine under load may take far longer
             while (not worked or not mirrored) and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
             await asyncio.sleep(3)  # longer than ack_wait: nothing more may arrive
-            return worked, mirrored, int(marker.read_text() != "")
+            info = await bus._js.consumer_info(stream, "workers")  # where the message is, should this fail
+            state = (
+                f"consumer workers: {info.num_ack_pending} awaiting ack, {info.num_redelivered} redelivered, "
+                f"{info.num_pending} not yet delivered, {info.num_waiting} pull requests waiting"
+            )
+            return worked, mirrored, int(marker.read_text() != ""), state
         finally:
             await bus.delete_stream()
             await bus.close()
 
-    worked, mirrored, taken = asyncio.run(asyncio.wait_for(scenario(), timeout=120))
+    worked, mirrored, taken, state = asyncio.run(asyncio.wait_for(scenario(), timeout=150))
     assert taken == 1
-    assert worked == ["committed"]
+    assert worked == ["committed"], state
     assert mirrored == ["committed"]
     with db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(ProcessedMessage)) == 1

@@ -12,7 +12,7 @@ transaction and a retry gets it back with ``Idempotent-Replayed: true``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Header, Request, Response
 from fastapi.encoders import jsonable_encoder
@@ -54,16 +54,19 @@ def replay(stored: idempotency.Stored) -> Response:
     )
 
 
+T = TypeVar("T")
+
+
 def idempotent(
     request: Request,
     session: Session,
     principal: Principal,
     key: str | None,
     body: BaseModel | dict[str, Any] | None,
-    create: Callable[[], Any],
+    create: Callable[[], T],
     *,
     status_code: int = 201,
-) -> Any:
+) -> T | Response:
     """Run ``create`` once per (principal, key); answer a retry with the first answer."""
     if key is None:
         return create()

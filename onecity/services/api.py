@@ -407,7 +407,7 @@ def create_case(
     session: SessionDep,
     principal: PrincipalDep,
     idempotency_key: IdempotencyKeyHeader = None,
-) -> CasePublic:
+) -> CasePublic | Response:
     def create() -> CasePublic:
         case = service.start_case(
             session,
@@ -485,7 +485,11 @@ def withdraw(case_id: CaseId, body: Reason, session: SessionDep, principal: Prin
 
 
 @router.post(
-    "/cases/{case_id}/rating", status_code=201, summary="Rate a decided case (好差评)", responses=IDEMPOTENT_RESPONSES
+    "/cases/{case_id}/rating",
+    response_model=dict[str, Any],
+    status_code=201,
+    summary="Rate a decided case (好差评)",
+    responses=IDEMPOTENT_RESPONSES,
 )
 def rate(
     case_id: CaseId,
@@ -494,7 +498,7 @@ def rate(
     session: SessionDep,
     principal: PrincipalDep,
     idempotency_key: IdempotencyKeyHeader = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | Response:
     def create() -> dict[str, Any]:
         rating = service.rate(session, principal, case_id, body.stars, body.comment)
         return {"id": rating.id, "stars": rating.stars, "channel": rating.channel, "follow_up": rating.follow_up}
@@ -591,7 +595,7 @@ def create_bundle(
     session: SessionDep,
     principal: PrincipalDep,
     idempotency_key: IdempotencyKeyHeader = None,
-) -> BundlePublic:
+) -> BundlePublic | Response:
     def create() -> BundlePublic:
         app = bundles.start_bundle(
             session,

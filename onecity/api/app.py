@@ -40,7 +40,7 @@ SECURITY_HEADERS = {
 
 def api_router() -> APIRouter:
     """Every installed part's ``api`` routers, under ``/api/v1``."""
-    router = APIRouter(prefix=API_PREFIX)
+    router = APIRouter(prefix=API_PREFIX, responses=problems.RESPONSES)
     for module in parts.import_all("api"):
         router.include_router(module.router)
     return router
@@ -93,7 +93,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.add_middleware(TrustedProxies, trusted=settings.trusted_proxy_list)  # outermost: runs first
     app.include_router(api_router())
     for module in parts.import_all("routes"):  # at their own paths: the API docs, /sta/v1.1, /open311/v2
-        app.include_router(module.router)
+        # GeoReport v2 answers errors in its own shape; the others as problem+json
+        errors = problems.OPEN311_RESPONSES if module.router.prefix.startswith("/open311") else problems.RESPONSES
+        app.include_router(module.router, responses=errors)
     from onecity.web import mount as mount_web
 
     mount_web(app)

@@ -26,6 +26,56 @@ log = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
 
+#: The problem details object (RFC 9457) every error is, as the OpenAPI document describes it.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+
+_ANSWERS = {
+    400: "The request cannot be read (malformed body or parameters)",
+    401: "Sign in first: no, an expired or an invalid token or API key",
+    403: "Refused: the caller's role, scope or area does not allow this",
+    404: "No such record (or not one the caller may know of)",
+    409: "Conflicts with the record's current state",
+    413: "The body is larger than the server accepts",
+    422: "Invalid input: the detail names each field and what is wrong",
+    429: "Too many attempts: wait as long as Retry-After says",
+    500: "Something went wrong on the server; the detail quotes a reference",
+}
+
+#: GeoReport v2 answers errors in its own shape (a list of code and description), as JSON or XML.
+OPEN311_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["code", "description"],
+        "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+    },
+}
+OPEN311_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {
+        "description": text,
+        "content": {"application/json": {"schema": OPEN311_ERROR_SCHEMA}, "text/xml": {"schema": {"type": "string"}}},
+    }
+    for code, text in _ANSWERS.items()
+    if code not in (401, 413, 500)
+}
+
+#: The error answers every API route can give, as ``responses=`` for the routers: each is a
+#: problem+json body, so that clients and the schema tests know them.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {PROBLEM: {"schema": PROBLEM_SCHEMA}}} for code, text in _ANSWERS.items()
+}
+
 
 def problem(
     status: int,

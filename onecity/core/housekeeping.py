@@ -23,7 +23,7 @@ from onecity.core import clock, idempotency
 from onecity.core.config import Settings
 from onecity.core.db import Database
 from onecity.core.events import OutboxMessage, ProcessedMessage
-from onecity.core.identity.models import LoginAttempt, WebSession
+from onecity.core.identity.models import LoginAttempt, LoginThrottle, WebSession
 
 if TYPE_CHECKING:
     from onecity.core.tasks import TaskContext
@@ -53,6 +53,11 @@ def trim(db: Database, settings: Settings, keep_days: int = 7) -> Trimmed:
         attempts = _deleted(
             session,
             delete(LoginAttempt).where(LoginAttempt.at < now - timedelta(minutes=2 * settings.login_window_minutes)),
+        )
+        forgotten = now.timestamp() - 2 * settings.login_window_minutes * 60
+        attempts += _deleted(
+            session,
+            delete(LoginThrottle).where(LoginThrottle.last_at < forgotten, LoginThrottle.blocked_until < forgotten),
         )
         outbox = _deleted(
             session,

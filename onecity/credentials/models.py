@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from onecity.core.db import Base
+from onecity.core.db import Base, IdMixin
 from onecity.hub.registries.models import BigId
 
 
@@ -50,6 +50,30 @@ class SigningKey(Base):
     withdrawn_reason: Mapped[str | None] = mapped_column(String(300))
     #: 1 for the one key that signs now, NULL for retired keys: the unique index keeps it one.
     current: Mapped[int | None] = mapped_column(Integer, unique=True)
+
+
+class KeyChangeRequest(IdMixin, Base):
+    """A request to withdraw a signing key, waiting for a second city administrator (four eyes).
+
+    Withdrawing a key makes every credential it signed stop verifying across the city, so one
+    person's word is not enough: a city administrator asks, a different one approves (or
+    refuses), and only the approval withdraws the key.
+    """
+
+    __tablename__ = "credential_key_requests"
+
+    #: ``withdraw`` (the only action that needs a second person; see docs/credentials.md).
+    action: Mapped[str] = mapped_column(String(16))
+    kid: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(String(300))
+    requested_by: Mapped[str] = mapped_column(String(120))
+    requested_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    #: ``approved`` or ``refused``; NULL while pending.
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(String(120))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(String(300))
 
 
 class StatusList(Base):

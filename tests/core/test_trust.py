@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx2 as httpx
@@ -11,11 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from onecity.core import clock
 from onecity.core.audit import AuditEntry
 from onecity.core.config import ConfigurationError, Environment, Settings
 from onecity.core.db import Database
 from onecity.core.identity.roles import Role
-from tests.conftest import XUHUI
+from tests.conftest import PASSWORD, XUHUI
 
 
 @pytest.mark.parametrize("param", ["offset=100000000000000000000", "offset=9223372036854775808", "limit=100000"])
@@ -131,3 +133,76 @@ def test_a_forwarded_for_header_from_a_configured_proxy_names_the_client(
 def test_trusted_proxies_must_be_addresses() -> None:
     with pytest.raises(ConfigurationError, match="ONECITY_TRUSTED_PROXIES"):
         Settings(env=Environment.TEST, trusted_proxies="10.0.0.1, proxy.local")
+
+
+# -- sign-in throttle ---------------------------------------------------------------------------
+
+
+def _wrong(client: TestClient, username: str = "clerk.xh") -> httpx.Response:
+    return client.post("/api/v1/auth/token", data={"username": username, "password": "wrong-password-1"})
+
+
+def test_concurrent_wrong_passwords_cannot_beat_the_throttle(client: TestClient, make_user: Callable[..., Any]) -> None:
+    make_user("clerk.xh", Role.COUNTER_CLERK)
+    statuses: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(12)
+
+    def guess() -> None:
+        start.wait()
+        r = _wrong(client)
+        with lock:
+            statuses.append(r.status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    # five guesses are checked (login_max_failures), every other one waits
+    assert sorted(statuses) == [401] * 5 + [429] * 7, statuses
+
+
+def test_the_wait_grows_per_address_and_stays_short_per_account(
+    client: TestClient, app: Any, make_user: Callable[..., Any]
+) -> None:
+    make_user("clerk.xh", Role.COUNTER_CLERK)
+    # in the future: housekeeping, started with the app on the real clock, must not forget these failures
+    with clock.frozen(datetime(2036, 12, 4, 9, 0, tzinfo=UTC)) as advance:
+        _grows(client, app, advance)
+
+
+def _grows(client: TestClient, app: Any, advance: Callable[[float], None]) -> None:
+    for _ in range(5):
+        assert _wrong(client).status_code == 401
+    r = _wrong(client)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) == 30
+    advance(31)
+    assert _wrong(client).status_code == 401  # the sixth failure: now 60 s
+    r = _wrong(client)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) == 60
+    advance(61)
+    assert _wrong(client).status_code == 401  # the seventh: this address waits 120 s ...
+    r = _wrong(client)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) == 120
+    # ... but the account, which anyone can name, waits at most a minute: its owner signs in elsewhere
+    elsewhere = TestClient(app, raise_server_exceptions=False, client=("192.0.2.44", 5000))
+    assert elsewhere.post("/api/v1/auth/token", data={"username": "clerk.xh", "password": PASSWORD}).status_code == 429
+    advance(61)
+    r = elsewhere.post("/api/v1/auth/token", data={"username": "clerk.xh", "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    assert _wrong(client).status_code == 429  # the guessing address still waits
+    # a success starts the account afresh: five more guesses before it waits again
+    for _ in range(4):
+        assert (
+            elsewhere.post("/api/v1/auth/token", data={"username": "clerk.xh", "password": "nope-nope-1"}).status_code
+            == 401
+        )
+
+
+def test_one_address_guessing_many_accounts_is_throttled(client: TestClient, make_user: Callable[..., Any]) -> None:
+    for i in range(5):
+        assert _wrong(client, f"someone.{i}").status_code == 401
+    r = _wrong(client, "someone.else")
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    assert r.headers["content-type"].startswith("application/problem+json")

@@ -1,17 +1,24 @@
 """Signing in: password checks with throttling, access tokens, browser sessions with CSRF.
 
 Throttling counts failed attempts per username and per client address in the database, so
-it holds across API workers: after ``login_max_failures`` failures inside the window the
-next attempt is refused with 429 and a ``Retry-After`` before the password is even checked.
+it holds across API workers, and counts them atomically, so concurrent guesses cannot slip
+past it: after ``login_max_failures`` failures inside the window each further attempt must
+wait, first ``login_first_delay_seconds`` and then twice as long each time, answered with 429
+and a ``Retry-After`` before the password is even checked. The wait of a username is capped
+low (``login_account_max_delay_seconds``): anyone can type a username, and a lock-out would
+let anyone lock anyone out; the wait of an address grows further.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, case, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, clock
@@ -19,38 +26,84 @@ from onecity.core.audit import Outcome
 from onecity.core.config import Settings
 from onecity.core.db import Database
 from onecity.core.errors import AuthenticationRequired, TooManyAttempts
-from onecity.core.identity.models import LoginAttempt, User, WebSession
+from onecity.core.identity.models import LoginAttempt, LoginThrottle, User, WebSession
 from onecity.core.identity.passwords import hash_password, needs_rehash, verify_password
 from onecity.core.identity.principal import ANONYMOUS, Principal
 from onecity.core.identity.service import principal_for_user
 from onecity.core.identity.tokens import issue_access_token
 
 
-def _check_throttle(session: Session, settings: Settings, username: str, client: str) -> None:
-    since = clock.now() - timedelta(minutes=settings.login_window_minutes)
-    for column, value in ((LoginAttempt.username, username), (LoginAttempt.client, client)):
-        failures = (
-            session.scalar(
-                select(func.count())
-                .select_from(LoginAttempt)
-                .where(column == value, LoginAttempt.success.is_(False), LoginAttempt.at > since)
+def _delay(settings: Settings, failures: ColumnElement[int], cap: int) -> ColumnElement[float]:
+    """Seconds to wait after ``failures``: none below the limit, then doubling up to ``cap``."""
+    whens: list[tuple[ColumnElement[bool], float]] = [(failures < settings.login_max_failures, 0.0)]
+    step, wait = 0, float(settings.login_first_delay_seconds)
+    while wait < cap and step < 32:
+        whens.append((failures == settings.login_max_failures + step, wait))
+        step, wait = step + 1, wait * 2
+    return case(*whens, else_=float(cap))
+
+
+def _insert_missing(session: Session, key: str) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(LoginThrottle)
+        .values(key=key, failures=0, last_at=0.0, blocked_until=0.0)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+
+
+def _reserve(session: Session, settings: Settings, username: str, client: str) -> None:
+    """Count this attempt as a failure before the password is checked, or refuse it with 429.
+
+    One conditional ``UPDATE … RETURNING`` per key: it only succeeds while the key is not
+    waiting, and it sets the next wait in the same statement, so concurrent attempts are
+    counted one after the other (row lock on PostgreSQL, the write lock on SQLite) and none
+    slips through between a check and a write. A refused attempt rolls the transaction back,
+    so knocking on a waiting address does not push the account's wait further.
+    A success gives the reservation back (:func:`_settle`).
+    """
+    now = clock.now().timestamp()
+    forget_before = now - settings.login_window_minutes * 60
+    keys = (
+        (f"account:{username}", settings.login_account_max_delay_seconds),
+        (f"client:{client}", settings.login_client_max_delay_seconds),
+    )
+    for key, _cap in keys:
+        _insert_missing(session, key)
+    t = LoginThrottle
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    for key, cap in keys:
+        failures = case((t.last_at < forget_before, 1), else_=t.failures + 1)
+        counted = session.execute(
+            update(t)
+            .where(t.key == key, t.blocked_until <= now)
+            .values(
+                failures=failures,
+                last_at=func.max(t.last_at, now) if sqlite else func.greatest(t.last_at, now),
+                # no wait yet: 0, not "now", or a concurrent attempt stamped a moment earlier would wait
+                blocked_until=case(
+                    (failures < settings.login_max_failures, 0.0), else_=now + _delay(settings, failures, cap)
+                ),
             )
-            or 0
-        )
-        if failures >= settings.login_max_failures:
-            oldest = session.scalar(
-                select(func.min(LoginAttempt.at)).where(
-                    column == value, LoginAttempt.success.is_(False), LoginAttempt.at > since
-                )
-            )
-            wait = settings.login_window_minutes * 60
-            if oldest is not None:
-                wait = max(
-                    1, int((oldest + timedelta(minutes=settings.login_window_minutes) - clock.now()).total_seconds())
-                )
+            .returning(t.failures)
+        ).first()
+        if counted is None:
+            until = session.scalar(select(func.max(t.blocked_until)).where(t.key.in_([k for k, _ in keys]))) or now
+            wait = max(1, math.ceil(until - now))
             raise TooManyAttempts(
-                f"too many failed sign-ins; try again in {max(1, wait // 60)} minute(s)", retry_after=wait
+                f"too many failed sign-ins; try again in {wait} second(s)"
+                if wait < 120
+                else f"too many failed sign-ins; try again in {math.ceil(wait / 60)} minute(s)",
+                retry_after=wait,
             )
+
+
+def _settle(session: Session, username: str, client: str) -> None:
+    """A right password: the account starts afresh; the address gets back the attempt it was charged."""
+    t = LoginThrottle
+    session.execute(update(t).where(t.key == f"account:{username}").values(failures=0, blocked_until=0.0))
+    session.execute(update(t).where(t.key == f"client:{client}", t.failures > 0).values(failures=t.failures - 1))
 
 
 def authenticate(db: Database, settings: Settings, username: str, password: str, client: str) -> User | None:
@@ -64,11 +117,13 @@ def authenticate(db: Database, settings: Settings, username: str, password: str,
     username = username.strip().lower()[:64]
     client = client[:64]
     with db.transaction() as session:
-        _check_throttle(session, settings, username, client)
+        _reserve(session, settings, username, client)
         user = session.scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user else None, password) and user is not None and user.active
     with db.transaction() as session:
         session.add(LoginAttempt(username=username, client=client, at=clock.now(), success=ok))
+        if ok:
+            _settle(session, username, client)
         if not ok or user is None:
             audit.record(
                 session,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from onecity.core.db import Base, IdMixin, TimestampMixin
@@ -63,6 +63,8 @@ class ApiKey(IdMixin, TimestampMixin, Base):
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64))
     scopes: Mapped[list[str]] = mapped_column(JSON)
+    #: Staff roles the key acts with, never more than its creator held (empty: scopes only).
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     agency_id: Mapped[str | None] = mapped_column(ForeignKey("agencies.id"))
     division_code: Mapped[str | None] = mapped_column(ForeignKey("divisions.code"))
     created_by: Mapped[str] = mapped_column(String(100))
@@ -90,3 +92,19 @@ class LoginAttempt(Base):
     client: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(index=True)
     success: Mapped[bool] = mapped_column(Boolean)
+
+
+class LoginThrottle(Base):
+    """Sign-in failures of one username (``account:…``) or one client address (``client:…``).
+
+    Each attempt bumps ``failures`` in one conditional UPDATE before the password is checked,
+    so concurrent attempts are counted one by one; times are epoch seconds so that the wait
+    can be computed inside that same statement on SQLite and PostgreSQL alike.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[float] = mapped_column(Float, default=0.0)
+    blocked_until: Mapped[float] = mapped_column(Float, default=0.0, index=True)

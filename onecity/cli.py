@@ -149,6 +149,7 @@ def cmd_apikey_create(args: argparse.Namespace, settings: Settings) -> int:
             scopes=args.scope,
             agency_code=args.agency,
             division_code=args.division,
+            roles=[Role(r) for r in args.role] if args.role else None,
         )
     print(secret)
     return 0
@@ -282,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     kc.add_argument("--scope", action="append", required=True, choices=[s.value for s in Scope])
     kc.add_argument("--agency")
     kc.add_argument("--division")
+    kc.add_argument("--role", action="append", default=None, choices=[r.value for r in Role], help="with --scope admin")
     kc.set_defaults(func=cmd_apikey_create)
 
     au = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_command", required=True)

@@ -126,8 +126,15 @@ class PasswordChange(Strict):
 class ApiKeyCreate(Strict):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
-    agency_code: str | None = Field(default=None, max_length=40)
+    agency_code: str | None = Field(
+        default=None, max_length=40, description="the agency the key acts for (default: yours); inside your area"
+    )
     division_code: str | None = OptionalDivisionCode
+    roles: list[Role] | None = Field(
+        default=None,
+        max_length=len(Role),
+        description="roles the key acts with (needs the admin scope; default: yours), never more than yours",
+    )
     expires_at: datetime | None = None
 
 
@@ -137,6 +144,7 @@ class ApiKeyPublic(BaseModel):
     name: str
     prefix: str
     scopes: list[str]
+    roles: list[str]
     division_code: str | None
     created_at: datetime
     expires_at: datetime | None

@@ -65,8 +65,8 @@ def require(principal: Principal, action: str) -> None:
     allowed = ACTIONS.get(action)
     if allowed is None:
         raise PermissionDenied(f"unknown action {action!r}")  # fail closed
-    if principal.kind is PrincipalKind.SYSTEM and "admin" in principal.scopes:
-        return
+    # no exemption for API keys or scopes: a key acts with the roles it was given (never more
+    # than its creator held), like a person; the machine itself holds every role
     if principal.kind is not PrincipalKind.STAFF and principal.kind is not PrincipalKind.SYSTEM:
         raise PermissionDenied(f"{action} is for agency staff")
     if not principal.has_role(*allowed):

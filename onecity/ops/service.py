@@ -222,8 +222,6 @@ def _require_area(session: Session, principal: Principal, action: str, case: Cas
 def _require_unit(session: Session, principal: Principal, case: Case) -> None:
     """Disposal actions belong to the staff of the unit the case was sent to."""
     policy.require(principal, "ops.case.dispose")
-    if principal.kind is PrincipalKind.SYSTEM and "admin" in principal.scopes:
-        return
     if case.unit_agency_id is None or principal.agency_id != case.unit_agency_id:
         raise PermissionDenied(f"case {case.id} was sent to another unit; only that unit's staff dispose of it")
 
@@ -231,13 +229,17 @@ def _require_unit(session: Session, principal: Principal, case: Case) -> None:
 # -- intake ----------------------------------------------------------------------------------
 
 
+_CHANNEL_SCOPES = {Source.OPEN311: Scope.OPEN311, Source.SENSOR: Scope.SENSING, Source.CAMERA: Scope.SENSING}
+
+
 def _require_intake(session: Session, principal: Principal, source: Source) -> None:
     if not principal.is_authenticated:
         policy.require(principal, "ops.case.report")  # raises 401
+    if principal.is_machine:
+        return
     if principal.kind is PrincipalKind.SYSTEM:
-        if "admin" in principal.scopes:
-            return
-        needed = {Source.OPEN311: Scope.OPEN311, Source.SENSOR: Scope.SENSING, Source.CAMERA: Scope.SENSING}.get(source)
+        # an API key reports through the channel its scope names; no scope stands for all of them
+        needed = _CHANNEL_SCOPES.get(source)
         if needed is None or needed.value not in principal.scopes:
             raise PermissionDenied(
                 f"this API key may not report {source.value} cases"
@@ -591,7 +593,7 @@ def resolve_dispute(
         if _unit_level(session, case) is UnitLevel.TOWNSHIP
         else (DivisionLevel.MUNICIPALITY,)
     )
-    if level not in needed and not (principal.kind is PrincipalKind.SYSTEM and "admin" in principal.scopes):
+    if level not in needed:
         raise PermissionDenied(
             "a dispatch dispute is resolved by the operation centre one level above the unit "
             f"({' or '.join(n.value for n in needed)})"

@@ -106,6 +106,7 @@ def create_api_key(body: ApiKeyCreate, session: SessionDep, principal: Principal
         agency_code=body.agency_code,
         division_code=body.division_code,
         expires_at=body.expires_at,
+        roles=body.roles,
     )
     return ApiKeyIssued.model_validate({**ApiKeyPublic.model_validate(key).model_dump(), "key": secret})
 

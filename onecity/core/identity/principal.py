@@ -18,6 +18,15 @@ class Principal:
     division_code: str | None = None
     #: API-key scopes; empty for people.
     scopes: frozenset[str] = field(default_factory=frozenset)
+    #: True for a caller holding an API key: a system from outside, bound to the agency and
+    #: division it was issued for, with the roles it was given. False for the machine itself
+    #: (:func:`system_principal`: the CLI at the server, background workers).
+    api_key: bool = False
+
+    @property
+    def is_machine(self) -> bool:
+        """The platform itself acting, not a caller from outside: exempt from channel scopes."""
+        return self.kind is PrincipalKind.SYSTEM and not self.api_key
 
     @property
     def is_authenticated(self) -> bool:

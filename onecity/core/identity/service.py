@@ -366,8 +366,17 @@ def create_api_key(
     agency_code: str | None = None,
     division_code: str | None = None,
     expires_at: datetime | None = None,
+    roles: list[Role] | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key and its secret. The secret is shown once; only its hash is stored."""
+    """A new key and its secret. The secret is shown once; only its hash is stored.
+
+    A key is bound to one agency and one division inside its creator's own area (by default
+    the creator's agency) and never holds more than its creator: its roles are a subset of
+    the creator's roles, and a key that makes keys passes on only scopes it has itself. The
+    ``admin`` scope opens the staff API to the key, which then acts with its roles and passes
+    through the same checks as a person; without roles it is a channel key (sensing, open311,
+    read) and acts with none.
+    """
     policy.require(principal, "core.apikey.create")
     if not name.strip():
         raise InvalidInput("an API key needs a name that says who uses it, e.g. 'xuhui-rain-gauges'")
@@ -375,10 +384,48 @@ def create_api_key(
     bad = [s for s in scopes if s not in valid]
     if not scopes or bad:
         raise InvalidInput(f"scopes must be some of {sorted(valid)}; got {bad or 'none'}")
-    agency_id = agency_by_code(session, agency_code).id if agency_code else None
-    if division_code:
-        _division(session, division_code)
-        _require_covers(principal, division_code, "issuing a key")
+    if principal.api_key and not set(scopes) <= principal.scopes:
+        raise PermissionDenied(
+            f"a key cannot give more than it holds: this key lacks {sorted(set(scopes) - principal.scopes)}"
+        )
+    wanted = list(dict.fromkeys(roles or []))
+    if wanted and Scope.ADMIN.value not in scopes:
+        raise InvalidInput("a key acts with roles through the staff API: add the 'admin' scope, or give no roles")
+    if Scope.ADMIN.value in scopes and not wanted:
+        if principal.is_machine:
+            raise InvalidInput("say which roles an admin-scope key acts with, e.g. --role operator")
+        wanted = sorted(principal.roles)
+    beyond = sorted(str(r) for r in set(wanted) - principal.roles)
+    if beyond:
+        raise PermissionDenied(f"a key cannot hold more than its creator: you do not hold {', '.join(beyond)}")
+    if agency_code is None and not principal.is_machine:
+        agency_code = principal.agency_code
+    if agency_code is None and wanted:
+        raise InvalidInput("a key with roles belongs to an agency: give agency_code")
+    agency = agency_by_code(session, agency_code) if agency_code else None
+    if agency is not None:
+        if not agency.active:
+            raise InvalidInput(f"agency {agency.code} is inactive")
+        if agency.id != principal.agency_id:
+            _require_covers(principal, agency.division_code, f"issuing a key for agency {agency.code}")
+        if division_code is None:
+            division_code = (
+                agency.division_code
+                if principal.division_code and contains(principal.division_code, agency.division_code)
+                else principal.division_code
+            )
+    division_code = division_code or principal.division_code
+    if division_code is None:
+        raise InvalidInput("a key belongs to a division: give division_code")
+    _division(session, division_code)
+    _require_covers(principal, division_code, "issuing a key")
+    if agency is not None and not (
+        contains(agency.division_code, division_code) or contains(division_code, agency.division_code)
+    ):
+        raise InvalidInput(
+            f"division {division_code} is not served by agency {agency.code} (which sits in {agency.division_code})"
+        )
+    agency_id = agency.id if agency else None
     prefix = secrets.token_hex(4)
     secret = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(
@@ -386,8 +433,9 @@ def create_api_key(
         prefix=prefix,
         key_hash=_hash_key(secret),
         scopes=sorted(set(scopes)),
+        roles=sorted(str(r) for r in wanted),
         agency_id=agency_id,
-        division_code=division_code or principal.division_code,
+        division_code=division_code,
         created_by=principal.ref,
         expires_at=expires_at,
     )
@@ -400,7 +448,7 @@ def create_api_key(
         object_type="apikey",
         object_id=key.id,
         division_code=key.division_code,
-        detail={"name": key.name, "scopes": key.scopes},
+        detail={"name": key.name, "scopes": key.scopes, "roles": key.roles, "agency": agency_code},
     )
     events.publish(
         session,
@@ -446,7 +494,7 @@ def list_api_keys(session: Session, principal: Principal) -> list[ApiKey]:
 
 
 def principal_for_api_key(session: Session, secret: str) -> Principal:
-    """The system principal a key stands for; 401 if unknown, revoked or expired."""
+    """The principal a key stands for: its roles, agency, division and scopes; 401 if unknown, revoked or expired."""
     parts = secret.split("_")
     if not secret.startswith(API_KEY_PREFIX) or len(parts) < 3:
         raise AuthenticationRequired("the API key is malformed; keys look like oc_xxxxxxxx_…")
@@ -456,24 +504,24 @@ def principal_for_api_key(session: Session, secret: str) -> Principal:
     now = clock.now()
     if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
         raise AuthenticationRequired("the API key was revoked or has expired")
+    agency = session.get(Agency, key.agency_id) if key.agency_id else None
     return Principal(
         kind=PrincipalKind.SYSTEM,
         id=key.id,
         name=key.name,
-        roles=frozenset(),
+        roles=frozenset(Role(r) for r in key.roles or []),
         agency_id=key.agency_id,
+        agency_code=agency.code if agency else None,
         division_code=key.division_code,
         scopes=frozenset(key.scopes),
+        api_key=True,
     )
 
 
 def require_scope(principal: Principal, scope: Scope) -> None:
-    """API keys reach only what their scopes say; people are checked by role instead."""
-    if (
-        principal.kind is PrincipalKind.SYSTEM
-        and scope.value not in principal.scopes
-        and Scope.ADMIN.value not in principal.scopes
-    ):
+    """API keys reach only what their scopes say (``admin`` does not stand for the others);
+    people are checked by role instead, and the machine itself is not an API key."""
+    if principal.api_key and scope.value not in principal.scopes:
         raise PermissionDenied(f"this API key lacks the {scope.value!r} scope")
 
 

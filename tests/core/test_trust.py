@@ -16,8 +16,9 @@ from onecity.core import clock
 from onecity.core.audit import AuditEntry
 from onecity.core.config import ConfigurationError, Environment, Settings
 from onecity.core.db import Database
+from onecity.core.identity.models import User
 from onecity.core.identity.roles import Role
-from tests.conftest import PASSWORD, XUHUI
+from tests.conftest import CITY, HUANGPU, PASSWORD, TIANPINGLU, XUHUI
 
 
 @pytest.mark.parametrize("param", ["offset=100000000000000000000", "offset=9223372036854775808", "limit=100000"])
@@ -206,3 +207,40 @@ def test_one_address_guessing_many_accounts_is_throttled(client: TestClient, mak
     r = _wrong(client, "someone.else")
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+# -- roles through the API ----------------------------------------------------------------------
+
+
+def test_an_admin_changes_roles_within_their_area_and_never_beyond_their_own(
+    client: TestClient, db: Database, make_user: Callable[..., Any], login: Callable[[str], dict[str, str]]
+) -> None:
+    make_user("admin.xh", Role.ADMIN, Role.COUNTER_CLERK, Role.REVIEWER, division_code=XUHUI)
+    clerk = make_user("clerk.xh", Role.COUNTER_CLERK, division_code=TIANPINGLU)
+    other = make_user("clerk.hp", Role.COUNTER_CLERK, division_code=HUANGPU)
+    city = make_user("steward.city", Role.DATA_STEWARD, division_code=CITY)
+    h = login("admin.xh")
+    r = client.patch(
+        f"/api/v1/users/{clerk.id}", headers=h, json={"roles": ["counter_clerk", "reviewer"], "reason": "promoted"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["roles"] == ["counter_clerk", "reviewer"]
+    with db.sessions() as session:
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "core.user.updated").order_by(AuditEntry.seq.desc())
+        ).first()
+    assert entry is not None and entry.purpose == "promoted"
+    assert entry.detail["roles"] == {"from": ["counter_clerk"], "to": ["counter_clerk", "reviewer"]}
+    # a role the admin does not hold
+    r = client.patch(f"/api/v1/users/{clerk.id}", headers=h, json={"roles": ["approver"], "reason": "promoted"})
+    assert r.status_code == 403 and "approver" in r.json()["detail"]
+    # another district's staff, and city-level staff, are outside a district admin's area
+    for target in (other, city):
+        r = client.patch(f"/api/v1/users/{target.id}", headers=h, json={"roles": ["reviewer"], "reason": "help"})
+        assert r.status_code == 403, r.text
+    # nobody changes their own roles
+    me = client.get("/api/v1/auth/me", headers=h).json()["id"]
+    r = client.patch(f"/api/v1/users/{me}", headers=h, json={"roles": ["admin"], "reason": "tidy up"})
+    assert r.status_code == 403 and "another administrator" in r.json()["detail"]
+    with db.sessions() as session:
+        assert [str(r) for r in session.get(User, clerk.id).roles] == ["counter_clerk", "reviewer"]  # type: ignore[union-attr]

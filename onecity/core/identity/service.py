@@ -10,6 +10,7 @@ import hashlib
 import re
 import secrets
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -292,13 +293,26 @@ def update_user(
     if active is not None and active != user.active:
         user.active = active
         changes.append("activated" if active else "disabled")
+    detail: dict[str, Any] = {}
     if roles is not None:
-        if user.kind is not PrincipalKind.STAFF and roles:
+        # the column holds a plain string: compare by value (``is`` refused every staff member)
+        if PrincipalKind(user.kind) is not PrincipalKind.STAFF and roles:
             raise InvalidInput("only agency staff hold roles")
-        new = list(dict.fromkeys(roles))
-        if set(new) != set(user.roles):
-            user.role_rows = [UserRole(role=r) for r in new]
-            changes.append("roles=" + ",".join(str(r) for r in new))
+        before = sorted(str(r) for r in user.roles)
+        after = sorted({str(r) for r in roles})
+        if before != after:
+            if user.id == principal.id:
+                raise PermissionDenied("you cannot change your own roles; ask another administrator")
+            granted = set(after) - set(before)
+            beyond = sorted(granted - {str(r) for r in principal.roles})
+            if beyond:
+                raise PermissionDenied(
+                    f"you can grant only roles you hold yourself; you do not hold {', '.join(beyond)}"
+                )
+            kept = {r.role: r for r in user.role_rows if str(r.role) in after}
+            user.role_rows = [kept.get(r) or UserRole(role=Role(r)) for r in after]
+            changes.append("roles=" + ",".join(after))
+            detail["roles"] = {"from": before, "to": after}
     if not changes:
         return user
     session.flush()
@@ -311,7 +325,7 @@ def update_user(
         subject=f"user:{user.id}",
         division_code=user.division_code,
         purpose=reason,
-        detail={"changes": changes},
+        detail={"changes": changes, **detail},
     )
     events.publish(
         session, USER_UPDATED, UserUpdated(user_id=user.id, changes=changes), principal=principal, reason=reason

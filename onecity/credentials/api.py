@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,7 @@ from onecity.api.schemas import Strict
 from onecity.core.errors import NotFound
 from onecity.credentials import service, statuslist
 from onecity.credentials.issuer import issuer_url
-from onecity.credentials.models import Credential, CredentialStatus, StatusList
+from onecity.credentials.models import Credential, CredentialStatus, KeyChangeRequest, StatusList
 from onecity.credentials.ratelimit import SlidingWindow
 from onecity.hub.registries.models import CertificateType
 
@@ -103,6 +103,25 @@ class RotateRequest(Strict):
 class RotatedKey(BaseModel):
     kid: str
     created_at: datetime
+
+
+class WithdrawalRequestPublic(BaseModel):
+    """A four-eyes request to withdraw a signing key, and its decision once made."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    kid: str
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    expires_at: datetime
+    decision: Literal["approved", "refused"] | None
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+
+
+RequestId = Annotated[str, Path(max_length=36, description="the withdrawal request's id")]
 
 
 def verify_url(credential_id: str) -> str:
@@ -241,20 +260,52 @@ def change_status(
 
 @router.post(
     "/credentials/keys/{kid}/withdraw",
-    response_model=RotatedKey,
-    summary="Withdraw a leaked key from the JWKS: nothing it signed verifies any more (administrators)",
+    response_model=WithdrawalRequestPublic,
+    status_code=202,
+    summary="Ask to withdraw a leaked key (city administrators); a second one must approve it (four eyes)",
 )
 def withdraw(
     kid: Annotated[str, Path(max_length=64)], body: RotateRequest, session: SessionDep, principal: PrincipalDep
+) -> KeyChangeRequest:
+    return service.request_key_withdrawal(session, principal, kid, body.reason)
+
+
+@router.get(
+    "/credentials/keys/withdrawals",
+    response_model=list[WithdrawalRequestPublic],
+    summary="Key withdrawal requests, newest first (city administrators)",
+)
+def withdrawal_requests(session: SessionDep, principal: PrincipalDep) -> list[KeyChangeRequest]:
+    return service.key_withdrawal_requests(session, principal)
+
+
+@router.post(
+    "/credentials/keys/withdrawals/{request_id}/approve",
+    response_model=RotatedKey,
+    summary="Approve another administrator's request: the key leaves the JWKS and what it signed stops verifying",
+)
+def approve_withdrawal(
+    request_id: RequestId, body: RotateRequest, session: SessionDep, principal: PrincipalDep
 ) -> RotatedKey:
-    key = service.withdraw_signing_key(session, principal, kid, body.reason)
+    key = service.approve_key_withdrawal(session, principal, request_id, body.reason)
     return RotatedKey(kid=key.kid, created_at=key.created_at)
+
+
+@router.post(
+    "/credentials/keys/withdrawals/{request_id}/refuse",
+    response_model=WithdrawalRequestPublic,
+    summary="Refuse (or, as the one who asked, take back) a key withdrawal request; the key stays",
+)
+def refuse_withdrawal(
+    request_id: RequestId, body: RotateRequest, session: SessionDep, principal: PrincipalDep
+) -> KeyChangeRequest:
+    return service.refuse_key_withdrawal(session, principal, request_id, body.reason)
 
 
 @router.post(
     "/credentials/keys/rotate",
     response_model=RotatedKey,
-    summary="Sign with a new Ed25519 key from now on; old keys stay in the JWKS (administrators)",
+    summary="Sign with a new Ed25519 key from now on; old keys stay in the JWKS (city administrators)",
 )
 def rotate(body: RotateRequest, session: SessionDep, principal: PrincipalDep) -> RotatedKey:
     key = service.rotate_signing_key(session, principal, body.reason)

@@ -28,3 +28,19 @@ class CredentialStatusChanged(BaseModel):
 
 CREDENTIAL_ISSUED = event_type("credentials.credential.issued", CredentialIssued)
 CREDENTIAL_STATUS_CHANGED = event_type("credentials.credential.status_changed", CredentialStatusChanged)
+
+
+class SigningKeyChanged(BaseModel):
+    """A signing-key step: a withdrawal asked for, approved or refused (four eyes), or a rotation."""
+
+    kid: str
+    step: str
+    request_id: str | None
+    by: str
+    reason: str
+
+
+KEY_WITHDRAWAL_REQUESTED = event_type("credentials.key.withdrawal_requested", SigningKeyChanged)
+KEY_WITHDRAWAL_REFUSED = event_type("credentials.key.withdrawal_refused", SigningKeyChanged)
+KEY_WITHDRAWN = event_type("credentials.key.withdrawn", SigningKeyChanged)
+KEY_ROTATED = event_type("credentials.key.rotated", SigningKeyChanged)

@@ -20,7 +20,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from pydantic import BaseModel
@@ -28,6 +28,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, clock, events, policy
+from onecity.core.divisions import MUNICIPALITY_CODE
 from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role
@@ -35,11 +36,16 @@ from onecity.credentials import keys, statuslist, vc
 from onecity.credentials.events import (
     CREDENTIAL_ISSUED,
     CREDENTIAL_STATUS_CHANGED,
+    KEY_ROTATED,
+    KEY_WITHDRAWAL_REFUSED,
+    KEY_WITHDRAWAL_REQUESTED,
+    KEY_WITHDRAWN,
     CredentialIssued,
     CredentialStatusChanged,
+    SigningKeyChanged,
 )
 from onecity.credentials.issuer import issuer_url
-from onecity.credentials.models import Credential, CredentialStatus, SigningKey, StatusPurpose
+from onecity.credentials.models import Credential, CredentialStatus, KeyChangeRequest, SigningKey, StatusPurpose
 from onecity.hub.registries.models import Certificate, CertificateStatus, CertificateType, HolderKind, LegalPerson
 from onecity.hub.registries.service import revoke_certificate
 from onecity.hub.sharing.models import ResidentLink
@@ -59,6 +65,9 @@ policy.register_actions(
         "credentials.credential.read": _STAFF_READERS,
         "credentials.key.rotate": frozenset({R.ADMIN}),
         "credentials.key.withdraw": frozenset({R.ADMIN}),
+        "credentials.key.withdraw.approve": frozenset({R.ADMIN}),
+        "credentials.key.withdraw.refuse": frozenset({R.ADMIN}),
+        "credentials.key.withdraw.list": frozenset({R.ADMIN}),
         "credentials.export": frozenset({R.ADMIN}),
     }
 )
@@ -281,9 +290,37 @@ def revoke_for_certificate(session: Session, principal: Principal, certificate_i
 # -- keys ------------------------------------------------------------------------------------------
 
 
+#: How long a withdrawal request waits for the second administrator.
+WITHDRAWAL_REQUEST_HOURS = 24
+
+
+def _require_city_admin(principal: Principal, action: str) -> None:
+    """The city's signing keys belong to people who administer the city, not a district or a key.
+
+    One key signs every credential in the city: a district administrator's reach is their
+    district, and an API key is no person who can be held to a four-eyes decision.
+    """
+    policy.require(principal, action)
+    if principal.api_key:
+        raise PermissionDenied("the city's signing keys are changed by people, not by API keys")
+    if principal.division_code != MUNICIPALITY_CODE:
+        raise PermissionDenied(
+            f"the city's signing keys belong to city-level administrators; you administer {principal.division_code}"
+        )
+
+
+def _key_event(session: Session, principal: Principal, kind: Any, payload: SigningKeyChanged) -> None:
+    events.publish(session, kind, payload, principal=principal, reason=payload.reason)
+
+
 def rotate_signing_key(session: Session, principal: Principal, reason: str) -> SigningKey:
-    """Start signing with a new key; the old one stays in the JWKS so what it signed still verifies."""
-    policy.require(principal, "credentials.key.rotate")
+    """Start signing with a new key; the old one stays in the JWKS so what it signed still verifies.
+
+    A city administrator's decision alone (no second person): nothing stops verifying, so a
+    rotation cannot hurt the holders, and it is the first thing to do when a leak is suspected,
+    before a colleague can be reached to approve the withdrawal.
+    """
+    _require_city_admin(principal, "credentials.key.rotate")
     why = _reason(reason)
     new, old = keys.rotate(session, principal.ref)
     audit.record(
@@ -292,30 +329,182 @@ def rotate_signing_key(session: Session, principal: Principal, reason: str) -> S
         "credentials.key.rotated",
         object_type="signing_key",
         object_id=new.kid,
+        purpose=why,
         detail={"retired": old.kid if old else None, "reason": why},
+    )
+    _key_event(
+        session,
+        principal,
+        KEY_ROTATED,
+        SigningKeyChanged(kid=new.kid, step="rotated", request_id=None, by=principal.ref, reason=why),
     )
     return new
 
 
-def withdraw_signing_key(session: Session, principal: Principal, kid: str, reason: str) -> SigningKey:
-    """Withdraw a leaked key: it leaves the JWKS and nothing it signed verifies any more.
-
-    The holders of those credentials need them issued again (revoke and issue): list them with
-    ``select(Credential).where(Credential.kid == kid)``. If the key was signing, a new one takes over.
-    """
-    policy.require(principal, "credentials.key.withdraw")
-    why = _reason(reason)
+def _withdraw_now(
+    session: Session, principal: Principal, kid: str, why: str, request: KeyChangeRequest | None
+) -> SigningKey:
     withdrawn, new = keys.withdraw(session, kid, why, principal.ref)
     affected = session.scalar(select(func.count()).select_from(Credential).where(Credential.kid == kid)) or 0
+    detail: dict[str, Any] = {
+        "reason": why,
+        "credentials_signed": int(affected),
+        "new_key": new.kid if new else None,
+    }
+    if request is not None:
+        detail |= {"request": request.id, "requested_by": request.requested_by, "approved_by": principal.ref}
+    else:
+        detail["four_eyes"] = "waived: operator at the server (onecity credentials withdraw-key)"
     audit.record(
         session,
         principal,
         "credentials.key.withdrawn",
         object_type="signing_key",
         object_id=kid,
-        detail={"reason": why, "credentials_signed": int(affected), "new_key": new.kid if new else None},
+        purpose=why,
+        detail=detail,
+    )
+    _key_event(
+        session,
+        principal,
+        KEY_WITHDRAWN,
+        SigningKeyChanged(
+            kid=kid, step="withdrawn", request_id=request.id if request else None, by=principal.ref, reason=why
+        ),
     )
     return withdrawn
+
+
+def withdraw_signing_key(session: Session, principal: Principal, kid: str, reason: str) -> SigningKey:
+    """Withdraw a leaked key at once: only the operator at the server (``onecity credentials withdraw-key``).
+
+    Whoever runs commands on the server already holds the platform secret and the database,
+    so a second person's approval could not stop them; people signed in to the platform go
+    through :func:`request_key_withdrawal` and :func:`approve_key_withdrawal` instead.
+    The holders of the credentials it signed need them issued again (revoke and issue): list
+    them with ``select(Credential).where(Credential.kid == kid)``. If the key was signing, a
+    new one takes over.
+    """
+    _require_city_admin(principal, "credentials.key.withdraw")
+    if not principal.is_machine:
+        raise PermissionDenied(
+            "withdrawing a signing key needs a second city administrator's approval: "
+            "ask for it (POST /api/v1/credentials/keys/{kid}/withdraw) and have a colleague approve it"
+        )
+    return _withdraw_now(session, principal, kid, _reason(reason), None)
+
+
+def request_key_withdrawal(session: Session, principal: Principal, kid: str, reason: str) -> KeyChangeRequest:
+    """Ask to withdraw a signing key; nothing changes until a different city administrator approves."""
+    _require_city_admin(principal, "credentials.key.withdraw")
+    why = _reason(reason)
+    row = session.get(SigningKey, kid)
+    if row is None:
+        raise NotFound(f"no signing key {kid}")
+    if row.withdrawn_at is not None:
+        raise Conflict(f"key {kid} was already withdrawn at {row.withdrawn_at}")
+    now = clock.now()
+    pending = session.scalar(
+        select(KeyChangeRequest).where(
+            KeyChangeRequest.kid == kid,
+            KeyChangeRequest.decision.is_(None),
+            KeyChangeRequest.expires_at > now,
+        )
+    )
+    if pending is not None:
+        raise Conflict(
+            f"a withdrawal of key {kid} is already waiting for approval (request {pending.id}, "
+            f"asked by {pending.requested_by}); approve or refuse that one"
+        )
+    request = KeyChangeRequest(
+        action="withdraw",
+        kid=kid,
+        reason=why,
+        requested_by=principal.ref,
+        requested_at=now,
+        expires_at=now + timedelta(hours=WITHDRAWAL_REQUEST_HOURS),
+    )
+    session.add(request)
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        "credentials.key.withdrawal_requested",
+        object_type="signing_key",
+        object_id=kid,
+        purpose=why,
+        detail={"request": request.id, "reason": why},
+    )
+    _key_event(
+        session,
+        principal,
+        KEY_WITHDRAWAL_REQUESTED,
+        SigningKeyChanged(kid=kid, step="requested", request_id=request.id, by=principal.ref, reason=why),
+    )
+    return request
+
+
+def _pending(session: Session, request_id: str) -> KeyChangeRequest:
+    request = session.get(KeyChangeRequest, request_id, with_for_update=True)
+    if request is None:
+        raise NotFound(f"no key withdrawal request {request_id}")
+    if request.decision is not None:
+        raise Conflict(f"request {request_id} was already {request.decision} by {request.decided_by}")
+    if request.expires_at <= clock.now():
+        raise Conflict(f"request {request_id} expired unapproved at {request.expires_at}; ask again if still needed")
+    return request
+
+
+def approve_key_withdrawal(session: Session, principal: Principal, request_id: str, reason: str) -> SigningKey:
+    """The second pair of eyes: a different city administrator approves, and the key is withdrawn."""
+    _require_city_admin(principal, "credentials.key.withdraw.approve")
+    why = _reason(reason)
+    request = _pending(session, request_id)
+    if request.requested_by == principal.ref:
+        raise PermissionDenied("four eyes: a different city administrator must approve a withdrawal you asked for")
+    request.decision, request.decided_by, request.decided_at = "approved", principal.ref, clock.now()
+    request.decision_reason = why
+    audit.record(
+        session,
+        principal,
+        "credentials.key.withdrawal_approved",
+        object_type="signing_key",
+        object_id=request.kid,
+        purpose=why,
+        detail={"request": request.id, "requested_by": request.requested_by, "request_reason": request.reason},
+    )
+    return _withdraw_now(session, principal, request.kid, request.reason, request)
+
+
+def refuse_key_withdrawal(session: Session, principal: Principal, request_id: str, reason: str) -> KeyChangeRequest:
+    """Turn a withdrawal request down (or, by the one who asked, take it back); the key stays."""
+    _require_city_admin(principal, "credentials.key.withdraw.refuse")
+    why = _reason(reason)
+    request = _pending(session, request_id)
+    request.decision, request.decided_by, request.decided_at = "refused", principal.ref, clock.now()
+    request.decision_reason = why
+    audit.record(
+        session,
+        principal,
+        "credentials.key.withdrawal_refused",
+        object_type="signing_key",
+        object_id=request.kid,
+        purpose=why,
+        detail={"request": request.id, "requested_by": request.requested_by},
+    )
+    _key_event(
+        session,
+        principal,
+        KEY_WITHDRAWAL_REFUSED,
+        SigningKeyChanged(kid=request.kid, step="refused", request_id=request.id, by=principal.ref, reason=why),
+    )
+    return request
+
+
+def key_withdrawal_requests(session: Session, principal: Principal) -> list[KeyChangeRequest]:
+    """Withdrawal requests, newest first: the pending ones are what a colleague is asked to look at."""
+    _require_city_admin(principal, "credentials.key.withdraw.list")
+    return list(session.scalars(select(KeyChangeRequest).order_by(KeyChangeRequest.requested_at.desc()).limit(200)))
 
 
 # -- reads -----------------------------------------------------------------------------------------

@@ -303,11 +303,19 @@ def test_a_withdrawn_key_leaves_the_jwks_and_its_credentials_stop_verifying(
 ) -> None:
     leaked = _issue(client, approver_headers, make_certificate())
     make_user("city.admin", Role.ADMIN, division_code="310000000000")
+    make_user("city.admin2", Role.ADMIN, division_code="310000000000")
     admin = login("city.admin")
     r = client.post(
         f"/api/v1/credentials/keys/{leaked['kid']}/withdraw",
         headers=admin,
         json={"reason": "private key found on a lost laptop"},
+    )
+    assert r.status_code == 202, r.text
+    assert _verify(client, leaked["jwt"])["valid"] is True  # asked, not yet approved: nothing changed
+    r = client.post(
+        f"/api/v1/credentials/keys/withdrawals/{r.json()['id']}/approve",
+        headers=login("city.admin2"),
+        json={"reason": "laptop report checked"},
     )
     assert r.status_code == 200, r.text
     kids = [k["kid"] for k in client.get("/.well-known/jwks.json").json()["keys"]]

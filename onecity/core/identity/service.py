@@ -309,7 +309,7 @@ def update_user(
                 raise PermissionDenied(
                     f"you can grant only roles you hold yourself; you do not hold {', '.join(beyond)}"
                 )
-            kept = {r.role: r for r in user.role_rows if str(r.role) in after}
+            kept = {str(r.role): r for r in user.role_rows if str(r.role) in after}
             user.role_rows = [kept.get(r) or UserRole(role=Role(r)) for r in after]
             changes.append("roles=" + ",".join(after))
             detail["roles"] = {"from": before, "to": after}

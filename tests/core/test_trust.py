@@ -26,10 +26,12 @@ def test_a_huge_offset_or_limit_on_a_list_is_a_422_not_a_500(
     client: TestClient, make_user: Callable[..., Any], login: Callable[[str], dict[str, str]], param: str
 ) -> None:
     make_user("admin.xh", Role.ADMIN, division_code=XUHUI)
-    r = client.get(f"/api/v1/users?{param}", headers=login("admin.xh"))
-    assert r.status_code == 422, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    assert client.get("/api/v1/users?offset=1000000", headers=login("admin.xh")).json() == []
+    h = login("admin.xh")
+    for path in ("/api/v1/users", "/api/v1/apikeys", "/api/v1/grants"):
+        r = client.get(f"{path}?{param}", headers=h)
+        assert r.status_code == 422, (path, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert client.get(f"{path}?offset=1000000", headers=h).json() == []
 
 
 @pytest.mark.parametrize(

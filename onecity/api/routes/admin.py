@@ -92,8 +92,8 @@ def update_user(user_id: Id, body: UserUpdate, session: SessionDep, principal: P
 
 
 @router.get("/apikeys", response_model=list[ApiKeyPublic], tags=["api keys"])
-def list_api_keys(session: SessionDep, principal: PrincipalDep) -> list[ApiKey]:
-    return service.list_api_keys(session, principal)
+def list_api_keys(session: SessionDep, principal: PrincipalDep, page: PageDep) -> list[ApiKey]:
+    return service.list_api_keys(session, principal, limit=page.limit, offset=page.offset)
 
 
 @router.post("/apikeys", response_model=ApiKeyIssued, status_code=201, tags=["api keys"])
@@ -117,8 +117,8 @@ def revoke_api_key(key_id: Id, session: SessionDep, principal: PrincipalDep) -> 
 
 
 @router.get("/grants", response_model=list[GrantPublic], tags=["grants"])
-def list_grants(session: SessionDep, principal: PrincipalDep) -> list[AccessGrant]:
-    return service.list_grants(session, principal)
+def list_grants(session: SessionDep, principal: PrincipalDep, page: PageDep) -> list[AccessGrant]:
+    return service.list_grants(session, principal, limit=page.limit, offset=page.offset)
 
 
 @router.post("/grants", response_model=GrantPublic, status_code=201, tags=["grants"])

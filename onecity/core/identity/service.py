@@ -496,13 +496,15 @@ def revoke_api_key(session: Session, principal: Principal, key_id: str) -> ApiKe
     return key
 
 
-def list_api_keys(session: Session, principal: Principal) -> list[ApiKey]:
+def list_api_keys(session: Session, principal: Principal, *, limit: int = 500, offset: int = 0) -> list[ApiKey]:
     policy.require(principal, "core.apikey.list")
     return list(
         session.scalars(
             select(ApiKey)
             .where(policy.scope_clause(session, principal, "core.apikey", ApiKey.division_code))
-            .order_by(ApiKey.created_at)
+            .order_by(ApiKey.created_at, ApiKey.id)
+            .limit(min(limit, 500))
+            .offset(offset)
         )
     )
 
@@ -634,12 +636,14 @@ def revoke_grant(session: Session, principal: Principal, grant_id: str, *, reaso
     return grant
 
 
-def list_grants(session: Session, principal: Principal) -> list[AccessGrant]:
+def list_grants(session: Session, principal: Principal, *, limit: int = 500, offset: int = 0) -> list[AccessGrant]:
     policy.require(principal, "core.grant.list")
     return list(
         session.scalars(
             select(AccessGrant)
             .where(policy.scope_clause(session, principal, "core.grant", AccessGrant.scope_division_code))
-            .order_by(AccessGrant.created_at)
+            .order_by(AccessGrant.created_at, AccessGrant.id)
+            .limit(min(limit, 500))
+            .offset(offset)
         )
     )

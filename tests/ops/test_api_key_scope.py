@@ -96,15 +96,14 @@ def test_an_operator_key_acts_for_its_unit_only_like_the_unit_staff(client: Test
         assert service.get_case(session, ops.p("tp.sanitation"), own_case.id).status == "disposing"
 
 
-def test_the_machine_must_name_the_roles_of_an_admin_key_and_keys_need_a_division_inside_the_agency(
-    ops: Ops,
-) -> None:
+def test_an_admin_key_is_an_administrator_only_and_its_division_lies_inside_its_agency(ops: Ops) -> None:
     import pytest
 
     from onecity.core.errors import InvalidInput
 
-    with ops.db.transaction() as session, pytest.raises(InvalidInput, match="roles"):
-        identity.create_api_key(session, SYSTEM, name="x", scopes=["admin"], agency_code=TIANPING_UNIT)
+    with ops.db.transaction() as session:
+        key, _secret = identity.create_api_key(session, SYSTEM, name="x", scopes=["admin"], agency_code=TIANPING_UNIT)
+        assert (key.roles, key.division_code) == (["admin"], TIANPINGLU)
     with ops.db.transaction() as session, pytest.raises(InvalidInput, match="not served"):
         identity.create_api_key(
             session,
@@ -114,4 +113,8 @@ def test_the_machine_must_name_the_roles_of_an_admin_key_and_keys_need_a_divisio
             agency_code=TIANPING_UNIT,
             division_code=WAITAN,
             roles=[Role.OPERATOR],
+        )
+    with ops.db.transaction() as session, pytest.raises(InvalidInput, match="admin' scope"):
+        identity.create_api_key(
+            session, SYSTEM, name="x", scopes=["sensing"], agency_code=TIANPING_UNIT, roles=[Role.OPERATOR]
         )

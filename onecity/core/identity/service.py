@@ -387,9 +387,9 @@ def create_api_key(
     A key is bound to one agency and one division inside its creator's own area (by default
     the creator's agency) and never holds more than its creator: its roles are a subset of
     the creator's roles, and a key that makes keys passes on only scopes it has itself. The
-    ``admin`` scope opens the staff API to the key, which then acts with its roles and passes
-    through the same checks as a person; without roles it is a channel key (sensing, open311,
-    read) and acts with none.
+    ``admin`` scope opens the staff API to the key, which then acts with its roles (by default
+    the administrator role alone) and passes through the same checks as a person; without
+    the scope it is a channel key (sensing, open311, read) and acts with no role.
     """
     policy.require(principal, "core.apikey.create")
     if not name.strip():
@@ -406,9 +406,7 @@ def create_api_key(
     if wanted and Scope.ADMIN.value not in scopes:
         raise InvalidInput("a key acts with roles through the staff API: add the 'admin' scope, or give no roles")
     if Scope.ADMIN.value in scopes and not wanted:
-        if principal.is_machine:
-            raise InvalidInput("say which roles an admin-scope key acts with, e.g. --role operator")
-        wanted = sorted(principal.roles)
+        wanted = [Role.ADMIN]  # what the scope says; the creator holds it (core.apikey.create needs it)
     beyond = sorted(str(r) for r in set(wanted) - principal.roles)
     if beyond:
         raise PermissionDenied(f"a key cannot hold more than its creator: you do not hold {', '.join(beyond)}")

@@ -90,10 +90,11 @@ def live(settings: Settings, db: Database) -> Iterator[Callable[[Settings], str]
         server = uvicorn.Server(uvicorn_config(create_app(s, db=db), host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
-        for _ in range(200):
+        for _ in range(1200):  # a loaded machine can take a while
             if server.started:
                 break
             threading.Event().wait(0.05)
+        assert server.started, "the test server did not start within 60 s"
         servers.append((server, thread))
         return f"http://127.0.0.1:{port}"
 

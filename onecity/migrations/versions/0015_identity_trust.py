@@ -1,7 +1,7 @@
 """identity trust: atomic sign-in throttle, API-key roles, four-eyes signing-key withdrawal
 
-Revision ID: 0014_identity_trust
-Revises: 0013_registry_relations
+Revision ID: 0015_identity_trust
+Revises: 0014_sensing_thing_owner
 Create Date: 2026-12-04
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import onecity.core.db
 
-revision: str = "0014_identity_trust"
-down_revision: str | Sequence[str] | None = "0013_registry_relations"
+revision: str = "0015_identity_trust"
+down_revision: str | Sequence[str] | None = "0014_sensing_thing_owner"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

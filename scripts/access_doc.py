@@ -39,9 +39,12 @@ INTRO = """# Who may do what (generated)
 Every request is checked twice: **may this caller perform the action** (the role table below,
 `onecity.core.policy.ACTIONS`) and **in which area** (staff act within their division's prefix,
 plus live access grants; `policy.scope_clause` / `policy.require_in_scope`). Anonymous callers get
-401 from the API and are sent to the sign-in page by the pages. An API key is a system principal:
-it holds no roles, so it is refused every staff action unless it has the `admin` scope; the
-`sensing` and `open311` scopes admit it to SensorThings writes and GeoReport posts.
+401 from the API and are sent to the sign-in page by the pages. An API key is bound to one agency
+and division inside its creator's area and acts with the roles it was given (never more than its
+creator's; an `admin`-scope key has the administrator role unless others were named), through
+exactly the checks a person with those roles passes; a key without the `admin` scope holds no
+role. The `sensing` and `open311` scopes admit a key to SensorThings writes and GeoReport posts;
+no scope stands for another.
 
 The authorization matrix (`tests/core/test_access_matrix.py`) tries every route below with the
 callers that tell its guard apart — each role in its own district, another district and at city

@@ -70,6 +70,7 @@ MAP = "district outlines and names are public geography"
 SOURCE = "the report's source decides: hotline work orders for dispatchers, inspections for inspectors"
 LINKED = "residents whose account is linked to their person record"
 STA_WRITERS = frozenset({Role.OPERATOR, Role.ADMIN})
+CITY_KEYS = "the city's signing keys: city-level administrators only, never a district's or an API key"
 
 #: (method, path template) -> guard, grouped by part. Paths are as the application declares them.
 ROUTES: dict[tuple[str, str], Guard] = {
@@ -145,8 +146,15 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("POST", "/api/v1/credentials/{credential_id}/status"): staff(
         "credentials.credential.revoke", "credentials.credential.suspend", "credentials.credential.reinstate"
     ),
-    ("POST", "/api/v1/credentials/keys/{kid}/withdraw"): staff("credentials.key.withdraw"),
-    ("POST", "/api/v1/credentials/keys/rotate"): staff("credentials.key.rotate"),
+    ("POST", "/api/v1/credentials/keys/{kid}/withdraw"): staff("credentials.key.withdraw", narrower=CITY_KEYS),
+    ("GET", "/api/v1/credentials/keys/withdrawals"): staff("credentials.key.withdraw.list", narrower=CITY_KEYS),
+    ("POST", "/api/v1/credentials/keys/withdrawals/{request_id}/approve"): staff(
+        "credentials.key.withdraw.approve", narrower=CITY_KEYS + "; and not by the administrator who asked"
+    ),
+    ("POST", "/api/v1/credentials/keys/withdrawals/{request_id}/refuse"): staff(
+        "credentials.key.withdraw.refuse", narrower=CITY_KEYS
+    ),
+    ("POST", "/api/v1/credentials/keys/rotate"): staff("credentials.key.rotate", narrower=CITY_KEYS),
     ("GET", "/.well-known/jwks.json"): public("the public keys verifiers need"),
     ("GET", "/verify"): public(VERIFY),
     ("POST", "/verify"): public(VERIFY),

@@ -1,7 +1,7 @@
 """identity trust: atomic sign-in throttle, API-key roles, four-eyes signing-key withdrawal
 
-Revision ID: 0016_identity_trust
-Revises: 0015_core_trust, 0015_task_leases
+Revision ID: 0017_identity_trust
+Revises: 0016_task_leases
 Create Date: 2026-12-04
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import onecity.core.db
 
-revision: str = "0016_identity_trust"
-down_revision: str | Sequence[str] | None = ("0015_core_trust", "0015_task_leases")
+revision: str = "0017_identity_trust"
+down_revision: str | Sequence[str] | None = "0016_task_leases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -89,7 +89,11 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("GET", "/api/v1/users/{user_id}"): staff("core.user.read", scope="core.user"),
     ("PATCH", "/api/v1/users/{user_id}"): staff("core.user.update", scope="core.user"),
     ("GET", "/api/v1/apikeys"): staff("core.apikey.list"),
-    ("POST", "/api/v1/apikeys"): staff("core.apikey.create"),
+    ("POST", "/api/v1/apikeys"): staff(
+        "core.apikey.create",
+        narrower="for an agency and division in the creator's area, never beyond the creator's roles "
+        "(nor, for a key, its scopes)",
+    ),
     ("DELETE", "/api/v1/apikeys/{key_id}"): staff("core.apikey.revoke", scope="core.apikey"),
     ("GET", "/api/v1/grants"): staff("core.grant.list"),
     ("POST", "/api/v1/grants"): staff("core.grant.create"),

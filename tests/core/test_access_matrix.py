@@ -15,6 +15,7 @@ One city is seeded per backend for the whole module; the cells are real requests
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ from onecity.core import policy
 from onecity.core.config import Environment, Settings
 from onecity.core.db import Database
 from onecity.core.identity.roles import PrincipalKind, Role, Scope
-from tests.conftest import PASSWORD, _truncate_pg
+from tests.conftest import OUTPUT, PASSWORD, _truncate_pg
 from tests.core import access_matrix as m
 
 MACHINE = ("/api/", "/sta/", "/open311/", "/openapi.json", "/sta/v1.1")
@@ -243,9 +244,13 @@ def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     callers = m.seed_callers(db, settings)
     params = seed_objects(db, callers)
     app = create_app(settings, db=db)
+    STATS.update(cells=0, inconclusive=0)
     with TestClient(app, raise_server_exceptions=False) as client, m.Recorder() as recorder:
         yield Matrix(client, recorder, callers, params, app_routes(app))
     db.dispose()
+    # the matrix's size, for the record: cells tried and those that stopped before the decision
+    OUTPUT.mkdir(exist_ok=True)
+    (OUTPUT / f"access-matrix-{request.param}.json").write_text(json.dumps({"routes": len(ROUTES), **STATS}))
 
 
 # -- the table is complete ----------------------------------------------------------------------------

@@ -88,6 +88,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "Let someone act for you: only then does the platform read your data for them, and every read "
         "shows in “Who read my data”.",
     ),
+    "services.powers.counter_intro": (
+        "核验委托人和被授权人双方身份证件后登记：被授权人凭此代办时，平台才读取委托人的信息，每次读取都记入委托人的“谁查看了我的数据”。",
+        "Record it once you have checked both people's identity documents: only then does the platform read the "
+        "grantor's data for the agent, and every read shows in the grantor's “Who read my data”.",
+    ),
     "services.powers.granted": ("我授权的", "Granted by me"),
     "services.powers.received": ("授权给我的", "Granted to me"),
     "services.powers.none": ("暂无授权委托。", "No powers of attorney."),

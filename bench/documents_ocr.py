@@ -66,13 +66,13 @@ def main() -> None:
     from onecity.core.db import Database
     from onecity.core.identity.principal import Principal, system_principal
     from onecity.core.identity.roles import PrincipalKind, Role
-    from onecity.documents.corpus import FIELDS, generate, load_roster
     from onecity.documents.crosscheck import crosscheck, failed, risk_facts
     from onecity.documents.extract import from_values
     from onecity.documents.ocr import MemoryOcrCache, RapidOcrEngine, recognise_bytes
     from onecity.documents.pipeline import read
     from onecity.documents.rules import decide
     from onecity.hub.registries.seed import seed
+    from onecity.synth.corpus import FIELDS, generate, load_roster
 
     reviewer = Principal(
         kind=PrincipalKind.STAFF,

@@ -22,6 +22,7 @@ from onecity.hub.sharing.part import PART as SHARING
 from onecity.ops.part import PART as OPS
 from onecity.sensing.part import PART as SENSING
 from onecity.services.part import PART as SERVICES
+from onecity.synth.part import PART as SYNTH
 
 #: The platform itself: core's tables, sign-in, administration and the audit log, the home
 #: page, the simulation command and the server's own tasks. It is listed like a part so that
@@ -76,4 +77,6 @@ PARTS: tuple[Part, ...] = (
     OPS,
     CREDENTIALS,
     DOCUMENTS,
+    # the synthetic city (demos, tests, benchmarks): a real deployment may leave it out
+    SYNTH,
 )

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the platform and its tests need. Idempotent: installs only what is missing.
 #   chromium          headless browser for the page tests (Playwright drives /usr/bin/chromium)
-#   fonts-noto-cjk    Chinese glyphs in pages, screenshots and the generated documents (onecity/documents/corpus)
+#   fonts-noto-cjk    Chinese glyphs in pages, screenshots and the generated documents (onecity/synth/corpus)
 set -euo pipefail
 
 PACKAGES=(chromium fonts-noto-cjk)

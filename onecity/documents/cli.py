@@ -1,10 +1,10 @@
-"""Commands: ``onecity documents read IMAGE`` and ``onecity documents generate``.
+"""Command: ``onecity documents read IMAGE``.
 
 ``read`` OCRs one image (or takes the cached result for the same bytes from the database's
 OCR cache) and prints the type, the fields with their confidence, region and flags, and the
 text lines; ``--json`` prints ``{"type": …, "fields": {name: {"value": …, "confidence": …}},
-"text": [...]}``. ``generate`` writes a corpus of sample documents with their ground truth
-from a seeded registry (developers, benchmarks).
+"text": [...]}``. Sample documents to read are printed by ``onecity synth documents``
+(:mod:`onecity.synth.cli`).
 """
 
 from __future__ import annotations
@@ -56,37 +56,6 @@ def cmd_read(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.core.db import Database
-    from onecity.documents.corpus import generate, load_roster
-
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    db = Database(args.database or settings.database_url)
-    try:
-        with db.sessions() as session:
-            roster = load_roster(session, seed=args.seed)
-    finally:
-        db.dispose()
-    truth = []
-    for s in generate(roster, args.count, args.seed, degraded_share=args.degraded, forged_share=args.forged):
-        name = f"{s.index:05d}-{s.doc_type}.{'jpg' if s.media_type == 'image/jpeg' else 'png'}"
-        (out / name).write_bytes(s.image)
-        truth.append(
-            {
-                "file": name,
-                "type": s.doc_type,
-                "fields": s.fields(),
-                "degradations": list(s.degradations),
-                "forgery": s.forgery,
-                "regions": {k: list(v) for k, v in s.regions.items()},
-            }
-        )
-    (out / "truth.jsonl").write_text("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in truth), encoding="utf-8")
-    _out(f"wrote {len(truth)} documents and truth.jsonl to {out}")
-    return 0
-
-
 def add_commands(sub: Any) -> None:
     from onecity.documents.extract import DOC_TYPES
 
@@ -101,11 +70,3 @@ def add_commands(sub: Any) -> None:
     r.add_argument("--no-cache", action="store_true", help="do not read or write the OCR cache")
     r.add_argument("--threads", type=int, default=2, help="onnxruntime threads (default 2)")
     r.set_defaults(func=cmd_read)
-    g = docs.add_parser("generate", help="write sample documents with ground truth from a seeded registry")
-    g.add_argument("--out", required=True, help="directory to write the images and truth.jsonl into")
-    g.add_argument("--count", type=int, default=24)
-    g.add_argument("--seed", type=int, default=1)
-    g.add_argument("--degraded", type=float, default=0.5, help="share of degraded scans")
-    g.add_argument("--forged", type=float, default=0.25, help="share of forged documents")
-    g.add_argument("--database", help="database URL of the seeded registry")
-    g.set_defaults(func=cmd_generate)

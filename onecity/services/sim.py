@@ -15,7 +15,7 @@ Rates and mixes (scaled with ``--scale``; assumptions are marked as such):
 * **officers** — every department has one counter clerk, one reviewer and one approver per
   district, each handling at most 8 tasks an hour in office hours (limited capacity);
 * **scans** — materials a machine reads (ID cards, licences, application letters, invoices,
-  real-estate certificates) are uploaded as scans printed by :mod:`onecity.documents.corpus`
+  real-estate certificates) are uploaded as scans printed by :mod:`onecity.synth.corpus`
   for exactly the applicant: 40 % degraded (phone photo, photocopy…), 5 % forged, 3 % the
   wrong document (assumptions); other materials as a PDF. AI pre-review reads each submitted case, and
   officers follow its advice (asking for the corrections it lists, refusing what it
@@ -50,8 +50,6 @@ from onecity.core.identity import service as identity
 from onecity.core.identity.models import Agency, User
 from onecity.core.identity.principal import Principal, system_principal
 from onecity.core.identity.roles import PrincipalKind, Role
-from onecity.documents.corpus import FORGERIES, CannotForge, Generator, Roster
-from onecity.documents.corpus.degrade import DEGRADATIONS
 from onecity.documents.rules import age_on
 from onecity.hub.registries import relations
 from onecity.hub.registries.models import (
@@ -74,6 +72,8 @@ from onecity.services.models import (
     WorkItem,
     WorkStatus,
 )
+from onecity.synth.corpus import FORGERIES, CannotForge, Generator, Roster
+from onecity.synth.corpus.degrade import DEGRADATIONS
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from onecity.core.audit import AuditEntry
 from onecity.core.db import Database
 from onecity.core.identity.roles import PrincipalKind, Role
-from onecity.documents.corpus import Generator, Roster
 from onecity.documents.ocr import DbOcrCache, content_hash, recognise_bytes
+from onecity.synth.corpus import Generator, Roster
 from tests.documents.conftest import Ocr
 
 URL = "/api/v1/documents/read"

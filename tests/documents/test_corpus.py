@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 
 from onecity.core.errors import InvalidInput
-from onecity.documents.corpus import FIELDS, FORGERIES, Generator, Roster, plan
-from onecity.documents.corpus.layouts import amount_in_words
 from onecity.hub.registries.identifiers import InvalidIdentifier, validate_resident_id, validate_uscc
+from onecity.synth.corpus import FIELDS, FORGERIES, Generator, Roster, plan
+from onecity.synth.corpus.layouts import amount_in_words
 
 
 def test_the_same_seed_draws_the_same_document_to_the_byte(corpus_roster: Roster) -> None:

@@ -13,12 +13,12 @@ from onecity.core.audit import AuditEntry
 from onecity.core.db import Database
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role
-from onecity.documents.corpus import Generator, Roster, Sample, load_roster
 from onecity.documents.crosscheck import Finding, Outcome, crosscheck, failed
 from onecity.documents.extract import from_values
 from onecity.documents.pipeline import read
 from onecity.hub.registries import service as registry_service
 from onecity.hub.registries.models import Certificate, CertificateStatus
+from onecity.synth.corpus import Generator, Roster, Sample, load_roster
 from tests.documents.conftest import Ocr, reviewer
 
 ON = date(2026, 1, 1)

@@ -13,10 +13,10 @@ import pytest
 
 from onecity.core.db import Database
 from onecity.core.errors import InvalidInput
-from onecity.documents.corpus import FIELDS, Generator, Roster, Sample
 from onecity.documents.extract import Extraction
 from onecity.documents.ocr import DbOcrCache, SessionOcrCache, content_hash, decode_image, recognise_bytes
 from onecity.documents.pipeline import Reader, read
+from onecity.synth.corpus import FIELDS, Generator, Roster, Sample
 from tests.documents.conftest import Ocr
 from tests.hub.registries.conftest import run_cli
 

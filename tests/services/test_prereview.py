@@ -24,10 +24,10 @@ from onecity.core.bus import consumers
 from onecity.core.errors import InvalidInput
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import Role
-from onecity.documents.corpus import Generator, Roster
 from onecity.hub.registries.models import Certificate, Person, PersonStatus
 from onecity.services import advice, prereview, service
 from onecity.services.models import Case, CaseEvent, CaseStatus, PreReview, PreReviewOutcome, WorkItem
+from onecity.synth.corpus import Generator, Roster
 from tests.services.conftest import FOOD, XUHUI, City, food_case_ready, staff
 
 SENIOR_CARD = "310000-20-00072-001"

@@ -15,7 +15,7 @@ from datetime import date
 
 from PIL import Image, ImageDraw
 
-from onecity.documents.corpus.draw import BLACK, RED, Box, Page, guilloche_border, portrait, qr_like, seal
+from onecity.synth.corpus.draw import BLACK, RED, Box, Page, guilloche_border, portrait, qr_like, seal
 
 Values = dict[str, str]
 Regions = dict[str, Box]

@@ -24,11 +24,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from onecity.documents.corpus import degrade
-from onecity.documents.corpus.draw import Box
-from onecity.documents.corpus.layouts import LAYOUTS, Values
-from onecity.documents.corpus.records import CertFacts, FirmFacts, PersonFacts, Roster
 from onecity.hub.registries.identifiers import ID_CHECK_CHARS, USCC_ALPHABET
+from onecity.synth.corpus import degrade
+from onecity.synth.corpus.draw import Box
+from onecity.synth.corpus.layouts import LAYOUTS, Values
+from onecity.synth.corpus.records import CertFacts, FirmFacts, PersonFacts, Roster
 
 DOC_TYPES: tuple[str, ...] = tuple(LAYOUTS)
 

@@ -12,7 +12,7 @@ import random
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from onecity.documents.corpus.fonts import font
+from onecity.synth.corpus.fonts import font
 
 Box = tuple[int, int, int, int]
 BLACK = (20, 20, 24)

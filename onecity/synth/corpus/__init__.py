@@ -4,7 +4,7 @@ Start at :func:`generate` (or :class:`Generator` for one sample) with a :class:`
 from a seeded registry (:func:`load_roster`).
 """
 
-from onecity.documents.corpus.generate import (
+from onecity.synth.corpus.generate import (
     CERT_TYPE,
     DOC_TYPES,
     FIELDS,
@@ -15,7 +15,7 @@ from onecity.documents.corpus.generate import (
     generate,
     plan,
 )
-from onecity.documents.corpus.records import Roster, load_roster
+from onecity.synth.corpus.records import Roster, load_roster
 
 __all__ = [
     "CERT_TYPE",

@@ -35,6 +35,8 @@ class Reading:
     ocr: OcrResult
     extraction: Extraction
     cached: bool
+    #: pages read (a PDF or multi-page TIFF has several; a photo one)
+    page_count: int = 1
 
     def as_json(self) -> dict[str, Any]:
         """The shape ``onecity documents read --json`` prints: type, fields with value and
@@ -88,6 +90,27 @@ class Reader:
         self._cache = cache
         self._local = threading.local()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="onecity-documents")
+        self._pending = 0
+        self._pending_lock = threading.Lock()
+
+    @property
+    def pending(self) -> int:
+        """Jobs submitted and not yet finished (running or queued): the workers' backlog."""
+        with self._pending_lock:
+            return self._pending
+
+    def run(self, job: Callable[[], Any]) -> Future[Any]:
+        """Run ``job`` on the workers, counted in :attr:`pending`."""
+        with self._pending_lock:
+            self._pending += 1
+        future = self._executor.submit(job)
+
+        def done(_: Future[Any]) -> None:
+            with self._pending_lock:
+                self._pending -= 1
+
+        future.add_done_callback(done)
+        return future
 
     def _engine(self) -> OcrEngine:
         engine: OcrEngine | None = getattr(self._local, "engine", None)
@@ -99,7 +122,7 @@ class Reader:
     def submit(self, data: bytes, doc_type: str | None = None, *, cache: OcrCache | None = None) -> Future[Reading]:
         """Read ``data`` in a worker; ``cache`` overrides the reader's own (a server passes its database's)."""
         use = cache if cache is not None else self._cache
-        return self._executor.submit(lambda: read(data, doc_type, engine=self._engine(), cache=use))
+        return self.run(lambda: read(data, doc_type, engine=self._engine(), cache=use))
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

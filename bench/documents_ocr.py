@@ -71,8 +71,8 @@ def main() -> None:
     from onecity.documents.ocr import MemoryOcrCache, RapidOcrEngine, recognise_bytes
     from onecity.documents.pipeline import read
     from onecity.documents.rules import decide
-    from onecity.hub.registries.seed import seed
     from onecity.synth.corpus import FIELDS, generate, load_roster
+    from onecity.synth.registries.seed import seed
 
     reviewer = Principal(
         kind=PrincipalKind.STAFF,

@@ -52,8 +52,8 @@ def main() -> None:
     if args.quick:
         args.points, args.sample, args.brute_sample, args.rounds = 100_000, 2_000, 50, 1
 
-    from onecity.hub.geography.generate import build_geography
     from onecity.hub.geography.index import GeoIndex
+    from onecity.synth.geography.generate import build_geography
 
     log("generating the geography…")
     with Stopwatch() as gen:

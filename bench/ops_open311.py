@@ -168,9 +168,9 @@ def register_all(url: str) -> dict[str, Any]:
 
 
 def simulated_day(url: str, scale: float, hours: float, within: str) -> dict[str, Any]:
-    from onecity.ops.sim import OpsActor
     from onecity.sim.cli import DEFAULT_START
     from onecity.sim.engine import Simulation
+    from onecity.synth.actors.ops import OpsActor
 
     db = Database(url)
     try:

@@ -52,7 +52,7 @@ def main() -> None:
     from onecity.core import migrate
     from onecity.core.db import Database
     from onecity.core.identity.principal import system_principal
-    from onecity.hub.registries.seed import seed
+    from onecity.synth.registries.seed import seed
 
     with postgres_url("seed") as url:
         db = Database(url)

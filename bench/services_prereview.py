@@ -36,9 +36,9 @@ def main() -> None:
 
     from onecity.core import clock
     from onecity.credentials import keys
-    from onecity.services.sim import ServicesActor
     from onecity.sim.cli import ensure_city
     from onecity.sim.engine import Simulation
+    from onecity.synth.actors.services import ServicesActor
 
     start = datetime(2026, 6, 2, 9 if args.quick else 0, 0, tzinfo=clock.SHANGHAI)
     with sqlite_url(NAME) as url:

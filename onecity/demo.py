@@ -84,10 +84,10 @@ def start_simulation(db: Database, *, speed: float) -> threading.Event:
     The simulation runs beside the server without moving the platform clock (people's
     sessions expire in real time); records carry real timestamps.
     """
-    from onecity.services.sim import ServicesActor
     from onecity.sim import actors
     from onecity.sim.cli import ensure_city
     from onecity.sim.engine import Simulation
+    from onecity.synth.actors.services import ServicesActor
 
     ensure_city(db, DEMO_SCALE, DEMO_SEED)
     link_resident(db)

@@ -10,7 +10,6 @@ PART = Part(
     pages=("onecity.credentials.pages",),
     commands=("onecity.credentials.cli",),
     consumers=("onecity.credentials.consumers",),
-    actors=("onecity.credentials.sim",),
     words="onecity.credentials.i18n",
     navigation=(NavItem("credentials.nav.verify", "/verify", None, order=90),),
 )

@@ -107,7 +107,8 @@ def landing(session: SessionDep, principal: PagePrincipalDep) -> Response:
 
 
 def _outlines_loaded(session: Session, code: str) -> bool:
-    """Whether the children's outlines are in the database (`onecity geo load`); else the map shows points only."""
+    """Whether the children's outlines are in the database (`onecity synth geography`); else the map shows points
+    only."""
     return (
         session.scalar(
             select(DivisionShape.code)

@@ -11,7 +11,6 @@ PART = Part(
     pages=("onecity.ops.pages",),
     commands=("onecity.ops.cli",),
     consumers=("onecity.ops.consumers",),
-    actors=("onecity.ops.sim",),
     tasks=(
         # reminders and escalations every minute; first the grid index intake locates reports with
         PeriodicTask(

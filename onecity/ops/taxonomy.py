@@ -1,7 +1,7 @@
 """The classification of what a case is about, in the GB/T 30428.2 style, shipped as data.
 
 ``data/taxonomy.json`` holds the six component major classes (the minor classes are the
-component registry's own, :data:`onecity.hub.registries.generate.COMPONENT_CLASSES`, so a
+component registry's own, :data:`onecity.hub.registries.components.CLASSES`, so a
 component's class code means the same everywhere), the six event major classes with their
 subtypes, each subtype's responsible department, the urgency levels with per-step time
 limits (normal cases in working hours, urgent ones in clock hours) and closure conditions.
@@ -21,6 +21,7 @@ from importlib import resources
 from typing import Any
 
 from onecity.core.errors import InvalidInput
+from onecity.hub.registries import components
 
 
 class Kind(StrEnum):
@@ -127,8 +128,6 @@ class Taxonomy:
 
 
 def _load() -> Taxonomy:
-    from onecity.hub.registries.generate import COMPONENT_CLASSES
-
     raw = json.loads(resources.files("onecity.ops").joinpath("data/taxonomy.json").read_text(encoding="utf-8"))
     departments = {
         k: Department(k, v["name"], v["name_en"], UnitLevel(v["level"])) for k, v in raw["departments"].items()
@@ -160,56 +159,20 @@ def _load() -> Taxonomy:
         majors["C" + mcode] = MajorClass("C" + mcode, Kind.COMPONENT, m["name"], m["name_en"])
     cp = raw["component_problems"]
     owners = raw["component_owner_departments"]
-    names_en = _COMPONENT_NAMES_EN
-    for code, name, owner, _share in COMPONENT_CLASSES:
-        subtypes["C" + code] = Subtype(
-            "C" + code,
+    for c in components.CLASSES:
+        subtypes["C" + c.code] = Subtype(
+            "C" + c.code,
             Kind.COMPONENT,
-            code[:2],
-            f"{name}破损",
-            f"Damaged {names_en.get(code, 'component')}",
-            owners[owner],
+            c.code[:2],
+            f"{c.name}破损",
+            f"Damaged {c.name_en}",
+            owners[c.owner],
             {k: float(v) for k, v in cp["dispose"].items()},
-            Urgency.URGENT if code in cp["urgent_classes"] else Urgency.NORMAL,
+            Urgency.URGENT if c.code in cp["urgent_classes"] else Urgency.NORMAL,
             cp["closure"],
             cp["closure_en"],
         )
     return Taxonomy(raw["standard"], raw["working_hours"], urgency, departments, majors, subtypes)
-
-
-#: English names of the registry's component classes (the registry holds only Chinese).
-_COMPONENT_NAMES_EN = {
-    "0101": "water-supply manhole cover",
-    "0102": "sewer manhole cover",
-    "0103": "rain-water manhole cover",
-    "0104": "storm drain grate",
-    "0105": "power manhole cover",
-    "0106": "street-light manhole cover",
-    "0107": "telecom manhole cover",
-    "0110": "gas manhole cover",
-    "0111": "heating manhole cover",
-    "0115": "fire hydrant",
-    "0120": "street light",
-    "0125": "news kiosk",
-    "0126": "phone booth",
-    "0130": "post box",
-    "0201": "bus shelter",
-    "0203": "traffic light",
-    "0204": "traffic sign",
-    "0207": "guard rail",
-    "0210": "parking bay",
-    "0213": "street name sign",
-    "0301": "public toilet",
-    "0303": "litter bin",
-    "0305": "shop sign",
-    "0308": "bench",
-    "0401": "heritage tree",
-    "0402": "street tree",
-    "0404": "green space",
-    "0405": "tree guard",
-    "0601": "CCTV camera",
-    "0606": "fitness equipment",
-}
 
 
 @lru_cache(maxsize=1)

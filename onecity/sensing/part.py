@@ -11,7 +11,6 @@ PART = Part(
     pages=("onecity.sensing.pages",),
     commands=("onecity.sensing.cli",),
     consumers=("onecity.sensing.consumers",),
-    actors=("onecity.sensing.sim",),
     words="onecity.sensing.i18n",
     navigation=(NavItem("sensing.nav", "/sensing", "sensing.alert.list", order=60),),
 )

@@ -10,7 +10,6 @@ PART = Part(
     pages=("onecity.services.pages",),
     commands=("onecity.services.cli",),
     consumers=("onecity.services.consumers",),
-    actors=("onecity.services.sim",),
     words="onecity.services.i18n",
     navigation=(
         NavItem("services.nav.portal", "/services", None, order=80),

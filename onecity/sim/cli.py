@@ -44,7 +44,7 @@ def ensure_city(db: Database, scale: float, seed: int) -> None:
     """Migrate, describe the registries in the catalogue, and seed them at ``scale`` unless a city is there."""
     from onecity.core.commands import cli_principal
     from onecity.hub.catalogue.service import install_catalogue
-    from onecity.hub.registries.seed import seed as seed_registries
+    from onecity.synth.registries.seed import seed as seed_registries
 
     migrate.upgrade(db)
     with db.transaction() as session:

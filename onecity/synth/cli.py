@@ -1,7 +1,10 @@
-"""Commands that make up a city: ``onecity synth documents``.
+"""Commands that make up a city: ``onecity seed``, ``onecity synth geography|documents``.
 
-``synth documents`` prints sample scans with their ground truth (``truth.jsonl``) from a
-seeded registry, for developers and benchmarks of ``onecity documents read``.
+``seed`` writes the generated geography and base registries (people, firms, components,
+certificates) at a scale of Shanghai's size; ``synth geography`` the geography alone (a
+demo of the operations side, a test server); ``synth documents`` prints sample scans with
+their ground truth (``truth.jsonl``) from a seeded registry, for developers and benchmarks of
+``onecity documents read``. They run as the CLI principal, audited like any other command.
 """
 
 from __future__ import annotations
@@ -9,10 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from onecity.core.config import Settings
+from onecity.core.db import Database
 
 
 def _out(text: str) -> None:
@@ -21,7 +26,6 @@ def _out(text: str) -> None:
 
 
 def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.core.db import Database
     from onecity.synth.corpus import generate, load_roster
 
     out = Path(args.out)
@@ -51,9 +55,53 @@ def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.core import policy
+    from onecity.core.commands import cli_principal
+    from onecity.hub.registries import service  # noqa: F401  (registers the actions)
+    from onecity.synth.registries.seed import seed
+
+    principal = cli_principal()
+    policy.require(principal, "hub.registry.seed")
+    db = Database(args.database or settings.database_url)
+    try:
+        report = seed(db, args.scale, args.seed, principal, out=None if args.quiet else sys.stderr)
+    finally:
+        db.dispose()
+    if args.json:
+        _out(json.dumps(report.as_dict()))
+    return 0
+
+
+def cmd_geography(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.synth.geography.load import load_geography
+
+    t0 = time.perf_counter()
+    with Database(settings.database_url).transaction() as session:
+        result = load_geography(session)
+    seconds = round(time.perf_counter() - t0, 2)
+    if args.json:
+        _out(json.dumps({"added": result.as_dict(), "seconds": seconds}))
+    else:
+        added = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.as_dict().items())
+        _out(f"geography loaded in {seconds} s; rows added: {added}")
+    return 0
+
+
 def add_commands(sub: Any) -> None:
-    synth = sub.add_parser("synth", help="make up a city: sample documents (demos, tests, benchmarks)")
+    s = sub.add_parser("seed", help="generate the base registries of a synthetic Shanghai (streamed)")
+    s.add_argument("--scale", type=float, default=0.001, help="1 = Shanghai's size; 0.001 for the demo and tests")
+    s.add_argument("--seed", type=int, default=1, help="same seed, same bytes")
+    s.add_argument("--database", help="database URL (default: ONECITY_DATABASE_URL)")
+    s.add_argument("--json", action="store_true", help="print the report (rows/s per registry) as JSON")
+    s.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    s.set_defaults(func=cmd_seed)
+
+    synth = sub.add_parser("synth", help="make up parts of a city: its geography, sample documents")
     what = synth.add_subparsers(dest="synth_command", required=True)
+    geo = what.add_parser("geography", help="write communities, villages, outlines and grids (idempotent)")
+    geo.add_argument("--json", action="store_true")
+    geo.set_defaults(func=cmd_geography)
     g = what.add_parser("documents", help="write sample documents with ground truth from a seeded registry")
     g.add_argument("--out", required=True, help="directory to write the images and truth.jsonl into")
     g.add_argument("--count", type=int, default=24)

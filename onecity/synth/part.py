@@ -1,4 +1,9 @@
-"""The synthetic city's manifest: the commands that make up a city for demos, tests and benchmarks."""
+"""The synthetic city's manifest: the commands that make up a city, and how its people behave.
+
+Its actors are each part's simulated users (residents applying for services, reports
+reaching the hotline, sensors reading, officers deciding), in the order they step within a
+tick: a seeded run depends on it.
+"""
 
 from onecity.core.parts import Part
 
@@ -6,4 +11,11 @@ PART = Part(
     name="synth",
     package="onecity.synth",
     commands=("onecity.synth.cli",),
+    actors=(
+        "onecity.synth.actors.registries",
+        "onecity.synth.actors.services",
+        "onecity.synth.actors.sensing",
+        "onecity.synth.actors.ops",
+        "onecity.synth.actors.credentials",
+    ),
 )

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from onecity.credentials import service
-from onecity.credentials.sim import Verifiers
 from onecity.hub.registries.models import Certificate
 from onecity.sim.engine import Simulation
+from onecity.synth.actors.credentials import Verifiers
 from tests.credentials.conftest import APPROVER, Registry
 
 

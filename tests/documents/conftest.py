@@ -21,8 +21,8 @@ from onecity.core.db import Database
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.documents.ocr import MemoryOcrCache, RapidOcrEngine
-from onecity.hub.registries.seed import seed
 from onecity.synth.corpus import Roster, load_roster
+from onecity.synth.registries.seed import seed
 from tests.conftest import SYSTEM
 from tests.hub.registries.city import build_small_city
 from tests.hub.registries.conftest import _scratch

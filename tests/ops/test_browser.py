@@ -23,11 +23,11 @@ from onecity.core.db import Database
 from onecity.core.identity import service as identity
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role
-from onecity.hub.geography.generate import generate_geography
 from onecity.hub.geography.models import DivisionShape
 from onecity.ops import service
 from onecity.ops.clocks import sweep
 from onecity.ops.units import install_units, unit_agency_code
+from onecity.synth.geography.generate import generate_geography
 from tests.browser_support import live_server, shot, sign_in_page, watched_page
 from tests.ops.conftest import SYSTEM, TIANPING_POINT, TIANPINGLU, XUHUI, png
 
@@ -43,7 +43,7 @@ HOTLINE = Principal(
 
 
 def _xuhui_outlines(db: Database) -> None:
-    """Xuhui's and its townships' outlines, as `onecity geo load` would write them (only these)."""
+    """Xuhui's and its townships' outlines, as `onecity synth geography` would write them (only these)."""
     geo = generate_geography()
     with db.transaction() as session:
         for unit, shape in zip(geo.divisions, geo.unit_lonlat, strict=True):

@@ -10,8 +10,8 @@ from onecity.core import clock
 from onecity.core.audit import AuditEntry
 from onecity.core.db import Database
 from onecity.ops.models import Case
-from onecity.ops.sim import OpsActor
 from onecity.sim.engine import Simulation
+from onecity.synth.actors.ops import OpsActor
 from tests.ops.conftest import XUHUI
 from tests.ops.test_loop import MONDAY_10
 

@@ -8,8 +8,8 @@ import numpy as np
 
 from onecity.core import clock
 from onecity.core.db import Database
-from onecity.sensing.sim import Incident, SensingActor
 from onecity.sim.engine import Simulation
+from onecity.synth.actors.sensing import Incident, SensingActor
 
 START = datetime(2026, 6, 1, tzinfo=clock.SHANGHAI)
 

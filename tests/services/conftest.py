@@ -28,9 +28,9 @@ from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.credentials import keys
 from onecity.hub.registries.models import Certificate, CertificateStatus, LegalPerson, Person
-from onecity.hub.registries.seed import seed
 from onecity.hub.sharing.models import ResidentLink
 from onecity.services import service
+from onecity.synth.registries.seed import seed
 from tests.conftest import PASSWORD, PG_ADMIN_URL, SYSTEM, need_service
 from tests.hub.registries.city import build_small_city
 

@@ -10,8 +10,8 @@ from onecity.core import clock
 from onecity.core.db import Database
 from onecity.credentials import keys
 from onecity.services.models import Case, CaseEvent
-from onecity.services.sim import ServicesActor
 from onecity.sim.engine import Simulation
+from onecity.synth.actors.services import ServicesActor
 from tests.services.conftest import SECRET
 
 

@@ -2,10 +2,10 @@
 
 What other parts call:
 
-* :func:`onecity.hub.geography.load.load_geography` ``(session) -> LoadResult`` — write the
+* :func:`onecity.synth.geography.load.load_geography` ``(session) -> LoadResult`` — write the
   4,563 communities, 1,562 villages, every outline and the 40,625 grids into ``divisions``,
   ``division_shapes`` and ``grids``; idempotent, in the caller's transaction (``onecity seed``
-  and ``onecity geo load`` call it).
+  and ``onecity synth geography`` call it).
 * :class:`onecity.hub.geography.index.GeoIndex` — vectorised point → grid → community →
   township → district lookup (``lookup``, ``locate``, ``locate_one``) and random points in a
   division (``random_points_in(code, n, rng)``, ``points_in_grids(indices, rng)``,
@@ -13,8 +13,8 @@ What other parts call:
   :func:`onecity.hub.geography.index.default_index` from the generator (no database).
 * :func:`onecity.hub.geography.index.random_points_in` ``(code, n, rng)`` — the same on the
   default index: ``(lonlat (n, 2), grid_codes (n,))``, spread evenly by area.
-* :func:`onecity.hub.geography.generate.generate_geography` — the generated city itself
-  (cached per process; :mod:`~onecity.hub.geography.generate` says what is real and what is not).
+* :func:`onecity.synth.geography.generate.generate_geography` — the generated city itself
+  (cached per process; :mod:`~onecity.synth.geography.generate` says what is real and what is not).
 * :mod:`onecity.hub.geography.service` — a division's detail with counts and children, its
   outline, the children's outlines for a map, the city's figures (``geography_stats``).
 """

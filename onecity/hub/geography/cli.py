@@ -1,7 +1,7 @@
-"""``onecity geo``: load the generated geography, print its figures, locate a point.
+"""``onecity geo``: the geography's figures, and which grid a point lies in.
 
-``onecity seed`` loads the geography too; ``onecity geo load`` is for a database that needs
-the map without the registries (a demo of the operations side, a test server).
+The synthetic city's geography is written by ``onecity seed`` or, without the registries,
+``onecity synth geography`` (:mod:`onecity.synth.cli`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from typing import Any
 
 from onecity.core.config import Settings
@@ -19,21 +18,6 @@ from onecity.core.db import Database
 def _out(text: str) -> None:
     """Command output goes to stdout (the lint rule against print is for library code)."""
     sys.stdout.write(text + "\n")
-
-
-def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.hub.geography.load import load_geography
-
-    t0 = time.perf_counter()
-    with Database(settings.database_url).transaction() as session:
-        result = load_geography(session)
-    seconds = round(time.perf_counter() - t0, 2)
-    if args.json:
-        _out(json.dumps({"added": result.as_dict(), "seconds": seconds}))
-    else:
-        added = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.as_dict().items())
-        _out(f"geography loaded in {seconds} s; rows added: {added}")
-    return 0
 
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
@@ -65,9 +49,6 @@ def cmd_locate(args: argparse.Namespace, settings: Settings) -> int:
 
 def add_commands(sub: Any) -> None:
     geo = sub.add_parser("geo", help="the administrative geography").add_subparsers(dest="geo_command", required=True)
-    load = geo.add_parser("load", help="write communities, villages, outlines and grids (idempotent)")
-    load.add_argument("--json", action="store_true")
-    load.set_defaults(func=cmd_load)
     stats = geo.add_parser("stats", help="count divisions, grids and outlines")
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(func=cmd_stats)

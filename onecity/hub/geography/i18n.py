@@ -30,7 +30,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "divisions.map.loading": "地图加载中……",
         "divisions.map.unavailable": "地图暂时无法显示，请查看右侧列表。",
         "divisions.map.drill": "点击地图上的区域或列表中的名称，查看下一级。",
-        "divisions.empty": "尚未载入下一级区划。请运行 onecity geo load。",
+        "divisions.empty": "尚未载入下一级区划。请运行 onecity synth geography。",
     },
     "en": {
         "nav.divisions": "Divisions",
@@ -59,6 +59,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "divisions.map.loading": "Loading the map…",
         "divisions.map.unavailable": "The map cannot be shown right now; see the list beside it.",
         "divisions.map.drill": "Click an area on the map or a name in the list to go one level down.",
-        "divisions.empty": "The divisions below this one are not loaded yet: run onecity geo load.",
+        "divisions.empty": "The divisions below this one are not loaded yet: run onecity synth geography.",
     },
 }

@@ -29,8 +29,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onecity.core.errors import NotFound
-from onecity.hub.geography.generate import Geography, generate_geography
 from onecity.hub.geography.models import Grid
+from onecity.synth.geography.generate import Geography, generate_geography
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -89,7 +89,7 @@ class GeoIndex:
     @classmethod
     def from_geography(cls, geo: Geography | None = None) -> GeoIndex:
         geo = geo or generate_geography()
-        from onecity.hub.geography.projection import to_plane  # areas: in the equal-area plane
+        from onecity.synth.geography.projection import to_plane  # areas: in the equal-area plane
 
         return cls([g.code for g in geo.grids], geo.grid_lonlat, shapely.area(to_plane(geo.grid_lonlat)))
 
@@ -97,7 +97,7 @@ class GeoIndex:
     def from_session(cls, session: Session) -> GeoIndex:
         rows = session.execute(select(Grid.code, Grid.geometry, Grid.area_km2).order_by(Grid.code)).all()
         if not rows:
-            raise NotFound("the database holds no grids: run `onecity geo load` (or `onecity seed`) first")
+            raise NotFound("the database holds no grids: run `onecity synth geography` (or `onecity seed`) first")
         return cls([r[0] for r in rows], shapely.from_geojson([r[1] for r in rows]), [r[2] for r in rows])
 
     # -- lookup --------------------------------------------------------------------------------

@@ -210,7 +210,7 @@ def division_geometry(session: Session, principal: Principal, code: str) -> dict
     division = _division(session, code)
     shape = session.get(DivisionShape, code)
     if shape is None:
-        raise NotFound(f"division {code} has no outline yet: run `onecity geo load` (or `onecity seed`)")
+        raise NotFound(f"division {code} has no outline yet: run `onecity synth geography` (or `onecity seed`)")
     props = {
         "code": code,
         "name": division.name,
@@ -243,7 +243,7 @@ def children_geojson(session: Session, principal: Principal, code: str) -> dict[
         )
     children = [c for c in detail.children if c.code in texts]
     if not children:
-        raise NotFound(f"the outlines inside division {code} are not loaded: run `onecity geo load`")
+        raise NotFound(f"the outlines inside division {code} are not loaded: run `onecity synth geography`")
     geoms = shapely.from_geojson([texts[c.code] for c in children])
     geoms = _simplify_for_map(geoms)
     features = [

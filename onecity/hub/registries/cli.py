@@ -1,8 +1,9 @@
-"""Commands: ``onecity seed``, ``onecity registry load|relate``, ``onecity city stats``, ``onecity export``.
+"""Commands: ``onecity registry load|relate``, ``onecity city stats``, ``onecity export``.
 
 They run on the server as the CLI principal (``cli:<os user>``), like the core's commands, and
 are audited like any other action. ``--database URL`` points one command at another database
-than ``ONECITY_DATABASE_URL`` (seeding a scratch database, exporting from a replica).
+than ``ONECITY_DATABASE_URL`` (exporting from a replica). A synthetic city to try them on is
+made by ``onecity seed`` (:mod:`onecity.synth.cli`).
 """
 
 from __future__ import annotations
@@ -24,24 +25,6 @@ def _db(args: argparse.Namespace, settings: Settings) -> Database:
 def _out(text: str) -> None:
     """Command output goes to stdout (the lint rule against print is for library code)."""
     sys.stdout.write(text + "\n")
-
-
-def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.core import policy
-    from onecity.core.commands import cli_principal
-    from onecity.hub.registries import service  # noqa: F401  (registers the actions)
-    from onecity.hub.registries.seed import seed
-
-    principal = cli_principal()
-    policy.require(principal, "hub.registry.seed")
-    db = _db(args, settings)
-    try:
-        report = seed(db, args.scale, args.seed, principal, out=None if args.quiet else sys.stderr)
-    finally:
-        db.dispose()
-    if args.json:
-        _out(json.dumps(report.as_dict()))
-    return 0
 
 
 def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
@@ -154,14 +137,6 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 def add_commands(sub: Any) -> None:
     from onecity.hub.registries.export import ExportFormat, ExportKind
     from onecity.hub.registries.load import RegistryKind
-
-    s = sub.add_parser("seed", help="generate the base registries of a synthetic Shanghai (streamed)")
-    s.add_argument("--scale", type=float, default=0.001, help="1 = Shanghai's size; 0.001 for the demo and tests")
-    s.add_argument("--seed", type=int, default=1, help="same seed, same bytes")
-    s.add_argument("--database", help="database URL (default: ONECITY_DATABASE_URL)")
-    s.add_argument("--json", action="store_true", help="print the report (rows/s per registry) as JSON")
-    s.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    s.set_defaults(func=cmd_seed)
 
     reg = sub.add_parser("registry", help="the base registries").add_subparsers(dest="registry_command", required=True)
     ld = reg.add_parser("load", help="validate a CSV/JSONL file and load it all, or nothing")

@@ -3,7 +3,7 @@
 Both are validated strictly: a wrong check character is an error naming the character that was
 expected, never silently "corrected", because a mistyped number that is corrected becomes
 someone else's number. ``make_*`` builds a valid identifier from its parts (the seed
-generator has its own vectorised twin in :mod:`onecity.hub.registries.generate`, tested to
+generator has its own vectorised twin in :mod:`onecity.synth.registries.generate`, tested to
 agree with these), ``validate_*`` raises :class:`InvalidIdentifier` with the reason.
 """
 

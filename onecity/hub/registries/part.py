@@ -7,5 +7,4 @@ PART = Part(
     package="onecity.hub.registries",
     models=("onecity.hub.registries.models",),
     commands=("onecity.hub.registries.cli",),
-    actors=("onecity.hub.registries.sim",),
 )

@@ -19,10 +19,10 @@ from sqlalchemy import delete, text
 
 from onecity.core.db import Base, Database
 from onecity.core.divisions import Division, DivisionLevel
-from onecity.hub.geography.generate import Geography, generate_geography
 from onecity.hub.geography.index import GeoIndex
-from onecity.hub.geography.load import load_geography
 from onecity.hub.geography.models import DivisionShape, Grid
+from onecity.synth.geography.generate import Geography, generate_geography
+from onecity.synth.geography.load import load_geography
 from tests.conftest import KEEP_TABLES, _truncate_pg
 
 

@@ -15,8 +15,8 @@ import pytest
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from onecity.hub.geography import generate
-from onecity.hub.geography.generate import Geography, Unit, apportion
+from onecity.synth.geography import generate
+from onecity.synth.geography.generate import Geography, Unit, apportion
 
 #: Relative tolerance for "the same area": floating-point noise of the overlay, nothing more.
 REL = 1e-9
@@ -198,7 +198,7 @@ def test_apportion_meets_totals_and_bounds() -> None:
 def test_generation_is_byte_identical_in_another_process(geography: Geography) -> None:
     """Same bytes every run: another interpreter, another hash seed, the same SHA-256."""
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    code = "from onecity.hub.geography.generate import build_geography; print(build_geography().digest())"
+    code = "from onecity.synth.geography.generate import build_geography; print(build_geography().digest())"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == geography.digest()

@@ -6,8 +6,8 @@ import numpy as np
 import shapely
 
 from onecity.core.db import Database
-from onecity.hub.geography.generate import Geography
 from onecity.hub.geography.index import GeoIndex
+from onecity.synth.geography.generate import Geography
 
 
 def test_lookup_agrees_with_shapely_point_by_point(geography: Geography, geo_index: GeoIndex) -> None:

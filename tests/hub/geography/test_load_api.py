@@ -15,9 +15,9 @@ from onecity.core.db import Database
 from onecity.core.divisions import Division
 from onecity.core.identity.models import User
 from onecity.core.identity.roles import PrincipalKind, Role
-from onecity.hub.geography.generate import Geography
-from onecity.hub.geography.load import load_geography
 from onecity.hub.geography.models import DivisionShape, Grid
+from onecity.synth.geography.generate import Geography
+from onecity.synth.geography.load import load_geography
 from tests.conftest import PASSWORD
 from tests.web.test_pages import sign_in
 
@@ -57,7 +57,11 @@ def test_load_is_complete_and_idempotent(db: Database, geography: Geography) -> 
 def test_geo_commands_load_and_count(db: Database) -> None:
     env = {"ONECITY_DATABASE_URL": db.url, "ONECITY_ENV": "test", "PATH": "/usr/bin:/bin"}
     r = subprocess.run(
-        [sys.executable, "-m", "onecity", "geo", "load", "--json"], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-m", "onecity", "synth", "geography", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["added"]["grids"] == 0  # already loaded: nothing to add

@@ -38,7 +38,7 @@ def test_simulated_days_are_reproducible_published_and_audited(
         with scratch_db() as url:
             db = Database(url)
             report = sim_cli.run(
-                db, scale=0.001, seed=7, hours=24 * 5, speed=None, actor_modules=["onecity.hub.registries.sim"]
+                db, scale=0.001, seed=7, hours=24 * 5, speed=None, actor_modules=["onecity.synth.actors.registries"]
             )
             with db.sessions() as session:
                 published = dict(

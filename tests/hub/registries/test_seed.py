@@ -17,7 +17,7 @@ from sqlalchemy import select
 from onecity.core.audit import AuditEntry
 from onecity.core.db import Database
 from onecity.hub.registries.identifiers import validate_resident_id, validate_uscc
-from onecity.hub.registries.seed import seed
+from onecity.synth.registries.seed import seed
 from tests.conftest import SYSTEM
 from tests.hub.registries.city import build_small_city
 from tests.hub.registries.conftest import run_cli

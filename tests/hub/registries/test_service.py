@@ -16,7 +16,7 @@ from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.hub.registries import service
 from onecity.hub.registries.models import CertificateStatus, HolderKind, Person
 from onecity.hub.registries.relations import ReadBasis
-from onecity.hub.registries.seed import seed
+from onecity.synth.registries.seed import seed
 from tests.conftest import SYSTEM
 
 DUTY = ReadBasis.duty("registry tests: an officer's review duty")

@@ -24,10 +24,10 @@ from onecity.core.db import Database, table_of
 from onecity.core.divisions import Division, DivisionLevel
 from onecity.core.errors import Conflict
 from onecity.core.identity.principal import Principal
-from onecity.hub.registries.bulk import BulkWriter, Prepared, fast_load
-from onecity.hub.registries.generate import CityGenerator
-from onecity.hub.registries.geo import read_geography
 from onecity.hub.registries.models import Certificate, CertificateType, Component, Indicator, LegalPerson, Person
+from onecity.synth.registries.bulk import BulkWriter, Prepared, fast_load
+from onecity.synth.registries.generate import CityGenerator
+from onecity.synth.registries.geo import read_geography
 
 REGISTRY_TABLES: list[Table] = [
     table_of(m)
@@ -85,7 +85,7 @@ def _ensure_geography(db: Database) -> bool:
         )
         if has_units:
             return False
-        from onecity.hub.geography.load import load_geography
+        from onecity.synth.geography.load import load_geography
 
         load_geography(session)
         return True

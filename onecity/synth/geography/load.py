@@ -1,6 +1,6 @@
 """Write the generated geography into the database: community/village rows, outlines, grids.
 
-:func:`load_geography` is what ``onecity seed`` and ``onecity geo load`` call. It is
+:func:`load_geography` is what ``onecity seed`` and ``onecity synth geography`` call. It is
 idempotent table by table (it inserts only the rows whose codes are missing), so it is safe
 to run again after an interruption or on a database where only some of it is present. Rows
 go in with one multi-row ``INSERT`` per few thousand rows, which is what makes 47,000 rows
@@ -21,15 +21,15 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from onecity.core.divisions import Division, DivisionLevel, load_reference_divisions
-from onecity.hub.geography import projection
-from onecity.hub.geography.generate import (
+from onecity.hub.geography.models import DivisionShape, Grid
+from onecity.synth.geography import projection
+from onecity.synth.geography.generate import (
     COMMUNITIES_TOTAL,
     GRIDS_TOTAL,
     VILLAGES_TOTAL,
     Geography,
     generate_geography,
 )
-from onecity.hub.geography.models import DivisionShape, Grid
 
 CHUNK = 5000
 #: Reference divisions with an outline besides the municipality's.

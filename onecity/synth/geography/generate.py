@@ -52,7 +52,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from onecity.core.divisions import MUNICIPALITY_CODE, MUNICIPALITY_NAME, MUNICIPALITY_NAME_EN, DivisionLevel
-from onecity.hub.geography import names, projection
+from onecity.synth.geography import names, projection
 
 # -- published totals the generator must meet -----------------------------------------------
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from onecity.core.divisions import Division, DivisionLevel
 from onecity.core.errors import InvalidInput
 from onecity.hub.geography.models import Grid
-from onecity.hub.registries.census import DISTRICTS
+from onecity.synth.registries.census import DISTRICTS
 
 #: Districts in a fixed order; arrays below index into it.
 DISTRICT_CODES: tuple[str, ...] = tuple(sorted(DISTRICTS))
@@ -58,7 +58,7 @@ def read_geography(session: Session) -> CityGeography:
     ).all()
     if not rows:
         raise InvalidInput(
-            "the city has no communities or villages yet: run `onecity geo load` first "
+            "the city has no communities or villages yet: run `onecity synth geography` first "
             "(`onecity seed` does so itself on an empty city)"
         )
     district_index = {c + "000000": i for i, c in enumerate(DISTRICT_CODES)}
@@ -71,7 +71,7 @@ def read_geography(session: Session) -> CityGeography:
         select(Grid.code, Grid.community_code, Grid.area_km2, Grid.geometry).order_by(Grid.code)
     ).all()
     if not grids:
-        raise InvalidInput("the city has no unit grids yet: run `onecity geo load` first")
+        raise InvalidInput("the city has no unit grids yet: run `onecity synth geography` first")
     shapes = shapely.from_geojson([g[3] for g in grids])
     shapely.prepare(shapes)
     return CityGeography(

@@ -31,10 +31,8 @@ import numpy.typing as npt
 from sqlalchemy import Table
 
 from onecity.core.db import table_of
-from onecity.hub.registries import census
-from onecity.hub.registries.bulk import Columns
 from onecity.hub.registries.certtypes import CERT_TYPES, CertType
-from onecity.hub.registries.geo import DISTRICT_CODES, CityGeography, points_in_grids
+from onecity.hub.registries.components import CLASSES
 from onecity.hub.registries.identifiers import (
     ID_CHECK_CHARS,
     ID_WEIGHTS,
@@ -45,6 +43,9 @@ from onecity.hub.registries.identifiers import (
     validate_uscc,
 )
 from onecity.hub.registries.models import Certificate, CertificateType, Component, Indicator, LegalPerson, Person
+from onecity.synth.registries import census
+from onecity.synth.registries.bulk import Columns
+from onecity.synth.registries.geo import DISTRICT_CODES, CityGeography, points_in_grids
 
 CHUNK = 200_000
 AS_OF = np.datetime64(census.AS_OF.isoformat(), "D")
@@ -1090,38 +1091,42 @@ class CityGenerator:
         return cols  # type: ignore[return-value]
 
 
-#: City components, GB/T 30428.2 style: (class code = major 2 + minor 2, name, owner department
-#: suffix, share % of all components). Majors as in the standard: 01 public utilities, 02 roads
-#: and traffic, 03 city appearance and environment, 04 landscaping, 05 housing and land, 06 other.
-COMPONENT_CLASSES: tuple[tuple[str, str, str, float], ...] = (
-    ("0101", "上水井盖", "水务局", 6.0),
-    ("0102", "污水井盖", "水务局", 7.0),
-    ("0103", "雨水井盖", "水务局", 7.5),
-    ("0104", "雨水箅子", "水务局", 9.0),
-    ("0105", "电力井盖", "电力公司", 4.0),
-    ("0106", "路灯井盖", "建设和管理委员会", 2.5),
-    ("0107", "通信井盖", "通信管理局", 5.0),
-    ("0110", "燃气井盖", "燃气公司", 2.0),
-    ("0111", "热力井盖", "建设和管理委员会", 0.3),
-    ("0115", "消防栓", "消防救援支队", 1.5),
-    ("0120", "路灯", "建设和管理委员会", 9.0),
-    ("0125", "报刊亭", "绿化和市容管理局", 0.2),
-    ("0126", "电话亭", "通信管理局", 0.1),
-    ("0130", "邮筒", "邮政管理局", 0.2),
-    ("0201", "公交站亭", "交通委员会", 0.5),
-    ("0203", "交通信号灯", "公安分局交警支队", 0.6),
-    ("0204", "交通标志牌", "公安分局交警支队", 2.5),
-    ("0207", "隔离护栏", "建设和管理委员会", 3.0),
-    ("0210", "停车泊位", "交通委员会", 2.0),
-    ("0213", "道路名牌", "民政局", 1.0),
-    ("0301", "公共厕所", "绿化和市容管理局", 0.1),
-    ("0303", "垃圾箱", "绿化和市容管理局", 5.5),
-    ("0305", "广告牌匾", "绿化和市容管理局", 3.0),
-    ("0308", "座椅", "绿化和市容管理局", 1.2),
-    ("0401", "古树名木", "绿化和市容管理局", 0.05),
-    ("0402", "行道树", "绿化和市容管理局", 14.0),
-    ("0404", "绿地", "绿化和市容管理局", 1.5),
-    ("0405", "护树设施", "绿化和市容管理局", 2.0),
-    ("0601", "监控电子眼", "公安分局", 2.5),
-    ("0606", "健身设施", "体育局", 0.6),
+#: How common each component class is in the synthetic city: % of all components, by class
+#: code (the classes themselves, their names and owners: :mod:`onecity.hub.registries.components`).
+CLASS_SHARES: dict[str, float] = {
+    "0101": 6.0,
+    "0102": 7.0,
+    "0103": 7.5,
+    "0104": 9.0,
+    "0105": 4.0,
+    "0106": 2.5,
+    "0107": 5.0,
+    "0110": 2.0,
+    "0111": 0.3,
+    "0115": 1.5,
+    "0120": 9.0,
+    "0125": 0.2,
+    "0126": 0.1,
+    "0130": 0.2,
+    "0201": 0.5,
+    "0203": 0.6,
+    "0204": 2.5,
+    "0207": 3.0,
+    "0210": 2.0,
+    "0213": 1.0,
+    "0301": 0.1,
+    "0303": 5.5,
+    "0305": 3.0,
+    "0308": 1.2,
+    "0401": 0.05,
+    "0402": 14.0,
+    "0404": 1.5,
+    "0405": 2.0,
+    "0601": 2.5,
+    "0606": 0.6,
+}
+
+#: (class code, name, owner department suffix, share %) of each class, in the registry's order.
+COMPONENT_CLASSES: tuple[tuple[str, str, str, float], ...] = tuple(
+    (c.code, c.name, c.owner, CLASS_SHARES[c.code]) for c in CLASSES
 )

@@ -27,9 +27,10 @@ from onecity.core.db import Database
 from onecity.core.divisions import Division, DivisionLevel
 from onecity.core.errors import DomainError
 from onecity.core.identity.principal import system_principal
-from onecity.hub.registries import census, life_events
+from onecity.hub.registries import life_events
 from onecity.hub.registries.identifiers import USCC_ALPHABET
 from onecity.hub.registries.models import LegalPerson, LegalPersonStatus, Person, PersonStatus
+from onecity.synth.registries import census
 
 log = logging.getLogger(__name__)
 

@@ -40,6 +40,35 @@ def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+WRONG_TYPE: list[Any] = [None, 0, 1.5, True, [], {}, "x"]
+
+
+def _types(spec: dict[str, Any], prop: dict[str, Any]) -> set[str]:
+    """The JSON types a property accepts (``anyOf``/``oneOf`` and ``$ref`` followed)."""
+    prop = _resolve(spec, prop)
+    found = {prop["type"]} if isinstance(prop.get("type"), str) else set(prop.get("type") or ())
+    for alt in (*prop.get("anyOf", ()), *prop.get("oneOf", ())):
+        found |= _types(spec, alt)
+    if "enum" in prop and not found:
+        found.add("string")
+    return found - {"null"}
+
+
+def _values_for(types: set[str]) -> list[Any]:
+    """Nasty values of the field's own type (they reach the service functions), plus one of
+    each other type (they must stop at validation). An untyped field gets every value."""
+    if not types:
+        return NASTY_VALUES
+    values: list[Any] = list(WRONG_TYPE)
+    if "string" in types:
+        values += NASTY_STRINGS
+    if types & {"integer", "number"}:
+        values += [-1, 10**30, -(10**30), 1e308]
+    if types & {"array", "object"}:
+        values += [["a"], {"a": 1}, [None], [{"a": [1]}], {"": ""}]
+    return values
+
+
 def _bodies(spec: dict[str, Any], op: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     content = op.get("requestBody", {}).get("content", {})
     yield "raw", b"{not json"
@@ -49,8 +78,8 @@ def _bodies(spec: dict[str, Any], op: dict[str, Any]) -> Iterator[tuple[str, Any
     for media, body in content.items():
         schema = _resolve(spec, body["schema"])
         props = schema.get("properties", {})
-        for field in props:
-            for value in NASTY_VALUES:
+        for field, prop in props.items():
+            for value in _values_for(_types(spec, prop)):
                 if media == "application/json":
                     yield "json", {field: value}
                 else:
@@ -81,9 +110,12 @@ def test_no_endpoint_answers_bad_input_with_a_server_error(
     for path, item in spec["paths"].items():
         for method, op in item.items():
             path_ids = ["00000000-0000-0000-0000-000000000000", "x" * 300, "%2e%2e", "1 OR 1=1"]
-            for pid in path_ids:
+            for n, pid in enumerate(path_ids):
                 concrete = re.sub(r"\{[^}]+\}", pid, path)
-                for kind, body in _bodies(spec, op):
+                # every mutated body once, with the first id; the other ids only need to reach the
+                # route's id parsing, which does not depend on the body (this halves the test's time)
+                bodies = _bodies(spec, op) if n == 0 else iter([("json", {})])
+                for kind, body in bodies:
                     if kind == "raw":
                         r = client.request(
                             method.upper(),

@@ -1,0 +1,230 @@
+"""Who acts on a case and what the government already holds about the applicant.
+
+The part's policy actions are registered here, in the module every other one of the case
+file imports. See :mod:`onecity.services.service` for the channels (online, proxy, counter)
+and the two exemptions (两个免于提交) these functions implement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onecity.core import clock, policy
+from onecity.core.errors import InvalidInput, NotFound, PermissionDenied
+from onecity.core.identity.models import Agency
+from onecity.core.identity.principal import Principal, system_principal
+from onecity.core.identity.roles import PrincipalKind, Role
+from onecity.hub.registries import relations
+from onecity.hub.registries import service as registries
+from onecity.hub.registries.models import Certificate, CertificateStatus, HolderKind, LegalPerson, Person
+from onecity.hub.registries.relations import BasisKind, ReadBasis
+from onecity.hub.sharing.models import ResidentLink
+from onecity.services import workflow
+from onecity.services.models import (
+    Case,
+    Channel,
+)
+
+R = Role
+
+
+STAFF_ROLES = frozenset({R.COUNTER_CLERK, R.REVIEWER, R.APPROVER})
+
+
+policy.register_actions(
+    {
+        "services.case.counter": frozenset({R.COUNTER_CLERK}),
+        "services.case.read": STAFF_ROLES,
+        "services.work.list": STAFF_ROLES,
+        "services.work.complete": STAFF_ROLES,
+        "services.rating.follow_up": frozenset({R.COUNTER_CLERK, R.APPROVER}),
+    }
+)
+
+
+#: The platform acting for an applicant on their own case (online and proxy channels).
+AGENT = system_principal("services:one-stop")
+
+
+APPLICANT_ROLE = workflow.APPLICANT
+
+
+def linked_person(session: Session, principal: Principal) -> Person:
+    """The person record a citizen's account is linked to (after an identity check)."""
+    if principal.kind not in (PrincipalKind.CITIZEN, PrincipalKind.ENTERPRISE):
+        raise PermissionDenied("this is for residents and firms; staff apply at the counter on their behalf")
+    pid = session.scalar(select(ResidentLink.person_id).where(ResidentLink.user_id == principal.id))
+    if pid is None:
+        raise PermissionDenied(
+            "your account is not linked to your person record yet: have your identity checked "
+            "once at any service counter, where a clerk links it (POST /api/v1/sharing/residents/links)"
+        )
+    person = session.get(Person, pid)
+    assert person is not None  # foreign key
+    return person
+
+
+def channel_of(session: Session, principal: Principal, case: Case) -> Channel:
+    """The channel this principal acts on the case through; refuses anyone else."""
+    if principal.kind is PrincipalKind.STAFF:
+        policy.require(principal, "services.case.counter")
+        policy.require_in_scope(session, principal, "services.case", case.division_code)
+        return Channel.COUNTER
+    person = linked_person(session, principal)
+    if person.id == case.person_id:
+        return Channel.ONLINE
+    if case.proxy_person_id is not None and person.id == case.proxy_person_id:
+        # the standing to act must still hold: a revoked or expired power, or a child come of age, ends it
+        if case.person_id is None or not relations.represents(session, person, case.person_id, (case.item_code,)):
+            raise PermissionDenied(relations.missing_proof((case.item_code,)))
+        return Channel.PROXY
+    raise NotFound(f"no case {case.id} of yours")  # not 403: do not confirm another person's case exists
+
+
+def department_codes(session: Session, principal: Principal) -> set[str]:
+    """Agency codes of the principal's agency and the agencies above it (a district branch stands under its bureau)."""
+    codes: set[str] = set()
+    agency_id = principal.agency_id
+    while agency_id is not None and len(codes) < 8:
+        agency = session.get(Agency, agency_id)
+        if agency is None or agency.code in codes:
+            break
+        codes.add(agency.code)
+        agency_id = agency.parent_id
+    return codes
+
+
+@dataclass
+class Facts:
+    """What the registries say about an applicant, read once per draft."""
+
+    values: dict[str, Any]
+    certificates: dict[str, Certificate]
+
+
+def applicant_facts(
+    session: Session, reader: Principal, person: Person, firm: LegalPerson | None, purpose: str, basis: ReadBasis
+) -> Facts:
+    """The applicant's registry record, their firm's, and their valid certificates, read once and audited
+    through the registries' one door with the basis the applicant resolution proved."""
+    found = registries.person_by_id_number(session, reader, person.id_number, purpose, basis=basis)
+    values: dict[str, Any] = {
+        "person.name": found.name,
+        "person.id_number": found.id_number,
+        "person.sex": found.sex,
+        "person.birth_date": found.birth_date.isoformat(),
+        "person.address": found.address,
+        "person.hukou_region": found.hukou_region,
+    }
+    if found.phone:
+        values["person.phone"] = found.phone
+    held: list[Certificate] = list(
+        registries.certificates_of(session, reader, HolderKind.PERSON, person.id, purpose, basis=basis)
+    )
+    if firm is not None:
+        firm = registries.legal_person_by_uscc(session, reader, firm.uscc)
+        rep = session.get(Person, firm.legal_rep_id)
+        values.update(
+            {
+                "firm.name": firm.name,
+                "firm.uscc": firm.uscc,
+                "firm.address": firm.address,
+                "firm.registered_capital": float(firm.registered_capital),
+                "firm.industry": firm.industry,
+                "firm.legal_rep_name": rep.name if rep else None,
+            }
+        )
+        held += registries.certificates_of(session, reader, HolderKind.LEGAL_PERSON, firm.id, purpose, basis=basis)
+    today = clock.local(clock.now()).date()
+    certs: dict[str, Certificate] = {}
+    for c in held:  # newest first: keep the newest valid certificate of each type
+        if c.status == CertificateStatus.VALID and (c.valid_until is None or c.valid_until >= today):
+            certs.setdefault(c.type_code, c)
+    for type_code, c in certs.items():
+        values[f"cert.{type_code}.number"] = c.number
+        for key, value in (c.data or {}).items():
+            values[f"cert.{type_code}.{key}"] = value
+    return Facts(values={k: v for k, v in values.items() if v is not None}, certificates=certs)
+
+
+@dataclass(frozen=True)
+class Applicant:
+    person: Person
+    firm: LegalPerson | None
+    channel: Channel
+    reader: Principal
+    #: Why the reader may read the applicant's data: duty (counter), self (online), proven representation (proxy).
+    basis: ReadBasis
+    proxy: Person | None = None
+    proxy_relation: str | None = None
+
+
+def resolve_applicant(
+    session: Session,
+    principal: Principal,
+    *,
+    applicant_kind: str,
+    id_number: str | None = None,
+    uscc: str | None = None,
+    identity_checked: bool = False,
+    proxy_relation: str | None = None,
+    items: tuple[str, ...] = (),
+) -> Applicant:
+    """Who the case is for, and on which channel; checks the principal may apply for them.
+
+    Acting for someone else must be proven first (:func:`relations.prove`, for ``items``): the
+    stated ``proxy_relation`` proves nothing and is not kept; the case records the proven relation.
+    Without proof the answer is a 403 that says which proof is missing and how to get it, and
+    nothing about the person is read.
+    """
+    if principal.kind is PrincipalKind.STAFF:
+        policy.require(principal, "services.case.counter")
+        if not id_number:
+            raise InvalidInput("at the counter, give the applicant's resident ID number (id_number)")
+        if not identity_checked:
+            raise InvalidInput("check the applicant's identity document first, then confirm it (identity_checked)")
+        basis = ReadBasis.duty("一网通办 counter service: the applicant presented their identity document")
+        person = registries.person_by_id_number(
+            session, principal, id_number, "一网通办 counter: identify the applicant", basis=basis
+        )
+        channel, reader, proxy = Channel.COUNTER, principal, None
+    else:
+        me = linked_person(session, principal)
+        if id_number and id_number.strip().upper() != me.id_number:
+            proven = relations.prove(session, me, id_number=id_number, items=items, account=principal.ref)
+            if proven is None:
+                raise PermissionDenied(relations.missing_proof(items))
+            basis = proven
+            person = registries.person_by_id_number(
+                session,
+                AGENT,
+                id_number.strip().upper(),
+                f"一网通办 proxy application by {principal.ref} ({proven.relation})",
+                basis=basis,
+            )
+            channel, reader, proxy = Channel.PROXY, AGENT, me
+        else:
+            person, channel, reader, proxy = me, Channel.ONLINE, AGENT, None
+            basis = ReadBasis.own(me.id, principal.ref)
+    firm = None
+    if applicant_kind == HolderKind.LEGAL_PERSON:
+        if not uscc:
+            raise InvalidInput("this item is applied for by a firm: give its unified social credit code (uscc)")
+        firm = registries.legal_person_by_uscc(session, AGENT, uscc)
+        if firm.legal_rep_id != person.id:
+            raise PermissionDenied(
+                "only the firm's legal representative (or a clerk or proxy on their behalf) applies for it"
+            )
+    return Applicant(
+        person=person,
+        firm=firm,
+        channel=channel,
+        reader=reader,
+        basis=basis,
+        proxy=proxy,
+        proxy_relation=(basis.relation if basis.kind is BasisKind.REPRESENTATION else None),
+    )

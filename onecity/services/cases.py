@@ -1,0 +1,383 @@
+"""A case file: its history, starting one (prefilled, with held materials), reading it, filling it in.
+
+Every change is written to the case history (:class:`CaseEvent`) and the audit log by
+:func:`log_event`, on the channel it came through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onecity.core import audit, clock, policy
+from onecity.core.errors import Conflict, InvalidInput, NotFound
+from onecity.core.identity.principal import Principal
+from onecity.core.identity.roles import PrincipalKind
+from onecity.hub.registries import relations
+from onecity.hub.registries import service as registries
+from onecity.hub.registries.relations import BasisKind, ReadBasis
+from onecity.services import catalogue
+from onecity.services.applicants import Applicant, Facts, applicant_facts, channel_of, linked_person, resolve_applicant
+from onecity.services.catalogue import PROXY_MATERIAL, Item
+from onecity.services.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Channel,
+    Document,
+    MaterialState,
+)
+
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+
+
+def _prefill(it_fields: list[str], facts: Facts) -> tuple[dict[str, Any], dict[str, str]]:
+    form: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name in it_fields:
+        source = catalogue.field(name).get("x-prefill")
+        if source and source in facts.values:
+            form[name] = facts.values[source]
+            sources[name] = source
+    return form, sources
+
+
+def _materials(
+    codes: list[str], facts: Facts, applicant_kind: str, basis: ReadBasis | None = None
+) -> list[dict[str, Any]]:
+    out = []
+    for code in codes:
+        spec = catalogue.material(code)
+        entry: dict[str, Any] = {
+            "code": code,
+            "name": spec.name,
+            "name_en": spec.name_en,
+            "state": MaterialState.MISSING.value,
+            "source": None,
+            "ref": None,
+        }
+        stand = spec.stands_in or ""
+        if stand.startswith("cert:") and stand[5:] in facts.certificates:
+            cert = facts.certificates[stand[5:]]
+            entry.update(state=MaterialState.HELD.value, source=stand, ref=str(cert.id), number=cert.number)
+        elif stand == "registry:person":
+            entry.update(state=MaterialState.HELD.value, source=stand, ref=facts.values["person.id_number"])
+        elif stand == "registry:legal_person" and "firm.uscc" in facts.values:
+            entry.update(state=MaterialState.HELD.value, source=stand, ref=facts.values["firm.uscc"])
+        elif code == PROXY_MATERIAL and basis is not None and basis.kind is BasisKind.REPRESENTATION:
+            # the registry proved the representation: the power of attorney (or the relation) is held
+            source = (
+                "registry:power_of_attorney" if basis.relation == relations.POWER_OF_ATTORNEY else "registry:relation"
+            )
+            entry.update(state=MaterialState.HELD.value, source=source, ref=basis.proof_id, relation=basis.relation)
+        out.append(entry)
+    return out
+
+
+def missing_materials(case: Case) -> list[dict[str, Any]]:
+    """The one-time notice (一次性告知): every material still to be provided, all at once."""
+    return [m for m in case.materials if m["state"] in (MaterialState.MISSING, MaterialState.REJECTED)]
+
+
+def log_event(
+    session: Session, principal: Principal, case: Case, channel: str, action: str, detail: dict[str, Any] | None = None
+) -> None:
+    """One history entry of a case and its audit record (the pre-review writes its own too)."""
+    now = clock.now()
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            actor=principal.ref,
+            actor_name=principal.name,
+            channel=channel,
+            action=action,
+            detail=detail or {},
+        )
+    )
+    audit.record(
+        session,
+        principal,
+        f"services.case.{action}",
+        object_type="case",
+        object_id=case.id,
+        subject=f"person:{case.person_id}" if case.person_id is not None else None,
+        division_code=case.division_code,
+        detail={"number": case.number, "item": case.item_code, "channel": channel, **(detail or {})},
+    )
+
+
+def lock_case(session: Session, case_id: str) -> Case:
+    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    return case
+
+
+def _number() -> str:
+    return f"{clock.local(clock.now()):%Y%m%d}{secrets.token_hex(4).upper()}"
+
+
+def new_case(
+    session: Session, principal: Principal, it: Item, who: Applicant, facts: Facts, bundle_id: str | None = None
+) -> Case:
+    form, sources = _prefill(list(it.fields), facts)
+    codes = list(it.materials) + ([PROXY_MATERIAL] if who.channel is Channel.PROXY else [])
+    materials = _materials(codes, facts, it.applicant_kind, who.basis)
+    holder_firm = who.firm
+    case = Case(
+        number=_number(),
+        item_code=it.code,
+        department=it.department,
+        bundle_id=bundle_id,
+        applicant_kind=it.applicant_kind,
+        person_id=who.person.id,
+        legal_person_id=holder_firm.id if holder_firm else None,
+        applicant_identifier=holder_firm.uscc if holder_firm else who.person.id_number,
+        applicant_name=holder_firm.name if holder_firm else who.person.name,
+        division_code=holder_firm.division_code if holder_firm else who.person.division_code,
+        channel=who.channel,
+        proxy_person_id=who.proxy.id if who.proxy else None,
+        proxy_relation=who.proxy_relation,
+        created_by=principal.ref,
+        status=CaseStatus.DRAFT,
+        form=form,
+        prefill=sources,
+        materials=materials,
+        fields_total=len(it.fields),
+        fields_prefilled=len(sources),
+        materials_total=len(materials),
+        materials_held=sum(1 for m in materials if m["state"] == MaterialState.HELD),
+        time_limit_days=it.time_limit_days,
+    )
+    session.add(case)
+    session.flush()
+    log_event(
+        session,
+        principal,
+        case,
+        who.channel,
+        "drafted",
+        {
+            "prefilled": sorted(sources),
+            "held": [m["code"] for m in materials if m["state"] == MaterialState.HELD],
+            "missing": [m["code"] for m in missing_materials(case)],
+            **({"proxy_relation": who.proxy_relation, "proof": who.basis.proof_id} if who.proxy_relation else {}),
+        },
+    )
+    return case
+
+
+def start_case(
+    session: Session,
+    principal: Principal,
+    item_code: str,
+    *,
+    id_number: str | None = None,
+    uscc: str | None = None,
+    identity_checked: bool = False,
+    proxy_relation: str | None = None,
+) -> Case:
+    """A draft case for an item, prefilled from the registries, with held materials attached."""
+    it = catalogue.item(item_code)
+    who = resolve_applicant(
+        session,
+        principal,
+        applicant_kind=it.applicant_kind,
+        id_number=id_number,
+        uscc=uscc,
+        identity_checked=identity_checked,
+        proxy_relation=proxy_relation,
+        items=(it.code,),
+    )
+    if who.channel.value not in it.channels:
+        raise InvalidInput(f"{it.name_en} cannot be applied for on the {who.channel} channel")
+    facts = applicant_facts(
+        session,
+        who.reader,
+        who.person,
+        who.firm,
+        f"一网通办 prefill: {it.code} for {who.person.id_number[:6]}… (acting: {principal.ref})",
+        who.basis,
+    )
+    return new_case(session, principal, it, who, facts)
+
+
+def get_case(session: Session, principal: Principal, case_id: str) -> Case:
+    """A case, for its applicant, proxy, or staff whose area covers it (the read is audited)."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    if principal.kind is PrincipalKind.STAFF:
+        policy.require(principal, "services.case.read")
+        policy.require_in_scope(session, principal, "services.case", case.division_code)
+        if case.person_id is not None:
+            audit.personal_read(
+                session,
+                principal,
+                "services.case.read",
+                f"person:{case.person_id}",
+                f"一网通办 case {case.number}",
+                object_type="case",
+                object_id=case.id,
+                division_code=case.division_code,
+            )
+    else:
+        channel_of(session, principal, case)
+    return case
+
+
+def history(session: Session, case: Case) -> list[CaseEvent]:
+    return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
+
+
+def my_cases(session: Session, principal: Principal, limit: int = 100) -> list[Case]:
+    """My own cases, and those I started for someone while I may still act for them."""
+    person = linked_person(session, principal)
+    rows = session.scalars(
+        select(Case)
+        .where((Case.person_id == person.id) | (Case.proxy_person_id == person.id))
+        .order_by(Case.created_at.desc())
+        .limit(limit)
+    )
+    return [
+        c
+        for c in rows
+        if c.person_id == person.id
+        or (c.person_id is not None and relations.represents(session, person, c.person_id, (c.item_code,)))
+    ]
+
+
+def cases_of_person(session: Session, principal: Principal, id_number: str, limit: int = 100) -> list[Case]:
+    """Cases of one person, for the counter (continuing a case started online)."""
+    policy.require(principal, "services.case.counter")
+    person = registries.person_by_id_number(
+        session,
+        principal,
+        id_number,
+        "一网通办 counter: find the applicant's cases",
+        basis=ReadBasis.duty("一网通办 counter service: continuing the applicant's cases"),
+    )
+    return list(
+        session.scalars(select(Case).where(Case.person_id == person.id).order_by(Case.created_at.desc()).limit(limit))
+    )
+
+
+LOCKED_SOURCES = frozenset({"person.id_number", "person.name", "firm.uscc", "firm.name"})
+
+
+def update_form(session: Session, principal: Principal, case_id: str, values: dict[str, Any]) -> Case:
+    """Change form fields of a draft (or a case waiting for supplements); identity fields stay as registered."""
+    case = lock_case(session, case_id)
+    channel = channel_of(session, principal, case)
+    if case.status not in (CaseStatus.DRAFT, CaseStatus.SUPPLEMENT):
+        raise Conflict(f"case {case.number} is {case.status}: the form can change only in a draft or a supplement")
+    allowed = set(catalogue.item(case.item_code).fields)
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise InvalidInput(f"the form of {case.item_code} has no fields {unknown}; it has {sorted(allowed)}")
+    locked = sorted(k for k in values if case.prefill.get(k) in LOCKED_SOURCES and values[k] != case.form.get(k))
+    if locked:
+        raise InvalidInput(
+            f"{locked} come from the registry and identify the applicant; correct the registry "
+            "record instead (at a counter)"
+        )
+    form, prefill = dict(case.form), dict(case.prefill)
+    changed = []
+    for key, value in values.items():
+        if form.get(key) != value:
+            changed.append(key)
+            form[key] = value
+            prefill.pop(key, None)  # the applicant's own value: no longer prefilled
+    case.form, case.prefill, case.fields_prefilled = form, prefill, len(prefill)
+    log_event(session, principal, case, channel, "form_updated", {"fields": sorted(changed)})
+    return case
+
+
+def attach_document(
+    session: Session,
+    principal: Principal,
+    case_id: str,
+    material_code: str,
+    *,
+    filename: str,
+    content_type: str,
+    content: bytes,
+) -> Document:
+    """Upload (online) or scan (at the counter) one material."""
+    case = lock_case(session, case_id)
+    channel = channel_of(session, principal, case)
+    if case.status not in (CaseStatus.DRAFT, CaseStatus.SUPPLEMENT):
+        raise Conflict(f"case {case.number} is {case.status}: materials are added to a draft or a supplement")
+    if not content:
+        raise InvalidInput("the document is empty")
+    if len(content) > MAX_DOCUMENT_BYTES:
+        raise InvalidInput(
+            f"a document is at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB; scan at a lower resolution"
+        )
+    if not filename.strip() or len(filename) > 200:
+        raise InvalidInput("give the document a file name of 1–200 characters")
+    materials = [dict(m) for m in case.materials]
+    entry = next((m for m in materials if m["code"] == material_code), None)
+    if entry is None:
+        raise InvalidInput(
+            f"{case.item_code} does not ask for {material_code!r}; it asks for {[m['code'] for m in materials]}"
+        )
+    if entry["state"] == MaterialState.HELD:
+        raise Conflict(f"{entry['name_en']} is already held by the government ({entry['source']}): no upload needed")
+    digest = hashlib.sha256(content).hexdigest()
+    doc = Document(
+        case_id=case.id,
+        material_code=material_code,
+        filename=filename.strip(),
+        content_type=content_type[:100] or "application/octet-stream",
+        size=len(content),
+        sha256=digest,
+        content=content,
+        uploaded_by=principal.ref,
+        created_at=clock.now(),
+    )
+    session.add(doc)
+    session.flush()
+    entry.update(
+        state=MaterialState.UPLOADED.value, source="upload" if channel != Channel.COUNTER else "scan", ref=doc.id
+    )
+    case.materials = materials
+    log_event(
+        session,
+        principal,
+        case,
+        channel,
+        "material_added",
+        {"material": material_code, "sha256": digest, "size": len(content)},
+    )
+    return doc
+
+
+def form_errors(case: Case, it: Item) -> list[dict[str, str]]:
+    validator = Draft202012Validator(it.form_schema(), format_checker=FormatChecker())
+    problems = sorted(validator.iter_errors(case.form), key=lambda e: list(e.path))
+    return [{"field": ".".join(str(p) for p in e.path) or "(form)", "message": e.message} for e in problems]
+
+
+def require_complete(case: Case, it: Item) -> None:
+    """One notice (一次性告知) of everything still wrong: the form's problems and the missing materials."""
+    errors = form_errors(case, it)
+    missing = missing_materials(case)
+    if not errors and not missing:
+        return
+    parts = []
+    if missing:
+        parts.append(
+            "materials still needed: " + "; ".join(f"{m['name']} / {m['name_en']} ({m['code']})" for m in missing)
+        )
+    if errors:
+        parts.append("form: " + "; ".join(f"{d['field']}: {d['message']}" for d in errors))
+    raise InvalidInput(
+        "all at once (一次性告知) — " + " | ".join(parts), errors=errors, missing=[m["code"] for m in missing]
+    )

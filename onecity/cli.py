@@ -7,9 +7,11 @@ they make is audited like any other.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 from onecity.core import parts
@@ -28,45 +30,79 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from onecity.core import migrate
 
         migrate.upgrade(open_db(settings))
+    _default_public_url(args.host, args.port)
     app = create_app(settings)
     print(f"OneCity is serving on http://{args.host}:{args.port}/ (env={settings.env})", flush=True)
     from onecity.api.proxies import uvicorn_config
 
     # X-Forwarded-For is believed only from ONECITY_TRUSTED_PROXIES (onecity.api.proxies), not uvicorn's defaults
-    uvicorn.Server(uvicorn_config(app, host=args.host, port=args.port, log_level=args.log_level)).run()
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn shuts down cleanly, then passes Ctrl-C on
+        uvicorn.Server(uvicorn_config(app, host=args.host, port=args.port, log_level=args.log_level)).run()
     return 0
 
 
+def _default_public_url(host: str, port: int) -> None:
+    """Without ``ONECITY_PUBLIC_URL``, certificate links and QR codes lead to the address served here."""
+    import os
+
+    if not os.environ.get("ONECITY_PUBLIC_URL") and host not in ("0.0.0.0", "::"):
+        os.environ["ONECITY_PUBLIC_URL"] = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    import threading
+
     import uvicorn
 
     from onecity import demo
     from onecity.api.app import create_app
+    from onecity.api.proxies import uvicorn_config
     from onecity.core.config import REPO_VAR
 
+    _default_public_url(args.host, args.port)
     db = open_db(settings)
     creds = demo.prepare(db, REPO_VAR)
-    stop = demo.start_simulation(db, speed=args.speed)
-    url = f"http://{args.host}:{args.port}/"
-    print("\nOneCity demo — embedded default (SQLite under var/, in-process bus)")
-    print(f"  open:  {url}")
-    print(f"  API:   {url}api/docs (OpenAPI 3.1 at {url}openapi.json)")
-    print("  sign in with (passwords kept in var/demo-credentials.json):")
-    for acc in demo.ACCOUNTS:
-        print(f"    {acc.username:<22} {creds.get(acc.username, '(created earlier)'):<18} {acc.description}")
-    print(
-        f"    {demo.RESIDENT:<22} {creds.get(demo.RESIDENT, '(created earlier)'):<18} "
-        "a resident (citizen portal), linked to a Xuhui firm's legal representative"
+    demo.prepare_city(db)
+    local = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    url = f"http://{local}:{args.port}/"
+    server = uvicorn.Server(
+        uvicorn_config(create_app(settings, db=db), host=args.host, port=args.port, log_level="warning")
     )
-    print(flush=True)
-    try:
-        from onecity.api.proxies import uvicorn_config
+    simulations: list[threading.Event] = []
 
-        uvicorn.Server(
-            uvicorn_config(create_app(settings, db=db), host=args.host, port=args.port, log_level="warning")
-        ).run()
+    def announce() -> None:
+        # the address is printed once the pages people open first answer, not when the socket opens
+        while not server.started:
+            if server.should_exit:
+                return
+            time.sleep(0.1)
+        if not demo.wait_until_answering(url, is_running=lambda: not server.should_exit):
+            if not server.should_exit:
+                print(f"OneCity demo: {url} does not answer yet; see the messages above", file=sys.stderr, flush=True)
+            return
+        if args.speed > 0:
+            simulations.append(demo.start_simulation(db, speed=args.speed))
+        print("\nOneCity demo — embedded default (SQLite under var/, in-process bus)")
+        print(f"  open:  {url}")
+        print(f"  API:   {url}api/docs (OpenAPI 3.1 at {url}openapi.json)")
+        print("  sign in with (passwords kept in var/demo-credentials.json):")
+        for acc in demo.ACCOUNTS:
+            print(f"    {acc.username:<22} {creds.get(acc.username, '(created earlier)'):<18} {acc.description}")
+        print(
+            f"    {demo.RESIDENT:<22} {creds.get(demo.RESIDENT, '(created earlier)'):<18} "
+            "a resident (citizen portal), linked to a Xuhui firm's legal representative"
+        )
+        live = f"the city lives at {args.speed:g}× real time" if args.speed > 0 else "the live city is off (--speed 0)"
+        print(f"  {live}; Ctrl-C stops the demo", flush=True)
+
+    threading.Thread(target=announce, name="demo-announce", daemon=True).start()
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn shut down cleanly, then passes Ctrl-C on
+        pass
     finally:
-        stop.set()
+        for stop in simulations:
+            stop.set()
     return 0
 
 
@@ -244,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed",
         type=float,
         default=600.0,
-        help="simulated seconds per real second of the live city (default 600: a day in 2.4 minutes)",
+        help="simulated seconds per real second of the live city (default 600: a day in 2.4 minutes; 0: no live city)",
     )
     d.set_defaults(func=cmd_demo)
 

@@ -11,6 +11,10 @@ import logging
 import os
 import secrets
 import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,26 +80,38 @@ DEMO_SEED = 1
 #: by OCR in the server (1–3 s of a core), and at the demo's speed every scan would be more
 #: than the laptop's two cores could read; the rest are PDFs that officers check.
 DEMO_SCAN_SHARE = 0.05
+#: Rest between the simulation's actors: SQLite has one writer, and a request waiting for it
+#: retries on a back-off of up to 100 ms, so back-to-back transactions could keep it waiting.
+DEMO_PAUSE_SECONDS = 0.05
 
 
-def start_simulation(db: Database, *, speed: float) -> threading.Event:
-    """Seed the demo city if needed and keep it living in a background thread; set the event to stop.
-
-    The simulation runs beside the server without moving the platform clock (people's
-    sessions expire in real time); records carry real timestamps.
-    """
-    from onecity.sim import actors
+def prepare_city(db: Database) -> None:
+    """Seed the demo city unless it is there, and link the demo resident (before the server answers)."""
     from onecity.sim.cli import ensure_city
-    from onecity.sim.engine import Simulation
-    from onecity.synth.actors.services import ServicesActor
 
     ensure_city(db, DEMO_SCALE, DEMO_SEED)
     link_resident(db)
+
+
+def start_simulation(db: Database, *, speed: float) -> threading.Event:
+    """Keep the (seeded, see :func:`prepare_city`) demo city living in a background thread; set
+    the event to stop.
+
+    The simulation runs beside the server without moving the platform clock (people's
+    sessions expire in real time); records carry real timestamps. Its simulated officers work
+    only the simulation's own cases: what a person starts waits for the demo's officers.
+    Between actors it rests a moment, so a request waiting for SQLite's one writer gets it.
+    """
+    from onecity.sim import actors
+    from onecity.sim.engine import Simulation
+    from onecity.synth.actors.services import ServicesActor
+
     stop = threading.Event()
     cast = actors.build(DEMO_SCALE)
     for actor in cast:
         if isinstance(actor, ServicesActor):
             actor.scan_share = DEMO_SCAN_SHARE
+            actor.leave_to_people = True
     sim = Simulation(
         db,
         cast,
@@ -104,6 +120,7 @@ def start_simulation(db: Database, *, speed: float) -> threading.Event:
         speed=speed,
         drive_clock=False,
         progress=lambda _msg: None,
+        pause=DEMO_PAUSE_SECONDS,
     )
 
     def _run() -> None:
@@ -114,6 +131,26 @@ def start_simulation(db: Database, *, speed: float) -> threading.Event:
 
     threading.Thread(target=_run, name="demo-simulation", daemon=True).start()
     return stop
+
+
+#: What the demo asks of itself before it says it is ready: the pages people open first answer 200.
+READY_PATHS = ("/api/v1/health", "/", "/services", "/login")
+
+
+def wait_until_answering(base_url: str, *, timeout: float = 300.0, is_running: Callable[[], bool]) -> bool:
+    """Poll ``READY_PATHS`` until each answers 200 (True), the server stops, or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    pending = list(READY_PATHS)
+    while pending and time.monotonic() < deadline and is_running():
+        try:
+            with urllib.request.urlopen(base_url.rstrip("/") + pending[0], timeout=10) as answer:
+                if answer.status == 200:
+                    pending.pop(0)
+                    continue
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.2)
+    return not pending
 
 
 def link_resident(db: Database) -> None:

@@ -68,11 +68,20 @@ def linked_person(session: Session, principal: Principal) -> Person:
     return person
 
 
+def received_here(principal: Principal, case: Case) -> bool:
+    """Whether this clerk received the case at their counter (全市通办: the resident may be registered
+    anywhere in the city); the clerk carries it on to submission, and the competent office decides."""
+    return (
+        case.channel == Channel.COUNTER and case.created_by == principal.ref and principal.has_role(Role.COUNTER_CLERK)
+    )
+
+
 def channel_of(session: Session, principal: Principal, case: Case) -> Channel:
     """The channel this principal acts on the case through; refuses anyone else."""
     if principal.kind is PrincipalKind.STAFF:
         policy.require(principal, "services.case.counter")
-        policy.require_in_scope(session, principal, "services.case", case.division_code)
+        if not received_here(principal, case):
+            policy.require_in_scope(session, principal, "services.case", case.division_code)
         return Channel.COUNTER
     person = linked_person(session, principal)
     if person.id == case.person_id:
@@ -187,7 +196,10 @@ def resolve_applicant(
             raise InvalidInput("at the counter, give the applicant's resident ID number (id_number)")
         if not identity_checked:
             raise InvalidInput("check the applicant's identity document first, then confirm it (identity_checked)")
-        basis = ReadBasis.duty("一网通办 counter service: the applicant presented their identity document")
+        # 全市通办: any counter in the city serves any resident who presents their identity document
+        basis = ReadBasis.counter(
+            "一网通办 counter service: the applicant presented their identity document", id_number
+        )
         person = registries.person_by_id_number(
             session, principal, id_number, "一网通办 counter: identify the applicant", basis=basis
         )

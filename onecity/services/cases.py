@@ -22,7 +22,15 @@ from onecity.hub.registries import relations
 from onecity.hub.registries import service as registries
 from onecity.hub.registries.relations import BasisKind, ReadBasis
 from onecity.services import catalogue
-from onecity.services.applicants import Applicant, Facts, applicant_facts, channel_of, linked_person, resolve_applicant
+from onecity.services.applicants import (
+    Applicant,
+    Facts,
+    applicant_facts,
+    channel_of,
+    linked_person,
+    received_here,
+    resolve_applicant,
+)
 from onecity.services.catalogue import PROXY_MATERIAL, Item
 from onecity.services.models import (
     Case,
@@ -215,7 +223,8 @@ def get_case(session: Session, principal: Principal, case_id: str) -> Case:
         raise NotFound(f"no case {case_id}")
     if principal.kind is PrincipalKind.STAFF:
         policy.require(principal, "services.case.read")
-        policy.require_in_scope(session, principal, "services.case", case.division_code)
+        if not received_here(principal, case):
+            policy.require_in_scope(session, principal, "services.case", case.division_code)
         if case.person_id is not None:
             audit.personal_read(
                 session,
@@ -253,15 +262,21 @@ def my_cases(session: Session, principal: Principal, limit: int = 100) -> list[C
     ]
 
 
-def cases_of_person(session: Session, principal: Principal, id_number: str, limit: int = 100) -> list[Case]:
-    """Cases of one person, for the counter (continuing a case started online)."""
+def cases_of_person(
+    session: Session, principal: Principal, id_number: str, limit: int = 100, *, identity_checked: bool = False
+) -> list[Case]:
+    """Cases of one person, for the counter (continuing a case started online): in the clerk's area,
+    or anywhere in the city once the clerk has checked the identity document of the person present."""
     policy.require(principal, "services.case.counter")
+    basis = (
+        ReadBasis.counter(
+            "一网通办 counter service: continuing the applicant's cases, identity document checked", id_number
+        )
+        if identity_checked
+        else ReadBasis.duty("一网通办 counter service: continuing the applicant's cases")
+    )
     person = registries.person_by_id_number(
-        session,
-        principal,
-        id_number,
-        "一网通办 counter: find the applicant's cases",
-        basis=ReadBasis.duty("一网通办 counter service: continuing the applicant's cases"),
+        session, principal, id_number, "一网通办 counter: find the applicant's cases", basis=basis
     )
     return list(
         session.scalars(select(Case).where(Case.person_id == person.id).order_by(Case.created_at.desc()).limit(limit))

@@ -129,6 +129,10 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "services.counter.id_number": ("申请人身份证号", "Applicant's ID number"),
     "services.counter.find": ("查找", "Find"),
     "services.counter.checked": ("已核验身份证件", "Identity document checked"),
+    "services.counter.present": (
+        "本人在场，已核验身份证件（全市通办）",
+        "The person is here and their identity document is checked (served citywide)",
+    ),
     "services.counter.start": ("代为申请", "Start an application"),
     "services.counter.cases": ("该申请人的办件", "This applicant's cases"),
     "services.work.title": ("审批工作台", "Officer workbench"),

@@ -754,12 +754,14 @@ def _counter(
     id_number: str,
     error: tuple[str, str] | None = None,
     status_code: int = 200,
+    *,
+    identity_checked: bool = False,
 ) -> Response:
     cases: list[Case] = []
     if id_number and error is None:
         try:
             with session.begin_nested():
-                cases = service.cases_of_person(session, principal, id_number)
+                cases = service.cases_of_person(session, principal, id_number, identity_checked=identity_checked)
         except (AuthenticationRequired, PermissionDenied):
             raise
         except DomainError as err:
@@ -772,6 +774,7 @@ def _counter(
         cases=cases,
         items=catalogue.items(),
         error=error,
+        identity_checked=identity_checked,
     )
 
 
@@ -781,11 +784,12 @@ def counter_page(
     session: SessionDep,
     principal: PagePrincipalDep,
     id_number: Annotated[str, Query(max_length=18)] = "",
+    identity_checked: Annotated[str, Query(max_length=5)] = "",
 ) -> Response:
     if not principal.is_authenticated:
         raise AuthenticationRequired("sign in as a counter clerk")
     policy.require(principal, "services.case.counter")  # the counter's form is for clerks only
-    return _counter(request, session, principal, id_number.strip().upper())
+    return _counter(request, session, principal, id_number.strip().upper(), identity_checked=identity_checked == "yes")
 
 
 @router.post("/services/counter/apply", response_class=HTMLResponse)

@@ -14,8 +14,9 @@ Who acts on a case:
   know (parent of a minor, guardian, household member) or a registered power of attorney the
   applicant granted (:mod:`onecity.hub.registries.relations`). Until one is found nothing about the
   applicant is read and no draft is made; the free-text ``proxy_relation`` proves nothing;
-* a **counter clerk** whose division covers the applicant's, after checking the
-  applicant's identity document, channel ``counter``.
+* a **counter clerk** anywhere in the city (全市通办), after checking the identity document of
+  the applicant present, channel ``counter``; the clerk carries on the cases they received, and
+  the officers of the applicant's own district decide them.
 
 The two exemptions (两个免于提交): when a draft is made, the applicant's registry facts and
 valid certificates are read through the hub's audited read paths; form fields are prefilled

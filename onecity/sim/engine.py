@@ -57,6 +57,8 @@ class Simulation:
     #: part's work, such as an urban-operations case, deterministically).
     deliver_events: bool = False
     progress: Callable[[str], None] = field(default=_to_stderr)
+    #: Seconds to rest after each actor's step (beside a server on SQLite: waiting requests get the writer).
+    pause: float = 0.0
     now: datetime = field(init=False)
     steps_done: int = field(default=0, init=False)
 
@@ -77,6 +79,8 @@ class Simulation:
                     actor.step(self.db, self.now, step_end, rng)
                     if self.deliver_events:
                         consumers.deliver_pending(self.db)
+                    if self.pause:
+                        time.sleep(self.pause)
                 self.now = step_end
                 self.steps_done += 1
                 if self.speed:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -25,6 +27,23 @@ def check_strength(password: str) -> None:
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+@dataclass(frozen=True)
+class HashedPassword:
+    """A password already checked for strength and hashed, made by :func:`prehash` only.
+
+    Argon2id takes half a second of a core by design; whoever creates many accounts (the
+    simulated city's residents) hashes before opening the transaction, not inside it, so
+    SQLite's one writer is never held for the hashing.
+    """
+
+    value: str
+
+
+def prehash(password: str) -> HashedPassword:
+    check_strength(password)
+    return HashedPassword(hash_password(password))
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:

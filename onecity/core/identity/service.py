@@ -21,7 +21,7 @@ from onecity.core.divisions import Division, contains, scope_prefix, validate_co
 from onecity.core.errors import AuthenticationRequired, Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.grants import AccessGrant
 from onecity.core.identity.models import Agency, ApiKey, User, UserRole
-from onecity.core.identity.passwords import check_strength, hash_password, verify_password
+from onecity.core.identity.passwords import HashedPassword, check_strength, hash_password, verify_password
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role, Scope
 
@@ -166,20 +166,24 @@ def create_user(
     principal: Principal,
     *,
     username: str,
-    password: str,
+    password: str | HashedPassword,
     kind: PrincipalKind,
     roles: list[Role] | None = None,
     agency_code: str | None = None,
     division_code: str | None = None,
     display_name: str = "",
 ) -> User:
-    """Create a person's account. Staff need an agency and a division inside the creator's area."""
+    """Create a person's account. Staff need an agency and a division inside the creator's area.
+
+    ``password`` is the password itself, or a :class:`HashedPassword` made before the transaction.
+    """
     policy.require(principal, "core.user.create")
     roles = list(dict.fromkeys(roles or []))
     username = username.strip().lower()
     if not USERNAME_RE.match(username):
         raise InvalidInput("username must be 3–64 lowercase letters, digits, '.', '_' or '-'")
-    check_strength(password)
+    if not isinstance(password, HashedPassword):
+        check_strength(password)
     if kind not in (PrincipalKind.CITIZEN, PrincipalKind.ENTERPRISE, PrincipalKind.STAFF):
         raise InvalidInput("a user is a citizen, an enterprise representative or agency staff")
     agency = None
@@ -206,7 +210,7 @@ def create_user(
         username=username,
         display_name=display_name or username,
         kind=kind,
-        password_hash=hash_password(password),
+        password_hash=password.value if isinstance(password, HashedPassword) else hash_password(password),
         agency_id=agency.id if agency else None,
         division_code=division_code,
         active=True,

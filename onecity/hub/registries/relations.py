@@ -4,7 +4,11 @@ A person's registry record is read on one of three bases (:class:`ReadBasis`), a
 audited read functions (:mod:`onecity.hub.registries.service`) take one on every call:
 
 * **duty** — staff (or a platform agent registered with :func:`register_duty_agent`) doing an
-  official task under a legal basis, within their area (the access policy checks role and area);
+  official task under a legal basis, within their area (the access policy checks role and area).
+  One duty reaches past the area: a service counter serving a resident who stands before the
+  clerk with their identity document (全市通办 — any counter in the city serves any resident).
+  :meth:`ReadBasis.counter` names that person's ID number; it covers their records and their
+  firms' only, for a counter clerk only, and the audit entry says the person was present;
 * **self** — the person themselves, through their own account linked to their record;
 * **representation** — someone acting for them, proven by a relation the registries know (parent
   of a minor, guardian, household member; legal representative for a firm) or by a registered
@@ -94,6 +98,8 @@ class ReadBasis:
     items: tuple[str, ...] = ()
     #: The account acting (``user:<id>``).
     account: str | None = None
+    #: DUTY at a counter: the ID number of the person present, whose document the clerk checked.
+    present_id_number: str | None = None
 
     @classmethod
     def duty(cls, legal_basis: str) -> ReadBasis:
@@ -101,6 +107,22 @@ class ReadBasis:
         if len(legal_basis.strip()) < 3:
             raise InvalidInput("a read on an official duty names its legal basis or task")
         return cls(BasisKind.DUTY, legal_basis=legal_basis.strip()[:200])
+
+    @classmethod
+    def counter(cls, legal_basis: str, id_number: str) -> ReadBasis:
+        """A counter clerk serving the person present, identity document checked (全市通办): the duty
+        reaches that person's records (and their firms') wherever in the city they are registered."""
+        basis = cls.duty(legal_basis)
+        return cls(basis.kind, legal_basis=basis.legal_basis, present_id_number=id_number.strip().upper())
+
+    def reaches_past_area(self, principal: Principal) -> bool:
+        """Whether this read may leave the principal's area: only a counter clerk's, for the person present."""
+        return (
+            self.kind is BasisKind.DUTY
+            and self.present_id_number is not None
+            and principal.kind is PrincipalKind.STAFF
+            and principal.has_role(Role.COUNTER_CLERK)
+        )
 
     @classmethod
     def own(cls, person_id: int, account: str) -> ReadBasis:
@@ -115,6 +137,8 @@ class ReadBasis:
         out: dict[str, Any] = {"basis": self.kind.value}
         if self.kind is BasisKind.DUTY:
             out["legal_basis"] = self.legal_basis
+            if self.present_id_number is not None:
+                out["in_person"] = True  # 全市通办: the person stood at the counter, document checked
         if self.account:
             out["account"] = self.account
         if self.kind is BasisKind.REPRESENTATION:
@@ -260,12 +284,24 @@ def missing_proof(items: tuple[str, ...]) -> str:
     )
 
 
+def _check_present(session: Session, id_number: str, *, person_id: int | None, firm_id: int | None) -> None:
+    """A counter duty for the person present covers that person and the firms they represent, no one else."""
+    if firm_id is not None:
+        firm = session.get(LegalPerson, firm_id)
+        person_id = firm.legal_rep_id if firm is not None else None
+    person = session.get(Person, person_id) if person_id is not None else None
+    if person is None or person.id_number != id_number:
+        raise PermissionDenied("at the counter, only the records of the person present (and their firms) are read")
+
+
 def check(
     session: Session, principal: Principal, basis: ReadBasis, *, person_id: int | None, firm_id: int | None
 ) -> ReadBasis:
     """Refuse a read whose basis does not cover its subject at this moment (re-read from the registry);
     returns the basis as it holds now (a representation names the relation that proves it today)."""
     if basis.kind is BasisKind.DUTY:
+        if basis.present_id_number is not None:
+            _check_present(session, basis.present_id_number, person_id=person_id, firm_id=firm_id)
         if principal.kind is PrincipalKind.STAFF:
             return basis
         if principal.kind is PrincipalKind.SYSTEM and principal.id in _DUTY_AGENTS:

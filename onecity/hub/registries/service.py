@@ -108,15 +108,16 @@ def person_by_id_number(
 ) -> Person:
     """The person with this resident ID number; the read is audited with its basis.
 
-    On an official duty the record must lie in the principal's area; for the person themselves or
-    a proven representative the basis names the person, so no area applies.
+    On an official duty the record must lie in the principal's area (at a counter, for the person
+    present, anywhere in the city: 全市通办); for the person themselves or a proven representative
+    the basis names the person, so no area applies.
     """
     policy.require(principal, "hub.registry.person.read")
     validate_resident_id(id_number)
     person = session.scalar(select(Person).where(Person.id_number == id_number))
     if person is None:
         raise NotFound(f"no person with ID number {id_number[:6]}…{id_number[-4:]} in the registry")
-    if basis.kind is BasisKind.DUTY:
+    if basis.kind is BasisKind.DUTY and not basis.reaches_past_area(principal):
         policy.require_in_scope(session, principal, "hub.person", person.division_code)
     _audited_read(
         session,
@@ -161,7 +162,7 @@ def certificates_of(
             .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
         )
     )
-    if certs and basis.kind is BasisKind.DUTY:
+    if certs and basis.kind is BasisKind.DUTY and not basis.reaches_past_area(principal):
         policy.require_in_scope(session, principal, "hub.certificate", certs[0].division_code)
     person_id = holder_id if holder_kind == HolderKind.PERSON else None
     firm_id = holder_id if holder_kind == HolderKind.LEGAL_PERSON else None

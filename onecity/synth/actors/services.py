@@ -33,6 +33,7 @@ accounts once (through the identity and sharing services, as a counter would lin
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -48,6 +49,7 @@ from onecity.core.divisions import Division, DivisionLevel
 from onecity.core.errors import DomainError
 from onecity.core.identity import service as identity
 from onecity.core.identity.models import Agency, User
+from onecity.core.identity.passwords import prehash
 from onecity.core.identity.principal import Principal, system_principal
 from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.documents.rules import age_on
@@ -88,6 +90,8 @@ RATED = 0.6
 STARS = ((5, 0.80), (4, 0.12), (3, 0.04), (2, 0.02), (1, 0.02))
 TASKS_PER_OFFICER_HOUR = 8
 PORTAL_ACCOUNTS = 150
+#: Simulated residents' accounts opened per transaction at set-up.
+SETUP_BATCH = 5
 #: Relative demand of the busiest items (others weigh 1): cards, benefits and permits dominate.
 POPULARITY = {
     "310000-20-00081-001": 8,
@@ -206,6 +210,9 @@ class ServicesActor:
     scan_share: float = 1.0
     #: Share of those scans forged (a benchmark raises it to see that none goes through unattended).
     forged_share: float = SCAN_FORGED
+    #: Simulated officers work only the cases the simulation started, leaving the people's own
+    #: (the demo: its reviewer and approver sign in to find the demo resident's case waiting).
+    leave_to_people: bool = False
     _ready: bool = field(default=False, init=False)
     #: Ground truth the pre-review never sees: case id → the forgery its scans carry.
     _forged: dict[str, str] = field(default_factory=dict, init=False)
@@ -258,32 +265,40 @@ class ServicesActor:
         picks = rng.choice(len(adults), size=min(self.accounts, len(adults)), replace=False)
         firm_reps = {rep: uscc for uscc, rep in firms}
         chosen = {adults[int(i)] for i in picks} | set(list(firm_reps)[: self.accounts // 3])
-        with db.transaction() as s:
+        with db.sessions() as s:
             existing = dict(s.execute(select(ResidentLink.person_id, ResidentLink.user_id)).all())
-            for pid in sorted(chosen):
-                user_id = existing.get(pid)
-                if user_id is None:
-                    person = s.get(Person, pid)
-                    if person is None:
-                        continue
-                    user = identity.create_user(
-                        s,
-                        SIM_AGENT,
-                        username=f"sim-resident-{pid}",
-                        password=f"Sim-{pid}-{int(rng.integers(1 << 30))}x",
-                        kind=PrincipalKind.CITIZEN,
-                        roles=[],
-                        agency_code=None,
-                        division_code=None,
-                    )
-                    s.add(ResidentLink(user_id=user.id, person_id=pid, linked_by=SIM_AGENT.ref))
-                    user_id = user.id
-                u = s.get(User, user_id)
-                assert u is not None
-                p = identity.principal_for_user(u)
-                self._accounts.append((p, pid))
-                if pid in firm_reps:
-                    self._firm_accounts.append((p, firm_reps[pid]))
+        # Simulated residents never sign in: their accounts share one hash of a password nobody
+        # keeps, made once before any transaction (Argon2id takes half a second of a core).
+        nobody_knows = prehash(f"Sim-{secrets.token_urlsafe(24)}-x")
+        ordered = sorted(chosen)
+        for start in range(0, len(ordered), SETUP_BATCH):
+            # a few accounts a transaction: the demo's visitors wait for the writer at most that long
+            with db.transaction() as s:
+                for pid in ordered[start : start + SETUP_BATCH]:
+                    user_id = existing.get(pid)
+                    if user_id is None:
+                        person = s.get(Person, pid)
+                        if person is None:
+                            continue
+                        rng.integers(1 << 30)  # drawn as before, so a seeded run replays the same city
+                        user = identity.create_user(
+                            s,
+                            SIM_AGENT,
+                            username=f"sim-resident-{pid}",
+                            password=nobody_knows,
+                            kind=PrincipalKind.CITIZEN,
+                            roles=[],
+                            agency_code=None,
+                            division_code=None,
+                        )
+                        s.add(ResidentLink(user_id=user.id, person_id=pid, linked_by=SIM_AGENT.ref))
+                        user_id = user.id
+                    u = s.get(User, user_id)
+                    assert u is not None
+                    p = identity.principal_for_user(u)
+                    self._accounts.append((p, pid))
+                    if pid in firm_reps:
+                        self._firm_accounts.append((p, firm_reps[pid]))
 
     # -- the step --------------------------------------------------------------------------------
 
@@ -554,12 +569,23 @@ class ServicesActor:
         with db.sessions() as s:
             open_items = list(
                 s.execute(
-                    select(WorkItem.id, WorkItem.department, WorkItem.division_code, WorkItem.role, WorkItem.task_name)
+                    select(
+                        WorkItem.id,
+                        WorkItem.department,
+                        WorkItem.division_code,
+                        WorkItem.role,
+                        WorkItem.task_name,
+                        Case.created_by,
+                    )
+                    .join(Case, Case.id == WorkItem.case_id)
                     .where(WorkItem.status == WorkStatus.OPEN, WorkItem.role != "applicant")
                     .order_by(WorkItem.created_at)
                 ).all()
             )
-        for wid, dept, division, role, task in open_items:
+        if self.leave_to_people:
+            ours = {p.ref for p, _ in self._accounts} | {o.ref for o in self._officers.values()}
+            open_items = [row for row in open_items if row[-1] in ours]
+        for wid, dept, division, role, task, _started_by in open_items:
             key = (dept, division[:6], role)
             officer = self._officers.get(key)
             if officer is None or self._capacity.get(key, 0.0) < 1:

@@ -1,0 +1,324 @@
+"""How the services pages say things: the catalogue's keys in words, a case's history, the pre-review.
+
+The case file stores codes (materials, fields, rules, registry sources) and the pre-review
+stores reasons with their evidence; these functions turn them into sentences in the reader's
+language for the pages. Staff see a pre-review whole; an applicant sees only the one-time
+list of corrections (:func:`applicant_corrections`), as material and field names.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onecity.core.identity.models import User
+from onecity.core.identity.principal import Principal
+from onecity.core.identity.roles import PrincipalKind
+from onecity.hub.registries.certtypes import SPECS as CERT_SPECS
+from onecity.services import advice, catalogue, service
+from onecity.services.models import Case, PreReview, PreReviewOutcome
+from onecity.web.i18n import translator
+
+
+def word(t: Callable[..., str], key: str, fallback: str) -> str:
+    """The catalogue's words for ``key``, or ``fallback`` when it has none (never the bare key)."""
+    text = t(key)
+    return fallback if text == key else text
+
+
+def material_name(code: str | None, lang: str) -> str:
+    if not code:
+        return ""
+    try:
+        spec = catalogue.material(code)
+    except KeyError:  # a code no longer in the catalogue: show it as it was recorded
+        return code
+    return spec.name if lang == "zh" else spec.name_en
+
+
+def field_name(name: str | None, lang: str) -> str:
+    """Words for a field read from a document (``id_number`` → 公民身份号码) or of the form; several
+    comma-separated."""
+    if not name:
+        return ""
+    t = translator(lang)
+    out = []
+    for n in (x for x in name.split(",") if x):
+        text = t(f"services.docfield.{n}")
+        if text == f"services.docfield.{n}":
+            try:
+                spec = catalogue.field(n)
+                text = str(spec.get("title") if lang == "zh" else spec.get("x-title-en"))
+            except KeyError:
+                text = n.replace("_", " ")
+        out.append(text)
+    return t("services.sep.list").join(out)
+
+
+def rule_name(rule: str, lang: str) -> str:
+    """Words for a pre-review rule: its own, else its family's (``form.id_number`` → 与申请表比对：公民身份号码)."""
+    t = translator(lang)
+    own = t(f"services.rule.{rule}")
+    if own != f"services.rule.{rule}":
+        return own
+    family, _, rest = rule.partition(".")
+    family_words = t(f"services.rule.{family}")
+    if family_words == f"services.rule.{family}":
+        return rule
+    if not rest or family not in ("form", "registry"):
+        return family_words
+    return f"{family_words}{t('services.sep.label')}{field_name(rest, lang)}"
+
+
+def source_name(source: str | None, lang: str) -> str:
+    """Where a prefilled value or a held material comes from, in words (``firm.name`` → 法人登记·名称)."""
+    if not source:
+        return ""
+    t = translator(lang)
+    sep = "·" if lang == "zh" else ": "
+    if source in ("upload", "scan"):
+        return word(t, f"services.src.{source}", source)
+    kind, _, rest = source.replace(":", ".", 1).partition(".")
+    if kind in ("person", "firm") and rest:
+        return t(f"services.src.{kind}") + sep + word(t, f"services.src.{kind}.{rest}", rest.replace("_", " "))
+    if kind == "registry":
+        return word(t, f"services.src.{'firm' if rest == 'legal_person' else rest}", source)
+    if kind == "cert" and rest:
+        type_code, _, key = rest.partition(".")
+        spec = CERT_SPECS.get(type_code)
+        parts = [t("services.src.cert"), (spec.name if lang == "zh" else spec.name_en.lower()) if spec else type_code]
+        if key:
+            surface = {n: z for n, z, _t in spec.surface} if spec else {}
+            parts.append(
+                t("services.src.number")
+                if key == "number"
+                else surface.get(key, key)
+                if lang == "zh"
+                else key.replace("_", " ")
+            )
+        return sep.join(parts)
+    return source
+
+
+def case_history(session: Session, case: Case, lang: str, *, staff: bool) -> list[dict[str, Any]]:
+    """The case history in words: what happened, with material names; pre-review details for staff only."""
+    t = translator(lang)
+    rows = []
+    for e in service.history(session, case):
+        d = e.detail or {}
+        notes: list[str] = []
+        if d.get("material"):
+            notes.append(material_name(str(d["material"]), lang))
+        if e.action == "prereviewed":
+            if staff and d.get("outcome"):
+                notes.append(
+                    t("services.pr.history.detail", n=d.get("round", 1), what=t(f"services.pr.outcome.{d['outcome']}"))
+                )
+        elif e.action == "prereview_overridden":
+            if staff:
+                notes.append(f"{t('services.pr.outcome.' + str(d.get('officer')))} — {d.get('reason', '')}")
+        else:
+            if d.get("outcome") and e.action.startswith("task_"):
+                notes.append(word(t, f"services.outcome.{d['outcome']}", str(d["outcome"])))
+            if d.get("reason"):
+                notes.append(str(d["reason"]))
+            if d.get("missing"):
+                listed = "、".join(material_name(str(c), lang) for c in d["missing"])
+                notes.append(f"{t('services.history.missing')}: {listed}" if e.action == "drafted" else listed)
+        actor = (
+            word(t, f"services.actor.{e.actor_name}", e.actor_name) if e.actor.startswith("system:") else e.actor_name
+        )
+        rows.append(
+            {
+                "at": e.at,
+                "channel": e.channel,
+                "actor_name": actor,
+                "action": e.action,
+                "words": word(t, f"services.action.{e.action}", e.action),
+                "notes": " · ".join(notes),
+            }
+        )
+    return rows
+
+
+def is_staff(principal: Principal) -> bool:
+    return principal.kind is PrincipalKind.STAFF and principal.has_role(*service.STAFF_ROLES)
+
+
+def pct(value: Any) -> str:
+    try:
+        return f"{float(value) * 100:.1f}%"
+    except (TypeError, ValueError):
+        return "–"
+
+
+def officer_name(session: Session, ref: str | None) -> str:
+    if not ref:
+        return ""
+    kind, _, ident = ref.partition(":")
+    user = session.get(User, ident) if kind == "user" else None
+    return (user.display_name or user.username) if user is not None else ref
+
+
+#: Evidence keys shown in a reason's words, in this order.
+EVIDENCE_KEYS = (
+    "form",
+    "document",
+    "registry",
+    "application",
+    "expected",
+    "detected",
+    "status",
+    "registry_status",
+    "valid_until",
+    "reason",
+)
+
+
+def reason_text(r: dict[str, Any], lang: str) -> str:
+    """A reason's message in the reader's language: the checks write English sentences, so a Chinese
+    reader gets the rule's own words with its evidence (材料上：…；登记库：…)."""
+    message = str(r.get("message") or "")
+    if lang != "zh":
+        return message
+    t = translator(lang)
+    rule = str(r.get("rule") or "")
+    if rule.startswith("eligibility."):
+        return message  # the DMN table's reason is written in both languages
+    if rule == "document_risk":
+        return t("services.pr.msg.clean")
+    if rule in ("document.unread", "document.readable"):
+        return t("services.pr.msg.unread")
+    if rule == "field.read":
+        return t("services.pr.msg.not_read")
+    if rule == "field.confidence":
+        return f"{t('services.pr.msg.low_confidence')}（{pct(r.get('confidence'))}）"
+    if rule == "form.registry_value_changed":
+        return t("services.pr.msg.changed")
+    evidence = r.get("evidence") or {}
+    parts = []
+    for key in EVIDENCE_KEYS:
+        value = evidence.get(key)
+        if value in (None, ""):
+            continue
+        if key in ("expected", "detected"):
+            value = word(t, f"services.doctype.{value}", str(value))
+        parts.append(f"{t('services.pr.ev.' + key)}：{value}")
+    return "；".join(parts) if parts else rule_name(rule, lang)
+
+
+def summary_text(review: PreReview, reasons: list[dict[str, Any]], lang: str) -> str:
+    """The pre-review's one line: as written (English) or, for a Chinese reader, the outcome and the
+    rules that led to it in words."""
+    if lang != "zh":
+        return review.summary
+    t = translator(lang)
+    outcome = str(review.outcome)
+    decisive = [x for x in reasons if x.get("outcome") == "fail"] or [x for x in reasons if x.get("outcome") == "warn"]
+    if not decisive:
+        tail = (
+            t("services.pr.msg.officer_item")
+            if outcome == PreReviewOutcome.PRE_APPROVED
+            else t("services.pr.msg.clean")
+        )
+        return f"{t('services.pr.outcome.' + outcome)}：{tail}"
+    listed = "；".join(
+        dict.fromkeys(
+            f"{x['material_name'] + ' ' if x.get('material_name') else ''}{x['rule_name']}" for x in decisive[:6]
+        )
+    )
+    return f"{t('services.pr.outcome.' + outcome)}：{listed}"
+
+
+def prereview_view(session: Session, case: Case, lang: str) -> dict[str, Any] | None:
+    """Everything the staff panel shows of a case's latest pre-review (None before the first)."""
+    rounds = list(session.scalars(select(PreReview).where(PreReview.case_id == case.id).order_by(PreReview.round)))
+    if not rounds:
+        return None
+    review = rounds[-1]
+    t = translator(lang)
+    reasons = []
+    for n, r in enumerate(review.reasons or [], 1):
+        reasons.append(
+            {
+                **r,
+                "n": n,
+                "rule_name": rule_name(str(r.get("rule", "")), lang),
+                "field_name": field_name(r.get("field"), lang),
+                "material_name": material_name(r.get("material"), lang),
+                "confidence_pct": pct(r.get("confidence")),
+                "result": t(f"services.pr.result.{r.get('outcome', 'warn')}"),
+            }
+        )
+        reasons[-1]["text"] = reason_text(reasons[-1], lang)
+    documents = []
+    for d in review.documents or []:
+        fields = [{"name": name, "label": field_name(name, lang), **f} for name, f in (d.get("fields") or {}).items()]
+        for f in fields:
+            f["confidence_pct"] = pct(f.get("confidence"))
+        boxes = [
+            {"box": f["box"], "kind": "field", "label": f["label"]}
+            for f in fields
+            if f.get("box") and f.get("value") is not None
+        ]
+        boxes += [
+            {"box": r["box"], "kind": r["outcome"], "label": f"#{r['n']}"}
+            for r in reasons
+            if r.get("document_id") == d.get("document_id") and r.get("box") and r.get("outcome") in ("warn", "fail")
+        ]
+        documents.append(
+            {
+                **d,
+                "fields_list": fields,
+                "material_name": material_name(d.get("material"), lang),
+                "src": f"/services/cases/{case.id}/documents/{d['document_id']}",
+                "canvas": json.dumps({"size": d.get("size"), "boxes": boxes}, ensure_ascii=False),
+            }
+        )
+    outcome = str(review.outcome)
+    overridable = (
+        outcome != PreReviewOutcome.APPROVE_UNATTENDED
+        and review.overridden_by is None
+        and case.status in ("submitted", "in_review", "supplement")
+    )
+    return {
+        "review": review,
+        "outcome": outcome,
+        "rounds": len(rounds),
+        "reasons": reasons,
+        "documents": documents,
+        "summary": summary_text(review, reasons, lang),
+        "eligibility": review.eligibility,
+        "seconds": f"{review.seconds:.2f}",
+        "overridden_by": officer_name(session, review.overridden_by),
+        "overridable": overridable,
+        "choices": [
+            o.value for o in PreReviewOutcome if o not in (PreReviewOutcome.APPROVE_UNATTENDED, review.outcome)
+        ],
+    }
+
+
+def applicant_corrections(session: Session, case: Case, lang: str) -> list[dict[str, str]]:
+    """The one-time list an applicant sees: material and field names only, never a reason's message or
+    evidence (they may name a third person); nothing unless the latest pre-review needs correction."""
+    review = advice.latest(session, case.id)
+    if (
+        review is None
+        or review.outcome != PreReviewOutcome.NEEDS_CORRECTION
+        or review.overridden_by is not None
+        or case.status not in ("submitted", "supplement", "in_review")
+    ):
+        return []
+    listed: dict[str, list[str]] = {}
+    for c in review.corrections or []:
+        fields = listed.setdefault(str(c.get("material") or ""), [])
+        name = field_name(c.get("field"), lang)
+        if name and name not in fields:
+            fields.append(name)
+    return [
+        {"material": material_name(code, lang), "fields": "、".join(fields)} for code, fields in listed.items() if code
+    ]

@@ -8,7 +8,9 @@
    connections busy, cycling through the prepared bodies.
 2. Those reports are then confirmed by inspectors and dispatched by the routing rule to the
    right unit (``register_case``, in-process): the rest of "intake with dispatch".
-3. A simulated day: the operations actor alone (hotline, inspectors, apps, cameras at
+3. ``GET /open311/v2/requests.json`` over the cases phase 1 stored: the default page, an
+   open-cases page of one type, and ``page_size=1000`` (what every GET returned before paging).
+4. A simulated day: the operations actor alone (hotline, inspectors, apps, cameras at
    Shanghai's rates times ``--scale``) for 24 simulated hours, every report through intake,
    dispatch, disposal, verification and closure; its wall time and the report.
 
@@ -127,6 +129,39 @@ def bodies(key: str, n: int, within: str, seed_: int = 1) -> list[bytes]:
     return out
 
 
+#: The reads measured: a page as clients get it by default, an open-cases page of one type, and
+#: the old default (every case of the last 90 days up to 1,000: what each GET returned before paging).
+GETS = {
+    "default_page": "/open311/v2/requests.json",
+    "open_of_one_type": "/open311/v2/requests.json?status=open&service_code=E0101&page_size=20",
+    "page_size_1000": "/open311/v2/requests.json?page_size=1000",
+}
+
+
+async def get_pages(port: int, url: str, *, connections: int, seconds: float) -> dict[str, Any]:
+    """GET pages of requests over the cases the POST phase stored (same data for every read)."""
+    from sqlalchemy import func, select
+
+    from onecity.ops.models import Case
+
+    db = Database(url)
+    try:
+        with db.sessions() as session:
+            cases = int(session.scalar(select(func.count()).select_from(Case)) or 0)
+    finally:
+        db.dispose()
+    out: dict[str, Any] = {"cases_stored": cases}
+    for name, path in GETS.items():
+        req = build_request("GET", path)
+        result = await load_many(port, [req], connections=connections, seconds=seconds, warmup=min(1.0, seconds / 3))
+        f = result.figures()
+        if f["non_2xx"]:
+            raise RuntimeError(f"{f['non_2xx']} of {f['requests']} GET {path} were not 2xx: {result.statuses}")
+        out[name] = f
+        log(f"  GET {path}: {f['req_per_s']:,.0f} req/s, p50 {f['p50_ms']} ms, p99 {f['p99_ms']} ms ({cases} cases)")
+    return out
+
+
 def register_all(url: str) -> dict[str, Any]:
     """Inspectors confirm every collected report; the routing rule dispatches each (in-process)."""
     from sqlalchemy import select
@@ -241,6 +276,7 @@ async def run(args: Any) -> None:
                 f"p99 {f['p99_ms']} ms (server CPU {f['server_cpu_percent']} %)"
             )
             figures["open311_post"] = f
+            figures["open311_get"] = await get_pages(app.port, url, connections=connections, seconds=seconds)
         figures["register_and_dispatch"] = await asyncio.to_thread(register_all, url)
         log(f"  register + dispatch: {figures['register_and_dispatch']}")
     scale = args.scale if args.scale is not None else (0.004 if quick else 0.01)
@@ -265,7 +301,13 @@ async def run(args: Any) -> None:
         },
         figures,
         {"bare_ping": base},
-        {"open311_post_req_per_s_vs_bare": ratio(figures["open311_post"]["req_per_s"], base["req_per_s"])},
+        {
+            "open311_post_req_per_s_vs_bare": ratio(figures["open311_post"]["req_per_s"], base["req_per_s"]),
+            "open311_get_default_page_vs_page_size_1000": ratio(
+                figures["open311_get"]["default_page"]["req_per_s"],
+                figures["open311_get"]["page_size_1000"]["req_per_s"],
+            ),
+        },
     )
 
 

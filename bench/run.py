@@ -24,6 +24,7 @@ ALL = (
     "outbox_relay",
     "api_http",
     "geo_lookup",
+    "geocode",
     "seed_scale",
     "credentials_verify",
     "services_workflow",

@@ -119,6 +119,8 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("GET", "/api/v1/divisions/{code}"): staff("hub.geography.read"),
     ("GET", "/api/v1/divisions/{code}/geometry"): staff("hub.geography.read"),
     ("GET", "/api/v1/geography/locate"): staff("hub.geography.read"),
+    ("GET", "/api/v1/geography/geocode"): staff("hub.geography.read"),
+    ("GET", "/api/v1/geography/reverse"): staff("hub.geography.read"),
     ("GET", "/divisions"): staff("hub.geography.read"),
     ("GET", "/divisions/{code}"): staff("hub.geography.read"),
     ("GET", "/geo/divisions/{code}.geojson"): staff("hub.geography.read"),

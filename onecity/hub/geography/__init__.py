@@ -15,6 +15,10 @@ What other parts call:
   default index: ``(lonlat (n, 2), grid_codes (n,))``, spread evenly by area.
 * :func:`onecity.synth.geography.generate.generate_geography` — the generated city itself
   (cached per process; :mod:`~onecity.synth.geography.generate` says what is real and what is not).
+* :mod:`onecity.hub.geography.geocode` — which place an address stands for
+  (``geocoder_for(session).geocode(text)`` suggestions, ``.place(text)`` the one sure answer) and
+  what is at a point (``.reverse(lon, lat)``); :mod:`~onecity.hub.geography.gazetteer` builds its
+  ``places`` from the divisions and the addresses the registries hand it (``docs/geography.md``).
 * :mod:`onecity.hub.geography.service` — a division's detail with counts and children, its
   outline, the children's outlines for a map, the city's figures (``geography_stats``).
 """

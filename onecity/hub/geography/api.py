@@ -12,6 +12,7 @@ from onecity.api.deps import PrincipalDep, SessionDep
 from onecity.core import policy
 from onecity.core.errors import NotFound
 from onecity.hub.geography import service
+from onecity.hub.geography.geocode import geocoder_for
 from onecity.hub.geography.index import GeoIndex
 
 router = APIRouter(tags=["divisions"])
@@ -100,6 +101,95 @@ def locate(
     if found is None:
         raise NotFound(f"({lon}, {lat}) is outside the city's grids")
     return found
+
+
+class SuggestionPublic(BaseModel):
+    """A place an address may stand for: names in both languages, how well it matched, where it is."""
+
+    name: str
+    name_en: str
+    label: str
+    label_en: str
+    kind: str
+    precision: str
+    score: float
+    lon: float
+    lat: float
+    grid: str
+    community: str | None
+    community_name: str | None
+    community_name_en: str | None
+    township: str | None
+    township_name: str | None
+    township_name_en: str | None
+    district: str | None
+    district_name: str | None
+    district_name_en: str | None
+
+
+class GeocodePublic(BaseModel):
+    query: str
+    #: The one place the query stands for, when the geocoder is sure enough to open a case there.
+    best: SuggestionPublic | None
+    suggestions: list[SuggestionPublic]
+
+
+class ReversePublic(BaseModel):
+    """What is at a point: its grid and divisions, and the nearest address with its distance."""
+
+    lon: float
+    lat: float
+    location: LocationPublic
+    nearest: SuggestionPublic | None
+    distance_m: float | None
+
+
+@router.get(
+    "/geography/geocode",
+    response_model=GeocodePublic,
+    summary="Places an address may stand for (typos, missing numbers and pinyin allowed), best first",
+)
+def geocode(
+    session: SessionDep,
+    principal: PrincipalDep,
+    q: Annotated[str, Query(min_length=1, max_length=200, description="an address, e.g. 徐汇区长乐路12弄")],
+    limit: Annotated[int, Query(ge=1, le=20)] = 8,
+) -> Any:
+    policy.require(principal, service.READ)
+    coder = geocoder_for(session)
+    best, _ = coder.place(q)
+    return {
+        "query": q,
+        "best": best.as_dict() if best else None,
+        "suggestions": [m.as_dict() for m in coder.geocode(q, limit=limit)],
+    }
+
+
+@router.get(
+    "/geography/reverse",
+    response_model=ReversePublic,
+    summary="The grid and divisions of a point and the nearest address in the gazetteer",
+    responses={404: {"description": "the point is outside the city"}},
+)
+def reverse(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+) -> Any:
+    policy.require(principal, service.READ)
+    found = _index(request, session).locate_one(lon, lat)
+    if found is None:
+        raise NotFound(f"({lon}, {lat}) is outside the city's grids")
+    nearest = geocoder_for(session).reverse(lon, lat)
+    return {
+        "lon": lon,
+        "lat": lat,
+        "location": found,
+        "nearest": nearest[0].as_dict() if nearest else None,
+        "distance_m": round(nearest[1], 1) if nearest else None,
+    }
 
 
 def _index(request: Request, session: SessionDep) -> GeoIndex:

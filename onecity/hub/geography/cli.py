@@ -1,4 +1,4 @@
-"""``onecity geo``: the geography's figures, and which grid a point lies in.
+"""``onecity geo``: the geography's figures, which grid a point lies in, which place an address stands for.
 
 The synthetic city's geography is written by ``onecity seed`` or, without the registries,
 ``onecity synth geography`` (:mod:`onecity.synth.cli`).
@@ -47,6 +47,57 @@ def cmd_locate(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if found else 1
 
 
+def cmd_geocode(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.hub.geography.geocode import Geocoder
+
+    with Database(settings.database_url).sessions() as session:
+        coder = Geocoder.from_session(session)
+    best, _ = coder.place(args.address)
+    matches = coder.geocode(args.address, limit=args.limit)
+    if args.json:
+        _out(json.dumps({"best": best.as_dict() if best else None, "suggestions": [m.as_dict() for m in matches]}))
+    elif not matches:
+        _out("no place found (is the gazetteer built? `onecity registry gazetteer`)")
+    for m in [] if args.json else matches:
+        mark = "*" if best is not None and m.record.id == best.record.id else " "
+        _out(f"{mark} {m.score:5.1f} {m.precision:8} {m.label}  grid {m.record.grid_code}")
+    return 0 if matches else 1
+
+
+def cmd_reverse(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.hub.geography.geocode import Geocoder
+
+    with Database(settings.database_url).sessions() as session:
+        found = Geocoder.from_session(session).reverse(args.lon, args.lat)
+    if found is None:
+        _out("null")
+        return 1
+    match, metres = found
+    _out(json.dumps({"nearest": match.as_dict(), "distance_m": round(metres, 1)}, ensure_ascii=False))
+    return 0
+
+
+def cmd_addresses(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from onecity.core import audit
+    from onecity.core.commands import cli_principal
+    from onecity.hub.geography.gazetteer import load_address_file
+
+    with Database(settings.database_url).transaction() as session:
+        n = load_address_file(session, Path(args.file))
+        audit.record(
+            session,
+            cli_principal(),
+            "hub.gazetteer.loaded",
+            object_type="gazetteer",
+            object_id=Path(args.file).name,
+            detail={"entries": n},
+        )
+    _out(f"{n} address points loaded from {args.file}")
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     geo = sub.add_parser("geo", help="the administrative geography").add_subparsers(dest="geo_command", required=True)
     stats = geo.add_parser("stats", help="count divisions, grids and outlines")
@@ -56,3 +107,15 @@ def add_commands(sub: Any) -> None:
     loc.add_argument("lon", type=float)
     loc.add_argument("lat", type=float)
     loc.set_defaults(func=cmd_locate)
+    gc = geo.add_parser("geocode", help="the places an address may stand for, best first (typos and pinyin allowed)")
+    gc.add_argument("address")
+    gc.add_argument("--limit", type=int, default=8)
+    gc.add_argument("--json", action="store_true")
+    gc.set_defaults(func=cmd_geocode)
+    rv = geo.add_parser("reverse", help="the nearest address in the gazetteer to a point (lon lat)")
+    rv.add_argument("lon", type=float)
+    rv.add_argument("lat", type=float)
+    rv.set_defaults(func=cmd_reverse)
+    ad = geo.add_parser("addresses", help="load surveyed address points (CSV: address,lon,lat) into the gazetteer")
+    ad.add_argument("file")
+    ad.set_defaults(func=cmd_addresses)

@@ -134,6 +134,20 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_gazetteer(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.core.commands import cli_principal
+    from onecity.hub.registries.addresses import build_gazetteer
+
+    db = _db(args, settings)
+    try:
+        with db.transaction() as session:
+            report = build_gazetteer(session, cli_principal(), within=args.within or ())
+    finally:
+        db.dispose()
+    _out(json.dumps(report.as_dict(), ensure_ascii=False))
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     from onecity.hub.registries.export import ExportFormat, ExportKind
     from onecity.hub.registries.load import RegistryKind
@@ -152,6 +166,10 @@ def add_commands(sub: Any) -> None:
     rel.add_argument("--database")
     rel.set_defaults(func=cmd_relate)
 
+    gz = reg.add_parser("gazetteer", help="rebuild the gazetteer from the geography and the registries' addresses")
+    gz.add_argument("--within", action="append", help="only this division (12-digit code; repeatable)")
+    gz.add_argument("--database")
+    gz.set_defaults(func=cmd_gazetteer)
     city = sub.add_parser("city", help="the city as a whole").add_subparsers(dest="city_command", required=True)
     st = city.add_parser("stats", help="counts of divisions, grids and registry rows")
     st.add_argument("--json", action="store_true")

@@ -174,6 +174,18 @@ def seed(
             object_id="all",
             detail={"scale": scale, "seed": seed_value, "rows": {k: v.rows for k, v in report.tables.items()}},
         )
+    t_gazetteer = time.perf_counter()
+    with db.transaction() as session:
+        from onecity.hub.registries.addresses import build_gazetteer
+
+        built = build_gazetteer(session, principal)
+    if out is not None:
+        print(
+            f"seed: gazetteer built: {built.divisions} divisions, {built.roads} roads, {built.addresses} addresses "
+            f"({time.perf_counter() - t_gazetteer:.1f}s)",
+            file=out,
+            flush=True,
+        )
     report.total_seconds = time.perf_counter() - started
     if out is not None:
         _print_progress(out, report, started, final=True)

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, aliased
 from onecity.core.db import Database
 from onecity.core.divisions import Division, DivisionLevel
 from onecity.hub.geography import gazetteer
+from onecity.hub.geography.models import DivisionShape, Grid, Place
 from onecity.synth.geography.generate import generate_geography
 from onecity.synth.geography.load import _rows
-from onecity.hub.geography.models import DivisionShape, Grid, Place
 
 XUHUI, HUANGPU = "310104000000", "310101000000"
 ROADS = ("长乐路", "淮海中路", "天目西路", "武宁路", "长寿路", "漕溪北路", "虹桥路", "延安西路", "江宁路", "宜山路")

@@ -279,10 +279,15 @@ def build(
         if _in_scope(d.code, prefixes) or any(p.startswith(scope_prefix(d.code)) for p in prefixes)
     }
     if not any(d.level == DivisionLevel.COMMUNITY for d in divisions.values()):
-        raise InvalidInput("the city has no communities or villages yet: load the geography first (`onecity seed`, or `onecity synth geography` for the synthetic city)")
+        raise InvalidInput(
+            "the city has no communities or villages yet: load its geography first "
+            "(`onecity seed`, or `onecity synth geography`)"
+        )
     grids = _Grids(session, prefixes)
     if not len(grids.codes):
-        raise InvalidInput("the city has no unit grids yet: load the geography first (`onecity seed`, or `onecity synth geography` for the synthetic city)")
+        raise InvalidInput(
+            "the city has no unit grids yet: load its geography first (`onecity seed`, or `onecity synth geography`)"
+        )
     shapes = dict(
         session.execute(
             select(DivisionShape.code, DivisionShape.geometry).where(DivisionShape.code.in_(list(divisions)))

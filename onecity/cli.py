@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from onecity.core import parts
 from onecity.core.commands import cli_principal, open_db
-from onecity.core.config import ConfigurationError, Settings, get_settings
+from onecity.core.config import ConfigurationError, Settings, get_settings, load_settings
 from onecity.core.errors import DomainError
 from onecity.core.identity.roles import PrincipalKind, Role, Scope
 
@@ -29,7 +29,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.upgrade:
         from onecity.core import migrate
 
-        migrate.upgrade(open_db(settings))
+        migrate.upgrade(open_db(settings, migrated=False))
+    else:
+        open_db(settings).dispose()  # a missing or unmigrated database is said in one line, not on the first request
     _default_public_url(args.host, args.port)
     app = create_app(settings)
     print(f"OneCity is serving on http://{args.host}:{args.port}/ (env={settings.env})", flush=True)
@@ -41,28 +43,36 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _default_public_url(host: str, port: int) -> None:
-    """Without ``ONECITY_PUBLIC_URL``, certificate links and QR codes lead to the address served here."""
+def _default_public_url(host: str, port: int) -> str | None:
+    """Without ``ONECITY_PUBLIC_URL`` in the environment (one the demo's env file gave is the last
+    run's), certificate links and QR codes lead to the address served here; returns the URL set."""
     import os
 
-    if not os.environ.get("ONECITY_PUBLIC_URL") and host not in ("0.0.0.0", "::"):
-        os.environ["ONECITY_PUBLIC_URL"] = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    from onecity.core.config import FROM_ENV_FILE
+
+    given = os.environ.get("ONECITY_PUBLIC_URL") and "ONECITY_PUBLIC_URL" not in FROM_ENV_FILE
+    if given or host in ("0.0.0.0", "::"):
+        return None
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    os.environ["ONECITY_PUBLIC_URL"] = url
+    return url
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     import threading
+    from pathlib import Path
 
     import uvicorn
 
     from onecity import demo
     from onecity.api.app import create_app
     from onecity.api.proxies import uvicorn_config
-    from onecity.core.config import REPO_VAR
 
-    _default_public_url(args.host, args.port)
-    db = open_db(settings)
-    creds = demo.prepare(db, REPO_VAR)
+    public = _default_public_url(args.host, args.port)
+    db = open_db(settings, migrated=False)
+    creds = demo.prepare(db, settings.var_dir)
     demo.prepare_city(db)
+    env_file = demo.write_env_file(Path.cwd(), settings, public)
     local = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     url = f"http://{local}:{args.port}/"
     server = uvicorn.Server(
@@ -82,10 +92,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             return
         if args.speed > 0:
             simulations.append(demo.start_simulation(db, speed=args.speed))
-        print("\nOneCity demo — embedded default (SQLite under var/, in-process bus)")
+        print(f"\nOneCity demo — embedded default (SQLite in {settings.var_dir}, in-process bus)")
         print(f"  open:  {url}")
         print(f"  API:   {url}api/docs (OpenAPI 3.1 at {url}openapi.json)")
-        print("  sign in with (passwords kept in var/demo-credentials.json):")
+        print(f"  sign in with (passwords kept in {settings.var_dir / 'demo-credentials.json'}):")
         for acc in demo.ACCOUNTS:
             print(f"    {acc.username:<22} {creds.get(acc.username, '(created earlier)'):<18} {acc.description}")
         print(
@@ -93,7 +103,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             "a resident (citizen portal), linked to a Xuhui firm's legal representative"
         )
         live = f"the city lives at {args.speed:g}× real time" if args.speed > 0 else "the live city is off (--speed 0)"
-        print(f"  {live}; Ctrl-C stops the demo", flush=True)
+        print(f"  {live}; Ctrl-C stops the demo")
+        if env_file is not None:
+            print(f"  `onecity …` commands run anywhere under {env_file.parent} use this demo ({env_file.name})")
+        print(flush=True)
 
     threading.Thread(target=announce, name="demo-announce", daemon=True).start()
     try:
@@ -109,7 +122,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.core import migrate
 
-    db = open_db(settings)
+    db = open_db(settings, migrated=False)
     added = migrate.upgrade(db, args.revision)
     print(f"database at revision {migrate.current(db)}; reference divisions added: {added}")
     return 0
@@ -118,7 +131,7 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_db_check(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.core import migrate
 
-    diffs = migrate.drift(open_db(settings))
+    diffs = migrate.drift(open_db(settings, migrated=False))
     if diffs:
         print("models and migrations disagree; run `onecity db revision -m '...'`:", file=sys.stderr)
         for d in diffs:
@@ -191,27 +204,6 @@ def cmd_apikey_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _progress_printer(enabled: bool) -> Callable[[int, int], None] | None:
-    """Progress of a long verify on stderr: in place on a terminal, a line a second otherwise."""
-    if not enabled:
-        return None
-    import time
-
-    tty = sys.stderr.isatty()
-    last = [0.0]
-
-    def show(done: int, total: int) -> None:
-        now = time.monotonic()
-        if not tty and now - last[0] < 1.0 and done < total:
-            return
-        last[0] = now
-        pct = 100 * done // max(total, 1)
-        text = f"verifying the audit log: {done:,} / {total:,} entries ({pct}%)"
-        print(("\r" + text) if tty else text, end="" if tty else "\n", file=sys.stderr, flush=True)
-
-    return show
-
-
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
@@ -220,11 +212,11 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     checkpoints: list[audit_checkpoints.Checkpoint] = []
     if args.checkpoints:
         checkpoints = audit_checkpoints.read_file(Path(args.checkpoints))  # signatures checked here
-    show = _progress_printer(args.progress or (sys.stderr.isatty() and not args.json))
-    with open_db(settings).sessions() as session:
-        result = audit.verify(session, checkpoints=checkpoints, progress=show)
-    if show is not None and sys.stderr.isatty():
-        print(file=sys.stderr)
+    from onecity.core.progress import Progress
+
+    shown = args.progress or (sys.stderr.isatty() and not args.json)
+    with Progress("verifying the audit log", enabled=shown, every=1.0) as bar, open_db(settings).sessions() as session:
+        result = audit.verify(session, checkpoints=checkpoints, progress=lambda done, total: bar.update(done, total))
     if args.json:
         print(json.dumps(result.__dict__))
     elif result.ok:
@@ -271,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--log-level", default="info")
     s.add_argument("--upgrade", action="store_true", help="apply migrations first")
-    s.set_defaults(func=cmd_serve)
+    s.set_defaults(func=cmd_serve, needs_secret=True)
 
     d = sub.add_parser("demo", help="prepare the embedded demo city and serve it")
     d.add_argument("--host", default="127.0.0.1")
@@ -282,12 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=600.0,
         help="simulated seconds per real second of the live city (default 600: a day in 2.4 minutes; 0: no live city)",
     )
-    d.set_defaults(func=cmd_demo)
+    d.set_defaults(func=cmd_demo, needs_secret=True, creates_db=True)
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     u = db.add_parser("upgrade", help="apply migrations and load reference data")
     u.add_argument("revision", nargs="?", default="heads")
-    u.set_defaults(func=cmd_db_upgrade)
+    u.set_defaults(func=cmd_db_upgrade, creates_db=True)
     db.add_parser("check", help="fail if models and migrations disagree").set_defaults(func=cmd_db_check)
     r = db.add_parser("revision", help="autogenerate a migration (developers)")
     r.add_argument("-m", "--message", required=True)
@@ -346,17 +338,46 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Settings come from the environment and the nearest ``onecity.env``
+    (:func:`onecity.core.config.load_settings`); only commands that sign something (``needs_secret``)
+    ask for ``ONECITY_SECRET_KEY``, and only those that make a database (``creates_db``) may
+    start from none: the others answer a missing or unmigrated database in one line."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from onecity.core import db as storage
+    from onecity.core.commands import DatabaseNotReady, say, where
+
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace, Settings], int] = args.func
+    creates = getattr(args, "creates_db", False) or getattr(args, "upgrade", False)
+    storage.refuse_missing_sqlite(not creates)
+    settings: Settings | None = None
     try:
-        settings = get_settings()
+        settings = get_settings() if getattr(args, "needs_secret", False) else load_settings(need_secret=False)
         return func(args, settings)
     except ConfigurationError as err:
-        print(f"configuration error: {err}", file=sys.stderr)
+        print(say("config", why=err), file=sys.stderr)
+        return 2
+    except storage.DatabaseMissing as err:
+        print(say("missing", where=err.path), file=sys.stderr)
+        return 2
+    except DatabaseNotReady as err:
+        print(err, file=sys.stderr)
+        return 2
+    except (OperationalError, ProgrammingError) as err:
+        why = str(err.orig or err).strip().splitlines()[0]
+        place = where(settings.database_url) if settings is not None else "?"
+        if "no such table" in why or ("relation" in why and "does not exist" in why):
+            print(say("unmigrated", where=place, current="?", head="head"), file=sys.stderr)
+        else:
+            print(say("unreachable", where=place, why=why), file=sys.stderr)
         return 2
     except DomainError as err:
-        print(f"error: {err.detail}", file=sys.stderr)
+        print(say("error", why=err.detail), file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(say("interrupted"), file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from onecity.core import clock, migrate
+from onecity.core.config import ENV_FILE_NAME, Settings
 from onecity.core.db import Database
 from onecity.core.divisions import MUNICIPALITY_CODE
 from onecity.core.identity import service
@@ -54,6 +55,7 @@ ACCOUNTS = [
     DemoAccount("xuhui.admin", (Role.ADMIN,), "xh-gov", XUHUI, "Xuhui district administrator"),
     DemoAccount("xuhui.clerk", (Role.COUNTER_CLERK,), "xh-gov", TIANPINGLU, "counter clerk, Tianpinglu"),
     # government services: the market regulation officers who review and decide in Xuhui
+    DemoAccount("samr.clerk", (Role.COUNTER_CLERK,), "sh-samr", XUHUI, "market regulation counter clerk, Xuhui"),
     DemoAccount("samr.reviewer", (Role.REVIEWER,), "sh-samr", XUHUI, "market regulation reviewer, Xuhui"),
     DemoAccount("samr.approver", (Role.APPROVER,), "sh-samr", XUHUI, "market regulation approver, Xuhui"),
     # urban operations: the three levels of operation centres, the hotline, the grid and a disposal unit
@@ -151,6 +153,28 @@ def wait_until_answering(base_url: str, *, timeout: float = 300.0, is_running: C
             pass
         time.sleep(0.2)
     return not pending
+
+
+#: The first line of the env file the demo writes; a file without it is a person's own and stays as it is.
+ENV_FILE_MARK = "# written by `onecity demo`"
+
+
+def write_env_file(directory: Path, settings: Settings, public_url: str | None) -> Path | None:
+    """Write ``onecity.env`` in ``directory``, so ``onecity`` commands run there or below find the
+    demo's database (:func:`onecity.core.config.find_env_file`); None where one of a person's own is."""
+    path = directory / ENV_FILE_NAME
+    if path.exists() and not path.read_text(encoding="utf-8").startswith(ENV_FILE_MARK):
+        return None
+    lines = [
+        ENV_FILE_MARK + ": settings for `onecity` commands run in this directory or below it",
+        "ONECITY_ENV=demo",
+        f"ONECITY_VAR_DIR={settings.var_dir}",
+        f"ONECITY_DATABASE_URL={settings.database_url}",
+    ]
+    if public_url:
+        lines.append(f"ONECITY_PUBLIC_URL={public_url}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def link_resident(db: Database) -> None:

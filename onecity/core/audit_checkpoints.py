@@ -56,7 +56,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from onecity.core import clock
 from onecity.core.audit import AuditEntry, AuditHead
-from onecity.core.config import REPO_VAR, Settings
+from onecity.core.config import Settings
 from onecity.core.db import Base, Database
 from onecity.core.errors import InvalidInput, Unavailable
 
@@ -111,7 +111,7 @@ def public_jwk(x: str) -> dict[str, str]:
 
 
 def key_file(settings: Settings) -> Path:
-    return Path(settings.audit_key_file) if settings.audit_key_file else REPO_VAR / "audit-checkpoint.key"
+    return Path(settings.audit_key_file) if settings.audit_key_file else settings.var_dir / "audit-checkpoint.key"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,13 @@
-"""Settings, read once from ``ONECITY_*`` environment variables.
+"""Settings, read once from ``ONECITY_*`` environment variables (and an env file).
+
+**Where settings come from.** The process environment first; then the first ``onecity.env``
+file found in the working directory or any directory above it (``onecity demo`` writes one
+beside its ``var/``, so every ``onecity`` command run anywhere under the checkout finds the
+demo's database); else ``$XDG_CONFIG_HOME/onecity/onecity.env`` (``~/.config/onecity/``);
+``ONECITY_ENV_FILE`` names a file instead. A variable set in the environment wins over the
+file. Paths are made absolute: a relative SQLite path or ``ONECITY_VAR_DIR`` is taken from the
+env file's directory (or the working directory when no file was found), so a command run from
+another directory still opens the same database rather than making a new one.
 
 A city runs OneCity in production; a developer runs it on a laptop. The difference is one
 variable, ``ONECITY_ENV``. Outside ``development``/``demo``/``test`` a secret key that anyone
@@ -10,17 +19,27 @@ with a known word in it, or one whose estimated entropy is under 100 bits.
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
 import math
+import os
+import secrets
 from collections import Counter
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_VAR = Path.cwd() / "var"
+#: The env file looked for in the working directory and the directories above it.
+ENV_FILE_NAME = "onecity.env"
+#: Relative paths in the settings are taken from here (the env file's directory) while settings load.
+_BASE_DIR: contextvars.ContextVar[Path | None] = contextvars.ContextVar("onecity_settings_base", default=None)
+#: Set while loading settings for a command that signs nothing (see :func:`load_settings`).
+_SECRET_OPTIONAL: contextvars.ContextVar[bool] = contextvars.ContextVar("onecity_secret_optional", default=False)
+#: The variables this process took from an env file (not from its own environment).
+FROM_ENV_FILE: set[str] = set()
 
 #: Secret keys that ship in the repository or documentation: never valid in production.
 KNOWN_DEFAULT_SECRETS = frozenset({"", "change-me", "changeme", "secret", "onecity-development-only"})
@@ -99,7 +118,11 @@ class Settings(BaseSettings):
 
     env: Environment = Environment.PRODUCTION
     secret_key: str = DEVELOPMENT_SECRET
-    database_url: str = Field(default_factory=lambda: f"sqlite:///{REPO_VAR / 'onecity.db'}")
+    #: Where local state lives (the SQLite database, demo passwords, the audit checkpoint key):
+    #: ``var/`` beside the env file, or under the working directory without one.
+    var_dir: Path = Path("var")
+    #: Empty: SQLite at ``<var_dir>/onecity.db``. A relative SQLite path is made absolute.
+    database_url: str = ""
     bus_url: str = "memory://"
     mqtt_url: str | None = None
     #: Prefix of every subject on the bus and name of the JetStream stream.
@@ -132,10 +155,26 @@ class Settings(BaseSettings):
     idempotency_keep_hours: int = 24
 
     @model_validator(mode="after")
+    def _absolute_paths(self) -> Settings:
+        base = _BASE_DIR.get() or Path.cwd()
+        self.var_dir = (base / self.var_dir.expanduser()).resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / 'onecity.db'}"
+        elif self.database_url.startswith("sqlite:///") and ":memory:" not in self.database_url:
+            path = Path(self.database_url[len("sqlite:///") :]).expanduser()
+            if not path.is_absolute():
+                self.database_url = f"sqlite:///{(base / path).resolve()}"
+        return self
+
+    @model_validator(mode="after")
     def _refuse_known_secret(self) -> Settings:
         relaxed = {Environment.DEVELOPMENT, Environment.DEMO, Environment.TEST}
         weakness = secret_weakness(self.secret_key)
-        if self.env not in relaxed and weakness is not None:
+        if self.env not in relaxed and weakness is not None and _SECRET_OPTIONAL.get():
+            # a command that signs nothing runs without one; a key nobody knows stands in, so
+            # nothing it might sign by mistake could be forged, nor verify anywhere else
+            self.secret_key = secrets.token_urlsafe(48)
+        elif self.env not in relaxed and weakness is not None:
             raise ConfigurationError(
                 f"ONECITY_SECRET_KEY {weakness}: anyone who guesses it can forge sign-ins. "
                 "Set it to a random value, e.g. "
@@ -161,7 +200,56 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
 
+def find_env_file(start: Path | None = None) -> Path | None:
+    """The env file settings are read from: ``ONECITY_ENV_FILE``, else the first ``onecity.env``
+    in ``start`` (the working directory) or above it, else the XDG config directory's; or None."""
+    named = os.environ.get("ONECITY_ENV_FILE")
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise ConfigurationError(f"ONECITY_ENV_FILE names {path}, which is not a file")
+        return path.resolve()
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / ENV_FILE_NAME
+        if candidate.is_file():
+            return candidate
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    candidate = config_home / "onecity" / ENV_FILE_NAME
+    return candidate if candidate.is_file() else None
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The ``ONECITY_*`` variables an env file sets (``KEY=value`` lines; ``#`` comments)."""
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if k.startswith("ONECITY_") and v is not None}
+
+
+def load_settings(*, need_secret: bool = True) -> Settings:
+    """Settings from the environment and the env file (:func:`find_env_file`).
+
+    The env file's variables are put into the process environment where they are not set
+    already, so every part's own settings (the credentials' public URL…) see them too. With
+    ``need_secret=False`` (a command that signs nothing: reading a scan, verifying the audit
+    log) a missing or weak ``ONECITY_SECRET_KEY`` is no error outside development.
+    """
+    env_file = find_env_file()
+    if env_file is not None:
+        for key, value in read_env_file(env_file).items():
+            if key not in os.environ:
+                os.environ[key] = value
+                FROM_ENV_FILE.add(key)
+    base = _BASE_DIR.set(env_file.parent if env_file is not None else None)
+    optional = _SECRET_OPTIONAL.set(not need_secret)
+    try:
+        return Settings()
+    finally:
+        _BASE_DIR.reset(base)
+        _SECRET_OPTIONAL.reset(optional)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings; tests build their own ``Settings`` instead."""
-    return Settings()
+    return load_settings()

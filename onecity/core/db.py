@@ -92,6 +92,25 @@ class DivisionScopedMixin:
     division_code: Mapped[str] = mapped_column(String(12), index=True)
 
 
+class DatabaseMissing(RuntimeError):
+    """The SQLite file is not there, and this process opens existing databases only."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no database at {path}")
+        self.path = path
+
+
+#: Whether a missing SQLite file is an error rather than a new, empty database (the command line
+#: sets it, except for the commands that make one: a command run from the wrong directory must
+#: not leave an empty ``var/onecity.db`` behind).
+_refuse_missing_sqlite = False
+
+
+def refuse_missing_sqlite(refuse: bool = True) -> None:
+    global _refuse_missing_sqlite
+    _refuse_missing_sqlite = refuse
+
+
 def _sqlite_path(url: str) -> Path | None:
     prefix = "sqlite:///"
     if url.startswith(prefix) and ":memory:" not in url:
@@ -105,6 +124,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if url.startswith("sqlite"):
         path = _sqlite_path(url)
+        if path is not None and _refuse_missing_sqlite and not path.exists():
+            raise DatabaseMissing(path)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(

@@ -92,6 +92,13 @@ def drift(db: Database) -> list[Any]:
         return list(compare_metadata(ctx, Base.metadata))
 
 
+def head() -> str:
+    """The revision(s) the code's migrations end at, comma-separated like :func:`current`."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("onecity") / "migrations"))
+    return ",".join(sorted(ScriptDirectory.from_config(cfg).get_heads()))
+
+
 def current(db: Database) -> str:
     """The applied revision(s), comma-separated when parts of the schema have their own heads."""
     with db.engine.connect() as conn:

@@ -106,9 +106,9 @@ def add_commands(sub: Any) -> None:
     rk = cred.add_parser("rotate-key", help="sign new credentials with a new Ed25519 key (old keys stay published)")
     rk.add_argument("--reason", required=True, help="why (kept in the audit log)")
     rk.add_argument("--database")
-    rk.set_defaults(func=cmd_rotate_key)
+    rk.set_defaults(func=cmd_rotate_key, needs_secret=True)  # the new key is sealed with it
     wk = cred.add_parser("withdraw-key", help="take a leaked key out of the JWKS (what it signed stops verifying)")
     wk.add_argument("kid")
     wk.add_argument("--reason", required=True, help="why (kept in the audit log)")
     wk.add_argument("--database")
-    wk.set_defaults(func=cmd_withdraw_key)
+    wk.set_defaults(func=cmd_withdraw_key, needs_secret=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -64,22 +65,32 @@ def run(
     speed: float | None,
     start: datetime = DEFAULT_START,
     actor_modules: list[str] | None = None,
+    progress: str = "lines",
 ) -> dict[str, Any]:
+    """Seed the city if empty and run ``hours`` of it; ``progress`` is ``bar`` (a terminal), ``lines``
+    (a line every six simulated hours on stderr) or ``none``."""
+    from onecity.core.progress import Progress
     from onecity.hub.registries.export import city_stats
     from onecity.sim import actors
-    from onecity.sim.engine import Simulation
+    from onecity.sim.engine import Simulation, _to_stderr
 
     ensure_city(db, scale, seed)
-    sim = Simulation(
-        db,
-        actors.build(scale, actor_modules),
-        start=start.astimezone(clock.SHANGHAI),
-        seed=seed,
-        step=timedelta(minutes=10),
-        speed=speed,
-        deliver_events=True,
-    )
-    sim.run(hours)
+    with Progress("simulating (hours)", hours, enabled=progress == "bar") as bar:
+        begin = start.astimezone(clock.SHANGHAI)
+        sim = Simulation(
+            db,
+            actors.build(scale, actor_modules),
+            start=begin,
+            seed=seed,
+            step=timedelta(minutes=10),
+            speed=speed,
+            deliver_events=True,
+            progress=_to_stderr if progress == "lines" else (lambda _msg: None),
+            on_step=lambda now: bar.update(
+                (now - begin).total_seconds() / 3600, note=f"{clock.local(now):%m-%d %H:%M}"
+            ),
+        )
+        sim.run(hours)
     report = sim.report()
     with db.sessions() as session:
         report.setdefault("city", {}).update(city_stats(session))
@@ -87,27 +98,114 @@ def run(
     return report
 
 
+#: Largest ``--scale`` taken without ``--force``: 1 is all of Shanghai (25 million people, days of
+#: generation and hundreds of gigabytes); more is a mistake more often than a plan.
+MAX_SCALE = 1.0
+
+
+def _positive(name: str) -> Any:
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"{name} is a number") from err
+        if not number > 0:
+            raise argparse.ArgumentTypeError(f"{name} must be positive")
+        return number
+
+    return parse
+
+
+def report_path_problem(value: str) -> str | None:
+    """Why the report cannot be written at ``value`` (checked before hours of simulation), or None."""
+    path = Path(value).expanduser()
+    if path.is_dir():
+        return f"--report {value} is a directory; name a file"
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        return f"--report {value}: the directory {parent} does not exist"
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"--report {value} is not writable"
+    if not path.exists() and not os.access(parent, os.W_OK):
+        return f"--report {value}: the directory {parent} is not writable"
+    return None
+
+
+def summary(report: dict[str, Any], seconds: float) -> str:
+    """The report in a few lines a person reads: the period, then each section's headline figures."""
+    sim = report.get("simulation", {})
+    lines = [
+        f"simulated {sim.get('hours', '?')} h from {sim.get('start', '?')} (scale {sim.get('scale', '?')}, "
+        f"seed {sim.get('seed', '?')}) in {seconds:,.0f} s"
+    ]
+    for section, figures in report.items():
+        if section == "simulation" or not isinstance(figures, dict):
+            continue
+        shown = [
+            f"{key.replace('_', ' ')} {value:,}" if isinstance(value, int) else f"{key.replace('_', ' ')} {value:.3g}"
+            for key, value in figures.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        ][:8]
+        if shown:
+            lines.append(f"  {section:<12} " + ", ".join(shown))
+    return "\n".join(lines)
+
+
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+
     from onecity.core.commands import open_db
 
+    if args.scale > MAX_SCALE and not args.force:
+        print(
+            f"--scale {args.scale:g} is larger than all of Shanghai ({MAX_SCALE:g}): it would take days and fill "
+            "the disk; add --force if you mean it",
+            file=sys.stderr,
+        )
+        return 2
+    problem = report_path_problem(args.report) if args.report else None
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    began = time.monotonic()
     report = run(
-        open_db(settings), scale=args.scale, seed=args.seed, hours=args.hours, speed=args.speed, start=args.start
+        open_db(settings, migrated=False),
+        scale=args.scale,
+        seed=args.seed,
+        hours=args.hours,
+        speed=args.speed,
+        start=args.start,
+        progress="none" if args.quiet else ("bar" if sys.stderr.isatty() else "lines"),
     )
     text = json.dumps(report, ensure_ascii=False, indent=2)
+    said = summary(report, time.monotonic() - began)
     if args.report:
-        Path(args.report).write_text(text + "\n", encoding="utf-8")
-        print(f"report written to {args.report}", file=sys.stderr)
+        Path(args.report).expanduser().write_text(text + "\n", encoding="utf-8")
+        print(said)
+        print(f"report written to {args.report}")
     else:
         print(text)
+        if not args.quiet:
+            print(said, file=sys.stderr)
     return 0
 
 
 def add_commands(sub: Any) -> None:
     s = sub.add_parser("simulate", help="replay simulated time over a seeded city; writes a JSON report")
-    s.add_argument("--scale", type=float, default=0.001, help="city size as a fraction of Shanghai (seeded if empty)")
+    s.add_argument(
+        "--scale",
+        type=_positive("--scale"),
+        default=0.001,
+        help="city size as a fraction of Shanghai (seeded if empty; above 1 only with --force)",
+    )
+    s.add_argument("--force", action="store_true", help="allow a --scale above 1")
     s.add_argument("--seed", type=int, default=1)
-    s.add_argument("--hours", type=float, required=True, help="simulated hours to run")
+    s.add_argument("--hours", type=_positive("--hours"), required=True, help="simulated hours to run")
     s.add_argument("--speed", type=_speed, default=None, help="simulated seconds per real second, or 'max'")
     s.add_argument("--start", type=_start, default=DEFAULT_START, help="simulated start (ISO 8601)")
-    s.add_argument("--report", help="write the JSON report here (default: stdout)")
-    s.set_defaults(func=cmd_simulate)
+    s.add_argument(
+        "--report", help="write the JSON report here (default: stdout) and print a summary; checked before the run"
+    )
+    s.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    # approvals sign credentials (with the key the secret seals); the city is seeded when empty
+    s.set_defaults(func=cmd_simulate, needs_secret=True, creates_db=True)

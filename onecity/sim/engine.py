@@ -57,6 +57,8 @@ class Simulation:
     #: part's work, such as an urban-operations case, deterministically).
     deliver_events: bool = False
     progress: Callable[[str], None] = field(default=_to_stderr)
+    #: Called after each step with the simulated moment reached (``onecity simulate``'s progress bar).
+    on_step: Callable[[datetime], None] | None = None
     #: Seconds to rest after each actor's step (beside a server on SQLite: waiting requests get the writer).
     pause: float = 0.0
     now: datetime = field(init=False)
@@ -83,6 +85,8 @@ class Simulation:
                         time.sleep(self.pause)
                 self.now = step_end
                 self.steps_done += 1
+                if self.on_step is not None:
+                    self.on_step(self.now)
                 if self.speed:
                     due = wall0 + (self.now - sim0).total_seconds() / self.speed
                     delay = due - time.monotonic()

@@ -40,7 +40,7 @@ def test_settings_come_from_onecity_environment(monkeypatch: pytest.MonkeyPatch)
 
 def test_cli_refuses_to_start_in_production_with_default_secret(tmp_path: Path) -> None:
     r = subprocess.run(
-        [sys.executable, "-m", "onecity", "db", "upgrade"],
+        [sys.executable, "-m", "onecity", "serve"],
         capture_output=True,
         text=True,
         env={"PATH": "/usr/bin:/bin", "ONECITY_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"},

@@ -4,7 +4,8 @@
 #   fonts-noto-cjk    Chinese glyphs in pages, screenshots and the generated documents (onecity/synth/corpus)
 set -euo pipefail
 
-PACKAGES=(chromium fonts-noto-cjk)
+PACKAGES=(chromium fonts-noto-cjk fonts-arphic-gkai00mp fonts-lxgw-wenkai fonts-arphic-ukai fonts-arphic-gbsn00lp
+  fonts-arphic-uming fonts-wqy-zenhei fonts-cwtex-fs)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -24,6 +24,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from onecity.documents.layout import Form
 from onecity.documents.ocr import OcrLine, OcrResult, Rect
 from onecity.hub.registries.identifiers import InvalidIdentifier, validate_resident_id, validate_uscc
 
@@ -425,119 +426,271 @@ def bottom_date(
 
 # -- per-type extractors ----------------------------------------------------------------------------
 
+#: The labels each field is printed after, in the wordings real printings use (the first is the
+#: one the probes and the second look use), and the other labels of the type (where a value stops).
+LABELS: dict[str, dict[str, tuple[str, ...]]] = {
+    "business_licence": {
+        "uscc": ("统一社会信用代码", "社会信用代码"),
+        "name": ("名称", "企业名称"),
+        "legal_rep": ("法定代表人", "负责人", "经营者", "执行事务合伙人", "投资人"),
+        "registered_capital": ("注册资本", "注册资金"),
+        "established_on": ("成立日期", "注册日期"),
+        "address": ("住所", "地址", "营业场所", "经营场所"),
+        "": ("类型", "主体类型", "经营范围", "营业期限", "登记机关", "发照机关", "组成形式", "(副本)", "(正本)"),
+    },
+    "food_business_licence": {
+        "name": ("经营者名称", "名称"),
+        "uscc": ("社会信用代码", "统一社会信用代码", "社会信用代码(身份证号码)"),
+        "legal_rep": ("法定代表人(负责人)", "负责人", "法定代表人"),
+        "premises": ("经营场所", "住所"),
+        "business_items": ("经营项目", "许可项目"),
+        "valid_until": ("有效期至",),
+        "": ("主体业态", "许可证编号", "编号", "发证机关", "日常监督管理机构", "签发人"),
+    },
+    "id_card": {
+        "name": ("姓名",),
+        "sex": ("性别",),
+        "birth_date": ("出生",),
+        "address": ("住址",),
+        "id_number": ("公民身份号码",),
+        "": ("民族", "签发机关", "有效期限"),
+    },
+    "real_estate_certificate": {
+        "holder_name": ("权利人", "权利人(申请人)", "产权人"),
+        "address": ("坐落", "房屋坐落"),
+        "use": ("用途", "规划用途"),
+        "area_m2": ("面积",),
+        "": ("共有情况", "不动产单元号", "权利类型", "权利性质", "使用期限", "附记", "登记机构", "登记机构(章)"),
+    },
+    "application_letter": {
+        "name": ("申请人", "申请人姓名"),
+        "id_number": ("公民身份号码", "身份证号码", "身份证号"),
+        "address": ("现住址", "居住地址", "住址", "现住"),
+        "phone": ("联系电话", "手机号码"),
+        "item": ("申请事项", "申请办理"),
+        "": ("申请人(签名)",),
+    },
+}
+
+
+def form_of(page: Page, doc_type: str, extra: Iterable[str] = ()) -> Form:
+    labels = [lab for group in LABELS.get(doc_type, {}).values() for lab in group]
+    return Form(page, [*labels, *extra], norm)
+
+
+def labelled(
+    form: Form, name: str, variants: Iterable[str], parse: Callable[[str], str | None], *, multiline: bool = False
+) -> Field:
+    """The first candidate after one of ``variants`` that parses (a date that is a date, a code of
+    the right shape): the constraint chooses among what was read, it never changes it."""
+    first: Read | None = None
+    for segments in form.values(variants, multiline=multiline):
+        read = Read("".join(seg.text for seg in segments), [seg.line for seg in segments])
+        value = parse(read.text)
+        if value:
+            return field_from(name, read, value)
+        first = first or read
+    return field_from(name, first, None)
+
+
+def _text(text: str) -> str | None:
+    return text or None
+
+
+def _name(text: str) -> str | None:
+    return _clean_name(text) or None
+
+
+def _capital(text: str) -> str | None:
+    cap = re.search(r"(\d+(?:\.\d+)?)万", text)
+    return f"{float(cap[1]):.2f}" if cap else None
+
+
+def _uscc_in(text: str) -> str | None:
+    m = re.search(r"(?<![0-9A-Z])[0-9A-Z]{18}(?![0-9A-Z])", norm(text).upper().translate(USCC_READ))
+    return m[0] if m else None
+
+
+def _id_in(text: str) -> str | None:
+    m = re.search(r"(?<!\d)\d{17}[\dX](?![\dX])", norm(text).upper())
+    return m[0] if m else None
+
+
+def _code(form: Form, page: Page, name: str, variants: Iterable[str], *, uscc: bool) -> Field:
+    """A credit code or ID number: after its label, else by pattern anywhere; checked, never corrected."""
+    f = labelled(form, name, variants, _uscc_in if uscc else _id_in)
+    if f.value is None:
+        f = uscc_field(page, name) if uscc else id_field(page, name)
+    return check_uscc(f) if uscc else check_id(f)
+
 
 def _business_licence(page: Page) -> dict[str, Field]:
-    labels = {"名称", "类型", "法定代表人", "经营范围", "注册资本", "成立日期", "营业期限", "住所", "登记机关"}
-    f: dict[str, Field] = {"uscc": uscc_field(page, "uscc")}
-    r = after_label(page, "名称", labels)
-    f["name"] = field_from("name", r, _clean_name(r.text) if r else None)
-    r = after_label(page, "法定代表人", labels)
-    f["legal_rep"] = field_from("legal_rep", r, _clean_name(r.text) if r else None)
-    r = after_label(page, "注册资本", labels)
-    cap = re.search(r"(\d+(?:\.\d+)?)万", r.text) if r else None
-    f["registered_capital"] = field_from("registered_capital", r, f"{float(cap[1]):.2f}" if cap else None)
-    r = after_label(page, "成立日期", labels)
-    f["established_on"] = field_from("established_on", r, parse_date(r.text) if r else None)
-    r = after_label(page, "住所", labels, multiline=True)
-    f["address"] = field_from("address", r, r.text if r else None)
+    lab = LABELS["business_licence"]
+    form = form_of(page, "business_licence")
+    f: dict[str, Field] = {"uscc": _code(form, page, "uscc", lab["uscc"], uscc=True)}
+    f["name"] = labelled(form, "name", lab["name"], _name)
+    f["legal_rep"] = labelled(form, "legal_rep", lab["legal_rep"], _name)
+    f["registered_capital"] = labelled(form, "registered_capital", lab["registered_capital"], _capital)
+    f["established_on"] = labelled(form, "established_on", lab["established_on"], parse_date)
+    f["address"] = labelled(form, "address", lab["address"], _text, multiline=True)
     f["issued_on"] = bottom_date(page)
     return f
 
 
 def _food_licence(page: Page) -> dict[str, Field]:
-    labels = {
-        "经营者名称",
-        "社会信用代码",
-        "法定代表人",
-        "经营场所",
-        "主体业态",
-        "经营项目",
-        "许可证编号",
-        "有效期至",
-        "发证机关",
-    }
+    lab = LABELS["food_business_licence"]
+    form = form_of(page, "food_business_licence")
     f: dict[str, Field] = {}
-    r = after_label(page, "经营者名称", labels)
-    f["name"] = field_from("name", r, _clean_name(r.text) if r else None)
-    f["uscc"] = uscc_field(page, "uscc")
-    r = after_label(page, "(负责人)", labels) or after_label(page, "法定代表人", labels)
-    f["legal_rep"] = field_from("legal_rep", r, _clean_name(r.text) if r else None)
-    r = after_label(page, "经营场所", labels, multiline=True)
-    f["premises"] = field_from("premises", r, r.text if r else None)
-    r = after_label(page, "经营项目", labels, multiline=True)
-    f["business_items"] = field_from("business_items", r, r.text if r else None)
+    f["name"] = labelled(form, "name", lab["name"], _name)
+    f["uscc"] = _code(form, page, "uscc", lab["uscc"], uscc=True)
+    f["legal_rep"] = labelled(form, "legal_rep", lab["legal_rep"], _name)
+    f["premises"] = labelled(form, "premises", lab["premises"], _text, multiline=True)
+    f["business_items"] = labelled(form, "business_items", lab["business_items"], _text, multiline=True)
     found = find_pattern(page, _FOOD_NO, translate={ord("O"): "0"})
     f["number"] = field_from("number", found[1], found[0]) if found else Field("number", None, 0.0, None, ["missing"])
-    r = after_label(page, "有效期至", labels)
-    f["valid_until"] = field_from("valid_until", r, parse_date(r.text) if r else None)
+    f["valid_until"] = labelled(form, "valid_until", lab["valid_until"], parse_date)
     until = page.find_label("有效期至")
-    beside = set(map(id, page.right_of(until))) if until is not None else set()
-    f["issued_on"] = bottom_date(page, below_share=0.75, skip=beside)
+    beside = set(map(id, page.right_of(until))) | {id(until)} if until is not None else set()
+    f["issued_on"] = bottom_date(page, below_share=0.6, skip=beside)
     return f
+
+
+def _birth(text: str) -> str | None:
+    return parse_date(text)
 
 
 def _id_card(page: Page) -> dict[str, Field]:
-    labels = {"姓名", "性别", "民族", "出生", "住址", "公民身份号码"}
+    lab = LABELS["id_card"]
+    form = form_of(page, "id_card")
     f: dict[str, Field] = {}
-    r = after_label(page, "姓名", labels)
-    f["name"] = field_from("name", r, _clean_name(r.text) if r else None)
-    r = after_label(page, "性别", labels)
-    sex = next((c for c in (r.text if r else "") if c in "男女"), None)
-    f["sex"] = field_from("sex", r, sex)
-    r = after_label(page, "出生", labels)
-    if r is not None and parse_date(r.text) is None:  # "1987 年 2 月 3 日" read as separate boxes
-        row = page.right_of(r.lines[0])
-        r = Read("".join(norm(ln.text) for ln in row), row) if row else r
-    f["birth_date"] = field_from("birth_date", r, parse_date(r.text) if r else None)
-    r = after_label(page, "住址", labels, multiline=True)
-    f["address"] = field_from("address", r, r.text if r else None)
-    f["id_number"] = id_field(page)
+    f["name"] = labelled(form, "name", lab["name"], _name)
+    f["sex"] = labelled(form, "sex", lab["sex"], lambda t: next((c for c in t if c in "男女"), None))
+    f["birth_date"] = labelled(form, "birth_date", lab["birth_date"], _birth)
+    if f["birth_date"].value is None:  # "1987 年 2 月 3 日" read as separate boxes: the whole row
+        anchor = next(iter(form.anchors(lab["birth_date"])), None)
+        if anchor is not None:
+            row = page.right_of(anchor[0])
+            joined = "".join(norm(ln.text) for ln in [anchor[0], *row])
+            if parse_date(joined):
+                f["birth_date"] = field_from("birth_date", Read(joined, [anchor[0], *row]), parse_date(joined))
+    f["address"] = labelled(form, "address", lab["address"], _text, multiline=True)
+    f["id_number"] = _code(form, page, "id_number", lab["id_number"], uscc=False)
     return f
 
 
+def _area(text: str) -> str | None:
+    area = re.search(r"(\d+\.\d+)平方米", text)
+    return area[1] if area else None
+
+
 def _real_estate(page: Page) -> dict[str, Field]:
-    labels = {"权利人", "共有情况", "坐落", "不动产单元号", "权利类型", "权利性质", "用途", "面积", "使用期限", "附记"}
+    lab = LABELS["real_estate_certificate"]
+    form = form_of(page, "real_estate_certificate")
     f: dict[str, Field] = {}
     found = find_pattern(page, _ESTATE_NO, translate={})
     f["number"] = field_from("number", found[1], found[0]) if found else Field("number", None, 0.0, None, ["missing"])
-    r = after_label(page, "权利人", labels)
-    f["holder_name"] = field_from("holder_name", r, _clean_name(r.text) if r else None)
-    r = after_label(page, "坐落", labels, multiline=True)
-    f["address"] = field_from("address", r, r.text if r else None)
-    r = after_label(page, "用途", labels)
-    f["use"] = field_from("use", r, _clean_name(r.text) if r else None)
-    r = after_label(page, "面积", labels)
-    area = re.search(r"(\d+\.\d+)平方米", r.text) if r else None
-    f["area_m2"] = field_from("area_m2", r, area[1] if area else None)
+    f["holder_name"] = labelled(form, "holder_name", lab["holder_name"], _name)
+    f["address"] = labelled(form, "address", lab["address"], _text, multiline=True)
+    f["use"] = labelled(form, "use", lab["use"], _name)
+    f["area_m2"] = labelled(form, "area_m2", lab["area_m2"], _area)
+    if f["area_m2"].value is None:  # "房屋建筑面积93.91平方米" printed in one piece
+        hit = next((ln for ln in page.lines if _area(norm(ln.text))), None)
+        if hit is not None:
+            f["area_m2"] = field_from("area_m2", Read(hit.text, [hit]), _area(norm(hit.text)))
     f["issued_on"] = bottom_date(page, below_share=0.7)
     return f
 
 
+INVOICE_LABELS = (
+    "发票号码",
+    "开票日期",
+    "名称",
+    "购买方",
+    "销售方",
+    "购买方信息",
+    "销售方信息",
+    "统一社会信用代码/纳税人识别号",
+    "纳税人识别号",
+    "统一社会信用代码",
+    "项目名称",
+    "合计",
+    "价税合计(大写)",
+    "(小写)",
+)
+
+
 def _invoice(page: Page) -> dict[str, Field]:
-    labels = {"发票号码", "开票日期", "名称", "统一社会信用代码", "合计", "价税合计", "小写"}
-    mid = page.ocr.width / 2
+    form = Form(page, INVOICE_LABELS, norm)
     f: dict[str, Field] = {}
-    r = after_label(page, "发票号码", labels)
-    num = re.search(r"\d{20}", r.text) if r else None
-    f["number"] = field_from("number", r, num[0] if num else None)
-    r = after_label(page, "开票日期", labels)
-    f["issued_on"] = field_from("issued_on", r, parse_date(r.text) if r else None)
-    sides: tuple[tuple[str, Callable[[OcrLine], bool]], ...] = (
-        ("buyer", lambda ln: ln.centre[0] < mid),
-        ("seller", lambda ln: ln.centre[0] >= mid),
-    )
-    for side, test in sides:
+    f["number"] = labelled(form, "number", ("发票号码",), lambda t: m[0] if (m := re.search(r"\d{20}", t)) else None)
+    f["issued_on"] = labelled(form, "issued_on", ("开票日期",), parse_date)
+    # buyer and seller by their section (the 购买方/销售方 header nearest above or left of each 名称),
+    # not by which half of the page they are in: printings put the seller right of or below the buyer
+    headers = [(ln, tok.label[:3]) for ln, tok in form.anchors(("购买方", "销售方", "购买方信息", "销售方信息"))]
+    names: dict[str, tuple[OcrLine, Field]] = {}
+    for ln, tok in form.anchors(("名称",)):
+        x, y = ln.centre
+        h = ln.height
+        owners = [
+            (((x - hx) ** 2 + (y - hy) ** 2) ** 0.5, side)
+            for hl, side in headers
+            for hx, hy in [hl.centre]
+            if hy <= y + h and hl.rect[0] <= ln.rect[0] + h
+        ]
+        if not owners:
+            continue
+        side = "buyer" if min(owners)[1] == "购买方" else "seller"
+        if side in names:
+            continue
+        segs = form.value_at(ln, tok)
+        read = Read("".join(seg.text for seg in segs), [seg.line for seg in segs]) if segs else None
+        names[side] = (ln, field_from(f"{side}_name", read, _name(read.text) if read else None))
+    codes = [ln for ln in page.lines if _uscc_in(ln.text)]
+    mid = page.ocr.width / 2
+    for side in ("buyer", "seller"):
+        if side in names:
+            anchor, named = names[side]
+            f[f"{side}_name"] = named
+            ax, ay = anchor.centre
+            near = [
+                (((ln.centre[0] - ax) ** 2 + (ln.centre[1] - ay) ** 2) ** 0.5, ln)
+                for ln in codes
+                if ln.centre[1] > ay - 0.5 * anchor.height and ln.centre[1] - ay < 6 * anchor.height
+            ]
+            if near:
+                ln = min(near, key=lambda p: p[0])[1]
+                f[f"{side}_uscc"] = check_uscc(field_from(f"{side}_uscc", Read(ln.text, [ln]), _uscc_in(ln.text)))
+                continue
+        else:
+            f[f"{side}_name"] = Field(f"{side}_name", None, 0.0, None, ["missing"])
 
-        def named(ln: OcrLine, t: Callable[[OcrLine], bool] = test) -> bool:
-            return t(ln) and "项目" not in ln.text
+        def half(ln: OcrLine, buyer: bool = side == "buyer") -> bool:
+            return (ln.centre[0] < mid) == buyer
 
-        r = after_label(page, "名称", labels, where=named)
-        f[f"{side}_name"] = field_from(f"{side}_name", r, _clean_name(r.text) if r else None)
-        f[f"{side}_uscc"] = uscc_field(page, f"{side}_uscc", where=test)
-    # the 合计 row: the two amounts just above 价税合计 (the label itself is often read as 合 and 计)
-    grand = page.find_label("价税合计")
+        f[f"{side}_uscc"] = uscc_field(page, f"{side}_uscc", where=half)
+    # the 合计 row: the amounts on the row of its label (read as 合计, or as 合 and 计), else the two
+    # amounts with ¥ just above 价税合计
     money: list[OcrLine] = []
-    if grand is not None:
+    label = next(
+        (ln for ln in page.lines if norm(ln.text).strip(":") in ("合计", "合")),
+        None,
+    )
+    if label is not None:
+        ly = label.centre[1] - page.slope * label.centre[0]
+        money = sorted(
+            (
+                ln
+                for ln in page.lines
+                if _money(ln.text)
+                and ln.rect[0] > label.rect[2]
+                and abs(ln.centre[1] - page.slope * ln.centre[0] - ly) < 0.6 * max(ln.height, label.height)
+            ),
+            key=lambda ln: ln.centre[0],
+        )
+        if len(money) < 2:
+            money = []
+    grand = page.find_label("价税合计")
+    if grand is not None and not money:
         gy = grand.centre[1] - page.slope * grand.centre[0]
         above = [
             (gy - (ln.centre[1] - page.slope * ln.centre[0]), ln)
@@ -558,8 +711,7 @@ def _invoice(page: Page) -> dict[str, Field]:
         if len(money) > 1
         else Field("tax", None, 0.0, None, ["missing"])
     )
-    r = after_label(page, "(小写)", labels) or after_label(page, "小写", labels)
-    f["total"] = field_from("total", r, _money(r.text) if r else None)
+    f["total"] = labelled(form, "total", ("(小写)",), _money)
     return f
 
 
@@ -574,8 +726,7 @@ def _letter(page: Page) -> dict[str, Field]:
         m = re.search(pattern, joined)
         return field_from(name, whole, m[1] if m else None)
 
-    r = after_label(page, "申请人", set())
-    f["name"] = field_from("name", r, _clean_name(r.text) if r else None)
+    f["name"] = labelled(form_of(page, "application_letter"), "name", LABELS["application_letter"]["name"], _name)
     if f["name"].value is None:
         f["name"] = from_body("name", r"本人([\u4e00-\u9fff]{2,4}),")
     f["id_number"] = check_id(from_body("id_number", r"身份号码(\d{17}[\dXx])"))
@@ -584,6 +735,22 @@ def _letter(page: Page) -> dict[str, Field]:
     f["address"] = from_body("address", r"现住(.+?),联系电话")
     f["phone"] = from_body("phone", r"联系电话(1[3-9]\d{9})")
     f["item"] = from_body("item", r"现申请办理(.+?),请予")
+    if any(f[k].value is None for k in ("name", "id_number", "address", "phone", "item")):
+        # a filled-in form rather than a paragraph: the same fields after their labels
+        lab = LABELS["application_letter"]
+        form = form_of(page, "application_letter")
+        parsers: dict[str, Callable[[str], str | None]] = {
+            "name": _name,
+            "id_number": _id_in,
+            "address": _text,
+            "phone": lambda t: m[0] if (m := _PHONE.search(t)) else None,
+            "item": _name,
+        }
+        for key, parse in parsers.items():
+            if f[key].value is None:
+                got = labelled(form, key, lab[key], parse, multiline=key == "address")
+                if got.value is not None:
+                    f[key] = check_id(got) if key == "id_number" else got
     dates = [ln for ln in ordered if parse_date(ln.text)]
     f["signed_on"] = (
         field_from("signed_on", Read(dates[-1].text, [dates[-1]]), parse_date(dates[-1].text))
@@ -648,6 +815,24 @@ def probes(ocr: OcrResult, ex: Extraction) -> dict[str, Rect]:
         y0 = anchor.rect[1] - 0.25 * h + min(0.0, dy)
         y1 = anchor.rect[3] + 0.25 * h + max(0.0, dy)
         out[name] = (int(x0), int(max(0, y0)), int(x1), int(min(ocr.height, y1)))
+    issued = ex.fields.get("issued_on")
+    if issued is not None and issued.value is None and "issued_on" not in out:
+        # the issue date, unseen under the seal: printed below the issuing authority's label
+        # (登记机关, 发证机关, 登记机构 — itself perhaps half hidden, read as 照机关)
+        authority = [
+            ln
+            for ln in page.lines
+            if ln.centre[1] > 0.5 * ocr.height and any(k in norm(ln.text) for k in ("机关", "登记机构"))
+        ]
+        if authority:
+            a = max(authority, key=lambda ln: ln.centre[1])
+            h = a.height
+            out["issued_on"] = (
+                int(max(0, a.rect[0] - 1.5 * h)),
+                int(a.rect[3] + 0.3 * h),
+                int(min(ocr.width, a.rect[0] + 14 * h)),
+                int(min(ocr.height, a.rect[3] + 3 * h)),
+            )
     return out
 
 

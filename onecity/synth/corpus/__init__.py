@@ -7,6 +7,7 @@ from a seeded registry (:func:`load_roster`).
 from onecity.synth.corpus.generate import (
     CERT_TYPE,
     DOC_TYPES,
+    FAMILIES,
     FIELDS,
     FORGERIES,
     CannotForge,
@@ -20,6 +21,7 @@ from onecity.synth.corpus.records import Roster, load_roster
 __all__ = [
     "CERT_TYPE",
     "DOC_TYPES",
+    "FAMILIES",
     "FIELDS",
     "FORGERIES",
     "CannotForge",

@@ -25,12 +25,18 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from onecity.hub.registries.identifiers import ID_CHECK_CHARS, USCC_ALPHABET
-from onecity.synth.corpus import degrade
+from onecity.synth.corpus import degrade, family_b
 from onecity.synth.corpus.draw import Box
 from onecity.synth.corpus.layouts import LAYOUTS, Values
 from onecity.synth.corpus.records import CertFacts, FirmFacts, PersonFacts, Roster
 
 DOC_TYPES: tuple[str, ...] = tuple(LAYOUTS)
+
+#: The two families of printings (see :mod:`~onecity.synth.corpus.family_b`): their layouts and
+#: their degradations. Family "a" is the original corpus; "b" was designed apart from it.
+FAMILIES = ("a", "b")
+_LAYOUTS = {"a": LAYOUTS, "b": family_b.LAYOUTS}
+_DEGRADE = {"a": (degrade.DEGRADATIONS, degrade.apply), "b": (family_b.DEGRADATIONS, family_b.apply)}
 
 #: The fields extracted from each type, in printing order (the benchmark scores these).
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -216,8 +222,10 @@ def _estate_values(cert: CertFacts, rng: random.Random) -> Values:
 class Generator:
     """Builds samples from a roster; ``as_of`` is the day the documents are presented."""
 
-    def __init__(self, roster: Roster, *, seed: int, as_of: date = date(2026, 1, 1)) -> None:
-        self.roster, self.seed, self.as_of = roster, seed, as_of
+    def __init__(self, roster: Roster, *, seed: int, as_of: date = date(2026, 1, 1), family: str = "a") -> None:
+        if family not in FAMILIES:
+            raise ValueError(f"unknown document family {family!r}; one of {', '.join(FAMILIES)}")
+        self.roster, self.seed, self.as_of, self.family = roster, seed, as_of, family
         self._holder: str | None = None
         self._item: str | None = None
 
@@ -242,10 +250,10 @@ class Generator:
             raise ValueError(f"unknown document type {doc_type!r}; one of {', '.join(LAYOUTS)}")
         if forgery is not None and doc_type not in FORGERIES.get(forgery, ()):
             raise CannotForge(f"a {doc_type} cannot carry the forgery {forgery!r}")
-        rng = random.Random(f"{self.seed}:{index}:{doc_type}")
+        rng = random.Random(f"{self.seed}:{index}:{doc_type}" + ("" if self.family == "a" else f":{self.family}"))
         values, holder, cert_number, edited = self._values(doc_type, forgery, rng)
-        page, regions = LAYOUTS[doc_type](values, rng, edited)
-        image = degrade.apply(page.image, list(degradations), rng)
+        page, regions = _LAYOUTS[self.family][doc_type](values, rng, edited)
+        image = _DEGRADE[self.family][1](page.image, list(degradations), rng)
         buf = io.BytesIO()
         if "jpeg" in degradations:
             image.save(buf, "JPEG", quality=rng.randint(22, 40))
@@ -408,12 +416,13 @@ def plan(
     degraded_share: float = 0.5,
     forged_share: float = 0.25,
     types: tuple[str, ...] = DOC_TYPES,
+    family: str = "a",
 ) -> list[tuple[int, str, tuple[str, ...], str | None]]:
     """(index, type, degradations, forgery) for ``count`` documents: types in turn, a share
     degraded (one or two degradations), a share forged (kinds in turn among those the type allows)."""
-    rng = random.Random(f"plan:{seed}")
+    rng = random.Random(f"plan:{seed}" + ("" if family == "a" else f":{family}"))
     out = []
-    names = list(degrade.DEGRADATIONS)
+    names = list(_DEGRADE[family][0])
     kinds = {t: [k for k, ts in FORGERIES.items() if t in ts] for t in types}
     turn = {t: 0 for t in types}
     for i in range(count):
@@ -438,11 +447,13 @@ def generate(
     degraded_share: float = 0.5,
     forged_share: float = 0.25,
     types: tuple[str, ...] = DOC_TYPES,
+    family: str = "a",
 ) -> Iterator[Sample]:
-    """``count`` samples (a forgery the roster cannot support is made as a genuine document instead)."""
-    gen = Generator(roster, seed=seed, as_of=as_of)
+    """``count`` samples of one family (a forgery the roster cannot support is made as a genuine
+    document instead)."""
+    gen = Generator(roster, seed=seed, as_of=as_of, family=family)
     for index, doc_type, degradations, forgery in plan(
-        count, seed, degraded_share=degraded_share, forged_share=forged_share, types=types
+        count, seed, degraded_share=degraded_share, forged_share=forged_share, types=types, family=family
     ):
         try:
             yield gen.sample(index, doc_type, degradations=degradations, forgery=forgery)

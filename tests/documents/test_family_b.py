@@ -1,0 +1,28 @@
+"""The second family of printings: generated apart from the first, and read by the same reader."""
+
+from __future__ import annotations
+
+from onecity.documents.pipeline import read
+from onecity.synth.corpus import FIELDS, Generator, Roster, family_b, plan
+from tests.documents.conftest import Ocr
+
+
+def test_family_b_is_deterministic_and_prints_its_own_layouts(corpus_roster: Roster) -> None:
+    a = Generator(corpus_roster, seed=3).sample(0, "business_licence")
+    b = Generator(corpus_roster, seed=3, family="b").sample(0, "business_licence")
+    again = Generator(corpus_roster, seed=3, family="b").sample(0, "business_licence")
+    assert b.image == again.image and b.image != a.image
+    assert set(b.fields()) == set(a.fields()) and all(b.fields().values())  # the same fields, other documents
+    names = {d for _, _, ds, _ in plan(60, 1, family="b") for d in ds}
+    assert names <= set(family_b.DEGRADATIONS) and len(names) >= 5
+    for kind in ("kai", "song", "hei"):
+        assert family_b.faces(kind)
+
+
+def test_a_family_b_licence_and_id_card_read_exactly(corpus_roster: Roster, ocr: Ocr) -> None:
+    gen = Generator(corpus_roster, seed=7, family="b")
+    for index, doc_type in ((0, "business_licence"), (2, "id_card")):
+        sample = gen.sample(index, doc_type)
+        ex = read(sample.image, engine=ocr.engine, cache=ocr.cache).extraction
+        assert ex.doc_type == doc_type
+        assert {k: ex.value(k) for k in FIELDS[doc_type]} == sample.fields()

@@ -1,0 +1,113 @@
+"""Fields by label and geometry, on OCR lines laid out by hand (no OCR: milliseconds each).
+
+The lines are what a recogniser returns for the layouts of the issue's misses: a licence whose
+address wraps above the business scope, a ruled table whose label is centred in a tall cell,
+``性别 男 民族 汉`` on one line, a letter-spaced label read as two boxes, a blurred label."""
+
+from __future__ import annotations
+
+from onecity.documents.extract import extract
+from onecity.documents.ocr import OcrLine, OcrResult
+
+H = 30
+
+
+def line(text: str, x: float, y: float, *, width: float | None = None, score: float = 0.99) -> OcrLine:
+    w = width if width is not None else H * len(text)
+    return OcrLine(text, score, ((x, y), (x + w, y), (x + w, y + H), (x, y + H)))
+
+
+def page(*lines: OcrLine, size: tuple[int, int] = (1240, 1754)) -> OcrResult:
+    return OcrResult("hand", size[0], size[1], tuple(lines), 0.0)
+
+
+def test_a_wrapped_address_stops_at_the_business_scope_below_it() -> None:
+    """The issue's miss: the scope's value continues the address's column, its label sits left."""
+    ocr = page(
+        line("营业执照", 500, 80),
+        line("统一社会信用代码", 120, 200),
+        line("91310115MA02QGNHXK", 400, 200),
+        line("名称", 120, 260),
+        line("上海瑞金诚文化传媒有限公司", 400, 260),
+        line("住所", 120, 320),
+        line("上海市浦东新区万祥镇", 400, 320),
+        line("友谊路403弄6号2901室", 400, 362),
+        line("经营范国", 120, 404),  # the label misread: recognised by its place, not its text
+        line("一般项目：技术服务、技术开发", 400, 404),
+        line("技术咨询。", 400, 446),
+    )
+    ex = extract(ocr, "business_licence")
+    assert ex.value("address") == "上海市浦东新区万祥镇友谊路403弄6号2901室"
+    assert ex.value("name") == "上海瑞金诚文化传媒有限公司"
+
+
+def test_a_label_centred_in_a_tall_cell_gets_every_line_of_its_value() -> None:
+    ocr = page(
+        line("不动产权证书", 400, 60),
+        line("权利人", 120, 200),
+        line("许怡琳", 420, 200),
+        line("坐落", 120, 300),  # centred in a three-line cell
+        line("上海市长宁区新华路", 420, 258),
+        line("街道天目西路963弄", 420, 300),
+        line("18号402室", 420, 342),
+        line("不动产单元号", 120, 420),
+        line("340123857784GB87013F40582987", 420, 420),
+    )
+    ex = extract(ocr, "real_estate_certificate")
+    assert ex.value("address") == "上海市长宁区新华路街道天目西路963弄18号402室"
+    assert ex.value("holder_name") == "许怡琳"
+
+
+def test_values_on_the_same_line_as_other_labels() -> None:
+    ocr = page(
+        line("姓名孟亮波", 240, 240),
+        line("性别 男 民族 汉", 240, 316, width=300),
+        line("出生1962年7月4日", 240, 386),
+        line("住址", 240, 450),
+        line("上海市宝山区友谊路街道世纪", 340, 450),
+        line("大道1076弄8号801室", 340, 490),
+        line("公民身份号码", 240, 630),
+        line("310101196902230393", 460, 630),
+        size=(1300, 860),
+    )
+    ex = extract(ocr, "id_card")
+    assert ex.value("name") == "孟亮波" and ex.value("sex") == "男"
+    assert ex.value("birth_date") == "1962-07-04"
+    assert ex.value("address") == "上海市宝山区友谊路街道世纪大道1076弄8号801室"
+
+
+def test_a_letter_spaced_label_read_as_two_boxes_and_a_blurred_label() -> None:
+    ocr = page(
+        line("增值税普通发票", 700, 40),
+        line("发票号码：25312000004814392090", 1130, 130),
+        line("购买方", 90, 270),
+        line("名", 225, 270),
+        line("称：上海恒达嘉企业管理咨询有限公司", 300, 270),
+        line("纳税人识别号：", 220, 340),
+        line("91310115MA0278367X", 630, 340),
+        line("销售方", 90, 860),
+        line("名", 225, 860),
+        line("称：", 300, 860),
+        line("上海元永恒信息技术有限公司", 370, 860),
+        line("91310000128480082K", 630, 930),
+        size=(1754, 1240),
+    )
+    ex = extract(ocr, "invoice")
+    assert ex.value("buyer_name") == "上海恒达嘉企业管理咨询有限公司"
+    assert ex.value("seller_name") == "上海元永恒信息技术有限公司"
+    assert ex.value("buyer_uscc") == "91310115MA0278367X" and ex.value("seller_uscc") == "91310000128480082K"
+    card = page(line("姓名孟亮波", 240, 240), line("性剂", 240, 316), line("男", 340, 316), size=(1300, 860))
+    assert extract(card, "id_card").value("sex") == "男"
+
+
+def test_a_forged_check_character_is_flagged_not_corrected() -> None:
+    """A credit code whose check character fails keeps what was printed and says why."""
+    ocr = page(
+        line("营业执照", 500, 80),
+        line("统一社会信用代码", 120, 200),
+        line("91310115MA02QGNHX7", 400, 200),
+        line("名称", 120, 260),
+        line("上海瑞金诚文化传媒有限公司", 400, 260),
+    )
+    f = extract(ocr, "business_licence").fields["uscc"]
+    assert f.value == "91310115MA02QGNHX7" and "check_failed" in f.flags

@@ -37,7 +37,7 @@ onecity/web/static/vendor/echarts.min.js: package-lock.json node_modules/echarts
 services: ## start PostgreSQL, NATS and Mosquitto if installed and stopped
 	@bash scripts/ensure-services.sh
 
-demo: setup ## set up, then run the platform on its embedded default (SQLite, in-process bus)
+demo: setup ## set up, then run the demo city (SQLite, live simulation); URL printed once pages answer; PORT=8123 for another
 	ONECITY_ENV=demo $(BIN)/onecity demo --host $(HOST) --port $(PORT)
 
 serve: venv assets ## run the server with the current ONECITY_* settings

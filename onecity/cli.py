@@ -215,7 +215,8 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.core.progress import Progress
 
     shown = args.progress or (sys.stderr.isatty() and not args.json)
-    with Progress("verifying the audit log", enabled=shown, every=1.0) as bar, open_db(settings).sessions() as session:
+    db = open_db(settings)
+    with db.sessions() as session, Progress("verifying the audit log", enabled=shown, every=1.0) as bar:
         result = audit.verify(session, checkpoints=checkpoints, progress=lambda done, total: bar.update(done, total))
     if args.json:
         print(json.dumps(result.__dict__))

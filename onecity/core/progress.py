@@ -24,6 +24,7 @@ class Progress:
         self._bar: Any = None
         self._task: Any = None
         self._last = 0.0
+        self._said: float | None = None
         self.done = 0.0
 
     def __enter__(self) -> Progress:
@@ -72,6 +73,7 @@ class Progress:
         self.update(self.done + by, note=note)
 
     def _line(self, note: str) -> None:
+        self._said = self.done
         of = f" / {self.total:,.0f}" if self.total else ""
         pct = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
         tail = f" — {note}" if note else ""
@@ -83,5 +85,5 @@ class Progress:
     ) -> None:
         if self._bar is not None:
             self._bar.__exit__(kind, error, trace)
-        elif self.enabled and kind is None and self._last:
+        elif self.enabled and kind is None and self._said is not None and self._said != self.done:
             self._line("")

@@ -53,7 +53,18 @@ def ensure_city(db: Database, scale: float, seed: int) -> None:
     with db.sessions() as session:
         seeded = bool(session.scalar(select(func.count()).select_from(Person)))
     if not seeded:
-        seed_registries(db, scale, seed, cli_principal())
+        from onecity.core.progress import Progress
+
+        bar = sys.stderr.isatty()
+        with Progress("seeding the city (people, firms, components)", enabled=bar) as shown:
+            seed_registries(
+                db,
+                scale,
+                seed,
+                cli_principal(),
+                out=None if bar else sys.stderr,
+                progress=lambda done, total, table: shown.update(done, total, note=table),
+            )
 
 
 def run(

@@ -63,9 +63,20 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
 
     principal = cli_principal()
     policy.require(principal, "hub.registry.seed")
+    from onecity.core.progress import Progress
+
     db = Database(args.database or settings.database_url)
+    bar = not args.quiet and sys.stderr.isatty()  # a bar on a terminal; a line every 5 s in a log
     try:
-        report = seed(db, args.scale, args.seed, principal, out=None if args.quiet else sys.stderr)
+        with Progress("seeding (people, firms, components)", enabled=bar) as shown:
+            report = seed(
+                db,
+                args.scale,
+                args.seed,
+                principal,
+                out=None if args.quiet or bar else sys.stderr,
+                progress=lambda done, total, table: shown.update(done, total, note=table),
+            )
     finally:
         db.dispose()
     if args.json:

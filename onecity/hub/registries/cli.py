@@ -29,12 +29,16 @@ def _out(text: str) -> None:
 
 def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.core.commands import cli_principal
+    from onecity.core.progress import Progress
     from onecity.hub.registries.load import LoadRejected, RegistryKind, load_file
 
     db = _db(args, settings)
     try:
-        with db.transaction() as session:
-            result = load_file(session, cli_principal(), RegistryKind(args.kind), Path(args.file))
+        with (
+            Progress(f"loading {args.kind}", enabled=sys.stderr.isatty()) as bar,
+            db.transaction() as session,
+        ):
+            result = load_file(session, cli_principal(), RegistryKind(args.kind), Path(args.file), progress=bar.update)
     except LoadRejected as err:
         for rejection in err.rejections:
             sys.stderr.write(f"{args.file}: {rejection}\n")
@@ -102,21 +106,27 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.core.commands import cli_principal
+    from onecity.core.progress import Progress
     from onecity.hub.registries import service  # noqa: F401  (registers the actions)
-    from onecity.hub.registries.export import ExportFormat, ExportKind, write_export
+    from onecity.hub.registries.export import ExportFormat, ExportKind, export_size, write_export
 
     db = _db(args, settings)
     try:
         with db.transaction() as session:
             if args.output:
-                with open(args.output, "w", encoding="utf-8", newline="") as fh:
+                kind = ExportKind(args.kind)
+                with (
+                    open(args.output, "w", encoding="utf-8", newline="") as fh,
+                    Progress(f"exporting {args.kind}", export_size(session, kind), enabled=sys.stderr.isatty()) as bar,
+                ):
                     rows = write_export(
                         session,
                         cli_principal(),
-                        ExportKind(args.kind),
+                        kind,
                         ExportFormat(args.format),
                         fh,
                         destination=str(Path(args.output).resolve()),
+                        progress=bar.update,
                     )
                 sys.stderr.write(f"exported {rows} {args.kind} to {args.output}\n")
             else:

@@ -10,7 +10,7 @@ table's, JSON objects are written with sorted keys, dates in ISO 8601.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, TextIO
@@ -74,9 +74,17 @@ def iter_rows(session: Session, kind: ExportKind) -> Iterator[dict[str, Any]]:
 
 
 def write_export(
-    session: Session, principal: Principal, kind: ExportKind, fmt: ExportFormat, out: TextIO, *, destination: str
+    session: Session,
+    principal: Principal,
+    kind: ExportKind,
+    fmt: ExportFormat,
+    out: TextIO,
+    *,
+    destination: str,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Stream ``kind`` to ``out``; records the export in the audit log. Returns the row count."""
+    """Stream ``kind`` to ``out``; records the export in the audit log. Returns the row count.
+    ``progress(rows)`` is told every thousand rows (a command's bar)."""
     policy.require(principal, "hub.registry.export")
     names = [c.name for c in kind.table.columns]
     rows = 0
@@ -95,10 +103,16 @@ def write_export(
                 ]
             )
             rows += 1
+            if progress is not None and rows % 1000 == 0:
+                progress(rows)
     else:
         for rec in iter_rows(session, kind):
             out.write(json.dumps(rec, ensure_ascii=False, sort_keys=False, separators=(",", ":")) + "\n")
             rows += 1
+            if progress is not None and rows % 1000 == 0:
+                progress(rows)
+    if progress is not None:
+        progress(rows)
     audit.record(
         session,
         principal,
@@ -108,6 +122,11 @@ def write_export(
         detail={"format": fmt.value, "rows": rows, "destination": destination},
     )
     return rows
+
+
+def export_size(session: Session, kind: ExportKind) -> int:
+    """How many rows an export of ``kind`` writes (for a progress bar)."""
+    return int(session.scalar(select(func.count()).select_from(kind.table)) or 0)
 
 
 def city_stats(session: Session) -> dict[str, Any]:

@@ -523,16 +523,29 @@ def validate_file(session: Session, kind: RegistryKind, path: Path) -> tuple[lis
     return good, rejections
 
 
-def load_file(session: Session, principal: Principal, kind: RegistryKind, path: Path) -> LoadResult:
-    """Validate the whole file, then write it all in the caller's transaction, or raise :class:`LoadRejected`."""
+def load_file(
+    session: Session,
+    principal: Principal,
+    kind: RegistryKind,
+    path: Path,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> LoadResult:
+    """Validate the whole file, then write it all in the caller's transaction, or raise :class:`LoadRejected`.
+    ``progress(written, total)`` follows the writing, batch by batch (a command's bar)."""
     policy.require(principal, "hub.registry.load")
     rows, rejections = validate_file(session, kind, path)
     if rejections:
         raise LoadRejected(path.name, rejections)
     table = kind.table
+    written = 0
     try:
         for batch in _batches(rows, INSERT_BATCH):
-            session.execute(insert(table), list(batch))
+            chunk = list(batch)
+            session.execute(insert(table), chunk)
+            written += len(chunk)
+            if progress is not None:
+                progress(written, len(rows))
         session.flush()
     except DomainError:
         raise

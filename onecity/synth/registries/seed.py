@@ -14,6 +14,7 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -99,8 +100,13 @@ def seed(
     *,
     out: TextIO | None = sys.stderr,
     chunk: int | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> SeedReport:
-    """Generate the registries at ``scale`` × Shanghai from ``seed_value`` into empty registry tables."""
+    """Generate the registries at ``scale`` × Shanghai from ``seed_value`` into empty registry tables.
+
+    ``progress(done, total, table)`` follows the people, firms and city components written (their
+    numbers are known in advance; certificates and indicators come with them): a command's bar.
+    """
     started = time.perf_counter()
     if _ensure_geography(db) and out is not None:
         print(f"seed: geography loaded ({time.perf_counter() - started:.1f}s)", file=out, flush=True)
@@ -114,6 +120,8 @@ def seed(
         geo = read_geography(session)
     gen = CityGenerator(geo, scale, seed_value, **({"chunk": chunk} if chunk else {}))
     report = SeedReport(scale, seed_value)
+    counted = (Person.__tablename__, LegalPerson.__tablename__, Component.__tablename__)
+    expected = gen.n_persons + gen.n_legal + gen.n_components
     writer = BulkWriter(db.engine)
     # Generation and formatting run in a producer thread while this thread waits for the
     # database: the waits release the GIL, so Python and PostgreSQL work at the same time.
@@ -148,6 +156,10 @@ def seed(
                 stat.rows += rows
                 stat.seconds += now - t_mark
                 t_mark = now
+                if progress is not None:
+                    progress(
+                        sum(report.tables[t].rows for t in counted if t in report.tables), expected, item.table.name
+                    )
                 if out is not None and now - last_print > 5:
                     last_print = now
                     _print_progress(out, report, started)

@@ -62,6 +62,7 @@ def main() -> None:
     if args.quick:
         args.documents, scale = 3, 0.0001
 
+    import onecity.hub.registries.service  # noqa: F401  (registers the seeding action the seed checks)
     from onecity.core import migrate
     from onecity.core.db import Database
     from onecity.core.identity.principal import Principal, system_principal

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+import onecity.hub.registries.service  # noqa: F401  (registers hub.registry.seed, which seeding checks)
 from onecity.core.db import Database
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role

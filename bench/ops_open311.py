@@ -241,6 +241,8 @@ def simulated_day(url: str, scale: float, hours: float, within: str) -> dict[str
 async def run(args: Any) -> None:
     quick = args.quick
     seconds, warmup = (0.6, 0.2) if quick else (8.0, 2.0)
+    if args.seconds:
+        seconds, warmup = args.seconds, min(2.0, args.seconds / 4)
     connections = args.connections or (8 if quick else 16)
     n_bodies = 200 if quick else 40_000
     within = args.within or (XUHUI if quick else CITY)
@@ -279,6 +281,9 @@ async def run(args: Any) -> None:
             figures["open311_get"] = await get_pages(app.port, url, connections=connections, seconds=seconds)
         figures["register_and_dispatch"] = await asyncio.to_thread(register_all, url)
         log(f"  register + dispatch: {figures['register_and_dispatch']}")
+    if args.no_day:
+        emit(NAME, {"connections": connections, "seconds": seconds, "within": within}, figures)
+        return
     scale = args.scale if args.scale is not None else (0.004 if quick else 0.01)
     hours = 2.0 if quick else 24.0
     with sqlite_url("opsday") as url:
@@ -316,6 +321,8 @@ def main() -> None:
     p.add_argument("--connections", type=int, default=None, help="concurrent keep-alive connections")
     p.add_argument("--scale", type=float, default=None, help="scale of the simulated day (default 0.01)")
     p.add_argument("--within", default=None, help="only this division (default: the city; Xuhui with --quick)")
+    p.add_argument("--seconds", type=float, default=None, help="seconds of load per phase (default 8; 0.6 quick)")
+    p.add_argument("--no-day", action="store_true", help="skip the simulated day (phases 1–3 only)")
     args = p.parse_args()
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(run(args))

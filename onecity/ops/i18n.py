@@ -60,6 +60,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ops.level.district": "区",
         "ops.level.city": "市",
         "ops.source.open311": "市民App",
+        "ops.open311.unplaced": (
+            "无法定位地址“{address}”：请写明区、街道（镇）、路名和门牌号（如 徐汇区天平路街道长寿路405弄），"
+            "或提供 lat 和 long"
+        ),
+        "ops.open311.unplaced_near": (
+            "无法确定地址“{address}”的位置：请写明区、街道（镇）、路名和门牌号，或提供 lat 和 long。相近的地址：{near}"
+        ),
         "ops.source.hotline": "12345热线",
         "ops.source.inspector": "网格监督员",
         "ops.source.sensor": "物联感知",
@@ -197,6 +204,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ops.level.district": "district",
         "ops.level.city": "city",
         "ops.source.open311": "Residents' app",
+        "ops.open311.unplaced": (
+            "address_string {address!r} could not be placed: name the district, township, road and number "
+            "(e.g. 徐汇区天平路街道长寿路405弄), or send lat and long"
+        ),
+        "ops.open311.unplaced_near": (
+            "address_string {address!r} could not be placed for sure: name the district, township, road and "
+            "number, or send lat and long. Near matches: {near}"
+        ),
         "ops.source.hotline": "12345 hotline",
         "ops.source.inspector": "Grid inspector",
         "ops.source.sensor": "Sensor",

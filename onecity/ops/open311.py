@@ -6,10 +6,13 @@ Endpoints (each in ``.json`` and ``.xml``), as the specification names them:
 * ``GET services/{service_code}`` — a type's definition (component types take the optional
   attribute ``component_code``: the registry code of the component at fault);
 * ``POST requests`` — a report; needs ``api_key`` (``onecity apikey create --scope open311``);
-  goes through the one intake function, so it is located, deduplicated (the answer's
-  ``service_notice`` says when it joined an existing request) and waits for an inspector;
-* ``GET requests``, ``GET requests/{service_request_id}`` — status, ``agency_responsible``
-  (the disposal unit the case was dispatched to), the expected time; never who reported it;
+  the place is ``lat``/``long`` or, without them, an ``address_string`` the hub's geocoder
+  places (refused, naming the nearest suggestions, when it cannot); goes through the one
+  intake function, so it is located, deduplicated (the answer's ``service_notice`` says when
+  it joined an existing request) and waits for an inspector;
+* ``GET requests`` (a page at a time: ``page``, ``page_size``, default 50),
+  ``GET requests/{service_request_id}`` — status, ``agency_responsible`` (the disposal unit
+  the case was dispatched to), the expected time; never who reported it;
 * ``GET tokens/{token}`` — the request a report's token belongs to.
 
 ``jurisdiction_id`` is optional; if given it must be ``shanghai``. Errors are the
@@ -40,14 +43,18 @@ from onecity.core.errors import DomainError, InvalidInput
 from onecity.core.identity.models import Agency
 from onecity.core.identity.principal import ANONYMOUS
 from onecity.core.identity.service import principal_for_api_key
+from onecity.hub.geography.geocode import geocoder_for
 from onecity.hub.registries.models import Component
 from onecity.ops import service
 from onecity.ops.models import DONE, Case, Report, Status
 from onecity.ops.taxonomy import Kind, Subtype, taxonomy
+from onecity.web.i18n import translator
 
 JURISDICTION = "shanghai"
 FORMATS = ("json", "xml")
 MAX_RESULTS = 1000
+#: ``GET requests``: a page of this many unless the client asks (``page_size``, at most MAX_RESULTS).
+DEFAULT_PAGE_SIZE = 50
 DEFAULT_WINDOW = timedelta(days=90)
 #: Dates a query may name: wide enough for any report, narrow enough that a window around them
 #: (90 days back) is still a date, and that every database stores them.
@@ -253,12 +260,30 @@ def _w3c(dt: datetime | None) -> str | None:
     return clock.local(dt).isoformat(timespec="seconds") if dt is not None else None
 
 
-def _agencies(session: Session, cases: Sequence[Case]) -> dict[str, Agency]:
+#: What a request row shows (:func:`_request_row` reads these by name from a case or a row).
+_ROW_COLUMNS = (
+    Case.id,
+    Case.status,
+    Case.subtype_code,
+    Case.description,
+    Case.unit_agency_id,
+    Case.report_count,
+    Case.created_at,
+    Case.updated_at,
+    Case.dispose_due_at,
+    Case.address,
+    Case.lat,
+    Case.lon,
+    Case.media_url,
+)
+
+
+def _agencies(session: Session, cases: Sequence[Any]) -> dict[str, Agency]:
     ids = {c.unit_agency_id for c in cases if c.unit_agency_id}
     return {a.id: a for a in session.scalars(select(Agency).where(Agency.id.in_(ids)))} if ids else {}
 
 
-def _request_row(case: Case, agencies: dict[str, Agency], en: bool) -> dict[str, Any]:
+def _request_row(case: Any, agencies: dict[str, Agency], en: bool) -> dict[str, Any]:
     sub = taxonomy().subtypes[case.subtype_code]
     agency = agencies.get(case.unit_agency_id or "")
     notes = STATUS_NOTES[Status(case.status)]
@@ -303,13 +328,30 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
     return utc
 
 
-@router.get("/requests.{fmt}", summary="GeoReport v2: requests, newest first")
+def _whole(value: str | None, name: str, lo: int, hi: int, default: int) -> int:
+    if value is None or value == "":
+        return default
+    if not value.isdigit() or not lo <= int(value) <= hi:
+        raise Open311Error(400, f"{name} must be a whole number from {lo} to {hi}; got {value[:20]!r}")
+    return int(value)
+
+
+@router.get(
+    "/requests.{fmt}",
+    summary="GeoReport v2: requests, newest first, a page at a time",
+    description=(
+        "Paged as common GeoReport extensions do: `page` (from 1) and `page_size` "
+        f'(default {DEFAULT_PAGE_SIZE}, at most {MAX_RESULTS}); a `Link: <…>; rel="next"` header '
+        "says where the next page is. Filters: `service_request_id` (comma separated), `service_code`, "
+        "`status` (open, closed), `start_date` and `end_date` (at most 90 days; the last 90 by default)."
+    ),
+)
 def list_requests(fmt: str, request: Request) -> Response:
     def run() -> Response:
         _fmt(fmt)
         q = _query(request)
         _jurisdiction(q)
-        stmt = select(Case)
+        stmt = select(*_ROW_COLUMNS)  # the columns a row shows, not whole cases (a third of the work)
         if ids := q.get("service_request_id"):
             wanted = [i.strip() for i in ids.split(",") if i.strip()][:MAX_RESULTS]
             stmt = stmt.where(Case.id.in_(wanted))
@@ -330,11 +372,21 @@ def list_requests(fmt: str, request: Request) -> Response:
                     stmt = stmt.where(Case.status.not_in(DONE))
                 elif wanted_status == {"closed"}:
                     stmt = stmt.where(Case.status.in_(DONE))
+        page, size = (
+            _whole(q.get("page"), "page", 1, 1_000_000, 1),
+            _whole(q.get("page_size"), "page_size", 1, MAX_RESULTS, DEFAULT_PAGE_SIZE),
+        )
+        stmt = stmt.order_by(Case.created_at.desc(), Case.id.desc()).offset((page - 1) * size).limit(size + 1)
         with _db(request).sessions() as session:
-            cases = list(session.scalars(stmt.order_by(Case.created_at.desc()).limit(MAX_RESULTS)))
+            cases: list[Any] = list(session.execute(stmt))
+            more = len(cases) > size
+            cases = cases[:size]
             agencies = _agencies(session, cases)
         en = _english(request)
-        return _respond(fmt, "service_requests", "request", [_request_row(c, agencies, en) for c in cases])
+        response = _respond(fmt, "service_requests", "request", [_request_row(c, agencies, en) for c in cases])
+        if more:  # RFC 8288: where the next page is (the body stays the specification's bare list)
+            response.headers["Link"] = f'<{request.url.include_query_params(page=page + 1)}>; rel="next"'
+        return response
 
     return _guard(fmt, run)
 
@@ -419,6 +471,24 @@ async def _post_params(request: Request) -> dict[str, str]:
     return params
 
 
+def _geocode(db: Database, address: str, en: bool) -> tuple[float, float]:
+    """The point of the one place ``address_string`` stands for, or a refusal that says what to send.
+
+    Looked up before the report's transaction opens (the first lookup of a process loads the
+    gazetteer); only a sure answer is taken (:meth:`Geocoder.place`): the lane, group or house
+    named, or a community or village, never a whole road or township.
+    """
+    with db.sessions() as session:
+        coder = geocoder_for(session)
+    best, suggestions = coder.place(address[:200])
+    if best is not None:
+        return best.record.lon, best.record.lat
+    t = translator("en" if en else "zh")
+    near = "; ".join((m.label_en if en else m.label) for m in suggestions[:3])
+    key = "ops.open311.unplaced_near" if near else "ops.open311.unplaced"
+    raise Open311Error(400, t(key, address=address[:60], near=near))
+
+
 ROUTE = "POST /open311/v2/requests.{fmt}"
 
 
@@ -457,9 +527,14 @@ async def post_request(fmt: str, request: Request) -> Response:
         code = params.get("service_code", "").strip()
         if not code:
             raise Open311Error(400, "service_code is required; see services." + fmt)
-        if "lat" not in params or "long" not in params:
-            raise Open311Error(400, "lat and long are required: address_string alone cannot be located yet")
-        lat, lon = _float(params.get("lat"), "lat"), _float(params.get("long"), "long")
+        if ("lat" in params) != ("long" in params):
+            raise Open311Error(400, "lat and long are required together (or send address_string without either)")
+        if "lat" in params:
+            lat, lon = _float(params.get("lat"), "lat"), _float(params.get("long"), "long")
+        elif address := params.get("address_string", "").strip():
+            lon, lat = _geocode(db, address, en)
+        else:
+            raise Open311Error(400, "say where: lat and long, or an address_string (e.g. 徐汇区天平路街道长寿路405弄)")
         name = " ".join(p for p in (params.get("first_name", "").strip(), params.get("last_name", "").strip()) if p)
         contact = ", ".join(p for p in (params.get("phone", "").strip(), params.get("email", "").strip()) if p)
         with db.transaction() as session:

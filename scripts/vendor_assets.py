@@ -24,6 +24,11 @@ ASSETS: dict[str, str] = {
     "swagger-ui-dist/swagger-ui-bundle.js": "swagger-ui-bundle.js",
     "swagger-ui-dist/swagger-ui.css": "swagger-ui.css",
     "swagger-ui-dist/LICENSE": "swagger-ui.LICENSE.txt",
+    # the base map: an ES module that loads its worker from beside itself
+    "maplibre-gl/dist/maplibre-gl.mjs": "maplibre/maplibre-gl.mjs",
+    "maplibre-gl/dist/maplibre-gl-worker.mjs": "maplibre/maplibre-gl-worker.mjs",
+    "maplibre-gl/dist/maplibre-gl.css": "maplibre/maplibre-gl.css",
+    "maplibre-gl/LICENSE.txt": "maplibre/LICENSE.txt",
 }
 
 
@@ -35,6 +40,7 @@ def vendor(node_modules: Path = ROOT / "node_modules", target: Path = VENDOR) ->
     copied = []
     for src, name in ASSETS.items():
         dest = target / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(node_modules / src, dest)
         copied.append(dest)
     return copied

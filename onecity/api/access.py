@@ -124,6 +124,9 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("GET", "/divisions"): staff("hub.geography.read"),
     ("GET", "/divisions/{code}"): staff("hub.geography.read"),
     ("GET", "/geo/divisions/{code}.geojson"): staff("hub.geography.read"),
+    ("GET", "/geo/tiles/{z}/{x}/{y}.pbf"): signed_in(
+        "the base map under every staff page's map: the city's own geography"
+    ),
     ("GET", "/api/v1/catalog/datasets"): signed_in("the catalogue describes datasets, not their records"),
     ("GET", "/api/v1/catalog/datasets/{code}"): signed_in("the catalogue describes datasets, not their records"),
     ("POST", "/api/v1/catalog/datasets"): staff("hub.dataset.create"),
@@ -281,6 +284,7 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("GET", "/ops"): staff("ops.case.read"),
     ("GET", "/ops/centre/{code}"): staff("ops.case.read"),
     ("GET", "/ops/centre/{code}/cases.geojson"): staff("ops.case.read"),
+    ("GET", "/ops/centre/{code}/list"): staff("ops.case.read"),
     ("GET", "/ops/centre/{code}/live"): staff("ops.case.read"),
     ("GET", "/ops/cases/{case_id}"): staff("ops.case.read"),
     ("POST", "/ops/cases/{case_id}/{action}"): staff(

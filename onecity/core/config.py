@@ -153,6 +153,8 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: float = 900.0
     #: How long an ``Idempotency-Key`` is remembered.
     idempotency_keep_hours: int = 24
+    #: An MBTiles file of the base map written by ``onecity geo tiles``; without one the server cuts tiles on demand.
+    basemap_mbtiles: Path | None = None
 
     @model_validator(mode="after")
     def _absolute_paths(self) -> Settings:

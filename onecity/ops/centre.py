@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from onecity.core import clock, policy
 from onecity.core.divisions import MUNICIPALITY_CODE, Division, DivisionLevel, level_of, scope_prefix, validate_code
-from onecity.core.errors import NotFound
+from onecity.core.errors import InvalidInput, NotFound
 from onecity.core.identity.models import Agency
 from onecity.core.identity.principal import Principal
 from onecity.ops.models import DONE, OPEN, Case, Level, Status, Unit
@@ -149,6 +149,99 @@ def summary(session: Session, principal: Principal, code: str, *, list_limit: in
     return Summary(
         code, division.name, division.name_en, level, by_status, by_class, children, overdue, escalated, totals, now
     )
+
+
+#: How many rows a ranking shows before "all".
+TOP_N = 10
+#: The case list's page size, by default and at most.
+PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+@dataclass
+class CaseFilter:
+    """What the centre's case list is narrowed to (every field optional; unknown values are refused)."""
+
+    status: str | None = None  # one of OPEN
+    major: str | None = None  # a major class code of the taxonomy
+    area: str | None = None  # a division inside the centre's area (a child, or deeper)
+    overdue: bool = False
+    escalated: bool = False
+
+    def validate(self, code: str) -> None:
+        if self.status and self.status not in {s.value for s in OPEN}:
+            raise InvalidInput(f"status must be one of the open statuses ({', '.join(s.value for s in OPEN)})")
+        if self.major and self.major not in taxonomy().majors:
+            raise InvalidInput(f"unknown case class {self.major!r}")
+        if self.area:
+            validate_code(self.area)
+            if code != MUNICIPALITY_CODE and not self.area.startswith(scope_prefix(code)):
+                raise InvalidInput(f"area {self.area} is not inside this centre's area {code}")
+
+
+@dataclass
+class CasePage:
+    cases: list[Case]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def open_cases(
+    session: Session,
+    principal: Principal,
+    code: str,
+    flt: CaseFilter | None = None,
+    *,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> CasePage:
+    """The centre's open cases, what to do next first: overdue ones (the longest overdue first), then
+    the rest by when their step falls due (suspended and undated last), then the oldest."""
+    _division(session, principal, code)
+    flt = flt or CaseFilter()
+    flt.validate(code)
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"page starts at 1; page_size is 1 to {MAX_PAGE_SIZE}")
+    now = clock.now()
+    overdue_expr = and_(Case.status.in_(TIMED), Case.step_due_at < now)
+    where: list[ColumnElement[bool]] = [_in(code), Case.status.in_(OPEN)]
+    if flt.status:
+        where.append(Case.status == flt.status)
+    if flt.major:
+        where.append(Case.major_code == flt.major)
+    if flt.area and flt.area != code:
+        where.append(Case.division_code.startswith(scope_prefix(flt.area)))
+    if flt.overdue:
+        where.append(overdue_expr)
+    if flt.escalated:
+        where.append(Case.level != Level.TOWNSHIP)
+    total = int(session.scalar(select(func.count()).select_from(Case).where(*where)) or 0)
+    rows = session.scalars(
+        select(Case)
+        .where(*where)
+        .order_by(
+            case((overdue_expr, 0), else_=1),
+            case((Case.step_due_at.is_(None), 1), else_=0),
+            Case.step_due_at,
+            Case.created_at,
+            Case.id,
+        )
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    return CasePage(list(rows), total, page, page_size)
+
+
+def ranked(rows: list[dict[str, Any]], key: str, n: int = TOP_N, *, reverse: bool = True) -> list[dict[str, Any]]:
+    """The first ``n`` rows by ``key`` (largest first unless ``reverse`` is False); rows without a value last."""
+    have = [r for r in rows if r.get(key) is not None]
+    have.sort(key=lambda r: (-r[key] if reverse else r[key], str(r.get("key") or r.get("code"))))
+    return (have + [r for r in rows if r.get(key) is None])[:n]
 
 
 def live_counts(session: Session, principal: Principal, code: str) -> dict[str, Any]:

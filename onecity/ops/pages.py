@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session
 
 from onecity.api.deps import DatabaseDep, PrincipalDep, SessionDep
 from onecity.core import clock, policy
-from onecity.core.divisions import Division
+from onecity.core.divisions import MUNICIPALITY_CODE, Division
 from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInput, PermissionDenied
 from onecity.core.identity.models import Agency
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import Role
-from onecity.hub.geography.models import DivisionShape
+from onecity.hub.geography import tiles
 from onecity.hub.registries.models import Component
 from onecity.ops import centre, service
 from onecity.ops.models import OPEN, Case, Media, Status, Unit
@@ -106,22 +106,79 @@ def landing(session: SessionDep, principal: PagePrincipalDep) -> Response:
 # -- the operation centre --------------------------------------------------------------------
 
 
-def _outlines_loaded(session: Session, code: str) -> bool:
-    """Whether the children's outlines are in the database (`onecity synth geography`); else the map shows points
-    only."""
-    return (
-        session.scalar(
-            select(DivisionShape.code)
-            .join(Division, Division.code == DivisionShape.code)
-            .where(Division.parent_code == code)
-            .limit(1)
-        )
-        is not None
+def _places(session: Session, codes: set[str], lang: str) -> dict[str, str]:
+    """Division names for codes (communities, townships)."""
+    codes = {c for c in codes if c}
+    if not codes:
+        return {}
+    out = {
+        d.code: (d.name if lang == "zh" else d.name_en)
+        for d in session.scalars(select(Division).where(Division.code.in_(codes)))
+    }
+    return out
+
+
+def _case_filter(
+    status: str | None, major: str | None, area: str | None, overdue: str | None, escalated: str | None
+) -> centre.CaseFilter:
+    return centre.CaseFilter(
+        status=status or None,
+        major=major or None,
+        area=area or None,
+        overdue=overdue in ("1", "on", "true"),
+        escalated=escalated in ("1", "on", "true"),
     )
 
 
+Filter = Annotated[str | None, Query(max_length=12)]
+PageNo = Annotated[int, Query(ge=1, le=100_000)]
+PageSize = Annotated[int, Query(ge=1, le=centre.MAX_PAGE_SIZE)]
+
+
+def _case_list(
+    request: Request, session: Session, principal: Principal, code: str, flt: centre.CaseFilter, page: int, size: int
+) -> dict[str, Any]:
+    """The case list's context: the page of cases, their places and units, the filter as a query string."""
+    lang = current_language(request)
+    got = centre.open_cases(session, principal, code, flt, page=page, page_size=size)
+    places = _places(session, {c.division_code for c in got.cases} | {c.township_code for c in got.cases}, lang)
+    query = {
+        k: v
+        for k, v in {
+            "status": flt.status,
+            "major": flt.major,
+            "area": flt.area,
+            "overdue": "1" if flt.overdue else None,
+            "escalated": "1" if flt.escalated else None,
+            "size": str(size) if size != centre.PAGE_SIZE else None,
+        }.items()
+        if v
+    }
+    return {
+        "list": got,
+        "flt": flt,
+        "places": places,
+        "list_units": _unit_names(session, got.cases, lang),
+        "list_query": query,
+        "list_url": f"/ops/centre/{code}",
+    }
+
+
 @router.get("/ops/centre/{code}", response_class=HTMLResponse)
-def centre_page(code: Code, request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
+def centre_page(
+    code: Code,
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    status: Filter = None,
+    major: Annotated[str | None, Query(max_length=4)] = None,
+    area: Filter = None,
+    overdue: Annotated[str | None, Query(max_length=5)] = None,
+    escalated: Annotated[str | None, Query(max_length=5)] = None,
+    page: PageNo = 1,
+    size: PageSize = centre.PAGE_SIZE,
+    full: Annotated[str | None, Query(max_length=12)] = None,
+) -> Response:
     summary = centre.summary(session, principal, code)
     lang = current_language(request)
     t = translator(lang)
@@ -136,34 +193,80 @@ def centre_page(code: Code, request: Request, session: SessionDep, principal: Pa
             if policy.in_scope(session, principal, service.RESOURCE, d.code):
                 path.insert(0, d)
             parent = d.parent_code
+    flt = _case_filter(status, major, area, overdue, escalated)
+    try:
+        listing = _case_list(request, session, principal, code, flt, page, size)
+    except InvalidInput as err:
+        flt = centre.CaseFilter()
+        listing = _case_list(request, session, principal, code, flt, 1, centre.PAGE_SIZE)
+        listing["list_error"] = err.detail
     units = centre.evaluation(session, principal, code, by="unit")
     depts = centre.evaluation(session, principal, code, by="department")
     towns = centre.evaluation(session, principal, code, by="township") if summary.level != "township" else []
+    child_layer = {"city": "district", "district": "township", "township": "community"}[summary.level]
     config = {
         "lang": lang,
         "code": code,
+        "level": str(summary.level),
         "live": f"/ops/centre/{code}/live",
         "points": f"/ops/centre/{code}/cases.geojson",
-        "outlines": f"/geo/divisions/{code}.geojson" if _outlines_loaded(session, code) else None,
+        "list": f"/ops/centre/{code}/list",
         "statuses": {s.value: t(f"ops.status.{s.value}") for s in Status},
         "classes": {m.code: (m.name if lang == "zh" else m.name_en) for m in taxonomy().majors.values()},
-        "unavailable": t("ops.centre.map_unavailable"),
         "openLabel": t("ops.centre.open"),
         "overdueLabel": t("ops.centre.overdue"),
+        # drill-down: a district's or a township's centre; below a township, its communities filter the list
+        "drillTo": "centre" if summary.level != "township" else "list",
     }
-    cases = summary.overdue + summary.escalated
+    map_options = {
+        "bounds": tiles.division_bounds(session, code) if code != MUNICIPALITY_CODE else None,
+        "drill": child_layer,
+        "focus": code if code != MUNICIPALITY_CODE else "",
+        "focusLayer": str(summary.level) if code != MUNICIPALITY_CODE else "district",
+    }
+    shown = {
+        k: (rows if full == k else centre.ranked(rows, "score"))
+        for k, rows in (("units", units), ("departments", depts), ("towns", towns))
+    }
+    children = summary.children if full == "children" else centre.ranked(summary.children, "open")
     return render(
         request,
         "ops/centre.html",
+        status_code=400 if "list_error" in listing else 200,
         s=summary,
         path=path,
-        units=units,
-        depts=depts,
-        towns=towns,
+        units=shown["units"],
+        depts=shown["departments"],
+        towns=shown["towns"],
+        counts={"units": len(units), "departments": len(depts), "towns": len(towns), "children": len(summary.children)},
+        children=children,
+        full=full,
         config=config,
-        unit_names=_unit_names(session, cases, lang),
+        map_options={k: v for k, v in map_options.items() if v is not None},
+        majors=taxonomy().majors,
+        **listing,
         **_view(request),
     )
+
+
+@router.get("/ops/centre/{code}/list", response_class=HTMLResponse)
+def centre_list(
+    code: Code,
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    status: Filter = None,
+    major: Annotated[str | None, Query(max_length=4)] = None,
+    area: Filter = None,
+    overdue: Annotated[str | None, Query(max_length=5)] = None,
+    escalated: Annotated[str | None, Query(max_length=5)] = None,
+    page: PageNo = 1,
+    size: PageSize = centre.PAGE_SIZE,
+) -> Response:
+    """The case list alone (the centre page swaps it in when the live figures change)."""
+    flt = _case_filter(status, major, area, overdue, escalated)
+    listing = _case_list(request, session, principal, code, flt, page, size)
+    return render(request, "ops/_case_list.html", code=code, **listing, **_view(request))
 
 
 @router.get("/ops/centre/{code}/cases.geojson")

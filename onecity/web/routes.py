@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -11,6 +12,8 @@ from onecity.core import parts
 from onecity.web import errors
 
 STATIC = Path(__file__).parent / "static"
+#: ES modules (the base map) must be served as JavaScript; Python before 3.12 knows .mjs only from /etc/mime.types.
+mimetypes.add_type("text/javascript", ".mjs")
 
 
 def install(app: FastAPI) -> None:

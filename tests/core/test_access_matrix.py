@@ -202,6 +202,9 @@ def seed_objects(db: Database, callers: dict[str, m.Caller]) -> dict[str, str]:
         "kid": "matrix-no-such-key",
         "service_code": "matrix",
         "token": "matrix",
+        "z": "0",  # the base map's whole-world tile
+        "x": "0",
+        "y": "0",
     }
     for name in (
         "grant_id",

@@ -16,18 +16,17 @@ from typing import Any
 
 import pytest
 import requests
-import shapely
 
 from onecity.core import clock
 from onecity.core.db import Database
 from onecity.core.identity import service as identity
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role
-from onecity.hub.geography.models import DivisionShape
 from onecity.ops import service
 from onecity.ops.clocks import sweep
 from onecity.ops.units import install_units, unit_agency_code
 from onecity.synth.geography.generate import generate_geography
+from onecity.synth.geography.load import load_geography
 from tests.browser_support import live_server, shot, sign_in_page, watched_page
 from tests.ops.conftest import SYSTEM, TIANPING_POINT, TIANPINGLU, XUHUI, png
 
@@ -42,22 +41,10 @@ HOTLINE = Principal(
 )
 
 
-def _xuhui_outlines(db: Database) -> None:
-    """Xuhui's and its townships' outlines, as `onecity synth geography` would write them (only these)."""
-    geo = generate_geography()
+def _geography(db: Database) -> None:
+    """The whole generated geography, as `onecity synth geography` writes it: the base map's tiles come from it."""
     with db.transaction() as session:
-        for unit, shape in zip(geo.divisions, geo.unit_lonlat, strict=True):
-            if unit.code.startswith("310104") and unit.code.endswith("000"):
-                c = shapely.centroid(shape)
-                session.add(
-                    DivisionShape(
-                        code=unit.code,
-                        geometry=shapely.to_geojson(shape),
-                        area_km2=float(shapely.area(unit.shape)),
-                        centroid_lon=c.x,
-                        centroid_lat=c.y,
-                    )
-                )
+        load_geography(session, generate_geography())
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +52,7 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     path = tmp_path_factory.mktemp("ops-browser") / "onecity.db"
     shutil.copy(sqlite_template, path)
     db = Database(f"sqlite:///{path}")
-    _xuhui_outlines(db)
+    _geography(db)
     with db.transaction() as session:
         install_units(session, SYSTEM, within=XUHUI)
         identity.create_agency(
@@ -190,10 +177,12 @@ def test_escalated_case_and_live_counts_at_the_district_centre(server: tuple[str
     assert sweep(db).escalated == 1
     with watched_page(browser) as page:
         sign_in_page(page, url, "xh.operator", f"/ops/centre/{XUHUI}", password=PASSWORD)
-        row = page.locator(f'#escalated-table tr[data-case="{late}"]')
+        row = page.locator(f'#case-table tr[data-case="{late}"]')
         assert "已升级至区" in row.inner_text()
-        assert page.locator(f'#overdue-table tr[data-case="{late}"]').count() == 1
-        page.wait_for_selector("#ops-map[data-state=ready] canvas", timeout=20000)
+        assert row.get_attribute("class") == "is-overdue"
+        assert page.locator("#case-table tbody tr").first.get_attribute("data-case") == late  # overdue first
+        page.wait_for_selector("#ops-map[data-state=ready] canvas", timeout=60000)
+        assert page.get_attribute("#ops-map", "data-map-error") is None  # every base-map tile came
         assert page.locator(f'#children-table tr[data-code="{TIANPINGLU}"] a').count() == 1  # drill-down
         page.wait_for_function("() => Number(document.body.dataset.liveUpdates || 0) >= 1", timeout=15000)
         before = int(page.inner_text('#centre-totals [data-total="open"]'))
@@ -206,6 +195,7 @@ def test_escalated_case_and_live_counts_at_the_district_centre(server: tuple[str
         shot(page, "ops-centre-xuhui")
         page.click(f'#children-table tr[data-code="{TIANPINGLU}"] a')
         page.wait_for_url(f"{url}/ops/centre/{TIANPINGLU}")
-        assert page.locator(f'#escalated-table tr[data-case="{late}"]').count() == 1
+        assert page.locator(f'#case-table tr[data-case="{late}"]').count() == 1
+        page.wait_for_selector("#ops-map[data-state=ready] canvas", timeout=60000)
         shot(page, "ops-centre-tianpinglu")
         assert page.problems == []

@@ -1,4 +1,5 @@
-"""``onecity geo``: the geography's figures, which grid a point lies in, which place an address stands for.
+"""``onecity geo``: the geography's figures, which grid a point lies in, which place an address stands for,
+the base map's tiles.
 
 The synthetic city's geography is written by ``onecity seed`` or, without the registries,
 ``onecity synth geography`` (:mod:`onecity.synth.cli`).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Any
 
 from onecity.core.config import Settings
@@ -98,6 +100,32 @@ def cmd_addresses(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_tiles(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from onecity.hub.geography.tiles import basemap, write_mbtiles
+
+    t0 = time.perf_counter()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def progress(n: int, total: int) -> None:
+        if n % 250 == 0 or n == total:
+            sys.stderr.write(f"\rtiles {n}/{total}")
+            if n == total:
+                sys.stderr.write("\n")
+
+    written = write_mbtiles(
+        out, basemap(Database(settings.database_url)), max_zoom=args.max_zoom, progress=None if args.json else progress
+    )
+    seconds = round(time.perf_counter() - t0, 1)
+    if args.json:
+        _out(json.dumps({"path": str(out), "tiles": written, "seconds": seconds}))
+    else:
+        _out(f"{written} tiles written to {out} in {seconds} s; serve them with ONECITY_BASEMAP_MBTILES={out}")
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     geo = sub.add_parser("geo", help="the administrative geography").add_subparsers(dest="geo_command", required=True)
     stats = geo.add_parser("stats", help="count divisions, grids and outlines")
@@ -119,3 +147,8 @@ def add_commands(sub: Any) -> None:
     ad = geo.add_parser("addresses", help="load surveyed address points (CSV: address,lon,lat) into the gazetteer")
     ad.add_argument("file")
     ad.set_defaults(func=cmd_addresses)
+    tl = geo.add_parser("tiles", help="write the base map's vector tiles into an MBTiles file")
+    tl.add_argument("--out", default="var/basemap.mbtiles", help="the MBTiles file (default var/basemap.mbtiles)")
+    tl.add_argument("--max-zoom", type=int, default=14, choices=range(0, 15), metavar="0-14")
+    tl.add_argument("--json", action="store_true")
+    tl.set_defaults(func=cmd_tiles)

@@ -9,15 +9,19 @@ its page.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from functools import lru_cache
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse
 
-from onecity.api.deps import PrincipalDep, SessionDep
+from onecity.api.deps import DatabaseDep, PrincipalDep, SessionDep, SettingsDep
 from onecity.core.divisions import MUNICIPALITY_CODE
-from onecity.hub.geography import service
+from onecity.core.errors import NotFound
+from onecity.hub.geography import service, tiles
 from onecity.web.deps import PagePrincipalDep
 from onecity.web.i18n import translator
 from onecity.web.templating import current_language, render
@@ -76,3 +80,36 @@ def children_geojson(code: Code, session: SessionDep, principal: PrincipalDep) -
 
     body = json.dumps(service.children_geojson(session, principal, code), ensure_ascii=False, separators=(",", ":"))
     return Response(body, media_type="application/geo+json", headers={"Cache-Control": "private, max-age=3600"})
+
+
+# -- the base map ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _mbtiles(path: FilePath) -> tiles.MBTiles:
+    return tiles.MBTiles(path)
+
+
+@router.get("/geo/tiles/{z}/{x}/{y}.pbf")
+async def base_tile(
+    z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+    settings: SettingsDep,
+    db: DatabaseDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> Response:
+    """One vector tile of the base map (the city's own geography; see :mod:`onecity.hub.geography.tiles`).
+
+    Cut in a worker thread on first ask (reading the geography takes seconds, once per process)
+    and kept; from the MBTiles file ``onecity geo tiles`` wrote when ``ONECITY_BASEMAP_MBTILES`` names one."""
+    if x >= 1 << z or y >= 1 << z:
+        raise NotFound(f"no tile {z}/{x}/{y}: x and y are below 2^zoom")
+    if settings.basemap_mbtiles is not None and settings.basemap_mbtiles.is_file():
+        data = await asyncio.to_thread(_mbtiles(settings.basemap_mbtiles).tile, z, x, y)
+    else:
+        data = await asyncio.to_thread(lambda: tiles.basemap(db, session).tile(z, x, y))
+    return Response(
+        data, media_type="application/vnd.mapbox-vector-tile", headers={"Cache-Control": "private, max-age=86400"}
+    )

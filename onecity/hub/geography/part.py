@@ -1,6 +1,6 @@
 """The geography part's manifest: divisions and grids, their API and the division browser."""
 
-from onecity.core.parts import NavItem, Part
+from onecity.core.parts import NavItem, Part, PeriodicTask
 
 PART = Part(
     name="geography",
@@ -10,5 +10,7 @@ PART = Part(
     pages=("onecity.hub.geography.pages",),
     commands=("onecity.hub.geography.cli",),
     words="onecity.hub.geography.i18n",
+    # the base map's layers, read from the database at start and again when the geography changed
+    tasks=(PeriodicTask("geography.basemap", "onecity.hub.geography.tiles:refresh", every_seconds=60.0),),
     navigation=(NavItem("nav.divisions", "/divisions", "hub.geography.read", order=20),),
 )

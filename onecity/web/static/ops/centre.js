@@ -1,144 +1,145 @@
-/* The operation centre: the map of open cases over the city's own outlines, the status and class charts,
-   and live figures over server-sent events (no reload). Words come from the page's JSON block. */
-(function () {
-  "use strict";
-  var block = document.getElementById("ops-centre-data");
-  if (!block) { return; }
-  var config = JSON.parse(block.textContent);
-  var hasCharts = typeof window.echarts !== "undefined";
-  var mapEl = document.getElementById("ops-map");
-  var statusEl = document.getElementById("ops-status-chart");
-  var classEl = document.getElementById("ops-class-chart");
-  var charts = {};
-  var ORDER = ["collected", "registered", "dispatched", "disposing", "reported", "verified", "disputed",
-    "suspended", "closed", "evaluated", "rejected"];
+/* The operation centre: open cases on the base map (click an area to drill down: city → district → township,
+   and below a township its communities narrow the list), the status and class charts, and live figures over
+   server-sent events: the totals, the areas' rows and the case list change without a reload. Words come from
+   the page's JSON block. */
+import { createBaseMap } from "/static/js/basemap.js";
 
-  function statusOption(byStatus) {
-    var keys = ORDER.filter(function (k) { return (byStatus[k] || 0) > 0; });
-    return {
-      grid: { left: 90, right: 16, top: 8, bottom: 20 },
-      xAxis: { type: "value", minInterval: 1 },
-      yAxis: { type: "category", data: keys.map(function (k) { return config.statuses[k]; }), inverse: true },
-      series: [{ type: "bar", data: keys.map(function (k) { return byStatus[k]; }), itemStyle: { color: "#0b3d91" } }]
-    };
+const block = document.getElementById("ops-centre-data");
+const config = block ? JSON.parse(block.textContent) : null;
+const ORDER = ["collected", "registered", "dispatched", "disposing", "reported", "verified", "disputed",
+  "suspended", "closed", "evaluated", "rejected"];
+const charts = {};
+let baseMap = null;
+
+function statusOption(byStatus) {
+  const keys = ORDER.filter((k) => (byStatus[k] || 0) > 0);
+  return {
+    grid: { left: 90, right: 16, top: 8, bottom: 20 },
+    xAxis: { type: "value", minInterval: 1 },
+    yAxis: { type: "category", data: keys.map((k) => config.statuses[k]), inverse: true },
+    series: [{ type: "bar", data: keys.map((k) => byStatus[k]), itemStyle: { color: "#0b3d91" } }]
+  };
+}
+
+function classOption(byClass) {
+  return {
+    tooltip: { trigger: "item" },
+    series: [{ type: "pie", radius: ["35%", "70%"], label: { fontSize: 11 },
+      data: Object.keys(byClass).sort().map((k) => ({ name: config.classes[k] || k, value: byClass[k] })) }]
+  };
+}
+
+function drawCharts(data) {
+  if (typeof window.echarts === "undefined") { return; }
+  const statusEl = document.getElementById("ops-status-chart");
+  const classEl = document.getElementById("ops-class-chart");
+  if (statusEl) {
+    charts.status = charts.status || window.echarts.init(statusEl);
+    charts.status.setOption(statusOption(data.by_status), true);
   }
-
-  function classOption(byClass) {
-    return {
-      tooltip: { trigger: "item" },
-      series: [{ type: "pie", radius: ["35%", "70%"], label: { fontSize: 11 },
-        data: Object.keys(byClass).sort().map(function (k) { return { name: config.classes[k] || k, value: byClass[k] }; }) }]
-    };
+  if (classEl && data.by_class) {
+    charts.cls = charts.cls || window.echarts.init(classEl);
+    charts.cls.setOption(classOption(data.by_class), true);
   }
+}
 
-  function drawCharts(data) {
-    if (!hasCharts) { return; }
-    if (statusEl) {
-      charts.status = charts.status || echarts.init(statusEl);
-      charts.status.setOption(statusOption(data.by_status), true);
+function initialData() {
+  const byStatus = {};
+  document.querySelectorAll("#status-table td[data-status]").forEach((td) => {
+    byStatus[td.getAttribute("data-status")] = Number(td.textContent);
+  });
+  return { by_status: byStatus, by_class: null };
+}
+
+async function loadPoints() {
+  const r = await fetch(config.points, { credentials: "same-origin" });
+  if (!r.ok) { throw new Error("HTTP " + r.status); }
+  return r.json();
+}
+
+function refreshPoints() {
+  if (!baseMap) { return; }
+  loadPoints().then((fc) => baseMap.setPoints(fc)).catch(() => { /* the next update tries again */ });
+}
+
+let lastOpen = null;
+function refreshList(data) {
+  const list = document.getElementById("case-list");
+  if (!list) { return; }
+  const key = JSON.stringify(data.totals) + JSON.stringify(data.by_status);
+  if (lastOpen === null) { lastOpen = key; return; }
+  if (key === lastOpen) { return; }
+  lastOpen = key;
+  const url = new URL(config.list, window.location.origin);
+  new URLSearchParams(window.location.search).forEach((v, k) => { if (k !== "full") { url.searchParams.set(k, v); } });
+  fetch(url, { credentials: "same-origin" }).then((r) => (r.ok ? r.text() : null)).then((html) => {
+    if (!html) { return; }
+    const doc = new DOMParser().parseFromString(html, "text/html");
+    const fresh = doc.getElementById("case-list");
+    if (fresh) { list.replaceWith(fresh); }
+    document.body.setAttribute("data-list-updates", String(Number(document.body.getAttribute("data-list-updates") || 0) + 1));
+  }).catch(() => { /* kept as it was */ });
+}
+
+function apply(data) {
+  Object.keys(data.totals).forEach((k) => {
+    const el = document.querySelector('#centre-totals [data-total="' + k + '"]');
+    if (el) { el.textContent = String(data.totals[k]); }
+  });
+  document.querySelectorAll("#status-table td[data-status]").forEach((td) => {
+    td.textContent = String(data.by_status[td.getAttribute("data-status")] || 0);
+  });
+  data.children.forEach((ch) => {
+    const row = document.querySelector('#children-table tr[data-code="' + ch.code + '"]');
+    if (row) {  // open, overdue and total from one count, so open never exceeds total
+      row.querySelector('[data-col="open"]').textContent = String(ch.open);
+      row.querySelector('[data-col="overdue"]').textContent = String(ch.overdue);
+      row.querySelector('[data-col="total"]').textContent = String(ch.total);
     }
-    if (classEl) {
-      charts.cls = charts.cls || echarts.init(classEl);
-      charts.cls.setOption(classOption(data.by_class), true);
-    }
+  });
+  const at = document.getElementById("live-at");
+  if (at) {
+    at.textContent = new Date(data.at).toLocaleString(config.lang === "zh" ? "zh-CN" : "en-GB",
+      { hour12: false, timeZone: "Asia/Shanghai" });
   }
+  drawCharts(data);
+  refreshPoints();
+  refreshList(data);
+}
 
-  function initialData() {
-    var byStatus = {};
-    document.querySelectorAll("#status-table td[data-status]").forEach(function (td) {
-      byStatus[td.getAttribute("data-status")] = Number(td.textContent);
-    });
-    return { by_status: byStatus, by_class: {} };
+function drill(props) {
+  if (!props || !props.code) { return; }
+  if (config.drillTo === "centre") {
+    window.location.href = "/ops/centre/" + props.code;
+  } else {
+    const url = new URL(window.location.href);
+    url.searchParams.set("area", props.code);
+    url.searchParams.delete("page");
+    url.hash = "cases-title";
+    window.location.href = url.toString();
   }
+}
 
-  function points() {
-    return fetch(config.points, { credentials: "same-origin" }).then(function (r) {
-      if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json();
-    });
-  }
-
-  function scatter(fc) {
-    return fc.features.map(function (f) {
-      return { value: f.geometry.coordinates, id: f.properties.id, overdue: f.properties.overdue,
-        itemStyle: { color: f.properties.overdue ? "#c81e1e" : (f.properties.level !== "township" ? "#f2a93b" : "#0b3d91") } };
-    });
-  }
-
-  function drawMap() {
-    if (!mapEl || !hasCharts) { return; }
-    Promise.all([
-      config.outlines ? fetch(config.outlines, { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : null; }) : Promise.resolve(null),
-      points()
-    ]).then(function (res) {
-      var outlines = res[0], fc = res[1];
-      var chart = echarts.init(mapEl);
-      charts.map = chart;
-      var option = {
-        tooltip: { trigger: "item", formatter: function (p) { return p.data && p.data.id ? p.data.id.slice(0, 8) : (p.name || ""); } },
-        series: [{ type: "scatter", coordinateSystem: "geo", symbolSize: 7, data: scatter(fc) }]
-      };
-      if (outlines && outlines.features && outlines.features.length) {
-        echarts.registerMap("ops-area", outlines);
-        option.geo = { map: "ops-area", roam: true, aspectScale: 0.86, layoutCenter: ["50%", "50%"], layoutSize: "94%",
-          itemStyle: { areaColor: "#e4edf9", borderColor: "#ffffff" }, emphasis: { itemStyle: { areaColor: "#c9d9f2" } } };
-      } else {
-        var xs = fc.features.map(function (f) { return f.geometry.coordinates[0]; });
-        var ys = fc.features.map(function (f) { return f.geometry.coordinates[1]; });
-        option.xAxis = { type: "value", scale: true, show: false, min: Math.min.apply(null, xs.concat([121.3])) };
-        option.yAxis = { type: "value", scale: true, show: false };
-        option.series[0].coordinateSystem = "cartesian2d";
-        if (!ys.length) { mapEl.setAttribute("data-note", config.unavailable); }
-      }
-      chart.on("finished", function () { mapEl.setAttribute("data-state", "ready"); });
-      chart.setOption(option);
-      chart.on("click", function (p) { if (p.data && p.data.id) { window.location.href = "/ops/cases/" + p.data.id; } });
-      mapEl.setAttribute("data-points", String(fc.features.length));
-    }).catch(function () { mapEl.setAttribute("data-state", "error"); mapEl.textContent = config.unavailable; });
-  }
-
-  function refreshPoints() {
-    if (!charts.map) { return; }
-    points().then(function (fc) {
-      charts.map.setOption({ series: [{ data: scatter(fc) }] });
-      mapEl.setAttribute("data-points", String(fc.features.length));
-    }).catch(function () { /* the next update tries again */ });
-  }
-
-  function apply(data) {
-    Object.keys(data.totals).forEach(function (k) {
-      var el = document.querySelector('#centre-totals [data-total="' + k + '"]');
-      if (el) { el.textContent = String(data.totals[k]); }
-    });
-    document.querySelectorAll("#status-table td[data-status]").forEach(function (td) {
-      td.textContent = String(data.by_status[td.getAttribute("data-status")] || 0);
-    });
-    data.children.forEach(function (ch) {
-      var row = document.querySelector('#children-table tr[data-code="' + ch.code + '"]');
-      if (row) {
-        row.querySelector('[data-col="open"]').textContent = String(ch.open);
-        row.querySelector('[data-col="overdue"]').textContent = String(ch.overdue);
-      }
-    });
-    var at = document.getElementById("live-at");
-    if (at) { at.textContent = new Date(data.at).toLocaleString(config.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false, timeZone: "Asia/Shanghai" }); }
-    drawCharts(data);
-    refreshPoints();
-  }
-
+if (config) {
   drawCharts(initialData());
-  drawMap();
-  window.addEventListener("resize", function () { Object.keys(charts).forEach(function (k) { charts[k].resize(); }); });
+  const mapEl = document.getElementById("ops-map");
+  if (mapEl) {
+    createBaseMap(mapEl, {
+      onAreaClick: drill,
+      onPointClick: (p) => { window.location.href = "/ops/cases/" + p.id; }
+    }).then((bm) => { baseMap = bm; refreshPoints(); }).catch(() => { /* the container says why */ });
+  }
+  window.addEventListener("resize", () => { Object.keys(charts).forEach((k) => charts[k].resize()); });
 
   if (typeof window.EventSource !== "undefined") {
-    var state = document.getElementById("live-state");
-    var source = new EventSource(config.live, { withCredentials: true });
-    source.addEventListener("open", function () { if (state) { state.setAttribute("data-state", "open"); } });
-    source.addEventListener("error", function () { if (state) { state.setAttribute("data-state", "error"); } });
-    source.addEventListener("counts", function (e) {
+    const state = document.getElementById("live-state");
+    const source = new EventSource(config.live, { withCredentials: true });
+    source.addEventListener("open", () => { if (state) { state.setAttribute("data-state", "open"); } });
+    source.addEventListener("error", () => { if (state) { state.setAttribute("data-state", "error"); } });
+    source.addEventListener("counts", (e) => {
       if (state) { state.setAttribute("data-state", "open"); }
       apply(JSON.parse(e.data));
       document.body.setAttribute("data-live-updates", String(Number(document.body.getAttribute("data-live-updates") || 0) + 1));
     });
   }
-})();
+}

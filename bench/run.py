@@ -35,6 +35,7 @@ ALL = (
     "sensing_fault",
     "documents_ocr",
     "services_prereview",
+    "demo_live",
 )
 REPO = Path(__file__).resolve().parent.parent
 

@@ -434,9 +434,17 @@ def list_my_cases(session: SessionDep, principal: PrincipalDep) -> list[CasePubl
     summary="A person's cases, for the counter (continue a case started online)",
 )
 def counter_cases(
-    session: SessionDep, principal: PrincipalDep, id_number: Annotated[str, Query(min_length=18, max_length=18)]
+    session: SessionDep,
+    principal: PrincipalDep,
+    id_number: Annotated[str, Query(min_length=18, max_length=18)],
+    identity_checked: Annotated[
+        bool, Query(description="the person is at the counter, identity document checked: any district (全市通办)")
+    ] = False,
 ) -> list[CasePublic]:
-    return [case_public(c) for c in service.cases_of_person(session, principal, id_number)]
+    return [
+        case_public(c)
+        for c in service.cases_of_person(session, principal, id_number, identity_checked=identity_checked)
+    ]
 
 
 @router.get("/cases/{case_id}", response_model=CasePublic, summary="One case with its whole history")

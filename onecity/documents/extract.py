@@ -102,12 +102,15 @@ class Field:
     flags: list[str] = field(default_factory=list)
     #: why a flag was raised (the check character expected, the date that does not exist)
     notes: list[str] = field(default_factory=list)
+    #: the page the value is on (1 for a photo; a PDF's page number)
+    page: int = 1
 
     def as_json(self) -> dict[str, Any]:
         return {
             "value": self.value,
             "confidence": round(self.confidence, 4),
             "box": list(self.box) if self.box else None,
+            "page": self.page,
             "flags": self.flags,
             "notes": self.notes,
         }
@@ -864,6 +867,20 @@ def extract(ocr: OcrResult, doc_type: str | None = None) -> Extraction:
         confidence = 1.0
     fields = EXTRACTORS[doc_type](page)
     return Extraction(doc_type, confidence, fields, [ln.text for ln in page.reading_order()], ocr.width, ocr.height)
+
+
+def merge_pages(pages: list[Extraction]) -> Extraction:
+    """One extraction of a multi-page upload: each field from the first page that has a value
+    (a licence's second page, a certificate's annex), with that page's number; the text of all."""
+    first = pages[0]
+    fields: dict[str, Field] = {}
+    for number, ex in enumerate(pages, start=1):
+        for name, f in ex.fields.items():
+            if name not in fields or (fields[name].value is None and f.value is not None):
+                f.page = number
+                fields[name] = f
+    text = [line for ex in pages for line in ex.text]
+    return Extraction(first.doc_type, first.type_confidence, fields, text, first.width, first.height)
 
 
 IDENTIFIER_FIELDS: dict[str, Callable[[Field], Field]] = {

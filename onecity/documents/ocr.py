@@ -283,6 +283,101 @@ class SessionOcrCache:
             pass  # recognised by another request meanwhile
 
 
+# -- PDFs -------------------------------------------------------------------------------------------
+
+MAX_PAGES = 20
+#: pixels per PDF point a page without text is rendered at (150 dpi: what the recogniser reads well)
+PDF_SCALE = 150 / 72
+#: an engine name for lines taken from a PDF's text layer (nothing was recognised)
+PDF_TEXT = "pdf-text"
+
+
+def is_pdf(data: bytes) -> bool:
+    return data.lstrip()[:5] == b"%PDF-"
+
+
+@dataclass(frozen=True)
+class PdfPage:
+    """One page of an uploaded PDF: its text layer as lines (``text``), or its image to recognise."""
+
+    number: int
+    text: OcrResult | None
+    image: Image.Image | None
+
+
+def pdf_pages(data: bytes) -> list[PdfPage]:
+    """Every page of a PDF: read from its text layer when it has one (an export from the issuing
+    system: the strings and their places, nothing to recognise), else rendered at 150 dpi."""
+    if len(data) > MAX_BYTES:
+        raise InvalidInput(f"the PDF is {len(data) // 1024} KB; upload at most {MAX_BYTES // (1024 * 1024)} MB")
+    import pypdfium2 as pdfium
+
+    try:
+        doc = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as err:
+        raise InvalidInput("the upload is not a readable PDF: export or scan it again") from err
+    try:
+        if len(doc) == 0:
+            raise InvalidInput("the PDF has no pages")
+        if len(doc) > MAX_PAGES:
+            raise InvalidInput(f"the PDF has {len(doc)} pages; upload at most {MAX_PAGES} (the document's own pages)")
+        out = []
+        for index in range(len(doc)):
+            page = doc[index]
+            text = _text_layer(page, index)
+            if text is not None:
+                out.append(PdfPage(index + 1, text, None))
+                continue
+            w, h = page.get_size()
+            scale = min(PDF_SCALE, (MAX_PIXELS / max(1.0, w * h)) ** 0.5)
+            image = page.render(scale=scale).to_pil().convert("RGB")
+            if min(image.size) < MIN_SIDE:
+                raise InvalidInput(f"page {index + 1} of the PDF is too small to read")
+            out.append(PdfPage(index + 1, None, image))
+        return out
+    finally:
+        doc.close()
+
+
+def _text_layer(page: Any, index: int) -> OcrResult | None:
+    """The page's text runs as lines in pixel coordinates at :data:`PDF_SCALE`, or None when the
+    page has (almost) no text: a scan, to be rendered and recognised."""
+    start = time.perf_counter()
+    textpage = page.get_textpage()
+    try:
+        whole = textpage.get_text_range()
+        if sum(ch.isalnum() for ch in whole) < 8:
+            return None
+        w, h = page.get_size()
+        lines = []
+        for i in range(textpage.count_rects()):
+            left, bottom, right, top = textpage.get_rect(i)
+            text = textpage.get_text_bounded(left, bottom, right, top).strip()
+            if not text:
+                continue
+            x0, x1 = left * PDF_SCALE, right * PDF_SCALE
+            y0, y1 = (h - top) * PDF_SCALE, (h - bottom) * PDF_SCALE
+            lines.append(OcrLine(text, 1.0, ((x0, y0), (x1, y0), (x1, y1), (x0, y1))))
+    finally:
+        textpage.close()
+    size = (int(w * PDF_SCALE), int(h * PDF_SCALE))
+    return OcrResult(PDF_TEXT, size[0], size[1], tuple(lines), round(time.perf_counter() - start, 4))
+
+
+def recognise_image(
+    image: Image.Image, key: str, engine: OcrEngine, cache: OcrCache | None = None
+) -> tuple[OcrResult, bool]:
+    """(result, served from cache) for a decoded image (a PDF's page) cached under ``key``."""
+    if cache is not None:
+        hit = cache.get(key, engine.name)
+        if hit is not None:
+            return hit, True
+    result = engine.recognise(image)
+    if cache is not None:
+        cache.put(key, result)
+    return result, False
+
+
 def recognise_bytes(data: bytes, engine: OcrEngine, cache: OcrCache | None = None) -> tuple[OcrResult, bool]:
     """(result, served from cache) for the uploaded bytes; the image is validated before OCR."""
     digest = content_hash(data)

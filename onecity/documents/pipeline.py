@@ -16,7 +16,7 @@ from typing import Any
 
 from PIL import Image
 
-from onecity.documents.extract import Extraction, extract, probes, with_lines
+from onecity.documents.extract import Extraction, detect_type, extract, merge_pages, probes, with_lines
 from onecity.documents.ocr import (
     OcrCache,
     OcrEngine,
@@ -25,7 +25,10 @@ from onecity.documents.ocr import (
     RapidOcrEngine,
     content_hash,
     decode_image,
+    is_pdf,
+    pdf_pages,
     recognise_bytes,
+    recognise_image,
 )
 
 
@@ -35,45 +38,87 @@ class Reading:
     ocr: OcrResult
     extraction: Extraction
     cached: bool
-    #: pages read (a PDF or multi-page TIFF has several; a photo one)
+    #: pages read (a PDF has several; a photo one)
     page_count: int = 1
+    #: each page's own extraction, when there are several (``extraction`` merges them)
+    pages: tuple[Extraction, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """The shape ``onecity documents read --json`` prints: type, fields with value and
-        confidence (plus region and flags), and the text lines in reading order."""
+        confidence (plus region, page and flags), and the text lines in reading order."""
         out = self.extraction.as_json()
         out["sha256"] = self.sha256
         out["ocr"] = {"engine": self.ocr.engine, "seconds": self.ocr.seconds, "cached": self.cached}
+        out["pages"] = self.page_count
         return out
 
 
-def read(data: bytes, doc_type: str | None = None, *, engine: OcrEngine, cache: OcrCache | None = None) -> Reading:
-    """OCR (or the cache) then extraction; ``doc_type`` None means detect it.
-
-    A value the page-level detector missed or read only in part (a date under the red seal)
-    gets a second look: its line, or the band right of its label, is cut out, its red ink
-    dropped (the red channel alone), enlarged and recognised as one line (no detection), and
-    the page is extracted again with that line added. The added lines carry their own scores, so a field
-    read this way is as confident as the recogniser was.
-    """
-    result, cached = recognise_bytes(data, engine, cache)
-    ex = extract(result, doc_type)
+def _second_look(
+    result: OcrResult, ex: Extraction, image: Callable[[], Image.Image], engine: OcrEngine
+) -> tuple[OcrResult, Extraction]:
+    """Values the page-level detector missed or read in part, looked at again one line at a time."""
     looks = probes(result, ex)
-    if looks:
-        image = decode_image(data)
-        extra = []
-        for box in looks.values():
-            # the red channel alone: red seal ink turns white, black and blue-black print stays dark
-            red = image.crop(box).split()[0]
-            crop = Image.merge("RGB", (red, red, red)).resize((red.width * 2, red.height * 2), Image.Resampling.BICUBIC)
-            text, score = engine.recognise_line(crop)
-            if text.strip() and score >= 0.5:
-                x0, y0, x1, y1 = (float(v) for v in box)
-                extra.append(OcrLine(text.strip(), score, ((x0, y0), (x1, y0), (x1, y1), (x0, y1))))
-        if extra:
-            result = with_lines(result, extra)
-            ex = extract(result, ex.doc_type)
-    return Reading(content_hash(data), result, ex, cached)
+    if not looks:
+        return result, ex
+    page = image()
+    extra = []
+    for box in looks.values():
+        # the red channel alone: red seal ink turns white, black and blue-black print stays dark
+        red = page.crop(box).split()[0]
+        crop = Image.merge("RGB", (red, red, red)).resize((red.width * 2, red.height * 2), Image.Resampling.BICUBIC)
+        text, score = engine.recognise_line(crop)
+        if text.strip() and score >= 0.5:
+            x0, y0, x1, y1 = (float(v) for v in box)
+            extra.append(OcrLine(text.strip(), score, ((x0, y0), (x1, y0), (x1, y1), (x0, y1))))
+    if not extra:
+        return result, ex
+    result = with_lines(result, extra)
+    return result, extract(result, ex.doc_type)
+
+
+def _constant(image: Image.Image) -> Callable[[], Image.Image]:
+    return lambda: image
+
+
+def read(data: bytes, doc_type: str | None = None, *, engine: OcrEngine, cache: OcrCache | None = None) -> Reading:
+    """OCR (or the cache, or a PDF's text layer) then extraction; ``doc_type`` None means detect it.
+
+    A PDF is read page by page — from its text when it has a text layer, else rendered and
+    recognised — its type detected over all pages and each field taken from the first page
+    that has it. A value the page-level detector missed or read only in part (a date under the
+    red seal) gets a second look: its line, or the band right of (or under) its label, is cut
+    out, its red ink dropped (the red channel alone), enlarged and recognised as one line (no
+    detection), and the page is extracted again with that line added. The added lines carry
+    their own scores, so a field read this way is as confident as the recogniser was.
+    """
+    digest = content_hash(data)
+    pages: list[tuple[OcrResult, Callable[[], Image.Image] | None, bool]] = []
+    if is_pdf(data):
+        for pg in pdf_pages(data):
+            if pg.text is not None:
+                pages.append((pg.text, None, False))
+            else:
+                assert pg.image is not None
+                key = content_hash(f"{digest}:page{pg.number}".encode())
+                result, hit = recognise_image(pg.image, key, engine, cache)
+                pages.append((result, _constant(pg.image), hit))
+    else:
+        result, hit = recognise_bytes(data, engine, cache)
+        pages.append((result, lambda: decode_image(data), hit))
+    if doc_type is None:
+        doc_type, _ = detect_type([ln for result, _, _ in pages for ln in result.lines])
+    read_pages: list[tuple[OcrResult, Extraction]] = []
+    for result, image, _ in pages:
+        ex = extract(result, doc_type)
+        if image is not None:
+            result, ex = _second_look(result, ex, image, engine)
+        read_pages.append((result, ex))
+    cached = all(hit for _, _, hit in pages)
+    if len(read_pages) == 1:
+        result, ex = read_pages[0]
+        return Reading(digest, result, ex, cached)
+    merged = merge_pages([ex for _, ex in read_pages])
+    return Reading(digest, read_pages[0][0], merged, cached, len(read_pages), tuple(ex for _, ex in read_pages))
 
 
 class Reader:

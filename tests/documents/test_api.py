@@ -48,7 +48,7 @@ def test_staff_read_a_scan_through_the_workers(
     assert body["fields"]["id_number"]["value"] == sample.truth["id_number"]
     assert body["sha256"] == content_hash(sample.image)
     r = client.post(URL, files={"file": ("x.pdf", b"%PDF-1.7 not a scan", "application/pdf")}, headers=headers)
-    assert r.status_code == 422 and "not a readable image" in r.json()["detail"]
+    assert r.status_code == 422 and "not a readable PDF" in r.json()["detail"]
     r = client.post(URL, files=files, data={"type": "passport"}, headers=headers)
     assert r.status_code == 422 and "type must be one of" in r.json()["detail"]
     with db.sessions() as s:

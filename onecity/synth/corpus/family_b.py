@@ -90,6 +90,15 @@ def _covers(path: Path, index: int, text: str) -> bool:
     return True
 
 
+class TextPage(Page):
+    """A page that remembers every string printed on it and where (left, top, size in pixels, face
+    file and index): what a PDF exported from the issuing system carries as its text layer."""
+
+    def __init__(self, width: int, height: int, background: tuple[int, int, int] = (255, 255, 255)) -> None:
+        super().__init__(width, height, background)
+        self.texts: list[tuple[float, float, int, str, Path, int]] = []
+
+
 class Style:
     """One printing's choices: faces, sizes, form style, label variants."""
 
@@ -103,12 +112,15 @@ class Style:
         self.colon = rng.choice(("：", ":", "", "："))
         self.pad_dates = rng.random() < 0.5
 
-    def font(self, size: int, text: str, *, label: bool) -> ImageFont.FreeTypeFont:
+    def face(self, text: str, *, label: bool) -> tuple[Path, int]:
         kind, index = (self.label_face, self.label_index) if label else (self.value_face, self.value_index)
         path, i = faces(kind)[index % len(faces(kind))]
         if not _covers(path, i, text):  # FangSong (Big5 only) and rare characters: fall back to Kai
             path, i = faces("kai")[0]
-        return _font(path, i, size)
+        return path, i
+
+    def font(self, size: int, text: str, *, label: bool) -> ImageFont.FreeTypeFont:
+        return _font(*self.face(text, label=label), size)
 
     def date(self, iso: str) -> str:
         d = date.fromisoformat(iso)
@@ -128,9 +140,12 @@ class Printer:
     def text(
         self, xy: tuple[float, float], s: str, size: int, *, label: bool = False, fill: tuple[int, int, int] = BLACK
     ) -> Box:
-        f = self.style.font(size, s, label=label)
+        face = self.style.face(s, label=label)
+        f = _font(*face, size)
         self.page.draw.text(xy, s, font=f, fill=fill)
         left, top, right, bottom = self.page.draw.textbbox(xy, s, font=f)
+        if isinstance(self.page, TextPage) and fill != (255, 255, 255):
+            self.page.texts.append((xy[0], xy[1], size, s, *face))
         return int(left), int(top), int(right), int(bottom)
 
     def lines_of(self, s: str, size: int, width: float, *, label: bool = False) -> list[str]:
@@ -228,15 +243,15 @@ def form(p: Printer, rows: list[Row], *, x: int, y: int, width: int, size: int) 
 
 def _title(p: Printer, text: str, y: int, size: int, *, fill: tuple[int, int, int] = BLACK) -> None:
     w = p.page.image.width
-    f = p.style.font(size, text, label=True)
     spaced = " ".join(text) if len(text) <= 5 else text
-    p.page.draw.text((w / 2, y), spaced, font=f, fill=fill, anchor="ma")
+    width = p.style.font(size, spaced, label=True).getlength(spaced)
+    p.text((w / 2 - width / 2, y), spaced, size, label=True, fill=fill)
 
 
 def _page(rng: random.Random, sizes: tuple[tuple[int, int], ...]) -> Page:
     w, h = rng.choice(sizes)
     tint = rng.choice(((255, 255, 255), (250, 247, 238), (246, 248, 250)))
-    return Page(w, h, tint)
+    return TextPage(w, h, tint)
 
 
 PORTRAIT, LANDSCAPE, A5 = (1240, 1754), (1754, 1240), (1240, 874)
@@ -329,7 +344,7 @@ def render_id_card(values: Values, rng: random.Random, edited: str | None = None
     alone photographed large; 性别 and 民族 on one line, the address wrapped over two or three."""
     st = Style(rng, styles=("card",))
     copy = rng.random() < 0.6
-    page = Page(*(PORTRAIT if copy else (1300, 860)), (255, 255, 255) if copy else (96, 92, 88))
+    page = TextPage(*(PORTRAIT if copy else (1300, 860)), (255, 255, 255) if copy else (96, 92, 88))
     p = Printer(page, st, edited)
     scale = rng.uniform(0.9, 1.05) if copy else 1.15
     cw, ch = int(856 * scale), int(540 * scale)

@@ -28,6 +28,7 @@ from onecity.hub.registries.identifiers import ID_CHECK_CHARS, USCC_ALPHABET
 from onecity.synth.corpus import degrade, family_b
 from onecity.synth.corpus.draw import Box
 from onecity.synth.corpus.layouts import LAYOUTS, Values
+from onecity.synth.corpus.pdf import scan_pdf, text_pdf
 from onecity.synth.corpus.records import CertFacts, FirmFacts, PersonFacts, Roster
 
 DOC_TYPES: tuple[str, ...] = tuple(LAYOUTS)
@@ -238,12 +239,15 @@ class Generator:
         forgery: str | None = None,
         holder: str | None = None,
         item: str | None = None,
+        pdf: str | None = None,
     ) -> Sample:
         """Sample ``index`` of ``doc_type``; raises :class:`CannotForge` if the roster lacks the material.
 
         ``holder`` (an ID number or credit code in the roster, see :meth:`Roster.add_holder`) prints
         that holder's document, as an applicant uploading their own would; ``item`` is the service
-        an application letter asks for (one of :data:`ITEMS`).
+        an application letter asks for (one of :data:`ITEMS`). ``pdf`` delivers it as a PDF:
+        ``"scan"`` (the page image in a PDF) or ``"text"`` (a family-b page exported with its text
+        layer, see :mod:`~onecity.synth.corpus.pdf`).
         """
         self._holder, self._item = holder, item
         if doc_type not in LAYOUTS:
@@ -255,7 +259,16 @@ class Generator:
         page, regions = _LAYOUTS[self.family][doc_type](values, rng, edited)
         image = _DEGRADE[self.family][1](page.image, list(degradations), rng)
         buf = io.BytesIO()
-        if "jpeg" in degradations:
+        if pdf == "text":  # exported by the issuing system: every string a text object, no pixels
+            texts = getattr(page, "texts", None)
+            if texts is None or degradations:
+                raise ValueError("a text-layer PDF is made of an undegraded family-b page")
+            buf.write(text_pdf([(page.image.size, texts)]))
+            media_type = "application/pdf"
+        elif pdf == "scan":  # a scan or a phone app's PDF: the page as an image
+            buf.write(scan_pdf([image]))
+            media_type = "application/pdf"
+        elif "jpeg" in degradations:
             image.save(buf, "JPEG", quality=rng.randint(22, 40))
             media_type = "image/jpeg"
         else:

@@ -155,6 +155,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
 
 
+def is_busy(err: BaseException) -> bool:
+    """Whether ``err`` is the database being busy for a while (SQLite's writer held past the busy
+    timeout, or every pooled connection in use): worth a line and another try, not a traceback."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(err, PoolTimeout):
+        return True
+    return isinstance(err, OperationalError) and any(
+        words in str(err.orig) for words in ("database is locked", "database is busy")
+    )
+
+
 class Database:
     """An engine and its session factory: one per process, passed to whoever needs storage."""
 

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from onecity.core import clock
 from onecity.core.bus.base import Bus
 from onecity.core.config import Settings
-from onecity.core.db import Base, Database
+from onecity.core.db import Base, Database, is_busy
 from onecity.core.parts import PeriodicTask, resolve
 
 log = logging.getLogger(__name__)
@@ -167,8 +167,11 @@ class TaskRunner:
                 if claim(self.ctx.db, task.name, self.holder, lease_seconds(task)):
                     fn(self.ctx)
                     self.rounds[task.name] += 1
-            except Exception:
-                log.exception("periodic task %s failed; will try again", task.name)
+            except Exception as err:
+                if is_busy(err):  # another writer held the database past the busy timeout
+                    log.warning("periodic task %s: the database was busy; will try again next round", task.name)
+                else:
+                    log.exception("periodic task %s failed; will try again", task.name)
             self._stop.wait(task.every_seconds)
 
     async def _forever(self, task: PeriodicTask) -> None:

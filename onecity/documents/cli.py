@@ -23,7 +23,7 @@ def _out(text: str) -> None:
 
 
 def cmd_read(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.core.db import Database
+    from onecity.core.db import Database, DatabaseMissing
     from onecity.core.errors import DomainError
     from onecity.documents.ocr import DbOcrCache, OcrCache, RapidOcrEngine
     from onecity.documents.pipeline import read
@@ -32,7 +32,12 @@ def cmd_read(args: argparse.Namespace, settings: Settings) -> int:
     if not path.is_file():
         sys.stderr.write(f"{path}: no such file\n")
         return 2
-    db = None if args.no_cache else Database(args.database or settings.database_url)
+    db = None
+    if not args.no_cache:
+        try:
+            db = Database(args.database or settings.database_url)
+        except DatabaseMissing:  # a scan read where no platform database is: without the cache
+            db = None
     cache: OcrCache | None = DbOcrCache(db) if db is not None else None
     try:
         reading = read(path.read_bytes(), args.type, engine=RapidOcrEngine(threads=args.threads), cache=cache)

@@ -7,11 +7,14 @@ import sys
 import time
 import types
 from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
 
 from onecity.core import clock
 from onecity.core.bus.memory import MemoryBus
 from onecity.core.config import Settings
-from onecity.core.db import Database
+from onecity.core.db import Database, is_busy
 from onecity.core.parts import PeriodicTask
 from onecity.core.tasks import TaskContext, TaskRunner, claim, release
 
@@ -62,3 +65,62 @@ def test_two_servers_on_one_database_run_a_task_once(db: Database, settings: Set
     assert first_rounds >= 3 and second_rounds == 0
     assert taken_over >= 1
     assert len(ran) >= first_rounds + taken_over  # every round counted ran, in one server or the other
+
+
+def test_a_busy_database_is_a_line_not_a_traceback(
+    db: Database, settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SQLite's writer held past the busy timeout (the demo's simulation once did) is said in one
+    warning and tried again next round; any other failure keeps its traceback."""
+    import sqlite3
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    path = f"{tmp_path}/busy.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x INTEGER)")
+    holder.execute("BEGIN IMMEDIATE")
+    impatient = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.05})
+    try:
+        with impatient.connect() as conn:
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+            conn.commit()
+    except OperationalError as err:
+        locked = err
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        impatient.dispose()
+    assert is_busy(locked) and not is_busy(ValueError("database is locked"))
+
+    module = types.ModuleType("tests_core_busy_task")
+    calls: list[int] = []
+
+    def round_(ctx: TaskContext) -> None:
+        calls.append(1)
+        raise locked if len(calls) == 1 else RuntimeError("a real failure")
+
+    module.tick = round_  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module
+
+    async def scenario() -> None:
+        runner = TaskRunner(
+            TaskContext(db, settings, MemoryBus()),
+            [PeriodicTask("busy", f"{module.__name__}:tick", every_seconds=0.05)],
+        )
+        runner.start()
+        began = time.monotonic()
+        while len(calls) < 2 and time.monotonic() - began < 5:
+            await asyncio.sleep(0.02)
+        await runner.stop()
+
+    try:
+        with caplog.at_level("WARNING", logger="onecity.core.tasks"):
+            asyncio.run(scenario())
+    finally:
+        del sys.modules[module.__name__]
+    busy = [r for r in caplog.records if "busy" in r.getMessage()]
+    failed = [r for r in caplog.records if "failed" in r.getMessage()]
+    assert busy and busy[0].levelname == "WARNING" and busy[0].exc_info is None
+    assert failed and failed[0].exc_info is not None

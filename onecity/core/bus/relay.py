@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from onecity.core import clock
 from onecity.core.bus.base import Bus
-from onecity.core.db import Database
+from onecity.core.db import Database, is_busy
 from onecity.core.events import OutboxMessage, envelope_of, on_outbox_commit
 
 if TYPE_CHECKING:
@@ -92,8 +92,11 @@ class OutboxRelay:
                 n = await self.relay_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox relay failed; retrying")
+            except Exception as err:
+                if is_busy(err):  # another writer held the database past the busy timeout
+                    log.warning("outbox relay: the database was busy; retrying")
+                else:
+                    log.exception("outbox relay failed; retrying")
                 n = 0
             if n < self.batch:
                 await asyncio.to_thread(self._wake.wait, self.poll_seconds)

@@ -36,6 +36,8 @@ ALL = (
     "documents_ocr",
     "services_prereview",
     "demo_live",
+    "traffic_realtime",
+    "traffic_signals",
 )
 REPO = Path(__file__).resolve().parent.parent
 

@@ -23,6 +23,7 @@ from onecity.ops.part import PART as OPS
 from onecity.sensing.part import PART as SENSING
 from onecity.services.part import PART as SERVICES
 from onecity.synth.part import PART as SYNTH
+from onecity.traffic.part import PART as TRAFFIC
 
 #: The platform itself: core's tables, sign-in, administration and the audit log, the home
 #: page, the simulation command and the server's own tasks. It is listed like a part so that
@@ -77,6 +78,7 @@ PARTS: tuple[Part, ...] = (
     OPS,
     CREDENTIALS,
     DOCUMENTS,
+    TRAFFIC,
     # the synthetic city (demos, tests, benchmarks): a real deployment may leave it out
     SYNTH,
 )

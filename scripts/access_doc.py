@@ -29,6 +29,7 @@ PARTS = {
     "services": "Government services (一网通办)",
     "documents": "Documents (pre-review reading)",
     "ops": "Urban operations (一网统管)",
+    "traffic": "Road traffic (SUMO, index, incidents)",
 }
 
 INTRO = """# Who may do what (generated)

@@ -195,6 +195,15 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("GET", "/sensing/rules"): staff("sensing.rule.list"),
     ("POST", "/sensing/rules"): staff("sensing.rule.manage"),
     ("POST", "/sensing/rules/{rule_id}/toggle"): staff("sensing.rule.manage"),
+    # -- traffic -----------------------------------------------------------------------------
+    ("GET", "/api/v1/traffic/network"): staff("traffic.read"),
+    ("GET", "/api/v1/traffic/segments"): staff("traffic.read"),
+    ("GET", "/api/v1/traffic/segments/{edge_id}"): staff("traffic.read"),
+    ("GET", "/api/v1/traffic/index"): staff("traffic.read"),
+    ("GET", "/api/v1/traffic/index/series"): staff("traffic.read"),
+    ("GET", "/api/v1/traffic/index/history"): staff("traffic.read"),
+    ("GET", "/api/v1/traffic/incidents"): staff("traffic.read"),
+    ("GET", "/traffic"): staff("traffic.read"),
     # -- services ----------------------------------------------------------------------------
     ("GET", "/api/v1/services/items"): public(CATALOGUE),
     ("GET", "/api/v1/services/items/{code}"): public(CATALOGUE),

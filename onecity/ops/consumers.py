@@ -1,4 +1,5 @@
-"""Other parts' events that become cases: sensor alerts, camera detections' alerts, bad service ratings.
+"""Other parts' events that become cases: sensor alerts, camera detections' alerts, bad service ratings,
+traffic incidents (opened, noted while they last, verified and closed when the road clears).
 
 Each consumer turns the event's payload into one call of :func:`onecity.ops.service.intake`
 (the same door as every other source), as a system principal naming the source. They run
@@ -26,11 +27,16 @@ from onecity.ops import service
 from onecity.ops.models import Case, Report, Source
 from onecity.sensing.events import ALERT_CLEARED, ALERT_RAISED
 from onecity.services.events import RATING_COMPLAINT
+from onecity.traffic import service as traffic
+from onecity.traffic.events import INCIDENT_CLEARED, INCIDENT_DETECTED, INCIDENT_UPDATED
 
 log = logging.getLogger(__name__)
 
 SENSOR_INTAKE = system_principal("ops:sensor-intake")
 RATING_INTAKE = system_principal("ops:rating-intake")
+TRAFFIC_INTAKE = system_principal("ops:traffic-intake")
+#: A road traffic incident: urgent, for the district's traffic police (交警).
+TRAFFIC_INCIDENT = "E0507"
 
 #: What a sensor's observed property means as a case type (the alert's place and level do the rest).
 PROPERTY_SUBTYPES = {
@@ -101,6 +107,54 @@ def note_alert_cleared(session: Session, envelope: Envelope) -> None:
             case_id,
             note=f"sensor alert {cleared.alert_id} cleared at {cleared.cleared_at.isoformat()}",
         )
+
+
+def _traffic_case(session: Session, incident_id: str) -> str | None:
+    return session.scalar(
+        select(Report.case_id).where(Report.source == Source.SENSOR, Report.external_id == incident_id)
+    )
+
+
+@consumer("ops.case-from-traffic-incident", INCIDENT_DETECTED, warm=default_index)
+def case_from_traffic_incident(session: Session, envelope: Envelope) -> None:
+    inc = envelope.typed(INCIDENT_DETECTED)
+    try:
+        with session.begin_nested():
+            made = service.intake(
+                session,
+                TRAFFIC_INTAKE,
+                source=Source.SENSOR.value,
+                subtype_code=TRAFFIC_INCIDENT,
+                description=inc.message,
+                lon=inc.lon,
+                lat=inc.lat,
+                external_id=inc.incident_id,
+                urgency="urgent",
+            )
+            traffic.link_case(session, inc.incident_id, made.case.id)
+    except DomainError as err:
+        log.warning("traffic incident %s opened no case: %s", inc.incident_id, err.detail)
+
+
+@consumer("ops.case-note-traffic-incident", INCIDENT_UPDATED, warm=default_index)
+def note_traffic_incident(session: Session, envelope: Envelope) -> None:
+    upd = envelope.typed(INCIDENT_UPDATED)
+    case_id = _traffic_case(session, upd.incident_id)
+    if case_id is not None:
+        service.note_case(session, TRAFFIC_INTAKE, case_id, note=upd.message)
+
+
+@consumer("ops.case-close-traffic-incident", INCIDENT_CLEARED, warm=default_index)
+def close_traffic_incident(session: Session, envelope: Envelope) -> None:
+    cleared = envelope.typed(INCIDENT_CLEARED)
+    case_id = _traffic_case(session, cleared.incident_id)
+    if case_id is None:
+        return
+    try:
+        with session.begin_nested():
+            service.close_sensed_case(session, TRAFFIC_INTAKE, case_id, note=cleared.message)
+    except DomainError as err:
+        log.warning("traffic incident %s left case %s open: %s", cleared.incident_id, case_id, err.detail)
 
 
 @consumer("ops.work-order-from-rating", RATING_COMPLAINT, warm=default_index)

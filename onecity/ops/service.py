@@ -742,6 +742,29 @@ def note_case(session: Session, principal: Principal, case_id: str, *, note: str
     return case
 
 
+def close_sensed_case(session: Session, principal: Principal, case_id: str, *, note: str) -> Case:
+    """The sensors that opened a case see its problem gone (a traffic incident's road runs freely
+    again): that measurement is the on-site check, so the case is verified and closed at once,
+    from whatever step it was in. Only the platform itself does this, and only for a sensor's case."""
+    case = _locked(session, case_id)
+    if not principal.is_machine:
+        raise PermissionDenied("only the platform closes a case on its sensors' word")
+    if case.source != Source.SENSOR:
+        raise Conflict(f"case {case.id} came from {case.source}, not from a sensor: an inspector verifies it")
+    if case.status not in OPEN:
+        return case
+    now = clock.now()
+    text = _text(note, "note")
+    before = str(case.status)
+    _finish_step(case, now)
+    case.status, case.verified_at = Status.VERIFIED, now
+    _record(session, principal, case, "verified", before, note=text)
+    case.status, case.closed_at = Status.CLOSED, now
+    case.closed_on_time = case.late_steps == 0
+    _record(session, principal, case, "closed", str(Status.VERIFIED), note=text)
+    return case
+
+
 # -- clocks (called by the sweep) ------------------------------------------------------------
 
 NEXT_LEVEL = {Level.TOWNSHIP: Level.DISTRICT, Level.DISTRICT: Level.CITY}

@@ -220,6 +220,7 @@ def seed_objects(db: Database, callers: dict[str, m.Caller]) -> dict[str, str]:
         "document_id",
         "poa_id",
         "ds_id",
+        "edge_id",
     ):
         params.setdefault(name, ZERO)
     return params

@@ -114,6 +114,7 @@ def test_navigation_keeps_its_order() -> None:
         "/catalogue",
         "/sharing",
         "/ops",
+        "/traffic",
         "/sensing",
         "/me/data",
         "/services",

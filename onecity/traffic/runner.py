@@ -1,0 +1,397 @@
+"""One traffic run: simulate → sense (MQTT or the ingest path) → detect incidents → index, scored against the truth.
+
+Every 30 simulated seconds the loop stations' and probes' readings are published as
+SensorThings Observations and stored by the platform's ingest; the incident detection then
+reads that interval's stored readings; every 5 minutes the state and the index are computed
+from the stored readings (:func:`onecity.traffic.service.compute_interval`). Detected
+incidents go through the service (events → urban operations' cases; delivered in-process
+when no server relays the outbox).
+
+The report compares what the platform found with what the simulation injected, and says
+how much faster than real time the whole chain ran (``realtime_factor``: simulated seconds
+per wall-clock second, all of it counted: SUMO, publishing, storing, detecting, indexing).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from onecity.core import clock
+from onecity.core.bus import consumers
+from onecity.core.db import Database
+from onecity.sensing.models import Observation
+from onecity.traffic import service
+from onecity.traffic.demand import build_demand
+from onecity.traffic.detection import IncidentDetector, Reading
+from onecity.traffic.feed import DetectorIds, Feed, IngestFeed, MqttFeed, observations, register_detectors
+from onecity.traffic.models import Segment
+from onecity.traffic.network import EXPRESSWAY, Network, load_network
+from onecity.traffic.simulation import LOOP_PERIOD_S, InjectedIncident, Simulation, choose_stations
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: A Tuesday: the weekday the profile describes.
+DEFAULT_DAY = date(2026, 12, 1)
+
+
+@dataclass
+class RunConfig:
+    area: str = "central"
+    seed: int = 1
+    minutes: float = 60.0
+    begin: str = "07:30"
+    day: date = DEFAULT_DAY
+    incidents_per_hour: float = 6.0
+    trips_per_km_hour: float = 4.0
+    probe_share: float = 0.05
+    probe_units: int = 200
+    adaptive: bool = False
+    mqtt_url: str | None = None
+    use_traci: bool = False
+    deliver_events: bool = True
+    root: Path | None = None
+    residents: dict[str, float] | None = None
+    jobs: dict[str, float] | None = None
+
+    @property
+    def begin_s(self) -> float:
+        h, m = self.begin.split(":")
+        return int(h) * 3600 + int(m) * 60
+
+
+@dataclass
+class _Alarm:
+    edge: str
+    opened_s: float
+    incident_id: str
+    cleared_s: float | None = None
+    method: str = ""
+
+
+@dataclass
+class RunState:
+    """What a run keeps between its steps (the demo advances one in pieces)."""
+
+    cfg: RunConfig
+    network: Network
+    key: str
+    sim: Simulation
+    feed: Feed
+    ids: DetectorIds
+    detector: IncidentDetector
+    upstream: dict[str, list[str]]
+    day_start: datetime
+    worker: Any = None
+    alarms: list[_Alarm] = field(default_factory=list)
+    open_alarms: dict[str, _Alarm] = field(default_factory=dict)
+    tpi_city: list[dict[str, Any]] = field(default_factory=list)
+    tpi_districts: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    index_cycle_s: list[float] = field(default_factory=list)
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, dtime(0, 0), tzinfo=SHANGHAI)
+
+
+def _station_graph(network: Network, stations: set[str]) -> tuple[dict[str, str | None], dict[str, list[str]]]:
+    """Each station's next station downstream on its road (≤ 3 segments on), and the reverse."""
+    by_from: dict[str, list[str]] = defaultdict(list)
+    for s in network.segments.values():
+        by_from[s.from_node].append(s.id)
+    down: dict[str, str | None] = {}
+    for e in sorted(stations):
+        seg = network.segments[e]
+        frontier, found = [e], None
+        for _hop in range(3):
+            nxt = []
+            for f in frontier:
+                fs = network.segments[f]
+                nxt += [n for n in by_from[fs.to_node] if network.segments[n].road == seg.road and n != fs.reverse]
+            hit = [n for n in nxt if n in stations]
+            if hit:
+                found = sorted(hit)[0]
+                break
+            frontier = nxt
+        down[e] = found
+    up: dict[str, list[str]] = defaultdict(list)
+    for e, d in down.items():
+        if d:
+            up[d].append(e)
+    return down, up
+
+
+def start_run(db: Database, cfg: RunConfig) -> RunState:
+    network = load_network(cfg.area, cfg.seed, cfg.root)
+    stations = choose_stations(network)
+    with db.transaction() as session:
+        key = service.install_network(session, network)
+        ids = register_detectors(session, key, network, stations, cfg.probe_units)
+    demand = build_demand(network, trips_per_km_hour=cfg.trips_per_km_hour, residents=cfg.residents, jobs=cfg.jobs)
+    sim = Simulation(
+        network,
+        demand,
+        seed=cfg.seed,
+        begin_s=cfg.begin_s,
+        end_s=cfg.begin_s + cfg.minutes * 60,
+        stations=stations,
+        probe_share=cfg.probe_share,
+        probe_units=cfg.probe_units,
+        incidents_per_hour=cfg.incidents_per_hour,
+        adaptive=cfg.adaptive,
+        use_traci=cfg.use_traci,
+    )
+    worker = None
+    feed: Feed
+    if cfg.mqtt_url:
+        from onecity.sensing.mqtt import IngestWorker
+
+        # a share group of its own: it stores exactly what this run publishes (a platform worker in
+        # the usual group may store the same messages too; the dedup key makes that harmless)
+        tag = f"traffic-{os.getpid()}-{cfg.area}-{cfg.seed}"
+        worker = IngestWorker(db, cfg.mqtt_url, worker_id=tag, group=tag, flush_seconds=0.02, session_expiry=30)
+        worker.start()
+        threading.Thread(target=worker.run, kwargs={"silence_every": 1e9}, daemon=True).start()
+        st = worker.stats
+        feed = MqttFeed(
+            cfg.mqtt_url,
+            client_id=f"onecity-{tag}",
+            stored=lambda: st.stored + st.duplicates + st.rejected,
+        )
+    else:
+        feed = IngestFeed(db)
+    names = {st.edge_id for st in stations}
+    down, up = _station_graph(network, names)
+    detector = IncidentDetector(
+        {
+            e: (down[e], network.segments[e].speed_kmh, network.segments[e].road_class == EXPRESSWAY)
+            for e in sorted(names)
+        }
+    )
+    sim.start()
+    return RunState(cfg, network, key, sim, feed, ids, detector, up, day_start(cfg.day), worker)
+
+
+def _at(state: RunState, t: float) -> datetime:
+    return state.day_start + timedelta(seconds=t)
+
+
+def _read_interval(db: Database, state: RunState, t: float) -> tuple[dict[str, Reading], dict[str, list[float]]]:
+    """The interval's loop readings and the last minute's probe speeds, as the platform stored them."""
+    loops_by_ds: dict[int, tuple[str, int]] = {}
+    for edge, (ds_v, ds_q, ds_o) in state.ids.loops.items():
+        loops_by_ds[ds_v], loops_by_ds[ds_q], loops_by_ds[ds_o] = (edge, 0), (edge, 1), (edge, 2)
+    end = _at(state, t)
+    values: dict[str, list[float | None]] = defaultdict(lambda: [None, 0.0, 0.0])
+    probes: dict[str, list[float]] = defaultdict(list)
+    ids = list(loops_by_ds)
+    probe_ids = list(state.ids.probes.values())
+    with db.sessions() as session:
+        for i in range(0, len(ids), 5000):
+            for ds, v in session.execute(
+                select(Observation.datastream_id, Observation.result_number).where(
+                    Observation.datastream_id.in_(ids[i : i + 5000]),
+                    Observation.phenomenon_time > end - timedelta(seconds=LOOP_PERIOD_S - 1),
+                    Observation.phenomenon_time <= end,
+                )
+            ):
+                edge, k = loops_by_ds[ds]
+                values[edge][k] = v
+        for i in range(0, len(probe_ids), 5000):
+            for v, params in session.execute(
+                select(Observation.result_number, Observation.parameters).where(
+                    Observation.datastream_id.in_(probe_ids[i : i + 5000]),
+                    Observation.phenomenon_time > end - timedelta(seconds=60),
+                    Observation.phenomenon_time <= end,
+                )
+            ):
+                if v is not None and params and isinstance(params.get("segment"), str):
+                    probes[params["segment"]].append(float(v))
+    loops = {e: Reading(v[0], float(v[1] or 0.0), float(v[2] or 0.0)) for e, v in values.items()}
+    return loops, probes
+
+
+def advance(db: Database, state: RunState, until_s: float, progress: Callable[[str], None] | None = None) -> None:
+    """Run the chain up to simulated second ``until_s`` (of the day)."""
+    sim = state.sim
+    tm = state.timings
+    while sim.t < until_s:
+        target = min(until_s, (int(sim.t) // LOOP_PERIOD_S + 1) * LOOP_PERIOD_S)
+        got_loops: list[Any] = []
+        got_probes: list[Any] = []
+        t0 = time.perf_counter()
+        sim.step_until(target, got_loops.extend, got_probes.extend)
+        t1 = time.perf_counter()
+        tm["simulate_s"] += t1 - t0
+        obs = observations(state.ids, state.day_start, got_loops, got_probes)
+        state.feed.send(obs)
+        state.feed.flush()
+        t2 = time.perf_counter()
+        tm["ingest_s"] += t2 - t1
+        if int(sim.t) % LOOP_PERIOD_S == 0 and got_loops:
+            _detect(db, state)
+        t3 = time.perf_counter()
+        tm["detect_s"] += t3 - t2
+        if int(sim.t) % 300 == 0:
+            at = _at(state, sim.t)
+            c0 = time.perf_counter()
+            with clock.frozen(at), db.transaction() as session:
+                out = service.compute_interval(session, state.key, at)
+            state.index_cycle_s.append(time.perf_counter() - c0)
+            if "city" in out:
+                state.tpi_city.append({"at": f"{clock.local(at):%H:%M}", "tpi": out["city"]})
+            for code, v in out["districts"].items():
+                state.tpi_districts[code].append(v)
+            if progress is not None:
+                progress(
+                    f"{clock.local(at):%H:%M}  vehicles {sim.vehicles()}  TPI {out.get('city', '-')}  "
+                    f"incidents open {len(state.open_alarms)}"
+                )
+        tm["index_s"] += time.perf_counter() - t3
+
+
+def _detect(db: Database, state: RunState) -> None:
+    t = state.sim.t
+    loops, probes = _read_interval(db, state, t)
+    actions = state.detector.step(loops, probes)
+    if not actions:
+        return
+    at = _at(state, t)
+    with clock.frozen(at), db.transaction() as session:
+        for a in actions:
+            if a.kind == "open":
+                inc = service.open_incident(
+                    session, state.key, a.edge, method=a.method, at=at, speed_kmh=a.speed_kmh, occupancy=a.occupancy
+                )
+                alarm = _Alarm(a.edge, t, inc.id, method=a.method)
+                state.alarms.append(alarm)
+                state.open_alarms[a.edge] = alarm
+            elif a.kind == "update" and a.edge in state.open_alarms:
+                service.update_incident(
+                    session, state.open_alarms[a.edge].incident_id, at=at, speed_kmh=a.speed_kmh, occupancy=a.occupancy
+                )
+            elif a.kind == "clear" and a.edge in state.open_alarms:
+                alarm = state.open_alarms.pop(a.edge)
+                alarm.cleared_s = t
+                service.clear_incident(session, alarm.incident_id, at=at)
+    if state.cfg.deliver_events:
+        with clock.frozen(at):
+            consumers.deliver_pending(db)
+
+
+def finish(db: Database, state: RunState) -> None:
+    state.sim.close()
+    state.feed.close()
+    if state.worker is not None:
+        state.worker.stop()
+        state.worker.close(forget=True)
+
+
+def score(state: RunState) -> dict[str, Any]:
+    """Alarms against the injected incidents (an alarm at the incident's segment or the stations up to two
+    stations upstream, from its start to ten minutes after its end, finds it)."""
+    end_s = state.sim.t
+    truth = [i for i in state.sim.injected if i.start_s is not None and i.start_s <= end_s - 180]
+    near: dict[str, set[str]] = {}
+    for inc in truth:
+        edges = {inc.edge_id}
+        frontier = [inc.edge_id]
+        for _hop in range(2):
+            frontier = [u for f in frontier for u in state.upstream.get(f, [])]
+            edges.update(frontier)
+        near[inc.id] = edges
+
+    def matches(alarm: _Alarm, inc: InjectedIncident) -> bool:
+        assert inc.start_s is not None
+        stop = (inc.end_s if inc.end_s is not None else end_s) + 600
+        return alarm.edge in near[inc.id] and inc.start_s <= alarm.opened_s <= stop
+
+    detected = []
+    false_alarms = 0
+    for alarm in state.alarms:
+        if not any(matches(alarm, inc) for inc in truth):
+            false_alarms += 1
+    for inc in truth:
+        hits = [a.opened_s for a in state.alarms if matches(a, inc)]
+        if hits:
+            assert inc.start_s is not None
+            detected.append(min(hits) - inc.start_s)
+    n = len(truth)
+    intervals = max(1, state.detector.intervals)
+    return {
+        "injected": n,
+        "detected": len(detected),
+        "false_alarms": false_alarms,
+        "alarms": len(state.alarms),
+        "detector_intervals": intervals,
+        "detection_rate": round(len(detected) / n, 3) if n else None,
+        "false_alarm_rate": round(false_alarms / intervals, 5),
+        "mean_time_to_detect_s": round(sum(detected) / len(detected), 1) if detected else None,
+        "truth": [
+            {
+                "edge": i.edge_id,
+                "kind": i.kind,
+                "lanes": len(i.lanes),
+                "start": f"{clock.local(_at(state, i.start_s)):%H:%M:%S}" if i.start_s is not None else None,
+                "minutes": round(i.duration_s / 60, 1),
+            }
+            for i in truth
+        ],
+    }
+
+
+def report(state: RunState, wall_s: float) -> dict[str, Any]:
+    sim_s = state.sim.t - state.cfg.begin_s
+    cycles = state.index_cycle_s
+    return {
+        "network": {
+            "area": state.network.area,
+            "seed": state.network.seed,
+            "segments": len(state.network.segments),
+            "km": round(state.network.km, 1),
+            "signals": len(state.network.signals),
+            "loop_stations": len(state.ids.loops),
+            "probe_units": len(state.ids.probes),
+        },
+        "simulated_minutes": round(sim_s / 60, 1),
+        "wall_s": round(wall_s, 1),
+        "realtime_factor": round(sim_s / wall_s, 2) if wall_s > 0 else None,
+        "vehicles": {"departed": state.sim.departed, "arrived": state.sim.arrived, "teleports": state.sim.teleports},
+        "observations": state.feed.sent,
+        "sensing": "mqtt" if state.cfg.mqtt_url else "ingest",
+        "timings_s": {k: round(v, 2) for k, v in state.timings.items()},
+        "index_cycle_s": {"mean": round(sum(cycles) / len(cycles), 3), "max": round(max(cycles), 3)} if cycles else {},
+        "tpi": {
+            "city": state.tpi_city,
+            "districts": {k: round(sum(v) / len(v), 2) for k, v in sorted(state.tpi_districts.items())},
+        },
+        "incidents": score(state),
+    }
+
+
+def run(db: Database, cfg: RunConfig, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Build (if needed) and load the network, run ``cfg.minutes`` and return the report."""
+    state = start_run(db, cfg)
+    t0 = time.perf_counter()
+    try:
+        advance(db, state, cfg.begin_s + cfg.minutes * 60, progress)
+    finally:
+        wall = time.perf_counter() - t0
+        finish(db, state)
+    return report(state, wall)
+
+
+def segments_of(db: Database, key: str) -> list[Segment]:
+    with db.sessions() as session:
+        return list(session.scalars(select(Segment).where(Segment.network == key)))

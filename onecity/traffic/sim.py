@@ -1,0 +1,7 @@
+"""placeholder"""
+
+from typing import Any
+
+
+def actors(scale: float) -> list[Any]:
+    return []

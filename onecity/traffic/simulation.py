@@ -1,0 +1,450 @@
+"""The ground truth: SUMO driving the demand over the network, with incidents, loops, probes and signals.
+
+One :class:`Simulation` is one SUMO run, in-process through ``libsumo`` (the embedded demo,
+the benches) or in a separate ``sumo`` process through TraCI (``use_traci``; the same
+calls). It is advanced in steps of one simulated second and yields what the field devices
+would report:
+
+* **loop stations** — SUMO induction loops across every lane of a segment (expressway
+  segments, and arterial approaches to signals), aggregated over their 30 s period into the
+  station's mean speed (km/h), flow (veh/h) and occupancy (%);
+* **probes** — a share of the vehicles (floating cars: taxis' and ride-hailing units) each
+  reporting its position, segment and speed every 30 s.
+
+Incidents are injected at random on detector-equipped segments: a stopped vehicle (one lane,
+10–20 min), a lane closure (one or two lanes, 20–40 min) or a crash (all lanes but one,
+10–40 min). Each is a stopped "blocker" vehicle per closed lane, so the traffic behind it
+really queues and changes lane; start and end are recorded as the ground truth the detection
+is scored against.
+
+Signals run netconvert's fixed-time plan, or **max-pressure** control (Varaiya 2013): every
+decision interval each light picks the green phase whose movements have the largest
+pressure (vehicles waiting on the incoming lane minus vehicles on the outgoing lane), after a
+minimum green and through the plan's own yellow.
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from onecity.traffic.demand import Demand, write_trips
+from onecity.traffic.network import EXPRESSWAY, Network, Segment, sumo_binary, to_lonlat
+
+LOOP_PERIOD_S = 30
+PROBE_EVERY_S = 30
+MIN_GREEN_S = 10
+DECIDE_EVERY_S = 5
+
+
+@dataclass(frozen=True)
+class Station:
+    """A loop station: one induction loop per lane across a segment at ``pos_m``."""
+
+    edge_id: str
+    pos_m: float
+    lanes: int
+
+    def loop_ids(self) -> list[str]:
+        return [f"L{self.edge_id}_{i}" for i in range(self.lanes)]
+
+
+@dataclass(frozen=True)
+class LoopReading:
+    edge_id: str
+    t: float
+    speed_kmh: float | None  # None: no vehicle passed in the interval
+    flow_vph: float
+    occupancy: float
+
+
+@dataclass(frozen=True)
+class ProbeReading:
+    unit: int
+    t: float
+    edge_id: str
+    speed_kmh: float
+    lon: float
+    lat: float
+
+
+@dataclass
+class InjectedIncident:
+    id: str
+    edge_id: str
+    kind: str
+    lanes: list[int]
+    pos_m: float
+    planned_s: float
+    duration_s: float
+    start_s: float | None = None
+    end_s: float | None = None
+
+
+def choose_stations(network: Network) -> list[Station]:
+    """Expressway segments and arterial approaches to signals long enough for a loop."""
+    out = []
+    for s in sorted(network.segments.values(), key=lambda s: s.id):
+        if s.length_m < 120:
+            continue
+        if s.road_class == EXPRESSWAY:
+            out.append(Station(s.id, round(0.3 * s.length_m, 1), s.lanes))
+        elif s.road_class == "arterial" and s.signalised:
+            out.append(Station(s.id, round(0.5 * s.length_m, 1), s.lanes))
+    return out
+
+
+def write_detectors(stations: list[Station], path: Path) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("<additional>\n")
+        for st in stations:
+            for i, lid in enumerate(st.loop_ids()):
+                fh.write(
+                    f'  <inductionLoop id="{lid}" lane="{st.edge_id}_{i}" pos="{st.pos_m}" '
+                    f'period="{LOOP_PERIOD_S}" file="NUL"/>\n'
+                )
+        fh.write('  <vType id="blocker" length="8" color="1,0,0" maxSpeed="1"/>\n')
+        fh.write("</additional>\n")
+
+
+@dataclass
+class Simulation:
+    network: Network
+    demand: Demand
+    seed: int
+    begin_s: float
+    end_s: float
+    stations: list[Station] = field(default_factory=list)
+    probe_share: float = 0.05
+    probe_units: int = 200
+    incidents_per_hour: float = 0.0
+    adaptive: bool = False
+    use_traci: bool = False
+    workdir: Path | None = None
+    tripinfo: bool = False
+    #: segments incidents may be put on (default: the stations' segments)
+    incident_edges: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        self.rng = np.random.default_rng(self.seed + 7919)
+        self.t = self.begin_s
+        self.injected: list[InjectedIncident] = []
+        self._pending: list[InjectedIncident] = []
+        self._active: dict[str, InjectedIncident] = {}
+        self._probes: dict[str, int] = {}
+        self._free_units = list(range(self.probe_units))
+        self._tls: dict[str, _MaxPressure] = {}
+        self.arrived = 0
+        self.departed = 0
+        self.teleports = 0
+        self.waiting_inserts = 0
+        self._api: Any = None
+        self.stats: dict[str, float] = {}
+
+    # -- life -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        wd = self.workdir or self.network.directory
+        wd.mkdir(parents=True, exist_ok=True)
+        tag = f"{self.seed}-{int(self.begin_s)}-{int(self.end_s)}-{'a' if self.adaptive else 'f'}"
+        trips = wd / f"trips-{tag}.xml"
+        write_trips(self.demand, trips, self.begin_s, self.end_s, self.seed)
+        det = wd / f"detectors-{tag}.add.xml"
+        write_detectors(self.stations, det)
+        self.tripinfo_file = wd / f"tripinfo-{tag}.xml"
+        args = [
+            "--net-file", str(self.network.net_file),
+            "--route-files", str(trips),
+            "--additional-files", str(det),
+            "--begin", str(int(self.begin_s)),
+            "--end", str(int(self.end_s) + 3600),
+            "--step-length", "1",
+            "--seed", str(self.seed),
+            "--no-step-log", "true",
+            "--no-warnings", "true",
+            "--time-to-teleport", "300",
+            "--ignore-route-errors", "true",
+            "--max-depart-delay", "900",
+        ]  # fmt: skip
+        if self.tripinfo:
+            args += ["--tripinfo-output", str(self.tripinfo_file)]
+        if self.use_traci:
+            import traci
+
+            traci.start([sumo_binary("sumo"), *args], label=f"onecity-{id(self)}")
+            self._api = traci.getConnection(f"onecity-{id(self)}")
+        else:
+            import libsumo
+
+            libsumo.start([sumo_binary("sumo"), *args])
+            self._api = libsumo
+        self._plan_incidents()
+        if self.adaptive:
+            for tl in self._api.trafficlight.getIDList():
+                self._tls[tl] = _MaxPressure(self._api, tl)
+
+    def close(self) -> None:
+        if self._api is not None:
+            try:
+                self._api.close()
+            finally:
+                self._api = None
+
+    def __enter__(self) -> Simulation:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- incidents ------------------------------------------------------------------------------
+
+    def _plan_incidents(self) -> None:
+        edges = self.incident_edges if self.incident_edges is not None else [s.edge_id for s in self.stations]
+        edges = [e for e in edges if self.network.segments[e].length_m >= 200]
+        if not edges or self.incidents_per_hour <= 0:
+            return
+        hours = (self.end_s - self.begin_s) / 3600.0
+        n = int(self.rng.poisson(self.incidents_per_hour * hours))
+        times = np.sort(self.rng.uniform(self.begin_s + 600, max(self.begin_s + 601, self.end_s - 600), n))
+        busy: list[tuple[str, float, float]] = []
+        for k, t in enumerate(times):
+            seg = self.network.segments[edges[int(self.rng.integers(len(edges)))]]
+            kind = str(self.rng.choice(["stopped_vehicle", "lane_closure", "crash"]))
+            if kind == "stopped_vehicle":
+                lanes, dur = 1, float(self.rng.uniform(600, 1200))
+            elif kind == "lane_closure":
+                lanes, dur = (
+                    max(1, min(seg.lanes - 1, int(self.rng.integers(1, 3)))),
+                    float(self.rng.uniform(1200, 2400)),
+                )
+            else:
+                lanes, dur = max(1, seg.lanes - 1), float(self.rng.uniform(600, 2400))
+            if any(e == seg.id and not (t > b + 600 or t + dur + 600 < a) for e, a, b in busy):
+                continue
+            busy.append((seg.id, float(t), float(t) + dur))
+            first = int(self.rng.integers(0, seg.lanes - lanes + 1))
+            pos = float(self.rng.uniform(0.6, 0.85)) * seg.length_m
+            self._pending.append(
+                InjectedIncident(
+                    f"inc{self.seed}-{k}", seg.id, kind, list(range(first, first + lanes)), pos, float(t), dur
+                )
+            )
+        self.injected = list(self._pending)
+
+    def inject(
+        self,
+        edge_id: str,
+        *,
+        lanes: int | None = None,
+        duration_s: float = 900.0,
+        kind: str = "crash",
+        pos_m: float | None = None,
+    ) -> InjectedIncident:
+        """Block ``lanes`` lanes (all of them by default) of a segment from now on: an incident of one's choosing."""
+        seg = self.network.segments[edge_id]
+        n = seg.lanes if lanes is None else max(1, min(lanes, seg.lanes))
+        inc = InjectedIncident(
+            f"inc{self.seed}-x{len(self.injected)}",
+            edge_id,
+            kind,
+            list(range(n)),
+            0.75 * seg.length_m if pos_m is None else min(pos_m, seg.length_m - 5),
+            self.t,
+            duration_s,
+        )
+        self.injected.append(inc)
+        self._start_incident(inc)
+        return inc
+
+    def _start_incident(self, inc: InjectedIncident) -> None:
+        api = self._api
+        rid = f"blk_{inc.id}"
+        api.route.add(rid, [inc.edge_id])
+        for lane in inc.lanes:
+            vid = f"{rid}_{lane}"
+            api.vehicle.add(
+                vid, rid, typeID="blocker", depart="now", departLane=str(lane), departPos=str(round(inc.pos_m, 1)),
+                departSpeed="0",
+            )  # fmt: skip
+            api.vehicle.setStop(
+                vid,
+                inc.edge_id,
+                pos=min(inc.pos_m + 2.0, self.network.segments[inc.edge_id].length_m - 1),
+                laneIndex=lane,
+                duration=inc.duration_s,
+            )
+        inc.start_s = self.t
+        self._active[inc.id] = inc
+
+    def _check_incidents(self) -> None:
+        while self._pending and self._pending[0].planned_s <= self.t:
+            self._start_incident(self._pending.pop(0))
+        for iid, inc in list(self._active.items()):
+            assert inc.start_s is not None
+            if self.t >= inc.start_s + inc.duration_s:
+                inc.end_s = self.t
+                del self._active[iid]
+
+    # -- stepping -------------------------------------------------------------------------------
+
+    def step_until(
+        self,
+        until_s: float,
+        on_loops: Callable[[list[LoopReading]], None],
+        on_probes: Callable[[list[ProbeReading]], None],
+    ) -> None:
+        api = self._api
+        while self.t < until_s:
+            self._check_incidents()
+            api.simulationStep()
+            self.t = float(api.simulation.getTime())
+            for vid in api.simulation.getDepartedIDList():
+                self.departed += 1
+                if self._free_units and (hash_share(vid) < self.probe_share) and not vid.startswith("blk_"):
+                    self._probes[vid] = self._free_units.pop()
+            for vid in api.simulation.getArrivedIDList():
+                if not vid.startswith("blk_"):
+                    self.arrived += 1
+                unit = self._probes.pop(vid, None)
+                if unit is not None:
+                    self._free_units.append(unit)
+            self.teleports += api.simulation.getStartingTeleportNumber()
+            if self._tls and int(self.t) % DECIDE_EVERY_S == 0:
+                for ctl in self._tls.values():
+                    ctl.decide(self.t)
+            if int(self.t) % LOOP_PERIOD_S == 0 and self.stations:
+                on_loops(self._read_loops())
+            if int(self.t) % PROBE_EVERY_S == 0 and self._probes:
+                on_probes(self._read_probes())
+
+    def _read_loops(self) -> list[LoopReading]:
+        il = self._api.inductionloop
+        out = []
+        for st in self.stations:
+            veh = 0
+            speed_sum = occ_sum = 0.0
+            for lid in st.loop_ids():
+                n = int(il.getLastIntervalVehicleNumber(lid))
+                occ_sum += float(il.getLastIntervalOccupancy(lid))
+                if n > 0:
+                    veh += n
+                    speed_sum += n * float(il.getLastIntervalMeanSpeed(lid))
+            out.append(
+                LoopReading(
+                    st.edge_id,
+                    self.t,
+                    round(speed_sum / veh * 3.6, 2) if veh else None,
+                    round(veh * 3600.0 / LOOP_PERIOD_S, 1),
+                    round(occ_sum / st.lanes, 2),
+                )
+            )
+        return out
+
+    def _read_probes(self) -> list[ProbeReading]:
+        v = self._api.vehicle
+        out = []
+        for vid, unit in list(self._probes.items()):
+            try:
+                edge = v.getRoadID(vid)
+                if not edge or edge.startswith(":") or edge not in self.network.segments:
+                    continue
+                x, y = v.getPosition(vid)
+                speed = float(v.getSpeed(vid)) * 3.6
+            except Exception:  # noqa: BLE001 - the vehicle left between the lists and the call
+                continue
+            lon, lat = to_lonlat(x, y)
+            out.append(ProbeReading(unit, self.t, edge, round(speed, 2), round(lon, 6), round(lat, 6)))
+        return out
+
+    def vehicles(self) -> int:
+        return int(self._api.vehicle.getIDCount())
+
+    def pending(self) -> int:
+        return len(self._api.simulation.getPendingVehicles())
+
+    def delay_summary(self) -> dict[str, float]:
+        """Mean time loss (s) and count of the trips that arrived (needs ``tripinfo``; after close)."""
+        if not self.tripinfo_file.exists():
+            return {"trips": 0, "mean_delay_s": math.nan}
+        losses = []
+        for _ev, el in ET.iterparse(self.tripinfo_file):
+            if el.tag == "tripinfo" and not el.get("id", "").startswith("blk_"):
+                losses.append(float(el.get("timeLoss", "0")) + float(el.get("departDelay", "0")))
+            el.clear()
+        return {"trips": len(losses), "mean_delay_s": float(np.mean(losses)) if losses else math.nan}
+
+
+def hash_share(vid: str) -> float:
+    """A stable pseudo-random number in [0, 1) for a vehicle id (which cars are probes)."""
+    h = 2166136261
+    for ch in vid.encode():
+        h = ((h ^ ch) * 16777619) & 0xFFFFFFFF
+    return h / 2**32
+
+
+class _MaxPressure:
+    """Max-pressure control of one traffic light, through the plan's own yellow phases."""
+
+    def __init__(self, api: Any, tl: str) -> None:
+        self.api, self.tl = api, tl
+        logic = api.trafficlight.getAllProgramLogics(tl)[0]
+        self.states = [p.state for p in logic.phases]
+        self.durations = [p.duration for p in logic.phases]
+        self.green = [i for i, s in enumerate(self.states) if ("G" in s or "g" in s) and "y" not in s]
+        links = api.trafficlight.getControlledLinks(tl)
+        self.links: list[tuple[str, str] | None] = [(lk[0][0], lk[0][1]) if lk else None for lk in links]
+        self.phase = api.trafficlight.getPhase(tl)
+        self.since = 0.0
+        self.target: int | None = None
+        self.yellow_until = 0.0
+
+    def _pressure(self, phase: int, counts: dict[str, int]) -> float:
+        state = self.states[phase]
+        p = 0.0
+        for i, ch in enumerate(state):
+            if ch in "Gg" and i < len(self.links):
+                link = self.links[i]
+                if link is not None:
+                    p += counts.get(link[0], 0) - counts.get(link[1], 0)
+        return p
+
+    def decide(self, t: float) -> None:
+        api = self.api
+        if self.target is not None:
+            if t >= self.yellow_until:
+                api.trafficlight.setPhase(self.tl, self.target)
+                api.trafficlight.setPhaseDuration(self.tl, 10_000)
+                self.phase, self.target, self.since = self.target, None, t
+            return
+        if len(self.green) < 2 or t - self.since < MIN_GREEN_S:
+            if self.since == 0.0:
+                self.since = t
+            return
+        lanes = {lane for link in self.links if link for lane in link}
+        counts = {lane: int(api.lane.getLastStepHaltingNumber(lane)) for lane in lanes}
+        current = api.trafficlight.getPhase(self.tl)
+        best = max(self.green, key=lambda ph: (self._pressure(ph, counts), ph == current))
+        if best == current and current in self.green:
+            api.trafficlight.setPhaseDuration(self.tl, 10_000)
+            return
+        nxt = (current + 1) % len(self.states)
+        if "y" in self.states[nxt]:
+            api.trafficlight.setPhase(self.tl, nxt)
+            self.yellow_until = t + self.durations[nxt]
+            api.trafficlight.setPhaseDuration(self.tl, 10_000)
+            self.target = best
+        else:
+            api.trafficlight.setPhase(self.tl, best)
+            api.trafficlight.setPhaseDuration(self.tl, 10_000)
+            self.phase, self.since = best, t
+
+
+def segment_of(network: Network, edge_id: str) -> Segment:
+    return network.segments[edge_id]

@@ -1,0 +1,88 @@
+"""The whole chain on the tiny network: SUMO → detectors over MQTT → SensorThings → state and index;
+an injected incident → detected → an urban-operations case for the traffic police → closed when clear."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from onecity.core.db import Database
+from onecity.ops.models import Case, Status, Unit
+from onecity.ops.units import install_units
+from onecity.sensing.models import Datastream, Observation, ObservedProperty, Thing
+from onecity.traffic.models import Incident, IndexValue, SegmentState
+from onecity.traffic.network import Network
+from onecity.traffic.runner import RunConfig, advance, finish, report, start_run
+
+
+def test_detectors_publish_over_mqtt_into_sensorthings(
+    db: Database, mqtt_url: str, tiny: Network, tiny_root: Path
+) -> None:
+    cfg = RunConfig(
+        area="tiny", seed=1, minutes=5, begin="08:00", incidents_per_hour=0, trips_per_km_hour=6,
+        probe_units=20, probe_share=0.3, mqtt_url=mqtt_url, root=tiny_root,
+    )  # fmt: skip
+    state = start_run(db, cfg)
+    try:
+        advance(db, state, cfg.begin_s + 300)
+    finally:
+        finish(db, state)
+    out = report(state, 1.0)
+    assert out["sensing"] == "mqtt" and out["observations"] > 500
+    with db.sessions() as session:
+        # everything published was stored by the ingest worker, nothing else
+        assert session.scalar(select(func.count()).select_from(Observation)) == state.feed.sent
+        # a loop station is a Thing with speed, flow and occupancy Datastreams
+        thing = session.scalars(select(Thing).where(Thing.name.like("交通检测器%"))).first()
+        assert thing is not None and thing.township_code and thing.township_code.startswith(("310101", "310106"))
+        props = set(
+            session.scalars(
+                select(ObservedProperty.name)
+                .join(Datastream, Datastream.observed_property_id == ObservedProperty.id)
+                .where(Datastream.thing_id == thing.id)
+            )
+        )
+        assert props == {"road_speed", "road_flow", "road_occupancy"}
+        assert session.scalar(select(func.count()).select_from(SegmentState)) > 10
+        city = session.scalar(select(IndexValue).where(IndexValue.scope == "city"))
+        assert city is not None and 0 <= city.tpi <= 10
+
+
+def test_incident_becomes_a_case_closed_when_the_road_clears(db: Database, tiny: Network, tiny_root: Path) -> None:
+    with db.transaction() as session:
+        for district in ("310101000000", "310106000000"):
+            install_units(session, within=district)
+    cfg = RunConfig(
+        area="tiny", seed=1, minutes=20, begin="08:00", incidents_per_hour=0, trips_per_km_hour=30, root=tiny_root
+    )
+    state = start_run(db, cfg)
+    try:
+        advance(db, state, cfg.begin_s + 300)
+        with db.sessions() as session:
+            busiest = session.scalars(
+                select(SegmentState.edge_id)
+                .where(SegmentState.edge_id.in_(list(state.ids.loops)), SegmentState.flow_vph.is_not(None))
+                .order_by(SegmentState.flow_vph.desc(), SegmentState.edge_id)
+            ).first()
+        assert busiest is not None
+        station = next(st for st in state.sim.stations if st.edge_id == busiest)
+        # a crash closing every lane 40 m past the loops, for seven minutes
+        truth = state.sim.inject(busiest, duration_s=420, pos_m=station.pos_m + 40)
+        advance(db, state, cfg.begin_s + 1200)
+    finally:
+        finish(db, state)
+    scored = report(state, 1.0)["incidents"]
+    assert scored["injected"] == 1 and scored["detected"] == 1, scored
+    assert scored["mean_time_to_detect_s"] <= 600
+    with db.sessions() as session:
+        incidents = list(session.scalars(select(Incident).order_by(Incident.detected_at)))
+        found = [
+            i for i in incidents if i.edge_id == truth.edge_id or i.edge_id in state.upstream.get(truth.edge_id, [])
+        ]
+        assert found and found[0].status == "cleared" and found[0].case_id
+        case = session.get(Case, found[0].case_id)
+        assert case is not None and case.subtype_code == "E0507" and case.urgency == "urgent"
+        assert case.department == "traffic" and case.status == Status.CLOSED
+        unit = session.get(Unit, case.unit_agency_id)
+        assert unit is not None and unit.department == "traffic" and unit.division_code == case.district_code

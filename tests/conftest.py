@@ -36,6 +36,8 @@ from onecity.core.identity.roles import PrincipalKind, Role
 
 pytest_plugins = ["tests.browser_support"]
 
+# the settings of a demo run in this checkout (its onecity.env) never reach the tests or what they start
+os.environ["ONECITY_ENV_FILE"] = "none"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_ADMIN_URL = os.environ.get("ONECITY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NATS_URL = os.environ.get("ONECITY_TEST_NATS_URL", "nats://127.0.0.1:4222")

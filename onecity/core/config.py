@@ -4,7 +4,7 @@
 file found in the working directory or any directory above it (``onecity demo`` writes one
 beside its ``var/``, so every ``onecity`` command run anywhere under the checkout finds the
 demo's database); else ``$XDG_CONFIG_HOME/onecity/onecity.env`` (``~/.config/onecity/``);
-``ONECITY_ENV_FILE`` names a file instead. A variable set in the environment wins over the
+``ONECITY_ENV_FILE`` names a file instead (``none``: no file). A variable set in the environment wins over the
 file. Paths are made absolute: a relative SQLite path or ``ONECITY_VAR_DIR`` is taken from the
 env file's directory (or the working directory when no file was found), so a command run from
 another directory still opens the same database rather than making a new one.
@@ -206,6 +206,8 @@ def find_env_file(start: Path | None = None) -> Path | None:
     """The env file settings are read from: ``ONECITY_ENV_FILE``, else the first ``onecity.env``
     in ``start`` (the working directory) or above it, else the XDG config directory's; or None."""
     named = os.environ.get("ONECITY_ENV_FILE")
+    if named is not None and named.strip().lower() in ("", "none"):
+        return None  # no env file at all (the test suite: a demo's file in the checkout must not leak in)
     if named:
         path = Path(named).expanduser()
         if not path.is_file():

@@ -135,7 +135,12 @@ def test_cli_verify_exit_codes(db: Database, tmp_path: object) -> None:
         [sys.executable, "-m", "onecity", "audit", "verify"],
         capture_output=True,
         text=True,
-        env={"ONECITY_DATABASE_URL": db.url, "ONECITY_ENV": "test", "PATH": "/usr/bin:/bin"},
+        env={
+            "ONECITY_DATABASE_URL": db.url,
+            "ONECITY_ENV": "test",
+            "PATH": "/usr/bin:/bin",
+            "ONECITY_ENV_FILE": "none",
+        },
     )
     ok = env_cmd()
     assert ok.returncode == 0, ok.stderr
@@ -159,6 +164,7 @@ def _cli(db: Database, key_file: object, *args: str) -> subprocess.CompletedProc
             "ONECITY_ENV": "test",
             "ONECITY_AUDIT_KEY_FILE": str(key_file),
             "PATH": "/usr/bin:/bin",
+            "ONECITY_ENV_FILE": "none",
         },
     )
 

@@ -43,7 +43,7 @@ def test_cli_refuses_to_start_in_production_with_default_secret(tmp_path: Path) 
         [sys.executable, "-m", "onecity", "serve"],
         capture_output=True,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "ONECITY_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"},
+        env={"PATH": "/usr/bin:/bin", "ONECITY_DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "ONECITY_ENV_FILE": "none"},
     )
     assert r.returncode == 2
     assert "ONECITY_SECRET_KEY" in r.stderr
@@ -54,7 +54,12 @@ def _cli(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "onecity", *args],
         capture_output=True,
         text=True,
-        env={"ONECITY_DATABASE_URL": db.url, "ONECITY_ENV": "test", "PATH": "/usr/bin:/bin"},
+        env={
+            "ONECITY_DATABASE_URL": db.url,
+            "ONECITY_ENV": "test",
+            "PATH": "/usr/bin:/bin",
+            "ONECITY_ENV_FILE": "none",
+        },
     )
 
 

@@ -29,6 +29,7 @@ from onecity.core.identity.models import Agency
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import Role
 from onecity.hub.geography import tiles
+from onecity.hub.geography.geocode import geocoder_for
 from onecity.hub.registries.models import Component
 from onecity.ops import centre, service
 from onecity.ops.models import OPEN, Case, Media, Status, Unit
@@ -477,10 +478,11 @@ def hotline_submit(
     session: SessionDep,
     principal: PagePrincipalDep,
     subtype: Annotated[str, Form(max_length=6)],
-    lon: Annotated[str, Form(max_length=20)],
-    lat: Annotated[str, Form(max_length=20)],
     description: Text,
+    lon: Annotated[str, Form(max_length=20)] = "",
+    lat: Annotated[str, Form(max_length=20)] = "",
     address: Annotated[str, Form(max_length=200)] = "",
+    place: Annotated[str, Form(max_length=200)] = "",
     reporter: Annotated[str, Form(max_length=100)] = "",
     contact: Annotated[str, Form(max_length=120)] = "",
     urgency: Annotated[str, Form(max_length=8)] = "",
@@ -491,19 +493,21 @@ def hotline_submit(
         "lat": lat,
         "description": description,
         "address": address,
+        "place": place,
         "reporter": reporter,
         "contact": contact,
         "urgency": urgency,
     }
     try:
+        point = _hotline_point(request, session, lon, lat, address)
         with session.begin_nested():
             got = service.intake(
                 session,
                 principal,
                 source="hotline",
                 subtype_code=subtype,
-                lon=_num(lon, "lon"),
-                lat=_num(lat, "lat"),
+                lon=point[0],
+                lat=point[1],
                 description=description,
                 address=address or None,
                 reporter_name=reporter or None,
@@ -524,6 +528,20 @@ def hotline_submit(
         "unit": (unit.name if lang == "zh" else unit.name_en) if unit else "–",
     }
     return _hotline(request, session, principal, result=result)
+
+
+def _hotline_point(request: Request, session: Session, lon: str, lat: str, address: str) -> tuple[float, float]:
+    """Where the caller's problem is: the suggestion the call-taker picked (its point came with the
+    form), the coordinates typed under Advanced, or else the one place the address stands for."""
+    if lon.strip() or lat.strip():
+        return _num(lon, "lon"), _num(lat, "lat")
+    t = translator(current_language(request))
+    if not address.strip():
+        raise InvalidInput(t("ops.hotline.no_place"))
+    best, _ = geocoder_for(session).place(address)
+    if best is None:
+        raise InvalidInput(t("ops.hotline.unplaced", address=address.strip()[:60]))
+    return best.record.lon, best.record.lat
 
 
 def _num(value: str, name: str) -> float:

@@ -294,6 +294,7 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("GET", "/ops/centre/{code}"): staff("ops.case.read"),
     ("GET", "/ops/centre/{code}/cases.geojson"): staff("ops.case.read"),
     ("GET", "/ops/centre/{code}/list"): staff("ops.case.read"),
+    ("GET", "/ops/centre/{code}/screen"): staff("ops.case.read"),
     ("GET", "/ops/centre/{code}/live"): staff("ops.case.read"),
     ("GET", "/ops/cases/{case_id}"): staff("ops.case.read"),
     ("POST", "/ops/cases/{case_id}/{action}"): staff(

@@ -18,12 +18,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from onecity.api.deps import DatabaseDep, PrincipalDep, SessionDep
 from onecity.core import clock, policy
-from onecity.core.divisions import MUNICIPALITY_CODE, Division
+from onecity.core.divisions import MUNICIPALITY_CODE, Division, scope_prefix
 from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInput, PermissionDenied
 from onecity.core.identity.models import Agency
 from onecity.core.identity.principal import Principal
@@ -34,6 +34,8 @@ from onecity.hub.registries.models import Component
 from onecity.ops import centre, service
 from onecity.ops.models import OPEN, Case, Media, Status, Unit
 from onecity.ops.taxonomy import taxonomy
+from onecity.sensing import service as sensing
+from onecity.sensing.models import Thing
 from onecity.web.deps import PagePrincipalDep
 from onecity.web.i18n import status_key, translator
 from onecity.web.templating import current_language, render
@@ -270,6 +272,96 @@ def centre_list(
     return render(request, "ops/_case_list.html", code=code, **listing, **_view(request))
 
 
+def _screen_data(session: Session, principal: Principal, code: str, lang: str) -> dict[str, Any]:
+    """What the wall screen shows beside the centre's figures: the next cases, sensor warnings, devices, today."""
+    t = translator(lang)
+    tax = taxonomy()
+    prefix = scope_prefix(code) if code != MUNICIPALITY_CODE else ""
+    got = centre.open_cases(session, principal, code, page_size=8)
+    places = _places(session, {c.division_code for c in got.cases} | {c.township_code for c in got.cases}, lang)
+    now = clock.now()
+    nxt = [
+        {
+            "id": c.id,
+            "type": (lambda sub: sub.name if lang == "zh" else sub.name_en)(tax.subtypes[c.subtype_code])
+            if c.subtype_code in tax.subtypes
+            else c.subtype_code,
+            "place": " · ".join(p for p in (places.get(c.township_code), places.get(c.division_code)) if p),
+            "status": t(f"ops.status.{c.status}"),
+            "overdue": bool(c.step_due_at is not None and c.step_due_at < now and c.status in centre.TIMED),
+            "level": str(c.level),
+            "due": clock.local(c.step_due_at).strftime("%m-%d %H:%M") if c.step_due_at else "",
+        }
+        for c in got.cases
+    ]
+    try:
+        alerts = [
+            a
+            for a in sensing.list_alerts(session, principal, status="active", limit=500)
+            if (a.division_code or "").startswith(prefix)
+        ]
+    except PermissionDenied:
+        alerts = []
+    warnings = [r.as_json() for r in sensing.alert_rows(session, alerts[:8], lang)]
+    for w, a in zip(warnings, alerts[:8], strict=True):
+        w["time"] = clock.local(a.raised_at).strftime("%H:%M")
+    where_thing = Thing.township_code.startswith(prefix)
+    devices = int(session.scalar(select(func.count()).select_from(Thing).where(where_thing)) or 0)
+    online = int(
+        session.scalar(select(func.count()).select_from(Thing).where(where_thing, Thing.available.is_(True))) or 0
+    )
+    day = clock.local(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    where_case = Case.division_code.startswith(prefix)
+    reported = int(
+        session.scalar(select(func.count()).select_from(Case).where(where_case, Case.created_at >= day)) or 0
+    )
+    closed = int(session.scalar(select(func.count()).select_from(Case).where(where_case, Case.closed_at >= day)) or 0)
+    return {
+        "next": nxt,
+        "next_total": got.total,
+        "warnings": warnings,
+        "warnings_total": len(alerts),
+        "devices": devices,
+        "online": online,
+        "reported_today": reported,
+        "closed_today": closed,
+    }
+
+
+@router.get("/ops/centre/{code}/screen", response_class=HTMLResponse)
+def centre_screen(code: Code, request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
+    """The wall screen (1920×1080, dark): the same figures as the centre, live over SSE, nothing to click."""
+    summary = centre.summary(session, principal, code)
+    lang = current_language(request)
+    t = translator(lang)
+    config = {
+        "lang": lang,
+        "code": code,
+        "live": f"/ops/centre/{code}/live?screen=1",
+        "points": f"/ops/centre/{code}/cases.geojson",
+        "statuses": {s.value: t(f"ops.status.{s.value}") for s in Status},
+        "classes": {m.code: (m.name if lang == "zh" else m.name_en) for m in taxonomy().majors.values()},
+        "childNames": {ch["code"]: ch["name"] if lang == "zh" else ch["name_en"] for ch in summary.children},
+        "words": {k: t(f"ops.screen.{k}") for k in ("no_warnings",)},
+    }
+    map_options = {
+        "theme": "dark",
+        "interactive": False,
+        "bounds": tiles.division_bounds(session, code) if code != MUNICIPALITY_CODE else None,
+        "focus": code if code != MUNICIPALITY_CODE else "",
+        "focusLayer": str(summary.level) if code != MUNICIPALITY_CODE else "district",
+    }
+    return render(
+        request,
+        "ops/screen.html",
+        s=summary,
+        data=_screen_data(session, principal, code, lang),
+        config=config,
+        map_options={k: v for k, v in map_options.items() if v is not None},
+        **_view(request),
+    )
+
+
 @router.get("/ops/centre/{code}/cases.geojson")
 def centre_points(code: Code, session: SessionDep, principal: PrincipalDep) -> Response:
     body = json.dumps(centre.open_points(session, principal, code), separators=(",", ":"))
@@ -284,6 +376,7 @@ def centre_live(
     session: SessionDep,
     principal: PrincipalDep,
     max_events: Annotated[int, Query(ge=1, le=1000)] = 200,
+    screen: Annotated[bool, Query()] = False,
 ) -> StreamingResponse:
     """Server-sent events: the centre's figures every few seconds (the browser reconnects after the last).
 
@@ -292,9 +385,14 @@ def centre_live(
     """
     centre.live_counts(session, principal, code)
 
+    lang = current_language(request)
+
     def counts() -> dict[str, Any]:
         with db.sessions() as session:
-            return centre.live_counts(session, principal, code)
+            data = centre.live_counts(session, principal, code)
+            if screen:
+                data["screen"] = _screen_data(session, principal, code, lang)
+            return data
 
     async def stream() -> AsyncIterator[bytes]:
         for i in range(max_events):

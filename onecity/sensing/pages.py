@@ -9,117 +9,24 @@ chart and refresh the alert list every few seconds.
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from onecity.api.deps import SessionDep
 from onecity.api.limits import loads_bounded
 from onecity.core import policy
-from onecity.core.divisions import Division
 from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInput, NotFound, PermissionDenied
 from onecity.sensing import service
-from onecity.sensing.models import Alert, Datastream, ObservedProperty, Rule, RuleKind, Thing
+from onecity.sensing.models import Datastream, ObservedProperty, Thing
 from onecity.web import i18n
 from onecity.web.deps import PagePrincipalDep
 from onecity.web.templating import current_language, render
 
 router = APIRouter(include_in_schema=False)
-
-PROPERTY_KEY = "sensing.property."
-
-
-def property_names(lang: str) -> dict[str, str]:
-    """Observed property key → its name in ``lang``, for every property the catalogue names."""
-    return {k[len(PROPERTY_KEY) :]: v for k, v in i18n.messages(lang).items() if k.startswith(PROPERTY_KEY)}
-
-
-@dataclass(frozen=True)
-class AlertRow:
-    """One alert as the live list shows it: words in the reader's language, no codes or keys."""
-
-    id: str
-    level: str
-    level_name: str
-    message: str
-    place: str
-    raised_at: datetime
-
-    def as_json(self) -> dict[str, str]:
-        return {
-            "id": self.id,
-            "level": self.level,
-            "level_name": self.level_name,
-            "message": self.message,
-            "place": self.place,
-            "raised_at": self.raised_at.isoformat(),
-        }
-
-
-def _whereabouts(alert: Alert) -> list[str]:
-    """Division codes that can name where an alert is, nearest first: its township, then its district."""
-    code = alert.township_code or alert.division_code
-    if not code or len(code) < 12 or not code.isdigit():
-        return []
-    return list(dict.fromkeys([code[:9] + "000", code[:6] + "000000"]))
-
-
-def _watched(rule: Rule | None) -> list[str]:
-    """The observed property keys a rule's messages name (none for a silent device's)."""
-    if rule is None or rule.kind == RuleKind.SILENCE:
-        return []
-    keys = [rule.observed_property] if rule.observed_property else []
-    if rule.kind == RuleKind.COMBINATION:
-        keys += [
-            c["observed_property"]
-            for c in rule.params.get("conditions", [])
-            if isinstance(c, dict) and isinstance(c.get("observed_property"), str)
-        ]
-    return sorted(set(keys), key=len, reverse=True)
-
-
-def alert_rows(session: Session, alerts: list[Alert], lang: str) -> list[AlertRow]:
-    """The live list's rows: the township's name for the place, the property's name in the message.
-
-    The stored message keeps the property key and codes it was raised with (operations reads it
-    too); the names are put in here, in the reader's language, from the divisions and the catalogue.
-    """
-    t = i18n.translator(lang)
-    props = property_names(lang)
-    rules = {r.id: r for r in session.scalars(select(Rule).where(Rule.id.in_({a.rule_id for a in alerts})))}
-    where = {a.id: _whereabouts(a) for a in alerts}
-    codes = {c for cs in where.values() for c in cs}
-    names = {
-        code: (name if lang == "zh" else name_en)
-        for code, name, name_en in session.execute(
-            select(Division.code, Division.name, Division.name_en).where(Division.code.in_(codes))
-        )
-    }
-    rows = []
-    for a in alerts:
-        place = next((names[c] for c in where[a.id] if c in names), a.division_code or "")
-        message = a.message
-        for key in _watched(rules.get(a.rule_id)):
-            message = re.sub(rf"(?<![\w.]){re.escape(key)}(?![\w.])", props.get(key, key), message)
-        if a.township_code and a.township_code in message:  # a combination names its township by code
-            message = message.replace(a.township_code, place)
-        rows.append(
-            AlertRow(
-                id=a.id,
-                level=a.level,
-                level_name=t(f"sensing.level.{a.level}"),
-                message=message,
-                place=place,
-                raised_at=a.raised_at,
-            )
-        )
-    return rows
+property_names, AlertRow, alert_rows = service.property_names, service.AlertRow, service.alert_rows
 
 
 @router.get("/sensing/alerts.json")

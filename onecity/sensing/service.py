@@ -7,6 +7,9 @@ transaction.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -14,12 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, policy
-from onecity.core.divisions import validate_code
+from onecity.core.divisions import Division, validate_code
 from onecity.core.errors import InvalidInput, NotFound
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import Role
 from onecity.sensing.models import Alert, AlertStatus, Level, Rule, RuleKind
 from onecity.sensing.rules import PARAMS
+from onecity.web import i18n
 
 R = Role
 policy.register_actions(
@@ -166,3 +170,95 @@ def list_alerts(session: Session, principal: Principal, *, status: str | None = 
         except ValueError as err:
             raise InvalidInput("status is active or cleared") from err
     return list(session.scalars(stmt.order_by(Alert.raised_at.desc(), Alert.id).limit(min(limit, 1000))))
+
+
+# -- alerts in words (the sensing pages' live list, the operation centres' wall screen) --------------
+
+PROPERTY_KEY = "sensing.property."
+
+
+def property_names(lang: str) -> dict[str, str]:
+    """Observed property key → its name in ``lang``, for every property the catalogue names."""
+    return {k[len(PROPERTY_KEY) :]: v for k, v in i18n.messages(lang).items() if k.startswith(PROPERTY_KEY)}
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """One alert as the live list shows it: words in the reader's language, no codes or keys."""
+
+    id: str
+    level: str
+    level_name: str
+    message: str
+    place: str
+    raised_at: datetime
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "id": self.id,
+            "level": self.level,
+            "level_name": self.level_name,
+            "message": self.message,
+            "place": self.place,
+            "raised_at": self.raised_at.isoformat(),
+        }
+
+
+def _whereabouts(alert: Alert) -> list[str]:
+    """Division codes that can name where an alert is, nearest first: its township, then its district."""
+    code = alert.township_code or alert.division_code
+    if not code or len(code) < 12 or not code.isdigit():
+        return []
+    return list(dict.fromkeys([code[:9] + "000", code[:6] + "000000"]))
+
+
+def _watched(rule: Rule | None) -> list[str]:
+    """The observed property keys a rule's messages name (none for a silent device's)."""
+    if rule is None or rule.kind == RuleKind.SILENCE:
+        return []
+    keys = [rule.observed_property] if rule.observed_property else []
+    if rule.kind == RuleKind.COMBINATION:
+        keys += [
+            c["observed_property"]
+            for c in rule.params.get("conditions", [])
+            if isinstance(c, dict) and isinstance(c.get("observed_property"), str)
+        ]
+    return sorted(set(keys), key=len, reverse=True)
+
+
+def alert_rows(session: Session, alerts: list[Alert], lang: str) -> list[AlertRow]:
+    """The live list's rows: the township's name for the place, the property's name in the message.
+
+    The stored message keeps the property key and codes it was raised with (operations reads it
+    too); the names are put in here, in the reader's language, from the divisions and the catalogue.
+    """
+    t = i18n.translator(lang)
+    props = property_names(lang)
+    rules = {r.id: r for r in session.scalars(select(Rule).where(Rule.id.in_({a.rule_id for a in alerts})))}
+    where = {a.id: _whereabouts(a) for a in alerts}
+    codes = {c for cs in where.values() for c in cs}
+    names = {
+        code: (name if lang == "zh" else name_en)
+        for code, name, name_en in session.execute(
+            select(Division.code, Division.name, Division.name_en).where(Division.code.in_(codes))
+        )
+    }
+    rows = []
+    for a in alerts:
+        place = next((names[c] for c in where[a.id] if c in names), a.division_code or "")
+        message = a.message
+        for key in _watched(rules.get(a.rule_id)):
+            message = re.sub(rf"(?<![\w.]){re.escape(key)}(?![\w.])", props.get(key, key), message)
+        if a.township_code and a.township_code in message:  # a combination names its township by code
+            message = message.replace(a.township_code, place)
+        rows.append(
+            AlertRow(
+                id=a.id,
+                level=a.level,
+                level_name=t(f"sensing.level.{a.level}"),
+                message=message,
+                place=place,
+                raised_at=a.raised_at,
+            )
+        )
+    return rows

@@ -199,3 +199,32 @@ def test_escalated_case_and_live_counts_at_the_district_centre(server: tuple[str
         page.wait_for_selector("#ops-map[data-state=ready] canvas", timeout=60000)
         shot(page, "ops-centre-tianpinglu")
         assert page.problems == []
+
+
+def test_big_screen_updates_live_without_a_click(server: tuple[str, Database, str], browser: Any) -> None:
+    url, db, key = server
+    wall = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+    try:
+        page = wall.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        sign_in_page(page, url, "xh.operator", f"/ops/centre/{XUHUI}/screen", password=PASSWORD)
+        page.wait_for_selector("#screen-map[data-state=ready] canvas", timeout=60000)
+        page.wait_for_function("() => Number(document.body.dataset.liveUpdates || 0) >= 1", timeout=15000)
+        before = int(page.inner_text('[data-total="open"]'))
+        rid = _post(url, key, service_code="E0403", description="大屏测试：人行道停车", long=TIANPING_POINT[0] + 0.002)
+        page.wait_for_function(
+            f"() => Number(document.querySelector('[data-total=open]').textContent) === {before + 1}", timeout=15000
+        )
+        page.wait_for_selector(f'#screen-next li[data-case="{rid}"]', timeout=15000)  # the list came live too
+        assert page.evaluate("() => performance.getEntriesByType('navigation').length") == 1  # no reload
+        assert page.evaluate("() => document.documentElement.scrollHeight") <= 1080  # one screen, no scrolling
+        page.wait_for_timeout(1500)  # let the map draw the new point
+        shot(page, "ops-screen-xuhui-zh")
+        page.goto(f"{url}/lang/en?next=/ops/centre/{XUHUI}/screen")
+        page.wait_for_selector("#screen-map[data-state=ready] canvas", timeout=60000)
+        page.wait_for_function("() => Number(document.body.dataset.liveUpdates || 0) >= 1", timeout=15000)
+        shot(page, "ops-screen-xuhui-en")
+        assert problems == []
+    finally:
+        wall.close()

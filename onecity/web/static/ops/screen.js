@@ -1,0 +1,87 @@
+/* The wall screen: the dark base map with the open cases, the figures, the next cases and the sensor warnings,
+   all refreshed over server-sent events; nobody clicks anything. */
+import { createBaseMap } from "/static/js/basemap.js";
+
+const config = JSON.parse(document.getElementById("screen-data").textContent);
+let baseMap = null;
+const charts = {};
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) { e.className = cls; }
+  if (text !== undefined) { e.textContent = text; }
+  return e;
+}
+
+function drawRanking(children) {
+  if (typeof window.echarts === "undefined") { return; }
+  const rows = children.slice().sort((a, b) => b.open - a.open).slice(0, 8).reverse();
+  charts.rank = charts.rank || window.echarts.init(document.getElementById("screen-rank-chart"), "dark");
+  charts.rank.setOption({
+    backgroundColor: "transparent",
+    grid: { left: 110, right: 40, top: 4, bottom: 20 },
+    xAxis: { type: "value", minInterval: 1, splitLine: { lineStyle: { color: "#1d3a66" } } },
+    yAxis: { type: "category", data: rows.map((c) => config.childNames[c.code] || (config.lang === "zh" ? c.name : c.name_en)),
+      axisLabel: { fontSize: 15, color: "#aebfd6" } },
+    series: [{ type: "bar", barMaxWidth: 26, data: rows.map((c) => ({ value: c.open, itemStyle: { color: c.overdue ? "#ff5d5d" : "#4cc3ff" } })),
+      label: { show: true, position: "right", color: "#d6e2f2", fontSize: 15 } }]
+  }, true);
+}
+
+function fillNext(items) {
+  const ol = document.getElementById("screen-next");
+  ol.replaceChildren(...items.map((c) => {
+    const li = el("li", c.overdue ? "is-overdue" : "");
+    li.dataset.case = c.id;
+    li.append(el("b", "", c.type), el("span", "", c.place), el("em", "", c.status), el("time", "", c.due));
+    return li;
+  }));
+}
+
+function fillWarnings(items) {
+  const ol = document.getElementById("screen-warnings");
+  if (!items.length) { ol.replaceChildren(el("li", "none", config.words.no_warnings)); return; }
+  ol.replaceChildren(...items.map((w) => {
+    const li = el("li", "level-" + w.level);
+    li.append(el("b", "", w.level_name), el("span", "", w.message), el("time", "", w.time));
+    return li;
+  }));
+}
+
+async function refreshPoints() {
+  if (!baseMap) { return; }
+  const r = await fetch(config.points, { credentials: "same-origin" });
+  if (r.ok) { baseMap.setPoints(await r.json()); }
+}
+
+function apply(data) {
+  Object.keys(data.totals).forEach((k) => {
+    const e = document.querySelector('[data-total="' + k + '"]');
+    if (e) { e.textContent = String(data.totals[k]); }
+  });
+  const s = data.screen || {};
+  Object.keys(s).forEach((k) => {
+    const e = document.querySelector('[data-screen="' + k + '"]');
+    if (e && typeof s[k] !== "object") { e.textContent = String(s[k]); }
+  });
+  if (s.next) { fillNext(s.next); }
+  if (s.warnings) { fillWarnings(s.warnings); }
+  drawRanking(data.children);
+  document.getElementById("live-at").textContent = new Date(data.at).toLocaleString(
+    config.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false, timeZone: "Asia/Shanghai" });
+  refreshPoints().catch(() => { /* next time */ });
+}
+
+drawRanking(config.children);
+createBaseMap(document.getElementById("screen-map")).then((bm) => { baseMap = bm; return refreshPoints(); })
+  .catch(() => { /* the container says why */ });
+
+const state = document.getElementById("live-state");
+const source = new EventSource(config.live, { withCredentials: true });
+source.addEventListener("open", () => state.setAttribute("data-state", "open"));
+source.addEventListener("error", () => state.setAttribute("data-state", "error"));
+source.addEventListener("counts", (e) => {
+  state.setAttribute("data-state", "open");
+  apply(JSON.parse(e.data));
+  document.body.setAttribute("data-live-updates", String(Number(document.body.getAttribute("data-live-updates") || 0) + 1));
+});

@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 from onecity.core import clock
 from onecity.core.db import Database
 from onecity.credentials import keys
-from onecity.services.models import Case, CaseEvent
+from onecity.services import service
+from onecity.services.models import Case, CaseEvent, WorkItem
 from onecity.sim.engine import Simulation
 from onecity.synth.actors.services import ServicesActor
-from tests.services.conftest import SECRET
+from tests.services.conftest import SECRET, City, food_case_ready
 
 
 def test_a_morning_of_applications_fills_the_report(db: Database) -> None:
@@ -37,3 +38,28 @@ def test_a_morning_of_applications_fills_the_report(db: Database) -> None:
         channels = set(s.scalars(select(Case.channel)))
         history = s.scalar(select(func.count()).select_from(CaseEvent))
     assert "counter" in channels and "online" in channels and history
+
+
+def test_simulated_officers_leave_peoples_cases_to_the_people(sqlite_city: City) -> None:
+    """In the demo the simulated officers work only the simulation's own cases: the resident's
+    application waits for the demo's clerk, reviewer and approver, while simulated ones move on."""
+    city = sqlite_city
+    keys.use_secret(city.db, SECRET)
+    case_id = food_case_ready(city)
+    with city.db.transaction() as s:
+        service.submit(s, city.resident, case_id)
+    actor = ServicesActor(scale=0.0001, accounts=10, leave_to_people=True, scan_share=0.0)  # no OCR: seconds
+    start = datetime(2026, 6, 1, 9, 0, tzinfo=clock.SHANGHAI)  # a Monday morning: officers at work
+    sim = Simulation(city.db, [actor], start=start, seed=7, deliver_events=True, progress=lambda _m: None)
+    sim.run(1)
+    with city.db.sessions() as s:
+        officers_acted = s.scalar(
+            select(func.count())
+            .select_from(CaseEvent)
+            .where(CaseEvent.actor.like("user:sim-%"), CaseEvent.case_id != case_id)
+        )
+        mine = s.get(Case, case_id)
+        assert mine is not None and mine.accepted_at is None  # nobody simulated took it
+        open_items = list(s.scalars(select(WorkItem).where(WorkItem.case_id == case_id, WorkItem.status == "open")))
+    assert [w.role for w in open_items] == ["counter_clerk"]
+    assert officers_acted  # while the simulation's own cases moved on

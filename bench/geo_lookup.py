@@ -52,15 +52,15 @@ def main() -> None:
     if args.quick:
         args.points, args.sample, args.brute_sample, args.rounds = 100_000, 2_000, 50, 1
 
-    from onecity.hub.geography.index import GeoIndex
     from onecity.synth.geography.generate import build_geography
+    from onecity.synth.geography.load import index_of
 
     log("generating the geography…")
     with Stopwatch() as gen:
         geo = build_geography()
     log(f"  {len(geo.grids)} grids in {gen.seconds:.1f} s; building the index…")
     with Stopwatch() as build:
-        index = GeoIndex.from_geography(geo)
+        index = index_of(geo)
 
     rng = np.random.default_rng(args.seed)
     minx, miny, maxx, maxy = geo.unit_lonlat[0].bounds

@@ -39,7 +39,7 @@ from onecity.core.db import Database
 from onecity.core.identity import service as identity
 from onecity.core.identity.principal import Principal, system_principal
 from onecity.core.identity.roles import PrincipalKind, Role
-from onecity.hub.geography.index import default_index
+from onecity.synth.geography.load import index_of, load_geography
 
 NAME = "ops_open311"
 SYSTEM = system_principal("bench")
@@ -96,6 +96,8 @@ def seed(url: str, within: str) -> str:
     db = Database(url)
     try:
         migrate.upgrade(db)
+        with db.transaction() as session:  # the grids the server locates reports with
+            load_geography(session, within=None if within == CITY else within)
         with db.transaction() as session:
             install_units(session, SYSTEM, within=None if within == CITY else within)
             _k, key = identity.create_api_key(session, SYSTEM, name="bench-311", scopes=["open311"])
@@ -107,7 +109,7 @@ def seed(url: str, within: str) -> str:
 def bodies(key: str, n: int, within: str, seed_: int = 1) -> list[bytes]:
     """``n`` different reports at random places of the area (far apart: hardly any duplicates)."""
     rng = np.random.default_rng(seed_)
-    lonlat, _ = default_index().random_points_in(within, n, rng)
+    lonlat, _ = index_of().random_points_in(within, n, rng)
     out = []
     for i, (lon, lat) in enumerate(lonlat):
         form = urllib.parse.urlencode(
@@ -210,6 +212,8 @@ def simulated_day(url: str, scale: float, hours: float, within: str) -> dict[str
     db = Database(url)
     try:
         migrate.upgrade(db)
+        with db.transaction() as session:  # the grids the simulated reports are placed in
+            load_geography(session, within=None if within == CITY else within)
         actor = OpsActor(scale, within=within)
         sim = Simulation(
             db,

@@ -7,7 +7,9 @@ routers, pages, event consumers and periodic tasks (the outbox relay among them)
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -53,6 +55,15 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # the parts' start-up steps (the grid index): done before the server says it is ready,
+        # so the first requests do not pay for them; abandoned if the server stops meanwhile
+        stopping = threading.Event()
+        try:
+            for step in parts.startup():
+                await asyncio.to_thread(parts.resolve(step), db, stopping)
+        except asyncio.CancelledError:
+            stopping.set()
+            raise
         await bus.connect()
         runner = TaskRunner(TaskContext(db, settings, bus), parts.tasks())
         app.state.tasks = runner

@@ -86,6 +86,10 @@ class Part:
     consumers: tuple[str, ...] = ()
     actors: tuple[str, ...] = ()
     tasks: tuple[PeriodicTask, ...] = ()
+    #: ``"package.module:function"`` names of ``f(db, stop) -> object``: slow preparation the
+    #: server finishes before it reports ready (an index every request needs), each in a worker
+    #: thread; ``stop`` (a ``threading.Event``) is set when the server stops meanwhile.
+    startup: tuple[str, ...] = ()
     words: str | None = None
     navigation: tuple[NavItem, ...] = ()
 
@@ -142,6 +146,11 @@ def tasks(parts: Sequence[Part] | None = None) -> list[PeriodicTask]:
     if len(set(names)) != len(names):
         raise ValueError(f"two periodic tasks share a name: {sorted({n for n in names if names.count(n) > 1})}")
     return out
+
+
+def startup(parts: Sequence[Part] | None = None) -> list[str]:
+    """Every start-up step of the installed parts, in the parts' order."""
+    return [s for part in (installed() if parts is None else parts) for s in part.startup]
 
 
 def navigation(parts: Sequence[Part] | None = None) -> list[NavItem]:

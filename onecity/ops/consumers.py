@@ -21,7 +21,7 @@ from onecity.core.bus.consumers import consumer
 from onecity.core.errors import DomainError
 from onecity.core.events import Envelope
 from onecity.core.identity.principal import system_principal
-from onecity.hub.geography.index import default_index
+from onecity.hub.geography.index import grid_index, warm_for_message
 from onecity.hub.registries.models import Component
 from onecity.ops import service
 from onecity.ops.models import Case, Report, Source
@@ -66,7 +66,7 @@ def subtype_for_alert(observed_property: str | None, component_class: str | None
     return PROPERTY_SUBTYPES.get((observed_property or "").lower(), FALLBACK_SUBTYPE)
 
 
-@consumer("ops.case-from-sensor-alert", ALERT_RAISED, warm=default_index)
+@consumer("ops.case-from-sensor-alert", ALERT_RAISED, prepare=warm_for_message)
 def case_from_sensor_alert(session: Session, envelope: Envelope) -> None:
     alert = envelope.typed(ALERT_RAISED)
     component = None
@@ -91,7 +91,7 @@ def case_from_sensor_alert(session: Session, envelope: Envelope) -> None:
         log.warning("sensor alert %s opened no case: %s", alert.alert_id, err.detail)
 
 
-@consumer("ops.case-note-alert-cleared", ALERT_CLEARED, warm=default_index)
+@consumer("ops.case-note-alert-cleared", ALERT_CLEARED, prepare=warm_for_message)
 def note_alert_cleared(session: Session, envelope: Envelope) -> None:
     cleared = envelope.typed(ALERT_CLEARED)
     case_id = session.scalar(
@@ -115,7 +115,7 @@ def _traffic_case(session: Session, incident_id: str) -> str | None:
     )
 
 
-@consumer("ops.case-from-traffic-incident", INCIDENT_DETECTED, warm=default_index)
+@consumer("ops.case-from-traffic-incident", INCIDENT_DETECTED, prepare=warm_for_message)
 def case_from_traffic_incident(session: Session, envelope: Envelope) -> None:
     inc = envelope.typed(INCIDENT_DETECTED)
     try:
@@ -136,7 +136,7 @@ def case_from_traffic_incident(session: Session, envelope: Envelope) -> None:
         log.warning("traffic incident %s opened no case: %s", inc.incident_id, err.detail)
 
 
-@consumer("ops.case-note-traffic-incident", INCIDENT_UPDATED, warm=default_index)
+@consumer("ops.case-note-traffic-incident", INCIDENT_UPDATED, prepare=warm_for_message)
 def note_traffic_incident(session: Session, envelope: Envelope) -> None:
     upd = envelope.typed(INCIDENT_UPDATED)
     case_id = _traffic_case(session, upd.incident_id)
@@ -144,7 +144,7 @@ def note_traffic_incident(session: Session, envelope: Envelope) -> None:
         service.note_case(session, TRAFFIC_INTAKE, case_id, note=upd.message)
 
 
-@consumer("ops.case-close-traffic-incident", INCIDENT_CLEARED, warm=default_index)
+@consumer("ops.case-close-traffic-incident", INCIDENT_CLEARED, prepare=warm_for_message)
 def close_traffic_incident(session: Session, envelope: Envelope) -> None:
     cleared = envelope.typed(INCIDENT_CLEARED)
     case_id = _traffic_case(session, cleared.incident_id)
@@ -157,11 +157,11 @@ def close_traffic_incident(session: Session, envelope: Envelope) -> None:
         log.warning("traffic incident %s left case %s open: %s", cleared.incident_id, case_id, err.detail)
 
 
-@consumer("ops.work-order-from-rating", RATING_COMPLAINT, warm=default_index)
+@consumer("ops.work-order-from-rating", RATING_COMPLAINT, prepare=warm_for_message)
 def work_order_from_rating(session: Session, envelope: Envelope) -> None:
     rating = envelope.typed(RATING_COMPLAINT)
     try:
-        lonlat, _grids = default_index().random_points_in(rating.division_code, 1, _rng(rating.rating_id))
+        lonlat, _grids = grid_index(session).random_points_in(rating.division_code, 1, _rng(rating.rating_id))
     except DomainError as err:
         log.warning("rating %s opened no work order: %s", rating.rating_id, err.detail)
         return

@@ -12,13 +12,8 @@ PART = Part(
     commands=("onecity.ops.cli",),
     consumers=("onecity.ops.consumers",),
     tasks=(
-        # reminders and escalations every minute; first the grid index intake locates reports with
-        PeriodicTask(
-            "ops.clocks",
-            "onecity.ops.clocks:run",
-            every_seconds=60.0,
-            warm="onecity.hub.geography.index:default_index",
-        ),
+        # reminders and escalations every minute
+        PeriodicTask("ops.clocks", "onecity.ops.clocks:run", every_seconds=60.0),
     ),
     words="onecity.ops.i18n",
     navigation=(NavItem("ops.nav", "/ops", "ops.case.read", order=50),),

@@ -37,7 +37,7 @@ from onecity.core.divisions import DivisionLevel, contains, level_of
 from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.identity.principal import Principal, system_principal
 from onecity.core.identity.roles import PrincipalKind, Role, Scope
-from onecity.hub.geography.index import Location, default_index
+from onecity.hub.geography.index import Location, grid_index
 from onecity.hub.registries.models import Component
 from onecity.ops import worktime
 from onecity.ops.events import EVENTS, CaseChanged
@@ -88,10 +88,10 @@ class Intake:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def locate(lon: float, lat: float) -> Location:
+def locate(session: Session, lon: float, lat: float) -> Location:
     if not (math.isfinite(lon) and math.isfinite(lat)):
         raise InvalidInput("lon and lat must be numbers (WGS 84 degrees)")
-    loc = default_index().locate_one(lon, lat)
+    loc = grid_index(session).locate_one(lon, lat)
     if loc is None:
         raise InvalidInput(
             f"the point ({lon:.6f}, {lat:.6f}) lies outside Shanghai's grids; "
@@ -336,7 +336,7 @@ def intake(
     if lon is None or lat is None:
         raise InvalidInput("say where the problem is: lon and lat (WGS 84), or a component from the registry")
     lon, lat = float(lon), float(lat)
-    loc = locate(lon, lat)
+    loc = locate(session, lon, lat)
     if component is not None and distance_m(lon, lat, component.lon, component.lat) > 500:
         raise InvalidInput(f"component {component.code} is more than 500 m from the reported place")
     if principal.kind is not PrincipalKind.SYSTEM:

@@ -60,9 +60,9 @@ def cmd_worker_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if not args.no_warm:
         # the hub's point index is built once per process (seconds); build it before the first
         # alert needs it (urban operations places its case with it) rather than on the alert path
-        from onecity.hub.geography.index import default_index
+        from onecity.hub.geography.index import warm
 
-        default_index()
+        warm(db)
     worker = IngestWorker(
         db,
         url,

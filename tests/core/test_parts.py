@@ -88,6 +88,8 @@ def test_every_part_is_complete(part: Part) -> None:
         assert callable(parts.resolve(task.run)) and task.every_seconds > 0, task
         if task.warm is not None:
             assert callable(parts.resolve(task.warm)), task
+    for step in part.startup:
+        assert step.startswith(part.package + ".") and callable(parts.resolve(step)), step
     for link in part.navigation:
         assert link.key in i18n.messages("zh") and link.key in i18n.messages("en"), link
         assert link.action is None or link.action in policy.ACTIONS.keys() | policy.SELF_SERVICE, link

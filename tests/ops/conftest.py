@@ -1,6 +1,7 @@
 """A small operating city for the ops tests: disposal units in Xuhui and Huangpu, and their staff.
 
-Points are real places inside the generated grids: ``TIANPING_POINT`` lies in Tianping Road
+The databases hold the generated grids of Xuhui and Huangpu (:mod:`tests.grids`), which
+operations locates reports with. Points are real places inside them: ``TIANPING_POINT`` lies in Tianping Road
 subdistrict (Xuhui), ``HUNANLU_POINT`` in Hunan Road subdistrict (Xuhui), ``WAITAN_POINT`` on
 the Bund (Huangpu). Units are installed only for these two districts (the whole city's 800
 units would only slow every test down).
@@ -21,8 +22,8 @@ from onecity.core.identity.models import Agency, User
 from onecity.core.identity.principal import Principal, system_principal
 from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.core.identity.service import principal_for_user
-from onecity.hub.geography.index import default_index
 from onecity.ops.units import install_units, unit_agency_code
+from tests.grids import grids_db, grids_sqlite_template, pg_grids_url  # noqa: F401  (databases holding grids)
 
 XUHUI, TIANPINGLU, HUNANLU = "310104000000", "310104003000", "310104004000"
 HUANGPU, WAITAN, CITY = "310101000000", "310101013000", "310000000000"
@@ -32,6 +33,12 @@ WAITAN_POINT = (121.484634, 31.237359)
 SYSTEM = system_principal("ops-tests")
 
 OPR, INS, DSP = Role.OPERATOR, Role.INSPECTOR, Role.DISPATCHER
+
+
+@pytest.fixture
+def db(grids_db: Database) -> Database:  # noqa: F811  (the fixture, not the import)
+    """Databases holding Xuhui's and Huangpu's grids (:mod:`tests.grids`): points are located in them."""
+    return grids_db
 
 
 @dataclass
@@ -47,11 +54,6 @@ class Ops:
         principal = username if isinstance(username, Principal) else self.p(username)
         with self.db.transaction() as session:
             return fn(session, principal, *args, **kwargs)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _geo_index() -> None:
-    default_index()  # build the grid index once for the whole run (a few seconds)
 
 
 STAFF = [

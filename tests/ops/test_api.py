@@ -87,32 +87,17 @@ def test_a_component_from_the_registry_links_reports_and_alerts(
     client: TestClient, db: Database, staff_users: Callable[..., Ops], login: Callable[[str], dict[str, str]]
 ) -> None:
     from onecity.core.events import publish
-    from onecity.hub.geography.index import default_index
-    from onecity.hub.geography.models import Grid
+    from onecity.hub.geography.index import grid_index
     from onecity.hub.registries.models import Component
     from onecity.ops import service
     from onecity.ops.models import Case, Unit
     from onecity.sensing.events import ALERT_RAISED, AlertRaised
-    from tests.ops.conftest import XUHUI
 
     ops = staff_users("tp.inspector")
     lon, lat = TIANPING_POINT[0] + 0.0003, TIANPING_POINT[1]
-    grid = default_index().locate_one(lon, lat)
+    grid = grid_index(db).locate_one(lon, lat)
     assert grid is not None
-    with db.transaction() as session:
-        session.add(
-            Grid(
-                code=grid.grid,
-                community_code=TIANPINGLU,
-                township_code=TIANPINGLU,
-                district_code=XUHUI,
-                geometry="{}",
-                area_km2=0.1,
-                centroid_lon=lon,
-                centroid_lat=lat,
-            )
-        )
-        session.flush()
+    with db.transaction() as session:  # the grid is the database's own (tests.grids)
         session.add(
             Component(
                 id=9001,

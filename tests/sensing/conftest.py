@@ -1,4 +1,5 @@
-"""Sensing fixtures: a sensing API key, and a Thing with a rain gauge and a water-level stream."""
+"""Sensing fixtures: databases holding Xuhui's and Huangpu's grids (things are placed in them), a
+sensing API key, and a Thing with a rain gauge and a water-level stream."""
 
 from __future__ import annotations
 
@@ -10,9 +11,16 @@ import pytest
 from onecity.core.db import Database
 from onecity.core.identity import service
 from tests.conftest import SYSTEM
+from tests.grids import grids_db, grids_sqlite_template, pg_grids_url  # noqa: F401  (databases holding grids)
 
 #: A point in 外滩街道 (Huangpu) on the generated geography, and its township.
 BUND = (121.4737, 31.2304)
+
+
+@pytest.fixture
+def db(grids_db: Database) -> Database:  # noqa: F811  (the fixture, not the import)
+    """Databases holding Xuhui's and Huangpu's grids (:mod:`tests.grids`): points are located in them."""
+    return grids_db
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from onecity.core.db import Database
 from onecity.core.identity.models import Agency
 from onecity.core.identity.roles import Role
-from onecity.hub.geography.index import default_index
+from onecity.hub.geography.index import grid_index
 from onecity.ops.models import Case
 from onecity.ops.units import install_units, unit_agency_code
 from onecity.sensing import mqtt
@@ -37,7 +37,7 @@ def test_an_mqtt_reading_over_the_threshold_opens_a_dispatched_case_in_its_towns
 ) -> None:
     with db.transaction() as session:
         install_units(session, SYSTEM, within=XUHUI)
-    ((lon, lat),) = default_index().random_points_in(TIANPINGLU, 1, np.random.default_rng(3))[0].tolist()
+    ((lon, lat),) = grid_index(db).random_points_in(TIANPINGLU, 1, np.random.default_rng(3))[0].tolist()
     _, ds = make_station("天平路积水监测点", "water_level", lon=lon, lat=lat)
     make_user("xh.operator", Role.OPERATOR, division_code=XUHUI)
     r = client.post(

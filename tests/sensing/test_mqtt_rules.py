@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from onecity.core.db import Database
 from onecity.core.events import OutboxMessage
-from onecity.hub.geography.index import default_index
+from onecity.hub.geography.index import grid_index
 from onecity.sensing import mqtt
 from onecity.sensing.events import ALERT_RAISED
 from onecity.sensing.models import Alert, Observation
@@ -104,7 +104,7 @@ def test_mqtt_reading_stored_readable_and_alerting(
     assert len(events) == 1
     payload = events[0].payload
     assert payload["level"] == "orange" and payload["observed_property"] == "water_level"
-    where = default_index().locate_one(*BUND)  # the hub's GeoIndex says which grid and township
+    where = grid_index(db).locate_one(*BUND)  # the hub's GeoIndex says which grid and township
     assert where is not None and where.district == "310101000000"  # Huangpu
     assert payload["division_code"] == where.grid
     assert abs(payload["lon"] - 121.4737) < 1e-6

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from onecity.core.db import Database
 from onecity.core.events import OutboxMessage
-from onecity.hub.geography.index import default_index
+from onecity.hub.geography.index import grid_index
 from tests.sensing.conftest import station
 
 STA = "/sta/v1.1"
@@ -19,15 +19,15 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def test_deep_insert_links_and_place(client: Any, sensing_key: str) -> None:
+def test_deep_insert_links_and_place(client: Any, db: Database, sensing_key: str) -> None:
     h = auth(sensing_key)
     r = client.post(f"{STA}/Things", headers=h, json=station("外滩", "water_level", "m"))
     assert r.status_code == 201, r.text
     thing = r.json()
     assert r.headers["location"] == thing["@iot.selfLink"]
     assert thing["Datastreams@iot.navigationLink"].endswith(f"/Things({thing['@iot.id']})/Datastreams")
-    # the place comes from the hub's GeoIndex: the Bund lies in Huangpu
-    where = default_index().locate_one(121.4737, 31.2304)
+    # the place comes from the database's grids: the Bund lies in Huangpu
+    where = grid_index(db).locate_one(121.4737, 31.2304)
     assert where is not None and where.district == "310101000000"
     assert thing["properties"]["onecity:grid"] == where.grid
     assert thing["properties"]["onecity:township"] == where.township

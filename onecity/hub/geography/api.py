@@ -13,7 +13,7 @@ from onecity.core import policy
 from onecity.core.errors import NotFound
 from onecity.hub.geography import service
 from onecity.hub.geography.geocode import geocoder_for
-from onecity.hub.geography.index import GeoIndex
+from onecity.hub.geography.index import grid_index
 
 router = APIRouter(tags=["divisions"])
 
@@ -97,7 +97,7 @@ def locate(
     lat: Annotated[float, Query(ge=-90, le=90)],
 ) -> Any:
     policy.require(principal, service.READ)
-    found = _index(request, session).locate_one(lon, lat)
+    found = grid_index(session).locate_one(lon, lat)
     if found is None:
         raise NotFound(f"({lon}, {lat}) is outside the city's grids")
     return found
@@ -179,7 +179,7 @@ def reverse(
     lat: Annotated[float, Query(ge=-90, le=90)],
 ) -> Any:
     policy.require(principal, service.READ)
-    found = _index(request, session).locate_one(lon, lat)
+    found = grid_index(session).locate_one(lon, lat)
     if found is None:
         raise NotFound(f"({lon}, {lat}) is outside the city's grids")
     nearest = geocoder_for(session).reverse(lon, lat)
@@ -191,11 +191,3 @@ def reverse(
         "distance_m": round(nearest[1], 1) if nearest else None,
     }
 
-
-def _index(request: Request, session: SessionDep) -> GeoIndex:
-    """The grids of this app's database, indexed on first use and kept for the process's life."""
-    index: GeoIndex | None = getattr(request.app.state, "geo_index", None)
-    if index is None:
-        index = GeoIndex.from_session(session)
-        request.app.state.geo_index = index
-    return index

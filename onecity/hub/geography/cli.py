@@ -40,10 +40,10 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_locate(args: argparse.Namespace, settings: Settings) -> int:
-    from onecity.hub.geography.index import GeoIndex
+    from onecity.hub.geography.index import grid_index
 
     with Database(settings.database_url).sessions() as session:
-        found = GeoIndex.from_session(session).locate_one(args.lon, args.lat)
+        found = grid_index(session).locate_one(args.lon, args.lat)
     out: dict[str, Any] | None = found.__dict__ if found else None
     _out(json.dumps(out))
     return 0 if found else 1

@@ -458,9 +458,9 @@ def load_address_file(session: Session, path: Path) -> int:
     whole file is refused with the first bad line named; then the file's entries replace those
     of the last file. Returns the number of entries written.
     """
-    from onecity.hub.geography.index import GeoIndex
+    from onecity.hub.geography.index import grid_index
 
-    index = GeoIndex.from_session(session)
+    index = grid_index(session)
     township_names = {
         d.code: d for d in session.scalars(select(Division).where(Division.level != DivisionLevel.COMMUNITY))
     }

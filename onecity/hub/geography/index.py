@@ -12,30 +12,39 @@ A point on the edge between two grids is inside neither (``within`` is strict) a
 second ask with ``intersects``, which picks the grid with the lower code: every point of the
 city gets exactly one grid, and a point outside the city gets none (-1 / ``""`` / ``None``).
 
-Use :func:`default_index` (built from the generator, no database needed; the geography is
-the same everywhere) or :meth:`GeoIndex.from_session` (built from the ``grids`` table, for a
-city whose outlines were loaded from elsewhere).
+Every user asks :func:`grid_index` (operations placing a case, sensing placing a thing, the
+geography API's ``/geography/locate``), which answers from the database's ``grids`` table:
+one index per database, built once per process and shared, so the three always agree.
+Building it takes about a second for the 40,625 grids; the server does it before it reports
+ready (:func:`warm`, the geography part's start-up step), so no request pays for it, and a
+build under way is never started twice: whoever needs the index meanwhile waits for it.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import weakref
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 import shapely
-from sqlalchemy import select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from onecity.core.db import Database
 from onecity.core.errors import NotFound
 from onecity.hub.geography.models import Grid
-from onecity.synth.geography.generate import Geography, generate_geography
+
+log = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 StrArray = npt.NDArray[np.str_]
 
+#: Grid rows read and parsed at a time while building (a shutdown is noticed between two).
+CHUNK_ROWS = 2_000
 #: Points asked of the tree at once (keeps the working set in cache; see :meth:`GeoIndex.lookup`).
 CHUNK = 65_536
 #: Cells per side of the raster that puts a batch of points in spatial order.
@@ -87,18 +96,27 @@ class GeoIndex:
     # -- building ------------------------------------------------------------------------------
 
     @classmethod
-    def from_geography(cls, geo: Geography | None = None) -> GeoIndex:
-        geo = geo or generate_geography()
-        from onecity.synth.geography.projection import to_plane  # areas: in the equal-area plane
-
-        return cls([g.code for g in geo.grids], geo.grid_lonlat, shapely.area(to_plane(geo.grid_lonlat)))
-
-    @classmethod
-    def from_session(cls, session: Session) -> GeoIndex:
-        rows = session.execute(select(Grid.code, Grid.geometry, Grid.area_km2).order_by(Grid.code)).all()
-        if not rows:
-            raise NotFound("the database holds no grids: run `onecity synth geography` (or `onecity seed`) first")
-        return cls([r[0] for r in rows], shapely.from_geojson([r[1] for r in rows]), [r[2] for r in rows])
+    def from_session(cls, session: Session, stop: threading.Event | None = None) -> GeoIndex:
+        """The index of the ``grids`` table, read in chunks; ``stop`` set between two chunks
+        abandons the build (:class:`Interrupted`): a server shutting down does not wait for it."""
+        codes: list[str] = []
+        shapes: list[npt.NDArray[np.object_]] = []
+        areas: list[float] = []
+        rows = session.execute(
+            select(Grid.code, Grid.geometry, Grid.area_km2).order_by(Grid.code).execution_options(yield_per=CHUNK_ROWS)
+        )
+        try:
+            for chunk in rows.partitions():
+                if stop is not None and stop.is_set():
+                    raise Interrupted("the grid index was not built: the server is stopping")
+                codes.extend(r[0] for r in chunk)
+                shapes.append(np.asarray(shapely.from_geojson([r[1] for r in chunk])))
+                areas.extend(r[2] for r in chunk)
+        finally:
+            rows.close()  # PostgreSQL streams through a server-side cursor: release it even when abandoned
+        if not codes:
+            raise NotFound("the database holds no grids: load the city's geography first")
+        return cls(codes, np.concatenate(shapes), areas)
 
     # -- lookup --------------------------------------------------------------------------------
 
@@ -224,19 +242,91 @@ def _first_hit(result: IntArray, point_idx: IntArray, grid_idx: IntArray) -> Non
     result[pi[first]] = gi[first]
 
 
-@lru_cache(maxsize=1)
-def default_index() -> GeoIndex:
-    """The index of the generated geography, built once per process, on first use: generating
-    the geography and indexing its grids takes several seconds (about 8 s for the default city)."""
-    return GeoIndex.from_geography()
+class Interrupted(Exception):
+    """A build abandoned because the process is stopping."""
 
 
-def random_points_in(code: str, n: int, rng: np.random.Generator) -> tuple[FloatArray, StrArray]:
-    """``n`` random (lon, lat) points in division or grid ``code`` and their grid codes; see
-    :meth:`GeoIndex.random_points_in`. Uses :func:`default_index`."""
-    return default_index().random_points_in(code, n, rng)
+# -- the shared index ----------------------------------------------------------------------------
+
+#: The index of each database (by its engine) in this process.
+_BY_ENGINE: weakref.WeakKeyDictionary[Engine, GeoIndex] = weakref.WeakKeyDictionary()
+#: Indices by what their grids are (count, first and last code, total area): databases holding
+#: the same grids (copies of one city, a test's databases) share one index.
+_BY_CONTENT: dict[tuple[int, str, str, float], GeoIndex] = {}
+_KEEP_CONTENTS = 4
+#: One build at a time: whoever needs an index while one is built waits for it, never builds twice.
+_BUILDING = threading.Lock()
 
 
-def locate(lon: npt.ArrayLike, lat: npt.ArrayLike) -> Located:
-    """Divisions of many points, with :func:`default_index`."""
-    return default_index().locate(lon, lat)
+def _engine(source: Session | Database) -> Engine:
+    if isinstance(source, Database):
+        return source.engine
+    return source.get_bind().engine
+
+
+def grid_index(source: Session | Database, stop: threading.Event | None = None) -> GeoIndex:
+    """The point index of ``source``'s database (a session sees its own transaction's grids).
+
+    Built on first use in this process, then shared by everyone using the same database;
+    raises :class:`NotFound` when the database holds no grids.
+    """
+    engine = _engine(source)
+    found = _BY_ENGINE.get(engine)
+    if found is not None:
+        return found
+    with _BUILDING:
+        found = _BY_ENGINE.get(engine)
+        if found is None:
+            found = _build(source, stop)
+            _BY_ENGINE[engine] = found
+    return found
+
+
+def _build(source: Session | Database, stop: threading.Event | None) -> GeoIndex:
+    def build(session: Session) -> GeoIndex:
+        count, first, last, area = session.execute(
+            select(func.count(), func.min(Grid.code), func.max(Grid.code), func.sum(Grid.area_km2))
+        ).one()
+        if not count:
+            raise NotFound("the database holds no grids: load the city's geography first")
+        key = (int(count), str(first), str(last), round(float(area), 6))
+        index = _BY_CONTENT.get(key)
+        if index is None:
+            index = GeoIndex.from_session(session, stop)
+            while len(_BY_CONTENT) >= _KEEP_CONTENTS:
+                _BY_CONTENT.pop(next(iter(_BY_CONTENT)))
+            _BY_CONTENT[key] = index
+        return index
+
+    if isinstance(source, Database):
+        with source.sessions() as session:
+            return build(session)
+    return build(source)
+
+
+def warm(db: Database, stop: threading.Event | None = None) -> GeoIndex | None:
+    """Build ``db``'s index now, before anyone asks (the server's start-up step); ``None`` when
+    the database holds no grids yet (it is built on first use once they are loaded)."""
+    try:
+        return grid_index(db, stop)
+    except NotFound:
+        log.info("no grids in the database yet: the point index is built once they are loaded")
+        return None
+
+
+def built(source: Session | Database) -> GeoIndex | None:
+    """``source``'s index if this process has built it, without building it."""
+    return _BY_ENGINE.get(_engine(source))
+
+
+def forget(source: Session | Database) -> None:
+    """Drop ``source``'s index after its grids changed (a geography loaded); the next use rebuilds it."""
+    with _BUILDING:
+        _BY_ENGINE.pop(_engine(source), None)
+        _BY_CONTENT.clear()
+
+
+def warm_for_message(db: Database, _envelope: object) -> None:
+    """A consumer's ``prepare``: build the index before the message's transaction opens, so no
+    write lock is held while it is built."""
+    warm(db)

@@ -166,10 +166,13 @@ def place_thing(session: Session, thing: Thing) -> None:
             return
     if thing.lon is None:
         return
-    from onecity.hub.geography.index import default_index
+    from onecity.hub.geography.index import grid_index
 
     assert thing.lat is not None
-    loc = default_index().locate_one(thing.lon, thing.lat)
+    try:
+        loc = grid_index(session).locate_one(thing.lon, thing.lat)
+    except NotFound:  # no grids loaded yet: the thing stands where it stands, in no grid (as outside the city)
+        loc = None
     thing.grid_code = loc.grid if loc else None
     thing.township_code = loc.township if loc else None
     _own_place(thing)

@@ -44,7 +44,7 @@ from onecity.core.divisions import MUNICIPALITY_CODE, Division, DivisionLevel, s
 from onecity.core.errors import DomainError
 from onecity.core.identity.principal import Principal, system_principal
 from onecity.core.identity.roles import PrincipalKind, Role
-from onecity.hub.geography.index import default_index
+from onecity.hub.geography.index import grid_index
 from onecity.hub.registries.models import Person
 from onecity.ops import clocks, service, worktime
 from onecity.ops.models import Case, Report, Status, Unit
@@ -190,9 +190,9 @@ class OpsActor:
             self._weights = w / w.sum()
         self._subtypes = [c for c in taxonomy().subtypes if c.startswith("E")]
 
-    def _point(self, rng: np.random.Generator) -> tuple[float, float]:
+    def _point(self, db: Database, rng: np.random.Generator) -> tuple[float, float]:
         """Where a new problem is: where people live (by the population register), else anywhere in the city."""
-        index = default_index()
+        index = grid_index(db)
         if self._communities and self._weights is not None:
             code = self._communities[int(rng.choice(len(self._communities), p=self._weights))]
             try:
@@ -234,7 +234,7 @@ class OpsActor:
             lat = p.lat + d * math.sin(bearing) / 111_320
             truth = p
         else:
-            lon, lat = self._point(rng)
+            lon, lat = self._point(db, rng)
             pool = CAMERA_SUBTYPES if source == "camera" else self._subtypes
             code = pool[int(rng.integers(len(pool)))]
             truth = Truth(code, tax.subtypes[code].department, lon, lat, now)
@@ -245,7 +245,7 @@ class OpsActor:
             self.counts["misclassified"] += 1
         principal = {"hotline": HOTLINE, "open311": APP, "camera": CAMERAS}.get(source)
         if principal is None:
-            loc = default_index().locate_one(lon, lat)
+            loc = grid_index(db).locate_one(lon, lat)
             if loc is None:
                 return
             principal = _staff(f"inspector-{loc.township}", Role.INSPECTOR, loc.township)

@@ -167,7 +167,7 @@ class SensingActor:
     # -- set-up ---------------------------------------------------------------------------------
 
     def _setup(self, db: Database, rng: np.random.Generator) -> None:
-        from onecity.hub.geography.index import default_index
+        from onecity.hub.geography.index import grid_index
 
         self._ready = True
         with db.transaction() as session:
@@ -176,7 +176,7 @@ class SensingActor:
 
                 for spec in DEFAULT_RULES:
                     service.create_rule(session, SENSORS, **spec)
-        index = default_index()
+        index = grid_index(db)
         covers = self._manhole_covers(db)
         for kind in KINDS:
             n = max(1, round(kind.count_at_scale_1 * self.scale))

@@ -20,7 +20,8 @@ import shapely
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from onecity.core.divisions import Division, DivisionLevel, load_reference_divisions
+from onecity.core.divisions import Division, DivisionLevel, load_reference_divisions, scope_prefix
+from onecity.hub.geography import index
 from onecity.hub.geography.models import DivisionShape, Grid
 from onecity.synth.geography import projection
 from onecity.synth.geography.generate import (
@@ -125,20 +126,38 @@ def _complete(session: Session) -> bool:
     return (communities, shapes, grids) == (units, 1 + DISTRICTS + TOWNSHIPS + units, GRIDS_TOTAL)
 
 
-def load_geography(session: Session, geography: Geography | None = None) -> LoadResult:
-    """Make the database hold the whole geography; returns what had to be added.
+def load_geography(session: Session, geography: Geography | None = None, *, within: str | None = None) -> LoadResult:
+    """Make the database hold the whole geography (or the part ``within`` one district or
+    township: a test's small city); returns what had to be added.
 
     Runs in the caller's transaction and does not commit. The reference divisions (city,
     districts, townships) are loaded first if missing, since everything hangs off them.
+    The process's point index of this database is dropped when grids were added
+    (:func:`onecity.hub.geography.index.forget`): the next use rebuilds it.
     """
     added_ref = load_reference_divisions(session)
-    if geography is None and _complete(session):
+    if geography is None and within is None and _complete(session):
         # already there (``onecity seed`` run again, a restart): skip the seconds of generation
         return LoadResult(reference_divisions=added_ref, communities=0, shapes=0, grids=0)
     geo = geography or generate_geography()
     divisions, shapes, grids = _rows(geo)
+    if within is not None:
+        prefix = scope_prefix(within)
+        divisions, shapes, grids = (
+            [r for r in rows if r["code"].startswith(prefix)] for rows in (divisions, shapes, grids)
+        )
     added_div = _insert_missing(session, Division.__table__, divisions)
     added_shapes = _insert_missing(session, DivisionShape.__table__, shapes)
     added_grids = _insert_missing(session, Grid.__table__, grids)
     session.flush()
+    if added_grids:
+        index.forget(session)
     return LoadResult(reference_divisions=added_ref, communities=added_div, shapes=added_shapes, grids=added_grids)
+
+
+def index_of(geo: Geography | None = None) -> index.GeoIndex:
+    """The point index of the generated geography itself, no database needed (benchmarks, tests
+    of the index); a deployment's is :func:`onecity.hub.geography.index.grid_index`."""
+    _divisions, _shapes, grids = _rows(geo or generate_geography())
+    geometry = [r["geometry"] for r in grids]
+    return index.GeoIndex([r["code"] for r in grids], shapely.from_geojson(geometry), [r["area_km2"] for r in grids])

@@ -22,7 +22,7 @@ from onecity.core.divisions import Division, DivisionLevel
 from onecity.hub.geography.index import GeoIndex
 from onecity.hub.geography.models import DivisionShape, Grid
 from onecity.synth.geography.generate import Geography, generate_geography
-from onecity.synth.geography.load import load_geography
+from onecity.synth.geography.load import index_of, load_geography
 from tests.conftest import KEEP_TABLES, _truncate_pg
 
 
@@ -33,7 +33,7 @@ def geography() -> Geography:
 
 @pytest.fixture(scope="session")
 def geo_index(geography: Geography) -> GeoIndex:
-    return GeoIndex.from_geography(geography)
+    return index_of(geography)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from onecity.core.db import Database
@@ -49,10 +50,18 @@ def test_detectors_publish_over_mqtt_into_sensorthings(
         assert city is not None and 0 <= city.tpi <= 10
 
 
-def test_incident_becomes_a_case_closed_when_the_road_clears(db: Database, tiny: Network, tiny_root: Path) -> None:
+def test_incident_becomes_a_case_closed_when_the_road_clears(
+    db: Database, tiny: Network, tiny_root: Path, request: pytest.FixtureRequest
+) -> None:
+    from onecity.synth.geography.load import load_geography
+    from tests.grids import remove_geography
+
     with db.transaction() as session:
         for district in ("310101000000", "310106000000"):
+            load_geography(session, within=district)  # the grids operations places the case in
             install_units(session, within=district)
+    if db.url.startswith("postgresql"):  # the shared database keeps divisions: take the communities out after
+        request.addfinalizer(lambda: remove_geography(db))
     cfg = RunConfig(
         area="tiny", seed=1, minutes=20, begin="08:00", incidents_per_hour=0, trips_per_km_hour=30, root=tiny_root
     )

@@ -190,4 +190,3 @@ def reverse(
         "nearest": nearest[0].as_dict() if nearest else None,
         "distance_m": round(nearest[1], 1) if nearest else None,
     }
-

@@ -42,6 +42,8 @@ class DemoAccount:
     agency: str
     division: str
     description: str
+    #: The name the pages show for the account (the desk, in Chinese: the demo is a Shanghai office).
+    name: str = ""
 
 
 AGENCIES = [
@@ -50,24 +52,72 @@ AGENCIES = [
 ]
 
 ACCOUNTS = [
-    DemoAccount("admin", (Role.ADMIN,), "sh-bdc", MUNICIPALITY_CODE, "municipal administrator"),
-    DemoAccount("auditor", (Role.AUDITOR,), "sh-bdc", MUNICIPALITY_CODE, "municipal auditor"),
-    DemoAccount("xuhui.admin", (Role.ADMIN,), "xh-gov", XUHUI, "Xuhui district administrator"),
-    DemoAccount("xuhui.clerk", (Role.COUNTER_CLERK,), "xh-gov", TIANPINGLU, "counter clerk, Tianpinglu"),
-    # government services: the market regulation officers who review and decide in Xuhui
-    DemoAccount("samr.clerk", (Role.COUNTER_CLERK,), "sh-samr", XUHUI, "market regulation counter clerk, Xuhui"),
-    DemoAccount("samr.reviewer", (Role.REVIEWER,), "sh-samr", XUHUI, "market regulation reviewer, Xuhui"),
-    DemoAccount("samr.approver", (Role.APPROVER,), "sh-samr", XUHUI, "market regulation approver, Xuhui"),
-    # urban operations: the three levels of operation centres, the hotline, the grid and a disposal unit
-    DemoAccount("city.operator", (Role.OPERATOR,), "sh-bdc", MUNICIPALITY_CODE, "city operation centre"),
-    DemoAccount("xuhui.operator", (Role.OPERATOR, Role.DISPATCHER), "xh-gov", XUHUI, "Xuhui operation centre"),
     DemoAccount(
-        "tianpinglu.operator", (Role.OPERATOR, Role.DISPATCHER), "xh-gov", TIANPINGLU, "Tianpinglu operation centre"
+        "admin", (Role.ADMIN,), "sh-bdc", MUNICIPALITY_CODE, "municipal administrator", "市级管理员（市大数据中心）"
     ),
-    DemoAccount("hotline", (Role.DISPATCHER,), "sh-bdc", MUNICIPALITY_CODE, "12345 hotline call-taker"),
-    DemoAccount("tianpinglu.inspector", (Role.INSPECTOR,), "xh-gov", TIANPINGLU, "grid inspector, Tianpinglu"),
     DemoAccount(
-        "tianpinglu.sanitation", (Role.OPERATOR,), "ops-310104003-sanitation", TIANPINGLU, "sanitation unit, Tianpinglu"
+        "auditor", (Role.AUDITOR,), "sh-bdc", MUNICIPALITY_CODE, "municipal auditor", "市级审计员（市大数据中心）"
+    ),
+    DemoAccount("xuhui.admin", (Role.ADMIN,), "xh-gov", XUHUI, "Xuhui district administrator", "徐汇区管理员"),
+    DemoAccount(
+        "xuhui.clerk", (Role.COUNTER_CLERK,), "xh-gov", TIANPINGLU, "counter clerk, Tianpinglu", "天平路街道综合窗口"
+    ),
+    # government services: the market regulation officers who review and decide in Xuhui
+    DemoAccount(
+        "samr.clerk",
+        (Role.COUNTER_CLERK,),
+        "sh-samr",
+        XUHUI,
+        "market regulation counter clerk, Xuhui",
+        "徐汇区市场监管局受理窗口",
+    ),
+    DemoAccount(
+        "samr.reviewer",
+        (Role.REVIEWER,),
+        "sh-samr",
+        XUHUI,
+        "market regulation reviewer, Xuhui",
+        "徐汇区市场监管局审核员",
+    ),
+    DemoAccount(
+        "samr.approver",
+        (Role.APPROVER,),
+        "sh-samr",
+        XUHUI,
+        "market regulation approver, Xuhui",
+        "徐汇区市场监管局审批员",
+    ),
+    # urban operations: the three levels of operation centres, the hotline, the grid and a disposal unit
+    DemoAccount("city.operator", (Role.OPERATOR,), "sh-bdc", MUNICIPALITY_CODE, "city operation centre", "市城运中心"),
+    DemoAccount(
+        "xuhui.operator", (Role.OPERATOR, Role.DISPATCHER), "xh-gov", XUHUI, "Xuhui operation centre", "徐汇区城运中心"
+    ),
+    DemoAccount(
+        "tianpinglu.operator",
+        (Role.OPERATOR, Role.DISPATCHER),
+        "xh-gov",
+        TIANPINGLU,
+        "Tianpinglu operation centre",
+        "天平路街道城运中心",
+    ),
+    DemoAccount(
+        "hotline", (Role.DISPATCHER,), "sh-bdc", MUNICIPALITY_CODE, "12345 hotline call-taker", "12345热线话务员"
+    ),
+    DemoAccount(
+        "tianpinglu.inspector",
+        (Role.INSPECTOR,),
+        "xh-gov",
+        TIANPINGLU,
+        "grid inspector, Tianpinglu",
+        "天平路街道网格员",
+    ),
+    DemoAccount(
+        "tianpinglu.sanitation",
+        (Role.OPERATOR,),
+        "ops-310104003-sanitation",
+        TIANPINGLU,
+        "sanitation unit, Tianpinglu",
+        "天平路街道环卫作业单位",
     ),
 ]
 
@@ -234,7 +284,7 @@ def prepare(db: Database, var_dir: Path) -> dict[str, str]:
                 roles=list(acc.roles),
                 agency_code=acc.agency,
                 division_code=acc.division,
-                display_name=acc.description,
+                display_name=acc.name or acc.description,
             )
             creds[acc.username] = password
         if session.scalar(select(User.id).where(User.username == RESIDENT)) is None:
@@ -245,7 +295,7 @@ def prepare(db: Database, var_dir: Path) -> dict[str, str]:
                 username=RESIDENT,
                 password=password,
                 kind=PrincipalKind.CITIZEN,
-                display_name="demo resident",
+                display_name="演示居民",
             )
             creds[RESIDENT] = password
     var_dir.mkdir(parents=True, exist_ok=True)

@@ -414,7 +414,8 @@ def bottom_date(
         partial = [
             ln
             for ln in page.lines
-            if re.search(r"\d{4}年", norm(ln.text))
+            # 2021年…, or a bare year (the rest under the seal): 2021, 20234
+            if (re.search(r"\d{4}年", norm(ln.text)) or re.fullmatch(r"(19|20)\d{2,4}", norm(ln.text)))
             and ln.centre[1] > cut
             and not any(x in ln.text for x in exclude)
             and id(ln) not in (skip or set())
@@ -798,7 +799,7 @@ def probes(ocr: OcrResult, ex: Extraction) -> dict[str, Rect]:
             out[name] = (
                 max(0, int(left - 0.5 * size)),
                 max(0, int(top - 0.2 * size)),
-                min(ocr.width, int(right + 3 * size)),
+                min(ocr.width, int(right + (7 if name == "issued_on" else 3) * size)),
                 min(ocr.height, int(bottom + 0.2 * size)),
             )
     for name, label in LABELLED.get(ex.doc_type, {}).items():
@@ -825,7 +826,8 @@ def probes(ocr: OcrResult, ex: Extraction) -> dict[str, Rect]:
         authority = [
             ln
             for ln in page.lines
-            if ln.centre[1] > 0.5 * ocr.height and any(k in norm(ln.text) for k in ("机关", "登记机构"))
+            if ln.centre[1] > 0.5 * ocr.height
+            and any(k in norm(ln.text) for k in ("机关", "登记机", "发证机", "发照机"))
         ]
         if authority:
             a = max(authority, key=lambda ln: ln.centre[1])

@@ -200,6 +200,17 @@ class Form:
                 best = other
         return best
 
+    def _label_left_on_row(self, ln: OcrLine, x: float, anchor: OcrLine | None) -> bool:
+        y, h = self._row_y(ln), ln.height
+        return any(
+            other is not ln
+            and other is not anchor
+            and other.rect[2] <= x
+            and abs(self._row_y(other) - y) < 0.6 * max(h, other.height)
+            and self.starts_with_label(other)
+            for other in self.lines
+        )
+
     def _aligned_below(self, last: OcrLine, x: float, step: float | None) -> OcrLine | None:
         y = self._row_y(last)
         h = last.height
@@ -227,6 +238,8 @@ class Form:
             beside = self._left_neighbour(nxt, first.x)
             if beside is not None and beside is not anchor:
                 break  # the next row's label (however it was read) is on this line's left
+            if self._label_left_on_row(nxt, first.x, anchor):
+                break  # a label further left on the row: the next row of a wide label column
             seg = self.leading(nxt)
             if seg is None:
                 break

@@ -61,7 +61,21 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--app", choices=("onecity", "bare"), required=True)
     p.add_argument("--port", type=int, required=True)
+    p.add_argument("--workers", type=int, default=1, help="processes on the port, as `onecity serve --workers`")
     args = p.parse_args()
+    common = {
+        "host": "127.0.0.1",
+        "port": args.port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "log_level": "warning",
+        "access_log": False,
+        "proxy_headers": True,
+    }
+    if args.workers > 1:  # uvicorn's supervisor: the app by name, made in each worker
+        target = "onecity.api.app:create_app" if args.app == "onecity" else "bench._serve:bare_app"
+        uvicorn.run(target, factory=True, workers=args.workers, **common)  # type: ignore[arg-type]
+        return
     if args.app == "onecity":
         from onecity.api.app import create_app
         from onecity.core.config import Settings
@@ -69,16 +83,7 @@ def main() -> None:
         app = create_app(Settings())
     else:
         app = bare_app()
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=args.port,
-        loop="uvloop",
-        http="httptools",
-        log_level="warning",
-        access_log=False,
-        proxy_headers=True,
-    )
+    uvicorn.run(app, **common)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

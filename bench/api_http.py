@@ -39,7 +39,7 @@ from typing import Any
 
 import uvloop
 
-from bench._common import emit, log, parser, ratio, sqlite_url
+from bench._common import database_url, emit, log, parser, ratio
 from bench._load import build_request, load
 from onecity.core import migrate
 from onecity.core.db import Database
@@ -122,11 +122,11 @@ class Server:
 
 
 @contextmanager
-def server(app: str, env: dict[str, str], ready_path: str) -> Iterator[Server]:
+def server(app: str, env: dict[str, str], ready_path: str, workers: int = 1) -> Iterator[Server]:
     """``bench._serve`` in a subprocess on a free port, up and answering ``ready_path``; stopped after."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench._serve", "--app", app, "--port", str(port)],
+        [sys.executable, "-m", "bench._serve", "--app", app, "--port", str(port), "--workers", str(workers)],
         cwd=REPO,
         env=env,
         stdout=sys.stderr,
@@ -155,10 +155,38 @@ def server(app: str, env: dict[str, str], ready_path: str) -> Iterator[Server]:
             proc.wait()
 
 
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used so far (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    """User + system CPU a process and its live children (uvicorn's workers) have used so far."""
+    fields = _stat(pid)
+    total = int(fields[11]) + int(fields[12])
+    for child in Path("/proc").iterdir():
+        if child.name.isdigit() and child.name != str(pid):
+            try:
+                f = _stat(int(child.name))
+            except (OSError, ValueError):
+                continue  # gone meanwhile
+            if f[1] == str(pid):
+                total += int(f[11]) + int(f[12])
+    return total / CLK_TCK
+
+
+async def settle(srv: Server, *, idle_percent: float = 10.0, limit: float = 180.0) -> float:
+    """Wait until the server is idle (its warm-ups done): CPU under ``idle_percent`` over a second.
+
+    A server answers as soon as it listens, while warm-ups (the grid index) may still take a
+    core for tens of seconds; measured then, a route's figure is the warm-up's. Returns the wait.
+    """
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        c0 = cpu_seconds(srv.proc.pid)
+        await asyncio.sleep(1.0)
+        if 100 * (cpu_seconds(srv.proc.pid) - c0) < idle_percent:
+            break
+    return round(time.monotonic() - t0, 1)
 
 
 def login(port: int) -> str:
@@ -178,15 +206,46 @@ async def measure(
     figures = result.figures()
     figures["server_cpu_percent"] = round(100 * server_cpu / (seconds + warmup), 1)
     figures["client_cpu_percent"] = round(100 * result.client_cpu_seconds / (seconds + warmup), 1)
+    figures["load_average_1m"] = round(os.getloadavg()[0], 2)  # the machine is shared: how busy it was
     if figures["non_2xx"]:
         raise RuntimeError(
             f"{label}: {figures['non_2xx']} of {figures['requests']} answers were not 2xx ({result.statuses})"
         )
     log(
         f"  {label}: {figures['req_per_s']:,.0f} req/s, p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms "
-        f"(server CPU {figures['server_cpu_percent']} %, client {figures['client_cpu_percent']} %)"
+        f"(server CPU {figures['server_cpu_percent']} %, client {figures['client_cpu_percent']} %, "
+        f"load {figures['load_average_1m']})"
     )
     return figures
+
+
+def first_clerk(url: str) -> str:
+    """The id of a clerk the administrator may read (an audited personal-data read)."""
+    from sqlalchemy import select
+
+    from onecity.core.identity.models import User
+
+    db = Database(url)
+    try:
+        with db.sessions() as session:
+            return str(session.scalar(select(User.id).where(User.username == "clerk000")))
+    finally:
+        db.dispose()
+
+
+def audit_backlog(url: str) -> dict[str, int]:
+    """How many audit entries the run wrote, and how many the sealer had not chained at the end."""
+    from sqlalchemy import func, select
+
+    from onecity.core import audit
+
+    db = Database(url)
+    try:
+        with db.sessions() as session:
+            total = int(session.scalar(select(func.count()).select_from(audit.AuditEntry)) or 0)
+            return {"entries": total, "unsealed": audit.unsealed(session)}
+    finally:
+        db.dispose()
 
 
 async def run(args: Any) -> None:
@@ -195,8 +254,9 @@ async def run(args: Any) -> None:
     login_seconds = 1.5 if quick else 8.0
     connections = args.connections or (8 if quick else 16)
     users = 3 if quick else 20
+    workers = args.workers
     figures: dict[str, Any] = {}
-    with sqlite_url("api") as url:
+    with database_url(args.backend, "api") as url:
         log(f"{NAME}: seeding {users + 1} users (Argon2id makes this take a moment)")
         await asyncio.to_thread(seed, url, users)
         env = {
@@ -207,9 +267,14 @@ async def run(args: Any) -> None:
             "ONECITY_SECRET_KEY": secrets.token_urlsafe(48),
             "PYTHONUNBUFFERED": "1",
         }
-        with server("bare", env, "/ping") as bare, server("onecity", env, "/api/v1/health") as app:
+        with (
+            server("bare", env, "/ping", workers) as bare,
+            server("onecity", env, "/api/v1/health", workers) as app,
+        ):
             token = await asyncio.to_thread(login, app.port)
             auth = {"Authorization": f"Bearer {token}"}
+            waited = await settle(app)
+            log(f"  (waited {waited} s for the server's warm-ups to finish)")
             ping = build_request("GET", "/ping")
             bare_runs = [await measure(bare, "bare /ping", ping, connections, seconds, warmup)]
             figures["health"] = await measure(
@@ -221,25 +286,24 @@ async def run(args: Any) -> None:
             figures["users"] = await measure(
                 app, "GET /api/v1/users", build_request("GET", "/api/v1/users", auth), connections, seconds, warmup
             )
+            clerk = await asyncio.to_thread(first_clerk, url)
+            purpose = {**auth, "X-OneCity-Purpose": "bench"}
+            figures["audited_read"] = await measure(
+                app,
+                "GET /api/v1/users/{id} (audited personal-data read)",
+                build_request("GET", f"/api/v1/users/{clerk}", purpose),
+                connections,
+                seconds,
+                warmup,
+            )
+            await asyncio.sleep(1.5)  # the sealer's next rounds
+            figures["audited_read"]["audit"] = await asyncio.to_thread(audit_backlog, url)
             bare_runs.append(await measure(bare, "bare /ping (again)", ping, connections, seconds, warmup))
             bare_sync = await measure(
                 bare, "bare /ping-sync (4 sync deps)", build_request("GET", "/ping-sync"), connections, seconds, warmup
             )
-            form = urllib.parse.urlencode({"username": "bench.admin", "password": PASSWORD}).encode()
-            token_req = build_request(
-                "POST", "/api/v1/auth/token", {"Content-Type": "application/x-www-form-urlencoded"}, form
-            )
-            figures["login"] = {}
-            for c in (1,) if quick else (1, 4):
-                f = await measure(app, f"POST /api/v1/auth/token x{c}", token_req, c, login_seconds, 0.5)
-                f["per_request_ms"] = round(1000 * c / f["req_per_s"], 1) if f["req_per_s"] else None
-                figures["login"][f"c{c}"] = f
-            # Does signing in hold up everyone else? /auth/me under load while two clients sign in.
-            me_req = build_request("GET", "/api/v1/auth/me", auth)
-            _, figures["me_during_logins"] = await asyncio.gather(
-                measure(app, "  (2 clients signing in meanwhile)", token_req, 2, login_seconds, 0.5),
-                measure(app, "GET /api/v1/auth/me while 2 clients sign in", me_req, connections, login_seconds, 0.5),
-            )
+            if not args.no_login:
+                await login_figures(app, figures, auth, connections, login_seconds, quick)
     baseline = {
         "bare_ping": {
             "req_per_s": round(sum(r["req_per_s"] for r in bare_runs) / len(bare_runs), 1),
@@ -249,11 +313,45 @@ async def run(args: Any) -> None:
         },
         "bare_ping_sync_deps": bare_sync,
     }
+    await finish(args, figures, baseline, connections, seconds, warmup, login_seconds, users, workers)
+
+
+async def login_figures(
+    app: Server, figures: dict[str, Any], auth: dict[str, str], connections: int, login_seconds: float, quick: bool
+) -> None:
+    """Sign-in (slow by design) and whether sign-ins in progress slow everyone else down."""
+    form = urllib.parse.urlencode({"username": "bench.admin", "password": PASSWORD}).encode()
+    token_req = build_request("POST", "/api/v1/auth/token", {"Content-Type": "application/x-www-form-urlencoded"}, form)
+    figures["login"] = {}
+    for c in (1,) if quick else (1, 4):
+        f = await measure(app, f"POST /api/v1/auth/token x{c}", token_req, c, login_seconds, 0.5)
+        f["per_request_ms"] = round(1000 * c / f["req_per_s"], 1) if f["req_per_s"] else None
+        figures["login"][f"c{c}"] = f
+    # Does signing in hold up everyone else? /auth/me under load while two clients sign in.
+    me_req = build_request("GET", "/api/v1/auth/me", auth)
+    _, figures["me_during_logins"] = await asyncio.gather(
+        measure(app, "  (2 clients signing in meanwhile)", token_req, 2, login_seconds, 0.5),
+        measure(app, "GET /api/v1/auth/me while 2 clients sign in", me_req, connections, login_seconds, 0.5),
+    )
+
+
+async def finish(
+    args: Any,
+    figures: dict[str, Any],
+    baseline: dict[str, Any],
+    connections: int,
+    seconds: float,
+    warmup: float,
+    login_seconds: float,
+    users: int,
+    workers: int,
+) -> None:
     base = baseline["bare_ping"]["req_per_s"]
     ratios: dict[str, Any] = {
-        f"{k}_req_per_s_vs_bare": ratio(figures[k]["req_per_s"], base) for k in ("health", "me", "users")
+        f"{k}_req_per_s_vs_bare": ratio(figures[k]["req_per_s"], base)
+        for k in ("health", "me", "users", "audited_read")
     }
-    ratios["bare_sync_deps_vs_bare"] = ratio(bare_sync["req_per_s"], base)
+    ratios["bare_sync_deps_vs_bare"] = ratio(baseline["bare_ping_sync_deps"]["req_per_s"], base)
     emit(
         NAME,
         {
@@ -262,7 +360,10 @@ async def run(args: Any) -> None:
             "warmup": warmup,
             "login_seconds": login_seconds,
             "users": users + 1,
-            "server": "uvicorn 1 worker, uvloop, httptools, SQLite, access log off",
+            "backend": args.backend,
+            "workers": workers,
+            "server": f"uvicorn {workers} worker(s), uvloop, httptools, {args.backend}, access log off",
+            "load_average": os.getloadavg(),
             "client": "bench._load (asyncio protocols, same machine)",
         },
         figures,
@@ -274,6 +375,9 @@ async def run(args: Any) -> None:
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--connections", type=int, default=None, help="concurrent keep-alive connections")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (both servers)")
+    p.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    p.add_argument("--no-login", action="store_true", help="leave out sign-in (slow by design; for scaling runs)")
     args = p.parse_args()
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(run(args))

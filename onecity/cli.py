@@ -33,13 +33,37 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     else:
         open_db(settings).dispose()  # a missing or unmigrated database is said in one line, not on the first request
     _default_public_url(args.host, args.port)
-    app = create_app(settings)
-    print(f"OneCity is serving on http://{args.host}:{args.port}/ (env={settings.env})", flush=True)
     from onecity.api.proxies import uvicorn_config
 
-    # X-Forwarded-For is believed only from ONECITY_TRUSTED_PROXIES (onecity.api.proxies), not uvicorn's defaults
-    with contextlib.suppress(KeyboardInterrupt):  # uvicorn shuts down cleanly, then passes Ctrl-C on
-        uvicorn.Server(uvicorn_config(app, host=args.host, port=args.port, log_level=args.log_level)).run()
+    if args.workers < 1:
+        print("error: --workers takes a number of processes, at least 1", file=sys.stderr)
+        return 2
+    if args.workers == 1:
+        app = create_app(settings)
+        print(f"OneCity is serving on http://{args.host}:{args.port}/ (env={settings.env})", flush=True)
+        # X-Forwarded-For is believed only from ONECITY_TRUSTED_PROXIES (onecity.api.proxies), not uvicorn's defaults
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn shuts down cleanly, then passes Ctrl-C on
+            uvicorn.Server(uvicorn_config(app, host=args.host, port=args.port, log_level=args.log_level)).run()
+        return 0
+    from uvicorn.supervisors import Multiprocess
+
+    # N processes on one socket, each making its app from the same ONECITY_* environment (the
+    # supervisor restarts a worker that dies); periodic tasks run in one of them (core.tasks)
+    config = uvicorn_config(
+        "onecity.api.app:create_app",
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        factory=True,
+        workers=args.workers,
+    )
+    print(
+        f"OneCity is serving on http://{args.host}:{args.port}/ with {args.workers} worker processes "
+        f"(env={settings.env})",
+        flush=True,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
     return 0
 
 
@@ -216,6 +240,8 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
     shown = args.progress or (sys.stderr.isatty() and not args.json)
     db = open_db(settings)
+    if not args.no_seal:
+        audit.seal(db)  # chain what is committed first, as the server's sealer would
     with db.sessions() as session, Progress("verifying the audit log", enabled=shown, every=1.0) as bar:
         result = audit.verify(session, checkpoints=checkpoints, progress=lambda done, total: bar.update(done, total))
     if args.json:
@@ -223,7 +249,8 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     elif result.ok:
         n = result.checkpoints
         against = f", agreeing with {n} signed checkpoint{'' if n == 1 else 's'}" if args.checkpoints else ""
-        print(f"audit log intact: {result.entries} entries verified{against}")
+        waiting = f"; {result.unsealed} not sealed yet (not verified)" if result.unsealed else ""
+        print(f"audit log intact: {result.entries} entries verified{against}{waiting}")
     else:
         print(f"audit log BROKEN at entry {result.first_bad_seq}: {result.reason}", file=sys.stderr)
     return 0 if result.ok else 1
@@ -264,6 +291,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--log-level", default="info")
     s.add_argument("--upgrade", action="store_true", help="apply migrations first")
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="API processes sharing the port (default 1); periodic tasks run in one of them",
+    )
     s.set_defaults(func=cmd_serve, needs_secret=True)
 
     d = sub.add_parser("demo", help="prepare the embedded demo city and serve it")
@@ -324,6 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="also check the chain against the signed checkpoints in FILE (from `audit checkpoints --export`)",
     )
     av.add_argument("--progress", action="store_true", help="report progress on stderr (default on a terminal)")
+    av.add_argument(
+        "--no-seal",
+        action="store_true",
+        help="verify what is sealed as it stands (by default the committed entries waiting are sealed first)",
+    )
     av.set_defaults(func=cmd_audit_verify)
     ac = au.add_parser("checkpoint", help="sign a checkpoint of the audit head now (the server does so periodically)")
     ac.set_defaults(func=cmd_audit_checkpoint)

@@ -52,6 +52,8 @@ PLATFORM = Part(
         # commits wake it; it polls for rows a process that died left behind
         PeriodicTask("outbox-relay", "onecity.core.bus.relay:run_relay"),
         PeriodicTask("housekeeping", "onecity.core.housekeeping:run", every_seconds=600.0),
+        # chains the audit entries writers committed (group commit), once per deployment
+        PeriodicTask("audit-sealer", "onecity.core.audit:run_sealer", every_seconds=0.5),
         # signs when ONECITY_AUDIT_CHECKPOINT_SECONDS have passed since the last checkpoint
         PeriodicTask("audit-checkpoints", "onecity.core.audit_checkpoints:run", every_seconds=60.0),
     ),

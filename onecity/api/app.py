@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from onecity import __version__
 from onecity.api import logredact, problems
@@ -38,6 +39,41 @@ SECURITY_HEADERS = {
         "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
     ),
 }
+
+
+_SECURITY_RAW = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()]
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+class SecurityHeaders:
+    """Add :data:`SECURITY_HEADERS` (and ``Cache-Control: no-store`` under the API) to every
+    HTTP response that does not set them itself.
+
+    A pure ASGI middleware: it rewrites the ``http.response.start`` message on its way out.
+    Starlette's ``BaseHTTPMiddleware`` (``@app.middleware("http")``) did the same through a task
+    group and a memory stream per request, which cost more than many routes' own work.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = scope["path"].startswith(API_PREFIX)
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers += [(k, v) for k, v in _SECURITY_RAW if k not in present]
+                if api and b"cache-control" not in present:
+                    headers.append(_NO_STORE)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def api_router() -> APIRouter:
@@ -90,15 +126,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     logredact.install()  # no api_key from a query string in the access log
     problems.install(app)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        if request.url.path.startswith(API_PREFIX):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    app.add_middleware(SecurityHeaders)  # innermost: sees the final response of every route
     app.add_middleware(JsonDepthLimit)  # inside the size limit: it reads only bodies that passed it
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(TrustedProxies, trusted=settings.trusted_proxy_list)  # outermost: runs first

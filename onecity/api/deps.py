@@ -18,13 +18,14 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import unquote
 
 from fastapi import Depends, Header, Query, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from onecity.core.config import Settings
 from onecity.core.db import Database
@@ -53,9 +54,39 @@ async def get_db(request: Request) -> Database:
     return db
 
 
-def get_session(db: Annotated[Database, Depends(get_db)]) -> Iterator[Session]:
-    with db.transaction() as session:
+def _finish(session: Session, commit: bool) -> None:
+    """Commit (or roll back) and close: the I/O at the end of a request's transaction."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+async def get_session(db: Annotated[Database, Depends(get_db)]) -> AsyncIterator[Session]:
+    """The request's transaction, as :meth:`Database.transaction` makes it, at one thread hop.
+
+    A plain-``def`` generator would cost two hops through FastAPI's thread pool (one to enter,
+    one to leave). Making a session does no I/O (it connects on first use, in the dependency or
+    route that uses it, which runs in the pool), so it is made here on the event loop; only the
+    commit or rollback at the end goes to the pool, and not even that when nothing touched the
+    database.
+    """
+    session = db.sessions()
+    try:
         yield session
+    except BaseException:
+        if session.in_transaction():
+            await run_in_threadpool(_finish, session, False)
+        else:
+            session.close()
+        raise
+    if session.in_transaction():
+        await run_in_threadpool(_finish, session, True)
+    else:
+        session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -154,7 +154,13 @@ class JsonDepthLimit:
         self.app, self.max_depth = app, max_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _json_like(dict(scope.get("headers", [])).get(b"content-type")):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
+        bodiless = b"transfer-encoding" not in headers and (declared is None or declared == b"0")
+        if bodiless or not _json_like(headers.get(b"content-type")):  # HTTP/1.1: no length, no chunks, no body
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -175,8 +181,8 @@ class JsonDepthLimit:
                     "detail": too_deep_detail(self.max_depth),
                 }
             ).encode()
-            headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(problem)).encode())]
-            await send({"type": "http.response.start", "status": 400, "headers": headers})
+            answer = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(problem)).encode())]
+            await send({"type": "http.response.start", "status": 400, "headers": answer})
             await send({"type": "http.response.body", "body": problem})
             return
         replayed = False

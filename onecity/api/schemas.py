@@ -198,7 +198,9 @@ class AuditEntryPublic(BaseModel):
     outcome: str
     division_code: str | None
     detail: dict[str, Any]
-    hash: str
+    #: The entry's place in the hash chain and its hash: null for a moment, until the sealer chains it.
+    pos: int | None = None
+    hash: str | None
 
 
 class AuditVerifyPublic(BaseModel):
@@ -207,6 +209,8 @@ class AuditVerifyPublic(BaseModel):
     first_bad_seq: int | None
     reason: str | None
     checkpoints: int = 0
+    #: Entries committed but not sealed into the chain yet (not verified by this walk).
+    unsealed: int = 0
 
 
 class CheckpointKeyPublic(BaseModel):

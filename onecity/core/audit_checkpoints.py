@@ -54,7 +54,7 @@ from sqlalchemy import BigInteger, Integer, String, Text, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from onecity.core import clock
+from onecity.core import audit, clock
 from onecity.core.audit import AuditEntry, AuditHead
 from onecity.core.config import Settings
 from onecity.core.db import Base, Database
@@ -192,8 +192,9 @@ def sign(session: Session, key: CheckpointKey) -> AuditCheckpoint | None:
 
 
 def checkpoint(db: Database, settings: Settings) -> AuditCheckpoint | None:
-    """Sign one checkpoint now (the periodic task and ``onecity audit checkpoint``)."""
+    """Seal the committed entries, then sign the head (the periodic task and ``onecity audit checkpoint``)."""
     key = load_or_create_key(key_file(settings))
+    audit.seal(db)
     try:
         with db.transaction() as session:
             return sign(session, key)
@@ -321,11 +322,11 @@ def read_file(path: Path) -> list[Checkpoint]:
 
 
 def _entry_hashes(session: Session, seqs: list[int]) -> dict[int, str]:
-    """The hash of each named entry as the database holds it now."""
+    """The hash of the entry at each named chain position as the database holds it now."""
     out: dict[int, str] = {}
     for i in range(0, len(seqs), 500):
-        rows = session.execute(select(AuditEntry.seq, AuditEntry.hash).where(AuditEntry.seq.in_(seqs[i : i + 500])))
-        out.update({seq: h for seq, h in rows})
+        rows = session.execute(select(AuditEntry.pos, AuditEntry.hash).where(AuditEntry.pos.in_(seqs[i : i + 500])))
+        out.update({seq: h for seq, h in rows if seq is not None and h is not None})
     return out
 
 

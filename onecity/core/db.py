@@ -152,7 +152,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+    # pre-ping costs a round trip per checkout, but a pool that outlives a database restart (or
+    # a test that ends other backends) would otherwise hand out dead connections
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 10)
+    return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
 def is_busy(err: BaseException) -> bool:

@@ -12,10 +12,16 @@ A failing round is logged and the task carries on at the next round; it never st
 server.
 
 **Once per deployment.** Several server processes may share one database (uvicorn workers,
-replicas). Before each round a plain task takes a lease on its name in ``task_leases``: the
-process holding it renews it each round; another process skips its rounds until the lease
-has lapsed (the holder died: after two intervals, at least a minute), then takes it over. A
-stopping runner gives its leases back, so a restart does not wait. The outbox relay (a
+replicas on other machines). On PostgreSQL one of them is the *leader*: it holds a
+session-level advisory lock (:class:`Leadership`) on a connection of its own, and only the
+leader runs plain tasks (the relay's sweep, the clocks, housekeeping, the audit sealer and
+checkpoints). When the leader dies its connection closes, PostgreSQL drops the lock, and
+another process takes it within :data:`LEADER_POLL_SECONDS`. Holding it costs no transaction
+per round. On SQLite (one machine; the embedded default) a plain task instead takes a lease on
+its name in ``task_leases`` before each round: the process holding it renews it each round;
+another process skips its rounds until the lease has lapsed (the holder died: after two
+intervals, at least a minute), then takes it over. A stopping runner gives its leadership and
+leases back, so a restart does not wait. The outbox relay (a
 coroutine task) runs in every process: a commit wakes the relay of its own process at once,
 and a message two relays send twice keeps its id, which the bus discards as a duplicate.
 """
@@ -35,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, or_, update
+from sqlalchemy import Connection, String, or_, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -95,6 +101,54 @@ def release(db: Database, holder: str) -> None:
         )
 
 
+#: How often a follower tries to become the leader, and the leader checks it still is (seconds).
+LEADER_POLL_SECONDS = 0.5
+#: The advisory lock's key: one leader per database ("onecity" in ASCII).
+LEADER_LOCK_KEY = 0x6F6E6563697479
+
+
+class Leadership:
+    """Whether this process leads the deployment: a PostgreSQL advisory lock held on a connection.
+
+    :meth:`poll` (from one thread) takes the lock if it is free, or checks the connection that
+    holds it is still alive; :attr:`leading` is what the task threads read. A lost connection
+    (the database restarted, a network cut) loses the lock too, so it is dropped at once and
+    the lock is tried again on a new connection at the next poll.
+    """
+
+    def __init__(self, db: Database, key: int = LEADER_LOCK_KEY) -> None:
+        self.db, self.key = db, key
+        self._conn: Connection | None = None
+        self.leading = False
+
+    def poll(self) -> bool:
+        try:
+            if self._conn is None:
+                self._conn = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            if self.leading:
+                self._conn.execute(text("SELECT 1"))  # still connected, so still holding it
+            else:
+                self.leading = bool(self._conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}))
+        except Exception:
+            if self.leading:
+                log.warning("lost the connection that made this process the leader; periodic tasks pause here")
+            self.leading = False
+            self._drop()
+        return self.leading
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.invalidate()  # never back into the pool: a pooled session must not hold the lock
+                conn.close()
+
+    def release(self) -> None:
+        """Stop leading: closing the connection frees the lock for another process at once."""
+        self.leading = False
+        self._drop()
+
+
 @dataclass(frozen=True)
 class TaskContext:
     """What a task is given: the process's database, settings and bus."""
@@ -116,9 +170,16 @@ class TaskRunner:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         #: Rounds completed per task name (a test waits on it; an operator may log it).
         self.rounds: dict[str, int] = {t.name: 0 for t in self.tasks}
+        #: PostgreSQL: the advisory-lock leader decides; SQLite: each task's lease does.
+        self.leadership = Leadership(ctx.db) if ctx.db.dialect == "postgresql" else None
+        self._leading = threading.Event()
 
     def start(self) -> None:
         """Start every task (call from within the running event loop)."""
+        if self.leadership is not None and any(not inspect.iscoroutinefunction(resolve(t.run)) for t in self.tasks):
+            thread = threading.Thread(target=self._lead, name="leadership", daemon=True)
+            thread.start()
+            self._threads.append(thread)
         for task in self.tasks:
             if task.warm is not None:
                 threading.Thread(target=self._warm, args=(task,), name=f"warm:{task.name}", daemon=True).start()
@@ -143,7 +204,9 @@ class TaskRunner:
             await asyncio.to_thread(thread.join, max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
                 log.warning("periodic task %s is still in a round; leaving it", thread.name)
-        if self._threads:
+        if self.leadership is not None:  # after the rounds ended: no overlap with the next leader's
+            await asyncio.to_thread(self.leadership.release)
+        elif self._threads:
             try:
                 await asyncio.to_thread(release, self.ctx.db, self.holder)
             except Exception:
@@ -160,11 +223,36 @@ class TaskRunner:
         except Exception:
             log.exception("warming %s failed; its rounds will prepare what they need", task.name)
 
+    @property
+    def leading(self) -> bool:
+        """Whether this process leads the deployment (PostgreSQL) now."""
+        return self._leading.is_set()
+
+    def _lead(self) -> None:
+        assert self.leadership is not None
+        try:
+            while not self._stop.is_set():
+                was = self._leading.is_set()
+                if self.leadership.poll():
+                    self._leading.set()
+                    if not was:
+                        log.info("this process (%s) now runs the deployment's periodic tasks", self.holder)
+                else:
+                    self._leading.clear()
+                self._stop.wait(LEADER_POLL_SECONDS)
+        finally:
+            self._leading.clear()
+
+    def _may_run(self, task: PeriodicTask) -> bool:
+        if self.leadership is not None:
+            return self._leading.is_set()
+        return claim(self.ctx.db, task.name, self.holder, lease_seconds(task))
+
     def _rounds(self, task: PeriodicTask) -> None:
         fn = resolve(task.run)
         while not self._stop.is_set():
             try:
-                if claim(self.ctx.db, task.name, self.holder, lease_seconds(task)):
+                if self._may_run(task):
                     fn(self.ctx)
                     self.rounds[task.name] += 1
             except Exception as err:

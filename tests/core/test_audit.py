@@ -31,6 +31,7 @@ def _write(db: Database, n: int) -> None:
                 object_id=str(i),
                 detail={"i": i, "text": "中文"},
             )
+    audit.seal(db)  # what the server's sealer does within a second
 
 
 def _tamper(db: Database, *statements: str) -> None:
@@ -80,22 +81,27 @@ def test_database_refuses_updates_and_deletes(db: Database) -> None:
         (['UPDATE audit_log SET detail = \'{"i": 99, "text": "中文"}\' WHERE seq = 2'], 2, "altered"),
         (["DELETE FROM audit_log WHERE seq = 2"], 2, "missing"),
         (["DELETE FROM audit_log WHERE seq = 5"], 5, "missing"),
-        # swap the content of two entries (reordering), recomputing nothing
+        # swap the places of two entries in the chain (reordering), recomputing nothing
         (
             [
-                "UPDATE audit_log SET seq = 100 WHERE seq = 2",
-                "UPDATE audit_log SET seq = 2 WHERE seq = 3",
-                "UPDATE audit_log SET seq = 3 WHERE seq = 100",
+                "UPDATE audit_log SET pos = 100 WHERE pos = 2",
+                "UPDATE audit_log SET pos = 2 WHERE pos = 3",
+                "UPDATE audit_log SET pos = 3 WHERE pos = 100",
             ],
             2,
             "does not follow",
         ),
+        # renumber an entry, keeping its place
+        (["UPDATE audit_log SET seq = 100 WHERE seq = 4"], 4, "altered"),
+        # unseal an entry so that the sealer chains it again at the end
+        (["UPDATE audit_log SET pos = NULL, prev_hash = NULL, hash = NULL WHERE seq = 3"], 3, "missing"),
     ],
-    ids=["edit-purpose", "edit-detail", "delete-middle", "delete-last", "reorder"],
+    ids=["edit-purpose", "edit-detail", "delete-middle", "delete-last", "reorder", "renumber", "unseal"],
 )
 def test_any_tampering_names_the_first_bad_entry(db: Database, statements: list[str], bad_seq: int, words: str) -> None:
     _write(db, 5)
     _tamper(db, *statements)
+    audit.seal(db)  # the sealer may run meanwhile: it cannot paper over the damage
     with db.sessions() as session:
         result = audit.verify(session)
     assert not result.ok
@@ -175,6 +181,7 @@ def _rewrite(db: Database, seq: int, actor: str) -> None:
     with db.engine.begin() as conn:
         if db.dialect == "postgresql":
             conn.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))
+            conn.execute(text("DROP TRIGGER audit_log_seal_only ON audit_log"))
         else:
             conn.execute(text("DROP TRIGGER audit_log_no_update"))
             conn.execute(text("DROP TRIGGER audit_log_no_delete"))
@@ -235,8 +242,14 @@ def test_checkpoints_catch_a_full_rewrite_with_recomputed_hashes(db: Database, t
             with db.engine.begin() as conn:
                 conn.execute(
                     text(
-                        "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log "
+                        "CREATE TRIGGER audit_log_append_only BEFORE DELETE OR TRUNCATE ON audit_log "
                         "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "CREATE TRIGGER audit_log_seal_only BEFORE UPDATE ON audit_log "
+                        "FOR EACH ROW EXECUTE FUNCTION audit_log_seal_only()"
                     )
                 )
 
@@ -335,3 +348,106 @@ def test_checkpoints_are_published_to_auditors_and_signed_by_the_server(
         assert client.get("/api/v1/audit/checkpoints").status_code == 401
         schema = client.get("/openapi.json").json()
         assert "/api/v1/audit/checkpoints" in schema["paths"]
+
+
+# -- group commit: writers append, one sealer chains (issue 13) ----------------------------------------
+
+
+def test_entries_wait_unsealed_until_the_sealer_chains_them(db: Database) -> None:
+    with db.transaction() as session:
+        audit.record(session, SYSTEM, "test.thing.done", object_type="thing", object_id="a")
+    with db.sessions() as session:
+        e = session.scalars(select(AuditEntry)).one()
+        assert e.pos is None and e.hash is None  # written, visible to queries, not chained yet
+        result = audit.verify(session)
+        assert result.ok and result.entries == 0 and result.unsealed == 1
+    assert audit.seal(db) == 1 and audit.seal(db) == 0
+    with db.sessions() as session:
+        result = audit.verify(session)
+        assert result.ok and result.entries == 1 and result.unsealed == 0
+
+
+def test_the_database_refuses_editing_an_entry_before_it_is_sealed(db: Database) -> None:
+    with db.transaction() as session:
+        audit.record(session, SYSTEM, "test.thing.done", object_type="thing", purpose="p")
+    with pytest.raises(Exception, match="append-only"), db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET purpose = 'other', pos = 1, prev_hash = 'x', hash = 'y'"))
+
+
+def test_concurrent_writers_and_two_sealers_lose_and_repeat_nothing(db: Database) -> None:
+    import threading
+
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer(k: int) -> None:
+        try:
+            for i in range(25):
+                with db.transaction() as session:
+                    audit.record(session, SYSTEM, "test.thing.done", object_type="thing", object_id=f"{k}-{i}")
+        except BaseException as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    def sealer() -> None:
+        try:
+            while not stop.is_set():
+                audit.seal(db, limit=7)
+        except BaseException as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    writers = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    sealers = [threading.Thread(target=sealer) for _ in range(2)]
+    for t in writers + sealers:
+        t.start()
+    for t in writers:
+        t.join()
+    stop.set()
+    for t in sealers:
+        t.join()
+    assert not errors, errors
+    audit.seal(db)
+    with db.sessions() as session:
+        result = audit.verify(session)
+        assert result.ok and result.entries == 100 and result.unsealed == 0, result
+        ids = list(session.scalars(select(AuditEntry.object_id)))
+        positions = list(session.scalars(select(AuditEntry.pos).order_by(AuditEntry.pos)))
+    assert sorted(ids) == sorted(f"{k}-{i}" for k in range(4) for i in range(25))
+    assert positions == list(range(1, 101))
+
+
+KILLED_SEALER = """
+import sys, time
+from onecity.core import audit
+from onecity.core.db import Database
+db = Database(sys.argv[1])
+with db.transaction() as session:
+    n = audit.seal_batch(session)
+    print(n, flush=True)
+    time.sleep(60)  # killed here, before the commit
+"""
+
+
+def test_a_sealer_killed_mid_batch_loses_and_repeats_nothing(db: Database) -> None:
+    import os
+    import signal
+
+    _write(db, 3)  # sealed
+    for i in range(40):
+        with db.transaction() as session:
+            audit.record(session, SYSTEM, "test.thing.done", object_type="thing", object_id=f"late-{i}")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    with subprocess.Popen(
+        [sys.executable, "-c", KILLED_SEALER, db.url], stdout=subprocess.PIPE, text=True, env=env
+    ) as child:
+        try:
+            assert child.stdout is not None and child.stdout.readline().strip() == "40"  # sealed, not committed
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+    with db.sessions() as session:
+        assert audit.verify(session).unsealed == 40
+    assert audit.seal(db) == 40
+    with db.sessions() as session:
+        result = audit.verify(session)
+        assert result.ok and result.entries == 43 and result.unsealed == 0
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == 43

@@ -124,3 +124,71 @@ def test_a_busy_database_is_a_line_not_a_traceback(
     failed = [r for r in caplog.records if "failed" in r.getMessage()]
     assert busy and busy[0].levelname == "WARNING" and busy[0].exc_info is None
     assert failed and failed[0].exc_info is not None
+
+
+LEADER_SCRIPT = """
+import asyncio, sys
+from onecity.core.bus.memory import MemoryBus
+from onecity.core.config import Settings
+from onecity.core.db import Database
+from onecity.core.parts import PeriodicTask
+from onecity.core.tasks import TaskContext, TaskRunner
+
+def tick(ctx):
+    with open(sys.argv[2], "a") as f:
+        f.write(sys.argv[3] + "\\n")
+
+async def main():
+    db = Database(sys.argv[1])
+    task = PeriodicTask("marked", "__main__:tick", every_seconds=0.05)
+    runner = TaskRunner(TaskContext(db, Settings(), MemoryBus()), [task])
+    runner.start()
+    await asyncio.sleep(120)
+
+asyncio.run(main())
+"""
+
+
+def test_two_processes_run_a_task_once_and_the_survivor_takes_over_from_a_killed_leader(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL's advisory-lock leader: one of two processes runs the task; SIGKILL it and the
+    other runs it within a second or two (a lease would have taken a minute to lapse)."""
+    import os
+    import signal
+    import subprocess
+
+    marks = tmp_path / "marks"
+    marks.touch()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "ONECITY_ENV": "test"}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", LEADER_SCRIPT, pg_url, str(marks), name], env=env)
+        for name in ("a", "b")
+    ]
+    try:
+
+        def ran() -> list[str]:
+            return marks.read_text().split()
+
+        deadline = time.monotonic() + 30
+        while len(ran()) < 10 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        first = set(ran())
+        assert len(first) == 1, f"both processes ran the task: {first}"
+        leader = {"a": procs[0], "b": procs[1]}[first.pop()]
+        leader.send_signal(signal.SIGKILL)
+        leader.wait()
+        killed_at, before = time.monotonic(), len(ran())
+        while len(set(ran()[before:])) == 0 and time.monotonic() - killed_at < 15:
+            time.sleep(0.05)
+        took = time.monotonic() - killed_at
+        assert set(ran()[before:]) - {"a", "b"} == set() and ran()[before:], "nobody took over"
+        survivor = [p for p in procs if p is not leader][0]
+        assert ran()[-1] == ("a" if survivor is procs[0] else "b")
+        assert took < 5, f"the survivor took {took:.1f} s to take over"
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+            p.wait()

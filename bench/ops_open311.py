@@ -31,9 +31,9 @@ from typing import Any, cast
 import numpy as np
 import uvloop
 
-from bench._common import emit, log, parser, percentile, ratio, sqlite_url
+from bench._common import database_url, emit, log, parser, percentile, ratio, sqlite_url
 from bench._load import LoadResult, _Connection, _Run, build_request
-from bench.api_http import cpu_seconds, server
+from bench.api_http import cpu_seconds, server, settle
 from onecity.core import migrate
 from onecity.core.db import Database
 from onecity.core.identity import service as identity
@@ -251,7 +251,12 @@ async def run(args: Any) -> None:
     n_bodies = 200 if quick else 40_000
     within = args.within or (XUHUI if quick else CITY)
     figures: dict[str, Any] = {}
-    with sqlite_url("ops311") as url:
+    served = {
+        "backend": args.backend,
+        "workers": args.workers,
+        "server": f"uvicorn {args.workers} worker(s), uvloop, httptools, {args.backend}, access log off",
+    }
+    with database_url(args.backend, "ops311") as url:
         log(f"{NAME}: installing the city's disposal units and preparing {n_bodies:,} reports")
         key = await asyncio.to_thread(seed, url, within)
         reqs = await asyncio.to_thread(bodies, key, n_bodies, within)
@@ -263,7 +268,10 @@ async def run(args: Any) -> None:
             "ONECITY_SECRET_KEY": secrets.token_urlsafe(48),
             "PYTHONUNBUFFERED": "1",
         }
-        with server("bare", env, "/ping") as bare, server("onecity", env, "/api/v1/health") as app:
+        with (
+            server("bare", env, "/ping", args.workers) as bare,
+            server("onecity", env, "/api/v1/health", args.workers) as app,
+        ):
             ping = await load_many(
                 bare.port, [build_request("GET", "/ping")], connections=connections, seconds=seconds, warmup=warmup
             )
@@ -271,22 +279,30 @@ async def run(args: Any) -> None:
             log(f"  bare /ping: {base['req_per_s']:,.0f} req/s, p50 {base['p50_ms']} ms, p99 {base['p99_ms']} ms")
             # the server builds its grid index in the background at start: wait until a report goes through
             await load_many(app.port, reqs[-1:], connections=1, seconds=0.5, warmup=0.0)
+            log(f"  (waited {await settle(app)} s for the server's warm-ups to finish)")
             cpu0 = cpu_seconds(app.proc.pid)
             result = await load_many(app.port, reqs[:-1], connections=connections, seconds=seconds, warmup=warmup)
             f = result.figures()
             f["server_cpu_percent"] = round(100 * (cpu_seconds(app.proc.pid) - cpu0) / (seconds + warmup), 1)
+            f["load_average_1m"] = round(os.getloadavg()[0], 2)
             if f["non_2xx"]:
                 raise RuntimeError(f"{f['non_2xx']} of {f['requests']} POSTs were not 2xx: {result.statuses}")
             log(
                 f"  POST /open311/v2/requests.json: {f['req_per_s']:,.0f} req/s, p50 {f['p50_ms']} ms, "
-                f"p99 {f['p99_ms']} ms (server CPU {f['server_cpu_percent']} %)"
+                f"p99 {f['p99_ms']} ms (server CPU {f['server_cpu_percent']} %, load {f['load_average_1m']})"
             )
             figures["open311_post"] = f
             figures["open311_get"] = await get_pages(app.port, url, connections=connections, seconds=seconds)
         figures["register_and_dispatch"] = await asyncio.to_thread(register_all, url)
         log(f"  register + dispatch: {figures['register_and_dispatch']}")
     if args.no_day:
-        emit(NAME, {"connections": connections, "seconds": seconds, "within": within}, figures)
+        emit(
+            NAME,
+            {"connections": connections, "seconds": seconds, "within": within, **served},
+            figures,
+            {"bare_ping": base},
+            {"open311_post_req_per_s_vs_bare": ratio(figures["open311_post"]["req_per_s"], base["req_per_s"])},
+        )
         return
     scale = args.scale if args.scale is not None else (0.004 if quick else 0.01)
     hours = 2.0 if quick else 24.0
@@ -305,7 +321,7 @@ async def run(args: Any) -> None:
             "warmup": warmup,
             "distinct_reports": n_bodies,
             "within": within,
-            "server": "uvicorn 1 worker, uvloop, httptools, SQLite, access log off",
+            **served,
             "client": "bench._load connections cycling through distinct bodies",
         },
         figures,
@@ -327,6 +343,8 @@ def main() -> None:
     p.add_argument("--within", default=None, help="only this division (default: the city; Xuhui with --quick)")
     p.add_argument("--seconds", type=float, default=None, help="seconds of load per phase (default 8; 0.6 quick)")
     p.add_argument("--no-day", action="store_true", help="skip the simulated day (phases 1–3 only)")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (both servers)")
+    p.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite", help="the intake's database")
     args = p.parse_args()
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(run(args))

@@ -23,6 +23,7 @@ ALL = (
     "audit_append",
     "outbox_relay",
     "api_http",
+    "api_scaling",
     "geo_lookup",
     "geocode",
     "seed_scale",

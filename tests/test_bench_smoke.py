@@ -103,6 +103,11 @@ def test_api_http() -> None:
     assert result["figures"]["me"]["non_2xx"] == 0
 
 
+def test_api_scaling() -> None:
+    result = run_bench("api_scaling", "--no-open311", timeout=300)
+    assert result["figures"]["sqlite.w1"]["audited_read_req_per_s"] > 0
+
+
 def test_geo_lookup() -> None:
     result = run_bench("geo_lookup", timeout=180)  # generates the whole geography first
     assert result["figures"]["agree"] is True and result["ratio"]["vs_per_point_loop"] > 0

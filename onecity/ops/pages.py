@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
@@ -25,10 +26,10 @@ from onecity.api.deps import DatabaseDep, PrincipalDep, SessionDep
 from onecity.core import clock, policy
 from onecity.core.divisions import MUNICIPALITY_CODE, Division, scope_prefix
 from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInput, PermissionDenied
-from onecity.core.identity.models import Agency
+from onecity.core.identity.models import Agency, ApiKey, User
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import Role
-from onecity.hub.geography import tiles
+from onecity.hub.geography import geocode, tiles
 from onecity.hub.geography.geocode import geocoder_for
 from onecity.hub.registries.models import Component
 from onecity.ops import centre, service
@@ -411,6 +412,81 @@ def centre_live(
 # -- one case --------------------------------------------------------------------------------
 
 
+NOTE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^trusted source: (?P<source>[a-z0-9]+)$"), "ops.note.trusted_source"),
+    (re.compile(r"^routing rule: (?P<department>[\w-]+)$"), "ops.note.routing_rule"),
+    (re.compile(r"^resolved: (?P<department>[\w-]+)$"), "ops.note.resolved"),
+    (re.compile(r"^(?P<step>register|dispatch|dispose|verify|close) due (?P<at>[\d-]+ [\d:]+)$"), "ops.note.due"),
+    (
+        re.compile(r"^(?P<step>register|dispatch|dispose|verify|close) overdue since (?P<at>[\d-]+ [\d:]+)$"),
+        "ops.note.overdue",
+    ),
+    (
+        re.compile(r"^(?P<source>open311|hotline|inspector|sensor|camera|rating): (?P<text>.*)$", re.S),
+        "ops.note.merged",
+    ),
+]
+
+
+def step_note(note: str | None, lang: str) -> str:
+    """A step's note in the reader's language: the words the system writes are translated, people's kept."""
+    if not note:
+        return ""
+    t = translator(lang)
+    for pattern, key in NOTE_PATTERNS:
+        m = pattern.match(note)
+        if m is None:
+            continue
+        words = m.groupdict()
+        if "source" in words:
+            words["source"] = t(f"ops.source.{words['source']}")
+        if "department" in words:
+            dept = taxonomy().departments.get(words["department"])
+            words["department"] = (dept.name if lang == "zh" else dept.name_en) if dept else words["department"]
+        if "step" in words:
+            words["step"] = t(f"ops.clock.{words['step']}")
+        return t(key, **words)
+    return note
+
+
+def actor_names(session: Session, refs: set[str], lang: str) -> dict[str, str]:
+    """Who did each step, by name: a person and their agency, an app by its key's name, a system step by its job."""
+    t = translator(lang)
+    out: dict[str, str] = {}
+    ids = {r.split(":", 1)[1] for r in refs if r.startswith("user:")}
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    keys = {k.id: k for k in session.scalars(select(ApiKey).where(ApiKey.id.in_(ids - users.keys())))} if ids else {}
+    for ref in refs:
+        kind, _, ident = ref.partition(":")
+        if kind == "user" and ident in users:
+            u = users[ident]
+            name = u.display_name or u.username
+            agency = (u.agency.name if lang == "zh" else u.agency.name_en) if u.agency else ""
+            out[ref] = f"{name}（{agency}）" if agency and lang == "zh" else f"{name} ({agency})" if agency else name
+        elif kind == "user" and ident in keys:
+            out[ref] = t("ops.actor.app", name=keys[ident].name)
+        elif kind == "system":
+            key = "ops.actor.system." + ident.replace(":", "-")
+            word = t(key)
+            out[ref] = word if word != key else t("ops.actor.system", name=ident)
+        else:
+            out[ref] = t("ops.actor.unknown")
+    return out
+
+
+def _nearest_address(session: Session, case: Case, lang: str) -> str | None:
+    """The gazetteer's nearest address to the case's point, with the distance; None without a gazetteer."""
+    try:
+        found = geocode.geocoder_for(session).reverse(case.lon, case.lat)
+    except DomainError:
+        return None
+    if found is None:
+        return None
+    match, metres = found
+    label = match.label if lang == "zh" else match.label_en
+    return translator(lang)("ops.case.nearest_m", address=label, m=round(metres))
+
+
 def _case_page(
     request: Request,
     session: Session,
@@ -427,6 +503,7 @@ def _case_page(
     unit = session.get(Agency, case.unit_agency_id) if case.unit_agency_id else None
     unit_staff = bool(principal.agency_id and principal.agency_id == case.unit_agency_id)
     actors = {s.unit_agency_id for s in steps if s.unit_agency_id}
+    places = _places(session, {case.division_code, case.township_code, case.district_code}, lang)
     return render(
         request,
         "ops/case.html",
@@ -441,6 +518,10 @@ def _case_page(
         departments=taxonomy().departments,
         unit_names=_unit_names(session, [case], lang),
         actors=actors,
+        actor_names=actor_names(session, {s.actor for s in steps}, lang),
+        note_text=lambda n: step_note(n, lang),
+        places=places,
+        nearest=_nearest_address(session, case, lang),
         **_view(request),
     )
 

@@ -111,6 +111,10 @@ def refuse_missing_sqlite(refuse: bool = True) -> None:
     _refuse_missing_sqlite = refuse
 
 
+#: The execution option that marks a read-only connection (:meth:`Database.reading`).
+READ_ONLY = "onecity_read_only"
+
+
 def _sqlite_path(url: str) -> Path | None:
     prefix = "sqlite:///"
     if url.startswith(prefix) and ":memory:" not in url:
@@ -149,7 +153,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # a reader's transaction (Database.reading) defers: WAL gives it a snapshot, no writer lock
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     # pre-ping costs a round trip per checkout, but a pool that outlives a database restart (or
@@ -179,6 +184,15 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only. On SQLite its transaction begins deferred: a slow read (an index
+        or a map built from thousands of rows) sees a consistent snapshot (WAL) without taking the one
+        writer, so requests and the simulation writing meanwhile do not wait for it. Do not write in it."""
+        with self._readers() as session:
+            yield session
 
     @property
     def dialect(self) -> str:

@@ -299,7 +299,7 @@ def _build(source: Session | Database, stop: threading.Event | None) -> GeoIndex
         return index
 
     if isinstance(source, Database):
-        with source.sessions() as session:
+        with source.reading() as session:  # seconds of reading: never holding SQLite's writer meanwhile
             return build(session)
     return build(source)
 

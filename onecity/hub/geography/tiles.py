@@ -363,7 +363,7 @@ def basemap(db: Database, session: Session | None = None) -> BaseMap:
         if got is not None and time.monotonic() - got[2] < RECHECK_SECONDS:
             return got[0]
         if session is None:
-            with db.sessions() as own:
+            with db.reading() as own:  # seconds of reading: never holding SQLite's writer meanwhile
                 return _build(db, own, got)
         return _build(db, session, got)
 

@@ -81,3 +81,17 @@ def test_simulate_checks_its_scale_and_report_before_it_starts(tmp_path: Path) -
     r = onecity(tmp_path, "simulate", "--hours", "-2", **dev)
     assert r.returncode == 2 and "--hours must be positive" in r.stderr
     assert list(tmp_path.iterdir()) == []  # refused before any database was made
+
+
+def test_the_xdg_config_is_read_when_no_env_file_is_above(tmp_path: Path) -> None:
+    config = tmp_path / "xdg" / "onecity"
+    config.mkdir(parents=True)
+    (config / "onecity.env").write_text("ONECITY_DATABASE_URL=sqlite:////srv/onecity/city.db\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    line = one_clear_line(onecity(work, "audit", "verify", XDG_CONFIG_HOME=str(tmp_path / "xdg")))
+    assert "/srv/onecity/city.db" in line
+    line = one_clear_line(
+        onecity(work, "audit", "verify", XDG_CONFIG_HOME=str(tmp_path / "xdg"), ONECITY_ENV_FILE="none")
+    )
+    assert f"{work}/var/onecity.db" in line  # no env file at all

@@ -167,6 +167,9 @@ def test_the_demo_accounts_take_a_case_to_a_credential(demo: Demo, page: Any, tm
     page.goto(link)
     assert page.get_attribute("#verify-result", "data-valid") == "true"
     shot(page, "demo-verify")
+    page.goto(f"{demo.url}/lang/en?next={link[len(demo.url) :]}")  # the same check, read in English
+    assert page.get_attribute("#verify-result", "data-valid") == "true" and page.get_attribute("html", "lang") == "en"
+    shot(page, "demo-verify-en")
     # the Tianpinglu counter finds the same resident's cases wherever in the city they are registered (全市通办)
     _sign_in(page, demo, "xuhui.clerk", "/services/counter")
     page.fill("#counter-id", city.rep.id_number)

@@ -22,6 +22,8 @@ from onecity.sensing import service
 from onecity.sensing.ingest import NewObservation, store_observations
 from onecity.sensing.models import Datastream, Thing
 from onecity.sensing.sta.service import Writer
+from onecity.synth.geography.generate import generate_geography
+from onecity.synth.geography.load import load_geography
 from tests.browser_support import live_server, shot, sign_in_page
 from tests.sensing.conftest import station
 
@@ -97,6 +99,8 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     path = tmp_path_factory.mktemp("sensing-browser") / "onecity.db"
     shutil.copy(sqlite_template, path)
     db = Database(f"sqlite:///{path}")
+    with db.transaction() as session:  # the grids the devices are located in, and the base map's outlines
+        load_geography(session, generate_geography())
     river, township = _seed(db)
     with live_server(db, "sensing-browser") as url:
         yield url, river, township
@@ -135,19 +139,30 @@ def test_rules_page_creates_and_refuses(server: tuple[str, int, str], page: Any)
     assert "河道高水位" in page.inner_text("#rule-table")
     page.fill("#rule-form input[name=name]", "积水预警")
     page.select_option("#rule-form select[name=level]", "yellow")
-    page.fill("#rule-form input[name=observed_property]", "ponding_depth")
-    page.fill("#rule-form textarea[name=params]", '{"above": 0.15, "clear_below": 0.1}')
+    page.select_option("#rule-form select[name=observed_property]", "ponding_depth")
+    page.select_option("#rule-form select[name=area_code]", label="　天平路街道")  # the area by its name
+    page.fill("#rule-form input[name=value]", "0.15")
+    page.fill("#rule-form input[name=clear]", "0.1")
     page.click("#rule-form button[type=submit]")
     page.wait_for_url(base + "/sensing/rules?saved=true")
     assert "积水预警" in page.inner_text("#rule-table")
+    saved = page.locator("#rule-table tr", has_text="积水预警").inner_text()
+    assert "积水深度" in saved and "天平路街道" in saved and "高于 0.15，回落至 0.1 以下解除" in saved
     row = page.locator("#rule-table tr", has_text="积水预警")
     row.locator("button").click()  # disable it
     page.wait_for_url(base + "/sensing/rules?saved=true")
     assert "启用" in page.locator("#rule-table tr", has_text="积水预警").inner_text()
     page.fill("#rule-form input[name=name]", "坏规则")
-    page.fill("#rule-form textarea[name=params]", '{"above": 1, "clear_below": 2}')
+    page.select_option("#rule-form select[name=observed_property]", "water_level")
+    page.fill("#rule-form input[name=value]", "1")
+    page.fill("#rule-form input[name=clear]", "2")
     page.click("#rule-form button[type=submit]")
-    assert "hysteresis" in page.inner_text("#rule-error")
+    assert "解除值不能高于阈值" in page.inner_text("#err-clear")  # named beside the field
+    assert page.get_attribute("#rule-form input[name=clear]", "aria-invalid") == "true"
+    page.fill("#rule-form input[name=value]", "abc")
+    page.fill("#rule-form input[name=clear]", "")
+    page.click("#rule-form button[type=submit]")
+    assert "请填写数字" in page.inner_text("#err-value")
     shot(page, "sensing-rules")
     # switch to English: the same page in the other language
     page.goto(base + "/lang/en?next=/sensing/rules")

@@ -525,7 +525,50 @@ def _code(form: Form, page: Page, name: str, variants: Iterable[str], *, uscc: b
     f = labelled(form, name, variants, _uscc_in if uscc else _id_in)
     if f.value is None:
         f = uscc_field(page, name) if uscc else id_field(page, name)
-    return check_uscc(f) if uscc else check_id(f)
+    return checked(page, check_uscc(f) if uscc else check_id(f), uscc=uscc)
+
+
+def _overlap(a: Rect, b: Rect) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    return w * h / min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+
+
+def checked(page: Page, f: Field, *, uscc: bool) -> Field:
+    """The check character as a constraint that chooses among readings, never a correction.
+
+    When a code fails its check and the same printed place was read again (the second look
+    re-recognises a failed code's line on its own), the other reading is taken only if it passes
+    the check, differs from the first in at most two characters and was read with confidence
+    ≥ 0.9: two readings of the same pixels, one of which is consistent. A forged check character
+    is printed as forged: every reading of it fails, and the code keeps the characters printed
+    with the flag ``check_failed``.
+    """
+    if f.value is None or "check_failed" not in f.flags or f.box is None:
+        return f
+    parse = _uscc_in if uscc else _id_in
+    for ln in page.lines:
+        other = parse(ln.text)
+        if (
+            other is None
+            or other == f.value
+            or ln.score < 0.9
+            or _overlap(ln.rect, f.box) < 0.5
+            or sum(a != b for a, b in zip(other, f.value, strict=True)) > 2
+        ):
+            continue
+        again = (
+            check_uscc(Field(f.name, other, ln.score, ln.rect))
+            if uscc
+            else check_id(Field(f.name, other, ln.score, ln.rect))
+        )
+        if "check_failed" not in again.flags:
+            again.notes.append(f"read twice: first as {f.value}, again as {other}, which passes its check")
+            again.confidence = min(again.confidence, f.confidence)
+            return again
+    return f
 
 
 def _business_licence(page: Page) -> dict[str, Field]:
@@ -663,7 +706,8 @@ def _invoice(page: Page) -> dict[str, Field]:
             ]
             if near:
                 ln = min(near, key=lambda p: p[0])[1]
-                f[f"{side}_uscc"] = check_uscc(field_from(f"{side}_uscc", Read(ln.text, [ln]), _uscc_in(ln.text)))
+                code = check_uscc(field_from(f"{side}_uscc", Read(ln.text, [ln]), _uscc_in(ln.text)))
+                f[f"{side}_uscc"] = checked(page, code, uscc=True)
                 continue
         else:
             f[f"{side}_name"] = Field(f"{side}_name", None, 0.0, None, ["missing"])
@@ -792,6 +836,20 @@ def probes(ocr: OcrResult, ex: Extraction) -> dict[str, Rect]:
     band right of a field's label up to the next text on the row (or about ten characters)."""
     page = Page(ocr)
     out: dict[str, Rect] = {}
+    heights = sorted(ln.height for ln in page.lines) or [0.0]
+    line_height = heights[len(heights) // 2]
+    for name, code in ex.fields.items():  # a code that fails its check: its line once more, on its own
+        if name in IDENTIFIER_FIELDS and "check_failed" in code.flags and code.box is not None:
+            left, top, right, bottom = code.box
+            if bottom - top > 1.8 * line_height or ex.doc_type == "application_letter":
+                continue  # a paragraph's region or line, not the code's own line
+            pad = 0.25 * (bottom - top)
+            out[name] = (
+                max(0, int(left - pad)),
+                max(0, int(top - pad)),
+                min(ocr.width, int(right + pad)),
+                min(ocr.height, int(bottom + pad)),
+            )
     for name, partial in ex.fields.items():  # read in part (a date under a seal): the line, a little wider
         if partial.value is None and "unparsed" in partial.flags and partial.box is not None:
             left, top, right, bottom = partial.box

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from onecity.documents.extract import extract
 from onecity.documents.ocr import OcrLine, OcrResult
+from onecity.hub.registries.identifiers import uscc_check_char, validate_uscc
 
 H = 30
 
@@ -111,3 +112,25 @@ def test_a_forged_check_character_is_flagged_not_corrected() -> None:
     )
     f = extract(ocr, "business_licence").fields["uscc"]
     assert f.value == "91310115MA02QGNHX7" and "check_failed" in f.flags
+
+
+def test_a_code_read_twice_takes_the_reading_that_passes_its_check_but_a_forgery_stays_flagged() -> None:
+    """The check character chooses between two readings of the same place; it never invents one."""
+    body = "91310115MA02QGNH"  # 16 characters; the 17th is where the recogniser hesitates
+    good = body + "X" + uscc_check_char(body + "X")
+    misread = body + "K" + good[-1]  # X read as K: fails the check
+    assert validate_uscc(good) and misread != good
+    first = line(misread, 400, 200, score=0.93)
+    again = OcrLine(good, 0.97, ((410.0, 196.0), (945.0, 196.0), (945.0, 234.0), (410.0, 234.0)))
+    ocr = page(line("营业执照", 500, 80), line("统一社会信用代码", 120, 200), first, again)
+    f = extract(ocr, "business_licence").fields["uscc"]
+    assert f.value == good and f.flags == [] and "read twice" in f.notes[0]
+    forged = good[:-1] + ("1" if good[-1] != "1" else "2")  # a forged check character, read the same twice
+    ocr = page(
+        line("营业执照", 500, 80),
+        line("统一社会信用代码", 120, 200),
+        line(forged, 400, 200),
+        OcrLine(forged, 0.97, again.quad),
+    )
+    f = extract(ocr, "business_licence").fields["uscc"]
+    assert f.value == forged and "check_failed" in f.flags

@@ -39,6 +39,7 @@ ALL = (
     "demo_live",
     "traffic_realtime",
     "traffic_signals",
+    "traffic_forecast",
 )
 REPO = Path(__file__).resolve().parent.parent
 

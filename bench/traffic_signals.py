@@ -11,43 +11,17 @@ spill-back (vehicles teleported out of a jam, and vehicles still waiting to ente
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 from bench._common import emit, log, parser
 
 
 def one(area: str, seed: int, minutes: float, demand: float, adaptive: bool, traci: bool) -> dict[str, Any]:
-    from onecity.traffic.demand import build_demand
     from onecity.traffic.network import load_network
-    from onecity.traffic.simulation import Simulation
+    from onecity.traffic.signals import run_once
 
     net = load_network(area, seed)
-    sim = Simulation(
-        net,
-        build_demand(net, trips_per_km_hour=demand),
-        seed=seed,
-        begin_s=7.5 * 3600,
-        end_s=7.5 * 3600 + minutes * 60,
-        adaptive=adaptive,
-        use_traci=traci,
-        tripinfo=True,
-    )
-    t0 = time.perf_counter()
-    sim.start()
-    sim.step_until(sim.end_s, lambda _r: None, lambda _r: None)
-    waiting = sim.pending()
-    sim.close()
-    wall = time.perf_counter() - t0
-    d = sim.delay_summary()
-    return {
-        "mean_delay_s": round(d["mean_delay_s"], 1),
-        "throughput": sim.arrived,
-        "departed": sim.departed,
-        "teleports": sim.teleports,
-        "waiting_to_enter": waiting,
-        "wall_s": round(wall, 1),
-    }
+    return run_once(net, seed=seed, begin_s=7.5 * 3600, minutes=minutes, demand=demand, adaptive=adaptive, traci=traci)
 
 
 def main() -> None:

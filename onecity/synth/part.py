@@ -17,5 +17,6 @@ PART = Part(
         "onecity.synth.actors.sensing",
         "onecity.synth.actors.ops",
         "onecity.synth.actors.credentials",
+        "onecity.synth.actors.traffic",
     ),
 )

@@ -4,7 +4,9 @@
 seed) into ``var/traffic/<area>-<seed>/`` (``ONECITY_TRAFFIC_DIR`` elsewhere). ``simulate``
 runs the whole chain on it — SUMO, the detectors publishing through the sensing ingest (over
 MQTT with ``--mqtt``), incident detection and cases, the 5-minute index — showing progress
-on stderr, and writes the report (JSON) to ``--report`` or stdout. Cases for detected incidents
+on stderr, and writes the report (JSON) to ``--report`` or stdout, with the forecasts' errors once
+the database holds three simulated days of the network (``--day``) and, with ``--compare-signals``,
+fixed time against max-pressure on the same demand and seed. Cases for detected incidents
 are dispatched to the district traffic police units that ``onecity ops install`` creates.
 """
 
@@ -60,6 +62,26 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         root=Path(args.dir) if args.dir else None,
     )
     report = run(db, cfg, progress=_err)
+    from onecity.traffic import forecast
+    from onecity.traffic.network import load_network
+    from onecity.traffic.signals import compare
+
+    key = f"{cfg.area}-{cfg.seed}"
+    with db.sessions() as session:
+        days = forecast.days_with_states(session, key)
+        if len(days) >= 3:
+            result = forecast.evaluate(session, key, days[:-1], days[-1], seed=cfg.seed)
+            report["forecast"] = {h: result[h] for h in forecast.HORIZONS} | {"test_day": result["test_day"]}
+        else:
+            report["forecast"] = {
+                "note": f"needs three simulated days of this network (have {len(days)}): run again with --day"
+            }
+    if args.compare_signals:
+        _err("comparing fixed-time and max-pressure signals on the same demand and seed…")
+        report["signals"] = compare(
+            load_network(cfg.area, cfg.seed, cfg.root), seed=cfg.seed, begin_s=cfg.begin_s,
+            minutes=min(cfg.minutes, 60.0), demand=cfg.trips_per_km_hour, traci=cfg.use_traci,
+        )  # fmt: skip
     text = json.dumps(report, ensure_ascii=False, indent=2)
     if args.report:
         Path(args.report).write_text(text + "\n", encoding="utf-8")
@@ -88,5 +110,8 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--mqtt", help="publish over this broker (mqtt://host:port; default ONECITY_MQTT_URL; off: none)")
     s.add_argument("--traci", action="store_true", help="run SUMO as a separate process through TraCI")
     s.add_argument("--dir", help="where networks are kept")
+    s.add_argument(
+        "--compare-signals", action="store_true", help="add fixed time against max-pressure (two more SUMO runs)"
+    )
     s.add_argument("--report", help="write the JSON report here")
     s.set_defaults(func=cmd_simulate)

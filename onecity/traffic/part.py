@@ -9,7 +9,6 @@ PART = Part(
     api=("onecity.traffic.api",),
     pages=("onecity.traffic.pages",),
     commands=("onecity.traffic.cli",),
-    actors=("onecity.traffic.sim",),
     words="onecity.traffic.i18n",
     navigation=(NavItem("traffic.nav", "/traffic", "traffic.read", order=55),),
 )

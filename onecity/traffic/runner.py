@@ -48,7 +48,10 @@ DEFAULT_DAY = date(2026, 12, 1)
 @dataclass
 class RunConfig:
     area: str = "central"
+    #: the network's seed
     seed: int = 1
+    #: the day's draw of trips and incidents (default: the network's seed)
+    demand_seed: int | None = None
     minutes: float = 60.0
     begin: str = "07:30"
     day: date = DEFAULT_DAY
@@ -142,7 +145,7 @@ def start_run(db: Database, cfg: RunConfig) -> RunState:
     sim = Simulation(
         network,
         demand,
-        seed=cfg.seed,
+        seed=cfg.seed if cfg.demand_seed is None else cfg.demand_seed,
         begin_s=cfg.begin_s,
         end_s=cfg.begin_s + cfg.minutes * 60,
         stations=stations,

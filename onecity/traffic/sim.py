@@ -1,7 +1,0 @@
-"""placeholder"""
-
-from typing import Any
-
-
-def actors(scale: float) -> list[Any]:
-    return []

@@ -211,6 +211,26 @@ class Geocoder:
                 stem = stem.removesuffix(pinyin(suffix))
             if len(stem) >= 5:
                 self._local_py[stem].append(code)
+        # the districts' and townships' names flattened for rapidfuzz: (names, owner index) per script
+        self._ctx_codes: dict[str, list[str]] = {}
+        self._ctx_flat: dict[str, tuple[list[str], list[int], list[str], list[int]]] = {}
+        self._ctx_len: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = {}
+        for level, entries in self._ctx.items():
+            zh_names: list[str] = []
+            zh_owner: list[int] = []
+            py_names: list[str] = []
+            py_owner: list[int] = []
+            for k, (_code, aliases, pys) in enumerate(entries):
+                zh_names += aliases
+                zh_owner += [k] * len(aliases)
+                py_names += pys
+                py_owner += [k] * len(pys)
+            self._ctx_codes[level] = [e[0] for e in entries]
+            self._ctx_flat[level] = (zh_names, zh_owner, py_names, py_owner)
+            self._ctx_len[level] = (
+                np.array([len(a) for a in zh_names], dtype=np.int64),
+                np.array([len(p) for p in py_names], dtype=np.int64),
+            )
         by_name: dict[str, list[str]] = defaultdict(list)
         for township, name in sorted(self.streets):
             by_name[name].append(township)
@@ -251,28 +271,45 @@ class Geocoder:
     # -- forward ------------------------------------------------------------------------------------
 
     def _context(self, level: str, q: Query) -> dict[str, float]:
-        """The districts or townships the query names, with how surely (≥ :data:`CONTEXT_FLOOR`)."""
-        found: dict[str, float] = {}
-        for code, aliases, pys in self._ctx[level]:
-            best = 0.0
-            # a name counts when it stands (nearly) whole inside the query, not the query inside it
-            for a in aliases:
-                if q.zh and a in q.zh:
-                    best = 100.0
-                    break
-                if q.zh and 4 <= len(a) <= len(q.zh):
-                    best = max(best, fuzz.partial_ratio(a, q.zh))
-            if best < 100.0:
-                for p in pys:
-                    if len(p) >= 4 and p in q.py:
-                        best = 100.0
-                        break
-                    if 8 <= len(p) <= len(q.py):  # short pinyin matches by chance (dachang ~ changshou)
-                        py_score = fuzz.partial_ratio(p, q.py)
-                        best = max(best, py_score if py_score >= CONTEXT_FLOOR_PY else 0.0)
-            if best >= CONTEXT_FLOOR:
-                found[code] = best
-        return found
+        """The districts or townships the query names, with how surely (≥ :data:`CONTEXT_FLOOR`).
+
+        A name counts when it stands (nearly) whole inside the query, not the query inside it:
+        its characters contained, or a name of four or more characters with one wrong; its
+        pinyin contained (four letters or more), or one of eight or more letters nearly so
+        (short pinyin matches by chance: dachang ~ changshou). Scored with rapidfuzz over every
+        name at once.
+        """
+        zh_names, zh_owner, py_names, py_owner = self._ctx_flat[level]
+        best: dict[int, float] = {}
+        if q.zh and zh_names:
+            scores = process.cdist([q.zh], zh_names, scorer=fuzz.partial_ratio)[0]
+            lengths = self._ctx_len[level][0]
+            ok = (lengths <= len(q.zh)) & ((lengths >= 4) | (scores >= 100.0))
+            for i in np.flatnonzero(ok & (scores >= CONTEXT_FLOOR)):
+                best[zh_owner[i]] = max(best.get(zh_owner[i], 0.0), float(scores[i]))
+        if q.py and py_names:
+            scores = process.cdist([q.py], py_names, scorer=fuzz.partial_ratio)[0]
+            lengths = self._ctx_len[level][1]
+            whole = (scores >= 100.0) & (lengths >= 4) & (lengths <= len(q.py))
+            near = (scores >= CONTEXT_FLOOR_PY) & (lengths >= 8) & (lengths <= len(q.py))
+            for i in np.flatnonzero(whole | near):
+                best[py_owner[i]] = max(best.get(py_owner[i], 0.0), float(scores[i]))
+        codes = self._ctx_codes[level]
+        return {codes[k]: v for k, v in best.items() if v >= CONTEXT_FLOOR}
+
+    def _local(self, q: Query) -> dict[str, float]:
+        """Communities and villages whose names stand whole in the query (looked up by its substrings)."""
+        local: dict[str, float] = {}
+        for text, table, weight, shortest, longest in (
+            (q.zh, self._local_zh, 10.0, 2, 12),
+            (q.py, self._local_py, 2.0, 5, 40),
+        ):
+            for size in range(shortest, min(longest, len(text)) + 1):
+                for start in range(len(text) - size + 1):
+                    for code in table.get(text[start : start + size], ()):
+                        score = 60.0 + weight * min(size, 4 if weight == 10.0 else 20)
+                        local[code] = max(local.get(code, 0.0), score)
+        return local
 
     def geocode(self, text: str, limit: int = 8) -> list[Match]:
         """Suggestions for an address, best first (at most ``limit``, one per place)."""
@@ -316,16 +353,7 @@ class Geocoder:
             for score, township, name in streets[:STREETS_RESOLVED]:
                 self._offer_numbers(self.streets[(township, name)], q, score, offer)
         # communities and villages named exactly; districts and townships named at all
-        local: dict[str, float] = {}
-        for alias, codes in self._local_zh.items():
-            if q.zh and alias in q.zh:
-                for code in codes:
-                    local[code] = max(local.get(code, 0.0), 60.0 + 10.0 * min(len(alias), 4))
-        for alias, codes in self._local_py.items():
-            if alias in q.py:
-                for code in codes:
-                    local[code] = max(local.get(code, 0.0), 60.0 + 2.0 * min(len(alias), 20))
-        for code, base in local.items():
+        for code, base in self._local(q).items():
             r = self.divisions[code]
             offer(r, base + context(r.township_code, r.district_code) - 10.0, "division")
         for code, s in townships.items():

@@ -5,19 +5,44 @@ Messages are written for the person who caused them: say what was wrong and what
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 
+class Key(str):
+    """A value of :class:`Words` that is itself a catalogue key (a state's name): said in the reader's language too."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class Words:
+    """An error's message as catalogue words: the pages say it in the reader's language.
+
+    ``values`` fill the message's ``{placeholders}``; a :class:`Key` value is translated
+    first, and a tuple of them is translated and joined ("A or B").
+    """
+
+    key: str
+    values: dict[str, str | Key | tuple[Key, ...]] = field(default_factory=dict)
+
+
 class DomainError(Exception):
-    """Base of every error a caller can act on."""
+    """Base of every error a caller can act on.
+
+    ``detail`` is what the API answers (English, for whoever reads the problem); ``words``,
+    when given, is the same message in catalogue words, which the pages show in the reader's
+    language instead.
+    """
 
     status = 400
     code = "bad-request"
     title = "Bad request"
 
-    def __init__(self, detail: str, **extra: Any) -> None:
+    def __init__(self, detail: str, *, words: Words | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.words = words
         self.extra = extra
 
 

@@ -10,9 +10,10 @@
                                                                                               │
                                                               evaluated ◀──evaluate── closed ◀┘ close
 
-Every transition runs the platform's sequence: check the policy and the area → lock the
-case row → check its state → save → a timeline step → ``audit.record`` → the outbox event
-(delivered after commit), all in the caller's transaction.
+Every transition runs the platform's sequence through :mod:`onecity.core.transition`: check
+the policy → lock the case row → check its area (or unit) → check its state → save → a
+timeline step → the audit entry from/to → the outbox event (delivered after commit), all in
+the caller's transaction.
 
 Registration dispatches at once by the routing rule (智能派单: the subtype's department,
 that department's unit for the case's township or district), as the principal
@@ -31,12 +32,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from onecity.core import audit, clock, events, policy
+from onecity.core import audit, clock, policy, transition
 from onecity.core.db import new_id
 from onecity.core.divisions import DivisionLevel, contains, level_of
 from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.identity.principal import Principal, system_principal
 from onecity.core.identity.roles import PrincipalKind, Role, Scope
+from onecity.core.transition import Change
 from onecity.hub.geography.index import Location, grid_index
 from onecity.hub.registries.models import Component
 from onecity.ops import worktime
@@ -134,44 +136,40 @@ def _payload(case: Case, action: str) -> CaseChanged:
     )
 
 
+CASES = transition.Machine(Case, object_type="ops_case", noun="ops.case.noun", states="ops.status.", label="case")
+
+
 def _record(
-    session: Session,
-    principal: Principal,
-    case: Case,
+    change: Change[Case],
     action: str,
-    from_status: str | None,
     *,
+    principal: Principal | None = None,
     note: str | None = None,
     media_id: str | None = None,
     detail: dict[str, object] | None = None,
-    reason: str | None = None,
 ) -> None:
-    """The timeline step, the audit entry and the event of one change."""
-    now = clock.now()
-    session.add(
+    """The timeline step of one change, then its audit entry (from/to) and event."""
+    case, who = change.row, principal or change.principal
+    change.session.add(
         StepRecord(
             case_id=case.id,
-            at=now,
+            at=clock.now(),
             action=action,
-            from_status=from_status,
+            from_status=change.before,
             to_status=str(case.status),
-            actor=principal.ref,
+            actor=who.ref,
             note=note,
             unit_agency_id=case.unit_agency_id,
             media_id=media_id,
         )
     )
-    audit.record(
-        session,
-        principal,
+    change.done(
         f"ops.case.{action}",
-        object_type="ops_case",
-        object_id=case.id,
-        division_code=case.division_code,
-        detail={"from": from_status, "to": str(case.status), **(detail or {})},
-    )
-    events.publish(
-        session, EVENTS[action], _payload(case, action), principal=principal, reason=reason or note or action
+        EVENTS[action],
+        _payload(case, action),
+        principal=who,
+        reason=note or action,
+        detail=detail,
     )
 
 
@@ -201,29 +199,36 @@ def _finish_step(case: Case, at: datetime) -> bool:
     return on_time
 
 
-def _locked(session: Session, case_id: str) -> Case:
-    case = session.get(Case, case_id, with_for_update=True, populate_existing=True)
-    if case is None:
-        raise NotFound(f"no case {case_id}")
-    return case
+_in_area = transition.in_area(RESOURCE)
 
 
-def _expect(case: Case, *allowed: Status, doing: str) -> None:
-    if case.status not in allowed:
-        names = " or ".join(s.value for s in allowed)
-        raise Conflict(f"case {case.id} is {case.status}; only a case that is {names} can be {doing}")
-
-
-def _require_area(session: Session, principal: Principal, action: str, case: Case) -> None:
-    policy.require(principal, action)
-    policy.require_in_scope(session, principal, RESOURCE, case.division_code)
-
-
-def _require_unit(session: Session, principal: Principal, case: Case) -> None:
+def _in_unit(session: Session, principal: Principal, case: Case) -> None:
     """Disposal actions belong to the staff of the unit the case was sent to."""
-    policy.require(principal, "ops.case.dispose")
     if case.unit_agency_id is None or principal.agency_id != case.unit_agency_id:
         raise PermissionDenied(f"case {case.id} was sent to another unit; only that unit's staff dispose of it")
+
+
+def _begin(
+    session: Session,
+    principal: Principal,
+    case_id: str,
+    action: str | None,
+    *allowed: Status,
+    doing: str,
+    unit: bool = False,
+) -> Change[Case]:
+    """Policy → lock → area (or the unit's own staff) → state: a transition of one case, ready to make."""
+    return transition.begin(
+        session,
+        principal,
+        CASES,
+        case_id,
+        action="ops.case.dispose" if unit else action,
+        guard=_in_unit if unit else (_in_area if action is not None else None),
+        allowed=allowed or None,
+        missing=f"no case {case_id}",
+        doing=doing,
+    )
 
 
 # -- intake ----------------------------------------------------------------------------------
@@ -359,7 +364,9 @@ def intake(
 
     existing = find_duplicate(session, sub.code, lon, lat, component_id, now)
     if existing is not None:
-        case = _locked(session, existing.id)
+        # the intake's own checks above stand for the policy; the merge is a step on the locked case
+        change = _begin(session, principal, existing.id, None, doing="merged")
+        case = change.row
         case.report_count += 1
         report = Report(
             id=new_id(),
@@ -379,11 +386,8 @@ def intake(
         )
         session.add(report)
         _record(
-            session,
-            principal,
-            case,
+            change,
             "merged",
-            str(case.status),
             note=f"{src.value}: {text[:200]}",
             detail={"report_id": report.id, "source": src.value},
         )
@@ -415,7 +419,7 @@ def intake(
         report_count=1,
     )
     _start_step(case, Step.REGISTER, now)
-    session.add(case)
+    opened = transition.created(session, principal, CASES, case)
     # ids are set here, not at flush: the case, its report and its first step go in one flush
     report = Report(
         id=new_id(),
@@ -435,34 +439,30 @@ def intake(
     )
     session.add(report)
     _record(
-        session,
-        principal,
-        case,
+        opened,
         "collected",
-        None,
         note=text[:200],
         detail={"report_id": report.id, "source": src.value, "subtype": sub.code},
     )
     if src in TRUSTED:
-        _register(session, principal, case, note=f"trusted source: {src.value}")
+        _register(opened, note=f"trusted source: {src.value}")
     return Intake(case, report, duplicate=False)
 
 
 # -- registration and dispatch ---------------------------------------------------------------
 
 
-def _register(session: Session, principal: Principal, case: Case, *, note: str | None) -> None:
-    now = clock.now()
-    before = str(case.status)
+def _register(change: Change[Case], *, note: str | None) -> None:
+    case, now = change.row, clock.now()
     _finish_step(case, now)
     case.status, case.registered_at = Status.REGISTERED, now
     _start_step(case, Step.DISPATCH, now)
-    _record(session, principal, case, "registered", before, note=note)
+    _record(change, "registered", note=note)
     try:
-        unit = unit_for(session, case.department, case.township_code, case.district_code)
+        unit = unit_for(change.session, case.department, case.township_code, case.district_code)
     except NotFound:
         return  # no unit for the rule: it waits for a dispatcher (and escalates if none acts)
-    _dispatch(session, ROUTER, case, unit, note="routing rule: " + case.department)
+    _dispatch(change, unit, note="routing rule: " + case.department, principal=ROUTER)
 
 
 def register_case(
@@ -475,9 +475,8 @@ def register_case(
     note: str | None = None,
 ) -> Case:
     """An inspector confirms a resident's report on site (and may correct its type and urgency)."""
-    case = _locked(session, case_id)
-    _require_area(session, principal, "ops.case.register", case)
-    _expect(case, Status.COLLECTED, doing="registered")
+    change = _begin(session, principal, case_id, "ops.case.register", Status.COLLECTED, doing="registered")
+    case = change.row
     if subtype_code and subtype_code != case.subtype_code:
         sub = taxonomy().subtype(subtype_code)
         case.subtype_code, case.major_code, case.kind, case.department = (
@@ -491,28 +490,30 @@ def register_case(
             case.urgency = Urgency(urgency).value
         except ValueError as err:
             raise InvalidInput(f"urgency is one of {[u.value for u in Urgency]}") from err
-    _register(session, principal, case, note=_text(note, "note", required=False))
+    _register(change, note=_text(note, "note", required=False))
     return case
 
 
 def reject_case(session: Session, principal: Principal, case_id: str, *, reason: str) -> Case:
     """Not a case (nothing found on site, or outside city management): closed without dispatch."""
-    case = _locked(session, case_id)
-    _require_area(session, principal, "ops.case.register", case)
-    _expect(case, Status.COLLECTED, doing="rejected")
+    change = _begin(session, principal, case_id, "ops.case.register", Status.COLLECTED, doing="rejected")
+    case = change.row
     why = _text(reason, "the reason for not registering")
-    before = str(case.status)
     _finish_step(case, clock.now())
     case.status, case.closed_at = Status.REJECTED, clock.now()
-    _record(session, principal, case, "rejected", before, note=why)
+    _record(change, "rejected", note=why)
     return case
 
 
 def _dispatch(
-    session: Session, principal: Principal, case: Case, unit: Unit, *, note: str | None, action: str = "dispatched"
+    change: Change[Case],
+    unit: Unit,
+    *,
+    note: str | None,
+    action: str = "dispatched",
+    principal: Principal | None = None,
 ) -> None:
-    now = clock.now()
-    before = str(case.status)
+    case, now = change.row, clock.now()
     on_time = _finish_step(case, now)
     if case.dispatched_on_time is None:
         case.dispatched_on_time = on_time
@@ -521,11 +522,9 @@ def _dispatch(
     _start_step(case, Step.DISPOSE, now)
     case.dispose_due_at = case.step_due_at
     _record(
-        session,
-        principal,
-        case,
+        change,
         action,
-        before,
+        principal=principal,
         note=note,
         detail={"unit_agency_id": unit.agency_id, "department": unit.department},
     )
@@ -535,12 +534,11 @@ def dispatch_case(
     session: Session, principal: Principal, case_id: str, *, department: str | None = None, note: str | None = None
 ) -> Case:
     """A dispatcher sends a registered case the routing rule could not place (or to another department)."""
-    case = _locked(session, case_id)
-    _require_area(session, principal, "ops.case.dispatch", case)
-    _expect(case, Status.REGISTERED, doing="dispatched")
+    change = _begin(session, principal, case_id, "ops.case.dispatch", Status.REGISTERED, doing="dispatched")
+    case = change.row
     dept = taxonomy().department(department).key if department else case.department
     unit = unit_for(session, dept, case.township_code, case.district_code)
-    _dispatch(session, principal, case, unit, note=_text(note, "note", required=False))
+    _dispatch(change, unit, note=_text(note, "note", required=False))
     return case
 
 
@@ -549,25 +547,21 @@ def dispatch_case(
 
 def accept_case(session: Session, principal: Principal, case_id: str) -> Case:
     """The unit takes the case on: disposal is under way (its clock started at dispatch)."""
-    case = _locked(session, case_id)
-    _require_unit(session, principal, case)
-    _expect(case, Status.DISPATCHED, doing="accepted")
-    before = str(case.status)
+    change = _begin(session, principal, case_id, None, Status.DISPATCHED, doing="accepted", unit=True)
+    case = change.row
     case.status = Status.DISPOSING
-    _record(session, principal, case, "accepted", before)
+    _record(change, "accepted")
     return case
 
 
 def dispute_case(session: Session, principal: Principal, case_id: str, *, reason: str) -> Case:
     """The unit says the case is not theirs; the level above decides (the clock stops meanwhile)."""
-    case = _locked(session, case_id)
-    _require_unit(session, principal, case)
-    _expect(case, Status.DISPATCHED, doing="disputed")
+    change = _begin(session, principal, case_id, None, Status.DISPATCHED, doing="disputed", unit=True)
+    case = change.row
     why = _text(reason, "the reason the case is not your unit's")
-    before = str(case.status)
     case.step = case.step_started_at = case.step_due_at = case.remind_at = case.escalate_at = None
     case.status, case.dispute_reason = Status.DISPUTED, why
-    _record(session, principal, case, "disputed", before, note=why)
+    _record(change, "disputed", note=why)
     return case
 
 
@@ -584,9 +578,8 @@ def resolve_dispute(
     A township unit's dispute is decided by the district (or city) operation centre, a
     district bureau's by the city's: nobody rules on a dispute at their own level.
     """
-    case = _locked(session, case_id)
-    _require_area(session, principal, "ops.case.resolve", case)
-    _expect(case, Status.DISPUTED, doing="resolved")
+    change = _begin(session, principal, case_id, "ops.case.resolve", Status.DISPUTED, doing="resolved")
+    case = change.row
     level = level_of(principal.division_code or "")
     needed = (
         (DivisionLevel.DISTRICT, DivisionLevel.MUNICIPALITY)
@@ -601,14 +594,7 @@ def resolve_dispute(
     dept = taxonomy().department(department).key
     unit = unit_for(session, dept, case.township_code, case.district_code)
     case.dispute_reason = None
-    _dispatch(
-        session,
-        principal,
-        case,
-        unit,
-        note=_text(note, "note", required=False) or f"resolved: {dept}",
-        action="resolved",
-    )
+    _dispatch(change, unit, note=_text(note, "note", required=False) or f"resolved: {dept}", action="resolved")
     return case
 
 
@@ -616,21 +602,19 @@ def report_back(
     session: Session, principal: Principal, case_id: str, *, media_id: str, note: str | None = None
 ) -> Case:
     """The unit reports the work done, with a photo of the result; an inspector checks it next."""
-    case = _locked(session, case_id)
-    _require_unit(session, principal, case)
-    _expect(case, Status.DISPOSING, doing="reported back")
+    change = _begin(session, principal, case_id, None, Status.DISPOSING, doing="reported back", unit=True)
+    case = change.row
     media = session.get(Media, media_id) if media_id else None
     if media is None:
         raise InvalidInput("a report back needs a photo of the result: upload one first")
     now = clock.now()
-    before = str(case.status)
     on_time = _finish_step(case, now)
     if case.disposed_on_time is None or not on_time:
         case.disposed_on_time = on_time
     case.status, case.reported_at = Status.REPORTED, now
     case.result_note, case.result_media_id = _text(note, "note", required=False), media.id
     _start_step(case, Step.VERIFY, now)
-    _record(session, principal, case, "reported", before, note=case.result_note, media_id=media.id)
+    _record(change, "reported", note=case.result_note, media_id=media.id)
     return case
 
 
@@ -644,18 +628,13 @@ def verify_case(
     media_id: str | None = None,
 ) -> Case:
     """An inspector checks the result on site: passed, or returned to the unit for rework."""
-    case = _locked(session, case_id)
-    _require_area(session, principal, "ops.case.verify", case)
-    _expect(case, Status.REPORTED, doing="verified")
-    now = clock.now()
-    before = str(case.status)
+    change = _begin(session, principal, case_id, "ops.case.verify", Status.REPORTED, doing="verified")
+    case, now = change.row, clock.now()
     _finish_step(case, now)
     if ok:
         case.status, case.verified_at = Status.VERIFIED, now
         _start_step(case, Step.CLOSE, now)
-        _record(
-            session, principal, case, "verified", before, note=_text(note, "note", required=False), media_id=media_id
-        )
+        _record(change, "verified", note=_text(note, "note", required=False), media_id=media_id)
     else:
         why = _text(note, "what is still wrong (for the rework)")
         case.status, case.rework_count = Status.DISPOSING, case.rework_count + 1
@@ -663,38 +642,33 @@ def verify_case(
         assert case.dispose_due_at is not None
         _start_step(case, Step.DISPOSE, now, due=max(case.dispose_due_at, now + timedelta(minutes=1)))
         case.disposed_on_time = False if now > case.dispose_due_at else case.disposed_on_time
-        _record(session, principal, case, "reworked", before, note=why, media_id=media_id)
+        _record(change, "reworked", note=why, media_id=media_id)
     return case
 
 
 def close_case(session: Session, principal: Principal, case_id: str, *, note: str | None = None) -> Case:
     """The centre closes a verified case; it counts as on time when no step ran past its limit."""
-    case = _locked(session, case_id)
-    _require_area(session, principal, "ops.case.close", case)
-    _expect(case, Status.VERIFIED, doing="closed")
-    now = clock.now()
-    before = str(case.status)
+    change = _begin(session, principal, case_id, "ops.case.close", Status.VERIFIED, doing="closed")
+    case, now = change.row, clock.now()
     _finish_step(case, now)
     case.status, case.closed_at = Status.CLOSED, now
     case.closed_on_time = case.late_steps == 0
-    _record(session, principal, case, "closed", before, note=_text(note, "note", required=False))
+    _record(change, "closed", note=_text(note, "note", required=False))
     return case
 
 
 def evaluate_case(session: Session, principal: Principal, case_id: str, *, satisfaction: int | None = None) -> Case:
     """Score a closed case (GB/T 30428 style: time limits kept, no rework, the reporter satisfied)."""
-    case = _locked(session, case_id)
-    _require_area(session, principal, "ops.case.evaluate", case)
-    _expect(case, Status.CLOSED, doing="evaluated")
+    change = _begin(session, principal, case_id, "ops.case.evaluate", Status.CLOSED, doing="evaluated")
+    case = change.row
     if satisfaction is not None and not 1 <= satisfaction <= 5:
         raise InvalidInput("satisfaction is 1 (very unsatisfied) to 5 (very satisfied)")
     score = 100.0 - 20.0 * case.late_steps - 10.0 * case.rework_count
     if satisfaction is not None:
         score -= (5 - satisfaction) * 5.0
-    before = str(case.status)
     case.status, case.evaluated_at = Status.EVALUATED, clock.now()
     case.score, case.satisfaction = max(0.0, min(100.0, score)), satisfaction
-    _record(session, principal, case, "evaluated", before, detail={"score": case.score})
+    _record(change, "evaluated", detail={"score": case.score})
     return case
 
 
@@ -703,23 +677,28 @@ def evaluate_case(session: Session, principal: Principal, case_id: str, *, satis
 
 def suspend_case(session: Session, principal: Principal, case_id: str, *, reason: str) -> Case:
     """Stop the clock (a typhoon, a court order, works that need a permit first)."""
-    case = _locked(session, case_id)
-    _require_area(session, principal, "ops.case.suspend", case)
-    _expect(case, Status.REGISTERED, Status.DISPATCHED, Status.DISPOSING, doing="suspended")
+    change = _begin(
+        session,
+        principal,
+        case_id,
+        "ops.case.suspend",
+        Status.REGISTERED,
+        Status.DISPATCHED,
+        Status.DISPOSING,
+        doing="suspended",
+    )
+    case = change.row
     why = _text(reason, "the reason for suspending")
-    before = str(case.status)
-    case.suspended_from, case.suspended_at, case.suspend_reason = before, clock.now(), why
+    case.suspended_from, case.suspended_at, case.suspend_reason = str(case.status), clock.now(), why
     case.status, case.remind_at, case.escalate_at = Status.SUSPENDED, None, None
-    _record(session, principal, case, "suspended", before, note=why)
+    _record(change, "suspended", note=why)
     return case
 
 
 def resume_case(session: Session, principal: Principal, case_id: str, *, note: str | None = None) -> Case:
     """Restart the clock where it stopped: the time suspended is added to the step's limit."""
-    case = _locked(session, case_id)
-    _require_area(session, principal, "ops.case.suspend", case)
-    _expect(case, Status.SUSPENDED, doing="resumed")
-    now = clock.now()
+    change = _begin(session, principal, case_id, "ops.case.suspend", Status.SUSPENDED, doing="resumed")
+    case, now = change.row, clock.now()
     assert case.suspended_at is not None and case.suspended_from is not None
     paused = now - case.suspended_at
     if case.step_due_at is not None and case.step_started_at is not None:
@@ -730,15 +709,15 @@ def resume_case(session: Session, principal: Principal, case_id: str, *, note: s
     if case.dispose_due_at is not None:
         case.dispose_due_at += paused
     case.status, case.suspended_from, case.suspended_at = Status(case.suspended_from), None, None
-    _record(session, principal, case, "resumed", "suspended", note=_text(note, "note", required=False))
+    _record(change, "resumed", note=_text(note, "note", required=False))
     return case
 
 
 def note_case(session: Session, principal: Principal, case_id: str, *, note: str) -> Case:
     """Add a line to the timeline without changing the state (a sensor alert cleared, a call back)."""
-    case = _locked(session, case_id)
-    _require_area(session, principal, "ops.case.read", case)
-    _record(session, principal, case, "noted", str(case.status), note=_text(note, "note"))
+    change = _begin(session, principal, case_id, "ops.case.read", doing="noted")
+    _record(change, "noted", note=_text(note, "note"))
+    case = change.row
     return case
 
 
@@ -746,22 +725,22 @@ def close_sensed_case(session: Session, principal: Principal, case_id: str, *, n
     """The sensors that opened a case see its problem gone (a traffic incident's road runs freely
     again): that measurement is the on-site check, so the case is verified and closed at once,
     from whatever step it was in. Only the platform itself does this, and only for a sensor's case."""
-    case = _locked(session, case_id)
     if not principal.is_machine:
         raise PermissionDenied("only the platform closes a case on its sensors' word")
+    change = _begin(session, principal, case_id, None, doing="closed")
+    case = change.row
     if case.source != Source.SENSOR:
         raise Conflict(f"case {case.id} came from {case.source}, not from a sensor: an inspector verifies it")
     if case.status not in OPEN:
         return case
     now = clock.now()
     text = _text(note, "note")
-    before = str(case.status)
     _finish_step(case, now)
     case.status, case.verified_at = Status.VERIFIED, now
-    _record(session, principal, case, "verified", before, note=text)
+    _record(change, "verified", note=text)
     case.status, case.closed_at = Status.CLOSED, now
     case.closed_on_time = case.late_steps == 0
-    _record(session, principal, case, "closed", str(Status.VERIFIED), note=text)
+    _record(change, "closed", note=text)
     return case
 
 
@@ -771,16 +750,14 @@ NEXT_LEVEL = {Level.TOWNSHIP: Level.DISTRICT, Level.DISTRICT: Level.CITY}
 
 
 def remind(session: Session, principal: Principal, case_id: str) -> bool:
-    case = _locked(session, case_id)
+    change = _begin(session, principal, case_id, None, doing="reminded")
+    case = change.row
     if case.remind_at is None or case.remind_at > clock.now() or case.status in (Status.SUSPENDED, Status.DISPUTED):
         return False
     case.remind_at = None
     _record(
-        session,
-        principal,
-        case,
+        change,
         "reminded",
-        str(case.status),
         note=f"{case.step} due {clock.local(case.step_due_at):%Y-%m-%d %H:%M}" if case.step_due_at else None,
     )
     return True
@@ -788,8 +765,8 @@ def remind(session: Session, principal: Principal, case_id: str) -> bool:
 
 def escalate(session: Session, principal: Principal, case_id: str) -> bool:
     """Move an overdue case up one level (township → district → city), where it shows as escalated."""
-    case = _locked(session, case_id)
-    now = clock.now()
+    change = _begin(session, principal, case_id, None, doing="escalated")
+    case, now = change.row, clock.now()
     if case.escalate_at is None or case.escalate_at > now or case.status in (Status.SUSPENDED, Status.DISPUTED):
         return False
     nxt = NEXT_LEVEL.get(Level(case.level))
@@ -803,11 +780,8 @@ def escalate(session: Session, principal: Principal, case_id: str) -> bool:
     else:
         case.escalate_at = case.escalate_at + max(case.step_due_at - case.step_started_at, timedelta(minutes=15))
     _record(
-        session,
-        principal,
-        case,
+        change,
         "escalated",
-        str(case.status),
         note=f"{case.step} overdue since {clock.local(case.step_due_at):%Y-%m-%d %H:%M}"
         if case.step_due_at
         else "overdue",

@@ -61,6 +61,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "services.state.uploaded": ("已上传", "Uploaded"),
     "services.state.missing": ("待提供", "To provide"),
     "services.state.rejected": ("需补正", "To provide again"),
+    "services.case.noun": ("办件", "case"),
     "services.status.draft": ("草稿", "Draft"),
     "services.status.submitted": ("待受理", "Awaiting acceptance"),
     "services.status.supplement": ("待补正", "Supplements asked"),

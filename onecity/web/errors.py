@@ -96,7 +96,8 @@ def _wrap(original: Handler, page: Callable[[Request, Any, Response], Response])
 def _domain_page(request: Request, err: DomainError, api_response: Response) -> Response:
     if isinstance(err, AuthenticationRequired):
         return login_redirect(request)
-    return error_page(request, err.status, detail=err.detail, headers=_carry(api_response))
+    detail = i18n.say(current_language(request), err)
+    return error_page(request, err.status, detail=detail, headers=_carry(api_response))
 
 
 def _http_page(request: Request, err: StarletteHTTPException, api_response: Response) -> Response:

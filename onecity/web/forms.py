@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from onecity.core.errors import AuthenticationRequired, DomainError, PermissionDenied
-from onecity.web.i18n import status_key, translator
+from onecity.web.i18n import say, status_key, translator
 from onecity.web.templating import current_language
 
 #: What the page is drawn with after a refusal: (title in the reader's language, the service's message).
@@ -23,9 +23,9 @@ Refusal = tuple[str, str]
 
 
 def refusal(request: Request, err: DomainError) -> Refusal:
-    """The refusal's title (its status, in words) and the service's own message."""
-    t = translator(current_language(request))
-    return t(status_key(err.status)), err.detail
+    """The refusal's title (its status, in words) and the service's message, in words where it gave them."""
+    lang = current_language(request)
+    return translator(lang)(status_key(err.status)), say(lang, err)
 
 
 def guarded(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from onecity.core import parts
+from onecity.core.errors import DomainError, Key
 from onecity.core.identity.roles import Role
 
 LANG_COOKIE = "lang"
@@ -162,6 +163,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.404.body": "您要找的页面不存在，可能已被移动或地址有误。",
         "error.405": "不支持此操作",
         "error.409": "与现有数据冲突",
+        "words.or": "或",
+        "transition.conflict": "{thing} {name} 当前为「{state}」，此操作只能在「{allowed}」时进行。",
         "error.422": "输入有误",
         "error.422.body": "提交的内容不符合要求，请检查后重试。",
         "error.429": "操作过于频繁",
@@ -318,6 +321,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.404.body": "The page you are looking for does not exist; it may have moved or the address is wrong.",
         "error.405": "Not allowed",
         "error.409": "Conflicts with existing data",
+        "words.or": " or ",
+        "transition.conflict": "{thing} {name} is {state}: this can be done only while it is {allowed}.",
         "error.422": "Invalid input",
         "error.422.body": "What was submitted is not valid; please check it and try again.",
         "error.429": "Too many attempts",
@@ -397,3 +402,19 @@ def status_key(status: int) -> str:
     """The catalogue key of the title for an HTTP error status."""
     key = f"error.{status}"
     return key if key in messages("en") else "error.title"
+
+
+def say(lang: str, err: DomainError) -> str:
+    """A refusal's message in ``lang``: its catalogue words where the service gave them, else its own message."""
+    if err.words is None:
+        return err.detail
+    t = translator(lang)
+    values: dict[str, str] = {}
+    for name, value in err.words.values.items():
+        if isinstance(value, tuple):
+            values[name] = t("words.or").join(t(k) for k in value)
+        elif isinstance(value, Key):
+            values[name] = t(value)
+        else:
+            values[name] = value
+    return t(err.words.key, **values)

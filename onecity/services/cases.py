@@ -1,23 +1,28 @@
 """A case file: its history, starting one (prefilled, with held materials), reading it, filling it in.
 
-Every change is written to the case history (:class:`CaseEvent`) and the audit log by
-:func:`log_event`, on the channel it came through.
+Every change is written to the case history (:class:`CaseEvent`) and the audit log, on the
+channel it came through: a change of the case's status by :func:`begin_step` and
+:func:`record_step` (the platform's transition helper, :mod:`onecity.core.transition`, which
+also publishes its event), any other change by :func:`log_event`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
+from typing import Any, TypeVar
 
 from jsonschema import Draft202012Validator, FormatChecker
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from onecity.core import audit, clock, policy
+from onecity.core import audit, clock, policy, transition
 from onecity.core.errors import Conflict, InvalidInput, NotFound
+from onecity.core.events import EventType
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind
+from onecity.core.transition import Change
 from onecity.hub.registries import relations
 from onecity.hub.registries import service as registries
 from onecity.hub.registries.relations import BasisKind, ReadBasis
@@ -92,15 +97,13 @@ def missing_materials(case: Case) -> list[dict[str, Any]]:
     return [m for m in case.materials if m["state"] in (MaterialState.MISSING, MaterialState.REJECTED)]
 
 
-def log_event(
-    session: Session, principal: Principal, case: Case, channel: str, action: str, detail: dict[str, Any] | None = None
+def _history_entry(
+    session: Session, principal: Principal, case: Case, channel: str, action: str, detail: dict[str, Any] | None
 ) -> None:
-    """One history entry of a case and its audit record (the pre-review writes its own too)."""
-    now = clock.now()
     session.add(
         CaseEvent(
             case_id=case.id,
-            at=now,
+            at=clock.now(),
             actor=principal.ref,
             actor_name=principal.name,
             channel=channel,
@@ -108,6 +111,14 @@ def log_event(
             detail=detail or {},
         )
     )
+
+
+def log_event(
+    session: Session, principal: Principal, case: Case, channel: str, action: str, detail: dict[str, Any] | None = None
+) -> None:
+    """One history entry of a case and its audit record, for a change that leaves its status as it
+    was (a form filled in, a material added, a pre-review); status changes go through :func:`record_step`."""
+    _history_entry(session, principal, case, channel, action, detail)
     audit.record(
         session,
         principal,
@@ -121,10 +132,81 @@ def log_event(
 
 
 def lock_case(session: Session, case_id: str) -> Case:
-    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
-    if case is None:
-        raise NotFound(f"no case {case_id}")
-    return case
+    return transition.lock(session, Case, case_id, missing=f"no case {case_id}")
+
+
+def _person_of(case: Case) -> str | None:
+    return f"person:{case.person_id}" if case.person_id is not None else None
+
+
+def _number_of(case: Case) -> str:
+    return case.number
+
+
+#: A case's states, as the transition helper names them (the pages in the reader's language).
+CASES = transition.Machine(
+    Case,
+    object_type="case",
+    noun="services.case.noun",
+    states="services.status.",
+    label="case",
+    name=_number_of,
+    subject=_person_of,
+)
+
+
+def begin_step(
+    session: Session, principal: Principal, case_id: str, *allowed: CaseStatus, doing: str
+) -> tuple[Change[Case], Channel]:
+    """Policy → lock → who may act on it (and through which channel) → state: a step of one case.
+
+    Staff act at the counter (``services.case.counter``, checked before the case is read);
+    the applicant or their proven proxy act on their own case, which the guard checks.
+    """
+    channels: list[Channel] = []
+
+    def guard(session: Session, principal: Principal, case: Case) -> None:
+        channels.append(channel_of(session, principal, case))
+
+    change = transition.begin(
+        session,
+        principal,
+        CASES,
+        case_id,
+        action="services.case.counter" if principal.kind is PrincipalKind.STAFF else None,
+        guard=guard,
+        allowed=allowed or None,
+        missing=f"no case {case_id}",
+        doing=doing,
+    )
+    return change, channels[0]
+
+
+E = TypeVar("E", bound=BaseModel)
+
+
+def record_step(
+    change: Change[Case],
+    channel: str,
+    action: str,
+    event: EventType[E],
+    payload: E,
+    *,
+    reason: str,
+    detail: dict[str, Any] | None = None,
+    principal: Principal | None = None,
+) -> None:
+    """The case history's entry of a status change, then its audit entry (from/to) and its event."""
+    case, who = change.row, principal or change.principal
+    _history_entry(change.session, who, case, channel, action, detail)
+    change.done(
+        f"services.case.{action}",
+        event,
+        payload,
+        principal=who,
+        reason=reason,
+        detail={"number": case.number, "item": case.item_code, "channel": channel, **(detail or {})},
+    )
 
 
 def _number() -> str:

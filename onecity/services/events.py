@@ -58,3 +58,25 @@ class CaseDecided(BaseModel):
 
 CASE_SUBMITTED = event_type("services.case.submitted", CaseSubmitted)
 CASE_DECIDED = event_type("services.case.decided", CaseDecided)
+
+
+class CaseStepped(BaseModel):
+    """A step of a case that moves it on without deciding it: withdrawn, accepted (or sent back
+    for supplements), a review passed or failed."""
+
+    case_id: str
+    number: str
+    item_code: str
+    department: str
+    division_code: str
+    #: The case's status before and after the step.
+    previous: str | None
+    status: str
+    #: What the step ended with: "accept" or "supplement", "pass" or "fail", "withdrawn".
+    outcome: str
+    channel: str
+
+
+CASE_WITHDRAWN = event_type("services.case.withdrawn", CaseStepped)
+CASE_ACCEPTED = event_type("services.case.accepted", CaseStepped)
+CASE_REVIEWED = event_type("services.case.reviewed", CaseStepped)

@@ -14,18 +14,23 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from onecity.core import audit, clock, events, policy, workdays
+from onecity.core import audit, clock, policy, transition, workdays
 from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import Role
+from onecity.core.transition import Change
 from onecity.services import advice, catalogue, workflow
-from onecity.services.applicants import APPLICANT_ROLE, STAFF_ROLES, channel_of, department_codes
-from onecity.services.cases import lock_case, log_event, require_complete
+from onecity.services.applicants import APPLICANT_ROLE, STAFF_ROLES, department_codes
+from onecity.services.cases import CASES, begin_step, record_step, require_complete
 from onecity.services.catalogue import Item
 from onecity.services.events import (
+    CASE_ACCEPTED,
     CASE_DECIDED,
+    CASE_REVIEWED,
     CASE_SUBMITTED,
+    CASE_WITHDRAWN,
     CaseDecided,
+    CaseStepped,
     CaseSubmitted,
 )
 from onecity.services.models import (
@@ -99,18 +104,17 @@ def _sync(session: Session, principal: Principal, case: Case, wf: Any) -> None:
 
 def submit(session: Session, principal: Principal, case_id: str) -> Case:
     """Submit a complete draft: the form validates, every material is held or provided; the workflow starts."""
-    case = lock_case(session, case_id)
-    channel = channel_of(session, principal, case)
-    if case.status != CaseStatus.DRAFT:
-        raise Conflict(f"case {case.number} is {case.status}, not a draft")
+    change, channel = begin_step(session, principal, case_id, CaseStatus.DRAFT, doing="submitted")
+    case = change.row
     it = catalogue.item(case.item_code)
     require_complete(case, it)
     case.submitted_at = clock.now()
     wf = workflow.start(it.workflow)
-    log_event(session, principal, case, channel, "submitted", {"workflow": it.workflow})
     _sync(session, principal, case, wf)
-    events.publish(
-        session,
+    record_step(
+        change,
+        channel,
+        "submitted",
         CASE_SUBMITTED,
         CaseSubmitted(
             case_id=case.id,
@@ -120,18 +124,16 @@ def submit(session: Session, principal: Principal, case_id: str) -> Case:
             channel=str(channel),
             division_code=case.division_code,
         ),
-        principal=principal,
         reason="case submitted",
+        detail={"workflow": it.workflow},
     )
     return case
 
 
 def resubmit(session: Session, principal: Principal, case_id: str) -> Case:
     """Hand the supplemented materials back: the clerk accepts again."""
-    case = lock_case(session, case_id)
-    channel = channel_of(session, principal, case)
-    if case.status != CaseStatus.SUPPLEMENT:
-        raise Conflict(f"case {case.number} is {case.status}: nothing was asked to be supplemented")
+    change, channel = begin_step(session, principal, case_id, CaseStatus.SUPPLEMENT, doing="resubmitted")
+    case = change.row
     require_complete(case, catalogue.item(case.item_code))
     wf = workflow.load(case.workflow_state or "")
     task = next((t for t in workflow.ready_tasks(wf) if t.task_spec.name == "supplement"), None)
@@ -140,10 +142,11 @@ def resubmit(session: Session, principal: Principal, case_id: str) -> Case:
     for w in session.scalars(select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.task_id == str(task.id))):
         w.status, w.done_at, w.done_by, w.outcome = WorkStatus.DONE, clock.now(), principal.ref, "supplied"
     workflow.complete(wf, task, {})
-    log_event(session, principal, case, channel, "supplemented", {})
     _sync(session, principal, case, wf)
-    events.publish(
-        session,
+    record_step(
+        change,
+        channel,
+        "supplemented",
         CASE_SUBMITTED,
         CaseSubmitted(
             case_id=case.id,
@@ -154,7 +157,6 @@ def resubmit(session: Session, principal: Principal, case_id: str) -> Case:
             division_code=case.division_code,
             resubmitted=True,
         ),
-        principal=principal,
         reason="case supplemented",
     )
     return case
@@ -162,10 +164,17 @@ def resubmit(session: Session, principal: Principal, case_id: str) -> Case:
 
 def withdraw(session: Session, principal: Principal, case_id: str, reason: str) -> Case:
     """The applicant (or a clerk or proxy for them) withdraws a case not yet decided."""
-    case = lock_case(session, case_id)
-    channel = channel_of(session, principal, case)
-    if case.status in DONE_STATUSES or case.status == CaseStatus.WITHDRAWN:
-        raise Conflict(f"case {case.number} is already {case.status}")
+    change, channel = begin_step(
+        session,
+        principal,
+        case_id,
+        CaseStatus.DRAFT,
+        CaseStatus.SUBMITTED,
+        CaseStatus.SUPPLEMENT,
+        CaseStatus.IN_REVIEW,
+        doing="withdrawn",
+    )
+    case = change.row
     if not reason or not reason.strip():
         raise InvalidInput("say why the case is withdrawn")
     if case.workflow_state:
@@ -175,8 +184,31 @@ def withdraw(session: Session, principal: Principal, case_id: str, reason: str) 
     for w in session.scalars(select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.status == WorkStatus.OPEN)):
         w.status = WorkStatus.CANCELLED
     case.status = CaseStatus.WITHDRAWN
-    log_event(session, principal, case, channel, "withdrawn", {"reason": reason.strip()[:300]})
+    record_step(
+        change,
+        channel,
+        "withdrawn",
+        CASE_WITHDRAWN,
+        _stepped(change, "withdrawn", channel),
+        reason=reason.strip(),
+        detail={"reason": reason.strip()[:300]},
+    )
     return case
+
+
+def _stepped(change: Change[Case], outcome: str, channel: str) -> CaseStepped:
+    case = change.row
+    return CaseStepped(
+        case_id=case.id,
+        number=case.number,
+        item_code=case.item_code,
+        department=case.department,
+        division_code=case.division_code,
+        previous=change.before,
+        status=str(case.status),
+        outcome=outcome,
+        channel=channel,
+    )
 
 
 def work_queue(session: Session, principal: Principal, limit: int = 100) -> list[tuple[WorkItem, Case]]:
@@ -239,7 +271,9 @@ def complete_task(
     item_row = session.get(WorkItem, work_item_id)
     if item_row is None:
         raise NotFound(f"no work item {work_item_id}")
-    case = lock_case(session, item_row.case_id)
+    # the case is the record that changes: locked, then its task checked (the task's own rules below)
+    change = transition.begin(session, principal, CASES, item_row.case_id, action=None, allowed=None)
+    case = change.row
     session.refresh(item_row)
     if item_row.status != WorkStatus.OPEN:
         raise Conflict(f"this task was already {item_row.status} ({item_row.done_by or 'cancelled'})")
@@ -256,7 +290,7 @@ def complete_task(
     review = advice.latest(session, case.id)
     if review is not None and advice.contradicts(review, kind, outcome):
         advice.record_override(session, principal, case, review, f"{kind}:{outcome}", reason)
-    _perform(session, principal, item_row, case, outcome, reason=reason, missing=missing, channel=Channel.COUNTER.value)
+    _perform(change, item_row, outcome, reason=reason, missing=missing, channel=Channel.COUNTER.value)
     return case
 
 
@@ -268,10 +302,8 @@ def _task_kind(item_row: WorkItem, outcome: str) -> str:
 
 
 def _perform(
-    session: Session,
-    principal: Principal,
+    change: Change[Case],
     item_row: WorkItem,
-    case: Case,
     outcome: str,
     *,
     reason: str,
@@ -280,6 +312,7 @@ def _perform(
 ) -> None:
     """Carry out one task on a locked case, for whoever was allowed to (an officer, or the platform
     for a case approved unattended)."""
+    session, principal, case = change.session, change.principal, change.row
     kind = _task_kind(item_row, outcome)
     reason = (reason or "").strip()
     it = catalogue.item(case.item_code)
@@ -329,12 +362,23 @@ def _perform(
     if task is None:
         raise Conflict("the workflow has moved on: this task is no longer waiting")
     item_row.status, item_row.done_at, item_row.done_by, item_row.outcome = WorkStatus.DONE, now, principal.ref, outcome
-    log_event(session, principal, case, channel, f"task_{kind}", detail)
     workflow.complete(wf, task, data)
     _sync(session, principal, case, wf)
-    if kind == "decide":
-        events.publish(
-            session,
+    if kind != "decide":
+        record_step(
+            change,
+            channel,
+            f"task_{kind}",
+            CASE_ACCEPTED if kind == "accept" else CASE_REVIEWED,
+            _stepped(change, outcome, channel),
+            reason=reason or f"{item_row.task_name}: {outcome}",
+            detail=detail,
+        )
+    else:
+        record_step(
+            change,
+            channel,
+            f"task_{kind}",
             CASE_DECIDED,
             CaseDecided(
                 case_id=case.id,
@@ -347,8 +391,8 @@ def _perform(
                 credential_id=case.credential_id,
                 division_code=case.division_code,
             ),
-            principal=principal,
-            reason=f"case {outcome}d",
+            reason=reason or f"case {outcome}d",
+            detail=detail,
         )
         _maybe_close_bundle(session, case)
 
@@ -360,6 +404,7 @@ UNATTENDED_OUTCOMES = {"accept": "accept", "review": "pass", "decide": "approve"
 def run_unattended(session: Session, principal: Principal, case: Case, reason: str) -> None:
     """Complete every officer's task of a locked, untouched case the way an approval would (无人干预):
     accept, pass the reviews, approve; the certificate is issued as for any approval."""
+    change = transition.locked(session, principal, CASES, case)
     for _ in range(10):  # a workflow shape has a handful of user tasks; never loop for ever
         open_items = list(
             session.scalars(
@@ -373,10 +418,8 @@ def run_unattended(session: Session, principal: Principal, case: Case, reason: s
         for item_row in open_items:
             kind = next(k for k in OUTCOMES if item_row.task_name.startswith(k))
             _perform(
-                session,
-                principal,
+                change,
                 item_row,
-                case,
                 UNATTENDED_OUTCOMES[kind],
                 reason=reason,
                 missing=None,

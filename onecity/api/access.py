@@ -114,6 +114,8 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("POST", "/admin/users"): staff("core.user.create"),
     ("GET", "/audit"): staff("core.audit.read"),
     ("POST", "/audit/verify"): staff("core.audit.verify", narrower="municipal auditors only"),
+    ("GET", "/audit/verify/progress"): staff("core.audit.verify", narrower="municipal auditors only"),
+    ("GET", "/audit/export.csv"): staff("core.audit.export"),
     ("GET", "/me/data"): me("core.me.access_log"),
     # -- hub: geography, catalogue, sharing -------------------------------------------------
     ("GET", "/api/v1/divisions/{code}"): staff("hub.geography.read"),

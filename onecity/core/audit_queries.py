@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, audit_checkpoints, policy
@@ -14,6 +14,9 @@ from onecity.core.audit import AuditEntry, VerifyResult
 from onecity.core.errors import PermissionDenied
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind
+
+#: The most entries one export holds (a larger one is cut here; narrow the search).
+EXPORT_LIMIT = 200_000
 
 
 def search(
@@ -26,9 +29,66 @@ def search(
     since: datetime | None = None,
     before_seq: int | None = None,
     limit: int = 100,
+    until: datetime | None = None,
+    actor_name: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
 ) -> list[AuditEntry]:
-    """Entries in the auditor's area, newest first; municipal auditors also see area-less entries."""
+    """Entries in the auditor's area, newest first; municipal auditors also see area-less entries.
+
+    ``action`` is a prefix (``core.user`` finds every user action), ``actor_name`` a part of
+    the name the actor had, ``since`` inclusive and ``until`` exclusive."""
     policy.require(principal, "core.audit.read")
+    stmt = _filtered(
+        session,
+        principal,
+        action=action,
+        actor=actor,
+        subject=subject,
+        since=since,
+        until=until,
+        actor_name=actor_name,
+        object_type=object_type,
+        object_id=object_id,
+    )
+    if before_seq:
+        stmt = stmt.where(AuditEntry.seq < before_seq)
+    return list(session.scalars(stmt.order_by(AuditEntry.seq.desc()).limit(limit)))
+
+
+def export(
+    session: Session, principal: Principal, *, limit: int = EXPORT_LIMIT, **filters: Any
+) -> Iterator[AuditEntry]:
+    """The entries a search finds (newest first, at most ``limit``), for a CSV; the export is audited.
+
+    Filters are :func:`search`'s. Rows are read in batches, so a large export does not sit in
+    memory; the caller's transaction stays a read (the audit entry of the export is written
+    first, in it)."""
+    policy.require(principal, "core.audit.export")
+    audit.record(
+        session,
+        principal,
+        "core.audit.exported",
+        object_type="audit",
+        detail={k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in filters.items() if v},
+    )
+    stmt = _filtered(session, principal, **filters).order_by(AuditEntry.seq.desc()).limit(limit)
+    return iter(session.scalars(stmt.execution_options(yield_per=1000)))
+
+
+def _filtered(
+    session: Session,
+    principal: Principal,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    subject: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    actor_name: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+) -> Select[AuditEntry]:
     stmt = select(AuditEntry)
     if not policy.in_scope(session, principal, "core.audit", None):
         stmt = stmt.where(policy.scope_clause(session, principal, "core.audit", AuditEntry.division_code))
@@ -40,17 +100,28 @@ def search(
         stmt = stmt.where(AuditEntry.subject == subject)
     if since:
         stmt = stmt.where(AuditEntry.at >= since)
-    if before_seq:
-        stmt = stmt.where(AuditEntry.seq < before_seq)
-    return list(session.scalars(stmt.order_by(AuditEntry.seq.desc()).limit(limit)))
+    if until:
+        stmt = stmt.where(AuditEntry.at < until)
+    if actor_name:
+        stmt = stmt.where(AuditEntry.actor_name.contains(actor_name, autoescape=True))
+    if object_type:
+        stmt = stmt.where(AuditEntry.object_type == object_type)
+    if object_id:
+        stmt = stmt.where(AuditEntry.object_id == object_id)
+    return stmt
 
 
-def verify(session: Session, principal: Principal) -> VerifyResult:
+def may_verify(session: Session, principal: Principal) -> None:
     """Verifying reads every entry: municipal auditors only."""
     policy.require(principal, "core.audit.verify")
     if not policy.in_scope(session, principal, "core.audit", None):
         raise PermissionDenied("verifying the whole chain is for municipal auditors")
-    return audit.verify(session)
+
+
+def verify(session: Session, principal: Principal, progress: audit.Progress | None = None) -> VerifyResult:
+    """Walk the whole chain (municipal auditors only); ``progress(done, total)`` after each batch."""
+    may_verify(session, principal)
+    return audit.verify(session, progress=progress)
 
 
 def checkpoints(session: Session, principal: Principal, *, since_seq: int = 0, limit: int = 1000) -> dict[str, Any]:

@@ -42,6 +42,7 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "core.grant.revoke": frozenset({R.ADMIN, R.DATA_STEWARD}),
     "core.audit.read": frozenset({R.AUDITOR}),
     "core.audit.verify": frozenset({R.AUDITOR}),
+    "core.audit.export": frozenset({R.AUDITOR}),
     "core.audit.checkpoints": frozenset({R.AUDITOR}),
 }
 

@@ -198,10 +198,10 @@ def resolve_applicant(
             raise InvalidInput("check the applicant's identity document first, then confirm it (identity_checked)")
         # 全市通办: any counter in the city serves any resident who presents their identity document
         basis = ReadBasis.counter(
-            "一网通办 counter service: the applicant presented their identity document", id_number
+            "一网通办综合窗口：申请人出示了身份证件", id_number
         )
         person = registries.person_by_id_number(
-            session, principal, id_number, "一网通办 counter: identify the applicant", basis=basis
+            session, principal, id_number, "一网通办综合窗口：核验申请人身份", basis=basis
         )
         channel, reader, proxy = Channel.COUNTER, principal, None
     else:
@@ -215,7 +215,7 @@ def resolve_applicant(
                 session,
                 AGENT,
                 id_number.strip().upper(),
-                f"一网通办 proxy application by {principal.ref} ({proven.relation})",
+                f"一网通办代办申请（{proven.relation}，申请账号 {principal.name}）",
                 basis=basis,
             )
             channel, reader, proxy = Channel.PROXY, AGENT, me

@@ -46,7 +46,7 @@ def start_bundle(
         who.reader,
         who.person,
         who.firm,
-        f"一网通办 bundle {code}: prefill (acting: {principal.ref})",
+        f"一网通办“一件事”预填：{bundle.name}（申请账号 {principal.name}）",
         who.basis,
     )
     app = BundleApplication(

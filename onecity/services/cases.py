@@ -292,7 +292,7 @@ def start_case(
         who.reader,
         who.person,
         who.firm,
-        f"一网通办 prefill: {it.code} for {who.person.id_number[:6]}… (acting: {principal.ref})",
+        f"一网通办申请预填：{it.name}（申请账号 {principal.name}）",
         who.basis,
     )
     return new_case(session, principal, it, who, facts)

@@ -336,6 +336,34 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "services.rule.consistency.birth_date": ("出生日期与号码一致", "birth date matches the number"),
     "services.rule.consistency.sex": ("性别与号码一致", "sex matches the number"),
     "services.rule.consistency.total": ("金额相加一致", "amounts add up"),
+    "services.limit.same_day": ("当天", "same day"),
+    # what stands in for a material (catalogue ``stands_in``): a certificate or a registry
+    "services.stands_in.cert.birth_medical_certificate": (
+        "出生医学证明（电子证照）",
+        "birth medical certificate (e-certificate)",
+    ),
+    "services.stands_in.cert.business_licence": ("营业执照（电子证照）", "business licence (e-certificate)"),
+    "services.stands_in.cert.driving_licence": ("机动车驾驶证（电子证照）", "driving licence (e-certificate)"),
+    "services.stands_in.cert.food_business_licence": (
+        "食品经营许可证（电子证照）",
+        "food business licence (e-certificate)",
+    ),
+    "services.stands_in.cert.household_register": ("居民户口簿（电子证照）", "household register (e-certificate)"),
+    "services.stands_in.cert.marriage_certificate": ("结婚证（电子证照）", "marriage certificate (e-certificate)"),
+    "services.stands_in.cert.real_estate_certificate": (
+        "不动产权证书（电子证照）",
+        "real-estate title certificate (e-certificate)",
+    ),
+    "services.stands_in.cert.residence_permit": ("居住证（电子证照）", "residence permit (e-certificate)"),
+    "services.stands_in.cert.social_security_card": ("社会保障卡（电子证照）", "social security card (e-certificate)"),
+    "services.stands_in.registry.legal_person": ("法人库登记信息", "the legal-person registry's record"),
+    "services.stands_in.registry.person": ("人口库登记信息", "the population registry's record"),
+    # a bundle's note (catalogue ``note``), by bundle code
+    "services.bundle.note.have-a-baby": (
+        "新生儿社会保障卡须在出生登记为孩子建档后申领（需要孩子的身份证号码），不在本“一件事”之内。",
+        "The newborn's social security card is applied for once the birth registration has given the child "
+        "a record (it needs the child's ID number); it is not part of this bundle.",
+    ),
 }
 
 MESSAGES: dict[str, dict[str, str]] = {

@@ -22,7 +22,7 @@ from sqlalchemy import inspect
 
 from onecity.core import clock, parts, policy
 from onecity.core.identity.principal import ANONYMOUS, Principal
-from onecity.web import i18n
+from onecity.web import audit_words, i18n
 from onecity.web.deps import CSRF_STATE
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -63,6 +63,9 @@ templates = Jinja2Templates(directory=TEMPLATES)
 templates.env.loader = ChoiceLoader([FileSystemLoader(TEMPLATES), PartTemplates()])
 templates.env.filters["local_time"] = local_time
 templates.env.globals["role_label"] = i18n.role_label
+templates.env.globals["audit_action"] = audit_words.action_label
+templates.env.globals["audit_object"] = audit_words.object_label
+templates.env.globals["audit_system"] = audit_words.system_actor_label
 
 
 def current_language(request: Request) -> str:

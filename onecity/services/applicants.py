@@ -197,9 +197,7 @@ def resolve_applicant(
         if not identity_checked:
             raise InvalidInput("check the applicant's identity document first, then confirm it (identity_checked)")
         # 全市通办: any counter in the city serves any resident who presents their identity document
-        basis = ReadBasis.counter(
-            "一网通办综合窗口：申请人出示了身份证件", id_number
-        )
+        basis = ReadBasis.counter("一网通办综合窗口：申请人出示了身份证件", id_number)
         person = registries.person_by_id_number(
             session, principal, id_number, "一网通办综合窗口：核验申请人身份", basis=basis
         )

@@ -183,16 +183,17 @@ def reason_text(r: dict[str, Any], lang: str) -> str:
     """A reason's message in the reader's language: the checks write English sentences, so a Chinese
     reader gets the rule's own words with its evidence (材料上：…；登记库：…)."""
     message = str(r.get("message") or "")
-    if lang != "zh":
-        return message
     t = translator(lang)
     rule = str(r.get("rule") or "")
     if rule.startswith("eligibility."):
         return message  # the DMN table's reason is written in both languages
+    # these messages name the material by its code; the row names it in words already
     if rule == "document_risk":
         return t("services.pr.msg.clean")
     if rule in ("document.unread", "document.readable"):
         return t("services.pr.msg.unread")
+    if lang != "zh":
+        return message
     if rule == "field.read":
         return t("services.pr.msg.not_read")
     if rule == "field.confidence":
@@ -212,10 +213,8 @@ def reason_text(r: dict[str, Any], lang: str) -> str:
 
 
 def summary_text(review: PreReview, reasons: list[dict[str, Any]], lang: str) -> str:
-    """The pre-review's one line: as written (English) or, for a Chinese reader, the outcome and the
-    rules that led to it in words."""
-    if lang != "zh":
-        return review.summary
+    """The pre-review's one line in the reader's words: the outcome and the rules that led to it
+    (the line the engine wrote, ``review.summary``, names materials by their codes)."""
     t = translator(lang)
     outcome = str(review.outcome)
     decisive = [x for x in reasons if x.get("outcome") == "fail"] or [x for x in reasons if x.get("outcome") == "warn"]
@@ -225,13 +224,13 @@ def summary_text(review: PreReview, reasons: list[dict[str, Any]], lang: str) ->
             if outcome == PreReviewOutcome.PRE_APPROVED
             else t("services.pr.msg.clean")
         )
-        return f"{t('services.pr.outcome.' + outcome)}：{tail}"
-    listed = "；".join(
+        return f"{t('services.pr.outcome.' + outcome)}{t('services.sep.label')}{tail}"
+    listed = t("services.sep.list").join(
         dict.fromkeys(
             f"{x['material_name'] + ' ' if x.get('material_name') else ''}{x['rule_name']}" for x in decisive[:6]
         )
     )
-    return f"{t('services.pr.outcome.' + outcome)}：{listed}"
+    return f"{t('services.pr.outcome.' + outcome)}{t('services.sep.label')}{listed}"
 
 
 def prereview_view(session: Session, case: Case, lang: str) -> dict[str, Any] | None:

@@ -83,6 +83,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "sensing.rule.create": ("创建预警规则", "Alert rule created"),
     "sensing.rule.delete": ("删除预警规则", "Alert rule deleted"),
     "sensing.rule.update": ("修改预警规则", "Alert rule changed"),
+    "services.case.read": ("查看办件", "Case viewed"),
+    "services.case.queued_read": ("材料排队机读", "Upload queued for reading"),
     "services.prereview.overridden": ("改判AI预审结论", "Pre-review overridden"),
     "services.proxy.granted": ("授权代办", "Proxy granted"),
     "services.proxy.revoked": ("撤销代办授权", "Proxy revoked"),

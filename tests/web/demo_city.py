@@ -21,9 +21,10 @@ from onecity.core.identity.models import User
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.service import principal_for_user
 from onecity.hub.catalogue.service import install_catalogue
+from onecity.hub.registries import service as registries  # registers the seed's policy action
 from onecity.hub.registries.models import LegalPerson
-from onecity.hub.registries.seed import seed
 from onecity.hub.sharing.models import ResidentLink
+from onecity.synth.registries.seed import seed
 from tests.conftest import SYSTEM
 from tests.hub.registries.city import build_small_city, small_city_codes
 
@@ -88,7 +89,7 @@ def _ops(db: Database) -> None:
 
 def _sensing(db: Database) -> None:
     from onecity.sensing import service
-    from onecity.sensing.sim import DEFAULT_RULES, SENSORS
+    from onecity.synth.actors.sensing import DEFAULT_RULES, SENSORS
 
     with db.transaction() as s:
         for spec in DEFAULT_RULES:
@@ -107,6 +108,7 @@ def build(template: Path, path: Path) -> dict[str, str]:
                 division.name_en = f"Community {division.code[-3:]}"
         with db.transaction() as s:
             install_catalogue(s, SYSTEM)
+        assert registries.policy.may(SYSTEM, "hub.registry.seed")
         seed(db, 0.0002, 3, SYSTEM, out=None)
         creds = demo.prepare(db, path.parent)
         demo.link_resident(db)

@@ -35,6 +35,8 @@ REBUILDING = {
     "/sensing": "sensing tables rebuilt (issue 16)",
     "/sensing/rules": "sensing rule form rebuilt (issue 16)",
     "/sensing/datastreams/<id>": "sensing tables rebuilt (issue 16)",
+    # the traffic part is being built this session (issue 14); its empty state names a command
+    "/traffic": "traffic pages being built (issue 14)",
 }
 
 

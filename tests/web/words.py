@@ -146,17 +146,12 @@ def _excerpt(text: str, found: str) -> str:
 #: Modules whose Chinese is data (generated names, streets, scanned letters, the demo's
 #: people), not words of the platform's own.
 DATA_MODULES = (
-    "onecity/hub/registries/census.py",
-    "onecity/hub/registries/generate.py",
-    "onecity/hub/geography/names.py",
-    "onecity/hub/geography/generate.py",
-    "onecity/documents/",
-    "onecity/demo.py",
-    "onecity/services/sim.py",
-    "onecity/ops/sim.py",
-    "onecity/sensing/sim.py",
-    "onecity/hub/registries/sim.py",
+    "onecity/synth/",  # the synthetic city: names, streets, devices, scanned letters
+    "onecity/documents/",  # what printed documents say
+    "onecity/demo.py",  # the demo's people
     "onecity/hub/registries/identifiers.py",
+    "onecity/hub/registries/census.py",
+    "onecity/hub/geography/names.py",
 )
 
 

@@ -36,6 +36,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from onecity.core.db import Database
 from onecity.hub.geography.gazetteer import (
     ADDRESS_KINDS,
     ROAD,
@@ -479,3 +480,10 @@ def geocoder_for(session: Session) -> Geocoder:
         geocoder = Geocoder.from_session(session)
         _cache[url] = _Cached(geocoder, version)
         return geocoder
+
+
+def warm(db: Database, stop: threading.Event | None = None) -> Geocoder:
+    """Load ``db``'s gazetteer before the server reports ready (a start-up step: the first address
+    a call-taker types or an Open311 app sends is then answered at once, not after the load)."""
+    with db.reading() as session:
+        return geocoder_for(session)

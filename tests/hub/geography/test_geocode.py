@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bench.geocode import measure
 from onecity.core.db import Database
+from onecity.core.errors import InvalidInput
 from onecity.core.identity.models import User
 from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.hub.geography import gazetteer
@@ -103,3 +106,33 @@ def test_geocode_and_reverse_api(
     assert body["distance_m"] == 0.0
     r = client.get("/api/v1/geography/reverse", params={"lon": 122.6, "lat": 31.0}, headers=headers)
     assert r.status_code == 404
+
+
+def test_a_citys_own_address_file_is_checked_whole_then_loaded(db: Database, tmp_path: Path) -> None:
+    from onecity.hub.geography.models import Grid
+
+    with db.sessions() as session:
+        grid = session.scalars(select(Grid).where(Grid.code.startswith("310104003")).order_by(Grid.code)).first()
+        assert grid is not None
+    good = tmp_path / "points.csv"
+    good.write_text(
+        "address,lon,lat\n"
+        f"上海市徐汇区天平路街道永嘉路100弄,{grid.centroid_lon},{grid.centroid_lat}\n"
+        f"徐汇区天平路街道永嘉路102号,{grid.centroid_lon},{grid.centroid_lat}\n",
+        encoding="utf-8",
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text(good.read_text(encoding="utf-8") + "外滩,121.49,31.24\n", encoding="utf-8")
+    with db.transaction() as session, pytest.raises(InvalidInput, match="bad.csv line 4"):
+        gazetteer.load_address_file(session, bad)
+    with db.transaction() as session:
+        assert gazetteer.load_address_file(session, good) == 2
+    with db.sessions() as session:
+        coder = geocoder_for(session)
+        rows = session.scalars(select(Place).where(Place.source == "file").order_by(Place.key)).all()
+    assert [(r.kind, r.name, r.grid_code) for r in rows] == [
+        ("house", "永嘉路102号", grid.code),
+        ("lane", "永嘉路100弄", grid.code),
+    ]
+    best, _ = coder.place("徐汇区天平路街道永佳路100弄")  # a homophone typo
+    assert best is not None and best.record.name == "永嘉路100弄"

@@ -53,6 +53,7 @@ def overview(request: Request, session: SessionDep, principal: PagePrincipalDep)
             ObservedProperty.name,
             Datastream.last_result,
             Datastream.unit_of_measurement,
+            Thing.properties,
         )
         .join(Datastream, Datastream.thing_id == Thing.id)
         .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
@@ -82,6 +83,7 @@ def overview(request: Request, session: SessionDep, principal: PagePrincipalDep)
         streams=streams,
         devices=devices,
         properties=props,
+        device_name=lambda name, p: service.device_name(name, p, lang),
         config=config,
     )
 
@@ -120,6 +122,7 @@ def datastream_page(
         prop=prop,
         config=config,
         properties=property_names(lang),
+        device=service.device_name(thing.name, thing.properties, lang),
         place=(town.name if lang == "zh" else town.name_en) if town else None,
     )
 

@@ -262,3 +262,24 @@ def alert_rows(session: Session, alerts: list[Alert], lang: str) -> list[AlertRo
             )
         )
     return rows
+
+
+#: Kinds of device the city puts up (``properties.kind`` of a Thing) and their name in Chinese, which
+#: a device's own name starts with; the pages show that part in the reader's language.
+DEVICE_KINDS = {
+    "water": "水位站",
+    "rain": "雨量站",
+    "cover": "井盖传感器",
+    "smoke": "烟感探测器",
+    "traffic": "交通检测器",
+    "crowd": "客流计数器",
+}
+
+
+def device_name(name: str, properties: dict[str, Any] | None, lang: str) -> str:
+    """A device's name in the reader's language: its kind translated, its serial or place kept."""
+    kind = (properties or {}).get("kind")
+    zh = DEVICE_KINDS.get(kind) if isinstance(kind, str) else None
+    if lang == "zh" or zh is None or not name.startswith(zh):
+        return name
+    return i18n.translator(lang)(f"sensing.device.{kind}") + name[len(zh) :]

@@ -40,3 +40,12 @@ def test_wrong_fields_are_named() -> None:
     assert errors == {"conditions": "不是有效的 JSON。"}
     _, errors = params_from_form("nonsense", {}, "en")
     assert set(errors) == {"kind"}
+
+
+def test_device_names_in_the_readers_language() -> None:
+    from onecity.sensing.service import device_name
+
+    assert device_name("水位站 00012", {"kind": "water"}, "en") == "Water gauge 00012"
+    assert device_name("水位站 00012", {"kind": "water"}, "zh") == "水位站 00012"
+    assert device_name("外滩水位站", {"kind": "water"}, "en") == "外滩水位站"  # a name of its own is kept
+    assert device_name("x", None, "en") == "x"

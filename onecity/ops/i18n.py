@@ -213,6 +213,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ops.case.nearest": "最近门牌",
         "ops.case.nearest_m": "{address}（约 {m} 米）",
         "ops.case.grid": "网格",
+        "ops.hotline.map": "选点地图",
+        "ops.hotline.map_hint": "也可以在地图上点击事发地点：自动填入坐标和最近的门牌。",
     },
     "en": {
         "ops.nav": "Operations",
@@ -431,5 +433,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ops.case.nearest": "Nearest address",
         "ops.case.nearest_m": "{address} (about {m} m)",
         "ops.case.grid": "Grid",
+        "ops.hotline.map": "Map to place the case",
+        "ops.hotline.map_hint": "Or click the place on the map: its coordinates and the nearest address are filled in.",
     },
 }

@@ -109,6 +109,21 @@ def _take_call(page: Any, url: str, db: Database, lane: Place, typed: str, lang:
     assert page.locator("#hotline-place").get_attribute("data-grid") == lane.grid_code
     assert lane.grid_code in page.inner_text("#hotline-place")
     assert page.input_value("#hotline-lon") != ""  # the point came with the pick; nobody typed it
+    if lang == "zh":  # the map went to the pick; a click on it places the case there, with the nearest address
+        page.wait_for_selector("#hotline-map[data-state=ready] canvas", timeout=60000)
+        picked_lon = page.input_value("#hotline-lon")
+        page.wait_for_timeout(800)  # the jump to the picked point
+        at = page.evaluate(
+            "() => { const el = document.getElementById('hotline-map'); const lon = Number(document.getElementById("
+            "'hotline-lon').value), lat = Number(document.getElementById('hotline-lat').value);"
+            " const p = el.baseMap.map.project([lon, lat]); return {x: p.x + 2, y: p.y}; }"
+        )
+        page.locator("#hotline-map canvas").click(position=at)  # two pixels east of the picked address
+        page.wait_for_function(f"() => document.getElementById('hotline-lon').value !== '{picked_lon}'", timeout=15000)
+        page.wait_for_function("() => (document.getElementById('hotline-place').dataset.grid || '').length === 15")
+        assert page.locator("#hotline-place").get_attribute("data-grid") == lane.grid_code
+        assert page.input_value("#hotline-address") != ""  # the gazetteer's nearest address
+        shot(page, "ops-hotline-map-click-zh")
     page.fill("textarea[name=description]", "路口垃圾满溢" if lang == "zh" else "Overflowing bins at the corner")
     shot(page, f"ops-hotline-placed-{lang}")
     page.click("#hotline-form button[type=submit]")

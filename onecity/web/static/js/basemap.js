@@ -169,6 +169,7 @@ export function createBaseMap(container, overrides) {
       });
       map.on("mouseenter", "points", () => { map.getCanvas().style.cursor = "pointer"; });
       map.on("mouseleave", "points", () => { map.getCanvas().style.cursor = ""; });
+      container.baseMap = handle;  // for the page's other scripts and the browser tests
       resolve(handle);
     });
     map.once("idle", () => { container.setAttribute("data-state", "ready"); });

@@ -63,6 +63,9 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     )
     out = [head]
     for x in rows:
+        if "error" in x:
+            out.append(f"| {x['backend']} | {x['workers']} | failed: {x['error']} | | | | | |")
+            continue
         post = (
             f"{x['open311_req_per_s']:,.0f}, {x['open311_p99_ms']:.0f} ({x['open311_vs_bare']})"
             if "open311_req_per_s" in x
@@ -93,12 +96,19 @@ def main() -> None:
     for backend in backends:
         for n in workers:
             log(f"{NAME}: {backend}, {n} worker(s) (load average {os.getloadavg()[0]:.2f})")
-            api = one("api_http", "--no-login", "--backend", backend, "--workers", str(n), *quick)
-            intake = None
-            if not args.no_open311:
-                intake = one("ops_open311", "--no-day", "--backend", backend, "--workers", str(n), *quick)
+            try:
+                api = one("api_http", "--no-login", "--backend", backend, "--workers", str(n), *quick)
+                intake = None
+                if not args.no_open311:
+                    intake = one("ops_open311", "--no-day", "--backend", backend, "--workers", str(n), *quick)
+            except (RuntimeError, subprocess.TimeoutExpired) as err:  # one combination fails, the table goes on
+                log(f"  {backend}, {n} worker(s) failed: {err}")
+                rows.append({"backend": backend, "workers": n, "error": str(err)})
+                continue
             rows.append(row(backend, n, api, intake))
     log(markdown(rows))
+    if any("error" in r for r in rows) and len(rows) == sum("error" in r for r in rows):
+        raise SystemExit("every combination failed")
     emit(
         NAME,
         {"workers": workers, "backends": backends},

@@ -94,13 +94,14 @@ DatabaseDep = Annotated[Database, Depends(get_db)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def _from_authorization(session: Session, settings: Settings, value: str) -> Principal:
+def _from_authorization(session: Session, settings: Settings, value: str, request: Request) -> Principal:
     scheme, _, credential = value.partition(" ")
     scheme, credential = scheme.lower(), credential.strip()
     if scheme == "bearer" and credential:
         if credential.startswith(API_KEY_PREFIX):
             return principal_for_api_key(session, credential)
         user = auth.active_user(session, read_access_token(settings.secret_key, credential))
+        request.state.user = user  # see resolve_principal
         return principal_for_user(user)
     if scheme == "basic" and credential:
         try:
@@ -133,15 +134,20 @@ def resolve_principal(
     settings: SettingsDep,
     csrf: Annotated[str | None, Depends(submitted_csrf)],
 ) -> Principal:
-    """Who is calling (possibly nobody); remembered on ``request.state`` for auditing."""
+    """Who is calling (possibly nobody); remembered on ``request.state`` for auditing.
+
+    The caller's ``User`` row is kept on ``request.state.user`` for the request's life: the
+    session's identity map holds objects weakly, so without that reference a route reading
+    the caller's own record (``/auth/me``, most pages) loaded it and its roles a second time.
+    """
     principal = ANONYMOUS
     header = request.headers.get("authorization")
     if header:
-        principal = _from_authorization(session, settings, header)
+        principal = _from_authorization(session, settings, header, request)
     elif (cookie := request.cookies.get(SESSION_COOKIE)) is not None:
         found = auth.session_principal(session, cookie)
         if found is not None:
-            principal, row = found
+            principal, row, request.state.user = found
             request.state.web_session = row
             if request.method not in SAFE_METHODS and not auth.check_csrf(row, csrf):
                 raise PermissionDenied(

@@ -180,14 +180,14 @@ def open_session(session: Session, settings: Settings, user: User) -> tuple[str,
     return token, row
 
 
-def session_principal(session: Session, token: str) -> tuple[Principal, WebSession] | None:
+def session_principal(session: Session, token: str) -> tuple[Principal, WebSession, User] | None:
     row = session.get(WebSession, _hash(token))
     if row is None or row.expires_at <= clock.now():
         return None
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None
-    return principal_for_user(user), row
+    return principal_for_user(user), row, user
 
 
 def close_session(session: Session, token: str) -> None:

@@ -157,11 +157,12 @@ def geocode(
 ) -> Any:
     policy.require(principal, service.READ)
     coder = geocoder_for(session)
-    best, _ = coder.place(q)
+    suggestions = coder.geocode(q, limit=max(limit, 5))
+    best, _ = coder.place(q, suggestions)
     return {
         "query": q,
         "best": best.as_dict() if best else None,
-        "suggestions": [m.as_dict() for m in coder.geocode(q, limit=limit)],
+        "suggestions": [m.as_dict() for m in suggestions[:limit]],
     }
 
 

@@ -384,7 +384,7 @@ class Geocoder:
             first = min(street.numbers.values(), key=lambda r: (r.number or 0, r.id))
             offer(first, base - 5.0, "street")
 
-    def place(self, text: str) -> tuple[Match | None, list[Match]]:
+    def place(self, text: str, matches: list[Match] | None = None) -> tuple[Match | None, list[Match]]:
         """The one place an address stands for, if it is sure enough, and the suggestions.
 
         Sure enough: the best suggestion scores :data:`CONFIDENT` or more, is a place a case can
@@ -392,7 +392,8 @@ class Geocoder:
         road, a neighbouring number, a township or a district), and leads every suggestion in
         another grid by :data:`MARGIN`.
         """
-        matches = self.geocode(text, limit=5)
+        if matches is None:  # else the suggestions already made for ``text``
+            matches = self.geocode(text, limit=5)
         if not matches:
             return None, matches
         best = matches[0]

@@ -16,6 +16,7 @@ from onecity.core import policy
 from onecity.core.divisions import Division
 from onecity.core.errors import NotFound
 from onecity.traffic import service
+from onecity.traffic.models import Segment
 from onecity.web import i18n
 from onecity.web.deps import PagePrincipalDep
 from onecity.web.templating import current_language, render
@@ -40,6 +41,12 @@ def overview(request: Request, session: SessionDep, principal: PagePrincipalDep)
     }
     districts = [{**d, "name": names.get(d["code"], d["code"])} for d in now["districts"]]
     incidents = service.list_incidents(session, principal, network=net.key, limit=50)
+    road_names = {
+        seg.edge_id: (seg.name if lang == "zh" else seg.name_en)
+        for seg in session.scalars(
+            select(Segment).where(Segment.network == net.key, Segment.edge_id.in_({i.edge_id for i in incidents}))
+        )
+    }
     config = {
         "segments": f"/api/v1/traffic/segments?network={net.key}",
         "series": f"/api/v1/traffic/index/series?network={net.key}&scope=city&key=city",
@@ -58,9 +65,10 @@ def overview(request: Request, session: SessionDep, principal: PagePrincipalDep)
         request,
         "traffic/overview.html",
         network=net,
-        at=now["at"],
+        at=service.latest_at(session, net.key),
         city=now["city"],
         districts=districts,
         incidents=incidents,
+        road_names=road_names,
         config=config,
     )

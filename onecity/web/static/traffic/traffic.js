@@ -85,6 +85,7 @@
     if (!el || !config.city) { return; }
     var chart = echarts.init(el, null, { renderer: "canvas" });
     chart.setOption({
+      animation: false,
       textStyle: { fontFamily: font },
       series: [{
         type: "gauge", min: 0, max: 10, splitNumber: 5,
@@ -99,15 +100,19 @@
   function drawTrend(series) {
     var el = document.getElementById("traffic-trend");
     if (!el) { return; }
+    // the city's clock, whatever the reader's machine is set to
+    var hhmm = new Intl.DateTimeFormat("en-GB", { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit" });
     var chart = echarts.init(el, null, { renderer: "canvas" });
     chart.setOption({
+      animation: false,
       textStyle: { fontFamily: font },
       grid: { left: 36, right: 12, top: 12, bottom: 28 },
       tooltip: { trigger: "axis" },
-      xAxis: { type: "time" },
+      xAxis: { type: "category", boundaryGap: false,
+               data: series.points.map(function (p) { return hhmm.format(new Date(p.at)); }) },
       yAxis: { type: "value", min: 0, max: 10 },
-      series: [{ type: "line", showSymbol: false, name: config.labels.city_tpi,
-                 data: series.points.map(function (p) { return [p.at, p.tpi]; }) }]
+      series: [{ type: "line", showSymbol: series.points.length < 30, name: config.labels.city_tpi,
+                 data: series.points.map(function (p) { return p.tpi; }) }]
     });
   }
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, clock, events, policy
@@ -154,41 +154,43 @@ def compute_interval(session: Session, key: str, end: datetime) -> dict[str, Any
     loops, probes = _detectors(session, key)
     segs = {s.edge_id: s for s in session.scalars(select(Segment).where(Segment.network == key))}
     acc: dict[str, _Acc] = defaultdict(_Acc)
-    ids = list(loops) + sorted(probes)
-    rows: list[Any] = []
-    for i in range(0, len(ids), 5000):
-        rows.extend(
-            session.execute(
-                select(Observation.datastream_id, Observation.result_number, Observation.parameters).where(
-                    Observation.datastream_id.in_(ids[i : i + 5000]),
-                    Observation.phenomenon_time > start,
-                    Observation.phenomenon_time <= end,
-                )
-            ).all()
-        )
-    flows: dict[tuple[str, int], float] = {}
-    for ds, value, params in rows:
-        if value is None:
-            continue
-        if ds in loops:
+    window = (Observation.phenomenon_time > start, Observation.phenomenon_time <= end)
+    # the loops' readings summed per datastream by the database (a city's interval is ~70,000 rows)
+    loop_ids = list(loops)
+    zero = func.sum(case((Observation.result_number == 0, 1), else_=0))
+    for i in range(0, len(loop_ids), 5000):
+        for ds, total, count, zeros in session.execute(
+            select(
+                Observation.datastream_id,
+                func.sum(Observation.result_number),
+                func.count(Observation.result_number),
+                zero,
+            )
+            .where(Observation.datastream_id.in_(loop_ids[i : i + 5000]), *window)
+            .group_by(Observation.datastream_id)
+        ):
+            if not count:
+                continue
             edge, what = loops[ds]
             a = acc[edge]
             if what == "speed":
-                a.loop_v += value
-                a.loop_n += 1
+                a.loop_v, a.loop_n = a.loop_v + float(total), a.loop_n + int(count)
             elif what == "flow":
-                a.flow += value
-                a.flow_n += 1
-                if value == 0:
-                    a.loop_empty += 1
-                flows[(edge, ds)] = value
+                a.flow, a.flow_n, a.loop_empty = a.flow + float(total), a.flow_n + int(count), a.loop_empty + int(zeros)
             else:
-                a.occ += value
-                a.occ_n += 1
-        elif params and isinstance(params.get("segment"), str) and params["segment"] in segs:
-            a = acc[params["segment"]]
-            a.probe_v += value
-            a.probe_n += 1
+                a.occ, a.occ_n = a.occ + float(total), a.occ_n + int(count)
+    # probes: each reading names the segment it was on
+    probe_ids = sorted(probes)
+    for i in range(0, len(probe_ids), 5000):
+        for value, params in session.execute(
+            select(Observation.result_number, Observation.parameters).where(
+                Observation.datastream_id.in_(probe_ids[i : i + 5000]), *window
+            )
+        ):
+            if value is not None and params and isinstance(params.get("segment"), str) and params["segment"] in segs:
+                a = acc[params["segment"]]
+                a.probe_v += value
+                a.probe_n += 1
     states: list[dict[str, Any]] = []
     for edge, a in acc.items():
         seg = segs.get(edge)

@@ -453,8 +453,9 @@ def actor_names(session: Session, refs: set[str], lang: str) -> dict[str, str]:
     """Who did each step, by name: a person and their agency, an app by its key's name, a system step by its job."""
     t = translator(lang)
     out: dict[str, str] = {}
-    ids = {r.split(":", 1)[1] for r in refs if r.startswith("user:")}
+    ids = {r.split(":", 1)[1] for r in refs if ":" in r}
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    # an API key acts as itself (a partner's app, a device): named by the key's name
     keys = {k.id: k for k in session.scalars(select(ApiKey).where(ApiKey.id.in_(ids - users.keys())))} if ids else {}
     for ref in refs:
         kind, _, ident = ref.partition(":")
@@ -463,7 +464,7 @@ def actor_names(session: Session, refs: set[str], lang: str) -> dict[str, str]:
             name = u.display_name or u.username
             agency = (u.agency.name if lang == "zh" else u.agency.name_en) if u.agency else ""
             out[ref] = f"{name}（{agency}）" if agency and lang == "zh" else f"{name} ({agency})" if agency else name
-        elif kind == "user" and ident in keys:
+        elif ident in keys:
             out[ref] = t("ops.actor.app", name=keys[ident].name)
         elif kind == "system":
             key = "ops.actor.system." + ident.replace(":", "-")

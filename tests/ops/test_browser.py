@@ -228,3 +228,42 @@ def test_big_screen_updates_live_without_a_click(server: tuple[str, Database, st
         assert problems == []
     finally:
         wall.close()
+
+
+def test_screenshots_of_the_operations_pages(server: tuple[str, Database, str], browser: Any) -> None:
+    """Each page at desktop and phone width, in Chinese and English, for a person to look at."""
+    url, db, key = server
+    rid = _post(url, key, description="截图用：井盖缺失", service_code="E0101", long=TIANPING_POINT[0] + 0.001)
+    pages = [
+        ("xh.operator", f"/ops/centre/{XUHUI}", "centre-xuhui", "#ops-map"),
+        ("xh.operator", f"/ops/centre/{TIANPINGLU}", "centre-tianpinglu", "#ops-map"),
+        ("xh.operator", f"/ops/cases/{rid}", "case", None),
+        ("tp.inspector", "/ops/inspector", "inspector", None),
+    ]
+    for width, height, form in ((1366, 900, "desktop"), (390, 844, "phone")):
+        for lang in ("zh", "en"):
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, locale="zh-CN", is_mobile=form == "phone"
+            )
+            try:
+                page = context.new_page()
+                errors: list[str] = []
+                page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+                signed_in = None
+                for user, path, name, wait in pages:
+                    if user != signed_in:
+                        context.clear_cookies()
+                        sign_in_page(page, url, user, path, password=PASSWORD)
+                        signed_in = user
+                    page.goto(f"{url}/lang/{lang}?next={path}")
+                    if wait:
+                        page.wait_for_selector(f"{wait}[data-state=ready] canvas", timeout=60000)
+                    overflow = page.evaluate("() => document.documentElement.scrollWidth") - width
+                    assert overflow <= 1, f"{name} is {overflow}px wider than the {form} screen"
+                    shot(page, f"ops-{name}-{form}-{lang}")
+                    if name == "case":
+                        assert "System (" not in page.inner_text("#timeline")  # the app by its key's name
+                        assert "系统（" not in page.inner_text("#timeline")
+                assert errors == []
+            finally:
+                context.close()

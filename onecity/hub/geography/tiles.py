@@ -141,12 +141,15 @@ class Layer:
 
 
 #: Providers of road centre lines (lon/lat ``LineString`` s with ``name``/``name_en``/``kind``), registered by parts.
-_ROAD_SOURCES: list[Callable[[], list[tuple[BaseGeometry, dict[str, Any]]]]] = []
+RoadSource = Callable[[Session], list[tuple[BaseGeometry, dict[str, Any]]]]
+_ROAD_SOURCES: list[RoadSource] = []
 
 
-def register_roads(source: Callable[[], list[tuple[BaseGeometry, dict[str, Any]]]]) -> None:
-    """Add a road network to the base map (the traffic part calls this with its network's lines); the
-    maps already built are rebuilt at their next check."""
+def register_roads(source: RoadSource) -> None:
+    """Add a road network to the base map: ``source(session)`` gives lon/lat centre lines with their
+    properties (``name``, ``name_en``, ``kind``: expressway, arterial, secondary, local). The traffic
+    part, which sits above the hub, calls this when it is imported; the geography imports no part. The
+    maps already built are rebuilt at their next check (at most a minute)."""
     if source not in _ROAD_SOURCES:
         _ROAD_SOURCES.append(source)
 
@@ -333,7 +336,7 @@ class BaseMap:
         )
         roads: list[tuple[BaseGeometry, dict[str, Any]]] = []
         for source in _ROAD_SOURCES:
-            roads.extend(source())
+            roads.extend(source(session))
         return cls(areas, grids, roads)
 
 

@@ -90,3 +90,16 @@ def test_mbtiles_export_serves_the_same_tiles(bm: tiles.BaseMap, tmp_path: Path)
     x, y = tiles.lonlat_tile(*PEOPLES_SQUARE, 6)
     assert tiles.MBTiles(path).tile(6, x, y) == bm.tile(6, x, y)
     assert tiles.MBTiles(path).tile(6, 0, 0) == b""
+
+
+def test_a_registered_road_network_is_drawn(geo_db: Database) -> None:
+    line = shapely.LineString([(121.46, 31.23), (121.49, 31.23)])
+    source = lambda session: [(line, {"name": "延安东路", "name_en": "Yan'an Road (E)", "kind": "arterial"})]  # noqa: E731
+    tiles.register_roads(source)
+    try:
+        with geo_db.sessions() as session:
+            with_roads = tiles.BaseMap.from_session(session)
+        layers = _layers(with_roads, 12)
+        assert [f["properties"]["name"] for f in layers["road"]] == ["延安东路"]
+    finally:
+        tiles._ROAD_SOURCES.remove(source)

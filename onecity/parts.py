@@ -12,6 +12,7 @@ order (:attr:`onecity.core.parts.NavItem.order`).
 
 from __future__ import annotations
 
+from onecity.benefits.part import PART as BENEFITS
 from onecity.core.parts import NavItem, Part, PeriodicTask
 from onecity.credentials.part import PART as CREDENTIALS
 from onecity.documents.part import PART as DOCUMENTS
@@ -81,6 +82,7 @@ PARTS: tuple[Part, ...] = (
     CREDENTIALS,
     DOCUMENTS,
     TRAFFIC,
+    BENEFITS,
     # the synthetic city (demos, tests, benchmarks): a real deployment may leave it out
     SYNTH,
 )

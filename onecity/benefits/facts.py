@@ -1,0 +1,290 @@
+"""The registry facts a benefit decision table may read, each twice: as SQL and per record.
+
+A fact is one name a ``.dmn`` input reads (``age``, ``shanghai_hukou``, ``firm_age``…). For the
+set-based scan it is a SQL expression over ``persons`` or ``legal_persons`` (certificates as
+correlated ``EXISTS``); for the per-record decision it is a plain value computed from one
+record and its certificates. Both must say the same thing: ``tests/benefits`` checks it on
+both backends by comparing the two scans.
+
+Ages never become SQL arithmetic on dates (which SQLite and PostgreSQL spell differently):
+``age >= 60`` compiles to ``birth_date <= cutoff`` with the cutoff computed here, which also
+lets the birth-date index answer it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from onecity.hub.registries.models import (
+    Certificate,
+    CertificateStatus,
+    HolderKind,
+    LegalPerson,
+    LegalPersonStatus,
+    Person,
+    PersonStatus,
+)
+
+
+class Subject(StrEnum):
+    PERSON = "person"
+    FIRM = "legal_person"
+
+
+def age_on(born: date, on: date) -> int:
+    """Whole years of age on ``on`` (a birthday on 29 February counts on 1 March in common years)."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def latest_born(years: int, on: date) -> date:
+    """The latest birth date of someone at least ``years`` old on ``on``: ``age_on(b, on) >= years`` ⟺ ``b <= this``."""
+    try:
+        return on.replace(year=on.year - years)
+    except ValueError:  # on is 29 February and that year is common: born 28 February has had the birthday
+        return date(on.year - years, 2, 28)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One person's or firm's facts as the per-record decision sees them."""
+
+    row: Any
+    #: certificate type codes the holder holds, valid on the day
+    certificates: frozenset[str]
+
+
+Compare = Callable[[str, Any, date], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class Fact:
+    name: str
+    subject: Subject
+    label_zh: str
+    label_en: str
+    #: the per-record value
+    value: Callable[[Record, date], Any]
+    #: the SQL comparison ``fact <op> literal`` (op one of == != < <= > >= in notin)
+    compare: Compare
+
+
+def _ops(column: Any) -> Compare:
+    """Plain comparisons of a column (or expression) with a literal."""
+
+    def compare(op: str, value: Any, on: date) -> ColumnElement[bool]:
+        return _apply(column, op, value)
+
+    return compare
+
+
+def _apply(left: Any, op: str, value: Any) -> ColumnElement[bool]:
+    if op == "in":
+        member: ColumnElement[bool] = left.in_(list(value))
+        return member
+    if op == "notin":
+        outside: ColumnElement[bool] = not_(left.in_(list(value)))
+        return outside
+    result: ColumnElement[bool] = {
+        "==": lambda: left == value,
+        "!=": lambda: left != value,
+        "<": lambda: left < value,
+        "<=": lambda: left <= value,
+        ">": lambda: left > value,
+        ">=": lambda: left >= value,
+    }[op]()
+    return result
+
+
+def _years_since(column: InstrumentedAttribute[date]) -> Compare:
+    """``years_since(column) <op> n`` as a comparison of the date itself with a cutoff."""
+
+    def compare(op: str, value: Any, on: date) -> ColumnElement[bool]:
+        if op in ("in", "notin"):
+            either = or_(*(compare("==", int(v), on) for v in value)) if value else false()
+            return either if op == "in" else not_(either)
+        n = int(value)
+        at_least = {  # years >= k  ⟺  column <= latest_born(k)
+            ">=": lambda: column <= latest_born(n, on),
+            ">": lambda: column <= latest_born(n + 1, on),
+            "<": lambda: column > latest_born(n, on),
+            "<=": lambda: column > latest_born(n + 1, on),
+            "==": lambda: and_(column <= latest_born(n, on), column > latest_born(n + 1, on)),
+            "!=": lambda: or_(column > latest_born(n, on), column <= latest_born(n + 1, on)),
+        }
+        result: ColumnElement[bool] = at_least[op]()
+        return result
+
+    return compare
+
+
+def _bool(condition: Callable[[date], ColumnElement[bool]]) -> Compare:
+    """A yes/no fact: only ``== True`` / ``== False`` (and ``!=``) make sense."""
+
+    def compare(op: str, value: Any, on: date) -> ColumnElement[bool]:
+        if op not in ("==", "!=") or not isinstance(value, bool):
+            raise ValueError(f"a yes/no fact is compared with True or False, not {op} {value!r}")
+        positive = value if op == "==" else not value
+        cond = condition(on)
+        return cond if positive else not_(cond)
+
+    return compare
+
+
+def _holds(kind: HolderKind, holder: Any, type_code: str) -> Callable[[date], ColumnElement[bool]]:
+    def condition(on: date) -> ColumnElement[bool]:
+        return exists(
+            select(Certificate.id).where(
+                Certificate.holder_kind == kind,
+                Certificate.holder_id == holder,
+                Certificate.type_code == type_code,
+                Certificate.status == CertificateStatus.VALID,
+                or_(Certificate.valid_until.is_(None), Certificate.valid_until >= on),
+            )
+        )
+
+    return condition
+
+
+def _person_cert(name: str, type_code: str, zh: str, en: str) -> Fact:
+    return Fact(
+        name,
+        Subject.PERSON,
+        zh,
+        en,
+        lambda r, on: type_code in r.certificates,
+        _bool(_holds(HolderKind.PERSON, Person.id, type_code)),
+    )
+
+
+def _firm_cert(name: str, type_code: str, zh: str, en: str) -> Fact:
+    return Fact(
+        name,
+        Subject.FIRM,
+        zh,
+        en,
+        lambda r, on: type_code in r.certificates,
+        _bool(_holds(HolderKind.LEGAL_PERSON, LegalPerson.id, type_code)),
+    )
+
+
+def _district(column: InstrumentedAttribute[str]) -> Compare:
+    """The 6-digit district code of a community code: ``== "310151"`` is a prefix match (index-friendly)."""
+
+    def compare(op: str, value: Any, on: date) -> ColumnElement[bool]:
+        if op in ("==", "!=", "in", "notin"):
+            values = [value] if op in ("==", "!=") else list(value)
+            cond = or_(*(column.startswith(str(v)) for v in values)) if values else false()
+            return cond if op in ("==", "in") else not_(cond)
+        return _apply(func.substr(column, 1, 6), op, value)
+
+    return compare
+
+
+FACTS: dict[str, Fact] = {
+    f.name: f
+    for f in (
+        Fact(
+            "age",
+            Subject.PERSON,
+            "年龄（周岁）",
+            "Age (whole years)",
+            lambda r, on: age_on(r.row.birth_date, on),
+            _years_since(Person.birth_date),
+        ),
+        Fact("sex", Subject.PERSON, "性别", "Sex", lambda r, on: r.row.sex, _ops(Person.sex)),
+        Fact(
+            "shanghai_hukou",
+            Subject.PERSON,
+            "本市户籍",
+            "Shanghai household registration",
+            lambda r, on: r.row.hukou_region.startswith("31"),
+            _bool(lambda on: Person.hukou_region.startswith("31")),
+        ),
+        Fact(
+            "alive",
+            Subject.PERSON,
+            "在世且居住本市",
+            "Alive and living in the city",
+            lambda r, on: r.row.status == PersonStatus.ALIVE,
+            _bool(lambda on: Person.status == PersonStatus.ALIVE),
+        ),
+        Fact(
+            "district",
+            Subject.PERSON,
+            "居住区",
+            "District of residence",
+            lambda r, on: r.row.division_code[:6],
+            _district(Person.division_code),
+        ),
+        _person_cert("residence_permit", "residence_permit", "持有效居住证", "Valid residence permit"),
+        _person_cert("married", "marriage_certificate", "已登记结婚", "Registered marriage"),
+        _person_cert("owns_home", "real_estate_certificate", "本市有房产", "Owns a home in the city"),
+        _person_cert("drives", "driving_licence", "持机动车驾驶证", "Holds a driving licence"),
+        _person_cert("senior_card", "senior_citizen_card", "已有敬老卡", "Holds a senior citizen card"),
+        _person_cert("social_security_card", "social_security_card", "已有社保卡", "Holds a social security card"),
+        Fact(
+            "firm_kind",
+            Subject.FIRM,
+            "主体类型（统一社会信用代码第1-2位）",
+            "Kind (credit code digits 1–2)",
+            lambda r, on: r.row.kind,
+            _ops(LegalPerson.kind),
+        ),
+        Fact(
+            "industry",
+            Subject.FIRM,
+            "行业门类（GB/T 4754）",
+            "Industry section (GB/T 4754)",
+            lambda r, on: r.row.industry,
+            _ops(LegalPerson.industry),
+        ),
+        Fact(
+            "firm_age",
+            Subject.FIRM,
+            "成立年限（整年）",
+            "Years since establishment",
+            lambda r, on: age_on(r.row.established_on, on),
+            _years_since(LegalPerson.established_on),
+        ),
+        Fact(
+            "capital",
+            Subject.FIRM,
+            "注册资本（万元）",
+            "Registered capital (10,000 CNY)",
+            lambda r, on: r.row.registered_capital,
+            _ops(LegalPerson.registered_capital),
+        ),
+        Fact(
+            "active",
+            Subject.FIRM,
+            "存续",
+            "Active (存续)",
+            lambda r, on: r.row.status == LegalPersonStatus.ACTIVE,
+            _bool(lambda on: LegalPerson.status == LegalPersonStatus.ACTIVE),
+        ),
+        Fact(
+            "firm_district",
+            Subject.FIRM,
+            "注册地所在区",
+            "District of registration",
+            lambda r, on: r.row.division_code[:6],
+            _district(LegalPerson.division_code),
+        ),
+        _firm_cert("business_licence", "business_licence", "持有效营业执照", "Valid business licence"),
+        _firm_cert("food_licence", "food_business_licence", "持有效食品经营许可证", "Valid food business licence"),
+    )
+}
+
+
+def facts_of(subject: Subject) -> Iterable[Fact]:
+    return (f for f in FACTS.values() if f.subject is subject)
+
+
+__all__ = ["FACTS", "Fact", "Record", "Subject", "age_on", "facts_of", "latest_born"]

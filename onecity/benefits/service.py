@@ -1,0 +1,125 @@
+"""Finding who a benefit is for: the set-based scan, and the per-record decision it must agree with.
+
+:func:`scan` runs one policy's compiled query (:mod:`onecity.benefits.compile`) and returns
+everyone it grants with the amount; :func:`decide_record` asks SpiffWorkflow's DMN engine
+about one person or firm, from facts read for that record alone. The two are the same
+decision: the tests compare them on both backends, ``bench/benefits_scan.py`` times them.
+
+Reading the registries to find who is eligible is a read of personal data with the purpose
+"proactive benefits": a scan leaves one audit entry naming the policy, the day and how many
+records it granted (a per-subject entry at the scale of the city would be millions of rows
+per scan; the subjects are audited one by one when something is done for them, an offer).
+The per-record decision audits the one subject it reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onecity.benefits.catalogue import BY_CODE, POLICIES, RULES_DIR, Policy
+from onecity.benefits.compile import eligibility_query, load_table
+from onecity.benefits.facts import FACTS, Record, Subject
+from onecity.core import audit, policy
+from onecity.core.errors import NotFound
+from onecity.core.identity.principal import Principal
+from onecity.core.identity.roles import Role as R
+from onecity.documents import rules
+from onecity.hub.registries.models import Certificate, CertificateStatus, HolderKind, LegalPerson, Person
+
+PURPOSE = "proactive benefits: 免申即享资格比对"
+
+policy.register_actions({"benefits.eligibility.scan": frozenset({R.ADMIN, R.DATA_STEWARD, R.APPROVER})})
+rules.register_directory(RULES_DIR)
+
+
+def policy_by_code(code: str) -> Policy:
+    try:
+        return BY_CODE[code]
+    except KeyError:
+        raise NotFound(f"no benefit policy {code!r}; known: {', '.join(sorted(BY_CODE))}") from None
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    policy: str
+    on: date
+    #: record id → amount (CNY)
+    granted: dict[int, float]
+
+
+def scan(session: Session, principal: Principal, code: str, on: date) -> ScanResult:
+    """Everyone the policy ``code`` grants on ``on``, by one query over the registries."""
+    policy.require(principal, "benefits.eligibility.scan")
+    p = policy_by_code(code)
+    rows: list[Any] = list(session.execute(eligibility_query(p, on)))
+    granted = {int(row[0]): float(row[1]) for row in rows}
+    audit.record(
+        session,
+        principal,
+        "benefits.eligibility.scan",
+        object_type="benefit_policy",
+        object_id=p.code,
+        purpose=PURPOSE,
+        detail={"on": on.isoformat(), "subject": p.subject.value, "granted": len(granted)},
+    )
+    return ScanResult(p.code, on, granted)
+
+
+def scan_all(session: Session, principal: Principal, on: date) -> list[ScanResult]:
+    return [scan(session, principal, p.code, on) for p in POLICIES]
+
+
+def read_record(session: Session, subject: Subject, record_id: int, on: date) -> Record:
+    """One person's or firm's row and the certificate types they hold valid on ``on``."""
+    model: Any = Person if subject is Subject.PERSON else LegalPerson
+    row = session.get(model, record_id)
+    if row is None:
+        raise NotFound(f"no {subject.value} {record_id}")
+    kind = HolderKind.PERSON if subject is Subject.PERSON else HolderKind.LEGAL_PERSON
+    certs = session.execute(
+        select(Certificate.type_code, Certificate.valid_until).where(
+            Certificate.holder_kind == kind,
+            Certificate.holder_id == record_id,
+            Certificate.status == CertificateStatus.VALID,
+        )
+    )
+    return Record(row, frozenset(t for t, until in certs if until is None or until >= on))
+
+
+def decide(p: Policy, record: Record, on: date) -> rules.Decision:
+    """The DMN engine's decision for one record (facts computed in Python, the table run by SpiffWorkflow)."""
+    facts = {name: FACTS[name].value(record, on) for name in load_table(p.dmn_path).inputs}
+    return rules.decide(p.decision_id, facts)
+
+
+def decide_record(session: Session, principal: Principal, code: str, record_id: int, on: date) -> rules.Decision:
+    """Is this one person or firm eligible? Read and audited for this subject alone."""
+    policy.require(principal, "benefits.eligibility.scan")
+    p = policy_by_code(code)
+    record = read_record(session, p.subject, record_id, on)
+    ident = record.row.id_number if p.subject is Subject.PERSON else record.row.uscc
+    audit.personal_read(
+        session,
+        principal,
+        "benefits.eligibility.scan",
+        ident,
+        PURPOSE,
+        object_type=p.subject.value,
+        division_code=record.row.division_code,
+    )
+    return decide(p, record, on)
+
+
+def granted_per_record(session: Session, p: Policy, ids: list[int], on: date) -> dict[int, float]:
+    """The per-record path over ``ids``: what the set-based scan must equal (tests, the bench)."""
+    out: dict[int, float] = {}
+    for record_id in ids:
+        d = decide(p, read_record(session, p.subject, record_id, on), on)
+        if d.outputs.get("eligible"):
+            out[record_id] = float(d.outputs.get("amount") or 0)
+    return out

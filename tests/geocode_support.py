@@ -1,9 +1,9 @@
 """A gazetteer for tests: part of the generated geography in the database, addresses like the registries'.
 
 ``load_area`` writes the communities, outlines and grids of a few districts (a few thousand
-rows: far quicker than the whole city) into a test database holding the reference divisions;
-``unload_area`` takes them out again, since the shared PostgreSQL test database keeps
-``divisions`` between tests and other tests expect the reference divisions only. ``addresses``
+rows: far quicker than the whole city) into a SQLite test database holding the reference
+divisions (the operations tests' databases hold Xuhui's and Huangpu's already:
+:mod:`tests.grids`). ``addresses``
 writes homes the way the registries' generator does (上海市徐汇区天平路街道长寿路405弄27号1204室),
 a few per community, from a fixed seed; ``build_area`` builds the gazetteer from them.
 """
@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from onecity.core.db import Database
 from onecity.core.divisions import Division, DivisionLevel
 from onecity.hub.geography import gazetteer
-from onecity.hub.geography.models import DivisionShape, Grid, Place
+from onecity.hub.geography.models import DivisionShape, Grid
 from onecity.synth.geography.generate import generate_geography
 from onecity.synth.geography.load import _rows
 
@@ -51,20 +51,6 @@ def load_area(db: Database, districts: Sequence[str] = (XUHUI, HUANGPU)) -> None
         rows = [r for r in grids if mine(r["code"]) and r["code"] not in have]
         for start in range(0, len(rows), 2000):
             session.execute(insert(Grid), rows[start : start + 2000])
-
-
-def unload_area(db: Database, districts: Sequence[str] = (XUHUI, HUANGPU)) -> None:
-    prefixes = [d[:6] for d in districts]
-    with db.transaction() as session:
-        session.execute(delete(Place))
-        session.execute(delete(Grid).where(_prefixed(Grid.code, prefixes)))  # type: ignore[arg-type]
-        session.execute(delete(DivisionShape).where(_prefixed(DivisionShape.code, prefixes)))  # type: ignore[arg-type]
-        session.execute(
-            delete(Division).where(
-                Division.level == DivisionLevel.COMMUNITY,
-                _prefixed(Division.code, prefixes),  # type: ignore[arg-type]
-            )
-        )
 
 
 def addresses(

@@ -175,11 +175,15 @@ class Change(Generic[M]):
         principal: Principal | None = None,
         detail: dict[str, Any] | None = None,
         purpose: str | None = None,
+        deleted: bool = False,
     ) -> None:
-        """Save, then the audit entry (``from`` → ``to``) and the event, in the caller's transaction."""
+        """Save, then the audit entry (``from`` → ``to``) and the event, in the caller's transaction.
+
+        ``deleted``: the change removed the record (``session.delete``), so it is in no state after.
+        """
         who = principal or self.principal
         self.session.flush()
-        after = self.machine.state(self.row)
+        after = None if deleted else self.machine.state(self.row)
         audit.record(
             self.session,
             who,

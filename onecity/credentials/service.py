@@ -9,8 +9,9 @@
   so a certificate revoked in the registry never keeps a credential that checks as active;
 * :func:`verify` — the public check; :func:`rotate_signing_key`, reads and the export.
 
-Every state change runs the platform's sequence in the caller's transaction: policy and
-state check → lock → save → audit → event (outbox).
+Every state change runs the platform's sequence in the caller's transaction: policy → lock →
+area → state check → save → audit from/to → event (outbox); a credential's status changes
+through the transition helper (:mod:`onecity.core.transition`).
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from pydantic import BaseModel
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from onecity.core import audit, clock, events, policy
+from onecity.core import audit, clock, events, policy, transition
 from onecity.core.divisions import MUNICIPALITY_CODE
 from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role
+from onecity.core.transition import Change
 from onecity.credentials import keys, statuslist, vc
 from onecity.credentials.events import (
     CREDENTIAL_ISSUED,
@@ -184,15 +186,30 @@ def issue_for_certificate(session: Session, principal: Principal, certificate_id
 # -- status ----------------------------------------------------------------------------------------
 
 
-def _lock(session: Session, credential_id: str) -> Credential:
-    cred = session.scalar(select(Credential).where(Credential.id == credential_id).with_for_update())
-    if cred is None:
-        raise NotFound(f"no credential {credential_id}")
-    return cred
+def _holder(cred: Credential) -> str | None:
+    return _subject(cred.holder_kind, cred.holder_id)
 
 
-def _apply(session: Session, principal: Principal, cred: Credential, target: CredentialStatus, reason: str) -> None:
+CREDENTIALS = transition.Machine(
+    Credential,
+    object_type="credential",
+    noun="credentials.credential.noun",
+    states="credentials.status.",
+    label="credential",
+    subject=_holder,
+)
+#: The statuses each target status may be reached from: revocation is final, suspension reversible.
+_FROM: dict[CredentialStatus, tuple[CredentialStatus, ...]] = {
+    CredentialStatus.REVOKED: (CredentialStatus.ACTIVE, CredentialStatus.SUSPENDED),
+    CredentialStatus.SUSPENDED: (CredentialStatus.ACTIVE,),
+    CredentialStatus.ACTIVE: (CredentialStatus.SUSPENDED,),
+}
+_in_area = transition.in_area("hub.certificate")
+
+
+def _apply(change: Change[Credential], target: CredentialStatus, reason: str) -> None:
     """Flip the status-list bits and the row, audit and announce (the caller checked the policy)."""
+    session, cred = change.session, change.row
     previous = CredentialStatus(cred.status)
     if target is CredentialStatus.REVOKED:
         statuslist.set_bit(session, cred.revocation_list_id, cred.revocation_index, True)
@@ -205,19 +222,8 @@ def _apply(session: Session, principal: Principal, cred: Credential, target: Cre
     cred.status = target
     cred.status_changed_at = clock.now()
     cred.status_reason = reason
-    session.flush()
-    audit.record(
-        session,
-        principal,
+    change.done(
         _TRANSITIONS[target][1],
-        object_type="credential",
-        object_id=cred.id,
-        subject=_subject(cred.holder_kind, cred.holder_id),
-        division_code=cred.division_code,
-        detail={"certificate": cred.certificate_id, "from": previous.value, "reason": reason},
-    )
-    events.publish(
-        session,
         CREDENTIAL_STATUS_CHANGED,
         CredentialStatusChanged(
             credential_id=cred.id,
@@ -227,8 +233,8 @@ def _apply(session: Session, principal: Principal, cred: Credential, target: Cre
             division_code=cred.division_code,
             reason=reason,
         ),
-        principal=principal,
         reason=reason,
+        detail={"certificate": cred.certificate_id, "reason": reason},
     )
 
 
@@ -248,16 +254,20 @@ def change_status(
     action = _TRANSITIONS[target][0]
     policy.require(principal, action)
     why = _reason(reason)
-    cred = _lock(session, credential_id)
-    policy.require_in_scope(session, principal, "hub.certificate", cred.division_code)
-    current = CredentialStatus(cred.status)
-    if current is CredentialStatus.REVOKED:
-        raise Conflict(f"credential {cred.id} was revoked at {cred.status_changed_at}; revocation is final")
-    if target is current:
-        raise Conflict(f"credential {cred.id} is already {current.value}")
-    if target is CredentialStatus.ACTIVE and current is not CredentialStatus.SUSPENDED:
-        raise Conflict("only a suspended credential can be reinstated")
-    _apply(session, principal, cred, target, why)
+    change = transition.begin(
+        session,
+        principal,
+        CREDENTIALS,
+        credential_id,
+        action=action,
+        guard=_in_area,
+        allowed=_FROM[target],
+        missing=f"no credential {credential_id}",
+        doing=_TRANSITIONS[target][1].rsplit(".", 1)[1]
+        + (" (revocation is final)" if target is CredentialStatus.REVOKED else ""),
+    )
+    cred = change.row
+    _apply(change, target, why)
     if target is CredentialStatus.REVOKED:
         cert = session.get(Certificate, cred.certificate_id)
         if cert is not None and cert.status != CertificateStatus.REVOKED:
@@ -282,8 +292,8 @@ def revoke_for_certificate(session: Session, principal: Principal, certificate_i
         )
     )
     for cred in creds:
-        policy.require_in_scope(session, principal, "hub.certificate", cred.division_code)
-        _apply(session, principal, cred, CredentialStatus.REVOKED, why)
+        _in_area(session, principal, cred)
+        _apply(transition.locked(session, principal, CREDENTIALS, cred), CredentialStatus.REVOKED, why)
     return [c.id for c in creds]
 
 

@@ -47,3 +47,23 @@ class AlertCleared(BaseModel):
 
 ALERT_RAISED = event_type("sensing.alert.raised", AlertRaised)
 ALERT_CLEARED = event_type("sensing.alert.cleared", AlertCleared)
+
+
+class RuleChanged(BaseModel):
+    """A stream rule created, changed (switched on or off, a new level or condition) or deleted."""
+
+    rule_id: str
+    name: str
+    #: threshold, rate, silence or combination
+    kind: str
+    #: blue, yellow, orange or red
+    level: str
+    observed_property: str | None
+    #: The division the rule covers (None: the whole city).
+    area_code: str | None
+    enabled: bool
+
+
+RULE_CREATED = event_type("sensing.rule.created", RuleChanged)
+RULE_UPDATED = event_type("sensing.rule.updated", RuleChanged)
+RULE_DELETED = event_type("sensing.rule.deleted", RuleChanged)

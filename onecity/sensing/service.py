@@ -1,8 +1,9 @@
 """Managing stream rules and reading alerts: the service functions the API and the pages call.
 
 Operators (and administrators) manage rules inside their own division; a rule's area must
-lie inside it. Staff read alerts of their area. Every change is audited in the same
-transaction.
+lie inside it. Staff read alerts of their area. Every change goes through the transition
+helper (:mod:`onecity.core.transition`): audited from/to and announced (``sensing.rule.*``) in
+the same transaction.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from onecity.core import audit, policy
+from onecity.core import policy, transition
 from onecity.core.divisions import Division, validate_code
-from onecity.core.errors import InvalidInput, NotFound
+from onecity.core.errors import InvalidInput
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import Role
+from onecity.core.transition import Change
+from onecity.sensing.events import RULE_CREATED, RULE_DELETED, RULE_UPDATED, RuleChanged
 from onecity.sensing.models import Alert, AlertStatus, Level, Rule, RuleKind
 from onecity.sensing.rules import PARAMS
 from onecity.web import i18n
@@ -33,6 +36,45 @@ policy.register_actions(
         "sensing.alert.list": frozenset({R.OPERATOR, R.ADMIN, R.DISPATCHER, R.INSPECTOR, R.AUDITOR}),
     }
 )
+
+
+CITY = "310000000000"
+
+
+def _rule_state(rule: Rule) -> str:
+    return "enabled" if rule.enabled else "disabled"
+
+
+def _rule_area(rule: Rule) -> str | None:
+    return rule.area_code
+
+
+RULES = transition.Machine(
+    Rule,
+    object_type="sensing.rule",
+    noun="sensing.rule.noun",
+    states="sensing.rule.state.",
+    label="rule",
+    state=_rule_state,
+    division=_rule_area,
+)
+
+
+def _in_area(session: Session, principal: Principal, rule: Rule) -> None:
+    """A rule is managed by operators whose area covers the rule's (the city's rules: city level)."""
+    policy.require_in_scope(session, principal, "sensing.rule", rule.area_code or CITY)
+
+
+def _announced(rule: Rule) -> RuleChanged:
+    return RuleChanged(
+        rule_id=rule.id,
+        name=rule.name,
+        kind=rule.kind,
+        level=rule.level,
+        observed_property=rule.observed_property,
+        area_code=rule.area_code,
+        enabled=rule.enabled,
+    )
 
 
 def _validate(
@@ -75,7 +117,6 @@ def create_rule(
     k, lv, clean = _validate(kind, level, params, observed_property)
     if area_code is not None:
         validate_code(area_code)
-    policy.require_in_scope(session, principal, "sensing.rule", area_code or "310000000000")
     rule = Rule(
         name=name.strip(),
         kind=k,
@@ -86,15 +127,14 @@ def create_rule(
         enabled=enabled,
         created_by=principal.ref,
     )
-    session.add(rule)
-    session.flush()
-    audit.record(
-        session,
-        principal,
+    _in_area(session, principal, rule)
+    change = transition.created(session, principal, RULES, rule)
+    session.flush()  # its id, for the event
+    change.done(
         "sensing.rule.create",
-        object_type="sensing.rule",
-        object_id=rule.id,
-        division_code=area_code,
+        RULE_CREATED,
+        _announced(rule),
+        reason=f"rule created: {rule.name}",
         detail={"name": rule.name, "kind": k.value, "level": lv.value},
     )
     return rule
@@ -110,11 +150,8 @@ def update_rule(
     level: str | None = None,
     name: str | None = None,
 ) -> Rule:
-    policy.require(principal, "sensing.rule.manage")
-    rule = session.scalars(select(Rule).where(Rule.id == rule_id).with_for_update()).first()
-    if rule is None:
-        raise NotFound(f"no rule {rule_id}")
-    policy.require_in_scope(session, principal, "sensing.rule", rule.area_code or "310000000000")
+    change = _begin(session, principal, rule_id)
+    rule = change.row
     if params is not None or level is not None:
         _, lv, clean = _validate(
             rule.kind, level or rule.level, params if params is not None else rule.params, rule.observed_property
@@ -126,33 +163,35 @@ def update_rule(
         if not name.strip() or len(name) > 200:
             raise InvalidInput("a rule name is 1 to 200 characters")
         rule.name = name.strip()
-    audit.record(
-        session,
-        principal,
+    change.done(
         "sensing.rule.update",
-        object_type="sensing.rule",
-        object_id=rule.id,
-        division_code=rule.area_code,
+        RULE_UPDATED,
+        _announced(rule),
+        reason=f"rule changed: {rule.name}",
         detail={"enabled": rule.enabled, "level": rule.level},
     )
     return rule
 
 
-def delete_rule(session: Session, principal: Principal, rule_id: str) -> None:
-    policy.require(principal, "sensing.rule.manage")
-    rule = session.get(Rule, rule_id)
-    if rule is None:
-        raise NotFound(f"no rule {rule_id}")
-    policy.require_in_scope(session, principal, "sensing.rule", rule.area_code or "310000000000")
-    session.delete(rule)
-    audit.record(
+def _begin(session: Session, principal: Principal, rule_id: str) -> Change[Rule]:
+    return transition.begin(
         session,
         principal,
-        "sensing.rule.delete",
-        object_type="sensing.rule",
-        object_id=rule_id,
-        division_code=rule.area_code,
+        RULES,
+        rule_id,
+        action="sensing.rule.manage",
+        guard=_in_area,
+        allowed=None,
+        missing=f"no rule {rule_id}",
     )
+
+
+def delete_rule(session: Session, principal: Principal, rule_id: str) -> None:
+    change = _begin(session, principal, rule_id)
+    rule = change.row
+    announced = _announced(rule)
+    session.delete(rule)
+    change.done("sensing.rule.delete", RULE_DELETED, announced, reason=f"rule deleted: {rule.name}", deleted=True)
 
 
 def list_rules(session: Session, principal: Principal) -> list[Rule]:

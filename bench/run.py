@@ -40,6 +40,7 @@ ALL = (
     "traffic_realtime",
     "traffic_signals",
     "traffic_forecast",
+    "benefits_scan",
 )
 REPO = Path(__file__).resolve().parent.parent
 

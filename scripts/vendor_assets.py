@@ -29,6 +29,9 @@ ASSETS: dict[str, str] = {
     "maplibre-gl/dist/maplibre-gl-worker.mjs": "maplibre/maplibre-gl-worker.mjs",
     "maplibre-gl/dist/maplibre-gl.css": "maplibre/maplibre-gl.css",
     "maplibre-gl/LICENSE.txt": "maplibre/LICENSE.txt",
+    # accessibility checks in the browser tests (tests/browser_support.py), never in a page
+    "axe-core/axe.min.js": "axe/axe.min.js",
+    "axe-core/LICENSE": "axe/LICENSE.txt",
 }
 
 

@@ -131,10 +131,11 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def sign_in_page(page: Any, base: str, username: str, target: str, *, password: str) -> None:
-    """Open ``base + target`` signed out, sign in on the form it sends the tab to, and wait to be back."""
+def sign_in_page(page: Any, base: str, username: str, target: str, *, password: str, then: str | None = None) -> None:
+    """Open ``base + target`` signed out, sign in on the form it sends the tab to, and wait to be
+    back (or at ``then``: open ``/login?next=…`` for a page that does not ask for a sign-in)."""
     page.goto(base + target)
     page.fill("#username", username)
     page.fill("#password", password)
     page.click("form.form button[type=submit]")
-    page.wait_for_url(base + target)
+    page.wait_for_url(base + (then or target))

@@ -115,8 +115,10 @@ def test_large_text_mode_enlarges_every_control(demo: tuple[str, dict[str, str]]
             sizes: list[dict[str, Any]] = page.evaluate("""() => [...document.querySelectorAll(
                     'main input:not([type=hidden]), main select, main textarea, main button')]
                 .filter(el => el.offsetParent !== null)
-                .map(el => ({what: el.tagName.toLowerCase() + (el.type ? '[' + el.type + ']' : '') + (el.id ? '#' + el.id : ''),
-                             font: parseFloat(getComputedStyle(el).fontSize), height: el.getBoundingClientRect().height}))""")
+                .map(el => ({
+                    what: el.tagName.toLowerCase() + (el.type ? '[' + el.type + ']' : '') + (el.id ? '#' + el.id : ''),
+                    font: parseFloat(getComputedStyle(el).fontSize),
+                    height: el.getBoundingClientRect().height}))""")
             assert sizes, f"{path} has no controls to check"
             bad = [
                 f"{s['what']}: {s['font']:.0f}px text, {s['height']:.0f}px tall"

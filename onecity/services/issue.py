@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from onecity.core import clock
 from onecity.core.identity.principal import Principal, system_principal
+from onecity.credentials.service import issue_for_certificate
 from onecity.hub.registries import life_events, relations
 from onecity.hub.registries import service as registries
 from onecity.hub.registries.certtypes import SPECS
@@ -123,6 +124,4 @@ def issue(session: Session, principal: Principal, case: Case) -> None:
         reason=f"case {case.number} approved",
     )
     case.certificate_id = cert.id
-    from onecity.credentials.service import issue_for_certificate
-
     case.credential_id = issue_for_certificate(session, principal, cert.id).id

@@ -33,6 +33,7 @@ from onecity.services.events import (
     CaseStepped,
     CaseSubmitted,
 )
+from onecity.services.issue import issue
 from onecity.services.models import (
     DONE_STATUSES,
     BundleApplication,
@@ -52,8 +53,6 @@ def _run_system_tasks(session: Session, principal: Principal, case: Case, wf: An
             return
         for task in system:
             if task.task_spec.name == "issue":
-                from onecity.services.issue import issue
-
                 issue(session, principal, case)
             workflow.complete(wf, task, {})
 

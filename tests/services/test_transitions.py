@@ -98,3 +98,18 @@ def test_a_case_history_and_its_audit_keep_one_entry_per_step(city: City) -> Non
             .where(AuditEntry.action == "services.case.submitted", AuditEntry.object_id == case_id)
         )
     assert actions.count("submitted") == 1 and audited == 1
+
+
+def test_the_approval_imports_nothing_while_it_holds_the_case_locked() -> None:
+    """Deciding a case issues the certificate and signs its credential inside the case's lock; the
+    modules that does it are imported with the workflow, not on the first approval (170 ms cold)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, onecity.services.tasks; "
+        "print(all(m in sys.modules for m in ('onecity.services.issue', 'onecity.credentials.service', "
+        "'onecity.credentials.vc', 'onecity.credentials.keys')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "True"

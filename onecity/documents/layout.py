@@ -200,6 +200,15 @@ class Form:
                 best = other
         return best
 
+    def _starts_like_label(self, ln: OcrLine) -> bool:
+        """The line begins with a label of four or more characters read with one wrong (经营范园)."""
+        text = self.text(ln)
+        return any(
+            len(lab) >= 4 and sum(a != b for a, b in zip(text[: len(lab)], lab, strict=False)) == 1
+            for lab in self.labels
+            if len(text) >= len(lab)
+        )
+
     def _label_left_on_row(self, ln: OcrLine, x: float, anchor: OcrLine | None) -> bool:
         y, h = self._row_y(ln), ln.height
         return any(
@@ -233,7 +242,7 @@ class Form:
         while len(out) < max_lines:
             last = out[-1].line
             nxt = self._aligned_below(last, first.x, step)
-            if nxt is None or self.starts_with_label(nxt):
+            if nxt is None or self.starts_with_label(nxt) or self._starts_like_label(nxt):
                 break
             beside = self._left_neighbour(nxt, first.x)
             if beside is not None and beside is not anchor:

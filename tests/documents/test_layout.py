@@ -40,6 +40,13 @@ def test_a_wrapped_address_stops_at_the_business_scope_below_it() -> None:
     ex = extract(ocr, "business_licence")
     assert ex.value("address") == "上海市浦东新区万祥镇友谊路403弄6号2901室"
     assert ex.value("name") == "上海瑞金诚文化传媒有限公司"
+    inline = page(  # inline form: the scope's label, misread, starts the line under the address
+        line("营业执照", 500, 80),
+        line("地址：上海市浦东新区潍坊新村街道", 120, 320),
+        line("莘庄路1051弄27号1205室", 210, 362),
+        line("经营范园一般项目：技术服务", 210, 404),
+    )
+    assert extract(inline, "business_licence").value("address") == "上海市浦东新区潍坊新村街道莘庄路1051弄27号1205室"
 
 
 def test_a_label_centred_in_a_tall_cell_gets_every_line_of_its_value() -> None:

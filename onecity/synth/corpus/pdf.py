@@ -53,7 +53,7 @@ def text_pdf(pages: Sequence[tuple[tuple[int, int], Sequence[Text]]]) -> bytes:
     """Pages of text, each string at the place and size it was printed on the page image.
 
     Faces are embedded from their files (a .ttc collection is not embeddable: its strings fall
-    back to the first .ttf face used on the document)."""
+    back to the first .ttf face used on the document, or a Kai .ttf when there is none)."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
 
@@ -74,6 +74,10 @@ def text_pdf(pages: Sequence[tuple[tuple[int, int], Sequence[Text]]]) -> bytes:
         return fonts[path]
 
     fallback = next((p for _, texts in pages for t in texts for p in [t[4]] if p.suffix.lower() == ".ttf"), None)
+    if fallback is None:  # every face on the page is in a collection (.ttc): embed a Kai .ttf instead
+        from onecity.synth.corpus.family_b import faces
+
+        fallback = next((p for p, _ in faces("kai") if p.suffix.lower() == ".ttf"), None)
     if fallback is not None:
         font_for(fallback)
     for (width, height), texts in pages:

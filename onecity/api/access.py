@@ -235,6 +235,7 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("POST", "/api/v1/services/bundle-applications/{app_id}/documents"): applicant(),
     ("POST", "/api/v1/services/bundle-applications/{app_id}/submit"): applicant(),
     ("GET", "/services"): public(CATALOGUE),
+    ("GET", "/benefits"): public(CATALOGUE),
     ("GET", "/services/items/{code}"): public(CATALOGUE),
     ("POST", "/services/items/{code}/apply"): applicant(),
     ("GET", "/services/cases/{case_id}"): applicant("services.case.read"),
@@ -320,6 +321,7 @@ ROUTES: dict[tuple[str, str], Guard] = {
 
 #: Registered actions that no HTTP route guards, with where they are used instead.
 NOT_ON_HTTP: dict[str, str] = {
+    "benefits.eligibility.scan": "the scan of the registries for proactive benefits runs from `onecity benefits scan`",
     "hub.registry.person.read": "read by the services and documents parts through the registries' service functions",
     "hub.registry.legal_person.read": "read by the services part through the registries' service functions",
     "hub.registry.certificate.read": "read by the services and credentials parts",

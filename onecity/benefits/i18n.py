@@ -14,6 +14,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "benefits.legal_basis": "依据",
         "benefits.benefit": "享受内容",
         "benefits.basis_note": "依据名称为合成城市的示意引用，部署时替换为正式文件名称与文号。",
+        "benefits.nav": "政策超市",
+        "benefits.all": "全部",
+        "benefits.filter": "筛选",
+        "benefits.policies": "政策",
+        "benefits.rule": "条件（决策表）",
     },
     "en": {
         "benefits.title": "Policy supermarket",
@@ -28,5 +33,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "benefits.benefit": "What it gives",
         "benefits.basis_note": "The legal bases are plausible references for a synthetic city; "
         "a deployment replaces them with its documents' exact titles and numbers.",
+        "benefits.nav": "Policy supermarket",
+        "benefits.all": "All",
+        "benefits.filter": "Filter",
+        "benefits.policies": "Policies",
+        "benefits.rule": "Conditions (decision table)",
     },
 }

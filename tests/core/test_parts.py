@@ -119,6 +119,7 @@ def test_navigation_keeps_its_order() -> None:
         "/traffic",
         "/sensing",
         "/me/data",
+        "/benefits",
         "/services",
         "/services/counter",
         "/services/work",

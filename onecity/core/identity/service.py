@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, clock, events, policy
@@ -245,13 +245,33 @@ def create_user(
     return user
 
 
+#: Usernames of the simulated city's accounts (``onecity.synth``): left out of lists unless asked for.
+SIMULATED_PREFIX = "sim-"
+
+
 def list_users(
-    session: Session, principal: Principal, *, division_code: str | None = None, limit: int = 100, offset: int = 0
+    session: Session,
+    principal: Principal,
+    *,
+    division_code: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    query: str | None = None,
+    simulated: bool = True,
 ) -> list[User]:
+    """Users in the principal's area by username; ``query`` matches part of a username or name,
+    ``simulated=False`` leaves out the simulated city's accounts."""
     policy.require(principal, "core.user.list")
     stmt = select(User).where(policy.scope_clause(session, principal, "core.user", User.division_code))
     if division_code:
         stmt = stmt.where(User.division_code.startswith(scope_prefix(validate_code(division_code))))
+    if query and query.strip():
+        q = query.strip()
+        stmt = stmt.where(
+            or_(User.username.contains(q.lower(), autoescape=True), User.display_name.contains(q, autoescape=True))
+        )
+    if not simulated:
+        stmt = stmt.where(User.username.not_like(SIMULATED_PREFIX + "%"))
     stmt = stmt.order_by(User.username).limit(min(limit, 500)).offset(offset)
     return list(session.scalars(stmt))
 

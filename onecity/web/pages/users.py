@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from onecity.web.templating import current_language, render
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
 FormText = Annotated[str, Form(max_length=200)]
+PAGE_SIZE = 50
 
 
 def _page(
@@ -41,8 +42,14 @@ def _page(
     error: tuple[str, str] | None = None,
     form: dict[str, object] | None = None,
     created: str | None = None,
+    q: str = "",
+    sim: bool = False,
+    page: int = 1,
 ) -> Response:
-    users = service.list_users(session, principal, limit=500)
+    found = service.list_users(
+        session, principal, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE, query=q, simulated=sim
+    )
+    users, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE
     codes = {u.division_code for u in users if u.division_code}
     can_create = policy.may(principal, "core.user.create") and principal.division_code is not None
     agencies, divisions = [], []
@@ -65,14 +72,26 @@ def _page(
         form=form or {},
         created=created,
         min_length=MIN_LENGTH,
+        search={k: v for k, v in (("q", q), ("sim", "1" if sim else "")) if v},
+        q=q,
+        sim=sim,
+        page=page,
+        more=more,
     )
 
 
 @router.get("/users", response_class=HTMLResponse)
 def users_page(
-    request: Request, session: SessionDep, principal: PagePrincipalDep, created: str | None = None
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    created: str | None = None,
+    q: Annotated[str, Query(max_length=64)] = "",
+    sim: bool = False,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    return _page(request, session, principal, created=created)
+    """The area's users, fifty a page; the simulated city's accounts only when asked for."""
+    return _page(request, session, principal, created=created, q=q, sim=sim, page=page)
 
 
 @router.post("/users", response_class=HTMLResponse)

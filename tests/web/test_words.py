@@ -37,6 +37,9 @@ REBUILDING = {
     "/sensing/datastreams/<id>": "sensing tables rebuilt (issue 16)",
     # the traffic part is being built this session (issue 14); its empty state names a command
     "/traffic": "traffic pages being built (issue 14)",
+    # the policy supermarket, landed as this list was written: its DMN conditions read a division
+    # code (居住区 = 310151) and a registry status in Chinese (存续) on the English page
+    "/benefits": "benefits' DMN conditions column shows codes and registry values (new part)",
 }
 
 

@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 from onecity.core.bus.consumers import consumer
 from onecity.core.config import ConfigurationError, get_settings
 from onecity.core.events import Envelope
-from onecity.sensing.events import ALERT_CLEARED, ALERT_RAISED
-from onecity.sensing.ingest import OBSERVATIONS_STORED
+from onecity.sensing.events import ALERT_CLEARED, ALERT_RAISED, OBSERVATIONS_STORED
 from onecity.sensing.mqtt import ALERT_TOPIC, REPUBLISHER, observation_topic
 from onecity.sensing.sta.entities import VERSION_PATH
 

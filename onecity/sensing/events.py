@@ -1,4 +1,5 @@
-"""What sensing tells the rest of the platform: alerts raised and cleared.
+"""What sensing tells the rest of the platform: alerts raised and cleared, rules changed, and
+(to its own MQTT workers) observations stored.
 
 Urban operations consumes ``sensing.alert.raised`` to open a case at the sensor's place
 (through its one intake function, like every other source) and ``sensing.alert.cleared`` to
@@ -9,7 +10,7 @@ never reads sensing's tables.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -67,3 +68,14 @@ class RuleChanged(BaseModel):
 RULE_CREATED = event_type("sensing.rule.created", RuleChanged)
 RULE_UPDATED = event_type("sensing.rule.updated", RuleChanged)
 RULE_DELETED = event_type("sensing.rule.deleted", RuleChanged)
+
+
+class ObservationsStored(BaseModel):
+    """A batch of new observations: ``[id, datastream_id, phenomenonTime, result]`` each."""
+
+    origin: str
+    count: int
+    observations: list[list[Any]]
+
+
+OBSERVATIONS_STORED = event_type("sensing.observations.stored", ObservationsStored)

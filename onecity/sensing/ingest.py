@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from pydantic import BaseModel
 from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
@@ -34,6 +33,7 @@ from onecity.core import clock, events
 from onecity.core.errors import InvalidInput, NotFound
 from onecity.core.identity.principal import Principal
 from onecity.sensing import access, rules
+from onecity.sensing.events import OBSERVATIONS_STORED, ObservationsStored
 from onecity.sensing.models import (
     Datastream,
     FeatureOfInterest,
@@ -47,17 +47,6 @@ from onecity.sensing.streams import stream_meta
 
 #: Largest batch one call stores (the dataArray extension and the MQTT worker chunk to this).
 MAX_BATCH = 5000
-
-
-class ObservationsStored(BaseModel):
-    """A batch of new observations: ``[id, datastream_id, phenomenonTime, result]`` each."""
-
-    origin: str
-    count: int
-    observations: list[list[Any]]
-
-
-OBSERVATIONS_STORED = events.event_type("sensing.observations.stored", ObservationsStored)
 
 
 @dataclass

@@ -153,3 +153,22 @@ def test_app_relays_committed_events_after_commit(client, db: Database) -> None:
         time.sleep(0.02)
     assert bus.published == 1
     assert marked
+
+
+def test_every_event_type_is_declared_in_an_events_module() -> None:
+    """What a part tells the others is read in one place: its ``events.py`` (core's own: identity's)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "onecity"
+    misplaced = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "events.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                fn = node.func
+                name = fn.attr if isinstance(fn, ast.Attribute) else fn.id if isinstance(fn, ast.Name) else ""
+                if name == "event_type":
+                    misplaced.append(f"{path.relative_to(root.parent)}:{node.lineno}")
+    assert misplaced == []

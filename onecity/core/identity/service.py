@@ -12,7 +12,6 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -20,6 +19,20 @@ from onecity.core import audit, clock, events, policy
 from onecity.core.divisions import Division, contains, scope_prefix, validate_code
 from onecity.core.errors import AuthenticationRequired, Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.grants import AccessGrant
+from onecity.core.identity.events import (
+    AGENCY_CREATED,
+    APIKEY_CREATED,
+    APIKEY_REVOKED,
+    GRANT_CHANGED,
+    USER_CREATED,
+    USER_UPDATED,
+    AgencyCreated,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    GrantChanged,
+    UserCreated,
+    UserUpdated,
+)
 from onecity.core.identity.models import Agency, ApiKey, User, UserRole
 from onecity.core.identity.passwords import HashedPassword, check_strength, hash_password, verify_password
 from onecity.core.identity.principal import Principal
@@ -28,50 +41,6 @@ from onecity.core.identity.roles import PrincipalKind, Role, Scope
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 AGENCY_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,39}$")
 API_KEY_PREFIX = "oc_"
-
-
-class AgencyCreated(BaseModel):
-    agency_id: str
-    code: str
-    division_code: str
-
-
-class UserCreated(BaseModel):
-    user_id: str
-    username: str
-    kind: str
-    roles: list[str]
-    division_code: str | None
-
-
-class UserUpdated(BaseModel):
-    user_id: str
-    changes: list[str]
-
-
-class ApiKeyCreated(BaseModel):
-    api_key_id: str
-    name: str
-    scopes: list[str]
-
-
-class ApiKeyRevoked(BaseModel):
-    api_key_id: str
-
-
-class GrantChanged(BaseModel):
-    grant_id: str
-    resource: str
-    scope_division_code: str
-    revoked: bool
-
-
-AGENCY_CREATED = events.event_type("core.agency.created", AgencyCreated)
-USER_CREATED = events.event_type("core.user.created", UserCreated)
-USER_UPDATED = events.event_type("core.user.updated", UserUpdated)
-APIKEY_CREATED = events.event_type("core.apikey.created", ApiKeyCreated)
-APIKEY_REVOKED = events.event_type("core.apikey.revoked", ApiKeyRevoked)
-GRANT_CHANGED = events.event_type("core.grant.changed", GrantChanged)
 
 
 def _division(session: Session, code: str) -> Division:

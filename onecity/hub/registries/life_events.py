@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -19,6 +18,18 @@ from onecity.core.divisions import Division, DivisionLevel, district_of
 from onecity.core.errors import Conflict, InvalidInput, NotFound
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import Role
+from onecity.hub.registries.events import (
+    FIRM_CLOSED,
+    FIRM_REGISTERED,
+    PERSON_BORN,
+    PERSON_DIED,
+    PERSON_MOVED,
+    FirmClosed,
+    FirmRegistered,
+    PersonBorn,
+    PersonDied,
+    PersonMoved,
+)
 from onecity.hub.registries.identifiers import make_resident_id, make_uscc, validate_resident_id, validate_uscc
 from onecity.hub.registries.models import LegalPerson, LegalPersonStatus, Person, PersonStatus
 
@@ -28,42 +39,6 @@ policy.register_actions(
         "hub.registry.legal_person.register": frozenset({Role.COUNTER_CLERK, Role.DATA_STEWARD}),
     }
 )
-
-
-class PersonBorn(BaseModel):
-    person_id: int
-    division_code: str
-    birth_date: date
-
-
-class PersonDied(BaseModel):
-    person_id: int
-    division_code: str
-
-
-class PersonMoved(BaseModel):
-    person_id: int
-    from_division: str
-    to_division: str
-
-
-class FirmRegistered(BaseModel):
-    legal_person_id: int
-    uscc: str
-    industry: str
-    division_code: str
-
-
-class FirmClosed(BaseModel):
-    legal_person_id: int
-    uscc: str
-
-
-PERSON_BORN = events.event_type("hub.person.born", PersonBorn)
-PERSON_DIED = events.event_type("hub.person.died", PersonDied)
-PERSON_MOVED = events.event_type("hub.person.moved", PersonMoved)
-FIRM_REGISTERED = events.event_type("hub.legal_person.registered", FirmRegistered)
-FIRM_CLOSED = events.event_type("hub.legal_person.closed", FirmClosed)
 
 
 def _residence(session: Session, code: str) -> Division:

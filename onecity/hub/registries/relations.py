@@ -31,7 +31,6 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -39,6 +38,7 @@ from onecity.core import audit, clock, events, policy
 from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role
+from onecity.hub.registries.events import POA_GRANTED, POA_REVOKED, RELATION_RECORDED, PoaChanged, RelationRecorded
 from onecity.hub.registries.identifiers import validate_resident_id
 from onecity.hub.registries.models import (
     LegalPerson,
@@ -338,28 +338,6 @@ def check(
 
 
 # -- recording relations ----------------------------------------------------------------------------
-
-
-class RelationRecorded(BaseModel):
-    relation_id: str
-    person_id: int
-    relative_id: int
-    kind: str
-
-
-class PoaChanged(BaseModel):
-    poa_id: str
-    grantor_id: int
-    agent_id: int
-    scope: list[str]
-    valid_until: datetime
-    status: str
-    channel: str
-
-
-RELATION_RECORDED = events.event_type("hub.relation.recorded", RelationRecorded)
-POA_GRANTED = events.event_type("hub.power_of_attorney.granted", PoaChanged)
-POA_REVOKED = events.event_type("hub.power_of_attorney.revoked", PoaChanged)
 
 
 def record_relation(

@@ -29,10 +29,10 @@ from onecity.core import audit, audit_queries, clock, events, policy
 from onecity.core.divisions import Division, contains, scope_prefix, validate_code
 from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.grants import AccessGrant
+from onecity.core.identity.events import GRANT_CHANGED, GrantChanged
 from onecity.core.identity.models import Agency, User
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role
-from onecity.core.identity.service import GRANT_CHANGED, GrantChanged
 from onecity.hub.catalogue.models import Dataset
 from onecity.hub.catalogue.service import dataset_by_code, fields_of
 from onecity.hub.registries.identifiers import validate_resident_id

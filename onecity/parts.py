@@ -13,6 +13,7 @@ order (:attr:`onecity.core.parts.NavItem.order`).
 from __future__ import annotations
 
 from onecity.benefits.part import PART as BENEFITS
+from onecity.core.bus.relay import TASK_NAME as RELAY_TASK
 from onecity.core.parts import NavItem, Part, PeriodicTask
 from onecity.credentials.part import PART as CREDENTIALS
 from onecity.documents.part import PART as DOCUMENTS
@@ -51,7 +52,7 @@ PLATFORM = Part(
     commands=("onecity.sim.cli",),
     tasks=(
         # commits wake it; it polls for rows a process that died left behind
-        PeriodicTask("outbox-relay", "onecity.core.bus.relay:run_relay"),
+        PeriodicTask(RELAY_TASK, "onecity.core.bus.relay:run_relay"),
         PeriodicTask("housekeeping", "onecity.core.housekeeping:run", every_seconds=600.0),
         # chains the audit entries writers committed (group commit), once per deployment
         PeriodicTask("audit-sealer", "onecity.core.audit:run_sealer", every_seconds=0.5),

@@ -1,10 +1,12 @@
 """Commands: ``onecity worker ingest`` (MQTT → database, rules, alerts) and ``onecity sensing …``.
 
 The ingest worker is a whole pipeline in one process: the MQTT ingest loop (a thread doing
-batched, acknowledged-after-commit writes), the outbox relay to the configured bus, and the
-platform's consumers (which republish stored observations and alerts to MQTT subscribers
-and, in urban operations, open cases for alerts). Run several with different ``--id`` to
-split the load; restart one with the same ``--id`` to resume its MQTT session.
+batched, acknowledged-after-commit writes), the platform's outbox relay task (the one the
+server runs, through the same :class:`~onecity.core.tasks.TaskRunner`: woken by this
+process's commits, stopped promptly; not a relay of its own), and the platform's consumers
+(which republish stored observations and alerts to MQTT subscribers and, in urban
+operations, open cases for alerts). Run several with different ``--id`` to split the load;
+restart one with the same ``--id`` to resume its MQTT session.
 """
 
 from __future__ import annotations
@@ -28,13 +30,16 @@ def _out(text: str) -> None:
 
 
 async def _pipeline(settings: Settings, db: Database, worker: Any, stop: threading.Event) -> None:
+    from onecity.core import parts
     from onecity.core.bus import connect_bus, consumers
-    from onecity.core.bus.relay import OutboxRelay
+    from onecity.core.bus.relay import TASK_NAME
+    from onecity.core.tasks import TaskContext, TaskRunner
 
     bus = connect_bus(settings.bus_url, stream=settings.bus_stream)
     await bus.connect()
-    relay = OutboxRelay(db, bus, poll_seconds=settings.outbox_poll_seconds)
-    relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+    # the platform's relay task, as the server runs it; the server's other tasks stay with the server
+    runner = TaskRunner(TaskContext(db, settings, bus), [t for t in parts.tasks() if t.name == TASK_NAME])
+    runner.start()
     subscriptions = await consumers.subscribe_all(db, bus)
     ingest = asyncio.create_task(asyncio.to_thread(worker.run, should_stop=stop.is_set), name="ingest")
     try:
@@ -42,8 +47,7 @@ async def _pipeline(settings: Settings, db: Database, worker: Any, stop: threadi
     finally:
         for s in subscriptions:
             await s.stop()
-        relay_task.cancel()
-        await asyncio.gather(relay_task, return_exceptions=True)
+        await runner.stop()
         await bus.close()
 
 

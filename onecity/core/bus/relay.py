@@ -103,6 +103,10 @@ class OutboxRelay:
                 self._wake.clear()
 
 
+#: The relay's name among the periodic tasks (the platform's manifest registers it; a worker runs it too).
+TASK_NAME = "outbox-relay"
+
+
 async def run_relay(ctx: TaskContext) -> None:
     """The server's relay task (registered in the platform's manifest): relay until cancelled.
 

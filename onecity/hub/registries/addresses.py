@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from onecity.core import audit, policy
 from onecity.core.identity.principal import Principal
 from onecity.hub.geography import gazetteer
+from onecity.hub.registries import service as _actions  # noqa: F401  (registers BUILD's roles)
 from onecity.hub.registries.models import LegalPerson, Person
 
 BUILD = "hub.registry.seed"  # who may seed the registries may rebuild what is derived from them

@@ -75,7 +75,7 @@ def catalogue_page(
     pages = max(1, -(-found.count // PAGE_SIZE))
     return render(
         request,
-        "catalogue.html",
+        "catalogue/catalogue.html",
         datasets=found.datasets,
         count=found.count,
         levels=levels,
@@ -113,7 +113,7 @@ def _dataset_page(
     default_until = (clock.local(clock.now()).date() + timedelta(days=365)).isoformat()
     return render(
         request,
-        "catalogue_dataset.html",
+        "catalogue/dataset.html",
         status_code=status_code,
         ds=ds,
         fields=fields,

@@ -57,7 +57,7 @@ def _page(request: Request, session: SessionDep, principal: PagePrincipalDep, co
     lang = current_language(request)
     return render(
         request,
-        "divisions.html",
+        "geography/divisions.html",
         detail=detail,
         map_data=map_data(detail, lang),
         grids_level=detail.level == "community",

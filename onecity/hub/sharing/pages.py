@@ -50,7 +50,7 @@ def _page(
     codes = {v.request.scope_division_code for v in incoming + outgoing}
     return render(
         request,
-        "sharing.html",
+        "sharing/sharing.html",
         status_code=status_code,
         pending=pending,
         outgoing=outgoing,

@@ -36,7 +36,8 @@ from onecity.credentials.api import PUBLIC_BUDGET as _BUDGET
 from onecity.credentials.api import public, verify_url
 from onecity.credentials.models import CredentialStatus
 from onecity.web.deps import PagePrincipalDep
-from onecity.web.templating import render
+from onecity.web.i18n import say
+from onecity.web.templating import current_language, render
 
 
 @asynccontextmanager
@@ -231,7 +232,14 @@ def credential_status(
     except (AuthenticationRequired, PermissionDenied):
         raise
     except DomainError as err:  # say what was wrong on the same page, nothing saved
-        return _detail(request, session, principal, credential_id, status_code=err.status, error=err.detail)
+        return _detail(
+            request,
+            session,
+            principal,
+            credential_id,
+            status_code=err.status,
+            error=say(current_language(request), err),
+        )
     return RedirectResponse(f"/credentials/{credential_id}", status_code=303)
 
 

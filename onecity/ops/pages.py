@@ -38,7 +38,7 @@ from onecity.ops.taxonomy import taxonomy
 from onecity.sensing import service as sensing
 from onecity.sensing.models import Thing
 from onecity.web.deps import PagePrincipalDep
-from onecity.web.i18n import status_key, translator
+from onecity.web.i18n import say, status_key, translator
 from onecity.web.templating import current_language, render
 
 router = APIRouter(include_in_schema=False)
@@ -81,8 +81,8 @@ def _view(request: Request) -> dict[str, Any]:
 
 
 def _error(request: Request, err: DomainError) -> tuple[str, str]:
-    t = translator(current_language(request))
-    return (t(status_key(err.status)), err.detail)
+    lang = current_language(request)
+    return (translator(lang)(status_key(err.status)), say(lang, err))
 
 
 def _is_unit_staff(session: Session, principal: Principal) -> bool:

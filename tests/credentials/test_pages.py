@@ -101,6 +101,9 @@ def test_an_officer_changes_the_status_from_the_credential_page(
     assert r.status_code == 303
     page = client.get(f"/credentials/{cred.id}")
     assert 'id="to-active"' in page.text and "已暂停" in page.text
+    # a second suspension (a stale page) is a conflict, said in the reader's words, nothing saved
+    r = client.post(url, data={"status": "suspended", "reason": "再次", "csrf_token": token})
+    assert r.status_code == 409 and "当前为「已暂停」，此操作只能在「有效」时进行" in r.text
     client.post(url, data={"status": "revoked", "reason": "停业", "csrf_token": token})
     with registry_db.db.sessions() as s:
         assert service.verify(s, cred.jwt).status is not None

@@ -12,7 +12,9 @@ awaiting OCR inside it would stop every other writer for seconds. The worker rea
 the OCR cache (by the upload's SHA-256) in its own short transactions
 (:class:`~onecity.documents.ocr.DbOcrCache`), and the read is audited afterwards in one more
 short transaction, with the upload's hash (not its content): a scan of an ID card is personal
-data passing through the platform.
+data passing through the platform. The route is async (it awaits the worker), so its own
+database work, the commit and the audit, runs in a thread: a commit waiting for SQLite's
+writer must not stop the event loop.
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ from fastapi import APIRouter, File, Form, UploadFile
 
 from onecity.api.deps import DatabaseDep, PrincipalDep, SessionDep
 from onecity.core import audit, policy
+from onecity.core.db import Database
 from onecity.core.errors import InvalidInput
+from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import Role
 from onecity.documents.extract import DOC_TYPES
 from onecity.documents.ocr import MAX_BYTES, DbOcrCache
-from onecity.documents.pipeline import shared_reader
+from onecity.documents.pipeline import Reading, shared_reader
 
 router = APIRouter(tags=["documents"])
 TypeField = Annotated[str | None, Form(alias="type", description="document type; detected when omitted")]
@@ -54,8 +58,13 @@ async def read_document(
     data = await file.read(MAX_BYTES + 1)
     # end the request's transaction (it only authenticated the caller) before the slow part:
     # nothing may hold SQLite's write lock while a page is recognised
-    session.commit()
+    await asyncio.to_thread(session.commit)
     reading = await asyncio.wrap_future(shared_reader().submit(data, doc_type, cache=DbOcrCache(db)))
+    await asyncio.to_thread(_audit_read, db, principal, reading)
+    return reading.as_json()
+
+
+def _audit_read(db: Database, principal: Principal, reading: Reading) -> None:
     with db.transaction() as audit_session:
         audit.record(
             audit_session,
@@ -70,4 +79,3 @@ async def read_document(
                 "fields_read": sum(1 for f in reading.extraction.fields.values() if f.value is not None),
             },
         )
-    return reading.as_json()

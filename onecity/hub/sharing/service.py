@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from onecity.core import audit, audit_queries, clock, events, policy
+from onecity.core import audit, audit_queries, clock, events, policy, transition
 from onecity.core.divisions import Division, contains, scope_prefix, validate_code
 from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.grants import AccessGrant
@@ -33,6 +33,7 @@ from onecity.core.identity.events import GRANT_CHANGED, GrantChanged
 from onecity.core.identity.models import Agency, User
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role
+from onecity.core.transition import Change
 from onecity.hub.catalogue.models import Dataset
 from onecity.hub.catalogue.service import dataset_by_code, fields_of
 from onecity.hub.registries.identifiers import validate_resident_id
@@ -80,13 +81,52 @@ def _payload(req: ShareRequest, ds: Dataset) -> ShareChanged:
     )
 
 
-def _locked(session: Session, request_id: str) -> tuple[ShareRequest, Dataset]:
-    req = session.get(ShareRequest, request_id, with_for_update=True)
-    if req is None:
-        raise NotFound(f"no sharing request {request_id}")
+def _scope_of(req: ShareRequest) -> str | None:
+    return req.scope_division_code
+
+
+#: A sharing request's states, for the transition helper (:mod:`onecity.core.transition`).
+REQUESTS = transition.Machine(
+    ShareRequest,
+    object_type="share_request",
+    noun="sharing.request.noun",
+    states="status.",
+    label="request",
+    division=_scope_of,
+)
+
+
+def _dataset(session: Session, req: ShareRequest) -> Dataset:
     ds = session.get(Dataset, req.dataset_id)
     assert ds is not None  # foreign key
-    return req, ds
+    return ds
+
+
+def _owner_steward(session: Session, principal: Principal, req: ShareRequest) -> None:
+    _require_owner_steward(principal, _dataset(session, req), req.scope_division_code)
+
+
+def _requester_steward(session: Session, principal: Principal, req: ShareRequest) -> None:
+    if principal.agency_id != req.requester_agency_id:
+        raise PermissionDenied("only the requesting agency's data stewards may withdraw its request")
+
+
+def _begin(
+    session: Session, principal: Principal, request_id: str, *allowed: RequestStatus, doing: str, owner: bool = True
+) -> tuple[Change[ShareRequest], Dataset]:
+    """Policy → lock → the deciding (or requesting) agency's steward → state: a step of one request."""
+    change = transition.begin(
+        session,
+        principal,
+        REQUESTS,
+        request_id,
+        action="hub.share.decide" if owner else "hub.share.withdraw",
+        guard=_owner_steward if owner else _requester_steward,
+        allowed=allowed,
+        missing=f"no sharing request {request_id}",
+        doing=doing,
+    )
+    return change, _dataset(session, change.row)
 
 
 def _require_owner_steward(principal: Principal, ds: Dataset, scope_division_code: str) -> None:
@@ -98,12 +138,6 @@ def _require_owner_steward(principal: Principal, ds: Dataset, scope_division_cod
             f"the request covers division {scope_division_code}, outside your area "
             f"({principal.division_code}); a steward of your agency there decides"
         )
-
-
-def _require_requester_steward(principal: Principal, req: ShareRequest, action: str) -> None:
-    policy.require(principal, action)
-    if principal.agency_id != req.requester_agency_id:
-        raise PermissionDenied("only the requesting agency's data stewards may withdraw its request")
 
 
 def _aware(value: datetime) -> datetime:
@@ -216,11 +250,8 @@ def request_share(
 
 def approve_request(session: Session, principal: Principal, request_id: str, *, reason: str = "") -> ShareRequest:
     """Grant what was asked: a live :class:`AccessGrant` for the requester, enforced on every read."""
-    req, ds = _locked(session, request_id)
-    _require_owner_steward(principal, ds, req.scope_division_code)
-    if req.status != RequestStatus.PENDING:
-        raise Conflict(f"this request is {req.status}; only a pending request can be approved")
-    now = clock.now()
+    change, ds = _begin(session, principal, request_id, RequestStatus.PENDING, doing="approved")
+    req, now = change.row, clock.now()
     if req.valid_until <= now:
         raise InvalidInput("the period asked for has already ended; refuse the request instead")
     grant = AccessGrant(
@@ -239,14 +270,12 @@ def approve_request(session: Session, principal: Principal, request_id: str, *, 
     session.flush()
     req.status, req.grant_id = RequestStatus.APPROVED, grant.id
     req.decided_by, req.decided_at, req.decision_reason = principal.ref, now, reason.strip() or None
-    audit.record(
-        session,
-        principal,
+    change.done(
         "hub.share.approved",
-        object_type="share_request",
-        object_id=req.id,
+        SHARE_APPROVED,
+        _payload(req, ds),
+        reason=reason or req.purpose,
         purpose=req.purpose,
-        division_code=req.scope_division_code,
         detail={
             "dataset": ds.code,
             "grant": grant.id,
@@ -255,7 +284,6 @@ def approve_request(session: Session, principal: Principal, request_id: str, *, 
             "reason": req.decision_reason,
         },
     )
-    events.publish(session, SHARE_APPROVED, _payload(req, ds), principal=principal, reason=reason or req.purpose)
     events.publish(
         session,
         GRANT_CHANGED,
@@ -270,72 +298,59 @@ def approve_request(session: Session, principal: Principal, request_id: str, *, 
 
 def refuse_request(session: Session, principal: Principal, request_id: str, *, reason: str) -> ShareRequest:
     """Say no, and why (the requester reads the reason)."""
-    req, ds = _locked(session, request_id)
-    _require_owner_steward(principal, ds, req.scope_division_code)
-    if req.status != RequestStatus.PENDING:
-        raise Conflict(f"this request is {req.status}; only a pending request can be refused")
+    change, ds = _begin(session, principal, request_id, RequestStatus.PENDING, doing="refused")
+    req = change.row
     if len(reason.strip()) < 3:
         raise InvalidInput("say why the request is refused, so the requester can act on it")
     req.status, req.decided_by, req.decided_at = RequestStatus.REFUSED, principal.ref, clock.now()
     req.decision_reason = reason.strip()
-    audit.record(
-        session,
-        principal,
+    change.done(
         "hub.share.refused",
-        object_type="share_request",
-        object_id=req.id,
+        SHARE_REFUSED,
+        _payload(req, ds),
+        reason=req.decision_reason,
         purpose=req.purpose,
-        division_code=req.scope_division_code,
         detail={"dataset": ds.code, "reason": req.decision_reason},
     )
-    events.publish(session, SHARE_REFUSED, _payload(req, ds), principal=principal, reason=req.decision_reason)
     return req
 
 
 def withdraw_request(session: Session, principal: Principal, request_id: str, *, reason: str = "") -> ShareRequest:
     """The requester no longer needs it: a pending request ends, an approved one's grant is revoked."""
-    req, ds = _locked(session, request_id)
-    _require_requester_steward(principal, req, "hub.share.withdraw")
-    if req.status not in (RequestStatus.PENDING, RequestStatus.APPROVED):
-        raise Conflict(f"this request is {req.status}; only a pending or approved request can be withdrawn")
+    change, ds = _begin(
+        session, principal, request_id, RequestStatus.PENDING, RequestStatus.APPROVED, doing="withdrawn", owner=False
+    )
+    req = change.row
     why = reason.strip() or "withdrawn by the requester"
     _revoke_grant(session, principal, req, why)
     req.status = RequestStatus.WITHDRAWN
-    audit.record(
-        session,
-        principal,
+    change.done(
         "hub.share.withdrawn",
-        object_type="share_request",
-        object_id=req.id,
+        SHARE_WITHDRAWN,
+        _payload(req, ds),
+        reason=why,
         purpose=req.purpose,
-        division_code=req.scope_division_code,
         detail={"dataset": ds.code, "grant": req.grant_id, "reason": why},
     )
-    events.publish(session, SHARE_WITHDRAWN, _payload(req, ds), principal=principal, reason=why)
     return req
 
 
 def revoke_request(session: Session, principal: Principal, request_id: str, *, reason: str) -> ShareRequest:
     """The owner ends an approved grant before its end date (misuse, purpose fulfilled, law changed)."""
-    req, ds = _locked(session, request_id)
-    _require_owner_steward(principal, ds, req.scope_division_code)
-    if req.status != RequestStatus.APPROVED:
-        raise Conflict(f"this request is {req.status}; only an approved request's grant can be revoked")
+    change, ds = _begin(session, principal, request_id, RequestStatus.APPROVED, doing="revoked")
+    req = change.row
     if len(reason.strip()) < 3:
         raise InvalidInput("say why the grant is revoked")
     _revoke_grant(session, principal, req, reason.strip())
     req.status, req.decision_reason = RequestStatus.REVOKED, reason.strip()
-    audit.record(
-        session,
-        principal,
+    change.done(
         "hub.share.revoked",
-        object_type="share_request",
-        object_id=req.id,
+        SHARE_REVOKED,
+        _payload(req, ds),
+        reason=req.decision_reason,
         purpose=req.purpose,
-        division_code=req.scope_division_code,
         detail={"dataset": ds.code, "grant": req.grant_id, "reason": req.decision_reason},
     )
-    events.publish(session, SHARE_REVOKED, _payload(req, ds), principal=principal, reason=req.decision_reason)
     return req
 
 

@@ -7,4 +7,5 @@ PART = Part(
     package="onecity.hub.registries",
     models=("onecity.hub.registries.models",),
     commands=("onecity.hub.registries.cli",),
+    words="onecity.hub.registries.i18n",
 )

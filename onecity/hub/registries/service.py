@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from onecity.core import audit, clock, events, policy
+from onecity.core import audit, clock, events, policy, transition
 from onecity.core.errors import Conflict, InvalidInput, NotFound
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import Role
@@ -282,32 +282,47 @@ def issue_certificate(
     return cert
 
 
+def _number_of(cert: Certificate) -> str:
+    return cert.number
+
+
+def _holder_of(cert: Certificate) -> str | None:
+    return _subject(cert.holder_kind, cert.holder_id)
+
+
+#: A certificate's states, for the transition helper (:mod:`onecity.core.transition`).
+CERTIFICATES = transition.Machine(
+    Certificate,
+    object_type="certificate",
+    noun="registries.certificate.noun",
+    states="registries.certificate.status.",
+    label="certificate",
+    name=_number_of,
+    subject=_holder_of,
+)
+
+
 def revoke_certificate(session: Session, principal: Principal, certificate_id: int, reason: str) -> Certificate:
     """Revoke a valid or expired certificate; revoking twice is a conflict, not a no-op."""
     policy.require(principal, "hub.registry.certificate.revoke")
     if not reason or not reason.strip():
         raise InvalidInput("say why the certificate is revoked")
-    cert = session.scalar(select(Certificate).where(Certificate.id == certificate_id).with_for_update())
-    if cert is None:
-        raise NotFound(f"certificate {certificate_id} is not in the registry")
-    policy.require_in_scope(session, principal, "hub.certificate", cert.division_code)
-    if cert.status == CertificateStatus.REVOKED:
-        raise Conflict(f"certificate {cert.number} was already revoked at {cert.revoked_at}")
-    cert.status = CertificateStatus.REVOKED
-    cert.revoked_at = clock.now()
-    session.flush()
-    audit.record(
+    change = transition.begin(
         session,
         principal,
-        "hub.certificate.revoked",
-        object_type="certificate",
-        object_id=str(cert.id),
-        subject=_subject(cert.holder_kind, cert.holder_id),
-        division_code=cert.division_code,
-        detail={"number": cert.number, "reason": reason.strip()[:200]},
+        CERTIFICATES,
+        certificate_id,
+        action="hub.registry.certificate.revoke",
+        guard=transition.in_area("hub.certificate"),
+        allowed=(CertificateStatus.VALID, CertificateStatus.EXPIRED),
+        missing=f"certificate {certificate_id} is not in the registry",
+        doing="revoked",
     )
-    events.publish(
-        session,
+    cert = change.row
+    cert.status = CertificateStatus.REVOKED
+    cert.revoked_at = clock.now()
+    change.done(
+        "hub.certificate.revoked",
         CERTIFICATE_REVOKED,
         CertificateRevoked(
             certificate_id=cert.id,
@@ -318,7 +333,7 @@ def revoke_certificate(session: Session, principal: Principal, certificate_id: i
             division_code=cert.division_code,
             reason=reason.strip()[:200],
         ),
-        principal=principal,
         reason=reason.strip()[:300],
+        detail={"number": cert.number, "reason": reason.strip()[:200]},
     )
     return cert

@@ -17,6 +17,7 @@ from onecity.hub.registries import service
 from onecity.hub.registries.models import CertificateStatus, HolderKind, Person
 from onecity.hub.registries.relations import ReadBasis
 from onecity.synth.registries.seed import seed
+from onecity.web import i18n
 from tests.conftest import SYSTEM
 
 DUTY = ReadBasis.duty("registry tests: an officer's review duty")
@@ -118,8 +119,12 @@ def test_issue_and_revoke_a_certificate(seeded: Database) -> None:
     with seeded.transaction() as s:
         revoked = service.revoke_certificate(s, approver, cert.id, "licence withdrawn after a court ruling")
         assert revoked.status == CertificateStatus.REVOKED and revoked.revoked_at is not None
-    with seeded.transaction() as s, pytest.raises(Conflict, match="already revoked"):
+    with (
+        seeded.transaction() as s,
+        pytest.raises(Conflict, match="is revoked; only a certificate that is valid") as err,
+    ):
         service.revoke_certificate(s, approver, cert.id, "again")
+    assert i18n.say("zh", err.value).endswith("当前为「已注销」，此操作只能在「有效或已过期」时进行。")
     with seeded.transaction() as s:
         held = service.certificates_of(s, approver, HolderKind.PERSON, person.id, "licence check", basis=DUTY)
         assert cert.id in [c.id for c in held]

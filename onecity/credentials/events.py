@@ -41,6 +41,7 @@ class SigningKeyChanged(BaseModel):
 
 
 KEY_WITHDRAWAL_REQUESTED = event_type("credentials.key.withdrawal_requested", SigningKeyChanged)
+KEY_WITHDRAWAL_APPROVED = event_type("credentials.key.withdrawal_approved", SigningKeyChanged)
 KEY_WITHDRAWAL_REFUSED = event_type("credentials.key.withdrawal_refused", SigningKeyChanged)
 KEY_WITHDRAWN = event_type("credentials.key.withdrawn", SigningKeyChanged)
 KEY_ROTATED = event_type("credentials.key.rotated", SigningKeyChanged)

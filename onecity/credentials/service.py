@@ -39,6 +39,7 @@ from onecity.credentials.events import (
     CREDENTIAL_ISSUED,
     CREDENTIAL_STATUS_CHANGED,
     KEY_ROTATED,
+    KEY_WITHDRAWAL_APPROVED,
     KEY_WITHDRAWAL_REFUSED,
     KEY_WITHDRAWAL_REQUESTED,
     KEY_WITHDRAWN,
@@ -454,32 +455,62 @@ def request_key_withdrawal(session: Session, principal: Principal, kid: str, rea
     return request
 
 
-def _pending(session: Session, request_id: str) -> KeyChangeRequest:
-    request = session.get(KeyChangeRequest, request_id, with_for_update=True)
-    if request is None:
-        raise NotFound(f"no key withdrawal request {request_id}")
+def _request_state(request: KeyChangeRequest) -> str:
     if request.decision is not None:
-        raise Conflict(f"request {request_id} was already {request.decision} by {request.decided_by}")
-    if request.expires_at <= clock.now():
-        raise Conflict(f"request {request_id} expired unapproved at {request.expires_at}; ask again if still needed")
-    return request
+        return request.decision
+    return "expired" if request.expires_at <= clock.now() else "pending"
+
+
+def _request_kid(request: KeyChangeRequest) -> str:
+    return request.kid
+
+
+def _no_division(request: KeyChangeRequest) -> str | None:
+    return None  # the city's keys: no division of their own
+
+
+#: A withdrawal request's states, for the transition helper; audited against the key it is about.
+KEY_REQUESTS = transition.Machine(
+    KeyChangeRequest,
+    object_type="signing_key",
+    noun="credentials.key_request.noun",
+    states="credentials.key_request.",
+    label="request",
+    state=_request_state,
+    ident=_request_kid,
+    division=_no_division,
+)
+
+
+def _pending(session: Session, principal: Principal, request_id: str, action: str) -> Change[KeyChangeRequest]:
+    """Policy (a person administering the city) → lock → a request still waiting for its second pair of eyes."""
+    _require_city_admin(principal, action)
+    return transition.begin(
+        session,
+        principal,
+        KEY_REQUESTS,
+        request_id,
+        action=action,
+        allowed=("pending",),
+        missing=f"no key withdrawal request {request_id}",
+        doing="decided",
+    )
 
 
 def approve_key_withdrawal(session: Session, principal: Principal, request_id: str, reason: str) -> SigningKey:
     """The second pair of eyes: a different city administrator approves, and the key is withdrawn."""
-    _require_city_admin(principal, "credentials.key.withdraw.approve")
     why = _reason(reason)
-    request = _pending(session, request_id)
+    change = _pending(session, principal, request_id, "credentials.key.withdraw.approve")
+    request = change.row
     if request.requested_by == principal.ref:
         raise PermissionDenied("four eyes: a different city administrator must approve a withdrawal you asked for")
     request.decision, request.decided_by, request.decided_at = "approved", principal.ref, clock.now()
     request.decision_reason = why
-    audit.record(
-        session,
-        principal,
+    change.done(
         "credentials.key.withdrawal_approved",
-        object_type="signing_key",
-        object_id=request.kid,
+        KEY_WITHDRAWAL_APPROVED,
+        SigningKeyChanged(kid=request.kid, step="approved", request_id=request.id, by=principal.ref, reason=why),
+        reason=why,
         purpose=why,
         detail={"request": request.id, "requested_by": request.requested_by, "request_reason": request.reason},
     )
@@ -488,25 +519,18 @@ def approve_key_withdrawal(session: Session, principal: Principal, request_id: s
 
 def refuse_key_withdrawal(session: Session, principal: Principal, request_id: str, reason: str) -> KeyChangeRequest:
     """Turn a withdrawal request down (or, by the one who asked, take it back); the key stays."""
-    _require_city_admin(principal, "credentials.key.withdraw.refuse")
     why = _reason(reason)
-    request = _pending(session, request_id)
+    change = _pending(session, principal, request_id, "credentials.key.withdraw.refuse")
+    request = change.row
     request.decision, request.decided_by, request.decided_at = "refused", principal.ref, clock.now()
     request.decision_reason = why
-    audit.record(
-        session,
-        principal,
+    change.done(
         "credentials.key.withdrawal_refused",
-        object_type="signing_key",
-        object_id=request.kid,
-        purpose=why,
-        detail={"request": request.id, "requested_by": request.requested_by},
-    )
-    _key_event(
-        session,
-        principal,
         KEY_WITHDRAWAL_REFUSED,
         SigningKeyChanged(kid=request.kid, step="refused", request_id=request.id, by=principal.ref, reason=why),
+        reason=why,
+        purpose=why,
+        detail={"request": request.id, "requested_by": request.requested_by},
     )
     return request
 

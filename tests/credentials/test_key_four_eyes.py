@@ -100,7 +100,12 @@ def test_withdrawal_needs_a_second_city_administrator(
         ("credentials.key.withdrawn", f"user:{ids['city.admin2']}", "key on a lost laptop"),
     ]
     assert entries[-1].detail["requested_by"] == f"user:{ids['city.admin']}"
-    assert {"credentials.key.withdrawal_requested", "credentials.key.withdrawn"} <= events
+    assert {
+        "credentials.key.withdrawal_requested",
+        "credentials.key.withdrawal_approved",
+        "credentials.key.withdrawn",
+    } <= events
+    assert (entries[1].detail["from"], entries[1].detail["to"]) == ("pending", "approved")
 
 
 def test_a_refused_request_leaves_the_key_and_keys_are_no_second_person(

@@ -482,15 +482,14 @@ KEY_REQUESTS = transition.Machine(
 )
 
 
-def _pending(session: Session, principal: Principal, request_id: str, action: str) -> Change[KeyChangeRequest]:
-    """Policy (a person administering the city) → lock → a request still waiting for its second pair of eyes."""
-    _require_city_admin(principal, action)
+def _pending(session: Session, principal: Principal, request_id: str) -> Change[KeyChangeRequest]:
+    """Lock a request still waiting for its second pair of eyes (the caller checked the policy first)."""
     return transition.begin(
         session,
         principal,
         KEY_REQUESTS,
         request_id,
-        action=action,
+        action=None,
         allowed=("pending",),
         missing=f"no key withdrawal request {request_id}",
         doing="decided",
@@ -499,8 +498,9 @@ def _pending(session: Session, principal: Principal, request_id: str, action: st
 
 def approve_key_withdrawal(session: Session, principal: Principal, request_id: str, reason: str) -> SigningKey:
     """The second pair of eyes: a different city administrator approves, and the key is withdrawn."""
+    _require_city_admin(principal, "credentials.key.withdraw.approve")
     why = _reason(reason)
-    change = _pending(session, principal, request_id, "credentials.key.withdraw.approve")
+    change = _pending(session, principal, request_id)
     request = change.row
     if request.requested_by == principal.ref:
         raise PermissionDenied("four eyes: a different city administrator must approve a withdrawal you asked for")
@@ -519,8 +519,9 @@ def approve_key_withdrawal(session: Session, principal: Principal, request_id: s
 
 def refuse_key_withdrawal(session: Session, principal: Principal, request_id: str, reason: str) -> KeyChangeRequest:
     """Turn a withdrawal request down (or, by the one who asked, take it back); the key stays."""
+    _require_city_admin(principal, "credentials.key.withdraw.refuse")
     why = _reason(reason)
-    change = _pending(session, principal, request_id, "credentials.key.withdraw.refuse")
+    change = _pending(session, principal, request_id)
     request = change.row
     request.decision, request.decided_by, request.decided_at = "refused", principal.ref, clock.now()
     request.decision_reason = why

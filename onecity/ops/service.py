@@ -223,7 +223,7 @@ def _begin(
         principal,
         CASES,
         case_id,
-        action="ops.case.dispose" if unit else action,
+        action=action,
         guard=_in_unit if unit else (_in_area if action is not None else None),
         allowed=allowed or None,
         missing=f"no case {case_id}",
@@ -547,7 +547,7 @@ def dispatch_case(
 
 def accept_case(session: Session, principal: Principal, case_id: str) -> Case:
     """The unit takes the case on: disposal is under way (its clock started at dispatch)."""
-    change = _begin(session, principal, case_id, None, Status.DISPATCHED, doing="accepted", unit=True)
+    change = _begin(session, principal, case_id, "ops.case.dispose", Status.DISPATCHED, doing="accepted", unit=True)
     case = change.row
     case.status = Status.DISPOSING
     _record(change, "accepted")
@@ -556,7 +556,7 @@ def accept_case(session: Session, principal: Principal, case_id: str) -> Case:
 
 def dispute_case(session: Session, principal: Principal, case_id: str, *, reason: str) -> Case:
     """The unit says the case is not theirs; the level above decides (the clock stops meanwhile)."""
-    change = _begin(session, principal, case_id, None, Status.DISPATCHED, doing="disputed", unit=True)
+    change = _begin(session, principal, case_id, "ops.case.dispose", Status.DISPATCHED, doing="disputed", unit=True)
     case = change.row
     why = _text(reason, "the reason the case is not your unit's")
     case.step = case.step_started_at = case.step_due_at = case.remind_at = case.escalate_at = None
@@ -602,7 +602,7 @@ def report_back(
     session: Session, principal: Principal, case_id: str, *, media_id: str, note: str | None = None
 ) -> Case:
     """The unit reports the work done, with a photo of the result; an inspector checks it next."""
-    change = _begin(session, principal, case_id, None, Status.DISPOSING, doing="reported back", unit=True)
+    change = _begin(session, principal, case_id, "ops.case.dispose", Status.DISPOSING, doing="reported back", unit=True)
     case = change.row
     media = session.get(Media, media_id) if media_id else None
     if media is None:

@@ -3,7 +3,8 @@
 An action in :data:`onecity.core.policy.ACTIONS` that no code checks is a role table entry
 that grants nothing and misleads whoever reads it; an action checked but never registered is
 refused to everyone (the policy fails closed), which a test may not exercise. The check sites
-are found in the source: calls to ``policy.require``/``policy.may``, to helpers that pass one
+are found in the source: calls to ``policy.require``/``policy.may`` and to the transition
+helper (``transition.begin(…, action=…)``, which checks it first), to helpers that pass one
 of their parameters on to them, the navigation links a part declares (shown when
 ``policy.may`` allows their action), and ``may("…")`` in the page templates. An action given as a
 constant, a module-level name or an entry of a module-level table is followed to its string;
@@ -66,10 +67,13 @@ def _modules() -> dict[str, Module]:
 
 
 def _is_policy_check(call: ast.Call, mod: Module) -> bool:
-    """``policy.require(...)``/``policy.may(...)``, or ``require``/``may`` inside policy itself."""
+    """``policy.require(...)``/``policy.may(...)``, ``transition.begin(..., action=...)``, or
+    ``require``/``may`` inside policy itself."""
     fn = call.func
     if isinstance(fn, ast.Attribute) and fn.attr in CHECKS and isinstance(fn.value, ast.Name):
         return mod.imports.get(fn.value.id) == "onecity.core.policy"
+    if isinstance(fn, ast.Attribute) and fn.attr == "begin" and isinstance(fn.value, ast.Name):
+        return mod.imports.get(fn.value.id) == "onecity.core.transition"
     return isinstance(fn, ast.Name) and fn.id in CHECKS and mod.name == "onecity.core.policy"
 
 
@@ -230,6 +234,8 @@ def _values(expr: ast.expr, site: Site, mods: dict[str, Module]) -> list[ast.exp
         return out
     if isinstance(expr, ast.Tuple | ast.List | ast.Dict | ast.Set):
         return [expr]
+    if isinstance(expr, ast.IfExp):  # either action, as the condition says
+        return _values(expr.body, site, mods) + _values(expr.orelse, site, mods)
     raise AssertionError(f"{site.where}: cannot tell which action {ast.unparse(expr)!r} is")
 
 
@@ -279,7 +285,8 @@ def test_the_finder_sees_the_kinds_of_check_sites_there_are() -> None:
     by finding nothing)."""
     found = checked_actions()
     assert "services.work.complete" in found  # policy.require(principal, "…")
-    assert "ops.case.dispatch" in found  # _require_area(session, principal, "…", case)
+    assert "ops.case.dispatch" in found  # _begin(session, principal, case_id, "…", …): transition.begin
+    assert "hub.share.withdraw" in found  # transition.begin(…, action="…" if … else "…")
     assert "hub.geography.read" in found  # policy.require(principal, READ)
     assert any("sensing/part.py:" in w for w in found["sensing.alert.list"])  # NavItem(…, "…", order=…)
     assert "services.case.counter" in found  # a NavItem's action, and the counter's own check

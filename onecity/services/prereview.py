@@ -43,7 +43,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from onecity.core import clock, policy
+from onecity.core import clock, policy, transition
 from onecity.core.db import Database
 from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.events import Envelope
@@ -542,11 +542,17 @@ def _eligibility(session: Session, case: Case, it: Item, on: date) -> rules.Deci
 def prereview(session: Session, case_id: str) -> PreReview:
     """Pre-review a submitted case now (in the caller's transaction) and act on it when it may
     be approved unattended; returns the stored pre-review."""
-    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
-    if case is None:
-        raise NotFound(f"no case {case_id}")
-    if case.status not in (CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW):
-        raise Conflict(f"case {case.number} is {case.status}: only a submitted case is pre-reviewed")
+    # the platform's own step on the case (no role to check): lock it, and only a submitted one
+    case = transition.begin(
+        session,
+        READER,
+        service.CASES,
+        case_id,
+        action=None,
+        allowed=(CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW),
+        missing=f"no case {case_id}",
+        doing="pre-reviewed",
+    ).row
     it = catalogue.item(case.item_code)
     on = clock.today()
     started = time.perf_counter()

@@ -51,6 +51,7 @@ from onecity.services.applicants import (
     resolve_applicant,
 )
 from onecity.services.cases import (
+    CASES,
     LOCKED_SOURCES,
     MAX_DOCUMENT_BYTES,
     attach_document,
@@ -81,6 +82,7 @@ from onecity.services.tasks import (
 
 __all__ = [
     "AGENT",
+    "CASES",
     "APPLICANT_ROLE",
     "Applicant",
     "Facts",

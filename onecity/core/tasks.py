@@ -251,16 +251,22 @@ class TaskRunner:
     def _rounds(self, task: PeriodicTask) -> None:
         fn = resolve(task.run)
         while not self._stop.is_set():
+            wait = task.every_seconds
             try:
                 if self._may_run(task):
                     fn(self.ctx)
                     self.rounds[task.name] += 1
+                elif self.leadership is not None:
+                    # not leading (yet): look again when leadership may have changed, not a whole
+                    # period later — else a task starting before the first poll, or a survivor taking
+                    # over, would skip its round for every_seconds (an hour for some tasks)
+                    wait = min(task.every_seconds, LEADER_POLL_SECONDS)
             except Exception as err:
                 if is_busy(err):  # another writer held the database past the busy timeout
                     log.warning("periodic task %s: the database was busy; will try again next round", task.name)
                 else:
                     log.exception("periodic task %s failed; will try again", task.name)
-            self._stop.wait(task.every_seconds)
+            self._stop.wait(wait)
 
     async def _forever(self, task: PeriodicTask) -> None:
         await resolve(task.run)(self.ctx)

@@ -27,6 +27,7 @@ from sqlalchemy import delete, text
 
 from onecity.core.db import Base, Database
 from onecity.core.divisions import Division, DivisionLevel
+from onecity.hub.geography import index
 from onecity.hub.geography.models import DivisionShape, Grid
 from onecity.synth.geography.load import load_geography
 from tests.conftest import KEEP_TABLES, _truncate_pg
@@ -49,6 +50,7 @@ def remove_geography(database: Database) -> None:
     with database.transaction() as session:
         session.execute(text(f'TRUNCATE "{Grid.__tablename__}", "{DivisionShape.__tablename__}" CASCADE'))
         session.execute(delete(Division).where(Division.level == DivisionLevel.COMMUNITY))
+        index.forget(session)  # the process-wide grid index must not outlive the grids it was built from
 
 
 def truncate_all_but_geography(database: Database) -> None:

@@ -34,7 +34,8 @@ def test_apply_decide_rate_in_the_browser(sqlite_city: City, page: Any, tmp_path
         page.fill("#svc-search", "食品经营")
         page.click("form[role=search] button")
         page.click(f"a[href='/services/items/{FOOD}']")
-        assert "cert:business_licence" in page.inner_text("#item-materials")
+        materials = page.inner_text("#item-materials")
+        assert "营业执照（电子证照）" in materials and "cert:" not in materials  # the e-licence by its name
         page.fill("#apply-uscc", city.firm.uscc)
         page.click("#apply")
         page.wait_for_url("**/services/cases/*")

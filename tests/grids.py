@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, text
+from sqlalchemy import delete, select, text
 
 from onecity.core.db import Base, Database
 from onecity.core.divisions import Division, DivisionLevel
@@ -93,5 +93,10 @@ def grids_db(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> It
     else:
         database = Database(request.getfixturevalue("pg_grids_url"))
         truncate_all_but_geography(database)
+        with database.sessions() as session:  # say so here, not as a "no grids" deep in a later test
+            assert session.scalar(select(Grid.code).limit(1)), (
+                "an earlier test of this package removed the package's grids: "
+                "clean up with truncate_all_but_geography, not a full truncation"
+            )
     yield database
     database.dispose()

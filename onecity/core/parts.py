@@ -92,6 +92,10 @@ class Part:
     startup: tuple[str, ...] = ()
     words: str | None = None
     navigation: tuple[NavItem, ...] = ()
+    #: A module that gives the base map roads: ``lines(session)`` (lon/lat centre lines, each with
+    #: ``name``, ``name_en`` and ``kind``) and ``version(session)`` (any value that changes when the
+    #: lines do). The hub's geography draws them without importing the part (traffic: its network).
+    roads: str | None = None
 
     def modules(self, kind: ModuleKind) -> tuple[str, ...]:
         modules: tuple[str, ...] = getattr(self, kind)
@@ -158,6 +162,11 @@ def navigation(parts: Sequence[Part] | None = None) -> list[NavItem]:
     return sorted(
         (n for part in (installed() if parts is None else parts) for n in part.navigation), key=lambda n: n.order
     )
+
+
+def roads(parts: Sequence[Part] | None = None) -> list[Any]:
+    """The road modules of the installed parts (:attr:`Part.roads`), imported, in the parts' order."""
+    return [importlib.import_module(p.roads) for p in (installed() if parts is None else parts) if p.roads]
 
 
 def words(parts: Sequence[Part] | None = None) -> list[dict[str, dict[str, str]]]:

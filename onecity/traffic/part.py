@@ -10,5 +10,7 @@ PART = Part(
     pages=("onecity.traffic.pages",),
     commands=("onecity.traffic.cli",),
     words="onecity.traffic.i18n",
+    # its roads on the hub's base map (the tiles read this module; the hub imports no part)
+    roads="onecity.traffic.roads",
     navigation=(NavItem("traffic.nav", "/traffic", "traffic.read", order=55),),
 )

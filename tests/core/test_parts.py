@@ -90,6 +90,9 @@ def test_every_part_is_complete(part: Part) -> None:
             assert callable(parts.resolve(task.warm)), task
     for step in part.startup:
         assert step.startswith(part.package + ".") and callable(parts.resolve(step)), step
+    if part.roads is not None:
+        module = importlib.import_module(part.roads)
+        assert part.roads.startswith(part.package + ".") and callable(module.lines) and callable(module.version)
     for link in part.navigation:
         assert link.key in i18n.messages("zh") and link.key in i18n.messages("en"), link
         assert link.action is None or link.action in policy.ACTIONS.keys() | policy.SELF_SERVICE, link

@@ -23,9 +23,11 @@ label      0       a point per division with ``name`` and ``name_en``, by ``leve
 The rivers: the public outlines shipped in ``onecity/data`` draw the districts' borders
 down the middle of the Huangpu (Pudong against Huangpu, Hongkou, Yangpu, Xuhui and Minhang)
 and of Suzhou Creek (Jing'an, Putuo, Changning), so the water layer is those shared borders:
-derived from the data, not drawn by hand. Roads come from :func:`register_roads`, which a
-part above the hub (traffic) calls with its network's centre lines; the geography imports
-no such part.
+derived from the data, not drawn by hand. Roads come from the parts whose manifest names a
+``roads`` module (:attr:`onecity.core.parts.Part.roads`: traffic, with its network's centre
+lines); the geography reads the manifests and imports no such part. Each road carries the
+zoom it shows from (:data:`ROAD_MINZOOM`: expressways from 10, local streets from 13), so
+that a city-wide tile does not carry every lane.
 
 Geometry goes to Web Mercator, is clipped to the tile plus a margin (so outlines do not show
 seams), simplified to a quarter of a tile unit, snapped to the tile's integer grid (GEOS keeps
@@ -54,6 +56,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from onecity.core import parts
 from onecity.core.db import Database
 from onecity.core.divisions import Division, DivisionLevel
 from onecity.core.tasks import TaskContext
@@ -93,6 +96,8 @@ RIVERS: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = (
 )
 #: Minimum zoom of each layer.
 MINZOOM = {"district": 0, "water": 0, "township": 9, "community": 12, "grid": 14, "road": 10, "label": 0}
+#: Road classes (GB/T 33171) and the zoom from which each shows.
+ROAD_MINZOOM = {"expressway": 10, "arterial": 11, "secondary": 12, "local": 13}
 #: Label levels and the zoom from which each shows.
 LABEL_MINZOOM = {"district": 0, "township": 10, "community": 14}
 
@@ -140,18 +145,22 @@ class Layer:
         return cls(name, MINZOOM[name], merc, props, shapely.STRtree(merc))
 
 
-#: Providers of road centre lines (lon/lat ``LineString`` s with ``name``/``name_en``/``kind``), registered by parts.
-RoadSource = Callable[[Session], list[tuple[BaseGeometry, dict[str, Any]]]]
-_ROAD_SOURCES: list[RoadSource] = []
+#: Road centre lines: lon/lat ``LineString`` s with ``name``, ``name_en`` and ``kind`` (a :data:`ROAD_MINZOOM` class).
+Roads = list[tuple[BaseGeometry, dict[str, Any]]]
 
 
-def register_roads(source: RoadSource) -> None:
-    """Add a road network to the base map: ``source(session)`` gives lon/lat centre lines with their
-    properties (``name``, ``name_en``, ``kind``: expressway, arterial, secondary, local). The traffic
-    part, which sits above the hub, calls this when it is imported; the geography imports no part. The
-    maps already built are rebuilt at their next check (at most a minute)."""
-    if source not in _ROAD_SOURCES:
-        _ROAD_SOURCES.append(source)
+def roads(session: Session) -> Roads:
+    """Every installed part's roads (:func:`onecity.core.parts.roads`), each with the zoom it shows from."""
+    out: Roads = []
+    for module in parts.roads():
+        for line, props in module.lines(session):
+            out.append((line, {**props, "minzoom": ROAD_MINZOOM.get(props.get("kind", ""), MINZOOM["road"])}))
+    return out
+
+
+def roads_version(session: Session) -> tuple[object, ...]:
+    """What changes when any part's roads change (a map built before a network loaded is rebuilt)."""
+    return tuple(module.version(session) for module in parts.roads())
 
 
 @dataclass(frozen=True)
@@ -264,7 +273,7 @@ class BaseMap:
             if z < layer.minzoom or not len(layer.props):
                 continue
             idx = layer.tree.query(box, predicate="intersects")
-            if layer.name == "label":
+            if layer.name in ("label", "road"):
                 idx = np.asarray([i for i in idx if layer.props[i]["minzoom"] <= z], dtype=np.int64)
             if not len(idx):
                 continue
@@ -334,23 +343,20 @@ class BaseMap:
             if grid_rows
             else []
         )
-        roads: list[tuple[BaseGeometry, dict[str, Any]]] = []
-        for source in _ROAD_SOURCES:
-            roads.extend(source(session))
-        return cls(areas, grids, roads)
+        return cls(areas, grids, roads(session))
 
 
 #: How often a process checks whether the geography in its database changed (then it rebuilds the map).
 RECHECK_SECONDS = 60.0
-_built: dict[str, tuple[BaseMap, tuple[int, int, int], float]] = {}
+_built: dict[str, tuple[BaseMap, tuple[object, ...], float]] = {}
 _build_lock = threading.Lock()
 
 
-def _stamp(session: Session) -> tuple[int, int, int]:
+def _stamp(session: Session) -> tuple[object, ...]:
     return (
         int(session.scalar(select(func.count()).select_from(DivisionShape)) or 0),
         int(session.scalar(select(func.count()).select_from(Grid)) or 0),
-        len(_ROAD_SOURCES),
+        roads_version(session),
     )
 
 
@@ -371,7 +377,7 @@ def basemap(db: Database, session: Session | None = None) -> BaseMap:
         return _build(db, session, got)
 
 
-def _build(db: Database, session: Session, got: tuple[BaseMap, tuple[int, int, int], float] | None) -> BaseMap:
+def _build(db: Database, session: Session, got: tuple[BaseMap, tuple[object, ...], float] | None) -> BaseMap:
     stamp = _stamp(session)
     built = got[0] if got is not None and got[1] == stamp else BaseMap.from_session(session)
     _built[db.url] = (built, stamp, time.monotonic())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +10,9 @@ import mapbox_vector_tile
 import pytest
 import shapely
 
+from onecity.core import parts
 from onecity.core.db import Database
+from onecity.core.parts import Part
 from onecity.hub.geography import tiles
 
 PEOPLES_SQUARE = (121.4737, 31.2304)
@@ -92,14 +95,35 @@ def test_mbtiles_export_serves_the_same_tiles(bm: tiles.BaseMap, tmp_path: Path)
     assert tiles.MBTiles(path).tile(6, 0, 0) == b""
 
 
-def test_a_registered_road_network_is_drawn(geo_db: Database) -> None:
-    line = shapely.LineString([(121.46, 31.23), (121.49, 31.23)])
-    source = lambda session: [(line, {"name": "延安东路", "name_en": "Yan'an Road (E)", "kind": "arterial"})]  # noqa: E731
-    tiles.register_roads(source)
-    try:
-        with geo_db.sessions() as session:
-            with_roads = tiles.BaseMap.from_session(session)
-        layers = _layers(with_roads, 12)
-        assert [f["properties"]["name"] for f in layers["road"]] == ["延安东路"]
-    finally:
-        tiles._ROAD_SOURCES.remove(source)
+class _Roads:
+    """A part's ``roads`` module: one arterial and one local street."""
+
+    @staticmethod
+    def version(session: object) -> str:
+        return "v1"
+
+    @staticmethod
+    def lines(session: object) -> list[tuple[shapely.LineString, dict[str, str]]]:
+        return [
+            (
+                shapely.LineString([(121.46, 31.23), (121.49, 31.23)]),
+                {"name": "延安东路", "name_en": "Yan'an Road (E)", "kind": "arterial"},
+            ),
+            (
+                shapely.LineString([(121.47, 31.225), (121.47, 31.235)]),
+                {"name": "小路", "name_en": "Lane", "kind": "local"},
+            ),
+        ]
+
+
+def test_a_parts_road_network_is_drawn_each_class_from_its_zoom(
+    geo_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    example = Part(name="roads-example", package="tests.hub.geography", roads="tests.hub.geography.roads_example")
+    monkeypatch.setitem(sys.modules, "tests.hub.geography.roads_example", _Roads)
+    with parts.using([example]), geo_db.sessions() as session:
+        with_roads = tiles.BaseMap.from_session(session)
+        assert tiles.roads_version(session) == ("v1",)
+    assert [f["properties"]["name"] for f in _layers(with_roads, 12)["road"]] == ["延安东路"]
+    assert sorted(f["properties"]["name"] for f in _layers(with_roads, 13)["road"]) == ["小路", "延安东路"]
+    assert "road" not in _layers(with_roads, 10)

@@ -23,15 +23,23 @@ const FONT = ["Noto Sans CJK SC", "Noto Sans", "sans-serif"];
 const THEMES = {
   light: {
     background: "#dfe7ee", land: "#f6f4ef", district: "#5a6b80", township: "#9aa8b8", community: "#c3ccd6",
-    grid: "#dde2e8", water: "#9fc6e6", road: "#ffffff", roadCase: "#c9ccd1", text: "#29323d", halo: "#ffffff",
+    grid: "#dde2e8", water: "#9fc6e6", road: "#ffffff", expressway: "#f7d488", roadCase: "#c9ccd1", text: "#29323d", halo: "#ffffff",
     focus: "#0b3d91", hover: "rgba(11, 61, 145, 0.10)"
   },
   dark: {
     background: "#060b16", land: "#0f1a2c", district: "#4f6d96", township: "#2c4366", community: "#22324c",
-    grid: "#1b2840", water: "#1d4f7a", road: "#3b4b66", roadCase: "#0f1a2c", text: "#d6e2f2", halo: "#060b16",
+    grid: "#1b2840", water: "#1d4f7a", road: "#3b4b66", expressway: "#5a6a88", roadCase: "#0f1a2c", text: "#d6e2f2", halo: "#060b16",
     focus: "#5fb0ff", hover: "rgba(95, 176, 255, 0.12)"
   }
 };
+
+/* A road's line width by class (GB/T 33171) and zoom; `extra` widens the casing drawn under it. */
+function roadWidth(extra) {
+  // MapLibre takes the zoom only at the top of an expression: the class is matched at each stop
+  const at = (e, a, s, l) => ["match", ["get", "kind"], "expressway", e + extra, "arterial", a + extra,
+    "secondary", s + extra, l + extra];
+  return ["interpolate", ["linear"], ["zoom"], 10, at(1.6, 1, 0.6, 0.4), 15, at(10, 7, 5, 3.5)];
+}
 
 function tileUrl() {
   return window.location.origin + "/geo/tiles/{z}/{x}/{y}.pbf";
@@ -71,10 +79,11 @@ export function baseStyle(options) {
           "line-width": ["interpolate", ["exponential", 2], ["zoom"], 7, 1.5, 10, 6, 13, 40, 15, 160] } },
       { id: "road-case", type: "line", source: "city", "source-layer": "road", minzoom: 11,
         layout: { "line-cap": "round", "line-join": "round" },
-        paint: { "line-color": c.roadCase, "line-width": ["interpolate", ["linear"], ["zoom"], 11, 1.5, 15, 9] } },
+        paint: { "line-color": c.roadCase, "line-width": roadWidth(1.5) } },
       { id: "road", type: "line", source: "city", "source-layer": "road", minzoom: 10,
         layout: { "line-cap": "round", "line-join": "round" },
-        paint: { "line-color": c.road, "line-width": ["interpolate", ["linear"], ["zoom"], 10, 0.6, 15, 7] } },
+        paint: { "line-color": ["match", ["get", "kind"], "expressway", c.expressway, c.road],
+          "line-width": roadWidth(0) } },
       { id: "district-line", type: "line", source: "city", "source-layer": "district",
         paint: { "line-color": c.district, "line-width": ["interpolate", ["linear"], ["zoom"], 6, 0.8, 12, 2.4] } },
       { id: "focus-line", type: "line", source: "city", "source-layer": options.focusLayer || "district",
@@ -83,6 +92,10 @@ export function baseStyle(options) {
       { id: "water-label", type: "symbol", source: "city", "source-layer": "water", minzoom: 11,
         layout: { "symbol-placement": "line", "text-field": ["get", name], "text-font": FONT, "text-size": 12 },
         paint: { "text-color": "#2f6ea3", "text-halo-color": c.halo, "text-halo-width": 1.2 } },
+      { id: "road-label", type: "symbol", source: "city", "source-layer": "road", minzoom: 13,
+        layout: { "symbol-placement": "line", "text-field": ["get", name], "text-font": FONT, "text-size": 11,
+          "symbol-spacing": 320 },
+        paint: { "text-color": c.text, "text-halo-color": c.halo, "text-halo-width": 1.2 } },
       label("label-community", "community", 14, 11),
       label("label-township", "township", 10, 12),
       label("label-district", "district", 0, ["interpolate", ["linear"], ["zoom"], 7, 12, 11, 16])

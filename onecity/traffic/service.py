@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
@@ -118,125 +119,174 @@ def install_network(session: Session, network: Network) -> str:
 # -- the state and the index --------------------------------------------------------------------
 
 
-@dataclass
-class _Acc:
-    loop_w: float = 0.0
-    loop_v: float = 0.0
-    loop_n: int = 0
-    loop_empty: int = 0
-    flow: float = 0.0
-    flow_n: int = 0
-    occ: float = 0.0
-    occ_n: int = 0
-    probe_v: float = 0.0
-    probe_n: int = 0
+@dataclass(frozen=True)
+class _Layout:
+    """A network's segments and detectors as arrays, for the 5-minute cycle.
+
+    Both are written once (:func:`install_network`, ``register_detectors``) and never change, so
+    one process reads them once per network, not every cycle: the city's 3,300 segments with their
+    polylines cost more to load than the whole interval's arithmetic. ``signature`` tells a cached
+    layout from a network installed again under the same key (another database, a test)."""
+
+    signature: tuple[Any, ...]
+    edges: list[str]
+    edge_pos: dict[str, int]
+    road_class: list[str]
+    length_m: np.ndarray
+    free_kmh: np.ndarray
+    weight: np.ndarray  # length × class weight: the TPI's mileage weighting
+    groups: list[tuple[str, str, np.ndarray]]  # (scope, key, segment positions): the city, districts, roads
+    loop_ds: np.ndarray  # sorted datastream ids of the loops
+    loop_seg: np.ndarray  # their segments' positions
+    loop_kind: np.ndarray  # 0 speed, 1 flow, 2 occupancy
+    probe_ds: list[int]
 
 
-def _detectors(session: Session, key: str) -> tuple[dict[int, tuple[str, str]], set[int]]:
-    """datastream id → (edge, quantity) for loops; the probe datastreams."""
-    loops: dict[int, tuple[str, str]] = {}
-    probes: set[int] = set()
-    for d in session.scalars(select(Detector).where(Detector.network == key)):
-        if d.kind == "loop" and d.edge_id:
-            loops[d.ds_speed] = (d.edge_id, "speed")
-            if d.ds_flow is not None:
-                loops[d.ds_flow] = (d.edge_id, "flow")
-            if d.ds_occupancy is not None:
-                loops[d.ds_occupancy] = (d.edge_id, "occ")
-        else:
-            probes.add(d.ds_speed)
-    return loops, probes
+_LAYOUTS: dict[str, _Layout] = {}
+
+
+def _signature(session: Session, key: str) -> tuple[Any, ...]:
+    net = session.get(TrafficNetwork, key)
+    row = session.execute(
+        select(func.count(Detector.id), func.min(Detector.id), func.max(Detector.id)).where(Detector.network == key)
+    ).one()
+    return (str(session.get_bind().url), net.loaded_at if net else None, *row)
+
+
+def _layout(session: Session, key: str) -> _Layout:
+    sig = _signature(session, key)
+    cached = _LAYOUTS.get(key)
+    if cached is not None and cached.signature == sig:
+        return cached
+    rows = session.execute(
+        select(Segment.edge_id, Segment.road_class, Segment.length_m, Segment.speed_kmh, Segment.district_code,
+               Segment.road).where(Segment.network == key).order_by(Segment.edge_id)
+    ).all()  # fmt: skip
+    edges = [r[0] for r in rows]
+    pos = {e: i for i, e in enumerate(edges)}
+    classes = [r[1] for r in rows]
+    length = np.asarray([r[2] for r in rows], dtype=float)
+    by_group: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        by_group[("city", "city")].append(i)
+        by_group[("district", r[4])].append(i)
+        by_group[("road", r[5])].append(i)
+    loops: list[tuple[int, int, int]] = []
+    probes: list[int] = []
+    for kind, edge, ds_v, ds_q, ds_o in session.execute(
+        select(Detector.kind, Detector.edge_id, Detector.ds_speed, Detector.ds_flow, Detector.ds_occupancy).where(
+            Detector.network == key
+        )
+    ):
+        if kind == "loop" and edge in pos:
+            loops += [(int(ds), pos[edge], k) for k, ds in enumerate((ds_v, ds_q, ds_o)) if ds is not None]
+        elif kind == "probe":
+            probes.append(int(ds_v))
+    loops.sort()
+    layout = _Layout(
+        sig,
+        edges,
+        pos,
+        classes,
+        length,
+        np.asarray([r[3] for r in rows], dtype=float),
+        length * np.asarray([tpi_index.CLASS_WEIGHTS[c] for c in classes]),
+        [(scope, k, np.asarray(ix)) for (scope, k), ix in sorted(by_group.items())],
+        np.asarray([x[0] for x in loops], dtype=np.int64),
+        np.asarray([x[1] for x in loops], dtype=np.int64),
+        np.asarray([x[2] for x in loops], dtype=np.int64),
+        sorted(probes),
+    )
+    _LAYOUTS[key] = layout
+    return layout
 
 
 def compute_interval(session: Session, key: str, end: datetime) -> dict[str, Any]:
-    """Fuse, grade and index the 5 minutes ending at ``end``; store states and TPIs; return the TPIs."""
+    """Fuse, grade and index the 5 minutes ending at ``end``; store states and TPIs; return the TPIs.
+
+    Set-based: the database sums each loop Datastream's interval (one row per Datastream, not per
+    reading), the probes' readings are binned per segment, and the fusion, the indices and the
+    mileage-weighted TPIs of the city, every district and road are array operations over the
+    network's segments."""
     start = end - INTERVAL
-    loops, probes = _detectors(session, key)
-    segs = {s.edge_id: s for s in session.scalars(select(Segment).where(Segment.network == key))}
-    acc: dict[str, _Acc] = defaultdict(_Acc)
+    lay = _layout(session, key)
+    n = len(lay.edges)
     window = (Observation.phenomenon_time > start, Observation.phenomenon_time <= end)
-    # the loops' readings summed per datastream by the database (a city's interval is ~70,000 rows)
-    loop_ids = list(loops)
+    # per segment: sums and counts of loop speed, flow, occupancy; intervals nobody passed; probes
+    tot = np.zeros((3, n))
+    cnt = np.zeros((3, n))
+    empty = np.zeros(n)
     zero = func.sum(case((Observation.result_number == 0, 1), else_=0))
-    for i in range(0, len(loop_ids), 5000):
-        for ds, total, count, zeros in session.execute(
+    ids = lay.loop_ds.tolist()
+    for i in range(0, len(ids), 5000):
+        got = session.execute(
             select(
-                Observation.datastream_id,
-                func.sum(Observation.result_number),
-                func.count(Observation.result_number),
+                Observation.datastream_id, func.sum(Observation.result_number), func.count(Observation.result_number),
                 zero,
             )
-            .where(Observation.datastream_id.in_(loop_ids[i : i + 5000]), *window)
+            .where(Observation.datastream_id.in_(ids[i : i + 5000]), *window)
             .group_by(Observation.datastream_id)
-        ):
-            if not count:
-                continue
-            edge, what = loops[ds]
-            a = acc[edge]
-            if what == "speed":
-                a.loop_v, a.loop_n = a.loop_v + float(total), a.loop_n + int(count)
-            elif what == "flow":
-                a.flow, a.flow_n, a.loop_empty = a.flow + float(total), a.flow_n + int(count), a.loop_empty + int(zeros)
-            else:
-                a.occ, a.occ_n = a.occ + float(total), a.occ_n + int(count)
-    # probes: each reading names the segment it was on
-    probe_ids = sorted(probes)
-    for i in range(0, len(probe_ids), 5000):
+        ).all()  # fmt: skip
+        if not got:
+            continue
+        arr = np.asarray([(r[0], r[1] or 0.0, r[2] or 0, r[3] or 0) for r in got], dtype=float)
+        at = np.searchsorted(lay.loop_ds, arr[:, 0].astype(np.int64))
+        seg, kind = lay.loop_seg[at], lay.loop_kind[at]
+        np.add.at(tot, (kind, seg), arr[:, 1])
+        np.add.at(cnt, (kind, seg), arr[:, 2])
+        np.add.at(empty, seg[kind == 1], arr[kind == 1, 3])
+    probe_v = np.zeros(n)
+    probe_n = np.zeros(n)
+    for i in range(0, len(lay.probe_ds), 5000):
         for value, params in session.execute(
             select(Observation.result_number, Observation.parameters).where(
-                Observation.datastream_id.in_(probe_ids[i : i + 5000]), *window
+                Observation.datastream_id.in_(lay.probe_ds[i : i + 5000]), *window
             )
         ):
-            if value is not None and params and isinstance(params.get("segment"), str) and params["segment"] in segs:
-                a = acc[params["segment"]]
-                a.probe_v += value
-                a.probe_n += 1
-    states: list[dict[str, Any]] = []
-    for edge, a in acc.items():
-        seg = segs.get(edge)
-        if seg is None:
-            continue
-        if a.loop_n + a.probe_n > 0:
-            loop_mean = a.loop_v / a.loop_n if a.loop_n else 0.0
-            probe_mean = a.probe_v / a.probe_n if a.probe_n else 0.0
-            speed = (a.loop_n * loop_mean + a.probe_n * probe_mean) / (a.loop_n + a.probe_n)
-        elif a.loop_empty:
-            speed = seg.speed_kmh  # loops reporting, nobody passing: the road is free
-        else:
-            continue
-        idx = tpi_index.segment_index(seg.road_class, speed, seg.speed_kmh)
-        states.append(
-            {
-                "network": key,
-                "edge_id": edge,
-                "at": end,
-                "speed_kmh": round(speed, 2),
-                "flow_vph": round(a.flow / a.flow_n, 1) if a.flow_n else None,
-                "occupancy": round(a.occ / a.occ_n, 2) if a.occ_n else None,
-                "index": idx,
-                "grade": tpi_index.grade_of_index(idx),
-                "loop_samples": a.loop_n,
-                "probe_samples": a.probe_n,
-            }
-        )
+            p = lay.edge_pos.get(params.get("segment")) if value is not None and isinstance(params, dict) else None
+            if p is not None:
+                probe_v[p] += value
+                probe_n[p] += 1
+    samples = cnt[0] + probe_n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        speed = np.where(samples > 0, (tot[0] + probe_v) / samples, np.where(empty > 0, lay.free_kmh, np.nan))
+        flow = np.where(cnt[1] > 0, tot[1] / cnt[1], np.nan)
+        occ = np.where(cnt[2] > 0, tot[2] / cnt[2], np.nan)
+    measured = np.flatnonzero(~np.isnan(speed))
+    index = np.full(n, np.nan)
+    for p in measured.tolist():
+        index[p] = tpi_index.segment_index(lay.road_class[p], float(speed[p]), float(lay.free_kmh[p]))
+    states = [
+        {
+            "network": key,
+            "edge_id": lay.edges[p],
+            "at": end,
+            "speed_kmh": round(float(speed[p]), 2),
+            "flow_vph": None if np.isnan(flow[p]) else round(float(flow[p]), 1),
+            "occupancy": None if np.isnan(occ[p]) else round(float(occ[p]), 2),
+            "index": float(index[p]),
+            "grade": tpi_index.grade_of_index(float(index[p])),
+            "loop_samples": int(cnt[0][p]),
+            "probe_samples": int(probe_n[p]),
+        }
+        for p in measured.tolist()
+    ]
     session.execute(delete(SegmentState).where(SegmentState.network == key, SegmentState.at == end))
     session.execute(delete(IndexValue).where(IndexValue.network == key, IndexValue.at == end))
     if states:
         session.execute(table_of(SegmentState).insert(), states)
-    groups: dict[tuple[str, str], list[tpi_index.Measured]] = defaultdict(list)
-    for st in states:
-        seg = segs[st["edge_id"]]
-        m = tpi_index.Measured(seg.road_class, seg.length_m, st["index"])
-        groups[("city", "city")].append(m)
-        groups[("district", seg.district_code)].append(m)
-        groups[("road", seg.road)].append(m)
+    # the TPIs: mileage-weighted means of the measured segments' indices, per group
+    ok = ~np.isnan(index)
+    w = np.where(ok, lay.weight, 0.0)
+    wi = np.where(ok, lay.weight * np.nan_to_num(index), 0.0)
+    km = np.where(ok, lay.length_m / 1000.0, 0.0)
     values = []
     out: dict[str, Any] = {"at": end.isoformat(), "segments": len(states), "districts": {}}
-    for (scope, k), ms in groups.items():
-        r = tpi_index.tpi(ms)
-        if r is None:
+    for scope, k, ix in lay.groups:
+        den = float(w[ix].sum())
+        if den <= 0:
             continue
-        value, km = r
+        value = round(float(wi[ix].sum()) / den, 3)
         values.append(
             {
                 "network": key,
@@ -245,7 +295,7 @@ def compute_interval(session: Session, key: str, end: datetime) -> dict[str, Any
                 "at": end,
                 "tpi": value,
                 "grade": tpi_index.grade_of_index(value),
-                "km": km,
+                "km": round(float(km[ix].sum()), 3),
             }
         )
         if scope == "city":

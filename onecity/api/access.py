@@ -263,7 +263,10 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("GET", "/services/counter"): staff("services.case.counter"),
     ("POST", "/services/counter/apply"): staff("services.case.counter"),
     ("GET", "/services/work"): staff("services.work.list"),
+    ("GET", "/services/work/{work_item_id}"): staff("services.work.list"),
     ("POST", "/services/work/{work_item_id}"): staff("services.work.complete"),
+    ("POST", "/services/work/{work_item_id}/claim"): staff("services.work.complete"),
+    ("POST", "/services/work/{work_item_id}/reassign"): staff("services.work.complete"),
     ("GET", "/services/performance"): public("performance figures are published for accountability"),
     # -- documents ---------------------------------------------------------------------------
     ("POST", "/api/v1/documents/read"): staff("documents.read"),

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, clock, policy, transition
-from onecity.core.errors import Conflict, InvalidInput, NotFound
+from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Words
 from onecity.core.events import EventType
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind
@@ -32,6 +32,7 @@ from onecity.services.applicants import (
     Facts,
     applicant_facts,
     channel_of,
+    department_codes,
     linked_person,
     received_here,
     resolve_applicant,
@@ -321,6 +322,47 @@ def get_case(session: Session, principal: Principal, case_id: str) -> Case:
     else:
         channel_of(session, principal, case)
     return case
+
+
+def read_document(session: Session, principal: Principal, case_id: str, document_id: str) -> Document:
+    """An upload of a case, to open: for its applicant or proxy, and for staff of the departments
+    handling the case (its own, its partner's) in whose area it is, or the clerk who received it.
+    Every opening is audited as a read of the applicant's data."""
+    case = get_case(session, principal, case_id)
+    doc = session.get(Document, document_id)
+    if doc is None or doc.case_id != case.id:
+        raise NotFound(f"no document {document_id} in case {case.number}", words=Words("services.docs.missing"))
+    if principal.kind is PrincipalKind.STAFF and not received_here(principal, case):
+        it = catalogue.item(case.item_code)
+        handling = {case.department} | ({it.partner_department} if it.partner_department else set())
+        if not handling & department_codes(session, principal):
+            raise PermissionDenied(
+                f"the materials of case {case.number} are read by the departments handling it "
+                f"({', '.join(sorted(handling))})"
+            )
+    purpose = f"一网通办 case {case.number}: material {doc.material_code}"
+    if case.person_id is not None:
+        audit.personal_read(
+            session,
+            principal,
+            "services.case.document_read",
+            f"person:{case.person_id}",
+            purpose,
+            object_type="document",
+            object_id=doc.id,
+            division_code=case.division_code,
+        )
+    else:
+        audit.record(
+            session,
+            principal,
+            "services.case.document_read",
+            object_type="document",
+            object_id=doc.id,
+            purpose=purpose,
+            division_code=case.division_code,
+        )
+    return doc
 
 
 def history(session: Session, case: Case) -> list[CaseEvent]:

@@ -80,3 +80,20 @@ class CaseStepped(BaseModel):
 CASE_WITHDRAWN = event_type("services.case.withdrawn", CaseStepped)
 CASE_ACCEPTED = event_type("services.case.accepted", CaseStepped)
 CASE_REVIEWED = event_type("services.case.reviewed", CaseStepped)
+
+
+class TaskAssigned(BaseModel):
+    """A queued task of a case claimed by an officer, or handed to a colleague of the same department."""
+
+    case_id: str
+    number: str
+    work_item_id: str
+    task: str
+    department: str
+    division_code: str
+    #: The officer who holds the task now (``user:<id>``) and who held it before (None: the queue).
+    assigned_to: str
+    previous: str | None
+
+
+CASE_TASK_ASSIGNED = event_type("services.case.task_assigned", TaskAssigned)

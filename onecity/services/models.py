@@ -154,6 +154,9 @@ class WorkItem(IdMixin, Base):
     done_at: Mapped[datetime | None]
     done_by: Mapped[str | None] = mapped_column(String(120))
     outcome: Mapped[str | None] = mapped_column(String(20))
+    #: The officer who claimed the task or was handed it (``user:<id>``); None: anyone in the queue.
+    assigned_to: Mapped[str | None] = mapped_column(String(120), index=True)
+    assigned_at: Mapped[datetime | None]
 
 
 class Document(IdMixin, Base):

@@ -27,12 +27,19 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from onecity.api.deps import SessionDep
-from onecity.core.errors import InvalidInput, NotFound, PermissionDenied
+from onecity.core.errors import InvalidInput, PermissionDenied
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind
 from onecity.services import bundles, catalogue, prereview, service
 from onecity.services.models import Case, Document, Rating
-from onecity.services.presentation import applicant_corrections, case_history, is_staff, prereview_view, source_name
+from onecity.services.presentation import (
+    applicant_corrections,
+    case_documents,
+    case_history,
+    is_staff,
+    prereview_view,
+    source_name,
+)
 from onecity.web.deps import PagePrincipalDep
 from onecity.web.forms import guarded
 from onecity.web.templating import current_language, render
@@ -135,6 +142,7 @@ def case_page_response(
         source_name=lambda src: source_name(src, lang),
         staff=staff,
         pr=prereview_view(session, case, lang) if staff else None,
+        documents=case_documents(session, case, lang) if staff else [],
         corrections=applicant_corrections(session, case, lang) if not staff else [],
     )
 
@@ -153,12 +161,8 @@ IMAGE_TYPES = {
 
 
 def case_document(session: Session, principal: Principal, case_id: str, document_id: str) -> Document:
-    """An upload of a case, for whoever may read the case (the read is audited by ``get_case``)."""
-    case = service.get_case(session, principal, case_id)
-    doc = session.get(Document, document_id)
-    if doc is None or doc.case_id != case.id:
-        raise NotFound(f"no document {document_id} in case {case.number}")
-    return doc
+    """An upload of a case, for whoever may open it (:func:`service.read_document`: checked and audited)."""
+    return service.read_document(session, principal, case_id, document_id)
 
 
 @router.get("/services/cases/{case_id}/documents/{document_id}")

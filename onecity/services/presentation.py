@@ -20,7 +20,7 @@ from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind
 from onecity.hub.registries.certtypes import SPECS as CERT_SPECS
 from onecity.services import advice, catalogue, service
-from onecity.services.models import Case, PreReview, PreReviewOutcome
+from onecity.services.models import Case, Document, PreReview, PreReviewOutcome
 from onecity.web.i18n import translator
 
 
@@ -186,7 +186,8 @@ def reason_text(r: dict[str, Any], lang: str) -> str:
     t = translator(lang)
     rule = str(r.get("rule") or "")
     if rule.startswith("eligibility."):
-        return message  # the DMN table's reason is written in both languages
+        # the DMN table's own reason is written "English: 中文"; its rule's words are the reader's
+        return decision_words(r.get("decision") or "", lang) or message
     # these messages name the material by its code; the row names it in words already
     if rule == "document_risk":
         return t("services.pr.msg.clean")
@@ -210,6 +211,22 @@ def reason_text(r: dict[str, Any], lang: str) -> str:
             value = word(t, f"services.doctype.{value}", str(value))
         parts.append(f"{t('services.pr.ev.' + key)}：{value}")
     return "；".join(parts) if parts else rule_name(rule, lang)
+
+
+def decision_words(rules: Any, lang: str) -> str:
+    """What the decision tables' matched rules say (``r_young`` → 未满60周岁), never their ids."""
+    t = translator(lang)
+    ids = rules.split(",") if isinstance(rules, str) else list(rules or [])
+    return t("services.sep.list").join(
+        word(t, f"services.dmn.{r}", "") for r in ids if r and t(f"services.dmn.{r}") != f"services.dmn.{r}"
+    )
+
+
+def eligibility_text(eligibility: dict[str, Any] | None, lang: str) -> str:
+    """The eligibility table's finding in the reader's language: its matched rule's words."""
+    if not eligibility:
+        return ""
+    return decision_words(eligibility.get("rules") or [], lang)
 
 
 def summary_text(review: PreReview, reasons: list[dict[str, Any]], lang: str) -> str:
@@ -251,6 +268,7 @@ def prereview_view(session: Session, case: Case, lang: str) -> dict[str, Any] | 
                 "material_name": material_name(r.get("material"), lang),
                 "confidence_pct": pct(r.get("confidence")),
                 "result": t(f"services.pr.result.{r.get('outcome', 'warn')}"),
+                "decision_text": decision_words(r.get("decision") or "", lang),
             }
         )
         reasons[-1]["text"] = reason_text(reasons[-1], lang)
@@ -274,6 +292,7 @@ def prereview_view(session: Session, case: Case, lang: str) -> dict[str, Any] | 
                 **d,
                 "fields_list": fields,
                 "material_name": material_name(d.get("material"), lang),
+                "risk_text": decision_words(d.get("risk_rules") or [], lang),
                 "src": f"/services/cases/{case.id}/documents/{d['document_id']}",
                 "canvas": json.dumps({"size": d.get("size"), "boxes": boxes}, ensure_ascii=False),
             }
@@ -292,6 +311,7 @@ def prereview_view(session: Session, case: Case, lang: str) -> dict[str, Any] | 
         "documents": documents,
         "summary": summary_text(review, reasons, lang),
         "eligibility": review.eligibility,
+        "eligibility_text": eligibility_text(review.eligibility, lang),
         "seconds": f"{review.seconds:.2f}",
         "overridden_by": officer_name(session, review.overridden_by),
         "overridable": overridable,
@@ -320,4 +340,39 @@ def applicant_corrections(session: Session, case: Case, lang: str) -> list[dict[
             fields.append(name)
     return [
         {"material": material_name(code, lang), "fields": "、".join(fields)} for code, fields in listed.items() if code
+    ]
+
+
+def size_text(size: int, lang: str) -> str:
+    """A file's size as people read it (KB, MB)."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def case_documents(
+    session: Session, case: Case, lang: str, machine_read: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """Every upload of a case, newest first, each with the link that opens it; ``current`` when the
+    case's materials still point at it (a supplement replaces an upload, the old one stays on file)."""
+    current = {str(m.get("ref")) for m in case.materials if m.get("ref")}
+    rows = session.execute(
+        select(Document.id, Document.material_code, Document.filename, Document.size, Document.created_at)
+        .where(Document.case_id == case.id)
+        .order_by(Document.created_at.desc(), Document.id)
+    ).all()
+    return [
+        {
+            "id": doc_id,
+            "material_name": material_name(code, lang),
+            "filename": filename,
+            "size_text": size_text(size, lang),
+            "created_at": created_at,
+            "current": doc_id in current,
+            "read_by_machine": doc_id in (machine_read or set()),
+            "href": f"/services/cases/{case.id}/documents/{doc_id}",
+        }
+        for doc_id, code, filename, size, created_at in rows
     ]

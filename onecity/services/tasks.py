@@ -11,13 +11,15 @@ import math
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, clock, policy, transition, workdays
-from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from onecity.core.errors import Conflict, InvalidInput, Key, NotFound, PermissionDenied, Words
+from onecity.core.identity.models import Agency, User, UserRole
 from onecity.core.identity.principal import Principal
-from onecity.core.identity.roles import Role
+from onecity.core.identity.roles import PrincipalKind, Role
+from onecity.core.identity.service import principal_for_user
 from onecity.core.transition import Change
 from onecity.services import advice, catalogue, workflow
 from onecity.services.applicants import APPLICANT_ROLE, STAFF_ROLES, department_codes
@@ -28,10 +30,12 @@ from onecity.services.events import (
     CASE_DECIDED,
     CASE_REVIEWED,
     CASE_SUBMITTED,
+    CASE_TASK_ASSIGNED,
     CASE_WITHDRAWN,
     CaseDecided,
     CaseStepped,
     CaseSubmitted,
+    TaskAssigned,
 )
 from onecity.services.issue import issue
 from onecity.services.models import (
@@ -210,12 +214,43 @@ def _stepped(change: Change[Case], outcome: str, channel: str) -> CaseStepped:
     )
 
 
-def work_queue(session: Session, principal: Principal, limit: int = 100) -> list[tuple[WorkItem, Case]]:
-    """Open tasks for the principal's roles, in their department (agency lineage) and division."""
+#: The queue's filters: who holds the task, and the case statuses a queued task can be in.
+ASSIGNED_FILTERS = ("", "me", "unassigned")
+QUEUE_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW)
+
+
+def work_queue(
+    session: Session,
+    principal: Principal,
+    limit: int = 100,
+    *,
+    offset: int = 0,
+    query: str = "",
+    item_code: str = "",
+    status: str = "",
+    overdue: bool = False,
+    assigned: str = "",
+) -> list[tuple[WorkItem, Case]]:
+    """Open tasks for the principal's roles, in their department (agency lineage) and division.
+
+    ``query`` finds part of the applicant's name, the case number or the item's name (or code);
+    ``item_code``, ``status`` (the case's) and ``overdue`` narrow the queue; ``assigned`` is
+    ``"me"`` (tasks I claimed or was handed) or ``"unassigned"`` (nobody has them yet).
+    """
     policy.require(principal, "services.work.list")
+    if assigned not in ASSIGNED_FILTERS:
+        raise InvalidInput(
+            "assigned is 'me', 'unassigned' or empty",
+            words=Words("services.work.bad_filter", {"what": Key("services.work.filter.assigned")}),
+        )
+    if status and status not in QUEUE_STATUSES:
+        raise InvalidInput(
+            "status is submitted or in_review",
+            words=Words("services.work.bad_filter", {"what": Key("services.col.status")}),
+        )
     departments = department_codes(session, principal)
     roles = [r.value for r in principal.roles if r in STAFF_ROLES]
-    rows = session.execute(
+    stmt = (
         select(WorkItem, Case)
         .join(Case, Case.id == WorkItem.case_id)
         .where(
@@ -224,8 +259,23 @@ def work_queue(session: Session, principal: Principal, limit: int = 100) -> list
             WorkItem.department.in_(departments),
             policy.scope_clause(session, principal, "services.case", WorkItem.division_code),
         )
-        .order_by(Case.due_on.is_(None), Case.due_on, WorkItem.created_at)
-        .limit(limit)
+    )
+    if query.strip():
+        stmt = stmt.where(_matches(query.strip()))
+    if item_code:
+        stmt = stmt.where(Case.item_code == item_code)
+    if status:
+        stmt = stmt.where(Case.status == status)
+    if overdue:
+        stmt = stmt.where(Case.overdue.is_(True))
+    if assigned == "me":
+        stmt = stmt.where(WorkItem.assigned_to == principal.ref)
+    elif assigned == "unassigned":
+        stmt = stmt.where(WorkItem.assigned_to.is_(None))
+    rows = session.execute(
+        stmt.order_by(Case.due_on.is_(None), Case.due_on, WorkItem.created_at, WorkItem.id)
+        .limit(min(limit, 500))
+        .offset(offset)
     ).all()
     # the queue shows applicants' names: each listed case is a read of its applicant's data
     audit.record_many(
@@ -246,6 +296,184 @@ def work_queue(session: Session, principal: Principal, limit: int = 100) -> list
         purpose="一网通办 work queue",
     )
     return [(w, c) for w, c in rows]
+
+
+def _matches(q: str) -> ColumnElement[bool]:
+    """A case whose applicant's name or number holds ``q``, or whose item's name or code does."""
+    codes = [it.code for it in catalogue.items() if q.lower() in f"{it.code} {it.name} {it.name_en}".lower()]
+    return or_(
+        Case.applicant_name.contains(q, autoescape=True),
+        Case.number.contains(q.upper(), autoescape=True),
+        Case.item_code.in_(codes) if codes else false(),
+    )
+
+
+def _require_task_holder(session: Session, principal: Principal, item_row: WorkItem) -> None:
+    """The principal may do this task: an officer's (not the applicant's), of their role, in their
+    department's queue and their area."""
+    if item_row.role == APPLICANT_ROLE:
+        raise Conflict("this task is the applicant's: they hand in the supplements (resubmit)")
+    if not principal.has_role(Role(item_row.role)):
+        raise PermissionDenied(f"the {item_row.task_name} task is for a {item_row.role}")
+    if item_row.department not in department_codes(session, principal):
+        raise PermissionDenied(
+            f"the {item_row.task_name} task is in the queue of {item_row.department}, not your agency's"
+        )
+    policy.require_in_scope(session, principal, "services.case", item_row.division_code)
+
+
+def queued_task(session: Session, principal: Principal, work_item_id: str) -> tuple[WorkItem, Case]:
+    """One task of the principal's queue and its case, for the task's page (the case read is audited)."""
+    policy.require(principal, "services.work.list")
+    item_row = session.get(WorkItem, work_item_id)
+    if item_row is None:
+        raise NotFound(f"no work item {work_item_id}", words=Words("services.work.no_task"))
+    _require_task_holder(session, principal, item_row)
+    case = session.get(Case, item_row.case_id)
+    assert case is not None  # foreign key
+    if case.person_id is not None:
+        audit.personal_read(
+            session,
+            principal,
+            "services.case.read",
+            f"person:{case.person_id}",
+            f"一网通办 case {case.number}",
+            object_type="case",
+            object_id=case.id,
+            division_code=case.division_code,
+        )
+    return item_row, case
+
+
+def _task_of(item_row: WorkItem) -> str:
+    return item_row.task_name
+
+
+WORK_ITEMS = transition.Machine(
+    WorkItem,
+    object_type="work_item",
+    noun="services.work.noun",
+    states="services.work.state.",
+    label="task",
+    name=_task_of,
+)
+
+
+def _assign(
+    session: Session, principal: Principal, work_item_id: str, to: Principal, *, action: str, reason: str
+) -> WorkItem:
+    """Lock the case and then its task (the order :func:`complete_task` takes), check it is still
+    open, and give it to ``to``; audited and announced."""
+    policy.require(principal, "services.work.complete")
+    found = session.get(WorkItem, work_item_id)
+    if found is None:
+        raise NotFound(f"no work item {work_item_id}", words=Words("services.work.no_task"))
+    case = transition.lock(session, Case, found.case_id)
+    change = transition.begin(
+        session,
+        principal,
+        WORK_ITEMS,
+        work_item_id,
+        action=None,
+        allowed=(WorkStatus.OPEN,),
+        guard=_require_task_holder,
+        doing="claimed" if action == "claimed" else "reassigned",
+    )
+    item_row = change.row
+    previous = item_row.assigned_to
+    if action == "claimed" and previous is not None and previous != principal.ref:
+        raise Conflict(
+            f"this task is already claimed by {previous}",
+            words=Words("services.work.claimed_by_other"),
+        )
+    item_row.assigned_to, item_row.assigned_at = to.ref, clock.now()
+    change.done(
+        f"services.case.task_{action}",
+        CASE_TASK_ASSIGNED,
+        TaskAssigned(
+            case_id=case.id,
+            number=case.number,
+            work_item_id=item_row.id,
+            task=item_row.task_name,
+            department=item_row.department,
+            division_code=item_row.division_code,
+            assigned_to=to.ref,
+            previous=previous,
+        ),
+        reason=reason or f"task {action}",
+        detail={"number": case.number, "task": item_row.task_name, "assigned": {"from": previous, "to": to.ref}}
+        | ({"reason": reason[:300]} if reason else {}),
+    )
+    return item_row
+
+
+def claim_task(session: Session, principal: Principal, work_item_id: str) -> WorkItem:
+    """Take a task from the queue: it waits for the claiming officer only until they hand it on."""
+    return _assign(session, principal, work_item_id, principal, action="claimed", reason="")
+
+
+def reassign_task(session: Session, principal: Principal, work_item_id: str, to_user_id: str, reason: str) -> WorkItem:
+    """Hand a task to a colleague who could do it (same role, same department, their area covers it).
+
+    Taking a task away from the colleague who claimed it says why.
+    """
+    user = session.get(User, to_user_id) if to_user_id else None
+    if user is None or not user.active or PrincipalKind(user.kind) is not PrincipalKind.STAFF:
+        raise InvalidInput("choose an active colleague to hand the task to", words=Words("services.work.pick"))
+    to = principal_for_user(user)
+    found = session.get(WorkItem, work_item_id)
+    if found is None:
+        raise NotFound(f"no work item {work_item_id}", words=Words("services.work.no_task"))
+    if to.id == principal.id:
+        raise InvalidInput("claim the task to take it yourself", words=Words("services.work.not_yourself"))
+    try:
+        _require_task_holder(session, to, found)
+    except (PermissionDenied, Conflict) as err:
+        raise InvalidInput(
+            f"{user.username} cannot do this task: {err.detail}",
+            words=Words("services.work.not_colleague", {"name": user.display_name or user.username}),
+        ) from err
+    held_by = found.assigned_to
+    if held_by is not None and held_by != principal.ref and not reason.strip():
+        raise InvalidInput(
+            "say why you take the task from the colleague who claimed it",
+            words=Words("services.work.why_take"),
+        )
+    return _assign(session, principal, work_item_id, to, action="reassigned", reason=reason.strip())
+
+
+def colleagues(session: Session, principal: Principal, item_row: WorkItem, limit: int = 200) -> list[User]:
+    """Active staff who could do this task instead of the principal: its role, an agency under its
+    department, an area covering its division."""
+    agencies = {a.id: a for a in session.scalars(select(Agency))}
+    below: set[str] = set()
+    for a in agencies.values():
+        cur: Agency | None = a
+        for _ in range(8):
+            if cur is None:
+                break
+            if cur.code == item_row.department:
+                below.add(a.id)
+                break
+            cur = agencies.get(cur.parent_id) if cur.parent_id else None
+    if not below:
+        return []
+    users = session.scalars(
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(
+            UserRole.role == item_row.role,
+            User.active.is_(True),
+            User.kind == PrincipalKind.STAFF.value,
+            User.agency_id.in_(below),
+            User.id != principal.id,
+        )
+        .order_by(User.display_name, User.username)
+        .limit(limit)
+    )
+    return [
+        u for u in users if policy.in_scope(session, principal_for_user(u), "services.case", item_row.division_code)
+    ]
 
 
 OUTCOMES = {"accept": ("accept", "supplement"), "review": ("pass", "fail"), "decide": ("approve", "refuse")}
@@ -275,16 +503,16 @@ def complete_task(
     case = change.row
     session.refresh(item_row)
     if item_row.status != WorkStatus.OPEN:
-        raise Conflict(f"this task was already {item_row.status} ({item_row.done_by or 'cancelled'})")
-    if item_row.role == APPLICANT_ROLE:
-        raise Conflict("this task is the applicant's: they hand in the supplements (resubmit)")
-    if not principal.has_role(Role(item_row.role)):
-        raise PermissionDenied(f"the {item_row.task_name} task is for a {item_row.role}")
-    if item_row.department not in department_codes(session, principal):
-        raise PermissionDenied(
-            f"the {item_row.task_name} task is in the queue of {item_row.department}, not your agency's"
+        raise Conflict(
+            f"this task was already {item_row.status} ({item_row.done_by or 'cancelled'})",
+            words=Words("services.work.gone", {"state": Key(f"services.work.state.{item_row.status}")}),
         )
-    policy.require_in_scope(session, principal, "services.case", item_row.division_code)
+    _require_task_holder(session, principal, item_row)
+    if item_row.assigned_to is not None and item_row.assigned_to != principal.ref:
+        raise Conflict(
+            f"this task is claimed by {item_row.assigned_to}: they do it, or hand it on",
+            words=Words("services.work.claimed_by_other"),
+        )
     kind = _task_kind(item_row, outcome)
     review = advice.latest(session, case.id)
     if review is not None and advice.contradicts(review, kind, outcome):

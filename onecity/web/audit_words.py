@@ -84,7 +84,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "sensing.rule.delete": ("删除预警规则", "Alert rule deleted"),
     "sensing.rule.update": ("修改预警规则", "Alert rule changed"),
     "services.case.read": ("查看办件", "Case viewed"),
-    "services.case.queued_read": ("材料排队机读", "Upload queued for reading"),
+    "services.case.queued_read": ("工作台列出办件", "Case listed in a work queue"),
     "services.prereview.overridden": ("改判AI预审结论", "Pre-review overridden"),
     "services.proxy.granted": ("授权代办", "Proxy granted"),
     "services.proxy.revoked": ("撤销代办授权", "Proxy revoked"),
@@ -116,6 +116,7 @@ OBJECTS: dict[str, tuple[str, str]] = {
     "share_request": ("共享申请", "sharing request"),
     "signing_key": ("签名密钥", "signing key"),
     "user": ("用户", "user"),
+    "work_item": ("办理任务", "task"),
 }
 
 #: The platform's own actors (``system_principal(name)``) → (Chinese, English).

@@ -121,11 +121,18 @@ def _sign_in(page: Any, demo: Demo, username: str, target: str) -> None:
 
 
 def _do(page: Any, number: str, outcome: str) -> None:
-    """Complete this case's task on the workbench (the queue also holds the simulated city's cases)."""
+    """Complete this case's task on the workbench (the queue also holds the simulated city's cases:
+    found by its number), confirming a decision."""
+    page.fill("#queue-q", number)
+    page.click("#queue-search button[type=submit]")
     row = page.locator(f"#queue tr[data-case='{number}']")
     row.wait_for()
-    row.locator(f"button[data-outcome={outcome}]").click()
+    row.locator("a.button-primary").click()
+    page.click(f"#task-decision button[data-outcome={outcome}]")
     page.wait_for_load_state()
+    if outcome in ("approve", "refuse"):
+        page.click("#confirm-decision")
+        page.wait_for_load_state()
 
 
 @pytest.mark.browser

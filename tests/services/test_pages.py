@@ -81,15 +81,16 @@ def test_the_workbench_asks_for_supplements_by_ticking_materials(city: City, cli
         service.submit(s, city.resident, case.id)
     sign_in(client, "clerk", PASSWORD, next_path="/services/work")
     work = client.get("/services/work")
-    assert 'name="missing" value="floor_plan"' in work.text and 'value="business_licence"' not in work.text
-    action = work.text.split('action="/services/work/')[1].split('"')[0]
+    action = work.text.split('href="/services/work/')[1].split('"')[0]
+    task = client.get(f"/services/work/{action}")
+    assert 'name="missing" value="floor_plan"' in task.text and 'value="business_licence"' not in task.text
     r = client.post(
         f"/services/work/{action}",
         data={
             "outcome": "supplement",
             "reason": "平面图不清晰",
             "missing": ["floor_plan", "food_safety_rules"],
-            "csrf_token": csrf_from(work),
+            "csrf_token": csrf_from(task),
         },
         follow_redirects=False,
     )

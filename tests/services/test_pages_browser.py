@@ -57,8 +57,13 @@ def test_apply_decide_rate_in_the_browser(sqlite_city: City, page: Any, tmp_path
             _sign_in(page, server, user, "/services/work")
             if user == "clerk":
                 shot(page, "services-workbench")
-            page.click(f"#queue button[data-outcome={outcome}]")
+            page.click("#queue tr a.button-primary")
+            page.click(f"#task-decision button[data-outcome={outcome}]")
             page.wait_for_load_state()
+            if outcome == "approve":
+                shot(page, "services-decision-confirm")
+                page.click("#confirm-decision")
+                page.wait_for_load_state()
         _sign_in(page, server, "resident", "/services")
         page.click("#my-cases a.code")
         assert page.locator("#credential-link").count() == 1

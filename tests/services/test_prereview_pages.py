@@ -208,11 +208,12 @@ def test_a_case_needing_correction_in_the_queue_and_for_the_applicant(city: City
     row = work.text.split(f'data-case="{_case.number}"')[1].split("</tr>")[0]
     assert 'data-prereview="needs_correction"' in row and "需补正" in row
     assert f'href="/services/cases/{case_id}#prereview"' in row
-    assert 'name="missing" value="application_letter" checked' in row  # the supplement form is prefilled
-    assert 'data-against="1"' in row  # accepting against the advice asks for a reason
     assert 'id="queue-prereview-help"' in work.text
+    accept = row.split('href="/services/work/')[1].split('"')[0]
+    task = client.get(f"/services/work/{accept}").text
+    assert 'name="missing" value="application_letter" checked' in task  # the supplement form is prefilled
+    assert 'data-against="1"' in task  # accepting against the advice asks for a reason
     # accepting without a reason comes back with the service's message
-    accept = row.split('action="/services/work/')[1].split('"')[0]
     r = client.post(f"/services/work/{accept}", data={"outcome": "accept", "csrf_token": csrf(work)})
     assert r.status_code == 422 and "say why" in r.text
 

@@ -578,7 +578,12 @@ class ServicesActor:
                         Case.created_by,
                     )
                     .join(Case, Case.id == WorkItem.case_id)
-                    .where(WorkItem.status == WorkStatus.OPEN, WorkItem.role != "applicant")
+                    # a task an officer claimed waits for them: the simulated officers leave it alone
+                    .where(
+                        WorkItem.status == WorkStatus.OPEN,
+                        WorkItem.role != "applicant",
+                        WorkItem.assigned_to.is_(None),
+                    )
                     .order_by(WorkItem.created_at)
                 ).all()
             )

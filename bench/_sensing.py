@@ -181,6 +181,8 @@ def start_worker(
             "onecity",
             "worker",
             "ingest",
+            "--via",
+            "mqtt",
             "--id",
             worker_id,
             "--mqtt",

@@ -52,6 +52,7 @@ async def _pipeline(settings: Settings, db: Database, worker: Any, stop: threadi
 
 
 def cmd_worker_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.sensing.jetstream import StreamIngestWorker
     from onecity.sensing.mqtt import REPUBLISHER, IngestWorker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -67,20 +68,41 @@ def cmd_worker_ingest(args: argparse.Namespace, settings: Settings) -> int:
         from onecity.hub.geography.index import warm
 
         warm(db)
-    worker = IngestWorker(
-        db,
-        url,
-        worker_id=args.id,
-        batch=args.batch,
-        flush_seconds=args.flush_ms / 1000,
-        group=args.group,
-        session_expiry=args.session_expiry,
-    )
+    nats_url = args.nats or (settings.bus_url if settings.bus_url.startswith("nats://") else None)
+    via = args.via or ("stream" if nats_url else "mqtt")
+    worker: IngestWorker | StreamIngestWorker
+    if via == "stream":
+        if nats_url is None:
+            raise SystemExit("--via stream needs NATS JetStream: give --nats nats://host:4222 or set ONECITY_BUS_URL")
+        worker = StreamIngestWorker(
+            db,
+            nats_url,
+            url,
+            worker_id=args.id,
+            stream=args.stream,
+            batch=args.batch,
+            flush_seconds=args.flush_ms / 1000,
+            ack_wait=args.ack_wait,
+            bridge=not args.no_bridge,
+            bridge_id=args.bridge_id,
+            announce=_out,
+        )
+    else:
+        worker = IngestWorker(
+            db,
+            url,
+            worker_id=args.id,
+            batch=args.batch,
+            flush_seconds=args.flush_ms / 1000,
+            group=args.group,
+            session_expiry=args.session_expiry,
+        )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     worker.start()
-    _out(f"ingest worker {worker.client_id} subscribed on {url} (batch {args.batch})")
+    source = f"the stream {args.stream} on {nats_url}" if via == "stream" else url
+    _out(f"ingest worker {worker.client_id} subscribed to {source} (batch {args.batch})")
     try:
         asyncio.run(_pipeline(settings, db, worker, stop))
     finally:
@@ -131,6 +153,7 @@ def _positive_seconds(value: str) -> int:
 
 
 def add_commands(sub: Any) -> None:
+    from onecity.sensing.jetstream import BRIDGE_CLIENT_ID, READINGS_STREAM
     from onecity.sensing.mqtt import DEFAULT_SESSION_EXPIRY, SHARE_GROUP
 
     worker_parser = sub.choices.get("worker") or sub.add_parser("worker", help="background workers")
@@ -138,6 +161,27 @@ def add_commands(sub: Any) -> None:
     w = workers.add_parser("ingest", help="store observations published over MQTT; run stream rules")
     w.add_argument("--id", default="1", help="worker id: the MQTT session to resume (default 1)")
     w.add_argument("--mqtt", help="broker URL (default ONECITY_MQTT_URL, else mqtt://127.0.0.1:1883)")
+    w.add_argument(
+        "--via",
+        choices=["stream", "mqtt"],
+        help="stream: pull readings from a NATS JetStream stream, bridged from MQTT (lossless when a "
+        "worker dies; the default when NATS is configured); mqtt: join the broker's share group directly "
+        "(one machine, no NATS)",
+    )
+    w.add_argument("--nats", help="NATS URL of the readings stream (default ONECITY_BUS_URL when it is nats://)")
+    w.add_argument("--stream", default=READINGS_STREAM, help=f"the readings stream (default {READINGS_STREAM})")
+    w.add_argument(
+        "--ack-wait",
+        type=_positive_seconds,
+        default=30,
+        help="seconds before readings a worker took and never acknowledged (it died) go to another (default 30)",
+    )
+    w.add_argument(
+        "--bridge-id",
+        default=BRIDGE_CLIENT_ID,
+        help=f"MQTT client id of the deployment's one bridge, which any worker may run (default {BRIDGE_CLIENT_ID})",
+    )
+    w.add_argument("--no-bridge", action="store_true", help="never run the MQTT → stream bridge in this worker")
     w.add_argument("--database", help="database URL (default ONECITY_DATABASE_URL)")
     w.add_argument(
         "--group",

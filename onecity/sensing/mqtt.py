@@ -25,8 +25,9 @@ offline (Mosquitto does not skip offline members of a share group). A worker res
 the session expiry gets that share; one that never comes back takes it with it. The expiry is
 therefore bounded — ten minutes by default (``--session-expiry``) — after which the broker
 drops the session and its queue and the live members get every message again; a worker
-retired for good should say so at once (``onecity sensing forget-worker <id>``). Ingest that
-loses nothing to a dead member by design is a bus question, not an MQTT setting.
+retired for good should say so at once (``onecity sensing forget-worker <id>``). That is the
+one-machine mode (``--via mqtt``); with NATS, workers pull the readings from a JetStream stream
+instead (:mod:`onecity.sensing.jetstream`), which loses nothing to a dead member by design.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -182,6 +184,34 @@ class IngestStats:
     alerts: int = 0
     last_error: str | None = None
     latencies_ms: list[float] = field(default_factory=list)
+    #: Readings that came again (JetStream: another worker had them and died before acking).
+    redelivered: int = 0
+
+
+def parse_messages(
+    messages: list[tuple[str, bytes]], stats: IngestStats, *, now: datetime | None = None
+) -> list[NewObservation]:
+    """Validate device messages (topic, payload) into rows to store; counts echoes and rejects.
+
+    The dedup key of each row is the digest of its topic and bytes: whichever path brings a
+    message again (an MQTT redelivery, a JetStream one) carries the same key."""
+    rows: list[NewObservation] = []
+    now = now or clock.now()
+    for topic, payload in messages:
+        m = _DS_TOPIC.match(topic)
+        try:
+            if m is None:
+                raise ValueError(f"topic {topic!r} is not v1.1/Datastreams(<id>)/Observations")
+            obj = json.loads(payload)
+            if isinstance(obj, dict) and "@iot.id" in obj:
+                stats.echoes += 1  # an observation that was already stored, republished
+                continue
+            rows.append(parse_observation(obj, int(m.group(1)), now=now, dedup_key=message_key(topic, payload)))
+        except (ValueError, DomainError) as err:
+            stats.rejected += 1
+            detail = getattr(err, "detail", str(err))
+            log.warning("dropped a reading on %s: %s", topic, detail)
+    return rows
 
 
 class IngestWorker:
@@ -255,30 +285,13 @@ class IngestWorker:
         return out
 
     def _parse(self, msgs: list[mqtt.MQTTMessage]) -> list[NewObservation]:
-        rows: list[NewObservation] = []
-        now = clock.now()
+        items: list[tuple[str, bytes]] = []
         for msg in msgs:
             if from_platform(msg):
                 self.stats.echoes += 1
-                continue
-            m = _DS_TOPIC.match(msg.topic)
-            try:
-                if m is None:
-                    raise ValueError(f"topic {msg.topic!r} is not v1.1/Datastreams(<id>)/Observations")
-                obj = json.loads(msg.payload)
-                if isinstance(obj, dict) and "@iot.id" in obj:
-                    self.stats.echoes += 1  # an observation that was already stored, republished
-                    continue
-                rows.append(
-                    parse_observation(
-                        obj, int(m.group(1)), now=now, dedup_key=message_key(msg.topic, bytes(msg.payload))
-                    )
-                )
-            except (ValueError, DomainError) as err:
-                self.stats.rejected += 1
-                detail = getattr(err, "detail", str(err))
-                log.warning("dropped an MQTT message on %s: %s", msg.topic, detail)
-        return rows
+            else:
+                items.append((msg.topic, bytes(msg.payload)))
+        return parse_messages(items, self.stats)
 
     def process(self, msgs: list[mqtt.MQTTMessage]) -> None:
         """Store one batch, commit, then acknowledge every message of it (never before)."""

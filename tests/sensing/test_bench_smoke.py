@@ -72,7 +72,19 @@ def killed_worker(mqtt_url: str, sqlite_template: Path, tmp_path: Path) -> Itera
         env = dict(
             os.environ, ONECITY_ENV="development", ONECITY_DATABASE_URL=f"sqlite:///{db}", ONECITY_MQTT_URL=mqtt_url
         )
-        cmd = [sys.executable, "-m", "onecity", "worker", "ingest", "--id", worker_id, "--no-warm", "--no-republish"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "onecity",
+            "worker",
+            "ingest",
+            "--via",
+            "mqtt",
+            "--id",
+            worker_id,
+            "--no-warm",
+            "--no-republish",
+        ]
         proc = subprocess.Popen(
             orphanless([*cmd, *options]), cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )

@@ -343,7 +343,10 @@ class StreamIngestWorker:
             return
         self.stats.batches += 1
         for m in msgs:
-            await m.ack()
+            try:
+                await m.ack()
+            except (NatsError, OSError) as err:  # NATS is away: the batch comes again, and is stored once
+                log.warning("could not acknowledge a stored reading (%s); it will be delivered again", err)
 
     async def _bridge(self, should_stop: Callable[[], bool]) -> None:
         """Run the bridge while this process holds its lock; try for the lock meanwhile."""
@@ -369,6 +372,11 @@ class StreamIngestWorker:
                 elif not holding and bridge is not None:
                     self.announce(f"ingest worker {self.client_id} lost the bridge's lock; another takes over")
                     pump, bridge = await self._stop_bridge(pump, bridge)
+                elif pump is not None and pump.done():
+                    # a failure the forwarding did not expect: start again on a new connection, so
+                    # that Mosquitto sends what was not acknowledged once more
+                    log.error("the bridge stopped (%r); reconnecting", pump.exception())
+                    pump, bridge = await self._stop_bridge(pump, bridge)
                 await asyncio.sleep(BRIDGE_POLL_SECONDS)
         finally:
             await self._stop_bridge(pump, bridge)
@@ -377,7 +385,7 @@ class StreamIngestWorker:
     async def _stop_bridge(self, pump: asyncio.Task[None] | None, bridge: Bridge | None) -> tuple[None, None]:
         if pump is not None:
             pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # its failure was logged
                 await pump
         if bridge is not None:
             await bridge.stop()

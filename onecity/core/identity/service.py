@@ -12,12 +12,12 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, clock, events, policy
 from onecity.core.divisions import Division, contains, scope_prefix, validate_code
-from onecity.core.errors import AuthenticationRequired, Conflict, InvalidInput, NotFound, PermissionDenied
+from onecity.core.errors import AuthenticationRequired, Conflict, InvalidInput, NotFound, PermissionDenied, Words
 from onecity.core.grants import AccessGrant
 from onecity.core.identity.events import (
     AGENCY_CREATED,
@@ -33,7 +33,7 @@ from onecity.core.identity.events import (
     UserCreated,
     UserUpdated,
 )
-from onecity.core.identity.models import Agency, ApiKey, User, UserRole
+from onecity.core.identity.models import Agency, ApiKey, User, UserRole, WebSession
 from onecity.core.identity.passwords import HashedPassword, check_strength, hash_password, verify_password
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role, Scope
@@ -278,10 +278,10 @@ def update_user(
     policy.require(principal, "core.user.update")
     user = session.get(User, user_id, with_for_update={"of": User})
     if user is None:
-        raise NotFound(f"no user {user_id}")
+        raise NotFound(f"no user {user_id}", words=Words("users.edit.missing"))
     policy.require_in_scope(session, principal, "core.user", user.division_code)
     if user.id == principal.id and active is False:
-        raise InvalidInput("you cannot disable your own account")
+        raise InvalidInput("you cannot disable your own account", words=Words("users.edit.own_account"))
     changes: list[str] = []
     if active is not None and active != user.active:
         user.active = active
@@ -290,7 +290,9 @@ def update_user(
     if roles is not None:
         # the column holds a plain string: compare by value (``is`` refused every staff member)
         if PrincipalKind(user.kind) is not PrincipalKind.STAFF and roles:
-            raise InvalidInput("only agency staff hold roles")
+            raise InvalidInput("only agency staff hold roles", words=Words("users.edit.staff_only"))
+        if PrincipalKind(user.kind) is PrincipalKind.STAFF and not roles:
+            raise InvalidInput("staff hold at least one role", words=Words("users.edit.one_role"))
         before = sorted(str(r) for r in user.roles)
         after = sorted({str(r) for r in roles})
         if before != after:
@@ -322,6 +324,57 @@ def update_user(
     )
     events.publish(
         session, USER_UPDATED, UserUpdated(user_id=user.id, changes=changes), principal=principal, reason=reason
+    )
+    return user
+
+
+def temporary_password() -> str:
+    """A one-time password an administrator hands over: 16 random letters and digits in groups
+    (easy to read out), strong enough for :func:`check_strength`."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
+    while True:
+        raw = "".join(secrets.choice(alphabet) for _ in range(16))
+        if not raw.isalpha() and not raw.isdigit():
+            return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+
+
+def reset_password(
+    session: Session, principal: Principal, user_id: str, *, password: HashedPassword, reason: str
+) -> User:
+    """An administrator sets a temporary password for a user of their area (who forgot theirs):
+    every open browser session of that user ends, and the reset is audited. The password is
+    hashed before the transaction (:func:`~onecity.core.identity.passwords.prehash`) and shown
+    once to the administrator, never stored in clear."""
+    policy.require(principal, "core.user.update")
+    user = session.get(User, user_id, with_for_update={"of": User})
+    if user is None:
+        raise NotFound(f"no user {user_id}", words=Words("users.edit.missing"))
+    policy.require_in_scope(session, principal, "core.user", user.division_code)
+    if user.id == principal.id:
+        raise InvalidInput(
+            "change your own password with your current one, not by a reset",
+            words=Words("users.edit.own_password"),
+        )
+    user.password_hash = password.value
+    user.password_changed_at = clock.now()
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        "core.user.password_reset",
+        object_type="user",
+        object_id=user.id,
+        subject=f"user:{user.id}",
+        division_code=user.division_code,
+        purpose=reason,
+    )
+    events.publish(
+        session,
+        USER_UPDATED,
+        UserUpdated(user_id=user.id, changes=["password_reset"]),
+        principal=principal,
+        reason=reason,
     )
     return user
 

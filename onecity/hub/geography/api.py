@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from onecity.api.deps import PrincipalDep, SessionDep
 from onecity.core import policy
 from onecity.core.errors import NotFound
+from onecity.core.identity.principal import Principal
 from onecity.hub.geography import service
 from onecity.hub.geography.geocode import geocoder_for
-from onecity.hub.geography.index import grid_index
+from onecity.hub.geography.index import Location, grid_index
 
 router = APIRouter(tags=["divisions"])
 
@@ -83,24 +85,28 @@ def division_geometry(
     return JSONResponse(service.division_geometry(session, principal, code), media_type=GEOJSON)
 
 
+#: A point's coordinates as query parameters (WGS 84).
+Lon = Annotated[float, Query(ge=-180, le=180, description="longitude, WGS 84")]
+Lat = Annotated[float, Query(ge=-90, le=90, description="latitude, WGS 84")]
+
+
+def _located(session: Session, principal: Principal, lon: float, lat: float) -> Location:
+    """The grid and divisions of a point, for a reader of the geography; 404 outside the city."""
+    policy.require(principal, service.READ)
+    found = grid_index(session).locate_one(lon, lat)
+    if found is None:
+        raise NotFound(f"({lon}, {lat}) is outside the city's grids")
+    return found
+
+
 @router.get(
     "/geography/locate",
     response_model=LocationPublic,
     summary="The grid, community or village, township and district of a point",
     responses={404: {"description": "the point is outside the city"}},
 )
-def locate(
-    request: Request,
-    session: SessionDep,
-    principal: PrincipalDep,
-    lon: Annotated[float, Query(ge=-180, le=180)],
-    lat: Annotated[float, Query(ge=-90, le=90)],
-) -> Any:
-    policy.require(principal, service.READ)
-    found = grid_index(session).locate_one(lon, lat)
-    if found is None:
-        raise NotFound(f"({lon}, {lat}) is outside the city's grids")
-    return found
+def locate(session: SessionDep, principal: PrincipalDep, lon: Lon, lat: Lat) -> Any:
+    return _located(session, principal, lon, lat)
 
 
 class SuggestionPublic(BaseModel):
@@ -172,17 +178,8 @@ def geocode(
     summary="The grid and divisions of a point and the nearest address in the gazetteer",
     responses={404: {"description": "the point is outside the city"}},
 )
-def reverse(
-    request: Request,
-    session: SessionDep,
-    principal: PrincipalDep,
-    lon: Annotated[float, Query(ge=-180, le=180)],
-    lat: Annotated[float, Query(ge=-90, le=90)],
-) -> Any:
-    policy.require(principal, service.READ)
-    found = grid_index(session).locate_one(lon, lat)
-    if found is None:
-        raise NotFound(f"({lon}, {lat}) is outside the city's grids")
+def reverse(session: SessionDep, principal: PrincipalDep, lon: Lon, lat: Lat) -> Any:
+    found = _located(session, principal, lon, lat)
     nearest = geocoder_for(session).reverse(lon, lat)
     return {
         "lon": lon,

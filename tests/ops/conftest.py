@@ -55,6 +55,22 @@ class Ops:
         with self.db.transaction() as session:
             return fn(session, principal, *args, **kwargs)
 
+    def hotline_rubbish(self, description: str = "路口垃圾") -> str:
+        """The case id of a 12345 call about rubbish at the Tianpinglu point (E0101: to the sanitation office)."""
+        from onecity.ops import service
+
+        return str(
+            self.run(
+                service.intake,
+                "hotline",
+                source="hotline",
+                subtype_code="E0101",
+                lon=TIANPING_POINT[0],
+                lat=TIANPING_POINT[1],
+                description=description,
+            ).case.id
+        )
+
 
 STAFF = [
     ("tp.operator", (OPR,), TIANPINGLU, None),

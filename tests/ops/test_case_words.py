@@ -7,9 +7,8 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from onecity.core import clock
-from onecity.ops import service
 from onecity.ops.pages import step_note
-from tests.ops.conftest import TIANPING_POINT, Ops
+from tests.ops.conftest import Ops
 from tests.ops.test_loop import MONDAY_10
 from tests.web_support import sign_in
 
@@ -27,15 +26,7 @@ def test_system_notes_in_both_languages() -> None:
 def test_case_page_names_people_systems_and_place(client: TestClient, staff_users: Callable[..., Ops]) -> None:
     ops = staff_users("hotline", "xh.operator")
     with clock.frozen(MONDAY_10):
-        cid = ops.run(
-            service.intake,
-            "hotline",
-            source="hotline",
-            subtype_code="E0101",
-            lon=TIANPING_POINT[0],
-            lat=TIANPING_POINT[1],
-            description="路口垃圾",
-        ).case.id
+        cid = ops.hotline_rubbish()
         sign_in(client, "xh.operator")
         page = client.get(f"/ops/cases/{cid}").text
         client.get("/lang/en")
@@ -52,15 +43,7 @@ def test_case_page_names_people_systems_and_place(client: TestClient, staff_user
 def test_no_empty_action_card(client: TestClient, staff_users: Callable[..., Ops]) -> None:
     ops = staff_users("hotline", "tp.inspector")
     with clock.frozen(MONDAY_10):
-        cid = ops.run(
-            service.intake,
-            "hotline",
-            source="hotline",
-            subtype_code="E0101",
-            lon=TIANPING_POINT[0],
-            lat=TIANPING_POINT[1],
-            description="路口垃圾",
-        ).case.id
+        cid = ops.hotline_rubbish()
         sign_in(client, "tp.inspector")  # dispatched to a unit: nothing for the inspector to do now
         page = client.get(f"/ops/cases/{cid}").text
     assert 'id="act-title"' not in page

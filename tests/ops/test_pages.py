@@ -126,15 +126,7 @@ def test_pages_refuse_the_wrong_people(client: TestClient, staff_users: Callable
     ops = staff_users("tp.enforcement", "hn.operator")
     sign_in(client, "tp.enforcement")
     with clock.frozen(MONDAY_10):
-        cid = ops.run(
-            service.intake,
-            "hotline",
-            source="hotline",
-            subtype_code="E0101",
-            lon=TIANPING_POINT[0],
-            lat=TIANPING_POINT[1],
-            description="垃圾",
-        ).case.id
+        cid = ops.hotline_rubbish("垃圾")
     desk = client.get("/ops/unit")
     assert cid not in desk.text  # sent to the sanitation office, not the enforcement squad
     r = client.post(f"/ops/cases/{cid}/accept", data={"csrf_token": csrf(desk.text)})

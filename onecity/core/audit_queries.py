@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -15,6 +15,20 @@ from onecity.core.errors import PermissionDenied
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind
 
+
+class Filters(TypedDict, total=False):
+    """What a search narrows by; every one optional (``None`` or absent: no condition)."""
+
+    action: str | None  #: a prefix: ``core.user`` finds every user action
+    actor: str | None
+    subject: str | None
+    since: datetime | None  #: inclusive
+    until: datetime | None  #: exclusive
+    actor_name: str | None  #: a part of the name the actor had
+    object_type: str | None
+    object_id: str | None
+
+
 #: The most entries one export holds (a larger one is cut here; narrow the search).
 EXPORT_LIMIT = 200_000
 
@@ -23,41 +37,23 @@ def search(
     session: Session,
     principal: Principal,
     *,
-    action: str | None = None,
-    actor: str | None = None,
-    subject: str | None = None,
-    since: datetime | None = None,
     before_seq: int | None = None,
     limit: int = 100,
-    until: datetime | None = None,
-    actor_name: str | None = None,
-    object_type: str | None = None,
-    object_id: str | None = None,
+    **filters: Unpack[Filters],
 ) -> list[AuditEntry]:
     """Entries in the auditor's area, newest first; municipal auditors also see area-less entries.
 
     ``action`` is a prefix (``core.user`` finds every user action), ``actor_name`` a part of
     the name the actor had, ``since`` inclusive and ``until`` exclusive."""
     policy.require(principal, "core.audit.read")
-    stmt = _filtered(
-        session,
-        principal,
-        action=action,
-        actor=actor,
-        subject=subject,
-        since=since,
-        until=until,
-        actor_name=actor_name,
-        object_type=object_type,
-        object_id=object_id,
-    )
+    stmt = _filtered(session, principal, **filters)
     if before_seq:
         stmt = stmt.where(AuditEntry.seq < before_seq)
     return list(session.scalars(stmt.order_by(AuditEntry.seq.desc()).limit(limit)))
 
 
 def export(
-    session: Session, principal: Principal, *, limit: int = EXPORT_LIMIT, **filters: Any
+    session: Session, principal: Principal, *, limit: int = EXPORT_LIMIT, **filters: Unpack[Filters]
 ) -> Iterator[AuditEntry]:
     """The entries a search finds (newest first, at most ``limit``), for a CSV; the export is audited.
 
@@ -76,19 +72,10 @@ def export(
     return iter(session.scalars(stmt.execution_options(yield_per=1000)))
 
 
-def _filtered(
-    session: Session,
-    principal: Principal,
-    *,
-    action: str | None = None,
-    actor: str | None = None,
-    subject: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    actor_name: str | None = None,
-    object_type: str | None = None,
-    object_id: str | None = None,
-) -> Select[AuditEntry]:
+def _filtered(session: Session, principal: Principal, **filters: Unpack[Filters]) -> Select[AuditEntry]:
+    action, actor, subject = filters.get("action"), filters.get("actor"), filters.get("subject")
+    since, until, actor_name = filters.get("since"), filters.get("until"), filters.get("actor_name")
+    object_type, object_id = filters.get("object_type"), filters.get("object_id")
     stmt = select(AuditEntry)
     if not policy.in_scope(session, principal, "core.audit", None):
         stmt = stmt.where(policy.scope_clause(session, principal, "core.audit", AuditEntry.division_code))

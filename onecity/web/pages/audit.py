@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -54,10 +54,10 @@ class Filters:
     def query(self) -> dict[str, str]:
         return {k: v for k, v in self.__dict__.items() if k != "errors" and v}
 
-    def search_args(self, session: Session) -> dict[str, Any]:
+    def search_args(self, session: Session) -> audit_queries.Filters:
         """Keyword arguments for :func:`audit_queries.search`: a username names its account,
         other text matches part of the actor's name; dates are whole local days."""
-        args: dict[str, Any] = {
+        args: audit_queries.Filters = {
             "action": self.action or None,
             "object_type": self.object_type or None,
             "object_id": self.object_id.strip() or None,
@@ -80,8 +80,15 @@ def _day(text: str) -> datetime | None:
 
 
 def _filters(
-    request: Request, actor: str, action: str, object_type: str, object_id: str, since: str, until: str
+    request: Request,
+    actor: Text = "",
+    action: Text = "",
+    object_type: Text = "",
+    object_id: Text = "",
+    since: Text = "",
+    until: Text = "",
 ) -> Filters:
+    """The search's query parameters, checked: a bad one is dropped with a message next to its field."""
     t = translator(current_language(request))
     f = Filters(actor, action, object_type, object_id, since, until, {})
     assert f.errors is not None
@@ -102,6 +109,9 @@ def _filters(
         f.errors["object_type"] = t("audit.search.bad_object")
         f.object_type = ""
     return f
+
+
+FiltersDep = Annotated[Filters, Depends(_filters)]
 
 
 def _page(
@@ -146,15 +156,9 @@ def audit_page(
     request: Request,
     session: SessionDep,
     principal: PagePrincipalDep,
-    actor: Text = "",
-    action: Text = "",
-    object_type: Text = "",
-    object_id: Text = "",
-    since: Text = "",
-    until: Text = "",
+    filters: FiltersDep,
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    filters = _filters(request, actor, action, object_type, object_id, since, until)
     return _page(request, session, principal, filters, before=before)
 
 
@@ -207,15 +211,9 @@ def export_csv(
     request: Request,
     session: SessionDep,
     principal: PagePrincipalDep,
-    actor: Text = "",
-    action: Text = "",
-    object_type: Text = "",
-    object_id: Text = "",
-    since: Text = "",
-    until: Text = "",
+    filters: FiltersDep,
 ) -> Response:
     """The search's entries as CSV (UTF-8 with a byte-order mark, so spreadsheets read the Chinese)."""
-    filters = _filters(request, actor, action, object_type, object_id, since, until)
     lang = current_language(request)
     t = translator(lang)
     rows = audit_queries.export(session, principal, **filters.search_args(session))

@@ -15,15 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, text
 
-from onecity.core.db import Base, Database
-from onecity.core.divisions import Division, DivisionLevel
+from onecity.core.db import Database
 from onecity.hub.geography.index import GeoIndex
-from onecity.hub.geography.models import DivisionShape, Grid
 from onecity.synth.geography.generate import Geography, generate_geography
 from onecity.synth.geography.load import index_of, load_geography
-from tests.conftest import KEEP_TABLES, _truncate_pg
+from tests.conftest import _truncate_pg
+from tests.grids import remove_geography, truncate_all_but_geography
 
 
 @pytest.fixture(scope="session")
@@ -47,37 +45,18 @@ def geo_sqlite_template(sqlite_template: Path, geography: Geography, tmp_path_fa
     return path
 
 
-def _remove_geography(database: Database) -> None:
-    """PostgreSQL only: TRUNCATE the big tables (instant; CASCADE empties what refers to grids), then
-    the communities and villages."""
-    with database.transaction() as session:
-        session.execute(text(f'TRUNCATE "{Grid.__tablename__}", "{DivisionShape.__tablename__}" CASCADE'))
-        session.execute(delete(Division).where(Division.level == DivisionLevel.COMMUNITY))
-
-
-#: Tables kept between the tests of this package on PostgreSQL: loading them takes seconds.
-GEOGRAPHY_TABLES = KEEP_TABLES | {Grid.__tablename__, DivisionShape.__tablename__}
-
-
-def _truncate_all_but_geography(database: Database) -> None:
-    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in GEOGRAPHY_TABLES]
-    with database.engine.begin() as conn:
-        conn.execute(text("SET LOCAL session_replication_role = replica"))  # past the append-only trigger
-        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)))
-
-
 @pytest.fixture(scope="package")
 def pg_geography_url(pg_url: str, geography: Geography) -> Iterator[str]:
     """The PostgreSQL test database with the geography loaded once for this package's tests, and
     taken out again after them (the rest of the suite expects reference divisions only)."""
     database = Database(pg_url)
     _truncate_pg(database)
-    _remove_geography(database)  # communities another package may have left in ``divisions``
+    remove_geography(database)  # communities another package may have left in ``divisions``
     with database.transaction() as session:
         load_geography(session, geography)
     yield pg_url
     _truncate_pg(database)
-    _remove_geography(database)
+    remove_geography(database)
     database.dispose()
 
 
@@ -91,7 +70,7 @@ def db(backend: str, request: pytest.FixtureRequest, tmp_path: Path, geography: 
         database = Database(f"sqlite:///{path}")
     else:
         database = Database(request.getfixturevalue("pg_geography_url"))
-        _truncate_all_but_geography(database)
+        truncate_all_but_geography(database)
         with database.transaction() as session:
             load_geography(session)  # a no-op unless a test removed some of it
     yield database

@@ -5,7 +5,9 @@
 1. the batch's datastreams are read (and on PostgreSQL locked, in id order, so two ingest
    workers handling the same stream take turns and its rules see a consistent history);
 2. the rows go in with one multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING``: a row
-   whose ``(datastream_id, dedup_key)`` exists (a redelivered MQTT message) is skipped;
+   whose ``(datastream_id, dedup_key)`` exists (a redelivered MQTT message) is skipped; rows
+   with no dedup key (HTTP, the dataArray extension: nothing can conflict) go in by ``COPY`` on
+   PostgreSQL;
 3. each stream's last two results, its time extent and its Thing's health are updated;
 4. the stream rules run on the new rows (:mod:`onecity.sensing.rules`), raising and
    clearing alerts, whose events go to the outbox;
@@ -195,13 +197,65 @@ def _json_text(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
+_COPY_COLUMNS = (
+    "id",
+    "datastream_id",
+    "phenomenon_time",
+    "phenomenon_time_end",
+    "result_time",
+    "result_number",
+    "result_json",
+    "result_quality",
+    "valid_time_start",
+    "valid_time_end",
+    "parameters",
+    "feature_of_interest_id",
+)
+_COPY = f"COPY sta_observations ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
+_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence('sta_observations', 'id')) FROM generate_series(1, :n)")
+
+
+def _copy(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
+    """PostgreSQL, rows without a dedup key (HTTP: nothing can conflict): ``COPY``, the server's
+    bulk path, in the session's transaction. COPY returns nothing, so the ids are taken from the
+    table's sequence first (one statement for the batch) and written with the rows."""
+    ids = list(session.scalars(_NEXT_IDS, {"n": len(rows)}))
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cur, cur.copy(_COPY) as copy:
+        for i, r in zip(ids, rows, strict=True):
+            copy.write_row(
+                (
+                    i,
+                    r["datastream_id"],
+                    r["phenomenon_time"],
+                    r["phenomenon_time_end"],
+                    r["result_time"],
+                    r["result_number"],
+                    _json_text(r["result_json"]),
+                    _json_text(r["result_quality"]),
+                    r["valid_time_start"],
+                    r["valid_time_end"],
+                    _json_text(r["parameters"]),
+                    r["feature_of_interest_id"],
+                )
+            )
+    return [
+        (i, r["datastream_id"], r["phenomenon_time"].astimezone(UTC), r["result_number"])
+        for i, r in zip(ids, rows, strict=True)
+    ]
+
+
 def _insert(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
     """Insert-or-ignore the batch, returning the rows actually inserted.
 
-    PostgreSQL gets one statement over arrays (``unnest``): a multi-row VALUES of thousands
-    of rows spends more time building the SQL text than the server spends inserting.
+    PostgreSQL gets ``COPY`` when no row has a dedup key (nothing to ignore), else one statement
+    over arrays (``unnest``): a multi-row VALUES of thousands of rows spends more time building
+    the SQL text than the server spends inserting.
     """
     if session.get_bind().dialect.name == "postgresql":
+        if all(r["dedup_key"] is None for r in rows):
+            return _copy(session, rows)
 
         def col(name: str, fn: Any = None) -> list[Any]:
             return [fn(r[name]) if fn else r[name] for r in rows]

@@ -187,6 +187,18 @@ def test_data_array_and_one_outbox_row_per_batch(
         json=[{"Datastream": {"@iot.id": ds}, "components": ["result"], "dataArray": [[1], ["x", 2]]}],
     )
     assert bad.status_code == 422 and "row 1" in bad.json()["detail"]
+    # the common form is checked a column at a time; a wrong row there is still named
+    late = [["2026-07-03T00:00:00Z", 1.0], ["2026-07-03T00:00:01Z", 2], ["yesterday", 3.0]]
+    bad = client.post(
+        f"{STA}/CreateObservations",
+        headers=h,
+        json=[{"Datastream": {"@iot.id": ds}, "components": ["phenomenonTime", "result"], "dataArray": late}],
+    )
+    assert bad.status_code == 422 and "row 2" in bad.json()["detail"] and "yesterday" in bad.json()["detail"]
+    # each self link names the row it was answered for (PostgreSQL: ids taken before the COPY)
+    link = r.json()[1234].split("/sta/v1.1/", 1)[1]
+    one = client.get(f"{STA}/{link}", headers=h).json()
+    assert one["result"] == 1234.0 and one["phenomenonTime"].startswith("2026-07-02T00:20:34")
     # nothing of the refused request was stored
     assert (
         client.get(f"{STA}/Datastreams({ds})/Observations?$count=true&$top=0", headers=h).json()["@iot.count"] == 1500

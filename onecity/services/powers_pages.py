@@ -10,11 +10,12 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from onecity.api.deps import SessionDep
-from onecity.core import clock, policy
+from onecity.core import clock
 from onecity.core.errors import AuthenticationRequired, InvalidInput
 from onecity.core.identity.principal import Principal
 from onecity.hub.registries import relations
 from onecity.services import catalogue
+from onecity.services.staff_pages import clerk_only
 from onecity.web.deps import PagePrincipalDep
 from onecity.web.forms import guarded
 from onecity.web.i18n import translator
@@ -152,9 +153,7 @@ def powers_revoke(
 @router.get("/services/counter/powers", response_class=HTMLResponse)
 def counter_powers_page(request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
     """The counter's form to record a power of attorney after checking both identity documents."""
-    if not principal.is_authenticated:
-        raise AuthenticationRequired("sign in as a counter clerk")
-    policy.require(principal, "hub.registry.poa.record")
+    clerk_only(principal, "hub.registry.poa.record")
     return _powers(request, session, principal, counter=True)
 
 
@@ -169,9 +168,7 @@ def counter_powers_record(
     valid_until: Annotated[str, Form(max_length=10)],
     identity_checked: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
-    if not principal.is_authenticated:
-        raise AuthenticationRequired("sign in as a counter clerk")
-    policy.require(principal, "hub.registry.poa.record")
+    clerk_only(principal, "hub.registry.poa.record")
     return _grant(
         request,
         session,

@@ -27,6 +27,14 @@ from onecity.web.templating import current_language, render
 router = APIRouter(include_in_schema=False)
 
 
+def clerk_only(principal: Principal, action: str) -> None:
+    """The counter's pages are for clerks: a visitor not signed in is sent to sign in, anyone else
+    without the action's role gets the 403 page (before anything is read for them)."""
+    if not principal.is_authenticated:
+        raise AuthenticationRequired("sign in as a counter clerk")
+    policy.require(principal, action)
+
+
 def _counter(
     request: Request,
     session: Session,
@@ -66,9 +74,7 @@ def counter_page(
     id_number: Annotated[str, Query(max_length=18)] = "",
     identity_checked: Annotated[str, Query(max_length=5)] = "",
 ) -> Response:
-    if not principal.is_authenticated:
-        raise AuthenticationRequired("sign in as a counter clerk")
-    policy.require(principal, "services.case.counter")  # the counter's form is for clerks only
+    clerk_only(principal, "services.case.counter")
     return _counter(request, session, principal, id_number.strip().upper(), identity_checked=identity_checked == "yes")
 
 

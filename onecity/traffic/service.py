@@ -150,7 +150,7 @@ def _signature(session: Session, key: str) -> tuple[Any, ...]:
     row = session.execute(
         select(func.count(Detector.id), func.min(Detector.id), func.max(Detector.id)).where(Detector.network == key)
     ).one()
-    return (str(session.get_bind().url), net.loaded_at if net else None, *row)
+    return (str(session.get_bind().engine.url), net.loaded_at if net else None, *row)
 
 
 def _layout(session: Session, key: str) -> _Layout:
@@ -243,7 +243,8 @@ def compute_interval(session: Session, key: str, end: datetime) -> dict[str, Any
                 Observation.datastream_id.in_(lay.probe_ds[i : i + 5000]), *window
             )
         ):
-            p = lay.edge_pos.get(params.get("segment")) if value is not None and isinstance(params, dict) else None
+            on = params.get("segment") if isinstance(params, dict) else None
+            p = lay.edge_pos.get(on) if value is not None and isinstance(on, str) else None
             if p is not None:
                 probe_v[p] += value
                 probe_n[p] += 1

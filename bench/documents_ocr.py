@@ -407,12 +407,11 @@ FIRM_TYPES = ("business_licence", "food_business_licence", "invoice")
 def _decision(session: Any, roster: Any, reviewer: Any, sample: Any, reading: Any, seconds: float) -> tuple[str, bool]:
     """Pre-review ``sample`` as the one upload of an application by its own holder: (outcome, eligible)."""
     import dataclasses
-    import hashlib
 
     from onecity.documents.rules import senior_citizen_card
     from onecity.services import catalogue
     from onecity.services import prereview as pre
-    from onecity.services.models import Case, Document
+    from onecity.services.models import Case
 
     holder = sample.holder_identifier or ""
     form: dict[str, str] = {}
@@ -450,18 +449,8 @@ def _decision(session: Any, roster: Any, reviewer: Any, sample: Any, reading: An
             eligibility = senior_citizen_card(session, reviewer, holder, on=ON, purpose=PURPOSE)
         else:
             it = dataclasses.replace(it, unattended=True)
-    doc = Document(
-        id=f"bench-{sample.index}",
-        case_id="bench",
-        material_code="upload",
-        filename="scan",
-        content_type=sample.media_type,
-        size=len(sample.image),
-        sha256=hashlib.sha256(sample.image).hexdigest(),
-        content=sample.image,
-    )
-    pre.remember(reading, seconds)
-    review = pre.review_document(session, case, "upload", sample.doc_type, doc, on=ON)
+    read = pre.Read(reading, seconds)
+    review = pre.review_document(session, case, "upload", sample.doc_type, f"bench-{sample.index}", read, on=ON)
     conclusion = pre.conclude(it, [review], unread=[], eligibility=eligibility, changed=[])
     eligible = eligibility is None or bool(eligibility.outputs.get("eligible"))
     return str(conclusion.outcome.value), eligible

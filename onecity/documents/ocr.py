@@ -30,7 +30,6 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from onecity.core import clock
 from onecity.core.db import Database
@@ -229,7 +228,7 @@ class DbOcrCache:
         self.db = db
 
     def get(self, sha256: str, engine: str) -> OcrResult | None:
-        with self.db.sessions() as session:
+        with self.db.reading() as session:  # a reader's session: on SQLite it takes no write lock
             row = session.scalar(
                 select(OcrCacheEntry).where(OcrCacheEntry.sha256 == sha256, OcrCacheEntry.engine == engine)
             )
@@ -251,36 +250,6 @@ class DbOcrCache:
                 )
         except IntegrityError:
             pass  # another worker recognised the same bytes first: its result is as good as ours
-
-
-class SessionOcrCache:
-    """The database cache inside a caller's own transaction (an API request): on SQLite every
-    transaction holds the write lock, so a worker must not touch the database while the request
-    that waits for it has one open — the request reads and writes the cache itself instead."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def get(self, sha256: str, engine: str) -> OcrResult | None:
-        row = self.session.get(OcrCacheEntry, (sha256, engine))
-        return OcrResult.from_json(row.result) if row is not None else None
-
-    def put(self, sha256: str, result: OcrResult) -> None:
-        try:
-            with self.session.begin_nested():
-                self.session.add(
-                    OcrCacheEntry(
-                        sha256=sha256,
-                        engine=result.engine,
-                        width=result.width,
-                        height=result.height,
-                        seconds=result.seconds,
-                        result=json.loads(json.dumps(result.as_json())),
-                        created_at=clock.now(),
-                    )
-                )
-        except IntegrityError:
-            pass  # recognised by another request meanwhile
 
 
 # -- PDFs -------------------------------------------------------------------------------------------

@@ -27,15 +27,20 @@ a case it said needs correction, approves one it suggested refusing) must say wh
 override is recorded and audited (:func:`record_override`).
 
 It runs off the request path, as the ``services.prereview`` consumer of
-``services.case.submitted``: OCR happens in :func:`prepare`, before the consumer's
-transaction opens (results land in the OCR cache and a process-local memo), so the
-transaction that checks and decides takes milliseconds.
+``services.case.submitted``, in three steps, and **no transaction is open while a page is
+recognised**: :func:`uploads` reads the case's uploads in one short session and closes it;
+:func:`read_uploads` (the consumer's ``prepare``) recognises them in the document workers
+(results land in the OCR cache and a process-local memo); :func:`prereview` then checks,
+concludes and acts in a new short transaction that locks the case and re-checks its state
+through :mod:`onecity.core.transition` — a case withdrawn or decided while its uploads were
+read is left alone. :func:`run` does the three steps outside the consumer.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -50,8 +55,8 @@ from onecity.core.events import Envelope
 from onecity.core.identity.principal import Principal, system_principal
 from onecity.documents import rules
 from onecity.documents.crosscheck import REVIEW, Finding, Outcome, crosscheck, failed, risk_facts
-from onecity.documents.ocr import DbOcrCache, MemoryOcrCache, RapidOcrEngine, SessionOcrCache
-from onecity.documents.pipeline import Reading, shared_reader
+from onecity.documents.ocr import DbOcrCache, RapidOcrEngine
+from onecity.documents.pipeline import Reader, Reading, shared_reader
 from onecity.hub.registries import relations
 from onecity.hub.registries.models import Person
 from onecity.services import catalogue, service
@@ -105,17 +110,39 @@ RANK = [
 ]
 
 
-# -- reading the uploads (outside any transaction when it can be) ---------------------------------------
+# -- reading the uploads (never inside a transaction) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded material a machine reads, as taken from the case in one short read."""
+
+    material: str
+    expected: str
+    document_id: str
+    sha256: str
+    content: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Read:
+    """What reading one upload gave: the reading, or why no machine could read it (not an image, a
+    damaged PDF), and the seconds it took."""
+
+    reading: Reading | None
+    seconds: float
+    unreadable: str | None = None
+
 
 _MEMO_SIZE = 128
-_memo: OrderedDict[str, tuple[Reading, float]] = OrderedDict()
+_memo: OrderedDict[str, Read] = OrderedDict()
 
 
-def remember(reading: Reading, seconds: float) -> None:
-    """Keep a reading (from ``prepare``, a read in the transaction, or the benchmark's own OCR) so
-    a review of the same bytes in this process reuses it."""
-    _memo[reading.sha256] = (reading, seconds)
-    _memo.move_to_end(reading.sha256)
+def remember(sha256: str, read: Read) -> None:
+    """Keep a read (from :func:`read_uploads`, or the benchmark's own OCR) so the review of the
+    same bytes in this process finds it without reading again."""
+    _memo[sha256] = read
+    _memo.move_to_end(sha256)
     while len(_memo) > _MEMO_SIZE:
         _memo.popitem(last=False)
 
@@ -130,50 +157,56 @@ def _readable(case: Case) -> list[tuple[dict[str, Any], str]]:
     return out
 
 
-def prepare(db: Database, envelope: Envelope) -> None:
-    """OCR a submitted case's readable uploads in the document workers, before the consumer's
-    transaction opens: results go to the database's OCR cache and this process's memo."""
-    from onecity.services.events import CASE_SUBMITTED
-
-    case_id = envelope.typed(CASE_SUBMITTED).case_id
-    with db.sessions() as session:
+def uploads(db: Database, case_id: str) -> list[Upload]:
+    """The case's readable uploads, read in one short session (a reader's: on SQLite it takes no
+    write lock) that is closed before anything is recognised."""
+    with db.reading() as session:
         case = session.get(Case, case_id)
         if case is None:
-            return
-        wanted = [
-            (d.sha256, d.content)
-            for m, _t in _readable(case)
-            if (d := session.get(Document, m["ref"])) is not None and d.sha256 not in _memo
+            return []
+        return [
+            Upload(m["code"], expected, d.id, d.sha256, d.content)
+            for m, expected in _readable(case)
+            if (d := session.get(Document, m["ref"])) is not None
         ]
-    for _sha, content in wanted:
-        started = time.perf_counter()
-        try:
-            reading = shared_reader().submit(content, cache=DbOcrCache(db)).result()
-        except InvalidInput:
-            continue  # not an image: the consumer says so to the applicant
-        remember(reading, time.perf_counter() - started)
 
 
-def _read(session: Session, doc: Document) -> tuple[Reading, float, bool]:
-    """The memo's reading (with the seconds it took before, True), or read now (False): the worker
-    gets what the cache knows and never touches the database (this transaction may hold SQLite's
-    write lock); a new result is cached here."""
-    hit = _memo.get(doc.sha256)
-    if hit is not None:
-        return hit[0], hit[1], True
-    started = time.perf_counter()
-    cache = SessionOcrCache(session)
-    known = cache.get(doc.sha256, RapidOcrEngine.name)
-    handed = MemoryOcrCache()
-    if known is not None:
-        handed.put(doc.sha256, known)
-    reading = shared_reader().submit(doc.content, cache=handed).result()
-    recognised = handed.get(doc.sha256, RapidOcrEngine.name)
-    if known is None and recognised is not None:
-        cache.put(doc.sha256, recognised)
-    seconds = time.perf_counter() - started
-    remember(reading, seconds)
-    return reading, seconds, False
+def read_uploads(db: Database, wanted: list[Upload], *, reader: Reader | None = None) -> dict[str, Read]:
+    """OCR each upload in the document workers with no session open: only the OCR cache's own
+    short transactions touch the database. Keyed by the upload's SHA-256; also remembered."""
+    workers = reader or shared_reader()
+    out: dict[str, Read] = {}
+    for up in wanted:
+        if up.sha256 in out:
+            continue
+        hit = _memo.get(up.sha256)
+        if hit is None:
+            started = time.perf_counter()
+            try:
+                hit = Read(workers.submit(up.content, cache=DbOcrCache(db)).result(), time.perf_counter() - started)
+            except InvalidInput as err:  # not an image or a readable PDF: an officer looks at it
+                hit = Read(None, time.perf_counter() - started, err.detail)
+            remember(up.sha256, hit)
+        out[up.sha256] = hit
+    return out
+
+
+def prepare(db: Database, envelope: Envelope, *, reader: Reader | None = None) -> dict[str, Read]:
+    """The consumer's step before its transaction: read a submitted case's uploads (one short
+    read of the case, then OCR with no session open) into this process's memo, where
+    :func:`prereview` finds them."""
+    from onecity.services.events import CASE_SUBMITTED
+
+    return read_uploads(db, uploads(db, envelope.typed(CASE_SUBMITTED).case_id), reader=reader)
+
+
+def run(db: Database, case_id: str, *, reader: Reader | None = None) -> PreReview:
+    """Pre-review a case outside the event consumer: read its uploads (no transaction open while
+    they are recognised), then check, conclude and act in one short transaction that locks the
+    case and re-checks its state (a case withdrawn meanwhile is a :class:`Conflict`)."""
+    readings = read_uploads(db, uploads(db, case_id), reader=reader)
+    with db.transaction() as session:
+        return prereview(session, case_id, readings)
 
 
 # -- judging ----------------------------------------------------------------------------------------------
@@ -186,15 +219,13 @@ class DocumentReview:
     material: str
     document_id: str
     expected_type: str
-    #: None when the upload is not an image a machine can read (a PDF, a broken file)
+    #: None when no machine read the upload (not an image, a damaged PDF, not read before the review)
     reading: Reading | None
     findings: list[Finding]
     risk: list[str]
     risk_rules: tuple[str, ...]
-    #: reading (OCR or the cache) and checking this upload
-    seconds: float
-    #: the part of ``seconds`` spent before the transaction (in ``prepare``)
-    prepared_seconds: float = 0.0
+    #: reading the upload (OCR or the cache, before the transaction) and checking it (in it)
+    seconds: float = 0.0
 
     @property
     def worst_risk(self) -> str:
@@ -252,22 +283,20 @@ def _holder_of(session: Session, case: Case, doc_type: str) -> str | None:
 
 
 def review_document(
-    session: Session, case: Case, material: str, expected: str, doc: Document, *, on: date
+    session: Session, case: Case, material: str, expected: str, document_id: str, read: Read | None, *, on: date
 ) -> DocumentReview:
-    """Read one upload (memo, cache or OCR) and check it against the form, the registries and itself."""
-    try:
-        reading, seconds, prepared = _read(session, doc)
-    except InvalidInput as err:
-        # a PDF or a file no OCR here reads: not the applicant's fault, an officer looks at it
-        unreadable = Finding(
-            "document.unread",
-            "",
-            Outcome.WARN,
-            f"the upload for {material} is not read by a machine ({err.detail}): an officer checks it",
-            {"filename": doc.filename, "content_type": doc.content_type},
-            0.0,
+    """Check one upload's reading against the form, the registries and itself (in the caller's
+    transaction: only database reads and the rule tables, never OCR). ``read`` None: the upload
+    was not read before this review (a redelivery in another process) and an officer looks at it."""
+    if read is None or read.reading is None:
+        why = (
+            f"the upload for {material} is not read by a machine ({read.unreadable}): an officer checks it"
+            if read is not None
+            else f"the upload for {material} was not read before this review: an officer checks it"
         )
-        return DocumentReview(material, doc.id, expected, None, [unreadable], ["medium"], (), 0.0)
+        unreadable = Finding("document.unread", "", Outcome.WARN, why, {"document_id": document_id}, 0.0)
+        return DocumentReview(material, document_id, expected, None, [unreadable], ["medium"], ())
+    reading = read.reading
     ex = reading.extraction
     started = time.perf_counter()
     form = {
@@ -297,8 +326,8 @@ def review_document(
     holder = _holder_of(session, case, ex.doc_type)
     holder_field = HOLDER_FIELDS.get(ex.doc_type)
     if holder and holder_field and kind_ok:
-        read = ex.fields.get(holder_field)
-        value = read.value if read is not None else None
+        named = ex.fields.get(holder_field)
+        value = named.value if named is not None else None
         if value is not None:
             findings.append(
                 Finding(
@@ -309,8 +338,8 @@ def review_document(
                     if value != holder
                     else "the document belongs to the applicant",
                     {"document": value, "application": holder},
-                    read.confidence if read else 0.0,
-                    read.box if read else None,
+                    named.confidence if named else 0.0,
+                    named.box if named else None,
                 )
             )
     facts = risk_facts(ex, findings)
@@ -322,14 +351,13 @@ def review_document(
     risk = [str(r) for r in (decision.outputs.get("risk") or [])]
     return DocumentReview(
         material,
-        doc.id,
+        document_id,
         expected,
         reading,
         findings,
         risk,
         decision.rules,
-        seconds + time.perf_counter() - started,
-        seconds if prepared else 0.0,
+        read.seconds + time.perf_counter() - started,
     )
 
 
@@ -539,9 +567,16 @@ def _eligibility(session: Session, case: Case, it: Item, on: date) -> rules.Deci
         return None  # not decided: an officer decides (conclude never approves unattended without it)
 
 
-def prereview(session: Session, case_id: str) -> PreReview:
-    """Pre-review a submitted case now (in the caller's transaction) and act on it when it may
-    be approved unattended; returns the stored pre-review."""
+def prereview(session: Session, case_id: str, readings: Mapping[str, Read] | None = None) -> PreReview:
+    """Pre-review a submitted case in the caller's transaction, from readings made before it
+    (``readings`` by SHA-256, else this process's memo), and act on it when it may be approved
+    unattended; returns the stored pre-review.
+
+    Nothing is recognised here: the transaction locks the case (through the transition helper,
+    which re-checks that it is still submitted or in review — it may have been withdrawn while
+    its uploads were read), reads the registries and writes the result, in milliseconds. An
+    upload with no reading is reported as not read, for an officer: never approved unattended.
+    """
     # the platform's own step on the case (no role to check): lock it, and only a submitted one
     case = transition.begin(
         session,
@@ -562,12 +597,13 @@ def prereview(session: Session, case_id: str) -> PreReview:
         for m in case.materials
         if m["state"] == MaterialState.UPLOADED and not catalogue.material(m["code"]).reads_as
     ]
+    known = _memo if readings is None else readings
     for m, expected in _readable(case):
-        doc = session.get(Document, m["ref"])
-        if doc is None:  # never approve on an upload nobody could read
+        sha = session.scalar(select(Document.sha256).where(Document.id == m["ref"]))
+        if sha is None:  # never approve on an upload nobody could read
             unread.append(m["code"])
         else:
-            reviews.append(review_document(session, case, m["code"], expected, doc, on=on))
+            reviews.append(review_document(session, case, m["code"], expected, m["ref"], known.get(sha), on=on))
     eligibility = _eligibility(session, case, it, on)
     conclusion = conclude(
         it,
@@ -578,8 +614,8 @@ def prereview(session: Session, case_id: str) -> PreReview:
         applicant=applicant_findings(session, case),
     )
     rounds = session.scalars(select(PreReview.round).where(PreReview.case_id == case.id)).all()
-    # OCR done in prepare (before this transaction) plus everything since this function started
-    spent = sum(r.prepared_seconds for r in reviews) + time.perf_counter() - started
+    # the uploads' reading (before this transaction) plus everything since this function started
+    spent = sum(r.seconds for r in reviews) + time.perf_counter() - started
     row = PreReview(
         case_id=case.id,
         round=max(rounds, default=0) + 1,

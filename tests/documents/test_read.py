@@ -14,7 +14,7 @@ import pytest
 from onecity.core.db import Database
 from onecity.core.errors import InvalidInput
 from onecity.documents.extract import Extraction
-from onecity.documents.ocr import DbOcrCache, SessionOcrCache, content_hash, decode_image, recognise_bytes
+from onecity.documents.ocr import DbOcrCache, content_hash, decode_image, recognise_bytes
 from onecity.documents.pipeline import Reader, read
 from onecity.synth.corpus import FIELDS, Generator, Roster, Sample
 from tests.documents.conftest import Ocr
@@ -73,13 +73,6 @@ def test_the_same_bytes_are_recognised_once(corpus_roster: Roster, ocr: Ocr, db:
     cache.put(content_hash(sample.image), memo)  # a second worker finishing the same image is harmless
     again, cached = recognise_bytes(sample.image, ocr.engine, cache)
     assert cached and again == memo
-    other = Generator(corpus_roster, seed=24).sample(3, "id_card")
-    with db.transaction() as s:  # inside a request's transaction (the API's way)
-        in_request = SessionOcrCache(s)
-        assert in_request.get(content_hash(other.image), memo.engine) is None
-        in_request.put(content_hash(other.image), memo)
-        in_request.put(content_hash(other.image), memo)  # a duplicate is skipped, the transaction lives on
-    assert cache.get(content_hash(other.image), memo.engine) == memo
 
 
 def test_the_reader_works_off_the_calling_thread(corpus_roster: Roster, ocr: Ocr) -> None:

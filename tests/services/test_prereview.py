@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import base64
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from PIL import Image
+from sqlalchemy import select, text
 
 from onecity.core import clock
 from onecity.core.audit import AuditEntry
 from onecity.core.bus import consumers
 from onecity.core.errors import InvalidInput
+from onecity.core.events import ProcessedMessage
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import Role
+from onecity.documents import pipeline
+from onecity.documents.ocr import OcrResult, RapidOcrEngine
+from onecity.documents.pipeline import Reader
 from onecity.hub.registries.models import Certificate, Person, PersonStatus
 from onecity.services import advice, prereview, service
 from onecity.services.models import Case, CaseEvent, CaseStatus, PreReview, PreReviewOutcome, WorkItem
@@ -229,6 +235,62 @@ def test_a_deceased_applicant_is_never_approved_unattended(mca: tuple[City, Prin
     case, review = _reviewed(city, case_id)
     assert review.outcome == PreReviewOutcome.REFUSAL_SUGGESTED and case.status == CaseStatus.SUBMITTED
     assert any(r["rule"] == "registry.applicant_active" and r["outcome"] == "fail" for r in review.reasons)
+
+
+def test_no_transaction_is_open_while_the_uploads_are_read(city: City, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The consumer reads the case in one short session, closes it, recognises the letter with no
+    connection checked out, and only then locks the case in a new transaction that re-checks its
+    state: a clerk withdrawing the case while its letter is being recognised is not blocked (on
+    SQLite a held transaction is the one write lock, on PostgreSQL the case's row lock), and the
+    withdrawn case is then left alone (both backends; the OCR is real)."""
+    clerk = _clerk(city)
+    senior = _person(city, senior=True)
+    case_id = _apply_at_counter(city, clerk, senior, _letter(city, senior))
+    monkeypatch.setattr(prereview, "_memo", OrderedDict())  # read now, not from an earlier test's memo
+    seen: list[int] = []
+
+    class Watching(RapidOcrEngine):
+        """The real engine, looking at the database from inside the recogniser."""
+
+        def recognise(self, image: Image.Image) -> OcrResult:
+            if not seen:
+                seen.append(city.db.engine.pool.checkedout())
+                with city.db.transaction() as s:
+                    if city.db.dialect == "postgresql":  # fail, not hang, if the pre-review held the row
+                        s.execute(text("SET LOCAL lock_timeout = '10s'"))
+                    service.withdraw(s, clerk, case_id, "申请人撤回 / the applicant withdraws")
+            return super().recognise(image)
+
+    with Reader(Watching) as reader:
+        monkeypatch.setattr(pipeline, "_shared", reader)
+        consumers.deliver_pending(city.db)
+    assert seen == [0], "a connection was checked out while the page was recognised"
+    with city.db.sessions() as s:
+        case = s.get(Case, case_id)
+        assert case is not None and case.status == CaseStatus.WITHDRAWN
+        assert advice.latest(s, case_id) is None  # the transaction after OCR saw the withdrawal
+        assert s.scalars(select(ProcessedMessage).where(ProcessedMessage.consumer == "services.prereview")).first()
+
+
+def test_a_review_in_a_transaction_never_recognises_an_upload(city: City, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An upload with no reading made before the transaction (a redelivery in another process) is
+    reported as not read, for an officer — never recognised with the case locked, never approved
+    unattended."""
+    clerk = _clerk(city)
+    senior = _person(city, senior=True)
+    case_id = _apply_at_counter(city, clerk, senior, _letter(city, senior))
+    monkeypatch.setattr(prereview, "_memo", OrderedDict())
+    with Reader(_refuses_to_recognise) as reader:
+        monkeypatch.setattr(pipeline, "_shared", reader)
+        with city.db.transaction() as s:
+            review = prereview.prereview(s, case_id)
+            assert review.outcome == PreReviewOutcome.PRE_APPROVED and not review.acted
+            [unread] = [r for r in review.reasons if r["rule"] == "document.unread"]
+            assert unread["material"] == "application_letter" and "not read before" in unread["message"]
+
+
+def _refuses_to_recognise() -> RapidOcrEngine:
+    raise AssertionError("a page was recognised inside the pre-review's transaction")
 
 
 def test_conclude_never_approves_unattended_on_a_medium_risk_or_an_unread_upload() -> None:

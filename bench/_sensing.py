@@ -164,9 +164,12 @@ def start_worker(
     republish: bool = False,
     batch: int = 2000,
     warm: bool = False,
+    stream: tuple[str, str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """A real ``onecity worker ingest`` in this run's share group, stopped by Linux if the benchmark
-    dies; ``warm`` builds the city's point index first (only alerts need it)."""
+    dies; ``warm`` builds the city's point index first (only alerts need it). ``stream`` =
+    (NATS URL, stream, bridge id): pull from that JetStream stream instead (``--via stream``),
+    with a 5 s ack wait; the call returns once the worker is subscribed, not once it bridges."""
     env = dict(
         os.environ,
         ONECITY_ENV="development",
@@ -181,19 +184,19 @@ def start_worker(
             "onecity",
             "worker",
             "ingest",
-            "--via",
-            "mqtt",
             "--id",
             worker_id,
             "--mqtt",
             mqtt_url,
             "--batch",
             str(batch),
-            "--group",
-            RUN_GROUP,
-            "--session-expiry",
-            str(SESSION_EXPIRY),
         ]
+        + (
+            ["--via", "mqtt", "--group", RUN_GROUP, "--session-expiry", str(SESSION_EXPIRY)]
+            if stream is None
+            else ["--via", "stream", "--nats", stream[0], "--stream", stream[1], "--bridge-id", stream[2]]
+            + ["--ack-wait", "5"]
+        )
         + ([] if republish else ["--no-republish"])
         + ([] if warm else ["--no-warm"])
     )

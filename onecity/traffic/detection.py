@@ -10,10 +10,15 @@ Per loop station ``i`` with the next station downstream on the same road ``j``, 
   occupied ≥ 30 % of the time (a standing queue), while the downstream station keeps ≥ 75 %
   of its profile;
 * **probes** (expressways): the floating cars on the segment in the last minute average
-  below 35 % of free flow while downstream runs free.
+  below 35 % of free flow while downstream runs free;
+* **a lane gone empty**: the loops report lane by lane, and a lane that carries a share ``p``
+  of the station's vehicles (its profile over the last 20 minutes) has seen none of the last
+  ``N`` vehicles, where ``(1 − p)^N`` is below 1 in 1,000: the lane is blocked ahead, and the
+  traffic merges away from it before the loop. Under light traffic an incident makes no queue
+  and no speed drop at all (the free lanes absorb it), but this it does.
 
 An interval is *flagged* when the occupancy difference and the speed drop agree, or the
-speed drop holds with occupancy ≥ 15 %, or the probes say so; two flagged intervals in a row
+speed drop holds with occupancy ≥ 15 %, or the probes say so, or a lane has gone empty; two flagged intervals in a row
 (persistence, which the California algorithms use against false alarms) raise an alarm: an
 incident is opened. It is updated every five minutes while it lasts and cleared after two
 minutes without a flag with the speed back to 75 % of the profile it had before.
@@ -41,6 +46,10 @@ PERSIST = 2
 CLEAR_AFTER = 4
 UPDATE_EVERY = 10
 PROFILE_LEN = 20
+LANE_PROFILE_LEN = 40
+LANE_MIN_SHARE = 0.15
+LANE_MIN_PROFILE = 30
+LANE_ALPHA = 1e-3
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class Reading:
     speed_kmh: float | None
     flow_vph: float
     occupancy: float
+    lanes: tuple[int, ...] = ()
 
 
 @dataclass
@@ -62,9 +72,33 @@ class _Station:
     since_update: int = 0
     alarm: bool = False
     frozen_profile: float = 0.0
+    lane_profile: deque[tuple[int, ...]] = field(default_factory=lambda: deque(maxlen=LANE_PROFILE_LEN))
+    lane_recent: deque[tuple[int, ...]] = field(default_factory=lambda: deque(maxlen=LANE_PROFILE_LEN))
 
     def profile(self) -> float:
         return median(self.speeds) if len(self.speeds) >= 4 else 0.9 * self.free_flow
+
+    def lane_blocked(self) -> bool:
+        """A lane with a usual share ``p`` that none of the last ``N`` vehicles used, ``(1 − p)^N < α``."""
+        if not self.lane_recent or not self.lane_profile:
+            return False
+        width = len(self.lane_recent[-1])
+        usual = [sum(c[i] for c in self.lane_profile if len(c) == width) for i in range(width)]
+        total = sum(usual)
+        if total < LANE_MIN_PROFILE:
+            return False
+        for lane, seen in enumerate(usual):
+            p = seen / total
+            if p < LANE_MIN_SHARE:
+                continue
+            passed = 0
+            for counts in reversed(self.lane_recent):
+                if len(counts) != width or counts[lane] > 0:
+                    break
+                passed += sum(counts)
+            if passed and (1.0 - p) ** passed < LANE_ALPHA:
+                return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -104,6 +138,8 @@ class IncidentDetector:
                 california = (
                     occdf >= OCCDF_MIN and occdf / r.occupancy >= OCCRDF_MIN and rd.occupancy < DOWNSTREAM_FREE_OCC
                 )
+            if r.lanes:
+                st.lane_recent.append(r.lanes)
             drop = r.occupancy >= QUEUE_OCC if r.speed_kmh is None else r.speed_kmh < SPEED_DROP * prof
             method = ""
             if california and drop:
@@ -113,14 +149,19 @@ class IncidentDetector:
             ps = probes.get(edge)
             if not method and st.expressway and ps and down_ok and sum(ps) / len(ps) < PROBE_STOP * st.free_flow:
                 method = "probes"
+            if not method and r.lanes and st.lane_blocked():
+                method = "lane-blocked"
             if method:
                 st.flagged += 1
                 st.quiet = 0
             else:
                 st.flagged = 0
                 st.quiet += 1
-                if r.speed_kmh is not None and not st.alarm:
-                    st.speeds.append(r.speed_kmh)
+                if not st.alarm:
+                    if r.speed_kmh is not None:
+                        st.speeds.append(r.speed_kmh)
+                    if r.lanes:
+                        st.lane_profile.append(r.lanes)
             if not st.alarm and st.flagged >= PERSIST:
                 st.alarm, st.since_update, st.frozen_profile = True, 0, prof
                 actions.append(Action("open", edge, method, r.speed_kmh, r.occupancy))

@@ -185,7 +185,10 @@ def observations(
         t = (day_start + timedelta(seconds=r.t)).isoformat()
         if r.speed_kmh is not None:
             out.append((streams[0], {"phenomenonTime": t, "result": r.speed_kmh}))
-        out.append((streams[1], {"phenomenonTime": t, "result": r.flow_vph}))
+        flow: dict[str, Any] = {"phenomenonTime": t, "result": r.flow_vph}
+        if r.lanes:  # the station's loops lane by lane, as a loop controller reports them
+            flow["parameters"] = {"lanes": list(r.lanes)}
+        out.append((streams[1], flow))
         out.append((streams[2], {"phenomenonTime": t, "result": r.occupancy}))
     for p in probes:
         ds = ids.probes.get(p.unit)

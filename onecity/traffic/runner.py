@@ -197,13 +197,14 @@ def _read_interval(db: Database, state: RunState, t: float) -> tuple[dict[str, R
         loops_by_ds[ds_v], loops_by_ds[ds_q], loops_by_ds[ds_o] = (edge, 0), (edge, 1), (edge, 2)
     end = _at(state, t)
     values: dict[str, list[float | None]] = defaultdict(lambda: [None, 0.0, 0.0])
+    lanes: dict[str, tuple[int, ...]] = {}
     probes: dict[str, list[float]] = defaultdict(list)
     ids = list(loops_by_ds)
     probe_ids = list(state.ids.probes.values())
     with db.sessions() as session:
         for i in range(0, len(ids), 5000):
-            for ds, v in session.execute(
-                select(Observation.datastream_id, Observation.result_number).where(
+            for ds, v, params in session.execute(
+                select(Observation.datastream_id, Observation.result_number, Observation.parameters).where(
                     Observation.datastream_id.in_(ids[i : i + 5000]),
                     Observation.phenomenon_time > end - timedelta(seconds=LOOP_PERIOD_S - 1),
                     Observation.phenomenon_time <= end,
@@ -211,6 +212,8 @@ def _read_interval(db: Database, state: RunState, t: float) -> tuple[dict[str, R
             ):
                 edge, k = loops_by_ds[ds]
                 values[edge][k] = v
+                if k == 1 and isinstance(params, dict) and isinstance(params.get("lanes"), list):
+                    lanes[edge] = tuple(int(n) for n in params["lanes"])
         for i in range(0, len(probe_ids), 5000):
             for v, params in session.execute(
                 select(Observation.result_number, Observation.parameters).where(
@@ -221,7 +224,7 @@ def _read_interval(db: Database, state: RunState, t: float) -> tuple[dict[str, R
             ):
                 if v is not None and params and isinstance(params.get("segment"), str):
                     probes[params["segment"]].append(float(v))
-    loops = {e: Reading(v[0], float(v[1] or 0.0), float(v[2] or 0.0)) for e, v in values.items()}
+    loops = {e: Reading(v[0], float(v[1] or 0.0), float(v[2] or 0.0), lanes.get(e, ())) for e, v in values.items()}
     return loops, probes
 
 
@@ -302,13 +305,16 @@ def finish(db: Database, state: RunState) -> None:
 
 
 def score(state: RunState) -> dict[str, Any]:
-    """Alarms against the injected incidents (an alarm at the incident's segment or the stations up to two
-    stations upstream, from its start to ten minutes after its end, finds it)."""
+    """Alarms against the injected incidents (an alarm at the incident's segment, the stations up to two
+    stations upstream or the next one downstream, from its start to ten minutes after its end, finds it)."""
     end_s = state.sim.t
     truth = [i for i in state.sim.injected if i.start_s is not None and i.start_s <= end_s - 180]
     near: dict[str, set[str]] = {}
     for inc in truth:
         edges = {inc.edge_id}
+        st = state.detector.stations.get(inc.edge_id)
+        if st is not None and st.downstream:
+            edges.add(st.downstream)
         frontier = [inc.edge_id]
         for _hop in range(2):
             frontier = [u for f in frontier for u in state.upstream.get(f, [])]

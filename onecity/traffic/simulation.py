@@ -11,7 +11,8 @@ would report:
 * **probes** — a share of the vehicles (floating cars: taxis' and ride-hailing units) each
   reporting its position, segment and speed every 30 s.
 
-Incidents are injected at random on detector-equipped segments: a stopped vehicle (one lane,
+Incidents are injected at random on detector-equipped segments, in proportion to the traffic on
+them when they happen (exposure): a stopped vehicle (one lane,
 10–20 min), a lane closure (one or two lanes, 20–40 min) or a crash (all lanes but one,
 10–40 min). Each is a stopped "blocker" vehicle per closed lane, so the traffic behind it
 really queues and changes lane; start and end are recorded as the ground truth the detection
@@ -62,6 +63,8 @@ class LoopReading:
     speed_kmh: float | None  # None: no vehicle passed in the interval
     flow_vph: float
     occupancy: float
+    #: vehicles over each lane's loop in the interval, lane 0 (the kerb) first
+    lanes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ class Simulation:
         self.t = self.begin_s
         self.injected: list[InjectedIncident] = []
         self._pending: list[InjectedIncident] = []
+        self._incident_edges: list[str] = []
         self._active: dict[str, InjectedIncident] = {}
         self._probes: dict[str, int] = {}
         self._free_units = list(range(self.probe_units))
@@ -206,37 +210,47 @@ class Simulation:
     # -- incidents ------------------------------------------------------------------------------
 
     def _plan_incidents(self) -> None:
+        """Draw the incidents' times, kinds and durations now; their places when they happen.
+
+        Crashes and breakdowns happen where the vehicles are (their rate is per vehicle-kilometre),
+        so the segment is drawn at the incident's start among the candidates, weighted by the
+        vehicles on each at that moment: a segment nobody drives on gets none, and an incident is
+        never put where it cannot touch the traffic the detectors see."""
         edges = self.incident_edges if self.incident_edges is not None else [s.edge_id for s in self.stations]
-        edges = [e for e in edges if self.network.segments[e].length_m >= 200]
-        if not edges or self.incidents_per_hour <= 0:
+        self._incident_edges = sorted(e for e in edges if self.network.segments[e].length_m >= 200)
+        if not self._incident_edges or self.incidents_per_hour <= 0:
             return
         hours = (self.end_s - self.begin_s) / 3600.0
         n = int(self.rng.poisson(self.incidents_per_hour * hours))
         times = np.sort(self.rng.uniform(self.begin_s + 600, max(self.begin_s + 601, self.end_s - 600), n))
-        busy: list[tuple[str, float, float]] = []
         for k, t in enumerate(times):
-            seg = self.network.segments[edges[int(self.rng.integers(len(edges)))]]
             kind = str(self.rng.choice(["stopped_vehicle", "lane_closure", "crash"]))
-            if kind == "stopped_vehicle":
-                lanes, dur = 1, float(self.rng.uniform(600, 1200))
-            elif kind == "lane_closure":
-                lanes, dur = (
-                    max(1, min(seg.lanes - 1, int(self.rng.integers(1, 3)))),
-                    float(self.rng.uniform(1200, 2400)),
-                )
-            else:
-                lanes, dur = max(1, seg.lanes - 1), float(self.rng.uniform(600, 2400))
-            if any(e == seg.id and not (t > b + 600 or t + dur + 600 < a) for e, a, b in busy):
-                continue
-            busy.append((seg.id, float(t), float(t) + dur))
-            first = int(self.rng.integers(0, seg.lanes - lanes + 1))
-            pos = float(self.rng.uniform(0.6, 0.85)) * seg.length_m
+            low, high = {"stopped_vehicle": (600, 1200), "lane_closure": (1200, 2400)}.get(kind, (600, 2400))
+            # the position is kept as a share of the segment until the segment is drawn
+            share = float(self.rng.uniform(0.6, 0.85))
             self._pending.append(
                 InjectedIncident(
-                    f"inc{self.seed}-{k}", seg.id, kind, list(range(first, first + lanes)), pos, float(t), dur
+                    f"inc{self.seed}-{k}", "", kind, [], share, float(t), float(self.rng.uniform(low, high))
                 )
             )
-        self.injected = list(self._pending)
+
+    def _place(self, inc: InjectedIncident) -> bool:
+        """Choose the segment (by exposure), lanes and position of a planned incident; False if none fits."""
+        busy = {i.edge_id for i in self._active.values()}
+        cands = [e for e in self._incident_edges if e not in busy]
+        weights = np.asarray([float(self._api.edge.getLastStepVehicleNumber(e)) for e in cands])
+        if not cands or weights.sum() <= 0:
+            return False
+        seg = self.network.segments[cands[int(self.rng.choice(len(cands), p=weights / weights.sum()))]]
+        if inc.kind == "stopped_vehicle":
+            lanes = 1
+        elif inc.kind == "lane_closure":
+            lanes = max(1, min(seg.lanes - 1, int(self.rng.integers(1, 3))))
+        else:
+            lanes = max(1, seg.lanes - 1)
+        first = int(self.rng.integers(0, seg.lanes - lanes + 1))
+        inc.edge_id, inc.lanes, inc.pos_m = seg.id, list(range(first, first + lanes)), inc.pos_m * seg.length_m
+        return True
 
     def inject(
         self,
@@ -285,7 +299,10 @@ class Simulation:
 
     def _check_incidents(self) -> None:
         while self._pending and self._pending[0].planned_s <= self.t:
-            self._start_incident(self._pending.pop(0))
+            inc = self._pending.pop(0)
+            if self._place(inc):
+                self.injected.append(inc)
+                self._start_incident(inc)
         for iid, inc in list(self._active.items()):
             assert inc.start_s is not None
             if self.t >= inc.start_s + inc.duration_s:
@@ -330,8 +347,10 @@ class Simulation:
         for st in self.stations:
             veh = 0
             speed_sum = occ_sum = 0.0
+            counts = []
             for lid in st.loop_ids():
                 n = int(il.getLastIntervalVehicleNumber(lid))
+                counts.append(n)
                 occ_sum += float(il.getLastIntervalOccupancy(lid))
                 if n > 0:
                     veh += n
@@ -343,6 +362,7 @@ class Simulation:
                     round(speed_sum / veh * 3.6, 2) if veh else None,
                     round(veh * 3600.0 / LOOP_PERIOD_S, 1),
                     round(occ_sum / st.lanes, 2),
+                    tuple(counts),
                 )
             )
         return out

@@ -24,6 +24,7 @@ from onecity.core import parts
 from onecity.core.bus import Bus, connect_bus, consumers
 from onecity.core.config import Settings, get_settings
 from onecity.core.db import Database
+from onecity.core.identity.callers import CallerCache
 from onecity.core.tasks import TaskContext, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         lifespan=lifespan,
     )
     app.state.settings, app.state.db, app.state.bus = settings, db, bus
+    app.state.callers = CallerCache(settings.caller_cache_seconds)  # who bearer credentials stand for
     logredact.install()  # no api_key from a query string in the access log
     problems.install(app)
 

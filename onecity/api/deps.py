@@ -31,9 +31,10 @@ from onecity.core.config import Settings
 from onecity.core.db import Database
 from onecity.core.errors import AuthenticationRequired, InvalidInput, PermissionDenied
 from onecity.core.identity import auth
+from onecity.core.identity.callers import Caller, CallerCache
 from onecity.core.identity.principal import ANONYMOUS, Principal
-from onecity.core.identity.service import API_KEY_PREFIX, principal_for_api_key, principal_for_user
-from onecity.core.identity.tokens import read_access_token
+from onecity.core.identity.service import API_KEY_PREFIX, api_key_caller, api_key_hash, user_caller
+from onecity.core.identity.tokens import verify_access_token
 
 SESSION_COOKIE = "onecity_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -65,15 +66,17 @@ def _finish(session: Session, commit: bool) -> None:
         session.close()
 
 
-async def get_session(db: Annotated[Database, Depends(get_db)]) -> AsyncIterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's transaction, as :meth:`Database.transaction` makes it, at one thread hop.
 
     A plain-``def`` generator would cost two hops through FastAPI's thread pool (one to enter,
     one to leave). Making a session does no I/O (it connects on first use, in the dependency or
     route that uses it, which runs in the pool), so it is made here on the event loop; only the
     commit or rollback at the end goes to the pool, and not even that when nothing touched the
-    database.
+    database. The database is read from the app, not through :func:`get_db`: every dependency
+    in the chain costs FastAPI's solver on every request.
     """
+    db: Database = request.app.state.db
     session = db.sessions()
     try:
         yield session
@@ -94,24 +97,59 @@ DatabaseDep = Annotated[Database, Depends(get_db)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def _from_authorization(session: Session, settings: Settings, value: str, request: Request) -> Principal:
+def _callers(request: Request) -> CallerCache:
+    cache: CallerCache = request.app.state.callers
+    return cache
+
+
+def _load_user(session: Session, user_id: str, request: Request) -> Caller:
+    user = auth.active_user(session, user_id)
+    request.state.user = user  # see resolve_principal
+    return user_caller(user)
+
+
+async def _from_authorization(session: Session, settings: Settings, value: str, request: Request) -> Caller:
+    """The caller a bearer token, an API key or Basic ``apikey`` credentials stand for.
+
+    Remembered for a few seconds per process (:mod:`onecity.core.identity.callers`), so a busy
+    client costs a dictionary look-up, not a signature check and a database read on a thread.
+    """
     scheme, _, credential = value.partition(" ")
     scheme, credential = scheme.lower(), credential.strip()
     if scheme == "bearer" and credential:
         if credential.startswith(API_KEY_PREFIX):
-            return principal_for_api_key(session, credential)
-        user = auth.active_user(session, read_access_token(settings.secret_key, credential))
-        request.state.user = user  # see resolve_principal
-        return principal_for_user(user)
+            return await _api_key(session, credential, request)
+        callers = _callers(request)
+        generation = callers.generation
+        user_id = callers.token_subject(credential)
+        if user_id is None:
+            user_id, expires = verify_access_token(settings.secret_key, credential)
+            callers.remember_token(credential, user_id, expires, generation)
+        caller = callers.user(user_id)
+        if caller is None:
+            caller = await run_in_threadpool(_load_user, session, user_id, request)
+            callers.remember_user(user_id, caller, generation)
+        return caller
     if scheme == "basic" and credential:
         try:
             username, _, password = base64.b64decode(credential, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError) as err:
             raise AuthenticationRequired("the Basic credentials are not valid base64") from err
         if username == "apikey":
-            return principal_for_api_key(session, password)
+            return await _api_key(session, password, request)
         raise AuthenticationRequired("Basic authentication takes an API key: user 'apikey', the key as password")
     raise AuthenticationRequired("unsupported Authorization header; use 'Bearer <token or API key>'")
+
+
+async def _api_key(session: Session, secret: str, request: Request) -> Caller:
+    callers = _callers(request)
+    generation = callers.generation
+    digest = api_key_hash(secret)
+    caller = callers.api_key(digest)
+    if caller is None:
+        caller = await run_in_threadpool(api_key_caller, session, secret)
+        callers.remember_api_key(digest, caller, generation)
+    return caller
 
 
 async def submitted_csrf(request: Request) -> str | None:
@@ -128,28 +166,33 @@ async def submitted_csrf(request: Request) -> str | None:
     return token
 
 
-def resolve_principal(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    csrf: Annotated[str | None, Depends(submitted_csrf)],
-) -> Principal:
+async def resolve_principal(request: Request, session: SessionDep) -> Principal:
     """Who is calling (possibly nobody); remembered on ``request.state`` for auditing.
 
-    The caller's ``User`` row is kept on ``request.state.user`` for the request's life: the
-    session's identity map holds objects weakly, so without that reference a route reading
-    the caller's own record (``/auth/me``, most pages) loaded it and its roles a second time.
+    ``async``: a bearer credential seen in the last seconds is answered from the caller cache
+    on the event loop; only a look-up in the database goes to the thread pool. The resolved
+    :class:`Caller` is kept on ``request.state.caller`` (``/auth/me`` answers from it).
+
+    When the caller's ``User`` row is read, it is kept on ``request.state.user`` for the
+    request's life: the session's identity map holds objects weakly, so without that reference
+    a route reading the caller's own record loaded it and its roles a second time.
+
+    The settings and the submitted CSRF token are read here, not through dependencies of their
+    own: every dependency costs FastAPI's solver on every request of every route.
     """
     principal = ANONYMOUS
     header = request.headers.get("authorization")
     if header:
-        principal = _from_authorization(session, settings, header, request)
+        settings: Settings = request.app.state.settings
+        caller = await _from_authorization(session, settings, header, request)
+        request.state.caller = caller
+        principal = caller.principal
     elif (cookie := request.cookies.get(SESSION_COOKIE)) is not None:
-        found = auth.session_principal(session, cookie)
+        found = await run_in_threadpool(auth.session_principal, session, cookie)
         if found is not None:
             principal, row, request.state.user = found
             request.state.web_session = row
-            if request.method not in SAFE_METHODS and not auth.check_csrf(row, csrf):
+            if request.method not in SAFE_METHODS and not auth.check_csrf(row, await submitted_csrf(request)):
                 raise PermissionDenied(
                     "the form has expired or did not come from this site (CSRF check failed); "
                     "reload the page and try again"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from onecity.api.schemas import UserPublic
+from onecity.core.identity.callers import Profile
 from onecity.core.identity.models import User
+from onecity.core.identity.principal import Principal
 
 
 def user_public(user: User) -> UserPublic:
@@ -17,4 +19,19 @@ def user_public(user: User) -> UserPublic:
         division_code=user.division_code,
         active=user.active,
         created_at=user.created_at,
+    )
+
+
+def caller_public(principal: Principal, profile: Profile) -> UserPublic:
+    """The caller's own record as the caller cache holds it: what :func:`user_public` shows, without a read."""
+    return UserPublic(
+        id=principal.id,
+        username=profile.username,
+        display_name=profile.display_name,
+        kind=str(principal.kind),
+        roles=sorted(principal.roles, key=str),  # as the user's roles are read: by name
+        agency_code=principal.agency_code,
+        division_code=principal.division_code,
+        active=profile.active,
+        created_at=profile.created_at,
     )

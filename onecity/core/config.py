@@ -29,7 +29,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The env file looked for in the working directory and the directories above it.
@@ -129,6 +129,10 @@ class Settings(BaseSettings):
     bus_stream: str = "ONECITY"
     access_token_minutes: int = 15
     session_hours: int = 8
+    #: How long a server process remembers who a bearer token or API key stands for (seconds;
+    #: 0: look it up on every request). A change made in one process is seen there at once and
+    #: by the other processes within this time (``identity.callers``).
+    caller_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     #: Failed logins allowed per username (and per client address) before each further attempt
     #: must wait; the wait doubles with every failure (see ``identity.auth``).
     login_max_failures: int = 5

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
+from starlette.concurrency import run_in_threadpool
 
 from onecity.api.deps import DatabaseDep, PrincipalDep, SessionDep, SettingsDep
 from onecity.api.schemas import PasswordChange, TokenPublic, UserPublic
-from onecity.api.users_view import user_public
+from onecity.api.users_view import caller_public, user_public
 from onecity.core.errors import AuthenticationRequired
 from onecity.core.identity import auth, service
+from onecity.core.identity.callers import Caller
 from onecity.core.identity.roles import PrincipalKind
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -37,10 +39,19 @@ def token(
 
 
 @router.get("/me", response_model=UserPublic, summary="The signed-in user")
-def me(session: SessionDep, principal: PrincipalDep) -> UserPublic:
+async def me(request: Request, session: SessionDep, principal: PrincipalDep) -> UserPublic:
+    """The caller's own record: from the caller cache when a bearer token resolved it (no read,
+    no thread hop), else read as :func:`service.get_user` reads it (a browser session)."""
     if principal.kind is PrincipalKind.SYSTEM:
         raise AuthenticationRequired("API keys are not users; /auth/me is for people")
-    return user_public(service.get_user(session, principal, principal.id, purpose=None))
+    caller: Caller | None = getattr(request.state, "caller", None)
+    if caller is not None and caller.profile is not None and caller.principal is principal:
+        return caller_public(principal, caller.profile)
+
+    def read() -> UserPublic:
+        return user_public(service.get_user(session, principal, principal.id, purpose=None))
+
+    return await run_in_threadpool(read)
 
 
 @router.post("/password", status_code=204, summary="Change my password")

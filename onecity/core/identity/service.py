@@ -19,6 +19,7 @@ from onecity.core import audit, clock, events, policy
 from onecity.core.divisions import Division, contains, scope_prefix, validate_code
 from onecity.core.errors import AuthenticationRequired, Conflict, InvalidInput, NotFound, PermissionDenied, Words
 from onecity.core.grants import AccessGrant
+from onecity.core.identity.callers import Caller, Profile
 from onecity.core.identity.events import (
     AGENCY_CREATED,
     APIKEY_CREATED,
@@ -398,6 +399,14 @@ def change_password(session: Session, principal: Principal, *, current: str, new
     )
 
 
+def user_caller(user: User) -> Caller:
+    """The user's principal and the fields of their record ``/auth/me`` shows, as the caller cache keeps them."""
+    profile = Profile(
+        username=user.username, display_name=user.display_name, active=user.active, created_at=user.created_at
+    )
+    return Caller(principal_for_user(user), profile=profile)
+
+
 def principal_for_user(user: User) -> Principal:
     return Principal(
         kind=PrincipalKind(user.kind),
@@ -555,6 +564,11 @@ def list_api_keys(session: Session, principal: Principal, *, limit: int = 500, o
 
 def principal_for_api_key(session: Session, secret: str) -> Principal:
     """The principal a key stands for: its roles, agency, division and scopes; 401 if unknown, revoked or expired."""
+    return api_key_caller(session, secret).principal
+
+
+def api_key_caller(session: Session, secret: str) -> Caller:
+    """:func:`principal_for_api_key` with the key's expiry, as the caller cache keeps it."""
     parts = secret.split("_")
     if not secret.startswith(API_KEY_PREFIX) or len(parts) < 3:
         raise AuthenticationRequired("the API key is malformed; keys look like oc_xxxxxxxx_…")
@@ -565,7 +579,7 @@ def principal_for_api_key(session: Session, secret: str) -> Principal:
     if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
         raise AuthenticationRequired("the API key was revoked or has expired")
     agency = session.get(Agency, key.agency_id) if key.agency_id else None
-    return Principal(
+    principal = Principal(
         kind=PrincipalKind.SYSTEM,
         id=key.id,
         name=key.name,
@@ -576,6 +590,12 @@ def principal_for_api_key(session: Session, secret: str) -> Principal:
         scopes=frozenset(key.scopes),
         api_key=True,
     )
+    return Caller(principal, expires_at=key.expires_at)
+
+
+def api_key_hash(secret: str) -> str:
+    """What the caller cache files a key under: the hash of the whole secret, never the secret."""
+    return _hash_key(secret)
 
 
 def require_scope(principal: Principal, scope: Scope) -> None:

@@ -8,6 +8,7 @@ means a transaction that read something never fails later when it tries to write
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, String, Table, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
@@ -157,11 +159,43 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
-    # pre-ping costs a round trip per checkout, but a pool that outlives a database restart (or
-    # a test that ends other backends) would otherwise hand out dead connections
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_idle_connections(engine)
+    return engine
+
+
+#: A pooled connection unused for longer than this is pinged before it is handed out.
+IDLE_PING_SECONDS = 1.0
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Ping a connection at checkout only when it has sat idle in the pool for a while.
+
+    A pool that outlives a database restart (or a test that ends other backends) would
+    otherwise hand out dead connections. SQLAlchemy's ``pool_pre_ping`` pings at every
+    checkout: a round trip added to every request, and the most common query the server
+    ran under load. A connection returned less than :data:`IDLE_PING_SECONDS` ago was
+    working then; a dead one found later is still caught, since a disconnect error makes
+    SQLAlchemy discard the whole pool.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _handed_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is not None and time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception as err:  # the driver's own error for a closed connection
+            raise DisconnectionError("the pooled connection no longer answers") from err
+        if not alive:
+            raise DisconnectionError("the pooled connection no longer answers")
 
 
 def is_busy(err: BaseException) -> bool:

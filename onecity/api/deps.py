@@ -33,7 +33,7 @@ from onecity.core.errors import AuthenticationRequired, InvalidInput, Permission
 from onecity.core.identity import auth
 from onecity.core.identity.callers import Caller, CallerCache
 from onecity.core.identity.principal import ANONYMOUS, Principal
-from onecity.core.identity.service import API_KEY_PREFIX, api_key_caller, api_key_hash, user_caller
+from onecity.core.identity.service import API_KEY_PREFIX, api_key_hash, remembered_api_key_caller, user_caller
 from onecity.core.identity.tokens import verify_access_token
 
 SESSION_COOKIE = "onecity_session"
@@ -143,12 +143,9 @@ async def _from_authorization(session: Session, settings: Settings, value: str, 
 
 async def _api_key(session: Session, secret: str, request: Request) -> Caller:
     callers = _callers(request)
-    generation = callers.generation
-    digest = api_key_hash(secret)
-    caller = callers.api_key(digest)
+    caller = callers.api_key(api_key_hash(secret))  # remembered: no thread hop
     if caller is None:
-        caller = await run_in_threadpool(api_key_caller, session, secret)
-        callers.remember_api_key(digest, caller, generation)
+        caller = await run_in_threadpool(remembered_api_key_caller, session, secret, callers)
     return caller
 
 

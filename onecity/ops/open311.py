@@ -42,7 +42,7 @@ from onecity.core.db import Database
 from onecity.core.errors import DomainError, InvalidInput
 from onecity.core.identity.models import Agency
 from onecity.core.identity.principal import ANONYMOUS
-from onecity.core.identity.service import principal_for_api_key
+from onecity.core.identity.service import remembered_api_key_caller
 from onecity.hub.geography.geocode import geocoder_for
 from onecity.hub.registries.models import Component
 from onecity.ops import service
@@ -523,6 +523,7 @@ async def post_request(fmt: str, request: Request) -> Response:
     db = _db(request)
     idempotency_key = request.headers.get(idempotency.HEADER)
     path = request.url.path
+    callers = request.app.state.callers
 
     def run() -> Response:
         _fmt(fmt)
@@ -544,7 +545,7 @@ async def post_request(fmt: str, request: Request) -> Response:
         name = " ".join(p for p in (params.get("first_name", "").strip(), params.get("last_name", "").strip()) if p)
         contact = ", ".join(p for p in (params.get("phone", "").strip(), params.get("email", "").strip()) if p)
         with db.transaction() as session:
-            principal = principal_for_api_key(session, key) if key else ANONYMOUS
+            principal = remembered_api_key_caller(session, key, callers).principal if key else ANONYMOUS
             if idempotency_key is not None:  # a retry of a report whose answer was lost: the first answer
                 unkeyed = {k: v for k, v in sorted(params.items()) if k != "api_key"}
                 fingerprint = idempotency.fingerprint("POST", path, unkeyed)

@@ -19,7 +19,7 @@ from onecity.core import audit, clock, events, policy
 from onecity.core.divisions import Division, contains, scope_prefix, validate_code
 from onecity.core.errors import AuthenticationRequired, Conflict, InvalidInput, NotFound, PermissionDenied, Words
 from onecity.core.grants import AccessGrant
-from onecity.core.identity.callers import Caller, Profile
+from onecity.core.identity.callers import Caller, CallerCache, Profile
 from onecity.core.identity.events import (
     AGENCY_CREATED,
     APIKEY_CREATED,
@@ -596,6 +596,16 @@ def api_key_caller(session: Session, secret: str) -> Caller:
 def api_key_hash(secret: str) -> str:
     """What the caller cache files a key under: the hash of the whole secret, never the secret."""
     return _hash_key(secret)
+
+
+def remembered_api_key_caller(session: Session, secret: str, callers: CallerCache) -> Caller:
+    """:func:`api_key_caller` through a process's caller cache: read only when not remembered."""
+    generation, digest = callers.generation, _hash_key(secret)
+    caller = callers.api_key(digest)
+    if caller is None:
+        caller = api_key_caller(session, secret)
+        callers.remember_api_key(digest, caller, generation)
+    return caller
 
 
 def require_scope(principal: Principal, scope: Scope) -> None:

@@ -240,6 +240,12 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("POST", "/api/v1/services/bundle-applications/{app_id}/submit"): applicant(),
     ("GET", "/services"): public(CATALOGUE),
     ("GET", "/benefits"): public(CATALOGUE),
+    ("GET", "/benefits/offers"): applicant(narrower=LINKED),
+    ("POST", "/benefits/offers/{offer_id}/accept"): applicant(narrower=LINKED),
+    ("POST", "/benefits/offers/{offer_id}/decline"): applicant(narrower=LINKED),
+    ("POST", "/benefits/objections/new"): applicant(narrower=LINKED),
+    ("GET", "/benefits/objections"): staff("benefits.objection.list"),
+    ("POST", "/benefits/objections/{objection_id}/answer"): staff("benefits.objection.answer"),
     ("GET", "/services/items/{code}"): public(CATALOGUE),
     ("POST", "/services/items/{code}/apply"): applicant(),
     ("GET", "/services/cases/{case_id}"): applicant("services.case.read"),
@@ -329,6 +335,7 @@ ROUTES: dict[tuple[str, str], Guard] = {
 #: Registered actions that no HTTP route guards, with where they are used instead.
 NOT_ON_HTTP: dict[str, str] = {
     "benefits.eligibility.scan": "the scan of the registries for proactive benefits runs from `onecity benefits scan`",
+    "benefits.offer.make": "offers are made and withdrawn by `onecity benefits offer` and the life-event consumers",
     "hub.registry.person.read": "read by the services and documents parts through the registries' service functions",
     "hub.registry.legal_person.read": "read by the services part through the registries' service functions",
     "hub.registry.certificate.read": "read by the services and credentials parts",

@@ -1,4 +1,5 @@
-"""Commands: ``onecity benefits policies`` (the catalogue) and ``onecity benefits scan`` (who is eligible).
+"""Commands: ``onecity benefits policies`` (the catalogue), ``onecity benefits scan`` (who is eligible)
+and ``onecity benefits offer`` (offer to them, withdraw the offers whose eligibility ended).
 
 A scan runs each policy's decision table as one query over the registries, as the CLI
 principal, audited with the purpose "proactive benefits"; it prints one line per policy (or
@@ -68,6 +69,32 @@ def cmd_scan(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_offer(args: argparse.Namespace, settings: Settings) -> int:
+    """Bring every policy's offers in line with its table: offer the newly eligible, withdraw the ended."""
+    from onecity.benefits import offers, service
+    from onecity.benefits.catalogue import POLICIES
+    from onecity.core import clock
+    from onecity.core.commands import cli_principal, open_db
+
+    on = date.fromisoformat(args.on) if args.on else clock.local(clock.now()).date()
+    codes = args.policy or [p.code for p in POLICIES]
+    for code in codes:
+        service.policy_by_code(code)
+    db = open_db(settings)
+    try:
+        for code in codes:
+            started = time.perf_counter()
+            with db.transaction() as session:
+                done = offers.refresh(session, cli_principal(), code, on)
+            _out(
+                f"{code:32} {len(done.made):>7} offered {len(done.withdrawn):>7} withdrawn"
+                f"  {time.perf_counter() - started:.2f}s"
+            )
+    finally:
+        db.dispose()
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     ben = sub.add_parser("benefits", help="proactive benefits (免申即享)").add_subparsers(
         dest="benefits_command", required=True
@@ -79,3 +106,7 @@ def add_commands(sub: Any) -> None:
     sc.add_argument("--on", help="the day to decide for (YYYY-MM-DD; default today in Shanghai)")
     sc.add_argument("--json", action="store_true")
     sc.set_defaults(func=cmd_scan)
+    of = ben.add_parser("offer", help="offer each policy to whoever it grants, withdraw the offers it no longer grants")
+    of.add_argument("--policy", action="append", help="only this policy (repeatable)")
+    of.add_argument("--on", help="the day to decide for (YYYY-MM-DD; default today in Shanghai)")
+    of.set_defaults(func=cmd_offer)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import xml.etree.ElementTree as ET
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -158,14 +159,18 @@ def _rule_sql(rule: Rule, on: date) -> ColumnElement[bool]:
     return and_(true(), *parts)
 
 
-def eligibility_query(policy: Policy, on: date) -> Select[Any]:
-    """``SELECT id, amount`` of every person or firm the policy's table grants on ``on``."""
+def eligibility_query(policy: Policy, on: date, ids: Collection[int] | None = None) -> Select[Any]:
+    """``SELECT id, amount, rule`` of every person or firm the policy's table grants on ``on``
+    (``rule``: the index in the table of the rule that decided); ``ids`` restricts it to those records."""
     table = load_table(policy.dmn_path)
     model: Any = Person if policy.subject is Subject.PERSON else LegalPerson
     whens = [(_rule_sql(r, on), literal(1 if r.eligible else 0)) for r in table.rules]
     amounts = [(_rule_sql(r, on), literal(r.amount)) for r in table.rules]
+    indexes = [(_rule_sql(r, on), literal(i)) for i, r in enumerate(table.rules)]
     if not whens:
-        return select(model.id, literal(0.0)).where(literal(False))
+        return select(model.id, literal(0.0), literal(-1)).where(literal(False))
     decided = case(*whens, else_=literal(0))
     amount = case(*amounts, else_=literal(0.0))
-    return select(model.id, amount).where(decided == 1).order_by(model.id)
+    rule = case(*indexes, else_=literal(-1))
+    query = select(model.id, amount, rule).where(decided == 1).order_by(model.id)
+    return query if ids is None else query.where(model.id.in_(list(ids)))

@@ -5,8 +5,12 @@ from onecity.core.parts import NavItem, Part
 PART = Part(
     name="benefits",
     package="onecity.benefits",
-    pages=("onecity.benefits.pages",),
+    models=("onecity.benefits.models",),
+    pages=("onecity.benefits.pages", "onecity.benefits.offer_pages"),
     commands=("onecity.benefits.cli",),
     words="onecity.benefits.i18n",
-    navigation=(NavItem("benefits.nav", "/benefits", None, order=79),),
+    navigation=(
+        NavItem("benefits.nav", "/benefits", None, order=79),
+        NavItem("benefits.objections.nav", "/benefits/objections", "benefits.objection.list", order=84),
+    ),
 )

@@ -273,9 +273,21 @@ def start_case(
     uscc: str | None = None,
     identity_checked: bool = False,
     proxy_relation: str | None = None,
+    offer: dict[str, Any] | None = None,
+    purpose: str | None = None,
 ) -> Case:
-    """A draft case for an item, prefilled from the registries, with held materials attached."""
+    """A draft case for an item, prefilled from the registries, with held materials attached.
+
+    ``offer``: the values of a proactive-benefit offer being taken up (``offer.policy``,
+    ``offer.amount``), prefilled like registry facts; a proactive item is started only so.
+    ``purpose``: the purpose the registry reads are audited with, when it is not an application
+    (a proactive benefit's); the applicant's account is named in it either way.
+    """
     it = catalogue.item(item_code)
+    if it.proactive and not offer:
+        raise InvalidInput(
+            f"{it.name_en} is not applied for: it is granted from an offer; take up your offers on /benefits/offers"
+        )
     who = resolve_applicant(
         session,
         principal,
@@ -293,9 +305,11 @@ def start_case(
         who.reader,
         who.person,
         who.firm,
-        f"一网通办申请预填：{it.name}（申请账号 {principal.name}）",
+        f"{purpose or '一网通办申请预填：' + it.name}（申请账号 {principal.name}）",
         who.basis,
     )
+    if offer:
+        facts.values.update({f"offer.{k}": v for k, v in offer.items()})
     return new_case(session, principal, it, who, facts)
 
 

@@ -63,6 +63,9 @@ class Item:
     unattended: bool = False
     #: The DMN decision that says whether the applicant is eligible (``senior_citizen_card``), if any.
     eligibility: str | None = None
+    #: Granted only from a proactive-benefit offer (免申即享): nobody applies for it; accepting an
+    #: offer starts its case with the offer's policy and amount prefilled (``offer.policy``).
+    proactive: bool = False
 
     def form_schema(self) -> dict[str, Any]:
         """The item's form as a JSON Schema; ``x-prefill`` on a field names its source."""
@@ -111,6 +114,7 @@ class Item:
             "applicant_kind": self.applicant_kind,
             "certificate_type": self.certificate_type,
             "prereview": {"unattended": self.unattended, "eligibility": self.eligibility},
+            "proactive": self.proactive,
         }
 
 

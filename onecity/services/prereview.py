@@ -543,26 +543,34 @@ def conclude(
     return Conclusion(
         PreReviewOutcome.APPROVE_UNATTENDED,
         "every material is held or read and checked with high confidence"
-        + ("; the applicant is eligible" if eligibility is not None else ""),
+        + (
+            f"; the applicant is eligible: {eligibility.outputs.get('reason')} "
+            f"({eligibility.decision_id} {','.join(eligibility.rules)})"
+            if eligibility is not None
+            else ""
+        ),
         reasons,
         corrections,
     )
 
 
-ELIGIBILITY = {"senior_citizen_card": rules.senior_citizen_card}
-
-
 def _eligibility(session: Session, case: Case, it: Item, on: date) -> rules.Decision | None:
+    """The item's eligibility table on the applicant (a person's or a firm's), from a judge a
+    part registered (:func:`onecity.documents.rules.register_judge`)."""
     if not it.eligibility:
         return None
-    judge = ELIGIBILITY.get(it.eligibility)
+    judge = rules.judge(it.eligibility)
     if judge is None:
         raise NotFound(f"item {it.code} names eligibility table {it.eligibility!r}, which has no fact gatherer")
-    holder = _holder_of(session, case, "id_card")
-    if holder is None:
-        return None
     try:
-        return judge(session, READER, holder, on=on, purpose=f"一网通办 pre-review: case {case.number}")
+        return judge(
+            session,
+            READER,
+            case.applicant_identifier,
+            on=on,
+            purpose=f"一网通办 pre-review: case {case.number}",
+            form=dict(case.form),
+        )
     except (NotFound, PermissionDenied, InvalidInput):
         return None  # not decided: an officer decides (conclude never approves unattended without it)
 

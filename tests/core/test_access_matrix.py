@@ -221,6 +221,8 @@ def seed_objects(db: Database, callers: dict[str, m.Caller]) -> dict[str, str]:
         "poa_id",
         "ds_id",
         "edge_id",
+        "offer_id",
+        "objection_id",
     ):
         params.setdefault(name, ZERO)
     return params

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,29 @@ class Decision:
     outputs: dict[str, Any]
     #: DMN rule ids that matched, in table order
     rules: tuple[str, ...]
+
+
+class Judge(Protocol):
+    """Decides an applicant's eligibility from the registries (read with ``principal`` for
+    ``purpose``): ``identifier`` is the applicant's (a person's ID number, a firm's credit code),
+    ``form`` the application's form (a proactive benefit's case names its policy there)."""
+
+    def __call__(
+        self, session: Session, principal: Principal, identifier: str, *, on: date, purpose: str, form: dict[str, Any]
+    ) -> Decision: ...
+
+
+_judges: dict[str, Judge] = {}
+
+
+def register_judge(name: str, judge: Judge) -> None:
+    """Let a service item name ``name`` as its eligibility (``prereview.eligibility`` in the catalogue)."""
+    with _lock:
+        _judges[name] = judge
+
+
+def judge(name: str) -> Judge | None:
+    return _judges.get(name)
 
 
 def register_directory(path: Path) -> None:
@@ -116,3 +139,12 @@ def senior_citizen_card(session: Session, principal: Principal, id_number: str, 
             "residence_permit_valid": permit,
         },
     )
+
+
+def _senior_citizen_card(
+    session: Session, principal: Principal, identifier: str, *, on: date, purpose: str, form: dict[str, Any]
+) -> Decision:
+    return senior_citizen_card(session, principal, identifier, on=on, purpose=purpose)
+
+
+register_judge("senior_citizen_card", _senior_citizen_card)

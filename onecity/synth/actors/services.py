@@ -330,7 +330,8 @@ class ServicesActor:
             service.refresh_clocks(s)
 
     def _pick_item(self, rng: np.random.Generator, kind: str | None = None) -> catalogue.Item:
-        items = [i for i in catalogue.items() if kind is None or i.applicant_kind == kind]
+        # proactive items come from offers (the benefits actor), never from an application
+        items = [i for i in catalogue.items() if (kind is None or i.applicant_kind == kind) and not i.proactive]
         w = np.asarray([POPULARITY.get(i.code, 1) for i in items], dtype=float)
         return items[int(rng.choice(len(items), p=w / w.sum()))]
 

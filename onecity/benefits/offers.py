@@ -1,0 +1,596 @@
+"""Offers, not applications (免申即享): what the registries show someone is owed is offered to them.
+
+:func:`refresh` runs a policy's compiled query (over the whole city, or only the records a
+life event touched) and brings its offers in line with it: an offer for each person or firm it
+grants that has none, a withdrawal of each open offer it no longer grants (a death, a move away,
+a firm struck off). Nothing is offered that the table does not grant. Every subject offered or
+withdrawn is a read of their registry record with the purpose "proactive benefits", one audit
+entry each (beside the scan's own entry).
+
+The resident (or a firm's legal representative) sees their offers on ``/benefits/offers`` and
+:func:`accept` takes one up with one click: a services case of the proactive item is started
+and submitted through the ordinary services workflow (prefilled from the registries, the
+policy and amount from the offer, the identity held), and the services pre-review decides it
+with the policy's own table (the ``benefit_policy`` judge registered here) and approves it
+unattended with the rule as its reason. :func:`decline` closes an offer. :func:`object_to`
+lets a resident say a policy missed them; the table's decision on their record is stored with
+the objection, and an officer of the area answers (:func:`answer`): upheld makes the offer
+(only if the table grants it on the registries as they are), rejected says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onecity.benefits import service as benefits
+from onecity.benefits.catalogue import POLICIES, Policy
+from onecity.benefits.compile import load_table
+from onecity.benefits.events import (
+    OBJECTION_ANSWERED,
+    OBJECTION_FILED,
+    OFFER_ACCEPTED,
+    OFFER_DECLINED,
+    OFFER_MADE,
+    OFFER_WITHDRAWN,
+    ObjectionChanged,
+    OfferChanged,
+)
+from onecity.benefits.facts import Record, Subject
+from onecity.benefits.models import LIVE, BenefitObjection, BenefitOffer, ObjectionStatus, OfferStatus
+from onecity.core import audit, clock, policy, transition
+from onecity.core.db import new_id
+from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from onecity.core.events import EventType
+from onecity.core.identity.principal import Principal, system_principal
+from onecity.core.identity.roles import Role as R
+from onecity.documents import rules
+from onecity.hub.registries import relations
+from onecity.hub.registries import service as registries
+from onecity.hub.registries.models import (
+    CertificateStatus,
+    HolderKind,
+    LegalPerson,
+    LegalPersonStatus,
+    Person,
+    PersonStatus,
+)
+from onecity.hub.registries.relations import ReadBasis
+from onecity.services import service as services
+
+#: The platform agent that makes and withdraws offers (the scan's reader on life events).
+AGENT = system_principal("benefits:proactive")
+#: The services item a taken-up offer becomes, per subject kind.
+ITEMS = {Subject.PERSON: "310000-02-00190-001", Subject.FIRM: "310000-02-00190-002"}
+SCOPE = "benefits.objection"
+#: It reads registry records on the departments' duty to grant their benefits, never on a resident's behalf.
+relations.register_duty_agent(AGENT.id, "proactive benefits (免申即享) on the granting departments' duty")
+
+policy.register_actions(
+    {
+        "benefits.offer.make": frozenset({R.ADMIN, R.DATA_STEWARD, R.APPROVER}),
+        "benefits.objection.list": frozenset({R.ADMIN, R.REVIEWER, R.APPROVER}),
+        "benefits.objection.answer": frozenset({R.REVIEWER, R.APPROVER}),
+    }
+)
+
+
+def _subject_ref(kind: str, subject_id: int) -> str:
+    return f"{'person' if kind == Subject.PERSON.value else 'legal_person'}:{subject_id}"
+
+
+def _offer_name(o: BenefitOffer) -> str:
+    return o.policy_code
+
+
+def _offer_subject(o: BenefitOffer) -> str | None:
+    return f"person:{o.person_id}" if o.person_id is not None else None
+
+
+OFFERS = transition.Machine(
+    BenefitOffer,
+    object_type="benefit_offer",
+    noun="benefits.offer.noun",
+    states="benefits.offer.status.",
+    label="offer",
+    name=_offer_name,
+    subject=_offer_subject,
+)
+
+
+def _objection_subject(o: BenefitObjection) -> str | None:
+    return f"person:{o.person_id}"
+
+
+def _objection_name(o: BenefitObjection) -> str:
+    return o.policy_code
+
+
+OBJECTIONS = transition.Machine(
+    BenefitObjection,
+    object_type="benefit_objection",
+    noun="benefits.objection.noun",
+    states="benefits.objection.status.",
+    label="objection",
+    name=_objection_name,
+    subject=_objection_subject,
+)
+
+
+def _changed(o: BenefitOffer, previous: str | None) -> OfferChanged:
+    return OfferChanged(
+        offer_id=o.id,
+        policy_code=o.policy_code,
+        subject_kind=o.subject_kind,
+        subject_id=o.subject_id,
+        division_code=o.division_code,
+        previous=previous,
+        status=str(o.status),
+        amount=o.amount,
+        case_id=o.case_id,
+    )
+
+
+# -- making and withdrawing offers -----------------------------------------------------------------
+
+
+@dataclass
+class Refreshed:
+    policy: str
+    made: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+
+
+def _holders(session: Session, p: Policy, ids: Collection[int]) -> dict[int, tuple[str, int | None, str]]:
+    """Each record's division, the person who sees its offers, and its registry status."""
+    out: dict[int, tuple[str, int | None, str]] = {}
+    chunked = list(ids)
+    for i in range(0, len(chunked), 500):
+        part = chunked[i : i + 500]
+        if p.subject is Subject.PERSON:
+            rows: Any = session.execute(
+                select(Person.id, Person.division_code, Person.id, Person.status).where(Person.id.in_(part))
+            )
+        else:
+            rows = session.execute(
+                select(LegalPerson.id, LegalPerson.division_code, LegalPerson.legal_rep_id, LegalPerson.status).where(
+                    LegalPerson.id.in_(part)
+                )
+            )
+        for rid, division, person_id, status in rows:
+            out[int(rid)] = (str(division), int(person_id) if person_id is not None else None, str(status))
+    return out
+
+
+def _ended(status: str, on: date) -> str:
+    if status == PersonStatus.DECEASED:
+        return "资格终止：已死亡 / eligibility ended: deceased"
+    if status == PersonStatus.MOVED_AWAY:
+        return "资格终止：已迁出本市 / eligibility ended: moved away from the city"
+    if status in (LegalPersonStatus.REVOKED, LegalPersonStatus.CANCELLED):
+        gone = "吊销" if status == LegalPersonStatus.REVOKED else "注销"
+        return f"资格终止：主体已{gone} / eligibility ended: firm {status}"
+    return (
+        f"资格终止：{on.isoformat()} 登记库数据不再符合政策条件 / "
+        f"eligibility ended: the registries no longer meet the conditions on {on.isoformat()}"
+    )
+
+
+def refresh(
+    session: Session, principal: Principal, code: str, on: date, ids: Collection[int] | None = None
+) -> Refreshed:
+    """Bring one policy's offers in line with its table on ``on`` (for the records ``ids`` only, when given)."""
+    policy.require(principal, "benefits.offer.make")
+    p = benefits.policy_by_code(code)
+    table = load_table(p.dmn_path)
+    scan = benefits.scan(session, principal, code, on, ids)
+    live_q = select(BenefitOffer).where(
+        BenefitOffer.policy_code == p.code,
+        BenefitOffer.subject_kind == p.subject.value,
+        BenefitOffer.status.in_([s.value for s in LIVE]),
+    )
+    live: dict[int, BenefitOffer] = {}
+    chunks: list[list[int] | None] = (
+        [None] if ids is None else [list(ids)[i : i + 500] for i in range(0, len(ids), 500)]
+    )
+    for chunk in chunks:
+        q = live_q if chunk is None else live_q.where(BenefitOffer.subject_id.in_(chunk))
+        live.update({o.subject_id: o for o in session.scalars(q)})
+    new = [rid for rid in scan.granted if rid not in live]
+    ended = [o for rid, o in live.items() if rid not in scan.granted and o.status == OfferStatus.OFFERED]
+    holders = _holders(session, p, new + [o.subject_id for o in ended])
+    out = Refreshed(p.code)
+    reads: list[audit.BatchEntry] = []
+    for rid in new:
+        division, person_id, _ = holders[rid]
+        rule = table.rules[scan.rule[rid]]
+        offer = BenefitOffer(
+            id=new_id(),
+            policy_code=p.code,
+            subject_kind=p.subject.value,
+            subject_id=rid,
+            person_id=person_id,
+            division_code=division,
+            status=OfferStatus.OFFERED,
+            amount=scan.granted[rid],
+            reason=rule.reason[:300],
+            rules=[rule.rule_id],
+            offered_on=on,
+        )
+        change = transition.created(session, principal, OFFERS, offer)
+        change.done(
+            "benefits.offer.made",
+            OFFER_MADE,
+            _changed(offer, None),
+            reason=f"{p.code}: {rule.reason}"[:300],
+            purpose=benefits.PURPOSE,
+            detail={"policy": p.code, "rule": rule.rule_id, "amount": offer.amount, "on": on.isoformat()},
+        )
+        out.made.append(offer.id)
+        reads.append(_read_entry(p, rid, division, on, "offered"))
+    for o in ended:
+        division, _, status = holders[o.subject_id]
+        _close(session, principal, o, OfferStatus.WITHDRAWN, OFFER_WITHDRAWN, _ended(status, on), "withdrawn")
+        out.withdrawn.append(o.id)
+        reads.append(_read_entry(p, o.subject_id, division, on, "withdrawn"))
+    audit.record_many(session, principal, "benefits.eligibility.read", reads, purpose=benefits.PURPOSE)
+    return out
+
+
+def _read_entry(p: Policy, rid: int, division: str, on: date, what: str) -> audit.BatchEntry:
+    return audit.BatchEntry(
+        object_type=p.subject.value,
+        object_id=str(rid),
+        subject=_subject_ref(p.subject.value, rid),
+        division_code=division,
+        detail={"policy": p.code, "on": on.isoformat(), "offer": what},
+    )
+
+
+def refresh_all(
+    session: Session,
+    principal: Principal,
+    on: date,
+    *,
+    subject: Subject | None = None,
+    ids: Collection[int] | None = None,
+) -> list[Refreshed]:
+    """Every policy (of one subject kind, for the records ``ids`` when given)."""
+    return [refresh(session, principal, p.code, on, ids) for p in POLICIES if subject is None or p.subject is subject]
+
+
+def _close(
+    session: Session,
+    principal: Principal,
+    offer: BenefitOffer,
+    status: OfferStatus,
+    event: EventType[OfferChanged],
+    reason: str,
+    verb: str,
+) -> None:
+    change = transition.locked(session, principal, OFFERS, offer)
+    offer.status = status
+    offer.closed_at = clock.now()
+    offer.closed_by = principal.ref
+    offer.close_reason = reason[:300]
+    change.done(
+        f"benefits.offer.{verb}",
+        event,
+        _changed(offer, change.before),
+        reason=reason,
+        purpose=benefits.PURPOSE,
+        detail={"policy": offer.policy_code, "reason": reason[:300]},
+    )
+
+
+# -- the resident's side ---------------------------------------------------------------------------
+
+
+def my_offers(session: Session, principal: Principal, limit: int = 200) -> list[BenefitOffer]:
+    """The offers a resident sees: their own and their firms' (as legal representative), newest first."""
+    person = services.linked_person(session, principal)
+    return list(
+        session.scalars(
+            select(BenefitOffer)
+            .where(BenefitOffer.person_id == person.id)
+            .order_by(BenefitOffer.status != OfferStatus.OFFERED, BenefitOffer.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def _own(session: Session, principal: Principal, offer: BenefitOffer) -> None:
+    person = services.linked_person(session, principal)
+    if offer.person_id != person.id:
+        raise NotFound(f"no offer {offer.id} for you")  # another resident's offer is not disclosed
+
+
+def _begin(session: Session, principal: Principal, offer_id: str, doing: str) -> transition.Change[BenefitOffer]:
+    services.linked_person(session, principal)  # residents only: staff are refused before any offer is read
+    return transition.begin(
+        session,
+        principal,
+        OFFERS,
+        offer_id,
+        action=None,
+        guard=_own,
+        allowed=(OfferStatus.OFFERED,),
+        missing=f"no offer {offer_id}",
+        doing=doing,
+    )
+
+
+def accept(session: Session, principal: Principal, offer_id: str) -> BenefitOffer:
+    """Take an offer up: its case is started (prefilled, identity held) and submitted; the services
+    pre-review decides it with the policy's table and approves it unattended."""
+    change = _begin(session, principal, offer_id, "accepted")
+    offer = change.row
+    p = benefits.policy_by_code(offer.policy_code)
+    purpose = f"{benefits.PURPOSE}（领取 {p.name_zh}）"
+    values = {"policy": offer.policy_code, "amount": offer.amount}
+    if p.subject is Subject.PERSON:
+        person = session.get(Person, offer.subject_id)
+        if person is None:
+            raise NotFound(f"no person {offer.subject_id}")
+        case = services.start_case(
+            session, principal, ITEMS[p.subject], id_number=person.id_number, offer=values, purpose=purpose
+        )
+    else:
+        firm = session.get(LegalPerson, offer.subject_id)
+        if firm is None:
+            raise NotFound(f"no firm {offer.subject_id}")
+        case = services.start_case(session, principal, ITEMS[p.subject], uscc=firm.uscc, offer=values, purpose=purpose)
+    services.submit(session, principal, case.id)
+    offer.status = OfferStatus.ACCEPTED
+    offer.case_id = case.id
+    offer.closed_at = clock.now()
+    offer.closed_by = principal.ref
+    change.done(
+        "benefits.offer.accepted",
+        OFFER_ACCEPTED,
+        _changed(offer, change.before),
+        reason=f"{p.code} taken up: case {case.number}",
+        purpose=benefits.PURPOSE,
+        detail={"policy": p.code, "case": case.number},
+    )
+    return offer
+
+
+def decline(session: Session, principal: Principal, offer_id: str, reason: str = "") -> BenefitOffer:
+    """Say no to an offer: it stays declined and is not made again."""
+    change = _begin(session, principal, offer_id, "declined")
+    offer = change.row
+    why = reason.strip()[:300] or "本人放弃 / declined by the resident"
+    offer.status = OfferStatus.DECLINED
+    offer.closed_at = clock.now()
+    offer.closed_by = principal.ref
+    offer.close_reason = why
+    change.done(
+        "benefits.offer.declined",
+        OFFER_DECLINED,
+        _changed(offer, change.before),
+        reason=why,
+        purpose=benefits.PURPOSE,
+        detail={"policy": offer.policy_code, "reason": why},
+    )
+    return offer
+
+
+# -- the benefit's own eligibility in the services pre-review ---------------------------------------
+
+
+def _record_read(session: Session, principal: Principal, p: Policy, identifier: str, purpose: str, on: date) -> Record:
+    """One person's or firm's record and valid certificates, read through the registries' audited door."""
+    basis = ReadBasis.duty(f"{benefits.PURPOSE}：资格审查 / deciding eligibility")
+    if p.subject is Subject.PERSON:
+        row: Any = registries.person_by_id_number(session, principal, identifier, purpose, basis=basis)
+        kind = HolderKind.PERSON
+    else:
+        row = registries.legal_person_by_uscc(session, principal, identifier)
+        kind = HolderKind.LEGAL_PERSON
+    certs = registries.certificates_of(session, principal, kind, row.id, purpose, basis=basis)
+    return Record(
+        row,
+        frozenset(
+            c.type_code
+            for c in certs
+            if c.status == CertificateStatus.VALID and (c.valid_until is None or c.valid_until >= on)
+        ),
+    )
+
+
+def judge(
+    session: Session, principal: Principal, identifier: str, *, on: date, purpose: str, form: dict[str, Any]
+) -> rules.Decision:
+    """The ``benefit_policy`` eligibility of a proactive item's case: the table of the policy its form names."""
+    code = str(form.get("benefit_policy") or "")
+    p = benefits.policy_by_code(code)
+    record = _record_read(session, principal, p, identifier, f"{benefits.PURPOSE}；{purpose}", on)
+    return benefits.decide(p, record, on)
+
+
+rules.register_judge("benefit_policy", judge)
+
+
+# -- objections: "I think I was missed" -------------------------------------------------------------
+
+
+def _objection_changed(o: BenefitObjection) -> ObjectionChanged:
+    return ObjectionChanged(
+        objection_id=o.id,
+        policy_code=o.policy_code,
+        subject_kind=o.subject_kind,
+        subject_id=o.subject_id,
+        division_code=o.division_code,
+        status=str(o.status),
+        offer_id=o.offer_id,
+    )
+
+
+def object_to(
+    session: Session, principal: Principal, policy_code: str, text: str, *, uscc: str | None = None
+) -> BenefitObjection:
+    """A resident says ``policy_code`` should have found them (or, with ``uscc``, a firm they represent).
+
+    The table is run on their record now and its decision kept with the objection for the
+    officer; a subject who already has an offer of it is told so instead.
+    """
+    person = services.linked_person(session, principal)
+    p = benefits.policy_by_code(policy_code)
+    words = text.strip()
+    if not 5 <= len(words) <= 2000:
+        raise InvalidInput("say in 5 to 2,000 characters why you think this benefit is for you")
+    if p.subject is Subject.FIRM:
+        if not uscc:
+            raise InvalidInput(f"{p.name_en} is for firms: name the firm (its credit code) you represent")
+        firm = registries.legal_person_by_uscc(session, AGENT, uscc.strip().upper())
+        if firm.legal_rep_id != person.id:
+            raise PermissionDenied("only the firm's legal representative can object for it")
+        subject_id, division, identifier = firm.id, firm.division_code, firm.uscc
+    else:
+        subject_id, division, identifier = person.id, person.division_code, person.id_number
+    existing = session.scalar(
+        select(BenefitOffer).where(
+            BenefitOffer.policy_code == p.code,
+            BenefitOffer.subject_kind == p.subject.value,
+            BenefitOffer.subject_id == subject_id,
+            BenefitOffer.status.in_([s.value for s in LIVE]),
+        )
+    )
+    if existing is not None:
+        raise Conflict(f"you already have an offer of {p.name_en} ({existing.status}): see /benefits/offers")
+    pending = session.scalar(
+        select(BenefitObjection.id).where(
+            BenefitObjection.policy_code == p.code,
+            BenefitObjection.subject_id == subject_id,
+            BenefitObjection.subject_kind == p.subject.value,
+            BenefitObjection.status == ObjectionStatus.OPEN,
+        )
+    )
+    if pending is not None:
+        raise Conflict(f"your objection about {p.name_en} is waiting for an officer's answer")
+    on = clock.today()
+    purpose = f"{benefits.PURPOSE}（异议：{p.name_zh}）"
+    decision = benefits.decide(p, _record_read(session, AGENT, p, identifier, purpose, on), on)
+    objection = BenefitObjection(
+        id=new_id(),
+        policy_code=p.code,
+        subject_kind=p.subject.value,
+        subject_id=subject_id,
+        person_id=person.id,
+        division_code=division,
+        department=p.department,
+        status=ObjectionStatus.OPEN,
+        text=words,
+        decision={
+            "on": on.isoformat(),
+            "eligible": bool(decision.outputs.get("eligible")),
+            "reason": str(decision.outputs.get("reason") or ""),
+            "amount": float(decision.outputs.get("amount") or 0),
+            "rules": list(decision.rules),
+        },
+    )
+    change = transition.created(session, principal, OBJECTIONS, objection)
+    change.done(
+        "benefits.objection.filed",
+        OBJECTION_FILED,
+        _objection_changed(objection),
+        reason=words[:300],
+        purpose=benefits.PURPOSE,
+        detail={"policy": p.code, "eligible_now": objection.decision["eligible"]},
+    )
+    return objection
+
+
+def my_objections(session: Session, principal: Principal, limit: int = 100) -> list[BenefitObjection]:
+    person = services.linked_person(session, principal)
+    return list(
+        session.scalars(
+            select(BenefitObjection)
+            .where(BenefitObjection.person_id == person.id)
+            .order_by(BenefitObjection.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def objections(
+    session: Session, principal: Principal, *, status: ObjectionStatus | None = ObjectionStatus.OPEN, limit: int = 100
+) -> list[BenefitObjection]:
+    """The officers' queue: objections in their area, oldest first."""
+    policy.require(principal, "benefits.objection.list")
+    q = select(BenefitObjection).where(policy.scope_clause(session, principal, SCOPE, BenefitObjection.division_code))
+    if status is not None:
+        q = q.where(BenefitObjection.status == status)
+    rows = list(session.scalars(q.order_by(BenefitObjection.created_at).limit(limit)))
+    audit.record_many(
+        session,
+        principal,
+        "benefits.objection.queued_read",
+        [
+            audit.BatchEntry(
+                object_type="benefit_objection",
+                object_id=o.id,
+                subject=f"person:{o.person_id}",
+                division_code=o.division_code,
+                detail={"policy": o.policy_code},
+            )
+            for o in rows
+        ],
+        purpose=benefits.PURPOSE,
+    )
+    return rows
+
+
+def answer(session: Session, principal: Principal, objection_id: str, outcome: str, text: str) -> BenefitObjection:
+    """An officer answers an objection: ``upheld`` makes the offer (when the table grants it on the
+    registries as they are today), ``rejected`` says why; either way the answer is the resident's to read."""
+    change = transition.begin(
+        session,
+        principal,
+        OBJECTIONS,
+        objection_id,
+        action="benefits.objection.answer",
+        guard=transition.in_area(SCOPE),
+        allowed=(ObjectionStatus.OPEN,),
+        missing=f"no objection {objection_id}",
+        doing="answered",
+    )
+    o = change.row
+    words = text.strip()
+    if outcome not in (ObjectionStatus.UPHELD, ObjectionStatus.REJECTED):
+        raise InvalidInput("an answer upholds or rejects the objection (outcome upheld or rejected)")
+    if len(words) < 5:
+        raise InvalidInput("write the answer the resident will read (at least 5 characters)")
+    if outcome == ObjectionStatus.UPHELD:
+        on = clock.today()
+        made = refresh(session, AGENT, o.policy_code, on, [o.subject_id])
+        if not made.made:
+            p = benefits.policy_by_code(o.policy_code)
+            raise Conflict(
+                f"the registries still do not meet {p.name_en}'s conditions for this "
+                f"{'resident' if p.subject is Subject.PERSON else 'firm'}: correct the registry record "
+                "first (at a counter), then uphold the objection, or reject it saying why"
+            )
+        o.offer_id = made.made[0]
+        offer = session.get(BenefitOffer, o.offer_id)
+        if offer is not None:
+            offer.objection_id = o.id
+    o.status = ObjectionStatus(outcome)
+    o.answer = words[:2000]
+    o.answered_by = principal.ref
+    o.answered_at = clock.now()
+    change.done(
+        f"benefits.objection.{outcome}",
+        OBJECTION_ANSWERED,
+        _objection_changed(o),
+        reason=words[:300],
+        purpose=benefits.PURPOSE,
+        detail={"policy": o.policy_code, "outcome": outcome, "offer": o.offer_id},
+    )
+    return o

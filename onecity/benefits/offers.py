@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from onecity.benefits import service as benefits
@@ -41,7 +41,7 @@ from onecity.benefits.events import (
     ObjectionChanged,
     OfferChanged,
 )
-from onecity.benefits.facts import Record, Subject
+from onecity.benefits.facts import Record, Subject, latest_born
 from onecity.benefits.models import LIVE, BenefitObjection, BenefitOffer, ObjectionStatus, OfferStatus
 from onecity.core import audit, clock, policy, transition
 from onecity.core.db import new_id
@@ -594,3 +594,48 @@ def answer(session: Session, principal: Principal, objection_id: str, outcome: s
         detail={"policy": o.policy_code, "outcome": outcome, "offer": o.offer_id},
     )
     return o
+
+
+# -- birthdays and anniversaries: the day someone's age crosses a table's threshold -----------------
+
+
+def thresholds(subject: Subject) -> set[int]:
+    """Every age (or firm age) at which some table's decision may change: each literal it compares
+    the age with, and the next year (``> 64`` changes at 65)."""
+    fact = "age" if subject is Subject.PERSON else "firm_age"
+    out: set[int] = set()
+    for p in POLICIES:
+        if p.subject is not subject:
+            continue
+        for rule in load_table(p.dmn_path).rules:
+            for c in rule.conditions:
+                if c.fact != fact:
+                    continue
+                values = c.value if isinstance(c.value, tuple) else (c.value,)
+                out.update(n for v in values if isinstance(v, int) for n in (v, v + 1) if n >= 0)
+    return out
+
+
+def turned_today(session: Session, subject: Subject, on: date) -> list[int]:
+    """The persons (or firms) whose age reached one of :func:`thresholds` on ``on``: born in the
+    day's window of each threshold (index-friendly date ranges, 29 February as ``age_on`` counts it)."""
+    column: Any = Person.birth_date if subject is Subject.PERSON else LegalPerson.established_on
+    model: Any = Person if subject is Subject.PERSON else LegalPerson
+    yesterday = on - timedelta(days=1)
+    windows = [
+        and_(column > latest_born(n, yesterday), column <= latest_born(n, on)) for n in sorted(thresholds(subject))
+    ]
+    if not windows:
+        return []
+    return list(session.scalars(select(model.id).where(or_(*windows)).order_by(model.id)))
+
+
+def birthdays(session: Session, principal: Principal, on: date) -> list[Refreshed]:
+    """Re-decide, for every policy, the persons and firms whose age crossed a threshold on ``on``
+    (a 60th or 80th birthday, a child turning 3, a firm's third anniversary)."""
+    out: list[Refreshed] = []
+    for subject in (Subject.PERSON, Subject.FIRM):
+        ids = turned_today(session, subject, on)
+        if ids:
+            out += refresh_all(session, principal, on, subject=subject, ids=ids)
+    return out

@@ -28,7 +28,9 @@ def test_catalogue_has_thirty_items_from_eight_departments_with_valid_forms() ->
             assert it.certificate_type in SPECS
         for name, spec in it.form_schema()["properties"].items():
             if "x-prefill" in spec:
-                assert spec["x-prefill"].split(".")[0] in prefill_sources, name
+                # a proactive item's policy and amount come from the offer being taken up
+                sources = prefill_sources | ({"offer"} if it.proactive else set())
+                assert spec["x-prefill"].split(".")[0] in sources, name
     assert any(it.workflow == "joint_review" and it.partner_department for it in items)
 
 

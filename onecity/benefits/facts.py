@@ -265,7 +265,7 @@ FACTS: dict[str, Fact] = {
             "active",
             Subject.FIRM,
             "存续",
-            "Active (存续)",
+            "Active (not struck off)",
             lambda r, on: r.row.status == LegalPersonStatus.ACTIVE,
             _bool(lambda on: LegalPerson.status == LegalPersonStatus.ACTIVE),
         ),

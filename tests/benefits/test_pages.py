@@ -17,13 +17,16 @@ from tests.browser_support import live_server, shot
 def test_supermarket_lists_every_policy_with_its_rule_in_both_languages(client: TestClient) -> None:
     r = client.get("/benefits")
     assert r.status_code == 200
-    assert "政策超市" in r.text and "老年综合津贴" in r.text and "年龄（周岁） ≥ 65" in r.text
+    assert "政策超市" in r.text and "老年综合津贴" in r.text and "本市户籍，年满65周岁" in r.text
     assert all(f'id="policy-{p.code}"' in r.text for p in POLICIES)
     client.get("/lang/en")
     r = client.get("/benefits", params={"subject": "legal_person", "department": "fgw"})
     assert r.status_code == 200 and "Policy supermarket" in r.text
     assert "Energy-saving stove rebate" in r.text and "Old-age allowance" not in r.text
     assert r.text.count('id="policy-') == 2
+    assert "a valid food business licence" in r.text and "accommodation and catering" in r.text
+    rural = client.get("/benefits", params={"department": "mzj"}).text
+    assert "living in Chongming" in rural and "310151" not in rural
     assert client.get("/benefits", params={"department": "x" * 50}).status_code == 422
 
 

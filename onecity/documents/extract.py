@@ -311,7 +311,9 @@ def after_label(
 _DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})(?:日|(?!\d))")
 _USCC_LOOSE = re.compile(r"[0-9A-Z]{18}")
 _ID_LOOSE = re.compile(r"\d{17}[\dX]")
-_MONEY = re.compile(r"\d+(?:,\d{3})*\.\d{2}")
+#: an amount: thousands grouped or not, two decimals after a point — or after a comma, which is how
+#: a blurred point is read (8181,54); a comma followed by three digits still groups thousands
+_MONEY = re.compile(r"\d+(?:,\d{3})*[.,]\d{2}(?!\d)")
 _PHONE = re.compile(r"1[3-9]\d{9}")
 _ESTATE_NO = re.compile(r"沪\(\d{4}\)[\u4e00-\u9fff]{1,4}字?不动产权第\d{7}号")
 _FOOD_NO = re.compile(r"JY\d{14}")
@@ -394,7 +396,10 @@ def _clean_name(text: str) -> str:
 
 def _money(text: str) -> str | None:
     m = _MONEY.search(norm(text).replace("¥", ""))
-    return m[0].replace(",", "") if m else None
+    if not m:
+        return None
+    whole, cents = m[0][:-3], m[0][-2:]
+    return whole.replace(",", "") + "." + cents
 
 
 def bottom_date(
@@ -414,8 +419,8 @@ def bottom_date(
         partial = [
             ln
             for ln in page.lines
-            # 2021年…, or a bare year (the rest under the seal): 2021, 20234
-            if (re.search(r"\d{4}年", norm(ln.text)) or re.fullmatch(r"(19|20)\d{2,4}", norm(ln.text)))
+            # 2021年…, or a bare year or part of one (the rest under the seal): 202, 2021, 20234
+            if (re.search(r"\d{4}年", norm(ln.text)) or re.fullmatch(r"(19|20)\d{1,4}", norm(ln.text)))
             and ln.centre[1] > cut
             and not any(x in ln.text for x in exclude)
             and id(ln) not in (skip or set())
@@ -716,51 +721,99 @@ def _invoice(page: Page) -> dict[str, Field]:
             return (ln.centre[0] < mid) == buyer
 
         f[f"{side}_uscc"] = uscc_field(page, f"{side}_uscc", where=half)
-    # the 合计 row: the amounts on the row of its label (read as 合计, or as 合 and 计), else the two
-    # amounts with ¥ just above 价税合计
-    money: list[OcrLine] = []
-    label = next(
-        (ln for ln in page.lines if norm(ln.text).strip(":") in ("合计", "合")),
-        None,
-    )
-    if label is not None:
-        ly = label.centre[1] - page.slope * label.centre[0]
-        money = sorted(
-            (
-                ln
-                for ln in page.lines
-                if _money(ln.text)
-                and ln.rect[0] > label.rect[2]
-                and abs(ln.centre[1] - page.slope * ln.centre[0] - ly) < 0.6 * max(ln.height, label.height)
-            ),
-            key=lambda ln: ln.centre[0],
-        )
-        if len(money) < 2:
-            money = []
-    grand = page.find_label("价税合计")
-    if grand is not None and not money:
-        gy = grand.centre[1] - page.slope * grand.centre[0]
-        above = [
-            (gy - (ln.centre[1] - page.slope * ln.centre[0]), ln)
-            for ln in page.lines
-            if _money(ln.text) and "¥" in norm(ln.text).replace("Y", "¥")
-        ]
-        above = [(dy, ln) for dy, ln in above if 0.8 * grand.height < dy < 6 * grand.height]
-        if above:
-            nearest = min(dy for dy, _ in above)
-            money = sorted((ln for dy, ln in above if dy - nearest < 0.6 * grand.height), key=lambda ln: ln.centre[0])
+    f["total"] = labelled(form, "total", ("(小写)",), _money)
+    # amount and tax: candidate rows, the first whose amount + tax is the total printed in figures
+    # (the constraint chooses among what was read; it never changes a figure), else the first found
+    rows = [row for row in (_total_row(page), *_column_rows(page), _yen_row(page)) if row]
+    pick = next((row for row in rows if _adds_up(row, f["total"].value)), rows[0] if rows else [])
     f["amount"] = (
-        field_from("amount", Read(money[0].text, [money[0]]), _money(money[0].text))
-        if money
+        field_from("amount", Read(pick[0].text, [pick[0]]), _money(pick[0].text))
+        if pick
         else Field("amount", None, 0.0, None, ["missing"])
     )
     f["tax"] = (
-        field_from("tax", Read(money[-1].text, [money[-1]]), _money(money[-1].text))
-        if len(money) > 1
+        field_from("tax", Read(pick[-1].text, [pick[-1]]), _money(pick[-1].text))
+        if len(pick) > 1
         else Field("tax", None, 0.0, None, ["missing"])
     )
-    f["total"] = labelled(form, "total", ("(小写)",), _money)
     return f
+
+
+def _adds_up(row: list[OcrLine], total: str | None) -> bool:
+    if total is None or len(row) < 2:
+        return False
+    amount, tax = _money(row[0].text), _money(row[-1].text)
+    return amount is not None and tax is not None and round(float(amount) + float(tax) - float(total), 2) == 0
+
+
+def _on_row(page: Page, anchor: OcrLine) -> list[OcrLine]:
+    """The amounts right of ``anchor`` on its row, left to right."""
+    ay = anchor.centre[1] - page.slope * anchor.centre[0]
+    return sorted(
+        (
+            ln
+            for ln in page.lines
+            if _money(ln.text)
+            and ln.rect[0] > anchor.rect[2]
+            and abs(ln.centre[1] - page.slope * ln.centre[0] - ay) < 0.6 * max(ln.height, anchor.height)
+        ),
+        key=lambda ln: ln.centre[0],
+    )
+
+
+def _total_row(page: Page) -> list[OcrLine]:
+    """The 合计 row: the amounts on the row of its label (read as 合计, or as 合 and 计)."""
+    label = next((ln for ln in page.lines if norm(ln.text).strip(":") in ("合计", "合")), None)
+    row = _on_row(page, label) if label is not None else []
+    return row if len(row) >= 2 else []
+
+
+def _column_rows(page: Page) -> list[list[OcrLine]]:
+    """Rows with an amount under the 金额 header and one under the 税额 header, above 价税合计,
+    lowest first (one item: its amounts are the totals; several: the 合计 row is the lowest)."""
+    amount_head = next((ln for ln in page.lines if norm(ln.text).strip(":") == "金额"), None)
+    tax_head = next((ln for ln in page.lines if norm(ln.text).strip(":") == "税额"), None)
+    grand = page.find_label("价税合计")
+    if amount_head is None or tax_head is None:
+        return []
+    limit = grand.rect[1] if grand is not None else page.ocr.height
+
+    def under(head: OcrLine) -> list[OcrLine]:
+        x0, x1 = head.rect[0] - 2 * head.height, head.rect[2] + 2 * head.height
+        return [
+            ln
+            for ln in page.lines
+            if _money(ln.text) and ln.rect[1] > head.rect[3] and ln.rect[3] <= limit and x0 < ln.centre[0] < x1
+        ]
+
+    def row_y(ln: OcrLine) -> float:
+        return ln.centre[1] - page.slope * ln.centre[0]
+
+    pairs = [
+        (a, t)
+        for a in under(amount_head)
+        for t in under(tax_head)
+        if abs(row_y(a) - row_y(t)) < 0.6 * max(a.height, t.height)
+    ]
+    return [[a, t] for a, t in sorted(pairs, key=lambda p: -row_y(p[0]))]
+
+
+def _yen_row(page: Page) -> list[OcrLine]:
+    """The two amounts with ¥ just above 价税合计 (a printing without a 合计 label)."""
+    grand = page.find_label("价税合计")
+    if grand is None:
+        return []
+    gy = grand.centre[1] - page.slope * grand.centre[0]
+    above = [
+        (gy - (ln.centre[1] - page.slope * ln.centre[0]), ln)
+        for ln in page.lines
+        if _money(ln.text) and "¥" in norm(ln.text).replace("Y", "¥")
+    ]
+    above = [(dy, ln) for dy, ln in above if 0.8 * grand.height < dy < 6 * grand.height]
+    if not above:
+        return []
+    nearest = min(dy for dy, _ in above)
+    return sorted((ln for dy, ln in above if dy - nearest < 0.6 * grand.height), key=lambda ln: ln.centre[0])
 
 
 def _letter(page: Page) -> dict[str, Field]:

@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from onecity.documents.extract import Extraction, detect_type, extract, merge_pages, probes, with_lines
@@ -53,13 +54,84 @@ class Reading:
         return out
 
 
+def seal_region(page: Image.Image) -> tuple[int, int, int, int] | None:
+    """The box of the red seal in the lower half of the page (where an issue date is stamped
+    over), or None: pixels clearly red (red well above green and blue), the densest rows and
+    columns of them, so a red title or a few red specks elsewhere do not count."""
+    small = page.reduce(4) if min(page.size) >= 400 else page
+    arr = np.asarray(small.convert("RGB")).astype(np.int16)
+    r, g, b = arr[:, :, 0], arr[:, :, 1], arr[:, :, 2]
+    red = (r > 120) & (r - g > 50) & (r - b > 40)
+    top = red.shape[0] // 2
+    red[:top] = False
+    if red.sum() < 0.002 * red.size:
+        return None
+    ys, xs = np.nonzero(red)
+    x0, x1 = np.percentile(xs, (3, 97))
+    y0, y1 = np.percentile(ys, (3, 97))
+    k = page.width / small.width
+    return int(x0 * k), int(y0 * k), int(x1 * k) + 1, int(y1 * k) + 1
+
+
+def under_the_seal(page: Image.Image, engine: OcrEngine) -> list[OcrLine]:
+    """The text under (and just left of) the seal, recognised again with the seal's red ink
+    dropped (the red channel alone): an issue date the page-level reading lost under it."""
+    seal = seal_region(page)
+    if seal is None:
+        return []
+    x0, y0, x1, y1 = seal
+    w, h = x1 - x0, y1 - y0
+    box = (
+        max(0, int(x0 - 1.2 * w)),
+        max(0, int(y0 - 0.3 * h)),
+        min(page.width, int(x1 + 0.4 * w)),
+        min(page.height, int(y1 + 0.5 * h)),
+    )
+    red = page.crop(box).split()[0]
+    found = engine.recognise(Image.merge("RGB", (red, red, red)))
+    dx, dy = box[0], box[1]
+    return [
+        OcrLine(ln.text, ln.score, tuple((x + dx, y + dy) for x, y in ln.quad))  # type: ignore[arg-type]
+        for ln in found.lines
+        if ln.text.strip() and ln.score >= 0.5
+    ]
+
+
 def _second_look(
     result: OcrResult, ex: Extraction, image: Callable[[], Image.Image], engine: OcrEngine
 ) -> tuple[OcrResult, Extraction]:
-    """Values the page-level detector missed or read in part, looked at again one line at a time."""
+    """Values the page-level detector missed or read in part, looked at again one line at a time;
+    an issue date still missing after that, under the seal with its red ink dropped."""
+    decoded: list[Image.Image] = []
+
+    def once() -> Image.Image:
+        if not decoded:
+            decoded.append(image())
+        return decoded[0]
+
     looks = probes(result, ex)
-    if not looks:
-        return result, ex
+    if looks:
+        result, ex = _lines_again(result, ex, looks, once, engine)
+    issued = ex.fields.get("issued_on")
+    if issued is not None and issued.value is None and ex.doc_type in SEALED_DATE:
+        extra = under_the_seal(once(), engine)
+        if extra:
+            result = with_lines(result, extra)
+            ex = extract(result, ex.doc_type)
+    return result, ex
+
+
+#: Types whose issue date is printed at the foot, where the issuer's seal is stamped over it.
+SEALED_DATE = frozenset({"business_licence", "food_business_licence", "real_estate_certificate"})
+
+
+def _lines_again(
+    result: OcrResult,
+    ex: Extraction,
+    looks: dict[str, tuple[int, int, int, int]],
+    image: Callable[[], Image.Image],
+    engine: OcrEngine,
+) -> tuple[OcrResult, Extraction]:
     page = image()
     extra = []
     for box in looks.values():

@@ -141,3 +141,34 @@ def test_a_code_read_twice_takes_the_reading_that_passes_its_check_but_a_forgery
     )
     f = extract(ocr, "business_licence").fields["uscc"]
     assert f.value == forged and "check_failed" in f.flags
+
+
+def test_invoice_amounts_are_chosen_by_the_total_they_add_up_to() -> None:
+    """A blurred invoice: 合计 read as 合 alone and its amount's point read as a comma. The amounts
+    are taken from the row they add up on — the constraint chooses among what was read — and a
+    comma before two final digits is the decimal point, while a comma before three groups
+    thousands."""
+    ocr = page(
+        line("增值税普通发票", 700, 40),
+        line("购买方", 90, 270),
+        line("名称：上海恒达嘉企业管理咨询有限公司", 225, 270),
+        line("金额", 1070, 440, width=64),
+        line("税率", 1270, 440, width=64),
+        line("税额", 1410, 440, width=64),
+        line("*餐饮服务*餐费", 90, 492),
+        line("8181.54", 1070, 492, width=100),
+        line("6%", 1270, 492, width=44),
+        line("490.89", 1410, 492, width=90),
+        line("合", 97, 662, width=31),
+        line("8181,54", 1094, 662, width=108),
+        line("490.80", 1436, 662, width=95),  # the 合计 row's tax misread: this row does not add up
+        line("价税合计(大写)", 95, 748),
+        line("(小写)", 1083, 748, width=88),
+        line("8,672.43", 1217, 748, width=120),
+        line("销售方", 90, 864),
+    )
+    ex = extract(ocr, "invoice")
+    assert (ex.value("amount"), ex.value("tax"), ex.value("total")) == ("8181.54", "490.89", "8672.43")
+    wrong_total = page(*[ln for ln in ocr.lines if ln.text != "8,672.43"], line("9999.99", 1217, 748, width=100))
+    ex = extract(wrong_total, "invoice")  # nothing adds up: the 合计 row as read, comma and all
+    assert (ex.value("amount"), ex.value("tax"), ex.value("total")) == ("8181.54", "490.80", "9999.99")

@@ -657,6 +657,8 @@ INVOICE_LABELS = (
     "发票号码",
     "开票日期",
     "名称",
+    # the second half of a letter-spaced 名　称： whose 名 was not read (a photocopy)
+    "称:",
     "购买方",
     "销售方",
     "购买方信息",
@@ -680,7 +682,7 @@ def _invoice(page: Page) -> dict[str, Field]:
     # not by which half of the page they are in: printings put the seller right of or below the buyer
     headers = [(ln, tok.label[:3]) for ln, tok in form.anchors(("购买方", "销售方", "购买方信息", "销售方信息"))]
     names: dict[str, tuple[OcrLine, Field]] = {}
-    for ln, tok in form.anchors(("名称",)):
+    for ln, tok in form.anchors(("名称", "称:")):
         x, y = ln.centre
         h = ln.height
         owners = [

@@ -316,13 +316,18 @@ class Form:
         same_row: list[tuple[float, Segment]] = []
         near: list[tuple[float, Segment]] = []
         for ln in self.lines:
-            if ln is anchor or ln.rect[0] < right_edge - 0.3 * h:
+            if ln is anchor:
+                continue
+            dy = abs(self._row_y(ln) - ay)
+            # on the label's row a value's box may overlap the label's (a letter-spaced 名　称： read
+            # as 名 + 称： with the value's box reaching back over the colon); elsewhere barely
+            overlap = 1.5 * h if dy < 0.55 * max(h, ln.height) else 0.3 * h
+            if ln.rect[0] < right_edge - overlap:
                 continue
             seg = self.leading(ln)
             if seg is None:
                 continue
             dx = ln.rect[0] - right_edge
-            dy = abs(self._row_y(ln) - ay)
             if dy < 0.55 * max(h, ln.height) and dx < 25 * h:
                 same_row.append((dx, seg))
             elif dy < 2.6 * h and dx < 4 * h:

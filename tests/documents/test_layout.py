@@ -172,3 +172,23 @@ def test_invoice_amounts_are_chosen_by_the_total_they_add_up_to() -> None:
     wrong_total = page(*[ln for ln in ocr.lines if ln.text != "8,672.43"], line("9999.99", 1217, 748, width=100))
     ex = extract(wrong_total, "invoice")  # nothing adds up: the 合计 row as read, comma and all
     assert (ex.value("amount"), ex.value("tax"), ex.value("total")) == ("8181.54", "490.80", "9999.99")
+
+
+def test_a_value_whose_box_reaches_back_over_its_letter_spaced_label() -> None:
+    """名　称： read as 名 and 称：, and the value's box starting over the colon: still its value."""
+    ocr = page(
+        line("增值税电子普通发票", 630, 50),
+        line("购买方", 93, 277),
+        line("名", 227, 279, width=32),
+        line("称：上海润元制造有限公司", 300, 277, width=350),
+        line("销售方", 91, 865),
+        line("名", 227, 869, width=32),
+        line("称：", 301, 867, width=59),
+        line("上海辰信企业管理咨询有限公司", 343, 867, width=417),
+        line("统一社会信用代码/纳税人识别号：", 227, 934, width=361),
+    )
+    ex = extract(ocr, "invoice")
+    assert (ex.value("buyer_name"), ex.value("seller_name")) == ("上海润元制造有限公司", "上海辰信企业管理咨询有限公司")
+    # a photocopy lost the seller's 名: 称：上海辰信… still names the seller
+    copied = page(*ocr.lines[:5], line("称：上海辰信企业管理咨询有限公司", 292, 865, width=470), ocr.lines[-1])
+    assert extract(copied, "invoice").value("seller_name") == "上海辰信企业管理咨询有限公司"

@@ -52,6 +52,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ops.screen.no_warnings": "当前无活动预警",
         "ops.screen.closed_today": "今日办结",
         "ops.screen.reported_today": "今日上报",
+        "ops.screen.traffic": "道路交通",
+        "ops.screen.tpi": "交通指数",
+        "ops.screen.congested": "拥堵道路",
+        "ops.screen.no_congestion": "当前无拥堵道路",
+        "ops.screen.no_traffic": "暂无交通数据",
         "ops.col.case": "案件",
         "ops.col.type": "类别",
         "ops.col.status": "状态",
@@ -211,6 +216,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ops.case.nearest_m": "{address}（约 {m} 米）",
         "ops.case.grid": "网格",
         "ops.hotline.map": "选点地图",
+        "ops.inspector.map_hint": "在地图上点击问题所在位置：自动填入坐标、最近的门牌和附近的部件。",
+        "ops.inspector.outside": "该点不在本市已登记的地址附近，请核对位置。",
         "ops.hotline.map_hint": "也可以在地图上点击事发地点：自动填入坐标和最近的门牌。",
     },
     "en": {
@@ -263,6 +270,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ops.screen.no_warnings": "No active warning",
         "ops.screen.closed_today": "Closed today",
         "ops.screen.reported_today": "Reported today",
+        "ops.screen.traffic": "Road traffic",
+        "ops.screen.tpi": "Traffic index",
+        "ops.screen.congested": "Congested roads",
+        "ops.screen.no_congestion": "No congested road now",
+        "ops.screen.no_traffic": "No traffic data yet",
         "ops.col.case": "Case",
         "ops.col.type": "Type",
         "ops.col.status": "Status",
@@ -428,6 +440,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ops.case.nearest_m": "{address} (about {m} m)",
         "ops.case.grid": "Grid",
         "ops.hotline.map": "Map to place the case",
+        "ops.inspector.map_hint": (
+            "Tap the problem's place on the map: its coordinates, the nearest address and the components nearby"
+            " are filled in."
+        ),
+        "ops.inspector.outside": "No address of the city is known near this point: check the place.",
         "ops.hotline.map_hint": "Or click the place on the map: its coordinates and the nearest address are filled in.",
     },
 }

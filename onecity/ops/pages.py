@@ -15,6 +15,7 @@ import json
 import math
 import re
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 from onecity.api.deps import DatabaseDep, PrincipalDep, SessionDep
 from onecity.core import clock, policy
 from onecity.core.divisions import MUNICIPALITY_CODE, Division, scope_prefix
-from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInput, PermissionDenied
+from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInput, NotFound, PermissionDenied
 from onecity.core.identity.models import Agency, ApiKey, User
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import Role
@@ -37,6 +38,7 @@ from onecity.ops.models import OPEN, Case, Media, Status, Unit
 from onecity.ops.taxonomy import taxonomy
 from onecity.sensing import service as sensing
 from onecity.sensing.models import Thing
+from onecity.traffic import service as traffic
 from onecity.web.deps import PagePrincipalDep
 from onecity.web.i18n import say, status_key, translator
 from onecity.web.templating import current_language, render
@@ -278,7 +280,7 @@ def _screen_data(session: Session, principal: Principal, code: str, lang: str) -
     t = translator(lang)
     tax = taxonomy()
     prefix = scope_prefix(code) if code != MUNICIPALITY_CODE else ""
-    got = centre.open_cases(session, principal, code, page_size=8)
+    got = centre.open_cases(session, principal, code, page_size=6)
     places = _places(session, {c.division_code for c in got.cases} | {c.township_code for c in got.cases}, lang)
     now = clock.now()
     nxt = [
@@ -318,6 +320,7 @@ def _screen_data(session: Session, principal: Principal, code: str, lang: str) -
     )
     closed = int(session.scalar(select(func.count()).select_from(Case).where(where_case, Case.closed_at >= day)) or 0)
     return {
+        "traffic": _screen_traffic(session, principal, code, lang),
         "next": nxt,
         "next_total": got.total,
         "warnings": warnings,
@@ -326,6 +329,40 @@ def _screen_data(session: Session, principal: Principal, code: str, lang: str) -
         "online": online,
         "reported_today": reported,
         "closed_today": closed,
+    }
+
+
+def _screen_traffic(session: Session, principal: Principal, code: str, lang: str) -> dict[str, Any] | None:
+    """The wall screen's traffic panel: the index of the centre's district (the city's at the city centre) and
+    its most congested roads, in words; None where no network is loaded or the viewer may not read traffic."""
+    t = translator(lang)
+    try:
+        now = traffic.latest_index(session, principal)
+        district = "" if code == MUNICIPALITY_CODE else code[:6] + "000000"
+        roads = traffic.congested_roads(session, principal, within=district[:6], limit=6)
+    except (NotFound, PermissionDenied):
+        return None
+    area = now["city"] if not district else next((d for d in now["districts"] if d["code"] == district), None)
+    names = _places(session, {r.district_code for r in roads}, lang)
+
+    def grade(g: int | None) -> str:
+        return t(f"traffic.grade.{g}") if g else t("traffic.grade.none")
+
+    return {
+        "tpi": f"{area['tpi']:.1f}" if area else "–",
+        "grade": area["grade"] if area else 0,
+        "grade_name": grade(area["grade"] if area else None),
+        "at": clock.local(datetime.fromisoformat(now["at"])).strftime("%H:%M") if now["at"] else "",
+        "congested": [
+            {
+                "road": r.name if lang == "zh" else r.name_en,
+                "place": names.get(r.district_code, ""),
+                "speed_kmh": round(r.speed_kmh),
+                "grade": r.grade,
+                "grade_name": grade(r.grade),
+            }
+            for r in roads
+        ],
     }
 
 
@@ -343,7 +380,7 @@ def centre_screen(code: Code, request: Request, session: SessionDep, principal: 
         "statuses": {s.value: t(f"ops.status.{s.value}") for s in Status},
         "classes": {m.code: (m.name if lang == "zh" else m.name_en) for m in taxonomy().majors.values()},
         "childNames": {ch["code"]: ch["name"] if lang == "zh" else ch["name_en"] for ch in summary.children},
-        "words": {k: t(f"ops.screen.{k}") for k in ("no_warnings",)},
+        "words": {k: t(f"ops.screen.{k}") for k in ("no_warnings", "no_congestion")},
     }
     map_options = {
         "theme": "dark",
@@ -758,6 +795,8 @@ def _inspector(
         subtypes=_subtypes(current_language(request)),
         result=result,
         done=done if done in {s.value for s in Status} else None,
+        # the map opens on the inspector's own area (their township's outline, if loaded)
+        bounds=tiles.division_bounds(session, principal.division_code) if principal.division_code else None,
         **_view(request),
     )
 

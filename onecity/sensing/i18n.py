@@ -87,10 +87,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sensing.form.minutes": "静默分钟数（1–10080）",
         "sensing.form.window": "组合时间窗（分钟，默认 60）",
         "sensing.form.conditions": "组合条件（JSON 列表，至少 2 项）",
-        "sensing.form.conditions_hint": (
-            '例如 [{"observed_property": "rainfall", "above": 30},'
-            ' {"observed_property": "water_level", "rise_per_hour": 0.2}]'
-        ),
+        "sensing.form.conditions_hint": "例如：",
         "sensing.form.kind_hint": "阈值、变化率填“条件”和“阈值”；设备静默填分钟数；多要素组合填时间窗和条件。",
         "sensing.form.choose": "请选择",
         "sensing.form.required": "必填。",
@@ -198,10 +195,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sensing.form.minutes": "Silent minutes (1–10080)",
         "sensing.form.window": "Combination window (minutes, default 60)",
         "sensing.form.conditions": "Conditions (a JSON list, at least 2)",
-        "sensing.form.conditions_hint": (
-            'e.g. [{"observed_property": "rainfall", "above": 30},'
-            ' {"observed_property": "water_level", "rise_per_hour": 0.2}]'
-        ),
+        "sensing.form.conditions_hint": "For example:",
         "sensing.form.kind_hint": (
             "Threshold and rate: fill condition and threshold; silence: minutes; combination: window and conditions."
         ),

@@ -108,7 +108,8 @@ def datastream_page(
         "observations": f"/sta/v1.1/Datastreams({ds_id})/Observations?$orderby=phenomenonTime%20desc"
         f"&$top=500&$select=phenomenonTime,result",
         "unit": (ds.unit_of_measurement or {}).get("symbol", ""),
-        "name": ds.name,
+        "name": f"{service.device_name(thing.name, thing.properties, lang)} · "
+        f"{property_names(lang).get(prop.name, prop.name)}",
         "lang": lang,
         "empty": i18n.translator(lang)("sensing.chart.empty"),
     }

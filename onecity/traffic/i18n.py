@@ -8,7 +8,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "traffic.title": "道路交通运行",
         "traffic.intro": "路段状态由线圈检测器与浮动车的观测（经物联感知接入）每5分钟融合计算；"
         "交通指数按GB/T 33171计算（0–10，五级）。",
-        "traffic.none": "尚未载入路网：运行 onecity traffic simulate（或 make demo）。",
+        "traffic.none": "尚未载入路网。管理员运行以下命令之一即可载入：",
         "traffic.network": "路网",
         "traffic.network.stats": "{segments} 个路段，{km} 公里，{signals} 个信号灯路口",
         "traffic.at": "数据时间",
@@ -51,7 +51,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "traffic.title": "Road traffic",
         "traffic.intro": "Segment states are fused every 5 minutes from loop detectors' and floating cars' "
         "observations (through the sensing ingest); the index follows GB/T 33171 (0–10, five grades).",
-        "traffic.none": "No road network is loaded yet: run onecity traffic simulate (or make demo).",
+        "traffic.none": "No road network is loaded yet. An administrator loads one with either command:",
         "traffic.network": "Network",
         "traffic.network.stats": "{segments} segments, {km} km, {signals} signalised junctions",
         "traffic.at": "Data as of",

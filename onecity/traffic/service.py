@@ -583,3 +583,49 @@ def segment_series(
         )
     )
     return seg, rows[::-1]
+
+
+#: The grade from which a road counts as congested (GB/T 33171: 3 light, 4 moderate, 5 severe).
+CONGESTED_GRADE = 3
+
+
+@dataclass(frozen=True)
+class CongestedRoad:
+    """A road's worst segment in the latest interval (what the operation centres' wall screen lists)."""
+
+    name: str
+    name_en: str
+    district_code: str
+    speed_kmh: float
+    grade: int
+    index: float
+
+
+def congested_roads(
+    session: Session, principal: Principal, *, within: str = "", limit: int = 6, network: str | None = None
+) -> list[CongestedRoad]:
+    """The most congested roads at the latest interval, each once (by its worst segment), worst first.
+
+    ``within`` is a division-code prefix (a district's ``310104``); empty for the whole city."""
+    net = current_network(session, principal, network)
+    when = latest_at(session, net.key)
+    if when is None:
+        return []
+    rows = session.execute(
+        select(Segment.road, Segment.name, Segment.name_en, Segment.district_code, SegmentState)
+        .join(SegmentState, (SegmentState.network == Segment.network) & (SegmentState.edge_id == Segment.edge_id))
+        .where(
+            SegmentState.network == net.key,
+            SegmentState.at == when,
+            SegmentState.grade >= CONGESTED_GRADE,
+            Segment.district_code.startswith(within),
+        )
+        .order_by(SegmentState.index.desc(), Segment.edge_id)
+    )
+    out: dict[str, CongestedRoad] = {}
+    for road, name, name_en, district, st in rows:
+        if road not in out:
+            out[road] = CongestedRoad(name, name_en, district, st.speed_kmh, st.grade, st.index)
+        if len(out) >= limit:
+            break
+    return list(out.values())

@@ -9,6 +9,7 @@ data, so no route can forget one of these.
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +35,16 @@ LARGE_TEXT_CLASS = "large-text"
 def local_time(value: datetime | None) -> str:
     """A stored UTC time as Shanghai wall-clock time."""
     return clock.local(value).strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
+
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def written_in(text: str | None) -> str | None:
+    """The language a name people typed is written in, for its element's ``lang`` (``zh-CN`` when it holds
+    Chinese characters, else nothing): a rule or place named in Chinese stays Chinese on the English page,
+    marked so that screen readers and the words checks read it as such."""
+    return "zh-CN" if text and _CJK.search(text) else None
 
 
 def _unchanged(path: Path) -> Callable[[], bool]:
@@ -62,6 +73,7 @@ class PartTemplates(BaseLoader):
 templates = Jinja2Templates(directory=TEMPLATES)
 templates.env.loader = ChoiceLoader([FileSystemLoader(TEMPLATES), PartTemplates()])
 templates.env.filters["local_time"] = local_time
+templates.env.globals["written_in"] = written_in
 templates.env.globals["role_label"] = i18n.role_label
 templates.env.globals["audit_action"] = audit_words.action_label
 templates.env.globals["audit_object"] = audit_words.object_label

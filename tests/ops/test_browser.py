@@ -123,6 +123,12 @@ def test_open311_report_followed_to_closure_on_the_phone_pages(
         card = page.locator(f'#inspector-todo li[data-case="{rid}"]')
         assert "待核实" in card.inner_text()
         shot(page, "ops-inspector-todo")
+        page.wait_for_selector("#inspector-map[data-state=ready] canvas", timeout=60000)  # opens on Tianpinglu
+        page.locator("#inspector-map canvas").click()  # a tap places the report: the point and its nearest address
+        page.wait_for_function("() => document.getElementById('inspector-lon').value !== ''", timeout=15000)
+        lon, lat = float(page.input_value("#inspector-lon")), float(page.input_value("#inspector-lat"))
+        assert abs(lon - TIANPING_POINT[0]) < 0.05 and abs(lat - TIANPING_POINT[1]) < 0.05
+        page.wait_for_function("() => document.getElementById('inspector-place').textContent !== ''", timeout=15000)
         card.locator("form[data-action=register] button").click()
         page.wait_for_url(url + "/ops/inspector?done=dispatched")  # registered, then routed at once
         assert _open311(url, rid)["agency_responsible"] == "天平路街道市容环境卫生所"
@@ -238,7 +244,7 @@ def test_screenshots_of_the_operations_pages(server: tuple[str, Database, str], 
         ("xh.operator", f"/ops/centre/{XUHUI}", "centre-xuhui", "#ops-map"),
         ("xh.operator", f"/ops/centre/{TIANPINGLU}", "centre-tianpinglu", "#ops-map"),
         ("xh.operator", f"/ops/cases/{rid}", "case", None),
-        ("tp.inspector", "/ops/inspector", "inspector", None),
+        ("tp.inspector", "/ops/inspector", "inspector", "#inspector-map"),
     ]
     for width, height, form in ((1366, 900, "desktop"), (390, 844, "phone")):
         for lang in ("zh", "en"):

@@ -91,6 +91,14 @@ def hotline_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFacto
             agency_code="sh-12345",
             division_code="310000000000",
         )
+        identity.create_agency(
+            session, SYSTEM, code="xh-ccc", name="徐汇区城市运行管理中心", name_en="Xuhui Urban Operation Centre",
+            division_code=XUHUI,
+        )  # fmt: skip
+        identity.create_user(
+            session, SYSTEM, username="xh.centre", password=PASSWORD, kind=PrincipalKind.STAFF,
+            roles=[Role.OPERATOR, Role.DISPATCHER], agency_code="xh-ccc", division_code=XUHUI,
+        )  # fmt: skip
     with live_server(db, "hotline-browser") as url:
         yield url, db
     db.dispose()
@@ -136,6 +144,9 @@ def _take_call(page: Any, url: str, db: Database, lane: Place, typed: str, lang:
 def test_call_taker_types_an_address_with_a_typo_and_the_case_opens_in_its_grid(
     hotline_server: tuple[str, Database], browser: Any
 ) -> None:
+    """The issue's "done when": the call-taker types an address with a typo and picks the suggestion, the case
+    opens in the right grid; the district centre lists it and drills down to its township; the wall screen,
+    open meanwhile, shows the call-taker's next case without a click."""
     url, db = hotline_server
     with db.sessions() as session:
         lanes = list(
@@ -145,27 +156,54 @@ def test_call_taker_types_an_address_with_a_typo_and_the_case_opens_in_its_grid(
         )
         for lane in lanes:
             session.expunge(lane)
-    with watched_page(browser) as page:
-        sign_in_page(page, url, "call.taker", "/ops/hotline", password=PASSWORD)
-        lane = lanes[0]
-        township, street = _lane_with_township(db, lane)
-        typo = street[:-2] + "东" + street[-1]  # one wrong character in the road's name
-        case_id = _take_call(page, url, db, lane, f"{township}{typo}{lane.number}弄", "zh")
-        with db.sessions() as session:
-            case = session.get(Case, case_id)
-            assert case is not None and case.grid_code == lane.grid_code and case.source == "hotline"
+    wall = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+    try:
+        with watched_page(browser) as page:
+            sign_in_page(page, url, "call.taker", "/ops/hotline", password=PASSWORD)
+            lane = lanes[0]
+            township, street = _lane_with_township(db, lane)
+            typo = street[:-2] + "东" + street[-1]  # one wrong character in the road's name
+            case_id = _take_call(page, url, db, lane, f"{township}{typo}{lane.number}弄", "zh")
+            with db.sessions() as session:
+                case = session.get(Case, case_id)
+                assert case is not None and case.grid_code == lane.grid_code and case.source == "hotline"
 
-        page.goto(f"{url}/lang/en?next=/ops/hotline")
-        lane = lanes[1]
-        township, street = _lane_with_township(db, lane)
-        from pypinyin import lazy_pinyin
+            # the district centre lists it, and drills down to its township, where it is listed too
+            centre = wall.new_page()
+            sign_in_page(centre, url, "xh.centre", f"/ops/centre/{XUHUI}", password=PASSWORD)
+            assert centre.locator(f'#case-table tr[data-case="{case_id}"]').count() == 1
+            centre.click(f'#children-table tr[data-code="{lane.township_code}"] a')
+            centre.wait_for_url(f"{url}/ops/centre/{lane.township_code}")
+            assert centre.locator(f'#case-table tr[data-case="{case_id}"]').count() == 1
+            assert township in centre.inner_text("h1")
 
-        typed = f"{''.join(lazy_pinyin(township))} {''.join(lazy_pinyin(street))} {lane.number} nong"
-        case_id = _take_call(page, url, db, lane, typed, "en")
-        with db.sessions() as session:
-            case = session.get(Case, case_id)
-            assert case is not None and case.grid_code == lane.grid_code
-        assert page.problems == []
+            # the wall screen, opened once, follows the next call by itself
+            centre.goto(f"{url}/ops/centre/{XUHUI}/screen")
+            centre.wait_for_function("() => Number(document.body.dataset.liveUpdates || 0) >= 1", timeout=15000)
+            assert centre.locator(f'#screen-next li[data-case="{case_id}"]').count() == 1
+            before = int(centre.inner_text('[data-total="open"]'))
+
+            page.goto(f"{url}/lang/en?next=/ops/hotline")
+            lane = lanes[1]
+            township, street = _lane_with_township(db, lane)
+            from pypinyin import lazy_pinyin
+
+            typed = f"{''.join(lazy_pinyin(township))} {''.join(lazy_pinyin(street))} {lane.number} nong"
+            second = _take_call(page, url, db, lane, typed, "en")
+            with db.sessions() as session:
+                case = session.get(Case, second)
+                assert case is not None and case.grid_code == lane.grid_code
+            assert page.problems == []
+
+            centre.wait_for_function(
+                f"() => Number(document.querySelector('[data-total=open]').textContent) === {before + 1}",
+                timeout=15000,
+            )
+            centre.wait_for_selector(f'#screen-next li[data-case="{second}"]', timeout=15000)
+            assert centre.evaluate("() => performance.getEntriesByType('navigation').length") == 1  # no reload
+            shot(centre, "ops-screen-after-call-zh")
+    finally:
+        wall.close()
     phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
     try:
         p = phone.new_page()

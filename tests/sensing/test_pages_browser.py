@@ -110,7 +110,9 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
 def test_overview_map_alerts_and_chart(server: tuple[str, int, str], page: Any) -> None:
     base, river, township = server
     sign_in_page(page, base, "ops.duty", "/sensing", password=PASSWORD)
-    page.wait_for_selector("#sensing-map[data-state=ready]", timeout=20000)
+    page.wait_for_selector("#sensing-map[data-state=ready] canvas", timeout=60000)  # the base map
+    page.wait_for_selector("#sensing-map[data-points]", timeout=20000)
+    assert int(page.get_attribute("#sensing-map", "data-points") or 0) >= 1  # the devices on it
     rows = page.inner_text("#alert-rows")
     assert "水位 4.86" in rows and "橙色" in rows and township in rows  # words, not keys or grid codes
     assert "water_level" not in rows and "3101" not in rows
@@ -128,9 +130,33 @@ def test_overview_map_alerts_and_chart(server: tuple[str, int, str], page: Any) 
     page.goto(base + "/lang/zh?next=/sensing")
     page.click(f"a[href='/sensing/datastreams/{river}']")
     page.wait_for_selector("#ds-chart[data-state=ready]", timeout=20000)
-    assert page.inner_text("#ds-name") == "外滩水位站 water_level"
+    assert page.inner_text("#ds-name") == "外滩水位站 · 水位"  # the device and what it measures, in words
     shot(page, "sensing-datastream")
     assert page.problems == []
+
+
+def test_overview_and_datastream_at_phone_width(server: tuple[str, int, str], browser: Any) -> None:
+    """The map and the tables fit a phone, in both languages (screenshots for a person to look at)."""
+    base, river, _ = server
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
+    try:
+        page = phone.new_page()
+        sign_in_page(page, base, "ops.duty", "/sensing", password=PASSWORD)
+        for lang in ("zh", "en"):
+            for path, name, ready in (
+                ("/sensing", "sensing-overview", "#sensing-map[data-points]"),
+                (f"/sensing/datastreams/{river}", "sensing-datastream", "#ds-chart[data-state=ready]"),
+            ):
+                page.goto(f"{base}/lang/{lang}?next={path}")
+                page.wait_for_selector(ready, timeout=30000)
+                wide = page.evaluate(
+                    "() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 391)"
+                    ".slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className)"
+                )
+                assert page.evaluate("() => document.documentElement.scrollWidth") <= 391, (path, lang, wide)
+                shot(page, f"{name}-phone-{lang}")
+    finally:
+        phone.close()
 
 
 def test_rules_page_creates_and_refuses(server: tuple[str, int, str], page: Any) -> None:

@@ -1,5 +1,5 @@
-"""The traffic page in headless Chromium, in Chinese and English: the network coloured by grade over the
-district outlines, the city's TPI gauge and trend, each district's index, an incident linked to its case."""
+"""The traffic page in headless Chromium, in Chinese and English: the network coloured by grade on the
+platform's base map, the city's TPI gauge and trend, each district's index, an incident linked to its case."""
 
 from __future__ import annotations
 
@@ -76,7 +76,10 @@ def server(
 
 def test_traffic_page_in_both_languages(server: str, page: Any) -> None:
     sign_in_page(page, server, "traffic.duty", "/traffic", password=PASSWORD)
-    page.wait_for_selector("#traffic-map[data-state=ready]", timeout=30000)
+    page.wait_for_selector("#traffic-map[data-state=ready] canvas", timeout=30000)
+    page.wait_for_selector("#traffic-map[data-lines]", timeout=30000)  # the segments, on the base map's roads
+    assert int(page.get_attribute("#traffic-map", "data-lines") or 0) > 0
+    assert page.get_attribute("#traffic-map", "data-map-error") is None  # every base-map tile came
     city = page.inner_text("#city-tpi")
     assert any(ch.isdigit() for ch in city) and any(g in city for g in ("畅通", "拥堵"))
     districts = page.inner_text("#district-table")
@@ -96,3 +99,18 @@ def test_traffic_page_in_both_languages(server: str, page: Any) -> None:
     page.goto(server + case_link)
     assert "E0507" in page.content() or "道路交通事件" in page.content() or "Road traffic incident" in page.content()
     assert page.problems == []
+
+
+def test_traffic_page_at_phone_width(server: str, browser: Any) -> None:
+    """The map, the gauge and the tables fit a phone, in both languages (screenshots for a person to look at)."""
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
+    try:
+        page = phone.new_page()
+        sign_in_page(page, server, "traffic.duty", "/traffic", password=PASSWORD)
+        for lang in ("zh", "en"):
+            page.goto(f"{server}/lang/{lang}?next=/traffic")
+            page.wait_for_selector("#traffic-map[data-lines]", timeout=30000)
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= 391  # nothing wider than the phone
+            shot(page, f"traffic-overview-phone-{lang}")
+    finally:
+        phone.close()

@@ -27,16 +27,6 @@ from tests.web.words import Crawl, Problem, crawl_persona, shape
 #: Pages being rebuilt by others this session, left out with the reason (and reported): the
 #: crawler still visits them and follows their links, but does not hold their words against them.
 REBUILDING = {
-    # the ops centres, their case lists and the case pages: rebuilt "in words" with the base map (issue 16)
-    "/ops": "ops centre rebuilt with the base map (issue 16)",
-    "/ops/centre/<id>": "ops centre rebuilt with the base map (issue 16)",
-    "/ops/cases/<id>": "case pages put in words with the base map (issue 16)",
-    # the sensing pages' rule form and tables: rebuilt with the base map (issue 16)
-    "/sensing": "sensing tables rebuilt (issue 16)",
-    "/sensing/rules": "sensing rule form rebuilt (issue 16)",
-    "/sensing/datastreams/<id>": "sensing tables rebuilt (issue 16)",
-    # the traffic part is being built this session (issue 14); its empty state names a command
-    "/traffic": "traffic pages being built (issue 14)",
     # the policy supermarket, landed as this list was written: its DMN conditions read a division
     # code (居住区 = 310151) and a registry status in Chinese (存续) on the English page
     "/benefits": "benefits' DMN conditions column shows codes and registry values (new part)",

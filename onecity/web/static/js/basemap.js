@@ -8,7 +8,8 @@
 
      import { createBaseMap } from "/static/js/basemap.js";
      const bm = await createBaseMap(document.getElementById("ops-map"), { onAreaClick: (p) => ... });
-     bm.setPoints(featureCollection);
+     bm.setPoints(featureCollection);   // circles; a feature's `color` property, if any, colours it
+     bm.setLines(featureCollection);    // lines over the roads (traffic's segments), coloured by `color`
 
    Options (from the container's JSON block, overridable by the caller):
      lang "zh" | "en", theme "light" | "dark", bounds [w, s, e, n] to fit, focus (a division code to outline),
@@ -117,7 +118,7 @@ function fail(container, options, err) {
   container.replaceChildren(p);
 }
 
-/* Draw the base map in `container`; resolves to { map, setPoints(featureCollection), fit(bounds) }. */
+/* Draw the base map in `container`; resolves to { map, setPoints(fc), setLines(fc), fit(bounds) }. */
 export function createBaseMap(container, overrides) {
   const options = Object.assign({ lang: document.documentElement.lang === "en" ? "en" : "zh", theme: "light",
     interactive: true, bounds: CITY }, readOptions(container), overrides || {});
@@ -147,18 +148,28 @@ export function createBaseMap(container, overrides) {
       if (src) { src.setData(fc); }
       container.setAttribute("data-points", String(fc.features.length));
     },
+    setLines(fc) {
+      const src = map.getSource("lines");
+      if (src) { src.setData(fc); }
+      container.setAttribute("data-lines", String(fc.features.length));
+    },
     fit(bounds) { map.fitBounds(bounds, { padding: 24, duration: 0 }); }
   };
 
   return new Promise((resolve) => {
     map.on("error", (e) => { container.setAttribute("data-map-error", String(e.error && e.error.message)); });
     map.on("load", () => {
+      map.addSource("lines", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+      map.addLayer({
+        id: "lines", type: "line", source: "lines", layout: { "line-cap": "round", "line-join": "round" },
+        paint: { "line-color": ["coalesce", ["get", "color"], colors.focus], "line-width": roadWidth(0.4) }
+      }, "label-community");
       map.addSource("points", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
       map.addLayer({
         id: "points", type: "circle", source: "points",
         paint: {
           "circle-radius": ["interpolate", ["linear"], ["zoom"], 8, 3.5, 14, 7],
-          "circle-color": ["case", ["get", "overdue"], "#d93a3a", ["!=", ["get", "level"], "township"], "#f2a93b",
+          "circle-color": ["case", ["has", "color"], ["get", "color"], ["get", "overdue"], "#d93a3a", ["!=", ["get", "level"], "township"], "#f2a93b",
             options.theme === "dark" ? "#4cc3ff" : "#0b3d91"],
           "circle-stroke-color": colors.halo, "circle-stroke-width": 1
         }
@@ -174,6 +185,9 @@ export function createBaseMap(container, overrides) {
       map.on("click", (e) => {
         const pts = map.queryRenderedFeatures(e.point, { layers: ["points"] });
         if (pts.length && options.onPointClick) { options.onPointClick(pts[0].properties, e); return; }
+        const box = [[e.point.x - 4, e.point.y - 4], [e.point.x + 4, e.point.y + 4]];
+        const lines = options.onLineClick ? map.queryRenderedFeatures(box, { layers: ["lines"] }) : [];
+        if (lines.length) { options.onLineClick(lines[0].properties, e); return; }
         if (options.drill && options.onAreaClick) {
           const f = areaAt(map, options.drill, e);
           if (f) { options.onAreaClick(f.properties, e); return; }

@@ -32,6 +32,7 @@
       lon.value = pos.coords.longitude.toFixed(6);
       lat.value = pos.coords.latitude.toFixed(6);
       near();
+      document.getElementById("inspector-locate").dispatchEvent(new CustomEvent("located"));  // the map follows
     });
   });
   document.getElementById("inspector-near").addEventListener("click", near);

@@ -1,5 +1,5 @@
-/* The wall screen: the dark base map with the open cases, the figures, the next cases and the sensor warnings,
-   all refreshed over server-sent events; nobody clicks anything. */
+/* The wall screen: the dark base map with the open cases, the figures, the next cases, the sensor warnings and
+   the roads' traffic index with the congested roads, all refreshed over server-sent events; nobody clicks anything. */
 import { createBaseMap } from "/static/js/basemap.js";
 
 const config = JSON.parse(document.getElementById("screen-data").textContent);
@@ -48,6 +48,23 @@ function fillWarnings(items) {
   }));
 }
 
+function fillTraffic(tr) {
+  if (!tr) { return; }  // no network loaded, or not the viewer's to read: the panel keeps its words
+  ["at", "tpi", "grade_name"].forEach((k) => {
+    const e = document.querySelector('[data-traffic="' + k + '"]');
+    if (e) { e.textContent = String(tr[k]); }
+  });
+  document.querySelector('[data-traffic="tpi"]').className = "grade-" + tr.grade;
+  document.querySelector(".traffic-now .congested").hidden = false;
+  const ol = document.getElementById("screen-congested");
+  if (!tr.congested.length) { ol.replaceChildren(el("li", "none", config.words.no_congestion)); return; }
+  ol.replaceChildren(...tr.congested.map((r) => {
+    const li = el("li", "grade-" + r.grade);
+    li.append(el("b", "", r.road), el("em", "", r.grade_name));
+    return li;
+  }));
+}
+
 async function refreshPoints() {
   if (!baseMap) { return; }
   const r = await fetch(config.points, { credentials: "same-origin" });
@@ -66,6 +83,7 @@ function apply(data) {
   });
   if (s.next) { fillNext(s.next); }
   if (s.warnings) { fillWarnings(s.warnings); }
+  fillTraffic(s.traffic);
   drawRanking(data.children);
   document.getElementById("live-at").textContent = new Date(data.at).toLocaleString(
     config.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false, timeZone: "Asia/Shanghai" });

@@ -354,7 +354,7 @@ def read_document(session: Session, principal: Principal, case_id: str, document
                 f"the materials of case {case.number} are read by the departments handling it "
                 f"({', '.join(sorted(handling))})"
             )
-    purpose = f"一网通办 case {case.number}: material {doc.material_code}"
+    purpose = f"一网通办 case {case.number}"  # the upload is the entry's object
     if case.person_id is not None:
         audit.personal_read(
             session,

@@ -22,6 +22,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "core.grant.created": ("创建数据授权", "Grant created"),
     "core.grant.revoked": ("撤销数据授权", "Grant revoked"),
     "core.user.created": ("创建用户", "User created"),
+    "core.user.read": ("查看用户账号", "Account viewed"),
     "core.user.updated": ("修改用户", "User changed"),
     "core.user.disabled": ("停用用户", "User disabled"),
     "core.user.enabled": ("启用用户", "User enabled"),

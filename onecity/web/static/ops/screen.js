@@ -19,10 +19,10 @@ function drawRanking(children) {
   charts.rank = charts.rank || window.echarts.init(document.getElementById("screen-rank-chart"), "dark");
   charts.rank.setOption({
     backgroundColor: "transparent",
-    grid: { left: 110, right: 40, top: 4, bottom: 20 },
+    grid: { left: 4, right: 40, top: 4, bottom: 20, containLabel: true },  // the areas' names whole, in either language
     xAxis: { type: "value", minInterval: 1, splitLine: { lineStyle: { color: "#1d3a66" } } },
     yAxis: { type: "category", data: rows.map((c) => config.childNames[c.code] || (config.lang === "zh" ? c.name : c.name_en)),
-      axisLabel: { fontSize: 15, color: "#aebfd6" } },
+      axisLabel: { fontSize: 15, color: "#aebfd6", width: 190, overflow: "truncate" } },
     series: [{ type: "bar", barMaxWidth: 26, data: rows.map((c) => ({ value: c.open, itemStyle: { color: c.overdue ? "#ff5d5d" : "#4cc3ff" } })),
       label: { show: true, position: "right", color: "#d6e2f2", fontSize: 15 } }]
   }, true);

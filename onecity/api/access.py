@@ -253,6 +253,7 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("POST", "/services/cases/{case_id}/prereview/override"): staff("services.work.complete"),
     ("POST", "/services/cases/{case_id}/form"): applicant(),
     ("POST", "/services/cases/{case_id}/documents"): applicant(),
+    ("POST", "/services/cases/{case_id}/materials/{material_code}/remove"): applicant(),
     ("POST", "/services/cases/{case_id}/{action}"): applicant(),
     ("GET", "/services/bundles/{code}"): public(CATALOGUE),
     ("POST", "/services/bundles/{code}/apply"): applicant(),

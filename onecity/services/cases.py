@@ -26,7 +26,7 @@ from onecity.core.transition import Change
 from onecity.hub.registries import relations
 from onecity.hub.registries import service as registries
 from onecity.hub.registries.relations import BasisKind, ReadBasis
-from onecity.services import catalogue
+from onecity.services import catalogue, uploads
 from onecity.services.applicants import (
     Applicant,
     Facts,
@@ -47,7 +47,7 @@ from onecity.services.models import (
     MaterialState,
 )
 
-MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+MAX_DOCUMENT_BYTES = uploads.MAX_BYTES
 
 
 def _prefill(it_fields: list[str], facts: Facts) -> tuple[dict[str, Any], dict[str, str]]:
@@ -462,19 +462,19 @@ def attach_document(
     content_type: str,
     content: bytes,
 ) -> Document:
-    """Upload (online) or scan (at the counter) one material."""
+    """Upload (online) or scan (at the counter) one material, or replace the one uploaded before.
+
+    The file must be a PDF, JPEG or PNG by its content (:func:`uploads.checked`); the type kept
+    is the one found, whatever ``content_type`` the browser claimed. A replaced upload of a
+    draft is deleted (nobody else has seen it); in a supplement the earlier one stays, as what
+    was handed in.
+    """
+    media_type = uploads.checked(filename, content)  # before the lock: opening a PDF is slow work
+    del content_type  # the claim is not kept: the content said what the file is
     case = lock_case(session, case_id)
     channel = channel_of(session, principal, case)
     if case.status not in (CaseStatus.DRAFT, CaseStatus.SUPPLEMENT):
         raise Conflict(f"case {case.number} is {case.status}: materials are added to a draft or a supplement")
-    if not content:
-        raise InvalidInput("the document is empty")
-    if len(content) > MAX_DOCUMENT_BYTES:
-        raise InvalidInput(
-            f"a document is at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB; scan at a lower resolution"
-        )
-    if not filename.strip() or len(filename) > 200:
-        raise InvalidInput("give the document a file name of 1–200 characters")
     materials = [dict(m) for m in case.materials]
     entry = next((m for m in materials if m["code"] == material_code), None)
     if entry is None:
@@ -483,12 +483,13 @@ def attach_document(
         )
     if entry["state"] == MaterialState.HELD:
         raise Conflict(f"{entry['name_en']} is already held by the government ({entry['source']}): no upload needed")
+    replaced = entry["ref"] if entry["state"] == MaterialState.UPLOADED else None
     digest = hashlib.sha256(content).hexdigest()
     doc = Document(
         case_id=case.id,
         material_code=material_code,
         filename=filename.strip(),
-        content_type=content_type[:100] or "application/octet-stream",
+        content_type=media_type,
         size=len(content),
         sha256=digest,
         content=content,
@@ -497,6 +498,8 @@ def attach_document(
     )
     session.add(doc)
     session.flush()
+    if replaced is not None and case.status == CaseStatus.DRAFT:
+        _drop_document(session, case, replaced)
     entry.update(
         state=MaterialState.UPLOADED.value, source="upload" if channel != Channel.COUNTER else "scan", ref=doc.id
     )
@@ -506,10 +509,38 @@ def attach_document(
         principal,
         case,
         channel,
-        "material_added",
-        {"material": material_code, "sha256": digest, "size": len(content)},
+        "material_replaced" if replaced else "material_added",
+        {"material": material_code, "sha256": digest, "size": len(content), "type": media_type},
     )
     return doc
+
+
+def _drop_document(session: Session, case: Case, document_id: str) -> None:
+    old = session.get(Document, document_id)
+    if old is not None and old.case_id == case.id:
+        session.delete(old)
+
+
+def remove_document(session: Session, principal: Principal, case_id: str, material_code: str) -> Case:
+    """Take back the upload of one material while the case is a draft: the material is missing again."""
+    case = lock_case(session, case_id)
+    channel = channel_of(session, principal, case)
+    if case.status != CaseStatus.DRAFT:
+        raise Conflict(
+            f"case {case.number} is {case.status}: an upload is removed only from a draft",
+            words=Words("services.upload.not_draft"),
+        )
+    materials = [dict(m) for m in case.materials]
+    entry = next((m for m in materials if m["code"] == material_code), None)
+    if entry is None or entry["state"] != MaterialState.UPLOADED:
+        raise NotFound(
+            f"case {case.number} has no upload of {material_code!r}", words=Words("services.upload.no_upload")
+        )
+    _drop_document(session, case, entry["ref"])
+    entry.update(state=MaterialState.MISSING.value, source=None, ref=None)
+    case.materials = materials
+    log_event(session, principal, case, channel, "material_removed", {"material": material_code})
+    return case
 
 
 def form_errors(case: Case, it: Item) -> list[dict[str, str]]:

@@ -61,6 +61,44 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "services.state.uploaded": ("已上传", "Uploaded"),
     "services.state.missing": ("待提供", "To provide"),
     "services.state.rejected": ("需补正", "To provide again"),
+    "services.upload.name": (
+        "请给文件起一个 1 至 {limit} 个字符的文件名。",
+        "Give the file a name of 1 to {limit} characters.",
+    ),
+    "services.upload.empty": ("“{name}”是空文件，请重新选择。", "“{name}” is empty: choose the file again."),
+    "services.upload.too_big": (
+        "“{name}”超过 {mb} MB，请降低扫描分辨率后再上传。",
+        "“{name}” is larger than {mb} MB: scan it at a lower resolution and upload it again.",
+    ),
+    "services.upload.kind": (
+        "“{name}”不是 PDF、JPEG 或 PNG 文件（按文件内容判断，与文件名无关）。请上传证件的扫描件或照片。",
+        "“{name}” is not a PDF, JPEG or PNG file (told by its content, not its name). "
+        "Upload a scan or a photo of the document.",
+    ),
+    "services.upload.unreadable": (
+        "“{name}”无法打开，文件可能已损坏或加了密码。请重新扫描或导出后再上传。",
+        "“{name}” cannot be opened: it may be damaged or protected by a password. Scan or export it again.",
+    ),
+    "services.upload.pages": (
+        "“{name}”有 {pages} 页，每份材料最多 {limit} 页。",
+        "“{name}” has {pages} pages; a material has at most {limit}.",
+    ),
+    "services.upload.pixels": (
+        "“{name}”的图像过大，请降低分辨率后再上传。",
+        "“{name}” is too large an image: scan it at a lower resolution.",
+    ),
+    "services.upload.not_draft": (
+        "申请已提交，不能再删除已上传的材料；如需更正，请等待补正通知。",
+        "The application has been submitted: uploads can no longer be removed. Wait to be asked for supplements.",
+    ),
+    "services.upload.no_upload": ("没有找到这份上传的材料。", "That upload was not found."),
+    "services.upload.view": ("查看", "View"),
+    "services.upload.replace": ("重新上传", "Replace"),
+    "services.upload.remove": ("删除", "Remove"),
+    "services.upload.accepted": (
+        "可上传 PDF（最多 {pages} 页）、JPEG 或 PNG，单个文件不超过 {mb} MB。",
+        "PDF (up to {pages} pages), JPEG or PNG; at most {mb} MB a file.",
+    ),
     "services.case.noun": ("办件", "case"),
     "services.status.draft": ("草稿", "Draft"),
     "services.status.submitted": ("待受理", "Awaiting acceptance"),
@@ -254,6 +292,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "services.action.drafted": ("创建草稿", "Draft started"),
     "services.action.form_updated": ("修改申请表", "Form changed"),
     "services.action.material_added": ("提交材料", "Material added"),
+    "services.action.material_replaced": ("重新上传材料", "Material replaced"),
+    "services.action.material_removed": ("删除上传的材料", "Upload removed"),
     "services.action.submitted": ("提交申请", "Submitted"),
     "services.action.supplemented": ("提交补正材料", "Supplements handed in"),
     "services.action.withdrawn": ("撤回", "Withdrawn"),

@@ -30,8 +30,8 @@ from onecity.api.deps import SessionDep
 from onecity.core.errors import InvalidInput, PermissionDenied
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind
-from onecity.services import bundles, catalogue, prereview, service
-from onecity.services.models import Case, Document, Rating
+from onecity.services import bundles, catalogue, prereview, service, uploads
+from onecity.services.models import Case, Rating
 from onecity.services.presentation import (
     applicant_corrections,
     case_documents,
@@ -144,6 +144,8 @@ def case_page_response(
         pr=prereview_view(session, case, lang) if staff else None,
         documents=case_documents(session, case, lang) if staff else [],
         corrections=applicant_corrections(session, case, lang) if not staff else [],
+        upload_pages=uploads.MAX_PAGES,
+        upload_mb=uploads.MAX_BYTES // (1024 * 1024),
     )
 
 
@@ -152,29 +154,33 @@ def case_page(case_id: CaseId, request: Request, session: SessionDep, principal:
     return case_page_response(request, session, principal, case_id)
 
 
-#: Uploads served inline as pictures; anything else is downloaded, never rendered by the browser.
-IMAGE_TYPES = {
+#: Uploads shown in the browser (their content was checked to be one of these when kept); anything else
+#: (an upload older than the check) is downloaded, never rendered.
+INLINE_TYPES = {
+    "application/pdf": (b"%PDF-",),
     "image/png": (b"\x89PNG\r\n\x1a\n",),
     "image/jpeg": (b"\xff\xd8\xff",),
     "image/tiff": (b"II*\x00", b"MM\x00*"),
 }
 
 
-def case_document(session: Session, principal: Principal, case_id: str, document_id: str) -> Document:
-    """An upload of a case, for whoever may open it (:func:`service.read_document`: checked and audited)."""
-    return service.read_document(session, principal, case_id, document_id)
-
-
 @router.get("/services/cases/{case_id}/documents/{document_id}")
 def document_file(
     case_id: CaseId, document_id: Annotated[str, Path(max_length=36)], session: SessionDep, principal: PagePrincipalDep
 ) -> Response:
-    doc = case_document(session, principal, case_id, document_id)
+    """An upload, to whoever may read the case (its applicant or proxy, staff whose area covers it); audited."""
+    doc = service.read_document(session, principal, case_id, document_id)
     kind = doc.content_type.split(";")[0].strip().lower()
-    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
+    # nothing in the file runs in the platform's origin (a PDF needs the browser's viewer: no sandbox for it)
+    policy = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+        "Content-Security-Policy": policy if kind == "application/pdf" else policy + "; sandbox",
+    }
     ascii_name = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "_" for ch in doc.filename)
     disposition = f"filename=\"{ascii_name or 'document'}\"; filename*=UTF-8''{quote(doc.filename)}"
-    if kind in IMAGE_TYPES and doc.content.startswith(IMAGE_TYPES[kind]):
+    if kind in INLINE_TYPES and doc.content.startswith(INLINE_TYPES[kind]):
         return Response(
             doc.content, media_type=kind, headers={**headers, "Content-Disposition": "inline; " + disposition}
         )
@@ -183,6 +189,21 @@ def document_file(
         media_type="application/octet-stream",
         headers={**headers, "Content-Disposition": "attachment; " + disposition},
     )
+
+
+@router.post("/services/cases/{case_id}/materials/{material_code}/remove", response_class=HTMLResponse)
+def remove_upload(
+    case_id: CaseId,
+    material_code: Annotated[str, Path(max_length=40)],
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+) -> Response:
+    def run() -> Response:
+        service.remove_document(session, principal, case_id, material_code)
+        return RedirectResponse(f"/services/cases/{case_id}#case-materials", status_code=303)
+
+    return guarded(request, session, run, lambda e, s: case_page_response(request, session, principal, case_id, e, s))
 
 
 @router.post("/services/cases/{case_id}/prereview/override", response_class=HTMLResponse)

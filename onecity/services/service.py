@@ -64,6 +64,7 @@ from onecity.services.cases import (
     my_cases,
     new_case,
     read_document,
+    remove_document,
     start_case,
     update_form,
 )
@@ -121,6 +122,7 @@ __all__ = [
     "rate",
     "read_document",
     "reassign_task",
+    "remove_document",
     "refresh_clocks",
     "resolve_applicant",
     "resubmit",

@@ -201,6 +201,7 @@ def seed_objects(db: Database, callers: dict[str, m.Caller]) -> dict[str, str]:
         "action": "register",
         "kid": "matrix-no-such-key",
         "service_code": "matrix",
+        "material_code": "matrix",
         "token": "matrix",
         "z": "0",  # the base map's whole-world tile
         "x": "0",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,7 @@ from onecity.credentials import keys
 from onecity.hub.registries.models import Certificate, CertificateStatus, LegalPerson, Person
 from onecity.hub.sharing.models import ResidentLink
 from onecity.services import service
+from onecity.synth.corpus.pdf import scan_pdf
 from onecity.synth.registries.seed import seed
 from tests.conftest import PASSWORD, PG_ADMIN_URL, SYSTEM, need_service
 from tests.hub.registries.city import build_small_city
@@ -38,7 +40,8 @@ XUHUI = "310104000000"
 HUANGPU = "310101000000"
 SECRET = "services-tests-" + "x" * 40
 FOOD = "310000-01-00040-001"
-PDF = b"%PDF-1.4 scanned page\n"
+#: A scan of one blank page, saved as a real PDF (uploads are checked by their content).
+PDF = scan_pdf([Image.new("L", (340, 480), 255)])
 
 
 @dataclass

@@ -10,10 +10,11 @@ import jwt as pyjwt
 from fastapi.testclient import TestClient
 
 from onecity.services import catalogue
+from tests.services.conftest import PDF as SCAN
 from tests.services.conftest import City
 
 FOOD = "310000-01-00040-001"
-PDF = base64.b64encode(b"%PDF-1.4 lease\n").decode()
+PDF = base64.b64encode(SCAN).decode()
 
 
 def test_public_catalogue(client: TestClient) -> None:

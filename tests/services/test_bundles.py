@@ -19,9 +19,8 @@ from onecity.hub.sharing.models import ResidentLink
 from onecity.services import bundles, catalogue, performance, service
 from onecity.services.models import BundleApplication, Case, CaseStatus, WorkItem
 from tests.conftest import PASSWORD, SYSTEM
-from tests.services.conftest import XUHUI, City, staff
+from tests.services.conftest import PDF, XUHUI, City, staff
 
-PDF = b"%PDF-1.4 one scan for all\n"
 OUTCOME = {"accept": "accept", "review": "pass", "decide": "approve"}
 
 

@@ -33,7 +33,7 @@ from bench._runs import orphanless
 from onecity.core.db import Database
 from tests.browser_support import free_port, shot
 from tests.conftest import PASSWORD
-from tests.services.conftest import FOOD, load_city
+from tests.services.conftest import FOOD, PDF, load_city
 
 pytestmark = pytest.mark.timeout(420)  # a loaded two-core machine; about 100 s otherwise
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +138,7 @@ def _do(page: Any, number: str, outcome: str) -> None:
 @pytest.mark.browser
 def test_the_demo_accounts_take_a_case_to_a_credential(demo: Demo, page: Any, tmp_path: Path) -> None:
     scan = tmp_path / "scan.pdf"
-    scan.write_bytes(b"%PDF-1.4 scanned\n")
+    scan.write_bytes(PDF)
     db = Database(f"sqlite:///{demo.home / 'var' / 'onecity.db'}")
     try:
         city = load_city(db)  # the demo resident is the test city's, linked to a Xuhui firm's representative

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from tests.conftest import PASSWORD
-from tests.services.conftest import City
+from tests.services.conftest import PDF, City
 from tests.web_support import csrf as csrf_from
 from tests.web_support import sign_in
 
@@ -36,7 +36,7 @@ def test_a_restaurant_bundle_on_the_portal(city: City, client: TestClient) -> No
     r = client.post(
         r.headers["location"] + "/documents",
         data={"material_code": "floor_plan", "csrf_token": csrf_from(app_page)},
-        files={"file": ("plan.pdf", b"%PDF-1.4 plan\n", "application/pdf")},
+        files={"file": ("plan.pdf", PDF, "application/pdf")},
         follow_redirects=False,
     )
     assert r.status_code == 303
@@ -75,7 +75,7 @@ def test_the_workbench_asks_for_supplements_by_ticking_materials(city: City, cli
                 m["code"],
                 filename="a.pdf",
                 content_type="application/pdf",
-                content=b"%PDF-1.4\n",
+                content=PDF,
             )
         service.update_form(s, city.resident, case.id, {"business_items": "自制饮品制售", "floor_area_m2": 30})
         service.submit(s, city.resident, case.id)

@@ -10,7 +10,7 @@ import pytest
 
 from tests.browser_support import live_server, shot
 from tests.conftest import PASSWORD
-from tests.services.conftest import City
+from tests.services.conftest import PDF, City
 
 pytestmark = pytest.mark.browser
 FOOD = "310000-01-00040-001"
@@ -28,7 +28,7 @@ def _sign_in(page: Any, server: str, username: str, target: str) -> None:
 def test_apply_decide_rate_in_the_browser(sqlite_city: City, page: Any, tmp_path: Path) -> None:
     city = sqlite_city
     scan = tmp_path / "scan.pdf"
-    scan.write_bytes(b"%PDF-1.4 scanned\n")
+    scan.write_bytes(PDF)
     with live_server(city.db, "services") as server:
         _sign_in(page, server, "resident", "/services")
         page.fill("#svc-search", "食品经营")

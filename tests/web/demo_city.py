@@ -27,9 +27,9 @@ from onecity.hub.sharing.models import ResidentLink
 from onecity.synth.registries.seed import seed
 from tests.conftest import SYSTEM
 from tests.hub.registries.city import build_small_city, small_city_codes
+from tests.services.conftest import PDF
 
 FOOD = "310000-01-00040-001"  # 食品经营许可
-PDF = b"%PDF-1.4 scanned page\n"
 TIANPING_POINT = (121.447664, 31.217119)
 
 

@@ -40,6 +40,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -76,6 +77,7 @@ from onecity.services.models import (
 )
 from onecity.synth.corpus import FORGERIES, CannotForge, Generator, Roster
 from onecity.synth.corpus.degrade import DEGRADATIONS
+from onecity.synth.corpus.pdf import scan_pdf
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +134,9 @@ ONLINE_HOURS = [
     0.4,
 ]
 SIM_AGENT = system_principal("sim:services")
-PDF = b"%PDF-1.4\n% simulated scan\n"
+#: What a material no machine reads is uploaded as: a one-page scan saved as a real PDF (uploads are
+#: checked by their content), a blank sheet since nothing reads it.
+PDF = scan_pdf([Image.new("L", (340, 480), 255)])
 COMPLAINTS = ("窗口排队时间太长", "材料要求没有一次说清", "审批超出承诺时限", "网上申报系统卡顿")
 OUTCOME = {"accept": "accept", "review": "pass", "decide": "approve"}
 SCAN_DEGRADED = 0.4

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from onecity.core import audit
 from onecity.core.audit import Outcome
-from onecity.core.errors import AuthenticationRequired, DomainError, PermissionDenied
+from onecity.core.errors import AuthenticationRequired, DomainError, PermissionDenied, Words
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,17 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def _plain(value: Any) -> Any:
+    """An error's extra for JSON: catalogue words (a field's problem) said in English, as ``detail`` is."""
+    if isinstance(value, Words):
+        from onecity.web.i18n import said
+
+        return said("en", value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
 def _field(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
     return ".".join(parts) or str(loc[-1] if loc else "request")
@@ -137,7 +148,7 @@ def install(app: FastAPI) -> None:
             import anyio
 
             await anyio.to_thread.run_sync(_audit_denied, request, err)
-        extra = {k: v for k, v in err.extra.items() if k != "retry_after"}
+        extra = {k: _plain(v) for k, v in err.extra.items() if k != "retry_after"}
         return problem(err.status, err.title, err.detail, code=err.code, request=request, headers=headers, **extra)
 
     @app.exception_handler(RequestValidationError)

@@ -107,6 +107,19 @@ def department_codes(session: Session, principal: Principal) -> set[str]:
     return codes
 
 
+def my_firms(session: Session, principal: Principal) -> list[LegalPerson]:
+    """The firms a resident is the legal representative of, from the legal-person registry (an audited
+    read of their own record): what they pick from when a firm applies, instead of typing its code."""
+    me = linked_person(session, principal)
+    return registries.firms_represented_by(
+        session,
+        AGENT,
+        me,
+        f"一网通办：列出本人担任法定代表人的企业（申请账号 {principal.name}）",
+        basis=ReadBasis.own(me.id, principal.ref),
+    )
+
+
 @dataclass
 class Facts:
     """What the registries say about an applicant, read once per draft."""

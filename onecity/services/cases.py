@@ -26,7 +26,7 @@ from onecity.core.transition import Change
 from onecity.hub.registries import relations
 from onecity.hub.registries import service as registries
 from onecity.hub.registries.relations import BasisKind, ReadBasis
-from onecity.services import catalogue, uploads
+from onecity.services import catalogue, fields, uploads
 from onecity.services.applicants import (
     Applicant,
     Facts,
@@ -438,8 +438,11 @@ def update_form(session: Session, principal: Principal, case_id: str, values: di
     if locked:
         raise InvalidInput(
             f"{locked} come from the registry and identify the applicant; correct the registry "
-            "record instead (at a counter)"
+            "record instead (at a counter)",
+            words=Words("services.field.summary", {"count": str(len(locked))}),
+            fields={k: Words("services.field.locked") for k in locked},
         )
+    fields.check(values)  # too long, not a number, out of range…: refused with the limit, never cut
     form, prefill = dict(case.form), dict(case.prefill)
     changed = []
     for key, value in values.items():
@@ -543,6 +546,43 @@ def remove_document(session: Session, principal: Principal, case_id: str, materi
     return case
 
 
+def delete_draft(session: Session, principal: Principal, case_id: str) -> None:
+    """Throw away a draft never submitted, with its uploads and history (the audit log keeps that it was).
+
+    Only a draft: anything submitted has been seen by officers and is withdrawn with a reason
+    instead. A draft of a bundle application goes with its bundle, not alone.
+    """
+    case = lock_case(session, case_id)
+    channel = channel_of(session, principal, case)
+    if case.status != CaseStatus.DRAFT:
+        raise Conflict(
+            f"case {case.number} is {case.status}: only a draft is deleted; withdraw it with a reason instead",
+            words=Words("services.case.delete_not_draft"),
+        )
+    if case.bundle_id is not None:
+        raise Conflict(
+            f"case {case.number} is part of a bundle application: it is not deleted alone",
+            words=Words("services.case.delete_bundle"),
+        )
+    audit.record(
+        session,
+        principal,
+        "services.case.deleted",
+        object_type="case",
+        object_id=case.id,
+        subject=_person_of(case),
+        division_code=case.division_code,
+        detail={"number": case.number, "item": case.item_code, "channel": channel},
+    )
+    for doc in session.scalars(select(Document).where(Document.case_id == case.id)):
+        session.delete(doc)
+    for entry in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)):
+        session.delete(entry)
+    session.flush()
+    session.delete(case)
+    session.flush()
+
+
 def form_errors(case: Case, it: Item) -> list[dict[str, str]]:
     validator = Draft202012Validator(it.form_schema(), format_checker=FormatChecker())
     problems = sorted(validator.iter_errors(case.form), key=lambda e: list(e.path))
@@ -550,7 +590,8 @@ def form_errors(case: Case, it: Item) -> list[dict[str, str]]:
 
 
 def require_complete(case: Case, it: Item) -> None:
-    """One notice (一次性告知) of everything still wrong: the form's problems and the missing materials."""
+    """One notice (一次性告知) of everything still wrong: the form's problems and the missing materials,
+    each field's in words beside it (``fields``), the materials by name."""
     errors = form_errors(case, it)
     missing = missing_materials(case)
     if not errors and not missing:
@@ -562,6 +603,21 @@ def require_complete(case: Case, it: Item) -> None:
         )
     if errors:
         parts.append("form: " + "; ".join(f"{d['field']}: {d['message']}" for d in errors))
+    problems: dict[str, Words] = {}
+    for name in it.fields:
+        value = case.form.get(name)
+        if value is None:
+            if name in it.required:
+                problems[name] = Words("services.field.required")
+        elif (wrong := fields.problem(name, value)) is not None:
+            problems[name] = wrong
     raise InvalidInput(
-        "all at once (一次性告知) — " + " | ".join(parts), errors=errors, missing=[m["code"] for m in missing]
+        "all at once (一次性告知) — " + " | ".join(parts),
+        words=Words(
+            "services.case.incomplete",
+            {"fields": str(len(problems)), "materials": str(len(missing))},
+        ),
+        errors=errors,
+        missing=[m["code"] for m in missing],
+        fields=problems,
     )

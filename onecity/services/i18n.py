@@ -99,6 +99,89 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "可上传 PDF（最多 {pages} 页）、JPEG 或 PNG，单个文件不超过 {mb} MB。",
         "PDF (up to {pages} pages), JPEG or PNG; at most {mb} MB a file.",
     ),
+    "services.field.summary": (
+        "有 {count} 处填写需要更正，请看各栏下方的说明。",
+        "{count} entries need correcting: see the note under each.",
+    ),
+    "services.field.too_long": (
+        "最多 {limit} 个字，现在是 {length} 个字，请删减后再保存。",
+        "At most {limit} characters; this is {length}. Shorten it and save again.",
+    ),
+    "services.field.text": ("请填写文字。", "Enter text here."),
+    "services.field.integer": ("请填写整数，例如 30。", "Enter a whole number, e.g. 30."),
+    "services.field.number": ("请填写数字，例如 80 或 80.5。", "Enter a number, e.g. 80 or 80.5."),
+    "services.field.minimum": ("不能小于 {limit}。", "At least {limit}."),
+    "services.field.maximum": ("不能大于 {limit}。", "At most {limit}."),
+    "services.field.choice": ("请从列表中选择。", "Choose one from the list."),
+    "services.field.date": (
+        "请按 年-月-日 填写日期，例如 2026-06-01。",
+        "Enter a date as year-month-day, e.g. 2026-06-01.",
+    ),
+    "services.field.pattern": (
+        "格式不对，请核对后再填写。",
+        "This is not in the right format: check it and enter it again.",
+    ),
+    "services.field.pattern.id_number": (
+        "公民身份号码为 18 位：17 位数字，最后一位是数字或 X。",
+        "A resident ID number has 18 characters: 17 digits, then a digit or X.",
+    ),
+    "services.field.pattern.phone": (
+        "请填写 11 位手机号码，以 1 开头。",
+        "Enter an 11-digit mobile number starting with 1.",
+    ),
+    "services.field.pattern.region": ("请填写 6 位行政区划代码。", "Enter a 6-digit division code."),
+    "services.field.pattern.uscc": (
+        "统一社会信用代码为 18 位数字或大写字母（不含 I、O、Z、S、V）。",
+        "A unified social credit code has 18 digits or capital letters (no I, O, Z, S or V).",
+    ),
+    "services.field.pattern.bank_account": (
+        "银行账号为 12 至 19 位数字。",
+        "A bank account number has 12 to 19 digits.",
+    ),
+    "services.field.required": ("此项必填。", "This is required."),
+    "services.field.locked": (
+        "此项来自登记库，用于确认申请人身份，不能在这里修改；如有错误，请到窗口更正登记信息。",
+        "This comes from the registry and identifies the applicant: it cannot be changed here. "
+        "If it is wrong, have the registry record corrected at a counter.",
+    ),
+    "services.case.incomplete": (
+        "一次性告知：还有 {fields} 处填写需要补全或更正，{materials} 份材料尚未提供，详见下方。",
+        "Told once: {fields} entries to complete or correct and {materials} materials still to provide; see below.",
+    ),
+    "services.done.saved": ("已保存申请表。", "The form is saved."),
+    "services.done.submitted": (
+        "申请已提交。受理后会在“办理过程”中显示，也会通知您。",
+        "Your application is submitted. Its progress shows under History, and you will be told.",
+    ),
+    "services.done.resubmitted": ("补正材料已提交。", "Your supplements are handed in."),
+    "services.done.uploaded": ("材料已上传。", "The material is uploaded."),
+    "services.done.replaced": ("已换成新上传的材料。", "The material is replaced by the new upload."),
+    "services.done.removed": ("已删除上传的材料。", "The upload is removed."),
+    "services.done.withdrawn": ("申请已撤回。", "The application is withdrawn."),
+    "services.done.rated": ("感谢您的评价。", "Thank you for your rating."),
+    "services.done.deleted": ("草稿已删除。", "The draft is deleted."),
+    "services.case.delete": ("删除草稿", "Delete draft"),
+    "services.case.delete_hint": (
+        "草稿尚未提交，可以直接删除，已上传的材料一并删除。",
+        "A draft not yet submitted can be deleted, its uploads with it.",
+    ),
+    "services.case.delete_not_draft": (
+        "只有未提交的草稿可以删除；已提交的申请请填写理由后撤回。",
+        "Only a draft not yet submitted can be deleted; withdraw a submitted application with a reason.",
+    ),
+    "services.case.delete_bundle": (
+        "这份草稿属于“一件事”联办申请，不能单独删除。",
+        "This draft is part of a life-event application and is not deleted on its own.",
+    ),
+    "services.item.my_firm": (
+        "以哪家企业的名义申请（您是其法定代表人）",
+        "For which firm (you are its legal representative)",
+    ),
+    "services.item.no_firms": (
+        "法人登记中没有以您为法定代表人的企业。如刚刚登记或变更，请填写统一社会信用代码。",
+        "The legal-person registry has no firm with you as its legal representative. "
+        "If it was registered or changed just now, enter its unified social credit code.",
+    ),
     "services.case.noun": ("办件", "case"),
     "services.status.draft": ("草稿", "Draft"),
     "services.status.submitted": ("待受理", "Awaiting acceptance"),

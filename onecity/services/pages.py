@@ -30,7 +30,7 @@ from onecity.api.deps import SessionDep
 from onecity.core.errors import InvalidInput, PermissionDenied
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind
-from onecity.services import bundles, catalogue, prereview, service, uploads
+from onecity.services import bundles, catalogue, fields, prereview, service, uploads
 from onecity.services.models import Case, Rating
 from onecity.services.presentation import (
     applicant_corrections,
@@ -55,7 +55,11 @@ MAX_UPLOAD = service.MAX_DOCUMENT_BYTES
 
 @router.get("/services", response_class=HTMLResponse)
 def portal(
-    request: Request, session: SessionDep, principal: PagePrincipalDep, q: Annotated[str, Query(max_length=100)] = ""
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+    done: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
     mine: list[Case] = []
     if principal.kind in (PrincipalKind.CITIZEN, PrincipalKind.ENTERPRISE):
@@ -72,6 +76,7 @@ def portal(
         mine=mine,
         departments=catalogue.departments(),
         is_resident=principal.kind is PrincipalKind.CITIZEN,
+        done="deleted" if done == "deleted" else "",
     )
 
 
@@ -79,11 +84,13 @@ def portal(
 def item_page(
     code: Annotated[str, Path(max_length=24)],
     request: Request,
+    session: SessionDep,
     principal: PagePrincipalDep,
     error: tuple[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
     it = catalogue.item(code)
+    can_apply = principal.kind is PrincipalKind.CITIZEN
     return render(
         request,
         "services/item.html",
@@ -93,8 +100,17 @@ def item_page(
         materials=it.material_specs(),
         fields=[(n, catalogue.field(n)) for n in it.fields],
         error=error,
-        can_apply=principal.kind is PrincipalKind.CITIZEN,
+        can_apply=can_apply,
+        firms=_my_firms(session, principal) if can_apply and it.applicant_kind == "legal_person" else None,
     )
+
+
+def _my_firms(session: Session, principal: Principal) -> list[Any] | None:
+    """The firms the resident represents (None when their account is not linked to their record yet)."""
+    try:
+        return service.my_firms(session, principal)
+    except PermissionDenied:
+        return None
 
 
 @router.post("/services/items/{code}/apply", response_class=HTMLResponse)
@@ -109,7 +125,9 @@ def apply(
         case = service.start_case(session, principal, code, uscc=uscc or None)
         return RedirectResponse(f"/services/cases/{case.id}", status_code=303)
 
-    return guarded(request, session, run, lambda e, s: item_page(code, request, principal, error=e, status_code=s))
+    return guarded(
+        request, session, run, lambda e, s: item_page(code, request, session, principal, error=e, status_code=s)
+    )
 
 
 def case_page_response(
@@ -119,7 +137,12 @@ def case_page_response(
     case_id: str,
     error: tuple[str, str] | None = None,
     status_code: int = 200,
+    *,
+    posted: dict[str, str] | None = None,
+    done: str = "",
 ) -> Response:
+    """The case page; after a refused save, ``posted`` (the form as sent, ``f.<name>``) is shown again, not lost;
+    after an action that went through, ``done`` (one of :data:`DONE`) confirms it."""
     case = service.get_case(session, principal, case_id)
     it = catalogue.item(case.item_code)
     rating = session.query(Rating).filter(Rating.case_id == case.id).one_or_none()
@@ -144,14 +167,27 @@ def case_page_response(
         pr=prereview_view(session, case, lang) if staff else None,
         documents=case_documents(session, case, lang) if staff else [],
         corrections=applicant_corrections(session, case, lang) if not staff else [],
+        posted=posted or {},
+        field_errors=getattr(error, "fields", {}),
+        done=done,
         upload_pages=uploads.MAX_PAGES,
         upload_mb=uploads.MAX_BYTES // (1024 * 1024),
     )
 
 
+#: What a case page confirms after the action that came back to it (``?done=``): each a ``services.done.*`` message.
+DONE = frozenset({"saved", "submitted", "resubmitted", "uploaded", "replaced", "removed", "withdrawn", "rated"})
+
+
 @router.get("/services/cases/{case_id}", response_class=HTMLResponse)
-def case_page(case_id: CaseId, request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
-    return case_page_response(request, session, principal, case_id)
+def case_page(
+    case_id: CaseId,
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    done: Annotated[str, Query(max_length=20)] = "",
+) -> Response:
+    return case_page_response(request, session, principal, case_id, done=done if done in DONE else "")
 
 
 #: Uploads shown in the browser (their content was checked to be one of these when kept); anything else
@@ -201,7 +237,7 @@ def remove_upload(
 ) -> Response:
     def run() -> Response:
         service.remove_document(session, principal, case_id, material_code)
-        return RedirectResponse(f"/services/cases/{case_id}#case-materials", status_code=303)
+        return RedirectResponse(f"/services/cases/{case_id}?done=removed#case-materials", status_code=303)
 
     return guarded(request, session, run, lambda e, s: case_page_response(request, session, principal, case_id, e, s))
 
@@ -222,42 +258,26 @@ def prereview_override(
     return guarded(request, session, run, lambda e, s: case_page_response(request, session, principal, case_id, e, s))
 
 
-def typed(spec: dict[str, Any], raw: str) -> Any:
-    if raw == "":
-        return None
-    if spec.get("type") == "integer":
-        try:
-            return int(raw)
-        except ValueError as err:
-            raise InvalidInput(f"{spec['x-title-en']}: a whole number, please") from err
-    if spec.get("type") == "number":
-        try:
-            return float(raw)
-        except ValueError as err:
-            raise InvalidInput(f"{spec['x-title-en']}: a number, please") from err
-    return raw
-
-
 @router.post("/services/cases/{case_id}/form", response_class=HTMLResponse)
 async def save_form(case_id: CaseId, request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
     form = await request.form()
 
+    posted = {k: v for k, v in form.items() if isinstance(v, str) and k.startswith("f.")}
+
     def run() -> Response:
         case = service.get_case(session, principal, case_id)
-        values = {}
-        for name in catalogue.item(case.item_code).fields:
-            raw = form.get(f"f.{name}")
-            if isinstance(raw, str):
-                value = typed(catalogue.field(name), raw.strip()[:500])
-                if value is not None and value != case.form.get(name):
-                    values[name] = value
+        values = fields.parse_form(catalogue.item(case.item_code).fields, form, case.form)
         if values:
             service.update_form(session, principal, case_id, values)
-        return RedirectResponse(f"/services/cases/{case_id}", status_code=303)
+        return RedirectResponse(f"/services/cases/{case_id}?done=saved", status_code=303)
 
     # the body is read; the database work runs off the event loop, like a plain route's
     return await run_in_threadpool(
-        guarded, request, session, run, lambda e, s: case_page_response(request, session, principal, case_id, e, s)
+        guarded,
+        request,
+        session,
+        run,
+        lambda e, s: case_page_response(request, session, principal, case_id, e, s, posted=posted),
     )
 
 
@@ -273,6 +293,8 @@ async def upload(
     content = await file.read(MAX_UPLOAD + 1)
 
     def run() -> Response:
+        case = service.get_case(session, principal, case_id)
+        before = next((m["state"] for m in case.materials if m["code"] == material_code), None)
         service.attach_document(
             session,
             principal,
@@ -282,7 +304,8 @@ async def upload(
             content_type=file.content_type or "application/octet-stream",
             content=content,
         )
-        return RedirectResponse(f"/services/cases/{case_id}", status_code=303)
+        done = "replaced" if before == "uploaded" else "uploaded"
+        return RedirectResponse(f"/services/cases/{case_id}?done={done}#case-materials", status_code=303)
 
     # the body is read; the database work runs off the event loop, like a plain route's
     return await run_in_threadpool(
@@ -309,13 +332,17 @@ def case_action(
     comment: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     def run() -> Response:
+        if action == "delete":
+            service.delete_draft(session, principal, case_id)
+            return RedirectResponse("/services?done=deleted#my-cases", status_code=303)
         if action == "rate":
             service.rate(session, principal, case_id, stars, comment)
         elif action in ACTIONS:
             ACTIONS[action](session, principal, case_id, reason)
         else:
             raise InvalidInput(f"no action {action!r}")
-        return RedirectResponse(f"/services/cases/{case_id}", status_code=303)
+        done = {"rate": "rated", "submit": "submitted", "resubmit": "resubmitted", "withdraw": "withdrawn"}[action]
+        return RedirectResponse(f"/services/cases/{case_id}?done={done}", status_code=303)
 
     return guarded(request, session, run, lambda e, s: case_page_response(request, session, principal, case_id, e, s))
 
@@ -363,6 +390,8 @@ def _bundle_app_page(
     app_id: str,
     error: tuple[str, str] | None = None,
     status_code: int = 200,
+    *,
+    posted: dict[str, str] | None = None,
 ) -> Response:
     app, cases = bundles.get_bundle(session, principal, app_id)
     b = catalogue.bundle(app.bundle_code)
@@ -380,6 +409,8 @@ def _bundle_app_page(
         missing=bundles.missing(cases),
         editable=all(c.status == "draft" for c in cases),
         error=error,
+        posted=posted or {},
+        field_errors=getattr(error, "fields", {}),
         source_name=lambda src: source_name(src, current_language(request)),
     )
 
@@ -391,25 +422,24 @@ def bundle_app_page(app_id: CaseId, request: Request, session: SessionDep, princ
 
 @router.post("/services/bundle-applications/{app_id}/form", response_class=HTMLResponse)
 async def bundle_save(app_id: CaseId, request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
-    posted = await request.form()
+    form = await request.form()
+    posted = {k: v for k, v in form.items() if isinstance(v, str) and k.startswith("f.")}
 
     def run() -> Response:
         app, cases = bundles.get_bundle(session, principal, app_id)
         current, _sources = bundles.merged_form(cases)
-        values = {}
-        for name in catalogue.bundle(app.bundle_code).fields():
-            raw = posted.get(f"f.{name}")
-            if isinstance(raw, str):
-                value = typed(catalogue.field(name), raw.strip()[:500])
-                if value is not None and value != current.get(name):
-                    values[name] = value
+        values = fields.parse_form(catalogue.bundle(app.bundle_code).fields(), posted, current)
         if values:
             bundles.update_form(session, principal, app_id, values)
         return RedirectResponse(f"/services/bundle-applications/{app_id}", status_code=303)
 
     # the body is read; the database work runs off the event loop, like a plain route's
     return await run_in_threadpool(
-        guarded, request, session, run, lambda e, s: _bundle_app_page(request, session, principal, app_id, e, s)
+        guarded,
+        request,
+        session,
+        run,
+        lambda e, s: _bundle_app_page(request, session, principal, app_id, e, s, posted=posted),
     )
 
 

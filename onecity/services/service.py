@@ -48,6 +48,7 @@ from onecity.services.applicants import (
     applicant_facts,
     department_codes,
     linked_person,
+    my_firms,
     resolve_applicant,
 )
 from onecity.services.cases import (
@@ -56,6 +57,7 @@ from onecity.services.cases import (
     MAX_DOCUMENT_BYTES,
     attach_document,
     cases_of_person,
+    delete_draft,
     form_errors,
     get_case,
     history,
@@ -107,6 +109,7 @@ __all__ = [
     "claim_task",
     "close_follow_up",
     "colleagues",
+    "delete_draft",
     "complete_task",
     "department_codes",
     "form_errors",
@@ -117,6 +120,7 @@ __all__ = [
     "log_event",
     "missing_materials",
     "my_cases",
+    "my_firms",
     "new_case",
     "queued_task",
     "rate",

@@ -14,18 +14,37 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from onecity.core.errors import AuthenticationRequired, DomainError, PermissionDenied
-from onecity.web.i18n import say, status_key, translator
+from onecity.core.errors import AuthenticationRequired, DomainError, PermissionDenied, Words
+from onecity.web.i18n import said, say, status_key, translator
 from onecity.web.templating import current_language
 
-#: What the page is drawn with after a refusal: (title in the reader's language, the service's message).
-Refusal = tuple[str, str]
+
+class Refusal(tuple[str, str]):
+    """What the page is drawn with after a refusal, in the reader's language: (its status in words, the
+    service's message), and ``fields``, a message per form field (its name → words) said beside the field.
+
+    A pair, so that every page drawing ``error[0]`` and ``error[1]`` draws it unchanged.
+    """
+
+    fields: dict[str, str]
+
+    def __new__(cls, title: str, message: str, fields: dict[str, str] | None = None) -> Refusal:
+        made = super().__new__(cls, (title, message))
+        made.fields = fields or {}
+        return made
 
 
 def refusal(request: Request, err: DomainError) -> Refusal:
-    """The refusal's title (its status, in words) and the service's message, in words where it gave them."""
+    """The refusal's title (its status, in words), the service's message, and each field's message, in words
+    where the service gave them (``fields``: a field's name → :class:`Words`)."""
     lang = current_language(request)
-    return translator(lang)(status_key(err.status)), say(lang, err)
+    problems = err.extra.get("fields")
+    fields = (
+        {name: said(lang, w) for name, w in problems.items() if isinstance(w, Words)}
+        if isinstance(problems, dict)
+        else {}
+    )
+    return Refusal(translator(lang)(status_key(err.status)), say(lang, err), fields)
 
 
 def guarded(

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from onecity.core import parts
-from onecity.core.errors import DomainError, Key
+from onecity.core.errors import DomainError, Key, Words
 from onecity.core.identity.roles import Role
 from onecity.web import audit_words
 
@@ -552,13 +552,18 @@ def say(lang: str, err: DomainError) -> str:
     """A refusal's message in ``lang``: its catalogue words where the service gave them, else its own message."""
     if err.words is None:
         return err.detail
+    return said(lang, err.words)
+
+
+def said(lang: str, words: Words) -> str:
+    """Catalogue words in ``lang``, their values filled (a :class:`Key` translated first)."""
     t = translator(lang)
     values: dict[str, str] = {}
-    for name, value in err.words.values.items():
+    for name, value in words.values.items():
         if isinstance(value, tuple):
             values[name] = t("words.or").join(t(k) for k in value)
         elif isinstance(value, Key):
             values[name] = t(value)
         else:
             values[name] = value
-    return t(err.words.key, **values)
+    return t(words.key, **values)

@@ -33,6 +33,7 @@ from onecity.hub.registries.models import (
     CertificateType,
     HolderKind,
     LegalPerson,
+    LegalPersonStatus,
     Person,
 )
 from onecity.hub.registries.relations import BasisKind, ReadBasis, check
@@ -142,6 +143,33 @@ def legal_person_by_uscc(session: Session, principal: Principal, uscc: str) -> L
     if firm is None:
         raise NotFound(f"no legal person with credit code {uscc} in the registry")
     return firm
+
+
+def firms_represented_by(
+    session: Session, principal: Principal, person: Person, purpose: str, *, basis: ReadBasis
+) -> list[LegalPerson]:
+    """The active firms whose legal representative is ``person``, by name: which firms a person stands for
+    is personal data, so the read goes through the one door (a basis covering the person, audited)."""
+    policy.require(principal, "hub.registry.legal_person.read")
+    _audited_read(
+        session,
+        principal,
+        "hub.registry.legal_person.read",
+        basis,
+        purpose,
+        person_id=person.id,
+        object_type="person",
+        object_id=str(person.id),
+        division_code=person.division_code,
+    )
+    return list(
+        session.scalars(
+            select(LegalPerson)
+            .where(LegalPerson.legal_rep_id == person.id, LegalPerson.status == LegalPersonStatus.ACTIVE)
+            .order_by(LegalPerson.name)
+            .limit(50)
+        )
+    )
 
 
 def certificates_of(

@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     login_first_delay_seconds: int = 30
     login_account_max_delay_seconds: int = 60
     login_client_max_delay_seconds: int = 15 * 60
+    #: Failures from one address, whatever the accounts, before the address itself waits: guessing many
+    #: accounts. One account's failures make only that account wait from that address.
+    login_client_max_failures: int = 20
     #: Reverse proxies whose ``X-Forwarded-For`` is believed: addresses or networks, comma-separated.
     #: Empty (the default) believes nobody: the client is the peer of the TCP connection.
     trusted_proxies: str = ""

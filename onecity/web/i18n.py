@@ -72,8 +72,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "home.part.operations.body": "物联感知、12345 热线和网格巡查汇聚成事件闭环："
         "发现、立案、派遣、处置、核查、结案、评价。",
         # login
-        "login.title": "工作人员登录",
-        "login.intro": "请使用所在单位分配的账号登录。",
+        "login.title": "登录",
+        "login.intro": "市民、企业和工作人员都在这里登录。工作人员请使用所在单位分配的账号。",
         "login.username": "用户名",
         "login.password": "密码",
         "login.submit": "登录",
@@ -292,8 +292,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "home.part.operations.body": "Sensors, the 12345 hotline and grid inspectors feed one event loop: detect, "
         "register, dispatch, dispose, verify, close and evaluate.",
         # login
-        "login.title": "Staff sign-in",
-        "login.intro": "Sign in with the account your agency gave you.",
+        "login.title": "Sign in",
+        "login.intro": "Residents, businesses and staff sign in here; staff use the account their agency gave them.",
         "login.username": "Username",
         "login.password": "Password",
         "login.submit": "Sign in",

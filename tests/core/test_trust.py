@@ -204,12 +204,24 @@ def _grows(client: TestClient, app: Any, advance: Callable[[float], None]) -> No
         )
 
 
-def test_one_address_guessing_many_accounts_is_throttled(client: TestClient, make_user: Callable[..., Any]) -> None:
-    for i in range(5):
+def test_one_address_guessing_many_accounts_is_throttled(client: TestClient, app: Any) -> None:
+    for i in range(app.state.settings.login_client_max_failures):
         assert _wrong(client, f"someone.{i}").status_code == 401
     r = _wrong(client, "someone.else")
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_one_person_mistyping_does_not_lock_out_everyone_behind_the_same_address(
+    client: TestClient, make_user: Callable[..., Any]
+) -> None:
+    make_user("clerk.xh", Role.COUNTER_CLERK)
+    make_user("clerk.next-desk", Role.COUNTER_CLERK)
+    for _ in range(5):
+        assert _wrong(client).status_code == 401
+    assert _wrong(client).status_code == 429  # this account waits, from this address ...
+    r = client.post("/api/v1/auth/token", data={"username": "clerk.next-desk", "password": PASSWORD})
+    assert r.status_code == 200, r.text  # ... the colleague at the next desk signs in
 
 
 # -- roles through the API ----------------------------------------------------------------------

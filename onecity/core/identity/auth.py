@@ -1,12 +1,15 @@
 """Signing in: password checks with throttling, access tokens, browser sessions with CSRF.
 
-Throttling counts failed attempts per username and per client address in the database, so
-it holds across API workers, and counts them atomically, so concurrent guesses cannot slip
-past it: after ``login_max_failures`` failures inside the window each further attempt must
-wait, first ``login_first_delay_seconds`` and then twice as long each time, answered with 429
-and a ``Retry-After`` before the password is even checked. The wait of a username is capped
-low (``login_account_max_delay_seconds``): anyone can type a username, and a lock-out would
-let anyone lock anyone out; the wait of an address grows further.
+Throttling counts failed attempts per username, per username from one client address, and
+per client address in the database, so it holds across API workers, and counts them
+atomically, so concurrent guesses cannot slip past it: after ``login_max_failures`` failures
+inside the window each further attempt must wait, first ``login_first_delay_seconds`` and then
+twice as long each time, answered with 429 and a ``Retry-After`` before the password is even
+checked. The wait of a username is capped low (``login_account_max_delay_seconds``): anyone
+can type a username, and a lock-out would let anyone lock anyone out. The long wait is keyed
+per username *and* address: one person mistyping in an office does not lock out every
+colleague behind the same address; the address alone waits only after
+``login_client_max_failures`` failures, which is guessing many accounts.
 """
 
 from __future__ import annotations
@@ -33,14 +36,19 @@ from onecity.core.identity.service import principal_for_user
 from onecity.core.identity.tokens import issue_access_token
 
 
-def _delay(settings: Settings, failures: ColumnElement[int], cap: int) -> ColumnElement[float]:
-    """Seconds to wait after ``failures``: none below the limit, then doubling up to ``cap``."""
-    whens: list[tuple[ColumnElement[bool], float]] = [(failures < settings.login_max_failures, 0.0)]
+def _delay(settings: Settings, failures: ColumnElement[int], limit: int, cap: int) -> ColumnElement[float]:
+    """Seconds to wait after ``failures``: none below ``limit``, then doubling up to ``cap``."""
+    whens: list[tuple[ColumnElement[bool], float]] = [(failures < limit, 0.0)]
     step, wait = 0, float(settings.login_first_delay_seconds)
     while wait < cap and step < 32:
-        whens.append((failures == settings.login_max_failures + step, wait))
+        whens.append((failures == limit + step, wait))
         step, wait = step + 1, wait * 2
     return case(*whens, else_=float(cap))
+
+
+def _pair(username: str, client: str) -> str:
+    """The throttle key of one username from one address (hashed: both together may be longer than a key)."""
+    return "pair:" + hashlib.sha256(f"{username}@{client}".encode()).hexdigest()[:40]
 
 
 def _insert_missing(session: Session, key: str) -> None:
@@ -66,14 +74,15 @@ def _reserve(session: Session, settings: Settings, username: str, client: str) -
     now = clock.now().timestamp()
     forget_before = now - settings.login_window_minutes * 60
     keys = (
-        (f"account:{username}", settings.login_account_max_delay_seconds),
-        (f"client:{client}", settings.login_client_max_delay_seconds),
+        (f"account:{username}", settings.login_max_failures, settings.login_account_max_delay_seconds),
+        (_pair(username, client), settings.login_max_failures, settings.login_client_max_delay_seconds),
+        (f"client:{client}", settings.login_client_max_failures, settings.login_client_max_delay_seconds),
     )
-    for key, _cap in keys:
+    for key, _limit, _cap in keys:
         _insert_missing(session, key)
     t = LoginThrottle
     sqlite = session.get_bind().dialect.name == "sqlite"
-    for key, cap in keys:
+    for key, limit, cap in keys:
         failures = case((t.last_at < forget_before, 1), else_=t.failures + 1)
         counted = session.execute(
             update(t)
@@ -82,14 +91,12 @@ def _reserve(session: Session, settings: Settings, username: str, client: str) -
                 failures=failures,
                 last_at=func.max(t.last_at, now) if sqlite else func.greatest(t.last_at, now),
                 # no wait yet: 0, not "now", or a concurrent attempt stamped a moment earlier would wait
-                blocked_until=case(
-                    (failures < settings.login_max_failures, 0.0), else_=now + _delay(settings, failures, cap)
-                ),
+                blocked_until=case((failures < limit, 0.0), else_=now + _delay(settings, failures, limit, cap)),
             )
             .returning(t.failures)
         ).first()
         if counted is None:
-            until = session.scalar(select(func.max(t.blocked_until)).where(t.key.in_([k for k, _ in keys]))) or now
+            until = session.scalar(select(func.max(t.blocked_until)).where(t.key.in_([k for k, *_ in keys]))) or now
             wait = max(1, math.ceil(until - now))
             raise TooManyAttempts(
                 f"too many failed sign-ins; try again in {wait} second(s)"
@@ -100,9 +107,14 @@ def _reserve(session: Session, settings: Settings, username: str, client: str) -
 
 
 def _settle(session: Session, username: str, client: str) -> None:
-    """A right password: the account starts afresh; the address gets back the attempt it was charged."""
+    """A right password: the account starts afresh (from this address too); the address gets back the attempt
+    it was charged."""
     t = LoginThrottle
-    session.execute(update(t).where(t.key == f"account:{username}").values(failures=0, blocked_until=0.0))
+    session.execute(
+        update(t)
+        .where(t.key.in_([f"account:{username}", _pair(username, client)]))
+        .values(failures=0, blocked_until=0.0)
+    )
     session.execute(update(t).where(t.key == f"client:{client}", t.failures > 0).values(failures=t.failures - 1))
 
 

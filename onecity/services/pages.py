@@ -190,10 +190,9 @@ def case_page(
     return case_page_response(request, session, principal, case_id, done=done if done in DONE else "")
 
 
-#: Uploads shown in the browser (their content was checked to be one of these when kept); anything else
-#: (an upload older than the check) is downloaded, never rendered.
+#: Uploads shown in the browser as pictures (their content was checked when kept); anything else, a PDF
+#: included, is downloaded, never rendered in the platform's origin.
 INLINE_TYPES = {
-    "application/pdf": (b"%PDF-",),
     "image/png": (b"\x89PNG\r\n\x1a\n",),
     "image/jpeg": (b"\xff\xd8\xff",),
     "image/tiff": (b"II*\x00", b"MM\x00*"),
@@ -207,12 +206,11 @@ def document_file(
     """An upload, to whoever may read the case (its applicant or proxy, staff whose area covers it); audited."""
     doc = service.read_document(session, principal, case_id, document_id)
     kind = doc.content_type.split(";")[0].strip().lower()
-    # nothing in the file runs in the platform's origin (a PDF needs the browser's viewer: no sandbox for it)
-    policy = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+    # nothing in the file runs in the platform's origin
     headers = {
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store",
-        "Content-Security-Policy": policy if kind == "application/pdf" else policy + "; sandbox",
+        "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
     }
     ascii_name = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "_" for ch in doc.filename)
     disposition = f"filename=\"{ascii_name or 'document'}\"; filename*=UTF-8''{quote(doc.filename)}"

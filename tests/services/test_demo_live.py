@@ -35,6 +35,8 @@ from tests.browser_support import free_port, shot
 from tests.conftest import PASSWORD
 from tests.services.conftest import FOOD, PDF, load_city
 
+#: A material still to upload (an uploaded one keeps its form, to replace it).
+MISSING = "#case-materials li:has(span.svc-missing)"
 pytestmark = pytest.mark.timeout(420)  # a loaded two-core machine; about 100 s otherwise
 ROOT = Path(__file__).resolve().parents[2]
 #: What the concurrent requests ask for: the pages people open first, and the public API.
@@ -146,12 +148,12 @@ def test_the_demo_accounts_take_a_case_to_a_credential(demo: Demo, page: Any, tm
         db.dispose()
     _sign_in(page, demo, "resident", "/services")
     page.goto(f"{demo.url}/services/items/{FOOD}")
-    page.fill("#apply-uscc", city.firm.uscc)
+    page.select_option("#apply-firm", city.firm.uscc)  # one of "my firms"
     page.click("#apply")
     page.wait_for_url("**/services/cases/*")
-    while page.locator("#case-materials input[type=file]").count():
-        page.locator("#case-materials input[type=file]").first.set_input_files(str(scan))
-        page.locator("#case-materials form[enctype] button").first.click()
+    while page.locator(MISSING + " input[type=file]").count():
+        page.locator(MISSING + " input[type=file]").first.set_input_files(str(scan))
+        page.locator(MISSING + " form[enctype] button").first.click()
         page.wait_for_load_state()
     page.select_option("#f-business_items", "热食类食品制售")
     page.fill("#f-floor_area_m2", "85")

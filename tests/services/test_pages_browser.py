@@ -12,6 +12,8 @@ from tests.browser_support import live_server, shot
 from tests.conftest import PASSWORD
 from tests.services.conftest import PDF, City
 
+#: A material still to upload (an uploaded one keeps its form, to replace it).
+MISSING = "#case-materials li:has(span.svc-missing)"
 pytestmark = pytest.mark.browser
 FOOD = "310000-01-00040-001"
 
@@ -36,7 +38,7 @@ def test_apply_decide_rate_in_the_browser(sqlite_city: City, page: Any, tmp_path
         page.click(f"a[href='/services/items/{FOOD}']")
         materials = page.inner_text("#item-materials")
         assert "营业执照（电子证照）" in materials and "cert:" not in materials  # the e-licence by its name
-        page.fill("#apply-uscc", city.firm.uscc)
+        page.select_option("#apply-firm", city.firm.uscc)  # one of "my firms"
         page.click("#apply")
         page.wait_for_url("**/services/cases/*")
         assert page.input_value("#f-uscc") == city.firm.uscc
@@ -44,9 +46,9 @@ def test_apply_decide_rate_in_the_browser(sqlite_city: City, page: Any, tmp_path
         notice = page.inner_text("#missing-notice")
         assert "营业执照" not in notice and "平面布局图" in notice
         shot(page, "services-case-draft")
-        while page.locator("#case-materials input[type=file]").count():
-            page.locator("#case-materials input[type=file]").first.set_input_files(str(scan))
-            page.locator("#case-materials form[enctype] button").first.click()
+        while page.locator(MISSING + " input[type=file]").count():
+            page.locator(MISSING + " input[type=file]").first.set_input_files(str(scan))
+            page.locator(MISSING + " form[enctype] button").first.click()
             page.wait_for_load_state()
         page.select_option("#f-business_items", "热食类食品制售")
         page.fill("#f-floor_area_m2", "85")
@@ -88,3 +90,37 @@ def test_apply_decide_rate_in_the_browser(sqlite_city: City, page: Any, tmp_path
         assert "100.0%" in page.inner_text("#perf-table")
         shot(page, "services-performance")
     assert page.problems == []
+
+
+def test_a_resident_is_told_what_is_wrong_beside_each_field_in_both_languages(
+    sqlite_city: City, page: Any, tmp_path: Path
+) -> None:
+    city = sqlite_city
+    renamed = tmp_path / "licence.png"
+    renamed.write_bytes(b"MZ\x90\x00 a program, renamed")
+    with live_server(city.db, "services") as server:
+        _sign_in(page, server, "resident", f"/services/items/{FOOD}")
+        assert city.firm.name in page.inner_text("#apply-firm")  # "my firms": nothing to type
+        shot(page, "services-item-my-firms")
+        page.click("#apply")
+        page.wait_for_url("**/services/cases/*")
+        case_url = page.url
+        for lang, words in (("zh", "不是 PDF、JPEG 或 PNG 文件"), ("en", "is not a PDF, JPEG or PNG file")):
+            page.goto(f"{server}/lang/{lang}?next={case_url.split(server, 1)[1]}")
+            page.locator(MISSING + " input[type=file]").first.set_input_files(str(renamed))
+            page.locator(MISSING + " form[enctype] button").first.click()
+            page.wait_for_load_state()
+            assert words in page.inner_text("[role=alert]")
+            page.fill("#f-premises_address", "徐汇区漕溪北路" * 40)
+            page.fill("#f-seats", "-5")
+            page.click("#save-form")
+            page.wait_for_load_state()
+            assert page.locator("[data-field-error=premises_address]").is_visible()
+            assert page.locator("#f-premises_address").get_attribute("aria-invalid") == "true"
+            # the input spans its column: a long address is read whole
+            assert page.locator("#f-premises_address").bounding_box()["width"] > 300
+            shot(page, f"services-case-field-errors-{lang}")
+        page.goto(case_url)
+        page.click("#delete-draft")
+        page.wait_for_selector("#done")
+        shot(page, "services-draft-deleted")

@@ -19,6 +19,7 @@ from onecity.benefits.catalogue import DEPARTMENTS, POLICIES
 from onecity.benefits.compile import load_table
 from onecity.benefits.words import condition_words
 from onecity.core.divisions import Division
+from onecity.web.deps import PagePrincipalDep
 from onecity.web.templating import current_language, render
 
 router = APIRouter(include_in_schema=False)
@@ -62,6 +63,7 @@ POLICIES_BY_CODE = {p.code: p for p in POLICIES}
 def supermarket(
     request: Request,
     session: SessionDep,
+    principal: PagePrincipalDep,  # public, but a signed-in visitor is shown as such, with a link to their offers
     department: Annotated[str, Query(max_length=20)] = "",
     subject: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:

@@ -17,6 +17,8 @@ def test_a_resident_takes_up_an_offer_and_objects_in_both_languages(city: City, 
     offer = in_xuhui(city.db, offered(city.db))
     resident = resident_for(city.db, offer.subject_id)
     sign_in(client, resident.name, PASSWORD, next_path="/benefits/offers")
+    market = client.get("/benefits").text  # the public page knows who is signed in and links their offers
+    assert 'id="my-offers"' in market and "退出登录" in market
     page = client.get("/benefits/offers")
     assert page.status_code == 200 and "我的免申即享" in page.text and "老年综合津贴" in page.text
     assert offer.id in page.text and "一键领取" in page.text

@@ -127,6 +127,7 @@ def test_navigation_keeps_its_order() -> None:
         "/services/counter",
         "/services/work",
         "/services/performance",
+        "/benefits/objections",
         "/verify",
         "/audit",
     ]

@@ -31,7 +31,7 @@ from bench._runs import orphanless
 from onecity.core.db import Database
 from onecity.sensing import jetstream, mqtt
 from onecity.sensing.models import Observation
-from tests.conftest import _truncate_pg
+from tests.grids import truncate_all_but_geography
 from tests.test_bench_smoke import REPO
 
 pytestmark = pytest.mark.nats
@@ -40,13 +40,14 @@ pytestmark = pytest.mark.nats
 @pytest.fixture
 def db(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A migrated database, fresh for the test: the readings need no grids (the package's own
-    ``db`` loads them, which takes minutes on a busy machine)."""
+    ``db`` loads them, which takes minutes on a busy machine). On PostgreSQL the grids the package's
+    other tests share are kept: a full truncation would take them from every later test."""
     if backend == "sqlite":
         shutil.copy(request.getfixturevalue("sqlite_template"), tmp_path / "onecity.db")
         database = Database(f"sqlite:///{tmp_path / 'onecity.db'}")
     else:
         database = Database(request.getfixturevalue("pg_url"))
-        _truncate_pg(database)
+        truncate_all_but_geography(database)
     yield database
     database.dispose()
 

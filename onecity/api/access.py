@@ -71,6 +71,17 @@ SOURCE = "the report's source decides: hotline work orders for dispatchers, insp
 LINKED = "residents whose account is linked to their person record"
 STA_WRITERS = frozenset({Role.OPERATOR, Role.ADMIN})
 CITY_KEYS = "the city's signing keys: city-level administrators only, never a district's or an API key"
+# one case step's action, on the operations API and on the centre's case page alike
+CASE_STEPS = staff(
+    "ops.case.register",
+    "ops.case.dispatch",
+    "ops.case.dispose",
+    "ops.case.verify",
+    "ops.case.close",
+    "ops.case.evaluate",
+    "ops.case.suspend",
+    "ops.case.resolve",
+)
 
 #: (method, path template) -> guard, grouped by part. Paths are as the application declares them.
 ROUTES: dict[tuple[str, str], Guard] = {
@@ -286,16 +297,7 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("POST", "/api/v1/ops/reports"): staff("ops.case.report", narrower=SOURCE),
     ("GET", "/api/v1/ops/cases"): staff("ops.case.read"),
     ("GET", "/api/v1/ops/cases/{case_id}"): staff("ops.case.read"),
-    ("POST", "/api/v1/ops/cases/{case_id}/{action}"): staff(
-        "ops.case.register",
-        "ops.case.dispatch",
-        "ops.case.dispose",
-        "ops.case.verify",
-        "ops.case.close",
-        "ops.case.evaluate",
-        "ops.case.suspend",
-        "ops.case.resolve",
-    ),
+    ("POST", "/api/v1/ops/cases/{case_id}/{action}"): CASE_STEPS,
     ("POST", "/api/v1/ops/media"): staff("ops.media.upload"),
     ("GET", "/api/v1/ops/centres/{code}"): staff("ops.case.read"),
     ("GET", "/api/v1/ops/centres/{code}/evaluation"): staff("ops.case.read"),
@@ -314,16 +316,7 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("GET", "/ops/centre/{code}/screen"): staff("ops.case.read"),
     ("GET", "/ops/centre/{code}/live"): staff("ops.case.read"),
     ("GET", "/ops/cases/{case_id}"): staff("ops.case.read"),
-    ("POST", "/ops/cases/{case_id}/{action}"): staff(
-        "ops.case.register",
-        "ops.case.dispatch",
-        "ops.case.dispose",
-        "ops.case.verify",
-        "ops.case.close",
-        "ops.case.evaluate",
-        "ops.case.suspend",
-        "ops.case.resolve",
-    ),
+    ("POST", "/ops/cases/{case_id}/{action}"): CASE_STEPS,
     ("GET", "/ops/media/{media_id}"): staff("ops.case.read"),
     ("GET", "/ops/hotline"): staff("ops.case.report"),
     ("POST", "/ops/hotline"): staff("ops.case.report"),

@@ -2,6 +2,7 @@
 # Debian packages the platform and its tests need. Idempotent: installs only what is missing.
 #   chromium          headless browser for the page tests (Playwright drives /usr/bin/chromium)
 #   fonts-noto-cjk    Chinese glyphs in pages, screenshots and the generated documents (onecity/synth/corpus)
+#   fonts-arphic-gbsn00lp  the Song face embedded in certificate printouts (onecity/credentials/printout.py)
 set -euo pipefail
 
 PACKAGES=(chromium fonts-noto-cjk fonts-arphic-gkai00mp fonts-lxgw-wenkai fonts-arphic-ukai fonts-arphic-gbsn00lp

@@ -191,6 +191,9 @@ ROUTES: dict[tuple[str, str], Guard] = {
         "credentials.credential.revoke", "credentials.credential.suspend", "credentials.credential.reinstate"
     ),
     ("GET", "/credentials/{credential_id}/qr.svg"): applicant("credentials.credential.read"),
+    ("GET", "/credentials/{credential_id}/certificate.pdf"): applicant(
+        "credentials.credential.read", reason="also a resident proven to act for the holder (relation or power)"
+    ),
     # -- sensing -----------------------------------------------------------------------------
     ("GET", "/api/v1/sensing/rules"): staff("sensing.rule.list"),
     ("POST", "/api/v1/sensing/rules"): staff("sensing.rule.manage"),

@@ -31,12 +31,13 @@ from onecity.core import clock, policy
 from onecity.core.errors import AuthenticationRequired, DomainError, InvalidInput, PermissionDenied
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind
-from onecity.credentials import keys, service
+from onecity.credentials import keys, printout, service
 from onecity.credentials.api import PUBLIC_BUDGET as _BUDGET
 from onecity.credentials.api import public, verify_url
-from onecity.credentials.models import CredentialStatus
+from onecity.credentials.models import Credential, CredentialStatus
+from onecity.hub.registries.models import CertificateType
 from onecity.web.deps import PagePrincipalDep
-from onecity.web.i18n import say
+from onecity.web.i18n import say, translate
 from onecity.web.templating import current_language, render
 
 
@@ -256,3 +257,68 @@ def credential_qr(
     if svg is None:
         raise InvalidInput("this credential is too long for a single QR code; use the verification link code")
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+def _printout(session: Session, cred: Credential, lang: str) -> printout.Printout:
+    """What the PDF shows, in Chinese; an English reader's printout adds English beside it."""
+    claims = keys.parse_compact(cred.jwt).payload
+    facts = service.facts(claims, masked=False)
+    assert facts is not None  # a stored credential's claims always read
+    subject = claims.get("credentialSubject") or {}
+    cert = subject.get("certificate") or {}
+    ctype = session.get(CertificateType, cred.type_code)
+    surface = {f["name"]: f["name_zh"] for f in (ctype.metadata_fields.get("surface") or [])} if ctype else {}
+
+    def words(key: str, **params: str) -> str:
+        zh = translate("zh", key, **params)
+        return zh if lang == "zh" else f"{zh} {translate('en', key, **params)}"
+
+    def field_label(name: str) -> str:
+        zh = surface.get(name, name)
+        return zh if lang == "zh" else f"{zh} {name.replace('_', ' ').capitalize()}"
+
+    until = last_day(facts.valid_until) if facts.valid_until else words("credentials.verify.no_end")
+    lines = [
+        printout.Line(words("credentials.verify.holder"), facts.holder_name),
+        printout.Line(words("credentials.verify.identifier"), facts.holder_identifier),
+        printout.Line(words("credentials.verify.number"), facts.number),
+        *(
+            printout.Line(field_label(str(name)), str(value))
+            for name, value in (cert.get("data") or {}).items()
+            if value not in (None, "")
+        ),
+        printout.Line(words("credentials.pdf.issued_on"), str(cert.get("issuedOn", ""))),
+        printout.Line(words("credentials.verify.valid_from"), first_day(facts.valid_from)),
+        printout.Line(words("credentials.verify.valid_until"), until),
+        printout.Line(words("credentials.verify.issuer"), facts.issuer),
+    ]
+    status = CredentialStatus(cred.status)
+    note = "" if status is CredentialStatus.ACTIVE else words(f"credentials.pdf.{status.value}")
+    when = clock.local(clock.now()).strftime("%Y-%m-%d %H:%M")
+    return printout.Printout(
+        title=facts.type_name or (ctype.name if ctype else ""),
+        subtitle=(facts.type_name_en or (ctype.name_en if ctype else "")) if lang != "zh" else "",
+        lines=lines,
+        issuer=facts.issuer,
+        verify_link=verify_url(cred.id),
+        status_note=note,
+        scan_hint=translate(lang, "credentials.pdf.scan"),
+        footer=[words("credentials.pdf.note"), words("credentials.pdf.printed", when=when, id=cred.id)],
+    )
+
+
+@router.get("/credentials/{credential_id}/certificate.pdf")
+def credential_pdf(
+    credential_id: CredentialId, request: Request, session: SessionDep, principal: PagePrincipalDep
+) -> Response:
+    """The printable PDF (fields, issuer, dates, the verification QR code); each download audited."""
+    cred = service.credential_for_print(
+        session, principal, credential_id, purpose="printout of a credential for its holder"
+    )
+    body = printout.render(_printout(session, cred, current_language(request)))
+    name = f"certificate-{cred.id}.pdf"
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )

@@ -49,7 +49,15 @@ from onecity.credentials.events import (
 )
 from onecity.credentials.issuer import issuer_url
 from onecity.credentials.models import Credential, CredentialStatus, KeyChangeRequest, SigningKey, StatusPurpose
-from onecity.hub.registries.models import Certificate, CertificateStatus, CertificateType, HolderKind, LegalPerson
+from onecity.hub.registries import relations
+from onecity.hub.registries.models import (
+    Certificate,
+    CertificateStatus,
+    CertificateType,
+    HolderKind,
+    LegalPerson,
+    Person,
+)
 from onecity.hub.registries.service import revoke_certificate
 from onecity.hub.sharing.models import ResidentLink
 
@@ -720,6 +728,55 @@ def check_by_id(session: Session, principal: Principal, credential_id: str) -> P
         detail={"valid": result.valid, "status": result.status.value if result.status else None},
     )
     return PublicCheck(credential=cred, verification=result, facts=facts(result.claims))
+
+
+# -- the printout ----------------------------------------------------------------------------------
+
+
+def _proxy_relation(session: Session, principal: Principal, cred: Credential) -> str | None:
+    """The proven relation by which a signed-in resident acts for a person holding ``cred``, or None.
+
+    A relation the registries record (parent of a minor, guardian, household member) or a power
+    of attorney covering every item (a certificate is no single item's); a firm's certificates
+    go to its legal representative, who *holds* them."""
+    if principal.kind is not PrincipalKind.CITIZEN or cred.holder_kind != HolderKind.PERSON:
+        return None
+    agent = session.scalar(
+        select(Person)
+        .join(ResidentLink, ResidentLink.person_id == Person.id)
+        .where(ResidentLink.user_id == principal.id)
+    )
+    if agent is None or agent.id == cred.holder_id:
+        return None
+    return "proxy" if relations.represents(session, agent, cred.holder_id, ()) else None
+
+
+def credential_for_print(session: Session, principal: Principal, credential_id: str, purpose: str | None) -> Credential:
+    """A credential to print, for its holder, a resident proven to act for the holder, or staff of
+    the issuing area (:func:`get_credential`'s rule); every printout is audited."""
+    policy.require(principal, "core.me.read")
+    cred = session.get(Credential, credential_id)
+    if cred is None:
+        raise NotFound(f"no credential {credential_id}")
+    if holds(session, principal, cred):
+        basis = "holder"
+    elif _proxy_relation(session, principal, cred) is not None:
+        basis = "proxy"
+    else:
+        cred = get_credential(session, principal, credential_id, purpose)
+        basis = "staff"
+    audit.record(
+        session,
+        principal,
+        "credentials.credential.printed",
+        object_type="credential",
+        object_id=cred.id,
+        subject=_subject(cred.holder_kind, cred.holder_id),
+        purpose=(purpose or "").strip()[:200] or None,
+        division_code=cred.division_code,
+        detail={"as": basis, "status": cred.status},
+    )
+    return cred
 
 
 # -- export ----------------------------------------------------------------------------------------

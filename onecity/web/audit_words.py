@@ -31,6 +31,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "core.audit.exported": ("导出审计日志", "Audit log exported"),
     "core.audit.verified": ("校验审计哈希链", "Audit chain verified"),
     "credentials.credential.checked": ("核验电子证照", "Credential checked"),
+    "credentials.credential.printed": ("下载电子证照打印件", "Credential printout downloaded"),
     "credentials.credential.exported": ("导出电子证照", "Credential exported"),
     "credentials.credential.issued": ("签发电子证照", "Credential issued"),
     "credentials.credential.read": ("查看电子证照", "Credential viewed"),

@@ -216,6 +216,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "mydata.action.case_read": "查看您的办件",
         "mydata.action.credential_issued": "向您签发电子证照",
         "mydata.action.credential_checked": "核验您的电子证照（扫码）",
+        "mydata.action.credential_printed": "下载您的电子证照打印件",
         "mydata.action.credential_read": "查看您的电子证照",
         "mydata.action.reporter_read": "查看您反映问题时留下的联系方式",
         # errors
@@ -447,6 +448,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "mydata.action.case_read": "Your application case read",
         "mydata.action.credential_issued": "E-certificate issued to you",
         "mydata.action.credential_checked": "Your e-certificate checked (QR code)",
+        "mydata.action.credential_printed": "A printout of your e-certificate downloaded",
         "mydata.action.credential_read": "Your e-certificate viewed",
         "mydata.action.reporter_read": "Your contact details on a report you made read",
         # errors

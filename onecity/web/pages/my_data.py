@@ -32,6 +32,7 @@ ACTION_KEYS = {
     "services.case.read": "mydata.action.case_read",
     "credentials.credential.issued": "mydata.action.credential_issued",
     "credentials.credential.checked": "mydata.action.credential_checked",
+    "credentials.credential.printed": "mydata.action.credential_printed",
     "credentials.credential.read": "mydata.action.credential_read",
     "ops.reporter.read": "mydata.action.reporter_read",
     "hub.power_of_attorney.granted": "services.proxy.action.granted",

@@ -50,6 +50,7 @@ PLATFORM = Part(
         "onecity.web.pages.my_data",
     ),
     commands=("onecity.sim.cli",),
+    consumers=("onecity.core.notify.consumers",),
     tasks=(
         # commits wake it; it polls for rows a process that died left behind
         PeriodicTask(RELAY_TASK, "onecity.core.bus.relay:run_relay"),

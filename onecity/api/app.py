@@ -20,7 +20,7 @@ from onecity import __version__
 from onecity.api import logredact, problems
 from onecity.api.limits import BodySizeLimit, JsonDepthLimit
 from onecity.api.proxies import TrustedProxies
-from onecity.core import parts
+from onecity.core import notify, parts
 from onecity.core.bus import Bus, connect_bus, consumers
 from onecity.core.config import Settings, get_settings
 from onecity.core.db import Database
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     settings = settings or get_settings()
     db = db or Database(settings.database_url)
     bus = bus or connect_bus(settings.bus_url, stream=settings.bus_stream)
+    notify.configure(settings)  # the mail server (or the log) this process sends through
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

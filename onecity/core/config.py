@@ -28,6 +28,7 @@ from collections import Counter
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -162,6 +163,25 @@ class Settings(BaseSettings):
     idempotency_keep_hours: int = 24
     #: An MBTiles file of the base map written by ``onecity geo tiles``; without one the server cuts tiles on demand.
     basemap_mbtiles: Path | None = None
+    #: The mail server notifications and one-time codes are sent through (``core.notify``). Empty: e-mail is
+    #: only written to the server's log (development; nothing is delivered, and the log says so).
+    smtp_host: str = ""
+    smtp_port: int = 25
+    #: The sender's address, e.g. ``OneCity <noreply@city.example>``.
+    smtp_from: str = "OneCity <noreply@localhost>"
+    #: ``starttls`` (upgrade on the submission port, usually 587), ``ssl`` (implicit TLS, 465) or ``none``.
+    smtp_tls: Literal["none", "starttls", "ssl"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    #: The SMS gateway. Only ``log`` exists yet: text messages are written to the log, not sent.
+    sms_gateway: Literal["log"] = "log"
+    #: How long a one-time code (registration, password reset) stays good, and how many tries it allows.
+    code_minutes: int = Field(default=10, ge=1, le=60)
+    code_max_attempts: int = Field(default=5, ge=1, le=20)
+    #: Codes asked for per ID number or account, and per client address, within an hour.
+    code_max_per_subject: int = Field(default=5, ge=1)
+    code_max_per_client: int = Field(default=20, ge=1)
 
     @model_validator(mode="after")
     def _absolute_paths(self) -> Settings:

@@ -6,7 +6,9 @@ from onecity.core.divisions import Division
 from onecity.core.events import OutboxMessage, ProcessedMessage
 from onecity.core.grants import AccessGrant
 from onecity.core.idempotency import IdempotencyRecord
+from onecity.core.identity.codes import OneTimeCode
 from onecity.core.identity.models import Agency, ApiKey, LoginAttempt, User, UserRole, WebSession
+from onecity.core.notify.models import Notification, OutgoingMessage
 from onecity.core.tasks import TaskLease
 
 __all__ = [
@@ -19,7 +21,10 @@ __all__ = [
     "Division",
     "IdempotencyRecord",
     "LoginAttempt",
+    "Notification",
+    "OneTimeCode",
     "OutboxMessage",
+    "OutgoingMessage",
     "ProcessedMessage",
     "TaskLease",
     "User",

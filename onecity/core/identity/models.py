@@ -36,6 +36,9 @@ class User(IdMixin, TimestampMixin, Base):
     division_code: Mapped[str | None] = mapped_column(ForeignKey("divisions.code"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_changed_at: Mapped[datetime | None]
+    #: Where notifications are e-mailed and one-time codes sent (given at registration; may be unknown).
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20))
 
     agency: Mapped[Agency | None] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(

@@ -7,16 +7,86 @@ the sensing ingest, the 5-minute states — into one database; the model (gradie
 :mod:`onecity.traffic.forecast`) learns from all days but the last and forecasts the last, which
 neither it nor the historical average has seen. Baselines on the same pairs: the historical
 average of the segment at that time of day over the training days, and the last value.
+
+A simulated day is produced once: its 5-minute segment states are kept under
+``var/traffic/<area>-<seed>/forecast-days/`` (``ONECITY_TRAFFIC_DIR`` moves ``var/traffic``),
+one gzipped JSON file per day named by everything that makes the day (its date, the draw of
+trips and incidents, the demand and its level, the hours, :data:`CHAIN_VERSION`); a later run
+loads the states of the days it already has and simulates only the rest (``--fresh``: simulate
+them all again). ``--days 12`` after a run of 6 simulates six more.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from bench._common import database_url, emit, log, parser
+
+#: what the simulated days' states depend on beyond the file's name: bump it when the chain
+#: (simulation, sensing, fusion) changes what a day's states are
+CHAIN_VERSION = 2
+STATE_COLUMNS = (
+    "edge_id",
+    "at",
+    "speed_kmh",
+    "flow_vph",
+    "occupancy",
+    "index",
+    "grade",
+    "loop_samples",
+    "probe_samples",
+)
+
+
+def day_file(
+    root: Path, *, day: date, demand_seed: int, demand: float, begin: str, minutes: float, incidents: float
+) -> Path:
+    name = (
+        f"{day.isoformat()}-d{demand_seed}-q{demand:.3f}-b{begin.replace(':', '')}-m{minutes:g}"
+        f"-i{incidents:g}-v{CHAIN_VERSION}.json.gz"
+    )
+    return root / "forecast-days" / name
+
+
+def save_day(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with gzip.open(tmp, "wt", encoding="utf-8") as fh:
+        json.dump(rows, fh)
+    tmp.replace(path)  # whole or not at all: a run stopped while writing leaves no half day
+
+
+def day_states(db: Any, key: str, day: date) -> list[dict[str, Any]]:
+    """A simulated day's states as plain rows (``at`` in UTC ISO form)."""
+    from sqlalchemy import select
+
+    from onecity.core import clock
+    from onecity.traffic.models import SegmentState
+
+    out = []
+    with db.sessions() as session:
+        for st in session.scalars(select(SegmentState).where(SegmentState.network == key)):
+            if clock.local(st.at).date() != day:
+                continue
+            row = {c: getattr(st, c) for c in STATE_COLUMNS}
+            at = st.at if st.at.tzinfo else st.at.replace(tzinfo=UTC)
+            row["at"] = at.astimezone(UTC).isoformat()
+            out.append(row)
+    return out
+
+
+def load_day(db: Any, key: str, rows: list[dict[str, Any]]) -> None:
+    from onecity.traffic.models import SegmentState
+
+    with db.transaction() as session:
+        session.add_all(SegmentState(network=key, **{**r, "at": datetime.fromisoformat(r["at"])}) for r in rows)
 
 
 def main() -> None:
@@ -28,12 +98,15 @@ def main() -> None:
     p.add_argument("--demand", type=float, default=20.0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--backend", default="sqlite", choices=["sqlite", "postgresql"])
+    p.add_argument("--incidents-per-hour", type=float, default=2.0)
+    p.add_argument("--fresh", action="store_true", help="simulate every day again, replacing the kept ones")
     args = p.parse_args()
     if args.quick:
         args.days, args.minutes = 3, 90.0
     from onecity.core.db import Database
     from onecity.core.migrate import upgrade
-    from onecity.traffic import forecast
+    from onecity.traffic import forecast, service
+    from onecity.traffic.network import load_network, network_dir
     from onecity.traffic.runner import RunConfig, run
 
     rng = np.random.default_rng(args.seed)
@@ -44,8 +117,22 @@ def main() -> None:
         db = Database(url)
         upgrade(db)
         walls = []
+        kept = 0
+        net = load_network(args.area, args.seed)
+        with db.transaction() as session:
+            key = service.install_network(session, net)
         for k, day in enumerate(days):
             level = float(rng.uniform(0.85, 1.15))
+            path = day_file(
+                network_dir(args.area, args.seed), day=day, demand_seed=1000 + k, demand=args.demand * level,
+                begin=args.begin, minutes=args.minutes, incidents=args.incidents_per_hour,
+            )  # fmt: skip
+            if path.exists() and not args.fresh:
+                with gzip.open(path, "rt", encoding="utf-8") as fh:
+                    load_day(db, key, json.load(fh))
+                kept += 1
+                log(f"day {k + 1}/{len(days)} ({day}, demand ×{level:.2f}): kept from {path}")
+                continue
             cfg = RunConfig(
                 area=args.area,
                 seed=args.seed,
@@ -54,13 +141,13 @@ def main() -> None:
                 begin=args.begin,
                 minutes=args.minutes,
                 trips_per_km_hour=args.demand * level,
-                incidents_per_hour=2.0,
+                incidents_per_hour=args.incidents_per_hour,
                 deliver_events=False,
             )
             log(f"day {k + 1}/{len(days)} ({day}, demand ×{level:.2f})…")
             walls.append(run(db, cfg)["wall_s"])
+            save_day(path, day_states(db, key, day))
         with db.sessions() as session:
-            key = f"{args.area}-{args.seed}"
             result = forecast.evaluate(session, key, days[:-1], days[-1], seed=args.seed)
         db.dispose()
     figures = {h: result[h] for h in forecast.HORIZONS}
@@ -76,7 +163,9 @@ def main() -> None:
         {k: v for k, v in vars(args).items()},
         {
             **figures,
-            "simulated_days": len(days),
+            "days": len(days),
+            "days_simulated_now": len(walls),
+            "days_kept_from_earlier_runs": kept,
             "simulation_wall_s": round(sum(walls), 1),
             "load_average": {
                 "before": [round(x, 2) for x in load_before],

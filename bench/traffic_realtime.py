@@ -9,6 +9,11 @@ path, or MQTT with ``--mqtt``); the detection reads the stored readings every 30
 the GB/T 33171 index are computed from them every 5 minutes. ``realtime_factor`` is simulated
 seconds per wall second for all of it. Separately, the **city-wide** index cycle is timed on the
 whole-city network with a reading on every loop station.
+
+``--demand-seeds 1,2,3`` runs the chain once per day's draw of trips and incidents (same network)
+and adds up the incidents; ``--compare-detection`` runs every draw twice, without and with the
+exit loops and the stopped-probe test (the same SUMO trajectories: loops are passive), so the
+detection's before and after come from the same run and seeds.
 """
 
 from __future__ import annotations
@@ -89,6 +94,38 @@ def city_cycle(url: str, rounds: int) -> dict[str, Any]:
     }
 
 
+def _incidents_total(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The incidents of several runs added up (the mean time to detect over every detection)."""
+    inc = [r["incidents"] for r in reports]
+    injected = sum(i["injected"] for i in inc)
+    detected = sum(i["detected"] for i in inc)
+    intervals = sum(i["detector_intervals"] for i in inc)
+    false_alarms = sum(i["false_alarms"] for i in inc)
+    times = [t["detected_after_s"] for i in inc for t in i["truth"] if t["detected_after_s"] is not None]
+    methods: dict[str, int] = {}
+    for i in inc:
+        for t in i["truth"]:
+            if t["method"]:
+                methods[t["method"]] = methods.get(t["method"], 0) + 1
+    return {
+        "injected": injected,
+        "detected": detected,
+        "false_alarms": false_alarms,
+        "detector_intervals": intervals,
+        "detection_rate": round(detected / injected, 3) if injected else None,
+        "false_alarm_rate": round(false_alarms / max(1, intervals), 5),
+        "mean_time_to_detect_s": round(sum(times) / len(times), 1) if times else None,
+        "median_time_to_detect_s": sorted(times)[len(times) // 2] if times else None,
+        "found_by": methods,
+        "missed": [
+            {k: t[k] for k in ("kind", "lanes", "minutes", "pos_share")}
+            for i in inc
+            for t in i["truth"]
+            if t["detected_after_s"] is None
+        ],
+    }
+
+
 def main() -> None:
     p = parser(__doc__ or "traffic_realtime")
     p.add_argument("--area", default="central", choices=["tiny", "central", "city"])
@@ -101,6 +138,12 @@ def main() -> None:
     p.add_argument("--mqtt", help="publish over this broker instead of the in-process ingest path")
     p.add_argument("--cycle-rounds", type=int, default=4)
     p.add_argument("--cycle-only", action="store_true", help="only the city-wide index cycle")
+    p.add_argument("--demand-seeds", default="", help="comma-separated draws of the day (default: the seed)")
+    p.add_argument("--no-exit-loops", action="store_true", help="loop stations without the exit cross-section")
+    p.add_argument("--no-probe-stops", action="store_true", help="detection without the stopped-probe test")
+    p.add_argument(
+        "--compare-detection", action="store_true", help="each draw without, then with, exit loops and probe stops"
+    )
     args = p.parse_args()
     if args.quick:
         args.area, args.minutes, args.cycle_rounds = "tiny", 10.0, 0
@@ -110,22 +153,36 @@ def main() -> None:
 
     load_before = os.getloadavg()
     report: dict[str, Any] = {}
+    seeds = [int(x) for x in args.demand_seeds.split(",") if x.strip()] or [args.seed]
+    variants = [(False, False), (True, True)] if args.compare_detection else [
+        (not args.no_exit_loops, not args.no_probe_stops)
+    ]  # fmt: skip
+    runs: dict[tuple[bool, bool], list[dict[str, Any]]] = {v: [] for v in variants}
     if not args.cycle_only:
-        with database_url(args.backend, "traffic") as url:
-            db = Database(url)
-            upgrade(db)
-            cfg = RunConfig(
-                area=args.area,
-                seed=args.seed,
-                minutes=args.minutes,
-                begin=args.begin,
-                incidents_per_hour=args.incidents_per_hour,
-                trips_per_km_hour=args.demand,
-                mqtt_url=args.mqtt,
-            )
-            log(f"running the {args.area} area for {args.minutes} simulated minutes from {args.begin}…")
-            report = run(db, cfg, progress=log)
-            db.dispose()
+        for demand_seed in seeds:
+            for exit_loops, probe_stops in variants:
+                with database_url(args.backend, "traffic") as url:
+                    db = Database(url)
+                    upgrade(db)
+                    cfg = RunConfig(
+                        area=args.area,
+                        seed=args.seed,
+                        demand_seed=demand_seed,
+                        minutes=args.minutes,
+                        begin=args.begin,
+                        incidents_per_hour=args.incidents_per_hour,
+                        trips_per_km_hour=args.demand,
+                        mqtt_url=args.mqtt,
+                        exit_loops=exit_loops,
+                        probe_stops=probe_stops,
+                    )
+                    log(
+                        f"running the {args.area} area for {args.minutes} simulated minutes from {args.begin} "
+                        f"(draw {demand_seed}, exit loops {exit_loops}, probe stops {probe_stops})…"
+                    )
+                    report = run(db, cfg, progress=log)
+                    runs[(exit_loops, probe_stops)].append(report)
+                    db.dispose()
     cycle: dict[str, Any] = {}
     if args.cycle_rounds:
         with database_url(args.backend, "traffic_city") as url:
@@ -136,12 +193,17 @@ def main() -> None:
         "realtime_factor": report["realtime_factor"],
         "wall_s": report["wall_s"],
         "timings_s": report["timings_s"],
+        "cpu_s": report["cpu_s"],
+        "realtime_factor_cpu": report["realtime_factor_cpu"],
         "vehicles": report["vehicles"],
         "observations": report["observations"],
         "index_cycle_s": report["index_cycle_s"],
         "tpi_city_last": report["tpi"]["city"][-3:],
-        "incidents": {k: v for k, v in report["incidents"].items() if k != "truth"},
+        "incidents": _incidents_total(runs[variants[-1]]),
+        "realtime_factor_runs": [r["realtime_factor"] for v in variants for r in runs[v]],
     } if report else {}  # fmt: skip
+    if report and args.compare_detection:
+        chain["incidents_before"] = _incidents_total(runs[variants[0]])
     emit(
         "traffic_realtime",
         {k: v for k, v in vars(args).items() if k != "quick"} | {"quick": args.quick},

@@ -15,10 +15,18 @@ Per loop station ``i`` with the next station downstream on the same road ``j``, 
   of the station's vehicles (its profile over the last 20 minutes) has seen none of the last
   ``N`` vehicles, where ``(1 − p)^N`` is below 1 in 1,000: the lane is blocked ahead, and the
   traffic merges away from it before the loop. Under light traffic an incident makes no queue
-  and no speed drop at all (the free lanes absorb it), but this it does.
+  and no speed drop at all (the free lanes absorb it), but this it does. The same test runs on
+  the station's **exit cross-section** near the segment's end, which sees a lane blocked
+  anywhere upstream of it on the segment empty: the drivers who passed the blockage have not
+  yet gone back to it (the main loops only see a blockage close ahead of them);
+* **a probe stopped mid-block**: a floating car standing (below 5 km/h, moved under 5 m) for
+  three reports in a row (a minute) away from both ends of the segment, while the station's
+  vehicles keep passing at ≥ 50 % of their usual speed: a car held where neither a signal nor
+  a queue holds anyone.
 
 An interval is *flagged* when the occupancy difference and the speed drop agree, or the
-speed drop holds with occupancy ≥ 15 %, or the probes say so, or a lane has gone empty; two flagged intervals in a row
+speed drop holds with occupancy ≥ 15 %, or the probes say so, or a lane has gone empty at either
+cross-section, or a probe stands mid-block; two flagged intervals in a row
 (persistence, which the California algorithms use against false alarms) raise an alarm: an
 incident is opened. It is updated every five minutes while it lasts and cleared after two
 minutes without a flag with the speed back to 75 % of the profile it had before.
@@ -50,6 +58,13 @@ LANE_PROFILE_LEN = 40
 LANE_MIN_SHARE = 0.15
 LANE_MIN_PROFILE = 30
 LANE_ALPHA = 1e-3
+PROBE_STILL_KMH = 5.0
+PROBE_STILL_M = 5.0
+PROBE_STILL_REPORTS = 3
+#: "mid-block": this far from the segment's start and from its end (a signal's queue)
+PROBE_MID_START_M = 20.0
+PROBE_MID_END_M = 60.0
+PROBE_OTHERS_PASS = 0.5
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,41 @@ class Reading:
     flow_vph: float
     occupancy: float
     lanes: tuple[int, ...] = ()
+    #: vehicles lane by lane at the exit cross-section near the segment's end
+    exit_lanes: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProbeFix:
+    """One floating car's latest report: where along which segment, how fast."""
+
+    unit: int
+    edge: str
+    pos_m: float
+    speed_kmh: float
+
+
+def _lane_blocked(profile: deque[tuple[int, ...]], recent: deque[tuple[int, ...]]) -> bool:
+    """A lane with a usual share ``p`` that none of the last ``N`` vehicles used, ``(1 − p)^N < α``."""
+    if not recent or not profile:
+        return False
+    width = len(recent[-1])
+    usual = [sum(c[i] for c in profile if len(c) == width) for i in range(width)]
+    total = sum(usual)
+    if total < LANE_MIN_PROFILE:
+        return False
+    for lane, seen in enumerate(usual):
+        p = seen / total
+        if p < LANE_MIN_SHARE:
+            continue
+        passed = 0
+        for counts in reversed(recent):
+            if len(counts) != width or counts[lane] > 0:
+                break
+            passed += sum(counts)
+        if passed and (1.0 - p) ** passed < LANE_ALPHA:
+            return True
+    return False
 
 
 @dataclass
@@ -74,31 +124,18 @@ class _Station:
     frozen_profile: float = 0.0
     lane_profile: deque[tuple[int, ...]] = field(default_factory=lambda: deque(maxlen=LANE_PROFILE_LEN))
     lane_recent: deque[tuple[int, ...]] = field(default_factory=lambda: deque(maxlen=LANE_PROFILE_LEN))
+    exit_profile: deque[tuple[int, ...]] = field(default_factory=lambda: deque(maxlen=LANE_PROFILE_LEN))
+    exit_recent: deque[tuple[int, ...]] = field(default_factory=lambda: deque(maxlen=LANE_PROFILE_LEN))
+    length_m: float = 0.0
 
     def profile(self) -> float:
         return median(self.speeds) if len(self.speeds) >= 4 else 0.9 * self.free_flow
 
     def lane_blocked(self) -> bool:
-        """A lane with a usual share ``p`` that none of the last ``N`` vehicles used, ``(1 − p)^N < α``."""
-        if not self.lane_recent or not self.lane_profile:
-            return False
-        width = len(self.lane_recent[-1])
-        usual = [sum(c[i] for c in self.lane_profile if len(c) == width) for i in range(width)]
-        total = sum(usual)
-        if total < LANE_MIN_PROFILE:
-            return False
-        for lane, seen in enumerate(usual):
-            p = seen / total
-            if p < LANE_MIN_SHARE:
-                continue
-            passed = 0
-            for counts in reversed(self.lane_recent):
-                if len(counts) != width or counts[lane] > 0:
-                    break
-                passed += sum(counts)
-            if passed and (1.0 - p) ** passed < LANE_ALPHA:
-                return True
-        return False
+        return _lane_blocked(self.lane_profile, self.lane_recent)
+
+    def exit_lane_blocked(self) -> bool:
+        return _lane_blocked(self.exit_profile, self.exit_recent)
 
 
 @dataclass(frozen=True)
@@ -111,13 +148,44 @@ class Action:
 
 
 class IncidentDetector:
-    def __init__(self, stations: dict[str, tuple[str | None, float, bool]]) -> None:
-        """``stations``: edge → (downstream station's edge, free-flow speed, is an expressway)."""
+    def __init__(
+        self, stations: dict[str, tuple[str | None, float, bool]], lengths: dict[str, float] | None = None
+    ) -> None:
+        """``stations``: edge → (downstream station's edge, free-flow speed, is an expressway);
+        ``lengths``: the segments' lengths (m), for telling mid-block from a segment's ends."""
         self.stations = {e: _Station(e, d, ff, ex) for e, (d, ff, ex) in sorted(stations.items())}
+        for e, st in self.stations.items():
+            st.length_m = (lengths or {}).get(e, 0.0)
         self.intervals = 0  # detector-intervals examined
+        self._still: dict[int, tuple[str, float, int]] = {}  # unit -> (edge, where it stopped, reports still)
 
-    def step(self, loops: dict[str, Reading], probes: dict[str, list[float]]) -> list[Action]:
+    def _stopped_probes(self, fixes: list[ProbeFix]) -> set[str]:
+        """The segments where a floating car has stood mid-block for ``PROBE_STILL_REPORTS`` reports."""
+        still: dict[int, tuple[str, float, int]] = {}
+        for f in fixes:
+            before = self._still.get(f.unit)
+            if f.speed_kmh >= PROBE_STILL_KMH:
+                continue
+            if before is not None and before[0] == f.edge and abs(before[1] - f.pos_m) < PROBE_STILL_M:
+                still[f.unit] = (f.edge, before[1], before[2] + 1)
+            else:
+                still[f.unit] = (f.edge, f.pos_m, 1)
+        self._still = still
+        out = set()
+        for edge, pos, n in still.values():
+            st = self.stations.get(edge)
+            mid_block = st is not None and PROBE_MID_START_M <= pos <= st.length_m - PROBE_MID_END_M
+            if n >= PROBE_STILL_REPORTS and mid_block:
+                out.add(edge)
+        return out
+
+    def step(
+        self, loops: dict[str, Reading], probes: dict[str, list[float]], fixes: list[ProbeFix] | None = None
+    ) -> list[Action]:
+        """One interval: the stations' readings, the probes' speeds of the last minute by segment, and
+        (``fixes``, each unit's report of this interval) where the floating cars are."""
         actions: list[Action] = []
+        stopped = self._stopped_probes(fixes) if fixes is not None else set()
         for edge, st in self.stations.items():
             r = loops.get(edge)
             if r is None:
@@ -140,6 +208,8 @@ class IncidentDetector:
                 )
             if r.lanes:
                 st.lane_recent.append(r.lanes)
+            if r.exit_lanes:
+                st.exit_recent.append(r.exit_lanes)
             drop = r.occupancy >= QUEUE_OCC if r.speed_kmh is None else r.speed_kmh < SPEED_DROP * prof
             method = ""
             if california and drop:
@@ -151,6 +221,11 @@ class IncidentDetector:
                 method = "probes"
             if not method and r.lanes and st.lane_blocked():
                 method = "lane-blocked"
+            if not method and r.exit_lanes and st.exit_lane_blocked():
+                method = "lane-blocked-exit"
+            others_pass = r.flow_vph > 0 and r.speed_kmh is not None and r.speed_kmh >= PROBE_OTHERS_PASS * prof
+            if not method and edge in stopped and others_pass:
+                method = "probe-stopped"
             if method:
                 st.flagged += 1
                 st.quiet = 0
@@ -162,6 +237,8 @@ class IncidentDetector:
                         st.speeds.append(r.speed_kmh)
                     if r.lanes:
                         st.lane_profile.append(r.lanes)
+                    if r.exit_lanes:
+                        st.exit_profile.append(r.exit_lanes)
             if not st.alarm and st.flagged >= PERSIST:
                 st.alarm, st.since_update, st.frozen_profile = True, 0, prof
                 actions.append(Action("open", edge, method, r.speed_kmh, r.occupancy))

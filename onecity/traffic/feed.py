@@ -188,6 +188,8 @@ def observations(
         flow: dict[str, Any] = {"phenomenonTime": t, "result": r.flow_vph}
         if r.lanes:  # the station's loops lane by lane, as a loop controller reports them
             flow["parameters"] = {"lanes": list(r.lanes)}
+            if r.exit_lanes:  # and its exit cross-section's, near the segment's end
+                flow["parameters"]["exit_lanes"] = list(r.exit_lanes)
         out.append((streams[1], flow))
         out.append((streams[2], {"phenomenonTime": t, "result": r.occupancy}))
     for p in probes:
@@ -201,7 +203,7 @@ def observations(
                 {
                     "phenomenonTime": t,
                     "result": p.speed_kmh,
-                    "parameters": {"segment": p.edge_id, "lon": p.lon, "lat": p.lat},
+                    "parameters": {"segment": p.edge_id, "pos": p.pos_m, "lon": p.lon, "lat": p.lat},
                 },
             )
         )

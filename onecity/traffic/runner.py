@@ -34,7 +34,7 @@ from onecity.core.db import Database
 from onecity.sensing.models import Observation
 from onecity.traffic import service
 from onecity.traffic.demand import build_demand
-from onecity.traffic.detection import IncidentDetector, Reading
+from onecity.traffic.detection import IncidentDetector, ProbeFix, Reading
 from onecity.traffic.feed import DetectorIds, Feed, IngestFeed, MqttFeed, observations, register_detectors
 from onecity.traffic.models import Segment
 from onecity.traffic.network import EXPRESSWAY, Network, load_network
@@ -60,6 +60,10 @@ class RunConfig:
     probe_share: float = 0.05
     probe_units: int = 200
     adaptive: bool = False
+    #: the loop stations' second cross-section near each segment's end
+    exit_loops: bool = True
+    #: the detection watches for floating cars stopped mid-block
+    probe_stops: bool = True
     mqtt_url: str | None = None
     use_traci: bool = False
     deliver_events: bool = True
@@ -101,6 +105,9 @@ class RunState:
     tpi_city: list[dict[str, Any]] = field(default_factory=list)
     tpi_districts: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    #: the same stages in this process's CPU seconds (libsumo and SQLite run in it): on a shared
+    #: machine the wall clock mostly measures the neighbours
+    cpu: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     index_cycle_s: list[float] = field(default_factory=list)
 
 
@@ -137,7 +144,7 @@ def _station_graph(network: Network, stations: set[str]) -> tuple[dict[str, str 
 
 def start_run(db: Database, cfg: RunConfig) -> RunState:
     network = load_network(cfg.area, cfg.seed, cfg.root)
-    stations = choose_stations(network)
+    stations = choose_stations(network, exits=cfg.exit_loops)
     with db.transaction() as session:
         key = service.install_network(session, network)
         ids = register_detectors(session, key, network, stations, cfg.probe_units)
@@ -180,7 +187,8 @@ def start_run(db: Database, cfg: RunConfig) -> RunState:
         {
             e: (down[e], network.segments[e].speed_kmh, network.segments[e].road_class == EXPRESSWAY)
             for e in sorted(names)
-        }
+        },
+        {e: network.segments[e].length_m for e in names},
     )
     sim.start()
     return RunState(cfg, network, key, sim, feed, ids, detector, up, day_start(cfg.day), worker)
@@ -190,17 +198,24 @@ def _at(state: RunState, t: float) -> datetime:
     return state.day_start + timedelta(seconds=t)
 
 
-def _read_interval(db: Database, state: RunState, t: float) -> tuple[dict[str, Reading], dict[str, list[float]]]:
-    """The interval's loop readings and the last minute's probe speeds, as the platform stored them."""
+def _read_interval(
+    db: Database, state: RunState, t: float
+) -> tuple[dict[str, Reading], dict[str, list[float]], list[ProbeFix]]:
+    """The interval's loop readings, the last minute's probe speeds and the probes' latest fixes, as the
+    platform stored them."""
     loops_by_ds: dict[int, tuple[str, int]] = {}
     for edge, (ds_v, ds_q, ds_o) in state.ids.loops.items():
         loops_by_ds[ds_v], loops_by_ds[ds_q], loops_by_ds[ds_o] = (edge, 0), (edge, 1), (edge, 2)
     end = _at(state, t)
     values: dict[str, list[float | None]] = defaultdict(lambda: [None, 0.0, 0.0])
     lanes: dict[str, tuple[int, ...]] = {}
+    exit_lanes: dict[str, tuple[int, ...]] = {}
     probes: dict[str, list[float]] = defaultdict(list)
+    fixes: list[ProbeFix] = []
     ids = list(loops_by_ds)
-    probe_ids = list(state.ids.probes.values())
+    unit_of = {ds: unit for unit, ds in state.ids.probes.items()}
+    probe_ids = list(unit_of)
+    reports: list[tuple[Any, int, str, float, float]] = []
     with db.sessions() as session:
         for i in range(0, len(ids), 5000):
             for ds, v, params in session.execute(
@@ -214,41 +229,58 @@ def _read_interval(db: Database, state: RunState, t: float) -> tuple[dict[str, R
                 values[edge][k] = v
                 if k == 1 and isinstance(params, dict) and isinstance(params.get("lanes"), list):
                     lanes[edge] = tuple(int(n) for n in params["lanes"])
+                    if isinstance(params.get("exit_lanes"), list):
+                        exit_lanes[edge] = tuple(int(n) for n in params["exit_lanes"])
         for i in range(0, len(probe_ids), 5000):
-            for v, params in session.execute(
-                select(Observation.result_number, Observation.parameters).where(
+            for ds, at, v, params in session.execute(
+                select(
+                    Observation.datastream_id, Observation.phenomenon_time, Observation.result_number,
+                    Observation.parameters,
+                ).where(
                     Observation.datastream_id.in_(probe_ids[i : i + 5000]),
                     Observation.phenomenon_time > end - timedelta(seconds=60),
                     Observation.phenomenon_time <= end,
                 )
-            ):
+            ):  # fmt: skip
                 if v is not None and params and isinstance(params.get("segment"), str):
                     probes[params["segment"]].append(float(v))
-    loops = {e: Reading(v[0], float(v[1] or 0.0), float(v[2] or 0.0), lanes.get(e, ())) for e, v in values.items()}
-    return loops, probes
+                    pos = params.get("pos")
+                    if isinstance(pos, int | float):
+                        reports.append((at, unit_of[ds], params["segment"], float(pos), float(v)))
+    if reports:  # the fixes of the interval's last report (the earlier ones were the last interval's)
+        last = max(r[0] for r in reports)
+        fixes = [ProbeFix(u, seg, pos, v) for at, u, seg, pos, v in reports if at == last]
+    loops = {
+        e: Reading(v[0], float(v[1] or 0.0), float(v[2] or 0.0), lanes.get(e, ()), exit_lanes.get(e, ()))
+        for e, v in values.items()
+    }
+    return loops, probes, fixes
 
 
 def advance(db: Database, state: RunState, until_s: float, progress: Callable[[str], None] | None = None) -> None:
     """Run the chain up to simulated second ``until_s`` (of the day)."""
     sim = state.sim
-    tm = state.timings
+    tm, cpu = state.timings, state.cpu
     while sim.t < until_s:
         target = min(until_s, (int(sim.t) // LOOP_PERIOD_S + 1) * LOOP_PERIOD_S)
         got_loops: list[Any] = []
         got_probes: list[Any] = []
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         sim.step_until(target, got_loops.extend, got_probes.extend)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         tm["simulate_s"] += t1 - t0
+        cpu["simulate_s"] += c1 - c0
         obs = observations(state.ids, state.day_start, got_loops, got_probes)
         state.feed.send(obs)
         state.feed.flush()
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         tm["ingest_s"] += t2 - t1
+        cpu["ingest_s"] += c2 - c1
         if int(sim.t) % LOOP_PERIOD_S == 0 and got_loops:
             _detect(db, state)
-        t3 = time.perf_counter()
+        t3, c3 = time.perf_counter(), time.process_time()
         tm["detect_s"] += t3 - t2
+        cpu["detect_s"] += c3 - c2
         if int(sim.t) % 300 == 0:
             at = _at(state, sim.t)
             c0 = time.perf_counter()
@@ -265,12 +297,13 @@ def advance(db: Database, state: RunState, until_s: float, progress: Callable[[s
                     f"incidents open {len(state.open_alarms)}"
                 )
         tm["index_s"] += time.perf_counter() - t3
+        cpu["index_s"] += time.process_time() - c3
 
 
 def _detect(db: Database, state: RunState) -> None:
     t = state.sim.t
-    loops, probes = _read_interval(db, state, t)
-    actions = state.detector.step(loops, probes)
+    loops, probes, fixes = _read_interval(db, state, t)
+    actions = state.detector.step(loops, probes, fixes if state.cfg.probe_stops else None)
     if not actions:
         return
     at = _at(state, t)
@@ -331,11 +364,13 @@ def score(state: RunState) -> dict[str, Any]:
     for alarm in state.alarms:
         if not any(matches(alarm, inc) for inc in truth):
             false_alarms += 1
+    found: dict[str, tuple[float, str]] = {}
     for inc in truth:
-        hits = [a.opened_s for a in state.alarms if matches(a, inc)]
+        hits = sorted((a.opened_s, a.method) for a in state.alarms if matches(a, inc))
         if hits:
             assert inc.start_s is not None
-            detected.append(min(hits) - inc.start_s)
+            detected.append(hits[0][0] - inc.start_s)
+            found[inc.id] = (hits[0][0] - inc.start_s, hits[0][1])
     n = len(truth)
     intervals = max(1, state.detector.intervals)
     return {
@@ -354,6 +389,9 @@ def score(state: RunState) -> dict[str, Any]:
                 "lanes": len(i.lanes),
                 "start": f"{clock.local(_at(state, i.start_s)):%H:%M:%S}" if i.start_s is not None else None,
                 "minutes": round(i.duration_s / 60, 1),
+                "pos_share": round(i.pos_m / state.network.segments[i.edge_id].length_m, 2),
+                "detected_after_s": found[i.id][0] if i.id in found else None,
+                "method": found[i.id][1] if i.id in found else None,
             }
             for i in truth
         ],
@@ -380,6 +418,8 @@ def report(state: RunState, wall_s: float) -> dict[str, Any]:
         "observations": state.feed.sent,
         "sensing": "mqtt" if state.cfg.mqtt_url else "ingest",
         "timings_s": {k: round(v, 2) for k, v in state.timings.items()},
+        "cpu_s": {k: round(v, 2) for k, v in state.cpu.items()},
+        "realtime_factor_cpu": round(sim_s / cpu_total, 2) if (cpu_total := sum(state.cpu.values())) > 0 else None,
         "index_cycle_s": {"mean": round(sum(cycles) / len(cycles), 3), "max": round(max(cycles), 3)} if cycles else {},
         "tpi": {
             "city": state.tpi_city,

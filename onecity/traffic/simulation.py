@@ -46,14 +46,19 @@ DECIDE_EVERY_S = 5
 
 @dataclass(frozen=True)
 class Station:
-    """A loop station: one induction loop per lane across a segment at ``pos_m``."""
+    """A loop station: one induction loop per lane across a segment at ``pos_m``, and (``exit_pos_m``)
+    a second cross-section near the segment's end whose loops only count the vehicles lane by lane."""
 
     edge_id: str
     pos_m: float
     lanes: int
+    exit_pos_m: float | None = None
 
     def loop_ids(self) -> list[str]:
         return [f"L{self.edge_id}_{i}" for i in range(self.lanes)]
+
+    def exit_loop_ids(self) -> list[str]:
+        return [f"X{self.edge_id}_{i}" for i in range(self.lanes)] if self.exit_pos_m is not None else []
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,8 @@ class LoopReading:
     occupancy: float
     #: vehicles over each lane's loop in the interval, lane 0 (the kerb) first
     lanes: tuple[int, ...] = ()
+    #: the same at the exit cross-section near the segment's end
+    exit_lanes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,8 @@ class ProbeReading:
     speed_kmh: float
     lon: float
     lat: float
+    #: metres along the segment from its start (what map-matching a fix gives)
+    pos_m: float = 0.0
 
 
 @dataclass
@@ -90,16 +99,23 @@ class InjectedIncident:
     end_s: float | None = None
 
 
-def choose_stations(network: Network) -> list[Station]:
-    """Expressway segments and arterial approaches to signals long enough for a loop."""
+#: the exit cross-section: this far before the segment's end (past where anything blocks a lane
+#: mid-block, before the junction's own lane choice)
+EXIT_BEFORE_END_M = 25.0
+
+
+def choose_stations(network: Network, exits: bool = True) -> list[Station]:
+    """Expressway segments and arterial approaches to signals long enough for a loop; each with an exit
+    cross-section near its end (``exits``) when the segment leaves room for one past the main loops."""
     out = []
     for s in sorted(network.segments.values(), key=lambda s: s.id):
         if s.length_m < 120:
             continue
-        if s.road_class == EXPRESSWAY:
-            out.append(Station(s.id, round(0.3 * s.length_m, 1), s.lanes))
-        elif s.road_class == "arterial" and s.signalised:
-            out.append(Station(s.id, round(0.5 * s.length_m, 1), s.lanes))
+        share = 0.3 if s.road_class == EXPRESSWAY else 0.5
+        if s.road_class == EXPRESSWAY or (s.road_class == "arterial" and s.signalised):
+            pos = round(share * s.length_m, 1)
+            exit_pos = round(s.length_m - EXIT_BEFORE_END_M, 1)
+            out.append(Station(s.id, pos, s.lanes, exit_pos if exits and exit_pos - pos >= 40 else None))
     return out
 
 
@@ -110,6 +126,11 @@ def write_detectors(stations: list[Station], path: Path) -> None:
             for i, lid in enumerate(st.loop_ids()):
                 fh.write(
                     f'  <inductionLoop id="{lid}" lane="{st.edge_id}_{i}" pos="{st.pos_m}" '
+                    f'period="{LOOP_PERIOD_S}" file="NUL"/>\n'
+                )
+            for i, lid in enumerate(st.exit_loop_ids()):
+                fh.write(
+                    f'  <inductionLoop id="{lid}" lane="{st.edge_id}_{i}" pos="{st.exit_pos_m}" '
                     f'period="{LOOP_PERIOD_S}" file="NUL"/>\n'
                 )
         fh.write('  <vType id="blocker" length="8" color="1,0,0" maxSpeed="1"/>\n')
@@ -363,6 +384,7 @@ class Simulation:
                     round(veh * 3600.0 / LOOP_PERIOD_S, 1),
                     round(occ_sum / st.lanes, 2),
                     tuple(counts),
+                    tuple(int(il.getLastIntervalVehicleNumber(lid)) for lid in st.exit_loop_ids()),
                 )
             )
         return out
@@ -377,10 +399,11 @@ class Simulation:
                     continue
                 x, y = v.getPosition(vid)
                 speed = float(v.getSpeed(vid)) * 3.6
+                along = float(v.getLanePosition(vid))
             except Exception:  # noqa: BLE001 - the vehicle left between the lists and the call
                 continue
             lon, lat = to_lonlat(x, y)
-            out.append(ProbeReading(unit, self.t, edge, round(speed, 2), round(lon, 6), round(lat, 6)))
+            out.append(ProbeReading(unit, self.t, edge, round(speed, 2), round(lon, 6), round(lat, 6), round(along, 1)))
         return out
 
     def vehicles(self) -> int:

@@ -45,6 +45,23 @@ def test_detectors_publish_over_mqtt_into_sensorthings(
             )
         )
         assert props == {"road_speed", "road_flow", "road_occupancy"}
+        # the flow carries the vehicles lane by lane at both cross-sections; a probe its place on the segment
+        exits = {st.edge_id: st for st in state.sim.stations if st.exit_pos_m is not None}
+        assert exits
+        flows = {ds_q: edge for edge, (_v, ds_q, _o) in state.ids.loops.items() if edge in exits}
+        seen = 0
+        for ds, params in session.execute(
+            select(Observation.datastream_id, Observation.parameters).where(Observation.datastream_id.in_(flows))
+        ):
+            st = exits[flows[ds]]
+            assert len(params["lanes"]) == len(params["exit_lanes"]) == st.lanes
+            seen += sum(params["exit_lanes"])
+        assert seen > 0
+        probe_ds = list(state.ids.probes.values())
+        fixes = list(
+            session.scalars(select(Observation.parameters).where(Observation.datastream_id.in_(probe_ds)).limit(200))
+        )
+        assert fixes and all(0 <= f["pos"] <= tiny.segments[f["segment"]].length_m + 1 for f in fixes)
         assert session.scalar(select(func.count()).select_from(SegmentState)) > 10
         city = session.scalar(select(IndexValue).where(IndexValue.scope == "city"))
         assert city is not None and 0 <= city.tpi <= 10

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from onecity.traffic.detection import Action, IncidentDetector, Reading
+from onecity.traffic.detection import Action, IncidentDetector, ProbeFix, Reading
 
 
 def _feed(detector: IncidentDetector, intervals: list[tuple[int, int, int]]) -> list[tuple[int, Action]]:
@@ -48,3 +48,71 @@ def test_an_ordinary_lane_mix_raises_no_alarm() -> None:
     actions = _feed(detector, _light_traffic(rng, 120, (0.1, 0.45, 0.45)))
     assert [a for _k, a in actions if a.kind == "open"] == []
     assert detector.intervals == 120
+
+
+def _feed_exit(
+    detector: IncidentDetector, main: list[tuple[int, int, int]], exit_: list[tuple[int, int, int]]
+) -> list[tuple[int, Action]]:
+    out = []
+    for k, (lanes, xl) in enumerate(zip(main, exit_, strict=True)):
+        n = sum(lanes)
+        reading = Reading(48.0 if n else None, n * 120.0, 0.4 * n, lanes, xl)
+        out += [(k, a) for a in detector.step({"a": reading}, {})]
+    return out
+
+
+def test_a_lane_blocked_past_the_main_loops_is_found_at_the_exit_loops() -> None:
+    rng = np.random.default_rng(3)
+    detector = IncidentDetector({"a": (None, 60.0, False)})
+    before = _light_traffic(rng, 30, (0.3, 0.4, 0.3))
+    # the blockage is past the main loops: they see the usual mix; past it, the exit loops see lane 2 empty
+    during = _light_traffic(rng, 12, (0.3, 0.4, 0.3))
+    exit_during = [(c[0], c[1] + c[2], 0) for c in during]
+    actions = _feed_exit(detector, before + during, before + exit_during)
+    opened = [(k, a) for k, a in actions if a.kind == "open"]
+    assert len(opened) == 1, actions
+    k, action = opened[0]
+    assert action.method == "lane-blocked-exit" and 30 <= k < 30 + 8
+    # without the exit loops' counts the same traffic raises nothing
+    quiet = IncidentDetector({"a": (None, 60.0, False)})
+    assert [a for _k, a in _feed(quiet, before + during) if a.kind == "open"] == []
+
+
+def _probe_run(
+    detector: IncidentDetector, fixes: list[list[ProbeFix]], speed: float = 48.0
+) -> list[tuple[int, Action]]:
+    out = []
+    for k, fx in enumerate(fixes):
+        reading = Reading(speed, 600.0, 3.0, (2, 2, 1))
+        out += [(k, a) for a in detector.step({"a": reading}, {}, fx)]
+    return out
+
+
+def _moving(k: int) -> list[ProbeFix]:
+    return [ProbeFix(7, "a", (k * 300.0) % 400, 40.0)]
+
+
+def test_a_floating_car_standing_mid_block_while_others_pass_raises_an_alarm() -> None:
+    detector = IncidentDetector({"a": (None, 60.0, False)}, {"a": 400.0})
+    fixes = [_moving(k) for k in range(20)] + [[ProbeFix(3, "a", 212.0 + k % 2, 0.0)] for k in range(6)]
+    opened = [(k, a) for k, a in _probe_run(detector, fixes) if a.kind == "open"]
+    assert len(opened) == 1 and opened[0][1].method == "probe-stopped"
+    assert opened[0][0] == 20 + 3  # stood three reports, then the second flagged interval
+
+
+def test_a_car_held_at_the_signal_or_in_a_jam_is_no_incident() -> None:
+    # at the stop line (a red light and its queue): the segment's last 60 m
+    at_signal = IncidentDetector({"a": (None, 60.0, False)}, {"a": 400.0})
+    fixes = [_moving(k) for k in range(20)] + [[ProbeFix(3, "a", 365.0, 0.0)] for _ in range(6)]
+    assert [a for _k, a in _probe_run(at_signal, fixes) if a.kind == "open"] == []
+    # mid-block, but everyone is slow: a jam, not a car stopped while others pass
+    jam = IncidentDetector({"a": (None, 60.0, False)}, {"a": 400.0})
+    warm = [_moving(k) for k in range(20)]
+    for fx in warm:
+        jam.step({"a": Reading(48.0, 600.0, 3.0, (2, 2, 1))}, {}, fx)
+    stuck = [[ProbeFix(3, "a", 200.0, 0.0)] for _ in range(6)]
+    assert [a for _k, a in _probe_run(jam, stuck, speed=12.0) if a.kind == "open" and a.method == "probe-stopped"] == []
+    # a car creeping forward (moving more than 5 m a report) is not standing
+    creeping = IncidentDetector({"a": (None, 60.0, False)}, {"a": 400.0})
+    fixes = [_moving(k) for k in range(20)] + [[ProbeFix(3, "a", 100.0 + 8 * k, 4.0)] for k in range(6)]
+    assert [a for _k, a in _probe_run(creeping, fixes) if a.kind == "open"] == []

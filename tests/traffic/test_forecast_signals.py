@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
 
+from onecity.core import clock
 from onecity.core.db import Database, table_of
 from onecity.traffic import forecast, service, signals
 from onecity.traffic.models import Segment, SegmentState
@@ -52,3 +54,57 @@ def test_max_pressure_delays_less_than_fixed_time(tiny: Network) -> None:
     out = signals.compare(tiny, seed=1, minutes=10, demand=25.0)
     assert out["throughput_fixed"] > 50 and out["throughput_adaptive"] > 50
     assert out["delay_adaptive_s"] < out["delay_fixed_s"], out
+
+
+def test_a_simulated_day_is_kept_on_disk_and_loaded_back_the_same(db: Database, tiny: Network, tmp_path: Path) -> None:
+    from bench.traffic_forecast import day_file, day_states, load_day, save_day
+
+    with db.transaction() as session:
+        key = service.install_network(session, tiny)
+        edges = list(session.scalars(select(Segment.edge_id).where(Segment.network == key).limit(3)))
+    days = [date(2026, 11, 3), date(2026, 11, 10)]
+    rows = [
+        {"network": key, "edge_id": edge, "at": day_start(day) + timedelta(hours=7, minutes=5 * s),
+         "speed_kmh": 30.0 + s + k, "flow_vph": 600.0 if s % 2 else None, "occupancy": 4.5, "index": 1.5, "grade": 1,
+         "loop_samples": 10, "probe_samples": s}
+        for k, day in enumerate(days) for edge in edges for s in range(4)
+    ]  # fmt: skip
+    with db.transaction() as session:
+        session.execute(table_of(SegmentState).insert(), rows)
+
+    def stored() -> set[tuple[object, ...]]:
+        with db.sessions() as session:
+            return {
+                (
+                    s.edge_id,
+                    s.at,
+                    s.speed_kmh,
+                    s.flow_vph,
+                    s.occupancy,
+                    s.index,
+                    s.grade,
+                    s.loop_samples,
+                    s.probe_samples,
+                )
+                for s in session.scalars(select(SegmentState).where(SegmentState.network == key))
+                if clock.local(s.at).date() == days[1]
+            }
+
+    before = stored()
+    kept = day_states(db, key, days[1])
+    assert len(kept) == len(before) == 12  # that day's, not the other's
+    path = day_file(tmp_path, day=days[1], demand_seed=1001, demand=20.0, begin="06:30", minutes=180, incidents=2)
+    save_day(path, kept)
+    with db.transaction() as session:
+        session.execute(table_of(SegmentState).delete().where(table_of(SegmentState).c.network == key))
+    import gzip
+    import json
+
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        load_day(db, key, json.load(fh))
+    assert stored() == before
+    # another draw, demand or hours is another day
+    other = day_file(tmp_path, day=days[1], demand_seed=1001, demand=20.5, begin="06:30", minutes=180, incidents=2)
+    assert other != path and not other.exists()
+    with db.transaction() as session:
+        session.execute(table_of(SegmentState).delete().where(table_of(SegmentState).c.network == key))

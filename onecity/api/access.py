@@ -275,6 +275,7 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("POST", "/services/bundle-applications/{app_id}/form"): applicant(),
     ("POST", "/services/bundle-applications/{app_id}/documents"): applicant(),
     ("POST", "/services/bundle-applications/{app_id}/submit"): applicant(),
+    ("POST", "/services/bundle-applications/{app_id}/delete"): applicant(),
     ("POST", "/api/v1/services/powers-of-attorney"): applicant("hub.registry.poa.record", narrower=LINKED),
     ("GET", "/api/v1/services/powers-of-attorney"): applicant(narrower=LINKED),
     ("POST", "/api/v1/services/powers-of-attorney/{poa_id}/revoke"): applicant(

@@ -14,10 +14,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from onecity.core.errors import InvalidInput, NotFound
+from onecity.core import audit
+from onecity.core.errors import Conflict, InvalidInput, NotFound, Words
 from onecity.core.identity.principal import Principal
 from onecity.services import catalogue, service
-from onecity.services.models import BundleApplication, Case, MaterialState
+from onecity.services.cases import field_problems
+from onecity.services.models import BundleApplication, Case, CaseStatus, MaterialState
 
 
 def start_bundle(
@@ -147,18 +149,49 @@ def submit(session: Session, principal: Principal, app_id: str) -> list[Case]:
     """Check the whole bundle first (one notice for everything missing), then submit each case."""
     _app, cases = get_bundle(session, principal, app_id)
     notice = missing(cases)
-    if notice:
-        names = "; ".join(f"{m['name']} / {m['name_en']} ({m['code']})" for m in notice)
-        raise InvalidInput(
-            f"still needed for the bundle, all at once (一次性告知): {names}", missing=[m["code"] for m in notice]
-        )
-    problems = []
+    errors: list[dict[str, str]] = []
+    problems: dict[str, Words] = {}
     for case in cases:
-        problems.extend(service.form_errors(case, catalogue.item(case.item_code)))
-    if problems:
-        unique = {(p["field"], p["message"]): p for p in problems}
+        it = catalogue.item(case.item_code)
+        errors.extend(service.form_errors(case, it))
+        problems.update(field_problems(case, it))
+    if notice or errors or problems:
+        unique = list({(e["field"], e["message"]): e for e in errors}.values())
+        parts = []
+        if notice:
+            parts.append("materials: " + "; ".join(f"{m['name']} / {m['name_en']} ({m['code']})" for m in notice))
+        if unique:
+            parts.append("form: " + "; ".join(f"{e['field']}: {e['message']}" for e in unique))
         raise InvalidInput(
-            "the bundle's form is not complete: " + "; ".join(f"{f}: {m}" for f, m in unique),
-            errors=list(unique.values()),
+            "still needed for the bundle, all at once (一次性告知) — " + " | ".join(parts),
+            words=Words("services.case.incomplete", {"fields": str(len(problems)), "materials": str(len(notice))}),
+            missing=[m["code"] for m in notice],
+            errors=unique,
+            fields=problems,
         )
     return [service.submit(session, principal, case.id) for case in cases]
+
+
+def delete_drafts(session: Session, principal: Principal, app_id: str) -> int:
+    """Throw away a bundle application never submitted: every case's draft (with its uploads) and the
+    bundle itself; audited. Refused, nothing deleted, once any of its cases has been submitted."""
+    app, cases = get_bundle(session, principal, app_id)
+    if any(c.status != CaseStatus.DRAFT for c in cases):
+        raise Conflict(
+            f"bundle application {app.id} has submitted cases: only drafts are deleted; withdraw each with a reason",
+            words=Words("services.bundle.delete_not_draft"),
+        )
+    for case in cases:
+        service.delete_draft(session, principal, case.id, with_bundle=True)
+    audit.record(
+        session,
+        principal,
+        "services.bundle.deleted",
+        object_type="bundle_application",
+        object_id=app.id,
+        division_code=app.division_code,
+        detail={"bundle": app.bundle_code, "cases": [c.number for c in cases]},
+    )
+    session.delete(app)
+    session.flush()
+    return len(cases)

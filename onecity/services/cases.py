@@ -546,11 +546,13 @@ def remove_document(session: Session, principal: Principal, case_id: str, materi
     return case
 
 
-def delete_draft(session: Session, principal: Principal, case_id: str) -> None:
+def delete_draft(session: Session, principal: Principal, case_id: str, *, with_bundle: bool = False) -> None:
     """Throw away a draft never submitted, with its uploads and history (the audit log keeps that it was).
 
     Only a draft: anything submitted has been seen by officers and is withdrawn with a reason
-    instead. A draft of a bundle application goes with its bundle, not alone.
+    instead. A draft of a bundle application goes with its bundle (``with_bundle``, which
+    :func:`onecity.services.bundles.delete_drafts` passes), not alone: the bundle's one form and
+    one set of materials serve all its items.
     """
     case = lock_case(session, case_id)
     channel = channel_of(session, principal, case)
@@ -559,9 +561,9 @@ def delete_draft(session: Session, principal: Principal, case_id: str) -> None:
             f"case {case.number} is {case.status}: only a draft is deleted; withdraw it with a reason instead",
             words=Words("services.case.delete_not_draft"),
         )
-    if case.bundle_id is not None:
+    if case.bundle_id is not None and not with_bundle:
         raise Conflict(
-            f"case {case.number} is part of a bundle application: it is not deleted alone",
+            f"case {case.number} is part of a bundle application: delete the bundle's drafts together on its page",
             words=Words("services.case.delete_bundle"),
         )
     audit.record(
@@ -589,6 +591,19 @@ def form_errors(case: Case, it: Item) -> list[dict[str, str]]:
     return [{"field": ".".join(str(p) for p in e.path) or "(form)", "message": e.message} for e in problems]
 
 
+def field_problems(case: Case, it: Item) -> dict[str, Words]:
+    """Each field of the item's form still wrong (required and empty, or not acceptable), in words."""
+    problems: dict[str, Words] = {}
+    for name in it.fields:
+        value = case.form.get(name)
+        if value is None:
+            if name in it.required:
+                problems[name] = Words("services.field.required")
+        elif (wrong := fields.problem(name, value)) is not None:
+            problems[name] = wrong
+    return problems
+
+
 def require_complete(case: Case, it: Item) -> None:
     """One notice (一次性告知) of everything still wrong: the form's problems and the missing materials,
     each field's in words beside it (``fields``), the materials by name."""
@@ -603,14 +618,7 @@ def require_complete(case: Case, it: Item) -> None:
         )
     if errors:
         parts.append("form: " + "; ".join(f"{d['field']}: {d['message']}" for d in errors))
-    problems: dict[str, Words] = {}
-    for name in it.fields:
-        value = case.form.get(name)
-        if value is None:
-            if name in it.required:
-                problems[name] = Words("services.field.required")
-        elif (wrong := fields.problem(name, value)) is not None:
-            problems[name] = wrong
+    problems = field_problems(case, it)
     raise InvalidInput(
         "all at once (一次性告知) — " + " | ".join(parts),
         words=Words(

@@ -170,8 +170,20 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "Only a draft not yet submitted can be deleted; withdraw a submitted application with a reason.",
     ),
     "services.case.delete_bundle": (
-        "这份草稿属于“一件事”联办申请，不能单独删除。",
-        "This draft is part of a life-event application and is not deleted on its own.",
+        "这份草稿属于“一件事”联办申请，一份表单和材料供各事项共用，不能单独删除；可在联办申请页删除整份草稿。",
+        "This draft is part of a life-event application whose one form and materials serve all its items: "
+        "it is not deleted on its own, but the whole application's drafts can be deleted on its page.",
+    ),
+    "services.bundle.open": ("打开联办申请", "Open the life-event application"),
+    "services.bundle.delete": ("删除整份联办草稿", "Delete the whole application's drafts"),
+    "services.bundle.delete_hint": (
+        "尚未提交，可以删除：各事项的草稿和已上传的材料一并删除。",
+        "Not yet submitted, so it can be deleted: every item's draft goes, with the uploads.",
+    ),
+    "services.bundle.delete_not_draft": (
+        "联办申请中已有事项提交，不能删除；请对已提交的申请填写理由后撤回。",
+        "Part of this life-event application is submitted, so it cannot be deleted; withdraw submitted "
+        "applications with a reason.",
     ),
     "services.item.my_firm": (
         "以哪家企业的名义申请（您是其法定代表人）",

@@ -405,6 +405,7 @@ def _bundle_app_page(
         sources=sources,
         fields=[(n, catalogue.field(n)) for n in b.fields()],
         missing=bundles.missing(cases),
+        item_of=catalogue.item,
         editable=all(c.status == "draft" for c in cases),
         error=error,
         posted=posted or {},
@@ -468,6 +469,17 @@ async def bundle_upload(
     return await run_in_threadpool(
         guarded, request, session, run, lambda e, s: _bundle_app_page(request, session, principal, app_id, e, s)
     )
+
+
+@router.post("/services/bundle-applications/{app_id}/delete", response_class=HTMLResponse)
+def bundle_delete(app_id: CaseId, request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
+    """Delete a bundle application's drafts together (a draft of a bundle is not deleted alone)."""
+
+    def run() -> Response:
+        bundles.delete_drafts(session, principal, app_id)
+        return RedirectResponse("/services?done=deleted#my-cases", status_code=303)
+
+    return guarded(request, session, run, lambda e, s: _bundle_app_page(request, session, principal, app_id, e, s))
 
 
 @router.post("/services/bundle-applications/{app_id}/submit", response_class=HTMLResponse)

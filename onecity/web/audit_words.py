@@ -86,6 +86,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "sensing.rule.delete": ("删除预警规则", "Alert rule deleted"),
     "sensing.rule.update": ("修改预警规则", "Alert rule changed"),
     "services.case.deleted": ("删除草稿", "Draft deleted"),
+    "services.bundle.deleted": ("删除联办申请草稿", "Life-event application drafts deleted"),
     "services.case.document_read": ("查看申请材料", "Upload viewed"),
     "services.case.read": ("查看办件", "Case viewed"),
     "services.case.queued_read": ("工作台列出办件", "Case listed in a work queue"),

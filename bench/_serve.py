@@ -57,9 +57,21 @@ def bare_app() -> FastAPI:
     return app
 
 
+def onecity_open311_before() -> FastAPI:
+    """OneCity's app with Open311's list of requests as it was before paging beside today's
+    (``bench/_open311_legacy.py``): ``bench.ops_open311`` times both on the same data."""
+    from bench._open311_legacy import router
+    from onecity.api.app import create_app
+    from onecity.core.config import Settings
+
+    app = create_app(Settings())
+    app.include_router(router)
+    return app
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--app", choices=("onecity", "bare"), required=True)
+    p.add_argument("--app", choices=("onecity", "onecity-open311-before", "bare"), required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--workers", type=int, default=1, help="processes on the port, as `onecity serve --workers`")
     args = p.parse_args()
@@ -72,8 +84,12 @@ def main() -> None:
         "access_log": False,
         "proxy_headers": True,
     }
+    target = {
+        "onecity": "onecity.api.app:create_app",
+        "onecity-open311-before": "bench._serve:onecity_open311_before",
+        "bare": "bench._serve:bare_app",
+    }[args.app]
     if args.workers > 1:  # uvicorn's supervisor: the app by name, made in each worker
-        target = "onecity.api.app:create_app" if args.app == "onecity" else "bench._serve:bare_app"
         uvicorn.run(target, factory=True, workers=args.workers, **common)  # type: ignore[arg-type]
         return
     if args.app == "onecity":
@@ -81,6 +97,8 @@ def main() -> None:
         from onecity.core.config import Settings
 
         app = create_app(Settings())
+    elif args.app == "onecity-open311-before":
+        app = onecity_open311_before()
     else:
         app = bare_app()
     uvicorn.run(app, **common)  # type: ignore[arg-type]

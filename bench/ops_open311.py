@@ -136,20 +136,27 @@ def bodies(key: str, n: int, within: str, seed_: int = 1) -> list[bytes]:
 #: The reads measured: a page as clients get it by default, an open-cases page of one type, and
 #: the old default (every case of the last 90 days up to 1,000: what each GET returned before paging).
 GETS = {
+    "before_paging": "/bench/open311-before/requests.json",  # the route before paging (bench/_open311_legacy.py)
     "default_page": "/open311/v2/requests.json",
     "open_of_one_type": "/open311/v2/requests.json?status=open&service_code=E0101&page_size=20",
     "page_size_1000": "/open311/v2/requests.json?page_size=1000",
 }
 
 
-async def get_pages(within: str, n_cases: int, *, connections: int, seconds: float) -> dict[str, Any]:
-    """GET pages of requests from a database of its own holding exactly ``n_cases`` (the same data in every run)."""
+async def get_pages(
+    within: str, n_cases: int, *, connections: int, seconds: float, workers: int = 1, backend: str = "sqlite"
+) -> dict[str, Any]:
+    """GET pages of requests from a database of its own holding exactly ``n_cases`` (the same data in every run).
+
+    The server also serves the route as it was before paging (``before_paging``), so today's read and
+    the one the issue measured run on the same data in the same run; the bare ``/ping`` beside them
+    (same workers) is what uvicorn and this client can do at all."""
     from sqlalchemy import func, select
 
     from onecity.ops.models import Case
 
     out: dict[str, Any] = {}
-    with sqlite_url("ops311get") as url:
+    with database_url(backend, "ops311get") as url:
         key = await asyncio.to_thread(seed, url, within)
         reqs = await asyncio.to_thread(bodies, key, 2 * n_cases, within, 2)
         env = {
@@ -160,7 +167,10 @@ async def get_pages(within: str, n_cases: int, *, connections: int, seconds: flo
             "ONECITY_SECRET_KEY": secrets.token_urlsafe(48),
             "PYTHONUNBUFFERED": "1",
         }
-        with server("onecity", env, "/api/v1/health") as app:
+        with (
+            server("bare", env, "/ping", workers) as bare,
+            server("onecity-open311-before", env, "/api/v1/health", workers) as app,
+        ):
             await _send_once(app.port, reqs[0])  # answered once the server's grid index is built
             db = Database(url)
             try:
@@ -174,12 +184,18 @@ async def get_pages(within: str, n_cases: int, *, connections: int, seconds: flo
             finally:
                 db.dispose()
             await settle(app)
+            ping = await load_many(
+                bare.port, [build_request("GET", "/ping")], connections=connections, seconds=seconds, warmup=1.0
+            )
+            out["bare_ping"] = ping.figures()
+            log(f"  bare /ping: {out['bare_ping']['req_per_s']:,.0f} req/s")
             for name, path in GETS.items():
                 req = build_request("GET", path)
                 result = await load_many(app.port, [req], connections=connections, seconds=seconds, warmup=1.0)
                 f = result.figures()
                 if f["non_2xx"]:
                     raise RuntimeError(f"{f['non_2xx']} of {f['requests']} GET {path} were not 2xx: {result.statuses}")
+                f["load_average_1m"] = round(os.getloadavg()[0], 2)
                 out[name] = f
                 log(
                     f"  GET {path}: {f['req_per_s']:,.0f} req/s, p50 {f['p50_ms']} ms, p99 {f['p99_ms']} ms "
@@ -283,6 +299,17 @@ def simulated_day(url: str, scale: float, hours: float, within: str) -> dict[str
         db.dispose()
 
 
+def _get_ratios(gets: dict[str, Any]) -> dict[str, Any]:
+    """The GET phase's ratios: today's default page against the route before paging (the issue's goal is
+    ≥ 10), against ``page_size=1000`` (the old amount of work through today's code) and against bare /ping."""
+    rate = gets["default_page"]["req_per_s"]
+    return {
+        "open311_get_default_page_vs_before_paging": ratio(rate, gets["before_paging"]["req_per_s"]),
+        "open311_get_default_page_vs_page_size_1000": ratio(rate, gets["page_size_1000"]["req_per_s"]),
+        "open311_get_default_page_vs_bare_ping": ratio(rate, gets["bare_ping"]["req_per_s"]),
+    }
+
+
 async def run(args: Any) -> None:
     quick = args.quick
     seconds, warmup = (0.6, 0.2) if quick else (8.0, 2.0)
@@ -297,6 +324,20 @@ async def run(args: Any) -> None:
         "workers": args.workers,
         "server": f"uvicorn {args.workers} worker(s), uvloop, httptools, {args.backend}, access log off",
     }
+    n_get = args.get_cases or (60 if quick else 577)
+    if args.get_only:
+        log(f"{NAME}: GET phase only: {n_get} cases in a database of its own")
+        gets = await get_pages(
+            within, n_get, connections=connections, seconds=seconds, workers=args.workers, backend=args.backend
+        )
+        emit(
+            NAME,
+            {"connections": connections, "seconds": seconds, "within": within, **served},
+            {"open311_get": gets},
+            {"bare_ping": gets["bare_ping"], "before_paging": gets["before_paging"]},
+            _get_ratios(gets),
+        )
+        return
     with database_url(args.backend, "ops311") as url:
         log(f"{NAME}: installing the city's disposal units and preparing {n_bodies:,} reports")
         key = await asyncio.to_thread(seed, url, within)
@@ -335,9 +376,10 @@ async def run(args: Any) -> None:
             figures["open311_post"] = f
         figures["register_and_dispatch"] = await asyncio.to_thread(register_all, url)
         log(f"  register + dispatch: {figures['register_and_dispatch']}")
-    n_get = args.get_cases or (60 if quick else 577)
     log(f"  GET phase: {n_get} cases in a database of its own")
-    figures["open311_get"] = await get_pages(within, n_get, connections=connections, seconds=seconds)
+    figures["open311_get"] = await get_pages(
+        within, n_get, connections=connections, seconds=seconds, workers=args.workers, backend=args.backend
+    )
     if args.no_day:
         emit(
             NAME,
@@ -346,10 +388,7 @@ async def run(args: Any) -> None:
             {"bare_ping": base},
             {
                 "open311_post_req_per_s_vs_bare": ratio(figures["open311_post"]["req_per_s"], base["req_per_s"]),
-                "open311_get_default_page_vs_page_size_1000": ratio(
-                    figures["open311_get"]["default_page"]["req_per_s"],
-                    figures["open311_get"]["page_size_1000"]["req_per_s"],
-                ),
+                **_get_ratios(figures["open311_get"]),
             },
         )
         return
@@ -377,10 +416,7 @@ async def run(args: Any) -> None:
         {"bare_ping": base},
         {
             "open311_post_req_per_s_vs_bare": ratio(figures["open311_post"]["req_per_s"], base["req_per_s"]),
-            "open311_get_default_page_vs_page_size_1000": ratio(
-                figures["open311_get"]["default_page"]["req_per_s"],
-                figures["open311_get"]["page_size_1000"]["req_per_s"],
-            ),
+            **_get_ratios(figures["open311_get"]),
         },
     )
 
@@ -394,6 +430,7 @@ def main() -> None:
     p.add_argument("--no-day", action="store_true", help="skip the simulated day (phases 1–3 only)")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (both servers)")
     p.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite", help="the intake's database")
+    p.add_argument("--get-only", action="store_true", help="only phase 3, the GET pages (with --workers, --backend)")
     p.add_argument("--get-cases", type=int, default=None, help="cases stored for the GET phase (default 577)")
     args = p.parse_args()
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:

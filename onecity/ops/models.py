@@ -8,12 +8,14 @@ operation centres and to no other. The unit grid, township and district are kept
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from onecity.core import clock
 from onecity.core.db import Base, DivisionScopedMixin, IdMixin, TimestampMixin
 from onecity.hub.registries.models import BigId
 
@@ -137,6 +139,24 @@ class Case(IdMixin, TimestampMixin, DivisionScopedMixin, Base):
     result_media_id: Mapped[str | None] = mapped_column(ForeignKey("ops_media.id"))
     score: Mapped[float | None] = mapped_column(Float)
     satisfaction: Mapped[int | None] = mapped_column(Integer)
+
+    @property
+    def number(self) -> str:
+        """The case number people say on the phone, shaped like the services' (``20261205C951E128``).
+
+        The day it was opened (Shanghai) and the first eight hex digits of its random id, so it needs
+        no column; :func:`onecity.ops.service.get_case` finds a case by it as well as by its id.
+        """
+        return case_number(self.created_at, self.id)
+
+
+def case_number(created_at: datetime | None, case_id: str) -> str:
+    day = clock.local(created_at).strftime("%Y%m%d") if created_at is not None else ""
+    return f"{day}{case_id[:8].upper()}"
+
+
+#: A case number as :func:`case_number` writes it.
+CASE_NUMBER = re.compile(r"^(\d{8})([0-9A-Fa-f]{8})$")
 
 
 class Report(IdMixin, Base):

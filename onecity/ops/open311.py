@@ -23,13 +23,13 @@ report); they carry no personal data.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.etree import ElementTree as ET
 
+import orjson
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -156,8 +156,8 @@ def _fill(el: ET.Element, row: dict[str, Any]) -> None:
 def _respond(
     fmt: str, root: str, item: str, rows: list[dict[str, Any]], status: int = 200, single: dict[str, Any] | None = None
 ) -> Response:
-    if fmt == "json":
-        body = json.dumps(single if single is not None else rows, ensure_ascii=False, separators=(",", ":"))
+    if fmt == "json":  # orjson: UTF-8 bytes straight away, several times json.dumps's speed on a page of rows
+        body = orjson.dumps(single if single is not None else rows)
         return Response(body, status_code=status, media_type="application/json; charset=utf-8")
     if single is not None:
         top = ET.Element(root)
@@ -256,8 +256,20 @@ def service_definition(service_code: str, fmt: str, request: Request) -> Respons
 # -- requests --------------------------------------------------------------------------------
 
 
+#: Shanghai has kept UTC+8 all year since its last summer time ended in September 1991: an instant
+#: after that is formatted with a fixed offset (a C call) instead of a zoneinfo look-up per time;
+#: ``tests/ops/test_open311.py`` checks both agree with the time zone database.
+_UTC8 = timezone(timedelta(hours=8))
+_FIXED_SINCE = datetime(1992, 1, 1, tzinfo=UTC)
+
+
 def _w3c(dt: datetime | None) -> str | None:
-    return clock.local(dt).isoformat(timespec="seconds") if dt is not None else None
+    """A stored time as W3C date-time in Shanghai time (``2026-12-05T14:03:00+08:00``)."""
+    if dt is None:
+        return None
+    if dt >= _FIXED_SINCE:
+        return dt.astimezone(_UTC8).isoformat(timespec="seconds")
+    return clock.local(dt).isoformat(timespec="seconds")
 
 
 #: What a request row shows (:func:`_request_row` reads these by name from a case or a row).
@@ -384,10 +396,10 @@ def list_requests(fmt: str, request: Request) -> Response:
             _whole(q.get("page_size"), "page_size", 1, MAX_RESULTS, DEFAULT_PAGE_SIZE),
         )
         stmt = stmt.order_by(Case.created_at.desc(), Case.id.desc()).offset((page - 1) * size).limit(size + 1)
-        with _db(request).sessions() as session:
-            cases: list[Any] = list(session.execute(stmt))
-            more = len(cases) > size
-            cases = cases[:size]
+        with _db(request).engine.connect() as conn:  # Core rows: no ORM session to open and close
+            cases: list[Any] = list(conn.execute(stmt))
+        more = len(cases) > size
+        cases = cases[:size]
         en = _english(request)
         response = _respond(fmt, "service_requests", "request", [_request_row(c, None, en) for c in cases])
         if more:  # RFC 8288: where the next page is (the body stays the specification's bare list)

@@ -535,7 +535,8 @@ def _case_page(
     error: tuple[str, str] | None = None,
     done: str | None = None,
 ) -> Response:
-    case = service.get_case(session, principal, case_id)
+    case = service.get_case(session, principal, case_id)  # by its id or its number
+    case_id = case.id
     steps = service.timeline(session, principal, case_id)
     lang = current_language(request)
     unit = session.get(Agency, case.unit_agency_id) if case.unit_agency_id else None
@@ -739,6 +740,7 @@ def hotline_submit(
     lang = current_language(request)
     result = {
         "id": got.case.id,
+        "number": got.case.number,
         "duplicate": got.duplicate,
         "status": str(got.case.status),
         "n": got.case.report_count,
@@ -848,6 +850,7 @@ def inspector_report(
         principal,
         result={
             "id": got.case.id,
+            "number": got.case.number,
             "duplicate": got.duplicate,
             "status": str(got.case.status),
             "n": got.case.report_count,

@@ -43,7 +43,7 @@ from onecity.hub.geography.index import Location, grid_index
 from onecity.hub.registries.models import Component
 from onecity.ops import worktime
 from onecity.ops.events import EVENTS, CaseChanged
-from onecity.ops.models import OPEN, TRUSTED, Case, Level, Media, Report, Source, Status, StepRecord, Unit
+from onecity.ops.models import CASE_NUMBER, OPEN, TRUSTED, Case, Level, Media, Report, Source, Status, StepRecord, Unit
 from onecity.ops.taxonomy import Step, Subtype, UnitLevel, Urgency, taxonomy
 from onecity.ops.units import unit_for
 
@@ -793,10 +793,29 @@ def escalate(session: Session, principal: Principal, case_id: str) -> bool:
 # -- reading ---------------------------------------------------------------------------------
 
 
+def _by_number(session: Session, number: str) -> Case | None:
+    """The case a case number (:func:`onecity.ops.models.case_number`) names: opened that day, its id so begun."""
+    m = CASE_NUMBER.match(number)
+    if m is None:
+        return None
+    try:
+        day = datetime.strptime(m.group(1), "%Y%m%d").replace(tzinfo=clock.SHANGHAI)
+    except ValueError:
+        return None
+    found = session.scalars(
+        select(Case).where(
+            Case.id.startswith(m.group(2).lower(), autoescape=True),
+            Case.created_at >= day,
+            Case.created_at < day + timedelta(days=1),
+        )
+    ).all()
+    return found[0] if len(found) == 1 else None
+
+
 def get_case(session: Session, principal: Principal, case_id: str) -> Case:
     """One case, for staff of its area or of the unit it was sent to."""
     policy.require(principal, "ops.case.read")
-    case = session.get(Case, case_id)
+    case = session.get(Case, case_id) or _by_number(session, case_id)
     if case is None:
         raise NotFound(f"no case {case_id}")
     if not (principal.agency_id and principal.agency_id == case.unit_agency_id):

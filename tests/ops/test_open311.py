@@ -419,3 +419,20 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_report(db: Databas
             assert [a[2] for a in answers].count("true") == 3
     with db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Report)) == 3  # one per key, not twelve
+
+
+def test_request_times_are_shanghai_time_as_the_time_zone_database_says() -> None:
+    """The fixed +08:00 the rows are formatted with (since 1992) agrees with zoneinfo; before it, zoneinfo's
+    own answer (Shanghai kept summer time until 1991). Fails if the time zone database ever disagrees."""
+    from datetime import UTC, datetime, timedelta
+
+    from onecity.ops.open311 import _w3c
+
+    assert _w3c(None) is None
+    t = datetime(1986, 5, 4, 12, 0, 7, 900_000, tzinfo=UTC)
+    end = datetime(2101, 1, 1, tzinfo=UTC)
+    while t < end:  # every 11 days and 7 hours and a bit: every hour of the day and day of the year
+        assert _w3c(t) == clock.local(t).isoformat(timespec="seconds"), t
+        t += timedelta(days=11, hours=7, minutes=13, seconds=1)
+    assert _w3c(datetime(1991, 7, 1, 4, tzinfo=UTC)) == "1991-07-01T13:00:00+09:00"  # summer time, 1991
+    assert _w3c(datetime(2026, 12, 5, 6, 30, 59, 999_999, tzinfo=UTC)) == "2026-12-05T14:30:59+08:00"

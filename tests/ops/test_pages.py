@@ -35,6 +35,8 @@ def test_hotline_to_unit_to_inspector_to_centre(client: TestClient, staff_users:
         )
         assert r.status_code == 200 and 'id="hotline-result"' in r.text and "天平路街道市容环境卫生所" in r.text
         cid = re.search(r'data-case="([0-9a-f-]{36})"', r.text).group(1)  # type: ignore[union-attr]
+        number = ops.run(service.get_case, "tp.operator", cid).number  # what the call-taker reads out
+        assert re.fullmatch(r"20260601[0-9A-F]{8}", number) and number in r.text
         bad = client.post(
             "/ops/hotline",
             data={"csrf_token": csrf(page.text), "subtype": "E0101", "lon": "abc", "lat": "31.2", "description": "x"},
@@ -96,8 +98,9 @@ def test_hotline_to_unit_to_inspector_to_centre(client: TestClient, staff_users:
         client.cookies.clear()
 
         sign_in(client, "tp.operator")
-        case_page = client.get(f"/ops/cases/{cid}")
-        assert 'data-action="close"' in case_page.text
+        case_page = client.get(f"/ops/cases/{number}")  # a number said on the phone finds the case
+        assert 'data-action="close"' in case_page.text and f"/ops/cases/{cid}/close" in case_page.text
+        assert client.get(f"/ops/cases/20260602{number[8:]}").status_code == 404  # not opened that day
         r = client.post(f"/ops/cases/{cid}/close", data={"csrf_token": csrf(case_page.text)}, follow_redirects=False)
         assert r.headers["location"] == f"/ops/cases/{cid}?done=closed"
         assert client.get(f"/ops/centre/{TIANPINGLU}").status_code == 200

@@ -3,6 +3,7 @@
    server-sent events: the totals, the areas' rows and the case list change without a reload. Words come from
    the page's JSON block. */
 import { createBaseMap } from "/static/js/basemap.js";
+import { shanghaiTime } from "/static/js/times.js";
 
 const block = document.getElementById("ops-centre-data");
 const config = block ? JSON.parse(block.textContent) : null;
@@ -99,8 +100,7 @@ function apply(data) {
   });
   const at = document.getElementById("live-at");
   if (at) {
-    at.textContent = new Date(data.at).toLocaleString(config.lang === "zh" ? "zh-CN" : "en-GB",
-      { hour12: false, timeZone: "Asia/Shanghai" });
+    at.textContent = shanghaiTime(data.at);
   }
   drawCharts(data);
   refreshPoints();

@@ -1,6 +1,7 @@
 /* The wall screen: the dark base map with the open cases, the figures, the next cases, the sensor warnings and
    the roads' traffic index with the congested roads, all refreshed over server-sent events; nobody clicks anything. */
 import { createBaseMap } from "/static/js/basemap.js";
+import { shanghaiTime } from "/static/js/times.js";
 
 const config = JSON.parse(document.getElementById("screen-data").textContent);
 let baseMap = null;
@@ -85,8 +86,7 @@ function apply(data) {
   if (s.warnings) { fillWarnings(s.warnings); }
   fillTraffic(s.traffic);
   drawRanking(data.children);
-  document.getElementById("live-at").textContent = new Date(data.at).toLocaleString(
-    config.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false, timeZone: "Asia/Shanghai" });
+  document.getElementById("live-at").textContent = shanghaiTime(data.at);
   refreshPoints().catch(() => { /* next time */ });
 }
 

@@ -179,7 +179,7 @@ def main() -> None:
     p.add_argument("--documents", type=int, default=500, help="documents per family")
     p.add_argument("--families", default="a,b", help="families to read: a, b or a,b")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--threads", type=int, default=2, help="onnxruntime threads")
+    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads (1: a second one spin-waits under load)")
     p.add_argument("--first", type=int, default=0, help="first document index to read (to split a run over processes)")
     p.add_argument("--last", type=int, default=None, help="last document index to read (inclusive)")
     p.add_argument("--minutes", type=float, default=None, help="stop the run after this long (a loaded machine)")

@@ -73,5 +73,5 @@ def add_commands(sub: Any) -> None:
     r.add_argument("--json", action="store_true", help="print JSON")
     r.add_argument("--database", help="database URL of the OCR cache (default: ONECITY_DATABASE_URL)")
     r.add_argument("--no-cache", action="store_true", help="do not read or write the OCR cache")
-    r.add_argument("--threads", type=int, default=2, help="onnxruntime threads (default 2)")
+    r.add_argument("--threads", type=int, default=1, help="onnxruntime threads (default 1)")
     r.set_defaults(func=cmd_read)

@@ -12,8 +12,10 @@
   pool (onnxruntime releases the GIL while it computes), each thread with its own engine;
   callers get a ``Future`` — an API route awaits it with ``asyncio.wrap_future`` and the event
   loop stays free. Threads rather than processes: the models load once per thread (~0.3 s), no
-  pickling of images, and the pool size (default 1 worker with 2 onnxruntime threads) is what
-  bounds OCR's share of the CPU.
+  pickling of images, and the pool size (default 1 worker with 1 onnxruntime thread) is what
+  bounds OCR's share of the CPU. One intra-op thread, not two: on a shared machine a second
+  thread spends its time spin-waiting for the first (24 pages at load ≈ 18: 1.27 CPU-seconds and
+  6.2 s a page p50 with one thread, 1.99 and 8.8 s with two; ``docs/documents.md``).
 """
 
 from __future__ import annotations
@@ -144,7 +146,7 @@ class RapidOcrEngine:
     #: full page, half of a page's time.
     DETECTOR_SIDE = 960
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = 1) -> None:
         try:
             from rapidocr import RapidOCR
         except ImportError as err:  # pragma: no cover - a broken install

@@ -51,7 +51,7 @@ def corpus_roster(corpus_db: Database) -> Roster:
 
 class Ocr:
     def __init__(self) -> None:
-        self.engine = RapidOcrEngine(threads=2)
+        self.engine = RapidOcrEngine(threads=1)
         self.cache = MemoryOcrCache()
 
 

@@ -15,4 +15,7 @@ def test_documents_ocr_quick() -> None:
     assert f["false_unattended_approvals"] == 0 and sum(sum(v.values()) for v in f["decisions"].values()) == 3
     family = f["families"]["b"]
     assert family["documents"] == 3 and "by_field_pct" in family and "by_degradation_pct" in family
+    assert family["documents_clean"] + family["documents_degraded"] == 3 and family["pages_timed"] == 3
+    low, high = family["field_accuracy_degraded_ci95"] or family["field_accuracy_clean_ci95"]
+    assert 0 <= low <= high <= 100
     assert f["forged_check_digit_corrected"] == 0

@@ -144,7 +144,7 @@ try:
     print("NETWORK-UP")
 except OSError:
     pass
-reading = read(Path(sys.argv[1]).read_bytes(), engine=RapidOcrEngine(threads=2))
+reading = read(Path(sys.argv[1]).read_bytes(), engine=RapidOcrEngine(threads=1))
 print(reading.extraction.doc_type, reading.extraction.value("uscc"))
 """
 

@@ -38,6 +38,7 @@ the cached read still pays extraction and any second look at a missed value).
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -230,10 +231,29 @@ def main() -> None:
     )
     tallies: dict[str, Tally] = {}
     with sqlite_url(NAME) as url:
-        db = Database(url)
-        log(f"seeding a registry at {scale:g} × Shanghai…")
-        migrate.upgrade(db)
-        seed(db, scale, args.seed, system_principal("bench"), out=None)
+        scratch = Path(url.removeprefix("sqlite:///"))
+        # the seeded registry is kept beside the store (seeding takes minutes on a loaded machine):
+        # a continued run starts from a copy of it, and its own audit rows never reach the kept one
+        kept = (
+            Path(args.store).with_name(f"{Path(args.store).stem}-registry-{scale:g}-{args.seed}.db")
+            if args.store
+            else None
+        )
+        if kept is not None and kept.exists():
+            log(f"the registry seeded at {scale:g} × Shanghai by an earlier run: {kept}")
+            shutil.copyfile(kept, scratch)
+            db = Database(url)
+            migrate.upgrade(db)
+        else:
+            db = Database(url)
+            log(f"seeding a registry at {scale:g} × Shanghai…")
+            migrate.upgrade(db)
+            seed(db, scale, args.seed, system_principal("bench"), out=None)
+            if kept is not None:
+                db.dispose()
+                shutil.copyfile(scratch, kept.with_suffix(".partial"))
+                kept.with_suffix(".partial").replace(kept)
+                db = Database(url)
         with db.sessions() as session:
             roster = load_roster(session, seed=args.seed)
         rapid = RapidOcrEngine(threads=args.threads)

@@ -380,7 +380,7 @@ def centre_screen(code: Code, request: Request, session: SessionDep, principal: 
         "statuses": {s.value: t(f"ops.status.{s.value}") for s in Status},
         "classes": {m.code: (m.name if lang == "zh" else m.name_en) for m in taxonomy().majors.values()},
         "childNames": {ch["code"]: ch["name"] if lang == "zh" else ch["name_en"] for ch in summary.children},
-        "words": {k: t(f"ops.screen.{k}") for k in ("no_warnings", "no_congestion")},
+        "words": {k: t(f"ops.screen.{k}") for k in ("no_warnings", "no_congestion", "no_cases")},
     }
     map_options = {
         "theme": "dark",
@@ -503,6 +503,10 @@ def actor_names(session: Session, refs: set[str], lang: str) -> dict[str, str]:
             out[ref] = f"{name}（{agency}）" if agency and lang == "zh" else f"{name} ({agency})" if agency else name
         elif ident in keys:
             out[ref] = t("ops.actor.app", name=keys[ident].name)
+        elif kind == "user" and ident.startswith("sim:"):  # the demo's simulated staff (onecity/synth/actors/ops.py)
+            role = ident[4:].split("-", 1)[0]
+            word = t(f"ops.actor.sim.{role}")
+            out[ref] = word if word != f"ops.actor.sim.{role}" else t("ops.actor.sim")
         elif kind == "system":
             key = "ops.actor.system." + ident.replace(":", "-")
             word = t(key)

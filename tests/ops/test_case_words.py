@@ -7,7 +7,8 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from onecity.core import clock
-from onecity.ops.pages import step_note
+from onecity.core.db import Database
+from onecity.ops.pages import actor_names, step_note
 from tests.ops.conftest import Ops
 from tests.ops.test_loop import MONDAY_10
 from tests.web_support import sign_in
@@ -47,3 +48,13 @@ def test_no_empty_action_card(client: TestClient, staff_users: Callable[..., Ops
         sign_in(client, "tp.inspector")  # dispatched to a unit: nothing for the inspector to do now
         page = client.get(f"/ops/cases/{cid}").text
     assert 'id="act-title"' not in page
+
+
+def test_the_demos_simulated_staff_and_systems_are_named(db: Database) -> None:
+    refs = {"user:sim:hotline", "user:sim:inspector-310104003000", "user:sim:unit-15b2c063", "system:sim:cameras"}
+    with db.sessions() as session:
+        zh, en = actor_names(session, refs, "zh"), actor_names(session, refs, "en")
+    assert zh["user:sim:hotline"] == "模拟 12345 话务员" and zh["user:sim:inspector-310104003000"] == "模拟网格监督员"
+    assert en["user:sim:unit-15b2c063"] == "Simulated disposal unit staff"
+    assert en["system:sim:cameras"] == "Simulated camera recognition"
+    assert "未知" not in "".join(zh.values()) and "sim:" not in "".join(zh.values()) + "".join(en.values())

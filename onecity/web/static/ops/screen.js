@@ -16,7 +16,11 @@ function el(tag, cls, text) {
 
 function drawRanking(children) {
   if (typeof window.echarts === "undefined") { return; }
-  const rows = children.slice().sort((a, b) => b.open - a.open).slice(0, 8).reverse();
+  const rows = children.filter((c) => c.open > 0).sort((a, b) => b.open - a.open).slice(0, 8).reverse();
+  const chartEl = document.getElementById("screen-rank-chart");
+  chartEl.hidden = rows.length === 0;  // an empty chart is a lone axis line: say there is nothing instead
+  document.getElementById("screen-rank-none").hidden = rows.length > 0;
+  if (rows.length === 0) { return; }
   charts.rank = charts.rank || window.echarts.init(document.getElementById("screen-rank-chart"), "dark");
   charts.rank.setOption({
     backgroundColor: "transparent",
@@ -31,6 +35,10 @@ function drawRanking(children) {
 
 function fillNext(items) {
   const ol = document.getElementById("screen-next");
+  if (items.length === 0) {
+    ol.replaceChildren(el("li", "none", config.words.no_cases));
+    return;
+  }
   ol.replaceChildren(...items.map((c) => {
     const li = el("li", c.overdue ? "is-overdue" : "");
     li.dataset.case = c.id;
@@ -89,6 +97,14 @@ function apply(data) {
   document.getElementById("live-at").textContent = shanghaiTime(data.at);
   refreshPoints().catch(() => { /* next time */ });
 }
+
+/* The screen is laid out at 1920×1080; any other window shows all of it, scaled to fit (no scroll bars). */
+function fitToWindow() {
+  const scale = Math.min(window.innerWidth / 1920, window.innerHeight / 1080);
+  document.body.style.transform = Math.abs(scale - 1) < 0.001 ? "" : "scale(" + scale + ")";
+}
+fitToWindow();
+window.addEventListener("resize", fitToWindow);
 
 drawRanking(config.children);
 createBaseMap(document.getElementById("screen-map")).then((bm) => { baseMap = bm; return refreshPoints(); })

@@ -34,13 +34,25 @@ function drawCharts(data) {
   if (typeof window.echarts === "undefined") { return; }
   const statusEl = document.getElementById("ops-status-chart");
   const classEl = document.getElementById("ops-class-chart");
+  // nothing to draw is no chart (an axis line, a grey ring): the table beside it already says 0
+  const some = (counts) => Object.values(counts || {}).some((v) => Number(v) > 0);
   if (statusEl) {
-    charts.status = charts.status || window.echarts.init(statusEl);
-    charts.status.setOption(statusOption(data.by_status), true);
+    statusEl.hidden = !some(data.by_status);
+    if (!statusEl.hidden) {
+      charts.status = charts.status || window.echarts.init(statusEl);
+      charts.status.setOption(statusOption(data.by_status), true);
+      charts.status.resize();
+    }
   }
   if (classEl && data.by_class) {
-    charts.cls = charts.cls || window.echarts.init(classEl);
-    charts.cls.setOption(classOption(data.by_class), true);
+    classEl.hidden = !some(data.by_class);
+    const none = document.getElementById("ops-class-none");
+    if (none) { none.hidden = !classEl.hidden; }
+    if (!classEl.hidden) {
+      charts.cls = charts.cls || window.echarts.init(classEl);
+      charts.cls.setOption(classOption(data.by_class), true);
+      charts.cls.resize();
+    }
   }
 }
 

@@ -22,12 +22,18 @@
   fetch(config.observations, { credentials: "same-origin", headers: { "Accept": "application/json" } })
     .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
     .then(function (page) {
-      var points = page.value.map(function (o) { return [o.phenomenonTime.split("/")[0], o.result]; }).reverse();
+      // Shanghai wall-clock time whatever the browser's zone: drawn as UTC, shifted by Shanghai's +08:00
+      // (no summer time since 1991), so the axis and the tooltip read like the times printed on the page
+      var SHANGHAI_MS = 8 * 3600 * 1000;
+      var points = page.value.map(function (o) {
+        return [Date.parse(o.phenomenonTime.split("/")[0]) + SHANGHAI_MS, o.result];
+      }).reverse();
       if (!points.length) { status(config.empty, "empty"); return; }
       container.innerHTML = "";
       var chart = echarts.init(container, null, { renderer: "canvas" });
       chart.on("finished", function () { container.setAttribute("data-state", "ready"); });
       chart.setOption({
+        useUTC: true,
         textStyle: { fontFamily: getComputedStyle(document.body).fontFamily, fontSize: large ? 18 : 12 },
         grid: { left: 60, right: 24, top: 24, bottom: 60 },
         tooltip: { trigger: "axis" },

@@ -45,6 +45,7 @@ PLATFORM = Part(
         "onecity.web.pages.home",
         "onecity.web.pages.prefs",
         "onecity.web.pages.account",
+        "onecity.web.pages.password",
         "onecity.web.pages.users",
         "onecity.web.pages.audit",
         "onecity.web.pages.my_data",

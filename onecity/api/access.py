@@ -121,6 +121,8 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("GET", "/login"): public("the sign-in form"),
     ("POST", "/login"): public("signing in"),
     ("POST", "/logout"): public("signing out (closes the caller's own session, if any)"),
+    ("GET", "/account/password"): me("core.me.password"),
+    ("POST", "/account/password"): me("core.me.password"),
     ("GET", "/admin/users"): staff("core.user.list"),
     ("POST", "/admin/users"): staff("core.user.create"),
     ("GET", "/admin/users/{user_id}"): staff("core.user.read", scope="core.user"),

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from onecity.core.errors import AuthenticationRequired, DomainError
 from onecity.web import i18n
+from onecity.web.deps import PASSWORD_PAGE, PasswordChangeRequired
 from onecity.web.safety import safe_next
 from onecity.web.templating import current_language, here, render
 
@@ -117,8 +118,15 @@ def _unexpected_page(request: Request, err: Exception, api_response: Response) -
     return error_page(request, 500, reference=reference)
 
 
+def _password_page(request: Request, exc: Exception) -> Response:
+    """A user whose password an administrator reset goes to the form to change it first."""
+    target = exc.next_path if isinstance(exc, PasswordChangeRequired) else "/"
+    return RedirectResponse(f"{PASSWORD_PAGE}?next={quote(target, safe='/')}", status_code=303)
+
+
 def install(app: FastAPI) -> None:
     """Wrap the API's handlers (installed before the pages) so pages get HTML errors."""
+    app.add_exception_handler(PasswordChangeRequired, _password_page)
     for exc_class, page in (
         (DomainError, _domain_page),
         (StarletteHTTPException, _http_page),

@@ -72,6 +72,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "home.part.operations.body": "物联感知、12345 热线和网格巡查汇聚成事件闭环："
         "发现、立案、派遣、处置、核查、结案、评价。",
         # login
+        "password.title": "修改密码",
+        "password.forced": "您的密码已由管理员重置。请先设置只有您自己知道的新密码，再继续使用。",
+        "password.rules": "新密码至少 10 个字符，须同时包含字母和数字或符号。",
+        "password.current": "当前密码（管理员重置后为临时密码）",
+        "password.new": "新密码",
+        "password.again": "再次输入新密码",
+        "password.submit": "保存新密码",
+        "password.differ": "两次输入的新密码不一致。",
+        "password.same": "新密码不能与当前密码相同。",
+        "password.wrong_current": "当前密码不正确。",
+        "nav.password": "修改密码",
         "login.title": "登录",
         "login.intro": "市民、企业和工作人员都在这里登录。工作人员请使用所在单位分配的账号。",
         "login.username": "用户名",
@@ -108,7 +119,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "users.edit.reset": "重置密码",
         "users.edit.reset.help": "生成一次性临时密码，仅显示一次；该账号已登录的页面随即退出。",
         "users.edit.temporary.title": "临时密码（仅显示这一次，请当面或电话告知本人）",
-        "users.edit.temporary.help": "请本人登录后立即修改密码。离开本页后将无法再次查看。",
+        "users.edit.temporary.help": "本人用它登录后须先设置新密码才能继续使用。离开本页后将无法再次查看。",
         "users.edit.done.roles": "角色已保存。",
         "users.edit.done.enabled": "账号已启用。",
         "users.edit.done.disabled": "账号已停用。",
@@ -293,6 +304,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "home.part.operations.body": "Sensors, the 12345 hotline and grid inspectors feed one event loop: detect, "
         "register, dispatch, dispose, verify, close and evaluate.",
         # login
+        "password.title": "Change your password",
+        "password.forced": (
+            "An administrator reset your password. Choose a new one that only you know before you go on."
+        ),
+        "password.rules": "At least 10 characters, mixing letters with digits or symbols.",
+        "password.current": "Current password (the temporary one after a reset)",
+        "password.new": "New password",
+        "password.again": "New password again",
+        "password.submit": "Save the new password",
+        "password.differ": "The two new passwords differ.",
+        "password.same": "Choose a password other than the current one.",
+        "password.wrong_current": "The current password is not correct.",
+        "nav.password": "Change password",
         "login.title": "Sign in",
         "login.intro": "Residents, businesses and staff sign in here; staff use the account their agency gave them.",
         "login.username": "Username",
@@ -335,7 +359,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "users.edit.temporary.title": "Temporary password (shown this once: tell the person in person or by phone)",
         "users.edit.temporary.help": (
-            "They should change it as soon as they sign in. It cannot be shown again once you leave this page."
+            "Signing in with it, they must choose a new password before anything else. "
+            "It cannot be shown again once you leave this page."
         ),
         "users.edit.done.roles": "The roles were saved.",
         "users.edit.done.enabled": "The account is enabled.",

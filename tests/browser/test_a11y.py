@@ -100,6 +100,8 @@ CONTROLS: list[tuple[str | None, str]] = [
     ("xuhui.clerk", "/services/counter"),
     ("auditor", "/audit"),
     ("admin", "/admin/users"),
+    ("resident", "/services/powers"),
+    ("resident", "/account/password"),
 ]
 
 

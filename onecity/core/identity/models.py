@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from onecity.core.db import Base, IdMixin, TimestampMixin
@@ -36,6 +36,9 @@ class User(IdMixin, TimestampMixin, Base):
     division_code: Mapped[str | None] = mapped_column(ForeignKey("divisions.code"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_changed_at: Mapped[datetime | None]
+    #: Set by an administrator's reset (someone else knows the temporary password); the next
+    #: sign-in leads to the change-password page until the user has chosen their own.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: Where notifications are e-mailed and one-time codes sent (given at registration; may be unknown).
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(20))

@@ -358,6 +358,7 @@ def reset_password(
         )
     user.password_hash = password.value
     user.password_changed_at = clock.now()
+    user.must_change_password = True
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     session.flush()
     audit.record(
@@ -384,10 +385,14 @@ def change_password(session: Session, principal: Principal, *, current: str, new
     policy.require(principal, "core.me.password")
     user = session.get(User, principal.id)
     if user is None or not verify_password(user.password_hash, current):
-        raise InvalidInput("the current password is not correct")
+        raise InvalidInput("the current password is not correct", words=Words("password.wrong_current"))
     check_strength(new)
+    if verify_password(user.password_hash, new):
+        raise InvalidInput("choose a password other than the current one", words=Words("password.same"))
+    forced = user.must_change_password
     user.password_hash = hash_password(new)
     user.password_changed_at = clock.now()
+    user.must_change_password = False
     audit.record(
         session,
         principal,
@@ -396,6 +401,7 @@ def change_password(session: Session, principal: Principal, *, current: str, new
         object_id=user.id,
         subject=f"user:{user.id}",
         division_code=user.division_code,
+        detail={"after_reset": forced},
     )
 
 

@@ -76,6 +76,22 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class PreconditionFailed(DomainError):
+    """The record changed since the caller read it (``If-Match`` names an older version)."""
+
+    status = 412
+    code = "precondition-failed"
+    title = "Precondition failed"
+
+
+class PreconditionRequired(DomainError):
+    """The request must say which version of the record it acts on (``If-Match``)."""
+
+    status = 428
+    code = "precondition-required"
+    title = "Precondition required"
+
+
 class TooManyAttempts(DomainError):
     status = 429
     code = "too-many-attempts"

@@ -13,7 +13,7 @@ import binascii
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -24,7 +24,7 @@ from onecity.api.idempotency import RESPONSES as IDEMPOTENT_RESPONSES
 from onecity.api.idempotency import IdempotencyKeyHeader, idempotent
 from onecity.api.schemas import Strict
 from onecity.core import policy
-from onecity.core.errors import InvalidInput
+from onecity.core.errors import InvalidInput, PreconditionRequired, Words
 from onecity.core.identity.principal import Principal
 from onecity.hub.registries import relations
 from onecity.services import bundles, catalogue, performance, prereview, service, workflow
@@ -238,6 +238,9 @@ class CasePublic(BaseModel):
     legal_basis: str | None
     certificate_id: int | None
     credential_id: str | None
+    version: str = Field(
+        description="the case's version: send it as If-Match when you decide, so a case changed since is refused"
+    )
     history: list[CaseEventPublic] | None = None
 
 
@@ -270,6 +273,7 @@ class BundlePublic(BaseModel):
 def case_public(case: Case, events: list[CaseEvent] | None = None) -> CasePublic:
     it = catalogue.item(case.item_code)
     return CasePublic(
+        version=service.case_version(case),
         id=case.id,
         number=case.number,
         item_code=case.item_code,
@@ -567,21 +571,78 @@ def _work_public(w: WorkItem, c: Case) -> WorkItemPublic:
     "/work", response_model=list[WorkItemPublic], summary="My queue: open tasks for my roles, department and division"
 )
 def my_work(
-    session: SessionDep, principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    session: SessionDep,
+    principal: PrincipalDep,
+    q: Annotated[str, Query(max_length=100, description="part of the applicant's name, case number or item")] = "",
+    item: Annotated[str, Query(max_length=24, description="one item's code")] = "",
+    status: Annotated[str, Query(max_length=12, description="the case's status: submitted or in_review")] = "",
+    overdue: Annotated[bool, Query(description="only cases past their time limit")] = False,
+    assigned: Annotated[str, Query(max_length=12, description="me, unassigned, or empty for all")] = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[WorkItemPublic]:
-    return [_work_public(w, c) for w, c in service.work_queue(session, principal, limit)]
+    """The same queue and filters as the officers' page (``/services/work``), through the same function."""
+    found = service.work_queue(
+        session,
+        principal,
+        limit,
+        offset=offset,
+        query=q.strip(),
+        item_code=item,
+        status=status,
+        overdue=overdue,
+        assigned=assigned,
+    )
+    return [_work_public(w, c) for w, c in found]
+
+
+def _entity_tag(value: str | None) -> str | None:
+    """An ``If-Match`` value as the bare tag (``W/"abc"`` and ``"abc"`` both give ``abc``)."""
+    if value is None or not value.strip():
+        return None
+    return value.strip().removeprefix("W/").strip('"')
 
 
 @router.post(
     "/work/{work_item_id}/complete",
     response_model=CasePublic,
     summary="Do a task: accept or ask for supplements, review, approve or refuse",
+    responses={
+        412: {"description": "the case changed since the version in If-Match: read it again"},
+        428: {"description": "approve and refuse need If-Match: the case's version (from the queue or the case)"},
+    },
 )
 def complete(
-    work_item_id: Annotated[str, Path(max_length=36)], body: TaskDone, session: SessionDep, principal: PrincipalDep
+    work_item_id: Annotated[str, Path(max_length=36)],
+    body: TaskDone,
+    session: SessionDep,
+    principal: PrincipalDep,
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            max_length=100,
+            description="the case's `version` as read; required to approve or refuse, optional otherwise",
+        ),
+    ] = None,
 ) -> CasePublic:
+    """A decision is an administrative act: it must rest on the case as the officer read it. Approving
+    or refusing therefore needs ``If-Match`` with the case's ``version`` (428 without it); a case that
+    changed since (a supplement, a withdrawal, another step) answers 412 with its current version."""
+    expected = _entity_tag(if_match)
+    if expected is None and body.outcome in service.OUTCOMES["decide"]:
+        raise PreconditionRequired(
+            "approve and refuse need If-Match: the case's version, from the queue or the case",
+            words=Words("services.work.version_required"),
+        )
     case = service.complete_task(
-        session, principal, work_item_id, body.outcome, reason=body.reason, missing=body.missing
+        session,
+        principal,
+        work_item_id,
+        body.outcome,
+        reason=body.reason,
+        missing=body.missing,
+        expected_version=expected,
     )
     return _full(session, principal, case.id)
 

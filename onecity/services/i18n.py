@@ -552,6 +552,14 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "A colleague has claimed this task: they do it or hand it on.",
     ),
     "services.work.gone": ("该任务{state}，无需再办理。", "This task is {state}; there is nothing left to do."),
+    "services.work.changed": (
+        "您查看之后，这件办件又有了变化。请重新查看后再作决定。",
+        "The case has changed since you read it. Read it again before you decide.",
+    ),
+    "services.work.version_required": (
+        "作出批准或不予批准的决定，须注明所依据的办件版本（If-Match）。",
+        "A decision to approve or refuse must name the version of the case it rests on (If-Match).",
+    ),
     "services.work.pick": ("请选择一位在岗的同事。", "Choose an active colleague."),
     "services.work.not_yourself": ("要自己办理，请点“认领”。", "To take the task yourself, claim it."),
     "services.work.not_colleague": (

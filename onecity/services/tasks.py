@@ -7,6 +7,7 @@ run at once. Deciding issues the licence or certificate (:mod:`onecity.services.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from datetime import date
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy import ColumnElement, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, clock, policy, transition, workdays
-from onecity.core.errors import Conflict, InvalidInput, Key, NotFound, PermissionDenied, Words
+from onecity.core.errors import Conflict, InvalidInput, Key, NotFound, PermissionDenied, PreconditionFailed, Words
 from onecity.core.identity.models import Agency, User, UserRole
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role
@@ -479,6 +480,16 @@ def colleagues(session: Session, principal: Principal, item_row: WorkItem, limit
 OUTCOMES = {"accept": ("accept", "supplement"), "review": ("pass", "fail"), "decide": ("approve", "refuse")}
 
 
+def case_version(case: Case) -> str:
+    """The version of a case as an officer saw it (an HTTP entity tag, without quotes).
+
+    Every change to a case writes its row (status, form, materials, decision, supplements), so
+    its status and ``updated_at`` stamp name the version; a decision sent with an older one is
+    refused (:func:`complete_task`'s ``expected_version``)."""
+    stamp = case.updated_at.timestamp() if case.updated_at is not None else 0.0
+    return hashlib.sha256(f"{case.id}|{case.status}|{stamp:.6f}".encode()).hexdigest()[:20]
+
+
 def complete_task(
     session: Session,
     principal: Principal,
@@ -487,12 +498,14 @@ def complete_task(
     *,
     reason: str = "",
     missing: list[str] | None = None,
+    expected_version: str | None = None,
 ) -> Case:
     """Do one queued task: accept or ask for supplements, review, approve or refuse.
 
     A step against the AI pre-review's advice (accepting a case it said needs correction,
     approving one it suggested refusing, refusing one it pre-approved) needs a reason and is
-    recorded as an override of the pre-review.
+    recorded as an override of the pre-review. With ``expected_version`` (:func:`case_version`
+    of the case the officer looked at), a case that changed since is refused, nothing done.
     """
     policy.require(principal, "services.work.complete")
     item_row = session.get(WorkItem, work_item_id)
@@ -502,6 +515,12 @@ def complete_task(
     change = transition.begin(session, principal, CASES, item_row.case_id, action=None, allowed=None)
     case = change.row
     session.refresh(item_row)
+    if expected_version is not None and expected_version != case_version(case):
+        raise PreconditionFailed(
+            f"case {case.number} changed since you read it: read it again before you decide",
+            words=Words("services.work.changed"),
+            version=case_version(case),
+        )
     if item_row.status != WorkStatus.OPEN:
         raise Conflict(
             f"this task was already {item_row.status} ({item_row.done_by or 'cancelled'})",

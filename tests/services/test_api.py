@@ -74,7 +74,8 @@ def test_case_over_http(city: City, client: TestClient, login: Callable[[str], d
         h = login(who)
         queue = client.get("/api/v1/services/work", headers=h).json()
         task = next(w for w in queue if w["case"]["id"] == case["id"])
-        r = client.post(f"/api/v1/services/work/{task['id']}/complete", headers=h, json={"outcome": outcome})
+        tag = {"If-Match": f'"{task["case"]["version"]}"'}
+        r = client.post(f"/api/v1/services/work/{task['id']}/complete", headers={**h, **tag}, json={"outcome": outcome})
         assert r.status_code == 200, r.text
     done = client.get(f"/api/v1/services/cases/{case['id']}", headers=me).json()
     assert done["status"] == "approved" and done["credential_id"]
@@ -153,7 +154,11 @@ def test_retried_creates_with_an_idempotency_key_make_one_case_one_bundle_one_ra
     for who, outcome in (("clerk", "accept"), ("reviewer", "pass"), ("approver", "approve")):
         h = login(who)
         task = next(w for w in client.get("/api/v1/services/work", headers=h).json() if w["case"]["id"] == case_id)
-        done = client.post(f"/api/v1/services/work/{task['id']}/complete", headers=h, json={"outcome": outcome})
+        done = client.post(
+            f"/api/v1/services/work/{task['id']}/complete",
+            headers={**h, "If-Match": task["case"]["version"]},
+            json={"outcome": outcome},
+        )
         assert done.status_code == 200, done.text
     url = f"/api/v1/services/cases/{case_id}/rating"
     r1 = client.post(url, json={"stars": 5}, headers={**me, "Idempotency-Key": "rate-1"})

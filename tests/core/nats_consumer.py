@@ -10,8 +10,8 @@ from onecity.core.bus.base import Delivery
 from onecity.core.bus.nats import NatsBus
 
 
-async def main(url: str, stream: str, namespace: str, durable: str, marker: Path) -> None:
-    bus = NatsBus(url, stream=stream, namespace=namespace, ack_wait=2.0)
+async def main(url: str, stream: str, namespace: str, durable: str, marker: Path, ack_wait: float) -> None:
+    bus = NatsBus(url, stream=stream, namespace=namespace, ack_wait=ack_wait)
     await bus.connect()
 
     async def take_and_hang(delivery: Delivery) -> None:
@@ -23,4 +23,4 @@ async def main(url: str, stream: str, namespace: str, durable: str, marker: Path
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], Path(sys.argv[5])))
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], Path(sys.argv[5]), float(sys.argv[6])))

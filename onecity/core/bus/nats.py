@@ -15,7 +15,6 @@ import logging
 import nats
 from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
@@ -46,10 +45,12 @@ class NatsBus:
         duplicate_window: float = 600.0,
         batch: int = 100,
         namespace: str = "",
+        fetch_wait: float = 1.0,
     ) -> None:
         """``namespace`` prefixes every subject, so several deployments (or test runs) can
-        share one NATS server without their streams' subjects overlapping."""
-        self.url, self.stream, self.ack_wait = url, stream, ack_wait
+        share one NATS server without their streams' subjects overlapping. A member's pull
+        request waits up to ``fetch_wait`` seconds for messages before it asks again."""
+        self.url, self.stream, self.ack_wait, self.fetch_wait = url, stream, ack_wait, fetch_wait
         self._ns = f"{namespace}." if namespace else ""
         self.duplicate_window, self.batch = duplicate_window, batch
         self._nc: NatsClient | None = None
@@ -118,26 +119,30 @@ class NatsBus:
             filter_subject=subject,
             max_deliver=-1,
         )
-        try:
-            # a member joining a group binds to the consumer as it is rather than adding it again
-            # (an update of a live consumer); suspected, not proven, of the rare run of test_nats in
-            # which nats-server 2.9 never redelivered a dead member's unacknowledged message
-            await self._js.consumer_info(self.stream, durable)
-            sub = await self._js.pull_subscribe_bind(durable=durable, stream=self.stream)
-        except NotFoundError:
-            sub = await self._js.pull_subscribe(subject, durable=durable, stream=self.stream, config=config)
+        # a member joining a group binds to its consumer as it is (nats-py's pull_subscribe adds the
+        # consumer only when there is none)
+        sub = await self._js.pull_subscribe(subject, durable=durable, stream=self.stream, config=config)
         task = asyncio.create_task(self._pull(sub, handler), name=f"nats:{durable}")
         self._tasks.append(task)
         return _NatsSubscription(task)
 
     async def _pull(self, sub, handler: Handler) -> None:  # type: ignore[no-untyped-def]
+        """The member's loop: it must outlive every error, or its group silently stops receiving
+        (and what a dead member left unacknowledged stays unacknowledged)."""
         while True:
             try:
-                msgs = await sub.fetch(self.batch, timeout=1.0)
-            except NatsTimeout:
+                msgs = await sub.fetch(self.batch, timeout=self.fetch_wait)
+            except TimeoutError:
+                # nothing came: nats-py's own TimeoutError, or the bare asyncio one it raises when the
+                # server's 408 to its probe arrives after the fetch's time is up (a busy process: one
+                # idle fetch in 20 on a loaded two-core machine); that one used to end this loop for good
                 continue
             except NatsError as err:
                 log.warning("NATS fetch failed (%s); retrying", err)
+                await asyncio.sleep(1.0)
+                continue
+            except Exception:
+                log.exception("NATS fetch failed unexpectedly; retrying")
                 await asyncio.sleep(1.0)
                 continue
             for msg in msgs:
@@ -149,6 +154,10 @@ class NatsBus:
                     raise
                 except Exception:
                     log.exception("handler failed on %s; asking for redelivery", msg_id)
-                    await msg.nak(delay=min(meta.num_delivered, 30))
+                    with contextlib.suppress(NatsError):  # unanswered, it comes again after ack_wait
+                        await msg.nak(delay=min(meta.num_delivered, 30))
                 else:
-                    await msg.ack()
+                    try:
+                        await msg.ack()
+                    except NatsError as err:  # unacknowledged, it comes again after ack_wait
+                        log.warning("acking %s failed (%s); it will be redelivered", msg_id, err)

@@ -265,6 +265,7 @@ def _task(
             else set()
         ),
         confirm=confirm,
+        version=service.case_version(case),
         error=error,
         notice=notice,
     )
@@ -286,14 +287,18 @@ def work_done(
     reason: Annotated[str, Form(max_length=2000)] = "",
     missing: Annotated[list[str] | None, Form(max_length=40)] = None,
     confirm: Annotated[str, Form(max_length=5)] = "",
+    version: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    """Do a task; a decision (approve, refuse) is asked again before it is taken."""
+    """Do a task; a decision (approve, refuse) is asked again before it is taken, and the confirmation
+    carries the version of the case it showed: a case that changed in between is not decided."""
     if outcome in service.OUTCOMES["decide"] and confirm != "yes":
         return _task(request, session, principal, work_item_id, confirm={"outcome": outcome, "reason": reason.strip()})
 
     def run() -> Response:
         codes = [c.strip() for c in (missing or []) if c.strip()][:50]
-        case = service.complete_task(session, principal, work_item_id, outcome, reason=reason, missing=codes)
+        case = service.complete_task(
+            session, principal, work_item_id, outcome, reason=reason, missing=codes, expected_version=version or None
+        )
         return RedirectResponse("/services/work?" + urlencode({"done": outcome, "number": case.number}), 303)
 
     return guarded(request, session, run, lambda e, s: _task(request, session, principal, work_item_id, e, s))

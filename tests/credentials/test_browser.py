@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import cv2
 import jwt as pyjwt
 import numpy as np
+import pypdfium2 as pdfium
 import pytest
 
 from onecity.core.db import Database
@@ -158,6 +159,14 @@ def test_the_printed_qr_code_leads_to_a_verification_that_follows_the_status(
 
     target = scan(page, "#qr-link")
     assert target == f"{url}/verify/{cred.id}"
+
+    # the printable PDF from the page's link: its text, and its page as an image for the record
+    with page.expect_download() as started:
+        page.click("#credential-pdf")
+    pdf = pdfium.PdfDocument(Path(started.value.path()).read_bytes())
+    assert "食品经营许可证" in pdf[0].get_textpage().get_text_range()
+    (OUTPUT / "screenshots").mkdir(parents=True, exist_ok=True)
+    pdf[0].render(scale=1.5).to_pil().save(OUTPUT / "screenshots" / "credentials-printout-zh.png")
 
     # the offline code carries the whole credential: it checks against the published JWKS alone
     page.click("details.cred-offline summary")

@@ -27,6 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
+import pypdfium2 as pdfium
 import pytest
 
 from bench._runs import orphanless
@@ -173,6 +176,13 @@ def test_the_demo_accounts_take_a_case_to_a_credential(demo: Demo, page: Any, tm
     link = page.get_attribute("#verify-link", "href")
     assert link is not None and link.startswith(demo.url + "/verify/"), link  # the public URL follows the port
     shot(page, "demo-credential")
+    # the printable PDF: its QR code opens the same check (at this demo's port)
+    with page.expect_download() as started:
+        page.click("#credential-pdf")
+    printout = pdfium.PdfDocument(Path(started.value.path()).read_bytes())[0]
+    image = np.array(printout.render(scale=3).to_pil().convert("L"))
+    assert cv2.QRCodeDetector().detectAndDecode(image)[0] == link
+    assert "食品经营许可证" in printout.get_textpage().get_text_range()
     page.goto(link)
     assert page.get_attribute("#verify-result", "data-valid") == "true"
     shot(page, "demo-verify")

@@ -69,42 +69,42 @@ KINDS = (
 #: The rules a fresh city starts with (operators change them on the rules page).
 DEFAULT_RULES: list[dict[str, Any]] = [
     {
-        "name": "河道高水位 (orange)",
+        "name": "河道高水位",
         "kind": "threshold",
         "level": "orange",
         "observed_property": "water_level",
         "params": {"above": 4.5, "clear_below": 4.3},
     },
     {
-        "name": "短时强降雨 (yellow)",
+        "name": "短时强降雨",
         "kind": "threshold",
         "level": "yellow",
         "observed_property": "rainfall",
         "params": {"above": 30.0, "clear_below": 20.0},
     },
     {
-        "name": "井盖位移 (red)",
+        "name": "井盖位移",
         "kind": "threshold",
         "level": "red",
         "observed_property": "tilt",
         "params": {"above": 15.0, "clear_below": 5.0},
     },
     {
-        "name": "烟雾报警 (red)",
+        "name": "烟雾报警",
         "kind": "threshold",
         "level": "red",
         "observed_property": "smoke_density",
         "params": {"above": 0.2, "clear_below": 0.1},
     },
     {
-        "name": "人群密集 (orange)",
+        "name": "人群密集",
         "kind": "threshold",
         "level": "orange",
         "observed_property": "crowd_density",
         "params": {"above": 4.0, "clear_below": 3.0},
     },
     {
-        "name": "暴雨叠加涨水 (red)",
+        "name": "暴雨叠加涨水",
         "kind": "combination",
         "level": "red",
         "params": {
@@ -115,7 +115,7 @@ DEFAULT_RULES: list[dict[str, Any]] = [
             ],
         },
     },
-    {"name": "设备离线 (blue)", "kind": "silence", "level": "blue", "params": {"silent_minutes": 90}},
+    {"name": "设备离线", "kind": "silence", "level": "blue", "params": {"silent_minutes": 90}},
 ]
 
 #: Incidents a day at scale 1 (assumptions), and faults per device a day.

@@ -46,6 +46,7 @@ PLATFORM = Part(
         "onecity.web.pages.prefs",
         "onecity.web.pages.account",
         "onecity.web.pages.password",
+        "onecity.web.pages.register",
         "onecity.web.pages.users",
         "onecity.web.pages.audit",
         "onecity.web.pages.my_data",

@@ -294,6 +294,10 @@ def crawl_persona(client: TestClient, user: str, password: str | None, lang: str
     home = client.get("/")
     _runs, links = read_page(home.text, lang)
     starts = ["/"] + [p for h in links if (p := _same_site(h, "/")) is not None]
+    if password is None:
+        # the sign-in page is never followed as a link (a signed-in crawl would lose its session there);
+        # its confirmations and its links (registration, forgotten password) are read from here
+        starts += ["/login", "/login?done=registered", "/login?done=reset"]
     try:
         return crawl(client, user, lang, starts=starts, **kwargs)
     finally:

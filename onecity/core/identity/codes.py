@@ -44,6 +44,7 @@ class OneTimeCode(Base):
 
 
 WRONG_CODE = Words("codes.wrong")
+USERNAME_MISSING = Words("reset.username_missing")
 
 
 def subject_key(secret_key: str, value: str) -> str:
@@ -130,3 +131,23 @@ def spend(session: Session, ticket: str) -> None:
     if row is None or row.used_at is not None or row.expires_at <= clock.now():
         raise InvalidInput("the code is wrong or has expired; ask for a new one", words=WRONG_CODE)
     row.used_at = clock.now()
+
+
+#: What the code is for, as the message says it.
+_PURPOSES = {
+    "register": ("注册 OneCity 账号", "registering your OneCity account"),
+    "reset": ("重设 OneCity 密码", "resetting your OneCity password"),
+}
+
+
+def mail_text(purpose: str, code: str, minutes: int) -> tuple[str, str]:
+    """The subject and body of a code's message, in Chinese and English."""
+    zh, en = _PURPOSES[purpose]
+    subject = f"OneCity 验证码 / verification code: {code}"
+    body = (
+        f"您正在{zh}。验证码：{code}，{minutes} 分钟内有效，只能使用一次。"
+        "如非本人操作，请忽略本邮件；工作人员不会向您索要验证码。\n\n"
+        f"Your code for {en} is {code}. It is good for {minutes} minutes, once. "
+        "If this was not you, ignore this message; no member of staff will ever ask you for it."
+    )
+    return subject, body

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from onecity.core.errors import InvalidInput
+from onecity.core.errors import InvalidInput, Words
 
 _hasher = PasswordHasher()  # argon2-cffi's defaults follow RFC 9106's second recommendation
 
@@ -20,9 +20,12 @@ MIN_LENGTH = 10
 
 def check_strength(password: str) -> None:
     if len(password) < MIN_LENGTH:
-        raise InvalidInput(f"the password must be at least {MIN_LENGTH} characters long")
+        raise InvalidInput(
+            f"the password must be at least {MIN_LENGTH} characters long",
+            words=Words("password.too_short", {"n": str(MIN_LENGTH)}),
+        )
     if password.isdigit() or password.isalpha():
-        raise InvalidInput("the password must mix letters with digits or symbols")
+        raise InvalidInput("the password must mix letters with digits or symbols", words=Words("password.mixed"))
 
 
 def hash_password(password: str) -> str:

@@ -151,7 +151,9 @@ def create_user(
     roles = list(dict.fromkeys(roles or []))
     username = username.strip().lower()
     if not USERNAME_RE.match(username):
-        raise InvalidInput("username must be 3–64 lowercase letters, digits, '.', '_' or '-'")
+        raise InvalidInput(
+            "username must be 3–64 lowercase letters, digits, '.', '_' or '-'", words=Words("account.username_invalid")
+        )
     if not isinstance(password, HashedPassword):
         check_strength(password)
     if kind not in (PrincipalKind.CITIZEN, PrincipalKind.ENTERPRISE, PrincipalKind.STAFF):
@@ -175,7 +177,7 @@ def create_user(
     elif principal.kind is not PrincipalKind.SYSTEM and not policy.in_scope(session, principal, "core.user", None):
         raise PermissionDenied("only municipal administrators create users without a division")
     if session.scalar(select(User.id).where(User.username == username)):
-        raise Conflict(f"username {username!r} is already taken")
+        raise Conflict(f"username {username!r} is already taken", words=Words("account.username_taken"))
     user = User(
         username=username,
         display_name=display_name or username,

@@ -32,6 +32,9 @@ router = APIRouter(include_in_schema=False)
 
 FormText = Annotated[str, Form(max_length=200)]
 
+#: What the sign-in page confirms after registration or a reset (``?done=``).
+DONE = {"registered": "login.registered", "reset": "login.reset_done"}
+
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
@@ -46,6 +49,7 @@ def login_form(
     error: str | None = None,
     username: str = "",
     headers: dict[str, str] | None = None,
+    done: str | None = None,
 ) -> Response:
     """The sign-in form, with a fresh double-submit token (its nonce cookie set on the response)."""
     nonce = login_nonce(request)
@@ -59,6 +63,7 @@ def login_form(
         next_path=safe_next(next_path),
         error=error,
         username=username,
+        done=DONE.get(done or ""),
     )
     remember_login_nonce(request, response, nonce)
     return response
@@ -66,9 +71,13 @@ def login_form(
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(
-    request: Request, settings: SettingsDep, principal: PagePrincipalDep, next: str | None = None
+    request: Request,
+    settings: SettingsDep,
+    principal: PagePrincipalDep,
+    next: str | None = None,
+    done: str | None = None,
 ) -> Response:
-    return login_form(request, settings.secret_key, next_path=next)
+    return login_form(request, settings.secret_key, next_path=next, done=done)
 
 
 @router.post("/login", response_class=HTMLResponse)

@@ -78,6 +78,7 @@ def reset_with_code(db: Database, settings: Settings, *, ticket: str, code: str,
             raise InvalidInput("the code is wrong or has expired; ask for a new one", words=codes.WRONG_CODE)
         user.password_hash = hashed.value
         user.password_changed_at = clock.now()
+        user.must_change_password = False  # chosen by its holder: no longer an administrator's temporary one
         session.execute(delete(WebSession).where(WebSession.user_id == user.id))
         principal = principal_for_user(user)
         audit.record(

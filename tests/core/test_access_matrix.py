@@ -271,6 +271,7 @@ def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def test_every_route_has_a_row_and_every_row_a_route(tmp_path: Path) -> None:
     from onecity.api.app import create_app
 
+    (tmp_path / "unused.db").touch()  # the app refuses a database file that is not there (DatabaseMissing)
     settings = Settings(env=Environment.TEST, database_url=f"sqlite:///{tmp_path}/unused.db", bus_url="memory://")
     served = set(app_routes(create_app(settings)))
     missing = sorted(served - set(ROUTES))

@@ -156,29 +156,36 @@ def render(printout: Printout) -> bytes:
             y += 20
         y += 14
 
-    label_w = max([width(line.label, 12) for line in printout.lines] + [80.0]) + 16
-    room = page_w - 2 * MARGIN - label_w
-    for line in printout.lines:
-        text(MARGIN, y, line.label, 12, (90, 90, 90))
-        for part in wrap(line.value, 13, room):
-            text(MARGIN + label_w, y, part, 13)
-            y += 20
-        y += 6
-
-    # the foot: the link and the notes, bottom-aligned inside the border
+    # the fields, in the room above the QR code: set smaller (down to 9 pt) when long values need it
     foot = wrap(printout.verify_link, 9, page_w - 2 * MARGIN)
     notes = [part for note in printout.footer for part in wrap(note, 9, page_w - 2 * MARGIN)]
     fy = page_h - MARGIN - 13 * (len(foot) + len(notes) - 1)
+    side = 113.0  # points: the QR code is 40 mm across
+    qy = fy - 36 - side
+    for size in (13.0, 12.0, 11.0, 10.0, 9.0):
+        label_w = max([width(line.label, size - 1) for line in printout.lines] + [80.0]) + 16
+        room = page_w - 2 * MARGIN - label_w
+        laid = [(line, wrap(line.value, size, room)) for line in printout.lines]
+        lead = size * 1.55
+        if y + sum(len(parts) * lead + 6 for _, parts in laid) <= qy - 8:
+            break
+    for line, parts in laid:
+        text(MARGIN, y, line.label, size - 1, (90, 90, 90))
+        for part in parts:
+            text(MARGIN + label_w, y, part, size)
+            y += lead
+        y += 6
+
+    # the foot: the link and the notes, bottom-aligned inside the border
     for i, part in enumerate(foot + notes):
         text(MARGIN, fy + 13 * i, part, 9, (40, 40, 40) if i < len(foot) else (90, 90, 90))
 
-    # the QR code of the verification link above it, on the right, 40 mm across (version 5 or so: 37 modules)
+    # the QR code of the verification link above it, on the right (version 5 or so: 37 modules)
     qr = segno.make_qr(printout.verify_link, error="m", boost_error=False)
     matrix = qr.matrix
     quiet = 4
-    side = 113.0  # points: 40 mm
     module = side / (len(matrix) + 2 * quiet)
-    qx, qy = page_w - MARGIN - side, fy - 36 - side
+    qx = page_w - MARGIN - side
     for r, row in enumerate(matrix):
         c = 0
         while c < len(row):

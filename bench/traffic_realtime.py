@@ -141,6 +141,7 @@ def main() -> None:
     p.add_argument("--demand-seeds", default="", help="comma-separated draws of the day (default: the seed)")
     p.add_argument("--no-exit-loops", action="store_true", help="loop stations without the exit cross-section")
     p.add_argument("--no-probe-stops", action="store_true", help="detection without the stopped-probe test")
+    p.add_argument("--no-lane-shift", action="store_true", help="detection without the lane-shift test")
     p.add_argument(
         "--compare-detection", action="store_true", help="each draw without, then with, exit loops and probe stops"
     )
@@ -154,13 +155,13 @@ def main() -> None:
     load_before = os.getloadavg()
     report: dict[str, Any] = {}
     seeds = [int(x) for x in args.demand_seeds.split(",") if x.strip()] or [args.seed]
-    variants = [(False, False), (True, True)] if args.compare_detection else [
-        (not args.no_exit_loops, not args.no_probe_stops)
+    variants = [(False, False, False), (True, True, True)] if args.compare_detection else [
+        (not args.no_exit_loops, not args.no_probe_stops, not args.no_lane_shift)
     ]  # fmt: skip
-    runs: dict[tuple[bool, bool], list[dict[str, Any]]] = {v: [] for v in variants}
+    runs: dict[tuple[bool, bool, bool], list[dict[str, Any]]] = {v: [] for v in variants}
     if not args.cycle_only:
         for demand_seed in seeds:
-            for exit_loops, probe_stops in variants:
+            for exit_loops, probe_stops, lane_shift in variants:
                 with database_url(args.backend, "traffic") as url:
                     db = Database(url)
                     upgrade(db)
@@ -175,13 +176,15 @@ def main() -> None:
                         mqtt_url=args.mqtt,
                         exit_loops=exit_loops,
                         probe_stops=probe_stops,
+                        lane_shift=lane_shift,
                     )
                     log(
                         f"running the {args.area} area for {args.minutes} simulated minutes from {args.begin} "
-                        f"(draw {demand_seed}, exit loops {exit_loops}, probe stops {probe_stops})…"
+                        f"(draw {demand_seed}, exit loops {exit_loops}, probe stops {probe_stops}, "
+                        f"lane shift {lane_shift})…"
                     )
                     report = run(db, cfg, progress=log)
-                    runs[(exit_loops, probe_stops)].append(report)
+                    runs[(exit_loops, probe_stops, lane_shift)].append(report)
                     db.dispose()
     cycle: dict[str, Any] = {}
     if args.cycle_rounds:

@@ -19,6 +19,11 @@ Per loop station ``i`` with the next station downstream on the same road ``j``, 
   the station's **exit cross-section** near the segment's end, which sees a lane blocked
   anywhere upstream of it on the segment empty: the drivers who passed the blockage have not
   yet gone back to it (the main loops only see a blockage close ahead of them);
+* **a lane shift**: at either cross-section, a usual lane (share ≥ 15 %) carrying under half its
+  share over the last 1–8 minutes, with the G statistic of the lane counts against the usual
+  shares ≥ 23 (``p`` ≈ 10⁻⁵ with two degrees of freedom): the drivers who change lanes early
+  before a blockage, or have not all gone back to the lanes past it, when the lane is not
+  (yet) quite empty;
 * **a probe stopped mid-block**: a floating car standing (below 5 km/h, moved under 5 m) for
   three reports in a row (a minute) away from both ends of the segment, while the station's
   vehicles keep passing at ≥ 50 % of their usual speed: a car held where neither a signal nor
@@ -26,7 +31,7 @@ Per loop station ``i`` with the next station downstream on the same road ``j``, 
 
 An interval is *flagged* when the occupancy difference and the speed drop agree, or the
 speed drop holds with occupancy ≥ 15 %, or the probes say so, or a lane has gone empty at either
-cross-section, or a probe stands mid-block; two flagged intervals in a row
+cross-section, or has shifted, or a probe stands mid-block; two flagged intervals in a row
 (persistence, which the California algorithms use against false alarms) raise an alarm: an
 incident is opened. It is updated every five minutes while it lasts and cleared after two
 minutes without a flag with the speed back to 75 % of the profile it had before.
@@ -38,6 +43,7 @@ tests look for.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from statistics import median
@@ -58,6 +64,14 @@ LANE_PROFILE_LEN = 40
 LANE_MIN_SHARE = 0.15
 LANE_MIN_PROFILE = 30
 LANE_ALPHA = 1e-3
+#: the lane-shift test: the G statistic of the last 1–8 minutes' lane counts against the usual
+#: shares (chi-square with lanes − 1 degrees of freedom; 23 is p ≈ 10⁻⁵ at two), a lane of
+#: share ≥ LANE_MIN_SHARE carrying under half of it, over at least SHIFT_MIN_VEHICLES vehicles
+SHIFT_G = 23.0
+SHIFT_MIN_VEHICLES = 12
+SHIFT_WINDOWS = (2, 4, 6, 10, 16)
+#: the lane profiles keep the shift test's longest window more than the blocked-lane test uses
+PROFILE_KEEP = LANE_PROFILE_LEN + SHIFT_WINDOWS[-1]
 PROBE_STILL_KMH = 5.0
 PROBE_STILL_M = 5.0
 PROBE_STILL_REPORTS = 3
@@ -89,6 +103,7 @@ class ProbeFix:
 
 def _lane_blocked(profile: deque[tuple[int, ...]], recent: deque[tuple[int, ...]]) -> bool:
     """A lane with a usual share ``p`` that none of the last ``N`` vehicles used, ``(1 − p)^N < α``."""
+    profile = deque(list(profile)[-LANE_PROFILE_LEN:])
     if not recent or not profile:
         return False
     width = len(recent[-1])
@@ -110,6 +125,37 @@ def _lane_blocked(profile: deque[tuple[int, ...]], recent: deque[tuple[int, ...]
     return False
 
 
+def _lane_shift(profile: deque[tuple[int, ...]], recent: deque[tuple[int, ...]]) -> bool:
+    """The traffic has moved out of a usual lane (not necessarily all of it): a blockage ahead whose
+    drivers change lanes early, or one behind the exit loops they have not all returned from."""
+    # the usual shares from before the longest window: the shift itself must not become the usual
+    older = list(profile)[: -SHIFT_WINDOWS[-1]]
+    if not recent or not older:
+        return False
+    width = len(recent[-1])
+    usual = [sum(c[i] for c in older if len(c) == width) for i in range(width)]
+    total = sum(usual)
+    if total < LANE_MIN_PROFILE or width < 2:
+        return False
+    shares = [u / total for u in usual]
+    last = [c for c in recent if len(c) == width][-SHIFT_WINDOWS[-1] :]
+    for w in SHIFT_WINDOWS:
+        if w > len(last):
+            break
+        seen = [sum(c[i] for c in last[-w:]) for i in range(width)]
+        n = sum(seen)
+        if n < SHIFT_MIN_VEHICLES:
+            continue
+        if not any(p >= LANE_MIN_SHARE and o < 0.5 * p * n for p, o in zip(shares, seen, strict=True)):
+            continue
+        g = 2.0 * sum(o * math.log(o / (p * n)) for p, o in zip(shares, seen, strict=True) if o > 0 and p > 0)
+        if any(o > 0 and p == 0 for p, o in zip(shares, seen, strict=True)):
+            continue  # a lane nobody used before: the profile knows too little
+        if g >= SHIFT_G:
+            return True
+    return False
+
+
 @dataclass
 class _Station:
     edge: str
@@ -122,9 +168,9 @@ class _Station:
     since_update: int = 0
     alarm: bool = False
     frozen_profile: float = 0.0
-    lane_profile: deque[tuple[int, ...]] = field(default_factory=lambda: deque(maxlen=LANE_PROFILE_LEN))
+    lane_profile: deque[tuple[int, ...]] = field(default_factory=lambda: deque(maxlen=PROFILE_KEEP))
     lane_recent: deque[tuple[int, ...]] = field(default_factory=lambda: deque(maxlen=LANE_PROFILE_LEN))
-    exit_profile: deque[tuple[int, ...]] = field(default_factory=lambda: deque(maxlen=LANE_PROFILE_LEN))
+    exit_profile: deque[tuple[int, ...]] = field(default_factory=lambda: deque(maxlen=PROFILE_KEEP))
     exit_recent: deque[tuple[int, ...]] = field(default_factory=lambda: deque(maxlen=LANE_PROFILE_LEN))
     length_m: float = 0.0
 
@@ -136,6 +182,9 @@ class _Station:
 
     def exit_lane_blocked(self) -> bool:
         return _lane_blocked(self.exit_profile, self.exit_recent)
+
+    def lane_shifted(self) -> bool:
+        return _lane_shift(self.lane_profile, self.lane_recent) or _lane_shift(self.exit_profile, self.exit_recent)
 
 
 @dataclass(frozen=True)
@@ -154,6 +203,7 @@ class IncidentDetector:
         """``stations``: edge → (downstream station's edge, free-flow speed, is an expressway);
         ``lengths``: the segments' lengths (m), for telling mid-block from a segment's ends."""
         self.stations = {e: _Station(e, d, ff, ex) for e, (d, ff, ex) in sorted(stations.items())}
+        self.lane_shift = True
         for e, st in self.stations.items():
             st.length_m = (lengths or {}).get(e, 0.0)
         self.intervals = 0  # detector-intervals examined
@@ -223,6 +273,8 @@ class IncidentDetector:
                 method = "lane-blocked"
             if not method and r.exit_lanes and st.exit_lane_blocked():
                 method = "lane-blocked-exit"
+            if not method and self.lane_shift and r.lanes and st.lane_shifted():
+                method = "lane-shift"
             others_pass = r.flow_vph > 0 and r.speed_kmh is not None and r.speed_kmh >= PROBE_OTHERS_PASS * prof
             if not method and edge in stopped and others_pass:
                 method = "probe-stopped"

@@ -64,6 +64,8 @@ class RunConfig:
     exit_loops: bool = True
     #: the detection watches for floating cars stopped mid-block
     probe_stops: bool = True
+    #: the detection's lane-shift test (a lane carrying under half its usual share)
+    lane_shift: bool = True
     mqtt_url: str | None = None
     use_traci: bool = False
     deliver_events: bool = True
@@ -190,6 +192,7 @@ def start_run(db: Database, cfg: RunConfig) -> RunState:
         },
         {e: network.segments[e].length_m for e in names},
     )
+    detector.lane_shift = cfg.lane_shift
     sim.start()
     return RunState(cfg, network, key, sim, feed, ids, detector, up, day_start(cfg.day), worker)
 

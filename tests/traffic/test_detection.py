@@ -116,3 +116,30 @@ def test_a_car_held_at_the_signal_or_in_a_jam_is_no_incident() -> None:
     creeping = IncidentDetector({"a": (None, 60.0, False)}, {"a": 400.0})
     fixes = [_moving(k) for k in range(20)] + [[ProbeFix(3, "a", 100.0 + 8 * k, 4.0)] for k in range(6)]
     assert [a for _k, a in _probe_run(creeping, fixes) if a.kind == "open"] == []
+
+
+def test_traffic_moving_out_of_a_lane_that_still_carries_some_is_a_lane_shift() -> None:
+    rng = np.random.default_rng(5)
+    before = _light_traffic(rng, 30, (0.3, 0.4, 0.3))
+    # drivers leave the middle lane early for a blockage ahead: it keeps a tenth of the traffic
+    shifted = _light_traffic(rng, 20, (0.45, 0.1, 0.45))
+    detector = IncidentDetector({"a": (None, 60.0, False)})
+    opened = [(k, a) for k, a in _feed(detector, before + shifted) if a.kind == "open"]
+    assert len(opened) == 1 and opened[0][1].method == "lane-shift", opened
+    assert 30 <= opened[0][0] < 30 + 16  # at ten vehicles a minute, a mild shift takes minutes to be sure of
+    # the same traffic with the test off: the lane never quite empties, so nothing is found
+    off = IncidentDetector({"a": (None, 60.0, False)})
+    off.lane_shift = False
+    assert [a for _k, a in _feed(off, before + shifted) if a.kind == "open"] == []
+
+
+def test_turning_platoons_that_vary_the_lane_mix_raise_no_lane_shift() -> None:
+    rng = np.random.default_rng(6)
+    detector = IncidentDetector({"a": (None, 60.0, False)})
+    # an hour where each half-minute's mix wanders (platoons from the junction upstream), no blockage
+    intervals = []
+    for _ in range(120):
+        shares = rng.dirichlet((6.0, 8.0, 6.0))
+        a, b, c = (int(x) for x in rng.multinomial(int(rng.poisson(5)), shares))
+        intervals.append((a, b, c))
+    assert [a for _k, a in _feed(detector, intervals) if a.kind == "open"] == []

@@ -37,7 +37,7 @@
         textStyle: { fontFamily: getComputedStyle(document.body).fontFamily, fontSize: large ? 18 : 12 },
         grid: { left: 60, right: 24, top: 24, bottom: 60 },
         tooltip: { trigger: "axis" },
-        xAxis: { type: "time" },
+        xAxis: { type: "time", axisLabel: { hideOverlap: true } },  // a phone has room for a few hours only
         yAxis: { type: "value", name: config.unit, scale: true },
         dataZoom: [{ type: "inside" }, { type: "slider" }],
         series: [{ type: "line", name: config.name, data: points, showSymbol: points.length < 60,

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onecity.core.bus.consumers import consumer
+from onecity.core.divisions import Division
 from onecity.core.errors import DomainError
 from onecity.core.events import Envelope
 from onecity.core.identity.principal import system_principal
@@ -25,7 +27,8 @@ from onecity.hub.geography.index import grid_index, warm_for_message
 from onecity.hub.registries.models import Component
 from onecity.ops import service
 from onecity.ops.models import Case, Report, Source
-from onecity.sensing.events import ALERT_CLEARED, ALERT_RAISED
+from onecity.sensing import service as sensing
+from onecity.sensing.events import ALERT_CLEARED, ALERT_RAISED, AlertRaised
 from onecity.services.events import RATING_COMPLAINT
 from onecity.traffic import service as traffic
 from onecity.traffic.events import INCIDENT_CLEARED, INCIDENT_DETECTED, INCIDENT_UPDATED
@@ -66,6 +69,27 @@ def subtype_for_alert(observed_property: str | None, component_class: str | None
     return PROPERTY_SUBTYPES.get((observed_property or "").lower(), FALLBACK_SUBTYPE)
 
 
+#: The English half of a sensing message's bilingual parts ("(橙色预警 / orange warning)").
+_ENGLISH_HALF = re.compile(r" / [A-Za-z][A-Za-z ,.'-]*(?=[);:]|$)")
+_CODE = re.compile(r"(?<!\d)\d{12}(?!\d)")
+
+
+def alert_description(session: Session, alert: AlertRaised) -> str:
+    """What is wrong, in Chinese, as a case shows it: the rule's name, then the alert's message with the
+    observed properties and townships named (the stored message keeps their keys and codes, and
+    the level in both languages: the sensing pages translate it as they show it; a case's
+    description is stored once, in the city's language)."""
+    text = alert.message
+    names = sensing.property_names("zh")
+    for key in sorted((k for k in names if k in text), key=len, reverse=True):
+        text = re.sub(rf"(?<![\w.]){re.escape(key)}(?![\w.])", names[key], text)
+    if codes := set(_CODE.findall(text)):
+        for code, name in session.execute(select(Division.code, Division.name).where(Division.code.in_(codes))):
+            text = text.replace(code, name)
+    text = re.sub(r"(\d+) min; ?", r"\1 分钟，", _ENGLISH_HALF.sub("", text))
+    return f"[{alert.rule_name}] {text}"
+
+
 @consumer("ops.case-from-sensor-alert", ALERT_RAISED, prepare=warm_for_message)
 def case_from_sensor_alert(session: Session, envelope: Envelope) -> None:
     alert = envelope.typed(ALERT_RAISED)
@@ -80,7 +104,7 @@ def case_from_sensor_alert(session: Session, envelope: Envelope) -> None:
                 SENSOR_INTAKE,
                 source=Source.SENSOR.value,
                 subtype_code=subtype_for_alert(alert.observed_property, component_class),
-                description=f"[{alert.rule_name}] {alert.message}",
+                description=alert_description(session, alert),
                 lon=alert.lon,
                 lat=alert.lat,
                 component_id=component.id if component is not None else None,

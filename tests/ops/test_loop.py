@@ -15,6 +15,7 @@ from onecity.core.events import OutboxMessage, publish
 from onecity.core.identity.models import Agency
 from onecity.ops import centre, service, worktime
 from onecity.ops.clocks import sweep
+from onecity.ops.consumers import alert_description
 from onecity.ops.models import Case, Level, Report, Status, StepRecord, Unit
 from onecity.ops.taxonomy import Step, Urgency, taxonomy
 from onecity.ops.units import install_units, unit_agency_code
@@ -371,7 +372,7 @@ def test_sensor_alert_opens_a_case_and_its_clearing_is_noted(ops: Ops) -> None:
         kind="threshold",
         level="orange",
         observed_property="ponding_depth",
-        message="积水 0.32 m ≥ 0.25 m (橙色预警)",
+        message="ponding_depth 0.32 ≥ 0.25 (橙色预警 / orange warning)",  # as sensing stores it
         lon=HUNANLU_POINT[0],
         lat=HUNANLU_POINT[1],
         division_code=HUNANLU,
@@ -388,6 +389,7 @@ def test_sensor_alert_opens_a_case_and_its_clearing_is_noted(ops: Ops) -> None:
     with ops.db.sessions() as session:
         [case] = session.scalars(select(Case)).all()
         assert (case.source, case.subtype_code, case.urgency) == ("sensor", "E0501", "urgent")
+        assert case.description == "[积水深度] 积水深度 0.32 ≥ 0.25 (橙色预警)"  # no key, no English
         assert case.status == Status.DISPATCHED and case.township_code == HUNANLU
         assert session.get(Unit, case.unit_agency_id).department == "water"  # type: ignore[union-attr]
     with ops.db.transaction() as session:
@@ -440,3 +442,28 @@ def test_reporter_details_are_an_audited_read(ops: Ops) -> None:
     with ops.db.sessions() as session:
         entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "ops.reporter.read"))
         assert entry is not None and entry.purpose == "回访报告人"
+
+
+def test_a_sensor_cases_description_names_places_and_drops_the_english_half(ops: Ops) -> None:
+    base = {
+        "alert_id": "al-9",
+        "rule_id": "r-9",
+        "rule_name": "设备离线",
+        "kind": "silence",
+        "level": "blue",
+        "observed_property": None,
+        "lon": HUNANLU_POINT[0],
+        "lat": HUNANLU_POINT[1],
+        "division_code": HUNANLU,
+        "thing_id": "t-9",
+        "component_id": None,
+        "raised_at": clock.now(),
+    }
+    silent = AlertRaised(message="设备离线 / device silent: 井盖传感器 00019 (95 min; 蓝色预警 / blue warning)", **base)
+    both = AlertRaised(
+        **{**base, "rule_name": "暴雨叠加涨水", "level": "red"},
+        message=f"rainfall + water_level @ {HUNANLU} (红色预警 / red warning)",
+    )
+    with ops.db.sessions() as session:
+        assert alert_description(session, silent) == "[设备离线] 设备离线: 井盖传感器 00019 (95 分钟，蓝色预警)"
+        assert alert_description(session, both) == "[暴雨叠加涨水] 雨量 + 水位 @ 湖南路街道 (红色预警)"

@@ -29,6 +29,9 @@ def test_a_reset_password_is_changed_before_anything_else(
     with db.sessions() as s:
         assert s.get(User, clerk.id).must_change_password  # type: ignore[union-attr]
 
+    # no API token either while the temporary password stands (whoever handed it over knows it)
+    refused = client.post("/api/v1/auth/token", data={"username": "clerk.wu", "password": temporary})
+    assert refused.status_code == 403 and "/account/password" in refused.json()["detail"]
     person = TestClient(client.app)
     r = sign_in(person, "clerk.wu", temporary, next_path="/services/work")
     # every page leads to the form, remembering where the user was going
@@ -63,6 +66,7 @@ def test_a_reset_password_is_changed_before_anything_else(
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "core.user.password_changed")).one()
         assert entry.object_id == clerk.id and entry.detail == {"after_reset": True}
     sign_in(TestClient(client.app), "clerk.wu", NEW)
+    assert client.post("/api/v1/auth/token", data={"username": "clerk.wu", "password": NEW}).status_code == 200
     # a password changed by choice is not forced
     again = person.get("/account/password")
     assert again.status_code == 200 and 'id="password-forced"' not in again.text

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from onecity.api.deps import DatabaseDep, PrincipalDep, SessionDep, SettingsDep
 from onecity.api.schemas import PasswordChange, TokenPublic, UserPublic
 from onecity.api.users_view import caller_public, user_public
-from onecity.core.errors import AuthenticationRequired
+from onecity.core.errors import AuthenticationRequired, PermissionDenied, Words
 from onecity.core.identity import auth, service
 from onecity.core.identity.callers import Caller
 from onecity.core.identity.roles import PrincipalKind
@@ -34,6 +34,11 @@ def token(
     user = auth.authenticate(db, settings, username, password, client_address(request))
     if user is None:
         raise AuthenticationRequired(auth.BAD_CREDENTIALS)
+    if user.must_change_password:  # whoever handed the temporary password over knows it too
+        raise PermissionDenied(
+            "this password was reset by an administrator: choose your own at /account/password first",
+            words=Words("password.api_refused"),
+        )
     access, expires = auth.issue_token(settings, user)
     return TokenPublic(access_token=access, expires_in=expires)
 

@@ -25,12 +25,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select, text
 
-from onecity.core.db import Base, Database
+from onecity.core.db import Database
 from onecity.core.divisions import Division, DivisionLevel
 from onecity.hub.geography import index
 from onecity.hub.geography.models import DivisionShape, Grid
 from onecity.synth.geography.load import load_geography
-from tests.conftest import KEEP_TABLES, _truncate_pg
+from tests.conftest import KEEP_TABLES, _truncate_pg, empty_pg
 
 #: Xuhui and Huangpu: every fixed test point and division lies in one of them.
 DISTRICTS = ("310104000000", "310101000000")
@@ -54,10 +54,9 @@ def remove_geography(database: Database) -> None:
 
 
 def truncate_all_but_geography(database: Database) -> None:
-    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in GEOGRAPHY_TABLES]
-    with database.engine.begin() as conn:
-        conn.execute(text("SET LOCAL session_replication_role = replica"))  # past the append-only trigger
-        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)))
+    """Every table emptied but the reference divisions and the grids (:func:`tests.conftest.empty_pg`;
+    the package's other connections are left alone, as they always were here)."""
+    empty_pg(database, GEOGRAPHY_TABLES, end_others=False)
 
 
 @pytest.fixture(scope="session")

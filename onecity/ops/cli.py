@@ -1,4 +1,4 @@
-"""Commands: ``onecity ops install`` (disposal units), ``onecity ops sweep`` (reminders and escalation).
+"""Commands: ``onecity ops install`` (disposal units), ``onecity ops sweep`` (early warnings, re-dispatch, escalation).
 
 ``install`` is idempotent (units that exist are left alone); ``onecity simulate`` and the
 demo run it themselves. ``sweep`` is what the server runs every minute, for a cron job on a
@@ -34,7 +34,7 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.ops.clocks import sweep
 
     swept = sweep(open_db(settings))
-    _out(json.dumps({"reminded": swept.reminded, "escalated": swept.escalated}))
+    _out(json.dumps({"reminded": swept.reminded, "escalated": swept.escalated, "redispatched": swept.redispatched}))
     return 0
 
 
@@ -43,5 +43,5 @@ def add_commands(sub: Any) -> None:
     i = ops.add_parser("install", help="create the disposal units dispatch sends cases to (idempotent)")
     i.add_argument("--within", help="only in this division (12-digit code), e.g. 310104000000")
     i.set_defaults(func=cmd_install)
-    s = ops.add_parser("sweep", help="send due reminders and escalate overdue cases")
+    s = ops.add_parser("sweep", help="send due early warnings, re-dispatch stuck cases, escalate overdue ones")
     s.set_defaults(func=cmd_sweep)

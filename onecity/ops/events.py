@@ -27,6 +27,8 @@ ACTIONS_EVENTS = (
     "registered",
     "rejected",
     "dispatched",
+    "redispatched",
+    "reclassified",
     "accepted",
     "disputed",
     "resolved",

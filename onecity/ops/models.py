@@ -70,8 +70,20 @@ class Level(StrEnum):
     CITY = "city"
 
 
+class Shift(StrEnum):
+    """When a unit's crews are out (urgent cases count clock hours, so an urgent case needs a unit on shift)."""
+
+    ROUND_THE_CLOCK = "round_the_clock"  # 24 小时值守: crews on every hour
+    DAY = "day"  # 07:00–19:00 every day (street cleansing, enforcement patrols)
+    OFFICE = "office"  # working hours of the platform's calendar (09:00–17:00 on working days)
+
+
 class Unit(Base):
-    """A disposal unit: one department's unit in one township or district, an agency of its own."""
+    """A disposal unit: one department's unit in one township or district, an agency of its own.
+
+    ``crews`` is how many cases it works at once (None: not declared, no limit is assumed);
+    ``shift`` when its crews are out. Dispatch weighs both (:func:`onecity.ops.units.choose`).
+    """
 
     __tablename__ = "ops_units"
     __table_args__ = (UniqueConstraint("department", "division_code"),)
@@ -80,6 +92,10 @@ class Unit(Base):
     department: Mapped[str] = mapped_column(String(30))
     division_code: Mapped[str] = mapped_column(ForeignKey("divisions.code"), index=True)
     level: Mapped[str] = mapped_column(String(10))
+    crews: Mapped[int | None] = mapped_column(Integer)
+    shift: Mapped[str] = mapped_column(
+        String(16), default=Shift.ROUND_THE_CLOCK.value, server_default="round_the_clock"
+    )
 
 
 class Case(IdMixin, TimestampMixin, DivisionScopedMixin, Base):
@@ -117,6 +133,10 @@ class Case(IdMixin, TimestampMixin, DivisionScopedMixin, Base):
     remind_at: Mapped[datetime | None] = mapped_column(index=True)
     #: When the case next escalates a level if the step is still not done (None at the city level).
     escalate_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: When the early warning of the current step went out (at 80 % of its limit; None once a step starts).
+    warned_at: Mapped[datetime | None]
+    #: Times the case was moved to another unit of its department because its unit could not make the limit.
+    redispatches: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: Steps finished after their limit; a case is closed on time when this stays 0.
     late_steps: Mapped[int] = mapped_column(Integer, default=0)
     registered_at: Mapped[datetime | None]

@@ -452,6 +452,9 @@ def centre_live(
 NOTE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^trusted source: (?P<source>[a-z0-9]+)$"), "ops.note.trusted_source"),
     (re.compile(r"^routing rule: (?P<department>[\w-]+)$"), "ops.note.routing_rule"),
+    (re.compile(r"^routing rule: (?P<department>[\w-]+) \(aid: home unit full\)$"), "ops.note.routing_aid"),
+    (re.compile(r"^routing rule: (?P<department>[\w-]+) \(queued\)$"), "ops.note.routing_queued"),
+    (re.compile(r"^capacity: home unit full$"), "ops.note.redispatch"),
     (re.compile(r"^resolved: (?P<department>[\w-]+)$"), "ops.note.resolved"),
     (re.compile(r"^(?P<step>register|dispatch|dispose|verify|close) due (?P<at>[\d-]+ [\d:]+)$"), "ops.note.due"),
     (

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, clock, policy, transition
@@ -45,7 +45,7 @@ from onecity.ops import worktime
 from onecity.ops.events import EVENTS, CaseChanged
 from onecity.ops.models import CASE_NUMBER, OPEN, TRUSTED, Case, Level, Media, Report, Source, Status, StepRecord, Unit
 from onecity.ops.taxonomy import Step, Subtype, UnitLevel, Urgency, taxonomy
-from onecity.ops.units import unit_for
+from onecity.ops.units import Choice, can_take, choose, has_room, loads, queue
 
 R = Role
 policy.register_actions(
@@ -70,8 +70,13 @@ ROUTER = system_principal("ops:router")
 #: Two reports of the same subtype this close, this soon, are one problem (the issue's rule).
 DUPLICATE_METRES = 50.0
 DUPLICATE_WINDOW = timedelta(hours=24)
-#: The reminder goes out when this share of a step's time is used up.
-REMIND_AT_SHARE = 0.75
+#: The early warning (临期预警) goes out when this share of a step's time is used up.
+REMIND_AT_SHARE = 0.8
+#: A case still waiting for its unit after this share of its disposal time, while that unit has no free
+#: crew on shift, moves to a neighbouring unit of the same department that has one (re-dispatch).
+REDISPATCH_AT_SHARE = 0.25
+#: How often one case may be moved for capacity (a case does not tour the district).
+MAX_REDISPATCHES = 2
 MAX_TEXT = 2000
 MAX_MEDIA_BYTES = 5 * 1024 * 1024
 IMAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png", b"RIFF": "image/webp"}
@@ -185,7 +190,7 @@ def _start_step(case: Case, step: Step, at: datetime, due: datetime | None = Non
     """Start the clock of ``step``: its limit from the taxonomy, a reminder and the first escalation time."""
     urgency = _urgency(case)
     due = due or worktime.due(at, _subtype(case).limit(step, urgency), urgency)
-    case.step, case.step_started_at, case.step_due_at = step.value, at, due
+    case.step, case.step_started_at, case.step_due_at, case.warned_at = step.value, at, due, None
     case.remind_at = at + (due - at) * REMIND_AT_SHARE if due > at else None
     case.escalate_at = due if case.level != Level.CITY else None
 
@@ -459,10 +464,17 @@ def _register(change: Change[Case], *, note: str | None) -> None:
     _start_step(case, Step.DISPATCH, now)
     _record(change, "registered", note=note)
     try:
-        unit = unit_for(change.session, case.department, case.township_code, case.district_code)
+        choice = choose(change.session, case.department, case)
     except NotFound:
         return  # no unit for the rule: it waits for a dispatcher (and escalates if none acts)
-    _dispatch(change, unit, note="routing rule: " + case.department, principal=ROUTER)
+    _dispatch(change, choice.unit, note=_why(choice, case.department), principal=ROUTER)
+
+
+def _why(choice: Choice, department: str) -> str:
+    """The timeline's note on a dispatch by the rule (``ops.pages.step_note`` says it in the reader's words)."""
+    return (
+        f"routing rule: {department}" + {"home": "", "aid": " (aid: home unit full)", "queued": " (queued)"}[choice.why]
+    )
 
 
 def register_case(
@@ -537,9 +549,61 @@ def dispatch_case(
     change = _begin(session, principal, case_id, "ops.case.dispatch", Status.REGISTERED, doing="dispatched")
     case = change.row
     dept = taxonomy().department(department).key if department else case.department
-    unit = unit_for(session, dept, case.township_code, case.district_code)
+    unit = choose(session, dept, case).unit
     _dispatch(change, unit, note=_text(note, "note", required=False))
     return case
+
+
+def redispatch(session: Session, principal: Principal, case_id: str, *, note: str | None = None) -> Case | None:
+    """Move a case its unit cannot get to (every crew busy, or off shift for an urgent case) to the nearest
+    unit of the same department that has a free crew on shift; None when no unit can take it.
+
+    The clock is not reset: the case keeps its disposal deadline (``dispose_due_at``), so the unit that
+    takes it over inherits the time left, and lateness still shows as lateness. The move is one more step
+    on the timeline (``redispatched``), audited with the unit it left and the unit it went to. The
+    platform does this from the clocks (:func:`onecity.ops.clocks.sweep`); a dispatcher may do it too.
+    """
+    change = _begin(session, principal, case_id, "ops.case.dispatch", Status.DISPATCHED, doing="redispatched")
+    case = change.row
+    leaving = case.unit_agency_id
+    choice = choose(session, case.department, case, leaving=leaving)
+    if choice.unit.agency_id == leaving:
+        return None
+    if choice.why == "queued":
+        # every unit is full: move only to a clearly shorter queue (at least one case per crew shorter)
+        here = session.get(Unit, leaving) if leaving else None
+        mine = loads(session, [leaving]).get(leaving, 0) if leaving else 0
+        if here is None or queue(choice.unit, choice.load + 1) > queue(here, mine) - 1:
+            return None
+    case.unit_agency_id, case.redispatches = choice.unit.agency_id, case.redispatches + 1
+    # the same step and deadline continue at the new unit; only the warning is re-armed if it has not gone out
+    _record(
+        change,
+        "redispatched",
+        note=_text(note, "note", required=False) or "capacity: home unit full",
+        detail={"from_unit": leaving, "to_unit": choice.unit.agency_id, "due": str(case.step_due_at)},
+    )
+    return case
+
+
+def needs_redispatch(session: Session, case: Case, at: datetime) -> bool:
+    """Whether a waiting case's unit cannot make it: a quarter of its disposal time gone, not taken on,
+    and its unit has no free crew on shift."""
+    if case.status != Status.DISPATCHED or case.unit_agency_id is None or case.redispatches >= MAX_REDISPATCHES:
+        return False
+    if case.step_started_at is None or case.step_due_at is None:
+        return False
+    if at < case.step_started_at + (case.step_due_at - case.step_started_at) * REDISPATCH_AT_SHARE:
+        return False
+    unit = session.get(Unit, case.unit_agency_id)
+    if unit is None:
+        return False
+    busy = session.scalar(
+        select(func.count())
+        .select_from(Case)
+        .where(Case.unit_agency_id == unit.agency_id, Case.status == Status.DISPOSING)
+    )
+    return not (can_take(unit, _urgency(case), at) and has_room(unit, int(busy or 0)))
 
 
 # -- disposal --------------------------------------------------------------------------------
@@ -592,7 +656,7 @@ def resolve_dispute(
             f"({' or '.join(n.value for n in needed)})"
         )
     dept = taxonomy().department(department).key
-    unit = unit_for(session, dept, case.township_code, case.district_code)
+    unit = choose(session, dept, case).unit
     case.dispute_reason = None
     _dispatch(change, unit, note=_text(note, "note", required=False) or f"resolved: {dept}", action="resolved")
     return case
@@ -626,11 +690,25 @@ def verify_case(
     ok: bool,
     note: str | None = None,
     media_id: str | None = None,
+    subtype_code: str | None = None,
 ) -> Case:
-    """An inspector checks the result on site: passed, or returned to the unit for rework."""
+    """An inspector checks the result on site: passed, or returned to the unit for rework.
+
+    An inspector who finds on site a problem of another type than the case says (the call-taker picked
+    the wrong one and the unit did not dispute it) returns it with the right ``subtype_code``: the case is
+    re-typed and sent to that type's department (``reclassified``), which gets the type's own disposal
+    limit from now, as after a dispute: the misrouting was the platform's, not the new unit's.
+    """
     change = _begin(session, principal, case_id, "ops.case.verify", Status.REPORTED, doing="verified")
     case, now = change.row, clock.now()
     _finish_step(case, now)
+    if not ok and subtype_code and taxonomy().subtype(subtype_code).department != case.department:
+        why = _text(note, "what the problem on site really is")
+        sub = taxonomy().subtype(subtype_code)
+        case.subtype_code, case.major_code, case.kind = sub.code, sub.major_code, sub.kind.value
+        case.department = sub.department
+        _dispatch(change, choose(session, sub.department, case).unit, note=why, action="reclassified")
+        return case
     if ok:
         case.status, case.verified_at = Status.VERIFIED, now
         _start_step(case, Step.CLOSE, now)
@@ -754,7 +832,7 @@ def remind(session: Session, principal: Principal, case_id: str) -> bool:
     case = change.row
     if case.remind_at is None or case.remind_at > clock.now() or case.status in (Status.SUSPENDED, Status.DISPUTED):
         return False
-    case.remind_at = None
+    case.remind_at, case.warned_at = None, clock.now()
     _record(
         change,
         "reminded",

@@ -316,7 +316,7 @@ def test_overdue_case_escalates_township_district_city(ops: Ops) -> None:
         case = hotline_report(ops).case  # exposed rubbish: 4 working hours to dispose
         due = case.step_due_at
         assert due is not None and clock.local(due).hour == 14
-        advance(3.1 * 3600)  # past 75 % of the limit: a reminder, no escalation
+        advance(3.3 * 3600)  # past 80 % of the limit: the early warning, no escalation
         assert sweep(ops.db).reminded == 1
         assert sweep(ops.db).reminded == 0  # sent once
         advance(1 * 3600)  # 14:06: overdue → the district centre

@@ -47,9 +47,9 @@ from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.hub.geography.index import grid_index
 from onecity.hub.registries.models import Person
 from onecity.ops import clocks, service, worktime
-from onecity.ops.models import Case, Report, Status, Unit
+from onecity.ops.models import Case, Report, Status, StepRecord, Unit
 from onecity.ops.taxonomy import Step, Urgency, taxonomy
-from onecity.ops.units import install_units
+from onecity.ops.units import install_units, set_capacity
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +178,10 @@ class OpsActor:
         self._db, self._started = db, start
         with db.transaction() as session:
             install_units(session, INSTALLER, within=None if self.within == MUNICIPALITY_CODE else self.within)
+            # the centres declare each unit's crews (dispatch weighs them); a unit declared before is left alone
+            centre = _staff("centre-city", Role.OPERATOR, MUNICIPALITY_CODE)
+            for unit in session.scalars(select(Unit).where(Unit.crews.is_(None)).order_by(Unit.agency_id)):
+                set_capacity(session, centre, unit.agency_id, crews=self._crews(unit))
         with db.sessions() as session:
             rows = session.execute(select(Person.division_code, func.count()).group_by(Person.division_code)).all()
             self._units = {u.agency_id: u for u in session.scalars(select(Unit))}
@@ -300,7 +304,8 @@ class OpsActor:
         return self.credit[township]
 
     def _crews(self, unit: Unit) -> int:
-        return max(2, round(CREWS_AT_SCALE_1.get(unit.level, 20) * self.scale))
+        """The crews a unit has at this scale (declared to the platform at setup; the platform's figure wins)."""
+        return unit.crews or max(2, round(CREWS_AT_SCALE_1.get(unit.level, 20) * self.scale))
 
     def _act(self, db: Database, fn: Any, principal: Principal, case_id: str, **kw: Any) -> bool:
         try:
@@ -368,7 +373,8 @@ class OpsActor:
                 unit = self._units[c.unit_agency_id]
                 truth = self.truth.get(c.id)
                 staff = self._unit_staff(unit.agency_id)
-                if not self._after(key, now, rng, 0.25, urgent):
+                # each unit a case is sent to (a re-dispatch moves it) takes its own time to get to it
+                if not self._after((c.id, f"dispatched:{unit.agency_id}"), now, rng, 0.25, urgent):
                     continue
                 if truth is not None and truth.department != unit.department and rng.random() < DISPUTE_CAUGHT:
                     self._act(db, service.dispute_case, staff, c.id, reason="不属本单位职责（模拟）")
@@ -394,6 +400,19 @@ class OpsActor:
             elif c.status == Status.REPORTED and free and self._after(key, now, rng, 0.5, urgent):
                 self.credit[township] = self.credit.get(township, 0.0) - 1
                 inspector = _staff(f"inspector-{township}", Role.INSPECTOR, township)
+                truth = self.truth.get(c.id)
+                if truth is not None and truth.department != c.department:
+                    # on site the inspector sees the problem is another type's: back to the right department
+                    self._act(
+                        db,
+                        service.verify_case,
+                        inspector,
+                        c.id,
+                        ok=False,
+                        subtype_code=truth.subtype,
+                        note="现场问题类型不符，改派（模拟）",
+                    )
+                    continue
                 ok = rng.random() >= REWORK_SHARE
                 note = None if ok else "仍未整改到位（模拟）"
                 if self._act(db, service.verify_case, inspector, c.id, ok=ok, note=note) and not ok:
@@ -431,6 +450,8 @@ class OpsActor:
             "closed": 0,
             "closed_on_time_rate": None,
             "escalated": 0,
+            "warned": 0,
+            "redispatched": 0,
             "median_hours_to_close": None,
         }
         if self._db is None or self._started is None:
@@ -450,6 +471,14 @@ class OpsActor:
                 )
                 or 0
             )
+            warned = (
+                session.scalar(
+                    select(func.count(func.distinct(StepRecord.case_id))).where(
+                        StepRecord.at >= since, StepRecord.action == "reminded"
+                    )
+                )
+                or 0
+            )
             cases = list(
                 session.execute(
                     select(
@@ -461,6 +490,7 @@ class OpsActor:
                         Case.escalations,
                         Case.created_at,
                         Case.department,
+                        Case.redispatches,
                     ).where(Case.created_at >= since)
                 ).all()
             )
@@ -477,6 +507,8 @@ class OpsActor:
                 "closed": len(done),
                 "closed_on_time_rate": round(sum(1 for c in done if c.closed_on_time) / len(done), 4) if done else None,
                 "escalated": sum(1 for c in cases if c.escalations > 0),
+                "warned": int(warned),
+                "redispatched": sum(1 for c in cases if c.redispatches > 0),
                 "median_hours_to_close": round(float(np.median(hours)), 2) if hours else None,
                 "open_at_end": sum(
                     1 for c in cases if c.status not in (Status.CLOSED, Status.EVALUATED, Status.REJECTED)

@@ -1,7 +1,7 @@
 """ops: units' crews and shifts (capacity-aware dispatch), cases' early warning and re-dispatch count
 
-Revision ID: 0023_ops_dispatch_capacity
-Revises: 0022_benefit_offers
+Revision ID: 0025_ops_dispatch_capacity
+Revises: 0024_password_must_change
 Create Date: 2026-12-05 06:45:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import onecity.core.db
 
-revision: str = "0023_ops_dispatch_capacity"
-down_revision: str | Sequence[str] | None = "0022_benefit_offers"
+revision: str = "0025_ops_dispatch_capacity"
+down_revision: str | Sequence[str] | None = "0024_password_must_change"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -50,6 +50,7 @@ PLATFORM = Part(
         "onecity.web.pages.users",
         "onecity.web.pages.audit",
         "onecity.web.pages.my_data",
+        "onecity.web.pages.inbox",
     ),
     commands=("onecity.sim.cli",),
     consumers=("onecity.core.notify.consumers",),

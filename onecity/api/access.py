@@ -140,6 +140,9 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("GET", "/audit/verify/progress"): staff("core.audit.verify", narrower="municipal auditors only"),
     ("GET", "/audit/export.csv"): staff("core.audit.export"),
     ("GET", "/me/data"): me("core.me.access_log"),
+    ("GET", "/me/inbox"): me("core.me.read"),
+    ("POST", "/me/inbox/read"): me("core.me.read"),
+    ("POST", "/me/inbox/{notification_id}/read"): me("core.me.read", reason="only the reader's own notifications"),
     # -- hub: geography, catalogue, sharing -------------------------------------------------
     ("GET", "/api/v1/divisions/{code}"): staff("hub.geography.read"),
     ("GET", "/api/v1/divisions/{code}/geometry"): staff("hub.geography.read"),

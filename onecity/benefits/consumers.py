@@ -14,15 +14,21 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onecity.benefits import offers
+from onecity.benefits.events import OFFER_MADE
 from onecity.benefits.facts import Subject
-from onecity.core import clock
+from onecity.benefits.i18n import MESSAGES
+from onecity.benefits.models import BenefitOffer
+from onecity.core import clock, notify
 from onecity.core.bus.consumers import consumer
 from onecity.core.events import Envelope
+from onecity.core.identity.principal import system_principal
 from onecity.core.tasks import TaskContext
 from onecity.hub.registries.events import FIRM_CLOSED, FIRM_REGISTERED, PERSON_BORN, PERSON_DIED, PERSON_MOVED
+from onecity.hub.sharing.models import ResidentLink
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +77,27 @@ def run(ctx: TaskContext) -> int:
         done = offers.birthdays(session, offers.AGENT, today)
     _done["birthdays"] = today
     return sum(len(r.made) + len(r.withdrawn) for r in done)
+
+
+NOTIFIER = system_principal("benefits:notify")
+
+
+@consumer("benefits.notify-offer", OFFER_MADE)
+def notify_resident_of_offer(session: Session, envelope: Envelope) -> None:
+    """Tell the resident an offer awaits them (their inbox, and e-mail when they gave an address)."""
+    made = envelope.typed(OFFER_MADE)
+    offer = session.get(BenefitOffer, made.offer_id)
+    if offer is None or offer.person_id is None:
+        return
+    user_id = session.scalar(select(ResidentLink.user_id).where(ResidentLink.person_id == offer.person_id))
+    if user_id is None:
+        return
+    values = {lang: {"amount": f"{made.amount:,.2f}"} for lang in notify.LANGUAGES}
+    notify.notify(
+        session,
+        NOTIFIER,
+        user_id,
+        kind=OFFER_MADE.name,
+        text=notify.text_from(MESSAGES, "notify.offer.title", "notify.offer.body", values),
+        link="/benefits/offers",
+    )

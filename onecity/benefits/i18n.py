@@ -4,6 +4,8 @@ from __future__ import annotations
 
 MESSAGES: dict[str, dict[str, str]] = {
     "zh": {
+        "notify.offer.title": "您有一项惠民政策待确认",
+        "notify.offer.body": "根据登记信息，您符合一项政策的条件（金额 {amount} 元），无需申请，确认即可享受。",
         "benefits.title": "政策超市",
         "benefits.intro": "以下惠民惠企政策按决策表自动比对登记库数据，符合条件者无需申请（免申即享）。",
         "benefits.department": "主管部门",
@@ -71,6 +73,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "benefits.objections.none": "没有待答复的异议。",
     },
     "en": {
+        "notify.offer.title": "A benefit awaits your confirmation",
+        "notify.offer.body": "The registries show you qualify for a benefit (CNY {amount}); "
+        "there is nothing to apply for, only to confirm.",
         "benefits.title": "Policy supermarket",
         "benefits.intro": "These benefits for residents and firms are matched against the registries by "
         "decision tables: whoever qualifies gets them without applying (免申即享).",

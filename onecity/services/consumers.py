@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from onecity.core import notify
 from onecity.core.bus.consumers import consumer
 from onecity.core.errors import Conflict, NotFound
 from onecity.core.events import Envelope
+from onecity.core.identity.principal import system_principal
+from onecity.hub.sharing.models import ResidentLink
 from onecity.services import prereview
-from onecity.services.events import CASE_SUBMITTED
+from onecity.services.events import CASE_DECIDED, CASE_SUBMITTED
+from onecity.services.i18n import MESSAGES
+from onecity.services.models import Case
 
 log = logging.getLogger(__name__)
 
@@ -31,3 +37,28 @@ def prereview_submitted_case(session: Session, envelope: Envelope) -> None:
     except (Conflict, NotFound) as err:
         # withdrawn, or already sent back or decided by an officer before (or while) its uploads were read
         log.info("case %s: no pre-review (%s)", submitted.number, err)
+
+
+NOTIFIER = system_principal("services:notify")
+
+
+@consumer("services.notify-decided", CASE_DECIDED)
+def notify_applicant_of_decision(session: Session, envelope: Envelope) -> None:
+    """Tell the applicant (their inbox, and e-mail when they gave an address) that their case was decided."""
+    decided = envelope.typed(CASE_DECIDED)
+    case = session.get(Case, decided.case_id)
+    if case is None or case.person_id is None:
+        return
+    user_id = session.scalar(select(ResidentLink.user_id).where(ResidentLink.person_id == case.person_id))
+    if user_id is None:  # no account: the applicant came to the counter
+        return
+    outcome = "notify.approved" if decided.decision == "approve" else "notify.refused"
+    values = {lang: {"number": decided.number, "outcome": MESSAGES[lang][outcome]} for lang in notify.LANGUAGES}
+    notify.notify(
+        session,
+        NOTIFIER,
+        user_id,
+        kind=CASE_DECIDED.name,
+        text=notify.text_from(MESSAGES, "notify.decided.title", "notify.decided.body", values),
+        link=f"/services/cases/{case.id}",
+    )

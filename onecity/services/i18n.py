@@ -619,6 +619,14 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "The newborn's social security card is applied for once the birth registration has given the child "
         "a record (it needs the child's ID number); it is not part of this bundle.",
     ),
+    # the applicant's notification of a decision (inbox and e-mail)
+    "notify.decided.title": ("您的办件 {number} 已办结", "Your case {number} is decided"),
+    "notify.decided.body": (
+        "办理结果：{outcome}。请查看办件详情和结果文书。",
+        "The decision: {outcome}. Open the case for its details and the decision.",
+    ),
+    "notify.approved": ("准予许可", "approved"),
+    "notify.refused": ("不予许可", "refused"),
 }
 
 MESSAGES: dict[str, dict[str, str]] = {

@@ -155,6 +155,8 @@ SYSTEM_ACTORS: dict[str, tuple[str, str]] = {
     "ops:sensor-intake": ("物联感知受理", "sensor intake"),
     "sensing:ingest": ("物联数据接入", "sensor ingest"),
     "benefits:proactive": ("免申即享推送", "proactive benefits"),
+    "benefits:notify": ("政策推送通知", "benefit notifications"),
+    "services:notify": ("办件结果通知", "decision notifications"),
     "services:one-stop": ("一件事联办", "one-stop bundles"),
     "services:prereview": ("AI智能预审", "AI pre-review"),
     "services:registrar": ("登记发证", "registrar"),

@@ -21,8 +21,9 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, TemplateNotFound
 from sqlalchemy import inspect
 
-from onecity.core import clock, parts, policy
+from onecity.core import clock, notify, parts, policy
 from onecity.core.identity.principal import ANONYMOUS, Principal
+from onecity.core.identity.roles import PrincipalKind
 from onecity.web import audit_words, i18n
 from onecity.web.deps import CSRF_STATE
 
@@ -119,6 +120,7 @@ def page_context(request: Request) -> dict[str, Any]:
     lang = current_language(request)
     principal = current_principal(request)
     nav = [(n.key, n.path) for n in parts.navigation() if n.action is None or policy.may(principal, n.action)]
+    token = csrf_token(request)
     return {
         "lang": lang,
         "html_lang": i18n.HTML_LANG[lang],
@@ -126,11 +128,23 @@ def page_context(request: Request) -> dict[str, Any]:
         "large_text": large_text(request),
         "body_class": LARGE_TEXT_CLASS if large_text(request) else "",
         "principal": principal,
-        "csrf_token": csrf_token(request),
+        "csrf_token": token,
         "here": here(request),
         "nav": nav,
         "current_path": request.url.path,
+        "unread": unread_messages(request, principal) if token else None,
     }
+
+
+def unread_messages(request: Request, principal: Principal) -> int | None:
+    """A resident's unread notifications, for the header (None: not a resident, or no database to ask)."""
+    if principal.kind not in (PrincipalKind.CITIZEN, PrincipalKind.ENTERPRISE):
+        return None
+    db = getattr(request.app.state, "db", None)
+    if db is None:
+        return None
+    with db.reading() as session:
+        return notify.unread_count(session, principal)
 
 
 def render(

@@ -229,6 +229,7 @@ def seed_objects(db: Database, callers: dict[str, m.Caller]) -> dict[str, str]:
         "edge_id",
         "offer_id",
         "objection_id",
+        "notification_id",
     ):
         params.setdefault(name, ZERO)
     return params

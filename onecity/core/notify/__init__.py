@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from onecity.core import clock, events
+from onecity.core import clock, events, policy
 from onecity.core.config import Settings, load_settings
 from onecity.core.db import Database
 from onecity.core.errors import NotFound
@@ -132,6 +132,19 @@ def notify(
     return note
 
 
+def text_from(
+    catalogue: dict[str, dict[str, str]], title: str, body: str, values: dict[str, dict[str, str]] | None = None
+) -> dict[str, dict[str, str]]:
+    """A notification's text from a part's words catalogue (``MESSAGES``), filled per language with ``values``."""
+    return {
+        lang: {
+            "title": catalogue[lang][title].format(**(values or {}).get(lang, {})),
+            "body": catalogue[lang][body].format(**(values or {}).get(lang, {})),
+        }
+        for lang in LANGUAGES
+    }
+
+
 def deliver(db: Database, message_id: str) -> bool:
     """Send one queued message unless it was sent; True when it was sent now.
 
@@ -177,6 +190,8 @@ def deliver(db: Database, message_id: str) -> bool:
 
 
 def inbox(session: Session, principal: Principal, *, limit: int = 100, offset: int = 0) -> list[Notification]:
+    """My notifications, newest first."""
+    policy.require(principal, "core.me.read")
     return list(
         session.scalars(
             select(Notification)
@@ -189,6 +204,7 @@ def inbox(session: Session, principal: Principal, *, limit: int = 100, offset: i
 
 
 def unread_count(session: Session, principal: Principal) -> int:
+    policy.require(principal, "core.me.read")
     return int(
         session.scalar(
             select(func.count())
@@ -201,11 +217,21 @@ def unread_count(session: Session, principal: Principal) -> int:
 
 def mark_read(session: Session, principal: Principal, notification_id: str | None = None) -> int:
     """Mark one of my notifications read (or all of them, without an id); how many changed."""
+    policy.require(principal, "core.me.read")
     stmt = update(Notification).where(Notification.user_id == principal.id, Notification.read_at.is_(None))
     if notification_id is not None:
         stmt = stmt.where(Notification.id == notification_id)
     result = session.execute(stmt.values(read_at=clock.now()))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def get(session: Session, principal: Principal, notification_id: str) -> Notification:
+    """One of my notifications (another's is not found)."""
+    policy.require(principal, "core.me.read")
+    note = session.get(Notification, notification_id)
+    if note is None or note.user_id != principal.id:
+        raise NotFound(f"no notification {notification_id}")
+    return note
 
 
 __all__ = [
@@ -222,5 +248,6 @@ __all__ = [
     "mark_read",
     "notify",
     "queue",
+    "text_from",
     "unread_count",
 ]

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from onecity.benefits import service as benefits
@@ -43,7 +43,7 @@ from onecity.benefits.events import (
 )
 from onecity.benefits.facts import Record, Subject, latest_born
 from onecity.benefits.models import LIVE, BenefitObjection, BenefitOffer, ObjectionStatus, OfferStatus
-from onecity.core import audit, clock, policy, transition
+from onecity.core import audit, clock, events, policy, transition
 from onecity.core.db import new_id
 from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.events import EventType
@@ -68,6 +68,22 @@ AGENT = system_principal("benefits:proactive")
 #: The services item a taken-up offer becomes, per subject kind.
 ITEMS = {Subject.PERSON: "310000-02-00190-001", Subject.FIRM: "310000-02-00190-002"}
 SCOPE = "benefits.objection"
+#: Offers written per multi-row insert.
+BATCH = 1000
+#: The columns a new offer is inserted with (the stamps come from the columns' defaults).
+_OFFER_COLUMNS = (
+    "id",
+    "policy_code",
+    "subject_kind",
+    "subject_id",
+    "person_id",
+    "division_code",
+    "status",
+    "amount",
+    "reason",
+    "rules",
+    "offered_on",
+)
 #: It reads registry records on the departments' duty to grant their benefits, never on a resident's behalf.
 relations.register_duty_agent(AGENT.id, "proactive benefits (免申即享) on the granting departments' duty")
 
@@ -206,6 +222,9 @@ def refresh(
     holders = _holders(session, p, new + [o.subject_id for o in ended])
     out = Refreshed(p.code)
     reads: list[audit.BatchEntry] = []
+    made: list[audit.BatchEntry] = []
+    rows: list[dict[str, Any]] = []
+    published: list[tuple[OfferChanged, str]] = []
     for rid in new:
         division, person_id, _ = holders[rid]
         rule = table.rules[scan.rule[rid]]
@@ -222,17 +241,32 @@ def refresh(
             rules=[rule.rule_id],
             offered_on=on,
         )
-        change = transition.created(session, principal, OFFERS, offer)
-        change.done(
-            "benefits.offer.made",
-            OFFER_MADE,
-            _changed(offer, None),
-            reason=f"{p.code}: {rule.reason}"[:300],
-            purpose=benefits.PURPOSE,
-            detail={"policy": p.code, "rule": rule.rule_id, "amount": offer.amount, "on": on.isoformat()},
+        rows.append({c: getattr(offer, c) for c in _OFFER_COLUMNS})
+        made.append(
+            audit.BatchEntry(
+                object_type=OFFERS.object_type,
+                object_id=offer.id,
+                subject=_offer_subject(offer),
+                division_code=division,
+                detail={
+                    "from": None,
+                    "to": OfferStatus.OFFERED.value,
+                    "policy": p.code,
+                    "rule": rule.rule_id,
+                    "amount": offer.amount,
+                    "on": on.isoformat(),
+                },
+            )
         )
+        published.append((_changed(offer, None), f"{p.code}: {rule.reason}"[:300]))
         out.made.append(offer.id)
         reads.append(_read_entry(p, rid, division, on, "offered"))
+    # a city's first run offers thousands: one multi-row insert each for the offers, their audit
+    # entries and their events, inside the caller's transaction (a transition each took minutes)
+    for i in range(0, len(rows), BATCH):
+        session.execute(insert(BenefitOffer), rows[i : i + BATCH])
+    audit.record_many(session, principal, "benefits.offer.made", made, purpose=benefits.PURPOSE)
+    events.publish_many(session, OFFER_MADE, published, principal=principal)
     for o in ended:
         division, _, status = holders[o.subject_id]
         _close(session, principal, o, OfferStatus.WITHDRAWN, OFFER_WITHDRAWN, _ended(status, on), "withdrawn")

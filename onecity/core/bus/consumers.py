@@ -87,6 +87,17 @@ async def subscribe_all(db: Database, bus: Bus) -> list[Subscription]:
     ]
 
 
+def _mark_sent(db: Database, ids: list[str]) -> None:
+    if not ids:
+        return
+    with db.transaction() as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(published_at=clock.now(), attempts=OutboxMessage.attempts + 1)
+        )
+
+
 def deliver_pending(db: Database, *, batch: int = 500) -> int:
     """Give every unsent outbox row to the consumers, in order, then mark it sent.
 
@@ -107,19 +118,22 @@ def deliver_pending(db: Database, *, batch: int = 500) -> int:
             )
         if not rows:
             return delivered
+        unheard: list[str] = []  # rows no consumer listens to: marked sent together, not one commit each
         for row in rows:
+            matched = [c for c in consumers if subject_matches(c.subject, row.subject)]
+            if not matched:
+                unheard.append(row.id)
+                delivered += 1
+                continue
+            _mark_sent(db, unheard)
+            unheard = []
             envelope = envelope_of(row)
-            for c in consumers:
-                if subject_matches(c.subject, row.subject):
-                    if c.warm is not None:
-                        c.warm()
-                    if c.prepare is not None:
-                        c.prepare(db, envelope)
-                    process_once(db, c.name, c.fn, envelope)
-            with db.transaction() as session:
-                session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == row.id)
-                    .values(published_at=clock.now(), attempts=OutboxMessage.attempts + 1)
-                )
+            for c in matched:
+                if c.warm is not None:
+                    c.warm()
+                if c.prepare is not None:
+                    c.prepare(db, envelope)
+                process_once(db, c.name, c.fn, envelope)
+            _mark_sent(db, [row.id])
             delivered += 1
+        _mark_sent(db, unheard)

@@ -146,8 +146,12 @@ def attach_document(
 
 
 def submit(session: Session, principal: Principal, app_id: str) -> list[Case]:
-    """Check the whole bundle first (one notice for everything missing), then submit each case."""
-    _app, cases = get_bundle(session, principal, app_id)
+    """Check the whole bundle first (one notice for everything missing), then submit each case that
+    waits for nothing; a case the bundle orders after others (:attr:`catalogue.Bundle.after`) is
+    submitted by the platform once they are approved (:func:`service.complete_task`), or withdrawn
+    if one is refused. Returns the cases submitted now."""
+    app, cases = get_bundle(session, principal, app_id)
+    bundle = catalogue.bundle(app.bundle_code)
     notice = missing(cases)
     errors: list[dict[str, str]] = []
     problems: dict[str, Words] = {}
@@ -169,7 +173,7 @@ def submit(session: Session, principal: Principal, app_id: str) -> list[Case]:
             errors=unique,
             fields=problems,
         )
-    return [service.submit(session, principal, case.id) for case in cases]
+    return [service.submit(session, principal, case.id) for case in cases if not bundle.waits_for(case.item_code)]
 
 
 def delete_drafts(session: Session, principal: Principal, app_id: str) -> int:

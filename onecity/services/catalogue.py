@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -129,9 +130,16 @@ class Bundle:
     published_baseline: dict[str, Any] | None
     published_target: dict[str, Any] | None
     note: str = ""
+    #: Ordering inside the bundle: an item → the items that must be approved before it is submitted
+    #: (the newborn's social security card after the birth registration). Others go at once.
+    after: dict[str, tuple[str, ...]] = dataclass_field(default_factory=dict)
 
     def member_items(self) -> list[Item]:
         return [item(c) for c in self.items]
+
+    def waits_for(self, code: str) -> tuple[str, ...]:
+        """The items of this bundle that must be approved before ``code`` is submitted."""
+        return self.after.get(code, ())
 
     def fields(self) -> list[str]:
         """The merged form: each field once, in the order the items first ask for it."""
@@ -187,7 +195,10 @@ class Bundle:
             "code": self.code,
             "name": self.name,
             "name_en": self.name_en,
-            "items": [{"code": i.code, "name": i.name, "name_en": i.name_en} for i in self.member_items()],
+            "items": [
+                {"code": i.code, "name": i.name, "name_en": i.name_en, "after": list(self.waits_for(i.code))}
+                for i in self.member_items()
+            ],
             "applicant_kind": self.applicant_kind,
             "time_limit_days": self.time_limit_days,
             "form": self.form_schema(),
@@ -226,7 +237,15 @@ def _items() -> dict[str, Item]:
 
 @lru_cache(maxsize=1)
 def _bundles() -> dict[str, Bundle]:
-    return {b["code"]: Bundle(**{**b, "items": tuple(b["items"])}) for b in _raw()["bundles"]}
+    out = {}
+    for b in _raw()["bundles"]:
+        after = {k: tuple(v) for k, v in (b.get("after") or {}).items()}
+        named = set(after) | {v for vs in after.values() for v in vs}
+        strays = named - set(b["items"])
+        if strays:
+            raise ValueError(f"bundle {b['code']} orders items it does not hold: {sorted(strays)}")
+        out[b["code"]] = Bundle(**{**b, "items": tuple(b["items"]), "after": after})
+    return out
 
 
 def items() -> list[Item]:

@@ -640,6 +640,7 @@ def _perform(
             reason=reason or f"case {outcome}d",
             detail=detail,
         )
+        _release_waiting(change, case)
         _maybe_close_bundle(session, case)
 
 
@@ -687,6 +688,54 @@ def _decide(case: Case, it: Item, outcome: str, reason: str, now: Any) -> None:
     else:
         case.decision_reason = reason[:2000] or "准予许可 / approved"
         case.legal_basis = it.legal_basis
+
+
+def _release_waiting(change: Change[Case], decided: Case) -> None:
+    """Ordering inside a bundle: each draft of the bundle that waits for the case just decided is
+    submitted by the platform once everything it waits for is approved (the newborn's social
+    security card after the birth registration), or withdrawn when one of them was refused."""
+    session, principal = change.session, change.principal
+    if decided.bundle_id is None:
+        return
+    app = session.get(BundleApplication, decided.bundle_id)
+    if app is None:
+        return
+    bundle = catalogue.bundle(app.bundle_code)
+    siblings = {c.item_code: c for c in session.scalars(select(Case).where(Case.bundle_id == decided.bundle_id))}
+    for code, case in siblings.items():
+        before = bundle.waits_for(code)
+        if decided.item_code not in before or case.status != CaseStatus.DRAFT:
+            continue
+        states = [siblings[b].status for b in before if b in siblings]
+        refused = [b for b in before if b in siblings and siblings[b].status == CaseStatus.REFUSED]
+        if not refused and not all(st == CaseStatus.APPROVED for st in states):
+            continue  # still waiting for another item
+        step = transition.locked(session, principal, CASES, transition.lock(session, Case, case.id))
+        if refused:
+            case.status = CaseStatus.WITHDRAWN
+            why = f"一件事前序事项 {siblings[refused[0]].number} 未获准 / the item it waits for was refused"
+            record_step(step, "system", "withdrawn", CASE_WITHDRAWN, _stepped(step, "withdrawn", "system"), reason=why)
+            continue
+        it = catalogue.item(case.item_code)
+        require_complete(case, it)
+        case.submitted_at = clock.now()
+        _sync(session, principal, case, workflow.start(it.workflow))
+        record_step(
+            step,
+            "system",
+            "submitted",
+            CASE_SUBMITTED,
+            CaseSubmitted(
+                case_id=case.id,
+                number=case.number,
+                item_code=case.item_code,
+                department=case.department,
+                channel="system",
+                division_code=case.division_code,
+            ),
+            reason=f"一件事顺序：{decided.number} 已办结 / bundle order: submitted after {decided.number} was approved",
+            detail={"after": decided.number, "workflow": it.workflow},
+        )
 
 
 def _maybe_close_bundle(session: Session, case: Case) -> None:

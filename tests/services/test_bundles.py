@@ -22,6 +22,8 @@ from tests.conftest import PASSWORD, SYSTEM
 from tests.services.conftest import PDF, XUHUI, City, staff
 
 OUTCOME = {"accept": "accept", "review": "pass", "decide": "approve"}
+CARD_ITEM = "310000-20-00081-001"  # social security card
+REGISTRATION = "310000-07-00062-001"  # birth registration (household register)
 
 
 def _officers(city: City, departments: set[str]) -> list[Principal]:
@@ -261,13 +263,72 @@ def test_have_a_baby_registers_the_newborn(city: City) -> None:
                 "bank_account": "6222020000000001",
             },
         )
-        bundles.submit(s, city.resident, app.id)
+        submitted = bundles.submit(s, city.resident, app.id)
         app_id = app.id
+        # ordering: the newborn's social security card waits for the birth registration
+        assert CARD_ITEM not in {c.item_code for c in submitted} and len(submitted) == len(bundle.items) - 1
+        assert next(c for c in cases if c.item_code == CARD_ITEM).status == CaseStatus.DRAFT
     _work_off(city, _officers(city, {i.department for i in bundle.member_items()}))
     with city.db.sessions() as s:
         finished = s.get(BundleApplication, app_id)
         child = s.scalar(select(Person).where(Person.name == "王小满"))
         people_after = s.scalar(select(func.count()).select_from(Person))
+        by_item = {c.item_code: c for c in s.scalars(select(Case).where(Case.bundle_id == app_id))}
+    card, registration = by_item[CARD_ITEM], by_item[REGISTRATION]
+    assert card.status == registration.status == CaseStatus.APPROVED
+    assert card.submitted_at is not None and registration.decided_at is not None
+    assert card.submitted_at >= registration.decided_at  # submitted by the platform after the registration
     assert finished is not None and finished.completed_at is not None
     assert child is not None and child.sex == "F" and people_after == people_before + 1
     assert child.division_code == city.rep.division_code
+
+
+def test_a_death_in_the_family_in_order_and_what_waits_is_withdrawn_when_the_first_item_is_refused(
+    city: City,
+) -> None:
+    bundle = catalogue.bundle("death-in-family")
+    deregister = "310000-07-00067-001"
+    assert set(bundle.after) == set(bundle.items) - {deregister}
+    with city.db.sessions() as s:
+        deceased = s.scalars(select(Person).where(Person.id != city.rep.id).order_by(Person.id)).first()
+        assert deceased is not None
+    with city.db.transaction() as s:
+        app = bundles.start_bundle(s, city.resident, "death-in-family")
+        _a, cases = bundles.get_bundle(s, city.resident, app.id)
+        for m in bundles.missing(cases):
+            bundles.attach_document(
+                s, city.resident, app.id, m["code"], filename="m.pdf", content_type="application/pdf", content=PDF
+            )
+        bundles.update_form(
+            s,
+            city.resident,
+            app.id,
+            {
+                "deceased_name": deceased.name,
+                "deceased_id_number": deceased.id_number,
+                "death_date": (clock.local(clock.now()).date() - timedelta(days=2)).isoformat(),
+                "relation_to_deceased": "子女",
+                "bank_account": "6222020000000001",
+            },
+        )
+        submitted = bundles.submit(s, city.resident, app.id)
+        assert [c.item_code for c in submitted] == [deregister]
+        app_id = app.id
+    officers = _officers(city, {i.department for i in bundle.member_items()})
+    psb = next(o for o in officers if o.agency_code == "sh-psb")
+    with city.db.transaction() as s:  # the police accept the deregistration, then refuse it
+        for w, c in service.work_queue(s, psb):
+            if c.bundle_id == app_id:
+                service.complete_task(s, psb, w.id, "accept")
+    with city.db.transaction() as s:
+        for w, c in service.work_queue(s, psb):
+            if c.bundle_id == app_id:
+                service.complete_task(s, psb, w.id, "refuse", reason="死亡医学证明与登记信息不符")
+    with city.db.sessions() as s:
+        by_item = {c.item_code: c for c in s.scalars(select(Case).where(Case.bundle_id == app_id))}
+        finished = s.get(BundleApplication, app_id)
+    assert by_item[deregister].status == CaseStatus.REFUSED
+    # what waited for it never reached an officer: withdrawn by the platform, and the bundle is closed
+    assert {by_item[c].status for c in bundle.after} == {CaseStatus.WITHDRAWN}
+    assert all(by_item[c].submitted_at is None for c in bundle.after)
+    assert finished is not None and finished.completed_at is not None

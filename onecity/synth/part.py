@@ -14,6 +14,7 @@ PART = Part(
     actors=(
         "onecity.synth.actors.registries",
         "onecity.synth.actors.services",
+        "onecity.synth.actors.benefits",
         "onecity.synth.actors.sensing",
         "onecity.synth.actors.ops",
         "onecity.synth.actors.credentials",

@@ -11,7 +11,10 @@ Rates and mixes (scaled with ``--scale``; assumptions are marked as such):
   told what is missing once; 8 % of submitted cases hold a wrong material, which the clerk
   finds at acceptance and asks for again (补正); 3 % are refused (assumptions);
 * **bundles** — "have a baby" at Shanghai's birth rate (4.35 ‰ of residents a year, most
-  parents use the bundle), "open a restaurant" at ~20,000 new catering outlets a year;
+  parents use the bundle), "open a restaurant" at ~20,000 new catering outlets a year, "a death
+  in the family" at the death rate (5.96 ‰), "moving house" for a fifth of the 3 % of residents
+  who move in a year (assumptions); items a bundle orders after others are submitted by the
+  platform once those are approved;
 * **officers** — every department has one counter clerk, one reviewer and one approver per
   district, each handling at most 8 tasks an hour in office hours (limited capacity);
 * **scans** — materials a machine reads (ID cards, licences, application letters, invoices,
@@ -84,6 +87,12 @@ log = logging.getLogger(__name__)
 CASES_PER_YEAR_AT_SCALE_1 = 336_000_000
 BIRTHS_PER_RESIDENT_YEAR = 4.35e-3
 RESTAURANTS_PER_YEAR_AT_SCALE_1 = 20_000
+#: Shanghai's death rate (5.96 ‰ a year, Statistical Bulletin 2022): a relative applies for "a death in the family".
+DEATHS_PER_RESIDENT_YEAR = 5.96e-3
+#: Moves inside the city (3 % of residents a year, an assumption) and the share that move their
+#: household registration with the "moving house" bundle (assumption).
+MOVES_PER_RESIDENT_YEAR = 0.03
+MOVES_BUNDLED = 0.2
 CHANNELS = (("online", 0.72), ("counter", 0.23), ("proxy", 0.05))
 FORGOT_MATERIAL = 0.15
 WRONG_MATERIAL = 0.08
@@ -328,6 +337,10 @@ class ServicesActor:
             self._bundle(db, rng, "have-a-baby")
         for _ in range(int(rng.poisson(RESTAURANTS_PER_YEAR_AT_SCALE_1 * self.scale * years))):
             self._bundle(db, rng, "open-restaurant")
+        for _ in range(int(rng.poisson(self._population * DEATHS_PER_RESIDENT_YEAR * years))):
+            self._bundle(db, rng, "death-in-family")
+        for _ in range(int(rng.poisson(self._population * MOVES_PER_RESIDENT_YEAR * MOVES_BUNDLED * years))):
+            self._bundle(db, rng, "moving-house")
         if office_hours(start):
             self._work(db, rng, hours)
         with db.transaction() as s:
@@ -541,6 +554,17 @@ class ServicesActor:
                     values["child_birth_date"] = (
                         clock.local(clock.now()).date() - timedelta(days=int(rng.integers(1, 20)))
                     ).isoformat()
+                if code == "death-in-family":  # a relative, for someone the registry holds
+                    deceased = s.scalar(select(Person).order_by(Person.id).offset(int(rng.integers(0, 500))).limit(1))
+                    if deceased is None:
+                        return
+                    values["deceased_name"] = deceased.name
+                    values["deceased_id_number"] = deceased.id_number
+                    values["death_date"] = (
+                        clock.local(clock.now()).date() - timedelta(days=int(rng.integers(1, 15)))
+                    ).isoformat()
+                if "previous_address" in values:
+                    values["previous_address"] = f"模拟原住址{int(rng.integers(1, 999))}号"
                 bundles.update_form(s, principal, app.id, values)
                 for m in bundles.missing(cases):
                     bundles.attach_document(
@@ -706,6 +730,8 @@ class ServicesActor:
         per_day = {
             "have-a-baby": self._population * BIRTHS_PER_RESIDENT_YEAR / 365,
             "open-restaurant": RESTAURANTS_PER_YEAR_AT_SCALE_1 * self.scale / 365,
+            "death-in-family": self._population * DEATHS_PER_RESIDENT_YEAR / 365,
+            "moving-house": self._population * MOVES_PER_RESIDENT_YEAR * MOVES_BUNDLED / 365,
         }
         for code, expected in per_day.items():
             out["bundles"][code]["expected_per_day_at_this_scale"] = round(expected, 3)

@@ -1,0 +1,50 @@
+"""The simulation's HTML report: self-contained, the goals judged, a chart per figure."""
+
+from __future__ import annotations
+
+import re
+
+from onecity.sim.html import render
+
+
+def _report() -> dict[str, object]:
+    day = {
+        "submitted": 10,
+        "decided": 8,
+        "approved": 7,
+        "first_time_pass_rate": 0.875,
+        "within_time_limit_rate": 1.0,
+        "prefilled_field_share": 0.91,
+        "ops_closed": 4,
+        "ops_closed_on_time_rate": 0.75,
+        "proactive_offers": 3,
+        "proactive_accepted": 1,
+    }
+    return {
+        "simulation": {"start": "2026-06-01T00:00:00+08:00", "end": "2026-06-03T00:00:00+08:00", "hours": 48},
+        "services": {
+            "prefilled_field_share": 0.91,
+            "first_time_pass_rate": 0.95,
+            "within_time_limit_rate": 1.0,
+            "proactive_false_offers": 0,
+            "bundles": {"have-a-baby": {"applications": 2}, "moving-house": {"applications": 0}},
+        },
+        "operations": {"closed_on_time_rate": 0.99, "misrouted": 0},
+        "breakdown": {
+            "per_day": {"2026-06-01": day, "2026-06-02": {**day, "submitted": 12}},
+            "per_district": {"310104000000": {"name": "徐汇区 <b>", **day}},
+            "per_department": {"sh-psb": {"name": "市公安局", "name_en": "Public Security", **day}},
+        },
+    }
+
+
+def test_the_report_is_one_page_with_nothing_fetched_and_every_goal_judged() -> None:
+    page = render(_report())
+    assert not re.search(r"""(src|href)=["']?https?:""", page), "nothing is fetched from the network"
+    assert "<script" not in page
+    assert page.count("<svg") == 7  # per day (3), per district (2), per department, bundles
+    rows = re.findall(r"<tr class='(ok|no)'>", page)
+    assert rows.count("no") == 2  # first-time pass 0.95 < 0.98, operations 0.99 < 0.995
+    assert rows.count("ok") == 4
+    assert "徐汇区 &lt;b&gt;" in page and "<b>" not in page.split("<body>")[1]  # names escaped
+    assert "市公安局 / Public Security" in page

@@ -80,6 +80,8 @@ def breakdown(db: Database, start: datetime, end: datetime) -> dict[str, Any]:
             ).where(Case.submitted_at.is_not(None), Case.submitted_at >= start)
         )
         for dept, division, status, submitted, decided, supplements, within, due_on, fields, prefilled in rows:
+            if submitted is None:
+                continue
             where = f"{division[:6]}000000"
             targets = [day[clock.local(submitted).date().isoformat()], district[where], department[dept]]
             for t in targets:
@@ -103,17 +105,19 @@ def breakdown(db: Database, start: datetime, end: datetime) -> dict[str, Any]:
                 OpsCase.closed_at.is_not(None), OpsCase.closed_at >= start
             )
         ):
+            if closed_at is None:
+                continue
             for t in (day[clock.local(closed_at).date().isoformat()], district[dist]):
                 t["ops_closed"] += 1
                 t["ops_on_time"] += int(bool(on_time))
-        for created, status, division in s.execute(
+        for created, offer_status, division in s.execute(
             select(BenefitOffer.created_at, BenefitOffer.status, BenefitOffer.division_code).where(
                 BenefitOffer.created_at >= start
             )
         ):
             for t in (day[clock.local(created).date().isoformat()], district[f"{division[:6]}000000"]):
                 t["offers"] += 1
-                t["accepted"] += int(status == OfferStatus.ACCEPTED)
+                t["accepted"] += int(offer_status == OfferStatus.ACCEPTED)
     departments = {d: catalogue.department(d) for d in department if d}
     return {
         "within_time_limit_rate": _rate(due_within, due_total),

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -78,14 +79,14 @@ def run(
     actor_modules: list[str] | None = None,
     progress: str = "lines",
     scan_share: float | None = None,
+    daily: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Seed the city if empty and run ``hours`` of it; ``progress`` is ``bar`` (a terminal), ``lines``
     (a line every six simulated hours on stderr) or ``none``; ``scan_share`` overrides the share of
-    machine-readable materials the simulated applicants upload as printed scans the pre-review reads."""
+    machine-readable materials the simulated applicants upload as printed scans the pre-review reads;
+    ``daily`` is given the report so far at the end of each simulated day (a long run's checkpoints)."""
     from onecity.core.progress import Progress
-    from onecity.hub.registries.export import city_stats
     from onecity.sim import actors
-    from onecity.sim.breakdown import breakdown
     from onecity.sim.engine import Simulation, _to_stderr
 
     ensure_city(db, scale, seed)
@@ -95,6 +96,14 @@ def run(
         for actor in built:
             if scan_share is not None and hasattr(actor, "scan_share"):
                 actor.scan_share = scan_share
+
+        def stepped(now: datetime) -> None:
+            bar.update((now - begin).total_seconds() / 3600, note=f"{clock.local(now):%m-%d %H:%M}")
+            if daily is not None and now > begin and (now - begin) % timedelta(days=1) == timedelta(0):
+                partial = _assemble(db, sim, begin, scale, scan_share)
+                partial["simulation"]["partial"] = True
+                daily(partial)
+
         sim = Simulation(
             db,
             built,
@@ -104,12 +113,17 @@ def run(
             speed=speed,
             deliver_events=True,
             progress=_to_stderr if progress == "lines" else (lambda _msg: None),
-            on_step=lambda now: bar.update(
-                (now - begin).total_seconds() / 3600, note=f"{clock.local(now):%m-%d %H:%M}"
-            ),
+            on_step=stepped,
         )
         sim.run(hours)
-    report = sim.report()
+    return _assemble(db, sim, begin, scale, scan_share)
+
+
+def _assemble(db: Database, sim: Any, begin: datetime, scale: float, scan_share: float | None) -> dict[str, Any]:
+    from onecity.hub.registries.export import city_stats
+    from onecity.sim.breakdown import breakdown
+
+    report: dict[str, Any] = sim.report()
     with db.sessions() as session:
         report.setdefault("city", {}).update(city_stats(session))
     report["simulation"]["scale"] = scale
@@ -178,6 +192,16 @@ def summary(report: dict[str, Any], seconds: float) -> str:
     return "\n".join(lines)
 
 
+def _write(path: Path, report: dict[str, Any]) -> Path:
+    """The JSON report at ``path`` and its HTML page beside it (``.html``); returns the page's path."""
+    from onecity.sim.html import render
+
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    page = path.with_suffix(".html")
+    page.write_text(render(report), encoding="utf-8")
+    return page
+
+
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
@@ -199,12 +223,20 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     hours = args.hours if args.hours is not None else args.days * 24
     began = time.monotonic()
+
+    def checkpoint(partial: dict[str, Any]) -> None:
+        if args.report:  # a long run leaves its figures so far, each simulated day
+            _write(Path(args.report).expanduser(), partial)
+            if not args.quiet:
+                print(summary(partial, time.monotonic() - began), file=sys.stderr)
+
     report = run(
         open_db(settings, migrated=False),
         scale=args.scale,
         seed=args.seed,
         hours=hours,
         scan_share=args.scans,
+        daily=checkpoint,
         speed=args.speed,
         start=args.start,
         progress="none" if args.quiet else ("bar" if sys.stderr.isatty() else "lines"),
@@ -212,12 +244,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     text = json.dumps(report, ensure_ascii=False, indent=2)
     said = summary(report, time.monotonic() - began)
     if args.report:
-        from onecity.sim.html import render
-
-        path = Path(args.report).expanduser()
-        path.write_text(text + "\n", encoding="utf-8")
-        page = path.with_suffix(".html")
-        page.write_text(render(report), encoding="utf-8")
+        page = _write(Path(args.report).expanduser(), report)
         print(said)
         print(f"report written to {args.report}, charts to {page}")
     else:

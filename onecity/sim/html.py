@@ -7,6 +7,7 @@ machine without a network. Labels are in Chinese and English.
 from __future__ import annotations
 
 import html
+import math
 from typing import Any
 
 #: The issue's goals for a simulated month: (section, figure, comparison, target, words).
@@ -26,6 +27,17 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _bundle_name(code: str) -> str:
+    from onecity.core.errors import NotFound
+    from onecity.services import catalogue
+
+    try:
+        b = catalogue.bundle(code)
+    except NotFound:
+        return code
+    return f"{b.name} / {b.name_en}"
+
+
 def _met(value: Any, op: str, target: float) -> bool | None:
     if not isinstance(value, int | float):
         return None
@@ -37,7 +49,7 @@ def _lines(title: str, days: list[str], series: list[tuple[str, list[float | Non
     h, left, top, bottom = 240, 48, 28, 40
     plot_w, plot_h = WIDTH - left - 16, h - top - bottom
     values = [v for _, vs in series for v in vs if v is not None]
-    top_value = 1.0 if rate else max(values + [1.0])
+    top_value = 1.0 if rate else math.ceil(max(values + [1.0]) / 4) * 4  # whole-number ticks
     low = 0.0
     if rate and values:
         low = max(0.0, min(0.8, min(values) - 0.05))
@@ -136,7 +148,7 @@ def render(report: dict[str, Any]) -> str:
             f"<td>{_e(shown)}</td><td>{_e(op)} {target:g}</td><td>{mark}</td></tr>"
         )
     bundles = report.get("services", {}).get("bundles", {})
-    bundle_rows = [(code, float(v.get("applications", 0))) for code, v in bundles.items()]
+    bundle_rows = [(_bundle_name(code), float(v.get("applications", 0))) for code, v in bundles.items()]
 
     def series(key: str) -> list[float | None]:
         return [days[d].get(key) for d in day_keys]

@@ -47,4 +47,4 @@ def test_the_report_is_one_page_with_nothing_fetched_and_every_goal_judged() -> 
     assert rows.count("no") == 2  # first-time pass 0.95 < 0.98, operations 0.99 < 0.995
     assert rows.count("ok") == 4
     assert "徐汇区 &lt;b&gt;" in page and "<b>" not in page.split("<body>")[1]  # names escaped
-    assert "市公安局 / Public Security" in page
+    assert "市公安局 / Public Security" in page and "出生一件事 / Have a baby" in page

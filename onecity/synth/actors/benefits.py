@@ -56,6 +56,8 @@ class ProactiveActor:
     answer_hours: float = ANSWER_HOURS
     #: Offers of the first, city-wide scan checked against the per-record decision (a sample).
     first_run_checked: int = FIRST_RUN_CHECKED
+    #: The policies the daily scan runs (None: every policy; a test runs one or two).
+    policies: tuple[str, ...] | None = None
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     #: Simulated day → offers made and taken up that day (the month's report charts them).
     per_day: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -85,7 +87,11 @@ class ProactiveActor:
             self._scanned_on = today
             self._load_residents(db)  # the services actor opens its accounts on its first step
             with db.transaction() as s:
-                done = offers.refresh_all(s, offers.AGENT, today)
+                done = (
+                    offers.refresh_all(s, offers.AGENT, today)
+                    if self.policies is None
+                    else [offers.refresh(s, offers.AGENT, code, today) for code in self.policies]
+                )
             self.counts["withdrawn"] += sum(len(r.withdrawn) for r in done)
             self.counts["scans"] += 1
         self._new_offers(db, today, rng)

@@ -19,8 +19,10 @@ from tests.services.conftest import SECRET
 
 def test_a_night_of_offers_answered_and_checked_against_the_per_record_decision(db: Database) -> None:
     keys.use_secret(db, SECRET)  # an accepted offer's approval signs a credential
-    residents = ServicesActor(scale=0.00001, accounts=15, scan_share=0.0)
-    proactive = ProactiveActor(scale=0.00001, answer_hours=0.5, first_run_checked=200)
+    residents = ServicesActor(scale=0.00001, accounts=40, scan_share=0.0)
+    proactive = ProactiveActor(
+        scale=0.00001, answer_hours=0.5, first_run_checked=100, policies=("old_age_allowance", "senior_flu_vaccine")
+    )
     start = datetime(2026, 6, 1, 23, 30, tzinfo=clock.SHANGHAI)  # midnight falls inside: a second day's scan
     sim = Simulation(db, [residents, proactive], start=start, seed=3, deliver_events=True, progress=lambda _m: None)
     sim.run(1)

@@ -44,7 +44,7 @@ from onecity.benefits.events import (
 from onecity.benefits.facts import Record, Subject, latest_born
 from onecity.benefits.models import LIVE, BenefitObjection, BenefitOffer, ObjectionStatus, OfferStatus
 from onecity.core import audit, clock, events, policy, transition
-from onecity.core.db import new_id
+from onecity.core.db import new_id, table_of
 from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.events import EventType
 from onecity.core.identity.principal import Principal, system_principal
@@ -70,20 +70,6 @@ ITEMS = {Subject.PERSON: "310000-02-00190-001", Subject.FIRM: "310000-02-00190-0
 SCOPE = "benefits.objection"
 #: Offers written per multi-row insert.
 BATCH = 1000
-#: The columns a new offer is inserted with (the stamps come from the columns' defaults).
-_OFFER_COLUMNS = (
-    "id",
-    "policy_code",
-    "subject_kind",
-    "subject_id",
-    "person_id",
-    "division_code",
-    "status",
-    "amount",
-    "reason",
-    "rules",
-    "offered_on",
-)
 #: It reads registry records on the departments' duty to grant their benefits, never on a resident's behalf.
 relations.register_duty_agent(AGENT.id, "proactive benefits (免申即享) on the granting departments' duty")
 
@@ -225,46 +211,61 @@ def refresh(
     made: list[audit.BatchEntry] = []
     rows: list[dict[str, Any]] = []
     published: list[tuple[OfferChanged, str]] = []
+    now = clock.now()
     for rid in new:
         division, person_id, _ = holders[rid]
         rule = table.rules[scan.rule[rid]]
-        offer = BenefitOffer(
-            id=new_id(),
-            policy_code=p.code,
-            subject_kind=p.subject.value,
-            subject_id=rid,
-            person_id=person_id,
-            division_code=division,
-            status=OfferStatus.OFFERED,
-            amount=scan.granted[rid],
-            reason=rule.reason[:300],
-            rules=[rule.rule_id],
-            offered_on=on,
-        )
-        rows.append({c: getattr(offer, c) for c in _OFFER_COLUMNS})
+        offer_id, amount = new_id(), scan.granted[rid]
+        row: dict[str, Any] = {
+            "id": offer_id,
+            "policy_code": p.code,
+            "subject_kind": p.subject.value,
+            "subject_id": rid,
+            "person_id": person_id,
+            "division_code": division,
+            "status": OfferStatus.OFFERED.value,
+            "amount": amount,
+            "reason": rule.reason[:300],
+            "rules": [rule.rule_id],
+            "offered_on": on,
+            "created_at": now,
+            "updated_at": now,
+        }
+        rows.append(row)
         made.append(
             audit.BatchEntry(
                 object_type=OFFERS.object_type,
-                object_id=offer.id,
-                subject=_offer_subject(offer),
+                object_id=offer_id,
+                subject=f"person:{person_id}" if person_id is not None else None,
                 division_code=division,
                 detail={
                     "from": None,
                     "to": OfferStatus.OFFERED.value,
                     "policy": p.code,
                     "rule": rule.rule_id,
-                    "amount": offer.amount,
+                    "amount": amount,
                     "on": on.isoformat(),
                 },
             )
         )
-        published.append((_changed(offer, None), f"{p.code}: {rule.reason}"[:300]))
-        out.made.append(offer.id)
+        payload = OfferChanged(
+            offer_id=offer_id,
+            policy_code=p.code,
+            subject_kind=p.subject.value,
+            subject_id=rid,
+            division_code=division,
+            previous=None,
+            status=OfferStatus.OFFERED.value,
+            amount=amount,
+            case_id=None,
+        )
+        published.append((payload, f"{p.code}: {rule.reason}"[:300]))
+        out.made.append(offer_id)
         reads.append(_read_entry(p, rid, division, on, "offered"))
     # a city's first run offers thousands: one multi-row insert each for the offers, their audit
     # entries and their events, inside the caller's transaction (a transition each took minutes)
     for i in range(0, len(rows), BATCH):
-        session.execute(insert(BenefitOffer), rows[i : i + BATCH])
+        session.execute(insert(table_of(BenefitOffer)), rows[i : i + BATCH])
     audit.record_many(session, principal, "benefits.offer.made", made, purpose=benefits.PURPOSE)
     events.publish_many(session, OFFER_MADE, published, principal=principal)
     for o in ended:

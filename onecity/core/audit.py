@@ -207,7 +207,7 @@ def record_many(
         }
         for spec in entries
     ]
-    session.execute(insert(AuditEntry), rows)
+    session.execute(insert(table_of(AuditEntry)), rows)  # the table, not the ORM's per-row bulk path
     return len(rows)
 
 

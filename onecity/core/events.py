@@ -25,7 +25,7 @@ from sqlalchemy import JSON, Integer, String, event, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from onecity.core import clock
-from onecity.core.db import Base, new_id
+from onecity.core.db import Base, new_id, table_of
 from onecity.core.errors import InvalidInput
 from onecity.core.identity.principal import Principal
 
@@ -155,7 +155,7 @@ def publish_many(session: Session, et: EventType[P], items: Sequence[tuple[P, st
             }
         )
     if rows:
-        session.execute(insert(OutboxMessage), rows)
+        session.execute(insert(table_of(OutboxMessage)), rows)
         session.info["outbox_written"] = True
     return len(rows)
 

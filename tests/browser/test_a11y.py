@@ -28,9 +28,18 @@ AXE = ROOT / "onecity" / "web" / "static" / "vendor" / "axe" / "axe.min.js"
 WALK: list[tuple[str | None, list[str]]] = [
     (
         None,
-        ["/", "/login", "/services", "/services/items/310000-01-00040-001", "/services/bundles/have-a-baby", "/verify"],
+        [
+            "/",
+            "/login",
+            "/login/register",
+            "/login/forgot",
+            "/services",
+            "/services/items/310000-01-00040-001",
+            "/services/bundles/have-a-baby",
+            "/verify",
+        ],
     ),
-    ("resident", ["/services", "/me/data", "/services/powers"]),
+    ("resident", ["/services", "/me/data", "/me/inbox", "/services/powers"]),
     ("xuhui.clerk", ["/services/counter", "/services/work"]),
     ("samr.reviewer", ["/services/work", "/services/performance"]),
     ("admin", ["/admin/users", "/catalogue", "/catalogue/hub.person", "/divisions", "/divisions/310104000000"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import smtplib
 from collections.abc import Iterator
 
@@ -123,3 +124,15 @@ def test_the_smtp_sender_maps_a_dead_server_to_delivery_failed() -> None:
     with pytest.raises(DeliveryFailed) as err:
         sender.send(notify.Message(Channel.EMAIL, "x@example.cn", "s", "b"))
     assert isinstance(err.value.__cause__, (OSError, smtplib.SMTPException))
+
+
+def test_production_without_a_mail_server_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    from onecity.core.config import Environment, Settings
+    from onecity.core.notify.senders import senders_from
+
+    settings = Settings(env=Environment.PRODUCTION, secret_key=secrets.token_urlsafe(48), database_url="sqlite://")
+    with caplog.at_level("WARNING", logger="onecity.core.notify.senders"):
+        chosen = senders_from(settings)
+    assert not chosen[Channel.EMAIL].real and not chosen[Channel.SMS].real
+    assert "ONECITY_SMTP_HOST is not set" in caplog.text
+    assert senders_from(settings.model_copy(update={"smtp_host": "mail.example.cn"}))[Channel.EMAIL].real

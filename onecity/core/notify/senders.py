@@ -18,7 +18,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from enum import StrEnum
 from typing import Protocol
 
-from onecity.core.config import Settings
+from onecity.core.config import Environment, Settings
 from onecity.core.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,11 @@ class LogOnlySender:
 
 
 def senders_from(settings: Settings) -> dict[Channel, Sender]:
+    if not settings.smtp_host and settings.env == Environment.PRODUCTION:
+        log.warning(
+            "ONECITY_SMTP_HOST is not set: e-mail (notifications, registration and password-reset codes) is "
+            "written to this log instead of being sent — set it in production"
+        )
     email: Sender = (
         SmtpSender(
             settings.smtp_host,

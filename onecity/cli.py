@@ -417,6 +417,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(say("interrupted"), file=sys.stderr)
         return 130
+    finally:
+        # the refusal belongs to this command: a caller that runs commands in its own process
+        # (the tests, an embedding program) opens databases as before once the command returns
+        storage.refuse_missing_sqlite(False)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ Per loop station ``i`` with the next station downstream on the same road ``j``, 
   yet gone back to it (the main loops only see a blockage close ahead of them);
 * **a lane shift**: at either cross-section, a usual lane (share ≥ 15 %) carrying under half its
   share over the last 1–8 minutes, with the G statistic of the lane counts against the usual
-  shares ≥ 23 (``p`` ≈ 10⁻⁵ with two degrees of freedom): the drivers who change lanes early
+  shares ≥ 16 (``p`` ≈ 3·10⁻⁴ with two degrees of freedom): the drivers who change lanes early
   before a blockage, or have not all gone back to the lanes past it, when the lane is not
   (yet) quite empty;
 * **a probe stopped mid-block**: a floating car standing (below 5 km/h, moved under 5 m) for
@@ -65,9 +65,9 @@ LANE_MIN_SHARE = 0.15
 LANE_MIN_PROFILE = 30
 LANE_ALPHA = 1e-3
 #: the lane-shift test: the G statistic of the last 1–8 minutes' lane counts against the usual
-#: shares (chi-square with lanes − 1 degrees of freedom; 23 is p ≈ 10⁻⁵ at two), a lane of
+#: shares (chi-square with lanes − 1 degrees of freedom; 16 is p ≈ 3·10⁻⁴ at two), a lane of
 #: share ≥ LANE_MIN_SHARE carrying under half of it, over at least SHIFT_MIN_VEHICLES vehicles
-SHIFT_G = 23.0
+SHIFT_G = 16.0
 SHIFT_MIN_VEHICLES = 12
 SHIFT_WINDOWS = (2, 4, 6, 10, 16)
 #: the lane profiles keep the shift test's longest window more than the blocked-lane test uses

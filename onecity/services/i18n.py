@@ -615,9 +615,19 @@ _PAIRS: dict[str, tuple[str, str]] = {
     ),
     # a bundle's note (catalogue ``note``), by bundle code
     "services.bundle.note.have-a-baby": (
-        "新生儿社会保障卡须在出生登记为孩子建档后申领（需要孩子的身份证号码），不在本“一件事”之内。",
-        "The newborn's social security card is applied for once the birth registration has given the child "
-        "a record (it needs the child's ID number); it is not part of this bundle.",
+        "新生儿社会保障卡与出生登记同在本“一件事”中申请，待出生登记办结、孩子有了户籍档案（身份证号码）后自动提交。",
+        "The newborn's social security card is applied for in this bundle and submitted by itself once the "
+        "birth registration is approved and the child has a record (an ID number).",
+    ),
+    "services.bundle.note.death-in-family": (
+        "身后一件事：近亲属一次办理逝者户口注销；丧葬补助金申领和社会保障卡注销在户口注销办结后办理。",
+        "After a death: a close relative deregisters the deceased's household registration once; the funeral "
+        "grant and the cancellation of the social security card follow it.",
+    ),
+    "services.bundle.note.moving-house": (
+        "先办理户口迁移，新住址的身份证在迁移办结后换领；社保登记地址同时更新。",
+        "The household registration moves first; the ID card with the new address is issued after it; social "
+        "insurance learns the new address at the same time.",
     ),
     # the applicant's notification of a decision (inbox and e-mail)
     "notify.decided.title": ("您的办件 {number} 已办结", "Your case {number} is decided"),

@@ -8,8 +8,9 @@ The QR code holds the short link ``<public URL>/verify/<credential id>`` (see
 the check behind the link does, so a revoked certificate's old printout scans as revoked.
 
 The face is AR PL SungtiL GB (``fonts-arphic-gbsn00lp``, a Song face as official documents use,
-with Latin letters and digits), embedded whole: pdfium cannot embed a face from a .ttc
-collection such as Noto CJK, and does not subset, so a printout is about 2.3 MB (compressed).
+with Latin letters and digits). pdfium embeds a face as it is given and cannot take one from a
+.ttc collection such as Noto CJK; the whole face is 5 MB (2.3 MB compressed in every printout),
+so each printout embeds a subset cut by fontTools to the characters it shows (tens of KB).
 A missing font is an error naming the package (``scripts/install-system-packages.sh``).
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import io
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -72,6 +74,34 @@ def _font_bytes() -> bytes:
     return font_path().read_bytes()
 
 
+def _subset(chars: str) -> bytes:
+    """The face cut to ``chars`` (and .notdef), as TrueType bytes pdfium can embed."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    options = subset.Options()
+    options.notdef_outline = True  # a character the face lacks prints as a box, not as nothing
+    options.name_IDs = ["*"]  # keep the face's names: a reader's font list shows what it is
+    options.drop_tables += ["mort"]  # an old Apple table fontTools cannot cut (it would drop it, noisily)
+    # the face's glyf table has 4 bytes of padding past its end, which fontTools reports on every read
+    logging.getLogger("fontTools.ttLib.tables._g_l_y_f").setLevel(logging.ERROR)
+    face = TTFont(io.BytesIO(_font_bytes()))
+    cutter = subset.Subsetter(options)
+    cutter.populate(text=chars)
+    cutter.subset(face)
+    out = io.BytesIO()
+    face.save(out)
+    return out.getvalue()
+
+
+def _shown(printout: Printout) -> str:
+    """Every character the printout shows (the subset's contents)."""
+    parts = [printout.title, printout.subtitle, printout.issuer, printout.verify_link, printout.status_note]
+    parts += [printout.scan_hint, *printout.footer]
+    parts += [line.label + line.value for line in printout.lines]
+    return "".join(sorted(set("".join(parts)) - {"\n", "\r"}))
+
+
 @cache
 def _measure(size: int) -> ImageFont.FreeTypeFont:
     # measured at 10x the point size, so widths are exact to a tenth of a point
@@ -109,7 +139,7 @@ def render(printout: Printout) -> bytes:
     import pypdfium2.raw as raw
 
     pdf = pdfium.PdfDocument.new()
-    data = _font_bytes()
+    data = _subset(_shown(printout))
     buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
     keep: list[object] = [buf]  # buffers pdfium reads until the document is saved
     font = raw.FPDFText_LoadFont(pdf.raw, buf, len(data), raw.FPDF_FONT_TRUETYPE, True)

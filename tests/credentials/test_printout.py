@@ -68,6 +68,8 @@ def test_the_holder_downloads_a_pdf_whose_text_and_qr_code_verify(
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     assert r.headers["content-disposition"] == f'attachment; filename="certificate-{cred.id}.pdf"'
     assert b"/FontFile2" in r.content  # the face is embedded: it prints the same on any machine
+    # ... cut to the characters shown: the whole face would add 2.3 MB to every printout
+    assert len(r.content) < 200_000, f"{len(r.content):,} bytes: is the face embedded whole again?"
     text, qr = read_pdf(r.content)
     firm = registry_db.firm
     for expected in (

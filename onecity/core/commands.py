@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from onecity.core.config import Settings
 from onecity.core.db import Database
@@ -83,3 +85,14 @@ def open_db(settings: Settings, *, migrated: bool = True) -> Database:
                 say("unmigrated", where=where(settings.database_url), current=current or "∅", head=head)
             )
     return db
+
+
+@contextmanager
+def opened(settings: Settings, *, migrated: bool = True) -> Iterator[Database]:
+    """:func:`open_db` for the length of a ``with``, disposed at its end: a command run in a caller's
+    process (the tests, an embedding program) leaves no pooled connection for the garbage collector."""
+    db = open_db(settings, migrated=migrated)
+    try:
+        yield db
+    finally:
+        db.dispose()

@@ -117,11 +117,11 @@ def cmd_worker_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_check_silence(args: argparse.Namespace, settings: Settings) -> int:
+    from onecity.core.commands import opened
     from onecity.sensing import rules
     from onecity.sensing.mqtt import INGEST
 
-    db = Database(settings.database_url)
-    with db.transaction() as session:
+    with opened(settings) as db, db.transaction() as session:
         raised = rules.check_silence(session, principal=INGEST)
     _out(json.dumps({"alerts_raised": len(raised)}))
     return 0

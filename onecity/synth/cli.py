@@ -88,7 +88,9 @@ def cmd_geography(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.synth.geography.load import load_geography
 
     t0 = time.perf_counter()
-    with Database(settings.database_url).transaction() as session:
+    from onecity.core.commands import opened
+
+    with opened(settings) as db, db.transaction() as session:
         result = load_geography(session)
     seconds = round(time.perf_counter() - t0, 2)
     if args.json:

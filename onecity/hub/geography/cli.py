@@ -13,8 +13,8 @@ import sys
 import time
 from typing import Any
 
+from onecity.core.commands import opened
 from onecity.core.config import Settings
-from onecity.core.db import Database
 
 
 def _out(text: str) -> None:
@@ -25,7 +25,7 @@ def _out(text: str) -> None:
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.hub.geography.service import geography_stats
 
-    with Database(settings.database_url).sessions() as session:
+    with opened(settings) as db, db.sessions() as session:
         stats = geography_stats(session)
     if args.json:
         _out(json.dumps(stats, ensure_ascii=False))
@@ -42,7 +42,7 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_locate(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.hub.geography.index import grid_index
 
-    with Database(settings.database_url).sessions() as session:
+    with opened(settings) as db, db.sessions() as session:
         found = grid_index(session).locate_one(args.lon, args.lat)
     out: dict[str, Any] | None = found.__dict__ if found else None
     _out(json.dumps(out))
@@ -52,7 +52,7 @@ def cmd_locate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_geocode(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.hub.geography.geocode import Geocoder
 
-    with Database(settings.database_url).sessions() as session:
+    with opened(settings) as db, db.sessions() as session:
         coder = Geocoder.from_session(session)
     best, _ = coder.place(args.address)
     matches = coder.geocode(args.address, limit=args.limit)
@@ -69,7 +69,7 @@ def cmd_geocode(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_reverse(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.hub.geography.geocode import Geocoder
 
-    with Database(settings.database_url).sessions() as session:
+    with opened(settings) as db, db.sessions() as session:
         found = Geocoder.from_session(session).reverse(args.lon, args.lat)
     if found is None:
         _out("null")
@@ -86,7 +86,7 @@ def cmd_addresses(args: argparse.Namespace, settings: Settings) -> int:
     from onecity.core.commands import cli_principal
     from onecity.hub.geography.gazetteer import load_address_file
 
-    with Database(settings.database_url).transaction() as session:
+    with opened(settings) as db, db.transaction() as session:
         n = load_address_file(session, Path(args.file))
         audit.record(
             session,
@@ -115,9 +115,8 @@ def cmd_tiles(args: argparse.Namespace, settings: Settings) -> int:
             if n == total:
                 sys.stderr.write("\n")
 
-    written = write_mbtiles(
-        out, basemap(Database(settings.database_url)), max_zoom=args.max_zoom, progress=None if args.json else progress
-    )
+    with opened(settings) as db:
+        written = write_mbtiles(out, basemap(db), max_zoom=args.max_zoom, progress=None if args.json else progress)
     seconds = round(time.perf_counter() - t0, 1)
     if args.json:
         _out(json.dumps({"path": str(out), "tiles": written, "seconds": seconds}))

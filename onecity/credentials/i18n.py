@@ -75,6 +75,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "credentials.pdf.revoked": "本证照已被颁发机构撤销，此打印件不作为有效证明。",
         "credentials.pdf.suspended": "本证照已被颁发机构暂停，暂停期间此打印件不作为有效证明。",
         "credentials.pdf.issued_on": "发证日期",
+        "credentials.notify.issued.title": "您的电子证照“{type}”已签发",
+        "credentials.notify.issued.body": "可在“我的电子证照”中查看、出示核验二维码或打印。",
     },
     "en": {
         "credentials.nav.verify": "Verify a certificate",
@@ -147,5 +149,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "credentials.pdf.revoked": "The issuer has revoked this certificate: this printout proves nothing.",
         "credentials.pdf.suspended": "The issuer has suspended this certificate: while suspended, this printout proves nothing.",
         "credentials.pdf.issued_on": "Issued on",
+        "credentials.notify.issued.title": "Your e-certificate “{type}” is issued",
+        "credentials.notify.issued.body": "Open “My e-certificates” to see it, show its verification QR code or print it.",
     },
 }

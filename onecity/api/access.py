@@ -343,6 +343,8 @@ ROUTES: dict[tuple[str, str], Guard] = {
 
 #: Registered actions that no HTTP route guards, with where they are used instead.
 NOT_ON_HTTP: dict[str, str] = {
+    "ops.unit.capacity": "a unit's crews and shift, set by its district's or the city's operators through "
+    "`onecity.ops.units.set_capacity` (no page or command yet: the simulation declares its units' crews)",
     "benefits.eligibility.scan": "the scan of the registries for proactive benefits runs from `onecity benefits scan`",
     "benefits.offer.make": "offers are made and withdrawn by `onecity benefits offer` and the life-event consumers",
     "hub.registry.person.read": "read by the services and documents parts through the registries' service functions",

@@ -18,16 +18,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from onecity.core import clock, events, policy
+from onecity.core import clock, policy
+from onecity.core import events as core_events  # (this package has an events module of its own)
 from onecity.core.config import Settings, load_settings
 from onecity.core.db import Database
 from onecity.core.errors import NotFound
 from onecity.core.identity.models import User
 from onecity.core.identity.principal import Principal
+from onecity.core.notify.events import MESSAGE_QUEUED, MessageQueued
 from onecity.core.notify.models import Notification, OutgoingMessage
 from onecity.core.notify.senders import Channel, DeliveryFailed, Message, Sender, senders_from
 
@@ -35,13 +36,6 @@ log = logging.getLogger(__name__)
 
 LANGUAGES = ("zh", "en")
 
-
-class MessageQueued(BaseModel):
-    message_id: str
-    channel: str
-
-
-MESSAGE_QUEUED = events.event_type("core.message.queued", MessageQueued)
 
 _senders: dict[Channel, Sender] | None = None
 
@@ -85,7 +79,7 @@ def queue(
     )
     session.add(msg)
     session.flush()
-    events.publish(
+    core_events.publish(
         session,
         MESSAGE_QUEUED,
         MessageQueued(message_id=msg.id, channel=str(channel)),

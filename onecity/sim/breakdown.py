@@ -64,11 +64,12 @@ def breakdown(db: Database, start: datetime, end: datetime) -> dict[str, Any]:
     department: dict[str, dict[str, int]] = defaultdict(_blank)
     due_total = due_within = 0
     with db.sessions() as s:
-        names = dict(
-            s.execute(select(Division.code, Division.name).where(Division.level == DivisionLevel.DISTRICT))
-            .tuples()
-            .all()
-        )
+        names: dict[str, str] = {
+            code: name
+            for code, name in s.execute(
+                select(Division.code, Division.name).where(Division.level == DivisionLevel.DISTRICT)
+            )
+        }
         rows = s.execute(
             select(
                 Case.department,

@@ -78,6 +78,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """
     db: Database = request.app.state.db
     session = db.sessions()
+    # the page's header reads through it (the unread count) rather than a second pooled connection
+    request.state.db_session = session
     try:
         yield session
     except BaseException:

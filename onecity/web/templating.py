@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, TemplateNotFound
 from sqlalchemy import inspect
+from sqlalchemy.orm import Session
 
 from onecity.core import clock, notify, parts, policy
 from onecity.core.identity.principal import ANONYMOUS, Principal
@@ -140,6 +141,12 @@ def unread_messages(request: Request, principal: Principal) -> int | None:
     """A resident's unread notifications, for the header (None: not a resident, or no database to ask)."""
     if principal.kind not in (PrincipalKind.CITIZEN, PrincipalKind.ENTERPRISE):
         return None
+    # the request's own transaction when it has one: a second connection taken from the pool while
+    # the request holds one is how a few concurrent pages exhaust a small pool (SQLite's is 4) and
+    # each wait for the others for 30 s
+    own: Session | None = getattr(request.state, "db_session", None)
+    if own is not None and own.in_transaction():
+        return notify.unread_count(own, principal)
     db = getattr(request.app.state, "db", None)
     if db is None:
         return None

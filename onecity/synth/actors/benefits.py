@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 
 from onecity.benefits import offers
 from onecity.benefits import service as benefits
+from onecity.benefits.catalogue import POLICIES
 from onecity.benefits.models import BenefitOffer, OfferStatus
 from onecity.core import clock
 from onecity.core.db import Database
@@ -86,12 +87,12 @@ class ProactiveActor:
         if self._scanned_on != today:
             self._scanned_on = today
             self._load_residents(db)  # the services actor opens its accounts on its first step
-            with db.transaction() as s:
-                done = (
-                    offers.refresh_all(s, offers.AGENT, today)
-                    if self.policies is None
-                    else [offers.refresh(s, offers.AGENT, code, today) for code in self.policies]
-                )
+            # a transaction a policy: beside a server on SQLite (the demo) one transaction for the
+            # whole scan held the one writer long enough for requests and other actors to give up
+            done = []
+            for code in self.policies or tuple(p.code for p in POLICIES):
+                with db.transaction() as s:
+                    done.append(offers.refresh(s, offers.AGENT, code, today))
             self.counts["withdrawn"] += sum(len(r.withdrawn) for r in done)
             self.counts["scans"] += 1
         self._new_offers(db, today, rng)

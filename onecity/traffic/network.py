@@ -72,139 +72,25 @@ class Road:
     crossings: tuple[tuple[int, str, str], ...] = ()
 
 
-#: The expressway skeleton (approximate alignments, WGS 84).
-EXPRESSWAYS: tuple[Road, ...] = (
-    Road(
-        "inner",
-        "内环高架路",
-        "Inner Ring Road",
-        (
-            (121.418, 31.222),
-            (121.424, 31.200),
-            (121.440, 31.185),
-            (121.462, 31.186),
-            (121.482, 31.196),
-            (121.496, 31.203),
-            (121.512, 31.206),
-            (121.535, 31.207),
-            (121.553, 31.224),
-            (121.551, 31.248),
-            (121.537, 31.262),
-            (121.521, 31.265),
-            (121.500, 31.271),
-            (121.477, 31.274),
-            (121.452, 31.266),
-            (121.431, 31.250),
-        ),
-        loop=True,
-        crossings=((5, "南浦大桥", "Nanpu Bridge"), (10, "杨浦大桥", "Yangpu Bridge")),
-    ),
-    Road(
-        "middle",
-        "中环路",
-        "Middle Ring Road",
-        (
-            (121.375, 31.245),
-            (121.372, 31.200),
-            (121.398, 31.166),
-            (121.448, 31.150),
-            (121.474, 31.150),
-            (121.530, 31.165),
-            (121.588, 31.200),
-            (121.600, 31.250),
-            (121.576, 31.290),
-            (121.551, 31.301),
-            (121.529, 31.306),
-            (121.481, 31.312),
-            (121.421, 31.291),
-        ),
-        lanes=3,
-        loop=True,
-        crossings=((3, "上中路隧道", "Shangzhong Road Tunnel"), (9, "翔殷路隧道", "Xiangyin Road Tunnel")),
-    ),
-    Road(
-        "outer",
-        "外环高速（S20）",
-        "Outer Ring Expressway (S20)",
-        (
-            (121.300, 31.280),
-            (121.295, 31.200),
-            (121.330, 31.120),
-            (121.400, 31.085),
-            (121.488, 31.075),
-            (121.522, 31.080),
-            (121.600, 31.120),
-            (121.660, 31.200),
-            (121.680, 31.280),
-            (121.620, 31.350),
-            (121.566, 31.375),
-            (121.533, 31.371),
-            (121.450, 31.360),
-            (121.360, 31.330),
-        ),
-        speed_kmh=100.0,
-        loop=True,
-        crossings=((4, "徐浦大桥", "Xupu Bridge"), (10, "外环隧道", "Outer Ring Tunnel")),
-    ),
-    Road(
-        "yanan",
-        "延安高架路",
-        "Yan'an Elevated Road",
-        (
-            (121.340, 31.197),
-            (121.380, 31.205),
-            (121.420, 31.215),
-            (121.452, 31.224),
-            (121.474, 31.229),
-            (121.488, 31.234),
-            (121.506, 31.238),
-            (121.520, 31.236),
-        ),
-        crossings=((5, "延安东路隧道", "Yan'an East Road Tunnel"),),
-    ),
-    Road(
-        "ns",
-        "南北高架路",
-        "North–South Elevated Road",
-        (
-            (121.450, 31.330),
-            (121.455, 31.290),
-            (121.460, 31.262),
-            (121.463, 31.240),
-            (121.465, 31.215),
-            (121.468, 31.190),
-        ),
-    ),
-    Road(
-        "humin",
-        "沪闵高架路",
-        "Humin Elevated Road",
-        ((121.436, 31.192), (121.421, 31.162), (121.402, 31.131), (121.386, 31.110)),
-    ),
-    Road(
-        "yixian",
-        "逸仙高架路",
-        "Yixian Elevated Road",
-        ((121.484, 31.273), (121.489, 31.300), (121.490, 31.330), (121.486, 31.358)),
-    ),
-    Road(
-        "lupu",
-        "卢浦大桥",
-        "Lupu Bridge",
-        ((121.462, 31.186), (121.476, 31.188), (121.492, 31.186), (121.506, 31.180)),
-        speed_kmh=60.0,
-        crossings=((1, "卢浦大桥", "Lupu Bridge"),),
-    ),
-    Road(
-        "dalian",
-        "大连路隧道",
-        "Dalian Road Tunnel",
-        ((121.505, 31.262), (121.512, 31.252), (121.522, 31.245)),
-        speed_kmh=60.0,
-        lanes=2,
-        crossings=((0, "大连路隧道", "Dalian Road Tunnel"), (1, "大连路隧道", "Dalian Road Tunnel")),
-    ),
-)
+def _expressways() -> tuple[Road, ...]:
+    """The expressway skeleton (approximate alignments, WGS 84), from ``traffic/data/expressways.json``."""
+    raw = json.loads(resources.files("onecity.traffic").joinpath("data/expressways.json").read_bytes())
+    return tuple(
+        Road(
+            r["key"],
+            r["name"],
+            r["name_en"],
+            tuple((lon, lat) for lon, lat in r["points"]),
+            speed_kmh=r.get("speed_kmh", 80.0),
+            lanes=r.get("lanes", 3),
+            loop=r.get("loop", False),
+            crossings=tuple((i, name, name_en) for i, name, name_en in r.get("crossings", ())),
+        )
+        for r in raw["roads"]
+    )
+
+
+EXPRESSWAYS = _expressways()
 
 #: District pairs the Huangpu separates: no lattice road joins them (only the crossings do).
 RIVER_PAIRS = frozenset(

@@ -25,6 +25,7 @@ a worker only gets what it asks for. The stream keeps readings until they are ac
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -75,6 +76,8 @@ BRIDGE_LEASE_SECONDS = 5.0
 BRIDGE_POLL_SECONDS = 0.5
 #: How many readings the bridge has in flight to JetStream at once.
 BRIDGE_WINDOW = 256
+#: How long the bridge waits for JetStream to confirm a reading before publishing it again.
+PUBLISH_TIMEOUT = 5.0
 TOPIC_HEADER = "Onecity-Topic"
 
 
@@ -146,14 +149,26 @@ class BridgeLock:
 
 
 class Bridge:
-    """MQTT → the readings stream, acknowledging to Mosquitto only what JetStream stored."""
+    """MQTT → the readings stream, acknowledging to Mosquitto only what JetStream stored.
+
+    The MQTT network thread only appends each message to a deque and wakes the event loop when
+    it was asleep (one wake-up per burst, not one per reading). The loop publishes a burst to
+    JetStream asynchronously on one context (no request/reply round trip per reading), waits for
+    every PubAck of the burst, and then acknowledges the burst to Mosquitto in the order the
+    messages came (MQTT's rule for PUBACKs). A reading JetStream did not take is published
+    again until it is; nothing is acknowledged to Mosquitto before it is stored."""
 
     def __init__(self, nc: NatsClient, mqtt_url: str | None, stream: str, *, client_id: str = BRIDGE_CLIENT_ID):
         self.nc, self.mqtt_url, self.stream, self.client_id = nc, mqtt_url, stream, client_id
         self.subject = readings_subject(stream)
         self.forwarded = 0
         self._client: mqtt.Client | None = None
-        self._queue: asyncio.Queue[mqtt.MQTTMessage] = asyncio.Queue()
+        self._inbox = ""
+        self._acks: dict[str, asyncio.Future[None]] = {}
+        self._seq = 0
+        self._pending: collections.deque[mqtt.MQTTMessage] = collections.deque()
+        self._wake = asyncio.Event()
+        self._asleep = True  # read and written across threads; a stale value costs one spare wake-up
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -161,7 +176,10 @@ class Bridge:
         client = new_client(self.client_id, manual_ack=True)
 
         def on_message(c: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-            loop.call_soon_threadsafe(self._queue.put_nowait, msg)
+            self._pending.append(msg)
+            if self._asleep:
+                self._asleep = False
+                loop.call_soon_threadsafe(self._wake.set)
 
         def on_connect(c: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
             if not reason.is_failure:
@@ -181,32 +199,88 @@ class Bridge:
         if client is not None:
             await asyncio.to_thread(client.disconnect)
             await asyncio.to_thread(client.loop_stop)
-        while not self._queue.empty():
-            self._queue.get_nowait()
+        self._pending.clear()
 
-    async def _forward(self, msg: mqtt.MQTTMessage) -> None:
-        if not from_platform(msg):
-            payload = bytes(msg.payload)
-            headers = {"Nats-Msg-Id": message_key(msg.topic, payload), TOPIC_HEADER: msg.topic}
-            js = self.nc.jetstream()
-            while True:
+    def _on_ack(self, msg: Msg) -> None:
+        """JetStream's answer to one publish: a PubAck, or an error (no stream, a refused message)."""
+        future = self._acks.pop(msg.subject.rpartition(".")[2], None)
+        if future is None or future.done():
+            return
+        if msg.headers and msg.headers.get("Status") == "503":
+            future.set_exception(NatsError(f"no stream listens on {self.subject}"))
+        elif b'"error"' in msg.data:
+            future.set_exception(NatsError(msg.data.decode(errors="replace")))
+        else:
+            future.set_result(None)
+
+    async def _publish(self, payload: bytes, headers: dict[str, str]) -> asyncio.Future[None]:
+        """Publish one reading with a reply subject of the bridge's own; the future is its PubAck.
+
+        nats-py's ``publish`` makes a request (a new inbox token and a timer) per message and its
+        ``publish_async`` parses every PubAck into a dataclass: together most of the bridge's
+        event-loop time at a few thousand readings a second. The bridge needs only "stored or not"."""
+        if not self._inbox:
+            self._inbox = self.nc.new_inbox()
+
+            async def on_ack(msg: Msg) -> None:
+                self._on_ack(msg)
+
+            await self.nc.subscribe(f"{self._inbox}.*", cb=on_ack)
+        self._seq += 1
+        token = str(self._seq)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._acks[token] = future
+        await self.nc.publish(self.subject, payload, reply=f"{self._inbox}.{token}", headers=headers)
+        return future
+
+    async def _store(self, batch: list[mqtt.MQTTMessage]) -> None:
+        """Publish the readings of ``batch`` until JetStream has stored every one."""
+        todo = [m for m in batch if not from_platform(m)]
+        while todo:
+            failed: list[mqtt.MQTTMessage] = []
+            sent: list[tuple[mqtt.MQTTMessage, asyncio.Future[None]]] = []
+            for m in todo:
+                payload = bytes(m.payload)
+                headers = {
+                    "Nats-Msg-Id": message_key(m.topic, payload),
+                    "Nats-Expected-Stream": self.stream,
+                    TOPIC_HEADER: m.topic,
+                }
                 try:
-                    await js.publish(self.subject, payload, stream=self.stream, headers=headers)
-                    break
+                    sent.append((m, await self._publish(payload, headers)))
                 except (NatsError, OSError) as err:
                     log.warning("JetStream did not take a reading (%s); trying again", err)
-                    await asyncio.sleep(0.5)
-        if self._client is not None and msg.qos > 0:
-            self._client.ack(msg.mid, msg.qos)
-        self.forwarded += 1
+                    failed.append(m)
+            if sent:
+                await asyncio.wait([f for _, f in sent], timeout=PUBLISH_TIMEOUT)
+            for m, f in sent:
+                if not f.done():
+                    f.cancel()
+                    log.warning("JetStream did not confirm a reading within %s s; trying again", PUBLISH_TIMEOUT)
+                    failed.append(m)
+                elif (problem := f.exception()) is not None:
+                    log.warning("JetStream did not store a reading (%s); trying again", problem)
+                    failed.append(m)
+            for token in [t for t, f in self._acks.items() if f.done()]:
+                del self._acks[token]  # timed out: a late PubAck finds nothing to settle
+            if failed:
+                await asyncio.sleep(0.5)
+            todo = failed
 
     async def pump(self) -> None:
         """Forward until cancelled, up to :data:`BRIDGE_WINDOW` readings at once."""
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < BRIDGE_WINDOW and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            await asyncio.gather(*(self._forward(m) for m in batch))
+            await self._wake.wait()
+            self._wake.clear()
+            self._asleep = True
+            while self._pending:
+                batch = [self._pending.popleft() for _ in range(min(BRIDGE_WINDOW, len(self._pending)))]
+                await self._store(batch)
+                client = self._client
+                for m in batch:
+                    if client is not None and m.qos > 0:
+                        client.ack(m.mid, m.qos)
+                self.forwarded += len(batch)
 
 
 class StreamIngestWorker:

@@ -100,6 +100,10 @@ def main() -> None:
     p.add_argument("--backend", default="sqlite", choices=["sqlite", "postgresql"])
     p.add_argument("--incidents-per-hour", type=float, default=2.0)
     p.add_argument("--fresh", action="store_true", help="simulate every day again, replacing the kept ones")
+    p.add_argument(
+        "--rotate", action="store_true",
+        help="also hold out every other day in turn (the rest learn) and report the mean over all held-out days",
+    )  # fmt: skip
     args = p.parse_args()
     if args.quick:
         args.days, args.minutes = 3, 90.0
@@ -149,6 +153,27 @@ def main() -> None:
             save_day(path, day_states(db, key, day))
         with db.sessions() as session:
             result = forecast.evaluate(session, key, days[:-1], days[-1], seed=args.seed)
+            diagnosis = forecast.diagnose(session, key, days)
+            rotated: dict[str, Any] = {}
+            if args.rotate:
+                each = [
+                    forecast.evaluate(session, key, [d for d in days if d != test], test, seed=args.seed)
+                    for test in days
+                ]
+                for h in forecast.HORIZONS:
+                    got = [r[h] for r in each if r[h].get("mae_kmh") is not None]
+                    mean = {
+                        k: round(float(np.mean([g[k] for g in got])), 3)
+                        for k in ("mae_kmh", "mae_historical_average_kmh", "mae_persistence_kmh")
+                    }
+                    rotated[h] = mean | {
+                        "vs_historical_average": round(1 - mean["mae_kmh"] / mean["mae_historical_average_kmh"], 3),
+                        "vs_persistence": round(1 - mean["mae_kmh"] / mean["mae_persistence_kmh"], 3),
+                        "held_out_days": len(got),
+                        "days_better_than_historical_average": sum(
+                            g["mae_kmh"] < g["mae_historical_average_kmh"] for g in got
+                        ),
+                    }
         db.dispose()
     figures = {h: result[h] for h in forecast.HORIZONS}
     ratio = {}
@@ -164,6 +189,8 @@ def main() -> None:
         {
             **figures,
             "days": len(days),
+            "diagnosis": diagnosis,
+            **({"every_day_held_out": rotated} if rotated else {}),
             "days_simulated_now": len(walls),
             "days_kept_from_earlier_runs": kept,
             "simulation_wall_s": round(sum(walls), 1),

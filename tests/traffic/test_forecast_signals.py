@@ -50,6 +50,42 @@ def test_forecast_beats_the_historical_average_and_persistence(db: Database, tin
     assert result["h15"]["mae_kmh"] <= 0.75 * result["h15"]["mae_historical_average_kmh"], result["h15"]
 
 
+def test_the_diagnosis_tells_sampling_noise_from_a_deviation_that_lasts(db: Database, tiny: Network) -> None:
+    """Speeds that scatter at random round the usual: almost all noise, nothing carried 15 minutes on;
+    a day whose deviation drifts slowly: far less noise, and its deviations correlate over the horizons."""
+    with db.transaction() as session:
+        key = service.install_network(session, tiny)
+        edges = list(session.scalars(select(Segment.edge_id).where(Segment.network == key).limit(20)))
+    days = [date(2026, 11, 3) + timedelta(weeks=k) for k in range(5)]
+
+    def diagnosis(drift: float) -> dict[str, float]:
+        rng = np.random.default_rng(5)
+        rows = []
+        for day in days:
+            for e, edge in enumerate(edges):
+                walk = np.cumsum(rng.normal(0, drift, 24))
+                for slot in range(24):
+                    speed = 40 + (e % 5) * 4 + walk[slot] + rng.normal(0, 1.0)
+                    rows.append(
+                        {"network": key, "edge_id": edge, "at": day_start(day) + timedelta(hours=7, minutes=5 * slot),
+                         "speed_kmh": round(float(speed), 2), "flow_vph": None, "occupancy": None, "index": 0.0,
+                         "grade": 1, "loop_samples": 2, "probe_samples": 1}
+                    )  # fmt: skip
+        with db.transaction() as session:
+            session.execute(table_of(SegmentState).delete().where(table_of(SegmentState).c.network == key))
+            session.execute(table_of(SegmentState).insert(), rows)
+        with db.sessions() as session:
+            return forecast.diagnose(session, key, days)
+
+    noise = diagnosis(0.0)
+    assert noise["noise_share_of_variance"] > 0.9 and abs(noise["deviation_corr_h15"]) < 0.1, noise
+    lasting = diagnosis(1.5)
+    assert lasting["noise_share_of_variance"] < 0.3 and lasting["deviation_corr_h15"] > 0.5, lasting
+    assert lasting["deviation_corr_h15"] > lasting["deviation_corr_h60"]
+    with db.transaction() as session:
+        session.execute(table_of(SegmentState).delete().where(table_of(SegmentState).c.network == key))
+
+
 def test_max_pressure_delays_less_than_fixed_time(tiny: Network) -> None:
     out = signals.compare(tiny, seed=1, minutes=10, demand=25.0)
     assert out["throughput_fixed"] > 50 and out["throughput_adaptive"] > 50

@@ -110,6 +110,8 @@ def case_from_sensor_alert(session: Session, envelope: Envelope) -> None:
                 component_id=component.id if component is not None else None,
                 external_id=alert.alert_id,
                 urgency="urgent" if alert.level in URGENT_LEVELS else None,
+                # one event seen by many sensors of a township (a storm, a crowd, an outage) is one case
+                event_key=f"[{alert.rule_name}]",
             )
     except DomainError as err:
         log.warning("sensor alert %s opened no case: %s", alert.alert_id, err.detail)

@@ -70,6 +70,10 @@ ROUTER = system_principal("ops:router")
 #: Two reports of the same subtype this close, this soon, are one problem (the issue's rule).
 DUPLICATE_METRES = 50.0
 DUPLICATE_WINDOW = timedelta(hours=24)
+#: Alerts of one sensing rule in one township this soon after an open case from that rule are one event
+#: seen by several sensors (a storm's water gauges, a crowd's counters, a network outage's silent
+#: detectors): they join that case as reports instead of each opening one for the same unit.
+SENSOR_EVENT_WINDOW = timedelta(hours=6)
 #: The early warning (临期预警) goes out when this share of a step's time is used up.
 REMIND_AT_SHARE = 0.8
 #: A case still waiting for its unit after this share of its disposal time, while that unit has no free
@@ -77,6 +81,12 @@ REMIND_AT_SHARE = 0.8
 REDISPATCH_AT_SHARE = 0.25
 #: How often one case may be moved for capacity (a case does not tour the district).
 MAX_REDISPATCHES = 2
+#: A result returned for rework gets at least this share of the subtype's disposal limit from the moment
+#: it is returned (in the case's own clock: working hours for a normal case, clock hours for an urgent
+#: one), or the original deadline when that is later. An urgent hazard still there after a failed fix
+#: needs the urgent limit again (a gas leak found unfixed at its deadline gets another hour, not one
+#: minute); a normal case keeps its deadline unless less than half its limit is left.
+REWORK_LIMIT_SHARE = {Urgency.URGENT: 1.0, Urgency.NORMAL: 0.5}
 MAX_TEXT = 2000
 MAX_MEDIA_BYTES = 5 * 1024 * 1024
 IMAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png", b"RIFF": "image/webp"}
@@ -265,6 +275,24 @@ def _require_intake(session: Session, principal: Principal, source: Source) -> N
         raise PermissionDenied(f"staff report through the hotline or on patrol, not as {source.value}")
 
 
+def find_same_event(session: Session, subtype_code: str, township: str, event_key: str, at: datetime) -> Case | None:
+    """The open sensor case of this subtype in ``township`` whose description starts with ``event_key``
+    (its rule's name), opened within :data:`SENSOR_EVENT_WINDOW`; the oldest if several."""
+    return session.scalar(
+        select(Case)
+        .where(
+            Case.source == Source.SENSOR,
+            Case.subtype_code == subtype_code,
+            Case.township_code == township,
+            Case.created_at >= at - SENSOR_EVENT_WINDOW,
+            Case.status.in_(OPEN),
+            Case.description.startswith(event_key, autoescape=True),
+        )
+        .order_by(Case.created_at, Case.id)
+        .limit(1)
+    )
+
+
 def find_duplicate(
     session: Session, subtype_code: str, lon: float, lat: float, component_id: int | None, at: datetime
 ) -> Case | None:
@@ -315,13 +343,17 @@ def intake(
     component_id: int | None = None,
     external_id: str | None = None,
     urgency: str | None = None,
+    event_key: str | None = None,
 ) -> Intake:
     """The one door for every report, whatever its source: locate, deduplicate, open or join a case.
 
     A report from a trusted source (the hotline, an inspector, a sensor, a camera, a rating)
     is registered at once and dispatched by the routing rule; a resident's report waits for
     an inspector to confirm it on site. A report of an open case's problem (same component,
-    or same subtype within 50 m and 24 h) joins that case, and the result says so.
+    or same subtype within 50 m and 24 h) joins that case, and the result says so. A sensor's report
+    with an ``event_key`` (the start of the description every alert of its rule has, ``[rule name]``)
+    also joins an open sensor case of the same subtype and key in the same township opened within
+    :data:`SENSOR_EVENT_WINDOW`: one event, one case, however many sensors saw it.
     """
     try:
         src = Source(source)
@@ -368,6 +400,8 @@ def intake(
     now = clock.now()
 
     existing = find_duplicate(session, sub.code, lon, lat, component_id, now)
+    if existing is None and event_key and src is Source.SENSOR and text.startswith(event_key):
+        existing = find_same_event(session, sub.code, loc.township, event_key, now)
     if existing is not None:
         # the intake's own checks above stand for the policy; the merge is a step on the locked case
         change = _begin(session, principal, existing.id, None, doing="merged")
@@ -716,11 +750,17 @@ def verify_case(
     else:
         why = _text(note, "what is still wrong (for the rework)")
         case.status, case.rework_count = Status.DISPOSING, case.rework_count + 1
-        # rework gets no fresh limit: the original disposal deadline still stands
+        # the rework's limit: the original deadline, or a share of the disposal limit from now when that
+        # is later (the unit's first report was on time or is already counted late; the rework itself is
+        # counted in rework_count, the case's score and the evaluation's rework rate)
         assert case.dispose_due_at is not None
-        _start_step(case, Step.DISPOSE, now, due=max(case.dispose_due_at, now + timedelta(minutes=1)))
-        case.disposed_on_time = False if now > case.dispose_due_at else case.disposed_on_time
-        _record(change, "reworked", note=why, media_id=media_id)
+        urgency = _urgency(case)
+        share = REWORK_LIMIT_SHARE[urgency]
+        rework_due = worktime.due(now, _subtype(case).limit(Step.DISPOSE, urgency) * share, urgency)
+        due = max(case.dispose_due_at, rework_due)
+        _start_step(case, Step.DISPOSE, now, due=due)
+        case.dispose_due_at = due
+        _record(change, "reworked", note=why, media_id=media_id, detail={"due": due.isoformat()})
     return case
 
 

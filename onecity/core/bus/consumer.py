@@ -23,16 +23,21 @@ from onecity.core.events import Envelope, ProcessedMessage
 def process_once(db: Database, consumer: str, fn: Callable[[Session, Envelope], None], envelope: Envelope) -> bool:
     """Run ``fn`` for ``envelope`` unless ``consumer`` has already; True when it ran."""
     with db.transaction() as session:
-        seen = session.execute(
-            select(ProcessedMessage.message_id).where(
-                ProcessedMessage.consumer == consumer, ProcessedMessage.message_id == envelope.id
-            )
-        ).first()
-        if seen:
-            return False
-        session.add(ProcessedMessage(consumer=consumer, message_id=envelope.id, processed_at=clock.now()))
-        fn(session, envelope)
-        return True
+        return run_once(session, consumer, fn, envelope)
+
+
+def run_once(session: Session, consumer: str, fn: Callable[[Session, Envelope], None], envelope: Envelope) -> bool:
+    """:func:`process_once` inside the caller's transaction (several messages committed together)."""
+    seen = session.execute(
+        select(ProcessedMessage.message_id).where(
+            ProcessedMessage.consumer == consumer, ProcessedMessage.message_id == envelope.id
+        )
+    ).first()
+    if seen:
+        return False
+    session.add(ProcessedMessage(consumer=consumer, message_id=envelope.id, processed_at=clock.now()))
+    fn(session, envelope)
+    return True
 
 
 def idempotent(

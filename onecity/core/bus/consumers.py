@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from onecity.core import clock, parts
 from onecity.core.bus.base import Bus, Subscription, subject_matches
-from onecity.core.bus.consumer import idempotent, process_once
+from onecity.core.bus.consumer import idempotent, process_once, run_once
 from onecity.core.db import Database
 from onecity.core.events import Envelope, EventType, OutboxMessage, envelope_of
 
@@ -98,11 +98,19 @@ def _mark_sent(db: Database, ids: list[str]) -> None:
         )
 
 
-def deliver_pending(db: Database, *, batch: int = 500) -> int:
+def deliver_pending(db: Database, *, batch: int = 500, per_transaction: int = 200) -> int:
     """Give every unsent outbox row to the consumers, in order, then mark it sent.
 
     Only for processes that run no relay: a server relaying the same database would find
     these rows already sent. Events that consumers publish are delivered in the same call.
+
+    Up to ``per_transaction`` rows are handled in one transaction (each consumer's inbox row, its
+    effects and the rows' marks as sent commit together): a city-wide offer run publishes tens of
+    thousands of events, and two commits each made the simulation's first step take minutes. The
+    order and the effects are those of one row at a time; an error rolls back the rows of its
+    transaction, which stay unsent and are delivered again. A row whose consumer has slow
+    ``prepare`` work (OCR) ends the transaction before it and is handled alone, so no transaction is
+    held across that work.
     """
     consumers = registered()
     delivered = 0
@@ -118,22 +126,45 @@ def deliver_pending(db: Database, *, batch: int = 500) -> int:
             )
         if not rows:
             return delivered
-        unheard: list[str] = []  # rows no consumer listens to: marked sent together, not one commit each
+        pending: list[tuple[OutboxMessage, list[Consumer]]] = []
         for row in rows:
             matched = [c for c in consumers if subject_matches(c.subject, row.subject)]
-            if not matched:
-                unheard.append(row.id)
-                delivered += 1
-                continue
-            _mark_sent(db, unheard)
-            unheard = []
-            envelope = envelope_of(row)
-            for c in matched:
-                if c.warm is not None:
-                    c.warm()
-                if c.prepare is not None:
-                    c.prepare(db, envelope)
-                process_once(db, c.name, c.fn, envelope)
-            _mark_sent(db, [row.id])
+            if any(c.prepare is not None for c in matched):
+                _deliver_together(db, pending)
+                pending = []
+                envelope = envelope_of(row)
+                for c in matched:
+                    if c.warm is not None:
+                        c.warm()
+                    if c.prepare is not None:
+                        c.prepare(db, envelope)
+                    process_once(db, c.name, c.fn, envelope)
+                _mark_sent(db, [row.id])
+            else:
+                pending.append((row, matched))
+                if len(pending) >= per_transaction:
+                    _deliver_together(db, pending)
+                    pending = []
             delivered += 1
-        _mark_sent(db, unheard)
+        _deliver_together(db, pending)
+
+
+def _deliver_together(db: Database, rows: list[tuple[OutboxMessage, list[Consumer]]]) -> None:
+    """Hand ``rows`` to their consumers in order and mark them sent, in one transaction."""
+    if not rows:
+        return
+    for _row, matched in rows:  # outside the transaction: never hold the write lock while building
+        for c in matched:
+            if c.warm is not None:
+                c.warm()
+    with db.transaction() as session:
+        for row, matched in rows:
+            if matched:
+                envelope = envelope_of(row)
+                for c in matched:
+                    run_once(session, c.name, c.fn, envelope)
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([row.id for row, _ in rows]))
+            .values(published_at=clock.now(), attempts=OutboxMessage.attempts + 1)
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -52,14 +53,43 @@ def test_deliver_pending_runs_each_consumer_once_and_follows_their_events(db: Da
     _ping(db, 1)
     _ping(db, 2)
     assert consumers.deliver_pending(db) == 4  # two pings, and the two pongs they caused
-    # in the order they happened; the slow preparation runs before each transaction, not inside it
-    assert seen == [("ping", 1), ("ping", 2), ("warm", 0), ("pong", 1), ("warm", 0), ("pong", 2)]
+    # in the order they happened; the slow preparation runs before the transaction that delivers the
+    # rows (several a transaction), not inside it
+    assert seen == [("ping", 1), ("ping", 2), ("warm", 0), ("pong", 1), ("pong", 2)]
     assert consumers.deliver_pending(db) == 0
     with db.sessions() as session:
         assert (
             session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None)))
             == 0
         )
+
+
+FAILING = events.event_type("test.consumer.failing", Pinged)
+broken: list[int] = [13]
+
+
+@consumers.consumer("test.failing-once", FAILING)
+def _fail_once(session: Session, envelope: Envelope) -> None:
+    n = envelope.typed(FAILING).n
+    if n in broken:
+        broken.remove(n)
+        raise RuntimeError(f"consumer failed on {n}")
+    events.publish(session, PONGED, Pinged(n=n), principal=SYSTEM, reason="answer")
+
+
+def test_an_error_leaves_its_transactions_rows_unsent_and_they_are_delivered_again(db: Database) -> None:
+    seen.clear()
+    broken[:] = [13]
+    with db.transaction() as session:
+        for n in (3, 13, 4):
+            events.publish(session, FAILING, Pinged(n=n), principal=SYSTEM, reason="test")
+    with pytest.raises(RuntimeError, match="failed on 13"):
+        consumers.deliver_pending(db)
+    with db.sessions() as session:  # the rows delivered together with the failing one are rolled back too
+        unsent = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))
+        assert session.scalar(unsent) == 3
+    assert consumers.deliver_pending(db) == 6  # again, and the three pongs they publish: each exactly once
+    assert [n for what, n in seen if what == "pong"] == [3, 13, 4]
 
 
 def test_subscribed_consumers_run_from_the_relay(db: Database) -> None:

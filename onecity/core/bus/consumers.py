@@ -153,10 +153,10 @@ def _deliver_together(db: Database, rows: list[tuple[OutboxMessage, list[Consume
     """Hand ``rows`` to their consumers in order and mark them sent, in one transaction."""
     if not rows:
         return
-    for _row, matched in rows:  # outside the transaction: never hold the write lock while building
-        for c in matched:
-            if c.warm is not None:
-                c.warm()
+    # outside the transaction, once per consumer for the rows it takes: never hold the write lock while building
+    for c in {c.name: c for _row, matched in rows for c in matched if c.warm is not None}.values():
+        assert c.warm is not None
+        c.warm()
     with db.transaction() as session:
         for row, matched in rows:
             if matched:

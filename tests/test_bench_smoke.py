@@ -117,7 +117,8 @@ def test_geo_lookup() -> None:
 def test_seed_scale() -> None:
     need_service("PostgreSQL", "127.0.0.1", 5432)
     result = run_bench("seed_scale", "--scale", "0.001", timeout=240)  # loads the whole geography first
-    assert result["figures"]["tables"]["persons"]["rows"] == 24_871 and result["figures"]["peak_rss_mb"] > 0
+    assert result["figures"]["tables"]["persons"]["rows"] == 24_871 and result["figures"]["peak_rss"]["self_mb"] > 0
+    assert result["baseline"]["raw_copy_s"] > 0 and result["figures"]["cpu_s"]["self"] > 0
 
 
 def test_runner_rejects_an_unknown_benchmark() -> None:

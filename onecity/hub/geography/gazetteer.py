@@ -263,13 +263,16 @@ def build(
     *,
     within: Sequence[str] = (),
     source: str = "registries",
+    ordered: bool = False,
 ) -> BuildReport:
     """(Re)write the gazetteer of the divisions in ``within`` (12-digit codes; all when empty).
 
     ``addresses`` are ``(community or village code, address text)`` pairs, typically every
     address the registries hold; those outside ``within`` or without a numbered street are
     skipped. Replaces the entries built before from the same sources in the same area, in the
-    caller's transaction; entries loaded from a file are kept.
+    caller's transaction; entries loaded from a file are kept. ``ordered`` says the pairs come
+    in community-code order, so each township is placed and written as soon as its last
+    address has been read (memory holds one township, whatever the size of the city).
     """
     prefixes = _within(within)
     report = BuildReport()
@@ -327,7 +330,11 @@ def build(
         )
     report.divisions = len(rows)
 
-    # addresses: one entry per lane, village group or house, in the community most of its residents give
+    # addresses: one entry per lane, village group or house, in the community most of its residents give.
+    # Township by township (a lane, a group and a road belong to one township): memory holds one
+    # township's entries at a time, not the whole city's (millions at scale 1), and each township's
+    # entries are written as soon as they are placed. The order of the rows (hence their ids) is
+    # that of one global sort: divisions, then entries by (township, street, kind, number), then roads.
     heads_of: dict[str, tuple[str, ...]] = {}
 
     def heads(community: str) -> tuple[str, ...]:
@@ -341,7 +348,65 @@ def build(
             heads_of[t_code] = tuple(out)
         return heads_of[t_code]
 
-    votes: dict[tuple[str, str, str, int], Counter[str]] = defaultdict(Counter)
+    writer = _Writer(session, prefixes, sources=("geography", source))
+    writer.write(rows)
+    kinds = Counter(r["kind"] for r in rows)
+    roads: list[dict[str, Any]] = []
+
+    def place_township(t9: str, votes: dict[tuple[str, str, int], Counter[str]]) -> None:
+        by_street: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        chosen: list[tuple[tuple[str, str, int], str, str, np.random.Generator]] = []
+        for (street, kind, number), counts in sorted(votes.items()):
+            community = min(counts, key=lambda c: (-counts[c], c))
+            choice = grids.choose(community, f"{kind}/{t9}/{street}/{number}")
+            if choice is not None:
+                chosen.append(((street, kind, number), community, choice[0], choice[1]))
+        grids.shapes(sorted({c[2] for c in chosen}))  # one query per 500 grids, not one per lane
+        placed_rows: list[dict[str, Any]] = []
+        for (street, kind, number), community, grid_code, rng in chosen:
+            placed = grids.point_in(grid_code, rng)
+            zh, en = place_name(kind, street, number)
+            row = _row(
+                key=f"{kind}/{t9}/{street}/{number}",
+                kind=kind,
+                name=zh,
+                name_en=en,
+                street=street,
+                number=number,
+                division=community,
+                township=t9 + "000",
+                place=placed,
+                source=source,
+            )
+            placed_rows.append(row)
+            by_street[street].append(row)
+        writer.write(placed_rows)
+        report.addresses += len(placed_rows)
+        kinds.update(r["kind"] for r in placed_rows)
+        # roads: at the lane nearest the middle of the road's lanes in the township
+        for street, members in sorted(by_street.items()):
+            if members[0]["kind"] == "group":
+                continue  # a village's groups: the village itself is the entry
+            xy = np.array([[m["lon"], m["lat"]] for m in members])
+            mid = int(np.argmin(((xy - xy.mean(axis=0)) ** 2).sum(axis=1)))
+            m = members[mid]
+            roads.append(
+                _row(
+                    key=f"road/{t9}/{street}",
+                    kind=ROAD,
+                    name=street,
+                    name_en=street_en(street),
+                    street=street,
+                    number=None,
+                    division=t9 + "000",
+                    township=t9 + "000",
+                    place=(m["grid_code"], m["lon"], m["lat"]),
+                    source=source,
+                )
+            )
+
+    by_township: dict[str, dict[tuple[str, str, int], Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+    done: set[str] = set()
     for community, text in addresses:
         if not _in_scope(community, prefixes) or community not in divisions:
             continue
@@ -349,61 +414,21 @@ def build(
         if parsed is None:
             report.unplaced += 1
             continue
-        votes[(community[:9], parsed.street, parsed.kind, parsed.number)][community] += 1
-    by_street: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    chosen: list[tuple[tuple[str, str, str, int], str, str, np.random.Generator]] = []
-    for (t9, street, kind, number), counts in sorted(votes.items()):
-        community = min(counts, key=lambda c: (-counts[c], c))
-        key = f"{kind}/{t9}/{street}/{number}"
-        choice = grids.choose(community, key)
-        if choice is not None:
-            chosen.append(((t9, street, kind, number), community, choice[0], choice[1]))
-    grids.shapes(sorted({c[2] for c in chosen}))  # one query per 500 grids, not one per lane
-    for (t9, street, kind, number), community, grid_code, rng in chosen:
-        key = f"{kind}/{t9}/{street}/{number}"
-        placed = grids.point_in(grid_code, rng)
-        zh, en = place_name(kind, street, number)
-        row = _row(
-            key=key,
-            kind=kind,
-            name=zh,
-            name_en=en,
-            street=street,
-            number=number,
-            division=community,
-            township=t9 + "000",
-            place=placed,
-            source=source,
-        )
-        rows.append(row)
-        by_street[(t9, street)].append(row)
-        report.addresses += 1
-
-    # roads: at the lane nearest the middle of the road's lanes in the township
-    for (t9, street), members in sorted(by_street.items()):
-        if members[0]["kind"] == "group":
-            continue  # a village's groups: the village itself is the entry
-        xy = np.array([[m["lon"], m["lat"]] for m in members])
-        mid = int(np.argmin(((xy - xy.mean(axis=0)) ** 2).sum(axis=1)))
-        m = members[mid]
-        rows.append(
-            _row(
-                key=f"road/{t9}/{street}",
-                kind=ROAD,
-                name=street,
-                name_en=street_en(street),
-                street=street,
-                number=None,
-                division=t9 + "000",
-                township=t9 + "000",
-                place=(m["grid_code"], m["lon"], m["lat"]),
-                source=source,
-            )
-        )
-        report.roads += 1
-
-    _replace(session, rows, prefixes, sources=("geography", source))
-    report.kinds = dict(Counter(r["kind"] for r in rows))
+        t9 = community[:9]
+        if ordered and t9 not in by_township:
+            # the addresses come in community order: every township before this one is complete
+            for prev in sorted(by_township):
+                place_township(prev, by_township.pop(prev))
+                done.add(prev)
+            if t9 in done:
+                raise ValueError("addresses given as ordered are not in community order")
+        by_township[t9][(parsed.street, parsed.kind, parsed.number)][community] += 1
+    for t9 in sorted(by_township):
+        place_township(t9, by_township.pop(t9))
+    roads.sort(key=lambda r: (r["township_code"], r["street"]))
+    writer.write(roads)
+    report.roads = len(roads)
+    report.kinds = dict(kinds)
     return report
 
 
@@ -439,13 +464,46 @@ def _row(
     }
 
 
-def _replace(session: Session, rows: list[dict[str, Any]], prefixes: Sequence[str], sources: Sequence[str]) -> None:
-    stmt = delete(Place).where(Place.source.in_(list(sources)))
-    if prefixes:
-        stmt = stmt.where(or_(*(Place.division_code.startswith(p) for p in prefixes)))
-    session.execute(stmt)
-    for start in range(0, len(rows), WRITE_CHUNK):
-        session.execute(table_of(Place).insert(), rows[start : start + WRITE_CHUNK])
+class _Writer:
+    """Deletes the entries a build replaces, then appends rows: COPY on PostgreSQL, batched inserts elsewhere."""
+
+    COLUMNS = (
+        "key",
+        "kind",
+        "name",
+        "name_en",
+        "pinyin",
+        "street",
+        "number",
+        "division_code",
+        "township_code",
+        "district_code",
+        "grid_code",
+        "lon",
+        "lat",
+        "source",
+    )
+
+    def __init__(self, session: Session, prefixes: Sequence[str], sources: Sequence[str]) -> None:
+        self.session = session
+        stmt = delete(Place).where(Place.source.in_(list(sources)))
+        if prefixes:
+            stmt = stmt.where(or_(*(Place.division_code.startswith(p) for p in prefixes)))
+        session.execute(stmt)
+        self.copy = session.get_bind().dialect.name == "postgresql"
+
+    def write(self, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        if not self.copy:
+            for start in range(0, len(rows), WRITE_CHUNK):
+                self.session.execute(table_of(Place).insert(), rows[start : start + WRITE_CHUNK])
+            return
+        raw: Any = self.session.connection().connection.driver_connection  # the session's own transaction
+        cols = ", ".join(self.COLUMNS)
+        with raw.cursor() as cur, cur.copy(f"COPY places ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(tuple(row[c] for c in self.COLUMNS))
 
 
 # -- a city's own address file ------------------------------------------------------------------------
@@ -509,5 +567,5 @@ def load_address_file(session: Session, path: Path) -> int:
                 )
             )
     session.execute(delete(Place).where(Place.key.in_(list(seen))))
-    _replace(session, rows, (), sources=("file",))
+    _Writer(session, (), sources=("file",)).write(rows)
     return len(rows)

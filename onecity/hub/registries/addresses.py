@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, policy
@@ -25,17 +25,19 @@ BUILD = "hub.registry.seed"  # who may seed the registries may rebuild what is d
 
 
 def registry_addresses(session: Session) -> Iterator[tuple[str, str]]:
-    """Every distinct (community, address) the person and legal-person registries hold, streamed."""
-    for model in (Person, LegalPerson):
-        stmt = select(model.division_code, model.address).distinct().execution_options(yield_per=5000)
-        for code, address in session.execute(stmt):
-            yield str(code), str(address)
+    """Every distinct (community, address) of the person registry and of the legal-person registry
+    (an address both hold comes twice), streamed in community order."""
+    distinct = [select(m.division_code, m.address).distinct().subquery() for m in (Person, LegalPerson)]
+    both = union_all(*(select(d.c.division_code, d.c.address) for d in distinct)).subquery()
+    stmt = select(both.c.division_code, both.c.address).order_by(both.c.division_code)
+    for code, address in session.execute(stmt.execution_options(yield_per=5000)):
+        yield str(code), str(address)
 
 
 def build_gazetteer(session: Session, principal: Principal, within: Sequence[str] = ()) -> gazetteer.BuildReport:
     """(Re)build the gazetteer from the geography and the registries' addresses, audited as one action."""
     policy.require(principal, BUILD)
-    report = gazetteer.build(session, registry_addresses(session), within=within)
+    report = gazetteer.build(session, registry_addresses(session), within=within, ordered=True)
     audit.record(
         session,
         principal,

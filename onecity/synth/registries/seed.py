@@ -59,6 +59,8 @@ class SeedReport:
     seed: int
     tables: dict[str, TableStat] = field(default_factory=dict)
     constraints_seconds: float = 0.0
+    geography_seconds: float = 0.0
+    gazetteer_seconds: float = 0.0
     total_seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -67,6 +69,8 @@ class SeedReport:
             "seed": self.seed,
             "total_seconds": round(self.total_seconds, 2),
             "constraints_seconds": round(self.constraints_seconds, 2),
+            "geography_seconds": round(self.geography_seconds, 2),
+            "gazetteer_seconds": round(self.gazetteer_seconds, 2),
             "tables": {
                 k: {"rows": v.rows, "seconds": round(v.seconds, 2), "rows_per_second": round(v.rate)}
                 for k, v in self.tables.items()
@@ -108,8 +112,10 @@ def seed(
     numbers are known in advance; certificates and indicators come with them): a command's bar.
     """
     started = time.perf_counter()
-    if _ensure_geography(db) and out is not None:
-        print(f"seed: geography loaded ({time.perf_counter() - started:.1f}s)", file=out, flush=True)
+    loaded = _ensure_geography(db)
+    geography_seconds = time.perf_counter() - started
+    if loaded and out is not None:
+        print(f"seed: geography loaded ({geography_seconds:.1f}s)", file=out, flush=True)
     with db.sessions() as session:
         for model in (Person, LegalPerson, Component, Certificate, CertificateType, Indicator):
             if session.scalar(select(func.count()).select_from(model)):
@@ -119,7 +125,7 @@ def seed(
                 )
         geo = read_geography(session)
     gen = CityGenerator(geo, scale, seed_value, **({"chunk": chunk} if chunk else {}))
-    report = SeedReport(scale, seed_value)
+    report = SeedReport(scale, seed_value, geography_seconds=geography_seconds)
     counted = (Person.__tablename__, LegalPerson.__tablename__, Component.__tablename__)
     expected = gen.n_persons + gen.n_legal + gen.n_components
     writer = BulkWriter(db.engine)
@@ -191,6 +197,7 @@ def seed(
         from onecity.hub.registries.addresses import build_gazetteer
 
         built = build_gazetteer(session, principal)
+    report.gazetteer_seconds = time.perf_counter() - t_gazetteer
     if out is not None:
         print(
             f"seed: gazetteer built: {built.divisions} divisions, {built.roads} roads, {built.addresses} addresses "

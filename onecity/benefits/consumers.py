@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onecity.benefits import offers
@@ -28,7 +27,6 @@ from onecity.core.events import Envelope
 from onecity.core.identity.principal import system_principal
 from onecity.core.tasks import TaskContext
 from onecity.hub.registries.events import FIRM_CLOSED, FIRM_REGISTERED, PERSON_BORN, PERSON_DIED, PERSON_MOVED
-from onecity.hub.sharing.models import ResidentLink
 
 log = logging.getLogger(__name__)
 
@@ -87,16 +85,13 @@ def notify_resident_of_offer(session: Session, envelope: Envelope) -> None:
     """Tell the resident an offer awaits them (their inbox, and e-mail when they gave an address)."""
     made = envelope.typed(OFFER_MADE)
     offer = session.get(BenefitOffer, made.offer_id)
-    if offer is None or offer.person_id is None:
-        return
-    user_id = session.scalar(select(ResidentLink.user_id).where(ResidentLink.person_id == offer.person_id))
-    if user_id is None:
+    if offer is None:
         return
     values = {lang: {"amount": f"{made.amount:,.2f}"} for lang in notify.LANGUAGES}
-    notify.notify(
+    notify.notify_person(
         session,
         NOTIFIER,
-        user_id,
+        offer.person_id,
         kind=OFFER_MADE.name,
         text=notify.text_from(MESSAGES, "notify.offer.title", "notify.offer.body", values),
         link="/benefits/offers",

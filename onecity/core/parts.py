@@ -96,6 +96,10 @@ class Part:
     #: ``name``, ``name_en`` and ``kind``) and ``version(session)`` (any value that changes when the
     #: lines do). The hub's geography draws them without importing the part (traffic: its network).
     roads: str | None = None
+    #: ``"package.module:function"`` of ``f(session, person_id) -> user id | None``: the account linked
+    #: to a registry person. Notifications find whom to tell through it without importing the part
+    #: (sharing: its resident links).
+    accounts: str | None = None
 
     def modules(self, kind: ModuleKind) -> tuple[str, ...]:
         modules: tuple[str, ...] = getattr(self, kind)
@@ -167,6 +171,11 @@ def navigation(parts: Sequence[Part] | None = None) -> list[NavItem]:
 def roads(parts: Sequence[Part] | None = None) -> list[Any]:
     """The road modules of the installed parts (:attr:`Part.roads`), imported, in the parts' order."""
     return [importlib.import_module(p.roads) for p in (installed() if parts is None else parts) if p.roads]
+
+
+def account_finders(parts: Sequence[Part] | None = None) -> list[Callable[..., Any]]:
+    """The functions that find a person's linked account (:attr:`Part.accounts`), in the parts' order."""
+    return [resolve(p.accounts) for p in (installed() if parts is None else parts) if p.accounts]
 
 
 def words(parts: Sequence[Part] | None = None) -> list[dict[str, dict[str, str]]]:

@@ -21,7 +21,6 @@ from onecity.credentials.events import CREDENTIAL_ISSUED
 from onecity.credentials.i18n import MESSAGES
 from onecity.hub.registries.events import CERTIFICATE_REVOKED
 from onecity.hub.registries.models import CertificateType, HolderKind, LegalPerson
-from onecity.hub.sharing.models import ResidentLink
 
 PRINCIPAL = system_principal("credentials")
 
@@ -43,18 +42,13 @@ def notify_holder_of_issue(session: Session, envelope: Envelope) -> None:
         person_id = session.scalar(select(LegalPerson.legal_rep_id).where(LegalPerson.id == issued.holder_id))
     elif issued.holder_kind != HolderKind.PERSON:
         return
-    if person_id is None:
-        return
-    user_id = session.scalar(select(ResidentLink.user_id).where(ResidentLink.person_id == person_id))
-    if user_id is None:  # no account: the certificate is collected at the counter
-        return
     ctype = session.get(CertificateType, issued.type_code)
     names = {"zh": ctype.name if ctype else issued.type_code, "en": ctype.name_en if ctype else issued.type_code}
     values = {lang: {"type": names["zh" if lang == "zh" else "en"]} for lang in notify.LANGUAGES}
-    notify.notify(
+    notify.notify_person(  # no account: the certificate is collected at the counter
         session,
         PRINCIPAL,
-        user_id,
+        person_id,
         kind=CREDENTIAL_ISSUED.name,
         text=notify.text_from(MESSAGES, "credentials.notify.issued.title", "credentials.notify.issued.body", values),
         link=f"/credentials/{issued.credential_id}",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onecity.core import notify
@@ -19,7 +18,6 @@ from onecity.core.bus.consumers import consumer
 from onecity.core.errors import Conflict, NotFound
 from onecity.core.events import Envelope
 from onecity.core.identity.principal import system_principal
-from onecity.hub.sharing.models import ResidentLink
 from onecity.services import prereview
 from onecity.services.events import CASE_DECIDED, CASE_SUBMITTED
 from onecity.services.i18n import MESSAGES
@@ -47,17 +45,14 @@ def notify_applicant_of_decision(session: Session, envelope: Envelope) -> None:
     """Tell the applicant (their inbox, and e-mail when they gave an address) that their case was decided."""
     decided = envelope.typed(CASE_DECIDED)
     case = session.get(Case, decided.case_id)
-    if case is None or case.person_id is None:
-        return
-    user_id = session.scalar(select(ResidentLink.user_id).where(ResidentLink.person_id == case.person_id))
-    if user_id is None:  # no account: the applicant came to the counter
+    if case is None:
         return
     outcome = "notify.approved" if decided.decision == "approve" else "notify.refused"
     values = {lang: {"number": decided.number, "outcome": MESSAGES[lang][outcome]} for lang in notify.LANGUAGES}
-    notify.notify(
+    notify.notify_person(  # no account: the applicant came to the counter, and is told there
         session,
         NOTIFIER,
-        user_id,
+        case.person_id,
         kind=CASE_DECIDED.name,
         text=notify.text_from(MESSAGES, "notify.decided.title", "notify.decided.body", values),
         link=f"/services/cases/{case.id}",

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from onecity.core import notify
+from onecity.core import notify, parts
 from onecity.core.bus.consumers import deliver_pending
 from onecity.core.db import Database
 from onecity.core.identity.principal import system_principal
@@ -106,6 +106,34 @@ def test_no_address_means_inbox_only(db: Database, make_user, mail: Mailbox) -> 
         assert notify.unread_count(session, me) == 1
         [note] = notify.inbox(session, me)
         assert note.text["en"]["title"] == "Your case is decided"
+
+
+#: A part's account finder (:attr:`onecity.core.parts.Part.accounts`) for the test below: person 7 has one.
+LINKED: dict[int, str] = {}
+
+
+def linked(session: object, person_id: int) -> str | None:
+    return LINKED.get(person_id)
+
+
+def test_a_person_is_told_through_their_linked_account_and_no_account_is_told_nothing(  # type: ignore[no-untyped-def]
+    db: Database, make_user, mail: Mailbox
+) -> None:
+    uid = _resident(db, make_user, "resident@example.cn")
+    LINKED[7] = uid
+    finder = parts.Part(name="links", package="tests.core", accounts=f"{__name__}:linked")
+    try:
+        with parts.using([finder]), db.transaction() as session:
+            note = notify.notify_person(session, SYSTEM, 7, kind="services.case.decided", text=TEXT, link="/x")
+            assert note is not None and note.user_id == uid
+            assert notify.notify_person(session, SYSTEM, 8, kind="services.case.decided", text=TEXT) is None
+            assert notify.notify_person(session, SYSTEM, None, kind="services.case.decided", text=TEXT) is None
+        with parts.using([]), db.transaction() as session, pytest.raises(RuntimeError, match="linked account"):
+            notify.notify_person(session, SYSTEM, 7, kind="services.case.decided", text=TEXT)
+    finally:
+        LINKED.clear()
+    deliver_pending(db)
+    assert len(mail.messages) == 1 and len(mail.to("resident@example.cn")) == 1
 
 
 def test_a_secret_body_is_blanked_once_sent(db: Database, mail: Mailbox) -> None:

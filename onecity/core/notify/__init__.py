@@ -3,8 +3,9 @@
 A service (or a part's event consumer) calls :func:`notify` inside its transaction: it adds an
 inbox entry and, when the person gave an e-mail address, an :class:`OutgoingMessage`, and
 publishes :data:`MESSAGE_QUEUED` through the outbox — all in that one transaction, so a
-rollback leaves no message and a commit cannot lose one. :func:`queue` does the second half
-alone (a one-time code to an address that has no account yet).
+rollback leaves no message and a commit cannot lose one. :func:`notify_person` does the same for
+a registry person, through the account linked to them (none: nothing). :func:`queue` does the
+second half alone (a one-time code to an address that has no account yet).
 
 Sending happens after commit, outside any transaction: the consumer ``core.notify.deliver``
 (:mod:`onecity.core.notify.consumers`) reads the message, hands it to the channel's
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from onecity.core import clock, policy
+from onecity.core import clock, parts, policy
 from onecity.core import events as core_events  # (this package has an events module of its own)
 from onecity.core.config import Settings, load_settings
 from onecity.core.db import Database
@@ -124,6 +125,40 @@ def notify(
             body += f"\n\n{site_url.rstrip('/')}{link}"
         queue(session, principal, channel=Channel.EMAIL, to=user.email, subject=subject, body=body, user_id=user.id)
     return note
+
+
+def account_of(session: Session, person_id: int) -> str | None:
+    """The account linked to the registry person ``person_id``, or None (they have none: the counter).
+
+    The part that keeps the links finds it (:attr:`onecity.core.parts.Part.accounts`); the core
+    names no part.
+    """
+    finders = parts.account_finders()
+    if not finders:
+        raise RuntimeError("no installed part finds a person's linked account (Part.accounts)")
+    for find in finders:
+        user_id: str | None = find(session, person_id)
+        if user_id is not None:
+            return user_id
+    return None
+
+
+def notify_person(
+    session: Session,
+    principal: Principal,
+    person_id: int | None,
+    *,
+    kind: str,
+    text: dict[str, dict[str, str]],
+    link: str = "",
+) -> Notification | None:
+    """:func:`notify` the account linked to the registry person ``person_id`` (a firm's: its legal
+    representative's); nothing, and None, when there is no person or they have no account.
+    """
+    user_id = None if person_id is None else account_of(session, person_id)
+    if user_id is None:
+        return None
+    return notify(session, principal, user_id, kind=kind, text=text, link=link)
 
 
 def text_from(
@@ -236,11 +271,13 @@ __all__ = [
     "Notification",
     "OutgoingMessage",
     "Sender",
+    "account_of",
     "configure",
     "deliver",
     "inbox",
     "mark_read",
     "notify",
+    "notify_person",
     "queue",
     "text_from",
     "unread_count",

@@ -10,5 +10,7 @@ PART = Part(
     pages=("onecity.hub.sharing.pages",),
     commands=("onecity.hub.sharing.cli",),
     words="onecity.hub.sharing.i18n",
+    # whom to tell about a person: their linked account (notifications read this; the core imports no part)
+    accounts="onecity.hub.sharing.service:linked_account",
     navigation=(NavItem("nav.sharing", "/sharing", "hub.share.list", order=40),),
 )

@@ -482,6 +482,11 @@ def link_resident(session: Session, principal: Principal, *, username: str, id_n
     return link
 
 
+def linked_account(session: Session, person_id: int) -> str | None:
+    """The account linked to the registry person ``person_id`` (the manifest's ``accounts``), or None."""
+    return session.scalar(select(ResidentLink.user_id).where(ResidentLink.person_id == person_id))
+
+
 def person_subjects(session: Session, principal: Principal) -> list[str]:
     """The ``person:<id>`` a signed-in resident is, for "who read my data"."""
     if principal.kind is not PrincipalKind.CITIZEN:

@@ -9,6 +9,7 @@ reader's language beside the field it is about; a throttled visitor gets 429.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
@@ -85,15 +86,31 @@ def _refused(request: Request, err: DomainError) -> tuple[int, str | None, dict[
     return status, message, {}, {}
 
 
-def _csrf_failed(request: Request, settings: Settings, template: str, **context: Any) -> Response:
-    t = translator(current_language(request))
-    return _form(request, settings, template, status_code=403, error=t("login.csrf"), **context)
+def _step(
+    request: Request,
+    settings: Settings,
+    csrf_token: str,
+    template: str,
+    context: dict[str, Any],
+    act: Callable[[], Response],
+) -> Response:
+    """One step of a two-step form: the CSRF check, then ``act`` (the service's call and the next page);
+    a refusal is said on the same form, with ``context`` (what the visitor typed) filled in again."""
+    if not check_login_csrf(request, csrf_token, settings.secret_key):
+        t = translator(current_language(request))
+        return _form(request, settings, template, status_code=403, error=t("login.csrf"), **context)
+    try:
+        return act()
+    except DomainError as err:
+        status, error, fields, headers = _refused(request, err)
+        return _form(
+            request, settings, template, status_code=status, error=error, fields=fields, headers=headers, **context
+        )
 
 
-def _mismatch(password: str, password2: str) -> InvalidInput | None:
+def _same_passwords(password: str, password2: str) -> None:
     if password != password2:
-        return InvalidInput("the two passwords differ", words=Words("password.mismatch"))
-    return None
+        raise InvalidInput("the two passwords differ", words=Words("password.mismatch"))
 
 
 # -- registration ---------------------------------------------------------------------------
@@ -114,27 +131,14 @@ def register_ask(
     email: Text = "",
     csrf_token: Text = "",
 ) -> Response:
-    form = {"name": name, "id_number": id_number, "email": email}
-    if not check_login_csrf(request, csrf_token, settings.secret_key):
-        return _csrf_failed(request, settings, "register.html", step="ask", form=form)
-    try:
+    def ask() -> Response:
         ticket = registration.ask_code(
             db, settings, name=name, id_number=id_number, email=email, client=client_address(request)
         )
-    except DomainError as err:
-        status, error, fields, headers = _refused(request, err)
-        return _form(
-            request,
-            settings,
-            "register.html",
-            status_code=status,
-            error=error,
-            fields=fields,
-            headers=headers,
-            step="ask",
-            form=form,
-        )
-    return _form(request, settings, "register.html", step="code", ticket=ticket, form={"email": email.strip()})
+        return _form(request, settings, "register.html", step="code", ticket=ticket, form={"email": email.strip()})
+
+    form = {"name": name, "id_number": id_number, "email": email}
+    return _step(request, settings, csrf_token, "register.html", {"step": "ask", "form": form}, ask)
 
 
 @router.post("/login/register/confirm", response_class=HTMLResponse)
@@ -150,36 +154,15 @@ def register_confirm(
     email: Text = "",
     csrf_token: Text = "",
 ) -> Response:
-    form = {"username": username, "email": email}
-    context = {"step": "code", "ticket": ticket[:36], "form": form}
-    if not check_login_csrf(request, csrf_token, settings.secret_key):
-        return _csrf_failed(request, settings, "register.html", **context)
-    try:
-        mismatch = _mismatch(password, password2)
-        if mismatch is not None:
-            raise mismatch
+    def confirm() -> Response:
+        _same_passwords(password, password2)
         registration.register(
-            db,
-            settings,
-            ticket=ticket,
-            code=code,
-            username=username,
-            password=password,
-            client=client_address(request),
+            db, settings, ticket=ticket, code=code, username=username, password=password, client=client_address(request)
         )
-    except DomainError as err:
-        status, error, fields, headers = _refused(request, err)
-        return _form(
-            request,
-            settings,
-            "register.html",
-            status_code=status,
-            error=error,
-            fields=fields,
-            headers=headers,
-            **context,
-        )
-    return RedirectResponse("/login?done=registered", status_code=303)
+        return RedirectResponse("/login?done=registered", status_code=303)
+
+    context = {"step": "code", "ticket": ticket[:36], "form": {"username": username, "email": email}}
+    return _step(request, settings, csrf_token, "register.html", context, confirm)
 
 
 # -- forgotten password ---------------------------------------------------------------------
@@ -195,24 +178,12 @@ def forgot_ask(
     request: Request, db: DatabaseDep, settings: SettingsDep, username: Text = "", csrf_token: Text = ""
 ) -> Response:
     form = {"username": username}
-    if not check_login_csrf(request, csrf_token, settings.secret_key):
-        return _csrf_failed(request, settings, "forgot.html", step="ask", form=form)
-    try:
+
+    def ask() -> Response:
         ticket = recovery.ask_reset(db, settings, username=username, client=client_address(request))
-    except DomainError as err:
-        status, error, fields, headers = _refused(request, err)
-        return _form(
-            request,
-            settings,
-            "forgot.html",
-            status_code=status,
-            error=error,
-            fields=fields,
-            headers=headers,
-            step="ask",
-            form=form,
-        )
-    return _form(request, settings, "forgot.html", step="code", ticket=ticket, form=form)
+        return _form(request, settings, "forgot.html", step="code", ticket=ticket, form=form)
+
+    return _step(request, settings, csrf_token, "forgot.html", {"step": "ask", "form": form}, ask)
 
 
 @router.post("/login/forgot/confirm", response_class=HTMLResponse)
@@ -226,26 +197,12 @@ def forgot_confirm(
     password2: Text = "",
     csrf_token: Text = "",
 ) -> Response:
-    context = {"step": "code", "ticket": ticket[:36], "form": {}}
-    if not check_login_csrf(request, csrf_token, settings.secret_key):
-        return _csrf_failed(request, settings, "forgot.html", **context)
-    try:
-        mismatch = _mismatch(password, password2)
-        if mismatch is not None:
-            raise mismatch
+    def confirm() -> Response:
+        _same_passwords(password, password2)
         recovery.reset_with_code(
             db, settings, ticket=ticket, code=code, password=password, client=client_address(request)
         )
-    except DomainError as err:
-        status, error, fields, headers = _refused(request, err)
-        return _form(
-            request,
-            settings,
-            "forgot.html",
-            status_code=status,
-            error=error,
-            fields=fields,
-            headers=headers,
-            **context,
-        )
-    return RedirectResponse("/login?done=reset", status_code=303)
+        return RedirectResponse("/login?done=reset", status_code=303)
+
+    context = {"step": "code", "ticket": ticket[:36], "form": {}}
+    return _step(request, settings, csrf_token, "forgot.html", context, confirm)

@@ -10,20 +10,19 @@ administrator's reset does, ends every browser session of the account; it is aud
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from onecity.core import audit, clock, events, notify
+from onecity.core import audit, notify
 from onecity.core.audit import Outcome
 from onecity.core.config import Settings
 from onecity.core.db import Database
 from onecity.core.errors import InvalidInput
 from onecity.core.identity import codes
-from onecity.core.identity.events import USER_UPDATED, UserUpdated
-from onecity.core.identity.models import User, WebSession
+from onecity.core.identity.models import User
 from onecity.core.identity.passwords import prehash
 from onecity.core.identity.principal import ANONYMOUS, system_principal
 from onecity.core.identity.roles import PrincipalKind
-from onecity.core.identity.service import principal_for_user
+from onecity.core.identity.service import principal_for_user, set_password
 from onecity.core.notify.senders import Channel
 
 PURPOSE = "reset"
@@ -76,27 +75,13 @@ def reset_with_code(db: Database, settings: Settings, *, ticket: str, code: str,
         user = session.get(User, str(payload["user_id"]), with_for_update={"of": User})
         if user is None or not user.active:
             raise InvalidInput("the code is wrong or has expired; ask for a new one", words=codes.WRONG_CODE)
-        user.password_hash = hashed.value
-        user.password_changed_at = clock.now()
-        user.must_change_password = False  # chosen by its holder: no longer an administrator's temporary one
-        session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-        principal = principal_for_user(user)
-        audit.record(
+        # chosen by its holder: not an administrator's temporary one
+        return set_password(
             session,
-            principal,
-            "core.user.password_reset",
-            object_type="user",
-            object_id=user.id,
-            subject=f"user:{user.id}",
-            division_code=user.division_code,
-            purpose="forgotten password",
+            principal_for_user(user),
+            user,
+            password=hashed,
+            temporary=False,
+            reason="forgotten password",
             detail={"client": client[:64], "proof": "one-time code by e-mail"},
         )
-        events.publish(
-            session,
-            USER_UPDATED,
-            UserUpdated(user_id=user.id, changes=["password_reset"]),
-            principal=principal,
-            reason="forgotten password, reset with a one-time code",
-        )
-        return user

@@ -358,9 +358,26 @@ def reset_password(
             "change your own password with your current one, not by a reset",
             words=Words("users.edit.own_password"),
         )
+    return set_password(session, principal, user, password=password, temporary=True, reason=reason)
+
+
+def set_password(
+    session: Session,
+    principal: Principal,
+    user: User,
+    *,
+    password: HashedPassword,
+    temporary: bool,
+    reason: str,
+    detail: dict[str, Any] | None = None,
+) -> User:
+    """Give ``user`` (locked by the caller) a new password: every open browser session of theirs ends,
+    and the reset is audited (``core.user.password_reset``) and published. The caller has checked
+    who may: an administrator (:func:`reset_password`, a ``temporary`` password its holder must
+    change), or the holder with a one-time code (:func:`onecity.core.identity.recovery.reset_with_code`)."""
     user.password_hash = password.value
     user.password_changed_at = clock.now()
-    user.must_change_password = True
+    user.must_change_password = temporary
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     session.flush()
     audit.record(
@@ -372,6 +389,7 @@ def reset_password(
         subject=f"user:{user.id}",
         division_code=user.division_code,
         purpose=reason,
+        detail=detail,
     )
     events.publish(
         session,

@@ -14,6 +14,10 @@ one gzipped JSON file per day named by everything that makes the day (its date, 
 trips and incidents, the demand and its level, the hours, :data:`CHAIN_VERSION`); a later run
 loads the states of the days it already has and simulates only the rest (``--fresh``: simulate
 them all again). ``--days 12`` after a run of 6 simulates six more.
+
+``--rotate`` holds out every day in turn as well and reports the mean (one held-out morning is
+a few thousand pairs); ``diagnosis`` (:func:`onecity.traffic.forecast.diagnose`) says how much of
+the states' variation round the usual is measurement noise and how much of it lasts.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ in the historical average).
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -110,12 +111,9 @@ def _load(session: Session, network: str, days: list[date]) -> _Data:
 
 
 def _nanmean(a: np.ndarray, axis: int) -> np.ndarray:
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.asarray(np.nanmean(a, axis=axis))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(np.nanmean(a, axis=axis))
 
 
 @dataclass
@@ -127,6 +125,8 @@ class _Usual:
     occupancy: np.ndarray
     samples: np.ndarray
     smooth: np.ndarray  # the speed averaged over ±SMOOTH_SLOTS slots as well
+    median: np.ndarray  # the median over the same days and slots (a stray reading moves it less)
+    segment: np.ndarray  # the segment's median over all the days' slots (edges)
 
 
 def _usual(data: _Data, days: list[int]) -> _Usual:
@@ -135,12 +135,18 @@ def _usual(data: _Data, days: list[int]) -> _Usual:
     n_s = sp.shape[2]
     shifted = [sp[:, :, np.clip(np.arange(n_s) + k, 0, n_s - 1)] for k in range(-SMOOTH_SLOTS, SMOOTH_SLOTS + 1)]
     smooth = _nanmean(np.concatenate(shifted, axis=0), 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(np.concatenate(shifted, axis=0), 0)
+        segment = np.nanmedian(sp.transpose(1, 0, 2).reshape(sp.shape[1], -1), 1)
     return _Usual(
         speed,
         _nanmean(data.flow[days], 0),
         _nanmean(data.occupancy[days], 0),
         np.mean(data.samples[days], axis=0),
         smooth,
+        median,
+        segment,
     )
 
 
@@ -175,7 +181,8 @@ FEATURES = (
     "down_dev", "down_dev_ewma", "up_dev", "up_dev_ewma",
     "net_dev", "net_dev_running", "net_flow_ratio_running",
     "flow_ratio", "occupancy", "occupancy_dev", "samples", "usual_samples_then",
-    "minute_then", "class", "free_flow", "usual_then", "usual_now", "usual_smooth_then", "speed_now",
+    "minute_then", "class", "free_flow", "usual_then", "usual_now", "usual_smooth_then", "usual_median_then",
+    "segment_median", "speed_now",
 )  # fmt: skip
 
 
@@ -215,7 +222,8 @@ def _features(
             flow_ratio[:, t], data.occupancy[day][:, t], data.occupancy[day][:, t] - usual.occupancy[:, t],
             data.samples[day][:, t], usual.samples[:, t + h],
             np.full(n_e, data.slots[t + h], dtype=float), data.cls.astype(float), data.free_flow,
-            usual.speed[:, t + h], usual.speed[:, t], usual.smooth[:, t + h], now,
+            usual.speed[:, t + h], usual.speed[:, t], usual.smooth[:, t + h], usual.median[:, t + h],
+            usual.segment, now,
         ]  # fmt: skip
         x = np.stack(cols, axis=1)[ok]
         xs.append(x)

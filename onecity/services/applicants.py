@@ -8,6 +8,7 @@ and the two exemptions (两个免于提交) these functions implement.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -120,6 +121,17 @@ def my_firms(session: Session, principal: Principal) -> list[LegalPerson]:
     )
 
 
+#: Where each of :func:`registries.person_facts_of`'s facts is prefilled from (a field's ``x-prefill``).
+FACT_SOURCES = {
+    "bank_account": "insurance.bank_account",
+    "employer": "insurance.employer",
+    "last_employer": "insurance.last_employer",
+    "unemployed_since": "insurance.unemployed_since",
+    "provident_fund_balance": "fund.balance",
+    "household_size": "household.size",
+}
+
+
 @dataclass
 class Facts:
     """What the registries say about an applicant, read once per draft."""
@@ -144,6 +156,21 @@ def applicant_facts(
     }
     if found.phone:
         values["person.phone"] = found.phone
+    # social insurance, the bank account benefits are paid into, the provident fund, the household
+    # register and the vehicles sold to them: the same basis, one more audited read
+    other = registries.person_facts_of(session, reader, found, purpose, basis=basis)
+    bike = other.pop("e_bike", None)
+    for key, value in other.items():
+        values[FACT_SOURCES[key]] = value.isoformat() if isinstance(value, date) else value
+    if bike is not None:
+        values.update(
+            {
+                "e_bike.brand": bike["brand"],
+                "e_bike.frame_number": bike["frame_number"],
+                "e_bike.motor_number": bike["motor_number"],
+                "e_bike.purchase_date": bike["purchased_on"].isoformat(),
+            }
+        )
     held: list[Certificate] = list(
         registries.certificates_of(session, reader, HolderKind.PERSON, person.id, purpose, basis=basis)
     )
@@ -158,6 +185,8 @@ def applicant_facts(
                 "firm.registered_capital": float(firm.registered_capital),
                 "firm.industry": firm.industry,
                 "firm.legal_rep_name": rep.name if rep else None,
+                # the social insurance register's head count (none when it counts nobody)
+                "firm.insured_employees": registries.insured_employees(session, firm) or None,
             }
         )
         held += registries.certificates_of(session, reader, HolderKind.LEGAL_PERSON, firm.id, purpose, basis=basis)

@@ -219,3 +219,47 @@ class PowerOfAttorney(IdMixin, Base):
     revoked_at: Mapped[datetime | None]
     revoked_by: Mapped[str | None] = mapped_column(String(120))
     revoke_reason: Mapped[str | None] = mapped_column(String(300))
+
+
+class PersonFacts(Base):
+    """What other base registries hold about a person that forms ask for: one row a person, or none.
+
+    Social insurance (社会保险): the employer paying the person's contributions and, once they
+    stopped, the last day they were paid; the bank account benefits are paid into (the social
+    security card's financial account, as registered with the People's Bank's account registry);
+    the housing provident fund centre (住房公积金): the account's balance; the household register
+    (户籍): how many people the person's household counts. Personal data: read through the
+    registries' one door (:func:`onecity.hub.registries.service.person_facts_of`), audited.
+    """
+
+    __tablename__ = "person_facts"
+
+    person_id: Mapped[int] = mapped_column(BigId, ForeignKey("persons.id"), primary_key=True, autoincrement=False)
+    bank_account: Mapped[str | None] = mapped_column(String(19))
+    #: The legal person paying contributions (its id; no foreign key: the seed writes people before firms).
+    employer_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    #: The last day contributions were paid, when they stopped (the person left that employer).
+    employed_until: Mapped[date | None] = mapped_column(Date)
+    provident_fund_balance: Mapped[float | None] = mapped_column(Float)
+    household_size: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime | None]
+
+
+class Vehicle(Base):
+    """A vehicle the registries know of: an electric bicycle's sale as its seller reported it (销售登记,
+    with the GB 17761 certificate of conformity's frame and motor numbers), its plate once registered."""
+
+    __tablename__ = "vehicles"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    holder_kind: Mapped[HolderKind] = mapped_column(String(12))
+    holder_id: Mapped[int] = mapped_column(BigId)
+    kind: Mapped[str] = mapped_column(String(12))  # "e_bike"
+    brand: Mapped[str] = mapped_column(String(60))
+    frame_number: Mapped[str] = mapped_column(String(20), unique=True)
+    motor_number: Mapped[str] = mapped_column(String(30))
+    purchased_on: Mapped[date] = mapped_column(Date)
+    #: None until the vehicle is registered (a plate issued).
+    registered_on: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (Index("ix_vehicles_holder", "holder_kind", "holder_id"),)

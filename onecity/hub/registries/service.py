@@ -35,6 +35,8 @@ from onecity.hub.registries.models import (
     LegalPerson,
     LegalPersonStatus,
     Person,
+    PersonFacts,
+    Vehicle,
 )
 from onecity.hub.registries.relations import BasisKind, ReadBasis, check
 
@@ -132,6 +134,80 @@ def person_by_id_number(
         division_code=person.division_code,
     )
     return person
+
+
+def person_facts_of(
+    session: Session, principal: Principal, person: Person, purpose: str, *, basis: ReadBasis
+) -> dict[str, Any]:
+    """What the other base registries hold about ``person`` that forms ask for, read through the one door
+    (the basis must cover the person now; audited as a read of their record, ``person_facts``).
+
+    Keys (absent when the registry holds nothing): ``bank_account`` (the social security card's bank
+    account benefits are paid into), ``employer`` (the firm paying their social insurance now),
+    ``last_employer`` and ``unemployed_since`` (the last one, and the day after contributions stopped),
+    ``provident_fund_balance``, ``household_size``, and ``e_bike`` (the newest electric bicycle sold to
+    them and not registered yet: ``brand``, ``frame_number``, ``motor_number``, ``purchased_on``).
+    """
+    policy.require(principal, "hub.registry.person.read")
+    _audited_read(
+        session,
+        principal,
+        "hub.registry.person.read",
+        basis,
+        purpose,
+        person_id=person.id,
+        object_type="person_facts",
+        object_id=str(person.id),
+        division_code=person.division_code,
+    )
+    out: dict[str, Any] = {}
+    facts = session.get(PersonFacts, person.id)
+    if facts is not None:
+        employer = session.get(LegalPerson, facts.employer_id) if facts.employer_id is not None else None
+        values: dict[str, Any] = {
+            "bank_account": facts.bank_account,
+            "provident_fund_balance": facts.provident_fund_balance,
+            "household_size": facts.household_size,
+        }
+        if employer is not None:
+            values["last_employer"] = employer.name
+            if facts.employed_until is None:
+                values["employer"] = employer.name
+            else:
+                values["unemployed_since"] = date.fromordinal(facts.employed_until.toordinal() + 1)
+        out.update({k: v for k, v in values.items() if v is not None})
+    bike = session.scalar(
+        select(Vehicle)
+        .where(
+            Vehicle.holder_kind == HolderKind.PERSON,
+            Vehicle.holder_id == person.id,
+            Vehicle.kind == "e_bike",
+            Vehicle.registered_on.is_(None),
+        )
+        .order_by(Vehicle.purchased_on.desc(), Vehicle.id.desc())
+        .limit(1)
+    )
+    if bike is not None:
+        out["e_bike"] = {
+            "brand": bike.brand,
+            "frame_number": bike.frame_number,
+            "motor_number": bike.motor_number,
+            "purchased_on": bike.purchased_on,
+        }
+    return out
+
+
+def insured_employees(session: Session, firm: LegalPerson) -> int:
+    """How many people the firm pays social insurance for now (the social insurance register's head count:
+    a firm's figure, no one person's data)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(PersonFacts)
+            .where(PersonFacts.employer_id == firm.id, PersonFacts.employed_until.is_(None))
+        )
+        or 0
+    )
 
 
 def legal_person_by_uscc(session: Session, principal: Principal, uscc: str) -> LegalPerson:

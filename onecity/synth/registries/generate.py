@@ -42,7 +42,16 @@ from onecity.hub.registries.identifiers import (
     validate_resident_id,
     validate_uscc,
 )
-from onecity.hub.registries.models import Certificate, CertificateType, Component, Indicator, LegalPerson, Person
+from onecity.hub.registries.models import (
+    Certificate,
+    CertificateType,
+    Component,
+    Indicator,
+    LegalPerson,
+    Person,
+    PersonFacts,
+    Vehicle,
+)
 from onecity.synth.registries import census
 from onecity.synth.registries.bulk import Columns
 from onecity.synth.registries.geo import DISTRICT_CODES, CityGeography, points_in_grids
@@ -68,6 +77,17 @@ DRIVER_MALE, DRIVER_FEMALE = 0.42, 0.22  # aged 18–70
 SENIOR_CARD = 0.92  # aged 65+, hukou or residence permit
 REVOKED_SHARE = 0.003
 UNRENEWED_ID_SHARE = 0.015
+#: Other registries' facts (documented choices, not published figures): working-age people paying
+#: social insurance through an employer, of them who stopped in the last six months, residents 16+
+#: with a social security card's bank account, households' sizes (1–6 people; Shanghai's mean is
+#: about 2.3), electric bicycle owners aged 16–75 and the share of those bought lately, not registered yet.
+EMPLOYED_SHARE = 0.72
+LEFT_EMPLOYER_SHARE = 0.04
+BANK_ACCOUNT_SHARE = 0.96
+HOUSEHOLD_SIZES = (0.28, 0.30, 0.22, 0.12, 0.05, 0.03)
+E_BIKE_SHARE = 0.35
+E_BIKE_UNREGISTERED = 0.1
+E_BIKE_BRANDS = ("雅迪", "爱玛", "新日", "台铃", "小牛", "绿源", "九号", "永久", "凤凰")
 
 ROADS = (
     "长乐路",
@@ -402,6 +422,7 @@ class CityGenerator:
             self.progress.persons += end - start
             yield table_of(Person), persons
             yield from self._cert_chunks(certs, holders)
+            yield from self._person_facts(part, holders)
         adult_pool = [np.concatenate(a) if a else np.zeros(0, np.int32) for a in adults]
         firms_active = np.zeros((len(DISTRICT_CODES), 12), dtype=np.int64)
         firms_new = np.zeros((len(DISTRICT_CODES), 12), dtype=np.int64)
@@ -817,6 +838,59 @@ class CityGenerator:
             cols["division_code"] += h.division[b.idx].tolist()
             cols["data"] += b.data
         return cols  # type: ignore[return-value]
+
+    # -- other registries' facts about persons (social insurance, bank, provident fund, vehicles) --
+
+    def _person_facts(self, part: int, p: _PersonCtx) -> Iterator[tuple[Table, Columns]]:
+        """One ``person_facts`` row a person and the electric bicycles sold to them, from their own
+        stream (stream 5), so the registries generated before them stay as they were."""
+        rng = self._rng(5, part)
+        n = len(p.pid)
+        age = p.age_years
+        working = (age >= 18) & (age < np.where(p.male, 60, 55))
+        employed = working & (rng.random(n) < EMPLOYED_SHARE)
+        left = employed & (rng.random(n) < LEFT_EMPLOYER_SHARE)
+        employer = rng.integers(1, max(self.n_legal, 1) + 1, n)
+        until = AS_OF - rng.integers(1, 181, n).astype("timedelta64[D]")
+        banked = (age >= 16) & (rng.random(n) < BANK_ACCOUNT_SHARE)
+        account = [f"6217{x:015d}" for x in rng.integers(0, 10**15, n).tolist()]
+        balance = np.round(rng.lognormal(10.6, 0.9, n), 2)
+        household = rng.choice(len(HOUSEHOLD_SIZES), size=n, p=HOUSEHOLD_SIZES) + 1
+        facts: Columns = {
+            "person_id": _strs(p.pid),
+            "bank_account": [a if b else None for a, b in zip(account, banked.tolist(), strict=True)],
+            "employer_id": [str(e) if w else None for e, w in zip(employer.tolist(), employed.tolist(), strict=True)],
+            "employed_until": [d if x else None for d, x in zip(_dates(until), left.tolist(), strict=True)],
+            "provident_fund_balance": [
+                str(b) if w else None for b, w in zip(balance.tolist(), employed.tolist(), strict=True)
+            ],
+            "household_size": [str(h) for h in household.tolist()],
+            "updated_at": [None] * n,
+        }
+        yield table_of(PersonFacts), facts
+        owner = np.flatnonzero((age >= 16) & (age <= 75) & (rng.random(n) < E_BIKE_SHARE))
+        m = len(owner)
+        if m == 0:
+            return
+        vid = p.pid[owner]  # one electric bicycle a person at most: its id is its owner's
+        recent = rng.random(m) < E_BIKE_UNREGISTERED
+        bought = AS_OF - np.where(recent, rng.integers(1, 60, m), rng.integers(60, 6 * 365, m)).astype("timedelta64[D]")
+        registered = bought + rng.integers(1, 15, m).astype("timedelta64[D]")
+        brands = _obj(list(E_BIKE_BRANDS))[rng.integers(0, len(E_BIKE_BRANDS), m)]
+        yield (
+            table_of(Vehicle),
+            {
+                "id": _strs(vid),
+                "holder_kind": ["person"] * m,
+                "holder_id": _strs(p.pid[owner]),
+                "kind": ["e_bike"] * m,
+                "brand": brands.tolist(),
+                "frame_number": [f"EB{v:012d}" for v in vid.tolist()],
+                "motor_number": [f"M{x:010d}" for x in rng.integers(0, 10**10, m).tolist()],
+                "purchased_on": _dates(bought),
+                "registered_on": [None if r else d for d, r in zip(_dates(registered), recent.tolist(), strict=True)],
+            },
+        )
 
     # -- legal persons ------------------------------------------------------------------------
 

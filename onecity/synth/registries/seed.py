@@ -25,7 +25,16 @@ from onecity.core.db import Database, table_of
 from onecity.core.divisions import Division, DivisionLevel
 from onecity.core.errors import Conflict
 from onecity.core.identity.principal import Principal
-from onecity.hub.registries.models import Certificate, CertificateType, Component, Indicator, LegalPerson, Person
+from onecity.hub.registries.models import (
+    Certificate,
+    CertificateType,
+    Component,
+    Indicator,
+    LegalPerson,
+    Person,
+    PersonFacts,
+    Vehicle,
+)
 from onecity.synth.registries.bulk import BulkWriter, Prepared, fast_load
 from onecity.synth.registries.generate import CityGenerator
 from onecity.synth.registries.geo import read_geography
@@ -39,6 +48,8 @@ REGISTRY_TABLES: list[Table] = [
         Component,
         Certificate,
         Indicator,
+        PersonFacts,
+        Vehicle,
     )
 ]
 
@@ -117,7 +128,7 @@ def seed(
     if loaded and out is not None:
         print(f"seed: geography loaded ({geography_seconds:.1f}s)", file=out, flush=True)
     with db.sessions() as session:
-        for model in (Person, LegalPerson, Component, Certificate, CertificateType, Indicator):
+        for model in (Person, LegalPerson, Component, Certificate, CertificateType, Indicator, PersonFacts, Vehicle):
             if session.scalar(select(func.count()).select_from(model)):
                 raise Conflict(
                     f"the {model.__tablename__} registry already holds data: seed into a fresh database "

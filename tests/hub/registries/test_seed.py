@@ -17,6 +17,7 @@ from sqlalchemy import select
 from onecity.core.audit import AuditEntry
 from onecity.core.db import Database
 from onecity.hub.registries.identifiers import validate_resident_id, validate_uscc
+from onecity.hub.registries.models import LegalPerson, Person, PersonFacts, Vehicle
 from onecity.synth.registries.seed import seed
 from tests.conftest import SYSTEM
 from tests.hub.registries.city import build_small_city
@@ -101,6 +102,40 @@ def test_certificates_follow_the_rules(seeded_city: str, tmp_path: Path) -> None
             assert c["revoked_at"]
     assert {c["status"] for c in certs} == {"valid", "expired", "revoked"}
     assert len({c["number"] for c in certs}) == len(certs)
+
+
+def test_other_registries_facts_follow_the_rules(seeded_city: str) -> None:
+    """Social insurance, bank accounts, the provident fund, households and electric bicycles: one facts
+    row a person, employers that are firms, working-age employees, unique frame numbers."""
+    db = Database(seeded_city)
+    try:
+        with db.sessions() as s:
+            people = {p.id: p for p in s.scalars(select(Person))}
+            firms = set(s.scalars(select(LegalPerson.id)))
+            facts = list(s.scalars(select(PersonFacts)))
+            bikes = list(s.scalars(select(Vehicle)))
+    finally:
+        db.dispose()
+    assert len(facts) == len(people) and {f.person_id for f in facts} == set(people)
+    as_of = date(2026, 1, 1)
+    employed = [f for f in facts if f.employer_id is not None]
+    assert 0.3 < len(employed) / len(facts) < 0.7
+    for f in employed:
+        assert f.employer_id in firms
+        assert 18 <= (as_of - people[f.person_id].birth_date).days / 365.2425 < 61
+        assert f.provident_fund_balance is not None and f.provident_fund_balance > 0
+    left = [f for f in employed if f.employed_until is not None]
+    assert 0 < len(left) < 0.1 * len(employed) and all(f.employed_until < as_of for f in left)
+    accounts = [f.bank_account for f in facts if f.bank_account is not None]
+    assert len(accounts) > 0.8 * len(facts) and all(len(a) == 19 and a.isdigit() for a in accounts)
+    assert all(1 <= (f.household_size or 0) <= 6 for f in facts)
+    assert 0.2 < len(bikes) / len(people) < 0.35
+    assert len({b.frame_number for b in bikes}) == len(bikes)
+    unregistered = [b for b in bikes if b.registered_on is None]
+    assert 0 < len(unregistered) < 0.2 * len(bikes)
+    for b in bikes:
+        assert b.holder_id in people and b.purchased_on < as_of
+        assert b.registered_on is None or b.registered_on > b.purchased_on
 
 
 def test_components_lie_in_their_grids(seeded_city: str, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import secrets
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onecity.core import clock
@@ -26,7 +27,7 @@ from onecity.credentials.service import issue_for_certificate
 from onecity.hub.registries import life_events, relations
 from onecity.hub.registries import service as registries
 from onecity.hub.registries.certtypes import SPECS
-from onecity.hub.registries.models import HolderKind, LegalPerson, Person, RelationKind
+from onecity.hub.registries.models import HolderKind, LegalPerson, Person, PersonRelation, RelationKind
 from onecity.services import catalogue
 from onecity.services.models import Case
 
@@ -74,6 +75,19 @@ def _register_birth(session: Session, case: Case) -> Person:
     form = case.form
     parent = session.get(Person, case.person_id)
     assert parent is not None
+    reported = session.scalar(  # the hospital's birth report already put the newborn in the registry
+        select(Person)
+        .join(PersonRelation, PersonRelation.person_id == Person.id)
+        .where(
+            PersonRelation.relative_id == parent.id,
+            PersonRelation.kind == RelationKind.PARENT,
+            Person.name == str(form["child_name"]),
+            Person.birth_date == date.fromisoformat(str(form["child_birth_date"])),
+        )
+        .limit(1)
+    )
+    if reported is not None:
+        return reported
     child = life_events.register_birth(
         session,
         REGISTRAR,

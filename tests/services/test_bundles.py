@@ -332,3 +332,59 @@ def test_a_death_in_the_family_in_order_and_what_waits_is_withdrawn_when_the_fir
     assert {by_item[c].status for c in bundle.after} == {CaseStatus.WITHDRAWN}
     assert all(by_item[c].submitted_at is None for c in bundle.after)
     assert finished is not None and finished.completed_at is not None
+
+
+def test_a_reported_birth_drives_the_have_a_baby_bundle_and_the_newborn_is_registered_once(city: City) -> None:
+    """The simulation's path from a life event to a bundle: the hospital's birth report puts the
+    newborn in the registry and names the parent; the parent applies for "have a baby" (the services
+    actor reads the published birth); the birth registration finds the reported newborn instead of
+    registering a second one, and the newborn's card still waits for it."""
+    import numpy as np
+
+    from onecity.hub.registries import life_events
+    from onecity.hub.registries.models import RelationKind
+    from onecity.synth.actors.services import ServicesActor
+
+    bundle = catalogue.bundle("have-a-baby")
+    born = clock.local(clock.now()).date() - timedelta(days=1)
+    actor = ServicesActor(0.001, accounts=0)
+    actor._ready = True
+    actor._accounts = [(city.resident, city.rep.id)]
+    actor._events_seen = clock.now() - timedelta(minutes=1)
+    with city.db.transaction() as s:
+        child = life_events.register_birth(
+            s,
+            SYSTEM,
+            name="李小禾",
+            male=False,
+            birth_date=born,
+            division_code=city.rep.division_code,
+            address=city.rep.address,
+            hukou_region=city.rep.hukou_region,
+        )
+        relations.record_relation(
+            s, SYSTEM, person_id=child.id, relative_id=city.rep.id, kind=RelationKind.PARENT, source="hospital report"
+        )
+        child_id = child.id
+    with city.db.sessions() as s:
+        people_before = s.scalar(select(func.count()).select_from(Person))
+    with clock.frozen(clock.now() + timedelta(seconds=1)):
+        actor._life_events(city.db, np.random.default_rng(1))
+    assert actor.life_events["hub.person.born"] == 1
+    with city.db.sessions() as s:
+        app = s.scalar(select(BundleApplication).where(BundleApplication.bundle_code == "have-a-baby"))
+        assert app is not None and app.applicant_identifier == city.rep.id_number
+        by_item = {c.item_code: c for c in s.scalars(select(Case).where(Case.bundle_id == app.id))}
+        assert by_item[REGISTRATION].form["child_name"] == "李小禾"
+        assert by_item[CARD_ITEM].status == CaseStatus.DRAFT  # waits for the birth registration
+    _work_off(city, _officers(city, {i.department for i in bundle.member_items()}))
+    with city.db.sessions() as s:
+        by_item = {c.item_code: c for c in s.scalars(select(Case).where(Case.bundle_id == app.id))}
+        people_after = s.scalar(select(func.count()).select_from(Person))
+        named = s.scalar(select(func.count()).select_from(Person).where(Person.name == "李小禾"))
+    card, registration = by_item[CARD_ITEM], by_item[REGISTRATION]
+    assert registration.status == card.status == CaseStatus.APPROVED
+    assert card.submitted_at is not None and registration.decided_at is not None
+    assert card.submitted_at >= registration.decided_at
+    assert people_after == people_before and named == 1  # the reported newborn, not a second record
+    assert child_id

@@ -27,9 +27,9 @@ from onecity.core.db import Database
 from onecity.core.divisions import Division, DivisionLevel
 from onecity.core.errors import DomainError
 from onecity.core.identity.principal import system_principal
-from onecity.hub.registries import life_events
+from onecity.hub.registries import life_events, relations
 from onecity.hub.registries.identifiers import USCC_ALPHABET
-from onecity.hub.registries.models import LegalPerson, LegalPersonStatus, Person, PersonStatus
+from onecity.hub.registries.models import LegalPerson, LegalPersonStatus, Person, PersonStatus, RelationKind
 from onecity.synth.registries import census
 
 log = logging.getLogger(__name__)
@@ -125,11 +125,17 @@ class LifeEventsActor:
         return surname + "".join(chars[int(rng.integers(len(chars)))] for _ in range(n))
 
     def _birth(self, session: Any, rng: np.random.Generator) -> bool:
-        parent = self._random_person(session, rng)
+        today = clock.local(clock.now()).date()
+        parent = None
+        for _ in range(20):  # a parent of an age to have a child (20–45)
+            p = self._random_person(session, rng)
+            if p is not None and 20 <= (today - p.birth_date).days / 365.2425 < 45:
+                parent = p
+                break
         if parent is None:
             return False
         male = bool(rng.random() < 0.52)  # Shanghai's sex ratio at birth ≈ 108
-        life_events.register_birth(
+        child = life_events.register_birth(
             session,
             REGISTRAR,
             name=self._name(rng, male),
@@ -138,6 +144,15 @@ class LifeEventsActor:
             division_code=parent.division_code,
             address=parent.address,
             hukou_region=parent.hukou_region,
+        )
+        # the hospital's birth report names the parent: they act for the child (and apply for it)
+        relations.record_relation(
+            session,
+            REGISTRAR,
+            person_id=child.id,
+            relative_id=parent.id,
+            kind=RelationKind.PARENT,
+            source="出生医学证明（医院出生报告）/ hospital birth report",
         )
         return True
 

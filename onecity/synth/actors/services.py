@@ -10,10 +10,12 @@ Rates and mixes (scaled with ``--scale``; assumptions are marked as such):
 * **mistakes** — 15 % of online applicants first try to submit without a material and are
   told what is missing once; 8 % of submitted cases hold a wrong material, which the clerk
   finds at acceptance and asks for again (补正); 3 % are refused (assumptions);
-* **bundles** — "have a baby" at Shanghai's birth rate (4.35 ‰ of residents a year, most
-  parents use the bundle), "open a restaurant" at ~20,000 new catering outlets a year, "a death
-  in the family" at the death rate (5.96 ‰), "moving house" for a fifth of the 3 % of residents
-  who move in a year (assumptions); items a bundle orders after others are submitted by the
+* **bundles** — driven by the life events the registries publish (the city's life-events actor):
+  a birth → "have a baby" by the parent the hospital's birth report names (most parents use the
+  bundle: 90 %, an assumption), a death → "a death in the family" by a relative (a parent on
+  record, else a neighbour standing in for the next of kin), a move → "moving house" by a fifth of
+  those who move, a new catering firm (section H) → "open a restaurant" by its representative
+  (accounts opened when first needed); items a bundle orders after others are submitted by the
   platform once those are approved;
 * **officers** — every department has one counter clerk, one reviewer and one approver per
   district, each handling at most 8 tasks an hour in office hours (limited capacity);
@@ -51,13 +53,15 @@ from onecity.core import clock, workdays
 from onecity.core.db import Database
 from onecity.core.divisions import Division, DivisionLevel
 from onecity.core.errors import DomainError
+from onecity.core.events import OutboxMessage
 from onecity.core.identity import service as identity
 from onecity.core.identity.models import Agency, User
-from onecity.core.identity.passwords import prehash
+from onecity.core.identity.passwords import HashedPassword, prehash
 from onecity.core.identity.principal import Principal, system_principal
 from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.documents.rules import age_on
 from onecity.hub.registries import relations
+from onecity.hub.registries.events import FIRM_REGISTERED, PERSON_BORN, PERSON_DIED, PERSON_MOVED
 from onecity.hub.registries.models import (
     Certificate,
     CertificateStatus,
@@ -65,7 +69,9 @@ from onecity.hub.registries.models import (
     LegalPerson,
     LegalPersonStatus,
     Person,
+    PersonRelation,
     PersonStatus,
+    RelationKind,
 )
 from onecity.hub.sharing.models import ResidentLink
 from onecity.services import advice, bundles, catalogue, prereview, service
@@ -93,6 +99,17 @@ DEATHS_PER_RESIDENT_YEAR = 5.96e-3
 #: household registration with the "moving house" bundle (assumption).
 MOVES_PER_RESIDENT_YEAR = 0.03
 MOVES_BUNDLED = 0.2
+#: Share of parents who register a birth with the "have a baby" bundle (assumption: most do).
+BIRTHS_BUNDLED = 0.9
+#: GB/T 4754 section H (accommodation and catering): a new firm of it opens a restaurant.
+CATERING = "H"
+#: The life events the registries publish and the bundle each calls for.
+LIFE_EVENT_BUNDLES = {
+    PERSON_BORN.name: "have-a-baby",
+    PERSON_DIED.name: "death-in-family",
+    PERSON_MOVED.name: "moving-house",
+    FIRM_REGISTERED.name: "open-restaurant",
+}
 CHANNELS = (("online", 0.72), ("counter", 0.23), ("proxy", 0.05))
 FORGOT_MATERIAL = 0.15
 WRONG_MATERIAL = 0.08
@@ -238,6 +255,12 @@ class ServicesActor:
     _population: int = field(default=0, init=False)
     _pending: list[tuple[str, str]] = field(default_factory=list, init=False)  # (case id, what to do)
     _db: Database | None = field(default=None, init=False)
+    #: Life events seen (births, deaths, moves, new firms) and where the last look ended.
+    life_events: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    _events_seen: datetime | None = field(default=None, init=False)
+    #: Accounts opened for residents who applied after a life event.
+    _event_accounts: list[tuple[Principal, int]] = field(default_factory=list, init=False)
+    _password: HashedPassword | None = field(default=None, init=False)
 
     # -- set-up ------------------------------------------------------------------------------------
 
@@ -332,15 +355,7 @@ class ServicesActor:
             self._apply(db, rng, "proxy" if rng.random() < 0.05 / 0.77 else "online")
         for _ in range(int(counter)):
             self._apply(db, rng, "counter")
-        years = hours / (365 * 24)
-        for _ in range(int(rng.poisson(self._population * BIRTHS_PER_RESIDENT_YEAR * years))):
-            self._bundle(db, rng, "have-a-baby")
-        for _ in range(int(rng.poisson(RESTAURANTS_PER_YEAR_AT_SCALE_1 * self.scale * years))):
-            self._bundle(db, rng, "open-restaurant")
-        for _ in range(int(rng.poisson(self._population * DEATHS_PER_RESIDENT_YEAR * years))):
-            self._bundle(db, rng, "death-in-family")
-        for _ in range(int(rng.poisson(self._population * MOVES_PER_RESIDENT_YEAR * MOVES_BUNDLED * years))):
-            self._bundle(db, rng, "moving-house")
+        self._life_events(db, rng)
         if office_hours(start):
             self._work(db, rng, hours)
         with db.transaction() as s:
@@ -533,38 +548,145 @@ class ServicesActor:
         if spouse is not None:
             service.update_form(s, actor, case.id, {"spouse_name": spouse.name, "spouse_id_number": spouse.id_number})
 
-    def _bundle(self, db: Database, rng: np.random.Generator, code: str) -> None:
-        b = catalogue.bundle(code)
+    # -- life events driving bundles ---------------------------------------------------------------
+
+    def _life_events(self, db: Database, rng: np.random.Generator) -> None:
+        """Apply for the bundle a life event calls for, as the registries published it (the city's
+        life-events actor, or a registrar): a birth → "have a baby" by the parent the birth report
+        names, a death → "a death in the family" by a relative, a move → "moving house" by the one
+        who moved (a share of them), a new catering firm → "open a restaurant" by its representative."""
+        now = clock.now()
+        since = self._events_seen or now - timedelta(minutes=10)
+        self._events_seen = now
+        with db.sessions() as s:
+            happened = list(
+                s.execute(
+                    select(OutboxMessage.event_type, OutboxMessage.payload)
+                    .where(
+                        OutboxMessage.event_type.in_(list(LIFE_EVENT_BUNDLES)),
+                        OutboxMessage.occurred_at > since,
+                        OutboxMessage.occurred_at <= now,
+                    )
+                    .order_by(OutboxMessage.occurred_at, OutboxMessage.id)
+                ).all()
+            )
+        for event_type, payload in happened:
+            code = LIFE_EVENT_BUNDLES[event_type]
+            self.life_events[event_type] += 1
+            if event_type == PERSON_MOVED.name and rng.random() >= MOVES_BUNDLED:
+                continue  # most who move keep their household registration where it is
+            if event_type == PERSON_BORN.name and rng.random() >= BIRTHS_BUNDLED:
+                continue
+            try:
+                self._bundle_for(db, rng, code, payload)
+            except (DomainError, LookupError) as err:
+                log.debug("simulated %s after %s refused: %s", code, event_type, err)
+                self.bundle_counts.setdefault(code, defaultdict(int))["not_submitted"] += 1
+
+    def _account_for(self, db: Database, person_id: int) -> Principal:
+        """The portal account of a resident who applies after a life event (opened when they first
+        need it, as a counter links one after checking the identity document)."""
+        for p, pid in self._accounts + self._event_accounts:
+            if pid == person_id:
+                return p
+        if self._password is None:
+            self._password = prehash(f"Sim-{secrets.token_urlsafe(24)}-x")
+        with db.transaction() as s:
+            user_id = s.scalar(select(ResidentLink.user_id).where(ResidentLink.person_id == person_id))
+            if user_id is None:
+                user = identity.create_user(
+                    s,
+                    SIM_AGENT,
+                    username=f"sim-resident-{person_id}",
+                    password=self._password,
+                    kind=PrincipalKind.CITIZEN,
+                    roles=[],
+                    agency_code=None,
+                    division_code=None,
+                )
+                s.add(ResidentLink(user_id=user.id, person_id=person_id, linked_by=SIM_AGENT.ref))
+                user_id = user.id
+            u = s.get(User, user_id)
+            assert u is not None
+            principal = identity.principal_for_user(u)
+        self._event_accounts.append((principal, person_id))
+        return principal
+
+    def _bundle_for(self, db: Database, rng: np.random.Generator, code: str, payload: dict[str, Any]) -> None:
+        """Who applies for the bundle a life event calls for, and what they know that no form prefills."""
+        values: dict[str, Any] = {}
+        uscc: str | None = None
+        with db.sessions() as s:
+            if code == "have-a-baby":
+                child = s.get(Person, int(payload["person_id"]))
+                parent_id = s.scalar(
+                    select(PersonRelation.relative_id).where(
+                        PersonRelation.person_id == int(payload["person_id"]),
+                        PersonRelation.kind == RelationKind.PARENT,
+                    )
+                )
+                if child is None or parent_id is None:
+                    raise LookupError("a birth with no parent on record")
+                applicant = parent_id
+                values = {"child_name": child.name, "child_sex": child.sex, "child_birth_date": str(child.birth_date)}
+            elif code == "death-in-family":
+                deceased = s.get(Person, int(payload["person_id"]))
+                if deceased is None:
+                    raise LookupError("no such person")
+                # a relative: a parent on record, else a resident of the same community (an assumption)
+                relative = s.scalar(
+                    select(PersonRelation.relative_id).where(PersonRelation.person_id == deceased.id).limit(1)
+                ) or s.scalar(
+                    select(Person.id)
+                    .where(
+                        Person.division_code == deceased.division_code,
+                        Person.status == PersonStatus.ALIVE,
+                        Person.birth_date <= clock.today() - timedelta(days=18 * 366),
+                    )
+                    .order_by(Person.id)
+                    .limit(1)
+                )
+                if relative is None:
+                    raise LookupError("nobody to apply")
+                applicant = relative
+                values = {
+                    "deceased_name": deceased.name,
+                    "deceased_id_number": deceased.id_number,
+                    "death_date": str(clock.local(clock.now()).date()),
+                }
+            elif code == "moving-house":
+                applicant = int(payload["person_id"])
+                before = s.get(Division, str(payload.get("from_division") or ""))
+                values = {"previous_address": f"{before.name if before else '原住址'}{int(rng.integers(1, 300))}号"}
+            else:
+                firm = s.get(LegalPerson, int(payload["legal_person_id"]))
+                if firm is None or firm.industry != CATERING:
+                    return
+                applicant, uscc = firm.legal_rep_id, firm.uscc
+            adult = s.get(Person, applicant)
+            if adult is None or adult.status != PersonStatus.ALIVE:
+                raise LookupError("the applicant is not a living resident")
+        self._bundle(db, rng, code, principal=self._account_for(db, applicant), uscc=uscc, known=values)
+
+    def _bundle(
+        self,
+        db: Database,
+        rng: np.random.Generator,
+        code: str,
+        *,
+        principal: Principal,
+        uscc: str | None = None,
+        known: dict[str, Any] | None = None,
+    ) -> None:
         figures = self.bundle_counts.setdefault(code, defaultdict(int))
         try:
             with db.transaction() as s:
-                if b.applicant_kind == "legal_person":
-                    if not self._firm_accounts:
-                        return
-                    principal, uscc = self._firm_accounts[int(rng.integers(len(self._firm_accounts)))]
-                    app = bundles.start_bundle(s, principal, code, uscc=uscc)
-                else:
-                    principal, _ = self._accounts[int(rng.integers(len(self._accounts)))]
-                    app = bundles.start_bundle(s, principal, code)
+                app = bundles.start_bundle(s, principal, code, uscc=uscc)
                 _a, cases = bundles.get_bundle(s, principal, app.id)
                 values: dict[str, Any] = {}
                 for case in cases:
                     values.update(_fill(case, rng))
-                if "child_sex" in values:  # bundles are applied for in the days after the birth
-                    values["child_birth_date"] = (
-                        clock.local(clock.now()).date() - timedelta(days=int(rng.integers(1, 20)))
-                    ).isoformat()
-                if code == "death-in-family":  # a relative, for someone the registry holds
-                    deceased = s.scalar(select(Person).order_by(Person.id).offset(int(rng.integers(0, 500))).limit(1))
-                    if deceased is None:
-                        return
-                    values["deceased_name"] = deceased.name
-                    values["deceased_id_number"] = deceased.id_number
-                    values["death_date"] = (
-                        clock.local(clock.now()).date() - timedelta(days=int(rng.integers(1, 15)))
-                    ).isoformat()
-                if "previous_address" in values:
-                    values["previous_address"] = f"模拟原住址{int(rng.integers(1, 999))}号"
+                values.update(known or {})  # what the life event told the applicant
                 bundles.update_form(s, principal, app.id, values)
                 for m in bundles.missing(cases):
                     bundles.attach_document(
@@ -728,13 +850,14 @@ class ServicesActor:
         for b in catalogue.bundles():
             out["bundles"].setdefault(b.code, {"applications": 0, "catalogue_burden": b.burden()})
         per_day = {
-            "have-a-baby": self._population * BIRTHS_PER_RESIDENT_YEAR / 365,
+            "have-a-baby": self._population * BIRTHS_PER_RESIDENT_YEAR * BIRTHS_BUNDLED / 365,
             "open-restaurant": RESTAURANTS_PER_YEAR_AT_SCALE_1 * self.scale / 365,
             "death-in-family": self._population * DEATHS_PER_RESIDENT_YEAR / 365,
             "moving-house": self._population * MOVES_PER_RESIDENT_YEAR * MOVES_BUNDLED / 365,
         }
         for code, expected in per_day.items():
             out["bundles"][code]["expected_per_day_at_this_scale"] = round(expected, 3)
+        out["life_events_seen"] = {k: int(v) for k, v in sorted(self.life_events.items())}
         out["not_submitted_reasons"] = dict(sorted(self.refusals.items(), key=lambda kv: -kv[1])[:8])
         if self._db is not None:
             out.update(self._rates(self._db))

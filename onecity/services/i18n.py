@@ -87,6 +87,10 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "“{name}”的图像过大，请降低分辨率后再上传。",
         "“{name}” is too large an image: scan it at a lower resolution.",
     ),
+    "services.upload.blank": (
+        "“{name}”的第一页是空白页，请上传材料本身的扫描件或照片。",
+        "The first page of “{name}” is blank: upload a scan or a photo of the document itself.",
+    ),
     "services.upload.not_draft": (
         "申请已提交，不能再删除已上传的材料；如需更正，请等待补正通知。",
         "The application has been submitted: uploads can no longer be removed. Wait to be asked for supplements.",

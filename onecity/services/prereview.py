@@ -298,6 +298,11 @@ def review_document(
         return DocumentReview(material, document_id, expected, None, [unreadable], ["medium"], ())
     reading = read.reading
     ex = reading.extraction
+    if not any(line.strip() for line in ex.text):
+        # not one word read (a page of no text): no evidence of the wrong document, an officer looks
+        why = f"no words were read on the upload for {material}: an officer checks it"
+        wordless = Finding("document.unread", "", Outcome.WARN, why, {"document_id": document_id}, 0.0)
+        return DocumentReview(material, document_id, expected, None, [wordless], ["medium"], (), read.seconds)
     started = time.perf_counter()
     form = {
         doc_field: str(case.form[form_field])

@@ -91,11 +91,54 @@ def _open_image(name: str, content: bytes, media_type: str) -> None:
         raise _refuse(f"{name} is too large an image; scan it at a lower resolution", "pixels", name=name) from err
 
 
+#: A page is blank when less than this share of it is ink (:data:`INK_CONTRAST` levels darker than
+#: the paper), seen at :data:`INK_WIDTH` pixels across: an empty sheet, a scan of nothing.
+BLANK_INK = 0.001
+INK_CONTRAST = 60
+INK_WIDTH = 200
+
+
+def _first_page(content: bytes, media_type: str) -> Image.Image:
+    """The first page (or the image) in grey, about :data:`INK_WIDTH` pixels across."""
+    if media_type == "application/pdf":
+        import pypdfium2 as pdfium
+
+        doc = pdfium.PdfDocument(content)
+        try:
+            page = doc[0]
+            scale = min(1.0, INK_WIDTH / max(page.get_width(), 1.0))
+            return page.render(scale=scale).to_pil().convert("L")
+        finally:
+            doc.close()
+    with Image.open(io.BytesIO(content)) as img:
+        img.draft("L", (INK_WIDTH, INK_WIDTH))  # a JPEG decodes smaller at once
+        grey = img.convert("L")
+    grey.thumbnail((INK_WIDTH, 10 * INK_WIDTH))
+    return grey
+
+
+def blank(content: bytes, media_type: str) -> bool:
+    """Whether the first page has (next to) nothing on it: checked as the upload arrives, so the
+    applicant hears it before submitting rather than from the clerk (补正) after."""
+    grey = _first_page(content, media_type)
+    histogram = grey.histogram()
+    total = max(grey.width * grey.height, 1)
+    seen, paper = 0, 255
+    for level, count in enumerate(histogram):  # the median: the paper's own shade
+        seen += count
+        if seen * 2 >= total:
+            paper = level
+            break
+    ink = sum(histogram[: max(paper - INK_CONTRAST, 0)])
+    return ink < BLANK_INK * total
+
+
 def checked(filename: str, content: bytes) -> str:
     """The upload's media type, found from its content, once it has opened as that kind; else a refusal in words.
 
     Checks, in this order: a file name (1–200 characters), not empty, at most :data:`MAX_BYTES`,
-    the first bytes of a PDF, JPEG or PNG, and the file opening as one within the page and pixel limits.
+    the first bytes of a PDF, JPEG or PNG, the file opening as one within the page and pixel limits,
+    and its first page not blank (:func:`blank`).
     """
     name = filename.strip()
     if not name or len(name) > MAX_NAME:
@@ -117,4 +160,6 @@ def checked(filename: str, content: bytes) -> str:
         _open_pdf(name, content)
     else:
         _open_image(name, content, media_type)
+    if blank(content, media_type):
+        raise _refuse(f"the first page of {name} is blank: scan or photograph the document itself", "blank", name=name)
     return media_type

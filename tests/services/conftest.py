@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
@@ -40,8 +40,20 @@ XUHUI = "310104000000"
 HUANGPU = "310101000000"
 SECRET = "services-tests-" + "x" * 40
 FOOD = "310000-01-00040-001"
-#: A scan of one blank page, saved as a real PDF (uploads are checked by their content).
-PDF = scan_pdf([Image.new("L", (340, 480), 255)])
+
+
+def document_page() -> Image.Image:
+    """A page with ruled lines and a filled box, no words: a document no machine reads, not a blank sheet."""
+    page = Image.new("L", (340, 480), 255)
+    draw = ImageDraw.Draw(page)
+    for y in range(60, 440, 24):
+        draw.line((30, y, 310, y), fill=40, width=2)
+    draw.rectangle((220, 380, 300, 440), outline=30, width=3)
+    return page
+
+
+#: A scan of one page no machine reads, saved as a real PDF (uploads are checked by their content, and refused blank).
+PDF = scan_pdf([document_page()])
 
 
 @dataclass

@@ -7,7 +7,7 @@ import io
 
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
+from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from onecity.core.audit import AuditEntry
@@ -20,15 +20,27 @@ from tests.services.conftest import PDF, City, food_case_ready
 from tests.web_support import csrf, sign_in
 
 
+def _inked(size: tuple[int, int]) -> Image.Image:
+    img = Image.new("RGB", size, "white")
+    ImageDraw.Draw(img).rectangle((10, 10, size[0] // 2, size[1] // 2), fill="black")
+    return img
+
+
 def _png(size: tuple[int, int] = (120, 80)) -> bytes:
     buf = io.BytesIO()
-    Image.new("RGB", size, "white").save(buf, "PNG")
+    _inked(size).save(buf, "PNG")
     return buf.getvalue()
 
 
 def _jpeg() -> bytes:
     buf = io.BytesIO()
-    Image.new("RGB", (120, 80), "white").save(buf, "JPEG")
+    _inked((120, 80)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _blank_png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (800, 600), "white").save(buf, "PNG")
     return buf.getvalue()
 
 
@@ -54,6 +66,15 @@ def test_the_content_says_what_a_file_is() -> None:
     with pytest.raises(InvalidInput) as caught:
         uploads.checked("big.pdf", b"%PDF-" + b"0" * uploads.MAX_BYTES)
     assert caught.value.words is not None and caught.value.words.key == "services.upload.too_big"
+    # a blank page is refused as it arrives, in words, before the applicant submits it
+    for name, content in (("blank.pdf", scan_pdf([Image.new("L", (340, 480), 255)])), ("white.png", _blank_png())):
+        with pytest.raises(InvalidInput) as caught:
+            uploads.checked(name, content)
+        assert caught.value.words is not None and caught.value.words.key == "services.upload.blank"
+    # a faint but real scan is not blank
+    faint = Image.new("L", (340, 480), 250)
+    ImageDraw.Draw(faint).line((30, 100, 300, 100), fill=90, width=2)
+    assert uploads.checked("faint.pdf", scan_pdf([faint])) == "application/pdf"
     many = scan_pdf([Image.new("L", (60, 80), 255)] * (uploads.MAX_PAGES + 1))
     with pytest.raises(InvalidInput) as caught:
         uploads.checked("long.pdf", many)

@@ -9,7 +9,9 @@ Rates and mixes (scaled with ``--scale``; assumptions are marked as such):
   Shanghai's published online-handling share of over 70 %);
 * **mistakes** — 15 % of online applicants first try to submit without a material and are
   told what is missing once; 8 % of submitted cases hold a wrong material, which the clerk
-  finds at acceptance and asks for again (补正); 3 % are refused (assumptions);
+  finds at acceptance and asks for again (补正); 3 % are refused; 3 % of uploads are first an
+  empty sheet, which the portal refuses as it arrives, and the applicant scans the document
+  again before submitting (assumptions);
 * **bundles** — driven by the life events the registries publish (the city's life-events actor):
   a birth → "have a baby" by the parent the hospital's birth report names (most parents use the
   bundle: 90 %, an assumption), a death → "a death in the family" by a relative (a parent on
@@ -45,14 +47,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from onecity.core import clock, workdays
 from onecity.core.db import Database
 from onecity.core.divisions import Division, DivisionLevel
-from onecity.core.errors import DomainError
+from onecity.core.errors import DomainError, InvalidInput
 from onecity.core.events import OutboxMessage
 from onecity.core.identity import service as identity
 from onecity.core.identity.models import Agency, User
@@ -160,9 +162,24 @@ ONLINE_HOURS = [
     0.4,
 ]
 SIM_AGENT = system_principal("sim:services")
+
+
+def document_page() -> Image.Image:
+    """A page with ruled lines and a filled box, no words: a document no machine reads, not a blank sheet."""
+    page = Image.new("L", (340, 480), 255)
+    draw = ImageDraw.Draw(page)
+    for y in range(60, 440, 24):
+        draw.line((30, y, 310, y), fill=40, width=2)
+    draw.rectangle((220, 380, 300, 440), outline=30, width=3)
+    return page
+
+
 #: What a material no machine reads is uploaded as: a one-page scan saved as a real PDF (uploads are
-#: checked by their content), a blank sheet since nothing reads it.
-PDF = scan_pdf([Image.new("L", (340, 480), 255)])
+#: checked by their content, and a blank page is refused as it arrives), ruled lines since nothing reads it.
+PDF = scan_pdf([document_page()])
+#: An empty sheet scanned: what :data:`BLANK_PAGE` of uploads first are (an assumption), refused as it arrives.
+BLANK_PDF = scan_pdf([Image.new("L", (340, 480), 255)])
+BLANK_PAGE = 0.03
 COMPLAINTS = ("窗口排队时间太长", "材料要求没有一次说清", "审批超出承诺时限", "网上申报系统卡顿")
 OUTCOME = {"accept": "accept", "review": "pass", "decide": "approve"}
 SCAN_DEGRADED = 0.4
@@ -461,6 +478,15 @@ class ServicesActor:
                 doc_type = WRONG_DOCUMENT[doc_type]
                 self.counts["scans_wrong_document"] += 1
             scan = self._print(s, rng, case, doc_type, honest=honest)
+        if not honest and rng.random() < BLANK_PAGE:
+            # the scanner's lid open on nothing: the portal refuses the page as it arrives, in words,
+            # and the applicant scans the document again before submitting (never the clerk's 补正)
+            try:
+                service.attach_document(
+                    s, actor, case.id, code, filename=f"{code}.pdf", content_type="application/pdf", content=BLANK_PDF
+                )
+            except InvalidInput:
+                self.counts["blank_pages_refused_at_upload"] += 1
         if scan is None:
             service.attach_document(
                 s, actor, case.id, code, filename=f"{code}.pdf", content_type="application/pdf", content=PDF
@@ -841,6 +867,7 @@ class ServicesActor:
                 "scans",
                 "scans_forged",
                 "scans_wrong_document",
+                "blank_pages_refused_at_upload",
             )
         }
         out["bundles"] = {

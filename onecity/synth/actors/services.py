@@ -71,9 +71,11 @@ from onecity.hub.registries.models import (
     LegalPerson,
     LegalPersonStatus,
     Person,
+    PersonFacts,
     PersonRelation,
     PersonStatus,
     RelationKind,
+    Vehicle,
 )
 from onecity.hub.sharing.models import ResidentLink
 from onecity.services import advice, bundles, catalogue, prereview, service
@@ -103,6 +105,8 @@ MOVES_PER_RESIDENT_YEAR = 0.03
 MOVES_BUNDLED = 0.2
 #: Share of parents who register a birth with the "have a baby" bundle (assumption: most do).
 BIRTHS_BUNDLED = 0.9
+E_BIKE_REGISTRATION = "310000-07-00064-001"
+UNEMPLOYMENT_BENEFIT = "310000-02-00082-001"
 #: GB/T 4754 section H (accommodation and catering): a new firm of it opens a restaurant.
 CATERING = "H"
 #: The life events the registries publish and the bundle each calls for.
@@ -278,6 +282,8 @@ class ServicesActor:
     #: Accounts opened for residents who applied after a life event.
     _event_accounts: list[tuple[Principal, int]] = field(default_factory=list, init=False)
     _password: HashedPassword | None = field(default=None, init=False)
+    #: Accounts (positions in ``_accounts``) of the residents an item concerns.
+    _concerned: dict[str, list[int]] = field(default_factory=dict, init=False)
 
     # -- set-up ------------------------------------------------------------------------------------
 
@@ -352,6 +358,29 @@ class ServicesActor:
                     self._accounts.append((p, pid))
                     if pid in firm_reps:
                         self._firm_accounts.append((p, firm_reps[pid]))
+        # who an item concerns: a bicycle bought and not registered yet, contributions stopped
+        ids = [pid for _p, pid in self._accounts]
+        with db.sessions() as s:
+            buyers = set(
+                s.scalars(
+                    select(Vehicle.holder_id).where(
+                        Vehicle.holder_kind == HolderKind.PERSON,
+                        Vehicle.holder_id.in_(ids),
+                        Vehicle.registered_on.is_(None),
+                    )
+                )
+            )
+            jobless = set(
+                s.scalars(
+                    select(PersonFacts.person_id).where(
+                        PersonFacts.person_id.in_(ids), PersonFacts.employed_until.is_not(None)
+                    )
+                )
+            )
+        self._concerned = {
+            E_BIKE_REGISTRATION: [i for i, pid in enumerate(ids) if pid in buyers],
+            UNEMPLOYMENT_BENEFIT: [i for i, pid in enumerate(ids) if pid in jobless],
+        }
 
     # -- the step --------------------------------------------------------------------------------
 
@@ -429,7 +458,10 @@ class ServicesActor:
                 rep = service.linked_person(s, principal)
                 return service.start_case(s, clerk, it.code, id_number=rep.id_number, uscc=uscc, identity_checked=True)
             return service.start_case(s, principal, it.code, uscc=uscc)
-        principal, _pid = self._accounts[int(rng.integers(len(self._accounts)))]
+        # an item some residents have cause to apply for (a bicycle bought, a job lost) is applied for
+        # by one of them when the accounts hold any; any resident otherwise
+        among = self._concerned.get(it.code) or range(len(self._accounts))
+        principal, _pid = self._accounts[among[int(rng.integers(len(among)))]]
         if channel == "counter":
             me = service.linked_person(s, principal)
             return service.start_case(
@@ -753,6 +785,7 @@ class ServicesActor:
                         WorkItem.role,
                         WorkItem.task_name,
                         Case.created_by,
+                        Case.due_on,
                     )
                     .join(Case, Case.id == WorkItem.case_id)
                     # a task an officer claimed waits for them: the simulated officers leave it alone
@@ -764,10 +797,13 @@ class ServicesActor:
                     .order_by(WorkItem.created_at)
                 ).all()
             )
+        # as the workbench shows them: what is due today (or overdue) first, then oldest first
+        today = clock.local(clock.now()).date()
+        open_items.sort(key=lambda row: 0 if row[-1] is not None and row[-1] <= today else 1)
         if self.leave_to_people:
             ours = {p.ref for p, _ in self._accounts} | {o.ref for o in self._officers.values()}
-            open_items = [row for row in open_items if row[-1] in ours]
-        for wid, dept, division, role, task, _started_by in open_items:
+            open_items = [row for row in open_items if row[-2] in ours]
+        for wid, dept, division, role, task, _started_by, _due in open_items:
             key = (dept, division[:6], role)
             officer = self._officers.get(key)
             if officer is None or self._capacity.get(key, 0.0) < 1:

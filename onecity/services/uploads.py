@@ -107,7 +107,8 @@ def _first_page(content: bytes, media_type: str) -> Image.Image:
         try:
             page = doc[0]
             scale = min(1.0, INK_WIDTH / max(page.get_width(), 1.0))
-            return page.render(scale=scale).to_pil().convert("L")
+            rendered: Image.Image = page.render(scale=scale).to_pil()
+            return rendered.convert("L")
         finally:
             doc.close()
     with Image.open(io.BytesIO(content)) as img:

@@ -107,9 +107,20 @@ def _incidents_total(reports: list[dict[str, Any]]) -> dict[str, Any]:
         for t in i["truth"]:
             if t["method"]:
                 methods[t["method"]] = methods.get(t["method"], 0) + 1
+    own = [t["own_segment_after_s"] for i in inc for t in i["truth"] if t.get("own_segment_after_s") is not None]
     return {
         "injected": injected,
         "detected": detected,
+        # detections the same alarms would make by chance (incidents moved onto stations far from any)
+        "chance_detections": round(sum(i.get("chance_detections") or 0.0 for i in inc), 1),
+        # the stricter rule: an alarm on the incident's own segment while it lasts
+        "own_segment": {
+            "detected": len(own),
+            "detection_rate": round(len(own) / injected, 3) if injected else None,
+            "mean_time_to_detect_s": round(sum(own) / len(own), 1) if own else None,
+            "median_time_to_detect_s": sorted(own)[len(own) // 2] if own else None,
+            "chance_detections": round(sum(i["own_segment"].get("chance_detections") or 0.0 for i in inc), 1),
+        },
         "false_alarms": false_alarms,
         "detector_intervals": intervals,
         "detection_rate": round(detected / injected, 3) if injected else None,

@@ -25,7 +25,7 @@ Per loop station ``i`` with the next station downstream on the same road ``j``, 
   before a blockage, or have not all gone back to the lanes past it, when the lane is not
   (yet) quite empty;
 * **a probe stopped mid-block**: a floating car standing (below 5 km/h, moved under 5 m) for
-  three reports in a row (a minute) away from both ends of the segment, while the station's
+  two reports in a row (half a minute) away from both ends of the segment, while the station's
   vehicles keep passing at ≥ 50 % of their usual speed: a car held where neither a signal nor
   a queue holds anyone.
 
@@ -74,7 +74,7 @@ SHIFT_WINDOWS = (2, 4, 6, 10, 16)
 PROFILE_KEEP = LANE_PROFILE_LEN + SHIFT_WINDOWS[-1]
 PROBE_STILL_KMH = 5.0
 PROBE_STILL_M = 5.0
-PROBE_STILL_REPORTS = 3
+PROBE_STILL_REPORTS = 2
 #: "mid-block": this far from the segment's start and from its end (a signal's queue)
 PROBE_MID_START_M = 20.0
 PROBE_MID_END_M = 60.0

@@ -342,20 +342,27 @@ def finish(db: Database, state: RunState) -> None:
 
 def score(state: RunState) -> dict[str, Any]:
     """Alarms against the injected incidents (an alarm at the incident's segment, the stations up to two
-    stations upstream or the next one downstream, from its start to ten minutes after its end, finds it)."""
+    stations upstream or the next one downstream, from its start to ten minutes after its end, finds it).
+
+    That rule is generous: a neighbourhood of several stations over up to fifty minutes catches false
+    alarms too. So the score also says how many incidents the same alarms would "find" by chance
+    (``chance_detections``: each incident moved onto every station far from all true incidents), and
+    the stricter count of ``own_segment`` (an alarm on the incident's segment while it lasts)."""
     end_s = state.sim.t
     truth = [i for i in state.sim.injected if i.start_s is not None and i.start_s <= end_s - 180]
-    near: dict[str, set[str]] = {}
-    for inc in truth:
-        edges = {inc.edge_id}
-        st = state.detector.stations.get(inc.edge_id)
+
+    def near_of(edge: str) -> set[str]:
+        edges = {edge}
+        st = state.detector.stations.get(edge)
         if st is not None and st.downstream:
             edges.add(st.downstream)
-        frontier = [inc.edge_id]
+        frontier = [edge]
         for _hop in range(2):
             frontier = [u for f in frontier for u in state.upstream.get(f, [])]
             edges.update(frontier)
-        near[inc.id] = edges
+        return edges
+
+    near = {inc.id: near_of(inc.edge_id) for inc in truth}
 
     def matches(alarm: _Alarm, inc: InjectedIncident) -> bool:
         assert inc.start_s is not None
@@ -376,6 +383,29 @@ def score(state: RunState) -> dict[str, Any]:
             found[inc.id] = (hits[0][0] - inc.start_s, hits[0][1])
     n = len(truth)
     intervals = max(1, state.detector.intervals)
+    # the stricter rule: an alarm on the incident's own segment while it lasts (and a minute after)
+    own: dict[str, float] = {}
+    for inc in truth:
+        assert inc.start_s is not None
+        stop = (inc.end_s if inc.end_s is not None else end_s) + 60
+        own_hits = [a.opened_s for a in state.alarms if a.edge == inc.edge_id and inc.start_s <= a.opened_s <= stop]
+        if own_hits:
+            own[inc.id] = min(own_hits) - inc.start_s
+    # what chance alone finds: the same incidents moved onto every station whose neighbourhood no true
+    # incident touches, matched against the same alarms (which are false alarms there)
+    busy = set().union(*near.values()) if near else set()
+    lengths = state.network.segments
+    others = [e for e in state.detector.stations if not (near_of(e) & busy) and lengths[e].length_m >= 200]
+    by_chance = by_chance_own = 0.0
+    for inc in truth:
+        assert inc.start_s is not None
+        end = inc.end_s if inc.end_s is not None else end_s
+        for e in others:
+            ne = near_of(e)
+            by_chance += any(a.edge in ne and inc.start_s <= a.opened_s <= end + 600 for a in state.alarms)
+            by_chance_own += any(a.edge == e and inc.start_s <= a.opened_s <= end + 60 for a in state.alarms)
+    chance = round(by_chance / len(others), 2) if others else None
+    chance_own = round(by_chance_own / len(others), 2) if others else None
     return {
         "injected": n,
         "detected": len(detected),
@@ -385,6 +415,13 @@ def score(state: RunState) -> dict[str, Any]:
         "detection_rate": round(len(detected) / n, 3) if n else None,
         "false_alarm_rate": round(false_alarms / intervals, 5),
         "mean_time_to_detect_s": round(sum(detected) / len(detected), 1) if detected else None,
+        #: detections to expect from the false alarms alone under the same rule
+        "chance_detections": chance,
+        "own_segment": {
+            "detected": len(own),
+            "mean_time_to_detect_s": round(sum(own.values()) / len(own), 1) if own else None,
+            "chance_detections": chance_own,
+        },
         "truth": [
             {
                 "edge": i.edge_id,
@@ -395,6 +432,7 @@ def score(state: RunState) -> dict[str, Any]:
                 "pos_share": round(i.pos_m / state.network.segments[i.edge_id].length_m, 2),
                 "detected_after_s": found[i.id][0] if i.id in found else None,
                 "method": found[i.id][1] if i.id in found else None,
+                "own_segment_after_s": own.get(i.id),
             }
             for i in truth
         ],

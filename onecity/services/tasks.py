@@ -110,28 +110,38 @@ def submit(session: Session, principal: Principal, case_id: str) -> Case:
     """Submit a complete draft: the form validates, every material is held or provided; the workflow starts."""
     change, channel = begin_step(session, principal, case_id, CaseStatus.DRAFT, doing="submitted")
     case = change.row
-    it = catalogue.item(case.item_code)
-    require_complete(case, it)
-    case.submitted_at = clock.now()
-    wf = workflow.start(it.workflow)
-    _sync(session, principal, case, wf)
+    started = _start(session, principal, case)
     record_step(
         change,
         channel,
         "submitted",
         CASE_SUBMITTED,
-        CaseSubmitted(
-            case_id=case.id,
-            number=case.number,
-            item_code=case.item_code,
-            department=case.department,
-            channel=str(channel),
-            division_code=case.division_code,
-        ),
+        _submitted(case, str(channel)),
         reason="case submitted",
-        detail={"workflow": it.workflow},
+        detail={"workflow": started},
     )
     return case
+
+
+def _start(session: Session, principal: Principal, case: Case) -> str:
+    """Submit a complete case: its workflow starts (the workflow's name)."""
+    it = catalogue.item(case.item_code)
+    require_complete(case, it)
+    case.submitted_at = clock.now()
+    _sync(session, principal, case, workflow.start(it.workflow))
+    return it.workflow
+
+
+def _submitted(case: Case, channel: str, *, resubmitted: bool = False) -> CaseSubmitted:
+    return CaseSubmitted(
+        case_id=case.id,
+        number=case.number,
+        item_code=case.item_code,
+        department=case.department,
+        channel=channel,
+        division_code=case.division_code,
+        resubmitted=resubmitted,
+    )
 
 
 def resubmit(session: Session, principal: Principal, case_id: str) -> Case:
@@ -152,15 +162,7 @@ def resubmit(session: Session, principal: Principal, case_id: str) -> Case:
         channel,
         "supplemented",
         CASE_SUBMITTED,
-        CaseSubmitted(
-            case_id=case.id,
-            number=case.number,
-            item_code=case.item_code,
-            department=case.department,
-            channel=str(channel),
-            division_code=case.division_code,
-            resubmitted=True,
-        ),
+        _submitted(case, str(channel), resubmitted=True),
         reason="case supplemented",
     )
     return case
@@ -716,25 +718,15 @@ def _release_waiting(change: Change[Case], decided: Case) -> None:
             why = f"一件事前序事项 {siblings[refused[0]].number} 未获准 / the item it waits for was refused"
             record_step(step, "system", "withdrawn", CASE_WITHDRAWN, _stepped(step, "withdrawn", "system"), reason=why)
             continue
-        it = catalogue.item(case.item_code)
-        require_complete(case, it)
-        case.submitted_at = clock.now()
-        _sync(session, principal, case, workflow.start(it.workflow))
+        started = _start(session, principal, case)
         record_step(
             step,
             "system",
             "submitted",
             CASE_SUBMITTED,
-            CaseSubmitted(
-                case_id=case.id,
-                number=case.number,
-                item_code=case.item_code,
-                department=case.department,
-                channel="system",
-                division_code=case.division_code,
-            ),
+            _submitted(case, "system"),
             reason=f"一件事顺序：{decided.number} 已办结 / bundle order: submitted after {decided.number} was approved",
-            detail={"after": decided.number, "workflow": it.workflow},
+            detail={"after": decided.number, "workflow": started},
         )
 
 

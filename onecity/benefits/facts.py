@@ -152,26 +152,40 @@ def _holds(kind: HolderKind, holder: Any, type_code: str) -> Callable[[date], Co
     return condition
 
 
-def _person_cert(name: str, type_code: str, zh: str, en: str) -> Fact:
+#: Who holds a subject's certificates, as the certificates table names them.
+HOLDERS: dict[Subject, tuple[HolderKind, InstrumentedAttribute[int]]] = {
+    Subject.PERSON: (HolderKind.PERSON, Person.id),
+    Subject.FIRM: (HolderKind.LEGAL_PERSON, LegalPerson.id),
+}
+
+
+def _cert(name: str, subject: Subject, type_code: str, zh: str, en: str) -> Fact:
+    """Holds a valid certificate of ``type_code``."""
     return Fact(
-        name,
-        Subject.PERSON,
-        zh,
-        en,
-        lambda r, on: type_code in r.certificates,
-        _bool(_holds(HolderKind.PERSON, Person.id, type_code)),
+        name, subject, zh, en, lambda r, on: type_code in r.certificates, _bool(_holds(*HOLDERS[subject], type_code))
     )
 
 
-def _firm_cert(name: str, type_code: str, zh: str, en: str) -> Fact:
+def _column(name: str, subject: Subject, zh: str, en: str, column: InstrumentedAttribute[Any]) -> Fact:
+    """A column's value as it is."""
+    return Fact(name, subject, zh, en, lambda r, on: getattr(r.row, column.key), _ops(column))
+
+
+def _years(name: str, subject: Subject, zh: str, en: str, column: InstrumentedAttribute[date]) -> Fact:
+    """Whole years since a date column (an age)."""
+    return Fact(name, subject, zh, en, lambda r, on: age_on(getattr(r.row, column.key), on), _years_since(column))
+
+
+def _is(name: str, subject: Subject, zh: str, en: str, column: InstrumentedAttribute[Any], value: Any) -> Fact:
+    """A status column holds ``value``: yes or no."""
     return Fact(
-        name,
-        Subject.FIRM,
-        zh,
-        en,
-        lambda r, on: type_code in r.certificates,
-        _bool(_holds(HolderKind.LEGAL_PERSON, LegalPerson.id, type_code)),
+        name, subject, zh, en, lambda r, on: getattr(r.row, column.key) == value, _bool(lambda on: column == value)
     )
+
+
+def _in_district(name: str, subject: Subject, zh: str, en: str, column: InstrumentedAttribute[str]) -> Fact:
+    """The district (6-digit code) of a community code column."""
+    return Fact(name, subject, zh, en, lambda r, on: getattr(r.row, column.key)[:6], _district(column))
 
 
 def _district(column: InstrumentedAttribute[str]) -> Compare:
@@ -190,15 +204,8 @@ def _district(column: InstrumentedAttribute[str]) -> Compare:
 FACTS: dict[str, Fact] = {
     f.name: f
     for f in (
-        Fact(
-            "age",
-            Subject.PERSON,
-            "年龄（周岁）",
-            "Age (whole years)",
-            lambda r, on: age_on(r.row.birth_date, on),
-            _years_since(Person.birth_date),
-        ),
-        Fact("sex", Subject.PERSON, "性别", "Sex", lambda r, on: r.row.sex, _ops(Person.sex)),
+        _years("age", Subject.PERSON, "年龄（周岁）", "Age (whole years)", Person.birth_date),
+        _column("sex", Subject.PERSON, "性别", "Sex", Person.sex),
         Fact(
             "shanghai_hukou",
             Subject.PERSON,
@@ -207,78 +214,44 @@ FACTS: dict[str, Fact] = {
             lambda r, on: r.row.hukou_region.startswith("31"),
             _bool(lambda on: Person.hukou_region.startswith("31")),
         ),
-        Fact(
-            "alive",
-            Subject.PERSON,
-            "在世且居住本市",
-            "Alive and living in the city",
-            lambda r, on: r.row.status == PersonStatus.ALIVE,
-            _bool(lambda on: Person.status == PersonStatus.ALIVE),
+        _is(
+            "alive", Subject.PERSON, "在世且居住本市", "Alive and living in the city", Person.status, PersonStatus.ALIVE
         ),
-        Fact(
-            "district",
-            Subject.PERSON,
-            "居住区",
-            "District of residence",
-            lambda r, on: r.row.division_code[:6],
-            _district(Person.division_code),
+        _in_district("district", Subject.PERSON, "居住区", "District of residence", Person.division_code),
+        _cert("residence_permit", Subject.PERSON, "residence_permit", "持有效居住证", "Valid residence permit"),
+        _cert("married", Subject.PERSON, "marriage_certificate", "已登记结婚", "Registered marriage"),
+        _cert("owns_home", Subject.PERSON, "real_estate_certificate", "本市有房产", "Owns a home in the city"),
+        _cert("drives", Subject.PERSON, "driving_licence", "持机动车驾驶证", "Holds a driving licence"),
+        _cert("senior_card", Subject.PERSON, "senior_citizen_card", "已有敬老卡", "Holds a senior citizen card"),
+        _cert(
+            "social_security_card", Subject.PERSON, "social_security_card", "已有社保卡", "Holds a social security card"
         ),
-        _person_cert("residence_permit", "residence_permit", "持有效居住证", "Valid residence permit"),
-        _person_cert("married", "marriage_certificate", "已登记结婚", "Registered marriage"),
-        _person_cert("owns_home", "real_estate_certificate", "本市有房产", "Owns a home in the city"),
-        _person_cert("drives", "driving_licence", "持机动车驾驶证", "Holds a driving licence"),
-        _person_cert("senior_card", "senior_citizen_card", "已有敬老卡", "Holds a senior citizen card"),
-        _person_cert("social_security_card", "social_security_card", "已有社保卡", "Holds a social security card"),
-        Fact(
+        _column(
             "firm_kind",
             Subject.FIRM,
             "主体类型（统一社会信用代码第1-2位）",
             "Kind (credit code digits 1–2)",
-            lambda r, on: r.row.kind,
-            _ops(LegalPerson.kind),
+            LegalPerson.kind,
         ),
-        Fact(
-            "industry",
-            Subject.FIRM,
-            "行业门类（GB/T 4754）",
-            "Industry section (GB/T 4754)",
-            lambda r, on: r.row.industry,
-            _ops(LegalPerson.industry),
+        _column(
+            "industry", Subject.FIRM, "行业门类（GB/T 4754）", "Industry section (GB/T 4754)", LegalPerson.industry
         ),
-        Fact(
-            "firm_age",
-            Subject.FIRM,
-            "成立年限（整年）",
-            "Years since establishment",
-            lambda r, on: age_on(r.row.established_on, on),
-            _years_since(LegalPerson.established_on),
-        ),
-        Fact(
+        _years("firm_age", Subject.FIRM, "成立年限（整年）", "Years since establishment", LegalPerson.established_on),
+        _column(
             "capital",
             Subject.FIRM,
             "注册资本（万元）",
             "Registered capital (10,000 CNY)",
-            lambda r, on: r.row.registered_capital,
-            _ops(LegalPerson.registered_capital),
+            LegalPerson.registered_capital,
         ),
-        Fact(
-            "active",
-            Subject.FIRM,
-            "存续",
-            "Active (not struck off)",
-            lambda r, on: r.row.status == LegalPersonStatus.ACTIVE,
-            _bool(lambda on: LegalPerson.status == LegalPersonStatus.ACTIVE),
+        _is("active", Subject.FIRM, "存续", "Active (not struck off)", LegalPerson.status, LegalPersonStatus.ACTIVE),
+        _in_district(
+            "firm_district", Subject.FIRM, "注册地所在区", "District of registration", LegalPerson.division_code
         ),
-        Fact(
-            "firm_district",
-            Subject.FIRM,
-            "注册地所在区",
-            "District of registration",
-            lambda r, on: r.row.division_code[:6],
-            _district(LegalPerson.division_code),
+        _cert("business_licence", Subject.FIRM, "business_licence", "持有效营业执照", "Valid business licence"),
+        _cert(
+            "food_licence", Subject.FIRM, "food_business_licence", "持有效食品经营许可证", "Valid food business licence"
         ),
-        _firm_cert("business_licence", "business_licence", "持有效营业执照", "Valid business licence"),
-        _firm_cert("food_licence", "food_business_licence", "持有效食品经营许可证", "Valid food business licence"),
     )
 }
 

@@ -172,12 +172,15 @@ def report_path_problem(value: str) -> str | None:
     return None
 
 
-def summary(report: dict[str, Any], seconds: float) -> str:
-    """The report in a few lines a person reads: the period, then each section's headline figures."""
+def summary(report: dict[str, Any], seconds: float, cpu_seconds: float | None = None) -> str:
+    """The report in a few lines a person reads: the period (with the wall-clock time it took and, given, the
+    process's CPU time: on a shared machine the CPU time is the figure that compares across loads), then
+    each section's headline figures."""
     sim = report.get("simulation", {})
+    cpu = f" (CPU {cpu_seconds:,.0f} s)" if cpu_seconds is not None else ""
     lines = [
         f"simulated {sim.get('hours', '?')} h from {sim.get('start', '?')} (scale {sim.get('scale', '?')}, "
-        f"seed {sim.get('seed', '?')}) in {seconds:,.0f} s"
+        f"seed {sim.get('seed', '?')}) in {seconds:,.0f} s{cpu}"
     ]
     for section, figures in report.items():
         if section == "simulation" or not isinstance(figures, dict):
@@ -222,13 +225,13 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         print("give the simulated period as --hours or --days (one of them)", file=sys.stderr)
         return 2
     hours = args.hours if args.hours is not None else args.days * 24
-    began = time.monotonic()
+    began, cpu_began = time.monotonic(), time.process_time()
 
     def checkpoint(partial: dict[str, Any]) -> None:
         if args.report:  # a long run leaves its figures so far, each simulated day
             _write(Path(args.report).expanduser(), partial)
             if not args.quiet:
-                print(summary(partial, time.monotonic() - began), file=sys.stderr)
+                print(summary(partial, time.monotonic() - began, time.process_time() - cpu_began), file=sys.stderr)
 
     report = run(
         open_db(settings, migrated=False),
@@ -242,7 +245,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         progress="none" if args.quiet else ("bar" if sys.stderr.isatty() else "lines"),
     )
     text = json.dumps(report, ensure_ascii=False, indent=2)
-    said = summary(report, time.monotonic() - began)
+    said = summary(report, time.monotonic() - began, time.process_time() - cpu_began)
     if args.report:
         page = _write(Path(args.report).expanduser(), report)
         print(said)

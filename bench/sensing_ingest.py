@@ -102,7 +102,8 @@ def pipeline(
             if stream is not None:
                 asyncio.run(jetstream.delete_stream(NATS_URL, stream))
         log(
-            f"  {backend} via {via}: {n} of {count} stored in {t1 - t0:.2f} s (publisher done after {t_pub - t0:.2f} s; "
+            f"  {backend} via {via}: {n} of {count} stored in {t1 - t0:.2f} s "
+            f"(publisher done after {t_pub - t0:.2f} s; "
             f"workers' CPU {cpu:.1f} s)"
         )
         return {

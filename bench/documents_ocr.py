@@ -104,6 +104,7 @@ class Tally:
         self.loads: list[float] = []  # the 1-minute load average when each measured page was read
         self.pdfs = Counter[str]()
         self.refused: list[dict[str, Any]] = []  # uploads the reader refused (too large, not readable)
+        self.skipped = 0  # documents not in the store, skipped by --stored-only
 
     def acc(self, group: str) -> float | None:
         return _pct(self.fields[group]["ok"], self.fields[group]["total"])
@@ -119,6 +120,7 @@ class Tally:
         detected = sum(c["detected"] for c in self.forged.values())
         return {
             "documents": self.samples,
+            "documents_skipped_not_in_store": self.skipped,
             "refused_uploads": self.refused,
             "pdf_documents": dict(self.pdfs),
             "field_accuracy_clean_pct": self.acc("clean"),
@@ -134,6 +136,9 @@ class Tally:
             "by_type": {
                 t: {"clean_pct": self.acc(f"clean:{t}"), "degraded_pct": self.acc(f"degraded:{t}")} for t in self.types
             },
+            # every group's [exact, scored] fields: runs over parts of the range add up exactly
+            "field_counts": {k: [c["ok"], c["total"]] for k, c in sorted(self.fields.items())},
+            "field_counts_by_field": {k: dict(v) for k, v in sorted(self.by_field.items())},
             "by_degradation_pct": {k[4:]: self.acc(k) for k in sorted(self.fields) if k.startswith("deg:")},
             "by_degradation_fields": {
                 k[4:]: self.fields[k]["total"] for k in sorted(self.fields) if k.startswith("deg:")
@@ -172,6 +177,9 @@ class Tally:
             if self.seconds
             else None,
             "pages_timed": len(self.seconds),
+            "seconds_each": [round(x, 3) for x in self.seconds],  # to merge runs over parts of the range
+            "cpu_seconds_each": [round(x, 3) for x in self.cpu_seconds],
+            "load_each": [round(x, 1) for x in self.loads],
             "load_average_while_timed": [
                 round(min(self.loads), 1),
                 round(statistics.median(self.loads), 1),
@@ -204,6 +212,12 @@ def main() -> None:
         help="keep every recognition and each document's measured seconds in this SQLite file, so an"
         " interrupted run continues where it stopped and a change to extraction is re-scored without"
         " recognising the pages again ('' for none; --quick keeps none unless given)",
+    )
+    p.add_argument(
+        "--stored-only",
+        action="store_true",
+        help="score only the documents the store has read (re-scoring a run that was cut short, or read"
+        " by several processes over parts of the range); the others are skipped, not read",
     )
     args = p.parse_args()
     scale = 0.0002
@@ -296,6 +310,9 @@ def main() -> None:
                 t = tallies[family]
                 gen = gens[family]
                 _, doc_type, degradations, forgery = plans[family][index]
+                if args.stored_only and (store is None or store.timing(family, printing, index, settings) is None):
+                    t.skipped += 1
+                    continue
                 # a tenth of family b arrives as PDF: clean pages exported with a text layer, degraded ones scanned
                 pdf = None
                 if family == "b" and index % 10 == 9:

@@ -546,10 +546,11 @@ def checked(page: Page, f: Field, *, uscc: bool) -> Field:
 
     When a code fails its check and the same printed place was read again (the second look
     re-recognises a failed code's line on its own), the other reading is taken only if it passes
-    the check, differs from the first in at most two characters and was read with confidence
-    ≥ 0.9: two readings of the same pixels, one of which is consistent. A forged check character
-    is printed as forged: every reading of it fails, and the code keeps the characters printed
-    with the flag ``check_failed``.
+    the check, differs from the first in at most two characters — never in the check character
+    itself — and was read with confidence ≥ 0.9: two readings of the same pixels, one of which is
+    consistent. A forged check character is printed as forged: both readings agree on it, every
+    reading of the body that passes would need it changed, and the code keeps the characters
+    printed with the flag ``check_failed``.
     """
     if f.value is None or "check_failed" not in f.flags or f.box is None:
         return f
@@ -562,6 +563,7 @@ def checked(page: Page, f: Field, *, uscc: bool) -> Field:
             or ln.score < 0.9
             or _overlap(ln.rect, f.box) < 0.5
             or sum(a != b for a, b in zip(other, f.value, strict=True)) > 2
+            or other[-1] != f.value[-1]  # the check character itself is never what a reading changes
         ):
             continue
         again = (
@@ -932,6 +934,7 @@ def probes(ocr: OcrResult, ex: Extraction) -> dict[str, Rect]:
         y0 = anchor.rect[1] - 0.25 * h + min(0.0, dy)
         y1 = anchor.rect[3] + 0.25 * h + max(0.0, dy)
         out[name] = (int(x0), int(max(0, y0)), int(x1), int(min(ocr.height, y1)))
+    out.update(_unlabelled(page, ex, line_height))
     issued = ex.fields.get("issued_on")
     if issued is not None and issued.value is None and "issued_on" not in out:
         # the issue date, unseen under the seal: printed below the issuing authority's label
@@ -951,6 +954,57 @@ def probes(ocr: OcrResult, ex: Extraction) -> dict[str, Rect]:
                 int(min(ocr.width, a.rect[0] + 14 * h)),
                 int(min(ocr.height, a.rect[3] + 3 * h)),
             )
+    return out
+
+
+def _unlabelled(page: Page, ex: Extraction, line_height: float) -> dict[str, Rect]:
+    """Where a label the detector did not see may be: left of a value that stands alone in the
+    value column. A field is missing and none of its label's wordings was read (a toner streak,
+    a faint copy), yet some line has no text left of it on its row although the page's labels
+    are printed left of their values: the band left of that line is looked at again. If it reads
+    as a label, the value beside it is paired as any other — the label is read, not assumed."""
+    variants = LABELS.get(ex.doc_type, {})
+    wanted = [
+        name
+        for name, f in ex.fields.items()
+        if f.value is None
+        and "missing" in f.flags
+        and variants.get(name)
+        and not any(norm(v) in norm(ln.text) for v in variants[name] for ln in page.lines)
+    ]
+    if not wanted:
+        return {}
+    labels = {norm(v) for group in variants.values() for v in group}
+    starts = [ln for ln in page.lines if any(norm(ln.text).lstrip("(").startswith(lab) for lab in labels)]
+    if len(starts) < 3:
+        return {}
+    out: dict[str, Rect] = {}
+    first, last = min(lab.rect[1] for lab in starts), max(lab.rect[3] for lab in starts)
+    for k, ln in enumerate(sorted(page.lines, key=lambda item: item.centre[1])):
+        text = norm(ln.text)
+        h = max(ln.height, line_height)
+        x0 = ln.rect[0]
+        if any(lab in text for lab in labels) or x0 < 3 * h or not first - h < ln.centre[1] < last + h:
+            continue  # a label's own line, a line at the margin, or above or below the form (a title)
+        y = ln.centre[1] - page.slope * ln.centre[0]
+        if any(
+            other is not ln
+            and other.rect[2] < x0
+            and abs(other.centre[1] - page.slope * other.centre[0] - y) < 0.6 * max(h, other.height)
+            for other in page.lines
+        ):
+            continue  # something is read left of it: a label (read however), or a value of the row
+        # the page's labels stand left of their values: some label ends left of this line's start
+        if not any(lab.rect[2] < x0 - 0.2 * h and lab.rect[0] < x0 - 2 * h for lab in starts):
+            continue
+        left = float(min(lab.rect[0] for lab in starts if lab.rect[2] < x0))
+        if x0 - 0.5 * h - left < h:
+            continue
+        top = ln.rect[1] - 0.35 * h + min(0.0, page.slope * (left - x0))
+        bottom = ln.rect[3] + 0.35 * h + max(0.0, page.slope * (left - x0))
+        out[f"label-{k}"] = (int(left), int(max(0, top)), int(x0 - 0.5 * h), int(min(page.ocr.height, bottom)))
+        if len(out) >= 4:
+            break
     return out
 
 

@@ -8,6 +8,7 @@ awaits ``asyncio.wrap_future(reader.submit(...))``).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -97,6 +98,52 @@ def under_the_seal(page: Image.Image, engine: OcrEngine) -> list[OcrLine]:
     ]
 
 
+#: A line the recogniser read with less confidence than this is read again on its own (see :func:`reread`).
+DOUBTFUL = 0.9
+#: at most this many lines of a page are read again (the least confident first)
+REREAD_LIMIT = 12
+_CODE_LIKE = re.compile(r"[0-9A-Z]{15,}")
+
+
+def reread(result: OcrResult, image: Callable[[], Image.Image], engine: OcrEngine) -> OcrResult:
+    """Lines read with little confidence (a motion-blurred or copied label: 坐落 read as 影币 at
+    0.87) read again on their own: the line's box cut out with a margin, its red ink dropped,
+    enlarged, recognised without detection. Two readings of the same pixels: the one the
+    recogniser is surer of is kept, nothing is made up. Lines that hold a code (15 or more
+    letters and digits in a row) are left as read — a code's second reading is chosen only by
+    its check character, and never changes that character (:func:`~onecity.documents.extract.checked`)."""
+    doubtful = sorted(
+        (
+            i
+            for i, ln in enumerate(result.lines)
+            if ln.score < DOUBTFUL and ln.text.strip() and not _CODE_LIKE.search(ln.text.upper().replace(" ", ""))
+        ),
+        key=lambda i: result.lines[i].score,
+    )[:REREAD_LIMIT]
+    if not doubtful:
+        return result
+    page = image()
+    lines = list(result.lines)
+    for i in doubtful:
+        ln = lines[i]
+        x0, y0, x1, y1 = ln.rect
+        pad = 0.25 * (y1 - y0)
+        box = (
+            max(0, int(x0 - pad)),
+            max(0, int(y0 - pad)),
+            min(page.width, int(x1 + pad)),
+            min(page.height, int(y1 + pad)),
+        )
+        if box[2] - box[0] < 4 or box[3] - box[1] < 4:
+            continue
+        red = page.crop(box).split()[0]
+        crop = Image.merge("RGB", (red, red, red)).resize((red.width * 2, red.height * 2), Image.Resampling.BICUBIC)
+        text, score = engine.recognise_line(crop)
+        if text.strip() and score > ln.score and not _CODE_LIKE.search(text.upper().replace(" ", "")):
+            lines[i] = OcrLine(text.strip(), score, ln.quad)
+    return OcrResult(result.engine, result.width, result.height, tuple(lines), result.seconds)
+
+
 def _second_look(
     result: OcrResult, ex: Extraction, image: Callable[[], Image.Image], engine: OcrEngine
 ) -> tuple[OcrResult, Extraction]:
@@ -138,6 +185,15 @@ def _lines_again(
         # the red channel alone: red seal ink turns white, black and blue-black print stays dark
         red = page.crop(box).split()[0]
         crop = Image.merge("RGB", (red, red, red)).resize((red.width * 2, red.height * 2), Image.Resampling.BICUBIC)
+        # the text's own boxes in the band first (a band also holds table rules and margins, which
+        # a one-line reading takes for strokes: 用途 read as 用 with the cell's border in it)
+        found = [ln for ln in engine.recognise(crop).lines if ln.text.strip() and ln.score >= 0.5]
+        if found:
+            extra.extend(
+                OcrLine(ln.text.strip(), ln.score, tuple((box[0] + x / 2, box[1] + y / 2) for x, y in ln.quad))  # type: ignore[arg-type]
+                for ln in found
+            )
+            continue
         text, score = engine.recognise_line(crop)
         if text.strip() and score >= 0.5:
             x0, y0, x1, y1 = (float(v) for v in box)
@@ -146,6 +202,18 @@ def _lines_again(
         return result, ex
     result = with_lines(result, extra)
     return result, extract(result, ex.doc_type)
+
+
+def _once(load: Callable[[], Image.Image]) -> Callable[[], Image.Image]:
+    """``load`` called the first time only (an upload decoded once for every second look)."""
+    kept: list[Image.Image] = []
+
+    def get() -> Image.Image:
+        if not kept:
+            kept.append(load())
+        return kept[0]
+
+    return get
 
 
 def _constant(image: Image.Image) -> Callable[[], Image.Image]:
@@ -176,7 +244,11 @@ def read(data: bytes, doc_type: str | None = None, *, engine: OcrEngine, cache: 
                 pages.append((result, _constant(pg.image), hit))
     else:
         result, hit = recognise_bytes(data, engine, cache)
-        pages.append((result, lambda: decode_image(data), hit))
+        pages.append((result, _once(lambda: decode_image(data)), hit))
+    # doubtful lines read again before anything is decided from them (the type, the fields)
+    pages = [
+        (reread(result, image, engine) if image is not None else result, image, hit) for result, image, hit in pages
+    ]
     if doc_type is None:
         doc_type, _ = detect_type([ln for result, _, _ in pages for ln in result.lines])
     read_pages: list[tuple[OcrResult, Extraction]] = []

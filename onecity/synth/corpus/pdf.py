@@ -49,11 +49,34 @@ def _font_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
+def _subset(path: Path, chars: str) -> bytes:
+    """The face at ``path`` cut to ``chars`` (and .notdef), as TrueType bytes pdfium can embed."""
+    import logging
+
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    options = subset.Options()
+    options.notdef_outline = True
+    options.name_IDs = ["*"]
+    options.drop_tables += ["mort"]
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    face = TTFont(io.BytesIO(_font_bytes(path)))
+    cutter = subset.Subsetter(options)
+    cutter.populate(text="".join(sorted(set(chars))))
+    cutter.subset(face)
+    out = io.BytesIO()
+    face.save(out)
+    return out.getvalue()
+
+
 def text_pdf(pages: Sequence[tuple[tuple[int, int], Sequence[Text]]]) -> bytes:
     """Pages of text, each string at the place and size it was printed on the page image.
 
     Faces are embedded from their files (a .ttc collection is not embeddable: its strings fall
-    back to the first .ttf face used on the document, or a Kai .ttf when there is none)."""
+    back to the first .ttf face used on the document, or a Kai .ttf when there is none), each cut
+    to the characters printed in it, as an issuing system's export does: a whole CJK face is
+    10–20 MB, and a document embedding two was over the 15 MB an upload may be."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
 
@@ -61,13 +84,20 @@ def text_pdf(pages: Sequence[tuple[tuple[int, int], Sequence[Text]]]) -> bytes:
     fonts: dict[Path, object] = {}
     keep: list[object] = []  # buffers pdfium reads until the document is saved
 
-    def font_for(path: Path) -> object | None:
+    def resolved(path: Path) -> Path | None:
         if path.suffix.lower() != ".ttf":
             path = next((p for p in fonts if p.suffix.lower() == ".ttf"), path)
             if path.suffix.lower() != ".ttf":
                 return None
+        return path
+
+    def font_for(path: Path) -> object | None:
+        found = resolved(path)
+        if found is None:
+            return None
+        path = found
         if path not in fonts:
-            data = _font_bytes(path)
+            data = _subset(path, chars.get(path, ""))
             buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
             keep.append(buf)
             fonts[path] = raw.FPDFText_LoadFont(pdf.raw, buf, len(data), raw.FPDF_FONT_TRUETYPE, True)
@@ -78,6 +108,14 @@ def text_pdf(pages: Sequence[tuple[tuple[int, int], Sequence[Text]]]) -> bytes:
         from onecity.synth.corpus.family_b import faces
 
         fallback = next((p for p, _ in faces("kai") if p.suffix.lower() == ".ttf"), None)
+    # the characters each embedded face prints (a .ttc's strings are printed in the fallback)
+    chars: dict[Path, str] = {}
+    ttf = [t[4] for _, texts in pages for t in texts if t[4].suffix.lower() == ".ttf"]
+    for _, texts in pages:
+        for t in texts:
+            face = t[4] if t[4].suffix.lower() == ".ttf" else (ttf[0] if ttf else fallback)
+            if face is not None:
+                chars[face] = chars.get(face, "") + t[3]
     if fallback is not None:
         font_for(fallback)
     for (width, height), texts in pages:

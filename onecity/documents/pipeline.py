@@ -180,7 +180,7 @@ def _lines_again(
     engine: OcrEngine,
 ) -> tuple[OcrResult, Extraction]:
     page = image()
-    extra = []
+    extra: list[OcrLine] = []
     for box in looks.values():
         # the red channel alone: red seal ink turns white, black and blue-black print stays dark
         red = page.crop(box).split()[0]

@@ -49,10 +49,10 @@ def test_a_doubtful_line_is_read_again_and_the_surer_reading_kept() -> None:
         line("影币", 120, 300, score=0.87), line("上海市普陀区曹杨路1号", 400, 300), line(code, 400, 400, score=0.6)
     )
     engine = Again("坐落", 0.99)
-    again = reread(ocr, blank, engine)  # type: ignore[arg-type]
+    again = reread(ocr, blank, engine)
     assert [ln.text for ln in again.lines] == ["坐落", "上海市普陀区曹杨路1号", code]
     assert engine.asked == 1  # the sure line is not read again, nor the code (its check character decides)
-    assert reread(ocr, blank, Again("坐落", 0.5)).lines[0].text == "影币"  # type: ignore[arg-type]
+    assert reread(ocr, blank, Again("坐落", 0.5)).lines[0].text == "影币"
 
 
 def test_a_label_the_detector_missed_is_looked_for_left_of_its_lonely_value() -> None:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from onecity.core import clock, parts
 from onecity.core.bus.base import Bus, Subscription, subject_matches
-from onecity.core.bus.consumer import idempotent, process_once, run_once
+from onecity.core.bus.consumer import idempotent, run_once
 from onecity.core.db import Database
 from onecity.core.events import Envelope, EventType, OutboxMessage, envelope_of
 
@@ -87,15 +87,12 @@ async def subscribe_all(db: Database, bus: Bus) -> list[Subscription]:
     ]
 
 
-def _mark_sent(db: Database, ids: list[str]) -> None:
-    if not ids:
-        return
-    with db.transaction() as session:
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids))
-            .values(published_at=clock.now(), attempts=OutboxMessage.attempts + 1)
-        )
+def _mark(session: Session, ids: list[str]) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(published_at=clock.now(), attempts=OutboxMessage.attempts + 1)
+    )
 
 
 def deliver_pending(db: Database, *, batch: int = 500, per_transaction: int = 200) -> int:
@@ -133,13 +130,15 @@ def deliver_pending(db: Database, *, batch: int = 500, per_transaction: int = 20
                 _deliver_together(db, pending)
                 pending = []
                 envelope = envelope_of(row)
-                for c in matched:
+                for i, c in enumerate(matched):
                     if c.warm is not None:
                         c.warm()
                     if c.prepare is not None:
                         c.prepare(db, envelope)
-                    process_once(db, c.name, c.fn, envelope)
-                _mark_sent(db, [row.id])
+                    with db.transaction() as session:
+                        run_once(session, c.name, c.fn, envelope)
+                        if i == len(matched) - 1:  # the row is marked sent with its last consumer's effect
+                            _mark(session, [row.id])
             else:
                 pending.append((row, matched))
                 if len(pending) >= per_transaction:
@@ -163,8 +162,4 @@ def _deliver_together(db: Database, rows: list[tuple[OutboxMessage, list[Consume
                 envelope = envelope_of(row)
                 for c in matched:
                     run_once(session, c.name, c.fn, envelope)
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_([row.id for row, _ in rows]))
-            .values(published_at=clock.now(), attempts=OutboxMessage.attempts + 1)
-        )
+        _mark(session, [row.id for row, _ in rows])

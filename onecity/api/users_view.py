@@ -6,6 +6,7 @@ from onecity.api.schemas import UserPublic
 from onecity.core.identity.callers import Profile
 from onecity.core.identity.models import User
 from onecity.core.identity.principal import Principal
+from onecity.core.identity.service import UserRecord
 
 
 def user_public(user: User) -> UserPublic:
@@ -19,6 +20,21 @@ def user_public(user: User) -> UserPublic:
         division_code=user.division_code,
         active=user.active,
         created_at=user.created_at,
+    )
+
+
+def user_record_public(record: UserRecord) -> UserPublic:
+    """What :func:`user_public` shows, from a record read without the ORM."""
+    return UserPublic(
+        id=record.id,
+        username=record.username,
+        display_name=record.display_name,
+        kind=record.kind,
+        roles=record.roles,
+        agency_code=record.agency_code,
+        division_code=record.division_code,
+        active=record.active,
+        created_at=record.created_at,
     )
 
 

@@ -32,7 +32,24 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, BigInteger, Identity, Index, Integer, String, Text, bindparam, func, insert, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    FromClause,
+    Identity,
+    Index,
+    Insert,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -207,8 +224,35 @@ def record_many(
         }
         for spec in entries
     ]
-    session.execute(insert(table_of(AuditEntry)), rows)  # the table, not the ORM's per-row bulk path
+    # The table on the session's connection, not the ORM's per-row bulk path nor Session.execute's
+    # ORM dispatch; one entry as one statement (a one-row list would be psycopg's pipelined
+    # executemany: an extra synchronisation with the server for nothing).
+    session.connection().execute(_APPEND, rows[0] if len(rows) == 1 else rows)
     return len(rows)
+
+
+#: One statement for every append (compiled once per dialect and kept in SQLAlchemy's cache).
+_APPEND = insert(table_of(AuditEntry))
+
+
+def statement_at_a_time(session: Session) -> bool:
+    """Let ``session`` run each statement in a transaction of its own, on PostgreSQL, if it has not begun one.
+
+    For a request that reads and then appends its audit entry, and nothing else: the read needs
+    no ``BEGIN`` and the entry's ``INSERT`` commits as it runs (synchronous commit: durable when
+    the statement returns, before any answer is sent), so the request costs two round trips to
+    the database instead of four (``BEGIN``, read, insert, ``COMMIT``). The audited read is
+    never lost: it is durably written before the answer, or the answer is an error. Nothing
+    else may be written through ``session`` then (each write would commit on its own).
+
+    Returns whether it switched. It does not when the session already holds a transaction (the
+    caller was read from the database in it) nor on SQLite (one writer; ``BEGIN IMMEDIATE`` is
+    issued by the engine itself): the request then runs in one transaction, as any other.
+    """
+    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return False
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return True
 
 
 #: The most entries one sealing transaction chains (a backlog is sealed in several).
@@ -290,11 +334,6 @@ def personal_read(
     fields: list[str] | None = None,
 ) -> None:
     """Record a read of one person's data. A read without a stated purpose is refused."""
-    if not purpose or not purpose.strip():
-        raise InvalidInput(
-            "reading personal data needs a purpose: send it in the X-OneCity-Purpose header "
-            "(e.g. 'case 2026-000123 review')"
-        )
     record(
         session,
         principal,
@@ -302,10 +341,66 @@ def personal_read(
         object_type=object_type,
         object_id=object_id or subject,
         subject=subject,
-        purpose=purpose.strip()[:200],
+        purpose=read_purpose(purpose),
         division_code=division_code,
         detail={"fields": fields} if fields else None,
     )
+
+
+def read_purpose(purpose: str | None) -> str:
+    """The purpose a read of personal data is recorded with; a read without one is refused."""
+    if not purpose or not purpose.strip():
+        raise InvalidInput(
+            "reading personal data needs a purpose: send it in the X-OneCity-Purpose header "
+            "(e.g. 'case 2026-000123 review')"
+        )
+    return purpose.strip()[:200]
+
+
+def insert_from(
+    rows: FromClause,
+    action: str,
+    *,
+    object_type: str,
+    subject: ColumnElement[str],
+    division_code: ColumnElement[str | None],
+    when: ColumnElement[bool],
+) -> Insert:
+    """An ``INSERT … SELECT`` appending one personal-read entry for each row of ``rows`` that meets ``when``.
+
+    For a read and its entry in one statement (PostgreSQL: the insert in a ``WITH`` beside the
+    read), so an audited read costs one round trip: build the statement once, at import, and
+    execute it with :func:`insert_params`. The entry is what :func:`personal_read` writes (the
+    subject is also the object), in the statement's transaction: outbox semantics as ever.
+    """
+    if action.count(".") < 2:
+        raise ValueError(f"audit action {action!r} must be namespaced, e.g. 'hub.person.read'")
+    t = table_of(AuditEntry)
+    values: dict[str, ColumnElement[Any]] = {
+        "at": bindparam("audit_at", type_=t.c.at.type),
+        "actor": bindparam("audit_actor", type_=t.c.actor.type),
+        "actor_name": bindparam("audit_actor_name", type_=t.c.actor_name.type),
+        "action": literal(action, t.c.action.type),
+        "object_type": literal(object_type, t.c.object_type.type),
+        "object_id": subject,
+        "subject": subject,
+        "purpose": bindparam("audit_purpose", type_=t.c.purpose.type),
+        "outcome": literal(str(Outcome.SUCCESS), t.c.outcome.type),
+        "division_code": division_code,
+        "detail": bindparam("audit_detail", type_=t.c.detail.type),
+    }
+    return insert(t).from_select(list(values), select(*values.values()).select_from(rows).where(when))
+
+
+def insert_params(principal: Principal, purpose: str | None) -> dict[str, Any]:
+    """The values a statement from :func:`insert_from` is executed with (the purpose checked)."""
+    return {
+        "audit_at": clock.now(),
+        "audit_actor": principal.ref,
+        "audit_actor_name": principal.name,
+        "audit_purpose": read_purpose(purpose),
+        "audit_detail": {},
+    }
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ Two questions, always asked together:
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import Boolean, ColumnElement, String, and_, bindparam, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from onecity.core import clock
@@ -118,7 +118,39 @@ def scope_clause(
     return or_(*(column.startswith(p, autoescape=True) for p in prefixes))
 
 
+def own_area(principal: Principal, division_code: str | None) -> bool:
+    """Whether a record of ``division_code`` lies in the principal's own area (no grant needed).
+
+    Records with no division are municipal: in the own area of municipal staff only.
+    """
+    if principal.division_code is None:
+        return False
+    mine = scope_prefix(principal.division_code)
+    return division_code.startswith(mine) if division_code is not None else mine == CITY
+
+
+def own_area_clause(column: ColumnElement[str | None]) -> ColumnElement[bool]:
+    """:func:`own_area` as a SQL condition on a division-code column, for statements built once.
+
+    The principal is bound at execution: pass :func:`own_area_params`.
+    """
+    return or_(
+        column.like(bindparam("own_area_like", type_=String)),
+        and_(column.is_(None), bindparam("own_area_city", type_=Boolean)),
+    )
+
+
+def own_area_params(principal: Principal) -> dict[str, object]:
+    """The values :func:`own_area_clause` is executed with, for ``principal``."""
+    mine = scope_prefix(principal.division_code) if principal.division_code is not None else None
+    if mine is not None and not mine.isdigit():  # never a wildcard in LIKE: such a code matches nothing
+        mine = None
+    return {"own_area_like": None if mine is None else mine + "%", "own_area_city": mine == CITY}
+
+
 def in_scope(session: Session, principal: Principal, resource: str, division_code: str | None) -> bool:
+    if own_area(principal, division_code):
+        return True  # grants only add to the principal's own area, so they are not read
     if division_code is None:
         # records with no division are municipal: only municipal staff see them
         return CITY in visible_prefixes(session, principal, resource)

@@ -406,7 +406,7 @@ def build(
             )
 
     by_township: dict[str, dict[tuple[str, str, int], Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
-    done: set[str] = set()
+    current: str | None = None
     for community, text in addresses:
         if not _in_scope(community, prefixes) or community not in divisions:
             continue
@@ -415,19 +415,20 @@ def build(
             report.unplaced += 1
             continue
         t9 = community[:9]
-        if ordered and t9 not in by_township:
+        if ordered and t9 != current:
+            if current is not None and t9 < current:
+                raise ValueError("addresses given as ordered are not in community order")
             # the addresses come in community order: every township before this one is complete
             for prev in sorted(by_township):
                 place_township(prev, by_township.pop(prev))
-                done.add(prev)
-            if t9 in done:
-                raise ValueError("addresses given as ordered are not in community order")
+            current = t9
         by_township[t9][(parsed.street, parsed.kind, parsed.number)][community] += 1
     for t9 in sorted(by_township):
         place_township(t9, by_township.pop(t9))
     roads.sort(key=lambda r: (r["township_code"], r["street"]))
     writer.write(roads)
     report.roads = len(roads)
+    kinds.update(r["kind"] for r in roads)
     report.kinds = dict(kinds)
     return report
 

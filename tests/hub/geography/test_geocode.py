@@ -136,3 +136,23 @@ def test_a_citys_own_address_file_is_checked_whole_then_loaded(db: Database, tmp
     ]
     best, _ = coder.place("徐汇区天平路街道永佳路100弄")  # a homophone typo
     assert best is not None and best.record.name == "永嘉路100弄"
+
+
+def test_a_build_streamed_township_by_township_writes_the_same_rows(db: Database) -> None:
+    """Addresses in community order are placed a township at a time: the same rows, in the same order."""
+    columns = [c for c in Place.__table__.columns if c.name != "id"]
+    builds = []
+    with db.transaction() as session:
+        pairs = addresses(session, [XUHUI])
+        for ordered, given in ((False, list(reversed(pairs))), (True, sorted(pairs))):
+            report = gazetteer.build(session, given, within=[XUHUI], ordered=ordered)
+            rows = session.execute(select(*columns).order_by(Place.id)).all()
+            builds.append((report.as_dict(), [tuple(r) for r in rows]))
+        with pytest.raises(ValueError, match="not in community order"):
+            gazetteer.build(
+                session, sorted(pairs, key=lambda p: p[0][:9] == min(pairs)[0][:9]), within=[XUHUI], ordered=True
+            )
+    assert builds[0] == builds[1]
+    report = builds[0][0]
+    assert report["roads"] > 0 and report["kinds"]["road"] == report["roads"]
+    assert report["addresses"] == sum(report["kinds"].get(k, 0) for k in gazetteer.ADDRESS_KINDS)

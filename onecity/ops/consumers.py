@@ -80,6 +80,8 @@ def alert_description(session: Session, alert: AlertRaised) -> str:
     the level in both languages: the sensing pages translate it as they show it; a case's
     description is stored once, in the city's language)."""
     text = alert.message
+    if alert.approximate_division:  # the device has no location: the case stands at the division's point
+        text += f"（位置为近似：设备未登记位置，标在 {alert.approximate_division} 的代表点）"
     names = sensing.property_names("zh")
     for key in sorted((k for k in names if k in text), key=len, reverse=True):
         text = re.sub(rf"(?<![\w.]){re.escape(key)}(?![\w.])", names[key], text)

@@ -63,6 +63,8 @@ class AlertPublic(BaseModel):
     township_code: str | None
     lon: float
     lat: float
+    #: Set when the device has no location: ``lon``/``lat`` are this division's representative point.
+    approximate_division: str | None
     observed_at: datetime | None
     raised_at: datetime
     cleared_at: datetime | None
@@ -97,6 +99,7 @@ def _alert(a: Alert) -> AlertPublic:
         township_code=a.township_code,
         lon=a.lon,
         lat=a.lat,
+        approximate_division=a.approximate_division,
         observed_at=a.observed_at,
         raised_at=a.raised_at,
         cleared_at=a.cleared_at,

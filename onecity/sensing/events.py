@@ -34,6 +34,9 @@ class AlertRaised(BaseModel):
     lat: float
     #: The most precise division code known for the place (grid, else community, else township).
     division_code: str | None
+    #: Set when the device has no location: ``lon``/``lat`` are this division's representative point
+    #: (its township, district or the city), an approximate place.
+    approximate_division: str | None = None
     thing_id: str | None
     #: The hub registry component the Thing is linked to (a manhole cover…), if any.
     component_id: str | None

@@ -256,6 +256,9 @@ class Alert(IdMixin, Base):
     township_code: Mapped[str | None] = mapped_column(String(12))
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
+    #: The division whose representative point ``lon``/``lat`` are when the device has no location
+    #: (its township, district or the city): the place is approximate. None: the device's own point.
+    approximate_division: Mapped[str | None] = mapped_column(String(12))
     #: Phenomenon time of the reading that raised it (latency is measured from here).
     observed_at: Mapped[datetime | None]
     raised_at: Mapped[datetime] = mapped_column(index=True)

@@ -24,6 +24,7 @@ One alert at a time per rule and subject (a stream, a Thing, a township), tracke
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -33,7 +34,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, clock, events
+from onecity.core.divisions import MUNICIPALITY_CODE, DivisionLevel, district_of, level_of
 from onecity.core.identity.principal import Principal
+from onecity.hub.geography import service as geography
 from onecity.sensing.events import ALERT_CLEARED, ALERT_RAISED, AlertCleared, AlertRaised, WarningLevel
 from onecity.sensing.events import RuleKind as RuleKindName
 from onecity.sensing.models import (
@@ -47,6 +50,8 @@ from onecity.sensing.models import (
     Thing,
 )
 from onecity.sensing.streams import StreamMeta
+
+log = logging.getLogger(__name__)
 
 LEVEL_NAMES = {
     "blue": ("蓝色预警", "blue warning"),
@@ -156,13 +161,29 @@ def _raise(
     township: str | None,
     observed_at: datetime | None,
     division: str | None = None,
-) -> Alert:
+) -> Alert | None:
+    """Raise an alert at the device's location; without one, at the representative point of its
+    township, district or city (:func:`_approximate_place`, said on the alert); None: nowhere to put it."""
     lon = meta.lon if meta else (thing.lon if thing else None)
     lat = meta.lat if meta else (thing.lat if thing else None)
     grid = meta.grid_code if meta else (thing.grid_code if thing else None)
     thing_id = meta.thing_id if meta else (thing.id if thing else None)
     component_id = meta.component_id if meta else (thing.component_id if thing else None)
     township = township or (meta.township_code if meta else (thing.township_code if thing else None))
+    approximate = None
+    if lon is None or lat is None:
+        owner = (
+            thing.division_code if thing else session.scalar(select(Thing.division_code).where(Thing.id == thing_id))
+        )
+        placed = _approximate_place(session, township or division or owner)
+        if placed is None:
+            log.warning(
+                "rule %s: alert on %s not raised: no location and no outline to stand in", rule.name, state.subject
+            )
+            return None
+        lon, lat, approximate = placed
+        if level_of(approximate) is DivisionLevel.TOWNSHIP:
+            township = township or approximate
     alert = Alert(
         rule_id=rule.id,
         subject=state.subject,
@@ -172,10 +193,11 @@ def _raise(
         value=value,
         thing_id=thing_id,
         datastream_id=meta.id if meta else None,
-        division_code=division or grid or township,
+        division_code=division or grid or township or approximate,
         township_code=township,
-        lon=lon or 0.0,
-        lat=lat or 0.0,
+        lon=lon,
+        lat=lat,
+        approximate_division=approximate,
         observed_at=observed_at,
         raised_at=now,
     )
@@ -205,6 +227,7 @@ def _raise(
             lon=alert.lon,
             lat=alert.lat,
             division_code=alert.division_code,
+            approximate_division=approximate,
             thing_id=str(thing_id) if thing_id is not None else None,
             component_id=str(component_id) if component_id is not None else None,
             raised_at=now,
@@ -213,6 +236,21 @@ def _raise(
         reason=f"rule {rule.name} fired",
     )
     return alert
+
+
+def _approximate_place(session: Session, code: str | None) -> tuple[float, float, str] | None:
+    """Where an alert stands when its device has no location: the representative point of the
+    division the device belongs to, its township's, else its district's, else the city's (the hub's
+    geography); the point and the division it stands for. None: no outline at all."""
+    chain = [MUNICIPALITY_CODE]
+    if code and len(code) == 12 and code.isdigit() and level_of(code) is not DivisionLevel.MUNICIPALITY:
+        township = [code[:9] + "000"] if level_of(code) in (DivisionLevel.TOWNSHIP, DivisionLevel.COMMUNITY) else []
+        chain = [*township, district_of(code), *chain]
+    for candidate in chain:
+        point = geography.representative_point(session, candidate)
+        if point is not None:
+            return *point, candidate
+    return None
 
 
 def _clear(session: Session, rule: Rule, state: RuleState, *, principal: Principal, now: datetime) -> str | None:
@@ -405,7 +443,7 @@ def _stream_rule(
                 township=None,
                 observed_at=t,
             )
-            return [alert.id], []
+            return ([alert.id] if alert else []), []
     if calm and active:
         state = _lock_state(session, rule.id, subject, now)
         active_pairs.discard(key)
@@ -477,7 +515,7 @@ def _combination(
                 township=township,
                 observed_at=trigger.last_time,
             )
-            return [alert.id], []
+            return ([alert.id] if alert else []), []
     if not holds and active:
         state = _lock_state(session, rule.id, subject, now)
         c = _clear(session, rule, state, principal=principal, now=now)
@@ -532,5 +570,6 @@ def check_silence(session: Session, *, principal: Principal, now: datetime | Non
                 township=None,
                 observed_at=thing.last_seen_at,
             )
-            raised.append(alert.id)
+            if alert is not None:
+                raised.append(alert.id)
     return raised

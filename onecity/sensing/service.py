@@ -285,6 +285,8 @@ def alert_rows(session: Session, alerts: list[Alert], lang: str) -> list[AlertRo
     rows = []
     for a in alerts:
         place = next((names[c] for c in where[a.id] if c in names), a.division_code or "")
+        if a.approximate_division:
+            place = t("sensing.place.approximate", place=place)
         message = a.message
         for key in _watched(rules.get(a.rule_id)):
             message = re.sub(rf"(?<![\w.]){re.escape(key)}(?![\w.])", props.get(key, key), message)

@@ -210,3 +210,43 @@ def test_thing_linked_to_component(db: Database, client: Any, sensing_key: str) 
     assert props["onecity:district"] == "310104000000"
     r = client.post("/sta/v1.1/Things", headers=h, json={"name": "x", "properties": {"onecity:component": "nope"}})
     assert r.status_code == 404 and "component" in r.json()["detail"]
+
+
+def test_an_alert_on_a_device_without_location_stands_at_its_divisions_representative_point(db: Database) -> None:
+    """Never at (0, 0): a Thing with no location is alerted at its township's (or district's) representative
+    point from the hub's geography, and the alert, its event and the live list say the place is approximate."""
+    import shapely
+    from shapely.geometry import Point
+
+    from onecity.hub.geography.models import DivisionShape
+    from onecity.sensing.events import AlertRaised
+
+    township, district = "310104003000", "310104000000"
+    with db.transaction() as s:
+        things = {
+            code: Thing(name=f"雨量站 {code}", division_code=code, last_seen_at=T0) for code in (township, district)
+        }
+        s.add_all(things.values())
+        s.flush()
+        ids = {code: t.id for code, t in things.items()}
+    rule(db, name="设备离线", kind="silence", level="blue", params={"silent_minutes": 30})
+    with clock.frozen(T0 + timedelta(minutes=45)), db.transaction() as s:
+        assert len(rules.check_silence(s, principal=SYSTEM)) == 2
+    with db.sessions() as s:
+        for code, thing_id in ids.items():
+            alert = s.scalars(select(Alert).where(Alert.thing_id == thing_id)).one()
+            outline = shapely.from_geojson(s.get(DivisionShape, code).geometry)  # type: ignore[union-attr]
+            assert outline.contains(Point(alert.lon, alert.lat)), (code, alert.lon, alert.lat)
+            assert alert.approximate_division == code and alert.division_code == code
+            assert alert.township_code == (township if code == township else None)
+            event = s.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.event_type == ALERT_RAISED.name,
+                    OutboxMessage.payload["alert_id"].as_string() == alert.id,
+                )
+            ).one()
+            raised = AlertRaised.model_validate(event.payload)
+            assert (raised.lon, raised.lat, raised.approximate_division) == (alert.lon, alert.lat, code)
+        rows = service.alert_rows(s, list(s.scalars(select(Alert).order_by(Alert.thing_id))), "zh")
+        assert rows[0].place.endswith("（近似位置：设备未登记位置）") and "徐汇区" not in rows[0].place  # a township
+        assert rows[1].place == "徐汇区（近似位置：设备未登记位置）"

@@ -223,6 +223,18 @@ def division_geometry(session: Session, principal: Principal, code: str) -> dict
     return {"type": "Feature", "id": code, "geometry": json.loads(shape.geometry), "properties": props}
 
 
+def representative_point(session: Session, code: str) -> tuple[float, float] | None:
+    """A point inside division ``code``'s outline (lon, lat), where the gazetteer places the division
+    (shapely's point on surface: a concave township's centroid may lie outside it); None when it has
+    no outline. Reference data for the platform's own use (an alert whose device has no location),
+    so no principal."""
+    geometry = session.scalar(select(DivisionShape.geometry).where(DivisionShape.code == code))
+    if geometry is None:
+        return None
+    point = shapely.point_on_surface(shapely.from_geojson(geometry))
+    return float(point.x), float(point.y)
+
+
 def children_geojson(session: Session, principal: Principal, code: str) -> dict[str, Any]:
     """The outlines of a division's children, simplified for a map, as a GeoJSON FeatureCollection.
 

@@ -64,42 +64,45 @@ def test_birth_gets_a_valid_unique_id_number_in_its_district(
 ) -> None:
     with scratch_db() as url:
         db = Database(url)
-        sim_cli.ensure_city(db, 0.001, 1)
-        with db.sessions() as session:
-            parent = session.scalars(select(Person).where(Person.status == PersonStatus.ALIVE).limit(1)).one()
-        babies = []
-        for male in (True, False, True):
-            with db.transaction() as session:
-                babies.append(
-                    life_events.register_birth(
-                        session,
-                        SYSTEM,
-                        name="王小明",
-                        male=male,
-                        birth_date=date(2026, 6, 1),
-                        division_code=parent.division_code,
-                        address=parent.address,
+        try:
+            sim_cli.ensure_city(db, 0.001, 1)
+            with db.sessions() as session:
+                parent = session.scalars(select(Person).where(Person.status == PersonStatus.ALIVE).limit(1)).one()
+            babies = []
+            for male in (True, False, True):
+                with db.transaction() as session:
+                    babies.append(
+                        life_events.register_birth(
+                            session,
+                            SYSTEM,
+                            name="王小明",
+                            male=male,
+                            birth_date=date(2026, 6, 1),
+                            division_code=parent.division_code,
+                            address=parent.address,
+                        )
                     )
+            numbers = [b.id_number for b in babies]
+            assert len(set(numbers)) == 3
+            for baby, male in zip(babies, (True, False, True), strict=True):
+                parsed = validate_resident_id(baby.id_number)
+                assert parsed.region == parent.division_code[:6]
+                assert parsed.birth_date == date(2026, 6, 1)
+                assert parsed.sex == ("M" if male else "F")
+            # 01:00 in Shanghai is still yesterday in UTC: a birth today is not "in the future"
+            with clock.frozen(datetime(2026, 6, 2, 1, 0, tzinfo=clock.SHANGHAI)), db.transaction() as session:
+                early = life_events.register_birth(
+                    session,
+                    SYSTEM,
+                    name="林晨",
+                    male=False,
+                    birth_date=date(2026, 6, 2),
+                    division_code=parent.division_code,
+                    address=parent.address,
                 )
-        numbers = [b.id_number for b in babies]
-        assert len(set(numbers)) == 3
-        for baby, male in zip(babies, (True, False, True), strict=True):
-            parsed = validate_resident_id(baby.id_number)
-            assert parsed.region == parent.division_code[:6]
-            assert parsed.birth_date == date(2026, 6, 1)
-            assert parsed.sex == ("M" if male else "F")
-        # 01:00 in Shanghai is still yesterday in UTC: a birth today is not "in the future"
-        with clock.frozen(datetime(2026, 6, 2, 1, 0, tzinfo=clock.SHANGHAI)), db.transaction() as session:
-            early = life_events.register_birth(
-                session,
-                SYSTEM,
-                name="林晨",
-                male=False,
-                birth_date=date(2026, 6, 2),
-                division_code=parent.division_code,
-                address=parent.address,
-            )
-        assert validate_resident_id(early.id_number).birth_date == date(2026, 6, 2)
+            assert validate_resident_id(early.id_number).birth_date == date(2026, 6, 2)
+        finally:
+            db.dispose()  # before the scratch database is dropped: no pooled connection left for the collector
         with db.transaction() as session, pytest.raises(InvalidInput, match="community or village"):
             life_events.register_birth(
                 session,

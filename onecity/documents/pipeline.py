@@ -193,7 +193,7 @@ def _lines_again(
                 OcrLine(ln.text.strip(), ln.score, tuple((box[0] + x / 2, box[1] + y / 2) for x, y in ln.quad))  # type: ignore[arg-type]
                 for ln in found
             )
-            continue
+        # and the band read as one line, as before: a date under a seal is found one way or the other
         text, score = engine.recognise_line(crop)
         if text.strip() and score >= 0.5:
             x0, y0, x1, y1 = (float(v) for v in box)

@@ -147,8 +147,14 @@ def _certificate(
 
 
 def _check_dates(c: _Checks, name: str, registry_value: date | None) -> None:
+    """The document's date against the registry's. A date the registry holds but the reader could
+    not find fails as unread: an edited date hidden under a seal or a smudge must not pass as a
+    check that was never made (a silent skip once let such a certificate be rated low risk)."""
+    if registry_value is None:
+        return
     f = c.ex.fields.get(name)
-    if f is None or f.value is None or registry_value is None:
+    if f is None or f.value is None:
+        c.add("field.read", name, False, f"{name} could not be read from the document to compare with the registry")
         return
     c.add(
         f"registry.{name}",

@@ -13,7 +13,7 @@ from onecity.core.audit import AuditEntry
 from onecity.core.db import Database
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role
-from onecity.documents.crosscheck import Finding, Outcome, crosscheck, failed
+from onecity.documents.crosscheck import Finding, Outcome, crosscheck, failed, risk_facts
 from onecity.documents.extract import from_values
 from onecity.documents.pipeline import read
 from onecity.hub.registries import service as registry_service
@@ -114,6 +114,21 @@ def test_check_digit_other_holder_and_edited_dates_fail(registry: Database, rost
     edited_card = _rules(_check(registry, gen.sample(4, "id_card", forgery="edited_date")))
     assert {"consistency.birth_date", "registry.birth_date"} <= edited_card
     assert "identifier.check_digit" in _rules(_check(registry, gen.sample(5, "invoice", forgery="bad_check_digit")))
+
+
+def test_a_date_the_reader_could_not_find_fails_as_unread(registry: Database, roster: Roster) -> None:
+    """An issue date lost under a seal is not a check that passed: the certificate cannot be low risk."""
+    sample = Generator(roster, seed=39).sample(0, "real_estate_certificate")
+    ex = from_values(sample.doc_type, sample.fields(), confidence=0.99, regions=sample.regions)
+    assert ex.fields["issued_on"].value is not None
+    ex.fields["issued_on"].value = None
+    with registry.transaction() as s:
+        findings = crosscheck(
+            s, reviewer(), ex, on=ON, purpose=PURPOSE, form={"holder_id_number": sample.holder_identifier or ""}
+        )
+    unread = [f for f in failed(findings) if f.field == "issued_on"]
+    assert [f.rule for f in unread] == ["field.read"], [f.message for f in failed(findings)]
+    assert risk_facts(ex, findings)["failed"] >= 1
 
 
 def test_form_values_are_compared(registry: Database, roster: Roster) -> None:

@@ -12,8 +12,12 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import _IncludedRouter
+from starlette._utils import get_route_path
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from onecity import __version__
@@ -85,6 +89,37 @@ def api_router() -> APIRouter:
     return router
 
 
+@dataclass
+class _PrefixGuard(_IncludedRouter):
+    """An included router that refuses, without looking at its routes, a path outside its prefix.
+
+    FastAPI tries the app's included routers in order, each through every route it holds: a
+    request for ``/open311/v2`` or a page walked the ~120 routes under ``/api/v1`` first (about a
+    fifth of an Open311 POST's CPU in a profile, 0.3 ms a request on a loaded machine). Every
+    route of a router with a prefix starts with it, so a path that does not can match none."""
+
+    prefix_guard: str = ""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if not get_route_path(scope).startswith(self.prefix_guard):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def _guard_prefixes(app: FastAPI) -> None:
+    """Put a :class:`_PrefixGuard` in front of each top-level router that has a prefix."""
+    routes = app.router.routes
+    for i, route in enumerate(routes):
+        if type(route) is _IncludedRouter:
+            prefix = route.include_context.prefix + route.original_router.prefix
+            if prefix:
+                routes[i] = _PrefixGuard(
+                    original_router=route.original_router,
+                    include_context=route.include_context,
+                    prefix_guard=prefix,
+                )
+
+
 def create_app(settings: Settings | None = None, *, db: Database | None = None, bus: Bus | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = db or Database(settings.database_url)
@@ -141,4 +176,5 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     from onecity.web import mount as mount_web
 
     mount_web(app)
+    _guard_prefixes(app)
     return app

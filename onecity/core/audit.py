@@ -226,7 +226,12 @@ def record_many(
     ]
     # The table on the session's connection, not the ORM's per-row bulk path nor Session.execute's
     # ORM dispatch; one entry as one statement (a one-row list would be psycopg's pipelined
-    # executemany: an extra synchronisation with the server for nothing).
+    # executemany: an extra synchronisation with the server for nothing). Session.execute flushed
+    # the changes the entry records first (autoflush); the connection does not, so flush here: an
+    # entry is written after what it records, and a caller reading back in the same transaction
+    # sees its deletes and inserts done (a flush with nothing pending costs nothing).
+    if session.autoflush:
+        session.flush()
     session.connection().execute(_APPEND, rows[0] if len(rows) == 1 else rows)
     return len(rows)
 

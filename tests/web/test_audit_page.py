@@ -103,3 +103,22 @@ def test_export_and_progress_are_for_auditors(client: TestClient, make_user: Cal
     sign_in(client, "auditor.xh")  # a district auditor: exports their area, may not walk the whole chain
     assert client.get("/audit/export.csv").status_code == 200
     assert client.get("/audit/verify/progress").status_code == 403
+
+
+def test_every_kind_of_object_the_code_audits_has_words_in_both_languages() -> None:
+    """An entry's ``object_type`` is shown on the audit page: a kind without words there shows a raw key."""
+    import re
+    from pathlib import Path
+
+    import onecity
+    from onecity.sensing.sta.entities import SETS
+    from onecity.web.audit_words import OBJECTS
+
+    root = Path(onecity.__file__).parent
+    literal = re.compile(r'object_type="([a-z_.]+)"')
+    kinds = {k for path in root.rglob("*.py") for k in literal.findall(path.read_text(encoding="utf-8"))}
+    kinds |= {f"sensing.{s.singular.lower()}" for s in SETS.values()}  # the SensorThings entities' own
+    assert len(kinds) > 30
+    missing = sorted(kinds - OBJECTS.keys())
+    assert not missing, f"add words for these object kinds to onecity/web/audit_words.py OBJECTS: {missing}"
+    assert all(zh and en and zh != en for zh, en in OBJECTS.values())

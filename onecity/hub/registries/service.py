@@ -149,6 +149,9 @@ def person_facts_of(
     them and not registered yet: ``brand``, ``frame_number``, ``motor_number``, ``purchased_on``).
     """
     policy.require(principal, "hub.registry.person.read")
+    # as for the person's own record: an official's duty reaches only their area, whoever passes the person in
+    if basis.kind is BasisKind.DUTY and not basis.reaches_past_area(principal):
+        policy.require_in_scope(session, principal, "hub.person", person.division_code)
     _audited_read(
         session,
         principal,

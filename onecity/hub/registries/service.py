@@ -77,13 +77,21 @@ def _audited_read(
     object_type: str,
     object_id: str,
     division_code: str | None,
+    scope_object: str = "hub.person",
 ) -> None:
-    """The one door of a read of a person's or a firm's registry data: the basis must cover the
-    subject now (:func:`relations.check`), a purpose is stated, and the audit entry names both.
+    """The one door of a read of a person's or a firm's registry data: on an official duty the record
+    lies in the principal's area (``scope_object`` in ``division_code``; a counter clerk, for the person
+    present, anywhere in the city: 全市通办), the basis must cover the subject now
+    (:func:`relations.check`), a purpose is stated, and the audit entry names both.
+
+    The area check stands here, not in each read, so no read of what a registry holds about someone can
+    skip it: a caller passing a person in is held to the same area as one looking the person up.
 
     A firm's data read on an official duty is the public business register (no entry); read for
     its legal representative or someone they authorised, the entry goes to the representative.
     """
+    if division_code is not None and basis.kind is BasisKind.DUTY and not basis.reaches_past_area(principal):
+        policy.require_in_scope(session, principal, scope_object, division_code)
     if not purpose or not purpose.strip():
         raise InvalidInput(
             "reading personal data needs a purpose: send it in the X-OneCity-Purpose header "
@@ -120,8 +128,6 @@ def person_by_id_number(
     person = session.scalar(select(Person).where(Person.id_number == id_number))
     if person is None:
         raise NotFound(f"no person with ID number {id_number[:6]}…{id_number[-4:]} in the registry")
-    if basis.kind is BasisKind.DUTY and not basis.reaches_past_area(principal):
-        policy.require_in_scope(session, principal, "hub.person", person.division_code)
     _audited_read(
         session,
         principal,
@@ -149,9 +155,6 @@ def person_facts_of(
     them and not registered yet: ``brand``, ``frame_number``, ``motor_number``, ``purchased_on``).
     """
     policy.require(principal, "hub.registry.person.read")
-    # as for the person's own record: an official's duty reaches only their area, whoever passes the person in
-    if basis.kind is BasisKind.DUTY and not basis.reaches_past_area(principal):
-        policy.require_in_scope(session, principal, "hub.person", person.division_code)
     _audited_read(
         session,
         principal,
@@ -269,8 +272,6 @@ def certificates_of(
             .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
         )
     )
-    if certs and basis.kind is BasisKind.DUTY and not basis.reaches_past_area(principal):
-        policy.require_in_scope(session, principal, "hub.certificate", certs[0].division_code)
     person_id = holder_id if holder_kind == HolderKind.PERSON else None
     firm_id = holder_id if holder_kind == HolderKind.LEGAL_PERSON else None
     _audited_read(
@@ -284,6 +285,7 @@ def certificates_of(
         object_type="certificate",
         object_id=f"{holder_kind}:{holder_id}",
         division_code=certs[0].division_code if certs else None,
+        scope_object="hub.certificate",
     )
     return certs
 

@@ -67,6 +67,21 @@ def test_person_read_is_audited_with_purpose_and_scoped(seeded: Database) -> Non
         service.person_by_id_number(s, _staff(XUHUI, Role.AUDITOR), person.id_number, "review", basis=DUTY)
 
 
+@pytest.mark.parametrize("read", ["person_facts_of", "firms_represented_by"])
+def test_a_read_of_a_person_passed_in_is_held_to_the_officials_area(seeded: Database, read: str) -> None:
+    """The area check stands in the one door, so a read given a person (not looking one up) cannot skip it."""
+    person = _a_person_in(seeded, XUHUI)
+    reader = getattr(service, read)
+    with seeded.transaction() as s, pytest.raises(PermissionDenied, match="outside your area"):
+        reader(s, _staff(HUANGPU, Role.REVIEWER), s.get(Person, person.id), "review", basis=DUTY)
+    with seeded.sessions() as s:
+        assert s.scalars(select(AuditEntry).where(AuditEntry.subject == f"person:{person.id}")).first() is None
+    with seeded.transaction() as s:
+        reader(s, _staff(XUHUI, Role.REVIEWER), s.get(Person, person.id), "case 2026-000123 review", basis=DUTY)
+    with seeded.sessions() as s:
+        assert s.scalars(select(AuditEntry).where(AuditEntry.subject == f"person:{person.id}")).first() is not None
+
+
 def test_issue_and_revoke_a_certificate(seeded: Database) -> None:
     person = _a_person_in(seeded, XUHUI)
     approver = _staff(XUHUI, Role.APPROVER)

@@ -102,6 +102,8 @@ class Case(IdMixin, TimestampMixin, DivisionScopedMixin, Base):
     __tablename__ = "ops_cases"
     __table_args__ = (
         Index("ix_ops_cases_dedupe", "subtype_code", "created_at"),
+        # intake's duplicate check: a subtype's cases in a band of latitude (a few entries, not a day's)
+        Index("ix_ops_cases_near", "subtype_code", "lat"),
         Index("ix_ops_cases_created_at", "created_at"),  # Open311's date window, newest first
     )
 

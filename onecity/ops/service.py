@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from onecity.core import audit, clock, policy, transition
@@ -308,23 +308,45 @@ def find_duplicate(
             return same
     dlat = DUPLICATE_METRES / 111_320.0
     dlon = DUPLICATE_METRES / (111_320.0 * max(math.cos(math.radians(lat)), 0.1))
-    rows = session.scalars(
-        select(Case)
-        .where(
-            Case.subtype_code == subtype_code,
-            Case.created_at >= at - DUPLICATE_WINDOW,
-            Case.status.in_(OPEN),
-            Case.lat.between(lat - dlat, lat + dlat),
-            Case.lon.between(lon - dlon, lon + dlon),
-        )
-        .order_by(Case.created_at)
+    # The places only, through the session's connection (no ORM objects for the cases nearby, no
+    # ORM statement compilation); ``ix_ops_cases_near`` narrows it to one subtype's band of latitude,
+    # so it reads a handful of index entries however many cases the day holds. The connection does
+    # not autoflush as Session.execute would: flush first, so a case opened earlier in the same
+    # transaction is found too.
+    if session.autoflush:
+        session.flush()
+    rows = session.connection().execute(
+        _NEARBY,
+        {
+            "subtype": subtype_code,
+            "since": at - DUPLICATE_WINDOW,
+            "lat_lo": lat - dlat,
+            "lat_hi": lat + dlat,
+            "lon_lo": lon - dlon,
+            "lon_hi": lon + dlon,
+        },
     )
-    best: tuple[float, Case] | None = None
-    for c in rows:
-        d = distance_m(lon, lat, c.lon, c.lat)
+    best: tuple[float, str] | None = None
+    for case_id, c_lon, c_lat in rows:
+        d = distance_m(lon, lat, c_lon, c_lat)
         if d <= DUPLICATE_METRES and (best is None or d < best[0]):
-            best = (d, c)
-    return best[1] if best else None
+            best = (d, case_id)
+    return session.get(Case, best[1]) if best else None
+
+
+#: The open cases of a subtype inside a box around a point, opened since a time, oldest first:
+#: one statement, compiled once and prepared by the driver.
+_NEARBY = (
+    select(Case.id, Case.lon, Case.lat)
+    .where(
+        Case.subtype_code == bindparam("subtype"),
+        Case.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
+        Case.lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
+        Case.created_at >= bindparam("since"),
+        Case.status.in_(OPEN),
+    )
+    .order_by(Case.created_at, Case.id)
+)
 
 
 def intake(

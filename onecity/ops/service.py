@@ -29,11 +29,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Insert, bindparam, func, insert, select
+from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
 
 from onecity.core import audit, clock, policy, transition
-from onecity.core.db import new_id
+from onecity.core.db import new_id, table_of
 from onecity.core.divisions import DivisionLevel, contains, level_of
 from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.identity.principal import Principal, system_principal
@@ -153,6 +153,41 @@ def _payload(case: Case, action: str) -> CaseChanged:
 
 CASES = transition.Machine(Case, object_type="ops_case", noun="ops.case.noun", states="ops.status.", label="case")
 
+_ADD_STEP = insert(table_of(StepRecord))
+
+
+def _insert_now(session: Session, row: Case | Report) -> None:
+    """Write a new case or report at once, with one Core ``INSERT`` compiled once per table, and keep
+    ``row`` in ``session`` as the persistent object of what was written.
+
+    Intake writes a case and its report on every call; through the ORM's flush each costs the
+    unit of work's sorting, per-column bookkeeping and a statement built for the columns set.
+    Every column is given (its default if ``row`` left it unset), so the object holds exactly
+    what the row holds and nothing is loaded again; later changes to it (registration, dispatch)
+    are flushed as updates, as before.
+    """
+    mapper = class_mapper(type(row))
+    values = row.__dict__
+    params: dict[str, object] = {}
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if prop.key in values:
+            value = values[prop.key]
+        elif column.default is not None and column.default.is_scalar:
+            value = column.default.arg
+        elif column.default is not None and column.default.is_callable:
+            value = column.default.arg(None)
+        else:
+            value = None
+        setattr(row, prop.key, value)
+        params[column.key] = value
+    session.connection().execute(_INSERTS[type(row)], params)
+    make_transient_to_detached(row)
+    session.add(row)
+
+
+_INSERTS: dict[type[Case | Report], Insert] = {Case: insert(table_of(Case)), Report: insert(table_of(Report))}
+
 
 def _record(
     change: Change[Case],
@@ -164,19 +199,23 @@ def _record(
     detail: dict[str, object] | None = None,
 ) -> None:
     """The timeline step of one change, then its audit entry (from/to) and event."""
-    case, who = change.row, principal or change.principal
-    change.session.add(
-        StepRecord(
-            case_id=case.id,
-            at=clock.now(),
-            action=action,
-            from_status=change.before,
-            to_status=str(case.status),
-            actor=who.ref,
-            note=note,
-            unit_agency_id=case.unit_agency_id,
-            media_id=media_id,
-        )
+    case, who, session = change.row, principal or change.principal, change.session
+    # The step is a row nobody changes: one Core INSERT (compiled once), not an ORM object for the
+    # flush to sort and write. The case's own changes are flushed first (the step refers to it).
+    session.flush()
+    session.connection().execute(
+        _ADD_STEP,
+        {
+            "case_id": case.id,
+            "at": clock.now(),
+            "action": action,
+            "from_status": change.before,
+            "to_status": str(case.status),
+            "actor": who.ref,
+            "note": note,
+            "unit_agency_id": case.unit_agency_id,
+            "media_id": media_id,
+        },
     )
     change.done(
         f"ops.case.{action}",
@@ -445,7 +484,7 @@ def intake(
             duplicate=True,
             created_at=now,
         )
-        session.add(report)
+        _insert_now(session, report)
         _record(
             change,
             "merged",
@@ -480,8 +519,8 @@ def intake(
         report_count=1,
     )
     _start_step(case, Step.REGISTER, now)
+    _insert_now(session, case)
     opened = transition.created(session, principal, CASES, case)
-    # ids are set here, not at flush: the case, its report and its first step go in one flush
     report = Report(
         id=new_id(),
         case_id=case.id,
@@ -498,7 +537,7 @@ def intake(
         duplicate=False,
         created_at=now,
     )
-    session.add(report)
+    _insert_now(session, report)
     _record(
         opened,
         "collected",

@@ -171,6 +171,16 @@ def applicant_facts(
                 "e_bike.purchase_date": bike["purchased_on"].isoformat(),
             }
         )
+    # the applicant's newborn, as the birth registration recorded them (their own account only)
+    child = registries.newborn_of(session, reader, found, purpose, basis=basis)
+    if child is not None:
+        values.update(
+            {
+                "child.name": child.name,
+                "child.sex": child.sex,
+                "child.birth_date": child.birth_date.isoformat(),
+            }
+        )
     held: list[Certificate] = list(
         registries.certificates_of(session, reader, HolderKind.PERSON, person.id, purpose, basis=basis)
     )
@@ -189,6 +199,10 @@ def applicant_facts(
                 "firm.insured_employees": registries.insured_employees(session, firm) or None,
             }
         )
+        # the real-estate registry's title or filed lease of the premises: their building area
+        premises = registries.premises_of(session, reader, firm, purpose, basis=basis)
+        if premises is not None:
+            values["premises.area_m2"] = premises.area_m2
         held += registries.certificates_of(session, reader, HolderKind.LEGAL_PERSON, firm.id, purpose, basis=basis)
     today = clock.local(clock.now()).date()
     certs: dict[str, Certificate] = {}

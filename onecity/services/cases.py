@@ -54,10 +54,19 @@ def _prefill(it_fields: list[str], facts: Facts) -> tuple[dict[str, Any], dict[s
     form: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for name in it_fields:
-        source = catalogue.field(name).get("x-prefill")
-        if source and source in facts.values:
-            form[name] = facts.values[source]
-            sources[name] = source
+        spec = catalogue.field(name)
+        source = spec.get("x-prefill")
+        if not source or source not in facts.values:
+            continue
+        value = facts.values[source]
+        # a registry value the field would refuse (a name longer than a sign's text, a class not asked
+        # for) is left to the applicant rather than prefilled and then refused on save
+        if ("enum" in spec and value not in spec["enum"]) or (
+            isinstance(value, str) and len(value) > spec.get("maxLength", len(value))
+        ):
+            continue
+        form[name] = value
+        sources[name] = source
     return form, sources
 
 
@@ -434,7 +443,13 @@ def update_form(session: Session, principal: Principal, case_id: str, values: di
     unknown = sorted(set(values) - allowed)
     if unknown:
         raise InvalidInput(f"the form of {case.item_code} has no fields {unknown}; it has {sorted(allowed)}")
-    locked = sorted(k for k in values if case.prefill.get(k) in LOCKED_SOURCES and values[k] != case.form.get(k))
+    locked = sorted(
+        k
+        for k in values
+        if case.prefill.get(k) in LOCKED_SOURCES
+        and not catalogue.field(k).get("x-default")  # a proposed choice (a sign's text): the applicant's to change
+        and values[k] != case.form.get(k)
+    )
     if locked:
         raise InvalidInput(
             f"{locked} come from the registry and identify the applicant; correct the registry "

@@ -83,7 +83,7 @@ def source_name(source: str | None, lang: str) -> str:
     if source in ("upload", "scan"):
         return word(t, f"services.src.{source}", source)
     kind, _, rest = source.replace(":", ".", 1).partition(".")
-    if kind in ("person", "firm", "insurance", "fund", "household", "e_bike") and rest:
+    if kind in ("person", "firm", "insurance", "fund", "household", "e_bike", "child", "premises") and rest:
         return t(f"services.src.{kind}") + sep + word(t, f"services.src.{kind}.{rest}", rest.replace("_", " "))
     if kind == "registry":
         return word(t, f"services.src.{'firm' if rest == 'legal_person' else rest}", source)

@@ -132,6 +132,7 @@ OBJECTS: dict[str, tuple[str, str]] = {
     "ops_unit": ("处置单位", "disposal unit"),
     "person": ("自然人", "person"),
     "person_facts": ("自然人关联登记信息", "person's facts in other registries"),
+    "premises": ("经营场所不动产登记", "premises in the real-estate registry"),
     "person_relation": ("亲属关系", "relation"),
     "power_of_attorney": ("授权委托书", "power of attorney"),
     "rating": ("评价", "rating"),

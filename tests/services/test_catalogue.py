@@ -15,7 +15,7 @@ from onecity.services import catalogue, workflow
 def test_catalogue_has_thirty_items_from_eight_departments_with_valid_forms() -> None:
     items = catalogue.items()
     assert len(items) >= 30 and len({i.department for i in items}) >= 8
-    prefill_sources = {"person", "firm", "cert", "insurance", "fund", "household", "e_bike"}
+    prefill_sources = {"person", "firm", "cert", "insurance", "fund", "household", "e_bike", "child", "premises"}
     for it in items:
         Draft202012Validator.check_schema(it.form_schema())
         assert it.workflow in workflow.SHAPES and it.legal_basis and it.time_limit_days >= 0

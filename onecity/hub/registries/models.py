@@ -263,3 +263,26 @@ class Vehicle(Base):
     registered_on: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (Index("ix_vehicles_holder", "holder_kind", "holder_id"),)
+
+
+class Premises(Base):
+    """The premises a firm operates from, as the real-estate registry records them: the title's building
+    area for premises the firm owns (不动产登记), the filed lease's for premises it rents (房屋租赁合同登记备案).
+
+    Not public (the business register publishes a firm's registered address, not its title or lease):
+    read through the registries' one door for the firm's legal representative or someone they authorised
+    (:func:`onecity.hub.registries.service.premises_of`), audited.
+    """
+
+    __tablename__ = "premises"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    #: The firm operating there (no foreign key: written beside the firms, as the seed streams them).
+    legal_person_id: Mapped[int] = mapped_column(BigId, index=True)
+    address: Mapped[str] = mapped_column(String(200))
+    area_m2: Mapped[float] = mapped_column(Float)
+    #: The registered use (商业, 办公, 工业, 仓储).
+    use: Mapped[str] = mapped_column(String(12))
+    #: ``owned`` (a title in the firm's name) or ``leased`` (a filed lease).
+    tenure: Mapped[str] = mapped_column(String(8))
+    recorded_on: Mapped[date] = mapped_column(Date)

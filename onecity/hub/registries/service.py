@@ -36,9 +36,13 @@ from onecity.hub.registries.models import (
     LegalPersonStatus,
     Person,
     PersonFacts,
+    PersonRelation,
+    PersonStatus,
+    Premises,
+    RelationKind,
     Vehicle,
 )
-from onecity.hub.registries.relations import BasisKind, ReadBasis, check
+from onecity.hub.registries.relations import BasisKind, ReadBasis, check, prove
 
 R = Role
 _STAFF_READERS = frozenset({R.COUNTER_CLERK, R.REVIEWER, R.APPROVER, R.INSPECTOR, R.DATA_STEWARD})
@@ -201,6 +205,86 @@ def person_facts_of(
             "purchased_on": bike.purchased_on,
         }
     return out
+
+
+#: How recent a birth the parent's forms are prefilled with (a newborn's registration, benefits, insurance).
+NEWBORN_DAYS = 366
+
+
+def newborn_of(
+    session: Session, principal: Principal, parent: Person, purpose: str, *, basis: ReadBasis
+) -> Person | None:
+    """The parent's youngest child born in the last year, as its birth registration recorded it (the hospital's
+    birth report names the parent), or None.
+
+    Read through the one door twice: the basis must be the parent's own (their linked account; an
+    official's duty or someone acting for the parent reads nothing here, the child is not theirs), and the
+    child's record is read on the parent's registered relation to the minor, proven again from the registry
+    (:func:`relations.prove`) and audited as a read of the child's record naming that relation.
+    """
+    policy.require(principal, "hub.registry.person.read")
+    if basis.kind is not BasisKind.SELF:
+        return None
+    check(session, principal, basis, person_id=parent.id, firm_id=None)
+    since = date.fromordinal(clock.local(clock.now()).date().toordinal() - NEWBORN_DAYS)
+    child = session.scalar(
+        select(Person)
+        .join(PersonRelation, PersonRelation.person_id == Person.id)
+        .where(
+            PersonRelation.relative_id == parent.id,
+            PersonRelation.kind == RelationKind.PARENT,
+            PersonRelation.ended_at.is_(None),
+            Person.birth_date >= since,
+            Person.status == PersonStatus.ALIVE,
+        )
+        .order_by(Person.birth_date.desc(), Person.id.desc())
+        .limit(1)
+    )
+    if child is None:
+        return None
+    proven = prove(session, parent, id_number=child.id_number, items=basis.items, account=basis.account or "")
+    if proven is None:
+        return None
+    _audited_read(
+        session,
+        principal,
+        "hub.registry.person.read",
+        proven,
+        purpose,
+        person_id=child.id,
+        object_type="person",
+        object_id=str(child.id),
+        division_code=child.division_code,
+    )
+    return child
+
+
+def premises_of(
+    session: Session, principal: Principal, firm: LegalPerson, purpose: str, *, basis: ReadBasis
+) -> Premises | None:
+    """The premises ``firm`` operates from as the real-estate registry records them (its newest title or
+    filed lease), or None: read through the one door, for the firm's legal representative (or someone
+    they authorised, audited to the representative) or an official on duty."""
+    policy.require(principal, "hub.registry.legal_person.read")
+    _audited_read(
+        session,
+        principal,
+        "hub.registry.legal_person.read",
+        basis,
+        purpose,
+        person_id=None,
+        firm_id=firm.id,
+        object_type="premises",
+        object_id=str(firm.id),
+        division_code=firm.division_code,
+        scope_object="hub.legal_person",
+    )
+    return session.scalar(
+        select(Premises)
+        .where(Premises.legal_person_id == firm.id)
+        .order_by(Premises.recorded_on.desc(), Premises.id.desc())
+        .limit(1)
+    )
 
 
 def insured_employees(session: Session, firm: LegalPerson) -> int:

@@ -50,6 +50,7 @@ from onecity.hub.registries.models import (
     LegalPerson,
     Person,
     PersonFacts,
+    Premises,
     Vehicle,
 )
 from onecity.synth.registries import census
@@ -87,6 +88,12 @@ BANK_ACCOUNT_SHARE = 0.96
 HOUSEHOLD_SIZES = (0.28, 0.30, 0.22, 0.12, 0.05, 0.03)
 E_BIKE_SHARE = 0.35
 E_BIKE_UNREGISTERED = 0.1
+#: Premises (documented choices): median building area (m²) and lognormal spread by GB/T 4754 sections —
+#: catering about 120 m², shops 80, factories 1,500, warehouses 800, offices otherwise 180 — the use the
+#: title or lease registers, and the share of firms renting their premises.
+PREMISES_AREA = (("H", 120.0, 0.6), ("F", 80.0, 0.8), ("C", 1500.0, 1.0), ("G", 800.0, 1.0))
+PREMISES_USE = (("HFRO", "商业"), ("CBD", "工业"), ("G", "仓储"))
+PREMISES_LEASED = 0.7
 E_BIKE_BRANDS = ("雅迪", "爱玛", "新日", "台铃", "小牛", "绿源", "九号", "永久", "凤凰")
 
 ROADS = (
@@ -434,6 +441,7 @@ class CityGenerator:
             self.progress.legal_persons += end - start
             yield table_of(LegalPerson), firms
             yield from self._cert_chunks(certs, lholders)
+            yield table_of(Premises), self._premises(part, firms)
         del adult_pool
         cum = np.cumsum(self.grid_components)
         counters = np.zeros((len(DISTRICT_CODES), len(COMPONENT_CLASSES)), dtype=np.int64)
@@ -891,6 +899,33 @@ class CityGenerator:
                 "registered_on": [None if r else d for d, r in zip(_dates(registered), recent.tolist(), strict=True)],
             },
         )
+
+    # -- the premises firms operate from (real-estate titles and filed leases) -------------------
+
+    def _premises(self, part: int, firms: Columns) -> Columns:
+        """One premises a firm at its registered address, from its own stream (stream 6), so the registries
+        generated before stay as they were: its building area by industry, its use, owned or leased."""
+        rng = self._rng(6, part)
+        n = len(firms["id"])
+        industry = np.array(firms["industry"])
+        median, spread = np.full(n, 180.0), np.full(n, 0.9)
+        for sections, m, sd in PREMISES_AREA:
+            sel = np.isin(industry, list(sections))
+            median[sel], spread[sel] = m, sd
+        area = np.clip(np.round(rng.lognormal(np.log(median), spread), 2), 8.0, 90_000.0)
+        use = np.full(n, "办公", dtype=object)
+        for sections, word in PREMISES_USE:
+            use[np.isin(industry, list(sections))] = word
+        leased = rng.random(n) < PREMISES_LEASED
+        return {
+            "id": firms["id"],
+            "legal_person_id": firms["id"],
+            "address": firms["address"],
+            "area_m2": [str(a) for a in area.tolist()],
+            "use": use.tolist(),
+            "tenure": np.where(leased, "leased", "owned").tolist(),
+            "recorded_on": firms["established_on"],
+        }
 
     # -- legal persons ------------------------------------------------------------------------
 

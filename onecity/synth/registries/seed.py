@@ -33,6 +33,7 @@ from onecity.hub.registries.models import (
     LegalPerson,
     Person,
     PersonFacts,
+    Premises,
     Vehicle,
 )
 from onecity.synth.registries.bulk import BulkWriter, Prepared, fast_load
@@ -50,6 +51,7 @@ REGISTRY_TABLES: list[Table] = [
         Indicator,
         PersonFacts,
         Vehicle,
+        Premises,
     )
 ]
 
@@ -128,7 +130,17 @@ def seed(
     if loaded and out is not None:
         print(f"seed: geography loaded ({geography_seconds:.1f}s)", file=out, flush=True)
     with db.sessions() as session:
-        for model in (Person, LegalPerson, Component, Certificate, CertificateType, Indicator, PersonFacts, Vehicle):
+        for model in (
+            Person,
+            LegalPerson,
+            Component,
+            Certificate,
+            CertificateType,
+            Indicator,
+            PersonFacts,
+            Vehicle,
+            Premises,
+        ):
             if session.scalar(select(func.count()).select_from(model)):
                 raise Conflict(
                     f"the {model.__tablename__} registry already holds data: seed into a fresh database "

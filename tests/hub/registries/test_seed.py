@@ -17,7 +17,7 @@ from sqlalchemy import select
 from onecity.core.audit import AuditEntry
 from onecity.core.db import Database
 from onecity.hub.registries.identifiers import validate_resident_id, validate_uscc
-from onecity.hub.registries.models import LegalPerson, Person, PersonFacts, Vehicle
+from onecity.hub.registries.models import LegalPerson, Person, PersonFacts, Premises, Vehicle
 from onecity.synth.registries.seed import seed
 from tests.conftest import SYSTEM
 from tests.hub.registries.city import build_small_city
@@ -136,6 +136,26 @@ def test_other_registries_facts_follow_the_rules(seeded_city: str) -> None:
     for b in bikes:
         assert b.holder_id in people and b.purchased_on < as_of
         assert b.registered_on is None or b.registered_on > b.purchased_on
+
+
+def test_premises_follow_the_rules(seeded_city: str) -> None:
+    """One premises a firm at its registered address, with a plausible building area for its industry."""
+    db = Database(seeded_city)
+    try:
+        with db.sessions() as s:
+            firms = {f.id: f for f in s.scalars(select(LegalPerson))}
+            premises = list(s.scalars(select(Premises)))
+    finally:
+        db.dispose()
+    assert {p.legal_person_id for p in premises} == set(firms) and len(premises) == len(firms)
+    for p in premises:
+        firm = firms[p.legal_person_id]
+        assert p.address == firm.address and p.recorded_on == firm.established_on
+        assert 8 <= p.area_m2 <= 90_000 and p.tenure in ("owned", "leased") and p.use
+    catering = sorted(p.area_m2 for p in premises if firms[p.legal_person_id].industry == "H")
+    factories = sorted(p.area_m2 for p in premises if firms[p.legal_person_id].industry == "C")
+    assert catering[len(catering) // 2] < factories[len(factories) // 2]
+    assert 0.5 < sum(p.tenure == "leased" for p in premises) / len(premises) < 0.9
 
 
 def test_components_lie_in_their_grids(seeded_city: str, tmp_path: Path) -> None:

@@ -107,6 +107,7 @@ MOVES_BUNDLED = 0.2
 BIRTHS_BUNDLED = 0.9
 E_BIKE_REGISTRATION = "310000-07-00064-001"
 UNEMPLOYMENT_BENEFIT = "310000-02-00082-001"
+FOOD_LICENCE = "310000-01-00040-001"
 #: GB/T 4754 section H (accommodation and catering): a new firm of it opens a restaurant.
 CATERING = "H"
 #: The life events the registries publish and the bundle each calls for.
@@ -129,7 +130,10 @@ SETUP_BATCH = 5
 #: Relative demand of the busiest items (others weigh 1): cards, benefits and permits dominate.
 POPULARITY = {
     "310000-20-00081-001": 8,
-    "310000-02-00101-001": 8,
+    # the provident fund's withdrawals, by reason (an assumption: renting the most frequent)
+    "310000-02-00101-001": 3,
+    "310000-02-00101-002": 4,
+    "310000-02-00101-003": 1,
     "310000-20-00061-001": 6,
     "310000-20-00063-001": 4,
     "310000-07-00064-001": 4,
@@ -204,6 +208,81 @@ LETTER_ITEMS = {
     "310000-20-00061-001": "上海市居住证",
     "310000-02-00073-001": "最低生活保障",
 }
+
+
+#: Items only some residents have cause for, by the registries: a newborn in the family, a relative's
+#: death, a move of residence (none at set-up: moves come as life events, and their bundle applies).
+NEWBORN_ITEMS = ("310000-07-00062-001", "310000-02-00084-001", "310000-20-00091-001", "310000-20-00131-001")
+DEATH_ITEMS = ("310000-07-00067-001", "310000-02-00085-001", "310000-20-00086-001")
+MOVE_ITEMS = ("310000-07-00068-001", "310000-20-00087-001")
+
+
+def _concerned(s: Session, ids: list[int]) -> dict[str, set[int]]:
+    """Who of the residents ``ids`` the registries give cause to apply for an item: a residence permit
+    is for those registered outside Shanghai, a provident fund withdrawal for those with an account (for
+    the reason the registries show: a home in their name, retirement, else renting), a
+    social security card (and its bank account) for those 16 and over, a senior card for those 60 and
+    over, a marriage for the unmarried and a divorce for the married, a taxi driver's qualification for a
+    driving licence holder, a newborn's items for a parent of one, a death's for a relative of the dead."""
+    today = clock.local(clock.now()).date()
+    people = s.execute(select(Person.id, Person.birth_date, Person.hukou_region).where(Person.id.in_(ids))).all()
+    age = {pid: age_on(born, today) for pid, born, _h in people}
+
+    def holders(type_code: str) -> set[int]:
+        return set(
+            s.scalars(
+                select(Certificate.holder_id).where(
+                    Certificate.holder_kind == HolderKind.PERSON,
+                    Certificate.holder_id.in_(ids),
+                    Certificate.type_code == type_code,
+                    Certificate.status == CertificateStatus.VALID,
+                )
+            )
+        )
+
+    married, homes = holders("marriage_certificate"), holders("real_estate_certificate")
+    sexes = dict(s.execute(select(Person.id, Person.sex).where(Person.id.in_(ids))).all())
+    retired = {pid for pid, a in age.items() if a >= (60 if sexes.get(pid) == "M" else 55)}
+    parents = set(
+        s.scalars(
+            select(PersonRelation.relative_id)
+            .join(Person, Person.id == PersonRelation.person_id)
+            .where(
+                PersonRelation.relative_id.in_(ids),
+                PersonRelation.kind == RelationKind.PARENT,
+                Person.birth_date >= today - timedelta(days=366),
+            )
+        )
+    )
+    bereaved = set(
+        s.scalars(
+            select(PersonRelation.relative_id)
+            .join(Person, Person.id == PersonRelation.person_id)
+            .where(PersonRelation.relative_id.in_(ids), Person.status == PersonStatus.DECEASED)
+        )
+    )
+    funded = set(
+        s.scalars(
+            select(PersonFacts.person_id).where(
+                PersonFacts.person_id.in_(ids), PersonFacts.provident_fund_balance.is_not(None)
+            )
+        )
+    )
+    return {
+        "310000-20-00061-001": {pid for pid, _b, hukou in people if not hukou.startswith("31")},
+        # a withdrawal's reason is the item: a home in their name, retirement age, else renting
+        "310000-02-00101-001": funded & homes,
+        "310000-02-00101-002": funded - homes - retired,
+        "310000-02-00101-003": funded & retired,
+        "310000-20-00081-001": {pid for pid, a in age.items() if a >= 16},
+        "310000-20-00072-001": {pid for pid, a in age.items() if a >= 60},
+        "310000-07-00071-001": {pid for pid, a in age.items() if a >= 22 and pid not in married},
+        "310000-07-00071-002": married,
+        "310000-01-00112-001": holders("driving_licence"),
+        **{code: parents for code in NEWBORN_ITEMS},
+        **{code: bereaved for code in DEATH_ITEMS},
+        **{code: set() for code in MOVE_ITEMS},
+    }
 
 
 def office_hours(moment: datetime) -> bool:
@@ -284,6 +363,8 @@ class ServicesActor:
     _password: HashedPassword | None = field(default=None, init=False)
     #: Accounts (positions in ``_accounts``) of the residents an item concerns.
     _concerned: dict[str, list[int]] = field(default_factory=dict, init=False)
+    #: Firm accounts (positions in ``_firm_accounts``) of the firms an item concerns.
+    _concerned_firms: dict[str, list[int]] = field(default_factory=dict, init=False)
 
     # -- set-up ------------------------------------------------------------------------------------
 
@@ -377,10 +458,19 @@ class ServicesActor:
                     )
                 )
             )
-        self._concerned = {
-            E_BIKE_REGISTRATION: [i for i, pid in enumerate(ids) if pid in buyers],
-            UNEMPLOYMENT_BENEFIT: [i for i, pid in enumerate(ids) if pid in jobless],
-        }
+            self._concerned = {
+                E_BIKE_REGISTRATION: [i for i, pid in enumerate(ids) if pid in buyers],
+                UNEMPLOYMENT_BENEFIT: [i for i, pid in enumerate(ids) if pid in jobless],
+                **{code: [i for i, pid in enumerate(ids) if pid in who] for code, who in _concerned(s, ids).items()},
+            }
+            catering = set(
+                s.scalars(
+                    select(LegalPerson.uscc).where(
+                        LegalPerson.uscc.in_([u for _p, u in self._firm_accounts]), LegalPerson.industry == CATERING
+                    )
+                )
+            )
+        self._concerned_firms = {FOOD_LICENCE: [i for i, (_p, u) in enumerate(self._firm_accounts) if u in catering]}
 
     # -- the step --------------------------------------------------------------------------------
 
@@ -408,8 +498,17 @@ class ServicesActor:
             service.refresh_clocks(s)
 
     def _pick_item(self, rng: np.random.Generator, kind: str | None = None) -> catalogue.Item:
-        # proactive items come from offers (the benefits actor), never from an application
-        items = [i for i in catalogue.items() if (kind is None or i.applicant_kind == kind) and not i.proactive]
+        # proactive items come from offers (the benefits actor), never from an application; an item only
+        # some residents or firms have cause for (a baby born, a marriage to dissolve, a restaurant to
+        # license) is not applied for when none of the accounts has that cause in the registries
+        items = [
+            i
+            for i in catalogue.items()
+            if (kind is None or i.applicant_kind == kind)
+            and not i.proactive
+            and self._concerned.get(i.code, [0]) != []
+            and self._concerned_firms.get(i.code, [0]) != []
+        ]
         w = np.asarray([POPULARITY.get(i.code, 1) for i in items], dtype=float)
         return items[int(rng.choice(len(items), p=w / w.sum()))]
 
@@ -452,7 +551,8 @@ class ServicesActor:
         if it.applicant_kind == "legal_person":
             if not self._firm_accounts:
                 return None
-            principal, uscc = self._firm_accounts[int(rng.integers(len(self._firm_accounts)))]
+            firms = self._concerned_firms.get(it.code) or range(len(self._firm_accounts))
+            principal, uscc = self._firm_accounts[firms[int(rng.integers(len(firms)))]]
             if channel == "counter":
                 clerk = self._clerk_for(s, it, principal)
                 rep = service.linked_person(s, principal)

@@ -36,6 +36,7 @@ ALL = (
     "sensing_fault",
     "documents_ocr",
     "services_prereview",
+    "services_prefill",
     "demo_live",
     "traffic_realtime",
     "traffic_signals",

@@ -15,6 +15,7 @@ The result line carries the share, the CPU seconds of the run and the unfilled f
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -81,18 +82,26 @@ def tally(db: Any) -> dict[str, Any]:
 
 def main() -> None:
     p = parser(__doc__ or NAME)
-    p.add_argument("--db", type=Path, required=True, help="SQLite file: seeded when empty, reused otherwise")
+    p.add_argument("--db", type=Path, help="SQLite file: seeded when empty, reused otherwise (default: a scratch file)")
     p.add_argument("--scale", type=float, default=0.001)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--hours", type=float, default=12)
     p.add_argument("--tally-only", action="store_true", help="read the case files of an earlier run, run nothing")
     args = p.parse_args()
     if args.quick:
-        args.hours = 1
+        args.hours, args.scale = 1, min(args.scale, 0.0002)
+    from datetime import timedelta
+
+    from onecity.sim.cli import DEFAULT_START
+
+    # a quick run takes a busy office hour (10:00) of the first simulated day, a full one starts at midnight
+    start = DEFAULT_START + timedelta(hours=10 if args.quick else 0)
     from onecity.core.db import Database
     from onecity.sim.cli import run
 
-    db = Database(f"sqlite:///{args.db}")
+    scratch = tempfile.TemporaryDirectory(prefix="onecity-bench-prefill-")
+    path = args.db or Path(scratch.name) / "city.db"
+    db = Database(f"sqlite:///{path}")
     cpu0, wall0 = time.process_time(), time.monotonic()
     if not args.tally_only:
         log(f"{args.hours:g} simulated hours at scale {args.scale:g}, seed {args.seed} (life events and services)…")
@@ -105,10 +114,13 @@ def main() -> None:
             actor_modules=["onecity.synth.actors.registries", "onecity.synth.actors.services"],
             progress="lines",
             scan_share=0.0,
+            start=start,
         )
     figures = tally(db)
     figures["cpu_seconds"] = round(time.process_time() - cpu0, 1)
     figures["wall_seconds"] = round(time.monotonic() - wall0, 1)
+    db.dispose()
+    scratch.cleanup()
     emit(NAME, {"scale": args.scale, "seed": args.seed, "hours": args.hours}, figures)
 
 

@@ -12,8 +12,10 @@ whole-city network with a reading on every loop station.
 
 ``--demand-seeds 1,2,3`` runs the chain once per day's draw of trips and incidents (same network)
 and adds up the incidents; ``--compare-detection`` runs every draw twice, without and with the
-exit loops and the stopped-probe test (the same SUMO trajectories: loops are passive), so the
-detection's before and after come from the same run and seeds.
+video stations (``--camera-range`` metres before each segment's end; the same SUMO trajectories:
+loops and cameras are passive), so the detection's before and after come from the same run and
+seeds. False alarms are given per station-interval (the unit an alarm is raised on), and per
+station-hour and per km-hour of equipped road, which do not change when a station gains devices.
 """
 
 from __future__ import annotations
@@ -101,6 +103,8 @@ def _incidents_total(reports: list[dict[str, Any]]) -> dict[str, Any]:
     detected = sum(i["detected"] for i in inc)
     intervals = sum(i["detector_intervals"] for i in inc)
     false_alarms = sum(i["false_alarms"] for i in inc)
+    station_hours = sum(i["stations"] * i["hours"] for i in inc)
+    km_hours = sum(i["station_km"] * i["hours"] for i in inc)
     times = [t["detected_after_s"] for i in inc for t in i["truth"] if t["detected_after_s"] is not None]
     methods: dict[str, int] = {}
     for i in inc:
@@ -119,10 +123,14 @@ def _incidents_total(reports: list[dict[str, Any]]) -> dict[str, Any]:
             "detection_rate": round(len(own) / injected, 3) if injected else None,
             "mean_time_to_detect_s": round(sum(own) / len(own), 1) if own else None,
             "median_time_to_detect_s": sorted(own)[len(own) // 2] if own else None,
+            "within_120_s": sum(1 for t in own if t <= 120),
             "chance_detections": round(sum(i["own_segment"].get("chance_detections") or 0.0 for i in inc), 1),
         },
         "false_alarms": false_alarms,
         "detector_intervals": intervals,
+        "device_intervals": sum(i["device_intervals"] for i in inc),
+        "false_alarms_per_station_hour": round(false_alarms / station_hours, 4) if station_hours else None,
+        "false_alarms_per_km_hour": round(false_alarms / km_hours, 4) if km_hours else None,
         "detection_rate": round(detected / injected, 3) if injected else None,
         "false_alarm_rate": round(false_alarms / max(1, intervals), 5),
         "mean_time_to_detect_s": round(sum(times) / len(times), 1) if times else None,
@@ -153,9 +161,8 @@ def main() -> None:
     p.add_argument("--no-exit-loops", action="store_true", help="loop stations without the exit cross-section")
     p.add_argument("--no-probe-stops", action="store_true", help="detection without the stopped-probe test")
     p.add_argument("--no-lane-shift", action="store_true", help="detection without the lane-shift test")
-    p.add_argument(
-        "--compare-detection", action="store_true", help="each draw without, then with, exit loops and probe stops"
-    )
+    p.add_argument("--camera-range", type=float, default=200.0, help="video stations' view (m); 0 for none")
+    p.add_argument("--compare-detection", action="store_true", help="each draw without, then with, the video stations")
     args = p.parse_args()
     if args.quick:
         args.area, args.minutes, args.cycle_rounds = "tiny", 10.0, 0
@@ -166,13 +173,14 @@ def main() -> None:
     load_before = os.getloadavg()
     report: dict[str, Any] = {}
     seeds = [int(x) for x in args.demand_seeds.split(",") if x.strip()] or [args.seed]
-    variants = [(False, False, False), (True, True, True)] if args.compare_detection else [
-        (not args.no_exit_loops, not args.no_probe_stops, not args.no_lane_shift)
+    loops = (not args.no_exit_loops, not args.no_probe_stops, not args.no_lane_shift)
+    variants = [(*loops, 0.0), (*loops, args.camera_range)] if args.compare_detection else [
+        (*loops, args.camera_range)
     ]  # fmt: skip
-    runs: dict[tuple[bool, bool, bool], list[dict[str, Any]]] = {v: [] for v in variants}
+    runs: dict[tuple[bool, bool, bool, float], list[dict[str, Any]]] = {v: [] for v in variants}
     if not args.cycle_only:
         for demand_seed in seeds:
-            for exit_loops, probe_stops, lane_shift in variants:
+            for exit_loops, probe_stops, lane_shift, camera_range in variants:
                 with database_url(args.backend, "traffic") as url:
                     db = Database(url)
                     upgrade(db)
@@ -188,14 +196,15 @@ def main() -> None:
                         exit_loops=exit_loops,
                         probe_stops=probe_stops,
                         lane_shift=lane_shift,
+                        camera_range_m=camera_range,
                     )
                     log(
                         f"running the {args.area} area for {args.minutes} simulated minutes from {args.begin} "
                         f"(draw {demand_seed}, exit loops {exit_loops}, probe stops {probe_stops}, "
-                        f"lane shift {lane_shift})…"
+                        f"lane shift {lane_shift}, cameras {camera_range} m)…"
                     )
                     report = run(db, cfg, progress=log)
-                    runs[(exit_loops, probe_stops, lane_shift)].append(report)
+                    runs[(exit_loops, probe_stops, lane_shift, camera_range)].append(report)
                     db.dispose()
     cycle: dict[str, Any] = {}
     if args.cycle_rounds:
@@ -209,6 +218,7 @@ def main() -> None:
         "timings_s": report["timings_s"],
         "cpu_s": report["cpu_s"],
         "realtime_factor_cpu": report["realtime_factor_cpu"],
+        "video_cpu_s": report["video_cpu_s"],
         "vehicles": report["vehicles"],
         "observations": report["observations"],
         "index_cycle_s": report["index_cycle_s"],

@@ -29,9 +29,18 @@ Per loop station ``i`` with the next station downstream on the same road ``j``, 
   vehicles keep passing at ≥ 50 % of their usual speed: a car held where neither a signal nor
   a queue holds anyone.
 
+* **a vehicle standing in view of a video station** (the segment's traffic cameras): a vehicle
+  the cameras have seen stand still (under 5 m of movement) for ``VIDEO_STILL_S`` or more, at
+  least ``STOPLINE_ZONE_M`` before the segment's end (where a signal's or a merge's queue
+  stands) and with no standing vehicle ahead of it in its lane within ``QUEUE_GAP_M`` (the
+  back of a queue stands behind another standing vehicle; a broken-down or crashed car has the
+  road ahead of it free). This is what the loops cannot do under light traffic: it sees the
+  blockage itself, not what the traffic does about it.
+
 An interval is *flagged* when the occupancy difference and the speed drop agree, or the
 speed drop holds with occupancy ≥ 15 %, or the probes say so, or a lane has gone empty at either
-cross-section, or has shifted, or a probe stands mid-block; two flagged intervals in a row
+cross-section, or has shifted, or a probe stands mid-block, or a camera sees a vehicle standing
+with the road ahead free; two flagged intervals in a row
 (persistence, which the California algorithms use against false alarms) raise an alarm: an
 incident is opened. It is updated every five minutes while it lasts and cleared after two
 minutes without a flag with the speed back to 75 % of the profile it had before.
@@ -79,6 +88,11 @@ PROBE_STILL_REPORTS = 2
 PROBE_MID_START_M = 20.0
 PROBE_MID_END_M = 60.0
 PROBE_OTHERS_PASS = 0.5
+#: video: a vehicle standing this long (two reports), this far before the segment's end, with no
+#: standing vehicle this close ahead of it in its lane
+VIDEO_STILL_S = 30
+STOPLINE_ZONE_M = 30.0
+QUEUE_GAP_M = 25.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,8 @@ class Reading:
     lanes: tuple[int, ...] = ()
     #: vehicles lane by lane at the exit cross-section near the segment's end
     exit_lanes: tuple[int, ...] = ()
+    #: a video station's standing vehicles (lane, metres along, seconds standing); None: no camera
+    stopped: tuple[tuple[int, float, int], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +172,17 @@ def _lane_shift(profile: deque[tuple[int, ...]], recent: deque[tuple[int, ...]])
     return False
 
 
+def _stranded(stopped: tuple[tuple[int, float, int], ...], length_m: float) -> bool:
+    """A vehicle standing ``VIDEO_STILL_S`` with the road ahead of it free, away from the segment's end."""
+    for lane, pos, still in stopped:
+        if still < VIDEO_STILL_S or (length_m and pos > length_m - STOPLINE_ZONE_M):
+            continue
+        queued = any(la == lane and 0 < p - pos <= QUEUE_GAP_M for la, p, _s in stopped)
+        if not queued:
+            return True
+    return False
+
+
 @dataclass
 class _Station:
     edge: str
@@ -206,7 +233,8 @@ class IncidentDetector:
         self.lane_shift = True
         for e, st in self.stations.items():
             st.length_m = (lengths or {}).get(e, 0.0)
-        self.intervals = 0  # detector-intervals examined
+        self.intervals = 0  # station-intervals examined (a station's loops, one alarm unit)
+        self.device_intervals = 0  # the same counted per device: the loop station, and its cameras'
         self._still: dict[int, tuple[str, float, int]] = {}  # unit -> (edge, where it stopped, reports still)
 
     def _stopped_probes(self, fixes: list[ProbeFix]) -> set[str]:
@@ -241,6 +269,7 @@ class IncidentDetector:
             if r is None:
                 continue
             self.intervals += 1
+            self.device_intervals += 1 + (r.stopped is not None)
             down = self.stations.get(st.downstream) if st.downstream else None
             rd = loops.get(down.edge) if down else None
             prof = st.profile()
@@ -266,6 +295,8 @@ class IncidentDetector:
                 method = "occupancy-difference"
             elif drop and down_ok and r.occupancy >= FLAG_OCC:
                 method = "speed-drop"
+            if not method and r.stopped and _stranded(r.stopped, st.length_m):
+                method = "video-stopped"
             ps = probes.get(edge)
             if not method and st.expressway and ps and down_ok and sum(ps) / len(ps) < PROBE_STOP * st.free_flow:
                 method = "probes"

@@ -3,7 +3,10 @@
 Every loop station is a Thing at its place on the segment with three Datastreams —
 ``road_speed`` (km/h), ``road_flow`` (veh/h) and ``road_occupancy`` (%) — and every
 floating-car unit a Thing with one ``probe_speed`` Datastream whose Observations carry the
-segment and the position in their ``parameters``. Their readings go where any device's go:
+segment and the position in their ``parameters``; every video station (a segment's traffic
+cameras running video incident detection) a Thing with one ``stopped_vehicles`` Datastream:
+how many vehicles stand in view, and in ``parameters`` each one's lane, place and standing
+time. Their readings go where any device's go:
 
 * :class:`MqttFeed` publishes each Observation (QoS 1) to ``v1.1/Datastreams(<id>)/Observations``
   on the platform's broker; the sensing ingest worker stores it (``onecity worker ingest``,
@@ -22,7 +25,7 @@ import json
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -37,7 +40,7 @@ from onecity.sensing.mqtt import connect, new_client, observation_topic
 from onecity.sensing.sta.service import Writer
 from onecity.traffic.models import Detector
 from onecity.traffic.network import Network
-from onecity.traffic.simulation import LoopReading, ProbeReading, Station
+from onecity.traffic.simulation import LoopReading, ProbeReading, Station, VideoReading
 
 DEVICES = system_principal("traffic:detectors")
 MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
@@ -46,6 +49,7 @@ PROPERTIES = {
     "road_flow": ("veh/h", "断面流量 / flow"),
     "road_occupancy": ("%", "时间占有率 / occupancy"),
     "probe_speed": ("km/h", "浮动车速度 / probe speed"),
+    "stopped_vehicles": ("veh", "静止车辆 / vehicles standing"),
 }
 
 
@@ -55,6 +59,7 @@ class DetectorIds:
 
     loops: dict[str, tuple[int, int, int]]  # edge -> (speed, flow, occupancy)
     probes: dict[int, int]  # unit -> speed datastream
+    cameras: dict[str, int] = field(default_factory=dict)  # edge -> stopped-vehicles datastream
 
 
 def _lookup(session: Session, writer: Writer, model: Any, es: str, name: str, body: dict[str, Any]) -> int:
@@ -65,9 +70,16 @@ def _lookup(session: Session, writer: Writer, model: Any, es: str, name: str, bo
 
 
 def register_detectors(
-    session: Session, network_key: str, network: Network, stations: list[Station], probe_units: int
+    session: Session,
+    network_key: str,
+    network: Network,
+    stations: list[Station],
+    probe_units: int,
+    cameras: bool = False,
 ) -> DetectorIds:
-    """Create the Things and Datastreams of this network's detectors (once; later calls read them)."""
+    """Create the Things and Datastreams of this network's detectors (once; later calls read them):
+    a loop station per station, ``probe_units`` floating cars and (``cameras``) a video station on
+    every station's segment."""
     existing = list(session.scalars(select(Detector).where(Detector.network == network_key)))
     if existing:
         return _ids(existing)
@@ -92,7 +104,11 @@ def register_detectors(
             name,
             {"description": name, "encodingType": "text/html", "metadata": "https://onecity.dev/sensors/traffic"},
         )
-        for kind, name in (("loop", "感应线圈 induction loop"), ("probe", "浮动车终端 floating-car unit"))
+        for kind, name in (
+            ("loop", "感应线圈 induction loop"),
+            ("probe", "浮动车终端 floating-car unit"),
+            ("camera", "视频事件检测 video incident detection"),
+        )
     }
 
     def stream(name: str, key: str, sensor: str) -> dict[str, Any]:
@@ -141,6 +157,30 @@ def register_detectors(
                 pos_m=st.pos_m,
             )
         )
+    for st in stations if cameras else []:
+        seg = network.segments[st.edge_id]
+        lon, lat = seg.coords[-1]
+        name = f"交通视频 {network_key} {st.edge_id}"
+        writer.created.clear()
+        thing = writer.create(
+            "Things",
+            {
+                "name": name,
+                "description": f"{seg.name} / {seg.name_en}",
+                "properties": {"kind": "traffic_camera", "network": network_key, "segment": st.edge_id},
+                "Locations": [
+                    {
+                        "name": name,
+                        "description": "video station",
+                        "encodingType": "application/geo+json",
+                        "location": {"type": "Point", "coordinates": [lon, lat]},
+                    }
+                ],
+                "Datastreams": [stream(name, "stopped_vehicles", "camera")],
+            },
+        )
+        ds = [cid for es, cid in writer.created if es == "Datastreams"]
+        session.add(Detector(network=network_key, edge_id=st.edge_id, kind="camera", thing_id=thing.id, ds_speed=ds[0]))
     for unit in range(probe_units):
         name = f"浮动车 {network_key} {unit:04d}"
         writer.created.clear()
@@ -162,6 +202,7 @@ def register_detectors(
 def _ids(rows: Iterable[Detector]) -> DetectorIds:
     loops: dict[str, tuple[int, int, int]] = {}
     probes: dict[int, int] = {}
+    cameras: dict[str, int] = {}
     unit = 0
     for d in sorted(rows, key=lambda d: d.id):
         if d.kind == "loop" and d.edge_id is not None:
@@ -170,14 +211,30 @@ def _ids(rows: Iterable[Detector]) -> DetectorIds:
         elif d.kind == "probe":
             probes[unit] = d.ds_speed
             unit += 1
-    return DetectorIds(loops, probes)
+        elif d.kind == "camera" and d.edge_id is not None:
+            cameras[d.edge_id] = d.ds_speed
+    return DetectorIds(loops, probes, cameras)
 
 
 def observations(
-    ids: DetectorIds, day_start: datetime, loops: list[LoopReading], probes: list[ProbeReading]
+    ids: DetectorIds,
+    day_start: datetime,
+    loops: list[LoopReading],
+    probes: list[ProbeReading],
+    video: list[VideoReading] | None = None,
 ) -> list[tuple[int, dict[str, Any]]]:
     """The Observations (datastream id, JSON as a device sends it) of these readings."""
     out: list[tuple[int, dict[str, Any]]] = []
+    for v in video or []:
+        cam = ids.cameras.get(v.edge_id)
+        if cam is None:
+            continue
+        body: dict[str, Any] = {
+            "phenomenonTime": (day_start + timedelta(seconds=v.t)).isoformat(),
+            "result": len(v.stopped),
+            "parameters": {"from": v.covers_from_m, "stopped": [list(s) for s in v.stopped]},
+        }
+        out.append((cam, body))
     for r in loops:
         streams = ids.loops.get(r.edge_id)
         if streams is None:

@@ -66,6 +66,9 @@ class RunConfig:
     probe_stops: bool = True
     #: the detection's lane-shift test (a lane carrying under half its usual share)
     lane_shift: bool = True
+    #: video stations on the loop stations' segments, seeing this far before each segment's end
+    #: (expressways: all of it); 0 for none
+    camera_range_m: float = 200.0
     mqtt_url: str | None = None
     use_traci: bool = False
     deliver_events: bool = True
@@ -149,7 +152,7 @@ def start_run(db: Database, cfg: RunConfig) -> RunState:
     stations = choose_stations(network, exits=cfg.exit_loops)
     with db.transaction() as session:
         key = service.install_network(session, network)
-        ids = register_detectors(session, key, network, stations, cfg.probe_units)
+        ids = register_detectors(session, key, network, stations, cfg.probe_units, cameras=cfg.camera_range_m > 0)
     demand = build_demand(network, trips_per_km_hour=cfg.trips_per_km_hour, residents=cfg.residents, jobs=cfg.jobs)
     sim = Simulation(
         network,
@@ -163,6 +166,7 @@ def start_run(db: Database, cfg: RunConfig) -> RunState:
         incidents_per_hour=cfg.incidents_per_hour,
         adaptive=cfg.adaptive,
         use_traci=cfg.use_traci,
+        camera_range_m=cfg.camera_range_m,
     )
     worker = None
     feed: Feed
@@ -215,7 +219,9 @@ def _read_interval(
     exit_lanes: dict[str, tuple[int, ...]] = {}
     probes: dict[str, list[float]] = defaultdict(list)
     fixes: list[ProbeFix] = []
-    ids = list(loops_by_ds)
+    camera_of = {ds: edge for edge, ds in state.ids.cameras.items()}
+    stopped: dict[str, tuple[tuple[int, float, int], ...]] = {}
+    ids = list(loops_by_ds) + list(camera_of)
     unit_of = {ds: unit for unit, ds in state.ids.probes.items()}
     probe_ids = list(unit_of)
     reports: list[tuple[Any, int, str, float, float]] = []
@@ -228,6 +234,12 @@ def _read_interval(
                     Observation.phenomenon_time <= end,
                 )
             ):
+                if ds in camera_of:
+                    seen = params.get("stopped") if isinstance(params, dict) else None
+                    stopped[camera_of[ds]] = tuple(
+                        (int(x[0]), float(x[1]), int(x[2])) for x in seen or [] if isinstance(x, list) and len(x) == 3
+                    )
+                    continue
                 edge, k = loops_by_ds[ds]
                 values[edge][k] = v
                 if k == 1 and isinstance(params, dict) and isinstance(params.get("lanes"), list):
@@ -254,9 +266,13 @@ def _read_interval(
         last = max(r[0] for r in reports)
         fixes = [ProbeFix(u, seg, pos, v) for at, u, seg, pos, v in reports if at == last]
     loops = {
-        e: Reading(v[0], float(v[1] or 0.0), float(v[2] or 0.0), lanes.get(e, ()), exit_lanes.get(e, ()))
+        e: Reading(
+            v[0], float(v[1] or 0.0), float(v[2] or 0.0), lanes.get(e, ()), exit_lanes.get(e, ()), stopped.get(e)
+        )
         for e, v in values.items()
     }
+    for e, seen in stopped.items():  # a camera's report without its loops' (they lost the interval)
+        loops.setdefault(e, Reading(None, 0.0, 0.0, stopped=seen))
     return loops, probes, fixes
 
 
@@ -268,12 +284,13 @@ def advance(db: Database, state: RunState, until_s: float, progress: Callable[[s
         target = min(until_s, (int(sim.t) // LOOP_PERIOD_S + 1) * LOOP_PERIOD_S)
         got_loops: list[Any] = []
         got_probes: list[Any] = []
+        got_video: list[Any] = []
         t0, c0 = time.perf_counter(), time.process_time()
-        sim.step_until(target, got_loops.extend, got_probes.extend)
+        sim.step_until(target, got_loops.extend, got_probes.extend, got_video.extend)
         t1, c1 = time.perf_counter(), time.process_time()
         tm["simulate_s"] += t1 - t0
         cpu["simulate_s"] += c1 - c0
-        obs = observations(state.ids, state.day_start, got_loops, got_probes)
+        obs = observations(state.ids, state.day_start, got_loops, got_probes, got_video)
         state.feed.send(obs)
         state.feed.flush()
         t2, c2 = time.perf_counter(), time.process_time()
@@ -406,12 +423,24 @@ def score(state: RunState) -> dict[str, Any]:
             by_chance_own += any(a.edge == e and inc.start_s <= a.opened_s <= end + 60 for a in state.alarms)
     chance = round(by_chance / len(others), 2) if others else None
     chance_own = round(by_chance_own / len(others), 2) if others else None
+    hours = max(1e-9, (end_s - state.cfg.begin_s) / 3600.0)
+    km = sum(lengths[e].length_m for e in state.detector.stations) / 1000.0
     return {
         "injected": n,
         "detected": len(detected),
         "false_alarms": false_alarms,
         "alarms": len(state.alarms),
+        #: station-intervals: each loop station's 30-s interval, the unit an alarm is raised on
         "detector_intervals": intervals,
+        #: the same counted per device (a station's loops, and its video station when it has one)
+        "device_intervals": state.detector.device_intervals,
+        "stations": len(state.detector.stations),
+        "station_km": round(km, 2),
+        "hours": round(hours, 3),
+        "false_alarms_per_station_hour": round(false_alarms / (len(state.detector.stations) * hours), 4)
+        if state.detector.stations
+        else None,
+        "false_alarms_per_km_hour": round(false_alarms / (km * hours), 4) if km else None,
         "detection_rate": round(len(detected) / n, 3) if n else None,
         "false_alarm_rate": round(false_alarms / intervals, 5),
         "mean_time_to_detect_s": round(sum(detected) / len(detected), 1) if detected else None,
@@ -461,6 +490,8 @@ def report(state: RunState, wall_s: float) -> dict[str, Any]:
         "timings_s": {k: round(v, 2) for k, v in state.timings.items()},
         "cpu_s": {k: round(v, 2) for k, v in state.cpu.items()},
         "realtime_factor_cpu": round(sim_s / cpu_total, 2) if (cpu_total := sum(state.cpu.values())) > 0 else None,
+        #: of ``cpu_s.simulate_s``: the video stations' tracking (reading every vehicle in view)
+        "video_cpu_s": round(state.sim.video_cpu_s, 2),
         "index_cycle_s": {"mean": round(sum(cycles) / len(cycles), 3), "max": round(max(cycles), 3)} if cycles else {},
         "tpi": {
             "city": state.tpi_city,

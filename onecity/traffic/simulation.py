@@ -9,7 +9,12 @@ would report:
   segments, and arterial approaches to signals), aggregated over their 30 s period into the
   station's mean speed (km/h), flow (veh/h) and occupancy (%);
 * **probes** — a share of the vehicles (floating cars: taxis' and ride-hailing units) each
-  reporting its position, segment and speed every 30 s.
+  reporting its position, segment and speed every 30 s;
+* **video stations** (``cameras``) — the traffic cameras of a segment's last ``camera_range_m``
+  metres (the signal's own camera at an arterial approach; on an expressway heads every
+  ``camera_range_m`` along the whole segment) running video incident detection: they track every
+  vehicle in view lane by lane and report, every 30 s, the ones that have stood still (moved
+  under 5 m since the last report), with their lane, place and how long they have stood.
 
 Incidents are injected at random on detector-equipped segments, in proportion to the traffic on
 them when they happen (exposure): a stopped vehicle (one lane,
@@ -27,6 +32,7 @@ minimum green and through the plan's own yellow.
 from __future__ import annotations
 
 import math
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +45,8 @@ from onecity.traffic.demand import Demand, write_trips
 from onecity.traffic.network import EXPRESSWAY, Network, Segment, sumo_binary, to_lonlat
 
 LOOP_PERIOD_S = 30
+#: a camera's track that moved less than this between two reports has stood still
+STILL_M = 5.0
 PROBE_EVERY_S = 30
 MIN_GREEN_S = 10
 DECIDE_EVERY_S = 5
@@ -72,6 +80,17 @@ class LoopReading:
     lanes: tuple[int, ...] = ()
     #: the same at the exit cross-section near the segment's end
     exit_lanes: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class VideoReading:
+    """A video station's report: the vehicles standing in view, each (lane, metres along the
+    segment, seconds it has stood), kerb lane 0; ``covers_from_m``: where the view begins."""
+
+    edge_id: str
+    t: float
+    stopped: tuple[tuple[int, float, int], ...]
+    covers_from_m: float
 
 
 @dataclass(frozen=True)
@@ -154,6 +173,9 @@ class Simulation:
     tripinfo: bool = False
     #: segments incidents may be put on (default: the stations' segments)
     incident_edges: list[str] | None = None
+    #: video stations on the stations' segments, each seeing this far before the segment's end
+    #: (expressways: all of it); 0 for none
+    camera_range_m: float = 0.0
 
     def __post_init__(self) -> None:
         self.rng = np.random.default_rng(self.seed + 7919)
@@ -171,6 +193,10 @@ class Simulation:
         self.waiting_inserts = 0
         self._api: Any = None
         self.stats: dict[str, float] = {}
+        # the cameras' tracks: vehicle -> (lane, position, seconds seen standing there)
+        self._tracks: dict[str, tuple[str, float, int]] = {}
+        #: CPU seconds the cameras' tracking took (part of the simulation's own)
+        self.video_cpu_s = 0.0
 
     # -- life -----------------------------------------------------------------------------------
 
@@ -337,6 +363,7 @@ class Simulation:
         until_s: float,
         on_loops: Callable[[list[LoopReading]], None],
         on_probes: Callable[[list[ProbeReading]], None],
+        on_video: Callable[[list[VideoReading]], None] | None = None,
     ) -> None:
         api = self._api
         while self.t < until_s:
@@ -361,6 +388,12 @@ class Simulation:
                 on_loops(self._read_loops())
             if int(self.t) % PROBE_EVERY_S == 0 and self._probes:
                 on_probes(self._read_probes())
+            if int(self.t) % LOOP_PERIOD_S == 0 and self.camera_range_m > 0 and self.stations:
+                c0 = time.process_time()
+                video = self._read_video()
+                self.video_cpu_s += time.process_time() - c0
+                if on_video is not None:
+                    on_video(video)
 
     def _read_loops(self) -> list[LoopReading]:
         il = self._api.inductionloop
@@ -387,6 +420,38 @@ class Simulation:
                     tuple(int(il.getLastIntervalVehicleNumber(lid)) for lid in st.exit_loop_ids()),
                 )
             )
+        return out
+
+    def camera_view(self, st: Station) -> float:
+        """Where a station's cameras begin to see (m from the segment's start)."""
+        seg = self.network.segments[st.edge_id]
+        if seg.road_class == EXPRESSWAY:
+            return 0.0
+        return max(0.0, seg.length_m - self.camera_range_m)
+
+    def _read_video(self) -> list[VideoReading]:
+        """Every video station's tracks of this report: the vehicles that stood since the last one."""
+        lane_api, veh = self._api.lane, self._api.vehicle
+        tracks: dict[str, tuple[str, float, int]] = {}
+        out = []
+        for st in self.stations:
+            start = self.camera_view(st)
+            stopped = []
+            for i in range(st.lanes):
+                lane = f"{st.edge_id}_{i}"
+                for vid in lane_api.getLastStepVehicleIDs(lane):
+                    pos = float(veh.getLanePosition(vid))
+                    if pos < start:
+                        continue
+                    before = self._tracks.get(vid)
+                    still = 0
+                    if before is not None and before[0] == lane and abs(before[1] - pos) < STILL_M:
+                        still = before[2] + LOOP_PERIOD_S
+                        pos = before[1]
+                        stopped.append((i, round(pos, 1), still))
+                    tracks[vid] = (lane, pos, still)
+            out.append(VideoReading(st.edge_id, self.t, tuple(sorted(stopped)), round(start, 1)))
+        self._tracks = tracks
         return out
 
     def _read_probes(self) -> list[ProbeReading]:

@@ -62,6 +62,26 @@ def test_detectors_publish_over_mqtt_into_sensorthings(
             session.scalars(select(Observation.parameters).where(Observation.datastream_id.in_(probe_ds)).limit(200))
         )
         assert fixes and all(0 <= f["pos"] <= tiny.segments[f["segment"]].length_m + 1 for f in fixes)
+        # every loop station's segment has a video station: a Thing whose one Datastream says which
+        # vehicles stand in view, every 30 s, through the same ingest
+        assert set(state.ids.cameras) == set(state.ids.loops)
+        cams = list(
+            session.scalars(
+                select(ObservedProperty.name)
+                .join(Datastream, Datastream.observed_property_id == ObservedProperty.id)
+                .where(Datastream.id.in_(list(state.ids.cameras.values())))
+            )
+        )
+        assert set(cams) == {"stopped_vehicles"}
+        reports = list(
+            session.execute(
+                select(Observation.result_number, Observation.parameters).where(
+                    Observation.datastream_id.in_(list(state.ids.cameras.values()))
+                )
+            )
+        )
+        assert len(reports) == 10 * len(state.ids.cameras)  # 5 minutes of 30-s reports
+        assert all(n == len(p["stopped"]) for n, p in reports)
         assert session.scalar(select(func.count()).select_from(SegmentState)) > 10
         city = session.scalar(select(IndexValue).where(IndexValue.scope == "city"))
         assert city is not None and 0 <= city.tpi <= 10

@@ -143,3 +143,31 @@ def test_turning_platoons_that_vary_the_lane_mix_raise_no_lane_shift() -> None:
         a, b, c = (int(x) for x in rng.multinomial(int(rng.poisson(5)), shares))
         intervals.append((a, b, c))
     assert [a for _k, a in _feed(detector, intervals) if a.kind == "open"] == []
+
+
+def _video_run(stopped: list[tuple[tuple[int, float, int], ...]]) -> list[tuple[int, Action]]:
+    detector = IncidentDetector({"a": (None, 60.0, False)}, {"a": 300.0})
+    out = []
+    for k, seen in enumerate(stopped):
+        out += [(k, a) for a in detector.step({"a": Reading(45.0, 600.0, 3.0, (2, 2, 1), stopped=seen)}, {})]
+    return out
+
+
+def test_a_vehicle_standing_with_the_road_ahead_free_is_seen_on_video() -> None:
+    # a car stops in lane 1 at 180 m: the cameras see it first (0 s), then standing 30, 60, 90 s
+    stopped = [()] * 10 + [((1, 180.0, 30 * k),) for k in range(4)]
+    opened = [(k, a) for k, a in _video_run(stopped) if a.kind == "open"]
+    assert len(opened) == 1 and opened[0][1].method == "video-stopped"
+    assert opened[0][0] == 10 + 2  # standing at two reports, flagged twice
+
+
+def test_queues_and_brief_stops_are_not_incidents_on_video() -> None:
+    # a red light's queue: the head at the stop line, the others each behind a standing vehicle
+    queue = tuple((0, 299.0 - 7.5 * i, 60) for i in range(8))
+    assert [a for _k, a in _video_run([queue] * 10) if a.kind == "open"] == []
+    # a car that stood through one report and went on (a lane change, a pedestrian)
+    brief = [(), ((2, 150.0, 0),), ((2, 150.0, 30),), (), ((0, 90.0, 0),), ((0, 90.0, 30),), ()]
+    assert [a for _k, a in _video_run(brief * 3) if a.kind == "open"] == []
+    # the same vehicle standing with the queue's last car more than a gap ahead of it: an incident
+    behind = queue + ((0, 299.0 - 7.5 * 7 - 40.0, 60),)
+    assert [a.method for _k, a in _video_run([behind] * 3) if a.kind == "open"] == ["video-stopped"]

@@ -81,7 +81,8 @@ def register_detectors(
     a loop station per station, ``probe_units`` floating cars and (``cameras``) a video station on
     every station's segment."""
     existing = list(session.scalars(select(Detector).where(Detector.network == network_key)))
-    if existing:
+    have = {d.kind for d in existing}
+    if existing and (not cameras or "camera" in have):
         return _ids(existing)
     writer = Writer(session, DEVICES)
     props = {
@@ -122,7 +123,8 @@ def register_detectors(
             "ObservedProperty": {"@iot.id": props[key]},
         }
 
-    for st in stations:
+    # a network registered before it had video stations gains them, and keeps its loops and probes
+    for st in stations if not existing else []:
         seg = network.segments[st.edge_id]
         lon, lat = seg.coords[len(seg.coords) // 2]
         name = f"交通检测器 {network_key} {st.edge_id}"
@@ -181,7 +183,7 @@ def register_detectors(
         )
         ds = [cid for es, cid in writer.created if es == "Datastreams"]
         session.add(Detector(network=network_key, edge_id=st.edge_id, kind="camera", thing_id=thing.id, ds_speed=ds[0]))
-    for unit in range(probe_units):
+    for unit in range(probe_units if not existing else 0):
         name = f"浮动车 {network_key} {unit:04d}"
         writer.created.clear()
         thing = writer.create(

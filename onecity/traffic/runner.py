@@ -166,7 +166,7 @@ def start_run(db: Database, cfg: RunConfig) -> RunState:
         incidents_per_hour=cfg.incidents_per_hour,
         adaptive=cfg.adaptive,
         use_traci=cfg.use_traci,
-        camera_range_m=cfg.camera_range_m,
+        camera_range_m=cfg.camera_range_m if ids.cameras else 0.0,
     )
     worker = None
     feed: Feed

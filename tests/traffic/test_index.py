@@ -56,6 +56,12 @@ def test_index_from_stored_observations(db: Database, tiny: Network) -> None:
     with db.transaction() as session:
         key = service.install_network(session, tiny)
         ids = register_detectors(session, key, tiny, [ex, ar], probe_units=1)
+        assert ids.cameras == {}
+        # the same network registered again with video stations gains them and keeps its loops and probes
+        again = register_detectors(session, key, tiny, [ex, ar], probe_units=1, cameras=True)
+        assert again.loops == ids.loops and again.probes == ids.probes
+        assert set(again.cameras) == {ex.edge_id, ar.edge_id}
+        assert register_detectors(session, key, tiny, [ex, ar], probe_units=1, cameras=True) == again
     end = datetime(2026, 12, 1, 0, 5, tzinfo=UTC)
     t = [end - timedelta(seconds=s) for s in (240, 120, 0)]
     ex_v, ex_q, ex_o = ids.loops[ex.edge_id]

@@ -137,7 +137,7 @@ def _incidents_total(reports: list[dict[str, Any]]) -> dict[str, Any]:
         "median_time_to_detect_s": sorted(times)[len(times) // 2] if times else None,
         "found_by": methods,
         "missed": [
-            {k: t[k] for k in ("kind", "lanes", "minutes", "pos_share")}
+            {k: t[k] for k in ("edge", "kind", "lanes", "minutes", "pos_share", "start")}
             for i in inc
             for t in i["truth"]
             if t["detected_after_s"] is None

@@ -243,6 +243,9 @@ ROUTES: dict[tuple[str, str], Guard] = {
     ("GET", "/api/v1/services/bundles"): public(CATALOGUE),
     ("GET", "/api/v1/services/performance"): public("performance figures are published for accountability"),
     ("GET", "/api/v1/services/ratings"): public("ratings are published for accountability"),
+    ("POST", "/api/v1/services/fields/check"): public(
+        "checks typed values against the catalogue's published field rules; reads and stores nothing"
+    ),
     ("POST", "/api/v1/services/cases"): applicant("services.case.counter"),
     ("GET", "/api/v1/services/cases"): applicant(narrower=LINKED),
     ("GET", "/api/v1/services/counter/cases"): staff("services.case.counter"),

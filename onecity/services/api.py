@@ -27,7 +27,7 @@ from onecity.core import policy
 from onecity.core.errors import InvalidInput, PreconditionRequired, Words
 from onecity.core.identity.principal import Principal
 from onecity.hub.registries import relations
-from onecity.services import bundles, catalogue, performance, prereview, service, workflow
+from onecity.services import bundles, catalogue, fields, performance, prereview, service, workflow
 from onecity.services.models import BundleApplication, Case, CaseEvent, PreReview, WorkItem
 
 router = APIRouter(prefix="/services", tags=["services"])
@@ -478,9 +478,50 @@ def upload(case_id: CaseId, body: DocumentUpload, session: SessionDep, principal
     return _full(session, principal, case_id)
 
 
+ConfirmFlagged = Annotated[
+    bool,
+    Query(
+        description="submit even though the upload check flagged a material as wrong (each material's "
+        "`check.status` is `flagged`): without it such a submission is refused with 422, naming them in "
+        "`flagged`; an officer would ask for them again"
+    ),
+]
+
+
+class FieldValues(BaseModel):
+    values: dict[str, str] = Field(
+        description="field name → the text typed so far (as a page sends it)", max_length=100
+    )
+
+
+class FieldProblem(BaseModel):
+    zh: str
+    en: str
+
+
+@router.post(
+    "/fields/check",
+    response_model=dict[str, FieldProblem],
+    summary="Check form fields as they are typed: what is wrong with each, in both languages (nothing stored)",
+)
+def check_fields(body: FieldValues) -> dict[str, FieldProblem]:
+    from onecity.web.i18n import said
+
+    out: dict[str, FieldProblem] = {}
+    for name, raw in body.values.items():
+        if not catalogue.has_field(name):
+            raise InvalidInput(f"no form field {name!r}", words=Words("services.field.unknown"))
+        _value, wrong = fields.parse(name, raw[: fields.MAX_TEXT + 1])
+        if wrong is not None:
+            out[name] = FieldProblem(zh=said("zh", wrong), en=said("en", wrong))
+    return out
+
+
 @router.post("/cases/{case_id}/submit", response_model=CasePublic, summary="Submit: the workflow starts")
-def submit(case_id: CaseId, session: SessionDep, principal: PrincipalDep) -> CasePublic:
-    service.submit(session, principal, case_id)
+def submit(
+    case_id: CaseId, session: SessionDep, principal: PrincipalDep, confirm_flagged: ConfirmFlagged = False
+) -> CasePublic:
+    service.submit(session, principal, case_id, confirm_flagged=confirm_flagged)
     return _full(session, principal, case_id)
 
 
@@ -718,8 +759,10 @@ def upload_bundle(app_id: BundleId, body: DocumentUpload, session: SessionDep, p
     response_model=BundlePublic,
     summary="Submit every item of the bundle (fan-out to their workflows)",
 )
-def submit_bundle(app_id: BundleId, session: SessionDep, principal: PrincipalDep) -> BundlePublic:
-    bundles.submit(session, principal, app_id)
+def submit_bundle(
+    app_id: BundleId, session: SessionDep, principal: PrincipalDep, confirm_flagged: ConfirmFlagged = False
+) -> BundlePublic:
+    bundles.submit(session, principal, app_id, confirm_flagged=confirm_flagged)
     return bundle_public(*bundles.get_bundle(session, principal, app_id))
 
 

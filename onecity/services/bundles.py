@@ -145,7 +145,7 @@ def attach_document(
     return used
 
 
-def submit(session: Session, principal: Principal, app_id: str) -> list[Case]:
+def submit(session: Session, principal: Principal, app_id: str, *, confirm_flagged: bool = False) -> list[Case]:
     """Check the whole bundle first (one notice for everything missing), then submit each case that
     waits for nothing; a case the bundle orders after others (:attr:`catalogue.Bundle.after`) is
     submitted by the platform once they are approved (:func:`service.complete_task`), or withdrawn
@@ -173,7 +173,11 @@ def submit(session: Session, principal: Principal, app_id: str) -> list[Case]:
             errors=unique,
             fields=problems,
         )
-    return [service.submit(session, principal, case.id) for case in cases if not bundle.waits_for(case.item_code)]
+    return [
+        service.submit(session, principal, case.id, confirm_flagged=confirm_flagged)
+        for case in cases
+        if not bundle.waits_for(case.item_code)
+    ]
 
 
 def delete_drafts(session: Session, principal: Principal, app_id: str) -> int:

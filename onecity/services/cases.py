@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from onecity.core import audit, clock, policy, transition
+from onecity.core import audit, clock, events, policy, transition
 from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Words
 from onecity.core.events import EventType
 from onecity.core.identity.principal import Principal
@@ -38,6 +38,7 @@ from onecity.services.applicants import (
     resolve_applicant,
 )
 from onecity.services.catalogue import PROXY_MATERIAL, Item
+from onecity.services.events import MATERIAL_UPLOADED, MaterialUploaded
 from onecity.services.models import (
     Case,
     CaseEvent,
@@ -521,6 +522,7 @@ def attach_document(
     entry.update(
         state=MaterialState.UPLOADED.value, source="upload" if channel != Channel.COUNTER else "scan", ref=doc.id
     )
+    entry["check"] = _pending_check(doc.id, material_code)
     case.materials = materials
     log_event(
         session,
@@ -530,7 +532,27 @@ def attach_document(
         "material_replaced" if replaced else "material_added",
         {"material": material_code, "sha256": digest, "size": len(content), "type": media_type},
     )
+    if entry["check"]["status"] == "checking":  # read and checked off the request path (uploadcheck)
+        events.publish(
+            session,
+            MATERIAL_UPLOADED,
+            MaterialUploaded(
+                case_id=case.id,
+                number=case.number,
+                document_id=doc.id,
+                material=material_code,
+                division_code=case.division_code,
+            ),
+            principal=principal,
+            reason=f"check the upload of {material_code}",
+        )
     return doc
+
+
+def _pending_check(document_id: str, material_code: str) -> dict[str, Any]:
+    from onecity.services import uploadcheck  # it reads through the pre-review, which uses this module
+
+    return uploadcheck.pending(document_id, material_code)
 
 
 def _drop_document(session: Session, case: Case, document_id: str) -> None:
@@ -556,6 +578,7 @@ def remove_document(session: Session, principal: Principal, case_id: str, materi
         )
     _drop_document(session, case, entry["ref"])
     entry.update(state=MaterialState.MISSING.value, source=None, ref=None)
+    entry.pop("check", None)
     case.materials = materials
     log_event(session, principal, case, channel, "material_removed", {"material": material_code})
     return case

@@ -34,6 +34,9 @@ class Material:
     #: The document type AI pre-review reads an upload of this material as (``id_card``,
     #: ``business_licence``…; see :mod:`onecity.documents`), or None when no machine reads it.
     reads_as: str | None = None
+    #: Words a page of this document carries as its heading (户口簿, 劳动合同…): an upload of a material no
+    #: machine reads whole is still told from another material by them (the upload check's type check).
+    titles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -272,7 +275,17 @@ def bundle(code: str) -> Bundle:
 
 def material(code: str) -> Material:
     raw = _raw()["materials"][code]
-    return Material(code, raw["name"], raw["name_en"], raw["stands_in"], raw.get("reads_as"))
+    return Material(
+        code, raw["name"], raw["name_en"], raw["stands_in"], raw.get("reads_as"), tuple(raw.get("titles", ()))
+    )
+
+
+def material_codes() -> list[str]:
+    return list(_raw()["materials"])
+
+
+def has_field(name: str) -> bool:
+    return name in _raw()["fields"]
 
 
 def field(name: str) -> dict[str, Any]:

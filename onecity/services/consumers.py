@@ -1,4 +1,5 @@
-"""Services' own consumers: AI pre-review of every submitted (or supplemented) case.
+"""Services' own consumers: the upload check of every machine-read material as it arrives, and AI
+pre-review of every submitted (or supplemented) case.
 
 The pre-review runs off the request path: the applicant's submit returns at once, and the
 ``services.prereview`` consumer reads the uploads in the document workers (``prepare``,
@@ -18,10 +19,10 @@ from onecity.core.bus.consumers import consumer
 from onecity.core.errors import Conflict, NotFound
 from onecity.core.events import Envelope
 from onecity.core.identity.principal import system_principal
-from onecity.services import prereview
-from onecity.services.events import CASE_DECIDED, CASE_SUBMITTED
+from onecity.services import prereview, uploadcheck
+from onecity.services.events import CASE_DECIDED, CASE_SUBMITTED, MATERIAL_UPLOADED
 from onecity.services.i18n import MESSAGES
-from onecity.services.models import Case
+from onecity.services.models import Case, Document
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +58,12 @@ def notify_applicant_of_decision(session: Session, envelope: Envelope) -> None:
         text=notify.text_from(MESSAGES, "notify.decided.title", "notify.decided.body", values),
         link=f"/services/cases/{case.id}",
     )
+
+
+@consumer("services.upload-check", MATERIAL_UPLOADED, prepare=uploadcheck.prepare)
+def check_uploaded_material(session: Session, envelope: Envelope) -> None:
+    """Keep the upload check's result on the material (its page was read before this transaction)."""
+    uploaded = envelope.typed(MATERIAL_UPLOADED)
+    found = session.get(Document, uploaded.document_id)
+    read = prereview.remembered(found.sha256) if found is not None else None
+    uploadcheck.check(session, uploaded.case_id, uploaded.document_id, read)

@@ -97,3 +97,17 @@ class TaskAssigned(BaseModel):
 
 
 CASE_TASK_ASSIGNED = event_type("services.case.task_assigned", TaskAssigned)
+
+
+class MaterialUploaded(BaseModel):
+    """A material was uploaded to a draft (or a supplement) that a machine reads: the upload check
+    (:mod:`onecity.services.uploadcheck`) reads and checks it off the request path."""
+
+    case_id: str
+    number: str
+    document_id: str
+    material: str
+    division_code: str
+
+
+MATERIAL_UPLOADED = event_type("services.case.material_uploaded", MaterialUploaded)

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from onecity.core.errors import InvalidInput, Words
+from onecity.hub.registries import identifiers
 from onecity.services import catalogue
 
 #: A page's text longer than this is refused whatever the field (nothing in the catalogue is longer).
@@ -27,6 +28,13 @@ PATTERN_WORDS = {
     "^[0-9]{6}$": "services.field.pattern.region",
     "^[0-9A-HJ-NPQRTUWXY]{18}$": "services.field.pattern.uscc",
     "^[0-9]{12,19}$": "services.field.pattern.bank_account",
+}
+
+#: Identifiers whose last character checks the rest (GB 11643 resident ID, GB 32100 credit code): a typing
+#: slip is told beside the field as it is typed, not by the clerk.
+CHECK_CHARS = {
+    "^[0-9]{17}[0-9X]$": identifiers.resident_id_check_char,
+    "^[0-9A-HJ-NPQRTUWXY]{18}$": identifiers.uscc_check_char,
 }
 
 
@@ -47,6 +55,8 @@ def problem(name: str, value: Any) -> Words | None:
             return Words("services.field.choice")
         if "pattern" in spec and not re.search(spec["pattern"], value):
             return Words(PATTERN_WORDS.get(spec["pattern"], "services.field.pattern"))
+        if spec.get("pattern") in CHECK_CHARS and CHECK_CHARS[spec["pattern"]](value[:17]) != value[17]:
+            return Words(f"{PATTERN_WORDS[spec['pattern']]}.check_char")
         if spec.get("format") == "date":
             try:
                 date.fromisoformat(value)

@@ -143,6 +143,68 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "A bank account number has 12 to 19 digits.",
     ),
     "services.field.required": ("此项必填。", "This is required."),
+    "services.field.pattern.id_number.check_char": (
+        "公民身份号码的校验位不对，可能有一位输错了，请对照身份证核对。",
+        "This resident ID number's check character does not match: a character is probably mistyped; "
+        "check it against the ID card.",
+    ),
+    "services.field.pattern.uscc.check_char": (
+        "统一社会信用代码的校验位不对，可能有一位输错了，请对照营业执照核对。",
+        "This credit code's check character does not match: a character is probably mistyped; "
+        "check it against the business licence.",
+    ),
+    "services.field.unknown": ("表单中没有这一项。", "The form has no such field."),
+    "services.field.checking": ("正在核对…", "Checking…"),
+    # the upload check (材料即传即审): each machine-read material checked as it arrives
+    "services.check.checking": ("正在核验…", "Checking…"),
+    "services.check.checking.hint": (
+        "材料正在自动核验，通常几秒钟；核验结果会显示在这里，您可以先继续填写。",
+        "The upload is being checked, usually in a few seconds; the result appears here. "
+        "You can carry on filling in the form.",
+    ),
+    "services.check.ok": ("核验通过", "Checked: OK"),
+    "services.check.flagged": ("材料有误", "Looks wrong"),
+    "services.check.officer": ("由工作人员核验", "Checked by an officer"),
+    "services.check.officer.hint": (
+        "这份材料不由机器核验，受理时由工作人员查看。",
+        "No machine checks this material: an officer looks at it when the application is accepted.",
+    ),
+    "services.check.wrong_type": (
+        "这份材料看起来是{detected}，不是所需的{expected}。请上传{expected}本身。",
+        "This upload looks like the {detected}, not the {expected} asked for: upload the {expected} itself.",
+    ),
+    "services.check.someone_else": (
+        "这份材料不是申请人本人的（证件号码与申请人不符）。请上传申请人本人的材料。",
+        "This document is not the applicant's own (its number is someone else's): upload the applicant's own.",
+    ),
+    "services.check.expired": (
+        "这份证件已于 {valid_until} 过期。请上传在有效期内的证件。",
+        "This document expired on {valid_until}: upload one that is still valid.",
+    ),
+    "services.check.revoked": (
+        "这份证照已被注销。请上传现行有效的证照。",
+        "This certificate has been revoked: upload the one in force.",
+    ),
+    "services.check.unclear": (
+        "有内容没能看清。请在光线充足处重新拍摄或扫描整页后上传。",
+        "Part of it could not be read: scan or photograph the whole page again in good light and upload it.",
+    ),
+    "services.check.mismatch": (
+        "这份材料与申请信息或登记记录不一致。请确认是本人现行有效的材料，清晰扫描后重新上传。",
+        "This document does not agree with the application or the registry's record: check that it is the "
+        "applicant's own current document, scan it clearly and upload it again.",
+    ),
+    "services.check.replace_hint": ("请用“重新上传”换成正确的材料。", "Use “Replace” to upload the right one."),
+    "services.check.confirm_needed": (
+        "核验有误的材料：{count} 份。请先重新上传；如确认材料无误，勾选下面的“仍然提交”再提交"
+        "——工作人员可能会要求补正。",
+        "Uploads that look wrong: {count}. Replace them first; if you are sure they are right, tick "
+        "“submit anyway” below and submit — an officer may ask for them again.",
+    ),
+    "services.check.confirm": (
+        "我已看到上面的核验提示，确认材料无误，仍然提交。",
+        "I have read the check's findings above and am sure these materials are right: submit anyway.",
+    ),
     "services.field.locked": (
         "此项来自登记库，用于确认申请人身份，不能在这里修改；如有错误，请到窗口更正登记信息。",
         "This comes from the registry and identifies the applicant: it cannot be changed here. "
@@ -393,6 +455,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "services.action.material_added": ("提交材料", "Material added"),
     "services.action.material_replaced": ("重新上传材料", "Material replaced"),
     "services.action.material_removed": ("删除上传的材料", "Upload removed"),
+    "services.action.material_checked": ("材料自动核验", "Upload checked"),
     "services.action.submitted": ("提交申请", "Submitted"),
     "services.action.supplemented": ("提交补正材料", "Supplements handed in"),
     "services.action.withdrawn": ("撤回", "Withdrawn"),

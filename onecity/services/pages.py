@@ -30,7 +30,7 @@ from onecity.api.deps import SessionDep
 from onecity.core.errors import InvalidInput, PermissionDenied
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind
-from onecity.services import bundles, catalogue, fields, prereview, service, uploads
+from onecity.services import bundles, catalogue, fields, prereview, service, uploadcheck, uploads
 from onecity.services.models import Case, Rating
 from onecity.services.presentation import (
     applicant_corrections,
@@ -39,6 +39,7 @@ from onecity.services.presentation import (
     is_staff,
     prereview_view,
     source_name,
+    upload_checks,
 )
 from onecity.web.deps import PagePrincipalDep
 from onecity.web.forms import guarded
@@ -167,6 +168,8 @@ def case_page_response(
         pr=prereview_view(session, case, lang) if staff else None,
         documents=case_documents(session, case, lang) if staff else [],
         corrections=applicant_corrections(session, case, lang) if not staff else [],
+        checks=upload_checks(case, lang),
+        flagged=[m["code"] for m in uploadcheck.flagged(case)] if case.status == "draft" else [],
         posted=posted or {},
         field_errors=getattr(error, "fields", {}),
         done=done,
@@ -312,7 +315,6 @@ async def upload(
 
 
 ACTIONS: dict[str, Callable[[Session, Principal, str, str], Any]] = {
-    "submit": lambda s, p, cid, _r: service.submit(s, p, cid),
     "resubmit": lambda s, p, cid, _r: service.resubmit(s, p, cid),
     "withdraw": lambda s, p, cid, r: service.withdraw(s, p, cid, r),
 }
@@ -328,12 +330,15 @@ def case_action(
     reason: Annotated[str, Form(max_length=500)] = "",
     stars: Annotated[int, Form(ge=0, le=5)] = 0,
     comment: Annotated[str, Form(max_length=1000)] = "",
+    confirm_flagged: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
     def run() -> Response:
         if action == "delete":
             service.delete_draft(session, principal, case_id)
             return RedirectResponse("/services?done=deleted#my-cases", status_code=303)
-        if action == "rate":
+        if action == "submit":  # a material the upload check flagged goes only with the applicant's tick
+            service.submit(session, principal, case_id, confirm_flagged=confirm_flagged == "yes")
+        elif action == "rate":
             service.rate(session, principal, case_id, stars, comment)
         elif action in ACTIONS:
             ACTIONS[action](session, principal, case_id, reason)

@@ -147,6 +147,11 @@ def remember(sha256: str, read: Read) -> None:
         _memo.popitem(last=False)
 
 
+def remembered(sha256: str) -> Read | None:
+    """The read of these bytes this process made before (:func:`read_uploads`), if it still has it."""
+    return _memo.get(sha256)
+
+
 def _readable(case: Case) -> list[tuple[dict[str, Any], str]]:
     """(material entry, document type) for every uploaded material a machine reads."""
     out = []
@@ -283,11 +288,20 @@ def _holder_of(session: Session, case: Case, doc_type: str) -> str | None:
 
 
 def review_document(
-    session: Session, case: Case, material: str, expected: str, document_id: str, read: Read | None, *, on: date
+    session: Session,
+    case: Case,
+    material: str,
+    expected: str,
+    document_id: str,
+    read: Read | None,
+    *,
+    on: date,
+    purpose: str | None = None,
 ) -> DocumentReview:
     """Check one upload's reading against the form, the registries and itself (in the caller's
     transaction: only database reads and the rule tables, never OCR). ``read`` None: the upload
-    was not read before this review (a redelivery in another process) and an officer looks at it."""
+    was not read before this review (a redelivery in another process) and an officer looks at it.
+    ``purpose``: what the registry reads are audited as (the pre-review's, unless the upload check's)."""
     if read is None or read.reading is None:
         why = (
             f"the upload for {material} is not read by a machine ({read.unreadable}): an officer checks it"
@@ -313,7 +327,9 @@ def review_document(
         holder = _holder_of(session, case, "id_card")
         if holder:
             form["holder_id_number"] = holder
-    findings = crosscheck(session, READER, ex, on=on, purpose=f"一网通办 pre-review: case {case.number}", form=form)
+    findings = crosscheck(
+        session, READER, ex, on=on, purpose=purpose or f"一网通办 pre-review: case {case.number}", form=form
+    )
     kind_ok = ex.doc_type == expected
     findings.insert(
         0,

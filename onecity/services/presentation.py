@@ -376,3 +376,24 @@ def case_documents(
         }
         for doc_id, code, filename, size, created_at in rows
     ]
+
+
+def upload_checks(case: Case, lang: str) -> dict[str, dict[str, Any]]:
+    """Per material with an upload, the upload check's answer in ``lang``: ``status`` (checking, ok, flagged,
+    officer) and, when flagged, what is wrong and what to upload instead (never the checks' evidence)."""
+    from onecity.services import uploadcheck
+    from onecity.web.i18n import said
+
+    out: dict[str, dict[str, Any]] = {}
+    for m in case.materials:
+        check = m.get("check") or {}
+        if m["state"] != "uploaded" or check.get("document_id") != m.get("ref"):
+            continue
+        status = check.get("status")
+        if status not in uploadcheck.STATUSES:
+            continue
+        out[m["code"]] = {
+            "status": status,
+            "messages": [said(lang, uploadcheck.problem_words(p, lang)) for p in check.get("problems", [])],
+        }
+    return out

@@ -106,10 +106,17 @@ def _sync(session: Session, principal: Principal, case: Case, wf: Any) -> None:
     session.flush()
 
 
-def submit(session: Session, principal: Principal, case_id: str) -> Case:
-    """Submit a complete draft: the form validates, every material is held or provided; the workflow starts."""
+def submit(session: Session, principal: Principal, case_id: str, *, confirm_flagged: bool = False) -> Case:
+    """Submit a complete draft: the form validates, every material is held or provided; the workflow starts.
+
+    A material the upload check flagged as wrong is submitted only when the applicant confirms it
+    (``confirm_flagged``): otherwise one refusal names every such material (an officer would send it back)."""
     change, channel = begin_step(session, principal, case_id, CaseStatus.DRAFT, doing="submitted")
     case = change.row
+    from onecity.services import uploadcheck  # it reads through the pre-review, which uses this module
+
+    uploadcheck.require_confirmed(case, confirmed=confirm_flagged)
+    flagged = [m["code"] for m in uploadcheck.flagged(case)]
     started = _start(session, principal, case)
     record_step(
         change,
@@ -118,7 +125,7 @@ def submit(session: Session, principal: Principal, case_id: str) -> Case:
         CASE_SUBMITTED,
         _submitted(case, str(channel)),
         reason="case submitted",
-        detail={"workflow": started},
+        detail={"workflow": started, **({"confirmed_flagged": flagged} if confirm_flagged and flagged else {})},
     )
     return case
 

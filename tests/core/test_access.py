@@ -33,6 +33,7 @@ PUBLIC = {
     ("GET", "/api/v1/services/bundles"),
     ("GET", "/api/v1/services/performance"),
     ("GET", "/api/v1/services/ratings"),
+    ("POST", "/api/v1/services/fields/check"),
 }
 
 

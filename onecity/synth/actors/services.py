@@ -8,10 +8,14 @@ Rates and mixes (scaled with ``--scale``; assumptions are marked as such):
 * **channel mix** — 72 % online, 23 % at a counter, 5 % by a proxy (assumption close to
   Shanghai's published online-handling share of over 70 %);
 * **mistakes** — 15 % of online applicants first try to submit without a material and are
-  told what is missing once; 8 % of submitted cases hold a wrong material, which the clerk
-  finds at acceptance and asks for again (补正); 3 % are refused; 3 % of uploads are first an
-  empty sheet, which the portal refuses as it arrives, and the applicant scans the document
-  again before submitting (assumptions);
+  told what is missing once; in 8 % of applications one material is the wrong one — a real
+  document printed for the case: the wrong kind, someone else's (a relative's, another firm's)
+  or an expired one (a material no machine reads: a PDF of the wrong thing). The upload check
+  reads it as it arrives; the applicant waits for its answer on the draft and replaces once what
+  it flags. What it cannot see, or misses, reaches the clerk, who opens each upload at acceptance
+  (the simulation's ground truth stands in for their eyes) and asks for it again (补正); 3 % are
+  refused; 3 % of uploads are first an empty sheet, which the portal refuses as it arrives, and
+  the applicant scans the document again before submitting (assumptions);
 * **bundles** — driven by the life events the registries publish (the city's life-events actor):
   a birth → "have a baby" by the parent the hospital's birth report names (most parents use the
   bundle: 90 %, an assumption), a death → "a death in the family" by a relative (a parent on
@@ -39,11 +43,13 @@ accounts once (through the identity and sharing services, as a counter would lin
 
 from __future__ import annotations
 
+import io
 import logging
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -78,7 +84,7 @@ from onecity.hub.registries.models import (
     Vehicle,
 )
 from onecity.hub.sharing.models import ResidentLink
-from onecity.services import advice, bundles, catalogue, prereview, service
+from onecity.services import advice, bundles, catalogue, prereview, service, uploadcheck
 from onecity.services.models import (
     BundleApplication,
     Case,
@@ -90,6 +96,7 @@ from onecity.services.models import (
 )
 from onecity.synth.corpus import FORGERIES, CannotForge, Generator, Roster
 from onecity.synth.corpus.degrade import DEGRADATIONS
+from onecity.synth.corpus.fonts import font
 from onecity.synth.corpus.pdf import scan_pdf
 
 log = logging.getLogger(__name__)
@@ -180,6 +187,28 @@ def document_page() -> Image.Image:
         draw.line((30, y, 310, y), fill=40, width=2)
     draw.rectangle((220, 380, 300, 440), outline=30, width=3)
     return page
+
+
+#: Materials no machine reads whole that carry a heading (the catalogue's ``titles``), and the headings.
+TITLED = {
+    code: spec.titles
+    for code in catalogue.material_codes()
+    if (spec := catalogue.material(code)).titles and not spec.reads_as
+}
+
+
+@lru_cache(maxsize=64)
+def titled_page(code: str) -> bytes:
+    """A page of the document a material is: its heading (the first of the catalogue's ``titles``) over
+    ruled lines, as a PNG. The same bytes for every upload of it: read once, then found in the OCR cache."""
+    page = Image.new("L", (600, 420), 255)
+    draw = ImageDraw.Draw(page)
+    draw.text((300, 50), catalogue.material(code).titles[0], font=font(40), fill=20, anchor="mm")
+    for y in range(120, 380, 28):
+        draw.line((40, y, 560, y), fill=60, width=2)
+    out = io.BytesIO()
+    page.save(out, format="PNG")
+    return out.getvalue()
 
 
 #: What a material no machine reads is uploaded as: a one-page scan saved as a real PDF (uploads are
@@ -346,6 +375,8 @@ class ServicesActor:
     _ready: bool = field(default=False, init=False)
     #: Ground truth the pre-review never sees: case id → the forgery its scans carry.
     _forged: dict[str, str] = field(default_factory=dict, init=False)
+    #: Ground truth the check never sees: upload id → the applicant's mistake it is (the officer sees it).
+    _wrong_docs: dict[str, str] = field(default_factory=dict, init=False)
     _printer: Generator | None = field(default=None, init=False)
     _printed: int = field(default=0, init=False)
     _accounts: list[tuple[Principal, int]] = field(default_factory=list, init=False)
@@ -526,9 +557,13 @@ class ServicesActor:
                 self._spouse(s, rng, actor, case)
                 missing = service.missing_materials(case)
                 forgot = channel != "counter" and missing and rng.random() < FORGOT_MATERIAL
-                for m in missing[:-1] if forgot else missing:
-                    self._upload(s, rng, actor, case, m["code"])
+                uploading = missing[:-1] if forgot else missing
+                # the applicant's mistake (an assumption): one material of the application is the wrong one
+                wrong = int(rng.integers(len(uploading))) if uploading and rng.random() < WRONG_MATERIAL else -1
+                for i, m in enumerate(uploading):
+                    self._upload(s, rng, actor, case, m["code"], wrong=i == wrong)
                 case_id = case.id
+            self._heed_checks(db, rng, actor, case_id)
             if forgot:  # told once what is missing, the applicant adds it and submits again
                 with db.transaction() as s:
                     try:
@@ -538,14 +573,48 @@ class ServicesActor:
                 with db.transaction() as s:
                     late = service.get_case(s, actor, case_id)
                     self._upload(s, rng, actor, late, service.missing_materials(late)[0]["code"])
+                self._heed_checks(db, rng, actor, case_id)
             with db.transaction() as s:
-                service.submit(s, actor, case_id)
+                # what the check still flags (it misread the right document, or the replacement too) the
+                # applicant submits on their word: the officer sees it
+                still = uploadcheck.flagged(s.get(Case, case_id))  # type: ignore[arg-type]
+                service.submit(s, actor, case_id, confirm_flagged=bool(still))
+                self.counts["submitted_with_flagged_material"] += int(bool(still))
             self.counts["applications"] += 1
             self.counts[channel] += 1
         except (DomainError, LookupError) as err:
             log.debug("simulated application refused: %s", err)
             self.counts["not_submitted"] += 1
             self.refusals[type(err).__name__ + ": " + str(getattr(err, "detail", err))[:60]] += 1
+
+    def _heed_checks(self, db: Database, rng: np.random.Generator, actor: Principal, case_id: str) -> None:
+        """The applicant waits on the draft for the upload check's answer (the check the worker makes, run
+        here in place of waiting for it) and replaces once each material it flags, as a real applicant
+        would, with their own right document; the replacement is checked too."""
+        for _round in range(2):
+            with db.sessions() as s:
+                case = s.get(Case, case_id)  # the draft as the applicant sees it (the actor's own bookkeeping)
+                assert case is not None
+                waiting = [
+                    m["ref"] for m in case.materials if (m.get("check") or {}).get("status") == uploadcheck.CHECKING
+                ]
+            for document_id in waiting:
+                result = uploadcheck.run(db, case_id, document_id)
+                self.counts["upload_checks"] += 1
+                if result is not None:
+                    self.counts[f"upload_checks_{result['status']}"] += 1
+            if _round:
+                return
+            with db.transaction() as s:
+                case = s.get(Case, case_id)
+                assert case is not None
+                flagged = uploadcheck.flagged(case)
+                for m in flagged:
+                    self.counts["replaced_after_upload_check"] += 1
+                    self.counts["replaced_a_wrong_material"] += int(m["ref"] in self._wrong_docs)
+                    self._upload(s, rng, actor, case, m["code"], honest=True)
+            if not flagged:
+                return
 
     def _start(self, s: Session, rng: np.random.Generator, it: catalogue.Item, channel: str) -> Case | None:
         if it.applicant_kind == "legal_person":
@@ -598,18 +667,50 @@ class ServicesActor:
         raise LookupError("no account for the case's applicant")
 
     def _upload(
-        self, s: Session, rng: np.random.Generator, actor: Principal, case: Case, code: str, *, honest: bool = False
-    ) -> None:
+        self,
+        s: Session,
+        rng: np.random.Generator,
+        actor: Principal,
+        case: Case,
+        code: str,
+        *,
+        honest: bool = False,
+        wrong: bool = False,
+    ) -> str:
         """Upload one material: a printed scan of the applicant's own document when a machine
-        reads that material (a share degraded, a share forged unless ``honest``), else a PDF."""
+        reads that material (a share degraded, a share forged unless ``honest``), else a PDF; returns the
+        upload's id. ``wrong``: the applicant's mistake — the wrong kind of document, someone else's (a
+        relative's, a neighbouring firm's) or an expired one, printed as a real document the upload check
+        reads; a material no machine reads is a PDF of the wrong thing, which only the officer sees."""
         spec = catalogue.material(code)
         scan = None
+        mistake = None
         if spec.reads_as and rng.random() < self.scan_share:
             doc_type = spec.reads_as
             if not honest and rng.random() < SCAN_WRONG:
                 doc_type = WRONG_DOCUMENT[doc_type]
                 self.counts["scans_wrong_document"] += 1
-            scan = self._print(s, rng, case, doc_type, honest=honest)
+                mistake = "wrong_type"
+            if wrong:
+                scan, mistake = self._print_wrong(s, rng, case, doc_type)
+                mistake = mistake if scan is not None else "unseen"
+            else:
+                scan = self._print(s, rng, case, doc_type, honest=honest)
+        elif spec.titles and not spec.reads_as:
+            # a document no machine reads whole: a page with its heading, which the upload check reads
+            shown = code
+            if wrong:
+                mistake = ("wrong_type", "unseen")[int(rng.integers(2))]  # the wrong paper, or another's own
+                if mistake == "wrong_type":
+                    others = [c for c in TITLED if c != code and not set(TITLED[c]) & set(spec.titles)]
+                    shown = others[int(rng.integers(len(others)))]
+            page = titled_page(shown)
+            scan = (page, "image/png", None)
+        elif wrong:
+            mistake = "unseen"
+        if wrong:
+            self.counts[f"wrong_material_{mistake or 'unseen'}"] += 1
+            mistake = mistake or "unseen"
         if not honest and rng.random() < BLANK_PAGE:
             # the scanner's lid open on nothing: the portal refuses the page as it arrives, in words,
             # and the applicant scans the document again before submitting (never the clerk's 补正)
@@ -620,39 +721,90 @@ class ServicesActor:
             except InvalidInput:
                 self.counts["blank_pages_refused_at_upload"] += 1
         if scan is None:
-            service.attach_document(
+            doc = service.attach_document(
                 s, actor, case.id, code, filename=f"{code}.pdf", content_type="application/pdf", content=PDF
             )
-            return
-        data, media_type, forgery = scan
-        if forgery:
-            self._forged[case.id] = forgery
-        self.counts["scans"] += 1
-        self.counts["scans_forged"] += int(bool(forgery))
-        service.attach_document(
-            s,
-            actor,
-            case.id,
-            code,
-            filename=f"{code}.{media_type.rsplit('/', 1)[-1]}",
-            content_type=media_type,
-            content=data,
+        else:
+            data, media_type, forgery = scan
+            if forgery:
+                self._forged[case.id] = forgery
+            titled = spec.titles and not spec.reads_as
+            self.counts["titled_pages" if titled else "scans"] += 1
+            self.counts["scans_forged"] += int(bool(forgery))
+            doc = service.attach_document(
+                s,
+                actor,
+                case.id,
+                code,
+                filename=f"{code}.{media_type.rsplit('/', 1)[-1]}",
+                content_type=media_type,
+                content=data,
+            )
+        if mistake is not None:
+            self._wrong_docs[doc.id] = mistake  # ground truth: what the officer sees when they open it
+        return doc.id
+
+    def _print_wrong(
+        self, s: Session, rng: np.random.Generator, case: Case, doc_type: str
+    ) -> tuple[tuple[bytes, str, str | None] | None, str]:
+        """A real document that is the wrong one for the material, and which mistake it is."""
+        kinds = ["wrong_type", "someone_else"] + (["expired"] if doc_type in FORGERIES["expired"] else [])
+        kind = kinds[int(rng.integers(len(kinds)))]
+        if kind == "expired":
+            printed = self._print(s, rng, case, doc_type, honest=True, forgery="expired")
+            if printed is not None:
+                return printed, kind
+            kind = "someone_else"  # the applicant holds no expired one
+        if kind == "someone_else" and doc_type != "invoice":
+            other = self._someone_else(s, rng, case, doc_type)
+            printed = self._print(s, rng, case, doc_type, honest=True, holder=other) if other else None
+            if printed is not None:
+                return printed, kind
+        return self._print(s, rng, case, WRONG_DOCUMENT[doc_type], honest=True), "wrong_type"
+
+    @staticmethod
+    def _someone_else(s: Session, rng: np.random.Generator, case: Case, doc_type: str) -> str | None:
+        """Whose document the applicant took by mistake: another person's (a relative's), another firm's."""
+        if doc_type in prereview.FIRM_DOC_TYPES:
+            return s.scalar(
+                select(LegalPerson.uscc)
+                .where(LegalPerson.status == LegalPersonStatus.ACTIVE, LegalPerson.uscc != case.applicant_identifier)
+                .order_by(LegalPerson.id)
+                .offset(int(rng.integers(0, 50)))
+                .limit(1)
+            )
+        return s.scalar(
+            select(Person.id_number)
+            .where(Person.id != case.person_id, Person.status == PersonStatus.ALIVE)
+            .order_by(Person.id)
+            .offset(int(rng.integers(0, 500)))
+            .limit(1)
         )
 
     def _print(
-        self, s: Session, rng: np.random.Generator, case: Case, doc_type: str, *, honest: bool
+        self,
+        s: Session,
+        rng: np.random.Generator,
+        case: Case,
+        doc_type: str,
+        *,
+        honest: bool,
+        forgery: str | None = None,
+        holder: str | None = None,
     ) -> tuple[bytes, str, str | None] | None:
+        """A printed scan of ``doc_type`` for the applicant (or ``holder``): forged for a share unless
+        ``honest``; ``forgery`` prints that flaw (an expired document the applicant really holds)."""
         if self._printer is None:
             self._printer = Generator(Roster([], [], {}), seed=int(rng.integers(1 << 30)), as_of=clock.today())
         printer = self._printer
         printer.as_of = clock.today()
-        if doc_type in prereview.FIRM_DOC_TYPES:
-            holder: str | None = case.applicant_identifier if case.applicant_kind == "legal_person" else None
+        if holder is not None:
+            pass  # someone else's document, taken by mistake
+        elif doc_type in prereview.FIRM_DOC_TYPES:
+            holder = case.applicant_identifier if case.applicant_kind == "legal_person" else None
         elif doc_type in ("id_card", "application_letter", "real_estate_certificate"):
             person = s.get(Person, case.person_id) if case.person_id is not None else None
             holder = person.id_number if person is not None else None
-        else:
-            holder = None
         if holder is None and doc_type != "invoice":
             return None
         if holder is not None and not printer.roster.add_holder(s, holder):
@@ -668,6 +820,7 @@ class ServicesActor:
             ):
                 printer.roster.add_holder(s, other)
         kinds = [k for k, types in FORGERIES.items() if doc_type in types]
+        mistake = forgery
         forgery = (
             kinds[int(rng.integers(len(kinds)))] if kinds and not honest and rng.random() < self.forged_share else None
         )
@@ -678,7 +831,7 @@ class ServicesActor:
             else ()
         )
         self._printed += 1
-        for attempt in (forgery, None):
+        for attempt in (mistake,) if mistake else (forgery, None):
             try:
                 sample = printer.sample(
                     self._printed,
@@ -688,7 +841,7 @@ class ServicesActor:
                     holder=holder if doc_type != "invoice" else None,
                     item=LETTER_ITEMS.get(case.item_code),
                 )
-                return sample.image, sample.media_type, attempt
+                return sample.image, sample.media_type, None if mistake else attempt
             except CannotForge:
                 continue  # nothing to forge from (or the applicant holds no such certificate)
         return None
@@ -846,7 +999,12 @@ class ServicesActor:
                     values.update(_fill(case, rng))
                 values.update(known or {})  # what the life event told the applicant
                 bundles.update_form(s, principal, app.id, values)
-                for m in bundles.missing(cases):
+                asked = bundles.missing(cases)
+                # the applicant's mistake (as for one application): a material no machine reads here (a PDF)
+                wrong = (
+                    asked[int(rng.integers(len(asked)))]["code"] if asked and rng.random() < WRONG_MATERIAL else None
+                )
+                for m in asked:
                     bundles.attach_document(
                         s,
                         principal,
@@ -856,6 +1014,12 @@ class ServicesActor:
                         content_type="application/pdf",
                         content=PDF,
                     )
+                if wrong is not None:
+                    self.counts["wrong_material_unseen"] += 1
+                    for case in bundles.get_bundle(s, principal, app.id)[1]:
+                        self._wrong_docs.update(
+                            (m["ref"], "unseen") for m in case.materials if m["code"] == wrong and m.get("ref")
+                        )
                 bundles.submit(s, principal, app.id)
                 figures["applications"] += 1
                 figures["materials_asked"] += app.materials_asked
@@ -919,10 +1083,17 @@ class ServicesActor:
                     if not self._pre_reviewed(case, review):
                         self._capacity[key] += 1
                         continue  # the workbench shows the case once its pre-review is in
-                    if kind == "accept" and case.supplements == 0 and rng.random() < WRONG_MATERIAL:
-                        uploaded = [m["code"] for m in case.materials if m["state"] == "uploaded"]
-                        if uploaded:
-                            outcome, reason, missing = "supplement", "材料不清晰或与申请不符", [uploaded[0]]
+                    if kind == "accept":
+                        # the clerk opens each upload: a wrong one (ground truth) is asked for again, whether or
+                        # not the upload check could see it
+                        seen = [
+                            m["code"]
+                            for m in case.materials
+                            if m["state"] == "uploaded" and m["ref"] in self._wrong_docs
+                        ]
+                        if seen:
+                            outcome, reason, missing = "supplement", "材料与申请不符", seen
+                            self.counts["wrong_material_found_by_officer"] += 1
                     if kind == "decide" and rng.random() < REFUSED:
                         outcome, reason = "refuse", "不符合法定条件"
                     if review is not None:  # officers follow the pre-review's advice
@@ -1003,7 +1174,20 @@ class ServicesActor:
                 "scans",
                 "scans_forged",
                 "scans_wrong_document",
+                "titled_pages",
                 "blank_pages_refused_at_upload",
+                "upload_checks",
+                "upload_checks_ok",
+                "upload_checks_flagged",
+                "upload_checks_officer",
+                "replaced_after_upload_check",
+                "replaced_a_wrong_material",
+                "submitted_with_flagged_material",
+                "wrong_material_wrong_type",
+                "wrong_material_someone_else",
+                "wrong_material_expired",
+                "wrong_material_unseen",
+                "wrong_material_found_by_officer",
             )
         }
         out["bundles"] = {

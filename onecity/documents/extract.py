@@ -935,6 +935,7 @@ def probes(ocr: OcrResult, ex: Extraction) -> dict[str, Rect]:
         y1 = anchor.rect[3] + 0.25 * h + max(0.0, dy)
         out[name] = (int(x0), int(max(0, y0)), int(x1), int(min(ocr.height, y1)))
     out.update(_unlabelled(page, ex, line_height))
+    out.update(_missed_rows(page, ex, line_height))
     issued = ex.fields.get("issued_on")
     if issued is not None and issued.value is None and "issued_on" not in out:
         # the issue date, unseen under the seal: printed below the issuing authority's label
@@ -1004,6 +1005,67 @@ def _unlabelled(page: Page, ex: Extraction, line_height: float) -> dict[str, Rec
         bottom = ln.rect[3] + 0.35 * h + max(0.0, page.slope * (left - x0))
         out[f"label-{k}"] = (int(left), int(max(0, top)), int(x0 - 0.5 * h), int(min(page.ocr.height, bottom)))
         if len(out) >= 4:
+            break
+    return out
+
+
+def _missed_rows(page: Page, ex: Extraction, line_height: float) -> dict[str, Rect]:
+    """Where a whole row of the form may be that the detector did not see at all (neither label
+    nor value: an ID card's first row under motion blur): a field is missing and none of its
+    label's wordings was read; the rows that start with a label are evenly spaced, and one pitch
+    above the first of them — or in a gap of two pitches or more between two of them — no line
+    was read. That row is looked at again, from the label column across the form; what it reads
+    is paired as any other line (nothing is assumed about what the row holds)."""
+    variants = LABELS.get(ex.doc_type, {})
+    if not any(
+        f.value is None
+        and "missing" in f.flags
+        and variants.get(name)
+        and not any(norm(v) in norm(ln.text) for v in variants[name] for ln in page.lines)
+        for name, f in ex.fields.items()
+    ):
+        return {}
+    labels = {norm(v) for group in variants.values() for v in group}
+    starts = [ln for ln in page.lines if any(norm(ln.text).lstrip("(").startswith(lab) for lab in labels)]
+    if len(starts) < 3:
+        return {}
+
+    def level(ln: OcrLine) -> float:  # the line's height on the page as if it were not rotated
+        return ln.centre[1] - page.slope * ln.centre[0]
+
+    rows: list[float] = []
+    for y in sorted(level(ln) for ln in starts):
+        if not rows or y - rows[-1] > 0.6 * line_height:
+            rows.append(y)
+    steps = sorted(b - a for a, b in zip(rows, rows[1:], strict=False))
+    if len(steps) < 2:
+        return {}
+    pitch = steps[len(steps) // 2]
+    if not 1.2 * line_height < pitch < 4 * line_height:
+        return {}
+    wanted = [rows[0] - pitch]
+    for a, b in zip(rows, rows[1:], strict=False):
+        if b - a > 1.8 * pitch:
+            wanted.append(a + pitch)
+    left = min(ln.rect[0] for ln in starts) - 0.5 * line_height
+    right = min(float(page.ocr.width), max(ln.rect[2] for ln in page.lines) + line_height)
+    out: dict[str, Rect] = {}
+    for k, y in enumerate(wanted):
+        top, bottom = y - 0.8 * line_height, y + 0.8 * line_height
+        if top < 0 or any(
+            level(ln) - 0.5 * ln.height < bottom - 0.3 * line_height
+            and level(ln) + 0.5 * ln.height > top + 0.3 * line_height
+            for ln in page.lines
+        ):
+            continue  # something was read on that row: not a row the detector missed
+        dy = page.slope * (right - left)
+        out[f"row-{k}"] = (
+            int(max(0.0, left)),
+            int(max(0.0, top + page.slope * left + min(0.0, dy))),
+            int(right),
+            int(min(float(page.ocr.height), bottom + page.slope * left + max(0.0, dy))),
+        )
+        if len(out) >= 2:
             break
     return out
 

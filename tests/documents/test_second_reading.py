@@ -81,6 +81,34 @@ def test_a_label_the_detector_missed_is_looked_for_left_of_its_lonely_value() ->
     )
 
 
+def test_a_row_the_detector_missed_whole_is_looked_at_again() -> None:
+    # an ID card under motion blur: the first row (姓名 and the name) was not detected at all
+    rows = [
+        line("性别", 100, 200),
+        line("男", 220, 200),
+        line("出生", 100, 280),
+        line("1987年12月2日", 220, 280),
+        line("住址", 100, 360),
+        line("上海市青浦区重固镇中山北路68", 220, 360),
+        line("9弄57号2302室", 220, 400),
+        line("公民身份号码", 100, 560),
+        line("310118198712026910", 300, 560),
+    ]
+    ocr = page(*rows)
+    ex = extract(ocr, "id_card")
+    assert ex.value("name") is None
+    bands = [box for key, box in probes(ocr, ex).items() if key.startswith("row-")]
+    above = [box for box in bands if box[1] < 135 < box[3]]  # one pitch above the first row
+    assert len(above) == 1
+    left, top, right, bottom = above[0]
+    assert left <= 100 and right > 300 and bottom <= 200
+    found = OcrLine("姓名邹华飞", 0.99, ((left, top), (right, top), (right, bottom), (left, bottom)))
+    assert extract(OcrResult("hand", 1240, 1754, (*ocr.lines, found), 0.0), "id_card").value("name") == "邹华飞"
+    # every row read (the name's too): nothing to look for
+    whole = page(line("姓名", 100, 120), line("邹华飞", 220, 120), *rows)
+    assert not [key for key in probes(whole, extract(whole, "id_card")) if key.startswith("row-")]
+
+
 def test_a_second_reading_never_changes_a_check_character() -> None:
     body = "91310115MA02QGNHX"
     good = body + uscc_check_char(body)

@@ -193,14 +193,22 @@ def reason_text(r: dict[str, Any], lang: str) -> str:
         return t("services.pr.msg.clean")
     if rule in ("document.unread", "document.readable"):
         return t("services.pr.msg.unread")
+    if rule == "form.registry_value_changed":  # the fields by their titles, never their keys
+        names = [n for n in str(r.get("field") or "").split(",") if n]
+        titles = [
+            (spec.get("title") if lang == "zh" else spec.get("x-title-en")) or n
+            for n in names
+            for spec in [catalogue.field(n) if catalogue.has_field(n) else {}]
+        ]
+        return t("services.pr.msg.changed") + (
+            t("services.sep.label") + t("services.sep.list").join(titles) if titles else ""
+        )
     if lang != "zh":
         return message
     if rule == "field.read":
         return t("services.pr.msg.not_read")
     if rule == "field.confidence":
         return f"{t('services.pr.msg.low_confidence')}（{pct(r.get('confidence'))}）"
-    if rule == "form.registry_value_changed":
-        return t("services.pr.msg.changed")
     evidence = r.get("evidence") or {}
     parts = []
     for key in EVIDENCE_KEYS:

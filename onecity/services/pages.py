@@ -399,6 +399,14 @@ def _bundle_app_page(
     app, cases = bundles.get_bundle(session, principal, app_id)
     b = catalogue.bundle(app.bundle_code)
     form, sources = bundles.merged_form(cases)
+    lang = current_language(request)
+    # one upload serves every item asking for the material: its check as the first such case has it
+    uploaded: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
+    for c in cases:
+        checks = upload_checks(c, lang)
+        for mt in c.materials:
+            if mt["state"] == "uploaded" and mt["code"] not in uploaded:
+                uploaded[mt["code"]] = (mt, checks.get(mt["code"]))
     return render(
         request,
         "services/bundle_app.html",
@@ -410,6 +418,8 @@ def _bundle_app_page(
         sources=sources,
         fields=[(n, catalogue.field(n)) for n in b.fields()],
         missing=bundles.missing(cases),
+        uploaded=list(uploaded.values()),
+        flagged=any(check and check["status"] == "flagged" for _mt, check in uploaded.values()),
         item_of=catalogue.item,
         editable=all(c.status == "draft" for c in cases),
         error=error,
@@ -488,9 +498,15 @@ def bundle_delete(app_id: CaseId, request: Request, session: SessionDep, princip
 
 
 @router.post("/services/bundle-applications/{app_id}/submit", response_class=HTMLResponse)
-def bundle_submit(app_id: CaseId, request: Request, session: SessionDep, principal: PagePrincipalDep) -> Response:
+def bundle_submit(
+    app_id: CaseId,
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    confirm_flagged: Annotated[str, Form(max_length=3)] = "",
+) -> Response:
     def run() -> Response:
-        bundles.submit(session, principal, app_id)
+        bundles.submit(session, principal, app_id, confirm_flagged=confirm_flagged == "yes")
         return RedirectResponse(f"/services/bundle-applications/{app_id}", status_code=303)
 
     return guarded(request, session, run, lambda e, s: _bundle_app_page(request, session, principal, app_id, e, s))

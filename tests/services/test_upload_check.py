@@ -320,3 +320,33 @@ def test_fields_are_checked_as_typed_in_both_languages(client: TestClient) -> No
     assert ok.status_code == 200 and ok.json() == {}  # GB 11643's own example: its check character is X
     unknown = client.post("/api/v1/services/fields/check", json={"values": {"no_such_field": "1"}})
     assert unknown.status_code == 422
+
+
+def test_the_bundle_page_shows_each_uploads_check_and_offers_the_tick(city: City, client: TestClient) -> None:
+    """One upload serves every item of a bundle that asks for it: its check is shown once, with Replace."""
+    from onecity.services import bundles
+
+    with city.db.transaction() as s:
+        app = bundles.start_bundle(s, city.resident, "open-restaurant", uscc=city.firm.uscc)
+        bundles.attach_document(
+            s,
+            city.resident,
+            app.id,
+            "floor_plan",
+            filename="plan.png",
+            content_type="image/png",
+            content=titled_page("household_register"),
+        )
+        app_id = app.id
+    sign_in(client, "resident", PASSWORD, next_path="/services")
+    url = f"/services/bundle-applications/{app_id}"
+    client.get("/lang/en")
+    deadline = time.monotonic() + 120
+    page = client.get(url).text
+    while 'data-check="flagged"' not in page and time.monotonic() < deadline:  # the app's worker reads it
+        time.sleep(0.5)
+        page = client.get(url).text
+    page = html.unescape(page)
+    problems = page.split('data-check-problems="floor_plan"')[1].split("</div>")[0]
+    assert "looks like the household register" in problems and "upload the floor plan of the premises" in problems
+    assert 'id="confirm-flagged"' in page and 'id="bundle-uploaded"' in page

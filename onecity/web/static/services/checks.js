@@ -13,8 +13,9 @@
       fetch(window.location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } })
         .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
         .then(function (html) {
-          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("case-materials");
-          var here = document.getElementById("case-materials");
+          var id = document.getElementById("case-materials") ? "case-materials" : "bundle-materials";
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(id);
+          var here = document.getElementById(id);
           if (fresh && here && !here.contains(document.activeElement)) here.replaceWith(fresh);
           refreshMaterials();
         })
@@ -62,7 +63,7 @@
       })
       .catch(function () { /* offline: the save still checks every field */ });
   }
-  document.querySelectorAll('#case-form input[name^="f."]').forEach(function (input) {
+  document.querySelectorAll('main input[name^="f."], form input[name^="f."]').forEach(function (input) {
     input.addEventListener("input", function () {
       window.clearTimeout(timers[input.name]);
       timers[input.name] = window.setTimeout(function () { check(input); }, 400);

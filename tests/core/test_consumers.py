@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from onecity.core import events
+from onecity.core import clock, events
 from onecity.core.bus import consumers
 from onecity.core.bus.memory import MemoryBus
 from onecity.core.bus.relay import OutboxRelay
@@ -90,6 +90,26 @@ def test_an_error_leaves_its_transactions_rows_unsent_and_they_are_delivered_aga
         assert session.scalar(unsent) == 3
     assert consumers.deliver_pending(db) == 6  # again, and the three pongs they publish: each exactly once
     assert [n for what, n in seen if what == "pong"] == [3, 13, 4]
+
+
+def test_a_row_already_in_a_consumers_inbox_is_marked_sent_without_running_it_again(db: Database) -> None:
+    """A row published and processed, whose mark as sent was lost (the relay's crash between the
+    two): delivered again, the consumer's inbox skips it and the others' still run."""
+    seen.clear()
+    _ping(db, 5)
+    _ping(db, 6)
+    with db.sessions() as session:
+        first = session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.event_type == PINGED.name).order_by(OutboxMessage.occurred_at)
+        )
+    with db.transaction() as session:
+        session.add(events.ProcessedMessage(consumer="test.ping-to-pong", message_id=first, processed_at=clock.now()))
+    assert consumers.deliver_pending(db) == 3  # two pings, one pong: ping 5 was done before
+    assert seen == [("ping", 6), ("warm", 0), ("pong", 6)]
+    with db.sessions() as session:
+        inbox = select(func.count()).select_from(events.ProcessedMessage)
+        assert session.scalar(inbox.where(events.ProcessedMessage.message_id == first)) == 1
+        assert session.scalar(inbox.where(events.ProcessedMessage.consumer == "test.pong-seen")) >= 1
 
 
 def test_subscribed_consumers_run_from_the_relay(db: Database) -> None:

@@ -22,14 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from onecity.core import clock, parts
 from onecity.core.bus.base import Bus, Subscription, subject_matches
 from onecity.core.bus.consumer import idempotent, run_once
 from onecity.core.db import Database
-from onecity.core.events import Envelope, EventType, OutboxMessage, envelope_of
+from onecity.core.events import Envelope, EventType, OutboxMessage, ProcessedMessage, envelope_of
 
 ConsumerFn = Callable[[Session, Envelope], None]
 PrepareFn = Callable[[Database, Envelope], object]
@@ -149,17 +149,41 @@ def deliver_pending(db: Database, *, batch: int = 500, per_transaction: int = 20
 
 
 def _deliver_together(db: Database, rows: list[tuple[OutboxMessage, list[Consumer]]]) -> None:
-    """Hand ``rows`` to their consumers in order and mark them sent, in one transaction."""
+    """Hand ``rows`` to their consumers in order and mark them sent, in one transaction.
+
+    As :func:`~onecity.core.bus.consumer.run_once` for each row and consumer, with the inbox read
+    and written once for the batch: one query finds the messages a consumer has already processed
+    (redelivered after a crash: skipped), one insert records the rest. A city-wide offer run
+    publishes tens of thousands of events; an inbox query and an insert flushed before each
+    consumer's own first query were a third of their delivery's cost.
+    """
     if not rows:
         return
     # outside the transaction, once per consumer for the rows it takes: never hold the write lock while building
     for c in {c.name: c for _row, matched in rows for c in matched if c.warm is not None}.values():
         assert c.warm is not None
         c.warm()
+    envelopes = [(envelope_of(row), matched) for row, matched in rows if matched]
     with db.transaction() as session:
-        for row, matched in rows:
-            if matched:
-                envelope = envelope_of(row)
-                for c in matched:
-                    run_once(session, c.name, c.fn, envelope)
+        seen: set[tuple[str, str]] = set()
+        ids = [envelope.id for envelope, _ in envelopes]
+        for start in range(0, len(ids), 500):
+            seen.update(
+                (str(name), str(message))
+                for name, message in session.execute(
+                    select(ProcessedMessage.consumer, ProcessedMessage.message_id).where(
+                        ProcessedMessage.message_id.in_(ids[start : start + 500])
+                    )
+                )
+            )
+        inbox: list[dict[str, Any]] = []
+        for envelope, matched in envelopes:
+            for c in matched:
+                if (c.name, envelope.id) in seen:
+                    continue
+                seen.add((c.name, envelope.id))
+                inbox.append({"consumer": c.name, "message_id": envelope.id, "processed_at": clock.now()})
+                c.fn(session, envelope)
+        if inbox:
+            session.execute(insert(ProcessedMessage), inbox)
         _mark(session, [row.id for row, _ in rows])

@@ -48,7 +48,7 @@ import logging
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -1224,7 +1224,8 @@ class ServicesActor:
             )
             submitted = s.scalar(select(func.count()).select_from(Case).where(Case.submitted_at.is_not(None))) or 0
             acted = [case_id for case_id, _o, a, _s, _d in rows if a]
-            false_approvals = [c for c in acted if c in self._forged or not self._eligible(s, c)]
+            ineligible = self._ineligible(s, [c for c in acted if c not in self._forged])
+            false_approvals = [c for c in acted if c in self._forged or c in ineligible]
         outcomes: dict[str, int] = defaultdict(int)
         for _c, outcome, _a, _s, _d in rows:
             outcomes[str(outcome)] += 1
@@ -1252,18 +1253,32 @@ class ServicesActor:
         return dict(out)
 
     @staticmethod
-    def _eligible(s: Session, case_id: str) -> bool:
-        """The simulation's own eligibility check, from the registry (not the pre-review's DMN table)."""
-        case = s.get(Case, case_id)
-        if case is None:
-            return False
-        it = catalogue.item(case.item_code)
-        if it.eligibility != "senior_citizen_card":
-            return True
-        person = s.get(Person, case.person_id) if case.person_id is not None else None
+    def _ineligible(s: Session, case_ids: list[str]) -> set[str]:
+        """The simulation's own eligibility check, from the registry (not the pre-review's DMN table):
+        of ``case_ids``, those whose applicant was not eligible when decided (a case not found neither).
+        The report runs it at every simulated day's end over every case approved unattended so far:
+        the cases are read a few hundred a query, and only an item with an eligibility rule reads more."""
+        out: set[str] = set()
+        for start in range(0, len(case_ids), 500):
+            chunk = case_ids[start : start + 500]
+            found: set[str] = set()
+            for case_id, item_code, person_id, decided_at in s.execute(
+                select(Case.id, Case.item_code, Case.person_id, Case.decided_at).where(Case.id.in_(chunk))
+            ):
+                found.add(case_id)
+                if catalogue.item(item_code).eligibility != "senior_citizen_card":
+                    continue
+                if not ServicesActor._senior(s, person_id, clock.local(decided_at or clock.now()).date()):
+                    out.add(case_id)
+            out.update(c for c in chunk if c not in found)
+        return out
+
+    @staticmethod
+    def _senior(s: Session, person_id: int | None, on: date) -> bool:
+        """60 or older on ``on``, with a Shanghai household registration or a valid residence permit."""
+        person = s.get(Person, person_id) if person_id is not None else None
         if person is None:
             return False
-        on = clock.local(case.decided_at or clock.now()).date()
         permit = s.scalar(
             select(Certificate.id)
             .where(

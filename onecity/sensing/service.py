@@ -314,6 +314,8 @@ DEVICE_KINDS = {
     "smoke": "烟感探测器",
     "traffic": "交通检测器",
     "crowd": "客流计数器",
+    "traffic_loop": "交通检测器",  # the traffic part's loop stations (onecity.traffic.feed)
+    "traffic_camera": "交通视频",  # and its video stations
 }
 
 

@@ -48,4 +48,7 @@ def test_device_names_in_the_readers_language() -> None:
     assert device_name("水位站 00012", {"kind": "water"}, "en") == "Water gauge 00012"
     assert device_name("水位站 00012", {"kind": "water"}, "zh") == "水位站 00012"
     assert device_name("外滩水位站", {"kind": "water"}, "en") == "外滩水位站"  # a name of its own is kept
+    # the traffic part's stations, as onecity.traffic.feed names them
+    assert device_name("交通检测器 central v4_6", {"kind": "traffic_loop"}, "en") == "Traffic loop station central v4_6"
+    assert device_name("交通视频 central v4_6", {"kind": "traffic_camera"}, "en") == "Traffic camera central v4_6"
     assert device_name("x", None, "en") == "x"

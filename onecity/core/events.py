@@ -25,7 +25,7 @@ from sqlalchemy import JSON, Integer, String, event, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from onecity.core import clock
-from onecity.core.db import Base, new_id, table_of
+from onecity.core.db import Base, ordered_id, table_of
 from onecity.core.errors import InvalidInput
 from onecity.core.identity.principal import Principal
 
@@ -65,7 +65,8 @@ REASON_MAX = 2000
 class OutboxMessage(Base):
     __tablename__ = "outbox"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    #: ordered: events of one instant are delivered in the order they were published (:func:`ordered_id`)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=ordered_id)
     subject: Mapped[str] = mapped_column(String(200))
     event_type: Mapped[str] = mapped_column(String(120))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -126,7 +127,7 @@ def publish(session: Session, et: EventType[P], payload: P, *, principal: Princi
     if len(reason) > REASON_MAX:
         # refused here, before the database would (PostgreSQL enforces the length, SQLite not)
         raise InvalidInput(f"a reason is at most {REASON_MAX} characters, not {len(reason)}")
-    message_id = new_id()
+    message_id = ordered_id()
     session.connection().execute(
         _PUBLISH,
         {
@@ -157,7 +158,7 @@ def publish_many(session: Session, et: EventType[P], items: Sequence[tuple[P, st
             raise InvalidInput(f"a reason is at most {REASON_MAX} characters, not {len(reason)}")
         rows.append(
             {
-                "id": new_id(),
+                "id": ordered_id(),
                 "subject": et.subject,
                 "event_type": et.name,
                 "payload": payload.model_dump(mode="json"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 from pydantic import BaseModel
@@ -12,7 +13,7 @@ from onecity.core import events
 from onecity.core.bus.consumer import idempotent
 from onecity.core.bus.memory import MemoryBus
 from onecity.core.bus.relay import OutboxRelay
-from onecity.core.db import Database
+from onecity.core.db import Database, ordered_id
 from onecity.core.errors import InvalidInput
 from onecity.core.events import Envelope, OutboxMessage, ProcessedMessage
 from tests.conftest import SYSTEM
@@ -172,3 +173,9 @@ def test_every_event_type_is_declared_in_an_events_module() -> None:
                 if name == "event_type":
                     misplaced.append(f"{path.relative_to(root.parent)}:{node.lineno}")
     assert misplaced == []
+
+
+def test_ordered_ids_are_uuid7_and_sort_as_made() -> None:
+    ids = [ordered_id() for _ in range(10_000)]  # many within one millisecond: the counter orders them
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert all(uuid.UUID(i).version == 7 and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids[:50])

@@ -55,7 +55,7 @@ class OutboxRelay:
             stmt = (
                 select(OutboxMessage)
                 .where(OutboxMessage.published_at.is_(None))
-                .order_by(OutboxMessage.occurred_at)
+                .order_by(OutboxMessage.occurred_at, OutboxMessage.id)
                 .limit(self.batch)
             )
             return list(session.scalars(stmt))

@@ -26,7 +26,7 @@ from onecity.core.transition import Change
 from onecity.hub.registries import relations
 from onecity.hub.registries import service as registries
 from onecity.hub.registries.relations import BasisKind, ReadBasis
-from onecity.services import catalogue, fields, uploads
+from onecity.services import catalogue, fields, uploads, uploadstate
 from onecity.services.applicants import (
     Applicant,
     Facts,
@@ -550,9 +550,7 @@ def attach_document(
 
 
 def _pending_check(document_id: str, material_code: str) -> dict[str, Any]:
-    from onecity.services import uploadcheck  # it reads through the pre-review, which uses this module
-
-    return uploadcheck.pending(document_id, material_code)
+    return uploadstate.pending(document_id, material_code)
 
 
 def _drop_document(session: Session, case: Case, document_id: str) -> None:

@@ -30,7 +30,7 @@ from onecity.api.deps import SessionDep
 from onecity.core.errors import InvalidInput, PermissionDenied
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind
-from onecity.services import bundles, catalogue, fields, prereview, service, uploadcheck, uploads
+from onecity.services import bundles, catalogue, fields, prereview, service, uploads, uploadstate
 from onecity.services.models import Case, Rating
 from onecity.services.presentation import (
     applicant_corrections,
@@ -169,7 +169,7 @@ def case_page_response(
         documents=case_documents(session, case, lang) if staff else [],
         corrections=applicant_corrections(session, case, lang) if not staff else [],
         checks=upload_checks(case, lang),
-        flagged=[m["code"] for m in uploadcheck.flagged(case)] if case.status == "draft" else [],
+        flagged=[m["code"] for m in uploadstate.flagged(case)] if case.status == "draft" else [],
         posted=posted or {},
         field_errors=getattr(error, "fields", {}),
         done=done,

@@ -389,7 +389,7 @@ def case_documents(
 def upload_checks(case: Case, lang: str) -> dict[str, dict[str, Any]]:
     """Per material with an upload, the upload check's answer in ``lang``: ``status`` (checking, ok, flagged,
     officer) and, when flagged, what is wrong and what to upload instead (never the checks' evidence)."""
-    from onecity.services import uploadcheck
+    from onecity.services import uploadcheck, uploadstate
     from onecity.web.i18n import said
 
     out: dict[str, dict[str, Any]] = {}
@@ -398,7 +398,7 @@ def upload_checks(case: Case, lang: str) -> dict[str, dict[str, Any]]:
         if m["state"] != "uploaded" or check.get("document_id") != m.get("ref"):
             continue
         status = check.get("status")
-        if status not in uploadcheck.STATUSES:
+        if status not in uploadstate.STATUSES:
             continue
         out[m["code"]] = {
             "status": status,

@@ -22,7 +22,7 @@ from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind, Role
 from onecity.core.identity.service import principal_for_user
 from onecity.core.transition import Change
-from onecity.services import advice, catalogue, workflow
+from onecity.services import advice, catalogue, uploadstate, workflow
 from onecity.services.applicants import APPLICANT_ROLE, STAFF_ROLES, department_codes
 from onecity.services.cases import CASES, begin_step, record_step, require_complete
 from onecity.services.catalogue import Item
@@ -113,10 +113,8 @@ def submit(session: Session, principal: Principal, case_id: str, *, confirm_flag
     (``confirm_flagged``): otherwise one refusal names every such material (an officer would send it back)."""
     change, channel = begin_step(session, principal, case_id, CaseStatus.DRAFT, doing="submitted")
     case = change.row
-    from onecity.services import uploadcheck  # it reads through the pre-review, which uses this module
-
-    uploadcheck.require_confirmed(case, confirmed=confirm_flagged)
-    flagged = [m["code"] for m in uploadcheck.flagged(case)]
+    uploadstate.require_confirmed(case, confirmed=confirm_flagged)
+    flagged = [m["code"] for m in uploadstate.flagged(case)]
     started = _start(session, principal, case)
     record_step(
         change,

@@ -38,20 +38,15 @@ from sqlalchemy.orm import Session
 
 from onecity.core import clock
 from onecity.core.db import Database
-from onecity.core.errors import InvalidInput, Key, NotFound, Words
+from onecity.core.errors import Key, NotFound, Words
 from onecity.core.events import Envelope
 from onecity.documents.crosscheck import failed
 from onecity.services import catalogue
-from onecity.services.models import Case, CaseStatus, Document, MaterialState
+from onecity.services.models import Case, Document, MaterialState
 from onecity.services.prereview import READER, Read, Upload, read_uploads, review_document
+from onecity.services.uploadstate import CHECKING, FLAGGED, OFFICER, OK, checked_by_machine
 
 log = logging.getLogger(__name__)
-
-CHECKING = "checking"  # 正在核验：the upload waits for the document workers
-OK = "ok"  # 核验通过
-FLAGGED = "flagged"  # 材料有误：what is wrong and what to upload instead
-OFFICER = "officer"  # 人工核验：no machine reads this material (or could read this upload)
-STATUSES = (CHECKING, OK, FLAGGED, OFFICER)
 
 #: A failed check's rule → the problem the applicant is told (anything else: ``mismatch``).
 PROBLEMS = {
@@ -61,17 +56,6 @@ PROBLEMS = {
     "certificate.not_revoked": "revoked",
     "field.read": "unclear",
 }
-
-
-def checked_by_machine(material: str) -> bool:
-    """Whether a machine checks an upload of ``material``: read whole (``reads_as``), or by its heading (``titles``)."""
-    spec = catalogue.material(material)
-    return bool(spec.reads_as or spec.titles)
-
-
-def pending(document_id: str, material: str) -> dict[str, Any]:
-    """The check a new upload starts with: checking when a machine checks the material, else an officer's."""
-    return {"document_id": document_id, "status": CHECKING if checked_by_machine(material) else OFFICER}
 
 
 def by_title(material: str, text: str) -> dict[str, Any]:
@@ -211,34 +195,6 @@ def run(db: Database, case_id: str, document_id: str) -> dict[str, Any] | None:
     read = readings.get(found.sha256) if found is not None else None
     with db.transaction() as session:
         return check(session, case_id, document_id, read)
-
-
-def flagged(case: Case) -> list[dict[str, Any]]:
-    """The materials whose current upload the check flagged as wrong."""
-    return [
-        m
-        for m in case.materials
-        if m["state"] == MaterialState.UPLOADED
-        and (m.get("check") or {}).get("status") == FLAGGED
-        and m["check"].get("document_id") == m.get("ref")
-    ]
-
-
-def require_confirmed(case: Case, *, confirmed: bool) -> None:
-    """Refuse to submit a case with a material the check flagged, unless the applicant confirms it."""
-    if confirmed or case.status != CaseStatus.DRAFT:
-        return
-    wrong = flagged(case)
-    if not wrong:
-        return
-    raise InvalidInput(
-        "the upload check found problems with "
-        + "; ".join(f"{m['name']} / {m['name_en']} ({m['code']})" for m in wrong)
-        + ": replace them, or confirm (confirm_flagged) that you submit them as they are — "
-        "an officer would ask for them again",
-        words=Words("services.check.confirm_needed", {"count": str(len(wrong))}),
-        flagged=[m["code"] for m in wrong],
-    )
 
 
 def problem_words(problem: dict[str, str], lang: str) -> Words:

@@ -22,7 +22,7 @@ from onecity.core.errors import InvalidInput
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import Role
 from onecity.hub.registries.models import Certificate, CertificateStatus, HolderKind, Person
-from onecity.services import service, uploadcheck
+from onecity.services import service, uploadstate
 from onecity.services.models import Case, CaseEvent, CaseStatus
 from onecity.services.presentation import upload_checks
 from onecity.synth.actors.services import titled_page
@@ -166,7 +166,7 @@ def test_someone_elses_document_is_flagged_and_a_replacement_clears_it(mca: tupl
     assert _checked(city, case_id, "application_letter")["status"] == "ok"
     with city.db.transaction() as s:
         case = service.submit(s, clerk, case_id)
-        assert uploadcheck.flagged(case) == []
+        assert uploadstate.flagged(case) == []
 
 
 def test_an_expired_document_is_flagged_with_its_date(mca: tuple[City, Principal]) -> None:

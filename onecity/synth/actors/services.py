@@ -84,7 +84,7 @@ from onecity.hub.registries.models import (
     Vehicle,
 )
 from onecity.hub.sharing.models import ResidentLink
-from onecity.services import advice, bundles, catalogue, prereview, service, uploadcheck
+from onecity.services import advice, bundles, catalogue, prereview, service, uploadcheck, uploadstate
 from onecity.services.models import (
     BundleApplication,
     Case,
@@ -577,7 +577,7 @@ class ServicesActor:
             with db.transaction() as s:
                 # what the check still flags (it misread the right document, or the replacement too) the
                 # applicant submits on their word: the officer sees it
-                still = uploadcheck.flagged(s.get(Case, case_id))  # type: ignore[arg-type]
+                still = uploadstate.flagged(s.get(Case, case_id))  # type: ignore[arg-type]
                 service.submit(s, actor, case_id, confirm_flagged=bool(still))
                 self.counts["submitted_with_flagged_material"] += int(bool(still))
             self.counts["applications"] += 1
@@ -596,7 +596,7 @@ class ServicesActor:
                 case = s.get(Case, case_id)  # the draft as the applicant sees it (the actor's own bookkeeping)
                 assert case is not None
                 waiting = [
-                    m["ref"] for m in case.materials if (m.get("check") or {}).get("status") == uploadcheck.CHECKING
+                    m["ref"] for m in case.materials if (m.get("check") or {}).get("status") == uploadstate.CHECKING
                 ]
             for document_id in waiting:
                 result = uploadcheck.run(db, case_id, document_id)
@@ -608,7 +608,7 @@ class ServicesActor:
             with db.transaction() as s:
                 case = s.get(Case, case_id)
                 assert case is not None
-                flagged = uploadcheck.flagged(case)
+                flagged = uploadstate.flagged(case)
                 for m in flagged:
                     self.counts["replaced_after_upload_check"] += 1
                     self.counts["replaced_a_wrong_material"] += int(m["ref"] in self._wrong_docs)

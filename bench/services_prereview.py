@@ -69,6 +69,7 @@ def main() -> None:
         "false_auto_approvals",
         "forged_cases",
         "forged_cases_prereviewed_as",
+        "forgeries_replaced_after_upload_check",
         "prereview_seconds_p50",
         "prereview_seconds_p50_all",
         "approved",

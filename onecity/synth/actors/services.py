@@ -375,6 +375,9 @@ class ServicesActor:
     _ready: bool = field(default=False, init=False)
     #: Ground truth the pre-review never sees: case id → the forgery its scans carry.
     _forged: dict[str, str] = field(default_factory=dict, init=False)
+    #: upload id → its case, for the forged ones: a forgery the upload check flagged and the applicant
+    #: replaced before submitting is not in what the pre-review decides on
+    _forged_docs: dict[str, str] = field(default_factory=dict, init=False)
     #: Ground truth the check never sees: upload id → the applicant's mistake it is (the officer sees it).
     _wrong_docs: dict[str, str] = field(default_factory=dict, init=False)
     _printer: Generator | None = field(default=None, init=False)
@@ -612,6 +615,12 @@ class ServicesActor:
                 for m in flagged:
                     self.counts["replaced_after_upload_check"] += 1
                     self.counts["replaced_a_wrong_material"] += int(m["ref"] in self._wrong_docs)
+                    if self._forged_docs.pop(m["ref"], None) is not None:
+                        # the forgery the check flagged is gone from the case: what goes on is the
+                        # applicant's own document, and an unattended approval of it is no false one
+                        if case_id not in self._forged_docs.values():
+                            self._forged.pop(case_id, None)
+                        self.counts["forgeries_replaced_after_upload_check"] += 1
                     self._upload(s, rng, actor, case, m["code"], honest=True)
             if not flagged:
                 return
@@ -742,6 +751,8 @@ class ServicesActor:
             )
         if mistake is not None:
             self._wrong_docs[doc.id] = mistake  # ground truth: what the officer sees when they open it
+        if scan is not None and scan[2]:
+            self._forged_docs[doc.id] = case.id
         return doc.id
 
     def _print_wrong(
@@ -1182,6 +1193,7 @@ class ServicesActor:
                 "upload_checks_officer",
                 "replaced_after_upload_check",
                 "replaced_a_wrong_material",
+                "forgeries_replaced_after_upload_check",
                 "submitted_with_flagged_material",
                 "wrong_material_wrong_type",
                 "wrong_material_someone_else",

@@ -118,7 +118,9 @@ def payload(seq: int, value: float) -> bytes:
     return json.dumps({"phenomenonTime": t.isoformat().replace("+00:00", "Z"), "result": value}).encode()
 
 
-def _publish(url: str, streams: list[int], count: int, rate: float | None, start_seq: int, done: Any) -> None:
+def _publish(
+    url: str, streams: list[int], count: int, rate: float | None, start_seq: int, done: Any, top: float
+) -> None:
     from onecity.sensing import mqtt
 
     _runs.die_with_parent()  # a benchmark killed mid-run takes its publisher with it
@@ -133,7 +135,7 @@ def _publish(url: str, streams: list[int], count: int, rate: float | None, start
         seq = start_seq + k
         while len(infos) >= 20_000:  # message ids are 16 bits: never have 65,535 outstanding
             infos.popleft().wait_for_publish(120)
-        infos.append(c.publish(mqtt.observation_topic(streams[seq % n]), payload(seq, float(seq % 97) / 10), qos=1))
+        infos.append(c.publish(mqtt.observation_topic(streams[seq % n]), payload(seq, top * (seq % 97) / 97), qos=1))
         if rate and k % 100 == 0:
             ahead = t0 + k / rate - time.perf_counter()
             if ahead > 0:
@@ -146,12 +148,13 @@ def _publish(url: str, streams: list[int], count: int, rate: float | None, start
 
 
 def publish_in_background(
-    url: str, streams: list[int], count: int, *, rate: float | None = None, start_seq: int = 0
+    url: str, streams: list[int], count: int, *, rate: float | None = None, start_seq: int = 0, top: float = 9.7
 ) -> tuple[mp.Process, Any]:
-    """Start a publisher process; ``queue.get()`` returns (start, end) perf_counter times."""
+    """Start a publisher process; ``queue.get()`` returns (start, end) perf_counter times. The readings
+    run from 0 up to ``top``, saw-toothed (the benchmarks' rules watch water levels above 5)."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    p = ctx.Process(target=_publish, args=(url, streams, count, rate, start_seq, q), daemon=True)
+    p = ctx.Process(target=_publish, args=(url, streams, count, rate, start_seq, q, top), daemon=True)
     p.start()
     return p, q
 
@@ -225,6 +228,20 @@ def stop_worker(proc: subprocess.Popen[bytes], *, kill: bool = False, forget: tu
             forget_session(forget[0], f"onecity-ingest-{forget[1]}")
         except (ConnectionError, OSError) as err:  # the broker is gone too: so is the session
             log(f"  could not end the session of worker {forget[1]}: {err}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux ``/proc``): the figure that holds on a
+    shared machine, where wall-clock time depends on what else runs."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def worker_report(proc: subprocess.Popen[bytes]) -> dict[str, Any]:
+    """The counters a stopped worker printed as its last line (received, stored, echoes, batches…)."""
+    assert proc.stdout is not None
+    lines = [line for line in proc.stdout.read().decode().splitlines() if line.startswith("{")]
+    return json.loads(lines[-1]) if lines else {}
 
 
 def stored(db_url: str) -> int:

@@ -97,6 +97,11 @@ def cmd_worker_ingest(args: argparse.Namespace, settings: Settings) -> int:
             group=args.group,
             session_expiry=args.session_expiry,
         )
+    # every part's consumers are imported before the worker subscribes and says so (services' pull
+    # in the OCR stack: tens of seconds on a loaded machine), not after, while readings pile up unread
+    from onecity.core.bus import consumers
+
+    consumers.registered()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -74,11 +74,20 @@ RULE_DELETED = event_type("sensing.rule.deleted", RuleChanged)
 
 
 class ObservationsStored(BaseModel):
-    """A batch of new observations: ``[id, datastream_id, phenomenonTime, result]`` each."""
+    """A batch of new observations: ``[id, datastream_id, phenomenonTime, result]`` each.
+
+    The stream rules judge the batch from this event, after the ingest committed it
+    (:func:`onecity.sensing.rules.on_stored`); what they need of the streams' state *before*
+    the batch travels with it, since by then the streams have moved on."""
 
     origin: str
     count: int
     observations: list[list[Any]]
+    #: Each datastream's last numeric reading before the batch, ``{"<id>": [result, phenomenonTime]}``
+    #: (rate rules compare the batch's first reading with it).
+    previous: dict[str, list[Any]] = {}
+    #: Things marked unavailable (silent) before the batch that spoke in it: their silence alerts end.
+    back: list[int] = []
 
 
 OBSERVATIONS_STORED = event_type("sensing.observations.stored", ObservationsStored)

@@ -9,13 +9,16 @@
    with no dedup key (HTTP, the dataArray extension: nothing can conflict) go in by ``COPY`` on
    PostgreSQL;
 3. each stream's last two results, its time extent and its Thing's health are updated;
-4. the stream rules run on the new rows (:mod:`onecity.sensing.rules`), raising and
-   clearing alerts, whose events go to the outbox;
-5. one ``sensing.observations.stored`` event for the whole batch goes to the outbox.
+4. one ``sensing.observations.stored`` event for the whole batch goes to the outbox, with
+   what the stream rules need of the streams' state before the batch.
 
 What is durable is the observation row itself; the outbox row per *batch* (not per
-observation) carries the batch to the bus and to MQTT subscribers, so a batch of 2,000
-readings costs one outbox write, and a crash anywhere before commit leaves nothing.
+observation) carries the batch to the bus, to MQTT subscribers and to the stream rules, so a
+batch of 2,000 readings costs one outbox write, and a crash anywhere before commit leaves
+nothing. The rules do not run here: the ``sensing.rules`` consumer judges each batch after
+its commit (:func:`onecity.sensing.rules.on_stored`), in a transaction of its own, so a batch
+is not held up by alerts being raised, audited and announced, and the outbox guarantees every
+committed batch is judged exactly once (the consumer's inbox).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from sqlalchemy.orm import Session
 from onecity.core import clock, events
 from onecity.core.errors import InvalidInput, NotFound
 from onecity.core.identity.principal import Principal
-from onecity.sensing import access, rules
+from onecity.sensing import access
 from onecity.sensing.events import OBSERVATIONS_STORED, ObservationsStored
 from onecity.sensing.models import (
     Datastream,
@@ -72,8 +75,6 @@ class StoreResult:
     stored: int = 0
     duplicates: int = 0
     ids: list[int] = field(default_factory=list)
-    raised: list[str] = field(default_factory=list)
-    cleared: list[str] = field(default_factory=list)
 
 
 def message_key(topic: str, payload: bytes) -> str:
@@ -340,8 +341,15 @@ def store_observations(
         return result
     now = clock.now()
     inserted.sort(key=lambda r: (r[1], r[2], r[0]))
-    # each reading with the stream's previous numeric reading (rate rules), newest two kept per stream
-    history: list[tuple[Any, float | None, datetime | None]] = []
+    touched_ids = {r[1] for r in inserted}
+    # for the rules, judging the batch after commit: the streams' state before it
+    previous = {
+        str(d): [m.last_result, m.last_time.isoformat() if m.last_time else None]
+        for d, m in meta.items()
+        if d in touched_ids and m.last_result is not None
+    }
+    back = sorted({meta[d].thing_id for d in touched_ids if not meta[d].available})
+    # newest two numeric readings kept per stream
     ds_updates: list[dict[str, Any]] = []
     touched: dict[int, None] = {}
     for r in inserted:
@@ -350,7 +358,6 @@ def store_observations(
         _, _, t, value = r
         m.phenomenon_time_start = t if m.phenomenon_time_start is None else min(m.phenomenon_time_start, t)
         m.phenomenon_time_end = t if m.phenomenon_time_end is None else max(m.phenomenon_time_end, t)
-        history.append((r, m.last_result, m.last_time))
         if value is not None and (m.last_time is None or t >= m.last_time):
             m.prev_result, m.prev_time, m.last_result, m.last_time = m.last_result, m.last_time, value, t
     for ds_id in touched:
@@ -386,12 +393,15 @@ def store_observations(
         update(Thing).where(Thing.id.in_(things)).values(last_seen_at=now, available=True),
         execution_options={"synchronize_session": False},
     )
-    result.raised, result.cleared = rules.on_observations(session, meta, history, principal=principal, now=now)
     events.publish(
         session,
         OBSERVATIONS_STORED,
         ObservationsStored(
-            origin=origin, count=len(inserted), observations=[[r[0], r[1], r[2].isoformat(), r[3]] for r in inserted]
+            origin=origin,
+            count=len(inserted),
+            observations=[[r[0], r[1], r[2].isoformat(), r[3]] for r in inserted],
+            previous=previous,
+            back=back,
         ),
         principal=principal,
         reason=f"{len(inserted)} observations stored ({origin})",

@@ -398,7 +398,6 @@ class StreamIngestWorker:
         self.stats.stored += result.stored
         self.stats.duplicates += result.duplicates
         self.stats.rejected += len(rows) - result.stored - result.duplicates
-        self.stats.alerts += len(result.raised)
         if self.on_stored is not None:
             self.on_stored(result.stored)
 

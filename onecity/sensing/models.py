@@ -274,3 +274,6 @@ class RuleState(Base):
     subject: Mapped[str] = mapped_column(String(40), primary_key=True)
     active_alert_id: Mapped[str | None] = mapped_column(ForeignKey("sensing_alerts.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime]
+    #: When the reading that last raised or cleared the alert was taken: the rules judge batches
+    #: after they are stored, so an older batch judged late must not undo what a newer one decided.
+    observed_at: Mapped[datetime | None]

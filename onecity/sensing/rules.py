@@ -1,8 +1,15 @@
 """Stream rules and early warning: thresholds with hysteresis, rate of change, silence, combinations.
 
-Rules run inside the ingest transaction (:func:`on_observations`), on the rows just stored,
-so an alert is committed with the reading that raised it and its event leaves through the
-outbox with them: no reading can raise an alert twice or be lost between the two.
+Rules judge each stored batch after the ingest committed it (:func:`on_stored`, run by the
+``sensing.rules`` consumer on the batch's ``sensing.observations.stored`` event), not inside the
+ingest transaction: the ingest commits the readings with that one outbox event, and the
+consumer commits the alerts, their events and its inbox row together. So no committed reading
+goes unjudged (the outbox delivers the batch at least once), none raises an alert twice (the
+inbox), and a batch of 2,000 readings is not held up while alerts are raised, audited and
+announced. Batches may be judged out of the order they were taken (two ingest workers, a
+redelivery): a reading older than the one that last raised or cleared a rule's alert for a
+subject changes nothing (``sensing_rule_states.observed_at``); an older reading judged after a
+newer calm one can still raise, and the stream's next calm reading clears it.
 
 Kinds and their ``params``:
 
@@ -35,9 +42,16 @@ from sqlalchemy.orm import Session
 
 from onecity.core import audit, clock, events
 from onecity.core.divisions import MUNICIPALITY_CODE, DivisionLevel, district_of, level_of
-from onecity.core.identity.principal import Principal
+from onecity.core.identity.principal import Principal, system_principal
 from onecity.hub.geography import service as geography
-from onecity.sensing.events import ALERT_CLEARED, ALERT_RAISED, AlertCleared, AlertRaised, WarningLevel
+from onecity.sensing.events import (
+    ALERT_CLEARED,
+    ALERT_RAISED,
+    AlertCleared,
+    AlertRaised,
+    ObservationsStored,
+    WarningLevel,
+)
 from onecity.sensing.events import RuleKind as RuleKindName
 from onecity.sensing.models import (
     Alert,
@@ -49,9 +63,12 @@ from onecity.sensing.models import (
     RuleState,
     Thing,
 )
-from onecity.sensing.streams import StreamMeta
+from onecity.sensing.streams import StreamMeta, stream_meta
 
 log = logging.getLogger(__name__)
+
+#: Who raises and clears the alerts the stream rules decide (the audit's actor).
+RULES = system_principal("sensing:rules")
 
 LEVEL_NAMES = {
     "blue": ("蓝色预警", "blue warning"),
@@ -299,7 +316,45 @@ def _fmt(v: float) -> str:
     return f"{v:.2f}".rstrip("0").rstrip(".")
 
 
-# -- evaluation on ingest -------------------------------------------------------------------------
+def _stale(state: RuleState, t: datetime | None) -> bool:
+    """A reading older than the one that last raised or cleared this alert (judged late) changes nothing."""
+    return t is not None and state.observed_at is not None and t < state.observed_at
+
+
+# -- evaluation of a stored batch ------------------------------------------------------------------
+
+
+def on_stored(
+    session: Session, stored: ObservationsStored, *, principal: Principal = RULES, now: datetime | None = None
+) -> tuple[list[str], list[str]]:
+    """Judge a committed batch (its ``sensing.observations.stored`` event) by every enabled rule;
+    returns (alerts raised, alerts cleared). The streams are read as they are now (place, property,
+    latest readings for combinations); each reading's predecessor, for rate rules, comes from the
+    event, which carries each stream's last reading before the batch."""
+    now = now or clock.now()
+    rules = active_rules(session)
+    if not rules or not stored.observations:
+        return [], []
+    rows = sorted(
+        (
+            (int(o[0]), int(o[1]), datetime.fromisoformat(o[2]), None if o[3] is None else float(o[3]))
+            for o in stored.observations
+        ),
+        key=lambda r: (r[1], r[2], r[0]),
+    )
+    meta = stream_meta(session, sorted({r[1] for r in rows}))
+    last: dict[int, tuple[float | None, datetime | None]] = {
+        int(ds): (value, datetime.fromisoformat(t) if t else None) for ds, (value, t) in stored.previous.items()
+    }
+    history: list[tuple[Any, float | None, datetime | None]] = []
+    for r in rows:
+        if r[1] not in meta:  # the stream was deleted since
+            continue
+        prev_value, prev_time = last.get(r[1], (None, None))
+        history.append((r, prev_value, prev_time))
+        if r[3] is not None and (prev_time is None or r[2] >= prev_time):
+            last[r[1]] = (r[3], r[2])
+    return on_observations(session, meta, history, back=set(stored.back), rules=rules, principal=principal, now=now)
 
 
 def on_observations(
@@ -307,15 +362,16 @@ def on_observations(
     meta: dict[int, StreamMeta],
     history: list[tuple[Any, float | None, datetime | None]],
     *,
+    back: set[int],
     principal: Principal,
     now: datetime,
+    rules: list[Rule] | None = None,
 ) -> tuple[list[str], list[str]]:
-    """Run every enabled rule over the rows just stored; returns (alerts raised, alerts cleared)."""
+    """Run every enabled rule over a batch's readings, each with its stream's previous numeric
+    reading; ``back``: Things that were silent and spoke in it. Returns (alerts raised, alerts cleared)."""
     raised: list[str] = []
     cleared: list[str] = []
-    rules = active_rules(session)
-    # a Thing that was unavailable and spoke again: its silence alerts end
-    back = {m.thing_id for m in meta.values() if not m.available and m.id in {h[0][1] for h in history}}
+    rules = active_rules(session) if rules is None else rules
     for rule in rules:
         if rule.kind == RuleKind.SILENCE and back:
             for thing_id in sorted(back):
@@ -427,8 +483,11 @@ def _stream_rule(
     active = key in active_pairs
     if fire and not active:
         state = _lock_state(session, rule.id, subject, now)
+        if _stale(state, t):
+            return [], []
         active_pairs.add(key)
         if state.active_alert_id is None:
+            state.observed_at = t
             zh, en = LEVEL_NAMES[rule.level]
             alert = _raise(
                 session,
@@ -446,8 +505,11 @@ def _stream_rule(
             return ([alert.id] if alert else []), []
     if calm and active:
         state = _lock_state(session, rule.id, subject, now)
+        if _stale(state, t):
+            return [], []
         active_pairs.discard(key)
         c = _clear(session, rule, state, principal=principal, now=now)
+        state.observed_at = t
         return [], [c] if c else []
     return [], []
 
@@ -499,7 +561,8 @@ def _combination(
     active = state_row is not None and state_row.active_alert_id is not None
     if holds and not active:
         state = _lock_state(session, rule.id, subject, now)
-        if state.active_alert_id is None:
+        if state.active_alert_id is None and not _stale(state, trigger.last_time):
+            state.observed_at = trigger.last_time
             zh, en = LEVEL_NAMES[rule.level]
             names = " + ".join(c.observed_property for c in params.conditions)
             alert = _raise(
@@ -518,7 +581,10 @@ def _combination(
             return ([alert.id] if alert else []), []
     if not holds and active:
         state = _lock_state(session, rule.id, subject, now)
+        if _stale(state, trigger.last_time):
+            return [], []
         c = _clear(session, rule, state, principal=principal, now=now)
+        state.observed_at = trigger.last_time
         return [], [c] if c else []
     return [], []
 

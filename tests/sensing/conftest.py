@@ -81,3 +81,34 @@ def make_station(client: Any, sensing_key: str) -> Callable[..., tuple[int, int]
         return thing_id, ds["@iot.id"]
 
     return _make
+
+
+def judged(db: Database, timeout: float = 20.0) -> None:
+    """Wait until the stream rules judged every stored batch: with a ``client`` the app's relay and
+    consumers run in the background, and the ``sensing.rules`` consumer judges each batch after its
+    commit (its inbox row is written with the alerts it raised)."""
+    import time
+
+    from sqlalchemy import func, select
+
+    from onecity.core.events import OutboxMessage, ProcessedMessage
+    from onecity.sensing.events import OBSERVATIONS_STORED
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.sessions() as s:
+            waiting = s.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.event_type == OBSERVATIONS_STORED.name,
+                    ~select(ProcessedMessage.message_id)
+                    .where(ProcessedMessage.consumer == "sensing.rules")
+                    .where(ProcessedMessage.message_id == OutboxMessage.id)
+                    .exists(),
+                )
+            )
+        if not waiting:
+            return
+        assert time.monotonic() < deadline, f"{waiting} stored batches not judged by the rules in {timeout} s"
+        time.sleep(0.02)

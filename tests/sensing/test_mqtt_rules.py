@@ -20,7 +20,7 @@ from onecity.hub.geography.index import grid_index
 from onecity.sensing import mqtt
 from onecity.sensing.events import ALERT_RAISED
 from onecity.sensing.models import Alert, Observation
-from tests.sensing.conftest import BUND
+from tests.sensing.conftest import BUND, judged
 
 
 @pytest.fixture
@@ -97,6 +97,7 @@ def test_mqtt_reading_stored_readable_and_alerting(
     ).json()["value"]
     assert [o["result"] for o in got] == [4.1, 4.82, 4.4]
     # 4.82 crossed 4.5: one orange alert; 4.4 is inside the hysteresis band, so it stays active
+    judged(db)  # the rules judge each batch after its commit, in the app's consumers
     with db.sessions() as s:
         alerts = list(s.scalars(select(Alert)))
         events = [m for m in s.scalars(select(OutboxMessage)) if m.event_type == ALERT_RAISED.name]

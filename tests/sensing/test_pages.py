@@ -16,6 +16,7 @@ from onecity.sensing import service
 from onecity.sensing.ingest import NewObservation, store_observations
 from onecity.sensing.models import Thing
 from tests.conftest import SYSTEM
+from tests.sensing.conftest import judged
 from tests.sensing.test_rules import T0
 from tests.web_support import sign_in
 
@@ -43,6 +44,7 @@ def test_the_live_alert_list_names_the_township_and_the_property(
             params={"above": 4.5, "clear_below": 4.3},
         )
         store_observations(s, [NewObservation(ds, T0, 4.86)], principal=SYSTEM, origin="test")
+    judged(db)
     with db.sessions() as s:
         thing = s.get(Thing, thing_id)
         assert thing is not None and thing.grid_code and thing.township_code
@@ -95,6 +97,7 @@ def test_a_combination_alert_names_its_township_and_both_properties(
         store_observations(
             s, [NewObservation(rain, T0, 42.0), NewObservation(river, T0, 4.9)], principal=SYSTEM, origin="test"
         )
+    judged(db)
     with db.sessions() as s:
         thing = s.get(Thing, thing_id)
         assert thing is not None and thing.township_code

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from onecity.core import clock
+from onecity.core.bus import consumers
 from onecity.core.db import Database
 from onecity.core.divisions import Division
 from onecity.core.identity import service as identity
@@ -102,6 +103,7 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     with db.transaction() as session:  # the grids the devices are located in, and the base map's outlines
         load_geography(session, generate_geography())
     river, township = _seed(db)
+    consumers.deliver_pending(db)  # the rules judge the stored readings (no server relays yet)
     with live_server(db, "sensing-browser") as url:
         yield url, river, township
     db.dispose()

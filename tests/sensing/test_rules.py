@@ -14,21 +14,24 @@ from onecity.core.db import Database
 from onecity.core.events import OutboxMessage
 from onecity.core.identity.roles import Role
 from onecity.sensing import rules, service
-from onecity.sensing.events import ALERT_CLEARED, ALERT_RAISED
+from onecity.sensing.events import ALERT_CLEARED, ALERT_RAISED, OBSERVATIONS_STORED
 from onecity.sensing.ingest import NewObservation, store_observations
 from onecity.sensing.models import Alert, Thing
 from tests.conftest import SYSTEM
+from tests.sensing.conftest import judged
 
 T0 = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
 
 
 def feed(db: Database, ds: int, values: list[float], *, start: datetime = T0, minutes: int = 10) -> list[str]:
-    """Store readings one batch each (as a stream arrives); returns the alert events in order."""
+    """Store readings one batch each (as a stream arrives), each judged by the rules' consumer (in the
+    app's background) before the next; returns the alert events in order."""
     for i, v in enumerate(values):
         with db.transaction() as s:
             store_observations(
                 s, [NewObservation(ds, start + timedelta(minutes=minutes * i), v)], principal=SYSTEM, origin="test"
             )
+        judged(db)
     return alert_events(db)
 
 
@@ -73,6 +76,51 @@ def test_rate_of_change(db: Database, make_station: Callable[..., tuple[int, int
     )
     # +0.05 per 10 min = 0.3/h (calm), +0.2 per 10 min = 1.2/h (fires), then flat (clears)
     assert feed(db, ds, [3.0, 3.05, 3.25, 3.25]) == ["raised", "cleared"]
+
+
+def test_ingest_stores_and_the_rules_judge_after_commit(
+    db: Database, make_station: Callable[..., tuple[int, int]]
+) -> None:
+    """The ingest transaction writes the readings and one event; the alert comes from the
+    ``sensing.rules`` consumer, with the stream's reading before the batch for rate rules."""
+    _, ds = make_station("苏州河水位", "water_level")
+    rule(db, name="陡涨", kind="rate", level="yellow", observed_property="water_level", params={"rise_per_hour": 0.6})
+    feed(db, ds, [3.0])
+    with db.transaction() as s:
+        store_observations(s, [NewObservation(ds, T0 + timedelta(minutes=10), 3.5)], principal=SYSTEM, origin="test")
+        # nothing judged inside the ingest's own transaction
+        assert s.scalars(select(OutboxMessage).where(OutboxMessage.event_type == ALERT_RAISED.name)).all() == []
+        stored = s.scalars(select(OutboxMessage).where(OutboxMessage.event_type == OBSERVATIONS_STORED.name)).all()
+        assert stored[-1].payload["previous"] == {str(ds): [3.0, T0.isoformat()]}
+    judged(db)
+    assert alert_events(db) == ["raised"]  # +0.5 in 10 min = 3/h, against the reading before the batch
+
+
+def test_a_late_older_batch_does_not_undo_a_newer_decision(
+    db: Database, make_station: Callable[..., tuple[int, int]]
+) -> None:
+    """Batches may be judged out of the order they were taken (two workers, a redelivery): a
+    reading older than the one that raised the alert does not clear it."""
+    _, ds = make_station("蕰藻浜水位", "water_level")
+    rule(db, name="高水位", kind="threshold", level="red", observed_property="water_level", params={"above": 5.0})
+    assert feed(db, ds, [5.5], start=T0 + timedelta(hours=1)) == ["raised"]
+    assert feed(db, ds, [4.0], start=T0) == ["raised"]  # taken an hour before the alerting one
+    assert feed(db, ds, [4.0], start=T0 + timedelta(hours=2)) == ["raised", "cleared"]
+
+
+def test_a_batch_redelivered_is_judged_once(db: Database, make_station: Callable[..., tuple[int, int]]) -> None:
+    from onecity.core.bus.consumer import process_once
+    from onecity.core.events import envelope_of
+    from onecity.sensing.consumers import judge_batch
+
+    _, ds = make_station("淀浦河水位", "water_level")
+    rule(db, name="高水位", kind="threshold", level="red", observed_property="water_level", params={"above": 5.0})
+    assert feed(db, ds, [5.5]) == ["raised"]
+    with db.sessions() as s:
+        batch = s.scalars(select(OutboxMessage).where(OutboxMessage.event_type == OBSERVATIONS_STORED.name)).one()
+        envelope = envelope_of(batch)
+    assert process_once(db, "sensing.rules", judge_batch, envelope) is False  # the bus sent it again
+    assert alert_events(db) == ["raised"]
 
 
 def test_rules_respect_area_and_property(db: Database, make_station: Callable[..., tuple[int, int]]) -> None:

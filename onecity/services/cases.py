@@ -26,7 +26,7 @@ from onecity.core.transition import Change
 from onecity.hub.registries import relations
 from onecity.hub.registries import service as registries
 from onecity.hub.registries.relations import BasisKind, ReadBasis
-from onecity.services import catalogue, fields, uploads, uploadstate
+from onecity.services import catalogue, fields, keptuploads, uploads, uploadstate
 from onecity.services.applicants import (
     Applicant,
     Facts,
@@ -45,6 +45,7 @@ from onecity.services.models import (
     CaseStatus,
     Channel,
     Document,
+    KeptUpload,
     MaterialState,
 )
 
@@ -348,13 +349,30 @@ def get_case(session: Session, principal: Principal, case_id: str) -> Case:
     return case
 
 
-def read_document(session: Session, principal: Principal, case_id: str, document_id: str) -> Document:
+def _kept_upload(session: Session, case: Case, document_id: str) -> KeptUpload | None:
+    """A kept upload (failed an authenticity check, replaced before submission) the case shows: its own,
+    or one of a draft the same applicant deleted, for the same department."""
+    kept = session.get(KeptUpload, document_id)
+    if kept is None or kept.case_id == case.id:
+        return kept
+    same_applicant = kept.applicant_identifier == case.applicant_identifier or (
+        case.person_id is not None and kept.person_id == case.person_id
+    )
+    if kept.case_id is None and same_applicant and kept.department == case.department:
+        return kept
+    return None
+
+
+def read_document(session: Session, principal: Principal, case_id: str, document_id: str) -> Document | KeptUpload:
     """An upload of a case, to open: for its applicant or proxy, and for staff of the departments
     handling the case (its own, its partner's) in whose area it is, or the clerk who received it.
-    Every opening is audited as a read of the applicant's data."""
+    Every opening is audited as a read of the applicant's data. An upload kept for failing an
+    authenticity check (:mod:`onecity.services.keptuploads`) opens the same way, to the same readers."""
     case = get_case(session, principal, case_id)
-    doc = session.get(Document, document_id)
+    doc: Document | KeptUpload | None = session.get(Document, document_id)
     if doc is None or doc.case_id != case.id:
+        doc = _kept_upload(session, case, document_id)
+    if doc is None:
         raise NotFound(f"no document {document_id} in case {case.number}", words=Words("services.docs.missing"))
     if principal.kind is PrincipalKind.STAFF and not received_here(principal, case):
         it = catalogue.item(case.item_code)
@@ -364,6 +382,7 @@ def read_document(session: Session, principal: Principal, case_id: str, document
                 f"the materials of case {case.number} are read by the departments handling it "
                 f"({', '.join(sorted(handling))})"
             )
+    kind = "kept_upload" if isinstance(doc, KeptUpload) else "document"
     purpose = f"一网通办 case {case.number}"  # the upload is the entry's object
     if case.person_id is not None:
         audit.personal_read(
@@ -372,7 +391,7 @@ def read_document(session: Session, principal: Principal, case_id: str, document
             "services.case.document_read",
             f"person:{case.person_id}",
             purpose,
-            object_type="document",
+            object_type=kind,
             object_id=doc.id,
             division_code=case.division_code,
         )
@@ -381,7 +400,7 @@ def read_document(session: Session, principal: Principal, case_id: str, document
             session,
             principal,
             "services.case.document_read",
-            object_type="document",
+            object_type=kind,
             object_id=doc.id,
             purpose=purpose,
             division_code=case.division_code,
@@ -485,8 +504,9 @@ def attach_document(
 
     The file must be a PDF, JPEG or PNG by its content (:func:`uploads.checked`); the type kept
     is the one found, whatever ``content_type`` the browser claimed. A replaced upload of a
-    draft is deleted (nobody else has seen it); in a supplement the earlier one stays, as what
-    was handed in.
+    draft is deleted (nobody else has seen it), unless its check flagged an authenticity failure:
+    then it is kept for the officer (:mod:`keptuploads`) in this transaction; in a supplement the
+    earlier one stays, as what was handed in.
     """
     media_type = uploads.checked(filename, content)  # before the lock: opening a PDF is slow work
     del content_type  # the claim is not kept: the content said what the file is
@@ -517,8 +537,10 @@ def attach_document(
     )
     session.add(doc)
     session.flush()
+    kept = None
     if replaced is not None and case.status == CaseStatus.DRAFT:
-        _drop_document(session, case, replaced)
+        # an upload that failed an authenticity check is kept, in this transaction, never discarded
+        kept = keptuploads.keep_or_drop(session, principal, case, entry, keptuploads.REPLACED)
     entry.update(
         state=MaterialState.UPLOADED.value, source="upload" if channel != Channel.COUNTER else "scan", ref=doc.id
     )
@@ -532,6 +554,8 @@ def attach_document(
         "material_replaced" if replaced else "material_added",
         {"material": material_code, "sha256": digest, "size": len(content), "type": media_type},
     )
+    if kept is not None:
+        _log_kept(session, principal, case, channel, kept)
     if entry["check"]["status"] == "checking":  # read and checked off the request path (uploadcheck)
         events.publish(
             session,
@@ -553,10 +577,21 @@ def _pending_check(document_id: str, material_code: str) -> dict[str, Any]:
     return uploadstate.pending(document_id, material_code)
 
 
-def _drop_document(session: Session, case: Case, document_id: str) -> None:
-    old = session.get(Document, document_id)
-    if old is not None and old.case_id == case.id:
-        session.delete(old)
+def _log_kept(session: Session, principal: Principal, case: Case, channel: str, kept: KeptUpload) -> None:
+    """The history's entry of an upload kept for failing an authenticity check (the officer sees it)."""
+    log_event(
+        session,
+        principal,
+        case,
+        channel,
+        "material_kept",
+        {
+            "material": kept.material_code,
+            "document_id": kept.id,
+            "because": kept.kept_because,
+            "authenticity": list(kept.check.get("authenticity", [])),
+        },
+    )
 
 
 def remove_document(session: Session, principal: Principal, case_id: str, material_code: str) -> Case:
@@ -574,11 +609,13 @@ def remove_document(session: Session, principal: Principal, case_id: str, materi
         raise NotFound(
             f"case {case.number} has no upload of {material_code!r}", words=Words("services.upload.no_upload")
         )
-    _drop_document(session, case, entry["ref"])
+    kept = keptuploads.keep_or_drop(session, principal, case, entry, keptuploads.REMOVED)
     entry.update(state=MaterialState.MISSING.value, source=None, ref=None)
     entry.pop("check", None)
     case.materials = materials
     log_event(session, principal, case, channel, "material_removed", {"material": material_code})
+    if kept is not None:
+        _log_kept(session, principal, case, channel, kept)
     return case
 
 
@@ -612,8 +649,26 @@ def delete_draft(session: Session, principal: Principal, case_id: str, *, with_b
         division_code=case.division_code,
         detail={"number": case.number, "item": case.item_code, "channel": channel},
     )
+    kept = [
+        k.id
+        for m in case.materials
+        if m["state"] == MaterialState.UPLOADED
+        and (k := keptuploads.keep_or_drop(session, principal, case, m, keptuploads.DRAFT_DELETED)) is not None
+    ]
     for doc in session.scalars(select(Document).where(Document.case_id == case.id)):
         session.delete(doc)
+    detached = keptuploads.detach(session, case)  # they stay with the applicant, for their next application
+    if detached:
+        audit.record(
+            session,
+            principal,
+            "services.case.material_kept",
+            object_type="case",
+            object_id=case.id,
+            subject=_person_of(case),
+            division_code=case.division_code,
+            detail={"number": case.number, "because": keptuploads.DRAFT_DELETED, "kept": detached, "now": kept},
+        )
     for entry in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)):
         session.delete(entry)
     session.flush()

@@ -671,6 +671,71 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "services.docs.replaced": ("已被替换", "Replaced"),
     "services.docs.machine_read": ("已机读", "read by the pre-review"),
     "services.docs.missing": ("本办件没有这份材料。", "This case has no such upload."),
+    # uploads that failed an authenticity check, kept when replaced or removed before submission
+    "services.kept.title": (
+        "提交前被替换的未通过真实性核验的材料",
+        "Uploads that failed an authenticity check, replaced before submission",
+    ),
+    "services.kept.summary": (
+        "申请人在提交前替换或删除了未通过真实性核验的材料；原件及核验结果留存如下，本件不自动审批。",
+        "A document that failed an authenticity check was replaced before submission. It is kept below "
+        "with its check result, and this case is not approved unattended.",
+    ),
+    "services.kept.applicant_count": (
+        "该申请人在全部申请中、提交前替换或删除的未通过真实性核验的材料：{count} 份。",
+        "Uploads that failed an authenticity check and that this applicant replaced or removed before "
+        "submitting, in all their applications: {count}.",
+    ),
+    "services.kept.elsewhere": ("该申请人其他申请中的留存材料", "Kept uploads from the applicant's other applications"),
+    "services.kept.case": ("申请", "Application"),
+    "services.kept.deleted_draft": ("已删除的草稿", "deleted draft"),
+    "services.kept.failed": ("未通过的核验", "Checks failed"),
+    "services.kept.because": ("留存原因", "Kept because"),
+    "services.kept.when": ("留存时间", "Kept"),
+    "services.kept.because.replaced": ("已被替换", "replaced"),
+    "services.kept.because.removed": ("已被删除", "removed"),
+    "services.kept.because.draft_deleted": ("草稿已删除", "draft deleted"),
+    "services.kept.rule.identifier.check_digit": (
+        "证件号码或信用代码校验位不符",
+        "the ID number or credit code fails its check character",
+    ),
+    "services.kept.rule.registry.holder_exists": ("登记库中没有这个号码", "the registry has no such number"),
+    "services.kept.rule.registry.holder_name": ("姓名或名称与登记不符", "the name differs from the registry"),
+    "services.kept.rule.registry.birth_date": ("出生日期与登记不符", "the birth date differs from the registry"),
+    "services.kept.rule.registry.established_on": (
+        "成立日期与登记不符",
+        "the date of establishment differs from the registry",
+    ),
+    "services.kept.rule.registry.issued_on": ("发证日期与登记不符", "the date of issue differs from the registry"),
+    "services.kept.rule.registry.valid_until": ("有效期与登记不符", "the validity differs from the registry"),
+    "services.kept.rule.certificate.exists": (
+        "证照库中没有这份证照",
+        "the certificate registry holds no such certificate",
+    ),
+    "services.kept.rule.consistency.birth_date": (
+        "出生日期与证件号码不符",
+        "the birth date does not match the ID number",
+    ),
+    "services.kept.rule.consistency.sex": ("性别与证件号码不符", "the sex does not match the ID number"),
+    "services.kept.rule.consistency.total": ("金额、税额与合计不符", "amount and tax do not add up to the total"),
+    "services.kept.mine.title": ("随申请留存的材料", "Uploads kept with your application"),
+    "services.kept.mine.intro": (
+        "以下材料是您在提交前替换或删除的。它们未通过真实性核验，按规定随申请留存，审核人员会看到；"
+        "如有疑问，可在审核时说明。",
+        "You replaced or removed the uploads below before submitting. They did not pass the authenticity "
+        "check, so, as the rules require, they are kept with your application and the officer reviewing it "
+        "will see them. You may explain them during the review.",
+    ),
+    "services.check.kept_hint": (
+        "这份材料未通过真实性核验：重新上传或删除后，它仍会随申请留存，供审核人员查阅。",
+        "This upload did not pass the authenticity check: if you replace or remove it, it stays with your "
+        "application for the officer to see.",
+    ),
+    "services.action.material_kept": ("留存未通过真实性核验的材料", "Upload kept (failed an authenticity check)"),
+    "services.rule.upload.kept_forgery": (
+        "提交前替换过未通过真实性核验的材料",
+        "An upload that failed an authenticity check was replaced",
+    ),
     "services.docs.none": ("本办件没有上传材料。", "Nothing was uploaded for this case."),
     # what the decision tables' rules say (their ids are never shown)
     "services.dmn.r_young": ("未满60周岁", "under 60"),

@@ -175,6 +175,44 @@ class Document(IdMixin, Base):
     created_at: Mapped[datetime]
 
 
+class KeptUpload(Base):
+    """An upload that failed an authenticity check, kept when the applicant replaced or removed it (or
+    deleted the draft holding it) before submitting: the upload check must not be an oracle a forger
+    tries forgeries against until one passes, leaving the officer nothing but "material checked".
+
+    Its id is the upload's own (the check result and the case history name it); the bytes and the
+    check result move here in the transaction that replaces, removes or deletes. ``case_id`` is None
+    once the draft is deleted: the row stays with the applicant (``person_id``,
+    ``applicant_identifier``), and ``case_number`` still says which application it was.
+    """
+
+    __tablename__ = "svc_kept_uploads"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("svc_cases.id"), index=True)
+    case_number: Mapped[str] = mapped_column(String(24))
+    item_code: Mapped[str] = mapped_column(String(24))
+    #: The department the application went to: its officers read the upload (as the case's materials).
+    department: Mapped[str] = mapped_column(String(40))
+    division_code: Mapped[str] = mapped_column(String(12), index=True)
+    person_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    applicant_identifier: Mapped[str] = mapped_column(String(18), index=True)
+    material_code: Mapped[str] = mapped_column(String(40))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(120))
+    uploaded_at: Mapped[datetime]
+    #: The upload check's result as it stood: {status, problems, authenticity: [rules], checked_at}.
+    check: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: replaced / removed / draft_deleted
+    kept_because: Mapped[str] = mapped_column(String(16))
+    kept_by: Mapped[str] = mapped_column(String(120))
+    kept_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class Rating(IdMixin, Base):
     """A rating of a completed case (好差评), with the follow-up of a complaint."""
 

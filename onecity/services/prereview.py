@@ -14,8 +14,10 @@ applicant. The pre-review then concludes one of, strongest first:
   form: the one-time list (一次性告知) says what to fix;
 * **pre-approved** — nothing wrong, but an officer must confirm: the item is not one that
   may be approved unattended, a material no machine reads was uploaded, a field was read
-  with confidence below 0.95, a check could only warn, or the applicant changed a value the
-  registry supplied;
+  with confidence below 0.95, a check could only warn, the applicant changed a value the
+  registry supplied, or an upload that failed an authenticity check was replaced or removed
+  before submission (:mod:`onecity.services.keptuploads`: this application's, or another of the
+  applicant's of the last year);
 * **approve unattended** — only for items configured for it, and only when every material
   is held by the government or read and checked with high confidence, and the applicant
   is eligible. The case's tasks are then completed by the platform agent
@@ -59,7 +61,7 @@ from onecity.documents.ocr import DbOcrCache, RapidOcrEngine
 from onecity.documents.pipeline import Reader, Reading, shared_reader
 from onecity.hub.registries import relations
 from onecity.hub.registries.models import Person
-from onecity.services import catalogue, service
+from onecity.services import catalogue, keptuploads, service
 from onecity.services.advice import latest, record_override
 from onecity.services.catalogue import Item
 from onecity.services.models import (
@@ -575,6 +577,32 @@ def conclude(
     )
 
 
+#: The rule of the risk signal a kept upload raises (:mod:`onecity.services.keptuploads`).
+KEPT_RULE = "upload.kept_forgery"
+
+
+def kept_finding(kept: dict[str, Any], *, routed: bool) -> Finding:
+    """The warning that sends a case to an officer: a document that failed an authenticity check was
+    replaced or removed before submission, in this application or another of the applicant's.
+    ``routed``: the case would otherwise have been approved unattended."""
+    here, other = int(kept["this_case"]), int(kept["other_applications"])
+    where = []
+    if here:
+        where.append(f"{here} in this application")
+    if other:
+        where.append(f"{other} in the applicant's other applications of the last {kept['days']} days")
+    return Finding(
+        KEPT_RULE,
+        "",
+        Outcome.WARN,
+        "uploads that failed an authenticity check were replaced or removed before submission ("
+        + ", ".join(where)
+        + "): kept for the officer, who decides",
+        {**kept, "routed": routed},
+        0.0,
+    )
+
+
 def _eligibility(session: Session, case: Case, it: Item, on: date) -> rules.Decision | None:
     """The item's eligibility table on the applicant (a person's or a firm's), from a judge a
     part registered (:func:`onecity.documents.rules.register_judge`)."""
@@ -634,14 +662,14 @@ def prereview(session: Session, case_id: str, readings: Mapping[str, Read] | Non
         else:
             reviews.append(review_document(session, case, m["code"], expected, m["ref"], known.get(sha), on=on))
     eligibility = _eligibility(session, case, it, on)
-    conclusion = conclude(
-        it,
-        reviews,
-        unread=unread,
-        eligibility=eligibility,
-        changed=_changed_registry_values(session, case),
-        applicant=applicant_findings(session, case),
-    )
+    changed = _changed_registry_values(session, case)
+    applicant = applicant_findings(session, case)
+    conclusion = conclude(it, reviews, unread=unread, eligibility=eligibility, changed=changed, applicant=applicant)
+    kept = keptuploads.risk(session, case)
+    if kept is not None:  # a forged upload replaced before submission: never unattended, an officer decides
+        signal = kept_finding(kept, routed=conclusion.outcome == PreReviewOutcome.APPROVE_UNATTENDED)
+        applicant = [*applicant, signal]
+        conclusion = conclude(it, reviews, unread=unread, eligibility=eligibility, changed=changed, applicant=applicant)
     rounds = session.scalars(select(PreReview.round).where(PreReview.case_id == case.id)).all()
     # the uploads' reading (before this transaction) plus everything since this function started
     spent = sum(r.seconds for r in reviews) + time.perf_counter() - started

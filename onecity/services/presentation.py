@@ -19,8 +19,8 @@ from onecity.core.identity.models import User
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.roles import PrincipalKind
 from onecity.hub.registries.certtypes import SPECS as CERT_SPECS
-from onecity.services import advice, catalogue, service
-from onecity.services.models import Case, Document, PreReview, PreReviewOutcome
+from onecity.services import advice, catalogue, keptuploads, service
+from onecity.services.models import Case, Document, KeptUpload, PreReview, PreReviewOutcome
 from onecity.web.i18n import translator
 
 
@@ -386,6 +386,37 @@ def case_documents(
     ]
 
 
+def kept_uploads(session: Session, case: Case, lang: str, *, staff: bool) -> dict[str, Any]:
+    """The uploads kept for failing an authenticity check (:mod:`onecity.services.keptuploads`), in ``lang``:
+    this case's (``here``), and for staff the applicant's other ones (``elsewhere``) and their count."""
+    t = translator(lang)
+
+    def row(k: KeptUpload, *, opens: bool) -> dict[str, Any]:
+        rules = [str(r) for r in (k.check or {}).get("authenticity", [])]
+        return {
+            "id": k.id,
+            "material_name": material_name(k.material_code, lang),
+            "filename": k.filename,
+            "size_text": size_text(k.size, lang),
+            "uploaded_at": k.uploaded_at,
+            "kept_at": k.kept_at,
+            "because": word(t, f"services.kept.because.{k.kept_because}", k.kept_because),
+            "failed": [word(t, f"services.kept.rule.{r}", r) for r in rules],
+            "case_number": k.case_number,
+            "deleted_draft": k.case_id is None,
+            "href": f"/services/cases/{case.id}/documents/{k.id}" if opens else None,
+        }
+
+    here = [row(k, opens=True) for k in keptuploads.of_case(session, case)]
+    if not staff:
+        return {"here": here, "elsewhere": [], "count": len(here)}
+    elsewhere = [
+        row(k, opens=k.case_id is None and k.department == case.department)
+        for k in keptuploads.elsewhere(session, case)
+    ]
+    return {"here": here, "elsewhere": elsewhere, "count": len(here) + len(elsewhere)}
+
+
 def upload_checks(case: Case, lang: str) -> dict[str, dict[str, Any]]:
     """Per material with an upload, the upload check's answer in ``lang``: ``status`` (checking, ok, flagged,
     officer) and, when flagged, what is wrong and what to upload instead (never the checks' evidence)."""
@@ -403,5 +434,6 @@ def upload_checks(case: Case, lang: str) -> dict[str, dict[str, Any]]:
         out[m["code"]] = {
             "status": status,
             "messages": [said(lang, uploadcheck.problem_words(p, lang)) for p in check.get("problems", [])],
+            "kept": uploadstate.suspect(check),  # replaced or removed, it stays with the application
         }
     return out

@@ -18,7 +18,7 @@ from onecity.core.errors import AuthenticationRequired, DomainError, PermissionD
 from onecity.core.identity.principal import Principal
 from onecity.services import advice, catalogue, performance, service
 from onecity.services.models import Case, PreReview, PreReviewOutcome
-from onecity.services.presentation import case_documents, officer_name, prereview_view, source_name
+from onecity.services.presentation import case_documents, kept_uploads, officer_name, prereview_view, source_name
 from onecity.web.deps import PagePrincipalDep
 from onecity.web.forms import guarded, refusal
 from onecity.web.i18n import translator
@@ -251,6 +251,7 @@ def _task(
         outcomes=service.OUTCOMES[kind],
         pr=pr,
         documents=case_documents(session, case, lang, machine_read),
+        kept=kept_uploads(session, case, lang, staff=True),
         source_name=lambda src: source_name(src, lang),
         mine=mine,
         may_act=task.assigned_to is None or mine,

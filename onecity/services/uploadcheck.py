@@ -23,6 +23,12 @@ where a queue of checks lets the page answer and the workers catch up (and scale
 as JetStream consumers, at city scale). The reading lands in the OCR cache, so the pre-review at
 submission reads nothing again.
 
+A flag for an authenticity failure (:data:`onecity.services.uploadstate.AUTHENTICITY_RULES`: a
+number failing its check character, a name or date the registry does not have…) is kept with the
+result (``authenticity``): that upload is never discarded when replaced or removed
+(:mod:`onecity.services.keptuploads`), or the check would be an oracle a forger tries forgeries
+against. An honest mistake (the wrong kind, someone else's, expired, unreadable) stays freely replaceable.
+
 A material flagged wrong stops the submission unless the applicant confirms it
 (:func:`require_confirmed`): the machine can misread a poor photo of the right document, so it
 does not refuse outright, but an officer would send a wrong material back (补正), and the applicant
@@ -44,7 +50,7 @@ from onecity.documents.crosscheck import failed
 from onecity.services import catalogue
 from onecity.services.models import Case, Document, MaterialState
 from onecity.services.prereview import READER, Read, Upload, read_uploads, review_document
-from onecity.services.uploadstate import CHECKING, FLAGGED, OFFICER, OK, checked_by_machine
+from onecity.services.uploadstate import CHECKING, FLAGGED, OFFICER, OK, authenticity_failure, checked_by_machine
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +125,9 @@ def verdict(review_findings: list[Any], *, read: bool) -> dict[str, Any]:
     # the kind of document first: the rest only says more about the wrong document
     problems.sort(key=lambda p: p["problem"] != "wrong_type")
     if problems[0]["problem"] == "wrong_type":
-        problems = problems[:1]
-    return {"status": FLAGGED, "problems": problems}
+        return {"status": FLAGGED, "problems": problems[:1]}  # the wrong document: an honest mistake
+    forged = sorted({f.rule for f in fails if authenticity_failure(f.rule)})
+    return {"status": FLAGGED, "problems": problems, **({"authenticity": forged} if forged else {})}
 
 
 def check(session: Session, case_id: str, document_id: str, read: Read | None) -> dict[str, Any] | None:
@@ -176,6 +183,7 @@ def check(session: Session, case_id: str, document_id: str, read: Read | None) -
             "material": entry["code"],
             "status": result["status"],
             "problems": [str(p["problem"]) for p in result.get("problems", [])],
+            **({"authenticity": list(result["authenticity"])} if result.get("authenticity") else {}),
         },
     )
     return result

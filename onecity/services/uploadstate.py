@@ -20,6 +20,44 @@ OFFICER = "officer"  # 人工核验：no machine reads this material (or could r
 STATUSES = (CHECKING, OK, FLAGGED, OFFICER)
 
 
+#: The checks whose failure says the document itself was altered or made up (an authenticity failure):
+#: a number failing its check character, a holder, name or date the registries do not have, a
+#: certificate the registry does not hold, fields that contradict each other (a birth date the ID
+#: number does not encode, a total that is not amount plus tax). An honest mistake fails others: the
+#: wrong kind of document (``document.type``), someone else's genuine one (``application.holder``,
+#: the form's values), an expired or revoked certificate or a deregistered firm (genuine, no longer
+#: valid), a field no machine could read (``field.read``). A seal check, when the reader has one,
+#: belongs here.
+AUTHENTICITY_RULES = frozenset(
+    {
+        "identifier.check_digit",
+        "registry.holder_exists",
+        "registry.holder_name",
+        "registry.birth_date",
+        "registry.established_on",
+        "registry.issued_on",
+        "registry.valid_until",
+        "certificate.exists",
+        "consistency.birth_date",
+        "consistency.sex",
+        "consistency.total",
+    }
+)
+
+
+def authenticity_failure(rule: str) -> bool:
+    """Whether a failed check of this rule says the document is not genuine (not an honest mistake)."""
+    return rule in AUTHENTICITY_RULES
+
+
+def suspect(check: dict[str, Any] | None) -> bool:
+    """Whether an upload's check result flagged it for failing an authenticity check: such an upload is
+    kept (:mod:`onecity.services.keptuploads`) when replaced or removed, never discarded."""
+    if not check:
+        return False
+    return check.get("status") == FLAGGED and bool(check.get("authenticity"))
+
+
 def checked_by_machine(material: str) -> bool:
     """Whether a machine checks an upload of ``material``: read whole (``reads_as``), or by its heading (``titles``)."""
     spec = catalogue.material(material)

@@ -89,6 +89,7 @@ from onecity.services.models import (
     BundleApplication,
     Case,
     CaseStatus,
+    KeptUpload,
     PreReview,
     PreReviewOutcome,
     WorkItem,
@@ -378,6 +379,12 @@ class ServicesActor:
     #: upload id → its case, for the forged ones: a forgery the upload check flagged and the applicant
     #: replaced before submitting is not in what the pre-review decides on
     _forged_docs: dict[str, str] = field(default_factory=dict, init=False)
+    #: upload id → the forgery it carries (ground truth, for the report by kind)
+    _forged_kind: dict[str, str] = field(default_factory=dict, init=False)
+    #: cases whose draft held a forgery the platform kept when the applicant replaced it
+    _kept_forged: set[str] = field(default_factory=set, init=False)
+    replaced_forgeries: dict[str, int] = field(default_factory=lambda: defaultdict(int), init=False)
+    kept_forgeries: dict[str, int] = field(default_factory=lambda: defaultdict(int), init=False)
     #: Ground truth the check never sees: upload id → the applicant's mistake it is (the officer sees it).
     _wrong_docs: dict[str, str] = field(default_factory=dict, init=False)
     _printer: Generator | None = field(default=None, init=False)
@@ -615,13 +622,23 @@ class ServicesActor:
                 for m in flagged:
                     self.counts["replaced_after_upload_check"] += 1
                     self.counts["replaced_a_wrong_material"] += int(m["ref"] in self._wrong_docs)
-                    if self._forged_docs.pop(m["ref"], None) is not None:
+                    forged = self._forged_docs.pop(m["ref"], None) is not None
+                    kind = self._forged_kind.pop(m["ref"], "")
+                    if forged:
                         # the forgery the check flagged is gone from the case: what goes on is the
                         # applicant's own document, and an unattended approval of it is no false one
                         if case_id not in self._forged_docs.values():
                             self._forged.pop(case_id, None)
                         self.counts["forgeries_replaced_after_upload_check"] += 1
+                        self.replaced_forgeries[kind] += 1
                     self._upload(s, rng, actor, case, m["code"], honest=True)
+                    if s.get(KeptUpload, m["ref"]) is not None:  # the platform kept it: an authenticity failure
+                        self.counts["uploads_kept_after_upload_check"] += 1
+                        if forged:
+                            self._kept_forged.add(case_id)
+                            self.kept_forgeries[kind] += 1
+                        else:
+                            self.counts["kept_uploads_not_forged"] += 1  # a genuine one misread as forged
             if not flagged:
                 return
 
@@ -753,6 +770,7 @@ class ServicesActor:
             self._wrong_docs[doc.id] = mistake  # ground truth: what the officer sees when they open it
         if scan is not None and scan[2]:
             self._forged_docs[doc.id] = case.id
+            self._forged_kind[doc.id] = str(scan[2])
         return doc.id
 
     def _print_wrong(
@@ -1194,6 +1212,8 @@ class ServicesActor:
                 "replaced_after_upload_check",
                 "replaced_a_wrong_material",
                 "forgeries_replaced_after_upload_check",
+                "uploads_kept_after_upload_check",
+                "kept_uploads_not_forged",
                 "submitted_with_flagged_material",
                 "wrong_material_wrong_type",
                 "wrong_material_someone_else",
@@ -1253,8 +1273,35 @@ class ServicesActor:
             "false_auto_approvals": len(false_approvals),
             "forged_cases": len(self._forged),
             "forged_cases_prereviewed_as": self._forged_outcomes(rows),
+            **self._kept_figures(db, rows),
             "prereview_seconds_p50": round(float(np.median(reading)), 3) if reading else None,
             "prereview_seconds_p50_all": round(float(np.median(every)), 4) if every else None,
+        }
+
+    def _kept_figures(self, db: Database, rows: list[Any]) -> dict[str, Any]:
+        """Forgeries the upload check flagged and the applicant replaced: how many the platform kept (by
+        the forgery's kind: an expired or revoked certificate is genuine, not kept), and what became of
+        their cases: sent to an officer because of the kept upload (the pre-review would otherwise have
+        approved them unattended), or approved unattended all the same (goal: 0)."""
+        routed: set[str] = set()
+        with db.sessions() as s:
+            for case_id, reasons in s.execute(
+                select(PreReview.case_id, PreReview.reasons).where(PreReview.case_id.in_(list(self._kept_forged)))
+            ):
+                if any(
+                    r.get("rule") == prereview.KEPT_RULE and (r.get("evidence") or {}).get("routed") for r in reasons
+                ):
+                    routed.add(case_id)
+        acted = {case_id for case_id, _o, a, *_r in rows if a}
+        reviewed = {case_id for case_id, *_r in rows}
+        return {
+            "forgeries_replaced_by_kind": dict(sorted(self.replaced_forgeries.items())),
+            "forgeries_kept_by_kind": dict(sorted(self.kept_forgeries.items())),
+            "forged_drafts_kept": len(self._kept_forged),
+            "forged_drafts_kept_prereviewed": len(self._kept_forged & reviewed),
+            "forged_drafts_kept_sent_to_officer": len((self._kept_forged & reviewed) - acted),
+            "forged_drafts_kept_routed_by_kept_upload": len(routed - acted),
+            "forged_drafts_kept_approved_unattended": len(self._kept_forged & acted),
         }
 
     def _forged_outcomes(self, rows: list[Any]) -> dict[str, int]:

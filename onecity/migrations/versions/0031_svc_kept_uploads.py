@@ -1,7 +1,7 @@
 """services: uploads that failed an authenticity check, kept when replaced or removed before submission
 
-Revision ID: 0030_svc_kept_uploads
-Revises: 0029_registry_premises
+Revision ID: 0031_svc_kept_uploads
+Revises: 0030_sensing_rules_after_ingest
 Create Date: 2026-12-05 16:40:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import onecity.core.db
 
-revision: str = "0030_svc_kept_uploads"
-down_revision: str | Sequence[str] | None = "0029_registry_premises"
+revision: str = "0031_svc_kept_uploads"
+down_revision: str | Sequence[str] | None = "0030_sensing_rules_after_ingest"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

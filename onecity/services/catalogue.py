@@ -37,6 +37,8 @@ class Material:
     #: Words a page of this document carries as its heading (户口簿, 劳动合同…): an upload of a material no
     #: machine reads whole is still told from another material by them (the upload check's type check).
     titles: tuple[str, ...] = ()
+    #: A photo of the applicant (近期免冠照片): checked as it arrives for one face, close up (:mod:`.portrait`).
+    portrait: bool = False
 
 
 @dataclass(frozen=True)
@@ -276,7 +278,13 @@ def bundle(code: str) -> Bundle:
 def material(code: str) -> Material:
     raw = _raw()["materials"][code]
     return Material(
-        code, raw["name"], raw["name_en"], raw["stands_in"], raw.get("reads_as"), tuple(raw.get("titles", ()))
+        code,
+        raw["name"],
+        raw["name_en"],
+        raw["stands_in"],
+        raw.get("reads_as"),
+        tuple(raw.get("titles", ())),
+        bool(raw.get("portrait", False)),
     )
 
 

@@ -189,6 +189,18 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "有内容没能看清。请在光线充足处重新拍摄或扫描整页后上传。",
         "Part of it could not be read: scan or photograph the whole page again in good light and upload it.",
     ),
+    "services.check.no_face": (
+        "这张照片上没有看到人脸。请上传本人近期免冠正面照片。",
+        "No face shows on this picture: upload a recent photo of the applicant's face, bareheaded.",
+    ),
+    "services.check.several_faces": (
+        "这张照片上不止一个人。请上传本人单人近期免冠正面照片。",
+        "More than one person shows on this picture: upload a photo of the applicant alone.",
+    ),
+    "services.check.face_small": (
+        "这张照片不是头肩近照（人脸太小）。请上传本人近期免冠正面头肩照。",
+        "This is not a close-up (the face is too small): upload a head-and-shoulders photo of the applicant.",
+    ),
     "services.check.mismatch": (
         "这份材料与申请信息或登记记录不一致。请确认是本人现行有效的材料，清晰扫描后重新上传。",
         "This document does not agree with the application or the registry's record: check that it is the "
@@ -579,6 +591,10 @@ _PAIRS: dict[str, tuple[str, str]] = {
     ),
     "services.stands_in.cert.residence_permit": ("居住证（电子证照）", "residence permit (e-certificate)"),
     "services.stands_in.cert.social_security_card": ("社会保障卡（电子证照）", "social security card (e-certificate)"),
+    "services.stands_in.registry.insurance.bank_account": (
+        "社保卡银行账户（社保登记信息）",
+        "the social security card's bank account (social insurance record)",
+    ),
     "services.stands_in.registry.legal_person": ("法人库登记信息", "the legal-person registry's record"),
     "services.stands_in.registry.person": ("人口库登记信息", "the population registry's record"),
     # the officer's queue and a task's page

@@ -47,7 +47,7 @@ from onecity.core.db import Database
 from onecity.core.errors import Key, NotFound, Words
 from onecity.core.events import Envelope
 from onecity.documents.crosscheck import failed
-from onecity.services import catalogue
+from onecity.services import catalogue, portrait
 from onecity.services.models import Case, Document, MaterialState
 from onecity.services.prereview import READER, Read, Upload, read_uploads, review_document
 from onecity.services.uploadstate import CHECKING, FLAGGED, OFFICER, OK, authenticity_failure, checked_by_machine
@@ -90,8 +90,8 @@ def _upload(db: Database, case_id: str, document_id: str) -> Upload | None:
         if doc is None or doc.case_id != case_id:
             return None
         spec = catalogue.material(doc.material_code)
-        if not checked_by_machine(doc.material_code):
-            return None
+        if not checked_by_machine(doc.material_code) or spec.portrait:
+            return None  # nothing to read by OCR (a photo is looked at for a face in :func:`check`)
         return Upload(doc.material_code, spec.reads_as or "", doc.id, doc.sha256, doc.content)
 
 
@@ -139,6 +139,7 @@ def check(session: Session, case_id: str, document_id: str, read: Read | None) -
     seen = session.get(Case, case_id)
     if seen is None or not _waiting(seen, document_id):
         return None  # deleted, replaced, removed, or checked already (the applicant's page asked first): no lock
+    photo = _photo(session, document_id)  # a few milliseconds, before the case is locked
     try:
         case = lock_case(session, case_id)
     except NotFound:  # the draft was deleted meanwhile
@@ -152,7 +153,9 @@ def check(session: Session, case_id: str, document_id: str, read: Read | None) -
         return None  # checked already (a redelivery, or the applicant's page asked first)
     spec = catalogue.material(entry["code"])
     result: dict[str, Any]
-    if read is None or read.reading is None or not checked_by_machine(entry["code"]):
+    if spec.portrait:
+        result = photo if photo is not None else {"status": OFFICER}
+    elif read is None or read.reading is None or not checked_by_machine(entry["code"]):
         result = {"status": OFFICER}
     elif not spec.reads_as:
         result = by_title(entry["code"], "\n".join(read.reading.extraction.text))
@@ -187,6 +190,14 @@ def check(session: Session, case_id: str, document_id: str, read: Read | None) -
         },
     )
     return result
+
+
+def _photo(session: Session, document_id: str) -> dict[str, Any] | None:
+    """The photo check of an upload of a portrait material (:mod:`onecity.services.portrait`), else None."""
+    doc = session.get(Document, document_id)
+    if doc is None or not catalogue.material(doc.material_code).portrait:
+        return None
+    return portrait.check(doc.content, doc.content_type)
 
 
 def _waiting(case: Case, document_id: str) -> bool:
@@ -227,6 +238,6 @@ def problem_words(problem: dict[str, str], lang: str) -> Words:
         )
     if kind == "expired":
         return Words("services.check.expired", {"valid_until": problem.get("valid_until", "")})
-    if kind in ("someone_else", "revoked", "unclear"):
+    if kind in ("someone_else", "revoked", "unclear", "no_face", "several_faces", "face_small"):
         return Words(f"services.check.{kind}")
     return Words("services.check.mismatch")

@@ -59,9 +59,10 @@ def suspect(check: dict[str, Any] | None) -> bool:
 
 
 def checked_by_machine(material: str) -> bool:
-    """Whether a machine checks an upload of ``material``: read whole (``reads_as``), or by its heading (``titles``)."""
+    """Whether a machine checks an upload of ``material``: read whole (``reads_as``), by its heading
+    (``titles``), or a photo looked at for one face (``portrait``)."""
     spec = catalogue.material(material)
-    return bool(spec.reads_as or spec.titles)
+    return bool(spec.reads_as or spec.titles or spec.portrait)
 
 
 def pending(document_id: str, material: str) -> dict[str, Any]:

@@ -93,6 +93,19 @@ def test_benefit_forms_come_from_social_insurance_the_bank_account_and_the_fund(
     assert all(r.purpose for r in reads)
 
 
+def test_the_bank_card_is_not_asked_for_when_the_account_benefits_are_paid_into_is_on_record(city: City) -> None:
+    _facts(city, until=date(2026, 4, 30))
+    with city.db.transaction() as s:
+        case = service.start_case(s, city.resident, FUND_RENTING)
+        card = next(m for m in case.materials if m["code"] == "bank_card")
+        assert card["state"] == "held" and card["source"] == "registry:insurance.bank_account"
+        assert "bank_card" not in {m["code"] for m in service.missing_materials(case)}
+        s.execute(delete(PersonFacts).where(PersonFacts.person_id == city.rep.id))
+    with city.db.transaction() as s:  # no account on record: the copy of the card is asked for
+        case = service.start_case(s, city.resident, UNEMPLOYMENT)
+        assert "bank_card" in {m["code"] for m in service.missing_materials(case)}
+
+
 def test_an_employer_is_only_prefilled_while_contributions_run(city: City) -> None:
     _facts(city, until=None)
     with city.db.transaction() as s:

@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from onecity.core import clock, workdays
@@ -99,6 +99,7 @@ from onecity.synth.corpus import FORGERIES, CannotForge, Generator, Roster
 from onecity.synth.corpus.degrade import DEGRADATIONS
 from onecity.synth.corpus.fonts import font
 from onecity.synth.corpus.pdf import scan_pdf
+from onecity.synth.corpus.photo import photo
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +233,9 @@ WRONG_DOCUMENT = {
     "real_estate_certificate": "id_card",
     "invoice": "id_card",
 }
+#: What an applicant uploads by mistake where their photo is asked for: a scanned form (a PDF), a group
+#: photo, a snapshot from afar, someone else's photo (:mod:`onecity.synth.corpus.photo`).
+PHOTO_MISTAKES = ("form", "group", "distant", "someone_else")
 #: What an application letter asks for, by item (the letters the corpus prints).
 LETTER_ITEMS = {
     "310000-20-00072-001": "上海市敬老卡",
@@ -722,6 +726,14 @@ class ServicesActor:
                 mistake = mistake if scan is not None else "unseen"
             else:
                 scan = self._print(s, rng, case, doc_type, honest=honest)
+        elif spec.portrait:
+            # a photo of the applicant; the mistaken one (an assumption: a quarter each) a scanned form, a
+            # group photo, a snapshot from afar — which the photo check sees — or someone else's photo
+            kind = "own"
+            if wrong:
+                kind = PHOTO_MISTAKES[int(rng.integers(len(PHOTO_MISTAKES)))]
+                mistake = "someone_else" if kind == "someone_else" else "wrong_type"
+            scan = (PDF, "application/pdf", None) if kind == "form" else (photo(kind, rng), "image/jpeg", None)
         elif spec.titles and not spec.reads_as:
             # a document no machine reads whole: a page with its heading, which the upload check reads
             shown = code
@@ -755,7 +767,7 @@ class ServicesActor:
             if forgery:
                 self._forged[case.id] = forgery
             titled = spec.titles and not spec.reads_as
-            self.counts["titled_pages" if titled else "scans"] += 1
+            self.counts["photos" if spec.portrait else "titled_pages" if titled else "scans"] += 1
             self.counts["scans_forged"] += int(bool(forgery))
             doc = service.attach_document(
                 s,
@@ -1068,84 +1080,94 @@ class ServicesActor:
             self._capacity[key] = min(
                 self._capacity.get(key, 0.0) + TASKS_PER_OFFICER_HOUR * hours, TASKS_PER_OFFICER_HOUR
             )
-        with db.sessions() as s:
-            open_items = list(
-                s.execute(
-                    select(
-                        WorkItem.id,
-                        WorkItem.department,
-                        WorkItem.division_code,
-                        WorkItem.role,
-                        WorkItem.task_name,
-                        Case.created_by,
-                        Case.due_on,
-                    )
-                    .join(Case, Case.id == WorkItem.case_id)
-                    # a task an officer claimed waits for them: the simulated officers leave it alone
-                    .where(
-                        WorkItem.status == WorkStatus.OPEN,
-                        WorkItem.role != "applicant",
-                        WorkItem.assigned_to.is_(None),
-                    )
-                    .order_by(WorkItem.created_at)
-                ).all()
-            )
-        # as the workbench shows them: what is due today (or overdue) first, then oldest first
-        today = clock.local(clock.now()).date()
-        open_items.sort(key=lambda row: 0 if row[-1] is not None and row[-1] <= today else 1)
-        if self.leave_to_people:
-            ours = {p.ref for p, _ in self._accounts} | {o.ref for o in self._officers.values()}
-            open_items = [row for row in open_items if row[-2] in ours]
-        for wid, dept, division, role, task, _started_by, _due in open_items:
-            key = (dept, division[:6], role)
-            officer = self._officers.get(key)
-            if officer is None or self._capacity.get(key, 0.0) < 1:
-                continue
-            self._capacity[key] -= 1
-            kind = next(k for k in OUTCOME if task.startswith(k))
-            outcome, reason, missing = OUTCOME[kind], "", None
-            try:
-                with db.transaction() as s:
-                    case = s.get(Case, s.get(WorkItem, wid).case_id)  # type: ignore[union-attr]
-                    assert case is not None
-                    review = advice.latest(s, case.id)
-                    if not self._pre_reviewed(case, review):
-                        self._capacity[key] += 1
-                        continue  # the workbench shows the case once its pre-review is in
-                    if kind == "accept":
-                        # the clerk opens each upload: a wrong one (ground truth) is asked for again, whether or
-                        # not the upload check could see it
-                        seen = [
-                            m["code"]
-                            for m in case.materials
-                            if m["state"] == "uploaded" and m["ref"] in self._wrong_docs
-                        ]
-                        if seen:
-                            outcome, reason, missing = "supplement", "材料与申请不符", seen
-                            self.counts["wrong_material_found_by_officer"] += 1
-                    if kind == "decide" and rng.random() < REFUSED:
-                        outcome, reason = "refuse", "不符合法定条件"
-                    if review is not None:  # officers follow the pre-review's advice
-                        if kind == "accept" and review.outcome == PreReviewOutcome.NEEDS_CORRECTION:
-                            codes = {m["code"] for m in case.materials}
-                            missing = sorted({c["material"] for c in review.corrections} & codes) or missing
-                            outcome, reason = "supplement", review.summary
-                        elif review.outcome == PreReviewOutcome.REFUSAL_SUGGESTED and kind in ("review", "decide"):
-                            outcome, reason = ("fail" if kind == "review" else "refuse"), review.summary
-                    done = service.complete_task(s, officer, wid, outcome, reason=reason, missing=missing)
-                    decided = done.status in (CaseStatus.APPROVED, CaseStatus.REFUSED)
-                    number = done.id
-                if outcome == "supplement":
-                    self._pending.append((number, "resubmit"))
-                if decided:
-                    self.counts[str(done.status)] += 1
-                    if done.certificate_id:
-                        self.counts["certificates_issued"] += 1
-                    if rng.random() < RATED:
-                        self._pending.append((number, "rate"))
-            except DomainError as err:
-                log.debug("simulated task refused: %s", err.detail)
-                self.counts["task_errors"] += 1
+        # the next task of a case moved on (its review after its acceptance, its decision after its review) is
+        # in the queue at once, and its officer takes it within the same ten minutes: not at the next step,
+        # which after 16:50 is the next working day (a same-day item then missed its limit by a night)
+        seen: set[str] = set()
+        now = clock.now()
+        for later in (False, True, True):  # a workflow has at most three officers' steps
+            with db.sessions() as s:
+                open_items = list(
+                    s.execute(
+                        select(
+                            WorkItem.id,
+                            WorkItem.department,
+                            WorkItem.division_code,
+                            WorkItem.role,
+                            WorkItem.task_name,
+                            Case.created_by,
+                            Case.due_on,
+                        )
+                        .join(Case, Case.id == WorkItem.case_id)
+                        # a task an officer claimed waits for them: the simulated officers leave it alone
+                        .where(
+                            WorkItem.status == WorkStatus.OPEN,
+                            WorkItem.role != "applicant",
+                            WorkItem.assigned_to.is_(None),
+                            WorkItem.created_at >= now if later else true(),
+                        )
+                        .order_by(WorkItem.created_at)
+                    ).all()
+                )
+            open_items = [row for row in open_items if row[0] not in seen]
+            if not open_items:
+                return
+            seen.update(row[0] for row in open_items)
+            # as the workbench shows them (tasks.work_queue): the earliest time limit first, then oldest first
+            open_items.sort(key=lambda row: (row[-1] is None, row[-1] or date.max))
+            if self.leave_to_people:
+                ours = {p.ref for p, _ in self._accounts} | {o.ref for o in self._officers.values()}
+                open_items = [row for row in open_items if row[-2] in ours]
+            for wid, dept, division, role, task, _started_by, _due in open_items:
+                key = (dept, division[:6], role)
+                officer = self._officers.get(key)
+                if officer is None or self._capacity.get(key, 0.0) < 1:
+                    continue
+                self._capacity[key] -= 1
+                kind = next(k for k in OUTCOME if task.startswith(k))
+                outcome, reason, missing = OUTCOME[kind], "", None
+                try:
+                    with db.transaction() as s:
+                        case = s.get(Case, s.get(WorkItem, wid).case_id)  # type: ignore[union-attr]
+                        assert case is not None
+                        review = advice.latest(s, case.id)
+                        if not self._pre_reviewed(case, review):
+                            self._capacity[key] += 1
+                            continue  # the workbench shows the case once its pre-review is in
+                        if kind == "accept":
+                            # the clerk opens each upload: a wrong one (ground truth) is asked for again, whether or
+                            # not the upload check could see it
+                            seen = [
+                                m["code"]
+                                for m in case.materials
+                                if m["state"] == "uploaded" and m["ref"] in self._wrong_docs
+                            ]
+                            if seen:
+                                outcome, reason, missing = "supplement", "材料与申请不符", seen
+                                self.counts["wrong_material_found_by_officer"] += 1
+                        if kind == "decide" and rng.random() < REFUSED:
+                            outcome, reason = "refuse", "不符合法定条件"
+                        if review is not None:  # officers follow the pre-review's advice
+                            if kind == "accept" and review.outcome == PreReviewOutcome.NEEDS_CORRECTION:
+                                codes = {m["code"] for m in case.materials}
+                                missing = sorted({c["material"] for c in review.corrections} & codes) or missing
+                                outcome, reason = "supplement", review.summary
+                            elif review.outcome == PreReviewOutcome.REFUSAL_SUGGESTED and kind in ("review", "decide"):
+                                outcome, reason = ("fail" if kind == "review" else "refuse"), review.summary
+                        done = service.complete_task(s, officer, wid, outcome, reason=reason, missing=missing)
+                        decided = done.status in (CaseStatus.APPROVED, CaseStatus.REFUSED)
+                        number = done.id
+                    if outcome == "supplement":
+                        self._pending.append((number, "resubmit"))
+                    if decided:
+                        self.counts[str(done.status)] += 1
+                        if done.certificate_id:
+                            self.counts["certificates_issued"] += 1
+                        if rng.random() < RATED:
+                            self._pending.append((number, "rate"))
+                except DomainError as err:
+                    log.debug("simulated task refused: %s", err.detail)
+                    self.counts["task_errors"] += 1
 
     @staticmethod
     def _pre_reviewed(case: Case, advice: PreReview | None) -> bool:
@@ -1204,6 +1226,7 @@ class ServicesActor:
                 "scans_forged",
                 "scans_wrong_document",
                 "titled_pages",
+                "photos",
                 "blank_pages_refused_at_upload",
                 "upload_checks",
                 "upload_checks_ok",

@@ -96,7 +96,8 @@ def _materials(
             entry.update(state=MaterialState.HELD.value, source=stand, ref=facts.values["firm.uscc"])
         elif stand.startswith("registry:") and facts.values.get(stand[9:]) not in (None, ""):
             # a fact another registry holds for the applicant (the bank account their benefits are paid
-            # into, on the social security record): the copy of the card is not asked for
+            # into, the employer paying their contributions, on the social insurance record): the copy
+            # of the card, or of the employment contract, is not asked for
             entry.update(state=MaterialState.HELD.value, source=stand, ref=stand[9:])
         elif code == PROXY_MATERIAL and basis is not None and basis.kind is BasisKind.REPRESENTATION:
             # the registry proved the representation: the power of attorney (or the relation) is held

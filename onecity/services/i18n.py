@@ -595,6 +595,10 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "社保卡银行账户（社保登记信息）",
         "the social security card's bank account (social insurance record)",
     ),
+    "services.stands_in.registry.insurance.employer": (
+        "社保缴费单位（社保登记信息）",
+        "the employer paying social insurance contributions (social insurance record)",
+    ),
     "services.stands_in.registry.legal_person": ("法人库登记信息", "the legal-person registry's record"),
     "services.stands_in.registry.person": ("人口库登记信息", "the population registry's record"),
     # the officer's queue and a task's page

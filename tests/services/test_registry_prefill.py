@@ -93,13 +93,23 @@ def test_benefit_forms_come_from_social_insurance_the_bank_account_and_the_fund(
     assert all(r.purpose for r in reads)
 
 
-def test_the_bank_card_is_not_asked_for_when_the_account_benefits_are_paid_into_is_on_record(city: City) -> None:
+def test_the_bank_card_and_the_employment_contract_are_not_asked_for_when_the_registries_hold_them(city: City) -> None:
     _facts(city, until=date(2026, 4, 30))
     with city.db.transaction() as s:
         case = service.start_case(s, city.resident, FUND_RENTING)
         card = next(m for m in case.materials if m["code"] == "bank_card")
         assert card["state"] == "held" and card["source"] == "registry:insurance.bank_account"
         assert "bank_card" not in {m["code"] for m in service.missing_materials(case)}
+        # employed (contributions running): the employer on record stands in for the employment contract
+        permit = service.start_case(s, city.resident, "310000-20-00061-001")
+        contract = next(m for m in permit.materials if m["code"] == "labour_contract")
+        assert contract["state"] == "missing"  # contributions stopped on 30 April
+        s.execute(delete(PersonFacts).where(PersonFacts.person_id == city.rep.id))
+        s.add(PersonFacts(person_id=city.rep.id, employer_id=city.firm.id, employed_until=None))
+    with city.db.transaction() as s:
+        permit = service.start_case(s, city.resident, "310000-20-00061-001")
+        contract = next(m for m in permit.materials if m["code"] == "labour_contract")
+        assert contract["state"] == "held" and contract["source"] == "registry:insurance.employer"
         s.execute(delete(PersonFacts).where(PersonFacts.person_id == city.rep.id))
     with city.db.transaction() as s:  # no account on record: the copy of the card is asked for
         case = service.start_case(s, city.resident, UNEMPLOYMENT)

@@ -10,7 +10,8 @@ Rates and mixes (scaled with ``--scale``; assumptions are marked as such):
 * **mistakes** — 15 % of online applicants first try to submit without a material and are
   told what is missing once; in 8 % of applications one material is the wrong one — a real
   document printed for the case: the wrong kind, someone else's (a relative's, another firm's)
-  or an expired one (a material no machine reads: a PDF of the wrong thing). The upload check
+  or an expired one (a material no machine reads: a PDF of the wrong thing; a photo: a form, a group
+  photo, a snapshot from afar or someone else's photo, a quarter each). The upload check
   reads it as it arrives; the applicant waits for its answer on the draft and replaces once what
   it flags. What it cannot see, or misses, reaches the clerk, who opens each upload at acceptance
   (the simulation's ground truth stands in for their eyes) and asks for it again (补正); 3 % are
@@ -24,7 +25,9 @@ Rates and mixes (scaled with ``--scale``; assumptions are marked as such):
   (accounts opened when first needed); items a bundle orders after others are submitted by the
   platform once those are approved;
 * **officers** — every department has one counter clerk, one reviewer and one approver per
-  district, each handling at most 8 tasks an hour in office hours (limited capacity);
+  district, each handling at most 8 tasks an hour in office hours (limited capacity), in the
+  workbench's order (earliest time limit first); the task a case moves on to (its decision after
+  its acceptance) is taken within the same ten-minute step, as an officer watching the queue would;
 * **scans** — materials a machine reads (ID cards, licences, application letters, invoices,
   real-estate certificates) are uploaded as scans printed by :mod:`onecity.synth.corpus`
   for exactly the applicant: 40 % degraded (phone photo, photocopy…), 5 % forged, 3 % the
@@ -1083,7 +1086,7 @@ class ServicesActor:
         # the next task of a case moved on (its review after its acceptance, its decision after its review) is
         # in the queue at once, and its officer takes it within the same ten minutes: not at the next step,
         # which after 16:50 is the next working day (a same-day item then missed its limit by a night)
-        seen: set[str] = set()
+        listed: set[str] = set()
         now = clock.now()
         for later in (False, True, True):  # a workflow has at most three officers' steps
             with db.sessions() as s:
@@ -1109,10 +1112,10 @@ class ServicesActor:
                         .order_by(WorkItem.created_at)
                     ).all()
                 )
-            open_items = [row for row in open_items if row[0] not in seen]
+            open_items = [row for row in open_items if row[0] not in listed]
             if not open_items:
                 return
-            seen.update(row[0] for row in open_items)
+            listed.update(row[0] for row in open_items)
             # as the workbench shows them (tasks.work_queue): the earliest time limit first, then oldest first
             open_items.sort(key=lambda row: (row[-1] is None, row[-1] or date.max))
             if self.leave_to_people:

@@ -208,22 +208,7 @@ def record_many(
     if not entries:
         return 0
     at = clock.now()
-    rows = [
-        {
-            "at": at,
-            "actor": principal.ref,
-            "actor_name": principal.name,
-            "action": action,
-            "object_type": spec.object_type,
-            "object_id": spec.object_id,
-            "subject": spec.subject,
-            "purpose": purpose,
-            "outcome": outcome,
-            "division_code": spec.division_code,
-            "detail": spec.detail or {},
-        }
-        for spec in entries
-    ]
+    rows = [entry_row(principal, action, spec, purpose=purpose, outcome=outcome, at=at) for spec in entries]
     # The table on the session's connection, not the ORM's per-row bulk path nor Session.execute's
     # ORM dispatch; one entry as one statement (a one-row list would be psycopg's pipelined
     # executemany: an extra synchronisation with the server for nothing). Session.execute flushed
@@ -238,6 +223,35 @@ def record_many(
 
 #: One statement for every append (compiled once per dialect and kept in SQLAlchemy's cache).
 _APPEND = insert(table_of(AuditEntry))
+
+
+def entry_row(
+    principal: Principal,
+    action: str,
+    spec: BatchEntry,
+    *,
+    purpose: str | None = None,
+    outcome: Outcome = Outcome.SUCCESS,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """The row one entry is (the ``audit_log`` columns an append gives), for :func:`record_many` and
+    for a statement that appends the entry together with the change it records (an ``INSERT`` in a
+    ``WITH``: :meth:`onecity.core.transition.Change.as_rows`)."""
+    if action.count(".") < 2:
+        raise ValueError(f"audit action {action!r} must be namespaced, e.g. 'hub.person.read'")
+    return {
+        "at": at or clock.now(),
+        "actor": principal.ref,
+        "actor_name": principal.name,
+        "action": action,
+        "object_type": spec.object_type,
+        "object_id": spec.object_id,
+        "subject": spec.subject,
+        "purpose": purpose,
+        "outcome": str(outcome),
+        "division_code": spec.division_code,
+        "detail": spec.detail or {},
+    }
 
 
 def statement_at_a_time(session: Session) -> bool:
@@ -257,7 +271,22 @@ def statement_at_a_time(session: Session) -> bool:
     if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
         return False
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    session.info[_AT_A_TIME] = True
     return True
+
+
+_AT_A_TIME = "statement_at_a_time"
+
+
+def at_a_time(session: Session) -> bool:
+    """Whether :func:`statement_at_a_time` switched ``session``: each statement commits as it returns."""
+    return bool(session.info.get(_AT_A_TIME))
+
+
+class NeedsTransaction(Exception):
+    """A change run statement at a time (:func:`statement_at_a_time`) that cannot be one statement
+    after all (a report that joins an existing case locks it and writes several rows): it wrote
+    nothing; run it again in a transaction."""
 
 
 #: The most entries one sealing transaction chains (a backlog is sealed in several).

@@ -122,28 +122,37 @@ def publish(session: Session, et: EventType[P], payload: P, *, principal: Princi
     than the statement itself. The outbox refers to no other table, so the row need not wait
     for the flush of what the event is about.
     """
+    row = message_row(et, payload, principal=principal, reason=reason)
+    session.connection().execute(_PUBLISH, row)
+    written(session)
+    return str(row["id"])
+
+
+def message_row(et: EventType[P], payload: P, *, principal: Principal, reason: str) -> dict[str, Any]:
+    """The outbox row of one event (checked as :func:`publish` checks it), for :func:`publish` and for
+    a statement that writes the event together with its change (an ``INSERT`` in a ``WITH``); such a
+    caller also calls :func:`written`."""
     if not isinstance(payload, et.payload):
         raise TypeError(f"{et.name} carries {et.payload.__name__}, not {type(payload).__name__}")
     if len(reason) > REASON_MAX:
         # refused here, before the database would (PostgreSQL enforces the length, SQLite not)
         raise InvalidInput(f"a reason is at most {REASON_MAX} characters, not {len(reason)}")
-    message_id = ordered_id()
-    session.connection().execute(
-        _PUBLISH,
-        {
-            "id": message_id,
-            "subject": et.subject,
-            "event_type": et.name,
-            "payload": payload.model_dump(mode="json"),
-            "actor": principal.ref,
-            "reason": reason,
-            "occurred_at": clock.now(),
-            "published_at": None,
-            "attempts": 0,
-        },
-    )
+    return {
+        "id": ordered_id(),
+        "subject": et.subject,
+        "event_type": et.name,
+        "payload": payload.model_dump(mode="json"),
+        "actor": principal.ref,
+        "reason": reason,
+        "occurred_at": clock.now(),
+        "published_at": None,
+        "attempts": 0,
+    }
+
+
+def written(session: Session) -> None:
+    """Note that ``session`` wrote to the outbox: its commit wakes the relay."""
     session.info["outbox_written"] = True
-    return message_id
 
 
 def publish_many(session: Session, et: EventType[P], items: Sequence[tuple[P, str]], *, principal: Principal) -> int:

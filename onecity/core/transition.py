@@ -199,6 +199,39 @@ class Change(Generic[M]):
         self.steps.append(audit_action)
         self.before = after
 
+    def as_rows(
+        self,
+        audit_action: str,
+        event: EventType[P],
+        payload: P,
+        *,
+        reason: str,
+        detail: dict[str, Any] | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What :meth:`done` writes, as rows: the audit entry (``audit_log``) and the event (``outbox``).
+
+        For a change written as one statement together with them (PostgreSQL's ``INSERT`` in a
+        ``WITH``): the caller writes the record, the entry and the event in that one statement, so
+        they commit together or not at all, and calls :func:`onecity.core.events.written`. The step
+        then counts as done here (the next one's ``from`` is this one's ``to``).
+        """
+        after = self.machine.state(self.row)
+        entry = audit.entry_row(
+            self.principal,
+            audit_action,
+            audit.BatchEntry(
+                self.machine.object_type,
+                self.machine.ident(self.row),
+                self.machine.subject(self.row),
+                self.machine.division(self.row),
+                {"from": self.before, "to": after, **(detail or {})},
+            ),
+        )
+        message = events.message_row(event, payload, principal=self.principal, reason=reason[: events.REASON_MAX])
+        self.steps.append(audit_action)
+        self.before = after
+        return entry, message
+
 
 def begin(
     session: Session,

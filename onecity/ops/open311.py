@@ -37,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 
 from onecity.api.idempotency import KEY_HELP
 from onecity.api.limits import loads_bounded
-from onecity.core import clock, idempotency
+from onecity.core import audit, clock, idempotency
 from onecity.core.db import Database
 from onecity.core.errors import DomainError, InvalidInput
 from onecity.core.identity.models import Agency
@@ -556,63 +556,83 @@ async def post_request(fmt: str, request: Request) -> Response:
             raise Open311Error(400, "say where: lat and long, or an address_string (e.g. 徐汇区天平路街道长寿路405弄)")
         name = " ".join(p for p in (params.get("first_name", "").strip(), params.get("last_name", "").strip()) if p)
         contact = ", ".join(p for p in (params.get("phone", "").strip(), params.get("email", "").strip()) if p)
-        with db.transaction() as session:
-            principal = remembered_api_key_caller(session, key, callers).principal if key else ANONYMOUS
-            if idempotency_key is not None:  # a retry of a report whose answer was lost: the first answer
-                unkeyed = {k: v for k, v in sorted(params.items()) if k != "api_key"}
-                fingerprint = idempotency.fingerprint("POST", path, unkeyed)
-                stored = idempotency.claim(session, principal.ref, idempotency_key, ROUTE, fingerprint)
-                if stored is not None:
-                    return Response(
-                        stored.body,
-                        status_code=stored.status,
-                        media_type=stored.content_type,
-                        headers={idempotency.REPLAYED_HEADER: "true"},
-                    )
-            component_id = None
-            if comp_code := params.get("attribute[component_code]", "").strip():
-                component_id = session.scalar(select(Component.id).where(Component.code == comp_code[:18]))
-                if component_id is None:
-                    raise InvalidInput(f"no component {comp_code[:18]} in the registry")
-            got = service.intake(
-                session,
-                principal,
-                source="open311",
-                subtype_code=code,
-                lon=lon,
-                lat=lat,
-                description=params.get("description", "") or "",
-                address=params.get("address_string"),
-                reporter_name=name or None,
-                contact=contact[:120] or None,
-                media_url=params.get("media_url"),
-                component_id=component_id,
-                external_id=(params.get("device_id") or None),
+        # PostgreSQL: a new case is one statement, committed as it returns (no BEGIN, no COMMIT); a
+        # retry with an Idempotency-Key and a report about a component run in a transaction, as does a
+        # report that turns out to join an open case (the statement then wrote nothing)
+        if idempotency_key is None and db.dialect == "postgresql" and not params.get("attribute[component_code]"):
+            try:  # a new case is one statement, committed as it returns (no BEGIN, no COMMIT)
+                return report(True, lon, lat, name, contact)
+            except audit.NeedsTransaction:
+                pass
+        return report(False, lon, lat, name, contact)
+
+    def report(at_once: bool, lon: float, lat: float, name: str, contact: str) -> Response:
+        with db.sessions() as session:
+            if at_once:
+                audit.statement_at_a_time(session)
+            response = intake(session, lon, lat, name, contact)
+            session.commit()  # durable before the answer is sent
+        return response
+
+    def intake(session: Session, lon: float, lat: float, name: str, contact: str) -> Response:
+        code = params.get("service_code", "").strip()
+        key = params.get("api_key", "").strip()
+        principal = remembered_api_key_caller(session, key, callers).principal if key else ANONYMOUS
+        if idempotency_key is not None:  # a retry of a report whose answer was lost: the first answer
+            unkeyed = {k: v for k, v in sorted(params.items()) if k != "api_key"}
+            fingerprint = idempotency.fingerprint("POST", path, unkeyed)
+            stored = idempotency.claim(session, principal.ref, idempotency_key, ROUTE, fingerprint)
+            if stored is not None:
+                return Response(
+                    stored.body,
+                    status_code=stored.status,
+                    media_type=stored.content_type,
+                    headers={idempotency.REPLAYED_HEADER: "true"},
+                )
+        component_id = None
+        if comp_code := params.get("attribute[component_code]", "").strip():
+            component_id = session.scalar(select(Component.id).where(Component.code == comp_code[:18]))
+            if component_id is None:
+                raise InvalidInput(f"no component {comp_code[:18]} in the registry")
+        got = service.intake(
+            session,
+            principal,
+            source="open311",
+            subtype_code=code,
+            lon=lon,
+            lat=lat,
+            description=params.get("description", "") or "",
+            address=params.get("address_string"),
+            reporter_name=name or None,
+            contact=contact[:120] or None,
+            media_url=params.get("media_url"),
+            component_id=component_id,
+            external_id=(params.get("device_id") or None),
+        )
+        case_id, token, duplicate = got.case.id, got.report.id, got.duplicate
+        notice = None
+        if duplicate:
+            notice = (
+                f"This problem was already reported: your report joined request {case_id}"
+                if en
+                else f"该问题已有人报告，您的报告已并入工单 {case_id}"
             )
-            case_id, token, duplicate = got.case.id, got.report.id, got.duplicate
-            notice = None
-            if duplicate:
-                notice = (
-                    f"This problem was already reported: your report joined request {case_id}"
-                    if en
-                    else f"该问题已有人报告，您的报告已并入工单 {case_id}"
-                )
-            row = {
-                "service_request_id": case_id,
-                "token": token,
-                "service_notice": notice,
-                "account_id": params.get("account_id") or None,
-            }
-            response = _respond(fmt, "service_requests", "request", [row], status=201)
-            if idempotency_key is not None:  # kept in the report's own transaction
-                idempotency.store(
-                    session,
-                    principal.ref,
-                    idempotency_key,
-                    201,
-                    response.media_type or "application/json",
-                    bytes(response.body).decode("utf-8"),
-                )
+        row = {
+            "service_request_id": case_id,
+            "token": token,
+            "service_notice": notice,
+            "account_id": params.get("account_id") or None,
+        }
+        response = _respond(fmt, "service_requests", "request", [row], status=201)
+        if idempotency_key is not None:  # kept in the report's own transaction
+            idempotency.store(
+                session,
+                principal.ref,
+                idempotency_key,
+                201,
+                response.media_type or "application/json",
+                bytes(response.body).decode("utf-8"),
+            )
         return response
 
     return await run_in_threadpool(_guard, fmt, run)

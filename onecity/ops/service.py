@@ -28,12 +28,14 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-from sqlalchemy import Insert, bindparam, func, insert, select
+import orjson
+from sqlalchemy import Insert, Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
 
-from onecity.core import audit, clock, policy, transition
-from onecity.core.db import new_id, table_of
+from onecity.core import audit, clock, events, policy, transition
+from onecity.core.db import DriverStatement, new_id, table_of
 from onecity.core.divisions import DivisionLevel, contains, level_of
 from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.identity.principal import Principal, system_principal
@@ -108,7 +110,12 @@ class Intake:
 def locate(session: Session, lon: float, lat: float) -> Location:
     if not (math.isfinite(lon) and math.isfinite(lat)):
         raise InvalidInput("lon and lat must be numbers (WGS 84 degrees)")
-    loc = grid_index(session).locate_one(lon, lat)
+    if audit.at_a_time(session):  # the index's first build streams the grids: that needs a transaction
+        with Session(session.get_bind()) as reader:
+            index = grid_index(reader)
+    else:
+        index = grid_index(session)
+    loc = index.locate_one(lon, lat)
     if loc is None:
         raise InvalidInput(
             f"the point ({lon:.6f}, {lat:.6f}) lies outside Shanghai's grids; "
@@ -166,6 +173,12 @@ def _insert_now(session: Session, row: Case | Report) -> None:
     what the row holds and nothing is loaded again; later changes to it (registration, dispatch)
     are flushed as updates, as before.
     """
+    session.connection().execute(_INSERTS[type(row)], _every_column(row))
+    _keep(session, row)
+
+
+def _every_column(row: Case | Report) -> dict[str, object]:
+    """Every column of a new ``row`` (its default where it left one unset, set on ``row`` too), by column name."""
     mapper = class_mapper(type(row))
     values = row.__dict__
     params: dict[str, object] = {}
@@ -180,8 +193,12 @@ def _insert_now(session: Session, row: Case | Report) -> None:
         else:
             value = None
         setattr(row, prop.key, value)
-        params[column.key] = value
-    session.connection().execute(_INSERTS[type(row)], params)
+        params[column.key] = str(value) if isinstance(value, StrEnum) else value
+    return params
+
+
+def _keep(session: Session, row: Case | Report) -> None:
+    """Keep a row just written in ``session`` as its persistent object (nothing loaded again)."""
     make_transient_to_detached(row)
     session.add(row)
 
@@ -388,6 +405,108 @@ _NEARBY = (
 )
 
 
+def _open_statement() -> DriverStatement:
+    """A new case with its report, its first timeline step, its audit entry and its event, in one
+    statement that writes nothing when an open case of the same problem lies within 50 m (PostgreSQL).
+
+    ``near`` is :func:`find_duplicate`'s check (the same box through ``ix_ops_cases_near``, the same
+    great-circle distance as :func:`distance_m`, the nearest first, then the oldest); the four other
+    rows are written from the case's ``INSERT … RETURNING``, so all five rows are written or none.
+    Each row travels as one JSON parameter (``json_populate_record`` gives every column its type).
+    The statement answers the near case's id (None when it opened one) and how many cases it opened.
+    """
+
+    def columns(table: Table, skip: tuple[str, ...] = ()) -> list[str]:
+        return [c.name for c in table.c if c.name not in skip]
+
+    def after(table: Table, param: str, skip: tuple[str, ...] = ()) -> str:
+        names = columns(table, skip)
+        picked = ", ".join("opened.id" if n == "case_id" else f"r.{n}" for n in names)
+        return (
+            f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {picked} "
+            f"FROM opened, json_populate_record(NULL::{table.name}, %({param})s::json) AS r"
+        )
+
+    cases = table_of(Case)
+    metres = (
+        f"2 * {EARTH_M!r} * asin(sqrt(power(sin((radians(lat) - radians(%(lat)s)) / 2), 2)"
+        " + cos(radians(%(lat)s)) * cos(radians(lat)) * power(sin(radians(lon - %(lon)s) / 2), 2)))"
+    )
+    open_ = ", ".join(f"'{s.value}'" for s in OPEN)
+    case_columns = ", ".join(columns(cases))
+    sql = f"""WITH near AS (SELECT id FROM (
+SELECT id, created_at, {metres} AS metres FROM {cases.name} WHERE subtype_code = %(subtype)s
+AND lat BETWEEN %(lat_lo)s AND %(lat_hi)s AND lon BETWEEN %(lon_lo)s AND %(lon_hi)s AND created_at >= %(since)s
+AND status IN ({open_})) AS box WHERE metres <= {DUPLICATE_METRES!r} ORDER BY metres, created_at, id LIMIT 1),
+opened AS (INSERT INTO {cases.name} ({case_columns}) SELECT {case_columns}
+FROM json_populate_record(NULL::{cases.name}, %(case)s::json) WHERE NOT EXISTS (SELECT FROM near) RETURNING id),
+report AS ({after(table_of(Report), "report")}),
+step AS ({after(table_of(StepRecord), "step", skip=("id",))}),
+entry AS ({after(table_of(audit.AuditEntry), "entry", skip=("seq", "pos", "prev_hash", "hash"))}),
+event AS ({after(table_of(events.OutboxMessage), "event")})
+SELECT (SELECT id FROM near), (SELECT count(*) FROM opened)"""
+    return DriverStatement(sql)
+
+
+_OPEN = _open_statement()
+
+
+def _json(row: dict[str, object]) -> str:
+    """A row as one JSON parameter (times with their zone, enumerations by value)."""
+    return orjson.dumps(row).decode("utf-8")
+
+
+def _open_at_once(
+    session: Session, principal: Principal, case: Case, report: Report, *, note: str, detail: dict[str, object]
+) -> Change[Case] | str:
+    """Open ``case`` with ``report`` as one statement (:func:`_open_statement`): the change, or the id
+    of the open case within 50 m that the report is about (then nothing was written)."""
+    if session.autoflush:  # a case opened earlier in the same transaction is a duplicate too
+        session.flush()
+    lat, lon = case.lat, case.lon
+    dlat = DUPLICATE_METRES / 111_320.0
+    dlon = DUPLICATE_METRES / (111_320.0 * max(math.cos(math.radians(lat)), 0.1))
+    change = Change(session, principal, CASES, case, None)
+    step = {
+        "at": clock.now(),
+        "action": "collected",
+        "from_status": None,
+        "to_status": str(case.status),
+        "actor": principal.ref,
+        "note": note,
+        "unit_agency_id": case.unit_agency_id,
+        "media_id": None,
+    }
+    entry, message = change.as_rows(
+        "ops.case.collected", EVENTS["collected"], _payload(case, "collected"), reason=note, detail=detail
+    )
+    params: dict[str, object] = {
+        "subtype": case.subtype_code,
+        "lat": lat,
+        "lon": lon,
+        "lat_lo": lat - dlat,
+        "lat_hi": lat + dlat,
+        "lon_lo": lon - dlon,
+        "lon_hi": lon + dlon,
+        "since": clock.now() - DUPLICATE_WINDOW,
+        "case": _json(_every_column(case)),
+        "report": _json(_every_column(report)),
+        "step": _json(step),
+        "entry": _json(entry),
+        "event": _json(message),
+    }
+    row = _OPEN.first(session, params)
+    assert row is not None  # one row, always
+    near_id, count = row
+    if near_id is not None:
+        return str(near_id)
+    assert count == 1
+    _keep(session, case)
+    _keep(session, report)
+    events.written(session)
+    return change
+
+
 def intake(
     session: Session,
     principal: Principal,
@@ -459,10 +578,42 @@ def intake(
     addr = _text(address, "address", required=False, limit=200)
     ext = _text(external_id, "external id", required=False, limit=64)
     now = clock.now()
-
-    existing = find_duplicate(session, sub.code, lon, lat, component_id, now)
-    if existing is None and event_key and src is Source.SENSOR and text.startswith(event_key):
-        existing = find_same_event(session, sub.code, loc.township, event_key, now)
+    # PostgreSQL: a new case is one statement with its report, step, audit entry and event
+    # (:func:`_open_statement`), the duplicate check inside it; a report about a component, a sensor's
+    # event and (statement at a time) a trusted source's registration and dispatch take the long way
+    at_once = audit.at_a_time(session)
+    fused = (
+        component_id is None
+        and not (event_key and src is Source.SENSOR)
+        and not (at_once and src in TRUSTED)
+        and session.get_bind().dialect.name == "postgresql"
+    )
+    if at_once and not fused:
+        raise audit.NeedsTransaction("this report is not one statement: run it in a transaction")
+    existing: Case | None = None
+    if not fused:
+        existing = find_duplicate(session, sub.code, lon, lat, component_id, now)
+        if existing is None and event_key and src is Source.SENSOR and text.startswith(event_key):
+            existing = find_same_event(session, sub.code, loc.township, event_key, now)
+    if existing is None and fused:
+        case, report = _new_case(
+            sub, urg, src, loc, principal, text, addr, media_url, (lon, lat), now, (name, contact_v, ext, component_id)
+        )
+        got = _open_at_once(
+            session,
+            principal,
+            case,
+            report,
+            note=text[:200],
+            detail={"report_id": report.id, "source": src.value, "subtype": sub.code},
+        )
+        if isinstance(got, Change):
+            if src in TRUSTED:
+                _register(got, note=f"trusted source: {src.value}")
+            return Intake(case, report, duplicate=False)
+        if at_once:  # joining an open case locks it and writes several rows
+            raise audit.NeedsTransaction(f"the report joins case {got}: run it in a transaction")
+        existing = session.get(Case, got)
     if existing is not None:
         # the intake's own checks above stand for the policy; the merge is a step on the locked case
         change = _begin(session, principal, existing.id, None, doing="merged")
@@ -493,6 +644,42 @@ def intake(
         )
         return Intake(case, report, duplicate=True)
 
+    case, report = _new_case(
+        sub, urg, src, loc, principal, text, addr, media_url, (lon, lat), now, (name, contact_v, ext, component_id)
+    )
+    _insert_now(session, case)
+    opened = transition.created(session, principal, CASES, case)
+    _insert_now(session, report)
+    _record(
+        opened,
+        "collected",
+        note=text[:200],
+        detail={"report_id": report.id, "source": src.value, "subtype": sub.code},
+    )
+    if src in TRUSTED:
+        _register(opened, note=f"trusted source: {src.value}")
+    return Intake(case, report, duplicate=False)
+
+
+def _new_case(
+    sub: Subtype,
+    urg: Urgency,
+    src: Source,
+    loc: Location,
+    principal: Principal,
+    text: str,
+    addr: str | None,
+    media_url: str | None,
+    point: tuple[float, float],
+    now: datetime,
+    more: tuple[str | None, str | None, str | None, int | None],
+) -> tuple[Case, Report]:
+    """A new case (collected, its registration clock started) and the report that opens it, not yet written.
+
+    ``more``: the reporter's name and contact, the source's own id of the report, the component.
+    """
+    lon, lat = point
+    name, contact, ext, component_id = more
     case = Case(
         id=new_id(),
         subtype_code=sub.code,
@@ -519,15 +706,13 @@ def intake(
         report_count=1,
     )
     _start_step(case, Step.REGISTER, now)
-    _insert_now(session, case)
-    opened = transition.created(session, principal, CASES, case)
     report = Report(
         id=new_id(),
         case_id=case.id,
         source=src,
         reporter=principal.ref,
         reporter_name=name,
-        contact=contact_v,
+        contact=contact,
         description=text,
         subtype_code=sub.code,
         lon=lon,
@@ -537,16 +722,7 @@ def intake(
         duplicate=False,
         created_at=now,
     )
-    _insert_now(session, report)
-    _record(
-        opened,
-        "collected",
-        note=text[:200],
-        detail={"report_id": report.id, "source": src.value, "subtype": sub.code},
-    )
-    if src in TRUSTED:
-        _register(opened, note=f"trusted source: {src.value}")
-    return Intake(case, report, duplicate=False)
+    return case, report
 
 
 # -- registration and dispatch ---------------------------------------------------------------

@@ -152,6 +152,104 @@ def test_post_dispatch_and_read_back_with_agency_responsible(client: TestClient,
         assert case is not None and case.township_code == TIANPINGLU and case.source == "open311"
 
 
+def test_a_new_report_is_written_whole_or_not_at_all(
+    client: TestClient, ops: Ops, open311_key: str, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The case, its report, its timeline step, its audit entry and its event commit together (one
+    statement on PostgreSQL, one transaction on SQLite): a failure writing the event leaves no case."""
+    from sqlalchemy import func, select
+
+    from onecity.core import events
+    from onecity.core.audit import AuditEntry
+    from onecity.core.events import OutboxMessage
+    from onecity.ops.models import Report, StepRecord
+
+    def count(model: Any) -> int:
+        with db.sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+    with clock.frozen(MONDAY_10):
+        r = post(client, open311_key)
+        assert r.status_code == 201, r.text
+        [created] = r.json()
+        rid = created["service_request_id"]
+        with db.sessions() as s:
+            case = s.get(Case, rid)
+            assert case is not None and case.status == "collected" and case.report_count == 1
+            assert case.step == "register" and case.step_due_at is not None and case.level == "township"
+            assert case.created_at == MONDAY_10 and case.redispatches == 0
+            report = s.get(Report, created["token"])
+            assert report is not None and report.case_id == rid and report.contact == "13912345678"
+            assert report.reporter_name == "晓明 李" and report.duplicate is False
+            [step] = s.scalars(select(StepRecord).where(StepRecord.case_id == rid)).all()
+            assert (step.action, step.from_status, step.to_status) == ("collected", None, "collected")
+            [entry] = s.scalars(select(AuditEntry).where(AuditEntry.object_id == rid)).all()
+            assert entry.action == "ops.case.collected" and entry.object_type == "ops_case"
+            assert entry.detail == {
+                "from": None,
+                "to": "collected",
+                "report_id": report.id,
+                "source": "open311",
+                "subtype": "E0101",
+            }
+            assert entry.division_code == case.division_code and entry.at == MONDAY_10
+            [message] = s.scalars(select(OutboxMessage).where(OutboxMessage.event_type == "ops.case.collected")).all()
+            assert message.payload["case_id"] == rid and message.payload["status"] == "collected"
+            assert message.published_at is None or message.published_at >= MONDAY_10
+            used_id = message.id
+        before = [count(m) for m in (Case, Report, StepRecord, AuditEntry, OutboxMessage)]
+        # the next event's id is taken: its insert fails, and with it everything the report wrote
+        monkeypatch.setattr(events, "ordered_id", lambda: used_id)
+        failed = post(client, open311_key, lat=str(HUNANLU_POINT[1]), long=str(HUNANLU_POINT[0]))
+        assert failed.status_code == 500
+        assert [count(m) for m in (Case, Report, StepRecord, AuditEntry, OutboxMessage)] == before
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_the_duplicate_check_in_one_statement_agrees_with_python(ops: Ops, db: Database, open311_key: str) -> None:
+    """A report 49 m from an open case of its type joins it; 51 m away it opens a case of its own (the
+    statement's great-circle distance is :func:`service.distance_m`); statement at a time, a report
+    that joins a case asks for a transaction and wrote nothing."""
+    from onecity.core import audit
+    from onecity.core.identity.service import api_key_caller
+
+    lon, lat = TIANPING_POINT
+    per_metre = 1 / 111_194.93  # degrees of latitude a metre, near enough: checked below
+
+    def report(dlat_m: float, *, at_once: bool) -> service.Intake:
+        with db.sessions() as session:
+            if at_once:
+                audit.statement_at_a_time(session)
+            principal = api_key_caller(session, open311_key).principal
+            got = service.intake(
+                session,
+                principal,
+                source="open311",
+                subtype_code="E0101",
+                lon=lon,
+                lat=lat + dlat_m * per_metre,
+                description="垃圾",
+            )
+            session.commit()
+            return got
+
+    with clock.frozen(MONDAY_10):
+        first = report(0, at_once=True)
+        assert not first.duplicate
+        assert 48.9 < service.distance_m(lon, lat, lon, lat + 49 * per_metre) < 49.1
+        with pytest.raises(audit.NeedsTransaction):
+            report(49, at_once=True)
+        with db.sessions() as session:
+            assert session.query(Case).count() == 1
+        joined = report(49, at_once=False)
+        assert joined.duplicate and joined.case.id == first.case.id
+        apart = report(-51, at_once=True)
+        assert not apart.duplicate and apart.case.id != first.case.id
+        # the nearest open case is the one joined
+        nearer = report(-30, at_once=False)
+        assert nearer.duplicate and nearer.case.id == apart.case.id
+
+
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_real_open311_client_library_reads_it(db: Database, ops: Ops, open311_key: str) -> None:
     """``georeport`` (PyPI) speaks to the server over HTTP, in JSON and in XML, unchanged."""

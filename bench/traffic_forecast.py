@@ -50,11 +50,21 @@ STATE_COLUMNS = (
 
 
 def day_file(
-    root: Path, *, day: date, demand_seed: int, demand: float, begin: str, minutes: float, incidents: float
+    root: Path,
+    *,
+    day: date,
+    demand_seed: int,
+    demand: float,
+    begin: str,
+    minutes: float,
+    incidents: float,
+    probe_share: float = 0.05,
+    probe_units: int = 200,
 ) -> Path:
+    probes = "" if (probe_share, probe_units) == (0.05, 200) else f"-p{probe_share:g}x{probe_units}"
     name = (
         f"{day.isoformat()}-d{demand_seed}-q{demand:.3f}-b{begin.replace(':', '')}-m{minutes:g}"
-        f"-i{incidents:g}-v{CHAIN_VERSION}.json.gz"
+        f"-i{incidents:g}{probes}-v{CHAIN_VERSION}.json.gz"
     )
     return root / "forecast-days" / name
 
@@ -93,6 +103,22 @@ def load_day(db: Any, key: str, rows: list[dict[str, Any]]) -> None:
         session.add_all(SegmentState(network=key, **{**r, "at": datetime.fromisoformat(r["at"])}) for r in rows)
 
 
+def grade_shares(session: Any, key: str) -> dict[str, float]:
+    """How congested the simulated mornings are: the share of all 5-minute states in each GB/T 33171 grade."""
+    from sqlalchemy import func, select
+
+    from onecity.traffic.index import GRADE_KEYS
+    from onecity.traffic.models import SegmentState
+
+    counts = dict(
+        session.execute(
+            select(SegmentState.grade, func.count()).where(SegmentState.network == key).group_by(SegmentState.grade)
+        ).all()
+    )
+    total = sum(counts.values()) or 1
+    return {name: round(counts.get(g, 0) / total, 3) for g, name in GRADE_KEYS.items()}
+
+
 def main() -> None:
     p = parser(__doc__ or "traffic_forecast")
     p.add_argument("--area", default="tiny", choices=["tiny", "central", "city"])
@@ -103,6 +129,10 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--backend", default="sqlite", choices=["sqlite", "postgresql"])
     p.add_argument("--incidents-per-hour", type=float, default=2.0)
+    p.add_argument("--probe-share", type=float, default=0.05, help="share of the vehicles reporting as floating cars")
+    p.add_argument(
+        "--probe-units", type=int, default=200, help="floating-car units registered (at most this many report)"
+    )
     p.add_argument("--fresh", action="store_true", help="simulate every day again, replacing the kept ones")
     p.add_argument(
         "--rotate", action="store_true",
@@ -134,6 +164,7 @@ def main() -> None:
             path = day_file(
                 network_dir(args.area, args.seed), day=day, demand_seed=1000 + k, demand=args.demand * level,
                 begin=args.begin, minutes=args.minutes, incidents=args.incidents_per_hour,
+                probe_share=args.probe_share, probe_units=args.probe_units,
             )  # fmt: skip
             if path.exists() and not args.fresh:
                 with gzip.open(path, "rt", encoding="utf-8") as fh:
@@ -150,6 +181,8 @@ def main() -> None:
                 minutes=args.minutes,
                 trips_per_km_hour=args.demand * level,
                 incidents_per_hour=args.incidents_per_hour,
+                probe_share=args.probe_share,
+                probe_units=args.probe_units,
                 deliver_events=False,
             )
             log(f"day {k + 1}/{len(days)} ({day}, demand ×{level:.2f})…")
@@ -158,6 +191,7 @@ def main() -> None:
         with db.sessions() as session:
             result = forecast.evaluate(session, key, days[:-1], days[-1], seed=args.seed)
             diagnosis = forecast.diagnose(session, key, days)
+            diagnosis["grade_shares"] = grade_shares(session, key)
             rotated: dict[str, Any] = {}
             if args.rotate:
                 each = [

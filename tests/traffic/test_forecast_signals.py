@@ -93,7 +93,7 @@ def test_max_pressure_delays_less_than_fixed_time(tiny: Network) -> None:
 
 
 def test_a_simulated_day_is_kept_on_disk_and_loaded_back_the_same(db: Database, tiny: Network, tmp_path: Path) -> None:
-    from bench.traffic_forecast import day_file, day_states, load_day, save_day
+    from bench.traffic_forecast import CHAIN_VERSION, day_file, day_states, load_day, save_day
 
     with db.transaction() as session:
         key = service.install_network(session, tiny)
@@ -142,5 +142,12 @@ def test_a_simulated_day_is_kept_on_disk_and_loaded_back_the_same(db: Database, 
     # another draw, demand or hours is another day
     other = day_file(tmp_path, day=days[1], demand_seed=1001, demand=20.5, begin="06:30", minutes=180, incidents=2)
     assert other != path and not other.exists()
+    # and so is another floating-car share; the default share keeps the names days were kept under before
+    probes = day_file(
+        tmp_path, day=days[1], demand_seed=1001, demand=20.0, begin="06:30", minutes=180, incidents=2,
+        probe_share=0.10, probe_units=400,
+    )  # fmt: skip
+    assert probes != path and not probes.exists()
+    assert path.name == f"2026-11-10-d1001-q20.000-b0630-m180-i2-v{CHAIN_VERSION}.json.gz"
     with db.transaction() as session:
         session.execute(table_of(SegmentState).delete().where(table_of(SegmentState).c.network == key))

@@ -7,7 +7,8 @@ short transaction per case, as the principal ``ops:clock``. The server runs it e
 minute (:func:`run`, the ``ops.clocks`` task of this part's manifest), and the simulation
 after every step; running it twice changes nothing the second time.
 
-The reminder is the early warning (临期预警): at 80 % of a step's limit the case is flagged
+The reminder is the early warning (临期预警): at 80 % of a step's limit (half of it for an urgent
+case, :data:`onecity.ops.service.REMIND_AT_SHARE`) the case is flagged
 (``warned_at``, a badge on the centre's list) and ``ops.case.reminded`` is published, once per step.
 Then the sweep looks at the cases still waiting for their unit (dispatched, not taken on): one whose
 unit has no free crew on shift after a quarter of its disposal time is re-dispatched to the nearest

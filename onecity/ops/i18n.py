@@ -211,6 +211,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ops.actor.system.sim-311-app": "模拟市民 App",
         "ops.actor.system.sim-cameras": "模拟视频智能识别",
         "ops.note.trusted_source": "可信来源（{source}），直接立案",
+        "ops.note.urgent_report": "紧急类上报（{source}），快速通道直接立案派遣，网格员在核查时现场确认",
         "ops.note.routing_rule": "按派遣规则派至{department}",
         "ops.note.routing_aid": "按派遣规则派至{department}：属地单位满负荷或不在班，由邻近单位支援",
         "ops.note.routing_queued": "按派遣规则派至{department}：各单位均满负荷，排入最短队列",
@@ -449,6 +450,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ops.actor.system.sim-311-app": "Simulated residents' app",
         "ops.actor.system.sim-cameras": "Simulated camera recognition",
         "ops.note.trusted_source": "Trusted source ({source}): registered at once",
+        "ops.note.urgent_report": "Urgent report ({source}): fast-tracked, registered and dispatched at once; "
+        "the inspector confirms it on site when checking the result",
         "ops.note.routing_rule": "Dispatched by the routing rule to {department}",
         "ops.note.routing_aid": "Dispatched by the routing rule to {department}: the local unit was full or off shift, "
         "so a neighbouring unit helps",

@@ -135,7 +135,8 @@ class Case(IdMixin, TimestampMixin, DivisionScopedMixin, Base):
     remind_at: Mapped[datetime | None] = mapped_column(index=True)
     #: When the case next escalates a level if the step is still not done (None at the city level).
     escalate_at: Mapped[datetime | None] = mapped_column(index=True)
-    #: When the early warning of the current step went out (at 80 % of its limit; None once a step starts).
+    #: When the early warning of the current step went out (at 80 % of its limit, half for an urgent
+    #: case; None once a step starts).
     warned_at: Mapped[datetime | None]
     #: Times the case was moved to another unit of its department because its unit could not make the limit.
     redispatches: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

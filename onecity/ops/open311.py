@@ -9,7 +9,8 @@ Endpoints (each in ``.json`` and ``.xml``), as the specification names them:
   the place is ``lat``/``long`` or, without them, an ``address_string`` the hub's geocoder
   places (refused, naming the nearest suggestions, when it cannot); goes through the one
   intake function, so it is located, deduplicated (the answer's ``service_notice`` says when
-  it joined an existing request) and waits for an inspector;
+  it joined an existing request) and waits for an inspector (an urgent type is dispatched at
+  once: :data:`onecity.ops.service.URGENT_FAST_TRACK`);
 * ``GET requests`` (a page at a time: ``page``, ``page_size``, default 50),
   ``GET requests/{service_request_id}`` — status, ``agency_responsible`` (the disposal unit
   the case was dispatched to), the expected time; never who reported it;

@@ -451,6 +451,7 @@ def centre_live(
 
 NOTE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^trusted source: (?P<source>[a-z0-9]+)$"), "ops.note.trusted_source"),
+    (re.compile(r"^urgent report: (?P<source>[a-z0-9]+)$"), "ops.note.urgent_report"),
     (re.compile(r"^routing rule: (?P<department>[\w-]+)$"), "ops.note.routing_rule"),
     (re.compile(r"^routing rule: (?P<department>[\w-]+) \(aid: home unit full\)$"), "ops.note.routing_aid"),
     (re.compile(r"^routing rule: (?P<department>[\w-]+) \(queued\)$"), "ops.note.routing_queued"),

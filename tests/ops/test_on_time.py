@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from onecity.core import clock
@@ -14,7 +15,7 @@ from onecity.ops import service, worktime
 from onecity.ops.models import Case, Report, Status, StepRecord
 from onecity.ops.taxonomy import Step, Urgency, taxonomy
 from onecity.sensing.events import ALERT_CLEARED, ALERT_RAISED, AlertCleared, AlertRaised
-from tests.ops.conftest import HUNANLU, HUNANLU_POINT, SYSTEM, Ops
+from tests.ops.conftest import HUNANLU, HUNANLU_POINT, SYSTEM, TIANPING_POINT, Ops
 from tests.ops.test_loop import MONDAY_10, _offset, hotline_report, photo
 
 
@@ -140,3 +141,82 @@ def test_one_event_seen_by_many_sensors_of_a_township_is_one_case(ops: Ops) -> N
         consumers.deliver_pending(ops.db)
     with ops.db.sessions() as session:
         assert len(list(session.scalars(select(Case).where(Case.subtype_code == "E0501")))) == 2
+
+
+def _resident_report(ops: Ops, key: str, subtype: str, point: tuple[float, float]) -> service.Intake:
+    from onecity.core.identity.service import principal_for_api_key
+
+    with ops.db.sessions() as session:
+        app = principal_for_api_key(session, key)
+    return ops.run(
+        service.intake,
+        app,
+        source="open311",
+        subtype_code=subtype,
+        lon=point[0],
+        lat=point[1],
+        description="路边水管爆裂，水漫路面",
+    )
+
+
+def test_a_residents_urgent_report_is_dispatched_at_once_and_checked_at_verification(
+    ops: Ops, open311_key: str
+) -> None:
+    from onecity.ops.pages import step_note
+
+    with clock.frozen(MONDAY_10) as advance:
+        # a normal report still waits for the inspector's confirmation on site
+        normal = _resident_report(ops, open311_key, "E0201", TIANPING_POINT).case
+        assert normal.status == Status.COLLECTED and normal.unit_agency_id is None
+        # an urgent one (a burst water main) does not: its register limit is a quarter of an hour
+        urgent = _resident_report(ops, open311_key, "E0503", _offset(TIANPING_POINT, 300)).case
+        assert urgent.urgency == Urgency.URGENT.value
+        assert urgent.status == Status.DISPATCHED and urgent.dispatched_on_time is True
+        limit = taxonomy().subtype("E0503").limit(Step.DISPOSE, Urgency.URGENT)
+        assert urgent.dispose_due_at == MONDAY_10 + timedelta(hours=limit)
+        with ops.db.sessions() as session:
+            steps = list(
+                session.scalars(select(StepRecord).where(StepRecord.case_id == urgent.id).order_by(StepRecord.id))
+            )
+        assert [s.action for s in steps] == ["collected", "registered", "dispatched"]
+        assert step_note(steps[1].note, "zh").startswith("紧急类上报")
+        assert "fast-tracked" in step_note(steps[1].note, "en")
+        # the district's water bureau fixes it; the inspector's on-site check is the verification
+        ops.run(service.accept_case, "xh.water", urgent.id)
+        advance(limit * 3600 * 0.5)
+        ops.run(service.report_back, "xh.water", urgent.id, media_id=photo(ops, "xh.water"))
+        advance(600)
+        ops.run(service.verify_case, "tp.inspector", urgent.id, ok=True, note="现场核实已修复")
+        closed = ops.run(service.close_case, "tp.operator", urgent.id)
+    assert closed.closed_on_time is True and closed.late_steps == 0
+
+
+def test_a_city_may_keep_confirming_urgent_reports_first(
+    ops: Ops, open311_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "URGENT_FAST_TRACK", False)
+    with clock.frozen(MONDAY_10):
+        case = _resident_report(ops, open311_key, "E0503", TIANPING_POINT).case
+    assert case.status == Status.COLLECTED
+
+
+def test_an_urgent_case_is_warned_at_half_its_limit_while_a_second_crew_can_still_help(ops: Ops) -> None:
+    from onecity.ops.clocks import sweep
+
+    limit = taxonomy().subtype("E0101").limit(Step.DISPOSE, Urgency.URGENT)
+    with clock.frozen(MONDAY_10) as advance:
+        urgent = hotline_report(ops, urgency="urgent").case
+        normal = hotline_report(ops, "E0103", _offset(TIANPING_POINT, 400)).case
+        assert urgent.remind_at == MONDAY_10 + timedelta(hours=limit / 2)
+        # a normal case is still warned at 80 % of its working hours
+        assert normal.step_due_at is not None
+        assert normal.remind_at == MONDAY_10 + (normal.step_due_at - MONDAY_10) * 0.8
+        ops.run(service.accept_case, "tp.sanitation", urgent.id)
+        advance(limit * 3600 * 0.45)
+        assert sweep(ops.db).reminded == 0
+        advance(limit * 3600 * 0.1)
+        assert sweep(ops.db).reminded == 1
+        with ops.db.sessions() as session:
+            got = session.get(Case, urgent.id)
+            assert got is not None and got.warned_at == clock.now() and got.step_due_at is not None
+            assert got.step_due_at - clock.now() >= timedelta(hours=limit * 0.45)

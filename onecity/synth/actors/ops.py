@@ -21,7 +21,10 @@ on-site checks an hour (60 at scale 1, at least 2; urgent checks go first); disp
 cases in working hours and urgent ones at any hour, each with a number of crews (20 a
 township unit, 60 a district bureau at scale 1, at least 2); a case waits for a free crew.
 Work takes a lognormal time with its median at 30 % of the subtype's limit (about 1 % run past
-it); urgent cases are checked by the duty inspector at any hour. All of it goes
+it unaided); a unit that gets the early warning while its crew cannot finish in time sends a second
+crew if it has a free one, halving the work left. People's delays count from when the platform
+told them (the case sent, the result reported), not from the actor's next look. Urgent cases are
+checked by the duty inspector at any hour. All of it goes
 through the service functions as staff principals, so every step is audited and timed like a
 real one.
 """
@@ -154,7 +157,7 @@ class OpsActor:
     name: str = "operations"
     counts: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(
-            ("reports", "true_duplicates", "duplicates_merged", "misclassified", "refused"), 0
+            ("reports", "true_duplicates", "duplicates_merged", "misclassified", "refused", "reinforced"), 0
         )
     )
     by_source: dict[str, int] = field(default_factory=dict)
@@ -164,6 +167,8 @@ class OpsActor:
     work_left: dict[str, float] = field(default_factory=dict)
     credit: dict[str, float] = field(default_factory=dict)
     credit_at: dict[str, datetime] = field(default_factory=dict)
+    #: Cases a unit put a second crew on after the early warning (case id -> the unit).
+    reinforced: dict[str, str] = field(default_factory=dict)
     _db: Database | None = field(default=None, init=False)
     _started: datetime | None = field(default=None, init=False)
     _communities: list[str] = field(default_factory=list, init=False)
@@ -283,16 +288,29 @@ class OpsActor:
     # -- people at work ----------------------------------------------------------------------
 
     def _after(
-        self, key: tuple[str, str], now: datetime, rng: np.random.Generator, median_h: float, urgent: bool = False
+        self,
+        key: tuple[str, str],
+        now: datetime,
+        rng: np.random.Generator,
+        median_h: float,
+        urgent: bool = False,
+        since: datetime | None = None,
     ) -> bool:
-        """Whether the person who does ``key`` has got to it yet (a lognormal delay from first sight;
-        urgent cases are picked up first, in a fraction of the time)."""
+        """Whether the person who does ``key`` has got to it yet (a lognormal delay from when they learnt
+        of it, ``since``, else from first sight; urgent cases are picked up first, in a fraction of the time)."""
         due = self.ready.get(key)
         if due is None:
             median_h = median_h * URGENT_DELAY_SHARE if urgent else median_h
-            due = now + timedelta(hours=float(rng.lognormal(math.log(median_h), 0.5)))
+            due = (since or now) + timedelta(hours=float(rng.lognormal(math.log(median_h), 0.5)))
             self.ready[key] = due
         return now >= due
+
+    @staticmethod
+    def _told(at: datetime | None, now: datetime, tick: timedelta) -> datetime | None:
+        """When the person learnt of a step that started ``at``: then, if that was after this actor's last
+        turn (the platform tells the unit or the inspector at once; a case an actor stepping after this one
+        opened, such as a traffic incident, is not news a whole tick late), else None (first sight)."""
+        return at if at is not None and now - tick <= at <= now else None
 
     def _check_credit(self, township: str, now: datetime, rate: float) -> float:
         """Checks the township's inspectors can still make: ``rate`` an hour accrue, at most an hour's worth."""
@@ -323,7 +341,8 @@ class OpsActor:
 
     def _work(self, db: Database, start: datetime, end: datetime, rng: np.random.Generator) -> None:
         now = clock.now()
-        hours = (end - start).total_seconds() / 3600
+        tick = end - start
+        hours = tick.total_seconds() / 3600
         patrol = INSPECTOR_HOURS[0] <= clock.local(now).hour < INSPECTOR_HOURS[1]
         with db.sessions() as session:
             cases = list(
@@ -347,7 +366,9 @@ class OpsActor:
         rate = max(2.0, CHECKS_PER_HOUR_AT_SCALE_1 * self.scale)  # on-site checks an hour, per township
         for c in cases:
             if c.status == Status.DISPOSING and c.unit_agency_id:
-                busy[c.unit_agency_id] = busy.get(c.unit_agency_id, 0) + 1
+                # a case a second crew was put on holds both crews until it is reported back
+                crews = 2 if self.reinforced.get(c.id) == c.unit_agency_id else 1
+                busy[c.unit_agency_id] = busy.get(c.unit_agency_id, 0) + crews
         if self._photo is None:
             with db.transaction() as session:
                 self._photo = service.store_media(session, INSTALLER, PNG).id
@@ -362,7 +383,8 @@ class OpsActor:
                 and c.status in (Status.COLLECTED, Status.REPORTED)
                 and (urgent or self._check_credit(township, now, rate) >= 1)
             )
-            if c.status == Status.COLLECTED and free and self._after(key, now, rng, 0.4, urgent):
+            told = self._told(c.step_started_at, now, tick)
+            if c.status == Status.COLLECTED and free and self._after(key, now, rng, 0.4, urgent, told):
                 self.credit[township] = self.credit.get(township, 0.0) - 1
                 inspector = _staff(f"inspector-{township}", Role.INSPECTOR, township)
                 if rng.random() < NOT_A_CASE:
@@ -374,7 +396,8 @@ class OpsActor:
                 truth = self.truth.get(c.id)
                 staff = self._unit_staff(unit.agency_id)
                 # each unit a case is sent to (a re-dispatch moves it) takes its own time to get to it
-                if not self._after((c.id, f"dispatched:{unit.agency_id}"), now, rng, 0.25, urgent):
+                sent = self._told(c.dispatched_at, now, tick) if c.redispatches == 0 else None
+                if not self._after((c.id, f"dispatched:{unit.agency_id}"), now, rng, 0.25, urgent, sent):
                     continue
                 if truth is not None and truth.department != unit.department and rng.random() < DISPUTE_CAUGHT:
                     self._act(db, service.dispute_case, staff, c.id, reason="不属本单位职责（模拟）")
@@ -385,6 +408,7 @@ class OpsActor:
                     limit = taxonomy().subtype(c.subtype_code).limit(Step.DISPOSE, Urgency(c.urgency))
                     self.work_left[c.id] = float(rng.lognormal(math.log(WORK_MEDIAN_SHARE * limit), WORK_SIGMA))
             elif c.status == Status.DISPOSING and c.unit_agency_id in self._units:
+                self._reinforce(c, now, busy)
                 if urgent or worktime.is_working_time(now):
                     left = self.work_left.get(c.id, 1.0) - hours
                     self.work_left[c.id] = left
@@ -397,7 +421,7 @@ class OpsActor:
                             media_id=self._photo,
                             note="处置完毕（模拟）",
                         )
-            elif c.status == Status.REPORTED and free and self._after(key, now, rng, 0.5, urgent):
+            elif c.status == Status.REPORTED and free and self._after(key, now, rng, 0.5, urgent, told):
                 self.credit[township] = self.credit.get(township, 0.0) - 1
                 inspector = _staff(f"inspector-{township}", Role.INSPECTOR, township)
                 truth = self.truth.get(c.id)
@@ -417,7 +441,7 @@ class OpsActor:
                 note = None if ok else "仍未整改到位（模拟）"
                 if self._act(db, service.verify_case, inspector, c.id, ok=ok, note=note) and not ok:
                     self.work_left[c.id] = float(rng.lognormal(math.log(0.5), 0.5))
-            elif c.status == Status.VERIFIED and self._after(key, now, rng, 0.3, urgent):
+            elif c.status == Status.VERIFIED and self._after(key, now, rng, 0.3, urgent, told):
                 self._act(db, service.close_case, _staff(f"centre-{township}", Role.OPERATOR, township), c.id)
             elif c.status == Status.CLOSED:
                 self._act(
@@ -437,6 +461,25 @@ class OpsActor:
                     else _staff("centre-city", Role.OPERATOR, MUNICIPALITY_CODE)
                 )
                 self._act(db, service.resolve_dispute, above, c.id, department=dept)
+
+    def _reinforce(self, c: Case, now: datetime, busy: dict[str, int]) -> None:
+        """The unit answers the early warning (临期预警) on its desk: when the crew on site cannot finish
+        before the deadline and the unit has a free crew, it sends a second one, which halves the work
+        left. A warning nobody acts on only announces the lateness; a unit without a free crew cannot."""
+        unit_id = c.unit_agency_id
+        if c.warned_at is None or c.step_due_at is None or unit_id is None or c.id in self.reinforced:
+            return
+        left = self.work_left.get(c.id, 1.0)
+        if c.urgency == Urgency.URGENT.value:
+            time_left = (c.step_due_at - now).total_seconds() / 3600
+        else:
+            time_left = worktime.working_hours_between(now, c.step_due_at)
+        if left <= time_left or busy.get(unit_id, 0) >= self._crews(self._units[unit_id]):
+            return
+        self.reinforced[c.id] = unit_id
+        busy[unit_id] = busy.get(unit_id, 0) + 1
+        self.work_left[c.id] = left / 2
+        self.counts["reinforced"] += 1
 
     # -- the report --------------------------------------------------------------------------
 
@@ -519,6 +562,7 @@ class OpsActor:
                     "duplicates_detected": self.counts["duplicates_merged"],
                     "misclassified_at_intake": self.counts["misclassified"],
                     "refused_actions": self.counts["refused"],
+                    "reinforced_after_warning": self.counts["reinforced"],
                 },
             }
         )

@@ -148,7 +148,7 @@ def _resident_report(ops: Ops, key: str, subtype: str, point: tuple[float, float
 
     with ops.db.sessions() as session:
         app = principal_for_api_key(session, key)
-    return ops.run(
+    got: service.Intake = ops.run(
         service.intake,
         app,
         source="open311",
@@ -157,6 +157,7 @@ def _resident_report(ops: Ops, key: str, subtype: str, point: tuple[float, float
         lat=point[1],
         description="路边水管爆裂，水漫路面",
     )
+    return got
 
 
 def test_a_residents_urgent_report_is_dispatched_at_once_and_checked_at_verification(

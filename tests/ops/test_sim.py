@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from onecity.core import clock
 from onecity.core.audit import AuditEntry
 from onecity.core.db import Database
-from onecity.ops.models import Case
+from onecity.ops.models import Case, Status, Unit
 from onecity.sim.engine import Simulation
 from onecity.synth.actors.ops import OpsActor
 from tests.ops.conftest import XUHUI
@@ -45,3 +45,52 @@ def test_a_simulated_day_in_xuhui(db: Database) -> None:
         first = session.scalar(select(func.min(AuditEntry.at)).where(AuditEntry.action == "ops.case.collected"))
         assert first is not None and first >= MONDAY_10 - timedelta(hours=2)
     assert clock.now() > MONDAY_10 + timedelta(days=100)  # the simulation gave the clock back
+
+
+def _disposing(due: datetime, *, warned: bool) -> Case:
+    return Case(
+        id="c1",
+        urgency="urgent",
+        status=Status.DISPOSING,
+        unit_agency_id="u1",
+        step_due_at=due,
+        warned_at=due - timedelta(minutes=30) if warned else None,
+    )
+
+
+def test_a_simulated_unit_sends_a_second_crew_when_warned_and_behind() -> None:
+    actor = OpsActor(scale=0.001)
+    actor._units = {"u1": Unit(agency_id="u1", department="traffic", division_code=XUHUI, level="district", crews=2)}
+    now = MONDAY_10
+    due = now + timedelta(minutes=30)
+    # not warned yet: the crew works on
+    actor.work_left = {"c1": 1.0}
+    actor._reinforce(_disposing(due, warned=False), now, {"u1": 1})
+    assert actor.work_left["c1"] == 1.0 and not actor.reinforced
+    # warned but both crews busy: nobody to send
+    actor._reinforce(_disposing(due, warned=True), now, {"u1": 2})
+    assert actor.work_left["c1"] == 1.0 and not actor.reinforced
+    # warned, an hour of work left for half an hour, a crew free: it goes, and stays on the case
+    busy = {"u1": 1}
+    actor._reinforce(_disposing(due, warned=True), now, busy)
+    assert actor.work_left["c1"] == 0.5 and actor.reinforced == {"c1": "u1"} and busy == {"u1": 2}
+    assert actor.counts["reinforced"] == 1
+    # once per case
+    actor._reinforce(_disposing(due, warned=True), now, {"u1": 0})
+    assert actor.work_left["c1"] == 0.5 and actor.counts["reinforced"] == 1
+    # a crew that will finish in time is left alone
+    actor.work_left["c2"] = 0.25
+    on_track = _disposing(due, warned=True)
+    on_track.id = "c2"
+    actor._reinforce(on_track, now, {"u1": 0})
+    assert actor.work_left["c2"] == 0.25 and "c2" not in actor.reinforced
+
+
+def test_simulated_people_count_their_delay_from_the_platforms_notice() -> None:
+    tick = timedelta(minutes=10)
+    now = MONDAY_10
+    # sent after the actor's last turn (a traffic incident opened later in the previous tick): from then
+    assert OpsActor._told(now - tick, now, tick) == now - tick
+    # older news (an inspector off duty or busy until now): from first sight, as before
+    assert OpsActor._told(now - 2 * tick, now, tick) is None
+    assert OpsActor._told(None, now, tick) is None

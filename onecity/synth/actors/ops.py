@@ -96,6 +96,8 @@ REWORK_SHARE = 0.05
 INSPECTOR_HOURS = (7, 21)
 #: Disposal work takes a lognormal time: median this share of the limit, this spread (1 % run past it).
 WORK_MEDIAN_SHARE, WORK_SIGMA = 0.3, 0.45
+#: A result returned for rework takes this long to put right (median hours; the job's own median when shorter).
+REWORK_MEDIAN_H = 0.5
 #: Urgent cases wait this share of the usual time for a person to pick them up.
 URGENT_DELAY_SHARE = 0.25
 CREWS_AT_SCALE_1 = {"township": 20, "district": 60}
@@ -440,7 +442,11 @@ class OpsActor:
                 ok = rng.random() >= REWORK_SHARE
                 note = None if ok else "仍未整改到位（模拟）"
                 if self._act(db, service.verify_case, inspector, c.id, ok=ok, note=note) and not ok:
-                    self.work_left[c.id] = float(rng.lognormal(math.log(0.5), 0.5))
+                    # finishing what was left undone: half an hour, or the job's own median when shorter
+                    # (half an hour is half a one-hour urgent limit: one such rework in twelve ran late)
+                    limit = taxonomy().subtype(c.subtype_code).limit(Step.DISPOSE, Urgency(c.urgency))
+                    median = min(REWORK_MEDIAN_H, WORK_MEDIAN_SHARE * limit)
+                    self.work_left[c.id] = float(rng.lognormal(math.log(median), 0.5))
             elif c.status == Status.VERIFIED and self._after(key, now, rng, 0.3, urgent, told):
                 self._act(db, service.close_case, _staff(f"centre-{township}", Role.OPERATOR, township), c.id)
             elif c.status == Status.CLOSED:

@@ -15,7 +15,7 @@ Event types are registered once, with the pydantic model of their payload::
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -124,7 +124,7 @@ def publish(session: Session, et: EventType[P], payload: P, *, principal: Princi
     """
     row = message_row(et, payload, principal=principal, reason=reason)
     session.connection().execute(_PUBLISH, row)
-    written(session)
+    written(session, (row["id"],))
     return str(row["id"])
 
 
@@ -150,9 +150,13 @@ def message_row(et: EventType[P], payload: P, *, principal: Principal, reason: s
     }
 
 
-def written(session: Session) -> None:
-    """Note that ``session`` wrote to the outbox: its commit wakes the relay."""
+def written(session: Session, ids: Iterable[str] = ()) -> None:
+    """Note that ``session`` wrote to the outbox rows ``ids``: its commit wakes this process's relay,
+    which sends those rows at once. The relays of the deployment's other processes leave them to
+    this one (:mod:`onecity.core.bus.relay`): each event is published, and consumed, once."""
     session.info["outbox_written"] = True
+    if ids:
+        session.info.setdefault("outbox_ids", []).extend(ids)
 
 
 def publish_many(session: Session, et: EventType[P], items: Sequence[tuple[P, str]], *, principal: Principal) -> int:
@@ -180,7 +184,7 @@ def publish_many(session: Session, et: EventType[P], items: Sequence[tuple[P, st
         )
     if rows:
         session.execute(insert(table_of(OutboxMessage)), rows)
-        session.info["outbox_written"] = True
+        written(session, [r["id"] for r in rows])
     return len(rows)
 
 
@@ -195,21 +199,24 @@ def envelope_of(msg: OutboxMessage) -> Envelope:
     )
 
 
-_commit_listeners: list[Any] = []
+_commit_listeners: list[Callable[[tuple[str, ...]], object]] = []
 
 
-def on_outbox_commit(callback: Any) -> None:
-    """Call ``callback()`` after any transaction that wrote to the outbox commits (wakes the relay)."""
+def on_outbox_commit(callback: Callable[[tuple[str, ...]], object]) -> None:
+    """Call ``callback(ids)`` after any transaction that wrote to the outbox commits (wakes the relay);
+    ``ids`` are the committed rows' ids the writer named (:func:`written`), possibly none."""
     _commit_listeners.append(callback)
 
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    ids = tuple(session.info.pop("outbox_ids", ()))
     if session.info.pop("outbox_written", False):
         for cb in list(_commit_listeners):
-            cb()
+            cb(ids)
 
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop("outbox_written", None)
+    session.info.pop("outbox_ids", None)

@@ -511,7 +511,7 @@ def _open_at_once(
     assert count == 1
     _keep(session, case)
     _keep(session, report)
-    events.written(session)
+    events.written(session, (message["id"],))
     return change
 
 

@@ -153,6 +153,9 @@ def test_api_workers_killed_mid_stream_lose_and_repeat_nothing(
         for t in threads:
             t.join(timeout=max(1.0, DEADLINE - (time.monotonic() - began)))
         assert not any(t.is_alive() for t in threads), "the clients did not finish"
+        deadline = time.monotonic() + 60  # the supervisor starts a new worker for each killed one
+        while time.monotonic() < deadline and len(set(_workers(supervisor)) - set(killed)) < 2:
+            time.sleep(0.2)
         survivors = _workers(supervisor)
         assert len(survivors) == 2 and not set(survivors) & set(killed), (first_two, killed, survivors)
         # every event of the stream reaches the bus: the relay runs on in the workers that live

@@ -4,16 +4,29 @@ Runs as a task in the API process (and in workers). A commit that wrote events w
 within ``gather_seconds`` (20 ms): the commits of that moment are sent with one read and one
 marking transaction, not two transactions for each request's commit (which under load had
 every Open311 report pay for three commits and the relay's claims queue for SQLite's writer).
-Otherwise it polls, so rows left by a process that died are sent on the next start.
-A crash between publish and marking (or two relays sending the same row) re-sends the same
-message id, which the bus discards inside its duplicate window.
+
+**Each process sends its own rows.** A deployment runs a relay in every process (N API workers,
+M ingest workers). Woken by a commit, a relay sends the rows its own process committed (their
+ids come with the commit: :func:`onecity.core.events.written`), not every pending row: when all
+relays sent all pending rows, every event went out once per process — with NATS the stream's
+duplicate window dropped the copies after they cost a publish each; with the in-process bus of
+a one-machine deployment every process's consumers handled every event, and all but one failed
+on the consumer's inbox row after doing the work (seen with ``onecity serve --workers 2``).
+A periodic sweep (every ``poll_seconds``) sends the rest: a pending row this relay saw pending at
+its previous sweep too — left by a process that died, or written by a path that named no ids —
+so a row is never stranded, and a live process's rows (sent within milliseconds) are not taken
+from it. A crash between publish and marking (or two relays sending the same row) re-sends the
+same message id, which the bus discards inside its duplicate window and consumers' inboxes skip.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
+import time
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
@@ -27,6 +40,11 @@ if TYPE_CHECKING:
     from onecity.core.tasks import TaskContext
 
 log = logging.getLogger(__name__)
+
+#: Pending ids a sweep reads: a dead process's backlog drains at this many rows a sweep.
+SWEEP_LIMIT = 5000
+#: Own ids remembered at most (a process whose relay does not run must not grow them for ever).
+OWN_LIMIT = 100_000
 
 
 class OutboxRelay:
@@ -44,19 +62,42 @@ class OutboxRelay:
         self.in_flight, self.gather_seconds = in_flight, gather_seconds
         self._wake = threading.Event()
         self.sent = 0
-        on_outbox_commit(self._wake.set)
+        #: ids this process committed and has not sent yet (filled by the commit hook, any thread)
+        self._own: set[str] = set()
+        self._own_lock = threading.Lock()
+        #: pending rows seen at the last sweep: still pending at the next one, they are anyone's
+        self._sighted: set[str] = set()
+        self._swept_at = float("-inf")
+        on_outbox_commit(self._committed)
 
     def notify(self) -> None:
         self._wake.set()
 
-    def _claim(self) -> list[OutboxMessage]:
+    def _committed(self, ids: tuple[str, ...]) -> None:
+        if ids:
+            with self._own_lock:
+                if len(self._own) > OWN_LIMIT:  # nobody sends them (no loop running): the sweep will
+                    self._own.clear()
+                self._own.update(ids)
+        self._wake.set()
+
+    def _claim(self, ids: Collection[str] | None = None) -> list[OutboxMessage]:
+        """Pending rows, oldest first: all of them, or those of ``ids``."""
         # a read: on SQLite it must not take the one writer the requests are waiting for
         with self.db.reading() as session:
+            stmt = select(OutboxMessage).where(OutboxMessage.published_at.is_(None))
+            if ids is not None:
+                stmt = stmt.where(OutboxMessage.id.in_(list(ids)))
+            stmt = stmt.order_by(OutboxMessage.occurred_at, OutboxMessage.id).limit(self.batch)
+            return list(session.scalars(stmt))
+
+    def _pending_ids(self) -> list[str]:
+        with self.db.reading() as session:
             stmt = (
-                select(OutboxMessage)
+                select(OutboxMessage.id)
                 .where(OutboxMessage.published_at.is_(None))
                 .order_by(OutboxMessage.occurred_at, OutboxMessage.id)
-                .limit(self.batch)
+                .limit(SWEEP_LIMIT)
             )
             return list(session.scalars(stmt))
 
@@ -69,13 +110,40 @@ class OutboxRelay:
             )
 
     async def relay_once(self) -> int:
-        """Send what is pending now; returns how many were sent.
+        """Send every row pending now, whoever wrote it (a one-off relay: tests, a drain); returns
+        how many were sent. The running relay sends its own rows and sweeps (:meth:`run`)."""
+        return await self._send(await asyncio.to_thread(self._claim))
 
-        Publishes go out ``in_flight`` at a time (JetStream acknowledges each; waiting for
-        one before sending the next caps the relay at one round trip per event). Order is
-        kept within a window; consumers must not rely on order across events anyway.
+    async def relay_own(self) -> int:
+        """Send the pending rows this process committed; returns how many were sent."""
+        with self._own_lock:
+            ids = list(itertools.islice(self._own, self.batch))
+        if not ids:
+            return 0
+        rows = await asyncio.to_thread(self._claim, ids)
+        with self._own_lock:  # sent by someone already, or rolled back in the meantime: not ours to send
+            self._own.difference_update(set(ids) - {r.id for r in rows})
+        return await self._send(rows)
+
+    async def sweep(self) -> int:
+        """Send the pending rows that were pending at the previous sweep too; returns how many."""
+        pending = await asyncio.to_thread(self._pending_ids)
+        with self._own_lock:
+            stale = [i for i in pending if i in self._sighted or i in self._own]
+        self._sighted = set(pending) - set(stale)
+        self._swept_at = time.monotonic()
+        sent = 0
+        for i in range(0, len(stale), self.batch):
+            sent += await self._send(await asyncio.to_thread(self._claim, stale[i : i + self.batch]))
+        return sent
+
+    async def _send(self, rows: list[OutboxMessage]) -> int:
+        """Publish ``rows``, ``in_flight`` at a time, and mark the ones the bus took.
+
+        JetStream acknowledges each publish; waiting for one before sending the next caps the
+        relay at one round trip per event. Order is kept within a window; consumers must not
+        rely on order across events anyway.
         """
-        rows = await asyncio.to_thread(self._claim)
         if not rows:
             return 0
         sent: list[str] = []
@@ -95,12 +163,16 @@ class OutboxRelay:
             if sent:
                 await asyncio.to_thread(self._mark, sent)
                 self.sent += len(sent)
+                with self._own_lock:
+                    self._own.difference_update(sent)
         return len(sent)
 
     async def run(self) -> None:
         while True:
             try:
-                n = await self.relay_once()
+                n = await self.relay_own()
+                if time.monotonic() - self._swept_at >= self.poll_seconds:
+                    n += await self.sweep()
             except asyncio.CancelledError:
                 raise
             except Exception as err:

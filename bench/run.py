@@ -32,6 +32,7 @@ ALL = (
     "ops_open311",
     "sensing_ingest",
     "sensing_data_array",
+    "sensing_post",
     "sensing_alert_latency",
     "sensing_fault",
     "documents_ocr",

@@ -43,6 +43,13 @@ def test_data_array() -> None:
     assert result["figures"]["sqlite"]["stored"] == result["params"]["observations"]
 
 
+def test_single_observation_post() -> None:
+    result = run_bench("sensing_post", "--backends", "postgresql", timeout=180)
+    post = result["figures"]["postgresql"]["post"]
+    assert post["requests"] > 0 and post["non_2xx"] == 0 and post["stored"] >= post["requests"]
+    assert result["ratio"]["postgresql.post_vs_bare"] > 0
+
+
 def test_alert_latency() -> None:
     result = run_bench("sensing_alert_latency", "--backends", "postgresql", timeout=120, env=_bench_env())
     assert result["figures"]["postgresql"]["alerts"] == result["params"]["events"]

@@ -184,7 +184,7 @@ def publish_many(session: Session, et: EventType[P], items: Sequence[tuple[P, st
         )
     if rows:
         session.execute(insert(table_of(OutboxMessage)), rows)
-        written(session, [r["id"] for r in rows])
+        written(session, [str(r["id"]) for r in rows])
     return len(rows)
 
 

@@ -8,6 +8,10 @@ be checked with a query.
 ``within_time_limit_rate`` counts the items whose time limit fell inside the run (a deadline
 ``due_on`` before the run's last day): decided within it, against all of them — decided late or
 still open past it. A 24-hour run sees few such deadlines; a month sees most.
+
+Operations cases count as closed by :func:`onecity.synth.actors.ops.closed_cases`, the definition the
+``operations`` section uses: a resident's report rejected as not a case (不予立案) has a ``closed_at``
+but is not a case closed, neither on time nor late.
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ from onecity.benefits.models import BenefitOffer, OfferStatus
 from onecity.core import clock
 from onecity.core.db import Database
 from onecity.core.divisions import Division, DivisionLevel
-from onecity.ops.models import Case as OpsCase
 from onecity.services import catalogue
 from onecity.services.models import Case, CaseStatus
+from onecity.synth.actors.ops import closed_cases
 
 DECIDED = (CaseStatus.APPROVED, CaseStatus.REFUSED)
 
@@ -105,16 +109,10 @@ def breakdown(db: Database, start: datetime, end: datetime) -> dict[str, Any]:
                 for t in (day[due_on.isoformat()], district[where], department[dept]):
                     t["due"] += 1
                     t["within"] += int(ok)
-        for dist, closed_at, on_time in s.execute(
-            select(OpsCase.district_code, OpsCase.closed_at, OpsCase.closed_on_time).where(
-                OpsCase.closed_at.is_not(None), OpsCase.closed_at >= start
-            )
-        ):
-            if closed_at is None:
-                continue
-            for t in (day[clock.local(closed_at).date().isoformat()], district[dist]):
+        for c in closed_cases(s, start):  # the operations section's own definition of closed and on time
+            for t in (day[clock.local(c.closed_at).date().isoformat()], district[c.district_code]):
                 t["ops_closed"] += 1
-                t["ops_on_time"] += int(bool(on_time))
+                t["ops_on_time"] += int(c.closed_on_time)
         for created, offer_status, division in s.execute(
             select(BenefitOffer.created_at, BenefitOffer.status, BenefitOffer.division_code).where(
                 BenefitOffer.created_at >= start

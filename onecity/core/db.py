@@ -9,6 +9,7 @@ means a transaction that read something never fails later when it tries to write
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 import uuid
@@ -71,8 +72,35 @@ def table_of(model: type[Base]) -> Table:
     return table
 
 
+#: The generator :func:`new_id` draws from inside :func:`seeded_ids` (None: the operating system's).
+_seeded: list[random.Random | None] = [None]
+
+
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A random UUID (version 4); inside :func:`seeded_ids`, drawn from the run's seeded generator."""
+    rng = _seeded[0]
+    if rng is None:
+        return str(uuid.uuid4())
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+@contextmanager
+def seeded_ids(seed: int, salt: int = 0) -> Iterator[None]:
+    """New ids come from a generator seeded with ``seed`` and ``salt`` until the block ends, for an offline
+    simulation (``onecity simulate``) to replay the same seed exactly.
+
+    Rows made at one simulated moment (the clock stands still for a step) are ordered by their ids where
+    the order matters: the operations clocks' sweep, two cases after a unit's last crew, the simulated
+    people's turns. With random ids the same seed gave different figures in each run. ``salt`` keeps a
+    second run over the same database from making the first one's ids again. Never around a server
+    whose people use it: their ids must stay unguessable.
+    """
+    previous = _seeded[0]
+    _seeded[0] = random.Random(f"{seed}:{salt}")
+    try:
+        yield
+    finally:
+        _seeded[0] = previous
 
 
 _ordered_lock = threading.Lock()

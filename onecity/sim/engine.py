@@ -4,7 +4,8 @@ Simulated time advances in fixed steps. At ``speed=None`` ("max") steps follow e
 as fast as the actors can act; at ``speed=X`` the loop sleeps so that simulated time runs
 X times faster than the wall clock, which is what a watchable demo needs. The platform
 clock (:mod:`onecity.core.clock`) follows simulated time during a run, so every record
-and audit entry carries the simulated moment it happened at.
+and audit entry carries the simulated moment it happened at, and new ids come from the run's seed
+(:func:`onecity.core.db.seeded_ids`): the same seed replays the same run.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 
 from onecity.core import clock
 from onecity.core.bus import consumers
-from onecity.core.db import Database
+from onecity.core.db import Database, seeded_ids
 
 
 class Actor(Protocol):
@@ -74,7 +75,10 @@ class Simulation:
         rng = np.random.default_rng(self.seed)
         end = self.start + timedelta(hours=hours) if hours != float("inf") else None
         wall0, sim0 = time.monotonic(), self.now
-        with clock.driven_by(lambda: self.now) if self.drive_clock else contextlib.nullcontext():
+        with (
+            clock.driven_by(lambda: self.now) if self.drive_clock else contextlib.nullcontext(),
+            self._ids() if self.drive_clock else contextlib.nullcontext(),
+        ):
             while (end is None or self.now < end) and not should_stop():
                 step_end = self.now + self.step if end is None else min(self.now + self.step, end)
                 for actor in self.actors:
@@ -97,6 +101,19 @@ class Simulation:
                         f"simulated {clock.local(self.now):%Y-%m-%d %H:%M} "
                         f"({(self.now - self.start).total_seconds() / 3600:.1f} h)"
                     )
+
+    def _ids(self) -> contextlib.AbstractContextManager[None]:
+        """New ids drawn from the run's seed (:func:`onecity.core.db.seeded_ids`), when the run owns the
+        platform (it drives the clock: no server's people share it). Rows made at one simulated moment
+        are ordered by id in places, and random ids made the same seed give different figures. The salt is
+        the audit log's length, which a fresh city of one seed always starts with and every run adds to."""
+        from sqlalchemy import func, select
+
+        from onecity.core.audit import AuditEntry
+
+        with self.db.sessions() as session:
+            salt = int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+        return seeded_ids(self.seed, salt)
 
     def report(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -191,7 +191,11 @@ class OpsActor:
             for unit in session.scalars(select(Unit).where(Unit.crews.is_(None)).order_by(Unit.agency_id)):
                 set_capacity(session, centre, unit.agency_id, crews=self._crews(unit))
         with db.sessions() as session:
-            rows = session.execute(select(Person.division_code, func.count()).group_by(Person.division_code)).all()
+            rows = session.execute(
+                select(Person.division_code, func.count())
+                .group_by(Person.division_code)
+                .order_by(Person.division_code)  # drawn from by the run's generator: a fixed order
+            ).all()
             self._units = {u.agency_id: u for u in session.scalars(select(Unit))}
             known = {c for c in session.scalars(select(Division.code).where(Division.level == DivisionLevel.COMMUNITY))}
         prefix = scope_prefix(self.within)

@@ -307,9 +307,11 @@ class SensingActor:
         self._score(db)
 
     def _weather(self, start: datetime, end: datetime, rng: np.random.Generator) -> None:
-        """Showers come and go per district: light rain, never a storm by themselves."""
+        """Showers come and go per district: light rain, never a storm by themselves. The districts are
+        visited in sorted order: each draws from the run's generator, and a set of strings iterates in an
+        order that changes with PYTHONHASHSEED, so the same seed would not replay the same weather."""
         hours = (end - start).total_seconds() / 3600
-        for district in {d.township[:6] for d in self.devices}:
+        for district in sorted({d.township[:6] for d in self.devices}):
             if district in self.raining:
                 if rng.random() < 0.3 * hours:
                     del self.raining[district]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -60,6 +61,36 @@ def test_an_event_carries_a_reason_of_2000_characters_and_refuses_a_longer_one(d
         events.publish(session, PINGED, Pinged(n=2), principal=SYSTEM, reason=grounds + "!")
     with db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_a_batch_writes_the_rows_one_event_would_and_refuses_what_one_event_would(db: Database) -> None:
+    """``publish_many`` builds each row with ``message_row``, as ``publish`` does: the same columns, ids in
+    the order given, and the same refusals, raised before anything of the batch is written."""
+    with db.transaction() as session:
+        events.publish(session, PINGED, Pinged(n=0), principal=SYSTEM, reason="one")
+        assert events.publish_many(session, PINGED, [(Pinged(n=n), f"batch {n}") for n in (1, 2)], principal=SYSTEM)
+        assert session.info["outbox_written"] is True
+    with db.sessions() as session:
+        rows = session.execute(
+            select(
+                OutboxMessage.subject, OutboxMessage.event_type, OutboxMessage.actor, OutboxMessage.payload
+            ).order_by(OutboxMessage.id)
+        ).all()
+    assert [r.payload for r in rows] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert len({(r.subject, r.event_type, r.actor) for r in rows}) == 1
+    with pytest.raises(InvalidInput, match="at most 2000"), db.transaction() as session:
+        events.publish_many(
+            session, PINGED, [(Pinged(n=3), "ok"), (Pinged(n=4), "x" * (events.REASON_MAX + 1))], principal=SYSTEM
+        )
+
+    class Other(BaseModel):
+        x: int
+
+    with pytest.raises(TypeError), db.transaction() as session:
+        wrong: list[tuple[Any, str]] = [(Pinged(n=5), "ok"), (Other(x=1), "no")]
+        events.publish_many(session, PINGED, wrong, principal=SYSTEM)
+    with db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 3
 
 
 def test_rolled_back_event_is_never_delivered_and_committed_one_once(db: Database) -> None:

@@ -159,12 +159,11 @@ class WorkItem(IdMixin, Base):
     assigned_at: Mapped[datetime | None]
 
 
-class Document(IdMixin, Base):
-    """A material uploaded or scanned at the counter."""
+class UploadedFileMixin:
+    """An uploaded material's file: what it is for, its bytes and who uploaded it. A document on a case
+    and an upload kept after it left the case (:class:`KeptUpload`) are the same file, moved from one
+    table to the other: they share these columns so that the move copies each one by name."""
 
-    __tablename__ = "svc_documents"
-
-    case_id: Mapped[str] = mapped_column(ForeignKey("svc_cases.id"), index=True)
     material_code: Mapped[str] = mapped_column(String(40))
     filename: Mapped[str] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(100))
@@ -172,10 +171,22 @@ class Document(IdMixin, Base):
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_by: Mapped[str] = mapped_column(String(120))
+
+    def file_columns(self) -> dict[str, Any]:
+        """These columns' values, to build the same file's row in the other table."""
+        return {name: getattr(self, name) for name in UploadedFileMixin.__annotations__}
+
+
+class Document(IdMixin, UploadedFileMixin, Base):
+    """A material uploaded or scanned at the counter."""
+
+    __tablename__ = "svc_documents"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("svc_cases.id"), index=True)
     created_at: Mapped[datetime]
 
 
-class KeptUpload(Base):
+class KeptUpload(UploadedFileMixin, Base):
     """An upload that failed an authenticity check, kept when the applicant replaced or removed it (or
     deleted the draft holding it) before submitting: the upload check must not be an oracle a forger
     tries forgeries against until one passes, leaving the officer nothing but "material checked".
@@ -197,13 +208,7 @@ class KeptUpload(Base):
     division_code: Mapped[str] = mapped_column(String(12), index=True)
     person_id: Mapped[int | None] = mapped_column(BigId, index=True)
     applicant_identifier: Mapped[str] = mapped_column(String(18), index=True)
-    material_code: Mapped[str] = mapped_column(String(40))
-    filename: Mapped[str] = mapped_column(String(200))
-    content_type: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
-    uploaded_by: Mapped[str] = mapped_column(String(120))
+    #: When the file was uploaded (its document's ``created_at``).
     uploaded_at: Mapped[datetime]
     #: The upload check's result as it stood: {status, problems, authenticity: [rules], checked_at}.
     check: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -258,3 +258,75 @@ def food_case_ready(city: City) -> str:
             s, city.resident, case.id, {"business_items": "热食类食品制售", "floor_area_m2": 80, "seats": 30}
         )
         return case.id
+
+
+# -- uploads checked as they arrive (the upload check's and the kept uploads' tests) ----------------
+
+#: The senior citizen card (敬老卡): its application letter is printed by the corpus and read by the OCR.
+SENIOR_CARD = "310000-20-00072-001"
+
+
+@pytest.fixture
+def mca(city: City) -> tuple[City, Principal]:
+    """The city and a Xuhui civil-affairs clerk who takes applications and reviews them."""
+    with city.db.transaction() as s:
+        return city, staff(s, "mca.clerk", "sh-mca", XUHUI, Role.COUNTER_CLERK, Role.REVIEWER)
+
+
+def draft(city: City, clerk: Principal, id_number: str) -> str:
+    """A senior card draft the clerk starts for ``id_number`` at the counter (identity checked)."""
+    with city.db.transaction() as s:
+        return service.start_case(s, clerk, SENIOR_CARD, id_number=id_number, identity_checked=True).id
+
+
+def printed(
+    city: City,
+    holder: str,
+    doc_type: str = "application_letter",
+    *,
+    forgery: str | None = None,
+    also: str | None = None,
+    seed: int = 11,
+) -> bytes:
+    """``holder``'s document printed by the corpus generator as the registry has it (``also``: another
+    person the generator may print on it, for someone else's document), or forged as ``forgery`` says."""
+    from onecity.core import clock
+    from onecity.synth.corpus import Generator, Roster
+
+    with city.db.sessions() as s:
+        roster = Roster([], [], {})
+        assert roster.add_holder(s, holder)
+        if also is not None:
+            assert roster.add_holder(s, also)
+    gen = Generator(roster, seed=seed, as_of=clock.today())
+    return gen.sample(1, doc_type, forgery=forgery, holder=holder, item="上海市敬老卡").image
+
+
+def upload(city: City, who: Principal, case_id: str, content: bytes, material: str = "application_letter") -> str:
+    """Upload ``content`` (a PNG) as the case's ``material``; the upload answers at once, the check comes later."""
+    from onecity.services.models import Case
+
+    with city.db.transaction() as s:
+        doc = service.attach_document(
+            s, who, case_id, material, filename=f"{material}.png", content_type="image/png", content=content
+        )
+        case = s.get(Case, case_id)
+        assert case is not None
+        entry = next(m for m in case.materials if m["code"] == material)
+        assert entry["check"] == {"document_id": doc.id, "status": "checking"}
+        return doc.id
+
+
+def checked(city: City, case_id: str, material: str = "application_letter") -> dict[str, object]:
+    """The check of the material's current upload, once the worker has read it (the pending events delivered)."""
+    from onecity.core.bus import consumers
+    from onecity.services.models import Case
+
+    consumers.deliver_pending(city.db)  # the worker: OCR before its transaction, then the result kept
+    with city.db.sessions() as s:
+        case = s.get(Case, case_id)
+        assert case is not None
+        entry = next(m for m in case.materials if m["code"] == material)
+        check: dict[str, object] = entry["check"]
+        assert check["document_id"] == entry["ref"]
+        return check

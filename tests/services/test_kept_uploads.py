@@ -28,12 +28,9 @@ from onecity.hub.registries.models import Person
 from onecity.services import advice, keptuploads, prereview, service, uploadcheck, uploadstate
 from onecity.services.models import Case, CaseEvent, Document, KeptUpload, PreReviewOutcome
 from onecity.services.presentation import kept_uploads, upload_checks
-from onecity.synth.corpus import Generator, Roster
 from tests.conftest import PASSWORD
-from tests.services.conftest import XUHUI, City, staff
+from tests.services.conftest import SENIOR_CARD, XUHUI, City, checked, draft, printed, staff, upload
 from tests.web_support import sign_in
-
-SENIOR_CARD = "310000-20-00072-001"
 
 
 def _senior(city: City) -> str:
@@ -56,65 +53,22 @@ def _senior(city: City) -> str:
     return found
 
 
-def _letter(city: City, holder: str, *, forgery: str | None = None, seed: int = 11) -> bytes:
-    with city.db.sessions() as s:
-        roster = Roster([], [], {})
-        assert roster.add_holder(s, holder)
-        if forgery == "other_holder":
-            other = s.scalars(select(Person.id_number).where(Person.id_number != holder).limit(1)).first()
-            assert other is not None and roster.add_holder(s, other)
-    gen = Generator(roster, seed=seed, as_of=clock.today())
-    return gen.sample(1, "application_letter", forgery=forgery, holder=holder, item="上海市敬老卡").image
-
-
-def _clerk(city: City) -> Principal:
-    with city.db.transaction() as s:
-        return staff(s, "mca.clerk", "sh-mca", XUHUI, Role.COUNTER_CLERK, Role.REVIEWER)
-
-
-def _draft(city: City, clerk: Principal, id_number: str) -> str:
-    with city.db.transaction() as s:
-        return service.start_case(s, clerk, SENIOR_CARD, id_number=id_number, identity_checked=True).id
-
-
-def _upload(city: City, who: Principal, case_id: str, content: bytes) -> str:
-    with city.db.transaction() as s:
-        return service.attach_document(
-            s, who, case_id, "application_letter", filename="letter.png", content_type="image/png", content=content
-        ).id
-
-
-def _check(city: City, case_id: str) -> dict[str, object]:
-    consumers.deliver_pending(city.db)
-    with city.db.sessions() as s:
-        case = s.get(Case, case_id)
-        assert case is not None
-        entry = next(m for m in case.materials if m["code"] == "application_letter")
-        check: dict[str, object] = entry["check"]
-        return check
-
-
-@pytest.fixture
-def mca(city: City) -> tuple[City, Principal]:
-    return city, _clerk(city)
-
-
 def test_a_forged_letter_replaced_before_submission_is_kept_and_the_case_goes_to_an_officer(
     mca: tuple[City, Principal],
 ) -> None:
     city, clerk = mca
     senior = _senior(city)
-    case_id = _draft(city, clerk, senior)
-    forged = _letter(city, senior, forgery="bad_check_digit")
-    forged_id = _upload(city, clerk, case_id, forged)
-    check = _check(city, case_id)
+    case_id = draft(city, clerk, senior)
+    forged = printed(city, senior, forgery="bad_check_digit")
+    forged_id = upload(city, clerk, case_id, forged)
+    check = checked(city, case_id)
     assert check["status"] == "flagged" and check["authenticity"] == ["identifier.check_digit"], check
     with city.db.sessions() as s:
         case = s.get(Case, case_id)
         assert case is not None
         assert upload_checks(case, "en")["application_letter"]["kept"]  # told before replacing it
     # the applicant replaces it with their own letter: the forgery is kept, in the same transaction
-    genuine_id = _upload(city, clerk, case_id, _letter(city, senior))
+    genuine_id = upload(city, clerk, case_id, printed(city, senior))
     with city.db.sessions() as s:
         assert s.get(Document, forged_id) is None and s.get(Document, genuine_id) is not None
         kept = s.get(KeptUpload, forged_id)
@@ -124,7 +78,7 @@ def test_a_forged_letter_replaced_before_submission_is_kept_and_the_case_goes_to
         history = {e.action: e.detail for e in s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id))}
     assert history["material_kept"]["document_id"] == forged_id
     assert history["material_kept"]["authenticity"] == ["identifier.check_digit"]
-    assert _check(city, case_id)["status"] == "ok"
+    assert checked(city, case_id)["status"] == "ok"
     with city.db.transaction() as s:
         service.submit(s, clerk, case_id)
     consumers.deliver_pending(city.db)
@@ -161,12 +115,12 @@ def test_honest_mistakes_stay_freely_replaceable(mca: tuple[City, Principal]) ->
     with city.db.sessions() as s:
         other = s.scalars(select(Person.id_number).where(Person.id_number != senior).order_by(Person.id)).first()
     assert other is not None
-    case_id = _draft(city, clerk, senior)
-    theirs = _upload(city, clerk, case_id, _letter(city, other))
-    check = _check(city, case_id)
+    case_id = draft(city, clerk, senior)
+    theirs = upload(city, clerk, case_id, printed(city, other))
+    check = checked(city, case_id)
     assert check["status"] == "flagged" and {"problem": "someone_else"} in check["problems"]  # type: ignore[operator]
     assert "authenticity" not in check
-    _upload(city, clerk, case_id, _letter(city, senior))
+    upload(city, clerk, case_id, printed(city, senior))
     with city.db.sessions() as s:
         assert s.get(Document, theirs) is None and s.get(KeptUpload, theirs) is None
         case = s.get(Case, case_id)
@@ -209,13 +163,13 @@ def test_removing_the_forgery_or_deleting_the_draft_keeps_it_with_the_applicant(
 ) -> None:
     city, clerk = mca
     senior = _senior(city)
-    first = _draft(city, clerk, senior)
-    removed = _upload(city, clerk, first, _letter(city, senior, forgery="bad_check_digit"))
-    assert _check(city, first).get("authenticity")
+    first = draft(city, clerk, senior)
+    removed = upload(city, clerk, first, printed(city, senior, forgery="bad_check_digit"))
+    assert checked(city, first).get("authenticity")
     with city.db.transaction() as s:
         service.remove_document(s, clerk, first, "application_letter")
-    again = _upload(city, clerk, first, _letter(city, senior, forgery="bad_check_digit", seed=12))
-    assert _check(city, first).get("authenticity")
+    again = upload(city, clerk, first, printed(city, senior, forgery="bad_check_digit", seed=12))
+    assert checked(city, first).get("authenticity")
     with city.db.transaction() as s:
         service.delete_draft(s, clerk, first)
     with city.db.sessions() as s:
@@ -224,7 +178,7 @@ def test_removing_the_forgery_or_deleting_the_draft_keeps_it_with_the_applicant(
         assert rows[removed].kept_because == "removed" and rows[again].kept_because == "draft_deleted"
         assert all(k.case_id is None and k.applicant_identifier == senior for k in rows.values())
     # the applicant starts afresh: their next case shows both attempts and goes to an officer
-    second = _draft(city, clerk, senior)
+    second = draft(city, clerk, senior)
     with city.db.sessions() as s:
         case = s.get(Case, second)
         assert case is not None
@@ -235,8 +189,8 @@ def test_removing_the_forgery_or_deleting_the_draft_keeps_it_with_the_applicant(
         assert kept_uploads(s, case, "en", staff=False)["elsewhere"] == []  # the applicant's page: this case only
     with city.db.transaction() as s:
         assert service.read_document(s, clerk, second, again).sha256  # opens from the later case, same department
-    _upload(city, clerk, second, _letter(city, senior))
-    assert _check(city, second)["status"] == "ok"
+    upload(city, clerk, second, printed(city, senior))
+    assert checked(city, second)["status"] == "ok"
     with city.db.transaction() as s:
         service.submit(s, clerk, second)
     consumers.deliver_pending(city.db)
@@ -251,10 +205,10 @@ def test_keeping_and_replacing_is_one_transaction(mca: tuple[City, Principal]) -
     """A replacement that fails after the forgery was moved leaves the draft as it was: the forgery still on it."""
     city, clerk = mca
     senior = _senior(city)
-    case_id = _draft(city, clerk, senior)
-    forged_id = _upload(city, clerk, case_id, _letter(city, senior, forgery="bad_check_digit"))
-    assert _check(city, case_id).get("authenticity")
-    genuine = _letter(city, senior)
+    case_id = draft(city, clerk, senior)
+    forged_id = upload(city, clerk, case_id, printed(city, senior, forgery="bad_check_digit"))
+    assert checked(city, case_id).get("authenticity")
+    genuine = printed(city, senior)
 
     class Interrupted(Exception):
         pass
@@ -278,9 +232,9 @@ def kept_case(city: City) -> Iterator[tuple[City, str, str]]:
     """A draft of the resident's own whose forged letter the check flagged and which was replaced."""
     with city.db.transaction() as s:
         case_id = service.start_case(s, city.resident, SENIOR_CARD).id
-    forged_id = _upload(city, city.resident, case_id, _letter(city, city.rep.id_number, forgery="bad_check_digit"))
-    assert _check(city, case_id).get("authenticity")
-    _upload(city, city.resident, case_id, _letter(city, city.rep.id_number))
+    forged_id = upload(city, city.resident, case_id, printed(city, city.rep.id_number, forgery="bad_check_digit"))
+    assert checked(city, case_id).get("authenticity")
+    upload(city, city.resident, case_id, printed(city, city.rep.id_number))
     yield city, case_id, forged_id
 
 

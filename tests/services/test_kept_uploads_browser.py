@@ -12,8 +12,7 @@ from onecity.core.identity.roles import Role
 from onecity.services import service
 from tests.browser_support import live_server, shot
 from tests.conftest import PASSWORD
-from tests.services.conftest import XUHUI, City, staff
-from tests.services.test_kept_uploads import SENIOR_CARD, _check, _letter, _upload
+from tests.services.conftest import SENIOR_CARD, XUHUI, City, checked, printed, staff, upload
 
 pytestmark = pytest.mark.browser
 
@@ -23,10 +22,10 @@ def test_the_task_page_shows_the_kept_forgery_in_both_languages(sqlite_city: Cit
     with city.db.transaction() as s:
         case_id = service.start_case(s, city.resident, SENIOR_CARD).id
         clerk = staff(s, "mca.clerk", "sh-mca", XUHUI, Role.COUNTER_CLERK)
-    forged_id = _upload(city, city.resident, case_id, _letter(city, city.rep.id_number, forgery="bad_check_digit"))
-    assert _check(city, case_id).get("authenticity")
-    _upload(city, city.resident, case_id, _letter(city, city.rep.id_number))
-    assert _check(city, case_id)["status"] == "ok"
+    forged_id = upload(city, city.resident, case_id, printed(city, city.rep.id_number, forgery="bad_check_digit"))
+    assert checked(city, case_id).get("authenticity")
+    upload(city, city.resident, case_id, printed(city, city.rep.id_number))
+    assert checked(city, case_id)["status"] == "ok"
     with city.db.transaction() as s:
         service.submit(s, city.resident, case_id)
     consumers.deliver_pending(city.db)  # the pre-review

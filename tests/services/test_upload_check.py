@@ -20,23 +20,14 @@ from onecity.core import clock
 from onecity.core.bus import consumers
 from onecity.core.errors import InvalidInput
 from onecity.core.identity.principal import Principal
-from onecity.core.identity.roles import Role
 from onecity.hub.registries.models import Certificate, CertificateStatus, HolderKind, Person
 from onecity.services import service, uploadstate
 from onecity.services.models import Case, CaseEvent, CaseStatus
 from onecity.services.presentation import upload_checks
 from onecity.synth.actors.services import titled_page
-from onecity.synth.corpus import Generator, Roster
 from tests.conftest import PASSWORD
-from tests.services.conftest import XUHUI, City, food_case_ready, staff
+from tests.services.conftest import SENIOR_CARD, City, checked, draft, food_case_ready, printed, upload
 from tests.web_support import csrf, sign_in
-
-SENIOR_CARD = "310000-20-00072-001"
-
-
-def _clerk(city: City) -> Principal:
-    with city.db.transaction() as s:
-        return staff(s, "mca.clerk", "sh-mca", XUHUI, Role.COUNTER_CLERK)
 
 
 def _resident(city: City) -> str:
@@ -60,53 +51,12 @@ def _resident(city: City) -> str:
     return found
 
 
-def _print(city: City, holder: str, doc_type: str, *, forgery: str | None = None, also: str | None = None) -> bytes:
-    with city.db.sessions() as s:
-        roster = Roster([], [], {})
-        assert roster.add_holder(s, holder)
-        if also is not None:
-            assert roster.add_holder(s, also)
-    gen = Generator(roster, seed=11, as_of=clock.today())
-    return gen.sample(1, doc_type, forgery=forgery, holder=holder, item="上海市敬老卡").image
-
-
-def _draft(city: City, clerk: Principal, id_number: str) -> str:
-    with city.db.transaction() as s:
-        return service.start_case(s, clerk, SENIOR_CARD, id_number=id_number, identity_checked=True).id
-
-
-def _upload(city: City, clerk: Principal, case_id: str, material: str, content: bytes) -> str:
-    with city.db.transaction() as s:
-        doc = service.attach_document(
-            s, clerk, case_id, material, filename=f"{material}.png", content_type="image/png", content=content
-        )
-        entry = next(m for m in s.get(Case, case_id).materials if m["code"] == material)  # type: ignore[union-attr]
-        assert entry["check"] == {"document_id": doc.id, "status": "checking"}  # answered at once, read later
-        return doc.id
-
-
-def _checked(city: City, case_id: str, material: str) -> dict[str, object]:
-    consumers.deliver_pending(city.db)  # the worker: OCR before its transaction, then the result kept
-    with city.db.sessions() as s:
-        case = s.get(Case, case_id)
-        assert case is not None
-        entry = next(m for m in case.materials if m["code"] == material)
-        check: dict[str, object] = entry["check"]
-        assert check["document_id"] == entry["ref"]
-        return check
-
-
-@pytest.fixture
-def mca(city: City) -> tuple[City, Principal]:
-    return city, _clerk(city)
-
-
 def test_the_applicants_own_letter_passes_as_it_arrives(mca: tuple[City, Principal]) -> None:
     city, clerk = mca
     person = _resident(city)
-    case_id = _draft(city, clerk, person)
-    _upload(city, clerk, case_id, "application_letter", _print(city, person, "application_letter"))
-    check = _checked(city, case_id, "application_letter")
+    case_id = draft(city, clerk, person)
+    upload(city, clerk, case_id, printed(city, person, "application_letter"), "application_letter")
+    check = checked(city, case_id, "application_letter")
     assert check["status"] == "ok", check
     with city.db.sessions() as s:
         case = s.get(Case, case_id)
@@ -122,9 +72,9 @@ def test_the_wrong_kind_of_document_is_flagged_and_submitting_it_needs_confirmat
 ) -> None:
     city, clerk = mca
     person = _resident(city)
-    case_id = _draft(city, clerk, person)
-    _upload(city, clerk, case_id, "application_letter", _print(city, person, "id_card"))
-    check = _checked(city, case_id, "application_letter")
+    case_id = draft(city, clerk, person)
+    upload(city, clerk, case_id, printed(city, person, "id_card"), "application_letter")
+    check = checked(city, case_id, "application_letter")
     assert check["status"] == "flagged"
     assert check["problems"] == [{"problem": "wrong_type", "expected": "application_letter", "detected": "id_card"}]
     with city.db.sessions() as s:
@@ -156,14 +106,14 @@ def test_someone_elses_document_is_flagged_and_a_replacement_clears_it(mca: tupl
     with city.db.sessions() as s:
         other = s.scalars(select(Person.id_number).where(Person.id_number != person).order_by(Person.id)).first()
     assert other is not None
-    case_id = _draft(city, clerk, person)
-    _upload(city, clerk, case_id, "application_letter", _print(city, other, "application_letter"))
-    check = _checked(city, case_id, "application_letter")
+    case_id = draft(city, clerk, person)
+    upload(city, clerk, case_id, printed(city, other, "application_letter"), "application_letter")
+    check = checked(city, case_id, "application_letter")
     assert check["status"] == "flagged"
     assert {"problem": "someone_else"} in check["problems"]  # type: ignore[operator]
     # the applicant replaces it with their own: checked again, and the flag goes with the old upload
-    _upload(city, clerk, case_id, "application_letter", _print(city, person, "application_letter"))
-    assert _checked(city, case_id, "application_letter")["status"] == "ok"
+    upload(city, clerk, case_id, printed(city, person, "application_letter"), "application_letter")
+    assert checked(city, case_id, "application_letter")["status"] == "ok"
     with city.db.transaction() as s:
         case = service.submit(s, clerk, case_id)
         assert uploadstate.flagged(case) == []
@@ -185,7 +135,7 @@ def test_an_expired_document_is_flagged_with_its_date(mca: tuple[City, Principal
         ).first()
     if holder is None:
         pytest.skip("the seed gave nobody an expired ID card")
-    case_id = _draft(city, clerk, holder)
+    case_id = draft(city, clerk, holder)
     # an item that asks for the ID card itself (no registry stands in for it here): the upload is read as one
     with city.db.transaction() as s:
         case = s.get(Case, case_id)
@@ -194,8 +144,8 @@ def test_an_expired_document_is_flagged_with_its_date(mca: tuple[City, Principal
             {**m, "state": "missing", "source": None, "ref": None} if m["code"] == "id_card" else m
             for m in case.materials
         ]
-    _upload(city, clerk, case_id, "id_card", _print(city, holder, "id_card", forgery="expired"))
-    check = _checked(city, case_id, "id_card")
+    upload(city, clerk, case_id, printed(city, holder, "id_card", forgery="expired"), "id_card")
+    check = checked(city, case_id, "id_card")
     assert check["status"] == "flagged", check
     expired = [p for p in check["problems"] if p["problem"] == "expired"]  # type: ignore[attr-defined]
     assert expired and expired[0]["valid_until"] < today.isoformat()
@@ -223,7 +173,7 @@ def test_a_material_read_by_its_heading_is_told_from_another_and_a_page_without_
             content_type="image/png",
             content=titled_page("household_register"),
         )
-    check = _checked(city, case_id, "floor_plan")
+    check = checked(city, case_id, "floor_plan")
     assert check["status"] == "flagged"
     assert check["problems"] == [
         {"problem": "wrong_material", "expected": "floor_plan", "detected": "household_register"}
@@ -249,7 +199,7 @@ def test_a_material_read_by_its_heading_is_told_from_another_and_a_page_without_
             content_type="image/png",
             content=titled_page("floor_plan"),
         )
-    assert _checked(city, case_id, "floor_plan")["status"] == "ok"
+    assert checked(city, case_id, "floor_plan")["status"] == "ok"
 
 
 def test_the_api_and_the_page_show_the_check_to_the_applicant_alone(
@@ -261,7 +211,7 @@ def test_the_api_and_the_page_show_the_check_to_the_applicant_alone(
     r = client.post("/api/v1/services/cases", json={"item_code": SENIOR_CARD}, headers=me)
     assert r.status_code == 201, r.text
     case_id = r.json()["id"]
-    wrong = _print(city, city.rep.id_number, "id_card")
+    wrong = printed(city, city.rep.id_number, "id_card")
     r = client.post(
         f"/api/v1/services/cases/{case_id}/documents",
         headers=me,

@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -172,3 +173,52 @@ def database_url(backend: str, label: str) -> Iterator[str]:
     cm = sqlite_url(label) if backend == "sqlite" else postgres_url(label)
     with cm as url:
         yield url
+
+
+# -- the simulated city's services, run for a figure (services_passes, services_prefill) ----------
+
+
+def add_city_options(p: argparse.ArgumentParser, *, hours: float, db_help: str) -> None:
+    """The options of a benchmark that runs the simulated city: ``--db`` (a SQLite file, seeded when
+    empty), ``--scale``, ``--seed`` and ``--hours`` (``hours`` by default)."""
+    p.add_argument("--db", type=Path, help=db_help)
+    p.add_argument("--scale", type=float, default=0.001)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--hours", type=float, default=hours)
+
+
+@dataclass
+class CityRun:
+    """A run of the simulated city: its database, its simulated start, and the clocks started with it."""
+
+    db: Any
+    start: Any
+    cpu0: float = field(default_factory=time.process_time)
+    wall0: float = field(default_factory=time.monotonic)
+
+    def seconds(self) -> dict[str, float]:
+        """The run's CPU and wall-clock seconds so far (on a loaded machine the CPU time compares)."""
+        return {
+            "cpu_seconds": round(time.process_time() - self.cpu0, 1),
+            "wall_seconds": round(time.monotonic() - self.wall0, 1),
+        }
+
+
+@contextmanager
+def city_run(args: argparse.Namespace, label: str) -> Iterator[CityRun]:
+    """The database of ``--db`` or a scratch SQLite file (removed after), and the simulated start: the
+    first simulated day's midnight, or with ``--quick`` (one hour at 1:5,000) its busy office hour, 10:00."""
+    from datetime import timedelta
+
+    from onecity.core.db import Database
+    from onecity.sim.cli import DEFAULT_START
+
+    if args.quick:
+        args.hours, args.scale = 1, min(args.scale, 0.0002)
+    start = DEFAULT_START + timedelta(hours=10 if args.quick else 0)
+    with tempfile.TemporaryDirectory(prefix=f"onecity-bench-{label}-") as scratch:
+        db = Database(f"sqlite:///{args.db or Path(scratch) / 'city.db'}")
+        try:
+            yield CityRun(db, start)
+        finally:
+            db.dispose()

@@ -17,14 +17,12 @@ them), the CPU seconds of the run and both breakdowns.
 from __future__ import annotations
 
 import json
-import tempfile
-import time
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench._common import emit, log, parser
+from bench._common import add_city_options, city_run, emit, log, parser
 
 NAME = "services_passes"
 CLERK_REASON = "材料与申请不符"
@@ -146,42 +144,36 @@ def tally(db: Any, wrong_docs: dict[str, str], end: datetime) -> dict[str, Any]:
 
 def main() -> None:
     p = parser(__doc__ or NAME)
-    p.add_argument("--db", type=Path, help="SQLite file: seeded when empty (default: a scratch file)")
-    p.add_argument("--scale", type=float, default=0.001)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--hours", type=float, default=24)
+    add_city_options(p, hours=24, db_help="SQLite file: seeded when empty (default: a scratch file)")
     p.add_argument("--scans", type=float, default=1.0, help="share of machine-read materials uploaded as scans")
     p.add_argument("--checkpoint", type=Path, help="write the tally here at each simulated day's end")
     args = p.parse_args()
-    if args.quick:
-        args.hours, args.scale = 1, min(args.scale, 0.0002)
-    from onecity.core.db import Database
     from onecity.sim import actors
-    from onecity.sim.cli import DEFAULT_START, ensure_city
+    from onecity.sim.cli import ensure_city
     from onecity.sim.engine import Simulation, _to_stderr
     from onecity.synth.actors.services import ServicesActor
 
-    start = DEFAULT_START + timedelta(hours=10 if args.quick else 0)
-    scratch = tempfile.TemporaryDirectory(prefix="onecity-bench-passes-")
-    path = args.db or Path(scratch.name) / "city.db"
-    db = Database(f"sqlite:///{path}")
-    cpu0, wall0 = time.process_time(), time.monotonic()
-    ensure_city(db, args.scale, args.seed)
-    built = actors.build(args.scale, ["onecity.synth.actors.registries", "onecity.synth.actors.services"])
-    services = next(a for a in built if isinstance(a, ServicesActor))
-    services.scan_share = args.scans
-    log(f"{args.hours:g} simulated hours at scale {args.scale:g}, seed {args.seed} (life events and services)…")
+    with city_run(args, "passes") as city:
+        db, start = city.db, city.start
+        ensure_city(db, args.scale, args.seed)
+        built = actors.build(args.scale, ["onecity.synth.actors.registries", "onecity.synth.actors.services"])
+        services = next(a for a in built if isinstance(a, ServicesActor))
+        services.scan_share = args.scans
+        log(f"{args.hours:g} simulated hours at scale {args.scale:g}, seed {args.seed} (life events and services)…")
 
-    def daily(now: datetime) -> None:
-        if args.checkpoint and now > start and (now - start) % timedelta(days=1) == timedelta(0):
-            args.checkpoint.write_text(json.dumps(tally(db, services._wrong_docs, now), ensure_ascii=False, indent=1))
+        def daily(now: datetime) -> None:
+            if args.checkpoint and now > start and (now - start) % timedelta(days=1) == timedelta(0):
+                args.checkpoint.write_text(
+                    json.dumps(tally(db, services._wrong_docs, now), ensure_ascii=False, indent=1)
+                )
 
-    sim = Simulation(db, built, start=start, seed=args.seed, deliver_events=True, progress=_to_stderr, on_step=daily)
-    sim.run(args.hours)
-    figures = tally(db, services._wrong_docs, sim.now)
-    figures["actor"] = {k: v for k, v in services.report().items() if isinstance(v, int)}
-    figures["cpu_seconds"] = round(time.process_time() - cpu0, 1)
-    figures["wall_seconds"] = round(time.monotonic() - wall0, 1)
+        sim = Simulation(
+            db, built, start=start, seed=args.seed, deliver_events=True, progress=_to_stderr, on_step=daily
+        )
+        sim.run(args.hours)
+        figures = tally(db, services._wrong_docs, sim.now)
+        figures["actor"] = {k: v for k, v in services.report().items() if isinstance(v, int)}
+        figures.update(city.seconds())
     emit(NAME, {"scale": args.scale, "seed": args.seed, "hours": args.hours, "scans": args.scans}, figures)
 
 

@@ -15,13 +15,10 @@ The result line carries the share, the CPU seconds of the run and the unfilled f
 
 from __future__ import annotations
 
-import tempfile
-import time
 from collections import Counter, defaultdict
-from pathlib import Path
 from typing import Any
 
-from bench._common import emit, log, parser
+from bench._common import add_city_options, city_run, emit, log, parser
 
 NAME = "services_prefill"
 
@@ -82,45 +79,27 @@ def tally(db: Any) -> dict[str, Any]:
 
 def main() -> None:
     p = parser(__doc__ or NAME)
-    p.add_argument("--db", type=Path, help="SQLite file: seeded when empty, reused otherwise (default: a scratch file)")
-    p.add_argument("--scale", type=float, default=0.001)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--hours", type=float, default=12)
+    add_city_options(p, hours=12, db_help="SQLite file: seeded when empty, reused otherwise (default: a scratch file)")
     p.add_argument("--tally-only", action="store_true", help="read the case files of an earlier run, run nothing")
     args = p.parse_args()
-    if args.quick:
-        args.hours, args.scale = 1, min(args.scale, 0.0002)
-    from datetime import timedelta
-
-    from onecity.sim.cli import DEFAULT_START
-
-    # a quick run takes a busy office hour (10:00) of the first simulated day, a full one starts at midnight
-    start = DEFAULT_START + timedelta(hours=10 if args.quick else 0)
-    from onecity.core.db import Database
     from onecity.sim.cli import run
 
-    scratch = tempfile.TemporaryDirectory(prefix="onecity-bench-prefill-")
-    path = args.db or Path(scratch.name) / "city.db"
-    db = Database(f"sqlite:///{path}")
-    cpu0, wall0 = time.process_time(), time.monotonic()
-    if not args.tally_only:
-        log(f"{args.hours:g} simulated hours at scale {args.scale:g}, seed {args.seed} (life events and services)…")
-        run(
-            db,
-            scale=args.scale,
-            seed=args.seed,
-            hours=args.hours,
-            speed=None,
-            actor_modules=["onecity.synth.actors.registries", "onecity.synth.actors.services"],
-            progress="lines",
-            scan_share=0.0,
-            start=start,
-        )
-    figures = tally(db)
-    figures["cpu_seconds"] = round(time.process_time() - cpu0, 1)
-    figures["wall_seconds"] = round(time.monotonic() - wall0, 1)
-    db.dispose()
-    scratch.cleanup()
+    with city_run(args, "prefill") as city:
+        if not args.tally_only:
+            log(f"{args.hours:g} simulated hours at scale {args.scale:g}, seed {args.seed} (life events and services)…")
+            run(
+                city.db,
+                scale=args.scale,
+                seed=args.seed,
+                hours=args.hours,
+                speed=None,
+                actor_modules=["onecity.synth.actors.registries", "onecity.synth.actors.services"],
+                progress="lines",
+                scan_share=0.0,
+                start=city.start,
+            )
+        figures = tally(city.db)
+        figures.update(city.seconds())
     emit(NAME, {"scale": args.scale, "seed": args.seed, "hours": args.hours}, figures)
 
 

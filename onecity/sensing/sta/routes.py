@@ -13,13 +13,14 @@ import re
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from onecity.api.deps import MaybePrincipalDep, SessionDep
-from onecity.api.limits import loads_bounded
+from onecity.api.limits import MAX_JSON_DEPTH, json_depth, too_deep_detail
 from onecity.core.errors import InvalidInput, NotFound
 from onecity.sensing.sta import service
 from onecity.sensing.sta.entities import SETS, VERSION_PATH, EntitySet, serialise
@@ -47,9 +48,14 @@ async def json_body(request: Request) -> Any:
     raw = await request.body()
     if not raw:
         raise InvalidInput("send the entity as a JSON body (Content-Type: application/json)")
+    # clients send JSON under any content type; the bound holds for all
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise InvalidInput(too_deep_detail(MAX_JSON_DEPTH))
     try:
-        return loads_bounded(raw)  # clients send JSON under any content type; the bound holds for all
-    except (ValueError, UnicodeDecodeError) as err:
+        # orjson: a dataArray call of 50,000 readings decodes in a third of json's time; it also
+        # refuses what is not strict JSON (NaN, Infinity, lone surrogates), as a 422 here
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
         raise InvalidInput(f"the body is not valid JSON: {err}") from err
 
 
@@ -159,12 +165,18 @@ def service_root(request: Request, principal: MaybePrincipalDep) -> dict[str, An
     }
 
 
-@router.post("/CreateObservations", status_code=201, summary="dataArray extension: many observations at once")
-def create_observations(
-    request: Request, session: SessionDep, principal: MaybePrincipalDep, body: BodyDep
-) -> list[str]:
-    base = f"{_base(request)}{VERSION_PATH}/"
-    return [base + link for link in service.create_observations_array(session, principal, body)]
+@router.post(
+    "/CreateObservations",
+    status_code=201,
+    response_model=list[str],
+    summary="dataArray extension: many observations at once",
+)
+def create_observations(request: Request, session: SessionDep, principal: MaybePrincipalDep, body: BodyDep) -> Response:
+    """One self-link per row, in order. Encoded here (orjson), not by the response model: checking
+    and encoding 50,000 links cost more than storing their rows."""
+    base = f"{_base(request)}{VERSION_PATH}/Observations("
+    ids = service.create_observations_array(session, principal, body)
+    return Response(orjson.dumps([f"{base}{i})" for i in ids]), status_code=201, media_type="application/json")
 
 
 @router.get("/{path:path}", summary="Read entities, collections and properties")

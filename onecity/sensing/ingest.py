@@ -9,8 +9,12 @@
    with no dedup key (HTTP, the dataArray extension: nothing can conflict) go in by ``COPY`` on
    PostgreSQL;
 3. each stream's last two results, its time extent and its Thing's health are updated;
-4. one ``sensing.observations.stored`` event for the whole batch goes to the outbox, with
-   what the stream rules need of the streams' state before the batch.
+4. one ``sensing.observations.stored`` event per batch (of at most :data:`MAX_BATCH`) goes to
+   the outbox, with what the stream rules need of the streams' state before the batch.
+
+Plain readings given a column each (:class:`ObservationColumns`: the dataArray's common form)
+take :func:`store_columns`, the same steps with no Python work per reading: one binary ``COPY``
+whose bytes numpy lays out, the streams' state moved per stream (:func:`_advance`).
 
 What is durable is the observation row itself; the outbox row per *batch* (not per
 observation) carries the batch to the bus, to MQTT subscribers and to the stream rules, so a

@@ -205,6 +205,113 @@ def test_data_array_and_one_outbox_row_per_batch(
     )
 
 
+def test_data_array_columns_store_what_rows_store(
+    client: Any, db: Database, sensing_key: str, make_station: Callable[..., tuple[int, int]]
+) -> None:
+    """The common form (stored a column at a time) leaves the rows, the streams' state and the
+    events the row-by-row path leaves; a wrong group anywhere refuses the whole call."""
+    from onecity.sensing.models import Datastream, Observation
+
+    h = auth(sensing_key)
+    _, cols = make_station("七宝", "water_level", "m", 121.35, 31.15)
+    _, rows = make_station("莘庄", "water_level", "m", 121.38, 31.11)
+
+    def post(ds: int, data: list[list[Any]], by_rows: bool) -> Any:
+        # a resultQuality component (all null here) is not the common form: the call goes row by row
+        comps = ["phenomenonTime", "result", "resultQuality"] if by_rows else ["result", "phenomenonTime"]
+        array = [[t, v, None] if by_rows else [v, t] for t, v in data]
+        return client.post(
+            f"{STA}/CreateObservations",
+            headers=h,
+            json=[{"Datastream": {"@iot.id": ds}, "components": comps, "dataArray": array}],
+        )
+
+    # out of time order, a repeated instant, an integer result; then a call partly older than the newest
+    first = [["2026-07-05T10:00:00Z", 1.0], ["2026-07-05T09:00:00+08:00", 2], ["2026-07-05T10:30:00.5Z", 3.5]]
+    first += [["2026-07-05T10:30:00.5Z", 4.0], ["2026-07-05T08:00:00", 5.0]]
+    second = [["2026-07-05T10:20:00Z", 6.0], ["2026-07-05T11:00:00Z", 7.0], ["2026-07-04T00:00:00Z", 8.0]]
+    for data in (first, second, [["2026-07-04T12:00:00Z", 9.0]]):
+        a, b = post(cols, data, False), post(rows, data, True)
+        assert a.status_code == b.status_code == 201, (a.text, b.text)
+        assert len(a.json()) == len(b.json()) == len(data)
+        for link, (_, v) in zip(a.json(), data, strict=True):  # each link names its own row
+            got = client.get(f"{STA}/{link.split('/sta/v1.1/', 1)[1]}", headers=h).json()
+            assert got["result"] == v
+    state = ("last_result", "last_time", "prev_result", "prev_time", "phenomenon_time_start", "phenomenon_time_end")
+    with db.sessions() as s:
+        a_ds, b_ds = s.get(Datastream, cols), s.get(Datastream, rows)
+        assert a_ds is not None and b_ds is not None
+        assert [getattr(a_ds, k) for k in state] == [getattr(b_ds, k) for k in state]
+        assert a_ds.last_result == 7.0 and a_ds.prev_result == 4.0  # 6.0 came before the newest (10:30)
+        stored = {
+            ds: sorted(
+                (o.phenomenon_time, o.result_number)
+                for o in s.scalars(select(Observation).where(Observation.datastream_id == ds))
+            )
+            for ds in (cols, rows)
+        }
+        assert stored[cols] == stored[rows] and len(stored[cols]) == 9
+        assert None not in s.scalars(
+            select(Observation.feature_of_interest_id).where(Observation.datastream_id == cols)
+        )
+        events = list(s.scalars(select(OutboxMessage).where(OutboxMessage.event_type == "sensing.observations.stored")))
+    a_events = [e.payload for e in events if e.payload["observations"][0][1] == cols]
+    b_events = [e.payload for e in events if e.payload["observations"][0][1] == rows]
+    assert [list(e["previous"].values()) for e in a_events] == [list(e["previous"].values()) for e in b_events]
+    assert [len(e["observations"]) for e in a_events] == [5, 3, 1]
+    # a wrong group after good ones: nothing of the call is stored
+    bad = client.post(
+        f"{STA}/CreateObservations",
+        headers=h,
+        json=[
+            {"Datastream": {"@iot.id": cols}, "components": ["phenomenonTime", "result"], "dataArray": second},
+            {"Datastream": {"@iot.id": 10**9}, "components": ["phenomenonTime", "result"], "dataArray": second},
+        ],
+    )
+    assert bad.status_code == 404 and str(10**9) in bad.json()["detail"]
+    nan = client.post(
+        f"{STA}/CreateObservations",
+        headers=h,
+        content=b'[{"Datastream": {"@iot.id": %d}, "components": ["phenomenonTime", "result"], '
+        b'"dataArray": [["2026-07-06T00:00:00Z", NaN]]}]' % cols,
+    )
+    assert nan.status_code == 422 and "not valid JSON" in nan.json()["detail"]
+    with db.sessions() as s:
+        assert len(list(s.scalars(select(Observation.id).where(Observation.datastream_id == cols)))) == 9
+
+
+def test_data_array_beyond_one_batch(
+    client: Any, db: Database, sensing_key: str, make_station: Callable[..., tuple[int, int]]
+) -> None:
+    """A call larger than one store batch: one event per 5,000 readings, each carrying the streams'
+    state before it (the second event's predecessor is the first's newest reading)."""
+    h = auth(sensing_key)
+    _, ds = make_station("金山", "water_level", "m", 121.34, 30.74)
+    data = [
+        [f"2026-07-0{1 + i // 86400}T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z", float(i)]
+        for i in range(6000)
+    ]
+    r = client.post(
+        f"{STA}/CreateObservations",
+        headers=h,
+        json=[{"Datastream": {"@iot.id": ds}, "components": ["phenomenonTime", "result"], "dataArray": data}],
+    )
+    assert r.status_code == 201 and len(r.json()) == 6000
+    with db.sessions() as s:
+        events = [
+            e.payload
+            for e in s.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.event_type == "sensing.observations.stored")
+                .order_by(OutboxMessage.id)
+            )
+        ]
+    events = [e for e in events if e["observations"][0][1] == ds]
+    assert [e["count"] for e in events] == [5000, 1000]
+    assert events[0]["previous"] == {}
+    assert events[1]["previous"][str(ds)][0] == 4999.0
+
+
 def test_access_and_bad_input(client: Any, sensing_key: str, read_key: str) -> None:
     assert client.get(f"{STA}/Things").status_code == 401
     assert client.post(f"{STA}/Things", json={"name": "x"}).status_code == 401

@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+import orjson
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -55,7 +56,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from onecity.core import clock
-from onecity.core.db import Base, Database, table_of
+from onecity.core.db import Base, Database, DriverStatement, table_of
 from onecity.core.errors import InvalidInput
 from onecity.core.identity.principal import Principal
 
@@ -209,20 +210,33 @@ def record_many(
         return 0
     at = clock.now()
     rows = [entry_row(principal, action, spec, purpose=purpose, outcome=outcome, at=at) for spec in entries]
-    # The table on the session's connection, not the ORM's per-row bulk path nor Session.execute's
-    # ORM dispatch; one entry as one statement (a one-row list would be psycopg's pipelined
-    # executemany: an extra synchronisation with the server for nothing). Session.execute flushed
-    # the changes the entry records first (autoflush); the connection does not, so flush here: an
-    # entry is written after what it records, and a caller reading back in the same transaction
-    # sees its deletes and inserts done (a flush with nothing pending costs nothing).
+    # An entry is written after what it records, and a caller reading back in the same transaction
+    # sees its deletes and inserts done: flush the ORM's pending changes first (nothing pending
+    # costs nothing). Neither statement below would flush them.
     if session.autoflush:
         session.flush()
-    session.connection().execute(_APPEND, rows[0] if len(rows) == 1 else rows)
+    if session.get_bind().dialect.name == "postgresql":
+        # one prepared statement on the driver, the rows as one JSON parameter, however many:
+        # SQLAlchemy's execution layer cost ~4x the driver's own work per append (the figures
+        # in bench/README.md, "Audit appends at the server's ceiling")
+        if at.tzinfo is None:  # what UTCDateTime refuses on the other path
+            raise ValueError("naive datetime given to the database; use onecity.core.clock.now()")
+        _PG_APPEND.run(session, {"rows": orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")})
+    else:
+        # one entry as one statement (a one-row list would be an executemany for nothing)
+        session.connection().execute(_APPEND, rows[0] if len(rows) == 1 else rows)
     return len(rows)
 
 
-#: One statement for every append (compiled once per dialect and kept in SQLAlchemy's cache).
+#: One statement for every append on SQLite (compiled once and kept in SQLAlchemy's cache).
 _APPEND = insert(table_of(AuditEntry))
+#: The columns an append gives: all but the entry's number (an identity) and what the sealer sets.
+_APPENDED = ", ".join(c.name for c in table_of(AuditEntry).c if c.name not in ("seq", "pos", "prev_hash", "hash"))
+#: The same append on PostgreSQL, prepared on each connection at its first use.
+_PG_APPEND = DriverStatement(
+    f"INSERT INTO audit_log ({_APPENDED}) SELECT {_APPENDED} "
+    "FROM json_populate_recordset(NULL::audit_log, %(rows)s::json)"
+)
 
 
 def entry_row(
@@ -298,6 +312,14 @@ _SEALED = (
 )
 
 
+#: :data:`_SEALED` on PostgreSQL, for a whole batch given as one JSON parameter.
+_PG_SEALED = DriverStatement(
+    "UPDATE audit_log AS e SET pos = b.b_pos, prev_hash = b.b_prev, hash = b.b_hash "
+    "FROM json_to_recordset(%(rows)s::json) AS b(b_seq bigint, b_pos bigint, b_prev text, b_hash text) "
+    "WHERE e.seq = b.b_seq AND e.pos IS NULL"
+)
+
+
 def seal_batch(session: Session, limit: int = SEAL_BATCH) -> int:
     """Seal up to ``limit`` committed, unsealed entries into the chain, in ``session``'s transaction.
 
@@ -326,9 +348,13 @@ def seal_batch(session: Session, limit: int = SEAL_BATCH) -> int:
         digest = _digest(_fields(fields))
         params.append({"b_seq": row.seq, "b_pos": last, "b_prev": prev_hash, "b_hash": digest})
         prev_hash = digest
-    done = session.connection().execute(_SEALED, params)
-    if done.rowcount not in (-1, len(params)):  # pragma: no cover - the head lock makes this impossible
-        raise RuntimeError(f"sealed {done.rowcount} of {len(params)} audit entries; nothing committed")
+    if session.get_bind().dialect.name == "postgresql":
+        # the whole batch in one statement: a third less time than one UPDATE an entry, pipelined
+        done = _PG_SEALED.run(session, {"rows": orjson.dumps(params).decode("utf-8")})
+    else:
+        done = session.connection().execute(_SEALED, params).rowcount
+    if done not in (-1, len(params)):  # pragma: no cover - the head lock makes this impossible
+        raise RuntimeError(f"sealed {done} of {len(params)} audit entries; nothing committed")
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=last, hash=prev_hash))
     return len(params)
 

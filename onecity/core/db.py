@@ -315,14 +315,22 @@ class DriverStatement:
 
     def first(self, session: Session, params: dict[str, Any]) -> tuple[Any, ...] | None:
         """The first row the statement returns (on ``session``'s connection), or None."""
+        row: tuple[Any, ...] | None = self._execute(session, params).fetchone()
+        return row
+
+    def run(self, session: Session, params: dict[str, Any]) -> int:
+        """Run a statement that returns no rows (on ``session``'s connection): how many rows it wrote."""
+        count: int = self._execute(session, params).rowcount
+        return count
+
+    def _execute(self, session: Session, params: dict[str, Any]) -> Any:
         conn = session.connection()
         raw = conn.connection.driver_connection
         dbapi_error = conn.dialect.loaded_dbapi.Error
         try:
-            row: tuple[Any, ...] | None = raw.execute(self.sql, params, prepare=True).fetchone()  # type: ignore[union-attr]
+            return raw.execute(self.sql, params, prepare=True)  # type: ignore[union-attr]
         except dbapi_error as err:
             lost = conn.dialect.is_disconnect(err, raw, None)
             if lost:
                 conn.invalidate(err)
             raise DBAPIError.instance(self.sql, params, err, dbapi_error, connection_invalidated=lost) from err
-        return row

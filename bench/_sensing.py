@@ -237,6 +237,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages (``uptime``), to print beside a figure."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def worker_report(proc: subprocess.Popen[bytes]) -> dict[str, Any]:
     """The counters a stopped worker printed as its last line (received, stored, echoes, batches…)."""
     assert proc.stdout is not None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import signal
@@ -105,6 +106,10 @@ def cmd_worker_ingest(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    # what start-up built (modules, the point index, models) lives as long as the process: take it
+    # out of the collector's sight, or each full collection walks it all again (0.2 s, measured, a
+    # collection; under load they came every few batches, bench/README.md)
+    gc.freeze()
     worker.start()
     source = f"the stream {args.stream} on {nats_url}" if via == "stream" else url
     _out(f"ingest worker {worker.client_id} subscribed to {source} (batch {args.batch})")

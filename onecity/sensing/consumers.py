@@ -21,7 +21,7 @@ from onecity.core.config import ConfigurationError, get_settings
 from onecity.core.events import Envelope
 from onecity.sensing import rules
 from onecity.sensing.events import ALERT_CLEARED, ALERT_RAISED, OBSERVATIONS_STORED
-from onecity.sensing.mqtt import ALERT_TOPIC, REPUBLISHER, observation_topic
+from onecity.sensing.mqtt import ALERT_TOPIC, DEVICE_ORIGIN, REPUBLISHER, observation_topic
 from onecity.sensing.sta.entities import VERSION_PATH
 
 _configured = False
@@ -48,10 +48,13 @@ def judge_batch(session: Session, envelope: Envelope) -> None:
 
 @consumer("sensing.mqtt-observations", OBSERVATIONS_STORED)
 def republish_observations(session: Session, envelope: Envelope) -> None:
-    """Each stored observation to ``v1.1/Datastreams(<id>)/Observations`` (OGC 18-088 §14.2.2)."""
-    if not _ready():
-        return
+    """Each stored observation to ``v1.1/Datastreams(<id>)/Observations`` (OGC 18-088 §14.2.2), but
+    those a device published there: the broker already delivered that message to every subscriber
+    of the topic (:data:`~onecity.sensing.mqtt.DEVICE_ORIGIN`, the module docstring of
+    :mod:`onecity.sensing.mqtt` says why)."""
     payload = envelope.typed(OBSERVATIONS_STORED)
+    if payload.origin == DEVICE_ORIGIN or not _ready():
+        return
     messages = []
     for obs_id, ds_id, t, result in payload.observations:
         body = {

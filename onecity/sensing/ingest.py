@@ -318,6 +318,10 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
             return _copy(session, rows)
 
         def col(name: str, fn: Any = None) -> list[Any]:
+            # a column no row fills goes as an empty array (unnest pads it with NULLs): an MQTT
+            # reading fills 5 of the 12, and psycopg dumps arrays element by element in Python
+            if all(r[name] is None for r in rows):
+                return []
             return [fn(r[name]) if fn else r[name] for r in rows]
 
         params = {

@@ -8,10 +8,25 @@ worker killed at any moment lose nothing. aiomqtt wraps paho and adds an asyncio
 worker does not need (its hot loop is a thread doing batched database writes).
 
 Topics (OGC 18-088 §14.2): a device publishes an Observation to
-``v1.1/Datastreams(<id>)/Observations``; the platform republishes every stored observation
-(from MQTT or HTTP) to the same topic, marked with the MQTT 5 user property
-``onecity-origin=platform`` so the ingest workers, which subscribe to that topic too, skip
-their own echo. MQTT 3.1.1 subscribers see the observation JSON as the standard describes.
+``v1.1/Datastreams(<id>)/Observations`` (§14.2.4, create by MQTT), and subscribers of that
+topic receive each observation created in that Datastream (§14.2.2). One topic serves both, so
+the subscribers and the ingest workers receive whatever is published there:
+
+* a device's publish reaches every subscriber through the broker already, as the device sent
+  it. The platform does not publish it again (:data:`DEVICE_ORIGIN` batches are not
+  republished). It did until 2026-12-05, as FROST-Server does; subscribers then got each such
+  reading twice (raw and with ``@iot.id``: FROST-Server issues #6 and #128, a known question of
+  the standard, opengeospatial/sensorthings#5), and the ingest workers got every reading they
+  had stored back — 17,764 "echoes" in a 35 s run of the alert benchmark, about half of a worker's
+  CPU with the republishing. A subscriber wanting a device reading's ``@iot.id`` reads it from
+  the API.
+* observations created another way (HTTP, dataArray, the traffic feed, the simulator) are
+  published in full (``@iot.id``, ``@iot.selfLink``) with the MQTT 5 user property
+  ``onecity-origin=platform``. They still reach the ingest workers (MQTT 5 forbids No Local on
+  a shared subscription, and no broker filters by property); :class:`ReadingClient` finds the
+  mark on the wire, before decoding anything else, and the worker acknowledges them unstored.
+
+MQTT 3.1.1 subscribers see the observation JSON as the standard describes.
 
 The ingest worker (``onecity worker ingest``) subscribes with QoS 1 to
 ``$share/onecity-ingest/v1.1/+/Observations``: the broker hands each message to one member
@@ -41,11 +56,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -65,6 +80,9 @@ DEFAULT_SESSION_EXPIRY = 600
 OBSERVATION_TOPICS = "v1.1/+/Observations"
 ALERT_TOPIC = "onecity/v1/alerts"
 ORIGIN_PROPERTY = ("onecity-origin", "platform")
+#: The ``origin`` of batches a device published over MQTT (directly or through the JetStream bridge):
+#: the platform does not republish them, the broker delivered them to subscribers already.
+DEVICE_ORIGIN = "mqtt"
 _DS_TOPIC = re.compile(r"^v1\.1/Datastreams\((\d{1,18})\)/Observations$")
 INGEST = system_principal("sensing:ingest")
 
@@ -87,6 +105,11 @@ def platform_properties() -> Properties:
     return props
 
 
+#: The properties of every message the platform publishes, built once: paho only reads them, and
+#: building them costs ~24 µs (a tenth of a reading's whole budget at 2,000 readings a second).
+_PLATFORM_PROPERTIES = platform_properties()
+
+
 def from_platform(msg: mqtt.MQTTMessage) -> bool:
     props = getattr(msg, "properties", None)
     return bool(props is not None and ORIGIN_PROPERTY in (getattr(props, "UserProperty", None) or []))
@@ -94,6 +117,92 @@ def from_platform(msg: mqtt.MQTTMessage) -> bool:
 
 def new_client(client_id: str, *, manual_ack: bool = False) -> mqtt.Client:
     return mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack)
+
+
+class Reading(NamedTuple):
+    """A message as the ingest worker needs it: what it says, where, and how to acknowledge it.
+
+    A tuple of plain values, which the garbage collector stops tracking: tens of thousands wait
+    in the worker's inbox when it falls behind, and as objects they would each be traversed by
+    every full collection."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    #: The platform's own republished observation (user property ``onecity-origin=platform``).
+    echo: bool
+
+
+#: How the origin user property looks on the wire (MQTT 5 §2.2.2.2: identifier 0x26, then the
+#: name and the value, each a two-byte length and UTF-8).
+_ORIGIN_WIRE = b"\x26" + b"".join(len(v).to_bytes(2, "big") + v.encode() for v in ORIGIN_PROPERTY)
+
+
+def _reading_of(msg: mqtt.MQTTMessage) -> Reading:
+    return Reading(msg.topic, bytes(msg.payload), msg.mid, msg.qos, from_platform(msg))
+
+
+class ReadingClient(mqtt.Client):
+    """A paho client that hands each QoS 0/1 PUBLISH to ``sink`` as a :class:`Reading`, decoded
+    without paho's per-message objects.
+
+    Why: paho 2.x builds, for every message it receives, an MQTT 5 ``Properties`` whose
+    constructor rebuilds two 27-entry tables, an ``MQTTMessage`` with a ``threading.Condition``,
+    and matches the topic against the callbacks' filters; profiled under 2,000 readings a second
+    that was about 70 % of the ingest worker's CPU (bench/README.md, "Sensing ingest under the alert
+    benchmark"). Here the packet is cut into topic, packet id and payload (MQTT 5 §3.3), and the
+    properties are only searched for the platform's origin mark. Anything else (QoS 2, a paho
+    whose internals differ) takes paho's own path, through ``on_message``, into the same sink.
+    """
+
+    def __init__(self, client_id: str, sink: Callable[[Reading], None], *, manual_ack: bool = True) -> None:
+        super().__init__(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack)
+        self._sink = sink
+        self.on_message = lambda c, u, msg: sink(_reading_of(msg))
+
+    def _handle_publish(self) -> MQTTErrorCode:
+        packet = self._in_packet.get("packet") if isinstance(getattr(self, "_in_packet", None), dict) else None
+        reading = _decode(self._in_packet.get("command", 0), packet) if packet is not None else None
+        if reading is None:
+            return super()._handle_publish()
+        self._sink(reading)
+        if reading.qos == 1 and not self._manual_ack:
+            return self._send_puback(reading.mid)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+
+def _decode(header: int, packet: bytes | bytearray) -> Reading | None:
+    """An MQTT 5 PUBLISH of QoS 0 or 1 as a :class:`Reading`; None: leave it to paho."""
+    qos = (header & 0x06) >> 1
+    if qos > 1 or len(packet) < 3:
+        return None
+    n = (packet[0] << 8) | packet[1]
+    pos = 2 + n
+    try:
+        topic = bytes(packet[2:pos]).decode()
+    except UnicodeDecodeError:
+        return None
+    mid = 0
+    if qos:
+        mid = (packet[pos] << 8) | packet[pos + 1]
+        pos += 2
+    # the properties' length, a variable byte integer (§1.5.5)
+    length, shift = 0, 0
+    while True:
+        if pos >= len(packet) or shift > 21:
+            return None
+        byte = packet[pos]
+        pos += 1
+        length |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            break
+    end = pos + length
+    if end > len(packet) or not topic:
+        return None  # malformed, or a topic alias (never granted: the client asks for none)
+    echo = length > 0 and _ORIGIN_WIRE in packet[pos:end]
+    return Reading(topic, bytes(packet[end:]), mid, qos, echo)
 
 
 def connect(client: mqtt.Client, url: str | None, *, session_expiry: int = 0, timeout: float = 10.0) -> None:
@@ -172,7 +281,7 @@ class Republisher:
         if not self.enabled or not messages:
             return
         c = self.client(lane)
-        infos = [c.publish(topic, payload, qos=1, properties=platform_properties()) for topic, payload in messages]
+        infos = [c.publish(topic, payload, qos=1, properties=_PLATFORM_PROPERTIES) for topic, payload in messages]
         deadline = time.monotonic() + timeout
         for info in infos:
             info.wait_for_publish(max(0.0, deadline - time.monotonic()))
@@ -250,13 +359,16 @@ class IngestWorker:
         self.principal = principal
         self.stats = IngestStats()
         self.on_stored = on_stored
-        self._inbox: queue.SimpleQueue[mqtt.MQTTMessage] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[Reading] = queue.SimpleQueue()
         self._stop = threading.Event()
-        self.client = new_client(self.client_id, manual_ack=True)
-        self.client.on_message = lambda c, u, msg: self._inbox.put(msg)
-        self.client.on_connect = self._subscribe
         self.subscribed = threading.Event()
-        self.client.on_subscribe = lambda *_: self.subscribed.set()
+        self.client = self._new_client()
+
+    def _new_client(self) -> ReadingClient:
+        client = ReadingClient(self.client_id, self._inbox.put)
+        client.on_connect = self._subscribe
+        client.on_subscribe = lambda *_: self.subscribed.set()
+        return client
 
     def _subscribe(self, c: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         if not reason.is_failure:
@@ -281,8 +393,8 @@ class IngestWorker:
         self.client.disconnect(properties=props)
         self.client.loop_stop()
 
-    def _drain(self) -> list[mqtt.MQTTMessage]:
-        out: list[mqtt.MQTTMessage] = []
+    def _drain(self) -> list[Reading]:
+        out: list[Reading] = []
         try:
             out.append(self._inbox.get(timeout=0.2))
         except queue.Empty:
@@ -296,22 +408,24 @@ class IngestWorker:
                 break
         return out
 
-    def _parse(self, msgs: list[mqtt.MQTTMessage]) -> list[NewObservation]:
+    def _parse(self, msgs: list[Reading]) -> list[NewObservation]:
         items: list[tuple[str, bytes]] = []
         for msg in msgs:
-            if from_platform(msg):
+            if msg.echo:
                 self.stats.echoes += 1
             else:
-                items.append((msg.topic, bytes(msg.payload)))
+                items.append((msg.topic, msg.payload))
         return parse_messages(items, self.stats)
 
-    def process(self, msgs: list[mqtt.MQTTMessage]) -> None:
+    def process(self, msgs: list[Reading]) -> None:
         """Store one batch, commit, then acknowledge every message of it (never before)."""
         self.stats.received += len(msgs)
         rows = self._parse(msgs)
         if rows:
             with self.db.transaction() as session:
-                result = store_observations(session, rows, principal=self.principal, origin="mqtt", skip_unknown=True)
+                result = store_observations(
+                    session, rows, principal=self.principal, origin=DEVICE_ORIGIN, skip_unknown=True
+                )
             self.stats.stored += result.stored
             self.stats.duplicates += result.duplicates
             self.stats.rejected += len(rows) - result.stored - result.duplicates
@@ -355,10 +469,7 @@ class IngestWorker:
             except queue.Empty:
                 break
         time.sleep(1.0)
-        self.client = new_client(self.client_id, manual_ack=True)
-        self.client.on_message = lambda c, u, msg: self._inbox.put(msg)
-        self.client.on_connect = self._subscribe
-        self.client.on_subscribe = lambda *_: self.subscribed.set()
+        self.client = self._new_client()
         connect(self.client, self.url, session_expiry=self.session_expiry)
 
 

@@ -144,3 +144,47 @@ def test_republished_to_subscribers_including_http(
         sub.loop_stop()
     finally:
         mqtt.REPUBLISHER.configure(None)
+
+
+def test_a_device_reading_reaches_subscribers_once_and_never_comes_back_to_the_worker(
+    db: Database, client: Any, worker: Any, make_station: Callable[..., tuple[int, int]]
+) -> None:
+    """A reading a device published on v1.1/Datastreams(id)/Observations reached that topic's
+    subscribers through the broker: the platform does not publish it a second time, so subscribers
+    get it once and the ingest worker gets no echo of it."""
+    from onecity.core.events import ProcessedMessage
+
+    mqtt.REPUBLISHER.configure(worker.url)
+    _, ds = make_station("吴淞口", "water_level")
+    got: list[dict[str, Any]] = []
+    sub = mqtt.new_client(f"sub-{uuid.uuid4().hex[:8]}")
+    sub.on_message = lambda c, u, m: got.append(json.loads(m.payload))
+    device = mqtt.new_client(f"device-{uuid.uuid4().hex[:8]}")
+    try:
+        mqtt.connect(sub, worker.url)
+        sub.subscribe(mqtt.observation_topic(ds), qos=1)
+        mqtt.connect(device, worker.url)
+        time.sleep(0.3)
+        body = {"phenomenonTime": "2026-07-01T08:00:00Z", "result": 3.2}
+        device.publish(mqtt.observation_topic(ds), json.dumps(body), qos=1).wait_for_publish(5)
+        wait_for(lambda: worker.stats.stored >= 1)
+
+        def republisher_saw_it() -> bool:
+            with db.sessions() as s:
+                return bool(
+                    s.scalar(
+                        select(func.count())
+                        .select_from(ProcessedMessage)
+                        .where(ProcessedMessage.consumer == "sensing.mqtt-observations")
+                    )
+                )
+
+        wait_for(republisher_saw_it)
+        time.sleep(0.5)
+        assert got == [body]  # the device's own message, once
+        assert worker.stats.echoes == 0 and worker.stats.received == 1
+    finally:
+        mqtt.REPUBLISHER.configure(None)
+        for c in (device, sub):
+            c.disconnect()
+            c.loop_stop()

@@ -61,7 +61,7 @@ def bare_subscriber(streams: list[int], count: int, url: str) -> float:
     proc.join(30)
     sub.disconnect()
     sub.loop_stop()
-    log(f"  bare subscriber: {got} of {count} in {t1 - t0:.2f} s")
+    log(f"  bare subscriber: {got} of {count} in {t1 - t0:.2f} s (load average {_sensing.load_average()})")
     return rate(got, t1 - t0)
 
 
@@ -114,6 +114,7 @@ def pipeline(
             # the workers' own CPU (bridge included) per stored reading: steadier than a rate on a busy machine
             "worker_cpu_s": round(cpu, 2),
             "worker_cpu_us_per_reading": round(cpu / max(n, 1) * 1e6, 1),
+            "uptime": _sensing.load_average(),
         }
 
 

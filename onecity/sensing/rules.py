@@ -455,16 +455,14 @@ def _stream_rule(
     principal: Principal,
     now: datetime,
 ) -> tuple[list[str], list[str]]:
-    subject = f"ds:{m.id}"
-    unit = ""
+    # every reading of a watched stream comes here: decide first, put the alert into words only
+    # when one is raised
     if rule.kind == RuleKind.THRESHOLD:
         if p.above is not None:
             fire, calm = value >= p.above, value < (p.clear_below if p.clear_below is not None else p.above)
-            text = f"{m.observed_property} {_fmt(value)}{unit} ≥ {_fmt(p.above)}"
         else:
             assert p.below is not None
             fire, calm = value <= p.below, value > (p.clear_above if p.clear_above is not None else p.below)
-            text = f"{m.observed_property} {_fmt(value)}{unit} ≤ {_fmt(p.below)}"
     else:
         rp = p
         if prev_value is None or prev_time is None or t <= prev_time:
@@ -476,9 +474,9 @@ def _stream_rule(
             fire, calm = per_hour >= limit, per_hour < clear_at
         else:
             fire, calm = per_hour <= limit, per_hour > -clear_at
-        text = f"{m.observed_property} {'+' if per_hour >= 0 else ''}{_fmt(per_hour)}/h (limit {_fmt(limit)}/h)"
     if not fire and not calm:
         return [], []  # inside the hysteresis band: nothing changes
+    subject = f"ds:{m.id}"
     key = (rule.id, subject)
     active = key in active_pairs
     if fire and not active:
@@ -489,6 +487,12 @@ def _stream_rule(
         if state.active_alert_id is None:
             state.observed_at = t
             zh, en = LEVEL_NAMES[rule.level]
+            if rule.kind == RuleKind.THRESHOLD:
+                line = p.above if p.above is not None else p.below
+                text = f"{m.observed_property} {_fmt(value)} {'≥' if p.above is not None else '≤'} {_fmt(line)}"
+            else:
+                sign = "+" if per_hour >= 0 else ""
+                text = f"{m.observed_property} {sign}{_fmt(per_hour)}/h (limit {_fmt(limit)}/h)"
             alert = _raise(
                 session,
                 rule,

@@ -367,6 +367,39 @@ def test_entries_wait_unsealed_until_the_sealer_chains_them(db: Database) -> Non
         assert result.ok and result.entries == 1 and result.unsealed == 0
 
 
+def test_a_batch_is_written_as_given_in_order_and_sealed_in_that_order(db: Database) -> None:
+    """One statement for the whole batch (on PostgreSQL its rows travel as one JSON parameter): every
+    column reads back as given, the entries keep the batch's order, and the sealer's one ``UPDATE``
+    for the batch chains them in it."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from onecity.core import clock
+
+    shanghai = timezone(timedelta(hours=8))
+    at = datetime(2026, 12, 5, 20, 15, 30, 123456, tzinfo=shanghai)
+    batch = [
+        audit.BatchEntry("person", "p-1", "person:1", "310104003000", {"fields": ["姓名", "住址"], "n": 1}),
+        audit.BatchEntry("person", None, None, None, None),
+        audit.BatchEntry("person", "p-3", "person:3", "310104", {"nested": {"a": [1, 2.5, None, True]}}),
+    ]
+    with clock.frozen(at), db.transaction() as session:
+        assert audit.record_many(session, SYSTEM, "test.person.read", batch, purpose="核查 case 7") == 3
+    with db.sessions() as session:
+        rows = session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+        assert [(e.object_id, e.subject, e.division_code, e.detail) for e in rows] == [
+            ("p-1", "person:1", "310104003000", {"fields": ["姓名", "住址"], "n": 1}),
+            (None, None, None, {}),
+            ("p-3", "person:3", "310104", {"nested": {"a": [1, 2.5, None, True]}}),
+        ]
+        assert {(e.at, e.purpose, e.outcome, e.actor, e.action) for e in rows} == {
+            (at.astimezone(UTC), "核查 case 7", "success", SYSTEM.ref, "test.person.read")
+        }
+    assert audit.seal(db) == 3
+    with db.sessions() as session:
+        assert [e.pos for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq))] == [1, 2, 3]
+        assert audit.verify(session).ok
+
+
 def test_the_database_refuses_editing_an_entry_before_it_is_sealed(db: Database) -> None:
     with db.transaction() as session:
         audit.record(session, SYSTEM, "test.thing.done", object_type="thing", purpose="p")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,6 +17,15 @@ class Delivery:
 
 
 Handler = Callable[[Delivery], Awaitable[None]]
+#: Several waiting deliveries at once; each one's outcome, None (done) or the error it raised.
+BatchHandler = Callable[[Sequence[Delivery]], Awaitable[list[BaseException | None]]]
+
+
+def batch_of(handler: Handler) -> BatchHandler | None:
+    """The handler's way to take several waiting deliveries at once (its ``batch``), if it has one:
+    a bus hands a burst to it in one call (:class:`onecity.core.bus.consumer.IdempotentHandler`)."""
+    many = getattr(handler, "batch", None)
+    return many if callable(many) else None
 
 
 class Subscription(Protocol):

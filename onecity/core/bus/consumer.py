@@ -3,21 +3,25 @@
 ``idempotent(db, "name", fn)`` wraps a synchronous ``fn(session, envelope)`` so that it runs
 in one transaction with the insert of the message id into the consumer's inbox. A message
 seen before is acked without running ``fn``; a crash before commit leaves nothing and the
-bus redelivers it.
+bus redelivers it. A burst of waiting messages is handled in one transaction (one inbox query,
+one inbox insert, one commit: :class:`IdempotentHandler`), the way ``deliver_pending`` does.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from onecity.core import clock
-from onecity.core.bus.base import Delivery, Handler
+from onecity.core.bus.base import BatchHandler, Delivery
 from onecity.core.db import Database
 from onecity.core.events import Envelope, ProcessedMessage
+
+log = logging.getLogger(__name__)
 
 
 def process_once(db: Database, consumer: str, fn: Callable[[Session, Envelope], None], envelope: Envelope) -> bool:
@@ -40,6 +44,83 @@ def run_once(session: Session, consumer: str, fn: Callable[[Session, Envelope], 
     return True
 
 
+class IdempotentHandler:
+    """A bus handler running ``fn`` once per message, through the consumer's inbox.
+
+    Called with one delivery, it handles it in a transaction of its own. Given several that are
+    waiting (:meth:`batch`; the buses call it when a fetch or their queue holds more than one), it
+    handles them in one transaction — one inbox query, one inbox insert, one commit — instead of
+    a thread hop and a commit each: under load a consumer's cost per message is then its own
+    work. A batch that fails is rolled back and its messages handled one by one, so one bad
+    message is redelivered alone and the others commit.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        consumer: str,
+        fn: Callable[[Session, Envelope], None],
+        warm: Callable[[], object] | None,
+        prepare: Callable[[Database, Envelope], object] | None,
+    ) -> None:
+        self.db, self.consumer, self.fn, self.warm, self.prepare = db, consumer, fn, warm, prepare
+        #: A consumer with slow per-message work (``prepare``: OCR) takes its messages one at a
+        #: time: a burst of them prepared in one call could outlast the bus's acknowledgement wait.
+        self.batch: BatchHandler | None = self._batch if prepare is None else None
+
+    def _process(self, delivery: Delivery) -> None:
+        envelope = Envelope.from_bytes(delivery.data)
+        if self.warm is not None:  # outside the transaction: never hold the write lock while building
+            self.warm()
+        if self.prepare is not None:  # slow per-message work (OCR), also outside the transaction
+            self.prepare(self.db, envelope)
+        process_once(self.db, self.consumer, self.fn, envelope)
+
+    def _process_many(self, deliveries: Sequence[Delivery]) -> list[BaseException | None]:
+        envelopes = [Envelope.from_bytes(d.data) for d in deliveries]
+        if self.warm is not None:
+            self.warm()
+        try:
+            with self.db.transaction() as session:
+                seen = set(
+                    session.scalars(
+                        select(ProcessedMessage.message_id).where(
+                            ProcessedMessage.consumer == self.consumer,
+                            ProcessedMessage.message_id.in_([e.id for e in envelopes]),
+                        )
+                    )
+                )
+                inbox = []
+                for envelope in envelopes:
+                    if envelope.id in seen:
+                        continue
+                    seen.add(envelope.id)  # the same message twice in one batch runs once
+                    inbox.append({"consumer": self.consumer, "message_id": envelope.id, "processed_at": clock.now()})
+                    self.fn(session, envelope)
+                if inbox:
+                    session.execute(insert(ProcessedMessage), inbox)
+            return [None] * len(deliveries)
+        except Exception:
+            log.warning(
+                "consumer %s: a batch of %d failed; handling its messages one by one", self.consumer, len(envelopes)
+            )
+        outcomes: list[BaseException | None] = []
+        for envelope in envelopes:
+            try:
+                process_once(self.db, self.consumer, self.fn, envelope)
+                outcomes.append(None)
+            except Exception as err:
+                outcomes.append(err)
+        return outcomes
+
+    async def __call__(self, delivery: Delivery) -> None:
+        await asyncio.to_thread(self._process, delivery)
+
+    async def _batch(self, deliveries: Sequence[Delivery]) -> list[BaseException | None]:
+        """Handle ``deliveries`` together; each one's outcome: None (done) or the error it raised."""
+        return await asyncio.to_thread(self._process_many, deliveries)
+
+
 def idempotent(
     db: Database,
     consumer: str,
@@ -47,16 +128,6 @@ def idempotent(
     *,
     warm: Callable[[], object] | None = None,
     prepare: Callable[[Database, Envelope], object] | None = None,
-) -> Handler:
-    def _process(delivery: Delivery) -> None:
-        envelope = Envelope.from_bytes(delivery.data)
-        if warm is not None:  # outside the transaction: never hold the write lock while building
-            warm()
-        if prepare is not None:  # slow per-message work (OCR), also outside the transaction
-            prepare(db, envelope)
-        process_once(db, consumer, fn, envelope)
-
-    async def handler(delivery: Delivery) -> None:
-        await asyncio.to_thread(_process, delivery)
-
-    return handler
+) -> IdempotentHandler:
+    """``fn`` as a bus handler that runs once per message (:class:`IdempotentHandler`)."""
+    return IdempotentHandler(db, consumer, fn, warm, prepare)

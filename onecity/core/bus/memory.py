@@ -13,11 +13,13 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from onecity.core.bus.base import Delivery, Handler, subject_matches
+from onecity.core.bus.base import Delivery, Handler, batch_of, subject_matches
 
 log = logging.getLogger(__name__)
 
 DEDUP_WINDOW = 100_000
+#: At most this many waiting messages handed to a consumer that takes several at once.
+BATCH = 32
 
 
 @dataclass
@@ -75,14 +77,29 @@ class MemoryBus:
         return _MemorySubscription(self, durable, task)
 
     async def _work(self, consumer: _Consumer, handler: Handler) -> None:
+        many = batch_of(handler)
         while True:
-            subject, data, msg_id, attempt = await consumer.queue.get()
+            items = [await consumer.queue.get()]
+            while many is not None and len(items) < BATCH and not consumer.queue.empty():
+                items.append(consumer.queue.get_nowait())  # the burst waiting behind it, in one call
             try:
-                await handler(Delivery(subject, data, msg_id, attempt))
+                if many is None or len(items) == 1:
+                    await handler(Delivery(*items[0]))
+                    outcomes: list[BaseException | None] = [None]
+                else:
+                    outcomes = await many([Delivery(*item) for item in items])
             except asyncio.CancelledError:
-                consumer.queue.put_nowait((subject, data, msg_id, attempt + 1))
+                for subject, data, msg_id, attempt in items:
+                    consumer.queue.put_nowait((subject, data, msg_id, attempt + 1))
                 raise
-            except Exception:
-                log.exception("handler failed on %s (attempt %d); will redeliver", msg_id, attempt)
-                await asyncio.sleep(self._retry_delay * min(attempt, 20))
+            except Exception as err:
+                outcomes = [err] * len(items)
+            failed = [item for item, outcome in zip(items, outcomes, strict=True) if outcome is not None]
+            if not failed:
+                continue
+            for (_s, _d, msg_id, attempt), outcome in zip(items, outcomes, strict=True):
+                if outcome is not None:
+                    log.error("handler failed on %s (attempt %d); will redeliver", msg_id, attempt, exc_info=outcome)
+            await asyncio.sleep(self._retry_delay * min(max(item[3] for item in failed), 20))
+            for subject, data, msg_id, attempt in failed:
                 consumer.queue.put_nowait((subject, data, msg_id, attempt + 1))

@@ -18,7 +18,7 @@ from nats.errors import Error as NatsError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
-from onecity.core.bus.base import Delivery, Handler
+from onecity.core.bus.base import Delivery, Handler, batch_of
 from onecity.core.errors import Unavailable
 from onecity.core.events import SUBJECT_PREFIX
 
@@ -145,19 +145,40 @@ class NatsBus:
                 log.exception("NATS fetch failed unexpectedly; retrying")
                 await asyncio.sleep(1.0)
                 continue
+            deliveries = []
             for msg in msgs:
                 meta = msg.metadata
                 msg_id = (msg.headers or {}).get("Nats-Msg-Id", f"{meta.stream}:{meta.sequence.stream}")
-                try:
-                    await handler(Delivery(msg.subject.removeprefix(self._ns), msg.data, msg_id, meta.num_delivered))
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("handler failed on %s; asking for redelivery", msg_id)
-                    with contextlib.suppress(NatsError):  # unanswered, it comes again after ack_wait
-                        await msg.nak(delay=min(meta.num_delivered, 30))
-                else:
+                deliveries.append(Delivery(msg.subject.removeprefix(self._ns), msg.data, msg_id, meta.num_delivered))
+            many = batch_of(handler)
+            if many is None or len(deliveries) == 1:  # one at a time, each acked as soon as it is done
+                for msg, delivery in zip(msgs, deliveries, strict=True):
                     try:
-                        await msg.ack()
-                    except NatsError as err:  # unacknowledged, it comes again after ack_wait
-                        log.warning("acking %s failed (%s); it will be redelivered", msg_id, err)
+                        await handler(delivery)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as err:
+                        await self._settle(msg, delivery, err)
+                    else:
+                        await self._settle(msg, delivery, None)
+                continue
+            try:  # the fetched burst in one call (one transaction for an idempotent consumer)
+                outcomes = await many(deliveries)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                outcomes = [err] * len(deliveries)
+            for msg, delivery, outcome in zip(msgs, deliveries, outcomes, strict=True):
+                await self._settle(msg, delivery, outcome)
+
+    async def _settle(self, msg, delivery: Delivery, outcome: BaseException | None) -> None:  # type: ignore[no-untyped-def]
+        """Ack a handled message; ask for a failed one again (unanswered, it comes after ack_wait)."""
+        if outcome is not None:
+            log.error("handler failed on %s; asking for redelivery", delivery.message_id, exc_info=outcome)
+            with contextlib.suppress(NatsError):
+                await msg.nak(delay=min(delivery.attempt, 30))
+            return
+        try:
+            await msg.ack()
+        except NatsError as err:  # unacknowledged, it comes again after ack_wait
+            log.warning("acking %s failed (%s); it will be redelivered", delivery.message_id, err)

@@ -90,7 +90,7 @@ def main() -> None:
         "bare": "bench._serve:bare_app",
     }[args.app]
     if args.workers > 1:  # uvicorn's supervisor: the app by name, made in each worker
-        uvicorn.run(target, factory=True, workers=args.workers, **common)  # type: ignore[arg-type]
+        uvicorn.run(target, factory=True, workers=args.workers, **common)
         return
     if args.app == "onecity":
         from onecity.api.app import create_app
@@ -101,7 +101,7 @@ def main() -> None:
         app = onecity_open311_before()
     else:
         app = bare_app()
-    uvicorn.run(app, **common)  # type: ignore[arg-type]
+    uvicorn.run(app, **common)
 
 
 if __name__ == "__main__":

@@ -169,7 +169,7 @@ def measure(coder: Geocoder, n: int, seed: int = 1, forms: tuple[str, ...] = FOR
 
 
 def seeded(url: str, scale: float) -> None:
-    from onecity.hub.registries.seed import seed
+    from onecity.synth.registries.seed import seed
 
     db = Database(url)
     try:

@@ -28,7 +28,7 @@ import secrets
 import time
 import urllib.parse
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import uvloop
@@ -74,7 +74,7 @@ async def load_many(port: int, requests: list[bytes], *, connections: int, secon
             "127.0.0.1",
             port,
         )
-        conns.append(cast(_Cycling, proto))
+        conns.append(proto)
     try:
         await asyncio.wait_for(asyncio.gather(*(c.closed for c in conns)), warmup + seconds + 60)
     finally:

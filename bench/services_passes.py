@@ -84,10 +84,9 @@ def tally(db: Any, wrong_docs: dict[str, str], end: datetime) -> dict[str, Any]:
                         }
                     )
                     for c in last.corrections if last else []:
-                        ref = next(
-                            (d.get("document_id") for d in last.documents if d.get("material") == c.get("material")), ""
-                        )
-                        truth = wrong_docs.get(ref or "", "right")
+                        shown = last.documents if last else []
+                        doc = next((d.get("document_id") for d in shown if d.get("material") == c.get("material")), "")
+                        truth = wrong_docs.get(str(doc or ""), "right")
                         causes[f"prereview:{c.get('material')}:{c.get('field') or '-'}:truth={truth}"] += 1
                         by_material[f"{c.get('material')} ({where})"] += 1
                     if not (last and last.corrections):

@@ -1,8 +1,8 @@
 """dataArray ingest over HTTP: ``POST /sta/v1.1/CreateObservations`` observations per second.
 
-A real ``onecity serve``-style uvicorn process on a fresh database; clients post requests of
-``--per-request`` observations (spread over ``--streams`` datastreams, in the compact
-dataArray form) from ``--clients`` threads until ``--observations`` are stored.
+A real ``onecity serve``-style uvicorn server (``--workers`` processes) on a fresh database;
+clients post requests of ``--per-request`` observations (spread over ``--streams`` datastreams,
+in the compact dataArray form) from ``--clients`` threads until ``--observations`` are stored.
 
 * **figures** ``<db>.observations_per_s`` — stored observations per second of wall time,
   end to end (JSON encoding in the client, HTTP, validation, the batched store with its
@@ -229,7 +229,7 @@ def one(backend: str, args: Any) -> tuple[dict[str, Any], dict[str, float]]:
         env = dict(os.environ, ONECITY_ENV="development", ONECITY_DATABASE_URL=db_url)
         pg = backend == "postgresql"
         loads = [_load()]
-        with server("onecity", env, "/api/v1/health") as srv:
+        with server("onecity", env, "/api/v1/health", workers=args.workers) as srv:
             post_all(srv.port, key, bodies(streams, args.per_request, args.per_request, 10**9), 1)  # warm up
             settle(srv.proc.pid)
             cpu0, pg0 = cpu_seconds(srv.proc.pid), postgres_cpu(db_url) if pg else {}
@@ -274,6 +274,7 @@ def main() -> None:
     p.add_argument("--per-request", type=int, default=50_000)
     p.add_argument("--streams", type=int, default=200)
     p.add_argument("--clients", type=int, default=2)
+    p.add_argument("--workers", type=int, default=1, help="API worker processes of the server")
     args = p.parse_args()
     if args.quick:
         args.observations, args.per_request, args.streams = 4000, 1000, 20
@@ -294,6 +295,7 @@ def main() -> None:
             "per_request": args.per_request,
             "streams": args.streams,
             "clients": args.clients,
+            "workers": args.workers,
         },
         figures,
         baseline,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -269,6 +270,7 @@ def test_data_array_columns_store_what_rows_store(
         ],
     )
     assert bad.status_code == 404 and str(10**9) in bad.json()["detail"]
+    assert gc.isenabled()  # held off during the call only, a refused one too
     nan = client.post(
         f"{STA}/CreateObservations",
         headers=h,

@@ -582,18 +582,26 @@ class _GcPause:
 gc_paused = _GcPause()
 
 
-def _columns(ds_id: int, comps: list[str], rows: list[Any]) -> ObservationColumns | None:
-    """The common dataArray (``phenomenonTime`` and ``result``, numbers and instants) validated a
-    column at a time, into columns; None when anything is unusual, and the row-by-row path then
-    says which row is wrong and why. The instants are read by the same parser as every other
-    time (:func:`parse_datetime`), so both paths accept exactly the same text."""
-    if set(comps) != {"phenomenonTime", "result"} or not rows:
-        return None
-    n = len(comps)
-    if not all(type(v) is list and len(v) == n for v in rows):
-        return None
-    cols = dict(zip(comps, zip(*rows, strict=True), strict=True))
-    results, times = cols["result"], cols["phenomenonTime"]
+def _columns(groups: list[tuple[int, list[str], list[Any]]]) -> ObservationColumns | None:
+    """A call whose every group is in the common form (``phenomenonTime`` and ``result``, numbers
+    and instants), checked a column at a time across the whole call, into columns; None when
+    anything is unusual, and the row-by-row path then says which row is wrong and why. The
+    instants are read by the same parser as every other time (:func:`parse_datetime`), so both
+    paths accept exactly the same text."""
+    times: list[Any] = []
+    results: list[Any] = []
+    streams: list[int] = []
+    sizes: list[int] = []
+    for ds_id, comps, rows in groups:
+        if len(comps) != 2 or set(comps) != {"phenomenonTime", "result"} or not rows:
+            return None
+        if not all(type(v) is list and len(v) == 2 for v in rows):
+            return None
+        cols = dict(zip(comps, zip(*rows, strict=True), strict=True))
+        times.extend(cols["phenomenonTime"])
+        results.extend(cols["result"])
+        streams.append(ds_id)
+        sizes.append(len(rows))
     if not all(type(x) is float or type(x) is int for x in results):
         return None
     try:
@@ -606,7 +614,7 @@ def _columns(ds_id: int, comps: list[str], rows: list[Any]) -> ObservationColumn
         instants = np.fromiter((to_us(parse_datetime(t)) for t in times), dtype=np.int64, count=len(times))
     except InvalidInput:
         return None
-    return ObservationColumns(np.full(len(rows), ds_id, dtype=np.int64), instants, numbers)
+    return ObservationColumns(np.repeat(np.asarray(streams, dtype=np.int64), sizes), instants, numbers)
 
 
 def _rows(i: int, ds_ref: int, comps: list[str], rows: list[Any], now: Any) -> list[NewObservation]:
@@ -650,7 +658,7 @@ def create_observations_array(session: Session, principal: Principal, body: Any)
     if not isinstance(body, list):
         raise InvalidInput("CreateObservations takes a JSON array of {Datastream, components, dataArray}")
     now = clock.now()
-    groups: list[tuple[int, int, list[str], list[Any], ObservationColumns | None]] = []
+    groups: list[tuple[int, list[str], list[Any]]] = []
     for i, group in enumerate(body):
         if not isinstance(group, dict):
             raise InvalidInput(f"item {i} must be an object")
@@ -665,23 +673,14 @@ def create_observations_array(session: Session, principal: Principal, body: Any)
             raise InvalidInput(f"item {i}: unknown components {sorted(set(comps) - _COMPONENTS)}")
         if not isinstance(rows, list):
             raise InvalidInput(f"item {i}: dataArray must be an array of arrays")
-        columnar = _columns(ds_ref, comps, rows)
-        if columnar is None:  # a group the column-wise check cannot take: row by row, naming a wrong row
-            rows = _rows(i, ds_ref, comps, rows, now)
-        groups.append((i, ds_ref, comps, rows, columnar))
-    if all(g[4] is not None for g in groups):
-        parts = [g[4] for g in groups if g[4] is not None]
-        if not parts:
-            return []
-        cols = ObservationColumns(
-            np.concatenate([c.datastream_id for c in parts]),
-            np.concatenate([c.phenomenon_time_us for c in parts]),
-            np.concatenate([c.result_number for c in parts]),
-        )
-        return store_columns(session, cols, principal=principal, origin="http").ids
-    observations: list[NewObservation] = []
-    for i, ds_ref, comps, rows, columnar in groups:  # some group was unusual: all go row by row
-        observations.extend(_rows(i, ds_ref, comps, rows, now) if columnar is not None else rows)
+        groups.append((ds_ref, comps, rows))
+    if not groups:
+        return []
+    columns = _columns(groups)
+    if columns is not None:
+        return store_columns(session, columns, principal=principal, origin="http").ids
+    # something unusual somewhere: the whole call row by row, naming the first wrong row
+    observations = [o for i, (ds_ref, comps, rows) in enumerate(groups) for o in _rows(i, ds_ref, comps, rows, now)]
     ids: list[int] = []
     for k in range(0, len(observations), MAX_BATCH):
         ids.extend(store_observations(session, observations[k : k + MAX_BATCH], principal=principal, origin="http").ids)

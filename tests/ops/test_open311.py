@@ -196,10 +196,11 @@ def test_a_new_report_is_written_whole_or_not_at_all(
             [message] = s.scalars(select(OutboxMessage).where(OutboxMessage.event_type == "ops.case.collected")).all()
             assert message.payload["case_id"] == rid and message.payload["status"] == "collected"
             assert message.published_at is None or message.published_at >= MONDAY_10
-            used_id = message.id
         before = [count(m) for m in (Case, Report, StepRecord, AuditEntry, OutboxMessage)]
-        # the next event's id is taken: its insert fails, and with it everything the report wrote
-        monkeypatch.setattr(events, "ordered_id", lambda: used_id)
+        # the next event's row breaks a NOT NULL constraint: its insert fails, and with it everything the
+        # report wrote (not an id already taken: the server's housekeeping may delete a sent event meanwhile)
+        row_of = events.message_row
+        monkeypatch.setattr(events, "message_row", lambda *a, **k: {**row_of(*a, **k), "occurred_at": None})
         failed = post(client, open311_key, lat=str(HUNANLU_POINT[1]), long=str(HUNANLU_POINT[0]))
         assert failed.status_code == 500
         assert [count(m) for m in (Case, Report, StepRecord, AuditEntry, OutboxMessage)] == before

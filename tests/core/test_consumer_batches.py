@@ -5,14 +5,16 @@ they stay pending)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 
+import pytest
 from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from onecity.core import events
 from onecity.core.bus.base import Delivery
-from onecity.core.bus.consumer import idempotent
+from onecity.core.bus.consumer import idempotent, process_once
 from onecity.core.bus.memory import MemoryBus
 from onecity.core.bus.relay import OutboxRelay
 from onecity.core.db import Database
@@ -127,3 +129,24 @@ def test_a_relay_sends_its_own_commits_and_leaves_anothers_until_it_stays_pendin
     asyncio.run(scenario())
     with db.sessions() as s:
         assert s.scalar(select(func.count()).where(OutboxMessage.published_at.is_(None))) == 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_two_deliveries_racing_on_the_inbox_end_as_one_processed_message(db: Database) -> None:
+    """A second relay's copy handled at the same moment: the later commit meets the inbox's key,
+    finds the message processed by the other, and is not a failure (it used to be logged and
+    redelivered)."""
+    envelope = Envelope(id="raced-1", type=COUNTED.name, occurred_at="", actor="t", reason="t", payload={"n": 1})
+    effects: list[str] = []
+
+    def meanwhile(session: Session, env: Envelope) -> None:
+        # the other delivery commits while this one's transaction is open (its inbox row not yet flushed)
+        other = threading.Thread(target=process_once, args=(db, "racer", lambda s, e: effects.append("other"), env))
+        other.start()
+        other.join(timeout=30)
+        effects.append("this")
+
+    assert process_once(db, "racer", meanwhile, envelope) is False  # rolled back: the other one did it
+    assert effects == ["other", "this"]
+    with db.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(ProcessedMessage)) == 1

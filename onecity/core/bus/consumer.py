@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from onecity.core import clock
@@ -25,9 +26,28 @@ log = logging.getLogger(__name__)
 
 
 def process_once(db: Database, consumer: str, fn: Callable[[Session, Envelope], None], envelope: Envelope) -> bool:
-    """Run ``fn`` for ``envelope`` unless ``consumer`` has already; True when it ran."""
-    with db.transaction() as session:
-        return run_once(session, consumer, fn, envelope)
+    """Run ``fn`` for ``envelope`` unless ``consumer`` has already; True when it ran.
+
+    Two deliveries of one message can race (two relays sent it: one was slow to mark it sent):
+    the second to commit fails on the inbox's key, and finds the message processed — it was,
+    once, by the first; that is the outcome wanted, not a failure to redeliver.
+    """
+    try:
+        with db.transaction() as session:
+            return run_once(session, consumer, fn, envelope)
+    except IntegrityError:
+        if _processed(db, consumer, [envelope.id]):
+            return False
+        raise
+
+
+def _processed(db: Database, consumer: str, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` are in ``consumer``'s inbox now."""
+    with db.sessions() as session:
+        stmt = select(ProcessedMessage.message_id).where(
+            ProcessedMessage.consumer == consumer, ProcessedMessage.message_id.in_(list(ids))
+        )
+        return set(session.scalars(stmt))
 
 
 def run_once(session: Session, consumer: str, fn: Callable[[Session, Envelope], None], envelope: Envelope) -> bool:
@@ -100,10 +120,8 @@ class IdempotentHandler:
                 if inbox:
                     session.execute(insert(ProcessedMessage), inbox)
             return [None] * len(deliveries)
-        except Exception:
-            log.warning(
-                "consumer %s: a batch of %d failed; handling its messages one by one", self.consumer, len(envelopes)
-            )
+        except Exception:  # one bad message, or a race on the inbox: each message on its own
+            pass
         outcomes: list[BaseException | None] = []
         for envelope in envelopes:
             try:
@@ -111,6 +129,9 @@ class IdempotentHandler:
                 outcomes.append(None)
             except Exception as err:
                 outcomes.append(err)
+        if any(o is not None for o in outcomes):
+            n = sum(1 for o in outcomes if o is not None)
+            log.warning("consumer %s: %d of a batch of %d failed", self.consumer, n, len(envelopes))
         return outcomes
 
     async def __call__(self, delivery: Delivery) -> None:

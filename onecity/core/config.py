@@ -161,6 +161,9 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: float = 900.0
     #: How long an ``Idempotency-Key`` is remembered.
     idempotency_keep_hours: int = 24
+    #: Sensor readings kept, in calendar months (PostgreSQL: older weekly partitions of the observations are
+    #: dropped, ``onecity.sensing.partitions``); 0 keeps them for ever. 13: a year back and the month before.
+    sensing_retention_months: int = Field(default=13, ge=0)
     #: An MBTiles file of the base map written by ``onecity geo tiles``; without one the server cuts tiles on demand.
     basemap_mbtiles: Path | None = None
     #: The mail server notifications and one-time codes are sent through (``core.notify``). Empty: e-mail is

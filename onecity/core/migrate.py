@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
+from sqlalchemy import Connection, text
 
 from onecity.core import parts
 from onecity.core.db import Base, Database
@@ -84,11 +85,46 @@ def revision(db: Database, message: str, *, directory: Path | None = None) -> Pa
     return Path(made.path)
 
 
+#: A model's ``Table.info`` key naming the column its table is range-partitioned by on PostgreSQL
+#: (``sta_observations``: ``phenomenon_time``, migration 0032). See :func:`comparison`.
+PARTITIONED_BY = "postgresql_partitioned_by"
+
+
+def comparison(conn: Connection) -> dict[str, Any]:
+    """How models and schema are compared, by :func:`drift` and by ``onecity db revision`` alike.
+
+    One declared exception, PostgreSQL's partitioned tables (a model whose ``Table.info`` has
+    :data:`PARTITIONED_BY`): their partitions are tables the database makes and drops at run
+    time, not models, so they are left out of the comparison; and PostgreSQL requires every
+    unique constraint of a partitioned table to include the partition key, so a unique
+    constraint that is the model's columns followed by that key, under the model's name, counts
+    as the model's. Anything else about such a table (a column, an index, another constraint,
+    the same constraint with other columns) is still drift.
+    """
+    keys = {t.name: str(t.info[PARTITIONED_BY]) for t in Base.metadata.tables.values() if PARTITIONED_BY in t.info}
+    partitions: set[str] = set()
+    if conn.dialect.name == "postgresql" and keys:
+        partitions = set(conn.scalars(text("SELECT relname FROM pg_class WHERE relispartition")))
+
+    def include_name(name: str | None, type_: str, parent: Any) -> bool:
+        return not (type_ == "table" and name in partitions)
+
+    def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if type_ != "unique_constraint" or reflected or compare_to is None or not partitions:
+            return True
+        key = keys.get(obj.table.name)
+        widened = [c.name for c in obj.columns] + [key]
+        return not (key is not None and [c.name for c in compare_to.columns] == widened)
+
+    return {"compare_type": True, "include_name": include_name, "include_object": include_object}
+
+
 def drift(db: Database) -> list[Any]:
-    """Differences between the models and the migrated schema; empty when they agree."""
+    """Differences between the models and the migrated schema; empty when they agree
+    (the one exception: :func:`comparison`)."""
     import_all_models()
     with db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(conn, opts=comparison(conn))
         return list(compare_metadata(ctx, Base.metadata))
 
 

@@ -214,6 +214,9 @@ def _features(session: Session, thing_ids: set[int]) -> dict[int, int | None]:
     return out
 
 
+#: PostgreSQL partitions the table by phenomenon time, so its dedup constraint is (datastream_id,
+#: dedup_key, phenomenon_time) (:mod:`onecity.sensing.partitions`: why that keeps a message stored
+#: once, and what the ``NOT EXISTS`` is for: a message with no phenomenonTime of its own).
 _PG_INSERT = text("""
 INSERT INTO sta_observations (datastream_id, phenomenon_time, phenomenon_time_end, result_time, result_number,
     result_json, result_quality, valid_time_start, valid_time_end, parameters, feature_of_interest_id, dedup_key)
@@ -223,7 +226,9 @@ FROM unnest(CAST(:ds AS bigint[]), CAST(:pt AS timestamptz[]), CAST(:pte AS time
             CAST(:vts AS timestamptz[]), CAST(:vte AS timestamptz[]), CAST(:prm AS text[]), CAST(:foi AS bigint[]),
             CAST(:dk AS text[]))
      AS u(ds, pt, pte, rt, rn, rj, rq, vts, vte, prm, foi, dk)
-ON CONFLICT (datastream_id, dedup_key) DO NOTHING
+WHERE NOT EXISTS (SELECT 1 FROM sta_observations o WHERE o.datastream_id = u.ds AND o.dedup_key = u.dk
+                  AND o.phenomenon_time BETWEEN u.pt - interval '1 day' AND u.pt + interval '1 day')
+ON CONFLICT (datastream_id, dedup_key, phenomenon_time) DO NOTHING
 RETURNING id, datastream_id, phenomenon_time, result_number
 """)
 

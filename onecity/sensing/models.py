@@ -15,7 +15,11 @@ A few columns beyond the standard serve the platform:
 * an :class:`Observation` carries ``dedup_key`` (a digest of the MQTT message that created
   it, unique per datastream), so a redelivered message is inserted-or-ignored, never twice.
   Numeric results live in ``result_number`` (filterable, comparable), anything else in
-  ``result_json``.
+  ``result_json``;
+* on PostgreSQL ``sta_observations`` is range-partitioned by week of ``phenomenon_time``
+  (:mod:`onecity.sensing.partitions`: why weekly, the DEFAULT partition, retention), and the
+  partition key is part of its primary key and of the dedup constraint; SQLite keeps one
+  plain table with the constraints as declared here.
 """
 
 from __future__ import annotations
@@ -197,6 +201,11 @@ class Observation(Base):
     __table_args__ = (
         UniqueConstraint("datastream_id", "dedup_key", name="uq_sta_observations_dedup"),
         Index("ix_sta_observations_stream_time", "datastream_id", "phenomenon_time"),
+        # PostgreSQL: range-partitioned by week of phenomenon time (migration 0032,
+        # :mod:`onecity.sensing.partitions`), so there the primary key is (id, phenomenon_time) and
+        # the dedup constraint (datastream_id, dedup_key, phenomenon_time); the drift check knows
+        # (``onecity.core.migrate.drift``). SQLite keeps this shape exactly.
+        {"info": {"postgresql_partitioned_by": "phenomenon_time"}},
     )
 
 

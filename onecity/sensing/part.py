@@ -1,6 +1,6 @@
 """The sensing part's manifest: devices and observations (SensorThings, MQTT), rules and alerts."""
 
-from onecity.core.parts import NavItem, Part
+from onecity.core.parts import NavItem, Part, PeriodicTask
 
 PART = Part(
     name="sensing",
@@ -13,4 +13,6 @@ PART = Part(
     consumers=("onecity.sensing.consumers",),
     words="onecity.sensing.i18n",
     navigation=(NavItem("sensing.nav", "/sensing", "sensing.alert.list", order=60),),
+    # PostgreSQL: the observations' weekly partitions made ahead, and retention (a no-op on SQLite)
+    tasks=(PeriodicTask("sensing.partitions", "onecity.sensing.partitions:run", every_seconds=3600.0),),
 )

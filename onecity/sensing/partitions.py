@@ -1,0 +1,263 @@
+"""Observations partitioned by week on PostgreSQL: partitions made ahead, and retention.
+
+On PostgreSQL ``sta_observations`` is range-partitioned by ``phenomenon_time`` (migration
+0032): one partition per week, Monday 00:00 UTC to the next (``sta_observations_w20261130``),
+and a DEFAULT partition (``sta_observations_default``). SQLite keeps one plain table; nothing
+here runs there.
+
+**Why weeks.** A city at scale 1 sends about 7.3 million readings a day (``docs/sensing.md``:
+12,707 stations every 5 minutes, 150,000 manhole and smoke sensors every hour): ~51 million rows
+a week, ~220 million a month. The partition being written takes every insert into its four
+indexes; a week of them (~15 GB with indexes at ~300 bytes a row) stays in a database server's
+memory where a month (~65 GB) would not, and retention frees a week at a time. Thirteen months
+kept are ~57 partitions, well within what PostgreSQL prunes at plan and run time; a query with a
+time filter (``$filter=phenomenonTime ge …``) reads only the weeks it names.
+
+**No reading is lost or refused because of partitioning.** A reading whose week has no
+partition (a clock set years back, or more than :data:`AHEAD` weeks ahead) goes to the DEFAULT
+partition. :func:`maintain` (the ``sensing.partitions`` task, hourly, once per deployment: the
+leader's) creates the current week's and the next :data:`AHEAD` weeks' partitions before they
+are needed, so live readings never land in DEFAULT, and fills any missing week between the
+oldest partition and them; when it creates a week that DEFAULT holds readings of, it moves
+them into the new partition in the same transaction. A partition is made as a table of its
+own with a CHECK of its range and then attached, which takes the parent only in SHARE UPDATE
+EXCLUSIVE mode, so ingest goes on writing meanwhile (only DEFAULT, kept small, is locked and
+scanned).
+
+**Retention.** ``ONECITY_SENSING_RETENTION_MONTHS`` (default 13: a year back and the month
+before, so this season can be compared with last year's; 0 keeps every reading for ever). A
+partition whose whole week ended more than that many months ago is detached and dropped, and
+DEFAULT's readings older than the same line are deleted. The line is a calendar one: with 13
+months on 5 December 2026 it is 5 November 2025. Dropping is not written to the audit log:
+housekeeping's trimming is not either (:mod:`onecity.core.housekeeping`), observations are not
+audited when written (``docs/sensing.md``), and the setting itself is the record of the policy;
+each drop is logged with its partition, its bounds and its estimated row count.
+
+**The dedup key and the partition key.** PostgreSQL requires every unique constraint of a
+partitioned table to include the partition key, so the constraint that makes a redelivered MQTT
+message a no-op is ``(datastream_id, dedup_key, phenomenon_time)`` there, and the ingest's
+``ON CONFLICT`` names those three columns (:mod:`onecity.sensing.ingest`). Checked in the code
+rather than assumed: ``dedup_key`` is BLAKE2b of the topic and the payload's bytes
+(``ingest.message_key``), and ``phenomenon_time`` is parsed from the same bytes
+(``ingest.parse_observation``), so two deliveries of one message carry the same three values and
+the third column changes nothing, *when the message states its phenomenonTime*. When it does not,
+the time is the one the worker parsed it at (``now``), which differs between deliveries: the
+three-column constraint alone would keep a redelivery as a second reading. So the PostgreSQL
+insert also skips a row whose ``(datastream_id, dedup_key)`` is already stored with a phenomenon
+time within a day of its own (one index probe, pruned to the one or two weeks around it); a
+redelivery comes within seconds to minutes (JetStream's ack wait, 30 s; an MQTT session's expiry,
+10 minutes), and the datastream's row lock, which every store takes first, keeps two deliveries
+in flight at once from both passing the probe. SQLite keeps the two-column constraint, exactly
+as before.
+
+Every change takes locks with a ``lock_timeout``: a partition that cannot be attached or
+detached now (a long transaction holds the table) is tried again at the next round rather than
+queueing every ingest transaction behind it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, text
+
+from onecity.core import clock
+from onecity.core.db import Database
+
+if TYPE_CHECKING:
+    from onecity.core.tasks import TaskContext
+
+log = logging.getLogger(__name__)
+
+PARENT = "sta_observations"
+DEFAULT = "sta_observations_default"
+#: One partition's span.
+PERIOD = timedelta(weeks=1)
+#: Weeks after the current one that have their partition before a reading arrives.
+AHEAD = 2
+#: How long an attach or a detach waits for the table before trying again next round.
+LOCK_TIMEOUT = "5s"
+
+_BOUND = re.compile(r"FOR VALUES FROM \('([^']+)'\) TO \('([^']+)'\)")
+
+
+@dataclass(frozen=True)
+class Partition:
+    name: str
+    #: Its range ``[start, end)``; both None for DEFAULT (or a bound PostgreSQL wrote as MINVALUE/MAXVALUE).
+    start: datetime | None
+    end: datetime | None
+
+
+@dataclass
+class Maintained:
+    created: list[str] = field(default_factory=list)
+    #: Readings moved from DEFAULT into the partitions created.
+    moved: int = 0
+    dropped: list[str] = field(default_factory=list)
+    #: DEFAULT's readings deleted by retention.
+    deleted: int = 0
+    #: Partitions that could not be attached or detached this round (the table was busy).
+    deferred: list[str] = field(default_factory=list)
+
+
+def week_start(t: datetime) -> datetime:
+    """Monday 00:00 UTC of ``t``'s week: where its partition starts."""
+    t = t.astimezone(UTC)
+    return datetime(t.year, t.month, t.day, tzinfo=UTC) - timedelta(days=t.weekday())
+
+
+def partition_name(start: datetime) -> str:
+    return f"{PARENT}_w{start:%Y%m%d}"
+
+
+def months_before(t: datetime, months: int) -> datetime:
+    """The same moment ``months`` calendar months earlier (the 31st becomes the month's last day)."""
+    y, m = divmod(t.year * 12 + t.month - 1 - months, 12)
+    return t.replace(year=y, month=m + 1, day=min(t.day, calendar.monthrange(y, m + 1)[1]))
+
+
+def retention_line(now: datetime, months: int) -> datetime | None:
+    """Readings before this are past retention; None keeps every reading."""
+    return months_before(now, months) if months > 0 else None
+
+
+def is_partitioned(conn: Connection) -> bool:
+    if conn.dialect.name != "postgresql":
+        return False
+    kind = conn.scalar(text("SELECT relkind FROM pg_class WHERE oid = to_regclass(:t)"), {"t": PARENT})
+    return bool(kind == "p")
+
+
+def partitions(conn: Connection) -> list[Partition]:
+    """The table's partitions and their bounds, as the database holds them, oldest first."""
+    rows = conn.execute(
+        text(
+            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(:t)"
+        ),
+        {"t": PARENT},
+    ).all()
+    out: list[Partition] = []
+    for name, bound in rows:
+        m = _BOUND.search(bound or "")
+        start = end = None
+        if m:
+            start, end = (datetime.fromisoformat(v).astimezone(UTC) for v in m.groups())
+        out.append(Partition(name, start, end))
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(out, key=lambda p: (p.start or far, p.name))
+
+
+def _wanted(have: list[Partition], now: datetime, line: datetime | None, ahead: int) -> list[datetime]:
+    """Week starts that need a partition: every week from the oldest weekly partition (not
+    before the retention line's week) to ``ahead`` weeks after ``now``'s, not yet covered."""
+    current = week_start(now)
+    starts = [p.start for p in have if p.start is not None]
+    first = min([*starts, current])
+    if line is not None:
+        first = max(first, week_start(line))
+    covered = [(p.start, p.end) for p in have if p.start is not None and p.end is not None]
+    out: list[datetime] = []
+    week = week_start(first)
+    while week <= current + ahead * PERIOD:
+        end = week + PERIOD
+        if not any(s < end and week < e for s, e in covered):
+            out.append(week)
+        week = end
+    return out
+
+
+def _create(db: Database, start: datetime) -> int:
+    """Create ``start``'s week, moving DEFAULT's readings of it in; returns how many moved."""
+    end, name = start + PERIOD, partition_name(start)
+    bounds = {"s": start, "e": end}
+    with db.engine.begin() as conn:
+        conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        # DEFAULT first: attaching locks and scans it, and taking it first means no lock upgrade later
+        conn.execute(text(f"LOCK TABLE {DEFAULT} IN ACCESS EXCLUSIVE MODE"))
+        conn.execute(text(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS)"))
+        # lets the attach skip scanning the new table for rows outside its range
+        conn.execute(
+            text(
+                f"ALTER TABLE {name} ADD CONSTRAINT {name}_range "
+                f"CHECK (phenomenon_time >= '{start.isoformat()}' AND phenomenon_time < '{end.isoformat()}')"
+            )
+        )
+        moved = conn.execute(
+            text(
+                f"WITH m AS (DELETE FROM {DEFAULT} WHERE phenomenon_time >= :s AND phenomenon_time < :e RETURNING *) "
+                f"INSERT INTO {name} SELECT * FROM m"
+            ),
+            bounds,
+        ).rowcount
+        conn.execute(
+            text(
+                f"ALTER TABLE {PARENT} ATTACH PARTITION {name} "
+                f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+            )
+        )
+        conn.execute(text(f"ALTER TABLE {name} DROP CONSTRAINT {name}_range"))
+    return int(moved or 0)
+
+
+def _drop(db: Database, p: Partition) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        rows = conn.scalar(text("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(:t)"), {"t": p.name})
+        conn.execute(text(f"ALTER TABLE {PARENT} DETACH PARTITION {p.name}"))
+        conn.execute(text(f"DROP TABLE {p.name}"))
+    log.info("retention: dropped %s [%s, %s), about %s readings", p.name, p.start, p.end, max(int(rows or 0), 0))
+
+
+def maintain(db: Database, *, now: datetime, retention_months: int, ahead: int = AHEAD) -> Maintained:
+    """One round: drop what retention passed, then create the weeks that are missing. Idempotent:
+    a second round at the same time changes nothing. A no-op where the table is not partitioned."""
+    done = Maintained()
+    with db.engine.connect() as conn:
+        if not is_partitioned(conn):
+            return done
+        have = partitions(conn)
+    line = retention_line(now, retention_months)
+    if line is not None:
+        for p in have:
+            if p.end is not None and p.end <= line:
+                try:
+                    _drop(db, p)
+                    done.dropped.append(p.name)
+                except Exception as err:
+                    if not _busy(err):
+                        raise
+                    done.deferred.append(p.name)
+        with db.engine.begin() as conn:
+            deleted = conn.execute(text(f"DELETE FROM {DEFAULT} WHERE phenomenon_time < :line"), {"line": line})
+            done.deleted = int(deleted.rowcount or 0)
+        if done.deleted:
+            log.info("retention: deleted %d readings before %s from %s", done.deleted, line, DEFAULT)
+        have = [p for p in have if p.name not in done.dropped]
+    for start in _wanted(have, now, line, ahead):
+        try:
+            done.moved += _create(db, start)
+            done.created.append(partition_name(start))
+        except Exception as err:
+            if not _busy(err):
+                raise
+            done.deferred.append(partition_name(start))
+    if done.created or done.deferred:
+        log.info("sensing partitions: %s", done)
+    return done
+
+
+def _busy(err: Exception) -> bool:
+    """A lock not granted within :data:`LOCK_TIMEOUT` (55P03) or a deadlock (40P01): next round."""
+    return getattr(getattr(err, "orig", None), "sqlstate", None) in {"55P03", "40P01"}
+
+
+def run(ctx: TaskContext) -> Maintained:
+    """The ``sensing.partitions`` task (hourly; on PostgreSQL the deployment's leader runs it)."""
+    return maintain(ctx.db, now=clock.now(), retention_months=ctx.settings.sensing_retention_months)

@@ -14,12 +14,15 @@ kept are ~57 partitions, well within what PostgreSQL prunes at plan and run time
 time filter (``$filter=phenomenonTime ge …``) reads only the weeks it names.
 
 **No reading is lost or refused because of partitioning.** A reading whose week has no
-partition (a clock set years back, or more than :data:`AHEAD` weeks ahead) goes to the DEFAULT
-partition. :func:`maintain` (the ``sensing.partitions`` task, hourly, once per deployment: the
-leader's) creates the current week's and the next :data:`AHEAD` weeks' partitions before they
-are needed, so live readings never land in DEFAULT, and fills any missing week between the
-oldest partition and them; when it creates a week that DEFAULT holds readings of, it moves
-them into the new partition in the same transaction. A partition is made as a table of its
+partition (a clock set years back, a backfill of last year's readings, or more than
+:data:`AHEAD` weeks ahead) goes to the DEFAULT partition. :func:`maintain` (the
+``sensing.partitions`` task, hourly, once per deployment: the leader's) creates the current
+week's and the next :data:`AHEAD` weeks' partitions before they are needed, so live readings
+never land in DEFAULT; it also gives a partition to every week from the oldest partition, or
+the oldest week DEFAULT holds readings of, to those (within retention and at most
+:data:`MAX_WEEKS_BACK` weeks back, so a clock reading 1970 does not make fifty years of
+weeks), and when it creates a week that DEFAULT holds readings of, it moves them into the new
+partition in the same transaction. A partition is made as a table of its
 own with a CHECK of its range and then attached, which takes the parent only in SHARE UPDATE
 EXCLUSIVE mode, so ingest goes on writing meanwhile (only DEFAULT, kept small, is locked and
 scanned).
@@ -80,6 +83,8 @@ DEFAULT = "sta_observations_default"
 PERIOD = timedelta(weeks=1)
 #: Weeks after the current one that have their partition before a reading arrives.
 AHEAD = 2
+#: How far back a week is given a partition (five years, as migration 0032 did); older readings stay in DEFAULT.
+MAX_WEEKS_BACK = 260
 #: How long an attach or a detach waits for the table before trying again next round.
 LOCK_TIMEOUT = "5s"
 
@@ -154,14 +159,35 @@ def partitions(conn: Connection) -> list[Partition]:
     return sorted(out, key=lambda p: (p.start or far, p.name))
 
 
-def _wanted(have: list[Partition], now: datetime, line: datetime | None, ahead: int) -> list[datetime]:
-    """Week starts that need a partition: every week from the oldest weekly partition (not
-    before the retention line's week) to ``ahead`` weeks after ``now``'s, not yet covered."""
+def _floor(now: datetime, line: datetime | None) -> datetime:
+    """The oldest week given a partition: not past retention, nor more than :data:`MAX_WEEKS_BACK` back."""
+    floor = week_start(now) - MAX_WEEKS_BACK * PERIOD
+    return floor if line is None else max(floor, week_start(line))
+
+
+def _default_weeks(conn: Connection, now: datetime, line: datetime | None, ahead: int) -> list[datetime]:
+    """The weeks DEFAULT holds readings of that should have a partition (a backfill, a late
+    batch): from :func:`_floor` to ``ahead`` weeks on. DEFAULT is meant to be near empty, so
+    this reads it whole once a round."""
+    weeks = conn.scalars(
+        text(
+            f"SELECT DISTINCT date_trunc('week', phenomenon_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' "
+            f"FROM {DEFAULT} WHERE phenomenon_time >= :lo AND phenomenon_time < :hi"
+        ),
+        {"lo": _floor(now, line), "hi": week_start(now) + (ahead + 1) * PERIOD},
+    )
+    return sorted(w.astimezone(UTC) for w in weeks)
+
+
+def _wanted(
+    have: list[Partition], now: datetime, line: datetime | None, ahead: int, found: list[datetime]
+) -> list[datetime]:
+    """Week starts that need a partition, not yet covered: every week from the oldest weekly
+    partition or the oldest week ``found`` in DEFAULT (not before :func:`_floor`) to ``ahead``
+    weeks after ``now``'s."""
     current = week_start(now)
     starts = [p.start for p in have if p.start is not None]
-    first = min([*starts, current])
-    if line is not None:
-        first = max(first, week_start(line))
+    first = max(min([*starts, *found, current]), _floor(now, line))
     covered = [(p.start, p.end) for p in have if p.start is not None and p.end is not None]
     out: list[datetime] = []
     week = week_start(first)
@@ -240,7 +266,9 @@ def maintain(db: Database, *, now: datetime, retention_months: int, ahead: int =
         if done.deleted:
             log.info("retention: deleted %d readings before %s from %s", done.deleted, line, DEFAULT)
         have = [p for p in have if p.name not in done.dropped]
-    for start in _wanted(have, now, line, ahead):
+    with db.engine.connect() as conn:
+        found = _default_weeks(conn, now, line, ahead)
+    for start in _wanted(have, now, line, ahead, found):
         try:
             done.moved += _create(db, start)
             done.created.append(partition_name(start))

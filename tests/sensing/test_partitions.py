@@ -226,6 +226,28 @@ def test_retention_drops_only_weeks_wholly_past_it(part_db: tuple[Database, int]
 
 
 @pytest.mark.postgres
+def test_a_backfilled_week_gets_its_partition_and_the_weeks_up_to_the_others(part_db: tuple[Database, int]) -> None:
+    """Relies on the retention test: the oldest partition is now the retention line's week."""
+    db, ds = part_db
+    with db.engine.connect() as conn:
+        oldest = min(p.start for p in partitions.partitions(conn) if p.start is not None)
+    when = oldest - timedelta(weeks=3) + timedelta(hours=5)
+    assert _store(db, ds, {"result": 4.0, "phenomenonTime": when.isoformat()}, now=NOW) == (1, 0)
+    (new_id,) = [i for i, p in _where(db).items() if p == DEFAULT and i > 4 and i not in _ids_at(db, 2090)]
+    done = maintain(db, now=NOW, retention_months=0)
+    assert done.created == [partition_name(oldest - timedelta(weeks=w)) for w in (3, 2, 1)]
+    assert done.moved == 1 and _where(db)[new_id] == partition_name(week_start(when))
+
+
+def _ids_at(db: Database, year: int) -> set[int]:
+    with db.engine.connect() as conn:
+        found = conn.scalars(
+            text("SELECT id FROM sta_observations WHERE extract(year FROM phenomenon_time) = :y"), {"y": year}
+        )
+        return {int(i) for i in found}
+
+
+@pytest.mark.postgres
 def test_a_time_filtered_query_reads_only_its_week(part_db: tuple[Database, int]) -> None:
     db, ds = part_db
     start = week_start(NOW) + timedelta(days=1)

@@ -74,6 +74,9 @@ class NewObservation:
     parameters: dict[str, Any] | None = None
     feature_of_interest_id: int | None = None
     dedup_key: str | None = None
+    #: False when the message stated no phenomenonTime and it is the time it was parsed at, which
+    #: differs between deliveries of one message (PostgreSQL's dedup looks wider for those).
+    time_given: bool = True
 
 
 @dataclass
@@ -171,6 +174,7 @@ def parse_observation(
         parameters=params,
         feature_of_interest_id=foi_id,
         dedup_key=dedup_key,
+        time_given=pt is not None,
     )
 
 
@@ -216,7 +220,7 @@ def _features(session: Session, thing_ids: set[int]) -> dict[int, int | None]:
 
 #: PostgreSQL partitions the table by phenomenon time, so its dedup constraint is (datastream_id,
 #: dedup_key, phenomenon_time) (:mod:`onecity.sensing.partitions`: why that keeps a message stored
-#: once, and what the ``NOT EXISTS`` is for: a message with no phenomenonTime of its own).
+#: once, and what the ``NOT EXISTS`` is for: a message with no phenomenonTime of its own, ``tg`` false).
 _PG_INSERT = text("""
 INSERT INTO sta_observations (datastream_id, phenomenon_time, phenomenon_time_end, result_time, result_number,
     result_json, result_quality, valid_time_start, valid_time_end, parameters, feature_of_interest_id, dedup_key)
@@ -224,10 +228,10 @@ SELECT ds, pt, pte, rt, rn, rj::json, rq::json, vts, vte, prm::json, foi, dk
 FROM unnest(CAST(:ds AS bigint[]), CAST(:pt AS timestamptz[]), CAST(:pte AS timestamptz[]),
             CAST(:rt AS timestamptz[]), CAST(:rn AS float8[]), CAST(:rj AS text[]), CAST(:rq AS text[]),
             CAST(:vts AS timestamptz[]), CAST(:vte AS timestamptz[]), CAST(:prm AS text[]), CAST(:foi AS bigint[]),
-            CAST(:dk AS text[]))
-     AS u(ds, pt, pte, rt, rn, rj, rq, vts, vte, prm, foi, dk)
-WHERE NOT EXISTS (SELECT 1 FROM sta_observations o WHERE o.datastream_id = u.ds AND o.dedup_key = u.dk
-                  AND o.phenomenon_time BETWEEN u.pt - interval '1 day' AND u.pt + interval '1 day')
+            CAST(:dk AS text[]), CAST(:tg AS boolean[]))
+     AS u(ds, pt, pte, rt, rn, rj, rq, vts, vte, prm, foi, dk, tg)
+WHERE u.tg OR NOT EXISTS (SELECT 1 FROM sta_observations o WHERE o.datastream_id = u.ds AND o.dedup_key = u.dk
+                          AND o.phenomenon_time BETWEEN u.pt - interval '1 day' AND u.pt + interval '1 day')
 ON CONFLICT (datastream_id, dedup_key, phenomenon_time) DO NOTHING
 RETURNING id, datastream_id, phenomenon_time, result_number
 """)
@@ -311,7 +315,7 @@ def _copy(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
     ]
 
 
-def _insert(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
+def _insert(session: Session, rows: list[dict[str, Any]], time_given: list[bool] | None = None) -> list[Any]:
     """Insert-or-ignore the batch, returning the rows actually inserted.
 
     PostgreSQL gets ``COPY`` when no row has a dedup key (nothing to ignore), else one statement
@@ -342,6 +346,7 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
             "prm": col("parameters", _json_text),
             "foi": col("feature_of_interest_id"),
             "dk": col("dedup_key"),
+            "tg": time_given if time_given is not None else [True] * len(rows),
         }
         return [(r[0], r[1], r[2].astimezone(UTC), r[3]) for r in session.execute(_PG_INSERT, params).all()]
     table = cast(Table, Observation.__table__)
@@ -446,7 +451,7 @@ def store_observations(
         }
         for o in observations
     ]
-    inserted = _insert(session, rows)
+    inserted = _insert(session, rows, [o.time_given for o in observations])
     result.stored, result.duplicates = len(inserted), len(rows) - len(inserted)
     result.ids = [r[0] for r in inserted]
     if inserted:

@@ -45,13 +45,14 @@ rather than assumed: ``dedup_key`` is BLAKE2b of the topic and the payload's byt
 (``ingest.parse_observation``), so two deliveries of one message carry the same three values and
 the third column changes nothing, *when the message states its phenomenonTime*. When it does not,
 the time is the one the worker parsed it at (``now``), which differs between deliveries: the
-three-column constraint alone would keep a redelivery as a second reading. So the PostgreSQL
-insert also skips a row whose ``(datastream_id, dedup_key)`` is already stored with a phenomenon
-time within a day of its own (one index probe, pruned to the one or two weeks around it); a
-redelivery comes within seconds to minutes (JetStream's ack wait, 30 s; an MQTT session's expiry,
-10 minutes), and the datastream's row lock, which every store takes first, keeps two deliveries
-in flight at once from both passing the probe. SQLite keeps the two-column constraint, exactly
-as before.
+three-column constraint alone would keep a redelivery as a second reading. So for those rows
+(``NewObservation.time_given`` false) the PostgreSQL insert also skips a row whose
+``(datastream_id, dedup_key)`` is already stored with a phenomenon time within a day of its own
+(one index probe, ~6 µs, pruned at run time to the week around it; only for those rows: as an
+anti-join for every row it doubled the statement's time). A redelivery comes within seconds to
+minutes (JetStream's ack wait, 30 s; an MQTT session's expiry, 10 minutes), and the
+datastream's row lock, which every store takes first, keeps two deliveries in flight at once
+from both passing the probe. SQLite keeps the two-column constraint, exactly as before.
 
 Every change takes locks with a ``lock_timeout``: a partition that cannot be attached or
 detached now (a long transaction holds the table) is tried again at the next round rather than
@@ -276,6 +277,11 @@ def maintain(db: Database, *, now: datetime, retention_months: int, ahead: int =
             if not _busy(err):
                 raise
             done.deferred.append(partition_name(start))
+    if done.moved or done.deleted:
+        # the rows that left DEFAULT are dead tuples its index scans still step over until vacuumed
+        # (19 ms for each stream's latest reading after 370,000 moved, 0.1 ms after): do it now
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f"VACUUM (ANALYZE) {DEFAULT}"))
     if done.created or done.deferred:
         log.info("sensing partitions: %s", done)
     return done

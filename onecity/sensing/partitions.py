@@ -19,13 +19,13 @@ partition (a clock set years back, a backfill of last year's readings, or more t
 ``sensing.partitions`` task, hourly, once per deployment: the leader's) creates the current
 week's and the next :data:`AHEAD` weeks' partitions before they are needed, so live readings
 never land in DEFAULT; it also gives a partition to every week from the oldest partition, or
-the oldest week DEFAULT holds readings of, to those (within retention and at most
-:data:`MAX_WEEKS_BACK` weeks back, so a clock reading 1970 does not make fifty years of
-weeks), and when it creates a week that DEFAULT holds readings of, it moves them into the new
-partition in the same transaction. A partition is made as a table of its
-own with a CHECK of its range and then attached, which takes the parent only in SHARE UPDATE
-EXCLUSIVE mode, so ingest goes on writing meanwhile (only DEFAULT, kept small, is locked and
-scanned).
+the oldest week DEFAULT holds readings of, to the newest of those weeks (within retention, at
+most :data:`MAX_WEEKS_BACK` weeks back and :data:`MAX_WEEKS_AHEAD` ahead, so a device clock
+reading 1970 or 2090 does not make decades of weeks), and when it creates a week that DEFAULT
+holds readings of, it moves them into the new partition in the same transaction. A partition
+is made as a table of its own with a CHECK of its range and then attached, which takes the
+parent only in SHARE UPDATE EXCLUSIVE mode, so ingest goes on writing meanwhile (only DEFAULT,
+kept small, is locked and scanned).
 
 **Retention.** ``ONECITY_SENSING_RETENTION_MONTHS`` (default 13: a year back and the month
 before, so this season can be compared with last year's; 0 keeps every reading for ever). A
@@ -70,7 +70,6 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, text
 
-from onecity.core import clock
 from onecity.core.db import Database
 
 if TYPE_CHECKING:
@@ -86,6 +85,8 @@ PERIOD = timedelta(weeks=1)
 AHEAD = 2
 #: How far back a week is given a partition (five years, as migration 0032 did); older readings stay in DEFAULT.
 MAX_WEEKS_BACK = 260
+#: How far ahead of now a week DEFAULT holds readings of is given a partition (a year).
+MAX_WEEKS_AHEAD = 53
 #: How long an attach or a detach waits for the table before trying again next round.
 LOCK_TIMEOUT = "5s"
 
@@ -166,16 +167,17 @@ def _floor(now: datetime, line: datetime | None) -> datetime:
     return floor if line is None else max(floor, week_start(line))
 
 
-def _default_weeks(conn: Connection, now: datetime, line: datetime | None, ahead: int) -> list[datetime]:
+def _default_weeks(conn: Connection, now: datetime, line: datetime | None) -> list[datetime]:
     """The weeks DEFAULT holds readings of that should have a partition (a backfill, a late
-    batch): from :func:`_floor` to ``ahead`` weeks on. DEFAULT is meant to be near empty, so
-    this reads it whole once a round."""
+    batch, a simulation or a device clock running ahead): from :func:`_floor` to
+    :data:`MAX_WEEKS_AHEAD` weeks on. DEFAULT is meant to be near empty, so this reads it whole
+    once a round."""
     weeks = conn.scalars(
         text(
             f"SELECT DISTINCT date_trunc('week', phenomenon_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' "
             f"FROM {DEFAULT} WHERE phenomenon_time >= :lo AND phenomenon_time < :hi"
         ),
-        {"lo": _floor(now, line), "hi": week_start(now) + (ahead + 1) * PERIOD},
+        {"lo": _floor(now, line), "hi": week_start(now) + (MAX_WEEKS_AHEAD + 1) * PERIOD},
     )
     return sorted(w.astimezone(UTC) for w in weeks)
 
@@ -185,14 +187,15 @@ def _wanted(
 ) -> list[datetime]:
     """Week starts that need a partition, not yet covered: every week from the oldest weekly
     partition or the oldest week ``found`` in DEFAULT (not before :func:`_floor`) to ``ahead``
-    weeks after ``now``'s."""
+    weeks after ``now``'s, or to the newest week ``found``."""
     current = week_start(now)
     starts = [p.start for p in have if p.start is not None]
     first = max(min([*starts, *found, current]), _floor(now, line))
+    last = max([current + ahead * PERIOD, *found])
     covered = [(p.start, p.end) for p in have if p.start is not None and p.end is not None]
     out: list[datetime] = []
     week = week_start(first)
-    while week <= current + ahead * PERIOD:
+    while week <= last:
         end = week + PERIOD
         if not any(s < end and week < e for s, e in covered):
             out.append(week)
@@ -268,7 +271,7 @@ def maintain(db: Database, *, now: datetime, retention_months: int, ahead: int =
             log.info("retention: deleted %d readings before %s from %s", done.deleted, line, DEFAULT)
         have = [p for p in have if p.name not in done.dropped]
     with db.engine.connect() as conn:
-        found = _default_weeks(conn, now, line, ahead)
+        found = _default_weeks(conn, now, line)
     for start in _wanted(have, now, line, ahead, found):
         try:
             done.moved += _create(db, start)
@@ -293,5 +296,11 @@ def _busy(err: Exception) -> bool:
 
 
 def run(ctx: TaskContext) -> Maintained:
-    """The ``sensing.partitions`` task (hourly; on PostgreSQL the deployment's leader runs it)."""
-    return maintain(ctx.db, now=clock.now(), retention_months=ctx.settings.sensing_retention_months)
+    """The ``sensing.partitions`` task (hourly; on PostgreSQL the deployment's leader runs it).
+
+    It goes by the wall clock, not :func:`onecity.core.clock.now`, which tests freeze and the
+    simulation drives ahead: retention must never drop real readings because a simulated clock
+    ran years on, nor should a frozen test clock make years of partitions. A simulation's
+    readings ahead of the wall clock wait in DEFAULT until their week is within
+    :data:`MAX_WEEKS_AHEAD`, and are never lost."""
+    return maintain(ctx.db, now=datetime.now(UTC), retention_months=ctx.settings.sensing_retention_months)

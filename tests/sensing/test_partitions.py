@@ -17,8 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from onecity.core import migrate
+from onecity.core import clock, migrate
+from onecity.core.bus import connect_bus
+from onecity.core.config import Environment, Settings
 from onecity.core.db import Database
+from onecity.core.tasks import TaskContext
 from onecity.sensing import partitions
 from onecity.sensing.ingest import message_key, parse_observation, store_observations
 from onecity.sensing.models import Datastream, ObservedProperty, Sensor, Thing
@@ -185,12 +188,14 @@ def test_the_task_makes_weeks_ahead_moves_default_rows_in_and_is_idempotent(part
     assert _store(db, ds, body, now=NOW) == (1, 0)
     before = _where(db)
     done = maintain(db, now=later, retention_months=0)
-    assert done.created == [partition_name(week_start(NOW) + i * partitions.PERIOD) for i in range(3, 8)]
-    assert done.moved >= 1 and not done.dropped and not done.deferred
+    # to two weeks past ``later``, and on to the week of the reading stored 60 days ahead
+    last = (week_start(OLD_ROWS[3][1]) - week_start(NOW)).days // 7
+    assert done.created == [partition_name(week_start(NOW) + i * partitions.PERIOD) for i in range(3, last + 1)]
+    assert done.moved == 2 and not done.dropped and not done.deferred
     after = _where(db)
     assert after.keys() == before.keys()  # nothing lost, nothing added
     moved = [i for i in after if before[i] == DEFAULT and after[i] != DEFAULT]
-    assert moved and all(after[i].startswith("sta_observations_w") for i in moved)
+    assert 4 in moved and all(after[i] == partition_name(week_start(t)) for i, t, _ in OLD_ROWS[3:])
     assert maintain(db, now=later, retention_months=0) == partitions.Maintained()  # a second round: nothing to do
     # a week created as a table of its own and attached: the parent's indexes and keys came with it
     with db.engine.connect() as conn:
@@ -223,6 +228,19 @@ def test_retention_drops_only_weeks_wholly_past_it(part_db: tuple[Database, int]
     assert straddling in left and not set(old) & left  # the week the line falls in is kept whole
     assert maintain(db, now=NOW, retention_months=13) == partitions.Maintained()  # idempotent
     assert maintain(db, now=NOW, retention_months=0) == partitions.Maintained()  # 0 keeps for ever
+
+
+@pytest.mark.postgres
+def test_the_task_goes_by_the_wall_clock(part_db: tuple[Database, int]) -> None:
+    """A frozen (or simulated) clock years ahead neither drops real readings nor makes years of
+    weeks. Relies on the retention test: at 13 months by the wall clock nothing is left to drop."""
+    db, _ = part_db
+    settings = Settings(env=Environment.TEST, database_url=db.url, sensing_retention_months=13)
+    before = _where(db)
+    with clock.frozen(datetime(2036, 12, 4, 9, 0, tzinfo=UTC)):
+        done = partitions.run(TaskContext(db, settings, connect_bus("memory://")))
+    assert done == partitions.Maintained()
+    assert _where(db) == before
 
 
 @pytest.mark.postgres

@@ -54,9 +54,10 @@ minutes (JetStream's ack wait, 30 s; an MQTT session's expiry, 10 minutes), and 
 datastream's row lock, which every store takes first, keeps two deliveries in flight at once
 from both passing the probe. SQLite keeps the two-column constraint, exactly as before.
 
-Every change takes locks with a ``lock_timeout``: a partition that cannot be attached or
-detached now (a long transaction holds the table) is tried again at the next round rather than
-queueing every ingest transaction behind it.
+Every change takes all its locks first, each with a ``lock_timeout`` shorter than PostgreSQL's
+deadlock timeout (:func:`_locked`): a change that cannot have them now is tried again a second
+later, or next round, rather than queueing ingest behind it or making PostgreSQL abort a
+transaction of readings to break a lock cycle.
 """
 
 from __future__ import annotations
@@ -64,9 +65,11 @@ from __future__ import annotations
 import calendar
 import logging
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, text
 
@@ -76,6 +79,7 @@ if TYPE_CHECKING:
     from onecity.core.tasks import TaskContext
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PARENT = "sta_observations"
 DEFAULT = "sta_observations_default"
@@ -87,8 +91,15 @@ AHEAD = 2
 MAX_WEEKS_BACK = 260
 #: How far ahead of now a week DEFAULT holds readings of is given a partition (a year).
 MAX_WEEKS_AHEAD = 53
-#: How long an attach or a detach waits for the table before trying again next round.
-LOCK_TIMEOUT = "5s"
+#: How long one lock is waited for before the change is given up and tried again: below
+#: PostgreSQL's ``deadlock_timeout`` (1 s), so in a lock cycle with an ingest transaction this
+#: task gives up first and the reading's transaction goes on (see :func:`_locked`).
+LOCK_TIMEOUT = "200ms"
+#: Tries within a round, a second apart, before a change waits for the next round.
+LOCK_TRIES = 10
+#: What the foreign keys point at: attaching a partition clones its foreign keys (SHARE ROW
+#: EXCLUSIVE on these), dropping one removes its triggers from them (ACCESS EXCLUSIVE).
+REFERENCED = ("sta_datastreams", "sta_features_of_interest")
 
 _BOUND = re.compile(r"FOR VALUES FROM \('([^']+)'\) TO \('([^']+)'\)")
 
@@ -203,14 +214,41 @@ def _wanted(
     return out
 
 
+def _locked(db: Database, locks: list[str], work: Callable[[Connection], T]) -> T:
+    """Run ``work`` in a transaction that first takes every lock it needs, each within
+    :data:`LOCK_TIMEOUT`, trying :data:`LOCK_TRIES` times.
+
+    An ingest transaction takes the streams' rows, then writes features, observations (DEFAULT
+    among them) and the streams; a partition's DDL needs DEFAULT and the referenced tables too.
+    Taking them all before any work, each with a wait shorter than the deadlock detector's,
+    means that in a cycle this task's wait ends first and the readings' transaction is never the
+    one PostgreSQL aborts (it was: a dataArray request failed in a test while a week was made).
+    """
+    for attempt in range(LOCK_TRIES):
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+                for lock in locks:
+                    conn.execute(text(lock))
+                return work(conn)
+        except Exception as err:
+            if not _busy(err) or attempt == LOCK_TRIES - 1:
+                raise
+            time.sleep(1.0)
+    raise AssertionError("unreachable")
+
+
 def _create(db: Database, start: datetime) -> int:
     """Create ``start``'s week, moving DEFAULT's readings of it in; returns how many moved."""
     end, name = start + PERIOD, partition_name(start)
     bounds = {"s": start, "e": end}
-    with db.engine.begin() as conn:
-        conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-        # DEFAULT first: attaching locks and scans it, and taking it first means no lock upgrade later
-        conn.execute(text(f"LOCK TABLE {DEFAULT} IN ACCESS EXCLUSIVE MODE"))
+    locks = [
+        f"LOCK TABLE {DEFAULT} IN ACCESS EXCLUSIVE MODE",  # attaching scans it
+        f"LOCK TABLE {', '.join(REFERENCED)} IN SHARE ROW EXCLUSIVE MODE",
+        f"LOCK TABLE ONLY {PARENT} IN SHARE UPDATE EXCLUSIVE MODE",  # what ATTACH takes of the parent
+    ]
+
+    def work(conn: Connection) -> int:
         conn.execute(text(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS)"))
         # lets the attach skip scanning the new table for rows outside its range
         conn.execute(
@@ -233,16 +271,25 @@ def _create(db: Database, start: datetime) -> int:
             )
         )
         conn.execute(text(f"ALTER TABLE {name} DROP CONSTRAINT {name}_range"))
-    return int(moved or 0)
+        return int(moved or 0)
+
+    return _locked(db, locks, work)
 
 
 def _drop(db: Database, p: Partition) -> None:
-    with db.engine.begin() as conn:
-        conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+    locks = [
+        f"LOCK TABLE {PARENT} IN ACCESS EXCLUSIVE MODE",  # what DETACH takes (and of every partition)
+        f"LOCK TABLE {', '.join(REFERENCED)} IN ACCESS EXCLUSIVE MODE",  # the dropped table's triggers on them
+    ]
+
+    def work(conn: Connection) -> int:
         rows = conn.scalar(text("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(:t)"), {"t": p.name})
         conn.execute(text(f"ALTER TABLE {PARENT} DETACH PARTITION {p.name}"))
         conn.execute(text(f"DROP TABLE {p.name}"))
-    log.info("retention: dropped %s [%s, %s), about %s readings", p.name, p.start, p.end, max(int(rows or 0), 0))
+        return max(int(rows or 0), 0)
+
+    rows = _locked(db, locks, work)
+    log.info("retention: dropped %s [%s, %s), about %s readings", p.name, p.start, p.end, rows)
 
 
 def maintain(db: Database, *, now: datetime, retention_months: int, ahead: int = AHEAD) -> Maintained:

@@ -23,9 +23,9 @@ the oldest week DEFAULT holds readings of, to the newest of those weeks (within 
 most :data:`MAX_WEEKS_BACK` weeks back and :data:`MAX_WEEKS_AHEAD` ahead, so a device clock
 reading 1970 or 2090 does not make decades of weeks), and when it creates a week that DEFAULT
 holds readings of, it moves them into the new partition in the same transaction. A partition
-is made as a table of its own with a CHECK of its range and then attached, which takes the
-parent only in SHARE UPDATE EXCLUSIVE mode, so ingest goes on writing meanwhile (only DEFAULT,
-kept small, is locked and scanned).
+is made as a table of its own with a CHECK of its range and then attached, the table locked
+for the milliseconds that takes (a statement planned with the old partitions would miss rows
+moved out of DEFAULT); DEFAULT, kept small, is the only partition scanned.
 
 **Retention.** ``ONECITY_SENSING_RETENTION_MONTHS`` (default 13: a year back and the month
 before, so this season can be compared with last year's; 0 keeps every reading for ever). A
@@ -243,9 +243,13 @@ def _create(db: Database, start: datetime) -> int:
     end, name = start + PERIOD, partition_name(start)
     bounds = {"s": start, "e": end}
     locks = [
+        # not only the SHARE UPDATE EXCLUSIVE that ATTACH needs: a statement planned with the
+        # partitions as they were would miss the rows moved out of DEFAULT (a dataArray test's
+        # GET of a reading just stored found nothing), and a writer could route a row to DEFAULT
+        # that no longer belongs there; so statements on the table wait the few milliseconds
+        f"LOCK TABLE ONLY {PARENT} IN ACCESS EXCLUSIVE MODE",
         f"LOCK TABLE {DEFAULT} IN ACCESS EXCLUSIVE MODE",  # attaching scans it
         f"LOCK TABLE {', '.join(REFERENCED)} IN SHARE ROW EXCLUSIVE MODE",
-        f"LOCK TABLE ONLY {PARENT} IN SHARE UPDATE EXCLUSIVE MODE",  # what ATTACH takes of the parent
     ]
 
     def work(conn: Connection) -> int:

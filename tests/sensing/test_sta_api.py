@@ -255,7 +255,13 @@ def test_data_array_columns_store_what_rows_store(
         assert None not in s.scalars(
             select(Observation.feature_of_interest_id).where(Observation.datastream_id == cols)
         )
-        events = list(s.scalars(select(OutboxMessage).where(OutboxMessage.event_type == "sensing.observations.stored")))
+        events = list(
+            s.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.event_type == "sensing.observations.stored")
+                .order_by(OutboxMessage.occurred_at, OutboxMessage.id)  # in the order the calls made them
+            )
+        )
     a_events = [e.payload for e in events if e.payload["observations"][0][1] == cols]
     b_events = [e.payload for e in events if e.payload["observations"][0][1] == rows]
     assert [list(e["previous"].values()) for e in a_events] == [list(e["previous"].values()) for e in b_events]

@@ -149,9 +149,10 @@ def _publish(
 
 def publish_in_background(
     url: str, streams: list[int], count: int, *, rate: float | None = None, start_seq: int = 0, top: float = 9.7
-) -> tuple[mp.Process, Any]:
-    """Start a publisher process; ``queue.get()`` returns (start, end) perf_counter times. The readings
-    run from 0 up to ``top``, saw-toothed (the benchmarks' rules watch water levels above 5)."""
+) -> tuple[Any, Any]:
+    """Start a publisher process (spawned: its own interpreter); ``queue.get()`` returns (start, end)
+    perf_counter times. The readings run from 0 up to ``top``, saw-toothed (the benchmarks' rules watch
+    water levels above 5)."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     p = ctx.Process(target=_publish, args=(url, streams, count, rate, start_seq, q, top), daemon=True)

@@ -35,7 +35,12 @@ def broker_rtt(url: str, n: int) -> dict[str, float]:
     got: dict[str, float] = {}
     ev = threading.Event()
     c = mqtt.new_client(f"bench-rtt-{uuid.uuid4().hex[:6]}")
-    c.on_message = lambda cl, u, m: (got.__setitem__(m.payload.decode(), time.perf_counter()), ev.set())
+
+    def received(cl: Any, u: Any, m: Any) -> None:
+        got[m.payload.decode()] = time.perf_counter()
+        ev.set()
+
+    c.on_message = received
     mqtt.connect(c, url)
     topic = f"bench/rtt/{uuid.uuid4().hex[:6]}"
     c.subscribe(topic, qos=1)

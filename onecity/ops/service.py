@@ -265,7 +265,7 @@ def _start_step(case: Case, step: Step, at: datetime, due: datetime | None = Non
     urgency = _urgency(case)
     due = due or worktime.due(at, _subtype(case).limit(step, urgency), urgency)
     case.step, case.step_started_at, case.step_due_at, case.warned_at = step.value, at, due, None
-    case.remind_at = at + (due - at) * REMIND_AT_SHARE[urgency] if due > at else None
+    case.remind_at = worktime.share_of(at, due, REMIND_AT_SHARE[urgency], urgency) if due > at else None
     case.escalate_at = due if case.level != Level.CITY else None
 
 
@@ -1082,8 +1082,8 @@ def resume_case(session: Session, principal: Principal, case_id: str, *, note: s
     if case.step_due_at is not None and case.step_started_at is not None:
         case.step_due_at += paused
         case.step_started_at += paused
-        share = REMIND_AT_SHARE[_urgency(case)]
-        case.remind_at = case.step_started_at + (case.step_due_at - case.step_started_at) * share
+        urgency = _urgency(case)
+        case.remind_at = worktime.share_of(case.step_started_at, case.step_due_at, REMIND_AT_SHARE[urgency], urgency)
         case.escalate_at = case.step_due_at if case.level != Level.CITY else None
     if case.dispose_due_at is not None:
         case.dispose_due_at += paused

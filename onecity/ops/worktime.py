@@ -69,6 +69,18 @@ def due(start: datetime, hours: float, urgency: Urgency) -> datetime:
     return add_working_hours(start, hours)
 
 
+def share_of(start: datetime, due: datetime, share: float, urgency: Urgency) -> datetime:
+    """The moment ``share`` of a step's time from ``start`` to ``due`` is used up, counted as its limit is:
+    clock hours for an urgent case, working hours for a normal one. A normal case's wall-clock span holds
+    nights and weekends: 80 % of a Friday-to-Monday span falls on Sunday night, leaving minutes of
+    working time, when the early warning must leave a fifth of the working hours to act on."""
+    if due <= start:
+        return due
+    if taxonomy().urgency[urgency].clock == "clock":
+        return start + (due - start) * share
+    return min(due, add_working_hours(start, working_hours_between(start, due) * share))
+
+
 def is_working_time(at: datetime) -> bool:
     days, open_, close = _window()
     t = clock.local(at)

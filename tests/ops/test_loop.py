@@ -467,3 +467,23 @@ def test_a_sensor_cases_description_names_places_and_drops_the_english_half(ops:
     with ops.db.sessions() as session:
         assert alert_description(session, silent) == "[设备离线] 设备离线: 井盖传感器 00019 (95 分钟，蓝色预警)"
         assert alert_description(session, both) == "[暴雨叠加涨水] 雨量 + 水位 @ 湖南路街道 (红色预警)"
+
+
+def test_the_early_warning_leaves_a_fifth_of_the_working_hours(ops: Ops) -> None:
+    """80 % of a normal step is 80 % of its working hours: a step from Friday 16:00 due Monday used to be
+    warned on Sunday night, 80 % of its wall-clock span, with twenty working minutes left (a month's
+    late ratings cases); an urgent step is warned at half its clock hours."""
+    friday_4pm = datetime(2026, 6, 5, 16, 0, tzinfo=clock.SHANGHAI)
+    due = worktime.due(friday_4pm, 2, Urgency.NORMAL)  # Monday 10:00
+    warn = worktime.share_of(friday_4pm, due, 0.8, Urgency.NORMAL)
+    assert clock.local(warn) == datetime(2026, 6, 8, 9, 36, tzinfo=clock.SHANGHAI)
+    assert worktime.working_hours_between(warn, due) == pytest.approx(0.4)
+    assert worktime.share_of(friday_4pm, friday_4pm + timedelta(hours=1), 0.5, Urgency.URGENT) == (
+        friday_4pm + timedelta(minutes=30)
+    )
+    with clock.frozen(friday_4pm):
+        case = hotline_report(ops).case
+    assert case.step_due_at is not None and case.remind_at is not None
+    left = worktime.working_hours_between(case.remind_at, case.step_due_at)
+    total = worktime.working_hours_between(friday_4pm, case.step_due_at)
+    assert left == pytest.approx(0.2 * total, abs=1 / 60)

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from onecity.core import clock
 from onecity.core.audit import AuditEntry
 from onecity.core.db import Database
-from onecity.ops import service
+from onecity.ops import service, worktime
 from onecity.ops.models import Case, Status, Unit
+from onecity.ops.taxonomy import Urgency
 from onecity.sim.breakdown import breakdown
 from onecity.sim.engine import Simulation
 from onecity.synth.actors.ops import OpsActor
@@ -131,3 +132,55 @@ def test_a_rejected_report_counts_as_closed_in_neither_figure(ops: Ops, open311_
     assert (section["closed"], section["closed_on_time_rate"], section["rejected"]) == (1, 1.0, 1)
     day = breakdown(ops.db, MONDAY_10, end)["per_day"][MONDAY_10.date().isoformat()]
     assert (day["ops_closed"], day["ops_closed_on_time_rate"]) == (1, 1.0)
+
+
+def _case(case_id: str, *, urgency: str = "normal", status: Status = Status.DISPOSING, **kw: object) -> Case:
+    return Case(id=case_id, urgency=urgency, status=status, unit_agency_id="u1", **kw)
+
+
+def test_a_step_near_its_limit_is_done_first() -> None:
+    """An inspector's check, a unit's pick-up and the centre's close wait for nobody once the warning is out
+    or the limit is two turns away (a month's verifications once sat hours past their limit)."""
+    tick = timedelta(minutes=10)
+    now = MONDAY_10
+    assert not OpsActor._pressing(_case("a", step_due_at=now + timedelta(hours=3)), now, tick)
+    assert OpsActor._pressing(_case("b", step_due_at=now + timedelta(hours=3), warned_at=now), now, tick)
+    assert OpsActor._pressing(_case("c", step_due_at=now + timedelta(minutes=15)), now, tick)
+    assert not OpsActor._pressing(_case("d"), now, tick)
+
+
+def test_a_warned_normal_case_behind_is_worked_overtime() -> None:
+    """A unit answers the warning on a normal case too: with no free crew it works on outside working hours."""
+    actor = OpsActor(scale=0.001)
+    actor._units = {"u1": Unit(agency_id="u1", department="township_office", division_code=XUHUI, crews=2)}
+    friday_5pm = datetime(2026, 6, 5, 17, 0, tzinfo=clock.SHANGHAI)
+    due = worktime.due(friday_5pm, 2, Urgency.NORMAL)  # Monday 11:00
+    actor.work_left = {"n1": 3.0}
+    case = _case("n1", step_due_at=due, warned_at=friday_5pm)
+    assert actor._reinforce(case, friday_5pm, {"u1": 2}) is True  # behind, both crews busy: overtime
+    assert "n1" in actor.overtime and actor.work_left["n1"] == 3.0
+    assert actor._reinforce(case, friday_5pm + timedelta(hours=1), {"u1": 2}) is True  # until it is done
+    on_track = _case("n2", step_due_at=due, warned_at=friday_5pm)
+    actor.work_left["n2"] = 1.0
+    assert actor._reinforce(on_track, friday_5pm, {"u1": 2}) is False and "n2" not in actor.overtime
+
+
+def test_an_urgent_case_takes_a_crew_off_a_normal_job() -> None:
+    """An urgent case does not wait behind a unit's normal work (a road collapse queued two days behind
+    road repairs): the normal job with the most time left gives up its crew until the urgent one is done."""
+    actor = OpsActor(scale=0.001)
+    actor._units = {"u1": Unit(agency_id="u1", department="construction", division_code=XUHUI, crews=2)}
+    now = MONDAY_10
+    soon = _case("n-soon", step_due_at=now + timedelta(days=1))
+    later = _case("n-later", step_due_at=now + timedelta(days=3))
+    urgent_job = _case("u-job", urgency="urgent", step_due_at=now + timedelta(hours=1))
+    assert actor._divert("u1", "u-new", [soon, later, urgent_job]) == "n-later"
+    assert actor.diverted == {"n-later": "u-new"}
+    # every crew on urgent work (or already taken off): nothing to take
+    assert actor._divert("u1", "u-other", [later, urgent_job]) is None
+    # a warned urgent case behind with both crews busy gets a second crew the same way
+    actor.work_left = {"u-job": 1.5}
+    urgent_job.warned_at = now
+    assert actor._reinforce(urgent_job, now, {"u1": 2}, [soon, later, urgent_job]) is False
+    assert actor.reinforced == {"u-job": "u1"} and actor.work_left["u-job"] == 0.75
+    assert actor.diverted == {"n-later": "u-new", "n-soon": "u-job"}

@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -172,6 +173,11 @@ class OpsActor:
     credit_at: dict[str, datetime] = field(default_factory=dict)
     #: Cases a unit put a second crew on after the early warning (case id -> the unit).
     reinforced: dict[str, str] = field(default_factory=dict)
+    #: Normal jobs whose crew was taken off for an urgent case (normal case id -> the urgent case): the
+    #: job waits until the urgent one is reported back.
+    diverted: dict[str, str] = field(default_factory=dict)
+    #: Normal cases behind their limit after the early warning, worked outside working hours too.
+    overtime: set[str] = field(default_factory=set)
     _db: Database | None = field(default=None, init=False)
     _started: datetime | None = field(default=None, init=False)
     _communities: list[str] = field(default_factory=list, init=False)
@@ -371,7 +377,10 @@ class OpsActor:
             )
         busy: dict[str, int] = {}
         rate = max(2.0, CHECKS_PER_HOUR_AT_SCALE_1 * self.scale)  # on-site checks an hour, per township
+        disposing = {c.id for c in cases if c.status == Status.DISPOSING}
         for c in cases:
+            if self.diverted.get(c.id) in disposing:
+                continue  # its crew is counted on the urgent case it was taken off for
             if c.status == Status.DISPOSING and c.unit_agency_id:
                 # a case a second crew was put on holds both crews until it is reported back
                 crews = 2 if self.reinforced.get(c.id) == c.unit_agency_id else 1
@@ -384,14 +393,15 @@ class OpsActor:
             township = c.township_code
             urgent = c.urgency == Urgency.URGENT.value
             on_duty = patrol or urgent  # urgent cases: the duty inspector, any hour
-            # an on-site check needs a free inspector (urgent checks go ahead regardless)
+            pressing = self._pressing(c, now, tick)
+            # an on-site check needs a free inspector (urgent checks, and a check whose limit is near, go first)
             free = (
                 on_duty
                 and c.status in (Status.COLLECTED, Status.REPORTED)
-                and (urgent or self._check_credit(township, now, rate) >= 1)
+                and (urgent or pressing or self._check_credit(township, now, rate) >= 1)
             )
             told = self._told(c.step_started_at, now, tick)
-            if c.status == Status.COLLECTED and free and self._after(key, now, rng, 0.4, urgent, told):
+            if c.status == Status.COLLECTED and free and (pressing or self._after(key, now, rng, 0.4, urgent, told)):
                 self.credit[township] = self.credit.get(township, 0.0) - 1
                 inspector = _staff(f"inspector-{township}", Role.INSPECTOR, township)
                 if rng.random() < NOT_A_CASE:
@@ -404,22 +414,31 @@ class OpsActor:
                 staff = self._unit_staff(unit.agency_id)
                 # each unit a case is sent to (a re-dispatch moves it) takes its own time to get to it
                 sent = self._told(c.dispatched_at, now, tick) if c.redispatches == 0 else None
-                if not self._after((c.id, f"dispatched:{unit.agency_id}"), now, rng, 0.25, urgent, sent):
+                picked = pressing or self._after((c.id, f"dispatched:{unit.agency_id}"), now, rng, 0.25, urgent, sent)
+                if not picked:
                     continue
                 if truth is not None and truth.department != unit.department and rng.random() < DISPUTE_CAUGHT:
                     self._act(db, service.dispute_case, staff, c.id, reason="不属本单位职责（模拟）")
-                elif busy.get(unit.agency_id, 0) < self._crews(unit) and self._act(
-                    db, service.accept_case, staff, c.id
-                ):
-                    busy[unit.agency_id] = busy.get(unit.agency_id, 0) + 1
+                    continue
+                full = busy.get(unit.agency_id, 0) >= self._crews(unit)
+                # an urgent case does not queue behind normal work: a crew is taken off a normal job for it
+                taken_off = self._divert(unit.agency_id, c.id, cases) if full and urgent else None
+                if (not full or taken_off) and self._act(db, service.accept_case, staff, c.id):
+                    busy[unit.agency_id] = busy.get(unit.agency_id, 0) + (0 if taken_off else 1)
                     limit = taxonomy().subtype(c.subtype_code).limit(Step.DISPOSE, Urgency(c.urgency))
                     self.work_left[c.id] = float(rng.lognormal(math.log(WORK_MEDIAN_SHARE * limit), WORK_SIGMA))
+                elif taken_off:
+                    self.diverted.pop(taken_off, None)  # not taken on after all: the crew stays on its job
             elif c.status == Status.DISPOSING and c.unit_agency_id in self._units:
-                self._reinforce(c, now, busy)
-                if urgent or worktime.is_working_time(now):
+                if c.id in self.diverted and self.diverted[c.id] in disposing:
+                    continue  # its crew is on an urgent case
+                self.diverted.pop(c.id, None)
+                overtime = self._reinforce(c, now, busy, cases)
+                if urgent or overtime or worktime.is_working_time(now):
                     left = self.work_left.get(c.id, 1.0) - hours
                     self.work_left[c.id] = left
                     if left <= 0:
+                        self.overtime.discard(c.id)
                         self._act(
                             db,
                             service.report_back,
@@ -428,7 +447,7 @@ class OpsActor:
                             media_id=self._photo,
                             note="处置完毕（模拟）",
                         )
-            elif c.status == Status.REPORTED and free and self._after(key, now, rng, 0.5, urgent, told):
+            elif c.status == Status.REPORTED and free and (pressing or self._after(key, now, rng, 0.5, urgent, told)):
                 self.credit[township] = self.credit.get(township, 0.0) - 1
                 inspector = _staff(f"inspector-{township}", Role.INSPECTOR, township)
                 truth = self.truth.get(c.id)
@@ -452,7 +471,7 @@ class OpsActor:
                     limit = taxonomy().subtype(c.subtype_code).limit(Step.DISPOSE, Urgency(c.urgency))
                     median = min(REWORK_MEDIAN_H, WORK_MEDIAN_SHARE * limit)
                     self.work_left[c.id] = float(rng.lognormal(math.log(median), 0.5))
-            elif c.status == Status.VERIFIED and self._after(key, now, rng, 0.3, urgent, told):
+            elif c.status == Status.VERIFIED and (pressing or self._after(key, now, rng, 0.3, urgent, told)):
                 self._act(db, service.close_case, _staff(f"centre-{township}", Role.OPERATOR, township), c.id)
             elif c.status == Status.CLOSED:
                 self._act(
@@ -473,24 +492,64 @@ class OpsActor:
                 )
                 self._act(db, service.resolve_dispute, above, c.id, department=dept)
 
-    def _reinforce(self, c: Case, now: datetime, busy: dict[str, int]) -> None:
-        """The unit answers the early warning (临期预警) on its desk: when the crew on site cannot finish
-        before the deadline and the unit has a free crew, it sends a second one, which halves the work
-        left. A warning nobody acts on only announces the lateness; a unit without a free crew cannot."""
+    @staticmethod
+    def _pressing(c: Case, now: datetime, tick: timedelta) -> bool:
+        """Whether the step's limit is near: the platform's early warning is out, or the limit falls within
+        the next two turns. The person watching the queue does such a step first and at once, whatever
+        else waits (an inspector's rounds, a unit's usual time to pick a case up, the centre's)."""
+        if c.step_due_at is None:
+            return False
+        return c.warned_at is not None or c.step_due_at - now <= 2 * tick
+
+    def _divert(self, unit_id: str, urgent_id: str, cases: Sequence[Case]) -> str | None:
+        """Take a crew off the unit's normal job with the most time left for the urgent case ``urgent_id``;
+        the job waits until the urgent case is reported back (:attr:`diverted`). None when every crew is
+        already on urgent work."""
+        normal = [
+            c
+            for c in cases
+            if c.status == Status.DISPOSING
+            and c.unit_agency_id == unit_id
+            and c.urgency != Urgency.URGENT.value
+            and c.id not in self.diverted
+            and c.warned_at is None
+        ]
+        if not normal:
+            return None
+        job = max(normal, key=lambda c: (c.step_due_at or c.updated_at, c.id))
+        self.diverted[job.id] = urgent_id
+        return job.id
+
+    def _reinforce(self, c: Case, now: datetime, busy: dict[str, int], cases: Sequence[Case] = ()) -> bool:
+        """The unit answers the early warning (临期预警) on its desk when the crew on site cannot finish
+        before the deadline: it sends a second crew if it has a free one, which halves the work left (for
+        an urgent case it takes one off a normal job when none is free); a normal case's crew also works
+        on outside working hours (overtime) until it is done. True while the case is worked overtime."""
         unit_id = c.unit_agency_id
-        if c.warned_at is None or c.step_due_at is None or unit_id is None or c.id in self.reinforced:
-            return
+        if c.id in self.overtime:
+            return True
+        if c.warned_at is None or c.step_due_at is None or unit_id is None:
+            return False
+        urgent = c.urgency == Urgency.URGENT.value
         left = self.work_left.get(c.id, 1.0)
-        if c.urgency == Urgency.URGENT.value:
+        if urgent:
             time_left = (c.step_due_at - now).total_seconds() / 3600
         else:
             time_left = worktime.working_hours_between(now, c.step_due_at)
-        if left <= time_left or busy.get(unit_id, 0) >= self._crews(self._units[unit_id]):
-            return
+        if left <= time_left:
+            return False
+        if not urgent:
+            self.overtime.add(c.id)
+        if c.id in self.reinforced:
+            return not urgent
+        if busy.get(unit_id, 0) < self._crews(self._units[unit_id]):
+            busy[unit_id] = busy.get(unit_id, 0) + 1
+        elif not (urgent and self._divert(unit_id, c.id, cases)):
+            return not urgent
         self.reinforced[c.id] = unit_id
-        busy[unit_id] = busy.get(unit_id, 0) + 1
         self.work_left[c.id] = left / 2
         self.counts["reinforced"] += 1
+        return not urgent
 
     # -- the report --------------------------------------------------------------------------
 

@@ -184,3 +184,27 @@ def test_an_urgent_case_takes_a_crew_off_a_normal_job() -> None:
     assert actor._reinforce(urgent_job, now, {"u1": 2}, [soon, later, urgent_job]) is False
     assert actor.reinforced == {"u-job": "u1"} and actor.work_left["u-job"] == 0.75
     assert actor.diverted == {"n-later": "u-new", "n-soon": "u-job"}
+
+
+def test_an_urgent_case_behind_borrows_a_crew_from_a_unit_nearby() -> None:
+    """Both of a district's traffic crews on incidents and one of them running past its hour: a crew comes
+    from the department's unit nearby (支援), same district first, and stays busy until the case is done."""
+    actor = OpsActor(scale=0.001)
+    actor._units = {
+        "u1": Unit(agency_id="u1", department="traffic", division_code="310101000000", crews=2),
+        "far": Unit(agency_id="far", department="traffic", division_code="310115000000", crews=2),
+        "near": Unit(agency_id="near", department="traffic", division_code="310101002000", crews=2),
+        "other": Unit(agency_id="other", department="water", division_code="310101000000", crews=2),
+    }
+    now = MONDAY_10
+    incident = _case("i1", urgency="urgent", step_due_at=now + timedelta(minutes=30), warned_at=now)
+    actor.work_left = {"i1": 1.0}
+    busy = {"u1": 2, "near": 0}
+    assert actor._reinforce(incident, now, busy, [incident]) is False
+    assert actor.reinforced == {"i1": "near"} and busy == {"u1": 2, "near": 1} and actor.work_left["i1"] == 0.5
+    # every unit of the department busy: nobody to lend
+    actor2 = OpsActor(scale=0.001)
+    actor2._units = actor._units
+    actor2.work_left = {"i1": 1.0}
+    actor2._reinforce(incident, now, {"u1": 2, "near": 2, "far": 2}, [incident])
+    assert not actor2.reinforced and actor2.work_left["i1"] == 1.0

@@ -22,10 +22,13 @@ cases in working hours and urgent ones at any hour, each with a number of crews 
 township unit, 60 a district bureau at scale 1, at least 2); a case waits for a free crew.
 Work takes a lognormal time with its median at 30 % of the subtype's limit (about 1 % run past
 it unaided); a unit that gets the early warning while its crew cannot finish in time sends a second
-crew if it has a free one, halving the work left. People's delays count from when the platform
-told them (the case sent, the result reported), not from the actor's next look. Urgent cases are
-checked by the duty inspector at any hour. All of it goes
-through the service functions as staff principals, so every step is audited and timed like a
+crew if it has a free one (for an urgent case one taken off a normal job, else lent by a unit of the
+department nearby), halving the work left, and works a normal case behind its limit overtime; an urgent
+case takes a crew off a normal job rather than wait behind it. A step whose warning is out or whose limit
+is two turns away is done first and at once, by inspectors, units and centres alike. People's delays
+count from when the platform told them (the case sent, the result reported), not from the actor's
+next look. Urgent cases are checked by the duty inspector at any hour. All of it goes through the
+service functions as staff principals, so every step is audited and timed like a
 real one.
 """
 
@@ -382,9 +385,11 @@ class OpsActor:
             if self.diverted.get(c.id) in disposing:
                 continue  # its crew is counted on the urgent case it was taken off for
             if c.status == Status.DISPOSING and c.unit_agency_id:
-                # a case a second crew was put on holds both crews until it is reported back
-                crews = 2 if self.reinforced.get(c.id) == c.unit_agency_id else 1
-                busy[c.unit_agency_id] = busy.get(c.unit_agency_id, 0) + crews
+                # a case a second crew was put on holds both crews (its own unit's or a neighbour's) until reported
+                busy[c.unit_agency_id] = busy.get(c.unit_agency_id, 0) + 1
+                helper = self.reinforced.get(c.id)
+                if helper is not None:
+                    busy[helper] = busy.get(helper, 0) + 1
         if self._photo is None:
             with db.transaction() as session:
                 self._photo = service.store_media(session, INSTALLER, PNG).id
@@ -501,6 +506,20 @@ class OpsActor:
             return False
         return c.warned_at is not None or c.step_due_at - now <= 2 * tick
 
+    def _neighbour(self, unit_id: str, busy: dict[str, int]) -> str | None:
+        """A unit of the same department with a free crew to lend (支援) for an urgent case: one of the same
+        district first, else any; None when every one is busy."""
+        unit = self._units[unit_id]
+        district = unit.division_code[:6]
+        free = [
+            u
+            for u in self._units.values()
+            if u.agency_id != unit_id and u.department == unit.department and busy.get(u.agency_id, 0) < self._crews(u)
+        ]
+        if not free:
+            return None
+        return min(free, key=lambda u: (u.division_code[:6] != district, u.division_code, u.agency_id)).agency_id
+
     def _divert(self, unit_id: str, urgent_id: str, cases: Sequence[Case]) -> str | None:
         """Take a crew off the unit's normal job with the most time left for the urgent case ``urgent_id``;
         the job waits until the urgent case is reported back (:attr:`diverted`). None when every crew is
@@ -523,8 +542,9 @@ class OpsActor:
     def _reinforce(self, c: Case, now: datetime, busy: dict[str, int], cases: Sequence[Case] = ()) -> bool:
         """The unit answers the early warning (临期预警) on its desk when the crew on site cannot finish
         before the deadline: it sends a second crew if it has a free one, which halves the work left (for
-        an urgent case it takes one off a normal job when none is free); a normal case's crew also works
-        on outside working hours (overtime) until it is done. True while the case is worked overtime."""
+        an urgent case it takes one off a normal job when none is free, else borrows one from a unit of the
+        department nearby: a road incident's second crew); a normal case's crew also works on outside
+        working hours (overtime) until it is done. True while the case is worked overtime."""
         unit_id = c.unit_agency_id
         if c.id in self.overtime:
             return True
@@ -542,11 +562,16 @@ class OpsActor:
             self.overtime.add(c.id)
         if c.id in self.reinforced:
             return not urgent
-        if busy.get(unit_id, 0) < self._crews(self._units[unit_id]):
-            busy[unit_id] = busy.get(unit_id, 0) + 1
-        elif not (urgent and self._divert(unit_id, c.id, cases)):
+        helper: str | None = unit_id
+        if busy.get(unit_id, 0) >= self._crews(self._units[unit_id]):
+            helper = (
+                (unit_id if self._divert(unit_id, c.id, cases) else self._neighbour(unit_id, busy)) if urgent else None
+            )
+        if helper is None:
             return not urgent
-        self.reinforced[c.id] = unit_id
+        if helper != unit_id or busy.get(unit_id, 0) < self._crews(self._units[unit_id]):
+            busy[helper] = busy.get(helper, 0) + 1
+        self.reinforced[c.id] = helper
         self.work_left[c.id] = left / 2
         self.counts["reinforced"] += 1
         return not urgent

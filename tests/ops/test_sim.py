@@ -208,3 +208,19 @@ def test_an_urgent_case_behind_borrows_a_crew_from_a_unit_nearby() -> None:
     actor2.work_left = {"i1": 1.0}
     actor2._reinforce(incident, now, {"u1": 2, "near": 2, "far": 2}, [incident])
     assert not actor2.reinforced and actor2.work_left["i1"] == 1.0
+
+
+def test_a_normal_case_behind_takes_a_crew_off_a_job_due_later() -> None:
+    """A warned normal case whose unit has no free crew gets one from a normal job due after it, never from
+    one due sooner."""
+    actor = OpsActor(scale=0.001)
+    actor._units = {"u1": Unit(agency_id="u1", department="enforcement", division_code=XUHUI, crews=2)}
+    now = MONDAY_10
+    behind = _case("b1", step_due_at=now + timedelta(hours=1), warned_at=now)
+    sooner = _case("s1", step_due_at=now + timedelta(minutes=50))
+    actor.work_left = {"b1": 3.0}
+    assert actor._reinforce(behind, now, {"u1": 2}, [behind, sooner]) is True  # nothing to take: overtime
+    assert not actor.reinforced and not actor.diverted
+    later = _case("l1", step_due_at=now + timedelta(days=2))
+    actor._reinforce(behind, now, {"u1": 2}, [behind, sooner, later])
+    assert actor.diverted == {"l1": "b1"} and actor.reinforced == {"b1": "u1"} and actor.work_left["b1"] == 1.5

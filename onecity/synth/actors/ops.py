@@ -520,10 +520,12 @@ class OpsActor:
             return None
         return min(free, key=lambda u: (u.division_code[:6] != district, u.division_code, u.agency_id)).agency_id
 
-    def _divert(self, unit_id: str, urgent_id: str, cases: Sequence[Case]) -> str | None:
-        """Take a crew off the unit's normal job with the most time left for the urgent case ``urgent_id``;
-        the job waits until the urgent case is reported back (:attr:`diverted`). None when every crew is
-        already on urgent work."""
+    def _divert(
+        self, unit_id: str, urgent_id: str, cases: Sequence[Case], later_than: datetime | None = None
+    ) -> str | None:
+        """Take a crew off the unit's normal job with the most time left for the case ``urgent_id`` (an urgent
+        one, or a normal one behind its limit: then only off a job due ``later_than`` it); the job waits until
+        that case is reported back (:attr:`diverted`). None when no job can spare its crew."""
         normal = [
             c
             for c in cases
@@ -532,6 +534,8 @@ class OpsActor:
             and c.urgency != Urgency.URGENT.value
             and c.id not in self.diverted
             and c.warned_at is None
+            and c.id != urgent_id
+            and (later_than is None or (c.step_due_at is not None and c.step_due_at > later_than))
         ]
         if not normal:
             return None
@@ -541,15 +545,14 @@ class OpsActor:
 
     def _reinforce(self, c: Case, now: datetime, busy: dict[str, int], cases: Sequence[Case] = ()) -> bool:
         """The unit answers the early warning (临期预警) on its desk when the crew on site cannot finish
-        before the deadline: it sends a second crew if it has a free one, which halves the work left (for
-        an urgent case it takes one off a normal job when none is free, else borrows one from a unit of the
-        department nearby: a road incident's second crew); a normal case's crew also works on outside
-        working hours (overtime) until it is done. True while the case is worked overtime."""
+        before the deadline: it sends a second crew if it has a free one, which halves the work left; when
+        none is free it takes one off a normal job due later, and for an urgent case borrows one from a
+        unit of the department nearby (a road incident's second crew) when no job can spare one; a normal
+        case's crew also works on outside working hours (overtime) until it is done. True while the case
+        is worked overtime."""
         unit_id = c.unit_agency_id
-        if c.id in self.overtime:
-            return True
-        if c.warned_at is None or c.step_due_at is None or unit_id is None:
-            return False
+        if c.warned_at is None or c.step_due_at is None or unit_id is None or c.id in self.reinforced:
+            return c.id in self.overtime
         urgent = c.urgency == Urgency.URGENT.value
         left = self.work_left.get(c.id, 1.0)
         if urgent:
@@ -557,24 +560,21 @@ class OpsActor:
         else:
             time_left = worktime.working_hours_between(now, c.step_due_at)
         if left <= time_left:
-            return False
+            return c.id in self.overtime
         if not urgent:
             self.overtime.add(c.id)
-        if c.id in self.reinforced:
-            return not urgent
         helper: str | None = unit_id
-        if busy.get(unit_id, 0) >= self._crews(self._units[unit_id]):
-            helper = (
-                (unit_id if self._divert(unit_id, c.id, cases) else self._neighbour(unit_id, busy)) if urgent else None
-            )
-        if helper is None:
-            return not urgent
-        if helper != unit_id or busy.get(unit_id, 0) < self._crews(self._units[unit_id]):
-            busy[helper] = busy.get(helper, 0) + 1
-        self.reinforced[c.id] = helper
-        self.work_left[c.id] = left / 2
-        self.counts["reinforced"] += 1
-        return not urgent
+        if busy.get(unit_id, 0) < self._crews(self._units[unit_id]):
+            busy[unit_id] = busy.get(unit_id, 0) + 1
+        elif self._divert(unit_id, c.id, cases, None if urgent else c.step_due_at) is None:
+            helper = self._neighbour(unit_id, busy) if urgent else None
+            if helper is not None:
+                busy[helper] = busy.get(helper, 0) + 1
+        if helper is not None:
+            self.reinforced[c.id] = helper
+            self.work_left[c.id] = left / 2
+            self.counts["reinforced"] += 1
+        return c.id in self.overtime
 
     # -- the report --------------------------------------------------------------------------
 

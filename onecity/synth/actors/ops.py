@@ -426,8 +426,13 @@ class OpsActor:
                     self._act(db, service.dispute_case, staff, c.id, reason="不属本单位职责（模拟）")
                     continue
                 full = busy.get(unit.agency_id, 0) >= self._crews(unit)
-                # an urgent case does not queue behind normal work: a crew is taken off a normal job for it
-                taken_off = self._divert(unit.agency_id, c.id, cases) if full and urgent else None
+                # an urgent case does not queue behind normal work, nor a warned one behind work due later:
+                # a crew is taken off such a normal job for it
+                taken_off = (
+                    self._divert(unit.agency_id, c.id, cases, None if urgent else c.step_due_at)
+                    if full and (urgent or pressing)
+                    else None
+                )
                 if (not full or taken_off) and self._act(db, service.accept_case, staff, c.id):
                     busy[unit.agency_id] = busy.get(unit.agency_id, 0) + (0 if taken_off else 1)
                     limit = taxonomy().subtype(c.subtype_code).limit(Step.DISPOSE, Urgency(c.urgency))

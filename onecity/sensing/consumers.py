@@ -52,8 +52,10 @@ def republish_observations(session: Session, envelope: Envelope) -> None:
     those a device published there: the broker already delivered that message to every subscriber
     of the topic (:data:`~onecity.sensing.mqtt.DEVICE_ORIGIN`, the module docstring of
     :mod:`onecity.sensing.mqtt` says why)."""
+    if not _ready():
+        return
     payload = envelope.typed(OBSERVATIONS_STORED)
-    if payload.origin == DEVICE_ORIGIN or not _ready():
+    if payload.origin == DEVICE_ORIGIN:
         return
     messages = []
     for obs_id, ds_id, t, result in payload.observations:

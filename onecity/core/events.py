@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+import orjson
 from pydantic import BaseModel
 from sqlalchemy import JSON, Integer, String, event, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -90,6 +91,45 @@ class ProcessedMessage(Base):
     processed_at: Mapped[datetime]
 
 
+#: Options that make orjson refuse what the standard library would refuse, so that the fallback
+#: below raises as before: datetimes, dataclasses and subclasses of the basic types.
+_ORJSON_STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+#: Every digit as ``0``, anything else as a space: ``_LONG_DIGITS in data.translate(_DIGITS)`` finds a
+#: run of 19 digits, an integer orjson might read beyond 64 bits (it makes floats of those, silently).
+#: Several times faster than ``re.search(rb"[0-9]{19}")`` on a large envelope.
+_DIGITS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_LONG_DIGITS = b"0" * 19
+
+
+def _dumps(value: Any) -> bytes:
+    """An envelope as bytes: orjson, several times faster than the standard library on every event
+    the relay sends, giving the same JSON — compact, UTF-8, non-ASCII written as itself, keys in
+    order — that consumers of every version read (floats may differ in spelling only: ``1e-7``, not
+    ``1e-07``). Where the two differ the standard library writes it, as before: an integer beyond 64
+    bits (orjson refuses it) and NaN or ±Infinity (orjson writes ``null``; so any ``null`` in the
+    output sends the value the slow way: a lost float is worse than a slower event)."""
+    try:
+        out = orjson.dumps(value, option=_ORJSON_STRICT)
+    except TypeError:  # orjson.JSONEncodeError: big integers, surrogates, other types, deep nesting
+        out = b"null"
+    if b"null" not in out:
+        return out
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _loads(data: bytes) -> Any:
+    """An envelope read from bytes: orjson (a quarter of a consumer's CPU was the standard library's
+    decoding), the standard library where orjson would read differently: integers of 19 digits or
+    more (orjson turns those beyond 64 bits into floats) and what it refuses (NaN, a lone surrogate
+    escape, encodings other than UTF-8)."""
+    if _LONG_DIGITS not in data.translate(_DIGITS):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(data)
+
+
 @dataclass(frozen=True)
 class Envelope:
     """What travels on the bus: the event and who caused it, and why."""
@@ -102,11 +142,11 @@ class Envelope:
     payload: dict[str, Any]
 
     def to_bytes(self) -> bytes:
-        return json.dumps(self.__dict__, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return _dumps(self.__dict__)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Envelope:
-        return cls(**json.loads(data))
+        return cls(**_loads(data))
 
     def typed(self, et: EventType[P]) -> P:
         if self.type != et.name:

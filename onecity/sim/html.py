@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from typing import Any
 
 #: The issue's goals for a simulated month: (section, figure, comparison, target, words).
@@ -89,17 +90,18 @@ def _lines(title: str, days: list[str], series: list[tuple[str, list[float | Non
     return "".join(parts)
 
 
-def _bars(title: str, rows: list[tuple[str, float]], *, rate: bool = False) -> str:
-    """Horizontal bars, one a row, the value written at its end."""
+def _bars(title: str, rows: Sequence[tuple[str, float | None]], *, rate: bool = False) -> str:
+    """Horizontal bars, one a row, the value written at its end; a row with no value (a rate of
+    nothing: a district that decided no case) gets no bar and a dash, not a bar of 0 %."""
     left, row_h = 230, 20
     h = 20 + row_h * len(rows)
-    top_value = 1.0 if rate else max([v for _, v in rows] + [1.0])
+    top_value = 1.0 if rate else max([v for _, v in rows if v is not None] + [1.0])
     plot_w = WIDTH - left - 70
     parts = [f'<svg viewBox="0 0 {WIDTH} {h}" role="img" aria-label="{_e(title)}"><title>{_e(title)}</title>']
     for i, (label, v) in enumerate(rows):
         yy = 10 + i * row_h
-        w = plot_w * v / top_value
-        shown = f"{v:.1%}" if rate else f"{v:,.0f}"
+        w = 0.0 if v is None else plot_w * v / top_value
+        shown = "—" if v is None else (f"{v:.1%}" if rate else f"{v:,.0f}")
         parts.append(
             f'<text x="{left - 8}" y="{yy + 13}" text-anchor="end" font-size="12">{_e(label)}</text>'
             f'<rect x="{left}" y="{yy + 2}" width="{w:.1f}" height="{row_h - 6}" fill="{COLOURS[0]}"/>'
@@ -197,7 +199,10 @@ def render(report: dict[str, Any]) -> str:
             "各区一次办成率 / first-time pass per district",
             _bars(
                 "first-time pass per district",
-                [(r["name"], float(r["first_time_pass_rate"] or 0)) for r in b.get("per_district", {}).values()],
+                [
+                    (r["name"], None if r["first_time_pass_rate"] is None else float(r["first_time_pass_rate"]))
+                    for r in b.get("per_district", {}).values()
+                ],
                 rate=True,
             ),
         ),

@@ -48,3 +48,15 @@ def test_the_report_is_one_page_with_nothing_fetched_and_every_goal_judged() -> 
     assert rows.count("ok") == 4
     assert "徐汇区 &lt;b&gt;" in page and "<b>" not in page.split("<body>")[1]  # names escaped
     assert "市公安局 / Public Security" in page and "出生一件事 / Have a baby" in page
+
+
+def test_a_district_that_decided_nothing_shows_a_dash_not_a_rate_of_zero() -> None:
+    """Chongming decided no case in the month: its first-time pass is no figure, not 0.0 %."""
+    report = _report()
+    breakdown = report["breakdown"]
+    assert isinstance(breakdown, dict)
+    idle = {**breakdown["per_district"]["310104000000"], "name": "崇明区", "decided": 0, "first_time_pass_rate": None}
+    breakdown["per_district"]["310151000000"] = idle
+    page = render(report)
+    chart = page.split("<title>first-time pass per district</title>")[1].split("</svg>")[0]
+    assert "崇明区" in chart and "—" in chart and "0.0%" not in chart

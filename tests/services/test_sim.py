@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import func, select
 
 from onecity.core import clock
 from onecity.core.db import Database
 from onecity.credentials import keys
+from onecity.hub.registries.models import Person, PersonStatus
 from onecity.services import catalogue, service
 from onecity.services.models import Case, CaseEvent, WorkItem
 from onecity.sim.engine import Simulation
@@ -63,3 +66,22 @@ def test_simulated_officers_leave_peoples_cases_to_the_people(sqlite_city: City)
         open_items = list(s.scalars(select(WorkItem).where(WorkItem.case_id == case_id, WorkItem.status == "open")))
     assert [w.role for w in open_items] == ["counter_clerk"]
     assert officers_acted  # while the simulation's own cases moved on
+
+
+def test_the_simulated_applicants_come_from_the_whole_city(db: Database) -> None:
+    """Registry ids run district by district: the applicants are a city-wide sample, not the
+    first residents by id (who were the central districts', so one district's offices took
+    44 % of a simulated month's applications and its counters fell behind)."""
+    actor = ServicesActor(scale=0.0001, accounts=120, residents_sampled=400, firms_sampled=100, scan_share=0.0)
+    actor._setup(db, np.random.default_rng(1))
+    with db.sessions() as s:
+        population = Counter(
+            code[:6] for code in s.scalars(select(Person.division_code).where(Person.status == PersonStatus.ALIVE))
+        )
+        pids = [pid for _p, pid in actor._accounts]
+        homes = Counter(code[:6] for code in s.scalars(select(Person.division_code).where(Person.id.in_(pids))))
+    total = sum(population.values())
+    assert len(pids) >= 120 and sum(homes.values()) == len(pids)
+    assert len(homes) >= len(population) - 2  # (almost) every district has applicants
+    for district, people in population.items():  # each in proportion to its people, give or take
+        assert abs(homes[district] / len(pids) - people / total) < 0.08, district

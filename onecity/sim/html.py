@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 #: The issue's goals for a simulated month: (section, figure, comparison, target, words).
@@ -134,6 +134,31 @@ def _table(rows: dict[str, dict[str, Any]], label: str) -> str:
     return f"<table><thead><tr><th>{_e(label)}</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+#: The first day's offers are drawn apart when they exceed the busiest later day this many times.
+BACKLOG_FACTOR = 5
+
+
+def _offers_chart(day_keys: list[str], series: Callable[[str], list[float | None]]) -> str:
+    """Offers and take-ups per day. The first day's full scan offers every benefit the city was
+    already owed (tens of thousands); the days after, only new eligibility (births, birthdays,
+    new firms). Drawn on one axis the first day flattens the rest to zero, so when it dwarfs them
+    it is written beside the chart and the line starts on the second day."""
+    offers, accepted = series("proactive_offers"), series("proactive_accepted")
+    later = [v for v in offers[1:] if v is not None]
+    caption = ""
+    if len(later) >= 2 and offers[0] is not None and offers[0] > BACKLOG_FACTOR * max(later + [1.0]):
+        n, took = f"{offers[0]:,.0f}", f"{accepted[0] or 0:,.0f}"
+        caption = (
+            f"<figcaption>首日全量筛查推送 {n} 份、领取 {took} 份（未画出，以免压平其余各日）"
+            f" / the first day's full scan: {n} offers, {took} accepted"
+            " (not drawn, so that the other days show)</figcaption>"
+        )
+        offers, accepted = [None, *offers[1:]], [None, *accepted[1:]]
+    return caption + _lines(
+        "offers per day", day_keys, [("推送 / offers", offers), ("领取 / accepted", accepted)], rate=False
+    )
+
+
 def render(report: dict[str, Any]) -> str:
     sim = report.get("simulation", {})
     b = report.get("breakdown", {})
@@ -179,15 +204,7 @@ def render(report: dict[str, Any]) -> str:
                 rate=True,
             ),
         ),
-        (
-            "免申即享：每日推送与领取 / proactive offers and take-ups per day",
-            _lines(
-                "offers per day",
-                day_keys,
-                [("推送 / offers", series("proactive_offers")), ("领取 / accepted", series("proactive_accepted"))],
-                rate=False,
-            ),
-        ),
+        ("免申即享：每日推送与领取 / proactive offers and take-ups per day", _offers_chart(day_keys, series)),
         (
             "各区受理量 / cases per district",
             _bars(
@@ -226,7 +243,7 @@ table{{border-collapse:collapse;font-size:12px;width:100%}}
 th,td{{border-bottom:1px solid #e5e5e5;padding:4px 6px;text-align:right}}
 th[scope=row],thead th:first-child{{text-align:left}}
 tr.ok td:last-child{{color:#1a7f37}} tr.no td:last-child{{color:#cf222e}}
-figure{{margin:0}} .meta{{color:#555;font-size:13px}}
+figure{{margin:0}} figcaption{{color:#555;font-size:12px;margin-bottom:4px}} .meta{{color:#555;font-size:13px}}
 </style></head><body>
 <h1>模拟城市报告 / Simulated city report</h1>
 <p class="meta">{_e(sim.get("start", ""))} → {_e(sim.get("end", ""))} · {_e(sim.get("hours", ""))} h ·

@@ -60,3 +60,23 @@ def test_a_district_that_decided_nothing_shows_a_dash_not_a_rate_of_zero() -> No
     page = render(report)
     chart = page.split("<title>first-time pass per district</title>")[1].split("</svg>")[0]
     assert "崇明区" in chart and "—" in chart and "0.0%" not in chart
+
+
+def test_the_first_days_full_scan_is_written_not_drawn_when_it_would_flatten_the_month() -> None:
+    """A month's first night offers every benefit already owed (47,800 in the first month run);
+    later days a few hundred. The chart starts on the second day and says what the first held."""
+    report = _report()
+    breakdown = report["breakdown"]
+    assert isinstance(breakdown, dict)
+    day = breakdown["per_day"]["2026-06-01"]
+    breakdown["per_day"] = {
+        "2026-06-01": {**day, "proactive_offers": 47800, "proactive_accepted": 900},
+        "2026-06-02": {**day, "proactive_offers": 310},
+        "2026-06-03": {**day, "proactive_offers": 280},
+    }
+    page = render(report)
+    chart = page.split("<h2>免申即享")[1].split("</section>")[0]
+    assert "47,800" in chart and "first day's full scan" in chart and "全量筛查" in chart
+    assert ">312<" in chart and ">47,800<" not in chart  # the axis tops at the later days, not the first
+    breakdown["per_day"]["2026-06-01"]["proactive_offers"] = 400  # no backlog: every day drawn
+    assert "full scan" not in render(report)

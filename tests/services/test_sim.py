@@ -70,9 +70,9 @@ def test_simulated_officers_leave_peoples_cases_to_the_people(sqlite_city: City)
 
 def test_the_simulated_applicants_come_from_the_whole_city(db: Database) -> None:
     """Registry ids run district by district: the applicants are a city-wide sample, not the
-    first residents by id (who were the central districts', so one district's offices took
+    first residents or firms by id (the central districts', so one district's offices took
     44 % of a simulated month's applications and its counters fell behind)."""
-    actor = ServicesActor(scale=0.0001, accounts=120, residents_sampled=400, firms_sampled=100, scan_share=0.0)
+    actor = ServicesActor(scale=0.0001, accounts=120, residents_sampled=400, firms_sampled=10_000, scan_share=0.0)
     actor._setup(db, np.random.default_rng(1))
     with db.sessions() as s:
         population = Counter(

@@ -480,7 +480,9 @@ class ServicesActor:
             return
         picks = rng.choice(len(adults), size=min(self.accounts, len(adults)), replace=False)
         firm_reps = {rep: uscc for uscc, rep in firms}
-        chosen = {adults[int(i)] for i in picks} | set(list(firm_reps)[: self.accounts // 3])
+        reps = list(firm_reps)  # in firm id order: district by district, so a third of them drawn at random
+        rep_picks = rng.choice(len(reps), size=min(self.accounts // 3, len(reps)), replace=False) if reps else ()
+        chosen = {adults[int(i)] for i in picks} | {reps[int(i)] for i in rep_picks}
         with db.sessions() as s:
             existing = dict(s.execute(select(ResidentLink.person_id, ResidentLink.user_id)).all())
         # Simulated residents never sign in: their accounts share one hash of a password nobody

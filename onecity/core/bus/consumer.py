@@ -36,28 +36,23 @@ def process_once(db: Database, consumer: str, fn: Callable[[Session, Envelope], 
         with db.transaction() as session:
             return run_once(session, consumer, fn, envelope)
     except IntegrityError:
-        if _processed(db, consumer, [envelope.id]):
-            return False
+        with db.sessions() as session:
+            if _processed(session, consumer, [envelope.id]):
+                return False
         raise
 
 
-def _processed(db: Database, consumer: str, ids: Sequence[str]) -> set[str]:
-    """Which of ``ids`` are in ``consumer``'s inbox now."""
-    with db.sessions() as session:
-        stmt = select(ProcessedMessage.message_id).where(
-            ProcessedMessage.consumer == consumer, ProcessedMessage.message_id.in_(list(ids))
-        )
-        return set(session.scalars(stmt))
+def _processed(session: Session, consumer: str, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` are in ``consumer``'s inbox, as ``session`` sees it: one query."""
+    stmt = select(ProcessedMessage.message_id).where(
+        ProcessedMessage.consumer == consumer, ProcessedMessage.message_id.in_(list(ids))
+    )
+    return set(session.scalars(stmt))
 
 
 def run_once(session: Session, consumer: str, fn: Callable[[Session, Envelope], None], envelope: Envelope) -> bool:
     """:func:`process_once` inside the caller's transaction (several messages committed together)."""
-    seen = session.execute(
-        select(ProcessedMessage.message_id).where(
-            ProcessedMessage.consumer == consumer, ProcessedMessage.message_id == envelope.id
-        )
-    ).first()
-    if seen:
+    if _processed(session, consumer, [envelope.id]):
         return False
     session.add(ProcessedMessage(consumer=consumer, message_id=envelope.id, processed_at=clock.now()))
     fn(session, envelope)
@@ -102,14 +97,7 @@ class IdempotentHandler:
             self.warm()
         try:
             with self.db.transaction() as session:
-                seen = set(
-                    session.scalars(
-                        select(ProcessedMessage.message_id).where(
-                            ProcessedMessage.consumer == self.consumer,
-                            ProcessedMessage.message_id.in_([e.id for e in envelopes]),
-                        )
-                    )
-                )
+                seen = _processed(session, self.consumer, [e.id for e in envelopes])
                 inbox = []
                 for envelope in envelopes:
                     if envelope.id in seen:

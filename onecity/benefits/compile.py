@@ -1,9 +1,12 @@
 """Compile a benefit's DMN decision table into one SQL query that finds everyone it grants.
 
 SpiffWorkflow runs a table one record at a time: the first rule whose cells all hold decides
-(``UNIQUE`` as it runs it), no match means not eligible. The same table becomes one
-``SELECT id FROM persons WHERE CASE WHEN <rule 1> THEN … END = 1`` here, so the database
-decides for every record at once (SQLite and PostgreSQL alike, through SQLAlchemy Core).
+(``UNIQUE`` as it runs it), no match means not eligible. The same table becomes one SQL
+expression here, ``CASE WHEN <rule 0> THEN 0 WHEN <rule 1> THEN 1 … ELSE -1 END``, the index of
+the deciding rule; whether it grants and how much are looked up by that index. All the tables of
+one kind of subject are evaluated in one pass over its records (:func:`decisions`), so the
+database decides for every record and policy at once (SQLite and PostgreSQL alike, through
+SQLAlchemy Core).
 
 Cells are read with Python's parser, the way SpiffWorkflow reads them, but only the forms a
 table needs are accepted: empty or ``-`` (any value), a literal (equality: ``True``,
@@ -19,18 +22,18 @@ from __future__ import annotations
 
 import ast
 import xml.etree.ElementTree as ET
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, literal, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, true, union_all
 
 from onecity.benefits.catalogue import Policy
-from onecity.benefits.facts import FACTS, Subject
-from onecity.hub.registries.models import LegalPerson, Person
+from onecity.benefits.facts import FACTS, HOLDERS, Subject, yes_no
+from onecity.hub.registries.models import Certificate, CertificateStatus, LegalPerson, Person
 
 NS = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
 _OPS: dict[type[ast.cmpop], str] = {
@@ -154,23 +157,124 @@ def load_table(path: Path) -> Table:
     return Table(str(decision.get("id")), inputs, tuple(rules))
 
 
-def _rule_sql(rule: Rule, on: date) -> ColumnElement[bool]:
-    parts = [FACTS[c.fact].compare(c.op, c.value, on) for c in rule.conditions]
-    return and_(true(), *parts)
+def certificate_types(subject: Subject, tables: Iterable[Table]) -> tuple[str, ...]:
+    """The certificate types the tables of ``subject`` ask about, in a fixed order."""
+    wanted = {FACTS[c.fact].certificate for t in tables for r in t.rules for c in r.conditions}
+    return tuple(sorted(code for code in wanted if code is not None and code in _CERT_TYPES[subject]))
+
+
+_CERT_TYPES: dict[Subject, frozenset[str]] = {
+    k: frozenset(f.certificate for f in FACTS.values() if f.subject is k and f.certificate is not None) for k in Subject
+}
+
+
+def held_certificates(subject: Subject, types: Sequence[str], on: date, ids: Collection[int] | None = None) -> Any:
+    """Which of ``types`` each holder holds valid on ``on``: one row per holder, one 0/1 column per type,
+    from one pass over the certificates (``ids``: only those holders)."""
+    flags = [func.max(case((Certificate.type_code == t, 1), else_=0)).label(t) for t in types]
+    query = (
+        select(Certificate.holder_id.label("holder_id"), *flags)
+        .where(
+            Certificate.holder_kind == HOLDERS[subject],
+            Certificate.type_code.in_(list(types)),
+            Certificate.status == CertificateStatus.VALID,
+            or_(Certificate.valid_until.is_(None), Certificate.valid_until >= on),
+        )
+        .group_by(Certificate.holder_id)
+    )
+    if ids is not None:
+        query = query.where(Certificate.holder_id.in_(list(ids)))
+    return query.subquery("held")
+
+
+def _condition(c: Condition, on: date, held: Any) -> ColumnElement[bool]:
+    fact = FACTS[c.fact]
+    if fact.certificate is not None:
+        return yes_no(func.coalesce(held.c[fact.certificate], 0) == 1, c.op, c.value)
+    assert fact.compare is not None
+    return fact.compare(c.op, c.value, on)
+
+
+def rule_index(table: Table, on: date, held: Any) -> ColumnElement[int]:
+    """The index of the table's rule that decides (the first whose cells all hold), -1 when none:
+    each rule's conditions appear once; eligibility and amount are then looked up by the index."""
+    if not table.rules:
+        return literal(-1)
+    whens = [
+        (and_(true(), *(_condition(c, on, held) for c in r.conditions)), literal(i)) for i, r in enumerate(table.rules)
+    ]
+    return case(*whens, else_=literal(-1))
+
+
+def granting(table: Table) -> tuple[int, ...]:
+    """The indexes of the table's rules that grant (``eligible`` True)."""
+    return tuple(i for i, r in enumerate(table.rules) if r.eligible)
+
+
+def decisions(
+    subject: Subject, policies: Sequence[Policy], on: date, ids: Collection[int] | None = None
+) -> Select[Any]:
+    """``SELECT id, r0, r1, …`` over every record of ``subject`` (or only ``ids``): ``r<k>`` is the index
+    of the rule of ``policies[k]``'s table that decides for the record (-1: none). One pass over the
+    records, the certificates the tables ask about aggregated once and joined (not one lookup per
+    record and fact)."""
+    tables = [load_table(p.dmn_path) for p in policies]
+    if any(p.subject is not subject for p in policies):
+        raise ValueError(f"all policies must be about {subject.value}")
+    model: Any = Person if subject is Subject.PERSON else LegalPerson
+    types = certificate_types(subject, tables)
+    held = held_certificates(subject, types, on, ids) if types else None
+    columns = [rule_index(t, on, held).label(f"r{k}") for k, t in enumerate(tables)]
+    query = select(model.id.label("id"), *columns)
+    if held is not None:
+        query = query.select_from(model).outerjoin(held, held.c.holder_id == model.id)
+    return query if ids is None else query.where(model.id.in_(list(ids)))
+
+
+def amount_of(table: Table, index: ColumnElement[int]) -> ColumnElement[float]:
+    """The amount of the rule ``index`` names (a lookup by index, the conditions are not evaluated again)."""
+    pays = [(i, r.amount) for i, r in enumerate(table.rules) if r.eligible]
+    if not pays:
+        return literal(0.0)
+    return case({i: literal(a) for i, a in pays}, value=index, else_=literal(0.0))
 
 
 def eligibility_query(policy: Policy, on: date, ids: Collection[int] | None = None) -> Select[Any]:
     """``SELECT id, amount, rule`` of every person or firm the policy's table grants on ``on``
-    (``rule``: the index in the table of the rule that decided); ``ids`` restricts it to those records."""
+    (``rule``: the index in the table of the rule that decided); ``ids`` restricts it to those records.
+    The same compiled expressions as the city's one-pass scan (:func:`decisions`), for one policy."""
     table = load_table(policy.dmn_path)
-    model: Any = Person if policy.subject is Subject.PERSON else LegalPerson
-    whens = [(_rule_sql(r, on), literal(1 if r.eligible else 0)) for r in table.rules]
-    amounts = [(_rule_sql(r, on), literal(r.amount)) for r in table.rules]
-    indexes = [(_rule_sql(r, on), literal(i)) for i, r in enumerate(table.rules)]
-    if not whens:
-        return select(model.id, literal(0.0), literal(-1)).where(literal(False))
-    decided = case(*whens, else_=literal(0))
-    amount = case(*amounts, else_=literal(0.0))
-    rule = case(*indexes, else_=literal(-1))
-    query = select(model.id, amount, rule).where(decided == 1).order_by(model.id)
-    return query if ids is None else query.where(model.id.in_(list(ids)))
+    decided = decisions(policy.subject, [policy], on, ids).subquery("decided")
+    index = decided.c.r0
+    return (
+        select(decided.c.id, amount_of(table, index), index)
+        .where(index.in_(list(granting(table)) or [-2]))
+        .order_by(decided.c.id)
+    )
+
+
+def grants(subject: Subject, policies: Sequence[Policy], on: date, ids: Collection[int] | None = None) -> Select[Any]:
+    """``SELECT policy_code, subject_id, rule, amount`` of every grant of ``policies`` (all about
+    ``subject``) on ``on``: :func:`decisions` in one pass, each record's row crossed with the policies'
+    numbers ``k`` and kept where ``r<k>`` is a granting rule (a join with the granting rules' amounts)."""
+    decided = decisions(subject, policies, on, ids).subquery("decided")
+    numbers = union_all(*(select(literal(k).label("k")) for k in range(len(policies)))).subquery("policy")
+    index = case({k: decided.c[f"r{k}"] for k in range(len(policies))}, value=numbers.c.k)
+    paid_rows = [
+        select(
+            literal(k).label("k"),
+            literal(i).label("rule"),
+            literal(p.code).label("code"),
+            literal(r.amount).label("amount"),
+        )
+        for k, p in enumerate(policies)
+        for i, r in enumerate(load_table(p.dmn_path).rules)
+        if r.eligible
+    ]
+    paid = union_all(*paid_rows).subquery("paid")
+    return (
+        select(paid.c.code, decided.c.id, paid.c.rule, paid.c.amount)
+        .select_from(decided)
+        .join(numbers, true())
+        .join(paid, and_(paid.c.k == numbers.c.k, paid.c.rule == index))
+    )

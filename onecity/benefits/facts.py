@@ -1,10 +1,12 @@
 """The registry facts a benefit decision table may read, each twice: as SQL and per record.
 
 A fact is one name a ``.dmn`` input reads (``age``, ``shanghai_hukou``, ``firm_age``…). For the
-set-based scan it is a SQL expression over ``persons`` or ``legal_persons`` (certificates as
-correlated ``EXISTS``); for the per-record decision it is a plain value computed from one
-record and its certificates. Both must say the same thing: ``tests/benefits`` checks it on
-both backends by comparing the two scans.
+set-based scan it is a SQL expression over ``persons`` or ``legal_persons``; a certificate fact
+(holds a valid certificate of a type) names its type code, and the compiler reads it from the
+certificates aggregated once per scan (:mod:`onecity.benefits.compile`), not per row. For the
+per-record decision a fact is a plain value computed from one record and its certificates.
+Both must say the same thing: ``tests/benefits`` checks it on both backends by comparing the
+two scans.
 
 Ages never become SQL arithmetic on dates (which SQLite and PostgreSQL spell differently):
 ``age >= 60`` compiles to ``birth_date <= cutoff`` with the cutoff computed here, which also
@@ -19,12 +21,10 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from onecity.hub.registries.models import (
-    Certificate,
-    CertificateStatus,
     HolderKind,
     LegalPerson,
     LegalPersonStatus,
@@ -71,8 +71,11 @@ class Fact:
     label_en: str
     #: the per-record value
     value: Callable[[Record, date], Any]
-    #: the SQL comparison ``fact <op> literal`` (op one of == != < <= > >= in notin)
-    compare: Compare
+    #: the SQL comparison ``fact <op> literal`` (op one of == != < <= > >= in notin); None for a
+    #: certificate fact, which the compiler reads from the scan's certificate aggregate
+    compare: Compare | None
+    #: the certificate type a certificate fact asks about (holds one, valid on the day)
+    certificate: str | None = None
 
 
 def _ops(column: Any) -> Compare:
@@ -124,46 +127,30 @@ def _years_since(column: InstrumentedAttribute[date]) -> Compare:
     return compare
 
 
+def yes_no(cond: ColumnElement[bool], op: str, value: Any) -> ColumnElement[bool]:
+    """A yes/no fact ``cond`` compared: only ``== True`` / ``== False`` (and ``!=``) make sense."""
+    if op not in ("==", "!=") or not isinstance(value, bool):
+        raise ValueError(f"a yes/no fact is compared with True or False, not {op} {value!r}")
+    positive = value if op == "==" else not value
+    return cond if positive else not_(cond)
+
+
 def _bool(condition: Callable[[date], ColumnElement[bool]]) -> Compare:
-    """A yes/no fact: only ``== True`` / ``== False`` (and ``!=``) make sense."""
+    """A yes/no fact computed from the record's own columns."""
 
     def compare(op: str, value: Any, on: date) -> ColumnElement[bool]:
-        if op not in ("==", "!=") or not isinstance(value, bool):
-            raise ValueError(f"a yes/no fact is compared with True or False, not {op} {value!r}")
-        positive = value if op == "==" else not value
-        cond = condition(on)
-        return cond if positive else not_(cond)
+        return yes_no(condition(on), op, value)
 
     return compare
 
 
-def _holds(kind: HolderKind, holder: Any, type_code: str) -> Callable[[date], ColumnElement[bool]]:
-    def condition(on: date) -> ColumnElement[bool]:
-        return exists(
-            select(Certificate.id).where(
-                Certificate.holder_kind == kind,
-                Certificate.holder_id == holder,
-                Certificate.type_code == type_code,
-                Certificate.status == CertificateStatus.VALID,
-                or_(Certificate.valid_until.is_(None), Certificate.valid_until >= on),
-            )
-        )
-
-    return condition
-
-
 #: Who holds a subject's certificates, as the certificates table names them.
-HOLDERS: dict[Subject, tuple[HolderKind, InstrumentedAttribute[int]]] = {
-    Subject.PERSON: (HolderKind.PERSON, Person.id),
-    Subject.FIRM: (HolderKind.LEGAL_PERSON, LegalPerson.id),
-}
+HOLDERS: dict[Subject, HolderKind] = {Subject.PERSON: HolderKind.PERSON, Subject.FIRM: HolderKind.LEGAL_PERSON}
 
 
 def _cert(name: str, subject: Subject, type_code: str, zh: str, en: str) -> Fact:
     """Holds a valid certificate of ``type_code``."""
-    return Fact(
-        name, subject, zh, en, lambda r, on: type_code in r.certificates, _bool(_holds(*HOLDERS[subject], type_code))
-    )
+    return Fact(name, subject, zh, en, lambda r, on: type_code in r.certificates, None, type_code)
 
 
 def _column(name: str, subject: Subject, zh: str, en: str, column: InstrumentedAttribute[Any]) -> Fact:
@@ -260,4 +247,4 @@ def facts_of(subject: Subject) -> Iterable[Fact]:
     return (f for f in FACTS.values() if f.subject is subject)
 
 
-__all__ = ["FACTS", "Fact", "Record", "Subject", "age_on", "facts_of", "latest_born"]
+__all__ = ["FACTS", "HOLDERS", "Fact", "Record", "Subject", "age_on", "facts_of", "latest_born", "yes_no"]

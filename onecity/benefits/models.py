@@ -1,5 +1,7 @@
 """Proactive benefits' tables: the offers made to residents and firms, and their objections.
 
+:data:`benefit_grants` is the city's last full eligibility scan, written by the database itself.
+
 A :class:`BenefitOffer` is a benefit the registries show someone is owed (免申即享): made by
 the platform, accepted with one click (a services case, approved unattended), declined, or
 withdrawn when the eligibility ends. A :class:`BenefitObjection` is a resident's "I think I
@@ -12,7 +14,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, Index, String, Text, text
+from sqlalchemy import JSON, Column, Date, Float, Index, SmallInteger, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from onecity.core.db import Base, IdMixin, TimestampMixin
@@ -95,3 +97,20 @@ class BenefitObjection(IdMixin, TimestampMixin, Base):
     answered_by: Mapped[str | None] = mapped_column(String(120))
     answered_at: Mapped[datetime | None]
     offer_id: Mapped[str | None] = mapped_column(String(36))
+
+
+#: The last full scan's result (:func:`onecity.benefits.service.scan_city`): one row per policy and
+#: person or firm its table grants, with the deciding rule's index in the table and the amount. The
+#: scan writes it inside the database (``INSERT … SELECT``; tens of millions of rows at the scale of
+#: the city never pass through Python) after emptying it: it is derived data, so it has no key or
+#: index to maintain while it is written, and on PostgreSQL it is UNLOGGED (not in the WAL; emptied
+#: by a crash, and the next scan writes it again).
+benefit_grants = Table(
+    "benefit_grants",
+    Base.metadata,
+    Column("policy_code", String(40), nullable=False),
+    Column("subject_id", BigId, nullable=False),
+    Column("rule", SmallInteger, nullable=False),
+    Column("amount", Float, nullable=False),
+    Column("scanned_on", Date, nullable=False),
+)

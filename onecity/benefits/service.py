@@ -1,9 +1,12 @@
 """Finding who a benefit is for: the set-based scan, and the per-record decision it must agree with.
 
 :func:`scan` runs one policy's compiled query (:mod:`onecity.benefits.compile`) and returns
-everyone it grants with the amount; :func:`decide_record` asks SpiffWorkflow's DMN engine
-about one person or firm, from facts read for that record alone. The two are the same
-decision: the tests compare them on both backends, ``bench/benefits_scan.py`` times them.
+everyone it grants with the amount (a life event's few records, or one policy over the city);
+:func:`scan_city` runs every policy over the whole city in one pass per kind of subject and
+writes the result inside the database (``benefit_grants``), returning the counts;
+:func:`decide_record` asks SpiffWorkflow's DMN engine about one person or firm, from facts read
+for that record alone. They are the same decision: the tests compare them on both backends,
+``bench/benefits_scan.py`` times them.
 
 Reading the registries to find who is eligible is a read of personal data with the purpose
 "proactive benefits": a scan leaves one audit entry naming the policy, the day and how many
@@ -19,12 +22,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Date, delete, func, insert, literal, select, text
 from sqlalchemy.orm import Session
 
 from onecity.benefits.catalogue import BY_CODE, POLICIES, RULES_DIR, Policy
-from onecity.benefits.compile import eligibility_query, load_table
+from onecity.benefits.compile import eligibility_query, grants, load_table
 from onecity.benefits.facts import FACTS, Record, Subject
+from onecity.benefits.models import benefit_grants
 from onecity.core import audit, policy
 from onecity.core.errors import NotFound
 from onecity.core.identity.principal import Principal
@@ -86,6 +90,49 @@ def scan(session: Session, principal: Principal, code: str, on: date, ids: Colle
 
 def scan_all(session: Session, principal: Principal, on: date) -> list[ScanResult]:
     return [scan(session, principal, p.code, on) for p in POLICIES]
+
+
+#: PostgreSQL's memory for the scan's hashes and sorts (the certificates aggregated per holder, the
+#: join with the granting rules), for this transaction only.
+SCAN_WORK_MEM = "256MB"
+
+
+def scan_city(session: Session, principal: Principal, on: date) -> dict[str, int]:
+    """Every policy over every person and firm on ``on``, written inside the database to
+    :data:`~onecity.benefits.models.benefit_grants` (emptied first): one statement per kind of
+    subject evaluates all its policies in one pass (:func:`onecity.benefits.compile.grants`), so
+    nothing comes into Python row by row. Returns the count granted per policy; one audit entry per
+    policy, as :func:`scan` leaves."""
+    policy.require(principal, "benefits.eligibility.scan")
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(text(f"SET LOCAL work_mem = '{SCAN_WORK_MEM}'"))
+        session.execute(text("TRUNCATE benefit_grants"))
+    else:
+        session.execute(delete(benefit_grants))
+    for subject in Subject:
+        chosen = [p for p in POLICIES if p.subject is subject]
+        found = grants(subject, chosen, on).add_columns(literal(on, Date).label("scanned_on"))
+        session.execute(
+            insert(benefit_grants).from_select(["policy_code", "subject_id", "rule", "amount", "scanned_on"], found)
+        )
+    counts = {
+        str(code): int(n)
+        for code, n in session.execute(
+            select(benefit_grants.c.policy_code, func.count()).group_by(benefit_grants.c.policy_code)
+        )
+    }
+    for p in POLICIES:
+        audit.record(
+            session,
+            principal,
+            "benefits.eligibility.scan",
+            object_type="benefit_policy",
+            object_id=p.code,
+            purpose=PURPOSE,
+            detail={"on": on.isoformat(), "subject": p.subject.value, "granted": counts.get(p.code, 0), "city": True},
+        )
+    return {p.code: counts.get(p.code, 0) for p in POLICIES}
 
 
 def read_record(session: Session, subject: Subject, record_id: int, on: date) -> Record:

@@ -1,7 +1,8 @@
 """The set-based scan finds exactly whom the per-record DMN decision grants (both backends).
 
 A small seeded city; for every policy, the compiled query's result restricted to a sample of
-persons and firms must equal SpiffWorkflow's decision on each sampled record, amounts included.
+persons and firms must equal SpiffWorkflow's decision on each sampled record, amounts included;
+and so must the city's one-pass scan written to ``benefit_grants``, deciding rule included.
 Days are chosen to catch the edges: a 29 February and an ordinary day.
 """
 
@@ -16,6 +17,7 @@ from onecity.benefits import service
 from onecity.benefits.catalogue import DEPARTMENTS, POLICIES
 from onecity.benefits.compile import UnsupportedCell, load_table, parse_cell
 from onecity.benefits.facts import Subject, age_on, latest_born
+from onecity.benefits.models import benefit_grants
 from onecity.core.audit import AuditEntry
 from onecity.core.db import Database
 from onecity.core.errors import NotFound
@@ -63,18 +65,41 @@ def test_set_based_scan_equals_per_record_dmn(db: Database) -> None:
             firms = list(s.scalars(select(LegalPerson.id).order_by(func.random()).limit(60)))
             assert persons and firms
             granted_any = 0
+            counts = service.scan_city(s, SYSTEM, on)
+            written = {
+                (code, int(i)): (float(a), int(r), d)
+                for code, i, a, r, d in s.execute(
+                    select(
+                        benefit_grants.c.policy_code,
+                        benefit_grants.c.subject_id,
+                        benefit_grants.c.amount,
+                        benefit_grants.c.rule,
+                        benefit_grants.c.scanned_on,
+                    )
+                )
+            }
             for p in POLICIES:
                 sample = persons if p.subject is Subject.PERSON else firms
-                scanned = service.scan(s, SYSTEM, p.code, on).granted
+                scanned = service.scan(s, SYSTEM, p.code, on)
                 expected = service.granted_per_record(s, p, sample, on)
-                assert {i: a for i, a in scanned.items() if i in set(sample)} == expected, (p.code, on)
+                assert {i: a for i, a in scanned.granted.items() if i in set(sample)} == expected, (p.code, on)
                 granted_any += bool(expected)
+                # the one pass over the city grants the same, by the rule SpiffWorkflow matches first
+                rule_ids = [r.rule_id for r in load_table(p.dmn_path).rules]
+                in_city = {i: (a, rule_ids[r]) for (code, i), (a, r, _) in written.items() if code == p.code}
+                assert counts[p.code] == len(in_city) == len(scanned.granted), (p.code, on)
+                assert {i: rule_ids[r] for i, r in scanned.rule.items()} == {i: ri for i, (_, ri) in in_city.items()}
+                decided = {i: service.decide(p, service.read_record(s, p.subject, i, on), on) for i in expected}
+                assert {i: v for i, v in in_city.items() if i in set(sample)} == {
+                    i: (a, decided[i].rules[0]) for i, a in expected.items()
+                }, (p.code, on)
+            assert {d for (_, _, d) in written.values()} == {on}
             assert granted_any >= 8, "the sample exercises most policies"
     with db.transaction() as s:
         entries = s.scalar(
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "benefits.eligibility.scan")
         )
-        assert entries == 2 * len(POLICIES)
+        assert entries == 2 * 2 * len(POLICIES)  # per day: each policy's scan, and the city's scan per policy
         old = s.scalars(
             select(Person).where(Person.birth_date <= date(1950, 1, 1), Person.hukou_region.startswith("31"))
         ).first()

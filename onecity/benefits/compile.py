@@ -29,7 +29,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, true, union_all
+from sqlalchemy import ColumnElement, Date, Select, and_, case, func, literal, or_, select, true, union_all
 
 from onecity.benefits.catalogue import Policy
 from onecity.benefits.facts import FACTS, HOLDERS, Subject, yes_no
@@ -170,7 +170,7 @@ _CERT_TYPES: dict[Subject, frozenset[str]] = {
 
 def held_certificates(subject: Subject, types: Sequence[str], on: date, ids: Collection[int] | None = None) -> Any:
     """Which of ``types`` each holder holds valid on ``on``: one row per holder, one 0/1 column per type,
-    from one pass over the certificates (``ids``: only those holders)."""
+    from one pass over those certificates (``ids``: only those holders)."""
     flags = [func.max(case((Certificate.type_code == t, 1), else_=0)).label(t) for t in types]
     query = (
         select(Certificate.holder_id.label("holder_id"), *flags)
@@ -197,12 +197,15 @@ def _condition(c: Condition, on: date, held: Any) -> ColumnElement[bool]:
 
 def rule_index(table: Table, on: date, held: Any) -> ColumnElement[int]:
     """The index of the table's rule that decides (the first whose cells all hold), -1 when none:
-    each rule's conditions appear once; eligibility and amount are then looked up by the index."""
+    each rule's conditions appear once; eligibility and amount are then looked up by the index.
+    A rule's conditions are tested cheapest first (a date before a text prefix), since ``AND``
+    stops at the first false and most records fail a rule's age band."""
     if not table.rules:
         return literal(-1)
-    whens = [
-        (and_(true(), *(_condition(c, on, held) for c in r.conditions)), literal(i)) for i, r in enumerate(table.rules)
-    ]
+    whens = []
+    for i, r in enumerate(table.rules):
+        ordered = sorted(r.conditions, key=lambda c: FACTS[c.fact].cost)
+        whens.append((and_(true(), *(_condition(c, on, held) for c in ordered)), literal(i)))
     return case(*whens, else_=literal(-1))
 
 
@@ -216,16 +219,15 @@ def decisions(
 ) -> Select[Any]:
     """``SELECT id, r0, r1, …`` over every record of ``subject`` (or only ``ids``): ``r<k>`` is the index
     of the rule of ``policies[k]``'s table that decides for the record (-1: none). One pass over the
-    records, the certificates the tables ask about aggregated once and joined (not one lookup per
-    record and fact)."""
+    records, the certificates the tables ask about aggregated once per holder and joined (not one
+    lookup per record and fact)."""
     tables = [load_table(p.dmn_path) for p in policies]
     if any(p.subject is not subject for p in policies):
         raise ValueError(f"all policies must be about {subject.value}")
     model: Any = Person if subject is Subject.PERSON else LegalPerson
     types = certificate_types(subject, tables)
     held = held_certificates(subject, types, on, ids) if types else None
-    columns = [rule_index(t, on, held).label(f"r{k}") for k, t in enumerate(tables)]
-    query = select(model.id.label("id"), *columns)
+    query = select(model.id.label("id"), *(rule_index(t, on, held).label(f"r{k}") for k, t in enumerate(tables)))
     if held is not None:
         query = query.select_from(model).outerjoin(held, held.c.holder_id == model.id)
     return query if ids is None else query.where(model.id.in_(list(ids)))
@@ -253,28 +255,18 @@ def eligibility_query(policy: Policy, on: date, ids: Collection[int] | None = No
     )
 
 
-def grants(subject: Subject, policies: Sequence[Policy], on: date, ids: Collection[int] | None = None) -> Select[Any]:
-    """``SELECT policy_code, subject_id, rule, amount`` of every grant of ``policies`` (all about
-    ``subject``) on ``on``: :func:`decisions` in one pass, each record's row crossed with the policies'
-    numbers ``k`` and kept where ``r<k>`` is a granting rule (a join with the granting rules' amounts)."""
-    decided = decisions(subject, policies, on, ids).subquery("decided")
-    numbers = union_all(*(select(literal(k).label("k")) for k in range(len(policies)))).subquery("policy")
-    index = case({k: decided.c[f"r{k}"] for k in range(len(policies))}, value=numbers.c.k)
-    paid_rows = [
-        select(
-            literal(k).label("k"),
-            literal(i).label("rule"),
-            literal(p.code).label("code"),
-            literal(r.amount).label("amount"),
+def grants(subject: Subject, policies: Sequence[Policy], on: date, ids: Collection[int] | None = None) -> Any:
+    """``SELECT policy_code, subject_id, rule, amount, scanned_on`` of every grant of ``policies`` (all
+    about ``subject``) on ``on``: :func:`decisions` once per record (a materialized CTE on PostgreSQL, so
+    the planner cannot fold the tables' expressions into what reads it and evaluate them again),
+    then per policy the records whose ``r<k>`` is a granting rule (``UNION ALL``)."""
+    decided = decisions(subject, policies, on, ids).cte("decided").prefix_with("MATERIALIZED", dialect="postgresql")
+    parts = []
+    for k, p in enumerate(policies):
+        table = load_table(p.dmn_path)
+        index = decided.c[f"r{k}"]
+        found = select(
+            literal(p.code).label("policy_code"), decided.c.id, index, amount_of(table, index), literal(on, Date)
         )
-        for k, p in enumerate(policies)
-        for i, r in enumerate(load_table(p.dmn_path).rules)
-        if r.eligible
-    ]
-    paid = union_all(*paid_rows).subquery("paid")
-    return (
-        select(paid.c.code, decided.c.id, paid.c.rule, paid.c.amount)
-        .select_from(decided)
-        .join(numbers, true())
-        .join(paid, and_(paid.c.k == numbers.c.k, paid.c.rule == index))
-    )
+        parts.append(found.where(index.in_(list(granting(table)) or [-2])))
+    return union_all(*parts)

@@ -76,6 +76,9 @@ class Fact:
     compare: Compare | None
     #: the certificate type a certificate fact asks about (holds one, valid on the day)
     certificate: str | None = None
+    #: how dear the SQL test is, for the order of a rule's conditions (dates and numbers 0, a plain
+    #: equality 1, a text prefix 2, a certificate 3)
+    cost: int = 1
 
 
 def _ops(column: Any) -> Compare:
@@ -150,7 +153,7 @@ HOLDERS: dict[Subject, HolderKind] = {Subject.PERSON: HolderKind.PERSON, Subject
 
 def _cert(name: str, subject: Subject, type_code: str, zh: str, en: str) -> Fact:
     """Holds a valid certificate of ``type_code``."""
-    return Fact(name, subject, zh, en, lambda r, on: type_code in r.certificates, None, type_code)
+    return Fact(name, subject, zh, en, lambda r, on: type_code in r.certificates, None, type_code, cost=3)
 
 
 def _column(name: str, subject: Subject, zh: str, en: str, column: InstrumentedAttribute[Any]) -> Fact:
@@ -160,7 +163,9 @@ def _column(name: str, subject: Subject, zh: str, en: str, column: InstrumentedA
 
 def _years(name: str, subject: Subject, zh: str, en: str, column: InstrumentedAttribute[date]) -> Fact:
     """Whole years since a date column (an age)."""
-    return Fact(name, subject, zh, en, lambda r, on: age_on(getattr(r.row, column.key), on), _years_since(column))
+    return Fact(
+        name, subject, zh, en, lambda r, on: age_on(getattr(r.row, column.key), on), _years_since(column), cost=0
+    )
 
 
 def _is(name: str, subject: Subject, zh: str, en: str, column: InstrumentedAttribute[Any], value: Any) -> Fact:
@@ -172,7 +177,7 @@ def _is(name: str, subject: Subject, zh: str, en: str, column: InstrumentedAttri
 
 def _in_district(name: str, subject: Subject, zh: str, en: str, column: InstrumentedAttribute[str]) -> Fact:
     """The district (6-digit code) of a community code column."""
-    return Fact(name, subject, zh, en, lambda r, on: getattr(r.row, column.key)[:6], _district(column))
+    return Fact(name, subject, zh, en, lambda r, on: getattr(r.row, column.key)[:6], _district(column), cost=2)
 
 
 def _district(column: InstrumentedAttribute[str]) -> Compare:
@@ -200,6 +205,7 @@ FACTS: dict[str, Fact] = {
             "Shanghai household registration",
             lambda r, on: r.row.hukou_region.startswith("31"),
             _bool(lambda on: Person.hukou_region.startswith("31")),
+            cost=2,
         ),
         _is(
             "alive", Subject.PERSON, "在世且居住本市", "Alive and living in the city", Person.status, PersonStatus.ALIVE

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, delete, func, insert, literal, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from onecity.benefits.catalogue import BY_CODE, POLICIES, RULES_DIR, Policy
@@ -112,7 +112,7 @@ def scan_city(session: Session, principal: Principal, on: date) -> dict[str, int
         session.execute(delete(benefit_grants))
     for subject in Subject:
         chosen = [p for p in POLICIES if p.subject is subject]
-        found = grants(subject, chosen, on).add_columns(literal(on, Date).label("scanned_on"))
+        found = grants(subject, chosen, on)
         session.execute(
             insert(benefit_grants).from_select(["policy_code", "subject_id", "rule", "amount", "scanned_on"], found)
         )

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from onecity.core import policy
@@ -97,13 +98,13 @@ class Recorder:
                 return False
             return True
 
-        policy.require = recording  # type: ignore[assignment]
-        policy.may = quiet_may  # type: ignore[assignment]
+        policy.require = recording
+        policy.may = quiet_may
         return self
 
     def __exit__(self, *exc: object) -> None:
-        policy.require = self._original  # type: ignore[assignment]
-        policy.may = self._may  # type: ignore[assignment]
+        policy.require = self._original
+        policy.may = self._may
 
 
 def fill(path: str, params: dict[str, str]) -> str:
@@ -172,15 +173,15 @@ ALL_SCOPES = [s.value for s in Scope]
 def one_password_hash() -> Iterator[None]:
     """Hash the shared test password once for all seeded accounts (Argon2id costs ~0.3 s a hash)."""
     from onecity.core.identity import service as identity
+    from onecity.core.identity.passwords import hash_password as original
     from tests.conftest import PASSWORD
 
-    original = identity.hash_password
     stored = original(PASSWORD)
-    identity.hash_password = lambda password: stored if password == PASSWORD else original(password)
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # the name the identity service looks up
+        patch.setattr(
+            identity, "hash_password", lambda password: stored if password == PASSWORD else original(password)
+        )
         yield
-    finally:
-        identity.hash_password = original
 
 
 # -- the seeded city ------------------------------------------------------------------------------

@@ -73,6 +73,7 @@ def app_routes(app: Any) -> dict[tuple[str, str], Any]:
     found: dict[tuple[str, str], Any] = {}
     for route in iter_route_contexts(app.routes):
         for method in sorted((getattr(route, "methods", None) or set()) - {"HEAD"}):
+            assert route.path is not None, route  # a route that answers a method has a path
             found[(method, route.path)] = route
     return found
 

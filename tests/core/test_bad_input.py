@@ -174,7 +174,7 @@ def test_oversized_body_is_413_before_it_is_read(client: TestClient) -> None:
     assert r.headers["content-type"] == "application/problem+json"
     assert "MiB" in r.json()["detail"]
 
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks() -> Iterator[bytes]:
         for _ in range(limit // (1024 * 1024) + 2):
             yield b"y" * (1024 * 1024)
 

@@ -48,12 +48,12 @@ def import_graph() -> dict[str, dict[str, int]]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         skip = _type_checking_only(tree)
         for node in ast.walk(tree):
-            if id(node) in skip:
+            if id(node) in skip or not isinstance(node, ast.Import | ast.ImportFrom):
                 continue
-            targets: list[str] = []
+            targets: list[str]
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
+            else:
                 if node.level:
                     base = name.split(".") if is_package else name.split(".")[:-1]
                     base = base[: len(base) - node.level + 1]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import secrets
 import smtplib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from onecity.core import notify, parts
 from onecity.core.bus.consumers import deliver_pending
 from onecity.core.db import Database
+from onecity.core.identity.models import User
 from onecity.core.identity.principal import system_principal
 from onecity.core.identity.roles import PrincipalKind
 from onecity.core.notify.models import OutgoingMessage
@@ -39,15 +40,18 @@ def mail(smtp_server: tuple[Mailbox, int]) -> Iterator[Mailbox]:  # noqa: F811
         notify.configure(senders={Channel.EMAIL: LogOnlySender(Channel.EMAIL), Channel.SMS: LogOnlySender(Channel.SMS)})
 
 
-def _resident(db: Database, make_user, email: str | None) -> str:  # type: ignore[no-untyped-def]
+def _resident(db: Database, make_user: Callable[..., User], email: str | None) -> str:
     user = make_user("resident-a", kind=PrincipalKind.CITIZEN)
     with db.transaction() as session:
-        row = session.get(type(user), user.id)
+        row = session.get(User, user.id)
+        assert row is not None
         row.email = email
     return str(user.id)
 
 
-def test_a_notification_reaches_the_inbox_and_the_mail_server_once(db: Database, make_user, mail: Mailbox) -> None:  # type: ignore[no-untyped-def]
+def test_a_notification_reaches_the_inbox_and_the_mail_server_once(
+    db: Database, make_user: Callable[..., User], mail: Mailbox
+) -> None:
     uid = _resident(db, make_user, "resident@example.cn")
     with db.transaction() as session:
         notify.notify(session, SYSTEM, uid, kind="services.case.decided", text=TEXT, link="/services/my")
@@ -67,7 +71,7 @@ def test_a_notification_reaches_the_inbox_and_the_mail_server_once(db: Database,
     assert len(mail.messages) == 1
 
 
-def test_a_rolled_back_change_sends_nothing(db: Database, make_user, mail: Mailbox) -> None:  # type: ignore[no-untyped-def]
+def test_a_rolled_back_change_sends_nothing(db: Database, make_user: Callable[..., User], mail: Mailbox) -> None:
     uid = _resident(db, make_user, "resident@example.cn")
     with pytest.raises(RuntimeError), db.transaction() as session:
         notify.notify(session, SYSTEM, uid, kind="services.case.decided", text=TEXT)
@@ -76,7 +80,9 @@ def test_a_rolled_back_change_sends_nothing(db: Database, make_user, mail: Mailb
     assert mail.messages == []
 
 
-def test_a_failing_mail_server_is_tried_again_and_the_mail_arrives_once(db: Database, make_user, mail: Mailbox) -> None:  # type: ignore[no-untyped-def]
+def test_a_failing_mail_server_is_tried_again_and_the_mail_arrives_once(
+    db: Database, make_user: Callable[..., User], mail: Mailbox
+) -> None:
     uid = _resident(db, make_user, "resident@example.cn")
     with db.transaction() as session:
         notify.notify(session, SYSTEM, uid, kind="services.case.decided", text=TEXT)
@@ -92,7 +98,7 @@ def test_a_failing_mail_server_is_tried_again_and_the_mail_arrives_once(db: Data
     assert len(mail.messages) == 1
 
 
-def test_no_address_means_inbox_only(db: Database, make_user, mail: Mailbox) -> None:  # type: ignore[no-untyped-def]
+def test_no_address_means_inbox_only(db: Database, make_user: Callable[..., User], mail: Mailbox) -> None:
     uid = _resident(db, make_user, None)
     with db.transaction() as session:
         notify.notify(session, SYSTEM, uid, kind="services.case.decided", text=TEXT)
@@ -116,8 +122,8 @@ def linked(session: object, person_id: int) -> str | None:
     return LINKED.get(person_id)
 
 
-def test_a_person_is_told_through_their_linked_account_and_no_account_is_told_nothing(  # type: ignore[no-untyped-def]
-    db: Database, make_user, mail: Mailbox
+def test_a_person_is_told_through_their_linked_account_and_no_account_is_told_nothing(
+    db: Database, make_user: Callable[..., User], mail: Mailbox
 ) -> None:
     uid = _resident(db, make_user, "resident@example.cn")
     LINKED[7] = uid

@@ -30,7 +30,7 @@ from onecity.core.db import Base, Database
 from onecity.core.identity.models import User
 from onecity.core.identity.roles import PrincipalKind
 from onecity.core.migrate import import_all_models
-from onecity.core.parts import Part, PeriodicTask
+from onecity.core.parts import ModuleKind, Part, PeriodicTask
 from onecity.core.tasks import TaskContext, TaskRunner
 from onecity.parts import PARTS
 from onecity.web import i18n
@@ -40,7 +40,7 @@ from tests.core.example_part import tasks as example_tasks
 from tests.core.example_part.part import PART as EXAMPLE
 
 #: A module with one of these names inside a part's package must be listed in its manifest.
-CONVENTIONAL = {
+CONVENTIONAL: dict[str, ModuleKind] = {
     "models.py": "models",
     "api.py": "api",
     "pages.py": "pages",

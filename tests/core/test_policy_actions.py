@@ -50,11 +50,11 @@ def _modules() -> dict[str, Module]:
         if parts[-1] == "__init__":
             parts.pop()
         mod = Module(".".join(parts), path, ast.parse(path.read_text(encoding="utf-8")))
-        for node in mod.tree.body:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                mod.globals[node.targets[0].id] = node.value
-            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
-                mod.globals[node.target.id] = node.value
+        for stmt in mod.tree.body:
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                mod.globals[stmt.targets[0].id] = stmt.value
+            elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+                mod.globals[stmt.target.id] = stmt.value
         for node in ast.walk(mod.tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 for alias in node.names:
@@ -228,7 +228,9 @@ def _values(expr: ast.expr, site: Site, mods: dict[str, Module]) -> list[ast.exp
             if isinstance(table, ast.Dict):
                 out.extend(table.values)
             elif isinstance(table, ast.Tuple | ast.List) and isinstance(expr.slice, ast.Constant):
-                out.append(table.elts[expr.slice.value])
+                index = expr.slice.value
+                assert isinstance(index, int), f"a constant subscript of a tuple or list is an index: {index!r}"
+                out.append(table.elts[index])
             elif isinstance(table, ast.Tuple | ast.List):
                 out.extend(table.elts)
         return out

@@ -15,6 +15,7 @@ import threading
 from typing import Any
 
 import pytest
+from starlette.types import Message
 
 from onecity.api.app import create_app
 from onecity.core import parts
@@ -51,7 +52,7 @@ def test_startup_completes_only_after_every_warm_up(
         async def receive() -> dict[str, Any]:
             return await inbox.get()
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: Message) -> None:
             said.append(message["type"])
             if message["type"] == "lifespan.startup.complete":
                 complete.set()

@@ -149,13 +149,13 @@ def test_any_changed_byte_fails_verification(
             assert result.status is None, (i, part)  # an untrusted credential has no status
         # and an attacker who edits the decoded JSON and re-encodes it properly: every byte, one bit flipped
         head_b64, body_b64, sig_b64 = token.split(".")
-        for part in (0, 1):
-            raw = bytearray(keys.b64url_decode((head_b64, body_b64)[part]))
+        for edited in (0, 1):
+            raw = bytearray(keys.b64url_decode((head_b64, body_b64)[edited]))
             for i in range(len(raw)):
                 raw[i] ^= 0x01
                 parts = [head_b64, body_b64, sig_b64]
-                parts[part] = keys.b64url(bytes(raw))
-                assert not service.verify(s, ".".join(parts)).valid, (part, i)
+                parts[edited] = keys.b64url(bytes(raw))
+                assert not service.verify(s, ".".join(parts)).valid, (edited, i)
                 raw[i] ^= 0x01
     # and through the API, one position in each part
     for i in (5, header_end + 40, len(token) - 1):

@@ -119,8 +119,9 @@ def scan(page: Any, selector: str) -> str:
         png = drawn.screenshot()
     finally:
         reader.close()
-    image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
-    image = cv2.copyMakeBorder(image, 32, 32, 32, 32, cv2.BORDER_CONSTANT, value=255)
+    decoded = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert decoded is not None, "the screenshot is not an image"
+    image = cv2.copyMakeBorder(decoded, 32, 32, 32, 32, cv2.BORDER_CONSTANT, value=255)
     # the ArUco-based detector also reads the large (version 30+) code that carries a whole JWT
     for detector in (cv2.QRCodeDetectorAruco(), cv2.QRCodeDetector()):
         text, _points, _ = detector.detectAndDecode(image)

@@ -151,7 +151,7 @@ def test_the_operator_at_the_server_withdraws_alone_and_people_cannot_skip_the_s
     approver_headers: dict[str, str],
     admins: dict[str, dict[str, str]],
 ) -> None:
-    from onecity.cli import cli_principal
+    from onecity.core.commands import cli_principal
     from onecity.core.errors import PermissionDenied
     from onecity.core.identity.models import User
     from onecity.core.identity.service import principal_for_user

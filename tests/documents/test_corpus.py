@@ -46,6 +46,7 @@ def test_forgeries_differ_from_the_registry_as_their_kind_says(corpus_roster: Ro
     bad = gen.sample(7, "business_licence", forgery="bad_check_digit")
     with pytest.raises(InvalidIdentifier, match="check character"):
         validate_uscc(bad.truth["uscc"])
+    assert bad.holder_identifier is not None
     assert bad.truth["uscc"][:17] == bad.holder_identifier[:17] and bad.truth["uscc"] != bad.holder_identifier
     other = gen.sample(8, "business_licence", forgery="other_holder")
     validate_uscc(other.truth["uscc"])  # a valid code…

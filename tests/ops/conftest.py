@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Concatenate, ParamSpec, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from onecity.core.db import Database
 from onecity.core.identity.models import Agency, User
@@ -34,6 +35,9 @@ SYSTEM = system_principal("ops-tests")
 
 OPR, INS, DSP = Role.OPERATOR, Role.INSPECTOR, Role.DISPATCHER
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 @pytest.fixture
 def db(grids_db: Database) -> Database:  # noqa: F811  (the fixture, not the import)
@@ -49,7 +53,13 @@ class Ops:
     def p(self, username: str) -> Principal:
         return self.principals[username]
 
-    def run(self, fn: Callable[..., Any], username: str | Principal, *args: Any, **kwargs: Any) -> Any:
+    def run(
+        self,
+        fn: Callable[Concatenate[Session, Principal, P], R],
+        username: str | Principal,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R:
         """Call a service function in its own transaction as ``username``."""
         principal = username if isinstance(username, Principal) else self.p(username)
         with self.db.transaction() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -43,7 +44,7 @@ def _offset(point: tuple[float, float], metres_east: float) -> tuple[float, floa
 
 
 def hotline_report(
-    o: Ops, subtype: str = "E0101", point: tuple[float, float] = TIANPING_POINT, **kw: object
+    o: Ops, subtype: str = "E0101", point: tuple[float, float] = TIANPING_POINT, *, urgency: str | None = None
 ) -> service.Intake:
     return o.run(
         service.intake,
@@ -55,7 +56,7 @@ def hotline_report(
         description="路口有一堆暴露垃圾",
         reporter_name="王女士",
         contact="13800001111",
-        **kw,
+        urgency=urgency,
     )
 
 
@@ -244,7 +245,7 @@ def test_duplicates_join_the_open_case_and_the_reporter_is_told(ops: Ops) -> Non
 
 
 def test_intake_refuses_bad_input_without_writing(ops: Ops, open311_key: str) -> None:
-    bad = [
+    bad: list[tuple[dict[str, Any], str]] = [  # values of any type: the service must refuse them
         ({"subtype_code": "E9999"}, "unknown case type"),
         ({"lon": 120.0, "lat": 30.0}, "outside Shanghai"),
         ({"description": "   "}, "description is required"),
@@ -253,7 +254,7 @@ def test_intake_refuses_bad_input_without_writing(ops: Ops, open311_key: str) ->
         ({"urgency": "whenever"}, "urgency"),
     ]
     for override, message in bad:
-        kw = {
+        kw: dict[str, Any] = {
             "source": "hotline",
             "subtype_code": "E0101",
             "lon": TIANPING_POINT[0],
@@ -445,7 +446,7 @@ def test_reporter_details_are_an_audited_read(ops: Ops) -> None:
 
 
 def test_a_sensor_cases_description_names_places_and_drops_the_english_half(ops: Ops) -> None:
-    base = {
+    base: dict[str, Any] = {  # the alert's fields, checked by the model
         "alert_id": "al-9",
         "rule_id": "r-9",
         "rule_name": "设备离线",

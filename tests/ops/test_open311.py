@@ -81,7 +81,7 @@ def test_post_needs_a_valid_open311_key_and_good_input(
         _k, sensing_key = identity.create_api_key(session, SYSTEM, name="gauges", scopes=["sensing"])
     r = post(client, sensing_key)
     assert r.status_code == 403 and "open311" in r.json()[0]["description"]
-    for overrides, status, words in [
+    refusals: list[tuple[dict[str, Any], int, str]] = [  # form fields to post, as given
         ({"service_code": "E9999"}, 422, "unknown case type"),
         ({"lat": "31.0", "long": "110.0"}, 422, "outside Shanghai"),
         ({"lat": "north"}, 400, "lat must be a number"),
@@ -89,7 +89,8 @@ def test_post_needs_a_valid_open311_key_and_good_input(
         ({"description": ""}, 422, "description"),
         ({"media_url": "ftp://x/y"}, 422, "media_url"),
         ({"jurisdiction_id": "nyc"}, 404, "jurisdiction"),
-    ]:
+    ]
+    for overrides, status, words in refusals:
         r = post(client, open311_key, **overrides)
         assert r.status_code == status, (overrides, r.text)
         assert words in r.json()[0]["description"]
@@ -255,7 +256,7 @@ def test_the_duplicate_check_in_one_statement_agrees_with_python(ops: Ops, db: D
 def test_a_real_open311_client_library_reads_it(db: Database, ops: Ops, open311_key: str) -> None:
     """``georeport`` (PyPI) speaks to the server over HTTP, in JSON and in XML, unchanged."""
     import requests
-    from georeport import GeoReport
+    from georeport import GeoReport  # type: ignore[import-untyped]  # no stubs; the client is what this test exercises
 
     from tests.browser_support import live_server
 

@@ -81,8 +81,8 @@ def test_the_wall_screen_says_the_districts_traffic_live(
     live = _live_screen(client)["traffic"]
     assert live["tpi"] == "4.6" and live["grade_name"] == "轻度拥堵"  # Huangpu's index, not the city's
     assert [(r["road"], r["grade_name"]) for r in live["congested"]] == [(worst, "严重拥堵"), (light, "轻度拥堵")]
-    page = client.get(f"/ops/centre/{HUANGPU}/screen").text
-    assert 'id="screen-traffic"' in page and worst in page and "严重拥堵" in page
+    screen = client.get(f"/ops/centre/{HUANGPU}/screen").text
+    assert 'id="screen-traffic"' in screen and worst in screen and "严重拥堵" in screen
 
     client.get("/lang/en")
     live = _live_screen(client)["traffic"]

@@ -114,7 +114,7 @@ def killed_worker(mqtt_url: str, sqlite_template: Path, tmp_path: Path) -> Itera
 
 def share_of_a_new_member(url: str, group: str, n: int = 20) -> int:
     """How many of ``n`` readings published now a new member of share group ``group`` receives."""
-    got: list[bytes] = []
+    got: list[bytes | bytearray] = []
     subscribed = threading.Event()
     member = mqtt.new_client(f"member-{uuid.uuid4().hex[:8]}")
     member.on_message = lambda c, u, m: got.append(m.payload)

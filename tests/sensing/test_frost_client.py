@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import frost_sta_client as fsc
-import geojson
+import frost_sta_client as fsc  # type: ignore[import-untyped]  # no stubs; the client is what this test exercises
+import geojson  # type: ignore[import-untyped]  # no stubs; only builds a Point
 import pytest
 
 from onecity.core.db import Database

@@ -103,12 +103,12 @@ def test_mqtt_reading_stored_readable_and_alerting(
         events = [m for m in s.scalars(select(OutboxMessage)) if m.event_type == ALERT_RAISED.name]
     assert len(alerts) == 1 and alerts[0].status == "active" and alerts[0].value == 4.82
     assert len(events) == 1
-    payload = events[0].payload
-    assert payload["level"] == "orange" and payload["observed_property"] == "water_level"
+    raised = events[0].payload
+    assert raised["level"] == "orange" and raised["observed_property"] == "water_level"
     where = grid_index(db).locate_one(*BUND)  # the hub's GeoIndex says which grid and township
     assert where is not None and where.district == "310101000000"  # Huangpu
-    assert payload["division_code"] == where.grid
-    assert abs(payload["lon"] - 121.4737) < 1e-6
+    assert raised["division_code"] == where.grid
+    assert abs(raised["lon"] - 121.4737) < 1e-6
     assert (
         client.get("/api/v1/sensing/alerts?status=active", headers=staff).json()[0]["township_code"] == where.township
     )

@@ -155,7 +155,7 @@ def test_a_reading_far_in_the_past_or_future_is_stored_and_a_duplicate_is_not(pa
         assert _store(db, ds, body, now=NOW + timedelta(minutes=5)) == (0, 1)  # the same message again
     where = _where(db)
     with db.engine.connect() as conn:
-        placed = dict(
+        placed: dict[datetime, str] = dict(
             conn.execute(text("SELECT phenomenon_time, tableoid::regclass::text FROM sta_observations")).all()
         )
     assert placed[datetime(1990, 6, 1, tzinfo=UTC)] == DEFAULT

@@ -193,7 +193,7 @@ def test_rules_api_validates_and_scopes(client: Any, make_user: Any, login: Any)
     make_user("xuhui.op", Role.OPERATOR, division_code="310104000000")
     make_user("xuhui.clerk", Role.COUNTER_CLERK, division_code="310104000000")
     h = login("xuhui.op")
-    ok = {
+    ok: dict[str, object] = {
         "name": "徐汇积水",
         "kind": "threshold",
         "level": "yellow",
@@ -204,14 +204,15 @@ def test_rules_api_validates_and_scopes(client: Any, make_user: Any, login: Any)
     r = client.post("/api/v1/sensing/rules", headers=h, json=ok)
     assert r.status_code == 201, r.text
     rule_id = r.json()["id"]
-    for change, fragment in [
+    changes: list[tuple[dict[str, object], str]] = [
         ({"params": {"above": 1, "clear_below": 2}}, "hysteresis"),
         ({"params": {"above": 1, "below": 0}}, "exactly one"),
         ({"level": "purple"}, "level"),
         ({"kind": "magic"}, "kind"),
         ({"area_code": "310101000000"}, "outside your area"),
         ({"kind": "combination", "params": {"conditions": []}}, "conditions"),
-    ]:
+    ]
+    for change, fragment in changes:
         r = client.post("/api/v1/sensing/rules", headers=h, json={**ok, **change})
         assert r.status_code in (403, 422), (change, r.text)
         assert fragment in r.json()["detail"], (change, r.json()["detail"])

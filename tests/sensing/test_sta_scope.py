@@ -182,5 +182,5 @@ def test_existing_things_get_their_township_as_owner_when_migrated(db: Database)
         conn.commit()
     migrate.upgrade(db)
     with db.engine.connect() as conn:
-        rows = dict(conn.execute(text("SELECT name, division_code FROM sta_things")).all())
+        rows: dict[str, str | None] = dict(conn.execute(text("SELECT name, division_code FROM sta_things")).all())
     assert rows == {"placed": "310104010000", "nowhere": None}

@@ -143,13 +143,13 @@ def writes_held(db: Database) -> Iterator[None]:
             yield
             conn.rollback()
     else:
-        conn = sqlite3.connect(db.url.removeprefix("sqlite:///"), timeout=30)
+        raw = sqlite3.connect(db.url.removeprefix("sqlite:///"), timeout=30)
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            raw.execute("BEGIN IMMEDIATE")
             yield
-            conn.rollback()
+            raw.rollback()
         finally:
-            conn.close()
+            raw.close()
 
 
 def test_a_worker_killed_for_good_loses_nothing_and_stores_nothing_twice(

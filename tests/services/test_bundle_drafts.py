@@ -9,7 +9,7 @@ from sqlalchemy import select
 from onecity.core.audit import AuditEntry
 from onecity.core.errors import Conflict
 from onecity.services import bundles, catalogue, service
-from onecity.services.models import BundleApplication, Case, Document
+from onecity.services.models import BundleApplication, Case, CaseStatus, Document
 from tests.conftest import PASSWORD
 from tests.services.conftest import PDF, City
 from tests.web_support import csrf, sign_in
@@ -77,7 +77,7 @@ def test_a_bundle_with_a_submitted_case_is_not_deleted(city: City) -> None:
     with city.db.transaction() as s:
         case = s.get(Case, case_ids[0])
         assert case is not None
-        case.status = "submitted"  # as if one item had gone in before the bundle's submission
+        case.status = CaseStatus.SUBMITTED  # as if one item had gone in before the bundle's submission
     with city.db.transaction() as s, pytest.raises(Conflict, match="has submitted cases"):
         bundles.delete_drafts(s, city.resident, app_id)
     with city.db.transaction() as s:

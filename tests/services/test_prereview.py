@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select, text
+from sqlalchemy.pool import QueuePool
 
 from onecity.core import clock
 from onecity.core.audit import AuditEntry
@@ -157,7 +158,9 @@ def test_a_forged_letter_is_never_approved_and_the_officer_must_say_why_to_go_on
         service.complete_task(s, clerk, accept.id, "accept")
     assert advice.contradicts(review, "decide", "approve")
     with city.db.transaction() as s, pytest.raises(InvalidInput, match="say why"):
-        advice.record_override(s, clerk, s.get(Case, case_id), s.get(PreReview, review.id), "decide:approve", "  ")
+        current, stored = s.get(Case, case_id), s.get(PreReview, review.id)
+        assert current is not None and stored is not None
+        advice.record_override(s, clerk, current, stored, "decide:approve", "  ")
 
 
 def test_an_applicant_under_60_is_refused_by_the_eligibility_table(mca: tuple[City, Principal]) -> None:
@@ -254,7 +257,9 @@ def test_no_transaction_is_open_while_the_uploads_are_read(city: City, monkeypat
 
         def recognise(self, image: Image.Image) -> OcrResult:
             if not seen:
-                seen.append(city.db.engine.pool.checkedout())
+                pool = city.db.engine.pool
+                assert isinstance(pool, QueuePool)  # both backends' engines pool their connections
+                seen.append(pool.checkedout())
                 with city.db.transaction() as s:
                     if city.db.dialect == "postgresql":  # fail, not hang, if the pre-review held the row
                         s.execute(text("SET LOCAL lock_timeout = '10s'"))
@@ -295,11 +300,12 @@ def _refuses_to_recognise() -> RapidOcrEngine:
 
 def test_conclude_never_approves_unattended_on_a_medium_risk_or_an_unread_upload() -> None:
     """The rule itself, without OCR: only low risk, nothing unread, eligible, on an unattended item."""
+    from onecity.documents.rules import Decision
     from onecity.services import catalogue
 
     senior = catalogue.item(SENIOR_CARD)
     food = catalogue.item(FOOD)
-    eligible = prereview.rules.Decision("senior_citizen_card", {"eligible": True, "reason": "ok"}, ("r1",))
+    eligible = Decision("senior_citizen_card", {"eligible": True, "reason": "ok"}, ("r1",))
     assert (
         prereview.conclude(senior, [], unread=[], eligibility=eligible, changed=[]).outcome
         == PreReviewOutcome.APPROVE_UNATTENDED

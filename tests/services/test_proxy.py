@@ -380,12 +380,12 @@ def test_a_power_of_attorney_recorded_at_the_counter(
     with city.db.transaction() as s:
         s.execute(update(Person).where(Person.id == grantor.id).values(division_code=city.rep.division_code))
     clerk, huangpu = login("clerk"), login("hpclerk")
-    counter = {"grantor_id_number": grantor.id_number}
-    r = grant(client, clerk, city.rep, [CARD], **counter)
+    at_counter = grantor.id_number  # the grantor named by the clerk: a power recorded at the counter
+    r = grant(client, clerk, city.rep, [CARD], grantor_id_number=at_counter)
     assert r.status_code == 422 and "identity" in r.json()["detail"]
-    r = grant(client, huangpu, city.rep, [CARD], **counter, identity_checked=True)
+    r = grant(client, huangpu, city.rep, [CARD], grantor_id_number=at_counter, identity_checked=True)
     assert r.status_code == 403  # outside the clerk's area
-    r = grant(client, clerk, city.rep, [CARD], **counter, identity_checked=True)
+    r = grant(client, clerk, city.rep, [CARD], grantor_id_number=at_counter, identity_checked=True)
     assert r.status_code == 201, r.text
     assert r.json()["channel"] == "counter"
     r = apply_for(client, login("resident"), CARD, grantor.id_number)

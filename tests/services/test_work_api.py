@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -11,10 +12,11 @@ from onecity.services.models import Case
 from tests.services.conftest import FOOD, City, food_case_ready
 
 
-def _queue(client: TestClient, h: dict[str, str], **params: object) -> list[dict]:  # type: ignore[type-arg]
+def _queue(client: TestClient, h: dict[str, str], **params: str | int) -> list[dict[str, Any]]:
     r = client.get("/api/v1/services/work", headers=h, params=params)
     assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
+    items: list[dict[str, Any]] = r.json()
+    return items
 
 
 def test_the_queue_filters_through_the_api_as_on_the_page(

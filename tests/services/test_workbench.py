@@ -158,15 +158,15 @@ def test_the_task_page_shows_every_upload_and_a_decision_is_confirmed(city: City
     with city.db.sessions() as s:
         assert s.get(Case, case_id).status == "in_review"  # type: ignore[union-attr]
     # the confirmation carries the version of the case it showed: a case changed since is not decided
-    shown = asked.text.split('name="version" value="')[1].split('"')[0]
+    shown_version = asked.text.split('name="version" value="')[1].split('"')[0]
     stale = client.post(
         f"/services/work/{task}",
-        data={"outcome": "approve", "confirm": "yes", "version": "0" * len(shown), "csrf_token": csrf(asked)},
+        data={"outcome": "approve", "confirm": "yes", "version": "0" * len(shown_version), "csrf_token": csrf(asked)},
     )
     assert stale.status_code == 412 and "您查看之后，这件办件又有了变化" in stale.text
     done = client.post(
         f"/services/work/{task}",
-        data={"outcome": "approve", "confirm": "yes", "version": shown, "csrf_token": csrf(asked)},
+        data={"outcome": "approve", "confirm": "yes", "version": shown_version, "csrf_token": csrf(asked)},
         follow_redirects=False,
     )
     assert done.status_code == 303

@@ -82,7 +82,8 @@ def test_detectors_publish_over_mqtt_into_sensorthings(
         )
         assert len(reports) == 10 * len(state.ids.cameras)  # 5 minutes of 30-s reports
         assert all(n == len(p["stopped"]) for n, p in reports)
-        assert session.scalar(select(func.count()).select_from(SegmentState)) > 10
+        segments = session.scalar(select(func.count()).select_from(SegmentState))
+        assert segments is not None and segments > 10
         city = session.scalar(select(IndexValue).where(IndexValue.scope == "city"))
         assert city is not None and 0 <= city.tpi <= 10
 

@@ -155,7 +155,7 @@ def _video_run(stopped: list[tuple[tuple[int, float, int], ...]]) -> list[tuple[
 
 def test_a_vehicle_standing_with_the_road_ahead_free_is_seen_on_video() -> None:
     # a car stops in lane 1 at 180 m: the cameras see it first (0 s), then standing 30, 60, 90 s
-    stopped = [()] * 10 + [((1, 180.0, 30 * k),) for k in range(4)]
+    stopped: list[tuple[tuple[int, float, int], ...]] = [()] * 10 + [((1, 180.0, 30 * k),) for k in range(4)]
     opened = [(k, a) for k, a in _video_run(stopped) if a.kind == "open"]
     assert len(opened) == 1 and opened[0][1].method == "video-stopped"
     assert opened[0][0] == 10 + 2  # standing at two reports, flagged twice

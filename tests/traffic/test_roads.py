@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import mapbox_vector_tile
+import mapbox_vector_tile  # type: ignore[import-untyped]  # no stubs; its decoded tiles are read as plain dicts
 import shapely
 
 from onecity.core.db import Database

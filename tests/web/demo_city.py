@@ -15,13 +15,14 @@ from pathlib import Path
 from sqlalchemy import select
 
 from onecity import demo
+from onecity.core import policy
 from onecity.core.db import Database
 from onecity.core.divisions import Division
 from onecity.core.identity.models import User
 from onecity.core.identity.principal import Principal
 from onecity.core.identity.service import principal_for_user
 from onecity.hub.catalogue.service import install_catalogue
-from onecity.hub.registries import service as registries  # registers the seed's policy action
+from onecity.hub.registries import service as registries  # noqa: F401 (registers the seed's policy action)
 from onecity.hub.registries.models import LegalPerson
 from onecity.hub.sharing.models import ResidentLink
 from onecity.synth.registries.seed import seed
@@ -108,7 +109,7 @@ def build(template: Path, path: Path) -> dict[str, str]:
                 division.name_en = f"Community {division.code[-3:]}"
         with db.transaction() as s:
             install_catalogue(s, SYSTEM)
-        assert registries.policy.may(SYSTEM, "hub.registry.seed")
+        assert policy.may(SYSTEM, "hub.registry.seed")
         seed(db, 0.0002, 3, SYSTEM, out=None)
         creds = demo.prepare(db, path.parent)
         demo.link_resident(db)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
+from httpx2 import Response
 from sqlalchemy import select
 
 from onecity.core.audit import AuditEntry
@@ -43,7 +44,7 @@ def test_a_reset_password_is_changed_before_anything_else(
     assert form.status_code == 200 and 'id="password-forced"' in form.text and "已由管理员重置" in form.text
     token = csrf(form)
 
-    def change(current: str, new: str, again: str) -> object:
+    def change(current: str, new: str, again: str) -> Response:
         data = {"current": current, "new": new, "again": again, "next": "/services/work", "csrf_token": token}
         return person.post("/account/password", data=data, follow_redirects=False)
 
@@ -53,13 +54,13 @@ def test_a_reset_password_is_changed_before_anything_else(
         ((temporary, temporary, temporary), "新密码不能与当前密码相同"),
     ):
         refused = change(current, new, again)
-        assert refused.status_code == 422 and said in refused.text, said  # type: ignore[attr-defined]
+        assert refused.status_code == 422 and said in refused.text, said
     assert person.get("/", follow_redirects=False).status_code == 303  # still to be changed
     person.get("/lang/en")  # the language switch stays open
     assert "An administrator reset your password" in person.get("/account/password").text
 
     done = change(temporary, NEW, NEW)
-    assert done.status_code == 303 and done.headers["location"] == "/services/work"  # type: ignore[attr-defined]
+    assert done.status_code == 303 and done.headers["location"] == "/services/work"
     assert person.get("/services/work").status_code == 200
     with db.sessions() as s:
         assert not s.get(User, clerk.id).must_change_password  # type: ignore[union-attr]
@@ -68,5 +69,5 @@ def test_a_reset_password_is_changed_before_anything_else(
     sign_in(TestClient(client.app), "clerk.wu", NEW)
     assert client.post("/api/v1/auth/token", data={"username": "clerk.wu", "password": NEW}).status_code == 200
     # a password changed by choice is not forced
-    again = person.get("/account/password")
-    assert again.status_code == 200 and 'id="password-forced"' not in again.text
+    unforced = person.get("/account/password")
+    assert unforced.status_code == 200 and 'id="password-forced"' not in unforced.text

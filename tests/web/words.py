@@ -266,7 +266,7 @@ def crawl(
         started = time.perf_counter()
         r = client.get(path, follow_redirects=True)
         result.seconds[path] = time.perf_counter() - started
-        final = r.url.path + (f"?{r.url.query}" if r.url.query else "")
+        final = r.url.path + (f"?{r.url.query.decode()}" if r.url.query else "")
         if r.status_code >= 500 or (r.status_code >= 400 and r.status_code not in (403, 404)):
             result.failed.append((path, r.status_code))
         if not r.headers.get("content-type", "").startswith("text/html"):

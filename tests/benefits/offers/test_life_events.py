@@ -35,7 +35,7 @@ def eligible_for(database: Database, kind: Subject, subject_id: int) -> set[str]
 
 def test_a_birth_a_move_and_a_death_make_and_withdraw_offers_for_that_person_only(city: City) -> None:
     with city.db.transaction() as s:
-        before = s.scalar(select(func.count()).select_from(BenefitOffer))
+        before = s.execute(select(func.count()).select_from(BenefitOffer)).scalar_one()
         parent = s.scalars(
             select(Person)
             .where(Person.division_code.startswith("310104"), Person.hukou_region.startswith("31"))

@@ -28,7 +28,7 @@ def test_a_night_of_offers_answered_and_checked_against_the_per_record_decision(
     sim.run(1)
     report = sim.report()["services"]
     with db.sessions() as s:
-        in_files = s.scalar(select(func.count()).select_from(BenefitOffer))
+        in_files = s.execute(select(func.count()).select_from(BenefitOffer)).scalar_one()
         accepted = list(s.scalars(select(BenefitOffer).where(BenefitOffer.status == OfferStatus.ACCEPTED)))
         statuses = [s.get(Case, o.case_id).status for o in accepted if o.case_id]  # type: ignore[union-attr]
     assert report["proactive_scans"] == 2

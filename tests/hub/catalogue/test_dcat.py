@@ -40,7 +40,10 @@ def test_dcat_export_conforms_to_the_dcat_ap_3_shapes(client: TestClient, instal
     datasets = set(data.subjects(rdf_type, dcat.Dataset))
     assert len(datasets) == 7
     person = next(d for d in datasets if str(d).endswith("/catalog/datasets/hub.person"))
-    titles = {(str(t), t.language) for t in data.objects(person, dct.title)}
+    titles: set[tuple[str, str | None]] = set()
+    for t in data.objects(person, dct.title):
+        assert isinstance(t, Literal), t
+        titles.add((str(t), t.language))
     assert ("人口基础信息库", "zh") in titles and ("Population base registry", "en") in titles
     assert (
         person,

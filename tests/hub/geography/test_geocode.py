@@ -153,6 +153,6 @@ def test_a_build_streamed_township_by_township_writes_the_same_rows(db: Database
                 session, sorted(pairs, key=lambda p: p[0][:9] == min(pairs)[0][:9]), within=[XUHUI], ordered=True
             )
     assert builds[0] == builds[1]
-    report = builds[0][0]
-    assert report["roads"] > 0 and report["kinds"]["road"] == report["roads"]
-    assert report["addresses"] == sum(report["kinds"].get(k, 0) for k in gazetteer.ADDRESS_KINDS)
+    built = builds[0][0]
+    assert built["roads"] > 0 and built["kinds"]["road"] == built["roads"]
+    assert built["addresses"] == sum(built["kinds"].get(k, 0) for k in gazetteer.ADDRESS_KINDS)

@@ -39,7 +39,7 @@ def test_the_chain_is_right_for_points_in_communities(geography: Geography, geo_
 
 
 def _inside(shape: shapely.Geometry, n: int, rng: np.random.Generator) -> np.ndarray:
-    minx, miny, maxx, maxy = shape.bounds
+    minx, miny, maxx, maxy = shapely.bounds(shape)
     out: list[tuple[float, float]] = []
     while len(out) < n:
         x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)

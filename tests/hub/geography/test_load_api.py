@@ -19,7 +19,7 @@ from onecity.hub.geography.models import DivisionShape, Grid
 from onecity.synth.geography.generate import Geography
 from onecity.synth.geography.load import load_geography
 from tests.conftest import PASSWORD
-from tests.web.test_pages import sign_in
+from tests.web_support import sign_in
 
 CITY, XUHUI, TIANPINGLU = "310000000000", "310104000000", "310104003000"
 EXPECTED_STATS = {
@@ -48,7 +48,7 @@ def test_load_is_complete_and_idempotent(db: Database, geography: Geography) -> 
         assert json.loads(shape.geometry)["type"] in ("Polygon", "MultiPolygon")
         grid_area = session.scalar(select(func.sum(Grid.area_km2)))
         city = session.get(DivisionShape, CITY)
-        assert city is not None and abs(grid_area - city.area_km2) < 1e-6 * city.area_km2
+        assert city is not None and grid_area is not None and abs(grid_area - city.area_km2) < 1e-6 * city.area_km2
         grid = session.get(Grid, geography.grids[-1].code)
         assert grid is not None and grid.township_code == grid.code[:9] + "000"
 

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import mapbox_vector_tile
+import mapbox_vector_tile  # type: ignore[import-untyped]  # no stubs; its decoded tiles are read as plain dicts
 import pytest
 import shapely
 

@@ -124,8 +124,8 @@ def test_other_registries_facts_follow_the_rules(seeded_city: str) -> None:
         assert f.employer_id in firms
         assert 18 <= (as_of - people[f.person_id].birth_date).days / 365.2425 < 61
         assert f.provident_fund_balance is not None and f.provident_fund_balance > 0
-    left = [f for f in employed if f.employed_until is not None]
-    assert 0 < len(left) < 0.1 * len(employed) and all(f.employed_until < as_of for f in left)
+    left = [f.employed_until for f in employed if f.employed_until is not None]
+    assert 0 < len(left) < 0.1 * len(employed) and all(until < as_of for until in left)
     accounts = [f.bank_account for f in facts if f.bank_account is not None]
     assert len(accounts) > 0.8 * len(facts) and all(len(a) == 19 and a.isdigit() for a in accounts)
     assert all(1 <= (f.household_size or 0) <= 6 for f in facts)
@@ -164,7 +164,9 @@ def test_components_lie_in_their_grids(seeded_city: str, tmp_path: Path) -> None
     grids = {g["code"]: shapely.from_geojson(str(g["geometry"])) for g in _jsonl(seeded_city, "grids", tmp_path)}
     for c in _jsonl(seeded_city, "components", tmp_path):
         assert str(c["code"])[:6] == str(c["grid_code"])[:6] and str(c["code"])[6:10] == c["class_code"]
-        assert shapely.intersects_xy(grids[str(c["grid_code"])], float(c["lon"]), float(c["lat"]))
+        lon, lat = c["lon"], c["lat"]
+        assert isinstance(lon, int | float) and isinstance(lat, int | float), c
+        assert shapely.intersects_xy(grids[str(c["grid_code"])], float(lon), float(lat))
 
 
 def test_export_is_audited_and_csv_streams(seeded_city: str, tmp_path: Path) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 
@@ -27,6 +27,15 @@ from tests.hub.sharing.conftest import TIANPINGLU, WAITAN, XUHUI, YONGJIA, perso
 pytestmark = pytest.mark.browser
 PASSWORD = "Browser-hub-42"
 PURPOSE = "最低生活保障资格核查"
+
+
+class ShareTerms(TypedDict):
+    """What the two requests share beyond their fields and purpose."""
+
+    unmasked_fields: list[str]
+    legal_basis: str
+    scope_division_code: str
+    valid_until: datetime
 
 
 def _as(session: Any, username: str) -> Any:
@@ -91,7 +100,7 @@ def _seed(db: Database) -> None:
         sharing.link_resident(session, system, username="zhang.san", id_number=rows[0].id_number)
     with db.transaction() as session:
         until = clock.now() + timedelta(days=365)
-        common = {
+        common: ShareTerms = {
             "unmasked_fields": ["name"],
             "legal_basis": "《社会救助暂行办法》第十一条",
             "scope_division_code": XUHUI,

@@ -29,7 +29,23 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Select, and_, case, func, literal, or_, select, true, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql as pg
 
 from onecity.benefits.catalogue import Policy
 from onecity.benefits.facts import FACTS, HOLDERS, Subject, yes_no
@@ -255,12 +271,21 @@ def eligibility_query(policy: Policy, on: date, ids: Collection[int] | None = No
     )
 
 
-def grants(subject: Subject, policies: Sequence[Policy], on: date, ids: Collection[int] | None = None) -> Any:
+def grants(
+    subject: Subject, policies: Sequence[Policy], on: date, ids: Collection[int] | None = None, *, dialect: str = ""
+) -> Any:
     """``SELECT policy_code, subject_id, rule, amount, scanned_on`` of every grant of ``policies`` (all
-    about ``subject``) on ``on``: :func:`decisions` once per record (a materialized CTE on PostgreSQL, so
-    the planner cannot fold the tables' expressions into what reads it and evaluate them again),
-    then per policy the records whose ``r<k>`` is a granting rule (``UNION ALL``)."""
-    decided = decisions(subject, policies, on, ids).cte("decided").prefix_with("MATERIALIZED", dialect="postgresql")
+    about ``subject``) on ``on``, from :func:`decisions` evaluated once per record.
+
+    On PostgreSQL (``dialect``) each record's grants become rows by ``unnest``: per policy ``k`` a
+    constant array maps the deciding rule's index to ``k * 1000 + rule`` when the rule grants and to
+    NULL otherwise (each table's expression is read once), the NULLs are removed, and the few codes
+    left are joined with the granting rules' codes and amounts; one streaming pass, nothing stored
+    on the way. Elsewhere (SQLite has no arrays) the decisions are a CTE read by one ``UNION ALL``
+    branch per policy (``WHERE r<k> IN (granting rules)``)."""
+    if dialect == "postgresql":
+        return _grants_unnest(subject, policies, on, ids)
+    decided = decisions(subject, policies, on, ids).cte("decided")
     parts = []
     for k, p in enumerate(policies):
         table = load_table(p.dmn_path)
@@ -270,3 +295,41 @@ def grants(subject: Subject, policies: Sequence[Policy], on: date, ids: Collecti
         )
         parts.append(found.where(index.in_(list(granting(table)) or [-2])))
     return union_all(*parts)
+
+
+#: ``k * SPAN + rule`` names rule ``rule`` of the ``k``-th policy in one integer.
+SPAN = 1000
+
+
+def _grants_unnest(subject: Subject, policies: Sequence[Policy], on: date, ids: Collection[int] | None) -> Any:
+    decided = decisions(subject, policies, on, ids).subquery("decided")
+    tables = [load_table(p.dmn_path) for p in policies]
+    codes = []
+    for k, table in enumerate(tables):
+        if len(table.rules) >= SPAN:
+            raise UnsupportedCell(f"{policies[k].code}: more than {SPAN - 1} rules")
+        # index -1 (no rule) is the array's first element, rule i its (i + 2)-th
+        mapping = [None] + [k * SPAN + i if r.eligible else None for i, r in enumerate(table.rules)]
+        lookup = pg.array([cast(literal(v), Integer) if v is not None else cast(null(), Integer) for v in mapping])
+        codes.append(lookup[decided.c[f"r{k}"] + 2])
+    granted = (
+        select(decided.c.id, func.unnest(func.array_remove(pg.array(codes), null())).label("code"))
+        .select_from(decided)
+        .subquery("granted")
+    )
+    paid = union_all(
+        *(
+            select(
+                literal(k * SPAN + i).label("code"),
+                literal(p.code).label("policy_code"),
+                literal(i).label("rule"),
+                literal(r.amount).label("amount"),
+            )
+            for k, (p, table) in enumerate(zip(policies, tables, strict=True))
+            for i, r in enumerate(table.rules)
+            if r.eligible
+        )
+    ).subquery("paid")
+    return select(paid.c.policy_code, granted.c.id, paid.c.rule, paid.c.amount, literal(on, Date)).join_from(
+        granted, paid, paid.c.code == granted.c.code
+    )

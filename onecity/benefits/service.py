@@ -112,7 +112,7 @@ def scan_city(session: Session, principal: Principal, on: date) -> dict[str, int
         session.execute(delete(benefit_grants))
     for subject in Subject:
         chosen = [p for p in POLICIES if p.subject is subject]
-        found = grants(subject, chosen, on)
+        found = grants(subject, chosen, on, dialect=session.get_bind().dialect.name)
         session.execute(
             insert(benefit_grants).from_select(["policy_code", "subject_id", "rule", "amount", "scanned_on"], found)
         )

@@ -9,10 +9,18 @@ from __future__ import annotations
 import html
 import re
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
 from tests.conftest import PASSWORD
+
+
+def app_of(client: TestClient) -> FastAPI:
+    """The application behind ``client`` (the test client types it as any ASGI app)."""
+    assert isinstance(client.app, FastAPI), client.app
+    return client.app
+
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]*)"')
 

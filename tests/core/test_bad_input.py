@@ -15,6 +15,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from onecity.core.identity.roles import Role
+from tests.web_support import app_of
 
 NASTY_STRINGS = [
     "",
@@ -166,7 +167,7 @@ def test_validation_problem_names_the_field(
 
 
 def test_oversized_body_is_413_before_it_is_read(client: TestClient) -> None:
-    limit = client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
+    limit = app_of(client).state.settings.max_body_bytes
     r = client.post(
         "/api/v1/auth/token", content=b"x" * (limit + 1), headers={"Content-Type": "application/x-www-form-urlencoded"}
     )

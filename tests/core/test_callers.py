@@ -20,6 +20,7 @@ from onecity.core.db import Database
 from onecity.core.identity.callers import CallerCache
 from onecity.core.identity.roles import Role
 from tests.conftest import TIANPINGLU, XUHUI
+from tests.web_support import app_of
 
 CITY = "310000000000"
 
@@ -36,7 +37,7 @@ class Ticker:
 
 def _fake_clocked(client: TestClient, ttl: float = 5.0) -> Ticker:
     ticker = Ticker()
-    client.app.state.callers = CallerCache(ttl, monotonic=ticker)  # type: ignore[attr-defined]
+    app_of(client).state.callers = CallerCache(ttl, monotonic=ticker)
     return ticker
 
 
@@ -54,7 +55,7 @@ def test_a_revoked_key_is_refused_on_the_next_request_in_the_same_worker(
     key, key_id = _new_key(client, admin)
     bearer = {"Authorization": f"Bearer {key}"}
     assert client.get("/api/v1/users", headers=bearer).status_code == 200
-    cache: CallerCache = client.app.state.callers  # type: ignore[attr-defined]
+    cache: CallerCache = app_of(client).state.callers
     assert cache._keys, "the key's answer was remembered"
     assert client.delete(f"/api/v1/apikeys/{key_id}", headers=admin).status_code == 200
     r = client.get("/api/v1/users", headers=bearer)

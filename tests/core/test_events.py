@@ -7,10 +7,12 @@ import uuid
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from onecity.core import events
+from onecity.core.bus.base import Delivery
 from onecity.core.bus.consumer import idempotent
 from onecity.core.bus.memory import MemoryBus
 from onecity.core.bus.relay import OutboxRelay
@@ -18,6 +20,7 @@ from onecity.core.db import Database, ordered_id
 from onecity.core.errors import InvalidInput
 from onecity.core.events import Envelope, OutboxMessage, ProcessedMessage
 from tests.conftest import SYSTEM
+from tests.web_support import app_of
 
 
 class Pinged(BaseModel):
@@ -127,7 +130,7 @@ def test_failing_handler_gets_the_message_again(db: Database) -> None:
         bus = MemoryBus(retry_delay=0.01)
         attempts: list[int] = []
 
-        async def flaky(delivery):  # type: ignore[no-untyped-def]
+        async def flaky(delivery: Delivery) -> None:
             attempts.append(delivery.attempt)
             if delivery.attempt < 3:
                 raise RuntimeError("transient")
@@ -150,10 +153,10 @@ def test_each_durable_consumer_group_gets_its_own_copy() -> None:
         a: list[str] = []
         b: list[str] = []
 
-        async def ha(d):  # type: ignore[no-untyped-def]
+        async def ha(d: Delivery) -> None:
             a.append(d.message_id)
 
-        async def hb(d):  # type: ignore[no-untyped-def]
+        async def hb(d: Delivery) -> None:
             b.append(d.message_id)
 
         await bus.subscribe("onecity.>", "group-a", ha)
@@ -169,11 +172,11 @@ def test_each_durable_consumer_group_gets_its_own_copy() -> None:
     assert b == ["m1"]
 
 
-def test_app_relays_committed_events_after_commit(client, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_app_relays_committed_events_after_commit(client: TestClient, db: Database) -> None:
     """The relay runs inside the app: an event published in a request reaches the bus."""
     import time
 
-    bus = client.app.state.bus
+    bus = app_of(client).state.bus
     _publish(db, 7)
     # the relay publishes, then marks the row sent in its own transaction: wait for both
     deadline = time.monotonic() + 5

@@ -108,7 +108,7 @@ def test_no_address_means_inbox_only(db: Database, make_user: Callable[..., User
         from onecity.core.identity.models import User
         from onecity.core.identity.service import principal_for_user
 
-        me = principal_for_user(session.get(User, uid))  # type: ignore[arg-type]
+        me = principal_for_user(session.get_one(User, uid))
         assert notify.unread_count(session, me) == 1
         [note] = notify.inbox(session, me)
         assert note.text["en"]["title"] == "Your case is decided"

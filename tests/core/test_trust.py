@@ -258,4 +258,4 @@ def test_an_admin_changes_roles_within_their_area_and_never_beyond_their_own(
     r = client.patch(f"/api/v1/users/{me}", headers=h, json={"roles": ["admin"], "reason": "tidy up"})
     assert r.status_code == 403 and "another administrator" in r.json()["detail"]
     with db.sessions() as session:
-        assert [str(r) for r in session.get(User, clerk.id).roles] == ["counter_clerk", "reviewer"]  # type: ignore[union-attr]
+        assert [str(r) for r in session.get_one(User, clerk.id).roles] == ["counter_clerk", "reviewer"]

@@ -167,4 +167,4 @@ def test_the_operator_at_the_server_withdraws_alone_and_people_cannot_skip_the_s
     with registry_db.db.sessions() as session:
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "credentials.key.withdrawn")).one()
         assert entry.detail["four_eyes"].startswith("waived: operator at the server")
-        assert session.get(SigningKey, cred["kid"]).withdrawn_at is not None  # type: ignore[union-attr]
+        assert session.get_one(SigningKey, cred["kid"]).withdrawn_at is not None

@@ -128,7 +128,7 @@ def staff_users(ops: Ops, make_user: Callable[..., User]) -> Callable[..., Ops]:
             if username in names:
                 user = make_user(username, *roles, division_code=division, agency_code=agency)
                 with ops.db.sessions() as session:
-                    ops.principals[username] = principal_for_user(session.get(User, user.id))  # type: ignore[arg-type]
+                    ops.principals[username] = principal_for_user(session.get_one(User, user.id))
         return ops
 
     return make

@@ -169,4 +169,4 @@ def test_a_component_from_the_registry_links_reports_and_alerts(
     with db.sessions() as session:
         [case] = session.query(Case).all()
         assert case.report_count == 2 and case.subtype_code == "C0103"
-        assert session.get(Unit, case.unit_agency_id).department == "water"  # type: ignore[union-attr]
+        assert session.get_one(Unit, case.unit_agency_id).department == "water"

@@ -214,7 +214,7 @@ def test_rework_dispute_and_suspension(ops: Ops) -> None:
         resolved = ops.run(service.resolve_dispute, "xh.operator", other, department="sanitation")
         assert resolved.status == Status.DISPATCHED
         with ops.db.sessions() as session:
-            assert session.get(Unit, resolved.unit_agency_id).department == "sanitation"  # type: ignore[union-attr]
+            assert session.get_one(Unit, resolved.unit_agency_id).department == "sanitation"
 
         # suspension stops the clock: the due time moves by the time suspended
         third = hotline_report(ops, "E0303").case
@@ -392,7 +392,7 @@ def test_sensor_alert_opens_a_case_and_its_clearing_is_noted(ops: Ops) -> None:
         assert (case.source, case.subtype_code, case.urgency) == ("sensor", "E0501", "urgent")
         assert case.description == "[积水深度] 积水深度 0.32 ≥ 0.25 (橙色预警)"  # no key, no English
         assert case.status == Status.DISPATCHED and case.township_code == HUNANLU
-        assert session.get(Unit, case.unit_agency_id).department == "water"  # type: ignore[union-attr]
+        assert session.get_one(Unit, case.unit_agency_id).department == "water"
     with ops.db.transaction() as session:
         publish(
             session,

@@ -182,11 +182,11 @@ def test_silence_marks_unavailable_and_clears_on_return(
         assert len(rules.check_silence(s, principal=SYSTEM)) == 1
         assert rules.check_silence(s, principal=SYSTEM) == []  # once per silence
     with db.sessions() as s:
-        assert s.get(Thing, thing_id).available is False  # type: ignore[union-attr]
+        assert s.get_one(Thing, thing_id).available is False
     with clock.frozen(T0 + timedelta(minutes=50)):
         assert feed(db, ds, [0.1], start=T0 + timedelta(minutes=50)) == ["raised", "cleared"]
     with db.sessions() as s:
-        assert s.get(Thing, thing_id).available is True  # type: ignore[union-attr]
+        assert s.get_one(Thing, thing_id).available is True
 
 
 def test_rules_api_validates_and_scopes(client: Any, make_user: Any, login: Any) -> None:
@@ -284,7 +284,7 @@ def test_an_alert_on_a_device_without_location_stands_at_its_divisions_represent
     with db.sessions() as s:
         for code, thing_id in ids.items():
             alert = s.scalars(select(Alert).where(Alert.thing_id == thing_id)).one()
-            outline = shapely.from_geojson(s.get(DivisionShape, code).geometry)  # type: ignore[union-attr]
+            outline = shapely.from_geojson(s.get_one(DivisionShape, code).geometry)
             assert outline.contains(Point(alert.lon, alert.lat)), (code, alert.lon, alert.lat)
             assert alert.approximate_division == code and alert.division_code == code
             assert alert.township_code == (township if code == township else None)

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import select
 
 from onecity.core import events
@@ -49,7 +50,7 @@ class _Worker:
             time.sleep(0.05)
 
 
-def test_the_worker_runs_the_platforms_relay_task(db: Database, settings: Settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_worker_runs_the_platforms_relay_task(db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[list[str]] = []
     real_start = TaskRunner.start
 

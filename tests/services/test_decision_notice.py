@@ -7,13 +7,14 @@ from sqlalchemy import select
 from onecity.core import notify
 from onecity.core.bus.consumer import process_once
 from onecity.core.events import OutboxMessage, envelope_of
+from onecity.core.identity.principal import Principal
 from onecity.services import service
 from onecity.services.consumers import notify_applicant_of_decision
 from onecity.services.models import WorkItem
 from tests.services.conftest import City, food_case_ready
 
 
-def _work(city: City, principal, case_id: str) -> WorkItem:  # type: ignore[no-untyped-def]
+def _work(city: City, principal: Principal, case_id: str) -> WorkItem:
     with city.db.transaction() as s:
         [item] = [w for w, c in service.work_queue(s, principal) if c.id == case_id]
     return item

@@ -11,6 +11,7 @@ from onecity.core.audit import AuditEntry
 from onecity.core.db import Database
 from onecity.core.errors import Conflict, InvalidInput, PermissionDenied
 from onecity.core.events import OutboxMessage
+from onecity.core.identity.principal import Principal
 from onecity.credentials import keys
 from onecity.credentials import service as credentials
 from onecity.credentials.models import Credential
@@ -20,7 +21,7 @@ from onecity.services.models import CaseStatus, WorkItem
 from tests.services.conftest import FOOD, PDF, SECRET, City, food_case_ready
 
 
-def _work(city: City, principal, case_id: str) -> WorkItem:  # type: ignore[no-untyped-def]
+def _work(city: City, principal: Principal, case_id: str) -> WorkItem:
     with city.db.transaction() as s:
         items = [w for w, c in service.work_queue(s, principal) if c.id == case_id]
     assert len(items) == 1, items

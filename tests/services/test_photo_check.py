@@ -38,7 +38,7 @@ def _photo_check(city: City, case_id: str, content: bytes, content_type: str) ->
         doc = service.attach_document(
             s, city.resident, case_id, "photo", filename="photo.jpg", content_type=content_type, content=content
         )
-        entry = next(m for m in s.get(Case, case_id).materials if m["code"] == "photo")  # type: ignore[union-attr]
+        entry = next(m for m in s.get_one(Case, case_id).materials if m["code"] == "photo")
         assert entry["check"] == {"document_id": doc.id, "status": "checking"}  # answered at once
     consumers.deliver_pending(city.db)  # the worker
     with city.db.sessions() as s:

@@ -430,7 +430,7 @@ def test_the_resident_s_powers_page_grants_and_revokes(city: City, client: TestC
     r = client.post(f"/services/powers/{poa_id}/revoke", data={"reason": "不再需要", "csrf_token": csrf_from(r.text)})
     assert r.status_code == 200 and "已撤销授权委托" in r.text
     with city.db.sessions() as s:
-        assert s.get(PowerOfAttorney, poa_id).status == "revoked"  # type: ignore[union-attr]
+        assert s.get_one(PowerOfAttorney, poa_id).status == "revoked"
 
 
 def test_a_bundle_for_someone_else_needs_a_power_covering_every_item(

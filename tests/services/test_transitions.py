@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from onecity.core.audit import AuditEntry
 from onecity.core.errors import Conflict
 from onecity.core.events import OutboxMessage
+from onecity.core.identity.principal import Principal
 from onecity.services import service
 from onecity.services.events import CASE_ACCEPTED, CASE_REVIEWED, CASE_WITHDRAWN
 from onecity.services.models import WorkItem
@@ -28,7 +29,7 @@ def _audit(city: City, action: str, case_id: str) -> AuditEntry:
         return s.scalars(select(AuditEntry).where(AuditEntry.action == action, AuditEntry.object_id == case_id)).one()
 
 
-def _task(city: City, principal, case_id: str) -> WorkItem:  # type: ignore[no-untyped-def]
+def _task(city: City, principal: Principal, case_id: str) -> WorkItem:
     with city.db.transaction() as s:
         (item,) = [w for w, c in service.work_queue(s, principal) if c.id == case_id]
     return item

@@ -84,7 +84,7 @@ def test_queue_task_and_account_pages_in_both_languages(sqlite_city: City, page:
         page.click("#confirm-decision")
         page.wait_for_selector("#work-notice")
         with city.db.sessions() as s:
-            assert s.get(Case, case_id).status == "approved"  # type: ignore[union-attr]
+            assert s.get_one(Case, case_id).status == "approved"
             clerk_id = s.scalar(select(User.id).where(User.username == "clerk"))
         for lang in ("zh", "en"):
             _sign_in(page, server, "xh.admin", f"/admin/users/{clerk_id}", lang)

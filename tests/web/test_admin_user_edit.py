@@ -50,7 +50,7 @@ def test_roles_disabling_and_a_one_time_password(
     )
     assert r.status_code == 303
     with db.sessions() as s:
-        assert sorted(str(x) for x in s.get(User, clerk.id).roles) == ["counter_clerk", "reviewer"]  # type: ignore[union-attr]
+        assert sorted(str(x) for x in s.get_one(User, clerk.id).roles) == ["counter_clerk", "reviewer"]
     empty = client.post(f"/admin/users/{clerk.id}/roles", data={"csrf_token": csrf(page)})
     assert empty.status_code == 422 and "工作人员至少要有一个角色" in empty.text
     beyond = client.post(f"/admin/users/{clerk.id}/roles", data={"roles": ["approver"], "csrf_token": csrf(page)})

@@ -47,7 +47,7 @@ def test_the_inbox_lists_counts_and_marks_read(client: TestClient, db: Database,
     assert "Messages (2 unread)" in page.text and "Your case SH-2 is decided" in page.text
     # open one: it is read, and the page it is about opens
     with db.sessions() as session:
-        first = notify.inbox(session, principal_for_user(session.get(User, me.id)))[-1]  # type: ignore[arg-type]
+        first = notify.inbox(session, principal_for_user(session.get_one(User, me.id)))[-1]
     opened = client.post(
         f"/me/inbox/{first.id}/read", data={"open": "1", "csrf_token": csrf(page)}, follow_redirects=False
     )
@@ -55,7 +55,7 @@ def test_the_inbox_lists_counts_and_marks_read(client: TestClient, db: Database,
     assert "Messages (1 unread)" in client.get("/me/inbox").text
     # another's notification is not mine to mark
     with db.sessions() as session:
-        theirs = notify.inbox(session, principal_for_user(session.get(User, other.id)))[0]  # type: ignore[arg-type]
+        theirs = notify.inbox(session, principal_for_user(session.get_one(User, other.id)))[0]
     assert client.post(f"/me/inbox/{theirs.id}/read", data={"csrf_token": csrf(page)}).status_code == 404
     done = client.post("/me/inbox/read", data={"csrf_token": csrf(page)}, follow_redirects=False)
     assert done.status_code == 303

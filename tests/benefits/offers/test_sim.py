@@ -30,7 +30,7 @@ def test_a_night_of_offers_answered_and_checked_against_the_per_record_decision(
     with db.sessions() as s:
         in_files = s.execute(select(func.count()).select_from(BenefitOffer)).scalar_one()
         accepted = list(s.scalars(select(BenefitOffer).where(BenefitOffer.status == OfferStatus.ACCEPTED)))
-        statuses = [s.get(Case, o.case_id).status for o in accepted if o.case_id]  # type: ignore[union-attr]
+        statuses = [s.get_one(Case, o.case_id).status for o in accepted if o.case_id]
     assert report["proactive_scans"] == 2
     assert report["proactive_offers"] == in_files > 0
     assert report["proactive_offers_checked"] > 0 and report["proactive_false_offers"] == 0

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 from sqlalchemy import insert, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
+from sqlalchemy.sql import ColumnElement
 
 from onecity.core.db import Database
 from onecity.core.divisions import Division, DivisionLevel
@@ -27,8 +28,8 @@ XUHUI, HUANGPU = "310104000000", "310101000000"
 ROADS = ("长乐路", "淮海中路", "天目西路", "武宁路", "长寿路", "漕溪北路", "虹桥路", "延安西路", "江宁路", "宜山路")
 
 
-def _prefixed(column: object, prefixes: Sequence[str]) -> object:
-    return or_(*(column.startswith(p) for p in prefixes))  # type: ignore[attr-defined]
+def _prefixed(column: QueryableAttribute[str], prefixes: Sequence[str]) -> ColumnElement[bool]:
+    return or_(*(column.startswith(p) for p in prefixes))
 
 
 def load_area(db: Database, districts: Sequence[str] = (XUHUI, HUANGPU)) -> None:
@@ -62,7 +63,7 @@ def addresses(
         select(Division.code, Division.name, Division.kind, township.name, district.name)
         .join(township, township.code == Division.parent_code)
         .join(district, district.code == township.parent_code)
-        .where(Division.level == DivisionLevel.COMMUNITY, _prefixed(Division.code, [d[:6] for d in districts]))  # type: ignore[arg-type]
+        .where(Division.level == DivisionLevel.COMMUNITY, _prefixed(Division.code, [d[:6] for d in districts]))
         .order_by(Division.code)
     ).all()
     rng = np.random.default_rng(seed)

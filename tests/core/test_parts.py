@@ -221,7 +221,7 @@ def test_periodic_tasks_stop_promptly_even_while_warming(db: Database, settings:
         rounds.append(time.monotonic())
 
     module = type(importlib)("tests_core_slow_tasks")
-    module.slow_warm, module.one_round = slow_warm, one_round  # type: ignore[attr-defined]
+    vars(module).update(slow_warm=slow_warm, one_round=one_round)
     import sys
 
     sys.modules[module.__name__] = module

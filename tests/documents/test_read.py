@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from onecity.core.db import Database
 from onecity.core.errors import InvalidInput
 from onecity.documents.extract import Extraction
-from onecity.documents.ocr import DbOcrCache, content_hash, decode_image, recognise_bytes
+from onecity.documents.ocr import DbOcrCache, OcrResult, content_hash, decode_image, recognise_bytes
 from onecity.documents.pipeline import Reader, read
 from onecity.synth.corpus import FIELDS, Generator, Roster, Sample
 from tests.documents.conftest import Ocr
@@ -85,15 +86,15 @@ def test_the_reader_works_off_the_calling_thread(corpus_roster: Roster, ocr: Ocr
     class Spy:
         name = ocr.engine.name
 
-        def recognise(self, image: object) -> object:
+        def recognise(self, image: Image.Image) -> OcrResult:
             raise AssertionError("served from the cache, never recognised again")
 
-        def recognise_line(self, image: object) -> tuple[str, float]:
+        def recognise_line(self, image: Image.Image) -> tuple[str, float]:
             seen.append(threading.current_thread().name)
-            return ocr.engine.recognise_line(image)  # type: ignore[arg-type]
+            return ocr.engine.recognise_line(image)
 
     read(sample.image, engine=ocr.engine, cache=ocr.cache)  # make sure it is cached
-    with Reader(lambda: Spy(), cache=ocr.cache) as reader:  # type: ignore[arg-type, return-value]
+    with Reader(lambda: Spy(), cache=ocr.cache) as reader:
         future = reader.submit(sample.image)
         reading = future.result(timeout=60)
     assert reading.cached and reading.extraction.value("id_number") == sample.truth["id_number"]

@@ -54,7 +54,9 @@ def test_hotline_takes_an_address_without_coordinates(
     form = {"csrf_token": csrf(page.text), "subtype": "E0101", "description": "路口垃圾"}
     r = client.post("/ops/hotline", data={**form, "address": f"徐汇区{township}{street}{lane.number}弄3号"})
     assert r.status_code == 200 and 'id="hotline-result"' in r.text, r.text[-2000:]
-    cid = re.search(r'data-case="([0-9a-f-]{36})"', r.text).group(1)  # type: ignore[union-attr]
+    found = re.search(r'data-case="([0-9a-f-]{36})"', r.text)
+    assert found, r.text
+    cid = found.group(1)
     with db.sessions() as session:
         case = session.get(Case, cid)
         assert case is not None and case.grid_code == lane.grid_code

@@ -34,7 +34,9 @@ def test_hotline_to_unit_to_inspector_to_centre(client: TestClient, staff_users:
             },
         )
         assert r.status_code == 200 and 'id="hotline-result"' in r.text and "天平路街道市容环境卫生所" in r.text
-        cid = re.search(r'data-case="([0-9a-f-]{36})"', r.text).group(1)  # type: ignore[union-attr]
+        found = re.search(r'data-case="([0-9a-f-]{36})"', r.text)
+        assert found, r.text
+        cid = found.group(1)
         number = ops.run(service.get_case, "tp.operator", cid).number  # what the call-taker reads out
         assert re.fullmatch(r"20260601[0-9A-F]{8}", number) and number in r.text
         bad = client.post(
@@ -73,7 +75,9 @@ def test_hotline_to_unit_to_inspector_to_centre(client: TestClient, staff_users:
         sign_in(client, "tp.inspector")
         patrol = client.get("/ops/inspector")
         assert cid in patrol.text and "ops-thumb" in patrol.text
-        media = re.search(r'src="/ops/media/([0-9a-f-]{36})"', patrol.text).group(1)  # type: ignore[union-attr]
+        shown = re.search(r'src="/ops/media/([0-9a-f-]{36})"', patrol.text)
+        assert shown, patrol.text
+        media = shown.group(1)
         img = client.get(f"/ops/media/{media}")
         assert img.status_code == 200 and img.headers["content-type"] == "image/png"
         r = client.post(

@@ -50,7 +50,9 @@ class _Worker:
             time.sleep(0.05)
 
 
-def test_the_worker_runs_the_platforms_relay_task(db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_worker_runs_the_platforms_relay_task(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     started: list[list[str]] = []
     real_start = TaskRunner.start
 

@@ -15,6 +15,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw
@@ -317,7 +318,7 @@ def upload(city: City, who: Principal, case_id: str, content: bytes, material: s
         return doc.id
 
 
-def checked(city: City, case_id: str, material: str = "application_letter") -> dict[str, object]:
+def checked(city: City, case_id: str, material: str = "application_letter") -> dict[str, Any]:
     """The check of the material's current upload, once the worker has read it (the pending events delivered)."""
     from onecity.core.bus import consumers
     from onecity.services.models import Case
@@ -327,6 +328,6 @@ def checked(city: City, case_id: str, material: str = "application_letter") -> d
         case = s.get(Case, case_id)
         assert case is not None
         entry = next(m for m in case.materials if m["code"] == material)
-        check: dict[str, object] = entry["check"]
+        check: dict[str, Any] = entry["check"]  # the check as the case's materials keep it (JSON)
         assert check["document_id"] == entry["ref"]
         return check

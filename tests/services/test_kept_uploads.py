@@ -118,7 +118,7 @@ def test_honest_mistakes_stay_freely_replaceable(mca: tuple[City, Principal]) ->
     case_id = draft(city, clerk, senior)
     theirs = upload(city, clerk, case_id, printed(city, other))
     check = checked(city, case_id)
-    assert check["status"] == "flagged" and {"problem": "someone_else"} in check["problems"]  # type: ignore[operator]
+    assert check["status"] == "flagged" and {"problem": "someone_else"} in check["problems"]
     assert "authenticity" not in check
     upload(city, clerk, case_id, printed(city, senior))
     with city.db.sessions() as s:

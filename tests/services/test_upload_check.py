@@ -110,7 +110,7 @@ def test_someone_elses_document_is_flagged_and_a_replacement_clears_it(mca: tupl
     upload(city, clerk, case_id, printed(city, other, "application_letter"), "application_letter")
     check = checked(city, case_id, "application_letter")
     assert check["status"] == "flagged"
-    assert {"problem": "someone_else"} in check["problems"]  # type: ignore[operator]
+    assert {"problem": "someone_else"} in check["problems"]
     # the applicant replaces it with their own: checked again, and the flag goes with the old upload
     upload(city, clerk, case_id, printed(city, person, "application_letter"), "application_letter")
     assert checked(city, case_id, "application_letter")["status"] == "ok"
@@ -147,7 +147,7 @@ def test_an_expired_document_is_flagged_with_its_date(mca: tuple[City, Principal
     upload(city, clerk, case_id, printed(city, holder, "id_card", forgery="expired"), "id_card")
     check = checked(city, case_id, "id_card")
     assert check["status"] == "flagged", check
-    expired = [p for p in check["problems"] if p["problem"] == "expired"]  # type: ignore[attr-defined]
+    expired = [p for p in check["problems"] if p["problem"] == "expired"]
     assert expired and expired[0]["valid_until"] < today.isoformat()
 
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -38,10 +39,10 @@ def make_staff(make_user: Callable[..., object]) -> Callable[..., object]:
     return _make
 
 
-def map_data(page: Response) -> dict[str, object]:
+def map_data(page: Response) -> dict[str, Any]:
     found = re.search(r'<script type="application/json" id="district-map-data">(.*?)</script>', page.text, re.S)
     assert found
-    data: dict[str, object] = json.loads(found.group(1))
+    data: dict[str, Any] = json.loads(found.group(1))  # the page's JSON for the map script
     return data
 
 
@@ -55,7 +56,7 @@ def test_home_is_chinese_by_default_with_district_map_data(client: TestClient) -
     assert '<html lang="zh-CN">' in r.text
     assert "上海市十六个区" in r.text and "一网通办 · 一网统管" in r.text
     data = map_data(r)
-    districts = {d["code"]: d for d in data["districts"]}  # type: ignore[attr-defined]
+    districts = {d["code"]: d for d in data["districts"]}
     assert len(districts) == 16
     assert districts[XUHUI]["label"] == "徐汇区" and districts[XUHUI]["value"] == 13
     assert districts["310115000000"]["value"] == 36  # Pudong New Area
@@ -75,7 +76,7 @@ def test_home_in_english_after_switching_language(client: TestClient) -> None:
     assert page.status_code == 200
     assert '<html lang="en">' in page.text
     assert "Digital governance for Shanghai" in page.text and "上海市十六个区" not in page.text
-    labels = {d["code"]: d["label"] for d in map_data(page)["districts"]}  # type: ignore[attr-defined]
+    labels = {d["code"]: d["label"] for d in map_data(page)["districts"]}
     assert labels[XUHUI] == "Xuhui" and labels["310115000000"] == "Pudong New Area"
     client.get("/lang/zh")
     assert '<html lang="zh-CN">' in client.get("/").text
@@ -121,7 +122,9 @@ def test_large_text_mode_adds_the_body_class(client: TestClient) -> None:
 def test_large_text_stylesheet_sets_at_least_22px() -> None:
     css = (TEMPLATES.parent / "static" / "css" / "onecity.css").read_text()
     rule = re.search(r"body\.large-text\s*\{([^}]*)\}", css)
-    assert rule and int(re.search(r"font-size:\s*(\d+)px", rule.group(1)).group(1)) >= 22  # type: ignore[union-attr]
+    assert rule
+    size = re.search(r"font-size:\s*(\d+)px", rule.group(1))
+    assert size and int(size.group(1)) >= 22
 
 
 # -- signing in and out -----------------------------------------------------------------------

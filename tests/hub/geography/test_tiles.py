@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import mapbox_vector_tile  # type: ignore[import-untyped]  # no stubs; its decoded tiles are read as plain dicts
 import pytest
@@ -30,7 +31,7 @@ def bm(geo_db: Database) -> tiles.BaseMap:
     return tiles.basemap(geo_db)
 
 
-def _layers(bm: tiles.BaseMap, z: int, point: tuple[float, float] = PEOPLES_SQUARE) -> dict[str, list[dict]]:  # type: ignore[type-arg]
+def _layers(bm: tiles.BaseMap, z: int, point: tuple[float, float] = PEOPLES_SQUARE) -> dict[str, list[dict[str, Any]]]:
     x, y = tiles.lonlat_tile(*point, z)
     return {k: v["features"] for k, v in mapbox_vector_tile.decode(bm.tile(z, x, y)).items()}
 

@@ -152,10 +152,10 @@ def hub(
         session.flush()
         link_resident(session, SYSTEM, username="zhang.san", id_number=people[0].id_number)
     with db.sessions() as session:
-        persons = [session.get(Person, p.id) for p in people]
+        persons = [session.get_one(Person, p.id) for p in people]
         for p in persons:
             session.expunge(p)
-    yield Hub(db, client, login, persons)  # type: ignore[arg-type]
+    yield Hub(db, client, login, persons)
     with db.transaction() as session:
         session.execute(delete(ResidentLink))
         session.execute(delete(Person).where(Person.division_code == YONGJIA))

@@ -7,8 +7,6 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
-import cv2
-import numpy as np
 import pypdfium2 as pdfium
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -23,23 +21,16 @@ from onecity.hub.registries.models import Certificate, Person, RelationKind
 from onecity.hub.sharing.service import link_resident
 from tests.conftest import OUTPUT, SYSTEM, TIANPINGLU
 from tests.credentials.conftest import APPROVER, HUANGPU, PERSON_ID, Registry
+from tests.qr_support import read_qr
 from tests.web_support import sign_in
 
 
 def read_pdf(body: bytes) -> tuple[str, str | None]:
-    """The PDF's text layer and what a QR decoder reads from its page, rendered as a phone's camera
-    might see a print (at 108, 144 and 216 dpi: a detector that misses at one size finds it at another)."""
+    """The PDF's text layer and what a QR decoder reads from its page (:func:`tests.qr_support.read_qr`)."""
     doc = pdfium.PdfDocument(body)
     assert len(doc) == 1
     page = doc[0]
-    text = page.get_textpage().get_text_range()
-    for scale in (3, 2, 1.5):
-        image = np.array(page.render(scale=scale).to_pil().convert("L"))
-        for detector in (cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco()):
-            found, _, _ = detector.detectAndDecode(image)
-            if found:
-                return text, found
-    return text, None
+    return page.get_textpage().get_text_range(), read_qr(page)
 
 
 def downloads(db: Any) -> list[AuditEntry]:

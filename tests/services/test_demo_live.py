@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
 import pypdfium2 as pdfium
 import pytest
 
@@ -36,6 +34,7 @@ from bench._runs import orphanless
 from onecity.core.db import Database
 from tests.browser_support import free_port, shot
 from tests.conftest import PASSWORD
+from tests.qr_support import read_qr
 from tests.services.conftest import FOOD, PDF, load_city
 
 #: A material still to upload (an uploaded one keeps its form, to replace it).
@@ -180,8 +179,7 @@ def test_the_demo_accounts_take_a_case_to_a_credential(demo: Demo, page: Any, tm
     with page.expect_download() as started:
         page.click("#credential-pdf")
     printout = pdfium.PdfDocument(Path(started.value.path()).read_bytes())[0]
-    image = np.array(printout.render(scale=3).to_pil().convert("L"))
-    assert cv2.QRCodeDetector().detectAndDecode(image)[0] == link
+    assert read_qr(printout) == link
     assert "食品经营许可证" in printout.get_textpage().get_text_range()
     page.goto(link)
     assert page.get_attribute("#verify-result", "data-valid") == "true"

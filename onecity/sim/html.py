@@ -39,6 +39,22 @@ def _bundle_name(code: str) -> str:
     return f"{b.name} / {b.name_en}"
 
 
+def _bundles_expected(bundles: dict[str, dict[str, Any]], run_days: float) -> str:
+    """A caption under the bundles' chart: how many applications the run's life events were expected
+    to bring each bundle, so a rare one with none (a new restaurant is ~1.6 a month at 1:1000) is
+    read as chance, not as a fault."""
+    expected = [
+        (code, v["expected_per_day_at_this_scale"] * run_days)
+        for code, v in bundles.items()
+        if isinstance(v.get("expected_per_day_at_this_scale"), int | float)
+    ]
+    if not expected or not run_days:
+        return ""
+    shown = " · ".join(f"{_e(_bundle_name(code))} {n:.1f}" for code, n in expected)
+    words = "按本次运行的生命事件预期的申请数 / applications expected from the run's life events"
+    return f"<figcaption>{words}: {shown}</figcaption>"
+
+
 def _met(value: Any, op: str, target: float) -> bool | None:
     if not isinstance(value, int | float):
         return None
@@ -159,6 +175,18 @@ def _offers_chart(day_keys: list[str], series: Callable[[str], list[float | None
     )
 
 
+def _partial(sim: dict[str, Any]) -> str:
+    """A notice above the goals when the report is a long run's checkpoint, not its end."""
+    if not sim.get("partial"):
+        return ""
+    return (
+        f'<p class="partial" role="status">未完成的运行：以下是截至 {_e(sim.get("end", ""))}（已模拟 '
+        f"{_e(sim.get('hours', ''))} 小时）的中间结果，目标按已运行部分判断。<br>"
+        f"Partial run: the figures so far, up to {_e(sim.get('end', ''))} ({_e(sim.get('hours', ''))} h simulated); "
+        "the goals are judged on the part that ran.</p>\n"
+    )
+
+
 def render(report: dict[str, Any]) -> str:
     sim = report.get("simulation", {})
     b = report.get("breakdown", {})
@@ -175,6 +203,7 @@ def render(report: dict[str, Any]) -> str:
             f"<td>{_e(shown)}</td><td>{_e(op)} {target:g}</td><td>{mark}</td></tr>"
         )
     bundles = report.get("services", {}).get("bundles", {})
+    run_days = float(sim.get("hours") or 0) / 24
     bundle_rows = [(_bundle_name(code), float(v.get("applications", 0))) for code, v in bundles.items()]
 
     def series(key: str) -> list[float | None]:
@@ -230,7 +259,10 @@ def render(report: dict[str, Any]) -> str:
                 [(r["name"], float(r["decided"])) for r in b.get("per_department", {}).values()],
             ),
         ),
-        ("“一件事”申请 / bundle applications", _bars("bundle applications", bundle_rows)),
+        (
+            "“一件事”申请 / bundle applications",
+            _bars("bundle applications", bundle_rows) + _bundles_expected(bundles, run_days),
+        ),
     ]
     figures = "".join(f"<section><h2>{_e(t)}</h2><figure>{svg}</figure></section>" for t, svg in charts)
     return f"""<!doctype html>
@@ -244,10 +276,12 @@ th,td{{border-bottom:1px solid #e5e5e5;padding:4px 6px;text-align:right}}
 th[scope=row],thead th:first-child{{text-align:left}}
 tr.ok td:last-child{{color:#1a7f37}} tr.no td:last-child{{color:#cf222e}}
 figure{{margin:0}} figcaption{{color:#555;font-size:12px;margin-bottom:4px}} .meta{{color:#555;font-size:13px}}
+.partial{{background:#fff4e5;border-left:4px solid #bf8700;padding:8px 12px;font-size:13px}}
 </style></head><body>
 <h1>模拟城市报告 / Simulated city report</h1>
 <p class="meta">{_e(sim.get("start", ""))} → {_e(sim.get("end", ""))} · {_e(sim.get("hours", ""))} h ·
 规模 / scale {_e(sim.get("scale", ""))} · 种子 / seed {_e(sim.get("seed", ""))}</p>
+{_partial(sim)}
 <section><h2>目标 / goals</h2><table><thead><tr><th>指标 / figure</th><th>结果 / result</th><th>目标 / goal</th>
 <th></th></tr></thead><tbody>{"".join(goal_rows)}</tbody></table></section>
 {figures}

@@ -80,3 +80,23 @@ def test_the_first_days_full_scan_is_written_not_drawn_when_it_would_flatten_the
     assert ">312<" in chart and ">47,800<" not in chart  # the axis tops at the later days, not the first
     breakdown["per_day"]["2026-06-01"]["proactive_offers"] = 400  # no backlog: every day drawn
     assert "full scan" not in render(report)
+
+
+def test_a_checkpoint_says_it_is_partial_and_rare_bundles_show_what_was_expected() -> None:
+    """A month's report is rewritten each simulated day: until the run ends it says so above the
+    goals, in both languages. Each bundle's bar shows the applications the run's life events were
+    expected to bring, so a rare bundle with none is read as chance, not as a fault."""
+    report = _report()
+    assert "Partial run" not in render(report) and "未完成" not in render(report)
+    sim = report["simulation"]
+    services = report["services"]
+    assert isinstance(sim, dict) and isinstance(services, dict)
+    sim["partial"] = True
+    services["bundles"]["open-restaurant"] = {"applications": 0, "expected_per_day_at_this_scale": 0.055}
+    page = render(report)
+    notice = page.split('<p class="partial"')[1].split("</p>")[0]
+    assert "未完成的运行" in notice and "Partial run" in notice and "48 h simulated" in notice
+    assert page.index('class="partial"') < page.index("<h2>目标 / goals</h2>")
+    caption = page.split("<title>bundle applications</title>")[1].split("</figcaption>")[0]
+    assert "expected from the run's life events: 我要开饭店 / Open a restaurant 0.1" in caption  # 0.055 × 2 days
+    assert "Have a baby" not in caption.split("</svg>")[1]  # no expectation given: none shown

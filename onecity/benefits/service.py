@@ -71,6 +71,13 @@ def scan(session: Session, principal: Principal, code: str, on: date, ids: Colle
         for row in session.execute(eligibility_query(p, on, chunk)):
             granted[int(row[0])] = float(row[1])
             rule[int(row[0])] = int(row[2])
+    _audit_scan(session, principal, p, on, len(granted), **({"records": len(ids)} if ids is not None else {}))
+    return ScanResult(p.code, on, granted, rule)
+
+
+def _audit_scan(session: Session, principal: Principal, p: Policy, on: date, granted: int, **detail: Any) -> None:
+    """The one audit entry of a scan of policy ``p``: the day, the subject, how many it granted
+    (``detail``: how many records were read, or that it was the city's scan)."""
     audit.record(
         session,
         principal,
@@ -78,14 +85,8 @@ def scan(session: Session, principal: Principal, code: str, on: date, ids: Colle
         object_type="benefit_policy",
         object_id=p.code,
         purpose=PURPOSE,
-        detail={
-            "on": on.isoformat(),
-            "subject": p.subject.value,
-            "granted": len(granted),
-            **({"records": len(ids)} if ids is not None else {}),
-        },
+        detail={"on": on.isoformat(), "subject": p.subject.value, "granted": granted, **detail},
     )
-    return ScanResult(p.code, on, granted, rule)
 
 
 def scan_all(session: Session, principal: Principal, on: date) -> list[ScanResult]:
@@ -104,15 +105,15 @@ def scan_city(session: Session, principal: Principal, on: date) -> dict[str, int
     nothing comes into Python row by row. Returns the count granted per policy; one audit entry per
     policy, as :func:`scan` leaves."""
     policy.require(principal, "benefits.eligibility.scan")
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text(f"SET LOCAL work_mem = '{SCAN_WORK_MEM}'"))
         session.execute(text("TRUNCATE benefit_grants"))
     else:
         session.execute(delete(benefit_grants))
     for subject in Subject:
         chosen = [p for p in POLICIES if p.subject is subject]
-        found = grants(subject, chosen, on, dialect=session.get_bind().dialect.name)
+        found = grants(subject, chosen, on, dialect=dialect)
         session.execute(
             insert(benefit_grants).from_select(["policy_code", "subject_id", "rule", "amount", "scanned_on"], found)
         )
@@ -123,15 +124,7 @@ def scan_city(session: Session, principal: Principal, on: date) -> dict[str, int
         )
     }
     for p in POLICIES:
-        audit.record(
-            session,
-            principal,
-            "benefits.eligibility.scan",
-            object_type="benefit_policy",
-            object_id=p.code,
-            purpose=PURPOSE,
-            detail={"on": on.isoformat(), "subject": p.subject.value, "granted": counts.get(p.code, 0), "city": True},
-        )
+        _audit_scan(session, principal, p, on, counts.get(p.code, 0), city=True)
     return {p.code: counts.get(p.code, 0) for p in POLICIES}
 
 

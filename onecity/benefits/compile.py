@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -184,9 +184,16 @@ _CERT_TYPES: dict[Subject, frozenset[str]] = {
 }
 
 
-def held_certificates(subject: Subject, types: Sequence[str], on: date, ids: Collection[int] | None = None) -> Any:
+_Ts = TypeVarTuple("_Ts")
+#: ids ``lo <= id < hi``: a share of the records, for a scan written by several sessions at once
+Span = tuple[int, int]
+
+
+def held_certificates(
+    subject: Subject, types: Sequence[str], on: date, ids: Collection[int] | None = None, span: Span | None = None
+) -> Any:
     """Which of ``types`` each holder holds valid on ``on``: one row per holder, one 0/1 column per type,
-    from one pass over those certificates (``ids``: only those holders)."""
+    from one pass over those certificates (``ids``: only those holders; ``span``: those in that range)."""
     flags = [func.max(case((Certificate.type_code == t, 1), else_=0)).label(t) for t in types]
     query = (
         select(Certificate.holder_id.label("holder_id"), *flags)
@@ -198,9 +205,16 @@ def held_certificates(subject: Subject, types: Sequence[str], on: date, ids: Col
         )
         .group_by(Certificate.holder_id)
     )
+    return _only(query, Certificate.holder_id, ids, span).subquery("held")
+
+
+def _only(query: Select[*_Ts], id_: Any, ids: Collection[int] | None, span: Span | None) -> Select[*_Ts]:
+    """``query`` restricted to the records ``ids`` and to those whose ``id_`` is in ``span``."""
     if ids is not None:
-        query = query.where(Certificate.holder_id.in_(list(ids)))
-    return query.subquery("held")
+        query = query.where(id_.in_(list(ids)))
+    if span is not None:
+        query = query.where(id_ >= span[0], id_ < span[1])
+    return query
 
 
 def _condition(c: Condition, on: date, held: Any) -> ColumnElement[bool]:
@@ -231,9 +245,14 @@ def granting(table: Table) -> tuple[int, ...]:
 
 
 def decisions(
-    subject: Subject, policies: Sequence[Policy], on: date, ids: Collection[int] | None = None
+    subject: Subject,
+    policies: Sequence[Policy],
+    on: date,
+    ids: Collection[int] | None = None,
+    span: Span | None = None,
 ) -> Select[Any]:
-    """``SELECT id, r0, r1, …`` over every record of ``subject`` (or only ``ids``): ``r<k>`` is the index
+    """``SELECT id, r0, r1, …`` over every record of ``subject`` (or only ``ids``, or those whose id is
+    in ``span``): ``r<k>`` is the index
     of the rule of ``policies[k]``'s table that decides for the record (-1: none). One pass over the
     records, the certificates the tables ask about aggregated once per holder and joined (not one
     lookup per record and fact)."""
@@ -242,11 +261,11 @@ def decisions(
         raise ValueError(f"all policies must be about {subject.value}")
     model: Any = Person if subject is Subject.PERSON else LegalPerson
     types = certificate_types(subject, tables)
-    held = held_certificates(subject, types, on, ids) if types else None
+    held = held_certificates(subject, types, on, ids, span) if types else None
     query = select(model.id.label("id"), *(rule_index(t, on, held).label(f"r{k}") for k, t in enumerate(tables)))
     if held is not None:
         query = query.select_from(model).outerjoin(held, held.c.holder_id == model.id)
-    return query if ids is None else query.where(model.id.in_(list(ids)))
+    return _only(query, model.id, ids, span)
 
 
 def amount_of(table: Table, index: ColumnElement[int]) -> ColumnElement[float]:
@@ -272,10 +291,17 @@ def eligibility_query(policy: Policy, on: date, ids: Collection[int] | None = No
 
 
 def grants(
-    subject: Subject, policies: Sequence[Policy], on: date, ids: Collection[int] | None = None, *, dialect: str = ""
+    subject: Subject,
+    policies: Sequence[Policy],
+    on: date,
+    ids: Collection[int] | None = None,
+    span: Span | None = None,
+    *,
+    dialect: str = "",
 ) -> Any:
     """``SELECT policy_code, subject_id, rule, amount, scanned_on`` of every grant of ``policies`` (all
-    about ``subject``) on ``on``, from :func:`decisions` evaluated once per record.
+    about ``subject``) on ``on``, from :func:`decisions` evaluated once per record (only ``ids``, or the
+    records whose id is in ``span``: the range is applied to the certificates read too).
 
     On PostgreSQL (``dialect``) each record's grants become rows by ``unnest``: per policy ``k`` a
     constant array maps the deciding rule's index to ``k * 1000 + rule`` when the rule grants and to
@@ -284,8 +310,8 @@ def grants(
     on the way. Elsewhere (SQLite has no arrays) the decisions are a CTE read by one ``UNION ALL``
     branch per policy (``WHERE r<k> IN (granting rules)``)."""
     if dialect == "postgresql":
-        return _grants_unnest(subject, policies, on, ids)
-    decided = decisions(subject, policies, on, ids).cte("decided")
+        return _grants_unnest(subject, policies, on, ids, span)
+    decided = decisions(subject, policies, on, ids, span).cte("decided")
     parts = []
     for k, p in enumerate(policies):
         table = load_table(p.dmn_path)
@@ -301,8 +327,10 @@ def grants(
 SPAN = 1000
 
 
-def _grants_unnest(subject: Subject, policies: Sequence[Policy], on: date, ids: Collection[int] | None) -> Any:
-    decided = decisions(subject, policies, on, ids).subquery("decided")
+def _grants_unnest(
+    subject: Subject, policies: Sequence[Policy], on: date, ids: Collection[int] | None, span: Span | None
+) -> Any:
+    decided = decisions(subject, policies, on, ids, span).subquery("decided")
     tables = [load_table(p.dmn_path) for p in policies]
     codes = []
     for k, table in enumerate(tables):

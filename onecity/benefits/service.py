@@ -18,15 +18,17 @@ The per-record decision audits the one subject it reads.
 from __future__ import annotations
 
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import Engine, column, delete, func, insert, select, table, text
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateIndex
 
 from onecity.benefits.catalogue import BY_CODE, POLICIES, RULES_DIR, Policy
-from onecity.benefits.compile import eligibility_query, grants, load_table
+from onecity.benefits.compile import Span, eligibility_query, grants, load_table
 from onecity.benefits.facts import FACTS, Record, Subject
 from onecity.benefits.models import benefit_grants
 from onecity.core import audit, policy
@@ -96,27 +98,26 @@ def scan_all(session: Session, principal: Principal, on: date) -> list[ScanResul
 #: PostgreSQL's memory for the scan's hashes and sorts (the certificates aggregated per holder, the
 #: join with the granting rules), for this transaction only.
 SCAN_WORK_MEM = "256MB"
+#: Sessions that write the city's scan at once on PostgreSQL, each over a share of the persons and of
+#: the firms (the machine's two cores; PostgreSQL 15 runs an ``INSERT … SELECT`` in one process).
+SCAN_SESSIONS = 2
 
 
-def scan_city(session: Session, principal: Principal, on: date) -> dict[str, int]:
+def scan_city(session: Session, principal: Principal, on: date, *, sessions: int = SCAN_SESSIONS) -> dict[str, int]:
     """Every policy over every person and firm on ``on``, written inside the database to
-    :data:`~onecity.benefits.models.benefit_grants` (emptied first): one statement per kind of
-    subject evaluates all its policies in one pass (:func:`onecity.benefits.compile.grants`), so
-    nothing comes into Python row by row. Returns the count granted per policy; one audit entry per
-    policy, as :func:`scan` leaves."""
+    :data:`~onecity.benefits.models.benefit_grants` (replacing the last scan's): one statement per kind
+    of subject evaluates all its policies in one pass (:func:`onecity.benefits.compile.grants`), so
+    nothing comes into Python row by row; on PostgreSQL ``sessions`` statements at once, each over a
+    share of the records (:func:`_write_shares`). Returns the count granted per policy; one audit
+    entry per policy, as :func:`scan` leaves."""
     policy.require(principal, "benefits.eligibility.scan")
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(text(f"SET LOCAL work_mem = '{SCAN_WORK_MEM}'"))
-        session.execute(text("TRUNCATE benefit_grants"))
+    chosen = {subject: [p for p in POLICIES if p.subject is subject] for subject in Subject}
+    if session.get_bind().dialect.name == "postgresql":
+        _write_shares(session, chosen, on, max(1, sessions))
     else:
         session.execute(delete(benefit_grants))
-    for subject in Subject:
-        chosen = [p for p in POLICIES if p.subject is subject]
-        found = grants(subject, chosen, on, dialect=dialect)
-        session.execute(
-            insert(benefit_grants).from_select(["policy_code", "subject_id", "rule", "amount", "scanned_on"], found)
-        )
+        for subject in Subject:
+            session.execute(insert(benefit_grants).from_select(_COLUMNS, grants(subject, chosen[subject], on)))
     counts = {
         str(code): int(n)
         for code, n in session.execute(
@@ -126,6 +127,71 @@ def scan_city(session: Session, principal: Principal, on: date) -> dict[str, int
     for p in POLICIES:
         _audit_scan(session, principal, p, on, counts.get(p.code, 0), city=True)
     return {p.code: counts.get(p.code, 0) for p in POLICIES}
+
+
+_COLUMNS = [c.name for c in benefit_grants.c]
+#: where the PostgreSQL scan is written before it takes the place of ``benefit_grants``
+_NEXT = "benefit_grants_next"
+
+
+def _write_shares(session: Session, chosen: dict[Subject, list[Policy]], on: date, sessions: int) -> None:
+    """PostgreSQL: the grants written by ``sessions`` connections at once into a new table, which then
+    takes the place of ``benefit_grants`` in the caller's transaction.
+
+    Session ``i`` takes the ``i``-th of ``sessions`` equal id ranges of the persons and of the firms
+    (:func:`onecity.benefits.compile.grants` with a ``span``), in a transaction of its own that reads
+    the caller's snapshot (``pg_export_snapshot``): every share sees the registries as the caller
+    does, committed changes only. The shares' rows go to ``benefit_grants_next``, a table no reader
+    looks at; the caller's transaction then drops the old table and renames the new one, so readers
+    see the last scan until it commits and never a part of this one, and a failure anywhere leaves
+    the last scan as it was (a partly written ``benefit_grants_next`` is dropped, here or by the next
+    scan). The new table is the model's (``LIKE`` gives the columns, types and ``NOT NULL``; its
+    indexes are made after the rename), so it is the table migration 0033 made."""
+    session.execute(text(f"SET LOCAL work_mem = '{SCAN_WORK_MEM}'"))
+    # one scan at a time: this mode conflicts with itself, not with the readers of the last scan
+    session.execute(text("LOCK TABLE benefit_grants IN SHARE ROW EXCLUSIVE MODE"))
+    engine = session.get_bind().engine
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {_NEXT}"))
+        conn.execute(text(f"CREATE UNLOGGED TABLE {_NEXT} (LIKE benefit_grants)"))
+    snapshot = str(session.scalar(text("SELECT pg_export_snapshot()")))
+    spans = {subject: _spans(session, subject, sessions) for subject in Subject}
+    shares = [
+        [grants(subject, chosen[subject], on, span=spans[subject][i], dialect="postgresql") for subject in Subject]
+        for i in range(sessions)
+    ]
+    try:
+        with ThreadPoolExecutor(sessions, thread_name_prefix="benefits-scan") as pool:
+            for done in [pool.submit(_write_share, engine, snapshot, share) for share in shares]:
+                done.result()
+    except BaseException:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f"DROP TABLE IF EXISTS {_NEXT}"))
+        raise
+    session.execute(text("DROP TABLE benefit_grants"))
+    session.execute(text(f"ALTER TABLE {_NEXT} RENAME TO benefit_grants"))
+    for index in benefit_grants.indexes:
+        session.execute(CreateIndex(index))
+
+
+def _spans(session: Session, subject: Subject, n: int) -> list[Span]:
+    """``n`` ranges of equal width that cover the ids of ``subject``'s records."""
+    model: Any = Person if subject is Subject.PERSON else LegalPerson
+    low, high = session.execute(select(func.min(model.id), func.max(model.id))).one()
+    if low is None:
+        return [(0, 0)] * n
+    width = -(-(int(high) - int(low) + 1) // n)
+    return [(int(low) + i * width, int(low) + (i + 1) * width) for i in range(n)]
+
+
+def _write_share(engine: Engine, snapshot: str, queries: list[Any]) -> None:
+    """One session's share of the scan, in its own transaction on the caller's snapshot."""
+    target = table(_NEXT, *(column(name) for name in _COLUMNS))
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
+        conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+        conn.execute(text(f"SET LOCAL work_mem = '{SCAN_WORK_MEM}'"))
+        for query in queries:
+            conn.execute(insert(target).from_select(_COLUMNS, query))
 
 
 def read_record(session: Session, subject: Subject, record_id: int, on: date) -> Record:

@@ -9,15 +9,17 @@ Days are chosen to catch the edges: a 29 February and an ordinary day.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from onecity.benefits import service
 from onecity.benefits.catalogue import DEPARTMENTS, POLICIES
 from onecity.benefits.compile import UnsupportedCell, load_table, parse_cell
 from onecity.benefits.facts import Subject, age_on, latest_born
 from onecity.benefits.models import benefit_grants
+from onecity.core import migrate
 from onecity.core.audit import AuditEntry
 from onecity.core.db import Database
 from onecity.core.errors import NotFound
@@ -109,3 +111,54 @@ def test_set_based_scan_equals_per_record_dmn(db: Database) -> None:
         assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.subject == old.id_number))
         with pytest.raises(NotFound):
             service.scan(s, SYSTEM, "no_such_policy", date(2026, 12, 5))
+
+
+def _written(db: Database) -> set[tuple[str, int, int, float, date]]:
+    with db.sessions() as s:
+        return {(str(c), int(i), int(r), float(a), d) for c, i, r, a, d in s.execute(select(benefit_grants))}
+
+
+def test_city_scan_replaces_the_last_one_whole_or_not_at_all(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A city scan that fails, wherever it fails, leaves the last scan as it was; one that succeeds
+    leaves the table migration 0033 made (PostgreSQL: written by several sessions into a new table
+    that takes the old one's place), the same rows whatever the number of sessions."""
+    with db.transaction() as s:
+        build_small_city(s)
+    seed(db, 0.0001, 7, SYSTEM, out=None)
+    first, second = date(2026, 12, 5), date(2028, 2, 29)
+    with db.transaction() as s:
+        counts = service.scan_city(s, SYSTEM, first)
+    before = _written(db)
+    assert len(before) == sum(counts.values()) > 0 and {d for *_, d in before} == {first}
+
+    with pytest.raises(RuntimeError), db.transaction() as s:
+        service.scan_city(s, SYSTEM, second)
+        raise RuntimeError("the caller fails after the scan")
+    assert _written(db) == before
+
+    if db.engine.dialect.name == "postgresql":
+        real = service._write_share
+        calls: list[int] = []
+
+        def one_share_fails(*args: Any) -> None:
+            calls.append(1)
+            if len(calls) == 2:
+                raise RuntimeError("a share fails")
+            real(*args)
+
+        monkeypatch.setattr(service, "_write_share", one_share_fails)
+        with pytest.raises(RuntimeError, match="a share fails"), db.transaction() as s:
+            service.scan_city(s, SYSTEM, second, sessions=3)
+        monkeypatch.undo()
+        assert _written(db) == before
+        with db.sessions() as s:
+            tables = {
+                str(n) for n in s.scalars(text("SELECT relname FROM pg_class WHERE relname LIKE 'benefit_grants%'"))
+            }
+            assert tables == {"benefit_grants"}  # no share left behind
+            with db.transaction() as t:
+                service.scan_city(t, SYSTEM, first, sessions=3)
+            persistence = s.scalar(text("SELECT relpersistence FROM pg_class WHERE relname = 'benefit_grants'"))
+            assert persistence == "u"  # UNLOGGED, as migration 0033 made it
+        assert _written(db) == before
+        assert migrate.drift(db) == []

@@ -20,7 +20,9 @@ beside the figures: the machine is shared.
 from __future__ import annotations
 
 import os
+import re
 import resource
+import threading
 import time
 from contextlib import nullcontext
 from datetime import date
@@ -37,6 +39,7 @@ def main() -> None:
     p.add_argument("--scale", type=float, default=0.001)
     p.add_argument("--sample", type=int, default=300, help="persons and firms each decided per record")
     p.add_argument("--seed", type=int, default=3)
+    p.add_argument("--sessions", type=int, default=2, help="PostgreSQL sessions the city's scan is written by")
     p.add_argument("--on", default="2026-12-05")
     p.add_argument("--db-url", help="an already seeded database to scan (not dropped) instead of seeding one")
     p.add_argument(
@@ -84,8 +87,10 @@ def main() -> None:
             t0 = time.perf_counter()
             with db.transaction() as s:
                 backend_pid = s.scalar(text("SELECT pg_backend_pid()")) if args.backend == "postgresql" else None
+                database = s.scalar(text("SELECT current_database()")) if backend_pid else None
                 cpu_before = _cpu_seconds(backend_pid)
-                one_pass_counts = service.scan_city(s, principal, on)
+                with _Backends(database) as backends:
+                    one_pass_counts = service.scan_city(s, principal, on, sessions=args.sessions)
                 cpu_after = _cpu_seconds(backend_pid)
                 backend_hwm_mb = _peak_rss_mb(backend_pid)
             one_pass_seconds = time.perf_counter() - t0
@@ -149,6 +154,9 @@ def main() -> None:
         "one_pass_db_backend_cpu_seconds": (
             round(cpu_after - cpu_before, 2) if cpu_before is not None and cpu_after is not None else None
         ),
+        # every backend of the database (the scan's sessions, their parallel workers) while it ran
+        "one_pass_db_all_backends_cpu_seconds": round(backends.cpu_seconds, 2) if database else None,
+        "one_pass_db_backends_seen": len(backends.last) if database else None,
         "one_pass_db_backend_peak_rss_mb": backend_hwm_mb,
         "one_pass_process_rss_growth_mb": round(one_pass_rss_growth, 1),
         "granted_total": sum(len(g) for g in granted.values()) if args.per_policy else None,
@@ -217,6 +225,65 @@ def _cpu_seconds(pid: int | None) -> float | None:
     if len(fields) < 13:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class _Backends:
+    """The CPU time the database's server processes spend while this is entered: its backends (the
+    bench's and the scan's own sessions) and the parallel workers they start, which are processes of
+    their own (``postgres: parallel worker for PID <leader>``) that end with their query. ``/proc`` is
+    read every :attr:`EVERY` seconds and each process's first and last reading kept (a process that
+    ends in between loses at most that much)."""
+
+    EVERY = 0.02
+
+    def __init__(self, database: str | None) -> None:
+        self.database = database
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(cpu - self.first.get(pid, 0.0) for pid, cpu in self.last.items())
+
+    def __enter__(self) -> _Backends:
+        if self.database:
+            self.first = self._read()
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+            self.last.update(self._read())
+
+    def _read(self) -> dict[int, float]:
+        backend = re.compile(rb"^postgres: .*? " + re.escape(str(self.database).encode()) + rb" ")
+        worker = re.compile(rb"parallel worker for PID (\d+)")
+        found: dict[int, float] = {}
+        leaders: dict[int, int] = {}
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                command = Path(entry.path, "cmdline").read_bytes()
+            except OSError:
+                continue
+            cpu = _cpu_seconds(int(entry.name)) if command.startswith(b"postgres: ") else None
+            if cpu is None:
+                continue
+            if backend.match(command):
+                found[int(entry.name)] = cpu
+            elif (m := worker.search(command)) is not None:
+                leaders[int(entry.name)] = int(m[1])
+        found.update({pid: _cpu_seconds(pid) or 0.0 for pid, leader in leaders.items() if leader in found})
+        return found
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.EVERY):
+            self.last.update(self._read())
 
 
 def _rss_mb(pid: int | str) -> float:

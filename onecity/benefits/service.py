@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, column, delete, func, insert, select, table, text
+from sqlalchemy import Column, Engine, MetaData, Table, delete, func, insert, select, text
 from sqlalchemy.orm import Session
-from sqlalchemy.schema import CreateIndex
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from onecity.benefits.catalogue import BY_CODE, POLICIES, RULES_DIR, Policy
 from onecity.benefits.compile import Span, eligibility_query, grants, load_table
@@ -130,8 +130,14 @@ def scan_city(session: Session, principal: Principal, on: date, *, sessions: int
 
 
 _COLUMNS = [c.name for c in benefit_grants.c]
-#: where the PostgreSQL scan is written before it takes the place of ``benefit_grants``
-_NEXT = "benefit_grants_next"
+#: Where the PostgreSQL scan is written before it takes the place of ``benefit_grants``: the model's
+#: columns (types, ``NOT NULL``), UNLOGGED, its indexes made after the rename.
+_NEXT = Table(
+    "benefit_grants_next",
+    MetaData(),
+    *(Column(c.name, c.type, nullable=c.nullable) for c in benefit_grants.c),
+    prefixes=["UNLOGGED"],
+)
 
 
 def _write_shares(session: Session, chosen: dict[Subject, list[Policy]], on: date, sessions: int) -> None:
@@ -145,15 +151,16 @@ def _write_shares(session: Session, chosen: dict[Subject, list[Policy]], on: dat
     looks at; the caller's transaction then drops the old table and renames the new one, so readers
     see the last scan until it commits and never a part of this one, and a failure anywhere leaves
     the last scan as it was (a partly written ``benefit_grants_next`` is dropped, here or by the next
-    scan). The new table is the model's (``LIKE`` gives the columns, types and ``NOT NULL``; its
-    indexes are made after the rename), so it is the table migration 0033 made."""
+    scan). The new table is made from the model (:data:`_NEXT`), so it is the table migration 0033
+    made; no other connection touches ``benefit_grants`` itself. The caller's transaction reads
+    committed rows (PostgreSQL's default): its count after the rename reads the shares' rows."""
     session.execute(text(f"SET LOCAL work_mem = '{SCAN_WORK_MEM}'"))
     # one scan at a time: this mode conflicts with itself, not with the readers of the last scan
     session.execute(text("LOCK TABLE benefit_grants IN SHARE ROW EXCLUSIVE MODE"))
     engine = session.get_bind().engine
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"DROP TABLE IF EXISTS {_NEXT}"))
-        conn.execute(text(f"CREATE UNLOGGED TABLE {_NEXT} (LIKE benefit_grants)"))
+        _NEXT.drop(conn, checkfirst=True)
+        conn.execute(CreateTable(_NEXT))
     snapshot = str(session.scalar(text("SELECT pg_export_snapshot()")))
     spans = {subject: _spans(session, subject, sessions) for subject in Subject}
     shares = [
@@ -166,10 +173,10 @@ def _write_shares(session: Session, chosen: dict[Subject, list[Policy]], on: dat
                 done.result()
     except BaseException:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f"DROP TABLE IF EXISTS {_NEXT}"))
+            _NEXT.drop(conn, checkfirst=True)
         raise
     session.execute(text("DROP TABLE benefit_grants"))
-    session.execute(text(f"ALTER TABLE {_NEXT} RENAME TO benefit_grants"))
+    session.execute(text(f"ALTER TABLE {_NEXT.name} RENAME TO benefit_grants"))
     for index in benefit_grants.indexes:
         session.execute(CreateIndex(index))
 
@@ -186,12 +193,11 @@ def _spans(session: Session, subject: Subject, n: int) -> list[Span]:
 
 def _write_share(engine: Engine, snapshot: str, queries: list[Any]) -> None:
     """One session's share of the scan, in its own transaction on the caller's snapshot."""
-    target = table(_NEXT, *(column(name) for name in _COLUMNS))
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
         conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
         conn.execute(text(f"SET LOCAL work_mem = '{SCAN_WORK_MEM}'"))
         for query in queries:
-            conn.execute(insert(target).from_select(_COLUMNS, query))
+            conn.execute(insert(_NEXT).from_select(_COLUMNS, query))
 
 
 def read_record(session: Session, subject: Subject, record_id: int, on: date) -> Record:

@@ -4,12 +4,14 @@ ratio), on the same seeded city.
 
 The city is seeded at ``--scale`` (1:1000 by default) on ``--backend`` (PostgreSQL by default;
 ``--db-url``: an already seeded database instead, left as it is). ``one_pass``: the city's scan
-(``service.scan_city``: one ``INSERT … SELECT`` per kind of subject into ``benefit_grants``), its
-wall time, the process's and (PostgreSQL, read from ``/proc``) the database backend's peak
-resident memory. ``set_based`` (unless ``--no-per-policy``): each of the 22 policies' compiled
-query run on its own over every person or firm and fetched into Python, the total wall time and
-rows granted. ``per_record``: the same tables decided one record at a
-time (read the record and its certificates, compute the facts, run the DMN engine) for a
+(``service.scan_city``: one ``INSERT … SELECT`` per kind of subject into ``benefit_grants``; on
+PostgreSQL by ``--sessions`` sessions at once, each over a share of the records), its wall time,
+the process's memory and (PostgreSQL, read from ``/proc``) the CPU time of the bench's backend and
+of every backend of the database while it ran (the scan's sessions, parallel workers), and the
+bench's backend's peak resident memory. ``set_based`` (unless ``--no-per-policy``): each of the
+22 policies' compiled query run on its own over every person or firm and fetched into Python, the
+total wall time and rows granted. ``per_record``: the same tables decided one record at a time
+(read the record and its certificates, compute the facts, run the DMN engine) for a
 random ``--sample`` of persons and of firms, timed, and extrapolated linearly to every record
 (its cost is per record, independent of how many there are): running it over the whole city
 at 1:1000 would take most of an hour on this machine. ``mismatches`` compares each set-based

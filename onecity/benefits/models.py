@@ -102,7 +102,8 @@ class BenefitObjection(IdMixin, TimestampMixin, Base):
 #: The last full scan's result (:func:`onecity.benefits.service.scan_city`): one row per policy and
 #: person or firm its table grants, with the deciding rule's index in the table and the amount. The
 #: scan writes it inside the database (``INSERT … SELECT``; tens of millions of rows at the scale of
-#: the city never pass through Python) after emptying it: it is derived data, so it has no key or
+#: the city never pass through Python), replacing the last scan's whole (on PostgreSQL a new table,
+#: written by several sessions, takes this one's place): it is derived data, so it has no key or
 #: index to maintain while it is written, and on PostgreSQL it is UNLOGGED (not in the WAL; emptied
 #: by a crash, and the next scan writes it again).
 benefit_grants = Table(

@@ -23,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, overload
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import Date, and_, bindparam, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from onecity.benefits import service as benefits
@@ -44,7 +44,7 @@ from onecity.benefits.events import (
 from onecity.benefits.facts import Record, Subject, latest_born
 from onecity.benefits.models import LIVE, BenefitObjection, BenefitOffer, ObjectionStatus, OfferStatus
 from onecity.core import audit, clock, events, policy, transition
-from onecity.core.db import new_id, table_of
+from onecity.core.db import UTCDateTime, new_id, new_id_sql, ordered_id_sql, reserve_ordered, table_of
 from onecity.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from onecity.core.events import EventType
 from onecity.core.identity.principal import Principal, system_principal
@@ -287,6 +287,18 @@ def _read_entry(p: Policy, rid: int, division: str, on: date, what: str) -> audi
     )
 
 
+@overload
+def refresh_all(
+    session: Session, principal: Principal, on: date, *, subject: Subject | None = None, ids: None = None
+) -> list[Tally]: ...
+
+
+@overload
+def refresh_all(
+    session: Session, principal: Principal, on: date, *, subject: Subject | None = None, ids: Collection[int]
+) -> list[Refreshed]: ...
+
+
 def refresh_all(
     session: Session,
     principal: Principal,
@@ -294,9 +306,234 @@ def refresh_all(
     *,
     subject: Subject | None = None,
     ids: Collection[int] | None = None,
-) -> list[Refreshed]:
-    """Every policy (of one subject kind, for the records ``ids`` when given)."""
+) -> list[Tally] | list[Refreshed]:
+    """Every policy (of one subject kind): over the whole city set-based (:func:`refresh_city`, how
+    many made and withdrawn), or for the records ``ids`` (a life event's, :func:`refresh` per policy)."""
+    if ids is None:
+        return refresh_city(session, principal, on, subject=subject)
     return [refresh(session, principal, p.code, on, ids) for p in POLICIES if subject is None or p.subject is subject]
+
+
+# -- the whole city at once, inside the database ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What the city-wide refresh did to one policy's offers (their ids stay in the database)."""
+
+    policy: str
+    made: int
+    withdrawn: int
+
+
+#: The city refresh's working tables: temporary (this connection's), dropped when it is done.
+_MADE, _ENDED, _RULES = "benefits_refresh_made", "benefits_refresh_ended", "benefits_refresh_rules"
+_STAGED = (
+    "n bigint, id varchar(36), policy_code varchar(40), subject_kind varchar(12), subject_id bigint, "
+    "person_id bigint, division_code varchar(12), amount double precision"
+)
+_TEMPORARY = {
+    _RULES: "policy_code varchar(40), rule integer, rule_id varchar(200), reason varchar(300), said varchar(300)",
+    _MADE: f"{_STAGED}, rule integer",
+    _ENDED: f"{_STAGED}, case_id varchar(36), holder_division varchar(12), reason varchar(300), said varchar(2000)",
+}
+#: Each kind of subject's registry table and the column naming the person who sees its offers.
+_HOLDERS = {Subject.PERSON: ("persons", "h.id"), Subject.FIRM: ("legal_persons", "h.legal_rep_id")}
+#: Every registry status a record can be in (what :func:`_ended` says of it).
+_STATUSES = tuple(s.value for s in PersonStatus) + tuple(s.value for s in LegalPersonStatus)
+
+
+def refresh_city(session: Session, principal: Principal, on: date, *, subject: Subject | None = None) -> list[Tally]:
+    """Every policy's offers (of one kind of subject) brought in line with the city on ``on``, inside
+    the database: the same offers, withdrawals, audit entries and events as :func:`refresh` run
+    policy by policy over the city, and no row of them in Python.
+
+    :func:`~onecity.benefits.service.scan_city` writes every grant to ``benefit_grants``; one
+    ``INSERT … SELECT`` per kind of subject stages the grants with no live offer (their offer ids
+    drawn by the database: :func:`~onecity.core.db.new_id_sql`) and one the open offers no longer
+    granted (with the reason :func:`_ended` gives their registry status), in temporary tables. The
+    offers to withdraw are locked and read again (one taken up meanwhile is left alone). Then,
+    from the staged rows: the offers (``INSERT … SELECT``), the withdrawals (one ``UPDATE``), the
+    audit entries (``benefits.offer.made`` or ``.withdrawn`` and ``benefits.eligibility.read``
+    each, appended as :func:`audit.record_many` appends: the sealer chains them after the commit)
+    and the events (their ordered ids in a block this process reserves:
+    :func:`~onecity.core.db.reserve_ordered`). Returns how many were made and withdrawn per policy.
+    """
+    policy.require(principal, "benefits.offer.make")
+    chosen = [p for p in POLICIES if subject is None or p.subject is subject]
+    session.flush()
+    benefits.scan_city(session, principal, on)
+    dialect = session.get_bind().dialect.name
+    postgres = dialect == "postgresql"
+    obj, arr = ("json_build_object", "json_build_array") if postgres else ("json_object", "json_array")
+
+    def run(sql: str, **params: Any) -> int:
+        stmt = text(sql).bindparams(
+            *(bindparam(k, type_=UTCDateTime()) for k in ("now",) if k in params),
+            *(bindparam(k, type_=Date()) for k in ("on",) if k in params),
+            *(bindparam(k, expanding=True) for k in ("codes",) if k in params),
+        )
+        return int(session.execute(stmt, params).rowcount or 0)  # type: ignore[attr-defined]
+
+    for name, columns in _TEMPORARY.items():
+        run(f"DROP TABLE IF EXISTS {name}")
+        run(f"CREATE TEMPORARY TABLE {name} ({columns})" + (" ON COMMIT DROP" if postgres else ""))
+    session.execute(
+        text(f"INSERT INTO {_RULES} VALUES (:code, :rule, :rule_id, :reason, :said)"),
+        [
+            {
+                "code": p.code,
+                "rule": i,
+                "rule_id": r.rule_id,
+                "reason": r.reason[:300],
+                "said": f"{p.code}: {r.reason}"[:300],
+            }
+            for p in chosen
+            for i, r in enumerate(load_table(p.dmn_path).rules)
+        ],
+    )
+    # the reason in words each registry status gives (``_ended``), as one CASE
+    said = {s: _ended(s, on) for s in _STATUSES}
+    reasons = {f"s{i}": s for i, s in enumerate(_STATUSES)}
+    words = {f"w{i}": said[s] for i, s in enumerate(_STATUSES)} | {"w_other": _ended("", on)}
+    ended_case = (
+        "CASE h.status " + " ".join(f"WHEN :s{i} THEN :w{i}" for i in range(len(_STATUSES))) + " ELSE :w_other END"
+    )
+    made_n = ended_n = 0
+    for kind in (k for k in Subject if any(p.subject is k for p in chosen)):
+        codes = [p.code for p in chosen if p.subject is kind]
+        holders, seer = _HOLDERS[kind]
+        made_n += run(
+            f"INSERT INTO {_MADE} (n, id, policy_code, subject_kind, subject_id, person_id, division_code, amount, rule) "
+            f"SELECT :base + row_number() OVER () - 1, {new_id_sql(dialect)}, g.policy_code, '{kind.value}', g.subject_id, "
+            f"{seer}, h.division_code, g.amount, g.rule "
+            f"FROM benefit_grants g JOIN {holders} h ON h.id = g.subject_id "
+            "WHERE g.policy_code IN :codes AND NOT EXISTS (SELECT 1 FROM benefit_offers o WHERE "
+            f"o.policy_code = g.policy_code AND o.subject_kind = '{kind.value}' AND o.subject_id = g.subject_id "
+            "AND o.status != 'withdrawn')",
+            base=made_n,
+            kind=kind.value,
+            codes=codes,
+        )
+        ended_n += run(
+            f"INSERT INTO {_ENDED} (n, id, policy_code, subject_kind, subject_id, person_id, division_code, amount, "
+            "case_id, holder_division, reason, said) "
+            "SELECT :base + row_number() OVER () - 1, o.id, o.policy_code, o.subject_kind, o.subject_id, "
+            "o.person_id, o.division_code, o.amount, o.case_id, coalesce(h.division_code, o.division_code), "
+            f"substr({ended_case}, 1, 300), {ended_case} "
+            f"FROM benefit_offers o LEFT JOIN {holders} h ON h.id = o.subject_id "
+            "WHERE o.status = 'offered' AND o.subject_kind = :kind AND o.policy_code IN :codes AND NOT EXISTS "
+            "(SELECT 1 FROM benefit_grants g WHERE g.policy_code = o.policy_code AND g.subject_id = o.subject_id)",
+            base=ended_n,
+            kind=kind.value,
+            codes=codes,
+            **reasons,
+            **words,
+        )
+    if postgres:
+        # lock the offers to withdraw, then forget any a resident took up or declined meanwhile
+        run(
+            f"SELECT count(*) FROM (SELECT o.id FROM benefit_offers o JOIN {_ENDED} t ON t.id = o.id "
+            "FOR UPDATE OF o) AS locked"
+        )
+        run(
+            f"DELETE FROM {_ENDED} WHERE NOT EXISTS (SELECT 1 FROM benefit_offers o "
+            f"WHERE o.id = {_ENDED}.id AND o.status = 'offered')"
+        )
+        for name in _TEMPORARY:
+            run(f"ANALYZE {name}")  # no autovacuum for temporary tables: the joins below need their size
+    now = clock.now()
+    who = {"actor": principal.ref, "now": now}
+    entry = {**who, "actor_name": principal.name, "purpose": benefits.PURPOSE, "on_text": on.isoformat()}
+    rules = f"JOIN {_RULES} r ON r.policy_code = m.policy_code AND r.rule = m.rule"
+    person = "CASE WHEN {0}.person_id IS NULL THEN NULL ELSE 'person:' || {0}.person_id END"
+    ref = f"CASE WHEN {{0}}.subject_kind = '{Subject.PERSON.value}' THEN 'person:' ELSE 'legal_person:' END || {{0}}.subject_id"
+    on_text = "CAST(:on_text AS VARCHAR(10))"
+    run(
+        "INSERT INTO benefit_offers (id, policy_code, subject_kind, subject_id, person_id, division_code, status, "
+        "amount, reason, rules, offered_on, created_at, updated_at) "
+        f"SELECT m.id, m.policy_code, m.subject_kind, m.subject_id, m.person_id, m.division_code, "
+        f"'{OfferStatus.OFFERED.value}', m.amount, r.reason, {arr}(r.rule_id), :on, :now, :now FROM {_MADE} m {rules}",
+        on=on,
+        now=now,
+    )
+    run(
+        f"UPDATE benefit_offers SET status = '{OfferStatus.WITHDRAWN.value}', closed_at = :now, closed_by = :actor, "
+        f"close_reason = t.reason, updated_at = :now FROM {_ENDED} t WHERE benefit_offers.id = t.id",
+        **who,
+    )
+    appended = (
+        "INSERT INTO audit_log (at, actor, actor_name, action, object_type, object_id, subject, purpose, outcome, "
+        "division_code, detail) SELECT :now, :actor, :actor_name, "
+    )
+    success = f"'{audit.Outcome.SUCCESS.value}'"
+    run(
+        appended + f"'benefits.offer.made', '{OFFERS.object_type}', m.id, {person.format('m')}, :purpose, {success}, "
+        f"m.division_code, {obj}('from', NULL, 'to', '{OfferStatus.OFFERED.value}', 'policy', m.policy_code, "
+        f"'rule', r.rule_id, 'amount', m.amount, 'on', {on_text}) FROM {_MADE} m {rules}",
+        **entry,
+    )
+    run(
+        appended + f"'benefits.offer.withdrawn', '{OFFERS.object_type}', t.id, {person.format('t')}, :purpose, "
+        f"{success}, t.division_code, {obj}('from', '{OfferStatus.OFFERED.value}', 'to', "
+        f"'{OfferStatus.WITHDRAWN.value}', 'policy', t.policy_code, 'reason', t.reason) FROM {_ENDED} t",
+        **entry,
+    )
+    for staged, division, what in ((_MADE, "division_code", "offered"), (_ENDED, "holder_division", "withdrawn")):
+        run(
+            appended + f"'benefits.eligibility.read', s.subject_kind, CAST(s.subject_id AS VARCHAR(20)), "
+            f"{ref.format('s')}, :purpose, {success}, s.{division}, "
+            f"{obj}('policy', s.policy_code, 'on', {on_text}, 'offer', '{what}') FROM {staged} s",
+            **entry,
+        )
+    published = (
+        "INSERT INTO outbox (id, subject, event_type, payload, actor, reason, occurred_at, published_at, attempts) "
+        "SELECT {id}, :subject, :type, "
+        + obj
+        + "('offer_id', s.id, 'policy_code', s.policy_code, 'subject_kind', s.subject_kind, 'subject_id', "
+        "s.subject_id, 'division_code', s.division_code, 'previous', {previous}, 'status', '{status}', "
+        "'amount', s.amount, 'case_id', {case}), :actor, {said}, :now, NULL, 0 FROM {staged} s {rules}"
+    )
+    place = "CAST(:first AS BIGINT) + s.n"
+    for et, staged, n, previous, status, case_id, said_col, joined in (
+        (OFFER_MADE, _MADE, made_n, "NULL", OfferStatus.OFFERED, "NULL", "r.said", rules.replace("m.", "s.")),
+        (
+            OFFER_WITHDRAWN,
+            _ENDED,
+            ended_n,
+            f"'{OfferStatus.OFFERED.value}'",
+            OfferStatus.WITHDRAWN,
+            "s.case_id",
+            "s.said",
+            "",
+        ),
+    ):
+        if n:
+            run(
+                published.format(
+                    id=ordered_id_sql(place, dialect),
+                    previous=previous,
+                    status=status.value,
+                    case=case_id,
+                    said=said_col,
+                    staged=staged,
+                    rules=joined,
+                ),
+                first=reserve_ordered(n),
+                subject=et.subject,
+                type=et.name,
+                **who,
+            )
+    counted: dict[str, list[int]] = {p.code: [0, 0] for p in chosen}
+    for i, staged in enumerate((_MADE, _ENDED)):
+        for code, count in session.execute(text(f"SELECT policy_code, count(*) FROM {staged} GROUP BY policy_code")):
+            counted[str(code)][i] = int(count)
+    for name in _TEMPORARY:
+        run(f"DROP TABLE {name}")
+    if made_n or ended_n:
+        events.written(session)  # no ids: tens of millions; the relay's sweep sends them
+    session.expire_all()  # offers the session holds were withdrawn behind its back
+    return [Tally(code, made, withdrawn) for code, (made, withdrawn) in counted.items()]
 
 
 def _close(

@@ -129,6 +129,55 @@ def ordered_id() -> str:
     return str(uuid.UUID(int=(ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand_b))
 
 
+#: An ordered id's millisecond and counter as one number, ``ms * TICKS + counter`` (12 counter bits).
+TICKS = 0x1000
+
+
+def reserve_ordered(n: int) -> int:
+    """Reserve the places of ``n`` consecutive :func:`ordered_id` ids, for a statement that makes them
+    inside the database (:func:`ordered_id_sql`): the first place as ``ms * TICKS + counter``. The
+    ids this process makes afterwards sort after the whole block."""
+    with _ordered_lock:
+        ms = time.time_ns() // 1_000_000
+        first = ms * TICKS if ms > _ordered_last[0] else _ordered_last[0] * TICKS + _ordered_last[1] + 1
+        last = first + max(n, 1) - 1
+        _ordered_last[0], _ordered_last[1] = divmod(last, TICKS)
+    return first
+
+
+def ordered_id_sql(place: str, dialect: str) -> str:
+    """SQL for the :func:`ordered_id` at ``place`` (an integer expression, ``ms * TICKS + counter``:
+    :func:`reserve_ordered`'s first place plus the row's number), the random bits drawn by the database."""
+    if dialect == "postgresql":
+        hexed = f"lpad(to_hex(({place}) >> 12), 12, '0')"
+        counter = f"lpad(to_hex(({place}) & 4095), 3, '0')"
+        # gen_random_uuid()'s fourth and fifth groups: the variant bits and 62 random bits
+        return (
+            f"substr({hexed}, 1, 8) || '-' || substr({hexed}, 9, 4) || '-7' || {counter} || '-' "
+            "|| substr(gen_random_uuid()::text, 20, 17)"
+        )
+    hexed = f"printf('%012x', ({place}) >> 12)"
+    return (
+        f"substr({hexed}, 1, 8) || '-' || substr({hexed}, 9, 4) || '-7' || printf('%03x', ({place}) & 4095) "
+        f"|| '-' || {_VARIANT_SQLITE} || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))"
+    )
+
+
+_VARIANT_SQLITE = "substr('89ab', 1 + abs(random() % 4), 1)"
+
+
+def new_id_sql(dialect: str) -> str:
+    """SQL for a :func:`new_id` (a random UUID version 4, lower-case text) drawn by the database, for
+    rows made by an ``INSERT … SELECT`` (never from :func:`seeded_ids`' generator)."""
+    if dialect == "postgresql":
+        return "gen_random_uuid()::text"
+    return (
+        "lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' "
+        "|| substr(lower(hex(randomblob(2))), 2) || '-' "
+        f"|| {_VARIANT_SQLITE} || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))"
+    )
+
+
 class IdMixin:
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
 

@@ -327,57 +327,76 @@ class Tally:
 
 
 #: The city refresh's working tables: temporary (this connection's), dropped when it is done.
+#: ``n`` numbers the staged rows (their events' places in a block of ordered ids).
 _MADE, _ENDED, _RULES = "benefits_refresh_made", "benefits_refresh_ended", "benefits_refresh_rules"
 _STAGED = (
     "n bigint, id varchar(36), policy_code varchar(40), subject_kind varchar(12), subject_id bigint, "
     "person_id bigint, division_code varchar(12), amount double precision"
 )
 _TEMPORARY = {
+    # each rule of each policy: its id, its reason (the offer's) and the offer event's reason
     _RULES: "policy_code varchar(40), rule integer, rule_id varchar(200), reason varchar(300), said varchar(300)",
+    # a grant with no live offer: the offer to make
     _MADE: f"{_STAGED}, rule integer",
+    # an open offer no longer granted: the subject's division now, and why it ends (close, event)
     _ENDED: f"{_STAGED}, case_id varchar(36), holder_division varchar(12), reason varchar(300), said varchar(2000)",
 }
 #: Each kind of subject's registry table and the column naming the person who sees its offers.
 _HOLDERS = {Subject.PERSON: ("persons", "h.id"), Subject.FIRM: ("legal_persons", "h.legal_rep_id")}
-#: Every registry status a record can be in (what :func:`_ended` says of it).
+#: Every registry status a record can be in (what :func:`_ended` says of each).
 _STATUSES = tuple(s.value for s in PersonStatus) + tuple(s.value for s in LegalPersonStatus)
+_BIND_TYPES: dict[str, Any] = {"now": UTCDateTime(), "on": Date()}
+
+
+def _run(session: Session, sql: str, **params: Any) -> int:
+    """Run one statement of the city refresh: how many rows it wrote (``codes`` is a list, expanded)."""
+    stmt = text(sql).bindparams(
+        *(bindparam(k, type_=_BIND_TYPES[k]) for k in params if k in _BIND_TYPES),
+        *(bindparam(k, expanding=True) for k in params if k == "codes"),
+    )
+    return int(getattr(session.execute(stmt, params), "rowcount", 0) or 0)
 
 
 def refresh_city(session: Session, principal: Principal, on: date, *, subject: Subject | None = None) -> list[Tally]:
     """Every policy's offers (of one kind of subject) brought in line with the city on ``on``, inside
     the database: the same offers, withdrawals, audit entries and events as :func:`refresh` run
-    policy by policy over the city, and no row of them in Python.
+    policy by policy over the city, and none of their rows in Python.
 
     :func:`~onecity.benefits.service.scan_city` writes every grant to ``benefit_grants``; one
-    ``INSERT … SELECT`` per kind of subject stages the grants with no live offer (their offer ids
-    drawn by the database: :func:`~onecity.core.db.new_id_sql`) and one the open offers no longer
-    granted (with the reason :func:`_ended` gives their registry status), in temporary tables. The
-    offers to withdraw are locked and read again (one taken up meanwhile is left alone). Then,
+    ``INSERT … SELECT`` per kind of subject stages the grants with no live offer (their offers'
+    ids drawn by the database: :func:`~onecity.core.db.new_id_sql`), one the open offers no longer
+    granted (with the reason :func:`_ended` gives for the registry status), in temporary tables.
+    The offers to withdraw are locked and read again (one taken up meanwhile is left alone). Then
     from the staged rows: the offers (``INSERT … SELECT``), the withdrawals (one ``UPDATE``), the
-    audit entries (``benefits.offer.made`` or ``.withdrawn`` and ``benefits.eligibility.read``
-    each, appended as :func:`audit.record_many` appends: the sealer chains them after the commit)
-    and the events (their ordered ids in a block this process reserves:
-    :func:`~onecity.core.db.reserve_ordered`). Returns how many were made and withdrawn per policy.
+    audit entries — ``benefits.offer.made`` or ``.withdrawn`` and ``benefits.eligibility.read``
+    for each, appended as :func:`audit.record_many` appends them (the sealer chains them after the
+    commit) — and the events, their ordered ids in a block this process reserves
+    (:func:`~onecity.core.db.reserve_ordered`). Returns how many were made and withdrawn per policy.
     """
     policy.require(principal, "benefits.offer.make")
     chosen = [p for p in POLICIES if subject is None or p.subject is subject]
     session.flush()
     benefits.scan_city(session, principal, on)
     dialect = session.get_bind().dialect.name
+    made, ended = _stage(session, chosen, on, dialect)
+    _write(session, principal, on, dialect, made, ended)
+    counted: dict[str, list[int]] = {p.code: [0, 0] for p in chosen}
+    for i, staged in enumerate((_MADE, _ENDED)):
+        for code, n in session.execute(text(f"SELECT policy_code, count(*) FROM {staged} GROUP BY policy_code")):
+            counted[str(code)][i] = int(n)
+    for name in _TEMPORARY:
+        _run(session, f"DROP TABLE {name}")
+    session.expire_all()  # an offer the session holds may have been withdrawn under it
+    return [Tally(code, m, w) for code, (m, w) in counted.items()]
+
+
+def _stage(session: Session, chosen: list[Policy], on: date, dialect: str) -> tuple[int, int]:
+    """The offers to make and those to withdraw, in the temporary tables: how many of each (the
+    latter before those taken up meanwhile are dropped: the places of their events)."""
     postgres = dialect == "postgresql"
-    obj, arr = ("json_build_object", "json_build_array") if postgres else ("json_object", "json_array")
-
-    def run(sql: str, **params: Any) -> int:
-        stmt = text(sql).bindparams(
-            *(bindparam(k, type_=UTCDateTime()) for k in ("now",) if k in params),
-            *(bindparam(k, type_=Date()) for k in ("on",) if k in params),
-            *(bindparam(k, expanding=True) for k in ("codes",) if k in params),
-        )
-        return int(session.execute(stmt, params).rowcount or 0)  # type: ignore[attr-defined]
-
     for name, columns in _TEMPORARY.items():
-        run(f"DROP TABLE IF EXISTS {name}")
-        run(f"CREATE TEMPORARY TABLE {name} ({columns})" + (" ON COMMIT DROP" if postgres else ""))
+        _run(session, f"DROP TABLE IF EXISTS {name}")
+        _run(session, f"CREATE TEMPORARY TABLE {name} ({columns})" + (" ON COMMIT DROP" if postgres else ""))
     session.execute(
         text(f"INSERT INTO {_RULES} VALUES (:code, :rule, :rule_id, :reason, :said)"),
         [
@@ -392,148 +411,162 @@ def refresh_city(session: Session, principal: Principal, on: date, *, subject: S
             for i, r in enumerate(load_table(p.dmn_path).rules)
         ],
     )
-    # the reason in words each registry status gives (``_ended``), as one CASE
-    said = {s: _ended(s, on) for s in _STATUSES}
-    reasons = {f"s{i}": s for i, s in enumerate(_STATUSES)}
-    words = {f"w{i}": said[s] for i, s in enumerate(_STATUSES)} | {"w_other": _ended("", on)}
-    ended_case = (
-        "CASE h.status " + " ".join(f"WHEN :s{i} THEN :w{i}" for i in range(len(_STATUSES))) + " ELSE :w_other END"
-    )
-    made_n = ended_n = 0
+    # what _ended says of each registry status, as one CASE
+    words = {f"s{i}": s for i, s in enumerate(_STATUSES)}
+    words |= {f"w{i}": _ended(s, on) for i, s in enumerate(_STATUSES)} | {"w_other": _ended("", on)}
+    why = "CASE h.status " + " ".join(f"WHEN :s{i} THEN :w{i}" for i in range(len(_STATUSES))) + " ELSE :w_other END"
+    made = ended = 0
     for kind in (k for k in Subject if any(p.subject is k for p in chosen)):
         codes = [p.code for p in chosen if p.subject is kind]
         holders, seer = _HOLDERS[kind]
-        made_n += run(
-            f"INSERT INTO {_MADE} (n, id, policy_code, subject_kind, subject_id, person_id, division_code, amount, rule) "
-            f"SELECT :base + row_number() OVER () - 1, {new_id_sql(dialect)}, g.policy_code, '{kind.value}', g.subject_id, "
-            f"{seer}, h.division_code, g.amount, g.rule "
+        made += _run(
+            session,
+            f"INSERT INTO {_MADE} (n, id, policy_code, subject_kind, subject_id, person_id, division_code, amount, "
+            f"rule) SELECT :base + row_number() OVER () - 1, {new_id_sql(dialect)}, g.policy_code, '{kind.value}', "
+            f"g.subject_id, {seer}, h.division_code, g.amount, g.rule "
             f"FROM benefit_grants g JOIN {holders} h ON h.id = g.subject_id "
-            "WHERE g.policy_code IN :codes AND NOT EXISTS (SELECT 1 FROM benefit_offers o WHERE "
-            f"o.policy_code = g.policy_code AND o.subject_kind = '{kind.value}' AND o.subject_id = g.subject_id "
-            "AND o.status != 'withdrawn')",
-            base=made_n,
-            kind=kind.value,
+            "WHERE g.policy_code IN :codes AND NOT EXISTS (SELECT 1 FROM benefit_offers o "
+            f"WHERE o.policy_code = g.policy_code AND o.subject_kind = '{kind.value}' AND o.subject_id = g.subject_id "
+            f"AND o.status != '{OfferStatus.WITHDRAWN.value}')",  # the live offers' unique index
+            base=made,
             codes=codes,
         )
-        ended_n += run(
+        ended += _run(
+            session,
             f"INSERT INTO {_ENDED} (n, id, policy_code, subject_kind, subject_id, person_id, division_code, amount, "
             "case_id, holder_division, reason, said) "
             "SELECT :base + row_number() OVER () - 1, o.id, o.policy_code, o.subject_kind, o.subject_id, "
             "o.person_id, o.division_code, o.amount, o.case_id, coalesce(h.division_code, o.division_code), "
-            f"substr({ended_case}, 1, 300), {ended_case} "
-            f"FROM benefit_offers o LEFT JOIN {holders} h ON h.id = o.subject_id "
-            "WHERE o.status = 'offered' AND o.subject_kind = :kind AND o.policy_code IN :codes AND NOT EXISTS "
-            "(SELECT 1 FROM benefit_grants g WHERE g.policy_code = o.policy_code AND g.subject_id = o.subject_id)",
-            base=ended_n,
-            kind=kind.value,
+            f"substr({why}, 1, 300), {why} FROM benefit_offers o LEFT JOIN {holders} h ON h.id = o.subject_id "
+            f"WHERE o.status = '{OfferStatus.OFFERED.value}' AND o.subject_kind = '{kind.value}' "
+            "AND o.policy_code IN :codes AND NOT EXISTS (SELECT 1 FROM benefit_grants g "
+            "WHERE g.policy_code = o.policy_code AND g.subject_id = o.subject_id)",
+            base=ended,
             codes=codes,
-            **reasons,
             **words,
         )
     if postgres:
-        # lock the offers to withdraw, then forget any a resident took up or declined meanwhile
-        run(
+        # lock the offers to withdraw, then let go of any a resident took up or declined meanwhile
+        # (SQLite has one writer: nobody did)
+        _run(
+            session,
             f"SELECT count(*) FROM (SELECT o.id FROM benefit_offers o JOIN {_ENDED} t ON t.id = o.id "
-            "FOR UPDATE OF o) AS locked"
+            "FOR UPDATE OF o) AS locked",
         )
-        run(
+        _run(
+            session,
             f"DELETE FROM {_ENDED} WHERE NOT EXISTS (SELECT 1 FROM benefit_offers o "
-            f"WHERE o.id = {_ENDED}.id AND o.status = 'offered')"
+            f"WHERE o.id = {_ENDED}.id AND o.status = '{OfferStatus.OFFERED.value}')",
         )
         for name in _TEMPORARY:
-            run(f"ANALYZE {name}")  # no autovacuum for temporary tables: the joins below need their size
+            _run(session, f"ANALYZE {name}")  # temporary tables have no autovacuum: the joins need their sizes
+    return made, ended
+
+
+def _write(session: Session, principal: Principal, on: date, dialect: str, made: int, ended: int) -> None:
+    """The staged offers made and withdrawn, their audit entries and their events."""
+    obj, arr = ("json_build_object", "json_build_array") if dialect == "postgresql" else ("json_object", "json_array")
+    offered, withdrawn = f"'{OfferStatus.OFFERED.value}'", f"'{OfferStatus.WITHDRAWN.value}'"
     now = clock.now()
-    who = {"actor": principal.ref, "now": now}
-    entry = {**who, "actor_name": principal.name, "purpose": benefits.PURPOSE, "on_text": on.isoformat()}
-    rules = f"JOIN {_RULES} r ON r.policy_code = m.policy_code AND r.rule = m.rule"
-    person = "CASE WHEN {0}.person_id IS NULL THEN NULL ELSE 'person:' || {0}.person_id END"
-    ref = f"CASE WHEN {{0}}.subject_kind = '{Subject.PERSON.value}' THEN 'person:' ELSE 'legal_person:' END || {{0}}.subject_id"
-    on_text = "CAST(:on_text AS VARCHAR(10))"
-    run(
+    rule = f"JOIN {_RULES} r ON r.policy_code = s.policy_code AND r.rule = s.rule"
+    _run(
+        session,
         "INSERT INTO benefit_offers (id, policy_code, subject_kind, subject_id, person_id, division_code, status, "
         "amount, reason, rules, offered_on, created_at, updated_at) "
-        f"SELECT m.id, m.policy_code, m.subject_kind, m.subject_id, m.person_id, m.division_code, "
-        f"'{OfferStatus.OFFERED.value}', m.amount, r.reason, {arr}(r.rule_id), :on, :now, :now FROM {_MADE} m {rules}",
+        "SELECT s.id, s.policy_code, s.subject_kind, s.subject_id, s.person_id, s.division_code, "
+        f"{offered}, s.amount, r.reason, {arr}(r.rule_id), :on, :now, :now FROM {_MADE} s {rule}",
         on=on,
         now=now,
     )
-    run(
-        f"UPDATE benefit_offers SET status = '{OfferStatus.WITHDRAWN.value}', closed_at = :now, closed_by = :actor, "
+    _run(
+        session,
+        f"UPDATE benefit_offers SET status = {withdrawn}, closed_at = :now, closed_by = :actor, "
         f"close_reason = t.reason, updated_at = :now FROM {_ENDED} t WHERE benefit_offers.id = t.id",
-        **who,
+        now=now,
+        actor=principal.ref,
     )
-    appended = (
+    # the audit entries: what transition.Change.done and _read_entry give, one INSERT … SELECT each
+    append = (
         "INSERT INTO audit_log (at, actor, actor_name, action, object_type, object_id, subject, purpose, outcome, "
-        "division_code, detail) SELECT :now, :actor, :actor_name, "
+        f"division_code, detail) SELECT :now, :actor, :actor_name, :action, {{object_type}}, {{object_id}}, {{who}}, "
+        f":purpose, '{audit.Outcome.SUCCESS.value}', {{division}}, {obj}({{detail}}) FROM {{staged}}"
     )
-    success = f"'{audit.Outcome.SUCCESS.value}'"
-    run(
-        appended + f"'benefits.offer.made', '{OFFERS.object_type}', m.id, {person.format('m')}, :purpose, {success}, "
-        f"m.division_code, {obj}('from', NULL, 'to', '{OfferStatus.OFFERED.value}', 'policy', m.policy_code, "
-        f"'rule', r.rule_id, 'amount', m.amount, 'on', {on_text}) FROM {_MADE} m {rules}",
-        **entry,
-    )
-    run(
-        appended + f"'benefits.offer.withdrawn', '{OFFERS.object_type}', t.id, {person.format('t')}, :purpose, "
-        f"{success}, t.division_code, {obj}('from', '{OfferStatus.OFFERED.value}', 'to', "
-        f"'{OfferStatus.WITHDRAWN.value}', 'policy', t.policy_code, 'reason', t.reason) FROM {_ENDED} t",
-        **entry,
-    )
-    for staged, division, what in ((_MADE, "division_code", "offered"), (_ENDED, "holder_division", "withdrawn")):
-        run(
-            appended + f"'benefits.eligibility.read', s.subject_kind, CAST(s.subject_id AS VARCHAR(20)), "
-            f"{ref.format('s')}, :purpose, {success}, s.{division}, "
-            f"{obj}('policy', s.policy_code, 'on', {on_text}, 'offer', '{what}') FROM {staged} s",
-            **entry,
-        )
-    published = (
-        "INSERT INTO outbox (id, subject, event_type, payload, actor, reason, occurred_at, published_at, attempts) "
-        "SELECT {id}, :subject, :type, "
-        + obj
-        + "('offer_id', s.id, 'policy_code', s.policy_code, 'subject_kind', s.subject_kind, 'subject_id', "
-        "s.subject_id, 'division_code', s.division_code, 'previous', {previous}, 'status', '{status}', "
-        "'amount', s.amount, 'case_id', {case}), :actor, {said}, :now, NULL, 0 FROM {staged} s {rules}"
-    )
-    place = "CAST(:first AS BIGINT) + s.n"
-    for et, staged, n, previous, status, case_id, said_col, joined in (
-        (OFFER_MADE, _MADE, made_n, "NULL", OfferStatus.OFFERED, "NULL", "r.said", rules.replace("m.", "s.")),
+    person = "CASE WHEN s.person_id IS NULL THEN NULL ELSE 'person:' || s.person_id END"
+    ref = f"CASE WHEN s.subject_kind = '{Subject.PERSON.value}' THEN 'person:' ELSE 'legal_person:' END || s.subject_id"
+    day = "CAST(:on_text AS VARCHAR(10))"
+    entries = (
         (
-            OFFER_WITHDRAWN,
-            _ENDED,
-            ended_n,
-            f"'{OfferStatus.OFFERED.value}'",
-            OfferStatus.WITHDRAWN,
-            "s.case_id",
-            "s.said",
-            "",
+            "benefits.offer.made",
+            f"{_MADE} s {rule}",
+            f"'{OFFERS.object_type}'",
+            "s.id",
+            person,
+            "s.division_code",
+            f"'from', NULL, 'to', {offered}, 'policy', s.policy_code, 'rule', r.rule_id, 'amount', s.amount, "
+            f"'on', {day}",
         ),
+        (
+            "benefits.offer.withdrawn",
+            f"{_ENDED} s",
+            f"'{OFFERS.object_type}'",
+            "s.id",
+            person,
+            "s.division_code",
+            f"'from', {offered}, 'to', {withdrawn}, 'policy', s.policy_code, 'reason', s.reason",
+        ),
+        *(
+            (
+                "benefits.eligibility.read",
+                f"{staged} s",
+                "s.subject_kind",
+                "CAST(s.subject_id AS VARCHAR(20))",
+                ref,
+                division,
+                f"'policy', s.policy_code, 'on', {day}, 'offer', '{what}'",
+            )
+            for staged, division, what in (
+                (_MADE, "s.division_code", "offered"),
+                (_ENDED, "s.holder_division", "withdrawn"),
+            )
+        ),
+    )
+    for action, staged, object_type, object_id, who, division, detail in entries:
+        _run(
+            session,
+            append.format(
+                object_type=object_type, object_id=object_id, who=who, division=division, detail=detail, staged=staged
+            ),
+            now=now,
+            actor=principal.ref,
+            actor_name=principal.name,
+            action=action,
+            purpose=benefits.PURPOSE,
+            on_text=on.isoformat(),
+        )
+    # the events: OfferChanged as _changed gives it, ids ordered as events.publish gives them
+    publish = (
+        "INSERT INTO outbox (id, subject, event_type, payload, actor, reason, occurred_at, published_at, attempts) "
+        f"SELECT {ordered_id_sql('CAST(:first AS BIGINT) + s.n', dialect)}, :subject, :type, "
+        f"{obj}('offer_id', s.id, 'policy_code', s.policy_code, 'subject_kind', s.subject_kind, 'subject_id', "
+        "s.subject_id, 'division_code', s.division_code, 'previous', {previous}, 'status', {status}, "
+        "'amount', s.amount, 'case_id', {case}), :actor, {said}, :now, NULL, 0 FROM {staged}"
+    )
+    for et, n, staged, previous, status, case_id, said in (
+        (OFFER_MADE, made, f"{_MADE} s {rule}", "NULL", offered, "NULL", "r.said"),
+        (OFFER_WITHDRAWN, ended, f"{_ENDED} s", offered, withdrawn, "s.case_id", "s.said"),
     ):
         if n:
-            run(
-                published.format(
-                    id=ordered_id_sql(place, dialect),
-                    previous=previous,
-                    status=status.value,
-                    case=case_id,
-                    said=said_col,
-                    staged=staged,
-                    rules=joined,
-                ),
+            _run(
+                session,
+                publish.format(previous=previous, status=status, case=case_id, said=said, staged=staged),
                 first=reserve_ordered(n),
                 subject=et.subject,
                 type=et.name,
-                **who,
+                actor=principal.ref,
+                now=now,
             )
-    counted: dict[str, list[int]] = {p.code: [0, 0] for p in chosen}
-    for i, staged in enumerate((_MADE, _ENDED)):
-        for code, count in session.execute(text(f"SELECT policy_code, count(*) FROM {staged} GROUP BY policy_code")):
-            counted[str(code)][i] = int(count)
-    for name in _TEMPORARY:
-        run(f"DROP TABLE {name}")
-    if made_n or ended_n:
-        events.written(session)  # no ids: tens of millions; the relay's sweep sends them
-    session.expire_all()  # offers the session holds were withdrawn behind its back
-    return [Tally(code, made, withdrawn) for code, (made, withdrawn) in counted.items()]
+    if made or ended:
+        events.written(session)  # no ids (tens of millions): the relay's sweep sends them
 
 
 def _close(

@@ -211,7 +211,7 @@ def _proc_status_mb(pid: int | str | None, field: str) -> float | None:
     return None
 
 
-def _peak_rss_mb(pid: int | None) -> float | None:
+def _peak_rss_mb(pid: int | str | None) -> float | None:
     """A local process's peak resident memory (``VmHWM``): the database server's backend on this
     machine (the shared buffers it touched count too)."""
     return _proc_status_mb(pid, "VmHWM")

@@ -97,6 +97,14 @@ def cmd_offer(args: argparse.Namespace, settings: Settings) -> int:
         service.policy_by_code(code)
     db = open_db(settings)
     try:
+        if not args.policy:  # the whole city, every policy: inside the database, one transaction
+            started = time.perf_counter()
+            with db.transaction() as session:
+                tallies = offers.refresh_all(session, cli_principal(), on)
+            for t in tallies:
+                _out(f"{t.policy:32} {t.made:>7} offered {t.withdrawn:>7} withdrawn")
+            _out(f"{'every policy':32} {time.perf_counter() - started:.2f}s")
+            return 0
         for code in codes:
             started = time.perf_counter()
             with db.transaction() as session:
@@ -127,6 +135,8 @@ def add_commands(sub: Any) -> None:
     )
     sc.set_defaults(func=cmd_scan)
     of = ben.add_parser("offer", help="offer each policy to whoever it grants, withdraw the offers it no longer grants")
-    of.add_argument("--policy", action="append", help="only this policy (repeatable)")
+    of.add_argument(
+        "--policy", action="append", help="only this policy (repeatable; without it every policy, inside the database)"
+    )
     of.add_argument("--on", help="the day to decide for (YYYY-MM-DD; default today in Shanghai)")
     of.set_defaults(func=cmd_offer)

@@ -27,7 +27,7 @@ from contextlib import nullcontext
 from datetime import date
 from typing import Any
 
-from bench._common import database_url, emit, log, parser, ratio
+from bench._common import csv_choice, database_url, emit, log, parser, ratio
 
 NAME = "benefits_offers"
 PATHS = ("per_policy", "city")
@@ -41,6 +41,12 @@ def main() -> None:
     p.add_argument("--on", default="2026-12-05")
     p.add_argument("--db-url", help="an already seeded database (left as it is, unless --steady) instead of seeding")
     p.add_argument("--steady", action="store_true", help="make the day's offers first: measure a day with none new")
+    p.add_argument(
+        "--paths",
+        type=csv_choice(PATHS),
+        default=list(PATHS),
+        help="which paths to run (per_policy,city; the old one holds every offer in Python: ~1.3 GB at scale 0.01)",
+    )
     p.add_argument("--child", choices=PATHS, help=argparse.SUPPRESS)  # one path, measured in a process of its own
     args = p.parse_args()
     if args.child:
@@ -81,7 +87,7 @@ def main() -> None:
             db.dispose()
         log(f"{persons:,} persons, {firms:,} firms, {live:,} offers before the runs")
         runs: dict[str, dict[str, Any]] = {}
-        for path in PATHS:
+        for path in args.paths:
             log(f"{path}…")
             out = subprocess.run(
                 [sys.executable, "-m", "bench.benefits_offers", "--child", path, "--db-url", url, "--on", args.on],
@@ -92,25 +98,36 @@ def main() -> None:
             runs[path] = json.loads(out.stdout.strip().splitlines()[-1])
             log(f"  {runs[path]}")
     load = os.getloadavg()
-    old, new = runs["per_policy"], runs["city"]
+    old, new = runs.get("per_policy"), runs.get("city")
     figures = {
         "persons": persons,
         "firms": firms,
         "offers_before": live,
         **{f"{path}_{k}": v for path, run in runs.items() for k, v in run.items()},
-        "same_counts": old["made"] == new["made"] and old["withdrawn"] == new["withdrawn"],
+        "same_counts": (old["made"], old["withdrawn"]) == (new["made"], new["withdrawn"]) if old and new else None,
         "load_average_1_5_15": [round(x, 2) for x in load],
     }
-    ratios = {
-        "wall_per_policy_over_city": ratio(old["seconds"], new["seconds"]),
-        "python_peak_rss_per_policy_over_city": ratio(old["python_peak_rss_mb"], new["python_peak_rss_mb"]),
-    }
+    ratios = (
+        {
+            "wall_per_policy_over_city": ratio(old["seconds"], new["seconds"]),
+            "python_peak_rss_per_policy_over_city": ratio(old["python_peak_rss_mb"], new["python_peak_rss_mb"]),
+        }
+        if old and new
+        else None
+    )
     log(f"\n{NAME}: scale {args.scale:g} on {args.backend}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    for k, v in {**figures, **ratios}.items():
+    for k, v in {**figures, **(ratios or {})}.items():
         log(f"  {k:<44} {v}")
     emit(
         NAME,
-        {"backend": args.backend, "scale": args.scale, "seed": args.seed, "on": args.on, "steady": args.steady},
+        {
+            "backend": args.backend,
+            "scale": args.scale,
+            "seed": args.seed,
+            "on": args.on,
+            "steady": args.steady,
+            "paths": args.paths,
+        },
         figures,
         None,
         ratios,

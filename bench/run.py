@@ -43,6 +43,7 @@ ALL = (
     "traffic_signals",
     "traffic_forecast",
     "benefits_scan",
+    "benefits_offers",
 )
 REPO = Path(__file__).resolve().parent.parent
 

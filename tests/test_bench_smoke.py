@@ -121,6 +121,11 @@ def test_seed_scale() -> None:
     assert result["baseline"]["raw_copy_s"] > 0 and result["figures"]["cpu_s"]["self"] > 0
 
 
+def test_benefits_offers() -> None:
+    result = run_bench("benefits_offers", timeout=180)  # seeds a small city first
+    assert result["figures"]["same_counts"] is True and result["figures"]["city_made"] > 0
+
+
 def test_runner_rejects_an_unknown_benchmark() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "bench.run", "no_such_bench"],

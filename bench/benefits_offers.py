@@ -6,10 +6,12 @@ on the same seeded city.
 The city is seeded at ``--scale`` (1:1000 by default) on ``--backend`` (PostgreSQL by default;
 ``--db-url``: an already seeded database instead, left as it is). Each path runs in a process
 of its own (so that its peak resident memory is its own), in one transaction that is rolled
-back when measured: both start from the same offers. ``--steady``: the day's offers are made
-(and committed) first, so the runs measured find every grant offered already (a second day: the
-old path still loads every live offer into Python); otherwise the city has no offers yet (the
-first day: every grant becomes an offer). Per path: wall time, the database backend's CPU time
+back when measured: both start from the same offers. ``--offered-on DAY``: the offers of that
+day are made (and committed, unless the city has offers already) before the runs: with ``--on``
+the same day, the runs find every grant offered (a second run: nothing changes, but the old path
+still loads every live offer into Python); with ``--on`` a year later, a year's births, birthdays
+and ageing out to offer and withdraw. Without it the city has no offers (the first day: every
+grant becomes an offer). Per path: wall time, the database backend's CPU time
 and peak resident memory (PostgreSQL, read from ``/proc``), the Python process's peak resident
 memory and its resident memory before the run (imports and the connection), offers made and
 withdrawn (which must agree). The load average is printed beside the figures: the machine is shared.
@@ -39,8 +41,8 @@ def main() -> None:
     p.add_argument("--scale", type=float, default=0.001)
     p.add_argument("--seed", type=int, default=3)
     p.add_argument("--on", default="2026-12-05")
-    p.add_argument("--db-url", help="an already seeded database (left as it is, unless --steady) instead of seeding")
-    p.add_argument("--steady", action="store_true", help="make the day's offers first: measure a day with none new")
+    p.add_argument("--db-url", help="an already seeded database instead of seeding (given offers by --offered-on)")
+    p.add_argument("--offered-on", help="make (and commit) this day's offers first, unless the city has offers")
     p.add_argument(
         "--paths",
         type=csv_choice(PATHS),
@@ -65,7 +67,6 @@ def main() -> None:
     from onecity.hub.registries.models import LegalPerson, Person
     from onecity.sim.cli import ensure_city
 
-    on = date.fromisoformat(args.on)
     given = nullcontext(args.db_url) if args.db_url else None
     with given or database_url(args.backend, NAME) as url:
         db = Database(url)
@@ -77,10 +78,10 @@ def main() -> None:
                 persons = int(s.scalar(select(func.count()).select_from(Person)) or 0)
                 firms = int(s.scalar(select(func.count()).select_from(LegalPerson)) or 0)
                 live = int(s.scalar(select(func.count()).select_from(BenefitOffer)) or 0)
-            if args.steady and not live:
-                log("making the day's offers first (--steady)…")
+            if args.offered_on and not live:
+                log(f"making the offers of {args.offered_on} first…")
                 with db.transaction() as s:
-                    offers.refresh_all(s, cli_principal(), on)
+                    offers.refresh_all(s, cli_principal(), date.fromisoformat(args.offered_on))
             with db.sessions() as s:
                 live = int(s.scalar(select(func.count()).select_from(BenefitOffer)) or 0)
         finally:
@@ -125,7 +126,7 @@ def main() -> None:
             "scale": args.scale,
             "seed": args.seed,
             "on": args.on,
-            "steady": args.steady,
+            "offered_on": args.offered_on,
             "paths": args.paths,
         },
         figures,

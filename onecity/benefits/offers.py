@@ -329,6 +329,8 @@ class Tally:
 #: The city refresh's working tables: temporary (this connection's), dropped when it is done.
 #: ``n`` numbers the staged rows (their events' places in a block of ordered ids).
 _MADE, _ENDED, _RULES = "benefits_refresh_made", "benefits_refresh_ended", "benefits_refresh_rules"
+#: SQLite's keyed copy of the grants (below).
+_GRANTED = "benefits_refresh_granted"
 _STAGED = (
     "n bigint, id varchar(36), policy_code varchar(40), subject_kind varchar(12), subject_id bigint, "
     "person_id bigint, division_code varchar(12), amount double precision"
@@ -384,8 +386,8 @@ def refresh_city(session: Session, principal: Principal, on: date, *, subject: S
     for i, staged in enumerate((_MADE, _ENDED)):
         for code, n in session.execute(text(f"SELECT policy_code, count(*) FROM {staged} GROUP BY policy_code")):
             counted[str(code)][i] = int(n)
-    for name in _TEMPORARY:
-        _run(session, f"DROP TABLE {name}")
+    for name in (*_TEMPORARY, _GRANTED):
+        _run(session, f"DROP TABLE IF EXISTS {name}")
     session.expire_all()  # an offer the session holds may have been withdrawn under it
     return [Tally(code, m, w) for code, (m, w) in counted.items()]
 
@@ -416,6 +418,18 @@ def _stage(session: Session, chosen: list[Policy], on: date, dialect: str) -> tu
             for i, r in enumerate(load_table(p.dmn_path).rules)
         ],
     )
+    granted = "benefit_grants"
+    if not postgres:
+        # SQLite does not hash an anti-join: it would read the grants (no index: written by the
+        # million) once for each open offer. A keyed copy of them instead
+        granted = _GRANTED
+        _run(session, f"DROP TABLE IF EXISTS {_GRANTED}")
+        _run(
+            session,
+            f"CREATE TEMPORARY TABLE {_GRANTED} (policy_code varchar(40), subject_id bigint, "
+            "PRIMARY KEY (policy_code, subject_id)) WITHOUT ROWID",
+        )
+        _run(session, f"INSERT INTO {_GRANTED} SELECT policy_code, subject_id FROM benefit_grants")
     # what _ended says of each registry status, as one CASE
     words = {f"s{i}": s for i, s in enumerate(_STATUSES)}
     words |= {f"w{i}": _ended(s, on) for i, s in enumerate(_STATUSES)} | {"w_other": _ended("", on)}
@@ -444,7 +458,7 @@ def _stage(session: Session, chosen: list[Policy], on: date, dialect: str) -> tu
             "o.person_id, o.division_code, o.amount, o.case_id, coalesce(h.division_code, o.division_code), "
             f"substr({why}, 1, 300), {why} FROM benefit_offers o LEFT JOIN {holders} h ON h.id = o.subject_id "
             f"WHERE o.status = '{OfferStatus.OFFERED.value}' AND o.subject_kind = '{kind.value}' "
-            "AND o.policy_code IN :codes AND NOT EXISTS (SELECT 1 FROM benefit_grants g "
+            f"AND o.policy_code IN :codes AND NOT EXISTS (SELECT 1 FROM {granted} g "
             "WHERE g.policy_code = o.policy_code AND g.subject_id = o.subject_id)",
             base=ended,
             codes=codes,

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from onecity.core import events
 from onecity.core.bus.base import Delivery
 from onecity.core.bus.consumer import idempotent
 from onecity.core.bus.memory import MemoryBus
 from onecity.core.bus.relay import OutboxRelay
-from onecity.core.db import Database, ordered_id
+from onecity.core.db import Database, new_id_sql, ordered_id, ordered_id_sql, reserve_ordered
 from onecity.core.errors import InvalidInput
 from onecity.core.events import Envelope, OutboxMessage, ProcessedMessage
 from tests.conftest import SYSTEM
@@ -213,6 +213,32 @@ def test_ordered_ids_are_uuid7_and_sort_as_made() -> None:
     ids = [ordered_id() for _ in range(10_000)]  # many within one millisecond: the counter orders them
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert all(uuid.UUID(i).version == 7 and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids[:50])
+
+
+def test_ids_made_by_the_database_have_the_forms_python_gives(db: Database) -> None:
+    """``new_id_sql`` is a version-4 UUID as ``new_id`` writes it; ``ordered_id_sql`` at places of a
+    reserved block sorts in place order, after the ids made before and before those made after."""
+    before = ordered_id()
+    first = reserve_ordered(5000)  # more than one millisecond's 4,096 places
+    with db.transaction() as s:
+        dialect = s.get_bind().dialect.name
+        made = [
+            tuple(row)
+            for row in s.execute(
+                text(
+                    f"SELECT {new_id_sql(dialect)}, {ordered_id_sql(f'{first} + n', dialect)} FROM (SELECT 0 AS n "
+                    + "".join(f" UNION ALL SELECT {n}" for n in (1, 4095, 4096, 4999))
+                    + ") AS places ORDER BY n"
+                )
+            )
+        ]
+    after = ordered_id()
+    ordered = [o for _, o in made]
+    assert [before, *ordered, after] == sorted([before, *ordered, after]) and len(set(ordered)) == 5
+    for random_id, place_id in made:
+        assert str(uuid.UUID(random_id)) == random_id and uuid.UUID(random_id).version == 4
+        assert str(uuid.UUID(place_id)) == place_id and uuid.UUID(place_id).version == 7
+        assert uuid.UUID(random_id).variant == uuid.UUID(place_id).variant == uuid.RFC_4122
 
 
 def _stdlib_bytes(env: Envelope) -> bytes:

@@ -170,6 +170,10 @@ def test_a_new_report_is_written_whole_or_not_at_all(
         with db.sessions() as s:
             return int(s.scalar(select(func.count()).select_from(model)) or 0)
 
+    def messages() -> set[str]:
+        with db.sessions() as s:
+            return set(s.scalars(select(OutboxMessage.id)))
+
     with clock.frozen(MONDAY_10):
         r = post(client, open311_key)
         assert r.status_code == 201, r.text
@@ -198,14 +202,19 @@ def test_a_new_report_is_written_whole_or_not_at_all(
             [message] = s.scalars(select(OutboxMessage).where(OutboxMessage.event_type == "ops.case.collected")).all()
             assert message.payload["case_id"] == rid and message.payload["status"] == "collected"
             assert message.published_at is None or message.published_at >= MONDAY_10
-        before = [count(m) for m in (Case, Report, StepRecord, AuditEntry, OutboxMessage)]
+        before = [count(m) for m in (Case, Report, StepRecord, AuditEntry)]
+        sent_before = messages()
         # the next event's row breaks a NOT NULL constraint: its insert fails, and with it everything the
         # report wrote (not an id already taken: the server's housekeeping may delete a sent event meanwhile)
         row_of = events.message_row
         monkeypatch.setattr(events, "message_row", lambda *a, **k: {**row_of(*a, **k), "occurred_at": None})
         failed = post(client, open311_key, lat=str(HUNANLU_POINT[1]), long=str(HUNANLU_POINT[0]))
         assert failed.status_code == 500
-        assert [count(m) for m in (Case, Report, StepRecord, AuditEntry, OutboxMessage)] == before
+        assert [count(m) for m in (Case, Report, StepRecord, AuditEntry)] == before
+        # no new event. The outbox may have shrunk (89 to 0 in one CI run): the fixtures' events were sent
+        # at the frozen time, months before the real one, and a housekeeping round on the server's own
+        # thread that read the real clock before the freeze deletes them as over a week old
+        assert messages() <= sent_before
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)

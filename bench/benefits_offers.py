@@ -31,6 +31,7 @@ from datetime import date
 from typing import Any
 
 from bench._common import csv_choice, database_url, emit, log, parser, ratio
+from bench._proc import Backends, cpu_seconds, peak_rss_mb, rss_mb
 
 NAME = "benefits_offers"
 PATHS = ("per_policy", "city")
@@ -140,7 +141,6 @@ def _child(url: str, path: str, on: date) -> None:
     """One path over the city in one transaction, measured, then rolled back; its figures as one JSON line."""
     from sqlalchemy import text
 
-    from bench.benefits_scan import _Backends, _cpu_seconds, _peak_rss_mb, _rss_mb
     from onecity.benefits import offers
     from onecity.benefits.catalogue import POLICIES
     from onecity.core.commands import cli_principal
@@ -154,11 +154,11 @@ def _child(url: str, path: str, on: date) -> None:
             s.begin()
             postgres = db.engine.dialect.name == "postgresql"
             pid = s.scalar(text("SELECT pg_backend_pid()")) if postgres else None
-            rss_before = _rss_mb("self")
-            cpu_before = _cpu_seconds(pid)
+            rss_before = rss_mb("self")
+            cpu_before = cpu_seconds(pid)
             t0 = time.perf_counter()
             # every backend of the database: the scan writes its shares from sessions of its own
-            with _Backends(db.engine.url.database if postgres else None) as backends:
+            with Backends(db.engine.url.database if postgres else None) as backends:
                 if path == "city":
                     tallies = offers.refresh_all(s, principal, on)
                     made, withdrawn = sum(t.made for t in tallies), sum(t.withdrawn for t in tallies)
@@ -167,8 +167,8 @@ def _child(url: str, path: str, on: date) -> None:
                     made, withdrawn = sum(len(r.made) for r in done), sum(len(r.withdrawn) for r in done)
                 s.flush()
             seconds = time.perf_counter() - t0
-            cpu_after = _cpu_seconds(pid)
-            backend_peak = _peak_rss_mb(pid)
+            cpu_after = cpu_seconds(pid)
+            backend_peak = peak_rss_mb(pid)
             s.rollback()
     finally:
         db.dispose()
@@ -183,7 +183,7 @@ def _child(url: str, path: str, on: date) -> None:
         "db_backend_peak_rss_mb": backend_peak,
         "python_rss_before_mb": round(rss_before, 1),
         # VmHWM: getrusage's ru_maxrss would keep the parent's peak across the exec
-        "python_peak_rss_mb": _peak_rss_mb("self"),
+        "python_peak_rss_mb": peak_rss_mb("self"),
     }
     sys.stdout.write(json.dumps(figures) + "\n")
 

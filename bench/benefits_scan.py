@@ -22,15 +22,13 @@ beside the figures: the machine is shared.
 from __future__ import annotations
 
 import os
-import re
 import resource
-import threading
 import time
 from contextlib import nullcontext
 from datetime import date
-from pathlib import Path
 
 from bench._common import database_url, emit, log, parser, ratio
+from bench._proc import Backends, cpu_seconds, peak_rss_mb, rss_mb
 
 NAME = "benefits_scan"
 
@@ -85,18 +83,18 @@ def main() -> None:
                     Subject.FIRM: list(s.scalars(select(LegalPerson.id).order_by(func.random()).limit(args.sample))),
                 }
             log(f"{n[Subject.PERSON]:,} persons, {n[Subject.FIRM]:,} firms; {len(POLICIES)} policies")
-            rss_before = _rss_mb("self")
+            rss_before = rss_mb("self")
             t0 = time.perf_counter()
             with db.transaction() as s:
                 backend_pid = s.scalar(text("SELECT pg_backend_pid()")) if args.backend == "postgresql" else None
                 database = s.scalar(text("SELECT current_database()")) if backend_pid else None
-                cpu_before = _cpu_seconds(backend_pid)
-                with _Backends(database) as backends:
+                cpu_before = cpu_seconds(backend_pid)
+                with Backends(database) as backends:
                     one_pass_counts = service.scan_city(s, principal, on, sessions=args.sessions)
-                cpu_after = _cpu_seconds(backend_pid)
-                backend_hwm_mb = _peak_rss_mb(backend_pid)
+                cpu_after = cpu_seconds(backend_pid)
+                backend_hwm_mb = peak_rss_mb(backend_pid)
             one_pass_seconds = time.perf_counter() - t0
-            one_pass_rss_growth = _rss_mb("self") - rss_before
+            one_pass_rss_growth = rss_mb("self") - rss_before
             log(f"one pass: {one_pass_seconds:.2f} s, {sum(one_pass_counts.values()):,} grants")
             one_pass: dict[str, dict[int, float]] = {pol.code: {} for pol in POLICIES}
             with db.sessions() as s:
@@ -197,100 +195,6 @@ def main() -> None:
         baseline,
         ratios,
     )
-
-
-def _proc_status_mb(pid: int | str | None, field: str) -> float | None:
-    """A field of a local process's ``/proc/<pid>/status`` in MB, when it can be read."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text() if pid else ""
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith(f"{field}:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return None
-
-
-def _peak_rss_mb(pid: int | str | None) -> float | None:
-    """A local process's peak resident memory (``VmHWM``): the database server's backend on this
-    machine (the shared buffers it touched count too)."""
-    return _proc_status_mb(pid, "VmHWM")
-
-
-def _cpu_seconds(pid: int | None) -> float | None:
-    """A local process's user and system CPU time so far (``/proc/<pid>/stat``), None if unreadable."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text() if pid else ""
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[-1].split()
-    if len(fields) < 13:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class _Backends:
-    """The CPU time the database's server processes spend while this is entered: its backends (the
-    bench's and the scan's own sessions) and the parallel workers they start, which are processes of
-    their own (``postgres: parallel worker for PID <leader>``) that end with their query. ``/proc`` is
-    read every :attr:`EVERY` seconds and each process's first and last reading kept (a process that
-    ends in between loses at most that much)."""
-
-    EVERY = 0.02
-
-    def __init__(self, database: str | None) -> None:
-        self.database = database
-        self.first: dict[int, float] = {}
-        self.last: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-
-    @property
-    def cpu_seconds(self) -> float:
-        return sum(cpu - self.first.get(pid, 0.0) for pid, cpu in self.last.items())
-
-    def __enter__(self) -> _Backends:
-        if self.database:
-            self.first = self._read()
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-            self.last.update(self._read())
-
-    def _read(self) -> dict[int, float]:
-        backend = re.compile(rb"^postgres: .*? " + re.escape(str(self.database).encode()) + rb" ")
-        worker = re.compile(rb"parallel worker for PID (\d+)")
-        found: dict[int, float] = {}
-        leaders: dict[int, int] = {}
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                command = Path(entry.path, "cmdline").read_bytes()
-            except OSError:
-                continue
-            cpu = _cpu_seconds(int(entry.name)) if command.startswith(b"postgres: ") else None
-            if cpu is None:
-                continue
-            if backend.match(command):
-                found[int(entry.name)] = cpu
-            elif (m := worker.search(command)) is not None:
-                leaders[int(entry.name)] = int(m[1])
-        found.update({pid: _cpu_seconds(pid) or 0.0 for pid, leader in leaders.items() if leader in found})
-        return found
-
-    def _watch(self) -> None:
-        while not self._stop.wait(self.EVERY):
-            self.last.update(self._read())
-
-
-def _rss_mb(pid: int | str) -> float:
-    """A process's resident memory now (``VmRSS``; 0 where ``/proc`` is not there)."""
-    return _proc_status_mb(pid, "VmRSS") or 0.0
 
 
 if __name__ == "__main__":
